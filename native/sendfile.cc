@@ -1,0 +1,359 @@
+// spate_native: zero-copy file -> socket sends with Linux sendfile(2).
+//
+// JavaScript API (wrapped by src/native/sendfile.ts):
+//   sendfile(socketFd, fileFd, position, length[, stallTimeoutMs]) -> Promise<number>
+//     Sends `length` bytes of `fileFd` starting at `position` to `socketFd` and resolves
+//     with the number of bytes sent (=== length). The transfer runs on the libuv thread
+//     pool, on private duplicates (F_DUPFD_CLOEXEC) of both fds that are closed before the
+//     promise settles. The file's own offset is never moved (sendfile is given an off_t
+//     variable) and the caller's fds are never closed: the caller owns them.
+//     EAGAIN on the non-blocking socket -> poll(POLLOUT) in slices of at most 1 s; after
+//     `stallTimeoutMs` (default 30000) without one byte of progress -> ETIMEDOUT.
+//     EINTR -> retry. sendfile returning 0 (file shorter than position+length) -> reject.
+//     Bad arguments throw a TypeError synchronously. Failures reject with an Error whose
+//     `code` is Node-style ('EPIPE', 'ECONNRESET', 'EBADF', 'ETIMEDOUT',
+//     'ERR_SENDFILE_EOF', ...), plus `errno`, `syscall` and `bytesSent`.
+//   sendfileCalls() -> number
+//     How many sendfile operations this addon instance has started (argument validation
+//     passed, including zero-length ones) since it was loaded.
+//
+// SIGPIPE: Node ignores SIGPIPE, so a write to a reset connection comes back as EPIPE;
+// this file does not touch signal handling.
+
+#include <napi.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#if defined(__linux__)
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+#include <sys/types.h>
+#include <uv.h>
+#endif
+
+namespace {
+
+// Number.MAX_SAFE_INTEGER: positions and lengths must stay exactly representable in JS.
+constexpr double kMaxSafeInteger = 9007199254740991.0;
+// Linux transfers at most 0x7ffff000 bytes per sendfile call anyway.
+constexpr int64_t kMaxChunk = 0x7ffff000;
+// One poll(POLLOUT) wait is at most this long; the stall bound is checked between waits.
+constexpr int kPollSliceMs = 1000;
+// Give up after this long without a single byte of progress (overridable per call).
+constexpr int64_t kDefaultStallTimeoutMs = 30000;
+
+const char* TypeName(const Napi::Value& value) {
+  switch (value.Type()) {
+    case napi_undefined: return "undefined";
+    case napi_null: return "null";
+    case napi_boolean: return "boolean";
+    case napi_number: return "number";
+    case napi_string: return "string";
+    case napi_symbol: return "symbol";
+    case napi_object: return "object";
+    case napi_function: return "function";
+    case napi_external: return "external";
+    case napi_bigint: return "bigint";
+  }
+  return "unknown";
+}
+
+// Reads a JS number that must be a non-negative safe integer no larger than `max`.
+int64_t IntegerArgument(const Napi::CallbackInfo& info, size_t index, const char* name, double max) {
+  Napi::Env env = info.Env();
+  Napi::Value value = info[index];
+  if (!value.IsNumber()) {
+    throw Napi::TypeError::New(env, std::string("sendfile: ") + name + " must be a number, got " + TypeName(value));
+  }
+  double d = value.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || std::trunc(d) != d) {
+    throw Napi::TypeError::New(env, std::string("sendfile: ") + name + " must be an integer, got " +
+                                        value.ToString().Utf8Value());
+  }
+  if (d < 0) {
+    throw Napi::TypeError::New(env, std::string("sendfile: ") + name + " must be non-negative, got " +
+                                        value.ToString().Utf8Value());
+  }
+  if (d > max) {
+    throw Napi::TypeError::New(env, std::string("sendfile: ") + name + " is too large: " +
+                                        value.ToString().Utf8Value());
+  }
+  return static_cast<int64_t>(d);
+}
+
+#if defined(__linux__)
+
+// strerror_r has a GNU (char*) and an XSI (int) flavour; accept either.
+[[maybe_unused]] const char* PickStrerror(int result, const char* buffer) {
+  return result == 0 ? buffer : "Unknown error";
+}
+[[maybe_unused]] const char* PickStrerror(const char* result, const char*) { return result; }
+
+std::string ErrnoDescription(int error) {
+  char buffer[256];
+  buffer[0] = '\0';
+  return PickStrerror(strerror_r(error, buffer, sizeof buffer), buffer);
+}
+
+// Node-style code ("EPIPE") for an errno value. On Unix, libuv's error codes are -errno.
+std::string ErrnoCode(int error) { return uv_err_name(-error); }
+
+class SendFileWorker : public Napi::AsyncWorker {
+ public:
+  // `socket_dup`/`file_dup` are private duplicates of the caller's fds, owned (and closed) by
+  // this worker; `socket_fd`/`file_fd` are the caller's numbers, used only in messages.
+  SendFileWorker(Napi::Env env, Napi::Promise::Deferred deferred, int socket_fd, int file_fd, int socket_dup,
+                 int file_dup, int64_t position, int64_t length, int64_t stall_timeout_ms)
+      : Napi::AsyncWorker(env, "spate:sendfile"),
+        deferred_(deferred),
+        socket_fd_(socket_fd),
+        file_fd_(file_fd),
+        socket_dup_(socket_dup),
+        file_dup_(file_dup),
+        position_(position),
+        length_(length),
+        stall_timeout_ms_(stall_timeout_ms) {}
+
+  ~SendFileWorker() override { CloseDuplicates(); }
+
+ protected:
+  // Thread pool: no JS, no N-API calls, no exceptions.
+  void Execute() override {
+    Transfer();
+    // Close our duplicates before the promise settles, so the caller sees no extra fds.
+    CloseDuplicates();
+  }
+
+  void Transfer() {
+    using Clock = std::chrono::steady_clock;
+    off_t offset = static_cast<off_t>(position_);
+    Clock::time_point last_progress = Clock::now();
+    while (sent_ < length_) {
+      int64_t remaining = length_ - sent_;
+      size_t chunk = static_cast<size_t>(remaining > kMaxChunk ? kMaxChunk : remaining);
+      ssize_t n = ::sendfile(socket_dup_, file_dup_, &offset, chunk);
+      if (n > 0) {
+        sent_ += n;
+        last_progress = Clock::now();
+        continue;
+      }
+      if (n == 0) {
+        // The file ended before `length` bytes: report instead of spinning.
+        failure_ = Failure::kEndOfFile;
+        end_offset_ = static_cast<int64_t>(offset);
+        return;
+      }
+      int error = errno;
+      if (error == EINTR) continue;
+      if (error != EAGAIN && error != EWOULDBLOCK) {
+        failure_ = Failure::kErrno;
+        errno_ = error;
+        syscall_ = "sendfile";
+        return;
+      }
+      // Non-blocking socket is full: wait (bounded) until it is writable again.
+      for (;;) {
+        int64_t waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_progress).count();
+        if (waited >= stall_timeout_ms_) {
+          failure_ = Failure::kTimeout;
+          return;
+        }
+        int slice = static_cast<int>(std::min<int64_t>(kPollSliceMs, stall_timeout_ms_ - waited));
+        struct pollfd pfd;
+        pfd.fd = socket_dup_;
+        pfd.events = POLLOUT;
+        pfd.revents = 0;
+        int ready = ::poll(&pfd, 1, slice);
+        if (ready > 0) {
+          if (pfd.revents & POLLNVAL) {
+            failure_ = Failure::kErrno;
+            errno_ = EBADF;
+            syscall_ = "poll";
+            return;
+          }
+          // Writable, or POLLERR/POLLHUP: the next sendfile reports the socket error.
+          break;
+        }
+        if (ready == 0) continue;
+        int poll_error = errno;
+        if (poll_error == EINTR) continue;
+        failure_ = Failure::kErrno;
+        errno_ = poll_error;
+        syscall_ = "poll";
+        return;
+      }
+    }
+  }
+
+  // Main thread: settle the promise.
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    switch (failure_) {
+      case Failure::kNone:
+        deferred_.Resolve(Napi::Number::New(env, static_cast<double>(sent_)));
+        return;
+      case Failure::kErrno: {
+        std::string code = ErrnoCode(errno_);
+        std::string message = "sendfile failed: " + code + " (" + ErrnoDescription(errno_) + ")" +
+                              (syscall_ == "sendfile" ? "" : " in " + syscall_) + " after " +
+                              std::to_string(sent_) + " of " + std::to_string(length_) + " bytes (socket fd " +
+                              std::to_string(socket_fd_) + ", file fd " + std::to_string(file_fd_) + ")";
+        Reject(message, code, -errno_);
+        return;
+      }
+      case Failure::kTimeout: {
+        std::string message = "sendfile failed: ETIMEDOUT (socket fd " + std::to_string(socket_fd_) +
+                              " not writable for " + std::to_string(stall_timeout_ms_) + " ms) after " +
+                              std::to_string(sent_) + " of " + std::to_string(length_) + " bytes";
+        Reject(message, "ETIMEDOUT", -ETIMEDOUT);
+        return;
+      }
+      case Failure::kEndOfFile: {
+        std::string message = "sendfile failed: ERR_SENDFILE_EOF (file fd " + std::to_string(file_fd_) +
+                              " ended at offset " + std::to_string(end_offset_) + ") after " + std::to_string(sent_) +
+                              " of " + std::to_string(length_) + " bytes from position " + std::to_string(position_);
+        Reject(message, "ERR_SENDFILE_EOF", 0);
+        return;
+      }
+    }
+  }
+
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  enum class Failure { kNone, kErrno, kTimeout, kEndOfFile };
+
+  void CloseDuplicates() {
+    if (socket_dup_ >= 0) ::close(socket_dup_);
+    if (file_dup_ >= 0) ::close(file_dup_);
+    socket_dup_ = -1;
+    file_dup_ = -1;
+  }
+
+  void Reject(const std::string& message, const std::string& code, int errno_value) {
+    Napi::Env env = Env();
+    Napi::Error error = Napi::Error::New(env, message);
+    error.Set("code", Napi::String::New(env, code));
+    if (errno_value != 0) error.Set("errno", Napi::Number::New(env, errno_value));
+    error.Set("syscall", Napi::String::New(env, syscall_));
+    error.Set("bytesSent", Napi::Number::New(env, static_cast<double>(sent_)));
+    deferred_.Reject(error.Value());
+  }
+
+  Napi::Promise::Deferred deferred_;
+  const int socket_fd_;
+  const int file_fd_;
+  int socket_dup_;
+  int file_dup_;
+  const int64_t position_;
+  const int64_t length_;
+  const int64_t stall_timeout_ms_;
+  int64_t sent_ = 0;
+  Failure failure_ = Failure::kNone;
+  int errno_ = 0;
+  std::string syscall_ = "sendfile";
+  int64_t end_offset_ = 0;
+};
+
+#endif  // __linux__
+
+class SpateNative : public Napi::Addon<SpateNative> {
+ public:
+  SpateNative(Napi::Env env, Napi::Object exports) {
+#if !defined(__linux__)
+    throw Napi::Error::New(env, "spate_native: the sendfile fast path is only implemented on Linux");
+#endif
+    DefineAddon(exports, {
+                             InstanceMethod("sendfile", &SpateNative::SendFile),
+                             InstanceMethod("sendfileCalls", &SpateNative::SendFileCalls),
+                         });
+  }
+
+ private:
+  Napi::Value SendFile(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 4) {
+      throw Napi::TypeError::New(env, "sendfile: expected (socketFd, fileFd, position, length[, stallTimeoutMs])");
+    }
+    int64_t socket_fd = IntegerArgument(info, 0, "socketFd", 2147483647.0);
+    int64_t file_fd = IntegerArgument(info, 1, "fileFd", 2147483647.0);
+    int64_t position = IntegerArgument(info, 2, "position", kMaxSafeInteger);
+    int64_t length = IntegerArgument(info, 3, "length", kMaxSafeInteger);
+    if (static_cast<double>(position) + static_cast<double>(length) > kMaxSafeInteger) {
+      throw Napi::TypeError::New(env, "sendfile: position + length exceeds Number.MAX_SAFE_INTEGER");
+    }
+    int64_t stall_timeout_ms = kDefaultStallTimeoutMs;
+    if (info.Length() > 4 && !info[4].IsUndefined()) {
+      stall_timeout_ms = IntegerArgument(info, 4, "stallTimeoutMs", 2147483647.0);
+      if (stall_timeout_ms == 0) throw Napi::TypeError::New(env, "sendfile: stallTimeoutMs must be positive");
+    }
+    calls_ += 1;
+    if (length == 0) {
+      Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+      deferred.Resolve(Napi::Number::New(env, 0));
+      return deferred.Promise();
+    }
+#if defined(__linux__)
+    Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+    // Work on private duplicates of both fds: if the caller's socket is destroyed (e.g. Node
+    // sees ECONNRESET on its read side and closes the fd) or the file is closed while the
+    // transfer runs on the thread pool, the numbers may be reused by unrelated files; the
+    // duplicates keep pointing at the original socket and file. Duplicates share the open
+    // file description, so O_NONBLOCK is the caller's; the file offset is untouched because
+    // sendfile is given its own offset. The caller's fds are never closed.
+    int socket_dup = ::fcntl(static_cast<int>(socket_fd), F_DUPFD_CLOEXEC, 0);
+    if (socket_dup < 0) return RejectedWithErrno(env, deferred, errno, socket_fd, file_fd, length);
+    int file_dup = ::fcntl(static_cast<int>(file_fd), F_DUPFD_CLOEXEC, 0);
+    if (file_dup < 0) {
+      int error = errno;
+      ::close(socket_dup);
+      return RejectedWithErrno(env, deferred, error, socket_fd, file_fd, length);
+    }
+    auto* worker = new SendFileWorker(env, deferred, static_cast<int>(socket_fd), static_cast<int>(file_fd),
+                                      socket_dup, file_dup, position, length, stall_timeout_ms);
+    worker->Queue();  // the worker deletes itself after OnOK/OnError
+    return deferred.Promise();
+#else
+    (void)socket_fd;
+    (void)file_fd;
+    (void)position;
+    (void)stall_timeout_ms;
+    throw Napi::Error::New(env, "sendfile: not supported on this platform");
+#endif
+  }
+
+#if defined(__linux__)
+  static Napi::Value RejectedWithErrno(Napi::Env env, Napi::Promise::Deferred deferred, int error, int64_t socket_fd,
+                                       int64_t file_fd, int64_t length) {
+    std::string code = ErrnoCode(error);
+    Napi::Error rejection = Napi::Error::New(
+        env, "sendfile failed: " + code + " (" + ErrnoDescription(error) + ") after 0 of " + std::to_string(length) +
+                 " bytes (socket fd " + std::to_string(socket_fd) + ", file fd " + std::to_string(file_fd) + ")");
+    rejection.Set("code", Napi::String::New(env, code));
+    rejection.Set("errno", Napi::Number::New(env, -error));
+    rejection.Set("syscall", Napi::String::New(env, "dup"));
+    rejection.Set("bytesSent", Napi::Number::New(env, 0));
+    deferred.Reject(rejection.Value());
+    return deferred.Promise();
+  }
+#endif
+
+  Napi::Value SendFileCalls(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(calls_));
+  }
+
+  uint64_t calls_ = 0;
+};
+
+}  // namespace
+
+NODE_API_ADDON(SpateNative)

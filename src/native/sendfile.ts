@@ -1,0 +1,99 @@
+// Zero-copy file -> socket sends for fetch responses.
+//
+// loadSendFile() picks the native addon (build/Release/spate_native.node, Linux sendfile(2)
+// on the libuv thread pool) and falls back to the pure-TypeScript implementation, with one
+// logged line, when the addon cannot be loaded.
+//
+// Caller contract (see SendFile): before calling, stop the socket's own writes and wait for
+// `socket.writableLength === 0`; pass `socketFd(socket)`. Keep the file open until the
+// promise settles. On rejection, part of the region may already be on the wire: destroy
+// the connection. Never use this on a TLS socket (the bytes would bypass encryption).
+
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import {
+  validateSendFileArguments,
+  validateTuning,
+  type SendFileImplementation,
+  type SendFileTuning,
+} from './sendfile-common.js';
+
+export {
+  DEFAULT_STALL_TIMEOUT_MS,
+  SENDFILE_EOF,
+  type SendFile,
+  type SendFileError,
+  type SendFileImplementation,
+  type SendFileTuning,
+} from './sendfile-common.js';
+export { createFallbackSendFile, fallbackSendFile } from './sendfile-fallback.js';
+import { fallbackSendFile } from './sendfile-fallback.js';
+
+/** The raw addon interface (native/sendfile.cc). */
+export interface SpateNativeAddon {
+  /** Throws TypeError synchronously for bad arguments. */
+  sendfile(socketFd: number, fileFd: number, position: number, length: number, stallTimeoutMs?: number): Promise<number>;
+  sendfileCalls(): number;
+}
+
+/**
+ * Where the compiled addon lives: the project root's build/Release. This module runs from
+ * dist/src/native/, so the root is three levels up.
+ */
+export const DEFAULT_ADDON_PATH = fileURLToPath(new URL('../../../build/Release/spate_native.node', import.meta.url));
+
+const require = createRequire(import.meta.url);
+
+/** Loads the addon (cached by Node's require cache); throws if it is missing or malformed. */
+export function loadNativeAddon(addonPath: string = DEFAULT_ADDON_PATH): SpateNativeAddon {
+  const addon = require(addonPath) as Partial<SpateNativeAddon> | null;
+  if (addon === null || typeof addon !== 'object' || typeof addon.sendfile !== 'function' || typeof addon.sendfileCalls !== 'function') {
+    throw new Error(`${addonPath} does not export sendfile() and sendfileCalls()`);
+  }
+  return addon as SpateNativeAddon;
+}
+
+export interface NativeSendFileOptions extends SendFileTuning {
+  /** Override the addon location (tests). */
+  readonly addonPath?: string;
+}
+
+/**
+ * The native implementation. Throws if the addon cannot be loaded. `calls()` is the
+ * addon's own counter of started operations, so it proves the native path ran.
+ */
+export function nativeSendFile(options: NativeSendFileOptions = {}): SendFileImplementation {
+  const stallTimeoutMs = validateTuning(options);
+  const addon = loadNativeAddon(options.addonPath);
+  return {
+    name: 'native',
+    calls: () => addon.sendfileCalls(),
+    sendFile: async (socketFd, fileFd, position, length) => {
+      validateSendFileArguments(socketFd, fileFd, position, length);
+      return addon.sendfile(socketFd, fileFd, position, length, stallTimeoutMs);
+    },
+  };
+}
+
+export interface LoadSendFileOptions {
+  /** false: use the fallback without trying the addon. Default true. */
+  readonly preferNative?: boolean;
+  /** Where the one-line "addon unavailable" notice goes. Default console.warn. */
+  readonly log?: (message: string) => void;
+  /** Override the addon location (tests). */
+  readonly addonPath?: string;
+}
+
+/** The native implementation when its addon loads, else the fallback (logging one line why). */
+export function loadSendFile(options: LoadSendFileOptions = {}): SendFileImplementation {
+  if (options.preferNative === false) return fallbackSendFile;
+  const addonPath = options.addonPath ?? DEFAULT_ADDON_PATH;
+  try {
+    return nativeSendFile({ addonPath });
+  } catch (error) {
+    const log = options.log ?? ((message: string) => console.warn(message));
+    const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    log(`spate: native sendfile addon unavailable (${addonPath}): ${reason}; using the slower TypeScript fallback`);
+    return fallbackSendFile;
+  }
+}
