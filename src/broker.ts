@@ -1,0 +1,302 @@
+// A whole broker: locks its data directories, loads metadata, starts the shard
+// workers (which open and, after a crash, recover their partitions), listens, and on
+// stop drains connections, closes the shards cleanly and leaves checkpoints and the
+// clean-shutdown marker so the next start need not rescan the logs.
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { BrokerConfig } from './config/broker-config.js';
+import { Controller } from './controller/controller.js';
+import { MetadataStore, writeFileAtomic } from './controller/metadata-store.js';
+import type { BrokerServices } from './handlers/handler.js';
+import { createRegistry, type HandlerRegistry } from './handlers/registry.js';
+import type { Logger } from './logger.js';
+import { Connection } from './network/connection.js';
+import { BufferedResponseWriter, type ResponseWriter } from './network/response-writer.js';
+import { limits } from './config/limits.js';
+import { LogEndWatch } from './shard/log-end-watch.js';
+import type { OpenPartition, PartitionStatus } from './shard/messages.js';
+import { SegmentReaders } from './shard/segment-readers.js';
+import { ShardSet } from './shard/shard-set.js';
+import {
+  CLEAN_SHUTDOWN_MARKER,
+  LOG_START_OFFSET_CHECKPOINT,
+  RECOVERY_POINT_CHECKPOINT,
+  checkpointKey,
+  formatCheckpoint,
+  readCheckpointFile,
+  type OffsetCheckpoint,
+} from './storage/checkpoint.js';
+import { lockDirectory, type DirectoryLock } from './storage/dir-lock.js';
+
+/** How often recovery points are checkpointed while running (Kafka's log.flush.offset.checkpoint.interval.ms). */
+const CHECKPOINT_INTERVAL_MS = 60_000;
+
+interface LogDirState {
+  readonly dir: string;
+  readonly cleanShutdown: boolean;
+  readonly recoveryPoints: OffsetCheckpoint;
+  readonly logStartOffsets: OffsetCheckpoint;
+}
+
+export interface BoundListener {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export class Broker {
+  private readonly connections = new Set<Connection>();
+  private readonly servers: Server[] = [];
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  private stopping: Promise<void> | null = null;
+  private shuttingDown = false;
+  readonly listeners: BoundListener[] = [];
+
+  private constructor(
+    readonly config: BrokerConfig,
+    private readonly logger: Logger,
+    private readonly locks: readonly DirectoryLock[],
+    readonly store: MetadataStore,
+    readonly shards: ShardSet,
+    readonly controller: Controller,
+    readonly segmentReaders: SegmentReaders,
+    readonly registry: HandlerRegistry,
+    private readonly services: BrokerServices,
+    private readonly writer: ResponseWriter,
+  ) {}
+
+  static async start(config: BrokerConfig, logger: Logger): Promise<Broker> {
+    const locks: DirectoryLock[] = [];
+    try {
+      for (const dir of config.logDirs) {
+        mkdirSync(dir, { recursive: true });
+        locks.push(lockDirectory(dir));
+      }
+    } catch (error) {
+      for (const lock of locks) lock.release();
+      throw error;
+    }
+    let shards: ShardSet | null = null;
+    try {
+      const { store, created } = MetadataStore.load(config.logDirs[0]!, config.brokerId);
+      if (created) await store.persist();
+      const dirStates = config.logDirs.map((dir) => readLogDirState(dir));
+      for (const state of dirStates) {
+        removeOrphanPartitions(state.dir, store, logger);
+        // From here on a crash is an unclean shutdown: the marker goes before anything is written.
+        if (state.cleanShutdown) unlinkSync(join(state.dir, CLEAN_SHUTDOWN_MARKER));
+      }
+      shards = await ShardSet.start(config.numShards, {
+        flushSchedulerIntervalMs: config.flushSchedulerIntervalMs,
+        producerIdExpirationMs: config.producerIdExpirationMs,
+      });
+      const controller = new Controller(config, store, shards);
+      await openPartitions(controller, store, shards, dirStates, logger);
+      const segmentReaders = new SegmentReaders();
+      shards.on('segmentsDeleted', (paths) => segmentReaders.deleted(paths));
+      shards.on('log', (level, message) => logger[level](message));
+      const registry = createRegistry();
+      const logEndWatch = new LogEndWatch(shards);
+      let broker: Broker | null = null;
+      const services: BrokerServices = {
+        config,
+        controller,
+        store,
+        shards,
+        segmentReaders,
+        logEndWatch,
+        logger,
+        get shuttingDown() {
+          return broker?.shuttingDown ?? false;
+        },
+        apiVersions: () => registry.apiVersions(),
+      };
+      broker = new Broker(config, logger, locks, store, shards, controller, segmentReaders, registry, services, new BufferedResponseWriter());
+      shards.on('shardFailed', (shardId, error) => {
+        logger.error(`shard ${shardId} failed: ${error.message}; stopping the broker`);
+        process.exitCode = 1;
+        void broker!.stop();
+      });
+      await broker.listen();
+      broker.checkpointTimer = setInterval(() => void broker!.checkpoint(false), CHECKPOINT_INTERVAL_MS);
+      broker.checkpointTimer.unref();
+      return broker;
+    } catch (error) {
+      if (shards !== null) await shards.terminate();
+      for (const lock of locks) lock.release();
+      throw error;
+    }
+  }
+
+  private async listen(): Promise<void> {
+    for (const listener of this.config.listeners) {
+      const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(listener.port, listener.host === '' ? undefined : listener.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      server.on('error', (error) => this.logger.error(`listener ${listener.name}: ${error.message}`));
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : listener.port;
+      this.servers.push(server);
+      this.listeners.push({ name: listener.name, host: listener.host, port });
+      this.logger.info(`listening on ${listener.name}://${listener.host}:${port}`);
+    }
+  }
+
+  private accept(socket: Socket): void {
+    if (this.shuttingDown) {
+      socket.destroy();
+      return;
+    }
+    const connection = new Connection(socket, {
+      socketRequestMaxBytes: this.config.socketRequestMaxBytes,
+      idleTimeoutMs: this.config.connectionsMaxIdleMs,
+      registry: this.registry,
+      services: this.services,
+      writer: this.writer,
+      logger: this.logger,
+    });
+    this.connections.add(connection);
+    connection.onClose(() => this.connections.delete(connection));
+  }
+
+  /** Writes recovery-point and log-start-offset checkpoints for every log dir (and, on shutdown, the clean-shutdown marker). */
+  private async checkpoint(final: boolean, statuses?: readonly PartitionStatus[]): Promise<void> {
+    try {
+      const partitions = statuses ?? (await Promise.all(this.shards.all().map((shard) => shard.send({ kind: 'status' })))).flatMap((reply) => reply.partitions);
+      for (const dir of this.config.logDirs) {
+        const recoveryPoints = new Map<string, number>();
+        const logStartOffsets = new Map<string, number>();
+        for (const status of partitions) {
+          if (!status.dir.startsWith(`${dir}/`)) continue;
+          recoveryPoints.set(checkpointKey(status.topic, status.partition), status.recoveryPoint);
+          logStartOffsets.set(checkpointKey(status.topic, status.partition), status.logStartOffset);
+        }
+        await writeFileAtomic(join(dir, RECOVERY_POINT_CHECKPOINT), formatCheckpoint(recoveryPoints));
+        await writeFileAtomic(join(dir, LOG_START_OFFSET_CHECKPOINT), formatCheckpoint(logStartOffsets));
+        if (final) await writeFileAtomic(join(dir, CLEAN_SHUTDOWN_MARKER), '');
+      }
+    } catch (error) {
+      this.logger.error(`writing checkpoints failed: ${(error as Error).message}`);
+      if (final) throw error;
+    }
+  }
+
+  /** Graceful stop: no new connections, in-flight requests answered, shards closed cleanly, checkpoints written. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    if (this.checkpointTimer !== null) clearInterval(this.checkpointTimer);
+    const closed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    this.services.logEndWatch.expireAll();
+    const drained = Promise.all([...this.connections].map((connection) => connection.drain()));
+    let drainTimer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      drainTimer = setTimeout(() => resolve('timeout'), limits.shutdownDrainMs);
+    });
+    if ((await Promise.race([drained, timedOut])) === 'timeout') {
+      this.logger.warn(`closing ${this.connections.size} connections that did not finish within ${limits.shutdownDrainMs} ms`);
+    }
+    clearTimeout(drainTimer);
+    for (const connection of this.connections) connection.close();
+    await closed;
+    let cleanClose = false;
+    try {
+      const statuses = await this.shards.close();
+      await this.checkpoint(true, statuses);
+      cleanClose = true;
+    } catch (error) {
+      this.logger.error(`shards did not close cleanly: ${(error as Error).message}`);
+      await this.shards.terminate();
+    }
+    this.segmentReaders.closeAll();
+    for (const lock of this.locks) lock.release();
+    this.logger.info(cleanClose ? 'stopped cleanly' : 'stopped without a clean shutdown; the next start recovers the logs');
+  }
+}
+
+function readLogDirState(dir: string): LogDirState {
+  return {
+    dir,
+    cleanShutdown: existsSync(join(dir, CLEAN_SHUTDOWN_MARKER)),
+    recoveryPoints: readCheckpointFile(join(dir, RECOVERY_POINT_CHECKPOINT)) ?? new Map(),
+    logStartOffsets: readCheckpointFile(join(dir, LOG_START_OFFSET_CHECKPOINT)) ?? new Map(),
+  };
+}
+
+/**
+ * Partition directories the metadata does not know (a topic deleted just before a
+ * crash), or whose partition.metadata names another topic id (deleted and recreated),
+ * are removed at startup, as Kafka removes its "-delete" directories.
+ */
+function removeOrphanPartitions(dir: string, store: MetadataStore, logger: Logger): void {
+  for (const name of readdirSync(dir, { withFileTypes: true })) {
+    if (!name.isDirectory()) continue;
+    const match = /^(.+)-(\d+)$/.exec(name.name);
+    if (match === null) continue;
+    const topic = store.topic(match[1]!);
+    const partition = Number(match[2]);
+    let orphan = topic === undefined || partition >= topic.partitionDirs.length || topic.partitionDirs[partition] !== dir;
+    if (!orphan) {
+      const metadataPath = join(dir, name.name, 'partition.metadata');
+      if (existsSync(metadataPath)) {
+        const topicId = /topic_id:\s*(\S+)/.exec(readFileSync(metadataPath, 'utf8'))?.[1];
+        orphan = topicId !== undefined && topicId !== topic!.topicId;
+      }
+    }
+    if (orphan) {
+      logger.info(`removing partition directory ${join(dir, name.name)}: its topic no longer exists`);
+      rmSync(join(dir, name.name), { recursive: true, force: true });
+    }
+  }
+}
+
+async function openPartitions(
+  controller: Controller,
+  store: MetadataStore,
+  shards: ShardSet,
+  dirStates: readonly LogDirState[],
+  logger: Logger,
+): Promise<void> {
+  const stateByDir = new Map(dirStates.map((state) => [state.dir, state]));
+  const byShard = new Map<ReturnType<ShardSet['shardFor']>, OpenPartition[]>();
+  for (const topic of store.topics()) {
+    for (let partition = 0; partition < topic.partitionDirs.length; partition++) {
+      const state = stateByDir.get(topic.partitionDirs[partition]!);
+      if (state === undefined) throw new Error(`partition ${topic.name}-${partition} lives in ${topic.partitionDirs[partition]}, which is not in log.dirs`);
+      const key = checkpointKey(topic.name, partition);
+      const shard = shards.shardFor(topic.topicId, partition);
+      const list = byShard.get(shard) ?? [];
+      list.push({
+        ...controller.partitionSpec(topic, partition),
+        recoveryPoint: state.recoveryPoints.get(key) ?? 0,
+        logStartOffset: state.logStartOffsets.get(key) ?? 0,
+        cleanShutdown: state.cleanShutdown,
+      });
+      byShard.set(shard, list);
+    }
+  }
+  const started = Date.now();
+  const replies = await Promise.all([...byShard].map(([shard, partitions]) => shard.send({ kind: 'open', partitions })));
+  const partitionCount = [...byShard.values()].reduce((sum, list) => sum + list.length, 0);
+  for (const reply of replies) {
+    for (const recovered of reply.recovered) {
+      logger.info(
+        `recovered ${recovered.topic}-${recovered.partition}: scanned ${recovered.segmentsScanned} segment(s), truncated ${recovered.bytesTruncated} byte(s), ${recovered.producersLoaded} producer(s)`,
+      );
+    }
+  }
+  const clean = dirStates.every((state) => state.cleanShutdown);
+  logger.info(`opened ${partitionCount} partition(s) in ${Date.now() - started} ms after ${clean ? 'a clean' : 'an unclean'} shutdown`);
+}
+

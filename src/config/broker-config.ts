@@ -1,0 +1,317 @@
+// Loads the broker's configuration the Kafka way: a server.properties file plus
+// `--override key=value` arguments, Kafka's key names, unknown keys warned about,
+// invalid values refused at startup with a message naming the key.
+
+import { resolve } from 'node:path';
+import {
+  brokerConfigDefinitions,
+  defaultShardCount,
+  ignoredBrokerKeys,
+  topicConfigDefinitions,
+  type ConfigDefinition,
+  type ConfigValue,
+} from './definitions.js';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
+    super(`invalid value for ${key}: ${reason}`);
+  }
+}
+
+export interface Listener {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export type TimestampType = 'CreateTime' | 'LogAppendTime';
+
+/** A topic's effective log settings (topic overrides over broker defaults). */
+export interface TopicConfig {
+  readonly segmentBytes: number;
+  readonly segmentMs: number;
+  readonly segmentIndexBytes: number;
+  readonly indexIntervalBytes: number;
+  readonly flushMessages: number;
+  readonly flushMs: number | null;
+  readonly retentionMs: number;
+  readonly retentionBytes: number;
+  readonly cleanupPolicy: readonly string[];
+  readonly messageTimestampType: TimestampType;
+  readonly maxMessageBytes: number;
+  readonly minInsyncReplicas: number;
+}
+
+export interface BrokerConfig {
+  readonly brokerId: number;
+  readonly listeners: readonly Listener[];
+  readonly advertisedListeners: readonly Listener[];
+  readonly logDirs: readonly string[];
+  readonly numPartitions: number;
+  readonly defaultReplicationFactor: number;
+  readonly autoCreateTopicsEnable: boolean;
+  readonly deleteTopicEnable: boolean;
+  readonly socketRequestMaxBytes: number;
+  readonly connectionsMaxIdleMs: number;
+  readonly numShards: number;
+  readonly fetchZeroCopy: boolean;
+  readonly flushSchedulerIntervalMs: number;
+  readonly retentionCheckIntervalMs: number;
+  readonly producerIdExpirationMs: number;
+  /** Broker defaults for topic-level keys, by topic key name (segment.bytes, …). */
+  readonly topicDefaults: ReadonlyMap<string, ConfigValue>;
+  /** Every broker key's effective value, for DescribeConfigs. */
+  readonly values: ReadonlyMap<string, ConfigValue>;
+  /** Keys set explicitly (file or override), for DescribeConfigs sources. */
+  readonly explicitKeys: ReadonlySet<string>;
+}
+
+/** Parses Java .properties text: `key=value`, `key: value` or `key value`; # and ! comments; \ continuations. */
+export function parseProperties(text: string): Map<string, string> {
+  const properties = new Map<string, string>();
+  const lines = text.split(/\r?\n/);
+  for (let index = 0; index < lines.length; index++) {
+    let line = lines[index]!.replace(/^\s+/, '');
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    while (/(^|[^\\])(\\\\)*\\$/.test(line) && index + 1 < lines.length) {
+      line = line.slice(0, -1) + lines[++index]!.replace(/^\s+/, '');
+    }
+    const match = /^((?:\\.|[^=:\s\\])+)\s*[=:\s]?\s*(.*)$/.exec(line);
+    if (match === null) continue;
+    properties.set(unescape(match[1]!), unescape(match[2]!.replace(/\s+$/, '')));
+  }
+  return properties;
+}
+
+function unescape(text: string): string {
+  return text.replace(/\\(u[0-9a-fA-F]{4}|.)/g, (_all, escaped: string) => {
+    if (escaped.length === 5) return String.fromCharCode(parseInt(escaped.slice(1), 16));
+    return ({ t: '\t', n: '\n', r: '\r', f: '\f' } as Record<string, string>)[escaped] ?? escaped;
+  });
+}
+
+/** Parses one raw value for a key; throws ConfigError naming the key. */
+export function parseConfigValue(definition: ConfigDefinition, raw: string | null): ConfigValue {
+  if (raw === null) return null;
+  const text = raw.trim();
+  const fail = (reason: string): never => {
+    throw new ConfigError(definition.name, `${JSON.stringify(raw)} ${reason}`);
+  };
+  let value: ConfigValue;
+  switch (definition.type) {
+    case 'int':
+    case 'long': {
+      if (!/^[-+]?\d+$/.test(text)) fail('is not an integer');
+      const parsed = Number(text);
+      const bound = definition.type === 'int' ? 2 ** 31 - 1 : Number.MAX_SAFE_INTEGER;
+      // Kafka's Long.MAX_VALUE (9223372036854775807) is written in many sample files; clamp it.
+      value = definition.type === 'long' && parsed > bound ? bound : parsed;
+      if (!Number.isSafeInteger(value) || value > bound || value < -bound - 1) fail(`is out of range for ${definition.type}`);
+      break;
+    }
+    case 'double': {
+      const parsed = Number(text);
+      if (text === '' || !Number.isFinite(parsed)) fail('is not a number');
+      value = parsed;
+      break;
+    }
+    case 'boolean':
+      if (text.toLowerCase() !== 'true' && text.toLowerCase() !== 'false') fail('is not true or false');
+      value = text.toLowerCase() === 'true';
+      break;
+    case 'list':
+      value = text === '' ? [] : text.split(',').map((item) => item.trim()).filter((item) => item !== '');
+      break;
+    case 'string':
+      value = text;
+      break;
+  }
+  if (typeof value === 'number') {
+    if (definition.min !== undefined && value < definition.min) fail(`is below the minimum ${definition.min}`);
+    if (definition.max !== undefined && value > definition.max) fail(`is above the maximum ${definition.max}`);
+  }
+  if (definition.oneOf !== undefined && typeof value === 'string' && !definition.oneOf.includes(value)) {
+    fail(`is not one of ${definition.oneOf.join(', ')}`);
+  }
+  const problem = definition.check?.(value);
+  if (problem !== undefined) fail(problem);
+  return value;
+}
+
+export function parseListeners(key: string, entries: readonly string[]): Listener[] {
+  const listeners = entries.map((entry) => {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*):\/\/(\[[0-9a-fA-F:.]+\]|[^:/]*):(\d{1,5})$/.exec(entry);
+    if (match === null) throw new ConfigError(key, `"${entry}" is not of the form NAME://host:port`);
+    const port = Number(match[3]);
+    if (port > 65535) throw new ConfigError(key, `port ${port} in "${entry}" is above 65535`);
+    return { name: match[1]!.toUpperCase(), host: match[2]!.replace(/^\[|\]$/g, ''), port };
+  });
+  const names = new Set<string>();
+  for (const listener of listeners) {
+    if (names.has(listener.name)) throw new ConfigError(key, `listener name ${listener.name} appears twice`);
+    names.add(listener.name);
+  }
+  return listeners;
+}
+
+export interface LoadedConfig {
+  readonly config: BrokerConfig;
+  readonly warnings: readonly string[];
+}
+
+/** Builds the broker config from file properties and overrides (overrides win). Relative log dirs resolve against `cwd`. */
+export function buildBrokerConfig(
+  fileProperties: ReadonlyMap<string, string>,
+  overrides: ReadonlyMap<string, string>,
+  cwd = process.cwd(),
+): LoadedConfig {
+  const warnings: string[] = [];
+  const raw = new Map<string, string>([...fileProperties, ...overrides]);
+  const values = new Map<string, ConfigValue>();
+  const explicitKeys = new Set<string>();
+  for (const [key, text] of raw) {
+    const definition = brokerConfigDefinitions.get(key);
+    if (definition === undefined) {
+      warnings.push(
+        ignoredBrokerKeys.has(key)
+          ? `config key ${key} has no effect in Spate; ignored`
+          : `unknown config key ${key}; ignored`,
+      );
+      continue;
+    }
+    values.set(key, parseConfigValue(definition, text));
+    explicitKeys.add(key);
+  }
+  for (const definition of brokerConfigDefinitions.values()) {
+    if (!values.has(definition.name)) values.set(definition.name, parseConfigValue(definition, definition.defaultValue));
+  }
+
+  const get = <T extends ConfigValue>(key: string): T => values.get(key) as T;
+  const listeners = parseListeners('listeners', get<string[]>('listeners'));
+  for (const listener of listeners) {
+    if (listener.name !== 'PLAINTEXT') {
+      throw new ConfigError('listeners', `listener ${listener.name} is not served yet (only PLAINTEXT)`);
+    }
+  }
+  const advertised = get<string[] | null>('advertised.listeners');
+  const advertisedListeners = advertised === null ? listeners : parseListeners('advertised.listeners', advertised);
+  const logDirList = get<string[] | null>('log.dirs') ?? [get<string>('log.dir')];
+  if (logDirList.length === 0) throw new ConfigError('log.dirs', 'names no directory');
+  const logDirs = logDirList.map((dir) => resolve(cwd, dir));
+  if (new Set(logDirs).size !== logDirs.length) throw new ConfigError('log.dirs', 'names a directory twice');
+
+  const topicDefaults = new Map<string, ConfigValue>();
+  for (const topicDefinition of topicConfigDefinitions.values()) {
+    topicDefaults.set(topicDefinition.name, values.get(topicDefinition.brokerSynonym) ?? null);
+  }
+  // Kafka derives these from their minutes/hours synonyms when the ms key is unset.
+  const retentionMinutes = get<number | null>('log.retention.minutes');
+  topicDefaults.set(
+    'retention.ms',
+    get<number | null>('log.retention.ms') ??
+      (retentionMinutes !== null ? retentionMinutes * 60_000 : get<number>('log.retention.hours') * 3_600_000),
+  );
+  topicDefaults.set('segment.ms', get<number | null>('log.roll.ms') ?? get<number>('log.roll.hours') * 3_600_000);
+
+  const nodeId = get<number | null>('node.id');
+  const config: BrokerConfig = {
+    brokerId: nodeId ?? get<number>('broker.id'),
+    listeners,
+    advertisedListeners,
+    logDirs,
+    numPartitions: get('num.partitions'),
+    defaultReplicationFactor: get('default.replication.factor'),
+    autoCreateTopicsEnable: get('auto.create.topics.enable'),
+    deleteTopicEnable: get('delete.topic.enable'),
+    socketRequestMaxBytes: get('socket.request.max.bytes'),
+    connectionsMaxIdleMs: get('connections.max.idle.ms'),
+    numShards: get<number | null>('num.shards') ?? defaultShardCount(),
+    fetchZeroCopy: get<string>('fetch.zero.copy') === 'on',
+    flushSchedulerIntervalMs: get('log.flush.scheduler.interval.ms'),
+    retentionCheckIntervalMs: get('log.retention.check.interval.ms'),
+    producerIdExpirationMs: get('producer.id.expiration.ms'),
+    topicDefaults,
+    values,
+    explicitKeys,
+  };
+  return { config, warnings };
+}
+
+/** Resolves a topic's effective config from broker defaults and the topic's own overrides (already validated). */
+export function resolveTopicConfig(
+  topicDefaults: ReadonlyMap<string, ConfigValue>,
+  overrides: ReadonlyMap<string, string> | Readonly<Record<string, string>>,
+): TopicConfig {
+  const entries = overrides instanceof Map ? overrides : new Map(Object.entries(overrides));
+  const value = <T extends ConfigValue>(key: string): T => {
+    const text = entries.get(key);
+    const definition = topicConfigDefinitions.get(key);
+    if (definition === undefined) throw new Error(`no topic config definition for ${key}`);
+    return (text === undefined ? topicDefaults.get(key) : parseConfigValue(definition, text)) as T;
+  };
+  return {
+    segmentBytes: value('segment.bytes'),
+    segmentMs: value('segment.ms'),
+    segmentIndexBytes: value('segment.index.bytes'),
+    indexIntervalBytes: value('index.interval.bytes'),
+    flushMessages: value('flush.messages'),
+    flushMs: value('flush.ms'),
+    retentionMs: value('retention.ms'),
+    retentionBytes: value('retention.bytes'),
+    cleanupPolicy: value('cleanup.policy'),
+    messageTimestampType: value('message.timestamp.type'),
+    maxMessageBytes: value('max.message.bytes'),
+    minInsyncReplicas: value('min.insync.replicas'),
+  };
+}
+
+/** Validates topic-level overrides (CreateTopics configs); returns the first problem, or undefined. */
+export function validateTopicConfigs(configs: ReadonlyMap<string, string | null>): ConfigError | undefined {
+  for (const [key, text] of configs) {
+    const definition = topicConfigDefinitions.get(key);
+    if (definition === undefined) return new ConfigError(key, 'unknown topic config');
+    try {
+      const parsed = parseConfigValue(definition, text);
+      if (key === 'cleanup.policy' && Array.isArray(parsed) && parsed.some((policy) => policy !== 'delete')) {
+        return new ConfigError(key, `${JSON.stringify(text)}: only "delete" is supported (log compaction is not served yet)`);
+      }
+    } catch (error) {
+      if (error instanceof ConfigError) return error;
+      throw error;
+    }
+  }
+  return undefined;
+}
+
+/** Parses command-line arguments: an optional properties file path and repeated `--override key=value`. */
+export function parseCommandLine(argv: readonly string[]): { configFile: string | null; overrides: Map<string, string> } {
+  let configFile: string | null = null;
+  const overrides = new Map<string, string>();
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index]!;
+    if (argument === '--override') {
+      const pair = argv[++index];
+      if (pair === undefined) throw new ConfigError('--override', 'needs key=value');
+      addOverride(overrides, pair);
+    } else if (argument.startsWith('--override=')) {
+      addOverride(overrides, argument.slice('--override='.length));
+    } else if (argument.startsWith('-')) {
+      throw new ConfigError(argument, 'unknown option (use a properties file and --override key=value)');
+    } else if (configFile === null) {
+      configFile = argument;
+    } else {
+      throw new ConfigError(argument, 'only one properties file may be given');
+    }
+  }
+  return { configFile, overrides };
+}
+
+function addOverride(overrides: Map<string, string>, pair: string): void {
+  const equals = pair.indexOf('=');
+  if (equals <= 0) throw new ConfigError('--override', `"${pair}" is not key=value`);
+  overrides.set(pair.slice(0, equals).trim(), pair.slice(equals + 1));
+}

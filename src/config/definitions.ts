@@ -1,0 +1,135 @@
+// The configuration keys Spate understands, with Kafka's names, types, defaults and
+// bounds. Broker keys come from server.properties or --override; topic keys are set per
+// topic (CreateTopics, AlterConfigs) and default to the broker key named by `brokerSynonym`.
+
+import { availableParallelism } from 'node:os';
+
+export type ConfigType = 'int' | 'long' | 'boolean' | 'string' | 'list' | 'double';
+
+export interface ConfigDefinition {
+  readonly name: string;
+  readonly type: ConfigType;
+  /** The default as Kafka writes it, or null for "unset". */
+  readonly defaultValue: string | null;
+  readonly doc: string;
+  /** Smallest allowed value for numeric keys. */
+  readonly min?: number;
+  readonly max?: number;
+  /** Allowed values for string keys. */
+  readonly oneOf?: readonly string[];
+  /** Extra check; returns a reason when the value is not acceptable. */
+  readonly check?: (value: ConfigValue) => string | undefined;
+}
+
+export type ConfigValue = number | boolean | string | readonly string[] | null;
+
+const LONG_MAX = Number.MAX_SAFE_INTEGER; // Kafka's Long.MAX_VALUE, as far as a JS number goes
+
+function define(definitions: readonly ConfigDefinition[]): ReadonlyMap<string, ConfigDefinition> {
+  const byName = new Map<string, ConfigDefinition>();
+  for (const definition of definitions) {
+    if (byName.has(definition.name)) throw new Error(`config key ${definition.name} defined twice`);
+    byName.set(definition.name, definition);
+  }
+  return byName;
+}
+
+function checkListeners(value: ConfigValue): string | undefined {
+  const listeners = value as readonly string[];
+  for (const listener of listeners) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*:\/\/(\[[0-9a-fA-F:.]+\]|[^:/]*):\d{1,5}$/.test(listener)) {
+      return `"${listener}" is not of the form NAME://host:port`;
+    }
+  }
+  return undefined;
+}
+
+export const brokerConfigDefinitions = define([
+  { name: 'broker.id', type: 'int', defaultValue: '0', min: 0, doc: 'This broker\'s id in the cluster.' },
+  { name: 'node.id', type: 'int', defaultValue: null, min: 0, doc: 'Synonym of broker.id (KRaft name); wins when set.' },
+  {
+    name: 'listeners', type: 'list', defaultValue: 'PLAINTEXT://127.0.0.1:9092', check: checkListeners,
+    doc: 'Comma-separated listeners, NAME://host:port. Only PLAINTEXT is served so far.',
+  },
+  {
+    name: 'advertised.listeners', type: 'list', defaultValue: null, check: checkListeners,
+    doc: 'Listeners given to clients in Metadata; defaults to listeners.',
+  },
+  { name: 'log.dirs', type: 'list', defaultValue: null, doc: 'Data directories; wins over log.dir when set.' },
+  { name: 'log.dir', type: 'string', defaultValue: './data', doc: 'The data directory when log.dirs is not set.' },
+  { name: 'num.partitions', type: 'int', defaultValue: '1', min: 1, doc: 'Partitions of an auto-created topic or of CreateTopics with -1.' },
+  { name: 'default.replication.factor', type: 'int', defaultValue: '1', min: 1, doc: 'Replication factor of auto-created topics.' },
+  { name: 'auto.create.topics.enable', type: 'boolean', defaultValue: 'true', doc: 'Create unknown topics on Metadata and Produce.' },
+  { name: 'delete.topic.enable', type: 'boolean', defaultValue: 'true', doc: 'Allow DeleteTopics.' },
+  { name: 'log.segment.bytes', type: 'int', defaultValue: String(1024 * 1024 * 1024), min: 14, doc: 'Roll a segment when it reaches this size.' },
+  { name: 'log.roll.ms', type: 'long', defaultValue: null, min: 1, doc: 'Roll a segment older than this; wins over log.roll.hours.' },
+  { name: 'log.roll.hours', type: 'int', defaultValue: '168', min: 1, doc: 'Roll a segment older than this many hours.' },
+  { name: 'log.index.interval.bytes', type: 'int', defaultValue: '4096', min: 0, doc: 'Bytes between offset index entries.' },
+  { name: 'log.index.size.max.bytes', type: 'int', defaultValue: String(10 * 1024 * 1024), min: 4096, doc: 'Roll a segment when its offset index would pass this size.' },
+  {
+    name: 'log.flush.interval.messages', type: 'long', defaultValue: String(LONG_MAX), min: 1,
+    doc: 'fsync a partition after this many appended messages; 1 means every append is on disk before it is acknowledged.',
+  },
+  { name: 'log.flush.interval.ms', type: 'long', defaultValue: null, min: 0, doc: 'fsync data older than this (checked every log.flush.scheduler.interval.ms).' },
+  { name: 'log.flush.scheduler.interval.ms', type: 'long', defaultValue: String(LONG_MAX), min: 0, doc: 'How often to check log.flush.interval.ms.' },
+  { name: 'log.retention.ms', type: 'long', defaultValue: null, min: -1, doc: 'Retention time; wins over minutes and hours.' },
+  { name: 'log.retention.minutes', type: 'int', defaultValue: null, min: -1, doc: 'Retention time in minutes.' },
+  { name: 'log.retention.hours', type: 'int', defaultValue: '168', min: -1, doc: 'Retention time in hours.' },
+  { name: 'log.retention.bytes', type: 'long', defaultValue: '-1', min: -1, doc: 'Retention size per partition; -1 for none.' },
+  { name: 'log.retention.check.interval.ms', type: 'long', defaultValue: '300000', min: 1, doc: 'How often retention runs.' },
+  { name: 'log.cleanup.policy', type: 'list', defaultValue: 'delete', doc: 'delete (compact is not served yet).' },
+  {
+    name: 'log.message.timestamp.type', type: 'string', defaultValue: 'CreateTime', oneOf: ['CreateTime', 'LogAppendTime'],
+    doc: 'Keep the producer\'s timestamps or stamp the append time.',
+  },
+  { name: 'message.max.bytes', type: 'int', defaultValue: '1048588', min: 0, doc: 'Largest record batch a topic accepts.' },
+  { name: 'min.insync.replicas', type: 'int', defaultValue: '1', min: 1, doc: 'Replicas that must have a batch for acks=all.' },
+  { name: 'compression.type', type: 'string', defaultValue: 'producer', oneOf: ['producer'], doc: 'Batches are stored as the producer compressed them.' },
+  { name: 'socket.request.max.bytes', type: 'int', defaultValue: String(100 * 1024 * 1024), min: 1, doc: 'Largest request; a bigger one closes its connection.' },
+  { name: 'connections.max.idle.ms', type: 'long', defaultValue: '600000', min: 1, doc: 'Close connections idle this long.' },
+  { name: 'num.shards', type: 'int', defaultValue: null, min: 1, max: 256, doc: 'Shard worker threads that own partitions (default: available cores).' },
+  { name: 'fetch.zero.copy', type: 'string', defaultValue: 'off', oneOf: ['on', 'off'], doc: 'Send fetched log bytes with sendfile(2) (on) or read+write (off).' },
+  { name: 'producer.id.expiration.ms', type: 'int', defaultValue: '86400000', min: 1, doc: 'Forget an idle producer\'s state after this long.' },
+]);
+
+/** Kafka keys with no effect in Spate, accepted so an existing server.properties starts with a note rather than a failure. */
+export const ignoredBrokerKeys: ReadonlySet<string> = new Set([
+  'num.network.threads', 'num.io.threads', 'socket.send.buffer.bytes', 'socket.receive.buffer.bytes',
+  'num.recovery.threads.per.data.dir', 'offsets.topic.replication.factor', 'transaction.state.log.replication.factor',
+  'transaction.state.log.min.isr', 'group.initial.rebalance.delay.ms', 'zookeeper.connection.timeout.ms',
+  'log.cleaner.enable', 'queued.max.requests', 'num.replica.fetchers',
+]);
+
+/** Topic-level keys, each defaulting to a broker key. */
+export interface TopicConfigDefinition extends ConfigDefinition {
+  readonly brokerSynonym: string;
+}
+
+function topicKey(name: string, brokerSynonym: string, extra: Partial<ConfigDefinition> = {}): TopicConfigDefinition {
+  const broker = brokerConfigDefinitions.get(brokerSynonym);
+  if (broker === undefined) throw new Error(`topic key ${name} names unknown broker key ${brokerSynonym}`);
+  const { name: _name, ...rest } = broker;
+  return { ...rest, ...extra, name, brokerSynonym };
+}
+
+export const topicConfigDefinitions: ReadonlyMap<string, TopicConfigDefinition> = new Map(
+  [
+    topicKey('segment.bytes', 'log.segment.bytes'),
+    topicKey('segment.ms', 'log.roll.ms'),
+    topicKey('segment.index.bytes', 'log.index.size.max.bytes'),
+    topicKey('index.interval.bytes', 'log.index.interval.bytes'),
+    topicKey('flush.messages', 'log.flush.interval.messages'),
+    topicKey('flush.ms', 'log.flush.interval.ms'),
+    topicKey('retention.ms', 'log.retention.ms'),
+    topicKey('retention.bytes', 'log.retention.bytes'),
+    topicKey('cleanup.policy', 'log.cleanup.policy'),
+    topicKey('message.timestamp.type', 'log.message.timestamp.type'),
+    topicKey('max.message.bytes', 'message.max.bytes'),
+    topicKey('min.insync.replicas', 'min.insync.replicas'),
+    topicKey('compression.type', 'compression.type'),
+  ].map((definition) => [definition.name, definition]),
+);
+
+export function defaultShardCount(): number {
+  return Math.max(1, availableParallelism());
+}

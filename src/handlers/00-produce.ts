@@ -1,0 +1,102 @@
+// Produce (key 0), versions 3-11 (3 is the first with RecordBatch v2; 9+ flexible).
+// Each partition's batch goes to the shard that owns the partition, which validates
+// it (size, CRC-32C, producer sequence), assigns offsets and appends it.
+// acks=0 gets no response at all — unless a partition failed, when the connection is
+// closed so the producer notices (Kafka does the same). acks=-1 (all) on one broker
+// is answered once the leader (the only in-sync replica) has the batch; a topic whose
+// min.insync.replicas exceeds the ISR gets NOT_ENOUGH_REPLICAS.
+// Topics are auto-created on produce when auto.create.topics.enable is on.
+// Not served yet: transactional batches (INVALID_TXN_STATE), quotas (throttle is 0).
+
+import { ErrorCode } from '../protocol/errors.js';
+import { produceApi } from '../protocol/generated/index.js';
+import type { PartitionProduceResponse, TopicProduceResponse } from '../protocol/generated/produce-response.js';
+import type { Encodable } from '../protocol/message.js';
+import { Attribute, BatchField, Compression } from '../protocol/record-batch.js';
+import { CLOSE_CONNECTION, NO_RESPONSE, defineHandler } from './handler.js';
+
+const ZSTD_FIRST_PRODUCE_VERSION = 7;
+const ISR_SIZE = 1; // a single broker is its partitions' only in-sync replica
+
+type PartitionResponse = Encodable<PartitionProduceResponse>;
+
+function failed(index: number, errorCode: number, errorMessage: string | null = null): PartitionResponse {
+  return {
+    index,
+    errorCode,
+    baseOffset: -1,
+    logAppendTimeMs: -1,
+    logStartOffset: -1,
+    errorMessage,
+    recordErrors: errorCode === ErrorCode.INVALID_RECORD && errorMessage !== null ? [{ batchIndex: 0, batchIndexErrorMessage: errorMessage }] : [],
+  };
+}
+
+export const produceHandler = defineHandler({
+  apiKey: 0,
+  minVersion: 3,
+  maxVersion: 11,
+  schema: produceApi,
+  async handle(request, context) {
+    const broker = context.broker;
+    const acks = request.acks;
+    const validAcks = acks === 0 || acks === 1 || acks === -1;
+    const topics = await Promise.all(
+      request.topicData.map(async (topicData): Promise<Encodable<TopicProduceResponse>> => {
+        const fail = (errorCode: number, message: string | null): Encodable<TopicProduceResponse> => ({
+          name: topicData.name,
+          partitionResponses: topicData.partitionData.map((partition) => failed(partition.index, errorCode, message)),
+        });
+        if (!validAcks) return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${acks}`);
+        const outcome = await broker.controller.topicOrAutoCreate(topicData.name, true);
+        const topic = outcome.topic;
+        if (topic === null) return fail(outcome.errorCode, outcome.errorMessage);
+        if (topic.internal) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `clients may not produce to internal topic ${topic.name}`);
+        const config = broker.controller.topicConfig(topic);
+        if (acks === -1 && config.minInsyncReplicas > ISR_SIZE) {
+          return fail(ErrorCode.NOT_ENOUGH_REPLICAS, `min.insync.replicas ${config.minInsyncReplicas} exceeds the ${ISR_SIZE} in-sync replica`);
+        }
+        const partitionResponses = await Promise.all(
+          topicData.partitionData.map(async (partitionData): Promise<PartitionResponse> => {
+            const index = partitionData.index;
+            if (index < 0 || index >= topic.partitionDirs.length) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            const records = partitionData.records;
+            if (records === null || !Buffer.isBuffer(records) || records.length === 0) {
+              return failed(index, ErrorCode.INVALID_RECORD, 'the partition has no record batch');
+            }
+            if (records.length > BatchField.attributes + 1) {
+              const attributes = records.readInt16BE(BatchField.attributes);
+              if ((attributes & Attribute.transactional) !== 0) {
+                return failed(index, ErrorCode.INVALID_TXN_STATE, 'transactional produce is not served yet');
+              }
+              if ((attributes & Attribute.compressionMask) === Compression.zstd && context.apiVersion < ZSTD_FIRST_PRODUCE_VERSION) {
+                return failed(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'zstd needs Produce v7 or later');
+              }
+            }
+            const reply = await broker.shards.append(topic.topicId, topic.name, index, records);
+            if (reply.errorCode !== ErrorCode.NONE) return { ...failed(index, reply.errorCode, reply.errorMessage), logStartOffset: reply.logStartOffset ?? -1 };
+            return {
+              index,
+              errorCode: ErrorCode.NONE,
+              baseOffset: reply.baseOffset,
+              logAppendTimeMs: reply.logAppendTimeMs,
+              logStartOffset: reply.logStartOffset ?? -1,
+              recordErrors: [],
+              errorMessage: null,
+            };
+          }),
+        );
+        return { name: topicData.name, partitionResponses };
+      }),
+    );
+    if (acks === 0) {
+      const anyError = topics.some((topic) => topic.partitionResponses!.some((partition) => partition.errorCode !== ErrorCode.NONE));
+      if (anyError) {
+        broker.logger.debug(`closing ${context.peer}: acks=0 produce failed`);
+        return CLOSE_CONNECTION;
+      }
+      return NO_RESPONSE;
+    }
+    return { responses: topics, throttleTimeMs: 0 };
+  },
+});

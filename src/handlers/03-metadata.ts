@@ -1,0 +1,83 @@
+// Metadata (key 3), versions 0-12.
+// v0: an empty topic list means all topics; v1+: null means all, empty means none.
+// v4+ carries allow_auto_topic_creation (earlier versions always allow it); unknown
+// topics are created with broker defaults when auto.create.topics.enable is on, and the
+// response waits for the creation rather than answering LEADER_NOT_AVAILABLE first.
+// v10+ may name topics by id (unknown ids get UNKNOWN_TOPIC_ID; ids never auto-create).
+// A single broker leads every partition, is its only replica and ISR, and is controller.
+
+import type { TopicRecord } from '../controller/metadata-store.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { metadataApi } from '../protocol/generated/index.js';
+import type { MetadataResponseTopic } from '../protocol/generated/metadata-response.js';
+import type { Encodable } from '../protocol/message.js';
+import { ZERO_UUID } from '../protocol/message.js';
+import { defineHandler, type BrokerServices } from './handler.js';
+import {
+  AUTHORIZED_OPERATIONS_OMITTED,
+  advertisedBrokers,
+  clusterAuthorizedOperations,
+  topicAuthorizedOperations,
+} from './metadata-view.js';
+
+export function describeTopic(broker: BrokerServices, topic: TopicRecord, includeOperations: boolean): Encodable<MetadataResponseTopic> {
+  const brokerId = broker.config.brokerId;
+  return {
+    errorCode: ErrorCode.NONE,
+    name: topic.name,
+    topicId: topic.topicId,
+    isInternal: topic.internal,
+    partitions: topic.partitionDirs.map((_dir, partitionIndex) => ({
+      errorCode: ErrorCode.NONE,
+      partitionIndex,
+      leaderId: brokerId,
+      leaderEpoch: 0,
+      replicaNodes: [brokerId],
+      isrNodes: [brokerId],
+      offlineReplicas: [],
+    })),
+    topicAuthorizedOperations: includeOperations ? topicAuthorizedOperations : AUTHORIZED_OPERATIONS_OMITTED,
+  };
+}
+
+function topicError(name: string | null, topicId: string, errorCode: number): Encodable<MetadataResponseTopic> {
+  return { errorCode, name, topicId, isInternal: false, partitions: [] };
+}
+
+export const metadataHandler = defineHandler({
+  apiKey: 3,
+  minVersion: 0,
+  maxVersion: 12,
+  schema: metadataApi,
+  async handle(request, context) {
+    const broker = context.broker;
+    const includeOperations = request.includeTopicAuthorizedOperations;
+    const allTopics = request.topics === null || (context.apiVersion === 0 && request.topics.length === 0);
+    let topics: Encodable<MetadataResponseTopic>[];
+    if (allTopics) {
+      topics = [...broker.store.topics()].map((topic) => describeTopic(broker, topic, includeOperations));
+    } else {
+      const allowAutoCreate = context.apiVersion < 4 || request.allowAutoTopicCreation;
+      topics = await Promise.all(
+        request.topics!.map(async (wanted) => {
+          if (wanted.name === null) {
+            const byId = broker.store.topicById(wanted.topicId);
+            if (byId === undefined || wanted.topicId === ZERO_UUID) return topicError(null, wanted.topicId, ErrorCode.UNKNOWN_TOPIC_ID);
+            return describeTopic(broker, byId, includeOperations);
+          }
+          const outcome = await broker.controller.topicOrAutoCreate(wanted.name, allowAutoCreate);
+          if (outcome.topic === null) return topicError(wanted.name, ZERO_UUID, outcome.errorCode);
+          return describeTopic(broker, outcome.topic, includeOperations);
+        }),
+      );
+    }
+    return {
+      throttleTimeMs: 0,
+      brokers: advertisedBrokers(broker.config),
+      clusterId: broker.store.clusterId,
+      controllerId: broker.config.brokerId,
+      topics,
+      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? clusterAuthorizedOperations : AUTHORIZED_OPERATIONS_OMITTED,
+    };
+  },
+});

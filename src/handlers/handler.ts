@@ -1,0 +1,63 @@
+// What a handler is and what it may use. One handler per API key, in its own file
+// named by the key (00-produce.ts, 01-fetch.ts, …), declaring the versions it serves;
+// ApiVersions is built from those declarations (registry.ts).
+
+import type { BrokerConfig } from '../config/broker-config.js';
+import type { Controller } from '../controller/controller.js';
+import type { MetadataStore } from '../controller/metadata-store.js';
+import type { Logger } from '../logger.js';
+import type { ApiSchema, Encodable } from '../protocol/message.js';
+import type { LogEndWatch } from '../shard/log-end-watch.js';
+import type { SegmentReaders } from '../shard/segment-readers.js';
+import type { ShardSet } from '../shard/shard-set.js';
+
+/** The broker's parts that handlers work with. */
+export interface BrokerServices {
+  readonly config: BrokerConfig;
+  readonly controller: Controller;
+  readonly store: MetadataStore;
+  readonly shards: ShardSet;
+  readonly segmentReaders: SegmentReaders;
+  readonly logEndWatch: LogEndWatch;
+  readonly logger: Logger;
+  /** True once shutdown began: waits end early. */
+  readonly shuttingDown: boolean;
+  /** The registry, for ApiVersions. */
+  readonly apiVersions: () => readonly { apiKey: number; minVersion: number; maxVersion: number }[];
+}
+
+export interface RequestContext {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+  readonly clientSoftware?: { name: string; version: string };
+  /** "host:port" of the peer, for log lines. */
+  readonly peer: string;
+  readonly broker: BrokerServices;
+  /** Runs `release` once the response has been written to the socket, or the connection is gone. */
+  onResponseDone(release: () => void): void;
+}
+
+/** A handler's answer when the request gets no response (Produce with acks=0). */
+export const NO_RESPONSE: unique symbol = Symbol('no response');
+/** A handler's answer when the connection must be closed instead (Produce acks=0 with an error, as Kafka does). */
+export const CLOSE_CONNECTION: unique symbol = Symbol('close connection');
+
+/** A response gives the fields it cares about; the codec writes schema defaults for the rest. */
+export type HandlerResult<Response> = Encodable<Response> | typeof NO_RESPONSE | typeof CLOSE_CONNECTION;
+
+export interface Handler<Request extends object = object, Response extends object = object> {
+  readonly apiKey: number;
+  /** Versions served. Every version in the range must be answered correctly: each client picks a different one. */
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  /** The generated codec for this API. */
+  readonly schema: ApiSchema<Request, Response>;
+  handle(request: Request, context: RequestContext): Promise<HandlerResult<Response>> | HandlerResult<Response>;
+}
+
+/** Declares a handler with its types inferred from the schema. */
+export function defineHandler<Request extends object, Response extends object>(handler: Handler<Request, Response>): Handler<Request, Response> {
+  return handler;
+}

@@ -1,0 +1,64 @@
+// The handlers the broker serves, one per API key. Registration refuses duplicates and
+// versions the schema does not define (or marks unstable); ApiVersions answers from
+// here, so the advertised ranges cannot drift from the implemented ones.
+
+import type { Handler } from './handler.js';
+import { produceHandler } from './00-produce.js';
+import { fetchHandler } from './01-fetch.js';
+import { listOffsetsHandler } from './02-list-offsets.js';
+import { metadataHandler } from './03-metadata.js';
+import { apiVersionsHandler } from './18-api-versions.js';
+import { createTopicsHandler } from './19-create-topics.js';
+import { deleteTopicsHandler } from './20-delete-topics.js';
+import { initProducerIdHandler } from './22-init-producer-id.js';
+import { describeClusterHandler } from './60-describe-cluster.js';
+
+export interface ApiVersionRange {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+}
+
+export class HandlerRegistry {
+  private readonly handlers = new Map<number, Handler>();
+
+  register(handler: Handler): void {
+    const schema = handler.schema;
+    if (this.handlers.has(handler.apiKey)) throw new Error(`API key ${handler.apiKey} (${schema.name}) registered twice`);
+    if (schema.apiKey !== handler.apiKey) throw new Error(`handler for key ${handler.apiKey} uses the ${schema.name} schema (key ${schema.apiKey})`);
+    const schemaMax = schema.latestVersionUnstable ? schema.maxVersion - 1 : schema.maxVersion;
+    if (handler.minVersion < schema.minVersion || handler.maxVersion > schemaMax || handler.minVersion > handler.maxVersion) {
+      throw new Error(`${schema.name} handler serves ${handler.minVersion}-${handler.maxVersion}, outside the schema's stable ${schema.minVersion}-${schemaMax}`);
+    }
+    this.handlers.set(handler.apiKey, handler);
+  }
+
+  get(apiKey: number): Handler | undefined {
+    return this.handlers.get(apiKey);
+  }
+
+  apiVersions(): ApiVersionRange[] {
+    return [...this.handlers.values()]
+      .sort((a, b) => a.apiKey - b.apiKey)
+      .map((handler) => ({ apiKey: handler.apiKey, minVersion: handler.minVersion, maxVersion: handler.maxVersion }));
+  }
+}
+
+/** Every handler Spate serves. */
+export function createRegistry(): HandlerRegistry {
+  const registry = new HandlerRegistry();
+  for (const handler of [
+    produceHandler,
+    fetchHandler,
+    listOffsetsHandler,
+    metadataHandler,
+    apiVersionsHandler,
+    createTopicsHandler,
+    deleteTopicsHandler,
+    initProducerIdHandler,
+    describeClusterHandler,
+  ] as Handler[]) {
+    registry.register(handler);
+  }
+  return registry;
+}

@@ -1,0 +1,34 @@
+// The broker's log lines: one line each, to stderr, with a level and a component.
+// `log.level` is not a Kafka key; SPATE_LOG_LEVEL (error, warn, info, debug) sets it.
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+const RANKS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+export interface Logger {
+  error(message: string): void;
+  warn(message: string): void;
+  info(message: string): void;
+  debug(message: string): void;
+  child(component: string): Logger;
+}
+
+function levelFromEnvironment(): LogLevel {
+  const value = process.env['SPATE_LOG_LEVEL'];
+  return value !== undefined && value in RANKS ? (value as LogLevel) : 'info';
+}
+
+export function createLogger(component = 'spate', level: LogLevel = levelFromEnvironment(), write = (line: string) => process.stderr.write(line)): Logger {
+  const rank = RANKS[level];
+  const line = (lineLevel: LogLevel, message: string): void => {
+    if (RANKS[lineLevel] > rank) return;
+    write(`${new Date().toISOString()} ${lineLevel.toUpperCase().padEnd(5)} [${component}] ${message}\n`);
+  };
+  return {
+    error: (message) => line('error', message),
+    warn: (message) => line('warn', message),
+    info: (message) => line('info', message),
+    debug: (message) => line('debug', message),
+    child: (child) => createLogger(`${component}/${child}`, level, write),
+  };
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// Entry point: `node dist/src/main.js [server.properties] [--override key=value]…`.
+// Loads the configuration the Kafka way, starts the broker, and stops it gracefully
+// on SIGINT/SIGTERM (a second signal exits at once).
+
+import { readFileSync } from 'node:fs';
+import { Broker } from './broker.js';
+import { ConfigError, buildBrokerConfig, parseCommandLine, parseProperties } from './config/broker-config.js';
+import { DirectoryLockedError } from './storage/dir-lock.js';
+import { createLogger } from './logger.js';
+
+async function main(argv: readonly string[]): Promise<number> {
+  const logger = createLogger();
+  let broker: Broker;
+  try {
+    const { configFile, overrides } = parseCommandLine(argv);
+    const fileProperties = configFile === null ? new Map<string, string>() : parseProperties(readFileSync(configFile, 'utf8'));
+    const { config, warnings } = buildBrokerConfig(fileProperties, overrides);
+    for (const warning of warnings) logger.warn(warning);
+    logger.info(`starting broker ${config.brokerId} with ${config.numShards} shard(s), data in ${config.logDirs.join(', ')}`);
+    broker = await Broker.start(config, logger);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof DirectoryLockedError) {
+      logger.error(error.message);
+      return 1;
+    }
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      logger.error(`cannot listen: ${(error as Error).message} (is another broker running? set listeners=PLAINTEXT://host:port)`);
+      return 1;
+    }
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && (error as NodeJS.ErrnoException).path !== undefined) {
+      logger.error(`cannot read ${(error as NodeJS.ErrnoException).path}: no such file`);
+      return 1;
+    }
+    throw error;
+  }
+  const listeners = broker.listeners.map((listener) => `${listener.name}://${listener.host}:${listener.port}`).join(', ');
+  logger.info(`broker ready on ${listeners}`);
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals++;
+      if (signals > 1) {
+        logger.warn(`${signal} again: exiting without a clean shutdown`);
+        process.exit(130);
+      }
+      logger.info(`${signal}: shutting down (finishing in-flight requests)`);
+      broker.stop().then(resolve, (error: unknown) => {
+        logger.error(`shutdown failed: ${(error as Error).message}`);
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  return process.exitCode === undefined ? 0 : Number(process.exitCode);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`spate: fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

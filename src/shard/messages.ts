@@ -1,0 +1,127 @@
+// Everything that crosses between the main thread and a shard worker, typed in one
+// place (piscina's habit). Commands go main → shard with an id and are answered once,
+// in order; events go shard → main unasked.
+
+import type { TopicConfig } from '../config/broker-config.js';
+import type { AppendResult, ReadRegion, RecoveryReport } from '../storage/log.js';
+
+export interface ShardWorkerData {
+  readonly shardId: number;
+  readonly flushSchedulerIntervalMs: number;
+  readonly producerIdExpirationMs: number;
+}
+
+export interface PartitionRef {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface PartitionSpec extends PartitionRef {
+  readonly topicId: string;
+  /** The partition's directory: <log dir>/<topic>-<partition>. */
+  readonly dir: string;
+  readonly config: TopicConfig;
+}
+
+export interface OpenPartition extends PartitionSpec {
+  readonly recoveryPoint: number;
+  readonly logStartOffset: number;
+  readonly cleanShutdown: boolean;
+}
+
+/** The offsets a partition reports with every answer, so the main thread's view stays current. */
+export interface PartitionOffsets {
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  readonly highWatermark: number;
+  readonly lastStableOffset: number;
+}
+
+export interface AppendRequest extends PartitionRef {
+  /** One record batch, copied out of the request frame so it can be transferred. */
+  readonly records: Uint8Array;
+}
+
+export interface AppendReply extends AppendResult, Partial<PartitionOffsets> {}
+
+export interface ReadRequest extends PartitionRef {
+  readonly fetchOffset: number;
+  readonly maxBytes: number;
+  readonly minOneBatch: boolean;
+}
+
+export interface ReadReply extends Partial<PartitionOffsets> {
+  readonly errorCode: number;
+  readonly region: ReadRegion | null;
+}
+
+export interface OffsetQuery extends PartitionRef {
+  /** -1 latest, -2 earliest, -3 max timestamp, else a timestamp in ms. */
+  readonly timestamp: number;
+}
+
+export interface OffsetReply extends Partial<PartitionOffsets> {
+  readonly errorCode: number;
+  readonly offset: number;
+  readonly timestamp: number;
+}
+
+export interface PartitionStatus extends PartitionRef, PartitionOffsets {
+  readonly recoveryPoint: number;
+  readonly sizeBytes: number;
+  readonly segmentCount: number;
+  readonly dir: string;
+}
+
+export interface OpenReply {
+  readonly recovered: readonly (PartitionRef & RecoveryReport)[];
+}
+
+export interface ShardCommands {
+  open: { partitions: readonly OpenPartition[] };
+  create: { partitions: readonly PartitionSpec[] };
+  delete: { partitions: readonly PartitionRef[] };
+  configure: { topic: string; config: TopicConfig };
+  append: { appends: readonly AppendRequest[] };
+  read: { reads: readonly ReadRequest[] };
+  listOffsets: { queries: readonly OffsetQuery[] };
+  status: Record<never, never>;
+  close: Record<never, never>;
+}
+
+export interface ShardReplies {
+  open: OpenReply;
+  create: { errorCodes: readonly number[] };
+  delete: { deletedPaths: readonly string[] };
+  configure: Record<never, never>;
+  append: { results: readonly AppendReply[] };
+  read: { results: readonly ReadReply[] };
+  listOffsets: { results: readonly OffsetReply[] };
+  status: { partitions: readonly PartitionStatus[] };
+  close: { partitions: readonly PartitionStatus[] };
+}
+
+export type ShardCommandKind = keyof ShardCommands;
+
+export type ShardCommand = { [K in ShardCommandKind]: { kind: K } & ShardCommands[K] }[ShardCommandKind];
+
+export interface ShardRequestEnvelope {
+  readonly id: number;
+  readonly command: ShardCommand;
+}
+
+export type ShardReplyEnvelope =
+  | { readonly type: 'reply'; readonly id: number; readonly reply: ShardReplies[ShardCommandKind] }
+  | { readonly type: 'failure'; readonly id: number; readonly error: string }
+  | { readonly type: 'event'; readonly event: ShardEvent };
+
+export type ShardEvent =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly message: string }
+  /** Segment files removed (deletion, retention): the main thread closes its read descriptors once idle. */
+  | { readonly kind: 'segmentsDeleted'; readonly paths: readonly string[] };
+
+export function partitionKey(topic: string, partition: number): string {
+  // '/' never appears in a topic name, so the key is unambiguous.
+  return `${topic}/${partition}`;
+}

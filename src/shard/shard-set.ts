@@ -1,0 +1,287 @@
+// The main thread's side of the shard workers: starts them, maps each partition to
+// its shard (a stable hash of topic id and partition), and carries commands. Appends
+// and reads are gathered for one turn of the event loop and sent as one message per
+// shard, so many small produce and fetch requests cost one thread hop together.
+
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import {
+  partitionKey,
+  type AppendReply,
+  type AppendRequest,
+  type OffsetQuery,
+  type OffsetReply,
+  type PartitionOffsets,
+  type ReadReply,
+  type ReadRequest,
+  type ShardCommand,
+  type ShardCommandKind,
+  type ShardCommands,
+  type ShardEvent,
+  type ShardReplies,
+  type ShardReplyEnvelope,
+  type ShardWorkerData,
+} from './messages.js';
+
+interface Pending {
+  readonly resolve: (reply: never) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface Gathered<Request, Reply> {
+  readonly request: Request;
+  readonly resolve: (reply: Reply) => void;
+  readonly reject: (error: Error) => void;
+}
+
+export class ShardError extends Error {
+  override readonly name = 'ShardError';
+}
+
+/** FNV-1a over the topic id, mixed with the partition: stable across restarts and Node versions. */
+export function shardIndexFor(topicId: string, partition: number, shardCount: number): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < topicId.length; index++) {
+    hash ^= topicId.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  hash ^= partition;
+  hash = Math.imul(hash, 0x01000193);
+  return (hash >>> 0) % shardCount;
+}
+
+class ShardClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private appends: Gathered<AppendRequest, AppendReply>[] = [];
+  private reads: Gathered<ReadRequest, ReadReply>[] = [];
+  private flushScheduled = false;
+  private exited = false;
+
+  constructor(
+    readonly shardId: number,
+    private readonly worker: Worker,
+    private readonly onEvent: (event: ShardEvent) => void,
+    private readonly onExit: (shardId: number, error: Error) => void,
+  ) {
+    worker.on('message', (message: ShardReplyEnvelope) => this.receive(message));
+    worker.on('error', (error) => this.fail(error));
+    worker.on('exit', (code) => {
+      if (!this.exited) this.fail(new ShardError(`shard ${shardId} exited with code ${code}`));
+    });
+  }
+
+  private receive(message: ShardReplyEnvelope): void {
+    if (message.type === 'event') {
+      this.onEvent(message.event);
+      return;
+    }
+    const pending = this.pending.get(message.id);
+    if (pending === undefined) throw new ShardError(`shard ${this.shardId} answered unknown request ${message.id}`);
+    this.pending.delete(message.id);
+    if (message.type === 'reply') pending.resolve(message.reply as never);
+    else pending.reject(new ShardError(`shard ${this.shardId}: ${message.error}`));
+  }
+
+  private fail(error: Error): void {
+    if (this.exited) return;
+    this.exited = true;
+    for (const pending of this.pending.values()) pending.reject(error);
+    this.pending.clear();
+    this.onExit(this.shardId, error);
+  }
+
+  send<K extends ShardCommandKind>(command: { kind: K } & ShardCommands[K], transfer: ArrayBuffer[] = []): Promise<ShardReplies[K]> {
+    if (this.exited) return Promise.reject(new ShardError(`shard ${this.shardId} is not running`));
+    const id = this.nextId++;
+    return new Promise<ShardReplies[K]>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (reply: never) => void, reject });
+      this.worker.postMessage({ id, command: command as ShardCommand }, transfer);
+    });
+  }
+
+  append(request: AppendRequest): Promise<AppendReply> {
+    return new Promise((resolve, reject) => {
+      this.appends.push({ request, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  read(request: ReadRequest): Promise<ReadReply> {
+    return new Promise((resolve, reject) => {
+      this.reads.push({ request, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushGathered());
+  }
+
+  private flushGathered(): void {
+    this.flushScheduled = false;
+    const appends = this.appends;
+    const reads = this.reads;
+    this.appends = [];
+    this.reads = [];
+    if (appends.length > 0) {
+      const transfer = appends.map((gathered) => gathered.request.records.buffer as ArrayBuffer);
+      this.send({ kind: 'append', appends: appends.map((gathered) => gathered.request) }, transfer).then(
+        (reply) => reply.results.forEach((result, index) => appends[index]!.resolve(result)),
+        (error: Error) => appends.forEach((gathered) => gathered.reject(error)),
+      );
+    }
+    if (reads.length > 0) {
+      this.send({ kind: 'read', reads: reads.map((gathered) => gathered.request) }).then(
+        (reply) => reply.results.forEach((result, index) => reads[index]!.resolve(result)),
+        (error: Error) => reads.forEach((gathered) => gathered.reject(error)),
+      );
+    }
+  }
+
+  async terminate(): Promise<void> {
+    this.exited = true;
+    await this.worker.terminate();
+  }
+
+  markClosed(): void {
+    this.exited = true;
+  }
+}
+
+export interface ShardSetEvents {
+  /** A partition's offsets moved (after an append): delayed fetches re-check. */
+  offsets: [key: string, offsets: PartitionOffsets];
+  segmentsDeleted: [paths: readonly string[]];
+  log: [level: 'info' | 'warn' | 'error', message: string];
+  shardFailed: [shardId: number, error: Error];
+}
+
+export class ShardSet extends EventEmitter<ShardSetEvents> {
+  private readonly shards: ShardClient[] = [];
+  /** Latest offsets each partition reported, for delayed fetches and metadata. */
+  readonly offsets = new Map<string, PartitionOffsets>();
+
+  private constructor() {
+    super();
+  }
+
+  get size(): number {
+    return this.shards.length;
+  }
+
+  /** Starts `count` workers and waits for each to report ready. */
+  static async start(count: number, data: Omit<ShardWorkerData, 'shardId'>): Promise<ShardSet> {
+    const set = new ShardSet();
+    const workerUrl = new URL('./worker.js', import.meta.url);
+    const ready: Promise<void>[] = [];
+    for (let shardId = 0; shardId < count; shardId++) {
+      const worker = new Worker(workerUrl, { workerData: { ...data, shardId } satisfies ShardWorkerData, name: `shard-${shardId}` });
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          const onReady = (message: ShardReplyEnvelope): void => {
+            if (message.type === 'event' && message.event.kind === 'ready') {
+              worker.off('message', onReady);
+              resolve();
+            }
+          };
+          worker.on('message', onReady);
+          worker.once('error', reject);
+          worker.once('exit', (code) => reject(new ShardError(`shard ${shardId} exited with code ${code} while starting`)));
+        }),
+      );
+      set.shards.push(
+        new ShardClient(
+          shardId,
+          worker,
+          (event) => set.onShardEvent(event),
+          (failedId, error) => set.emit('shardFailed', failedId, error),
+        ),
+      );
+    }
+    await Promise.all(ready);
+    return set;
+  }
+
+  private onShardEvent(event: ShardEvent): void {
+    switch (event.kind) {
+      case 'ready':
+        return;
+      case 'log':
+        this.emit('log', event.level, event.message);
+        return;
+      case 'segmentsDeleted':
+        this.emit('segmentsDeleted', event.paths);
+        return;
+    }
+  }
+
+  shardFor(topicId: string, partition: number): ShardClient {
+    return this.shards[shardIndexFor(topicId, partition, this.shards.length)]!;
+  }
+
+  /** All shards, for commands that go everywhere (status, close). */
+  all(): readonly ShardClient[] {
+    return this.shards;
+  }
+
+  private remember(topic: string, partition: number, reply: Partial<PartitionOffsets>, notify: boolean): void {
+    if (reply.logEndOffset === undefined) return;
+    const key = partitionKey(topic, partition);
+    const offsets = reply as PartitionOffsets;
+    const previous = this.offsets.get(key);
+    this.offsets.set(key, {
+      logStartOffset: offsets.logStartOffset,
+      logEndOffset: offsets.logEndOffset,
+      highWatermark: offsets.highWatermark,
+      lastStableOffset: offsets.lastStableOffset,
+    });
+    if (notify && (previous === undefined || previous.highWatermark !== offsets.highWatermark)) this.emit('offsets', key, offsets);
+  }
+
+  /**
+   * Appends one batch. The bytes are copied out of the request frame here (one copy),
+   * and the copy is transferred to the shard, which writes it as it is.
+   */
+  async append(topicId: string, topic: string, partition: number, records: Uint8Array): Promise<AppendReply> {
+    const copy = new Uint8Array(records);
+    const reply = await this.shardFor(topicId, partition).append({ topic, partition, records: copy });
+    this.remember(topic, partition, reply, true);
+    return reply;
+  }
+
+  async read(topicId: string, request: ReadRequest): Promise<ReadReply> {
+    const reply = await this.shardFor(topicId, request.partition).read(request);
+    this.remember(request.topic, request.partition, reply, false);
+    return reply;
+  }
+
+  async listOffsets(topicId: string, query: OffsetQuery): Promise<OffsetReply> {
+    const reply = await this.shardFor(topicId, query.partition).send({ kind: 'listOffsets', queries: [query] });
+    const result = reply.results[0]!;
+    this.remember(query.topic, query.partition, result, false);
+    return result;
+  }
+
+  forget(topic: string, partition: number): void {
+    this.offsets.delete(partitionKey(topic, partition));
+  }
+
+  /** Sends `close` to every shard and waits for their final partition states. */
+  async close(): Promise<ShardReplies['close']['partitions']> {
+    const replies = await Promise.all(
+      this.shards.map(async (shard) => {
+        const reply = await shard.send({ kind: 'close' });
+        shard.markClosed();
+        return reply.partitions;
+      }),
+    );
+    return replies.flat();
+  }
+
+  async terminate(): Promise<void> {
+    await Promise.all(this.shards.map((shard) => shard.terminate()));
+  }
+}

@@ -1,0 +1,270 @@
+// A shard worker thread: owns the logs of its partitions and is the only code that
+// writes their files. Commands arrive in order from the main thread and are handled
+// one at a time, synchronously, so a partition's state needs no locks.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { ErrorCode } from '../protocol/errors.js';
+import { Log } from '../storage/log.js';
+import {
+  partitionKey,
+  type AppendReply,
+  type OffsetReply,
+  type PartitionOffsets,
+  type PartitionRef,
+  type PartitionStatus,
+  type ReadReply,
+  type ShardCommand,
+  type ShardCommands,
+  type ShardEvent,
+  type ShardReplies,
+  type ShardReplyEnvelope,
+  type ShardRequestEnvelope,
+  type ShardWorkerData,
+} from './messages.js';
+
+const PRODUCER_EXPIRATION_CHECK_MS = 600_000;
+
+function offsetsOf(log: Log): PartitionOffsets {
+  return {
+    logStartOffset: log.logStartOffset,
+    logEndOffset: log.logEndOffset,
+    highWatermark: log.highWatermark,
+    lastStableOffset: log.highWatermark,
+  };
+}
+
+function statusOf(ref: PartitionRef, log: Log): PartitionStatus {
+  return {
+    topic: ref.topic,
+    partition: ref.partition,
+    ...offsetsOf(log),
+    recoveryPoint: log.recoveryPoint,
+    sizeBytes: log.sizeBytes,
+    segmentCount: log.segmentCount,
+    dir: log.dir,
+  };
+}
+
+export class Shard {
+  private readonly logs = new Map<string, { ref: PartitionRef; log: Log }>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushTimerMs = 0;
+  private readonly expirationTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly data: ShardWorkerData,
+    private readonly emit: (event: ShardEvent) => void,
+  ) {
+    this.expirationTimer = setInterval(() => this.expireProducers(), PRODUCER_EXPIRATION_CHECK_MS);
+    this.expirationTimer.unref();
+  }
+
+  handle(command: ShardCommand): ShardReplies[ShardCommand['kind']] {
+    switch (command.kind) {
+      case 'open':
+        return this.open(command);
+      case 'create':
+        return this.create(command);
+      case 'delete':
+        return this.delete(command);
+      case 'configure':
+        return this.configure(command);
+      case 'append':
+        return this.append(command);
+      case 'read':
+        return this.read(command);
+      case 'listOffsets':
+        return this.listOffsets(command);
+      case 'status':
+        return { partitions: this.statuses() };
+      case 'close':
+        return this.close();
+    }
+  }
+
+  private open(command: ShardCommands['open']): ShardReplies['open'] {
+    const recovered: ShardReplies['open']['recovered'][number][] = [];
+    for (const spec of command.partitions) {
+      const { log, report } = Log.open(spec);
+      this.logs.set(partitionKey(spec.topic, spec.partition), { ref: { topic: spec.topic, partition: spec.partition }, log });
+      if (report.segmentsScanned > 0 || report.bytesTruncated > 0) {
+        recovered.push({ topic: spec.topic, partition: spec.partition, ...report });
+      }
+    }
+    this.scheduleFlushes();
+    return { recovered };
+  }
+
+  private create(command: ShardCommands['create']): ShardReplies['create'] {
+    const errorCodes = command.partitions.map((spec) => {
+      const key = partitionKey(spec.topic, spec.partition);
+      if (this.logs.has(key)) return ErrorCode.TOPIC_ALREADY_EXISTS;
+      const log = Log.create(spec.dir, spec.topicId, spec.config);
+      this.logs.set(key, { ref: { topic: spec.topic, partition: spec.partition }, log });
+      return ErrorCode.NONE;
+    });
+    this.scheduleFlushes();
+    return { errorCodes };
+  }
+
+  private delete(command: ShardCommands['delete']): ShardReplies['delete'] {
+    const deletedPaths: string[] = [];
+    for (const ref of command.partitions) {
+      const key = partitionKey(ref.topic, ref.partition);
+      const entry = this.logs.get(key);
+      if (entry === undefined) continue;
+      this.logs.delete(key);
+      deletedPaths.push(...entry.log.delete());
+    }
+    if (deletedPaths.length > 0) this.emit({ kind: 'segmentsDeleted', paths: deletedPaths });
+    this.scheduleFlushes();
+    return { deletedPaths };
+  }
+
+  private configure(command: ShardCommands['configure']): ShardReplies['configure'] {
+    for (const { ref, log } of this.logs.values()) {
+      if (ref.topic === command.topic) log.updateConfig(command.config);
+    }
+    this.scheduleFlushes();
+    return {};
+  }
+
+  private append(command: ShardCommands['append']): ShardReplies['append'] {
+    const nowMs = Date.now();
+    // Group by partition, keeping request order, so one partition's batches go out in one write.
+    const groups = new Map<string, number[]>();
+    command.appends.forEach((append, index) => {
+      const key = partitionKey(append.topic, append.partition);
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, [index]);
+      else group.push(index);
+    });
+    const results: AppendReply[] = new Array(command.appends.length);
+    for (const [key, indexes] of groups) {
+      const entry = this.logs.get(key);
+      if (entry === undefined) {
+        for (const index of indexes) {
+          results[index] = { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, baseOffset: -1, logAppendTimeMs: -1 };
+        }
+        continue;
+      }
+      const batches = indexes.map((index) => {
+        const records = command.appends[index]!.records;
+        return Buffer.from(records.buffer, records.byteOffset, records.byteLength);
+      });
+      let appended;
+      try {
+        appended = entry.log.append(batches, nowMs);
+      } catch (error) {
+        // A write that failed (disk full, EIO) fails this partition's batches only; Kafka answers KAFKA_STORAGE_ERROR.
+        this.emit({ kind: 'log', level: 'error', message: `append to ${key} failed: ${describeError(error)}` });
+        for (const index of indexes) {
+          results[index] = { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: String(error), baseOffset: -1, logAppendTimeMs: -1 };
+        }
+        continue;
+      }
+      const offsets = offsetsOf(entry.log);
+      indexes.forEach((index, position) => {
+        results[index] = { ...appended[position]!, ...offsets };
+      });
+    }
+    return { results };
+  }
+
+  private read(command: ShardCommands['read']): ShardReplies['read'] {
+    const results: ReadReply[] = command.reads.map((request) => {
+      const entry = this.logs.get(partitionKey(request.topic, request.partition));
+      if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, region: null };
+      const result = entry.log.read(request.fetchOffset, request.maxBytes, request.minOneBatch);
+      return { ...result, ...offsetsOf(entry.log) };
+    });
+    return { results };
+  }
+
+  private listOffsets(command: ShardCommands['listOffsets']): ShardReplies['listOffsets'] {
+    const results: OffsetReply[] = command.queries.map((query) => {
+      const entry = this.logs.get(partitionKey(query.topic, query.partition));
+      if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, offset: -1, timestamp: -1 };
+      const log = entry.log;
+      const offsets = offsetsOf(log);
+      switch (query.timestamp) {
+        case -1:
+          return { errorCode: ErrorCode.NONE, offset: log.highWatermark, timestamp: -1, ...offsets };
+        case -2:
+          return { errorCode: ErrorCode.NONE, offset: log.logStartOffset, timestamp: -1, ...offsets };
+        case -3:
+          return { errorCode: ErrorCode.NONE, ...log.maxTimestampOffset(), ...offsets };
+        default:
+          return { errorCode: ErrorCode.NONE, ...log.offsetForTimestamp(query.timestamp), ...offsets };
+      }
+    });
+    return { results };
+  }
+
+  private statuses(): PartitionStatus[] {
+    return [...this.logs.values()].map(({ ref, log }) => statusOf(ref, log));
+  }
+
+  private close(): ShardReplies['close'] {
+    if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    clearInterval(this.expirationTimer);
+    const partitions: PartitionStatus[] = [];
+    for (const { ref, log } of this.logs.values()) {
+      log.close();
+      partitions.push(statusOf(ref, log));
+    }
+    this.logs.clear();
+    return { partitions };
+  }
+
+  /**
+   * flush.ms is checked on a timer. Kafka checks only every log.flush.scheduler.interval.ms
+   * (default: never); Spate checks at the smaller of that and the smallest flush.ms in use,
+   * so setting flush.ms alone does what it says.
+   */
+  private scheduleFlushes(): void {
+    let smallest = Infinity;
+    for (const { log } of this.logs.values()) {
+      if (log.config.flushMs !== null) smallest = Math.min(smallest, log.config.flushMs);
+    }
+    const periodMs = Math.max(1, Math.min(smallest, this.data.flushSchedulerIntervalMs));
+    if (periodMs === this.flushTimerMs) return;
+    if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    this.flushTimerMs = periodMs;
+    if (!Number.isFinite(smallest) || periodMs > 2 ** 31 - 1) return;
+    this.flushTimer = setInterval(() => {
+      const nowMs = Date.now();
+      for (const { log } of this.logs.values()) log.maybeFlushByTime(nowMs);
+    }, periodMs);
+    this.flushTimer.unref();
+  }
+
+  private expireProducers(): void {
+    const nowMs = Date.now();
+    for (const { log } of this.logs.values()) log.producerState.expire(nowMs, this.data.producerIdExpirationMs);
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+if (parentPort !== null) {
+  const port = parentPort;
+  const send = (message: ShardReplyEnvelope): void => port.postMessage(message);
+  const shard = new Shard(workerData as ShardWorkerData, (event) => send({ type: 'event', event }));
+  port.on('message', (envelope: ShardRequestEnvelope) => {
+    let reply: ShardReplies[ShardCommand['kind']];
+    try {
+      reply = shard.handle(envelope.command);
+    } catch (error) {
+      // A storage failure (disk full, EIO) fails this command; the main thread decides what it means.
+      send({ type: 'failure', id: envelope.id, error: describeError(error) });
+      return;
+    }
+    send({ type: 'reply', id: envelope.id, reply });
+    if (envelope.command.kind === 'close') port.close();
+  });
+  send({ type: 'event', event: { kind: 'ready' } });
+}

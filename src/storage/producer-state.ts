@@ -1,0 +1,205 @@
+// Per-partition state of idempotent producers (KIP-98): for each producer id, its
+// epoch and the last five batches' sequence ranges and offsets, so a retried batch is
+// answered with its original offset instead of being appended twice, and a gap in
+// sequences is refused. Rebuilt at startup from a snapshot plus the log after it, as
+// Kafka's ProducerStateManager does.
+
+import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { limits } from '../config/limits.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { writeFileAtomicSync } from './checkpoint.js';
+
+const INT32_MAX = 2147483647;
+const SNAPSHOT_SUFFIX = '.snapshot';
+const SNAPSHOT_VERSION = 1;
+
+export interface BatchMetadata {
+  readonly firstSequence: number;
+  readonly lastSequence: number;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  readonly timestamp: number;
+}
+
+export interface ProducerEntry {
+  readonly producerId: number;
+  epoch: number;
+  /** Oldest first, at most limits.producerBatchesRemembered. */
+  batches: BatchMetadata[];
+  lastTimestamp: number;
+}
+
+export interface ProducerBatch {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+  /** lastOffsetDelta of the batch: its last sequence is baseSequence + this (wrapping). */
+  readonly lastOffsetDelta: number;
+}
+
+export type SequenceCheck =
+  | { readonly kind: 'append' }
+  | { readonly kind: 'duplicate'; readonly firstOffset: number; readonly timestamp: number }
+  | { readonly kind: 'error'; readonly errorCode: number; readonly message: string };
+
+const APPEND: SequenceCheck = { kind: 'append' };
+
+export function lastSequenceOf(batch: ProducerBatch): number {
+  const last = batch.baseSequence + batch.lastOffsetDelta;
+  return last > INT32_MAX ? last - INT32_MAX - 1 : last;
+}
+
+function inSequence(lastSequence: number, nextSequence: number): boolean {
+  return nextSequence === lastSequence + 1 || (nextSequence === 0 && lastSequence === INT32_MAX);
+}
+
+export function snapshotFileName(offset: number): string {
+  return `${String(offset).padStart(20, '0')}${SNAPSHOT_SUFFIX}`;
+}
+
+export class ProducerStateManager {
+  private readonly producers = new Map<number, ProducerEntry>();
+
+  constructor(readonly dir: string) {}
+
+  get size(): number {
+    return this.producers.size;
+  }
+
+  entry(producerId: number): ProducerEntry | undefined {
+    return this.producers.get(producerId);
+  }
+
+  /** Decides what to do with an idempotent batch (producerId ≥ 0), following Kafka's ProducerAppendInfo. */
+  check(batch: ProducerBatch): SequenceCheck {
+    const entry = this.producers.get(batch.producerId);
+    if (entry === undefined) return APPEND; // a producer never seen here (or expired) may start at any sequence
+    if (batch.producerEpoch < entry.epoch) {
+      return {
+        kind: 'error',
+        errorCode: ErrorCode.INVALID_PRODUCER_EPOCH,
+        message: `producer ${batch.producerId} epoch ${batch.producerEpoch} is older than the current epoch ${entry.epoch}`,
+      };
+    }
+    const lastSequence = lastSequenceOf(batch);
+    if (batch.producerEpoch === entry.epoch) {
+      for (const remembered of entry.batches) {
+        if (remembered.firstSequence === batch.baseSequence && remembered.lastSequence === lastSequence) {
+          return { kind: 'duplicate', firstOffset: remembered.firstOffset, timestamp: remembered.timestamp };
+        }
+      }
+      const newest = entry.batches[entry.batches.length - 1];
+      if (newest !== undefined && !inSequence(newest.lastSequence, batch.baseSequence)) {
+        return {
+          kind: 'error',
+          errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+          message: `producer ${batch.producerId} epoch ${batch.producerEpoch}: sequence ${batch.baseSequence} does not follow ${newest.lastSequence}`,
+        };
+      }
+      return APPEND;
+    }
+    // A bumped epoch starts its sequences again from 0.
+    if (batch.baseSequence !== 0) {
+      return {
+        kind: 'error',
+        errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+        message: `producer ${batch.producerId} new epoch ${batch.producerEpoch} must start at sequence 0, not ${batch.baseSequence}`,
+      };
+    }
+    return APPEND;
+  }
+
+  /** Records an appended idempotent batch. */
+  update(batch: ProducerBatch, firstOffset: number, lastOffset: number, timestamp: number): void {
+    let entry = this.producers.get(batch.producerId);
+    if (entry === undefined) {
+      entry = { producerId: batch.producerId, epoch: batch.producerEpoch, batches: [], lastTimestamp: timestamp };
+      this.producers.set(batch.producerId, entry);
+    } else if (batch.producerEpoch !== entry.epoch) {
+      entry.epoch = batch.producerEpoch;
+      entry.batches = [];
+    }
+    entry.batches.push({
+      firstSequence: batch.baseSequence,
+      lastSequence: lastSequenceOf(batch),
+      firstOffset,
+      lastOffset,
+      timestamp,
+    });
+    if (entry.batches.length > limits.producerBatchesRemembered) entry.batches.shift();
+    entry.lastTimestamp = timestamp;
+  }
+
+  /** Forgets producers idle longer than `expirationMs` (Kafka's producer.id.expiration.ms). */
+  expire(nowMs: number, expirationMs: number): void {
+    for (const [producerId, entry] of this.producers) {
+      if (nowMs - entry.lastTimestamp > expirationMs) this.producers.delete(producerId);
+    }
+  }
+
+  clear(): void {
+    this.producers.clear();
+  }
+
+  /** Writes the state as of `offset` (the log end offset it reflects) atomically. */
+  writeSnapshot(offset: number): void {
+    const snapshot = {
+      version: SNAPSHOT_VERSION,
+      offset,
+      producers: [...this.producers.values()].map((entry) => ({
+        producerId: entry.producerId,
+        epoch: entry.epoch,
+        lastTimestamp: entry.lastTimestamp,
+        batches: entry.batches,
+      })),
+    };
+    writeFileAtomicSync(join(this.dir, snapshotFileName(offset)), JSON.stringify(snapshot));
+  }
+
+  /** Snapshot offsets present in the partition directory, ascending. */
+  snapshotOffsets(): number[] {
+    return readdirSync(this.dir)
+      .filter((name) => /^\d{20}\.snapshot$/.test(name))
+      .map((name) => Number(name.slice(0, 20)))
+      .sort((a, b) => a - b);
+  }
+
+  /**
+   * Loads the newest snapshot at or below `logEndOffset`, deleting any above it (they
+   * describe records lost to truncation). Returns the offset the log must be replayed
+   * from, or `fallbackOffset` when there is no usable snapshot.
+   */
+  loadLatestSnapshot(logEndOffset: number, fallbackOffset: number): number {
+    this.producers.clear();
+    const offsets = this.snapshotOffsets();
+    for (const offset of offsets.filter((candidate) => candidate > logEndOffset)) {
+      unlinkSync(join(this.dir, snapshotFileName(offset)));
+    }
+    const usable = offsets.filter((candidate) => candidate <= logEndOffset && candidate >= fallbackOffset).reverse();
+    for (const offset of usable) {
+      try {
+        const parsed = JSON.parse(readFileSync(join(this.dir, snapshotFileName(offset)), 'utf8')) as {
+          version: number;
+          offset: number;
+          producers: ProducerEntry[];
+        };
+        if (parsed.version !== SNAPSHOT_VERSION || parsed.offset !== offset) continue;
+        for (const entry of parsed.producers) this.producers.set(entry.producerId, entry);
+        return offset;
+      } catch (error) {
+        if (error instanceof SyntaxError) continue; // a damaged snapshot: fall back to an older one
+        throw error;
+      }
+    }
+    return fallbackOffset;
+  }
+
+  /** Keeps the newest `keep` snapshots at or below `offset`, deleting older ones. */
+  deleteSnapshotsBefore(offset: number, keep = 2): void {
+    const older = this.snapshotOffsets().filter((candidate) => candidate < offset);
+    for (const candidate of older.slice(0, Math.max(0, older.length - keep))) {
+      unlinkSync(join(this.dir, snapshotFileName(candidate)));
+    }
+  }
+}

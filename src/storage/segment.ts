@@ -1,0 +1,365 @@
+// One log segment: <baseOffset>.log holding record batches exactly as they go on the
+// wire, with its sparse offset and time indexes. Only the owning shard thread touches
+// a segment, so all I/O here is synchronous (the thread does nothing else meanwhile).
+
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+  writevSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { limits } from '../config/limits.js';
+import {
+  BATCH_HEADER_BYTES,
+  BatchField,
+  LOG_OVERHEAD,
+  computeBatchCrc,
+  readInt64,
+} from '../protocol/record-batch.js';
+import { OffsetIndex } from './offset-index.js';
+import { TimeIndex } from './time-index.js';
+
+export function segmentFileName(baseOffset: number, suffix: string): string {
+  return `${String(baseOffset).padStart(20, '0')}${suffix}`;
+}
+
+/** What a header scan learns about one batch. */
+export interface BatchPosition {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly position: number;
+  readonly size: number;
+  readonly maxTimestamp: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+  readonly attributes: number;
+}
+
+export class Segment {
+  readonly logPath: string;
+  readonly indexPath: string;
+  readonly timeIndexPath: string;
+  private fd: number;
+  /** Bytes of valid batches in the file. */
+  size: number;
+  offsetIndex: OffsetIndex;
+  timeIndex: TimeIndex;
+  /** The offset after the last batch (baseOffset when empty). */
+  nextOffset: number;
+  maxTimestamp = -1;
+  offsetOfMaxTimestamp = -1;
+  /** When the first batch arrived (for segment.ms), or creation time when empty. */
+  createdMs: number;
+  private bytesSinceIndexEntry = 0;
+  /** Bytes of log between index entries (index.interval.bytes). */
+  indexIntervalBytes = 4096;
+
+  private constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+    fd: number,
+    size: number,
+  ) {
+    this.logPath = join(dir, segmentFileName(baseOffset, '.log'));
+    this.indexPath = join(dir, segmentFileName(baseOffset, '.index'));
+    this.timeIndexPath = join(dir, segmentFileName(baseOffset, '.timeindex'));
+    this.fd = fd;
+    this.size = size;
+    this.nextOffset = baseOffset;
+    this.offsetIndex = new OffsetIndex(baseOffset);
+    this.timeIndex = new TimeIndex(baseOffset);
+    this.createdMs = Date.now();
+  }
+
+  static create(dir: string, baseOffset: number, indexIntervalBytes: number): Segment {
+    const path = join(dir, segmentFileName(baseOffset, '.log'));
+    const fd = openSync(path, 'wx+');
+    const segment = new Segment(dir, baseOffset, fd, 0);
+    segment.indexIntervalBytes = indexIntervalBytes;
+    return segment;
+  }
+
+  /**
+   * Opens an existing segment. With `trustIndexes` (clean shutdown, closed segment) the
+   * index files are loaded; otherwise, or when they are not sane, they are rebuilt by a
+   * header scan. `validateFrom` (a byte position) makes the scan also check every batch's
+   * CRC from there on and truncate the file at the first invalid batch — the recovery
+   * of an unflushed tail.
+   */
+  static open(
+    dir: string,
+    baseOffset: number,
+    options: { trustIndexes: boolean; validateFrom: number | null; indexIntervalBytes: number },
+  ): {
+    segment: Segment;
+    truncatedBytes: number;
+  } {
+    const path = join(dir, segmentFileName(baseOffset, '.log'));
+    const fd = openSync(path, 'r+');
+    const fileSize = fstatSync(fd).size;
+    const segment = new Segment(dir, baseOffset, fd, fileSize);
+    segment.indexIntervalBytes = options.indexIntervalBytes;
+    segment.createdMs = fstatSync(fd).mtimeMs;
+    let truncatedBytes = 0;
+    if (options.validateFrom !== null) {
+      const validSize = segment.rebuild(options.validateFrom);
+      if (validSize < fileSize) {
+        ftruncateSync(fd, validSize);
+        truncatedBytes = fileSize - validSize;
+        segment.size = validSize;
+      }
+      return { segment, truncatedBytes };
+    }
+    if (options.trustIndexes && segment.loadIndexes()) return { segment, truncatedBytes };
+    segment.rebuild(null);
+    return { segment, truncatedBytes };
+  }
+
+  /** Loads index files; false when missing or not sane. Then finds the last batch's end by scanning past the last index entry. */
+  private loadIndexes(): boolean {
+    if (!existsSync(this.indexPath) || !existsSync(this.timeIndexPath)) return false;
+    const offsetIndex = OffsetIndex.decode(this.baseOffset, readFileSync(this.indexPath), Math.max(this.size, 1));
+    const timeIndex = TimeIndex.decode(this.baseOffset, readFileSync(this.timeIndexPath));
+    if (offsetIndex === null || timeIndex === null) return false;
+    this.offsetIndex = offsetIndex;
+    this.timeIndex = timeIndex;
+    const start = offsetIndex.lookup(Number.MAX_SAFE_INTEGER);
+    let last: BatchPosition | null = null;
+    this.scan(start.position, this.size, (batch) => {
+      last = batch;
+      this.trackTimestamp(batch);
+      return true;
+    });
+    const found = last as BatchPosition | null;
+    if (found === null) {
+      if (this.size !== 0) return false;
+      this.nextOffset = this.baseOffset;
+    } else {
+      if (found.position + found.size !== this.size) return false;
+      this.nextOffset = found.lastOffset + 1;
+    }
+    this.maxTimestamp = Math.max(this.maxTimestamp, timeIndex.lastTimestamp());
+    return true;
+  }
+
+  /** Rebuilds both indexes by scanning batch headers; checks CRCs from `validateFrom`. Returns the bytes of valid batches. */
+  private rebuild(validateFrom: number | null): number {
+    this.offsetIndex = new OffsetIndex(this.baseOffset);
+    this.timeIndex = new TimeIndex(this.baseOffset);
+    this.bytesSinceIndexEntry = 0;
+    this.maxTimestamp = -1;
+    this.offsetOfMaxTimestamp = -1;
+    let validEnd = 0;
+    let expectedOffset = this.baseOffset;
+    this.scan(0, this.size, (batch) => {
+      if (batch.baseOffset < expectedOffset) return false;
+      if (validateFrom !== null && batch.position + batch.size > validateFrom && !this.batchCrcValid(batch)) return false;
+      this.indexBatch(batch);
+      validEnd = batch.position + batch.size;
+      expectedOffset = batch.lastOffset + 1;
+      return true;
+    });
+    this.nextOffset = expectedOffset;
+    return validEnd;
+  }
+
+  private batchCrcValid(batch: BatchPosition): boolean {
+    const bytes = Buffer.allocUnsafe(batch.size);
+    if (readSync(this.fd, bytes, 0, batch.size, batch.position) !== batch.size) return false;
+    return bytes.readUInt32BE(BatchField.crc) === computeBatchCrc(bytes);
+  }
+
+  private trackTimestamp(batch: BatchPosition): void {
+    if (batch.maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = batch.maxTimestamp;
+      this.offsetOfMaxTimestamp = batch.lastOffset;
+    }
+  }
+
+  /** Index bookkeeping for a batch at the end of the segment. */
+  private indexBatch(batch: BatchPosition): void {
+    this.trackTimestamp(batch);
+    if (this.offsetIndex.entries === 0 || this.bytesSinceIndexEntry >= this.indexIntervalBytes) {
+      this.offsetIndex.append(batch.baseOffset, batch.position);
+      this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+      this.bytesSinceIndexEntry = 0;
+    }
+    this.bytesSinceIndexEntry += batch.size;
+  }
+
+  /**
+   * Calls `visit` for each whole batch whose header lies in [from, to), in order, until
+   * it returns false or a batch is malformed or runs past `to`. Reads in large steps.
+   */
+  scan(from: number, to: number, visit: (batch: BatchPosition) => boolean): void {
+    const window = Buffer.allocUnsafe(Math.min(limits.logScanChunkBytes, Math.max(BATCH_HEADER_BYTES, to - from)));
+    let windowStart = -1;
+    let windowEnd = -1;
+    let position = from;
+    while (position + BATCH_HEADER_BYTES <= to) {
+      if (position < windowStart || position + BATCH_HEADER_BYTES > windowEnd) {
+        const length = Math.min(window.length, to - position);
+        const read = readSync(this.fd, window, 0, length, position);
+        windowStart = position;
+        windowEnd = position + read;
+        if (read < BATCH_HEADER_BYTES) return;
+      }
+      const at = position - windowStart;
+      const size = window.readInt32BE(at + BatchField.batchLength) + LOG_OVERHEAD;
+      if (size < BATCH_HEADER_BYTES || position + size > to || window[at + BatchField.magic] !== 2) return;
+      const baseOffset = readInt64(window, at);
+      const lastOffsetDelta = window.readInt32BE(at + BatchField.lastOffsetDelta);
+      if (lastOffsetDelta < 0) return;
+      const batch: BatchPosition = {
+        baseOffset,
+        lastOffset: baseOffset + lastOffsetDelta,
+        position,
+        size,
+        maxTimestamp: readInt64(window, at + BatchField.maxTimestamp),
+        producerId: readInt64(window, at + BatchField.producerId),
+        producerEpoch: window.readInt16BE(at + BatchField.producerEpoch),
+        baseSequence: window.readInt32BE(at + BatchField.baseSequence),
+        attributes: window.readInt16BE(at + BatchField.attributes),
+      };
+      if (!visit(batch)) return;
+      position += size;
+    }
+  }
+
+  /** Appends batches (offsets already assigned) in one write. */
+  append(batches: readonly Buffer[], positions: readonly BatchPosition[]): void {
+    let written = 0;
+    let total = 0;
+    for (const batch of batches) total += batch.length;
+    while (written < total) {
+      const count = written === 0 ? writevSync(this.fd, batches as Buffer[], this.size) : this.writeRest(batches, written);
+      written += count;
+    }
+    for (const batch of positions) {
+      this.indexBatch(batch);
+      this.nextOffset = batch.lastOffset + 1;
+    }
+    if (this.size === 0 && positions.length > 0) this.createdMs = Date.now();
+    this.size += total;
+  }
+
+  /** Completes a partial writev by writing what is left, buffer by buffer. */
+  private writeRest(batches: readonly Buffer[], alreadyWritten: number): number {
+    let skip = alreadyWritten;
+    let written = 0;
+    for (const batch of batches) {
+      if (skip >= batch.length) {
+        skip -= batch.length;
+        continue;
+      }
+      const piece = batch.subarray(skip);
+      skip = 0;
+      written += writeSync(this.fd, piece, 0, piece.length, this.size + alreadyWritten + written);
+    }
+    return written;
+  }
+
+  /** Position of the batch containing `offset`, or of the first batch after it; null when past the end. */
+  findBatch(offset: number, hint: { offset: number; position: number } | null): BatchPosition | null {
+    const start = hint !== null && hint.offset <= offset && hint.offset >= this.baseOffset ? hint : this.offsetIndex.lookup(offset);
+    let found: BatchPosition | null = null;
+    this.scan(start.position, this.size, (batch) => {
+      if (batch.lastOffset >= offset) {
+        found = batch;
+        return false;
+      }
+      return true;
+    });
+    return found;
+  }
+
+  /** The first batch whose max timestamp is at or after `timestamp`. */
+  findBatchByTimestamp(timestamp: number): BatchPosition | null {
+    const startOffset = this.timeIndex.lookup(timestamp);
+    const start = this.offsetIndex.lookup(startOffset);
+    let found: BatchPosition | null = null;
+    this.scan(start.position, this.size, (batch) => {
+      if (batch.maxTimestamp >= timestamp) {
+        found = batch;
+        return false;
+      }
+      return true;
+    });
+    return found;
+  }
+
+  readBytes(position: number, length: number): Buffer {
+    const bytes = Buffer.allocUnsafe(length);
+    const read = readSync(this.fd, bytes, 0, length, position);
+    return bytes.subarray(0, read);
+  }
+
+  flush(): void {
+    fdatasyncSync(this.fd);
+  }
+
+  /** Writes both index files (whole) and syncs them; done when a segment is rolled or closed. */
+  writeIndexes(sync: boolean): void {
+    writeWholeFile(this.indexPath, this.offsetIndex.encode(), sync);
+    writeWholeFile(this.timeIndexPath, this.timeIndex.encode(), sync);
+    this.offsetIndex.persistedCount = this.offsetIndex.entries;
+    this.timeIndex.persistedCount = this.timeIndex.entries;
+  }
+
+  /** Drops everything from `offset` on (recovery after a crash, or a follower's truncation). */
+  truncateTo(offset: number): void {
+    if (offset >= this.nextOffset) return;
+    const batch = this.findBatch(offset, null);
+    const position = batch === null ? this.size : batch.position;
+    ftruncateSync(this.fd, position);
+    this.size = position;
+    this.offsetIndex.truncateToPosition(position);
+    this.timeIndex.truncateToOffset(offset);
+    this.rebuildTail();
+  }
+
+  private rebuildTail(): void {
+    this.rebuild(null);
+  }
+
+  close(): void {
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+
+  /** Renames the files with a suffix Kafka uses for segments awaiting deletion, then deletes them. */
+  delete(): void {
+    this.close();
+    for (const path of [this.logPath, this.indexPath, this.timeIndexPath]) {
+      try {
+        renameSync(path, `${path}.deleted`);
+        unlinkSync(`${path}.deleted`);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+  }
+}
+
+function writeWholeFile(path: string, bytes: Buffer, sync: boolean): void {
+  const fd = openSync(path, 'w');
+  try {
+    let written = 0;
+    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written, written);
+    if (sync) fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

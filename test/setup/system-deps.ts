@@ -1,0 +1,47 @@
+// Runs once before the test suite (tap's `before`). The compatibility tests drive real
+// clients that come from Debian's packages; a fresh machine (CI) has none of them, so
+// install what is missing. Needs root for apt-get; without it, says what to install.
+
+import { spawnSync } from 'node:child_process';
+
+interface SystemDependency {
+  readonly packageName: string;
+  readonly present: () => boolean;
+}
+
+function succeeds(command: string, args: readonly string[]): boolean {
+  const result = spawnSync(command, args, { stdio: 'ignore' });
+  return result.status === 0;
+}
+
+export const systemDependencies: readonly SystemDependency[] = [
+  { packageName: 'kcat', present: () => succeeds('kcat', ['-V']) },
+  {
+    packageName: 'python3-confluent-kafka',
+    // Debian's module is installed for Debian's interpreter, which may not be first on PATH.
+    present: () => succeeds('/usr/bin/python3', ['-c', 'import confluent_kafka']),
+  },
+];
+
+export function installMissing(dependencies: readonly SystemDependency[]): void {
+  const missing = dependencies.filter((dependency) => !dependency.present()).map((d) => d.packageName);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`missing system packages ${missing.join(', ')}; install them with: sudo apt-get install -y ${missing.join(' ')}`);
+  }
+  console.error(`# installing system packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const update = spawnSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  if (update.status !== 0) throw new Error(`apt-get update failed with status ${update.status}`);
+  const install = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env,
+  });
+  if (install.status !== 0) throw new Error(`apt-get install ${missing.join(' ')} failed with status ${install.status}`);
+  const stillMissing = dependencies.filter((dependency) => !dependency.present()).map((d) => d.packageName);
+  if (stillMissing.length > 0) throw new Error(`still missing after install: ${stillMissing.join(', ')}`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  installMissing(systemDependencies);
+}
