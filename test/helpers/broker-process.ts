@@ -1,0 +1,143 @@
+// Starts a real broker as a child process (`node dist/src/main.js`) on a free loopback
+// port with a temporary data directory, and stops it — on test teardown too, even when
+// the test fails. Restarts keep the port and the data directory.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const projectRoot = fileURLToPath(new URL('../../..', import.meta.url));
+export const brokerMain = join(projectRoot, 'dist', 'src', 'main.js');
+
+export interface Teardownable {
+  teardown(fn: () => void | Promise<void>): void;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function temporaryDirectory(t: Teardownable, prefix = 'spate-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface BrokerOptions {
+  /** Extra `key=value` overrides. */
+  readonly overrides?: Readonly<Record<string, string | number | boolean>>;
+  /** Reuse a data directory (default: a new temporary one). */
+  readonly dataDir?: string;
+  readonly port?: number;
+  /** Passed to the child's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export class BrokerProcess {
+  private child: ChildProcess | null = null;
+  private output = '';
+  private exitPromise: Promise<number | null> | null = null;
+
+  private constructor(
+    readonly port: number,
+    readonly dataDir: string,
+    private readonly overrides: Readonly<Record<string, string | number | boolean>>,
+    private readonly env: Readonly<Record<string, string>>,
+  ) {}
+
+  get bootstrap(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** Everything the broker wrote to stdout and stderr so far (all runs). */
+  get log(): string {
+    return this.output;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts a broker and registers its teardown (SIGKILL if still running, data directory removed). */
+  static async start(t: Teardownable, options: BrokerOptions = {}): Promise<BrokerProcess> {
+    const port = options.port ?? (await freePort());
+    const dataDir = options.dataDir ?? temporaryDirectory(t, 'spate-broker-');
+    const broker = new BrokerProcess(port, dataDir, options.overrides ?? {}, options.env ?? {});
+    t.teardown(() => broker.kill());
+    await broker.launch();
+    return broker;
+  }
+
+  /** The command-line arguments this broker is started with. */
+  arguments(): string[] {
+    const overrides: Record<string, string | number | boolean> = {
+      listeners: `PLAINTEXT://127.0.0.1:${this.port}`,
+      'log.dirs': this.dataDir,
+      'num.shards': 2,
+      ...this.overrides,
+    };
+    return Object.entries(overrides).flatMap(([key, value]) => ['--override', `${key}=${value}`]);
+  }
+
+  private async launch(): Promise<void> {
+    const child = spawn(process.execPath, [brokerMain, ...this.arguments()], {
+      cwd: projectRoot,
+      env: { ...process.env, SPATE_LOG_LEVEL: 'info', ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    this.exitPromise = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    const ready = new Promise<void>((resolve, reject) => {
+      const onData = (data: Buffer): void => {
+        this.output += data.toString();
+        if (this.output.slice(this.output.lastIndexOf('starting broker')).includes('broker ready on')) resolve();
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`broker exited with code ${code} before it was ready:\n${this.output}`)));
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`broker not ready after 30 s:\n${this.output}`)), 30_000);
+    });
+    try {
+      await Promise.race([ready, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** SIGTERM and wait for the exit code (graceful shutdown). */
+  async stop(): Promise<number | null> {
+    if (this.child === null) return null;
+    this.child.kill('SIGTERM');
+    const code = await this.exitPromise!;
+    this.child = null;
+    return code;
+  }
+
+  /** SIGKILL and wait until the process is gone. */
+  async kill(): Promise<void> {
+    if (this.child === null) return;
+    this.child.kill('SIGKILL');
+    await this.exitPromise;
+    this.child = null;
+  }
+
+  async restart(options: { hard?: boolean } = {}): Promise<void> {
+    if (options.hard === true) await this.kill();
+    else await this.stop();
+    await this.launch();
+  }
+}
