@@ -1,0 +1,100 @@
+// Starting and stopping a broker the way an operator does: `npm start` from the
+// README, a second broker refused on the same data directory, graceful shutdown on
+// SIGTERM that leaves the clean-shutdown marker, idle connections closed.
+
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import t from 'tap';
+import { BrokerProcess, brokerMain, freePort, projectRoot, temporaryDirectory } from '../helpers/broker-process.js';
+import { run } from '../helpers/run.js';
+
+t.test('`npm start -- --override …` (the README command) brings up a broker clients can use', async (t) => {
+  const port = await freePort();
+  const dataDir = temporaryDirectory(t);
+  const child = spawn('npm', ['start', '--silent', '--', '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`, '--override', `log.dirs=${dataDir}`], {
+    cwd: projectRoot,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no broker after 60 s:\n${output}`)), 60_000);
+    const onData = (data: Buffer): void => {
+      output += data.toString();
+      if (output.includes('broker ready on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  });
+  const produced = await run('kcat', ['-b', `127.0.0.1:${port}`, '-t', 'readme', '-P'], { input: 'hello\nworld\n' });
+  t.equal(produced.code, 0);
+  const consumed = await run('kcat', ['-b', `127.0.0.1:${port}`, '-t', 'readme', '-C', '-e', '-q', '-o', 'beginning']);
+  t.equal(consumed.stdout.toString(), 'hello\nworld\n');
+  // 'close' fires once every holder of the output pipes — npm and the broker — has exited.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  process.kill(-child.pid!, 'SIGTERM');
+  await closed;
+  t.match(output, /stopped cleanly/, 'the broker stops cleanly on SIGTERM');
+});
+
+t.test('a second broker on the same data directory refuses to start with a clear message', async (t) => {
+  const broker = await BrokerProcess.start(t);
+  const port = await freePort();
+  const second = await run(process.execPath, [brokerMain, '--override', `log.dirs=${broker.dataDir}`, '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`], { timeoutMs: 20_000 });
+  t.equal(second.code, 1);
+  t.match(second.stderr, new RegExp(`data directory ${broker.dataDir} is in use by another broker \\(process ${broker.pid} holds`));
+  const listing = await run('kcat', ['-b', broker.bootstrap, '-L']);
+  t.equal(listing.code, 0, 'the first broker keeps serving');
+});
+
+t.test('a broker killed with -9 leaves a stale lock that the next start takes over', async (t) => {
+  const broker = await BrokerProcess.start(t);
+  await broker.kill();
+  t.ok(existsSync(join(broker.dataDir, '.lock')), 'the lock file is left behind');
+  await broker.restart();
+  t.equal(readFileSync(join(broker.dataDir, '.lock'), 'utf8').trim(), String(broker.pid));
+  t.match(broker.log, /after an unclean shutdown/);
+});
+
+t.test('SIGTERM stops cleanly: exit 0, checkpoints and the clean-shutdown marker written, lock released', async (t) => {
+  const broker = await BrokerProcess.start(t);
+  const produced = await run('kcat', ['-b', broker.bootstrap, '-t', 'stop-test', '-P'], { input: 'a\nb\nc\n' });
+  t.equal(produced.code, 0);
+  t.equal(await broker.stop(), 0);
+  t.match(broker.log, /stopped cleanly/);
+  t.ok(existsSync(join(broker.dataDir, '.kafka_cleanshutdown')));
+  t.notOk(existsSync(join(broker.dataDir, '.lock')));
+  t.match(readFileSync(join(broker.dataDir, 'recovery-point-offset-checkpoint'), 'utf8'), /^0\n1\nstop-test 0 3\n$/);
+  await broker.restart();
+  t.match(broker.log, /opened 1 partition\(s\) in \d+ ms after a clean shutdown/);
+  const consumed = await run('kcat', ['-b', broker.bootstrap, '-t', 'stop-test', '-C', '-e', '-q', '-o', 'beginning']);
+  t.equal(consumed.stdout.toString(), 'a\nb\nc\n');
+});
+
+t.test('idle connections are closed after connections.max.idle.ms', async (t) => {
+  const broker = await BrokerProcess.start(t, { overrides: { 'connections.max.idle.ms': 300 } });
+  const socket = connect(broker.port, '127.0.0.1');
+  t.teardown(() => socket.destroy());
+  const started = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('idle connection still open after 5 s')), 5_000);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  t.ok(Date.now() - started >= 250, 'not closed before the idle time');
+});
