@@ -56,7 +56,7 @@ export const listOffsetsHandler = defineHandler({
             return {
               partitionIndex: partition.partitionIndex,
               errorCode: ErrorCode.NONE,
-              oldStyleOffsets: version === 0 && offset >= 0 ? [offset] : [],
+              oldStyleOffsets: version === 0 && offset >= 0 && partition.maxNumOffsets > 0 ? [offset] : [],
               timestamp: reply.timestamp,
               offset,
               leaderEpoch: offset >= 0 ? LEADER_EPOCH : -1,

@@ -265,7 +265,12 @@ export class Connection {
     } finally {
       this.writing = false;
     }
-    if (this.draining && this.slots.length === 0) this.socket.end();
+    if (this.draining && this.slots.length === 0) this.endNow();
+  }
+
+  /** Ends the connection once queued bytes are out, without waiting for the client to close its side. */
+  private endNow(): void {
+    this.socket.end(() => this.close());
   }
 
   /** Pauses reading while too many requests are unanswered or too many response bytes are queued. */
@@ -301,7 +306,7 @@ export class Connection {
   drain(): Promise<void> {
     this.draining = true;
     this.socket.pause();
-    if (this.slots.length === 0 && !this.writing) this.socket.end();
+    if (this.slots.length === 0 && !this.writing) this.endNow();
     return new Promise((resolve) => this.onClose(resolve));
   }
 
