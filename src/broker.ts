@@ -93,7 +93,7 @@ export class Broker {
         producerIdExpirationMs: config.producerIdExpirationMs,
       });
       const controller = new Controller(config, store, shards);
-      await openPartitions(controller, store, shards, dirStates, logger);
+      await openPartitions(controller, store, shards, dirStates, logger, created);
       const segmentReaders = new SegmentReaders();
       shards.on('segmentsDeleted', (paths) => segmentReaders.deleted(paths));
       shards.on('log', (level, message) => logger[level](message));
@@ -267,6 +267,7 @@ async function openPartitions(
   shards: ShardSet,
   dirStates: readonly LogDirState[],
   logger: Logger,
+  newDataDirectory: boolean,
 ): Promise<void> {
   const stateByDir = new Map(dirStates.map((state) => [state.dir, state]));
   const byShard = new Map<ReturnType<ShardSet['shardFor']>, OpenPartition[]>();
@@ -297,6 +298,7 @@ async function openPartitions(
     }
   }
   const clean = dirStates.every((state) => state.cleanShutdown);
-  logger.info(`opened ${partitionCount} partition(s) in ${Date.now() - started} ms after ${clean ? 'a clean' : 'an unclean'} shutdown`);
+  const after = newDataDirectory ? 'in a new data directory' : `after ${clean ? 'a clean' : 'an unclean'} shutdown`;
+  logger.info(`opened ${partitionCount} partition(s) in ${Date.now() - started} ms ${after}`);
 }
 

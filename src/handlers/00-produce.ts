@@ -1,4 +1,5 @@
-// Produce (key 0), versions 3-11 (3 is the first with RecordBatch v2; 9+ flexible).
+// Produce (key 0), versions 3-11 (3 is the first with RecordBatch v2; 9+ flexible),
+// advertised as 0-11 because librdkafka 2.0.2 compresses only when v0 is listed (as Kafka 4.0 does).
 // Each partition's batch goes to the shard that owns the partition, which validates
 // it (size, CRC-32C, producer sequence), assigns offsets and appends it.
 // acks=0 gets no response at all — unless a partition failed, when the connection is
@@ -36,6 +37,7 @@ export const produceHandler = defineHandler({
   apiKey: 0,
   minVersion: 3,
   maxVersion: 11,
+  advertisedMinVersion: 0, // see Handler.advertisedMinVersion: librdkafka compresses only when v0 is advertised
   schema: produceApi,
   async handle(request, context) {
     const broker = context.broker;

@@ -52,6 +52,13 @@ export interface Handler<Request extends object = object, Response extends objec
   /** Versions served. Every version in the range must be answered correctly: each client picks a different one. */
   readonly minVersion: number;
   readonly maxVersion: number;
+  /**
+   * The minimum ApiVersions advertises, when it must differ from the served one. Only
+   * Produce uses it: librdkafka ≤ 2.8 enables gzip, snappy and lz4 only when Produce v0
+   * is advertised (librdkafka#4956), so Kafka 4.0 advertises Produce 0-2 it does not
+   * serve (KAFKA-18659); a request at such a version still closes the connection.
+   */
+  readonly advertisedMinVersion?: number;
   /** The generated codec for this API. */
   readonly schema: ApiSchema<Request, Response>;
   handle(request: Request, context: RequestContext): Promise<HandlerResult<Response>> | HandlerResult<Response>;

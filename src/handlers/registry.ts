@@ -7,6 +7,7 @@ import { produceHandler } from './00-produce.js';
 import { fetchHandler } from './01-fetch.js';
 import { listOffsetsHandler } from './02-list-offsets.js';
 import { metadataHandler } from './03-metadata.js';
+import { findCoordinatorHandler } from './10-find-coordinator.js';
 import { apiVersionsHandler } from './18-api-versions.js';
 import { createTopicsHandler } from './19-create-topics.js';
 import { deleteTopicsHandler } from './20-delete-topics.js';
@@ -27,7 +28,7 @@ export class HandlerRegistry {
     if (this.handlers.has(handler.apiKey)) throw new Error(`API key ${handler.apiKey} (${schema.name}) registered twice`);
     if (schema.apiKey !== handler.apiKey) throw new Error(`handler for key ${handler.apiKey} uses the ${schema.name} schema (key ${schema.apiKey})`);
     const schemaMax = schema.latestVersionUnstable ? schema.maxVersion - 1 : schema.maxVersion;
-    if (handler.minVersion < schema.minVersion || handler.maxVersion > schemaMax || handler.minVersion > handler.maxVersion) {
+    if ((handler.advertisedMinVersion ?? handler.minVersion) < schema.minVersion || handler.maxVersion > schemaMax || handler.minVersion > handler.maxVersion) {
       throw new Error(`${schema.name} handler serves ${handler.minVersion}-${handler.maxVersion}, outside the schema's stable ${schema.minVersion}-${schemaMax}`);
     }
     this.handlers.set(handler.apiKey, handler);
@@ -40,7 +41,7 @@ export class HandlerRegistry {
   apiVersions(): ApiVersionRange[] {
     return [...this.handlers.values()]
       .sort((a, b) => a.apiKey - b.apiKey)
-      .map((handler) => ({ apiKey: handler.apiKey, minVersion: handler.minVersion, maxVersion: handler.maxVersion }));
+      .map((handler) => ({ apiKey: handler.apiKey, minVersion: handler.advertisedMinVersion ?? handler.minVersion, maxVersion: handler.maxVersion }));
   }
 }
 
@@ -52,6 +53,7 @@ export function createRegistry(): HandlerRegistry {
     fetchHandler,
     listOffsetsHandler,
     metadataHandler,
+    findCoordinatorHandler,
     apiVersionsHandler,
     createTopicsHandler,
     deleteTopicsHandler,
