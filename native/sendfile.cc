@@ -22,6 +22,8 @@
 
 #include <napi.h>
 
+#include "crc32c.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -275,6 +277,8 @@ class SpateNative : public Napi::Addon<SpateNative> {
     DefineAddon(exports, {
                              InstanceMethod("sendfile", &SpateNative::SendFile),
                              InstanceMethod("sendfileCalls", &SpateNative::SendFileCalls),
+                             InstanceMethod("crc32c", &SpateNative::Crc32c),
+                             InstanceMethod("crc32cHardware", &SpateNative::Crc32cHardware),
                          });
   }
 
@@ -346,6 +350,28 @@ class SpateNative : public Napi::Addon<SpateNative> {
     return deferred.Promise();
   }
 #endif
+
+  // crc32c(bytes: Uint8Array, start: number, end: number, previous: number): number
+  Napi::Value Crc32c(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 4 || !info[0].IsTypedArray()) {
+      throw Napi::TypeError::New(env, "crc32c: expected (bytes: Uint8Array, start, end, previous)");
+    }
+    Napi::TypedArray array = info[0].As<Napi::TypedArray>();
+    if (array.TypedArrayType() != napi_uint8_array) throw Napi::TypeError::New(env, "crc32c: bytes must be a Uint8Array");
+    Napi::Uint8Array bytes = array.As<Napi::Uint8Array>();
+    int64_t start = IntegerArgument(info, 1, "start", kMaxSafeInteger);
+    int64_t end = IntegerArgument(info, 2, "end", kMaxSafeInteger);
+    int64_t previous = IntegerArgument(info, 3, "previous", 4294967295.0);
+    if (start > end || static_cast<size_t>(end) > bytes.ByteLength()) {
+      throw Napi::RangeError::New(env, "crc32c: range " + std::to_string(start) + ".." + std::to_string(end) +
+                                           " is outside the " + std::to_string(bytes.ByteLength()) + " bytes");
+    }
+    uint32_t crc = spate::Crc32c(static_cast<uint32_t>(previous), bytes.Data() + start, static_cast<size_t>(end - start));
+    return Napi::Number::New(env, static_cast<double>(crc));
+  }
+
+  Napi::Value Crc32cHardware(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), spate::Crc32cHardware()); }
 
   Napi::Value SendFileCalls(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(calls_));

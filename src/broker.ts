@@ -13,6 +13,7 @@ import type { BrokerServices } from './handlers/handler.js';
 import { createRegistry, type HandlerRegistry } from './handlers/registry.js';
 import type { Logger } from './logger.js';
 import { Connection } from './network/connection.js';
+import { SharedFramePool } from './network/frame-pool.js';
 import { BufferedResponseWriter, type ResponseWriter } from './network/response-writer.js';
 import { limits } from './config/limits.js';
 import { LogEndWatch } from './shard/log-end-watch.js';
@@ -52,6 +53,7 @@ export class Broker {
   private checkpointTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
   private shuttingDown = false;
+  private readonly framePool = new SharedFramePool();
   readonly listeners: BoundListener[] = [];
 
   private constructor(
@@ -160,6 +162,7 @@ export class Broker {
       registry: this.registry,
       services: this.services,
       writer: this.writer,
+      framePool: this.framePool,
       logger: this.logger,
     });
     this.connections.add(connection);

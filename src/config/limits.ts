@@ -27,6 +27,10 @@ export const limits = {
   segmentReadersOpenMax: 1024,
   /** Bytes read from a segment per step when a file region is sent through user space. */
   bufferedRegionStepBytes: 1024 * 1024,
+  /** Step buffers kept for reuse by the buffered response writer. */
+  bufferedRegionPoolBuffers: 16,
+  /** Shared memory kept for reuse by large produce frames (network/frame-pool.ts). */
+  sharedFramePoolBytesMax: 128 * 1024 * 1024,
   /** Producer ids handed out per persisted block (the block end is written before any id is used). */
   producerIdBlockSize: 1000,
 } as const;

@@ -34,6 +34,10 @@ export interface SpateNativeAddon {
   /** Throws TypeError synchronously for bad arguments. */
   sendfile(socketFd: number, fileFd: number, position: number, length: number, stallTimeoutMs?: number): Promise<number>;
   sendfileCalls(): number;
+  /** CRC-32C of bytes [start, end), continuing from `previous` (native/crc32c.cc). */
+  crc32c(bytes: Uint8Array, start: number, end: number, previous: number): number;
+  /** True when the CPU's CRC instruction is used. */
+  crc32cHardware(): boolean;
 }
 
 /**

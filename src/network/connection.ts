@@ -20,6 +20,8 @@ import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { readRequestHeader, writeResponseHeader } from '../protocol/header.js';
 import { Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
+import type { SharedFramePool } from './frame-pool.js';
+import { FrameReader, type FrameHandler } from './frame-reader.js';
 import type { ResponseWriter } from './response-writer.js';
 
 const API_VERSIONS_KEY = 18;
@@ -35,6 +37,7 @@ export interface ConnectionOptions {
   readonly socketRequestMaxBytes: number;
   readonly idleTimeoutMs: number;
   readonly registry: HandlerRegistry;
+  readonly framePool: SharedFramePool;
   readonly services: BrokerServices;
   readonly writer: ResponseWriter;
   readonly logger: Logger;
@@ -42,8 +45,19 @@ export interface ConnectionOptions {
 
 export class Connection {
   readonly peer: string;
-  private readonly received: Buffer[] = [];
-  private receivedBytes = 0;
+  private readonly frames: FrameReader;
+  private readonly frameHandler: FrameHandler = {
+    frame: (frame, release) => {
+      this.dispatch(frame, release);
+      return !this.closed;
+    },
+    invalidSize: (size) => {
+      this.options.logger.warn(
+        `closing connection ${this.peer}: request size ${size} is outside 0..${this.options.socketRequestMaxBytes} (socket.request.max.bytes)`,
+      );
+      this.close();
+    },
+  };
   private readonly slots: Slot[] = [];
   private writing = false;
   private closed = false;
@@ -56,6 +70,7 @@ export class Connection {
     private readonly options: ConnectionOptions,
   ) {
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.frames = new FrameReader(options.socketRequestMaxBytes, options.framePool);
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeoutMs);
     socket.on('data', (data: Buffer) => this.receive(data));
@@ -82,78 +97,31 @@ export class Connection {
 
   private receive(data: Buffer): void {
     if (this.closed || this.draining) return;
-    this.received.push(data);
-    this.receivedBytes += data.length;
-    for (;;) {
-      if (this.receivedBytes < 4) return;
-      const size = this.peekSize();
-      if (size < 0 || size > this.options.socketRequestMaxBytes) {
-        this.options.logger.warn(
-          `closing connection ${this.peer}: request size ${size} is outside 0..${this.options.socketRequestMaxBytes} (socket.request.max.bytes)`,
-        );
-        this.close();
-        return;
-      }
-      if (this.receivedBytes < 4 + size) return;
-      const frame = this.take(4 + size).subarray(4);
-      this.dispatch(frame);
-      if (this.closed) return;
-    }
+    this.frames.push(data, this.frameHandler);
   }
 
-  private peekSize(): number {
-    const first = this.received[0]!;
-    if (first.length >= 4) return first.readInt32BE(0);
-    return this.take(4, true).readInt32BE(0);
-  }
-
-  /** Removes `length` bytes from the front of the received chunks (copying only when a frame spans chunks). */
-  private take(length: number, peek = false): Buffer {
-    const first = this.received[0]!;
-    if (first.length >= length) {
-      if (peek) return first;
-      const piece = first.subarray(0, length);
-      if (first.length === length) this.received.shift();
-      else this.received[0] = first.subarray(length);
-      this.receivedBytes -= length;
-      return piece;
-    }
-    const joined = Buffer.allocUnsafe(length);
-    let copied = 0;
-    let index = 0;
-    while (copied < length) {
-      const chunk = this.received[index]!;
-      const count = Math.min(chunk.length, length - copied);
-      chunk.copy(joined, copied, 0, count);
-      copied += count;
-      index++;
-    }
-    if (peek) return joined;
-    let remaining = length;
-    while (remaining > 0) {
-      const chunk = this.received[0]!;
-      if (chunk.length <= remaining) {
-        remaining -= chunk.length;
-        this.received.shift();
-      } else {
-        this.received[0] = chunk.subarray(remaining);
-        remaining = 0;
-      }
-    }
-    this.receivedBytes -= length;
-    return joined;
-  }
-
-  private dispatch(frame: Buffer): void {
+  /**
+   * Decodes a frame and runs its handler. `releaseFrame` (pooled produce frames) runs
+   * once the handler has settled — never earlier, as a shard may still be reading the
+   * frame's batches even after this connection has closed.
+   */
+  private dispatch(frame: Buffer, releaseFrame: (() => void) | null): void {
+    let released = false;
+    const release = (): void => {
+      if (!released && releaseFrame !== null) releaseFrame();
+      released = true;
+    };
     const reader = new Reader(frame);
     let header: ReturnType<typeof readRequestHeader>;
     try {
       header = readRequestHeader(reader);
     } catch (error) {
+      release();
       this.protocolFailure('malformed request header', error);
       return;
     }
     const handler = this.options.registry.get(header.apiKey);
+    if (handler === undefined || header.apiVersion < handler.minVersion || header.apiVersion > handler.maxVersion) release();
     if (handler === undefined) {
       this.options.logger.warn(`closing connection ${this.peer}: unknown API key ${header.apiKey} (client ${header.clientId})`);
       this.close();
@@ -175,6 +143,7 @@ export class Connection {
     try {
       request = handler.schema.readRequest(reader, header.apiVersion);
     } catch (error) {
+      release();
       this.protocolFailure(`malformed ${handler.schema.name} v${header.apiVersion} request`, error);
       return;
     }
@@ -197,15 +166,23 @@ export class Connection {
     try {
       result = handler.handle(request, context);
     } catch (error) {
+      release();
       this.handlerFailure(handler, error);
       return;
     }
     if (result instanceof Promise) {
       result.then(
-        (response) => this.complete(slot, handler, header.correlationId, header.apiVersion, response),
-        (error: unknown) => this.handlerFailure(handler, error),
+        (response) => {
+          release();
+          this.complete(slot, handler, header.correlationId, header.apiVersion, response);
+        },
+        (error: unknown) => {
+          release();
+          this.handlerFailure(handler, error);
+        },
       );
     } else {
+      release();
       this.complete(slot, handler, header.correlationId, header.apiVersion, result);
     }
   }
@@ -321,7 +298,7 @@ export class Connection {
     this.closed = true;
     for (const slot of this.slots) for (const release of slot.releases) release();
     this.slots.length = 0;
-    this.received.length = 0;
+    this.frames.discard();
     for (const callback of this.closedCallbacks) callback();
     this.closedCallbacks.length = 0;
   }

@@ -25,8 +25,25 @@ const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES as [
   Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array,
 ];
 
+export type Crc32c = (data: Uint8Array, start: number, end: number, previous: number) => number;
+
+let implementation: Crc32c = crc32cTable;
+
+/**
+ * Replaces the implementation behind crc32c() (the native addon's hardware CRC, see
+ * src/native/crc32c.ts); this layer does no I/O and loads nothing itself.
+ */
+export function installCrc32c(replacement: Crc32c): void {
+  implementation = replacement;
+}
+
 /** CRC-32C of bytes [start, end) of `data`, continuing from `previous` (0 to start). */
 export function crc32c(data: Uint8Array, start = 0, end = data.length, previous = 0): number {
+  return implementation(data, start, end, previous);
+}
+
+/** The portable implementation: slice-by-8 tables. */
+export function crc32cTable(data: Uint8Array, start = 0, end = data.length, previous = 0): number {
   let crc = ~previous >>> 0;
   let index = start;
   const end8 = end - ((end - start) & 7);

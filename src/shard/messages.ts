@@ -38,8 +38,10 @@ export interface PartitionOffsets {
 }
 
 export interface AppendRequest extends PartitionRef {
-  /** One record batch, copied out of the request frame so it can be transferred. */
+  /** One record batch: a view of shared memory, or a copy out of the request frame that is transferred. */
   readonly records: Uint8Array;
+  /** The records are in a SharedArrayBuffer: the shard writes them without a copy, and the main thread reuses the memory after the reply. */
+  readonly shared: boolean;
 }
 
 export interface AppendReply extends AppendResult, Partial<PartitionOffsets> {}

@@ -127,7 +127,7 @@ class ShardClient {
     this.appends = [];
     this.reads = [];
     if (appends.length > 0) {
-      const transfer = appends.map((gathered) => gathered.request.records.buffer as ArrayBuffer);
+      const transfer = appends.filter((gathered) => !gathered.request.shared).map((gathered) => gathered.request.records.buffer as ArrayBuffer);
       this.send({ kind: 'append', appends: appends.map((gathered) => gathered.request) }, transfer).then(
         (reply) => reply.results.forEach((result, index) => appends[index]!.resolve(result)),
         (error: Error) => appends.forEach((gathered) => gathered.reject(error)),
@@ -242,12 +242,15 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
   }
 
   /**
-   * Appends one batch. The bytes are copied out of the request frame here (one copy),
-   * and the copy is transferred to the shard, which writes it as it is.
+   * Appends one batch. A batch in shared memory (a large produce frame, see
+   * network/frame-pool.ts) goes to the shard as a view, without a copy; the caller keeps
+   * that memory untouched until this resolves. Any other batch is copied out of its frame
+   * here, and the copy is transferred.
    */
   async append(topicId: string, topic: string, partition: number, records: Uint8Array): Promise<AppendReply> {
-    const copy = new Uint8Array(records);
-    const reply = await this.shardFor(topicId, partition).append({ topic, partition, records: copy });
+    const shared = records.buffer instanceof SharedArrayBuffer;
+    const bytes = shared ? records : new Uint8Array(records);
+    const reply = await this.shardFor(topicId, partition).append({ topic, partition, records: bytes, shared });
     this.remember(topic, partition, reply, true);
     return reply;
   }

@@ -3,6 +3,8 @@
 // one at a time, synchronously, so a partition's state needs no locks.
 
 import { parentPort, workerData } from 'node:worker_threads';
+import { loadCrc32c } from '../native/crc32c.js';
+import { installCrc32c } from '../protocol/crc32c.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { Log } from '../storage/log.js';
 import {
@@ -252,6 +254,7 @@ function describeError(error: unknown): string {
 
 if (parentPort !== null) {
   const port = parentPort;
+  installCrc32c(loadCrc32c((message) => port.postMessage({ type: 'event', event: { kind: 'log', level: 'warn', message } } satisfies ShardReplyEnvelope)).crc32c);
   const send = (message: ShardReplyEnvelope): void => port.postMessage(message);
   const shard = new Shard(workerData as ShardWorkerData, (event) => send({ type: 'event', event }));
   port.on('message', (envelope: ShardRequestEnvelope) => {

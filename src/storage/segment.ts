@@ -28,6 +28,11 @@ import {
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 
+/** The first read of a header scan; most scans (a fetch finding its batch) need one header. */
+const SCAN_FIRST_READ_BYTES = 4096;
+/** One scan buffer per thread: only the owning shard thread scans its segments, one scan at a time. */
+let scanWindow = Buffer.allocUnsafe(64 * 1024);
+
 export function segmentFileName(baseOffset: number, suffix: string): string {
   return `${String(baseOffset).padStart(20, '0')}${suffix}`;
 }
@@ -199,21 +204,26 @@ export class Segment {
 
   /**
    * Calls `visit` for each whole batch whose header lies in [from, to), in order, until
-   * it returns false or a batch is malformed or runs past `to`. Reads in large steps.
+   * it returns false or a batch is malformed or runs past `to`. Reads only headers'
+   * neighbourhoods: a small first read (a fetch usually needs one header), growing while
+   * a scan keeps going (recovery, index rebuilds), into one buffer per thread.
    */
   scan(from: number, to: number, visit: (batch: BatchPosition) => boolean): void {
-    const window = Buffer.allocUnsafe(Math.min(limits.logScanChunkBytes, Math.max(BATCH_HEADER_BYTES, to - from)));
     let windowStart = -1;
     let windowEnd = -1;
+    let readBytes = SCAN_FIRST_READ_BYTES;
     let position = from;
     while (position + BATCH_HEADER_BYTES <= to) {
       if (position < windowStart || position + BATCH_HEADER_BYTES > windowEnd) {
-        const length = Math.min(window.length, to - position);
-        const read = readSync(this.fd, window, 0, length, position);
+        const length = Math.min(readBytes, to - position);
+        if (scanWindow.length < length) scanWindow = Buffer.allocUnsafe(Math.max(length, scanWindow.length * 2));
+        const read = readSync(this.fd, scanWindow, 0, length, position);
         windowStart = position;
         windowEnd = position + read;
+        readBytes = Math.min(readBytes * 2, limits.logScanChunkBytes);
         if (read < BATCH_HEADER_BYTES) return;
       }
+      const window = scanWindow;
       const at = position - windowStart;
       const size = window.readInt32BE(at + BatchField.batchLength) + LOG_OVERHEAD;
       if (size < BATCH_HEADER_BYTES || position + size > to || window[at + BatchField.magic] !== 2) return;
