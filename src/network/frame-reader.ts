@@ -77,9 +77,10 @@ export class FrameReader {
         return false;
       }
       if (size < PREFIX_BYTES - 4) {
-        // A frame of 0 or 1 bytes has no room for a request header: hand it on (the
-        // connection closes on it) and read no further.
-        const tiny = Buffer.from(this.prefix.subarray(4, 4 + Math.min(size, this.prefixLength - 4)));
+        // A frame of 0 or 1 bytes has no room for a request header: once it is in, hand it
+        // on (the connection closes on it) and read no further.
+        if (this.prefixLength < 4 + size) continue;
+        const tiny = Buffer.from(this.prefix.subarray(4, 4 + size));
         this.prefixLength = 0;
         handler.frame(tiny, null);
         return false;

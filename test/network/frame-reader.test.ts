@@ -1,0 +1,85 @@
+// Size-prefixed framing: frames split anywhere across chunks come out whole and in
+// order; large produce frames land in pooled shared memory that is reused once
+// released; a bad size stops reading as soon as its four bytes are in.
+
+import t from 'tap';
+import { SharedFramePool } from '../../src/network/frame-pool.js';
+import { FrameReader, type FrameHandler } from '../../src/network/frame-reader.js';
+
+function frameOf(apiKey: number, bodyLength: number, fill: number): Buffer {
+  const frame = Buffer.alloc(4 + bodyLength, fill);
+  frame.writeInt32BE(bodyLength, 0);
+  frame.writeInt16BE(apiKey, 4);
+  return frame;
+}
+
+function collector(): FrameHandler & { frames: { bytes: Buffer; shared: boolean; release: (() => void) | null }[]; invalid: number[] } {
+  const frames: { bytes: Buffer; shared: boolean; release: (() => void) | null }[] = [];
+  const invalid: number[] = [];
+  return {
+    frames,
+    invalid,
+    frame: (frame, release) => {
+      frames.push({ bytes: Buffer.from(frame), shared: frame.buffer instanceof SharedArrayBuffer, release });
+      return true;
+    },
+    invalidSize: (size) => invalid.push(size),
+  };
+}
+
+t.test('frames split at every possible point come out whole and in order', async (t) => {
+  const stream = Buffer.concat([frameOf(3, 10, 1), frameOf(18, 2, 2), frameOf(1, 40, 3)]);
+  for (let cut1 = 0; cut1 <= stream.length; cut1++) {
+    for (const cut2 of [cut1, Math.min(stream.length, cut1 + 3), stream.length]) {
+      const reader = new FrameReader(1 << 20, new SharedFramePool());
+      const handler = collector();
+      for (const piece of [stream.subarray(0, cut1), stream.subarray(cut1, cut2), stream.subarray(cut2)]) {
+        if (piece.length > 0) t.equal(reader.push(piece, handler), true);
+      }
+      if (handler.frames.length !== 3) {
+        t.fail(`cuts ${cut1}/${cut2}: ${handler.frames.length} frames`);
+        return;
+      }
+      t.same(handler.frames.map((f) => f.bytes.length), [10, 2, 40]);
+      t.equal(reader.buffered, 0);
+    }
+  }
+});
+
+t.test('a large produce frame arriving in pieces is assembled in pooled shared memory', async (t) => {
+  const pool = new SharedFramePool();
+  const reader = new FrameReader(1 << 24, pool);
+  const handler = collector();
+  const produce = frameOf(0, 100_000, 7);
+  for (let at = 0; at < produce.length; at += 16_384) reader.push(produce.subarray(at, at + 16_384), handler);
+  t.equal(handler.frames.length, 1);
+  t.equal(handler.frames[0]!.shared, true);
+  t.ok(handler.frames[0]!.bytes.equals(produce.subarray(4)));
+  t.equal(pool.idleBytes, 0, 'held until released');
+  handler.frames[0]!.release!();
+  t.ok(pool.idleBytes > 0, 'back in the pool after release');
+  const fetch = frameOf(1, 100_000, 8);
+  for (let at = 0; at < fetch.length; at += 16_384) reader.push(fetch.subarray(at, at + 16_384), handler);
+  t.equal(handler.frames[1]!.shared, false, 'other APIs get ordinary memory');
+  t.equal(handler.frames[1]!.release, null);
+});
+
+t.test('a size outside the limit stops reading after four bytes', async (t) => {
+  for (const size of [-1, 1025, 0x7fffffff]) {
+    const reader = new FrameReader(1024, new SharedFramePool());
+    const handler = collector();
+    const prefix = Buffer.alloc(4);
+    prefix.writeInt32BE(size);
+    t.equal(reader.push(prefix.subarray(0, 2), handler), true);
+    t.equal(reader.push(prefix.subarray(2), handler), false);
+    t.same(handler.invalid, [size]);
+  }
+});
+
+t.test('a frame too short for a header is handed on and reading stops', async (t) => {
+  const reader = new FrameReader(1024, new SharedFramePool());
+  const handler = collector();
+  t.equal(reader.push(Buffer.from([0, 0, 0, 1]), handler), true, 'waits for the one byte');
+  t.equal(reader.push(Buffer.from([9, 0, 0, 0, 5]), handler), false);
+  t.same(handler.frames.map((frame) => [...frame.bytes]), [[9]]);
+});
