@@ -12,6 +12,7 @@ import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BrokerProcess } from '../helpers/broker-process.js';
+import { jsonLines, sample } from '../helpers/json-lines.js';
 import { PYTHON, pythonScript, run } from '../helpers/run.js';
 
 const MESSAGES = 100_000;
@@ -19,33 +20,11 @@ const KEYS = 1_000;
 const PARTITIONS = 3;
 const CODECS = { gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 
-type Line = Record<string, any>;
-
-/** Parses the JSON lines a script printed; a line that is not JSON fails loudly. */
-function jsonLines(stdout: Buffer): Line[] {
-  return stdout
-    .toString('utf8')
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map((line) => {
-      try {
-        return JSON.parse(line) as Line;
-      } catch {
-        throw new Error(`not a JSON line: ${line.slice(0, 300)}`);
-      }
-    });
-}
-
 /** Mirrors keyed_value() in test/compat/python/spate_compat.py. */
 function keyedValue(keyIndex: number, seq: number): string {
   const id = String(keyIndex).padStart(4, '0');
   const filler = `spate-${id} `.repeat(8);
   return `key-${id}|${String(seq).padStart(6, '0')}|${filler.slice(0, (seq * 7 + keyIndex) % 80)}\u2713`;
-}
-
-/** First few items, for assertion messages. */
-function sample<T>(items: readonly T[], count = 5): string {
-  return JSON.stringify(items.slice(0, count));
 }
 
 interface BatchStats {

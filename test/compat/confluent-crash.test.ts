@@ -12,33 +12,13 @@
 
 import t from 'tap';
 import { BrokerProcess } from '../helpers/broker-process.js';
+import { type Line, jsonLines, parseLine, sample } from '../helpers/json-lines.js';
 import { ClientProcess, PYTHON, pythonScript, run } from '../helpers/run.js';
 
 const TOPIC = 'crash';
 const PARTITIONS = 3;
 const KILL_AFTER = 20_000;
 const VALUE_SIZE = 200;
-
-type Line = Record<string, any>;
-
-function parseLine(line: string): Line {
-  try {
-    return JSON.parse(line) as Line;
-  } catch {
-    throw new Error(`not a JSON line: ${line.slice(0, 300)}`);
-  }
-}
-
-function jsonLines(text: string): Line[] {
-  return text
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map(parseLine);
-}
-
-function sample<T>(items: readonly T[], count = 5): string {
-  return JSON.stringify(items.slice(0, count));
-}
 
 /** Mirrors stream_value() in test/compat/python/spate_compat.py. */
 function streamValue(index: number, size: number): string {

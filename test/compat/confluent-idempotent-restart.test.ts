@@ -9,41 +9,13 @@
 
 import t from 'tap';
 import { BrokerProcess } from '../helpers/broker-process.js';
+import { jsonLines, parseLine, sample, within } from '../helpers/json-lines.js';
 import { ClientProcess, PYTHON, pythonScript, run } from '../helpers/run.js';
 
 const TOPIC = 'idempotent-restart';
 const MESSAGES = 50_000;
 const PARTITIONS = 3;
 const RESTART_AFTER = 15_000;
-
-type Line = Record<string, any>;
-
-function parseLine(line: string): Line {
-  try {
-    return JSON.parse(line) as Line;
-  } catch {
-    throw new Error(`not a JSON line: ${line.slice(0, 300)}`);
-  }
-}
-
-function jsonLines(text: string): Line[] {
-  return text
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map(parseLine);
-}
-
-function sample<T>(items: readonly T[], count = 5): string {
-  return JSON.stringify(items.slice(0, count));
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 t.test('an idempotent producer keeps going across a graceful broker restart, every message exactly once', async (t) => {
   const broker = await BrokerProcess.start(t);
