@@ -293,13 +293,17 @@ async function openPartitions(
   const started = Date.now();
   const replies = await Promise.all([...byShard].map(([shard, partitions]) => shard.send({ kind: 'open', partitions })));
   const partitionCount = [...byShard.values()].reduce((sum, list) => sum + list.length, 0);
+  let scanned = 0;
   for (const reply of replies) {
     for (const recovered of reply.recovered) {
-      logger.info(
-        `recovered ${recovered.topic}-${recovered.partition}: scanned ${recovered.segmentsScanned} segment(s), truncated ${recovered.bytesTruncated} byte(s), ${recovered.producersLoaded} producer(s)`,
+      scanned += recovered.segmentsScanned;
+      if (recovered.bytesTruncated === 0) continue;
+      logger.warn(
+        `recovered ${recovered.topic}-${recovered.partition}: truncated a torn or corrupt tail of ${recovered.bytesTruncated} byte(s); ${recovered.producersLoaded} producer(s)`,
       );
     }
   }
+  if (scanned > 0) logger.info(`recovery checked ${scanned} segment(s) not known to be flushed`);
   const clean = dirStates.every((state) => state.cleanShutdown);
   const after = newDataDirectory ? 'in a new data directory' : `after ${clean ? 'a clean' : 'an unclean'} shutdown`;
   logger.info(`opened ${partitionCount} partition(s) in ${Date.now() - started} ms ${after}`);
