@@ -53,6 +53,8 @@ function outcome(errorCode: number, errorMessage: string | null, topic: TopicRec
 
 export class Controller {
   private readonly creating = new Map<string, Promise<TopicOutcome>>();
+  /** Topics whose partitions are being deleted: their names cannot be reused until the files are gone. */
+  private readonly deleting = new Map<string, Promise<TopicOutcome>>();
   private readonly resolvedConfigs = new WeakMap<TopicRecord, TopicConfig>();
   private producerIds = { next: 0, end: 0 };
   private producerIdReservation: Promise<void> | null = null;
@@ -93,6 +95,9 @@ export class Controller {
     if (nameProblem !== null) return outcome(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
     if (this.store.topic(request.name) !== undefined || this.creating.has(request.name)) {
       return outcome(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${request.name}' already exists.`);
+    }
+    if (this.deleting.has(request.name)) {
+      return outcome(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${request.name}' is marked for deletion.`);
     }
     const collision = [...this.store.topics()].find(
       (topic) => topic.name !== request.name && collisionKey(topic.name) === collisionKey(request.name),
@@ -189,6 +194,10 @@ export class Controller {
     if (existing !== undefined) return outcome(ErrorCode.NONE, null, existing);
     const inFlight = this.creating.get(name);
     if (inFlight !== undefined) return inFlight;
+    if (this.deleting.has(name)) {
+      // Retriable: the client asks again, and gets a fresh topic once the old files are gone.
+      return outcome(ErrorCode.LEADER_NOT_AVAILABLE, `Topic '${name}' is being deleted.`);
+    }
     if (!allowAutoCreate || !this.config.autoCreateTopicsEnable) {
       return outcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
     }
@@ -198,11 +207,27 @@ export class Controller {
     return this.createTopic({ name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: new Map() });
   }
 
-  async deleteTopic(name: string): Promise<TopicOutcome> {
+  deleteTopic(name: string): Promise<TopicOutcome> {
+    // A topic still being created is deleted once its logs exist, never half-way.
+    const creation = this.creating.get(name);
+    if (creation !== undefined) return creation.then(() => this.deleteTopic(name));
     const topic = this.store.topic(name);
-    if (topic === undefined) return outcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
-    if (!this.config.deleteTopicEnable) return outcome(ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled (delete.topic.enable=false).');
-    if (topic.internal) return outcome(ErrorCode.INVALID_TOPIC_EXCEPTION, `Internal topic '${name}' cannot be deleted.`);
+    if (topic === undefined) {
+      const inFlight = this.deleting.get(name);
+      if (inFlight !== undefined) return inFlight;
+      return Promise.resolve(outcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`));
+    }
+    if (!this.config.deleteTopicEnable) {
+      return Promise.resolve(outcome(ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled (delete.topic.enable=false).'));
+    }
+    if (topic.internal) return Promise.resolve(outcome(ErrorCode.INVALID_TOPIC_EXCEPTION, `Internal topic '${name}' cannot be deleted.`));
+    const deletion = this.removeTopic(topic).finally(() => this.deleting.delete(name));
+    this.deleting.set(name, deletion);
+    return deletion;
+  }
+
+  private async removeTopic(topic: TopicRecord): Promise<TopicOutcome> {
+    const name = topic.name;
     await this.store.removeTopic(name);
     const byShard = new Map<ReturnType<ShardSet['shardFor']>, { topic: string; partition: number }[]>();
     for (let partition = 0; partition < topic.partitionDirs.length; partition++) {
