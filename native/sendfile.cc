@@ -113,7 +113,7 @@ class SendFileWorker : public Napi::AsyncWorker {
   // `socket_dup`/`file_dup` are private duplicates of the caller's fds, owned (and closed) by
   // this worker; `socket_fd`/`file_fd` are the caller's numbers, used only in messages.
   SendFileWorker(Napi::Env env, Napi::Promise::Deferred deferred, int socket_fd, int file_fd, int socket_dup,
-                 int file_dup, int64_t position, int64_t length, int64_t stall_timeout_ms)
+                 int file_dup, int64_t position, int64_t length, int64_t stall_timeout_ms, bool return_when_full)
       : Napi::AsyncWorker(env, "spate:sendfile"),
         deferred_(deferred),
         socket_fd_(socket_fd),
@@ -122,7 +122,8 @@ class SendFileWorker : public Napi::AsyncWorker {
         file_dup_(file_dup),
         position_(position),
         length_(length),
-        stall_timeout_ms_(stall_timeout_ms) {}
+        stall_timeout_ms_(stall_timeout_ms),
+        return_when_full_(return_when_full) {}
 
   ~SendFileWorker() override { CloseDuplicates(); }
 
@@ -161,6 +162,8 @@ class SendFileWorker : public Napi::AsyncWorker {
         syscall_ = "sendfile";
         return;
       }
+      // The caller waits for writability itself (without holding a pool thread): report what went out.
+      if (return_when_full_) return;
       // Non-blocking socket is full: wait (bounded) until it is writable again.
       for (;;) {
         int64_t waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_progress).count();
@@ -259,6 +262,7 @@ class SendFileWorker : public Napi::AsyncWorker {
   const int64_t position_;
   const int64_t length_;
   const int64_t stall_timeout_ms_;
+  const bool return_when_full_;
   int64_t sent_ = 0;
   Failure failure_ = Failure::kNone;
   int errno_ = 0;
@@ -286,7 +290,7 @@ class SpateNative : public Napi::Addon<SpateNative> {
   Napi::Value SendFile(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 4) {
-      throw Napi::TypeError::New(env, "sendfile: expected (socketFd, fileFd, position, length[, stallTimeoutMs])");
+      throw Napi::TypeError::New(env, "sendfile: expected (socketFd, fileFd, position, length[, stallTimeoutMs[, returnWhenFull]])");
     }
     int64_t socket_fd = IntegerArgument(info, 0, "socketFd", 2147483647.0);
     int64_t file_fd = IntegerArgument(info, 1, "fileFd", 2147483647.0);
@@ -299,6 +303,11 @@ class SpateNative : public Napi::Addon<SpateNative> {
     if (info.Length() > 4 && !info[4].IsUndefined()) {
       stall_timeout_ms = IntegerArgument(info, 4, "stallTimeoutMs", 2147483647.0);
       if (stall_timeout_ms == 0) throw Napi::TypeError::New(env, "sendfile: stallTimeoutMs must be positive");
+    }
+    bool return_when_full = false;
+    if (info.Length() > 5 && !info[5].IsUndefined()) {
+      if (!info[5].IsBoolean()) throw Napi::TypeError::New(env, "sendfile: returnWhenFull must be a boolean");
+      return_when_full = info[5].As<Napi::Boolean>().Value();
     }
     calls_ += 1;
     if (length == 0) {
@@ -323,7 +332,7 @@ class SpateNative : public Napi::Addon<SpateNative> {
       return RejectedWithErrno(env, deferred, error, socket_fd, file_fd, length);
     }
     auto* worker = new SendFileWorker(env, deferred, static_cast<int>(socket_fd), static_cast<int>(file_fd),
-                                      socket_dup, file_dup, position, length, stall_timeout_ms);
+                                      socket_dup, file_dup, position, length, stall_timeout_ms, return_when_full);
     worker->Queue();  // the worker deletes itself after OnOK/OnError
     return deferred.Promise();
 #else

@@ -14,7 +14,8 @@ import { createRegistry, type HandlerRegistry } from './handlers/registry.js';
 import type { Logger } from './logger.js';
 import { Connection } from './network/connection.js';
 import { SharedFramePool } from './network/frame-pool.js';
-import { BufferedResponseWriter, type ResponseWriter } from './network/response-writer.js';
+import { BufferedResponseWriter, ZeroCopyResponseWriter, type ResponseWriter } from './network/response-writer.js';
+import { loadSendFile } from './native/sendfile.js';
 import { limits } from './config/limits.js';
 import { LogEndWatch } from './shard/log-end-watch.js';
 import type { OpenPartition, PartitionStatus } from './shard/messages.js';
@@ -115,7 +116,7 @@ export class Broker {
         },
         apiVersions: () => registry.apiVersions(),
       };
-      broker = new Broker(config, logger, locks, store, shards, controller, segmentReaders, registry, services, new BufferedResponseWriter());
+      broker = new Broker(config, logger, locks, store, shards, controller, segmentReaders, registry, services, responseWriter(config, logger));
       shards.on('shardFailed', (shardId, error) => {
         logger.error(`shard ${shardId} failed: ${error.message}; stopping the broker`);
         process.exitCode = 1;
@@ -226,6 +227,15 @@ export class Broker {
     for (const lock of this.locks) lock.release();
     this.logger.info(cleanClose ? 'stopped cleanly' : 'stopped without a clean shutdown; the next start recovers the logs');
   }
+}
+
+/** fetch.zero.copy=on: sendfile(2) through the addon (or its TypeScript fallback, said once); off: the buffered path. */
+function responseWriter(config: BrokerConfig, logger: Logger): ResponseWriter {
+  const buffered = new BufferedResponseWriter();
+  if (!config.fetchZeroCopy) return buffered;
+  const sendFile = loadSendFile({ returnWhenFull: true, log: (message) => logger.warn(message) });
+  logger.info(`fetch.zero.copy=on: file regions go out with the ${sendFile.name} sendfile`);
+  return new ZeroCopyResponseWriter(sendFile, buffered);
 }
 
 function readLogDirState(dir: string): LogDirState {

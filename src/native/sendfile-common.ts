@@ -24,6 +24,11 @@ export interface SendFileImplementation {
 export interface SendFileTuning {
   /** Give up with ETIMEDOUT after the socket stayed unwritable this long with no progress. Default 30000. */
   readonly stallTimeoutMs?: number;
+  /**
+   * Resolve with the bytes sent so far as soon as the socket is full, instead of waiting for
+   * it (the fetch path waits through Node's own event loop, holding no thread). Default false.
+   */
+  readonly returnWhenFull?: boolean;
 }
 
 export const DEFAULT_STALL_TIMEOUT_MS = 30_000;

@@ -103,6 +103,7 @@ class Transfer {
     private readonly position: number,
     private readonly length: number,
     private readonly stallTimeoutMs: number,
+    private readonly returnWhenFull: boolean,
   ) {}
 
   async run(): Promise<number> {
@@ -127,7 +128,7 @@ class Transfer {
             { code: SENDFILE_EOF, syscall: 'read', bytesSent: this.sent },
           );
         }
-        await this.writeAll(buffer, got);
+        if (!(await this.writeAll(buffer, got))) break; // the socket is full and the caller waits itself
       }
       return this.sent;
     } finally {
@@ -135,7 +136,8 @@ class Transfer {
     }
   }
 
-  private async writeAll(buffer: Buffer, count: number): Promise<void> {
+  /** Writes `count` bytes; false when it stopped early because the socket was full and returnWhenFull is set. */
+  private async writeAll(buffer: Buffer, count: number): Promise<boolean> {
     let offset = 0;
     let backoff = MIN_BACKOFF_MS;
     while (offset < count) {
@@ -154,6 +156,7 @@ class Transfer {
         backoff = MIN_BACKOFF_MS;
         continue;
       }
+      if (this.returnWhenFull) return false;
       // Socket buffer full: wait, bounded by the stall timeout, then check the fd is still ours.
       const waited = Date.now() - this.lastProgress;
       if (waited >= this.stallTimeoutMs) {
@@ -167,6 +170,7 @@ class Transfer {
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       await this.checkIdentities();
     }
+    return true;
   }
 
   private async identity(fd: number): Promise<string> {
@@ -209,6 +213,7 @@ class Transfer {
 /** Builds a fallback implementation; all instances share one call counter and one buffer pool. */
 export function createFallbackSendFile(tuning?: SendFileTuning): SendFileImplementation {
   const stallTimeoutMs = validateTuning(tuning);
+  const returnWhenFull = tuning?.returnWhenFull ?? false;
   return {
     name: 'fallback',
     calls: () => fallbackCalls,
@@ -216,7 +221,7 @@ export function createFallbackSendFile(tuning?: SendFileTuning): SendFileImpleme
       validateSendFileArguments(socketFd, fileFd, position, length);
       fallbackCalls += 1;
       if (length === 0) return 0;
-      return new Transfer(socketFd, fileFd, position, length, stallTimeoutMs).run();
+      return new Transfer(socketFd, fileFd, position, length, stallTimeoutMs, returnWhenFull).run();
     },
   };
 }

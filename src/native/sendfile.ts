@@ -27,12 +27,19 @@ export {
   type SendFileTuning,
 } from './sendfile-common.js';
 export { createFallbackSendFile, fallbackSendFile } from './sendfile-fallback.js';
-import { fallbackSendFile } from './sendfile-fallback.js';
+import { createFallbackSendFile } from './sendfile-fallback.js';
+
+function tuningOf(options: SendFileTuning): SendFileTuning {
+  return {
+    ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
+    ...(options.returnWhenFull !== undefined ? { returnWhenFull: options.returnWhenFull } : {}),
+  };
+}
 
 /** The raw addon interface (native/sendfile.cc). */
 export interface SpateNativeAddon {
   /** Throws TypeError synchronously for bad arguments. */
-  sendfile(socketFd: number, fileFd: number, position: number, length: number, stallTimeoutMs?: number): Promise<number>;
+  sendfile(socketFd: number, fileFd: number, position: number, length: number, stallTimeoutMs?: number, returnWhenFull?: boolean): Promise<number>;
   sendfileCalls(): number;
   /** CRC-32C of bytes [start, end), continuing from `previous` (native/crc32c.cc). */
   crc32c(bytes: Uint8Array, start: number, end: number, previous: number): number;
@@ -68,18 +75,19 @@ export interface NativeSendFileOptions extends SendFileTuning {
  */
 export function nativeSendFile(options: NativeSendFileOptions = {}): SendFileImplementation {
   const stallTimeoutMs = validateTuning(options);
+  const returnWhenFull = options.returnWhenFull ?? false;
   const addon = loadNativeAddon(options.addonPath);
   return {
     name: 'native',
     calls: () => addon.sendfileCalls(),
     sendFile: async (socketFd, fileFd, position, length) => {
       validateSendFileArguments(socketFd, fileFd, position, length);
-      return addon.sendfile(socketFd, fileFd, position, length, stallTimeoutMs);
+      return addon.sendfile(socketFd, fileFd, position, length, stallTimeoutMs, returnWhenFull);
     },
   };
 }
 
-export interface LoadSendFileOptions {
+export interface LoadSendFileOptions extends SendFileTuning {
   /** false: use the fallback without trying the addon. Default true. */
   readonly preferNative?: boolean;
   /** Where the one-line "addon unavailable" notice goes. Default console.warn. */
@@ -90,14 +98,14 @@ export interface LoadSendFileOptions {
 
 /** The native implementation when its addon loads, else the fallback (logging one line why). */
 export function loadSendFile(options: LoadSendFileOptions = {}): SendFileImplementation {
-  if (options.preferNative === false) return fallbackSendFile;
+  if (options.preferNative === false) return createFallbackSendFile(tuningOf(options));
   const addonPath = options.addonPath ?? DEFAULT_ADDON_PATH;
   try {
-    return nativeSendFile({ addonPath });
+    return nativeSendFile({ ...tuningOf(options), addonPath });
   } catch (error) {
     const log = options.log ?? ((message: string) => console.warn(message));
     const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
     log(`spate: native sendfile addon unavailable (${addonPath}): ${reason}; using the slower TypeScript fallback`);
-    return fallbackSendFile;
+    return createFallbackSendFile(tuningOf(options));
   }
 }

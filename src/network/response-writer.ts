@@ -1,11 +1,15 @@
 // Writes an encoded response — a list of chunks, Buffer or FileRegion — to a socket,
-// strictly in order. This is the buffered path: a file region is read through the
-// thread pool in steps and written like any buffer. (The zero-copy path sends regions
-// with sendfile(2) instead; it has the same interface.)
+// strictly in order. Two paths with one interface:
+// - buffered: a file region is read through the thread pool in steps, into reused
+//   buffers, and written like any buffer (works for every socket, TLS included);
+// - zero-copy: a file region goes from the page cache to the socket with sendfile(2)
+//   (native addon), for plaintext sockets. fetch.zero.copy chooses (README, bench/zero-copy).
 
 import { read } from 'node:fs';
 import type { Socket } from 'node:net';
 import { limits } from '../config/limits.js';
+import type { SendFileImplementation } from '../native/sendfile.js';
+import { socketFd } from '../native/socket-fd.js';
 import { isFileRegion, type Chunk } from '../protocol/chunks.js';
 
 export interface ResponseWriter {
@@ -117,6 +121,17 @@ export class BufferedResponseWriter implements ResponseWriter {
     }
   }
 
+  /** Writes one step of a file region through the socket's own queue; resolves once the socket has taken it. */
+  async writeFileStep(socket: Socket, fd: number, position: number, length: number): Promise<void> {
+    const buffer = await this.readStep({ fd, position, length });
+    if (socket.destroyed) {
+      this.pool.give(buffer);
+      throw new Error('socket closed while writing a response');
+    }
+    await writeAndWait(socket, buffer.subarray(0, length));
+    this.pool.give(buffer);
+  }
+
   private async readStep(step: { fd: number; position: number; length: number }): Promise<Buffer> {
     const buffer = this.pool.take();
     let bytesRead: number;
@@ -132,5 +147,63 @@ export class BufferedResponseWriter implements ResponseWriter {
       throw new Error(`segment region ended early: read ${bytesRead} of ${step.length} bytes at ${step.position}`);
     }
     return buffer;
+  }
+}
+
+/** Writes `bytes` and resolves once the socket has handed them to the kernel. */
+function writeAndWait(socket: Socket, bytes: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.write(bytes, (error) => (error === undefined || error === null ? resolve() : reject(error)));
+  });
+}
+
+/**
+ * The zero-copy path. Buffers go through the socket as usual; before a file region,
+ * everything queued is flushed to the kernel, then sendfile(2) writes the region to the
+ * socket's descriptor from the page cache. The native call returns as soon as the socket
+ * is full (it never waits on a pool thread); then one step goes through the socket's own
+ * queue, which waits for writability in the event loop, and sendfile resumes. So a fast
+ * consumer is served entirely by sendfile, and a slow one holds no thread.
+ */
+export class ZeroCopyResponseWriter implements ResponseWriter {
+  constructor(
+    private readonly sendFile: SendFileImplementation,
+    private readonly buffered: BufferedResponseWriter,
+  ) {}
+
+  /** sendfile operations started: proves which path served a fetch. */
+  get sendFileCalls(): number {
+    return this.sendFile.calls();
+  }
+
+  async write(socket: Socket, chunks: readonly Chunk[]): Promise<void> {
+    let queued: Promise<void> | null = null;
+    for (const chunk of chunks) {
+      if (socket.destroyed) throw new Error('socket closed while writing a response');
+      if (!isFileRegion(chunk)) {
+        queued = writeAndWait(socket, chunk);
+        if (socket.writableLength > QUEUED_BYTES_HIGH) await waitForDrain(socket);
+        continue;
+      }
+      if (queued !== null) {
+        // Bytes still in the socket's queue must reach the kernel before sendfile writes past them.
+        await queued;
+        queued = null;
+      }
+      await this.sendRegion(socket, chunk.fd, chunk.position, chunk.length);
+    }
+    if (queued !== null) queued.catch(() => undefined); // a failure shows as a closed socket on the next write
+  }
+
+  private async sendRegion(socket: Socket, fd: number, position: number, length: number): Promise<void> {
+    const target = socketFd(socket);
+    let done = 0;
+    while (done < length) {
+      done += await this.sendFile.sendFile(target, fd, position + done, length - done);
+      if (done >= length) return;
+      const step = Math.min(limits.bufferedRegionStepBytes, length - done);
+      await this.buffered.writeFileStep(socket, fd, position + done, step);
+      done += step;
+    }
   }
 }
