@@ -27,7 +27,13 @@ export {
   type SendFileTuning,
 } from './sendfile-common.js';
 export { createFallbackSendFile, fallbackSendFile } from './sendfile-fallback.js';
-import { createFallbackSendFile } from './sendfile-fallback.js';
+import { createFallbackSendFile, fallbackSendFile } from './sendfile-fallback.js';
+
+/** The fallback for these options: the shared default instance when nothing is tuned. */
+function fallbackFor(options: SendFileTuning): SendFileImplementation {
+  const tuning = tuningOf(options);
+  return Object.keys(tuning).length === 0 ? fallbackSendFile : createFallbackSendFile(tuning);
+}
 
 function tuningOf(options: SendFileTuning): SendFileTuning {
   return {
@@ -98,7 +104,7 @@ export interface LoadSendFileOptions extends SendFileTuning {
 
 /** The native implementation when its addon loads, else the fallback (logging one line why). */
 export function loadSendFile(options: LoadSendFileOptions = {}): SendFileImplementation {
-  if (options.preferNative === false) return createFallbackSendFile(tuningOf(options));
+  if (options.preferNative === false) return fallbackFor(options);
   const addonPath = options.addonPath ?? DEFAULT_ADDON_PATH;
   try {
     return nativeSendFile({ ...tuningOf(options), addonPath });
@@ -106,6 +112,6 @@ export function loadSendFile(options: LoadSendFileOptions = {}): SendFileImpleme
     const log = options.log ?? ((message: string) => console.warn(message));
     const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
     log(`spate: native sendfile addon unavailable (${addonPath}): ${reason}; using the slower TypeScript fallback`);
-    return createFallbackSendFile(tuningOf(options));
+    return fallbackFor(options);
   }
 }

@@ -6,7 +6,7 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { SendFileImplementation } from '../../src/native/sendfile.js';
+import { createFallbackSendFile, nativeSendFile, type SendFileImplementation } from '../../src/native/sendfile.js';
 import {
   connectPair,
   fileWith,
@@ -152,6 +152,24 @@ for (const entry of implementations) {
       const { bytes, hash } = await reading;
       t.equal(bytes, length);
       t.equal(hash, sha256(large.subarray(position, position + length)), 'every byte, in order');
+    });
+
+    await t.test('returnWhenFull: a full socket ends the call with the bytes sent so far', async (t) => {
+      const partial = entry.name === 'native' ? nativeSendFile({ returnWhenFull: true }) : createFallbackSendFile({ returnWhenFull: true });
+      const dir = await tempDir(t);
+      const fd = fileWith(t, dir, 'large', large);
+      const pair = await connectPair(t);
+      const length = 24 * MiB; // more than the loopback socket buffers hold
+      pair.receiver.pause();
+      const sent = await within(partial.sendFile(pair.fd, fd, 0, length), 5_000, 'a send that must not wait for the reader');
+      t.ok(sent > 0 && sent < length, `sent ${sent} of ${length} bytes, then returned`);
+      const rest = readAll(pair.receiver);
+      pair.receiver.resume();
+      // The caller finishes the region itself once the socket drains.
+      t.equal(await within(sendFile(pair.fd, fd, sent, length - sent), 20_000, 'the rest'), length - sent);
+      pair.sender.end();
+      const received = await rest;
+      t.equal(sha256(received), sha256(large.subarray(0, length)), 'the two calls together sent the region once, in order');
     });
 
     await t.test('a peer that disconnects mid-transfer makes the send reject, not hang', async (t) => {
