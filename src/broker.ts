@@ -94,6 +94,7 @@ export class Broker {
       shards = await ShardSet.start(config.numShards, {
         flushSchedulerIntervalMs: config.flushSchedulerIntervalMs,
         producerIdExpirationMs: config.producerIdExpirationMs,
+        retentionCheckIntervalMs: config.retentionCheckIntervalMs,
       });
       const controller = new Controller(config, store, shards);
       await openPartitions(controller, store, shards, dirStates, logger, created);
@@ -173,7 +174,7 @@ export class Broker {
   /** Writes recovery-point and log-start-offset checkpoints for every log dir (and, on shutdown, the clean-shutdown marker). */
   private async checkpoint(final: boolean, statuses?: readonly PartitionStatus[]): Promise<void> {
     try {
-      const partitions = statuses ?? (await Promise.all(this.shards.all().map((shard) => shard.send({ kind: 'status' })))).flatMap((reply) => reply.partitions);
+      const partitions = statuses ?? (await this.shards.status());
       for (const dir of this.config.logDirs) {
         const recoveryPoints = new Map<string, number>();
         const logStartOffsets = new Map<string, number>();

@@ -133,3 +133,8 @@ export const topicConfigDefinitions: ReadonlyMap<string, TopicConfigDefinition> 
 export function defaultShardCount(): number {
   return Math.max(1, availableParallelism());
 }
+
+/** The definition of a broker or topic key, or undefined when Spate does not know it. */
+export function configDefinition(scope: 'broker' | 'topic', name: string): ConfigDefinition | undefined {
+  return scope === 'topic' ? topicConfigDefinitions.get(name) : brokerConfigDefinitions.get(name);
+}

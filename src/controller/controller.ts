@@ -56,6 +56,8 @@ export class Controller {
   /** Topics whose partitions are being deleted: their names cannot be reused until the files are gone. */
   private readonly deleting = new Map<string, Promise<TopicOutcome>>();
   private readonly resolvedConfigs = new WeakMap<TopicRecord, TopicConfig>();
+  /** Topic changes that read and rewrite a record run one at a time, like Kafka's controller event queue. */
+  private mutations: Promise<unknown> = Promise.resolve();
   private producerIds = { next: 0, end: 0 };
   private producerIdReservation: Promise<void> | null = null;
 
@@ -239,6 +241,95 @@ export class Controller {
     }
     await Promise.all([...byShard].map(([shard, refs]) => shard.send({ kind: 'delete', partitions: refs })));
     return outcome(ErrorCode.NONE, null, topic);
+  }
+
+  /**
+   * CreatePartitions: raises a topic's partition count (never lowers it). Assignments, when
+   * given, may name only this broker.
+   */
+  createPartitions(
+    name: string,
+    count: number,
+    assignments: readonly (readonly number[])[] | null,
+    validateOnly: boolean,
+  ): Promise<TopicOutcome> {
+    return this.serialized(() => this.growTopic(name, count, assignments, validateOnly));
+  }
+
+  private async growTopic(
+    name: string,
+    count: number,
+    assignments: readonly (readonly number[])[] | null,
+    validateOnly: boolean,
+  ): Promise<TopicOutcome> {
+    const topic = this.store.topic(name);
+    if (topic === undefined || this.deleting.has(name)) return outcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+    if (topic.internal) return outcome(ErrorCode.INVALID_REQUEST, `Cannot add partitions to internal topic '${name}'.`);
+    const current = topic.partitionDirs.length;
+    if (count <= current) {
+      return outcome(
+        ErrorCode.INVALID_PARTITIONS,
+        count === current ? `Topic already has ${current} partitions.` : `Topic currently has ${current} partitions, which is higher than the requested ${count}.`,
+      );
+    }
+    if (count > limits.topicPartitionsMax) return outcome(ErrorCode.INVALID_PARTITIONS, `Number of partitions ${count} is above the limit ${limits.topicPartitionsMax}.`);
+    if (assignments !== null) {
+      if (assignments.length !== count - current) {
+        return outcome(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Increasing the number of partitions by ${count - current} but ${assignments.length} assignments provided.`);
+      }
+      for (const brokerIds of assignments) {
+        if (brokerIds.length !== 1 || brokerIds[0] !== this.brokerId) {
+          return outcome(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Replica assignment ${JSON.stringify(brokerIds)} names brokers other than the one broker ${this.brokerId}.`);
+        }
+      }
+    }
+    if (validateOnly) return outcome(ErrorCode.NONE, null, topic);
+    const grown: TopicRecord = { ...topic, partitionDirs: [...topic.partitionDirs, ...this.placePartitions(count - current)] };
+    await this.store.putTopic(grown);
+    await this.createLogs(grown, current);
+    return outcome(ErrorCode.NONE, null, grown);
+  }
+
+  /**
+   * Replaces a topic's config overrides (AlterConfigs; IncrementalAlterConfigs computes the
+   * new set first). Applied without a restart: the shards get the new config at once.
+   */
+  setTopicConfigs(name: string, configs: ReadonlyMap<string, string>, validateOnly: boolean): Promise<TopicOutcome> {
+    return this.serialized(() => this.replaceTopicConfigs(name, configs, validateOnly));
+  }
+
+  /** IncrementalAlterConfigs: computes the new overrides from the current ones, inside the same serialized step. */
+  updateTopicConfigs(
+    name: string,
+    change: (current: ReadonlyMap<string, string>) => ReadonlyMap<string, string> | TopicOutcome,
+    validateOnly: boolean,
+  ): Promise<TopicOutcome> {
+    return this.serialized(async () => {
+      const topic = this.store.topic(name);
+      if (topic === undefined) return outcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+      const next = change(new Map(Object.entries(topic.configs)));
+      if (!(next instanceof Map)) return next as TopicOutcome;
+      return this.replaceTopicConfigs(name, next, validateOnly);
+    });
+  }
+
+  private async replaceTopicConfigs(name: string, configs: ReadonlyMap<string, string>, validateOnly: boolean): Promise<TopicOutcome> {
+    const topic = this.store.topic(name);
+    if (topic === undefined || this.deleting.has(name)) return outcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+    const problem = validateTopicConfigs(configs);
+    if (problem !== undefined) return outcome(ErrorCode.INVALID_CONFIG, problem.message);
+    if (validateOnly) return outcome(ErrorCode.NONE, null, topic);
+    const updated: TopicRecord = { ...topic, configs: Object.fromEntries(configs) };
+    await this.store.putTopic(updated);
+    const config = this.topicConfig(updated);
+    await Promise.all(this.shards.all().map((shard) => shard.send({ kind: 'configure', topic: name, config })));
+    return outcome(ErrorCode.NONE, null, updated);
+  }
+
+  private serialized<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.mutations.then(step, step);
+    this.mutations = run.catch(() => undefined);
+    return run;
   }
 
   /** A new producer id, unique across restarts: ids come from blocks reserved on disk first. */

@@ -28,7 +28,7 @@ function result(broker: BrokerServices, request: CreateTopicRequest, outcome: To
     errorMessage: null,
     numPartitions: partitions,
     replicationFactor: 1,
-    configs: topicConfigEntries(broker.config, overrides),
+    configs: topicConfigEntries(broker.config, overrides).map(({ name, value, readOnly, configSource, isSensitive }) => ({ name, value, readOnly, configSource, isSensitive })),
   };
 }
 

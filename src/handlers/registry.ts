@@ -11,7 +11,14 @@ import { findCoordinatorHandler } from './10-find-coordinator.js';
 import { apiVersionsHandler } from './18-api-versions.js';
 import { createTopicsHandler } from './19-create-topics.js';
 import { deleteTopicsHandler } from './20-delete-topics.js';
+import { deleteRecordsHandler } from './21-delete-records.js';
 import { initProducerIdHandler } from './22-init-producer-id.js';
+import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch.js';
+import { describeConfigsHandler } from './32-describe-configs.js';
+import { alterConfigsHandler } from './33-alter-configs.js';
+import { describeLogDirsHandler } from './35-describe-log-dirs.js';
+import { createPartitionsHandler } from './37-create-partitions.js';
+import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.js';
 import { describeClusterHandler } from './60-describe-cluster.js';
 
 export interface ApiVersionRange {
@@ -57,7 +64,14 @@ export function createRegistry(): HandlerRegistry {
     apiVersionsHandler,
     createTopicsHandler,
     deleteTopicsHandler,
+    deleteRecordsHandler,
     initProducerIdHandler,
+    offsetForLeaderEpochHandler,
+    describeConfigsHandler,
+    alterConfigsHandler,
+    describeLogDirsHandler,
+    createPartitionsHandler,
+    incrementalAlterConfigsHandler,
     describeClusterHandler,
   ] as Handler[]) {
     registry.register(handler);

@@ -9,6 +9,8 @@ export interface ShardWorkerData {
   readonly shardId: number;
   readonly flushSchedulerIntervalMs: number;
   readonly producerIdExpirationMs: number;
+  /** How often retention runs (log.retention.check.interval.ms). */
+  readonly retentionCheckIntervalMs: number;
 }
 
 export interface PartitionRef {
@@ -87,6 +89,9 @@ export interface ShardCommands {
   append: { appends: readonly AppendRequest[] };
   read: { reads: readonly ReadRequest[] };
   listOffsets: { queries: readonly OffsetQuery[] };
+  deleteRecords: { requests: readonly (PartitionRef & { readonly offset: number })[] };
+  /** Runs retention now (tests and operators need not wait for the timer). */
+  retention: Record<never, never>;
   status: Record<never, never>;
   close: Record<never, never>;
 }
@@ -99,6 +104,8 @@ export interface ShardReplies {
   append: { results: readonly AppendReply[] };
   read: { results: readonly ReadReply[] };
   listOffsets: { results: readonly OffsetReply[] };
+  deleteRecords: { results: readonly (Partial<PartitionOffsets> & { readonly errorCode: number; readonly lowWatermark: number })[] };
+  retention: { deletedSegments: number };
   status: { partitions: readonly PartitionStatus[] };
   close: { partitions: readonly PartitionStatus[] };
 }

@@ -268,6 +268,25 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
     return result;
   }
 
+  async deleteRecords(topicId: string, request: { topic: string; partition: number; offset: number }): Promise<ShardReplies['deleteRecords']['results'][number]> {
+    const reply = await this.shardFor(topicId, request.partition).send({ kind: 'deleteRecords', requests: [request] });
+    const result = reply.results[0]!;
+    this.remember(request.topic, request.partition, result, false);
+    return result;
+  }
+
+  /** Every partition's state, from every shard. */
+  async status(): Promise<ShardReplies['status']['partitions']> {
+    const replies = await Promise.all(this.shards.map((shard) => shard.send({ kind: 'status' })));
+    return replies.flatMap((reply) => reply.partitions);
+  }
+
+  /** Runs retention on every shard now; returns the number of segments deleted. */
+  async applyRetention(): Promise<number> {
+    const replies = await Promise.all(this.shards.map((shard) => shard.send({ kind: 'retention' })));
+    return replies.reduce((sum, reply) => sum + reply.deletedSegments, 0);
+  }
+
   forget(topic: string, partition: number): void {
     this.offsets.delete(partitionKey(topic, partition));
   }

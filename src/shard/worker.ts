@@ -52,6 +52,7 @@ export class Shard {
   private flushTimer: NodeJS.Timeout | null = null;
   private flushTimerMs = 0;
   private readonly expirationTimer: NodeJS.Timeout;
+  private readonly retentionTimer: NodeJS.Timeout;
 
   constructor(
     private readonly data: ShardWorkerData,
@@ -59,6 +60,8 @@ export class Shard {
   ) {
     this.expirationTimer = setInterval(() => this.expireProducers(), PRODUCER_EXPIRATION_CHECK_MS);
     this.expirationTimer.unref();
+    this.retentionTimer = setInterval(() => this.applyRetention(), Math.min(data.retentionCheckIntervalMs, 2 ** 31 - 1));
+    this.retentionTimer.unref();
   }
 
   handle(command: ShardCommand): ShardReplies[ShardCommand['kind']] {
@@ -77,6 +80,10 @@ export class Shard {
         return this.read(command);
       case 'listOffsets':
         return this.listOffsets(command);
+      case 'deleteRecords':
+        return this.deleteRecords(command);
+      case 'retention':
+        return { deletedSegments: this.applyRetention() };
       case 'status':
         return { partitions: this.statuses() };
       case 'close':
@@ -203,6 +210,34 @@ export class Shard {
     return { results };
   }
 
+  private deleteRecords(command: ShardCommands['deleteRecords']): ShardReplies['deleteRecords'] {
+    const deleted: string[] = [];
+    const results = command.requests.map((request) => {
+      const entry = this.logs.get(partitionKey(request.topic, request.partition));
+      if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, lowWatermark: -1 };
+      const result = entry.log.deleteRecordsBefore(request.offset);
+      deleted.push(...result.deletedPaths);
+      return { errorCode: result.errorCode, lowWatermark: result.lowWatermark, ...offsetsOf(entry.log) };
+    });
+    if (deleted.length > 0) this.emit({ kind: 'segmentsDeleted', paths: deleted });
+    return { results };
+  }
+
+  /** Deletes segments past each topic's retention; returns how many. A failing partition does not stop the others. */
+  private applyRetention(): number {
+    const nowMs = Date.now();
+    const deleted: string[] = [];
+    for (const [key, { log }] of this.logs) {
+      try {
+        deleted.push(...log.applyRetention(nowMs));
+      } catch (error) {
+        this.emit({ kind: 'log', level: 'error', message: `retention of ${key} failed: ${describeError(error)}` });
+      }
+    }
+    if (deleted.length > 0) this.emit({ kind: 'segmentsDeleted', paths: deleted });
+    return deleted.length;
+  }
+
   private statuses(): PartitionStatus[] {
     return [...this.logs.values()].map(({ ref, log }) => statusOf(ref, log));
   }
@@ -210,6 +245,7 @@ export class Shard {
   private close(): ShardReplies['close'] {
     if (this.flushTimer !== null) clearInterval(this.flushTimer);
     clearInterval(this.expirationTimer);
+    clearInterval(this.retentionTimer);
     const partitions: PartitionStatus[] = [];
     for (const { ref, log } of this.logs.values()) {
       log.close();

@@ -455,6 +455,60 @@ export class Log {
     return best;
   }
 
+  /**
+   * Deletes closed segments past retention.ms (by their largest timestamp) or beyond
+   * retention.bytes (oldest first), as Kafka's retention does, and advances the log start
+   * offset past them. An expired active segment is rolled first so it can go too. Returns
+   * the deleted segment files.
+   */
+  applyRetention(nowMs: number): string[] {
+    const { retentionMs, retentionBytes } = this.config;
+    if (retentionMs >= 0) {
+      const active = this.activeSegment;
+      const allExpired = this.segments.every((segment) => segment.size === 0 || nowMs - segment.largestTimestamp() > retentionMs);
+      if (allExpired && active.size > 0) this.roll(nowMs);
+    }
+    let excessBytes = retentionBytes >= 0 ? this.sizeBytes - retentionBytes : -1;
+    let deleteCount = 0;
+    for (let index = 0; index < this.segments.length - 1; index++) {
+      const segment = this.segments[index]!;
+      const expired = retentionMs >= 0 && nowMs - segment.largestTimestamp() > retentionMs;
+      const oversized = excessBytes >= segment.size && excessBytes > 0;
+      if (!expired && !oversized) break;
+      excessBytes -= segment.size;
+      deleteCount = index + 1;
+    }
+    return this.deleteOldestSegments(deleteCount);
+  }
+
+  /**
+   * DeleteRecords: makes `offset` the log start offset (-1: the high watermark), deleting
+   * the segments wholly below it. Returns the new log start offset and the deleted files.
+   */
+  deleteRecordsBefore(offset: number): { errorCode: number; lowWatermark: number; deletedPaths: string[] } {
+    const target = offset === -1 ? this.highWatermark : offset;
+    if (target < 0 || target > this.highWatermark) {
+      return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, lowWatermark: this.logStartOffset, deletedPaths: [] };
+    }
+    if (target > this.logStartOffset) this.logStartOffset = target;
+    let deleteCount = 0;
+    while (deleteCount < this.segments.length - 1 && this.segments[deleteCount + 1]!.baseOffset <= this.logStartOffset) deleteCount++;
+    return { errorCode: ErrorCode.NONE, lowWatermark: this.logStartOffset, deletedPaths: this.deleteOldestSegments(deleteCount) };
+  }
+
+  private deleteOldestSegments(count: number): string[] {
+    if (count <= 0) return [];
+    const removed = this.segments.splice(0, count);
+    const paths: string[] = [];
+    for (const segment of removed) {
+      paths.push(segment.logPath);
+      segment.delete();
+    }
+    this.logStartOffset = Math.max(this.logStartOffset, this.segments[0]!.baseOffset);
+    this.producerState.deleteSnapshotsBefore(this.segments[0]!.baseOffset, 0);
+    return paths;
+  }
+
   updateConfig(config: TopicConfig): void {
     this.config = config;
     for (const segment of this.segments) segment.indexIntervalBytes = config.indexIntervalBytes;

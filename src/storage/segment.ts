@@ -308,6 +308,11 @@ export class Segment {
     return found;
   }
 
+  /** The largest timestamp in the segment (retention.ms counts from it), or its file's modification time when it has none. */
+  largestTimestamp(): number {
+    return this.maxTimestamp >= 0 ? this.maxTimestamp : this.createdMs;
+  }
+
   readBytes(position: number, length: number): Buffer {
     const bytes = Buffer.allocUnsafe(length);
     const read = readSync(this.fd, bytes, 0, length, position);

@@ -1,0 +1,36 @@
+// DeleteRecords (key 21), versions 0-2: advances a partition's log start offset to the
+// given offset (-1: the high watermark). Segments wholly below it are deleted at once;
+// consumers below it get OFFSET_OUT_OF_RANGE and ListOffsets earliest follows. An
+// offset above the high watermark (or below 0, other than -1) is OFFSET_OUT_OF_RANGE.
+
+import { ErrorCode } from '../protocol/errors.js';
+import type { DeleteRecordsPartitionResult } from '../protocol/generated/delete-records-response.js';
+import { deleteRecordsApi } from '../protocol/generated/index.js';
+import type { Encodable } from '../protocol/message.js';
+import { defineHandler } from './handler.js';
+
+export const deleteRecordsHandler = defineHandler({
+  apiKey: 21,
+  minVersion: 0,
+  maxVersion: 2,
+  schema: deleteRecordsApi,
+  async handle(request, context) {
+    const broker = context.broker;
+    const topics = await Promise.all(
+      request.topics.map(async (wanted) => {
+        const topic = broker.store.topic(wanted.name);
+        const partitions = await Promise.all(
+          wanted.partitions.map(async (partition): Promise<Encodable<DeleteRecordsPartitionResult>> => {
+            if (topic === undefined || partition.partitionIndex < 0 || partition.partitionIndex >= topic.partitionDirs.length) {
+              return { partitionIndex: partition.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+            }
+            const result = await broker.shards.deleteRecords(topic.topicId, { topic: topic.name, partition: partition.partitionIndex, offset: partition.offset });
+            return { partitionIndex: partition.partitionIndex, lowWatermark: result.lowWatermark, errorCode: result.errorCode };
+          }),
+        );
+        return { name: wanted.name, partitions };
+      }),
+    );
+    return { throttleTimeMs: 0, topics };
+  },
+});

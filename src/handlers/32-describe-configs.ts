@@ -1,0 +1,60 @@
+// DescribeConfigs (key 32), versions 0-4.
+// Topic resources: every topic-level key, with its source (topic override, broker
+// setting, default) and, when asked (v1+), its synonyms in Kafka's order. Broker
+// resources (this broker's id, or "" for the cluster default): every broker key Spate
+// reads, read-only because broker configs are static here. v3+ adds types and, when
+// asked, documentation. BROKER_LOGGER resources answer an empty list.
+
+import { ErrorCode } from '../protocol/errors.js';
+import type { DescribeConfigsResult } from '../protocol/generated/describe-configs-response.js';
+import { describeConfigsApi } from '../protocol/generated/index.js';
+import type { Encodable } from '../protocol/message.js';
+import { defineHandler } from './handler.js';
+import { brokerConfigEntries, topicConfigEntries, type ConfigEntry } from './topic-configs.js';
+
+export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+
+export const describeConfigsHandler = defineHandler({
+  apiKey: 32,
+  minVersion: 0,
+  maxVersion: 4,
+  schema: describeConfigsApi,
+  handle(request, context) {
+    const broker = context.broker;
+    const results = request.resources.map((resource): Encodable<DescribeConfigsResult> => {
+      const answer = (errorCode: number, errorMessage: string | null, entries: readonly ConfigEntry[]): Encodable<DescribeConfigsResult> => {
+        const wanted = resource.configurationKeys === null ? null : new Set(resource.configurationKeys);
+        return {
+          errorCode,
+          errorMessage,
+          resourceType: resource.resourceType,
+          resourceName: resource.resourceName,
+          configs: entries
+            .filter((entry) => wanted === null || wanted.has(entry.name))
+            .map((entry) => ({
+              ...entry,
+              synonyms: request.includeSynonyms ? entry.synonyms : [],
+              documentation: request.includeDocumentation ? entry.documentation : null,
+            })),
+        };
+      };
+      switch (resource.resourceType) {
+        case ResourceType.TOPIC: {
+          const topic = broker.store.topic(resource.resourceName);
+          if (topic === undefined) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${resource.resourceName}' does not exist.`, []);
+          return answer(ErrorCode.NONE, null, topicConfigEntries(broker.config, topic.configs));
+        }
+        case ResourceType.BROKER:
+          if (resource.resourceName !== '' && resource.resourceName !== String(broker.config.brokerId)) {
+            return answer(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.config.brokerId} or empty string, but received ${resource.resourceName}`, []);
+          }
+          return answer(ErrorCode.NONE, null, brokerConfigEntries(broker.config));
+        case ResourceType.BROKER_LOGGER:
+          return answer(ErrorCode.NONE, null, []);
+        default:
+          return answer(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${resource.resourceType}`, []);
+      }
+    });
+    return { throttleTimeMs: 0, results };
+  },
+});
