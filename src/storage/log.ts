@@ -195,6 +195,11 @@ export class Log {
         Segment.open(options.dir, baseOffset, { trustIndexes: false, validateFrom: null, indexIntervalBytes: 4096 }).segment.delete();
         continue;
       }
+      if (!isActive && !needsRecovery) {
+        // Known good and closed: opened without reading it (see Segment.openClosed).
+        log.segments.push(Segment.openClosed(options.dir, baseOffset, nextBase, options.config.indexIntervalBytes));
+        continue;
+      }
       const { segment, truncatedBytes } = Segment.open(options.dir, baseOffset, {
         trustIndexes: options.cleanShutdown || !needsRecovery,
         validateFrom: needsRecovery ? 0 : null,

@@ -12,6 +12,7 @@ import {
   readFileSync,
   readSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeSync,
   writevSync,
@@ -54,15 +55,18 @@ export class Segment {
   readonly logPath: string;
   readonly indexPath: string;
   readonly timeIndexPath: string;
-  private fd: number;
+  /** -1 until first needed: a closed segment opened lazily costs no descriptor until it is read. */
+  private fdValue: number;
   /** Bytes of valid batches in the file. */
   size: number;
-  offsetIndex: OffsetIndex;
-  timeIndex: TimeIndex;
+  private offsetIndexValue: OffsetIndex;
+  private timeIndexValue: TimeIndex;
   /** The offset after the last batch (baseOffset when empty). */
   nextOffset: number;
-  maxTimestamp = -1;
-  offsetOfMaxTimestamp = -1;
+  private maxTimestampValue = -1;
+  private offsetOfMaxTimestampValue = -1;
+  /** False for a closed segment opened lazily: its indexes are read on first use. */
+  private indexesReady = true;
   /** When the first batch arrived (for segment.ms), or creation time when empty. */
   createdMs: number;
   private bytesSinceIndexEntry = 0;
@@ -78,12 +82,59 @@ export class Segment {
     this.logPath = join(dir, segmentFileName(baseOffset, '.log'));
     this.indexPath = join(dir, segmentFileName(baseOffset, '.index'));
     this.timeIndexPath = join(dir, segmentFileName(baseOffset, '.timeindex'));
-    this.fd = fd;
+    this.fdValue = fd;
     this.size = size;
     this.nextOffset = baseOffset;
-    this.offsetIndex = new OffsetIndex(baseOffset);
-    this.timeIndex = new TimeIndex(baseOffset);
+    this.offsetIndexValue = new OffsetIndex(baseOffset);
+    this.timeIndexValue = new TimeIndex(baseOffset);
     this.createdMs = Date.now();
+  }
+
+  private get fd(): number {
+    if (this.fdValue < 0) this.fdValue = openSync(this.logPath, 'r+');
+    return this.fdValue;
+  }
+
+  get offsetIndex(): OffsetIndex {
+    this.ensureIndexes();
+    return this.offsetIndexValue;
+  }
+
+  get timeIndex(): TimeIndex {
+    this.ensureIndexes();
+    return this.timeIndexValue;
+  }
+
+  get maxTimestamp(): number {
+    this.ensureIndexes();
+    return this.maxTimestampValue;
+  }
+
+  get offsetOfMaxTimestamp(): number {
+    this.ensureIndexes();
+    return this.offsetOfMaxTimestampValue;
+  }
+
+  /** Reads a lazily opened segment's index files (or rebuilds them) the first time they are needed. */
+  private ensureIndexes(): void {
+    if (this.indexesReady) return;
+    this.indexesReady = true;
+    if (!this.loadIndexes()) this.rebuild(null);
+  }
+
+  /**
+   * Opens a closed segment after a clean shutdown without reading anything but its size:
+   * the next segment's base offset says where it ends, and its indexes are read on first
+   * use. This is what keeps a clean restart's time independent of the amount of data.
+   */
+  static openClosed(dir: string, baseOffset: number, nextOffset: number, indexIntervalBytes: number): Segment {
+    const stats = statSync(join(dir, segmentFileName(baseOffset, '.log')));
+    const segment = new Segment(dir, baseOffset, -1, stats.size);
+    segment.indexIntervalBytes = indexIntervalBytes;
+    segment.createdMs = stats.mtimeMs;
+    segment.nextOffset = nextOffset;
+    segment.indexesReady = false;
+    return segment;
   }
 
   static create(dir: string, baseOffset: number, indexIntervalBytes: number): Segment {
@@ -136,8 +187,8 @@ export class Segment {
     const offsetIndex = OffsetIndex.decode(this.baseOffset, readFileSync(this.indexPath), Math.max(this.size, 1));
     const timeIndex = TimeIndex.decode(this.baseOffset, readFileSync(this.timeIndexPath));
     if (offsetIndex === null || timeIndex === null) return false;
-    this.offsetIndex = offsetIndex;
-    this.timeIndex = timeIndex;
+    this.offsetIndexValue = offsetIndex;
+    this.timeIndexValue = timeIndex;
     const start = offsetIndex.lookup(Number.MAX_SAFE_INTEGER);
     let last: BatchPosition | null = null;
     this.scan(start.position, this.size, (batch) => {
@@ -153,17 +204,17 @@ export class Segment {
       if (found.position + found.size !== this.size) return false;
       this.nextOffset = found.lastOffset + 1;
     }
-    this.maxTimestamp = Math.max(this.maxTimestamp, timeIndex.lastTimestamp());
+    this.maxTimestampValue = Math.max(this.maxTimestampValue, timeIndex.lastTimestamp());
     return true;
   }
 
   /** Rebuilds both indexes by scanning batch headers; checks CRCs from `validateFrom`. Returns the bytes of valid batches. */
   private rebuild(validateFrom: number | null): number {
-    this.offsetIndex = new OffsetIndex(this.baseOffset);
-    this.timeIndex = new TimeIndex(this.baseOffset);
+    this.offsetIndexValue = new OffsetIndex(this.baseOffset);
+    this.timeIndexValue = new TimeIndex(this.baseOffset);
     this.bytesSinceIndexEntry = 0;
-    this.maxTimestamp = -1;
-    this.offsetOfMaxTimestamp = -1;
+    this.maxTimestampValue = -1;
+    this.offsetOfMaxTimestampValue = -1;
     let validEnd = 0;
     let expectedOffset = this.baseOffset;
     this.scan(0, this.size, (batch) => {
@@ -185,18 +236,18 @@ export class Segment {
   }
 
   private trackTimestamp(batch: BatchPosition): void {
-    if (batch.maxTimestamp > this.maxTimestamp) {
-      this.maxTimestamp = batch.maxTimestamp;
-      this.offsetOfMaxTimestamp = batch.lastOffset;
+    if (batch.maxTimestamp > this.maxTimestampValue) {
+      this.maxTimestampValue = batch.maxTimestamp;
+      this.offsetOfMaxTimestampValue = batch.lastOffset;
     }
   }
 
   /** Index bookkeeping for a batch at the end of the segment. */
   private indexBatch(batch: BatchPosition): void {
     this.trackTimestamp(batch);
-    if (this.offsetIndex.entries === 0 || this.bytesSinceIndexEntry >= this.indexIntervalBytes) {
-      this.offsetIndex.append(batch.baseOffset, batch.position);
-      this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+    if (this.offsetIndexValue.entries === 0 || this.bytesSinceIndexEntry >= this.indexIntervalBytes) {
+      this.offsetIndexValue.append(batch.baseOffset, batch.position);
+      this.timeIndexValue.maybeAppend(this.maxTimestampValue, this.offsetOfMaxTimestampValue);
       this.bytesSinceIndexEntry = 0;
     }
     this.bytesSinceIndexEntry += batch.size;
@@ -310,7 +361,8 @@ export class Segment {
 
   /** The largest timestamp in the segment (retention.ms counts from it), or its file's modification time when it has none. */
   largestTimestamp(): number {
-    return this.maxTimestamp >= 0 ? this.maxTimestamp : this.createdMs;
+    const maxTimestamp = this.maxTimestamp;
+    return maxTimestamp >= 0 ? maxTimestamp : this.createdMs;
   }
 
   readBytes(position: number, length: number): Buffer {
@@ -320,11 +372,12 @@ export class Segment {
   }
 
   flush(): void {
-    fdatasyncSync(this.fd);
+    if (this.fdValue >= 0) fdatasyncSync(this.fdValue);
   }
 
   /** Writes both index files (whole) and syncs them; done when a segment is rolled or closed. */
   writeIndexes(sync: boolean): void {
+    if (!this.indexesReady) return; // never loaded, so the files on disk are current
     writeWholeFile(this.indexPath, this.offsetIndex.encode(), sync);
     writeWholeFile(this.timeIndexPath, this.timeIndex.encode(), sync);
     this.offsetIndex.persistedCount = this.offsetIndex.entries;
@@ -348,9 +401,9 @@ export class Segment {
   }
 
   close(): void {
-    if (this.fd >= 0) {
-      closeSync(this.fd);
-      this.fd = -1;
+    if (this.fdValue >= 0) {
+      closeSync(this.fdValue);
+      this.fdValue = -1;
     }
   }
 

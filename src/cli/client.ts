@@ -1,0 +1,377 @@
+// A small Kafka client for the CLI: one TCP connection to one broker.
+//
+// connect() opens the socket (bounded by the timeout) and asks ApiVersions v3 which
+// versions the broker serves; a broker that does not serve v3 answers with a v0 body
+// carrying UNSUPPORTED_VERSION and its own range (KIP-511), and the request is repeated
+// at a version it serves. Each request then goes out at the highest version both sides
+// support, capped at the version this client was written for (CEILINGS), with the
+// header version that API version needs (protocol/header.ts). Requests may be
+// pipelined; responses are matched by correlation id. Every wait is bounded; a timeout
+// or a lost connection rejects with ConnectionError (exit 3), naming the request.
+
+import { connect as netConnect, type Socket } from 'node:net';
+import { apiVersionsApi, metadataApi } from '../protocol/generated/index.js';
+import type { MetadataResponse } from '../protocol/generated/metadata-response.js';
+import { writeRequestHeader } from '../protocol/generated/request-header.js';
+import { readResponseHeader } from '../protocol/generated/response-header.js';
+import { requestHeaderVersion, responseHeaderVersion } from '../protocol/header.js';
+import { ErrorCode } from '../protocol/errors.js';
+import type { ApiSchema, Encodable } from '../protocol/message.js';
+import { Reader } from '../protocol/reader.js';
+import { Writer } from '../protocol/writer.js';
+import { BrokerError, ConnectionError, UsageError } from './errors.js';
+
+export const CLIENT_ID = 'spate-cli';
+const CLIENT_SOFTWARE_VERSION = '0.1.0';
+const API_VERSIONS_KEY = 18;
+/** The largest response frame accepted (a fetch is bounded far below this). */
+const MAX_FRAME_BYTES = 1024 * 1024 * 1024;
+
+/** The highest version of each API this client was written for (and tested against). */
+const CEILINGS: ReadonlyMap<number, number> = new Map([
+  [0, 11], // Produce
+  [1, 16], // Fetch (13+ names topics by id)
+  [2, 7], // ListOffsets
+  [3, 12], // Metadata
+  [18, 3], // ApiVersions
+  [19, 7], // CreateTopics
+  [20, 6], // DeleteTopics
+  [21, 2], // DeleteRecords
+  [32, 4], // DescribeConfigs
+  [35, 4], // DescribeLogDirs
+  [37, 3], // CreatePartitions
+  [44, 1], // IncrementalAlterConfigs
+]);
+
+export interface ClientOptions {
+  /** Bounds connecting and each request. */
+  readonly timeoutMs: number;
+}
+
+export interface RequestOptions {
+  /** Bound on this request (default: the client's timeout). */
+  readonly timeoutMs?: number;
+  /** Cap the version below what both sides support. */
+  readonly maxVersion?: number;
+}
+
+export interface Response<Res> {
+  readonly body: Res;
+  /** The version the request was sent with. */
+  readonly version: number;
+}
+
+interface Pending {
+  readonly schema: ApiSchema<object, object>;
+  readonly version: number;
+  readonly resolve: (response: Response<object>) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export interface BrokerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Parses `host:port[,host:port…]` (IPv6 as `[addr]:port`; the port defaults to 9092). */
+export function parseBootstrap(value: string): BrokerAddress[] {
+  const addresses = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map((part) => {
+      const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(part);
+      if (match === null) throw new UsageError(`--bootstrap-server: "${part}" is not host:port`);
+      const port = match[3] === undefined ? 9092 : Number(match[3]);
+      if (port < 1 || port > 65535) throw new UsageError(`--bootstrap-server: bad port in "${part}"`);
+      return { host: match[1] ?? match[2]!, port };
+    });
+  if (addresses.length === 0) throw new UsageError('--bootstrap-server needs host:port');
+  return addresses;
+}
+
+export class KafkaClient {
+  private readonly pending = new Map<number, Pending>();
+  private readonly versions = new Map<number, { min: number; max: number }>();
+  private nextCorrelationId = 1;
+  private received: Buffer[] = [];
+  private receivedBytes = 0;
+  private closedReason: string | null = null;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly address: string,
+    private readonly timeoutMs: number,
+  ) {
+    socket.on('data', (data: Buffer) => this.receive(data));
+    socket.on('error', (error: NodeJS.ErrnoException) => this.fail(error.code ?? error.message));
+    socket.on('end', () => this.fail('the broker closed the connection'));
+    socket.on('close', () => this.fail('connection closed'));
+  }
+
+  /** Connects to the first bootstrap address that answers and learns its API versions. */
+  static async connect(bootstrap: string, options: ClientOptions): Promise<KafkaClient> {
+    const failures: string[] = [];
+    for (const address of parseBootstrap(bootstrap)) {
+      const name = address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+      let socket: Socket;
+      try {
+        socket = await openSocket(address, options.timeoutMs);
+      } catch (error) {
+        failures.push(`${name}: ${(error as Error).message}`);
+        continue;
+      }
+      const client = new KafkaClient(socket, name, options.timeoutMs);
+      try {
+        await client.negotiateVersions();
+        return client;
+      } catch (error) {
+        client.close();
+        if (!(error instanceof ConnectionError)) throw error;
+        failures.push(`${name}: ${error.message}`);
+      }
+    }
+    throw new ConnectionError(`cannot reach the broker (${failures.join('; ')})`);
+  }
+
+  private async negotiateVersions(): Promise<void> {
+    let version = CEILINGS.get(API_VERSIONS_KEY)!;
+    for (;;) {
+      const { body } = await this.send(apiVersionsApi, version, {
+        clientSoftwareName: CLIENT_ID,
+        clientSoftwareVersion: CLIENT_SOFTWARE_VERSION,
+      });
+      if (body.errorCode === ErrorCode.UNSUPPORTED_VERSION && version > 0) {
+        const own = body.apiKeys.find((key) => key.apiKey === API_VERSIONS_KEY);
+        version = own !== undefined && own.maxVersion < version ? own.maxVersion : 0;
+        continue;
+      }
+      if (body.errorCode !== ErrorCode.NONE) throw new BrokerError(body.errorCode, null, 'ApiVersions');
+      for (const key of body.apiKeys) this.versions.set(key.apiKey, { min: key.minVersion, max: key.maxVersion });
+      return;
+    }
+  }
+
+  /** The version a request of this API goes out with, or a BrokerError when there is none in common. */
+  pickVersion<Req extends object, Res extends object>(schema: ApiSchema<Req, Res>, cap = Number.MAX_SAFE_INTEGER): number {
+    const broker = this.versions.get(schema.apiKey);
+    const ceiling = Math.min(CEILINGS.get(schema.apiKey) ?? schema.maxVersion, schema.maxVersion, cap);
+    if (broker !== undefined) {
+      const version = Math.min(broker.max, ceiling);
+      if (version >= Math.max(broker.min, schema.minVersion)) return version;
+    }
+    const served = broker === undefined ? 'does not serve it' : `serves v${broker.min}-${broker.max}`;
+    throw new BrokerError(
+      ErrorCode.UNSUPPORTED_VERSION,
+      `the broker ${served}; this client speaks v${schema.minVersion}-${ceiling}`,
+      schema.name,
+    );
+  }
+
+  /** Sends a request at the best common version and waits for its response. */
+  request<Req extends object, Res extends object>(
+    schema: ApiSchema<Req, Res>,
+    body: Encodable<Req>,
+    options: RequestOptions = {},
+  ): Promise<Response<Res>> {
+    const version = this.pickVersion(schema, options.maxVersion);
+    return this.send(schema, version, body, options.timeoutMs);
+  }
+
+  /**
+   * Sends a request the broker will not answer (Produce with acks=0); resolves once the
+   * bytes are handed to the kernel.
+   */
+  sendOneWay<Req extends object, Res extends object>(schema: ApiSchema<Req, Res>, body: Encodable<Req>): Promise<void> {
+    if (this.closedReason !== null) return Promise.reject(this.lostError(schema.name));
+    const version = this.pickVersion(schema);
+    const frame = this.frame(schema, version, body, this.nextCorrelationId++);
+    return new Promise((resolve, reject) => {
+      this.socket.write(frame, (error) => (error ? reject(this.lostError(schema.name)) : resolve()));
+    });
+  }
+
+  /** Metadata for some topics, or every topic (null). Never creates topics unless asked. */
+  async metadata(topics: readonly string[] | null, allowAutoTopicCreation = false): Promise<MetadataResponse> {
+    const version = this.pickVersion(metadataApi);
+    // v0 has no null list: an empty one means every topic.
+    const list = topics === null ? (version === 0 ? [] : null) : topics.map((name) => ({ name }));
+    const { body } = await this.send(metadataApi, version, {
+      topics: list,
+      allowAutoTopicCreation,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    return body;
+  }
+
+  /** Closes the connection; pending requests fail. */
+  close(): void {
+    this.fail('closed by the client');
+    this.socket.destroy();
+  }
+
+  /** Half-closes after everything written is sent (then the broker closes its side). */
+  end(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.socket.destroyed) return resolve();
+      const timer = setTimeout(() => this.socket.destroy(), Math.min(this.timeoutMs, 5_000));
+      this.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.socket.end();
+    });
+  }
+
+  private send<Req extends object, Res extends object>(
+    schema: ApiSchema<Req, Res>,
+    version: number,
+    body: Encodable<Req>,
+    timeoutMs = this.timeoutMs,
+  ): Promise<Response<Res>> {
+    if (this.closedReason !== null) return Promise.reject(this.lostError(schema.name));
+    const correlationId = this.nextCorrelationId++;
+    const frame = this.frame(schema, version, body, correlationId);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(correlationId);
+        reject(new ConnectionError(`no answer to ${schema.name} from ${this.address} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(correlationId, {
+        schema: schema as unknown as ApiSchema<object, object>,
+        version,
+        resolve: resolve as (response: Response<object>) => void,
+        reject,
+        timer,
+      });
+      this.socket.write(frame);
+    });
+  }
+
+  private frame<Req extends object>(schema: ApiSchema<Req, object>, version: number, body: Encodable<Req>, correlationId: number): Buffer {
+    const w = new Writer(1024);
+    w.int32(0); // size, patched below
+    writeRequestHeader(w, requestHeaderVersion(schema.apiKey, version), {
+      requestApiKey: schema.apiKey,
+      requestApiVersion: version,
+      correlationId,
+      clientId: CLIENT_ID,
+    });
+    schema.writeRequest(w, version, body);
+    const frame = w.toBuffer();
+    frame.writeInt32BE(frame.length - 4, 0);
+    return frame;
+  }
+
+  private receive(data: Buffer): void {
+    this.received.push(data);
+    this.receivedBytes += data.length;
+    while (this.receivedBytes >= 4) {
+      const size = this.peekSize();
+      if (size < 4 || size > MAX_FRAME_BYTES) {
+        this.fail(`the broker sent an invalid response size ${size}`);
+        this.socket.destroy();
+        return;
+      }
+      if (this.receivedBytes < 4 + size) return;
+      const frame = this.take(4 + size).subarray(4);
+      this.dispatch(frame);
+    }
+  }
+
+  private peekSize(): number {
+    const first = this.received[0]!;
+    if (first.length >= 4) return first.readInt32BE(0);
+    return Buffer.concat(this.received).readInt32BE(0);
+  }
+
+  /** Removes and returns the first `count` received bytes (one copy at most). */
+  private take(count: number): Buffer {
+    const first = this.received[0]!;
+    let bytes: Buffer;
+    if (first.length >= count) {
+      bytes = first.subarray(0, count);
+      if (first.length === count) this.received.shift();
+      else this.received[0] = first.subarray(count);
+    } else {
+      const all = Buffer.concat(this.received);
+      bytes = all.subarray(0, count);
+      this.received = all.length > count ? [all.subarray(count)] : [];
+    }
+    this.receivedBytes -= count;
+    return bytes;
+  }
+
+  private dispatch(frame: Buffer): void {
+    const correlationId = frame.readInt32BE(0);
+    const pending = this.pending.get(correlationId);
+    if (pending === undefined) return; // a request that already timed out
+    this.pending.delete(correlationId);
+    clearTimeout(pending.timer);
+    const { schema } = pending;
+    let version = pending.version;
+    try {
+      const r = new Reader(frame);
+      readResponseHeader(r, responseHeaderVersion(schema.apiKey, version));
+      // KIP-511: an ApiVersions version the broker does not serve is answered as v0.
+      if (schema.apiKey === API_VERSIONS_KEY && version > 0 && frame.length >= 6 && frame.readInt16BE(4) === ErrorCode.UNSUPPORTED_VERSION) {
+        version = 0;
+      }
+      const body = schema.readResponse(r, version);
+      pending.resolve({ body, version: pending.version });
+    } catch (error) {
+      pending.reject(new Error(`cannot decode the ${schema.name} v${version} response: ${(error as Error).message}`));
+    }
+  }
+
+  private lostError(what: string): ConnectionError {
+    return new ConnectionError(`connection to ${this.address} lost (${this.closedReason}) before ${what} was answered`);
+  }
+
+  private fail(reason: string): void {
+    if (this.closedReason !== null) return;
+    this.closedReason = reason;
+    for (const [correlationId, pending] of this.pending) {
+      this.pending.delete(correlationId);
+      clearTimeout(pending.timer);
+      pending.reject(this.lostError(pending.schema.name));
+    }
+  }
+}
+
+function openSocket(address: BrokerAddress, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host: address.host, port: address.port, noDelay: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no connection within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new Error(describeSocketError(error)));
+    });
+  });
+}
+
+function describeSocketError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (is the broker running?)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `unknown host (${error.code})`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `host unreachable (${error.code})`;
+    default:
+      return error.message;
+  }
+}

@@ -1,0 +1,177 @@
+// `spate configs describe|alter`: DescribeConfigs and IncrementalAlterConfigs on a
+// topic or a broker, like kafka-configs.sh.
+
+import { parseKeyValue, type ParsedArgs } from './args.js';
+import type { KafkaClient } from './client.js';
+import { jsonOption, withClient, type Command } from './command.js';
+import { BrokerError, UsageError } from './errors.js';
+import { formatTable, printJson, printLine } from './output.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { describeConfigsApi, incrementalAlterConfigsApi } from '../protocol/generated/index.js';
+import type { DescribeConfigsResourceResult, DescribeConfigsResult } from '../protocol/generated/describe-configs-response.js';
+
+/** Kafka's config resource types. */
+export const ResourceType = { TOPIC: 2, BROKER: 4 } as const;
+
+/** Kafka's config sources (DescribeConfigs v1+), by number. */
+const SOURCE_NAMES = [
+  'UNKNOWN',
+  'DYNAMIC_TOPIC_CONFIG',
+  'DYNAMIC_BROKER_CONFIG',
+  'DYNAMIC_DEFAULT_BROKER_CONFIG',
+  'STATIC_BROKER_CONFIG',
+  'DEFAULT_CONFIG',
+  'DYNAMIC_BROKER_LOGGER_CONFIG',
+  'DYNAMIC_CLIENT_METRICS_CONFIG',
+  'DYNAMIC_GROUP_CONFIG',
+];
+
+export function sourceName(source: number): string {
+  return SOURCE_NAMES[source] ?? `SOURCE_${source}`;
+}
+
+/** IncrementalAlterConfigs operations. */
+const OpType = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
+
+export interface ConfigResource {
+  readonly type: number;
+  readonly name: string;
+}
+
+/** One DescribeConfigs request for several resources; the results by resource name. */
+export async function describeConfigEntries(
+  client: KafkaClient,
+  resources: readonly ConfigResource[],
+  includeSynonyms = false,
+): Promise<Map<string, DescribeConfigsResourceResult[]>> {
+  const results = await describeConfigs(client, resources, includeSynonyms);
+  return new Map(results.filter((result) => result.errorCode === ErrorCode.NONE).map((result) => [result.resourceName, result.configs]));
+}
+
+async function describeConfigs(client: KafkaClient, resources: readonly ConfigResource[], includeSynonyms: boolean): Promise<DescribeConfigsResult[]> {
+  const { body } = await client.request(describeConfigsApi, {
+    resources: resources.map((resource) => ({ resourceType: resource.type, resourceName: resource.name, configurationKeys: null })),
+    includeSynonyms,
+    includeDocumentation: false,
+  });
+  return body.results;
+}
+
+const resourceOptions = [
+  { name: 'topic', kind: 'value', valueName: 'NAME', help: 'the topic' },
+  { name: 'broker', kind: 'value', valueName: 'ID', help: 'the broker (its broker.id / node.id)' },
+] as const;
+
+/** The one --topic or --broker resource named on the command line. */
+function resourceFrom(args: ParsedArgs): ConfigResource & { label: string } {
+  const topic = args.value('topic');
+  const broker = args.value('broker');
+  if ((topic === undefined) === (broker === undefined)) throw new UsageError('name exactly one of --topic NAME or --broker ID');
+  if (topic !== undefined) return { type: ResourceType.TOPIC, name: topic, label: `topic "${topic}"` };
+  if (!/^\d+$/.test(broker!)) throw new UsageError(`--broker needs a broker id, got "${broker}"`);
+  return { type: ResourceType.BROKER, name: broker!, label: `broker ${broker}` };
+}
+
+export const configsDescribe: Command = {
+  spec: {
+    name: 'configs describe',
+    summary: 'Show the configs of a topic or a broker that differ from the built-in defaults, with where each value comes from.',
+    synopsis: 'configs describe (--topic NAME | --broker ID) [--all] [--json]',
+    details:
+      'Sources: DYNAMIC_TOPIC_CONFIG (set on the topic), STATIC_BROKER_CONFIG (server.properties or --override), DEFAULT_CONFIG (built in).',
+    options: [...resourceOptions, { name: 'all', kind: 'flag', help: 'include keys at their default value' }, jsonOption],
+    minPositionals: 0,
+    maxPositionals: 0,
+  },
+  async run(args, context) {
+    const resource = resourceFrom(args);
+    const [result] = await withClient(context, (client) => describeConfigs(client, [resource], true));
+    if (result === undefined) throw new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'the broker answered without the resource', resource.label);
+    if (result.errorCode !== ErrorCode.NONE) throw new BrokerError(result.errorCode, result.errorMessage, resource.label);
+    const entries = result.configs
+      .filter((entry) => args.flag('all') || !entry.isDefault)
+      .sort((a, b) => a.name.localeCompare(b.name));
+    if (args.flag('json')) {
+      printJson(
+        entries.map((entry) => ({
+          name: entry.name,
+          value: entry.value,
+          source: sourceName(entry.configSource),
+          isDefault: entry.isDefault,
+          readOnly: entry.readOnly,
+          sensitive: entry.isSensitive,
+          synonyms: entry.synonyms.map((synonym) => ({ name: synonym.name, value: synonym.value, source: sourceName(synonym.source) })),
+        })),
+      );
+      return 0;
+    }
+    if (entries.length === 0) {
+      printLine(`No configs of ${resource.label} differ from the defaults (--all shows every key).`);
+      return 0;
+    }
+    const rows = entries.map((entry) => [
+      entry.name,
+      entry.isSensitive && entry.value === null ? '(sensitive)' : (entry.value ?? '(null)'),
+      sourceName(entry.configSource),
+      entry.readOnly ? 'yes' : 'no',
+    ]);
+    printLine(formatTable(['NAME', 'VALUE', 'SOURCE', 'READ-ONLY'], rows));
+    return 0;
+  },
+};
+
+export const configsAlter: Command = {
+  spec: {
+    name: 'configs alter',
+    summary: 'Change configs of a topic (IncrementalAlterConfigs): set keys, or delete them to go back to the default.',
+    synopsis: 'configs alter (--topic NAME | --broker ID) [--set key=value]… [--delete key]… [--validate-only]',
+    details: 'Broker configs are static in Spate (server.properties); the broker refuses to alter them.',
+    options: [
+      ...resourceOptions,
+      { name: 'set', kind: 'list', valueName: 'key=value', help: 'set a key; repeat for more' },
+      { name: 'delete', kind: 'list', valueName: 'key', help: 'remove an override so the default applies; repeat for more' },
+      { name: 'append', kind: 'list', valueName: 'key=value', help: 'add a value to a list key (e.g. cleanup.policy)' },
+      { name: 'subtract', kind: 'list', valueName: 'key=value', help: 'remove a value from a list key' },
+      { name: 'validate-only', kind: 'flag', help: 'let the broker check the change without applying it' },
+    ],
+    minPositionals: 0,
+    maxPositionals: 0,
+  },
+  async run(args, context) {
+    const resource = resourceFrom(args);
+    const changes: { name: string; configOperation: number; value: string | null; text: string }[] = [];
+    for (const pair of args.list('set')) {
+      const [key, value] = parseKeyValue('--set', pair);
+      changes.push({ name: key, configOperation: OpType.SET, value, text: `set ${key}=${value}` });
+    }
+    for (const key of args.list('delete')) changes.push({ name: key, configOperation: OpType.DELETE, value: null, text: `deleted ${key}` });
+    for (const pair of args.list('append')) {
+      const [key, value] = parseKeyValue('--append', pair);
+      changes.push({ name: key, configOperation: OpType.APPEND, value, text: `appended ${value} to ${key}` });
+    }
+    for (const pair of args.list('subtract')) {
+      const [key, value] = parseKeyValue('--subtract', pair);
+      changes.push({ name: key, configOperation: OpType.SUBTRACT, value, text: `removed ${value} from ${key}` });
+    }
+    if (changes.length === 0) throw new UsageError('configs alter needs at least one --set, --delete, --append or --subtract');
+    const validateOnly = args.flag('validate-only');
+    const { body } = await withClient(context, (client) =>
+      client.request(incrementalAlterConfigsApi, {
+        resources: [
+          {
+            resourceType: resource.type,
+            resourceName: resource.name,
+            configs: changes.map(({ name, configOperation, value }) => ({ name, configOperation, value })),
+          },
+        ],
+        validateOnly,
+      }),
+    );
+    const result = body.responses[0];
+    if (result === undefined) throw new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'the broker answered without the resource', resource.label);
+    if (result.errorCode !== ErrorCode.NONE) throw new BrokerError(result.errorCode, result.errorMessage, resource.label);
+    const summary = changes.map((change) => change.text).join(', ');
+    printLine(validateOnly ? `Valid, not applied to ${resource.label}: ${summary}.` : `Updated ${resource.label}: ${summary}.`);
+    return 0;
+  },
+};
