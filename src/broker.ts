@@ -9,6 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { BrokerConfig } from './config/broker-config.js';
 import { Controller } from './controller/controller.js';
 import { MetadataStore, writeFileAtomic } from './controller/metadata-store.js';
+import { GroupCoordinator } from './coordinator/group-coordinator.js';
 import type { BrokerServices } from './handlers/handler.js';
 import { createRegistry, type HandlerRegistry } from './handlers/registry.js';
 import type { Logger } from './logger.js';
@@ -101,12 +102,15 @@ export class Broker {
       const segmentReaders = new SegmentReaders();
       shards.on('segmentsDeleted', (paths) => segmentReaders.deleted(paths));
       shards.on('log', (level, message) => logger[level](message));
+      const groups = new GroupCoordinator({ config, controller, shards, segmentReaders, logger });
+      groups.start();
       const registry = createRegistry();
       const logEndWatch = new LogEndWatch(shards);
       let broker: Broker | null = null;
       const services: BrokerServices = {
         config,
         controller,
+        groups,
         store,
         shards,
         segmentReaders,
@@ -204,6 +208,7 @@ export class Broker {
     if (this.checkpointTimer !== null) clearInterval(this.checkpointTimer);
     const closed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     this.services.logEndWatch.expireAll();
+    this.services.groups.stop();
     const drained = Promise.all([...this.connections].map((connection) => connection.drain()));
     let drainTimer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {

@@ -112,7 +112,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[], globals: r
       onlyPositionals = true;
       continue;
     }
-    if (word === '-h') {
+    if (word === '-h' || word === '--help') {
       parsed.setFlag('help');
       continue;
     }

@@ -26,6 +26,8 @@ const SOURCE_NAMES = [
   'DYNAMIC_GROUP_CONFIG',
 ];
 
+const DEFAULT_CONFIG_SOURCE = 5;
+
 export function sourceName(source: number): string {
   return SOURCE_NAMES[source] ?? `SOURCE_${source}`;
 }
@@ -49,11 +51,17 @@ export async function describeConfigEntries(
 }
 
 async function describeConfigs(client: KafkaClient, resources: readonly ConfigResource[], includeSynonyms: boolean): Promise<DescribeConfigsResult[]> {
-  const { body } = await client.request(describeConfigsApi, {
+  const { body, version } = await client.request(describeConfigsApi, {
     resources: resources.map((resource) => ({ resourceType: resource.type, resourceName: resource.name, configurationKeys: null })),
     includeSynonyms,
     includeDocumentation: false,
   });
+  // is_default exists only in v0; later versions tell it by the source.
+  if (version > 0) {
+    for (const result of body.results) {
+      for (const entry of result.configs) entry.isDefault = entry.configSource === DEFAULT_CONFIG_SOURCE;
+    }
+  }
   return body.results;
 }
 

@@ -285,7 +285,9 @@ class Consumer {
       const lastOffset = header.baseOffset + header.lastOffsetDelta;
       if (lastOffset < position.offset) continue;
       if ((header.attributes & Attribute.control) === 0) {
-        for (const record of this.decode(batch, header.attributes, header.baseOffset, header.recordsCount)) {
+        // A compressed batch may start before the position: report only the records we wanted.
+        const from = Math.max(header.baseOffset, position.offset);
+        for (const record of this.decode(batch, header.attributes, from, lastOffset - from + 1)) {
           if (record.offset < position.offset) continue;
           if (this.printed >= this.options.maxMessages) return;
           output.push(this.format(position.partition, record));
@@ -298,7 +300,8 @@ class Consumer {
     }
   }
 
-  private decode(batch: Buffer, attributes: number, baseOffset: number, count: number): KafkaRecord[] {
+  /** The records of a batch; `from` and `count` describe the wanted ones, for messages about skipped batches. */
+  private decode(batch: Buffer, attributes: number, from: number, count: number): KafkaRecord[] {
     const codec = attributes & Attribute.compressionMask;
     try {
       if (codec === Compression.none) return decodeRecords(batch);
@@ -310,10 +313,10 @@ class Consumer {
         return decodeRecords(plain);
       }
       process.stderr.write(
-        `skipping ${count} records at offset ${baseOffset}: ${CODEC_NAMES[codec] ?? `codec-${codec}`}-compressed batch; spate consume reads uncompressed and gzip batches\n`,
+        `skipping ${count} records at offset ${from}: ${CODEC_NAMES[codec] ?? `codec-${codec}`}-compressed batch; spate consume reads uncompressed and gzip batches\n`,
       );
     } catch (error) {
-      process.stderr.write(`skipping ${count} records at offset ${baseOffset}: cannot decode the batch (${(error as Error).message})\n`);
+      process.stderr.write(`skipping ${count} records at offset ${from}: cannot decode the batch (${(error as Error).message})\n`);
     }
     return [];
   }

@@ -8,6 +8,7 @@
 // Partition: --partition N, else the Java client's default partitioner (murmur2 of
 // the key), else for unkeyed records one partition per batch in turn.
 
+import type { Readable } from 'node:stream';
 import { parseInteger, type ParsedArgs } from './args.js';
 import type { KafkaClient } from './client.js';
 import { withClient, type Command, type Context } from './command.js';
@@ -39,6 +40,7 @@ export const produce: Command = {
       'Without --partition, keyed records go where the Java client would put them (murmur2 of the key)',
       'and unkeyed records fill one partition\'s batch after another. Topics are auto-created only if',
       'the broker allows it. Progress goes to stderr every second on long runs, and a summary at the end.',
+      'SIGINT/SIGTERM stops reading, sends the lines read so far and exits 0 (a second signal exits at once).',
     ].join('\n'),
     options: [
       { name: 'partition', kind: 'value', valueName: 'N', help: 'send every record to this partition' },
@@ -96,8 +98,17 @@ async function runProduce(args: ParsedArgs, context: Context): Promise<number> {
     }
     const maxBatchBytes = await batchByteLimit(client, options.topic);
     const producer = new Producer(client, options, partitionCount, maxBatchBytes, context.timeoutMs);
-    await producer.readLines(process.stdin);
-    await producer.finish();
+    // SIGINT/SIGTERM: stop reading, send what was read, exit 0; a second signal exits at once.
+    const onSignal = (): void => producer.interrupt();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      await producer.readLines(process.stdin);
+      await producer.finish();
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
     return 0;
   });
 }
@@ -134,11 +145,13 @@ class Producer {
   private lingerTimer: NodeJS.Timeout | null = null;
   private stickyPartition = 0;
   private readonly started = Date.now();
-  private lastProgress = Date.now();
+  private reported = 0;
   private readonly progressTimer: NodeJS.Timeout;
   private acknowledged = 0;
   private acknowledgedBytes = 0;
   private withoutKey = 0;
+  private input: Readable | null = null;
+  private interrupted = false;
 
   constructor(
     private readonly client: KafkaClient,
@@ -151,9 +164,27 @@ class Producer {
   }
 
   /** Reads stdin to its end, batching lines; waits while too many batches are queued. */
-  async readLines(input: AsyncIterable<Buffer>): Promise<void> {
+  async readLines(input: Readable): Promise<void> {
+    this.input = input;
+    try {
+      await this.readFrom(input);
+    } catch (error) {
+      if (this.failure === null && this.interrupted) return;
+      throw this.failure ?? error;
+    }
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** The first call stops reading stdin (what was read is still sent); the second exits. */
+  interrupt(): void {
+    if (this.interrupted) process.exit(130);
+    this.interrupted = true;
+    this.input?.destroy();
+  }
+
+  private async readFrom(input: Readable): Promise<void> {
     let carry: Buffer | null = null;
-    for await (const chunk of input) {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
       const data: Buffer = carry === null ? chunk : Buffer.concat([carry, chunk]);
       let start = 0;
       let newline: number;
@@ -167,7 +198,8 @@ class Producer {
       while (this.ready.length >= MAX_IN_FLIGHT * 2 && this.failure === null) await this.waitForProgress();
       if (this.failure !== null) throw this.failure;
     }
-    if (carry !== null && carry.length > 0) this.addLine(carry);
+    // A last line without a newline is a record, unless reading was interrupted in the middle of it.
+    if (carry !== null && carry.length > 0 && !this.interrupted) this.addLine(carry);
   }
 
   /** Sends what is left and waits for every answer. */
@@ -274,6 +306,7 @@ class Producer {
       },
       (error: Error) => {
         this.failure ??= error;
+        this.input?.destroy(); // stop reading: the run has failed
       },
     ).finally(() => {
       this.inFlight--;
@@ -307,9 +340,10 @@ class Producer {
     return `${Math.round(this.acknowledged / seconds)} records/s, ${formatBytes(this.acknowledgedBytes / seconds)}/s`;
   }
 
+  /** Every second while records are being acknowledged (not while stdin is idle, nor when typing at a terminal). */
   private progress(): void {
-    if (this.options.quiet || Date.now() - this.lastProgress < PROGRESS_INTERVAL_MS) return;
-    this.lastProgress = Date.now();
+    if (this.options.quiet || process.stdin.isTTY || this.acknowledged === this.reported) return;
+    this.reported = this.acknowledged;
     process.stderr.write(`produced ${this.acknowledged} records (${formatBytes(this.acknowledgedBytes)}), ${this.rate()}\n`);
   }
 

@@ -178,15 +178,19 @@ function formatDescription(topic: TopicDescription): string {
     `Configs: ${configs.join(',')}`,
   ];
   if (topic.internal) header.push('Internal: true');
+  // OFFLINE and ERROR columns only when some partition has one.
+  const offline = topic.partitions.some((partition) => partition.offline.length > 0);
+  const errors = topic.partitions.some((partition) => partition.error !== null);
+  const headers = ['PARTITION', 'LEADER', 'REPLICAS', 'ISR', ...(offline ? ['OFFLINE'] : []), ...(errors ? ['ERROR'] : [])];
   const rows = topic.partitions.map((partition) => [
     partition.partition,
     partition.leader,
     partition.replicas.join(','),
     partition.isr.join(','),
-    partition.offline.length > 0 ? partition.offline.join(',') : '-',
-    partition.error ?? '',
+    ...(offline ? [partition.offline.join(',') || '-'] : []),
+    ...(errors ? [partition.error ?? ''] : []),
   ]);
-  const table = formatTable(['PARTITION', 'LEADER', 'REPLICAS', 'ISR', 'OFFLINE', 'ERROR'], rows)
+  const table = formatTable(headers, rows)
     .split('\n')
     .map((line) => `  ${line}`);
   return [header.join('  '), ...table].join('\n');

@@ -46,6 +46,19 @@ export interface TopicConfig {
   readonly minInsyncReplicas: number;
 }
 
+/** The group coordinator's settings (Kafka's offsets.* and group.* keys). */
+export interface GroupSettings {
+  readonly offsetsTopicPartitions: number;
+  readonly offsetsTopicSegmentBytes: number;
+  readonly offsetsRetentionMs: number;
+  readonly offsetsRetentionCheckIntervalMs: number;
+  readonly offsetMetadataMaxBytes: number;
+  readonly minSessionTimeoutMs: number;
+  readonly maxSessionTimeoutMs: number;
+  readonly initialRebalanceDelayMs: number;
+  readonly maxSize: number;
+}
+
 export interface BrokerConfig {
   readonly brokerId: number;
   readonly listeners: readonly Listener[];
@@ -62,6 +75,7 @@ export interface BrokerConfig {
   readonly flushSchedulerIntervalMs: number;
   readonly retentionCheckIntervalMs: number;
   readonly producerIdExpirationMs: number;
+  readonly groups: GroupSettings;
   /** Broker defaults for topic-level keys, by topic key name (segment.bytes, …). */
   readonly topicDefaults: ReadonlyMap<string, ConfigValue>;
   /** Every broker key's effective value, for DescribeConfigs. */
@@ -234,6 +248,17 @@ export function buildBrokerConfig(
     flushSchedulerIntervalMs: get('log.flush.scheduler.interval.ms'),
     retentionCheckIntervalMs: get('log.retention.check.interval.ms'),
     producerIdExpirationMs: get('producer.id.expiration.ms'),
+    groups: {
+      offsetsTopicPartitions: get('offsets.topic.num.partitions'),
+      offsetsTopicSegmentBytes: get('offsets.topic.segment.bytes'),
+      offsetsRetentionMs: get<number>('offsets.retention.minutes') * 60_000,
+      offsetsRetentionCheckIntervalMs: get('offsets.retention.check.interval.ms'),
+      offsetMetadataMaxBytes: get('offset.metadata.max.bytes'),
+      minSessionTimeoutMs: get('group.min.session.timeout.ms'),
+      maxSessionTimeoutMs: get('group.max.session.timeout.ms'),
+      initialRebalanceDelayMs: get('group.initial.rebalance.delay.ms'),
+      maxSize: get('group.max.size'),
+    },
     topicDefaults,
     values,
     explicitKeys,

@@ -90,13 +90,22 @@ export const brokerConfigDefinitions = define([
   { name: 'num.shards', type: 'int', defaultValue: null, min: 1, max: 256, doc: 'Shard worker threads that own partitions (default: available cores).' },
   { name: 'fetch.zero.copy', type: 'string', defaultValue: 'off', oneOf: ['on', 'off'], doc: 'Send fetched log bytes with sendfile(2) (on) or read+write (off).' },
   { name: 'producer.id.expiration.ms', type: 'int', defaultValue: '86400000', min: 1, doc: 'Forget an idle producer\'s state after this long.' },
+  { name: 'offsets.topic.num.partitions', type: 'int', defaultValue: '50', min: 1, doc: 'Partitions of __consumer_offsets (fixed once the topic exists).' },
+  { name: 'offsets.topic.segment.bytes', type: 'int', defaultValue: String(100 * 1024 * 1024), min: 1, doc: 'Segment size of __consumer_offsets.' },
+  { name: 'offsets.retention.minutes', type: 'int', defaultValue: '10080', min: 1, doc: 'Committed offsets of a group empty this long are deleted.' },
+  { name: 'offsets.retention.check.interval.ms', type: 'long', defaultValue: '600000', min: 1, doc: 'How often expired offsets are looked for.' },
+  { name: 'offset.metadata.max.bytes', type: 'int', defaultValue: '4096', min: 0, doc: 'Longest metadata string of a committed offset.' },
+  { name: 'group.min.session.timeout.ms', type: 'int', defaultValue: '6000', min: 0, doc: 'Shortest session timeout a consumer may ask for.' },
+  { name: 'group.max.session.timeout.ms', type: 'int', defaultValue: '1800000', min: 0, doc: 'Longest session timeout a consumer may ask for.' },
+  { name: 'group.initial.rebalance.delay.ms', type: 'int', defaultValue: '3000', min: 0, doc: 'How long the first rebalance of an empty group waits for more members.' },
+  { name: 'group.max.size', type: 'int', defaultValue: '2147483647', min: 1, doc: 'Most members a group may have.' },
 ]);
 
 /** Kafka keys with no effect in Spate, accepted so an existing server.properties starts with a note rather than a failure. */
 export const ignoredBrokerKeys: ReadonlySet<string> = new Set([
   'num.network.threads', 'num.io.threads', 'socket.send.buffer.bytes', 'socket.receive.buffer.bytes',
   'num.recovery.threads.per.data.dir', 'offsets.topic.replication.factor', 'transaction.state.log.replication.factor',
-  'transaction.state.log.min.isr', 'group.initial.rebalance.delay.ms', 'zookeeper.connection.timeout.ms',
+  'transaction.state.log.min.isr', 'zookeeper.connection.timeout.ms',
   'log.cleaner.enable', 'queued.max.requests', 'num.replica.fetchers',
 ]);
 

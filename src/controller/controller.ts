@@ -190,6 +190,20 @@ export class Controller {
     return dirs;
   }
 
+  /** An internal topic (__consumer_offsets), created on first use with the given partitions and configs. */
+  async ensureInternalTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicRecord> {
+    const existing = this.store.topic(name);
+    if (existing !== undefined) return existing;
+    let creation = this.creating.get(name);
+    if (creation === undefined) {
+      creation = this.materialize(name, partitions, configs).finally(() => this.creating.delete(name));
+      this.creating.set(name, creation);
+    }
+    const outcome = await creation;
+    if (outcome.topic === null) throw new Error(`could not create internal topic ${name}: ${outcome.errorMessage}`);
+    return outcome.topic;
+  }
+
   /** The topic, created with broker defaults when auto.create.topics.enable allows and the name is legal. */
   async topicOrAutoCreate(name: string, allowAutoCreate: boolean): Promise<TopicOutcome> {
     const existing = this.store.topic(name);

@@ -1,35 +1,40 @@
 // FindCoordinator (key 10), versions 0-4 (4 looks up a batch of keys, KIP-699).
-// Served now because librdkafka 2.0.2 enables lz4 and group features only when
-// FindCoordinator v0 is advertised. Consumer groups and transactions are not served
-// yet, so every key is answered COORDINATOR_NOT_AVAILABLE, which clients retry.
+// Groups: this broker coordinates every group; the first lookup creates
+// __consumer_offsets, and while a group's partition of it is loading the answer is
+// COORDINATOR_NOT_AVAILABLE (clients retry). Transactions are not served yet: their
+// keys are answered COORDINATOR_NOT_AVAILABLE too.
 
 import { ErrorCode } from '../protocol/errors.js';
+import type { Coordinator } from '../protocol/generated/find-coordinator-response.js';
 import { findCoordinatorApi } from '../protocol/generated/index.js';
-import { defineHandler } from './handler.js';
+import type { Encodable } from '../protocol/message.js';
+import { defineHandler, type BrokerServices } from './handler.js';
+import { advertisedBrokers } from './metadata-view.js';
 
 const BATCHED_KEYS_VERSION = 4;
+const KeyType = { GROUP: 0, TRANSACTION: 1 } as const;
+
+async function locate(broker: BrokerServices, key: string, keyType: number): Promise<Encodable<Coordinator>> {
+  const unavailable = (errorCode: number, errorMessage: string): Encodable<Coordinator> => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage });
+  if (keyType === KeyType.TRANSACTION) return unavailable(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'transactions are not served yet');
+  if (keyType !== KeyType.GROUP) return unavailable(ErrorCode.INVALID_REQUEST, `unknown coordinator key type ${keyType}`);
+  const errorCode = await broker.groups.findCoordinator(key);
+  if (errorCode !== ErrorCode.NONE) return unavailable(errorCode, 'the group coordinator is loading');
+  const self = advertisedBrokers(broker.config)[0]!;
+  return { key, nodeId: self.nodeId, host: self.host, port: self.port, errorCode: ErrorCode.NONE, errorMessage: null };
+}
 
 export const findCoordinatorHandler = defineHandler({
   apiKey: 10,
   minVersion: 0,
   maxVersion: 4,
   schema: findCoordinatorApi,
-  handle(request, context) {
-    const keyType = request.keyType === 1 ? 'transaction' : 'group';
-    const errorMessage = `no ${keyType} coordinator: ${keyType === 'group' ? 'consumer groups' : 'transactions'} are not served yet`;
+  async handle(request, context) {
+    const keyType = context.apiVersion >= 1 ? request.keyType : KeyType.GROUP;
     if (context.apiVersion >= BATCHED_KEYS_VERSION) {
-      return {
-        throttleTimeMs: 0,
-        coordinators: request.coordinatorKeys.map((key) => ({
-          key,
-          nodeId: -1,
-          host: '',
-          port: -1,
-          errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-          errorMessage,
-        })),
-      };
+      return { throttleTimeMs: 0, coordinators: await Promise.all(request.coordinatorKeys.map((key) => locate(context.broker, key, keyType))) };
     }
-    return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage, nodeId: -1, host: '', port: -1 };
+    const { key: _key, ...found } = await locate(context.broker, request.key, keyType);
+    return { throttleTimeMs: 0, ...found };
   },
 });

@@ -5,6 +5,7 @@
 import type { BrokerConfig } from '../config/broker-config.js';
 import type { Controller } from '../controller/controller.js';
 import type { MetadataStore } from '../controller/metadata-store.js';
+import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import type { Logger } from '../logger.js';
 import type { ApiSchema, Encodable } from '../protocol/message.js';
 import type { LogEndWatch } from '../shard/log-end-watch.js';
@@ -15,6 +16,7 @@ import type { ShardSet } from '../shard/shard-set.js';
 export interface BrokerServices {
   readonly config: BrokerConfig;
   readonly controller: Controller;
+  readonly groups: GroupCoordinator;
   readonly store: MetadataStore;
   readonly shards: ShardSet;
   readonly segmentReaders: SegmentReaders;

@@ -467,6 +467,8 @@ export class Log {
    * the deleted segment files.
    */
   applyRetention(nowMs: number): string[] {
+    // Compacted logs (the internal __consumer_offsets) keep their records: deleting by age would lose committed offsets.
+    if (!this.config.cleanupPolicy.includes('delete')) return [];
     const { retentionMs, retentionBytes } = this.config;
     if (retentionMs >= 0) {
       const active = this.activeSegment;

@@ -1,0 +1,63 @@
+// Reads a whole partition's records back, from its log start offset to its high
+// watermark, through the same read plans a fetch uses: the owning shard answers where
+// the bytes are, and they are read through the thread pool. Used to load the internal
+// topics at startup; records must be uncompressed (the coordinator writes them so).
+
+import { read } from 'node:fs';
+import type { TopicRecord } from '../controller/metadata-store.js';
+import { ErrorCode, errorName } from '../protocol/errors.js';
+import { Attribute, BatchField, Compression, decodeRecords, readBatchHeader, splitBatches } from '../protocol/record-batch.js';
+import type { SegmentReaders } from '../shard/segment-readers.js';
+import type { ShardSet } from '../shard/shard-set.js';
+
+const READ_BYTES = 1024 * 1024;
+
+function readAt(fd: number, length: number, position: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
+  return new Promise((resolve, reject) =>
+    read(fd, buffer, 0, length, position, (error, bytesRead) => (error === null ? resolve(buffer.subarray(0, bytesRead)) : reject(error))),
+  );
+}
+
+/** Calls `visit` with each record's key and value, in offset order. */
+export async function readPartitionRecords(
+  shards: ShardSet,
+  segmentReaders: SegmentReaders,
+  topic: TopicRecord,
+  partition: number,
+  visit: (key: Buffer | null, value: Buffer | null) => void,
+): Promise<void> {
+  const start = await shards.listOffsets(topic.topicId, { topic: topic.name, partition, timestamp: -2 });
+  if (start.errorCode !== ErrorCode.NONE) throw new Error(`ListOffsets on ${topic.name}-${partition}: ${errorName(start.errorCode)}`);
+  let offset = start.offset;
+  for (;;) {
+    const plan = await shards.read(topic.topicId, { topic: topic.name, partition, fetchOffset: offset, maxBytes: READ_BYTES, minOneBatch: true });
+    if (plan.errorCode !== ErrorCode.NONE) throw new Error(`reading ${topic.name}-${partition} at ${offset}: ${errorName(plan.errorCode)}`);
+    if (plan.region === null) return;
+    const reader = await segmentReaders.acquire(plan.region.path);
+    let bytes: Buffer;
+    try {
+      bytes = await readAt(reader.fd, plan.region.length, plan.region.position);
+    } finally {
+      reader.release();
+    }
+    const batches = splitBatches(bytes);
+    if (batches.length === 0) throw new Error(`${topic.name}-${partition} at ${offset}: no whole batch in ${bytes.length} bytes`);
+    for (const batch of batches) {
+      const header = readBatchHeader(batch);
+      const next = header.baseOffset + header.lastOffsetDelta + 1;
+      if (next <= offset) continue;
+      if ((header.attributes & Attribute.control) !== 0) {
+        offset = next;
+        continue;
+      }
+      if ((batch.readInt16BE(BatchField.attributes) & Attribute.compressionMask) !== Compression.none) {
+        throw new Error(`${topic.name}-${partition} at ${header.baseOffset}: compressed batch in an internal topic`);
+      }
+      for (const record of decodeRecords(batch)) {
+        if (record.offset >= offset) visit(record.key, record.value);
+      }
+      offset = next;
+    }
+  }
+}
