@@ -96,7 +96,7 @@ function parseOptions(args: ParsedArgs): Options {
     partition: args.optionalInt('partition', 0, 2_147_483_647),
     start,
     maxMessages: args.int('max-messages', Number.MAX_SAFE_INTEGER, 1),
-    idleMs: args.int('timeout-ms', Number.MAX_SAFE_INTEGER, 0),
+    idleMs: args.int('timeout-ms', Number.MAX_SAFE_INTEGER, 1),
     printKey: args.flag('print-key'),
     printOffset: args.flag('print-offset'),
     separator: Buffer.from(unescapeSeparator(args.value('key-separator') ?? '\t')),

@@ -37,8 +37,3 @@ export class BrokerError extends Error {
 export class ConnectionError extends Error {
   override readonly name = 'ConnectionError';
 }
-
-/** Throws a BrokerError when `errorCode` is not NONE (0). */
-export function check(errorCode: number, detail: string | null, subject?: string): void {
-  if (errorCode !== 0) throw new BrokerError(errorCode, detail, subject);
-}

@@ -21,7 +21,7 @@
 //   2  usage error: unknown command or option, missing or malformed argument
 //   3  the broker cannot be reached, the connection was lost, or it did not answer in time
 // `spate start` exits as the broker does: 0 after a clean stop, 1 on a configuration or
-// startup error, 130 on a second signal.
+// startup error, 130 on a second signal. SPATE_DEBUG=1 adds stack traces to unexpected errors.
 
 import { readFileSync } from 'node:fs';
 import { commandHelp, parseArgs, type CommandSpec, type OptionSpec } from './args.js';
@@ -115,13 +115,17 @@ function splitCommand(argv: readonly string[]): { words: string[]; rest: string[
   return { words, rest };
 }
 
-/** Adds the command's synopsis to a usage error. */
+/** A usage error with the command's synopsis added. */
+function withSynopsis(spec: CommandSpec, error: UsageError): UsageError {
+  return new UsageError(`${error.message}\nusage: spate ${spec.synopsis}\n(spate ${spec.name} --help for details)`);
+}
+
+/** Runs `parse`, adding the command's synopsis to a usage error. */
 function withUsage<T>(spec: CommandSpec, parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    if (error instanceof UsageError) throw new UsageError(`${error.message}\nusage: spate ${spec.synopsis}\n(spate ${spec.name} --help for details)`);
-    throw error;
+    throw error instanceof UsageError ? withSynopsis(spec, error) : error;
   }
 }
 
@@ -190,10 +194,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     return await command.run(args, context);
   } catch (error) {
-    if (error instanceof UsageError) return withUsage(command.spec, () => {
-      throw error;
-    });
-    throw error;
+    throw error instanceof UsageError ? withSynopsis(command.spec, error) : error;
   }
 }
 

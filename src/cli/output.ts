@@ -1,7 +1,5 @@
 // Output helpers: aligned text tables, byte sizes for people, JSON for scripts, and
-// the `error: NAME: message` lines on stderr.
-
-import { BrokerError } from './errors.js';
+// `error: …` lines on stderr.
 
 /** Columns separated by two spaces, each as wide as its widest cell; the last is not padded. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
@@ -40,13 +38,4 @@ export function printJson(value: unknown): void {
 
 export function printError(message: string): void {
   process.stderr.write(`error: ${message}\n`);
-}
-
-export function printWarning(message: string): void {
-  process.stderr.write(`warning: ${message}\n`);
-}
-
-/** Prints a broker error the way the exit-code contract promises: `error: NAME: message`. */
-export function printBrokerError(error: BrokerError): void {
-  printError(error.message);
 }

@@ -25,8 +25,10 @@ const LINGER_MS = 10;
 const PROGRESS_INTERVAL_MS = 1_000;
 /** Upper bound on one batch's size, below the broker's default max.message.bytes (1 MiB + 12). */
 const DEFAULT_MAX_BATCH_BYTES = 1_000_000;
-/** Bytes a record adds beyond its key and value (length prefixes, deltas, attributes). */
-const RECORD_OVERHEAD = 24;
+/** A request stops taking batches (one per partition) past this size. */
+const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+/** Most bytes a record adds beyond its key and value (length prefixes, deltas, attributes). */
+const RECORD_OVERHEAD = 32;
 const BATCH_OVERHEAD = 61;
 
 export const produce: Command = {
@@ -106,6 +108,7 @@ async function runProduce(args: ParsedArgs, context: Context): Promise<number> {
       await producer.readLines(process.stdin);
       await producer.finish();
     } finally {
+      producer.dispose();
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
     }
@@ -207,10 +210,15 @@ class Producer {
     this.closeAll();
     this.pump();
     while ((this.inFlight > 0 || this.ready.length > 0) && this.failure === null) await this.waitForProgress();
-    clearInterval(this.progressTimer);
-    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
     if (this.failure !== null) throw this.failure;
     if (!this.options.quiet) this.summary();
+  }
+
+  /** Stops the timers (after finish, or after a failure). */
+  dispose(): void {
+    clearInterval(this.progressTimer);
+    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
+    this.lingerTimer = null;
   }
 
   private addLine(line: Buffer): void {
@@ -272,14 +280,16 @@ class Producer {
     while (this.inFlight < MAX_IN_FLIGHT && this.ready.length > 0 && this.failure === null) {
       const taken: ReadyBatch[] = [];
       const partitions = new Set<number>();
-      for (let index = 0; index < this.ready.length; ) {
+      let bytes = 0;
+      for (let index = 0; index < this.ready.length && bytes < MAX_REQUEST_BYTES; ) {
         const batch = this.ready[index]!;
-        if (partitions.has(batch.partition) || taken.length >= this.partitionCount) {
+        if (partitions.has(batch.partition)) {
           index++;
           continue;
         }
         partitions.add(batch.partition);
         taken.push(batch);
+        bytes += batch.batch.length;
         this.ready.splice(index, 1);
       }
       this.send(taken);

@@ -82,7 +82,8 @@ export const topicsCreate: Command = {
         return 0;
       }
       if (result.errorCode !== ErrorCode.NONE) throw new BrokerError(result.errorCode, result.errorMessage, `topic "${name}"`);
-      const shape = result.numPartitions > 0 ? ` (${result.numPartitions} partitions, replication factor ${result.replicationFactor})` : '';
+      const count = result.numPartitions;
+      const shape = count > 0 ? ` (${count} partition${count === 1 ? '' : 's'}, replication factor ${result.replicationFactor})` : '';
       printLine(validateOnly ? `Topic ${name} is valid and was not created${shape}.` : `Created topic ${name}${shape}.`);
       return 0;
     });

@@ -41,6 +41,7 @@ export interface TopicConfig {
   readonly retentionMs: number;
   readonly retentionBytes: number;
   readonly cleanupPolicy: readonly string[];
+  readonly deleteRetentionMs: number;
   readonly messageTimestampType: TimestampType;
   readonly maxMessageBytes: number;
   readonly minInsyncReplicas: number;
@@ -288,6 +289,7 @@ export function resolveTopicConfig(
     retentionMs: value('retention.ms'),
     retentionBytes: value('retention.bytes'),
     cleanupPolicy: value('cleanup.policy'),
+    deleteRetentionMs: value('delete.retention.ms'),
     messageTimestampType: value('message.timestamp.type'),
     maxMessageBytes: value('max.message.bytes'),
     minInsyncReplicas: value('min.insync.replicas'),

@@ -77,7 +77,8 @@ export const brokerConfigDefinitions = define([
   { name: 'log.retention.hours', type: 'int', defaultValue: '168', min: -1, doc: 'Retention time in hours.' },
   { name: 'log.retention.bytes', type: 'long', defaultValue: '-1', min: -1, doc: 'Retention size per partition; -1 for none.' },
   { name: 'log.retention.check.interval.ms', type: 'long', defaultValue: '300000', min: 1, doc: 'How often retention runs.' },
-  { name: 'log.cleanup.policy', type: 'list', defaultValue: 'delete', doc: 'delete (compact is not served yet).' },
+  { name: 'log.cleanup.policy', type: 'list', defaultValue: 'delete', doc: 'delete (compact is used by internal topics only so far).' },
+  { name: 'log.cleaner.delete.retention.ms', type: 'long', defaultValue: '86400000', min: 0, doc: 'How long a compacted log keeps tombstones.' },
   {
     name: 'log.message.timestamp.type', type: 'string', defaultValue: 'CreateTime', oneOf: ['CreateTime', 'LogAppendTime'],
     doc: 'Keep the producer\'s timestamps or stamp the append time.',
@@ -132,6 +133,7 @@ export const topicConfigDefinitions: ReadonlyMap<string, TopicConfigDefinition> 
     topicKey('retention.ms', 'log.retention.ms'),
     topicKey('retention.bytes', 'log.retention.bytes'),
     topicKey('cleanup.policy', 'log.cleanup.policy'),
+    topicKey('delete.retention.ms', 'log.cleaner.delete.retention.ms'),
     topicKey('message.timestamp.type', 'log.message.timestamp.type'),
     topicKey('max.message.bytes', 'message.max.bytes'),
     topicKey('min.insync.replicas', 'min.insync.replicas'),

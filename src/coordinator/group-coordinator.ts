@@ -6,10 +6,9 @@
 // each group belongs to the partition its id hashes to, every commit and every
 // completed rebalance is appended there before it is acknowledged, and each partition
 // is read back at startup (its groups answer COORDINATOR_LOAD_IN_PROGRESS meanwhile).
-// Runs on the main thread; appends and reads go through the shards.
-//
-// Known gap: __consumer_offsets is not compacted yet — it keeps every record, so it
-// grows with the number of commits and a restart reads it all.
+// Runs on the main thread; appends and reads go through the shards. The topic is
+// compacted (storage/compaction.ts) on the retention timer, so it keeps about one
+// record per group and partition however often they commit.
 
 import { randomUUID } from 'node:crypto';
 import type { BrokerConfig, GroupSettings } from '../config/broker-config.js';

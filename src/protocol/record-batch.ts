@@ -239,16 +239,23 @@ export function encodeRecordBatch(input: BatchInput): Buffer {
   return batch;
 }
 
-/** Decodes the records of an uncompressed batch. Throws ProtocolError on malformed bytes. */
-export function decodeRecords(batch: Buffer): Record[] {
+/** A record and where its bytes lie in its batch (for compaction, which keeps records as they are). */
+export interface RecordSpan extends Record {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Decodes the records of an uncompressed batch, with their byte spans. Throws ProtocolError on malformed bytes. */
+export function decodeRecordSpans(batch: Buffer): RecordSpan[] {
   const header = readBatchHeader(batch);
   if ((header.attributes & Attribute.compressionMask) !== Compression.none) {
     throw new RangeError('decodeRecords handles uncompressed batches only');
   }
   const logAppendTime = (header.attributes & Attribute.logAppendTime) !== 0;
   const reader = new Reader(batch, BATCH_HEADER_BYTES, LOG_OVERHEAD + header.batchLength);
-  const records: Record[] = [];
+  const records: RecordSpan[] = [];
   for (let index = 0; index < header.recordsCount; index++) {
+    const start = reader.offset;
     const length = reader.varint();
     const end = reader.offset + length;
     reader.int8();
@@ -272,9 +279,33 @@ export function decodeRecords(batch: Buffer): Record[] {
       key,
       value,
       headers,
+      start,
+      end,
     });
   }
   return records;
+}
+
+/** Decodes the records of an uncompressed batch. Throws ProtocolError on malformed bytes. */
+export function decodeRecords(batch: Buffer): Record[] {
+  return decodeRecordSpans(batch);
+}
+
+/**
+ * The batch with only the records in `kept` (spans from decodeRecordSpans, in order),
+ * copied byte for byte: their deltas stay valid because the header keeps its base
+ * offset, base timestamp and last offset delta, as a compacted Kafka batch does.
+ */
+export function rewriteBatch(batch: Buffer, kept: readonly RecordSpan[]): Buffer {
+  const recordBytes = kept.reduce((sum, span) => sum + span.end - span.start, 0);
+  const rewritten = Buffer.allocUnsafe(BATCH_HEADER_BYTES + recordBytes);
+  batch.copy(rewritten, 0, 0, BATCH_HEADER_BYTES);
+  let at = BATCH_HEADER_BYTES;
+  for (const span of kept) at += batch.copy(rewritten, at, span.start, span.end);
+  rewritten.writeInt32BE(rewritten.length - LOG_OVERHEAD, BatchField.batchLength);
+  rewritten.writeInt32BE(kept.length, BatchField.recordsCount);
+  rewritten.writeUInt32BE(computeBatchCrc(rewritten), BatchField.crc);
+  return rewritten;
 }
 
 /** Splits a buffer of consecutive batches into whole batches (dropping a trailing fragment, as clients do). */

@@ -223,15 +223,16 @@ export class Shard {
     return { results };
   }
 
-  /** Deletes segments past each topic's retention; returns how many. A failing partition does not stop the others. */
+  /** Deletes segments past each topic's retention and compacts compacted logs; returns how many files went. A failing partition does not stop the others. */
   private applyRetention(): number {
     const nowMs = Date.now();
     const deleted: string[] = [];
     for (const [key, { log }] of this.logs) {
       try {
         deleted.push(...log.applyRetention(nowMs));
+        deleted.push(...log.compact(nowMs));
       } catch (error) {
-        this.emit({ kind: 'log', level: 'error', message: `retention of ${key} failed: ${describeError(error)}` });
+        this.emit({ kind: 'log', level: 'error', message: `retention or compaction of ${key} failed: ${describeError(error)}` });
       }
     }
     if (deleted.length > 0) this.emit({ kind: 'segmentsDeleted', paths: deleted });

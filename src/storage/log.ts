@@ -17,6 +17,7 @@ import {
   readInt64,
   writeInt64,
 } from '../protocol/record-batch.js';
+import { planCompaction } from './compaction.js';
 import { ProducerStateManager } from './producer-state.js';
 import { Segment, type BatchPosition } from './segment.js';
 
@@ -118,6 +119,8 @@ export class Log {
   private unflushedMessages = 0;
   private firstUnflushedMs = 0;
   private readonly recent = new RecentBatches();
+  /** Closed segments up to here have been compacted (cleanup.policy=compact). */
+  private compactedThrough = 0;
 
   private constructor(
     readonly dir: string,
@@ -181,7 +184,7 @@ export class Log {
       .map((name) => Number(name.slice(0, 20)))
       .sort((a, b) => a - b);
     for (const name of readdirSync(options.dir)) {
-      if (name.endsWith('.tmp') || name.endsWith('.deleted')) rmSync(join(options.dir, name), { force: true });
+      if (name.endsWith('.tmp') || name.endsWith('.deleted') || name.endsWith('.cleaned')) rmSync(join(options.dir, name), { force: true });
     }
     let segmentsScanned = 0;
     let bytesTruncated = 0;
@@ -514,6 +517,32 @@ export class Log {
     this.logStartOffset = Math.max(this.logStartOffset, this.segments[0]!.baseOffset);
     this.producerState.deleteSnapshotsBefore(this.segments[0]!.baseOffset, 0);
     return paths;
+  }
+
+  /**
+   * Log compaction for cleanup.policy=compact: closed segments keep only the newest
+   * record of each key (tombstones too, until delete.retention.ms has passed), and small
+   * neighbours are merged up to segment.bytes. Returns the segment files replaced or
+   * deleted, so readers drop their descriptors. See compaction.ts.
+   */
+  compact(nowMs: number): string[] {
+    if (!this.config.cleanupPolicy.includes('compact') || this.segments.length < 2) return [];
+    const closed = this.segments.slice(0, -1);
+    if (closed[closed.length - 1]!.nextOffset <= this.compactedThrough) return [];
+    const plan = planCompaction(this.segments, closed.length, nowMs, this.config.deleteRetentionMs, this.config.segmentBytes);
+    const touched: string[] = [];
+    for (const group of plan) {
+      const [first, ...rest] = group.segments;
+      first!.replaceWith(group.bytes, rest.length > 0 ? rest[rest.length - 1]!.nextOffset : first!.nextOffset);
+      touched.push(first!.logPath);
+      for (const merged of rest) {
+        touched.push(merged.logPath);
+        merged.delete();
+        this.segments.splice(this.segments.indexOf(merged), 1);
+      }
+    }
+    this.compactedThrough = this.segments[this.segments.length - 2]?.nextOffset ?? this.compactedThrough;
+    return touched;
   }
 
   updateConfig(config: TopicConfig): void {

@@ -26,6 +26,7 @@ import {
   computeBatchCrc,
   readInt64,
 } from '../protocol/record-batch.js';
+import { fsyncDirectorySync } from './checkpoint.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 
@@ -363,6 +364,37 @@ export class Segment {
   largestTimestamp(): number {
     const maxTimestamp = this.maxTimestamp;
     return maxTimestamp >= 0 ? maxTimestamp : this.createdMs;
+  }
+
+  /** The whole segment's batches (compaction reads a segment at a time). */
+  readAll(): Buffer {
+    return this.readBytes(0, this.size);
+  }
+
+  /**
+   * Replaces the segment's bytes (compaction): the new contents are written beside the
+   * old file and synced, the old indexes are removed, and the new file is renamed over the
+   * old one — a crash leaves the old file or the new one, and missing indexes are rebuilt
+   * at the next open. The segment keeps its base offset and ends at `nextOffset`.
+   */
+  replaceWith(bytes: Buffer, nextOffset: number): void {
+    const cleaned = `${this.logPath}.cleaned`;
+    writeWholeFile(cleaned, bytes, true);
+    this.close();
+    for (const path of [this.indexPath, this.timeIndexPath]) {
+      try {
+        unlinkSync(path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    renameSync(cleaned, this.logPath);
+    fsyncDirectorySync(this.dir);
+    this.size = bytes.length;
+    this.indexesReady = true;
+    this.rebuild(null);
+    this.nextOffset = nextOffset;
+    this.writeIndexes(true);
   }
 
   readBytes(position: number, length: number): Buffer {
