@@ -128,11 +128,19 @@ export class Broker {
         void broker!.stop();
       });
       await broker.listen();
-      broker.checkpointTimer = setInterval(() => void broker!.checkpoint(false), CHECKPOINT_INTERVAL_MS);
+      broker.checkpointTimer = setInterval(() => void broker!.checkpoint(), CHECKPOINT_INTERVAL_MS);
       broker.checkpointTimer.unref();
       return broker;
     } catch (error) {
-      if (shards !== null) await shards.terminate();
+      // Nothing was served: close the shards cleanly, so the next start is not taken for a crash.
+      if (shards !== null) {
+        try {
+          await writeCheckpoints(config, await shards.close(), true);
+        } catch (closeError) {
+          logger.error(`closing after a failed start: ${(closeError as Error).message}`);
+          await shards.terminate();
+        }
+      }
       for (const lock of locks) lock.release();
       throw error;
     }
@@ -175,25 +183,12 @@ export class Broker {
     connection.onClose(() => this.connections.delete(connection));
   }
 
-  /** Writes recovery-point and log-start-offset checkpoints for every log dir (and, on shutdown, the clean-shutdown marker). */
-  private async checkpoint(final: boolean, statuses?: readonly PartitionStatus[]): Promise<void> {
+  /** Checkpoints recovery points and log start offsets now (and every minute while running). */
+  private async checkpoint(): Promise<void> {
     try {
-      const partitions = statuses ?? (await this.shards.status());
-      for (const dir of this.config.logDirs) {
-        const recoveryPoints = new Map<string, number>();
-        const logStartOffsets = new Map<string, number>();
-        for (const status of partitions) {
-          if (!status.dir.startsWith(`${dir}/`)) continue;
-          recoveryPoints.set(checkpointKey(status.topic, status.partition), status.recoveryPoint);
-          logStartOffsets.set(checkpointKey(status.topic, status.partition), status.logStartOffset);
-        }
-        await writeFileAtomic(join(dir, RECOVERY_POINT_CHECKPOINT), formatCheckpoint(recoveryPoints));
-        await writeFileAtomic(join(dir, LOG_START_OFFSET_CHECKPOINT), formatCheckpoint(logStartOffsets));
-        if (final) await writeFileAtomic(join(dir, CLEAN_SHUTDOWN_MARKER), '');
-      }
+      await writeCheckpoints(this.config, await this.shards.status(), false);
     } catch (error) {
       this.logger.error(`writing checkpoints failed: ${(error as Error).message}`);
-      if (final) throw error;
     }
   }
 
@@ -222,8 +217,7 @@ export class Broker {
     await closed;
     let cleanClose = false;
     try {
-      const statuses = await this.shards.close();
-      await this.checkpoint(true, statuses);
+      await writeCheckpoints(this.config, await this.shards.close(), true);
       cleanClose = true;
     } catch (error) {
       this.logger.error(`shards did not close cleanly: ${(error as Error).message}`);
@@ -242,6 +236,26 @@ function responseWriter(config: BrokerConfig, logger: Logger): ResponseWriter {
   const sendFile = loadSendFile({ returnWhenFull: true, log: (message) => logger.warn(message) });
   logger.info(`fetch.zero.copy=on: file regions go out with the ${sendFile.name} sendfile`);
   return new ZeroCopyResponseWriter(sendFile, buffered);
+}
+
+/**
+ * Writes the recovery-point and log-start-offset checkpoints of every log dir, and with
+ * `final` (shards closed cleanly) the clean-shutdown marker, so the next start trusts
+ * the logs as they are.
+ */
+async function writeCheckpoints(config: BrokerConfig, partitions: readonly PartitionStatus[], final: boolean): Promise<void> {
+  for (const dir of config.logDirs) {
+    const recoveryPoints = new Map<string, number>();
+    const logStartOffsets = new Map<string, number>();
+    for (const status of partitions) {
+      if (!status.dir.startsWith(`${dir}/`)) continue;
+      recoveryPoints.set(checkpointKey(status.topic, status.partition), status.recoveryPoint);
+      logStartOffsets.set(checkpointKey(status.topic, status.partition), status.logStartOffset);
+    }
+    await writeFileAtomic(join(dir, RECOVERY_POINT_CHECKPOINT), formatCheckpoint(recoveryPoints));
+    await writeFileAtomic(join(dir, LOG_START_OFFSET_CHECKPOINT), formatCheckpoint(logStartOffsets));
+    if (final) await writeFileAtomic(join(dir, CLEAN_SHUTDOWN_MARKER), '');
+  }
 }
 
 function readLogDirState(dir: string): LogDirState {

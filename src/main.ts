@@ -1,15 +1,19 @@
 #!/usr/bin/env node
-// Entry point: `node dist/src/main.js [server.properties] [--override key=value]…`.
-// Loads the configuration the Kafka way, starts the broker, and stops it gracefully
-// on SIGINT/SIGTERM (a second signal exits at once).
+// Entry point: `node dist/src/main.js [server.properties] [--override key=value]…`
+// (also `spate start …`). Loads the configuration the Kafka way, starts the broker, and
+// stops it gracefully on SIGINT/SIGTERM (a second signal exits at once, 130).
+// Exit codes: 0 after a clean stop; 1 for a configuration error, a locked data
+// directory, a port in use, or a failed shutdown.
 
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Broker } from './broker.js';
 import { ConfigError, buildBrokerConfig, parseCommandLine, parseProperties } from './config/broker-config.js';
 import { DirectoryLockedError } from './storage/dir-lock.js';
 import { createLogger } from './logger.js';
 
-async function main(argv: readonly string[]): Promise<number> {
+/** Runs a broker until SIGINT/SIGTERM; resolves with the process exit code. */
+export async function runBroker(argv: readonly string[]): Promise<number> {
   const logger = createLogger();
   let broker: Broker;
   try {
@@ -36,7 +40,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const listeners = broker.listeners.map((listener) => `${listener.name}://${listener.host}:${listener.port}`).join(', ');
   logger.info(`broker ready on ${listeners}`);
-  await new Promise<void>((resolve) => {
+  return new Promise<number>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
       signals++;
@@ -45,22 +49,25 @@ async function main(argv: readonly string[]): Promise<number> {
         process.exit(130);
       }
       logger.info(`${signal}: shutting down (finishing in-flight requests)`);
-      broker.stop().then(resolve, (error: unknown) => {
-        logger.error(`shutdown failed: ${(error as Error).message}`);
-        process.exitCode = 1;
-        resolve();
-      });
+      broker.stop().then(
+        () => resolve(process.exitCode === undefined ? 0 : Number(process.exitCode)),
+        (error: unknown) => {
+          logger.error(`shutdown failed: ${(error as Error).message}`);
+          resolve(1);
+        },
+      );
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
-  return process.exitCode === undefined ? 0 : Number(process.exitCode);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`spate: fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runBroker(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`spate: fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -70,7 +70,7 @@ export const brokerConfigDefinitions = define([
     name: 'log.flush.interval.messages', type: 'long', defaultValue: String(LONG_MAX), min: 1,
     doc: 'fsync a partition after this many appended messages; 1 means every append is on disk before it is acknowledged.',
   },
-  { name: 'log.flush.interval.ms', type: 'long', defaultValue: null, min: 0, doc: 'fsync data older than this (checked every log.flush.scheduler.interval.ms).' },
+  { name: 'log.flush.interval.ms', type: 'long', defaultValue: String(LONG_MAX), min: 0, doc: 'fsync data older than this (checked every log.flush.scheduler.interval.ms).' },
   { name: 'log.flush.scheduler.interval.ms', type: 'long', defaultValue: String(LONG_MAX), min: 0, doc: 'How often to check log.flush.interval.ms.' },
   { name: 'log.retention.ms', type: 'long', defaultValue: null, min: -1, doc: 'Retention time; wins over minutes and hours.' },
   { name: 'log.retention.minutes', type: 'int', defaultValue: null, min: -1, doc: 'Retention time in minutes.' },

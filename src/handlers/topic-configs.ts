@@ -24,9 +24,13 @@ export const ConfigSource = {
 /** Kafka's DescribeConfigs config types (v3+). */
 const CONFIG_TYPE_CODES: Record<ConfigType, number> = { boolean: 1, string: 2, int: 3, long: 5, double: 6, list: 7 };
 
+const KAFKA_LONG_MAX = '9223372036854775807';
+
+/** A value as Kafka prints it; "never" (Long.MAX_VALUE, clamped to 2^53-1 here) prints as Kafka's number. */
 export function formatConfigValue(value: ConfigValue): string | null {
   if (value === null) return null;
   if (Array.isArray(value)) return value.join(',');
+  if (value === Number.MAX_SAFE_INTEGER) return KAFKA_LONG_MAX;
   return String(value);
 }
 
@@ -70,7 +74,7 @@ function brokerSynonyms(config: BrokerConfig, key: string): ConfigSynonym[] {
   if (config.explicitKeys.has(key)) {
     synonyms.push({ name: key, value: formatConfigValue(config.values.get(key) ?? null), source: ConfigSource.STATIC_BROKER_CONFIG });
   }
-  synonyms.push({ name: key, value: definition.defaultValue, source: ConfigSource.DEFAULT_CONFIG });
+  synonyms.push({ name: key, value: definition.defaultValue === String(Number.MAX_SAFE_INTEGER) ? KAFKA_LONG_MAX : definition.defaultValue, source: ConfigSource.DEFAULT_CONFIG });
   return synonyms;
 }
 
