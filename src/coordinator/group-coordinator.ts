@@ -764,7 +764,9 @@ export class GroupCoordinator {
     const loadError = this.loadError(groupId);
     const group = this.groups.get(groupId);
     if (loadError !== ErrorCode.NONE || group === undefined) {
-      return { errorCode: loadError, groupId, state: 'Dead', protocolType: '', protocolName: '', members: [] };
+      // A group known only by its committed offsets (a consumer using assign()) is Empty, as in Kafka.
+      const state: GroupState = loadError === ErrorCode.NONE && this.offsets.has(groupId) ? 'Empty' : 'Dead';
+      return { errorCode: loadError, groupId, state, protocolType: '', protocolName: '', members: [] };
     }
     const stable = group.is('Stable');
     return {
