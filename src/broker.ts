@@ -56,6 +56,8 @@ export class Broker {
   private stopping: Promise<void> | null = null;
   private shuttingDown = false;
   private readonly framePool = new SharedFramePool();
+  /** Requests being handled, across all connections (a client may leave before its request is done). */
+  private readonly inFlight = new Set<Promise<unknown>>();
   readonly listeners: BoundListener[] = [];
 
   private constructor(
@@ -177,6 +179,13 @@ export class Broker {
       services: this.services,
       writer: this.writer,
       framePool: this.framePool,
+      track: (work) => {
+        this.inFlight.add(work);
+        const done = (): void => {
+          this.inFlight.delete(work);
+        };
+        work.then(done, done);
+      },
       logger: this.logger,
     });
     this.connections.add(connection);
@@ -212,8 +221,12 @@ export class Broker {
     if ((await Promise.race([drained, timedOut])) === 'timeout') {
       this.logger.warn(`closing ${this.connections.size} connections that did not finish within ${limits.shutdownDrainMs} ms`);
     }
-    clearTimeout(drainTimer);
     for (const connection of this.connections) connection.close();
+    // Requests whose clients already left still finish their appends before the shards close.
+    if ((await Promise.race([Promise.allSettled([...this.inFlight]), timedOut])) === 'timeout') {
+      this.logger.warn(`${this.inFlight.size} requests did not finish within ${limits.shutdownDrainMs} ms`);
+    }
+    clearTimeout(drainTimer);
     await closed;
     let cleanClose = false;
     try {

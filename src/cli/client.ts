@@ -33,6 +33,11 @@ const CEILINGS: ReadonlyMap<number, number> = new Map([
   [1, 16], // Fetch (13+ names topics by id)
   [2, 7], // ListOffsets
   [3, 12], // Metadata
+  [8, 8], // OffsetCommit (9 is for KIP-848 groups)
+  [9, 8], // OffsetFetch (9 is for KIP-848 groups)
+  [10, 4], // FindCoordinator
+  [15, 5], // DescribeGroups
+  [16, 5], // ListGroups
   [18, 3], // ApiVersions
   [19, 7], // CreateTopics
   [20, 6], // DeleteTopics
@@ -40,7 +45,9 @@ const CEILINGS: ReadonlyMap<number, number> = new Map([
   [32, 4], // DescribeConfigs
   [35, 4], // DescribeLogDirs
   [37, 3], // CreatePartitions
+  [42, 2], // DeleteGroups
   [44, 1], // IncrementalAlterConfigs
+  [47, 0], // OffsetDelete
 ]);
 
 export interface ClientOptions {

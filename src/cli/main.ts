@@ -11,6 +11,7 @@
 //   consume          records → lines of stdout
 //   log-dirs         the broker's data directories and partition sizes
 //   delete-records   advance a partition's log start offset
+//   groups           list | describe | reset-offsets | delete | delete-offsets (consumer groups)
 //
 // The broker address is --bootstrap-server, else $SPATE_BOOTSTRAP, else 127.0.0.1:9092.
 //
@@ -30,6 +31,7 @@ import { configsAlter, configsDescribe } from './configs.js';
 import { consume } from './consume.js';
 import { deleteRecords } from './delete-records.js';
 import { BrokerError, ConnectionError, ExitCode, UsageError } from './errors.js';
+import { groupsDelete, groupsDeleteOffsets, groupsDescribe, groupsList, groupsResetOffsets } from './groups.js';
 import { logDirs } from './log-dirs.js';
 import { printError } from './output.js';
 import { produce } from './produce.js';
@@ -60,6 +62,11 @@ const commands: readonly Command[] = [
   consume,
   logDirs,
   deleteRecords,
+  groupsList,
+  groupsDescribe,
+  groupsResetOffsets,
+  groupsDelete,
+  groupsDeleteOffsets,
 ];
 const commandsByName = new Map(commands.map((command) => [command.spec.name, command]));
 const groups = new Set(commands.filter((c) => c.spec.name.includes(' ')).map((c) => c.spec.name.split(' ')[0]!));

@@ -38,6 +38,8 @@ export interface ConnectionOptions {
   readonly idleTimeoutMs: number;
   readonly registry: HandlerRegistry;
   readonly framePool: SharedFramePool;
+  /** Told of every request still being handled, so shutdown can wait for it even if its connection is gone. */
+  readonly track: (work: Promise<unknown>) => void;
   readonly services: BrokerServices;
   readonly writer: ResponseWriter;
   readonly logger: Logger;
@@ -171,6 +173,7 @@ export class Connection {
       return;
     }
     if (result instanceof Promise) {
+      this.options.track(result);
       result.then(
         (response) => {
           release();
@@ -273,7 +276,9 @@ export class Connection {
 
   private handlerFailure(handler: Handler, error: unknown): void {
     // A handler that throws is a broker bug: say so loudly, and drop only this connection.
-    this.options.logger.error(
+    // During shutdown, a request abandoned by its client may find its shard closed: that is expected.
+    const log = this.options.services.shuttingDown ? this.options.logger.debug : this.options.logger.error;
+    log(
       `${handler.schema.name} handler failed for ${this.peer}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
     );
     this.close();

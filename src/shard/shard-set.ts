@@ -57,6 +57,8 @@ class ShardClient {
   private reads: Gathered<ReadRequest, ReadReply>[] = [];
   private flushScheduled = false;
   private exited = false;
+  /** close was sent: the worker's exit that follows is expected, not a failure. */
+  private closing = false;
 
   constructor(
     readonly shardId: number,
@@ -86,9 +88,9 @@ class ShardClient {
   private fail(error: Error): void {
     if (this.exited) return;
     this.exited = true;
-    for (const pending of this.pending.values()) pending.reject(error);
+    for (const pending of this.pending.values()) pending.reject(this.closing ? new ShardError(`shard ${this.shardId} is closed`) : error);
     this.pending.clear();
-    this.onExit(this.shardId, error);
+    if (!this.closing) this.onExit(this.shardId, error);
   }
 
   send<K extends ShardCommandKind>(command: { kind: K } & ShardCommands[K], transfer: ArrayBuffer[] = []): Promise<ShardReplies[K]> {
@@ -146,8 +148,11 @@ class ShardClient {
     await this.worker.terminate();
   }
 
-  markClosed(): void {
-    this.exited = true;
+  /** Sends `close`; the worker exits after answering it. */
+  async close(): Promise<ShardReplies['close']> {
+    const reply = this.send({ kind: 'close' });
+    this.closing = true;
+    return reply;
   }
 }
 
@@ -293,14 +298,8 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
 
   /** Sends `close` to every shard and waits for their final partition states. */
   async close(): Promise<ShardReplies['close']['partitions']> {
-    const replies = await Promise.all(
-      this.shards.map(async (shard) => {
-        const reply = await shard.send({ kind: 'close' });
-        shard.markClosed();
-        return reply.partitions;
-      }),
-    );
-    return replies.flat();
+    const replies = await Promise.all(this.shards.map((shard) => shard.close()));
+    return replies.flatMap((reply) => reply.partitions);
   }
 
   async terminate(): Promise<void> {
