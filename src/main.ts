@@ -15,7 +15,23 @@ import { createLogger } from './logger.js';
 /** Runs a broker until SIGINT/SIGTERM; resolves with the process exit code. */
 export async function runBroker(argv: readonly string[]): Promise<number> {
   const logger = createLogger();
-  let broker: Broker;
+  // Signal handlers go in first: a SIGTERM that arrives while the broker starts (or just
+  // after it says it is ready) must stop it cleanly, not kill it with the default action.
+  let broker: Broker | null = null;
+  let signals = 0;
+  let stopRequested: ((signal: NodeJS.Signals) => void) | null = null;
+  const pendingSignals: NodeJS.Signals[] = [];
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      logger.warn(`${signal} again: exiting without a clean shutdown`);
+      process.exit(130);
+    }
+    if (stopRequested === null) pendingSignals.push(signal);
+    else stopRequested(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const { configFile, overrides } = parseCommandLine(argv);
     const fileProperties = configFile === null ? new Map<string, string>() : parseProperties(readFileSync(configFile, 'utf8'));
@@ -38,18 +54,13 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
     }
     throw error;
   }
-  const listeners = broker.listeners.map((listener) => `${listener.name}://${listener.host}:${listener.port}`).join(', ');
+  const running = broker;
+  const listeners = running.listeners.map((listener) => `${listener.name}://${listener.host}:${listener.port}`).join(', ');
   logger.info(`broker ready on ${listeners}`);
   return new Promise<number>((resolve) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      signals++;
-      if (signals > 1) {
-        logger.warn(`${signal} again: exiting without a clean shutdown`);
-        process.exit(130);
-      }
+    stopRequested = (signal) => {
       logger.info(`${signal}: shutting down (finishing in-flight requests)`);
-      broker.stop().then(
+      running.stop().then(
         () => resolve(process.exitCode === undefined ? 0 : Number(process.exitCode)),
         (error: unknown) => {
           logger.error(`shutdown failed: ${(error as Error).message}`);
@@ -57,8 +68,8 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
         },
       );
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const early = pendingSignals.shift();
+    if (early !== undefined) stopRequested(early);
   });
 }
 

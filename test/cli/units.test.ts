@@ -1,12 +1,18 @@
 // The CLI's pure pieces, without a broker: the argument parser, the bootstrap address
-// parser, and murmur2 (against the values Kafka's own UtilsTest expects).
+// parser, murmur2 (against the values Kafka's own UtilsTest expects), and the consumer
+// group helpers (--topic TOPIC:P,… and --to-datetime parsing, member assignment and
+// subscription decoding).
 
 import t from 'tap';
 import { parseArgs, type CommandSpec } from '../../src/cli/args.js';
 import { parseBootstrap } from '../../src/cli/client.js';
 import { UsageError } from '../../src/cli/errors.js';
+import { decodeAssignment, decodeSubscription, parseDateTime, parseTopicSpec } from '../../src/cli/groups.js';
 import { formatTable } from '../../src/cli/output.js';
 import { murmur2 } from '../../src/cli/produce.js';
+import { writeConsumerProtocolAssignment } from '../../src/protocol/generated/consumer-protocol-assignment.js';
+import { writeConsumerProtocolSubscription } from '../../src/protocol/generated/consumer-protocol-subscription.js';
+import { Writer } from '../../src/protocol/writer.js';
 
 const spec: CommandSpec = {
   name: 'demo',
@@ -60,4 +66,43 @@ t.test('murmur2 matches Kafka', async (t) => {
 
 t.test('formatTable', async (t) => {
   t.equal(formatTable(['A', 'BB'], [['xyz', 1], ['', 22]]), 'A    BB\nxyz  1\n     22');
+});
+
+t.test('groups: --topic and --to-datetime', async (t) => {
+  t.same(parseTopicSpec('orders'), { topic: 'orders', partitions: null });
+  t.same(parseTopicSpec('orders:2,0,2'), { topic: 'orders', partitions: [0, 2] }, 'sorted, without duplicates');
+  t.throws(() => parseTopicSpec('orders:'), UsageError);
+  t.throws(() => parseTopicSpec(':1'), UsageError);
+  t.throws(() => parseTopicSpec('orders:a'), UsageError);
+  t.throws(() => parseTopicSpec('orders:-1'), UsageError);
+  t.equal(parseDateTime('2024-05-01T12:00:00Z'), Date.UTC(2024, 4, 1, 12));
+  t.equal(parseDateTime('2024-05-01T12:00:00.250+02:00'), Date.UTC(2024, 4, 1, 10, 0, 0, 250));
+  t.equal(parseDateTime('2024-05-01T12:00:00'), new Date(2024, 4, 1, 12).getTime(), 'without a zone: local time');
+  t.throws(() => parseDateTime('yesterday'), UsageError);
+  t.throws(() => parseDateTime('1714564800000'), UsageError, 'not milliseconds');
+});
+
+t.test('groups: member assignments and subscriptions', async (t) => {
+  const encode = (version: number, write: (w: Writer) => void): Buffer => {
+    const w = new Writer();
+    w.int16(version);
+    write(w);
+    return w.toBuffer();
+  };
+  const assigned = [
+    { topic: 'b', partitions: [2, 0] },
+    { topic: 'a', partitions: [1] },
+    { topic: 'b', partitions: [1] },
+  ];
+  for (const version of [0, 3, 7]) {
+    // A version newer than the codec's is read as the newest known (fields are only added at the end).
+    const bytes = encode(version, (w) => writeConsumerProtocolAssignment(w, Math.min(version, 3), { assignedPartitions: assigned, userData: Buffer.from('x') }));
+    t.same(decodeAssignment(bytes), [{ topic: 'a', partitions: [1] }, { topic: 'b', partitions: [0, 1, 2] }], `assignment v${version}`);
+  }
+  t.same(decodeAssignment(Buffer.alloc(0)), [], 'no assignment yet');
+  t.equal(decodeAssignment(Buffer.from([0, 0, 0, 0, 0, 9])), null, 'not an assignment');
+  t.equal(decodeAssignment(Buffer.from([0xff, 0xff])), null, 'a negative version');
+  const subscription = encode(1, (w) => writeConsumerProtocolSubscription(w, 1, { topics: ['z', 'y'], userData: null, ownedPartitions: [{ topic: 'z', partitions: [0] }] }));
+  t.same(decodeSubscription(subscription), ['y', 'z']);
+  t.equal(decodeSubscription(Buffer.alloc(0)), null);
 });

@@ -12,6 +12,15 @@ import { fileURLToPath } from 'node:url';
 export const projectRoot = fileURLToPath(new URL('../../..', import.meta.url));
 export const brokerMain = join(projectRoot, 'dist', 'src', 'main.js');
 
+/**
+ * A node child process without tap's process-info hook: tap puts its `--import` back into
+ * NODE_OPTIONS of every node it sees spawned, which slows each start; `env -u` removes it
+ * and then execs node (same pid).
+ */
+export function plainNode(args: readonly string[]): [string, string[]] {
+  return ['env', ['-u', 'NODE_OPTIONS', process.execPath, ...args]];
+}
+
 export interface Teardownable {
   teardown(fn: () => void | Promise<void>): void;
 }
@@ -91,7 +100,8 @@ export class BrokerProcess {
   }
 
   private async launch(): Promise<void> {
-    const child = spawn(process.execPath, [brokerMain, ...this.arguments()], {
+    const [command, args] = plainNode([brokerMain, ...this.arguments()]);
+    const child = spawn(command, args, {
       cwd: projectRoot,
       env: { ...process.env, SPATE_LOG_LEVEL: 'info', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
