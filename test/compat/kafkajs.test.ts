@@ -6,7 +6,10 @@
 // multi-partition topic, and they come back through kafkajs's own Fetch encoder and
 // RecordBatch/gzip decoder, identical and in per-key order.
 //
-// Why not consumer.run(): consumer groups (FindCoordinator, JoinGroup, SyncGroup,
+// The gzip test reads the records back twice: with a kafkajs consumer group
+// (consumer.run()), as an application would, and with kafkajs's lower-level fetch
+// described below, which checks per-partition contents independently of groups.
+// Lower-level read, written before groups existed: consumer groups (FindCoordinator, JoinGroup, SyncGroup,
 // Heartbeat, OffsetCommit/Fetch) are not implemented in the broker yet, so kafkajs's
 // group consumer cannot start. Until they are, records are read with the machinery the
 // group consumer itself uses underneath: a kafkajs Cluster (made by the same private
@@ -308,6 +311,30 @@ t.test('producer: several hundred keyed gzip messages, acks=-1, come back throug
     messages.map((m) => [m.key, m.value, m.headers]),
     messages.map((m) => [byValue.get(m.value)?.key, m.value, byValue.get(m.value)?.headers]),
     'every message came back with its key, value and headers',
+  );
+
+  // And as an application reads them: a kafkajs consumer group from the beginning.
+  const consumer = kafka.consumer({ groupId: 'kjs-gzip-readers', sessionTimeout: 10_000 });
+  t.teardown(() => consumer.disconnect());
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const consumed = new Map<string, string>();
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the consumer group read ${consumed.size} of ${total} messages in 30 s`)), 30_000);
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        consumed.set(message.value?.toString() ?? '', message.key?.toString() ?? '');
+        if (consumed.size === total) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  t.same(
+    [...consumed].sort(),
+    messages.map((m) => [m.value, m.key]).sort(),
+    'a kafkajs consumer group (consumer.run) reads every message back with its key',
   );
 
   const partitionOfKey = new Map<string, Set<number>>();

@@ -246,3 +246,16 @@ t.test('a crash that loses whole batches also forgets their producer sequences',
   t.same(readAll(recovered), ['a', 'b']);
   recovered.close();
 });
+
+t.test('segment.ms rolls a segment that has grown old', async (t) => {
+  const dir = join(temporaryDirectory(t), 'topic-0');
+  const log = Log.create(dir, 'AAAAAAAAAAAAAAAAAAAAAB', topicConfig({ 'segment.ms': '1000' }));
+  const start = Date.now();
+  log.append([batch(['first'])], start);
+  log.append([batch(['soon after'])], start + 500);
+  t.equal(log.segmentCount, 1, 'younger than segment.ms: same segment');
+  log.append([batch(['later'])], start + 1500);
+  t.equal(log.segmentCount, 2, 'older than segment.ms: a new segment');
+  t.same(readAll(log), ['first', 'soon after', 'later']);
+  log.close();
+});

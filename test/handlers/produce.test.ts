@@ -1,0 +1,81 @@
+// Produce and the topic configs that shape it, through the raw protocol:
+// min.insync.replicas with acks=all, max.message.bytes, LogAppendTime, zstd and the
+// Produce version, auto-creation on and off; and OffsetForLeaderEpoch on one broker.
+
+import t from 'tap';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { createTopicsApi, offsetForLeaderEpochApi, produceApi } from '../../src/protocol/generated/index.js';
+import { BatchField, computeBatchCrc, encodeRecordBatch } from '../../src/protocol/record-batch.js';
+import { BrokerProcess } from '../helpers/broker-process.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+const broker = await BrokerProcess.start(t);
+const client = await RawClient.connect(t, broker.port);
+
+async function create(name: string, configs: Record<string, string>): Promise<void> {
+  const response = await client.request(createTopicsApi, 5, {
+    topics: [{ name, numPartitions: 1, replicationFactor: 1, configs: Object.entries(configs).map(([key, value]) => ({ name: key, value })) }],
+    timeoutMs: 5000,
+  });
+  t.equal(response.topics[0]!.errorCode, ErrorCode.NONE, `created ${name}`);
+}
+
+async function produce(topic: string, records: Buffer, acks = -1, version = 9) {
+  const response = await client.request(produceApi, version, { acks, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
+  return response.responses[0]!.partitionResponses[0]!;
+}
+
+t.test('min.insync.replicas above the one in-sync replica refuses acks=all, not acks=1', async (t) => {
+  await create('min-isr', { 'min.insync.replicas': '2' });
+  t.equal((await produce('min-isr', encodeRecordBatch({ records: [{ value: 'a' }] }), -1)).errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
+  t.equal((await produce('min-isr', encodeRecordBatch({ records: [{ value: 'a' }] }), 1)).errorCode, ErrorCode.NONE);
+});
+
+t.test('max.message.bytes: a larger batch is MESSAGE_TOO_LARGE', async (t) => {
+  await create('small-max', { 'max.message.bytes': '1000' });
+  const result = await produce('small-max', encodeRecordBatch({ records: [{ value: 'x'.repeat(2000) }] }));
+  t.equal(result.errorCode, ErrorCode.MESSAGE_TOO_LARGE);
+  t.match(result.errorMessage, /exceeds max\.message\.bytes 1000/);
+  t.equal((await produce('small-max', encodeRecordBatch({ records: [{ value: 'fits' }] }))).errorCode, ErrorCode.NONE);
+});
+
+t.test('message.timestamp.type=LogAppendTime answers the append time', async (t) => {
+  await create('append-time', { 'message.timestamp.type': 'LogAppendTime' });
+  const before = Date.now();
+  const result = await produce('append-time', encodeRecordBatch({ records: [{ value: 'a', timestamp: 5 }] }));
+  t.ok(result.logAppendTimeMs >= before && result.logAppendTimeMs <= Date.now(), `logAppendTimeMs ${result.logAppendTimeMs}`);
+  await create('create-time', {});
+  t.equal((await produce('create-time', encodeRecordBatch({ records: [{ value: 'a' }] }))).logAppendTimeMs, -1);
+});
+
+t.test('zstd needs Produce v7 or later', async (t) => {
+  await create('zstd', {});
+  const batch = encodeRecordBatch({ records: [{ value: 'pretend-compressed' }] });
+  batch.writeInt16BE(4, BatchField.attributes); // zstd (the broker never decompresses, so the bytes need not be real zstd)
+  batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
+  t.equal((await produce('zstd', batch, 1, 6)).errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+  t.equal((await produce('zstd', batch, 1, 7)).errorCode, ErrorCode.NONE);
+});
+
+t.test('produce auto-creates an unknown topic, unless auto.create.topics.enable is off', async (t) => {
+  t.equal((await produce('made-by-produce', encodeRecordBatch({ records: [{ value: 'a' }] }))).errorCode, ErrorCode.NONE);
+  const strict = await BrokerProcess.start(t, { overrides: { 'auto.create.topics.enable': false } });
+  const strictClient = await RawClient.connect(t, strict.port);
+  const response = await strictClient.request(produceApi, 9, {
+    acks: 1, timeoutMs: 5000,
+    topicData: [{ name: 'not-made', partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: 'a' }] }) }] }],
+  });
+  t.equal(response.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+});
+
+t.test('OffsetForLeaderEpoch: epoch 0 ends at the log end; later epochs are unknown', async (t) => {
+  await create('epochs', {});
+  for (let round = 0; round < 3; round++) await produce('epochs', encodeRecordBatch({ records: [{ value: 'a' }, { value: 'b' }] }));
+  const ask = (leaderEpoch: number, currentLeaderEpoch = -1) =>
+    client.request(offsetForLeaderEpochApi, 4, { replicaId: -1, topics: [{ topic: 'epochs', partitions: [{ partition: 0, currentLeaderEpoch, leaderEpoch }] }] });
+  const zero = (await ask(0)).topics[0]!.partitions[0]!;
+  t.same([zero.errorCode, zero.leaderEpoch, zero.endOffset], [ErrorCode.NONE, 0, 6]);
+  const later = (await ask(3)).topics[0]!.partitions[0]!;
+  t.same([later.errorCode, later.leaderEpoch, later.endOffset], [ErrorCode.NONE, -1, -1]);
+  t.equal((await ask(0, 5)).topics[0]!.partitions[0]!.errorCode, ErrorCode.UNKNOWN_LEADER_EPOCH);
+});
