@@ -9,19 +9,35 @@
 // Writes the raw runs, the medians, the settings and the machine to
 // bench/results/produce-consume.json. See bench/README.md for how to read the numbers.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { arch, cpus, loadavg, release, tmpdir, totalmem, type as osType } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Broker } from '../src/broker.js';
-import { buildBrokerConfig } from '../src/config/broker-config.js';
-import { createLogger } from '../src/logger.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Broker } from '../src/broker.js';
 import { partitionKey } from '../src/shard/messages.js';
 import { shardIndexFor } from '../src/shard/shard-set.js';
-import { hostCpuTimes, measure, type EluSource, type Usage } from './lib/measure.js';
-import { ClientSetupError, ensureRdkafkaPerformance, rdkafkaVersion } from './lib/rdkafka-performance.js';
+import {
+  BenchError,
+  findProjectRoot,
+  fixed,
+  formatTable,
+  freePort,
+  gitRevision,
+  integerFormat,
+  integerOption,
+  machineInfo,
+  medianEach,
+  medianOrNull,
+  outOption,
+  parseOptions,
+  runBenchmark,
+  UsageError,
+  waitForQuiet,
+  writeResults,
+} from './lib/bench-common.js';
+import { createTopic, shardWorkers, startInProcessBroker } from './lib/in-process-broker.js';
+import { measure, type Usage } from './lib/measure.js';
+import { ensureRdkafkaPerformance, rdkafkaVersion } from './lib/rdkafka-performance.js';
+import { killAllClients, parseConsume, parseProduce, runClient, type ConsumeSummary, type ProduceSummary } from './lib/rdkafka-run.js';
 
 // ---------------------------------------------------------------------------------------
 // Settings
@@ -62,33 +78,13 @@ const USAGE = `usage: node dist/bench/produce-consume.js [options]
 `;
 
 function parseArgs(argv: readonly string[], projectRoot: string): Settings {
-  const values = new Map<string, string>();
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index]!;
-    if (arg === '--help' || arg === '-h') {
-      process.stdout.write(USAGE);
-      process.exit(0);
-    }
-    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (match === null) throw new UsageError(`unexpected argument ${arg}`);
-    const value = match[2] ?? argv[++index];
-    if (value === undefined) throw new UsageError(`--${match[1]} needs a value`);
-    values.set(match[1]!, value);
-  }
   const known = ['messages', 'size', 'partitions', 'acks', 'shards', 'runs', 'linger-ms', 'batch-messages', 'fetch-zero-copy', 'timeout', 'out', 'quiet-wait', 'fetch-bytes'];
-  for (const key of values.keys()) if (!known.includes(key)) throw new UsageError(`unknown option --${key}`);
-  const integer = (key: string, fallback: number, min: number): number => {
-    const text = values.get(key);
-    if (text === undefined) return fallback;
-    const value = Number(text.replace(/_/g, ''));
-    if (!Number.isInteger(value) || value < min) throw new UsageError(`--${key} must be an integer >= ${min}, not ${text}`);
-    return value;
-  };
+  const values = parseOptions(argv, known, USAGE);
+  const integer = (key: string, fallback: number, min: number): number => integerOption(values, key, fallback, min);
   const acks = values.get('acks') ?? '1';
   if (!['-1', '0', '1', 'all'].includes(acks)) throw new UsageError(`--acks must be -1, 0, 1 or all, not ${acks}`);
   const zeroCopy = values.get('fetch-zero-copy') ?? 'off';
   if (zeroCopy !== 'on' && zeroCopy !== 'off') throw new UsageError(`--fetch-zero-copy must be on or off, not ${zeroCopy}`);
-  const out = values.get('out') ?? join(projectRoot, 'bench', 'results', 'produce-consume.json');
   return {
     messages: integer('messages', 500_000, 1),
     messageBytes: integer('size', 1024, 1),
@@ -102,163 +98,8 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
     fetchZeroCopy: zeroCopy,
     timeoutSeconds: integer('timeout', 120, 1),
     quietWaitSeconds: integer('quiet-wait', 10, 0),
-    out: out === '-' ? null : out,
+    out: outOption(values, projectRoot, 'produce-consume.json'),
   };
-}
-
-class UsageError extends Error {}
-
-/** A failure the benchmark detected and explains itself (no stack trace needed). */
-class BenchError extends Error {}
-
-// ---------------------------------------------------------------------------------------
-// The client
-
-interface ClientRun {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** CPU seconds the client process used (user + system), from bash's `times`; null if not reported. */
-  readonly cpuSeconds: number | null;
-}
-
-let currentChild: ChildProcess | null = null;
-
-function killCurrentChild(): void {
-  // The client runs in its own process group under bash: kill the group.
-  if (currentChild?.pid !== undefined && currentChild.exitCode === null) {
-    try {
-      process.kill(-currentChild.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-
-/** bash runs the client and then prints the CPU time of its children (the client) after a marker. */
-const TIMES_MARKER = '@@spate-bench-times@@';
-// stdbuf -oL: the client's progress lines arrive as they are printed, so a stuck run shows how far it got.
-const RUN_AND_TIME = `if command -v stdbuf >/dev/null; then stdbuf -oL "$0" "$@"; else "$0" "$@"; fi; rc=$?; echo ${TIMES_MARKER} >&2; times >&2; exit $rc`;
-
-function parseTimes(stderr: string): { stderr: string; cpuSeconds: number | null } {
-  const at = stderr.lastIndexOf(`${TIMES_MARKER}\n`);
-  if (at < 0) return { stderr, cpuSeconds: null };
-  const children = stderr.slice(at + TIMES_MARKER.length + 1).split('\n')[1] ?? '';
-  const times = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((match) => Number(match[1]) * 60 + Number(match[2]));
-  return { stderr: stderr.slice(0, at), cpuSeconds: times.length === 2 ? times[0]! + times[1]! : null };
-}
-
-function runClient(binary: string, args: readonly string[], timeoutSeconds: number): Promise<ClientRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', RUN_AND_TIME, binary, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    currentChild = child;
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout!.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killCurrentChild();
-    }, timeoutSeconds * 1000);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      currentChild = null;
-      reject(error);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      currentChild = null;
-      const times = parseTimes(stderr);
-      if (timedOut) {
-        reject(new BenchError(`rdkafka_performance ${args.join(' ')} did not finish within ${timeoutSeconds} s\n--- stdout (tail)\n${tail(stdout)}\n--- stderr (tail)\n${tail(times.stderr)}`));
-      } else {
-        resolve({ code, signal, stdout, stderr: times.stderr, cpuSeconds: times.cpuSeconds });
-      }
-    });
-  });
-}
-
-function tail(text: string, lines = 15): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-/** rdkafka_performance's own summary: rate over its own clock (see bench/README.md for what each mode's clock covers). */
-interface ClientSummary {
-  readonly messages: number;
-  readonly bytes: number;
-  readonly elapsedMs: number;
-  readonly msgsPerSec: number;
-  /** Payload bytes per microsecond, i.e. 10^6 bytes per second. */
-  readonly mbPerSec: number;
-  readonly line: string;
-}
-
-interface ProduceSummary extends ClientSummary {
-  readonly delivered: number;
-  readonly failed: number;
-  /** Times produce() hit the client's full local queue (client-side backpressure, not errors). */
-  readonly queueFullRetries: number;
-}
-
-const PRODUCE_SUMMARY =
-  /% (\d+) messages produced \((\d+) bytes\), (\d+) delivered \(offset -?\d+, (\d+) failed\) in (\d+)ms: (\d+) msgs\/s and ([\d.]+) MB\/s, (\d+) produce failures/g;
-const CONSUME_SUMMARY = /% (\d+) messages \((\d+) bytes\) consumed in (\d+)ms: (\d+) msgs\/s \(([\d.]+) MB\/s\)/g;
-
-function lastMatch(pattern: RegExp, text: string): RegExpExecArray | null {
-  let last: RegExpExecArray | null = null;
-  for (const match of text.matchAll(pattern)) last = match as RegExpExecArray;
-  return last;
-}
-
-function clientFailure(what: string, run: ClientRun, args: readonly string[]): Error {
-  return new BenchError(
-    `${what} (rdkafka_performance ${args.join(' ')} exited with ${run.code ?? run.signal})\n--- stdout (tail)\n${tail(run.stdout)}\n--- stderr (tail)\n${tail(run.stderr)}`,
-  );
-}
-
-function parseProduce(run: ClientRun, args: readonly string[], expected: number): ProduceSummary {
-  const match = lastMatch(PRODUCE_SUMMARY, run.stdout);
-  if (match === null) throw clientFailure('no producer summary', run, args);
-  const summary: ProduceSummary = {
-    messages: Number(match[1]),
-    bytes: Number(match[2]),
-    delivered: Number(match[3]),
-    failed: Number(match[4]),
-    elapsedMs: Number(match[5]),
-    msgsPerSec: Number(match[6]),
-    mbPerSec: Number(match[7]),
-    queueFullRetries: Number(match[8]),
-    line: match[0],
-  };
-  if (run.code !== 0 || summary.delivered !== expected || summary.failed !== 0) {
-    throw clientFailure(`producer delivered ${summary.delivered} of ${expected} messages, ${summary.failed} failed`, run, args);
-  }
-  return summary;
-}
-
-interface ConsumeSummary extends ClientSummary {
-  /** "% Consume error" lines the client printed (it carries on after them). */
-  readonly consumeErrors: number;
-}
-
-function parseConsume(run: ClientRun, args: readonly string[], expected: number): ConsumeSummary {
-  const match = lastMatch(CONSUME_SUMMARY, run.stdout);
-  if (match === null) throw clientFailure('no consumer summary', run, args);
-  const summary = {
-    messages: Number(match[1]),
-    bytes: Number(match[2]),
-    elapsedMs: Number(match[3]),
-    msgsPerSec: Number(match[4]),
-    mbPerSec: Number(match[5]),
-    line: match[0],
-    consumeErrors: (run.stdout.match(/% Consume error/g) ?? []).length,
-  };
-  if (run.code !== 0 || summary.messages !== expected) {
-    throw clientFailure(`consumer received ${summary.messages} of ${expected} messages`, run, args);
-  }
-  return summary;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -310,21 +151,9 @@ interface PhaseRun {
   readonly clientArgs: readonly string[];
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 function medianMetrics(runs: readonly PhaseRun[]): Metrics {
-  const of = (pick: (metrics: Metrics) => number | null): number | null => {
-    const values = runs.map((run) => pick(run.metrics));
-    return values.some((value) => value === null) ? null : median(values as number[]);
-  };
-  const shardCount = runs[0]?.metrics.shardElu?.length ?? 0;
-  const shardElu = runs.some((run) => run.metrics.shardElu === null)
-    ? null
-    : Array.from({ length: shardCount }, (_, shard) => median(runs.map((run) => run.metrics.shardElu![shard]!)));
+  const of = (pick: (metrics: Metrics) => number | null): number | null => medianOrNull(runs.map((run) => pick(run.metrics)));
+  const shardElu = medianEach(runs.map((run) => run.metrics.shardElu));
   return {
     msgsPerSec: of((m) => m.msgsPerSec)!,
     mbPerSec: of((m) => m.mbPerSec)!,
@@ -344,19 +173,6 @@ function medianMetrics(runs: readonly PhaseRun[]): Metrics {
     writePerPayloadByte: of((m) => m.writePerPayloadByte),
     minorFaultsPerMB: of((m) => m.minorFaultsPerMB),
   };
-}
-
-const integerFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-
-function fixed(value: number | null, digits: number): string {
-  return value === null ? 'n/a' : value.toFixed(digits);
-}
-
-function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: readonly string[]): string =>
-    cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
-  return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
 }
 
 const THROUGHPUT_HEADER = ['phase', 'msgs/s', 'MB/s', 'main ELU', 'CPU s/GB', 'wall s', 'msgs/s wall', 'MB/s wall'];
@@ -426,87 +242,12 @@ function warnAboutNoise(runs: readonly PhaseRun[], hostCores: number): string | 
 }
 
 // ---------------------------------------------------------------------------------------
-// Machine and revision
-
-function findProjectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'spate') return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the Spate project root (package.json named "spate") above this script');
-    dir = parent;
-  }
-}
-
-function osPrettyName(): string | null {
-  try {
-    return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-function gitRevision(projectRoot: string): { commit: string | null; uncommittedChangesInSrc: boolean | null } {
-  const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: projectRoot, encoding: 'utf8' });
-  if (head.status !== 0) return { commit: null, uncommittedChangesInSrc: null };
-  const status = spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: projectRoot, encoding: 'utf8' });
-  return { commit: head.stdout.trim(), uncommittedChangesInSrc: status.status === 0 ? status.stdout.trim().length > 0 : null };
-}
-
-/** Waits until the machine is nearly idle for a second (or the time runs out); returns the last second's busy cores. */
-async function waitForQuiet(maxSeconds: number): Promise<number> {
-  const deadline = Date.now() + maxSeconds * 1000;
-  let busy = Infinity;
-  let announced = false;
-  while (Date.now() < deadline) {
-    busy = await busyCoresOver(1000);
-    if (busy < 0.25) return busy;
-    if (!announced) {
-      process.stdout.write(`  (waiting up to ${maxSeconds} s for the machine to be idle: ${busy.toFixed(2)} cores busy)\n`);
-      announced = true;
-    }
-  }
-  process.stdout.write(`  (machine still busy after ${maxSeconds} s: ${busy.toFixed(2)} cores; going ahead)\n`);
-  return busy;
-}
-
-function busyCoresOver(ms: number): Promise<number> {
-  const before = hostCpuTimes();
-  return new Promise((resolve) =>
-    setTimeout(() => {
-      const after = hostCpuTimes();
-      const total = after.total - before.total;
-      resolve(total > 0 ? ((after.busy - before.busy) / total) * cpus().length : 0);
-    }, ms),
-  );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** The shard workers' own event-loop utilisation, when the broker's ShardSet lets us reach the Worker objects. */
-function shardWorkers(broker: Broker): EluSource[] | null {
-  const workers = broker.shards.all().map((client) => (client as unknown as { worker?: Partial<EluSource> }).worker);
-  return workers.every((worker) => typeof worker?.performance?.eventLoopUtilization === 'function') ? (workers as EluSource[]) : null;
-}
-
-// ---------------------------------------------------------------------------------------
 // Main
 
 async function main(): Promise<void> {
   // Output piped into `head` must not kill the run before the broker is stopped and the data removed.
   process.stdout.on('error', () => undefined);
-  const projectRoot = findProjectRoot();
+  const projectRoot = findProjectRoot(import.meta.url);
   const settings = parseArgs(process.argv.slice(2), projectRoot);
   const client = ensureRdkafkaPerformance(projectRoot);
   const clientVersion = rdkafkaVersion(client);
@@ -517,7 +258,7 @@ async function main(): Promise<void> {
   const onSignal = (signal: NodeJS.Signals): void => {
     process.stderr.write(`\n${signal}: stopping the client and the broker\n`);
     aborted = signal;
-    killCurrentChild();
+    killAllClients();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -531,14 +272,16 @@ async function main(): Promise<void> {
       ['fetch.zero.copy', settings.fetchZeroCopy],
     ]);
     if (settings.shards !== null) overrides.set('num.shards', String(settings.shards));
-    const { config, warnings } = buildBrokerConfig(new Map(), overrides);
-    for (const warning of warnings) process.stderr.write(`broker config: ${warning}\n`);
-    broker = await Broker.start(config, createLogger('spate', 'warn'));
+    const started = await startInProcessBroker(overrides);
+    broker = started.broker;
+    const config = started.config;
     const workers = shardWorkers(broker);
 
     const payloadBytes = settings.messages * settings.messageBytes;
     const loadAverageAtStart = loadavg();
-    const hostCores = cpus().length;
+    // As zero-copy.ts's, less the thread pool size (not recorded here).
+    const { uvThreadpoolSize: _threadpool, ...machine } = machineInfo();
+    const hostCores = machine.cpuCount;
     console.log(
       `Spate produce/consume benchmark: ${integerFormat.format(settings.messages)} messages × ${settings.messageBytes} B ` +
         `(${(payloadBytes / 1e6).toFixed(0)} MB) per phase, ${settings.partitions} partition(s), acks=${settings.acks}, ` +
@@ -548,22 +291,14 @@ async function main(): Promise<void> {
       `client: rdkafka_performance (librdkafka ${clientVersion ?? '?'}); producer linger.ms=${settings.lingerMs}, batch.num.messages=${settings.batchNumMessages}, ` +
         `no compression; consumer max.partition.fetch.bytes=${settings.maxPartitionFetchBytes}`,
     );
-    console.log(`machine: ${hostCores} × ${cpus()[0]?.model ?? '?'}, node ${process.version}, ${osType()} ${release()}; broker data in ${dataDir}`);
+    console.log(`machine: ${hostCores} × ${machine.cpuModel ?? '?'}, node ${machine.node}, ${machine.kernel}; broker data in ${dataDir}`);
     if (workers === null) console.log('(shard workers not reachable: shard ELU is reported as n/a)');
 
     const runs: PhaseRun[] = [];
     const partitionShards: number[][] = [];
     for (let run = 1; run <= settings.runs; run++) {
       const topic = `bench-${run}`;
-      const created = await broker.controller.createTopic({
-        name: topic,
-        numPartitions: settings.partitions,
-        replicationFactor: -1,
-        assignments: [],
-        configs: new Map(),
-      });
-      if (created.errorCode !== 0 || created.topic === null) throw new BenchError(`creating topic ${topic} failed: ${created.errorMessage ?? `error ${created.errorCode}`}`);
-      const topicId = created.topic.topicId;
+      const topicId = await createTopic(broker, topic, settings.partitions);
       const shardsOfPartitions = Array.from({ length: settings.partitions }, (_, partition) => shardIndexFor(topicId, partition, broker!.shards.size));
       partitionShards.push(shardsOfPartitions);
 
@@ -655,6 +390,8 @@ async function main(): Promise<void> {
     if (noise !== null) console.log(`\n${noise}`);
 
     if (settings.out !== null) {
+      // src/ only, and without the list of changed files: the fields this file has always had.
+      const { commit, uncommittedChangesInSrc } = gitRevision(projectRoot, ['src']);
       const results = {
         benchmark: 'produce-consume',
         description:
@@ -671,34 +408,18 @@ async function main(): Promise<void> {
           },
           brokerOverrides: Object.fromEntries([...overrides].filter(([key]) => key !== 'listeners' && key !== 'log.dirs')),
         },
-        machine: {
-          cpuModel: cpus()[0]?.model ?? null,
-          cpuCount: hostCores,
-          totalMemoryBytes: totalmem(),
-          arch: arch(),
-          os: osPrettyName(),
-          kernel: `${osType()} ${release()}`,
-          node: process.version,
-          librdkafka: clientVersion,
-        },
-        revision: gitRevision(projectRoot),
+        machine: { ...machine, librdkafka: clientVersion },
+        revision: { commit, uncommittedChangesInSrc },
         loadAverageAtStart,
         noiseWarning: noise,
         medians,
         partitionShards,
         runs,
       };
-      mkdirSync(dirname(settings.out), { recursive: true });
-      const temporary = `${settings.out}.tmp`;
-      // Four decimals are plenty and keep the committed file readable.
-      const rounded = (_key: string, value: unknown): unknown => (typeof value === 'number' && !Number.isInteger(value) ? Number(value.toFixed(4)) : value);
-      writeFileSync(temporary, `${JSON.stringify(results, rounded, 2)}\n`);
-      renameSync(temporary, settings.out);
-      const shown = relative(process.cwd(), settings.out);
-      console.log(`\nresults written to ${shown.startsWith('..') || shown === '' ? settings.out : shown}`);
+      console.log(`\nresults written to ${writeResults(settings.out, results)}`);
     }
   } finally {
-    killCurrentChild();
+    killAllClients();
     try {
       if (broker !== null) await broker.stop();
     } finally {
@@ -709,15 +430,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    if (error instanceof UsageError) {
-      process.stderr.write(`${error.message}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    const text = error instanceof BenchError || error instanceof ClientSetupError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
-    process.stderr.write(`produce-consume benchmark failed: ${text}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('produce-consume', USAGE, main);

@@ -25,6 +25,7 @@ import {
   integerOption,
   machineInfo,
   median,
+  outOption,
   parseOptions,
 } from './lib/bench-common.js';
 import { ensureRdkafkaPerformance } from './lib/rdkafka-performance.js';
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
   const dataBytes = bytesOption(options, 'data', 10 * 1024 ** 3, MESSAGE_BYTES);
   const runs = integerOption(options, 'runs', 3, 1);
   const shards = options.get('shards');
-  const out = options.get('out') ?? join(root, 'bench', 'results', 'restart.json');
+  const out = outOption(options, root, 'restart.json');
   const binary = ensureRdkafkaPerformance(root);
   const dataDir = mkdtempSync(join(tmpdir(), 'spate-restart-'));
   let broker: BrokerChild | null = null;
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\nMedian of ${runs} restart(s), ${partitions} partitions, ${fixed(storedBytes / 1024 ** 3, 2)} GiB of data:\n\n`);
     process.stdout.write(`${formatTable(['restart after', 'start to ready s', 'stop s'], rows)}\n\n`);
     process.stdout.write('start to ready: from spawning the broker process to its "broker ready" line (Node startup included).\n');
-    if (out !== '-') {
+    if (out !== null) {
       mkdirSync(join(root, 'bench', 'results'), { recursive: true });
       writeFileSync(
         out,

@@ -19,14 +19,13 @@
 
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { closeSync, createReadStream, fsyncSync, mkdirSync, mkdtempSync, openSync, read, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, fsyncSync, mkdtempSync, openSync, read, readSync, rmSync, writeSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Broker } from '../src/broker.js';
-import { buildBrokerConfig } from '../src/config/broker-config.js';
+import type { Broker } from '../src/broker.js';
 import { createLogger } from '../src/logger.js';
 import { loadNativeAddon } from '../src/native/sendfile.js';
 import { socketFd } from '../src/native/socket-fd.js';
@@ -41,16 +40,22 @@ import {
   formatTable,
   freePort,
   gitRevision,
+  integerFormat,
   integerOption,
   machineInfo,
   median,
+  medianEach,
   medianOrNull,
+  outOption,
   parseOptions,
+  runBenchmark,
   UsageError,
   waitForQuiet,
+  writeResults,
 } from './lib/bench-common.js';
+import { createTopic, shardWorkers, startInProcessBroker } from './lib/in-process-broker.js';
 import { measure, type EluSource, type Usage } from './lib/measure.js';
-import { ClientSetupError, ensureRdkafkaPerformance, rdkafkaVersion } from './lib/rdkafka-performance.js';
+import { ensureRdkafkaPerformance, rdkafkaVersion } from './lib/rdkafka-performance.js';
 import { ClientLauncher, parseConsume, parseProduce, type ConsumeSummary } from './lib/rdkafka-run.js';
 
 const MiB = 1024 * 1024;
@@ -124,7 +129,6 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
   for (const count of consumers) {
     if (!Number.isInteger(count) || count < 1 || count > partitions) throw new UsageError(`--consumers: each count must be an integer from 1 to --partitions (${partitions})`);
   }
-  const out = values.get('out') ?? join(projectRoot, 'bench', 'results', 'zero-copy.json');
   return {
     level,
     fileBytes: bytesOption(values, 'file-bytes', GiB, MiB),
@@ -138,7 +142,7 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
     fetchBytes: integerOption(values, 'fetch-bytes', MiB, 1),
     quietWaitSeconds: integerOption(values, 'quiet-wait', 5, 0),
     timeoutSeconds: integerOption(values, 'timeout', 120, 1),
-    out: out === '-' ? null : out,
+    out: outOption(values, projectRoot, 'zero-copy.json'),
   };
 }
 
@@ -163,16 +167,6 @@ async function runCleanups(): Promise<void> {
       process.stderr.write(`cleanup: ${(error as Error).message}\n`);
     }
   }
-}
-
-// ---------------------------------------------------------------------------------------
-// Shared output helpers
-
-const integerFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-
-/** Four decimals are plenty and keep the committed file readable. */
-function rounded(_key: string, value: unknown): unknown {
-  return typeof value === 'number' && !Number.isInteger(value) ? Number(value.toFixed(4)) : value;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -719,12 +713,6 @@ interface BrokerRun {
   readonly usage: Usage;
 }
 
-/** The shard workers' own event-loop utilisation, when the broker's ShardSet lets us reach the Worker objects. */
-function shardWorkers(broker: Broker): EluSource[] | null {
-  const workers = broker.shards.all().map((client) => (client as unknown as { worker?: Partial<EluSource> }).worker);
-  return workers.every((worker) => typeof worker?.performance?.eventLoopUtilization === 'function') ? (workers as EluSource[]) : null;
-}
-
 /**
  * Counts the record bytes the broker's zero-copy writer sends by sendfile and by buffered
  * steps, by wrapping its two private collaborators (src/broker.ts `writer`). One extra
@@ -774,13 +762,11 @@ async function startBroker(dataDir: string, setting: ZeroCopySetting, partitions
     ['num.partitions', String(partitions)],
     ['fetch.zero.copy', setting],
   ]);
-  const { config, warnings } = buildBrokerConfig(new Map(), overrides);
-  for (const warning of warnings) process.stderr.write(`broker config: ${warning}\n`);
   const logger = createLogger('spate', 'warn', (line) => {
     if (/^\S+ ERROR /.test(line)) brokerLogErrors.push(`[fetch.zero.copy=${setting}] ${line.trimEnd()}`);
     return process.stderr.write(line);
   });
-  const broker = await Broker.start(config, logger);
+  const { broker } = await startInProcessBroker(overrides, logger);
   const probe = setting === 'on' ? probeZeroCopyWriter(broker) : null;
   const writer = (broker as unknown as { writer?: { sendFile?: { name?: unknown } } }).writer;
   const sendFileName = typeof writer?.sendFile?.name === 'string' ? writer.sendFile.name : null;
@@ -896,7 +882,6 @@ function brokerMedians(runs: readonly BrokerRun[], consumerCounts: readonly numb
       const of = runs.filter((run) => run.zeroCopy === zeroCopy && run.consumers === consumers);
       if (of.length === 0) continue;
       const pick = (field: (run: BrokerRun) => number): number => median(of.map(field));
-      const shardCount = of[0]!.shardElu?.length ?? 0;
       medians.push({
         zeroCopy,
         consumers,
@@ -909,7 +894,7 @@ function brokerMedians(runs: readonly BrokerRun[], consumerCounts: readonly numb
         mainBusySecondsPerGB: pick((run) => run.mainBusySecondsPerGB),
         mainThreadElu: pick((run) => run.mainThreadElu),
         mainCpuSecondsPerGB: medianOrNull(of.map((run) => run.mainCpuSecondsPerGB)),
-        shardElu: of.some((run) => run.shardElu === null) ? null : Array.from({ length: shardCount }, (_, shard) => median(of.map((run) => run.shardElu![shard]!))),
+        shardElu: medianEach(of.map((run) => run.shardElu)),
         brokerCores: pick((run) => run.brokerCores),
         clientCores: medianOrNull(of.map((run) => run.clientCores)),
         otherCores: medianOrNull(of.map((run) => run.otherCores)),
@@ -996,8 +981,7 @@ async function brokerLevel(settings: Settings, projectRoot: string, addon: RawAd
   cleanups.push(async () => {
     if (current !== null) await current.broker.stop();
   });
-  const created = await handle.broker.controller.createTopic({ name: topic, numPartitions: settings.partitions, replicationFactor: -1, assignments: [], configs: new Map() });
-  if (created.errorCode !== 0 || created.topic === null) throw new BenchError(`creating topic ${topic} failed: ${created.errorMessage ?? `error ${created.errorCode}`}`);
+  await createTopic(handle.broker, topic, settings.partitions);
   const fill0 = performance.now();
   const produceJobs = Array.from({ length: settings.partitions }, (_, partition) => [
     '-P', '-t', topic, '-b', handle!.bootstrap, '-p', String(partition),
@@ -1162,12 +1146,7 @@ async function main(): Promise<void> {
             : { file: syscall.file, interpretation: syscallText, medians: syscall.medians, runs: syscall.runs },
         broker,
       };
-      mkdirSync(dirname(settings.out), { recursive: true });
-      const temporary = `${settings.out}.tmp`;
-      writeFileSync(temporary, `${JSON.stringify(results, rounded, 2)}\n`);
-      renameSync(temporary, settings.out);
-      const shown = relative(process.cwd(), settings.out);
-      console.log(`results written to ${shown.startsWith('..') || shown === '' ? settings.out : shown}`);
+      console.log(`results written to ${writeResults(settings.out, results)}`);
     }
   } finally {
     await runCleanups();
@@ -1188,15 +1167,4 @@ const LEGEND = `How to read this (details in bench/README.md):
                    either side, so compare "sum CPU s/GB" (sender + receiver) between modes, not the two halves.
   via sendfile     share of the file/record bytes that left by sendfile(2); the rest went by read + write.`;
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    if (error instanceof UsageError) {
-      process.stderr.write(`${error.message}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    const text = error instanceof BenchError || error instanceof ClientSetupError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
-    process.stderr.write(`zero-copy benchmark failed: ${text}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('zero-copy', USAGE, main);

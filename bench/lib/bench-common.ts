@@ -1,12 +1,12 @@
 // Helpers shared by the benchmarks: finding the project, describing the machine and the
-// revision, waiting for a quiet machine, free ports, medians and plain-text tables.
-// (produce-consume.ts still carries its own copies of some of these; they behave the same.)
+// revision, waiting for a quiet machine, free ports, medians, plain-text tables, the command
+// line, the results file and the script's exit.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, cpus, release, totalmem, type as osType } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostCpuTimes } from './measure.js';
 
@@ -63,16 +63,17 @@ export function machineInfo(): MachineInfo {
 
 export interface Revision {
   readonly commit: string | null;
-  /** True when src/ or native/ had uncommitted changes: the numbers are then for a working tree, not a commit. */
+  /** True when the watched folders (src/ and native/ by default) had uncommitted changes: the numbers are then for a working tree, not a commit. */
   readonly uncommittedChangesInSrc: boolean | null;
-  /** `git status --porcelain` of src/ and native/ (which files differed from the commit). */
+  /** `git status --porcelain` of the watched folders (which files differed from the commit). */
   readonly changedFiles: readonly string[];
 }
 
-export function gitRevision(projectRoot: string): Revision {
+/** The commit checked out, and whether `paths` (folders of the project) differ from it. */
+export function gitRevision(projectRoot: string, paths: readonly string[] = ['src', 'native']): Revision {
   const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: projectRoot, encoding: 'utf8' });
   if (head.status !== 0) return { commit: null, uncommittedChangesInSrc: null, changedFiles: [] };
-  const status = spawnSync('git', ['status', '--porcelain', '--', 'src', 'native'], { cwd: projectRoot, encoding: 'utf8' });
+  const status = spawnSync('git', ['status', '--porcelain', '--', ...paths], { cwd: projectRoot, encoding: 'utf8' });
   const changedFiles = status.status === 0 ? status.stdout.split('\n').filter((line) => line.trim() !== '').map((line) => line.trim()) : [];
   return { commit: head.stdout.trim(), uncommittedChangesInSrc: status.status === 0 ? changedFiles.length > 0 : null, changedFiles };
 }
@@ -143,6 +144,16 @@ export function medianOrNull(values: readonly (number | null)[]): number | null 
   return values.length === 0 || values.some((value) => value === null) ? null : median(values as number[]);
 }
 
+/** Per index, the median over `values` (e.g. each shard's ELU over the runs); null when any entry is null. */
+export function medianEach(values: readonly (readonly number[] | null)[]): number[] | null {
+  if (values.some((entry) => entry === null)) return null;
+  const length = values[0]?.length ?? 0;
+  return Array.from({ length }, (_, index) => median(values.map((entry) => entry![index]!)));
+}
+
+export const integerFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+/** `value` with `digits` decimals; 'n/a' for null, undefined and non-finite values. */
 export function fixed(value: number | null | undefined, digits: number): string {
   return value === null || value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits);
 }
@@ -174,6 +185,12 @@ export function parseOptions(argv: readonly string[], known: readonly string[], 
   return values;
 }
 
+/** --out: the results file, by default bench/results/`fileName`; null for "-" (no file). */
+export function outOption(values: ReadonlyMap<string, string>, projectRoot: string, fileName: string): string | null {
+  const out = values.get('out') ?? join(projectRoot, 'bench', 'results', fileName);
+  return out === '-' ? null : out;
+}
+
 /** An integer option (underscores allowed: 1_000_000), at least `min`. */
 export function integerOption(values: ReadonlyMap<string, string>, key: string, fallback: number, min: number): number {
   const text = values.get(key);
@@ -194,4 +211,42 @@ export function bytesOption(values: ReadonlyMap<string, string>, key: string, fa
   const value = Math.round(Number(match[1]!.replace(/_/g, '')) * scale);
   if (!Number.isSafeInteger(value) || value < min) throw new UsageError(`--${key} must be at least ${min} bytes, not ${text}`);
   return value;
+}
+
+/** Four decimals are plenty and keep the committed file readable. */
+function rounded(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isInteger(value) ? Number(value.toFixed(4)) : value;
+}
+
+/**
+ * Writes `results` as JSON (non-integers rounded to four decimals) to `path`, through a
+ * temporary file so that an interrupted run leaves the old file whole. Returns the path to
+ * show: relative to the working directory when it is below it.
+ */
+export function writeResults(path: string, results: object): string {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(results, rounded, 2)}\n`);
+  renameSync(temporary, path);
+  const shown = relative(process.cwd(), path);
+  return shown.startsWith('..') || shown === '' ? path : shown;
+}
+
+/**
+ * Runs a benchmark's main() and exits: 0 when done; 2 after a UsageError (the message and
+ * `usage`); 1 after any other failure (a BenchError's message alone, else the stack).
+ */
+export function runBenchmark(name: string, usage: string, main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      if (error instanceof UsageError) {
+        process.stderr.write(`${error.message}\n\n${usage}`);
+        process.exit(2);
+      }
+      const text = error instanceof BenchError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+      process.stderr.write(`${name} benchmark failed: ${text}\n`);
+      process.exit(1);
+    },
+  );
 }

@@ -7,12 +7,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { BenchError } from './bench-common.js';
 
 export const EXAMPLE_SOURCE = '/usr/share/doc/librdkafka-dev/examples/rdkafka_performance.c';
 const LIBRDKAFKA_INCLUDE = '/usr/include/librdkafka';
 
-/** The client cannot be installed or built; the message says what to do. */
-export class ClientSetupError extends Error {}
+/** The client cannot be installed or built; the message says what to do (so no stack trace is shown). */
+export class ClientSetupError extends BenchError {}
 
 function commandExists(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;

@@ -1,9 +1,9 @@
 // Running rdkafka_performance (see rdkafka-performance.ts for the build) and reading its
 // summary line. Several clients may run at once; each runs under bash in its own process
 // group, so that `killAllClients()` (timeouts, Ctrl-C) stops every one of them, and bash's
-// `times` reports each client's CPU time. The same approach as produce-consume.ts.
-// ClientLauncher runs them from a helper process, so that starting them costs the measured
-// process nothing.
+// `times` reports each client's CPU time. produce-consume.ts and restart.ts start their
+// clients with runClient() from their own process; zero-copy.ts uses ClientLauncher, which
+// runs them from a helper process, so that starting them costs the measured process nothing.
 
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { BenchError } from './bench-common.js';
@@ -87,7 +87,7 @@ export function runClient(binary: string, args: readonly string[], timeoutSecond
   });
 }
 
-/** rdkafka_performance's own summary: rate over its own clock. */
+/** rdkafka_performance's own summary: rate over its own clock (see bench/README.md for what each mode's clock covers). */
 export interface ClientSummary {
   readonly messages: number;
   readonly bytes: number;
@@ -101,6 +101,7 @@ export interface ClientSummary {
 export interface ProduceSummary extends ClientSummary {
   readonly delivered: number;
   readonly failed: number;
+  /** Times produce() hit the client's full local queue (client-side backpressure, not errors). */
   readonly queueFullRetries: number;
 }
 
