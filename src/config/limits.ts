@@ -11,8 +11,6 @@ export const limits = {
   delayedFetchesMax: 10_000,
   /** The longest a fetch may wait for data, whatever the client asks. */
   fetchMaxWaitMsMax: 30_000,
-  /** Appends queued for one shard and not yet answered; past this, produce requests wait. */
-  shardPendingAppendsMax: 10_000,
   /** Batches remembered per producer and partition for duplicate detection (Kafka keeps 5). */
   producerBatchesRemembered: 5,
   /** Longest topic name Kafka allows. */

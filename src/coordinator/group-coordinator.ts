@@ -104,14 +104,6 @@ export interface GroupListing {
   readonly state: GroupState;
 }
 
-export interface PartitionLag {
-  readonly topic: string;
-  readonly partition: number;
-  readonly committedOffset: number;
-  readonly logEndOffset: number;
-  readonly lag: number;
-}
-
 interface Services {
   readonly config: BrokerConfig;
   readonly controller: Controller;
@@ -364,7 +356,6 @@ export class GroupCoordinator {
 
   private addMemberAndRebalance(group: Group, memberId: string, request: JoinRequest): Promise<JoinResult> {
     const member = new Member(memberId, request.groupInstanceId, request.clientId, request.clientHost, request.rebalanceTimeoutMs, request.sessionTimeoutMs, request.protocolType, copyProtocols(request.protocols));
-    member.isNew = true;
     if (group.members.size === 0) group.protocolType = request.protocolType;
     group.members.set(memberId, member);
     if (request.groupInstanceId !== null) group.staticMembers.set(request.groupInstanceId, memberId);
@@ -465,7 +456,6 @@ export class GroupCoordinator {
     for (const member of group.members.values()) {
       const respond = member.awaitingJoin!;
       member.awaitingJoin = null;
-      member.isNew = false;
       this.scheduleExpiry(group, member);
       respond(this.joinResponse(group, member));
     }
@@ -820,23 +810,6 @@ export class GroupCoordinator {
     this.groups.delete(groupId);
     this.offsets.delete(groupId);
     return ErrorCode.NONE;
-  }
-
-  /** Each committed partition's offset and its lag behind the log end, for the CLI, metrics and the UI. */
-  async lag(groupId: string): Promise<PartitionLag[]> {
-    const committed = this.offsets.get(groupId);
-    if (committed === undefined) return [];
-    const lags: PartitionLag[] = [];
-    for (const [key, value] of committed) {
-      const slash = key.lastIndexOf('/');
-      const topicName = key.slice(0, slash);
-      const partition = Number(key.slice(slash + 1));
-      const topic = this.services.controller.store.topic(topicName);
-      if (topic === undefined || partition >= topic.partitionDirs.length) continue;
-      const end = await this.services.shards.listOffsets(topic.topicId, { topic: topicName, partition, timestamp: -1 });
-      lags.push({ topic: topicName, partition, committedOffset: value.offset, logEndOffset: end.offset, lag: Math.max(0, end.offset - value.offset) });
-    }
-    return lags;
   }
 
   // ---- persistence ----

@@ -45,8 +45,6 @@ export class Member {
   awaitingSync: ((result: SyncResult) => void) | null = null;
   /** Session expiry timer, re-armed by every heartbeat, join and sync. */
   heartbeatTimer: NodeJS.Timeout | null = null;
-  /** A new member's first join of a rebalance, for KIP-394's MEMBER_ID_REQUIRED and the initial delay. */
-  isNew = false;
 
   constructor(
     readonly memberId: string,
@@ -109,10 +107,6 @@ export class Group {
 
   has(memberId: string): boolean {
     return this.members.has(memberId);
-  }
-
-  get isLeaderless(): boolean {
-    return this.leaderId === null;
   }
 
   /** The longest rebalance timeout of the members: how long a join phase may wait. */

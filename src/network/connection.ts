@@ -87,11 +87,6 @@ export class Connection {
     socket.on('drain', () => this.updateReadPause());
   }
 
-  /** Requests read and not yet answered. */
-  get inFlight(): number {
-    return this.slots.length;
-  }
-
   onClose(callback: () => void): void {
     if (this.closed) callback();
     else this.closedCallbacks.push(callback);

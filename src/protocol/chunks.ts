@@ -24,11 +24,3 @@ export type Records = Buffer | ChunkList;
 export function isFileRegion(chunk: Chunk): chunk is FileRegion {
   return !Buffer.isBuffer(chunk);
 }
-
-export function chunkLength(chunk: Chunk): number {
-  return Buffer.isBuffer(chunk) ? chunk.length : chunk.length;
-}
-
-export function recordsLength(records: Records): number {
-  return Buffer.isBuffer(records) ? records.length : records.byteLength;
-}

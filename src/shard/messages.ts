@@ -90,8 +90,6 @@ export interface ShardCommands {
   read: { reads: readonly ReadRequest[] };
   listOffsets: { queries: readonly OffsetQuery[] };
   deleteRecords: { requests: readonly (PartitionRef & { readonly offset: number })[] };
-  /** Runs retention now (tests and operators need not wait for the timer). */
-  retention: Record<never, never>;
   status: Record<never, never>;
   close: Record<never, never>;
 }
@@ -105,7 +103,6 @@ export interface ShardReplies {
   read: { results: readonly ReadReply[] };
   listOffsets: { results: readonly OffsetReply[] };
   deleteRecords: { results: readonly (Partial<PartitionOffsets> & { readonly errorCode: number; readonly lowWatermark: number })[] };
-  retention: { deletedSegments: number };
   status: { partitions: readonly PartitionStatus[] };
   close: { partitions: readonly PartitionStatus[] };
 }

@@ -35,10 +35,6 @@ function closeQuietly(fd: Promise<number>): void {
 export class SegmentReaders {
   private readonly entries = new Map<string, Entry>();
 
-  get openCount(): number {
-    return this.entries.size;
-  }
-
   /** A descriptor for `path`, held until `release()`. Rejects (ENOENT) when the file is gone. */
   async acquire(path: string): Promise<SegmentReader> {
     let entry = this.entries.get(path);

@@ -286,12 +286,6 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
     return replies.flatMap((reply) => reply.partitions);
   }
 
-  /** Runs retention on every shard now; returns the number of segments deleted. */
-  async applyRetention(): Promise<number> {
-    const replies = await Promise.all(this.shards.map((shard) => shard.send({ kind: 'retention' })));
-    return replies.reduce((sum, reply) => sum + reply.deletedSegments, 0);
-  }
-
   forget(topic: string, partition: number): void {
     this.offsets.delete(partitionKey(topic, partition));
   }

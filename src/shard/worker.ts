@@ -82,8 +82,6 @@ export class Shard {
         return this.listOffsets(command);
       case 'deleteRecords':
         return this.deleteRecords(command);
-      case 'retention':
-        return { deletedSegments: this.applyRetention() };
       case 'status':
         return { partitions: this.statuses() };
       case 'close':
@@ -223,8 +221,8 @@ export class Shard {
     return { results };
   }
 
-  /** Deletes segments past each topic's retention and compacts compacted logs; returns how many files went. A failing partition does not stop the others. */
-  private applyRetention(): number {
+  /** Deletes segments past each topic's retention and compacts compacted logs. A failing partition does not stop the others. */
+  private applyRetention(): void {
     const nowMs = Date.now();
     const deleted: string[] = [];
     for (const [key, { log }] of this.logs) {
@@ -236,7 +234,6 @@ export class Shard {
       }
     }
     if (deleted.length > 0) this.emit({ kind: 'segmentsDeleted', paths: deleted });
-    return deleted.length;
   }
 
   private statuses(): PartitionStatus[] {

@@ -568,8 +568,4 @@ export class Log {
     rmSync(this.dir, { recursive: true, force: true });
     return paths;
   }
-
-  segmentPaths(): string[] {
-    return this.segments.map((segment) => segment.logPath);
-  }
 }
