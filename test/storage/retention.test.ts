@@ -15,9 +15,17 @@ import { PYTHON, pythonScript, run } from '../helpers/run.js';
 
 const MiB = 1024 * 1024;
 
+/** The partition's segment files now; retention runs meanwhile, so a file listed may be gone by the time it is measured. */
 function segmentBytes(dir: string): { logBytes: number; segments: number } {
-  const logs = readdirSync(dir).filter((name) => name.endsWith('.log'));
-  return { logBytes: logs.reduce((sum, name) => sum + statSync(join(dir, name)).size, 0), segments: logs.length };
+  let logBytes = 0;
+  let segments = 0;
+  for (const name of readdirSync(dir).filter((entry) => entry.endsWith('.log'))) {
+    const size = statSync(join(dir, name), { throwIfNoEntry: false })?.size;
+    if (size === undefined) continue; // deleted by retention after the listing
+    logBytes += size;
+    segments++;
+  }
+  return { logBytes, segments };
 }
 
 async function earliest(client: RawClient, topic: string): Promise<number> {
