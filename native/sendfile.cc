@@ -13,6 +13,10 @@
 //     Bad arguments throw a TypeError synchronously. Failures reject with an Error whose
 //     `code` is Node-style ('EPIPE', 'ECONNRESET', 'EBADF', 'ETIMEDOUT',
 //     'ERR_SENDFILE_EOF', ...), plus `errno`, `syscall` and `bytesSent`.
+//   setSocketBufferSizes(socketFd, sendBytes, receiveBytes) -> undefined
+//     setsockopt SO_SNDBUF / SO_RCVBUF on a socket (Kafka's socket.send.buffer.bytes and
+//     socket.receive.buffer.bytes); a size of -1 leaves that one to the OS (autotuning).
+//     Node has no API for these on TCP sockets. Throws an Error with `code` on failure.
 //   sendfileCalls() -> number
 //     How many sendfile operations this addon instance has started (argument validation
 //     passed, including zero-length ones) since it was loaded.
@@ -35,6 +39,7 @@
 #if defined(__linux__)
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 #include <sys/types.h>
@@ -281,6 +286,7 @@ class SpateNative : public Napi::Addon<SpateNative> {
     DefineAddon(exports, {
                              InstanceMethod("sendfile", &SpateNative::SendFile),
                              InstanceMethod("sendfileCalls", &SpateNative::SendFileCalls),
+                             InstanceMethod("setSocketBufferSizes", &SpateNative::SetSocketBufferSizes),
                              InstanceMethod("crc32c", &SpateNative::Crc32c),
                              InstanceMethod("crc32cHardware", &SpateNative::Crc32cHardware),
                          });
@@ -381,6 +387,42 @@ class SpateNative : public Napi::Addon<SpateNative> {
   }
 
   Napi::Value Crc32cHardware(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), spate::Crc32cHardware()); }
+
+  // setSocketBufferSizes(socketFd, sendBytes, receiveBytes): -1 leaves a size to the OS.
+  Napi::Value SetSocketBufferSizes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3) throw Napi::TypeError::New(env, "setSocketBufferSizes: expected (socketFd, sendBytes, receiveBytes)");
+    int64_t socket_fd = IntegerArgument(info, 0, "socketFd", 2147483647.0);
+    const int options[2] = {
+#if defined(__linux__)
+        SO_SNDBUF, SO_RCVBUF
+#else
+        0, 0
+#endif
+    };
+    for (size_t index = 0; index < 2; index++) {
+      Napi::Value value = info[index + 1];
+      if (!value.IsNumber()) throw Napi::TypeError::New(env, "setSocketBufferSizes: sizes must be numbers");
+      double size = value.As<Napi::Number>().DoubleValue();
+      if (size == -1) continue;
+      if (!(size >= 1 && size <= 2147483647.0) || std::floor(size) != size) {
+        throw Napi::TypeError::New(env, "setSocketBufferSizes: a size must be -1 or a positive int32");
+      }
+#if defined(__linux__)
+      int bytes = static_cast<int>(size);
+      if (::setsockopt(static_cast<int>(socket_fd), SOL_SOCKET, options[index], &bytes, sizeof(bytes)) != 0) {
+        int error = errno;
+        Napi::Error failure = Napi::Error::New(env, std::string("setsockopt failed: ") + ErrnoDescription(error));
+        failure.Set("code", Napi::String::New(env, ErrnoCode(error)));
+        throw failure;
+      }
+#else
+      (void)options;
+      throw Napi::Error::New(env, "setSocketBufferSizes: not supported on this platform");
+#endif
+    }
+    return env.Undefined();
+  }
 
   Napi::Value SendFileCalls(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(calls_));

@@ -5,18 +5,23 @@
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer, type Server, type Socket } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { createServer, isIP, type Server, type Socket } from 'node:net';
 import type { BrokerConfig } from './config/broker-config.js';
 import { Controller } from './controller/controller.js';
 import { MetadataStore, writeFileAtomic } from './controller/metadata-store.js';
 import { GroupCoordinator } from './coordinator/group-coordinator.js';
 import type { BrokerServices } from './handlers/handler.js';
 import { createRegistry, type HandlerRegistry } from './handlers/registry.js';
-import type { Logger } from './logger.js';
+import { descriptorBudget, openFilesLimit, type DescriptorBudget } from './config/descriptors.js';
+import { ThrottledLog, type Logger } from './logger.js';
+import { RequestAdmission } from './network/admission.js';
 import { Connection } from './network/connection.js';
+import { ConnectionQuotas } from './network/connection-quotas.js';
 import { SharedFramePool } from './network/frame-pool.js';
 import { BufferedResponseWriter, ZeroCopyResponseWriter, type ResponseWriter } from './network/response-writer.js';
 import { loadSendFile } from './native/sendfile.js';
+import { socketBufferSizer, type SocketBufferSizer } from './native/socket-buffers.js';
 import { limits } from './config/limits.js';
 import { LogEndWatch } from './shard/log-end-watch.js';
 import type { OpenPartition, PartitionStatus } from './shard/messages.js';
@@ -35,6 +40,8 @@ import { lockDirectory, type DirectoryLock } from './storage/dir-lock.js';
 
 /** How often recovery points are checkpointed while running (Kafka's log.flush.offset.checkpoint.interval.ms). */
 const CHECKPOINT_INTERVAL_MS = 60_000;
+/** Refused connections are logged at most once per this interval (per reason). */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 interface LogDirState {
   readonly dir: string;
@@ -59,10 +66,16 @@ export class Broker {
   /** Requests being handled, across all connections (a client may leave before its request is done). */
   private readonly inFlight = new Set<Promise<unknown>>();
   readonly listeners: BoundListener[] = [];
+  readonly admission: RequestAdmission;
+  readonly quotas: ConnectionQuotas;
+  private readonly refusals: ThrottledLog;
+  private readonly socketBuffers: SocketBufferSizer;
 
   private constructor(
     readonly config: BrokerConfig,
     private readonly logger: Logger,
+    readonly descriptors: DescriptorBudget,
+    perIpOverrides: ReadonlyMap<string, number>,
     private readonly locks: readonly DirectoryLock[],
     readonly store: MetadataStore,
     readonly shards: ShardSet,
@@ -71,7 +84,23 @@ export class Broker {
     readonly registry: HandlerRegistry,
     private readonly services: BrokerServices,
     private readonly writer: ResponseWriter,
-  ) {}
+  ) {
+    this.admission = new RequestAdmission({
+      requestsMax: config.queuedMaxRequests,
+      requestBytesMax: config.queuedMaxRequestBytes,
+      responseBytesMax: limits.queuedResponseBytesMax,
+    });
+    this.quotas = new ConnectionQuotas({
+      maxConnections: config.maxConnections ?? descriptors.connections,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
+      perIpOverrides,
+    });
+    this.refusals = new ThrottledLog(logger, REFUSAL_LOG_INTERVAL_MS);
+    this.socketBuffers = socketBufferSizer(
+      { sendBytes: config.socketSendBufferBytes, receiveBytes: config.socketReceiveBufferBytes },
+      (message) => logger.warn(message),
+    );
+  }
 
   static async start(config: BrokerConfig, logger: Logger): Promise<Broker> {
     const locks: DirectoryLock[] = [];
@@ -84,8 +113,15 @@ export class Broker {
       for (const lock of locks) lock.release();
       throw error;
     }
+    const descriptors = descriptorBudget(openFilesLimit(), config.numShards);
+    logger.info(
+      `open-file limit ${descriptors.openFilesLimit}: up to ${config.maxConnections ?? descriptors.connections} connections` +
+        `${config.maxConnections === null ? '' : ' (max.connections)'}, ${descriptors.segmentFilesPerShard} open segment files per shard, ` +
+        `${descriptors.segmentReaders} for fetch responses, ${descriptors.reserved} reserved`,
+    );
     let shards: ShardSet | null = null;
     try {
+      const perIpOverrides = await resolvePerIpOverrides(config.maxConnectionsPerIpOverrides, logger);
       const { store, created } = MetadataStore.load(config.logDirs[0]!, config.brokerId);
       if (created) await store.persist();
       const dirStates = config.logDirs.map((dir) => readLogDirState(dir));
@@ -98,10 +134,11 @@ export class Broker {
         flushSchedulerIntervalMs: config.flushSchedulerIntervalMs,
         producerIdExpirationMs: config.producerIdExpirationMs,
         retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+        segmentFilesOpenMax: descriptors.segmentFilesPerShard,
       });
       const controller = new Controller(config, store, shards);
       await openPartitions(controller, store, shards, dirStates, logger, created);
-      const segmentReaders = new SegmentReaders();
+      const segmentReaders = new SegmentReaders(descriptors.segmentReaders);
       shards.on('segmentsDeleted', (paths) => segmentReaders.deleted(paths));
       shards.on('log', (level, message) => logger[level](message));
       const groups = new GroupCoordinator({ config, controller, shards, segmentReaders, logger });
@@ -123,7 +160,7 @@ export class Broker {
         },
         apiVersions: () => registry.apiVersions(),
       };
-      broker = new Broker(config, logger, locks, store, shards, controller, segmentReaders, registry, services, responseWriter(config, logger));
+      broker = new Broker(config, logger, descriptors, perIpOverrides, locks, store, shards, controller, segmentReaders, registry, services, responseWriter(config, logger));
       shards.on('shardFailed', (shardId, error) => {
         logger.error(`shard ${shardId} failed: ${error.message}; stopping the broker`);
         process.exitCode = 1;
@@ -168,12 +205,21 @@ export class Broker {
   }
 
   private accept(socket: Socket): void {
-    if (this.shuttingDown) {
+    const address = socket.remoteAddress;
+    if (this.shuttingDown || address === undefined) {
+      socket.destroy(); // no address: the client is already gone
+      return;
+    }
+    const verdict = this.quotas.accept(address);
+    if (!verdict.accepted) {
+      this.refusals.log('warn', verdict.reason, `refusing a connection from ${address}: ${verdict.reason}`);
       socket.destroy();
       return;
     }
+    this.socketBuffers.apply(socket);
     const connection = new Connection(socket, {
       socketRequestMaxBytes: this.config.socketRequestMaxBytes,
+      admission: this.admission,
       idleTimeoutMs: this.config.connectionsMaxIdleMs,
       registry: this.registry,
       services: this.services,
@@ -189,7 +235,10 @@ export class Broker {
       logger: this.logger,
     });
     this.connections.add(connection);
-    connection.onClose(() => this.connections.delete(connection));
+    connection.onClose(() => {
+      this.connections.delete(connection);
+      this.quotas.release(address);
+    });
   }
 
   /** Checkpoints recovery points and log start offsets now (and every minute while running). */
@@ -240,6 +289,23 @@ export class Broker {
     for (const lock of this.locks) lock.release();
     this.logger.info(cleanClose ? 'stopped cleanly' : 'stopped without a clean shutdown; the next start recovers the logs');
   }
+}
+
+/** max.connections.per.ip.overrides by address: IP addresses as written, host names resolved (all their addresses) at startup. */
+async function resolvePerIpOverrides(overrides: ReadonlyMap<string, number>, logger: Logger): Promise<Map<string, number>> {
+  const byAddress = new Map<string, number>();
+  for (const [host, count] of overrides) {
+    if (isIP(host) !== 0) {
+      byAddress.set(host, count);
+      continue;
+    }
+    try {
+      for (const { address } of await lookup(host, { all: true })) byAddress.set(address, count);
+    } catch (error) {
+      logger.warn(`max.connections.per.ip.overrides: cannot resolve ${host} (${(error as Error).message}); its override is ignored`);
+    }
+  }
+  return byAddress;
 }
 
 /** fetch.zero.copy=on: sendfile(2) through the addon (or its TypeScript fallback, said once); off: the buffered path. */

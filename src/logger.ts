@@ -32,3 +32,29 @@ export function createLogger(component = 'spate', level: LogLevel = levelFromEnv
     child: (child) => createLogger(`${component}/${child}`, level, write),
   };
 }
+
+/**
+ * Logs a line of each kind at most once per `intervalMs`, saying how many were left out:
+ * what clients can cause (refused connections, bad requests) must not flood the log.
+ */
+export class ThrottledLog {
+  private readonly last = new Map<string, { atMs: number; suppressed: number }>();
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly intervalMs: number,
+    private readonly kindsMax = 1024,
+  ) {}
+
+  log(level: LogLevel, kind: string, message: string, nowMs = Date.now()): void {
+    const previous = this.last.get(kind);
+    if (previous !== undefined && nowMs - previous.atMs < this.intervalMs) {
+      previous.suppressed++;
+      return;
+    }
+    const suppressed = previous?.suppressed ?? 0;
+    if (previous === undefined && this.last.size >= this.kindsMax) this.last.clear(); // a bound, not a cache: forget and start over
+    this.last.set(kind, { atMs: nowMs, suppressed: 0 });
+    this.logger[level](suppressed > 0 ? `${message} (and ${suppressed} more like it since the last such line)` : message);
+  }
+}

@@ -12,6 +12,21 @@ import { ConfigError, buildBrokerConfig, parseCommandLine, parseProperties } fro
 import { DirectoryLockedError } from './storage/dir-lock.js';
 import { createLogger } from './logger.js';
 
+/**
+ * The last line of defence: an exception no code caught (a broker bug) is logged at ERROR
+ * with its stack, and the broker keeps serving — one failed callback must not stop every
+ * client's broker. Every path a client's bytes take has its own handling (a closed
+ * connection, a Kafka error code); reaching this is a bug the log shows loudly.
+ */
+function installLastResortHandlers(logger: ReturnType<typeof createLogger>): void {
+  process.on('uncaughtException', (error) => {
+    logger.error(`uncaught exception (a broker bug; the broker keeps running): ${error.stack ?? error.message}`);
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.error(`unhandled promise rejection (a broker bug; the broker keeps running): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+  });
+}
+
 /** Runs a broker until SIGINT/SIGTERM; resolves with the process exit code. */
 export async function runBroker(argv: readonly string[]): Promise<number> {
   const logger = createLogger();
@@ -32,6 +47,7 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  installLastResortHandlers(logger);
   try {
     const { configFile, overrides } = parseCommandLine(argv);
     const fileProperties = configFile === null ? new Map<string, string>() : parseProperties(readFileSync(configFile, 'utf8'));

@@ -70,7 +70,17 @@ export interface BrokerConfig {
   readonly autoCreateTopicsEnable: boolean;
   readonly deleteTopicEnable: boolean;
   readonly socketRequestMaxBytes: number;
+  readonly socketSendBufferBytes: number;
+  readonly socketReceiveBufferBytes: number;
   readonly connectionsMaxIdleMs: number;
+  /** max.connections, or null to derive it from the open-file limit (config/descriptors.ts). */
+  readonly maxConnections: number | null;
+  readonly maxConnectionsPerIp: number;
+  /** max.connections.per.ip.overrides, by host as written. */
+  readonly maxConnectionsPerIpOverrides: ReadonlyMap<string, number>;
+  readonly queuedMaxRequests: number;
+  readonly queuedMaxRequestBytes: number;
+  readonly fetchMaxBytes: number;
   readonly numShards: number;
   readonly fetchZeroCopy: boolean;
   readonly flushSchedulerIntervalMs: number;
@@ -232,6 +242,20 @@ export function buildBrokerConfig(
   );
   topicDefaults.set('segment.ms', get<number | null>('log.roll.ms') ?? get<number>('log.roll.hours') * 3_600_000);
 
+  const socketRequestMaxBytes = get<number>('socket.request.max.bytes');
+  // Unset, the bound grows to admit the largest request; set below it, the largest request could never be read.
+  const queuedMaxRequestBytes = explicitKeys.has('queued.max.request.bytes')
+    ? get<number>('queued.max.request.bytes')
+    : Math.max(get<number>('queued.max.request.bytes'), socketRequestMaxBytes);
+  if (queuedMaxRequestBytes < socketRequestMaxBytes) {
+    throw new ConfigError('queued.max.request.bytes', `${queuedMaxRequestBytes} is below socket.request.max.bytes ${socketRequestMaxBytes}: the largest request could never be read`);
+  }
+  const perIpOverrides = new Map<string, number>();
+  for (const entry of get<string[]>('max.connections.per.ip.overrides')) {
+    const colon = entry.lastIndexOf(':');
+    perIpOverrides.set(entry.slice(0, colon), Number(entry.slice(colon + 1)));
+  }
+
   const nodeId = get<number | null>('node.id');
   const config: BrokerConfig = {
     brokerId: nodeId ?? get<number>('broker.id'),
@@ -242,8 +266,16 @@ export function buildBrokerConfig(
     defaultReplicationFactor: get('default.replication.factor'),
     autoCreateTopicsEnable: get('auto.create.topics.enable'),
     deleteTopicEnable: get('delete.topic.enable'),
-    socketRequestMaxBytes: get('socket.request.max.bytes'),
+    socketRequestMaxBytes,
+    socketSendBufferBytes: get('socket.send.buffer.bytes'),
+    socketReceiveBufferBytes: get('socket.receive.buffer.bytes'),
     connectionsMaxIdleMs: get('connections.max.idle.ms'),
+    maxConnections: get<number | null>('max.connections'),
+    maxConnectionsPerIp: get('max.connections.per.ip'),
+    maxConnectionsPerIpOverrides: perIpOverrides,
+    queuedMaxRequests: get('queued.max.requests'),
+    queuedMaxRequestBytes,
+    fetchMaxBytes: get('fetch.max.bytes'),
     numShards: get<number | null>('num.shards') ?? defaultShardCount(),
     fetchZeroCopy: get<string>('fetch.zero.copy') === 'on',
     flushSchedulerIntervalMs: get('log.flush.scheduler.interval.ms'),

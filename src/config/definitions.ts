@@ -44,6 +44,13 @@ function checkListeners(value: ConfigValue): string | undefined {
   return undefined;
 }
 
+function checkPerIpOverrides(value: ConfigValue): string | undefined {
+  for (const entry of value as readonly string[]) {
+    if (!/^[^:,\s]+(:[^:,\s]+)*:\d+$/.test(entry)) return `"${entry}" is not of the form host:count`;
+  }
+  return undefined;
+}
+
 export const brokerConfigDefinitions = define([
   { name: 'broker.id', type: 'int', defaultValue: '0', min: 0, doc: 'This broker\'s id in the cluster.' },
   { name: 'node.id', type: 'int', defaultValue: null, min: 0, doc: 'Synonym of broker.id (KRaft name); wins when set.' },
@@ -86,8 +93,31 @@ export const brokerConfigDefinitions = define([
   { name: 'message.max.bytes', type: 'int', defaultValue: '1048588', min: 0, doc: 'Largest record batch a topic accepts.' },
   { name: 'min.insync.replicas', type: 'int', defaultValue: '1', min: 1, doc: 'Replicas that must have a batch for acks=all.' },
   { name: 'compression.type', type: 'string', defaultValue: 'producer', oneOf: ['producer'], doc: 'Batches are stored as the producer compressed them.' },
+  {
+    name: 'socket.send.buffer.bytes', type: 'int', defaultValue: '102400', min: -1, check: (value) => (value === 0 ? 'must be -1 (the OS default) or positive' : undefined),
+    doc: 'SO_SNDBUF of client connections; -1 leaves it to the OS. Bounds what the kernel holds for a client that does not read.',
+  },
+  {
+    name: 'socket.receive.buffer.bytes', type: 'int', defaultValue: '102400', min: -1, check: (value) => (value === 0 ? 'must be -1 (the OS default) or positive' : undefined),
+    doc: 'SO_RCVBUF of client connections; -1 leaves it to the OS.',
+  },
   { name: 'socket.request.max.bytes', type: 'int', defaultValue: String(100 * 1024 * 1024), min: 1, doc: 'Largest request; a bigger one closes its connection.' },
   { name: 'connections.max.idle.ms', type: 'long', defaultValue: '600000', min: 1, doc: 'Close connections idle this long.' },
+  {
+    name: 'max.connections', type: 'int', defaultValue: null, min: 0,
+    doc: 'Most client connections at once; more are closed as they arrive (default: half of what the open-file limit leaves, see README).',
+  },
+  { name: 'max.connections.per.ip', type: 'int', defaultValue: '2147483647', min: 0, doc: 'Most connections from one IP address; more are closed as they arrive.' },
+  {
+    name: 'max.connections.per.ip.overrides', type: 'list', defaultValue: '', check: checkPerIpOverrides,
+    doc: 'Per-host exceptions to max.connections.per.ip, as host:count pairs (e.g. 127.0.0.1:200,hostname:100).',
+  },
+  { name: 'queued.max.requests', type: 'int', defaultValue: '500', min: 1, doc: 'Requests read and not yet answered, over all connections, before reading pauses.' },
+  {
+    name: 'queued.max.request.bytes', type: 'long', defaultValue: String(256 * 1024 * 1024), min: 1,
+    doc: 'Bytes of requests read and not yet handled, over all connections, before reading pauses (at least socket.request.max.bytes).',
+  },
+  { name: 'fetch.max.bytes', type: 'int', defaultValue: '57671680', min: 1024, doc: 'Most record bytes in one fetch response, whatever the client asks.' },
   { name: 'num.shards', type: 'int', defaultValue: null, min: 1, max: 256, doc: 'Shard worker threads that own partitions (default: available cores).' },
   { name: 'fetch.zero.copy', type: 'string', defaultValue: 'off', oneOf: ['on', 'off'], doc: 'Send fetched log bytes with sendfile(2) (on) or read+write (off).' },
   { name: 'producer.id.expiration.ms', type: 'int', defaultValue: '86400000', min: 1, doc: 'Forget an idle producer\'s state after this long.' },
@@ -104,10 +134,10 @@ export const brokerConfigDefinitions = define([
 
 /** Kafka keys with no effect in Spate, accepted so an existing server.properties starts with a note rather than a failure. */
 export const ignoredBrokerKeys: ReadonlySet<string> = new Set([
-  'num.network.threads', 'num.io.threads', 'socket.send.buffer.bytes', 'socket.receive.buffer.bytes',
+  'num.network.threads', 'num.io.threads',
   'num.recovery.threads.per.data.dir', 'offsets.topic.replication.factor', 'transaction.state.log.replication.factor',
   'transaction.state.log.min.isr', 'zookeeper.connection.timeout.ms',
-  'log.cleaner.enable', 'queued.max.requests', 'num.replica.fetchers',
+  'log.cleaner.enable', 'num.replica.fetchers',
 ]);
 
 /** Topic-level keys, each defaulting to a broker key. */

@@ -5,8 +5,15 @@
 export const limits = {
   /** Requests read from one connection and not yet answered; past this, reading pauses. */
   connectionInFlightRequestsMax: 64,
-  /** Bytes of responses queued in userland for one connection; past this, reading pauses. */
-  connectionQueuedResponseBytesMax: 64 * 1024 * 1024,
+  /** Bytes of encoded responses held in user space for one connection; past this, reading pauses. */
+  connectionQueuedResponseBytesMax: 16 * 1024 * 1024,
+  /**
+   * Bytes of encoded responses held in user space, over all connections; past this, a
+   * connection that holds any reads no more requests (see network/admission.ts). With
+   * queued.max.request.bytes and queued.max.requests this bounds what clients can make
+   * the broker hold: see the README's "Bounds" section.
+   */
+  queuedResponseBytesMax: 128 * 1024 * 1024,
   /** Delayed fetches waiting for data, across all connections; past this, fetches answer at once. */
   delayedFetchesMax: 10_000,
   /** The longest a fetch may wait for data, whatever the client asks. */
@@ -21,8 +28,22 @@ export const limits = {
   logScanChunkBytes: 1024 * 1024,
   /** Longest graceful shutdown waits for in-flight requests before closing connections. */
   shutdownDrainMs: 10_000,
-  /** Segment files the main thread keeps open for reading; idle ones past this are closed. */
+  /** Segment files the main thread keeps open for reading, at most (config/descriptors.ts may give fewer). */
   segmentReadersOpenMax: 1024,
+  /** ...and at least, however small the open-file limit. */
+  segmentReadersOpenMin: 8,
+  /** Segment files each shard keeps open for appends and reads, at most (config/descriptors.ts may give fewer). */
+  segmentFilesOpenPerShardMax: 10_000,
+  /** ...and at least, however small the open-file limit. */
+  segmentFilesOpenPerShardMin: 8,
+  /** Descriptors kept out of the budget for everything but segments and connections (config/descriptors.ts). */
+  descriptorsReservedBase: 64,
+  /** ...plus this many per shard thread (its event loop, files written while rolling and checkpointing). */
+  descriptorsReservedPerShard: 8,
+  /** Connections max.connections allows by default however small the open-file limit. */
+  connectionsMin: 16,
+  /** Operations (appends, reads, commands) outstanding to one shard; past this, more fail at once with a retriable error. */
+  shardOperationsPendingMax: 200_000,
   /** Bytes read from a segment per step when a file region is sent through user space. */
   bufferedRegionStepBytes: 1024 * 1024,
   /** Step buffers kept for reuse by the buffered response writer. */

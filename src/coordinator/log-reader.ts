@@ -7,16 +7,30 @@ import { read } from 'node:fs';
 import type { TopicRecord } from '../controller/metadata-store.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { Attribute, BatchField, Compression, decodeRecords, readBatchHeader, splitBatches } from '../protocol/record-batch.js';
-import type { SegmentReaders } from '../shard/segment-readers.js';
+import { SegmentReplacedError, type SegmentReader, type SegmentReaders } from '../shard/segment-readers.js';
 import type { ShardSet } from '../shard/shard-set.js';
 
 const READ_BYTES = 1024 * 1024;
+/** How long to wait before planning again when every reader descriptor is in use. */
+const READER_BUSY_RETRY_MS = 10;
 
 function readAt(fd: number, length: number, position: number): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(length);
   return new Promise((resolve, reject) =>
     read(fd, buffer, 0, length, position, (error, bytesRead) => (error === null ? resolve(buffer.subarray(0, bytesRead)) : reject(error))),
   );
+}
+
+/** A reader for the planned file; null when it was replaced or every descriptor was busy (after a short wait), so the caller plans again. */
+async function acquireReader(segmentReaders: SegmentReaders, path: string, fileId: number): Promise<SegmentReader | null> {
+  try {
+    const reader = await segmentReaders.acquire(path, fileId);
+    if (reader === null) await new Promise((resolve) => setTimeout(resolve, READER_BUSY_RETRY_MS));
+    return reader;
+  } catch (error) {
+    if (error instanceof SegmentReplacedError) return null;
+    throw error;
+  }
 }
 
 /** Calls `visit` with each record's key and value, in offset order. */
@@ -34,7 +48,8 @@ export async function readPartitionRecords(
     const plan = await shards.read(topic.topicId, { topic: topic.name, partition, fetchOffset: offset, maxBytes: READ_BYTES, minOneBatch: true });
     if (plan.errorCode !== ErrorCode.NONE) throw new Error(`reading ${topic.name}-${partition} at ${offset}: ${errorName(plan.errorCode)}`);
     if (plan.region === null) return;
-    const reader = await segmentReaders.acquire(plan.region.path);
+    const reader = await acquireReader(segmentReaders, plan.region.path, plan.region.fileId);
+    if (reader === null) continue; // compacted or busy meanwhile: plan again
     let bytes: Buffer;
     try {
       bytes = await readAt(reader.fd, plan.region.length, plan.region.position);

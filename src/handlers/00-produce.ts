@@ -15,6 +15,7 @@ import type { PartitionProduceResponse, TopicProduceResponse } from '../protocol
 import type { Encodable } from '../protocol/message.js';
 import { Attribute, BatchField, Compression } from '../protocol/record-batch.js';
 import { CLOSE_CONNECTION, NO_RESPONSE, defineHandler } from './handler.js';
+import { unlessShardBusy } from './shard-busy.js';
 
 const ZSTD_FIRST_PRODUCE_VERSION = 7;
 const ISR_SIZE = 1; // a single broker is its partitions' only in-sync replica
@@ -75,7 +76,12 @@ export const produceHandler = defineHandler({
                 return failed(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'zstd needs Produce v7 or later');
               }
             }
-            const reply = await broker.shards.append(topic.topicId, topic.name, index, records);
+            const reply = await unlessShardBusy(broker.shards.append(topic.topicId, topic.name, index, records), () => ({
+              errorCode: ErrorCode.REQUEST_TIMED_OUT,
+              errorMessage: 'the partition\'s shard is too busy; retry',
+              baseOffset: -1,
+              logAppendTimeMs: -1,
+            }));
             if (reply.errorCode !== ErrorCode.NONE) return { ...failed(index, reply.errorCode, reply.errorMessage), logStartOffset: reply.logStartOffset ?? -1 };
             return {
               index,

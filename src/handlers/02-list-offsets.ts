@@ -13,6 +13,7 @@ import { listOffsetsApi } from '../protocol/generated/index.js';
 import type { ListOffsetsPartitionResponse } from '../protocol/generated/list-offsets-response.js';
 import type { Encodable } from '../protocol/message.js';
 import { defineHandler } from './handler.js';
+import { unlessShardBusy } from './shard-busy.js';
 
 const LEADER_EPOCH = 0;
 const LATEST = -1;
@@ -43,11 +44,10 @@ export const listOffsetsHandler = defineHandler({
               return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             }
             if (version >= 4 && partition.currentLeaderEpoch > LEADER_EPOCH) return fail(ErrorCode.UNKNOWN_LEADER_EPOCH);
-            const reply = await broker.shards.listOffsets(topic.topicId, {
-              topic: topic.name,
-              partition: partition.partitionIndex,
-              timestamp: partition.timestamp,
-            });
+            const reply = await unlessShardBusy(
+              broker.shards.listOffsets(topic.topicId, { topic: topic.name, partition: partition.partitionIndex, timestamp: partition.timestamp }),
+              () => ({ errorCode: ErrorCode.REQUEST_TIMED_OUT, offset: -1, timestamp: -1 }),
+            );
             if (reply.errorCode !== ErrorCode.NONE) return fail(reply.errorCode);
             let offset = reply.offset;
             if (partition.timestamp === LATEST && request.isolationLevel === READ_COMMITTED && reply.lastStableOffset !== undefined) {

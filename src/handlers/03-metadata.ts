@@ -20,8 +20,24 @@ import {
   topicAuthorizedOperations,
 } from './metadata-view.js';
 
+/**
+ * Topic descriptions by topic record: a record is replaced, never changed, when its topic
+ * changes, so its description can be reused. Clients ask for the same topics over and over;
+ * a topic of 10,000 partitions would otherwise cost 10,000 new objects per request.
+ */
+const descriptions = new WeakMap<TopicRecord, { readonly withOperations: Encodable<MetadataResponseTopic>; readonly without: Encodable<MetadataResponseTopic> }>();
+
 export function describeTopic(broker: BrokerServices, topic: TopicRecord, includeOperations: boolean): Encodable<MetadataResponseTopic> {
-  const brokerId = broker.config.brokerId;
+  let cached = descriptions.get(topic);
+  if (cached === undefined) {
+    const without = buildDescription(broker.config.brokerId, topic);
+    cached = { without, withOperations: { ...without, topicAuthorizedOperations: topicAuthorizedOperations } };
+    descriptions.set(topic, cached);
+  }
+  return includeOperations ? cached.withOperations : cached.without;
+}
+
+function buildDescription(brokerId: number, topic: TopicRecord): Encodable<MetadataResponseTopic> {
   return {
     errorCode: ErrorCode.NONE,
     name: topic.name,
@@ -36,7 +52,7 @@ export function describeTopic(broker: BrokerServices, topic: TopicRecord, includ
       isrNodes: [brokerId],
       offlineReplicas: [],
     })),
-    topicAuthorizedOperations: includeOperations ? topicAuthorizedOperations : AUTHORIZED_OPERATIONS_OMITTED,
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
   };
 }
 

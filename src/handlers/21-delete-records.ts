@@ -8,6 +8,7 @@ import type { DeleteRecordsPartitionResult } from '../protocol/generated/delete-
 import { deleteRecordsApi } from '../protocol/generated/index.js';
 import type { Encodable } from '../protocol/message.js';
 import { defineHandler } from './handler.js';
+import { unlessShardBusy } from './shard-busy.js';
 
 export const deleteRecordsHandler = defineHandler({
   apiKey: 21,
@@ -24,7 +25,10 @@ export const deleteRecordsHandler = defineHandler({
             if (topic === undefined || partition.partitionIndex < 0 || partition.partitionIndex >= topic.partitionDirs.length) {
               return { partitionIndex: partition.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
             }
-            const result = await broker.shards.deleteRecords(topic.topicId, { topic: topic.name, partition: partition.partitionIndex, offset: partition.offset });
+            const result = await unlessShardBusy(
+              broker.shards.deleteRecords(topic.topicId, { topic: topic.name, partition: partition.partitionIndex, offset: partition.offset }),
+              () => ({ errorCode: ErrorCode.REQUEST_TIMED_OUT, lowWatermark: -1 }),
+            );
             return { partitionIndex: partition.partitionIndex, lowWatermark: result.lowWatermark, errorCode: result.errorCode };
           }),
         );

@@ -8,6 +8,7 @@ import type { EpochEndOffset } from '../protocol/generated/offset-for-leader-epo
 import { offsetForLeaderEpochApi } from '../protocol/generated/index.js';
 import type { Encodable } from '../protocol/message.js';
 import { defineHandler } from './handler.js';
+import { unlessShardBusy } from './shard-busy.js';
 
 const LEADER_EPOCH = 0;
 
@@ -29,7 +30,10 @@ export const offsetForLeaderEpochHandler = defineHandler({
             }
             if (context.apiVersion >= 2 && partition.currentLeaderEpoch > LEADER_EPOCH) return answer(ErrorCode.UNKNOWN_LEADER_EPOCH);
             if (partition.leaderEpoch > LEADER_EPOCH || partition.leaderEpoch < 0) return answer(ErrorCode.NONE);
-            const reply = await broker.shards.listOffsets(topic.topicId, { topic: topic.name, partition: partition.partition, timestamp: -1 });
+            const reply = await unlessShardBusy(
+              broker.shards.listOffsets(topic.topicId, { topic: topic.name, partition: partition.partition, timestamp: -1 }),
+              () => ({ errorCode: ErrorCode.REQUEST_TIMED_OUT, offset: -1, timestamp: -1 }),
+            );
             if (reply.errorCode !== ErrorCode.NONE) return answer(reply.errorCode);
             return answer(ErrorCode.NONE, LEADER_EPOCH, reply.logEndOffset ?? reply.offset);
           }),

@@ -39,6 +39,12 @@ export interface RequestContext {
   readonly broker: BrokerServices;
   /** Runs `release` once the response has been written to the socket, or the connection is gone. */
   onResponseDone(release: () => void): void;
+  /**
+   * The handler is about to wait for data (a delayed fetch): until the returned function is
+   * called, the request does not count against queued.max.requests, as Kafka's purgatory
+   * holds delayed requests outside its request queue.
+   */
+  park(): () => void;
 }
 
 /** A handler's answer when the request gets no response (Produce with acks=0). */

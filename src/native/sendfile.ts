@@ -51,6 +51,8 @@ export interface SpateNativeAddon {
   crc32c(bytes: Uint8Array, start: number, end: number, previous: number): number;
   /** True when the CPU's CRC instruction is used. */
   crc32cHardware(): boolean;
+  /** setsockopt SO_SNDBUF / SO_RCVBUF; -1 leaves one to the OS (native/sendfile.cc). Absent from addons built before it. */
+  setSocketBufferSizes?(socketFd: number, sendBytes: number, receiveBytes: number): void;
 }
 
 /**

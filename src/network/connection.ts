@@ -1,8 +1,14 @@
 // One client connection: size-prefixed framing, header decoding, dispatch to the
 // handler, and responses written strictly in request order even when handlers finish
-// out of order (pipelining). Bounded: a frame over socket.request.max.bytes closes the
-// connection (as Kafka does); past a number of unanswered requests or queued response
-// bytes, reading pauses until the client catches up.
+// out of order (pipelining).
+// Bounded, whatever the client sends: a frame over socket.request.max.bytes closes the
+// connection (as Kafka does); a frame is started only when the connection and the broker
+// admit it (admission.ts) — at most limits.connectionInFlightRequestsMax unanswered
+// requests and limits.connectionQueuedResponseBytesMax response bytes held for this
+// client, plus the broker-wide bounds — otherwise reading stops, even in the middle of a
+// socket chunk, and the socket is paused until the client catches up.
+// A response that cannot be encoded (a broker bug) costs this one connection: it is
+// closed after the responses before it, and the failure is logged at ERROR.
 
 import type { Socket } from 'node:net';
 import { limits } from '../config/limits.js';
@@ -15,16 +21,19 @@ import {
 } from '../handlers/handler.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../logger.js';
-import type { Chunk } from '../protocol/chunks.js';
+import { isFileRegion, type Chunk } from '../protocol/chunks.js';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { readRequestHeader, writeResponseHeader } from '../protocol/header.js';
 import { Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
+import type { AdmissionTicket, AdmissionWaiter, RequestAdmission } from './admission.js';
 import type { SharedFramePool } from './frame-pool.js';
 import { FrameReader, type FrameHandler } from './frame-reader.js';
-import type { ResponseWriter } from './response-writer.js';
+import type { ResponseMeter, ResponseWriter } from './response-writer.js';
 
 const API_VERSIONS_KEY = 18;
+/** Encoded responses smaller than this keep their buffer as it is (copying them would cost more than it frees). */
+const RIGHT_SIZE_MIN_BYTES = 64 * 1024;
 
 interface Slot {
   /** Encoded response, null while the handler works, empty when there is nothing to send. */
@@ -38,6 +47,7 @@ export interface ConnectionOptions {
   readonly idleTimeoutMs: number;
   readonly registry: HandlerRegistry;
   readonly framePool: SharedFramePool;
+  readonly admission: RequestAdmission;
   /** Told of every request still being handled, so shutdown can wait for it even if its connection is gone. */
   readonly track: (work: Promise<unknown>) => void;
   readonly services: BrokerServices;
@@ -45,10 +55,26 @@ export interface ConnectionOptions {
   readonly logger: Logger;
 }
 
-export class Connection {
+/**
+ * A large encoded buffer is a view of a growable one up to twice its size; one that waits
+ * in a queue is copied to its own exact size, so the bytes it holds are the bytes metered.
+ */
+function rightSized(chunk: Chunk): Chunk {
+  if (isFileRegion(chunk) || chunk.length < RIGHT_SIZE_MIN_BYTES || chunk.buffer.byteLength <= chunk.length * 1.25) return chunk;
+  const copy = Buffer.allocUnsafeSlow(chunk.length);
+  chunk.copy(copy);
+  return copy;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+export class Connection implements AdmissionWaiter {
   readonly peer: string;
   private readonly frames: FrameReader;
   private readonly frameHandler: FrameHandler = {
+    admit: (size) => this.admit(size),
     frame: (frame, release) => {
       this.dispatch(frame, release);
       return !this.closed;
@@ -65,6 +91,14 @@ export class Connection {
   private closed = false;
   private draining = false;
   private readPaused = false;
+  /** The broker-wide hold of the frame being assembled, taken when it was admitted. */
+  private admittedTicket: AdmissionTicket | null = null;
+  /** Encoded response bytes this connection holds in user space (see ResponseMeter). */
+  private responseBytes = 0;
+  private readonly meter: ResponseMeter = {
+    add: (bytes) => this.meterResponseBytes(bytes),
+    remove: (bytes) => this.meterResponseBytes(-bytes),
+  };
   private readonly closedCallbacks: (() => void)[] = [];
 
   constructor(
@@ -84,7 +118,6 @@ export class Connection {
     });
     socket.on('error', (error) => options.logger.debug(`connection ${this.peer}: ${error.message}`));
     socket.on('close', () => this.onClosed());
-    socket.on('drain', () => this.updateReadPause());
   }
 
   onClose(callback: () => void): void {
@@ -94,7 +127,66 @@ export class Connection {
 
   private receive(data: Buffer): void {
     if (this.closed || this.draining) return;
-    this.frames.push(data, this.frameHandler);
+    try {
+      if (this.frames.push(data, this.frameHandler) === 'held') this.pauseReading();
+    } catch (error) {
+      // Nothing a client sends may escape as an exception: that would be a broker bug.
+      this.options.logger.error(`closing connection ${this.peer}: reading a request failed: ${describe(error)}`);
+      this.close();
+    }
+  }
+
+  /** A frame of `size` bytes may start when this connection and the broker have room for it. */
+  private admit(size: number): boolean {
+    if (this.closed || this.draining) return false;
+    if (this.slots.length >= limits.connectionInFlightRequestsMax || this.responseBytes >= limits.connectionQueuedResponseBytesMax) {
+      return false; // retried when this connection's own responses go out (ownCapacityReleased)
+    }
+    const ticket = this.options.admission.tryAdmit(this, size, this.slots.length, this.responseBytes);
+    if (ticket === null) return false; // retried by the admission when capacity is released
+    this.admittedTicket = ticket;
+    return true;
+  }
+
+  /** AdmissionWaiter: the broker released capacity; read the held input again. */
+  retryAdmission(): void {
+    this.resumeReading();
+  }
+
+  private pauseReading(): void {
+    if (this.readPaused || this.closed) return;
+    this.readPaused = true;
+    this.socket.pause();
+  }
+
+  /** Reads held input, then resumes the socket if everything held was admitted. */
+  private resumeReading(): void {
+    if (this.closed || this.draining) return;
+    try {
+      if (this.frames.holding && this.frames.resume(this.frameHandler) !== 'reading') return;
+    } catch (error) {
+      this.options.logger.error(`closing connection ${this.peer}: reading a request failed: ${describe(error)}`);
+      this.close();
+      return;
+    }
+    if (this.readPaused && !this.closed) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** This connection's responses went out or its requests finished: held input may now be admitted. */
+  private ownCapacityReleased(): void {
+    if (!this.readPaused) return;
+    if (this.slots.length >= limits.connectionInFlightRequestsMax || this.responseBytes >= limits.connectionQueuedResponseBytesMax) return;
+    this.resumeReading();
+  }
+
+  private meterResponseBytes(delta: number): void {
+    if (this.closed) return; // onClosed gave back everything this connection held
+    this.responseBytes += delta;
+    this.options.admission.responseBytesChanged(delta);
+    if (delta < 0) this.ownCapacityReleased();
   }
 
   /**
@@ -103,10 +195,14 @@ export class Connection {
    * frame's batches even after this connection has closed.
    */
   private dispatch(frame: Buffer, releaseFrame: (() => void) | null): void {
+    const ticket = this.admittedTicket;
+    this.admittedTicket = null;
     let released = false;
     const release = (): void => {
-      if (!released && releaseFrame !== null) releaseFrame();
+      if (released) return;
       released = true;
+      if (releaseFrame !== null) releaseFrame();
+      ticket?.release();
     };
     const reader = new Reader(frame);
     let header: ReturnType<typeof readRequestHeader>;
@@ -118,13 +214,14 @@ export class Connection {
       return;
     }
     const handler = this.options.registry.get(header.apiKey);
-    if (handler === undefined || header.apiVersion < handler.minVersion || header.apiVersion > handler.maxVersion) release();
     if (handler === undefined) {
+      release();
       this.options.logger.warn(`closing connection ${this.peer}: unknown API key ${header.apiKey} (client ${header.clientId})`);
       this.close();
       return;
     }
     if (header.apiVersion < handler.minVersion || header.apiVersion > handler.maxVersion) {
+      release();
       if (header.apiKey === API_VERSIONS_KEY) {
         // KIP-511: answer an unknown ApiVersions version with v0 carrying UNSUPPORTED_VERSION and our ranges.
         this.respondUnsupportedApiVersions(header.correlationId);
@@ -146,7 +243,6 @@ export class Connection {
     }
     const slot: Slot = { chunks: null, closeAfter: false, releases: [] };
     this.slots.push(slot);
-    this.updateReadPause();
     const context: RequestContext = {
       apiKey: header.apiKey,
       apiVersion: header.apiVersion,
@@ -154,9 +250,14 @@ export class Connection {
       clientId: header.clientId,
       peer: this.peer,
       broker: this.options.services,
-      onResponseDone: (release) => {
-        if (this.closed && this.slots.indexOf(slot) < 0) release();
-        else slot.releases.push(release);
+      onResponseDone: (done) => {
+        if (this.closed && this.slots.indexOf(slot) < 0) done();
+        else slot.releases.push(done);
+      },
+      park: () => {
+        if (ticket === null) return () => undefined;
+        ticket.park();
+        return () => ticket.resume();
       },
     };
     let result;
@@ -193,18 +294,37 @@ export class Connection {
       slot.chunks = [];
       slot.closeAfter = true;
     } else {
-      slot.chunks = this.encode(handler, correlationId, apiVersion, response as object);
+      const chunks = this.encode(handler, correlationId, apiVersion, response as object);
+      if (chunks === null) {
+        slot.chunks = [];
+        slot.closeAfter = true;
+      } else {
+        slot.chunks = chunks;
+        let bytes = 0;
+        for (const chunk of chunks) if (!isFileRegion(chunk)) bytes += chunk.length;
+        this.meter.add(bytes);
+      }
     }
     void this.flush();
   }
 
-  private encode(handler: Handler, correlationId: number, apiVersion: number, response: object): Chunk[] {
-    const writer = new Writer();
-    writer.int32(0); // size, patched below
-    writeResponseHeader(writer, handler.apiKey, apiVersion, correlationId);
-    handler.schema.writeResponse(writer, apiVersion, response);
-    writer.patchInt32(0, writer.byteLength - 4);
-    return writer.finish();
+  /** The response's bytes, or null when it cannot be encoded (logged: it is a broker bug). */
+  private encode(handler: Handler, correlationId: number, apiVersion: number, response: object): Chunk[] | null {
+    try {
+      const writer = new Writer();
+      writer.int32(0); // size, patched below
+      writeResponseHeader(writer, handler.apiKey, apiVersion, correlationId);
+      handler.schema.writeResponse(writer, apiVersion, response);
+      const size = writer.byteLength - 4;
+      if (size > 0x7fffffff) throw new RangeError(`response of ${size} bytes does not fit a frame`);
+      writer.patchInt32(0, size);
+      return writer.finish().map(rightSized);
+    } catch (error) {
+      this.options.logger.error(
+        `cannot encode the ${handler.schema.name} v${apiVersion} response for ${this.peer} (correlation id ${correlationId}); closing the connection: ${describe(error)}`,
+      );
+      return null;
+    }
   }
 
   private respondUnsupportedApiVersions(correlationId: number): void {
@@ -225,14 +345,14 @@ export class Connection {
     try {
       while (!this.closed && this.slots.length > 0 && this.slots[0]!.chunks !== null) {
         const slot = this.slots[0]!;
-        if (slot.chunks!.length > 0) await this.options.writer.write(this.socket, slot.chunks!);
+        if (slot.chunks!.length > 0) await this.options.writer.write(this.socket, slot.chunks!, this.meter);
         this.slots.shift();
         for (const release of slot.releases) release();
         if (slot.closeAfter) {
           this.close();
           return;
         }
-        this.updateReadPause();
+        this.ownCapacityReleased();
       }
     } catch (error) {
       this.options.logger.debug(`connection ${this.peer}: write failed: ${(error as Error).message}`);
@@ -248,21 +368,6 @@ export class Connection {
     this.socket.end(() => this.close());
   }
 
-  /** Pauses reading while too many requests are unanswered or too many response bytes are queued. */
-  private updateReadPause(): void {
-    if (this.closed) return;
-    const overloaded =
-      this.slots.length >= limits.connectionInFlightRequestsMax ||
-      this.socket.writableLength >= limits.connectionQueuedResponseBytesMax;
-    if (overloaded && !this.readPaused) {
-      this.readPaused = true;
-      this.socket.pause();
-    } else if (!overloaded && this.readPaused && !this.draining) {
-      this.readPaused = false;
-      this.socket.resume();
-    }
-  }
-
   private protocolFailure(what: string, error: unknown): void {
     const reason = error instanceof ProtocolError || error instanceof RangeError ? error.message : String(error);
     this.options.logger.warn(`closing connection ${this.peer}: ${what}: ${reason}`);
@@ -273,9 +378,7 @@ export class Connection {
     // A handler that throws is a broker bug: say so loudly, and drop only this connection.
     // During shutdown, a request abandoned by its client may find its shard closed: that is expected.
     const log = this.options.services.shuttingDown ? this.options.logger.debug : this.options.logger.error;
-    log(
-      `${handler.schema.name} handler failed for ${this.peer}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-    );
+    log(`${handler.schema.name} handler failed for ${this.peer}: ${describe(error)}`);
     this.close();
   }
 
@@ -299,6 +402,12 @@ export class Connection {
     for (const slot of this.slots) for (const release of slot.releases) release();
     this.slots.length = 0;
     this.frames.discard();
+    this.admittedTicket?.release();
+    this.admittedTicket = null;
+    // Requests still being handled keep their tickets until their handler settles: their memory is still in use.
+    this.options.admission.forget(this);
+    this.options.admission.responseBytesChanged(-this.responseBytes);
+    this.responseBytes = 0;
     for (const callback of this.closedCallbacks) callback();
     this.closedCallbacks.length = 0;
   }

@@ -4,6 +4,10 @@
 // when it is a large produce request (frame-pool.ts), else into a buffer of its own.
 // The size is checked as soon as its four bytes are in, so an oversized request is
 // refused before its body is read.
+// Before a frame is started, the handler is asked to admit it (connection and broker
+// bounds). When it says no, the reader stops right there and holds the unread input —
+// however many more requests one socket chunk carried — until `resume`: a client cannot
+// get past the bounds by packing thousands of requests into one write.
 
 import { SHARED_FRAME_MIN_BYTES, type SharedFramePool } from './frame-pool.js';
 
@@ -12,11 +16,16 @@ const PRODUCE_API_KEY = 0;
 const PREFIX_BYTES = 6;
 
 export interface FrameHandler {
+  /** May a frame of `size` bytes start now? False holds the input until `resume`. */
+  admit(size: number): boolean;
   /** A whole frame (without its size). `release` is set when the frame lives in pooled memory. Returns false to stop reading. */
   frame(frame: Buffer, release: (() => void) | null): boolean;
   /** A size outside 0..max arrived; nothing more is read. */
   invalidSize(size: number): void;
 }
+
+/** What `push` and `resume` leave behind: read on, input held until `resume`, or stop for good. */
+export type FrameReadState = 'reading' | 'held' | 'stopped';
 
 export class FrameReader {
   private readonly prefix = Buffer.alloc(PREFIX_BYTES);
@@ -24,19 +33,59 @@ export class FrameReader {
   private frame: Buffer | null = null;
   private frameRelease: (() => void) | null = null;
   private frameFilled = 0;
+  /** Input not yet read because a frame was not admitted. */
+  private held: Buffer[] = [];
+  private heldLength = 0;
 
   constructor(
     private readonly sizeMax: number,
     private readonly pool: SharedFramePool,
   ) {}
 
-  /** Bytes of a frame received but not yet handed on. */
+  /** Bytes received and not yet handed on: a frame being assembled, and held input. */
   get buffered(): number {
-    return this.prefixLength + this.frameFilled;
+    return this.prefixLength + this.frameFilled + this.heldLength;
   }
 
-  /** Consumes a chunk; returns false when reading must stop (bad size, or the handler said stop). */
-  push(data: Buffer, handler: FrameHandler): boolean {
+  /** True while input is held waiting for admission. */
+  get holding(): boolean {
+    return this.held.length > 0;
+  }
+
+  /** Consumes a chunk. While input is held, the chunk joins it (the caller has paused the socket; little more arrives). */
+  push(data: Buffer, handler: FrameHandler): FrameReadState {
+    if (this.held.length > 0) {
+      this.hold(data);
+      return 'held';
+    }
+    return this.consume(data, handler);
+  }
+
+  /** Reads the held input again (admission may now succeed). */
+  resume(handler: FrameHandler): FrameReadState {
+    while (this.held.length > 0) {
+      const chunks = this.held;
+      this.held = [];
+      this.heldLength = 0;
+      for (let index = 0; index < chunks.length; index++) {
+        const state = this.consume(chunks[index]!, handler);
+        if (state === 'stopped') return 'stopped';
+        if (state === 'held') {
+          for (let rest = index + 1; rest < chunks.length; rest++) this.hold(chunks[rest]!);
+          return 'held';
+        }
+      }
+    }
+    return 'reading';
+  }
+
+  private hold(data: Buffer): void {
+    if (data.length === 0) return;
+    this.held.push(data);
+    this.heldLength += data.length;
+  }
+
+  private consume(data: Buffer, handler: FrameHandler): FrameReadState {
     let at = 0;
     while (at < data.length) {
       if (this.frame !== null) {
@@ -44,26 +93,28 @@ export class FrameReader {
         data.copy(this.frame, this.frameFilled, at, at + count);
         this.frameFilled += count;
         at += count;
-        if (this.frameFilled === this.frame.length && !this.finishFrame(handler)) return false;
+        if (this.frameFilled === this.frame.length && !this.finishFrame(handler)) return 'stopped';
         continue;
       }
-      if (this.prefixLength === 0 && data.length - at >= 4) {
+      if (this.prefixLength === 0 && data.length - at >= PREFIX_BYTES) {
         const size = data.readInt32BE(at);
         if (size < 0 || size > this.sizeMax) {
           handler.invalidSize(size);
-          return false;
+          return 'stopped';
+        }
+        if (!handler.admit(size)) {
+          this.hold(data.subarray(at));
+          return 'held';
         }
         if (data.length - at - 4 >= size) {
           // The common case for small requests: the whole frame is in this chunk.
-          if (!handler.frame(data.subarray(at + 4, at + 4 + size), null)) return false;
+          if (!handler.frame(data.subarray(at + 4, at + 4 + size), null)) return 'stopped';
           at += 4 + size;
           continue;
         }
-        if (data.length - at >= PREFIX_BYTES) {
-          this.startFrame(size, data.readInt16BE(at + 4));
-          at += 4;
-          continue;
-        }
+        this.startFrame(size, data.readInt16BE(at + 4));
+        at += 4;
+        continue;
       }
       // Gather the size and API key across chunks.
       const count = Math.min(PREFIX_BYTES - this.prefixLength, data.length - at);
@@ -74,7 +125,7 @@ export class FrameReader {
       const size = this.prefix.readInt32BE(0);
       if (size < 0 || size > this.sizeMax) {
         handler.invalidSize(size);
-        return false;
+        return 'stopped';
       }
       if (size < PREFIX_BYTES - 4) {
         // A frame of 0 or 1 bytes has no room for a request header: once it is in, hand it
@@ -83,16 +134,22 @@ export class FrameReader {
         const tiny = Buffer.from(this.prefix.subarray(4, 4 + size));
         this.prefixLength = 0;
         handler.frame(tiny, null);
-        return false;
+        return 'stopped';
       }
       if (this.prefixLength < PREFIX_BYTES) continue;
+      if (!handler.admit(size)) {
+        // Put the prefix back in front of the rest: the frame starts from scratch when admitted.
+        this.hold(Buffer.concat([this.prefix, data.subarray(at)]));
+        this.prefixLength = 0;
+        return 'held';
+      }
       this.startFrame(size, this.prefix.readInt16BE(4));
       this.prefix.copy(this.frame!, 0, 4, PREFIX_BYTES);
       this.frameFilled = PREFIX_BYTES - 4;
       this.prefixLength = 0;
-      if (this.frameFilled === size && !this.finishFrame(handler)) return false;
+      if (this.frameFilled === size && !this.finishFrame(handler)) return 'stopped';
     }
-    return true;
+    return 'reading';
   }
 
   private startFrame(size: number, apiKey: number): void {
@@ -116,12 +173,19 @@ export class FrameReader {
     return handler.frame(frame, release);
   }
 
-  /** Drops a half-assembled frame (connection closing), returning pooled memory. */
+  /** True while a frame is being assembled (it was admitted and its bytes are still arriving). */
+  get assembling(): boolean {
+    return this.frame !== null;
+  }
+
+  /** Drops a half-assembled frame and held input (connection closing), returning pooled memory. */
   discard(): void {
     this.frameRelease?.();
     this.frame = null;
     this.frameRelease = null;
     this.frameFilled = 0;
     this.prefixLength = 0;
+    this.held = [];
+    this.heldLength = 0;
   }
 }

@@ -12,9 +12,25 @@ import type { SendFileImplementation } from '../native/sendfile.js';
 import { socketFd } from '../native/socket-fd.js';
 import { isFileRegion, type Chunk } from '../protocol/chunks.js';
 
+/**
+ * Counts the response bytes a connection holds in user space (connection.ts bounds them):
+ * a writer adds the bytes it reads from files, and removes every buffer's bytes once the
+ * socket has handed them to the kernel (the write callback).
+ */
+export interface ResponseMeter {
+  add(bytes: number): void;
+  remove(bytes: number): void;
+}
+
+const UNMETERED: ResponseMeter = { add: () => undefined, remove: () => undefined };
+
 export interface ResponseWriter {
-  /** Resolves when every chunk has been handed to the socket; rejects when the socket is gone or a region cannot be read whole. */
-  write(socket: Socket, chunks: readonly Chunk[]): Promise<void>;
+  /**
+   * Resolves when every chunk has been handed to the socket; rejects when the socket is gone
+   * or a region cannot be read whole. Buffer chunks are already counted by the caller; the
+   * writer removes them from `meter` as the kernel takes them.
+   */
+  write(socket: Socket, chunks: readonly Chunk[], meter?: ResponseMeter): Promise<void>;
 }
 
 /** Userland bytes queued on a socket above which a writer waits for 'drain' before queueing more. */
@@ -81,7 +97,7 @@ const READ_AHEAD_STEPS = 2;
 export class BufferedResponseWriter implements ResponseWriter {
   private readonly pool = new StepBufferPool();
 
-  async write(socket: Socket, chunks: readonly Chunk[]): Promise<void> {
+  async write(socket: Socket, chunks: readonly Chunk[], meter: ResponseMeter = UNMETERED): Promise<void> {
     const plan = steps(chunks);
     const reads = new Map<number, Promise<Buffer>>();
     let nextRead = 0;
@@ -91,7 +107,13 @@ export class BufferedResponseWriter implements ResponseWriter {
         const index = nextRead++;
         const step = plan[index]!;
         if ('buffer' in step) continue;
-        reads.set(index, this.readStep(step));
+        reads.set(
+          index,
+          this.readStep(step).then((buffer) => {
+            meter.add(step.length);
+            return buffer;
+          }),
+        );
       }
     };
     try {
@@ -99,25 +121,37 @@ export class BufferedResponseWriter implements ResponseWriter {
         if (socket.destroyed) throw new Error('socket closed while writing a response');
         const step = plan[index]!;
         if ('buffer' in step) {
-          socket.write(step.buffer);
+          const length = step.buffer.length;
+          socket.write(step.buffer, () => meter.remove(length));
         } else {
           startReads(index);
           const buffer = await reads.get(index)!;
           reads.delete(index);
           startReads(index + 1);
           if (socket.destroyed) {
+            meter.remove(step.length);
             this.pool.give(buffer);
             throw new Error('socket closed while writing a response');
           }
-          socket.write(buffer.subarray(0, step.length), () => this.pool.give(buffer));
+          socket.write(buffer.subarray(0, step.length), () => {
+            meter.remove(step.length);
+            this.pool.give(buffer);
+          });
         }
         if (socket.writableLength > QUEUED_BYTES_HIGH) await waitForDrain(socket);
       }
     } finally {
       // Reads started but not used (the socket went away) finish before this returns: the
       // caller releases the file descriptors right after.
-      const unused = await Promise.allSettled(reads.values());
-      for (const outcome of unused) if (outcome.status === 'fulfilled') this.pool.give(outcome.value);
+      for (const [index, read] of reads) {
+        try {
+          const buffer = await read;
+          meter.remove((plan[index] as { length: number }).length);
+          this.pool.give(buffer);
+        } catch {
+          // The read failed: nothing was counted or taken from the pool for it (readStep gave its buffer back).
+        }
+      }
     }
   }
 
@@ -176,12 +210,13 @@ export class ZeroCopyResponseWriter implements ResponseWriter {
     return this.sendFile.calls();
   }
 
-  async write(socket: Socket, chunks: readonly Chunk[]): Promise<void> {
+  async write(socket: Socket, chunks: readonly Chunk[], meter: ResponseMeter = UNMETERED): Promise<void> {
     let queued: Promise<void> | null = null;
     for (const chunk of chunks) {
       if (socket.destroyed) throw new Error('socket closed while writing a response');
       if (!isFileRegion(chunk)) {
-        queued = writeAndWait(socket, chunk);
+        const length = chunk.length;
+        queued = writeAndWait(socket, chunk).finally(() => meter.remove(length));
         if (socket.writableLength > QUEUED_BYTES_HIGH) await waitForDrain(socket);
         continue;
       }

@@ -11,6 +11,8 @@ export interface ShardWorkerData {
   readonly producerIdExpirationMs: number;
   /** How often retention runs (log.retention.check.interval.ms). */
   readonly retentionCheckIntervalMs: number;
+  /** Segment files this shard keeps open at most (config/descriptors.ts). */
+  readonly segmentFilesOpenMax: number;
 }
 
 export interface PartitionRef {
@@ -123,7 +125,7 @@ export type ShardReplyEnvelope =
 
 export type ShardEvent =
   | { readonly kind: 'ready' }
-  | { readonly kind: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly message: string }
+  | { readonly kind: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly message: string }
   /** Segment files removed (deletion, retention): the main thread closes its read descriptors once idle. */
   | { readonly kind: 'segmentsDeleted'; readonly paths: readonly string[] };
 

@@ -3,16 +3,22 @@
 // after the handler has returned, so each use holds a reference; a segment deleted by
 // retention or topic deletion keeps its descriptor (and so its bytes, on Linux) until
 // the last response using it has been sent. Opening goes through the thread pool.
+// Bounded: at most `openMax` descriptors (the descriptor budget's share, see
+// config/descriptors.ts); idle ones are closed least recently used first, and when all
+// are in use `acquire` answers null and the caller sends fewer records this time.
+// A read plan names a file by path and by identity (its inode): compaction renames a
+// cleaned file over the old one, so a descriptor opened, or cached, for the path may be of
+// another file than the plan's positions describe. Such a mismatch is SegmentReplacedError.
 
-import { close, open } from 'node:fs';
-import { limits } from '../config/limits.js';
+import { close, fstat, open } from 'node:fs';
 
 interface Entry {
   readonly path: string;
-  readonly fd: Promise<number>;
+  /** The descriptor and the identity of the file it has open. */
+  readonly opened: Promise<{ fd: number; fileId: number }>;
   references: number;
-  /** The shard deleted the file: close as soon as nobody uses it, and never hand it out again. */
-  deleted: boolean;
+  /** The shard deleted or replaced the file, or it was evicted: close as soon as nobody uses it, and never hand it out again. */
+  retired: boolean;
   lastUsedMs: number;
 }
 
@@ -21,81 +27,131 @@ export interface SegmentReader {
   release(): void;
 }
 
-function openReadOnly(path: string): Promise<number> {
-  return new Promise((resolve, reject) => open(path, 'r', (error, fd) => (error === null ? resolve(fd) : reject(error))));
+/** The file at the planned path is not the planned file any more (compaction replaced it): plan again. */
+export class SegmentReplacedError extends Error {
+  override readonly name = 'SegmentReplacedError';
 }
 
-function closeQuietly(fd: Promise<number>): void {
-  fd.then(
-    (descriptor) => close(descriptor, () => undefined),
-    () => undefined,
+function openWithIdentity(path: string): Promise<{ fd: number; fileId: number }> {
+  return new Promise((resolve, reject) =>
+    open(path, 'r', (openError, fd) => {
+      if (openError !== null) {
+        reject(openError);
+        return;
+      }
+      fstat(fd, (statError, stats) => {
+        if (statError !== null) {
+          close(fd, () => reject(statError));
+          return;
+        }
+        resolve({ fd, fileId: stats.ino });
+      });
+    }),
+  );
+}
+
+function closeWhenOpened(entry: Entry): void {
+  entry.opened.then(
+    ({ fd }) => close(fd, () => undefined), // a read-only descriptor: nothing can be lost by a failed close
+    () => undefined, // it never opened: nothing to close
   );
 }
 
 export class SegmentReaders {
   private readonly entries = new Map<string, Entry>();
 
-  /** A descriptor for `path`, held until `release()`. Rejects (ENOENT) when the file is gone. */
-  async acquire(path: string): Promise<SegmentReader> {
+  constructor(private readonly openMax: number) {
+    if (!Number.isSafeInteger(openMax) || openMax < 1) throw new RangeError(`segment readers open max must be a positive integer, not ${openMax}`);
+  }
+
+  /** Descriptors open or opening (in use or idle). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * A descriptor for the file at `path` whose identity is `fileId`, held until `release()`.
+   * Null when every descriptor the bound allows is in use. Rejects with ENOENT when the file
+   * is gone, SegmentReplacedError when the path now names another file.
+   */
+  async acquire(path: string, fileId: number): Promise<SegmentReader | null> {
     let entry = this.entries.get(path);
+    if (entry !== undefined) {
+      const known = await entry.opened.then(
+        (opened) => opened.fileId,
+        () => null,
+      );
+      // The await may have let others retire or replace the entry: look again.
+      const current = this.entries.get(path);
+      if (current !== entry || known !== fileId) {
+        if (current === entry) this.retire(entry); // cached for an older (or newer) file than the plan's
+        entry = this.entries.get(path);
+      }
+    }
     if (entry === undefined) {
-      entry = { path, fd: openReadOnly(path), references: 0, deleted: false, lastUsedMs: Date.now() };
+      if (!this.makeRoom()) return null;
+      entry = { path, opened: openWithIdentity(path), references: 0, retired: false, lastUsedMs: Date.now() };
       this.entries.set(path, entry);
       const created = entry;
-      entry.fd.catch(() => {
+      entry.opened.catch(() => {
         if (this.entries.get(path) === created) this.entries.delete(path);
       });
     }
     entry.references++;
     entry.lastUsedMs = Date.now();
-    this.evictIdle();
     const held = entry;
-    let fd: number;
+    let opened: { fd: number; fileId: number };
     try {
-      fd = await held.fd;
+      opened = await held.opened;
     } catch (error) {
       held.references--;
       throw error;
     }
+    if (opened.fileId !== fileId) {
+      held.references--;
+      if (this.entries.get(path) === held) this.retire(held);
+      else if (held.references === 0 && held.retired) closeWhenOpened(held);
+      throw new SegmentReplacedError(`${path} was replaced after it was planned (inode ${opened.fileId}, planned ${fileId})`);
+    }
     let released = false;
     return {
-      fd,
+      fd: opened.fd,
       release: () => {
         if (released) return;
         released = true;
         held.references--;
-        if (held.references === 0 && held.deleted) closeQuietly(held.fd);
+        if (held.references === 0 && held.retired) closeWhenOpened(held);
       },
     };
   }
 
-  /** The shard removed these files: stop handing them out; close each once idle. */
+  /** The shard removed or replaced these files: stop handing them out; close each once idle. */
   deleted(paths: readonly string[]): void {
     for (const path of paths) {
       const entry = this.entries.get(path);
-      if (entry === undefined) continue;
-      this.entries.delete(path);
-      entry.deleted = true;
-      if (entry.references === 0) closeQuietly(entry.fd);
+      if (entry !== undefined) this.retire(entry);
     }
   }
 
-  /** Closes idle descriptors, least recently used first, down to the bound. */
-  private evictIdle(): void {
-    if (this.entries.size <= limits.segmentReadersOpenMax) return;
-    const idle = [...this.entries.values()].filter((entry) => entry.references === 0).sort((a, b) => a.lastUsedMs - b.lastUsedMs);
-    for (const entry of idle) {
-      if (this.entries.size <= limits.segmentReadersOpenMax) break;
-      this.entries.delete(entry.path);
-      closeQuietly(entry.fd);
+  private retire(entry: Entry): void {
+    this.entries.delete(entry.path);
+    entry.retired = true;
+    if (entry.references === 0) closeWhenOpened(entry);
+  }
+
+  /** Closes idle descriptors, least recently used first, until one more fits; false when all are in use. */
+  private makeRoom(): boolean {
+    if (this.entries.size < this.openMax) return true;
+    let oldest: Entry | null = null;
+    for (const entry of this.entries.values()) {
+      if (entry.references === 0 && (oldest === null || entry.lastUsedMs < oldest.lastUsedMs)) oldest = entry;
     }
+    if (oldest === null) return false;
+    this.retire(oldest);
+    return true;
   }
 
   closeAll(): void {
-    for (const entry of this.entries.values()) {
-      entry.deleted = true;
-      if (entry.references === 0) closeQuietly(entry.fd);
-    }
-    this.entries.clear();
+    for (const entry of [...this.entries.values()]) this.retire(entry);
   }
 }

@@ -5,6 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
+import { limits } from '../config/limits.js';
 import {
   partitionKey,
   type AppendReply,
@@ -35,7 +36,16 @@ interface Gathered<Request, Reply> {
 }
 
 export class ShardError extends Error {
-  override readonly name = 'ShardError';
+  override readonly name: string = 'ShardError';
+}
+
+/**
+ * A shard already has limits.shardOperationsPendingMax operations outstanding: the
+ * operation is refused at once (handlers answer a retriable error for that partition)
+ * rather than queued without bound.
+ */
+export class ShardBusyError extends ShardError {
+  override readonly name = 'ShardBusyError';
 }
 
 /** FNV-1a over the topic id, mixed with the partition: stable across restarts and Node versions. */
@@ -59,12 +69,15 @@ class ShardClient {
   private exited = false;
   /** close was sent: the worker's exit that follows is expected, not a failure. */
   private closing = false;
+  /** Operations sent or gathered and not yet answered: each command, and each append or read gathered into one. */
+  private operations = 0;
 
   constructor(
     readonly shardId: number,
     private readonly worker: Worker,
     private readonly onEvent: (event: ShardEvent) => void,
     private readonly onExit: (shardId: number, error: Error) => void,
+    private readonly operationsPendingMax: number = limits.shardOperationsPendingMax,
   ) {
     worker.on('message', (message: ShardReplyEnvelope) => this.receive(message));
     worker.on('error', (error) => this.fail(error));
@@ -93,8 +106,16 @@ class ShardClient {
     if (!this.closing) this.onExit(this.shardId, error);
   }
 
+  get pendingOperations(): number {
+    return this.operations;
+  }
+
   send<K extends ShardCommandKind>(command: { kind: K } & ShardCommands[K], transfer: ArrayBuffer[] = []): Promise<ShardReplies[K]> {
     if (this.exited) return Promise.reject(new ShardError(`shard ${this.shardId} is not running`));
+    return this.counted(() => this.post(command, transfer), command.kind !== 'close' && command.kind !== 'status');
+  }
+
+  private post<K extends ShardCommandKind>(command: { kind: K } & ShardCommands[K], transfer: ArrayBuffer[]): Promise<ShardReplies[K]> {
     const id = this.nextId++;
     return new Promise<ShardReplies[K]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (reply: never) => void, reject });
@@ -102,18 +123,38 @@ class ShardClient {
     });
   }
 
+  /** Runs an operation within the bound on outstanding operations (shutdown's status and close are always let through). */
+  private counted<T>(operation: () => Promise<T>, bounded = true): Promise<T> {
+    if (bounded && this.operations >= this.operationsPendingMax) {
+      return Promise.reject(new ShardBusyError(`shard ${this.shardId} has ${this.operations} operations outstanding (limit ${this.operationsPendingMax})`));
+    }
+    this.operations++;
+    const done = (): void => {
+      this.operations--;
+    };
+    const result = operation();
+    result.then(done, done);
+    return result;
+  }
+
   append(request: AppendRequest): Promise<AppendReply> {
-    return new Promise((resolve, reject) => {
-      this.appends.push({ request, resolve, reject });
-      this.scheduleFlush();
-    });
+    return this.counted(
+      () =>
+        new Promise((resolve, reject) => {
+          this.appends.push({ request, resolve, reject });
+          this.scheduleFlush();
+        }),
+    );
   }
 
   read(request: ReadRequest): Promise<ReadReply> {
-    return new Promise((resolve, reject) => {
-      this.reads.push({ request, resolve, reject });
-      this.scheduleFlush();
-    });
+    return this.counted(
+      () =>
+        new Promise((resolve, reject) => {
+          this.reads.push({ request, resolve, reject });
+          this.scheduleFlush();
+        }),
+    );
   }
 
   private scheduleFlush(): void {
@@ -130,17 +171,23 @@ class ShardClient {
     this.reads = [];
     if (appends.length > 0) {
       const transfer = appends.filter((gathered) => !gathered.request.shared).map((gathered) => gathered.request.records.buffer as ArrayBuffer);
-      this.send({ kind: 'append', appends: appends.map((gathered) => gathered.request) }, transfer).then(
+      // Gathered operations were counted one by one already; the carrying command is not counted again.
+      this.postOrFail({ kind: 'append', appends: appends.map((gathered) => gathered.request) }, transfer).then(
         (reply) => reply.results.forEach((result, index) => appends[index]!.resolve(result)),
         (error: Error) => appends.forEach((gathered) => gathered.reject(error)),
       );
     }
     if (reads.length > 0) {
-      this.send({ kind: 'read', reads: reads.map((gathered) => gathered.request) }).then(
+      this.postOrFail({ kind: 'read', reads: reads.map((gathered) => gathered.request) }, []).then(
         (reply) => reply.results.forEach((result, index) => reads[index]!.resolve(result)),
         (error: Error) => reads.forEach((gathered) => gathered.reject(error)),
       );
     }
+  }
+
+  private postOrFail<K extends ShardCommandKind>(command: { kind: K } & ShardCommands[K], transfer: ArrayBuffer[]): Promise<ShardReplies[K]> {
+    if (this.exited) return Promise.reject(new ShardError(`shard ${this.shardId} is not running`));
+    return this.post(command, transfer);
   }
 
   async terminate(): Promise<void> {
@@ -160,7 +207,7 @@ export interface ShardSetEvents {
   /** A partition's offsets moved (after an append): delayed fetches re-check. */
   offsets: [key: string, offsets: PartitionOffsets];
   segmentsDeleted: [paths: readonly string[]];
-  log: [level: 'info' | 'warn' | 'error', message: string];
+  log: [level: 'debug' | 'info' | 'warn' | 'error', message: string];
   shardFailed: [shardId: number, error: Error];
 }
 
@@ -177,8 +224,8 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
     return this.shards.length;
   }
 
-  /** Starts `count` workers and waits for each to report ready. */
-  static async start(count: number, data: Omit<ShardWorkerData, 'shardId'>): Promise<ShardSet> {
+  /** Starts `count` workers and waits for each to report ready; `operationsPendingMax` is for tests (limits.ts is the bound). */
+  static async start(count: number, data: Omit<ShardWorkerData, 'shardId'>, operationsPendingMax: number = limits.shardOperationsPendingMax): Promise<ShardSet> {
     const set = new ShardSet();
     const workerUrl = new URL('./worker.js', import.meta.url);
     const ready: Promise<void>[] = [];
@@ -203,6 +250,7 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
           worker,
           (event) => set.onShardEvent(event),
           (failedId, error) => set.emit('shardFailed', failedId, error),
+          operationsPendingMax,
         ),
       );
     }

@@ -7,6 +7,7 @@ import { loadCrc32c } from '../native/crc32c.js';
 import { installCrc32c } from '../protocol/crc32c.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { Log } from '../storage/log.js';
+import { segmentFiles } from '../storage/segment-files.js';
 import {
   partitionKey,
   type AppendReply,
@@ -49,6 +50,8 @@ function statusOf(ref: PartitionRef, log: Log): PartitionStatus {
 
 export class Shard {
   private readonly logs = new Map<string, { ref: PartitionRef; log: Log }>();
+  /** Partitions whose storage failure was logged at ERROR: later failures of the same partition go to debug only. */
+  private readonly failedPartitions = new Set<string>();
   private flushTimer: NodeJS.Timeout | null = null;
   private flushTimerMs = 0;
   private readonly expirationTimer: NodeJS.Timeout;
@@ -58,6 +61,7 @@ export class Shard {
     private readonly data: ShardWorkerData,
     private readonly emit: (event: ShardEvent) => void,
   ) {
+    segmentFiles.setOpenMax(data.segmentFilesOpenMax);
     this.expirationTimer = setInterval(() => this.expireProducers(), PRODUCER_EXPIRATION_CHECK_MS);
     this.expirationTimer.unref();
     this.retentionTimer = setInterval(() => this.applyRetention(), Math.min(data.retentionCheckIntervalMs, 2 ** 31 - 1));
@@ -106,9 +110,13 @@ export class Shard {
     const errorCodes = command.partitions.map((spec) => {
       const key = partitionKey(spec.topic, spec.partition);
       if (this.logs.has(key)) return ErrorCode.TOPIC_ALREADY_EXISTS;
-      const log = Log.create(spec.dir, spec.topicId, spec.config);
-      this.logs.set(key, { ref: { topic: spec.topic, partition: spec.partition }, log });
-      return ErrorCode.NONE;
+      try {
+        const log = Log.create(spec.dir, spec.topicId, spec.config);
+        this.logs.set(key, { ref: { topic: spec.topic, partition: spec.partition }, log });
+        return ErrorCode.NONE;
+      } catch (error) {
+        return this.storageFailure(key, 'creating the log', error);
+      }
     });
     this.scheduleFlushes();
     return { errorCodes };
@@ -121,7 +129,13 @@ export class Shard {
       const entry = this.logs.get(key);
       if (entry === undefined) continue;
       this.logs.delete(key);
-      deletedPaths.push(...entry.log.delete());
+      this.failedPartitions.delete(key);
+      try {
+        deletedPaths.push(...entry.log.delete());
+      } catch (error) {
+        // The partition is gone from this shard either way; what is left on disk is removed at the next start (an orphan).
+        this.storageFailure(key, 'deleting the log', error);
+      }
     }
     if (deletedPaths.length > 0) this.emit({ kind: 'segmentsDeleted', paths: deletedPaths });
     this.scheduleFlushes();
@@ -164,7 +178,7 @@ export class Shard {
         appended = entry.log.append(batches, nowMs);
       } catch (error) {
         // A write that failed (disk full, EIO) fails this partition's batches only; Kafka answers KAFKA_STORAGE_ERROR.
-        this.emit({ kind: 'log', level: 'error', message: `append to ${key} failed: ${describeError(error)}` });
+        this.storageFailure(key, 'append', error);
         for (const index of indexes) {
           results[index] = { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: String(error), baseOffset: -1, logAppendTimeMs: -1 };
         }
@@ -180,29 +194,39 @@ export class Shard {
 
   private read(command: ShardCommands['read']): ShardReplies['read'] {
     const results: ReadReply[] = command.reads.map((request) => {
-      const entry = this.logs.get(partitionKey(request.topic, request.partition));
+      const key = partitionKey(request.topic, request.partition);
+      const entry = this.logs.get(key);
       if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, region: null };
-      const result = entry.log.read(request.fetchOffset, request.maxBytes, request.minOneBatch);
-      return { ...result, ...offsetsOf(entry.log) };
+      try {
+        const result = entry.log.read(request.fetchOffset, request.maxBytes, request.minOneBatch);
+        return { ...result, ...offsetsOf(entry.log) };
+      } catch (error) {
+        return { errorCode: this.storageFailure(key, `read at offset ${request.fetchOffset}`, error), region: null, ...offsetsOf(entry.log) };
+      }
     });
     return { results };
   }
 
   private listOffsets(command: ShardCommands['listOffsets']): ShardReplies['listOffsets'] {
     const results: OffsetReply[] = command.queries.map((query) => {
-      const entry = this.logs.get(partitionKey(query.topic, query.partition));
+      const key = partitionKey(query.topic, query.partition);
+      const entry = this.logs.get(key);
       if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, offset: -1, timestamp: -1 };
       const log = entry.log;
       const offsets = offsetsOf(log);
-      switch (query.timestamp) {
-        case -1:
-          return { errorCode: ErrorCode.NONE, offset: log.highWatermark, timestamp: -1, ...offsets };
-        case -2:
-          return { errorCode: ErrorCode.NONE, offset: log.logStartOffset, timestamp: -1, ...offsets };
-        case -3:
-          return { errorCode: ErrorCode.NONE, ...log.maxTimestampOffset(), ...offsets };
-        default:
-          return { errorCode: ErrorCode.NONE, ...log.offsetForTimestamp(query.timestamp), ...offsets };
+      try {
+        switch (query.timestamp) {
+          case -1:
+            return { errorCode: ErrorCode.NONE, offset: log.highWatermark, timestamp: -1, ...offsets };
+          case -2:
+            return { errorCode: ErrorCode.NONE, offset: log.logStartOffset, timestamp: -1, ...offsets };
+          case -3:
+            return { errorCode: ErrorCode.NONE, ...log.maxTimestampOffset(), ...offsets };
+          default:
+            return { errorCode: ErrorCode.NONE, ...log.offsetForTimestamp(query.timestamp), ...offsets };
+        }
+      } catch (error) {
+        return { errorCode: this.storageFailure(key, `offset lookup for timestamp ${query.timestamp}`, error), offset: -1, timestamp: -1, ...offsets };
       }
     });
     return { results };
@@ -211,14 +235,36 @@ export class Shard {
   private deleteRecords(command: ShardCommands['deleteRecords']): ShardReplies['deleteRecords'] {
     const deleted: string[] = [];
     const results = command.requests.map((request) => {
-      const entry = this.logs.get(partitionKey(request.topic, request.partition));
+      const key = partitionKey(request.topic, request.partition);
+      const entry = this.logs.get(key);
       if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, lowWatermark: -1 };
-      const result = entry.log.deleteRecordsBefore(request.offset);
-      deleted.push(...result.deletedPaths);
-      return { errorCode: result.errorCode, lowWatermark: result.lowWatermark, ...offsetsOf(entry.log) };
+      try {
+        const result = entry.log.deleteRecordsBefore(request.offset);
+        deleted.push(...result.deletedPaths);
+        return { errorCode: result.errorCode, lowWatermark: result.lowWatermark, ...offsetsOf(entry.log) };
+      } catch (error) {
+        return { errorCode: this.storageFailure(key, `deleting records before ${request.offset}`, error), lowWatermark: -1, ...offsetsOf(entry.log) };
+      }
     });
     if (deleted.length > 0) this.emit({ kind: 'segmentsDeleted', paths: deleted });
     return { results };
+  }
+
+  /**
+   * One partition's storage failed (EIO, EMFILE, a file gone missing): that partition
+   * answers KAFKA_STORAGE_ERROR, as Kafka's does for an offline log dir, and its
+   * neighbours in the same command are not affected. Logged at ERROR the first time per
+   * partition, so a client retrying cannot flood the log.
+   */
+  private storageFailure(key: string, what: string, error: unknown): number {
+    const first = !this.failedPartitions.has(key);
+    if (first) this.failedPartitions.add(key);
+    this.emit({
+      kind: 'log',
+      level: first ? 'error' : 'debug',
+      message: `${what} of ${key} failed: ${describeError(error)}${first ? ' (further failures of this partition are logged at debug level)' : ''}`,
+    });
+    return ErrorCode.KAFKA_STORAGE_ERROR;
   }
 
   /** Deletes segments past each topic's retention and compacts compacted logs. A failing partition does not stop the others. */

@@ -34,6 +34,8 @@ export interface AppendResult {
 
 export interface ReadRegion {
   readonly path: string;
+  /** The file's identity (inode) when planned: the reader checks it after opening `path`, which compaction may have replaced. */
+  readonly fileId: number;
   readonly position: number;
   readonly length: number;
   /** Size of the first batch in the region (a response may be cut after it, never before). */
@@ -121,6 +123,8 @@ export class Log {
   private readonly recent = new RecentBatches();
   /** Closed segments up to here have been compacted (cleanup.policy=compact). */
   private compactedThrough = 0;
+  /** The offset of the newest producer snapshot on disk (or of an equivalent empty state): close writes one only when the log has moved past it. */
+  private snapshotOffset = 0;
 
   private constructor(
     readonly dir: string,
@@ -227,6 +231,7 @@ export class Log {
   /** Loads the newest producer snapshot and replays the batches after it. */
   private rebuildProducerState(): number {
     const replayFrom = this.producerState.loadLatestSnapshot(this.logEndOffset, this.segments[0]!.baseOffset);
+    this.snapshotOffset = replayFrom;
     for (const segment of this.segments) {
       if (segment.nextOffset <= replayFrom) continue;
       segment.scan(0, segment.size, (batch) => {
@@ -358,11 +363,12 @@ export class Log {
     );
   }
 
-  /** Closes the active segment (indexes written, data fsynced) and starts a new one at the log end. */
+  /** Closes the active segment (indexes written, data fsynced, descriptor closed) and starts a new one at the log end. */
   roll(nowMs = Date.now()): void {
     const previous = this.activeSegment;
     previous.writeIndexes(true);
     previous.flush();
+    previous.close(); // reopened when read: a rolled segment holds no descriptor meanwhile
     const segment = Segment.create(this.dir, previous.nextOffset, this.config.indexIntervalBytes);
     segment.createdMs = nowMs;
     this.segments.push(segment);
@@ -371,6 +377,7 @@ export class Log {
     this.unflushedMessages = 0;
     this.producerState.writeSnapshot(segment.baseOffset);
     this.producerState.deleteSnapshotsBefore(segment.baseOffset);
+    this.snapshotOffset = segment.baseOffset;
   }
 
   /** fsyncs the active segment; everything before the log end is then recoverable after a power loss. */
@@ -425,7 +432,7 @@ export class Log {
         if (length <= 0) return { errorCode: ErrorCode.NONE, region: null };
         return {
           errorCode: ErrorCode.NONE,
-          region: { path: segment.logPath, position: batch.position, length, firstBatchBytes: batch.size },
+          region: { path: segment.logPath, fileId: segment.fileId, position: batch.position, length, firstBatchBytes: batch.size },
         };
       }
       const index = this.segments.indexOf(segment);
@@ -550,14 +557,21 @@ export class Log {
     for (const segment of this.segments) segment.indexIntervalBytes = config.indexIntervalBytes;
   }
 
-  /** Clean close: data fsynced, indexes and a producer snapshot written. */
+  /**
+   * Clean close: data fsynced, indexes and a producer snapshot written — each only when
+   * something changed since it was last written, so closing thousands of idle partitions
+   * costs no writes.
+   */
   close(): void {
     const active = this.activeSegment;
     active.flush();
     active.writeIndexes(true);
     this.recoveryPoint = this.logEndOffset;
-    this.producerState.writeSnapshot(this.logEndOffset);
-    this.producerState.deleteSnapshotsBefore(this.logEndOffset);
+    if (this.snapshotOffset !== this.logEndOffset) {
+      this.producerState.writeSnapshot(this.logEndOffset);
+      this.producerState.deleteSnapshotsBefore(this.logEndOffset);
+      this.snapshotOffset = this.logEndOffset;
+    }
     for (const segment of this.segments) segment.close();
   }
 

@@ -28,6 +28,7 @@ import {
 } from '../protocol/record-batch.js';
 import { fsyncDirectorySync } from './checkpoint.js';
 import { OffsetIndex } from './offset-index.js';
+import { closeQuietlySync, segmentFiles, type OpenFileHolder } from './segment-files.js';
 import { TimeIndex } from './time-index.js';
 
 /** The first read of a header scan; most scans (a fetch finding its batch) need one header. */
@@ -52,12 +53,20 @@ export interface BatchPosition {
   readonly attributes: number;
 }
 
-export class Segment {
+export class Segment implements OpenFileHolder {
   readonly logPath: string;
   readonly indexPath: string;
   readonly timeIndexPath: string;
-  /** -1 until first needed: a closed segment opened lazily costs no descriptor until it is read. */
+  /**
+   * -1 while the file is not open: a closed segment opened lazily costs no descriptor until
+   * it is read, and any segment's descriptor may be closed by the thread's bounded set of
+   * open segment files (segment-files.ts) and reopened on next use.
+   */
   private fdValue: number;
+  /** The file's inode: a read plan carries it, so a reader can tell the file it opens is the one planned (compaction replaces files). */
+  fileId: number;
+  /** Bytes were written since the last fsync. */
+  private dirty = false;
   /** Bytes of valid batches in the file. */
   size: number;
   private offsetIndexValue: OffsetIndex;
@@ -73,6 +82,8 @@ export class Segment {
   private bytesSinceIndexEntry = 0;
   /** Bytes of log between index entries (index.interval.bytes). */
   indexIntervalBytes = 4096;
+  /** The index files on disk hold every entry counted as persisted (they were loaded from, or written to, disk). */
+  private indexesPersisted = false;
 
   private constructor(
     readonly dir: string,
@@ -84,6 +95,8 @@ export class Segment {
     this.indexPath = join(dir, segmentFileName(baseOffset, '.index'));
     this.timeIndexPath = join(dir, segmentFileName(baseOffset, '.timeindex'));
     this.fdValue = fd;
+    this.fileId = fd >= 0 ? fstatSync(fd).ino : -1;
+    if (fd >= 0) segmentFiles.opened(this, fd);
     this.size = size;
     this.nextOffset = baseOffset;
     this.offsetIndexValue = new OffsetIndex(baseOffset);
@@ -92,8 +105,21 @@ export class Segment {
   }
 
   private get fd(): number {
-    if (this.fdValue < 0) this.fdValue = openSync(this.logPath, 'r+');
+    if (this.fdValue < 0) {
+      const fd = openSync(this.logPath, 'r+');
+      this.fdValue = fd;
+      segmentFiles.opened(this, fd);
+    } else {
+      segmentFiles.used(this);
+    }
     return this.fdValue;
+  }
+
+  /** OpenFileHolder: the thread's set of open segment files needs this descriptor back. */
+  closeDescriptor(): void {
+    if (this.fdValue < 0) return;
+    closeQuietlySync(this.fdValue);
+    this.fdValue = -1;
   }
 
   get offsetIndex(): OffsetIndex {
@@ -131,6 +157,7 @@ export class Segment {
   static openClosed(dir: string, baseOffset: number, nextOffset: number, indexIntervalBytes: number): Segment {
     const stats = statSync(join(dir, segmentFileName(baseOffset, '.log')));
     const segment = new Segment(dir, baseOffset, -1, stats.size);
+    segment.fileId = stats.ino;
     segment.indexIntervalBytes = indexIntervalBytes;
     segment.createdMs = stats.mtimeMs;
     segment.nextOffset = nextOffset;
@@ -163,16 +190,16 @@ export class Segment {
   } {
     const path = join(dir, segmentFileName(baseOffset, '.log'));
     const fd = openSync(path, 'r+');
-    const fileSize = fstatSync(fd).size;
-    const segment = new Segment(dir, baseOffset, fd, fileSize);
+    const stats = fstatSync(fd);
+    const segment = new Segment(dir, baseOffset, fd, stats.size);
     segment.indexIntervalBytes = options.indexIntervalBytes;
-    segment.createdMs = fstatSync(fd).mtimeMs;
+    segment.createdMs = stats.mtimeMs;
     let truncatedBytes = 0;
     if (options.validateFrom !== null) {
       const validSize = segment.rebuild(options.validateFrom);
-      if (validSize < fileSize) {
-        ftruncateSync(fd, validSize);
-        truncatedBytes = fileSize - validSize;
+      if (validSize < stats.size) {
+        ftruncateSync(segment.fd, validSize);
+        truncatedBytes = stats.size - validSize;
         segment.size = validSize;
       }
       return { segment, truncatedBytes };
@@ -206,6 +233,7 @@ export class Segment {
       this.nextOffset = found.lastOffset + 1;
     }
     this.maxTimestampValue = Math.max(this.maxTimestampValue, timeIndex.lastTimestamp());
+    this.indexesPersisted = true;
     return true;
   }
 
@@ -213,6 +241,7 @@ export class Segment {
   private rebuild(validateFrom: number | null): number {
     this.offsetIndexValue = new OffsetIndex(this.baseOffset);
     this.timeIndexValue = new TimeIndex(this.baseOffset);
+    this.indexesPersisted = false;
     this.bytesSinceIndexEntry = 0;
     this.maxTimestampValue = -1;
     this.offsetOfMaxTimestampValue = -1;
@@ -303,6 +332,7 @@ export class Segment {
     let written = 0;
     let total = 0;
     for (const batch of batches) total += batch.length;
+    if (total > 0) this.dirty = true;
     while (written < total) {
       const count = written === 0 ? writevSync(this.fd, batches as Buffer[], this.size) : this.writeRest(batches, written);
       written += count;
@@ -390,6 +420,8 @@ export class Segment {
     }
     renameSync(cleaned, this.logPath);
     fsyncDirectorySync(this.dir);
+    this.fileId = statSync(this.logPath).ino;
+    this.dirty = false;
     this.size = bytes.length;
     this.indexesReady = true;
     this.rebuild(null);
@@ -403,17 +435,24 @@ export class Segment {
     return bytes.subarray(0, read);
   }
 
+  /** fsyncs what was written since the last flush (reopening the file if its descriptor was closed meanwhile). */
   flush(): void {
-    if (this.fdValue >= 0) fdatasyncSync(this.fdValue);
+    if (!this.dirty) return;
+    fdatasyncSync(this.fd);
+    this.dirty = false;
   }
 
   /** Writes both index files (whole) and syncs them; done when a segment is rolled or closed. */
   writeIndexes(sync: boolean): void {
     if (!this.indexesReady) return; // never loaded, so the files on disk are current
+    if (this.indexesPersisted && this.offsetIndex.persistedCount === this.offsetIndex.entries && this.timeIndex.persistedCount === this.timeIndex.entries) {
+      return; // nothing new since they were written (a partition with no appends since it was opened costs no writes)
+    }
     writeWholeFile(this.indexPath, this.offsetIndex.encode(), sync);
     writeWholeFile(this.timeIndexPath, this.timeIndex.encode(), sync);
     this.offsetIndex.persistedCount = this.offsetIndex.entries;
     this.timeIndex.persistedCount = this.timeIndex.entries;
+    this.indexesPersisted = true;
   }
 
   /** Drops everything from `offset` on (recovery after a crash, or a follower's truncation). */
@@ -422,6 +461,8 @@ export class Segment {
     const batch = this.findBatch(offset, null);
     const position = batch === null ? this.size : batch.position;
     ftruncateSync(this.fd, position);
+    this.dirty = true;
+    this.indexesPersisted = false;
     this.size = position;
     this.offsetIndex.truncateToPosition(position);
     this.timeIndex.truncateToOffset(offset);
@@ -434,6 +475,7 @@ export class Segment {
 
   close(): void {
     if (this.fdValue >= 0) {
+      segmentFiles.closed(this);
       closeSync(this.fdValue);
       this.fdValue = -1;
     }

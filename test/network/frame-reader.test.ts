@@ -1,6 +1,7 @@
 // Size-prefixed framing: frames split anywhere across chunks come out whole and in
 // order; large produce frames land in pooled shared memory that is reused once
-// released; a bad size stops reading as soon as its four bytes are in.
+// released; a bad size stops reading as soon as its four bytes are in; a frame the handler
+// does not admit stops reading right there, even inside one chunk, until resumed.
 
 import t from 'tap';
 import { SharedFramePool } from '../../src/network/frame-pool.js';
@@ -13,18 +14,38 @@ function frameOf(apiKey: number, bodyLength: number, fill: number): Buffer {
   return frame;
 }
 
-function collector(): FrameHandler & { frames: { bytes: Buffer; shared: boolean; release: (() => void) | null }[]; invalid: number[] } {
+interface Collector extends FrameHandler {
+  frames: { bytes: Buffer; shared: boolean; release: (() => void) | null }[];
+  invalid: number[];
+  /** Frames the handler will still admit (Infinity: all). */
+  admits: number;
+  /** Sizes asked about, in order. */
+  asked: number[];
+}
+
+function collector(admits = Infinity): Collector {
   const frames: { bytes: Buffer; shared: boolean; release: (() => void) | null }[] = [];
   const invalid: number[] = [];
-  return {
+  const handler: Collector = {
     frames,
     invalid,
+    admits,
+    asked: [],
+    admit: (size) => {
+      handler.asked.push(size);
+      if (handler.admits <= 0) return false;
+      handler.admits--;
+      return true;
+    },
     frame: (frame, release) => {
       frames.push({ bytes: Buffer.from(frame), shared: frame.buffer instanceof SharedArrayBuffer, release });
       return true;
     },
-    invalidSize: (size) => invalid.push(size),
+    invalidSize: (size) => {
+      invalid.push(size);
+    },
   };
+  return handler;
 }
 
 t.test('frames split at every possible point come out whole and in order', async (t) => {
@@ -34,7 +55,7 @@ t.test('frames split at every possible point come out whole and in order', async
       const reader = new FrameReader(1 << 20, new SharedFramePool());
       const handler = collector();
       for (const piece of [stream.subarray(0, cut1), stream.subarray(cut1, cut2), stream.subarray(cut2)]) {
-        if (piece.length > 0) t.equal(reader.push(piece, handler), true);
+        if (piece.length > 0) t.equal(reader.push(piece, handler), 'reading');
       }
       if (handler.frames.length !== 3) {
         t.fail(`cuts ${cut1}/${cut2}: ${handler.frames.length} frames`);
@@ -70,8 +91,8 @@ t.test('a size outside the limit stops reading after four bytes', async (t) => {
     const handler = collector();
     const prefix = Buffer.alloc(4);
     prefix.writeInt32BE(size);
-    t.equal(reader.push(prefix.subarray(0, 2), handler), true);
-    t.equal(reader.push(prefix.subarray(2), handler), false);
+    t.equal(reader.push(prefix.subarray(0, 2), handler), 'reading');
+    t.equal(reader.push(prefix.subarray(2), handler), 'stopped');
     t.same(handler.invalid, [size]);
   }
 });
@@ -79,7 +100,48 @@ t.test('a size outside the limit stops reading after four bytes', async (t) => {
 t.test('a frame too short for a header is handed on and reading stops', async (t) => {
   const reader = new FrameReader(1024, new SharedFramePool());
   const handler = collector();
-  t.equal(reader.push(Buffer.from([0, 0, 0, 1]), handler), true, 'waits for the one byte');
-  t.equal(reader.push(Buffer.from([9, 0, 0, 0, 5]), handler), false);
+  t.equal(reader.push(Buffer.from([0, 0, 0, 1]), handler), 'reading', 'waits for the one byte');
+  t.equal(reader.push(Buffer.from([9, 0, 0, 0, 5]), handler), 'stopped');
   t.same(handler.frames.map((frame) => [...frame.bytes]), [[9]]);
+});
+
+t.test('one chunk of 3,000 requests: reading stops at the first frame not admitted, and resumes where it stopped', async (t) => {
+  const stream = Buffer.concat(Array.from({ length: 3000 }, (_unused, index) => frameOf(3, 20, index % 256)));
+  const reader = new FrameReader(1 << 20, new SharedFramePool());
+  const handler = collector(64);
+  t.equal(reader.push(stream, handler), 'held');
+  t.equal(handler.frames.length, 64, 'only the admitted frames are handed on');
+  t.equal(reader.buffered, stream.length - 64 * 24, 'the rest is held, not read');
+  t.equal(reader.push(frameOf(3, 20, 0), handler), 'held', 'more input joins what is held');
+  t.equal(handler.frames.length, 64);
+  handler.admits = 100;
+  t.equal(reader.resume(handler), 'held');
+  t.equal(handler.frames.length, 164);
+  handler.admits = Infinity;
+  t.equal(reader.resume(handler), 'reading');
+  t.equal(handler.frames.length, 3001);
+  t.same(
+    handler.frames.slice(0, 3000).map((frame) => frame.bytes[2]),
+    Array.from({ length: 3000 }, (_unused, index) => index % 256),
+    'in order, none lost or repeated',
+  );
+  t.equal(reader.buffered, 0);
+});
+
+t.test('a frame refused after its prefix arrived in pieces starts again whole when admitted', async (t) => {
+  const stream = Buffer.concat([frameOf(3, 10, 1), frameOf(1, 40, 2)]);
+  for (let cut = 1; cut < stream.length; cut++) {
+    const reader = new FrameReader(1 << 20, new SharedFramePool());
+    const handler = collector(1);
+    reader.push(stream.subarray(0, cut), handler);
+    reader.push(stream.subarray(cut), handler);
+    handler.admits = Infinity;
+    reader.resume(handler);
+    if (handler.frames.length !== 2 || !handler.frames[1]!.bytes.equals(stream.subarray(18))) {
+      t.fail(`cut at ${cut}: ${handler.frames.length} frames`);
+      return;
+    }
+    t.same(handler.asked.filter((size) => size === 40).length >= 1, true);
+    t.equal(reader.buffered, 0);
+  }
 });
