@@ -448,6 +448,9 @@ export class Segment implements OpenFileHolder {
     if (this.indexesPersisted && this.offsetIndex.persistedCount === this.offsetIndex.entries && this.timeIndex.persistedCount === this.timeIndex.entries) {
       return; // nothing new since they were written (a partition with no appends since it was opened costs no writes)
     }
+    // An empty segment needs no index files (opening rebuilds empty ones for free): a new
+    // topic of thousands of partitions costs no writes and fsyncs at shutdown.
+    if (this.size === 0 && this.offsetIndex.entries === 0 && !existsSync(this.indexPath)) return;
     writeWholeFile(this.indexPath, this.offsetIndex.encode(), sync);
     writeWholeFile(this.timeIndexPath, this.timeIndex.encode(), sync);
     this.offsetIndex.persistedCount = this.offsetIndex.entries;

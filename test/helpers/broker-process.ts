@@ -51,6 +51,8 @@ export interface BrokerOptions {
   readonly port?: number;
   /** Passed to the child's environment. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Starts the broker with this open-file limit (`ulimit -n`), soft and hard. */
+  readonly openFilesLimit?: number;
 }
 
 export class BrokerProcess {
@@ -63,6 +65,7 @@ export class BrokerProcess {
     readonly dataDir: string,
     private readonly overrides: Readonly<Record<string, string | number | boolean>>,
     private readonly env: Readonly<Record<string, string>>,
+    private readonly openFilesLimit: number | null = null,
   ) {}
 
   get bootstrap(): string {
@@ -82,7 +85,7 @@ export class BrokerProcess {
   static async start(t: Teardownable, options: BrokerOptions = {}): Promise<BrokerProcess> {
     const port = options.port ?? (await freePort());
     const dataDir = options.dataDir ?? temporaryDirectory(t, 'spate-broker-');
-    const broker = new BrokerProcess(port, dataDir, options.overrides ?? {}, options.env ?? {});
+    const broker = new BrokerProcess(port, dataDir, options.overrides ?? {}, options.env ?? {}, options.openFilesLimit ?? null);
     t.teardown(() => broker.kill());
     await broker.launch();
     return broker;
@@ -100,7 +103,10 @@ export class BrokerProcess {
   }
 
   private async launch(): Promise<void> {
-    const [command, args] = plainNode([brokerMain, ...this.arguments()]);
+    const [plainCommand, plainArgs] = plainNode([brokerMain, ...this.arguments()]);
+    // With a limit, a shell lowers it and then execs the broker (same pid).
+    const [command, args] =
+      this.openFilesLimit === null ? [plainCommand, plainArgs] : ['sh', ['-c', `ulimit -n ${this.openFilesLimit} && exec "$@"`, 'sh', plainCommand, ...plainArgs]];
     const child = spawn(command, args, {
       cwd: projectRoot,
       env: { ...process.env, SPATE_LOG_LEVEL: 'info', ...this.env },
