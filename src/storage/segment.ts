@@ -145,8 +145,10 @@ export class Segment implements OpenFileHolder {
   /** Reads a lazily opened segment's index files (or rebuilds them) the first time they are needed. */
   private ensureIndexes(): void {
     if (this.indexesReady) return;
-    this.indexesReady = true;
+    // Marked ready only once loaded: a read that fails half-way (the file cannot be opened)
+    // must not leave half-loaded indexes that later lookups would trust.
     if (!this.loadIndexes()) this.rebuild(null);
+    this.indexesReady = true;
   }
 
   /**
