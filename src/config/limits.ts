@@ -52,4 +52,16 @@ export const limits = {
   sharedFramePoolBytesMax: 128 * 1024 * 1024,
   /** Producer ids handed out per persisted block (the block end is written before any id is used). */
   producerIdBlockSize: 1000,
+
+  // Metadata store (controller/metadata-store.ts).
+  /** Bytes the metadata journal may reach before the snapshot is rewritten, however small the snapshot. */
+  metadataJournalBytesMin: 1024 * 1024,
+  /**
+   * Past metadataJournalBytesMin, the snapshot is rewritten once the journal holds this many
+   * times the snapshot's bytes: snapshot rewrites then cost at most about 1 + 1/ratio bytes
+   * per journal byte written, whatever the number of topics.
+   */
+  metadataJournalToSnapshotRatio: 1,
+  /** Bytes of journal records written and fsynced together in one group commit; more wait for the next. */
+  metadataGroupCommitBytesMax: 8 * 1024 * 1024,
 } as const;

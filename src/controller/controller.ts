@@ -10,6 +10,7 @@ import {
   type TopicConfig,
 } from '../config/broker-config.js';
 import { limits } from '../config/limits.js';
+import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { PartitionSpec } from '../shard/messages.js';
 import type { ShardSet } from '../shard/shard-set.js';
@@ -56,6 +57,10 @@ export class Controller {
   /** Topics whose partitions are being deleted: their names cannot be reused until the files are gone. */
   private readonly deleting = new Map<string, Promise<TopicOutcome>>();
   private readonly resolvedConfigs = new WeakMap<TopicRecord, TopicConfig>();
+  /** Kafka's collision keys of the topics that exist or are being created, with the name holding each. */
+  private readonly collisionKeys = new Map<string, string>();
+  /** Partitions placed in each log dir, counting creations in flight, so placement reads no topic list. */
+  private readonly dirPartitionCounts = new Map<string, number>();
   /** Topic changes that read and rewrite a record run one at a time, like Kafka's controller event queue. */
   private mutations: Promise<unknown> = Promise.resolve();
   private producerIds = { next: 0, end: 0 };
@@ -65,7 +70,18 @@ export class Controller {
     readonly config: BrokerConfig,
     readonly store: MetadataStore,
     private readonly shards: ShardSet,
-  ) {}
+    readonly logger: Logger,
+  ) {
+    for (const dir of config.logDirs) this.dirPartitionCounts.set(dir, 0);
+    for (const topic of store.topics()) {
+      this.collisionKeys.set(collisionKey(topic.name), topic.name);
+      this.countPartitions(topic.partitionDirs, 1);
+    }
+  }
+
+  private countPartitions(partitionDirs: readonly string[], delta: 1 | -1): void {
+    for (const dir of partitionDirs) this.dirPartitionCounts.set(dir, (this.dirPartitionCounts.get(dir) ?? 0) + delta);
+  }
 
   get brokerId(): number {
     return this.config.brokerId;
@@ -101,11 +117,9 @@ export class Controller {
     if (this.deleting.has(request.name)) {
       return outcome(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${request.name}' is marked for deletion.`);
     }
-    const collision = [...this.store.topics()].find(
-      (topic) => topic.name !== request.name && collisionKey(topic.name) === collisionKey(request.name),
-    );
-    if (collision !== undefined) {
-      return outcome(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${request.name}' collides with existing topic: ${collision.name}`);
+    const collision = this.collisionKeys.get(collisionKey(request.name));
+    if (collision !== undefined && collision !== request.name) {
+      return outcome(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${request.name}' collides with existing topic: ${collision}`);
     }
     const manual = request.assignments.length > 0;
     if (manual && (request.numPartitions !== -1 || request.replicationFactor !== -1)) {
@@ -158,7 +172,8 @@ export class Controller {
       configs,
       internal: name.startsWith('__'),
     };
-    await this.store.putTopic(topic);
+    this.collisionKeys.set(collisionKey(name), name);
+    await this.store.createTopic(topic);
     await this.createLogs(topic, 0);
     return outcome(ErrorCode.NONE, null, topic);
   }
@@ -176,10 +191,7 @@ export class Controller {
 
   /** Chooses a log directory per partition: the one holding the fewest partitions, as Kafka does. */
   private placePartitions(count: number): string[] {
-    const load = new Map<string, number>(this.config.logDirs.map((dir) => [dir, 0]));
-    for (const topic of this.store.topics()) {
-      for (const dir of topic.partitionDirs) load.set(dir, (load.get(dir) ?? 0) + 1);
-    }
+    const load = this.dirPartitionCounts;
     const dirs: string[] = [];
     for (let partition = 0; partition < count; partition++) {
       let best = this.config.logDirs[0]!;
@@ -244,7 +256,10 @@ export class Controller {
 
   private async removeTopic(topic: TopicRecord): Promise<TopicOutcome> {
     const name = topic.name;
-    await this.store.removeTopic(name);
+    const removed = await this.store.removeTopic(topic);
+    if (this.collisionKeys.get(collisionKey(name)) === name) this.collisionKeys.delete(collisionKey(name));
+    this.countPartitions(removed.partitionDirs, -1);
+    topic = removed;
     const byShard = new Map<ReturnType<ShardSet['shardFor']>, { topic: string; partition: number }[]>();
     for (let partition = 0; partition < topic.partitionDirs.length; partition++) {
       const shard = this.shards.shardFor(topic.topicId, partition);
@@ -298,8 +313,7 @@ export class Controller {
       }
     }
     if (validateOnly) return outcome(ErrorCode.NONE, null, topic);
-    const grown: TopicRecord = { ...topic, partitionDirs: [...topic.partitionDirs, ...this.placePartitions(count - current)] };
-    await this.store.putTopic(grown);
+    const grown = await this.store.addPartitions(topic, this.placePartitions(count - current));
     await this.createLogs(grown, current);
     return outcome(ErrorCode.NONE, null, grown);
   }
@@ -333,8 +347,7 @@ export class Controller {
     const problem = validateTopicConfigs(configs);
     if (problem !== undefined) return outcome(ErrorCode.INVALID_CONFIG, problem.message);
     if (validateOnly) return outcome(ErrorCode.NONE, null, topic);
-    const updated: TopicRecord = { ...topic, configs: Object.fromEntries(configs) };
-    await this.store.putTopic(updated);
+    const updated = await this.store.setTopicConfigs(topic, Object.fromEntries(configs));
     const config = this.topicConfig(updated);
     await Promise.all(this.shards.all().map((shard) => shard.send({ kind: 'configure', topic: name, config })));
     return outcome(ErrorCode.NONE, null, updated);
