@@ -92,6 +92,14 @@ export class MetadataStorageError extends Error {
   override readonly name = 'MetadataStorageError';
 }
 
+/** A change named a topic that was removed (or replaced) before the change applied. */
+export class TopicGoneError extends Error {
+  override readonly name = 'TopicGoneError';
+  constructor(topic: TopicRecord) {
+    super(`Topic '${topic.name}' (${topic.topicId}) no longer exists.`);
+  }
+}
+
 interface PendingChange {
   readonly change: MetadataChange;
   readonly payload: Buffer;
@@ -234,21 +242,21 @@ export class MetadataStore {
   /** Records partitions appended to a topic; resolves with the grown topic. */
   async addPartitions(topic: TopicRecord, partitionDirs: readonly string[]): Promise<TopicRecord> {
     const grown = await this.submit({ type: 'addPartitions', name: topic.name, topicId: topic.topicId, partitionDirs });
-    if (grown === undefined) throw new Error(`topic ${topic.name} (${topic.topicId}) no longer exists`);
+    if (grown === undefined) throw new TopicGoneError(topic);
     return grown;
   }
 
   /** Replaces a topic's config overrides; resolves with the updated topic. */
   async setTopicConfigs(topic: TopicRecord, configs: Readonly<Record<string, string>>): Promise<TopicRecord> {
     const updated = await this.submit({ type: 'setTopicConfigs', name: topic.name, topicId: topic.topicId, configs });
-    if (updated === undefined) throw new Error(`topic ${topic.name} (${topic.topicId}) no longer exists`);
+    if (updated === undefined) throw new TopicGoneError(topic);
     return updated;
   }
 
   /** Removes a topic; resolves with its record as it stood when the removal applied. */
   async removeTopic(topic: TopicRecord): Promise<TopicRecord> {
     const removed = await this.submit({ type: 'removeTopic', name: topic.name, topicId: topic.topicId });
-    if (removed === undefined) throw new Error(`topic ${topic.name} (${topic.topicId}) no longer exists`);
+    if (removed === undefined) throw new TopicGoneError(topic);
     return removed;
   }
 
