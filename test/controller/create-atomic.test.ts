@@ -3,9 +3,10 @@
 // leaves no metadata and no partition directories, and the broker keeps serving other
 // topics and restarts; that holds for CreateTopics, auto-creation and CreatePartitions. A
 // topic is not listed before its logs exist, and kill -9 during a 5,000-partition creation
-// leaves a data directory that starts and holds the topic whole or not at all.
+// leaves a data directory that starts and holds the topic whole or not at all. The finding
+// itself: a creation that runs out of file descriptors (EMFILE) part-way.
 
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -15,6 +16,7 @@ import type { ListOffsetsResponse } from '../../src/protocol/generated/list-offs
 import type { MetadataResponse } from '../../src/protocol/generated/metadata-response.js';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { run } from '../helpers/run.js';
 
 async function createTopic(client: RawClient, name: string, partitions: number, timeoutMs = 60_000) {
   const response = await client.request(createTopicsApi, 5, { topics: [{ name, numPartitions: partitions, replicationFactor: 1 }], timeoutMs }, { timeoutMs });
@@ -151,4 +153,34 @@ t.test('kill -9 during a 5,000-partition creation leaves a data directory that s
   }, { timeoutMs: 30_000 });
   t.ok(offsets.topics[0]!.partitions.every((partition) => partition.errorCode === ErrorCode.NONE), 'every partition of huge is served');
   t.ok(statSync(join(broker.dataDir, 'huge-4999')).isDirectory());
+});
+
+const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find((path) => existsSync(path));
+const emfileOptions = { skip: prlimit === undefined ? 'prlimit (util-linux) is not installed' : false };
+t.test('running out of file descriptors part-way (EMFILE) leaves the topic whole or absent, and the broker restarts', emfileOptions, async (t) => {
+  const broker = await BrokerProcess.start(t);
+  const client = await RawClient.connect(t, broker.port);
+  t.equal((await createTopic(client, 'steady', 1)).errorCode, ErrorCode.NONE);
+  const limit = async (soft: string) => {
+    const result = await run(prlimit!, ['--pid', String(broker.pid), `--nofile=${soft}:`]);
+    t.equal(result.code, 0, `prlimit --nofile=${soft}: ${result.stderr}`);
+  };
+  // Fewer descriptors than partitions: each new partition holds its segment file open.
+  await limit('400');
+  const created = await createTopic(client, 'fd-hungry', 2000);
+  await produceAndFetch(t, client, 'steady', 'served at the limit');
+  await limit('20000');
+  const count = (await listed(client)).get('fd-hungry');
+  if (created.errorCode === ErrorCode.NONE) {
+    t.equal(count, 2000, 'created whole');
+  } else {
+    t.equal(created.errorCode, ErrorCode.KAFKA_STORAGE_ERROR, `answered KAFKA_STORAGE_ERROR: ${created.errorMessage}`);
+    t.match(created.errorMessage, /EMFILE/);
+    t.equal(count, undefined, 'not listed');
+    t.same(partitionDirs(broker.dataDir, 'fd-hungry'), [], 'no partition directory left');
+  }
+  await broker.restart({ hard: true });
+  const restarted = await RawClient.connect(t, broker.port);
+  t.equal((await listed(restarted)).get('fd-hungry'), count, 'the restart starts, with the same answer');
+  await produceAndFetch(t, restarted, 'steady', 'served after the restart');
 });
