@@ -130,7 +130,6 @@ export class MetadataStore {
   /** Producer ids up to here are promised to a caller (durable or about to be). */
   private producerIdBlockReserved: number;
   readonly probe: MetadataStoreProbe = { journalBytesWritten: 0, journalRecordsWritten: 0, journalSyncs: 0, snapshotBytesWritten: 0, snapshotsWritten: 0 };
-  readonly journalPath: string;
   private readonly journalBytesMin: number;
   private readonly journalToSnapshotRatio: number;
   private readonly groupCommitBytesMax: number;
@@ -145,7 +144,6 @@ export class MetadataStore {
     file: SnapshotFile,
     options: MetadataStoreOptions,
   ) {
-    this.journalPath = join(dirname(path), METADATA_JOURNAL_FILE);
     this.clusterId = file.clusterId;
     this.producerIdBlockEnd = file.producerIdBlockEnd;
     this.producerIdBlockReserved = file.producerIdBlockEnd;
