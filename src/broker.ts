@@ -120,10 +120,11 @@ export class Broker {
         `${descriptors.segmentReaders} for fetch responses, ${descriptors.reserved} reserved`,
     );
     let shards: ShardSet | null = null;
+    let openedStore: MetadataStore | null = null;
     try {
       const perIpOverrides = await resolvePerIpOverrides(config.maxConnectionsPerIpOverrides, logger);
-      const { store, created } = MetadataStore.load(config.logDirs[0]!, config.brokerId);
-      if (created) await store.persist();
+      const { store, created } = await MetadataStore.open(config.logDirs[0]!, config.brokerId, { logger });
+      openedStore = store;
       const dirStates = config.logDirs.map((dir) => readLogDirState(dir));
       for (const state of dirStates) {
         removeOrphanPartitions(state.dir, store, logger);
@@ -136,7 +137,7 @@ export class Broker {
         retentionCheckIntervalMs: config.retentionCheckIntervalMs,
         segmentFilesOpenMax: descriptors.segmentFilesPerShard,
       });
-      const controller = new Controller(config, store, shards);
+      const controller = new Controller(config, store, shards, logger);
       await openPartitions(controller, store, shards, dirStates, logger, created);
       const segmentReaders = new SegmentReaders(descriptors.segmentReaders);
       shards.on('segmentsDeleted', (paths) => segmentReaders.deleted(paths));
@@ -180,6 +181,7 @@ export class Broker {
           await shards.terminate();
         }
       }
+      if (openedStore !== null) await openedStore.close();
       for (const lock of locks) lock.release();
       throw error;
     }
@@ -286,6 +288,11 @@ export class Broker {
       await this.shards.terminate();
     }
     this.segmentReaders.closeAll();
+    try {
+      await this.store.close();
+    } catch (error) {
+      this.logger.error(`closing the metadata store: ${(error as Error).message}`);
+    }
     for (const lock of this.locks) lock.release();
     this.logger.info(cleanClose ? 'stopped cleanly' : 'stopped without a clean shutdown; the next start recovers the logs');
   }

@@ -52,4 +52,25 @@ export const limits = {
   sharedFramePoolBytesMax: 128 * 1024 * 1024,
   /** Producer ids handed out per persisted block (the block end is written before any id is used). */
   producerIdBlockSize: 1000,
+
+  // Metadata store (controller/metadata-store.ts) and log compaction (storage/compaction.ts).
+  /** Bytes the metadata journal may reach before the snapshot is rewritten, however small the snapshot. */
+  metadataJournalBytesMin: 1024 * 1024,
+  /**
+   * Past metadataJournalBytesMin, the snapshot is rewritten once the journal holds this many
+   * times the snapshot's bytes: snapshot rewrites then cost at most about 1 + 1/ratio bytes
+   * per journal byte written, whatever the number of topics.
+   */
+  metadataJournalToSnapshotRatio: 1,
+  /** Bytes of journal records written and fsynced together in one group commit; more wait for the next. */
+  metadataGroupCommitBytesMax: 8 * 1024 * 1024,
+  /**
+   * Bytes of the key map one compaction pass builds, per shard (Kafka's
+   * log.cleaner.dedupe.buffer.size, 128 MiB shared by all cleaner threads): 24 bytes a key (a
+   * 16-byte MD5 of the key and an 8-byte offset). A dirty section with more keys is compacted
+   * in several passes.
+   */
+  compactionOffsetMapBytes: 16 * 1024 * 1024,
+  /** How full the compaction key map may get before a pass stops mapping (Kafka's log.cleaner.io.buffer.load.factor). */
+  compactionOffsetMapLoadFactor: 0.9,
 } as const;

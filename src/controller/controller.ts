@@ -1,6 +1,15 @@
 // The controller of a single broker: it decides topic and partition placement, keeps
 // the metadata store, tells shards to create and delete partition logs, and hands out
 // producer ids. A single broker is its own controller (DESIGN.md §4 adds ZooKeeper).
+//
+// Creation (CreateTopics, auto-creation, CreatePartitions) is all or nothing: the partition
+// logs are created first and the metadata recorded last, so a topic is never visible before
+// its logs exist; a failure on the way removes the logs made so far and answers an error
+// (KAFKA_STORAGE_ERROR for an I/O failure, as Kafka's LogManager reports one), and a crash
+// on the way leaves directories the metadata does not know, which the next start removes
+// (broker.ts, removeOrphanPartitions). The collision keys and per-directory partition
+// counts are kept as topics come and go, so a creation costs the size of the new topic,
+// not the number of topics there are.
 
 import { join } from 'node:path';
 import {
@@ -10,10 +19,12 @@ import {
   type TopicConfig,
 } from '../config/broker-config.js';
 import { limits } from '../config/limits.js';
+import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { PartitionSpec } from '../shard/messages.js';
+import type { PartitionRef, PartitionSpec } from '../shard/messages.js';
 import type { ShardSet } from '../shard/shard-set.js';
-import { MetadataStore, randomUuid, type TopicRecord } from './metadata-store.js';
+import { JournalBrokenError } from './metadata-journal.js';
+import { MetadataStorageError, MetadataStore, randomUuid, TopicGoneError, type TopicRecord } from './metadata-store.js';
 
 export interface CreateTopicRequest {
   readonly name: string;
@@ -51,11 +62,44 @@ function outcome(errorCode: number, errorMessage: string | null, topic: TopicRec
   return { errorCode, errorMessage, topic };
 }
 
+/** A shard refused or failed to create partition logs, with the Kafka error code it chose. */
+class LogCreationError extends Error {
+  override readonly name = 'LogCreationError';
+  constructor(
+    readonly errorCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The error code for a failed change. An I/O failure (an errno code such as EIO, ENOSPC,
+ * EMFILE, EEXIST) is KAFKA_STORAGE_ERROR, as Kafka's LogManager wraps one in a
+ * KafkaStorageException; a topic removed meanwhile is UNKNOWN_TOPIC_OR_PARTITION; anything
+ * else is UNKNOWN_SERVER_ERROR.
+ */
+function failureCode(error: unknown): number {
+  if (error instanceof LogCreationError) return error.errorCode;
+  if (error instanceof TopicGoneError) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  if (error instanceof MetadataStorageError || error instanceof JournalBrokenError) return ErrorCode.KAFKA_STORAGE_ERROR;
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_SERVER_ERROR;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export class Controller {
   private readonly creating = new Map<string, Promise<TopicOutcome>>();
   /** Topics whose partitions are being deleted: their names cannot be reused until the files are gone. */
   private readonly deleting = new Map<string, Promise<TopicOutcome>>();
   private readonly resolvedConfigs = new WeakMap<TopicRecord, TopicConfig>();
+  /** Kafka's collision keys of the topics that exist or are being created, with the name holding each. */
+  private readonly collisionKeys = new Map<string, string>();
+  /** Partitions placed in each log dir, counting creations in flight, so placement reads no topic list. */
+  private readonly dirPartitionCounts = new Map<string, number>();
   /** Topic changes that read and rewrite a record run one at a time, like Kafka's controller event queue. */
   private mutations: Promise<unknown> = Promise.resolve();
   private producerIds = { next: 0, end: 0 };
@@ -65,7 +109,14 @@ export class Controller {
     readonly config: BrokerConfig,
     readonly store: MetadataStore,
     private readonly shards: ShardSet,
-  ) {}
+    private readonly logger: Logger,
+  ) {
+    for (const dir of config.logDirs) this.dirPartitionCounts.set(dir, 0);
+    for (const topic of store.topics()) {
+      this.collisionKeys.set(collisionKey(topic.name), topic.name);
+      this.countPartitions(topic.partitionDirs, 1);
+    }
+  }
 
   get brokerId(): number {
     return this.config.brokerId;
@@ -101,11 +152,9 @@ export class Controller {
     if (this.deleting.has(request.name)) {
       return outcome(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${request.name}' is marked for deletion.`);
     }
-    const collision = [...this.store.topics()].find(
-      (topic) => topic.name !== request.name && collisionKey(topic.name) === collisionKey(request.name),
-    );
-    if (collision !== undefined) {
-      return outcome(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${request.name}' collides with existing topic: ${collision.name}`);
+    const collision = this.collisionKeys.get(collisionKey(request.name));
+    if (collision !== undefined && collision !== request.name) {
+      return outcome(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${request.name}' collides with existing topic: ${collision}`);
     }
     const manual = request.assignments.length > 0;
     if (manual && (request.numPartitions !== -1 || request.replicationFactor !== -1)) {
@@ -138,15 +187,26 @@ export class Controller {
     return null;
   }
 
-  /** Creates a topic (after validateCreate); resolves once the metadata is on disk and the shards have the logs. */
+  /** Creates a topic (after validateCreate); resolves once the shards have the logs and the metadata is on disk. */
   createTopic(request: CreateTopicRequest): Promise<TopicOutcome> {
     const invalid = this.validateCreate(request);
     if (invalid !== null) return Promise.resolve(invalid);
     const partitions = request.assignments.length > 0 ? request.assignments.length : request.numPartitions === -1 ? this.config.numPartitions : request.numPartitions;
     const configs: Record<string, string> = {};
     for (const [key, value] of request.configs) if (value !== null) configs[key] = value;
-    const creation = this.materialize(request.name, partitions, configs).finally(() => this.creating.delete(request.name));
-    this.creating.set(request.name, creation);
+    return this.beginCreation(request.name, partitions, configs);
+  }
+
+  /** Registers a creation in flight (its name and collision key taken) until it succeeds or is undone. */
+  private beginCreation(name: string, partitions: number, configs: Record<string, string>): Promise<TopicOutcome> {
+    const key = collisionKey(name);
+    this.collisionKeys.set(key, name);
+    const creation = this.materialize(name, partitions, configs).then((result) => {
+      this.creating.delete(name);
+      if (result.topic === null && this.collisionKeys.get(key) === name) this.collisionKeys.delete(key);
+      return result;
+    });
+    this.creating.set(name, creation);
     return creation;
   }
 
@@ -158,11 +218,20 @@ export class Controller {
       configs,
       internal: name.startsWith('__'),
     };
-    await this.store.putTopic(topic);
-    await this.createLogs(topic, 0);
+    try {
+      await this.createLogs(topic, 0);
+      await this.store.createTopic(topic);
+    } catch (error) {
+      return this.undoCreation(topic, 0, error);
+    }
     return outcome(ErrorCode.NONE, null, topic);
   }
 
+  /**
+   * Creates the logs of partitions [fromPartition, end) on their shards. Each shard creates
+   * its share all or nothing; when any shard fails, this throws after every shard answered,
+   * and undoCreation removes what the others made.
+   */
   private async createLogs(topic: TopicRecord, fromPartition: number): Promise<void> {
     const byShard = new Map<ReturnType<ShardSet['shardFor']>, PartitionSpec[]>();
     for (let partition = fromPartition; partition < topic.partitionDirs.length; partition++) {
@@ -171,20 +240,57 @@ export class Controller {
       specs.push(this.partitionSpec(topic, partition));
       byShard.set(shard, specs);
     }
-    await Promise.all([...byShard].map(([shard, specs]) => shard.send({ kind: 'create', partitions: specs })));
+    const results = await Promise.allSettled([...byShard].map(([shard, specs]) => shard.send({ kind: 'create', partitions: specs })));
+    for (const result of results) {
+      if (result.status === 'rejected') throw new LogCreationError(ErrorCode.UNKNOWN_SERVER_ERROR, `creating the logs of ${topic.name} failed: ${messageOf(result.reason)}`);
+      if (result.value.errorCode !== ErrorCode.NONE) throw new LogCreationError(result.value.errorCode, result.value.errorMessage ?? `creating the logs of ${topic.name} failed`);
+    }
   }
 
-  /** Chooses a log directory per partition: the one holding the fewest partitions, as Kafka does. */
-  private placePartitions(count: number): string[] {
-    const load = new Map<string, number>(this.config.logDirs.map((dir) => [dir, 0]));
-    for (const topic of this.store.topics()) {
-      for (const dir of topic.partitionDirs) load.set(dir, (load.get(dir) ?? 0) + 1);
+  /** Removes the logs of partitions [fromPartition, end) from their shards (a shard skips those it does not have). */
+  private async deleteLogs(topic: TopicRecord, fromPartition: number): Promise<void> {
+    const byShard = new Map<ReturnType<ShardSet['shardFor']>, PartitionRef[]>();
+    for (let partition = fromPartition; partition < topic.partitionDirs.length; partition++) {
+      const shard = this.shards.shardFor(topic.topicId, partition);
+      const refs = byShard.get(shard) ?? [];
+      refs.push({ topic: topic.name, partition });
+      byShard.set(shard, refs);
+      this.shards.forget(topic.name, partition);
     }
+    const results = await Promise.allSettled([...byShard].map(([shard, refs]) => shard.send({ kind: 'delete', partitions: refs })));
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  /**
+   * A creation of partitions [fromPartition, end) failed part-way: removes the logs made so
+   * far, gives back their placement, and answers the failure. Nothing of it is in the metadata.
+   */
+  private async undoCreation(topic: TopicRecord, fromPartition: number, error: unknown): Promise<TopicOutcome> {
+    const what = fromPartition === 0 ? `topic ${topic.name}` : `partitions ${fromPartition}-${topic.partitionDirs.length - 1} of ${topic.name}`;
+    try {
+      await this.deleteLogs(topic, fromPartition);
+    } catch (cleanupError) {
+      // The metadata does not name them, so the next start removes whatever is left.
+      this.logger.error(`removing the logs of ${what} after its creation failed: ${messageOf(cleanupError)}; they are removed at the next start`);
+    }
+    this.countPartitions(topic.partitionDirs.slice(fromPartition), -1);
+    this.logger.warn(`creating ${what} failed and was undone: ${messageOf(error)}`);
+    return outcome(failureCode(error), messageOf(error));
+  }
+
+  private countPartitions(partitionDirs: readonly string[], delta: 1 | -1): void {
+    for (const dir of partitionDirs) this.dirPartitionCounts.set(dir, (this.dirPartitionCounts.get(dir) ?? 0) + delta);
+  }
+
+  /** Chooses a log directory per partition: the one holding the fewest partitions, as Kafka does. The choice is counted at once. */
+  private placePartitions(count: number): string[] {
+    const counts = this.dirPartitionCounts;
     const dirs: string[] = [];
     for (let partition = 0; partition < count; partition++) {
       let best = this.config.logDirs[0]!;
-      for (const dir of this.config.logDirs) if (load.get(dir)! < load.get(best)!) best = dir;
-      load.set(best, load.get(best)! + 1);
+      for (const dir of this.config.logDirs) if (counts.get(dir)! < counts.get(best)!) best = dir;
+      counts.set(best, counts.get(best)! + 1);
       dirs.push(best);
     }
     return dirs;
@@ -194,11 +300,7 @@ export class Controller {
   async ensureInternalTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicRecord> {
     const existing = this.store.topic(name);
     if (existing !== undefined) return existing;
-    let creation = this.creating.get(name);
-    if (creation === undefined) {
-      creation = this.materialize(name, partitions, configs).finally(() => this.creating.delete(name));
-      this.creating.set(name, creation);
-    }
+    const creation = this.creating.get(name) ?? this.beginCreation(name, partitions, configs);
     const outcome = await creation;
     if (outcome.topic === null) throw new Error(`could not create internal topic ${name}: ${outcome.errorMessage}`);
     return outcome.topic;
@@ -243,18 +345,18 @@ export class Controller {
   }
 
   private async removeTopic(topic: TopicRecord): Promise<TopicOutcome> {
-    const name = topic.name;
-    await this.store.removeTopic(name);
-    const byShard = new Map<ReturnType<ShardSet['shardFor']>, { topic: string; partition: number }[]>();
-    for (let partition = 0; partition < topic.partitionDirs.length; partition++) {
-      const shard = this.shards.shardFor(topic.topicId, partition);
-      const refs = byShard.get(shard) ?? [];
-      refs.push({ topic: name, partition });
-      byShard.set(shard, refs);
-      this.shards.forget(name, partition);
+    let removed: TopicRecord;
+    try {
+      // The record as it stands when the removal applies, so partitions added meanwhile go too.
+      removed = await this.store.removeTopic(topic);
+    } catch (error) {
+      this.logger.error(`recording the deletion of topic ${topic.name} failed: ${messageOf(error)}`);
+      return outcome(failureCode(error), messageOf(error));
     }
-    await Promise.all([...byShard].map(([shard, refs]) => shard.send({ kind: 'delete', partitions: refs })));
-    return outcome(ErrorCode.NONE, null, topic);
+    if (this.collisionKeys.get(collisionKey(removed.name)) === removed.name) this.collisionKeys.delete(collisionKey(removed.name));
+    this.countPartitions(removed.partitionDirs, -1);
+    await this.deleteLogs(removed, 0);
+    return outcome(ErrorCode.NONE, null, removed);
   }
 
   /**
@@ -298,10 +400,14 @@ export class Controller {
       }
     }
     if (validateOnly) return outcome(ErrorCode.NONE, null, topic);
-    const grown: TopicRecord = { ...topic, partitionDirs: [...topic.partitionDirs, ...this.placePartitions(count - current)] };
-    await this.store.putTopic(grown);
-    await this.createLogs(grown, current);
-    return outcome(ErrorCode.NONE, null, grown);
+    const added = this.placePartitions(count - current);
+    const planned: TopicRecord = { ...topic, partitionDirs: [...topic.partitionDirs, ...added] };
+    try {
+      await this.createLogs(planned, current);
+      return outcome(ErrorCode.NONE, null, await this.store.addPartitions(topic, added));
+    } catch (error) {
+      return this.undoCreation(planned, current, error);
+    }
   }
 
   /**
@@ -333,8 +439,13 @@ export class Controller {
     const problem = validateTopicConfigs(configs);
     if (problem !== undefined) return outcome(ErrorCode.INVALID_CONFIG, problem.message);
     if (validateOnly) return outcome(ErrorCode.NONE, null, topic);
-    const updated: TopicRecord = { ...topic, configs: Object.fromEntries(configs) };
-    await this.store.putTopic(updated);
+    let updated: TopicRecord;
+    try {
+      updated = await this.store.setTopicConfigs(topic, Object.fromEntries(configs));
+    } catch (error) {
+      this.logger.error(`recording the configs of topic ${name} failed: ${messageOf(error)}`);
+      return outcome(failureCode(error), messageOf(error));
+    }
     const config = this.topicConfig(updated);
     await Promise.all(this.shards.all().map((shard) => shard.send({ kind: 'configure', topic: name, config })));
     return outcome(ErrorCode.NONE, null, updated);

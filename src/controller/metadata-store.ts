@@ -1,15 +1,31 @@
 // The embedded metadata store: the cluster id, the topics with their ids, partitions,
-// log directories and config overrides, and the producer-id block. One JSON file in
-// the first log directory, rewritten atomically on every change (write to a temp file,
-// fsync, rename). Writes go through the libuv thread pool, never the main thread.
+// log directories and config overrides, and the producer-id block, in the first log
+// directory as a snapshot (spate-metadata.json) and a journal of the changes made since
+// (spate-metadata.journal, see metadata-journal.ts).
+//
+// A change is one journal record of its own size (a new topic's partitions, a config set,
+// a removal), fsynced before it is acknowledged; changes that arrive while a write is in
+// flight are committed together with one fsync. A change becomes visible to readers only
+// once it is durable. When the journal outgrows the snapshot (limits.metadataJournal*),
+// the snapshot is rewritten atomically (temp file, fsync, rename) and the journal emptied,
+// so rewrites cost a bounded number of bytes per journal byte whatever the topic count.
+// Loading reads the snapshot, replays the journal records after the snapshot's sequence,
+// and truncates a torn tail. A data directory written before the journal existed (a
+// version 1 snapshot, rewritten whole on every change) loads and is migrated on first
+// start. All I/O goes through the libuv thread pool, never the main thread.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { limits } from '../config/limits.js';
+import type { Logger } from '../logger.js';
+import { decodeJournal, JournalBrokenError, JournalWriter, syncDirectory } from './metadata-journal.js';
 
 export const METADATA_FILE = 'spate-metadata.json';
-const METADATA_VERSION = 1;
+export const METADATA_JOURNAL_FILE = 'spate-metadata.journal';
+/** 1: the whole state in one file, rewritten per change. 2: a snapshot with a journal beside it. */
+const METADATA_VERSION = 2;
 
 export interface TopicRecord {
   readonly name: string;
@@ -20,12 +36,75 @@ export interface TopicRecord {
   readonly internal: boolean;
 }
 
-interface MetadataFile {
+/** One change: what the journal records, applied the same way when made and when replayed. */
+export type MetadataChange =
+  | { readonly type: 'createTopic'; readonly topic: TopicRecord }
+  | { readonly type: 'addPartitions'; readonly name: string; readonly topicId: string; readonly partitionDirs: readonly string[] }
+  | { readonly type: 'setTopicConfigs'; readonly name: string; readonly topicId: string; readonly configs: Readonly<Record<string, string>> }
+  | { readonly type: 'removeTopic'; readonly name: string; readonly topicId: string }
+  | { readonly type: 'producerIdBlock'; readonly end: number };
+
+/**
+ * Partition directories on disk: the distinct directories and runs of [index into them,
+ * partition count], so a topic in one log dir costs the same bytes for 1 or 30,000 partitions.
+ */
+interface StoredPlacement {
+  readonly dirs: readonly string[];
+  readonly runs: readonly number[];
+}
+
+interface StoredTopic extends StoredPlacement {
+  readonly name: string;
+  readonly topicId: string;
+  readonly configs: Readonly<Record<string, string>>;
+  readonly internal: boolean;
+}
+
+interface SnapshotFile {
   readonly version: number;
   readonly clusterId: string;
   readonly brokerId: number;
   readonly producerIdBlockEnd: number;
-  readonly topics: readonly TopicRecord[];
+  /** The last journal record the snapshot includes (version 2). */
+  readonly journalSequence: number;
+  readonly topics: readonly StoredTopic[];
+}
+
+/** What the store has written, for tests and metrics: bytes per change must not grow with the topic count. */
+export interface MetadataStoreProbe {
+  journalBytesWritten: number;
+  journalRecordsWritten: number;
+  /** fdatasyncs of the journal: one per group commit. */
+  journalSyncs: number;
+  snapshotBytesWritten: number;
+  snapshotsWritten: number;
+}
+
+export interface MetadataStoreOptions {
+  readonly logger?: Logger;
+  readonly journalBytesMin?: number;
+  readonly journalToSnapshotRatio?: number;
+  readonly groupCommitBytesMax?: number;
+}
+
+/** The store can no longer record changes (its journal is in an unknown state); the broker keeps serving what it has. */
+export class MetadataStorageError extends Error {
+  override readonly name = 'MetadataStorageError';
+}
+
+/** A change named a topic that was removed (or replaced) before the change applied. */
+export class TopicGoneError extends Error {
+  override readonly name = 'TopicGoneError';
+  constructor(topic: TopicRecord) {
+    super(`Topic '${topic.name}' (${topic.topicId}) no longer exists.`);
+  }
+}
+
+interface PendingChange {
+  readonly change: MetadataChange;
+  readonly payload: Buffer;
+  readonly resolve: (topic: TopicRecord | undefined) => void;
+  readonly reject: (error: Error) => void;
 }
 
 /** A Kafka-style UUID: 16 random bytes in unpadded base64url, never starting with '-' (Kafka's rule, for command lines). */
@@ -39,33 +118,92 @@ export function randomUuid(): string {
 export class MetadataStore {
   private readonly topicsByName = new Map<string, TopicRecord>();
   private readonly topicsById = new Map<string, TopicRecord>();
-  private writeChain: Promise<void> = Promise.resolve();
+  private journal: JournalWriter | null = null;
+  private readonly queue: PendingChange[] = [];
+  private writing = false;
+  private drained: Promise<void> = Promise.resolve();
+  private failure: Error | null = null;
+  private closed = false;
+  private snapshotBytes = 0;
+  /** After a failed snapshot rewrite, the journal size at which to try again. */
+  private snapshotRetryBytes = 0;
+  /** Producer ids up to here are promised to a caller (durable or about to be). */
+  private producerIdBlockReserved: number;
+  readonly probe: MetadataStoreProbe = { journalBytesWritten: 0, journalRecordsWritten: 0, journalSyncs: 0, snapshotBytesWritten: 0, snapshotsWritten: 0 };
+  private readonly journalBytesMin: number;
+  private readonly journalToSnapshotRatio: number;
+  private readonly groupCommitBytesMax: number;
+  private readonly logger: Logger | undefined;
   clusterId: string;
+  /** Producer ids below this are reserved on disk. */
   producerIdBlockEnd: number;
 
   private constructor(
     readonly path: string,
     readonly brokerId: number,
-    file: MetadataFile,
+    file: SnapshotFile,
+    options: MetadataStoreOptions,
   ) {
     this.clusterId = file.clusterId;
     this.producerIdBlockEnd = file.producerIdBlockEnd;
-    for (const topic of file.topics) this.index(topic);
+    this.producerIdBlockReserved = file.producerIdBlockEnd;
+    this.logger = options.logger;
+    this.journalBytesMin = options.journalBytesMin ?? limits.metadataJournalBytesMin;
+    this.journalToSnapshotRatio = options.journalToSnapshotRatio ?? limits.metadataJournalToSnapshotRatio;
+    this.groupCommitBytesMax = options.groupCommitBytesMax ?? limits.metadataGroupCommitBytesMax;
+    for (const stored of file.topics) this.index(decodeTopic(stored, path));
   }
 
-  /** Reads the store at startup (before any request is served), or starts an empty one. */
-  static load(logDir: string, brokerId: number): { store: MetadataStore; created: boolean } {
+  /**
+   * Loads the store at startup (before any request is served): the snapshot, then the
+   * journal's records after it. A new data directory gets an empty store with a new cluster
+   * id, written before this resolves.
+   */
+  static async open(logDir: string, brokerId: number, options: MetadataStoreOptions = {}): Promise<{ store: MetadataStore; created: boolean }> {
     const path = join(logDir, METADATA_FILE);
+    const journalPath = join(logDir, METADATA_JOURNAL_FILE);
+    await rm(`${path}.tmp`, { force: true });
+    let file: SnapshotFile;
+    let created = false;
     if (!existsSync(path)) {
-      const empty: MetadataFile = { version: METADATA_VERSION, clusterId: randomUuid(), brokerId, producerIdBlockEnd: 0, topics: [] };
-      return { store: new MetadataStore(path, brokerId, empty), created: true };
+      if (existsSync(journalPath) && statSync(journalPath).size > 0) {
+        throw new Error(`${journalPath} exists but ${path} does not: the metadata snapshot is missing`);
+      }
+      file = { version: METADATA_VERSION, clusterId: randomUuid(), brokerId, producerIdBlockEnd: 0, journalSequence: 0, topics: [] };
+      await writeFileAtomic(path, JSON.stringify(file));
+      created = true;
+    } else {
+      file = parseSnapshot(readFileSync(path, 'utf8'), path);
+      if (file.brokerId !== brokerId) {
+        throw new Error(`${path} belongs to broker ${file.brokerId}, but this broker is configured as ${brokerId} (broker.id)`);
+      }
     }
-    const file = JSON.parse(readFileSync(path, 'utf8')) as MetadataFile;
-    if (file.version !== METADATA_VERSION) throw new Error(`${path}: unknown metadata version ${file.version}`);
-    if (file.brokerId !== brokerId) {
-      throw new Error(`${path} belongs to broker ${file.brokerId}, but this broker is configured as ${brokerId} (broker.id)`);
+    const store = new MetadataStore(path, brokerId, file, options);
+    const bytes = existsSync(journalPath) ? readFileSync(journalPath) : Buffer.alloc(0);
+    const contents = decodeJournal(bytes);
+    let lastSequence = file.journalSequence;
+    let replayed = 0;
+    for (const record of contents.records) {
+      // Records the snapshot already holds (a crash between the snapshot's rename and the journal's truncation).
+      if (record.sequence <= file.journalSequence) continue;
+      if (record.sequence !== lastSequence + 1) {
+        throw new Error(`${journalPath}: record ${record.sequence} follows the snapshot's ${lastSequence}: records are missing`);
+      }
+      store.apply(decodeChange(record.payload, `${journalPath} record ${record.sequence}`));
+      lastSequence = record.sequence;
+      replayed++;
     }
-    return { store: new MetadataStore(path, brokerId, file), created: false };
+    if (contents.problem !== null) {
+      options.logger?.warn(`${journalPath}: ${contents.problem}; truncating the ${bytes.length - contents.validBytes} byte(s) from there (changes never acknowledged)`);
+    }
+    if (file.version === 1) {
+      await writeFileAtomic(path, JSON.stringify(store.snapshotFile(lastSequence)));
+      options.logger?.info(`${path}: migrated from version 1 to version ${METADATA_VERSION} (a snapshot and ${METADATA_JOURNAL_FILE})`);
+    }
+    store.snapshotBytes = statSync(path).size;
+    // With nothing to replay the snapshot holds everything: start the journal empty.
+    store.journal = await JournalWriter.open(journalPath, replayed > 0 ? contents.validBytes : 0, lastSequence + 1);
+    return { store, created };
   }
 
   private index(topic: TopicRecord): void {
@@ -89,46 +227,288 @@ export class MetadataStore {
     return this.topicsByName.size;
   }
 
-  async putTopic(topic: TopicRecord): Promise<void> {
-    const previous = this.topicsByName.get(topic.name);
-    if (previous !== undefined) this.topicsById.delete(previous.topicId);
-    this.index(topic);
-    await this.persist();
+  /** Bytes in the journal now (the snapshot is rewritten when this outgrows it). */
+  get journalBytes(): number {
+    return this.journal?.bytes ?? 0;
   }
 
-  async removeTopic(name: string): Promise<void> {
-    const topic = this.topicsByName.get(name);
-    if (topic === undefined) return;
-    this.topicsByName.delete(name);
-    this.topicsById.delete(topic.topicId);
-    await this.persist();
+  /** Records a new topic; it is visible (topic(), topics()) once durable, when this resolves. */
+  async createTopic(topic: TopicRecord): Promise<void> {
+    await this.submit({ type: 'createTopic', topic });
+  }
+
+  /** Records partitions appended to a topic; resolves with the grown topic. */
+  async addPartitions(topic: TopicRecord, partitionDirs: readonly string[]): Promise<TopicRecord> {
+    const grown = await this.submit({ type: 'addPartitions', name: topic.name, topicId: topic.topicId, partitionDirs });
+    if (grown === undefined) throw new TopicGoneError(topic);
+    return grown;
+  }
+
+  /** Replaces a topic's config overrides; resolves with the updated topic. */
+  async setTopicConfigs(topic: TopicRecord, configs: Readonly<Record<string, string>>): Promise<TopicRecord> {
+    const updated = await this.submit({ type: 'setTopicConfigs', name: topic.name, topicId: topic.topicId, configs });
+    if (updated === undefined) throw new TopicGoneError(topic);
+    return updated;
+  }
+
+  /** Removes a topic; resolves with its record as it stood when the removal applied. */
+  async removeTopic(topic: TopicRecord): Promise<TopicRecord> {
+    const removed = await this.submit({ type: 'removeTopic', name: topic.name, topicId: topic.topicId });
+    if (removed === undefined) throw new TopicGoneError(topic);
+    return removed;
   }
 
   /** Reserves the next block of producer ids; the block is on disk before any id in it is used. */
   async reserveProducerIdBlock(blockSize: number): Promise<{ start: number; end: number }> {
-    const start = this.producerIdBlockEnd;
-    this.producerIdBlockEnd = start + blockSize;
-    await this.persist();
-    return { start, end: start + blockSize };
+    const start = this.producerIdBlockReserved;
+    const end = start + blockSize;
+    // Taken at once, so a concurrent reservation gets the next block; a failed write only skips ids.
+    this.producerIdBlockReserved = end;
+    await this.submit({ type: 'producerIdBlock', end });
+    return { start, end };
   }
 
-  /** Writes the whole store; writes are serialized so the file always holds the latest state. */
-  persist(): Promise<void> {
-    const contents = JSON.stringify(
-      {
-        version: METADATA_VERSION,
-        clusterId: this.clusterId,
-        brokerId: this.brokerId,
-        producerIdBlockEnd: this.producerIdBlockEnd,
-        topics: [...this.topicsByName.values()],
-      } satisfies MetadataFile,
-      null,
-      1,
-    );
-    const write = this.writeChain.then(() => writeFileAtomic(this.path, contents));
-    this.writeChain = write.catch(() => undefined);
-    return write;
+  /** Resolves once every change submitted so far is written (or failed) and any snapshot rewrite it started is done. */
+  async settled(): Promise<void> {
+    while (this.writing) await this.drained;
   }
+
+  /** Waits for changes in flight, then closes the journal; later changes are refused. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.settled();
+    await this.journal?.close();
+  }
+
+  private submit(change: MetadataChange): Promise<TopicRecord | undefined> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.closed || this.journal === null) return Promise.reject(new Error('the metadata store is closed'));
+    const payload = Buffer.from(JSON.stringify(encodeChange(change)));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ change, payload, resolve, reject });
+      if (!this.writing) {
+        this.writing = true;
+        this.drained = this.drain();
+      }
+    });
+  }
+
+  /** Writes queued changes, a group per fsync, until none are left; the only writer of the journal and snapshot. */
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const group = this.takeGroup();
+      try {
+        const { bytesWritten } = await this.journal!.append(group.map((pending) => pending.payload));
+        this.probe.journalBytesWritten += bytesWritten;
+        this.probe.journalRecordsWritten += group.length;
+        this.probe.journalSyncs++;
+      } catch (error) {
+        if (error instanceof JournalBrokenError) this.fail(error);
+        for (const pending of group) pending.reject(error as Error);
+        continue;
+      }
+      for (const pending of group) pending.resolve(this.apply(pending.change));
+      await this.maybeRewriteSnapshot();
+    }
+    // Synchronous with the emptiness check above: a submit from here on starts a new drain.
+    this.writing = false;
+  }
+
+  private takeGroup(): PendingChange[] {
+    let bytes = this.queue[0]!.payload.length;
+    let count = 1;
+    while (count < this.queue.length && bytes + this.queue[count]!.payload.length <= this.groupCommitBytesMax) {
+      bytes += this.queue[count]!.payload.length;
+      count++;
+    }
+    return this.queue.splice(0, count);
+  }
+
+  private fail(error: Error): void {
+    this.failure = new MetadataStorageError(`metadata changes are refused until restart: ${error.message}`, { cause: error });
+    this.logger?.error(this.failure.message);
+    for (const pending of this.queue.splice(0)) pending.reject(this.failure);
+  }
+
+  private async maybeRewriteSnapshot(): Promise<void> {
+    const journal = this.journal!;
+    const threshold = Math.max(this.journalBytesMin, this.snapshotBytes * this.journalToSnapshotRatio, this.snapshotRetryBytes);
+    if (journal.bytes < threshold) return;
+    const text = JSON.stringify(this.snapshotFile(journal.lastSequence));
+    try {
+      await writeFileAtomic(this.path, text);
+    } catch (error) {
+      // The old snapshot and the whole journal still hold every change: try again once the journal has doubled.
+      this.snapshotRetryBytes = journal.bytes * 2;
+      this.logger?.error(`rewriting ${this.path} failed (the journal keeps every change; retrying at ${this.snapshotRetryBytes} journal bytes): ${(error as Error).message}`);
+      return;
+    }
+    this.snapshotRetryBytes = 0;
+    this.snapshotBytes = Buffer.byteLength(text);
+    this.probe.snapshotBytesWritten += this.snapshotBytes;
+    this.probe.snapshotsWritten++;
+    try {
+      await journal.reset();
+    } catch (error) {
+      this.fail(error as Error);
+    }
+  }
+
+  private snapshotFile(journalSequence: number): SnapshotFile {
+    return {
+      version: METADATA_VERSION,
+      clusterId: this.clusterId,
+      brokerId: this.brokerId,
+      producerIdBlockEnd: this.producerIdBlockEnd,
+      journalSequence,
+      topics: [...this.topicsByName.values()].map(encodeTopic),
+    };
+  }
+
+  /** Applies one durable change; returns the topic it made or changed (undefined when it names a topic that is gone). */
+  private apply(change: MetadataChange): TopicRecord | undefined {
+    switch (change.type) {
+      case 'createTopic': {
+        const previous = this.topicsByName.get(change.topic.name);
+        if (previous !== undefined) this.topicsById.delete(previous.topicId);
+        this.index(change.topic);
+        return change.topic;
+      }
+      case 'addPartitions': {
+        const topic = this.topicsByName.get(change.name);
+        if (topic === undefined || topic.topicId !== change.topicId) return undefined;
+        const grown: TopicRecord = { ...topic, partitionDirs: [...topic.partitionDirs, ...change.partitionDirs] };
+        this.index(grown);
+        return grown;
+      }
+      case 'setTopicConfigs': {
+        const topic = this.topicsByName.get(change.name);
+        if (topic === undefined || topic.topicId !== change.topicId) return undefined;
+        const updated: TopicRecord = { ...topic, configs: change.configs };
+        this.index(updated);
+        return updated;
+      }
+      case 'removeTopic': {
+        const topic = this.topicsByName.get(change.name);
+        if (topic === undefined || topic.topicId !== change.topicId) return undefined;
+        this.topicsByName.delete(change.name);
+        this.topicsById.delete(change.topicId);
+        return topic;
+      }
+      case 'producerIdBlock':
+        this.producerIdBlockEnd = Math.max(this.producerIdBlockEnd, change.end);
+        this.producerIdBlockReserved = Math.max(this.producerIdBlockReserved, change.end);
+        return undefined;
+    }
+  }
+}
+
+function encodePlacement(partitionDirs: readonly string[]): StoredPlacement {
+  const dirs: string[] = [];
+  const runs: number[] = [];
+  for (const dir of partitionDirs) {
+    let index = dirs.indexOf(dir);
+    if (index < 0) index = dirs.push(dir) - 1;
+    if (runs.length > 0 && runs[runs.length - 2] === index) runs[runs.length - 1]!++;
+    else runs.push(index, 1);
+  }
+  return { dirs, runs };
+}
+
+function decodePlacement(placement: StoredPlacement, where: string): string[] {
+  const { dirs, runs } = placement;
+  if (!Array.isArray(dirs) || !dirs.every((dir) => typeof dir === 'string') || !Array.isArray(runs) || runs.length % 2 !== 0) {
+    throw new Error(`${where}: malformed partition placement ${JSON.stringify({ dirs, runs })}`);
+  }
+  const partitionDirs: string[] = [];
+  for (let index = 0; index < runs.length; index += 2) {
+    const dir = dirs[runs[index]!];
+    const count = runs[index + 1]!;
+    if (dir === undefined || !Number.isInteger(count) || count <= 0 || partitionDirs.length + count > limits.topicPartitionsMax) {
+      throw new Error(`${where}: malformed partition placement run [${runs[index]}, ${count}]`);
+    }
+    for (let partition = 0; partition < count; partition++) partitionDirs.push(dir);
+  }
+  return partitionDirs;
+}
+
+function encodeTopic(topic: TopicRecord): StoredTopic {
+  return { name: topic.name, topicId: topic.topicId, configs: topic.configs, internal: topic.internal, ...encodePlacement(topic.partitionDirs) };
+}
+
+function decodeTopic(stored: StoredTopic, where: string): TopicRecord {
+  if (typeof stored !== 'object' || stored === null || typeof stored.name !== 'string' || typeof stored.topicId !== 'string') {
+    throw new Error(`${where}: malformed topic ${JSON.stringify(stored)}`);
+  }
+  if (typeof stored.configs !== 'object' || stored.configs === null || typeof stored.internal !== 'boolean') {
+    throw new Error(`${where}: malformed configs or internal flag of topic ${stored.name}`);
+  }
+  return { name: stored.name, topicId: stored.topicId, configs: stored.configs, internal: stored.internal, partitionDirs: decodePlacement(stored, `${where}, topic ${stored.name}`) };
+}
+
+type StoredChange =
+  | { readonly type: 'createTopic'; readonly topic: StoredTopic }
+  | ({ readonly type: 'addPartitions'; readonly name: string; readonly topicId: string } & StoredPlacement)
+  | { readonly type: 'setTopicConfigs'; readonly name: string; readonly topicId: string; readonly configs: Readonly<Record<string, string>> }
+  | { readonly type: 'removeTopic'; readonly name: string; readonly topicId: string }
+  | { readonly type: 'producerIdBlock'; readonly end: number };
+
+function encodeChange(change: MetadataChange): StoredChange {
+  switch (change.type) {
+    case 'createTopic':
+      return { type: change.type, topic: encodeTopic(change.topic) };
+    case 'addPartitions':
+      return { type: change.type, name: change.name, topicId: change.topicId, ...encodePlacement(change.partitionDirs) };
+    default:
+      return change;
+  }
+}
+
+/** A record whose CRC matched but whose contents do not parse is not a torn write: loading stops with the reason. */
+function decodeChange(payload: Buffer, where: string): MetadataChange {
+  let stored: StoredChange;
+  try {
+    stored = JSON.parse(payload.toString('utf8')) as StoredChange;
+  } catch (error) {
+    throw new Error(`${where}: not JSON: ${(error as Error).message}`);
+  }
+  const named = (value: { name?: unknown; topicId?: unknown }): boolean => typeof value.name === 'string' && typeof value.topicId === 'string';
+  switch (stored?.type) {
+    case 'createTopic':
+      return { type: 'createTopic', topic: decodeTopic(stored.topic, where) };
+    case 'addPartitions':
+      if (!named(stored)) break;
+      return { type: 'addPartitions', name: stored.name, topicId: stored.topicId, partitionDirs: decodePlacement(stored, where) };
+    case 'setTopicConfigs':
+      if (!named(stored) || typeof stored.configs !== 'object' || stored.configs === null) break;
+      return { type: 'setTopicConfigs', name: stored.name, topicId: stored.topicId, configs: stored.configs };
+    case 'removeTopic':
+      if (!named(stored)) break;
+      return { type: 'removeTopic', name: stored.name, topicId: stored.topicId };
+    case 'producerIdBlock':
+      if (!Number.isSafeInteger(stored.end) || stored.end < 0) break;
+      return { type: 'producerIdBlock', end: stored.end };
+  }
+  throw new Error(`${where}: unknown or malformed change ${payload.toString('utf8').slice(0, 200)}`);
+}
+
+/** Version 2, or version 1 (topics with a partitionDirs array, no journal). */
+function parseSnapshot(text: string, path: string): SnapshotFile {
+  const file = JSON.parse(text) as SnapshotFile;
+  if (file.version === 1) {
+    const topics = file.topics as unknown as readonly (Omit<TopicRecord, 'partitionDirs'> & { partitionDirs: readonly string[] })[];
+    return {
+      version: 1,
+      clusterId: file.clusterId,
+      brokerId: file.brokerId,
+      producerIdBlockEnd: file.producerIdBlockEnd,
+      journalSequence: 0,
+      topics: topics.map((topic) => ({ ...topic, ...encodePlacement(Array.isArray(topic.partitionDirs) ? topic.partitionDirs : []) })),
+    };
+  }
+  if (file.version !== METADATA_VERSION) throw new Error(`${path}: unknown metadata version ${file.version}`);
+  if (!Number.isSafeInteger(file.journalSequence) || file.journalSequence < 0) throw new Error(`${path}: malformed journalSequence ${file.journalSequence}`);
+  return file;
 }
 
 /** Atomic replace through the thread pool: temp file, fsync, rename, fsync of the directory. */
@@ -142,10 +522,5 @@ export async function writeFileAtomic(path: string, contents: string): Promise<v
     await file.close();
   }
   await rename(temporary, path);
-  const directory = await open(dirname(path), 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
+  await syncDirectory(dirname(path));
 }

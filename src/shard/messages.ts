@@ -98,7 +98,8 @@ export interface ShardCommands {
 
 export interface ShardReplies {
   open: OpenReply;
-  create: { errorCodes: readonly number[] };
+  /** All or nothing: on a failure the shard has removed the partitions of this command it had made. */
+  create: { errorCode: number; errorMessage: string | null };
   delete: { deletedPaths: readonly string[] };
   configure: Record<never, never>;
   append: { results: readonly AppendReply[] };

@@ -2,6 +2,8 @@
 // writes their files. Commands arrive in order from the main thread and are handled
 // one at a time, synchronously, so a partition's state needs no locks.
 
+import { existsSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadCrc32c } from '../native/crc32c.js';
 import { installCrc32c } from '../protocol/crc32c.js';
@@ -106,20 +108,62 @@ export class Shard {
     return { recovered };
   }
 
+  /**
+   * Creates the partitions' logs, all or nothing: on the first failure the logs this command
+   * made are deleted again and the failure answered (the controller undoes other shards'
+   * shares). A path that already exists is refused, never reused or removed: it is not ours.
+   */
   private create(command: ShardCommands['create']): ShardReplies['create'] {
-    const errorCodes = command.partitions.map((spec) => {
+    const made: string[] = [];
+    let failure: ShardReplies['create'] | null = null;
+    for (const spec of command.partitions) {
       const key = partitionKey(spec.topic, spec.partition);
-      if (this.logs.has(key)) return ErrorCode.TOPIC_ALREADY_EXISTS;
+      const name = `${spec.topic}-${spec.partition}`;
+      if (this.logs.has(key)) {
+        failure = { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, errorMessage: `Partition ${name} already has a log.` };
+        break;
+      }
+      if (existsSync(spec.dir)) {
+        failure = { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: `Error while creating log for ${name}: ${spec.dir} already exists.` };
+        break;
+      }
       try {
         const log = Log.create(spec.dir, spec.topicId, spec.config);
         this.logs.set(key, { ref: { topic: spec.topic, partition: spec.partition }, log });
-        return ErrorCode.NONE;
+        made.push(key);
       } catch (error) {
-        return this.storageFailure(key, 'creating the log', error);
+        // Kafka's LogManager reports an I/O failure creating a log as KafkaStorageException.
+        const errorCode = this.storageFailure(key, 'creating the log', error);
+        failure = { errorCode, errorMessage: `Error while creating log for ${name} in dir ${dirname(spec.dir)}: ${(error as Error).message}` };
+        // No log is kept, so a later creation of this partition starts afresh.
+        this.failedPartitions.delete(key);
+        this.removePartlyCreated(spec.dir);
+        break;
       }
-    });
+    }
+    if (failure !== null) {
+      for (const key of made) {
+        const entry = this.logs.get(key)!;
+        this.logs.delete(key);
+        try {
+          entry.log.delete();
+        } catch (error) {
+          // Gone from this shard either way; what is left on disk is an orphan the next start removes.
+          this.storageFailure(key, 'removing the log after a failed creation', error);
+          this.failedPartitions.delete(key);
+        }
+      }
+    }
     this.scheduleFlushes();
-    return { errorCodes };
+    return failure ?? { errorCode: ErrorCode.NONE, errorMessage: null };
+  }
+
+  private removePartlyCreated(dir: string): void {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (error) {
+      this.emit({ kind: 'log', level: 'error', message: `removing the partly created ${dir}: ${describeError(error)}; the next start removes it` });
+    }
   }
 
   private delete(command: ShardCommands['delete']): ShardReplies['delete'] {

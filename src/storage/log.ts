@@ -17,7 +17,8 @@ import {
   readInt64,
   writeInt64,
 } from '../protocol/record-batch.js';
-import { planCompaction } from './compaction.js';
+import { compactPass } from './compaction.js';
+import { sharedOffsetMap, type OffsetMap } from './offset-map.js';
 import { ProducerStateManager } from './producer-state.js';
 import { Segment, type BatchPosition } from './segment.js';
 
@@ -121,7 +122,7 @@ export class Log {
   private unflushedMessages = 0;
   private firstUnflushedMs = 0;
   private readonly recent = new RecentBatches();
-  /** Closed segments up to here have been compacted (cleanup.policy=compact). */
+  /** Offsets below this have been compacted (cleanup.policy=compact): the next pass maps from here. */
   private compactedThrough = 0;
   /** The offset of the newest producer snapshot on disk (or of an equivalent empty state): close writes one only when the log has moved past it. */
   private snapshotOffset = 0;
@@ -527,28 +528,36 @@ export class Log {
   }
 
   /**
-   * Log compaction for cleanup.policy=compact: closed segments keep only the newest
-   * record of each key (tombstones too, until delete.retention.ms has passed), and small
-   * neighbours are merged up to segment.bytes. Returns the segment files replaced or
-   * deleted, so readers drop their descriptors. See compaction.ts.
+   * Log compaction for cleanup.policy=compact: one pass of compaction.ts over the closed
+   * segments, with a key map of bounded size (the shard's, unless given). Closed segments
+   * keep only the newest record of each key (tombstones too, until delete.retention.ms has
+   * passed), and small neighbours are merged up to segment.bytes. A dirty section with more
+   * keys than the map holds is finished by the following calls, each resuming where the last
+   * one stopped. Returns the segment files replaced or deleted, so readers drop their
+   * descriptors.
    */
-  compact(nowMs: number): string[] {
+  compact(nowMs: number, offsetMap: OffsetMap = sharedOffsetMap()): string[] {
     if (!this.config.cleanupPolicy.includes('compact') || this.segments.length < 2) return [];
     const closed = this.segments.slice(0, -1);
     if (closed[closed.length - 1]!.nextOffset <= this.compactedThrough) return [];
-    const plan = planCompaction(this.segments, closed.length, nowMs, this.config.deleteRetentionMs, this.config.segmentBytes);
     const touched: string[] = [];
-    for (const group of plan) {
-      const [first, ...rest] = group.segments;
-      first!.replaceWith(group.bytes, rest.length > 0 ? rest[rest.length - 1]!.nextOffset : first!.nextOffset);
+    const options = {
+      firstDirtyOffset: Math.max(this.compactedThrough, this.segments[0]!.baseOffset),
+      nowMs,
+      deleteRetentionMs: this.config.deleteRetentionMs,
+      segmentBytes: this.config.segmentBytes,
+    };
+    const pass = compactPass(closed, offsetMap, options, (group, bytes) => {
+      const [first, ...rest] = group;
+      first!.replaceWith(bytes, group[group.length - 1]!.nextOffset);
       touched.push(first!.logPath);
       for (const merged of rest) {
         touched.push(merged.logPath);
         merged.delete();
         this.segments.splice(this.segments.indexOf(merged), 1);
       }
-    }
-    this.compactedThrough = this.segments[this.segments.length - 2]?.nextOffset ?? this.compactedThrough;
+    });
+    this.compactedThrough = pass.cleanedThrough;
     return touched;
   }
 

@@ -18,8 +18,6 @@
 // decodes the record batches (gzip included) exactly as consumer.run() would. Replace
 // this with a real consumer group test once groups land.
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka as KafkaClient, Producer } from 'kafkajs';
@@ -28,7 +26,7 @@ import { RawClient } from '../helpers/raw-client.js';
 import { fetchApi } from '../../src/protocol/generated/index.js';
 import { Attribute, Compression, splitBatches } from '../../src/protocol/record-batch.js';
 
-const { Kafka, logLevel, CompressionTypes, Partitioners } = kafkajs;
+const { Kafka, logLevel, CompressionTypes, Partitioners, ConfigResourceTypes } = kafkajs;
 
 type Test = Pick<typeof t, 'teardown'>;
 
@@ -186,13 +184,14 @@ t.test('admin: create, list, describe and delete topics; Kafka errors for bad cr
     );
   }
 
-  // kafkajs cannot read topic configs back until the broker serves DescribeConfigs (key 32), and
-  // its CreateTopics (v3 at most) response carries none: check what the broker persisted instead.
-  // Replace with admin.describeConfigs() once DescribeConfigs is served.
-  const stored = JSON.parse(readFileSync(join(broker.dataDir, 'spate-metadata.json'), 'utf8')) as { topics: { name: string; configs: Record<string, string> }[] };
-  t.match(
-    stored.topics.find((topic) => topic.name === 'kjs-configured')?.configs,
-    { 'retention.ms': '3600000', 'cleanup.policy': 'delete' },
+  // Its CreateTopics (v3 at most) response carries no configs: read them back with DescribeConfigs.
+  const configs = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: 'kjs-configured', configNames: ['retention.ms', 'cleanup.policy'] }],
+  });
+  t.same(
+    Object.fromEntries(configs.resources[0]!.configEntries.map((entry) => [entry.configName, [entry.configValue, entry.isDefault]])),
+    { 'retention.ms': ['3600000', false], 'cleanup.policy': ['delete', false] },
     'the config entries were stored with kjs-configured',
   );
 

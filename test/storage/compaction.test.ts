@@ -1,6 +1,8 @@
 // Log compaction (cleanup.policy=compact): closed segments keep the newest record of each
 // key, offsets never change, tombstones go after delete.retention.ms, small segments
-// merge, and the log reopens cleanly afterwards (also after a crash).
+// merge, and the log reopens cleanly afterwards (also after a crash). With more distinct
+// keys than the key map holds, compaction converges over passes without the map ever
+// holding more than its bound.
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import { buildBrokerConfig, resolveTopicConfig } from '../../src/config/broker-c
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { decodeRecords, encodeRecordBatch, splitBatches } from '../../src/protocol/record-batch.js';
 import { Log } from '../../src/storage/log.js';
+import { OFFSET_MAP_BYTES_PER_ENTRY, OffsetMap } from '../../src/storage/offset-map.js';
 import { temporaryDirectory } from '../helpers/broker-process.js';
 
 const defaults = buildBrokerConfig(new Map(), new Map()).config.topicDefaults;
@@ -90,4 +93,49 @@ t.test('tombstones go once delete.retention.ms has passed; compaction never touc
   t.same(plain.compact(Date.now()), [], 'cleanup.policy=delete is never compacted');
   t.equal(contents(plain).length, 20);
   plain.close();
+});
+
+t.test('more distinct keys than the key map holds: passes converge to one record per key, the map never past its bound', async (t) => {
+  const dir = join(temporaryDirectory(t), '__consumer_offsets-1');
+  const log = Log.create(dir, 'AAAAAAAAAAAAAAAAAAAAAB', config({ 'delete.retention.ms': '60000', 'segment.bytes': '4000' }));
+  const now = Date.now();
+  const keyCount = 300;
+  const original = new Map<number, [string, string | null]>();
+  const append = (key: string, value: string | null, timestamp: number): void => {
+    const [result] = log.append([encodeRecordBatch({ records: [{ key, value, timestamp }] })], now);
+    original.set(result!.baseOffset, [key, value]);
+  };
+  for (let round = 0; round < 3; round++) for (let key = 0; key < keyCount; key++) append(`key-${key}`, `value-${round}`, now);
+  // Tombstones: for keys 0-49 older than delete.retention.ms (they go, with every value before them), for 50-99 recent (they stay).
+  for (let key = 0; key < 50; key++) append(`key-${key}`, null, now - 120_000);
+  for (let key = 50; key < 100; key++) append(`key-${key}`, null, now);
+  log.roll();
+  const endBefore = log.logEndOffset;
+
+  const mapBytes = 100 * OFFSET_MAP_BYTES_PER_ENTRY;
+  const map = new OffsetMap(mapBytes);
+  t.ok(map.slots * OFFSET_MAP_BYTES_PER_ENTRY <= mapBytes && map.capacity < keyCount, `the map takes ${map.capacity} keys in ${mapBytes} bytes; the log has ${keyCount}`);
+  const expected = [...original]
+    .filter(([offset, [key]]) => ![...original].some(([later, [other]]) => later > offset && other === key))
+    .filter(([, [key, value]]) => !(value === null && Number(key.slice(4)) < 50))
+    .map(([offset, [key, value]]) => [offset, key, value]);
+  t.equal(expected.length, keyCount - 50);
+
+  let passes = 0;
+  let fullPasses = 0;
+  let sizeMax = 0;
+  for (; passes < 50; passes++) {
+    if (passes > 0 && JSON.stringify(contents(log)) === JSON.stringify(expected)) break;
+    log.compact(now, map);
+    sizeMax = Math.max(sizeMax, map.size);
+    if (map.size === map.capacity) fullPasses++;
+    t.equal(log.logEndOffset, endBefore, `pass ${passes + 1}: the log end offset does not move`);
+    const changed = contents(log).filter(([offset, key, value]) => JSON.stringify(original.get(offset)) !== JSON.stringify([key, value]));
+    t.same(changed, [], `pass ${passes + 1}: every record left is an original record at its original offset`);
+  }
+  t.same(contents(log), expected, `after ${passes} passes, one record per key: the newest value or a recent tombstone`);
+  t.ok(passes > 1 && fullPasses > 0, `${passes} passes, ${fullPasses} of them stopped by a full map`);
+  t.ok(sizeMax <= map.capacity, `the map never held more than ${map.capacity} keys (at most ${sizeMax})`);
+  t.same(log.compact(now, map), [], 'then there is nothing left to do');
+  log.close();
 });
