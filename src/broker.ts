@@ -119,6 +119,12 @@ export class Broker {
         `${config.maxConnections === null ? '' : ' (max.connections)'}, ${descriptors.segmentFilesPerShard} open segment files per shard, ` +
         `${descriptors.segmentReaders} for fetch responses, ${descriptors.reserved} reserved`,
     );
+    if (config.maxConnections !== null && config.maxConnections > descriptors.connections) {
+      logger.warn(
+        `max.connections ${config.maxConnections} is more than the open-file limit ${descriptors.openFilesLimit} leaves for connections (${descriptors.connections}): ` +
+          'with that many clients, segment files may fail to open (raise the limit with ulimit -n)',
+      );
+    }
     let shards: ShardSet | null = null;
     let openedStore: MetadataStore | null = null;
     try {
