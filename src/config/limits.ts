@@ -31,4 +31,12 @@ export const limits = {
   sharedFramePoolBytesMax: 128 * 1024 * 1024,
   /** Producer ids handed out per persisted block (the block end is written before any id is used). */
   producerIdBlockSize: 1000,
+
+  // Responses and the group coordinator (hardening-responses).
+  /** Bytes of client-supplied text (a name, a value) one error message quotes; longer text is cut and its size given. */
+  errorMessageExcerptBytesMax: 256,
+  /** Bytes of the client id or group instance id that begin a generated member id (`<prefix>-<uuid>`). */
+  memberIdPrefixBytesMax: 255,
+  /** Member ids handed out with MEMBER_ID_REQUIRED and not yet used to join, across all groups; past this the oldest is forgotten. */
+  pendingMembersMax: 10_000,
 } as const;
