@@ -12,11 +12,13 @@
 
 import { randomUUID } from 'node:crypto';
 import type { BrokerConfig, GroupSettings } from '../config/broker-config.js';
+import { limits } from '../config/limits.js';
 import type { Controller } from '../controller/controller.js';
 import type { TopicRecord } from '../controller/metadata-store.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { encodeRecordBatch } from '../protocol/record-batch.js';
+import { truncateUtf8 } from '../protocol/string-limits.js';
 import type { SegmentReaders } from '../shard/segment-readers.js';
 import type { ShardSet } from '../shard/shard-set.js';
 import { Group, Member, type GroupState, type JoinResult, type Protocol, type SyncResult } from './group.js';
@@ -122,6 +124,15 @@ function joinError(errorCode: number, memberId = ''): JoinResult {
 
 function syncError(errorCode: number): SyncResult {
   return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY };
+}
+
+/**
+ * Kafka's member id, `<group instance id or client id>-<uuid>`, with the prefix cut to
+ * limits.memberIdPrefixBytesMax: the id is opaque to clients, and a prefix as long as a
+ * client id may be (32,767 bytes) would not fit the string the id is answered in.
+ */
+function newMemberId(request: JoinRequest): string {
+  return `${truncateUtf8(request.groupInstanceId ?? request.clientId, limits.memberIdPrefixBytesMax)}-${randomUUID()}`;
 }
 
 function offsetKey(topic: string, partition: number): string {
@@ -286,7 +297,7 @@ export class GroupCoordinator {
     if (group.is('Dead')) return joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     if (!group.supportsProtocols(request.protocolType, request.protocols)) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     if (group.members.size + group.pendingMembers.size >= this.settings.maxSize) return joinError(ErrorCode.GROUP_MAX_SIZE_REACHED);
-    const memberId = `${request.groupInstanceId ?? request.clientId}-${randomUUID()}`;
+    const memberId = newMemberId(request);
     if (request.groupInstanceId !== null) {
       const previousId = group.staticMembers.get(request.groupInstanceId);
       if (previousId !== undefined && group.members.has(previousId)) return this.replaceStaticMember(group, previousId, memberId, request);
