@@ -24,7 +24,11 @@ const WAIT_MS = 5_000;
 interface Harness {
   readonly coordinator: GroupCoordinator;
   readonly logLines: string[];
+  /** What the next appends to __consumer_offsets answer (default: success at once). */
+  appendReply: () => Promise<{ errorCode: number; errorMessage: string | null }>;
 }
+
+const APPENDED = (): Promise<{ errorCode: number; errorMessage: string | null }> => Promise.resolve({ errorCode: ErrorCode.NONE, errorMessage: null });
 
 /** A coordinator over stub services: __consumer_offsets "exists", and every append succeeds. */
 async function harness(t: Test, overrides: Record<string, string | number> = {}): Promise<Harness> {
@@ -41,13 +45,14 @@ async function harness(t: Test, overrides: Record<string, string | number> = {})
   };
   const orders: TopicRecord = { name: 'orders', topicId: ZERO_UUID, partitionDirs: ['/nonexistent'], configs: {}, internal: false };
   const logLines: string[] = [];
+  const handle: { appendReply: Harness['appendReply'] } = { appendReply: APPENDED };
   const services = {
     config,
     controller: {
       store: { topic: (name: string) => (name === 'orders' ? orders : undefined) },
       ensureInternalTopic: () => Promise.resolve(offsetsTopic),
     },
-    shards: { append: () => Promise.resolve({ errorCode: ErrorCode.NONE, errorMessage: null, baseOffset: 0, logAppendTimeMs: -1 }) },
+    shards: { append: async () => ({ ...(await handle.appendReply()), baseOffset: 0, logAppendTimeMs: -1 }) },
     segmentReaders: {},
     logger: createLogger('test', 'debug', (line) => {
       logLines.push(line);
@@ -57,7 +62,7 @@ async function harness(t: Test, overrides: Record<string, string | number> = {})
   const coordinator = new GroupCoordinator(services);
   t.teardown(() => coordinator.stop());
   if ((await coordinator.findCoordinator('any')) !== ErrorCode.NONE) throw new Error('the stub __consumer_offsets did not load');
-  return { coordinator, logLines };
+  return Object.assign(handle, { coordinator, logLines });
 }
 
 function joinRequest(groupId: string, memberId = '', overrides: Partial<JoinRequest> = {}): JoinRequest {
@@ -214,4 +219,23 @@ t.test('an empty group with no committed offsets is removed on the retention che
   t.ok(await eventually(() => coordinator.counts.groups === 1), 'the empty group without offsets is removed');
   t.same(coordinator.listGroups(null).groups.map((group) => group.groupId), ['g-kept'], 'the group with committed offsets stays');
   t.equal(coordinator.describeGroup('g-gone').state, 'Dead');
+});
+
+t.test('DeleteGroups: the group is Dead while its tombstones are written, and back if the write fails', async (t) => {
+  const harnessed = await harness(t);
+  const { coordinator } = harnessed;
+  const commit = () => coordinator.commitOffsets('g-delete', -1, '', null, [{ topic: 'orders', partition: 0, offset: 1, leaderEpoch: -1, metadata: null }]);
+  t.same(await commit(), [ErrorCode.NONE]);
+  let release: (reply: { errorCode: number; errorMessage: string | null }) => void = () => undefined;
+  harnessed.appendReply = () => new Promise((resolve) => (release = resolve));
+  const deleting = coordinator.deleteGroup('g-delete');
+  t.equal(coordinator.describeGroup('g-delete').state, 'Dead', 'Dead while the tombstones are written');
+  const joined = await coordinator.joinGroup(joinRequest('g-delete', '', { requireKnownMemberId: false }));
+  t.equal(joined.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'a join meanwhile is told to retry');
+  release({ errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: 'disk gone' });
+  t.equal(await deleting, ErrorCode.NOT_COORDINATOR, 'a failed write fails the deletion');
+  t.equal(coordinator.describeGroup('g-delete').state, 'Empty', 'and the group is as it was');
+  harnessed.appendReply = APPENDED;
+  t.equal(await coordinator.deleteGroup('g-delete'), ErrorCode.NONE);
+  t.same(coordinator.counts.groups, 0, 'a written deletion removes it');
 });
