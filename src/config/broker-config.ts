@@ -3,6 +3,7 @@
 // invalid values refused at startup with a message naming the key.
 
 import { resolve } from 'node:path';
+import { excerpt } from '../protocol/string-limits.js';
 import {
   brokerConfigDefinitions,
   defaultShardCount,
@@ -18,7 +19,8 @@ export class ConfigError extends Error {
     readonly key: string,
     reason: string,
   ) {
-    super(`invalid value for ${key}: ${reason}`);
+    // Keys and values can come from clients (CreateTopics, AlterConfigs): the message quotes excerpts.
+    super(`invalid value for ${excerpt(key)}: ${reason}`);
   }
 }
 
@@ -124,7 +126,7 @@ export function parseConfigValue(definition: ConfigDefinition, raw: string | nul
   if (raw === null) return null;
   const text = raw.trim();
   const fail = (reason: string): never => {
-    throw new ConfigError(definition.name, `${JSON.stringify(raw)} ${reason}`);
+    throw new ConfigError(definition.name, `${excerpt(JSON.stringify(raw))} ${reason}`);
   };
   let value: ConfigValue;
   switch (definition.type) {
@@ -336,7 +338,7 @@ export function validateTopicConfigs(configs: ReadonlyMap<string, string | null>
     try {
       const parsed = parseConfigValue(definition, text);
       if (key === 'cleanup.policy' && Array.isArray(parsed) && parsed.some((policy) => policy !== 'delete')) {
-        return new ConfigError(key, `${JSON.stringify(text)}: only "delete" is supported (log compaction is not served yet)`);
+        return new ConfigError(key, `${excerpt(JSON.stringify(text))}: only "delete" is supported (log compaction is not served yet)`);
       }
     } catch (error) {
       if (error instanceof ConfigError) return error;

@@ -129,7 +129,7 @@ export const brokerConfigDefinitions = define([
   { name: 'group.min.session.timeout.ms', type: 'int', defaultValue: '6000', min: 0, doc: 'Shortest session timeout a consumer may ask for.' },
   { name: 'group.max.session.timeout.ms', type: 'int', defaultValue: '1800000', min: 0, doc: 'Longest session timeout a consumer may ask for.' },
   { name: 'group.initial.rebalance.delay.ms', type: 'int', defaultValue: '3000', min: 0, doc: 'How long the first rebalance of an empty group waits for more members.' },
-  { name: 'group.max.size', type: 'int', defaultValue: '2147483647', min: 1, doc: 'Most members a group may have.' },
+  { name: 'group.max.size', type: 'int', defaultValue: '2147483647', min: 1, doc: 'Most members a group may have; a member joining past it gets GROUP_MAX_SIZE_REACHED.' },
 ]);
 
 /** Kafka keys with no effect in Spate, accepted so an existing server.properties starts with a note rather than a failure. */

@@ -73,4 +73,11 @@ export const limits = {
   compactionOffsetMapBytes: 16 * 1024 * 1024,
   /** How full the compaction key map may get before a pass stops mapping (Kafka's log.cleaner.io.buffer.load.factor). */
   compactionOffsetMapLoadFactor: 0.9,
+  // Responses and the group coordinator (hardening-responses).
+  /** Bytes of client-supplied text (a name, a value) one error message quotes; longer text is cut and its size given. */
+  errorMessageExcerptBytesMax: 256,
+  /** Bytes of the client id or group instance id that begin a generated member id (`<prefix>-<uuid>`). */
+  memberIdPrefixBytesMax: 255,
+  /** Member ids handed out with MEMBER_ID_REQUIRED and not yet used to join, across all groups; past this the oldest is forgotten. */
+  pendingMembersMax: 10_000,
 } as const;

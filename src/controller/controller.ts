@@ -21,6 +21,7 @@ import {
 import { limits } from '../config/limits.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { excerpt } from '../protocol/string-limits.js';
 import type { PartitionRef, PartitionSpec } from '../shard/messages.js';
 import type { ShardSet } from '../shard/shard-set.js';
 import { JournalBrokenError } from './metadata-journal.js';
@@ -89,6 +90,11 @@ function failureCode(error: unknown): number {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A name no topic has: any client text, so the message quotes an excerpt. */
+function unknownTopic(name: string): TopicOutcome {
+  return outcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${excerpt(name)}' does not exist.`);
 }
 
 export class Controller {
@@ -172,7 +178,7 @@ export class Controller {
       }
       for (const assignment of request.assignments) {
         if (assignment.brokerIds.length === 0 || assignment.brokerIds.some((id) => id !== this.brokerId) || new Set(assignment.brokerIds).size !== assignment.brokerIds.length) {
-          return outcome(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Replica assignment ${JSON.stringify(assignment.brokerIds)} for partition ${assignment.partitionIndex} names brokers other than the one broker ${this.brokerId}.`);
+          return outcome(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Replica assignment ${excerpt(JSON.stringify(assignment.brokerIds))} for partition ${assignment.partitionIndex} names brokers other than the one broker ${this.brokerId}.`);
         }
       }
     } else {
@@ -317,7 +323,7 @@ export class Controller {
       return outcome(ErrorCode.LEADER_NOT_AVAILABLE, `Topic '${name}' is being deleted.`);
     }
     if (!allowAutoCreate || !this.config.autoCreateTopicsEnable) {
-      return outcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+      return unknownTopic(name);
     }
     const nameProblem = topicNameProblem(name);
     if (nameProblem !== null) return outcome(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
@@ -333,7 +339,7 @@ export class Controller {
     if (topic === undefined) {
       const inFlight = this.deleting.get(name);
       if (inFlight !== undefined) return inFlight;
-      return Promise.resolve(outcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`));
+      return Promise.resolve(unknownTopic(name));
     }
     if (!this.config.deleteTopicEnable) {
       return Promise.resolve(outcome(ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled (delete.topic.enable=false).'));
@@ -379,7 +385,7 @@ export class Controller {
     validateOnly: boolean,
   ): Promise<TopicOutcome> {
     const topic = this.store.topic(name);
-    if (topic === undefined || this.deleting.has(name)) return outcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+    if (topic === undefined || this.deleting.has(name)) return unknownTopic(name);
     if (topic.internal) return outcome(ErrorCode.INVALID_REQUEST, `Cannot add partitions to internal topic '${name}'.`);
     const current = topic.partitionDirs.length;
     if (count <= current) {
@@ -395,7 +401,7 @@ export class Controller {
       }
       for (const brokerIds of assignments) {
         if (brokerIds.length !== 1 || brokerIds[0] !== this.brokerId) {
-          return outcome(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Replica assignment ${JSON.stringify(brokerIds)} names brokers other than the one broker ${this.brokerId}.`);
+          return outcome(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Replica assignment ${excerpt(JSON.stringify(brokerIds))} names brokers other than the one broker ${this.brokerId}.`);
         }
       }
     }
@@ -426,7 +432,7 @@ export class Controller {
   ): Promise<TopicOutcome> {
     return this.serialized(async () => {
       const topic = this.store.topic(name);
-      if (topic === undefined) return outcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+      if (topic === undefined) return unknownTopic(name);
       const next = change(new Map(Object.entries(topic.configs)));
       if (!(next instanceof Map)) return next as TopicOutcome;
       return this.replaceTopicConfigs(name, next, validateOnly);
@@ -435,7 +441,7 @@ export class Controller {
 
   private async replaceTopicConfigs(name: string, configs: ReadonlyMap<string, string>, validateOnly: boolean): Promise<TopicOutcome> {
     const topic = this.store.topic(name);
-    if (topic === undefined || this.deleting.has(name)) return outcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+    if (topic === undefined || this.deleting.has(name)) return unknownTopic(name);
     const problem = validateTopicConfigs(configs);
     if (problem !== undefined) return outcome(ErrorCode.INVALID_CONFIG, problem.message);
     if (validateOnly) return outcome(ErrorCode.NONE, null, topic);

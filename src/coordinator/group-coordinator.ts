@@ -6,20 +6,26 @@
 // each group belongs to the partition its id hashes to, every commit and every
 // completed rebalance is appended there before it is acknowledged, and each partition
 // is read back at startup (its groups answer COORDINATOR_LOAD_IN_PROGRESS meanwhile).
+// Bounded against floods: member ids handed out with MEMBER_ID_REQUIRED wait in one
+// structure of limits.pendingMembersMax entries (pending-members.ts) and create no group;
+// group.max.size refuses members as Kafka's acceptJoiningMember does; empty groups with no
+// committed offsets are removed on the offsets.retention.check.interval.ms timer.
 // Runs on the main thread; appends and reads go through the shards. The topic is
 // compacted (storage/compaction.ts) on the retention timer, so it keeps about one
 // record per group and partition however often they commit.
 
 import { randomUUID } from 'node:crypto';
 import type { BrokerConfig, GroupSettings } from '../config/broker-config.js';
+import { limits } from '../config/limits.js';
 import type { Controller } from '../controller/controller.js';
 import type { TopicRecord } from '../controller/metadata-store.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { encodeRecordBatch } from '../protocol/record-batch.js';
+import { truncateUtf8 } from '../protocol/string-limits.js';
 import type { SegmentReaders } from '../shard/segment-readers.js';
 import type { ShardSet } from '../shard/shard-set.js';
-import { Group, Member, type GroupState, type JoinResult, type Protocol, type SyncResult } from './group.js';
+import { Group, Member, canStartGroup, type GroupState, type JoinResult, type Protocol, type SyncResult } from './group.js';
 import { readPartitionRecords } from './log-reader.js';
 import {
   decodeGroupValue,
@@ -33,6 +39,7 @@ import {
   type CommittedOffset,
   type StoredGroup,
 } from './offsets-records.js';
+import { PendingMembers } from './pending-members.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
@@ -124,12 +131,26 @@ function syncError(errorCode: number): SyncResult {
   return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY };
 }
 
+/**
+ * Kafka's member id, `<group instance id or client id>-<uuid>`, with the prefix cut to
+ * limits.memberIdPrefixBytesMax: the id is opaque to clients, and a prefix as long as a
+ * client id may be (32,767 bytes) would not fit the string the id is answered in.
+ */
+function newMemberId(request: JoinRequest): string {
+  return `${truncateUtf8(request.groupInstanceId ?? request.clientId, limits.memberIdPrefixBytesMax)}-${randomUUID()}`;
+}
+
 function offsetKey(topic: string, partition: number): string {
   return `${topic}/${partition}`;
 }
 
 export class GroupCoordinator {
+  /** Groups with members, committed offsets or stored metadata; a member id handed out with MEMBER_ID_REQUIRED creates none. */
   private readonly groups = new Map<string, Group>();
+  /** KIP-394's pending members, outside Group objects and bounded across all groups (pending-members.ts). */
+  private readonly pending = new PendingMembers(limits.pendingMembersMax, (groupId, memberId, why) => this.onPendingMemberForgotten(groupId, memberId, why));
+  /** Set while pending members are being forgotten to make room, so that a flood is logged once, not once per join. */
+  private evictingPendingMembers = false;
   /** Committed offsets by group, then by "topic/partition". */
   private readonly offsets = new Map<string, Map<string, CommittedOffset>>();
   private readonly loads = new Map<number, PartitionLoad>();
@@ -224,10 +245,15 @@ export class GroupCoordinator {
     return group;
   }
 
-  /** Restored members get a session to prove they are alive, as after a coordinator move in Kafka. */
+  /**
+   * Restored members get a session to prove they are alive, as after a coordinator move in
+   * Kafka. A group over group.max.size (lowered since it formed) rebalances, as Kafka's
+   * onGroupLoaded does: the members past the limit are refused when they rejoin.
+   */
   private activateLoadedGroups(partition: number): void {
     for (const group of this.groups.values()) {
       if (this.partitionOf(group.groupId) !== partition) continue;
+      if (group.is('Stable') && group.members.size > this.settings.maxSize) this.prepareRebalance(group);
       for (const member of group.members.values()) this.scheduleExpiry(group, member);
     }
   }
@@ -270,45 +296,81 @@ export class GroupCoordinator {
     if (request.sessionTimeoutMs < this.settings.minSessionTimeoutMs || request.sessionTimeoutMs > this.settings.maxSessionTimeoutMs) {
       return joinError(ErrorCode.INVALID_SESSION_TIMEOUT, request.memberId);
     }
-    let group = this.groups.get(request.groupId);
-    if (request.memberId === '') {
-      if (group === undefined) {
-        group = new Group(request.groupId);
-        this.groups.set(request.groupId, group);
-      }
-      return this.unknownMemberJoin(group, request);
-    }
-    if (group === undefined) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, request.memberId);
+    const group = this.groups.get(request.groupId);
+    if (request.memberId === '') return this.unknownMemberJoin(group, request);
+    if (group === undefined) return this.firstPendingMemberJoin(request);
     return this.knownMemberJoin(group, request);
   }
 
-  private unknownMemberJoin(group: Group, request: JoinRequest): Promise<JoinResult> | JoinResult {
-    if (group.is('Dead')) return joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    if (!group.supportsProtocols(request.protocolType, request.protocols)) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-    if (group.members.size + group.pendingMembers.size >= this.settings.maxSize) return joinError(ErrorCode.GROUP_MAX_SIZE_REACHED);
-    const memberId = `${request.groupInstanceId ?? request.clientId}-${randomUUID()}`;
+  /** A group's state as Kafka's acceptJoiningMember sees it: may `memberId` ("" for a new member) join under group.max.size? */
+  private acceptsJoiningMember(group: Group, memberId: string): boolean {
+    const maxSize = this.settings.maxSize;
+    switch (group.state) {
+      case 'Empty':
+      case 'Dead':
+        return true;
+      case 'PreparingRebalance': {
+        // Members that already rejoined count, not the old size: a lowered group.max.size then sheds the last to rejoin.
+        const member = group.members.get(memberId);
+        if (member !== undefined && member.awaitingJoin !== null) return true;
+        return group.members.size < maxSize || group.awaitingJoinCount() < maxSize;
+      }
+      case 'CompletingRebalance':
+      case 'Stable':
+        return group.members.has(memberId) || group.members.size < maxSize;
+    }
+  }
+
+  /** Kafka answers a refused join with GROUP_MAX_SIZE_REACHED and no member id, and drops the member (or pending member) it was. */
+  private refuseJoinOverMaxSize(group: Group, memberId: string): JoinResult {
+    this.pending.take(group.groupId, memberId);
+    const member = group.members.get(memberId);
+    if (member !== undefined) this.removeMember(group, member);
+    this.tryCompleteJoin(group); // the join may have been waiting only for this one
+    return joinError(ErrorCode.GROUP_MAX_SIZE_REACHED);
+  }
+
+  /** A member without an id. Only a member that really joins creates the group: one asked for its id (KIP-394) does not. */
+  private unknownMemberJoin(group: Group | undefined, request: JoinRequest): Promise<JoinResult> | JoinResult {
+    if (group !== undefined && !this.acceptsJoiningMember(group, '')) return joinError(ErrorCode.GROUP_MAX_SIZE_REACHED);
+    if (group?.is('Dead') === true) return joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const protocolsFit = group === undefined ? canStartGroup(request.protocolType, request.protocols) : group.supportsProtocols(request.protocolType, request.protocols);
+    if (!protocolsFit) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    const memberId = newMemberId(request);
     if (request.groupInstanceId !== null) {
-      const previousId = group.staticMembers.get(request.groupInstanceId);
-      if (previousId !== undefined && group.members.has(previousId)) return this.replaceStaticMember(group, previousId, memberId, request);
-      return this.addMemberAndRebalance(group, memberId, request);
+      const existing = group ?? this.createGroup(request.groupId);
+      const previousId = existing.staticMembers.get(request.groupInstanceId);
+      if (previousId !== undefined && existing.members.has(previousId)) return this.replaceStaticMember(existing, previousId, memberId, request);
+      return this.addMemberAndRebalance(existing, memberId, request);
     }
     if (request.requireKnownMemberId) {
       // KIP-394: the member must come back with this id; until then it holds no place in the group.
-      const timer = setTimeout(() => this.expirePendingMember(group, memberId), request.sessionTimeoutMs);
-      timer.unref();
-      group.pendingMembers.set(memberId, timer);
+      if (this.pending.size < limits.pendingMembersMax) this.evictingPendingMembers = false;
+      this.pending.add(request.groupId, memberId, request.sessionTimeoutMs);
       return joinError(ErrorCode.MEMBER_ID_REQUIRED, memberId);
     }
-    return this.addMemberAndRebalance(group, memberId, request);
+    return this.addMemberAndRebalance(group ?? this.createGroup(request.groupId), memberId, request);
+  }
+
+  /** A member id for a group that does not exist: a pending member's rejoin creates the group, anything else is unknown. */
+  private firstPendingMemberJoin(request: JoinRequest): Promise<JoinResult> | JoinResult {
+    if (!canStartGroup(request.protocolType, request.protocols)) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, request.memberId);
+    if (request.groupInstanceId !== null || !this.pending.take(request.groupId, request.memberId)) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, request.memberId);
+    return this.addMemberAndRebalance(this.createGroup(request.groupId), request.memberId, request);
+  }
+
+  private createGroup(groupId: string): Group {
+    const group = new Group(groupId);
+    this.groups.set(groupId, group);
+    return group;
   }
 
   private knownMemberJoin(group: Group, request: JoinRequest): Promise<JoinResult> | JoinResult {
+    if (!this.acceptsJoiningMember(group, request.memberId)) return this.refuseJoinOverMaxSize(group, request.memberId);
     if (group.is('Dead')) return joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, request.memberId);
     if (!group.supportsProtocols(request.protocolType, request.protocols)) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, request.memberId);
-    const pending = group.pendingMembers.get(request.memberId);
-    if (pending !== undefined) {
-      clearTimeout(pending);
-      group.pendingMembers.delete(request.memberId);
+    // A pending member cannot be static (Kafka refuses that join); it has its id from a dynamic join.
+    if (request.groupInstanceId === null && this.pending.take(group.groupId, request.memberId)) {
       return this.addMemberAndRebalance(group, request.memberId, request);
     }
     const member = group.members.get(request.memberId);
@@ -417,7 +479,7 @@ export class GroupCoordinator {
         return;
       }
       group.initialDelayRunning = false;
-      if (group.allMembersJoined()) {
+      if (this.allJoined(group)) {
         this.completeJoin(group);
         return;
       }
@@ -428,7 +490,12 @@ export class GroupCoordinator {
   }
 
   private tryCompleteJoin(group: Group): void {
-    if (group.is('PreparingRebalance') && !group.initialDelayRunning && group.allMembersJoined()) this.completeJoin(group);
+    if (group.is('PreparingRebalance') && !group.initialDelayRunning && this.allJoined(group)) this.completeJoin(group);
+  }
+
+  /** Kafka's hasAllMembersJoined: every member rejoined, and no member id handed out for this group is still pending. */
+  private allJoined(group: Group): boolean {
+    return group.allMembersJoined() && this.pending.countFor(group.groupId) === 0;
   }
 
   /** Ends the join phase: members that did not rejoin are dropped, the generation advances, and every joined member is answered. */
@@ -440,8 +507,7 @@ export class GroupCoordinator {
     for (const member of [...group.members.values()]) {
       if (member.awaitingJoin === null) this.removeMember(group, member);
     }
-    for (const timer of group.pendingMembers.values()) clearTimeout(timer);
-    group.pendingMembers.clear();
+    // Pending members stay pending (as in Kafka): one that rejoins later starts the next rebalance.
     group.generationId++;
     if (group.members.size === 0) {
       group.protocolName = null;
@@ -581,10 +647,14 @@ export class GroupCoordinator {
     this.removeMemberAndUpdate(group, member);
   }
 
-  private expirePendingMember(group: Group, memberId: string): void {
-    if (!group.pendingMembers.delete(memberId)) return;
-    if (group.is('PreparingRebalance')) this.tryCompleteJoin(group);
-    this.dropIfUnused(group);
+  /** A pending member timed out or made room for a newer one: a join waiting for it may complete now. */
+  private onPendingMemberForgotten(groupId: string, memberId: string, why: 'expired' | 'evicted'): void {
+    if (why === 'evicted' && !this.evictingPendingMembers) {
+      this.evictingPendingMembers = true;
+      this.services.logger.info(`${limits.pendingMembersMax} members are pending (KIP-394): the oldest are forgotten to make room, starting with ${memberId} of group ${groupId}`);
+    }
+    const group = this.groups.get(groupId);
+    if (group !== undefined) this.tryCompleteJoin(group);
   }
 
   private removeMember(group: Group, member: Member): void {
@@ -621,7 +691,11 @@ export class GroupCoordinator {
     if (loadError !== ErrorCode.NONE) return { errorCode: loadError, members: [] };
     const group = this.groups.get(groupId);
     if (group === undefined) {
-      return { errorCode: ErrorCode.NONE, members: members.map((ref) => ({ ...ref, errorCode: ErrorCode.UNKNOWN_MEMBER_ID })) };
+      // Only pending members can belong to a group that does not exist yet.
+      return {
+        errorCode: ErrorCode.NONE,
+        members: members.map((ref) => ({ ...ref, errorCode: ref.groupInstanceId === null && this.pending.take(groupId, ref.memberId) ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID })),
+      };
     }
     if (group.is('Dead')) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
     const results = members.map((ref) => {
@@ -632,11 +706,8 @@ export class GroupCoordinator {
         if (memberId !== '' && memberId !== current) return { ...ref, errorCode: ErrorCode.FENCED_INSTANCE_ID };
         memberId = current;
       }
-      const pending = group.pendingMembers.get(memberId);
-      if (pending !== undefined) {
-        clearTimeout(pending);
-        group.pendingMembers.delete(memberId);
-        if (group.is('PreparingRebalance')) this.tryCompleteJoin(group);
+      if (this.pending.take(groupId, memberId)) {
+        this.tryCompleteJoin(group);
         return { ...ref, errorCode: ErrorCode.NONE };
       }
       const member = group.members.get(memberId);
@@ -804,9 +875,18 @@ export class GroupCoordinator {
       return { key: encodeOffsetKey(groupId, key.slice(0, slash), Number(key.slice(slash + 1))), value: null };
     });
     tombstones.push({ key: encodeGroupKey(groupId), value: null });
+    // Dead while the tombstones are written, as in Kafka: a join meanwhile gets COORDINATOR_NOT_AVAILABLE and
+    // retries, rather than joining a group that is about to vanish.
+    const emptySince = group !== undefined && group.is('Empty') ? group.stateTimestamp : null;
+    if (emptySince !== null) group!.transitionTo('Dead');
     const errorCode = await this.append(groupId, tombstones);
-    if (errorCode !== ErrorCode.NONE) return errorCode;
-    if (group !== undefined) group.state = 'Dead';
+    if (errorCode !== ErrorCode.NONE) {
+      if (emptySince !== null) {
+        group!.state = 'Empty'; // nothing was deleted: the group is as it was (Dead has no way back in the state machine)
+        group!.stateTimestamp = emptySince;
+      }
+      return errorCode;
+    }
     this.groups.delete(groupId);
     this.offsets.delete(groupId);
     return ErrorCode.NONE;
@@ -854,33 +934,41 @@ export class GroupCoordinator {
     return this.append(group.groupId, [{ key: encodeGroupKey(group.groupId), value: encodeGroupValue(stored) }]);
   }
 
-  /** A group object with nothing left in it (no members, no offsets) is forgotten. */
-  private dropIfUnused(group: Group): void {
-    if (group.is('Empty') && group.members.size === 0 && group.pendingMembers.size === 0 && !this.offsets.has(group.groupId) && group.generationId === 0) {
-      this.groups.delete(group.groupId);
-    }
-  }
-
-  /** offsets.retention.minutes: an empty group's offsets expire that long after it became empty. */
+  /**
+   * Runs every offsets.retention.check.interval.ms. An empty group's offsets expire
+   * offsets.retention.minutes after it became empty; an empty group with no offsets left is
+   * removed, as Kafka's cleanupGroupMetadata does, so groups whose members all went away do
+   * not accumulate.
+   */
   private async expireOffsets(): Promise<void> {
     const now = Date.now();
     for (const [groupId, committed] of [...this.offsets]) {
       if (this.loadError(groupId) !== ErrorCode.NONE) continue;
       const group = this.groups.get(groupId);
       if (group !== undefined && !group.is('Empty')) continue;
-      const since = group?.stateTimestamp ?? Math.max(...[...committed.values()].map((value) => value.commitTimestamp));
+      const since = group?.stateTimestamp ?? latestCommitTimestamp(committed);
       if (now - since < this.settings.offsetsRetentionMs) continue;
       const errorCode = await this.deleteGroup(groupId);
       if (errorCode === ErrorCode.NONE) this.services.logger.info(`group ${groupId}: committed offsets expired (empty for offsets.retention.minutes)`);
     }
+    for (const group of [...this.groups.values()]) {
+      if (!group.is('Empty') || group.members.size > 0 || this.offsets.has(group.groupId) || this.loadError(group.groupId) !== ErrorCode.NONE) continue;
+      const errorCode = await this.deleteGroup(group.groupId);
+      if (errorCode === ErrorCode.NONE) this.services.logger.debug(`group ${group.groupId}: removed (empty, with no committed offsets)`);
+    }
+  }
+
+  /** How many groups the coordinator holds, and how many KIP-394 member ids are pending (for tests and operators). */
+  get counts(): { groups: number; pendingMembers: number } {
+    return { groups: this.groups.size, pendingMembers: this.pending.size };
   }
 
   stop(): void {
     this.stopped = true;
     clearInterval(this.expirationTimer);
+    this.pending.clear();
     for (const group of this.groups.values()) {
       if (group.joinTimer !== null) clearTimeout(group.joinTimer);
-      for (const timer of group.pendingMembers.values()) clearTimeout(timer);
       for (const member of group.members.values()) {
         this.clearExpiry(member);
         member.awaitingJoin?.(joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, member.memberId));
@@ -890,6 +978,13 @@ export class GroupCoordinator {
       }
     }
   }
+}
+
+/** The newest commit of a group known only by its offsets (a loop: a spread of many values would overflow the stack). */
+function latestCommitTimestamp(committed: ReadonlyMap<string, CommittedOffset>): number {
+  let latest = -Infinity;
+  for (const value of committed.values()) latest = Math.max(latest, value.commitTimestamp);
+  return latest;
 }
 
 /** Request buffers are views of the request frame: the group keeps its own copies. */

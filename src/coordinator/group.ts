@@ -80,8 +80,6 @@ export class Group {
   protocolName: string | null = null;
   leaderId: string | null = null;
   readonly members = new Map<string, Member>();
-  /** Member ids handed out with MEMBER_ID_REQUIRED, awaiting their second join (KIP-394). */
-  readonly pendingMembers = new Map<string, NodeJS.Timeout>();
   /** group.instance.id → member id, for static members (KIP-345). */
   readonly staticMembers = new Map<string, string>();
   /** When the group entered its current state (offsets of an empty group expire from here). */
@@ -118,7 +116,7 @@ export class Group {
 
   /** Whether a joining member's protocols fit the group: same type, and at least one protocol every member supports. */
   supportsProtocols(protocolType: string, protocols: readonly Protocol[]): boolean {
-    if (this.members.size === 0) return protocolType !== '' && protocols.length > 0;
+    if (this.members.size === 0) return canStartGroup(protocolType, protocols);
     if (protocolType !== this.protocolType) return false;
     return this.candidateProtocols().some((name) => protocols.some((protocol) => protocol.name === name));
   }
@@ -151,10 +149,17 @@ export class Group {
     return best!;
   }
 
-  /** Every member has sent its JoinGroup for this rebalance (and no pending member is outstanding). */
+  /** Every member has sent its JoinGroup for this rebalance (pending members are the coordinator's to count). */
   allMembersJoined(): boolean {
     for (const member of this.members.values()) if (member.awaitingJoin === null) return false;
-    return this.pendingMembers.size === 0;
+    return true;
+  }
+
+  /** Members that have sent their JoinGroup for this rebalance (Kafka's numAwaiting). */
+  awaitingJoinCount(): number {
+    let count = 0;
+    for (const member of this.members.values()) if (member.awaitingJoin !== null) count++;
+    return count;
   }
 
   /** The topics the members subscribe to, when the protocol type is "consumer" and a protocol is chosen. */
@@ -170,6 +175,11 @@ export class Group {
     }
     return topics;
   }
+}
+
+/** Whether a first member's protocols can start a group (an empty or not yet existing one): a type and at least one protocol. */
+export function canStartGroup(protocolType: string, protocols: readonly Protocol[]): boolean {
+  return protocolType !== '' && protocols.length > 0;
 }
 
 /** The topics in a ConsumerProtocolSubscription (version int16, then an int16-length string array). */

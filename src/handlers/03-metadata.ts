@@ -3,13 +3,17 @@
 // v4+ carries allow_auto_topic_creation (earlier versions always allow it); unknown
 // topics are created with broker defaults when auto.create.topics.enable is on, and the
 // response waits for the creation rather than answering LEADER_NOT_AVAILABLE first.
-// v10+ may name topics by id (unknown ids get UNKNOWN_TOPIC_ID; ids never auto-create).
+// v12+ may name topics by id (unknown ids get UNKNOWN_TOPIC_ID; ids never auto-create).
+// v10 and v11 carry topic id fields but Kafka serves no lookup by id there: a request
+// with a null name or a non-zero id is INVALID_REQUEST for every topic it names, answered
+// as Kafka's error response (names as given, "" for a null one, no brokers) — v10/v11
+// cannot encode a null name.
 // A single broker leads every partition, is its only replica and ISR, and is controller.
 
 import type { TopicRecord } from '../controller/metadata-store.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { metadataApi } from '../protocol/generated/index.js';
-import type { MetadataResponseTopic } from '../protocol/generated/metadata-response.js';
+import type { MetadataResponse, MetadataResponseTopic } from '../protocol/generated/metadata-response.js';
 import type { Encodable } from '../protocol/message.js';
 import { ZERO_UUID } from '../protocol/message.js';
 import { defineHandler, type BrokerServices } from './handler.js';
@@ -60,6 +64,17 @@ function topicError(name: string | null, topicId: string, errorCode: number): En
   return { errorCode, name, topicId, isInternal: false, partitions: [] };
 }
 
+const FIRST_TOPIC_ID_VERSION = 12;
+
+/** Kafka's MetadataRequest.getErrorResponse: every named topic with the error, and nothing else. */
+function errorResponse(topics: readonly { name: string | null; topicId: string }[], errorCode: number): Encodable<MetadataResponse> {
+  return {
+    throttleTimeMs: 0,
+    brokers: [],
+    topics: topics.map((topic) => ({ errorCode, name: topic.name ?? '', topicId: topic.topicId, isInternal: false, partitions: [] })),
+  };
+}
+
 export const metadataHandler = defineHandler({
   apiKey: 3,
   minVersion: 0,
@@ -73,6 +88,9 @@ export const metadataHandler = defineHandler({
     if (allTopics) {
       topics = [...broker.store.topics()].map((topic) => describeTopic(broker, topic, includeOperations));
     } else {
+      if (context.apiVersion < FIRST_TOPIC_ID_VERSION && request.topics!.some((wanted) => wanted.name === null || wanted.topicId !== ZERO_UUID)) {
+        return errorResponse(request.topics!, ErrorCode.INVALID_REQUEST);
+      }
       const allowAutoCreate = context.apiVersion < 4 || request.allowAutoTopicCreation;
       topics = await Promise.all(
         request.topics!.map(async (wanted) => {

@@ -11,6 +11,7 @@ import type { CreatableTopicResult } from '../protocol/generated/create-topics-r
 import { createTopicsApi } from '../protocol/generated/index.js';
 import type { Encodable } from '../protocol/message.js';
 import { ZERO_UUID } from '../protocol/message.js';
+import { excerpt } from '../protocol/string-limits.js';
 import { defineHandler, type BrokerServices } from './handler.js';
 import { topicConfigEntries } from './topic-configs.js';
 
@@ -51,7 +52,7 @@ export const createTopicsHandler = defineHandler({
           configs: new Map(topic.configs.map((config) => [config.name, config.value])),
         };
         if (seen.get(topic.name)! > 1) {
-          return result(broker, create, { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Create topics request from client contains a duplicate topic ${topic.name}`, topic: null });
+          return result(broker, create, { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Create topics request from client contains a duplicate topic ${excerpt(topic.name)}`, topic: null });
         }
         if (request.validateOnly) return result(broker, create, broker.controller.validateCreate(create));
         return result(broker, create, await broker.controller.createTopic(create));

@@ -9,6 +9,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { DescribeConfigsResult } from '../protocol/generated/describe-configs-response.js';
 import { describeConfigsApi } from '../protocol/generated/index.js';
 import type { Encodable } from '../protocol/message.js';
+import { excerpt } from '../protocol/string-limits.js';
 import { defineHandler } from './handler.js';
 import { brokerConfigEntries, topicConfigEntries, type ConfigEntry } from './topic-configs.js';
 
@@ -41,12 +42,12 @@ export const describeConfigsHandler = defineHandler({
       switch (resource.resourceType) {
         case ResourceType.TOPIC: {
           const topic = broker.store.topic(resource.resourceName);
-          if (topic === undefined) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${resource.resourceName}' does not exist.`, []);
+          if (topic === undefined) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${excerpt(resource.resourceName)}' does not exist.`, []);
           return answer(ErrorCode.NONE, null, topicConfigEntries(broker.config, topic.configs));
         }
         case ResourceType.BROKER:
           if (resource.resourceName !== '' && resource.resourceName !== String(broker.config.brokerId)) {
-            return answer(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.config.brokerId} or empty string, but received ${resource.resourceName}`, []);
+            return answer(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.config.brokerId} or empty string, but received ${excerpt(resource.resourceName)}`, []);
           }
           return answer(ErrorCode.NONE, null, brokerConfigEntries(broker.config));
         case ResourceType.BROKER_LOGGER:

@@ -5,6 +5,7 @@
 import { configDefinition } from '../config/definitions.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { incrementalAlterConfigsApi } from '../protocol/generated/index.js';
+import { excerpt } from '../protocol/string-limits.js';
 import { defineHandler } from './handler.js';
 import { alterResource } from './alter-configs.js';
 
@@ -27,7 +28,7 @@ export const incrementalAlterConfigsHandler = defineHandler({
               for (const change of resource.configs) {
                 const definition = configDefinition('topic', change.name);
                 const fail = (message: string) => ({ errorCode: ErrorCode.INVALID_CONFIG, errorMessage: message, topic: null });
-                if (definition === undefined) return fail(`Unknown topic config name: ${change.name}`);
+                if (definition === undefined) return fail(`Unknown topic config name: ${excerpt(change.name)}`);
                 const list = definition.type === 'list';
                 const items = (next.get(change.name) ?? '').split(',').filter((item) => item !== '');
                 const given = (change.value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');

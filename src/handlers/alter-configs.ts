@@ -4,6 +4,7 @@
 
 import type { TopicOutcome } from '../controller/controller.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { excerpt } from '../protocol/string-limits.js';
 import type { BrokerServices } from './handler.js';
 import { ResourceType } from './32-describe-configs.js';
 
@@ -29,7 +30,7 @@ export async function alterResource(
     case ResourceType.BROKER:
     case ResourceType.BROKER_LOGGER:
       if (resourceName !== '' && resourceName !== String(broker.config.brokerId)) {
-        return result(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.config.brokerId} or empty string, but received ${resourceName}`);
+        return result(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.config.brokerId} or empty string, but received ${excerpt(resourceName)}`);
       }
       return result(ErrorCode.INVALID_CONFIG, 'Broker configs are static in Spate: set them in server.properties or with --override and restart.');
     default:

@@ -6,6 +6,12 @@ import type { Chunk, ChunkList, Records } from './chunks.js';
 
 const TWO_POW_32 = 4294967296;
 const INITIAL_CAPACITY = 512;
+/** 2^63: one past Long.MAX_VALUE, and what 2^63-1 becomes as a JavaScript number. */
+const TWO_POW_63 = 9223372036854775808;
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+/** Below this magnitude a zig-zag varlong (2|v| or 2|v|-1) is an exactly representable number. */
+const VARLONG_EXACT_MAX = 2 ** 52;
 
 export class Writer {
   private buffer: Buffer;
@@ -77,11 +83,26 @@ export class Writer {
     this.position = at + 4;
   }
 
+  /**
+   * A signed 64-bit integer. Numbers at or past ±2^63 saturate to Long.MAX_VALUE or
+   * Long.MIN_VALUE: Kafka's Long.MAX_VALUE (2^63-1) is read back as 2^63, and an echoed
+   * value must go out as it came in. Fractions are truncated; NaN is a caller's bug.
+   */
   int64(value: number): void {
+    if (Number.isNaN(value)) throw new RangeError('int64 value is NaN');
     const at = this.ensure(8);
-    const high = Math.floor(value / TWO_POW_32);
-    this.buffer.writeInt32BE(high, at);
-    this.buffer.writeUInt32BE(value - high * TWO_POW_32, at + 4);
+    if (value >= TWO_POW_63) {
+      this.buffer.writeUInt32BE(0x7fffffff, at);
+      this.buffer.writeUInt32BE(0xffffffff, at + 4);
+    } else if (value <= -TWO_POW_63) {
+      this.buffer.writeUInt32BE(0x80000000, at);
+      this.buffer.writeUInt32BE(0, at + 4);
+    } else {
+      const whole = Math.trunc(value);
+      const high = Math.floor(whole / TWO_POW_32);
+      this.buffer.writeInt32BE(high, at);
+      this.buffer.writeUInt32BE(whole - high * TWO_POW_32, at + 4);
+    }
     this.position = at + 8;
   }
 
@@ -115,14 +136,36 @@ export class Writer {
     this.uvarint(value >= 0 ? value * 2 : -value * 2 - 1);
   }
 
+  /**
+   * Zig-zag signed varlong, saturating at the int64 range like int64(). Magnitudes below
+   * 2^52 take the number path (their zig-zag form is exact); larger ones, rare, go
+   * through BigInt, because 2|v|-1 is no longer representable as a number there.
+   */
   varlong(value: number): void {
-    let at = this.ensure(10);
-    let rest = value >= 0 ? value * 2 : -value * 2 - 1;
-    while (rest >= 0x80) {
-      this.buffer[at++] = (rest % 0x80) | 0x80;
-      rest = Math.floor(rest / 0x80);
+    if (Number.isNaN(value)) throw new RangeError('varlong value is NaN');
+    const whole = Math.trunc(value);
+    if (whole > -VARLONG_EXACT_MAX && whole < VARLONG_EXACT_MAX) {
+      let at = this.ensure(10);
+      let rest = whole >= 0 ? whole * 2 : -whole * 2 - 1;
+      while (rest >= 0x80) {
+        this.buffer[at++] = (rest % 0x80) | 0x80;
+        rest = Math.floor(rest / 0x80);
+      }
+      this.buffer[at++] = rest;
+      this.position = at;
+      return;
     }
-    this.buffer[at++] = rest;
+    this.bigVarlong(whole >= TWO_POW_63 ? INT64_MAX : whole <= -TWO_POW_63 ? INT64_MIN : BigInt(whole));
+  }
+
+  private bigVarlong(value: bigint): void {
+    let at = this.ensure(10);
+    let rest = value >= 0n ? value << 1n : (-value << 1n) - 1n;
+    while (rest >= 0x80n) {
+      this.buffer[at++] = Number(rest & 0x7fn) | 0x80;
+      rest >>= 7n;
+    }
+    this.buffer[at++] = Number(rest);
     this.position = at;
   }
 

@@ -1,7 +1,7 @@
 // The group coordinator through the raw protocol: FindCoordinator, KIP-394's member id
 // handshake, session timeout bounds, commits and fetches across versions, the internal
-// topic's place in Metadata, group deletion errors, and offsets expiring from an empty
-// group after offsets.retention.minutes.
+// topic's place in Metadata, group deletion errors, offsets expiring from an empty
+// group after offsets.retention.minutes, and member ids asked for (KIP-394) creating no group.
 
 import t from 'tap';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -11,6 +11,7 @@ import {
   describeGroupsApi,
   findCoordinatorApi,
   joinGroupApi,
+  listGroupsApi,
   metadataApi,
   offsetCommitApi,
   offsetFetchApi,
@@ -87,6 +88,24 @@ t.test('OffsetCommit and OffsetFetch across versions', async (t) => {
   t.same(described.groups.map((g) => [g.groupId, g.groupState]), [['g-offsets', 'Empty'], ['g-unknown', 'Dead']]);
   const deleted = await client.request(deleteGroupsApi, 2, { groupsNames: ['g-unknown', 'g-join'] });
   t.same(deleted.results.map((r) => [r.groupId, r.errorCode]), [['g-unknown', ErrorCode.GROUP_ID_NOT_FOUND], ['g-join', ErrorCode.NON_EMPTY_GROUP]]);
+});
+
+t.test('JoinGroups that are only asked for a member id (KIP-394) create no group', async (t) => {
+  const flood = await RawClient.connect(t, broker.port);
+  t.equal((await flood.request(findCoordinatorApi, 0, { key: 'g-flood-0' })).errorCode, ErrorCode.NONE, '__consumer_offsets exists');
+  const joins = 500;
+  const frames = Array.from({ length: joins }, (_, index) =>
+    flood.frameFor(joinGroupApi, 5, {
+      groupId: `g-flood-${index}`, sessionTimeoutMs: 60_000, rebalanceTimeoutMs: 60_000, memberId: '', groupInstanceId: null, protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.from([0, 0, 0, 0, 0, 0]) }],
+    }),
+  );
+  flood.write(Buffer.concat(frames));
+  const codes = new Set<number>();
+  for (let index = 0; index < joins; index++) codes.add((await flood.nextResponse<{ errorCode: number }>()).body.errorCode);
+  t.same([...codes], [ErrorCode.MEMBER_ID_REQUIRED], `all ${joins} answered MEMBER_ID_REQUIRED`);
+  const listed = await client.request(listGroupsApi, 4, { statesFilter: [] });
+  t.same(listed.groups.filter((group) => group.groupId.startsWith('g-flood-')), [], 'ListGroups shows none of them');
 });
 
 t.test('an empty group\'s offsets expire after offsets.retention.minutes, and stay gone after a restart', async (t) => {

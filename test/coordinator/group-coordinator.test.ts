@@ -1,0 +1,241 @@
+// The group coordinator driven in-process (no broker, no shards: appends to
+// __consumer_offsets succeed at once), for what the wire cannot show: how many groups and
+// KIP-394 pending members it holds. A flood of JoinGroups for 100,000 distinct group ids
+// must leave no group and at most limits.pendingMembersMax pending members (and timers);
+// a real member still gets in; the oldest pending member is the one forgotten; only a
+// member that really joins creates a group; group.max.size refuses as Kafka does; and an
+// empty group with no committed offsets is removed on the retention check.
+
+import t from 'tap';
+import { buildBrokerConfig } from '../../src/config/broker-config.js';
+import { limits } from '../../src/config/limits.js';
+import type { TopicRecord } from '../../src/controller/metadata-store.js';
+import { GroupCoordinator, type JoinRequest } from '../../src/coordinator/group-coordinator.js';
+import { createLogger } from '../../src/logger.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { ZERO_UUID } from '../../src/protocol/message.js';
+
+type Test = Pick<typeof t, 'teardown'>;
+type Services = ConstructorParameters<typeof GroupCoordinator>[0];
+
+const FLOOD_GROUPS = 100_000;
+const WAIT_MS = 5_000;
+
+interface Harness {
+  readonly coordinator: GroupCoordinator;
+  readonly logLines: string[];
+  /** What the next appends to __consumer_offsets answer (default: success at once). */
+  appendReply: () => Promise<{ errorCode: number; errorMessage: string | null }>;
+}
+
+const APPENDED = (): Promise<{ errorCode: number; errorMessage: string | null }> => Promise.resolve({ errorCode: ErrorCode.NONE, errorMessage: null });
+
+/** A coordinator over stub services: __consumer_offsets "exists", and every append succeeds. */
+async function harness(t: Test, overrides: Record<string, string | number> = {}): Promise<Harness> {
+  const { config } = buildBrokerConfig(
+    new Map(),
+    new Map(Object.entries({ 'group.initial.rebalance.delay.ms': 0, 'group.min.session.timeout.ms': 10, ...overrides }).map(([key, value]) => [key, String(value)])),
+  );
+  const offsetsTopic: TopicRecord = {
+    name: '__consumer_offsets',
+    topicId: ZERO_UUID,
+    partitionDirs: Array.from({ length: config.groups.offsetsTopicPartitions }, () => '/nonexistent'),
+    configs: {},
+    internal: true,
+  };
+  const orders: TopicRecord = { name: 'orders', topicId: ZERO_UUID, partitionDirs: ['/nonexistent'], configs: {}, internal: false };
+  const logLines: string[] = [];
+  const handle: { appendReply: Harness['appendReply'] } = { appendReply: APPENDED };
+  const services = {
+    config,
+    controller: {
+      store: { topic: (name: string) => (name === 'orders' ? orders : undefined) },
+      ensureInternalTopic: () => Promise.resolve(offsetsTopic),
+    },
+    shards: { append: async () => ({ ...(await handle.appendReply()), baseOffset: 0, logAppendTimeMs: -1 }) },
+    segmentReaders: {},
+    logger: createLogger('test', 'debug', (line) => {
+      logLines.push(line);
+      return true;
+    }),
+  } as unknown as Services;
+  const coordinator = new GroupCoordinator(services);
+  t.teardown(() => coordinator.stop());
+  if ((await coordinator.findCoordinator('any')) !== ErrorCode.NONE) throw new Error('the stub __consumer_offsets did not load');
+  return Object.assign(handle, { coordinator, logLines });
+}
+
+function joinRequest(groupId: string, memberId = '', overrides: Partial<JoinRequest> = {}): JoinRequest {
+  return {
+    groupId,
+    memberId,
+    groupInstanceId: null,
+    sessionTimeoutMs: 30_000,
+    rebalanceTimeoutMs: 30_000,
+    protocolType: 'consumer',
+    protocols: [{ name: 'range', metadata: Buffer.alloc(6) }],
+    clientId: 'flooder',
+    clientHost: '/127.0.0.1',
+    requireKnownMemberId: true,
+    ...overrides,
+  };
+}
+
+/** Polls `condition` until it holds or WAIT_MS passes; returns whether it held. */
+async function eventually(condition: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}
+
+/** Counts timers created and not yet fired or cleared while `body` runs (the coordinator's setTimeout calls). */
+async function liveTimersAfter(body: () => Promise<void>): Promise<number> {
+  const live = new Set<unknown>();
+  const realSetTimeout = globalThis.setTimeout;
+  const realClearTimeout = globalThis.clearTimeout;
+  globalThis.setTimeout = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const timer: NodeJS.Timeout = realSetTimeout(
+      (...callArgs: unknown[]) => {
+        live.delete(timer);
+        callback(...callArgs);
+      },
+      ms,
+      ...args,
+    );
+    live.add(timer);
+    return timer;
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((timer: NodeJS.Timeout | undefined) => {
+    live.delete(timer);
+    realClearTimeout(timer);
+  }) as typeof clearTimeout;
+  try {
+    await body();
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+    globalThis.clearTimeout = realClearTimeout;
+  }
+  return live.size;
+}
+
+t.test(`a flood of JoinGroups for ${FLOOD_GROUPS.toLocaleString('en')} distinct group ids stays within the bound`, async (t) => {
+  const { coordinator, logLines } = await harness(t);
+  const early = await coordinator.joinGroup(joinRequest('g-early'));
+  t.equal(early.errorCode, ErrorCode.MEMBER_ID_REQUIRED, 'a member asked for its id before the flood');
+
+  let answered = 0;
+  const timers = await liveTimersAfter(async () => {
+    for (let index = 0; index < FLOOD_GROUPS; index++) {
+      const result = await coordinator.joinGroup(joinRequest(`flood-${index}`));
+      if (result.errorCode === ErrorCode.MEMBER_ID_REQUIRED) answered++;
+    }
+  });
+  t.equal(answered, FLOOD_GROUPS, 'every flooding join is answered MEMBER_ID_REQUIRED');
+  t.same(coordinator.counts, { groups: 0, pendingMembers: limits.pendingMembersMax }, 'no group was created, and pending members stay at the bound');
+  t.ok(timers <= limits.pendingMembersMax, `live timers stay within the bound (${timers})`);
+  t.equal(logLines.filter((line) => line.includes('the oldest are forgotten')).length, 1, 'the flood is logged once');
+
+  const late = await coordinator.joinGroup(joinRequest('g-early', early.memberId));
+  t.same([late.errorCode, late.memberId], [ErrorCode.UNKNOWN_MEMBER_ID, early.memberId], 'the oldest pending member was forgotten: its rejoin is unknown');
+  const again = await coordinator.joinGroup(joinRequest('g-early'));
+  t.equal(again.errorCode, ErrorCode.MEMBER_ID_REQUIRED, 'it starts again');
+  const joined = await coordinator.joinGroup(joinRequest('g-early', again.memberId));
+  t.same([joined.errorCode, joined.generationId, joined.leader], [ErrorCode.NONE, 1, again.memberId], 'and joins at once');
+  t.same(coordinator.counts, { groups: 1, pendingMembers: limits.pendingMembersMax - 1 }, 'only the member that joined created a group');
+});
+
+t.test('a pending member creates its group only when it rejoins; one that leaves or times out leaves nothing behind', async (t) => {
+  const { coordinator } = await harness(t);
+  const first = await coordinator.joinGroup(joinRequest('g-pending', '', { sessionTimeoutMs: 10_000 }));
+  t.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+  t.same(coordinator.counts, { groups: 0, pendingMembers: 1 });
+  const elsewhere = await coordinator.joinGroup(joinRequest('g-other', first.memberId));
+  t.equal(elsewhere.errorCode, ErrorCode.UNKNOWN_MEMBER_ID, 'the member id is pending for its own group only');
+  const left = coordinator.leaveGroup('g-pending', [{ memberId: first.memberId, groupInstanceId: null }]);
+  t.same(left.members.map((member) => member.errorCode), [ErrorCode.NONE], 'a pending member may leave');
+  t.same(coordinator.counts, { groups: 0, pendingMembers: 0 });
+
+  const second = await coordinator.joinGroup(joinRequest('g-pending', '', { sessionTimeoutMs: 50 }));
+  t.equal(second.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+  t.ok(await eventually(() => coordinator.counts.pendingMembers === 0), 'a pending member is forgotten after its session timeout');
+  const expired = await coordinator.joinGroup(joinRequest('g-pending', second.memberId));
+  t.equal(expired.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+
+  const third = await coordinator.joinGroup(joinRequest('g-pending'));
+  const joined = await coordinator.joinGroup(joinRequest('g-pending', third.memberId));
+  t.same([joined.errorCode, joined.leader], [ErrorCode.NONE, third.memberId], 'a rejoin within the timeout joins');
+  t.same(coordinator.counts, { groups: 1, pendingMembers: 0 });
+  t.same(coordinator.describeGroup('g-pending').members.map((member) => member.memberId), [third.memberId]);
+});
+
+t.test('a pending member holds up the rebalance of its group until it rejoins', async (t) => {
+  const { coordinator } = await harness(t);
+  const first = await coordinator.joinGroup(joinRequest('g-wait', '', { requireKnownMemberId: false }));
+  t.equal(first.errorCode, ErrorCode.NONE, 'a v3 member joins at once (generation 1)');
+  const synced = await coordinator.syncGroup({
+    groupId: 'g-wait', generationId: 1, memberId: first.memberId, groupInstanceId: null, protocolType: null, protocolName: null,
+    assignments: [{ memberId: first.memberId, assignment: Buffer.alloc(0) }],
+  });
+  t.equal(synced.errorCode, ErrorCode.NONE, 'and the group is Stable');
+  const pending = await coordinator.joinGroup(joinRequest('g-wait'));
+  t.equal(pending.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+  let settled = false;
+  const rejoin = coordinator.joinGroup(joinRequest('g-wait', first.memberId)).finally(() => (settled = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same([settled, coordinator.describeGroup('g-wait').state], [false, 'PreparingRebalance'], 'the leader\'s rejoin waits for the pending member');
+  const second = await coordinator.joinGroup(joinRequest('g-wait', pending.memberId));
+  const leader = await rejoin;
+  t.same([second.errorCode, leader.errorCode, leader.generationId, leader.members.length], [ErrorCode.NONE, ErrorCode.NONE, 2, 2], 'both are in generation 2');
+});
+
+t.test('group.max.size: a new member of a full group gets GROUP_MAX_SIZE_REACHED and no member id', async (t) => {
+  const { coordinator } = await harness(t, { 'group.max.size': 2 });
+  const join = (memberId = '') => coordinator.joinGroup(joinRequest('g-full', memberId, { requireKnownMemberId: false }));
+  const first = await join();
+  t.equal(first.errorCode, ErrorCode.NONE);
+  const joining = join(); // starts a rebalance, which completes when the first member rejoins
+  const [second, firstAgain] = await Promise.all([joining, join(first.memberId)]);
+  t.same([firstAgain.errorCode, second.errorCode, second.generationId], [ErrorCode.NONE, ErrorCode.NONE, 2], 'two members fill it');
+  const third = await join();
+  t.same([third.errorCode, third.memberId], [ErrorCode.GROUP_MAX_SIZE_REACHED, ''], 'a third is refused');
+  const pendingThird = await coordinator.joinGroup(joinRequest('g-full'));
+  t.equal(pendingThird.errorCode, ErrorCode.GROUP_MAX_SIZE_REACHED, 'also before it is given a member id (KIP-394)');
+  t.same(coordinator.counts, { groups: 1, pendingMembers: 0 });
+  t.same(coordinator.describeGroup('g-full').members.map((member) => member.memberId).sort(), [first.memberId, second.memberId].sort());
+});
+
+t.test('an empty group with no committed offsets is removed on the retention check; one with offsets stays', async (t) => {
+  const { coordinator } = await harness(t, { 'offsets.retention.check.interval.ms': 20 });
+  const member = await coordinator.joinGroup(joinRequest('g-gone', '', { requireKnownMemberId: false }));
+  t.equal(member.errorCode, ErrorCode.NONE);
+  const committed = await coordinator.commitOffsets('g-kept', -1, '', null, [{ topic: 'orders', partition: 0, offset: 5, leaderEpoch: -1, metadata: null }]);
+  t.same(committed, [ErrorCode.NONE]);
+  t.same(coordinator.counts.groups, 2);
+  coordinator.leaveGroup('g-gone', [{ memberId: member.memberId, groupInstanceId: null }]);
+  t.equal(coordinator.describeGroup('g-gone').state, 'Empty', 'its last member left');
+  t.ok(await eventually(() => coordinator.counts.groups === 1), 'the empty group without offsets is removed');
+  t.same(coordinator.listGroups(null).groups.map((group) => group.groupId), ['g-kept'], 'the group with committed offsets stays');
+  t.equal(coordinator.describeGroup('g-gone').state, 'Dead');
+});
+
+t.test('DeleteGroups: the group is Dead while its tombstones are written, and back if the write fails', async (t) => {
+  const harnessed = await harness(t);
+  const { coordinator } = harnessed;
+  const commit = () => coordinator.commitOffsets('g-delete', -1, '', null, [{ topic: 'orders', partition: 0, offset: 1, leaderEpoch: -1, metadata: null }]);
+  t.same(await commit(), [ErrorCode.NONE]);
+  let release: (reply: { errorCode: number; errorMessage: string | null }) => void = () => undefined;
+  harnessed.appendReply = () => new Promise((resolve) => (release = resolve));
+  const deleting = coordinator.deleteGroup('g-delete');
+  t.equal(coordinator.describeGroup('g-delete').state, 'Dead', 'Dead while the tombstones are written');
+  const joined = await coordinator.joinGroup(joinRequest('g-delete', '', { requireKnownMemberId: false }));
+  t.equal(joined.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'a join meanwhile is told to retry');
+  release({ errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: 'disk gone' });
+  t.equal(await deleting, ErrorCode.NOT_COORDINATOR, 'a failed write fails the deletion');
+  t.equal(coordinator.describeGroup('g-delete').state, 'Empty', 'and the group is as it was');
+  harnessed.appendReply = APPENDED;
+  t.equal(await coordinator.deleteGroup('g-delete'), ErrorCode.NONE);
+  t.same(coordinator.counts.groups, 0, 'a written deletion removes it');
+});
