@@ -42,6 +42,8 @@ import { lockDirectory, type DirectoryLock } from './storage/dir-lock.js';
 const CHECKPOINT_INTERVAL_MS = 60_000;
 /** Refused connections are logged at most once per this interval (per reason). */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
+/** A kind of client error (a malformed request, an unknown API key) is logged at most once per this interval. */
+const CLIENT_ERROR_LOG_INTERVAL_MS = 10_000;
 
 interface LogDirState {
   readonly dir: string;
@@ -162,6 +164,7 @@ export class Broker {
         segmentReaders,
         logEndWatch,
         logger,
+        clientErrors: new ThrottledLog(logger, CLIENT_ERROR_LOG_INTERVAL_MS),
         get shuttingDown() {
           return broker?.shuttingDown ?? false;
         },

@@ -6,7 +6,7 @@ import type { BrokerConfig } from '../config/broker-config.js';
 import type { Controller } from '../controller/controller.js';
 import type { MetadataStore } from '../controller/metadata-store.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
-import type { Logger } from '../logger.js';
+import type { Logger, ThrottledLog } from '../logger.js';
 import type { ApiSchema, Encodable } from '../protocol/message.js';
 import type { LogEndWatch } from '../shard/log-end-watch.js';
 import type { SegmentReaders } from '../shard/segment-readers.js';
@@ -22,6 +22,11 @@ export interface BrokerServices {
   readonly segmentReaders: SegmentReaders;
   readonly logEndWatch: LogEndWatch;
   readonly logger: Logger;
+  /**
+   * For what a client does wrong (a malformed request, an oversized string): at most one line
+   * of each kind per interval, so a client cannot flood the log.
+   */
+  readonly clientErrors: ThrottledLog;
   /** True once shutdown began: waits end early. */
   readonly shuttingDown: boolean;
   /** The registry, for ApiVersions. */

@@ -79,7 +79,9 @@ function refuseOversizedStrings<Request extends object, Response extends object>
     handle(request, context) {
       const bytes = (context.clientId === null ? null : oversizedBytes(context.clientId)) ?? firstOversizedString(request);
       if (bytes === null) return handler.handle(request, context);
-      context.broker.logger.warn(
+      context.broker.clientErrors.log(
+        'warn',
+        'oversized string',
         `closing connection ${context.peer}: ${handler.schema.name} v${context.apiVersion} carries a string of ${bytes} bytes once decoded (Kafka strings hold at most ${STRING_BYTES_MAX})`,
       );
       return CLOSE_CONNECTION;

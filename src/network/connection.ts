@@ -25,6 +25,7 @@ import { isFileRegion, type Chunk } from '../protocol/chunks.js';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { readRequestHeader, writeResponseHeader } from '../protocol/header.js';
 import { Reader } from '../protocol/reader.js';
+import { excerpt } from '../protocol/string-limits.js';
 import { Writer } from '../protocol/writer.js';
 import type { AdmissionTicket, AdmissionWaiter, RequestAdmission } from './admission.js';
 import type { SharedFramePool } from './frame-pool.js';
@@ -80,7 +81,8 @@ export class Connection implements AdmissionWaiter {
       return !this.closed;
     },
     invalidSize: (size) => {
-      this.options.logger.warn(
+      this.clientError(
+        'request size',
         `closing connection ${this.peer}: request size ${size} is outside 0..${this.options.socketRequestMaxBytes} (socket.request.max.bytes)`,
       );
       this.close();
@@ -216,7 +218,7 @@ export class Connection implements AdmissionWaiter {
     const handler = this.options.registry.get(header.apiKey);
     if (handler === undefined) {
       release();
-      this.options.logger.warn(`closing connection ${this.peer}: unknown API key ${header.apiKey} (client ${header.clientId})`);
+      this.clientError('unknown API key', `closing connection ${this.peer}: unknown API key ${header.apiKey} (client ${header.clientId === null ? 'null' : excerpt(header.clientId)})`);
       this.close();
       return;
     }
@@ -227,7 +229,8 @@ export class Connection implements AdmissionWaiter {
         this.respondUnsupportedApiVersions(header.correlationId);
         return;
       }
-      this.options.logger.warn(
+      this.clientError(
+        'version not served',
         `closing connection ${this.peer}: ${handler.schema.name} v${header.apiVersion} is not served (${handler.minVersion}-${handler.maxVersion})`,
       );
       this.close();
@@ -370,8 +373,13 @@ export class Connection implements AdmissionWaiter {
 
   private protocolFailure(what: string, error: unknown): void {
     const reason = error instanceof ProtocolError || error instanceof RangeError ? error.message : String(error);
-    this.options.logger.warn(`closing connection ${this.peer}: ${what}: ${reason}`);
+    this.clientError(what, `closing connection ${this.peer}: ${what}: ${reason}`);
     this.close();
+  }
+
+  /** A client's mistake: a warning, at most one of each kind per interval (BrokerServices.clientErrors). */
+  private clientError(kind: string, message: string): void {
+    this.options.services.clientErrors.log('warn', kind, message);
   }
 
   private handlerFailure(handler: Handler, error: unknown): void {

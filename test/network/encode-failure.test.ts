@@ -11,7 +11,7 @@ import type { BrokerServices } from '../../src/handlers/handler.js';
 import { defineHandler } from '../../src/handlers/handler.js';
 import { HandlerRegistry } from '../../src/handlers/registry.js';
 import { apiVersionsHandler } from '../../src/handlers/18-api-versions.js';
-import { createLogger } from '../../src/logger.js';
+import { ThrottledLog, createLogger } from '../../src/logger.js';
 import { RequestAdmission } from '../../src/network/admission.js';
 import { Connection } from '../../src/network/connection.js';
 import { SharedFramePool } from '../../src/network/frame-pool.js';
@@ -33,7 +33,7 @@ registry.register(
   }) as never,
 );
 // ApiVersions reads only the registry from the services; nothing else is reached.
-const services = { apiVersions: () => registry.apiVersions(), shuttingDown: false } as unknown as BrokerServices;
+const services = { apiVersions: () => registry.apiVersions(), shuttingDown: false, clientErrors: new ThrottledLog(logger, 1000) } as unknown as BrokerServices;
 const admission = new RequestAdmission({ requestsMax: 10, requestBytesMax: 1 << 20, responseBytesMax: 1 << 20 });
 
 const server: Server = createServer((socket) => {
