@@ -1,6 +1,7 @@
-// RecordBatch v2 (magic 2): the header layout, the checks a broker makes on a
-// produced batch, and a small encoder/decoder for records (used by tests, tools and
-// timestamp lookups — the produce and fetch paths never decode records).
+// RecordBatch v2 (magic 2): the header layout, the header checks a broker makes on a
+// produced batch, and a small encoder/decoder for uncompressed records (tests, tools,
+// compaction). The records of a produced batch are validated, and compressed ones
+// decoded, by record-validation.ts; the fetch path never decodes records.
 // Layout: ../shared/kafka-protocol/RECORD-BATCH.md.
 
 import { crc32c } from './crc32c.js';
