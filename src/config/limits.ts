@@ -52,4 +52,17 @@ export const limits = {
   sharedFramePoolBytesMax: 128 * 1024 * 1024,
   /** Producer ids handed out per persisted block (the block end is written before any id is used). */
   producerIdBlockSize: 1000,
+
+  // ---- record validation (src/protocol/record-validation.ts, compression.ts) ----
+  /**
+   * Bytes the records of one compressed batch may inflate to; a batch that would inflate
+   * further is refused with MESSAGE_TOO_LARGE before it is inflated (Java producers then
+   * split the batch and retry). 64 MiB is 64 times the default max.message.bytes and far
+   * above what producers build (librdkafka batch.size 1 MB uncompressed; the Java producer's
+   * 16 KiB batch.size, counted compressed), while a shard thread decompressing one batch
+   * at a time holds at most this much: two shards on a small machine, 128 MiB.
+   */
+  batchInflatedBytesMax: 64 * 1024 * 1024,
+  /** Per-record errors listed in one produce response (Kafka lists them all; a batch can hold millions). */
+  recordErrorsReportedMax: 100,
 } as const;
