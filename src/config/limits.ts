@@ -63,6 +63,13 @@ export const limits = {
    * at a time holds at most this much: two shards on a small machine, 128 MiB.
    */
   batchInflatedBytesMax: 64 * 1024 * 1024,
+  /**
+   * Bytes lz4 and zstd may inflate per synchronous task of a shard thread (one append or
+   * ListOffsets command): their libraries' buffers are freed only after the task ends (see
+   * src/protocol/compression.ts). Four batches at the largest inflation; past it a batch is
+   * answered REQUEST_TIMED_OUT, which producers retry.
+   */
+  libraryHeldBytesPerTaskMax: 256 * 1024 * 1024,
   /** Per-record errors listed in one produce response (Kafka lists them all; a batch can hold millions). */
   recordErrorsReportedMax: 100,
 } as const;

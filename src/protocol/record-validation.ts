@@ -54,6 +54,8 @@ export interface ValidationOptions {
   readonly compacted: boolean;
   /** Bytes a compressed batch's records may inflate to. */
   readonly inflatedBytesMax: number;
+  /** Bytes lz4 and zstd may inflate into library-owned memory in one task of this thread (compression.ts). */
+  readonly libraryHeldBytesMax: number;
   /** Per-record errors kept in a verdict. */
   readonly recordErrorsMax: number;
 }
@@ -241,7 +243,7 @@ interface BatchRecords {
 }
 
 /** The batch's record bytes, decompressed when needed. Throws CompressionError or RecordFormatError. */
-function recordsOf(batch: Buffer, inflatedBytesMax: number): BatchRecords {
+function recordsOf(batch: Buffer, inflatedBytesMax: number, libraryHeldBytesMax: number): BatchRecords {
   if (batch.length < BATCH_HEADER_BYTES) throw new RecordFormatError(0, `${batch.length} bytes are shorter than a batch header`);
   const attributes = batch.readInt16BE(BatchField.attributes);
   const codec = attributes & Attribute.compressionMask;
@@ -254,7 +256,7 @@ function recordsOf(batch: Buffer, inflatedBytesMax: number): BatchRecords {
     throw new RecordFormatError(0, `recordsCount ${count} needs at least ${count * RECORD_BYTES_MIN} bytes of records; the batch can hold ${available}`);
   }
   if (codec === Compression.none) return { bytes: batch, start: BATCH_HEADER_BYTES, end, count };
-  const bytes = decompress(codec, batch.subarray(BATCH_HEADER_BYTES, end), inflatedBytesMax);
+  const bytes = decompress(codec, batch.subarray(BATCH_HEADER_BYTES, end), inflatedBytesMax, libraryHeldBytesMax);
   return { bytes, start: 0, end: bytes.length, count };
 }
 
@@ -263,8 +265,12 @@ function recordsOf(batch: Buffer, inflatedBytesMax: number): BatchRecords {
  * until `visit` returns false. Throws RecordFormatError or CompressionError when the bytes
  * are not what the header says.
  */
-export function forEachRecord(batch: Buffer, inflatedBytesMax: number, visit: (record: RecordView) => boolean | void): void {
-  const records = recordsOf(batch, inflatedBytesMax);
+export function forEachRecord(
+  batch: Buffer,
+  bounds: Pick<ValidationOptions, 'inflatedBytesMax' | 'libraryHeldBytesMax'>,
+  visit: (record: RecordView) => boolean | void,
+): void {
+  const records = recordsOf(batch, bounds.inflatedBytesMax, bounds.libraryHeldBytesMax);
   const walker = new RecordWalker(records.bytes, records.start, records.end);
   for (let index = 0; index < records.count; index++) {
     if (visit(walker.next(index)) === false) return;
@@ -292,7 +298,8 @@ function timestampRange(options: ValidationOptions): string {
  * decode, INVALID_RECORD for records that are not what the batch says (with the record
  * index in recordErrors), INVALID_TIMESTAMP for timestamps out of range, MESSAGE_TOO_LARGE
  * for records inflating past options.inflatedBytesMax (Java producers split such batches
- * and retry), UNSUPPORTED_COMPRESSION_TYPE when the codec cannot load here.
+ * and retry), UNSUPPORTED_COMPRESSION_TYPE when the codec cannot load here,
+ * REQUEST_TIMED_OUT when this task has inflated its share of lz4/zstd (retry later).
  */
 export function validateRecordBatch(batch: Buffer, options: ValidationOptions): BatchVerdict {
   const attributes = batch.readInt16BE(BatchField.attributes);
@@ -312,7 +319,7 @@ export function validateRecordBatch(batch: Buffer, options: ValidationOptions): 
   let maxTimestamp = NO_TIMESTAMP;
   let recordBytes = 0;
   try {
-    const records = recordsOf(batch, options.inflatedBytesMax);
+    const records = recordsOf(batch, options.inflatedBytesMax, options.libraryHeldBytesMax);
     recordBytes = records.end - records.start;
     const walker = new RecordWalker(records.bytes, records.start, records.end);
     for (let index = 0; index < records.count; index++) {
@@ -349,6 +356,9 @@ export function validateRecordBatch(batch: Buffer, options: ValidationOptions): 
           return verdict(ErrorCode.MESSAGE_TOO_LARGE, error.message);
         case 'unavailable':
           return verdict(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, error.message);
+        case 'busy':
+          // Nothing is wrong with the batch; producers retry REQUEST_TIMED_OUT.
+          return verdict(ErrorCode.REQUEST_TIMED_OUT, error.message);
       }
     }
     throw error;
@@ -366,14 +376,14 @@ export function validateRecordBatch(batch: Buffer, options: ValidationOptions): 
  * The records of a batch, compressed or not, as consumers see them (LogAppendTime batches
  * carry the append time on every record). Throws RecordFormatError or CompressionError.
  */
-export function decodeBatchRecords(batch: Buffer, inflatedBytesMax: number): Record[] {
+export function decodeBatchRecords(batch: Buffer, bounds: Pick<ValidationOptions, 'inflatedBytesMax' | 'libraryHeldBytesMax'>): Record[] {
   if (batch.length < BATCH_HEADER_BYTES) throw new RecordFormatError(0, `${batch.length} bytes are shorter than a batch header`);
   const baseOffset = readInt64(batch, BatchField.baseOffset);
   const attributes = batch.readInt16BE(BatchField.attributes);
   const logAppendTime = (attributes & Attribute.logAppendTime) !== 0;
   const baseTimestamp = readInt64(batch, logAppendTime ? BatchField.maxTimestamp : BatchField.baseTimestamp);
   const decoded: Record[] = [];
-  forEachRecord(batch, inflatedBytesMax, (record) => {
+  forEachRecord(batch, bounds, (record) => {
     const bytes = record.bytes;
     decoded.push({
       offset: baseOffset + record.offsetDelta,

@@ -31,6 +31,8 @@ import { ProducerStateManager } from './producer-state.js';
 import { Segment, type BatchPosition } from './segment.js';
 
 const INT32_MAX = 2147483647;
+/** Decompression bounds of a timestamp lookup: those of produce validation. */
+const DECODE_BOUNDS = { inflatedBytesMax: limits.batchInflatedBytesMax, libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax } as const;
 const PARTITION_METADATA = 'partition.metadata';
 
 export interface AppendResult {
@@ -292,6 +294,7 @@ export class Log {
       timestampAfterMaxMs: timestampBoundMs(this.config.messageTimestampAfterMaxMs),
       compacted: this.config.cleanupPolicy.includes('compact'),
       inflatedBytesMax: limits.batchInflatedBytesMax,
+      libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax,
       recordErrorsMax: limits.recordErrorsReportedMax,
     };
     for (let index = 0; index < batches.length; index++) {
@@ -499,7 +502,7 @@ export class Log {
     const baseTimestamp = readInt64(batch, BatchField.baseTimestamp);
     let found: OffsetAndTimestamp | null = null;
     try {
-      forEachRecord(batch, limits.batchInflatedBytesMax, (record) => {
+      forEachRecord(batch, DECODE_BOUNDS, (record) => {
         const offset = baseOffset + record.offsetDelta;
         const recordTimestamp = baseTimestamp + record.timestampDelta;
         if (recordTimestamp < timestamp || offset < this.logStartOffset) return true;

@@ -17,6 +17,7 @@ import {
 import { INT64_MAX, plainRecords, poisonBatches, rawBatch, rawRecord, setInt64Exact } from '../helpers/record-batches.js';
 
 const NOW = 1_700_000_000_000;
+const DECODE = { inflatedBytesMax: 1 << 20, libraryHeldBytesMax: Infinity };
 const HOUR = 3_600_000;
 
 function options(overrides: Partial<ValidationOptions> = {}): ValidationOptions {
@@ -27,6 +28,7 @@ function options(overrides: Partial<ValidationOptions> = {}): ValidationOptions 
     timestampAfterMaxMs: HOUR,
     compacted: false,
     inflatedBytesMax: 64 * 1024 * 1024,
+    libraryHeldBytesMax: Infinity,
     recordErrorsMax: 100,
     ...overrides,
   };
@@ -103,7 +105,7 @@ t.test('records with keys, null values and headers pass, and decode as written',
   });
   const verdict = validate(batch);
   t.same([verdict.errorCode, verdict.maxTimestamp, verdict.recordBytes], [ErrorCode.NONE, NOW, batch.length - 61]);
-  const records = decodeBatchRecords(batch, 1 << 20);
+  const records = decodeBatchRecords(batch, DECODE);
   t.same(
     records.map((record) => [record.offset, record.timestamp, record.key?.toString() ?? null, record.value?.toString() ?? null]),
     [
@@ -118,7 +120,7 @@ t.test('records with keys, null values and headers pass, and decode as written',
 t.test("each codec's valid payload is accepted and decodes to the same records", async (t) => {
   const count = 5000;
   const records = plainRecords(count, 'compressed-value-');
-  const expected = decodeBatchRecords(rawBatch({ payload: records, recordsCount: count, baseTimestamp: NOW }), 1 << 20).map((record) => record.value!.toString());
+  const expected = decodeBatchRecords(rawBatch({ payload: records, recordsCount: count, baseTimestamp: NOW }), DECODE).map((record) => record.value!.toString());
   const payloads: [string, number, Buffer][] = [
     ...CODECS.map(([name, codec]): [string, number, Buffer] => [name, codec, compress(codec, records)]),
     ['snappy, xerial-framed as Java writes it (several 32 KiB blocks)', CodecId.snappy, compress(CodecId.snappy, records, { snappyFraming: 'xerial' })],
@@ -129,7 +131,7 @@ t.test("each codec's valid payload is accepted and decodes to the same records",
     const verdict = validate(batch);
     t.equal(verdict.errorCode, ErrorCode.NONE, `${name}: accepted (${verdict.message})`);
     t.equal(verdict.recordBytes, records.length, `${name}: inflates to the records`);
-    t.same(decodeBatchRecords(batch, 1 << 20).map((record) => record.value!.toString()), expected, `${name}: decodes to the same records`);
+    t.same(decodeBatchRecords(batch, DECODE).map((record) => record.value!.toString()), expected, `${name}: decodes to the same records`);
   }
   t.ok(records.length > 3 * 32 * 1024, `the records (${records.length} bytes) span several xerial blocks`);
 });
@@ -172,6 +174,21 @@ t.test('decompression bombs are refused before they inflate (MESSAGE_TOO_LARGE)'
     ErrorCode.INVALID_RECORD,
     'a compressed batch claiming 2^31-1 records is refused without inflating',
   );
+});
+
+t.test('lz4 and zstd inflate at most libraryHeldBytesMax per task; the next task may go on', async (t) => {
+  const records = plainRecords(1000);
+  for (const [name, codec] of CODECS.filter(([, codec]) => codec === CodecId.lz4 || codec === CodecId.zstd)) {
+    const batch = rawBatch({ payload: compress(codec, records), recordsCount: 1000, attributes: codec, baseTimestamp: NOW });
+    await new Promise((resolve) => setImmediate(resolve)); // a fresh task
+    const share = { libraryHeldBytesMax: records.length * 1.5 }; // room for a second batch, not a third
+    t.equal(validate(batch, share).errorCode, ErrorCode.NONE, `${name}: the first batch of the task`);
+    t.equal(validate(batch, share).errorCode, ErrorCode.NONE, `${name}: the second, while the share is not used up`);
+    const third = validate(batch, share);
+    t.equal(third.errorCode, ErrorCode.REQUEST_TIMED_OUT, `${name}: the third is told to retry (${third.message})`);
+    await new Promise((resolve) => setImmediate(resolve));
+    t.equal(validate(batch, share).errorCode, ErrorCode.NONE, `${name}: in the next task it goes through`);
+  }
 });
 
 t.test('timestamps: KIP-937 bounds for CreateTime, none for LogAppendTime, no-timestamp records skipped', async (t) => {
@@ -217,10 +234,10 @@ t.test('decodeBatchRecords gives LogAppendTime batches their append time and ref
   const batch = encodeRecordBatch({ records: [{ value: 'a', timestamp: 5 }, { value: 'b', timestamp: 6 }], baseOffset: 40 });
   batch.writeInt16BE(0x08, BatchField.attributes);
   batch.writeBigInt64BE(BigInt(NOW), BatchField.maxTimestamp);
-  t.same(decodeBatchRecords(batch, 1 << 20).map((record) => [record.offset, record.timestamp]), [[40, NOW], [41, NOW]]);
+  t.same(decodeBatchRecords(batch, DECODE).map((record) => [record.offset, record.timestamp]), [[40, NOW], [41, NOW]]);
   for (const poison of poisonBatches(NOW).filter((poison) => poison.errorCode !== ErrorCode.INVALID_TIMESTAMP)) {
-    t.throws(() => decodeBatchRecords(poison.batch, 1 << 20), `${poison.name}: decoding throws`);
+    t.throws(() => decodeBatchRecords(poison.batch, DECODE), `${poison.name}: decoding throws`);
   }
-  t.throws(() => decodeBatchRecords(batch.subarray(0, 40), 1 << 20), /shorter than a batch header/);
-  t.throws(() => decodeBatchRecords(batch.subarray(0, batch.length - 1), 1 << 20), /does not fit/);
+  t.throws(() => decodeBatchRecords(batch.subarray(0, 40), DECODE), /shorter than a batch header/);
+  t.throws(() => decodeBatchRecords(batch.subarray(0, batch.length - 1), DECODE), /does not fit/);
 });
