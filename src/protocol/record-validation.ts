@@ -14,8 +14,10 @@
 // Where Spate is stricter than Kafka, so that what it stores decodes the same in every
 // consumer: an offset delta other than the record's index (Kafka rewrites compressed such
 // batches and never looks at uncompressed ones; consumers then disagree on offsets), a
-// length below -1 (Kafka reads it as null, librdkafka fails), a varint past 32 bits (Kafka
-// drops the high bits, librdkafka keeps them), and a batch with the LogAppendTime attribute
+// length below -1 (Kafka reads it as null; a consumer that checks it fails), a varint past
+// 32 bits (Kafka drops the high bits; a decoder of 64-bit varints keeps them), trailing
+// bytes or a second member after a compressed payload (see compression.ts), and a batch
+// with the LogAppendTime attribute
 // on a CreateTime topic (Kafka then validates the records at maxTimestamp and stores them as
 // CreateTime at base + delta, unvalidated). Kafka answers an undecodable compressed payload
 // with UNKNOWN_SERVER_ERROR (its KafkaException "Failed to decompress record stream");
