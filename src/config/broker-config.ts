@@ -5,6 +5,8 @@
 import { resolve } from 'node:path';
 import { excerpt } from '../protocol/string-limits.js';
 import {
+  LONG_MAX,
+  TIMESTAMP_AFTER_MAX_MS_DEFAULT,
   brokerConfigDefinitions,
   defaultShardCount,
   ignoredBrokerKeys,
@@ -47,6 +49,10 @@ export interface TopicConfig {
   readonly messageTimestampType: TimestampType;
   readonly maxMessageBytes: number;
   readonly minInsyncReplicas: number;
+  /** message.timestamp.before.max.ms, or the deprecated difference key when this one is at its default. */
+  readonly messageTimestampBeforeMaxMs: number;
+  /** message.timestamp.after.max.ms, or the deprecated difference key when this one is at its default. */
+  readonly messageTimestampAfterMaxMs: number;
 }
 
 /** The group coordinator's settings (Kafka's offsets.* and group.* keys). */
@@ -327,6 +333,20 @@ export function resolveTopicConfig(
     messageTimestampType: value('message.timestamp.type'),
     maxMessageBytes: value('max.message.bytes'),
     minInsyncReplicas: value('min.insync.replicas'),
+    ...timestampBounds(value('message.timestamp.before.max.ms'), value('message.timestamp.after.max.ms'), value('message.timestamp.difference.max.ms')),
+  };
+}
+
+/**
+ * KIP-937's bounds. Kafka 3.6-3.9 kept message.timestamp.difference.max.ms working by using
+ * it for a before/after key left at its default; Spate does the same with Kafka 4.0's
+ * defaults (before: Long.MAX_VALUE, after: one hour), so an old server.properties still works.
+ */
+function timestampBounds(beforeMs: number, afterMs: number, differenceMs: number): Pick<TopicConfig, 'messageTimestampBeforeMaxMs' | 'messageTimestampAfterMaxMs'> {
+  const differenceSet = differenceMs !== LONG_MAX;
+  return {
+    messageTimestampBeforeMaxMs: differenceSet && beforeMs === LONG_MAX ? differenceMs : beforeMs,
+    messageTimestampAfterMaxMs: differenceSet && afterMs === TIMESTAMP_AFTER_MAX_MS_DEFAULT ? differenceMs : afterMs,
   };
 }
 

@@ -23,7 +23,10 @@ export interface ConfigDefinition {
 
 export type ConfigValue = number | boolean | string | readonly string[] | null;
 
-const LONG_MAX = Number.MAX_SAFE_INTEGER; // Kafka's Long.MAX_VALUE, as far as a JS number goes
+export const LONG_MAX = Number.MAX_SAFE_INTEGER; // Kafka's Long.MAX_VALUE, as far as a JS number goes
+
+/** Kafka 4.0's log.message.timestamp.after.max.ms (KIP-1030): one hour. */
+export const TIMESTAMP_AFTER_MAX_MS_DEFAULT = 3_600_000;
 
 function define(definitions: readonly ConfigDefinition[]): ReadonlyMap<string, ConfigDefinition> {
   const byName = new Map<string, ConfigDefinition>();
@@ -130,6 +133,19 @@ export const brokerConfigDefinitions = define([
   { name: 'group.max.session.timeout.ms', type: 'int', defaultValue: '1800000', min: 0, doc: 'Longest session timeout a consumer may ask for.' },
   { name: 'group.initial.rebalance.delay.ms', type: 'int', defaultValue: '3000', min: 0, doc: 'How long the first rebalance of an empty group waits for more members.' },
   { name: 'group.max.size', type: 'int', defaultValue: '2147483647', min: 1, doc: 'Most members a group may have; a member joining past it gets GROUP_MAX_SIZE_REACHED.' },
+  // ---- record validation: CreateTime bounds (KIP-937) ----
+  {
+    name: 'log.message.timestamp.before.max.ms', type: 'long', defaultValue: String(LONG_MAX), min: 0,
+    doc: 'How far before the broker\'s clock a CreateTime record may be; an older one is INVALID_TIMESTAMP. Ignored for LogAppendTime.',
+  },
+  {
+    name: 'log.message.timestamp.after.max.ms', type: 'long', defaultValue: String(TIMESTAMP_AFTER_MAX_MS_DEFAULT), min: 0,
+    doc: 'How far after the broker\'s clock a CreateTime record may be; a later one is INVALID_TIMESTAMP. Ignored for LogAppendTime.',
+  },
+  {
+    name: 'log.message.timestamp.difference.max.ms', type: 'long', defaultValue: String(LONG_MAX), min: 0,
+    doc: 'Deprecated (KIP-937; removed in Kafka 4.0): both bounds at once, used for whichever of the before/after keys is left at its default.',
+  },
 ]);
 
 /** Kafka keys with no effect in Spate, accepted so an existing server.properties starts with a note rather than a failure. */
@@ -168,6 +184,9 @@ export const topicConfigDefinitions: ReadonlyMap<string, TopicConfigDefinition> 
     topicKey('max.message.bytes', 'message.max.bytes'),
     topicKey('min.insync.replicas', 'min.insync.replicas'),
     topicKey('compression.type', 'compression.type'),
+    topicKey('message.timestamp.before.max.ms', 'log.message.timestamp.before.max.ms'),
+    topicKey('message.timestamp.after.max.ms', 'log.message.timestamp.after.max.ms'),
+    topicKey('message.timestamp.difference.max.ms', 'log.message.timestamp.difference.max.ms'),
   ].map((definition) => [definition.name, definition]),
 );
 

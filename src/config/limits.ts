@@ -80,4 +80,23 @@ export const limits = {
   memberIdPrefixBytesMax: 255,
   /** Member ids handed out with MEMBER_ID_REQUIRED and not yet used to join, across all groups; past this the oldest is forgotten. */
   pendingMembersMax: 10_000,
+  // ---- record validation (src/protocol/record-validation.ts, compression.ts) ----
+  /**
+   * Bytes the records of one compressed batch may inflate to; a batch that would inflate
+   * further is refused with MESSAGE_TOO_LARGE before it is inflated (Java producers then
+   * split the batch and retry). 64 MiB is 64 times the default max.message.bytes and far
+   * above what producers build (librdkafka batch.size 1 MB uncompressed; the Java producer's
+   * 16 KiB batch.size, counted compressed), while a shard thread decompressing one batch
+   * at a time holds at most this much: two shards on a small machine, 128 MiB.
+   */
+  batchInflatedBytesMax: 64 * 1024 * 1024,
+  /**
+   * Bytes lz4 and zstd may inflate per synchronous task of a shard thread (one append or
+   * ListOffsets command): their libraries' buffers are freed only after the task ends (see
+   * src/protocol/compression.ts). Four batches at the largest inflation; past it a batch is
+   * answered REQUEST_TIMED_OUT, which producers retry.
+   */
+  libraryHeldBytesPerTaskMax: 256 * 1024 * 1024,
+  /** Per-record errors listed in one produce response (Kafka lists them all; a batch can hold millions). */
+  recordErrorsReportedMax: 100,
 } as const;

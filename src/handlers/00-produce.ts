@@ -1,7 +1,9 @@
 // Produce (key 0), versions 3-11 (3 is the first with RecordBatch v2; 9+ flexible),
 // advertised as 0-11 because librdkafka 2.0.2 compresses only when v0 is listed (as Kafka 4.0 does).
 // Each partition's batch goes to the shard that owns the partition, which validates
-// it (size, CRC-32C, producer sequence), assigns offsets and appends it.
+// it (size, CRC-32C, every record as Kafka's LogValidator does, decompressing it first;
+// timestamps; producer sequence), assigns offsets and appends it. A refused batch's
+// response names the records that were wrong (recordErrors).
 // acks=0 gets no response at all — unless a partition failed, when the connection is
 // closed so the producer notices (Kafka does the same). acks=-1 (all) on one broker
 // is answered once the leader (the only in-sync replica) has the batch; a topic whose
@@ -22,7 +24,13 @@ const ISR_SIZE = 1; // a single broker is its partitions' only in-sync replica
 
 type PartitionResponse = Encodable<PartitionProduceResponse>;
 
-function failed(index: number, errorCode: number, errorMessage: string | null = null): PartitionResponse {
+/** Kafka's RecordError: which record of the batch (batchIndex) was wrong, and why. */
+interface RecordError {
+  readonly batchIndex: number;
+  readonly message: string;
+}
+
+function failed(index: number, errorCode: number, errorMessage: string | null = null, recordErrors?: readonly RecordError[]): PartitionResponse {
   return {
     index,
     errorCode,
@@ -30,7 +38,12 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
     logAppendTimeMs: -1,
     logStartOffset: -1,
     errorMessage,
-    recordErrors: errorCode === ErrorCode.INVALID_RECORD && errorMessage !== null ? [{ batchIndex: 0, batchIndexErrorMessage: errorMessage }] : [],
+    recordErrors:
+      recordErrors !== undefined && recordErrors.length > 0
+        ? recordErrors.map((error) => ({ batchIndex: error.batchIndex, batchIndexErrorMessage: error.message }))
+        : errorCode === ErrorCode.INVALID_RECORD && errorMessage !== null
+          ? [{ batchIndex: 0, batchIndexErrorMessage: errorMessage }]
+          : [],
   };
 }
 
@@ -82,7 +95,9 @@ export const produceHandler = defineHandler({
               baseOffset: -1,
               logAppendTimeMs: -1,
             }));
-            if (reply.errorCode !== ErrorCode.NONE) return { ...failed(index, reply.errorCode, reply.errorMessage), logStartOffset: reply.logStartOffset ?? -1 };
+            if (reply.errorCode !== ErrorCode.NONE) {
+              return { ...failed(index, reply.errorCode, reply.errorMessage, reply.recordErrors), logStartOffset: reply.logStartOffset ?? -1 };
+            }
             return {
               index,
               errorCode: ErrorCode.NONE,

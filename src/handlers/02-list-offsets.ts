@@ -4,9 +4,10 @@
 // KIP-734), otherwise the first record whose timestamp is at or after the one given.
 // v0 answers with the old list form (one offset). Leader epoch is 0 on a single broker:
 // a larger current_leader_epoch gets UNKNOWN_LEADER_EPOCH.
-// Known gap: a timestamp that falls inside a compressed batch finds that batch's first
-// offset (the broker does not decompress); records before it in the batch are returned
-// too, and consumers skip nothing they asked for.
+// A timestamp inside a batch finds the exact record, compressed batches included (the
+// shard decompresses them, bounded as produce validation is). A LogAppendTime batch, whose
+// records all carry the append time, answers with its first offset; so does a stored
+// batch that cannot be decoded (written before records were validated), as before.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { listOffsetsApi } from '../protocol/generated/index.js';

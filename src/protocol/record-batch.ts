@@ -1,12 +1,13 @@
-// RecordBatch v2 (magic 2): the header layout, the checks a broker makes on a
-// produced batch, and a small encoder/decoder for records (used by tests, tools and
-// timestamp lookups — the produce and fetch paths never decode records).
+// RecordBatch v2 (magic 2): the header layout, the header checks a broker makes on a
+// produced batch, and a small encoder/decoder for uncompressed records (tests, tools,
+// compaction). The records of a produced batch are validated, and compressed ones
+// decoded, by record-validation.ts; the fetch path never decodes records.
 // Layout: ../shared/kafka-protocol/RECORD-BATCH.md.
 
 import { crc32c } from './crc32c.js';
 import { ErrorCode } from './errors.js';
 import { Reader } from './reader.js';
-import { Writer } from './writer.js';
+import { Writer, writeInt64BE } from './writer.js';
 
 export const BatchField = {
   baseOffset: 0,
@@ -52,11 +53,8 @@ export function readInt64(buffer: Uint8Array, at: number): number {
   return view.readInt32BE(at) * TWO_POW_32 + view.readUInt32BE(at + 4);
 }
 
-export function writeInt64(buffer: Buffer, at: number, value: number): void {
-  const high = Math.floor(value / TWO_POW_32);
-  buffer.writeInt32BE(high, at);
-  buffer.writeUInt32BE(value - high * TWO_POW_32, at + 4);
-}
+/** Big-endian int64, saturating at the int64 range (see writeInt64BE in writer.ts: Hardening finding 6). */
+export const writeInt64: (buffer: Buffer, at: number, value: number) => void = writeInt64BE;
 
 export interface BatchHeader {
   readonly baseOffset: number;

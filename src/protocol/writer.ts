@@ -12,6 +12,32 @@ const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
 /** Below this magnitude a zig-zag varlong (2|v| or 2|v|-1) is an exactly representable number. */
 const VARLONG_EXACT_MAX = 2 ** 52;
+const INT64_HIGH_MAX = 0x7fffffff;
+const INT64_HIGH_MIN = -0x80000000;
+const UINT32_MAX = 0xffffffff;
+
+/**
+ * Writes a number as a big-endian int64, saturating at the int64 range: beyond 2^53 a JS
+ * number is approximate, and int64's largest value 2^63-1 reads back as 2^63, which must
+ * still be writable (Hardening finding 6: a client's timestamp of 2^63-1 once made every
+ * later time index write, and any response carrying it, throw). NaN is a broker bug and throws.
+ */
+export function writeInt64BE(buffer: Buffer, at: number, value: number): void {
+  if (Number.isNaN(value)) throw new RangeError(`writeInt64BE: NaN at byte ${at}`);
+  const high = Math.floor(value / TWO_POW_32);
+  if (high > INT64_HIGH_MAX) {
+    buffer.writeInt32BE(INT64_HIGH_MAX, at);
+    buffer.writeUInt32BE(UINT32_MAX, at + 4);
+  } else if (high < INT64_HIGH_MIN) {
+    buffer.writeInt32BE(INT64_HIGH_MIN, at);
+    buffer.writeUInt32BE(0, at + 4);
+  } else {
+    const whole = Math.trunc(value);
+    const wholeHigh = Math.floor(whole / TWO_POW_32);
+    buffer.writeInt32BE(wholeHigh, at);
+    buffer.writeUInt32BE(whole - wholeHigh * TWO_POW_32, at + 4);
+  }
+}
 
 export class Writer {
   private buffer: Buffer;
@@ -89,22 +115,11 @@ export class Writer {
    * value must go out as it came in. Fractions are truncated; NaN is a caller's bug.
    */
   int64(value: number): void {
-    if (Number.isNaN(value)) throw new RangeError('int64 value is NaN');
     const at = this.ensure(8);
-    if (value >= TWO_POW_63) {
-      this.buffer.writeUInt32BE(0x7fffffff, at);
-      this.buffer.writeUInt32BE(0xffffffff, at + 4);
-    } else if (value <= -TWO_POW_63) {
-      this.buffer.writeUInt32BE(0x80000000, at);
-      this.buffer.writeUInt32BE(0, at + 4);
-    } else {
-      const whole = Math.trunc(value);
-      const high = Math.floor(whole / TWO_POW_32);
-      this.buffer.writeInt32BE(high, at);
-      this.buffer.writeUInt32BE(whole - high * TWO_POW_32, at + 4);
-    }
+    writeInt64BE(this.buffer, at, value);
     this.position = at + 8;
   }
+
 
   float64(value: number): void {
     const at = this.ensure(8);

@@ -6,23 +6,34 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TopicConfig } from '../config/broker-config.js';
+import { limits } from '../config/limits.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
   Attribute,
+  BATCH_HEADER_BYTES,
   BatchField,
-  Compression,
   checkProducedBatch,
   computeBatchCrc,
-  decodeRecords,
   readInt64,
   writeInt64,
 } from '../protocol/record-batch.js';
 import { compactPass } from './compaction.js';
 import { sharedOffsetMap, type OffsetMap } from './offset-map.js';
+import { CompressionError } from '../protocol/compression.js';
+import {
+  RecordFormatError,
+  forEachRecord,
+  timestampBoundMs,
+  validateRecordBatch,
+  type RecordError,
+  type ValidationOptions,
+} from '../protocol/record-validation.js';
 import { ProducerStateManager } from './producer-state.js';
 import { Segment, type BatchPosition } from './segment.js';
 
 const INT32_MAX = 2147483647;
+/** Decompression bounds of a timestamp lookup: those of produce validation. */
+const DECODE_BOUNDS = { inflatedBytesMax: limits.batchInflatedBytesMax, libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax } as const;
 const PARTITION_METADATA = 'partition.metadata';
 
 export interface AppendResult {
@@ -31,6 +42,8 @@ export interface AppendResult {
   readonly baseOffset: number;
   /** The append time stamped on the batch with LogAppendTime, else -1. */
   readonly logAppendTimeMs: number;
+  /** Which records of a refused batch were wrong (Kafka's ProduceResponse recordErrors). */
+  readonly recordErrors?: readonly RecordError[];
 }
 
 export interface ReadRegion {
@@ -275,11 +288,27 @@ export class Log {
     let position = this.activeSegment.size;
     let messages = 0;
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
+    const validation: ValidationOptions = {
+      nowMs,
+      timestampType: this.config.messageTimestampType,
+      timestampBeforeMaxMs: timestampBoundMs(this.config.messageTimestampBeforeMaxMs),
+      timestampAfterMaxMs: timestampBoundMs(this.config.messageTimestampAfterMaxMs),
+      compacted: this.config.cleanupPolicy.includes('compact'),
+      inflatedBytesMax: limits.batchInflatedBytesMax,
+      libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax,
+      recordErrorsMax: limits.recordErrorsReportedMax,
+    };
     for (let index = 0; index < batches.length; index++) {
       const batch = batches[index]!;
       const check = checkProducedBatch(batch, this.config.maxMessageBytes);
       if (check.errorCode !== ErrorCode.NONE) {
         results[index] = { errorCode: check.errorCode, errorMessage: check.message, baseOffset: -1, logAppendTimeMs: -1 };
+        continue;
+      }
+      // Every record, as Kafka's LogValidator does, before producer state is consulted (as in Kafka).
+      const verdict = validateRecordBatch(batch, validation);
+      if (verdict.errorCode !== ErrorCode.NONE) {
+        results[index] = { errorCode: verdict.errorCode, errorMessage: verdict.message, baseOffset: -1, logAppendTimeMs: -1, recordErrors: verdict.recordErrors };
         continue;
       }
       const producerId = readInt64(batch, BatchField.producerId);
@@ -311,13 +340,17 @@ export class Log {
       }
       writeInt64(batch, BatchField.baseOffset, nextOffset);
       batch.writeInt32BE(0, BatchField.partitionLeaderEpoch);
-      let maxTimestamp = readInt64(batch, BatchField.maxTimestamp);
+      let maxTimestamp = verdict.maxTimestamp;
       if (logAppendTime) {
         const attributes = batch.readInt16BE(BatchField.attributes);
         batch.writeInt16BE(attributes | Attribute.logAppendTime, BatchField.attributes);
         writeInt64(batch, BatchField.maxTimestamp, nowMs);
         batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
         maxTimestamp = nowMs;
+      } else if (readInt64(batch, BatchField.maxTimestamp) !== maxTimestamp) {
+        // As Kafka's LogValidator: a CreateTime batch's maxTimestamp is what its records say, so the time index can trust it.
+        writeInt64(batch, BatchField.maxTimestamp, maxTimestamp);
+        batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
       }
       const lastOffset = nextOffset + lastOffsetDelta;
       positions.push({
@@ -442,24 +475,47 @@ export class Log {
     return { errorCode: ErrorCode.NONE, region: null };
   }
 
-  /** ListOffsets by timestamp: the first record at or after `timestamp`; -1/-1 when there is none. */
+  /**
+   * ListOffsets by timestamp: the first record at or after `timestamp`; -1/-1 when there is
+   * none. Records are read from the batch, decompressed when needed; a LogAppendTime batch
+   * (every record at its maxTimestamp), or one that cannot be decoded (stored before records
+   * were validated, or damaged on disk), is answered by the batch itself. Never throws for
+   * the bytes it reads.
+   */
   offsetForTimestamp(timestamp: number): OffsetAndTimestamp {
     for (const segment of this.segments) {
       if (segment.maxTimestamp < timestamp || segment.nextOffset <= this.logStartOffset) continue;
       const batch = segment.findBatchByTimestamp(timestamp);
       if (batch === null) continue;
-      const compression = batch.attributes & Attribute.compressionMask;
-      if (compression === Compression.none && (batch.attributes & Attribute.logAppendTime) === 0) {
-        for (const record of decodeRecords(segment.readBytes(batch.position, batch.size))) {
-          if (record.timestamp >= timestamp && record.offset >= this.logStartOffset) {
-            return { offset: record.offset, timestamp: record.timestamp };
-          }
-        }
+      if ((batch.attributes & Attribute.logAppendTime) === 0) {
+        const found = this.recordAtOrAfter(segment.readBytes(batch.position, batch.size), timestamp);
+        if (found !== null) return found;
       }
-      // Compressed batches are not opened here: the batch is the answer (a known gap, see 02-list-offsets.ts).
       return { offset: Math.max(batch.baseOffset, this.logStartOffset), timestamp: batch.maxTimestamp };
     }
     return { offset: -1, timestamp: -1 };
+  }
+
+  /** The first record of a CreateTime batch at or after `timestamp` (and the log start), or null when none is or the batch cannot be decoded. */
+  private recordAtOrAfter(batch: Buffer, timestamp: number): OffsetAndTimestamp | null {
+    if (batch.length < BATCH_HEADER_BYTES) return null;
+    const baseOffset = readInt64(batch, BatchField.baseOffset);
+    const baseTimestamp = readInt64(batch, BatchField.baseTimestamp);
+    let found: OffsetAndTimestamp | null = null;
+    try {
+      forEachRecord(batch, DECODE_BOUNDS, (record) => {
+        const offset = baseOffset + record.offsetDelta;
+        const recordTimestamp = baseTimestamp + record.timestampDelta;
+        if (recordTimestamp < timestamp || offset < this.logStartOffset) return true;
+        found = { offset, timestamp: recordTimestamp };
+        return false;
+      });
+    } catch (error) {
+      // Converted, not swallowed: the caller answers with the batch's own offset and maxTimestamp.
+      if (error instanceof RecordFormatError || error instanceof CompressionError) return null;
+      throw error;
+    }
+    return found;
   }
 
   /** ListOffsets -3 (KIP-734): the offset and timestamp of the record with the largest timestamp. */

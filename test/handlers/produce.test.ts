@@ -5,7 +5,8 @@
 import t from 'tap';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { createTopicsApi, offsetForLeaderEpochApi, produceApi } from '../../src/protocol/generated/index.js';
-import { BatchField, computeBatchCrc, encodeRecordBatch } from '../../src/protocol/record-batch.js';
+import { CodecId, compress } from '../../src/protocol/compression.js';
+import { BATCH_HEADER_BYTES, BatchField, LOG_OVERHEAD, computeBatchCrc, encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 
@@ -50,8 +51,11 @@ t.test('message.timestamp.type=LogAppendTime answers the append time', async (t)
 
 t.test('zstd needs Produce v7 or later', async (t) => {
   await create('zstd', {});
-  const batch = encodeRecordBatch({ records: [{ value: 'pretend-compressed' }] });
-  batch.writeInt16BE(4, BatchField.attributes); // zstd (the broker never decompresses, so the bytes need not be real zstd)
+  const plain = encodeRecordBatch({ records: [{ value: 'really compressed' }] });
+  // The broker decompresses to validate the records, so the payload must be real zstd.
+  const batch = Buffer.concat([plain.subarray(0, BATCH_HEADER_BYTES), compress(CodecId.zstd, plain.subarray(BATCH_HEADER_BYTES))]);
+  batch.writeInt32BE(batch.length - LOG_OVERHEAD, BatchField.batchLength);
+  batch.writeInt16BE(CodecId.zstd, BatchField.attributes);
   batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
   t.equal((await produce('zstd', batch, 1, 6)).errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
   t.equal((await produce('zstd', batch, 1, 7)).errorCode, ErrorCode.NONE);

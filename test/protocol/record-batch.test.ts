@@ -9,7 +9,9 @@ import {
   decodeRecords,
   encodeRecordBatch,
   readBatchHeader,
+  readInt64,
   splitBatches,
+  writeInt64,
 } from '../../src/protocol/record-batch.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
@@ -73,4 +75,24 @@ t.test('checkProducedBatch rejects what the Java broker rejects', async (t) => {
   badCodec.writeUInt32BE(computeBatchCrc(badCodec), BatchField.crc);
   t.equal(checkProducedBatch(badCodec, 1 << 20).errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
   t.equal(checkProducedBatch(Buffer.alloc(10), 1 << 20).errorCode, ErrorCode.CORRUPT_MESSAGE);
+});
+
+t.test('writeInt64 saturates at the int64 range instead of throwing (Hardening finding 6)', async (t) => {
+  const bytes = Buffer.alloc(8);
+  const written = (value: number): bigint => {
+    writeInt64(bytes, 0, value);
+    return bytes.readBigInt64BE(0);
+  };
+  // int64's largest value reads back as the JS number 2^63, and must write back as itself.
+  bytes.writeBigInt64BE(0x7fffffffffffffffn, 0);
+  t.equal(written(readInt64(bytes, 0)), 0x7fffffffffffffffn, '2^63-1 round-trips');
+  bytes.writeBigInt64BE(-0x8000000000000000n, 0);
+  t.equal(written(readInt64(bytes, 0)), -0x8000000000000000n, '-2^63 round-trips');
+  t.equal(written(2 ** 70), 0x7fffffffffffffffn, 'beyond 2^63: the largest int64');
+  t.equal(written(-(2 ** 70)), -0x8000000000000000n, 'below -2^63: the smallest int64');
+  t.equal(written(Infinity), 0x7fffffffffffffffn);
+  t.equal(written(-1), -1n);
+  t.equal(written(2 ** 53 - 1), 2n ** 53n - 1n, 'exact up to 2^53');
+  t.equal(written(-(2 ** 32) - 5), -(2n ** 32n) - 5n);
+  t.throws(() => writeInt64(bytes, 0, NaN), /NaN/, 'NaN is a broker bug');
 });
