@@ -54,6 +54,8 @@ interface Settings {
   readonly batchNumMessages: number;
   readonly maxPartitionFetchBytes: number;
   readonly fetchZeroCopy: 'on' | 'off';
+  /** socket.send.buffer.bytes and socket.receive.buffer.bytes of the broker; null for its defaults. */
+  readonly socketBufferBytes: number | null;
   readonly timeoutSeconds: number;
   readonly quietWaitSeconds: number;
   readonly out: string | null;
@@ -71,6 +73,8 @@ const USAGE = `usage: node dist/bench/produce-consume.js [options]
   --batch-messages M  producer batch.num.messages (default 10000)
   --fetch-bytes B     consumer max.partition.fetch.bytes (default 1048576, librdkafka's)
   --fetch-zero-copy on|off   broker fetch.zero.copy (default off, the broker default)
+  --socket-buffer-bytes B    broker socket.send.buffer.bytes and socket.receive.buffer.bytes
+                      (default: the broker's, 102400; -1 leaves them to the OS)
   --quiet-wait S      before each phase, wait up to S seconds for the machine to be idle
                       (< 0.25 cores busy), 0 = do not wait (default 10)
   --timeout S         seconds before a client run is killed as stuck (default 120)
@@ -78,7 +82,7 @@ const USAGE = `usage: node dist/bench/produce-consume.js [options]
 `;
 
 function parseArgs(argv: readonly string[], projectRoot: string): Settings {
-  const known = ['messages', 'size', 'partitions', 'acks', 'shards', 'runs', 'linger-ms', 'batch-messages', 'fetch-zero-copy', 'timeout', 'out', 'quiet-wait', 'fetch-bytes'];
+  const known = ['messages', 'size', 'partitions', 'acks', 'shards', 'runs', 'linger-ms', 'batch-messages', 'fetch-zero-copy', 'timeout', 'out', 'quiet-wait', 'fetch-bytes', 'socket-buffer-bytes'];
   const values = parseOptions(argv, known, USAGE);
   const integer = (key: string, fallback: number, min: number): number => integerOption(values, key, fallback, min);
   const acks = values.get('acks') ?? '1';
@@ -96,6 +100,7 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
     batchNumMessages: integer('batch-messages', 10_000, 1),
     maxPartitionFetchBytes: integer('fetch-bytes', 1_048_576, 1),
     fetchZeroCopy: zeroCopy,
+    socketBufferBytes: values.has('socket-buffer-bytes') ? integerOption(values, 'socket-buffer-bytes', 0, -1) : null,
     timeoutSeconds: integer('timeout', 120, 1),
     quietWaitSeconds: integer('quiet-wait', 10, 0),
     out: outOption(values, projectRoot, 'produce-consume.json'),
@@ -272,6 +277,10 @@ async function main(): Promise<void> {
       ['fetch.zero.copy', settings.fetchZeroCopy],
     ]);
     if (settings.shards !== null) overrides.set('num.shards', String(settings.shards));
+    if (settings.socketBufferBytes !== null) {
+      overrides.set('socket.send.buffer.bytes', String(settings.socketBufferBytes));
+      overrides.set('socket.receive.buffer.bytes', String(settings.socketBufferBytes));
+    }
     const started = await startInProcessBroker(overrides);
     broker = started.broker;
     const config = started.config;
