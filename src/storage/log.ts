@@ -3,7 +3,7 @@
 // returns, so the offsets it reports are on disk (in the page cache, or fsynced when
 // the flush policy says so).
 
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TopicConfig } from '../config/broker-config.js';
 import { limits } from '../config/limits.js';
@@ -29,7 +29,8 @@ import {
   type ValidationOptions,
 } from '../protocol/record-validation.js';
 import { ProducerStateManager } from './producer-state.js';
-import { Segment, type BatchPosition } from './segment.js';
+import { SWAP_SUFFIX, Segment, segmentFileName, type BatchPosition } from './segment.js';
+import { fsyncDirectorySync } from './checkpoint.js';
 
 const INT32_MAX = 2147483647;
 /** Decompression bounds of a timestamp lookup: those of produce validation. */
@@ -126,6 +127,35 @@ class RecentBatches {
   }
 }
 
+/**
+ * Finishes compactions a crash interrupted after their new contents were decided (a
+ * `.swap` file, see Segment.prepareReplacement): the swap file takes its segment's place,
+ * and every later segment whose offsets it now holds is deleted — the merged neighbours the
+ * crash left behind. Repeatable: a crash during this is finished by the next open.
+ */
+function recoverSwaps(dir: string): void {
+  const swaps = readdirSync(dir)
+    .filter((name) => name.endsWith(`.log${SWAP_SUFFIX}`) && /^\d{20}\.log/.test(name))
+    .sort();
+  for (const swap of swaps) {
+    const baseOffset = Number(swap.slice(0, 20));
+    const logPath = join(dir, segmentFileName(baseOffset, '.log'));
+    for (const suffix of ['.log', '.index', '.timeindex']) rmSync(join(dir, segmentFileName(baseOffset, suffix)), { force: true });
+    renameSync(join(dir, swap), logPath);
+    fsyncDirectorySync(dir);
+    const { segment } = Segment.open(dir, baseOffset, { trustIndexes: false, validateFrom: null, indexIntervalBytes: 4096 });
+    const nextOffset = segment.nextOffset;
+    segment.close();
+    for (const name of readdirSync(dir)) {
+      const match = /^(\d{20})\.(log|index|timeindex)$/.exec(name);
+      if (match === null) continue;
+      const other = Number(match[1]);
+      if (other > baseOffset && other < nextOffset) rmSync(join(dir, name), { force: true });
+    }
+    fsyncDirectorySync(dir);
+  }
+}
+
 export class Log {
   private segments: Segment[] = [];
   logStartOffset: number;
@@ -197,6 +227,7 @@ export class Log {
       return { log: Log.create(options.dir, options.topicId, options.config), report: { segmentsScanned: 0, bytesTruncated: 0, producersLoaded: 0 } };
     }
     const log = new Log(options.dir, options.topicId, options.config, options.logStartOffset, options.recoveryPoint);
+    recoverSwaps(options.dir);
     const baseOffsets = readdirSync(options.dir)
       .filter((name) => /^\d{20}\.log$/.test(name))
       .map((name) => Number(name.slice(0, 20)))
@@ -605,13 +636,17 @@ export class Log {
     };
     const pass = compactPass(closed, offsetMap, options, (group, bytes) => {
       const [first, ...rest] = group;
-      first!.replaceWith(bytes, group[group.length - 1]!.nextOffset);
-      touched.push(first!.logPath);
+      // Decided first (.swap), then the merged neighbours go, then the swap takes the first's
+      // place: a crash anywhere is finished by the next open (recoverSwaps), never a log with
+      // the same offsets twice.
+      first!.prepareReplacement(bytes);
       for (const merged of rest) {
         touched.push(merged.logPath);
         merged.delete();
         this.segments.splice(this.segments.indexOf(merged), 1);
       }
+      first!.commitReplacement(bytes, group[group.length - 1]!.nextOffset);
+      touched.push(first!.logPath);
     });
     this.compactedThrough = pass.cleanedThrough;
     return touched;

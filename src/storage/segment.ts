@@ -36,6 +36,9 @@ const SCAN_FIRST_READ_BYTES = 4096;
 /** One scan buffer per thread: only the owning shard thread scans its segments, one scan at a time. */
 let scanWindow = Buffer.allocUnsafe(64 * 1024);
 
+/** A compacted segment's new contents, complete and decided (see Segment.prepareReplacement). */
+export const SWAP_SUFFIX = '.swap';
+
 export function segmentFileName(baseOffset: number, suffix: string): string {
   return `${String(baseOffset).padStart(20, '0')}${suffix}`;
 }
@@ -404,14 +407,22 @@ export class Segment implements OpenFileHolder {
   }
 
   /**
-   * Replaces the segment's bytes (compaction): the new contents are written beside the
-   * old file and synced, the old indexes are removed, and the new file is renamed over the
-   * old one — a crash leaves the old file or the new one, and missing indexes are rebuilt
-   * at the next open. The segment keeps its base offset and ends at `nextOffset`.
+   * Replaces the segment's bytes (compaction), in two steps that a crash cannot tear, as
+   * Kafka's cleaner does with its .swap files. `prepareReplacement` writes the new contents
+   * beside the old file as `.cleaned`, syncs them and renames them to `.swap`: from then on
+   * the replacement is decided, and `Log.open` finishes it after a crash (recoverSwaps).
+   * The caller then deletes the segments merged into this one, and `commitReplacement`
+   * renames the `.swap` file over the old one. The segment keeps its base offset and ends at
+   * `nextOffset`.
    */
-  replaceWith(bytes: Buffer, nextOffset: number): void {
+  prepareReplacement(bytes: Buffer): void {
     const cleaned = `${this.logPath}.cleaned`;
     writeWholeFile(cleaned, bytes, true);
+    renameSync(cleaned, `${this.logPath}${SWAP_SUFFIX}`);
+    fsyncDirectorySync(this.dir);
+  }
+
+  commitReplacement(bytes: Buffer, nextOffset: number): void {
     this.close();
     for (const path of [this.indexPath, this.timeIndexPath]) {
       try {
@@ -420,7 +431,7 @@ export class Segment implements OpenFileHolder {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
     }
-    renameSync(cleaned, this.logPath);
+    renameSync(`${this.logPath}${SWAP_SUFFIX}`, this.logPath);
     fsyncDirectorySync(this.dir);
     this.fileId = statSync(this.logPath).ino;
     this.dirty = false;

@@ -2,7 +2,7 @@
 // key, offsets never change, tombstones go after delete.retention.ms, small segments
 // merge, and the log reopens cleanly afterwards (also after a crash). With more distinct
 // keys than the key map holds, compaction converges over passes without the map ever
-// holding more than its bound.
+// holding more than its bound. A crash in the middle of a merge is finished at the next open.
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { decodeRecords, encodeRecordBatch, splitBatches } from '../../src/protocol/record-batch.js';
 import { Log } from '../../src/storage/log.js';
 import { OFFSET_MAP_BYTES_PER_ENTRY, OffsetMap } from '../../src/storage/offset-map.js';
+import { Segment } from '../../src/storage/segment.js';
 import { temporaryDirectory } from '../helpers/broker-process.js';
 
 const defaults = buildBrokerConfig(new Map(), new Map()).config.topicDefaults;
@@ -138,4 +139,47 @@ t.test('more distinct keys than the key map holds: passes converge to one record
   t.ok(sizeMax <= map.capacity, `the map never held more than ${map.capacity} keys (at most ${sizeMax})`);
   t.same(log.compact(now, map), [], 'then there is nothing left to do');
   log.close();
+});
+
+t.test('a crash in the middle of a merge leaves no offset twice: the next open finishes it', async (t) => {
+  const dir = join(temporaryDirectory(t), '__consumer_offsets-1');
+  const log = Log.create(dir, 'AAAAAAAAAAAAAAAAAAAAAC', config({ 'delete.retention.ms': '60000' }));
+  const now = Date.now();
+  for (let round = 0; round < 30; round++) {
+    for (const key of ['a', 'b', 'c']) log.append([encodeRecordBatch({ records: [{ key, value: `${key}${round}`, timestamp: now }] })], now);
+  }
+  log.roll();
+  // The process dies while the merged neighbours are being deleted: the second deletion never happens.
+  const originalDelete = Segment.prototype.delete;
+  let deletions = 0;
+  Segment.prototype.delete = function (this: Segment) {
+    if (++deletions === 2) throw new Error('simulated crash');
+    originalDelete.call(this);
+  };
+  try {
+    t.throws(() => log.compact(now), /simulated crash/, 'the compaction is interrupted');
+  } finally {
+    Segment.prototype.delete = originalDelete;
+  }
+  // No close: the process is gone. Reopen as after a crash.
+  const { log: reopened } = Log.open({ dir, topicId: 'AAAAAAAAAAAAAAAAAAAAAC', config: config({}), recoveryPoint: 0, logStartOffset: 0, cleanShutdown: false });
+  const ranges: [number, number][] = [];
+  for (const name of readdirSync(dir).filter((entry) => entry.endsWith('.log')).sort()) {
+    const batches = splitBatches(readFileSync(join(dir, name)));
+    if (batches.length === 0) continue;
+    const last = batches.at(-1)!;
+    ranges.push([Number(batches[0]!.readBigInt64BE(0)), Number(last.readBigInt64BE(0)) + last.readInt32BE(23)]);
+  }
+  t.ok(ranges.length >= 1, `${ranges.length} segment(s) with records`);
+  for (let index = 1; index < ranges.length; index++) {
+    t.ok(ranges[index]![0] > ranges[index - 1]![1], `segment ${index} starts after the one before it ends (${JSON.stringify(ranges[index - 1])} then ${JSON.stringify(ranges[index])})`);
+  }
+  t.notOk(readdirSync(dir).some((name) => name.endsWith('.swap')), 'no swap file is left');
+  const newest = new Map<string, string | null>();
+  for (const [, key, value] of contents(reopened)) newest.set(key, value);
+  t.same(Object.fromEntries(newest), { a: 'a29', b: 'b29', c: 'c29' }, 'every key keeps its newest value');
+  const offsets = contents(reopened).map(([offset]) => offset);
+  t.same(offsets, [...offsets].sort((x, y) => x - y), 'offsets read back in order');
+  t.equal(new Set(offsets).size, offsets.length, 'none twice');
+  reopened.close();
 });
