@@ -335,12 +335,12 @@ export class Controller {
     // A topic still being created is deleted once its logs exist, never half-way.
     const creation = this.creating.get(name);
     if (creation !== undefined) return creation.then(() => this.deleteTopic(name));
+    // A deletion in flight answers for a second request for the same topic: the topic stays
+    // visible until its removal is durable, and removing it twice would fail the second.
+    const inFlight = this.deleting.get(name);
+    if (inFlight !== undefined) return inFlight;
     const topic = this.store.topic(name);
-    if (topic === undefined) {
-      const inFlight = this.deleting.get(name);
-      if (inFlight !== undefined) return inFlight;
-      return Promise.resolve(unknownTopic(name));
-    }
+    if (topic === undefined) return Promise.resolve(unknownTopic(name));
     if (!this.config.deleteTopicEnable) {
       return Promise.resolve(outcome(ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled (delete.topic.enable=false).'));
     }
@@ -356,6 +356,7 @@ export class Controller {
       // The record as it stands when the removal applies, so partitions added meanwhile go too.
       removed = await this.store.removeTopic(topic);
     } catch (error) {
+      if (error instanceof TopicGoneError) return unknownTopic(topic.name); // removed by another change meanwhile: nothing failed
       this.logger.error(`recording the deletion of topic ${topic.name} failed: ${messageOf(error)}`);
       return outcome(failureCode(error), messageOf(error));
     }

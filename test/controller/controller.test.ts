@@ -81,3 +81,13 @@ t.test('concurrent creations of colliding names: one of them is refused', async 
   t.match(outcomes[1]!.errorMessage, /Topic 'c_d' collides with existing topic: c\.d/);
   t.equal(store.topic('c_d'), undefined);
 });
+
+t.test('two deletions of one topic at once: both succeed, nothing is logged as failed (found by the fuzzer)', async (t) => {
+  t.equal((await controller.createTopic(request('deleted-twice', 4))).errorCode, ErrorCode.NONE);
+  const before = lines.length;
+  const outcomes = await Promise.all([controller.deleteTopic('deleted-twice'), controller.deleteTopic('deleted-twice')]);
+  t.same(outcomes.map((outcome) => outcome.errorCode), [ErrorCode.NONE, ErrorCode.NONE]);
+  t.same(lines.slice(before), [], 'no error logged');
+  t.same(onDisk('deleted-twice'), [0, 0], 'its logs are gone');
+  t.equal((await controller.deleteTopic('deleted-twice')).errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'a third, afterwards, finds no topic');
+});
