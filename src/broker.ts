@@ -3,7 +3,7 @@
 // stop drains connections, closes the shards cleanly and leaves checkpoints and the
 // clean-shutdown marker so the next start need not rescan the logs.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { lookup } from 'node:dns/promises';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
@@ -133,11 +133,11 @@ export class Broker {
       const perIpOverrides = await resolvePerIpOverrides(config.maxConnectionsPerIpOverrides, logger);
       const { store, created } = await MetadataStore.open(config.logDirs[0]!, config.brokerId, { logger });
       openedStore = store;
-      const dirStates = config.logDirs.map((dir) => readLogDirState(dir));
+      const dirStates = config.logDirs.map((dir) => readLogDirState(dir, logger));
       for (const state of dirStates) {
         removeOrphanPartitions(state.dir, store, logger);
         // From here on a crash is an unclean shutdown: the marker goes before anything is written.
-        if (state.cleanShutdown) unlinkSync(join(state.dir, CLEAN_SHUTDOWN_MARKER));
+        rmSync(join(state.dir, CLEAN_SHUTDOWN_MARKER), { force: true });
       }
       shards = await ShardSet.start(config.numShards, {
         flushSchedulerIntervalMs: config.flushSchedulerIntervalMs,
@@ -353,13 +353,25 @@ async function writeCheckpoints(config: BrokerConfig, partitions: readonly Parti
   }
 }
 
-function readLogDirState(dir: string): LogDirState {
-  return {
-    dir,
-    cleanShutdown: existsSync(join(dir, CLEAN_SHUTDOWN_MARKER)),
-    recoveryPoints: readCheckpointFile(join(dir, RECOVERY_POINT_CHECKPOINT)) ?? new Map(),
-    logStartOffsets: readCheckpointFile(join(dir, LOG_START_OFFSET_CHECKPOINT)) ?? new Map(),
+/**
+ * What a log dir's checkpoint files say. A checkpoint that cannot be read is not trusted,
+ * as Kafka's LogManager does not: a warning, and the logs of that dir are recovered from
+ * the start (their recovery points reset to 0) — never a broker that refuses to start.
+ */
+function readLogDirState(dir: string, logger: Logger): LogDirState {
+  let trusted = true;
+  const read = (name: string): OffsetCheckpoint => {
+    try {
+      return readCheckpointFile(join(dir, name)) ?? new Map();
+    } catch (error) {
+      logger.warn(`ignoring ${join(dir, name)}: ${(error as Error).message}; the logs in ${dir} are recovered from their start`);
+      trusted = false;
+      return new Map();
+    }
   };
+  const recoveryPoints = read(RECOVERY_POINT_CHECKPOINT);
+  const logStartOffsets = read(LOG_START_OFFSET_CHECKPOINT);
+  return { dir, cleanShutdown: trusted && existsSync(join(dir, CLEAN_SHUTDOWN_MARKER)), recoveryPoints, logStartOffsets };
 }
 
 /**

@@ -20,6 +20,12 @@ export const limits = {
   fetchMaxWaitMsMax: 30_000,
   /** Batches remembered per producer and partition for duplicate detection (Kafka keeps 5). */
   producerBatchesRemembered: 5,
+  /**
+   * Idempotent producers remembered per partition, least recently written forgotten first
+   * (storage/producer-state.ts). Kafka bounds them only by producer.id.expiration.ms; a
+   * client naming a new producer id in every batch would grow a partition's state without end.
+   */
+  producersPerPartitionMax: 10_000,
   /** Longest topic name Kafka allows. */
   topicNameLengthMax: 249,
   /** Partitions one topic may have. */
@@ -42,6 +48,14 @@ export const limits = {
   descriptorsReservedPerShard: 8,
   /** Connections max.connections allows by default however small the open-file limit. */
   connectionsMin: 16,
+  /** Partitions remembered as having logged a storage error at ERROR (the rest of their errors go to debug). */
+  storageErrorsRememberedMax: 10_000,
+  /** Userland bytes queued on a socket above which a response writer waits for 'drain' before queueing more. */
+  socketQueuedBytesHigh: 4 * 1024 * 1024,
+  /** File steps the buffered response writer reads ahead of the socket. */
+  bufferedRegionReadAheadSteps: 2,
+  /** Positions of the most recent batches each partition keeps, so tail fetches find their start without a disk read. */
+  recentBatchPositions: 1024,
   /** Operations (appends, reads, commands) outstanding to one shard; past this, more fail at once with a retriable error. */
   shardOperationsPendingMax: 200_000,
   /** Bytes read from a segment per step when a file region is sent through user space. */

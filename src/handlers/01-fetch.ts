@@ -199,13 +199,16 @@ async function openRegion(broker: BrokerServices, partition: PlannedPartition, r
   }
 }
 
-/** Partitions whose fetch I/O failure was logged at ERROR (bounded by the partitions that exist). */
+/** Partitions whose fetch I/O failure was logged at ERROR; past limits.storageErrorsRememberedMax it starts over (a partition may then be logged again). */
 const partitionsWithStorageErrors = new Set<string>();
 
 function reportStorageError(broker: BrokerServices, partition: PlannedPartition, error: unknown): void {
   const key = partitionKey(partition.topicName, partition.partition);
   const first = !partitionsWithStorageErrors.has(key);
-  if (first) partitionsWithStorageErrors.add(key);
+  if (first) {
+    if (partitionsWithStorageErrors.size >= limits.storageErrorsRememberedMax) partitionsWithStorageErrors.clear();
+    partitionsWithStorageErrors.add(key);
+  }
   const log = first ? broker.logger.error : broker.logger.debug;
   log(`fetch of ${partition.topicName}-${partition.partition}: reading its segment failed, answering KAFKA_STORAGE_ERROR: ${(error as Error).message}`);
 }

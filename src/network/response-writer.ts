@@ -33,8 +33,6 @@ export interface ResponseWriter {
   write(socket: Socket, chunks: readonly Chunk[], meter?: ResponseMeter): Promise<void>;
 }
 
-/** Userland bytes queued on a socket above which a writer waits for 'drain' before queueing more. */
-const QUEUED_BYTES_HIGH = 4 * 1024 * 1024;
 
 export function waitForDrain(socket: Socket): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -91,8 +89,6 @@ function steps(chunks: readonly Chunk[]): Step[] {
   return list;
 }
 
-/** Reads ahead of the socket: the next file steps are read (thread pool) while the current one is written. */
-const READ_AHEAD_STEPS = 2;
 
 export class BufferedResponseWriter implements ResponseWriter {
   private readonly pool = new StepBufferPool();
@@ -103,7 +99,7 @@ export class BufferedResponseWriter implements ResponseWriter {
     let nextRead = 0;
     const startReads = (from: number): void => {
       nextRead = Math.max(nextRead, from);
-      while (reads.size < READ_AHEAD_STEPS && nextRead < plan.length) {
+      while (reads.size < limits.bufferedRegionReadAheadSteps && nextRead < plan.length) {
         const index = nextRead++;
         const step = plan[index]!;
         if ('buffer' in step) continue;
@@ -138,7 +134,7 @@ export class BufferedResponseWriter implements ResponseWriter {
             this.pool.give(buffer);
           });
         }
-        if (socket.writableLength > QUEUED_BYTES_HIGH) await waitForDrain(socket);
+        if (socket.writableLength > limits.socketQueuedBytesHigh) await waitForDrain(socket);
       }
     } finally {
       // Reads started but not used (the socket went away) finish before this returns: the
@@ -217,7 +213,7 @@ export class ZeroCopyResponseWriter implements ResponseWriter {
       if (!isFileRegion(chunk)) {
         const length = chunk.length;
         queued = writeAndWait(socket, chunk).finally(() => meter.remove(length));
-        if (socket.writableLength > QUEUED_BYTES_HIGH) await waitForDrain(socket);
+        if (socket.writableLength > limits.socketQueuedBytesHigh) await waitForDrain(socket);
         continue;
       }
       if (queued !== null) {

@@ -128,7 +128,7 @@ export class Shard {
         break;
       }
       try {
-        const log = Log.create(spec.dir, spec.topicId, spec.config);
+        const log = withDescriptors(() => Log.create(spec.dir, spec.topicId, spec.config));
         this.logs.set(key, { ref: { topic: spec.topic, partition: spec.partition }, log });
         made.push(key);
       } catch (error) {
@@ -146,7 +146,7 @@ export class Shard {
         const entry = this.logs.get(key)!;
         this.logs.delete(key);
         try {
-          entry.log.delete();
+          withDescriptors(() => entry.log.delete());
         } catch (error) {
           // Gone from this shard either way; what is left on disk is an orphan the next start removes.
           this.storageFailure(key, 'removing the log after a failed creation', error);
@@ -160,7 +160,7 @@ export class Shard {
 
   private removePartlyCreated(dir: string): void {
     try {
-      rmSync(dir, { recursive: true, force: true });
+      withDescriptors(() => rmSync(dir, { recursive: true, force: true }));
     } catch (error) {
       this.emit({ kind: 'log', level: 'error', message: `removing the partly created ${dir}: ${describeError(error)}; the next start removes it` });
     }
@@ -175,7 +175,7 @@ export class Shard {
       this.logs.delete(key);
       this.failedPartitions.delete(key);
       try {
-        deletedPaths.push(...entry.log.delete());
+        deletedPaths.push(...withDescriptors(() => entry.log.delete()));
       } catch (error) {
         // The partition is gone from this shard either way; what is left on disk is removed at the next start (an orphan).
         this.storageFailure(key, 'deleting the log', error);
@@ -369,6 +369,22 @@ export class Shard {
   private expireProducers(): void {
     const nowMs = Date.now();
     for (const { log } of this.logs.values()) log.producerState.expire(nowMs, this.data.producerIdExpirationMs);
+  }
+}
+
+/**
+ * Runs `operation`; if the process is out of descriptors (EMFILE, ENFILE), gives back the
+ * segment files this shard keeps open and tries once more, so a full descriptor table
+ * costs reopening some files rather than a failed creation or a half-removed log.
+ */
+function withDescriptors<T>(operation: () => T): T {
+  try {
+    return operation();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EMFILE' && code !== 'ENFILE') throw error;
+    segmentFiles.closeAll();
+    return operation();
   }
 }
 

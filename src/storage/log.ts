@@ -93,7 +93,7 @@ class RecentBatches {
   private count = 0;
   segmentBase = -1;
 
-  constructor(private readonly capacity = 1024) {
+  constructor(private readonly capacity: number = limits.recentBatchPositions) {
     this.baseOffsets = new Float64Array(capacity);
     this.positions = new Float64Array(capacity);
   }

@@ -1,6 +1,6 @@
 // The sparse offset index of one segment: (offset relative to the segment's base,
 // byte position) every index.interval.bytes of log. Kept in memory (typed arrays) and
-// written to the .index file when the segment is rolled, flushed or closed; an
+// written to the .index file when the segment is rolled, compacted or closed; an
 // unflushed active segment's index is rebuilt by recovery, as Kafka rebuilds its own.
 // File entries are Kafka's: int32 relative offset, int32 position, big-endian.
 

@@ -110,13 +110,27 @@ export class ProducerStateManager {
     return APPEND;
   }
 
-  /** Records an appended idempotent batch. */
+  /**
+   * Records an appended idempotent batch. At most limits.producersPerPartitionMax producers
+   * are remembered, least recently written forgotten first: any client can put any producer
+   * id in a batch, and each would otherwise be held until producer.id.expiration.ms. A
+   * forgotten producer is treated as new on its next batch (any sequence accepted), as after
+   * its expiry — it loses duplicate detection for a retry already in flight, nothing more.
+   */
   update(batch: ProducerBatch, firstOffset: number, lastOffset: number, timestamp: number): void {
     let entry = this.producers.get(batch.producerId);
     if (entry === undefined) {
       entry = { producerId: batch.producerId, epoch: batch.producerEpoch, batches: [], lastTimestamp: timestamp };
       this.producers.set(batch.producerId, entry);
-    } else if (batch.producerEpoch !== entry.epoch) {
+      if (this.producers.size > limits.producersPerPartitionMax) {
+        this.producers.delete(this.producers.keys().next().value!); // the least recently written
+      }
+    } else {
+      // Most recently written last (a Map keeps insertion order).
+      this.producers.delete(batch.producerId);
+      this.producers.set(batch.producerId, entry);
+    }
+    if (batch.producerEpoch !== entry.epoch) {
       entry.epoch = batch.producerEpoch;
       entry.batches = [];
     }

@@ -54,6 +54,15 @@ class SegmentFiles {
     this.open.delete(holder);
   }
 
+  /**
+   * Closes every descriptor held (they reopen on next use): when the process has run out of
+   * descriptors (EMFILE, say after the operator lowered the limit), the ones cached here are
+   * the ones that can be given back at once.
+   */
+  closeAll(): void {
+    this.evictDownTo(0);
+  }
+
   private evictDownTo(count: number): void {
     for (const holder of this.open.keys()) {
       if (this.open.size <= Math.max(0, count)) return;

@@ -1,9 +1,10 @@
 // Starting and stopping a broker the way an operator does: `npm start` from the
 // README, a second broker refused on the same data directory, graceful shutdown on
-// SIGTERM that leaves the clean-shutdown marker, idle connections closed.
+// SIGTERM that leaves the clean-shutdown marker, a garbled checkpoint ignored, idle
+// connections closed.
 
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
@@ -82,6 +83,21 @@ t.test('SIGTERM stops cleanly: exit 0, checkpoints and the clean-shutdown marker
   t.match(broker.log, /opened 1 partition\(s\) in \d+ ms after a clean shutdown/);
   const consumed = await run('kcat', ['-b', broker.bootstrap, '-t', 'stop-test', '-C', '-e', '-q', '-o', 'beginning']);
   t.equal(consumed.stdout.toString(), 'a\nb\nc\n');
+});
+
+t.test('a checkpoint file that cannot be read is ignored with a warning, as Kafka does: the logs are recovered and served', async (t) => {
+  const broker = await BrokerProcess.start(t);
+  const produced = await run('kcat', ['-b', broker.bootstrap, '-t', 'garbled', '-P'], { input: 'x\ny\nz\n' });
+  t.equal(produced.code, 0);
+  t.equal(await broker.stop(), 0);
+  writeFileSync(join(broker.dataDir, 'recovery-point-offset-checkpoint'), 'garbage\n');
+  await broker.restart();
+  t.match(broker.log, /WARN .*ignoring .*recovery-point-offset-checkpoint: .*unknown checkpoint version line "garbage"/, 'the broker says what it ignores');
+  t.match(broker.log, /opened 1 partition\(s\) in \d+ ms after an unclean shutdown/, 'and recovers the logs rather than trusting the marker');
+  const consumed = await run('kcat', ['-b', broker.bootstrap, '-t', 'garbled', '-C', '-e', '-q', '-o', 'beginning']);
+  t.equal(consumed.stdout.toString(), 'x\ny\nz\n', 'every record is still served');
+  t.equal(await broker.stop(), 0);
+  t.match(readFileSync(join(broker.dataDir, 'recovery-point-offset-checkpoint'), 'utf8'), /^0\n1\ngarbled 0 3\n$/, 'the next stop writes a good checkpoint');
 });
 
 t.test('idle connections are closed after connections.max.idle.ms', async (t) => {
