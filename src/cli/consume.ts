@@ -7,10 +7,9 @@
 // SIGINT/SIGTERM (exit 0 in each case); without them it follows the topic forever,
 // like kafka-console-consumer. A fetch position that fell out of the log (records
 // deleted, or an --offset past the end) is reported and moved to the log start (or end).
-// Batches: uncompressed and gzip are decoded; snappy, lz4 and zstd batches are skipped
-// with a line on stderr (Node has no decoder for them without dependencies).
+// Batches of every codec are decoded, with the broker's own decoder (gzip, snappy, lz4,
+// zstd: src/protocol/record-validation.ts); one that cannot be is skipped with a line on stderr.
 
-import { gunzipSync } from 'node:zlib';
 import type { ParsedArgs } from './args.js';
 import { KafkaClient } from './client.js';
 import type { Command, Context } from './command.js';
@@ -20,13 +19,12 @@ import { ErrorCode, errorName } from '../protocol/errors.js';
 import { fetchApi, listOffsetsApi } from '../protocol/generated/index.js';
 import type { FetchResponse } from '../protocol/generated/fetch-response.js';
 import { ZERO_UUID } from '../protocol/message.js';
+import { decodeBatchRecords } from '../protocol/record-validation.js';
+import { limits } from '../config/limits.js';
 import {
   Attribute,
   BATCH_HEADER_BYTES,
   BatchField,
-  Compression,
-  LOG_OVERHEAD,
-  decodeRecords,
   readBatchHeader,
   splitBatches,
   type Record as KafkaRecord,
@@ -54,7 +52,7 @@ export const consume: Command = {
       'SIGINT/SIGTERM (then exits 0). Here --timeout-ms is that idle time, not the request timeout',
       '(--request-timeout-ms sets that). Each output line is [PARTITION:OFFSET<TAB>][KEY<SEP>]VALUE;',
       'a null key prints as "null", a null value as nothing. A summary goes to stderr at the end.',
-      'Batches compressed with snappy, lz4 or zstd are skipped with a message on stderr.',
+      'Batches of every codec (gzip, snappy, lz4, zstd) are decoded; one that cannot be is skipped with a message on stderr.',
     ].join('\n'),
     options: [
       { name: 'partition', kind: 'value', valueName: 'N', help: 'read only this partition (default: all)' },
@@ -304,19 +302,11 @@ class Consumer {
   private decode(batch: Buffer, attributes: number, from: number, count: number): KafkaRecord[] {
     const codec = attributes & Attribute.compressionMask;
     try {
-      if (codec === Compression.none) return decodeRecords(batch);
-      if (codec === Compression.gzip) {
-        const inflated = gunzipSync(batch.subarray(BATCH_HEADER_BYTES));
-        const plain = Buffer.concat([batch.subarray(0, BATCH_HEADER_BYTES), inflated]);
-        plain.writeInt32BE(plain.length - LOG_OVERHEAD, BatchField.batchLength);
-        plain.writeInt16BE(attributes & ~Attribute.compressionMask, BatchField.attributes);
-        return decodeRecords(plain);
-      }
-      process.stderr.write(
-        `skipping ${count} records at offset ${from}: ${CODEC_NAMES[codec] ?? `codec-${codec}`}-compressed batch; spate consume reads uncompressed and gzip batches\n`,
-      );
+      return decodeBatchRecords(batch, { inflatedBytesMax: limits.batchInflatedBytesMax, libraryHeldBytesMax: Infinity });
     } catch (error) {
-      process.stderr.write(`skipping ${count} records at offset ${from}: cannot decode the batch (${(error as Error).message})\n`);
+      process.stderr.write(
+        `skipping ${count} records at offset ${from}: cannot decode the ${CODEC_NAMES[codec] ?? `codec-${codec}`} batch (${(error as Error).message})\n`,
+      );
     }
     return [];
   }
