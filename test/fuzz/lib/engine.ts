@@ -1,0 +1,635 @@
+// The fuzz run: against one real broker process, workers send generated cases (cases.ts)
+// on connections of their own while the witness produces and consumes beside them, and a
+// health task checks every `healthEveryCases` cases that the broker is alive and serving,
+// within its memory and descriptor bounds, with a clean log, and that the fuzz topics are
+// still readable. A crash pauses the workers, restarts the broker on the same data
+// directory and replays the cases that were in flight, one at a time, to find the one that
+// kills it. At the end the witness must have every acknowledged record back, in order,
+// once — and again after a graceful restart of the broker.
+//
+// The engine reports findings; it never fails a test itself (fuzz.test.ts asserts on the
+// summary, scripts/fuzz.ts prints it).
+
+import { createTopicsApi, apiVersionsApi, findCoordinatorApi, metadataApi, produceApi } from '../../../src/protocol/generated/index.js';
+import { readRequestHeader, responseHeaderVersion } from '../../../src/protocol/header.js';
+import { apiSchemas } from '../../../src/protocol/generated/index.js';
+import { ErrorCode, errorName } from '../../../src/protocol/errors.js';
+import { Reader } from '../../../src/protocol/reader.js';
+import { BATCH_HEADER_BYTES, BatchField, LOG_OVERHEAD } from '../../../src/protocol/record-batch.js';
+import type { BrokerProcess, Teardownable } from '../../helpers/broker-process.js';
+import { RawClient, decodeResponse } from '../../helpers/raw-client.js';
+import {
+  CASE_ANSWER_MS,
+  HEALTH_MS,
+  PARTITION_CHECK_MS,
+  SHUTDOWN_MS,
+  UNJUDGED_ABANDON_MS,
+  WITNESS_CATCH_UP_MS,
+  WITNESS_LATENCY_MS,
+  fdsMax,
+  rssBytesMax,
+} from './bounds.js';
+import { runCase, type CaseOutcome, type OutcomeKind } from './case-client.js';
+import { decodeAsBroker, frameSizeLies, generateCase, servedPairs, waitAllowanceMs, type FuzzCase, type FuzzContext, type ServedApi } from './cases.js';
+import { FindingSet, type Finding } from './findings.js';
+import { LogScanner, crashSignature, healthCheck, processStats } from './broker-observer.js';
+import { PartitionChecker } from './partition-check.js';
+import type { FuzzTopic } from './values.js';
+import { Witness, checkSequences, readWitnessTopic } from './witness.js';
+
+export interface EngineOptions {
+  readonly t: Teardownable;
+  readonly broker: BrokerProcess;
+  readonly seed: number;
+  /** Cases to run (numbers firstCase .. firstCase + cases - 1). */
+  readonly cases: number;
+  readonly firstCase?: number;
+  /** Stop taking new cases after this long (the script's --minutes). */
+  readonly durationMsMax?: number;
+  /** Cases in flight at once, each on its own connection. */
+  readonly concurrency: number;
+  /** Health, memory, descriptors and log are checked every this many cases. */
+  readonly healthEveryCases: number;
+  /** The broker's group.initial.rebalance.delay.ms. */
+  readonly initialRebalanceDelayMs: number;
+  /** Stop after this many crashes or stalls (each costs a restart, a new one also replays). */
+  readonly crashesMax: number;
+  /** Run the witness producer and consumer (default true). */
+  readonly witness?: boolean;
+  /** Stop the broker gracefully at the end, start it again and read the witness topic back (default true). */
+  readonly restartAtEnd?: boolean;
+  readonly progress?: (line: string) => void;
+}
+
+export interface FuzzSummary {
+  readonly seed: number;
+  readonly firstCase: number;
+  readonly casesRun: number;
+  readonly durationMs: number;
+  readonly stopReason: string;
+  readonly servedPairs: number;
+  readonly outcomes: Record<OutcomeKind, number>;
+  /** Cases per API name, and how they ended. */
+  readonly perApi: Record<string, Partial<Record<OutcomeKind, number>>>;
+  readonly findings: Finding[];
+  readonly broker: { rssBytesMax: number; fdsMax: number; rssBytesBound: number; fdsBound: number; restarts: number };
+  readonly witness: {
+    acknowledged: number;
+    consumed: number;
+    produceLatencyMsMax: number;
+    fetchLatencyMsMax: number;
+    readBackAfterRestart: number | null;
+  } | null;
+  readonly batchesChecked: number;
+}
+
+/**
+ * Overrides for the broker under fuzz: a short initial rebalance delay (Kafka's default
+ * is 3 s) so that the JoinGroup of a new group is answered in a fraction of a second.
+ */
+export const FUZZ_BROKER_OVERRIDES: Readonly<Record<string, string | number>> = {
+  'group.initial.rebalance.delay.ms': 100,
+};
+export const FUZZ_INITIAL_REBALANCE_DELAY_MS = 100;
+
+const WITNESS_TOPIC = 'spate-fuzz-witness';
+/**
+ * The topics cases aim at: one partition, several, and one with small segments so that
+ * fuzzed appends roll segments and their indexes. (Spate compacts only its internal
+ * topic, so there is no compacted topic here.)
+ */
+const FUZZ_TOPICS: readonly { name: string; partitions: number; configs: Record<string, string> }[] = [
+  { name: 'fuzz-a', partitions: 1, configs: {} },
+  { name: 'fuzz-b', partitions: 3, configs: {} },
+  { name: 'fuzz-small-segments', partitions: 2, configs: { 'segment.bytes': '65536', 'segment.index.bytes': '4096' } },
+];
+const SHARED_GROUPS = ['fuzz-shared-0', 'fuzz-shared-1'];
+/** How long the group coordinator may take to create and load __consumer_offsets at the start. */
+const COORDINATOR_READY_MS = 30_000;
+/** Cases remembered as "just finished" for crash attribution (a crash can come a moment after the answer). */
+const RECENT_CASES_KEPT = 16;
+/** Client ports remembered to attribute "handler failed for 127.0.0.1:PORT" lines to cases. */
+const PORTS_REMEMBERED = 20_000;
+/** How long a replayed suspect is given before the broker is asked whether it survived. */
+const REPLAY_SETTLE_MS = 1_000;
+/** Batch CRCs remembered for attributing unreadable batches to cases. */
+const BATCH_CRCS_REMEMBERED = 200_000;
+/** Connections the fuzzer itself may hold open: workers, witness (2), health, partition checker. */
+const OWN_CONNECTIONS_SLACK = 8;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number, stepMs = 20): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await delay(stepMs);
+  }
+  return true;
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Asks the broker what it serves and creates the fuzz and witness topics (or finds them, after a restart). */
+export async function prepareContext(t: Teardownable, port: number, seed: number, initialRebalanceDelayMs: number): Promise<FuzzContext> {
+  const client = await RawClient.connect(t, port);
+  try {
+    const versions = await client.request(apiVersionsApi, 3, { clientSoftwareName: 'spate-fuzz', clientSoftwareVersion: '1.0' });
+    const served: ServedApi[] = versions.apiKeys.map((api) => ({ apiKey: api.apiKey, minVersion: api.minVersion, maxVersion: api.maxVersion }));
+    const created = await client.request(createTopicsApi, 7, {
+      topics: [...FUZZ_TOPICS, { name: WITNESS_TOPIC, partitions: 1, configs: {} }].map((topic) => ({
+        name: topic.name,
+        numPartitions: topic.partitions,
+        replicationFactor: 1,
+        assignments: [],
+        configs: Object.entries(topic.configs).map(([name, value]) => ({ name, value })),
+      })),
+      timeoutMs: HEALTH_MS,
+      validateOnly: false,
+    });
+    for (const topic of created.topics) {
+      if (topic.errorCode !== ErrorCode.NONE && topic.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+        throw new Error(`creating ${topic.name}: ${errorName(topic.errorCode)} ${topic.errorMessage ?? ''}`);
+      }
+    }
+    // The group coordinator creates and loads __consumer_offsets on first use: have it ready, so
+    // that group requests reach the groups rather than COORDINATOR_NOT_AVAILABLE.
+    const coordinatorReady = Date.now() + COORDINATOR_READY_MS;
+    for (;;) {
+      const found = await client.request(findCoordinatorApi, 3, { key: SHARED_GROUPS[0], keyType: 0 });
+      if (found.errorCode === ErrorCode.NONE) break;
+      if (Date.now() > coordinatorReady) throw new Error(`the group coordinator is not available after ${COORDINATOR_READY_MS} ms: ${errorName(found.errorCode)}`);
+      await delay(100);
+    }
+    const metadata = await client.request(metadataApi, 12, { topics: FUZZ_TOPICS.map((topic) => ({ name: topic.name })), allowAutoTopicCreation: false });
+    const topics: FuzzTopic[] = metadata.topics.map((topic) => ({ name: topic.name ?? '', topicId: topic.topicId, partitions: topic.partitions.length }));
+    return { seed, served, topics, sharedGroups: SHARED_GROUPS, initialRebalanceDelayMs };
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Checks the response to a case that was answered; returns what is wrong with it, or null. */
+export function responseProblem(frame: Buffer, outcome: CaseOutcome): string | null {
+  if (frameSizeLies(frame)) return null;
+  const decoded = decodeAsBroker(frame);
+  if (decoded === null) {
+    // Not a request the broker can read: only an ApiVersions of an unknown version is answered (KIP-511).
+    return null;
+  }
+  const schema = apiSchemas.get(decoded.apiKey)!;
+  const acksZero = decoded.apiKey === 0 && decoded.request['acks'] === 0;
+  if (outcome.responses.length === 0) return acksZero ? null : 'no response to the request, though the probe after it was answered';
+  if (outcome.responses.length > 1) return `${outcome.responses.length} responses to one request`;
+  if (acksZero) return 'a response to an acks=0 produce';
+  const response = outcome.responses[0]!;
+  try {
+    const correlationId = new Reader(response).int32();
+    if (correlationId !== decoded.correlationId) return `response correlation id ${correlationId}, request ${decoded.correlationId}`;
+    decodeResponse(schema, decoded.apiVersion, response, responseHeaderVersion(decoded.apiKey, decoded.apiVersion));
+  } catch (error) {
+    return `response does not decode as ${schema.name} v${decoded.apiVersion}: ${(error as Error).message}`;
+  }
+  return null;
+}
+
+export class FuzzEngine {
+  private readonly startedAt = Date.now();
+  private readonly findings = new FindingSet(this.startedAt);
+  private context!: FuzzContext;
+  private witness: Witness | null = null;
+  private checker!: PartitionChecker;
+  private readonly scanner: LogScanner;
+  private nextIndex: number;
+  private readonly endIndex: number;
+  private casesRun = 0;
+  private stopReason = 'all cases run';
+  private stopping = false;
+  private readonly inFlight = new Map<number, FuzzCase>();
+  private readonly recent: number[] = [];
+  private readonly portToCase = new Map<number, number>();
+  private readonly outcomes: Record<OutcomeKind, number> = { answered: 0, closed: 0, hang: 0, unjudged: 0, refused: 0 };
+  private readonly perApi: Record<string, Partial<Record<OutcomeKind, number>>> = {};
+  /** Produced batches the broker acknowledged: "topic/partition/baseOffset" → case number. */
+  private readonly producedBy = new Map<string, number>();
+  /** Every batch sent, by the CRC field it carries → case number (finds acks=0 producers too). */
+  private readonly batchCrcs = new Map<number, number>();
+  /** Time windows around crashes and stalls, when witness failures are the crash's, not theirs. */
+  private readonly outageWindows: { from: number; to: number }[] = [];
+  private episode: Promise<void> | null = null;
+  private paused = false;
+  private crashes = 0;
+  private restarts = 0;
+  private healthRunning: Promise<void> | null = null;
+  private healthRuns = 0;
+  private rssMax = 0;
+  private fdsMax = 0;
+  private rssBound = 0;
+  private fdsBound = 0;
+
+  constructor(private readonly options: EngineOptions) {
+    this.nextIndex = options.firstCase ?? 0;
+    this.endIndex = this.nextIndex + options.cases;
+    this.scanner = new LogScanner(() => options.broker.log);
+  }
+
+  private progress(line: string): void {
+    this.options.progress?.(line);
+  }
+
+  async run(): Promise<FuzzSummary> {
+    const { t, broker } = this.options;
+    this.context = await prepareContext(t, broker.port, this.options.seed, this.options.initialRebalanceDelayMs);
+    this.checker = new PartitionChecker(t, this.context.topics.map((topic) => topic.name), new Set());
+    this.progress(`seed ${this.options.seed}: cases ${this.nextIndex}..${this.endIndex - 1} over ${servedPairs(this.context.served).length} (API key, version) pairs, ${this.options.concurrency} at a time`);
+    if (this.options.witness !== false) {
+      this.witness = new Witness(t, broker.port, WITNESS_TOPIC, WITNESS_LATENCY_MS);
+      this.witness.start();
+    }
+    await this.health();
+    const workers = Array.from({ length: this.options.concurrency }, () => this.worker());
+    await Promise.all(workers);
+    await this.episode;
+    await this.healthRunning;
+    if (broker.running) {
+      await this.health(true);
+      if (!broker.running) await this.crashEpisode();
+    }
+    await this.finishWitness();
+    this.scanLog();
+    return {
+      seed: this.options.seed,
+      firstCase: this.options.firstCase ?? 0,
+      casesRun: this.casesRun,
+      durationMs: Date.now() - this.startedAt,
+      stopReason: this.stopReason,
+      servedPairs: servedPairs(this.context.served).length,
+      outcomes: this.outcomes,
+      perApi: this.perApi,
+      findings: this.findings.all,
+      broker: { rssBytesMax: this.rssMax, fdsMax: this.fdsMax, rssBytesBound: this.rssBound, fdsBound: this.fdsBound, restarts: this.restarts },
+      witness: this.witnessSummary,
+      batchesChecked: this.checker.batchesChecked,
+    };
+  }
+
+  private async worker(): Promise<void> {
+    const deadline = this.options.durationMsMax === undefined ? Infinity : this.startedAt + this.options.durationMsMax;
+    for (;;) {
+      while (this.paused) await this.episode;
+      if (this.stopping) return;
+      if (Date.now() > deadline) {
+        this.stopReason = `time limit of ${Math.round((this.options.durationMsMax ?? 0) / 1000)} s reached`;
+        return;
+      }
+      const index = this.nextIndex++;
+      if (index >= this.endIndex) return;
+      const fuzzCase = generateCase(this.context, index);
+      if (fuzzCase.apiKey === 0) this.rememberBatchCrcs(fuzzCase);
+      this.inFlight.set(index, fuzzCase);
+      const outcome = await this.send(fuzzCase);
+      this.inFlight.delete(index);
+      this.recent.push(index);
+      if (this.recent.length > RECENT_CASES_KEPT) this.recent.shift();
+      this.casesRun++;
+      this.count(fuzzCase, outcome.kind);
+      if (outcome.localPort !== null) {
+        this.portToCase.set(outcome.localPort, index);
+        if (this.portToCase.size > PORTS_REMEMBERED) this.portToCase.delete(this.portToCase.keys().next().value!);
+      }
+      await this.judge(fuzzCase, outcome);
+      if (this.casesRun % this.options.healthEveryCases === 0 && this.healthRunning === null) {
+        this.healthRunning = this.health().finally(() => (this.healthRunning = null));
+      }
+    }
+  }
+
+  private send(fuzzCase: FuzzCase): Promise<CaseOutcome> {
+    const allowanceMs = waitAllowanceMs(fuzzCase.frame, fuzzCase.freshGroup, this.context);
+    return runCase({
+      port: this.options.broker.port,
+      frame: fuzzCase.frame,
+      finAfter: frameSizeLies(fuzzCase.frame),
+      answerMs: CASE_ANSWER_MS + (Number.isFinite(allowanceMs) ? allowanceMs : 0),
+      abandonMs: Number.isFinite(allowanceMs) ? null : UNJUDGED_ABANDON_MS,
+    });
+  }
+
+  private count(fuzzCase: FuzzCase, kind: OutcomeKind): void {
+    this.outcomes[kind]++;
+    const api = fuzzCase.label.replace(/ v\d+$/, '');
+    const entry = (this.perApi[api] ??= {});
+    entry[kind] = (entry[kind] ?? 0) + 1;
+  }
+
+  private async judge(fuzzCase: FuzzCase, outcome: CaseOutcome): Promise<void> {
+    const broker = this.options.broker;
+    if (!broker.running || outcome.kind === 'refused') {
+      await this.crashEpisode();
+      return;
+    }
+    if (outcome.kind === 'hang') {
+      const health = await healthCheck(this.options.t, broker.port, HEALTH_MS);
+      if (!broker.running) {
+        await this.crashEpisode();
+      } else if (health.ok) {
+        this.findings.add('hang', `${fuzzCase.label.replace(/ v\d+$/, '')}`, `${fuzzCase.label}: neither answered nor closed within ${CASE_ANSWER_MS} ms (the broker still serves others)`, {
+          culprit: fuzzCase,
+        });
+      } else {
+        await this.stallEpisode(health.error);
+      }
+      return;
+    }
+    if (outcome.violation !== null) {
+      this.findings.add('bad-response', `${fuzzCase.label}: ${outcome.violation}`, `${fuzzCase.label}: the broker sent bytes that are not a response frame: ${outcome.violation}`, { culprit: fuzzCase });
+    }
+    if (outcome.kind === 'answered') {
+      const problem = responseProblem(fuzzCase.frame, outcome);
+      if (problem !== null) {
+        this.findings.add('bad-response', `${fuzzCase.label.replace(/ v\d+$/, '')}: ${problem.replace(/\d+/g, '#')}`, `${fuzzCase.label}: ${problem}`, { culprit: fuzzCase });
+      } else if (fuzzCase.apiKey === 0) {
+        this.rememberProduced(fuzzCase, outcome);
+      }
+    }
+  }
+
+  private rememberProduced(fuzzCase: FuzzCase, outcome: CaseOutcome): void {
+    const decoded = decodeAsBroker(fuzzCase.frame);
+    if (decoded === null || outcome.responses.length !== 1) return;
+    try {
+      const response = decodeResponse(produceApi, decoded.apiVersion, outcome.responses[0]!).body;
+      for (const topic of response.responses) {
+        for (const partition of topic.partitionResponses) {
+          if (partition.errorCode === ErrorCode.NONE) this.producedBy.set(`${topic.name}/${partition.index}/${partition.baseOffset}`, fuzzCase.index);
+        }
+      }
+    } catch {
+      // responseProblem already decoded it; a failure here cannot happen and would only lose attribution
+    }
+  }
+
+  private rememberBatchCrcs(fuzzCase: FuzzCase): void {
+    const decoded = decodeAsBroker(fuzzCase.frame);
+    const topics = decoded?.request['topicData'];
+    if (!Array.isArray(topics)) return;
+    for (const topic of topics as { partitionData: { records: unknown }[] }[]) {
+      for (const partition of topic.partitionData) {
+        const records = partition.records;
+        if (!Buffer.isBuffer(records)) continue;
+        for (let at = 0, batches = 0; at + BATCH_HEADER_BYTES <= records.length && batches < 16; batches++) {
+          this.batchCrcs.set(records.readUInt32BE(at + BatchField.crc), fuzzCase.index);
+          const size = records.readInt32BE(at + BatchField.batchLength) + LOG_OVERHEAD;
+          if (size < BATCH_HEADER_BYTES) break;
+          at += size;
+        }
+      }
+    }
+    if (this.batchCrcs.size > BATCH_CRCS_REMEMBERED) this.batchCrcs.delete(this.batchCrcs.keys().next().value!);
+  }
+
+  /** The broker is gone (or refusing connections): restart it and find the case that killed it. */
+  private async crashEpisode(): Promise<void> {
+    if (this.episode !== null) return this.episode;
+    this.paused = true;
+    this.episode = this.handleCrash().finally(() => {
+      this.paused = false;
+      this.episode = null;
+    });
+    return this.episode;
+  }
+
+  private async handleCrash(): Promise<void> {
+    const broker = this.options.broker;
+    const outageFrom = Date.now() - 2_000;
+    const died = await waitUntil(() => !broker.running, 5_000);
+    if (!died) {
+      // Alive but refusing connections.
+      await this.stallEpisodeNow('connections refused while the process runs');
+      return;
+    }
+    const suspects = this.suspects();
+    await waitUntil(() => this.inFlight.size === 0, CASE_ANSWER_MS + 5_000);
+    this.scanLog();
+    const exit = broker.exitDescription;
+    const crash = crashSignature(this.sinceLastStart(), exit);
+    this.progress(`crash (${exit}): ${crash.signature}; restarting, ${this.findings.has('crash', crash.signature) ? 'already known' : `replaying ${suspects.length} suspect case(s)`}`);
+    await this.restart(outageFrom);
+    this.crashes++;
+    if (this.findings.has('crash', crash.signature)) {
+      this.findings.add('crash', crash.signature, '');
+    } else {
+      const culprit = await this.replaySuspects(suspects);
+      const message = `the broker process died (${exit}): ${crash.signature}`;
+      if (culprit !== null) {
+        this.findings.add('crash', culprit.signature, message.replace(crash.signature, culprit.signature), { culprit: culprit.fuzzCase, evidence: culprit.excerpt });
+        if (culprit.signature !== crash.signature) this.findings.add('crash', crash.signature, message, { suspects, evidence: crash.excerpt });
+      } else {
+        this.findings.add('crash', crash.signature, message, { suspects, evidence: crash.excerpt });
+      }
+    }
+    if (this.crashes >= this.options.crashesMax) {
+      this.stopping = true;
+      this.stopReason = `stopped after ${this.crashes} crashes`;
+    }
+  }
+
+  private suspects(): number[] {
+    return [...new Set([...this.inFlight.keys(), ...[...this.recent].reverse()])];
+  }
+
+  /** Replays each suspect alone; the first after which the broker dies is the culprit. */
+  private async replaySuspects(suspects: readonly number[]): Promise<{ fuzzCase: FuzzCase; signature: string; excerpt: string[] } | null> {
+    const broker = this.options.broker;
+    for (const index of suspects) {
+      const fuzzCase = generateCase(this.context, index);
+      // Only whether the broker survives matters here, not the answer (a fetch may rightly wait 30 s for one).
+      await runCase({ port: broker.port, frame: fuzzCase.frame, finAfter: frameSizeLies(fuzzCase.frame), answerMs: REPLAY_SETTLE_MS, abandonMs: REPLAY_SETTLE_MS });
+      const health = await healthCheck(this.options.t, broker.port, HEALTH_MS);
+      if (broker.running && health.ok) continue;
+      if (broker.running) await waitUntil(() => !broker.running, 5_000);
+      const crash = crashSignature(this.sinceLastStart(), broker.exitDescription);
+      this.progress(`  case ${index} (${fuzzCase.label}) kills the broker when replayed alone`);
+      this.scanLog();
+      await this.restart(Date.now() - 2_000, broker.running);
+      return { fuzzCase, signature: crash.signature, excerpt: crash.excerpt };
+    }
+    return null;
+  }
+
+  /** The broker runs but does not serve a healthy client: a stall. Kill it and start again. */
+  private async stallEpisode(error: string): Promise<void> {
+    if (this.episode !== null) return this.episode;
+    this.paused = true;
+    this.episode = this.stallEpisodeNow(error).finally(() => {
+      this.paused = false;
+      this.episode = null;
+    });
+    return this.episode;
+  }
+
+  private async stallEpisodeNow(error: string): Promise<void> {
+    const suspects = this.suspects();
+    this.findings.add('stall', 'unresponsive', `the broker process runs but a healthy client is not served within ${HEALTH_MS} ms: ${error}`, { suspects });
+    this.progress(`stall: ${error}; killing and restarting the broker`);
+    await waitUntil(() => this.inFlight.size === 0, CASE_ANSWER_MS + 5_000);
+    this.scanLog();
+    await this.restart(Date.now() - HEALTH_MS - CASE_ANSWER_MS, true);
+    this.crashes++;
+    if (this.crashes >= this.options.crashesMax) {
+      this.stopping = true;
+      this.stopReason = `stopped after ${this.crashes} crashes and stalls`;
+    }
+  }
+
+  private launchLogOffset = 0;
+  private witnessSummary: FuzzSummary['witness'] = null;
+
+  /** The broker's output since it was last started. */
+  private sinceLastStart(): string {
+    return this.options.broker.log.slice(this.launchLogOffset);
+  }
+
+  private async restart(outageFrom: number, hard = false): Promise<void> {
+    const broker = this.options.broker;
+    this.scanLog();
+    const before = broker.log.length;
+    await broker.restart({ hard });
+    this.launchLogOffset = before;
+    this.restarts++;
+    this.outageWindows.push({ from: outageFrom, to: Date.now() + 2_000 });
+  }
+
+  private scanLog(): void {
+    for (const line of this.scanner.scan()) {
+      const index = line.peerPort === null ? undefined : this.portToCase.get(line.peerPort);
+      const culprit = index === undefined ? null : generateCase(this.context, index);
+      const message = line.kind === 'handler-failure' ? `a handler threw: ${line.lines[0]!.replace(/^\S+ \S+\s+/, '')}` : line.lines[0]!;
+      this.findings.add(line.kind, line.signature, message, { culprit, evidence: line.lines });
+    }
+  }
+
+  /** Alive and serving, memory and descriptors within bounds, log clean; the fuzz topics readable every fourth time. */
+  private async health(final = false): Promise<void> {
+    const broker = this.options.broker;
+    if (this.episode !== null || !broker.running) return;
+    const health = await healthCheck(this.options.t, broker.port, HEALTH_MS);
+    if (!broker.running) {
+      await this.crashEpisode();
+      return;
+    }
+    if (!health.ok) {
+      await this.stallEpisode(health.error);
+      return;
+    }
+    const stats = processStats(broker.pid);
+    if (stats !== null) {
+      const connections = this.options.concurrency + OWN_CONNECTIONS_SLACK;
+      this.rssBound = rssBytesMax(connections, health.partitions);
+      this.fdsBound = fdsMax(connections, health.partitions);
+      this.rssMax = Math.max(this.rssMax, stats.rssBytes);
+      this.fdsMax = Math.max(this.fdsMax, stats.fds);
+      const window = this.suspects();
+      if (stats.rssBytes > this.rssBound) {
+        this.findings.add('rss', 'rss', `broker RSS ${(stats.rssBytes / 2 ** 20).toFixed(0)} MiB exceeds the bound ${(this.rssBound / 2 ** 20).toFixed(0)} MiB (${health.partitions} partitions)`, { suspects: window });
+      }
+      if (stats.fds > this.fdsBound) {
+        this.findings.add('fds', 'fds', `broker holds ${stats.fds} descriptors, above the bound ${this.fdsBound} (${health.partitions} partitions)`, { suspects: window });
+      }
+    }
+    this.scanLog();
+    this.healthRuns++;
+    if (final || this.healthRuns % 4 === 1) await this.checkPartitions();
+    this.progress(
+      `${this.casesRun} cases, ${((Date.now() - this.startedAt) / 1000).toFixed(0)} s: ${JSON.stringify(this.outcomes)}; rss ${((stats?.rssBytes ?? 0) / 2 ** 20).toFixed(0)} MiB, ${stats?.fds ?? '?'} fds, ${health.partitions} partitions; ${this.findings.all.length} finding(s)`,
+    );
+  }
+
+  private async checkPartitions(): Promise<void> {
+    try {
+      const problems = await this.checker.check(this.options.broker.port, PARTITION_CHECK_MS);
+      for (const problem of problems) {
+        const index = this.producedBy.get(`${problem.topic}/${problem.partition}/${problem.offset}`) ?? (problem.crc === null ? undefined : this.batchCrcs.get(problem.crc));
+        const culprit = index === undefined ? null : generateCase(this.context, index);
+        this.findings.add(
+          'corrupt-batch',
+          corruptionClass(problem.message),
+          `${problem.topic}-${problem.partition} at offset ${problem.offset}: ${problem.message}${culprit === null ? '' : ` (produced by case ${culprit.index})`}`,
+          { culprit },
+        );
+      }
+    } catch (error) {
+      if (this.options.broker.running) this.findings.add('stall', 'partition-check', `reading the fuzz topics back failed: ${(error as Error).message}`);
+    }
+  }
+
+  private inOutage(atMs: number): boolean {
+    return this.outageWindows.some((window) => atMs >= window.from && atMs <= window.to);
+  }
+
+  private async finishWitness(): Promise<void> {
+    const witness = this.witness;
+    if (witness === null) return;
+    const broker = this.options.broker;
+    const caughtUp = await witness.finish(WITNESS_CATCH_UP_MS);
+    for (const event of witness.events) {
+      if (this.inOutage(event.atMs)) continue;
+      this.findings.add(event.kind, event.kind === 'witness-latency' ? 'latency' : event.message.replace(/\d+/g, '#'), `witness: ${event.message}`, {});
+    }
+    const problems = checkSequences(witness.consumed, witness.acknowledged);
+    if (!caughtUp) problems.push(`the consumer did not catch up with the last acknowledged record within ${WITNESS_CATCH_UP_MS} ms`);
+    for (const problem of problems) this.findings.add('witness-lost', problem.replace(/\d+/g, '#'), `witness consumer: ${problem}`);
+    let readBack: number | null = null;
+    if (this.options.restartAtEnd !== false && broker.running) {
+      this.scanLog();
+      const stopped = await withTimeout(broker.stop(), SHUTDOWN_MS);
+      if (stopped === 'timeout') {
+        this.findings.add('shutdown', 'timeout', `a graceful stop (SIGTERM) did not finish within ${SHUTDOWN_MS} ms`);
+        await broker.kill();
+      } else if (stopped !== 0) {
+        this.findings.add('shutdown', `exit ${stopped}`, `a graceful stop (SIGTERM) exited with code ${stopped}`, { evidence: this.sinceLastStart().split('\n').slice(-20) });
+      }
+      this.scanLog();
+      await this.restart(Date.now());
+      const after = await readWitnessTopic(this.options.t, broker.port, WITNESS_TOPIC, WITNESS_CATCH_UP_MS);
+      readBack = after.sequences.length;
+      for (const problem of [...after.problems, ...checkSequences(after.sequences, witness.acknowledged)]) {
+        this.findings.add('witness-lost', `after restart: ${problem.replace(/\d+/g, '#')}`, `witness topic read after a graceful restart: ${problem}`);
+      }
+    }
+    this.witnessSummary = {
+      acknowledged: witness.acknowledged.length,
+      consumed: witness.consumed.length,
+      produceLatencyMsMax: witness.produceLatencyMsMax,
+      fetchLatencyMsMax: witness.fetchLatencyMsMax,
+      readBackAfterRestart: readBack,
+    };
+  }
+}
+
+/** One signature per kind of unreadable batch (the details differ from batch to batch, the bug does not). */
+function corruptionClass(message: string): string {
+  if (message.startsWith('records do not decode')) return 'records do not decode';
+  if (message.startsWith('stuck')) return 'a consumer is stuck below the high watermark';
+  if (message.includes('past the high watermark')) return 'batch ends past the high watermark';
+  if (message.startsWith('fetch')) return message;
+  return message.replace(/-?\d+/g, '#');
+}
+
+/** Header facts of a frame as the broker reads them (for replay output). */
+export function describeFrame(frame: Buffer): string {
+  try {
+    const size = frame.readInt32BE(0);
+    const header = readRequestHeader(new Reader(frame.subarray(4)));
+    const schema = apiSchemas.get(header.apiKey);
+    return `size ${size} (${frame.length - 4} bytes follow), ${schema?.name ?? `API key ${header.apiKey}`} v${header.apiVersion}, correlation id ${header.correlationId}, client id ${JSON.stringify(header.clientId)?.slice(0, 60)}`;
+  } catch (error) {
+    return `${frame.length} bytes whose header does not decode: ${(error as Error).message}`;
+  }
+}
