@@ -10,12 +10,12 @@
 // The engine reports findings; it never fails a test itself (fuzz.test.ts asserts on the
 // summary, scripts/fuzz.ts prints it).
 
-import { createTopicsApi, apiVersionsApi, findCoordinatorApi, metadataApi, produceApi } from '../../../src/protocol/generated/index.js';
+import { createTopicsApi, apiVersionsApi, findCoordinatorApi, listOffsetsApi, metadataApi, produceApi } from '../../../src/protocol/generated/index.js';
 import { readRequestHeader, responseHeaderVersion } from '../../../src/protocol/header.js';
 import { apiSchemas } from '../../../src/protocol/generated/index.js';
 import { ErrorCode, errorName } from '../../../src/protocol/errors.js';
 import { Reader } from '../../../src/protocol/reader.js';
-import { BATCH_HEADER_BYTES, BatchField, LOG_OVERHEAD } from '../../../src/protocol/record-batch.js';
+import { BATCH_HEADER_BYTES, BatchField, LOG_OVERHEAD, encodeRecordBatch } from '../../../src/protocol/record-batch.js';
 import type { BrokerProcess, Teardownable } from '../../helpers/broker-process.js';
 import { RawClient, decodeResponse } from '../../helpers/raw-client.js';
 import {
@@ -104,12 +104,28 @@ const FUZZ_TOPICS: readonly { name: string; partitions: number; configs: Record<
   { name: 'fuzz-small-segments', partitions: 2, configs: { 'segment.bytes': '65536', 'segment.index.bytes': '4096' } },
 ];
 const SHARED_GROUPS = ['fuzz-shared-0', 'fuzz-shared-1'];
+/** Seed data: SEED_BATCHES batches of SEED_RECORDS_PER_BATCH records of SEED_RECORD_BYTES (4 MiB in fuzz-a-0). */
+const SEED_BATCHES = 64;
+const SEED_RECORDS_PER_BATCH = 16;
+const SEED_RECORD_BYTES = 4096;
+/** Seed records carry fixed timestamps (2023-11-14T22:13:20Z onwards) so that ListOffsets by time has something to find. */
+const SEED_TIMESTAMP_MS = 1_700_000_000_000;
 /** How long the group coordinator may take to create and load __consumer_offsets at the start. */
 const COORDINATOR_READY_MS = 30_000;
 /** Cases remembered as "just finished" for crash attribution (a crash can come a moment after the answer). */
 const RECENT_CASES_KEPT = 16;
 /** Client ports remembered to attribute "handler failed for 127.0.0.1:PORT" lines to cases. */
 const PORTS_REMEMBERED = 20_000;
+/** What replaySuspects found: the case after which the broker died, and any cases it needed before it. */
+interface Culprit {
+  readonly fuzzCase: FuzzCase;
+  readonly signature: string;
+  readonly excerpt: string[];
+  readonly prerequisites: number[];
+}
+
+/** How long a dying broker may take to be seen exiting after its connections fail. */
+const EXIT_NOTICE_MS = 2_000;
 /** How long a replayed suspect is given before the broker is asked whether it survived. */
 const REPLAY_SETTLE_MS = 1_000;
 /** Batch CRCs remembered for attributing unreadable batches to cases. */
@@ -169,9 +185,43 @@ export async function prepareContext(t: Teardownable, port: number, seed: number
     }
     const metadata = await client.request(metadataApi, 12, { topics: FUZZ_TOPICS.map((topic) => ({ name: topic.name })), allowAutoTopicCreation: false });
     const topics: FuzzTopic[] = metadata.topics.map((topic) => ({ name: topic.name ?? '', topicId: topic.topicId, partitions: topic.partitions.length }));
+    await seedData(client);
     return { seed, served, topics, sharedGroups: SHARED_GROUPS, initialRebalanceDelayMs };
   } finally {
     client.destroy();
+  }
+}
+
+/**
+ * Valid records in the fuzz topics before the fuzzing starts: a fetch that asks for too much
+ * (one partition named 700 times, 2^31-1 bytes each) only hurts when there is something to
+ * read, and so does a ListOffsets by timestamp or a DeleteRecords. Skipped when the first
+ * partition already holds them (a replay against a broker that has run before).
+ */
+async function seedData(client: RawClient): Promise<void> {
+  const first = FUZZ_TOPICS[0]!;
+  const listed = await client.request(listOffsetsApi, 7, {
+    replicaId: -1,
+    isolationLevel: 0,
+    topics: [{ name: first.name, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1 }] }],
+  });
+  if ((listed.topics[0]?.partitions[0]?.offset ?? 0) > 0) return;
+  const value = Buffer.alloc(SEED_RECORD_BYTES, 0x61);
+  for (let batch = 0; batch < SEED_BATCHES; batch++) {
+    const topicData = FUZZ_TOPICS.map((topic, t) => ({
+      name: topic.name,
+      // The first partition of the first topic gets the bulk: a few MiB in one place.
+      partitionData: Array.from({ length: t === 0 ? 1 : batch % 4 === 0 ? topic.partitions : 0 }, (_, index) => ({
+        index,
+        records: encodeRecordBatch({ records: Array.from({ length: SEED_RECORDS_PER_BATCH }, (_, r) => ({ key: `seed-${batch}-${r}`, value, timestamp: SEED_TIMESTAMP_MS + batch * 1000 + r })) }),
+      })),
+    })).filter((topic) => topic.partitionData.length > 0);
+    const produced = await client.request(produceApi, 9, { acks: -1, timeoutMs: HEALTH_MS, topicData });
+    for (const topic of produced.responses) {
+      for (const partition of topic.partitionResponses) {
+        if (partition.errorCode !== ErrorCode.NONE) throw new Error(`seeding ${topic.name}-${partition.index}: ${errorName(partition.errorCode)}`);
+      }
+    }
   }
 }
 
@@ -428,7 +478,11 @@ export class FuzzEngine {
       const culprit = await this.replaySuspects(suspects);
       const message = `the broker process died (${exit}): ${crash.signature}`;
       if (culprit !== null) {
-        this.findings.add('crash', culprit.signature, message.replace(crash.signature, culprit.signature), { culprit: culprit.fuzzCase, evidence: culprit.excerpt });
+        this.findings.add('crash', culprit.signature, message.replace(crash.signature, culprit.signature), {
+          culprit: culprit.fuzzCase,
+          prerequisites: culprit.prerequisites,
+          evidence: culprit.excerpt,
+        });
         if (culprit.signature !== crash.signature) this.findings.add('crash', crash.signature, message, { suspects, evidence: crash.excerpt });
       } else {
         this.findings.add('crash', crash.signature, message, { suspects, evidence: crash.excerpt });
@@ -444,23 +498,45 @@ export class FuzzEngine {
     return [...new Set([...this.inFlight.keys(), ...[...this.recent].reverse()])];
   }
 
-  /** Replays each suspect alone; the first after which the broker dies is the culprit. */
-  private async replaySuspects(suspects: readonly number[]): Promise<{ fuzzCase: FuzzCase; signature: string; excerpt: string[] } | null> {
+  /**
+   * Replays the suspects one after another in the order they first ran (state such as a
+   * group one of them joined may be what another needs to crash the broker); the one after
+   * which the broker dies is the culprit. It is then replayed alone on a fresh start: if
+   * that does not kill the broker, the cases replayed before it are named as prerequisites.
+   */
+  private async replaySuspects(suspects: readonly number[]): Promise<Culprit | null> {
     const broker = this.options.broker;
-    for (const index of suspects) {
-      const fuzzCase = generateCase(this.context, index);
-      // Only whether the broker survives matters here, not the answer (a fetch may rightly wait 30 s for one).
-      await runCase({ port: broker.port, frame: fuzzCase.frame, finAfter: frameSizeLies(fuzzCase.frame), answerMs: REPLAY_SETTLE_MS, abandonMs: REPLAY_SETTLE_MS });
-      const health = await healthCheck(this.options.t, broker.port, HEALTH_MS);
-      if (broker.running && health.ok) continue;
-      if (broker.running) await waitUntil(() => !broker.running, 5_000);
+    const ordered = [...suspects].sort((a, b) => a - b);
+    for (let i = 0; i < ordered.length; i++) {
+      const index = ordered[i]!;
+      if (!(await this.replayKills(index))) continue;
       const crash = crashSignature(this.sinceLastStart(), broker.exitDescription);
-      this.progress(`  case ${index} (${fuzzCase.label}) kills the broker when replayed alone`);
       this.scanLog();
       await this.restart(Date.now() - 2_000, broker.running);
-      return { fuzzCase, signature: crash.signature, excerpt: crash.excerpt };
+      let prerequisites: number[] = [];
+      if (await this.replayKills(index)) {
+        this.progress(`  case ${index} (${generateCase(this.context, index).label}) kills the broker when replayed alone`);
+        this.scanLog();
+        await this.restart(Date.now() - 2_000, broker.running);
+      } else {
+        prerequisites = ordered.slice(0, i);
+        this.progress(`  case ${index} kills the broker when replayed after cases ${prerequisites.join(', ')}, not alone`);
+      }
+      return { fuzzCase: generateCase(this.context, index), signature: crash.signature, excerpt: crash.excerpt, prerequisites };
     }
     return null;
+  }
+
+  /** Sends case `index` and says whether the broker died of it (it is left dead for the caller to inspect). */
+  private async replayKills(index: number): Promise<boolean> {
+    const broker = this.options.broker;
+    const fuzzCase = generateCase(this.context, index);
+    // Only whether the broker survives matters here, not the answer (a fetch may rightly wait 30 s for one).
+    await runCase({ port: broker.port, frame: fuzzCase.frame, finAfter: frameSizeLies(fuzzCase.frame), answerMs: REPLAY_SETTLE_MS, abandonMs: REPLAY_SETTLE_MS });
+    const health = await healthCheck(this.options.t, broker.port, HEALTH_MS);
+    if (broker.running && health.ok) return false;
+    await waitUntil(() => !broker.running, EXIT_NOTICE_MS);
+    return true;
   }
 
   /** The broker runs but does not serve a healthy client: a stall. Kill it and start again. */
@@ -475,6 +551,19 @@ export class FuzzEngine {
   }
 
   private async stallEpisodeNow(error: string): Promise<void> {
+    const broker = this.options.broker;
+    // A broker on its way out can refuse or reset connections before its exit is seen: that is a crash.
+    if (await waitUntil(() => !broker.running, EXIT_NOTICE_MS)) {
+      await this.handleCrash();
+      return;
+    }
+    // A busy machine can delay one health check: ask once more before calling it a stall.
+    const again = await healthCheck(this.options.t, broker.port, HEALTH_MS);
+    if (again.ok) return;
+    if (!broker.running) {
+      await this.handleCrash();
+      return;
+    }
     const suspects = this.suspects();
     this.findings.add('stall', 'unresponsive', `the broker process runs but a healthy client is not served within ${HEALTH_MS} ms: ${error}`, { suspects });
     this.progress(`stall: ${error}; killing and restarting the broker`);
@@ -565,7 +654,11 @@ export class FuzzEngine {
         );
       }
     } catch (error) {
-      if (this.options.broker.running) this.findings.add('stall', 'partition-check', `reading the fuzz topics back failed: ${(error as Error).message}`);
+      // The broker may be dying (a crash episode follows) or may have refused the consumer's reads.
+      const broker = this.options.broker;
+      if (await waitUntil(() => !broker.running, EXIT_NOTICE_MS)) return;
+      const health = await healthCheck(this.options.t, broker.port, HEALTH_MS);
+      if (health.ok) this.findings.add('corrupt-batch', 'read back failed', `reading the fuzz topics back as a consumer failed while the broker serves others: ${(error as Error).message}`);
     }
   }
 

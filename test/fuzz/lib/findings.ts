@@ -44,6 +44,8 @@ export interface Finding {
   readonly culprit: CaseRecord | null;
   /** Cases in flight or just finished when it happened, when none could be blamed alone. */
   readonly suspects: readonly number[];
+  /** Cases that must run before the culprit (in this order) for it to do harm. */
+  readonly prerequisites: readonly number[];
   /** Broker log lines or other evidence. */
   readonly evidence: readonly string[];
   /** When it was first seen, ms since the run started. */
@@ -71,7 +73,9 @@ export function formatFinding(finding: Finding, hexDir: string | null): string {
   const culprit = finding.culprit;
   if (culprit !== null) {
     lines.push(`  seed ${culprit.seed} case ${culprit.index}: ${culprit.label} (${culprit.mode})`);
-    lines.push(`  replay: npm run fuzz -- --replay ${culprit.seed}:${culprit.index}`);
+    const sequence = [...finding.prerequisites, culprit.index].join(',');
+    lines.push(`  replay: npm run fuzz -- --replay ${culprit.seed}:${sequence}`);
+    if (finding.prerequisites.length > 0) lines.push(`  (does harm only after cases ${finding.prerequisites.join(', ')})`);
     for (const note of culprit.notes.slice(0, 12)) lines.push(`    - ${note}`);
     if (culprit.frameBytes <= PRINTED_FRAME_BYTES_MAX) {
       lines.push(`  request (${culprit.frameBytes} bytes, hex, size prefix included): ${culprit.frameHex}`);
@@ -100,7 +104,8 @@ export function findingDiagnostics(finding: Finding, hexDir: string | null): Rec
     out['seed'] = culprit.seed;
     out['case'] = culprit.index;
     out['request'] = `${culprit.label} (${culprit.mode})`;
-    out['replay'] = `npm run fuzz -- --replay ${culprit.seed}:${culprit.index} --minimize`;
+    out['replay'] = `npm run fuzz -- --replay ${culprit.seed}:${[...finding.prerequisites, culprit.index].join(',')}${finding.prerequisites.length === 0 ? ' --minimize' : ''}`;
+    if (finding.prerequisites.length > 0) out['prerequisites'] = finding.prerequisites;
     out['notes'] = culprit.notes.slice(0, 16);
     if (culprit.frameBytes <= PRINTED_FRAME_BYTES_MAX) {
       out['hex'] = culprit.frameHex;
@@ -126,14 +131,25 @@ export class FindingSet {
 
   constructor(private readonly startedAt: number) {}
 
-  add(kind: FindingKind, signature: string, message: string, details: { culprit?: FuzzCase | null; suspects?: readonly number[]; evidence?: readonly string[] } = {}): Finding {
+  add(
+    kind: FindingKind,
+    signature: string,
+    message: string,
+    details: { culprit?: FuzzCase | null; suspects?: readonly number[]; prerequisites?: readonly number[]; evidence?: readonly string[] } = {},
+  ): Finding {
     const key = `${kind}\u0000${signature}`;
     const existing = this.byKey.get(key);
     if (existing !== undefined) {
       existing.occurrences++;
       if (existing.culprit === null && details.culprit !== undefined && details.culprit !== null) {
         // A later occurrence that could be blamed on one case is the better report.
-        const upgraded: Finding = { ...existing, message, culprit: caseRecord(details.culprit), evidence: details.evidence ?? existing.evidence };
+        const upgraded: Finding = {
+          ...existing,
+          message,
+          culprit: caseRecord(details.culprit),
+          prerequisites: details.prerequisites ?? [],
+          evidence: details.evidence ?? existing.evidence,
+        };
         this.byKey.set(key, upgraded);
         return upgraded;
       }
@@ -146,6 +162,7 @@ export class FindingSet {
       occurrences: 1,
       culprit: details.culprit === undefined || details.culprit === null ? null : caseRecord(details.culprit),
       suspects: details.suspects ?? [],
+      prerequisites: details.prerequisites ?? [],
       evidence: details.evidence ?? [],
       atMs: Date.now() - this.startedAt,
     };

@@ -268,7 +268,8 @@ function semanticValue(ctx: ValueContext, struct: StructSpec, field: FieldSpec, 
     if (name === 'generationId' || name === 'generationIdOrMemberEpoch' || name === 'memberEpoch') return rng.int(-1, 2);
     if (name === 'maxWaitMs') return rng.int(0, 200);
     if (name === 'minBytes') return rng.int(0, 1);
-    if (name === 'maxBytes' || name === 'partitionMaxBytes') return rng.int(1, 1 << 20);
+    // Mostly small reads (the fuzz topics hold a few MiB), sometimes all of it.
+    if (name === 'maxBytes' || name === 'partitionMaxBytes') return rng.chance(0.9) ? rng.int(1, 64 * 1024) : rng.int(1, 4 << 20);
     if (name === 'timeoutMs') return rng.int(0, 5_000);
     if (name === 'transactionTimeoutMs') return 60_000;
     if (name === 'replicaId') return -1;
@@ -367,7 +368,7 @@ function themed(ctx: ValueContext, field: FieldSpec, value: unknown, path: strin
   const type = field.type;
   if (type.kind === 'primitive') {
     if (themes.has('limits') && LIMIT_FIELD.test(field.name) && (type.name === 'int32' || type.name === 'int16') && rng.chance(0.8)) {
-      const extreme = type.name === 'int32' ? pick(rng, [2_147_483_647, 2_147_483_647, -1, 0, 100_000]) : pick(rng, [32_767, -1, 0]);
+      const extreme = type.name === 'int32' ? (rng.chance(0.7) ? 2_147_483_647 : pick(rng, [-1, 0, 100_000])) : pick(rng, [32_767, -1, 0]);
       ctx.notes.push(`${path} = ${extreme} (limits)`);
       return extreme;
     }
