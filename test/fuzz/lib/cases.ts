@@ -55,7 +55,7 @@ export interface FuzzCase {
 }
 
 /** How often a hostile case takes each theme (values.ts Theme). */
-const THEME_PROBABILITY = 0.25;
+const THEME_PROBABILITY = 0.35;
 /** Largest request body the fuzzer builds (a repeated 32 KB name must not make 32 MB frames). */
 export const BODY_BYTES_MAX = 1024 * 1024;
 

@@ -212,8 +212,9 @@ function topicOf(ctx: ValueContext): FuzzTopic {
 }
 
 function partitionOf(ctx: ValueContext): number {
+  // Partition 0 exists in every topic and holds seed data; sometimes one that may not exist.
   const most = Math.max(...ctx.dictionary.topics.map((topic) => topic.partitions));
-  return ctx.rng.int(0, most);
+  return ctx.rng.chance(0.6) ? 0 : ctx.rng.int(0, most);
 }
 
 function groupOf(ctx: ValueContext): string {
@@ -358,7 +359,9 @@ function shapeField(ctx: ValueContext, struct: StructSpec, field: FieldSpec, val
 }
 
 /** Fields that bound work or size: the 'limits' theme sets them to their extremes. */
-const LIMIT_FIELD = /max|bytes$|limit|count$|numPartitions|timeout|replicationFactor/i;
+const LIMIT_FIELD = /max|bytes$|limit|count$|numPartitions|timeout/i;
+/** Partition counts: at, under and far over what the broker allows (limits.topicPartitionsMax). */
+const PARTITION_COUNTS = [100_000, 50_000, 10_000, 2_147_483_647];
 /** Strings a little under, at and (after the header) over what a response can echo in an int16-length string. */
 const HUGE_STRING_BYTES = [32_700, 32_750, 32_760, STRING_BYTES_MAX];
 
@@ -367,8 +370,13 @@ function themed(ctx: ValueContext, field: FieldSpec, value: unknown, path: strin
   if (themes.size === 0 || ctx.hostility === 0) return value;
   const type = field.type;
   if (type.kind === 'primitive') {
-    if (themes.has('limits') && LIMIT_FIELD.test(field.name) && (type.name === 'int32' || type.name === 'int16') && rng.chance(0.8)) {
-      const extreme = type.name === 'int32' ? (rng.chance(0.7) ? 2_147_483_647 : pick(rng, [-1, 0, 100_000])) : pick(rng, [32_767, -1, 0]);
+    if (themes.has('limits') && LIMIT_FIELD.test(field.name) && (type.name === 'int32' || type.name === 'int16') && rng.chance(0.9)) {
+      const partitionCount = field.name === 'NumPartitions' || field.name === 'Count';
+      const extreme = partitionCount
+        ? pick(rng, PARTITION_COUNTS)
+        : type.name === 'int32'
+          ? rng.chance(0.8) ? 2_147_483_647 : pick(rng, [-1, 0, 100_000])
+          : pick(rng, [32_767, -1, 0]);
       ctx.notes.push(`${path} = ${extreme} (limits)`);
       return extreme;
     }
@@ -383,7 +391,7 @@ function themed(ctx: ValueContext, field: FieldSpec, value: unknown, path: strin
       return 'a'.repeat(bytes);
     }
   }
-  if (type.kind === 'array' && type.element.kind === 'struct' && themes.has('duplicates') && Array.isArray(value) && value.length > 0 && rng.chance(0.5)) {
+  if (type.kind === 'array' && type.element.kind === 'struct' && themes.has('duplicates') && Array.isArray(value) && value.length > 0 && rng.chance(0.7)) {
     const copies = pick(rng, [100, 700, DUPLICATES_MAX]);
     ctx.notes.push(`${path}: first entry repeated ${copies} times (duplicates)`);
     return Array.from({ length: copies }, () => value[0]);
