@@ -62,6 +62,7 @@ export interface LogFinding {
 /** Numbers, quoted text, hex and UUID-like tokens replaced so that one bug has one signature. */
 export function normalize(text: string): string {
   return text
+    .replace(/(.)\1{15,}/g, '$1…')
     .replace(/"[^"]*"|'[^']*'/g, '"…"')
     .replace(/\b[0-9a-f]{8}-[0-9a-f-]{27}\b/gi, '<uuid>')
     .replace(/0x[0-9a-f]+/gi, '#')

@@ -112,8 +112,11 @@ const SEED_RECORD_BYTES = 4096;
 const SEED_TIMESTAMP_MS = 1_700_000_000_000;
 /** How long the group coordinator may take to create and load __consumer_offsets at the start. */
 const COORDINATOR_READY_MS = 30_000;
-/** Cases remembered as "just finished" for crash attribution (a crash can come a moment after the answer). */
-const RECENT_CASES_KEPT = 16;
+/**
+ * Cases remembered as "just finished" for crash attribution: a crash can come a moment after
+ * the answer, or need state an earlier case left (a member still joining a group).
+ */
+const RECENT_CASES_KEPT = 48;
 /** Client ports remembered to attribute "handler failed for 127.0.0.1:PORT" lines to cases. */
 const PORTS_REMEMBERED = 20_000;
 /** What replaySuspects found: the case after which the broker died, and any cases it needed before it. */
@@ -673,7 +676,9 @@ export class FuzzEngine {
     const caughtUp = await witness.finish(WITNESS_CATCH_UP_MS);
     for (const event of witness.events) {
       if (this.inOutage(event.atMs)) continue;
-      this.findings.add(event.kind, event.kind === 'witness-latency' ? 'latency' : event.message.replace(/\d+/g, '#'), `witness: ${event.message}`, {});
+      // A request the broker did not answer within the bound is a latency violation too.
+      const kind = event.kind === 'witness-error' && event.message.includes('no response within') ? 'witness-latency' : event.kind;
+      this.findings.add(kind, kind === 'witness-latency' ? 'latency' : event.message.replace(/\d+/g, '#'), `witness: ${event.message}`, {});
     }
     const problems = checkSequences(witness.consumed, witness.acknowledged);
     if (!caughtUp) problems.push(`the consumer did not catch up with the last acknowledged record within ${WITNESS_CATCH_UP_MS} ms`);

@@ -92,7 +92,7 @@ export function formatFinding(finding: Finding, hexDir: string | null): string {
   } else if (finding.suspects.length > 0) {
     lines.push(`  not reproduced by one case alone; cases in flight: ${finding.suspects.slice(0, 24).join(', ')}`);
   }
-  for (const line of finding.evidence.slice(0, 24)) lines.push(`  | ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`);
+  for (const line of finding.evidence.slice(0, 24)) lines.push(`  | ${abbreviate(line)}`);
   return lines.join('\n');
 }
 
@@ -121,8 +121,14 @@ export function findingDiagnostics(finding: Finding, hexDir: string | null): Rec
   } else if (finding.suspects.length > 0) {
     out['suspects'] = `not reproduced by one case alone; cases in flight: ${finding.suspects.slice(0, 24).join(', ')}`;
   }
-  if (finding.evidence.length > 0) out['evidence'] = finding.evidence.slice(0, 24).map((line) => (line.length > 400 ? `${line.slice(0, 400)}…` : line)).join('\n');
+  if (finding.evidence.length > 0) out['evidence'] = finding.evidence.slice(0, 24).map((line) => abbreviate(line)).join('\n');
   return out;
+}
+
+/** Messages quote what clients sent (32 KB names): long runs of one character and long messages are cut. */
+export function abbreviate(text: string, charactersMax = 400): string {
+  const squeezed = text.replace(/(.)\1{15,}/g, (run, character: string) => `${character.repeat(3)}…(${run.length}×)`);
+  return squeezed.length > charactersMax ? `${squeezed.slice(0, charactersMax)}…` : squeezed;
 }
 
 /** Collects findings, one per kind and signature. */
@@ -145,7 +151,7 @@ export class FindingSet {
         // A later occurrence that could be blamed on one case is the better report.
         const upgraded: Finding = {
           ...existing,
-          message,
+          message: abbreviate(message),
           culprit: caseRecord(details.culprit),
           prerequisites: details.prerequisites ?? [],
           evidence: details.evidence ?? existing.evidence,
@@ -158,7 +164,7 @@ export class FindingSet {
     const finding: Finding = {
       kind,
       signature,
-      message,
+      message: abbreviate(message),
       occurrences: 1,
       culprit: details.culprit === undefined || details.culprit === null ? null : caseRecord(details.culprit),
       suspects: details.suspects ?? [],
