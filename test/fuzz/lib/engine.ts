@@ -10,7 +10,7 @@
 // The engine reports findings; it never fails a test itself (fuzz.test.ts asserts on the
 // summary, scripts/fuzz.ts prints it).
 
-import { createTopicsApi, apiVersionsApi, findCoordinatorApi, listOffsetsApi, metadataApi, produceApi } from '../../../src/protocol/generated/index.js';
+import { createTopicsApi, apiVersionsApi, findCoordinatorApi, listOffsetsApi, metadataApi, offsetFetchApi, produceApi } from '../../../src/protocol/generated/index.js';
 import { readRequestHeader, responseHeaderVersion } from '../../../src/protocol/header.js';
 import { apiSchemas } from '../../../src/protocol/generated/index.js';
 import { ErrorCode, errorName } from '../../../src/protocol/errors.js';
@@ -127,6 +127,8 @@ interface Culprit {
   readonly prerequisites: number[];
 }
 
+/** How often the exit monitor looks at the broker process. */
+const EXIT_POLL_MS = 100;
 /** How long a dying broker may take to be seen exiting after its connections fail. */
 const EXIT_NOTICE_MS = 2_000;
 /** How long a replayed suspect is given before the broker is asked whether it survived. */
@@ -177,21 +179,34 @@ export async function prepareContext(t: Teardownable, port: number, seed: number
         throw new Error(`creating ${topic.name}: ${errorName(topic.errorCode)} ${topic.errorMessage ?? ''}`);
       }
     }
-    // The group coordinator creates and loads __consumer_offsets on first use: have it ready, so
-    // that group requests reach the groups rather than COORDINATOR_NOT_AVAILABLE.
-    const coordinatorReady = Date.now() + COORDINATOR_READY_MS;
-    for (;;) {
-      const found = await client.request(findCoordinatorApi, 3, { key: SHARED_GROUPS[0], keyType: 0 });
-      if (found.errorCode === ErrorCode.NONE) break;
-      if (Date.now() > coordinatorReady) throw new Error(`the group coordinator is not available after ${COORDINATOR_READY_MS} ms: ${errorName(found.errorCode)}`);
-      await delay(100);
-    }
+    await waitForCoordinator(client);
     const metadata = await client.request(metadataApi, 12, { topics: FUZZ_TOPICS.map((topic) => ({ name: topic.name })), allowAutoTopicCreation: false });
     const topics: FuzzTopic[] = metadata.topics.map((topic) => ({ name: topic.name ?? '', topicId: topic.topicId, partitions: topic.partitions.length }));
     await seedData(client);
     return { seed, served, topics, sharedGroups: SHARED_GROUPS, initialRebalanceDelayMs };
   } finally {
     client.destroy();
+  }
+}
+
+/**
+ * The group coordinator creates and loads __consumer_offsets on first use and after a
+ * restart: waits until it answers, so that group requests reach the groups rather than
+ * COORDINATOR_NOT_AVAILABLE or COORDINATOR_LOAD_IN_PROGRESS. (FindCoordinator alone does
+ * not say the group's partition is loaded; an OffsetFetch of a group does.)
+ */
+export async function waitForCoordinator(client: RawClient): Promise<void> {
+  const deadline = Date.now() + COORDINATOR_READY_MS;
+  for (;;) {
+    const found = await client.request(findCoordinatorApi, 3, { key: SHARED_GROUPS[0], keyType: 0 });
+    if (found.errorCode === ErrorCode.NONE) {
+      const fetched = await client.request(offsetFetchApi, 7, { groupId: SHARED_GROUPS[0], topics: null, requireStable: false });
+      if (fetched.errorCode === ErrorCode.NONE) return;
+      if (Date.now() > deadline) throw new Error(`the group coordinator is not ready after ${COORDINATOR_READY_MS} ms: ${errorName(fetched.errorCode)}`);
+    } else if (Date.now() > deadline) {
+      throw new Error(`the group coordinator is not available after ${COORDINATOR_READY_MS} ms: ${errorName(found.errorCode)}`);
+    }
+    await delay(100);
   }
 }
 
@@ -306,16 +321,28 @@ export class FuzzEngine {
       this.witness.start();
     }
     await this.health();
+    // Notices the broker's exit within EXIT_POLL_MS even when every worker waits on a slow case.
+    this.exitMonitor = setInterval(() => {
+      if (broker.running) return;
+      this.exitSeenAt ??= Date.now();
+      if (this.episode === null) void this.crashEpisode();
+    }, EXIT_POLL_MS);
     const workers = Array.from({ length: this.options.concurrency }, () => this.worker());
-    await Promise.all(workers);
+    try {
+      await Promise.all(workers);
+    } finally {
+      clearInterval(this.exitMonitor);
+    }
     await this.episode;
     await this.healthRunning;
     if (broker.running) {
       await this.health(true);
       if (!broker.running) await this.crashEpisode();
     }
+    const finishing = Date.now();
     await this.finishWitness();
     this.scanLog();
+    this.progress(`end checks (witness, graceful restart, read back) took ${Date.now() - finishing} ms`);
     return {
       seed: this.options.seed,
       firstCase: this.options.firstCase ?? 0,
@@ -460,20 +487,27 @@ export class FuzzEngine {
 
   private async handleCrash(): Promise<void> {
     const broker = this.options.broker;
-    const outageFrom = Date.now() - 2_000;
+    const started = Date.now();
     const died = await waitUntil(() => !broker.running, 5_000);
+    // From a little before the exit was first seen: the witness may have lost its connection first.
+    const outageFrom = Math.min(started, this.exitSeenAt ?? started) - 2_000;
     if (!died) {
       // Alive but refusing connections.
       await this.stallEpisodeNow('connections refused while the process runs');
       return;
     }
     const suspects = this.suspects();
+    this.inFlightAtCrash = this.inFlight.size;
     await waitUntil(() => this.inFlight.size === 0, CASE_ANSWER_MS + 5_000);
+    const drainedMs = Date.now() - started;
     this.scanLog();
     const exit = broker.exitDescription;
     const crash = crashSignature(this.sinceLastStart(), exit);
-    this.progress(`crash (${exit}): ${crash.signature}; restarting, ${this.findings.has('crash', crash.signature) ? 'already known' : `replaying ${suspects.length} suspect case(s)`}`);
+    const known = this.findings.has('crash', crash.signature);
     await this.restart(outageFrom);
+    this.progress(
+      `crash (${exit}): ${crash.signature}; in-flight cases settled in ${drainedMs} ms, restarted in ${Date.now() - started - drainedMs} ms${known ? ', already known' : `; replaying ${suspects.length} suspect case(s)`}`,
+    );
     this.crashes++;
     if (this.findings.has('crash', crash.signature)) {
       this.findings.add('crash', crash.signature, '');
@@ -508,6 +542,13 @@ export class FuzzEngine {
    * that does not kill the broker, the cases replayed before it are named as prerequisites.
    */
   private async replaySuspects(suspects: readonly number[]): Promise<Culprit | null> {
+    // Most crashes come from one case that was in flight or had just finished: try those first,
+    // then the whole window (whose earlier cases may have left the state the crash needs).
+    const nearest = suspects.slice(0, this.inFlightAtCrash + this.options.concurrency);
+    return (await this.replayInOrder(nearest)) ?? (suspects.length > nearest.length ? this.replayInOrder(suspects) : null);
+  }
+
+  private async replayInOrder(suspects: readonly number[]): Promise<Culprit | null> {
     const broker = this.options.broker;
     const ordered = [...suspects].sort((a, b) => a - b);
     for (let i = 0; i < ordered.length; i++) {
@@ -581,6 +622,11 @@ export class FuzzEngine {
   }
 
   private launchLogOffset = 0;
+  /** How many of the suspects were in flight when the last crash was seen (they come first in suspects()). */
+  private inFlightAtCrash = 0;
+  /** When the exit monitor first saw the broker process gone (cleared by a restart). */
+  private exitSeenAt: number | null = null;
+  private exitMonitor: NodeJS.Timeout | null = null;
   private witnessSummary: FuzzSummary['witness'] = null;
 
   /** The broker's output since it was last started. */
@@ -594,6 +640,16 @@ export class FuzzEngine {
     const before = broker.log.length;
     await broker.restart({ hard });
     this.launchLogOffset = before;
+    this.exitSeenAt = null;
+    // Group requests (and their replays) must find the coordinator loaded, as at the start.
+    const client = await RawClient.connect(this.options.t, broker.port);
+    try {
+      await waitForCoordinator(client);
+    } catch (error) {
+      this.progress(`after the restart: ${(error as Error).message}`);
+    } finally {
+      client.destroy();
+    }
     this.restarts++;
     this.outageWindows.push({ from: outageFrom, to: Date.now() + 2_000 });
   }

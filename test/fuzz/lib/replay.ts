@@ -16,8 +16,8 @@ import { CASE_ANSWER_MS, HEALTH_MS } from './bounds.js';
 import { LogScanner, crashSignature, healthCheck } from './broker-observer.js';
 import { runCase } from './case-client.js';
 import { decodeAsBroker, frameSizeLies, waitAllowanceMs, type FuzzContext } from './cases.js';
-import { decodeResponse } from '../../helpers/raw-client.js';
-import { responseProblem } from './engine.js';
+import { RawClient, decodeResponse } from '../../helpers/raw-client.js';
+import { responseProblem, waitForCoordinator } from './engine.js';
 
 export type PlayKind = 'fine' | 'crash' | 'hang' | 'handler-failure' | 'log-error' | 'bad-response';
 
@@ -90,6 +90,12 @@ export class Replayer {
     const before = this.broker.log.length;
     await this.broker.restart({ hard });
     this.launchLogOffset = before;
+    const client = await RawClient.connect(this.t, this.broker.port);
+    try {
+      await waitForCoordinator(client);
+    } finally {
+      client.destroy();
+    }
   }
 }
 
