@@ -133,6 +133,8 @@ const EXIT_POLL_MS = 100;
 const EXIT_NOTICE_MS = 2_000;
 /** How long a replayed suspect is given before the broker is asked whether it survived. */
 const REPLAY_SETTLE_MS = 1_000;
+/** Case timings remembered for naming the cases that overlapped a slow witness request. */
+const CASE_TIMES_KEPT = 20_000;
 /** Batch CRCs remembered for attributing unreadable batches to cases. */
 const BATCH_CRCS_REMEMBERED = 200_000;
 /** Connections the fuzzer itself may hold open: workers, witness (2), health, partition checker. */
@@ -288,6 +290,8 @@ export class FuzzEngine {
   private readonly producedBy = new Map<string, number>();
   /** Every batch sent, by the CRC field it carries → case number (finds acks=0 producers too). */
   private readonly batchCrcs = new Map<number, number>();
+  /** When recent cases ran, to name the cases that overlapped a witness request that was slow. */
+  private readonly caseTimes: { index: number; startMs: number; endMs: number }[] = [];
   /** Time windows around crashes and stalls, when witness failures are the crash's, not theirs. */
   private readonly outageWindows: { from: number; to: number }[] = [];
   private episode: Promise<void> | null = null;
@@ -373,8 +377,11 @@ export class FuzzEngine {
       const fuzzCase = generateCase(this.context, index);
       if (fuzzCase.apiKey === 0) this.rememberBatchCrcs(fuzzCase);
       this.inFlight.set(index, fuzzCase);
+      const startedMs = Date.now();
       const outcome = await this.send(fuzzCase);
       this.inFlight.delete(index);
+      this.caseTimes.push({ index, startMs: startedMs, endMs: Date.now() });
+      if (this.caseTimes.length > CASE_TIMES_KEPT) this.caseTimes.shift();
       this.recent.push(index);
       if (this.recent.length > RECENT_CASES_KEPT) this.recent.shift();
       this.casesRun++;
@@ -419,7 +426,8 @@ export class FuzzEngine {
       if (!broker.running) {
         await this.crashEpisode();
       } else if (health.ok) {
-        this.findings.add('hang', `${fuzzCase.label.replace(/ v\d+$/, '')}`, `${fuzzCase.label}: neither answered nor closed within ${CASE_ANSWER_MS} ms (the broker still serves others)`, {
+        const boundMs = CASE_ANSWER_MS + waitAllowanceMs(fuzzCase.frame, fuzzCase.freshGroup, this.context);
+        this.findings.add('hang', `${fuzzCase.label.replace(/ v\d+$/, '')}`, `${fuzzCase.label}: neither answered nor closed within ${boundMs} ms (the broker still serves others)`, {
           culprit: fuzzCase,
         });
       } else {
@@ -721,6 +729,15 @@ export class FuzzEngine {
     }
   }
 
+  /** Cases that ran during [fromMs, toMs], those that took longest first. */
+  private casesOverlapping(fromMs: number, toMs: number): number[] {
+    return this.caseTimes
+      .filter((time) => time.startMs <= toMs && time.endMs >= fromMs)
+      .sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs))
+      .slice(0, 24)
+      .map((time) => time.index);
+  }
+
   private inOutage(atMs: number): boolean {
     return this.outageWindows.some((window) => atMs >= window.from && atMs <= window.to);
   }
@@ -734,7 +751,9 @@ export class FuzzEngine {
       if (this.inOutage(event.atMs)) continue;
       // A request the broker did not answer within the bound is a latency violation too.
       const kind = event.kind === 'witness-error' && event.message.includes('no response within') ? 'witness-latency' : event.kind;
-      this.findings.add(kind, kind === 'witness-latency' ? 'latency' : event.message.replace(/\d+/g, '#'), `witness: ${event.message}`, {});
+      this.findings.add(kind, kind === 'witness-latency' ? 'latency' : event.message.replace(/\d+/g, '#'), `witness: ${event.message}`, {
+        suspects: this.casesOverlapping(event.sentAtMs, event.atMs),
+      });
     }
     const problems = checkSequences(witness.consumed, witness.acknowledged);
     if (!caughtUp) problems.push(`the consumer did not catch up with the last acknowledged record within ${WITNESS_CATCH_UP_MS} ms`);

@@ -90,7 +90,7 @@ export function formatFinding(finding: Finding, hexDir: string | null): string {
       lines.push(`  request (${culprit.frameBytes} bytes, hex, first 256 bytes${where}): ${culprit.frameHex.slice(0, 512)}…`);
     }
   } else if (finding.suspects.length > 0) {
-    lines.push(`  not reproduced by one case alone; cases in flight: ${finding.suspects.slice(0, 24).join(', ')}`);
+    lines.push(`  ${suspectsLabel(finding)}: ${finding.suspects.slice(0, 24).join(', ')}`);
   }
   for (const line of finding.evidence.slice(0, 24)) lines.push(`  | ${abbreviate(line)}`);
   return lines.join('\n');
@@ -119,10 +119,16 @@ export function findingDiagnostics(finding: Finding, hexDir: string | null): Rec
       }
     }
   } else if (finding.suspects.length > 0) {
-    out['suspects'] = `not reproduced by one case alone; cases in flight: ${finding.suspects.slice(0, 24).join(', ')}`;
+    out['suspects'] = `${suspectsLabel(finding)}: ${finding.suspects.slice(0, 24).join(', ')}`;
   }
   if (finding.evidence.length > 0) out['evidence'] = finding.evidence.slice(0, 24).map((line) => abbreviate(line)).join('\n');
   return out;
+}
+
+function suspectsLabel(finding: Finding): string {
+  if (finding.kind.startsWith('witness')) return 'cases running while the witness waited (longest first)';
+  if (finding.kind === 'rss' || finding.kind === 'fds') return 'cases run since the previous check';
+  return 'not reproduced by one case alone; cases in flight or just finished';
 }
 
 /** Messages quote what clients sent (32 KB names): long runs of one character and long messages are cut. */

@@ -6,7 +6,9 @@
 // dropped — each change kept only if the same failure (kind and signature) still happens.
 // Used by scripts/fuzz.ts (--replay, --replay-hex, --minimize).
 
-import { apiSchemas } from '../../../src/protocol/generated/index.js';
+import { apiSchemas, fetchApi, produceApi } from '../../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../../src/protocol/errors.js';
+import { checkBatch, wholeBatches } from './batch-check.js';
 import { readRequestHeader, requestHeaderVersion, responseHeaderVersion } from '../../../src/protocol/header.js';
 import { writeRequestHeader } from '../../../src/protocol/generated/request-header.js';
 import { Reader } from '../../../src/protocol/reader.js';
@@ -19,7 +21,9 @@ import { decodeAsBroker, frameSizeLies, waitAllowanceMs, type FuzzContext } from
 import { RawClient, decodeResponse } from '../../helpers/raw-client.js';
 import { responseProblem, waitForCoordinator } from './engine.js';
 
-export type PlayKind = 'fine' | 'crash' | 'hang' | 'handler-failure' | 'log-error' | 'bad-response';
+export type PlayKind = 'fine' | 'crash' | 'hang' | 'handler-failure' | 'log-error' | 'bad-response' | 'corrupt-batch';
+
+const PRODUCE_KEY = 0;
 
 export interface PlayResult {
   readonly kind: PlayKind;
@@ -56,13 +60,8 @@ export class Replayer {
     if (!this.broker.running) await this.restart();
     this.scanner.skipToEnd();
     const allowanceMs = waitAllowanceMs(frame, null, this.context);
-    const outcome = await runCase({
-      port: this.broker.port,
-      frame,
-      finAfter: frameSizeLies(frame),
-      answerMs: CASE_ANSWER_MS + (Number.isFinite(allowanceMs) ? allowanceMs : 0),
-      abandonMs: null,
-    });
+    const answerMs = CASE_ANSWER_MS + (Number.isFinite(allowanceMs) ? allowanceMs : 0);
+    const outcome = await runCase({ port: this.broker.port, frame, finAfter: frameSizeLies(frame), answerMs, abandonMs: null });
     const health = await healthCheck(this.t, this.broker.port, HEALTH_MS);
     if (!this.broker.running || !health.ok) {
       await waitUntil(() => !this.broker.running, 5_000);
@@ -74,7 +73,7 @@ export class Replayer {
         : { kind: 'crash', signature: crash.signature, summary: `the broker died (${exit}): ${crash.signature}`, evidence: crash.excerpt };
     }
     if (outcome.kind === 'hang') {
-      return { kind: 'hang', signature: 'hang', summary: `neither answered nor closed within ${CASE_ANSWER_MS} ms`, evidence: [] };
+      return { kind: 'hang', signature: 'hang', summary: `neither answered nor closed within ${answerMs} ms`, evidence: [] };
     }
     const logged = this.scanner.scan();
     const failure = logged.find((line) => line.kind === 'handler-failure') ?? logged[0];
@@ -83,7 +82,47 @@ export class Replayer {
     }
     const problem = outcome.kind === 'answered' ? responseProblem(frame, outcome) : null;
     if (problem !== null) return { kind: 'bad-response', signature: problem.replace(/\d+/g, '#'), summary: problem, evidence: [] };
+    const unreadable = outcome.kind === 'answered' ? await this.readBackProduced(frame, outcome.responses) : null;
+    if (unreadable !== null) return { kind: 'corrupt-batch', signature: 'records do not decode', summary: unreadable, evidence: describeResponse(frame, outcome.responses) };
     return { kind: 'fine', signature: '', summary: `${outcome.kind} after ${outcome.elapsedMs} ms, the broker is fine`, evidence: outcome.kind === 'answered' ? describeResponse(frame, outcome.responses) : [] };
+  }
+
+  /** For an answered Produce: reads each acknowledged batch back and says what a consumer cannot read in it, or null. */
+  private async readBackProduced(frame: Buffer, responses: readonly Buffer[]): Promise<string | null> {
+    const decoded = decodeAsBroker(frame);
+    if (decoded === null || decoded.apiKey !== PRODUCE_KEY || responses.length !== 1) return null;
+    const produced = decodeResponse(produceApi, decoded.apiVersion, responses[0]!).body;
+    const client = await RawClient.connect(this.t, this.broker.port);
+    try {
+      for (const topic of produced.responses) {
+        for (const partition of topic.partitionResponses) {
+          if (partition.errorCode !== ErrorCode.NONE) continue;
+          const fetched = await client.request(fetchApi, 12, {
+            replicaId: -1,
+            maxWaitMs: 0,
+            minBytes: 0,
+            maxBytes: 1 << 20,
+            isolationLevel: 0,
+            sessionId: 0,
+            sessionEpoch: -1,
+            topics: [{ topic: topic.name, partitions: [{ partition: partition.index, currentLeaderEpoch: -1, fetchOffset: partition.baseOffset, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+            forgottenTopicsData: [],
+            rackId: '',
+          });
+          const records = fetched.responses[0]?.partitions[0]?.records;
+          const bytes = Buffer.isBuffer(records) ? records : Buffer.alloc(0);
+          for (const batch of wholeBatches(bytes)) {
+            const checked = checkBatch(batch, false);
+            if (checked.baseOffset === partition.baseOffset && checked.problem !== null) {
+              return `the broker acknowledged a batch a consumer cannot read: ${topic.name}-${partition.index} offset ${partition.baseOffset}: ${checked.problem}`;
+            }
+          }
+        }
+      }
+    } finally {
+      client.destroy();
+    }
+    return null;
   }
 
   private async restart(hard = false): Promise<void> {
@@ -124,9 +163,22 @@ interface Request {
   body: Record<string, unknown>;
 }
 
+/**
+ * Writes the int64 values a decoder makes of the bit patterns 2^63-1 and -2^63 (the numbers
+ * ±2^63, which Writer.int64 refuses) back as those patterns, so that a request carrying them
+ * can be decoded, shrunk and encoded again.
+ */
+class ClampingWriter extends Writer {
+  override int64(value: number): void {
+    if (value >= 2 ** 63) this.raw(Buffer.from('7fffffffffffffff', 'hex'));
+    else if (value <= -(2 ** 63)) this.raw(Buffer.from('8000000000000000', 'hex'));
+    else super.int64(value);
+  }
+}
+
 function encodeRequest(request: Request): Buffer {
   const schema = apiSchemas.get(request.header.apiKey)!;
-  const w = new Writer();
+  const w = new ClampingWriter();
   w.int32(0);
   writeRequestHeader(w, requestHeaderVersion(request.header.apiKey, request.header.apiVersion), {
     requestApiKey: request.header.apiKey,
@@ -192,6 +244,9 @@ function shrinks(request: Request): Shrink[] {
       if (value.length > 0) out.push({ path, value: [], what: `${path.join('.')} emptied` });
       if (value.length > 1) out.push({ path, value: [value[0]], what: `${path.join('.')} cut to its first entry` });
       if (value.length > 2) out.push({ path, value: value.slice(0, Math.ceil(value.length / 2)), what: `${path.join('.')} halved` });
+      if (value.length > 1 && value.length <= 8) {
+        for (let i = 0; i < value.length; i++) out.push({ path, value: value.filter((_, j) => j !== i), what: `${path.join('.')} without entry ${i}` });
+      }
       value.forEach((entry, i) => visit(entry, [...path, i]));
       return;
     }
@@ -220,6 +275,16 @@ function shrinks(request: Request): Shrink[] {
   return out.sort((a, b) => a.path.length - b.path.length);
 }
 
+/** False when the codec cannot write what it read (an int64 of 2^63, a string that grew past 32,767 bytes as UTF-8). */
+function reencodable(request: Request): boolean {
+  try {
+    encodeRequest(request);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Trials a minimization may make (each a replay; one that kills the broker also costs a restart). */
 const MINIMIZE_TRIALS_MAX = 120;
 
@@ -228,7 +293,8 @@ export async function minimizeFrame(frame: Buffer, original: PlayResult, replaye
   const same = (result: PlayResult): boolean => result.kind === original.kind && (original.kind === 'hang' || result.signature === original.signature);
   let trials = 0;
   const decoded = decodeRequest(frame);
-  if (decoded === null) {
+  if (decoded !== null && !reencodable(decoded)) say('  the decoded request does not encode again (a value the codec cannot write): cutting bytes instead');
+  if (decoded === null || !reencodable(decoded)) {
     // Not decodable: all we can do is cut bytes off the end (keeping the size prefix true).
     let best = frame;
     for (let cut = Math.floor((best.length - 4) / 2); cut >= 1 && trials < MINIMIZE_TRIALS_MAX; cut = Math.floor(cut / 2)) {

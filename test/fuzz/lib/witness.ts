@@ -26,6 +26,8 @@ const CONNECT_ATTEMPTS_MAX = 50;
 
 export interface WitnessEvent {
   readonly atMs: number;
+  /** When the request that went wrong was sent (atMs for events not about one request). */
+  readonly sentAtMs: number;
   readonly kind: 'witness-latency' | 'witness-error' | 'witness-order' | 'witness-corrupt';
   readonly message: string;
 }
@@ -159,8 +161,8 @@ export class Witness {
     this.consumerLoop = this.consume();
   }
 
-  private event(kind: WitnessEvent['kind'], message: string): void {
-    if (this.events.length < 1000) this.events.push({ atMs: Date.now(), kind, message });
+  private event(kind: WitnessEvent['kind'], message: string, sentAtMs = Date.now()): void {
+    if (this.events.length < 1000) this.events.push({ atMs: Date.now(), sentAtMs, kind, message });
   }
 
   private async connect(): Promise<RawClient | null> {
@@ -195,7 +197,7 @@ export class Witness {
         const latency = Date.now() - started;
         this.produceRequests++;
         this.produceLatencyMsMax = Math.max(this.produceLatencyMsMax, latency);
-        if (latency > this.latencyMsMax) this.event('witness-latency', `produce answered after ${latency} ms`);
+        if (latency > this.latencyMsMax) this.event('witness-latency', `produce answered after ${latency} ms`, started);
         const partition = response.responses[0]?.partitionResponses[0];
         if (partition === undefined || partition.errorCode !== ErrorCode.NONE) {
           this.event('witness-error', `produce of witness-${numbers[0]}: ${partition === undefined ? 'no partition in the response' : `${errorName(partition.errorCode)} ${partition.errorMessage ?? ''}`}`);
@@ -204,7 +206,7 @@ export class Witness {
           this.lastAckedOffset = partition.baseOffset + count - 1;
         }
       } catch (error) {
-        this.event('witness-error', `produce of witness-${numbers[0]} after ${Date.now() - started} ms: ${(error as Error).message}`);
+        this.event('witness-error', `produce of witness-${numbers[0]} after ${Date.now() - started} ms: ${(error as Error).message}`, started);
         client.destroy();
         client = await this.connect();
       }
@@ -224,7 +226,7 @@ export class Witness {
         const latency = Date.now() - started;
         this.fetchRequests++;
         this.fetchLatencyMsMax = Math.max(this.fetchLatencyMsMax, latency);
-        if (latency > boundMs) this.event('witness-latency', `fetch answered after ${latency} ms (max wait ${FETCH_MAX_WAIT_MS} ms)`);
+        if (latency > boundMs) this.event('witness-latency', `fetch answered after ${latency} ms (max wait ${FETCH_MAX_WAIT_MS} ms)`, started);
         const partition = response.responses[0]?.partitions[0];
         if (partition === undefined || partition.errorCode !== ErrorCode.NONE) {
           this.event('witness-error', `fetch at offset ${this.nextFetchOffset}: ${partition === undefined ? 'no partition' : errorName(partition.errorCode)}`);
@@ -248,7 +250,7 @@ export class Witness {
           this.nextFetchOffset = batch.lastOffset + 1;
         }
       } catch (error) {
-        this.event('witness-error', `fetch at offset ${this.nextFetchOffset} after ${Date.now() - started} ms: ${(error as Error).message}`);
+        this.event('witness-error', `fetch at offset ${this.nextFetchOffset} after ${Date.now() - started} ms: ${(error as Error).message}`, started);
         client.destroy();
         client = await this.connect();
       }
