@@ -512,12 +512,14 @@ export class FuzzEngine {
     const exit = broker.exitDescription;
     const crash = crashSignature(this.sinceLastStart(), exit);
     const known = this.findings.has('crash', crash.signature);
-    await this.restart(outageFrom);
+    const restarted = await this.restart(outageFrom);
     this.progress(
       `crash (${exit}): ${crash.signature}; in-flight cases settled in ${drainedMs} ms, restarted in ${Date.now() - started - drainedMs} ms${known ? ', already known' : `; replaying ${suspects.length} suspect case(s)`}`,
     );
     this.crashes++;
-    if (this.findings.has('crash', crash.signature)) {
+    if (!restarted) {
+      this.findings.add('crash', crash.signature, `the broker process died (${exit}): ${crash.signature}`, { suspects, evidence: crash.excerpt });
+    } else if (known) {
       this.findings.add('crash', crash.signature, '');
     } else {
       const culprit = await this.replaySuspects(suspects);
@@ -564,7 +566,9 @@ export class FuzzEngine {
       if (!(await this.replayKills(index))) continue;
       const crash = crashSignature(this.sinceLastStart(), broker.exitDescription);
       this.scanLog();
-      await this.restart(Date.now() - 2_000, broker.running);
+      if (!(await this.restart(Date.now() - 2_000, broker.running))) {
+        return { fuzzCase: generateCase(this.context, index), signature: crash.signature, excerpt: crash.excerpt, prerequisites: ordered.slice(0, i) };
+      }
       let prerequisites: number[] = [];
       if (await this.replayKills(index)) {
         this.progress(`  case ${index} (${generateCase(this.context, index).label}) kills the broker when replayed alone`);
@@ -642,11 +646,30 @@ export class FuzzEngine {
     return this.options.broker.log.slice(this.launchLogOffset);
   }
 
-  private async restart(outageFrom: number, hard = false): Promise<void> {
+  /**
+   * Starts the broker again on the same data directory. False when it cannot start: that is
+   * a finding of its own (one request can leave a broker that no restart brings back), and
+   * the run stops.
+   */
+  private async restart(outageFrom: number, hard = false): Promise<boolean> {
     const broker = this.options.broker;
     this.scanLog();
     const before = broker.log.length;
-    await broker.restart({ hard });
+    try {
+      await broker.restart({ hard });
+    } catch (error) {
+      const output = broker.log.slice(before);
+      const failure = crashSignature(output, broker.exitDescription);
+      this.findings.add('crash', `cannot start again: ${failure.signature}`, `the broker does not start again on its data directory: ${(error as Error).message.split('\n')[0]} ${failure.signature}`, {
+        suspects: this.suspects(),
+        evidence: output.split('\n').filter((line) => line.length > 0).slice(-24),
+      });
+      this.stopping = true;
+      this.stopReason = 'the broker could not be started again';
+      this.outageWindows.push({ from: outageFrom, to: Infinity });
+      this.progress(`the broker does not start again: ${failure.signature}; stopping`);
+      return false;
+    }
     this.launchLogOffset = before;
     this.exitSeenAt = null;
     // Group requests (and their replays) must find the coordinator loaded, as at the start.
@@ -660,6 +683,7 @@ export class FuzzEngine {
     }
     this.restarts++;
     this.outageWindows.push({ from: outageFrom, to: Date.now() + 2_000 });
+    return true;
   }
 
   private scanLog(): void {
@@ -746,6 +770,12 @@ export class FuzzEngine {
     const witness = this.witness;
     if (witness === null) return;
     const broker = this.options.broker;
+    if (!broker.running) {
+      // The broker could not be started again (its own finding): nothing to check the witness against.
+      await witness.finish(0);
+      this.witnessSummary = this.witnessCounts(witness, null);
+      return;
+    }
     const caughtUp = await witness.finish(WITNESS_CATCH_UP_MS);
     for (const event of witness.events) {
       if (this.inOutage(event.atMs)) continue;
@@ -769,14 +799,21 @@ export class FuzzEngine {
         this.findings.add('shutdown', `exit ${stopped}`, `a graceful stop (SIGTERM) exited with code ${stopped}`, { evidence: this.sinceLastStart().split('\n').slice(-20) });
       }
       this.scanLog();
-      await this.restart(Date.now());
+      if (!(await this.restart(Date.now()))) {
+        this.witnessSummary = this.witnessCounts(witness, null);
+        return;
+      }
       const after = await readWitnessTopic(this.options.t, broker.port, WITNESS_TOPIC, WITNESS_CATCH_UP_MS);
       readBack = after.sequences.length;
       for (const problem of [...after.problems, ...checkSequences(after.sequences, witness.acknowledged)]) {
         this.findings.add('witness-lost', `after restart: ${problem.replace(/\d+/g, '#')}`, `witness topic read after a graceful restart: ${problem}`);
       }
     }
-    this.witnessSummary = {
+    this.witnessSummary = this.witnessCounts(witness, readBack);
+  }
+
+  private witnessCounts(witness: Witness, readBack: number | null): FuzzSummary['witness'] {
+    return {
       acknowledged: witness.acknowledged.length,
       consumed: witness.consumed.length,
       produceLatencyMsMax: witness.produceLatencyMsMax,

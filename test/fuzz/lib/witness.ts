@@ -165,7 +165,7 @@ export class Witness {
     if (this.events.length < 1000) this.events.push({ atMs: Date.now(), sentAtMs, kind, message });
   }
 
-  private async connect(): Promise<RawClient | null> {
+  private async connect(stopped: () => boolean): Promise<RawClient | null> {
     for (let attempt = 0; attempt < CONNECT_ATTEMPTS_MAX; attempt++) {
       try {
         return await RawClient.connect(this.t, this.port);
@@ -173,14 +173,15 @@ export class Witness {
         // The broker is restarting after a crash (recorded by the engine): try again shortly.
         await delay(200);
       }
-      if (this.stopProducing && this.stopConsuming) return null;
+      if (stopped()) return null;
     }
     this.event('witness-error', `could not connect to the broker in ${CONNECT_ATTEMPTS_MAX} attempts`);
     return null;
   }
 
   private async produce(): Promise<void> {
-    let client = await this.connect();
+    const stopped = (): boolean => this.stopProducing;
+    let client = await this.connect(stopped);
     while (!this.stopProducing && client !== null) {
       const count = 1 + (this.nextSequence % 3);
       const numbers = Array.from({ length: count }, (_, i) => this.nextSequence + i);
@@ -208,7 +209,7 @@ export class Witness {
       } catch (error) {
         this.event('witness-error', `produce of witness-${numbers[0]} after ${Date.now() - started} ms: ${(error as Error).message}`, started);
         client.destroy();
-        client = await this.connect();
+        client = await this.connect(stopped);
       }
       await delay(PRODUCE_PACE_MS);
     }
@@ -216,7 +217,8 @@ export class Witness {
   }
 
   private async consume(): Promise<void> {
-    let client = await this.connect();
+    const stopped = (): boolean => this.stopConsuming;
+    let client = await this.connect(stopped);
     let previous = -1;
     while (!this.stopConsuming && client !== null) {
       const started = Date.now();
@@ -252,7 +254,7 @@ export class Witness {
       } catch (error) {
         this.event('witness-error', `fetch at offset ${this.nextFetchOffset} after ${Date.now() - started} ms: ${(error as Error).message}`, started);
         client.destroy();
-        client = await this.connect();
+        client = await this.connect(stopped);
       }
     }
     client?.destroy();
