@@ -689,7 +689,10 @@ export class FuzzEngine {
   private scanLog(): void {
     for (const line of this.scanner.scan()) {
       const index = line.peerPort === null ? undefined : this.portToCase.get(line.peerPort);
-      const culprit = index === undefined ? null : generateCase(this.context, index);
+      let culprit = index === undefined ? null : generateCase(this.context, index);
+      // Ports are reused: blame the case only if it is a request of the API that failed.
+      const api = line.kind === 'handler-failure' ? line.signature.slice(0, line.signature.indexOf(':')) : null;
+      if (culprit !== null && api !== null && !culprit.label.startsWith(`${api} `)) culprit = null;
       const message = line.kind === 'handler-failure' ? `a handler threw: ${line.lines[0]!.replace(/^\S+ \S+\s+/, '')}` : line.lines[0]!;
       this.findings.add(line.kind, line.signature, message, { culprit, evidence: line.lines });
     }
@@ -699,6 +702,9 @@ export class FuzzEngine {
   private async health(final = false): Promise<void> {
     const broker = this.options.broker;
     if (this.episode !== null || !broker.running) return;
+    // Memory and descriptors first, then the partition count their bounds allow for: a request
+    // creating partitions meanwhile then counts for, not against, the broker.
+    const stats = processStats(broker.pid);
     const health = await healthCheck(this.options.t, broker.port, HEALTH_MS);
     if (!broker.running) {
       await this.crashEpisode();
@@ -708,7 +714,6 @@ export class FuzzEngine {
       await this.stallEpisode(health.error);
       return;
     }
-    const stats = processStats(broker.pid);
     if (stats !== null) {
       const connections = this.options.concurrency + OWN_CONNECTIONS_SLACK;
       this.rssBound = rssBytesMax(connections, health.partitions);
