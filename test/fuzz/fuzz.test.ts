@@ -51,7 +51,7 @@ t.equal(summary.casesRun, CASES, `all ${CASES} cases ran (${summary.stopReason})
 check(['crash', 'stall'], 'zero crashes: the broker process stays alive and serving');
 check(['hang'], `zero hangs: every fuzz request is answered or its connection closed in time`);
 check(['handler-failure', 'log-error', 'node-warning'], 'the broker log shows no handler failure, uncaught error or warning');
-check(['bad-response'], 'every response decodes and answers its request');
+check(['bad-response', 'amplification'], 'every response decodes, answers its request and stays within its size bound');
 check(['corrupt-batch'], 'every batch the broker accepted reads back as valid records');
 check(['rss', 'fds'], `the broker stays within its memory and descriptor bounds (rss ≤ ${(summary.broker.rssBytesBound / 2 ** 20).toFixed(0)} MiB, fds ≤ ${summary.broker.fdsBound})`);
 check(['witness-latency', 'witness-error'], 'the witness is served within its latency bound throughout');

@@ -20,6 +20,15 @@ export const UNJUDGED_ABANDON_MS = 2_000;
 /** The witness producer's and consumer's requests must be answered within this (plus the fetch's max wait): the brief's 5 s. */
 export const WITNESS_LATENCY_MS = 5_000;
 
+/**
+ * The largest response any request may draw. Kafka bounds a fetch response by the broker's
+ * fetch.max.bytes (default 55 MiB, KIP-541) whatever the client asks, and no other response
+ * comes near that; 64 MiB leaves room for headers. A larger response is an amplification:
+ * a small request making the broker read and send without limit (one partition named 700
+ * times with MaxBytes 2^31-1).
+ */
+export const RESPONSE_BYTES_MAX = 64 * 1024 * 1024;
+
 /** A health check (ApiVersions + Metadata on a new connection) must be answered within this. */
 export const HEALTH_MS = 5_000;
 

@@ -11,6 +11,8 @@ import { Writer } from '../../../src/protocol/writer.js';
 
 /** The correlation id of the probe that follows every fuzz frame. */
 export const PROBE_CORRELATION_ID = 0x5eed_0b0e;
+/** Response frames up to this size are kept for checking; larger ones are counted only. */
+export const RESPONSE_KEPT_BYTES_MAX = 16 * 1024 * 1024;
 /** A connection that cannot be made in this long means the broker is not accepting. */
 export const CONNECT_MS = 5_000;
 
@@ -18,8 +20,13 @@ export type OutcomeKind = 'answered' | 'closed' | 'hang' | 'unjudged' | 'refused
 
 export interface CaseOutcome {
   readonly kind: OutcomeKind;
-  /** Response frames before the probe's (without their size prefix). */
+  /**
+   * Response frames before the probe's (without their size prefix); of a frame larger than
+   * RESPONSE_KEPT_BYTES_MAX only its first 4 bytes (the correlation id) are kept.
+   */
   readonly responses: Buffer[];
+  /** The size of each of those frames. */
+  readonly responseBytes: number[];
   readonly elapsedMs: number;
   /** Our end of the connection, to match the broker's log lines ("… for 127.0.0.1:PORT"). */
   readonly localPort: number | null;
@@ -56,7 +63,7 @@ export function runCase(options: RunCaseOptions): Promise<CaseOutcome> {
   return new Promise((resolve) => {
     const socket: Socket = connect({ port: options.port, host: '127.0.0.1', noDelay: true });
     const responses: Buffer[] = [];
-    let received: Buffer = Buffer.alloc(0);
+    const responseBytes: number[] = [];
     let localPort: number | null = null;
     let violation: string | null = null;
     let settled = false;
@@ -66,7 +73,7 @@ export function runCase(options: RunCaseOptions): Promise<CaseOutcome> {
       clearTimeout(connectTimer);
       clearTimeout(answerTimer);
       socket.destroy();
-      resolve({ kind, responses, elapsedMs: Date.now() - started, localPort, violation, error });
+      resolve({ kind, responses, responseBytes, elapsedMs: Date.now() - started, localPort, violation, error });
     };
     const connectTimer = setTimeout(() => finish('refused', `no connection within ${CONNECT_MS} ms`), CONNECT_MS);
     let answerTimer: NodeJS.Timeout | undefined;
@@ -79,23 +86,49 @@ export function runCase(options: RunCaseOptions): Promise<CaseOutcome> {
       const limitMs = options.abandonMs ?? options.answerMs;
       answerTimer = setTimeout(() => finish(options.abandonMs === null ? 'hang' : 'unjudged'), limitMs);
     });
+    // Frames are gathered piece by piece (a response can be hundreds of MiB: copying what came
+    // so far at every chunk would make the client, not the broker, slow), and the body of a frame
+    // over RESPONSE_KEPT_BYTES_MAX is counted, not kept.
+    let sizeBytes: Buffer = Buffer.alloc(0);
+    let frameSize = -1;
+    let frameReceived = 0;
+    let frameParts: Buffer[] | null = null;
+    let frameFirstBytes: Buffer = Buffer.alloc(0);
     socket.on('data', (data: Buffer) => {
-      received = received.length === 0 ? data : Buffer.concat([received, data]);
-      while (received.length >= 4) {
-        const size = received.readInt32BE(0);
-        if (size < 4) {
-          violation = `response frame size ${size}`;
-          finish('closed');
-          return;
+      let at = 0;
+      while (at < data.length) {
+        if (frameSize < 0) {
+          const take = Math.min(4 - sizeBytes.length, data.length - at);
+          sizeBytes = Buffer.concat([sizeBytes, data.subarray(at, at + take)]);
+          at += take;
+          if (sizeBytes.length < 4) return;
+          frameSize = sizeBytes.readInt32BE(0);
+          sizeBytes = Buffer.alloc(0);
+          if (frameSize < 4) {
+            violation = `response frame size ${frameSize}`;
+            finish('closed');
+            return;
+          }
+          frameReceived = 0;
+          frameParts = frameSize <= RESPONSE_KEPT_BYTES_MAX ? [] : null;
+          frameFirstBytes = Buffer.alloc(0);
         }
-        if (received.length < 4 + size) break;
-        const frame = received.subarray(4, 4 + size);
-        received = received.subarray(4 + size);
+        const take = Math.min(frameSize - frameReceived, data.length - at);
+        const piece = data.subarray(at, at + take);
+        if (frameParts !== null) frameParts.push(piece);
+        else if (frameFirstBytes.length < 4) frameFirstBytes = Buffer.concat([frameFirstBytes, piece.subarray(0, 4)]);
+        frameReceived += take;
+        at += take;
+        if (frameReceived < frameSize) return;
+        const frame = frameParts !== null ? Buffer.concat(frameParts) : frameFirstBytes;
+        const bytes = frameSize;
+        frameSize = -1;
         if (frame.readInt32BE(0) === PROBE_CORRELATION_ID) {
           finish('answered');
           return;
         }
-        responses.push(Buffer.from(frame));
+        responses.push(frame);
+        responseBytes.push(bytes);
       }
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {

@@ -22,6 +22,7 @@ import {
   CASE_ANSWER_MS,
   HEALTH_MS,
   PARTITION_CHECK_MS,
+  RESPONSE_BYTES_MAX,
   SHUTDOWN_MS,
   UNJUDGED_ABANDON_MS,
   WITNESS_CATCH_UP_MS,
@@ -29,7 +30,7 @@ import {
   fdsMax,
   rssBytesMax,
 } from './bounds.js';
-import { runCase, type CaseOutcome, type OutcomeKind } from './case-client.js';
+import { RESPONSE_KEPT_BYTES_MAX, runCase, type CaseOutcome, type OutcomeKind } from './case-client.js';
 import { decodeAsBroker, frameSizeLies, generateCase, servedPairs, waitAllowanceMs, type FuzzCase, type FuzzContext, type ServedApi } from './cases.js';
 import { FindingSet, type Finding } from './findings.js';
 import { LogScanner, crashSignature, healthCheck, processStats } from './broker-observer.js';
@@ -258,6 +259,7 @@ export function responseProblem(frame: Buffer, outcome: CaseOutcome): string | n
   if (outcome.responses.length === 0) return acksZero ? null : 'no response to the request, though the probe after it was answered';
   if (outcome.responses.length > 1) return `${outcome.responses.length} responses to one request`;
   if (acksZero) return 'a response to an acks=0 produce';
+  if (outcome.responseBytes[0]! > RESPONSE_KEPT_BYTES_MAX) return null; // counted, not kept: not checked
   const response = outcome.responses[0]!;
   try {
     const correlationId = new Reader(response).int32();
@@ -438,6 +440,10 @@ export class FuzzEngine {
     if (outcome.violation !== null) {
       this.findings.add('bad-response', `${fuzzCase.label}: ${outcome.violation}`, `${fuzzCase.label}: the broker sent bytes that are not a response frame: ${outcome.violation}`, { culprit: fuzzCase });
     }
+    const largest = Math.max(0, ...outcome.responseBytes);
+    if (largest > RESPONSE_BYTES_MAX) {
+      this.findings.add('amplification', fuzzCase.label.replace(/ v\d+$/, ''), `${fuzzCase.label}: a ${fuzzCase.frame.length}-byte request drew a ${largest}-byte response (bound ${RESPONSE_BYTES_MAX})`, { culprit: fuzzCase });
+    }
     if (outcome.kind === 'answered') {
       const problem = responseProblem(fuzzCase.frame, outcome);
       if (problem !== null) {
@@ -450,7 +456,7 @@ export class FuzzEngine {
 
   private rememberProduced(fuzzCase: FuzzCase, outcome: CaseOutcome): void {
     const decoded = decodeAsBroker(fuzzCase.frame);
-    if (decoded === null || outcome.responses.length !== 1) return;
+    if (decoded === null || outcome.responses.length !== 1 || outcome.responseBytes[0]! > RESPONSE_KEPT_BYTES_MAX) return;
     try {
       const response = decodeResponse(produceApi, decoded.apiVersion, outcome.responses[0]!).body;
       for (const topic of response.responses) {

@@ -15,6 +15,7 @@ export type FindingKind =
   | 'log-error'
   | 'node-warning'
   | 'bad-response'
+  | 'amplification'
   | 'corrupt-batch'
   | 'rss'
   | 'fds'

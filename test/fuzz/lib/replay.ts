@@ -14,14 +14,14 @@ import { writeRequestHeader } from '../../../src/protocol/generated/request-head
 import { Reader } from '../../../src/protocol/reader.js';
 import { Writer } from '../../../src/protocol/writer.js';
 import type { BrokerProcess, Teardownable } from '../../helpers/broker-process.js';
-import { CASE_ANSWER_MS, HEALTH_MS } from './bounds.js';
+import { CASE_ANSWER_MS, HEALTH_MS, RESPONSE_BYTES_MAX } from './bounds.js';
 import { LogScanner, crashSignature, healthCheck } from './broker-observer.js';
-import { runCase } from './case-client.js';
+import { RESPONSE_KEPT_BYTES_MAX, runCase } from './case-client.js';
 import { decodeAsBroker, frameSizeLies, waitAllowanceMs, type FuzzContext } from './cases.js';
 import { RawClient, decodeResponse } from '../../helpers/raw-client.js';
 import { responseProblem, waitForCoordinator } from './engine.js';
 
-export type PlayKind = 'fine' | 'crash' | 'hang' | 'handler-failure' | 'log-error' | 'bad-response' | 'corrupt-batch';
+export type PlayKind = 'fine' | 'crash' | 'hang' | 'handler-failure' | 'log-error' | 'bad-response' | 'corrupt-batch' | 'amplification';
 
 const PRODUCE_KEY = 0;
 
@@ -82,8 +82,12 @@ export class Replayer {
     }
     const problem = outcome.kind === 'answered' ? responseProblem(frame, outcome) : null;
     if (problem !== null) return { kind: 'bad-response', signature: problem.replace(/\d+/g, '#'), summary: problem, evidence: [] };
-    const unreadable = outcome.kind === 'answered' ? await this.readBackProduced(frame, outcome.responses) : null;
+    const unreadable = outcome.kind === 'answered' && Math.max(0, ...outcome.responseBytes) <= RESPONSE_KEPT_BYTES_MAX ? await this.readBackProduced(frame, outcome.responses) : null;
     if (unreadable !== null) return { kind: 'corrupt-batch', signature: 'records do not decode', summary: unreadable, evidence: describeResponse(frame, outcome.responses) };
+    const largest = Math.max(0, ...outcome.responseBytes);
+    if (largest > RESPONSE_BYTES_MAX) {
+      return { kind: 'amplification', signature: 'amplification', summary: `a ${frame.length}-byte request drew a ${largest}-byte response (bound ${RESPONSE_BYTES_MAX})`, evidence: [] };
+    }
     return { kind: 'fine', signature: '', summary: `${outcome.kind} after ${outcome.elapsedMs} ms, the broker is fine`, evidence: outcome.kind === 'answered' ? describeResponse(frame, outcome.responses) : [] };
   }
 
