@@ -368,7 +368,7 @@ export class FuzzEngine {
   private async worker(): Promise<void> {
     const deadline = this.options.durationMsMax === undefined ? Infinity : this.startedAt + this.options.durationMsMax;
     for (;;) {
-      while (this.paused) await this.episode;
+      while (this.paused) await (this.episode ?? delay(10));
       if (this.stopping) return;
       if (Date.now() > deadline) {
         this.stopReason = `time limit of ${Math.round((this.options.durationMsMax ?? 0) / 1000)} s reached`;
