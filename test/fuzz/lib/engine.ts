@@ -84,12 +84,17 @@ export interface FuzzSummary {
   readonly batchesChecked: number;
 }
 
+/** Shard threads of the broker under fuzz (its memory bound counts per shard). */
+export const FUZZ_BROKER_SHARDS = 2;
+
 /**
  * Overrides for the broker under fuzz: a short initial rebalance delay (Kafka's default
- * is 3 s) so that the JoinGroup of a new group is answered in a fraction of a second.
+ * is 3 s) so that the JoinGroup of a new group is answered in a fraction of a second, and a
+ * fixed number of shards.
  */
 export const FUZZ_BROKER_OVERRIDES: Readonly<Record<string, string | number>> = {
   'group.initial.rebalance.delay.ms': 100,
+  'num.shards': FUZZ_BROKER_SHARDS,
 };
 export const FUZZ_INITIAL_REBALANCE_DELAY_MS = 100;
 
@@ -722,7 +727,7 @@ export class FuzzEngine {
     }
     if (stats !== null) {
       const connections = this.options.concurrency + OWN_CONNECTIONS_SLACK;
-      this.rssBound = rssBytesMax(connections, health.partitions);
+      this.rssBound = rssBytesMax(connections, health.partitions, FUZZ_BROKER_SHARDS);
       this.fdsBound = fdsMax(connections, health.partitions);
       this.rssMax = Math.max(this.rssMax, stats.rssBytes);
       this.fdsMax = Math.max(this.fdsMax, stats.fds);
