@@ -137,6 +137,9 @@ interface Culprit {
 const EXIT_POLL_MS = 100;
 /** How long a dying broker may take to be seen exiting after its connections fail. */
 const EXIT_NOTICE_MS = 2_000;
+/** A case whose content allows a wait longer than this runs beside the workers (at most WAITING_CASES_MAX at once). */
+const LONG_WAIT_MS = 2_000;
+const WAITING_CASES_MAX = 32;
 /** How long a replayed suspect is given before the broker is asked whether it survived. */
 const REPLAY_SETTLE_MS = 1_000;
 /** Case timings remembered for naming the cases that overlapped a slow witness request. */
@@ -289,6 +292,8 @@ export class FuzzEngine {
   private stopReason = 'all cases run';
   private stopping = false;
   private readonly inFlight = new Map<number, FuzzCase>();
+  /** Cases that may rightly wait long, running beside the workers. */
+  private readonly waiting = new Set<Promise<void>>();
   private readonly recent: number[] = [];
   private readonly portToCase = new Map<number, number>();
   private readonly outcomes: Record<OutcomeKind, number> = { answered: 0, closed: 0, hang: 0, unjudged: 0, refused: 0 };
@@ -341,6 +346,7 @@ export class FuzzEngine {
     const workers = Array.from({ length: this.options.concurrency }, () => this.worker());
     try {
       await Promise.all(workers);
+      while (this.waiting.size > 0) await Promise.all([...this.waiting]);
     } finally {
       clearInterval(this.exitMonitor);
     }
@@ -382,25 +388,39 @@ export class FuzzEngine {
       const index = this.nextIndex++;
       if (index >= this.endIndex) return;
       const fuzzCase = generateCase(this.context, index);
-      if (fuzzCase.apiKey === 0) this.rememberBatchCrcs(fuzzCase);
-      this.inFlight.set(index, fuzzCase);
-      const startedMs = Date.now();
-      const outcome = await this.send(fuzzCase);
-      this.inFlight.delete(index);
-      this.caseTimes.push({ index, startMs: startedMs, endMs: Date.now() });
-      if (this.caseTimes.length > CASE_TIMES_KEPT) this.caseTimes.shift();
-      this.recent.push(index);
-      if (this.recent.length > RECENT_CASES_KEPT) this.recent.shift();
-      this.casesRun++;
-      this.count(fuzzCase, outcome.kind);
-      if (outcome.localPort !== null) {
-        this.portToCase.set(outcome.localPort, index);
-        if (this.portToCase.size > PORTS_REMEMBERED) this.portToCase.delete(this.portToCase.keys().next().value!);
+      const allowanceMs = waitAllowanceMs(fuzzCase.frame, fuzzCase.freshGroup, this.context);
+      if (allowanceMs > LONG_WAIT_MS && Number.isFinite(allowanceMs) && this.waiting.size < WAITING_CASES_MAX) {
+        // A request that may rightly wait (a fetch for bytes that never come waits up to 30 s)
+        // is judged in the background, so that it does not hold a worker the whole time.
+        const waiting: Promise<void> = this.runAndJudge(fuzzCase).finally(() => this.waiting.delete(waiting));
+        this.waiting.add(waiting);
+        continue;
       }
-      await this.judge(fuzzCase, outcome);
-      if (this.casesRun % this.options.healthEveryCases === 0 && this.healthRunning === null) {
-        this.healthRunning = this.health().finally(() => (this.healthRunning = null));
-      }
+      await this.runAndJudge(fuzzCase);
+    }
+  }
+
+  /** Sends one case and judges what happened. */
+  private async runAndJudge(fuzzCase: FuzzCase): Promise<void> {
+    const index = fuzzCase.index;
+    if (fuzzCase.apiKey === 0) this.rememberBatchCrcs(fuzzCase);
+    this.inFlight.set(index, fuzzCase);
+    const startedMs = Date.now();
+    const outcome = await this.send(fuzzCase);
+    this.inFlight.delete(index);
+    this.caseTimes.push({ index, startMs: startedMs, endMs: Date.now() });
+    if (this.caseTimes.length > CASE_TIMES_KEPT) this.caseTimes.shift();
+    this.recent.push(index);
+    if (this.recent.length > RECENT_CASES_KEPT) this.recent.shift();
+    this.casesRun++;
+    this.count(fuzzCase, outcome.kind);
+    if (outcome.localPort !== null) {
+      this.portToCase.set(outcome.localPort, index);
+      if (this.portToCase.size > PORTS_REMEMBERED) this.portToCase.delete(this.portToCase.keys().next().value!);
+    }
+    await this.judge(fuzzCase, outcome);
+    if (this.casesRun % this.options.healthEveryCases === 0 && this.healthRunning === null) {
+      this.healthRunning = this.health().finally(() => (this.healthRunning = null));
     }
   }
 
