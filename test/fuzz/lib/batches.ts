@@ -2,14 +2,14 @@
 // CRC-VALID garbage (the CRC-32C is recomputed after every mutation, so the batch passes
 // the CRC check and reaches deeper validation), lying batch lengths and record counts, bad
 // record varints, every compression attribute 0-7 with garbage and gzip with validly
-// compressed garbage records (node:zlib; the project has no snappy/lz4/zstd compressor, so
-// those codecs get garbage), extreme timestamps and offsets, transactional and control
+// compressed garbage records for gzip, snappy, lz4 and zstd (the project's own compressor,
+// src/protocol/compression.ts), extreme timestamps and offsets, transactional and control
 // bits, producer ids, epochs and sequences at their extremes, and several batches in one
 // partition's records.
 
-import { gzipSync } from 'node:zlib';
+import { codecName, compress } from '../../../src/protocol/compression.js';
 import { Writer } from '../../../src/protocol/writer.js';
-import { Attribute, BATCH_HEADER_BYTES, BatchField, LOG_OVERHEAD, computeBatchCrc, writeInt64 } from '../../../src/protocol/record-batch.js';
+import { Attribute, BATCH_HEADER_BYTES, BatchField, Compression, LOG_OVERHEAD, computeBatchCrc, writeInt64 } from '../../../src/protocol/record-batch.js';
 import type { Random } from '../../protocol/fixtures/random-values.js';
 import { pick } from './values.js';
 
@@ -122,12 +122,17 @@ function oneBatch(rng: Random, hostility: number, notes: string[]): Buffer {
   if (rng.chance(hostility)) {
     const codec = rng.int(0, 7);
     attributes |= codec;
-    if (codec === 1 && rng.chance(0.5)) {
+    const known = codec >= Compression.gzip && codec <= Compression.zstd;
+    if (known && rng.chance(0.5)) {
       // Validly compressed records, possibly with lies inside (the broker must decompress to see them).
-      records = gzipSync(records);
-      notes.push('gzip-compressed records');
+      records = compress(codec, records, { snappyFraming: rng.chance(0.5) ? 'raw' : 'xerial' });
+      notes.push(`records compressed with ${codecName(codec)}`);
+    } else if (known && rng.chance(0.5)) {
+      // Validly compressed garbage: the stream opens, what comes out is not records.
+      records = compress(codec, rng.bytes(rng.int(0, 300)));
+      notes.push(`${codecName(codec)}-compressed garbage`);
     } else if (codec !== 0) {
-      records = rng.chance(0.5) ? rng.bytes(rng.int(0, 300)) : codec === 1 ? gzipSync(rng.bytes(rng.int(0, 300))) : records;
+      records = rng.chance(0.5) ? rng.bytes(rng.int(0, 300)) : records;
       notes.push(`compression ${codec} over garbage`);
     }
   }

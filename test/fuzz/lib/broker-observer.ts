@@ -62,6 +62,7 @@ export interface LogFinding {
 /** Numbers, quoted text, hex and UUID-like tokens replaced so that one bug has one signature. */
 export function normalize(text: string): string {
   return text
+    .replace(/\b(group|topic) .*? (failed|is|has|was)\b/g, '$1 … $2')
     .replace(/(.)\1{15,}/g, '$1…')
     .replace(/"[^"]*"|'[^']*'/g, '"…"')
     .replace(/\b[0-9a-f]{8}-[0-9a-f-]{27}\b/gi, '<uuid>')

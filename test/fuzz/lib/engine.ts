@@ -771,7 +771,10 @@ export class FuzzEngine {
     try {
       const problems = await this.checker.check(this.options.broker.port, PARTITION_CHECK_MS);
       for (const problem of problems) {
-        const index = this.producedBy.get(`${problem.topic}/${problem.partition}/${problem.offset}`) ?? (problem.crc === null ? undefined : this.batchCrcs.get(problem.crc));
+        // A bad batch is traced by its CRC (what the producer sent), then by its offset (offsets
+        // start again when a topic is re-created, so that is weaker); a stuck offset is not one batch's.
+        const index =
+          problem.crc === null ? undefined : (this.batchCrcs.get(problem.crc) ?? this.producedBy.get(`${problem.topic}/${problem.partition}/${problem.offset}`));
         const culprit = index === undefined ? null : generateCase(this.context, index);
         this.findings.add(
           'corrupt-batch',
