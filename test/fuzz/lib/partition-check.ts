@@ -32,8 +32,8 @@ function recordsBytes(records: unknown): Buffer {
 
 export class PartitionChecker {
   private readonly nextOffsets = new Map<string, number>();
-  /** Partitions already reported stuck at an offset: not reported again for it. */
-  private readonly stuckAt = new Map<string, number>();
+  /** Partitions seen stuck at an offset, and whether that was reported. */
+  private readonly stuckAt = new Map<string, { offset: number; reported: boolean }>();
   batchesChecked = 0;
 
   constructor(
@@ -115,13 +115,26 @@ export class PartitionChecker {
         advanced = true;
       }
       if (!advanced) {
-        if (this.stuckAt.get(key) !== offset) {
-          this.stuckAt.set(key, offset);
-          const size = recordsBytes(data.records).length;
-          problems.push({ topic, partition, offset, message: `stuck: a fetch at ${offset}, below the high watermark ${data.highWatermark}, returns ${size} record bytes and no whole batch past it`, crc: null });
+        // A consumer retries: stuck is when it stays so, not one empty answer in a race with a
+        // topic being deleted and created again. Then it is reported once, when seen again at
+        // the next check (the partition may have moved on in between).
+        const size = recordsBytes(data.records).length;
+        const seenBefore = this.stuckAt.get(key);
+        if (seenBefore === undefined || seenBefore.offset !== offset) {
+          this.stuckAt.set(key, { offset, reported: false });
+        } else if (!seenBefore.reported) {
+          seenBefore.reported = true;
+          problems.push({
+            topic,
+            partition,
+            offset,
+            message: `stuck: fetches at ${offset}, below the high watermark ${data.highWatermark} (log start ${data.logStartOffset}), return ${size} record bytes and no whole batch past it, in two checks in a row`,
+            crc: null,
+          });
         }
         break;
       }
+      this.stuckAt.delete(key);
     }
     this.nextOffsets.set(key, offset);
   }
