@@ -36,7 +36,8 @@ import { FindingSet, type Finding } from './findings.js';
 import { LogScanner, crashSignature, healthCheck, processStats } from './broker-observer.js';
 import { PartitionChecker } from './partition-check.js';
 import type { FuzzTopic } from './values.js';
-import { Witness, checkSequences, readWitnessTopic } from './witness.js';
+import { checkSequences, readWitnessTopic } from './witness.js';
+import { WitnessThread, type WitnessResults } from './witness-thread.js';
 
 export interface EngineOptions {
   readonly t: Teardownable;
@@ -283,7 +284,7 @@ export class FuzzEngine {
   private readonly startedAt = Date.now();
   private readonly findings = new FindingSet(this.startedAt);
   private context!: FuzzContext;
-  private witness: Witness | null = null;
+  private witness: WitnessThread | null = null;
   private checker!: PartitionChecker;
   private readonly scanner: LogScanner;
   private nextIndex: number;
@@ -333,8 +334,7 @@ export class FuzzEngine {
     this.checker = new PartitionChecker(t, this.context.topics.map((topic) => topic.name), new Set());
     this.progress(`seed ${this.options.seed}: cases ${this.nextIndex}..${this.endIndex - 1} over ${servedPairs(this.context.served).length} (API key, version) pairs, ${this.options.concurrency} at a time`);
     if (this.options.witness !== false) {
-      this.witness = new Witness(t, broker.port, WITNESS_TOPIC, WITNESS_LATENCY_MS);
-      this.witness.start();
+      this.witness = new WitnessThread(t, { port: broker.port, topic: WITNESS_TOPIC, latencyMsMax: WITNESS_LATENCY_MS });
     }
     await this.health();
     // Notices the broker's exit within EXIT_POLL_MS even when every worker waits on a slow case.
@@ -806,16 +806,22 @@ export class FuzzEngine {
   }
 
   private async finishWitness(): Promise<void> {
-    const witness = this.witness;
-    if (witness === null) return;
+    const thread = this.witness;
+    if (thread === null) return;
     const broker = this.options.broker;
     if (!broker.running) {
       // The broker could not be started again (its own finding): nothing to check the witness against.
-      await witness.finish(0);
-      this.witnessSummary = this.witnessCounts(witness, null);
+      this.witnessSummary = this.witnessCounts(await thread.finish(0), null);
       return;
     }
-    const caughtUp = await witness.finish(WITNESS_CATCH_UP_MS);
+    const finishing = Date.now();
+    const witness = await thread.finish(WITNESS_CATCH_UP_MS);
+    const caughtUp = witness.caughtUp;
+    const eventCounts: Record<string, number> = {};
+    for (const event of witness.events) eventCounts[`${event.kind}${this.inOutage(event.atMs) ? ' (during an outage)' : ''}`] = (eventCounts[event.kind] ?? 0) + 1;
+    this.progress(
+      `witness: ${witness.acknowledged.length} acknowledged, ${witness.consumed.length} consumed, ${caughtUp ? 'caught up' : 'not caught up'} in ${Date.now() - finishing} ms; events ${JSON.stringify(eventCounts)}`,
+    );
     for (const event of witness.events) {
       if (this.inOutage(event.atMs)) continue;
       // A request the broker did not answer within the bound is a latency violation too.
@@ -851,7 +857,7 @@ export class FuzzEngine {
     this.witnessSummary = this.witnessCounts(witness, readBack);
   }
 
-  private witnessCounts(witness: Witness, readBack: number | null): FuzzSummary['witness'] {
+  private witnessCounts(witness: WitnessResults, readBack: number | null): FuzzSummary['witness'] {
     return {
       acknowledged: witness.acknowledged.length,
       consumed: witness.consumed.length,
