@@ -298,7 +298,8 @@ function semanticValue(ctx: ValueContext, struct: StructSpec, field: FieldSpec, 
     if (name === 'producerId') return -1;
     if (name === 'retentionTimeMs' || name === 'commitTimestamp') return -1;
   }
-  if (type.kind === 'array' && name === 'assignments' && /Topic/.test(struct.name)) return [];
+  // No manual assignment: null where the version allows it (CreatePartitions), else none (CreateTopics).
+  if (type.kind === 'array' && name === 'assignments' && /Topic/.test(struct.name)) return contains(field.nullableVersions, ctx.version) ? null : [];
   return NOT_SEMANTIC;
 }
 
