@@ -304,7 +304,7 @@ export class FuzzEngine {
   /** Every batch sent, by the CRC field it carries → case number (finds acks=0 producers too). */
   private readonly batchCrcs = new Map<number, number>();
   /** When recent cases ran, to name the cases that overlapped a witness request that was slow. */
-  private readonly caseTimes: { index: number; startMs: number; endMs: number }[] = [];
+  private readonly caseTimes: { index: number; startMs: number; endMs: number; excessMs: number }[] = [];
   /** Time windows around crashes and stalls, when witness failures are the crash's, not theirs. */
   private readonly outageWindows: { from: number; to: number }[] = [];
   private episode: Promise<void> | null = null;
@@ -408,7 +408,11 @@ export class FuzzEngine {
     const startedMs = Date.now();
     const outcome = await this.send(fuzzCase);
     this.inFlight.delete(index);
-    this.caseTimes.push({ index, startMs: startedMs, endMs: Date.now() });
+    const allowanceMs = waitAllowanceMs(fuzzCase.frame, fuzzCase.freshGroup, this.context);
+    const tookMs = Date.now() - startedMs;
+    // How much longer it took than its own content allows (a 30 s fetch wait is not a stall).
+    const excessMs = Number.isFinite(allowanceMs) ? tookMs - allowanceMs : 0;
+    this.caseTimes.push({ index, startMs: startedMs, endMs: Date.now(), excessMs });
     if (this.caseTimes.length > CASE_TIMES_KEPT) this.caseTimes.shift();
     this.recent.push(index);
     if (this.recent.length > RECENT_CASES_KEPT) this.recent.shift();
@@ -792,11 +796,11 @@ export class FuzzEngine {
     }
   }
 
-  /** Cases that ran during [fromMs, toMs], those that took longest first. */
+  /** Cases that ran during [fromMs, toMs], those that took longest beyond what they may wait first. */
   private casesOverlapping(fromMs: number, toMs: number): number[] {
     return this.caseTimes
       .filter((time) => time.startMs <= toMs && time.endMs >= fromMs)
-      .sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs))
+      .sort((a, b) => b.excessMs - a.excessMs)
       .slice(0, 24)
       .map((time) => time.index);
   }
@@ -828,6 +832,7 @@ export class FuzzEngine {
       const kind = event.kind === 'witness-error' && event.message.includes('no response within') ? 'witness-latency' : event.kind;
       this.findings.add(kind, kind === 'witness-latency' ? 'latency' : event.message.replace(/\d+/g, '#'), `witness: ${event.message}`, {
         suspects: this.casesOverlapping(event.sentAtMs, event.atMs),
+        atMs: event.atMs,
       });
     }
     const problems = checkSequences(witness.consumed, witness.acknowledged);

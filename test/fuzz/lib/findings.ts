@@ -49,7 +49,7 @@ export interface Finding {
   readonly prerequisites: readonly number[];
   /** Broker log lines or other evidence. */
   readonly evidence: readonly string[];
-  /** When it was first seen, ms since the run started. */
+  /** When it was first seen (or, for what the witness saw, when it happened), ms since the run started. */
   readonly atMs: number;
 }
 
@@ -127,7 +127,7 @@ export function findingDiagnostics(finding: Finding, hexDir: string | null): Rec
 }
 
 function suspectsLabel(finding: Finding): string {
-  if (finding.kind.startsWith('witness')) return 'cases running while the witness waited (longest first)';
+  if (finding.kind.startsWith('witness')) return 'cases running while the witness waited (longest beyond their own allowed wait first)';
   if (finding.kind === 'rss' || finding.kind === 'fds') return 'cases run since the previous check';
   return 'not reproduced by one case alone; cases in flight or just finished';
 }
@@ -148,7 +148,7 @@ export class FindingSet {
     kind: FindingKind,
     signature: string,
     message: string,
-    details: { culprit?: FuzzCase | null; suspects?: readonly number[]; prerequisites?: readonly number[]; evidence?: readonly string[] } = {},
+    details: { culprit?: FuzzCase | null; suspects?: readonly number[]; prerequisites?: readonly number[]; evidence?: readonly string[]; atMs?: number } = {},
   ): Finding {
     const key = `${kind}\u0000${signature}`;
     const existing = this.byKey.get(key);
@@ -177,7 +177,7 @@ export class FindingSet {
       suspects: details.suspects ?? [],
       prerequisites: details.prerequisites ?? [],
       evidence: details.evidence ?? [],
-      atMs: Date.now() - this.startedAt,
+      atMs: (details.atMs ?? Date.now()) - this.startedAt,
     };
     this.byKey.set(key, finding);
     return finding;
