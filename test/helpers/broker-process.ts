@@ -81,6 +81,19 @@ export class BrokerProcess {
     return this.child?.pid;
   }
 
+  /** True while the broker process started last has not exited (it may still be starting). */
+  get running(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** How the process started last ended ("code 1", "signal SIGABRT"), or null while it runs or after stop()/kill(). */
+  get exitDescription(): string | null {
+    const child = this.child;
+    if (child === null) return null;
+    if (child.signalCode !== null) return `signal ${child.signalCode}`;
+    return child.exitCode === null ? null : `code ${child.exitCode}`;
+  }
+
   /** Starts a broker and registers its teardown (SIGKILL if still running, data directory removed). */
   static async start(t: Teardownable, options: BrokerOptions = {}): Promise<BrokerProcess> {
     const port = options.port ?? (await freePort());
