@@ -30,6 +30,11 @@ export const limits = {
   topicNameLengthMax: 249,
   /** Partitions one topic may have. */
   topicPartitionsMax: 100_000,
+  /**
+   * Partitions one shard command creates or deletes: a large topic is made in steps, so the
+   * shard's other partitions are served in between (one step takes a fraction of a second).
+   */
+  partitionsCreatedPerCommand: 500,
   /** Bytes read in one step when scanning a log for batch boundaries. */
   logScanChunkBytes: 1024 * 1024,
   /** Longest graceful shutdown waits for in-flight requests before closing connections. */

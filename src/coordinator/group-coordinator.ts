@@ -21,10 +21,12 @@ import type { Controller } from '../controller/controller.js';
 import type { TopicRecord } from '../controller/metadata-store.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
+import { excerpt } from '../protocol/string-limits.js';
 import { encodeRecordBatch } from '../protocol/record-batch.js';
 import { truncateUtf8 } from '../protocol/string-limits.js';
 import type { SegmentReaders } from '../shard/segment-readers.js';
 import type { ShardSet } from '../shard/shard-set.js';
+import { ShardBusyError } from '../shard/shard-set.js';
 import { Group, Member, canStartGroup, type GroupState, type JoinResult, type Protocol, type SyncResult } from './group.js';
 import { readPartitionRecords } from './log-reader.js';
 import {
@@ -902,13 +904,17 @@ export class GroupCoordinator {
       const batch = encodeRecordBatch({ records: records.map((record) => ({ key: record.key, value: record.value })) });
       const reply = await this.services.shards.append(topic.topicId, OFFSETS_TOPIC, this.partitionOf(groupId), batch);
       if (reply.errorCode !== ErrorCode.NONE) {
-        this.services.logger.error(`appending to ${OFFSETS_TOPIC} for group ${groupId} failed: ${errorName(reply.errorCode)} ${reply.errorMessage ?? ''}`);
+        // A commit too large for the offsets log is the client's doing (it gets INVALID_COMMIT_OFFSET_SIZE), not a broker failure.
+        const log = reply.errorCode === ErrorCode.MESSAGE_TOO_LARGE ? this.services.logger.debug : this.services.logger.error;
+        log(`appending to ${OFFSETS_TOPIC} for group ${excerpt(groupId)} failed: ${errorName(reply.errorCode)} ${reply.errorMessage ?? ''}`);
         // Kafka maps storage failures of the offsets log to errors the client retries after rediscovery.
         return reply.errorCode === ErrorCode.MESSAGE_TOO_LARGE ? ErrorCode.INVALID_COMMIT_OFFSET_SIZE : ErrorCode.NOT_COORDINATOR;
       }
       return ErrorCode.NONE;
     } catch (error) {
-      this.services.logger.error(`appending to ${OFFSETS_TOPIC} for group ${groupId} failed: ${(error as Error).message}`);
+      // A shard too busy to take the append is a retriable moment, not a failure of the broker.
+      const log = error instanceof ShardBusyError ? this.services.logger.debug : this.services.logger.error;
+      log(`appending to ${OFFSETS_TOPIC} for group ${excerpt(groupId)} failed: ${(error as Error).message}`);
       return ErrorCode.NOT_COORDINATOR;
     }
   }

@@ -87,16 +87,15 @@ export interface LogOpenOptions {
 
 /** Positions of the most recently appended batches, so tail fetches need no disk reads to find their start. */
 class RecentBatches {
-  private readonly baseOffsets: Float64Array;
-  private readonly positions: Float64Array;
+  // Grown as batches arrive, up to `capacity`: a partition that takes no appends (most of a
+  // topic of 100,000 partitions, at first) holds no arrays at all.
+  private baseOffsets = new Float64Array(0);
+  private positions = new Float64Array(0);
   private start = 0;
   private count = 0;
   segmentBase = -1;
 
-  constructor(private readonly capacity: number = limits.recentBatchPositions) {
-    this.baseOffsets = new Float64Array(capacity);
-    this.positions = new Float64Array(capacity);
-  }
+  constructor(private readonly capacity: number = limits.recentBatchPositions) {}
 
   reset(segmentBase: number): void {
     this.segmentBase = segmentBase;
@@ -105,24 +104,38 @@ class RecentBatches {
   }
 
   add(baseOffset: number, position: number): void {
-    const slot = (this.start + this.count) % this.capacity;
+    if (this.count === this.baseOffsets.length && this.count < this.capacity) this.grow();
+    const size = this.baseOffsets.length;
+    const slot = (this.start + this.count) % size;
     this.baseOffsets[slot] = baseOffset;
     this.positions[slot] = position;
-    if (this.count < this.capacity) this.count++;
-    else this.start = (this.start + 1) % this.capacity;
+    if (this.count < size) this.count++;
+    else this.start = (this.start + 1) % size;
+  }
+
+  /** Doubles the ring (it is full and has not wrapped: `start` is 0). */
+  private grow(): void {
+    const size = Math.min(this.capacity, Math.max(16, this.baseOffsets.length * 2));
+    const baseOffsets = new Float64Array(size);
+    const positions = new Float64Array(size);
+    baseOffsets.set(this.baseOffsets);
+    positions.set(this.positions);
+    this.baseOffsets = baseOffsets;
+    this.positions = positions;
   }
 
   /** The recent batch starting at or before `offset` (a scan from there finds it at once), or null. */
   lookup(offset: number): { offset: number; position: number } | null {
     if (this.count === 0 || this.baseOffsets[this.start]! > offset) return null;
+    const size = this.baseOffsets.length;
     let low = 0;
     let high = this.count - 1;
     while (low < high) {
       const middle = (low + high + 1) >>> 1;
-      if (this.baseOffsets[(this.start + middle) % this.capacity]! <= offset) low = middle;
+      if (this.baseOffsets[(this.start + middle) % size]! <= offset) low = middle;
       else high = middle - 1;
     }
-    const slot = (this.start + low) % this.capacity;
+    const slot = (this.start + low) % size;
     return { offset: this.baseOffsets[slot]!, position: this.positions[slot]! };
   }
 }
