@@ -127,10 +127,13 @@ export class BrokerProcess {
     });
     this.child = child;
     this.exitPromise = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    // Only this run's output counts: a warning printed before "starting broker" must not let
+    // the previous run's "broker ready on" pass for this one's.
+    const runStart = this.output.length;
     const ready = new Promise<void>((resolve, reject) => {
       const onData = (data: Buffer): void => {
         this.output += data.toString();
-        if (this.output.slice(this.output.lastIndexOf('starting broker')).includes('broker ready on')) resolve();
+        if (this.output.slice(runStart).includes('broker ready on')) resolve();
       };
       child.stdout!.on('data', onData);
       child.stderr!.on('data', onData);
