@@ -23,7 +23,7 @@ import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { excerpt } from '../protocol/string-limits.js';
 import type { PartitionRef, PartitionSpec } from '../shard/messages.js';
-import type { ShardSet } from '../shard/shard-set.js';
+import { ShardError, type ShardSet } from '../shard/shard-set.js';
 import { JournalBrokenError } from './metadata-journal.js';
 import { MetadataStorageError, MetadataStore, randomUuid, TopicGoneError, type TopicRecord } from './metadata-store.js';
 
@@ -106,8 +106,14 @@ export class Controller {
   private readonly collisionKeys = new Map<string, string>();
   /** Partitions placed in each log dir, counting creations in flight, so placement reads no topic list. */
   private readonly dirPartitionCounts = new Map<string, number>();
-  /** Topic changes that read and rewrite a record run one at a time, like Kafka's controller event queue. */
-  private mutations: Promise<unknown> = Promise.resolve();
+  /**
+   * Changes that read a topic's record and then change it run one at a time per topic and
+   * kind — its partitions, its configs — (Kafka's controller queues them all; here growing
+   * one topic to 100,000 partitions, which takes seconds, holds up no config change, of that
+   * topic or another: the store applies each change to the record as it stands). An entry is
+   * dropped once its chain is idle, so the map holds only changes in flight.
+   */
+  private readonly mutations = new Map<string, Promise<unknown>>();
   private producerIds = { next: 0, end: 0 };
   private producerIdReservation: Promise<void> | null = null;
 
@@ -292,8 +298,10 @@ export class Controller {
     try {
       await this.deleteLogs(topic, fromPartition);
     } catch (cleanupError) {
-      // The metadata does not name them, so the next start removes whatever is left.
-      this.logger.error(`removing the logs of ${what} after its creation failed: ${messageOf(cleanupError)}; they are removed at the next start`);
+      // The metadata does not name them, so the next start removes whatever is left. Shards
+      // closed by a shutdown that interrupted the creation are expected, not a failure.
+      const log = cleanupError instanceof ShardError && this.shards.closed ? this.logger.warn : this.logger.error;
+      log(`removing the logs of ${what} after its creation failed: ${messageOf(cleanupError)}; they are removed at the next start`);
     }
     this.countPartitions(topic.partitionDirs.slice(fromPartition), -1);
     this.logger.warn(`creating ${what} failed and was undone: ${messageOf(error)}`);
@@ -391,7 +399,7 @@ export class Controller {
     assignments: readonly (readonly number[])[] | null,
     validateOnly: boolean,
   ): Promise<TopicOutcome> {
-    return this.serialized(() => this.growTopic(name, count, assignments, validateOnly));
+    return this.serialized(`${name}\u0000partitions`, () => this.growTopic(name, count, assignments, validateOnly));
   }
 
   private async growTopic(
@@ -426,7 +434,13 @@ export class Controller {
     const planned: TopicRecord = { ...topic, partitionDirs: [...topic.partitionDirs, ...added] };
     try {
       await this.createLogs(planned, current);
-      return outcome(ErrorCode.NONE, null, await this.store.addPartitions(topic, added));
+      const grown = await this.store.addPartitions(topic, added);
+      if (grown.configs !== topic.configs) {
+        // The configs changed while the new partitions were made with the old ones: bring them up to date.
+        const config = this.topicConfig(grown);
+        await Promise.all(this.shards.all().map((shard) => shard.send({ kind: 'configure', topic: name, config })));
+      }
+      return outcome(ErrorCode.NONE, null, grown);
     } catch (error) {
       return this.undoCreation(planned, current, error);
     }
@@ -437,7 +451,7 @@ export class Controller {
    * new set first). Applied without a restart: the shards get the new config at once.
    */
   setTopicConfigs(name: string, configs: ReadonlyMap<string, string>, validateOnly: boolean): Promise<TopicOutcome> {
-    return this.serialized(() => this.replaceTopicConfigs(name, configs, validateOnly));
+    return this.serialized(`${name}\u0000configs`, () => this.replaceTopicConfigs(name, configs, validateOnly));
   }
 
   /** IncrementalAlterConfigs: computes the new overrides from the current ones, inside the same serialized step. */
@@ -446,7 +460,7 @@ export class Controller {
     change: (current: ReadonlyMap<string, string>) => ReadonlyMap<string, string> | TopicOutcome,
     validateOnly: boolean,
   ): Promise<TopicOutcome> {
-    return this.serialized(async () => {
+    return this.serialized(`${name}\u0000configs`, async () => {
       const topic = this.store.topic(name);
       if (topic === undefined) return unknownTopic(name);
       const next = change(new Map(Object.entries(topic.configs)));
@@ -473,9 +487,14 @@ export class Controller {
     return outcome(ErrorCode.NONE, null, updated);
   }
 
-  private serialized<T>(step: () => Promise<T>): Promise<T> {
-    const run = this.mutations.then(step, step);
-    this.mutations = run.catch(() => undefined);
+  private serialized<T>(topic: string, step: () => Promise<T>): Promise<T> {
+    const previous = this.mutations.get(topic) ?? Promise.resolve();
+    const run = previous.then(step, step);
+    const tail = run.catch(() => undefined);
+    this.mutations.set(topic, tail);
+    void tail.then(() => {
+      if (this.mutations.get(topic) === tail) this.mutations.delete(topic);
+    });
     return run;
   }
 

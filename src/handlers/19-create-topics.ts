@@ -3,7 +3,8 @@
 // Single broker: replication factor above 1 is INVALID_REPLICATION_FACTOR, assignments
 // may name only this broker. Errors per Kafka: INVALID_TOPIC_EXCEPTION,
 // TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR,
-// INVALID_REPLICA_ASSIGNMENT, INVALID_CONFIG; validate_only checks without creating.
+// INVALID_REPLICA_ASSIGNMENT, INVALID_CONFIG; validate_only checks without creating. A
+// creation longer than the request's timeoutMs is answered REQUEST_TIMED_OUT and goes on.
 
 import type { CreateTopicRequest, TopicOutcome } from '../controller/controller.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -13,6 +14,7 @@ import type { Encodable } from '../protocol/message.js';
 import { ZERO_UUID } from '../protocol/message.js';
 import { excerpt } from '../protocol/string-limits.js';
 import { defineHandler, type BrokerServices } from './handler.js';
+import { withinRequestTimeout } from './request-timeout.js';
 import { topicConfigEntries } from './topic-configs.js';
 
 function result(broker: BrokerServices, request: CreateTopicRequest, outcome: TopicOutcome | null): Encodable<CreatableTopicResult> {
@@ -55,7 +57,8 @@ export const createTopicsHandler = defineHandler({
           return result(broker, create, { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Create topics request from client contains a duplicate topic ${excerpt(topic.name)}`, topic: null });
         }
         if (request.validateOnly) return result(broker, create, broker.controller.validateCreate(create));
-        return result(broker, create, await broker.controller.createTopic(create));
+        const timedOut = { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: `Creating topic ${excerpt(topic.name)} did not finish within ${request.timeoutMs} ms; it goes on.`, topic: null };
+        return result(broker, create, await withinRequestTimeout(broker.controller.createTopic(create), request.timeoutMs, () => timedOut));
       }),
     );
     return { throttleTimeMs: 0, topics };

@@ -213,6 +213,7 @@ export interface ShardSetEvents {
 
 export class ShardSet extends EventEmitter<ShardSetEvents> {
   private readonly shards: ShardClient[] = [];
+  private closing = false;
   /** Latest offsets each partition reported, for delayed fetches and metadata. */
   readonly offsets = new Map<string, PartitionOffsets>();
 
@@ -338,13 +339,20 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
     this.offsets.delete(partitionKey(topic, partition));
   }
 
+  /** True once close or terminate began: commands after that fail, as expected at shutdown. */
+  get closed(): boolean {
+    return this.closing;
+  }
+
   /** Sends `close` to every shard and waits for their final partition states. */
   async close(): Promise<ShardReplies['close']['partitions']> {
+    this.closing = true;
     const replies = await Promise.all(this.shards.map((shard) => shard.close()));
     return replies.flatMap((reply) => reply.partitions);
   }
 
   async terminate(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.shards.map((shard) => shard.terminate()));
   }
 }

@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadCrc32c } from '../native/crc32c.js';
 import { installCrc32c } from '../protocol/crc32c.js';
 import { ErrorCode } from '../protocol/errors.js';
+import type { TopicConfig } from '../config/broker-config.js';
 import { Log } from '../storage/log.js';
 import { segmentFiles } from '../storage/segment-files.js';
 import {
@@ -52,6 +53,8 @@ function statusOf(ref: PartitionRef, log: Log): PartitionStatus {
 
 export class Shard {
   private readonly logs = new Map<string, { ref: PartitionRef; log: Log }>();
+  /** Topic configs shared by the partitions that have them (sharedConfig). */
+  private readonly configs = new Map<string, TopicConfig>();
   /** Partitions whose storage failure was logged at ERROR: later failures of the same partition go to debug only. */
   private readonly failedPartitions = new Set<string>();
   private flushTimer: NodeJS.Timeout | null = null;
@@ -98,7 +101,7 @@ export class Shard {
   private open(command: ShardCommands['open']): ShardReplies['open'] {
     const recovered: ShardReplies['open']['recovered'][number][] = [];
     for (const spec of command.partitions) {
-      const { log, report } = Log.open(spec);
+      const { log, report } = Log.open({ ...spec, config: this.sharedConfig(spec.config) });
       this.logs.set(partitionKey(spec.topic, spec.partition), { ref: { topic: spec.topic, partition: spec.partition }, log });
       if (report.segmentsScanned > 0 || report.bytesTruncated > 0) {
         recovered.push({ topic: spec.topic, partition: spec.partition, ...report });
@@ -128,7 +131,7 @@ export class Shard {
         break;
       }
       try {
-        const log = withDescriptors(() => Log.create(spec.dir, spec.topicId, spec.config));
+        const log = withDescriptors(() => Log.create(spec.dir, spec.topicId, this.sharedConfig(spec.config)));
         this.logs.set(key, { ref: { topic: spec.topic, partition: spec.partition }, log });
         made.push(key);
       } catch (error) {
@@ -187,9 +190,14 @@ export class Shard {
   }
 
   private configure(command: ShardCommands['configure']): ShardReplies['configure'] {
+    const config = this.sharedConfig(command.config);
     for (const { ref, log } of this.logs.values()) {
-      if (ref.topic === command.topic) log.updateConfig(command.config);
+      if (ref.topic === command.topic) log.updateConfig(config);
     }
+    // Forget configs no partition has any more (each change of configs may leave one behind).
+    const inUse = new Set<TopicConfig>();
+    for (const { log } of this.logs.values()) inUse.add(log.config);
+    for (const [key, shared] of this.configs) if (!inUse.has(shared)) this.configs.delete(key);
     this.scheduleFlushes();
     return {};
   }
@@ -219,6 +227,9 @@ export class Shard {
       });
       let appended;
       try {
+        // Opening the active segment is the one step that can fail for want of descriptors before
+        // anything is written: done first, it can be retried after giving back cached files.
+        withDescriptors(() => entry.log.openActiveSegment());
         appended = entry.log.append(batches, nowMs);
       } catch (error) {
         // A write that failed (disk full, EIO) fails this partition's batches only; Kafka answers KAFKA_STORAGE_ERROR.
@@ -242,7 +253,7 @@ export class Shard {
       const entry = this.logs.get(key);
       if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, region: null };
       try {
-        const result = entry.log.read(request.fetchOffset, request.maxBytes, request.minOneBatch);
+        const result = withDescriptors(() => entry.log.read(request.fetchOffset, request.maxBytes, request.minOneBatch)); // reads only: safe to retry
         return { ...result, ...offsetsOf(entry.log) };
       } catch (error) {
         return { errorCode: this.storageFailure(key, `read at offset ${request.fetchOffset}`, error), region: null, ...offsetsOf(entry.log) };
@@ -265,9 +276,9 @@ export class Shard {
           case -2:
             return { errorCode: ErrorCode.NONE, offset: log.logStartOffset, timestamp: -1, ...offsets };
           case -3:
-            return { errorCode: ErrorCode.NONE, ...log.maxTimestampOffset(), ...offsets };
+            return { errorCode: ErrorCode.NONE, ...withDescriptors(() => log.maxTimestampOffset()), ...offsets };
           default:
-            return { errorCode: ErrorCode.NONE, ...log.offsetForTimestamp(query.timestamp), ...offsets };
+            return { errorCode: ErrorCode.NONE, ...withDescriptors(() => log.offsetForTimestamp(query.timestamp)), ...offsets };
         }
       } catch (error) {
         return { errorCode: this.storageFailure(key, `offset lookup for timestamp ${query.timestamp}`, error), offset: -1, timestamp: -1, ...offsets };
@@ -292,6 +303,22 @@ export class Shard {
     });
     if (deleted.length > 0) this.emit({ kind: 'segmentsDeleted', paths: deleted });
     return { results };
+  }
+
+  /**
+   * One config object per distinct topic config: each partition of a command arrives with
+   * its own copy (structured clone), and a topic of 100,000 partitions would hold 100,000.
+   * Bounded by the distinct configs in use; entries no partition uses are dropped with the
+   * next change of configs (configure).
+   */
+  private sharedConfig(config: TopicConfig): TopicConfig {
+    const key = JSON.stringify(config);
+    let shared = this.configs.get(key);
+    if (shared === undefined) {
+      shared = config;
+      this.configs.set(key, shared);
+    }
+    return shared;
   }
 
   /**

@@ -224,7 +224,11 @@ export class Log {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, PARTITION_METADATA), `version: 0\ntopic_id: ${topicId}\n`);
     const log = new Log(dir, topicId, config, 0, 0);
-    log.segments.push(Segment.create(dir, 0, config.indexIntervalBytes));
+    const segment = Segment.create(dir, 0, config.indexIntervalBytes);
+    // An empty new partition holds no descriptor until it is written or read: a topic of
+    // 100,000 partitions is created without keeping a file open for each.
+    segment.close();
+    log.segments.push(segment);
     log.recent.reset(0);
     return log;
   }
@@ -456,6 +460,11 @@ export class Log {
     this.producerState.writeSnapshot(segment.baseOffset);
     this.producerState.deleteSnapshotsBefore(segment.baseOffset);
     this.snapshotOffset = segment.baseOffset;
+  }
+
+  /** Opens the active segment's file if its descriptor was given back (before an append, so running out of descriptors fails before anything is written). */
+  openActiveSegment(): void {
+    this.activeSegment.openDescriptor();
   }
 
   /** fsyncs the active segment; everything before the log end is then recoverable after a power loss. */

@@ -13,7 +13,7 @@ export class OffsetIndex {
   /** Entries already in the file. */
   persistedCount = 0;
 
-  constructor(readonly baseOffset: number, capacity = 64) {
+  constructor(readonly baseOffset: number, capacity = 0) {
     this.relativeOffsets = new Int32Array(capacity);
     this.positions = new Int32Array(capacity);
   }
@@ -42,10 +42,10 @@ export class OffsetIndex {
   }
 
   private grow(): void {
-    const relativeOffsets = new Int32Array(this.relativeOffsets.length * 2);
+    const relativeOffsets = new Int32Array(Math.max(16, this.relativeOffsets.length * 2));
     relativeOffsets.set(this.relativeOffsets);
     this.relativeOffsets = relativeOffsets;
-    const positions = new Int32Array(this.positions.length * 2);
+    const positions = new Int32Array(Math.max(16, this.positions.length * 2));
     positions.set(this.positions);
     this.positions = positions;
   }
@@ -89,7 +89,7 @@ export class OffsetIndex {
   /** Loads a file's entries; returns false when they are not sane for a log of `logBytes` bytes. */
   static decode(baseOffset: number, bytes: Buffer, logBytes: number): OffsetIndex | null {
     if (bytes.length % OFFSET_INDEX_ENTRY_BYTES !== 0) return null;
-    const index = new OffsetIndex(baseOffset, Math.max(64, bytes.length / OFFSET_INDEX_ENTRY_BYTES));
+    const index = new OffsetIndex(baseOffset, bytes.length / OFFSET_INDEX_ENTRY_BYTES);
     for (let at = 0; at < bytes.length; at += OFFSET_INDEX_ENTRY_BYTES) {
       const relative = bytes.readInt32BE(at);
       const position = bytes.readInt32BE(at + 4);

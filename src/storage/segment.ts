@@ -118,6 +118,11 @@ export class Segment implements OpenFileHolder {
     return this.fdValue;
   }
 
+  /** Opens the file now if its descriptor is closed (a later write or read then needs none). */
+  openDescriptor(): void {
+    void this.fd;
+  }
+
   /** OpenFileHolder: the thread's set of open segment files needs this descriptor back. */
   closeDescriptor(): void {
     if (this.fdValue < 0) return;

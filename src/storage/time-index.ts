@@ -13,7 +13,7 @@ export class TimeIndex {
   private count = 0;
   persistedCount = 0;
 
-  constructor(readonly baseOffset: number, capacity = 64) {
+  constructor(readonly baseOffset: number, capacity = 0) {
     this.timestamps = new Float64Array(capacity);
     this.relativeOffsets = new Int32Array(capacity);
   }
@@ -38,10 +38,10 @@ export class TimeIndex {
   }
 
   private grow(): void {
-    const timestamps = new Float64Array(this.timestamps.length * 2);
+    const timestamps = new Float64Array(Math.max(16, this.timestamps.length * 2));
     timestamps.set(this.timestamps);
     this.timestamps = timestamps;
-    const relativeOffsets = new Int32Array(this.relativeOffsets.length * 2);
+    const relativeOffsets = new Int32Array(Math.max(16, this.relativeOffsets.length * 2));
     relativeOffsets.set(this.relativeOffsets);
     this.relativeOffsets = relativeOffsets;
   }
@@ -80,7 +80,7 @@ export class TimeIndex {
 
   static decode(baseOffset: number, bytes: Buffer): TimeIndex | null {
     if (bytes.length % TIME_INDEX_ENTRY_BYTES !== 0) return null;
-    const index = new TimeIndex(baseOffset, Math.max(64, bytes.length / TIME_INDEX_ENTRY_BYTES));
+    const index = new TimeIndex(baseOffset, bytes.length / TIME_INDEX_ENTRY_BYTES);
     for (let at = 0; at < bytes.length; at += TIME_INDEX_ENTRY_BYTES) {
       const timestamp = readInt64(bytes, at);
       const relative = bytes.readInt32BE(at + 8);

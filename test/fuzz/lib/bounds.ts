@@ -1,6 +1,7 @@
 // The fuzzer's bounds, each with why it is what it is. These bound what the test accepts
 // from the broker under attack; the broker's own bounds live in src/config/limits.ts.
 
+import { descriptorBudget, openFilesLimit } from '../../../src/config/descriptors.js';
 import { limits } from '../../../src/config/limits.js';
 
 /**
@@ -51,13 +52,21 @@ export const SHUTDOWN_MS = limits.shutdownDrainMs + 20_000;
  * connections (limits.queuedResponseBytesMax); per shard, one task's library buffers and one
  * inflated batch (limits.libraryHeldBytesPerTaskMax + limits.batchInflatedBytesMax); per
  * connection one fuzz request of up to 1 MiB (cases.ts BODY_BYTES_MAX); per partition
- * 256 KiB (indexes and state in its shard). A leak passes that in a long run; a request that
- * makes the broker hold more than its own bounds say passes it at once.
+ * 16 KiB (its log's state in its shard and the topic's record; test/broker/large-topic.test.ts
+ * measured under 5 KiB for an empty one; a written partition's indexes grow with its data,
+ * which the fuzz topics keep small). A leak passes that in a long run; a request that makes
+ * the broker hold more than its own bounds say passes it at once.
  */
 export const RSS_BASE_BYTES = 384 * 1024 * 1024;
 export const RSS_PER_CONNECTION_BYTES = 1024 * 1024;
-export const RSS_PER_PARTITION_BYTES = 256 * 1024;
+export const RSS_PER_PARTITION_BYTES = 16 * 1024;
 export const RSS_PER_SHARD_BYTES = limits.libraryHeldBytesPerTaskMax + limits.batchInflatedBytesMax;
+/**
+ * Per partition a case asked to create: a creation of up to limits.topicPartitionsMax
+ * partitions holds them for seconds before Metadata lists them (test/broker/large-topic.test.ts
+ * measured under 5 KiB each; twice that allowed), so the bound counts the largest asked for.
+ */
+export const RSS_PER_PARTITION_IN_CREATION_BYTES = 10 * 1024;
 
 export function rssBytesMax(connections: number, partitions: number, shards: number): number {
   return (
@@ -79,6 +88,14 @@ export function rssBytesMax(connections: number, partitions: number, shards: num
 export const FDS_BASE = 64;
 export const FDS_PER_PARTITION = 4;
 
-export function fdsMax(connections: number, partitions: number): number {
-  return FDS_BASE + FDS_PER_PARTITION * partitions + connections;
+/**
+ * Per partition 4 at most (an active segment in its shard, index files while written, a
+ * reader on the main thread), but never more in all than the broker's descriptor budget
+ * gives segment files and readers (src/config/descriptors.ts): past that, files are closed
+ * and reopened, not held.
+ */
+export function fdsMax(connections: number, partitions: number, shards: number): number {
+  const budget = descriptorBudget(openFilesLimit(), shards);
+  const files = Math.min(FDS_PER_PARTITION * partitions, budget.segmentFilesPerShard * shards + budget.segmentReaders);
+  return FDS_BASE + files + connections;
 }

@@ -299,20 +299,47 @@ export function decodeAsBroker(frame: Buffer): { apiKey: number; apiVersion: num
 }
 
 const FETCH_KEY = 1;
+const CREATE_TOPICS_KEY = 19;
+const DELETE_TOPICS_KEY = 20;
+const CREATE_PARTITIONS_KEY = 37;
+/** An admin change's timeoutMs up to which its answer is awaited and judged. */
+const ADMIN_TIMEOUT_JUDGED_MS_MAX = 30_000;
 const JOIN_GROUP_KEY = 11;
 const SYNC_GROUP_KEY = 14;
+
+/** The partitions a CreateTopics or CreatePartitions case asks for (the largest count in it, capped at the broker's limit), else 0. */
+export function partitionsAsked(frame: Buffer): number {
+  const decoded = decodeAsBroker(frame);
+  if (decoded === null) return 0;
+  const topics = decoded.request['topics'];
+  if (!Array.isArray(topics)) return 0;
+  let largest = 0;
+  for (const topic of topics as Record<string, unknown>[]) {
+    const asked = decoded.apiKey === CREATE_TOPICS_KEY ? Number(topic['numPartitions']) : decoded.apiKey === CREATE_PARTITIONS_KEY ? Number(topic['count']) : 0;
+    if (Number.isFinite(asked)) largest = Math.max(largest, Math.min(asked, limits.topicPartitionsMax));
+  }
+  return largest;
+}
 
 /**
  * How long the broker may rightly hold this request before answering, beyond ordinary
  * service time: a fetch's max wait (capped by the broker), a fresh group's initial
- * rebalance delay. Infinity when the wait depends on members other cases left in a shared
- * group (a rebalance waits up to their rebalance timeouts): such a case is not judged.
+ * rebalance delay, an admin change's timeoutMs. Infinity when the wait depends on members
+ * other cases left in a shared group (a rebalance waits up to their rebalance timeouts), or
+ * on how long a change of a large topic takes with no timeout given: such a case is not judged.
  */
 export function waitAllowanceMs(frame: Buffer, freshGroup: string | null, context: FuzzContext): number {
   const decoded = decodeAsBroker(frame);
   if (decoded === null) return 0;
   const request = decoded.request;
   if (decoded.apiKey === FETCH_KEY) return Math.min(Math.max(Number(request['maxWaitMs']), 0), limits.fetchMaxWaitMsMax);
+  if (decoded.apiKey === CREATE_TOPICS_KEY || decoded.apiKey === DELETE_TOPICS_KEY || decoded.apiKey === CREATE_PARTITIONS_KEY) {
+    // A large topic takes seconds to make or remove; the broker answers by the request's
+    // timeoutMs (REQUEST_TIMED_OUT, the change goes on), and without one waits for the outcome.
+    // Past ADMIN_TIMEOUT_JUDGED_MS_MAX the case is not judged either, rather than held for ever.
+    const timeoutMs = Number(request['timeoutMs']);
+    return timeoutMs > 0 && timeoutMs <= ADMIN_TIMEOUT_JUDGED_MS_MAX ? timeoutMs : Infinity;
+  }
   if (decoded.apiKey === JOIN_GROUP_KEY || decoded.apiKey === SYNC_GROUP_KEY) {
     if (freshGroup === null || request['groupId'] !== freshGroup) return Infinity;
     return context.initialRebalanceDelayMs;

@@ -23,6 +23,7 @@ import {
   HEALTH_MS,
   PARTITION_CHECK_MS,
   RESPONSE_BYTES_MAX,
+  RSS_PER_PARTITION_IN_CREATION_BYTES,
   SHUTDOWN_MS,
   UNJUDGED_ABANDON_MS,
   WITNESS_CATCH_UP_MS,
@@ -31,7 +32,7 @@ import {
   rssBytesMax,
 } from './bounds.js';
 import { RESPONSE_KEPT_BYTES_MAX, runCase, type CaseOutcome, type OutcomeKind } from './case-client.js';
-import { decodeAsBroker, frameSizeLies, generateCase, servedPairs, waitAllowanceMs, type FuzzCase, type FuzzContext, type ServedApi } from './cases.js';
+import { decodeAsBroker, frameSizeLies, generateCase, partitionsAsked, servedPairs, waitAllowanceMs, type FuzzCase, type FuzzContext, type ServedApi } from './cases.js';
 import { FindingSet, type Finding } from './findings.js';
 import { LogScanner, crashSignature, healthCheck, processStats } from './broker-observer.js';
 import { PartitionChecker } from './partition-check.js';
@@ -316,6 +317,8 @@ export class FuzzEngine {
   private rssMax = 0;
   private fdsMax = 0;
   private rssBound = 0;
+  /** The most partitions one case asked to create (CreateTopics, CreatePartitions): they may exist before Metadata lists them. */
+  private largestCreation = 0;
   private fdsBound = 0;
 
   constructor(private readonly options: EngineOptions) {
@@ -388,6 +391,7 @@ export class FuzzEngine {
       const index = this.nextIndex++;
       if (index >= this.endIndex) return;
       const fuzzCase = generateCase(this.context, index);
+      this.largestCreation = Math.max(this.largestCreation, partitionsAsked(fuzzCase.frame));
       const allowanceMs = waitAllowanceMs(fuzzCase.frame, fuzzCase.freshGroup, this.context);
       if (allowanceMs > LONG_WAIT_MS && Number.isFinite(allowanceMs) && this.waiting.size < WAITING_CASES_MAX) {
         // A request that may rightly wait (a fetch for bytes that never come waits up to 30 s)
@@ -751,8 +755,8 @@ export class FuzzEngine {
     }
     if (stats !== null) {
       const connections = this.options.concurrency + OWN_CONNECTIONS_SLACK;
-      this.rssBound = rssBytesMax(connections, health.partitions, FUZZ_BROKER_SHARDS);
-      this.fdsBound = fdsMax(connections, health.partitions);
+      this.rssBound = rssBytesMax(connections, health.partitions, FUZZ_BROKER_SHARDS) + this.largestCreation * RSS_PER_PARTITION_IN_CREATION_BYTES;
+      this.fdsBound = fdsMax(connections, health.partitions, FUZZ_BROKER_SHARDS);
       this.rssMax = Math.max(this.rssMax, stats.rssBytes);
       this.fdsMax = Math.max(this.fdsMax, stats.fds);
       const window = this.suspects();
