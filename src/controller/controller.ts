@@ -1,6 +1,6 @@
 // The controller of a single broker: it decides topic and partition placement, keeps
 // the metadata store, tells shards to create and delete partition logs, and hands out
-// producer ids. A single broker is its own controller (DESIGN.md §4 adds ZooKeeper).
+// producer ids. A single broker is its own controller (clusters will elect one through ZooKeeper).
 //
 // Creation (CreateTopics, auto-creation, CreatePartitions) is all or nothing: the partition
 // logs are created first and the metadata recorded last, so a topic is never visible before

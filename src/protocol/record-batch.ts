@@ -2,7 +2,7 @@
 // produced batch, and a small encoder/decoder for uncompressed records (tests, tools,
 // compaction). The records of a produced batch are validated, and compressed ones
 // decoded, by record-validation.ts; the fetch path never decodes records.
-// Layout: ../shared/kafka-protocol/RECORD-BATCH.md.
+// Layout: Kafka's RecordBatch v2 (KIP-98); the field offsets are BatchField below.
 
 import { crc32c } from './crc32c.js';
 import { ErrorCode } from './errors.js';
