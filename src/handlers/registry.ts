@@ -1,11 +1,10 @@
 // The handlers the broker serves, one per API key. Registration refuses duplicates and
 // versions the schema does not define (or marks unstable); ApiVersions answers from
-// here, so the advertised ranges cannot drift from the implemented ones. Every handler
-// is registered behind one check: a request carrying a string no Kafka string can hold
-// closes its connection before the handler sees it (see refuseOversizedStrings).
+// here, so the advertised ranges cannot drift from the implemented ones. (A request
+// carrying a string no Kafka string can hold never reaches a handler: the reader refuses
+// it, protocol/reader.ts.)
 
-import { STRING_BYTES_MAX, firstOversizedString, oversizedBytes } from '../protocol/string-limits.js';
-import { CLOSE_CONNECTION, type Handler } from './handler.js';
+import type { Handler } from './handler.js';
 import { produceHandler } from './00-produce.js';
 import { fetchHandler } from './01-fetch.js';
 import { listOffsetsHandler } from './02-list-offsets.js';
@@ -51,7 +50,7 @@ export class HandlerRegistry {
     if ((handler.advertisedMinVersion ?? handler.minVersion) < schema.minVersion || handler.maxVersion > schemaMax || handler.minVersion > handler.maxVersion) {
       throw new Error(`${schema.name} handler serves ${handler.minVersion}-${handler.maxVersion}, outside the schema's stable ${schema.minVersion}-${schemaMax}`);
     }
-    this.handlers.set(handler.apiKey, refuseOversizedStrings(handler));
+    this.handlers.set(handler.apiKey, handler);
   }
 
   get(apiKey: number): Handler | undefined {
@@ -63,30 +62,6 @@ export class HandlerRegistry {
       .sort((a, b) => a.apiKey - b.apiKey)
       .map((handler) => ({ apiKey: handler.apiKey, minVersion: handler.advertisedMinVersion ?? handler.minVersion, maxVersion: handler.maxVersion }));
   }
-}
-
-/**
- * Kafka's codec carries no string over 32,767 bytes, in any version. A request can still
- * decode to longer ones here: bytes that are not UTF-8 become U+FFFD, three bytes each,
- * and compact strings are read at any length. Such a string could not be echoed in the
- * response, nor stored and answered later (a group id, a client id in a group's
- * metadata), so the request is refused whole: its connection is closed, as Kafka closes
- * it (its reader refuses the oversized compact string; its writer fails on the echo).
- */
-function refuseOversizedStrings<Request extends object, Response extends object>(handler: Handler<Request, Response>): Handler<Request, Response> {
-  return {
-    ...handler,
-    handle(request, context) {
-      const bytes = (context.clientId === null ? null : oversizedBytes(context.clientId)) ?? firstOversizedString(request);
-      if (bytes === null) return handler.handle(request, context);
-      context.broker.clientErrors.log(
-        'warn',
-        'oversized string',
-        `closing connection ${context.peer}: ${handler.schema.name} v${context.apiVersion} carries a string of ${bytes} bytes once decoded (Kafka strings hold at most ${STRING_BYTES_MAX})`,
-      );
-      return CLOSE_CONNECTION;
-    },
-  };
 }
 
 /** Every handler Spate serves. */

@@ -50,18 +50,6 @@ export class RequestAdmission {
     return this.requestCount;
   }
 
-  get requestBytes(): number {
-    return this.requestBytesHeld;
-  }
-
-  get responseBytes(): number {
-    return this.responseBytesHeld;
-  }
-
-  get waiting(): number {
-    return this.waiters.size;
-  }
-
   /**
    * Admits a request of `bytes` for a connection that has `ownInFlight` requests unanswered
    * and `ownResponseBytes` of responses queued, or returns null and remembers `waiter` to

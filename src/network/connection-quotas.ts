@@ -29,10 +29,6 @@ export class ConnectionQuotas {
 
   constructor(private readonly settings: ConnectionQuotaSettings) {}
 
-  get count(): number {
-    return this.total;
-  }
-
   /** Counts a new connection from `address`, or refuses it with the setting it would break. */
   accept(address: string): QuotaVerdict {
     const key = normalizeAddress(address);

@@ -173,11 +173,6 @@ export class FrameReader {
     return handler.frame(frame, release);
   }
 
-  /** True while a frame is being assembled (it was admitted and its bytes are still arriving). */
-  get assembling(): boolean {
-    return this.frame !== null;
-  }
-
   /** Drops a half-assembled frame and held input (connection closing), returning pooled memory. */
   discard(): void {
     this.frameRelease?.();

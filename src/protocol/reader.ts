@@ -5,6 +5,7 @@
 // `records` and `bytes` are returned as views into the frame (subarray), never copied.
 
 import { ProtocolError } from './errors.js';
+import { STRING_BYTES_MAX, oversizedBytes } from './string-limits.js';
 
 const TWO_POW_32 = 4294967296;
 
@@ -108,9 +109,18 @@ export class Reader {
     throw new ProtocolError('varlong longer than 10 bytes');
   }
 
+  /**
+   * A string field. Kafka strings hold at most 32,767 bytes of UTF-8 in every version; one
+   * that decodes longer (a long compact string, or bytes that are not UTF-8, each of which
+   * becomes the three-byte U+FFFD) could be neither echoed nor stored and answered later, so
+   * it is refused here, as Kafka's reader refuses it: the request is malformed.
+   */
   private text(length: number): string {
     const at = this.need(length);
-    return this.buffer.toString('utf8', at, at + length);
+    const text = this.buffer.toString('utf8', at, at + length);
+    const oversized = oversizedBytes(text);
+    if (oversized !== null) throw new ProtocolError(`a string of ${oversized} bytes once decoded (Kafka strings hold at most ${STRING_BYTES_MAX})`);
+    return text;
   }
 
   private slice(length: number): Buffer {

@@ -2,9 +2,10 @@
 // within it. Kafka's codec refuses any string field over 32,767 bytes of UTF-8, in every
 // version: classic strings have an int16 length, and Kafka's generated code checks compact
 // strings against the same 0x7fff. A request's string can still decode longer here: each
-// byte that is not UTF-8 decodes to U+FFFD, three bytes when it is encoded again, and our
-// reader does not cap compact lengths. Error messages that quote client text (a topic
-// name, a config value) quote an excerpt, so that they fit whatever the text was.
+// byte that is not UTF-8 decodes to U+FFFD, three bytes when it is encoded again, and
+// compact lengths go past it: the reader refuses such a string (protocol/reader.ts). Error
+// messages that quote client text (a topic name, a config value) quote an excerpt, so that
+// they fit whatever the text was.
 
 import { limits } from '../config/limits.js';
 
@@ -19,32 +20,6 @@ export function oversizedBytes(text: string): number | null {
   if (text.length <= ALWAYS_FITS_LENGTH) return null;
   const bytes = Buffer.byteLength(text, 'utf8');
   return bytes > STRING_BYTES_MAX ? bytes : null;
-}
-
-/**
- * The UTF-8 size of the first string in a decoded message (a request, with its nested
- * structs and arrays) that does not fit a Kafka string, or null when every one fits.
- * Bytes fields (records, metadata) are not strings and are skipped.
- */
-export function firstOversizedString(value: unknown): number | null {
-  if (typeof value === 'string') return oversizedBytes(value);
-  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return null;
-  // Elements and fields are tested inline, so that numbers (most of a large Fetch or Produce) cost no call.
-  if (Array.isArray(value)) {
-    for (let index = 0; index < value.length; index++) {
-      const item: unknown = value[index];
-      const bytes = typeof item === 'string' ? oversizedBytes(item) : typeof item === 'object' ? firstOversizedString(item) : null;
-      if (bytes !== null) return bytes;
-    }
-    return null;
-  }
-  const fields = value as Record<string, unknown>;
-  for (const key in fields) {
-    const field = fields[key];
-    const bytes = typeof field === 'string' ? oversizedBytes(field) : typeof field === 'object' ? firstOversizedString(field) : null;
-    if (bytes !== null) return bytes;
-  }
-  return null;
 }
 
 /** `text` cut to at most `bytesMax` bytes of UTF-8, never inside a character. */

@@ -75,42 +75,23 @@ export class SegmentReaders {
    * is gone, SegmentReplacedError when the path now names another file.
    */
   async acquire(path: string, fileId: number): Promise<SegmentReader | null> {
-    let entry = this.entries.get(path);
-    if (entry !== undefined) {
-      const known = await entry.opened.then(
-        (opened) => opened.fileId,
-        () => null,
-      );
-      // The await may have let others retire or replace the entry: look again.
-      const current = this.entries.get(path);
-      if (current !== entry || known !== fileId) {
-        if (current === entry) this.retire(entry); // cached for an older (or newer) file than the plan's
-        entry = this.entries.get(path);
-      }
-    }
-    if (entry === undefined) {
-      if (!this.makeRoom()) return null;
-      entry = { path, opened: openWithIdentity(path), references: 0, retired: false, lastUsedMs: Date.now() };
-      this.entries.set(path, entry);
-      const created = entry;
-      entry.opened.catch(() => {
-        if (this.entries.get(path) === created) this.entries.delete(path);
-      });
-    }
+    const cached = this.entries.get(path);
+    const entry = cached ?? this.openEntry(path);
+    if (entry === null) return null;
     entry.references++;
     entry.lastUsedMs = Date.now();
-    const held = entry;
     let opened: { fd: number; fileId: number };
     try {
-      opened = await held.opened;
+      opened = await entry.opened;
     } catch (error) {
-      held.references--;
+      entry.references--;
       throw error;
     }
     if (opened.fileId !== fileId) {
-      held.references--;
-      if (this.entries.get(path) === held) this.retire(held);
-      else if (held.references === 0 && held.retired) closeWhenOpened(held);
+      this.release(entry);
+      if (this.entries.get(path) === entry) this.retire(entry);
+      // A descriptor cached for an older (or newer) file than the plan's: open the path afresh, once.
+      if (cached !== undefined) return this.acquire(path, fileId);
       throw new SegmentReplacedError(`${path} was replaced after it was planned (inode ${opened.fileId}, planned ${fileId})`);
     }
     let released = false;
@@ -119,10 +100,25 @@ export class SegmentReaders {
       release: () => {
         if (released) return;
         released = true;
-        held.references--;
-        if (held.references === 0 && held.retired) closeWhenOpened(held);
+        this.release(entry);
       },
     };
+  }
+
+  /** A new entry opening `path`, or null when every descriptor the bound allows is in use. */
+  private openEntry(path: string): Entry | null {
+    if (!this.makeRoom()) return null;
+    const entry: Entry = { path, opened: openWithIdentity(path), references: 0, retired: false, lastUsedMs: Date.now() };
+    this.entries.set(path, entry);
+    entry.opened.catch(() => {
+      if (this.entries.get(path) === entry) this.entries.delete(path);
+    });
+    return entry;
+  }
+
+  private release(entry: Entry): void {
+    entry.references--;
+    if (entry.references === 0 && entry.retired) closeWhenOpened(entry);
   }
 
   /** The shard removed or replaced these files: stop handing them out; close each once idle. */

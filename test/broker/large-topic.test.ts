@@ -10,7 +10,7 @@ import { createPartitionsApi, createTopicsApi, produceApi } from '../../src/prot
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { processUsage } from '../helpers/witness.js';
+import { processUsage } from '../helpers/process-usage.js';
 
 const PARTITIONS = 40_000;
 /** A produce to another topic must be answered within this while the large topic is made (before: tens of seconds). */

@@ -14,7 +14,7 @@ import { createTopicsApi, fetchApi, metadataApi, produceApi } from '../../src/pr
 import { decodeRecords, encodeRecordBatch, splitBatches } from '../../src/protocol/record-batch.js';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { processUsage } from '../helpers/witness.js';
+import { processUsage } from '../helpers/process-usage.js';
 
 const OPEN_FILES_LIMIT = 256;
 const PARTITIONS = 10;

@@ -105,6 +105,25 @@ export interface SendOptions {
   readonly responseVersion?: number;
 }
 
+/**
+ * A Fetch body (v4-v12 fields) reading one partition from `fetchOffset`, as a plain consumer
+ * asks: up to 1 MiB, read_uncommitted, no session.
+ */
+export function fetchBody(topic: string, partition: number, fetchOffset: number, maxWaitMs = 0, minBytes = 1) {
+  return {
+    replicaId: -1,
+    maxWaitMs,
+    minBytes,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+    forgottenTopicsData: [],
+    rackId: '',
+  };
+}
+
 /** One TCP connection to a broker. */
 export class RawClient {
   private received: Buffer = Buffer.alloc(0);

@@ -11,7 +11,7 @@ import { apiVersionsApi, createTopicsApi, fetchApi, findCoordinatorApi, joinGrou
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient, encodeRequest } from '../helpers/raw-client.js';
-import { processUsage } from '../helpers/witness.js';
+import { processUsage } from '../helpers/process-usage.js';
 
 const MiB = 1024 * 1024;
 

@@ -4,7 +4,9 @@
 
 import t from 'tap';
 import { limits } from '../../src/config/limits.js';
-import { STRING_BYTES_MAX, excerpt, firstOversizedString, oversizedBytes, truncateUtf8 } from '../../src/protocol/string-limits.js';
+import { ProtocolError } from '../../src/protocol/errors.js';
+import { Reader } from '../../src/protocol/reader.js';
+import { STRING_BYTES_MAX, excerpt, oversizedBytes, truncateUtf8 } from '../../src/protocol/string-limits.js';
 
 const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
 
@@ -32,16 +34,21 @@ t.test('excerpt keeps short text whole and bounds long text, saying how long it 
   t.ok(utf8Bytes(wide) < limits.errorMessageExcerptBytesMax + 32 && wide.endsWith('(60000 bytes)'), 'sized in UTF-8 bytes, as the wire carries it');
 });
 
-t.test('oversizedBytes and firstOversizedString find what no Kafka string can hold', async (t) => {
+t.test('oversizedBytes finds what no Kafka string can hold; the reader refuses such a string', async (t) => {
   t.equal(oversizedBytes('a'.repeat(STRING_BYTES_MAX)), null, '32,767 bytes fit');
   t.equal(oversizedBytes('a'.repeat(STRING_BYTES_MAX + 1)), STRING_BYTES_MAX + 1);
   t.equal(oversizedBytes('\uFFFD'.repeat(10_923)), 32_769, 'U+FFFD is three bytes');
   t.equal(oversizedBytes('\uFFFD'.repeat(10_922)), null);
 
-  const long = '\uFFFD'.repeat(20_000);
-  t.equal(firstOversizedString({ name: 'ok', count: 3, records: Buffer.alloc(100_000), list: [1, 2, 3] }), null);
-  t.equal(firstOversizedString({ topics: [{ name: 'a', partitions: [{ index: 0 }] }, { name: long, partitions: [] }] }), 60_000, 'nested in an array of structs');
-  t.equal(firstOversizedString({ groups: ['g', long] }), 60_000, 'in an array of strings');
-  t.equal(firstOversizedString({ instance: null, nested: { deeper: { value: long } } }), 60_000, 'in a nested struct');
-  t.equal(firstOversizedString({ unknownTaggedFields: [{ tag: 1, data: Buffer.alloc(40_000) }] }), null, 'bytes are not strings');
+  const notUtf8 = Buffer.alloc(2 + 20_000, 0xff);
+  notUtf8.writeInt16BE(20_000, 0);
+  t.throws(() => new Reader(notUtf8).string(), ProtocolError, '20,000 non-UTF-8 bytes decode to 60,000: refused');
+  const compact = Buffer.alloc(3 + 40_000, 0x61);
+  compact[0] = 0xc1; // uvarint 40,001 (length + 1)
+  compact[1] = 0xb8;
+  compact[2] = 0x02;
+  t.throws(() => new Reader(compact).compactString(), ProtocolError, 'a 40,000-byte compact string: refused');
+  const fits = Buffer.alloc(2 + STRING_BYTES_MAX, 0x61);
+  fits.writeInt16BE(STRING_BYTES_MAX, 0);
+  t.equal(new Reader(fits).string().length, STRING_BYTES_MAX, '32,767 ASCII bytes are read');
 });

@@ -21,6 +21,8 @@ export const systemDependencies: readonly SystemDependency[] = [
     // Debian's module is installed for Debian's interpreter, which may not be first on PATH.
     present: () => succeeds('/usr/bin/python3', ['-c', 'import confluent_kafka']),
   },
+  // prlimit lowers a running broker's descriptor limit (test/controller/create-atomic.test.ts).
+  { packageName: 'util-linux', present: () => succeeds('prlimit', ['--version']) },
 ];
 
 export function installMissing(dependencies: readonly SystemDependency[]): void {

@@ -4,10 +4,10 @@
 // says that only a bug would say (a handler that threw, an uncaught error, an ERROR line,
 // a Node warning such as TimeoutOverflowWarning).
 
-import { readFileSync, readdirSync } from 'node:fs';
 import { apiVersionsApi, metadataApi } from '../../../src/protocol/generated/index.js';
 import { ErrorCode, errorName } from '../../../src/protocol/errors.js';
 import type { Teardownable } from '../../helpers/broker-process.js';
+import { processUsage } from '../../helpers/process-usage.js';
 import { RawClient } from '../../helpers/raw-client.js';
 
 export interface ProcessStats {
@@ -19,12 +19,10 @@ export interface ProcessStats {
 export function processStats(pid: number | undefined): ProcessStats | null {
   if (pid === undefined) return null;
   try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-    const fds = readdirSync(`/proc/${pid}/fd`).length;
-    return { rssBytes: match === null ? 0 : Number(match[1]) * 1024, fds };
+    const usage = processUsage(pid);
+    return { rssBytes: usage.rssBytes, fds: usage.descriptors };
   } catch {
-    return null;
+    return null; // gone between the check and the read: the engine's crash check says so
   }
 }
 

@@ -37,8 +37,8 @@ import { FindingSet, type Finding } from './findings.js';
 import { LogScanner, crashSignature, healthCheck, processStats } from './broker-observer.js';
 import { PartitionChecker } from './partition-check.js';
 import type { FuzzTopic } from './values.js';
-import { checkSequences, readWitnessTopic } from './witness.js';
-import { WitnessThread, type WitnessResults } from './witness-thread.js';
+import { checkSequences, readWitnessTopic } from '../../helpers/witness.js';
+import { WitnessThread, type WitnessResults } from '../../helpers/witness-thread.js';
 
 export interface EngineOptions {
   readonly t: Teardownable;

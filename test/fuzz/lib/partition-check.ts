@@ -7,10 +7,10 @@
 
 import { fetchApi, listOffsetsApi, metadataApi } from '../../../src/protocol/generated/index.js';
 import { ErrorCode, errorName } from '../../../src/protocol/errors.js';
-import type { ChunkList } from '../../../src/protocol/chunks.js';
 import type { Teardownable } from '../../helpers/broker-process.js';
-import { RawClient } from '../../helpers/raw-client.js';
-import { checkBatch, wholeBatches } from './batch-check.js';
+import { RawClient, fetchBody } from '../../helpers/raw-client.js';
+import { splitBatches } from '../../../src/protocol/record-batch.js';
+import { checkBatch, recordsBytes } from '../../helpers/batch-check.js';
 
 /** Fetches one partition may take in one check (1 MiB each); the rest waits for the next check. */
 const FETCHES_PER_PARTITION_MAX = 16;
@@ -24,11 +24,6 @@ export interface PartitionProblem {
   readonly crc: number | null;
 }
 
-function recordsBytes(records: unknown): Buffer {
-  if (records === null || records === undefined) return Buffer.alloc(0);
-  if (Buffer.isBuffer(records)) return records;
-  return Buffer.concat((records as ChunkList).chunks as Buffer[]);
-}
 
 export class PartitionChecker {
   private readonly nextOffsets = new Map<string, number>();
@@ -65,23 +60,7 @@ export class PartitionChecker {
     const key = `${topic}/${partition}`;
     let offset = this.nextOffsets.get(key) ?? 0;
     for (let fetches = 0; fetches < FETCHES_PER_PARTITION_MAX && Date.now() < deadline; fetches++) {
-      const response = await client.request(
-        fetchApi,
-        12,
-        {
-          replicaId: -1,
-          maxWaitMs: 0,
-          minBytes: 0,
-          maxBytes: 1 << 20,
-          isolationLevel: 0,
-          sessionId: 0,
-          sessionEpoch: -1,
-          topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
-          forgottenTopicsData: [],
-          rackId: '',
-        },
-        { timeoutMs: Math.max(deadline - Date.now(), 1) },
-      );
+      const response = await client.request(fetchApi, 12, fetchBody(topic, partition, offset, 0, 0), { timeoutMs: Math.max(deadline - Date.now(), 1) });
       const data = response.responses[0]?.partitions[0];
       if (data === undefined) {
         problems.push({ topic, partition, offset, message: 'fetch response without the partition', crc: null });
@@ -99,7 +78,7 @@ export class PartitionChecker {
       }
       if (offset >= data.highWatermark) break;
       let advanced = false;
-      for (const bytes of wholeBatches(recordsBytes(data.records))) {
+      for (const bytes of splitBatches(recordsBytes(data.records))) {
         const batch = checkBatch(bytes, this.compacted.has(topic));
         this.batchesChecked++;
         if (batch.lastOffset < offset) continue;

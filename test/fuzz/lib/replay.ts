@@ -8,7 +8,8 @@
 
 import { apiSchemas, fetchApi, produceApi } from '../../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../../src/protocol/errors.js';
-import { checkBatch, wholeBatches } from './batch-check.js';
+import { splitBatches } from '../../../src/protocol/record-batch.js';
+import { checkBatch } from '../../helpers/batch-check.js';
 import { readRequestHeader, requestHeaderVersion, responseHeaderVersion } from '../../../src/protocol/header.js';
 import { writeRequestHeader } from '../../../src/protocol/generated/request-header.js';
 import { Reader } from '../../../src/protocol/reader.js';
@@ -18,7 +19,7 @@ import { CASE_ANSWER_MS, HEALTH_MS, RESPONSE_BYTES_MAX } from './bounds.js';
 import { LogScanner, crashSignature, healthCheck } from './broker-observer.js';
 import { RESPONSE_KEPT_BYTES_MAX, runCase } from './case-client.js';
 import { decodeAsBroker, frameSizeLies, waitAllowanceMs, type FuzzContext } from './cases.js';
-import { RawClient, decodeResponse } from '../../helpers/raw-client.js';
+import { RawClient, decodeResponse, fetchBody } from '../../helpers/raw-client.js';
 import { responseProblem, waitForCoordinator } from './engine.js';
 
 export type PlayKind = 'fine' | 'crash' | 'hang' | 'handler-failure' | 'log-error' | 'bad-response' | 'corrupt-batch' | 'amplification';
@@ -101,21 +102,10 @@ export class Replayer {
       for (const topic of produced.responses) {
         for (const partition of topic.partitionResponses) {
           if (partition.errorCode !== ErrorCode.NONE) continue;
-          const fetched = await client.request(fetchApi, 12, {
-            replicaId: -1,
-            maxWaitMs: 0,
-            minBytes: 0,
-            maxBytes: 1 << 20,
-            isolationLevel: 0,
-            sessionId: 0,
-            sessionEpoch: -1,
-            topics: [{ topic: topic.name, partitions: [{ partition: partition.index, currentLeaderEpoch: -1, fetchOffset: partition.baseOffset, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
-            forgottenTopicsData: [],
-            rackId: '',
-          });
+          const fetched = await client.request(fetchApi, 12, fetchBody(topic.name, partition.index, partition.baseOffset, 0, 0));
           const records = fetched.responses[0]?.partitions[0]?.records;
           const bytes = Buffer.isBuffer(records) ? records : Buffer.alloc(0);
-          for (const batch of wholeBatches(bytes)) {
+          for (const batch of splitBatches(bytes)) {
             const checked = checkBatch(batch, false);
             if (checked.baseOffset === partition.baseOffset && checked.problem !== null) {
               return `the broker acknowledged a batch a consumer cannot read: ${topic.name}-${partition.index} offset ${partition.baseOffset}: ${checked.problem}`;

@@ -6,10 +6,11 @@
 // A batch the broker accepted and serves that fails here is one that makes consumers fail
 // or hang.
 
-import { limits } from '../../../src/config/limits.js';
-import { decompress } from '../../../src/protocol/compression.js';
-import { Attribute, BATCH_HEADER_BYTES, BatchField, Compression, LOG_OVERHEAD, computeBatchCrc, readBatchHeader } from '../../../src/protocol/record-batch.js';
-import { Reader } from '../../../src/protocol/reader.js';
+import { limits } from '../../src/config/limits.js';
+import { decompress } from '../../src/protocol/compression.js';
+import { Attribute, BATCH_HEADER_BYTES, Compression, LOG_OVERHEAD, computeBatchCrc, readBatchHeader } from '../../src/protocol/record-batch.js';
+import { Reader } from '../../src/protocol/reader.js';
+import type { ChunkList } from '../../src/protocol/chunks.js';
 
 export interface CheckedBatch {
   readonly baseOffset: number;
@@ -86,15 +87,9 @@ export function checkBatch(batch: Buffer, compacted: boolean): CheckedBatch {
   }
 }
 
-/** Splits fetched record bytes into whole batches, dropping a trailing fragment (as clients do). */
-export function wholeBatches(bytes: Buffer): Buffer[] {
-  const batches: Buffer[] = [];
-  let at = 0;
-  while (at + BATCH_HEADER_BYTES <= bytes.length) {
-    const size = bytes.readInt32BE(at + BatchField.batchLength) + LOG_OVERHEAD;
-    if (size < BATCH_HEADER_BYTES || at + size > bytes.length) break;
-    batches.push(bytes.subarray(at, at + size));
-    at += size;
-  }
-  return batches;
+/** A fetch response's records as one buffer (the raw client decodes them to a Buffer, or chunks). */
+export function recordsBytes(records: unknown): Buffer {
+  if (records === null || records === undefined) return Buffer.alloc(0);
+  if (Buffer.isBuffer(records)) return records;
+  return Buffer.concat((records as ChunkList).chunks as Buffer[]);
 }
