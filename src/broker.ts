@@ -9,6 +9,7 @@ import { lookup } from 'node:dns/promises';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
 import type { BrokerConfig } from './config/broker-config.js';
 import { Controller } from './controller/controller.js';
+import { PartitionManager } from './partition/partition-manager.js';
 import { MetadataStore, writeFileAtomic } from './controller/metadata-store.js';
 import { GroupCoordinator } from './coordinator/group-coordinator.js';
 import type { BrokerServices } from './handlers/handler.js';
@@ -23,7 +24,6 @@ import { BufferedResponseWriter, ZeroCopyResponseWriter, type ResponseWriter } f
 import { loadSendFile } from './native/sendfile.js';
 import { socketBufferSizer, type SocketBufferSizer } from './native/socket-buffers.js';
 import { limits } from './config/limits.js';
-import { LogEndWatch } from './shard/log-end-watch.js';
 import type { OpenPartition, PartitionStatus } from './shard/messages.js';
 import { SegmentReaders } from './shard/segment-readers.js';
 import { ShardSet } from './shard/shard-set.js';
@@ -148,21 +148,17 @@ export class Broker {
       const controller = new Controller(config, store, shards, logger);
       await openPartitions(controller, store, shards, dirStates, logger, created);
       const segmentReaders = new SegmentReaders(descriptors.segmentReaders);
-      shards.on('segmentsDeleted', (paths) => segmentReaders.deleted(paths));
+      const partitions = new PartitionManager({ config, store, controller, shards, segmentReaders, logger });
       shards.on('log', (level, message) => logger[level](message));
       const groups = new GroupCoordinator({ config, controller, shards, segmentReaders, logger });
       groups.start();
       const registry = createRegistry();
-      const logEndWatch = new LogEndWatch(shards);
       let broker: Broker | null = null;
       const services: BrokerServices = {
         config,
         controller,
         groups,
-        store,
-        shards,
-        segmentReaders,
-        logEndWatch,
+        partitions,
         logger,
         clientErrors: new ThrottledLog(logger, CLIENT_ERROR_LOG_INTERVAL_MS),
         get shuttingDown() {
@@ -271,7 +267,7 @@ export class Broker {
     this.shuttingDown = true;
     if (this.checkpointTimer !== null) clearInterval(this.checkpointTimer);
     const closed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-    this.services.logEndWatch.expireAll();
+    this.services.partitions.stopWaiting();
     this.services.groups.stop();
     const drained = Promise.all([...this.connections].map((connection) => connection.drain()));
     let drainTimer: NodeJS.Timeout | undefined;

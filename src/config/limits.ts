@@ -16,6 +16,8 @@ export const limits = {
   queuedResponseBytesMax: 128 * 1024 * 1024,
   /** Delayed fetches waiting for data, across all connections; past this, fetches answer at once. */
   delayedFetchesMax: 10_000,
+  /** acks=all produces waiting for their in-sync replicas, across all connections; past this, they answer REQUEST_TIMED_OUT at once. */
+  delayedProducesMax: 10_000,
   /** The longest a fetch may wait for data, whatever the client asks. */
   fetchMaxWaitMsMax: 30_000,
   /** Batches remembered per producer and partition for duplicate detection (Kafka keeps 5). */

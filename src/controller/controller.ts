@@ -24,8 +24,9 @@ import { ErrorCode } from '../protocol/errors.js';
 import { excerpt } from '../protocol/string-limits.js';
 import type { PartitionRef, PartitionSpec } from '../shard/messages.js';
 import { ShardError, type ShardSet } from '../shard/shard-set.js';
+import { soleLeadership, type LeaderAndIsr } from './leader-and-isr.js';
 import { JournalBrokenError } from './metadata-journal.js';
-import { MetadataStorageError, MetadataStore, randomUuid, TopicGoneError, type TopicRecord } from './metadata-store.js';
+import { isInternalTopic, MetadataStorageError, MetadataStore, randomUuid, TopicGoneError, type TopicRecord } from './metadata-store.js';
 
 export interface CreateTopicRequest {
   readonly name: string;
@@ -115,6 +116,7 @@ export class Controller {
    */
   private readonly mutations = new Map<string, Promise<unknown>>();
   private producerIds = { next: 0, end: 0 };
+  private readonly leadership: LeaderAndIsr;
   private producerIdReservation: Promise<void> | null = null;
 
   constructor(
@@ -123,6 +125,7 @@ export class Controller {
     private readonly shards: ShardSet,
     private readonly logger: Logger,
   ) {
+    this.leadership = soleLeadership(config.brokerId);
     for (const dir of config.logDirs) this.dirPartitionCounts.set(dir, 0);
     for (const topic of store.topics()) {
       this.collisionKeys.set(collisionKey(topic.name), topic.name);
@@ -144,6 +147,11 @@ export class Controller {
     return resolved;
   }
 
+  /** Who leads the partition, in which epoch, with which replicas in sync: on a single broker, this broker in epoch 0. */
+  leaderAndIsr(_topic: TopicRecord, _partition: number): LeaderAndIsr {
+    return this.leadership;
+  }
+
   partitionSpec(topic: TopicRecord, partition: number): PartitionSpec {
     return {
       topic: topic.name,
@@ -151,6 +159,7 @@ export class Controller {
       topicId: topic.topicId,
       dir: join(topic.partitionDirs[partition]!, `${topic.name}-${partition}`),
       config: this.topicConfig(topic),
+      leaderEpoch: this.leaderAndIsr(topic, partition).leaderEpoch,
     };
   }
 
@@ -228,7 +237,7 @@ export class Controller {
       topicId: randomUuid(),
       partitionDirs: this.placePartitions(partitions),
       configs,
-      internal: name.startsWith('__'),
+      internal: isInternalTopic(name),
     };
     try {
       await this.createLogs(topic, 0);
@@ -350,7 +359,7 @@ export class Controller {
     }
     const nameProblem = topicNameProblem(name);
     if (nameProblem !== null) return outcome(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
-    if (name.startsWith('__')) return outcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Internal topic '${name}' is not auto-created.`);
+    if (isInternalTopic(name)) return outcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Internal topic '${name}' is not auto-created.`);
     return this.createTopic({ name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: new Map() });
   }
 

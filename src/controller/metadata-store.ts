@@ -27,6 +27,17 @@ export const METADATA_JOURNAL_FILE = 'spate-metadata.journal';
 /** 1: the whole state in one file, rewritten per change. 2: a snapshot with a journal beside it. */
 const METADATA_VERSION = 2;
 
+/**
+ * Kafka's internal topics: the group coordinator's and the transaction coordinator's logs.
+ * Only these are internal — a user's own `__`-prefixed topic is an ordinary topic (produced
+ * to, deleted, grown like any other), as in Kafka's Topic.isInternal.
+ */
+export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(['__consumer_offsets', '__transaction_state']);
+
+export function isInternalTopic(name: string): boolean {
+  return INTERNAL_TOPICS.has(name);
+}
+
 export interface TopicRecord {
   readonly name: string;
   readonly topicId: string;
@@ -443,7 +454,8 @@ function decodeTopic(stored: StoredTopic, where: string): TopicRecord {
   if (typeof stored.configs !== 'object' || stored.configs === null || typeof stored.internal !== 'boolean') {
     throw new Error(`${where}: malformed configs or internal flag of topic ${stored.name}`);
   }
-  return { name: stored.name, topicId: stored.topicId, configs: stored.configs, internal: stored.internal, partitionDirs: decodePlacement(stored, `${where}, topic ${stored.name}`) };
+  // Derived from the name, not trusted from the file: earlier versions stored every `__` topic as internal.
+  return { name: stored.name, topicId: stored.topicId, configs: stored.configs, internal: isInternalTopic(stored.name), partitionDirs: decodePlacement(stored, `${where}, topic ${stored.name}`) };
 }
 
 type StoredChange =

@@ -45,7 +45,7 @@ export async function readPartitionRecords(
   if (start.errorCode !== ErrorCode.NONE) throw new Error(`ListOffsets on ${topic.name}-${partition}: ${errorName(start.errorCode)}`);
   let offset = start.offset;
   for (;;) {
-    const plan = await shards.read(topic.topicId, { topic: topic.name, partition, fetchOffset: offset, maxBytes: READ_BYTES, minOneBatch: true });
+    const plan = await shards.read(topic.topicId, { topic: topic.name, partition, fetchOffset: offset, maxBytes: READ_BYTES, minOneBatch: true, lastFetchedEpoch: -1 });
     if (plan.errorCode !== ErrorCode.NONE) throw new Error(`reading ${topic.name}-${partition} at ${offset}: ${errorName(plan.errorCode)}`);
     if (plan.region === null) return;
     const reader = await acquireReader(segmentReaders, plan.region.path, plan.region.fileId);

@@ -5,10 +5,14 @@
 // timestamps; producer sequence), assigns offsets and appends it. A refused batch's
 // response names the records that were wrong (recordErrors).
 // acks=0 gets no response at all — unless a partition failed, when the connection is
-// closed so the producer notices (Kafka does the same). acks=-1 (all) on one broker
-// is answered once the leader (the only in-sync replica) has the batch; a topic whose
-// min.insync.replicas exceeds the ISR gets NOT_ENOUGH_REPLICAS.
-// Topics are auto-created on produce when auto.create.topics.enable is on.
+// closed so the producer notices (Kafka does the same). acks=-1 (all) is answered once the
+// partition's high watermark covers the batch (the partition layer's produce purgatory,
+// bounded by the request's timeout); a topic whose min.insync.replicas exceeds the ISR
+// gets NOT_ENOUGH_REPLICAS.
+// Produce never creates a topic: as in Kafka, topics are auto-created by Metadata, and a
+// produce to a topic this broker does not have — or not yet: one still being created is
+// invisible until its logs exist — gets UNKNOWN_TOPIC_OR_PARTITION, which clients retry
+// after refreshing their metadata.
 // Not served yet: transactional batches (INVALID_TXN_STATE), quotas (throttle is 0).
 
 import { ErrorCode } from '../protocol/errors.js';
@@ -17,10 +21,8 @@ import type { PartitionProduceResponse, TopicProduceResponse } from '../protocol
 import type { Encodable } from '../protocol/message.js';
 import { Attribute, BatchField, Compression } from '../protocol/record-batch.js';
 import { CLOSE_CONNECTION, NO_RESPONSE, defineHandler } from './handler.js';
-import { unlessShardBusy } from './shard-busy.js';
 
 const ZSTD_FIRST_PRODUCE_VERSION = 7;
-const ISR_SIZE = 1; // a single broker is its partitions' only in-sync replica
 
 type PartitionResponse = Encodable<PartitionProduceResponse>;
 
@@ -64,18 +66,13 @@ export const produceHandler = defineHandler({
           partitionResponses: topicData.partitionData.map((partition) => failed(partition.index, errorCode, message)),
         });
         if (!validAcks) return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${acks}`);
-        const outcome = await broker.controller.topicOrAutoCreate(topicData.name, true);
-        const topic = outcome.topic;
-        if (topic === null) return fail(outcome.errorCode, outcome.errorMessage);
+        const topic = broker.partitions.topic(topicData.name);
+        if (topic === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
         if (topic.internal) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `clients may not produce to internal topic ${topic.name}`);
-        const config = broker.controller.topicConfig(topic);
-        if (acks === -1 && config.minInsyncReplicas > ISR_SIZE) {
-          return fail(ErrorCode.NOT_ENOUGH_REPLICAS, `min.insync.replicas ${config.minInsyncReplicas} exceeds the ${ISR_SIZE} in-sync replica`);
-        }
         const partitionResponses = await Promise.all(
           topicData.partitionData.map(async (partitionData): Promise<PartitionResponse> => {
             const index = partitionData.index;
-            if (index < 0 || index >= topic.partitionDirs.length) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            if (!broker.partitions.hasPartition(topic, index)) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             const records = partitionData.records;
             if (records === null || !Buffer.isBuffer(records) || records.length === 0) {
               return failed(index, ErrorCode.INVALID_RECORD, 'the partition has no record batch');
@@ -89,21 +86,16 @@ export const produceHandler = defineHandler({
                 return failed(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'zstd needs Produce v7 or later');
               }
             }
-            const reply = await unlessShardBusy(broker.shards.append(topic.topicId, topic.name, index, records), () => ({
-              errorCode: ErrorCode.REQUEST_TIMED_OUT,
-              errorMessage: 'the partition\'s shard is too busy; retry',
-              baseOffset: -1,
-              logAppendTimeMs: -1,
-            }));
+            const reply = await broker.partitions.append(topic, index, records, acks, request.timeoutMs);
             if (reply.errorCode !== ErrorCode.NONE) {
-              return { ...failed(index, reply.errorCode, reply.errorMessage, reply.recordErrors), logStartOffset: reply.logStartOffset ?? -1 };
+              return { ...failed(index, reply.errorCode, reply.errorMessage, reply.recordErrors), logStartOffset: reply.logStartOffset };
             }
             return {
               index,
               errorCode: ErrorCode.NONE,
               baseOffset: reply.baseOffset,
               logAppendTimeMs: reply.logAppendTimeMs,
-              logStartOffset: reply.logStartOffset ?? -1,
+              logStartOffset: reply.logStartOffset,
               recordErrors: [],
               errorMessage: null,
             };

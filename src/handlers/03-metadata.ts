@@ -8,9 +8,11 @@
 // with a null name or a non-zero id is INVALID_REQUEST for every topic it names, answered
 // as Kafka's error response (names as given, "" for a null one, no brokers) — v10/v11
 // cannot encode a null name.
-// A single broker leads every partition, is its only replica and ISR, and is controller.
+// Each partition's leader, leader epoch, replicas and ISR come from the partition layer
+// (a single broker leads every partition in epoch 0, is its only replica and ISR, and is
+// controller).
 
-import type { TopicRecord } from '../controller/metadata-store.js';
+import type { TopicRecord } from '../partition/partition-manager.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { metadataApi } from '../protocol/generated/index.js';
 import type { MetadataResponse, MetadataResponseTopic } from '../protocol/generated/metadata-response.js';
@@ -34,28 +36,31 @@ const descriptions = new WeakMap<TopicRecord, { readonly withOperations: Encodab
 export function describeTopic(broker: BrokerServices, topic: TopicRecord, includeOperations: boolean): Encodable<MetadataResponseTopic> {
   let cached = descriptions.get(topic);
   if (cached === undefined) {
-    const without = buildDescription(broker.config.brokerId, topic);
+    const without = buildDescription(broker, topic);
     cached = { without, withOperations: { ...without, topicAuthorizedOperations: topicAuthorizedOperations } };
     descriptions.set(topic, cached);
   }
   return includeOperations ? cached.withOperations : cached.without;
 }
 
-function buildDescription(brokerId: number, topic: TopicRecord): Encodable<MetadataResponseTopic> {
+function buildDescription(broker: BrokerServices, topic: TopicRecord): Encodable<MetadataResponseTopic> {
   return {
     errorCode: ErrorCode.NONE,
     name: topic.name,
     topicId: topic.topicId,
     isInternal: topic.internal,
-    partitions: topic.partitionDirs.map((_dir, partitionIndex) => ({
-      errorCode: ErrorCode.NONE,
-      partitionIndex,
-      leaderId: brokerId,
-      leaderEpoch: 0,
-      replicaNodes: [brokerId],
-      isrNodes: [brokerId],
-      offlineReplicas: [],
-    })),
+    partitions: topic.partitionDirs.map((_dir, partitionIndex) => {
+      const leadership = broker.partitions.leaderAndIsr(topic, partitionIndex);
+      return {
+        errorCode: ErrorCode.NONE,
+        partitionIndex,
+        leaderId: leadership.leaderId,
+        leaderEpoch: leadership.leaderEpoch,
+        replicaNodes: leadership.replicas,
+        isrNodes: leadership.isr,
+        offlineReplicas: [],
+      };
+    }),
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
   };
 }
@@ -86,7 +91,7 @@ export const metadataHandler = defineHandler({
     const allTopics = request.topics === null || (context.apiVersion === 0 && request.topics.length === 0);
     let topics: Encodable<MetadataResponseTopic>[];
     if (allTopics) {
-      topics = [...broker.store.topics()].map((topic) => describeTopic(broker, topic, includeOperations));
+      topics = [...broker.partitions.topics()].map((topic) => describeTopic(broker, topic, includeOperations));
     } else {
       if (context.apiVersion < FIRST_TOPIC_ID_VERSION && request.topics!.some((wanted) => wanted.name === null || wanted.topicId !== ZERO_UUID)) {
         return errorResponse(request.topics!, ErrorCode.INVALID_REQUEST);
@@ -95,7 +100,7 @@ export const metadataHandler = defineHandler({
       topics = await Promise.all(
         request.topics!.map(async (wanted) => {
           if (wanted.name === null) {
-            const byId = broker.store.topicById(wanted.topicId);
+            const byId = broker.partitions.topicById(wanted.topicId);
             if (byId === undefined || wanted.topicId === ZERO_UUID) return topicError(null, wanted.topicId, ErrorCode.UNKNOWN_TOPIC_ID);
             return describeTopic(broker, byId, includeOperations);
           }
@@ -108,7 +113,7 @@ export const metadataHandler = defineHandler({
     return {
       throttleTimeMs: 0,
       brokers: advertisedBrokers(broker.config),
-      clusterId: broker.store.clusterId,
+      clusterId: broker.partitions.clusterId,
       controllerId: broker.config.brokerId,
       topics,
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? clusterAuthorizedOperations : AUTHORIZED_OPERATIONS_OMITTED,

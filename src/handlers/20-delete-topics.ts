@@ -23,7 +23,7 @@ export const deleteTopicsHandler = defineHandler({
     const wanted = context.apiVersion >= 6 ? request.topics : request.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
     const responses = await Promise.all(
       wanted.map(async (entry): Promise<Encodable<DeletableTopicResult>> => {
-        const name = entry.name ?? broker.store.topicById(entry.topicId)?.name ?? null;
+        const name = entry.name ?? broker.partitions.topicById(entry.topicId)?.name ?? null;
         if (name === null) {
           return { name: null, topicId: entry.topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: `Topic id ${entry.topicId} does not exist.` };
         }

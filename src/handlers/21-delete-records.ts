@@ -8,7 +8,6 @@ import type { DeleteRecordsPartitionResult } from '../protocol/generated/delete-
 import { deleteRecordsApi } from '../protocol/generated/index.js';
 import type { Encodable } from '../protocol/message.js';
 import { defineHandler } from './handler.js';
-import { unlessShardBusy } from './shard-busy.js';
 
 export const deleteRecordsHandler = defineHandler({
   apiKey: 21,
@@ -16,19 +15,16 @@ export const deleteRecordsHandler = defineHandler({
   maxVersion: 2,
   schema: deleteRecordsApi,
   async handle(request, context) {
-    const broker = context.broker;
+    const partitionLayer = context.broker.partitions;
     const topics = await Promise.all(
       request.topics.map(async (wanted) => {
-        const topic = broker.store.topic(wanted.name);
+        const topic = partitionLayer.topic(wanted.name);
         const partitions = await Promise.all(
           wanted.partitions.map(async (partition): Promise<Encodable<DeleteRecordsPartitionResult>> => {
-            if (topic === undefined || partition.partitionIndex < 0 || partition.partitionIndex >= topic.partitionDirs.length) {
+            if (topic === undefined) {
               return { partitionIndex: partition.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
             }
-            const result = await unlessShardBusy(
-              broker.shards.deleteRecords(topic.topicId, { topic: topic.name, partition: partition.partitionIndex, offset: partition.offset }),
-              () => ({ errorCode: ErrorCode.REQUEST_TIMED_OUT, lowWatermark: -1 }),
-            );
+            const result = await partitionLayer.deleteRecords(topic, partition.partitionIndex, partition.offset);
             return { partitionIndex: partition.partitionIndex, lowWatermark: result.lowWatermark, errorCode: result.errorCode };
           }),
         );

@@ -1,16 +1,17 @@
-// OffsetForLeaderEpoch (key 23), versions 0-4. A single broker has led every partition
-// since it was created, in leader epoch 0: epoch 0 ends at the log end offset, a later
-// epoch is unknown (-1/-1, as Kafka answers), and a current_leader_epoch above 0 is
-// UNKNOWN_LEADER_EPOCH. Replication will keep a real epoch history.
+// OffsetForLeaderEpoch (key 23), versions 0-4: where a leader epoch ends in a partition's
+// log, from its leader-epoch history (storage/leader-epoch-cache.ts): the latest epoch
+// ends at the log end, an older one where the next begins, a later one than any known is
+// -1/-1 (as Kafka answers). A current_leader_epoch (v2+) is checked against the
+// partition's (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH).
 
+import { NO_EPOCH } from '../partition/partition-manager.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { EpochEndOffset } from '../protocol/generated/offset-for-leader-epoch-response.js';
 import { offsetForLeaderEpochApi } from '../protocol/generated/index.js';
 import type { Encodable } from '../protocol/message.js';
 import { defineHandler } from './handler.js';
-import { unlessShardBusy } from './shard-busy.js';
 
-const LEADER_EPOCH = 0;
+const FIRST_CURRENT_EPOCH_VERSION = 2;
 
 export const offsetForLeaderEpochHandler = defineHandler({
   apiKey: 23,
@@ -18,27 +19,25 @@ export const offsetForLeaderEpochHandler = defineHandler({
   maxVersion: 4,
   schema: offsetForLeaderEpochApi,
   async handle(request, context) {
-    const broker = context.broker;
+    const partitions = context.broker.partitions;
     const topics = await Promise.all(
       request.topics.map(async (wanted) => {
-        const topic = broker.store.topic(wanted.topic);
-        const partitions = await Promise.all(
+        const topic = partitions.topic(wanted.topic);
+        const answers = await Promise.all(
           wanted.partitions.map(async (partition): Promise<Encodable<EpochEndOffset>> => {
-            const answer = (errorCode: number, leaderEpoch = -1, endOffset = -1) => ({ errorCode, partition: partition.partition, leaderEpoch, endOffset });
-            if (topic === undefined || partition.partition < 0 || partition.partition >= topic.partitionDirs.length) {
-              return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-            }
-            if (context.apiVersion >= 2 && partition.currentLeaderEpoch > LEADER_EPOCH) return answer(ErrorCode.UNKNOWN_LEADER_EPOCH);
-            if (partition.leaderEpoch > LEADER_EPOCH || partition.leaderEpoch < 0) return answer(ErrorCode.NONE);
-            const reply = await unlessShardBusy(
-              broker.shards.listOffsets(topic.topicId, { topic: topic.name, partition: partition.partition, timestamp: -1 }),
-              () => ({ errorCode: ErrorCode.REQUEST_TIMED_OUT, offset: -1, timestamp: -1 }),
-            );
-            if (reply.errorCode !== ErrorCode.NONE) return answer(reply.errorCode);
-            return answer(ErrorCode.NONE, LEADER_EPOCH, reply.logEndOffset ?? reply.offset);
+            const end =
+              topic === undefined
+                ? { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, leaderEpoch: -1, endOffset: -1 }
+                : await partitions.offsetForLeaderEpoch(
+                    topic,
+                    partition.partition,
+                    partition.leaderEpoch,
+                    context.apiVersion >= FIRST_CURRENT_EPOCH_VERSION ? partition.currentLeaderEpoch : NO_EPOCH,
+                  );
+            return { errorCode: end.errorCode, partition: partition.partition, leaderEpoch: end.leaderEpoch, endOffset: end.endOffset };
           }),
         );
-        return { topic: wanted.topic, partitions };
+        return { topic: wanted.topic, partitions: answers };
       }),
     );
     return { throttleTimeMs: 0, topics };

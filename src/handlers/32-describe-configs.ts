@@ -41,7 +41,7 @@ export const describeConfigsHandler = defineHandler({
       };
       switch (resource.resourceType) {
         case ResourceType.TOPIC: {
-          const topic = broker.store.topic(resource.resourceName);
+          const topic = broker.partitions.topic(resource.resourceName);
           if (topic === undefined) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${excerpt(resource.resourceName)}' does not exist.`, []);
           return answer(ErrorCode.NONE, null, topicConfigEntries(broker.config, topic.configs));
         }

@@ -17,7 +17,7 @@ export const describeLogDirsHandler = defineHandler({
   schema: describeLogDirsApi,
   async handle(request, context) {
     const broker = context.broker;
-    const statuses = await broker.shards.status();
+    const statuses = await broker.partitions.status();
     const wanted = request.topics === null ? null : new Map(request.topics.map((topic) => [topic.topic, new Set(topic.partitions)]));
     const results = await Promise.all(
       broker.config.logDirs.map(async (logDir): Promise<Encodable<DescribeLogDirsResult>> => {

@@ -14,7 +14,7 @@ export const describeClusterHandler = defineHandler({
   maxVersion: 1,
   schema: describeClusterApi,
   handle(request, context) {
-    const { config, store } = context.broker;
+    const { config, partitions } = context.broker;
     if (context.apiVersion >= 1 && request.endpointType !== BROKER_ENDPOINT_TYPE) {
       return {
         errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
@@ -26,7 +26,7 @@ export const describeClusterHandler = defineHandler({
       errorCode: ErrorCode.NONE,
       errorMessage: null,
       endpointType: BROKER_ENDPOINT_TYPE,
-      clusterId: store.clusterId,
+      clusterId: partitions.clusterId,
       controllerId: config.brokerId,
       brokers: advertisedBrokers(config).map((broker) => ({ brokerId: broker.nodeId, host: broker.host, port: broker.port, rack: null })),
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? clusterAuthorizedOperations : AUTHORIZED_OPERATIONS_OMITTED,

@@ -4,23 +4,21 @@
 
 import type { BrokerConfig } from '../config/broker-config.js';
 import type { Controller } from '../controller/controller.js';
-import type { MetadataStore } from '../controller/metadata-store.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import type { Logger, ThrottledLog } from '../logger.js';
 import type { ApiSchema, Encodable } from '../protocol/message.js';
-import type { LogEndWatch } from '../shard/log-end-watch.js';
-import type { SegmentReaders } from '../shard/segment-readers.js';
-import type { ShardSet } from '../shard/shard-set.js';
+import type { PartitionManager } from '../partition/partition-manager.js';
 
-/** The broker's parts that handlers work with. */
+/**
+ * The broker's parts that handlers work with. Logs are read and written through the
+ * partition layer only: handlers reach neither the metadata store nor the shards
+ * (test/handlers/imports.test.ts holds them to it).
+ */
 export interface BrokerServices {
   readonly config: BrokerConfig;
   readonly controller: Controller;
   readonly groups: GroupCoordinator;
-  readonly store: MetadataStore;
-  readonly shards: ShardSet;
-  readonly segmentReaders: SegmentReaders;
-  readonly logEndWatch: LogEndWatch;
+  readonly partitions: PartitionManager;
   readonly logger: Logger;
   /**
    * For what a client does wrong (a malformed request, an oversized string): at most one line

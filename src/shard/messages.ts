@@ -25,6 +25,8 @@ export interface PartitionSpec extends PartitionRef {
   /** The partition's directory: <log dir>/<topic>-<partition>. */
   readonly dir: string;
   readonly config: TopicConfig;
+  /** The partition's leader epoch, stamped on the batches it appends. */
+  readonly leaderEpoch: number;
 }
 
 export interface OpenPartition extends PartitionSpec {
@@ -54,11 +56,21 @@ export interface ReadRequest extends PartitionRef {
   readonly fetchOffset: number;
   readonly maxBytes: number;
   readonly minOneBatch: boolean;
+  /** The epoch of the last batch the fetcher has (Fetch v12+, KIP-320), or -1: checked for divergence first. */
+  readonly lastFetchedEpoch: number;
+}
+
+/** Where the fetcher's log and this one part (KIP-320): the largest epoch at or below its own, and where that epoch ends here. */
+export interface DivergingEpoch {
+  readonly epoch: number;
+  readonly endOffset: number;
 }
 
 export interface ReadReply extends Partial<PartitionOffsets> {
   readonly errorCode: number;
   readonly region: ReadRegion | null;
+  /** Set instead of a region when the fetcher's last fetched epoch diverges from this log. */
+  readonly divergingEpoch?: DivergingEpoch;
 }
 
 export interface OffsetQuery extends PartitionRef {
@@ -70,6 +82,19 @@ export interface OffsetReply extends Partial<PartitionOffsets> {
   readonly errorCode: number;
   readonly offset: number;
   readonly timestamp: number;
+  /** The leader epoch that wrote `offset` (the latest epoch for the log end), -1 when unknown. */
+  readonly leaderEpoch?: number;
+}
+
+export interface EpochQuery extends PartitionRef {
+  readonly leaderEpoch: number;
+}
+
+export interface EpochReply {
+  readonly errorCode: number;
+  /** -1/-1 when the epoch is later than any this log knows (Kafka's UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET). */
+  readonly leaderEpoch: number;
+  readonly endOffset: number;
 }
 
 export interface PartitionStatus extends PartitionRef, PartitionOffsets {
@@ -91,6 +116,7 @@ export interface ShardCommands {
   append: { appends: readonly AppendRequest[] };
   read: { reads: readonly ReadRequest[] };
   listOffsets: { queries: readonly OffsetQuery[] };
+  offsetForLeaderEpoch: { queries: readonly EpochQuery[] };
   deleteRecords: { requests: readonly (PartitionRef & { readonly offset: number })[] };
   status: Record<never, never>;
   close: Record<never, never>;
@@ -105,6 +131,7 @@ export interface ShardReplies {
   append: { results: readonly AppendReply[] };
   read: { results: readonly ReadReply[] };
   listOffsets: { results: readonly OffsetReply[] };
+  offsetForLeaderEpoch: { results: readonly EpochReply[] };
   deleteRecords: { results: readonly (Partial<PartitionOffsets> & { readonly errorCode: number; readonly lowWatermark: number })[] };
   status: { partitions: readonly PartitionStatus[] };
   close: { partitions: readonly PartitionStatus[] };

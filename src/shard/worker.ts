@@ -14,6 +14,7 @@ import { segmentFiles } from '../storage/segment-files.js';
 import {
   partitionKey,
   type AppendReply,
+  type EpochReply,
   type OffsetReply,
   type PartitionOffsets,
   type PartitionRef,
@@ -29,6 +30,19 @@ import {
 } from './messages.js';
 
 const PRODUCER_EXPIRATION_CHECK_MS = 600_000;
+
+/**
+ * Kafka's divergence check for a fetch naming its last fetched epoch (KIP-320): where that
+ * epoch ends here. An epoch this log cannot place, or an offset before the log start, is
+ * OFFSET_OUT_OF_RANGE; an epoch that ends before the fetch offset (or that this log knows
+ * only an older epoch for) is a divergence, answered instead of records; null: read on.
+ */
+function divergence(log: Log, fetchOffset: number, lastFetchedEpoch: number): Pick<ReadReply, 'errorCode' | 'divergingEpoch'> | null {
+  const end = log.endOffsetForEpoch(lastFetchedEpoch);
+  if (end.endOffset < 0 || end.epoch < 0 || fetchOffset < log.logStartOffset) return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
+  if (end.epoch < lastFetchedEpoch || end.endOffset < fetchOffset) return { errorCode: ErrorCode.NONE, divergingEpoch: { epoch: end.epoch, endOffset: end.endOffset } };
+  return null;
+}
 
 function offsetsOf(log: Log): PartitionOffsets {
   return {
@@ -89,6 +103,8 @@ export class Shard {
         return this.read(command);
       case 'listOffsets':
         return this.listOffsets(command);
+      case 'offsetForLeaderEpoch':
+        return this.offsetForLeaderEpoch(command);
       case 'deleteRecords':
         return this.deleteRecords(command);
       case 'status':
@@ -131,7 +147,7 @@ export class Shard {
         break;
       }
       try {
-        const log = withDescriptors(() => Log.create(spec.dir, spec.topicId, this.sharedConfig(spec.config)));
+        const log = withDescriptors(() => Log.create(spec.dir, spec.topicId, this.sharedConfig(spec.config), spec.leaderEpoch));
         this.logs.set(key, { ref: { topic: spec.topic, partition: spec.partition }, log });
         made.push(key);
       } catch (error) {
@@ -231,6 +247,8 @@ export class Shard {
         // anything is written: done first, it can be retried after giving back cached files.
         withDescriptors(() => entry.log.openActiveSegment());
         appended = entry.log.append(batches, nowMs);
+        // A single broker is its partitions' only in-sync replica: what it wrote is committed.
+        entry.log.advanceHighWatermark(entry.log.logEndOffset);
       } catch (error) {
         // A write that failed (disk full, EIO) fails this partition's batches only; Kafka answers KAFKA_STORAGE_ERROR.
         this.storageFailure(key, 'append', error);
@@ -253,6 +271,8 @@ export class Shard {
       const entry = this.logs.get(key);
       if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, region: null };
       try {
+        const diverged = request.lastFetchedEpoch >= 0 ? divergence(entry.log, request.fetchOffset, request.lastFetchedEpoch) : null;
+        if (diverged !== null) return { ...diverged, region: null, ...offsetsOf(entry.log) };
         const result = withDescriptors(() => entry.log.read(request.fetchOffset, request.maxBytes, request.minOneBatch)); // reads only: safe to retry
         return { ...result, ...offsetsOf(entry.log) };
       } catch (error) {
@@ -270,19 +290,41 @@ export class Shard {
       const log = entry.log;
       const offsets = offsetsOf(log);
       try {
+        // The epoch as Kafka answers it: the latest for the log end, else the one that wrote the offset.
+        const found = (offset: number, timestamp: number, latest = false): OffsetReply => ({
+          errorCode: ErrorCode.NONE,
+          offset,
+          timestamp,
+          leaderEpoch: offset < 0 ? -1 : latest ? log.epochs.latestEpoch : log.epochs.epochForOffset(offset),
+          ...offsets,
+        });
         switch (query.timestamp) {
           case -1:
-            return { errorCode: ErrorCode.NONE, offset: log.highWatermark, timestamp: -1, ...offsets };
+            return found(log.highWatermark, -1, true);
           case -2:
-            return { errorCode: ErrorCode.NONE, offset: log.logStartOffset, timestamp: -1, ...offsets };
-          case -3:
-            return { errorCode: ErrorCode.NONE, ...withDescriptors(() => log.maxTimestampOffset()), ...offsets };
-          default:
-            return { errorCode: ErrorCode.NONE, ...withDescriptors(() => log.offsetForTimestamp(query.timestamp)), ...offsets };
+            return found(log.logStartOffset, -1);
+          case -3: {
+            const max = withDescriptors(() => log.maxTimestampOffset());
+            return found(max.offset, max.timestamp);
+          }
+          default: {
+            const atOrAfter = withDescriptors(() => log.offsetForTimestamp(query.timestamp));
+            return found(atOrAfter.offset, atOrAfter.timestamp);
+          }
         }
       } catch (error) {
         return { errorCode: this.storageFailure(key, `offset lookup for timestamp ${query.timestamp}`, error), offset: -1, timestamp: -1, ...offsets };
       }
+    });
+    return { results };
+  }
+
+  private offsetForLeaderEpoch(command: ShardCommands['offsetForLeaderEpoch']): ShardReplies['offsetForLeaderEpoch'] {
+    const results: EpochReply[] = command.queries.map((query) => {
+      const entry = this.logs.get(partitionKey(query.topic, query.partition));
+      if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, leaderEpoch: -1, endOffset: -1 };
+      const end = entry.log.endOffsetForEpoch(query.leaderEpoch);
+      return { errorCode: ErrorCode.NONE, leaderEpoch: end.epoch, endOffset: end.endOffset };
     });
     return { results };
   }

@@ -28,6 +28,7 @@ import {
   type RecordError,
   type ValidationOptions,
 } from '../protocol/record-validation.js';
+import { LeaderEpochCache, type EpochEndOffset } from './leader-epoch-cache.js';
 import { ProducerStateManager } from './producer-state.js';
 import { SWAP_SUFFIX, Segment, segmentFileName, type BatchPosition } from './segment.js';
 import { fsyncDirectorySync } from './checkpoint.js';
@@ -83,6 +84,8 @@ export interface LogOpenOptions {
   readonly logStartOffset: number;
   /** The last shutdown was clean: indexes and producer snapshots were written. */
   readonly cleanShutdown: boolean;
+  /** The partition's current leader epoch, stamped on every batch appended from now on (0: a single broker's only epoch). */
+  readonly leaderEpoch?: number;
 }
 
 /** Positions of the most recently appended batches, so tail fetches need no disk reads to find their start. */
@@ -182,6 +185,16 @@ export class Log {
   private compactedThrough = 0;
   /** The offset of the newest producer snapshot on disk (or of an equivalent empty state): close writes one only when the log has moved past it. */
   private snapshotOffset = 0;
+  /**
+   * Offsets below this are committed (replicated to every in-sync replica) and may be read
+   * by consumers. Kept apart from the log end: the partition layer moves it
+   * (advanceHighWatermark), never past the log end.
+   */
+  private committedOffset = 0;
+  /** The leader epoch stamped on appended batches (Kafka's partitionLeaderEpoch). */
+  leaderEpoch: number;
+  /** Which epoch wrote which offsets (leader-epoch-checkpoint). */
+  readonly epochs: LeaderEpochCache;
 
   private constructor(
     readonly dir: string,
@@ -189,11 +202,14 @@ export class Log {
     config: TopicConfig,
     logStartOffset: number,
     recoveryPoint: number,
+    leaderEpoch: number,
   ) {
     this.config = config;
     this.logStartOffset = logStartOffset;
     this.recoveryPoint = recoveryPoint;
+    this.leaderEpoch = leaderEpoch;
     this.producerState = new ProducerStateManager(dir);
+    this.epochs = LeaderEpochCache.load(dir);
   }
 
   get activeSegment(): Segment {
@@ -204,9 +220,20 @@ export class Log {
     return this.activeSegment.nextOffset;
   }
 
-  /** Single broker: everything appended is committed. Replication will lower this to the ISR's minimum. */
   get highWatermark(): number {
-    return this.logEndOffset;
+    return this.committedOffset;
+  }
+
+  /**
+   * Moves the high watermark forward to `offset` (capped at the log end): the records
+   * below it are committed. Returns true when it moved. A single broker calls this after
+   * every append with the log end, being its partitions' only in-sync replica.
+   */
+  advanceHighWatermark(offset: number): boolean {
+    const next = Math.min(offset, this.logEndOffset);
+    if (next <= this.committedOffset) return false;
+    this.committedOffset = next;
+    return true;
   }
 
   get sizeBytes(): number {
@@ -220,16 +247,17 @@ export class Log {
   }
 
   /** Creates an empty partition directory and log. */
-  static create(dir: string, topicId: string, config: TopicConfig): Log {
+  static create(dir: string, topicId: string, config: TopicConfig, leaderEpoch = 0): Log {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, PARTITION_METADATA), `version: 0\ntopic_id: ${topicId}\n`);
-    const log = new Log(dir, topicId, config, 0, 0);
+    const log = new Log(dir, topicId, config, 0, 0, leaderEpoch);
     const segment = Segment.create(dir, 0, config.indexIntervalBytes);
     // An empty new partition holds no descriptor until it is written or read: a topic of
     // 100,000 partitions is created without keeping a file open for each.
     segment.close();
     log.segments.push(segment);
     log.recent.reset(0);
+    log.epochs.assign(leaderEpoch, 0); // Kafka's leader records its epoch's start on becoming leader
     return log;
   }
 
@@ -241,9 +269,12 @@ export class Log {
    */
   static open(options: LogOpenOptions): { log: Log; report: RecoveryReport } {
     if (!existsSync(options.dir)) {
-      return { log: Log.create(options.dir, options.topicId, options.config), report: { segmentsScanned: 0, bytesTruncated: 0, producersLoaded: 0 } };
+      return {
+        log: Log.create(options.dir, options.topicId, options.config, options.leaderEpoch ?? 0),
+        report: { segmentsScanned: 0, bytesTruncated: 0, producersLoaded: 0 },
+      };
     }
-    const log = new Log(options.dir, options.topicId, options.config, options.logStartOffset, options.recoveryPoint);
+    const log = new Log(options.dir, options.topicId, options.config, options.logStartOffset, options.recoveryPoint, options.leaderEpoch ?? 0);
     recoverSwaps(options.dir);
     const baseOffsets = readdirSync(options.dir)
       .filter((name) => /^\d{20}\.log$/.test(name))
@@ -286,8 +317,37 @@ export class Log {
     if (log.logStartOffset > log.logEndOffset) log.logStartOffset = log.logEndOffset;
     log.recoveryPoint = Math.min(log.recoveryPoint, log.logEndOffset);
     log.recent.reset(log.activeSegment.baseOffset);
+    log.loadEpochs();
+    // What was acknowledged survived (written before it was acknowledged; flushed as the
+    // flush settings say): on one broker, everything recovered is committed.
+    log.committedOffset = log.logEndOffset;
     const producersLoaded = log.rebuildProducerState();
     return { log, report: { segmentsScanned, bytesTruncated, producersLoaded } };
+  }
+
+  /**
+   * Brings the leader-epoch history in line with the recovered log: entries past a
+   * truncated end or before the log start go. A log written before the history was kept
+   * (no checkpoint file) gets one entry, from its first batch's epoch: Spate wrote every
+   * batch with one epoch until leader epochs were kept.
+   */
+  private loadEpochs(): void {
+    this.epochs.truncateFromEnd(this.logEndOffset);
+    this.epochs.truncateFromStart(this.logStartOffset);
+    const first = this.segments.find((segment) => segment.size > 0);
+    if (this.epochs.size === 0 && first !== undefined) {
+      const header = first.readBytes(0, BATCH_HEADER_BYTES);
+      if (header.length === BATCH_HEADER_BYTES) {
+        this.epochs.assign(header.readInt32BE(BatchField.partitionLeaderEpoch), Math.max(readInt64(header, BatchField.baseOffset), this.logStartOffset));
+      }
+    }
+    // The current epoch begins at the log end unless it already wrote here (Kafka's makeLeader).
+    if (this.leaderEpoch > this.epochs.latestEpoch) this.epochs.assign(this.leaderEpoch, this.logEndOffset);
+  }
+
+  /** Where `epoch` ends in this log (OffsetForLeaderEpoch), from the leader-epoch history. */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    return this.epochs.endOffsetFor(epoch, this.logEndOffset);
   }
 
   /** Loads the newest producer snapshot and replays the batches after it. */
@@ -386,8 +446,12 @@ export class Log {
         this.roll(nowMs);
         position = 0;
       }
+      // A new epoch's first offset is recorded before its first batch is written (Kafka's
+      // assign on append), so the history never lags the log.
+      if (this.leaderEpoch > this.epochs.latestEpoch) this.epochs.assign(this.leaderEpoch, nextOffset);
+      this.epochs.flush();
       writeInt64(batch, BatchField.baseOffset, nextOffset);
-      batch.writeInt32BE(0, BatchField.partitionLeaderEpoch);
+      batch.writeInt32BE(this.leaderEpoch, BatchField.partitionLeaderEpoch);
       let maxTimestamp = verdict.maxTimestamp;
       if (logAppendTime) {
         const attributes = batch.readInt16BE(BatchField.attributes);
@@ -513,7 +577,12 @@ export class Log {
       const hint = segment === this.activeSegment ? this.recent.lookup(fetchOffset) : null;
       const batch = segment.findBatch(fetchOffset, hint);
       if (batch !== null) {
-        const available = segment === this.activeSegment ? this.activeSegment.size - batch.position : segment.size - batch.position;
+        let available = segment.size - batch.position;
+        if (maxOffset < segment.nextOffset) {
+          // The high watermark (a batch boundary) is inside this segment: stop at its batch.
+          const limit = segment.findBatch(maxOffset, segment === this.activeSegment ? this.recent.lookup(maxOffset) : null);
+          if (limit !== null) available = limit.position - batch.position;
+        }
         let length = Math.min(available, maxBytes);
         if (length < batch.size && minOneBatch) length = batch.size;
         if (length <= 0) return { errorCode: ErrorCode.NONE, region: null };
@@ -617,7 +686,10 @@ export class Log {
     if (target < 0 || target > this.highWatermark) {
       return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, lowWatermark: this.logStartOffset, deletedPaths: [] };
     }
-    if (target > this.logStartOffset) this.logStartOffset = target;
+    if (target > this.logStartOffset) {
+      this.logStartOffset = target;
+      this.epochs.truncateFromStart(target);
+    }
     let deleteCount = 0;
     while (deleteCount < this.segments.length - 1 && this.segments[deleteCount + 1]!.baseOffset <= this.logStartOffset) deleteCount++;
     return { errorCode: ErrorCode.NONE, lowWatermark: this.logStartOffset, deletedPaths: this.deleteOldestSegments(deleteCount) };
@@ -633,6 +705,7 @@ export class Log {
     }
     this.logStartOffset = Math.max(this.logStartOffset, this.segments[0]!.baseOffset);
     this.producerState.deleteSnapshotsBefore(this.segments[0]!.baseOffset, 0);
+    this.epochs.truncateFromStart(this.logStartOffset);
     return paths;
   }
 
@@ -685,6 +758,7 @@ export class Log {
    * costs no writes.
    */
   close(): void {
+    this.epochs.flush();
     const active = this.activeSegment;
     active.flush();
     active.writeIndexes(true);

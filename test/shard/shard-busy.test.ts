@@ -18,7 +18,7 @@ t.teardown(async () => {
 
 t.test('operations past the bound fail at once; the others are answered', async (t) => {
   const reads = Array.from({ length: 12 }, (_unused, partition) =>
-    shards.read('topic-id', { topic: 'absent', partition, fetchOffset: 0, maxBytes: 1024, minOneBatch: true }).then(
+    shards.read('topic-id', { topic: 'absent', partition, fetchOffset: 0, maxBytes: 1024, minOneBatch: true, lastFetchedEpoch: -1 }).then(
       (reply) => reply.errorCode,
       (error: unknown) => (error instanceof ShardBusyError ? 'busy' : String(error)),
     ),
@@ -26,6 +26,6 @@ t.test('operations past the bound fail at once; the others are answered', async 
   const outcomes = await Promise.all(reads);
   t.same(outcomes, [...Array(5).fill(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION), ...Array(7).fill('busy')], 'five go through, seven are refused');
   t.equal(shards.all()[0]!.pendingOperations, 0, 'nothing is left outstanding');
-  const again = await shards.read('topic-id', { topic: 'absent', partition: 0, fetchOffset: 0, maxBytes: 1024, minOneBatch: true });
+  const again = await shards.read('topic-id', { topic: 'absent', partition: 0, fetchOffset: 0, maxBytes: 1024, minOneBatch: true, lastFetchedEpoch: -1 });
   t.equal(again.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'once they are answered, more go through');
 });

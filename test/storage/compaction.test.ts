@@ -22,7 +22,7 @@ function contents(log: Log): [number, string, string | null][] {
   const records: [number, string, string | null][] = [];
   let offset = log.logStartOffset;
   while (offset < log.logEndOffset) {
-    const result = log.read(offset, 1 << 20, true);
+    const result = log.read(offset, 1 << 20, true, log.logEndOffset); // everything written, committed or not
     if (result.errorCode !== ErrorCode.NONE) throw new Error(`read error ${result.errorCode} at ${offset}`);
     if (result.region === null) break;
     const bytes = readFileSync(result.region.path).subarray(result.region.position, result.region.position + result.region.length);

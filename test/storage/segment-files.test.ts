@@ -53,7 +53,7 @@ t.test('many logs of many segments stay within the bound, and every record reads
     const values: string[] = [];
     let offset = 0;
     while (offset < log.logEndOffset) {
-      const { region } = log.read(offset, 1 << 20, true);
+      const { region } = log.read(offset, 1 << 20, true, log.logEndOffset);
       const bytes = region === null ? Buffer.alloc(0) : readRegion(region.path, region.position, region.length);
       const records = splitBatches(bytes).flatMap((batch) => decodeRecords(batch)).filter((record) => record.offset >= offset);
       if (records.length === 0) break;

@@ -1,0 +1,200 @@
+// Fetch, for the partitions this broker leads: each partition's owning shard answers a
+// read plan (segment file, position, length and offsets, never past the high watermark);
+// the answer carries those bytes as file regions, sent by the network layer without
+// passing through JavaScript. Limits follow Kafka: partition_max_bytes per partition,
+// max_bytes per response, except that the first batch of the first non-empty partition
+// is returned whole (KIP-74); a region may end inside a batch and clients drop the
+// fragment. With less than min_bytes available the fetch waits in the fetch purgatory, up
+// to max_wait_ms, and wakes when a watched partition's high watermark moves.
+// A request's current_leader_epoch is checked against the partition's (FENCED_LEADER_EPOCH
+// / UNKNOWN_LEADER_EPOCH), and a last_fetched_epoch (v12+, KIP-320) against the
+// leader-epoch history: a fetcher whose log diverged gets the diverging epoch instead of
+// records. A segment file gone before the response is built (retention, deletion) or
+// replaced (compaction) is planned again once; any other I/O error answers
+// KAFKA_STORAGE_ERROR for that partition — never a silent empty answer — logged at ERROR
+// once per partition.
+
+import { limits } from '../config/limits.js';
+import type { FileRegion, Records } from '../protocol/chunks.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { EMPTY_BUFFER } from '../protocol/message.js';
+import { partitionKey, type DivergingEpoch, type ReadReply } from '../shard/messages.js';
+import { SegmentReplacedError, type SegmentReader } from '../shard/segment-readers.js';
+import type { ReadRegion } from '../storage/log.js';
+import type { PartitionManager, TopicRecord } from './partition-manager.js';
+
+export interface FetchPartition {
+  /** The topic, or null when the request named one this broker does not have. */
+  readonly topic: TopicRecord | null;
+  readonly partition: number;
+  readonly fetchOffset: number;
+  readonly partitionMaxBytes: number;
+  readonly currentLeaderEpoch: number;
+  readonly lastFetchedEpoch: number;
+  /** The error for a topic the request named that is unknown (UNKNOWN_TOPIC_OR_PARTITION, or UNKNOWN_TOPIC_ID by id). */
+  readonly unknownTopicError: number;
+}
+
+export interface FetchParams {
+  /** Each partition once, in response order. */
+  readonly partitions: readonly FetchPartition[];
+  readonly maxBytes: number;
+  readonly minBytes: number;
+  readonly maxWaitMs: number;
+  /** Called before waiting for data; the returned function after (the request leaves the broker's request queue meanwhile). */
+  readonly park: () => () => void;
+  /** Runs `release` once the response holding the records has been written, or its connection is gone. */
+  readonly onResponseDone: (release: () => void) => void;
+}
+
+export interface FetchedPartition {
+  readonly errorCode: number;
+  readonly highWatermark: number;
+  readonly lastStableOffset: number;
+  readonly logStartOffset: number;
+  readonly divergingEpoch: DivergingEpoch | null;
+  readonly records: Records;
+}
+
+/** Answers every partition of a fetch, in the order given, waiting for min_bytes when there is time. */
+export async function fetchPartitions(manager: PartitionManager, params: FetchParams): Promise<FetchedPartition[]> {
+  const deadline = Date.now() + Math.min(params.maxWaitMs, limits.fetchMaxWaitMsMax);
+  const plans = params.partitions.map((partition) => ({ ...partition, maxBytes: Math.max(0, Math.min(partition.partitionMaxBytes, params.maxBytes)) }));
+  let replies = await readAll(manager, plans);
+  // Wait while there is less than min_bytes, no error to report and time left; re-read after each wake.
+  for (;;) {
+    const available = availableBytes(replies);
+    const waitMs = deadline - Date.now();
+    if (available.bytes >= params.minBytes || available.errors || waitMs <= 0 || manager.delayedFull) break;
+    const fetchOffsets = new Map<string, number>();
+    for (const plan of plans) if (plan.topic !== null) fetchOffsets.set(partitionKey(plan.topic.name, plan.partition), plan.fetchOffset);
+    const unpark = params.park();
+    try {
+      await manager.waitForData(fetchOffsets, waitMs);
+    } finally {
+      unpark();
+    }
+    replies = await readAll(manager, plans);
+  }
+  return buildAnswers(manager, params, plans, replies);
+}
+
+interface PlannedPartition extends FetchPartition {
+  readonly maxBytes: number;
+}
+
+/** A reply made here rather than by a shard: an error found first (unknown topic, wrong epoch). */
+function refused(errorCode: number): ReadReply {
+  return { errorCode, region: null };
+}
+
+async function readOne(manager: PartitionManager, plan: PlannedPartition): Promise<ReadReply> {
+  if (plan.topic === null) return refused(plan.unknownTopicError);
+  if (!manager.hasPartition(plan.topic, plan.partition)) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  const epochError = manager.checkLeaderEpoch(plan.topic, plan.partition, plan.currentLeaderEpoch);
+  if (epochError !== ErrorCode.NONE) return refused(epochError);
+  return manager.readPlan(plan.topic, plan.partition, plan.fetchOffset, plan.maxBytes, plan.lastFetchedEpoch);
+}
+
+function readAll(manager: PartitionManager, plans: readonly PlannedPartition[]): Promise<ReadReply[]> {
+  return Promise.all(plans.map((plan) => readOne(manager, plan)));
+}
+
+function availableBytes(replies: readonly ReadReply[]): { bytes: number; errors: boolean } {
+  let bytes = 0;
+  let errors = false;
+  for (const reply of replies) {
+    if (reply.errorCode !== ErrorCode.NONE || reply.divergingEpoch !== undefined) errors = true;
+    else if (reply.region !== null) bytes += reply.region.length;
+  }
+  return { bytes, errors };
+}
+
+/** How much of `region` fits: the first batch of the first non-empty partition goes out whole (KIP-74); after that, stop at max_bytes. */
+function regionLength(region: ReadRegion, responseBytes: number, maxBytes: number): number {
+  const room = maxBytes - responseBytes;
+  return responseBytes === 0 ? Math.max(Math.min(region.length, room), region.firstBatchBytes) : Math.max(0, Math.min(region.length, room));
+}
+
+type OpenedRegion = { readonly reader: SegmentReader; readonly region: ReadRegion } | null | 'busy' | 'storage-error';
+
+/**
+ * A descriptor for the planned region's file. The file may be gone (retention or deletion
+ * since the plan) or replaced (compaction): then the partition is planned again, once, and
+ * answers no records if it moves again. 'busy' when every reader descriptor the budget
+ * allows is in use; 'storage-error' for any other failure, logged at ERROR once per partition.
+ */
+async function openRegion(manager: PartitionManager, plan: PlannedPartition, reply: ReadReply): Promise<OpenedRegion> {
+  let region = reply.region!;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const reader = await manager.segmentReaders.acquire(region.path, region.fileId);
+      return reader === null ? 'busy' : { reader, region };
+    } catch (error) {
+      const moved = error instanceof SegmentReplacedError || (error as NodeJS.ErrnoException).code === 'ENOENT';
+      if (!moved) {
+        reportStorageError(manager, plan, error);
+        return 'storage-error';
+      }
+      if (attempt > 0) return null;
+      const again = await readOne(manager, plan);
+      if (again.errorCode !== ErrorCode.NONE || again.region === null) return null;
+      region = again.region;
+    }
+  }
+}
+
+/** Partitions whose fetch I/O failure was logged at ERROR; past limits.storageErrorsRememberedMax it starts over (a partition may then be logged again). */
+const partitionsWithStorageErrors = new Set<string>();
+
+function reportStorageError(manager: PartitionManager, plan: PlannedPartition, error: unknown): void {
+  const name = `${plan.topic!.name}-${plan.partition}`;
+  const first = !partitionsWithStorageErrors.has(name);
+  if (first) {
+    if (partitionsWithStorageErrors.size >= limits.storageErrorsRememberedMax) partitionsWithStorageErrors.clear();
+    partitionsWithStorageErrors.add(name);
+  }
+  const log = first ? manager.logger.error : manager.logger.debug;
+  log(`fetch of ${name}: reading its segment failed, answering KAFKA_STORAGE_ERROR: ${(error as Error).message}`);
+}
+
+async function buildAnswers(
+  manager: PartitionManager,
+  params: FetchParams,
+  plans: readonly PlannedPartition[],
+  replies: readonly ReadReply[],
+): Promise<FetchedPartition[]> {
+  let responseBytes = 0;
+  let outOfReaders = false;
+  const answers: FetchedPartition[] = [];
+  for (let index = 0; index < plans.length; index++) {
+    const plan = plans[index]!;
+    const reply = replies[index]!;
+    let errorCode = reply.errorCode;
+    let records: Records = EMPTY_BUFFER;
+    const region = reply.region;
+    if (errorCode === ErrorCode.NONE && region !== null && !outOfReaders && regionLength(region, responseBytes, params.maxBytes) > 0) {
+      const opened = await openRegion(manager, plan, reply);
+      if (opened === 'busy') {
+        outOfReaders = true; // like max_bytes: later partitions get no records this time
+      } else if (opened === 'storage-error') {
+        errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+      } else if (opened !== null) {
+        params.onResponseDone(opened.reader.release);
+        const length = regionLength(opened.region, responseBytes, params.maxBytes);
+        const fileRegion: FileRegion = { fd: opened.reader.fd, position: opened.region.position, length };
+        records = { byteLength: length, chunks: [fileRegion] };
+        responseBytes += length;
+      }
+    }
+    answers.push({
+      errorCode,
+      highWatermark: reply.highWatermark ?? -1,
+      lastStableOffset: reply.lastStableOffset ?? -1,
+      logStartOffset: reply.logStartOffset ?? -1,
+      divergingEpoch: reply.divergingEpoch ?? null,
+      records,
+    });
+  }
+  return answers;
+}

@@ -1,0 +1,293 @@
+// The partition layer (Kafka's ReplicaManager and Partition, for the partitions this broker
+// holds): what handlers and the group coordinator read and write logs through. It finds a
+// partition's topic and leadership, checks a request's leader epoch against it, carries
+// appends, reads, offset lookups and DeleteRecords to the owning shard, keeps each
+// partition's last reported offsets, holds the delayed operations (a fetch waiting for
+// data, an acks=all produce waiting for its in-sync replicas) in purgatories woken when a
+// high watermark moves, and owns the descriptors fetch responses are sent from. Handlers
+// never reach the metadata store, the shards or file descriptors but through here.
+
+import type { BrokerConfig } from '../config/broker-config.js';
+import { limits } from '../config/limits.js';
+import type { Controller } from '../controller/controller.js';
+import type { LeaderAndIsr } from '../controller/leader-and-isr.js';
+import type { MetadataStore, TopicRecord } from '../controller/metadata-store.js';
+import type { Logger } from '../logger.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { partitionKey, type AppendReply, type PartitionOffsets, type PartitionStatus, type ReadReply } from '../shard/messages.js';
+import { type SegmentReaders } from '../shard/segment-readers.js';
+import { ShardBusyError, type ShardSet } from '../shard/shard-set.js';
+import { Purgatory } from './purgatory.js';
+
+export type { TopicRecord } from '../controller/metadata-store.js';
+export type { LeaderAndIsr } from '../controller/leader-and-isr.js';
+
+/** Kafka's "no epoch given" in current_leader_epoch and last_fetched_epoch. */
+export const NO_EPOCH = -1;
+
+/** A partition as Kafka models it: leadership, and offsets — the high watermark apart from the log end. */
+export interface PartitionState extends LeaderAndIsr, PartitionOffsets {}
+
+export interface AppendOutcome {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+  readonly baseOffset: number;
+  readonly logAppendTimeMs: number;
+  readonly logStartOffset: number;
+  readonly recordErrors?: AppendReply['recordErrors'];
+}
+
+export interface OffsetLookup {
+  readonly errorCode: number;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly leaderEpoch: number;
+}
+
+export interface EpochEnd {
+  readonly errorCode: number;
+  readonly leaderEpoch: number;
+  readonly endOffset: number;
+}
+
+const READ_COMMITTED = 1;
+const LATEST_TIMESTAMP = -1;
+
+export interface PartitionManagerOptions {
+  readonly config: BrokerConfig;
+  readonly store: MetadataStore;
+  readonly controller: Controller;
+  readonly shards: ShardSet;
+  readonly segmentReaders: SegmentReaders;
+  readonly logger: Logger;
+}
+
+export class PartitionManager {
+  readonly config: BrokerConfig;
+  readonly controller: Controller;
+  readonly shards: ShardSet;
+  readonly segmentReaders: SegmentReaders;
+  readonly logger: Logger;
+  private readonly store: MetadataStore;
+  /** Fetches waiting for min_bytes (Kafka's fetch purgatory). */
+  readonly fetchPurgatory = new Purgatory('fetch', limits.delayedFetchesMax);
+  /** acks=all produces waiting for the in-sync replicas (Kafka's produce purgatory). */
+  readonly producePurgatory = new Purgatory('produce', limits.delayedProducesMax);
+  private stopping = false;
+
+  constructor(options: PartitionManagerOptions) {
+    this.config = options.config;
+    this.store = options.store;
+    this.controller = options.controller;
+    this.shards = options.shards;
+    this.segmentReaders = options.segmentReaders;
+    this.logger = options.logger;
+    this.shards.on('offsets', (key) => {
+      this.fetchPurgatory.checkAndComplete(key);
+      this.producePurgatory.checkAndComplete(key);
+    });
+    this.shards.on('segmentsDeleted', (paths) => this.segmentReaders.deleted(paths));
+  }
+
+  // ---- topics and leadership ----
+
+  get clusterId(): string {
+    return this.store.clusterId;
+  }
+
+  topic(name: string): TopicRecord | undefined {
+    return this.store.topic(name);
+  }
+
+  topicById(topicId: string): TopicRecord | undefined {
+    return this.store.topicById(topicId);
+  }
+
+  topics(): IterableIterator<TopicRecord> {
+    return this.store.topics();
+  }
+
+  leaderAndIsr(topic: TopicRecord, partition: number): LeaderAndIsr {
+    return this.controller.leaderAndIsr(topic, partition);
+  }
+
+  /** The partition's leadership and its offsets as last reported by its shard (-1 before any report). */
+  state(topic: TopicRecord, partition: number): PartitionState {
+    const offsets = this.shards.offsets.get(partitionKey(topic.name, partition));
+    return {
+      ...this.leaderAndIsr(topic, partition),
+      logStartOffset: offsets?.logStartOffset ?? -1,
+      logEndOffset: offsets?.logEndOffset ?? -1,
+      highWatermark: offsets?.highWatermark ?? -1,
+      lastStableOffset: offsets?.lastStableOffset ?? -1,
+    };
+  }
+
+  /** Whether the topic has the partition. */
+  hasPartition(topic: TopicRecord, partition: number): boolean {
+    return partition >= 0 && partition < topic.partitionDirs.length;
+  }
+
+  /**
+   * Kafka's check of a request's current_leader_epoch: none given (-1) passes; an older one
+   * is FENCED_LEADER_EPOCH (the client's metadata is stale), a newer one UNKNOWN_LEADER_EPOCH
+   * (this broker's is).
+   */
+  checkLeaderEpoch(topic: TopicRecord, partition: number, currentLeaderEpoch: number): number {
+    if (currentLeaderEpoch === NO_EPOCH) return ErrorCode.NONE;
+    const leaderEpoch = this.leaderAndIsr(topic, partition).leaderEpoch;
+    if (currentLeaderEpoch < leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;
+    if (currentLeaderEpoch > leaderEpoch) return ErrorCode.UNKNOWN_LEADER_EPOCH;
+    return ErrorCode.NONE;
+  }
+
+  // ---- appends ----
+
+  /**
+   * Appends one produced batch. acks=-1 (all) waits in the produce purgatory until the
+   * partition's high watermark covers the batch — at once on a single broker, its only
+   * in-sync replica — or `timeoutMs` passes (REQUEST_TIMED_OUT). A topic whose
+   * min.insync.replicas exceeds its in-sync replicas is refused first (NOT_ENOUGH_REPLICAS).
+   */
+  async append(topic: TopicRecord, partition: number, records: Uint8Array, acks: number, timeoutMs: number): Promise<AppendOutcome> {
+    const fail = (errorCode: number, errorMessage: string | null, logStartOffset = -1): AppendOutcome => ({
+      errorCode,
+      errorMessage,
+      baseOffset: -1,
+      logAppendTimeMs: -1,
+      logStartOffset,
+    });
+    if (!this.hasPartition(topic, partition)) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+    const isr = this.leaderAndIsr(topic, partition).isr.length;
+    const minInsyncReplicas = this.controller.topicConfig(topic).minInsyncReplicas;
+    if (acks === -1 && minInsyncReplicas > isr) {
+      return fail(ErrorCode.NOT_ENOUGH_REPLICAS, `min.insync.replicas ${minInsyncReplicas} exceeds the ${isr} in-sync replica${isr === 1 ? '' : 's'}`);
+    }
+    let reply: AppendReply;
+    try {
+      reply = await this.shards.append(topic.topicId, topic.name, partition, records);
+    } catch (error) {
+      if (!(error instanceof ShardBusyError)) throw error;
+      return fail(ErrorCode.REQUEST_TIMED_OUT, 'the partition\'s shard is too busy; retry');
+    }
+    if (reply.errorCode !== ErrorCode.NONE) return { ...fail(reply.errorCode, reply.errorMessage, reply.logStartOffset ?? -1), recordErrors: reply.recordErrors };
+    if (acks === -1) {
+      // Committed once the high watermark reaches the log end this append left (past the batch).
+      const required = reply.logEndOffset ?? 0;
+      const key = partitionKey(topic.name, partition);
+      const committed = (): boolean => (this.shards.offsets.get(key)?.highWatermark ?? -1) >= required;
+      if (!committed()) {
+        if (this.producePurgatory.full || this.stopping) return fail(ErrorCode.REQUEST_TIMED_OUT, 'too many produce requests are waiting for their replicas; retry');
+        const outcome = await this.producePurgatory.wait([key], committed, timeoutMs);
+        if (outcome !== 'completed') return fail(ErrorCode.REQUEST_TIMED_OUT, 'the in-sync replicas did not acknowledge the batch in time');
+      }
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      baseOffset: reply.baseOffset,
+      logAppendTimeMs: reply.logAppendTimeMs,
+      logStartOffset: reply.logStartOffset ?? -1,
+    };
+  }
+
+  // ---- reads ----
+
+  /**
+   * One partition's read plan: where the bytes from `fetchOffset` are (never past the high
+   * watermark), or, when the fetcher named its last fetched epoch and this log diverges from
+   * it, the divergence instead. A shard too busy to answer answers like an empty partition
+   * (the client fetches again).
+   */
+  async readPlan(topic: TopicRecord, partition: number, fetchOffset: number, maxBytes: number, lastFetchedEpoch: number): Promise<ReadReply> {
+    try {
+      return await this.shards.read(topic.topicId, { topic: topic.name, partition, fetchOffset, maxBytes, minOneBatch: true, lastFetchedEpoch });
+    } catch (error) {
+      if (!(error instanceof ShardBusyError)) throw error;
+      const offsets = this.shards.offsets.get(partitionKey(topic.name, partition));
+      return { errorCode: ErrorCode.NONE, region: null, ...offsets };
+    }
+  }
+
+  /** The high watermark each watched partition last reported is past its fetch offset. */
+  hasDataPast(fetchOffsets: ReadonlyMap<string, number>): boolean {
+    for (const [key, fetchOffset] of fetchOffsets) {
+      const offsets = this.shards.offsets.get(key);
+      if (offsets !== undefined && offsets.highWatermark > fetchOffset) return true;
+    }
+    return false;
+  }
+
+  /** Waits in the fetch purgatory until a watched partition's high watermark passes its fetch offset, or `waitMs` passes. */
+  async waitForData(fetchOffsets: ReadonlyMap<string, number>, waitMs: number): Promise<void> {
+    await this.fetchPurgatory.wait([...fetchOffsets.keys()], () => this.hasDataPast(fetchOffsets), waitMs);
+  }
+
+  /** A delayed operation may not start now: too many wait, or the broker is stopping. */
+  get delayedFull(): boolean {
+    return this.fetchPurgatory.full || this.stopping;
+  }
+
+  // ---- offsets ----
+
+  /**
+   * ListOffsets for one partition: -1 latest (the high watermark, or the last stable offset
+   * for read_committed), -2 earliest, -3 the largest timestamp, else the first record at or
+   * after a timestamp; with the leader epoch that wrote the offset.
+   */
+  async listOffsets(topic: TopicRecord, partition: number, timestamp: number, isolationLevel: number, currentLeaderEpoch: number): Promise<OffsetLookup> {
+    const fail = (errorCode: number): OffsetLookup => ({ errorCode, offset: -1, timestamp: -1, leaderEpoch: -1 });
+    if (!this.hasPartition(topic, partition)) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    const epochError = this.checkLeaderEpoch(topic, partition, currentLeaderEpoch);
+    if (epochError !== ErrorCode.NONE) return fail(epochError);
+    let reply;
+    try {
+      reply = await this.shards.listOffsets(topic.topicId, { topic: topic.name, partition, timestamp });
+    } catch (error) {
+      if (!(error instanceof ShardBusyError)) throw error;
+      return fail(ErrorCode.REQUEST_TIMED_OUT);
+    }
+    if (reply.errorCode !== ErrorCode.NONE) return fail(reply.errorCode);
+    const offset = timestamp === LATEST_TIMESTAMP && isolationLevel === READ_COMMITTED && reply.lastStableOffset !== undefined ? reply.lastStableOffset : reply.offset;
+    return { errorCode: ErrorCode.NONE, offset, timestamp: reply.timestamp, leaderEpoch: offset >= 0 ? (reply.leaderEpoch ?? -1) : -1 };
+  }
+
+  /** OffsetForLeaderEpoch: where `leaderEpoch` ends in this partition's log (-1/-1 when it is later than any known). */
+  async offsetForLeaderEpoch(topic: TopicRecord, partition: number, leaderEpoch: number, currentLeaderEpoch: number): Promise<EpochEnd> {
+    const fail = (errorCode: number): EpochEnd => ({ errorCode, leaderEpoch: -1, endOffset: -1 });
+    if (!this.hasPartition(topic, partition)) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    const epochError = this.checkLeaderEpoch(topic, partition, currentLeaderEpoch);
+    if (epochError !== ErrorCode.NONE) return fail(epochError);
+    try {
+      const reply = await this.shards.shardFor(topic.topicId, partition).send({ kind: 'offsetForLeaderEpoch', queries: [{ topic: topic.name, partition, leaderEpoch }] });
+      return reply.results[0]!;
+    } catch (error) {
+      if (!(error instanceof ShardBusyError)) throw error;
+      return fail(ErrorCode.REQUEST_TIMED_OUT);
+    }
+  }
+
+  /** DeleteRecords: the partition's log start moves to `offset` (-1: the high watermark). */
+  async deleteRecords(topic: TopicRecord, partition: number, offset: number): Promise<{ errorCode: number; lowWatermark: number }> {
+    if (!this.hasPartition(topic, partition)) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, lowWatermark: -1 };
+    try {
+      const result = await this.shards.deleteRecords(topic.topicId, { topic: topic.name, partition, offset });
+      return { errorCode: result.errorCode, lowWatermark: result.lowWatermark };
+    } catch (error) {
+      if (!(error instanceof ShardBusyError)) throw error;
+      return { errorCode: ErrorCode.REQUEST_TIMED_OUT, lowWatermark: -1 };
+    }
+  }
+
+  /** Every partition's state on disk (sizes, directories), from every shard. */
+  status(): Promise<readonly PartitionStatus[]> {
+    return this.shards.status();
+  }
+
+  /** Shutdown began: every delayed operation answers now with what there is, and no new one waits. */
+  stopWaiting(): void {
+    this.stopping = true;
+    this.fetchPurgatory.stopAll();
+    this.producePurgatory.stopAll();
+  }
+}
