@@ -10,7 +10,7 @@
 // or a lost connection rejects with ConnectionError (exit 3), naming the request.
 
 import { connect as netConnect, type Socket } from 'node:net';
-import { apiVersionsApi, metadataApi } from '../protocol/generated/index.js';
+import { ApiKey, apiVersionsApi, metadataApi } from '../protocol/generated/index.js';
 import type { MetadataResponse } from '../protocol/generated/metadata-response.js';
 import { writeRequestHeader } from '../protocol/generated/request-header.js';
 import { readResponseHeader } from '../protocol/generated/response-header.js';
@@ -23,7 +23,6 @@ import { BrokerError, ConnectionError, UsageError } from './errors.js';
 
 export const CLIENT_ID = 'spate-cli';
 const CLIENT_SOFTWARE_VERSION = '0.1.0';
-const API_VERSIONS_KEY = 18;
 /** The largest response frame accepted (a fetch is bounded far below this). */
 const MAX_FRAME_BYTES = 1024 * 1024 * 1024;
 
@@ -143,14 +142,14 @@ export class KafkaClient {
   }
 
   private async negotiateVersions(): Promise<void> {
-    let version = CEILINGS.get(API_VERSIONS_KEY)!;
+    let version = CEILINGS.get(ApiKey.ApiVersions)!;
     for (;;) {
       const { body } = await this.send(apiVersionsApi, version, {
         clientSoftwareName: CLIENT_ID,
         clientSoftwareVersion: CLIENT_SOFTWARE_VERSION,
       });
       if (body.errorCode === ErrorCode.UNSUPPORTED_VERSION && version > 0) {
-        const own = body.apiKeys.find((key) => key.apiKey === API_VERSIONS_KEY);
+        const own = body.apiKeys.find((key) => key.apiKey === ApiKey.ApiVersions);
         version = own !== undefined && own.maxVersion < version ? own.maxVersion : 0;
         continue;
       }
@@ -323,7 +322,7 @@ export class KafkaClient {
       const r = new Reader(frame);
       readResponseHeader(r, responseHeaderVersion(schema.apiKey, version));
       // KIP-511: an ApiVersions version the broker does not serve is answered as v0.
-      if (schema.apiKey === API_VERSIONS_KEY && version > 0 && frame.length >= 6 && frame.readInt16BE(4) === ErrorCode.UNSUPPORTED_VERSION) {
+      if (schema.apiKey === ApiKey.ApiVersions && version > 0 && frame.length >= 6 && frame.readInt16BE(4) === ErrorCode.UNSUPPORTED_VERSION) {
         version = 0;
       }
       const body = schema.readResponse(r, version);

@@ -234,10 +234,6 @@ export class MetadataStore {
     return this.topicsByName.values();
   }
 
-  get topicCount(): number {
-    return this.topicsByName.size;
-  }
-
   /** Bytes in the journal now (the snapshot is rewritten when this outgrows it). */
   get journalBytes(): number {
     return this.journal?.bytes ?? 0;

@@ -20,6 +20,7 @@ import { produceApi } from '../protocol/generated/index.js';
 import type { PartitionProduceResponse, TopicProduceResponse } from '../protocol/generated/produce-response.js';
 import type { Encodable } from '../protocol/message.js';
 import { Attribute, BatchField, Compression } from '../protocol/record-batch.js';
+import { excerpt } from '../protocol/string-limits.js';
 import { CLOSE_CONNECTION, NO_RESPONSE, defineHandler } from './handler.js';
 
 const ZSTD_FIRST_PRODUCE_VERSION = 7;
@@ -67,7 +68,7 @@ export const produceHandler = defineHandler({
         });
         if (!validAcks) return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${acks}`);
         const topic = broker.partitions.topic(topicData.name);
-        if (topic === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+        if (topic === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${excerpt(topicData.name)}' does not exist on this broker.`);
         if (topic.internal) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `clients may not produce to internal topic ${topic.name}`);
         const partitionResponses = await Promise.all(
           topicData.partitionData.map(async (partitionData): Promise<PartitionResponse> => {

@@ -36,7 +36,6 @@ export interface RequestContext {
   readonly apiVersion: number;
   readonly correlationId: number;
   readonly clientId: string | null;
-  readonly clientSoftware?: { name: string; version: string };
   /** "host:port" of the peer, for log lines. */
   readonly peer: string;
   readonly broker: BrokerServices;

@@ -23,6 +23,7 @@ import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../logger.js';
 import { isFileRegion, type Chunk } from '../protocol/chunks.js';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import { readRequestHeader, writeResponseHeader } from '../protocol/header.js';
 import { Reader } from '../protocol/reader.js';
 import { excerpt } from '../protocol/string-limits.js';
@@ -32,7 +33,6 @@ import type { SharedFramePool } from './frame-pool.js';
 import { FrameReader, type FrameHandler } from './frame-reader.js';
 import type { ResponseMeter, ResponseWriter } from './response-writer.js';
 
-const API_VERSIONS_KEY = 18;
 /** Encoded responses smaller than this keep their buffer as it is (copying them would cost more than it frees). */
 const RIGHT_SIZE_MIN_BYTES = 64 * 1024;
 
@@ -224,7 +224,7 @@ export class Connection implements AdmissionWaiter {
     }
     if (header.apiVersion < handler.minVersion || header.apiVersion > handler.maxVersion) {
       release();
-      if (header.apiKey === API_VERSIONS_KEY) {
+      if (header.apiKey === ApiKey.ApiVersions) {
         // KIP-511: answer an unknown ApiVersions version with v0 carrying UNSUPPORTED_VERSION and our ranges.
         this.respondUnsupportedApiVersions(header.correlationId);
         return;
@@ -331,7 +331,7 @@ export class Connection implements AdmissionWaiter {
   }
 
   private respondUnsupportedApiVersions(correlationId: number): void {
-    const handler = this.options.registry.get(API_VERSIONS_KEY)!;
+    const handler = this.options.registry.get(ApiKey.ApiVersions)!;
     const slot: Slot = { chunks: null, closeAfter: false, releases: [] };
     this.slots.push(slot);
     const response = {

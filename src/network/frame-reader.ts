@@ -9,9 +9,9 @@
 // however many more requests one socket chunk carried — until `resume`: a client cannot
 // get past the bounds by packing thousands of requests into one write.
 
+import { ApiKey } from '../protocol/generated/index.js';
 import { SHARED_FRAME_MIN_BYTES, type SharedFramePool } from './frame-pool.js';
 
-const PRODUCE_API_KEY = 0;
 /** Size and API key: enough to choose where to assemble a frame. */
 const PREFIX_BYTES = 6;
 
@@ -153,7 +153,7 @@ export class FrameReader {
   }
 
   private startFrame(size: number, apiKey: number): void {
-    if (apiKey === PRODUCE_API_KEY && size >= SHARED_FRAME_MIN_BYTES) {
+    if (apiKey === ApiKey.Produce && size >= SHARED_FRAME_MIN_BYTES) {
       const pooled = this.pool.acquire(size);
       this.frame = pooled.buffer;
       this.frameRelease = pooled.release;

@@ -201,11 +201,6 @@ export class ZeroCopyResponseWriter implements ResponseWriter {
     private readonly buffered: BufferedResponseWriter,
   ) {}
 
-  /** sendfile operations started: proves which path served a fetch. */
-  get sendFileCalls(): number {
-    return this.sendFile.calls();
-  }
-
   async write(socket: Socket, chunks: readonly Chunk[], meter: ResponseMeter = UNMETERED): Promise<void> {
     let queued: Promise<void> | null = null;
     for (const chunk of chunks) {

@@ -20,6 +20,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { EMPTY_BUFFER } from '../protocol/message.js';
 import { partitionKey, type DivergingEpoch, type ReadReply } from '../shard/messages.js';
 import { SegmentReplacedError, type SegmentReader } from '../shard/segment-readers.js';
+import { ShardBusyError } from '../shard/shard-set.js';
 import type { ReadRegion } from '../storage/log.js';
 import type { PartitionManager, TopicRecord } from './partition-manager.js';
 
@@ -93,7 +94,14 @@ async function readOne(manager: PartitionManager, plan: PlannedPartition): Promi
   if (!manager.hasPartition(plan.topic, plan.partition)) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   const epochError = manager.checkLeaderEpoch(plan.topic, plan.partition, plan.currentLeaderEpoch);
   if (epochError !== ErrorCode.NONE) return refused(epochError);
-  return manager.readPlan(plan.topic, plan.partition, plan.fetchOffset, plan.maxBytes, plan.lastFetchedEpoch);
+  try {
+    return await manager.readPlan(plan.topic, plan.partition, plan.fetchOffset, plan.maxBytes, plan.lastFetchedEpoch);
+  } catch (error) {
+    // A shard too busy to answer: like an empty partition, and the client fetches again.
+    if (!(error instanceof ShardBusyError)) throw error;
+    const state = manager.state(plan.topic, plan.partition);
+    return { errorCode: ErrorCode.NONE, region: null, logStartOffset: state.logStartOffset, highWatermark: state.highWatermark, lastStableOffset: state.lastStableOffset };
+  }
 }
 
 function readAll(manager: PartitionManager, plans: readonly PlannedPartition[]): Promise<ReadReply[]> {

@@ -196,17 +196,10 @@ export class PartitionManager {
   /**
    * One partition's read plan: where the bytes from `fetchOffset` are (never past the high
    * watermark), or, when the fetcher named its last fetched epoch and this log diverges from
-   * it, the divergence instead. A shard too busy to answer answers like an empty partition
-   * (the client fetches again).
+   * it, the divergence instead. Throws ShardBusyError when the owning shard is too busy.
    */
-  async readPlan(topic: TopicRecord, partition: number, fetchOffset: number, maxBytes: number, lastFetchedEpoch: number): Promise<ReadReply> {
-    try {
-      return await this.shards.read(topic.topicId, { topic: topic.name, partition, fetchOffset, maxBytes, minOneBatch: true, lastFetchedEpoch });
-    } catch (error) {
-      if (!(error instanceof ShardBusyError)) throw error;
-      const offsets = this.shards.offsets.get(partitionKey(topic.name, partition));
-      return { errorCode: ErrorCode.NONE, region: null, ...offsets };
-    }
+  readPlan(topic: TopicRecord, partition: number, fetchOffset: number, maxBytes: number, lastFetchedEpoch: number): Promise<ReadReply> {
+    return this.shards.read(topic.topicId, { topic: topic.name, partition, fetchOffset, maxBytes, minOneBatch: true, lastFetchedEpoch });
   }
 
   /** The high watermark each watched partition last reported is past its fetch offset. */

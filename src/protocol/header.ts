@@ -3,17 +3,15 @@
 // v1 / v0 otherwise, with Kafka's two exceptions (ControlledShutdown v0 requests use
 // header v0; ApiVersions responses always use header v0 so that any client can read them).
 
-import { apiSchemas } from './generated/index.js';
+import { ApiKey, apiSchemas } from './generated/index.js';
 import { readRequestHeader as readRequestHeaderFields } from './generated/request-header.js';
 import type { Reader } from './reader.js';
 import type { Writer } from './writer.js';
 
-const CONTROLLED_SHUTDOWN_KEY = 7;
-const API_VERSIONS_KEY = 18;
 
 /** The request header version for an API version. Unknown keys and versions out of range get 1. */
 export function requestHeaderVersion(apiKey: number, apiVersion: number): number {
-  if (apiKey === CONTROLLED_SHUTDOWN_KEY && apiVersion === 0) return 0;
+  if (apiKey === ApiKey.ControlledShutdown && apiVersion === 0) return 0;
   const schema = apiSchemas.get(apiKey);
   if (schema === undefined || apiVersion < schema.minVersion || apiVersion > schema.maxVersion) return 1;
   return apiVersion >= schema.flexibleMinVersion ? 2 : 1;
@@ -21,7 +19,7 @@ export function requestHeaderVersion(apiKey: number, apiVersion: number): number
 
 /** The response header version for an API version. Unknown keys and versions out of range get 0. */
 export function responseHeaderVersion(apiKey: number, apiVersion: number): number {
-  if (apiKey === API_VERSIONS_KEY) return 0;
+  if (apiKey === ApiKey.ApiVersions) return 0;
   const schema = apiSchemas.get(apiKey);
   if (schema === undefined || apiVersion < schema.minVersion || apiVersion > schema.maxVersion) return 0;
   return apiVersion >= schema.flexibleMinVersion ? 1 : 0;

@@ -758,7 +758,9 @@ export class Log {
    * costs no writes.
    */
   close(): void {
-    this.epochs.flush();
+    // An empty log's history is only its current epoch, which the next open derives again:
+    // a new topic's untouched partitions write nothing at a clean stop.
+    if (this.logEndOffset > this.logStartOffset) this.epochs.flush();
     const active = this.activeSegment;
     active.flush();
     active.writeIndexes(true);

@@ -69,12 +69,6 @@ export class OffsetIndex {
     return { offset: this.baseOffset + this.relativeOffsets[found]!, position: this.positions[found]! };
   }
 
-  /** Drops entries at or after `position` (after a truncation). */
-  truncateToPosition(position: number): void {
-    while (this.count > 0 && this.positions[this.count - 1]! >= position) this.count--;
-    this.persistedCount = Math.min(this.persistedCount, this.count);
-  }
-
   /** The entries from `from` on, in file format. */
   encode(from = 0): Buffer {
     const bytes = Buffer.allocUnsafe((this.count - from) * OFFSET_INDEX_ENTRY_BYTES);

@@ -476,24 +476,6 @@ export class Segment implements OpenFileHolder {
     this.indexesPersisted = true;
   }
 
-  /** Drops everything from `offset` on (recovery after a crash, or a follower's truncation). */
-  truncateTo(offset: number): void {
-    if (offset >= this.nextOffset) return;
-    const batch = this.findBatch(offset, null);
-    const position = batch === null ? this.size : batch.position;
-    ftruncateSync(this.fd, position);
-    this.dirty = true;
-    this.indexesPersisted = false;
-    this.size = position;
-    this.offsetIndex.truncateToPosition(position);
-    this.timeIndex.truncateToOffset(offset);
-    this.rebuildTail();
-  }
-
-  private rebuildTail(): void {
-    this.rebuild(null);
-  }
-
   close(): void {
     if (this.fdValue >= 0) {
       segmentFiles.closed(this);

@@ -63,11 +63,6 @@ export class TimeIndex {
     return found < 0 ? this.baseOffset : this.baseOffset + this.relativeOffsets[found]!;
   }
 
-  truncateToOffset(offset: number): void {
-    while (this.count > 0 && this.baseOffset + this.relativeOffsets[this.count - 1]! >= offset) this.count--;
-    this.persistedCount = Math.min(this.persistedCount, this.count);
-  }
-
   encode(from = 0): Buffer {
     const bytes = Buffer.allocUnsafe((this.count - from) * TIME_INDEX_ENTRY_BYTES);
     for (let index = from; index < this.count; index++) {

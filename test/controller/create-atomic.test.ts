@@ -63,7 +63,7 @@ t.test('a creation that fails part-way leaves nothing behind, answers KAFKA_STOR
   const auto = await client.request(metadataApi, 12, { topics: [{ name: 'auto-broken' }], allowAutoTopicCreation: true });
   t.equal(auto.topics[0]!.errorCode, ErrorCode.KAFKA_STORAGE_ERROR, 'auto-creation through Metadata answers KAFKA_STORAGE_ERROR');
   const autoProduce = await client.request(produceApi, 9, { acks: 1, timeoutMs: 5000, topicData: [{ name: 'auto-broken', partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: 'x' }] }) }] }] });
-  t.equal(autoProduce.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.KAFKA_STORAGE_ERROR, 'auto-creation through Produce answers KAFKA_STORAGE_ERROR');
+  t.equal(autoProduce.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'a produce to it finds no topic (Produce never creates one)');
   t.same(partitionDirs(broker.dataDir, 'auto-broken'), []);
 
   const grow = await client.request(createPartitionsApi, 3, { topics: [{ name: 'growing', count: 5, assignments: null }], timeoutMs: 30_000, validateOnly: false });
@@ -85,6 +85,8 @@ t.test('a creation that fails part-way leaves nothing behind, answers KAFKA_STOR
   t.equal(partitionDirs(broker.dataDir, 'broken').length, 12);
   const retried = await afterStop.request(createPartitionsApi, 3, { topics: [{ name: 'growing', count: 5, assignments: null }], timeoutMs: 30_000, validateOnly: false });
   t.equal(retried.results[0]!.errorCode, ErrorCode.NONE);
+  const autoAgain = await afterStop.request(metadataApi, 12, { topics: [{ name: 'auto-broken' }], allowAutoTopicCreation: true });
+  t.equal(autoAgain.topics[0]!.errorCode, ErrorCode.NONE, 'Metadata auto-creates it now');
   await produceAndFetch(t, afterStop, 'auto-broken', 'auto-created now');
   t.same([...(await listed(afterStop))].sort(), [['auto-broken', 1], ['broken', 12], ['growing', 5], ['steady', 1]]);
 });

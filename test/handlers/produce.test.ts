@@ -1,10 +1,11 @@
 // Produce and the topic configs that shape it, through the raw protocol:
 // min.insync.replicas with acks=all, max.message.bytes, LogAppendTime, zstd and the
-// Produce version, auto-creation on and off; and OffsetForLeaderEpoch on one broker.
+// Produce version, no creation by Produce, user topics named __…; and OffsetForLeaderEpoch on one broker.
 
 import t from 'tap';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { createTopicsApi, offsetForLeaderEpochApi, produceApi } from '../../src/protocol/generated/index.js';
+import { createTopicsApi, deleteTopicsApi, metadataApi, offsetForLeaderEpochApi, produceApi } from '../../src/protocol/generated/index.js';
+import { ZERO_UUID } from '../../src/protocol/message.js';
 import { CodecId, compress } from '../../src/protocol/compression.js';
 import { BATCH_HEADER_BYTES, BatchField, LOG_OVERHEAD, computeBatchCrc, encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { BrokerProcess } from '../helpers/broker-process.js';
@@ -61,15 +62,32 @@ t.test('zstd needs Produce v7 or later', async (t) => {
   t.equal((await produce('zstd', batch, 1, 7)).errorCode, ErrorCode.NONE);
 });
 
-t.test('produce auto-creates an unknown topic, unless auto.create.topics.enable is off', async (t) => {
-  t.equal((await produce('made-by-produce', encodeRecordBatch({ records: [{ value: 'a' }] }))).errorCode, ErrorCode.NONE);
-  const strict = await BrokerProcess.start(t, { overrides: { 'auto.create.topics.enable': false } });
-  const strictClient = await RawClient.connect(t, strict.port);
-  const response = await strictClient.request(produceApi, 9, {
-    acks: 1, timeoutMs: 5000,
-    topicData: [{ name: 'not-made', partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: 'a' }] }) }] }],
+t.test('Produce never creates a topic; Metadata does (Kafka\'s behaviour), and the produce then lands', async (t) => {
+  const first = await produce('made-by-metadata', encodeRecordBatch({ records: [{ value: 'a' }] }));
+  t.equal(first.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'a produce to an unknown topic is refused, auto.create.topics.enable notwithstanding');
+  t.match(first.errorMessage, /made-by-metadata/);
+  const listing = await client.request(metadataApi, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  t.notOk(listing.topics.some((topic) => topic.name === 'made-by-metadata'), 'the refused produce created nothing');
+  const metadata = await client.request(metadataApi, 12, {
+    topics: [{ name: 'made-by-metadata', topicId: ZERO_UUID }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false,
   });
-  t.equal(response.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  t.equal(metadata.topics[0]!.errorCode, ErrorCode.NONE, 'Metadata auto-creates it');
+  t.equal((await produce('made-by-metadata', encodeRecordBatch({ records: [{ value: 'a' }] }))).errorCode, ErrorCode.NONE);
+});
+
+t.test('a user\'s __-prefixed topic is an ordinary topic: produced to, listed as not internal, deleted', async (t) => {
+  await create('__mine', {});
+  t.equal((await produce('__mine', encodeRecordBatch({ records: [{ value: 'a' }] }))).errorCode, ErrorCode.NONE);
+  const metadata = await client.request(metadataApi, 12, {
+    topics: [{ name: '__mine', topicId: ZERO_UUID }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false,
+  });
+  t.equal(metadata.topics[0]!.isInternal, false);
+  const deleted = await client.request(deleteTopicsApi, 6, { topics: [{ name: '__mine', topicId: ZERO_UUID }], topicNames: [], timeoutMs: 5000 });
+  t.equal(deleted.responses[0]!.errorCode, ErrorCode.NONE);
+  const offsets = await client.request(metadataApi, 12, {
+    topics: [{ name: '__consumer_offsets', topicId: ZERO_UUID }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false,
+  });
+  if (offsets.topics[0]!.errorCode === ErrorCode.NONE) t.equal(offsets.topics[0]!.isInternal, true, '__consumer_offsets stays internal');
 });
 
 t.test('OffsetForLeaderEpoch: epoch 0 ends at the log end; later epochs are unknown', async (t) => {
