@@ -4,7 +4,7 @@
 // one real case: compaction merging neighbours whose offsets span more than a segment's index
 // can hold.
 
-import { closeSync, openSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { buildBrokerConfig, resolveTopicConfig, type TopicConfig } from '../../src/config/broker-config.js';
@@ -188,4 +188,18 @@ t.test('compaction output is checked before it replaces a segment', async (t) =>
   violates(t, () => checkReplacement(batchAt(119, 2), 100, 120, what), /holds offsets 119-120, outside 100-119/, 'a batch past the last segment');
   violates(t, () => checkReplacement(good.subarray(0, good.length - 1), 100, 120, what), /no whole batch at position \d+/, 'a torn batch');
   violates(t, () => checkReplacement(good, 100, 100 + INT32_MAX + 2, what), /span more than a segment's 32-bit relative offsets/, 'a span the index cannot hold');
+});
+
+t.test('batches without a timestamp get no time index entry (found by the fuzzer through the time index invariant)', async (t) => {
+  const dir = join(temporaryDirectory(t), 'p-0');
+  const log = Log.create(dir, 'AAAAAAAAAAAAAAAAAAAAAB', topicConfig({ 'index.interval.bytes': '1' }));
+  const results = log.append([encodeRecordBatch({ records: [{ value: 'no time', timestamp: -1 }] })], Date.now());
+  t.equal(results[0]!.errorCode, ErrorCode.NONE, 'a batch with timestamp -1 (NO_TIMESTAMP) is appended');
+  const later = Date.now();
+  t.equal(log.append([encodeRecordBatch({ records: [{ value: 'timed', timestamp: later }] })], Date.now())[0]!.errorCode, ErrorCode.NONE);
+  log.close();
+  const timeIndex = TimeIndex.decode(0, readFileSync(join(dir, segmentFileName(0, '.timeindex'))));
+  t.not(timeIndex, null, 'the .timeindex written at close is valid (no entry at relative offset -1)');
+  t.equal(timeIndex?.entries, 1, 'one entry: the timed batch');
+  t.equal(timeIndex?.lookup(later + 1), 1, 'a lookup past it starts at the timed batch');
 });
