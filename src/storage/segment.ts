@@ -288,7 +288,9 @@ export class Segment implements OpenFileHolder {
     this.trackTimestamp(batch);
     if (this.offsetIndexValue.entries === 0 || this.bytesSinceIndexEntry >= this.indexIntervalBytes) {
       this.offsetIndexValue.append(batch.baseOffset, batch.position);
-      this.timeIndexValue.maybeAppend(this.maxTimestampValue, this.offsetOfMaxTimestampValue);
+      // No time entry before a batch with a timestamp (as Kafka's index, which starts after
+      // NO_TIMESTAMP): the "none yet" state (-1 at offset -1) is no entry.
+      if (this.offsetOfMaxTimestampValue >= 0) this.timeIndexValue.maybeAppend(this.maxTimestampValue, this.offsetOfMaxTimestampValue);
       this.bytesSinceIndexEntry = 0;
     }
     this.bytesSinceIndexEntry += batch.size;

@@ -4,7 +4,6 @@
 // int32 relative offset, big-endian.
 
 import { readInt64, writeInt64 } from '../protocol/record-batch.js';
-import { NO_TIMESTAMP } from '../protocol/record-validation.js';
 import { INT32_MAX, InvariantViolation } from './invariant.js';
 
 export const TIME_INDEX_ENTRY_BYTES = 12;
@@ -28,13 +27,9 @@ export class TimeIndex {
     return this.count === 0 ? -1 : this.timestamps[this.count - 1]!;
   }
 
-  /**
-   * Adds an entry when `timestamp` is past the last one (the index is monotonic). An empty
-   * index starts after NO_TIMESTAMP, as Kafka's does: batches without a timestamp (-1, or any
-   * negative one) get no entry, which would otherwise sit at offset -1 relative to the base.
-   */
+  /** Adds an entry when `timestamp` is past the last one (the index is monotonic). */
   maybeAppend(timestamp: number, offset: number): void {
-    if (timestamp <= (this.count > 0 ? this.timestamps[this.count - 1]! : NO_TIMESTAMP)) return;
+    if (this.count > 0 && timestamp <= this.timestamps[this.count - 1]!) return;
     const relative = offset - this.baseOffset;
     if (this.count > 0 && relative <= this.relativeOffsets[this.count - 1]!) return;
     if (relative < 0 || relative > INT32_MAX) {
