@@ -20,6 +20,11 @@
 //   sendfileCalls() -> number
 //     How many sendfile operations this addon instance has started (argument validation
 //     passed, including zero-length ones) since it was loaded.
+//   crc32c(bytes, start, end, previous) / crc32cPortable(...) -> number
+//     CRC-32C of bytes[start, end) continuing from `previous` (crc32c.cc): with the CPU's
+//     instruction when it has one / always with the portable table. crc32cHardware() ->
+//     boolean and crc32cImplementation() -> "sse4.2" | "armv8-crc32" | "slice-by-16" say
+//     which one crc32c uses. Bad arguments throw TypeError, a range past the end RangeError.
 //
 // SIGPIPE: Node ignores SIGPIPE, so a write to a reset connection comes back as EPIPE;
 // this file does not touch signal handling.
@@ -288,7 +293,9 @@ class SpateNative : public Napi::Addon<SpateNative> {
                              InstanceMethod("sendfileCalls", &SpateNative::SendFileCalls),
                              InstanceMethod("setSocketBufferSizes", &SpateNative::SetSocketBufferSizes),
                              InstanceMethod("crc32c", &SpateNative::Crc32c),
+                             InstanceMethod("crc32cPortable", &SpateNative::Crc32cPortable),
                              InstanceMethod("crc32cHardware", &SpateNative::Crc32cHardware),
+                             InstanceMethod("crc32cImplementation", &SpateNative::Crc32cImplementation),
                          });
   }
 
@@ -367,26 +374,36 @@ class SpateNative : public Napi::Addon<SpateNative> {
 #endif
 
   // crc32c(bytes: Uint8Array, start: number, end: number, previous: number): number
-  Napi::Value Crc32c(const Napi::CallbackInfo& info) {
+  Napi::Value Crc32c(const Napi::CallbackInfo& info) { return CrcOf(info, "crc32c", spate::Crc32c); }
+
+  // crc32cPortable(bytes, start, end, previous): the same with the portable table (bench/crc32c.ts, tests).
+  Napi::Value Crc32cPortable(const Napi::CallbackInfo& info) { return CrcOf(info, "crc32cPortable", spate::Crc32cPortable); }
+
+  static Napi::Value CrcOf(const Napi::CallbackInfo& info, const char* name,
+                           uint32_t (*crc32c)(uint32_t, const uint8_t*, size_t)) {
     Napi::Env env = info.Env();
     if (info.Length() < 4 || !info[0].IsTypedArray()) {
-      throw Napi::TypeError::New(env, "crc32c: expected (bytes: Uint8Array, start, end, previous)");
+      throw Napi::TypeError::New(env, std::string(name) + ": expected (bytes: Uint8Array, start, end, previous)");
     }
     Napi::TypedArray array = info[0].As<Napi::TypedArray>();
-    if (array.TypedArrayType() != napi_uint8_array) throw Napi::TypeError::New(env, "crc32c: bytes must be a Uint8Array");
+    if (array.TypedArrayType() != napi_uint8_array) throw Napi::TypeError::New(env, std::string(name) + ": bytes must be a Uint8Array");
     Napi::Uint8Array bytes = array.As<Napi::Uint8Array>();
     int64_t start = IntegerArgument(info, 1, "start", kMaxSafeInteger);
     int64_t end = IntegerArgument(info, 2, "end", kMaxSafeInteger);
     int64_t previous = IntegerArgument(info, 3, "previous", 4294967295.0);
     if (start > end || static_cast<size_t>(end) > bytes.ByteLength()) {
-      throw Napi::RangeError::New(env, "crc32c: range " + std::to_string(start) + ".." + std::to_string(end) +
+      throw Napi::RangeError::New(env, std::string(name) + ": range " + std::to_string(start) + ".." + std::to_string(end) +
                                            " is outside the " + std::to_string(bytes.ByteLength()) + " bytes");
     }
-    uint32_t crc = spate::Crc32c(static_cast<uint32_t>(previous), bytes.Data() + start, static_cast<size_t>(end - start));
+    uint32_t crc = crc32c(static_cast<uint32_t>(previous), bytes.Data() + start, static_cast<size_t>(end - start));
     return Napi::Number::New(env, static_cast<double>(crc));
   }
 
   Napi::Value Crc32cHardware(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), spate::Crc32cHardware()); }
+
+  Napi::Value Crc32cImplementation(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), spate::Crc32cImplementation());
+  }
 
   // setSocketBufferSizes(socketFd, sendBytes, receiveBytes): -1 leaves a size to the OS.
   Napi::Value SetSocketBufferSizes(const Napi::CallbackInfo& info) {

@@ -49,8 +49,12 @@ export interface SpateNativeAddon {
   sendfileCalls(): number;
   /** CRC-32C of bytes [start, end), continuing from `previous` (native/crc32c.cc). */
   crc32c(bytes: Uint8Array, start: number, end: number, previous: number): number;
+  /** The same with the portable slicing-by-16 table, whatever the CPU has (bench/crc32c.ts, tests). Absent from addons built before it. */
+  crc32cPortable?(bytes: Uint8Array, start: number, end: number, previous: number): number;
   /** True when the CPU's CRC instruction is used. */
   crc32cHardware(): boolean;
+  /** What crc32c() uses. Absent from addons built before it. */
+  crc32cImplementation?(): 'sse4.2' | 'armv8-crc32' | 'slice-by-16';
   /** setsockopt SO_SNDBUF / SO_RCVBUF; -1 leaves one to the OS (native/sendfile.cc). Absent from addons built before it. */
   setSocketBufferSizes?(socketFd: number, sendBytes: number, receiveBytes: number): void;
 }

@@ -14,6 +14,7 @@
 // coordinator, are compacted today).
 
 import { Attribute, Compression, decodeRecordSpans, readBatchHeader, rewriteBatch, splitBatches, type RecordSpan } from '../protocol/record-batch.js';
+import { INT32_MAX } from './invariant.js';
 import type { OffsetMap } from './offset-map.js';
 import type { Segment } from './segment.js';
 
@@ -126,7 +127,10 @@ export function compactPass(
   for (const segment of [...closed]) {
     if (segment.baseOffset >= cleanedThrough) break;
     const { bytes, changed } = cleanSegment(segment, map, latestOffset, options);
-    if (group.length > 0 && groupSize + bytes.length > options.segmentBytes) flush();
+    // A merged segment must fit segment.bytes, and its offsets the index's 32-bit relative
+    // offsets (a log whose few keys were rewritten billions of times spans more than 2^31
+    // offsets in a few bytes), as Kafka's cleaner groups segments.
+    if (group.length > 0 && (groupSize + bytes.length > options.segmentBytes || segment.nextOffset - 1 - group[0]!.baseOffset > INT32_MAX)) flush();
     group.push(segment);
     groupBytes.push(bytes);
     groupSize += bytes.length;

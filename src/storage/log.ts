@@ -32,6 +32,7 @@ import { LeaderEpochCache, type EpochEndOffset } from './leader-epoch-cache.js';
 import { ProducerStateManager } from './producer-state.js';
 import { SWAP_SUFFIX, Segment, segmentFileName, type BatchPosition } from './segment.js';
 import { fsyncDirectorySync } from './checkpoint.js';
+import { InvariantViolation, checkReplacement } from './invariant.js';
 
 const INT32_MAX = 2147483647;
 /** Decompression bounds of a timestamp lookup: those of produce validation. */
@@ -358,7 +359,7 @@ export class Log {
       if (segment.nextOffset <= replayFrom) continue;
       segment.scan(0, segment.size, (batch) => {
         if (batch.lastOffset >= replayFrom && batch.producerId >= 0 && (batch.attributes & Attribute.control) === 0) {
-          this.producerState.update(
+          this.producerState.replay(
             { producerId: batch.producerId, producerEpoch: batch.producerEpoch, baseSequence: batch.baseSequence, lastOffsetDelta: batch.lastOffset - batch.baseOffset },
             batch.baseOffset,
             batch.lastOffset,
@@ -512,6 +513,10 @@ export class Log {
   /** Closes the active segment (indexes written, data fsynced, descriptor closed) and starts a new one at the log end. */
   roll(nowMs = Date.now()): void {
     const previous = this.activeSegment;
+    // Reads find a segment by binary search over base offsets: they must grow.
+    if (previous.nextOffset <= previous.baseOffset) {
+      throw new InvariantViolation(`roll of ${this.dir}: segment ${previous.baseOffset} ends at ${previous.nextOffset}, so a new segment at base offset ${previous.nextOffset} would not be after it`);
+    }
     previous.writeIndexes(true);
     previous.flush();
     previous.close(); // reopened when read: a rolled segment holds no descriptor meanwhile
@@ -731,6 +736,9 @@ export class Log {
     };
     const pass = compactPass(closed, offsetMap, options, (group, bytes) => {
       const [first, ...rest] = group;
+      const nextOffset = group[group.length - 1]!.nextOffset;
+      // Compaction keeps offsets: checked before the replacement is decided (.swap), when a bug can still cost nothing.
+      checkReplacement(bytes, first!.baseOffset, nextOffset, `compaction of ${this.dir}, segments ${first!.baseOffset}-${nextOffset - 1}`);
       // Decided first (.swap), then the merged neighbours go, then the swap takes the first's
       // place: a crash anywhere is finished by the next open (recoverSwaps), never a log with
       // the same offsets twice.
@@ -740,7 +748,7 @@ export class Log {
         merged.delete();
         this.segments.splice(this.segments.indexOf(merged), 1);
       }
-      first!.commitReplacement(bytes, group[group.length - 1]!.nextOffset);
+      first!.commitReplacement(bytes, nextOffset);
       touched.push(first!.logPath);
     });
     this.compactedThrough = pass.cleanedThrough;

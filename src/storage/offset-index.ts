@@ -4,6 +4,8 @@
 // unflushed active segment's index is rebuilt by recovery, as Kafka rebuilds its own.
 // File entries are Kafka's: int32 relative offset, int32 position, big-endian.
 
+import { INT32_MAX, InvariantViolation } from './invariant.js';
+
 export const OFFSET_INDEX_ENTRY_BYTES = 8;
 
 export class OffsetIndex {
@@ -32,8 +34,19 @@ export class OffsetIndex {
 
   append(offset: number, position: number): void {
     const relative = offset - this.baseOffset;
+    // Lookups binary-search both arrays, and the typed arrays would silently wrap a value past
+    // int32: an entry out of order or out of range would send reads to the wrong batch.
     if (this.count > 0 && relative <= this.relativeOffsets[this.count - 1]!) {
-      throw new Error(`offset index of segment ${this.baseOffset}: entry ${offset} is not after ${this.lastOffset()}`);
+      throw new InvariantViolation(`offset index of segment ${this.baseOffset}: entry ${offset} is not after ${this.lastOffset()}`);
+    }
+    if (this.count > 0 && position <= this.positions[this.count - 1]!) {
+      throw new InvariantViolation(`offset index of segment ${this.baseOffset}: entry ${offset} at position ${position} is not after position ${this.positions[this.count - 1]}`);
+    }
+    if (relative < 0 || relative > INT32_MAX) {
+      throw new InvariantViolation(`offset index of segment ${this.baseOffset}: offset ${offset} does not fit 32 bits relative to the base`);
+    }
+    if (position < 0 || position > INT32_MAX) {
+      throw new InvariantViolation(`offset index of segment ${this.baseOffset}: entry ${offset} at position ${position} does not fit 32 bits`);
     }
     if (this.count === this.relativeOffsets.length) this.grow();
     this.relativeOffsets[this.count] = relative;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { limits } from '../config/limits.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { writeFileAtomicSync } from './checkpoint.js';
+import { InvariantViolation } from './invariant.js';
 
 const INT32_MAX = 2147483647;
 const SNAPSHOT_SUFFIX = '.snapshot';
@@ -52,6 +53,23 @@ export function lastSequenceOf(batch: ProducerBatch): number {
 
 function inSequence(lastSequence: number, nextSequence: number): boolean {
   return nextSequence === lastSequence + 1 || (nextSequence === 0 && lastSequence === INT32_MAX);
+}
+
+/** The invariants of appending `batch` after what `entry` remembers: what check() verified. */
+function checkFollows(entry: ProducerEntry, batch: ProducerBatch): void {
+  if (batch.producerEpoch < entry.epoch) {
+    throw new InvariantViolation(`producer ${batch.producerId}: epoch ${batch.producerEpoch} appended, older than ${entry.epoch}`);
+  }
+  if (batch.producerEpoch > entry.epoch) {
+    if (batch.baseSequence !== 0) {
+      throw new InvariantViolation(`producer ${batch.producerId}: new epoch ${batch.producerEpoch} starts at sequence ${batch.baseSequence}, not 0`);
+    }
+    return;
+  }
+  const newest = entry.batches[entry.batches.length - 1];
+  if (newest !== undefined && !inSequence(newest.lastSequence, batch.baseSequence)) {
+    throw new InvariantViolation(`producer ${batch.producerId} epoch ${batch.producerEpoch}: sequence ${batch.baseSequence} appended after ${newest.lastSequence}`);
+  }
 }
 
 export function snapshotFileName(offset: number): string {
@@ -111,14 +129,40 @@ export class ProducerStateManager {
   }
 
   /**
-   * Records an appended idempotent batch. At most limits.producersPerPartitionMax producers
+   * Records an idempotent batch being appended, which check() accepted: it must follow what is
+   * remembered of its producer (a batch that does not is a duplicate or a gap about to be
+   * written, from a bug between check() and here), else an InvariantViolation is thrown
+   * before the log is written. At most limits.producersPerPartitionMax producers
    * are remembered, least recently written forgotten first: any client can put any producer
    * id in a batch, and each would otherwise be held until producer.id.expiration.ms. A
    * forgotten producer is treated as new on its next batch (any sequence accepted), as after
    * its expiry — it loses duplicate detection for a retry already in flight, nothing more.
    */
   update(batch: ProducerBatch, firstOffset: number, lastOffset: number, timestamp: number): void {
+    const entry = this.producers.get(batch.producerId);
+    if (entry !== undefined) checkFollows(entry, batch);
+    this.record(batch, firstOffset, lastOffset, timestamp);
+  }
+
+  /**
+   * Records a batch read back from the log (recovery after the newest snapshot). Its sequence
+   * is not checked: a log may hold a producer that expired and came back at any sequence or
+   * epoch, which Kafka's replay accepts too.
+   */
+  replay(batch: ProducerBatch, firstOffset: number, lastOffset: number, timestamp: number): void {
+    this.record(batch, firstOffset, lastOffset, timestamp);
+  }
+
+  private record(batch: ProducerBatch, firstOffset: number, lastOffset: number, timestamp: number): void {
+    // Duplicates are answered with the offsets remembered here: they must be the batch's own.
+    if (lastOffset - firstOffset !== batch.lastOffsetDelta) {
+      throw new InvariantViolation(`producer ${batch.producerId}: offsets ${firstOffset}-${lastOffset} for a batch of ${batch.lastOffsetDelta} records after the first`);
+    }
     let entry = this.producers.get(batch.producerId);
+    const newest = entry?.batches[entry.batches.length - 1];
+    if (newest !== undefined && firstOffset <= newest.lastOffset) {
+      throw new InvariantViolation(`producer ${batch.producerId}: batch at offset ${firstOffset} is not after ${newest.lastOffset}`);
+    }
     if (entry === undefined) {
       entry = { producerId: batch.producerId, epoch: batch.producerEpoch, batches: [], lastTimestamp: timestamp };
       this.producers.set(batch.producerId, entry);

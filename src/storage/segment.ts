@@ -27,6 +27,7 @@ import {
   readInt64,
 } from '../protocol/record-batch.js';
 import { fsyncDirectorySync } from './checkpoint.js';
+import { INT32_MAX, InvariantViolation } from './invariant.js';
 import { OffsetIndex } from './offset-index.js';
 import { closeQuietlySync, segmentFiles, type OpenFileHolder } from './segment-files.js';
 import { TimeIndex } from './time-index.js';
@@ -287,7 +288,9 @@ export class Segment implements OpenFileHolder {
     this.trackTimestamp(batch);
     if (this.offsetIndexValue.entries === 0 || this.bytesSinceIndexEntry >= this.indexIntervalBytes) {
       this.offsetIndexValue.append(batch.baseOffset, batch.position);
-      this.timeIndexValue.maybeAppend(this.maxTimestampValue, this.offsetOfMaxTimestampValue);
+      // No time entry before a batch with a timestamp (as Kafka's index, which starts after
+      // NO_TIMESTAMP): the "none yet" state (-1 at offset -1) is no entry.
+      if (this.offsetOfMaxTimestampValue >= 0) this.timeIndexValue.maybeAppend(this.maxTimestampValue, this.offsetOfMaxTimestampValue);
       this.bytesSinceIndexEntry = 0;
     }
     this.bytesSinceIndexEntry += batch.size;
@@ -339,6 +342,7 @@ export class Segment implements OpenFileHolder {
 
   /** Appends batches (offsets already assigned) in one write. */
   append(batches: readonly Buffer[], positions: readonly BatchPosition[]): void {
+    this.checkAppend(batches, positions);
     let written = 0;
     let total = 0;
     for (const batch of batches) total += batch.length;
@@ -353,6 +357,46 @@ export class Segment implements OpenFileHolder {
     }
     if (this.size === 0 && positions.length > 0) this.createdMs = Date.now();
     this.size += total;
+  }
+
+  /**
+   * Invariants of an append, checked before the write: what the index and the offsets will
+   * say is what the file will hold. Offsets grow without overlap (gaps are allowed, as a
+   * follower's copy of a compacted log has them); each batch goes where its position says,
+   * its bytes carry the offsets it is indexed under, and both fit the index's int32 fields.
+   */
+  private checkAppend(batches: readonly Buffer[], positions: readonly BatchPosition[]): void {
+    if (positions.length !== batches.length) {
+      throw new InvariantViolation(`segment ${this.baseOffset}: ${batches.length} batches to append with ${positions.length} positions`);
+    }
+    let offset = this.nextOffset;
+    let position = this.size;
+    for (let index = 0; index < positions.length; index++) {
+      const batch = positions[index]!;
+      const bytes = batches[index]!;
+      if (batch.baseOffset < offset) this.appendViolated(index, positions.length, `has base offset ${batch.baseOffset}, before ${offset}: offsets must grow`);
+      if (batch.position !== position) this.appendViolated(index, positions.length, `claims position ${batch.position} but would be written at ${position}`);
+      if (batch.size !== bytes.length) this.appendViolated(index, positions.length, `has size ${batch.size} but is ${bytes.length} bytes`);
+      const headerBaseOffset = readInt64(bytes, BatchField.baseOffset);
+      if (headerBaseOffset !== batch.baseOffset) {
+        this.appendViolated(index, positions.length, `holds base offset ${headerBaseOffset} in its bytes but is indexed as ${batch.baseOffset}`);
+      }
+      const lastOffsetDelta = bytes.readInt32BE(BatchField.lastOffsetDelta);
+      if (batch.lastOffset !== batch.baseOffset + lastOffsetDelta) {
+        this.appendViolated(index, positions.length, `has a last offset delta ${lastOffsetDelta} in its header that disagrees with offsets ${batch.baseOffset}-${batch.lastOffset}`);
+      }
+      if (batch.lastOffset - this.baseOffset > INT32_MAX) {
+        this.appendViolated(index, positions.length, `has offset ${batch.lastOffset}, too far from the base for the index's 32-bit relative offsets`);
+      }
+      offset = batch.lastOffset + 1;
+      position += batch.size;
+    }
+    if (position > INT32_MAX) throw new InvariantViolation(`segment ${this.baseOffset} would grow to ${position} bytes, past its index's 32-bit positions`);
+  }
+
+  /** Throws for checkAppend; the message is built only when a check fails. */
+  private appendViolated(index: number, count: number, problem: string): never {
+    throw new InvariantViolation(`segment ${this.baseOffset}: batch ${index} of ${count} ${problem}`);
   }
 
   /** Completes a partial writev by writing what is left, buffer by buffer. */

@@ -4,6 +4,7 @@
 // int32 relative offset, big-endian.
 
 import { readInt64, writeInt64 } from '../protocol/record-batch.js';
+import { INT32_MAX, InvariantViolation } from './invariant.js';
 
 export const TIME_INDEX_ENTRY_BYTES = 12;
 
@@ -31,6 +32,10 @@ export class TimeIndex {
     if (this.count > 0 && timestamp <= this.timestamps[this.count - 1]!) return;
     const relative = offset - this.baseOffset;
     if (this.count > 0 && relative <= this.relativeOffsets[this.count - 1]!) return;
+    if (relative < 0 || relative > INT32_MAX) {
+      // The Int32Array would silently wrap it, and timestamp lookups would land on the wrong batch.
+      throw new InvariantViolation(`time index of segment ${this.baseOffset}: offset ${offset} (timestamp ${timestamp}) does not fit 32 bits relative to the base`);
+    }
     if (this.count === this.timestamps.length) this.grow();
     this.timestamps[this.count] = timestamp;
     this.relativeOffsets[this.count] = relative;
