@@ -375,11 +375,9 @@ export class GroupCoordinator {
     if (request.groupInstanceId === null && this.pending.take(group.groupId, request.memberId)) {
       return this.addMemberAndRebalance(group, request.memberId, request);
     }
-    const member = group.members.get(request.memberId);
-    if (member === undefined) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, request.memberId);
-    if (request.groupInstanceId !== null && group.staticMembers.get(request.groupInstanceId) !== request.memberId) {
-      return joinError(ErrorCode.FENCED_INSTANCE_ID, request.memberId);
-    }
+    const memberError = this.validateCurrentMember(group, request.memberId, request.groupInstanceId);
+    if (memberError !== ErrorCode.NONE) return joinError(memberError, request.memberId);
+    const member = group.members.get(request.memberId)!;
     switch (group.state) {
       case 'PreparingRebalance':
         return this.updateMemberAndRebalance(group, member, request);
@@ -397,25 +395,84 @@ export class GroupCoordinator {
     }
   }
 
-  /** KIP-345: a static member rejoining under a new member id takes its predecessor's place. */
-  private replaceStaticMember(group: Group, previousId: string, memberId: string, request: JoinRequest): Promise<JoinResult> | JoinResult {
-    const previous = group.members.get(previousId)!;
-    this.clearExpiry(previous);
-    previous.awaitingJoin?.(joinError(ErrorCode.FENCED_INSTANCE_ID, previousId));
-    previous.awaitingSync?.(syncError(ErrorCode.FENCED_INSTANCE_ID));
-    group.members.delete(previousId);
+  /**
+   * Kafka's validateCurrentMember: a request naming a group.instance.id is checked by it
+   * first, so a static member replaced by a newer instance is FENCED_INSTANCE_ID (it must
+   * stop), not UNKNOWN_MEMBER_ID (it would rejoin and take the slot back); otherwise the
+   * member id must be in the group.
+   */
+  private validateCurrentMember(group: Group, memberId: string, groupInstanceId: string | null): number {
+    if (groupInstanceId !== null) {
+      const current = group.staticMembers.get(groupInstanceId);
+      if (current === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (current !== memberId) {
+        this.services.logger.debug(`group ${excerpt(group.groupId)}: member ${excerpt(memberId)} of instance ${excerpt(groupInstanceId)} is fenced by ${current}`);
+        return ErrorCode.FENCED_INSTANCE_ID;
+      }
+    }
+    return group.members.has(memberId) ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
+  }
+
+  /**
+   * KIP-345: a static member rejoining without its member id takes its predecessor's place
+   * under a new id; the predecessor's pending join or sync is answered FENCED_INSTANCE_ID.
+   * In a Stable group whose chosen protocol the new member does not change, there is no
+   * rebalance: the member keeps the assignment, once the group record naming it is stored
+   * (Kafka's updateStaticMemberAndRebalance).
+   */
+  private replaceStaticMember(group: Group, previousId: string, memberId: string, request: JoinRequest): Promise<JoinResult> {
+    const previous = group.members.get(previousId);
+    if (previous === undefined || previous.groupInstanceId !== request.groupInstanceId) {
+      throw new Error(`group ${group.groupId}: static member ${previousId} of instance ${request.groupInstanceId} to replace is ${previous === undefined ? 'not in the group' : `of instance ${previous.groupInstanceId}`}`);
+    }
+    const previousLeaderId = group.leaderId;
     const member = new Member(memberId, request.groupInstanceId, request.clientId, request.clientHost, request.rebalanceTimeoutMs, request.sessionTimeoutMs, request.protocolType, copyProtocols(request.protocols));
     member.assignment = previous.assignment;
-    group.members.set(memberId, member);
-    group.staticMembers.set(request.groupInstanceId!, memberId);
-    if (group.leaderId === previousId) group.leaderId = memberId;
-    if (group.is('Stable') && previous.sameProtocols(request.protocols)) {
-      // Same subscription: no rebalance, the member keeps its assignment under its new id.
-      this.scheduleExpiry(group, member);
-      void this.storeGroup(group);
-      return { ...this.joinResponse(group, member), members: [] };
+    this.swapStaticMember(group, previous, member);
+    previous.awaitingJoin?.(joinError(ErrorCode.FENCED_INSTANCE_ID, previousId));
+    previous.awaitingSync?.(syncError(ErrorCode.FENCED_INSTANCE_ID));
+    previous.awaitingJoin = null;
+    previous.awaitingSync = null;
+    // Waiting like a member that joined: should a rebalance begin while the record is stored, the member is in it.
+    const joined = new Promise<JoinResult>((resolve) => {
+      member.awaitingJoin = resolve;
+    });
+    if (group.is('Stable') && group.selectProtocol() === group.protocolName) {
+      void this.storeReplacedStaticMember(group, previous, member, previousLeaderId);
+      return joined;
     }
-    return this.updateMemberAndRebalance(group, member, request);
+    this.maybePrepareRebalance(group);
+    return joined;
+  }
+
+  /** Puts `next` in the place of `current`, a static member of the same instance: its member id, leadership and session. */
+  private swapStaticMember(group: Group, current: Member, next: Member): void {
+    this.clearExpiry(current);
+    group.members.delete(current.memberId);
+    group.members.set(next.memberId, next);
+    group.staticMembers.set(next.groupInstanceId!, next.memberId);
+    if (group.leaderId === current.memberId) group.leaderId = next.memberId;
+    this.scheduleExpiry(group, next);
+  }
+
+  /**
+   * The replacement of a static member in a Stable group answers once the group record is
+   * stored. The answer names the leader as it was, so a replaced leader does not compute an
+   * assignment the Stable group would ignore. A failed store puts the previous member back
+   * and answers the error, as Kafka does.
+   */
+  private async storeReplacedStaticMember(group: Group, previous: Member, member: Member, previousLeaderId: string | null): Promise<void> {
+    const errorCode = await this.storeGroup(group);
+    const respond = member.awaitingJoin;
+    if (respond === null) return; // answered meanwhile: a rebalance completed, or a newer instance replaced it
+    member.awaitingJoin = null;
+    if (errorCode !== ErrorCode.NONE) {
+      this.services.logger.warn(`group ${excerpt(group.groupId)}: storing the replacement of static member ${previous.memberId} by ${member.memberId} failed (${errorName(errorCode)}); the previous member stays`);
+      if (group.members.get(member.memberId) === member) this.swapStaticMember(group, member, previous);
+      respond({ ...joinError(errorCode), generationId: group.generationId, protocolType: group.protocolType, protocolName: group.protocolName, leader: previousLeaderId ?? '' });
+      return;
+    }
+    respond({ ...this.joinResponse(group, member), leader: previousLeaderId ?? '', members: [] });
   }
 
   private addMemberAndRebalance(group: Group, memberId: string, request: JoinRequest): Promise<JoinResult> {
@@ -552,9 +609,9 @@ export class GroupCoordinator {
     const group = this.groups.get(request.groupId);
     if (group === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
     if (group.is('Dead')) return syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    const member = group.members.get(request.memberId);
-    if (member === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
-    if (request.groupInstanceId !== null && group.staticMembers.get(request.groupInstanceId) !== request.memberId) return syncError(ErrorCode.FENCED_INSTANCE_ID);
+    const memberError = this.validateCurrentMember(group, request.memberId, request.groupInstanceId);
+    if (memberError !== ErrorCode.NONE) return syncError(memberError);
+    const member = group.members.get(request.memberId)!;
     if (request.generationId !== group.generationId) return syncError(ErrorCode.ILLEGAL_GENERATION);
     if ((request.protocolType !== null && request.protocolType !== group.protocolType) || (request.protocolName !== null && request.protocolName !== group.protocolName)) {
       return syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
@@ -611,9 +668,9 @@ export class GroupCoordinator {
     const group = this.groups.get(groupId);
     if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (group.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    const member = group.members.get(memberId);
-    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (groupInstanceId !== null && group.staticMembers.get(groupInstanceId) !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+    const memberError = this.validateCurrentMember(group, memberId, groupInstanceId);
+    if (memberError !== ErrorCode.NONE) return memberError;
+    const member = group.members.get(memberId)!;
     if (generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
     switch (group.state) {
       case 'Empty':
@@ -701,21 +758,16 @@ export class GroupCoordinator {
     }
     if (group.is('Dead')) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
     const results = members.map((ref) => {
-      let memberId = ref.memberId;
-      if (ref.groupInstanceId !== null) {
-        const current = group.staticMembers.get(ref.groupInstanceId);
-        if (current === undefined) return { ...ref, errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
-        if (memberId !== '' && memberId !== current) return { ...ref, errorCode: ErrorCode.FENCED_INSTANCE_ID };
-        memberId = current;
-      }
-      if (this.pending.take(groupId, memberId)) {
+      // An administrator removes a static member by its instance id alone (KIP-345).
+      const memberId = ref.memberId === '' && ref.groupInstanceId !== null ? (group.staticMembers.get(ref.groupInstanceId) ?? '') : ref.memberId;
+      if (ref.memberId !== '' && this.pending.take(groupId, memberId)) {
         this.tryCompleteJoin(group);
         return { ...ref, errorCode: ErrorCode.NONE };
       }
-      const member = group.members.get(memberId);
-      if (member === undefined) return { ...ref, errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
-      this.services.logger.debug(`group ${groupId}: member ${memberId} left`);
-      this.removeMemberAndUpdate(group, member);
+      const memberError = memberId === '' ? ErrorCode.UNKNOWN_MEMBER_ID : this.validateCurrentMember(group, memberId, ref.memberId === '' ? null : ref.groupInstanceId);
+      if (memberError !== ErrorCode.NONE) return { ...ref, errorCode: memberError };
+      this.services.logger.debug(`group ${excerpt(groupId)}: member ${excerpt(memberId)} left`);
+      this.removeMemberAndUpdate(group, group.members.get(memberId)!);
       return { ...ref, errorCode: ErrorCode.NONE };
     });
     return { errorCode: ErrorCode.NONE, members: results };
@@ -741,11 +793,9 @@ export class GroupCoordinator {
     } else if (group.is('Dead')) {
       return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     } else if (!(generationId < 0 && group.is('Empty'))) {
-      if (groupInstanceId !== null && group.staticMembers.get(groupInstanceId) !== undefined && group.staticMembers.get(groupInstanceId) !== memberId) {
-        return all(ErrorCode.FENCED_INSTANCE_ID);
-      }
-      const member = group.members.get(memberId);
-      if (member === undefined) return all(ErrorCode.UNKNOWN_MEMBER_ID);
+      const memberError = this.validateCurrentMember(group, memberId, groupInstanceId);
+      if (memberError !== ErrorCode.NONE) return all(memberError);
+      const member = group.members.get(memberId)!;
       if (generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
       if (group.is('CompletingRebalance')) return all(ErrorCode.REBALANCE_IN_PROGRESS);
       this.scheduleExpiry(group, member);
