@@ -156,6 +156,8 @@ export class GroupCoordinator {
   /** Committed offsets by group, then by "topic/partition". */
   private readonly offsets = new Map<string, Map<string, CommittedOffset>>();
   private readonly loads = new Map<number, PartitionLoad>();
+  /** Topics deleted while a partition of __consumer_offsets was not loaded: their offsets there go once it is. */
+  private readonly topicsDeletedBeforeLoad = new Map<number, Set<string>>();
   private offsetsTopic: TopicRecord | null = null;
   private creatingTopic: Promise<TopicRecord> | null = null;
   private readonly settings: GroupSettings;
@@ -166,6 +168,7 @@ export class GroupCoordinator {
     this.settings = services.config.groups;
     this.expirationTimer = setInterval(() => void this.expireOffsets(), Math.min(this.settings.offsetsRetentionCheckIntervalMs, 2 ** 31 - 1));
     this.expirationTimer.unref();
+    services.controller.onTopicDeleted((topic) => this.onTopicDeleted(topic.name));
   }
 
   // ---- loading ----
@@ -204,6 +207,7 @@ export class GroupCoordinator {
       });
       this.activateLoadedGroups(partition);
       this.loads.set(partition, 'loaded');
+      this.removeOffsetsOfDeletedTopics(partition);
       if (records > 0) this.services.logger.info(`loaded ${records} record(s) of ${OFFSETS_TOPIC}-${partition} in ${Date.now() - started} ms`);
     } catch (error) {
       this.loads.set(partition, 'failed');
@@ -869,6 +873,71 @@ export class GroupCoordinator {
       if (committed?.size === 0) this.offsets.delete(groupId);
     }
     return { errorCode: ErrorCode.NONE, partitions: results };
+  }
+
+  /**
+   * Kafka's handleDeletedPartitions: a deleted topic's committed offsets leave every group,
+   * so a topic re-created with the same name starts with none. Groups of a partition not
+   * loaded yet are cleaned once it is.
+   */
+  private onTopicDeleted(topic: string): void {
+    const offsetsTopic = this.offsetsTopic;
+    if (offsetsTopic === null) return;
+    for (let partition = 0; partition < offsetsTopic.partitionDirs.length; partition++) {
+      if (this.loads.get(partition) === 'loaded') continue;
+      const topics = this.topicsDeletedBeforeLoad.get(partition) ?? new Set<string>();
+      this.topicsDeletedBeforeLoad.set(partition, topics.add(topic));
+    }
+    const topics = new Set([topic]);
+    for (const groupId of [...this.offsets.keys()]) {
+      if (this.loadError(groupId) === ErrorCode.NONE) void this.removeOffsetsOfTopics(groupId, topics);
+    }
+  }
+
+  private removeOffsetsOfDeletedTopics(partition: number): void {
+    const topics = this.topicsDeletedBeforeLoad.get(partition);
+    if (topics === undefined) return;
+    this.topicsDeletedBeforeLoad.delete(partition);
+    for (const groupId of [...this.offsets.keys()]) {
+      if (this.partitionOf(groupId) === partition) void this.removeOffsetsOfTopics(groupId, topics);
+    }
+  }
+
+  private async removeOffsetsOfTopics(groupId: string, topics: ReadonlySet<string>): Promise<void> {
+    const removed = await this.cleanupGroup(groupId, (topic) => topics.has(topic));
+    if (removed > 0) this.services.logger.info(`group ${excerpt(groupId)}: removed ${removed} committed offset(s) of deleted topic(s) ${[...topics].join(', ')}`);
+  }
+
+  /**
+   * Kafka's cleanupGroupMetadata: removes the committed offsets of a group that `expired`
+   * selects, and the group itself once it is Empty with no offsets left, and writes their
+   * tombstones. Memory changes at once, so no request sees them again; a failed write is
+   * logged and not undone (a restart then loads them back, as in Kafka). Resolves with the
+   * number of offsets removed.
+   */
+  private async cleanupGroup(groupId: string, expired: (topic: string, partition: number, value: CommittedOffset) => boolean): Promise<number> {
+    const committed = this.offsets.get(groupId);
+    const tombstones: { key: Buffer; value: null }[] = [];
+    for (const [key, value] of committed ?? []) {
+      const slash = key.lastIndexOf('/');
+      const topic = key.slice(0, slash);
+      const partition = Number(key.slice(slash + 1));
+      if (!expired(topic, partition, value)) continue;
+      committed!.delete(key);
+      tombstones.push({ key: encodeOffsetKey(groupId, topic, partition), value: null });
+    }
+    if (committed !== undefined && committed.size === 0) this.offsets.delete(groupId);
+    const group = this.groups.get(groupId);
+    const groupRemoved = !this.offsets.has(groupId) && group !== undefined && group.is('Empty');
+    if (groupRemoved) {
+      group.transitionTo('Dead');
+      this.groups.delete(groupId);
+      tombstones.push({ key: encodeGroupKey(groupId), value: null });
+    }
+    if (tombstones.length === 0) return 0;
+    const errorCode = await this.append(groupId, tombstones);
+    if (errorCode !== ErrorCode.NONE) this.services.logger.warn(`group ${excerpt(groupId)}: writing ${tombstones.length} tombstone(s) failed (${errorName(errorCode)}); a restart may bring back what they remove`);
+    return groupRemoved ? tombstones.length - 1 : tombstones.length;
   }
 
   // ---- describing and deleting groups ----

@@ -28,6 +28,8 @@ export interface Harness {
   readonly logLines: string[];
   /** What the next appends to __consumer_offsets answer (default: success at once). */
   appendReply: () => Promise<AppendReply>;
+  /** Tells the coordinator that a topic was deleted, as the controller does. */
+  deleteTopic(name: string): void;
 }
 
 export const APPENDED = (): Promise<AppendReply> => Promise.resolve({ errorCode: ErrorCode.NONE, errorMessage: null });
@@ -61,11 +63,13 @@ export async function coordinatorHarness(t: Teardownable, options: HarnessOption
   const orders: TopicRecord = { name: 'orders', topicId: ZERO_UUID, partitionDirs: Array.from({ length: options.ordersPartitions ?? 1 }, () => '/nonexistent'), configs: {}, internal: false };
   const logLines: string[] = [];
   const handle: { appendReply: Harness['appendReply'] } = { appendReply: APPENDED };
+  const topicDeletedListeners: ((topic: TopicRecord) => void)[] = [];
   const services = {
     config,
     controller: {
       store: { topic: (name: string) => (name === 'orders' ? orders : undefined) },
       ensureInternalTopic: () => Promise.resolve(offsetsTopic),
+      onTopicDeleted: (listener: (topic: TopicRecord) => void) => topicDeletedListeners.push(listener),
     },
     shards: { append: async () => ({ ...(await handle.appendReply()), baseOffset: 0, logAppendTimeMs: -1 }) },
     segmentReaders: {},
@@ -77,7 +81,10 @@ export async function coordinatorHarness(t: Teardownable, options: HarnessOption
   const coordinator = new GroupCoordinator(services);
   t.teardown(() => coordinator.stop());
   if ((await coordinator.findCoordinator('any')) !== ErrorCode.NONE) throw new Error('the stub __consumer_offsets did not load');
-  return Object.assign(handle, { coordinator, config, logLines });
+  const deleteTopic = (name: string): void => {
+    for (const listener of topicDeletedListeners) listener(name === 'orders' ? orders : { ...orders, name });
+  };
+  return Object.assign(handle, { coordinator, config, logLines, deleteTopic });
 }
 
 export function joinRequest(groupId: string, memberId = '', overrides: Partial<JoinRequest> = {}): JoinRequest {
