@@ -121,7 +121,14 @@ interface Services {
   readonly logger: Logger;
 }
 
-type PartitionLoad = 'loading' | 'loaded' | 'failed';
+/** Where the load of one partition of __consumer_offsets stands. */
+interface PartitionLoad {
+  state: 'loading' | 'loaded' | 'failed';
+  /** Loads tried since the last success, or since a client's request started one again. */
+  attempts: number;
+  failedAtMs: number;
+  retryTimer: NodeJS.Timeout | null;
+}
 
 const EMPTY = Buffer.alloc(0);
 
@@ -178,7 +185,7 @@ export class GroupCoordinator {
     const topic = this.services.controller.store.topic(OFFSETS_TOPIC);
     if (topic === undefined) return;
     this.offsetsTopic = topic;
-    for (let partition = 0; partition < topic.partitionDirs.length; partition++) void this.loadPartition(topic, partition);
+    for (let partition = 0; partition < topic.partitionDirs.length; partition++) void this.loadPartition(partition);
   }
 
   private partitionOf(groupId: string): number {
@@ -191,12 +198,28 @@ export class GroupCoordinator {
     if (this.stopped) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (this.offsetsTopic === null) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const load = this.loads.get(this.partitionOf(groupId));
-    if (load === 'loaded') return ErrorCode.NONE;
-    return load === 'loading' ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (load === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    // A failed load is retried (or started again by a client, reloadIfGivenUp): retriable, as while loading.
+    return load.state === 'loaded' ? ErrorCode.NONE : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
   }
 
-  private async loadPartition(topic: TopicRecord, partition: number): Promise<void> {
-    this.loads.set(partition, 'loading');
+  /**
+   * Reads one partition of __consumer_offsets into memory. A failure is retried after a
+   * backoff doubling from limits.offsetsLoadRetryBackoffMsMin to ...Max, up to
+   * limits.offsetsLoadAttemptsMax loads in a row; after that, a FindCoordinator or JoinGroup
+   * for one of its groups starts another (reloadIfGivenUp). Its groups answer
+   * COORDINATOR_LOAD_IN_PROGRESS meanwhile, never the state of a half-read log.
+   */
+  private async loadPartition(partition: number): Promise<void> {
+    const topic = this.offsetsTopic;
+    if (topic === null) throw new Error(`loading ${OFFSETS_TOPIC}-${partition} before the topic is known`);
+    const load = this.loads.get(partition) ?? { state: 'loading', attempts: 0, failedAtMs: 0, retryTimer: null };
+    if (load.state === 'loading' && load.attempts > 0) return; // already running
+    this.loads.set(partition, load);
+    if (load.retryTimer !== null) clearTimeout(load.retryTimer);
+    load.retryTimer = null;
+    load.state = 'loading';
+    load.attempts++;
     const started = Date.now();
     let records = 0;
     try {
@@ -205,14 +228,58 @@ export class GroupCoordinator {
         if (key === null) return;
         this.applyRecord(key, value);
       });
-      this.activateLoadedGroups(partition);
-      this.loads.set(partition, 'loaded');
-      this.removeOffsetsOfDeletedTopics(partition);
-      if (records > 0) this.services.logger.info(`loaded ${records} record(s) of ${OFFSETS_TOPIC}-${partition} in ${Date.now() - started} ms`);
     } catch (error) {
-      this.loads.set(partition, 'failed');
-      this.services.logger.error(`loading ${OFFSETS_TOPIC}-${partition} failed: ${(error as Error).message}`);
+      this.onLoadFailed(partition, load, error as Error);
+      return;
     }
+    if (this.stopped) return;
+    this.activateLoadedGroups(partition);
+    load.state = 'loaded';
+    const retried = load.attempts > 1 ? ` (attempt ${load.attempts})` : '';
+    load.attempts = 0;
+    this.removeOffsetsOfDeletedTopics(partition);
+    if (records > 0 || retried !== '') this.services.logger.info(`loaded ${records} record(s) of ${OFFSETS_TOPIC}-${partition} in ${Date.now() - started} ms${retried}`);
+  }
+
+  private onLoadFailed(partition: number, load: PartitionLoad, error: Error): void {
+    // What a failed attempt read is dropped: the next one starts from the log's beginning, and no request saw it.
+    this.forgetPartition(partition);
+    load.state = 'failed';
+    load.failedAtMs = Date.now();
+    if (this.stopped) return;
+    if (load.attempts >= limits.offsetsLoadAttemptsMax) {
+      this.services.logger.error(
+        `loading ${OFFSETS_TOPIC}-${partition} failed ${load.attempts} times (last: ${error.message}); its groups answer COORDINATOR_LOAD_IN_PROGRESS until a FindCoordinator or JoinGroup for one of them starts another load`,
+      );
+      return;
+    }
+    const backoffMs = Math.min(limits.offsetsLoadRetryBackoffMsMin * 2 ** (load.attempts - 1), limits.offsetsLoadRetryBackoffMsMax);
+    this.services.logger.error(`loading ${OFFSETS_TOPIC}-${partition} failed (attempt ${load.attempts} of ${limits.offsetsLoadAttemptsMax}): ${error.message}; retrying in ${backoffMs} ms`);
+    load.retryTimer = setTimeout(() => void this.loadPartition(partition), backoffMs);
+    load.retryTimer.unref();
+  }
+
+  /** A client asks for a group of a partition whose retries are spent: load it again, at most once per limits.offsetsLoadRetryBackoffMsMax. */
+  private reloadIfGivenUp(groupId: string): void {
+    if (this.stopped || this.offsetsTopic === null) return;
+    const partition = this.partitionOf(groupId);
+    const load = this.loads.get(partition);
+    if (load === undefined || load.state !== 'failed' || load.retryTimer !== null) return;
+    if (Date.now() - load.failedAtMs < limits.offsetsLoadRetryBackoffMsMax) return;
+    this.services.logger.info(`loading ${OFFSETS_TOPIC}-${partition} again, for group ${excerpt(groupId)}`);
+    load.attempts = 0;
+    void this.loadPartition(partition);
+  }
+
+  /** Drops the groups and committed offsets of one partition of __consumer_offsets from memory. */
+  private forgetPartition(partition: number): void {
+    for (const group of [...this.groups.values()]) {
+      if (this.partitionOf(group.groupId) !== partition) continue;
+      const served = group.joinTimer !== null || [...group.members.values()].some((member) => member.heartbeatTimer !== null || member.awaitingJoin !== null || member.awaitingSync !== null);
+      if (served) throw new Error(`group ${group.groupId} of ${OFFSETS_TOPIC}-${partition}, which is not loaded, is in use: state ${group.state}, ${group.members.size} member(s)`);
+      this.groups.delete(group.groupId);
+    }
+    for (const groupId of [...this.offsets.keys()]) if (this.partitionOf(groupId) === partition) this.offsets.delete(groupId);
   }
 
   private applyRecord(keyBytes: Buffer, value: Buffer | null): void {
@@ -275,7 +342,7 @@ export class GroupCoordinator {
         })
         .then((topic) => {
           this.offsetsTopic = topic;
-          for (let partition = 0; partition < topic.partitionDirs.length; partition++) this.loads.set(partition, 'loaded');
+          for (let partition = 0; partition < topic.partitionDirs.length; partition++) this.loads.set(partition, { state: 'loaded', attempts: 0, failedAtMs: 0, retryTimer: null });
           this.services.logger.info(`created ${OFFSETS_TOPIC} with ${topic.partitionDirs.length} partitions`);
           return topic;
         })
@@ -289,6 +356,7 @@ export class GroupCoordinator {
         return ErrorCode.COORDINATOR_NOT_AVAILABLE;
       }
     }
+    this.reloadIfGivenUp(groupId);
     const error = this.loadError(groupId);
     return error === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? ErrorCode.COORDINATOR_NOT_AVAILABLE : error;
   }
@@ -296,6 +364,7 @@ export class GroupCoordinator {
   // ---- joining ----
 
   async joinGroup(request: JoinRequest): Promise<JoinResult> {
+    this.reloadIfGivenUp(request.groupId);
     const loadError = this.loadError(request.groupId);
     if (loadError !== ErrorCode.NONE) return joinError(loadError, request.memberId);
     if (request.groupId === '') return joinError(ErrorCode.INVALID_GROUP_ID, request.memberId);
@@ -884,7 +953,7 @@ export class GroupCoordinator {
     const offsetsTopic = this.offsetsTopic;
     if (offsetsTopic === null) return;
     for (let partition = 0; partition < offsetsTopic.partitionDirs.length; partition++) {
-      if (this.loads.get(partition) === 'loaded') continue;
+      if (this.loads.get(partition)?.state === 'loaded') continue;
       const topics = this.topicsDeletedBeforeLoad.get(partition) ?? new Set<string>();
       this.topicsDeletedBeforeLoad.set(partition, topics.add(topic));
     }
@@ -969,7 +1038,7 @@ export class GroupCoordinator {
   }
 
   listGroups(states: readonly string[] | null): { errorCode: number; groups: GroupListing[] } {
-    const loading = [...this.loads.values()].some((load) => load === 'loading');
+    const loading = [...this.loads.values()].some((load) => load.state !== 'loaded');
     const wanted = states === null || states.length === 0 ? null : new Set(states.map((state) => state.toLowerCase()));
     const groups: GroupListing[] = [];
     const ids = new Set([...this.groups.keys(), ...this.offsets.keys()]);
@@ -1091,6 +1160,7 @@ export class GroupCoordinator {
   stop(): void {
     this.stopped = true;
     clearInterval(this.expirationTimer);
+    for (const load of this.loads.values()) if (load.retryTimer !== null) clearTimeout(load.retryTimer);
     this.pending.clear();
     for (const group of this.groups.values()) {
       if (group.joinTimer !== null) clearTimeout(group.joinTimer);
