@@ -121,6 +121,12 @@ interface Services {
   readonly logger: Logger;
 }
 
+/** Commits of one offset being written: how many, and how many times the offset was removed meanwhile. */
+interface PendingCommit {
+  writes: number;
+  removals: number;
+}
+
 /** Where the load of one partition of __consumer_offsets stands. */
 interface PartitionLoad {
   state: 'loading' | 'loaded' | 'failed';
@@ -162,6 +168,14 @@ export class GroupCoordinator {
   private evictingPendingMembers = false;
   /** Committed offsets by group, then by "topic/partition". */
   private readonly offsets = new Map<string, Map<string, CommittedOffset>>();
+  /**
+   * Offsets being committed, by group, then by "topic/partition" (Kafka's
+   * pendingOffsetCommits): they do not expire, their group is not removed, and a removal
+   * that cannot wait for them (a deleted topic) writes their tombstone too and keeps them
+   * out of memory when they land.
+   */
+  private readonly pendingCommits = new Map<string, Map<string, PendingCommit>>();
+  private expiring = false;
   private readonly loads = new Map<number, PartitionLoad>();
   /** Topics deleted while a partition of __consumer_offsets was not loaded: their offsets there go once it is. */
   private readonly topicsDeletedBeforeLoad = new Map<number, Set<string>>();
@@ -881,16 +895,42 @@ export class GroupCoordinator {
       offset,
       value: { offset: offset.offset, leaderEpoch: offset.leaderEpoch, metadata: offset.metadata ?? '', commitTimestamp: now } satisfies CommittedOffset,
     }));
+    const keys = values.map(({ offset }) => offsetKey(offset.topic, offset.partition));
+    const removalsBefore = keys.map((key) => this.beginPendingCommit(groupId, key));
     const errorCode = await this.append(
       groupId,
       values.map(({ offset, value }) => ({ key: encodeOffsetKey(groupId, offset.topic, offset.partition), value: encodeOffsetValue(value) })),
     );
-    if (errorCode === ErrorCode.NONE) {
-      const committed = this.offsets.get(groupId) ?? new Map<string, CommittedOffset>();
-      for (const { offset, value } of values) committed.set(offsetKey(offset.topic, offset.partition), value);
-      this.offsets.set(groupId, committed);
-    }
+    const committed = this.offsets.get(groupId) ?? new Map<string, CommittedOffset>();
+    values.forEach(({ value }, index) => {
+      const removedMeanwhile = this.endPendingCommit(groupId, keys[index]!) !== removalsBefore[index];
+      if (errorCode === ErrorCode.NONE && !removedMeanwhile) committed.set(keys[index]!, value);
+    });
+    if (committed.size > 0) this.offsets.set(groupId, committed);
     return errors.map((error) => (error === ErrorCode.NONE ? errorCode : error));
+  }
+
+  /** Marks an offset as being committed; returns how often it was removed so far, to compare when the write ends. */
+  private beginPendingCommit(groupId: string, key: string): number {
+    const pending = this.pendingCommits.get(groupId) ?? new Map<string, PendingCommit>();
+    this.pendingCommits.set(groupId, pending);
+    const entry = pending.get(key) ?? { writes: 0, removals: 0 };
+    pending.set(key, entry);
+    entry.writes++;
+    return entry.removals;
+  }
+
+  /** Ends one write of an offset; returns how often it was removed so far. */
+  private endPendingCommit(groupId: string, key: string): number {
+    const pending = this.pendingCommits.get(groupId);
+    const entry = pending?.get(key);
+    if (pending === undefined || entry === undefined || entry.writes <= 0) {
+      throw new Error(`group ${groupId}: the commit of ${key} ended, but ${entry?.writes ?? 0} were being written`);
+    }
+    entry.writes--;
+    if (entry.writes === 0) pending.delete(key);
+    if (pending.size === 0) this.pendingCommits.delete(groupId);
+    return entry.removals;
   }
 
   private validateCommit(offset: OffsetToCommit): number {
@@ -934,7 +974,12 @@ export class GroupCoordinator {
     if (group !== undefined && !group.is('Empty') && group.protocolType !== 'consumer') return { errorCode: ErrorCode.NON_EMPTY_GROUP, partitions: [] };
     const subscribed = group !== undefined && !group.is('Empty') ? group.subscribedTopics() : null;
     const results = partitions.map(({ topic }) => (subscribed?.has(topic) === true ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE));
-    const deletable = partitions.filter((_partition, index) => results[index] === ErrorCode.NONE && committed?.has(offsetKey(partitions[index]!.topic, partitions[index]!.partition)));
+    // An offset still being committed goes too: its record is written before the tombstone.
+    const pending = this.pendingCommits.get(groupId);
+    const deletable = partitions.filter((_partition, index) => {
+      const key = offsetKey(partitions[index]!.topic, partitions[index]!.partition);
+      return results[index] === ErrorCode.NONE && (committed?.has(key) === true || pending?.has(key) === true);
+    });
     if (deletable.length > 0) {
       const errorCode = await this.append(groupId, deletable.map(({ topic, partition }) => ({ key: encodeOffsetKey(groupId, topic, partition), value: null })));
       if (errorCode !== ErrorCode.NONE) return { errorCode, partitions: [] };
@@ -958,7 +1003,7 @@ export class GroupCoordinator {
       this.topicsDeletedBeforeLoad.set(partition, topics.add(topic));
     }
     const topics = new Set([topic]);
-    for (const groupId of [...this.offsets.keys()]) {
+    for (const groupId of new Set([...this.offsets.keys(), ...this.pendingCommits.keys()])) {
       if (this.loadError(groupId) === ErrorCode.NONE) void this.removeOffsetsOfTopics(groupId, topics);
     }
   }
@@ -973,40 +1018,76 @@ export class GroupCoordinator {
   }
 
   private async removeOffsetsOfTopics(groupId: string, topics: ReadonlySet<string>): Promise<void> {
-    const removed = await this.cleanupGroup(groupId, (topic) => topics.has(topic));
+    const removed = await this.cleanupGroup(groupId, (topic) => topics.has(topic), true);
     if (removed > 0) this.services.logger.info(`group ${excerpt(groupId)}: removed ${removed} committed offset(s) of deleted topic(s) ${[...topics].join(', ')}`);
   }
 
   /**
-   * Kafka's cleanupGroupMetadata: removes the committed offsets of a group that `expired`
-   * selects, and the group itself once it is Empty with no offsets left, and writes their
-   * tombstones. Memory changes at once, so no request sees them again; a failed write is
-   * logged and not undone (a restart then loads them back, as in Kafka). Resolves with the
-   * number of offsets removed.
+   * Kafka's cleanupGroupMetadata: removes the committed offsets of a group that `selected`
+   * picks, and the group itself once it is Empty with no offsets left (nor any being
+   * committed), and writes their tombstones. Memory changes at once, so no request sees
+   * them again; a failed write is logged and not undone (a restart then loads them back, as
+   * in Kafka). With `withPending`, offsets still being committed are removed too: their
+   * records are written before the tombstones, and they are kept out of memory when they
+   * land. Resolves with the number of offsets removed.
    */
-  private async cleanupGroup(groupId: string, expired: (topic: string, partition: number, value: CommittedOffset) => boolean): Promise<number> {
+  private async cleanupGroup(
+    groupId: string,
+    selected: (topic: string, partition: number, value: CommittedOffset | null) => boolean,
+    withPending: boolean,
+  ): Promise<number> {
     const committed = this.offsets.get(groupId);
-    const tombstones: { key: Buffer; value: null }[] = [];
-    for (const [key, value] of committed ?? []) {
+    const pending = this.pendingCommits.get(groupId);
+    const removedKeys: string[] = [];
+    const consider = (key: string, value: CommittedOffset | null): void => {
       const slash = key.lastIndexOf('/');
-      const topic = key.slice(0, slash);
-      const partition = Number(key.slice(slash + 1));
-      if (!expired(topic, partition, value)) continue;
-      committed!.delete(key);
-      tombstones.push({ key: encodeOffsetKey(groupId, topic, partition), value: null });
+      if (selected(key.slice(0, slash), Number(key.slice(slash + 1)), value)) removedKeys.push(key);
+    };
+    for (const [key, value] of committed ?? []) if (withPending || pending?.has(key) !== true) consider(key, value);
+    if (withPending) for (const key of pending?.keys() ?? []) if (committed?.has(key) !== true) consider(key, null);
+    for (const key of removedKeys) {
+      committed?.delete(key);
+      const entry = pending?.get(key);
+      if (entry !== undefined) entry.removals++;
     }
     if (committed !== undefined && committed.size === 0) this.offsets.delete(groupId);
+    const tombstones = removedKeys.map((key) => {
+      const slash = key.lastIndexOf('/');
+      return { key: encodeOffsetKey(groupId, key.slice(0, slash), Number(key.slice(slash + 1))), value: null };
+    });
     const group = this.groups.get(groupId);
-    const groupRemoved = !this.offsets.has(groupId) && group !== undefined && group.is('Empty');
+    const hasOffsets = this.offsets.has(groupId) || (this.pendingCommits.get(groupId)?.size ?? 0) > 0;
+    const groupRemoved = !hasOffsets && (group === undefined ? removedKeys.length > 0 : group.is('Empty'));
     if (groupRemoved) {
-      group.transitionTo('Dead');
+      group?.transitionTo('Dead');
       this.groups.delete(groupId);
       tombstones.push({ key: encodeGroupKey(groupId), value: null });
     }
     if (tombstones.length === 0) return 0;
     const errorCode = await this.append(groupId, tombstones);
     if (errorCode !== ErrorCode.NONE) this.services.logger.warn(`group ${excerpt(groupId)}: writing ${tombstones.length} tombstone(s) failed (${errorName(errorCode)}); a restart may bring back what they remove`);
-    return groupRemoved ? tombstones.length - 1 : tombstones.length;
+    return removedKeys.length;
+  }
+
+  /**
+   * Kafka's removeExpiredOffsets (KIP-211): which committed offsets of a group have expired
+   * at `nowMs`, offsets.retention.minutes being `retentionMs`.
+   */
+  private expiredOffsets(groupId: string, nowMs: number): (topic: string, partition: number, value: CommittedOffset | null) => boolean {
+    const retentionMs = this.settings.offsetsRetentionMs;
+    const group = this.groups.get(groupId);
+    const commitExpired = (value: CommittedOffset | null): boolean => value !== null && nowMs - value.commitTimestamp >= retentionMs;
+    // No protocol type: a consumer that never joined (assign() and commit) — each offset by its own commit time.
+    if (group === undefined || group.protocolType === null) return (_topic, _partition, value) => commitExpired(value);
+    // A group that had members: all offsets together, once it has been Empty for the retention time.
+    if (group.is('Empty')) {
+      const expired = nowMs - group.stateTimestamp >= retentionMs;
+      return () => expired;
+    }
+    // A Stable consumer group: the offsets of topics no member subscribes to, each by its commit time.
+    const subscribed = group.is('Stable') ? group.subscribedTopics() : null;
+    if (subscribed !== null) return (topic, _partition, value) => !subscribed.has(topic) && commitExpired(value);
+    return () => false;
   }
 
   // ---- describing and deleting groups ----
@@ -1060,20 +1141,25 @@ export class GroupCoordinator {
     const committed = this.offsets.get(groupId);
     if ((group === undefined || group.is('Dead')) && committed === undefined) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (group !== undefined && !group.is('Empty') && !group.is('Dead')) return ErrorCode.NON_EMPTY_GROUP;
-    const tombstones = [...(committed?.keys() ?? [])].map((key) => {
+    // Offsets still being committed go too: their records are written before the tombstones.
+    const keys = new Set([...(committed?.keys() ?? []), ...(this.pendingCommits.get(groupId)?.keys() ?? [])]);
+    const tombstones = [...keys].map((key) => {
       const slash = key.lastIndexOf('/');
       return { key: encodeOffsetKey(groupId, key.slice(0, slash), Number(key.slice(slash + 1))), value: null };
     });
     tombstones.push({ key: encodeGroupKey(groupId), value: null });
-    // Dead while the tombstones are written, as in Kafka: a join meanwhile gets COORDINATOR_NOT_AVAILABLE and
-    // retries, rather than joining a group that is about to vanish.
-    const emptySince = group !== undefined && group.is('Empty') ? group.stateTimestamp : null;
-    if (emptySince !== null) group!.transitionTo('Dead');
+    // Dead while the tombstones are written, as in Kafka: a join or commit meanwhile gets COORDINATOR_NOT_AVAILABLE
+    // and retries, rather than joining or committing to a group that is about to vanish. A group known only by its
+    // offsets gets a Group for the time being, so that it can be Dead too.
+    const target = group ?? this.createGroup(groupId);
+    const emptySince = target.is('Empty') ? target.stateTimestamp : null;
+    if (emptySince !== null) target.transitionTo('Dead');
     const errorCode = await this.append(groupId, tombstones);
     if (errorCode !== ErrorCode.NONE) {
-      if (emptySince !== null) {
-        group!.state = 'Empty'; // nothing was deleted: the group is as it was (Dead has no way back in the state machine)
-        group!.stateTimestamp = emptySince;
+      if (group === undefined) this.groups.delete(groupId);
+      else if (emptySince !== null) {
+        group.state = 'Empty'; // nothing was deleted: the group is as it was (Dead has no way back in the state machine)
+        group.stateTimestamp = emptySince;
       }
       return errorCode;
     }
@@ -1129,26 +1215,24 @@ export class GroupCoordinator {
   }
 
   /**
-   * Runs every offsets.retention.check.interval.ms. An empty group's offsets expire
-   * offsets.retention.minutes after it became empty; an empty group with no offsets left is
-   * removed, as Kafka's cleanupGroupMetadata does, so groups whose members all went away do
-   * not accumulate.
+   * Runs every offsets.retention.check.interval.ms: removes the committed offsets that have
+   * expired (expiredOffsets), and the groups left Empty with none (Kafka's
+   * cleanupGroupMetadata), so groups whose members all went away do not accumulate. One
+   * pass at a time.
    */
   private async expireOffsets(): Promise<void> {
-    const now = Date.now();
-    for (const [groupId, committed] of [...this.offsets]) {
-      if (this.loadError(groupId) !== ErrorCode.NONE) continue;
-      const group = this.groups.get(groupId);
-      if (group !== undefined && !group.is('Empty')) continue;
-      const since = group?.stateTimestamp ?? latestCommitTimestamp(committed);
-      if (now - since < this.settings.offsetsRetentionMs) continue;
-      const errorCode = await this.deleteGroup(groupId);
-      if (errorCode === ErrorCode.NONE) this.services.logger.info(`group ${groupId}: committed offsets expired (empty for offsets.retention.minutes)`);
-    }
-    for (const group of [...this.groups.values()]) {
-      if (!group.is('Empty') || group.members.size > 0 || this.offsets.has(group.groupId) || this.loadError(group.groupId) !== ErrorCode.NONE) continue;
-      const errorCode = await this.deleteGroup(group.groupId);
-      if (errorCode === ErrorCode.NONE) this.services.logger.debug(`group ${group.groupId}: removed (empty, with no committed offsets)`);
+    if (this.expiring) return;
+    this.expiring = true;
+    try {
+      const nowMs = Date.now();
+      for (const groupId of new Set([...this.offsets.keys(), ...this.groups.keys()])) {
+        if (this.stopped) return;
+        if (this.loadError(groupId) !== ErrorCode.NONE || this.groups.get(groupId)?.is('Dead') === true) continue;
+        const removed = await this.cleanupGroup(groupId, this.expiredOffsets(groupId, nowMs), false);
+        if (removed > 0) this.services.logger.info(`group ${excerpt(groupId)}: ${removed} committed offset(s) expired (offsets.retention.minutes)`);
+      }
+    } finally {
+      this.expiring = false;
     }
   }
 
@@ -1173,13 +1257,6 @@ export class GroupCoordinator {
       }
     }
   }
-}
-
-/** The newest commit of a group known only by its offsets (a loop: a spread of many values would overflow the stack). */
-function latestCommitTimestamp(committed: ReadonlyMap<string, CommittedOffset>): number {
-  let latest = -Infinity;
-  for (const value of committed.values()) latest = Math.max(latest, value.commitTimestamp);
-  return latest;
 }
 
 /** Request buffers are views of the request frame: the group keeps its own copies. */

@@ -200,3 +200,19 @@ t.test('a static member replaced in a Stable group is answered only once the gro
   t.equal(heartbeat(first.memberId), ErrorCode.FENCED_INSTANCE_ID, 'and the old member id is fenced');
   t.equal(heartbeat(second.memberId), ErrorCode.NONE);
 });
+
+t.test('a commit in flight when its topic is deleted is removed too: tombstone after its record, and not in memory when it lands', async (t) => {
+  const harnessed = await harness(t);
+  const { coordinator } = harnessed;
+  const held: (() => void)[] = [];
+  harnessed.appendReply = () => new Promise((resolve) => held.push(() => resolve({ errorCode: ErrorCode.NONE, errorMessage: null })));
+  const committing = coordinator.commitOffsets('g-late', -1, '', null, [{ topic: 'orders', partition: 0, offset: 5, leaderEpoch: -1, metadata: null }]);
+  t.ok(await eventually(() => held.length === 1), 'the commit is being written');
+  harnessed.deleteTopic('orders');
+  for (const release of held.splice(0)) release();
+  harnessed.appendReply = APPENDED;
+  t.same(await committing, [ErrorCode.NONE], 'the commit was written');
+  t.same(coordinator.fetchOffsets('g-late', [{ topic: 'orders', partition: 0 }]).offsets.map((offset) => offset.offset), [-1], 'but the deleted topic has no committed offset');
+  const written = harnessed.appended.filter((record) => record.key.kind === 'offset').map((record) => record.value);
+  t.same(written, [5, null], 'and its tombstone follows its record in the log');
+});
