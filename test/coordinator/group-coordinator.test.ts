@@ -1,10 +1,14 @@
-// The group coordinator driven in-process (no broker, no shards: appends to
-// __consumer_offsets succeed at once), for what the wire cannot show: how many groups and
-// KIP-394 pending members it holds. A flood of JoinGroups for 100,000 distinct group ids
-// must leave no group and at most limits.pendingMembersMax pending members (and timers);
-// a real member still gets in; the oldest pending member is the one forgotten; only a
-// member that really joins creates a group; group.max.size refuses as Kafka does; and an
-// empty group with no committed offsets is removed on the retention check.
+// The group coordinator driven in-process (test/helpers/coordinator-harness.ts: no broker,
+// no shards; appends to __consumer_offsets succeed at once unless a test holds or fails
+// them), for what the wire cannot show: how many groups and KIP-394 pending members it
+// holds, and what it does while a write is in flight or after it failed. A flood of
+// JoinGroups for 100,000 distinct group ids must leave no group and at most
+// limits.pendingMembersMax pending members (and timers); a real member still gets in; the
+// oldest pending member is the one forgotten; only a member that really joins creates a
+// group; group.max.size refuses as Kafka does; an empty group with no committed offsets is
+// removed on the retention check; DeleteGroups and the replacement of a static member
+// (KIP-345) wait for their write and undo themselves when it fails; and a commit in flight
+// when its topic is deleted ends up neither in memory nor, after its tombstone, in the log.
 
 import t from 'tap';
 import { limits } from '../../src/config/limits.js';
