@@ -126,7 +126,7 @@ export const brokerConfigDefinitions = define([
   { name: 'producer.id.expiration.ms', type: 'int', defaultValue: '86400000', min: 1, doc: 'Forget an idle producer\'s state after this long.' },
   { name: 'offsets.topic.num.partitions', type: 'int', defaultValue: '50', min: 1, doc: 'Partitions of __consumer_offsets (fixed once the topic exists).' },
   { name: 'offsets.topic.segment.bytes', type: 'int', defaultValue: String(100 * 1024 * 1024), min: 1, doc: 'Segment size of __consumer_offsets.' },
-  { name: 'offsets.retention.minutes', type: 'int', defaultValue: '10080', min: 1, doc: 'Committed offsets of a group empty this long are deleted.' },
+  { name: 'offsets.retention.minutes', type: 'int', defaultValue: '10080', min: 1, doc: 'Committed offsets of a group Empty this long are deleted; in a group that never had members, each offset this long after its commit (KIP-211).' },
   { name: 'offsets.retention.check.interval.ms', type: 'long', defaultValue: '600000', min: 1, doc: 'How often expired offsets are looked for.' },
   { name: 'offset.metadata.max.bytes', type: 'int', defaultValue: '4096', min: 0, doc: 'Longest metadata string of a committed offset.' },
   { name: 'group.min.session.timeout.ms', type: 'int', defaultValue: '6000', min: 0, doc: 'Shortest session timeout a consumer may ask for.' },

@@ -120,4 +120,16 @@ export const limits = {
   libraryHeldBytesPerTaskMax: 256 * 1024 * 1024,
   /** Per-record errors listed in one produce response (Kafka lists them all; a batch can hold millions). */
   recordErrorsReportedMax: 100,
+  // ---- group coordinator (src/coordinator/) ----
+  /** Milliseconds before the first retry of a failed load of a __consumer_offsets partition; each further retry waits twice as long. */
+  offsetsLoadRetryBackoffMsMin: 200,
+  /**
+   * The longest wait between two loads of a __consumer_offsets partition that keeps failing,
+   * in milliseconds: also the least time between the last failure and a load started by a
+   * FindCoordinator or JoinGroup once the retries are spent, so clients asking cannot make the
+   * broker reread a broken partition back to back.
+   */
+  offsetsLoadRetryBackoffMsMax: 5_000,
+  /** Loads of a __consumer_offsets partition tried in a row (the first and its retries) before only a client's FindCoordinator or JoinGroup starts another. */
+  offsetsLoadAttemptsMax: 6,
 } as const;

@@ -118,6 +118,8 @@ export class Controller {
   private producerIds = { next: 0, end: 0 };
   private readonly leadership: LeaderAndIsr;
   private producerIdReservation: Promise<void> | null = null;
+  /** Told of each deleted topic once its removal is recorded (the group coordinator drops its committed offsets). */
+  private readonly topicDeletedListeners: ((topic: TopicRecord) => void)[] = [];
 
   constructor(
     readonly config: BrokerConfig,
@@ -135,6 +137,11 @@ export class Controller {
 
   get brokerId(): number {
     return this.config.brokerId;
+  }
+
+  /** Calls `listener` with each topic whose deletion is recorded, before its logs are removed and DeleteTopics answered. */
+  onTopicDeleted(listener: (topic: TopicRecord) => void): void {
+    this.topicDeletedListeners.push(listener);
   }
 
   /** The topic's effective config, resolved once per topic record (a config change stores a new record). */
@@ -394,6 +401,13 @@ export class Controller {
     }
     if (this.collisionKeys.get(collisionKey(removed.name)) === removed.name) this.collisionKeys.delete(collisionKey(removed.name));
     this.countPartitions(removed.partitionDirs, -1);
+    for (const listener of this.topicDeletedListeners) {
+      try {
+        listener(removed);
+      } catch (error) {
+        this.logger.error(`handling the deletion of topic ${removed.name} failed: ${messageOf(error)}`);
+      }
+    }
     await this.deleteLogs(removed, 0);
     return outcome(ErrorCode.NONE, null, removed);
   }

@@ -1,7 +1,7 @@
 // A consumer group as the classic group protocol sees it: members with their protocols,
 // the generation, the leader, the selected protocol and the state machine Kafka uses
 // (Empty → PreparingRebalance → CompletingRebalance → Stable, and Dead). Plain data
-// with small helpers; the coordinator (group-coordinator.ts) drives the transitions.
+// with small helpers; group-membership.ts drives the transitions.
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -53,7 +53,6 @@ export class Member {
     readonly clientHost: string,
     public rebalanceTimeoutMs: number,
     public sessionTimeoutMs: number,
-    readonly protocolType: string,
     protocols: readonly Protocol[],
   ) {
     this.protocols = protocols;
@@ -101,10 +100,6 @@ export class Group {
     }
     this.state = next;
     this.stateTimestamp = Date.now();
-  }
-
-  has(memberId: string): boolean {
-    return this.members.has(memberId);
   }
 
   /** The longest rebalance timeout of the members: how long a join phase may wait. */
@@ -183,7 +178,7 @@ export function canStartGroup(protocolType: string, protocols: readonly Protocol
 }
 
 /** The topics in a ConsumerProtocolSubscription (version int16, then an int16-length string array). */
-export function parseSubscriptionTopics(metadata: Buffer): string[] | null {
+function parseSubscriptionTopics(metadata: Buffer): string[] | null {
   try {
     if (metadata.length < 6) return null;
     let at = 2;

@@ -152,7 +152,7 @@ export function decodeGroupValue(bytes: Buffer): StoredGroup {
 }
 
 /** Java's String.hashCode, which Kafka uses to place a group in a __consumer_offsets partition. */
-export function javaStringHash(text: string): number {
+function javaStringHash(text: string): number {
   let hash = 0;
   for (let index = 0; index < text.length; index++) hash = (Math.imul(hash, 31) + text.charCodeAt(index)) | 0;
   return hash;

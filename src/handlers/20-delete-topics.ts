@@ -1,7 +1,8 @@
 // DeleteTopics (key 20), versions 0-6 (6 may name topics by id).
 // The topic leaves the metadata at once; its shards then delete the partition
 // directories. Fetches already answered keep reading from their open descriptors.
-// A topic recreated with the same name starts empty with a new topic id. A deletion that
+// A topic recreated with the same name starts empty with a new topic id, and with no
+// committed offsets (the group coordinator drops them, as Kafka does). A deletion that
 // takes longer than the request's timeoutMs is answered REQUEST_TIMED_OUT and goes on.
 
 import { ErrorCode } from '../protocol/errors.js';

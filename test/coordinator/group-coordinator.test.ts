@@ -1,95 +1,25 @@
-// The group coordinator driven in-process (no broker, no shards: appends to
-// __consumer_offsets succeed at once), for what the wire cannot show: how many groups and
-// KIP-394 pending members it holds. A flood of JoinGroups for 100,000 distinct group ids
-// must leave no group and at most limits.pendingMembersMax pending members (and timers);
-// a real member still gets in; the oldest pending member is the one forgotten; only a
-// member that really joins creates a group; group.max.size refuses as Kafka does; and an
-// empty group with no committed offsets is removed on the retention check.
+// The group coordinator driven in-process (test/helpers/coordinator-harness.ts: no broker,
+// no shards; appends to __consumer_offsets succeed at once unless a test holds or fails
+// them), for what the wire cannot show: how many groups and KIP-394 pending members it
+// holds, and what it does while a write is in flight or after it failed. A flood of
+// JoinGroups for 100,000 distinct group ids must leave no group and at most
+// limits.pendingMembersMax pending members (and timers); a real member still gets in; the
+// oldest pending member is the one forgotten; only a member that really joins creates a
+// group; group.max.size refuses as Kafka does; an empty group with no committed offsets is
+// removed on the retention check; DeleteGroups and the replacement of a static member
+// (KIP-345) wait for their write and undo themselves when it fails; and a commit in flight
+// when its topic is deleted ends up neither in memory nor, after its tombstone, in the log.
 
 import t from 'tap';
-import { buildBrokerConfig } from '../../src/config/broker-config.js';
 import { limits } from '../../src/config/limits.js';
-import type { TopicRecord } from '../../src/controller/metadata-store.js';
-import { GroupCoordinator, type JoinRequest } from '../../src/coordinator/group-coordinator.js';
-import { createLogger } from '../../src/logger.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { ZERO_UUID } from '../../src/protocol/message.js';
+import { APPENDED, coordinatorHarness, eventually, joinRequest, settledSoon, type Teardownable } from '../helpers/coordinator-harness.js';
 
-type Test = Pick<typeof t, 'teardown'>;
-type Services = ConstructorParameters<typeof GroupCoordinator>[0];
+function harness(t: Teardownable, overrides: Record<string, string | number> = {}) {
+  return coordinatorHarness(t, { overrides });
+}
 
 const FLOOD_GROUPS = 100_000;
-const WAIT_MS = 5_000;
-
-interface Harness {
-  readonly coordinator: GroupCoordinator;
-  readonly logLines: string[];
-  /** What the next appends to __consumer_offsets answer (default: success at once). */
-  appendReply: () => Promise<{ errorCode: number; errorMessage: string | null }>;
-}
-
-const APPENDED = (): Promise<{ errorCode: number; errorMessage: string | null }> => Promise.resolve({ errorCode: ErrorCode.NONE, errorMessage: null });
-
-/** A coordinator over stub services: __consumer_offsets "exists", and every append succeeds. */
-async function harness(t: Test, overrides: Record<string, string | number> = {}): Promise<Harness> {
-  const { config } = buildBrokerConfig(
-    new Map(),
-    new Map(Object.entries({ 'group.initial.rebalance.delay.ms': 0, 'group.min.session.timeout.ms': 10, ...overrides }).map(([key, value]) => [key, String(value)])),
-  );
-  const offsetsTopic: TopicRecord = {
-    name: '__consumer_offsets',
-    topicId: ZERO_UUID,
-    partitionDirs: Array.from({ length: config.groups.offsetsTopicPartitions }, () => '/nonexistent'),
-    configs: {},
-    internal: true,
-  };
-  const orders: TopicRecord = { name: 'orders', topicId: ZERO_UUID, partitionDirs: ['/nonexistent'], configs: {}, internal: false };
-  const logLines: string[] = [];
-  const handle: { appendReply: Harness['appendReply'] } = { appendReply: APPENDED };
-  const services = {
-    config,
-    controller: {
-      store: { topic: (name: string) => (name === 'orders' ? orders : undefined) },
-      ensureInternalTopic: () => Promise.resolve(offsetsTopic),
-    },
-    shards: { append: async () => ({ ...(await handle.appendReply()), baseOffset: 0, logAppendTimeMs: -1 }) },
-    segmentReaders: {},
-    logger: createLogger('test', 'debug', (line) => {
-      logLines.push(line);
-      return true;
-    }),
-  } as unknown as Services;
-  const coordinator = new GroupCoordinator(services);
-  t.teardown(() => coordinator.stop());
-  if ((await coordinator.findCoordinator('any')) !== ErrorCode.NONE) throw new Error('the stub __consumer_offsets did not load');
-  return Object.assign(handle, { coordinator, logLines });
-}
-
-function joinRequest(groupId: string, memberId = '', overrides: Partial<JoinRequest> = {}): JoinRequest {
-  return {
-    groupId,
-    memberId,
-    groupInstanceId: null,
-    sessionTimeoutMs: 30_000,
-    rebalanceTimeoutMs: 30_000,
-    protocolType: 'consumer',
-    protocols: [{ name: 'range', metadata: Buffer.alloc(6) }],
-    clientId: 'flooder',
-    clientHost: '/127.0.0.1',
-    requireKnownMemberId: true,
-    ...overrides,
-  };
-}
-
-/** Polls `condition` until it holds or WAIT_MS passes; returns whether it held. */
-async function eventually(condition: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
-}
 
 /** Counts timers created and not yet fired or cleared while `body` runs (the coordinator's setTimeout calls). */
 async function liveTimersAfter(body: () => Promise<void>): Promise<number> {
@@ -238,4 +168,55 @@ t.test('DeleteGroups: the group is Dead while its tombstones are written, and ba
   harnessed.appendReply = APPENDED;
   t.equal(await coordinator.deleteGroup('g-delete'), ErrorCode.NONE);
   t.same(coordinator.counts.groups, 0, 'a written deletion removes it');
+});
+
+t.test('a static member replaced in a Stable group is answered only once the group is stored, and a failed store reverts it (KIP-345)', async (t) => {
+  const harnessed = await harness(t);
+  const { coordinator } = harnessed;
+  const staticJoin = (memberId = '') => coordinator.joinGroup(joinRequest('g-static', memberId, { groupInstanceId: 'instance-1' }));
+  const first = await staticJoin();
+  t.same([first.errorCode, first.generationId], [ErrorCode.NONE, 1], 'the first instance joins');
+  const assignment = Buffer.from('partitions of instance-1');
+  const synced = await coordinator.syncGroup({
+    groupId: 'g-static', generationId: 1, memberId: first.memberId, groupInstanceId: 'instance-1', protocolType: null, protocolName: null,
+    assignments: [{ memberId: first.memberId, assignment }],
+  });
+  t.same([synced.errorCode, coordinator.describeGroup('g-static').state], [ErrorCode.NONE, 'Stable']);
+  const heartbeat = (memberId: string) => coordinator.heartbeat('g-static', memberId, 'instance-1', 1);
+
+  let release: (reply: { errorCode: number; errorMessage: string | null }) => void = () => undefined;
+  let appends = 0;
+  harnessed.appendReply = () => {
+    appends++;
+    return new Promise((resolve) => (release = resolve));
+  };
+  const replacing = staticJoin();
+  t.same([await settledSoon(replacing), appends], [false, 1], 'the replacement waits for its group record to be stored');
+  release({ errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: 'disk gone' });
+  const failed = await replacing;
+  t.same([failed.errorCode, failed.memberId], [ErrorCode.NOT_COORDINATOR, ''], 'a failed store fails the join (Kafka maps a storage error to NOT_COORDINATOR)');
+  t.equal(heartbeat(first.memberId), ErrorCode.NONE, 'the old member id is back in the group');
+  t.same(coordinator.describeGroup('g-static').members.map((member) => [member.memberId, member.assignment]), [[first.memberId, assignment]], 'with its assignment');
+
+  harnessed.appendReply = APPENDED;
+  const second = await staticJoin();
+  t.same([second.errorCode, second.generationId, second.leader], [ErrorCode.NONE, 1, first.memberId], 'a stored replacement is answered, told the old leader');
+  t.equal(heartbeat(first.memberId), ErrorCode.FENCED_INSTANCE_ID, 'and the old member id is fenced');
+  t.equal(heartbeat(second.memberId), ErrorCode.NONE);
+});
+
+t.test('a commit in flight when its topic is deleted is removed too: tombstone after its record, and not in memory when it lands', async (t) => {
+  const harnessed = await harness(t);
+  const { coordinator } = harnessed;
+  const held: (() => void)[] = [];
+  harnessed.appendReply = () => new Promise((resolve) => held.push(() => resolve({ errorCode: ErrorCode.NONE, errorMessage: null })));
+  const committing = coordinator.commitOffsets('g-late', -1, '', null, [{ topic: 'orders', partition: 0, offset: 5, leaderEpoch: -1, metadata: null }]);
+  t.ok(await eventually(() => held.length === 1), 'the commit is being written');
+  harnessed.deleteTopic('orders');
+  for (const release of held.splice(0)) release();
+  harnessed.appendReply = APPENDED;
+  t.same(await committing, [ErrorCode.NONE], 'the commit was written');
+  t.same(coordinator.fetchOffsets('g-late', [{ topic: 'orders', partition: 0 }]).offsets.map((offset) => offset.offset), [-1], 'but the deleted topic has no committed offset');
+  const written = harnessed.appended.filter((record) => record.key.kind === 'offset').map((record) => record.value);
+  t.same(written, [5, null], 'and its tombstone follows its record in the log');
 });

@@ -1,7 +1,8 @@
 // The group coordinator through the raw protocol: FindCoordinator, KIP-394's member id
 // handshake, session timeout bounds, commits and fetches across versions, the internal
-// topic's place in Metadata, group deletion errors, offsets expiring from an empty
-// group after offsets.retention.minutes, and member ids asked for (KIP-394) creating no group.
+// topic's place in Metadata, group deletion errors, the committed offsets of a group
+// without members expiring offsets.retention.minutes after each one's commit (KIP-211),
+// and member ids asked for (KIP-394) creating no group.
 
 import t from 'tap';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -108,21 +109,30 @@ t.test('JoinGroups that are only asked for a member id (KIP-394) create no group
   t.same(listed.groups.filter((group) => group.groupId.startsWith('g-flood-')), [], 'ListGroups shows none of them');
 });
 
-t.test('an empty group\'s offsets expire after offsets.retention.minutes, and stay gone after a restart', async (t) => {
+t.test('a group without members loses each offset offsets.retention.minutes after its own commit, and they stay gone after a restart', async (t) => {
+  const fetch = async (c: RawClient, partition: number) =>
+    (await c.request(offsetFetchApi, 8, { groups: [{ groupId: 'g-expire', topics: [{ name: 'orders', partitionIndexes: [partition] }] }] })).groups[0]!.topics[0]!.partitions[0]!.committedOffset;
+  const firstCommitAt = Date.now();
   await client.request(offsetCommitApi, 8, commitBody('g-expire', { 2: 11 }));
-  const fetch = async (c: RawClient) => (await c.request(offsetFetchApi, 8, { groups: [{ groupId: 'g-expire', topics: [{ name: 'orders', partitionIndexes: [2] }] }] })).groups[0]!.topics[0]!.partitions[0]!.committedOffset;
-  t.equal(await fetch(client), 11);
+  // Ten seconds apart (twenty retention checks): the two offsets must expire apart, each by its own commit time.
+  await new Promise((resolve) => setTimeout(resolve, 10_000));
+  await client.request(offsetCommitApi, 8, commitBody('g-expire', { 1: 12 }));
+  t.same([await fetch(client, 2), await fetch(client, 1)], [11, 12]);
   const deadline = Date.now() + 90_000;
-  while ((await fetch(client)) !== -1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1000));
-  t.equal(await fetch(client), -1, 'expired about a minute after the commit');
+  while ((await fetch(client, 2)) !== -1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
+  t.equal(await fetch(client, 2), -1, `the first offset expired ${((Date.now() - firstCommitAt) / 1000).toFixed(1)} s after its commit`);
+  t.ok(Date.now() - firstCommitAt >= 60_000, 'not before a minute');
+  t.equal(await fetch(client, 1), 12, 'the offset committed ten seconds later is still there');
+  while ((await fetch(client, 1)) !== -1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
+  t.equal(await fetch(client, 1), -1, 'then it expires too');
   await broker.restart();
   const again = await RawClient.connect(t, broker.port);
   // Right after a start the group's partition may still load (COORDINATOR_LOAD_IN_PROGRESS): ask until it answers.
-  let group = (await again.request(offsetFetchApi, 8, { groups: [{ groupId: 'g-expire', topics: [{ name: 'orders', partitionIndexes: [2] }] }] })).groups[0]!;
+  let group = (await again.request(offsetFetchApi, 8, { groups: [{ groupId: 'g-expire', topics: [{ name: 'orders', partitionIndexes: [1, 2] }] }] })).groups[0]!;
   for (let attempt = 0; attempt < 50 && group.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    group = (await again.request(offsetFetchApi, 8, { groups: [{ groupId: 'g-expire', topics: [{ name: 'orders', partitionIndexes: [2] }] }] })).groups[0]!;
+    group = (await again.request(offsetFetchApi, 8, { groups: [{ groupId: 'g-expire', topics: [{ name: 'orders', partitionIndexes: [1, 2] }] }] })).groups[0]!;
   }
   t.equal(group.errorCode, ErrorCode.NONE);
-  t.equal(await fetch(again), -1, 'the expiry was written to __consumer_offsets');
+  t.same([await fetch(again, 1), await fetch(again, 2)], [-1, -1], 'the expiry was written to __consumer_offsets');
 });

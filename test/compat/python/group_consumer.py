@@ -9,6 +9,7 @@ usage: group_consumer.py BOOTSTRAP TOPIC GROUP NAME [options]
                               batch (default); none: never commit
   --batch N                   consume(num_messages=N) (default 500)
   --exit-after N              close and exit once N messages were processed
+  --group-instance-id ID      a static member (KIP-345) with this group.instance.id
 
 enable.auto.commit is false: offsets are committed only by the synchronous commit after
 each batch has been "processed" (printed and flushed), so a message whose offset was
@@ -50,6 +51,7 @@ def main():
     parser.add_argument('--commit', default='sync', choices=['sync', 'none'])
     parser.add_argument('--batch', type=int, default=500)
     parser.add_argument('--exit-after', type=int, default=0)
+    parser.add_argument('--group-instance-id', default=None)
     args = parser.parse_args()
 
     name = args.name
@@ -76,6 +78,8 @@ def main():
     }
     if args.strategy:
         config['partition.assignment.strategy'] = args.strategy
+    if args.group_instance_id:
+        config['group.instance.id'] = args.group_instance_id
     consumer = Consumer(config)
 
     def on_assign(_consumer, partitions):

@@ -1,0 +1,118 @@
+// The group coordinator's one door to its log, the internal compacted topic
+// __consumer_offsets: finding it at startup or creating it on first use from the broker's
+// own settings, placing a group in a partition (Kafka's partitionFor), reading a partition
+// back (through log-reader.ts) and appending records (append, the only write). Nothing
+// else in the coordinator touches the shards or the log, so that the partition layer can
+// take these reads and writes over in this one file.
+
+import type { BrokerConfig } from '../config/broker-config.js';
+import type { Controller } from '../controller/controller.js';
+import type { TopicRecord } from '../controller/metadata-store.js';
+import type { Logger } from '../logger.js';
+import { ErrorCode, errorName } from '../protocol/errors.js';
+import { encodeRecordBatch } from '../protocol/record-batch.js';
+import { excerpt } from '../protocol/string-limits.js';
+import type { SegmentReaders } from '../shard/segment-readers.js';
+import { ShardBusyError, type ShardSet } from '../shard/shard-set.js';
+import { readPartitionRecords } from './log-reader.js';
+import { offsetsPartitionFor } from './offsets-records.js';
+
+export const OFFSETS_TOPIC = '__consumer_offsets';
+
+export interface OffsetsTopicServices {
+  readonly config: BrokerConfig;
+  readonly controller: Controller;
+  readonly shards: ShardSet;
+  readonly segmentReaders: SegmentReaders;
+  readonly logger: Logger;
+}
+
+/** A record for __consumer_offsets: a key and a value, or null for a tombstone. */
+export interface OffsetsRecord {
+  readonly key: Buffer;
+  readonly value: Buffer | null;
+}
+
+export class OffsetsTopic {
+  private topic: TopicRecord | null = null;
+  private creating: Promise<TopicRecord> | null = null;
+
+  /** @param onCreated runs once when this broker creates the topic (it has nothing to load). */
+  constructor(
+    private readonly services: OffsetsTopicServices,
+    private readonly onCreated: (topic: TopicRecord) => void,
+  ) {}
+
+  /** The topic, once found at startup or created; null before. */
+  get record(): TopicRecord | null {
+    return this.topic;
+  }
+
+  /** Finds the topic in the metadata at startup; null when it does not exist yet. */
+  open(): TopicRecord | null {
+    this.topic = this.services.controller.store.topic(OFFSETS_TOPIC) ?? null;
+    return this.topic;
+  }
+
+  /** Creates the topic from the broker's settings (offsets.topic.*, compacted), once however many ask at the same time. */
+  create(): Promise<TopicRecord> {
+    if (this.topic !== null) return Promise.resolve(this.topic);
+    const settings = this.services.config.groups;
+    this.creating ??= this.services.controller
+      .ensureInternalTopic(OFFSETS_TOPIC, settings.offsetsTopicPartitions, {
+        'cleanup.policy': 'compact',
+        'segment.bytes': String(settings.offsetsTopicSegmentBytes),
+      })
+      .then((topic) => {
+        this.topic = topic;
+        this.services.logger.info(`created ${OFFSETS_TOPIC} with ${topic.partitionDirs.length} partitions`);
+        this.onCreated(topic);
+        return topic;
+      })
+      .finally(() => {
+        this.creating = null;
+      });
+    return this.creating;
+  }
+
+  /** Partitions of the topic; before it exists, as many as it will be created with. */
+  get partitionCount(): number {
+    return this.topic?.partitionDirs.length ?? this.services.config.groups.offsetsTopicPartitions;
+  }
+
+  /** The partition holding a group's records (Kafka's partitionFor). */
+  partitionOf(groupId: string): number {
+    return offsetsPartitionFor(groupId, this.partitionCount);
+  }
+
+  /** Reads a partition from its log start to its high watermark, calling `visit` with each record in offset order. */
+  readPartition(partition: number, visit: (key: Buffer | null, value: Buffer | null) => void): Promise<void> {
+    const topic = this.topic;
+    if (topic === null) return Promise.reject(new Error(`reading ${OFFSETS_TOPIC}-${partition}, which does not exist`));
+    return readPartitionRecords(this.services.shards, this.services.segmentReaders, topic, partition, visit);
+  }
+
+  /** Appends records to the group's partition; resolves with the error code for the client (NONE once on disk). */
+  async append(groupId: string, records: readonly OffsetsRecord[]): Promise<number> {
+    const topic = this.topic;
+    if (topic === null) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const logger = this.services.logger;
+    try {
+      const batch = encodeRecordBatch({ records: records.map((record) => ({ key: record.key, value: record.value })) });
+      const reply = await this.services.shards.append(topic.topicId, OFFSETS_TOPIC, this.partitionOf(groupId), batch);
+      if (reply.errorCode !== ErrorCode.NONE) {
+        // A commit too large for the offsets log is the client's doing (it gets INVALID_COMMIT_OFFSET_SIZE), not a broker failure.
+        const log = reply.errorCode === ErrorCode.MESSAGE_TOO_LARGE ? logger.debug : logger.error;
+        log(`appending to ${OFFSETS_TOPIC} for group ${excerpt(groupId)} failed: ${errorName(reply.errorCode)} ${reply.errorMessage ?? ''}`);
+        // Kafka maps storage failures of the offsets log to errors the client retries after rediscovery.
+        return reply.errorCode === ErrorCode.MESSAGE_TOO_LARGE ? ErrorCode.INVALID_COMMIT_OFFSET_SIZE : ErrorCode.NOT_COORDINATOR;
+      }
+      return ErrorCode.NONE;
+    } catch (error) {
+      // A shard too busy to take the append is a retriable moment, not a failure of the broker.
+      const log = error instanceof ShardBusyError ? logger.debug : logger.error;
+      log(`appending to ${OFFSETS_TOPIC} for group ${excerpt(groupId)} failed: ${(error as Error).message}`);
+      return ErrorCode.NOT_COORDINATOR;
+    }
+  }
+}
