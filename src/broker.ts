@@ -150,7 +150,7 @@ export class Broker {
       const segmentReaders = new SegmentReaders(descriptors.segmentReaders);
       const partitions = new PartitionManager({ config, store, controller, shards, segmentReaders, logger });
       shards.on('log', (level, message) => logger[level](message));
-      const groups = new GroupCoordinator({ config, controller, shards, segmentReaders, logger });
+      const groups = new GroupCoordinator({ config, controller, partitions, logger });
       groups.start();
       const registry = createRegistry();
       let broker: Broker | null = null;

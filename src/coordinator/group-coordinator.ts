@@ -12,10 +12,9 @@
 import type { BrokerConfig, GroupSettings } from '../config/broker-config.js';
 import type { Controller } from '../controller/controller.js';
 import type { Logger } from '../logger.js';
+import type { PartitionManager } from '../partition/partition-manager.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { excerpt } from '../protocol/string-limits.js';
-import type { SegmentReaders } from '../shard/segment-readers.js';
-import type { ShardSet } from '../shard/shard-set.js';
 import { CommittedOffsets, expiredOffsets, type FetchedOffset, type OffsetSelector, type OffsetToCommit, type TopicPartition } from './committed-offsets.js';
 import type { GroupState, JoinResult, SyncResult } from './group.js';
 import { EMPTY, GroupMembership, joinError, syncError, type JoinRequest, type LeaveResult, type MemberRef, type SyncRequest } from './group-membership.js';
@@ -52,8 +51,7 @@ export interface GroupListing {
 interface Services {
   readonly config: BrokerConfig;
   readonly controller: Controller;
-  readonly shards: ShardSet;
-  readonly segmentReaders: SegmentReaders;
+  readonly partitions: PartitionManager;
   readonly logger: Logger;
 }
 
@@ -82,7 +80,7 @@ export class GroupCoordinator {
       services.logger,
     );
     this.membership = new GroupMembership(this.settings, this.offsetsTopic, services.logger);
-    this.offsets = new CommittedOffsets(this.offsetsTopic, this.settings, (topic) => services.controller.store.topic(topic)?.partitionDirs.length);
+    this.offsets = new CommittedOffsets(this.offsetsTopic, this.settings, (topic) => services.partitions.topic(topic)?.partitionDirs.length);
     this.expirationTimer = setInterval(() => void this.expireOffsets(), Math.min(this.settings.offsetsRetentionCheckIntervalMs, 2 ** 31 - 1));
     this.expirationTimer.unref();
     services.controller.onTopicDeleted((topic) => this.onTopicDeleted(topic.name));

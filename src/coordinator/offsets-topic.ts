@@ -1,29 +1,28 @@
 // The group coordinator's one door to its log, the internal compacted topic
 // __consumer_offsets: finding it at startup or creating it on first use from the broker's
 // own settings, placing a group in a partition (Kafka's partitionFor), reading a partition
-// back (through log-reader.ts) and appending records (append, the only write). Nothing
-// else in the coordinator touches the shards or the log, so that the partition layer can
-// take these reads and writes over in this one file.
+// back and appending records (append, the only write), both through the partition layer
+// as any client's fetches and produces go. Nothing else in the coordinator touches the log.
 
 import type { BrokerConfig } from '../config/broker-config.js';
 import type { Controller } from '../controller/controller.js';
-import type { TopicRecord } from '../controller/metadata-store.js';
 import type { Logger } from '../logger.js';
+import { readPartitionRecords } from '../partition/log-reader.js';
+import type { PartitionManager, TopicRecord } from '../partition/partition-manager.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { encodeRecordBatch } from '../protocol/record-batch.js';
 import { excerpt } from '../protocol/string-limits.js';
-import type { SegmentReaders } from '../shard/segment-readers.js';
-import { ShardBusyError, type ShardSet } from '../shard/shard-set.js';
-import { readPartitionRecords } from './log-reader.js';
 import { offsetsPartitionFor } from './offsets-records.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
+/** Kafka's offsets.commit.required.acks (-1) and offsets.commit.timeout.ms (5000): a commit waits for every in-sync replica, this long at most. */
+const COMMIT_ACKS = -1;
+const COMMIT_TIMEOUT_MS = 5000;
 
 export interface OffsetsTopicServices {
   readonly config: BrokerConfig;
   readonly controller: Controller;
-  readonly shards: ShardSet;
-  readonly segmentReaders: SegmentReaders;
+  readonly partitions: PartitionManager;
   readonly logger: Logger;
 }
 
@@ -50,7 +49,7 @@ export class OffsetsTopic {
 
   /** Finds the topic in the metadata at startup; null when it does not exist yet. */
   open(): TopicRecord | null {
-    this.topic = this.services.controller.store.topic(OFFSETS_TOPIC) ?? null;
+    this.topic = this.services.partitions.topic(OFFSETS_TOPIC) ?? null;
     return this.topic;
   }
 
@@ -89,7 +88,7 @@ export class OffsetsTopic {
   readPartition(partition: number, visit: (key: Buffer | null, value: Buffer | null) => void): Promise<void> {
     const topic = this.topic;
     if (topic === null) return Promise.reject(new Error(`reading ${OFFSETS_TOPIC}-${partition}, which does not exist`));
-    return readPartitionRecords(this.services.shards, this.services.segmentReaders, topic, partition, visit);
+    return readPartitionRecords(this.services.partitions, topic, partition, visit);
   }
 
   /** Appends records to the group's partition; resolves with the error code for the client (NONE once on disk). */
@@ -99,19 +98,19 @@ export class OffsetsTopic {
     const logger = this.services.logger;
     try {
       const batch = encodeRecordBatch({ records: records.map((record) => ({ key: record.key, value: record.value })) });
-      const reply = await this.services.shards.append(topic.topicId, OFFSETS_TOPIC, this.partitionOf(groupId), batch);
+      const reply = await this.services.partitions.append(topic, this.partitionOf(groupId), batch, COMMIT_ACKS, COMMIT_TIMEOUT_MS);
       if (reply.errorCode !== ErrorCode.NONE) {
-        // A commit too large for the offsets log is the client's doing (it gets INVALID_COMMIT_OFFSET_SIZE), not a broker failure.
-        const log = reply.errorCode === ErrorCode.MESSAGE_TOO_LARGE ? logger.debug : logger.error;
+        // A commit too large for the offsets log is the client's doing (it gets INVALID_COMMIT_OFFSET_SIZE), and a
+        // shard too busy to take it a retriable moment (REQUEST_TIMED_OUT): neither is a failure of the broker.
+        const clientSide = reply.errorCode === ErrorCode.MESSAGE_TOO_LARGE || reply.errorCode === ErrorCode.REQUEST_TIMED_OUT;
+        const log = clientSide ? logger.debug : logger.error;
         log(`appending to ${OFFSETS_TOPIC} for group ${excerpt(groupId)} failed: ${errorName(reply.errorCode)} ${reply.errorMessage ?? ''}`);
         // Kafka maps storage failures of the offsets log to errors the client retries after rediscovery.
         return reply.errorCode === ErrorCode.MESSAGE_TOO_LARGE ? ErrorCode.INVALID_COMMIT_OFFSET_SIZE : ErrorCode.NOT_COORDINATOR;
       }
       return ErrorCode.NONE;
     } catch (error) {
-      // A shard too busy to take the append is a retriable moment, not a failure of the broker.
-      const log = error instanceof ShardBusyError ? logger.debug : logger.error;
-      log(`appending to ${OFFSETS_TOPIC} for group ${excerpt(groupId)} failed: ${(error as Error).message}`);
+      logger.error(`appending to ${OFFSETS_TOPIC} for group ${excerpt(groupId)} failed: ${(error as Error).message}`);
       return ErrorCode.NOT_COORDINATOR;
     }
   }

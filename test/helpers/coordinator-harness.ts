@@ -84,20 +84,19 @@ export async function coordinatorHarness(t: Teardownable, options: HarnessOption
   const services = {
     config,
     controller: {
-      store: { topic: (name: string) => topics.get(name) },
       ensureInternalTopic: () => Promise.resolve(offsetsTopic),
       onTopicDeleted: (listener: (topic: TopicRecord) => void) => topicDeletedListeners.push(listener),
     },
-    shards: {
-      append: async (_topicId: string, _topic: string, _partition: number, batch: Buffer) => {
+    partitions: {
+      topic: (name: string) => topics.get(name),
+      append: async (_topic: TopicRecord, _partition: number, batch: Buffer) => {
         for (const record of decodeRecords(batch)) {
           const key = decodeKey(record.key!);
           appended.push({ key, value: record.value === null ? null : key.kind === 'offset' ? decodeOffsetValue(record.value).offset : 'group' });
         }
-        return { ...(await handle.appendReply()), baseOffset: 0, logAppendTimeMs: -1 };
+        return { ...(await handle.appendReply()), baseOffset: 0, logAppendTimeMs: -1, logStartOffset: 0 };
       },
     },
-    segmentReaders: {},
     logger: createLogger('test', 'debug', (line) => {
       logLines.push(line);
       return true;
