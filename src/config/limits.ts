@@ -120,4 +120,11 @@ export const limits = {
   libraryHeldBytesPerTaskMax: 256 * 1024 * 1024,
   /** Per-record errors listed in one produce response (Kafka lists them all; a batch can hold millions). */
   recordErrorsReportedMax: 100,
+  // ---- dynamic broker configs (src/config/dynamic-configs.ts) ----
+  /**
+   * Bytes of one dynamic broker config value. Each is kept in the metadata journal and
+   * snapshot and applied at every start; the longest value Kafka's keys need is a list of
+   * per-host connection limits, and 64 KiB holds thousands of them.
+   */
+  dynamicConfigValueBytesMax: 64 * 1024,
 } as const;
