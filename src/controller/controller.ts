@@ -14,7 +14,8 @@
 // It also keeps the dynamic broker configs (KIP-226, config/dynamic-configs.ts): stored with
 // the metadata, the effective configuration recomputed on each change, and applied at once —
 // topics without an override get the new defaults in their shards, and whoever applies the
-// other keys (the connection quotas) is told.
+// other keys (the connection quotas) is told. And it creates the internal __consumer_offsets
+// only from the broker's own settings.
 
 import { join } from 'node:path';
 import {
@@ -58,6 +59,9 @@ export interface ConfigOutcome {
 
 /** Told of every change of the effective broker configuration, after it applies to topics; the change is answered once this resolves. */
 export type BrokerConfigListener = (config: BrokerConfig, previous: BrokerConfig) => void | Promise<void>;
+
+/** The group coordinator's internal topic, created only from the broker's offsets.topic.* settings. */
+export const OFFSETS_TOPIC = '__consumer_offsets';
 
 const LEGAL_TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
 
@@ -306,6 +310,13 @@ export class Controller {
     if (this.store.topic(request.name) !== undefined || this.creating.has(request.name)) {
       return outcome(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${request.name}' already exists.`);
     }
+    // A client's partitions and configs for an internal topic (a delete policy, a short
+    // retention) would break every group: it is made only from the broker's settings (Kafka
+    // refuses clients the internal topic it makes itself, __cluster_metadata, the same way).
+    // Once it exists the answer is Kafka's TOPIC_ALREADY_EXISTS, which "create if missing" tolerates.
+    if (this.internalTopicSpec(request.name) !== undefined) {
+      return outcome(ErrorCode.INVALID_REQUEST, `Creation of internal topic ${request.name} is prohibited: the broker creates it from its offsets.topic.* settings when a group first needs it.`);
+    }
     if (this.deleting.has(request.name)) {
       return outcome(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${request.name}' is marked for deletion.`);
     }
@@ -473,11 +484,28 @@ export class Controller {
     return dirs;
   }
 
-  /** An internal topic (__consumer_offsets), created on first use with the given partitions and configs. */
-  async ensureInternalTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicRecord> {
+  /**
+   * The internal topics and what they are made of: only the broker's settings, as Kafka's
+   * AutoTopicCreationManager makes __consumer_offsets (offsets.topic.num.partitions;
+   * compacted, offsets.topic.segment.bytes, stored as produced — overrides, so that no broker
+   * default, static or dynamic, changes them).
+   */
+  private internalTopicSpec(name: string): { partitions: number; configs: Record<string, string> } | undefined {
+    if (name !== OFFSETS_TOPIC) return undefined;
+    const groups = this.staticConfig.groups;
+    return {
+      partitions: groups.offsetsTopicPartitions,
+      configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(groups.offsetsTopicSegmentBytes), 'compression.type': 'producer' },
+    };
+  }
+
+  /** An internal topic (__consumer_offsets), created on first use from the broker's settings. */
+  async ensureInternalTopic(name: string): Promise<TopicRecord> {
     const existing = this.store.topic(name);
     if (existing !== undefined) return existing;
-    const creation = this.creating.get(name) ?? this.beginCreation(name, partitions, configs);
+    const spec = this.internalTopicSpec(name);
+    if (spec === undefined) throw new Error(`${name} is not an internal topic the broker creates`);
+    const creation = this.creating.get(name) ?? this.beginCreation(name, spec.partitions, spec.configs);
     const outcome = await creation;
     if (outcome.topic === null) throw new Error(`could not create internal topic ${name}: ${outcome.errorMessage}`);
     return outcome.topic;
@@ -495,6 +523,14 @@ export class Controller {
     }
     if (!allowAutoCreate || !this.config.autoCreateTopicsEnable) {
       return unknownTopic(name);
+    }
+    if (this.internalTopicSpec(name) !== undefined) {
+      // Kafka's auto-creation makes an internal topic from the broker's settings, not num.partitions.
+      try {
+        return outcome(ErrorCode.NONE, null, await this.ensureInternalTopic(name));
+      } catch (error) {
+        return outcome(failureCode(error), messageOf(error));
+      }
     }
     const nameProblem = topicNameProblem(name);
     if (nameProblem !== null) return outcome(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);

@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BrokerConfig, GroupSettings } from '../config/broker-config.js';
 import { limits } from '../config/limits.js';
-import type { Controller } from '../controller/controller.js';
+import { OFFSETS_TOPIC, type Controller } from '../controller/controller.js';
 import type { TopicRecord } from '../controller/metadata-store.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
@@ -43,7 +43,7 @@ import {
 } from './offsets-records.js';
 import { PendingMembers } from './pending-members.js';
 
-export const OFFSETS_TOPIC = '__consumer_offsets';
+export { OFFSETS_TOPIC };
 
 export interface JoinRequest {
   readonly groupId: string;
@@ -265,10 +265,7 @@ export class GroupCoordinator {
     if (this.stopped) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (this.offsetsTopic === null) {
       this.creatingTopic ??= this.services.controller
-        .ensureInternalTopic(OFFSETS_TOPIC, this.settings.offsetsTopicPartitions, {
-          'cleanup.policy': 'compact',
-          'segment.bytes': String(this.settings.offsetsTopicSegmentBytes),
-        })
+        .ensureInternalTopic(OFFSETS_TOPIC)
         .then((topic) => {
           this.offsetsTopic = topic;
           for (let partition = 0; partition < topic.partitionDirs.length; partition++) this.loads.set(partition, 'loaded');
