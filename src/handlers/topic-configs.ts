@@ -96,8 +96,8 @@ function brokerSynonyms(config: BrokerConfig, key: string): ConfigSynonym[] {
     if (config.explicitKeys.has(name)) synonyms.push({ name, value: formatConfigValue(config.staticValues.get(name) ?? null), source: ConfigSource.STATIC_BROKER_CONFIG });
   }
   for (const name of names) {
-    const definition = brokerConfigDefinitions.get(name)!;
-    if (definition.defaultValue !== null) synonyms.push({ name, value: defaultText(definition), source: ConfigSource.DEFAULT_CONFIG });
+    const definition = brokerConfigDefinitions.get(name);
+    if (definition !== undefined && definition.defaultValue !== null) synonyms.push({ name, value: defaultText(definition), source: ConfigSource.DEFAULT_CONFIG });
   }
   const own = synonyms.findIndex((synonym) => synonym.name === key);
   return own < 0 ? [] : synonyms.slice(own);

@@ -9,9 +9,13 @@ import { brokerConfigDefinitions, topicConfigDefinitions } from '../../src/confi
 import { checkDynamicConfigs, isDynamicBrokerKey, withDynamicConfigs } from '../../src/config/dynamic-configs.js';
 import { limits } from '../../src/config/limits.js';
 
+/** Kafka's one exception (DynamicLogConfig.NonReconfigrableLogConfigs): every broker must support the format first. */
+const READ_ONLY_TOPIC_DEFAULTS = new Set(['log.message.format.version']);
+
 t.test('every broker key a topic key defaults to is dynamic, as in Kafka (DynamicLogConfig)', async (t) => {
   for (const topic of topicConfigDefinitions.values()) {
-    t.equal(brokerConfigDefinitions.get(topic.brokerSynonym)?.dynamic, 'cluster-wide', `${topic.brokerSynonym} (default of ${topic.name})`);
+    const expected = READ_ONLY_TOPIC_DEFAULTS.has(topic.brokerSynonym) ? undefined : 'cluster-wide';
+    t.equal(brokerConfigDefinitions.get(topic.brokerSynonym)?.dynamic, expected, `${topic.brokerSynonym} (default of ${topic.name})`);
     t.equal(topic.dynamic, undefined, `the topic key ${topic.name} carries no update mode`);
   }
   for (const key of ['max.connections', 'max.connections.per.ip', 'max.connections.per.ip.overrides']) t.ok(isDynamicBrokerKey(key), key);
