@@ -92,9 +92,10 @@ export class Broker {
       requestBytesMax: config.queuedMaxRequestBytes,
       responseBytesMax: limits.queuedResponseBytesMax,
     });
+    // The controller's config: the static one under the dynamic broker configs stored with the metadata.
     this.quotas = new ConnectionQuotas({
-      maxConnections: config.maxConnections ?? descriptors.connections,
-      maxConnectionsPerIp: config.maxConnectionsPerIp,
+      maxConnections: controller.config.maxConnections ?? descriptors.connections,
+      maxConnectionsPerIp: controller.config.maxConnectionsPerIp,
       perIpOverrides,
     });
     this.refusals = new ThrottledLog(logger, REFUSAL_LOG_INTERVAL_MS);
@@ -121,16 +122,9 @@ export class Broker {
         `${config.maxConnections === null ? '' : ' (max.connections)'}, ${descriptors.segmentFilesPerShard} open segment files per shard, ` +
         `${descriptors.segmentReaders} for fetch responses, ${descriptors.reserved} reserved`,
     );
-    if (config.maxConnections !== null && config.maxConnections > descriptors.connections) {
-      logger.warn(
-        `max.connections ${config.maxConnections} is more than the open-file limit ${descriptors.openFilesLimit} leaves for connections (${descriptors.connections}): ` +
-          'with that many clients, segment files may fail to open (raise the limit with ulimit -n)',
-      );
-    }
     let shards: ShardSet | null = null;
     let openedStore: MetadataStore | null = null;
     try {
-      const perIpOverrides = await resolvePerIpOverrides(config.maxConnectionsPerIpOverrides, logger);
       const { store, created } = await MetadataStore.open(config.logDirs[0]!, config.brokerId, { logger });
       openedStore = store;
       const dirStates = config.logDirs.map((dir) => readLogDirState(dir, logger));
@@ -146,6 +140,10 @@ export class Broker {
         segmentFilesOpenMax: descriptors.segmentFilesPerShard,
       });
       const controller = new Controller(config, store, shards, logger);
+      // From here on the limits are the controller's: the static ones under the stored dynamic configs.
+      if (controller.config.maxConnections !== config.maxConnections) logger.info(`max.connections ${controller.config.maxConnections ?? descriptors.connections} (a dynamic broker config)`);
+      warnIfAboveBudget(controller.config.maxConnections, descriptors, logger);
+      const perIpOverrides = await resolvePerIpOverrides(controller.config.maxConnectionsPerIpOverrides, logger);
       await openPartitions(controller, store, shards, dirStates, logger, created);
       const segmentReaders = new SegmentReaders(descriptors.segmentReaders);
       const partitions = new PartitionManager({ config, store, controller, shards, segmentReaders, logger });
@@ -155,7 +153,10 @@ export class Broker {
       const registry = createRegistry();
       let broker: Broker | null = null;
       const services: BrokerServices = {
-        config,
+        // The effective configuration, which dynamic broker configs change at run time.
+        get config() {
+          return controller.config;
+        },
         controller,
         groups,
         partitions,
@@ -167,6 +168,7 @@ export class Broker {
         apiVersions: () => registry.apiVersions(),
       };
       broker = new Broker(config, logger, descriptors, perIpOverrides, locks, store, shards, controller, segmentReaders, registry, services, responseWriter(config, logger));
+      controller.onBrokerConfigChange((changed, previous) => broker!.reconfigureConnections(changed, previous));
       shards.on('shardFailed', (shardId, error) => {
         logger.error(`shard ${shardId} failed: ${error.message}; stopping the broker`);
         process.exitCode = 1;
@@ -248,6 +250,26 @@ export class Broker {
     });
   }
 
+  /**
+   * Applies changed connection limits (dynamic max.connections, max.connections.per.ip and its
+   * overrides) to the connections that arrive from now on, as Kafka's SocketServer does.
+   */
+  private async reconfigureConnections(config: BrokerConfig, previous: BrokerConfig): Promise<void> {
+    const unchanged =
+      config.maxConnections === previous.maxConnections &&
+      config.maxConnectionsPerIp === previous.maxConnectionsPerIp &&
+      JSON.stringify([...config.maxConnectionsPerIpOverrides]) === JSON.stringify([...previous.maxConnectionsPerIpOverrides]);
+    if (unchanged) return;
+    const maxConnections = config.maxConnections ?? this.descriptors.connections;
+    warnIfAboveBudget(config.maxConnections, this.descriptors, this.logger);
+    this.quotas.update({
+      maxConnections,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
+      perIpOverrides: await resolvePerIpOverrides(config.maxConnectionsPerIpOverrides, this.logger),
+    });
+    this.logger.info(`connection limits now: max.connections ${maxConnections}, max.connections.per.ip ${config.maxConnectionsPerIp}, ${config.maxConnectionsPerIpOverrides.size} per-host override(s)`);
+  }
+
   /** Checkpoints recovery points and log start offsets now (and every minute while running). */
   private async checkpoint(): Promise<void> {
     try {
@@ -301,6 +323,15 @@ export class Broker {
     for (const lock of this.locks) lock.release();
     this.logger.info(cleanClose ? 'stopped cleanly' : 'stopped without a clean shutdown; the next start recovers the logs');
   }
+}
+
+/** A max.connections set above what the open-file budget leaves for connections is allowed, and warned about. */
+function warnIfAboveBudget(maxConnections: number | null, descriptors: DescriptorBudget, logger: Logger): void {
+  if (maxConnections === null || maxConnections <= descriptors.connections) return;
+  logger.warn(
+    `max.connections ${maxConnections} is more than the open-file limit ${descriptors.openFilesLimit} leaves for connections (${descriptors.connections}): ` +
+      'with that many clients, segment files may fail to open (raise the limit with ulimit -n)',
+  );
 }
 
 /** max.connections.per.ip.overrides by address: IP addresses as written, host names resolved (all their addresses) at startup. */

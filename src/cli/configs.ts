@@ -1,5 +1,6 @@
 // `spate configs describe|alter`: DescribeConfigs and IncrementalAlterConfigs on a
-// topic or a broker, like kafka-configs.sh.
+// topic, a broker, or the cluster-wide broker default (`--broker-defaults`, the resource
+// named ""), like kafka-configs.sh with --entity-type topics|brokers and --entity-default.
 
 import { parseKeyValue, type ParsedArgs } from './args.js';
 import type { KafkaClient } from './client.js';
@@ -68,14 +69,19 @@ async function describeConfigs(client: KafkaClient, resources: readonly ConfigRe
 const resourceOptions = [
   { name: 'topic', kind: 'value', valueName: 'NAME', help: 'the topic' },
   { name: 'broker', kind: 'value', valueName: 'ID', help: 'the broker (its broker.id / node.id)' },
+  { name: 'broker-defaults', kind: 'flag', help: 'the cluster-wide default of the dynamic broker configs' },
 ] as const;
 
-/** The one --topic or --broker resource named on the command line. */
+/** The one --topic, --broker or --broker-defaults resource named on the command line. */
 function resourceFrom(args: ParsedArgs): ConfigResource & { label: string } {
   const topic = args.value('topic');
   const broker = args.value('broker');
-  if ((topic === undefined) === (broker === undefined)) throw new UsageError('name exactly one of --topic NAME or --broker ID');
+  const defaults = args.flag('broker-defaults');
+  if ([topic !== undefined, broker !== undefined, defaults].filter(Boolean).length !== 1) {
+    throw new UsageError('name exactly one of --topic NAME, --broker ID or --broker-defaults');
+  }
   if (topic !== undefined) return { type: ResourceType.TOPIC, name: topic, label: `topic "${topic}"` };
+  if (defaults) return { type: ResourceType.BROKER, name: '', label: 'the broker defaults' };
   if (!/^\d+$/.test(broker!)) throw new UsageError(`--broker needs a broker id, got "${broker}"`);
   return { type: ResourceType.BROKER, name: broker!, label: `broker ${broker}` };
 }
@@ -84,9 +90,11 @@ export const configsDescribe: Command = {
   spec: {
     name: 'configs describe',
     summary: 'Show the configs of a topic or a broker that differ from the built-in defaults, with where each value comes from.',
-    synopsis: 'configs describe (--topic NAME | --broker ID) [--all] [--json]',
+    synopsis: 'configs describe (--topic NAME | --broker ID | --broker-defaults) [--all] [--json]',
     details:
-      'Sources: DYNAMIC_TOPIC_CONFIG (set on the topic), STATIC_BROKER_CONFIG (server.properties or --override), DEFAULT_CONFIG (built in).',
+      'Sources: DYNAMIC_TOPIC_CONFIG (set on the topic), DYNAMIC_BROKER_CONFIG (set on this broker at run time), ' +
+      'DYNAMIC_DEFAULT_BROKER_CONFIG (set on the broker defaults at run time), STATIC_BROKER_CONFIG (server.properties or --override), ' +
+      'DEFAULT_CONFIG (built in). READ-ONLY "no" marks the broker keys that can change at run time.',
     options: [...resourceOptions, { name: 'all', kind: 'flag', help: 'include keys at their default value' }, jsonOption],
     minPositionals: 0,
     maxPositionals: 0,
@@ -131,9 +139,11 @@ export const configsDescribe: Command = {
 export const configsAlter: Command = {
   spec: {
     name: 'configs alter',
-    summary: 'Change configs of a topic (IncrementalAlterConfigs): set keys, or delete them to go back to the default.',
-    synopsis: 'configs alter (--topic NAME | --broker ID) [--set key=value]… [--delete key]… [--validate-only]',
-    details: 'Broker configs are static in Spate (server.properties); the broker refuses to alter them.',
+    summary: 'Change configs of a topic or broker (IncrementalAlterConfigs): set keys, or delete them to go back to the default.',
+    synopsis: 'configs alter (--topic NAME | --broker ID | --broker-defaults) [--set key=value]… [--delete key]… [--validate-only]',
+    details:
+      'On a broker (or --broker-defaults, for every broker) only the keys that can change at run time are accepted ' +
+      '(READ-ONLY "no" in configs describe); they apply at once and are kept across restarts. A broker\'s own value wins over the defaults.',
     options: [
       ...resourceOptions,
       { name: 'set', kind: 'list', valueName: 'key=value', help: 'set a key; repeat for more' },

@@ -95,13 +95,27 @@ export interface BrokerConfig {
   readonly retentionCheckIntervalMs: number;
   readonly producerIdExpirationMs: number;
   readonly groups: GroupSettings;
-  /** Broker defaults for topic-level keys, by topic key name (segment.bytes, …). */
+  /** Broker defaults for topic-level keys, by topic key name (segment.bytes, …), dynamic configs included. */
   readonly topicDefaults: ReadonlyMap<string, ConfigValue>;
-  /** Every broker key's effective value, for DescribeConfigs. */
+  /** Every broker key's effective value: this broker's dynamic config, else the cluster default, else static. */
   readonly values: ReadonlyMap<string, ConfigValue>;
+  /** Every broker key's value from server.properties, --override or the built-in default (no dynamic config). */
+  readonly staticValues: ReadonlyMap<string, ConfigValue>;
   /** Keys set explicitly (file or override), for DescribeConfigs sources. */
   readonly explicitKeys: ReadonlySet<string>;
+  /** The dynamic configs in effect (KIP-226), as they were set: see dynamic-configs.ts. */
+  readonly dynamic: DynamicLayers;
 }
+
+/** Dynamic broker configs by level, each key's value as the client gave it. */
+export interface DynamicLayers {
+  /** DYNAMIC_BROKER_CONFIG: set on this broker's id; wins over the cluster default. */
+  readonly broker: ReadonlyMap<string, string>;
+  /** DYNAMIC_DEFAULT_BROKER_CONFIG: set on the cluster default (resource name ""). */
+  readonly clusterDefault: ReadonlyMap<string, string>;
+}
+
+export const NO_DYNAMIC_CONFIGS: DynamicLayers = { broker: new Map(), clusterDefault: new Map() };
 
 /** Parses Java .properties text: `key=value`, `key: value` or `key value`; # and ! comments; \ continuations. */
 export function parseProperties(text: string): Map<string, string> {
@@ -237,19 +251,6 @@ export function buildBrokerConfig(
   const logDirs = logDirList.map((dir) => resolve(cwd, dir));
   if (new Set(logDirs).size !== logDirs.length) throw new ConfigError('log.dirs', 'names a directory twice');
 
-  const topicDefaults = new Map<string, ConfigValue>();
-  for (const topicDefinition of topicConfigDefinitions.values()) {
-    topicDefaults.set(topicDefinition.name, values.get(topicDefinition.brokerSynonym) ?? null);
-  }
-  // Kafka derives these from their minutes/hours synonyms when the ms key is unset.
-  const retentionMinutes = get<number | null>('log.retention.minutes');
-  topicDefaults.set(
-    'retention.ms',
-    get<number | null>('log.retention.ms') ??
-      (retentionMinutes !== null ? retentionMinutes * 60_000 : get<number>('log.retention.hours') * 3_600_000),
-  );
-  topicDefaults.set('segment.ms', get<number | null>('log.roll.ms') ?? get<number>('log.roll.hours') * 3_600_000);
-
   const socketRequestMaxBytes = get<number>('socket.request.max.bytes');
   // Unset, the bound grows to admit the largest request; set below it, the largest request could never be read.
   const queuedMaxRequestBytes = explicitKeys.has('queued.max.request.bytes')
@@ -258,12 +259,6 @@ export function buildBrokerConfig(
   if (queuedMaxRequestBytes < socketRequestMaxBytes) {
     throw new ConfigError('queued.max.request.bytes', `${queuedMaxRequestBytes} is below socket.request.max.bytes ${socketRequestMaxBytes}: the largest request could never be read`);
   }
-  const perIpOverrides = new Map<string, number>();
-  for (const entry of get<string[]>('max.connections.per.ip.overrides')) {
-    const colon = entry.lastIndexOf(':');
-    perIpOverrides.set(entry.slice(0, colon), Number(entry.slice(colon + 1)));
-  }
-
   const nodeId = get<number | null>('node.id');
   const config: BrokerConfig = {
     brokerId: nodeId ?? get<number>('broker.id'),
@@ -280,7 +275,7 @@ export function buildBrokerConfig(
     connectionsMaxIdleMs: get('connections.max.idle.ms'),
     maxConnections: get<number | null>('max.connections'),
     maxConnectionsPerIp: get('max.connections.per.ip'),
-    maxConnectionsPerIpOverrides: perIpOverrides,
+    maxConnectionsPerIpOverrides: perIpOverrides(values),
     queuedMaxRequests: get('queued.max.requests'),
     queuedMaxRequestBytes,
     fetchMaxBytes: get('fetch.max.bytes'),
@@ -300,11 +295,41 @@ export function buildBrokerConfig(
       initialRebalanceDelayMs: get('group.initial.rebalance.delay.ms'),
       maxSize: get('group.max.size'),
     },
-    topicDefaults,
+    topicDefaults: topicDefaultsOf(values),
     values,
+    staticValues: values,
     explicitKeys,
+    dynamic: NO_DYNAMIC_CONFIGS,
   };
   return { config, warnings };
+}
+
+/** The broker defaults of the topic keys, from the broker keys' values. */
+export function topicDefaultsOf(values: ReadonlyMap<string, ConfigValue>): Map<string, ConfigValue> {
+  const get = <T extends ConfigValue>(key: string): T => values.get(key) as T;
+  const topicDefaults = new Map<string, ConfigValue>();
+  for (const topicDefinition of topicConfigDefinitions.values()) {
+    topicDefaults.set(topicDefinition.name, values.get(topicDefinition.brokerSynonym) ?? null);
+  }
+  // Kafka derives these from their minutes/hours synonyms when the ms key is unset.
+  const retentionMinutes = get<number | null>('log.retention.minutes');
+  topicDefaults.set(
+    'retention.ms',
+    get<number | null>('log.retention.ms') ??
+      (retentionMinutes !== null ? retentionMinutes * 60_000 : get<number>('log.retention.hours') * 3_600_000),
+  );
+  topicDefaults.set('segment.ms', get<number | null>('log.roll.ms') ?? get<number>('log.roll.hours') * 3_600_000);
+  return topicDefaults;
+}
+
+/** max.connections.per.ip.overrides (already checked to be host:count pairs), by host as written. */
+export function perIpOverrides(values: ReadonlyMap<string, ConfigValue>): Map<string, number> {
+  const overrides = new Map<string, number>();
+  for (const entry of values.get('max.connections.per.ip.overrides') as readonly string[]) {
+    const colon = entry.lastIndexOf(':');
+    overrides.set(entry.slice(0, colon), Number(entry.slice(colon + 1)));
+  }
+  return overrides;
 }
 
 /** Resolves a topic's effective config from broker defaults and the topic's own overrides (already validated). */

@@ -19,6 +19,14 @@ export interface ConfigDefinition {
   readonly oneOf?: readonly string[];
   /** Extra check; returns a reason when the value is not acceptable. */
   readonly check?: (value: ConfigValue) => string | undefined;
+  /**
+   * Broker keys only: how the key may change at run time (Kafka's "update mode", KIP-226).
+   * 'cluster-wide': through IncrementalAlterConfigs/AlterConfigs on the BROKER resource, for
+   * the cluster default ("") or this broker's id, and applied without a restart. Absent: the
+   * key is read-only, set in server.properties or with --override. Kafka's rule, which a test
+   * holds the definitions to: every broker key a topic key defaults to is cluster-wide.
+   */
+  readonly dynamic?: 'cluster-wide';
 }
 
 export type ConfigValue = number | boolean | string | readonly string[] | null;
@@ -71,31 +79,31 @@ export const brokerConfigDefinitions = define([
   { name: 'default.replication.factor', type: 'int', defaultValue: '1', min: 1, doc: 'Replication factor of auto-created topics.' },
   { name: 'auto.create.topics.enable', type: 'boolean', defaultValue: 'true', doc: 'Create unknown topics on Metadata and Produce.' },
   { name: 'delete.topic.enable', type: 'boolean', defaultValue: 'true', doc: 'Allow DeleteTopics.' },
-  { name: 'log.segment.bytes', type: 'int', defaultValue: String(1024 * 1024 * 1024), min: 14, doc: 'Roll a segment when it reaches this size.' },
-  { name: 'log.roll.ms', type: 'long', defaultValue: null, min: 1, doc: 'Roll a segment older than this; wins over log.roll.hours.' },
+  { name: 'log.segment.bytes', type: 'int', dynamic: 'cluster-wide', defaultValue: String(1024 * 1024 * 1024), min: 14, doc: 'Roll a segment when it reaches this size.' },
+  { name: 'log.roll.ms', type: 'long', dynamic: 'cluster-wide', defaultValue: null, min: 1, doc: 'Roll a segment older than this; wins over log.roll.hours.' },
   { name: 'log.roll.hours', type: 'int', defaultValue: '168', min: 1, doc: 'Roll a segment older than this many hours.' },
-  { name: 'log.index.interval.bytes', type: 'int', defaultValue: '4096', min: 0, doc: 'Bytes between offset index entries.' },
-  { name: 'log.index.size.max.bytes', type: 'int', defaultValue: String(10 * 1024 * 1024), min: 4096, doc: 'Roll a segment when its offset index would pass this size.' },
+  { name: 'log.index.interval.bytes', type: 'int', dynamic: 'cluster-wide', defaultValue: '4096', min: 0, doc: 'Bytes between offset index entries.' },
+  { name: 'log.index.size.max.bytes', type: 'int', dynamic: 'cluster-wide', defaultValue: String(10 * 1024 * 1024), min: 4096, doc: 'Roll a segment when its offset index would pass this size.' },
   {
-    name: 'log.flush.interval.messages', type: 'long', defaultValue: String(LONG_MAX), min: 1,
+    name: 'log.flush.interval.messages', type: 'long', dynamic: 'cluster-wide', defaultValue: String(LONG_MAX), min: 1,
     doc: 'fsync a partition after this many appended messages; 1 means every append is on disk before it is acknowledged.',
   },
-  { name: 'log.flush.interval.ms', type: 'long', defaultValue: String(LONG_MAX), min: 0, doc: 'fsync data older than this (checked every log.flush.scheduler.interval.ms).' },
+  { name: 'log.flush.interval.ms', type: 'long', dynamic: 'cluster-wide', defaultValue: String(LONG_MAX), min: 0, doc: 'fsync data older than this (checked every log.flush.scheduler.interval.ms).' },
   { name: 'log.flush.scheduler.interval.ms', type: 'long', defaultValue: String(LONG_MAX), min: 0, doc: 'How often to check log.flush.interval.ms.' },
-  { name: 'log.retention.ms', type: 'long', defaultValue: null, min: -1, doc: 'Retention time; wins over minutes and hours.' },
+  { name: 'log.retention.ms', type: 'long', dynamic: 'cluster-wide', defaultValue: null, min: -1, doc: 'Retention time; wins over minutes and hours.' },
   { name: 'log.retention.minutes', type: 'int', defaultValue: null, min: -1, doc: 'Retention time in minutes.' },
   { name: 'log.retention.hours', type: 'int', defaultValue: '168', min: -1, doc: 'Retention time in hours.' },
-  { name: 'log.retention.bytes', type: 'long', defaultValue: '-1', min: -1, doc: 'Retention size per partition; -1 for none.' },
+  { name: 'log.retention.bytes', type: 'long', dynamic: 'cluster-wide', defaultValue: '-1', min: -1, doc: 'Retention size per partition; -1 for none.' },
   { name: 'log.retention.check.interval.ms', type: 'long', defaultValue: '300000', min: 1, doc: 'How often retention runs.' },
-  { name: 'log.cleanup.policy', type: 'list', defaultValue: 'delete', doc: 'delete (compact is used by internal topics only so far).' },
-  { name: 'log.cleaner.delete.retention.ms', type: 'long', defaultValue: '86400000', min: 0, doc: 'How long a compacted log keeps tombstones.' },
+  { name: 'log.cleanup.policy', type: 'list', dynamic: 'cluster-wide', defaultValue: 'delete', doc: 'delete (compact is used by internal topics only so far).' },
+  { name: 'log.cleaner.delete.retention.ms', type: 'long', dynamic: 'cluster-wide', defaultValue: '86400000', min: 0, doc: 'How long a compacted log keeps tombstones.' },
   {
-    name: 'log.message.timestamp.type', type: 'string', defaultValue: 'CreateTime', oneOf: ['CreateTime', 'LogAppendTime'],
+    name: 'log.message.timestamp.type', type: 'string', dynamic: 'cluster-wide', defaultValue: 'CreateTime', oneOf: ['CreateTime', 'LogAppendTime'],
     doc: 'Keep the producer\'s timestamps or stamp the append time.',
   },
-  { name: 'message.max.bytes', type: 'int', defaultValue: '1048588', min: 0, doc: 'Largest record batch a topic accepts.' },
-  { name: 'min.insync.replicas', type: 'int', defaultValue: '1', min: 1, doc: 'Replicas that must have a batch for acks=all.' },
-  { name: 'compression.type', type: 'string', defaultValue: 'producer', oneOf: ['producer'], doc: 'Batches are stored as the producer compressed them.' },
+  { name: 'message.max.bytes', type: 'int', dynamic: 'cluster-wide', defaultValue: '1048588', min: 0, doc: 'Largest record batch a topic accepts.' },
+  { name: 'min.insync.replicas', type: 'int', dynamic: 'cluster-wide', defaultValue: '1', min: 1, doc: 'Replicas that must have a batch for acks=all.' },
+  { name: 'compression.type', type: 'string', dynamic: 'cluster-wide', defaultValue: 'producer', oneOf: ['producer'], doc: 'Batches are stored as the producer compressed them.' },
   {
     name: 'socket.send.buffer.bytes', type: 'int', defaultValue: '102400', min: -1, check: (value) => (value === 0 ? 'must be -1 (the OS default) or positive' : undefined),
     doc: 'SO_SNDBUF of client connections; -1 leaves it to the OS. Bounds what the kernel holds for a client that does not read.',
@@ -107,12 +115,12 @@ export const brokerConfigDefinitions = define([
   { name: 'socket.request.max.bytes', type: 'int', defaultValue: String(100 * 1024 * 1024), min: 1, doc: 'Largest request; a bigger one closes its connection.' },
   { name: 'connections.max.idle.ms', type: 'long', defaultValue: '600000', min: 1, doc: 'Close connections idle this long.' },
   {
-    name: 'max.connections', type: 'int', defaultValue: null, min: 0,
+    name: 'max.connections', type: 'int', dynamic: 'cluster-wide', defaultValue: null, min: 0,
     doc: 'Most client connections at once; more are closed as they arrive (default: half of what the open-file limit leaves, see README).',
   },
-  { name: 'max.connections.per.ip', type: 'int', defaultValue: '2147483647', min: 0, doc: 'Most connections from one IP address; more are closed as they arrive.' },
+  { name: 'max.connections.per.ip', type: 'int', dynamic: 'cluster-wide', defaultValue: '2147483647', min: 0, doc: 'Most connections from one IP address; more are closed as they arrive.' },
   {
-    name: 'max.connections.per.ip.overrides', type: 'list', defaultValue: '', check: checkPerIpOverrides,
+    name: 'max.connections.per.ip.overrides', type: 'list', dynamic: 'cluster-wide', defaultValue: '', check: checkPerIpOverrides,
     doc: 'Per-host exceptions to max.connections.per.ip, as host:count pairs (e.g. 127.0.0.1:200,hostname:100).',
   },
   { name: 'queued.max.requests', type: 'int', defaultValue: '500', min: 1, doc: 'Requests read and not yet answered, over all connections, before reading pauses.' },
@@ -135,15 +143,15 @@ export const brokerConfigDefinitions = define([
   { name: 'group.max.size', type: 'int', defaultValue: '2147483647', min: 1, doc: 'Most members a group may have; a member joining past it gets GROUP_MAX_SIZE_REACHED.' },
   // ---- record validation: CreateTime bounds (KIP-937) ----
   {
-    name: 'log.message.timestamp.before.max.ms', type: 'long', defaultValue: String(LONG_MAX), min: 0,
+    name: 'log.message.timestamp.before.max.ms', type: 'long', dynamic: 'cluster-wide', defaultValue: String(LONG_MAX), min: 0,
     doc: 'How far before the broker\'s clock a CreateTime record may be; an older one is INVALID_TIMESTAMP. Ignored for LogAppendTime.',
   },
   {
-    name: 'log.message.timestamp.after.max.ms', type: 'long', defaultValue: String(TIMESTAMP_AFTER_MAX_MS_DEFAULT), min: 0,
+    name: 'log.message.timestamp.after.max.ms', type: 'long', dynamic: 'cluster-wide', defaultValue: String(TIMESTAMP_AFTER_MAX_MS_DEFAULT), min: 0,
     doc: 'How far after the broker\'s clock a CreateTime record may be; a later one is INVALID_TIMESTAMP. Ignored for LogAppendTime.',
   },
   {
-    name: 'log.message.timestamp.difference.max.ms', type: 'long', defaultValue: String(LONG_MAX), min: 0,
+    name: 'log.message.timestamp.difference.max.ms', type: 'long', dynamic: 'cluster-wide', defaultValue: String(LONG_MAX), min: 0,
     doc: 'Deprecated (KIP-937; removed in Kafka 4.0): both bounds at once, used for whichever of the before/after keys is left at its default.',
   },
 ]);
@@ -164,7 +172,8 @@ export interface TopicConfigDefinition extends ConfigDefinition {
 function topicKey(name: string, brokerSynonym: string, extra: Partial<ConfigDefinition> = {}): TopicConfigDefinition {
   const broker = brokerConfigDefinitions.get(brokerSynonym);
   if (broker === undefined) throw new Error(`topic key ${name} names unknown broker key ${brokerSynonym}`);
-  const { name: _name, ...rest } = broker;
+  // A topic key changes per topic at any time; only broker keys have an update mode.
+  const { name: _name, dynamic: _dynamic, ...rest } = broker;
   return { ...rest, ...extra, name, brokerSynonym };
 }
 
@@ -189,6 +198,20 @@ export const topicConfigDefinitions: ReadonlyMap<string, TopicConfigDefinition> 
     topicKey('message.timestamp.difference.max.ms', 'log.message.timestamp.difference.max.ms'),
   ].map((definition) => [definition.name, definition]),
 );
+
+/**
+ * Broker keys that name one setting in different units, in Kafka's order of precedence
+ * (DynamicBrokerConfig.brokerConfigSynonyms): DescribeConfigs lists each as a synonym of the others.
+ */
+const BROKER_KEY_SYNONYMS: readonly (readonly string[])[] = [
+  ['log.roll.ms', 'log.roll.hours'],
+  ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'],
+];
+
+/** The broker keys that set the same thing as `key`, `key` included, in Kafka's order of precedence. */
+export function brokerKeySynonyms(key: string): readonly string[] {
+  return BROKER_KEY_SYNONYMS.find((group) => group.includes(key)) ?? [key];
+}
 
 export function defaultShardCount(): number {
   return Math.max(1, availableParallelism());

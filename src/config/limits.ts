@@ -132,4 +132,11 @@ export const limits = {
   offsetsLoadRetryBackoffMsMax: 5_000,
   /** Loads of a __consumer_offsets partition tried in a row (the first and its retries) before only a client's FindCoordinator or JoinGroup starts another. */
   offsetsLoadAttemptsMax: 6,
+  // ---- dynamic broker configs (src/config/dynamic-configs.ts) ----
+  /**
+   * Bytes of one dynamic broker config value. Each is kept in the metadata journal and
+   * snapshot and applied at every start; the longest value Kafka's keys need is a list of
+   * per-host connection limits, and 64 KiB holds thousands of them.
+   */
+  dynamicConfigValueBytesMax: 64 * 1024,
 } as const;

@@ -10,6 +10,12 @@
 // (broker.ts, removeOrphanPartitions). The collision keys and per-directory partition
 // counts are kept as topics come and go, so a creation costs the size of the new topic,
 // not the number of topics there are.
+//
+// It also keeps the dynamic broker configs (KIP-226, config/dynamic-configs.ts): stored with
+// the metadata, the effective configuration recomputed on each change, and applied at once —
+// topics without an override get the new defaults in their shards, and whoever applies the
+// other keys (the connection quotas) is told. And it creates the internal __consumer_offsets
+// only from the broker's own settings.
 
 import { join } from 'node:path';
 import {
@@ -18,6 +24,7 @@ import {
   type BrokerConfig,
   type TopicConfig,
 } from '../config/broker-config.js';
+import { checkDynamicConfigs, withDynamicConfigs } from '../config/dynamic-configs.js';
 import { limits } from '../config/limits.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -43,6 +50,18 @@ export interface TopicOutcome {
   readonly errorMessage: string | null;
   readonly topic: TopicRecord | null;
 }
+
+/** The answer to a change of a BROKER resource's configs. */
+export interface ConfigOutcome {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+/** Told of every change of the effective broker configuration, after it applies to topics; the change is answered once this resolves. */
+export type BrokerConfigListener = (config: BrokerConfig, previous: BrokerConfig) => void | Promise<void>;
+
+/** The group coordinator's internal topic, created only from the broker's offsets.topic.* settings. */
+export const OFFSETS_TOPIC = '__consumer_offsets';
 
 const LEGAL_TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
 
@@ -89,6 +108,13 @@ function failureCode(error: unknown): number {
   return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_SERVER_ERROR;
 }
 
+/** Whether two maps hold the same values (topic configs: numbers, strings, booleans, lists of strings, null). */
+function sameValues(a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [key, value] of a) if (JSON.stringify(value) !== JSON.stringify(b.get(key))) return false;
+  return true;
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -102,7 +128,13 @@ export class Controller {
   private readonly creating = new Map<string, Promise<TopicOutcome>>();
   /** Topics whose partitions are being deleted: their names cannot be reused until the files are gone. */
   private readonly deleting = new Map<string, Promise<TopicOutcome>>();
-  private readonly resolvedConfigs = new WeakMap<TopicRecord, TopicConfig>();
+  /** Replaced when the broker defaults change, so every topic resolves again. */
+  private resolvedConfigs = new WeakMap<TopicRecord, TopicConfig>();
+  /** Counts changes of the broker defaults, so a creation that spanned one re-sends its configs. */
+  private defaultsGeneration = 0;
+  /** The effective configuration: the static one under the dynamic broker configs. */
+  private effectiveConfig: BrokerConfig;
+  private readonly configListeners: BrokerConfigListener[] = [];
   /** Kafka's collision keys of the topics that exist or are being created, with the name holding each. */
   private readonly collisionKeys = new Map<string, string>();
   /** Partitions placed in each log dir, counting creations in flight, so placement reads no topic list. */
@@ -122,13 +154,15 @@ export class Controller {
   private readonly topicDeletedListeners: ((topic: TopicRecord) => void)[] = [];
 
   constructor(
-    readonly config: BrokerConfig,
+    /** server.properties and --override: what the broker started with. */
+    readonly staticConfig: BrokerConfig,
     readonly store: MetadataStore,
     private readonly shards: ShardSet,
     private readonly logger: Logger,
   ) {
-    this.leadership = soleLeadership(config.brokerId);
-    for (const dir of config.logDirs) this.dirPartitionCounts.set(dir, 0);
+    this.effectiveConfig = this.configWithStoredDynamicConfigs();
+    this.leadership = soleLeadership(staticConfig.brokerId);
+    for (const dir of staticConfig.logDirs) this.dirPartitionCounts.set(dir, 0);
     for (const topic of store.topics()) {
       this.collisionKeys.set(collisionKey(topic.name), topic.name);
       this.countPartitions(topic.partitionDirs, 1);
@@ -136,7 +170,113 @@ export class Controller {
   }
 
   get brokerId(): number {
-    return this.config.brokerId;
+    return this.staticConfig.brokerId;
+  }
+
+  /** The broker's configuration as it stands: static, under the dynamic broker configs. */
+  get config(): BrokerConfig {
+    return this.effectiveConfig;
+  }
+
+  /** Calls `listener` after every change of the dynamic broker configs. */
+  onBrokerConfigChange(listener: BrokerConfigListener): void {
+    this.configListeners.push(listener);
+  }
+
+  private configWithStoredDynamicConfigs(): BrokerConfig {
+    const { config, warnings } = withDynamicConfigs(this.staticConfig, {
+      broker: new Map(Object.entries(this.store.brokerConfigs(String(this.brokerId)))),
+      clusterDefault: new Map(Object.entries(this.store.brokerConfigs(''))),
+    });
+    for (const warning of warnings) this.logger.warn(warning);
+    return config;
+  }
+
+  /**
+   * Why a BROKER resource name is not one this broker answers for: "" (the cluster default)
+   * and this broker's id are; Kafka's words and INVALID_REQUEST for anything else.
+   */
+  brokerResourceProblem(resourceName: string): string | null {
+    if (resourceName === '') return null;
+    if (!/^-?\d+$/.test(resourceName)) return `Node id must be an integer, but it is: ${excerpt(resourceName)}`;
+    if (Number(resourceName) !== this.brokerId) return `Unexpected broker id, expected ${this.brokerId}, but received ${excerpt(resourceName)}`;
+    return null;
+  }
+
+  /**
+   * Changes the dynamic configs of a BROKER resource (AlterConfigs replaces the set;
+   * IncrementalAlterConfigs computes the new set from the current one, inside the same
+   * serialized step). The new set is checked whole — a key that cannot change at run time is
+   * INVALID_REQUEST, a bad value INVALID_CONFIG — stored, and applied before the answer.
+   */
+  alterBrokerConfigs(
+    resourceName: string,
+    change: (current: ReadonlyMap<string, string>) => ReadonlyMap<string, string> | ConfigOutcome,
+    validateOnly: boolean,
+  ): Promise<ConfigOutcome> {
+    const resourceProblem = this.brokerResourceProblem(resourceName);
+    if (resourceProblem !== null) return Promise.resolve({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: resourceProblem });
+    // Stored under the id as this broker reads it back ("00" names broker 0 too).
+    const level = resourceName === '' ? '' : String(this.brokerId);
+    // One change of broker configs at a time, whatever its level: each applies the state all levels are in.
+    return this.serialized('\u0000brokerConfigs', async (): Promise<ConfigOutcome> => {
+      const next = change(new Map(Object.entries(this.store.brokerConfigs(level))));
+      if (!(next instanceof Map)) return next as ConfigOutcome;
+      const problem = checkDynamicConfigs(next);
+      if (problem !== undefined) {
+        return { errorCode: problem.kind === 'notDynamic' ? ErrorCode.INVALID_REQUEST : ErrorCode.INVALID_CONFIG, errorMessage: problem.message };
+      }
+      if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null };
+      try {
+        await this.store.setBrokerConfigs(level, Object.fromEntries(next));
+      } catch (error) {
+        this.logger.error(`recording the broker configs of ${level === '' ? 'the cluster default' : `broker ${level}`} failed: ${messageOf(error)}`);
+        return { errorCode: failureCode(error), errorMessage: messageOf(error) };
+      }
+      await this.applyBrokerConfigs(level, next);
+      return { errorCode: ErrorCode.NONE, errorMessage: null };
+    });
+  }
+
+  /** Makes the stored dynamic configs the effective configuration: topics first, then the listeners. */
+  private async applyBrokerConfigs(resourceName: string, configs: ReadonlyMap<string, string>): Promise<void> {
+    const previous = this.effectiveConfig;
+    this.effectiveConfig = this.configWithStoredDynamicConfigs();
+    const level = resourceName === '' ? 'the cluster default' : `broker ${resourceName}`;
+    const shown = [...configs].map(([key, value]) => `${key}=${excerpt(value)}`).join(', ');
+    this.logger.info(`dynamic broker configs of ${level} are now: ${shown === '' ? '(none)' : shown}`);
+    if (!sameValues(previous.topicDefaults, this.effectiveConfig.topicDefaults)) {
+      this.resolvedConfigs = new WeakMap();
+      this.defaultsGeneration++;
+      await this.configureShards([...this.store.topics()]);
+    }
+    for (const listener of this.configListeners) {
+      try {
+        await listener(this.effectiveConfig, previous);
+      } catch (error) {
+        // The change is stored and the topics have it; what failed to apply is the listener's to report.
+        this.logger.error(`applying the dynamic broker configs of ${level} failed: ${messageOf(error)}`);
+      }
+    }
+  }
+
+  /**
+   * Sends the effective configs of these topics to every shard, in one command per shard:
+   * sent without waiting in between, so a later change always reaches a shard after an
+   * earlier one. Topics with the same config share one entry (after a change of the broker
+   * defaults, usually all those without overrides).
+   */
+  private async configureShards(topics: readonly TopicRecord[]): Promise<void> {
+    const groups = new Map<string, { config: TopicConfig; topics: string[] }>();
+    for (const topic of topics) {
+      const config = this.topicConfig(topic);
+      const key = JSON.stringify(config);
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, { config, topics: [topic.name] });
+      else group.topics.push(topic.name);
+    }
+    const command = { kind: 'configure', groups: [...groups.values()] } as const;
+    await Promise.all(this.shards.all().map((shard) => shard.send(command)));
   }
 
   /** Calls `listener` with each topic whose deletion is recorded, before its logs are removed and DeleteTopics answered. */
@@ -176,6 +316,13 @@ export class Controller {
     if (nameProblem !== null) return outcome(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
     if (this.store.topic(request.name) !== undefined || this.creating.has(request.name)) {
       return outcome(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${request.name}' already exists.`);
+    }
+    // A client's partitions and configs for an internal topic (a delete policy, a short
+    // retention) would break every group: it is made only from the broker's settings (Kafka
+    // refuses clients the internal topic it makes itself, __cluster_metadata, the same way).
+    // Once it exists the answer is Kafka's TOPIC_ALREADY_EXISTS, which "create if missing" tolerates.
+    if (this.internalTopicSpec(request.name) !== undefined) {
+      return outcome(ErrorCode.INVALID_REQUEST, `Creation of internal topic ${request.name} is prohibited: the broker creates it from its offsets.topic.* settings when a group first needs it.`);
     }
     if (this.deleting.has(request.name)) {
       return outcome(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${request.name}' is marked for deletion.`);
@@ -246,12 +393,15 @@ export class Controller {
       configs,
       internal: isInternalTopic(name),
     };
+    const generation = this.defaultsGeneration;
     try {
       await this.createLogs(topic, 0);
       await this.store.createTopic(topic);
     } catch (error) {
       return this.undoCreation(topic, 0, error);
     }
+    // The broker defaults changed while the logs were made with the old ones, and the change reached only listed topics.
+    if (generation !== this.defaultsGeneration) await this.configureShards([topic]);
     return outcome(ErrorCode.NONE, null, topic);
   }
 
@@ -341,11 +491,28 @@ export class Controller {
     return dirs;
   }
 
-  /** An internal topic (__consumer_offsets), created on first use with the given partitions and configs. */
-  async ensureInternalTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicRecord> {
+  /**
+   * The internal topics and what they are made of: only the broker's settings, as Kafka's
+   * AutoTopicCreationManager makes __consumer_offsets (offsets.topic.num.partitions;
+   * compacted, offsets.topic.segment.bytes, stored as produced — overrides, so that no broker
+   * default, static or dynamic, changes them).
+   */
+  private internalTopicSpec(name: string): { partitions: number; configs: Record<string, string> } | undefined {
+    if (name !== OFFSETS_TOPIC) return undefined;
+    const groups = this.staticConfig.groups;
+    return {
+      partitions: groups.offsetsTopicPartitions,
+      configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(groups.offsetsTopicSegmentBytes), 'compression.type': 'producer' },
+    };
+  }
+
+  /** An internal topic (__consumer_offsets), created on first use from the broker's settings. */
+  async ensureInternalTopic(name: string): Promise<TopicRecord> {
     const existing = this.store.topic(name);
     if (existing !== undefined) return existing;
-    const creation = this.creating.get(name) ?? this.beginCreation(name, partitions, configs);
+    const spec = this.internalTopicSpec(name);
+    if (spec === undefined) throw new Error(`${name} is not an internal topic the broker creates`);
+    const creation = this.creating.get(name) ?? this.beginCreation(name, spec.partitions, spec.configs);
     const outcome = await creation;
     if (outcome.topic === null) throw new Error(`could not create internal topic ${name}: ${outcome.errorMessage}`);
     return outcome.topic;
@@ -363,6 +530,14 @@ export class Controller {
     }
     if (!allowAutoCreate || !this.config.autoCreateTopicsEnable) {
       return unknownTopic(name);
+    }
+    if (this.internalTopicSpec(name) !== undefined) {
+      // Kafka's auto-creation makes an internal topic from the broker's settings, not num.partitions.
+      try {
+        return outcome(ErrorCode.NONE, null, await this.ensureInternalTopic(name));
+      } catch (error) {
+        return outcome(failureCode(error), messageOf(error));
+      }
     }
     const nameProblem = topicNameProblem(name);
     if (nameProblem !== null) return outcome(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
@@ -455,13 +630,13 @@ export class Controller {
     if (validateOnly) return outcome(ErrorCode.NONE, null, topic);
     const added = this.placePartitions(count - current);
     const planned: TopicRecord = { ...topic, partitionDirs: [...topic.partitionDirs, ...added] };
+    const generation = this.defaultsGeneration;
     try {
       await this.createLogs(planned, current);
       const grown = await this.store.addPartitions(topic, added);
-      if (grown.configs !== topic.configs) {
-        // The configs changed while the new partitions were made with the old ones: bring them up to date.
-        const config = this.topicConfig(grown);
-        await Promise.all(this.shards.all().map((shard) => shard.send({ kind: 'configure', topic: name, config })));
+      if (grown.configs !== topic.configs || generation !== this.defaultsGeneration) {
+        // The configs or the broker defaults changed while the new partitions were made with the old ones: bring them up to date.
+        await this.configureShards([grown]);
       }
       return outcome(ErrorCode.NONE, null, grown);
     } catch (error) {
@@ -505,8 +680,7 @@ export class Controller {
       this.logger.error(`recording the configs of topic ${name} failed: ${messageOf(error)}`);
       return outcome(failureCode(error), messageOf(error));
     }
-    const config = this.topicConfig(updated);
-    await Promise.all(this.shards.all().map((shard) => shard.send({ kind: 'configure', topic: name, config })));
+    await this.configureShards([updated]);
     return outcome(ErrorCode.NONE, null, updated);
   }
 

@@ -1,5 +1,6 @@
 // The embedded metadata store: the cluster id, the topics with their ids, partitions,
-// log directories and config overrides, and the producer-id block, in the first log
+// log directories and config overrides, the dynamic broker configs (KIP-226: the cluster
+// default and this broker's), and the producer-id block, in the first log
 // directory as a snapshot (spate-metadata.json) and a journal of the changes made since
 // (spate-metadata.journal, see metadata-journal.ts).
 //
@@ -53,7 +54,8 @@ export type MetadataChange =
   | { readonly type: 'addPartitions'; readonly name: string; readonly topicId: string; readonly partitionDirs: readonly string[] }
   | { readonly type: 'setTopicConfigs'; readonly name: string; readonly topicId: string; readonly configs: Readonly<Record<string, string>> }
   | { readonly type: 'removeTopic'; readonly name: string; readonly topicId: string }
-  | { readonly type: 'producerIdBlock'; readonly end: number };
+  | { readonly type: 'producerIdBlock'; readonly end: number }
+  | { readonly type: 'setBrokerConfigs'; readonly resource: string; readonly configs: Readonly<Record<string, string>> };
 
 /**
  * Partition directories on disk: the distinct directories and runs of [index into them,
@@ -79,6 +81,11 @@ interface SnapshotFile {
   /** The last journal record the snapshot includes (version 2). */
   readonly journalSequence: number;
   readonly topics: readonly StoredTopic[];
+  /**
+   * Dynamic broker configs by BROKER resource name: "" for the cluster default, a broker's id
+   * for that broker's own. Absent in files written before dynamic configs (none set).
+   */
+  readonly brokerConfigs?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** What the store has written, for tests and metrics: bytes per change must not grow with the topic count. */
@@ -129,6 +136,7 @@ export function randomUuid(): string {
 export class MetadataStore {
   private readonly topicsByName = new Map<string, TopicRecord>();
   private readonly topicsById = new Map<string, TopicRecord>();
+  private readonly brokerConfigsByResource = new Map<string, Readonly<Record<string, string>>>();
   private journal: JournalWriter | null = null;
   private readonly queue: PendingChange[] = [];
   private writing = false;
@@ -163,6 +171,9 @@ export class MetadataStore {
     this.journalToSnapshotRatio = options.journalToSnapshotRatio ?? limits.metadataJournalToSnapshotRatio;
     this.groupCommitBytesMax = options.groupCommitBytesMax ?? limits.metadataGroupCommitBytesMax;
     for (const stored of file.topics) this.index(decodeTopic(stored, path));
+    for (const [resource, configs] of Object.entries(file.brokerConfigs ?? {})) {
+      this.brokerConfigsByResource.set(resource, decodeBrokerConfigs(configs, `${path}, broker configs of "${resource}"`));
+    }
   }
 
   /**
@@ -263,6 +274,16 @@ export class MetadataStore {
     const removed = await this.submit({ type: 'removeTopic', name: topic.name, topicId: topic.topicId });
     if (removed === undefined) throw new TopicGoneError(topic);
     return removed;
+  }
+
+  /** The dynamic broker configs of a BROKER resource ("" for the cluster default), as set; empty when none. */
+  brokerConfigs(resource: string): Readonly<Record<string, string>> {
+    return this.brokerConfigsByResource.get(resource) ?? {};
+  }
+
+  /** Replaces the dynamic broker configs of a BROKER resource; they are durable when this resolves. */
+  async setBrokerConfigs(resource: string, configs: Readonly<Record<string, string>>): Promise<void> {
+    await this.submit({ type: 'setBrokerConfigs', resource, configs });
   }
 
   /** Reserves the next block of producer ids; the block is on disk before any id in it is used. */
@@ -369,6 +390,7 @@ export class MetadataStore {
       producerIdBlockEnd: this.producerIdBlockEnd,
       journalSequence,
       topics: [...this.topicsByName.values()].map(encodeTopic),
+      brokerConfigs: Object.fromEntries(this.brokerConfigsByResource),
     };
   }
 
@@ -406,8 +428,20 @@ export class MetadataStore {
         this.producerIdBlockEnd = Math.max(this.producerIdBlockEnd, change.end);
         this.producerIdBlockReserved = Math.max(this.producerIdBlockReserved, change.end);
         return undefined;
+      case 'setBrokerConfigs':
+        if (Object.keys(change.configs).length === 0) this.brokerConfigsByResource.delete(change.resource);
+        else this.brokerConfigsByResource.set(change.resource, change.configs);
+        return undefined;
     }
   }
+}
+
+/** A resource's stored broker configs: names to string values; anything else is a corrupt file. */
+function decodeBrokerConfigs(configs: unknown, where: string): Readonly<Record<string, string>> {
+  if (typeof configs !== 'object' || configs === null || Array.isArray(configs) || !Object.values(configs).every((value) => typeof value === 'string')) {
+    throw new Error(`${where}: malformed broker configs ${JSON.stringify(configs).slice(0, 200)}`);
+  }
+  return configs as Readonly<Record<string, string>>;
 }
 
 function encodePlacement(partitionDirs: readonly string[]): StoredPlacement {
@@ -459,7 +493,8 @@ type StoredChange =
   | ({ readonly type: 'addPartitions'; readonly name: string; readonly topicId: string } & StoredPlacement)
   | { readonly type: 'setTopicConfigs'; readonly name: string; readonly topicId: string; readonly configs: Readonly<Record<string, string>> }
   | { readonly type: 'removeTopic'; readonly name: string; readonly topicId: string }
-  | { readonly type: 'producerIdBlock'; readonly end: number };
+  | { readonly type: 'producerIdBlock'; readonly end: number }
+  | { readonly type: 'setBrokerConfigs'; readonly resource: string; readonly configs: Readonly<Record<string, string>> };
 
 function encodeChange(change: MetadataChange): StoredChange {
   switch (change.type) {
@@ -496,6 +531,9 @@ function decodeChange(payload: Buffer, where: string): MetadataChange {
     case 'producerIdBlock':
       if (!Number.isSafeInteger(stored.end) || stored.end < 0) break;
       return { type: 'producerIdBlock', end: stored.end };
+    case 'setBrokerConfigs':
+      if (typeof stored.resource !== 'string') break;
+      return { type: 'setBrokerConfigs', resource: stored.resource, configs: decodeBrokerConfigs(stored.configs, where) };
   }
   throw new Error(`${where}: unknown or malformed change ${payload.toString('utf8').slice(0, 200)}`);
 }

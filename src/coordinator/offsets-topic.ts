@@ -5,7 +5,7 @@
 // as any client's fetches and produces go. Nothing else in the coordinator touches the log.
 
 import type { BrokerConfig } from '../config/broker-config.js';
-import type { Controller } from '../controller/controller.js';
+import { OFFSETS_TOPIC, type Controller } from '../controller/controller.js';
 import type { Logger } from '../logger.js';
 import { readPartitionRecords } from '../partition/log-reader.js';
 import type { PartitionManager, TopicRecord } from '../partition/partition-manager.js';
@@ -14,7 +14,7 @@ import { encodeRecordBatch } from '../protocol/record-batch.js';
 import { excerpt } from '../protocol/string-limits.js';
 import { offsetsPartitionFor } from './offsets-records.js';
 
-export const OFFSETS_TOPIC = '__consumer_offsets';
+export { OFFSETS_TOPIC };
 /** Kafka's offsets.commit.required.acks (-1) and offsets.commit.timeout.ms (5000): a commit waits for every in-sync replica, this long at most. */
 const COMMIT_ACKS = -1;
 const COMMIT_TIMEOUT_MS = 5000;
@@ -56,12 +56,10 @@ export class OffsetsTopic {
   /** Creates the topic from the broker's settings (offsets.topic.*, compacted), once however many ask at the same time. */
   create(): Promise<TopicRecord> {
     if (this.topic !== null) return Promise.resolve(this.topic);
-    const settings = this.services.config.groups;
+    // The controller makes it from the broker's settings (offsets.topic.*, compacted); it may
+    // already exist, made by a Metadata request's auto-creation, with nothing written yet.
     this.creating ??= this.services.controller
-      .ensureInternalTopic(OFFSETS_TOPIC, settings.offsetsTopicPartitions, {
-        'cleanup.policy': 'compact',
-        'segment.bytes': String(settings.offsetsTopicSegmentBytes),
-      })
+      .ensureInternalTopic(OFFSETS_TOPIC)
       .then((topic) => {
         this.topic = topic;
         this.services.logger.info(`created ${OFFSETS_TOPIC} with ${topic.partitionDirs.length} partitions`);

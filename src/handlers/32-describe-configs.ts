@@ -1,9 +1,10 @@
 // DescribeConfigs (key 32), versions 0-4.
-// Topic resources: every topic-level key, with its source (topic override, broker
-// setting, default) and, when asked (v1+), its synonyms in Kafka's order. Broker
-// resources (this broker's id, or "" for the cluster default): every broker key Spate
-// reads, read-only because broker configs are static here. v3+ adds types and, when
-// asked, documentation. BROKER_LOGGER resources answer an empty list.
+// Topic resources: every topic-level key, with its source (topic override, dynamic broker
+// config, static broker setting, default) and, when asked (v1+), its synonyms in Kafka's
+// order. Broker resources: this broker's id answers every broker key Spate reads, with
+// the dynamic ones (KIP-226) read-only=false; "" (the cluster default) answers the keys
+// set at that level only, as Kafka does. v3+ adds types and, when asked, documentation.
+// BROKER_LOGGER resources answer an empty list.
 
 import { ErrorCode } from '../protocol/errors.js';
 import type { DescribeConfigsResult } from '../protocol/generated/describe-configs-response.js';
@@ -11,7 +12,7 @@ import { describeConfigsApi } from '../protocol/generated/index.js';
 import type { Encodable } from '../protocol/message.js';
 import { excerpt } from '../protocol/string-limits.js';
 import { defineHandler } from './handler.js';
-import { brokerConfigEntries, topicConfigEntries, type ConfigEntry } from './topic-configs.js';
+import { brokerConfigEntries, clusterDefaultConfigEntries, topicConfigEntries, type ConfigEntry } from './topic-configs.js';
 
 export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
 
@@ -45,11 +46,17 @@ export const describeConfigsHandler = defineHandler({
           if (topic === undefined) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${excerpt(resource.resourceName)}' does not exist.`, []);
           return answer(ErrorCode.NONE, null, topicConfigEntries(broker.config, topic.configs));
         }
-        case ResourceType.BROKER:
-          if (resource.resourceName !== '' && resource.resourceName !== String(broker.config.brokerId)) {
-            return answer(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.config.brokerId} or empty string, but received ${excerpt(resource.resourceName)}`, []);
+        case ResourceType.BROKER: {
+          const config = broker.config;
+          if (resource.resourceName === '') return answer(ErrorCode.NONE, null, clusterDefaultConfigEntries(config));
+          if (!/^-?\d+$/.test(resource.resourceName)) {
+            return answer(ErrorCode.INVALID_REQUEST, `Broker id must be an integer, but it is: ${excerpt(resource.resourceName)}`, []);
           }
-          return answer(ErrorCode.NONE, null, brokerConfigEntries(broker.config));
+          if (Number(resource.resourceName) !== config.brokerId) {
+            return answer(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${config.brokerId} or empty string, but received ${excerpt(resource.resourceName)}`, []);
+          }
+          return answer(ErrorCode.NONE, null, brokerConfigEntries(config));
+        }
         case ResourceType.BROKER_LOGGER:
           return answer(ErrorCode.NONE, null, []);
         default:

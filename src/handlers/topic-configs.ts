@@ -1,15 +1,18 @@
 // Configs as Kafka reports them (CreateTopics v5+, DescribeConfigs): every key with its
-// effective value, where that value came from, and its synonyms — the topic override,
-// the broker key it defaults to, and the built-in default — in Kafka's order.
+// effective value, where that value came from, and its synonyms in Kafka's order — the
+// topic override, then the broker key it defaults to at each level: this broker's dynamic
+// config, the cluster default, server.properties or --override, the built-in default.
 
 import type { BrokerConfig } from '../config/broker-config.js';
 import {
   brokerConfigDefinitions,
+  brokerKeySynonyms,
   topicConfigDefinitions,
   type ConfigDefinition,
   type ConfigType,
   type ConfigValue,
 } from '../config/definitions.js';
+import { isDynamicBrokerKey } from '../config/dynamic-configs.js';
 
 /** Kafka's DescribeConfigs config sources. */
 export const ConfigSource = {
@@ -52,14 +55,14 @@ export interface ConfigEntry {
   readonly documentation: string | null;
 }
 
-function entry(definition: ConfigDefinition, synonyms: readonly ConfigSynonym[], readOnly: boolean): ConfigEntry {
-  const effective = synonyms[0] ?? { name: definition.name, value: null, source: ConfigSource.DEFAULT_CONFIG };
+function entry(definition: ConfigDefinition, value: string | null, synonyms: readonly ConfigSynonym[], readOnly: boolean): ConfigEntry {
+  const source = synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG;
   return {
     name: definition.name,
-    value: effective.value,
+    value,
     readOnly,
-    isDefault: effective.source === ConfigSource.DEFAULT_CONFIG,
-    configSource: effective.source,
+    isDefault: source === ConfigSource.DEFAULT_CONFIG,
+    configSource: source,
     isSensitive: false,
     synonyms,
     configType: CONFIG_TYPE_CODES[definition.type],
@@ -67,32 +70,71 @@ function entry(definition: ConfigDefinition, synonyms: readonly ConfigSynonym[],
   };
 }
 
-/** A broker key's value from server.properties/--override, then its default. */
-function brokerSynonyms(config: BrokerConfig, key: string): ConfigSynonym[] {
-  const definition = brokerConfigDefinitions.get(key)!;
-  const synonyms: ConfigSynonym[] = [];
-  if (config.explicitKeys.has(key)) {
-    synonyms.push({ name: key, value: formatConfigValue(config.values.get(key) ?? null), source: ConfigSource.STATIC_BROKER_CONFIG });
-  }
-  synonyms.push({ name: key, value: definition.defaultValue === String(Number.MAX_SAFE_INTEGER) ? KAFKA_LONG_MAX : definition.defaultValue, source: ConfigSource.DEFAULT_CONFIG });
-  return synonyms;
+function defaultText(definition: ConfigDefinition): string | null {
+  return definition.defaultValue === String(Number.MAX_SAFE_INTEGER) ? KAFKA_LONG_MAX : definition.defaultValue;
 }
 
-/** Every topic key, effective for a topic with these overrides. */
+/**
+ * Where a broker key's value may come from, in Kafka's order (DynamicBrokerConfig's
+ * configSynonyms): this broker's dynamic config, the cluster default, server.properties or
+ * --override, the built-in default — each level listing the key and the keys that set the
+ * same thing in other units (log.retention.ms, .minutes, .hours). As Kafka does, entries
+ * before the key's own name are dropped: log.retention.hours does not list log.retention.ms.
+ */
+function brokerSynonyms(config: BrokerConfig, key: string): ConfigSynonym[] {
+  const names = brokerKeySynonyms(key);
+  const synonyms: ConfigSynonym[] = [];
+  for (const name of names) {
+    const value = config.dynamic.broker.get(name);
+    if (value !== undefined) synonyms.push({ name, value, source: ConfigSource.DYNAMIC_BROKER_CONFIG });
+  }
+  for (const name of names) {
+    const value = config.dynamic.clusterDefault.get(name);
+    if (value !== undefined) synonyms.push({ name, value, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG });
+  }
+  for (const name of names) {
+    if (config.explicitKeys.has(name)) synonyms.push({ name, value: formatConfigValue(config.staticValues.get(name) ?? null), source: ConfigSource.STATIC_BROKER_CONFIG });
+  }
+  for (const name of names) {
+    const definition = brokerConfigDefinitions.get(name);
+    if (definition !== undefined && definition.defaultValue !== null) synonyms.push({ name, value: defaultText(definition), source: ConfigSource.DEFAULT_CONFIG });
+  }
+  const own = synonyms.findIndex((synonym) => synonym.name === key);
+  return own < 0 ? [] : synonyms.slice(own);
+}
+
+/**
+ * Every topic key, effective for a topic with these overrides: the override, else the broker
+ * key it defaults to at whichever level sets it (its synonyms say which).
+ */
 export function topicConfigEntries(config: BrokerConfig, overrides: Readonly<Record<string, string>>): ConfigEntry[] {
   return [...topicConfigDefinitions.values()].map((definition) => {
     const synonyms: ConfigSynonym[] = [];
     const override = overrides[definition.name];
     if (override !== undefined) synonyms.push({ name: definition.name, value: override, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
-    const fromBroker = brokerSynonyms(config, definition.brokerSynonym);
-    // The effective default is the resolved broker value (retention.ms derived from hours, …), not the raw key's.
-    const resolved = formatConfigValue(config.topicDefaults.get(definition.name) ?? null);
-    synonyms.push(...fromBroker.map((synonym) => (synonym.source === ConfigSource.DEFAULT_CONFIG ? { ...synonym, value: resolved } : synonym)));
-    return entry(definition, synonyms, false);
+    synonyms.push(...brokerSynonyms(config, definition.brokerSynonym));
+    // Without an override, the resolved broker default (retention.ms derived from hours, …).
+    const value = override ?? formatConfigValue(config.topicDefaults.get(definition.name) ?? null);
+    return entry(definition, value, synonyms, false);
   });
 }
 
-/** Every broker key this broker reads; static (server.properties), so read-only. */
+/** Every broker key this broker reads, as broker `brokerId` has it (DescribeConfigs of its id); dynamic ones are not read-only. */
 export function brokerConfigEntries(config: BrokerConfig): ConfigEntry[] {
-  return [...brokerConfigDefinitions.values()].map((definition) => entry(definition, brokerSynonyms(config, definition.name), true));
+  return [...brokerConfigDefinitions.values()].map((definition) =>
+    entry(definition, formatConfigValue(config.values.get(definition.name) ?? null), brokerSynonyms(config, definition.name), !isDynamicBrokerKey(definition.name)),
+  );
+}
+
+/**
+ * The keys set at the cluster-default level (DescribeConfigs of the resource ""): Kafka lists
+ * only those, each with that level alone as its synonym.
+ */
+export function clusterDefaultConfigEntries(config: BrokerConfig): ConfigEntry[] {
+  return [...brokerConfigDefinitions.values()]
+    .filter((definition) => config.dynamic.clusterDefault.has(definition.name))
+    .map((definition) => {
+      const value = config.dynamic.clusterDefault.get(definition.name)!;
+      return entry(definition, value, [{ name: definition.name, value, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG }], false);
+    });
 }

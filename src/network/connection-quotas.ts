@@ -4,7 +4,8 @@
 // leave it in the listen backlog as Kafka's acceptor does — and the refusal is logged at
 // most once per interval. max.connections defaults to a share of the open-file limit
 // (config/descriptors.ts), so connections alone can never exhaust the descriptors that
-// segment files and everything else need.
+// segment files and everything else need. The limits are dynamic broker configs: a change
+// applies to connections that arrive after it; those already open stay, as in Kafka.
 
 import { isIPv4 } from 'node:net';
 
@@ -27,7 +28,12 @@ export class ConnectionQuotas {
   private total = 0;
   private readonly byAddress = new Map<string, number>();
 
-  constructor(private readonly settings: ConnectionQuotaSettings) {}
+  constructor(private settings: ConnectionQuotaSettings) {}
+
+  /** New limits (a dynamic config changed), for the connections that arrive from now on. */
+  update(settings: ConnectionQuotaSettings): void {
+    this.settings = settings;
+  }
 
   /** Counts a new connection from `address`, or refuses it with the setting it would break. */
   accept(address: string): QuotaVerdict {

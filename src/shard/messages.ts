@@ -112,7 +112,8 @@ export interface ShardCommands {
   open: { partitions: readonly OpenPartition[] };
   create: { partitions: readonly PartitionSpec[] };
   delete: { partitions: readonly PartitionRef[] };
-  configure: { topic: string; config: TopicConfig };
+  /** New effective configs of topics (a topic's overrides, or the broker defaults, changed); topics sharing one config are listed together. */
+  configure: { groups: readonly { readonly config: TopicConfig; readonly topics: readonly string[] }[] };
   append: { appends: readonly AppendRequest[] };
   read: { reads: readonly ReadRequest[] };
   listOffsets: { queries: readonly OffsetQuery[] };

@@ -206,9 +206,15 @@ export class Shard {
   }
 
   private configure(command: ShardCommands['configure']): ShardReplies['configure'] {
-    const config = this.sharedConfig(command.config);
+    // One pass over the partitions, however many topics change (a new broker default changes them all).
+    const byTopic = new Map<string, TopicConfig>();
+    for (const group of command.groups) {
+      const config = this.sharedConfig(group.config);
+      for (const topic of group.topics) byTopic.set(topic, config);
+    }
     for (const { ref, log } of this.logs.values()) {
-      if (ref.topic === command.topic) log.updateConfig(config);
+      const config = byTopic.get(ref.topic);
+      if (config !== undefined) log.updateConfig(config);
     }
     // Forget configs no partition has any more (each change of configs may leave one behind).
     const inUse = new Set<TopicConfig>();

@@ -47,6 +47,7 @@ function stateOf(store: MetadataStore) {
     clusterId: store.clusterId,
     producerIdBlockEnd: store.producerIdBlockEnd,
     topics: [...store.topics()].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    brokerConfigs: { clusterDefault: store.brokerConfigs(''), broker: store.brokerConfigs('0') },
   };
 }
 
@@ -78,6 +79,29 @@ t.test('every kind of change survives a reopen, replayed from the journal', asyn
   t.teardown(() => reopened.store.close());
   t.same(stateOf(reopened.store), before, 'names, ids, partition dirs, configs and the producer-id block come back');
   await t.rejects(MetadataStore.open(dir, 7), /belongs to broker 0, but this broker is configured as 7/);
+});
+
+t.test('dynamic broker configs survive a reopen, from the journal and from a rewritten snapshot', async (t) => {
+  const dir = temporaryDirectory(t);
+  const journalBytesMin = 4096;
+  const store = await openStore(t, dir, { journalBytesMin });
+  await store.setBrokerConfigs('', { 'message.max.bytes': '5000', 'log.retention.ms': '60000' });
+  await store.setBrokerConfigs('0', { 'message.max.bytes': '20000' });
+  await store.setBrokerConfigs('', { 'log.retention.ms': '60000' });
+  t.same(store.brokerConfigs(''), { 'log.retention.ms': '60000' }, 'a set replaces the level\'s configs');
+  const fromJournal = stateOf(store);
+  await store.close();
+  t.equal(decodeJournal(readFileSync(join(dir, METADATA_JOURNAL_FILE))).records.length, 3, 'three journal records');
+  const reopened = await openStore(t, dir, { journalBytesMin });
+  t.same(stateOf(reopened), fromJournal, 'replayed from the journal');
+
+  await reopened.setBrokerConfigs('0', {});
+  t.same(reopened.brokerConfigs('0'), {}, 'an empty set removes the level');
+  for (let filler = 0; reopened.probe.snapshotsWritten === 0; filler++) await reopened.createTopic(topic(`filler-${filler}`, 1, ['/data/a'], { 'retention.ms': 'x'.repeat(500) }));
+  const fromSnapshot = stateOf(reopened);
+  t.same(JSON.parse(readFileSync(join(dir, METADATA_FILE), 'utf8')).brokerConfigs, { '': { 'log.retention.ms': '60000' } }, 'the snapshot holds them');
+  await reopened.close();
+  t.same(stateOf(await openStore(t, dir)), fromSnapshot, 'and loads them');
 });
 
 t.test('a change is visible only once durable; concurrent changes share one fsync', async (t) => {
