@@ -168,7 +168,8 @@ export default class SpateTestReporter extends Transform {
     const fileDiag = (result.diag ?? {}) as Record<string, unknown>;
     if (failures[0] !== result) {
       // How the test process ended, when that is part of the story (a crash, a timeout's signal).
-      const ending = ['exitCode', 'signal', 'timeout'].filter((key) => fileDiag[key] !== undefined && fileDiag[key] !== null && fileDiag[key] !== 0);
+      // (Exit code 1 is what any failed assertion gives, so it says nothing more.)
+      const ending = ['exitCode', 'signal', 'timeout'].filter((key) => fileDiag[key] !== undefined && fileDiag[key] !== null && fileDiag[key] !== 0 && !(key === 'exitCode' && fileDiag[key] === 1));
       if (ending.length > 0) this.line(`       the test process ended with ${ending.map((key) => `${key} ${show(fileDiag[key])}`).join(', ')}`);
     }
     this.line(`       full output: .tap/test-results/${result.name}.tap`);
