@@ -76,7 +76,8 @@ function explanation(diag: Record<string, unknown>): string[] {
   for (const key of ['timeout', 'expired', 'signal', 'exitCode', 'code', 'errno', 'syscall']) {
     if (diag[key] !== undefined && diag[key] !== null && diag[key] !== 0) lines.push(`${key}: ${show(diag[key])}`);
   }
-  if (typeof diag['stack'] === 'string' && typeof diag['diff'] !== 'string') {
+  // A thrown error's stack says where it came from; a failed assertion's `at` already says where it is.
+  if (typeof diag['stack'] === 'string' && (where === null || diag['tapCaught'] !== undefined)) {
     const stack = diag['stack'].trimEnd().split('\n');
     lines.push('stack:', ...stack.slice(0, STACK_LINES_MAX).map((line) => `  ${line}`));
     if (stack.length > STACK_LINES_MAX) lines.push(`  … ${stack.length - STACK_LINES_MAX} more`);
