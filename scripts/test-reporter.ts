@@ -156,8 +156,9 @@ export default class SpateTestReporter extends Transform {
       return;
     }
     this.failedFiles.push(result.name);
-    const failedCount = Math.max(file.failed, 1);
-    this.line(`FAIL ${time}  ${result.name}  (${failedCount} of ${assertions} failed)`);
+    // No failed assertion: the process failed on its own (a crash, a timeout); its stderr went to the terminal above.
+    const summary = file.failed > 0 ? `${file.failed} of ${assertions} failed` : `after ${assertions} passed; see its stderr above`;
+    this.line(`FAIL ${time}  ${result.name}  (${summary})`);
     // A file that crashed or timed out may have no failed assertion of its own: its closing point says why.
     const failures = file.failures.length > 0 ? file.failures : [result];
     for (const failure of failures) {
