@@ -416,9 +416,8 @@ export const groupsList: Command = {
           .filter((group) => wanted.size === 0 || wanted.has((group.state ?? '').toLowerCase()))
           .sort((a, b) => a.group.localeCompare(b.group));
         if (args.flag('json')) printJson(groups);
-        else if (groups.length > 0) {
-          printLine(formatTable(['GROUP', 'STATE', 'PROTOCOL-TYPE'], groups.map((g) => [g.group, g.state ?? '-', g.protocolType || '-'])));
-        }
+        // The header even with no group: an empty answer, not nothing at all.
+        else printLine(formatTable(['GROUP', 'STATE', 'PROTOCOL-TYPE'], groups.map((g) => [g.group, g.state ?? '-', g.protocolType || '-'])));
         return 0;
       }
     });

@@ -17,7 +17,7 @@ const internalOption = { name: 'internal', kind: 'flag', help: 'include internal
 export const topicsList: Command = {
   spec: {
     name: 'topics list',
-    summary: 'List topic names, one per line.',
+    summary: 'List topics with their partition counts (the header alone when there is none).',
     synopsis: 'topics list [--internal] [--json]',
     options: [internalOption, jsonOption],
     minPositionals: 0,
@@ -25,12 +25,12 @@ export const topicsList: Command = {
   },
   async run(args, context) {
     const metadata = await withClient(context, (client) => client.metadata(null));
-    const names = metadata.topics
+    const topics = metadata.topics
       .filter((topic) => args.flag('internal') || !topic.isInternal)
-      .map((topic) => topic.name ?? '')
-      .sort();
-    if (args.flag('json')) printJson(names);
-    else for (const name of names) printLine(name);
+      .map((topic) => ({ name: topic.name ?? '', partitions: topic.partitions.length }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (args.flag('json')) printJson(topics.map((topic) => topic.name));
+    else printLine(formatTable(['TOPIC', 'PARTITIONS'], topics.map((topic) => [topic.name, topic.partitions])));
     return 0;
   },
 };

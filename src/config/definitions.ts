@@ -221,3 +221,19 @@ export function defaultShardCount(): number {
 export function configDefinition(scope: 'broker' | 'topic', name: string): ConfigDefinition | undefined {
   return scope === 'topic' ? topicConfigDefinitions.get(name) : brokerConfigDefinitions.get(name);
 }
+
+/** An environment variable Spate reads: settings that are not Kafka keys. */
+export interface EnvironmentVariableDefinition {
+  readonly name: string;
+  /** The value used when the variable is unset, as a person would write it. */
+  readonly defaultValue: string;
+  readonly readBy: 'broker' | 'cli';
+  readonly doc: string;
+}
+
+// test/config/reference.test.ts checks that every process.env read under src/ is listed here.
+export const environmentVariables: readonly EnvironmentVariableDefinition[] = [
+  { name: 'SPATE_LOG_LEVEL', defaultValue: 'info', readBy: 'broker', doc: 'Lowest level of the log lines written to stderr: error, warn, info or debug (another value means info).' },
+  { name: 'SPATE_BOOTSTRAP', defaultValue: '127.0.0.1:9092', readBy: 'cli', doc: 'The broker `spate` talks to when --bootstrap-server is not given.' },
+  { name: 'SPATE_DEBUG', defaultValue: 'unset', readBy: 'cli', doc: 'When set (to anything non-empty), `spate` prints the stack of an unexpected error, not only its message.' },
+];

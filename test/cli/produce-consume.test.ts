@@ -1,12 +1,30 @@
 // `spate produce`, `spate consume`, `spate log-dirs` and `spate delete-records` against a
-// real broker through the real binary, cross-checked with kcat (librdkafka).
+// real broker through the real binary, cross-checked with kcat (librdkafka); `spate consume`
+// reads batches kcat and confluent-kafka compressed in every codec.
 // Independent subtests run in parallel (each CLI run is a process).
 
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { BrokerProcess } from '../helpers/broker-process.js';
-import { ClientProcess, run } from '../helpers/run.js';
+import { jsonLines } from '../helpers/json-lines.js';
+import { ClientProcess, PYTHON, pythonScript, run } from '../helpers/run.js';
 import { murmur2 } from '../../src/cli/produce.js';
+import { CodecId } from '../../src/protocol/compression.js';
+import { Attribute, readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
 import { cliMain, describe, spate } from './fixtures/spate.js';
+
+const CONFLUENT_CODECS = { gzip: CodecId.gzip, snappy: CodecId.snappy, lz4: CodecId.lz4, zstd: CodecId.zstd } as const;
+const CONFLUENT_MESSAGES = 400;
+
+/** The compression codecs of the record batches stored in a partition's segment files. */
+function storedCodecs(partitionDir: string): Set<number> {
+  const codecs = new Set<number>();
+  for (const name of readdirSync(partitionDir).filter((file) => file.endsWith('.log'))) {
+    for (const batch of splitBatches(readFileSync(join(partitionDir, name)))) codecs.add(readBatchHeader(batch).attributes & Attribute.compressionMask);
+  }
+  return codecs;
+}
 
 /** 20,000 lines: ASCII, UTF-8, tabs, a '\r', empty lines, growing lengths. */
 function sampleLines(count: number): string {
@@ -170,6 +188,26 @@ t.test('produce, consume, log-dirs, delete-records', async (t) => {
     const expected = codecs.flatMap((codec) => body(codec).split('\n').slice(0, 50)).map((line, index) => `0:${index}\t${line}\n`).join('');
     t.equal(consumed.out, `${expected}0:200\tplain after\n`, 'every record of every codec, in order');
     t.notMatch(consumed.stderr, /skipping/, 'nothing skipped');
+  });
+
+  t.test('batches confluent-kafka compressed in each codec are read as kcat reads them', async (t) => {
+    for (const [codec, codecId] of Object.entries(CONFLUENT_CODECS)) {
+      const topic = `cli-confluent-${codec}`;
+      const produced = await run(PYTHON, [pythonScript('produce_keyed.py'), b, topic, codec, String(CONFLUENT_MESSAGES), '7'], { timeoutMs: 60_000 });
+      t.equal(produced.code, 0, `produce_keyed.py ${codec} exits 0`, { stderr: produced.stderr });
+      t.match(jsonLines(produced.stdout).find((line) => line.type === 'done'), { delivered: CONFLUENT_MESSAGES, failed: 0 }, `${codec}: every message delivered`);
+      const codecs = storedCodecs(join(broker.dataDir, `${topic}-0`));
+      t.same([...codecs], [codecId], `${codec}: every stored batch is ${codec}-compressed`);
+
+      const [consumed, kcat] = await Promise.all([
+        spate(b, ['consume', topic, '--from-beginning', '--max-messages', String(CONFLUENT_MESSAGES), '--print-offset', '--print-key']),
+        run('kcat', ['-b', b, '-t', topic, '-C', '-e', '-q', '-o', 'beginning', '-f', '%p:%o\t%k\t%s\n']),
+      ]);
+      t.equal(consumed.code, 0, describe(consumed));
+      t.notMatch(consumed.stderr, /skipping/, `${codec}: nothing skipped`);
+      t.equal(consumed.out.split('\n').length - 1, CONFLUENT_MESSAGES, `${codec}: every record printed`);
+      t.equal(consumed.out, kcat.stdout.toString(), `${codec}: the same lines as kcat prints`);
+    }
   });
 
 });

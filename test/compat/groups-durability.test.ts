@@ -106,11 +106,18 @@ t.test('committed offsets survive a graceful restart and a kill -9', async (t) =
       `resume-${Date.now()}`,
       '--commit=none',
       '--auto-offset-reset=earliest',
+      '--eof',
     ]);
     const records = (): [number, number, string][] => consumer.lines.map(parseLine).filter((line) => line.type === 'records').flatMap((line) => line.records);
+    // Done when librdkafka reports the end of every partition: each record it was going to
+    // deliver from where it started (a wrong start included) was printed before that.
+    const atEnd = (): boolean => {
+      const ends = new Set(consumer.lines.map(parseLine).filter((line) => line.type === 'eof' && line.offset === PER_PARTITION).map((line) => line.partition as number));
+      return expected.every(([partition]) => ends.has(partition));
+    };
     const deadline = Date.now() + 45_000;
-    while (records().length < total && Date.now() < deadline && consumer.child.exitCode === null) await sleep(100);
-    await sleep(1500); // anything beyond the expected records would arrive meanwhile
+    while (!atEnd() && Date.now() < deadline && consumer.child.exitCode === null) await sleep(100);
+    t.ok(atEnd(), `${when}: the new consumer reached the end of every partition`, { lines: consumer.lines.slice(-5), stderr: consumer.stderr.slice(-1000) });
     consumer.child.kill('SIGTERM');
     t.equal(await within(consumer.exited, 30_000, 'the consumer closing'), 0, 'the new consumer closes cleanly', { stderr: consumer.stderr.slice(-1000) });
     const got = records();

@@ -17,17 +17,29 @@ const FETCH_MAX_BYTES = 8 * MiB;
 
 const broker = await BrokerProcess.start(t, { overrides: { 'fetch.max.bytes': FETCH_MAX_BYTES } });
 
-t.test('setup: a partition holding 3.8 MiB', async (t) => {
-  const client = await RawClient.connect(t, broker.port);
-  const created = await client.request(createTopicsApi, 5, { topics: [{ name: 'big', numPartitions: 2, replicationFactor: 1 }], timeoutMs: 10_000 });
-  t.equal(created.topics[0]!.errorCode, ErrorCode.NONE);
-  const value = Buffer.alloc(1000, 'v');
-  for (let batch = 0; batch < 4; batch++) {
-    const records = encodeRecordBatch({ records: Array.from({ length: 950 }, () => ({ value })) });
-    const response = await client.request(produceApi, 9, { acks: -1, timeoutMs: 5000, topicData: [{ name: 'big', partitionData: [{ index: 0, records }] }] });
-    t.equal(response.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE, `batch ${batch} appended`);
+/**
+ * Makes 'big', which every subtest below reads: a partition holding 3.8 MiB. Run before any
+ * subtest rather than in one of its own, so that each subtest also runs alone (--grep); it
+ * throws rather than asserts (an assertion at the top level would let tap end the file early).
+ */
+async function makeBigPartition(): Promise<void> {
+  const setup = await RawClient.connect(t, broker.port);
+  try {
+    const created = await setup.request(createTopicsApi, 5, { topics: [{ name: 'big', numPartitions: 2, replicationFactor: 1 }], timeoutMs: 10_000 });
+    if (created.topics[0]!.errorCode !== ErrorCode.NONE) throw new Error(`setup: creating big failed with error ${created.topics[0]!.errorCode}`);
+    const value = Buffer.alloc(1000, 'v');
+    for (let batch = 0; batch < 4; batch++) {
+      const records = encodeRecordBatch({ records: Array.from({ length: 950 }, () => ({ value })) });
+      const response = await setup.request(produceApi, 9, { acks: -1, timeoutMs: 5000, topicData: [{ name: 'big', partitionData: [{ index: 0, records }] }] });
+      const errorCode = response.responses[0]!.partitionResponses[0]!.errorCode;
+      if (errorCode !== ErrorCode.NONE) throw new Error(`setup: batch ${batch} failed with error ${errorCode}`);
+    }
+  } finally {
+    setup.destroy();
   }
-});
+}
+
+await makeBigPartition();
 
 function fetchNaming(partitions: readonly number[], maxBytes: number): Record<string, unknown> {
   return {

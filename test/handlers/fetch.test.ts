@@ -68,9 +68,11 @@ t.test('a fetch with nothing to return waits, and wakes when an append arrives',
 });
 
 t.test('a fetch with nothing to return answers empty after max_wait_ms', async (t) => {
+  await createTopic('empty-wait', 1);
+  await produce('empty-wait', 0, ['only']);
   const c = await client();
   const started = Date.now();
-  const response = await c.request(fetchApi, 11, fetchBody('wait-topic', [{ partition: 0, fetchOffset: 1 }], { maxWaitMs: 400 }));
+  const response = await c.request(fetchApi, 11, fetchBody('empty-wait', [{ partition: 0, fetchOffset: 1 }], { maxWaitMs: 400 }));
   const waited = Date.now() - started;
   t.ok(waited >= 350, `waited about max_wait_ms (${waited} ms)`);
   const partition = response.responses[0]!.partitions[0]!;
@@ -89,8 +91,10 @@ t.test('min_bytes: a fetch waits until enough bytes are there or time is up', as
 });
 
 t.test('offsets outside the log are OFFSET_OUT_OF_RANGE; unknown topics and partitions are named', async (t) => {
+  await createTopic('out-of-range', 1);
+  await produce('out-of-range', 0, ['one']);
   const c = await client();
-  const response = await c.request(fetchApi, 11, fetchBody('wait-topic', [{ partition: 0, fetchOffset: 99 }, { partition: 7, fetchOffset: 0 }]));
+  const response = await c.request(fetchApi, 11, fetchBody('out-of-range', [{ partition: 0, fetchOffset: 99 }, { partition: 7, fetchOffset: 0 }]));
   t.same(response.responses[0]!.partitions.map((p) => [p.partitionIndex, p.errorCode]), [
     [0, ErrorCode.OFFSET_OUT_OF_RANGE],
     [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
@@ -116,13 +120,16 @@ t.test('byte limits: partition_max_bytes and max_bytes, with the first batch alw
 });
 
 t.test('read_committed gets the last stable offset and an empty aborted list; read_uncommitted a null list', async (t) => {
+  await createTopic('isolation', 1);
+  await produce('isolation', 0, ['first']);
+  await produce('isolation', 0, ['second']);
   const c = await client();
-  const committed = await c.request(fetchApi, 11, fetchBody('limits', [{ partition: 0, fetchOffset: 0 }], { isolationLevel: 1 }));
+  const committed = await c.request(fetchApi, 11, fetchBody('isolation', [{ partition: 0, fetchOffset: 0 }], { isolationLevel: 1 }));
   const partition = committed.responses[0]!.partitions[0]!;
   t.equal(partition.lastStableOffset, 2);
   t.equal(partition.highWatermark, 2);
   t.same(partition.abortedTransactions, []);
-  const uncommitted = await c.request(fetchApi, 11, fetchBody('limits', [{ partition: 0, fetchOffset: 0 }]));
+  const uncommitted = await c.request(fetchApi, 11, fetchBody('isolation', [{ partition: 0, fetchOffset: 0 }]));
   t.equal(uncommitted.responses[0]!.partitions[0]!.abortedTransactions, null);
 });
 

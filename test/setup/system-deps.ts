@@ -1,6 +1,8 @@
-// Runs once before the test suite (tap's `before`). The compatibility tests drive real
-// clients that come from Debian's packages; a fresh machine (CI) has none of them, so
-// install what is missing. Needs root for apt-get; without it, says what to install.
+// Runs once before the test suite, from npm's `pretest` (not tap's `before`: tap 21 collects
+// coverage of a `before` script whatever `disable-coverage` says, and prints its table).
+// The compatibility tests drive real clients that come from Debian's packages; a fresh
+// machine (CI) has none of them, so install what is missing. Needs root for apt-get;
+// without it, says what to install.
 
 import { spawnSync } from 'node:child_process';
 

@@ -1,19 +1,23 @@
 // Retention against a real broker: a topic with segment.bytes 1 MiB and retention.bytes
 // 5 MiB fed 50 MiB keeps at most the retained bytes plus one active segment; a consumer
 // from offset 0 is answered OFFSET_OUT_OF_RANGE and resumes at the log start offset; and
-// ListOffsets earliest follows. DeleteRecords advances the start on request.
+// ListOffsets earliest follows. DeleteRecords advances the start on request. A topic whose
+// retention.ms is lowered loses every segment older than that, the active one included.
 
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { createTopicsApi, deleteRecordsApi, fetchApi, listOffsetsApi } from '../../src/protocol/generated/index.js';
+import { createTopicsApi, deleteRecordsApi, fetchApi, incrementalAlterConfigsApi, listOffsetsApi } from '../../src/protocol/generated/index.js';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { jsonLines } from '../helpers/json-lines.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { PYTHON, pythonScript, run } from '../helpers/run.js';
 
 const MiB = 1024 * 1024;
+/** IncrementalAlterConfigs: the TOPIC resource type and the SET operation. */
+const TOPIC_RESOURCE = 2;
+const SET_OPERATION = 0;
 
 /** The partition's segment files now; retention runs meanwhile, so a file listed may be gone by the time it is measured. */
 function segmentBytes(dir: string): { logBytes: number; segments: number } {
@@ -95,13 +99,22 @@ t.test('retention.bytes keeps the configured bytes plus one active segment', asy
 t.test('retention.ms deletes segments whose newest record is older than the limit', async (t) => {
   const broker = await BrokerProcess.start(t, { overrides: { 'log.retention.check.interval.ms': 200 } });
   const client = await RawClient.connect(t, broker.port);
+  // Created with the default retention (7 days), so that nothing can expire while it is
+  // filled however slowly the producer runs; retention.ms is lowered once the segments are counted.
   await client.request(createTopicsApi, 5, {
-    topics: [{ name: 'aging', numPartitions: 1, replicationFactor: 1, configs: [{ name: 'segment.bytes', value: String(64 * 1024) }, { name: 'retention.ms', value: '1500' }] }],
+    topics: [{ name: 'aging', numPartitions: 1, replicationFactor: 1, configs: [{ name: 'segment.bytes', value: String(64 * 1024) }] }],
     timeoutMs: 5000,
   });
   const input = Array.from({ length: 2000 }, (_, index) => `old-${index}-${'o'.repeat(200)}`).join('\n') + '\n';
   t.equal((await run('kcat', ['-b', broker.bootstrap, '-t', 'aging', '-P', '-X', 'batch.num.messages=64'], { input })).code, 0);
   t.ok(segmentBytes(join(broker.dataDir, 'aging-0')).segments > 3, 'several segments before retention');
+  t.equal(await earliest(client, 'aging'), 0, 'nothing deleted under the default retention');
+
+  const altered = await client.request(incrementalAlterConfigsApi, 1, {
+    resources: [{ resourceType: TOPIC_RESOURCE, resourceName: 'aging', configs: [{ name: 'retention.ms', configOperation: SET_OPERATION, value: '1500' }] }],
+    validateOnly: false,
+  });
+  t.equal(altered.responses[0]!.errorCode, ErrorCode.NONE, 'retention.ms lowered to 1.5 s');
   const deadline = Date.now() + 10_000;
   while ((await earliest(client, 'aging')) < 2000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
   t.equal(await earliest(client, 'aging'), 2000, 'every expired record is gone (the active segment was rolled and deleted too)');

@@ -10,6 +10,7 @@ usage: group_consumer.py BOOTSTRAP TOPIC GROUP NAME [options]
   --batch N                   consume(num_messages=N) (default 500)
   --exit-after N              close and exit once N messages were processed
   --group-instance-id ID      a static member (KIP-345) with this group.instance.id
+  --eof                       report reaching the end of a partition (enable.partition.eof)
 
 enable.auto.commit is false: offsets are committed only by the synchronous commit after
 each batch has been "processed" (printed and flushed), so a message whose offset was
@@ -25,6 +26,8 @@ time.time()):
   {"type":"committed","offsets":[[partition,offset],...]}       after a successful commit
   {"type":"commit_error","error":"...","code":n}
   {"type":"error","error":"...","code":n}       a consume() error
+  {"type":"eof","partition":p,"offset":o}       with --eof: every record of partition p before
+                                                offset o (its end) has been printed
   {"type":"client_error","error":"...","code":n,"fatal":bool}   librdkafka error_cb
   {"type":"closed","processed":n}
 """
@@ -33,7 +36,7 @@ import argparse
 import signal
 import time
 
-from confluent_kafka import Consumer, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException
 
 from spate_compat import emit, error_text
 
@@ -52,6 +55,7 @@ def main():
     parser.add_argument('--batch', type=int, default=500)
     parser.add_argument('--exit-after', type=int, default=0)
     parser.add_argument('--group-instance-id', default=None)
+    parser.add_argument('--eof', action='store_true')
     args = parser.parse_args()
 
     name = args.name
@@ -73,7 +77,7 @@ def main():
         'auto.offset.reset': args.auto_offset_reset,
         'session.timeout.ms': args.session_timeout_ms,
         'heartbeat.interval.ms': args.heartbeat_interval_ms,
-        'enable.partition.eof': False,
+        'enable.partition.eof': args.eof,
         'error_cb': on_error,
     }
     if args.strategy:
@@ -91,6 +95,11 @@ def main():
     def on_lost(_consumer, partitions):
         out({'type': 'lost', 'partitions': sorted(p.partition for p in partitions)})
 
+    def report_eofs(eofs):
+        # Printed after the batch's records, so an "eof" line follows every record before it.
+        for partition, offset in eofs:
+            out({'type': 'eof', 'partition': partition, 'offset': offset})
+
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
 
@@ -99,17 +108,23 @@ def main():
     while not stopping:
         batch = consumer.consume(num_messages=args.batch, timeout=0.2)
         records = []
+        eofs = []
         for msg in batch:
             if msg.error() is not None:
-                out({'type': 'error', 'error': error_text(msg.error()), 'code': msg.error().code()})
+                if msg.error().code() == KafkaError._PARTITION_EOF:
+                    eofs.append([msg.partition(), msg.offset()])
+                else:
+                    out({'type': 'error', 'error': error_text(msg.error()), 'code': msg.error().code()})
                 continue
             value = msg.value()
             records.append([msg.partition(), msg.offset(), None if value is None else value.decode('utf-8', 'replace')])
         if not records:
+            report_eofs(eofs)
             continue
         # "Processing" is printing the batch; only then is it committed.
         out({'type': 'records', 'records': records})
         processed += len(records)
+        report_eofs(eofs)
         if args.commit == 'sync':
             try:
                 committed = consumer.commit(asynchronous=False)
