@@ -9,6 +9,7 @@ import { lookup } from 'node:dns/promises';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
 import type { BrokerConfig } from './config/broker-config.js';
 import { Controller } from './controller/controller.js';
+import { Admin } from './admin/admin.js';
 import { PartitionManager } from './partition/partition-manager.js';
 import { MetadataStore, writeFileAtomic } from './controller/metadata-store.js';
 import { GroupCoordinator } from './coordinator/group-coordinator.js';
@@ -160,6 +161,7 @@ export class Broker {
         controller,
         groups,
         partitions,
+        admin: new Admin({ config: () => controller.config, controller, partitions, logger }),
         logger,
         clientErrors: new ThrottledLog(logger, CLIENT_ERROR_LOG_INTERVAL_MS),
         get shuttingDown() {

@@ -3,10 +3,10 @@
 // topic's overrides. BROKER: the dynamic broker configs (KIP-226) of the cluster default
 // ("") or this broker's id, as Kafka's legacy AlterConfigs replaces them. BROKER_LOGGER is
 // an unknown resource type here, as in Kafka (only IncrementalAlterConfigs takes it).
+// The work is the admin layer's (admin/admin.ts `alterConfigs`).
 
 import { alterConfigsApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
-import { alterResource, repeatedResources } from './alter-configs.js';
 
 export const alterConfigsHandler = defineHandler({
   apiKey: 33,
@@ -14,24 +14,6 @@ export const alterConfigsHandler = defineHandler({
   maxVersion: 2,
   schema: alterConfigsApi,
   async handle(request, context) {
-    const broker = context.broker;
-    const repeated = repeatedResources(request.resources);
-    const responses = await Promise.all(
-      request.resources.map((resource) => {
-        const configs = new Map<string, string>();
-        for (const config of resource.configs) if (config.value !== null) configs.set(config.name, config.value);
-        const change = {
-          resourceType: resource.resourceType,
-          resourceName: resource.resourceName,
-          names: resource.configs.map((config) => config.name),
-          nullValues: resource.configs.filter((config) => config.value === null).map((config) => config.name),
-        };
-        return alterResource(broker, change, repeated, {
-          topic: () => broker.controller.setTopicConfigs(resource.resourceName, configs, request.validateOnly),
-          broker: () => broker.controller.alterBrokerConfigs(resource.resourceName, () => configs, request.validateOnly),
-        });
-      }),
-    );
-    return { throttleTimeMs: 0, responses };
+    return { throttleTimeMs: 0, responses: await context.broker.admin.alterConfigs(request.resources, request.validateOnly) };
   },
 });

@@ -2,6 +2,7 @@
 // named by the key (00-produce.ts, 01-fetch.ts, …), declaring the versions it serves;
 // ApiVersions is built from those declarations (registry.ts).
 
+import type { Admin } from '../admin/admin.js';
 import type { BrokerConfig } from '../config/broker-config.js';
 import type { Controller } from '../controller/controller.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
@@ -19,6 +20,8 @@ export interface BrokerServices {
   readonly controller: Controller;
   readonly groups: GroupCoordinator;
   readonly partitions: PartitionManager;
+  /** The admin operations (topics, configs, log dirs) the admin APIs translate to and from the wire. */
+  readonly admin: Admin;
   readonly logger: Logger;
   /**
    * For what a client does wrong (a malformed request, an oversized string): at most one line

@@ -5,7 +5,7 @@
 
 import t from 'tap';
 import { buildBrokerConfig, resolveTopicConfig, validateTopicConfigs } from '../../src/config/broker-config.js';
-import { brokerConfigEntries, topicConfigEntries } from '../../src/handlers/topic-configs.js';
+import { brokerConfigEntries, topicConfigEntries } from '../../src/admin/config-entries.js';
 
 const LONG_MAX_TEXT = '9223372036854775807';
 const KEYS = ['message.timestamp.before.max.ms', 'message.timestamp.after.max.ms', 'message.timestamp.difference.max.ms'];
