@@ -51,7 +51,6 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
 }
 
 export const produceHandler = defineHandler({
-  apiKey: 0,
   minVersion: 3,
   maxVersion: 11,
   advertisedMinVersion: 0, // see Handler.advertisedMinVersion: librdkafka compresses only when v0 is advertised

@@ -57,7 +57,6 @@ function resolvePartitions(request: FetchRequest, context: RequestContext): Requ
 }
 
 export const fetchHandler = defineHandler({
-  apiKey: 1,
   minVersion: 4,
   maxVersion: 16,
   schema: fetchApi,

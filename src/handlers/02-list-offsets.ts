@@ -20,7 +20,6 @@ import { defineHandler } from './handler.js';
 const FIRST_LEADER_EPOCH_VERSION = 4;
 
 export const listOffsetsHandler = defineHandler({
-  apiKey: 2,
   minVersion: 0,
   maxVersion: 7,
   schema: listOffsetsApi,

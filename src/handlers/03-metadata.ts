@@ -81,7 +81,6 @@ function errorResponse(topics: readonly { name: string | null; topicId: string }
 }
 
 export const metadataHandler = defineHandler({
-  apiKey: 3,
   minVersion: 0,
   maxVersion: 12,
   schema: metadataApi,

@@ -10,7 +10,6 @@ import { offsetCommitApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
 
 export const offsetCommitHandler = defineHandler({
-  apiKey: 8,
   minVersion: 0,
   maxVersion: 8,
   schema: offsetCommitApi,

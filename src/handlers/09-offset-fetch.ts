@@ -37,7 +37,6 @@ function byTopic(offsets: readonly FetchedOffset[], version: number, partitionEr
 }
 
 export const offsetFetchHandler = defineHandler({
-  apiKey: 9,
   minVersion: 0,
   maxVersion: 8,
   schema: offsetFetchApi,

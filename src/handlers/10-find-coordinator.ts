@@ -25,7 +25,6 @@ async function locate(broker: BrokerServices, key: string, keyType: number): Pro
 }
 
 export const findCoordinatorHandler = defineHandler({
-  apiKey: 10,
   minVersion: 0,
   maxVersion: 4,
   schema: findCoordinatorApi,

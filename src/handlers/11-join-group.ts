@@ -8,7 +8,6 @@ import { joinGroupApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
 
 export const joinGroupHandler = defineHandler({
-  apiKey: 11,
   minVersion: 0,
   maxVersion: 9,
   schema: joinGroupApi,

@@ -5,7 +5,6 @@ import { heartbeatApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
 
 export const heartbeatHandler = defineHandler({
-  apiKey: 12,
   minVersion: 0,
   maxVersion: 4,
   schema: heartbeatApi,

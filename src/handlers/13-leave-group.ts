@@ -8,7 +8,6 @@ import { defineHandler } from './handler.js';
 const BATCHED_VERSION = 3;
 
 export const leaveGroupHandler = defineHandler({
-  apiKey: 13,
   minVersion: 0,
   maxVersion: 5,
   schema: leaveGroupApi,

@@ -6,7 +6,6 @@ import { syncGroupApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
 
 export const syncGroupHandler = defineHandler({
-  apiKey: 14,
   minVersion: 0,
   maxVersion: 5,
   schema: syncGroupApi,

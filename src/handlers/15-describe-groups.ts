@@ -10,7 +10,6 @@ import { AUTHORIZED_OPERATIONS_OMITTED } from './metadata-view.js';
 const GROUP_OPERATIONS = (1 << 3) | (1 << 8) | (1 << 6);
 
 export const describeGroupsHandler = defineHandler({
-  apiKey: 15,
   minVersion: 0,
   maxVersion: 5,
   schema: describeGroupsApi,

@@ -8,7 +8,6 @@ import { defineHandler } from './handler.js';
 const GROUP_TYPE = 'classic';
 
 export const listGroupsHandler = defineHandler({
-  apiKey: 16,
   minVersion: 0,
   maxVersion: 5,
   schema: listGroupsApi,

@@ -9,7 +9,6 @@ import { ErrorCode } from '../protocol/errors.js';
 import { defineHandler } from './handler.js';
 
 export const apiVersionsHandler = defineHandler({
-  apiKey: 18,
   minVersion: 0,
   maxVersion: 3,
   schema: apiVersionsApi,

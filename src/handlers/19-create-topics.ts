@@ -11,7 +11,6 @@ import { createTopicsApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
 
 export const createTopicsHandler = defineHandler({
-  apiKey: 19,
   minVersion: 0,
   maxVersion: 7,
   schema: createTopicsApi,

@@ -13,7 +13,6 @@ import { defineHandler } from './handler.js';
 const FIRST_TOPIC_ID_VERSION = 6;
 
 export const deleteTopicsHandler = defineHandler({
-  apiKey: 20,
   minVersion: 0,
   maxVersion: 6,
   schema: deleteTopicsApi,

@@ -10,7 +10,6 @@ import type { Encodable } from '../protocol/message.js';
 import { defineHandler } from './handler.js';
 
 export const deleteRecordsHandler = defineHandler({
-  apiKey: 21,
   minVersion: 0,
   maxVersion: 2,
   schema: deleteRecordsApi,

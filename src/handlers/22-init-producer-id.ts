@@ -9,7 +9,6 @@ import { initProducerIdApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
 
 export const initProducerIdHandler = defineHandler({
-  apiKey: 22,
   minVersion: 0,
   maxVersion: 4,
   schema: initProducerIdApi,

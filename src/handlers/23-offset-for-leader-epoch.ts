@@ -14,7 +14,6 @@ import { defineHandler } from './handler.js';
 const FIRST_CURRENT_EPOCH_VERSION = 2;
 
 export const offsetForLeaderEpochHandler = defineHandler({
-  apiKey: 23,
   minVersion: 0,
   maxVersion: 4,
   schema: offsetForLeaderEpochApi,

@@ -11,7 +11,6 @@ import { describeConfigsApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
 
 export const describeConfigsHandler = defineHandler({
-  apiKey: 32,
   minVersion: 0,
   maxVersion: 4,
   schema: describeConfigsApi,

@@ -9,7 +9,6 @@ import { alterConfigsApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
 
 export const alterConfigsHandler = defineHandler({
-  apiKey: 33,
   minVersion: 0,
   maxVersion: 2,
   schema: alterConfigsApi,

@@ -7,7 +7,6 @@ import { describeLogDirsApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
 
 export const describeLogDirsHandler = defineHandler({
-  apiKey: 35,
   minVersion: 0,
   maxVersion: 4,
   schema: describeLogDirsApi,

@@ -9,7 +9,6 @@ import { createPartitionsApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
 
 export const createPartitionsHandler = defineHandler({
-  apiKey: 37,
   minVersion: 0,
   maxVersion: 3,
   schema: createPartitionsApi,

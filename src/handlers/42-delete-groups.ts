@@ -5,7 +5,6 @@ import { deleteGroupsApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
 
 export const deleteGroupsHandler = defineHandler({
-  apiKey: 42,
   minVersion: 0,
   maxVersion: 2,
   schema: deleteGroupsApi,

@@ -10,7 +10,6 @@ import { incrementalAlterConfigsApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
 
 export const incrementalAlterConfigsHandler = defineHandler({
-  apiKey: 44,
   minVersion: 0,
   maxVersion: 1,
   schema: incrementalAlterConfigsApi,

@@ -5,7 +5,6 @@ import { offsetDeleteApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
 
 export const offsetDeleteHandler = defineHandler({
-  apiKey: 47,
   minVersion: 0,
   maxVersion: 0,
   schema: offsetDeleteApi,

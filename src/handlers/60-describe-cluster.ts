@@ -9,7 +9,6 @@ import { AUTHORIZED_OPERATIONS_OMITTED, advertisedBrokers, clusterAuthorizedOper
 const BROKER_ENDPOINT_TYPE = 1;
 
 export const describeClusterHandler = defineHandler({
-  apiKey: 60,
   minVersion: 0,
   maxVersion: 1,
   schema: describeClusterApi,

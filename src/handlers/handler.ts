@@ -61,6 +61,7 @@ export const CLOSE_CONNECTION: unique symbol = Symbol('close connection');
 export type HandlerResult<Response> = Encodable<Response> | typeof NO_RESPONSE | typeof CLOSE_CONNECTION;
 
 export interface Handler<Request extends object = object, Response extends object = object> {
+  /** The API key: the schema's, so it is written down once, in the generated code. */
   readonly apiKey: number;
   /** Versions served. Every version in the range must be answered correctly: each client picks a different one. */
   readonly minVersion: number;
@@ -78,6 +79,6 @@ export interface Handler<Request extends object = object, Response extends objec
 }
 
 /** Declares a handler with its types inferred from the schema. */
-export function defineHandler<Request extends object, Response extends object>(handler: Handler<Request, Response>): Handler<Request, Response> {
-  return handler;
+export function defineHandler<Request extends object, Response extends object>(handler: Omit<Handler<Request, Response>, 'apiKey'>): Handler<Request, Response> {
+  return { ...handler, apiKey: handler.schema.apiKey };
 }

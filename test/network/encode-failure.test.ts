@@ -25,7 +25,6 @@ const registry = new HandlerRegistry();
 registry.register(apiVersionsHandler as never);
 registry.register(
   defineHandler({
-    apiKey: 3,
     minVersion: 0,
     maxVersion: 12,
     schema: metadataApi,
