@@ -26,8 +26,12 @@ export function formatCheckpoint(entries: ReadonlyMap<string, number>): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Parses a checkpoint file's text; throws with the file's name on anything malformed. */
-export function parseCheckpoint(text: string, name: string): OffsetCheckpoint {
+/**
+ * The entry lines of a file in Kafka's checkpoint layout (a version line, a count line, then
+ * the entries: the offset checkpoints here, and leader-epoch-checkpoint); throws with the
+ * file's name when the version or the count is wrong.
+ */
+export function checkpointEntryLines(text: string, name: string): string[] {
   const lines = text.split('\n').filter((line) => line !== '');
   if (lines.length < 2 || Number(lines[0]) !== CHECKPOINT_VERSION) {
     throw new Error(`${name}: unknown checkpoint version line ${JSON.stringify(lines[0])}`);
@@ -36,8 +40,13 @@ export function parseCheckpoint(text: string, name: string): OffsetCheckpoint {
   if (!Number.isInteger(count) || count !== lines.length - 2) {
     throw new Error(`${name}: count line says ${lines[1]} but ${lines.length - 2} entries follow`);
   }
+  return lines.slice(2);
+}
+
+/** Parses a checkpoint file's text; throws with the file's name on anything malformed. */
+export function parseCheckpoint(text: string, name: string): OffsetCheckpoint {
   const entries: OffsetCheckpoint = new Map();
-  for (const line of lines.slice(2)) {
+  for (const line of checkpointEntryLines(text, name)) {
     const match = /^(\S+) (\d+) (-?\d+)$/.exec(line);
     if (match === null) throw new Error(`${name}: malformed entry ${JSON.stringify(line)}`);
     entries.set(checkpointKey(match[1]!, Number(match[2])), Number(match[3]));

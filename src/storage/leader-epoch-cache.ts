@@ -11,7 +11,7 @@
 
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomicSync } from './checkpoint.js';
+import { checkpointEntryLines, writeFileAtomicSync } from './checkpoint.js';
 
 export const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint';
 
@@ -134,16 +134,8 @@ export class LeaderEpochCache {
 }
 
 export function parseEpochCheckpoint(text: string, name: string): EpochEntry[] {
-  const lines = text.split('\n').filter((line) => line !== '');
-  if (lines.length < 2 || Number(lines[0]) !== CHECKPOINT_VERSION) {
-    throw new Error(`${name}: unknown checkpoint version line ${JSON.stringify(lines[0])}`);
-  }
-  const count = Number(lines[1]);
-  if (!Number.isInteger(count) || count !== lines.length - 2) {
-    throw new Error(`${name}: count line says ${lines[1]} but ${lines.length - 2} entries follow`);
-  }
   const entries: EpochEntry[] = [];
-  for (const line of lines.slice(2)) {
+  for (const line of checkpointEntryLines(text, name)) {
     const match = /^(\d+) (\d+)$/.exec(line);
     if (match === null) throw new Error(`${name}: malformed entry ${JSON.stringify(line)}`);
     const entry = { epoch: Number(match[1]), startOffset: Number(match[2]) };
