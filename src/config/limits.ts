@@ -118,4 +118,11 @@ export const limits = {
   libraryHeldBytesPerTaskMax: 256 * 1024 * 1024,
   /** Per-record errors listed in one produce response (Kafka lists them all; a batch can hold millions). */
   recordErrorsReportedMax: 100,
+  // ---- topic configs (i9): recompression on append and the log cleaner (src/storage/) ----
+  /**
+   * Bytes of batches one append command has rebuilt in the topic's compression.type and not
+   * yet written; past this they are written before the next batch is taken (the produced
+   * batches are views of the request, the rebuilt ones new memory).
+   */
+  recompressedBytesPendingMax: 64 * 1024 * 1024,
 } as const;

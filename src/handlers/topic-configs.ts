@@ -84,6 +84,11 @@ export function topicConfigEntries(config: BrokerConfig, overrides: Readonly<Rec
     const synonyms: ConfigSynonym[] = [];
     const override = overrides[definition.name];
     if (override !== undefined) synonyms.push({ name: definition.name, value: override, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
+    if (definition.brokerSynonym === undefined) {
+      // Kafka has no broker default for this key (remote storage, replication throttles): only the built-in default.
+      synonyms.push({ name: definition.name, value: definition.defaultValue, source: ConfigSource.DEFAULT_CONFIG });
+      return entry(definition, synonyms, false);
+    }
     const fromBroker = brokerSynonyms(config, definition.brokerSynonym);
     // The effective default is the resolved broker value (retention.ms derived from hours, …), not the raw key's.
     const resolved = formatConfigValue(config.topicDefaults.get(definition.name) ?? null);

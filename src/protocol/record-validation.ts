@@ -60,6 +60,8 @@ export interface ValidationOptions {
   readonly libraryHeldBytesMax: number;
   /** Per-record errors kept in a verdict. */
   readonly recordErrorsMax: number;
+  /** Return the records' bytes (decompressed) in the verdict, for a batch the caller will recompress. */
+  readonly keepRecords?: boolean;
 }
 
 /** Kafka's ProduceResponse RecordError: the index of the record in its batch, and what is wrong. */
@@ -76,6 +78,8 @@ export interface BatchVerdict {
   readonly maxTimestamp: number;
   /** Bytes of the records once decompressed. */
   readonly recordBytes: number;
+  /** The records, decompressed (a view of the batch when it is not compressed), when ValidationOptions.keepRecords asked. */
+  readonly records?: Buffer;
 }
 
 /** Long.MAX_VALUE as configs hold it (clamped to 2^53-1): no bound at all, as in Kafka. */
@@ -320,9 +324,11 @@ export function validateRecordBatch(batch: Buffer, options: ValidationOptions): 
   let keyErrors = 0;
   let maxTimestamp = NO_TIMESTAMP;
   let recordBytes = 0;
+  let kept: Buffer | undefined;
   try {
     const records = recordsOf(batch, options.inflatedBytesMax, options.libraryHeldBytesMax);
     recordBytes = records.end - records.start;
+    if (options.keepRecords === true) kept = records.bytes.subarray(records.start, records.end);
     const walker = new RecordWalker(records.bytes, records.start, records.end);
     for (let index = 0; index < records.count; index++) {
       const record = walker.next(index);
@@ -371,7 +377,7 @@ export function validateRecordBatch(batch: Buffer, options: ValidationOptions): 
   if (keyErrors > 0) {
     return verdict(ErrorCode.INVALID_RECORD, `${keyErrors} records have no key, which a compacted topic cannot keep`, recordErrors);
   }
-  return { errorCode: ErrorCode.NONE, message: null, recordErrors: [], maxTimestamp, recordBytes };
+  return { errorCode: ErrorCode.NONE, message: null, recordErrors: [], maxTimestamp, recordBytes, records: kept };
 }
 
 /**

@@ -15,11 +15,12 @@ import {
   checkProducedBatch,
   computeBatchCrc,
   readInt64,
+  rebuildBatch,
   writeInt64,
 } from '../protocol/record-batch.js';
 import { compactPass } from './compaction.js';
 import { sharedOffsetMap, type OffsetMap } from './offset-map.js';
-import { CompressionError } from '../protocol/compression.js';
+import { CodecId, CompressionError, codecName, compressForBroker } from '../protocol/compression.js';
 import {
   RecordFormatError,
   forEachRecord,
@@ -36,6 +37,18 @@ const INT32_MAX = 2147483647;
 /** Decompression bounds of a timestamp lookup: those of produce validation. */
 const DECODE_BOUNDS = { inflatedBytesMax: limits.batchInflatedBytesMax, libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax } as const;
 const PARTITION_METADATA = 'partition.metadata';
+
+/** The codec batches of a topic are stored in, or null to keep each as produced (compression.type=producer). */
+function storedCodec(compressionType: TopicConfig['compressionType']): number | null {
+  switch (compressionType) {
+    case 'producer':
+      return null;
+    case 'uncompressed':
+      return CodecId.none;
+    default:
+      return CodecId[compressionType];
+  }
+}
 
 export interface AppendResult {
   readonly errorCode: number;
@@ -182,6 +195,8 @@ export class Log {
   private compactedThrough = 0;
   /** The offset of the newest producer snapshot on disk (or of an equivalent empty state): close writes one only when the log has moved past it. */
   private snapshotOffset = 0;
+  /** How much earlier than segment.ms the active segment rolls (segment.jitter.ms), drawn when it was created. */
+  private rollJitterMs = 0;
 
   private constructor(
     readonly dir: string,
@@ -230,6 +245,7 @@ export class Log {
     segment.close();
     log.segments.push(segment);
     log.recent.reset(0);
+    log.drawRollJitter();
     return log;
   }
 
@@ -286,6 +302,7 @@ export class Log {
     if (log.logStartOffset > log.logEndOffset) log.logStartOffset = log.logEndOffset;
     log.recoveryPoint = Math.min(log.recoveryPoint, log.logEndOffset);
     log.recent.reset(log.activeSegment.baseOffset);
+    log.drawRollJitter();
     const producersLoaded = log.rebuildProducerState();
     return { log, report: { segmentsScanned, bytesTruncated, producersLoaded } };
   }
@@ -335,7 +352,10 @@ export class Log {
     let nextOffset = this.logEndOffset;
     let position = this.activeSegment.size;
     let messages = 0;
+    /** Bytes of batches rebuilt in another codec and not yet written (each a new buffer). */
+    let recompressedPendingBytes = 0;
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
+    const targetCodec = storedCodec(this.config.compressionType);
     const validation: ValidationOptions = {
       nowMs,
       timestampType: this.config.messageTimestampType,
@@ -345,9 +365,11 @@ export class Log {
       inflatedBytesMax: limits.batchInflatedBytesMax,
       libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax,
       recordErrorsMax: limits.recordErrorsReportedMax,
+      keepRecords: targetCodec !== null,
     };
     for (let index = 0; index < batches.length; index++) {
-      const batch = batches[index]!;
+      const produced = batches[index]!;
+      let batch = produced;
       const check = checkProducedBatch(batch, this.config.maxMessageBytes);
       if (check.errorCode !== ErrorCode.NONE) {
         results[index] = { errorCode: check.errorCode, errorMessage: check.message, baseOffset: -1, logAppendTimeMs: -1 };
@@ -378,6 +400,15 @@ export class Log {
           continue;
         }
       }
+      if (targetCodec !== null && (produced.readInt16BE(BatchField.attributes) & Attribute.compressionMask) !== targetCodec) {
+        const rebuilt = this.recompress(produced, verdict.records!, targetCodec);
+        if (!Buffer.isBuffer(rebuilt)) {
+          results[index] = { errorCode: rebuilt.errorCode, errorMessage: rebuilt.message, baseOffset: -1, logAppendTimeMs: -1 };
+          continue;
+        }
+        batch = rebuilt;
+        recompressedPendingBytes += batch.length;
+      }
       // Roll before this batch when it would not fit the active segment (the pending writes go first).
       if (this.shouldRoll(position, batch.length, nextOffset + lastOffsetDelta, nowMs)) {
         this.writeAccepted(accepted, positions);
@@ -389,17 +420,19 @@ export class Log {
       writeInt64(batch, BatchField.baseOffset, nextOffset);
       batch.writeInt32BE(0, BatchField.partitionLeaderEpoch);
       let maxTimestamp = verdict.maxTimestamp;
+      let crcStale = batch !== produced;
       if (logAppendTime) {
         const attributes = batch.readInt16BE(BatchField.attributes);
         batch.writeInt16BE(attributes | Attribute.logAppendTime, BatchField.attributes);
         writeInt64(batch, BatchField.maxTimestamp, nowMs);
-        batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
         maxTimestamp = nowMs;
+        crcStale = true;
       } else if (readInt64(batch, BatchField.maxTimestamp) !== maxTimestamp) {
         // As Kafka's LogValidator: a CreateTime batch's maxTimestamp is what its records say, so the time index can trust it.
         writeInt64(batch, BatchField.maxTimestamp, maxTimestamp);
-        batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
+        crcStale = true;
       }
+      if (crcStale) batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
       const lastOffset = nextOffset + lastOffsetDelta;
       positions.push({
         baseOffset: nextOffset,
@@ -418,6 +451,13 @@ export class Log {
       messages += lastOffsetDelta + 1;
       nextOffset = lastOffset + 1;
       position += batch.length;
+      if (recompressedPendingBytes > limits.recompressedBytesPendingMax) {
+        // Rebuilt batches are new memory (the produced ones are views of the request): written now, not held for the whole command.
+        this.writeAccepted(accepted, positions);
+        accepted.length = 0;
+        positions.length = 0;
+        recompressedPendingBytes = 0;
+      }
     }
     this.writeAccepted(accepted, positions);
     if (messages > 0) {
@@ -426,6 +466,34 @@ export class Log {
       if (this.unflushedMessages >= this.config.flushMessages) this.flush();
     }
     return results;
+  }
+
+  /**
+   * A produced batch rebuilt in the topic's compression.type, as Kafka's LogValidator does
+   * when the codecs differ: the same records (their offset deltas already 0, 1, 2 … and
+   * timestamps as produced), the same producer id, epoch and base sequence, compressed with
+   * the topic's level. Offsets, the partition leader epoch and the CRC are set by the caller.
+   * Answers MESSAGE_TOO_LARGE when the rebuilt batch exceeds max.message.bytes (Kafka checks
+   * the size again after recompressing), REQUEST_TIMED_OUT when this task's share of
+   * library-held memory is used (retried by producers).
+   */
+  private recompress(produced: Buffer, records: Buffer, codec: number): Buffer | { errorCode: number; message: string } {
+    const levels = { gzip: this.config.compressionGzipLevel, lz4: this.config.compressionLz4Level, zstd: this.config.compressionZstdLevel };
+    let payload: Buffer;
+    try {
+      payload = compressForBroker(codec, records, levels, limits.libraryHeldBytesPerTaskMax);
+    } catch (error) {
+      if (!(error instanceof CompressionError)) throw error;
+      return { errorCode: error.failure === 'busy' ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, message: error.message };
+    }
+    const rebuilt = rebuildBatch(produced, codec, payload);
+    if (rebuilt.length > this.config.maxMessageBytes) {
+      return {
+        errorCode: ErrorCode.MESSAGE_TOO_LARGE,
+        message: `the batch is ${rebuilt.length} bytes once recompressed to ${codecName(codec)} (compression.type), more than max.message.bytes ${this.config.maxMessageBytes}`,
+      };
+    }
+    return rebuilt;
   }
 
   private writeAccepted(accepted: readonly Buffer[], positions: readonly BatchPosition[]): void {
@@ -440,9 +508,21 @@ export class Log {
     return (
       position + batchBytes > this.config.segmentBytes ||
       active.offsetIndex.sizeBytes + 8 > this.config.segmentIndexBytes ||
-      nowMs - active.createdMs > this.config.segmentMs ||
+      nowMs - active.createdMs > this.maxSegmentMs() - this.rollJitterMs ||
       lastOffset - active.baseOffset > INT32_MAX
     );
+  }
+
+  /** Kafka's LogConfig.maxSegmentMs: a compacted log's active segment also rolls at max.compaction.lag.ms, so its records become cleanable. */
+  private maxSegmentMs(): number {
+    const { segmentMs, maxCompactionLagMs } = this.config;
+    return this.config.cleanupPolicy.includes('compact') ? Math.min(segmentMs, maxCompactionLagMs) : segmentMs;
+  }
+
+  /** Kafka's randomSegmentJitter: up to min(segment.jitter.ms, segment.ms), drawn for each new active segment. */
+  private drawRollJitter(): void {
+    const jitterMs = Math.min(this.config.segmentJitterMs, this.config.segmentMs);
+    this.rollJitterMs = jitterMs > 0 ? Math.floor(Math.random() * jitterMs) : 0;
   }
 
   /** Closes the active segment (indexes written, data fsynced, descriptor closed) and starts a new one at the log end. */
@@ -454,6 +534,7 @@ export class Log {
     const segment = Segment.create(this.dir, previous.nextOffset, this.config.indexIntervalBytes);
     segment.createdMs = nowMs;
     this.segments.push(segment);
+    this.drawRollJitter();
     this.recent.reset(segment.baseOffset);
     this.recoveryPoint = segment.baseOffset;
     this.unflushedMessages = 0;
