@@ -108,6 +108,8 @@ export interface RecordView {
   attributes: number;
   timestampDelta: number;
   offsetDelta: number;
+  /** Where the key's length varint starts: the record's fields after its offset delta (compaction copies them as they are). */
+  fieldsStart: number;
   keyStart: number;
   /** -1 for a null key. */
   keyLength: number;
@@ -119,17 +121,27 @@ export interface RecordView {
 
 const VARINT_SCALE = [1, 2 ** 7, 2 ** 14, 2 ** 21, 2 ** 28, 2 ** 35, 2 ** 42, 2 ** 49, 2 ** 56, 2 ** 63];
 
+/**
+ * How offset deltas must run: 'dense' (0, 1, 2 …, what a producer sends) or 'increasing'
+ * (a stored batch, where compaction leaves gaps: each delta above the one before, never
+ * past the batch's lastOffsetDelta).
+ */
+export type OffsetDeltas = 'dense' | 'increasing';
+
 /** Reads records one after another, each bounded by its own length. */
 class RecordWalker {
   pos: number;
   /** The current record's end while reading its fields, else the records' end. */
   private limit: number;
   readonly view: RecordView;
+  private previousDelta = -1;
 
   constructor(
     readonly bytes: Buffer,
     start: number,
     readonly end: number,
+    private readonly offsetDeltas: OffsetDeltas = 'dense',
+    private readonly lastOffsetDelta = Infinity,
   ) {
     this.pos = start;
     this.limit = end;
@@ -141,6 +153,7 @@ class RecordWalker {
       attributes: 0,
       timestampDelta: 0,
       offsetDelta: 0,
+      fieldsStart: 0,
       keyStart: 0,
       keyLength: -1,
       valueStart: 0,
@@ -213,7 +226,13 @@ class RecordWalker {
     view.attributes = this.bytes[this.pos++]!;
     view.timestampDelta = this.varlong('timestamp delta');
     view.offsetDelta = this.varint('offset delta');
-    if (view.offsetDelta !== index) throw this.fail(`offset delta ${view.offsetDelta} where ${index} belongs (deltas must count 0, 1, 2 …)`);
+    if (this.offsetDeltas === 'dense') {
+      if (view.offsetDelta !== index) throw this.fail(`offset delta ${view.offsetDelta} where ${index} belongs (deltas must count 0, 1, 2 …)`);
+    } else if (view.offsetDelta <= this.previousDelta || view.offsetDelta > this.lastOffsetDelta) {
+      throw this.fail(`offset delta ${view.offsetDelta} after ${this.previousDelta} (deltas must increase up to the batch's last offset delta ${this.lastOffsetDelta})`);
+    }
+    this.previousDelta = view.offsetDelta;
+    view.fieldsStart = this.pos;
     view.keyLength = this.nullableLength('key');
     view.keyStart = this.pos - Math.max(view.keyLength, 0);
     view.valueLength = this.nullableLength('value');
@@ -267,9 +286,9 @@ function recordsOf(batch: Buffer, inflatedBytesMax: number, libraryHeldBytesMax:
 }
 
 /**
- * Calls `visit` with each record of a (stored or produced) batch, decompressing it first,
- * until `visit` returns false. Throws RecordFormatError or CompressionError when the bytes
- * are not what the header says.
+ * Calls `visit` with each record of a stored batch, decompressing it first, until `visit`
+ * returns false. Offset deltas may have gaps (compaction leaves them). Throws
+ * RecordFormatError or CompressionError when the bytes are not what the header says.
  */
 export function forEachRecord(
   batch: Buffer,
@@ -277,7 +296,7 @@ export function forEachRecord(
   visit: (record: RecordView) => boolean | void,
 ): void {
   const records = recordsOf(batch, bounds.inflatedBytesMax, bounds.libraryHeldBytesMax);
-  const walker = new RecordWalker(records.bytes, records.start, records.end);
+  const walker = new RecordWalker(records.bytes, records.start, records.end, 'increasing', batch.readInt32BE(BatchField.lastOffsetDelta));
   for (let index = 0; index < records.count; index++) {
     if (visit(walker.next(index)) === false) return;
   }

@@ -18,7 +18,7 @@ import {
   rebuildBatch,
   writeInt64,
 } from '../protocol/record-batch.js';
-import { compactPass } from './compaction.js';
+import { cleanBatch, mapBatch, type CleaningRules, type MapProgress } from './compaction.js';
 import { sharedOffsetMap, type OffsetMap } from './offset-map.js';
 import { CodecId, CompressionError, codecName, compressForBroker } from '../protocol/compression.js';
 import {
@@ -30,7 +30,7 @@ import {
   type ValidationOptions,
 } from '../protocol/record-validation.js';
 import { ProducerStateManager } from './producer-state.js';
-import { SWAP_SUFFIX, Segment, segmentFileName, type BatchPosition } from './segment.js';
+import { SWAP_SUFFIX, Segment, segmentFileName, type BatchPosition, type SegmentReplacement } from './segment.js';
 import { fsyncDirectorySync } from './checkpoint.js';
 
 const INT32_MAX = 2147483647;
@@ -78,6 +78,87 @@ export interface ReadResult {
 export interface OffsetAndTimestamp {
   readonly offset: number;
   readonly timestamp: number;
+}
+
+/**
+ * What the cleaner knows about a compacted log (Kafka's LogToClean and
+ * LogCleanerManager.cleanableOffsets): where its dirty section starts, where cleaning must
+ * stop, and how dirty it is.
+ */
+export interface CleanableState {
+  /** Offsets below this are clean (where the last cleaning stopped, or the log start). */
+  readonly firstDirtyOffset: number;
+  /** Not cleaned from here on: the active segment, or the first segment younger than min.compaction.lag.ms. */
+  readonly firstUncleanableOffset: number;
+  /** Bytes of the segments holding the dirty section up to firstUncleanableOffset. */
+  readonly cleanableBytes: number;
+  /** cleanableBytes over those and the clean segments' bytes. */
+  readonly cleanableRatio: number;
+  /** A dirty closed segment's first batch is older than max.compaction.lag.ms. */
+  readonly needCompactionNow: boolean;
+  /** Kafka's test: needCompactionNow with bytes to clean, or cleanableRatio above min.cleanable.dirty.ratio. */
+  readonly eligible: boolean;
+}
+
+export interface CleanOptions {
+  /** Lets the shard serve its other commands; the cleaning goes on after it resolves (default: the next turn of the event loop). */
+  readonly pause?: () => Promise<void>;
+  /** The key map (default: the thread's, sized to the dirty section within offsetMapBytesMax). */
+  readonly offsetMap?: OffsetMap;
+  /** The shard's share of log.cleaner.dedupe.buffer.size. */
+  readonly offsetMapBytesMax?: number;
+  /** Bytes between pauses (default limits.cleanerStepBytes; tests make it small). */
+  readonly stepBytes?: number;
+}
+
+export interface CleanOutcome {
+  /** Segment files replaced or deleted, so readers drop their descriptors. */
+  readonly touched: readonly string[];
+  /** False when the log changed or closed during a pause and the cleaning gave up (what it finished stays). */
+  readonly completed: boolean;
+}
+
+/** The log changed under a paused cleaning (segments deleted, the log closed or deleted). */
+class CleaningAborted extends Error {
+  override readonly name = 'CleaningAborted';
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * How much a cleaning does between pauses: the shard thread also serves appends and reads,
+ * and lz4/zstd buffers are freed only between tasks (protocol/compression.ts).
+ */
+class CleanerPacer {
+  private bytes = 0;
+  private startedMs = performance.now();
+
+  constructor(
+    private readonly pauseFor: () => Promise<void>,
+    private readonly aborted: () => boolean,
+    private readonly stepBytes: number,
+  ) {}
+
+  spend(bytes: number): void {
+    this.bytes += bytes;
+  }
+
+  async maybePause(): Promise<void> {
+    if (this.bytes < this.stepBytes && performance.now() - this.startedMs < limits.cleanerStepMs) return;
+    await this.pauseFor();
+    if (this.aborted()) throw new CleaningAborted('the log changed while its cleaning waited');
+    this.bytes = 0;
+    this.startedMs = performance.now();
+  }
+}
+
+/** A run of neighbouring segments being cleaned into the first of them. */
+interface CleanedGroup {
+  readonly segments: Segment[];
+  /** Null while the output is still exactly the first segment's bytes (nothing to write yet). */
+  replacement: SegmentReplacement | null;
+  /** Bytes of output so far. */
+  size: number;
 }
 
 export interface RecoveryReport {
@@ -191,8 +272,12 @@ export class Log {
   private unflushedMessages = 0;
   private firstUnflushedMs = 0;
   private readonly recent = new RecentBatches();
-  /** Offsets below this have been compacted (cleanup.policy=compact): the next pass maps from here. */
+  /** Offsets below this have been compacted (cleanup.policy=compact): the next cleaning maps from here. */
   private compactedThrough = 0;
+  /** Bumped whenever segments go or the log closes: a paused cleaning that sees it changed gives up. */
+  private generation = 0;
+  /** A cleaning is under way (possibly paused). */
+  private cleaning = false;
   /** The offset of the newest producer snapshot on disk (or of an equivalent empty state): close writes one only when the log has moved past it. */
   private snapshotOffset = 0;
   /** How much earlier than segment.ms the active segment rolls (segment.jitter.ms), drawn when it was created. */
@@ -668,8 +753,10 @@ export class Log {
    * the deleted segment files.
    */
   applyRetention(nowMs: number): string[] {
-    // Compacted logs (the internal __consumer_offsets) keep their records: deleting by age would lose committed offsets.
+    // A compact-only log (__consumer_offsets) keeps its records: deleting by age would lose committed offsets.
     if (!this.config.cleanupPolicy.includes('delete')) return [];
+    // compact,delete: deleting segments would make a paused cleaning give up; the next check does it.
+    if (this.cleaning) return [];
     const { retentionMs, retentionBytes } = this.config;
     if (retentionMs >= 0) {
       const active = this.activeSegment;
@@ -706,6 +793,7 @@ export class Log {
 
   private deleteOldestSegments(count: number): string[] {
     if (count <= 0) return [];
+    this.generation++;
     const removed = this.segments.splice(0, count);
     const paths: string[] = [];
     for (const segment of removed) {
@@ -718,41 +806,171 @@ export class Log {
   }
 
   /**
-   * Log compaction for cleanup.policy=compact: one pass of compaction.ts over the closed
-   * segments, with a key map of bounded size (the shard's, unless given). Closed segments
-   * keep only the newest record of each key (tombstones too, until delete.retention.ms has
-   * passed), and small neighbours are merged up to segment.bytes. A dirty section with more
-   * keys than the map holds is finished by the following calls, each resuming where the last
-   * one stopped. Returns the segment files replaced or deleted, so readers drop their
-   * descriptors.
+   * The cleaner's view of this log (Kafka's LogCleanerManager), or null when it is not a
+   * compacted log with a closed segment. The dirty section starts where the last cleaning
+   * stopped; cleaning never reaches the active segment nor a segment holding a record
+   * younger than min.compaction.lag.ms; the log is eligible once its dirty bytes are more
+   * than min.cleanable.dirty.ratio of its cleanable bytes, or once a dirty segment's first
+   * batch is older than max.compaction.lag.ms.
    */
-  compact(nowMs: number, offsetMap: OffsetMap = sharedOffsetMap()): string[] {
-    if (!this.config.cleanupPolicy.includes('compact') || this.segments.length < 2) return [];
-    const closed = this.segments.slice(0, -1);
-    if (closed[closed.length - 1]!.nextOffset <= this.compactedThrough) return [];
-    const touched: string[] = [];
-    const options = {
-      firstDirtyOffset: Math.max(this.compactedThrough, this.segments[0]!.baseOffset),
-      nowMs,
-      deleteRetentionMs: this.config.deleteRetentionMs,
-      segmentBytes: this.config.segmentBytes,
-    };
-    const pass = compactPass(closed, offsetMap, options, (group, bytes) => {
-      const [first, ...rest] = group;
-      // Decided first (.swap), then the merged neighbours go, then the swap takes the first's
-      // place: a crash anywhere is finished by the next open (recoverSwaps), never a log with
-      // the same offsets twice.
-      first!.prepareReplacement(bytes);
-      for (const merged of rest) {
-        touched.push(merged.logPath);
-        merged.delete();
-        this.segments.splice(this.segments.indexOf(merged), 1);
-      }
-      first!.commitReplacement(bytes, group[group.length - 1]!.nextOffset);
-      touched.push(first!.logPath);
+  cleanableState(nowMs: number): CleanableState | null {
+    const config = this.config;
+    if (!config.cleanupPolicy.includes('compact') || this.segments.length < 2) return null;
+    const segments = this.segments;
+    const closed = segments.slice(0, -1);
+    let firstDirtyOffset = this.compactedThrough;
+    if (firstDirtyOffset < this.logStartOffset || firstDirtyOffset > this.logEndOffset) firstDirtyOffset = this.logStartOffset;
+    let firstUncleanableOffset = Math.min(this.activeSegment.baseOffset, this.highWatermark);
+    if (config.minCompactionLagMs > 0) {
+      const young = closed.find((segment) => segment.nextOffset > firstDirtyOffset && segment.largestTimestamp() > nowMs - config.minCompactionLagMs);
+      if (young !== undefined) firstUncleanableOffset = Math.min(firstUncleanableOffset, young.baseOffset);
+    }
+    firstUncleanableOffset = Math.max(firstDirtyOffset, firstUncleanableOffset);
+    // Bytes as Kafka counts them: whole segments overlapping each range.
+    const uncleanableBase = (this.segmentFor(firstUncleanableOffset) ?? segments[0]!).baseOffset;
+    const from = Math.min(firstDirtyOffset, uncleanableBase);
+    let cleanBytes = 0;
+    let cleanableBytes = 0;
+    segments.forEach((segment, index) => {
+      const end = segments[index + 1]?.baseOffset ?? Infinity;
+      if (segment.baseOffset < firstDirtyOffset) cleanBytes += segment.size;
+      if (segment.baseOffset < uncleanableBase && end > from) cleanableBytes += segment.size;
     });
-    this.compactedThrough = pass.cleanedThrough;
-    return touched;
+    const totalBytes = cleanBytes + cleanableBytes;
+    const cleanableRatio = totalBytes > 0 ? cleanableBytes / totalBytes : 0;
+    let needCompactionNow = false;
+    if (config.maxCompactionLagMs < Number.MAX_SAFE_INTEGER) {
+      const cleanUntilMs = nowMs - config.maxCompactionLagMs;
+      needCompactionNow = closed.some((segment, index) => {
+        if ((segments[index + 1]?.baseOffset ?? Infinity) <= firstDirtyOffset) return false;
+        const firstBatchMs = segment.firstBatchTimestamp();
+        return firstBatchMs > 0 && firstBatchMs < cleanUntilMs;
+      });
+    }
+    const eligible = totalBytes > 0 && ((needCompactionNow && cleanableBytes > 0) || cleanableRatio > config.minCleanableDirtyRatio);
+    return { firstDirtyOffset, firstUncleanableOffset, cleanableBytes, cleanableRatio, needCompactionNow, eligible };
+  }
+
+  /** Cleans the log if it is eligible now (see cleanableState). Returns the segment files replaced or deleted. */
+  async compact(nowMs: number, options: CleanOptions = {}): Promise<readonly string[]> {
+    const state = this.cleanableState(nowMs);
+    if (state === null || !state.eligible) return [];
+    return (await this.clean(state, nowMs, options)).touched;
+  }
+
+  /**
+   * One cleaning (Kafka's Cleaner.doClean), streamed: the dirty section's keys are mapped
+   * (up to the map's capacity), then the segments from the log start to where the map ends
+   * are rewritten with compaction.ts's cleanBatch into groups of neighbours that fit
+   * segment.bytes, each group written beside its first segment and swapped in crash-atomically
+   * (.cleaned → .swap → .log, finished by recoverSwaps after a crash). Nothing is held in
+   * memory but the key map and a step of batches; every limits.cleanerStepBytes or
+   * limits.cleanerStepMs the cleaning pauses so the shard serves its other commands, and gives
+   * up if meanwhile segments were deleted or the log closed. A group is swapped in with no
+   * pause in between, so readers see the old segments or the new one, never a mix.
+   */
+  async clean(state: CleanableState, nowMs: number, options: CleanOptions = {}): Promise<CleanOutcome> {
+    if (this.cleaning) throw new Error(`${this.dir}: a cleaning is already under way`);
+    this.cleaning = true;
+    const generation = this.generation;
+    const pacer = new CleanerPacer(options.pause ?? nextTurn, () => this.generation !== generation, options.stepBytes ?? limits.cleanerStepBytes);
+    const config = this.config;
+    const touched: string[] = [];
+    let group: CleanedGroup | null = null;
+    try {
+      // Segments wholly before firstUncleanableOffset, as they are now: appends add segments after them only.
+      const closed = this.segments.filter((segment) => segment.baseOffset < state.firstUncleanableOffset);
+      const map = options.offsetMap ?? sharedOffsetMap(state.firstUncleanableOffset - state.firstDirtyOffset, options.offsetMapBytesMax ?? limits.compactionOffsetMapBytes);
+      map.clear();
+      const progress: MapProgress = { latestOffset: state.firstDirtyOffset - 1, full: false };
+      mapping: for (const segment of closed) {
+        if (segment.nextOffset <= state.firstDirtyOffset) continue;
+        const start = segment.baseOffset < state.firstDirtyOffset ? (segment.findBatch(state.firstDirtyOffset, null)?.position ?? segment.size) : 0;
+        for (let position = start; position < segment.size; ) {
+          const { batches, next } = segment.readBatchesAt(position);
+          for (const batch of batches) {
+            pacer.spend(batch.length);
+            if (!mapBatch(batch, map, state.firstDirtyOffset, progress)) break mapping;
+          }
+          position = next;
+          await pacer.maybePause();
+        }
+      }
+      const cleanedThrough = progress.full ? progress.latestOffset + 1 : state.firstUncleanableOffset;
+      const rules: CleaningRules = {
+        map,
+        latestOffset: progress.latestOffset,
+        nowMs,
+        deleteRetentionMs: config.deleteRetentionMs,
+        isLastBatchOfProducer: (producerId, lastOffset) => this.producerState.entry(producerId)?.batches.at(-1)?.lastOffset === lastOffset,
+      };
+      for (const segment of closed) {
+        if (segment.baseOffset >= cleanedThrough) break;
+        if (group !== null && (group.size + segment.size > config.segmentBytes || segment.nextOffset - 1 - group.segments[0]!.baseOffset > INT32_MAX)) {
+          this.finishGroup(group, touched);
+          group = null;
+        }
+        if (group === null) group = { segments: [segment], replacement: null, size: 0 };
+        else {
+          group.replacement ??= this.startReplacement(group);
+          group.segments.push(segment);
+        }
+        for (let position = 0; position < segment.size; ) {
+          const { batches, next } = segment.readBatchesAt(position);
+          for (const batch of batches) {
+            pacer.spend(batch.length);
+            const cleaned = cleanBatch(batch, rules);
+            if (cleaned === batch && group.replacement === null) {
+              group.size += batch.length; // still the first segment's own bytes: nothing to write yet
+              continue;
+            }
+            group.replacement ??= this.startReplacement(group);
+            if (cleaned !== null) {
+              group.replacement.write(cleaned);
+              group.size += cleaned.length;
+            }
+          }
+          position = next;
+          await pacer.maybePause();
+        }
+      }
+      if (group !== null) this.finishGroup(group, touched);
+      group = null;
+      this.compactedThrough = cleanedThrough;
+      return { touched, completed: true };
+    } catch (error) {
+      group?.replacement?.abort();
+      if (error instanceof CleaningAborted) return { touched, completed: false };
+      throw error;
+    } finally {
+      this.cleaning = false;
+    }
+  }
+
+  /** The group's output so far is its first segment's bytes: they are copied to a new file, which later batches follow. */
+  private startReplacement(group: CleanedGroup): SegmentReplacement {
+    const first = group.segments[0]!;
+    const replacement = first.beginReplacement();
+    replacement.copyFrom(first, 0, group.size);
+    return replacement;
+  }
+
+  /** Swaps a group's output in for its segments (nothing to do when it is its one segment, unchanged). */
+  private finishGroup(group: CleanedGroup, touched: string[]): void {
+    const replacement = group.replacement;
+    if (replacement === null) return;
+    const [first, ...merged] = group.segments;
+    // Decided first (.swap), then the merged neighbours go, then the swap takes the first's
+    // place: a crash anywhere is finished by the next open (recoverSwaps), never a log with
+    // the same offsets twice.
+    replacement.finish();
+    for (const segment of merged) {
+      touched.push(segment.logPath);
+      segment.delete();
+      this.segments.splice(this.segments.indexOf(segment), 1);
+    }
+    first!.commitReplacement(replacement.size, group.segments[group.segments.length - 1]!.nextOffset);
+    touched.push(first!.logPath);
   }
 
   updateConfig(config: TopicConfig): void {
@@ -766,6 +984,7 @@ export class Log {
    * costs no writes.
    */
   close(): void {
+    this.generation++;
     const active = this.activeSegment;
     active.flush();
     active.writeIndexes(true);
@@ -780,6 +999,7 @@ export class Log {
 
   /** Deletes the partition's files (topic deletion). */
   delete(): string[] {
+    this.generation++;
     const paths = this.segments.map((segment) => segment.logPath);
     for (const segment of this.segments) segment.close();
     rmSync(this.dir, { recursive: true, force: true });
