@@ -268,6 +268,8 @@ export class GroupCoordinator {
         .ensureInternalTopic(OFFSETS_TOPIC, this.settings.offsetsTopicPartitions, {
           'cleanup.policy': 'compact',
           'segment.bytes': String(this.settings.offsetsTopicSegmentBytes),
+          // As Kafka's GroupCoordinator.offsetsTopicConfigs: stored as written, whatever the broker's compression.type.
+          'compression.type': 'producer',
         })
         .then((topic) => {
           this.offsetsTopic = topic;

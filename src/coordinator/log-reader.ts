@@ -1,12 +1,16 @@
 // Reads a whole partition's records back, from its log start offset to its high
 // watermark, through the same read plans a fetch uses: the owning shard answers where
 // the bytes are, and they are read through the thread pool. Used to load the internal
-// topics at startup; records must be uncompressed (the coordinator writes them so).
+// topics at startup. The coordinator writes its records uncompressed, but a broker-wide
+// compression.type (or one set on the topic) has the shard store them compressed: such
+// batches are decompressed, as Kafka's loader does.
 
 import { read } from 'node:fs';
 import type { TopicRecord } from '../controller/metadata-store.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
+import { limits } from '../config/limits.js';
 import { Attribute, BatchField, Compression, decodeRecords, readBatchHeader, splitBatches } from '../protocol/record-batch.js';
+import { decodeBatchRecords } from '../protocol/record-validation.js';
 import { SegmentReplacedError, type SegmentReader, type SegmentReaders } from '../shard/segment-readers.js';
 import type { ShardSet } from '../shard/shard-set.js';
 
@@ -66,10 +70,9 @@ export async function readPartitionRecords(
         offset = next;
         continue;
       }
-      if ((batch.readInt16BE(BatchField.attributes) & Attribute.compressionMask) !== Compression.none) {
-        throw new Error(`${topic.name}-${partition} at ${header.baseOffset}: compressed batch in an internal topic`);
-      }
-      for (const record of decodeRecords(batch)) {
+      const compressed = (batch.readInt16BE(BatchField.attributes) & Attribute.compressionMask) !== Compression.none;
+      const records = compressed ? decodeBatchRecords(batch, { inflatedBytesMax: limits.batchInflatedBytesMax, libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax }) : decodeRecords(batch);
+      for (const record of records) {
         if (record.offset >= offset) visit(record.key, record.value);
       }
       offset = next;
