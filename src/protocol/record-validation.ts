@@ -260,11 +260,14 @@ class RecordWalker {
   }
 }
 
-interface BatchRecords {
+/** A batch's records, decompressed: bytes[start, end) hold `count` records. */
+export interface BatchRecords {
   readonly bytes: Buffer;
   readonly start: number;
   readonly end: number;
   readonly count: number;
+  /** The batch's lastOffsetDelta, which no record's offset delta may pass. */
+  readonly lastOffsetDelta: number;
 }
 
 /** The batch's record bytes, decompressed when needed. Throws CompressionError or RecordFormatError. */
@@ -280,9 +283,10 @@ function recordsOf(batch: Buffer, inflatedBytesMax: number, libraryHeldBytesMax:
   if (count * RECORD_BYTES_MIN > available) {
     throw new RecordFormatError(0, `recordsCount ${count} needs at least ${count * RECORD_BYTES_MIN} bytes of records; the batch can hold ${available}`);
   }
-  if (codec === Compression.none) return { bytes: batch, start: BATCH_HEADER_BYTES, end, count };
+  const lastOffsetDelta = batch.readInt32BE(BatchField.lastOffsetDelta);
+  if (codec === Compression.none) return { bytes: batch, start: BATCH_HEADER_BYTES, end, count, lastOffsetDelta };
   const bytes = decompress(codec, batch.subarray(BATCH_HEADER_BYTES, end), inflatedBytesMax, libraryHeldBytesMax);
-  return { bytes, start: 0, end: bytes.length, count };
+  return { bytes, start: 0, end: bytes.length, count, lastOffsetDelta };
 }
 
 /**
@@ -295,8 +299,17 @@ export function forEachRecord(
   bounds: Pick<ValidationOptions, 'inflatedBytesMax' | 'libraryHeldBytesMax'>,
   visit: (record: RecordView) => boolean | void,
 ): void {
-  const records = recordsOf(batch, bounds.inflatedBytesMax, bounds.libraryHeldBytesMax);
-  const walker = new RecordWalker(records.bytes, records.start, records.end, 'increasing', batch.readInt32BE(BatchField.lastOffsetDelta));
+  walkRecords(storedRecords(batch, bounds), visit);
+}
+
+/** A stored batch's records, decompressed once, for walking them more than once (compaction). Throws as forEachRecord does. */
+export function storedRecords(batch: Buffer, bounds: Pick<ValidationOptions, 'inflatedBytesMax' | 'libraryHeldBytesMax'>): BatchRecords {
+  return recordsOf(batch, bounds.inflatedBytesMax, bounds.libraryHeldBytesMax);
+}
+
+/** Calls `visit` with each of `records` (offset deltas may have gaps), until it returns false. Throws RecordFormatError. */
+export function walkRecords(records: BatchRecords, visit: (record: RecordView) => boolean | void): void {
+  const walker = new RecordWalker(records.bytes, records.start, records.end, 'increasing', records.lastOffsetDelta);
   for (let index = 0; index < records.count; index++) {
     if (visit(walker.next(index)) === false) return;
   }

@@ -13,6 +13,8 @@
 // cleaner does). A batch that loses every record goes, unless it is the last one an active
 // idempotent producer wrote: then its header stays, empty (Kafka's RETAIN_EMPTY), so the
 // producer's sequence is not forgotten. Control batches are kept whole (no transactions yet).
+// A batch is walked twice over its decompressed records (decide, then copy), with one byte of
+// decision per record: a batch of millions of tiny records costs no object per record.
 // Bytes in, bytes out: the orchestration, the files and the pauses are Log.clean's.
 
 import { limits } from '../config/limits.js';
@@ -27,7 +29,7 @@ import {
   rebuildBatch,
   writeInt64,
 } from '../protocol/record-batch.js';
-import { forEachRecord } from '../protocol/record-validation.js';
+import { storedRecords, walkRecords, type BatchRecords } from '../protocol/record-validation.js';
 import { Writer } from '../protocol/writer.js';
 import type { OffsetMap } from './offset-map.js';
 
@@ -37,6 +39,11 @@ const BOUNDS = { inflatedBytesMax: limits.batchInflatedBytesMax, libraryHeldByte
 const DEFAULT_LEVELS: CompressionLevels = { gzip: -1, lz4: 9, zstd: 3 };
 /** Kafka's RecordBatch.NO_TIMESTAMP. */
 const NO_TIMESTAMP = -1;
+
+/** Bytes a cleaning walked: the caller paces itself by them (compressed batches count inflated). */
+export interface CleaningWork {
+  recordBytes: number;
+}
 
 export interface MapProgress {
   /** The last offset the map covers: every keyed record from the first dirty offset up to it is in the map. */
@@ -49,12 +56,14 @@ export interface MapProgress {
  * Maps the keys of one stored batch from `firstDirtyOffset` on. Returns false, with
  * `progress.full` set, once the map is full: the records from there on are not mapped.
  */
-export function mapBatch(batch: Buffer, map: OffsetMap, firstDirtyOffset: number, progress: MapProgress): boolean {
+export function mapBatch(batch: Buffer, map: OffsetMap, firstDirtyOffset: number, progress: MapProgress, work: CleaningWork): boolean {
   const baseOffset = readInt64(batch, BatchField.baseOffset);
   const lastOffset = baseOffset + batch.readInt32BE(BatchField.lastOffsetDelta);
   if (lastOffset < firstDirtyOffset) return true;
   if ((batch.readInt16BE(BatchField.attributes) & Attribute.control) === 0) {
-    forEachRecord(batch, BOUNDS, (record) => {
+    const records = storedRecords(batch, BOUNDS);
+    work.recordBytes += records.end - records.start;
+    walkRecords(records, (record) => {
       const offset = baseOffset + record.offsetDelta;
       if (offset < firstDirtyOffset) return true;
       if (record.keyLength >= 0 && !map.put(record.bytes.subarray(record.keyStart, record.keyStart + record.keyLength), offset)) {
@@ -80,20 +89,11 @@ export interface CleaningRules {
   readonly isLastBatchOfProducer: (producerId: number, lastOffset: number) => boolean;
 }
 
-interface KeptRecord {
-  readonly start: number;
-  readonly end: number;
-  readonly fieldsStart: number;
-  readonly attributes: number;
-  readonly offsetDelta: number;
-  readonly timestamp: number;
-}
-
 /**
  * One stored batch as a cleaning leaves it: the same buffer when nothing changes, a rebuilt
  * batch, an empty header (the last batch of an active producer), or null when it goes.
  */
-export function cleanBatch(batch: Buffer, rules: CleaningRules): Buffer | null {
+export function cleanBatch(batch: Buffer, rules: CleaningRules, work: CleaningWork): Buffer | null {
   const attributes = batch.readInt16BE(BatchField.attributes);
   if ((attributes & Attribute.control) !== 0) return batch;
   const baseOffset = readInt64(batch, BatchField.baseOffset);
@@ -103,13 +103,13 @@ export function cleanBatch(batch: Buffer, rules: CleaningRules): Buffer | null {
   const hasHorizon = (attributes & Attribute.deleteHorizon) !== 0;
   // Kafka's shouldRetainDeletes: a tombstone stays until the horizon its batch was stamped with.
   const horizonPassed = hasHorizon && rules.nowMs >= baseTimestamp;
-  const kept: KeptRecord[] = [];
-  let records: Buffer = batch;
-  let total = 0;
+  const records = storedRecords(batch, BOUNDS);
+  work.recordBytes += records.end - records.start;
+  const kept = new Uint8Array(records.count);
+  let keptCount = 0;
   let tombstoneKept = false;
-  forEachRecord(batch, BOUNDS, (record) => {
-    records = record.bytes;
-    total++;
+  let maxTimestamp = NO_TIMESTAMP;
+  walkRecords(records, (record) => {
     const offset = baseOffset + record.offsetDelta;
     let retain: boolean;
     if (offset > rules.latestOffset) retain = true;
@@ -117,61 +117,63 @@ export function cleanBatch(batch: Buffer, rules: CleaningRules): Buffer | null {
     else if (offset < rules.map.get(record.bytes.subarray(record.keyStart, record.keyStart + record.keyLength))) retain = false;
     else retain = record.valueLength >= 0 || !horizonPassed;
     if (!retain) return;
+    kept[record.index] = 1;
+    keptCount++;
     if (record.valueLength < 0) tombstoneKept = true;
-    kept.push({
-      start: record.start,
-      end: record.end,
-      fieldsStart: record.fieldsStart,
-      attributes: record.attributes,
-      offsetDelta: record.offsetDelta,
-      timestamp: baseTimestamp + record.timestampDelta,
-    });
+    maxTimestamp = Math.max(maxTimestamp, baseTimestamp + record.timestampDelta);
   });
   const setHorizon = tombstoneKept && !hasHorizon;
-  if (kept.length === total && !setHorizon) return batch;
-  if (kept.length === 0) {
+  if (keptCount === records.count && !setHorizon) return batch;
+  if (keptCount === 0) {
     const producerId = readInt64(batch, BatchField.producerId);
     return producerId >= 0 && rules.isLastBatchOfProducer(producerId, baseOffset + lastOffsetDelta) ? emptyBatch(batch) : null;
   }
-  return rebuildKept(batch, records, kept, setHorizon ? rules.nowMs + rules.deleteRetentionMs : null);
+  return rebuildKept(batch, records, kept, keptCount, setHorizon ? rules.nowMs + rules.deleteRetentionMs : null, maxTimestamp);
+}
+
+/** Bytes of a zig-zag varint or varlong of `value`. */
+function zigzagSize(value: number): number {
+  let unsigned = value >= 0 ? value * 2 : -value * 2 - 1;
+  let size = 1;
+  while (unsigned >= 128) {
+    unsigned = Math.floor(unsigned / 128);
+    size++;
+  }
+  return size;
 }
 
 /**
- * The batch with only `kept` records (Kafka's MemoryRecords.buildRetainedRecordsInto): the
+ * The batch with only its `kept` records (Kafka's MemoryRecords.buildRetainedRecordsInto): the
  * header's base offset, last offset delta, producer fields and codec kept; a new delete
  * horizon, when given, stored as the base timestamp with the records' timestamp deltas
  * rewritten against it; a CreateTime batch's max timestamp that of the kept records.
  */
-function rebuildKept(batch: Buffer, records: Buffer, kept: readonly KeptRecord[], horizonMs: number | null): Buffer {
+function rebuildKept(batch: Buffer, records: BatchRecords, kept: Uint8Array, keptCount: number, horizonMs: number | null, maxTimestamp: number): Buffer {
   const attributes = batch.readInt16BE(BatchField.attributes);
-  let payload: Buffer;
-  if (horizonMs === null) {
-    payload = Buffer.concat(kept.map((record) => records.subarray(record.start, record.end)));
-  } else {
-    const writer = new Writer();
-    for (const record of kept) {
-      const body = new Writer(64 + record.end - record.fieldsStart);
-      body.int8(record.attributes);
-      body.varlong(record.timestamp - horizonMs);
-      body.varint(record.offsetDelta);
-      body.raw(records.subarray(record.fieldsStart, record.end));
-      const bytes = body.toBuffer();
-      writer.varint(bytes.length);
-      writer.raw(bytes);
+  const baseTimestamp = readInt64(batch, BatchField.baseTimestamp);
+  const writer = new Writer(records.end - records.start);
+  walkRecords(records, (record) => {
+    if (kept[record.index] === 0) return;
+    if (horizonMs === null) {
+      writer.raw(record.bytes.subarray(record.start, record.end));
+      return;
     }
-    payload = writer.toBuffer();
-  }
+    const timestampDelta = baseTimestamp + record.timestampDelta - horizonMs;
+    const rest = record.bytes.subarray(record.fieldsStart, record.end);
+    writer.varint(1 + zigzagSize(timestampDelta) + zigzagSize(record.offsetDelta) + rest.length);
+    writer.int8(record.attributes);
+    writer.varlong(timestampDelta);
+    writer.varint(record.offsetDelta);
+    writer.raw(rest);
+  });
+  const payload = writer.toBuffer();
   const codec = attributes & Attribute.compressionMask;
-  const rebuilt = rebuildBatch(batch, codec, codec === CodecId.none ? payload : compressForBroker(codec, payload, DEFAULT_LEVELS, BOUNDS.libraryHeldBytesMax), kept.length);
+  const rebuilt = rebuildBatch(batch, codec, codec === CodecId.none ? payload : compressForBroker(codec, payload, DEFAULT_LEVELS, BOUNDS.libraryHeldBytesMax), keptCount);
   if (horizonMs !== null) {
     writeInt64(rebuilt, BatchField.baseTimestamp, horizonMs);
     rebuilt.writeInt16BE(attributes | Attribute.deleteHorizon, BatchField.attributes);
   }
-  if ((attributes & Attribute.logAppendTime) === 0) {
-    let maxTimestamp = NO_TIMESTAMP;
-    for (const record of kept) maxTimestamp = Math.max(maxTimestamp, record.timestamp);
-    writeInt64(rebuilt, BatchField.maxTimestamp, maxTimestamp);
-  }
+  if ((attributes & Attribute.logAppendTime) === 0) writeInt64(rebuilt, BatchField.maxTimestamp, maxTimestamp);
   rebuilt.writeUInt32BE(computeBatchCrc(rebuilt), BatchField.crc);
   return rebuilt;
 }

@@ -18,7 +18,7 @@ import {
   rebuildBatch,
   writeInt64,
 } from '../protocol/record-batch.js';
-import { cleanBatch, mapBatch, type CleaningRules, type MapProgress } from './compaction.js';
+import { cleanBatch, mapBatch, type CleaningRules, type CleaningWork, type MapProgress } from './compaction.js';
 import { sharedOffsetMap, type OffsetMap } from './offset-map.js';
 import { CodecId, CompressionError, codecName, compressForBroker } from '../protocol/compression.js';
 import {
@@ -143,8 +143,12 @@ class CleanerPacer {
     this.bytes += bytes;
   }
 
-  async maybePause(): Promise<void> {
-    if (this.bytes < this.stepBytes && performance.now() - this.startedMs < limits.cleanerStepMs) return;
+  /** The step is used up: pause before the next batch. */
+  get due(): boolean {
+    return this.bytes >= this.stepBytes || performance.now() - this.startedMs >= limits.cleanerStepMs;
+  }
+
+  async pause(): Promise<void> {
     await this.pauseFor();
     if (this.aborted()) throw new CleaningAborted('the log changed while its cleaning waited');
     this.bytes = 0;
@@ -563,6 +567,18 @@ export class Log {
    * library-held memory is used (retried by producers).
    */
   private recompress(produced: Buffer, records: Buffer, codec: number): Buffer | { errorCode: number; message: string } {
+    const tooLarge = (bytes: number): { errorCode: number; message: string } | null =>
+      bytes <= this.config.maxMessageBytes
+        ? null
+        : {
+            errorCode: ErrorCode.MESSAGE_TOO_LARGE,
+            message: `the batch is ${bytes} bytes once recompressed to ${codecName(codec)} (compression.type), more than max.message.bytes ${this.config.maxMessageBytes}`,
+          };
+    // Uncompressed, the size is known before anything is allocated (a small batch of a large inflation is refused at no cost).
+    if (codec === CodecId.none) {
+      const refused = tooLarge(BATCH_HEADER_BYTES + records.length);
+      if (refused !== null) return refused;
+    }
     const levels = { gzip: this.config.compressionGzipLevel, lz4: this.config.compressionLz4Level, zstd: this.config.compressionZstdLevel };
     let payload: Buffer;
     try {
@@ -571,14 +587,7 @@ export class Log {
       if (!(error instanceof CompressionError)) throw error;
       return { errorCode: error.failure === 'busy' ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, message: error.message };
     }
-    const rebuilt = rebuildBatch(produced, codec, payload);
-    if (rebuilt.length > this.config.maxMessageBytes) {
-      return {
-        errorCode: ErrorCode.MESSAGE_TOO_LARGE,
-        message: `the batch is ${rebuilt.length} bytes once recompressed to ${codecName(codec)} (compression.type), more than max.message.bytes ${this.config.maxMessageBytes}`,
-      };
-    }
-    return rebuilt;
+    return tooLarge(BATCH_HEADER_BYTES + payload.length) ?? rebuildBatch(produced, codec, payload);
   }
 
   private writeAccepted(accepted: readonly Buffer[], positions: readonly BatchPosition[]): void {
@@ -883,17 +892,21 @@ export class Log {
       const map = options.offsetMap ?? sharedOffsetMap(state.firstUncleanableOffset - state.firstDirtyOffset, options.offsetMapBytesMax ?? limits.compactionOffsetMapBytes);
       map.clear();
       const progress: MapProgress = { latestOffset: state.firstDirtyOffset - 1, full: false };
+      // Records walked, inflated ones included: what the pacer counts besides the stored bytes read.
+      const work: CleaningWork = { recordBytes: 0 };
       mapping: for (const segment of closed) {
         if (segment.nextOffset <= state.firstDirtyOffset) continue;
         const start = segment.baseOffset < state.firstDirtyOffset ? (segment.findBatch(state.firstDirtyOffset, null)?.position ?? segment.size) : 0;
         for (let position = start; position < segment.size; ) {
           const { batches, next } = segment.readBatchesAt(position);
           for (const batch of batches) {
-            pacer.spend(batch.length);
-            if (!mapBatch(batch, map, state.firstDirtyOffset, progress)) break mapping;
+            const walked = work.recordBytes;
+            const more = mapBatch(batch, map, state.firstDirtyOffset, progress, work);
+            pacer.spend(batch.length + work.recordBytes - walked);
+            if (!more) break mapping;
+            if (pacer.due) await pacer.pause();
           }
           position = next;
-          await pacer.maybePause();
         }
       }
       const cleanedThrough = progress.full ? progress.latestOffset + 1 : state.firstUncleanableOffset;
@@ -918,20 +931,21 @@ export class Log {
         for (let position = 0; position < segment.size; ) {
           const { batches, next } = segment.readBatchesAt(position);
           for (const batch of batches) {
-            pacer.spend(batch.length);
-            const cleaned = cleanBatch(batch, rules);
+            const walked = work.recordBytes;
+            const cleaned = cleanBatch(batch, rules, work);
+            pacer.spend(batch.length + work.recordBytes - walked);
             if (cleaned === batch && group.replacement === null) {
               group.size += batch.length; // still the first segment's own bytes: nothing to write yet
-              continue;
+            } else {
+              group.replacement ??= this.startReplacement(group);
+              if (cleaned !== null) {
+                group.replacement.write(cleaned);
+                group.size += cleaned.length;
+              }
             }
-            group.replacement ??= this.startReplacement(group);
-            if (cleaned !== null) {
-              group.replacement.write(cleaned);
-              group.size += cleaned.length;
-            }
+            if (pacer.due) await pacer.pause();
           }
           position = next;
-          await pacer.maybePause();
         }
       }
       if (group !== null) this.finishGroup(group, touched);
