@@ -147,7 +147,7 @@ export function renderReference(): string {
       ['Key', 'Broker key (default from)', 'Valid values', 'What it does'],
       byName(topicConfigDefinitions.values()).map((definition) => [
         code(definition.name),
-        code(definition.brokerSynonym),
+        definition.brokerSynonym === undefined ? '(none: the built-in default)' : code(definition.brokerSynonym),
         validValues(definition),
         definition.doc,
       ]),

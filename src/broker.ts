@@ -139,6 +139,12 @@ export class Broker {
         producerIdExpirationMs: config.producerIdExpirationMs,
         retentionCheckIntervalMs: config.retentionCheckIntervalMs,
         segmentFilesOpenMax: descriptors.segmentFilesPerShard,
+        cleaner: {
+          enable: config.cleaner.enable,
+          // Kafka shares the buffer between its cleaner threads; here each shard cleans its own logs.
+          offsetMapBytesMax: Math.floor(config.cleaner.dedupeBufferBytes / config.numShards),
+          backoffMs: config.cleaner.backoffMs,
+        },
       });
       const controller = new Controller(config, store, shards, logger);
       // From here on the limits are the controller's: the static ones under the stored dynamic configs.

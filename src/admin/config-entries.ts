@@ -112,6 +112,11 @@ export function topicConfigEntries(config: BrokerConfig, overrides: Readonly<Rec
     const synonyms: ConfigSynonym[] = [];
     const override = overrides[definition.name];
     if (override !== undefined) synonyms.push({ name: definition.name, value: override, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
+    if (definition.brokerSynonym === undefined) {
+      // Kafka has no broker default for this key (remote storage, replication throttles): only the built-in default.
+      synonyms.push({ name: definition.name, value: definition.defaultValue, source: ConfigSource.DEFAULT_CONFIG });
+      return entry(definition, override ?? definition.defaultValue, synonyms, false);
+    }
     synonyms.push(...brokerSynonyms(config, definition.brokerSynonym));
     // Without an override, the resolved broker default (retention.ms derived from hours, …).
     const value = override ?? formatConfigValue(config.topicDefaults.get(definition.name) ?? null);

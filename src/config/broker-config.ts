@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { excerpt } from '../protocol/string-limits.js';
 import {
   LONG_MAX,
+  COMPRESSION_TYPES,
   TIMESTAMP_AFTER_MAX_MS_DEFAULT,
   brokerConfigDefinitions,
   defaultShardCount,
@@ -34,6 +35,9 @@ export interface Listener {
 
 export type TimestampType = 'CreateTime' | 'LogAppendTime';
 
+/** Kafka's compression.type values (BrokerCompressionType). */
+export type CompressionType = (typeof COMPRESSION_TYPES)[number];
+
 /** A topic's effective log settings (topic overrides over broker defaults). */
 export interface TopicConfig {
   readonly segmentBytes: number;
@@ -53,6 +57,24 @@ export interface TopicConfig {
   readonly messageTimestampBeforeMaxMs: number;
   /** message.timestamp.after.max.ms, or the deprecated difference key when this one is at its default. */
   readonly messageTimestampAfterMaxMs: number;
+  /** The codec batches are stored in; 'producer' keeps each as produced. */
+  readonly compressionType: CompressionType;
+  readonly compressionGzipLevel: number;
+  readonly compressionLz4Level: number;
+  readonly compressionZstdLevel: number;
+  readonly minCleanableDirtyRatio: number;
+  readonly minCompactionLagMs: number;
+  readonly maxCompactionLagMs: number;
+  /** segment.jitter.ms: each segment rolls up to this much before segment.ms, at random. */
+  readonly segmentJitterMs: number;
+}
+
+/** The log cleaner's broker-wide settings (Kafka's log.cleaner.* keys that are not topic defaults). */
+export interface CleanerSettings {
+  readonly enable: boolean;
+  /** log.cleaner.dedupe.buffer.size: the key maps' memory over all shards. */
+  readonly dedupeBufferBytes: number;
+  readonly backoffMs: number;
 }
 
 /** The group coordinator's settings (Kafka's offsets.* and group.* keys). */
@@ -95,6 +117,7 @@ export interface BrokerConfig {
   readonly retentionCheckIntervalMs: number;
   readonly producerIdExpirationMs: number;
   readonly groups: GroupSettings;
+  readonly cleaner: CleanerSettings;
   /** Broker defaults for topic-level keys, by topic key name (segment.bytes, …), dynamic configs included. */
   readonly topicDefaults: ReadonlyMap<string, ConfigValue>;
   /** Every broker key's effective value: this broker's dynamic config, else the cluster default, else static. */
@@ -295,6 +318,11 @@ export function buildBrokerConfig(
       initialRebalanceDelayMs: get('group.initial.rebalance.delay.ms'),
       maxSize: get('group.max.size'),
     },
+    cleaner: {
+      enable: get('log.cleaner.enable'),
+      dedupeBufferBytes: get('log.cleaner.dedupe.buffer.size'),
+      backoffMs: get('log.cleaner.backoff.ms'),
+    },
     topicDefaults: topicDefaultsOf(values),
     values,
     staticValues: values,
@@ -309,7 +337,8 @@ export function topicDefaultsOf(values: ReadonlyMap<string, ConfigValue>): Map<s
   const get = <T extends ConfigValue>(key: string): T => values.get(key) as T;
   const topicDefaults = new Map<string, ConfigValue>();
   for (const topicDefinition of topicConfigDefinitions.values()) {
-    topicDefaults.set(topicDefinition.name, values.get(topicDefinition.brokerSynonym) ?? null);
+    const synonym = topicDefinition.brokerSynonym;
+    topicDefaults.set(topicDefinition.name, synonym === undefined ? parseConfigValue(topicDefinition, topicDefinition.defaultValue) : (values.get(synonym) ?? null));
   }
   // Kafka derives these from their minutes/hours synonyms when the ms key is unset.
   const retentionMinutes = get<number | null>('log.retention.minutes');
@@ -319,6 +348,7 @@ export function topicDefaultsOf(values: ReadonlyMap<string, ConfigValue>): Map<s
       (retentionMinutes !== null ? retentionMinutes * 60_000 : get<number>('log.retention.hours') * 3_600_000),
   );
   topicDefaults.set('segment.ms', get<number | null>('log.roll.ms') ?? get<number>('log.roll.hours') * 3_600_000);
+  topicDefaults.set('segment.jitter.ms', get<number | null>('log.roll.jitter.ms') ?? get<number>('log.roll.jitter.hours') * 3_600_000);
   return topicDefaults;
 }
 
@@ -359,6 +389,14 @@ export function resolveTopicConfig(
     maxMessageBytes: value('max.message.bytes'),
     minInsyncReplicas: value('min.insync.replicas'),
     ...timestampBounds(value('message.timestamp.before.max.ms'), value('message.timestamp.after.max.ms'), value('message.timestamp.difference.max.ms')),
+    compressionType: value('compression.type'),
+    compressionGzipLevel: value('compression.gzip.level'),
+    compressionLz4Level: value('compression.lz4.level'),
+    compressionZstdLevel: value('compression.zstd.level'),
+    minCleanableDirtyRatio: value('min.cleanable.dirty.ratio'),
+    minCompactionLagMs: value('min.compaction.lag.ms'),
+    maxCompactionLagMs: value('max.compaction.lag.ms'),
+    segmentJitterMs: value('segment.jitter.ms'),
   };
 }
 
@@ -375,20 +413,30 @@ function timestampBounds(beforeMs: number, afterMs: number, differenceMs: number
   };
 }
 
-/** Validates topic-level overrides (CreateTopics configs); returns the first problem, or undefined. */
-export function validateTopicConfigs(configs: ReadonlyMap<string, string | null>): ConfigError | undefined {
+/**
+ * Validates topic-level overrides (CreateTopics configs); returns the first problem, or
+ * undefined. Keys are checked one by one, then together as Kafka's LogConfig.validateValues
+ * does (min.compaction.lag.ms not above max.compaction.lag.ms), with `topicDefaults` (the
+ * broker's) for a key the overrides leave out.
+ */
+export function validateTopicConfigs(configs: ReadonlyMap<string, string | null>, topicDefaults?: ReadonlyMap<string, ConfigValue>): ConfigError | undefined {
+  const parsed = new Map<string, ConfigValue>();
   for (const [key, text] of configs) {
     const definition = topicConfigDefinitions.get(key);
     if (definition === undefined) return new ConfigError(key, 'unknown topic config');
     try {
-      const parsed = parseConfigValue(definition, text);
-      if (key === 'cleanup.policy' && Array.isArray(parsed) && parsed.some((policy) => policy !== 'delete')) {
-        return new ConfigError(key, `${excerpt(JSON.stringify(text))}: only "delete" is supported (log compaction is not served yet)`);
-      }
+      parsed.set(key, parseConfigValue(definition, text));
     } catch (error) {
       if (error instanceof ConfigError) return error;
       throw error;
     }
+  }
+  const effective = (key: string): ConfigValue => parsed.get(key) ?? topicDefaults?.get(key) ?? parseConfigValue(topicConfigDefinitions.get(key)!, topicConfigDefinitions.get(key)!.defaultValue);
+  const minLagMs = effective('min.compaction.lag.ms') as number;
+  const maxLagMs = effective('max.compaction.lag.ms') as number;
+  if (minLagMs > maxLagMs) {
+    const key = parsed.has('min.compaction.lag.ms') ? 'min.compaction.lag.ms' : 'max.compaction.lag.ms';
+    return new ConfigError(key, `conflict topic config setting min.compaction.lag.ms (${minLagMs}) > max.compaction.lag.ms (${maxLagMs})`);
   }
   return undefined;
 }

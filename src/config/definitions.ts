@@ -3,6 +3,7 @@
 // topic (CreateTopics, AlterConfigs) and default to the broker key named by `brokerSynonym`.
 
 import { availableParallelism } from 'node:os';
+import { excerpt } from '../protocol/string-limits.js';
 
 export type ConfigType = 'int' | 'long' | 'boolean' | 'string' | 'list' | 'double';
 
@@ -55,6 +56,52 @@ function checkListeners(value: ConfigValue): string | undefined {
   return undefined;
 }
 
+/** Kafka's BrokerCompressionType names. */
+export const COMPRESSION_TYPES = ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'] as const;
+
+function checkCleanupPolicy(value: ConfigValue): string | undefined {
+  for (const policy of value as readonly string[]) {
+    if (policy !== 'compact' && policy !== 'delete') return `"${excerpt(policy)}" is not compact or delete`;
+  }
+  return undefined;
+}
+
+function checkGzipLevel(value: ConfigValue): string | undefined {
+  const level = value as number;
+  return level === -1 || (level >= 1 && level <= 9) ? undefined : 'must be between 1 and 9, or -1 (the default level)';
+}
+
+/**
+ * Kafka 3.9's MetadataVersion strings: what message.format.version (and
+ * inter.broker.protocol.version) accept. Kafka reads "0.x.y" by its first three parts and
+ * anything else by its first two ("2.8.1" is "2.8"), so a release with or without its
+ * -IVn suffix matches.
+ */
+const METADATA_VERSIONS: ReadonlySet<string> = new Set([
+  '0.8.0', '0.8.1', '0.8.2', '0.9.0',
+  '0.10.0-IV0', '0.10.0-IV1', '0.10.1-IV0', '0.10.1-IV1', '0.10.1-IV2', '0.10.2-IV0', '0.11.0-IV0', '0.11.0-IV1', '0.11.0-IV2',
+  '1.0-IV0', '1.1-IV0', '2.0-IV0', '2.0-IV1', '2.1-IV0', '2.1-IV1', '2.1-IV2', '2.2-IV0', '2.2-IV1', '2.3-IV0', '2.3-IV1',
+  '2.4-IV0', '2.4-IV1', '2.5-IV0', '2.6-IV0', '2.7-IV0', '2.7-IV1', '2.7-IV2', '2.8-IV0', '2.8-IV1',
+  '3.0-IV0', '3.0-IV1', '3.1-IV0', '3.2-IV0', '3.3-IV0', '3.3-IV1', '3.3-IV2', '3.3-IV3', '3.4-IV0',
+  '3.5-IV0', '3.5-IV1', '3.5-IV2', '3.6-IV0', '3.6-IV1', '3.6-IV2', '3.7-IV0', '3.7-IV1', '3.7-IV2', '3.7-IV3', '3.7-IV4',
+  '3.8-IV0', '3.9-IV0',
+]);
+const METADATA_RELEASES: ReadonlySet<string> = new Set([...METADATA_VERSIONS].map((version) => version.replace(/-IV\d+$/, '')));
+
+function checkMetadataVersion(value: ConfigValue): string | undefined {
+  const text = value as string;
+  const parts = text.split('.');
+  const key = parts.slice(0, text.startsWith('0.') ? 3 : 2).join('.');
+  if (METADATA_VERSIONS.has(text) || METADATA_VERSIONS.has(key) || METADATA_RELEASES.has(key)) return undefined;
+  return `Version ${excerpt(text)} is not a valid version`;
+}
+
+function checkThrottledReplicas(value: ConfigValue): string | undefined {
+  const entries = value as readonly string[];
+  if (entries.join('') === '*' || entries.every((entry) => /^([0-9]+:[0-9]+)?$/.test(entry))) return undefined;
+  return 'must be the literal \'*\' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],...';
+}
+
 function checkPerIpOverrides(value: ConfigValue): string | undefined {
   for (const entry of value as readonly string[]) {
     if (!/^[^:,\s]+(:[^:,\s]+)*:\d+$/.test(entry)) return `"${entry}" is not of the form host:count`;
@@ -95,7 +142,10 @@ export const brokerConfigDefinitions = define([
   { name: 'log.retention.hours', type: 'int', defaultValue: '168', min: -1, doc: 'Retention time in hours.' },
   { name: 'log.retention.bytes', type: 'long', dynamic: 'cluster-wide', defaultValue: '-1', min: -1, doc: 'Retention size per partition; -1 for none.' },
   { name: 'log.retention.check.interval.ms', type: 'long', defaultValue: '300000', min: 1, doc: 'How often retention runs.' },
-  { name: 'log.cleanup.policy', type: 'list', dynamic: 'cluster-wide', defaultValue: 'delete', doc: 'delete (compact is used by internal topics only so far).' },
+  {
+    name: 'log.cleanup.policy', type: 'list', dynamic: 'cluster-wide', defaultValue: 'delete', check: checkCleanupPolicy,
+    doc: 'delete (segments past retention go), compact (the newest record of each key is kept), or both.',
+  },
   { name: 'log.cleaner.delete.retention.ms', type: 'long', dynamic: 'cluster-wide', defaultValue: '86400000', min: 0, doc: 'How long a compacted log keeps tombstones.' },
   {
     name: 'log.message.timestamp.type', type: 'string', dynamic: 'cluster-wide', defaultValue: 'CreateTime', oneOf: ['CreateTime', 'LogAppendTime'],
@@ -103,7 +153,10 @@ export const brokerConfigDefinitions = define([
   },
   { name: 'message.max.bytes', type: 'int', dynamic: 'cluster-wide', defaultValue: '1048588', min: 0, doc: 'Largest record batch a topic accepts.' },
   { name: 'min.insync.replicas', type: 'int', dynamic: 'cluster-wide', defaultValue: '1', min: 1, doc: 'Replicas that must have a batch for acks=all.' },
-  { name: 'compression.type', type: 'string', dynamic: 'cluster-wide', defaultValue: 'producer', oneOf: ['producer'], doc: 'Batches are stored as the producer compressed them.' },
+  {
+    name: 'compression.type', type: 'string', dynamic: 'cluster-wide', defaultValue: 'producer', oneOf: COMPRESSION_TYPES,
+    doc: 'producer: batches are stored as the producer compressed them; uncompressed, gzip, snappy, lz4 or zstd: a batch in another codec is recompressed on append.',
+  },
   {
     name: 'socket.send.buffer.bytes', type: 'int', defaultValue: '102400', min: -1, check: (value) => (value === 0 ? 'must be -1 (the OS default) or positive' : undefined),
     doc: 'SO_SNDBUF of client connections; -1 leaves it to the OS. Bounds what the kernel holds for a client that does not read.',
@@ -154,6 +207,61 @@ export const brokerConfigDefinitions = define([
     name: 'log.message.timestamp.difference.max.ms', type: 'long', dynamic: 'cluster-wide', defaultValue: String(LONG_MAX), min: 0,
     doc: 'Deprecated (KIP-937; removed in Kafka 4.0): both bounds at once, used for whichever of the before/after keys is left at its default.',
   },
+  // ---- topic configs (i9): compression levels, the log cleaner, and keys kept for compatibility ----
+  {
+    name: 'compression.gzip.level', type: 'int', defaultValue: '-1', check: checkGzipLevel,
+    doc: 'gzip level (1-9, or -1 for zlib\'s default, 6) of batches the broker recompresses to gzip (KIP-390).',
+  },
+  {
+    name: 'compression.lz4.level', type: 'int', defaultValue: '9', min: 1, max: 17,
+    doc: 'lz4 level of batches the broker recompresses to lz4 (KIP-390). Accepted for compatibility: Spate\'s lz4 library has only the fast compressor, which is what Kafka uses at the default level 9.',
+  },
+  {
+    name: 'compression.zstd.level', type: 'int', defaultValue: '3', min: -131072, max: 22,
+    doc: 'zstd level of batches the broker recompresses to zstd (KIP-390).',
+  },
+  {
+    name: 'log.cleaner.enable', type: 'boolean', defaultValue: 'true',
+    doc: 'Compact logs with cleanup.policy=compact (__consumer_offsets too). When false they are never compacted and keep growing.',
+  },
+  {
+    name: 'log.cleaner.min.cleanable.ratio', type: 'double', defaultValue: '0.5', min: 0, max: 1,
+    doc: 'A compacted log is cleaned once its dirty (not yet compacted) bytes are more than this share of its cleanable bytes.',
+  },
+  {
+    name: 'log.cleaner.min.compaction.lag.ms', type: 'long', defaultValue: '0', min: 0,
+    doc: 'A record stays uncompacted at least this long (segments with newer records are not cleaned).',
+  },
+  {
+    name: 'log.cleaner.max.compaction.lag.ms', type: 'long', defaultValue: String(LONG_MAX), min: 1,
+    doc: 'A record stays uncompacted at most about this long: a log whose oldest dirty segment is older is cleaned whatever its dirty ratio, and its active segment rolls at this age.',
+  },
+  {
+    name: 'log.cleaner.dedupe.buffer.size', type: 'long', defaultValue: String(128 * 1024 * 1024), min: 1024 * 1024,
+    doc: 'Memory for the compaction key maps, shared out between the shards (Kafka: between the cleaner threads); 24 bytes a key. A shard allocates its share only as far as the keys it maps need.',
+  },
+  { name: 'log.cleaner.backoff.ms', type: 'long', defaultValue: '15000', min: 0, doc: 'How long a shard waits before looking again when no compacted log needs cleaning.' },
+  { name: 'log.roll.jitter.ms', type: 'long', defaultValue: null, min: 0, doc: 'Roll segments up to this much earlier than segment.ms, at random, so partitions do not all roll at once; wins over log.roll.jitter.hours.' },
+  { name: 'log.roll.jitter.hours', type: 'int', defaultValue: '0', min: 0, doc: 'log.roll.jitter.ms in hours.' },
+  {
+    name: 'log.message.format.version', type: 'string', defaultValue: '3.0-IV1', check: checkMetadataVersion,
+    doc: 'Accepted and ignored, as by Kafka 3.x from inter.broker.protocol.version 3.0 on: batches are always record format v2.',
+  },
+  {
+    name: 'log.message.downconversion.enable', type: 'boolean', defaultValue: 'true',
+    doc: 'Accepted and ignored: Spate serves Fetch v4 and later only, which never down-converts.',
+  },
+  { name: 'log.preallocate', type: 'boolean', defaultValue: 'false', doc: 'Accepted and ignored: segment files grow as they are written.' },
+  {
+    name: 'log.segment.delete.delay.ms', type: 'long', defaultValue: '60000', min: 0,
+    doc: 'Accepted and ignored: deleted segments go at once; a fetch that planned a read from one plans again (the file\'s identity is checked).',
+  },
+  {
+    name: 'unclean.leader.election.enable', type: 'boolean', defaultValue: 'false',
+    doc: 'Accepted and ignored for now: a single broker is the only replica, so there is never an out-of-sync one to elect.',
+  },
+  { name: 'log.local.retention.ms', type: 'long', defaultValue: '-2', min: -2, doc: 'Accepted and ignored: applies only to tiered storage, which Spate does not have (-2: retention.ms).' },
+  { name: 'log.local.retention.bytes', type: 'long', defaultValue: '-2', min: -2, doc: 'Accepted and ignored: applies only to tiered storage, which Spate does not have (-2: retention.bytes).' },
 ]);
 
 /** Kafka keys with no effect in Spate, accepted so an existing server.properties starts with a note rather than a failure. */
@@ -161,12 +269,23 @@ export const ignoredBrokerKeys: ReadonlySet<string> = new Set([
   'num.network.threads', 'num.io.threads',
   'num.recovery.threads.per.data.dir', 'offsets.topic.replication.factor', 'transaction.state.log.replication.factor',
   'transaction.state.log.min.isr', 'zookeeper.connection.timeout.ms',
-  'log.cleaner.enable', 'num.replica.fetchers',
+  'num.replica.fetchers',
+  // The cleaner runs in each shard thread with a share of log.cleaner.dedupe.buffer.size, not in threads of its own.
+  'log.cleaner.threads', 'log.cleaner.io.buffer.size', 'log.cleaner.io.buffer.load.factor', 'log.cleaner.io.max.bytes.per.second',
 ]);
 
-/** Topic-level keys, each defaulting to a broker key. */
+/**
+ * Topic-level keys, each defaulting to a broker key, except the few Kafka has no broker
+ * default for (LogConfig.CONFIGS_WITH_NO_SERVER_DEFAULTS): those default to their own
+ * defaultValue.
+ */
 export interface TopicConfigDefinition extends ConfigDefinition {
-  readonly brokerSynonym: string;
+  readonly brokerSynonym?: string;
+}
+
+/** A topic key with no broker synonym. */
+function topicOnlyKey(definition: ConfigDefinition): TopicConfigDefinition {
+  return definition;
 }
 
 function topicKey(name: string, brokerSynonym: string, extra: Partial<ConfigDefinition> = {}): TopicConfigDefinition {
@@ -196,6 +315,36 @@ export const topicConfigDefinitions: ReadonlyMap<string, TopicConfigDefinition> 
     topicKey('message.timestamp.before.max.ms', 'log.message.timestamp.before.max.ms'),
     topicKey('message.timestamp.after.max.ms', 'log.message.timestamp.after.max.ms'),
     topicKey('message.timestamp.difference.max.ms', 'log.message.timestamp.difference.max.ms'),
+    // ---- topic configs (i9): compression levels, compaction, and the rest of Kafka 3.9's TopicConfig ----
+    topicKey('compression.gzip.level', 'compression.gzip.level'),
+    topicKey('compression.lz4.level', 'compression.lz4.level'),
+    topicKey('compression.zstd.level', 'compression.zstd.level'),
+    topicKey('min.cleanable.dirty.ratio', 'log.cleaner.min.cleanable.ratio'),
+    topicKey('min.compaction.lag.ms', 'log.cleaner.min.compaction.lag.ms'),
+    topicKey('max.compaction.lag.ms', 'log.cleaner.max.compaction.lag.ms'),
+    topicKey('segment.jitter.ms', 'log.roll.jitter.ms'),
+    topicKey('message.format.version', 'log.message.format.version'),
+    topicKey('message.downconversion.enable', 'log.message.downconversion.enable'),
+    topicKey('preallocate', 'log.preallocate'),
+    topicKey('file.delete.delay.ms', 'log.segment.delete.delay.ms'),
+    topicKey('unclean.leader.election.enable', 'unclean.leader.election.enable'),
+    topicKey('local.retention.ms', 'log.local.retention.ms'),
+    topicKey('local.retention.bytes', 'log.local.retention.bytes'),
+    topicOnlyKey({
+      name: 'remote.storage.enable', type: 'boolean', defaultValue: 'false',
+      check: (value) => (value === true ? 'Tiered Storage functionality is disabled in the broker. Topic cannot be configured with remote log storage.' : undefined),
+      doc: 'Tiered storage: Spate has none, so only false is accepted (Kafka\'s answer when remote.log.storage.system.enable is false).',
+    }),
+    topicOnlyKey({ name: 'remote.log.copy.disable', type: 'boolean', defaultValue: 'false', doc: 'Accepted and ignored: applies only to tiered storage.' }),
+    topicOnlyKey({ name: 'remote.log.delete.on.disable', type: 'boolean', defaultValue: 'false', doc: 'Accepted and ignored: applies only to tiered storage.' }),
+    topicOnlyKey({
+      name: 'leader.replication.throttled.replicas', type: 'list', defaultValue: '', check: checkThrottledReplicas,
+      doc: 'Accepted and ignored: no replication yet, so nothing to throttle (\'*\' or partitionId:brokerId pairs).',
+    }),
+    topicOnlyKey({
+      name: 'follower.replication.throttled.replicas', type: 'list', defaultValue: '', check: checkThrottledReplicas,
+      doc: 'Accepted and ignored: no replication yet, so nothing to throttle (\'*\' or partitionId:brokerId pairs).',
+    }),
   ].map((definition) => [definition.name, definition]),
 );
 

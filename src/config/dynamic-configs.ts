@@ -20,7 +20,7 @@ import { limits } from './limits.js';
 
 /** The topic key each broker key is the default of (log.retention.ms → retention.ms, …). */
 const topicKeyOfBrokerKey: ReadonlyMap<string, string> = new Map(
-  [...topicConfigDefinitions.values()].map((definition) => [definition.brokerSynonym, definition.name]),
+  [...topicConfigDefinitions.values()].flatMap((definition) => (definition.brokerSynonym === undefined ? [] : [[definition.brokerSynonym, definition.name] as const])),
 );
 
 /**

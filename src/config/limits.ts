@@ -86,10 +86,9 @@ export const limits = {
   /** Bytes of journal records written and fsynced together in one group commit; more wait for the next. */
   metadataGroupCommitBytesMax: 8 * 1024 * 1024,
   /**
-   * Bytes of the key map one compaction pass builds, per shard (Kafka's
-   * log.cleaner.dedupe.buffer.size, 128 MiB shared by all cleaner threads): 24 bytes a key (a
-   * 16-byte MD5 of the key and an 8-byte offset). A dirty section with more keys is compacted
-   * in several passes.
+   * Bytes of the key map of a cleaning when no share of log.cleaner.dedupe.buffer.size is
+   * given (Log.compact called on its own, as tests do); the shards get theirs from the
+   * broker's settings. 24 bytes a key (a 16-byte MD5 of the key and an 8-byte offset).
    */
   compactionOffsetMapBytes: 16 * 1024 * 1024,
   /** How full the compaction key map may get before a pass stops mapping (Kafka's log.cleaner.io.buffer.load.factor). */
@@ -139,4 +138,19 @@ export const limits = {
    * per-host connection limits, and 64 KiB holds thousands of them.
    */
   dynamicConfigValueBytesMax: 64 * 1024,
+  // ---- topic configs (i9): recompression on append and the log cleaner (src/storage/) ----
+  /**
+   * Bytes of batches one append command has rebuilt in the topic's compression.type and not
+   * yet written; past this they are written before the next batch is taken (the produced
+   * batches are views of the request, the rebuilt ones new memory).
+   */
+  recompressedBytesPendingMax: 64 * 1024 * 1024,
+  /**
+   * Bytes a log cleaning reads (and inflates) between pauses, in which the shard serves its
+   * other commands and frees lz4/zstd buffers (see Log.clean): bounds both the stall a
+   * cleaning causes and what it holds, far below libraryHeldBytesPerTaskMax.
+   */
+  cleanerStepBytes: 8 * 1024 * 1024,
+  /** ...or milliseconds, whichever comes first. */
+  cleanerStepMs: 20,
 } as const;

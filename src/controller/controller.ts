@@ -357,7 +357,7 @@ export class Controller {
         return outcome(ErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor: ${replicationFactor} larger than available brokers: 1.`);
       }
     }
-    const configProblem = validateTopicConfigs(request.configs);
+    const configProblem = validateTopicConfigs(request.configs, this.config.topicDefaults);
     if (configProblem !== undefined) return outcome(ErrorCode.INVALID_CONFIG, configProblem.message);
     return null;
   }
@@ -670,7 +670,7 @@ export class Controller {
   private async replaceTopicConfigs(name: string, configs: ReadonlyMap<string, string>, validateOnly: boolean): Promise<TopicOutcome> {
     const topic = this.store.topic(name);
     if (topic === undefined || this.deleting.has(name)) return unknownTopic(name);
-    const problem = validateTopicConfigs(configs);
+    const problem = validateTopicConfigs(configs, this.config.topicDefaults);
     if (problem !== undefined) return outcome(ErrorCode.INVALID_CONFIG, problem.message);
     if (validateOnly) return outcome(ErrorCode.NONE, null, topic);
     let updated: TopicRecord;

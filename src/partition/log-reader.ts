@@ -1,12 +1,15 @@
 // Reads a whole partition back, from its log start offset to its high watermark, through
 // the same read plans and segment descriptors a fetch uses: the owning shard answers where
 // the bytes are, and they are read through the thread pool. The group coordinator loads
-// __consumer_offsets with it at startup; records must be uncompressed (the coordinator
-// writes them so).
+// __consumer_offsets with it at startup. It writes its records uncompressed, but a
+// compression.type set on the topic has the shard store them compressed: such batches are
+// decompressed, as Kafka's loader does.
 
 import { read } from 'node:fs';
 import { ErrorCode, errorName } from '../protocol/errors.js';
+import { limits } from '../config/limits.js';
 import { Attribute, BatchField, Compression, decodeRecords, readBatchHeader, splitBatches } from '../protocol/record-batch.js';
+import { decodeBatchRecords } from '../protocol/record-validation.js';
 import { SegmentReplacedError, type SegmentReader, type SegmentReaders } from '../shard/segment-readers.js';
 import type { PartitionManager, TopicRecord } from './partition-manager.js';
 
@@ -68,10 +71,9 @@ export async function readPartitionRecords(
         offset = next;
         continue;
       }
-      if ((batch.readInt16BE(BatchField.attributes) & Attribute.compressionMask) !== Compression.none) {
-        throw new Error(`${topic.name}-${partition} at ${header.baseOffset}: compressed batch in an internal topic`);
-      }
-      for (const record of decodeRecords(batch)) {
+      const compressed = (batch.readInt16BE(BatchField.attributes) & Attribute.compressionMask) !== Compression.none;
+      const records = compressed ? decodeBatchRecords(batch, { inflatedBytesMax: limits.batchInflatedBytesMax, libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax }) : decodeRecords(batch);
+      for (const record of records) {
         if (record.offset >= offset) visit(record.key, record.value);
       }
       offset = next;

@@ -1,6 +1,7 @@
 // The compression codecs of record batches (attribute bits 0-2): decompression for
-// validation and record lookups, compression for tests, tools and benchmarks. Bytes in,
-// bytes out, no I/O. Every decompression is bounded by `inflatedBytesMax`, checked from
+// validation, record lookups and compaction; compression for batches the broker rewrites
+// (compression.type, compaction of compressed batches) and for tests, tools and
+// benchmarks. Bytes in, bytes out, no I/O. Every decompression is bounded by `inflatedBytesMax`, checked from
 // the payload's own structure BEFORE the decoder allocates anything (a decompression bomb
 // is refused, not inflated):
 //
@@ -96,10 +97,25 @@ const lz4Codec = (): Lz4Module => load<Lz4Module>('lz4-napi', 'lz4');
 const zstdCodec = (): ZstdModule => load<ZstdModule>('@toondepauw/node-zstd', 'zstd');
 
 let zstdDecoder: InstanceType<ZstdModule['Decoder']> | null = null;
-let zstdEncoder: InstanceType<ZstdModule['Encoder']> | null = null;
+/** zstd encoders by level, least recently used first; each holds its own compression context. */
+const zstdEncoders = new Map<number, InstanceType<ZstdModule['Encoder']>>();
+/** Encoders kept for distinct levels (a topic's compression.zstd.level is one of a few in practice). */
+const ZSTD_ENCODERS_MAX = 4;
 
 /** Kafka's default compression.zstd.level. */
 const ZSTD_LEVEL = 3;
+
+function zstdEncoder(level: number): InstanceType<ZstdModule['Encoder']> {
+  let encoder = zstdEncoders.get(level);
+  if (encoder === undefined) {
+    encoder = new (zstdCodec().Encoder)(level);
+    if (zstdEncoders.size >= ZSTD_ENCODERS_MAX) zstdEncoders.delete(zstdEncoders.keys().next().value!);
+  } else {
+    zstdEncoders.delete(level);
+  }
+  zstdEncoders.set(level, encoder);
+  return encoder;
+}
 
 // ---- memory the codec libraries hold until the current task ends ----
 
@@ -474,7 +490,7 @@ function unzstd(payload: Buffer, inflatedBytesMax: number, libraryHeldBytesMax: 
   return outputs.length === 1 ? outputs[0]! : Buffer.concat(outputs);
 }
 
-// ---- compression (tests, tools, benchmarks; the broker stores batches as produced) ----
+// ---- compression ----
 
 export interface CompressOptions {
   /** snappy only: raw (librdkafka) or xerial-framed (Java). Default raw. */
@@ -485,34 +501,84 @@ export interface CompressOptions {
 const XERIAL_BLOCK_BYTES = 32 * 1024;
 const XERIAL_VERSION = 1;
 
+function xerialSnappy(data: Buffer, copyOutputData: boolean): Buffer {
+  const snappy = snappyCodec();
+  const header = Buffer.alloc(XERIAL_HEADER_BYTES);
+  XERIAL_MAGIC.copy(header, 0);
+  header.writeInt32BE(XERIAL_VERSION, 8);
+  header.writeInt32BE(XERIAL_VERSION, 12);
+  const parts: Buffer[] = [header];
+  for (let at = 0; at < data.length; at += XERIAL_BLOCK_BYTES) {
+    const block = snappy.compressSync(data.subarray(at, at + XERIAL_BLOCK_BYTES), { copyOutputData });
+    const length = Buffer.alloc(4);
+    length.writeInt32BE(block.length, 0);
+    parts.push(length, block);
+  }
+  return Buffer.concat(parts);
+}
+
+/** Compresses records for tests, tools and benchmarks (each codec at Kafka's default level). */
 export function compress(codec: number, data: Buffer, options: CompressOptions = {}): Buffer {
   switch (codec) {
     case CodecId.none:
       return data;
     case CodecId.gzip:
       return gzipSync(data);
-    case CodecId.snappy: {
-      const snappy = snappyCodec();
-      if (options.snappyFraming !== 'xerial') return snappy.compressSync(data);
-      const header = Buffer.alloc(XERIAL_HEADER_BYTES);
-      XERIAL_MAGIC.copy(header, 0);
-      header.writeInt32BE(XERIAL_VERSION, 8);
-      header.writeInt32BE(XERIAL_VERSION, 12);
-      const parts: Buffer[] = [header];
-      for (let at = 0; at < data.length; at += XERIAL_BLOCK_BYTES) {
-        const block = snappy.compressSync(data.subarray(at, at + XERIAL_BLOCK_BYTES));
-        const length = Buffer.alloc(4);
-        length.writeInt32BE(block.length, 0);
-        parts.push(length, block);
-      }
-      return Buffer.concat(parts);
-    }
+    case CodecId.snappy:
+      return options.snappyFraming === 'xerial' ? xerialSnappy(data, false) : snappyCodec().compressSync(data);
     case CodecId.lz4:
       return lz4Codec().compressFrameSync(data);
     case CodecId.zstd:
-      zstdEncoder ??= new (zstdCodec().Encoder)(ZSTD_LEVEL);
-      return zstdEncoder.encodeSync(data);
+      return zstdEncoder(ZSTD_LEVEL).encodeSync(data);
     default:
       throw new CompressionError('unavailable', `unknown compression codec ${codec}`);
+  }
+}
+
+/** Kafka's compression.gzip.level, compression.lz4.level and compression.zstd.level (KIP-390). */
+export interface CompressionLevels {
+  readonly gzip: number;
+  readonly lz4: number;
+  readonly zstd: number;
+}
+
+/**
+ * Records compressed as the Java broker writes a batch it rebuilds (LogValidator's
+ * recompression, the cleaner's rewrite): one gzip member at `levels.gzip` (-1: zlib's
+ * default, as Java's Deflater), xerial-framed snappy in 32 KiB blocks (Java's
+ * SnappyOutputStream, which every client reads), an LZ4 frame of independent blocks, zstd at
+ * `levels.zstd`. lz4-napi has no high-compression mode: every lz4 level compresses as Kafka's
+ * default level 9 does (its fast compressor). lz4 and zstd outputs are library-owned like
+ * their decodes, so they count toward `libraryHeldBytesMax` (CompressionError 'busy' once
+ * this task's share is used).
+ */
+export function compressForBroker(codec: number, data: Buffer, levels: CompressionLevels, libraryHeldBytesMax = Infinity): Buffer {
+  try {
+    switch (codec) {
+      case CodecId.none:
+        return data;
+      case CodecId.gzip:
+        return gzipSync(data, { level: levels.gzip });
+      case CodecId.snappy:
+        return xerialSnappy(data, true);
+      case CodecId.lz4: {
+        checkLibraryShare('lz4', libraryHeldBytesMax);
+        const output = lz4Codec().compressFrameSync(data);
+        holdLibraryBytes(output.length);
+        return output;
+      }
+      case CodecId.zstd: {
+        checkLibraryShare('zstd', libraryHeldBytesMax);
+        const output = zstdEncoder(levels.zstd).encodeSync(data);
+        holdLibraryBytes(output.length);
+        return output;
+      }
+      default:
+        throw new CompressionError('unavailable', `unknown compression codec ${codec}`);
+    }
+  } catch (error) {
+    if (error instanceof CompressionError) throw error;
+    // A codec failing on valid input is a fault of the library or the platform, not of the records.
+    throw new CompressionError('unavailable', `${codecName(codec)}: compressing failed: ${describe(error)}`);
   }
 }

@@ -306,6 +306,23 @@ export function rewriteBatch(batch: Buffer, kept: readonly RecordSpan[]): Buffer
   return rewritten;
 }
 
+/**
+ * A new batch with `batch`'s header and `payload` as its records, compressed with `codec`
+ * (the attributes' codec bits set to it, batchLength to the new size, recordsCount to
+ * `recordsCount`). Producer id, epoch, base sequence, offsets and timestamps are kept. The
+ * CRC is left for the caller, who usually changes the header further.
+ */
+export function rebuildBatch(batch: Buffer, codec: number, payload: Buffer, recordsCount = batch.readInt32BE(BatchField.recordsCount)): Buffer {
+  const rebuilt = Buffer.allocUnsafe(BATCH_HEADER_BYTES + payload.length);
+  batch.copy(rebuilt, 0, 0, BATCH_HEADER_BYTES);
+  payload.copy(rebuilt, BATCH_HEADER_BYTES);
+  rebuilt.writeInt32BE(rebuilt.length - LOG_OVERHEAD, BatchField.batchLength);
+  const attributes = batch.readInt16BE(BatchField.attributes);
+  rebuilt.writeInt16BE((attributes & ~Attribute.compressionMask) | codec, BatchField.attributes);
+  rebuilt.writeInt32BE(recordsCount, BatchField.recordsCount);
+  return rebuilt;
+}
+
 /** Splits a buffer of consecutive batches into whole batches (dropping a trailing fragment, as clients do). */
 export function splitBatches(bytes: Buffer): Buffer[] {
   const batches: Buffer[] = [];

@@ -60,6 +60,8 @@ export interface ValidationOptions {
   readonly libraryHeldBytesMax: number;
   /** Per-record errors kept in a verdict. */
   readonly recordErrorsMax: number;
+  /** Return the records' bytes (decompressed) in the verdict, for a batch the caller will recompress. */
+  readonly keepRecords?: boolean;
 }
 
 /** Kafka's ProduceResponse RecordError: the index of the record in its batch, and what is wrong. */
@@ -76,6 +78,8 @@ export interface BatchVerdict {
   readonly maxTimestamp: number;
   /** Bytes of the records once decompressed. */
   readonly recordBytes: number;
+  /** The records, decompressed (a view of the batch when it is not compressed), when ValidationOptions.keepRecords asked. */
+  readonly records?: Buffer;
 }
 
 /** Long.MAX_VALUE as configs hold it (clamped to 2^53-1): no bound at all, as in Kafka. */
@@ -104,6 +108,8 @@ export interface RecordView {
   attributes: number;
   timestampDelta: number;
   offsetDelta: number;
+  /** Where the key's length varint starts: the record's fields after its offset delta (compaction copies them as they are). */
+  fieldsStart: number;
   keyStart: number;
   /** -1 for a null key. */
   keyLength: number;
@@ -115,17 +121,27 @@ export interface RecordView {
 
 const VARINT_SCALE = [1, 2 ** 7, 2 ** 14, 2 ** 21, 2 ** 28, 2 ** 35, 2 ** 42, 2 ** 49, 2 ** 56, 2 ** 63];
 
+/**
+ * How offset deltas must run: 'dense' (0, 1, 2 …, what a producer sends) or 'increasing'
+ * (a stored batch, where compaction leaves gaps: each delta above the one before, never
+ * past the batch's lastOffsetDelta).
+ */
+export type OffsetDeltas = 'dense' | 'increasing';
+
 /** Reads records one after another, each bounded by its own length. */
 class RecordWalker {
   pos: number;
   /** The current record's end while reading its fields, else the records' end. */
   private limit: number;
   readonly view: RecordView;
+  private previousDelta = -1;
 
   constructor(
     readonly bytes: Buffer,
     start: number,
     readonly end: number,
+    private readonly offsetDeltas: OffsetDeltas = 'dense',
+    private readonly lastOffsetDelta = Infinity,
   ) {
     this.pos = start;
     this.limit = end;
@@ -137,6 +153,7 @@ class RecordWalker {
       attributes: 0,
       timestampDelta: 0,
       offsetDelta: 0,
+      fieldsStart: 0,
       keyStart: 0,
       keyLength: -1,
       valueStart: 0,
@@ -209,7 +226,13 @@ class RecordWalker {
     view.attributes = this.bytes[this.pos++]!;
     view.timestampDelta = this.varlong('timestamp delta');
     view.offsetDelta = this.varint('offset delta');
-    if (view.offsetDelta !== index) throw this.fail(`offset delta ${view.offsetDelta} where ${index} belongs (deltas must count 0, 1, 2 …)`);
+    if (this.offsetDeltas === 'dense') {
+      if (view.offsetDelta !== index) throw this.fail(`offset delta ${view.offsetDelta} where ${index} belongs (deltas must count 0, 1, 2 …)`);
+    } else if (view.offsetDelta <= this.previousDelta || view.offsetDelta > this.lastOffsetDelta) {
+      throw this.fail(`offset delta ${view.offsetDelta} after ${this.previousDelta} (deltas must increase up to the batch's last offset delta ${this.lastOffsetDelta})`);
+    }
+    this.previousDelta = view.offsetDelta;
+    view.fieldsStart = this.pos;
     view.keyLength = this.nullableLength('key');
     view.keyStart = this.pos - Math.max(view.keyLength, 0);
     view.valueLength = this.nullableLength('value');
@@ -237,11 +260,14 @@ class RecordWalker {
   }
 }
 
-interface BatchRecords {
+/** A batch's records, decompressed: bytes[start, end) hold `count` records. */
+export interface BatchRecords {
   readonly bytes: Buffer;
   readonly start: number;
   readonly end: number;
   readonly count: number;
+  /** The batch's lastOffsetDelta, which no record's offset delta may pass. */
+  readonly lastOffsetDelta: number;
 }
 
 /** The batch's record bytes, decompressed when needed. Throws CompressionError or RecordFormatError. */
@@ -257,23 +283,33 @@ function recordsOf(batch: Buffer, inflatedBytesMax: number, libraryHeldBytesMax:
   if (count * RECORD_BYTES_MIN > available) {
     throw new RecordFormatError(0, `recordsCount ${count} needs at least ${count * RECORD_BYTES_MIN} bytes of records; the batch can hold ${available}`);
   }
-  if (codec === Compression.none) return { bytes: batch, start: BATCH_HEADER_BYTES, end, count };
+  const lastOffsetDelta = batch.readInt32BE(BatchField.lastOffsetDelta);
+  if (codec === Compression.none) return { bytes: batch, start: BATCH_HEADER_BYTES, end, count, lastOffsetDelta };
   const bytes = decompress(codec, batch.subarray(BATCH_HEADER_BYTES, end), inflatedBytesMax, libraryHeldBytesMax);
-  return { bytes, start: 0, end: bytes.length, count };
+  return { bytes, start: 0, end: bytes.length, count, lastOffsetDelta };
 }
 
 /**
- * Calls `visit` with each record of a (stored or produced) batch, decompressing it first,
- * until `visit` returns false. Throws RecordFormatError or CompressionError when the bytes
- * are not what the header says.
+ * Calls `visit` with each record of a stored batch, decompressing it first, until `visit`
+ * returns false. Offset deltas may have gaps (compaction leaves them). Throws
+ * RecordFormatError or CompressionError when the bytes are not what the header says.
  */
 export function forEachRecord(
   batch: Buffer,
   bounds: Pick<ValidationOptions, 'inflatedBytesMax' | 'libraryHeldBytesMax'>,
   visit: (record: RecordView) => boolean | void,
 ): void {
-  const records = recordsOf(batch, bounds.inflatedBytesMax, bounds.libraryHeldBytesMax);
-  const walker = new RecordWalker(records.bytes, records.start, records.end);
+  walkRecords(storedRecords(batch, bounds), visit);
+}
+
+/** A stored batch's records, decompressed once, for walking them more than once (compaction). Throws as forEachRecord does. */
+export function storedRecords(batch: Buffer, bounds: Pick<ValidationOptions, 'inflatedBytesMax' | 'libraryHeldBytesMax'>): BatchRecords {
+  return recordsOf(batch, bounds.inflatedBytesMax, bounds.libraryHeldBytesMax);
+}
+
+/** Calls `visit` with each of `records` (offset deltas may have gaps), until it returns false. Throws RecordFormatError. */
+export function walkRecords(records: BatchRecords, visit: (record: RecordView) => boolean | void): void {
+  const walker = new RecordWalker(records.bytes, records.start, records.end, 'increasing', records.lastOffsetDelta);
   for (let index = 0; index < records.count; index++) {
     if (visit(walker.next(index)) === false) return;
   }
@@ -320,9 +356,11 @@ export function validateRecordBatch(batch: Buffer, options: ValidationOptions): 
   let keyErrors = 0;
   let maxTimestamp = NO_TIMESTAMP;
   let recordBytes = 0;
+  let kept: Buffer | undefined;
   try {
     const records = recordsOf(batch, options.inflatedBytesMax, options.libraryHeldBytesMax);
     recordBytes = records.end - records.start;
+    if (options.keepRecords === true) kept = records.bytes.subarray(records.start, records.end);
     const walker = new RecordWalker(records.bytes, records.start, records.end);
     for (let index = 0; index < records.count; index++) {
       const record = walker.next(index);
@@ -371,7 +409,7 @@ export function validateRecordBatch(batch: Buffer, options: ValidationOptions): 
   if (keyErrors > 0) {
     return verdict(ErrorCode.INVALID_RECORD, `${keyErrors} records have no key, which a compacted topic cannot keep`, recordErrors);
   }
-  return { errorCode: ErrorCode.NONE, message: null, recordErrors: [], maxTimestamp, recordBytes };
+  return { errorCode: ErrorCode.NONE, message: null, recordErrors: [], maxTimestamp, recordBytes, records: kept };
 }
 
 /**

@@ -13,6 +13,17 @@ export interface ShardWorkerData {
   readonly retentionCheckIntervalMs: number;
   /** Segment files this shard keeps open at most (config/descriptors.ts). */
   readonly segmentFilesOpenMax: number;
+  /** The log cleaner of this shard's compacted logs. */
+  readonly cleaner: ShardCleanerSettings;
+}
+
+export interface ShardCleanerSettings {
+  /** log.cleaner.enable. */
+  readonly enable: boolean;
+  /** This shard's share of log.cleaner.dedupe.buffer.size. */
+  readonly offsetMapBytesMax: number;
+  /** log.cleaner.backoff.ms: the wait when no log needs cleaning. */
+  readonly backoffMs: number;
 }
 
 export interface PartitionRef {

@@ -1,6 +1,8 @@
 // A shard worker thread: owns the logs of its partitions and is the only code that
 // writes their files. Commands arrive in order from the main thread and are handled
-// one at a time, synchronously, so a partition's state needs no locks.
+// one at a time, synchronously, so a partition's state needs no locks. Between commands
+// the shard's log cleaner (Kafka's cleaner thread, here one per shard) compacts its
+// compacted logs in steps, pausing after each so commands are not held up.
 
 import { existsSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -9,7 +11,7 @@ import { loadCrc32c } from '../native/crc32c.js';
 import { installCrc32c } from '../protocol/crc32c.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { TopicConfig } from '../config/broker-config.js';
-import { Log } from '../storage/log.js';
+import { Log, type CleanableState } from '../storage/log.js';
 import { segmentFiles } from '../storage/segment-files.js';
 import {
   partitionKey,
@@ -75,6 +77,11 @@ export class Shard {
   private flushTimerMs = 0;
   private readonly expirationTimer: NodeJS.Timeout;
   private readonly retentionTimer: NodeJS.Timeout;
+  /** Partitions whose cleaning failed (Kafka's uncleanable partitions): skipped until their topic's config changes or they go. */
+  private readonly uncleanable = new Set<string>();
+  private closed = false;
+  /** Ends the cleaner's wait early (close). */
+  private wakeCleaner: (() => void) | null = null;
 
   constructor(
     private readonly data: ShardWorkerData,
@@ -85,6 +92,11 @@ export class Shard {
     this.expirationTimer.unref();
     this.retentionTimer = setInterval(() => this.applyRetention(), Math.min(data.retentionCheckIntervalMs, 2 ** 31 - 1));
     this.retentionTimer.unref();
+    if (data.cleaner.enable) {
+      this.runCleaner().catch((error: unknown) => {
+        this.emit({ kind: 'log', level: 'error', message: `the log cleaner of shard ${data.shardId} stopped: ${describeError(error)}` });
+      });
+    }
   }
 
   handle(command: ShardCommand): ShardReplies[ShardCommand['kind']] {
@@ -193,6 +205,7 @@ export class Shard {
       if (entry === undefined) continue;
       this.logs.delete(key);
       this.failedPartitions.delete(key);
+      this.uncleanable.delete(key);
       try {
         deletedPaths.push(...withDescriptors(() => entry.log.delete()));
       } catch (error) {
@@ -212,9 +225,11 @@ export class Shard {
       const config = this.sharedConfig(group.config);
       for (const topic of group.topics) byTopic.set(topic, config);
     }
-    for (const { ref, log } of this.logs.values()) {
+    for (const [key, { ref, log }] of this.logs) {
       const config = byTopic.get(ref.topic);
-      if (config !== undefined) log.updateConfig(config);
+      if (config === undefined) continue;
+      log.updateConfig(config);
+      this.uncleanable.delete(key);
     }
     // Forget configs no partition has any more (each change of configs may leave one behind).
     const inUse = new Set<TopicConfig>();
@@ -386,19 +401,77 @@ export class Shard {
     return ErrorCode.KAFKA_STORAGE_ERROR;
   }
 
-  /** Deletes segments past each topic's retention and compacts compacted logs. A failing partition does not stop the others. */
+  /** Deletes segments past each topic's retention (cleanup.policy delete, or compact,delete). A failing partition does not stop the others. */
   private applyRetention(): void {
     const nowMs = Date.now();
     const deleted: string[] = [];
     for (const [key, { log }] of this.logs) {
       try {
         deleted.push(...log.applyRetention(nowMs));
-        deleted.push(...log.compact(nowMs));
       } catch (error) {
-        this.emit({ kind: 'log', level: 'error', message: `retention or compaction of ${key} failed: ${describeError(error)}` });
+        this.emit({ kind: 'log', level: 'error', message: `retention of ${key} failed: ${describeError(error)}` });
       }
     }
     if (deleted.length > 0) this.emit({ kind: 'segmentsDeleted', paths: deleted });
+  }
+
+  /**
+   * The log cleaner (Kafka's CleanerThread.doWork): clean the filthiest eligible log, and
+   * look again at once; when none is eligible, wait log.cleaner.backoff.ms.
+   */
+  private async runCleaner(): Promise<void> {
+    while (!this.closed) {
+      const cleaned = await this.cleanFilthiestLog();
+      if (this.closed) return;
+      await new Promise<void>((resolve) => {
+        // After a cleaning, only the next turn of the event loop: commands queued meanwhile go first.
+        if (cleaned) {
+          setImmediate(resolve);
+          return;
+        }
+        const timer = setTimeout(() => {
+          this.wakeCleaner = null;
+          resolve();
+        }, Math.min(this.data.cleaner.backoffMs, 2 ** 31 - 1));
+        timer.unref();
+        this.wakeCleaner = () => {
+          clearTimeout(timer);
+          this.wakeCleaner = null;
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Cleans the eligible log with the highest dirty ratio (Kafka's grabFilthiestCompactedLog). True when one was cleaned through. */
+  private async cleanFilthiestLog(): Promise<boolean> {
+    const nowMs = Date.now();
+    let filthiest: { key: string; log: Log; state: CleanableState } | null = null;
+    for (const [key, { log }] of this.logs) {
+      if (this.uncleanable.has(key)) continue;
+      let state: CleanableState | null;
+      try {
+        state = withDescriptors(() => log.cleanableState(nowMs));
+      } catch (error) {
+        this.markUncleanable(key, 'looking at', error);
+        continue;
+      }
+      if (state !== null && state.eligible && (filthiest === null || state.cleanableRatio > filthiest.state.cleanableRatio)) filthiest = { key, log, state };
+    }
+    if (filthiest === null) return false;
+    try {
+      const outcome = await filthiest.log.clean(filthiest.state, nowMs, { offsetMapBytesMax: this.data.cleaner.offsetMapBytesMax });
+      if (outcome.touched.length > 0) this.emit({ kind: 'segmentsDeleted', paths: [...outcome.touched] });
+      return outcome.completed;
+    } catch (error) {
+      this.markUncleanable(filthiest.key, 'cleaning', error);
+      return false;
+    }
+  }
+
+  private markUncleanable(key: string, what: string, error: unknown): void {
+    this.uncleanable.add(key);
+    this.emit({ kind: 'log', level: 'error', message: `${what} ${key} for compaction failed: ${describeError(error)}; it is not compacted until its config changes or the broker restarts` });
   }
 
   private statuses(): PartitionStatus[] {
@@ -406,6 +479,8 @@ export class Shard {
   }
 
   private close(): ShardReplies['close'] {
+    this.closed = true;
+    this.wakeCleaner?.();
     if (this.flushTimer !== null) clearInterval(this.flushTimer);
     clearInterval(this.expirationTimer);
     clearInterval(this.retentionTimer);

@@ -1,141 +1,192 @@
-// Log compaction (cleanup.policy=compact), in passes as Kafka's cleaner does it. The log's
-// closed segments are a clean section (every key in it unique, the work of earlier passes)
-// followed by a dirty one. A pass maps the newest offset of each key of the dirty section
-// into a bounded key map (offset-map.ts) until the map is full or the closed segments end;
-// then it rewrites every segment from the start of the log up to where the map ends,
-// keeping a record only if no newer record of its key is in the map (so the clean section
-// loses what the dirty one supersedes) and it is not a tombstone — a null value — older
-// than delete.retention.ms; records past the mapped range are kept as they are. Cleaned
-// neighbours are merged while they fit segment.bytes. The next pass maps from where this
-// one stopped, so a dirty section with more keys than the map converges over passes, and
-// memory stays the map plus about one merged segment. Offsets never change: a cleaned batch
-// keeps its header and the surviving records' bytes (protocol/record-batch.ts). Compressed
-// and control batches are kept whole (only the internal topics, written uncompressed by the
-// coordinator, are compacted today).
+// Log compaction (cleanup.policy=compact), batch by batch, as Kafka's cleaner does it. A
+// cleaning maps the newest offset of each key of the log's dirty section into a bounded key
+// map (offset-map.ts) with mapBatch, then rewrites the log from its start up to where the map
+// ends with cleanBatch: a record stays only if no newer record of its key is in the map, and
+// a tombstone (null value) only until its batch's delete horizon has passed. The horizon is
+// Kafka's (KIP-534): the first cleaning that keeps a tombstone stamps its batch with
+// now + delete.retention.ms (stored in the batch's base timestamp, attribute bit 6, the
+// records' timestamp deltas rewritten against it so every timestamp reads the same), and a
+// later cleaning after that time removes the tombstone. Offsets never change: a rewritten
+// batch keeps its base offset and last offset delta (so the producer's last sequence
+// survives), and only the surviving records' bytes. Compressed batches are decompressed,
+// filtered and compressed again in their own codec (at the codec's default level, as Kafka's
+// cleaner does). A batch that loses every record goes, unless it is the last one an active
+// idempotent producer wrote: then its header stays, empty (Kafka's RETAIN_EMPTY), so the
+// producer's sequence is not forgotten. Control batches are kept whole (no transactions yet).
+// A batch is walked twice over its decompressed records (decide, then copy), with one byte of
+// decision per record: a batch of millions of tiny records costs no object per record.
+// Bytes in, bytes out: the orchestration, the files and the pauses are Log.clean's.
 
-import { Attribute, Compression, decodeRecordSpans, readBatchHeader, rewriteBatch, splitBatches, type RecordSpan } from '../protocol/record-batch.js';
-import { INT32_MAX } from './invariant.js';
+import { limits } from '../config/limits.js';
+import { CodecId, compressForBroker, type CompressionLevels } from '../protocol/compression.js';
+import {
+  Attribute,
+  BATCH_HEADER_BYTES,
+  BatchField,
+  LOG_OVERHEAD,
+  computeBatchCrc,
+  readInt64,
+  rebuildBatch,
+  writeInt64,
+} from '../protocol/record-batch.js';
+import { storedRecords, walkRecords, type BatchRecords } from '../protocol/record-validation.js';
+import { Writer } from '../protocol/writer.js';
 import type { OffsetMap } from './offset-map.js';
-import type { Segment } from './segment.js';
 
-export interface CompactionPassOptions {
-  /** Offsets below this are clean (where the previous pass stopped; 0 when unknown). */
-  readonly firstDirtyOffset: number;
+/** Decompression bounds of a stored batch: those of produce validation (it was validated with them). */
+const BOUNDS = { inflatedBytesMax: limits.batchInflatedBytesMax, libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax } as const;
+/** Kafka's cleaner rewrites a compressed batch at its codec's default level. */
+const DEFAULT_LEVELS: CompressionLevels = { gzip: -1, lz4: 9, zstd: 3 };
+/** Kafka's RecordBatch.NO_TIMESTAMP. */
+const NO_TIMESTAMP = -1;
+
+/** Bytes a cleaning walked: the caller paces itself by them (compressed batches count inflated). */
+export interface CleaningWork {
+  recordBytes: number;
+}
+
+export interface MapProgress {
+  /** The last offset the map covers: every keyed record from the first dirty offset up to it is in the map. */
+  latestOffset: number;
+  /** The map filled before the dirty section ended. */
+  full: boolean;
+}
+
+/**
+ * Maps the keys of one stored batch from `firstDirtyOffset` on. Returns false, with
+ * `progress.full` set, once the map is full: the records from there on are not mapped.
+ */
+export function mapBatch(batch: Buffer, map: OffsetMap, firstDirtyOffset: number, progress: MapProgress, work: CleaningWork): boolean {
+  const baseOffset = readInt64(batch, BatchField.baseOffset);
+  const lastOffset = baseOffset + batch.readInt32BE(BatchField.lastOffsetDelta);
+  if (lastOffset < firstDirtyOffset) return true;
+  if ((batch.readInt16BE(BatchField.attributes) & Attribute.control) === 0) {
+    const records = storedRecords(batch, BOUNDS);
+    work.recordBytes += records.end - records.start;
+    walkRecords(records, (record) => {
+      const offset = baseOffset + record.offsetDelta;
+      if (offset < firstDirtyOffset) return true;
+      if (record.keyLength >= 0 && !map.put(record.bytes.subarray(record.keyStart, record.keyStart + record.keyLength), offset)) {
+        progress.full = true;
+        return false;
+      }
+      progress.latestOffset = offset;
+      return true;
+    });
+    if (progress.full) return false;
+  }
+  progress.latestOffset = Math.max(progress.latestOffset, lastOffset);
+  return true;
+}
+
+export interface CleaningRules {
+  readonly map: OffsetMap;
+  /** Records past this offset were not mapped: they stay, for a later cleaning to judge. */
+  readonly latestOffset: number;
   readonly nowMs: number;
   readonly deleteRetentionMs: number;
-  readonly segmentBytes: number;
-}
-
-export interface CompactionPassResult {
-  /** Offsets below this are clean after the pass: the next pass starts mapping here. */
-  readonly cleanedThrough: number;
-  /** The map filled before the closed segments ended: another pass has work to do. */
-  readonly mapFull: boolean;
-}
-
-function keptWhole(batch: Buffer): boolean {
-  const header = readBatchHeader(batch);
-  return (header.attributes & Attribute.compressionMask) !== Compression.none || (header.attributes & Attribute.control) !== 0;
-}
-
-function lastOffsetOf(batch: Buffer): number {
-  const header = readBatchHeader(batch);
-  return header.baseOffset + header.lastOffsetDelta;
+  /** The batch ending at `lastOffset` is the newest an active idempotent producer wrote. */
+  readonly isLastBatchOfProducer: (producerId: number, lastOffset: number) => boolean;
 }
 
 /**
- * Maps the newest offset of each key from `firstDirtyOffset` on, until the map is full or
- * `closed` ends. Returns the last offset the map covers: every keyed record up to it is in
- * the map, none after it.
+ * One stored batch as a cleaning leaves it: the same buffer when nothing changes, a rebuilt
+ * batch, an empty header (the last batch of an active producer), or null when it goes.
  */
-function buildOffsetMap(closed: readonly Segment[], map: OffsetMap, firstDirtyOffset: number): { latestOffset: number; full: boolean } {
-  map.clear();
-  let latestOffset = firstDirtyOffset - 1;
-  for (const segment of closed) {
-    if (segment.nextOffset <= firstDirtyOffset) continue;
-    for (const batch of splitBatches(segment.readAll())) {
-      const lastOffset = lastOffsetOf(batch);
-      if (lastOffset < firstDirtyOffset) continue;
-      if (!keptWhole(batch)) {
-        for (const record of decodeRecordSpans(batch)) {
-          if (record.offset < firstDirtyOffset) continue;
-          if (record.key !== null && !map.put(record.key, record.offset)) return { latestOffset, full: true };
-          latestOffset = record.offset;
-        }
-      }
-      latestOffset = Math.max(latestOffset, lastOffset);
-    }
+export function cleanBatch(batch: Buffer, rules: CleaningRules, work: CleaningWork): Buffer | null {
+  const attributes = batch.readInt16BE(BatchField.attributes);
+  if ((attributes & Attribute.control) !== 0) return batch;
+  const baseOffset = readInt64(batch, BatchField.baseOffset);
+  if (baseOffset > rules.latestOffset) return batch;
+  const lastOffsetDelta = batch.readInt32BE(BatchField.lastOffsetDelta);
+  const baseTimestamp = readInt64(batch, BatchField.baseTimestamp);
+  const hasHorizon = (attributes & Attribute.deleteHorizon) !== 0;
+  // Kafka's shouldRetainDeletes: a tombstone stays until the horizon its batch was stamped with.
+  const horizonPassed = hasHorizon && rules.nowMs >= baseTimestamp;
+  const records = storedRecords(batch, BOUNDS);
+  work.recordBytes += records.end - records.start;
+  const kept = new Uint8Array(records.count);
+  let keptCount = 0;
+  let tombstoneKept = false;
+  let maxTimestamp = NO_TIMESTAMP;
+  walkRecords(records, (record) => {
+    const offset = baseOffset + record.offsetDelta;
+    let retain: boolean;
+    if (offset > rules.latestOffset) retain = true;
+    else if (record.keyLength < 0) retain = false; // a compacted topic keeps records by key (appends refuse keyless ones)
+    else if (offset < rules.map.get(record.bytes.subarray(record.keyStart, record.keyStart + record.keyLength))) retain = false;
+    else retain = record.valueLength >= 0 || !horizonPassed;
+    if (!retain) return;
+    kept[record.index] = 1;
+    keptCount++;
+    if (record.valueLength < 0) tombstoneKept = true;
+    maxTimestamp = Math.max(maxTimestamp, baseTimestamp + record.timestampDelta);
+  });
+  const setHorizon = tombstoneKept && !hasHorizon;
+  if (keptCount === records.count && !setHorizon) return batch;
+  if (keptCount === 0) {
+    const producerId = readInt64(batch, BatchField.producerId);
+    return producerId >= 0 && rules.isLastBatchOfProducer(producerId, baseOffset + lastOffsetDelta) ? emptyBatch(batch) : null;
   }
-  return { latestOffset, full: false };
+  return rebuildKept(batch, records, kept, keptCount, setHorizon ? rules.nowMs + rules.deleteRetentionMs : null, maxTimestamp);
 }
 
-/** A record stays unless the map holds a newer one of its key, or it is a tombstone past delete.retention.ms. */
-function retained(record: RecordSpan, map: OffsetMap, latestOffset: number, nowMs: number, deleteRetentionMs: number): boolean {
-  if (record.offset > latestOffset) return true; // past the mapped range: the next pass judges it
-  if (record.key === null) return false;
-  if (record.offset < map.get(record.key)) return false;
-  return !(record.value === null && nowMs - record.timestamp > deleteRetentionMs);
-}
-
-function cleanSegment(segment: Segment, map: OffsetMap, latestOffset: number, options: CompactionPassOptions): { bytes: Buffer; changed: boolean } {
-  const original = segment.readAll();
-  const kept: Buffer[] = [];
-  let changed = false;
-  for (const batch of splitBatches(original)) {
-    if (keptWhole(batch)) {
-      kept.push(batch);
-      continue;
-    }
-    const records = decodeRecordSpans(batch);
-    const survivors = records.filter((record) => retained(record, map, latestOffset, options.nowMs, options.deleteRetentionMs));
-    if (survivors.length === records.length) kept.push(batch);
-    else {
-      changed = true;
-      if (survivors.length > 0) kept.push(rewriteBatch(batch, survivors));
-    }
+/** Bytes of a zig-zag varint or varlong of `value`. */
+function zigzagSize(value: number): number {
+  let unsigned = value >= 0 ? value * 2 : -value * 2 - 1;
+  let size = 1;
+  while (unsigned >= 128) {
+    unsigned = Math.floor(unsigned / 128);
+    size++;
   }
-  return { bytes: changed ? Buffer.concat(kept) : original, changed };
+  return size;
 }
 
 /**
- * One pass over `closed` (the log's closed segments, oldest first). `replace(group, bytes)`
- * is called, in log order, for each run of consecutive segments to be replaced by `bytes`
- * (cleaned, merged into the first of them); segments that would not change are not passed.
+ * The batch with only its `kept` records (Kafka's MemoryRecords.buildRetainedRecordsInto): the
+ * header's base offset, last offset delta, producer fields and codec kept; a new delete
+ * horizon, when given, stored as the base timestamp with the records' timestamp deltas
+ * rewritten against it; a CreateTime batch's max timestamp that of the kept records.
  */
-export function compactPass(
-  closed: readonly Segment[],
-  map: OffsetMap,
-  options: CompactionPassOptions,
-  replace: (group: readonly Segment[], bytes: Buffer) => void,
-): CompactionPassResult {
-  const end = closed[closed.length - 1]?.nextOffset ?? options.firstDirtyOffset;
-  if (options.firstDirtyOffset >= end) return { cleanedThrough: options.firstDirtyOffset, mapFull: false };
-  const { latestOffset, full } = buildOffsetMap(closed, map, options.firstDirtyOffset);
-  const cleanedThrough = full ? latestOffset + 1 : end;
-  let group: Segment[] = [];
-  let groupBytes: Buffer[] = [];
-  let groupSize = 0;
-  let groupChanged = false;
-  const flush = (): void => {
-    if (group.length > 1 || groupChanged) replace(group, groupBytes.length === 1 ? groupBytes[0]! : Buffer.concat(groupBytes));
-    group = [];
-    groupBytes = [];
-    groupSize = 0;
-    groupChanged = false;
-  };
-  // Copied first: replace() changes the log's segment list as groups are written.
-  for (const segment of [...closed]) {
-    if (segment.baseOffset >= cleanedThrough) break;
-    const { bytes, changed } = cleanSegment(segment, map, latestOffset, options);
-    // A merged segment must fit segment.bytes, and its offsets the index's 32-bit relative
-    // offsets (a log whose few keys were rewritten billions of times spans more than 2^31
-    // offsets in a few bytes), as Kafka's cleaner groups segments.
-    if (group.length > 0 && (groupSize + bytes.length > options.segmentBytes || segment.nextOffset - 1 - group[0]!.baseOffset > INT32_MAX)) flush();
-    group.push(segment);
-    groupBytes.push(bytes);
-    groupSize += bytes.length;
-    groupChanged ||= changed;
+function rebuildKept(batch: Buffer, records: BatchRecords, kept: Uint8Array, keptCount: number, horizonMs: number | null, maxTimestamp: number): Buffer {
+  const attributes = batch.readInt16BE(BatchField.attributes);
+  const baseTimestamp = readInt64(batch, BatchField.baseTimestamp);
+  const writer = new Writer(records.end - records.start);
+  walkRecords(records, (record) => {
+    if (kept[record.index] === 0) return;
+    if (horizonMs === null) {
+      writer.raw(record.bytes.subarray(record.start, record.end));
+      return;
+    }
+    const timestampDelta = baseTimestamp + record.timestampDelta - horizonMs;
+    const rest = record.bytes.subarray(record.fieldsStart, record.end);
+    writer.varint(1 + zigzagSize(timestampDelta) + zigzagSize(record.offsetDelta) + rest.length);
+    writer.int8(record.attributes);
+    writer.varlong(timestampDelta);
+    writer.varint(record.offsetDelta);
+    writer.raw(rest);
+  });
+  const payload = writer.toBuffer();
+  const codec = attributes & Attribute.compressionMask;
+  const rebuilt = rebuildBatch(batch, codec, codec === CodecId.none ? payload : compressForBroker(codec, payload, DEFAULT_LEVELS, BOUNDS.libraryHeldBytesMax), keptCount);
+  if (horizonMs !== null) {
+    writeInt64(rebuilt, BatchField.baseTimestamp, horizonMs);
+    rebuilt.writeInt16BE(attributes | Attribute.deleteHorizon, BatchField.attributes);
   }
-  flush();
-  return { cleanedThrough, mapFull: full };
+  if ((attributes & Attribute.logAppendTime) === 0) writeInt64(rebuilt, BatchField.maxTimestamp, maxTimestamp);
+  rebuilt.writeUInt32BE(computeBatchCrc(rebuilt), BatchField.crc);
+  return rebuilt;
+}
+
+/** Kafka's DefaultRecordBatch.writeEmptyHeader: no records, uncompressed, the offsets, max timestamp and producer fields kept. */
+function emptyBatch(batch: Buffer): Buffer {
+  const empty = Buffer.allocUnsafe(BATCH_HEADER_BYTES);
+  batch.copy(empty, 0, 0, BATCH_HEADER_BYTES);
+  const attributes = batch.readInt16BE(BatchField.attributes);
+  empty.writeInt32BE(BATCH_HEADER_BYTES - LOG_OVERHEAD, BatchField.batchLength);
+  empty.writeInt16BE(attributes & (Attribute.logAppendTime | Attribute.transactional | Attribute.control), BatchField.attributes);
+  writeInt64(empty, BatchField.baseTimestamp, NO_TIMESTAMP);
+  empty.writeInt32BE(0, BatchField.recordsCount);
+  empty.writeUInt32BE(computeBatchCrc(empty), BatchField.crc);
+  return empty;
 }

@@ -15,11 +15,12 @@ import {
   checkProducedBatch,
   computeBatchCrc,
   readInt64,
+  rebuildBatch,
   writeInt64,
 } from '../protocol/record-batch.js';
-import { compactPass } from './compaction.js';
+import { cleanBatch, mapBatch, type CleaningRules, type CleaningWork, type MapProgress } from './compaction.js';
 import { sharedOffsetMap, type OffsetMap } from './offset-map.js';
-import { CompressionError } from '../protocol/compression.js';
+import { CodecId, CompressionError, codecName, compressForBroker } from '../protocol/compression.js';
 import {
   RecordFormatError,
   forEachRecord,
@@ -30,14 +31,26 @@ import {
 } from '../protocol/record-validation.js';
 import { LeaderEpochCache, type EpochEndOffset } from './leader-epoch-cache.js';
 import { ProducerStateManager } from './producer-state.js';
-import { SWAP_SUFFIX, Segment, segmentFileName, type BatchPosition } from './segment.js';
+import { SWAP_SUFFIX, Segment, segmentFileName, type BatchPosition, type SegmentReplacement } from './segment.js';
 import { fsyncDirectorySync } from './checkpoint.js';
-import { InvariantViolation, checkReplacement } from './invariant.js';
+import { InvariantViolation } from './invariant.js';
 
 const INT32_MAX = 2147483647;
 /** Decompression bounds of a timestamp lookup: those of produce validation. */
 const DECODE_BOUNDS = { inflatedBytesMax: limits.batchInflatedBytesMax, libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax } as const;
 const PARTITION_METADATA = 'partition.metadata';
+
+/** The codec batches of a topic are stored in, or null to keep each as produced (compression.type=producer). */
+function storedCodec(compressionType: TopicConfig['compressionType']): number | null {
+  switch (compressionType) {
+    case 'producer':
+      return null;
+    case 'uncompressed':
+      return CodecId.none;
+    default:
+      return CodecId[compressionType];
+  }
+}
 
 export interface AppendResult {
   readonly errorCode: number;
@@ -67,6 +80,91 @@ export interface ReadResult {
 export interface OffsetAndTimestamp {
   readonly offset: number;
   readonly timestamp: number;
+}
+
+/**
+ * What the cleaner knows about a compacted log (Kafka's LogToClean and
+ * LogCleanerManager.cleanableOffsets): where its dirty section starts, where cleaning must
+ * stop, and how dirty it is.
+ */
+export interface CleanableState {
+  /** Offsets below this are clean (where the last cleaning stopped, or the log start). */
+  readonly firstDirtyOffset: number;
+  /** Not cleaned from here on: the active segment, or the first segment younger than min.compaction.lag.ms. */
+  readonly firstUncleanableOffset: number;
+  /** Bytes of the segments holding the dirty section up to firstUncleanableOffset. */
+  readonly cleanableBytes: number;
+  /** cleanableBytes over those and the clean segments' bytes. */
+  readonly cleanableRatio: number;
+  /** A dirty closed segment's first batch is older than max.compaction.lag.ms. */
+  readonly needCompactionNow: boolean;
+  /** Kafka's test: needCompactionNow with bytes to clean, or cleanableRatio above min.cleanable.dirty.ratio. */
+  readonly eligible: boolean;
+}
+
+export interface CleanOptions {
+  /** Lets the shard serve its other commands; the cleaning goes on after it resolves (default: the next turn of the event loop). */
+  readonly pause?: () => Promise<void>;
+  /** The key map (default: the thread's, sized to the dirty section within offsetMapBytesMax). */
+  readonly offsetMap?: OffsetMap;
+  /** The shard's share of log.cleaner.dedupe.buffer.size. */
+  readonly offsetMapBytesMax?: number;
+  /** Bytes between pauses (default limits.cleanerStepBytes; tests make it small). */
+  readonly stepBytes?: number;
+}
+
+export interface CleanOutcome {
+  /** Segment files replaced or deleted, so readers drop their descriptors. */
+  readonly touched: readonly string[];
+  /** False when the log changed or closed during a pause and the cleaning gave up (what it finished stays). */
+  readonly completed: boolean;
+}
+
+/** The log changed under a paused cleaning (segments deleted, the log closed or deleted). */
+class CleaningAborted extends Error {
+  override readonly name = 'CleaningAborted';
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * How much a cleaning does between pauses: the shard thread also serves appends and reads,
+ * and lz4/zstd buffers are freed only between tasks (protocol/compression.ts).
+ */
+class CleanerPacer {
+  private bytes = 0;
+  private startedMs = performance.now();
+
+  constructor(
+    private readonly pauseFor: () => Promise<void>,
+    private readonly aborted: () => boolean,
+    private readonly stepBytes: number,
+  ) {}
+
+  spend(bytes: number): void {
+    this.bytes += bytes;
+  }
+
+  /** The step is used up: pause before the next batch. */
+  get due(): boolean {
+    return this.bytes >= this.stepBytes || performance.now() - this.startedMs >= limits.cleanerStepMs;
+  }
+
+  async pause(): Promise<void> {
+    await this.pauseFor();
+    if (this.aborted()) throw new CleaningAborted('the log changed while its cleaning waited');
+    this.bytes = 0;
+    this.startedMs = performance.now();
+  }
+}
+
+/** A run of neighbouring segments being cleaned into the first of them. */
+interface CleanedGroup {
+  readonly segments: Segment[];
+  /** Null while the output is still exactly the first segment's bytes (nothing to write yet). */
+  replacement: SegmentReplacement | null;
+  /** Bytes of output so far. */
+  size: number;
 }
 
 export interface RecoveryReport {
@@ -182,8 +280,12 @@ export class Log {
   private unflushedMessages = 0;
   private firstUnflushedMs = 0;
   private readonly recent = new RecentBatches();
-  /** Offsets below this have been compacted (cleanup.policy=compact): the next pass maps from here. */
+  /** Offsets below this have been compacted (cleanup.policy=compact): the next cleaning maps from here. */
   private compactedThrough = 0;
+  /** Bumped whenever segments go or the log closes: a paused cleaning that sees it changed gives up. */
+  private generation = 0;
+  /** A cleaning is under way (possibly paused). */
+  private cleaning = false;
   /** The offset of the newest producer snapshot on disk (or of an equivalent empty state): close writes one only when the log has moved past it. */
   private snapshotOffset = 0;
   /**
@@ -196,6 +298,8 @@ export class Log {
   leaderEpoch: number;
   /** Which epoch wrote which offsets (leader-epoch-checkpoint). */
   readonly epochs: LeaderEpochCache;
+  /** How much earlier than segment.ms the active segment rolls (segment.jitter.ms), drawn when it was created. */
+  private rollJitterMs = 0;
 
   private constructor(
     readonly dir: string,
@@ -259,6 +363,7 @@ export class Log {
     log.segments.push(segment);
     log.recent.reset(0);
     log.epochs.assign(leaderEpoch, 0); // Kafka's leader records its epoch's start on becoming leader
+    log.drawRollJitter();
     return log;
   }
 
@@ -322,6 +427,7 @@ export class Log {
     // What was acknowledged survived (written before it was acknowledged; flushed as the
     // flush settings say): on one broker, everything recovered is committed.
     log.committedOffset = log.logEndOffset;
+    log.drawRollJitter();
     const producersLoaded = log.rebuildProducerState();
     return { log, report: { segmentsScanned, bytesTruncated, producersLoaded } };
   }
@@ -396,7 +502,10 @@ export class Log {
     let nextOffset = this.logEndOffset;
     let position = this.activeSegment.size;
     let messages = 0;
+    /** Bytes of batches rebuilt in another codec and not yet written (each a new buffer). */
+    let recompressedPendingBytes = 0;
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
+    const targetCodec = storedCodec(this.config.compressionType);
     const validation: ValidationOptions = {
       nowMs,
       timestampType: this.config.messageTimestampType,
@@ -406,9 +515,11 @@ export class Log {
       inflatedBytesMax: limits.batchInflatedBytesMax,
       libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax,
       recordErrorsMax: limits.recordErrorsReportedMax,
+      keepRecords: targetCodec !== null,
     };
     for (let index = 0; index < batches.length; index++) {
-      const batch = batches[index]!;
+      const produced = batches[index]!;
+      let batch = produced;
       const check = checkProducedBatch(batch, this.config.maxMessageBytes);
       if (check.errorCode !== ErrorCode.NONE) {
         results[index] = { errorCode: check.errorCode, errorMessage: check.message, baseOffset: -1, logAppendTimeMs: -1 };
@@ -439,6 +550,15 @@ export class Log {
           continue;
         }
       }
+      if (targetCodec !== null && (produced.readInt16BE(BatchField.attributes) & Attribute.compressionMask) !== targetCodec) {
+        const rebuilt = this.recompress(produced, verdict.records!, targetCodec);
+        if (!Buffer.isBuffer(rebuilt)) {
+          results[index] = { errorCode: rebuilt.errorCode, errorMessage: rebuilt.message, baseOffset: -1, logAppendTimeMs: -1 };
+          continue;
+        }
+        batch = rebuilt;
+        recompressedPendingBytes += batch.length;
+      }
       // Roll before this batch when it would not fit the active segment (the pending writes go first).
       if (this.shouldRoll(position, batch.length, nextOffset + lastOffsetDelta, nowMs)) {
         this.writeAccepted(accepted, positions);
@@ -454,17 +574,19 @@ export class Log {
       writeInt64(batch, BatchField.baseOffset, nextOffset);
       batch.writeInt32BE(this.leaderEpoch, BatchField.partitionLeaderEpoch);
       let maxTimestamp = verdict.maxTimestamp;
+      let crcStale = batch !== produced;
       if (logAppendTime) {
         const attributes = batch.readInt16BE(BatchField.attributes);
         batch.writeInt16BE(attributes | Attribute.logAppendTime, BatchField.attributes);
         writeInt64(batch, BatchField.maxTimestamp, nowMs);
-        batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
         maxTimestamp = nowMs;
+        crcStale = true;
       } else if (readInt64(batch, BatchField.maxTimestamp) !== maxTimestamp) {
         // As Kafka's LogValidator: a CreateTime batch's maxTimestamp is what its records say, so the time index can trust it.
         writeInt64(batch, BatchField.maxTimestamp, maxTimestamp);
-        batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
+        crcStale = true;
       }
+      if (crcStale) batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
       const lastOffset = nextOffset + lastOffsetDelta;
       positions.push({
         baseOffset: nextOffset,
@@ -483,6 +605,13 @@ export class Log {
       messages += lastOffsetDelta + 1;
       nextOffset = lastOffset + 1;
       position += batch.length;
+      if (recompressedPendingBytes > limits.recompressedBytesPendingMax) {
+        // Rebuilt batches are new memory (the produced ones are views of the request): written now, not held for the whole command.
+        this.writeAccepted(accepted, positions);
+        accepted.length = 0;
+        positions.length = 0;
+        recompressedPendingBytes = 0;
+      }
     }
     this.writeAccepted(accepted, positions);
     if (messages > 0) {
@@ -491,6 +620,39 @@ export class Log {
       if (this.unflushedMessages >= this.config.flushMessages) this.flush();
     }
     return results;
+  }
+
+  /**
+   * A produced batch rebuilt in the topic's compression.type, as Kafka's LogValidator does
+   * when the codecs differ: the same records (their offset deltas already 0, 1, 2 … and
+   * timestamps as produced), the same producer id, epoch and base sequence, compressed with
+   * the topic's level. Offsets, the partition leader epoch and the CRC are set by the caller.
+   * Answers MESSAGE_TOO_LARGE when the rebuilt batch exceeds max.message.bytes (Kafka checks
+   * the size again after recompressing), REQUEST_TIMED_OUT when this task's share of
+   * library-held memory is used (retried by producers).
+   */
+  private recompress(produced: Buffer, records: Buffer, codec: number): Buffer | { errorCode: number; message: string } {
+    const tooLarge = (bytes: number): { errorCode: number; message: string } | null =>
+      bytes <= this.config.maxMessageBytes
+        ? null
+        : {
+            errorCode: ErrorCode.MESSAGE_TOO_LARGE,
+            message: `the batch is ${bytes} bytes once recompressed to ${codecName(codec)} (compression.type), more than max.message.bytes ${this.config.maxMessageBytes}`,
+          };
+    // Uncompressed, the size is known before anything is allocated (a small batch of a large inflation is refused at no cost).
+    if (codec === CodecId.none) {
+      const refused = tooLarge(BATCH_HEADER_BYTES + records.length);
+      if (refused !== null) return refused;
+    }
+    const levels = { gzip: this.config.compressionGzipLevel, lz4: this.config.compressionLz4Level, zstd: this.config.compressionZstdLevel };
+    let payload: Buffer;
+    try {
+      payload = compressForBroker(codec, records, levels, limits.libraryHeldBytesPerTaskMax);
+    } catch (error) {
+      if (!(error instanceof CompressionError)) throw error;
+      return { errorCode: error.failure === 'busy' ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, message: error.message };
+    }
+    return tooLarge(BATCH_HEADER_BYTES + payload.length) ?? rebuildBatch(produced, codec, payload);
   }
 
   private writeAccepted(accepted: readonly Buffer[], positions: readonly BatchPosition[]): void {
@@ -505,9 +667,21 @@ export class Log {
     return (
       position + batchBytes > this.config.segmentBytes ||
       active.offsetIndex.sizeBytes + 8 > this.config.segmentIndexBytes ||
-      nowMs - active.createdMs > this.config.segmentMs ||
+      nowMs - active.createdMs > this.maxSegmentMs() - this.rollJitterMs ||
       lastOffset - active.baseOffset > INT32_MAX
     );
+  }
+
+  /** Kafka's LogConfig.maxSegmentMs: a compacted log's active segment also rolls at max.compaction.lag.ms, so its records become cleanable. */
+  private maxSegmentMs(): number {
+    const { segmentMs, maxCompactionLagMs } = this.config;
+    return this.config.cleanupPolicy.includes('compact') ? Math.min(segmentMs, maxCompactionLagMs) : segmentMs;
+  }
+
+  /** Kafka's randomSegmentJitter: up to min(segment.jitter.ms, segment.ms), drawn for each new active segment. */
+  private drawRollJitter(): void {
+    const jitterMs = Math.min(this.config.segmentJitterMs, this.config.segmentMs);
+    this.rollJitterMs = jitterMs > 0 ? Math.floor(Math.random() * jitterMs) : 0;
   }
 
   /** Closes the active segment (indexes written, data fsynced, descriptor closed) and starts a new one at the log end. */
@@ -523,6 +697,7 @@ export class Log {
     const segment = Segment.create(this.dir, previous.nextOffset, this.config.indexIntervalBytes);
     segment.createdMs = nowMs;
     this.segments.push(segment);
+    this.drawRollJitter();
     this.recent.reset(segment.baseOffset);
     this.recoveryPoint = segment.baseOffset;
     this.unflushedMessages = 0;
@@ -661,8 +836,10 @@ export class Log {
    * the deleted segment files.
    */
   applyRetention(nowMs: number): string[] {
-    // Compacted logs (the internal __consumer_offsets) keep their records: deleting by age would lose committed offsets.
+    // A compact-only log (__consumer_offsets) keeps its records: deleting by age would lose committed offsets.
     if (!this.config.cleanupPolicy.includes('delete')) return [];
+    // compact,delete: deleting segments would make a paused cleaning give up; the next check does it.
+    if (this.cleaning) return [];
     const { retentionMs, retentionBytes } = this.config;
     if (retentionMs >= 0) {
       const active = this.activeSegment;
@@ -702,6 +879,7 @@ export class Log {
 
   private deleteOldestSegments(count: number): string[] {
     if (count <= 0) return [];
+    this.generation++;
     const removed = this.segments.splice(0, count);
     const paths: string[] = [];
     for (const segment of removed) {
@@ -715,44 +893,176 @@ export class Log {
   }
 
   /**
-   * Log compaction for cleanup.policy=compact: one pass of compaction.ts over the closed
-   * segments, with a key map of bounded size (the shard's, unless given). Closed segments
-   * keep only the newest record of each key (tombstones too, until delete.retention.ms has
-   * passed), and small neighbours are merged up to segment.bytes. A dirty section with more
-   * keys than the map holds is finished by the following calls, each resuming where the last
-   * one stopped. Returns the segment files replaced or deleted, so readers drop their
-   * descriptors.
+   * The cleaner's view of this log (Kafka's LogCleanerManager), or null when it is not a
+   * compacted log with a closed segment. The dirty section starts where the last cleaning
+   * stopped; cleaning never reaches the active segment nor a segment holding a record
+   * younger than min.compaction.lag.ms; the log is eligible once its dirty bytes are more
+   * than min.cleanable.dirty.ratio of its cleanable bytes, or once a dirty segment's first
+   * batch is older than max.compaction.lag.ms.
    */
-  compact(nowMs: number, offsetMap: OffsetMap = sharedOffsetMap()): string[] {
-    if (!this.config.cleanupPolicy.includes('compact') || this.segments.length < 2) return [];
-    const closed = this.segments.slice(0, -1);
-    if (closed[closed.length - 1]!.nextOffset <= this.compactedThrough) return [];
-    const touched: string[] = [];
-    const options = {
-      firstDirtyOffset: Math.max(this.compactedThrough, this.segments[0]!.baseOffset),
-      nowMs,
-      deleteRetentionMs: this.config.deleteRetentionMs,
-      segmentBytes: this.config.segmentBytes,
-    };
-    const pass = compactPass(closed, offsetMap, options, (group, bytes) => {
-      const [first, ...rest] = group;
-      const nextOffset = group[group.length - 1]!.nextOffset;
-      // Compaction keeps offsets: checked before the replacement is decided (.swap), when a bug can still cost nothing.
-      checkReplacement(bytes, first!.baseOffset, nextOffset, `compaction of ${this.dir}, segments ${first!.baseOffset}-${nextOffset - 1}`);
-      // Decided first (.swap), then the merged neighbours go, then the swap takes the first's
-      // place: a crash anywhere is finished by the next open (recoverSwaps), never a log with
-      // the same offsets twice.
-      first!.prepareReplacement(bytes);
-      for (const merged of rest) {
-        touched.push(merged.logPath);
-        merged.delete();
-        this.segments.splice(this.segments.indexOf(merged), 1);
-      }
-      first!.commitReplacement(bytes, nextOffset);
-      touched.push(first!.logPath);
+  cleanableState(nowMs: number): CleanableState | null {
+    const config = this.config;
+    if (!config.cleanupPolicy.includes('compact') || this.segments.length < 2) return null;
+    const segments = this.segments;
+    const closed = segments.slice(0, -1);
+    let firstDirtyOffset = this.compactedThrough;
+    if (firstDirtyOffset < this.logStartOffset || firstDirtyOffset > this.logEndOffset) firstDirtyOffset = this.logStartOffset;
+    let firstUncleanableOffset = Math.min(this.activeSegment.baseOffset, this.highWatermark);
+    if (config.minCompactionLagMs > 0) {
+      const young = closed.find((segment) => segment.nextOffset > firstDirtyOffset && segment.largestTimestamp() > nowMs - config.minCompactionLagMs);
+      if (young !== undefined) firstUncleanableOffset = Math.min(firstUncleanableOffset, young.baseOffset);
+    }
+    firstUncleanableOffset = Math.max(firstDirtyOffset, firstUncleanableOffset);
+    // Bytes as Kafka counts them: whole segments overlapping each range.
+    const uncleanableBase = (this.segmentFor(firstUncleanableOffset) ?? segments[0]!).baseOffset;
+    const from = Math.min(firstDirtyOffset, uncleanableBase);
+    let cleanBytes = 0;
+    let cleanableBytes = 0;
+    segments.forEach((segment, index) => {
+      const end = segments[index + 1]?.baseOffset ?? Infinity;
+      if (segment.baseOffset < firstDirtyOffset) cleanBytes += segment.size;
+      if (segment.baseOffset < uncleanableBase && end > from) cleanableBytes += segment.size;
     });
-    this.compactedThrough = pass.cleanedThrough;
-    return touched;
+    const totalBytes = cleanBytes + cleanableBytes;
+    const cleanableRatio = totalBytes > 0 ? cleanableBytes / totalBytes : 0;
+    let needCompactionNow = false;
+    if (config.maxCompactionLagMs < Number.MAX_SAFE_INTEGER) {
+      const cleanUntilMs = nowMs - config.maxCompactionLagMs;
+      needCompactionNow = closed.some((segment, index) => {
+        if ((segments[index + 1]?.baseOffset ?? Infinity) <= firstDirtyOffset) return false;
+        const firstBatchMs = segment.firstBatchTimestamp();
+        return firstBatchMs > 0 && firstBatchMs < cleanUntilMs;
+      });
+    }
+    const eligible = totalBytes > 0 && ((needCompactionNow && cleanableBytes > 0) || cleanableRatio > config.minCleanableDirtyRatio);
+    return { firstDirtyOffset, firstUncleanableOffset, cleanableBytes, cleanableRatio, needCompactionNow, eligible };
+  }
+
+  /** Cleans the log if it is eligible now (see cleanableState). Returns the segment files replaced or deleted. */
+  async compact(nowMs: number, options: CleanOptions = {}): Promise<readonly string[]> {
+    const state = this.cleanableState(nowMs);
+    if (state === null || !state.eligible) return [];
+    return (await this.clean(state, nowMs, options)).touched;
+  }
+
+  /**
+   * One cleaning (Kafka's Cleaner.doClean), streamed: the dirty section's keys are mapped
+   * (up to the map's capacity), then the segments from the log start to where the map ends
+   * are rewritten with compaction.ts's cleanBatch into groups of neighbours that fit
+   * segment.bytes, each group written beside its first segment and swapped in crash-atomically
+   * (.cleaned → .swap → .log, finished by recoverSwaps after a crash). Nothing is held in
+   * memory but the key map and a step of batches; every limits.cleanerStepBytes or
+   * limits.cleanerStepMs the cleaning pauses so the shard serves its other commands, and gives
+   * up if meanwhile segments were deleted or the log closed. A group is swapped in with no
+   * pause in between, so readers see the old segments or the new one, never a mix.
+   */
+  async clean(state: CleanableState, nowMs: number, options: CleanOptions = {}): Promise<CleanOutcome> {
+    if (this.cleaning) throw new Error(`${this.dir}: a cleaning is already under way`);
+    this.cleaning = true;
+    const generation = this.generation;
+    const pacer = new CleanerPacer(options.pause ?? nextTurn, () => this.generation !== generation, options.stepBytes ?? limits.cleanerStepBytes);
+    const config = this.config;
+    const touched: string[] = [];
+    let group: CleanedGroup | null = null;
+    try {
+      // Segments wholly before firstUncleanableOffset, as they are now: appends add segments after them only.
+      const closed = this.segments.filter((segment) => segment.baseOffset < state.firstUncleanableOffset);
+      const map = options.offsetMap ?? sharedOffsetMap(state.firstUncleanableOffset - state.firstDirtyOffset, options.offsetMapBytesMax ?? limits.compactionOffsetMapBytes);
+      map.clear();
+      const progress: MapProgress = { latestOffset: state.firstDirtyOffset - 1, full: false };
+      // Records walked, inflated ones included: what the pacer counts besides the stored bytes read.
+      const work: CleaningWork = { recordBytes: 0 };
+      mapping: for (const segment of closed) {
+        if (segment.nextOffset <= state.firstDirtyOffset) continue;
+        const start = segment.baseOffset < state.firstDirtyOffset ? (segment.findBatch(state.firstDirtyOffset, null)?.position ?? segment.size) : 0;
+        for (let position = start; position < segment.size; ) {
+          const { batches, next } = segment.readBatchesAt(position);
+          for (const batch of batches) {
+            const walked = work.recordBytes;
+            const more = mapBatch(batch, map, state.firstDirtyOffset, progress, work);
+            pacer.spend(batch.length + work.recordBytes - walked);
+            if (!more) break mapping;
+            if (pacer.due) await pacer.pause();
+          }
+          position = next;
+        }
+      }
+      const cleanedThrough = progress.full ? progress.latestOffset + 1 : state.firstUncleanableOffset;
+      const rules: CleaningRules = {
+        map,
+        latestOffset: progress.latestOffset,
+        nowMs,
+        deleteRetentionMs: config.deleteRetentionMs,
+        isLastBatchOfProducer: (producerId, lastOffset) => this.producerState.entry(producerId)?.batches.at(-1)?.lastOffset === lastOffset,
+      };
+      for (const segment of closed) {
+        if (segment.baseOffset >= cleanedThrough) break;
+        if (group !== null && (group.size + segment.size > config.segmentBytes || segment.nextOffset - 1 - group.segments[0]!.baseOffset > INT32_MAX)) {
+          this.finishGroup(group, touched);
+          group = null;
+        }
+        if (group === null) group = { segments: [segment], replacement: null, size: 0 };
+        else {
+          group.replacement ??= this.startReplacement(group);
+          group.segments.push(segment);
+        }
+        for (let position = 0; position < segment.size; ) {
+          const { batches, next } = segment.readBatchesAt(position);
+          for (const batch of batches) {
+            const walked = work.recordBytes;
+            const cleaned = cleanBatch(batch, rules, work);
+            pacer.spend(batch.length + work.recordBytes - walked);
+            if (cleaned === batch && group.replacement === null) {
+              group.size += batch.length; // still the first segment's own bytes: nothing to write yet
+            } else {
+              group.replacement ??= this.startReplacement(group);
+              if (cleaned !== null) {
+                group.replacement.write(cleaned);
+                group.size += cleaned.length;
+              }
+            }
+            if (pacer.due) await pacer.pause();
+          }
+          position = next;
+        }
+      }
+      if (group !== null) this.finishGroup(group, touched);
+      group = null;
+      this.compactedThrough = cleanedThrough;
+      return { touched, completed: true };
+    } catch (error) {
+      group?.replacement?.abort();
+      if (error instanceof CleaningAborted) return { touched, completed: false };
+      throw error;
+    } finally {
+      this.cleaning = false;
+    }
+  }
+
+  /** The group's output so far is its first segment's bytes: they are copied to a new file, which later batches follow. */
+  private startReplacement(group: CleanedGroup): SegmentReplacement {
+    const first = group.segments[0]!;
+    const replacement = first.beginReplacement();
+    replacement.copyFrom(first, 0, group.size);
+    return replacement;
+  }
+
+  /** Swaps a group's output in for its segments (nothing to do when it is its one segment, unchanged). */
+  private finishGroup(group: CleanedGroup, touched: string[]): void {
+    const replacement = group.replacement;
+    if (replacement === null) return;
+    const [first, ...merged] = group.segments;
+    // Decided first (.swap), then the merged neighbours go, then the swap takes the first's
+    // place: a crash anywhere is finished by the next open (recoverSwaps), never a log with
+    // the same offsets twice.
+    replacement.finish();
+    for (const segment of merged) {
+      touched.push(segment.logPath);
+      segment.delete();
+      this.segments.splice(this.segments.indexOf(segment), 1);
+    }
+    first!.commitReplacement(replacement.size, group.segments[group.segments.length - 1]!.nextOffset);
+    touched.push(first!.logPath);
   }
 
   updateConfig(config: TopicConfig): void {
@@ -769,6 +1079,7 @@ export class Log {
     // An empty log's history is only its current epoch, which the next open derives again:
     // a new topic's untouched partitions write nothing at a clean stop.
     if (this.logEndOffset > this.logStartOffset) this.epochs.flush();
+    this.generation++;
     const active = this.activeSegment;
     active.flush();
     active.writeIndexes(true);
@@ -783,6 +1094,7 @@ export class Log {
 
   /** Deletes the partition's files (topic deletion). */
   delete(): string[] {
+    this.generation++;
     const paths = this.segments.map((segment) => segment.logPath);
     for (const segment of this.segments) segment.close();
     rmSync(this.dir, { recursive: true, force: true });

@@ -1,9 +1,11 @@
 // The key map of a compaction pass, the way Kafka's cleaner bounds it (SkimpyOffsetMap):
 // a table of slots allocated once, each the 16-byte MD5 digest of a key and the newest
 // offset seen for that key, 24 bytes whatever the key's size. So the memory is fixed by
-// construction (limits.compactionOffsetMapBytes), and a pass whose dirty section has more
-// distinct keys than the table takes (up to its load factor) maps what fits and leaves the
-// rest to the next pass.
+// construction (at most the shard's share of log.cleaner.dedupe.buffer.size), and a pass
+// whose dirty section has more distinct keys than the table takes (up to its load factor)
+// maps what fits and leaves the rest to the next pass. A shard sizes its table to what the
+// dirty section can hold (its offset range bounds its keys), so a broker of small compacted
+// logs never allocates the whole share.
 //
 // Why digests in a fixed table rather than a JS Map of key strings with a byte budget: the
 // table's size is the whole cost (no per-entry objects, strings or GC churn that a budget
@@ -36,7 +38,7 @@ export class OffsetMap {
   private entries = 0;
 
   constructor(
-    readonly bytes: number = limits.compactionOffsetMapBytes,
+    readonly bytes: number,
     loadFactor: number = limits.compactionOffsetMapLoadFactor,
   ) {
     this.slots = Math.floor(bytes / OFFSET_MAP_BYTES_PER_ENTRY);
@@ -96,10 +98,24 @@ export class OffsetMap {
   }
 }
 
+/** The bytes of a map that takes `entries` keys (at the load factor), at least the smallest useful map. */
+export function offsetMapBytesFor(entries: number, loadFactor: number = limits.compactionOffsetMapLoadFactor): number {
+  return (Math.ceil(Math.max(entries, 1) / loadFactor) + 2) * OFFSET_MAP_BYTES_PER_ENTRY;
+}
+
 let shared: OffsetMap | null = null;
 
-/** The map of this thread (each shard compacts one log at a time), allocated on first use. */
-export function sharedOffsetMap(): OffsetMap {
-  shared ??= new OffsetMap();
+/**
+ * The map of this thread (each shard cleans one log at a time), big enough for `entries`
+ * keys but never more than `bytesMax` (the shard's share of log.cleaner.dedupe.buffer.size).
+ * Kept for the next pass; replaced, at least doubling, when a pass needs a bigger one.
+ */
+export function sharedOffsetMap(entries: number, bytesMax: number): OffsetMap {
+  const wanted = Math.min(bytesMax, offsetMapBytesFor(entries));
+  if (shared === null || shared.bytes > bytesMax || (shared.bytes < wanted && shared.bytes < bytesMax)) {
+    const bytes = Math.min(bytesMax, Math.max(wanted, shared === null ? 0 : shared.bytes * 2));
+    shared = null; // the old table is garbage before the new one is allocated
+    shared = new OffsetMap(bytes);
+  }
   return shared;
 }

@@ -88,6 +88,8 @@ export class Segment implements OpenFileHolder {
   indexIntervalBytes = 4096;
   /** The index files on disk hold every entry counted as persisted (they were loaded from, or written to, disk). */
   private indexesPersisted = false;
+  /** firstBatchTimestamp(), once read. */
+  private firstBatchTimestampValue: number | null = null;
 
   private constructor(
     readonly dir: string,
@@ -450,28 +452,61 @@ export class Segment implements OpenFileHolder {
     return maxTimestamp >= 0 ? maxTimestamp : this.createdMs;
   }
 
-  /** The whole segment's batches (compaction reads a segment at a time). */
-  readAll(): Buffer {
-    return this.readBytes(0, this.size);
+  /**
+   * The whole batches from byte `position` on, read in one step of about
+   * limits.logScanChunkBytes (a larger batch is read whole): compaction walks a segment
+   * this way without holding it in memory. `next` is where the following step starts; it
+   * equals the segment's size at the end. Throws when the bytes at `position` are not a
+   * batch (the segment is damaged).
+   */
+  readBatchesAt(position: number): { batches: Buffer[]; next: number } {
+    if (position >= this.size) return { batches: [], next: this.size };
+    let bytes = this.readBytes(position, Math.min(limits.logScanChunkBytes, this.size - position));
+    if (bytes.length >= LOG_OVERHEAD) {
+      const first = bytes.readInt32BE(BatchField.batchLength) + LOG_OVERHEAD;
+      if (first > bytes.length && first >= BATCH_HEADER_BYTES && position + first <= this.size) bytes = this.readBytes(position, first);
+    }
+    const batches: Buffer[] = [];
+    let at = 0;
+    while (at + LOG_OVERHEAD <= bytes.length) {
+      const size = bytes.readInt32BE(at + BatchField.batchLength) + LOG_OVERHEAD;
+      if (size < BATCH_HEADER_BYTES || at + size > bytes.length) break;
+      batches.push(bytes.subarray(at, at + size));
+      at += size;
+    }
+    if (batches.length === 0) throw new Error(`${this.logPath}: no whole batch at byte ${position} of ${this.size}`);
+    return { batches, next: position + at };
+  }
+
+  /** The max timestamp of the first batch (Kafka's LogSegment.getFirstBatchTimestamp, for max.compaction.lag.ms), or -1 when empty. */
+  firstBatchTimestamp(): number {
+    if (this.firstBatchTimestampValue === null) {
+      let timestamp = -1;
+      this.scan(0, this.size, (batch) => {
+        timestamp = batch.maxTimestamp;
+        return false;
+      });
+      // An empty active segment may still get its first batch: only a known answer is kept.
+      if (timestamp === -1) return -1;
+      this.firstBatchTimestampValue = timestamp;
+    }
+    return this.firstBatchTimestampValue;
   }
 
   /**
    * Replaces the segment's bytes (compaction), in two steps that a crash cannot tear, as
-   * Kafka's cleaner does with its .swap files. `prepareReplacement` writes the new contents
+   * Kafka's cleaner does with its .swap files. A SegmentReplacement writes the new contents
    * beside the old file as `.cleaned`, syncs them and renames them to `.swap`: from then on
    * the replacement is decided, and `Log.open` finishes it after a crash (recoverSwaps).
    * The caller then deletes the segments merged into this one, and `commitReplacement`
-   * renames the `.swap` file over the old one. The segment keeps its base offset and ends at
-   * `nextOffset`.
+   * renames the `.swap` file over the old one. The segment keeps its base offset, holds
+   * `sizeBytes` and ends at `nextOffset`.
    */
-  prepareReplacement(bytes: Buffer): void {
-    const cleaned = `${this.logPath}.cleaned`;
-    writeWholeFile(cleaned, bytes, true);
-    renameSync(cleaned, `${this.logPath}${SWAP_SUFFIX}`);
-    fsyncDirectorySync(this.dir);
+  beginReplacement(): SegmentReplacement {
+    return new SegmentReplacement(this);
   }
 
-  commitReplacement(bytes: Buffer, nextOffset: number): void {
+  commitReplacement(sizeBytes: number, nextOffset: number): void {
     this.close();
     for (const path of [this.indexPath, this.timeIndexPath]) {
       try {
@@ -484,7 +519,8 @@ export class Segment implements OpenFileHolder {
     fsyncDirectorySync(this.dir);
     this.fileId = statSync(this.logPath).ino;
     this.dirty = false;
-    this.size = bytes.length;
+    this.size = sizeBytes;
+    this.firstBatchTimestampValue = null;
     this.indexesReady = true;
     this.rebuild(null);
     this.nextOffset = nextOffset;
@@ -538,6 +574,77 @@ export class Segment implements OpenFileHolder {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
+    }
+  }
+}
+
+/**
+ * The new contents of a segment being compacted, written beside it as `<base>.log.cleaned`
+ * as they are produced (never held whole in memory), then synced and renamed to `.swap`
+ * (see Segment.beginReplacement). Its one descriptor is outside the shard's set of open
+ * segment files: it is part of the per-shard reserve (config/descriptors.ts).
+ */
+export class SegmentReplacement {
+  readonly path: string;
+  private fd: number;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Bytes written so far, pending ones included. */
+  size = 0;
+
+  constructor(private readonly segment: Segment) {
+    this.path = `${segment.logPath}.cleaned`;
+    this.fd = openSync(this.path, 'w');
+  }
+
+  write(bytes: Buffer): void {
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    this.size += bytes.length;
+    if (this.pendingBytes >= limits.logScanChunkBytes) this.flushPending();
+  }
+
+  /** Copies `length` bytes of `source` from `position` on, in steps (an unchanged prefix of the segment being replaced). */
+  copyFrom(source: Segment, position: number, length: number): void {
+    for (let at = 0; at < length; ) {
+      const bytes = source.readBytes(position + at, Math.min(limits.logScanChunkBytes, length - at));
+      if (bytes.length === 0) throw new Error(`${source.logPath}: ${length - at} bytes missing at ${position + at}`);
+      this.write(bytes);
+      at += bytes.length;
+    }
+  }
+
+  private flushPending(): void {
+    const position = this.size - this.pendingBytes;
+    let written = 0;
+    for (const bytes of this.pending) {
+      for (let done = 0; done < bytes.length; ) done += writeSync(this.fd, bytes, done, bytes.length - done, position + written + done);
+      written += bytes.length;
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  /** Everything written and synced, renamed to `.swap`: the replacement is decided. */
+  finish(): void {
+    this.flushPending();
+    fdatasyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = -1;
+    renameSync(this.path, `${this.segment.logPath}${SWAP_SUFFIX}`);
+    fsyncDirectorySync(this.segment.dir);
+  }
+
+  /** Given up (the log changed or closed while compaction waited): the file goes. */
+  abort(): void {
+    if (this.fd >= 0) closeQuietlySync(this.fd);
+    this.fd = -1;
+    this.pending = [];
+    try {
+      unlinkSync(this.path);
+    } catch (error) {
+      // The partition's directory may be gone with its topic; a leftover is removed by the next open anyway.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
   }
 }

@@ -86,7 +86,21 @@ t.test('topic configs resolve over broker defaults and are validated', async (t)
   t.equal(validateTopicConfigs(new Map([['retention.ms', '1000']])), undefined);
   t.match(validateTopicConfigs(new Map([['retention.ms', 'soon']]))?.message, /retention\.ms/);
   t.match(validateTopicConfigs(new Map([['no.such', '1']]))?.message, /no\.such.*unknown topic config/);
-  t.match(validateTopicConfigs(new Map([['cleanup.policy', 'compact']]))?.message, /compaction is not served yet/);
+  // Compaction of user topics is served now (it was refused before issue 9): compact, delete or both, as in Kafka.
+  t.equal(validateTopicConfigs(new Map([['cleanup.policy', 'compact,delete']])), undefined);
+  t.match(validateTopicConfigs(new Map([['cleanup.policy', 'compact,never']]))?.message, /"never" is not compact or delete/);
+  // Kafka's LogConfig.validateValues: the two lags together, the broker's default for the one left out.
+  t.match(validateTopicConfigs(new Map([['min.compaction.lag.ms', '10'], ['max.compaction.lag.ms', '5']]))?.message, /min\.compaction\.lag\.ms \(10\) > max\.compaction\.lag\.ms \(5\)/);
+  const lagged = buildBrokerConfig(new Map(), new Map([['log.cleaner.min.compaction.lag.ms', '60000']])).config;
+  t.match(validateTopicConfigs(new Map([['max.compaction.lag.ms', '1000']]), lagged.topicDefaults)?.message, /conflict/);
+  t.equal(validateTopicConfigs(new Map([['max.compaction.lag.ms', '1000']]), config.topicDefaults), undefined);
+  const compacted = resolveTopicConfig(lagged.topicDefaults, { 'cleanup.policy': 'compact', 'compression.type': 'zstd', 'segment.jitter.ms': '500' });
+  t.same(
+    [compacted.cleanupPolicy, compacted.compressionType, compacted.minCompactionLagMs, compacted.minCleanableDirtyRatio, compacted.segmentJitterMs],
+    [['compact'], 'zstd', 60000, 0.5, 500],
+  );
+  t.equal(buildBrokerConfig(new Map(), new Map([['log.roll.jitter.hours', '2']])).config.topicDefaults.get('segment.jitter.ms'), 7_200_000);
+  t.same(lagged.cleaner, { enable: true, dedupeBufferBytes: 128 * 1024 * 1024, backoffMs: 15_000 }, 'the cleaner\'s broker keys, at Kafka\'s defaults');
 });
 
 t.test('command line: a properties file and --override key=value', async (t) => {

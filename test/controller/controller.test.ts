@@ -21,6 +21,7 @@ const shards = await ShardSet.start(2, {
   producerIdExpirationMs: config.producerIdExpirationMs,
   retentionCheckIntervalMs: config.retentionCheckIntervalMs,
   segmentFilesOpenMax: 1000,
+  cleaner: { enable: true, offsetMapBytesMax: 1024 * 1024, backoffMs: config.cleaner.backoffMs },
 });
 t.teardown(async () => {
   await shards.close();

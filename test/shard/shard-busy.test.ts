@@ -9,7 +9,7 @@ import { ShardBusyError, ShardSet } from '../../src/shard/shard-set.js';
 
 const shards = await ShardSet.start(
   1,
-  { flushSchedulerIntervalMs: 2 ** 31 - 1, producerIdExpirationMs: 86_400_000, retentionCheckIntervalMs: 300_000, segmentFilesOpenMax: 16 },
+  { flushSchedulerIntervalMs: 2 ** 31 - 1, producerIdExpirationMs: 86_400_000, retentionCheckIntervalMs: 300_000, segmentFilesOpenMax: 16, cleaner: { enable: false, offsetMapBytesMax: 1024 * 1024, backoffMs: 15_000 } },
   5,
 );
 t.teardown(async () => {

@@ -1,10 +1,11 @@
 """Produces COUNT keyed messages with one compression codec and reports every delivery.
 
-usage: produce_keyed.py BOOTSTRAP TOPIC CODEC COUNT KEYS
+usage: produce_keyed.py BOOTSTRAP TOPIC CODEC COUNT KEYS [EXTRA_CONFIG_JSON]
 
 Message i has key "key-%04d" % (i % KEYS) and the value spate_compat.keyed_value(i % KEYS,
 i // KEYS): messages of one key carry an increasing per-key sequence number.
-Produced with acks=all and compression.codec=CODEC.
+Produced with acks=all and compression.codec=CODEC, plus the producer settings in
+EXTRA_CONFIG_JSON when given (e.g. {"enable.idempotence": true}).
 
 Prints, as delivery reports arrive (batched per poll):
   {"type":"delivered","records":[[partition,offset,keyIndex,seq],...]}
@@ -14,6 +15,7 @@ and at the end
 ("undelivered": messages still queued when flush() gave up).
 """
 
+import json
 import sys
 import time
 
@@ -24,6 +26,7 @@ from spate_compat import emit, error_text, keyed_value
 
 def main():
     bootstrap, topic, codec, count, keys = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+    extra = json.loads(sys.argv[6]) if len(sys.argv) > 6 else {}
     producer = Producer({
         'bootstrap.servers': bootstrap,
         'acks': 'all',
@@ -32,6 +35,7 @@ def main():
         'batch.num.messages': 10000,
         'queue.buffering.max.messages': 200000,
         'message.timeout.ms': 60000,
+        **extra,
     })
     delivered, failed = [], []
     totals = {'delivered': 0, 'failed': 0}
