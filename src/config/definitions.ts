@@ -209,15 +209,15 @@ export const brokerConfigDefinitions = define([
   },
   // ---- topic configs (i9): compression levels, the log cleaner, and keys kept for compatibility ----
   {
-    name: 'compression.gzip.level', type: 'int', defaultValue: '-1', check: checkGzipLevel,
+    name: 'compression.gzip.level', type: 'int', dynamic: 'cluster-wide', defaultValue: '-1', check: checkGzipLevel,
     doc: 'gzip level (1-9, or -1 for zlib\'s default, 6) of batches the broker recompresses to gzip (KIP-390).',
   },
   {
-    name: 'compression.lz4.level', type: 'int', defaultValue: '9', min: 1, max: 17,
+    name: 'compression.lz4.level', type: 'int', dynamic: 'cluster-wide', defaultValue: '9', min: 1, max: 17,
     doc: 'lz4 level of batches the broker recompresses to lz4 (KIP-390). Accepted for compatibility: Spate\'s lz4 library has only the fast compressor, which is what Kafka uses at the default level 9.',
   },
   {
-    name: 'compression.zstd.level', type: 'int', defaultValue: '3', min: -131072, max: 22,
+    name: 'compression.zstd.level', type: 'int', dynamic: 'cluster-wide', defaultValue: '3', min: -131072, max: 22,
     doc: 'zstd level of batches the broker recompresses to zstd (KIP-390).',
   },
   {
@@ -225,15 +225,15 @@ export const brokerConfigDefinitions = define([
     doc: 'Compact logs with cleanup.policy=compact (__consumer_offsets too). When false they are never compacted and keep growing.',
   },
   {
-    name: 'log.cleaner.min.cleanable.ratio', type: 'double', defaultValue: '0.5', min: 0, max: 1,
+    name: 'log.cleaner.min.cleanable.ratio', type: 'double', dynamic: 'cluster-wide', defaultValue: '0.5', min: 0, max: 1,
     doc: 'A compacted log is cleaned once its dirty (not yet compacted) bytes are more than this share of its cleanable bytes.',
   },
   {
-    name: 'log.cleaner.min.compaction.lag.ms', type: 'long', defaultValue: '0', min: 0,
+    name: 'log.cleaner.min.compaction.lag.ms', type: 'long', dynamic: 'cluster-wide', defaultValue: '0', min: 0,
     doc: 'A record stays uncompacted at least this long (segments with newer records are not cleaned).',
   },
   {
-    name: 'log.cleaner.max.compaction.lag.ms', type: 'long', defaultValue: String(LONG_MAX), min: 1,
+    name: 'log.cleaner.max.compaction.lag.ms', type: 'long', dynamic: 'cluster-wide', defaultValue: String(LONG_MAX), min: 1,
     doc: 'A record stays uncompacted at most about this long: a log whose oldest dirty segment is older is cleaned whatever its dirty ratio, and its active segment rolls at this age.',
   },
   {
@@ -241,27 +241,27 @@ export const brokerConfigDefinitions = define([
     doc: 'Memory for the compaction key maps, shared out between the shards (Kafka: between the cleaner threads); 24 bytes a key. A shard allocates its share only as far as the keys it maps need.',
   },
   { name: 'log.cleaner.backoff.ms', type: 'long', defaultValue: '15000', min: 0, doc: 'How long a shard waits before looking again when no compacted log needs cleaning.' },
-  { name: 'log.roll.jitter.ms', type: 'long', defaultValue: null, min: 0, doc: 'Roll segments up to this much earlier than segment.ms, at random, so partitions do not all roll at once; wins over log.roll.jitter.hours.' },
+  { name: 'log.roll.jitter.ms', type: 'long', dynamic: 'cluster-wide', defaultValue: null, min: 0, doc: 'Roll segments up to this much earlier than segment.ms, at random, so partitions do not all roll at once; wins over log.roll.jitter.hours.' },
   { name: 'log.roll.jitter.hours', type: 'int', defaultValue: '0', min: 0, doc: 'log.roll.jitter.ms in hours.' },
   {
     name: 'log.message.format.version', type: 'string', defaultValue: '3.0-IV1', check: checkMetadataVersion,
     doc: 'Accepted and ignored, as by Kafka 3.x from inter.broker.protocol.version 3.0 on: batches are always record format v2.',
   },
   {
-    name: 'log.message.downconversion.enable', type: 'boolean', defaultValue: 'true',
+    name: 'log.message.downconversion.enable', type: 'boolean', dynamic: 'cluster-wide', defaultValue: 'true',
     doc: 'Accepted and ignored: Spate serves Fetch v4 and later only, which never down-converts.',
   },
-  { name: 'log.preallocate', type: 'boolean', defaultValue: 'false', doc: 'Accepted and ignored: segment files grow as they are written.' },
+  { name: 'log.preallocate', type: 'boolean', dynamic: 'cluster-wide', defaultValue: 'false', doc: 'Accepted and ignored: segment files grow as they are written.' },
   {
-    name: 'log.segment.delete.delay.ms', type: 'long', defaultValue: '60000', min: 0,
+    name: 'log.segment.delete.delay.ms', type: 'long', dynamic: 'cluster-wide', defaultValue: '60000', min: 0,
     doc: 'Accepted and ignored: deleted segments go at once; a fetch that planned a read from one plans again (the file\'s identity is checked).',
   },
   {
-    name: 'unclean.leader.election.enable', type: 'boolean', defaultValue: 'false',
+    name: 'unclean.leader.election.enable', type: 'boolean', dynamic: 'cluster-wide', defaultValue: 'false',
     doc: 'Accepted and ignored for now: a single broker is the only replica, so there is never an out-of-sync one to elect.',
   },
-  { name: 'log.local.retention.ms', type: 'long', defaultValue: '-2', min: -2, doc: 'Accepted and ignored: applies only to tiered storage, which Spate does not have (-2: retention.ms).' },
-  { name: 'log.local.retention.bytes', type: 'long', defaultValue: '-2', min: -2, doc: 'Accepted and ignored: applies only to tiered storage, which Spate does not have (-2: retention.bytes).' },
+  { name: 'log.local.retention.ms', type: 'long', dynamic: 'cluster-wide', defaultValue: '-2', min: -2, doc: 'Accepted and ignored: applies only to tiered storage, which Spate does not have (-2: retention.ms).' },
+  { name: 'log.local.retention.bytes', type: 'long', dynamic: 'cluster-wide', defaultValue: '-2', min: -2, doc: 'Accepted and ignored: applies only to tiered storage, which Spate does not have (-2: retention.bytes).' },
 ]);
 
 /** Kafka keys with no effect in Spate, accepted so an existing server.properties starts with a note rather than a failure. */

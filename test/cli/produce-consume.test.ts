@@ -197,7 +197,9 @@ t.test('produce, consume, log-dirs, delete-records', async (t) => {
       t.equal(produced.code, 0, `produce_keyed.py ${codec} exits 0`, { stderr: produced.stderr });
       t.match(jsonLines(produced.stdout).find((line) => line.type === 'done'), { delivered: CONFLUENT_MESSAGES, failed: 0 }, `${codec}: every message delivered`);
       const codecs = storedCodecs(join(broker.dataDir, `${topic}-0`));
-      t.same([...codecs], [codecId], `${codec}: every stored batch is ${codec}-compressed`);
+      // librdkafka sends a batch uncompressed when the codec does not make it smaller, so
+      // an uncompressed batch may sit among the compressed ones; the codec must be there.
+      t.ok(codecs.has(codecId) && [...codecs].every((stored) => stored === codecId || stored === 0), `${codec}: the stored batches are ${codec}-compressed (or, where it would not shrink them, uncompressed): ${[...codecs].join(',')}`);
 
       const [consumed, kcat] = await Promise.all([
         spate(b, ['consume', topic, '--from-beginning', '--max-messages', String(CONFLUENT_MESSAGES), '--print-offset', '--print-key']),

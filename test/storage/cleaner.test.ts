@@ -10,6 +10,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { appendCommitted } from '../helpers/committed-append.js';
 import { buildBrokerConfig, resolveTopicConfig } from '../../src/config/broker-config.js';
 import { CodecId, compress } from '../../src/protocol/compression.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -63,11 +64,11 @@ t.test('compressed batches are compacted in their own codec; offsets, last offse
   const base = Date.now() - 60_000;
   const codecs = [CodecId.gzip, CodecId.snappy, CodecId.lz4, CodecId.zstd, CodecId.none];
   for (const [round, codec] of codecs.entries()) {
-    const [result] = log.append([keyedBatch(codec, [['a', `a${round}`], ['b', `b${round}`], [`only-${round}`, 'x'], ['c', `c${round}`]], base + round * 1000)], Date.now());
+    const [result] = appendCommitted(log, [keyedBatch(codec, [['a', `a${round}`], ['b', `b${round}`], [`only-${round}`, 'x'], ['c', `c${round}`]], base + round * 1000)], Date.now());
     t.equal(result!.errorCode, ErrorCode.NONE);
   }
   log.roll();
-  log.append([keyedBatch(CodecId.none, [['tail', 't']], base + 9000)], Date.now());
+  appendCommitted(log, [keyedBatch(CodecId.none, [['tail', 't']], base + 9000)], Date.now());
   const before = records(dir);
   const touched = await log.compact(Date.now());
   t.ok(touched.length > 0, 'the log was cleaned');
@@ -88,8 +89,8 @@ t.test('compressed batches are compacted in their own codec; offsets, last offse
 t.test('a kept tombstone stamps its batch with the delete horizon, timestamps unchanged', async (t) => {
   const { log, dir } = createLog(t, { 'delete.retention.ms': '5000', 'min.cleanable.dirty.ratio': '0' });
   const base = Date.now() - 60_000;
-  log.append([keyedBatch(CodecId.none, [['a', 'a0'], ['b', 'b0']], base)], Date.now());
-  log.append([keyedBatch(CodecId.gzip, [['a', null], ['c', 'c0']], base + 1000)], Date.now());
+  appendCommitted(log, [keyedBatch(CodecId.none, [['a', 'a0'], ['b', 'b0']], base)], Date.now());
+  appendCommitted(log, [keyedBatch(CodecId.gzip, [['a', null], ['c', 'c0']], base + 1000)], Date.now());
   log.roll();
   const nowMs = Date.now();
   await log.compact(nowMs);
@@ -113,7 +114,7 @@ t.test('a kept tombstone stamps its batch with the delete horizon, timestamps un
 t.test('min.cleanable.dirty.ratio: a log is cleaned once its dirty share is above it', async (t) => {
   const { log } = createLog(t, { 'min.cleanable.dirty.ratio': '0.5', 'segment.bytes': '2000' });
   const now = Date.now();
-  for (let index = 0; index < 200; index++) log.append([encodeRecordBatch({ records: [{ key: `k${index % 10}`, value: `v${index}`, timestamp: now }] })], now);
+  for (let index = 0; index < 200; index++) appendCommitted(log, [encodeRecordBatch({ records: [{ key: `k${index % 10}`, value: `v${index}`, timestamp: now }] })], now);
   log.roll();
   const first = log.cleanableState(now)!;
   t.same([first.firstDirtyOffset, first.cleanableRatio, first.eligible], [0, 1, true], 'never cleaned: all dirty');
@@ -121,12 +122,12 @@ t.test('min.cleanable.dirty.ratio: a log is cleaned once its dirty share is abov
   const clean = log.cleanableState(now)!;
   t.same([clean.cleanableRatio, clean.eligible], [0, false], 'just cleaned: nothing dirty');
   // A little dirt is not enough; more than the clean bytes is.
-  log.append([encodeRecordBatch({ records: [{ key: 'k1', value: 'x', timestamp: now }] })], now);
+  appendCommitted(log, [encodeRecordBatch({ records: [{ key: 'k1', value: 'x', timestamp: now }] })], now);
   log.roll();
   const little = log.cleanableState(now)!;
   t.ok(little.cleanableRatio > 0 && little.cleanableRatio <= 0.5 && !little.eligible, `a little dirt: ratio ${little.cleanableRatio.toFixed(2)}, not eligible`);
   t.same(await log.compact(now), [], 'so compact() does nothing');
-  for (let index = 0; index < 50; index++) log.append([encodeRecordBatch({ records: [{ key: `k${index % 10}`, value: `w${index}`, timestamp: now }] })], now);
+  for (let index = 0; index < 50; index++) appendCommitted(log, [encodeRecordBatch({ records: [{ key: `k${index % 10}`, value: `w${index}`, timestamp: now }] })], now);
   log.roll();
   const dirty = log.cleanableState(now)!;
   t.ok(dirty.cleanableRatio > 0.5 && dirty.eligible, `more dirt: ratio ${dirty.cleanableRatio.toFixed(2)}, eligible`);
@@ -136,11 +137,11 @@ t.test('min.cleanable.dirty.ratio: a log is cleaned once its dirty share is abov
 t.test('min.compaction.lag.ms keeps young segments out; max.compaction.lag.ms forces old ones in and rolls the active segment', async (t) => {
   const now = Date.now();
   const lagged = createLog(t, { 'min.compaction.lag.ms': '60000', 'min.cleanable.dirty.ratio': '0' });
-  lagged.log.append([encodeRecordBatch({ records: [{ key: 'a', value: 'old', timestamp: now - 120_000 }] })], now);
+  appendCommitted(lagged.log, [encodeRecordBatch({ records: [{ key: 'a', value: 'old', timestamp: now - 120_000 }] })], now);
   lagged.log.roll();
-  lagged.log.append([encodeRecordBatch({ records: [{ key: 'a', value: 'young', timestamp: now - 1_000 }] })], now);
+  appendCommitted(lagged.log, [encodeRecordBatch({ records: [{ key: 'a', value: 'young', timestamp: now - 1_000 }] })], now);
   lagged.log.roll();
-  lagged.log.append([encodeRecordBatch({ records: [{ key: 'b', value: 'active', timestamp: now }] })], now);
+  appendCommitted(lagged.log, [encodeRecordBatch({ records: [{ key: 'b', value: 'active', timestamp: now }] })], now);
   const state = lagged.log.cleanableState(now)!;
   t.equal(state.firstUncleanableOffset, 1, 'cleaning stops at the first segment with a record younger than the lag');
   await lagged.log.compact(now);
@@ -150,15 +151,15 @@ t.test('min.compaction.lag.ms keeps young segments out; max.compaction.lag.ms fo
   lagged.log.close();
 
   const forced = createLog(t, { 'max.compaction.lag.ms': '30000', 'min.cleanable.dirty.ratio': '0.99', 'segment.ms': '604800000' });
-  forced.log.append([encodeRecordBatch({ records: [{ key: 'a', value: 'v1', timestamp: now - 60_000 }] })], now);
-  for (let index = 0; index < 20; index++) forced.log.append([encodeRecordBatch({ records: [{ key: `k${index}`, value: 'x', timestamp: now - 60_000 }] })], now);
+  appendCommitted(forced.log, [encodeRecordBatch({ records: [{ key: 'a', value: 'v1', timestamp: now - 60_000 }] })], now);
+  for (let index = 0; index < 20; index++) appendCommitted(forced.log, [encodeRecordBatch({ records: [{ key: `k${index}`, value: 'x', timestamp: now - 60_000 }] })], now);
   const segments = forced.log.segmentCount;
-  forced.log.append([encodeRecordBatch({ records: [{ key: 'a', value: 'v2', timestamp: now }] })], now + 31_000);
+  appendCommitted(forced.log, [encodeRecordBatch({ records: [{ key: 'a', value: 'v2', timestamp: now }] })], now + 31_000);
   t.equal(forced.log.segmentCount, segments + 1, 'the active segment rolled at max.compaction.lag.ms although segment.ms is a week');
   await forced.log.compact(now + 31_000);
   t.notOk(forced.log.cleanableState(now + 31_000)!.eligible, 'never cleaned: all dirty, so cleaned at once');
   // The next segment (v2) rolls at the lag too; its first batch is then older than the lag.
-  forced.log.append([encodeRecordBatch({ records: [{ key: 'a', value: 'v3', timestamp: now + 62_000 }] })], now + 62_000);
+  appendCommitted(forced.log, [encodeRecordBatch({ records: [{ key: 'a', value: 'v3', timestamp: now + 62_000 }] })], now + 62_000);
   const due = forced.log.cleanableState(now + 62_000)!;
   t.ok(due.needCompactionNow && due.eligible && due.cleanableRatio < 0.99, `a dirty segment older than the lag is due whatever the ratio (${due.cleanableRatio.toFixed(2)})`);
   const notYet = forced.log.cleanableState(now + 29_000)!;
@@ -169,8 +170,8 @@ t.test('min.compaction.lag.ms keeps young segments out; max.compaction.lag.ms fo
 t.test('the last batch of an active idempotent producer stays as an empty header', async (t) => {
   const { log, dir } = createLog(t, { 'min.cleanable.dirty.ratio': '0' });
   const now = Date.now();
-  log.append([keyedBatch(CodecId.none, [['a', 'from producer 7']], now, { id: 7, sequence: 0 })], now);
-  log.append([keyedBatch(CodecId.none, [['a', 'from someone else']], now)], now);
+  appendCommitted(log, [keyedBatch(CodecId.none, [['a', 'from producer 7']], now, { id: 7, sequence: 0 })], now);
+  appendCommitted(log, [keyedBatch(CodecId.none, [['a', 'from someone else']], now)], now);
   log.roll();
   await log.compact(now);
   const [empty, kept] = storedBatches(dir);
@@ -188,7 +189,7 @@ t.test('the last batch of an active idempotent producer stays as an empty header
 t.test('a cleaning that pauses gives up when segments go meanwhile; the log stays whole', async (t) => {
   const { log, dir } = createLog(t, { 'segment.bytes': '3000', 'min.cleanable.dirty.ratio': '0' });
   const now = Date.now();
-  for (let index = 0; index < 400; index++) log.append([encodeRecordBatch({ records: [{ key: `k${index % 20}`, value: `v${index}-${'x'.repeat(100)}`, timestamp: now }] })], now);
+  for (let index = 0; index < 400; index++) appendCommitted(log, [encodeRecordBatch({ records: [{ key: `k${index % 20}`, value: `v${index}-${'x'.repeat(100)}`, timestamp: now }] })], now);
   log.roll();
   const state = log.cleanableState(now)!;
   let pauses = 0;
@@ -212,7 +213,7 @@ t.test('a cleaning that pauses gives up when segments go meanwhile; the log stay
 t.test('compact,delete: retention applies too', async (t) => {
   const { log } = createLog(t, { 'cleanup.policy': 'compact,delete', 'retention.ms': '1000', 'segment.bytes': '2000' });
   const old = Date.now() - 10_000;
-  for (let index = 0; index < 100; index++) log.append([encodeRecordBatch({ records: [{ key: `k${index}`, value: 'v', timestamp: old }] })], old);
+  for (let index = 0; index < 100; index++) appendCommitted(log, [encodeRecordBatch({ records: [{ key: `k${index}`, value: 'v', timestamp: old }] })], old);
   const deleted = log.applyRetention(Date.now());
   t.ok(deleted.length > 0, `${deleted.length} expired segments deleted`);
   t.equal(log.logStartOffset, 100, 'everything expired');

@@ -8,6 +8,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { appendCommitted } from '../helpers/committed-append.js';
 import { buildBrokerConfig, resolveTopicConfig } from '../../src/config/broker-config.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { encodeRecordBatch, splitBatches } from '../../src/protocol/record-batch.js';
@@ -46,10 +47,10 @@ t.test('compaction keeps the newest record per key with its offset', async (t) =
   const log = Log.create(dir, 'AAAAAAAAAAAAAAAAAAAAAB', config({ 'delete.retention.ms': '60000' }));
   const now = Date.now();
   for (let round = 0; round < 20; round++) {
-    for (const key of ['a', 'b', 'c']) log.append([encodeRecordBatch({ records: [{ key, value: `${key}${round}`, timestamp: now }] })], now);
+    for (const key of ['a', 'b', 'c']) appendCommitted(log, [encodeRecordBatch({ records: [{ key, value: `${key}${round}`, timestamp: now }] })], now);
   }
-  log.append([encodeRecordBatch({ records: [{ key: 'b', value: null, timestamp: now }] })], now); // tombstone for b
-  log.append([encodeRecordBatch({ records: [{ key: 'd', value: 'd0', timestamp: now }] })], now);
+  appendCommitted(log, [encodeRecordBatch({ records: [{ key: 'b', value: null, timestamp: now }] })], now); // tombstone for b
+  appendCommitted(log, [encodeRecordBatch({ records: [{ key: 'd', value: 'd0', timestamp: now }] })], now);
   log.roll(); // everything closed: the active segment is never compacted
   const segmentsBefore = log.segmentCount;
   t.ok(segmentsBefore > 3, `${segmentsBefore} segments before`);
@@ -85,10 +86,10 @@ t.test('tombstones go once delete.retention.ms has passed since the cleaning tha
   const log = Log.create(dir, 'AAAAAAAAAAAAAAAAAAAAAB', config({ 'delete.retention.ms': '1000', 'min.cleanable.dirty.ratio': '0' }));
   // Written long ago: Kafka counts delete.retention.ms from the cleaning, not from the record.
   const old = Date.now() - 10_000;
-  for (let round = 0; round < 30; round++) log.append([encodeRecordBatch({ records: [{ key: `k${round % 3}`, value: `v${round}`, timestamp: old }] })], old);
-  log.append([encodeRecordBatch({ records: [{ key: 'k0', value: null, timestamp: old }] })], old);
+  for (let round = 0; round < 30; round++) appendCommitted(log, [encodeRecordBatch({ records: [{ key: `k${round % 3}`, value: `v${round}`, timestamp: old }] })], old);
+  appendCommitted(log, [encodeRecordBatch({ records: [{ key: 'k0', value: null, timestamp: old }] })], old);
   log.roll();
-  log.append([encodeRecordBatch({ records: [{ key: 'k9', value: 'new' }] })], Date.now());
+  appendCommitted(log, [encodeRecordBatch({ records: [{ key: 'k9', value: 'new' }] })], Date.now());
   const firstCleaningMs = Date.now();
   await log.compact(firstCleaningMs);
   t.same(
@@ -98,11 +99,11 @@ t.test('tombstones go once delete.retention.ms has passed since the cleaning tha
   );
   // More records make the log dirty again; the next cleaning comes after the horizon.
   log.roll();
-  log.append([encodeRecordBatch({ records: [{ key: 'k8', value: 'newer' }] })], Date.now());
+  appendCommitted(log, [encodeRecordBatch({ records: [{ key: 'k8', value: 'newer' }] })], Date.now());
   t.ok((await log.compact(firstCleaningMs + 999)).length > 0, 'a cleaning before the horizon');
   t.ok(contents(log).some(([, key]) => key === 'k0'), 'still keeps the tombstone');
   log.roll();
-  log.append([encodeRecordBatch({ records: [{ key: 'k7', value: 'newest' }] })], Date.now());
+  appendCommitted(log, [encodeRecordBatch({ records: [{ key: 'k7', value: 'newest' }] })], Date.now());
   t.ok((await log.compact(firstCleaningMs + 1000)).length > 0, 'a cleaning at the horizon');
   t.same(
     contents(log).map(([, key, value]) => [key, value]),
@@ -112,7 +113,7 @@ t.test('tombstones go once delete.retention.ms has passed since the cleaning tha
   log.close();
 
   const plain = Log.create(join(temporaryDirectory(t), 'plain-0'), 'AAAAAAAAAAAAAAAAAAAAAB', resolveTopicConfig(defaults, { 'segment.bytes': '500' }));
-  for (let round = 0; round < 20; round++) plain.append([encodeRecordBatch({ records: [{ key: 'same', value: `v${round}` }] })], Date.now());
+  for (let round = 0; round < 20; round++) appendCommitted(plain, [encodeRecordBatch({ records: [{ key: 'same', value: `v${round}` }] })], Date.now());
   t.same(await plain.compact(Date.now()), [], 'cleanup.policy=delete is never compacted');
   t.equal(plain.cleanableState(Date.now()), null);
   t.equal(contents(plain).length, 20);
@@ -127,7 +128,7 @@ t.test('more distinct keys than the key map holds: passes converge to one record
   const keyCount = 300;
   const original = new Map<number, [string, string | null]>();
   const append = (key: string, value: string | null, timestamp: number): void => {
-    const [result] = log.append([encodeRecordBatch({ records: [{ key, value, timestamp }] })], now);
+    const [result] = appendCommitted(log, [encodeRecordBatch({ records: [{ key, value, timestamp }] })], now);
     original.set(result!.baseOffset, [key, value]);
   };
   for (let round = 0; round < 3; round++) for (let key = 0; key < keyCount; key++) append(`key-${key}`, `value-${round}`, now);
@@ -182,7 +183,7 @@ t.test('a crash in the middle of a merge leaves no offset twice: the next open f
   const log = Log.create(dir, 'AAAAAAAAAAAAAAAAAAAAAC', config({ 'delete.retention.ms': '60000' }));
   const now = Date.now();
   for (let round = 0; round < 30; round++) {
-    for (const key of ['a', 'b', 'c']) log.append([encodeRecordBatch({ records: [{ key, value: `${key}${round}`, timestamp: now }] })], now);
+    for (const key of ['a', 'b', 'c']) appendCommitted(log, [encodeRecordBatch({ records: [{ key, value: `${key}${round}`, timestamp: now }] })], now);
   }
   log.roll();
   // The process dies while the merged neighbours are being deleted: the second deletion never happens.
