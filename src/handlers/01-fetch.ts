@@ -21,6 +21,7 @@ import type { Encodable } from '../protocol/message.js';
 import { defineHandler, type RequestContext } from './handler.js';
 
 const FIRST_TOPIC_ID_VERSION = 13;
+const FIRST_ZSTD_VERSION = 10;
 const READ_COMMITTED = 1;
 
 interface RequestedPartition extends FetchPartition {
@@ -47,7 +48,7 @@ function resolvePartitions(request: FetchRequest, context: RequestContext): Requ
         partitionMaxBytes: partition.partitionMaxBytes,
         currentLeaderEpoch: partition.currentLeaderEpoch,
         lastFetchedEpoch: partition.lastFetchedEpoch,
-        unknownTopicError: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        errorBeforeRead: topic !== null ? ErrorCode.NONE : byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
         requestTopic: wanted.topic,
         requestTopicId: wanted.topicId,
       });
@@ -66,8 +67,17 @@ export const fetchHandler = defineHandler({
       return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
     }
     const requested = resolvePartitions(request, context);
+    // Kafka answers a fetch below v10 of a topic stored as zstd with UNSUPPORTED_COMPRESSION_TYPE:
+    // such a client cannot read zstd, and batches are never converted down.
+    const readable = context.apiVersion >= FIRST_ZSTD_VERSION
+      ? requested
+      : requested.map((partition) =>
+          partition.topic !== null && broker.controller.topicConfig(partition.topic).compressionType === 'zstd'
+            ? { ...partition, errorBeforeRead: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE }
+            : partition,
+        );
     const fetched = await fetchPartitions(broker.partitions, {
-      partitions: requested,
+      partitions: readable,
       // Kafka: the smaller of the client's max_bytes and the broker's fetch.max.bytes.
       maxBytes: Math.max(0, Math.min(request.maxBytes, broker.config.fetchMaxBytes)),
       minBytes: request.minBytes,

@@ -32,8 +32,8 @@ export interface FetchPartition {
   readonly partitionMaxBytes: number;
   readonly currentLeaderEpoch: number;
   readonly lastFetchedEpoch: number;
-  /** The error for a topic the request named that is unknown (UNKNOWN_TOPIC_OR_PARTITION, or UNKNOWN_TOPIC_ID by id). */
-  readonly unknownTopicError: number;
+  /** An error found before reading (an unknown topic: UNKNOWN_TOPIC_OR_PARTITION, or UNKNOWN_TOPIC_ID by id), or NONE. */
+  readonly errorBeforeRead: number;
 }
 
 export interface FetchParams {
@@ -90,7 +90,8 @@ function refused(errorCode: number): ReadReply {
 }
 
 async function readOne(manager: PartitionManager, plan: PlannedPartition): Promise<ReadReply> {
-  if (plan.topic === null) return refused(plan.unknownTopicError);
+  if (plan.errorBeforeRead !== ErrorCode.NONE) return refused(plan.errorBeforeRead);
+  if (plan.topic === null) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   if (!manager.hasPartition(plan.topic, plan.partition)) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   const epochError = manager.checkLeaderEpoch(plan.topic, plan.partition, plan.currentLeaderEpoch);
   if (epochError !== ErrorCode.NONE) return refused(epochError);

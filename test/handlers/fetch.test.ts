@@ -6,7 +6,7 @@ import t from 'tap';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import type { FetchResponse } from '../../src/protocol/generated/fetch-response.js';
 import { createTopicsApi, fetchApi, listOffsetsApi, metadataApi, produceApi } from '../../src/protocol/generated/index.js';
-import { decodeRecords, encodeRecordBatch, splitBatches } from '../../src/protocol/record-batch.js';
+import { decodeRecords, encodeRecordBatch, readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 
@@ -166,4 +166,21 @@ t.test('ListOffsets: earliest, latest, by timestamp, max timestamp', async (t) =
   t.same(await query(-1, 0), [4], 'v0 answers the old offsets list');
   const unknown = await c.request(listOffsetsApi, 5, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'times', partitions: [{ partitionIndex: 3, timestamp: -1, currentLeaderEpoch: -1 }] }] });
   t.equal(unknown.topics[0]!.partitions[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+});
+
+t.test('a fetch below v10 of a topic stored as zstd is UNSUPPORTED_COMPRESSION_TYPE, as Kafka answers it; v10 reads', async (t) => {
+  const c = await client();
+  const created = await c.request(createTopicsApi, 7, {
+    topics: [{ name: 'stored-zstd', numPartitions: 1, replicationFactor: 1, configs: [{ name: 'compression.type', value: 'zstd' }] }],
+    timeoutMs: 5000,
+  });
+  t.equal(created.topics[0]!.errorCode, ErrorCode.NONE);
+  await produce('stored-zstd', 0, ['squeezed']);
+  const old = await c.request(fetchApi, 9, fetchBody('stored-zstd', [{ partition: 0, fetchOffset: 0 }]));
+  t.equal(old.responses[0]!.partitions[0]!.errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'v9 cannot read zstd');
+  const current = await c.request(fetchApi, 10, fetchBody('stored-zstd', [{ partition: 0, fetchOffset: 0 }]));
+  t.equal(current.responses[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
+  const [stored] = splitBatches(current.responses[0]!.partitions[0]!.records as Buffer);
+  t.equal(readBatchHeader(stored!).attributes & 7, 4, 'v10 gets the zstd batch');
+  c.destroy();
 });
