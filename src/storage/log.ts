@@ -33,7 +33,7 @@ import { LeaderEpochCache, type EpochEndOffset } from './leader-epoch-cache.js';
 import { ProducerStateManager } from './producer-state.js';
 import { SWAP_SUFFIX, Segment, segmentFileName, type BatchPosition, type SegmentReplacement } from './segment.js';
 import { fsyncDirectorySync } from './checkpoint.js';
-import { InvariantViolation } from './invariant.js';
+import { InvariantViolation, checkReplacement } from './invariant.js';
 
 const INT32_MAX = 2147483647;
 /** Decompression bounds of a timestamp lookup: those of produce validation. */
@@ -1017,6 +1017,10 @@ export class Log {
             } else {
               group.replacement ??= this.startReplacement(group);
               if (cleaned !== null) {
+                // Compaction keeps offsets: the cleaned bytes must be one whole batch within the offsets of the one they came from.
+                const baseOffset = readInt64(batch, BatchField.baseOffset);
+                const nextOffset = baseOffset + batch.readInt32BE(BatchField.lastOffsetDelta) + 1;
+                checkReplacement(cleaned, baseOffset, nextOffset, `cleaning of ${this.dir}, batch ${baseOffset}-${nextOffset - 1}`);
                 group.replacement.write(cleaned);
                 group.size += cleaned.length;
               }
