@@ -25,6 +25,7 @@ import {
   LOG_OVERHEAD,
   computeBatchCrc,
   readInt64,
+  splitBatches,
 } from '../protocol/record-batch.js';
 import { fsyncDirectorySync } from './checkpoint.js';
 import { INT32_MAX, InvariantViolation } from './invariant.js';
@@ -466,16 +467,9 @@ export class Segment implements OpenFileHolder {
       const first = bytes.readInt32BE(BatchField.batchLength) + LOG_OVERHEAD;
       if (first > bytes.length && first >= BATCH_HEADER_BYTES && position + first <= this.size) bytes = this.readBytes(position, first);
     }
-    const batches: Buffer[] = [];
-    let at = 0;
-    while (at + LOG_OVERHEAD <= bytes.length) {
-      const size = bytes.readInt32BE(at + BatchField.batchLength) + LOG_OVERHEAD;
-      if (size < BATCH_HEADER_BYTES || at + size > bytes.length) break;
-      batches.push(bytes.subarray(at, at + size));
-      at += size;
-    }
+    const batches = splitBatches(bytes);
     if (batches.length === 0) throw new Error(`${this.logPath}: no whole batch at byte ${position} of ${this.size}`);
-    return { batches, next: position + at };
+    return { batches, next: position + batches.reduce((bytesRead, batch) => bytesRead + batch.length, 0) };
   }
 
   /** The max timestamp of the first batch (Kafka's LogSegment.getFirstBatchTimestamp, for max.compaction.lag.ms), or -1 when empty. */
