@@ -6,7 +6,7 @@
 // and offsets lives here: DeleteGroups, DescribeGroups and ListGroups, Kafka's
 // cleanupGroupMetadata (offsets expiring on the offsets.retention.check.interval.ms timer,
 // the offsets of a deleted topic), and routing loaded records. Runs on the main thread;
-// __consumer_offsets is compacted (storage/compaction.ts) on its shard's retention timer, so
+// __consumer_offsets is compacted by its shard's log cleaner (storage/compaction.ts), so
 // it keeps about one record per group and partition however often they commit.
 
 import type { BrokerConfig, GroupSettings } from '../config/broker-config.js';
