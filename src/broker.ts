@@ -153,7 +153,7 @@ export class Broker {
       const perIpOverrides = await resolvePerIpOverrides(controller.config.maxConnectionsPerIpOverrides, logger);
       await openPartitions(controller, store, shards, dirStates, logger, created);
       const segmentReaders = new SegmentReaders(descriptors.segmentReaders);
-      const partitions = new PartitionManager({ config, store, controller, shards, segmentReaders, logger });
+      const partitions = new PartitionManager({ store, controller, shards, segmentReaders, logger });
       shards.on('log', (level, message) => logger[level](message));
       const groups = new GroupCoordinator({ config, controller, partitions, logger });
       groups.start();

@@ -7,7 +7,6 @@
 // high watermark moves, and owns the descriptors fetch responses are sent from. Handlers
 // never reach the metadata store, the shards or file descriptors but through here.
 
-import type { BrokerConfig } from '../config/broker-config.js';
 import { limits } from '../config/limits.js';
 import type { Controller } from '../controller/controller.js';
 import type { LeaderAndIsr } from '../controller/leader-and-isr.js';
@@ -54,7 +53,6 @@ const READ_COMMITTED = 1;
 const LATEST_TIMESTAMP = -1;
 
 export interface PartitionManagerOptions {
-  readonly config: BrokerConfig;
   readonly store: MetadataStore;
   readonly controller: Controller;
   readonly shards: ShardSet;
@@ -63,20 +61,19 @@ export interface PartitionManagerOptions {
 }
 
 export class PartitionManager {
-  readonly config: BrokerConfig;
-  readonly controller: Controller;
-  readonly shards: ShardSet;
+  /** The descriptors fetch responses are sent from (fetch.ts, log-reader.ts). */
   readonly segmentReaders: SegmentReaders;
   readonly logger: Logger;
   private readonly store: MetadataStore;
+  private readonly controller: Controller;
+  private readonly shards: ShardSet;
   /** Fetches waiting for min_bytes (Kafka's fetch purgatory). */
-  readonly fetchPurgatory = new Purgatory('fetch', limits.delayedFetchesMax);
+  readonly fetchPurgatory = new Purgatory(limits.delayedFetchesMax);
   /** acks=all produces waiting for the in-sync replicas (Kafka's produce purgatory). */
-  readonly producePurgatory = new Purgatory('produce', limits.delayedProducesMax);
+  readonly producePurgatory = new Purgatory(limits.delayedProducesMax);
   private stopping = false;
 
   constructor(options: PartitionManagerOptions) {
-    this.config = options.config;
     this.store = options.store;
     this.controller = options.controller;
     this.shards = options.shards;

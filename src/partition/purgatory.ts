@@ -19,10 +19,7 @@ export class Purgatory {
   private readonly waitersByKey = new Map<string, Set<Waiter>>();
   private waiterCount = 0;
 
-  constructor(
-    readonly name: string,
-    private readonly operationsMax: number,
-  ) {}
+  constructor(private readonly operationsMax: number) {}
 
   /** Operations waiting now. */
   get size(): number {

@@ -16,24 +16,9 @@ Prints one JSON line per step: {"op":..., "error": null | {"code":n,"name":"..."
 import json
 import sys
 
-from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 
-from spate_compat import emit
-
-
-def error_of(exc):
-    if isinstance(exc, KafkaException):
-        err = exc.args[0]
-        return {'code': err.code(), 'name': err.name(), 'message': err.str()}
-    return {'code': None, 'name': type(exc).__name__, 'message': str(exc)}
-
-
-def result(future):
-    try:
-        return future.result(timeout=15), None
-    except Exception as exc:  # noqa: BLE001 - reported to the test, which asserts on it
-        return None, error_of(exc)
+from spate_compat import admin_result as result, emit
 
 
 def main():

@@ -13,24 +13,9 @@ A describe line holds "configs": {name: {"value","source","read_only","synonym_n
 import json
 import sys
 
-from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource
 
-from spate_compat import emit
-
-
-def error_of(exc):
-    if isinstance(exc, KafkaException):
-        err = exc.args[0]
-        return {'code': err.code(), 'name': err.name(), 'message': err.str()}
-    return {'code': None, 'name': type(exc).__name__, 'message': str(exc)}
-
-
-def result(future):
-    try:
-        return future.result(timeout=15), None
-    except Exception as exc:  # noqa: BLE001 - reported to the test, which asserts on it
-        return None, error_of(exc)
+from spate_compat import admin_result as result, emit
 
 
 def main():

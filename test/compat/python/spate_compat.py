@@ -45,3 +45,20 @@ def stream_value(index, size=0):
     if size <= len(head):
         return head
     return head + '|' + '.' * (size - len(head) - 1)
+
+
+def admin_error(exc):
+    """An AdminClient failure as JSON: Kafka's error code, name and message when there is one."""
+    from confluent_kafka import KafkaException
+    if isinstance(exc, KafkaException):
+        err = exc.args[0]
+        return {'code': err.code(), 'name': err.name(), 'message': err.str()}
+    return {'code': None, 'name': type(exc).__name__, 'message': str(exc)}
+
+
+def admin_result(future):
+    """An AdminClient future's (result, None), or (None, error) for the test to assert on."""
+    try:
+        return future.result(timeout=15), None
+    except Exception as exc:  # noqa: BLE001 - reported to the test, which asserts on it
+        return None, admin_error(exc)
