@@ -3,7 +3,7 @@
 // connects lazily with the global --bootstrap-server and timeout.
 
 import type { CommandSpec, OptionSpec, ParsedArgs } from './args.js';
-import { KafkaClient } from './client.js';
+import { KafkaClient } from '../network/kafka-client.js';
 
 export interface Context {
   readonly bootstrap: string;

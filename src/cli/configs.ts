@@ -3,7 +3,7 @@
 // named ""), like kafka-configs.sh with --entity-type topics|brokers and --entity-default.
 
 import { parseKeyValue, type ParsedArgs } from './args.js';
-import type { KafkaClient } from './client.js';
+import type { KafkaClient } from '../network/kafka-client.js';
 import { jsonOption, withClient, type Command } from './command.js';
 import { BrokerError, UsageError } from './errors.js';
 import { formatTable, printJson, printLine } from './output.js';

@@ -11,7 +11,7 @@
 // zstd: src/protocol/record-validation.ts); one that cannot be is skipped with a line on stderr.
 
 import type { ParsedArgs } from './args.js';
-import { KafkaClient } from './client.js';
+import { KafkaClient } from '../network/kafka-client.js';
 import type { Command, Context } from './command.js';
 import { BrokerError, ConnectionError, UsageError } from './errors.js';
 import { unescapeSeparator } from './produce.js';

@@ -15,7 +15,7 @@
 // ILLEGAL_GENERATION); without --execute it only prints the plan.
 
 import { parseInteger, type ParsedArgs } from './args.js';
-import { KafkaClient } from './client.js';
+import { KafkaClient } from '../network/kafka-client.js';
 import { jsonOption, type Command, type Context } from './command.js';
 import { BrokerError, ConnectionError, UsageError } from './errors.js';
 import { formatTable, printError, printJson, printLine } from './output.js';

@@ -30,7 +30,7 @@ import type { Command, Context } from './command.js';
 import { configsAlter, configsDescribe } from './configs.js';
 import { consume } from './consume.js';
 import { deleteRecords } from './delete-records.js';
-import { BrokerError, ConnectionError, ExitCode, UsageError } from './errors.js';
+import { AddressError, BrokerError, ConnectionError, ExitCode, UsageError } from './errors.js';
 import { groupsDelete, groupsDeleteOffsets, groupsDescribe, groupsList, groupsResetOffsets } from './groups.js';
 import { logDirs } from './log-dirs.js';
 import { printError } from './output.js';
@@ -220,7 +220,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 main(process.argv.slice(2)).then(exit, (error: unknown) => {
-  if (error instanceof UsageError) {
+  if (error instanceof UsageError || error instanceof AddressError) {
     printError(error.message);
     exit(ExitCode.USAGE);
   } else if (error instanceof BrokerError) {

@@ -10,7 +10,7 @@
 
 import type { Readable } from 'node:stream';
 import { parseInteger, type ParsedArgs } from './args.js';
-import type { KafkaClient } from './client.js';
+import type { KafkaClient } from '../network/kafka-client.js';
 import { withClient, type Command, type Context } from './command.js';
 import { describeConfigEntries, ResourceType } from './configs.js';
 import { BrokerError, UsageError } from './errors.js';

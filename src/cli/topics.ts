@@ -2,7 +2,7 @@
 // DescribeConfigs, DeleteTopics and CreatePartitions, like kafka-topics.sh.
 
 import { parseKeyValue, type ParsedArgs } from './args.js';
-import type { KafkaClient } from './client.js';
+import type { KafkaClient } from '../network/kafka-client.js';
 import { jsonOption, withClient, type Command, type Context } from './command.js';
 import { describeConfigEntries, sourceName, ResourceType } from './configs.js';
 import { BrokerError, UsageError } from './errors.js';

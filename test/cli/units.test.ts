@@ -5,7 +5,7 @@
 
 import t from 'tap';
 import { parseArgs, type CommandSpec } from '../../src/cli/args.js';
-import { parseBootstrap } from '../../src/cli/client.js';
+import { AddressError, parseBootstrap } from '../../src/network/kafka-client.js';
 import { UsageError } from '../../src/cli/errors.js';
 import { decodeAssignment, decodeSubscription, parseDateTime, parseTopicSpec } from '../../src/cli/groups.js';
 import { formatTable } from '../../src/cli/output.js';
@@ -48,8 +48,8 @@ t.test('parseBootstrap', async (t) => {
     { host: '::1', port: 2 },
     { host: 'k', port: 9092 },
   ]);
-  t.throws(() => parseBootstrap('h:99999'), UsageError);
-  t.throws(() => parseBootstrap(''), UsageError);
+  t.throws(() => parseBootstrap('h:99999'), AddressError);
+  t.throws(() => parseBootstrap(''), AddressError);
 });
 
 t.test('murmur2 matches Kafka', async (t) => {

@@ -1,4 +1,5 @@
-// A small Kafka client for the CLI: one TCP connection to one broker.
+// A small Kafka client: one TCP connection to one broker. The CLI's client, and the one
+// brokers use to reach each other (the controller's requests, replica fetchers).
 //
 // connect() opens the socket (bounded by the timeout) and asks ApiVersions v3 which
 // versions the broker serves; a broker that does not serve v3 answers with a v0 body
@@ -15,12 +16,12 @@ import type { MetadataResponse } from '../protocol/generated/metadata-response.j
 import { writeRequestHeader } from '../protocol/generated/request-header.js';
 import { readResponseHeader } from '../protocol/generated/response-header.js';
 import { requestHeaderVersion, responseHeaderVersion } from '../protocol/header.js';
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, errorName } from '../protocol/errors.js';
 import type { ApiSchema, Encodable } from '../protocol/message.js';
 import { Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
-import { BrokerError, ConnectionError, UsageError } from './errors.js';
 
+/** The client id requests carry unless the caller names another. */
 export const CLIENT_ID = 'spate-cli';
 const CLIENT_SOFTWARE_VERSION = '0.1.0';
 /** The largest response frame accepted (a fetch is bounded far below this). */
@@ -49,9 +50,38 @@ const CEILINGS: ReadonlyMap<number, number> = new Map([
   [47, 0], // OffsetDelete
 ]);
 
+/** The broker answered with a Kafka error code: `NAME: message`. */
+export class BrokerError extends Error {
+  override readonly name = 'BrokerError';
+  readonly errorName: string;
+
+  constructor(
+    readonly errorCode: number,
+    readonly detail: string | null,
+    /** What the error is about, e.g. `topic "foo"`; prepended to the broker's message. */
+    readonly subject?: string,
+  ) {
+    const parts = [subject, detail].filter((part): part is string => part !== undefined && part !== null && part !== '');
+    super(`${errorName(errorCode)}: ${parts.length > 0 ? parts.join(': ') : 'the broker answered with this error'}`);
+    this.errorName = errorName(errorCode);
+  }
+}
+
+/** Connecting failed, the connection was lost, or a wait timed out. */
+export class ConnectionError extends Error {
+  override readonly name = 'ConnectionError';
+}
+
+/** A broker address list that is not `host:port[,host:port…]`. */
+export class AddressError extends Error {
+  override readonly name = 'AddressError';
+}
+
 export interface ClientOptions {
   /** Bounds connecting and each request. */
   readonly timeoutMs: number;
+  /** The client id requests carry (default CLIENT_ID). */
+  readonly clientId?: string;
 }
 
 export interface RequestOptions {
@@ -88,12 +118,12 @@ export function parseBootstrap(value: string): BrokerAddress[] {
     .filter((part) => part !== '')
     .map((part) => {
       const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(part);
-      if (match === null) throw new UsageError(`--bootstrap-server: "${part}" is not host:port`);
+      if (match === null) throw new AddressError(`--bootstrap-server: "${part}" is not host:port`);
       const port = match[3] === undefined ? 9092 : Number(match[3]);
-      if (port < 1 || port > 65535) throw new UsageError(`--bootstrap-server: bad port in "${part}"`);
+      if (port < 1 || port > 65535) throw new AddressError(`--bootstrap-server: bad port in "${part}"`);
       return { host: match[1] ?? match[2]!, port };
     });
-  if (addresses.length === 0) throw new UsageError('--bootstrap-server needs host:port');
+  if (addresses.length === 0) throw new AddressError('--bootstrap-server needs host:port');
   return addresses;
 }
 
@@ -109,6 +139,7 @@ export class KafkaClient {
     private readonly socket: Socket,
     readonly address: string,
     private readonly timeoutMs: number,
+    private readonly clientId: string,
   ) {
     socket.on('data', (data: Buffer) => this.receive(data));
     socket.on('error', (error: NodeJS.ErrnoException) => this.fail(error.code ?? error.message));
@@ -128,7 +159,7 @@ export class KafkaClient {
         failures.push(`${name}: ${(error as Error).message}`);
         continue;
       }
-      const client = new KafkaClient(socket, name, options.timeoutMs);
+      const client = new KafkaClient(socket, name, options.timeoutMs, options.clientId ?? CLIENT_ID);
       try {
         await client.negotiateVersions();
         return client;
@@ -263,7 +294,7 @@ export class KafkaClient {
       requestApiKey: schema.apiKey,
       requestApiVersion: version,
       correlationId,
-      clientId: CLIENT_ID,
+      clientId: this.clientId,
     });
     schema.writeRequest(w, version, body);
     const frame = w.toBuffer();
