@@ -147,10 +147,10 @@ export class KafkaClient {
     socket.on('close', () => this.fail('connection closed'));
   }
 
-  /** Connects to the first bootstrap address that answers and learns its API versions. */
-  static async connect(bootstrap: string, options: ClientOptions): Promise<KafkaClient> {
+  /** Connects to the first address that answers (`host:port[,…]` or a list) and learns its API versions. */
+  static async connect(bootstrap: string | readonly BrokerAddress[], options: ClientOptions): Promise<KafkaClient> {
     const failures: string[] = [];
-    for (const address of parseBootstrap(bootstrap)) {
+    for (const address of typeof bootstrap === 'string' ? parseBootstrap(bootstrap) : bootstrap) {
       const name = address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
       let socket: Socket;
       try {

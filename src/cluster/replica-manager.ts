@@ -1,0 +1,353 @@
+// The replicas this broker holds, and what it does for each (Kafka's ReplicaManager and
+// Partition): the controller's LeaderAndIsr makes a partition's replica here a leader or a
+// follower, StopReplica stops (and may delete) it. As leader, it serves produce, answers its
+// followers' fetches from its log end, keeps each follower's log end offset, moves the high
+// watermark to the smallest log end over the ISR, and shrinks or expands the ISR with a
+// conditional write of the partition state (never a blind one). As follower, it hands the
+// partition to the replica fetchers, which truncate it as the leader epochs require and copy
+// the leader's batches byte for byte.
+//
+// Everything here runs on the main thread; the logs are reached through `ReplicaLogs` (the
+// shards), which never waits on the controller.
+
+import type { Logger } from '../logger.js';
+import { ErrorCode } from '../protocol/errors.js';
+import type { LeaderAndIsrPartitionState, LeaderAndIsrRequest } from '../protocol/generated/leader-and-isr-request.js';
+import type { StopReplicaRequest } from '../protocol/generated/stop-replica-request.js';
+import type { PartitionOffsets } from '../shard/messages.js';
+import { LeaderReplicaState } from './replica-state.js';
+
+export type ReplicaRole = 'leader' | 'follower';
+
+/** The logs of this broker's replicas, as the replica manager needs them (the shards, in the broker). */
+export interface ReplicaLogs {
+  /** Opens or creates the partition's log as a replicated one; resolves with its offsets. */
+  ensure(topic: string, topicId: string, partition: number, isNew: boolean): Promise<PartitionOffsets>;
+  /** Sets the partition's role and leader epoch in its shard (a new leader epoch starts at the log end). */
+  setRole(topic: string, topicId: string, partition: number, role: ReplicaRole, leaderEpoch: number): Promise<PartitionOffsets>;
+  /** Moves a replicated partition's high watermark (never back; capped at its log end). */
+  setHighWatermark(topic: string, topicId: string, partition: number, offset: number): Promise<void>;
+  /** Removes the partition's log. */
+  remove(topic: string, topicId: string, partition: number): Promise<void>;
+  /** The offsets the partition last reported, if it is open here. */
+  offsets(topic: string, partition: number): PartitionOffsets | undefined;
+}
+
+/** Writes a partition's state in ZooKeeper at an expected version (Kafka's 2.x leader-driven ISR change). */
+export interface IsrWriter {
+  /** Resolves with the state's new version, or null when the expected version was not current (someone else changed it). */
+  write(topic: string, partition: number, state: { leader: number; leaderEpoch: number; isr: readonly number[]; controllerEpoch: number }, zkVersion: number): Promise<number | null>;
+}
+
+/** Where followers fetch from: the replica fetchers, told which partitions to follow and from whom. */
+export interface FollowerFetching {
+  follow(partitions: readonly FollowedPartition[]): void;
+  unfollow(partitions: readonly { topic: string; partition: number }[]): void;
+}
+
+export interface FollowedPartition {
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+}
+
+interface HostedPartition {
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
+  role: ReplicaRole;
+  leaderId: number;
+  leaderEpoch: number;
+  replicas: readonly number[];
+  isr: readonly number[];
+  zkVersion: number;
+  controllerEpoch: number;
+  /** Leader side only. */
+  leaderState: LeaderReplicaState | null;
+  /** An ISR write is in flight: no second one starts until it lands. */
+  isrWriting: boolean;
+  /** A high-watermark move to the shard is in flight, and the value last sent. */
+  highWatermarkSent: number;
+}
+
+export interface ReplicaManagerOptions {
+  readonly brokerId: number;
+  readonly logs: ReplicaLogs;
+  readonly isrWriter: IsrWriter;
+  readonly fetching: FollowerFetching;
+  readonly logger: Logger;
+  /** replica.lag.time.max.ms */
+  readonly lagTimeMaxMs: number;
+  readonly now?: () => number;
+}
+
+export interface LeaderAndIsrOutcome {
+  readonly errorCode: number;
+  readonly partitions: readonly { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[];
+}
+
+export function partitionName(topic: string, partition: number): string {
+  return `${topic}-${partition}`;
+}
+
+function key(topic: string, partition: number): string {
+  return `${topic}/${partition}`;
+}
+
+export class ReplicaManager {
+  /** The newest controller epoch seen: requests from an older controller are refused. */
+  private controllerEpoch = -1;
+  /** This broker's epoch: the czxid of its registration; requests addressed to an older registration are refused. */
+  brokerEpoch = -1;
+  private readonly hosted = new Map<string, HostedPartition>();
+  private readonly brokerId: number;
+  private readonly logs: ReplicaLogs;
+  private readonly isrWriter: IsrWriter;
+  private readonly fetching: FollowerFetching;
+  private readonly logger: Logger;
+  private readonly lagTimeMaxMs: number;
+  private readonly now: () => number;
+  private isrTimer: NodeJS.Timeout | null = null;
+  /** Called when a partition's leadership here changes (the group coordinator follows __consumer_offsets leadership). */
+  onLeadershipChange: ((topic: string, partition: number, role: ReplicaRole | null, leaderEpoch: number) => void) | null = null;
+
+  constructor(options: ReplicaManagerOptions) {
+    this.brokerId = options.brokerId;
+    this.logs = options.logs;
+    this.isrWriter = options.isrWriter;
+    this.fetching = options.fetching;
+    this.logger = options.logger;
+    this.lagTimeMaxMs = options.lagTimeMaxMs;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Starts the ISR check (every half of replica.lag.time.max.ms, as Kafka). */
+  start(): void {
+    this.isrTimer = setInterval(() => this.shrinkIsrs(), Math.max(1, Math.floor(this.lagTimeMaxMs / 2)));
+    this.isrTimer.unref();
+  }
+
+  stop(): void {
+    if (this.isrTimer !== null) clearInterval(this.isrTimer);
+    this.isrTimer = null;
+  }
+
+  /** The controller epoch check every controller request starts with. */
+  checkController(controllerEpoch: number, brokerEpoch: number): number {
+    if (controllerEpoch < this.controllerEpoch) return ErrorCode.STALE_CONTROLLER_EPOCH;
+    // -1: a request that carries no broker epoch (Kafka accepts it, for old controllers).
+    if (brokerEpoch !== -1 && brokerEpoch < this.brokerEpoch) return ErrorCode.STALE_BROKER_EPOCH;
+    this.controllerEpoch = controllerEpoch;
+    return ErrorCode.NONE;
+  }
+
+  // ---- what the partition layer asks ----
+
+  /** This broker's role for the partition, or null when it holds no replica of it. */
+  role(topic: string, partition: number): ReplicaRole | null {
+    return this.hosted.get(key(topic, partition))?.role ?? null;
+  }
+
+  leaderEpoch(topic: string, partition: number): number {
+    return this.hosted.get(key(topic, partition))?.leaderEpoch ?? -1;
+  }
+
+  /** The ISR as this broker knows it: the leader's current one, which may be newer than the controller's. */
+  isr(topic: string, partition: number): readonly number[] | undefined {
+    const hosted = this.hosted.get(key(topic, partition));
+    return hosted?.leaderState?.isr ?? hosted?.isr;
+  }
+
+  // ---- LeaderAndIsr and StopReplica ----
+
+  async leaderAndIsr(request: LeaderAndIsrRequest): Promise<LeaderAndIsrOutcome> {
+    const results: { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] = [];
+    const becomeFollower: FollowedPartition[] = [];
+    const work: Promise<void>[] = [];
+    for (const topicState of request.topicStates) {
+      for (const state of topicState.partitionStates) {
+        const result: { topicName: string; topicId: string; partitionIndex: number; errorCode: number } = { topicName: topicState.topicName, topicId: topicState.topicId, partitionIndex: state.partitionIndex, errorCode: ErrorCode.NONE };
+        results.push(result);
+        const current = this.hosted.get(key(topicState.topicName, state.partitionIndex));
+        if (current !== undefined && state.leaderEpoch < current.leaderEpoch) {
+          // Kafka: a state older than the one this replica has is stale.
+          result.errorCode = ErrorCode.STALE_CONTROLLER_EPOCH;
+          continue;
+        }
+        if (!state.replicas.includes(this.brokerId)) {
+          result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          continue;
+        }
+        if (current !== undefined && state.leaderEpoch === current.leaderEpoch && state.partitionEpoch <= current.zkVersion) continue;
+        work.push(
+          this.apply(topicState.topicName, topicState.topicId, state, becomeFollower).catch((error: unknown) => {
+            this.logger.error(`replica ${partitionName(topicState.topicName, state.partitionIndex)}: cannot take the controller's state: ${(error as Error).message}`);
+            result.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+          }),
+        );
+      }
+    }
+    await Promise.all(work);
+    if (becomeFollower.length > 0) this.fetching.follow(becomeFollower);
+    return { errorCode: ErrorCode.NONE, partitions: results };
+  }
+
+  private async apply(topic: string, topicId: string, state: LeaderAndIsrPartitionState, becomeFollower: FollowedPartition[]): Promise<void> {
+    const partition = state.partitionIndex;
+    const k = key(topic, partition);
+    const role: ReplicaRole = state.leader === this.brokerId ? 'leader' : 'follower';
+    await this.logs.ensure(topic, topicId, partition, state.isNew);
+    const previous = this.hosted.get(k);
+    const hosted: HostedPartition = {
+      topic,
+      topicId,
+      partition,
+      role,
+      leaderId: state.leader,
+      leaderEpoch: state.leaderEpoch,
+      replicas: [...state.replicas],
+      isr: [...state.isr],
+      zkVersion: state.partitionEpoch,
+      controllerEpoch: state.controllerEpoch,
+      leaderState: null,
+      isrWriting: false,
+      highWatermarkSent: previous?.highWatermarkSent ?? -1,
+    };
+    this.hosted.set(k, hosted);
+    if (previous?.role === 'follower' && (role === 'leader' || previous.leaderId !== state.leader)) this.fetching.unfollow([{ topic, partition }]);
+    const offsets = await this.logs.setRole(topic, topicId, partition, role, state.leaderEpoch);
+    if (role === 'leader') {
+      hosted.leaderState = new LeaderReplicaState(this.brokerId, state.replicas, state.isr, offsets.logEndOffset, this.now());
+      this.logger.info(`replica ${partitionName(topic, partition)}: leader in epoch ${state.leaderEpoch}, ISR [${state.isr.join(',')}]`);
+      await this.maybeAdvanceHighWatermark(hosted);
+    } else {
+      this.logger.info(`replica ${partitionName(topic, partition)}: follower of broker ${state.leader} in epoch ${state.leaderEpoch}`);
+      if (state.leader >= 0) becomeFollower.push({ topic, topicId, partition, leaderId: state.leader, leaderEpoch: state.leaderEpoch });
+    }
+    this.onLeadershipChange?.(topic, partition, role, state.leaderEpoch);
+  }
+
+  async stopReplica(request: StopReplicaRequest): Promise<{ topicName: string; partitionIndex: number; errorCode: number }[]> {
+    const results: { topicName: string; partitionIndex: number; errorCode: number }[] = [];
+    const stopped: { topic: string; partition: number }[] = [];
+    const work: Promise<void>[] = [];
+    for (const topicState of request.topicStates) {
+      for (const state of topicState.partitionStates) {
+        const result: { topicName: string; partitionIndex: number; errorCode: number } = { topicName: topicState.topicName, partitionIndex: state.partitionIndex, errorCode: ErrorCode.NONE };
+        results.push(result);
+        const k = key(topicState.topicName, state.partitionIndex);
+        const hosted = this.hosted.get(k);
+        // -2 (deletion) passes any epoch; otherwise an older leader epoch is stale.
+        if (hosted !== undefined && state.leaderEpoch !== -2 && state.leaderEpoch !== -1 && state.leaderEpoch < hosted.leaderEpoch) {
+          result.errorCode = ErrorCode.FENCED_LEADER_EPOCH;
+          continue;
+        }
+        stopped.push({ topic: topicState.topicName, partition: state.partitionIndex });
+        this.hosted.delete(k);
+        this.onLeadershipChange?.(topicState.topicName, state.partitionIndex, null, -1);
+        if (state.deletePartition && hosted !== undefined) {
+          work.push(
+            this.logs.remove(topicState.topicName, hosted.topicId, state.partitionIndex).catch((error: unknown) => {
+              this.logger.error(`replica ${partitionName(topicState.topicName, state.partitionIndex)}: cannot delete: ${(error as Error).message}`);
+              result.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+            }),
+          );
+        }
+      }
+    }
+    this.fetching.unfollow(stopped);
+    await Promise.all(work);
+    return results;
+  }
+
+  // ---- leader side ----
+
+  /**
+   * A follower fetched `fetchOffset` (its log end) of a partition this broker leads. Returns
+   * NOT_LEADER_OR_FOLLOWER when it does not lead it, or when the fetcher is no replica of it.
+   */
+  recordFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number): number {
+    const hosted = this.hosted.get(key(topic, partition));
+    if (hosted === undefined || hosted.role !== 'leader' || hosted.leaderState === null) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    const leaderLogEnd = this.logs.offsets(topic, partition)?.logEndOffset ?? 0;
+    if (!hosted.leaderState.recordFetch(replicaId, fetchOffset, leaderLogEnd, this.now())) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    void this.maybeAdvanceHighWatermark(hosted).then(() => this.maybeExpandIsr(hosted));
+    return ErrorCode.NONE;
+  }
+
+  /** The leader appended: with an ISR of itself alone, the high watermark follows its log end at once. */
+  appended(topic: string, partition: number): void {
+    const hosted = this.hosted.get(key(topic, partition));
+    if (hosted?.role === 'leader') void this.maybeAdvanceHighWatermark(hosted);
+  }
+
+  private async maybeAdvanceHighWatermark(hosted: HostedPartition): Promise<void> {
+    const state = hosted.leaderState;
+    const offsets = this.logs.offsets(hosted.topic, hosted.partition);
+    if (state === null || offsets === undefined) return;
+    const next = state.highWatermark(offsets.logEndOffset, offsets.highWatermark);
+    if (next <= offsets.highWatermark || next <= hosted.highWatermarkSent) return;
+    hosted.highWatermarkSent = next;
+    await this.logs.setHighWatermark(hosted.topic, hosted.topicId, hosted.partition, next);
+  }
+
+  private async maybeExpandIsr(hosted: HostedPartition): Promise<void> {
+    const state = hosted.leaderState;
+    if (state === null || hosted.isrWriting || this.hosted.get(key(hosted.topic, hosted.partition)) !== hosted) return;
+    const highWatermark = this.logs.offsets(hosted.topic, hosted.partition)?.highWatermark ?? 0;
+    const joining = state.caughtUpOutsiders(highWatermark);
+    if (joining.length === 0) return;
+    await this.changeIsr(hosted, [...state.isr, ...joining], `broker${joining.length > 1 ? 's' : ''} ${joining.join(',')} caught up`);
+  }
+
+  /** The periodic check: followers not caught up for replica.lag.time.max.ms leave the ISR. */
+  shrinkIsrs(): void {
+    const now = this.now();
+    for (const hosted of this.hosted.values()) {
+      if (hosted.role !== 'leader' || hosted.leaderState === null || hosted.isrWriting) continue;
+      const lagging = hosted.leaderState.laggingMembers(now, this.lagTimeMaxMs);
+      if (lagging.length === 0) continue;
+      const isr = hosted.leaderState.isr.filter((member) => !lagging.includes(member));
+      void this.changeIsr(hosted, isr, `broker${lagging.length > 1 ? 's' : ''} ${lagging.join(',')} not caught up for ${this.lagTimeMaxMs} ms`).then(() => this.maybeAdvanceHighWatermark(hosted));
+    }
+  }
+
+  private async changeIsr(hosted: HostedPartition, isr: readonly number[], reason: string): Promise<void> {
+    hosted.isrWriting = true;
+    try {
+      const version = await this.isrWriter.write(
+        hosted.topic,
+        hosted.partition,
+        { leader: this.brokerId, leaderEpoch: hosted.leaderEpoch, isr, controllerEpoch: hosted.controllerEpoch },
+        hosted.zkVersion,
+      );
+      if (this.hosted.get(key(hosted.topic, hosted.partition)) !== hosted) return;
+      if (version === null) {
+        // The state changed under us (a new controller decision is on its way): keep ours until LeaderAndIsr says otherwise.
+        this.logger.warn(`replica ${partitionName(hosted.topic, hosted.partition)}: ISR change to [${isr.join(',')}] not written: the partition state changed; waiting for the controller`);
+        return;
+      }
+      hosted.zkVersion = version;
+      hosted.isr = [...isr];
+      hosted.leaderState?.setIsr(isr);
+      this.logger.info(`replica ${partitionName(hosted.topic, hosted.partition)}: ISR now [${isr.join(',')}] (${reason})`);
+    } catch (error) {
+      this.logger.warn(`replica ${partitionName(hosted.topic, hosted.partition)}: ISR change to [${isr.join(',')}] failed: ${(error as Error).message}`);
+    } finally {
+      hosted.isrWriting = false;
+    }
+  }
+
+  /** The broker lost its ZooKeeper session: it leads nothing until the controller says so again. */
+  resignAll(): void {
+    for (const hosted of this.hosted.values()) {
+      if (hosted.role === 'leader') {
+        hosted.role = 'follower';
+        hosted.leaderState = null;
+        this.onLeadershipChange?.(hosted.topic, hosted.partition, 'follower', hosted.leaderEpoch);
+      }
+    }
+  }
+}
