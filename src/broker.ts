@@ -168,6 +168,7 @@ export class Broker {
         groups,
         partitions,
         admin: new Admin({ config: () => controller.config, controller, partitions, logger }),
+        cluster: null,
         logger,
         clientErrors: new ThrottledLog(logger, CLIENT_ERROR_LOG_INTERVAL_MS),
         get shuttingDown() {

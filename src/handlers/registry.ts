@@ -9,6 +9,9 @@ import { produceHandler } from './00-produce.js';
 import { fetchHandler } from './01-fetch.js';
 import { listOffsetsHandler } from './02-list-offsets.js';
 import { metadataHandler } from './03-metadata.js';
+import { leaderAndIsrHandler } from './04-leader-and-isr.js';
+import { stopReplicaHandler } from './05-stop-replica.js';
+import { updateMetadataHandler } from './06-update-metadata.js';
 import { offsetCommitHandler } from './08-offset-commit.js';
 import { offsetFetchHandler } from './09-offset-fetch.js';
 import { findCoordinatorHandler } from './10-find-coordinator.js';
@@ -72,6 +75,9 @@ export function createRegistry(): HandlerRegistry {
     fetchHandler,
     listOffsetsHandler,
     metadataHandler,
+    leaderAndIsrHandler,
+    stopReplicaHandler,
+    updateMetadataHandler,
     offsetCommitHandler,
     offsetFetchHandler,
     findCoordinatorHandler,
