@@ -33,7 +33,7 @@ import type { PartitionRef, PartitionSpec } from '../shard/messages.js';
 import { ShardError, type ShardSet } from '../shard/shard-set.js';
 import { soleLeadership, type LeaderAndIsr } from './leader-and-isr.js';
 import { JournalBrokenError } from './metadata-journal.js';
-import { isInternalTopic, MetadataStorageError, MetadataStore, randomUuid, TopicGoneError, type TopicRecord } from './metadata-store.js';
+import { isInternalTopic, MetadataStorageError, MetadataStore, randomUuid, TopicGoneError, type TopicRecord, type TopicTable } from './metadata-store.js';
 
 export interface CreateTopicRequest {
   readonly name: string;
@@ -55,6 +55,24 @@ export interface TopicOutcome {
 export interface ConfigOutcome {
   readonly errorCode: number;
   readonly errorMessage: string | null;
+}
+
+/**
+ * A broker of a cluster (src/cluster/) keeps its topics in ZooKeeper: creating, deleting,
+ * growing and configuring them goes there, producer ids come from ZooKeeper's blocks, and the
+ * topic table is the metadata cache the controller of the cluster keeps current. The
+ * controller here keeps the rest: the broker's configuration and each topic's resolved config.
+ */
+export interface ClusterTopics extends TopicTable {
+  leaderAndIsr(topic: TopicRecord, partition: number): LeaderAndIsr;
+  validateCreate(request: CreateTopicRequest): TopicOutcome | null;
+  createTopic(request: CreateTopicRequest): Promise<TopicOutcome>;
+  deleteTopic(name: string): Promise<TopicOutcome>;
+  createPartitions(name: string, count: number, assignments: readonly (readonly number[])[] | null, validateOnly: boolean): Promise<TopicOutcome>;
+  setTopicConfigs(name: string, configs: ReadonlyMap<string, string>, validateOnly: boolean): Promise<TopicOutcome>;
+  topicOrAutoCreate(name: string, allowAutoCreate: boolean): Promise<TopicOutcome>;
+  ensureInternalTopic(name: string): Promise<TopicRecord>;
+  nextProducerId(): Promise<number>;
 }
 
 /** Told of every change of the effective broker configuration, after it applies to topics; the change is answered once this resolves. */
@@ -135,6 +153,8 @@ export class Controller {
   /** The effective configuration: the static one under the dynamic broker configs. */
   private effectiveConfig: BrokerConfig;
   private readonly configListeners: BrokerConfigListener[] = [];
+  /** Set when the broker is part of a cluster: topics live there. */
+  private cluster: ClusterTopics | null = null;
   /** Kafka's collision keys of the topics that exist or are being created, with the name holding each. */
   private readonly collisionKeys = new Map<string, string>();
   /** Partitions placed in each log dir, counting creations in flight, so placement reads no topic list. */
@@ -171,6 +191,32 @@ export class Controller {
 
   get brokerId(): number {
     return this.staticConfig.brokerId;
+  }
+
+  /** The broker joined a cluster: from now on its topics are the cluster's. */
+  joinCluster(cluster: ClusterTopics): void {
+    this.cluster = cluster;
+  }
+
+  /** The topics this broker knows: its own store's, or the cluster's. */
+  private get topicTable(): TopicTable {
+    return this.cluster ?? this.store;
+  }
+
+  /** Tells the deletion listeners (the group coordinator) of a deleted topic: one of this broker's, or one the cluster deleted. */
+  tellTopicDeleted(removed: TopicRecord): void {
+    for (const listener of this.topicDeletedListeners) {
+      try {
+        listener(removed);
+      } catch (error) {
+        this.logger.error(`handling the deletion of topic ${removed.name} failed: ${messageOf(error)}`);
+      }
+    }
+  }
+
+  /** A topic's configs changed in the cluster: its partitions here take the new config. */
+  async topicConfigsChanged(topic: TopicRecord): Promise<void> {
+    await this.configureShards([topic]);
   }
 
   /** The broker's configuration as it stands: static, under the dynamic broker configs. */
@@ -248,7 +294,7 @@ export class Controller {
     if (!sameValues(previous.topicDefaults, this.effectiveConfig.topicDefaults)) {
       this.resolvedConfigs = new WeakMap();
       this.defaultsGeneration++;
-      await this.configureShards([...this.store.topics()]);
+      await this.configureShards([...this.topicTable.topics()]);
     }
     for (const listener of this.configListeners) {
       try {
@@ -295,7 +341,8 @@ export class Controller {
   }
 
   /** Who leads the partition, in which epoch, with which replicas in sync: on a single broker, this broker in epoch 0. */
-  leaderAndIsr(_topic: TopicRecord, _partition: number): LeaderAndIsr {
+  leaderAndIsr(topic: TopicRecord, partition: number): LeaderAndIsr {
+    if (this.cluster !== null) return this.cluster.leaderAndIsr(topic, partition);
     return this.leadership;
   }
 
@@ -312,6 +359,7 @@ export class Controller {
 
   /** Validates one CreateTopics entry without creating anything; returns the error outcome, or null when it would succeed. */
   validateCreate(request: CreateTopicRequest): TopicOutcome | null {
+    if (this.cluster !== null) return this.cluster.validateCreate(request);
     const nameProblem = topicNameProblem(request.name);
     if (nameProblem !== null) return outcome(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
     if (this.store.topic(request.name) !== undefined || this.creating.has(request.name)) {
@@ -364,6 +412,7 @@ export class Controller {
 
   /** Creates a topic (after validateCreate); resolves once the shards have the logs and the metadata is on disk. */
   createTopic(request: CreateTopicRequest): Promise<TopicOutcome> {
+    if (this.cluster !== null) return this.cluster.createTopic(request);
     const invalid = this.validateCreate(request);
     if (invalid !== null) return Promise.resolve(invalid);
     const partitions = request.assignments.length > 0 ? request.assignments.length : request.numPartitions === -1 ? this.config.numPartitions : request.numPartitions;
@@ -508,6 +557,7 @@ export class Controller {
 
   /** An internal topic (__consumer_offsets), created on first use from the broker's settings. */
   async ensureInternalTopic(name: string): Promise<TopicRecord> {
+    if (this.cluster !== null) return this.cluster.ensureInternalTopic(name);
     const existing = this.store.topic(name);
     if (existing !== undefined) return existing;
     const spec = this.internalTopicSpec(name);
@@ -520,6 +570,7 @@ export class Controller {
 
   /** The topic, created with broker defaults when auto.create.topics.enable allows and the name is legal. */
   async topicOrAutoCreate(name: string, allowAutoCreate: boolean): Promise<TopicOutcome> {
+    if (this.cluster !== null) return this.cluster.topicOrAutoCreate(name, allowAutoCreate);
     const existing = this.store.topic(name);
     if (existing !== undefined) return outcome(ErrorCode.NONE, null, existing);
     const inFlight = this.creating.get(name);
@@ -546,6 +597,7 @@ export class Controller {
   }
 
   deleteTopic(name: string): Promise<TopicOutcome> {
+    if (this.cluster !== null) return this.cluster.deleteTopic(name);
     // A topic still being created is deleted once its logs exist, never half-way.
     const creation = this.creating.get(name);
     if (creation !== undefined) return creation.then(() => this.deleteTopic(name));
@@ -576,13 +628,7 @@ export class Controller {
     }
     if (this.collisionKeys.get(collisionKey(removed.name)) === removed.name) this.collisionKeys.delete(collisionKey(removed.name));
     this.countPartitions(removed.partitionDirs, -1);
-    for (const listener of this.topicDeletedListeners) {
-      try {
-        listener(removed);
-      } catch (error) {
-        this.logger.error(`handling the deletion of topic ${removed.name} failed: ${messageOf(error)}`);
-      }
-    }
+    this.tellTopicDeleted(removed);
     await this.deleteLogs(removed, 0);
     return outcome(ErrorCode.NONE, null, removed);
   }
@@ -597,6 +643,7 @@ export class Controller {
     assignments: readonly (readonly number[])[] | null,
     validateOnly: boolean,
   ): Promise<TopicOutcome> {
+    if (this.cluster !== null) return this.cluster.createPartitions(name, count, assignments, validateOnly);
     return this.serialized(`${name}\u0000partitions`, () => this.growTopic(name, count, assignments, validateOnly));
   }
 
@@ -659,7 +706,7 @@ export class Controller {
     validateOnly: boolean,
   ): Promise<TopicOutcome> {
     return this.serialized(`${name}\u0000configs`, async () => {
-      const topic = this.store.topic(name);
+      const topic = this.topicTable.topic(name);
       if (topic === undefined) return unknownTopic(name);
       const next = change(new Map(Object.entries(topic.configs)));
       if (!(next instanceof Map)) return next as TopicOutcome;
@@ -668,6 +715,7 @@ export class Controller {
   }
 
   private async replaceTopicConfigs(name: string, configs: ReadonlyMap<string, string>, validateOnly: boolean): Promise<TopicOutcome> {
+    if (this.cluster !== null) return this.cluster.setTopicConfigs(name, configs, validateOnly);
     const topic = this.store.topic(name);
     if (topic === undefined || this.deleting.has(name)) return unknownTopic(name);
     const problem = validateTopicConfigs(configs, this.config.topicDefaults);
@@ -697,6 +745,7 @@ export class Controller {
 
   /** A new producer id, unique across restarts: ids come from blocks reserved on disk first. */
   async nextProducerId(): Promise<number> {
+    if (this.cluster !== null) return this.cluster.nextProducerId();
     while (this.producerIds.next >= this.producerIds.end) {
       if (this.producerIdReservation === null) {
         this.producerIdReservation = this.store.reserveProducerIdBlock(limits.producerIdBlockSize).then(

@@ -48,6 +48,14 @@ export interface TopicRecord {
   readonly internal: boolean;
 }
 
+/** The topics a broker knows: the metadata store's on an embedded broker, the metadata cache's in a cluster (src/cluster/). */
+export interface TopicTable {
+  readonly clusterId: string;
+  topic(name: string): TopicRecord | undefined;
+  topicById(topicId: string): TopicRecord | undefined;
+  topics(): IterableIterator<TopicRecord>;
+}
+
 /** One change: what the journal records, applied the same way when made and when replayed. */
 export type MetadataChange =
   | { readonly type: 'createTopic'; readonly topic: TopicRecord }

@@ -10,7 +10,9 @@
 // Bounded as Kafka bounds it: max_bytes is capped by the broker's fetch.max.bytes, and a
 // partition named twice is read once (the last entry wins, as in Kafka's fetch-data map),
 // so a small request cannot draw an answer many times the log's size.
-// Not served yet: follower fetches (replication), preferred read replicas, quotas.
+// A fetch with a replica id (a follower broker) reads up to the log end, not the high
+// watermark, and its fetch offset counts as that follower's log end (src/cluster/).
+// Not served yet: preferred read replicas, quotas.
 
 import { fetchPartitions, type FetchPartition } from '../partition/fetch.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -82,6 +84,8 @@ export const fetchHandler = defineHandler({
       maxBytes: Math.max(0, Math.min(request.maxBytes, broker.config.fetchMaxBytes)),
       minBytes: request.minBytes,
       maxWaitMs: broker.shuttingDown ? 0 : request.maxWaitMs,
+      // A broker following the partitions (v15+ names it in replica_state); -1 for a consumer.
+      replicaId: context.apiVersion <= 14 ? request.replicaId : request.replicaState.replicaId,
       park: () => context.park(),
       onResponseDone: (release) => context.onResponseDone(release),
     });

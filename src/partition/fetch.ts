@@ -42,6 +42,8 @@ export interface FetchParams {
   readonly maxBytes: number;
   readonly minBytes: number;
   readonly maxWaitMs: number;
+  /** The fetching broker's id when a follower fetches (it reads up to the log end), else a negative number. */
+  readonly replicaId: number;
   /** Called before waiting for data; the returned function after (the request leaves the broker's request queue meanwhile). */
   readonly park: () => () => void;
   /** Runs `release` once the response holding the records has been written, or its connection is gone. */
@@ -60,8 +62,17 @@ export interface FetchedPartition {
 /** Answers every partition of a fetch, in the order given, waiting for min_bytes when there is time. */
 export async function fetchPartitions(manager: PartitionManager, params: FetchParams): Promise<FetchedPartition[]> {
   const deadline = Date.now() + Math.min(params.maxWaitMs, limits.fetchMaxWaitMsMax);
-  const plans = params.partitions.map((partition) => ({ ...partition, maxBytes: Math.max(0, Math.min(partition.partitionMaxBytes, params.maxBytes)) }));
-  let replies = await readAll(manager, plans);
+  const plans: PlannedPartition[] = params.partitions.map((partition) => ({ ...partition, maxBytes: Math.max(0, Math.min(partition.partitionMaxBytes, params.maxBytes)) }));
+  const follower = params.replicaId >= 0 ? params.replicaId : null;
+  if (follower !== null) {
+    // The fetch offset is the follower's log end: the leader counts it before reading (Kafka's updateFollowerFetchState).
+    plans.forEach((plan, index) => {
+      if (plan.topic === null || plan.errorBeforeRead !== ErrorCode.NONE) return;
+      const errorCode = manager.followerFetched(plan.topic, plan.partition, follower, plan.fetchOffset);
+      if (errorCode !== ErrorCode.NONE) plans[index] = { ...plan, errorBeforeRead: errorCode };
+    });
+  }
+  let replies = await readAll(manager, plans, follower !== null);
   // Wait while there is less than min_bytes, no error to report and time left; re-read after each wake.
   for (;;) {
     const available = availableBytes(replies);
@@ -71,11 +82,11 @@ export async function fetchPartitions(manager: PartitionManager, params: FetchPa
     for (const plan of plans) if (plan.topic !== null) fetchOffsets.set(partitionKey(plan.topic.name, plan.partition), plan.fetchOffset);
     const unpark = params.park();
     try {
-      await manager.waitForData(fetchOffsets, waitMs);
+      await manager.waitForData(fetchOffsets, waitMs, follower !== null);
     } finally {
       unpark();
     }
-    replies = await readAll(manager, plans);
+    replies = await readAll(manager, plans, follower !== null);
   }
   return buildAnswers(manager, params, plans, replies);
 }
@@ -89,14 +100,14 @@ function refused(errorCode: number): ReadReply {
   return { errorCode, region: null };
 }
 
-async function readOne(manager: PartitionManager, plan: PlannedPartition): Promise<ReadReply> {
+async function readOne(manager: PartitionManager, plan: PlannedPartition, toLogEnd: boolean): Promise<ReadReply> {
   if (plan.errorBeforeRead !== ErrorCode.NONE) return refused(plan.errorBeforeRead);
   if (plan.topic === null) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   if (!manager.hasPartition(plan.topic, plan.partition)) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   const epochError = manager.checkLeaderEpoch(plan.topic, plan.partition, plan.currentLeaderEpoch);
   if (epochError !== ErrorCode.NONE) return refused(epochError);
   try {
-    return await manager.readPlan(plan.topic, plan.partition, plan.fetchOffset, plan.maxBytes, plan.lastFetchedEpoch);
+    return await manager.readPlan(plan.topic, plan.partition, plan.fetchOffset, plan.maxBytes, plan.lastFetchedEpoch, toLogEnd);
   } catch (error) {
     // A shard too busy to answer: like an empty partition, and the client fetches again.
     if (!(error instanceof ShardBusyError)) throw error;
@@ -105,8 +116,8 @@ async function readOne(manager: PartitionManager, plan: PlannedPartition): Promi
   }
 }
 
-function readAll(manager: PartitionManager, plans: readonly PlannedPartition[]): Promise<ReadReply[]> {
-  return Promise.all(plans.map((plan) => readOne(manager, plan)));
+function readAll(manager: PartitionManager, plans: readonly PlannedPartition[], toLogEnd: boolean): Promise<ReadReply[]> {
+  return Promise.all(plans.map((plan) => readOne(manager, plan, toLogEnd)));
 }
 
 function availableBytes(replies: readonly ReadReply[]): { bytes: number; errors: boolean } {
@@ -133,7 +144,7 @@ type OpenedRegion = { readonly reader: SegmentReader; readonly region: ReadRegio
  * answers no records if it moves again. 'busy' when every reader descriptor the budget
  * allows is in use; 'storage-error' for any other failure, logged at ERROR once per partition.
  */
-async function openRegion(manager: PartitionManager, plan: PlannedPartition, reply: ReadReply): Promise<OpenedRegion> {
+async function openRegion(manager: PartitionManager, params: FetchParams, plan: PlannedPartition, reply: ReadReply): Promise<OpenedRegion> {
   let region = reply.region!;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -146,7 +157,7 @@ async function openRegion(manager: PartitionManager, plan: PlannedPartition, rep
         return 'storage-error';
       }
       if (attempt > 0) return null;
-      const again = await readOne(manager, plan);
+      const again = await readOne(manager, plan, params.replicaId >= 0);
       if (again.errorCode !== ErrorCode.NONE || again.region === null) return null;
       region = again.region;
     }
@@ -183,7 +194,7 @@ async function buildAnswers(
     let records: Records = EMPTY_BUFFER;
     const region = reply.region;
     if (errorCode === ErrorCode.NONE && region !== null && !outOfReaders && regionLength(region, responseBytes, params.maxBytes) > 0) {
-      const opened = await openRegion(manager, plan, reply);
+      const opened = await openRegion(manager, params, plan, reply);
       if (opened === 'busy') {
         outOfReaders = true; // like max_bytes: later partitions get no records this time
       } else if (opened === 'storage-error') {

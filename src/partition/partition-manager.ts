@@ -10,7 +10,7 @@
 import { limits } from '../config/limits.js';
 import type { Controller } from '../controller/controller.js';
 import type { LeaderAndIsr } from '../controller/leader-and-isr.js';
-import type { MetadataStore, TopicRecord } from '../controller/metadata-store.js';
+import type { TopicRecord, TopicTable } from '../controller/metadata-store.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { partitionKey, type AppendReply, type PartitionOffsets, type PartitionStatus, type ReadReply } from '../shard/messages.js';
@@ -52,20 +52,39 @@ export interface EpochEnd {
 const READ_COMMITTED = 1;
 const LATEST_TIMESTAMP = -1;
 
+/**
+ * How a broker of a cluster serves partitions it may not lead (src/cluster/): leadership as the
+ * controller last sent it, this broker's role for the partition, the leader's current ISR, and
+ * the leader's part in replication. Absent on an embedded single broker, which leads all.
+ */
+export interface Replication {
+  /** The partition's leadership as clients are told it (the metadata cache). */
+  leadership(topic: TopicRecord, partition: number): LeaderAndIsr;
+  /** Whether this broker leads the partition now, and in which epoch. */
+  leads(topic: TopicRecord, partition: number): { readonly leaderEpoch: number; readonly isr: readonly number[] } | null;
+  /** The leader appended to the partition (its high watermark may move). */
+  appended(topic: TopicRecord, partition: number): void;
+  /** A follower fetched from `fetchOffset`: NONE, or NOT_LEADER_OR_FOLLOWER. */
+  followerFetched(topic: TopicRecord, partition: number, replicaId: number, fetchOffset: number): number;
+}
+
 export interface PartitionManagerOptions {
-  readonly store: MetadataStore;
+  readonly store: TopicTable;
   readonly controller: Controller;
   readonly shards: ShardSet;
   readonly segmentReaders: SegmentReaders;
   readonly logger: Logger;
+  /** Set in a cluster; absent on an embedded single broker. */
+  readonly replication?: Replication;
 }
 
 export class PartitionManager {
   /** The descriptors fetch responses are sent from (fetch.ts, log-reader.ts). */
   readonly segmentReaders: SegmentReaders;
   readonly logger: Logger;
-  private readonly store: MetadataStore;
+  private readonly store: TopicTable;
   private readonly controller: Controller;
+  private readonly replication: Replication | null;
   private readonly shards: ShardSet;
   /** Fetches waiting for min_bytes (Kafka's fetch purgatory). */
   readonly fetchPurgatory = new Purgatory(limits.delayedFetchesMax);
@@ -79,6 +98,7 @@ export class PartitionManager {
     this.shards = options.shards;
     this.segmentReaders = options.segmentReaders;
     this.logger = options.logger;
+    this.replication = options.replication ?? null;
     this.shards.on('offsets', (key) => {
       this.fetchPurgatory.checkAndComplete(key);
       this.producePurgatory.checkAndComplete(key);
@@ -105,7 +125,16 @@ export class PartitionManager {
   }
 
   leaderAndIsr(topic: TopicRecord, partition: number): LeaderAndIsr {
-    return this.controller.leaderAndIsr(topic, partition);
+    return this.replication?.leadership(topic, partition) ?? this.controller.leaderAndIsr(topic, partition);
+  }
+
+  /** Whether this broker leads the partition (always, on an embedded broker), with its epoch and current ISR. */
+  private leads(topic: TopicRecord, partition: number): { readonly leaderEpoch: number; readonly isr: readonly number[] } | null {
+    if (this.replication === null) {
+      const leadership = this.controller.leaderAndIsr(topic, partition);
+      return { leaderEpoch: leadership.leaderEpoch, isr: leadership.isr };
+    }
+    return this.replication.leads(topic, partition);
   }
 
   /** The partition's leadership and its offsets as last reported by its shard (-1 before any report). */
@@ -131,8 +160,11 @@ export class PartitionManager {
    * (this broker's is).
    */
   checkLeaderEpoch(topic: TopicRecord, partition: number, currentLeaderEpoch: number): number {
+    const leading = this.leads(topic, partition);
+    // A broker that does not lead the partition serves none of its reads or writes (Kafka's NOT_LEADER_OR_FOLLOWER).
+    if (leading === null) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     if (currentLeaderEpoch === NO_EPOCH) return ErrorCode.NONE;
-    const leaderEpoch = this.leaderAndIsr(topic, partition).leaderEpoch;
+    const leaderEpoch = leading.leaderEpoch;
     if (currentLeaderEpoch < leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;
     if (currentLeaderEpoch > leaderEpoch) return ErrorCode.UNKNOWN_LEADER_EPOCH;
     return ErrorCode.NONE;
@@ -155,7 +187,9 @@ export class PartitionManager {
       logStartOffset,
     });
     if (!this.hasPartition(topic, partition)) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
-    const isr = this.leaderAndIsr(topic, partition).isr.length;
+    const leading = this.leads(topic, partition);
+    if (leading === null) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER, `broker ${this.controller.brokerId} does not lead ${topic.name}-${partition}`);
+    const isr = leading.isr.length;
     const minInsyncReplicas = this.controller.topicConfig(topic).minInsyncReplicas;
     if (acks === -1 && minInsyncReplicas > isr) {
       return fail(ErrorCode.NOT_ENOUGH_REPLICAS, `min.insync.replicas ${minInsyncReplicas} exceeds the ${isr} in-sync replica${isr === 1 ? '' : 's'}`);
@@ -168,6 +202,7 @@ export class PartitionManager {
       return fail(ErrorCode.REQUEST_TIMED_OUT, 'the partition\'s shard is too busy; retry');
     }
     if (reply.errorCode !== ErrorCode.NONE) return { ...fail(reply.errorCode, reply.errorMessage, reply.logStartOffset ?? -1), recordErrors: reply.recordErrors };
+    this.replication?.appended(topic, partition);
     if (acks === -1) {
       // Committed once the high watermark reaches the log end this append left (past the batch).
       const required = reply.logEndOffset ?? 0;
@@ -177,6 +212,11 @@ export class PartitionManager {
         if (this.producePurgatory.full || this.stopping) return fail(ErrorCode.REQUEST_TIMED_OUT, 'too many produce requests are waiting for their replicas; retry');
         const outcome = await this.producePurgatory.wait([key], committed, timeoutMs);
         if (outcome !== 'completed') return fail(ErrorCode.REQUEST_TIMED_OUT, 'the in-sync replicas did not acknowledge the batch in time');
+      }
+      // Committed, but the ISR shrank below min.insync.replicas on the way (Kafka's DelayedProduce check).
+      const isrNow = this.leads(topic, partition)?.isr.length ?? 0;
+      if (isrNow < minInsyncReplicas) {
+        return fail(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, `the ISR shrank to ${isrNow}, below min.insync.replicas ${minInsyncReplicas}, after the append`);
       }
     }
     return {
@@ -195,22 +235,27 @@ export class PartitionManager {
    * watermark), or, when the fetcher named its last fetched epoch and this log diverges from
    * it, the divergence instead. Throws ShardBusyError when the owning shard is too busy.
    */
-  readPlan(topic: TopicRecord, partition: number, fetchOffset: number, maxBytes: number, lastFetchedEpoch: number): Promise<ReadReply> {
-    return this.shards.read(topic.topicId, { topic: topic.name, partition, fetchOffset, maxBytes, minOneBatch: true, lastFetchedEpoch });
+  readPlan(topic: TopicRecord, partition: number, fetchOffset: number, maxBytes: number, lastFetchedEpoch: number, toLogEnd = false): Promise<ReadReply> {
+    return this.shards.read(topic.topicId, { topic: topic.name, partition, fetchOffset, maxBytes, minOneBatch: true, lastFetchedEpoch, upTo: toLogEnd ? 'logEnd' : 'highWatermark' });
   }
 
-  /** The high watermark each watched partition last reported is past its fetch offset. */
-  hasDataPast(fetchOffsets: ReadonlyMap<string, number>): boolean {
+  /** The high watermark (a follower: the log end) each watched partition last reported is past its fetch offset. */
+  hasDataPast(fetchOffsets: ReadonlyMap<string, number>, toLogEnd = false): boolean {
     for (const [key, fetchOffset] of fetchOffsets) {
       const offsets = this.shards.offsets.get(key);
-      if (offsets !== undefined && offsets.highWatermark > fetchOffset) return true;
+      if (offsets !== undefined && (toLogEnd ? offsets.logEndOffset : offsets.highWatermark) > fetchOffset) return true;
     }
     return false;
   }
 
-  /** Waits in the fetch purgatory until a watched partition's high watermark passes its fetch offset, or `waitMs` passes. */
-  async waitForData(fetchOffsets: ReadonlyMap<string, number>, waitMs: number): Promise<void> {
-    await this.fetchPurgatory.wait([...fetchOffsets.keys()], () => this.hasDataPast(fetchOffsets), waitMs);
+  /** Waits in the fetch purgatory until a watched partition's high watermark (a follower: log end) passes its fetch offset, or `waitMs` passes. */
+  async waitForData(fetchOffsets: ReadonlyMap<string, number>, waitMs: number, toLogEnd = false): Promise<void> {
+    await this.fetchPurgatory.wait([...fetchOffsets.keys()], () => this.hasDataPast(fetchOffsets, toLogEnd), waitMs);
+  }
+
+  /** A follower fetched from `fetchOffset` (its log end): NONE, or NOT_LEADER_OR_FOLLOWER when this broker does not lead the partition. */
+  followerFetched(topic: TopicRecord, partition: number, replicaId: number, fetchOffset: number): number {
+    return this.replication?.followerFetched(topic, partition, replicaId, fetchOffset) ?? ErrorCode.NOT_LEADER_OR_FOLLOWER;
   }
 
   /** A delayed operation may not start now: too many wait, or the broker is stopping. */
