@@ -167,6 +167,22 @@ export class BrokerProcess {
     this.child = null;
   }
 
+  /** SIGSTOP: the process stays, frozen (its sessions and connections time out as a hung broker's would). */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after pause(). */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
+  /** Starts the broker again after kill() or stop(), with the same port and data directory. */
+  async relaunch(): Promise<void> {
+    if (this.running) throw new Error('the broker is running');
+    await this.launch();
+  }
+
   async restart(options: { hard?: boolean } = {}): Promise<void> {
     if (options.hard === true) await this.kill();
     else await this.stop();

@@ -1,0 +1,338 @@
+// A broker's membership of a cluster: its ZooKeeper session, its registration under
+// /brokers/ids, its part in the controller election, and the services the rest of the broker
+// uses in cluster mode — the metadata cache (Metadata on any broker), the replica manager and
+// fetchers (replication), the cluster's topics (admin requests from any broker), and the
+// answers to the controller's LeaderAndIsr, UpdateMetadata and StopReplica.
+//
+// Registration: `/brokers/ids/<id>` is ephemeral. A broker restarted while its previous
+// session still holds the node waits until that node goes (the old session expires) and then
+// registers; it never exits for that. Its broker epoch is the new node's czxid, so requests the
+// controller addressed to the previous registration are refused (STALE_BROKER_EPOCH).
+//
+// Session loss: node-zookeeper-client learns of an expired session only when it reconnects, so
+// the ZooKeeper client judges it by time (`sessionLost`). From that moment the broker leads
+// nothing and is not controller: it resigns at once, then opens a new session, registers again
+// and takes part in the next election; the controller's LeaderAndIsr gives it its roles back.
+
+import type { BrokerConfig } from '../config/broker-config.js';
+import type { Controller } from '../controller/controller.js';
+import type { TopicRecord } from '../controller/metadata-store.js';
+import type { ControllerRequests } from '../handlers/handler.js';
+import type { Logger } from '../logger.js';
+import type { Replication } from '../partition/partition-manager.js';
+import { ErrorCode } from '../protocol/errors.js';
+import type { LeaderAndIsrRequest } from '../protocol/generated/leader-and-isr-request.js';
+import type { StopReplicaRequest } from '../protocol/generated/stop-replica-request.js';
+import type { UpdateMetadataRequest } from '../protocol/generated/update-metadata-request.js';
+import { ZkClusterTopics } from './cluster-topics.js';
+import { ClusterController } from './controller/cluster-controller.js';
+import { MetadataCache } from './metadata-cache.js';
+import { ReplicaFetchers, type FollowerLogs } from './replica-fetcher.js';
+import { ReplicaManager, type IsrWriter, type ReplicaLogs } from './replica-manager.js';
+import { ConfigChangeWatcher, ProducerIdBlocks, ZkTopicAdmin, ensureClusterId, ensurePersistentPaths } from './zk-admin.js';
+import { ZkClient, ZkError } from './zk/zk-client.js';
+import { brokerIdPath, encodeBrokerRegistration, encodeIsrChangeNotification, encodePartitionState, isrChangeNotificationPrefix, partitionStatePath } from './zk/znodes.js';
+
+/** The parts of the broker a cluster node works with. */
+export interface ClusterNodeOptions {
+  readonly config: BrokerConfig;
+  readonly controller: Controller;
+  readonly logger: Logger;
+  /** The logs of this broker's replicas (the shards), for the replica manager and the fetchers. */
+  readonly logs: ReplicaLogs & FollowerLogs;
+  /** The log dir this broker keeps a partition's replica in, or '' when it holds none. */
+  readonly dirFor: (topic: string, partition: number) => string;
+  /** Topic configs read from ZooKeeper before the cache knew the topic (the partitions opened at startup). */
+  readonly initialConfigs: ReadonlyMap<string, Readonly<Record<string, string>>>;
+}
+
+export class ClusterNode implements ControllerRequests, Replication {
+  readonly cache: MetadataCache;
+  readonly topics: ZkClusterTopics;
+  readonly replicas: ReplicaManager;
+  private readonly fetchers: ReplicaFetchers;
+  private readonly configs = new Map<string, Readonly<Record<string, string>>>();
+  private electionParticipant: ClusterController | null = null;
+  private configWatcher: ConfigChangeWatcher | null = null;
+  private stopped = false;
+  private renewing: Promise<void> | null = null;
+
+  private constructor(
+    private zk: ZkClient,
+    clusterId: string,
+    private readonly options: ClusterNodeOptions,
+  ) {
+    const { config, logger } = options;
+    for (const [topic, configs] of options.initialConfigs) this.configs.set(topic, configs);
+    this.cache = new MetadataCache({
+      clusterId,
+      dirFor: options.dirFor,
+      configsOf: (topic) => this.configs.get(topic) ?? {},
+    });
+    this.cache.setMaxListeners(0);
+    const admin = new ZkTopicAdmin(() => this.zk, logger);
+    this.topics = new ZkClusterTopics({
+      cache: this.cache,
+      admin,
+      producerIds: new ProducerIdBlocks(() => this.zk, config.brokerId),
+      config: () => options.controller.config,
+      rememberConfigs: (topic, configs) => this.setConfigs(topic, configs),
+      logger,
+    });
+    const listener = config.interBrokerListenerName;
+    this.fetchers = new ReplicaFetchers(
+      {
+        brokerId: config.brokerId,
+        fetchers: config.replication.numReplicaFetchers,
+        fetchMaxBytes: config.replication.fetchMaxBytes,
+        fetchResponseMaxBytes: config.replication.fetchResponseMaxBytes,
+        fetchWaitMaxMs: config.replication.fetchWaitMaxMs,
+        fetchMinBytes: config.replication.fetchMinBytes,
+        fetchBackoffMs: config.replication.fetchBackoffMs,
+        socketTimeoutMs: config.replication.socketTimeoutMs,
+      },
+      (brokerId) => this.cache.endpoint(brokerId, listener),
+      options.logs,
+      logger,
+    );
+    this.replicas = new ReplicaManager({
+      brokerId: config.brokerId,
+      logs: options.logs,
+      isrWriter: this.isrWriter(),
+      fetching: this.fetchers,
+      logger,
+      lagTimeMaxMs: config.replication.lagTimeMaxMs,
+    });
+  }
+
+  /** Connects to ZooKeeper and reads or creates the cluster id; nothing is registered yet. */
+  static async connect(config: BrokerConfig, logger: Logger): Promise<{ zk: ZkClient; clusterId: string }> {
+    const settings = config.zookeeper!;
+    const zk = await ZkClient.connect(settings.connect, { sessionTimeoutMs: settings.sessionTimeoutMs, connectionTimeoutMs: settings.connectionTimeoutMs, logger });
+    try {
+      await ensurePersistentPaths(zk);
+      const clusterId = await ensureClusterId(zk);
+      return { zk, clusterId };
+    } catch (error) {
+      await zk.close();
+      throw error;
+    }
+  }
+
+  static create(zk: ZkClient, clusterId: string, options: ClusterNodeOptions): ClusterNode {
+    return new ClusterNode(zk, clusterId, options);
+  }
+
+  /** The ZooKeeper session the broker's startup read from (topic configs, assignments). */
+  get session(): ZkClient {
+    return this.zk;
+  }
+
+  /** Registers this broker, joins the election and watches config changes. The broker listens before this. */
+  async start(): Promise<void> {
+    this.replicas.start();
+    this.watchSession(this.zk);
+    await this.register();
+    await this.joinElection();
+    this.configWatcher = new ConfigChangeWatcher(() => this.zk, {
+      onTopicConfigs: (topic: string, configs: Readonly<Record<string, string>>) => this.setConfigs(topic, configs),
+      logger: this.options.logger,
+    });
+    await this.configWatcher.start();
+  }
+
+  private setConfigs(topic: string, configs: Readonly<Record<string, string>>): void {
+    this.configs.set(topic, configs);
+    this.cache.configsChanged(topic);
+    const record = this.cache.topic(topic);
+    if (record !== undefined) {
+      this.options.controller.topicConfigsChanged(record).catch((error: unknown) => {
+        this.options.logger.error(`applying the new configs of topic ${topic}: ${(error as Error).message}`);
+      });
+    }
+  }
+
+  /** A topic's overrides as last read (ZooKeeper's /config/topics/<t>), reading them first when unknown. */
+  async configsOf(topic: string): Promise<Readonly<Record<string, string>>> {
+    const known = this.configs.get(topic);
+    if (known !== undefined) return known;
+    const read = await new ZkTopicAdmin(() => this.zk, this.options.logger).readTopicConfigs(topic);
+    if (!this.configs.has(topic)) this.configs.set(topic, read);
+    return this.configs.get(topic)!;
+  }
+
+  // ---- registration and the session ----
+
+  private registration(): Buffer {
+    const { config } = this.options;
+    return encodeBrokerRegistration({
+      listeners: config.advertisedListeners.map((listener) => ({ name: listener.name, host: listener.host, port: listener.port, securityProtocol: listener.securityProtocol ?? listener.name })),
+      rack: config.brokerRack ?? null,
+      timestamp: Date.now(),
+    });
+  }
+
+  /** Creates /brokers/ids/<id>, waiting for a previous session's node to go first. */
+  private async register(): Promise<void> {
+    const { config, logger } = this.options;
+    const path = brokerIdPath(config.brokerId);
+    let waitingLogged = false;
+    for (;;) {
+      if (this.stopped) return;
+      try {
+        await this.zk.create(path, this.registration(), 'ephemeral');
+        const stat = await this.zk.exists(path);
+        this.replicas.brokerEpoch = stat === null ? -1 : Number(stat.czxid);
+        logger.info(`registered as broker ${config.brokerId} in ZooKeeper (broker epoch ${this.replicas.brokerEpoch})`);
+        return;
+      } catch (error) {
+        if (!(error instanceof ZkError) || error.code !== 'NODE_EXISTS') throw error;
+      }
+      // Another session holds the node: ours from before a restart (it expires), or another broker with our id.
+      if (!waitingLogged) {
+        logger.warn(`${path} is held by another ZooKeeper session (this broker before a restart, or another broker with broker.id ${config.brokerId}); waiting for it to go`);
+        waitingLogged = true;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.zk.sessionTimeoutMs);
+        void this.zk.exists(path, () => {
+          clearTimeout(timer);
+          resolve();
+        }).then((stat) => {
+          if (stat === null) {
+            clearTimeout(timer);
+            resolve();
+          }
+        }, () => undefined);
+      });
+    }
+  }
+
+  private async joinElection(): Promise<void> {
+    const { config, logger } = this.options;
+    const participant = new ClusterController({ zk: this.zk, brokerId: config.brokerId, config, logger });
+    this.electionParticipant = participant;
+    await participant.start();
+  }
+
+  private watchSession(zk: ZkClient): void {
+    zk.on('sessionLost', () => {
+      if (zk !== this.zk || this.stopped) return;
+      this.options.logger.warn('the ZooKeeper session is lost: resigning leadership and the controller until registered again');
+      this.electionParticipant?.resign();
+      this.replicas.resignAll();
+      this.renewing ??= this.renewSession().finally(() => (this.renewing = null));
+    });
+  }
+
+  /** A new session: registered again, in the election again; roles come back with the controller's requests. */
+  private async renewSession(): Promise<void> {
+    const { config, logger } = this.options;
+    const settings = config.zookeeper!;
+    await this.zk.close().catch(() => undefined);
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        const zk = await ZkClient.connect(settings.connect, { sessionTimeoutMs: settings.sessionTimeoutMs, connectionTimeoutMs: settings.connectionTimeoutMs, logger });
+        this.zk = zk;
+        this.watchSession(zk);
+        await this.register();
+        await this.joinElection();
+        await this.configWatcher?.restart();
+        logger.info('ZooKeeper session renewed');
+        return;
+      } catch (error) {
+        logger.warn(`renewing the ZooKeeper session failed: ${(error as Error).message}; retrying`);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * (attempt + 1), settings.sessionTimeoutMs)));
+      }
+    }
+  }
+
+  /** Leaves the cluster: resigns, stops replicating, closes the session (the ephemerals go at once). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.replicas.stop();
+    this.fetchers.stop();
+    this.configWatcher?.stop();
+    await this.electionParticipant?.stop().catch(() => undefined);
+    await this.zk.close();
+  }
+
+  // ---- ISR changes (the leader's conditional write) ----
+
+  private isrWriter(): IsrWriter {
+    return {
+      write: async (topic, partition, state, zkVersion) => {
+        try {
+          const stat = await this.zk.setData(partitionStatePath(topic, partition), encodePartitionState(state), zkVersion);
+          // The controller re-reads the partition and tells every broker (Kafka's 2.x /isr_change_notification).
+          await this.zk.create(isrChangeNotificationPrefix, encodeIsrChangeNotification([{ topic, partition }]), 'persistent_sequential');
+          return stat.version;
+        } catch (error) {
+          if (error instanceof ZkError && (error.code === 'BAD_VERSION' || error.code === 'NO_NODE')) return null;
+          throw error;
+        }
+      },
+    };
+  }
+
+  // ---- the controller's requests ----
+
+  async leaderAndIsr(request: LeaderAndIsrRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] }> {
+    const refused = this.replicas.checkController(request.controllerEpoch, request.brokerEpoch);
+    if (refused !== ErrorCode.NONE) return { errorCode: refused, partitions: [] };
+    // The topics' configs are read before their logs are made, so a log starts with its topic's settings.
+    await Promise.all(request.topicStates.map((topic) => this.configsOf(topic.topicName)));
+    return this.replicas.leaderAndIsr(request);
+  }
+
+  updateMetadata(request: UpdateMetadataRequest): number {
+    const refused = this.replicas.checkController(request.controllerEpoch, request.brokerEpoch);
+    if (refused !== ErrorCode.NONE) return refused;
+    const before = new Map<string, TopicRecord>();
+    for (const topic of request.topicStates) {
+      const record = this.cache.topic(topic.topicName);
+      if (record !== undefined) before.set(topic.topicName, record);
+    }
+    this.cache.update(request);
+    for (const topic of request.topicStates) {
+      const name = topic.topicName;
+      const previous = before.get(name);
+      if (previous !== undefined && this.cache.topic(name) === undefined) {
+        this.configs.delete(name);
+        this.options.controller.tellTopicDeleted(previous);
+      } else if (previous === undefined && !this.configs.has(name)) {
+        // A topic new to this broker: its configs come from ZooKeeper.
+        void this.configsOf(name).then(
+          () => this.cache.configsChanged(name),
+          (error: unknown) => this.options.logger.warn(`reading the configs of topic ${name}: ${(error as Error).message}`),
+        );
+      }
+    }
+    return ErrorCode.NONE;
+  }
+
+  async stopReplica(request: StopReplicaRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; partitionIndex: number; errorCode: number }[] }> {
+    const refused = this.replicas.checkController(request.controllerEpoch, request.brokerEpoch);
+    if (refused !== ErrorCode.NONE) return { errorCode: refused, partitions: [] };
+    return { errorCode: ErrorCode.NONE, partitions: await this.replicas.stopReplica(request) };
+  }
+
+  // ---- what the partition layer asks (Replication) ----
+
+  leadership(topic: TopicRecord, partition: number): ReturnType<MetadataCache['partition']> {
+    return this.cache.partition(topic.name, partition);
+  }
+
+  leads(topic: TopicRecord, partition: number): { readonly leaderEpoch: number; readonly isr: readonly number[] } | null {
+    if (this.replicas.role(topic.name, partition) !== 'leader') return null;
+    return { leaderEpoch: this.replicas.leaderEpoch(topic.name, partition), isr: this.replicas.isr(topic.name, partition) ?? [] };
+  }
+
+  appended(topic: TopicRecord, partition: number): void {
+    this.replicas.appended(topic.name, partition);
+  }
+
+  followerFetched(topic: TopicRecord, partition: number, replicaId: number, fetchOffset: number): number {
+    return this.replicas.recordFollowerFetch(topic.name, partition, replicaId, fetchOffset);
+  }
+}

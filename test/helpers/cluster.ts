@@ -1,0 +1,78 @@
+// A cluster for tests: a real ZooKeeper (Debian's package, test/helpers/zookeeper.ts) and
+// brokers as separate processes on free loopback ports, each with its own data directory,
+// all stopped on teardown even when the test fails. Brokers can be killed, paused (SIGSTOP),
+// resumed and restarted with their id, port and data. `waitFor` polls a condition with a
+// bound, for what happens asynchronously (elections, ISR changes); it never proves a negative.
+
+import { BrokerProcess, freePort, type Teardownable } from './broker-process.js';
+import { startZooKeeper, type ZooKeeperServer } from './zookeeper.js';
+
+export interface ClusterOptions {
+  readonly brokers: number;
+  /** Overrides for every broker (Kafka keys). */
+  readonly overrides?: Readonly<Record<string, string | number | boolean>>;
+  /** ZooKeeper session timeout of the brokers, ms (small, so deaths are noticed in tests). */
+  readonly sessionTimeoutMs?: number;
+}
+
+export interface ClusterBroker {
+  readonly id: number;
+  readonly process: BrokerProcess;
+}
+
+export interface TestCluster {
+  readonly zookeeper: ZooKeeperServer;
+  readonly brokers: readonly ClusterBroker[];
+  /** host:port of every broker, for a client's bootstrap list. */
+  readonly bootstrap: string;
+  broker(id: number): ClusterBroker;
+}
+
+/** Brokers get ids 1..n, as an operator would number them. */
+export async function startCluster(t: Teardownable, options: ClusterOptions): Promise<TestCluster> {
+  const zookeeper = await startZooKeeper(t);
+  const ports: number[] = [];
+  for (let index = 0; index < options.brokers; index++) ports.push(await freePort());
+  const brokers = await Promise.all(
+    ports.map(async (port, index) => {
+      const id = index + 1;
+      const process = await BrokerProcess.start(t, {
+        port,
+        overrides: {
+          'broker.id': id,
+          'zookeeper.connect': zookeeper.connectString,
+          'zookeeper.session.timeout.ms': options.sessionTimeoutMs ?? 6000,
+          'num.shards': 1,
+          ...options.overrides,
+        },
+      });
+      return { id, process };
+    }),
+  );
+  return {
+    zookeeper,
+    brokers,
+    bootstrap: brokers.map((broker) => broker.process.bootstrap).join(','),
+    broker(id: number): ClusterBroker {
+      const found = brokers.find((broker) => broker.id === id);
+      if (found === undefined) throw new Error(`no broker ${id}`);
+      return found;
+    },
+  };
+}
+
+/** Polls `check` every `intervalMs` until it returns a value other than undefined/false, or throws after `timeoutMs` naming `what`. */
+export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown = null;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === null ? '' : ` (last error: ${(lastError as Error).message})`}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
