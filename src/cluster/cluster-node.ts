@@ -17,7 +17,7 @@
 import type { BrokerConfig } from '../config/broker-config.js';
 import type { Controller } from '../controller/controller.js';
 import type { TopicRecord } from '../controller/metadata-store.js';
-import type { ControllerRequests } from '../handlers/handler.js';
+import type { ClusterBroker, ClusterServices } from './cluster-services.js';
 import type { Logger } from '../logger.js';
 import type { Replication } from '../partition/partition-manager.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -46,7 +46,7 @@ export interface ClusterNodeOptions {
   readonly initialConfigs: ReadonlyMap<string, Readonly<Record<string, string>>>;
 }
 
-export class ClusterNode implements ControllerRequests, Replication {
+export class ClusterNode implements ClusterServices, Replication {
   readonly cache: MetadataCache;
   readonly topics: ZkClusterTopics;
   readonly replicas: ReplicaManager;
@@ -273,6 +273,23 @@ export class ClusterNode implements ControllerRequests, Replication {
         }
       },
     };
+  }
+
+  // ---- what clients are told ----
+
+  get controllerId(): number {
+    return this.cache.controllerId;
+  }
+
+  /** Every live broker's endpoint on the listener clients use (this broker's first advertised listener's name), as Kafka answers Metadata per listener. */
+  liveBrokers(): readonly ClusterBroker[] {
+    const listener = this.options.config.advertisedListeners[0]!.name;
+    const brokers: ClusterBroker[] = [];
+    for (const broker of this.cache.brokers()) {
+      const endpoint = broker.endpoints.find((candidate) => candidate.listener === listener);
+      if (endpoint !== undefined) brokers.push({ nodeId: broker.id, host: endpoint.host, port: endpoint.port, rack: broker.rack });
+    }
+    return brokers.sort((a, b) => a.nodeId - b.nodeId);
   }
 
   // ---- the controller's requests ----

@@ -10,6 +10,8 @@ export interface LeaderAndIsr {
   readonly leaderEpoch: number;
   readonly replicas: readonly number[];
   readonly isr: readonly number[];
+  /** Replicas on brokers that are down or whose log dir failed (a cluster's; none on a single broker). */
+  readonly offlineReplicas?: readonly number[];
 }
 
 /** The leadership of every partition of a single broker. */

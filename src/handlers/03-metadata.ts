@@ -8,9 +8,11 @@
 // with a null name or a non-zero id is INVALID_REQUEST for every topic it names, answered
 // as Kafka's error response (names as given, "" for a null one, no brokers) — v10/v11
 // cannot encode a null name.
-// Each partition's leader, leader epoch, replicas and ISR come from the partition layer
-// (a single broker leads every partition in epoch 0, is its only replica and ISR, and is
-// controller).
+// Each partition's leader, leader epoch, replicas, ISR and offline replicas come from the
+// partition layer: a single broker leads every partition in epoch 0, is its only replica and
+// ISR, and is controller; a broker of a cluster answers from its metadata cache, the same on
+// every broker (src/cluster/metadata-cache.ts), with LEADER_NOT_AVAILABLE for a partition
+// without a leader.
 
 import type { TopicRecord } from '../partition/partition-manager.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -52,13 +54,14 @@ function buildDescription(broker: BrokerServices, topic: TopicRecord): Encodable
     partitions: topic.partitionDirs.map((_dir, partitionIndex) => {
       const leadership = broker.partitions.leaderAndIsr(topic, partitionIndex);
       return {
-        errorCode: ErrorCode.NONE,
+        // No leader (an election in progress, or every in-sync replica down): clients retry.
+        errorCode: leadership.leaderId < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
         partitionIndex,
         leaderId: leadership.leaderId,
         leaderEpoch: leadership.leaderEpoch,
         replicaNodes: leadership.replicas,
         isrNodes: leadership.isr,
-        offlineReplicas: [],
+        offlineReplicas: leadership.offlineReplicas ?? [],
       };
     }),
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
@@ -111,9 +114,9 @@ export const metadataHandler = defineHandler({
     }
     return {
       throttleTimeMs: 0,
-      brokers: advertisedBrokers(broker.config),
+      brokers: broker.cluster?.liveBrokers() ?? advertisedBrokers(broker.config),
       clusterId: broker.partitions.clusterId,
-      controllerId: broker.config.brokerId,
+      controllerId: broker.cluster?.controllerId ?? broker.config.brokerId,
       topics,
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? clusterAuthorizedOperations : AUTHORIZED_OPERATIONS_OMITTED,
     };

@@ -1,5 +1,6 @@
 // DescribeCluster (key 60), versions 0-1 (v1 adds the endpoint type, KIP-919).
-// A single broker lists itself and names itself controller.
+// A single broker lists itself and names itself controller; a broker of a cluster lists the
+// live brokers and the controller from its metadata cache.
 
 import { describeClusterApi } from '../protocol/generated/index.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -26,8 +27,8 @@ export const describeClusterHandler = defineHandler({
       errorMessage: null,
       endpointType: BROKER_ENDPOINT_TYPE,
       clusterId: partitions.clusterId,
-      controllerId: config.brokerId,
-      brokers: advertisedBrokers(config).map((broker) => ({ brokerId: broker.nodeId, host: broker.host, port: broker.port, rack: null })),
+      controllerId: context.broker.cluster?.controllerId ?? config.brokerId,
+      brokers: (context.broker.cluster?.liveBrokers() ?? advertisedBrokers(config)).map((broker) => ({ brokerId: broker.nodeId, host: broker.host, port: broker.port, rack: broker.rack })),
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? clusterAuthorizedOperations : AUTHORIZED_OPERATIONS_OMITTED,
     };
   },

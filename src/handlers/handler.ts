@@ -9,16 +9,8 @@ import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import type { Logger, ThrottledLog } from '../logger.js';
 import type { ApiSchema, Encodable } from '../protocol/message.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
-import type { LeaderAndIsrRequest } from '../protocol/generated/leader-and-isr-request.js';
-import type { StopReplicaRequest } from '../protocol/generated/stop-replica-request.js';
-import type { UpdateMetadataRequest } from '../protocol/generated/update-metadata-request.js';
+import type { ClusterServices } from '../cluster/cluster-services.js';
 
-/** What a broker in a cluster does with the controller's requests (src/cluster/); absent on an embedded single broker. */
-export interface ControllerRequests {
-  leaderAndIsr(request: LeaderAndIsrRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] }>;
-  updateMetadata(request: UpdateMetadataRequest): number;
-  stopReplica(request: StopReplicaRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; partitionIndex: number; errorCode: number }[] }>;
-}
 
 /**
  * The broker's parts that handlers work with. Logs are read and written through the
@@ -32,8 +24,8 @@ export interface BrokerServices {
   readonly partitions: PartitionManager;
   /** The admin operations (topics, configs, log dirs) the admin APIs translate to and from the wire. */
   readonly admin: Admin;
-  /** The controller's requests in a cluster; null on an embedded single broker, which has no other controller. */
-  readonly cluster: ControllerRequests | null;
+  /** The broker's part in a cluster (the controller's requests, the live brokers); null on an embedded single broker. */
+  readonly cluster: ClusterServices | null;
   readonly logger: Logger;
   /**
    * For what a client does wrong (a malformed request, an oversized string): at most one line
