@@ -31,7 +31,7 @@ import { ReplicaFetchers, type FollowerLogs } from './replica-fetcher.js';
 import { ReplicaManager, type IsrWriter, type ReplicaLogs } from './replica-manager.js';
 import { ConfigChangeWatcher, ProducerIdBlocks, ZkTopicAdmin, ensureClusterId, ensurePersistentPaths } from './zk-admin.js';
 import { ZkClient, ZkError } from './zk/zk-client.js';
-import { brokerIdPath, encodeBrokerRegistration, encodeIsrChangeNotification, encodePartitionState, isrChangeNotificationPrefix, partitionStatePath } from './zk/znodes.js';
+import { BrokerIdZnode, IsrChangeZnode, PartitionStateZnode, ZkPaths } from './zk/znodes.js';
 
 /** The parts of the broker a cluster node works with. */
 export interface ClusterNodeOptions {
@@ -165,17 +165,23 @@ export class ClusterNode implements ClusterServices, Replication {
 
   private registration(): Buffer {
     const { config } = this.options;
-    return encodeBrokerRegistration({
-      listeners: config.advertisedListeners.map((listener) => ({ name: listener.name, host: listener.host, port: listener.port, securityProtocol: listener.securityProtocol ?? listener.name })),
-      rack: config.brokerRack ?? null,
-      timestamp: Date.now(),
+    return BrokerIdZnode.encode({
+      endpoints: config.advertisedListeners.map((listener) => ({
+        listenerName: listener.name,
+        securityProtocol: config.listenerSecurityProtocols.get(listener.name) ?? listener.name,
+        host: listener.host,
+        port: listener.port,
+      })),
+      rack: config.brokerRack,
+      jmxPort: -1,
+      timestampMs: Date.now(),
     });
   }
 
   /** Creates /brokers/ids/<id>, waiting for a previous session's node to go first. */
   private async register(): Promise<void> {
     const { config, logger } = this.options;
-    const path = brokerIdPath(config.brokerId);
+    const path = ZkPaths.brokerIdPath(config.brokerId);
     let waitingLogged = false;
     for (;;) {
       if (this.stopped) return;
@@ -263,9 +269,9 @@ export class ClusterNode implements ClusterServices, Replication {
     return {
       write: async (topic, partition, state, zkVersion) => {
         try {
-          const stat = await this.zk.setData(partitionStatePath(topic, partition), encodePartitionState(state), zkVersion);
+          const stat = await this.zk.setData(ZkPaths.partitionStatePath(topic, partition), PartitionStateZnode.encode({ ...state, leaderRecoveryState: 0 }), zkVersion);
           // The controller re-reads the partition and tells every broker (Kafka's 2.x /isr_change_notification).
-          await this.zk.create(isrChangeNotificationPrefix, encodeIsrChangeNotification([{ topic, partition }]), 'persistent_sequential');
+          await this.zk.create(ZkPaths.isrChangePrefix, IsrChangeZnode.encode([{ topic, partition }]), 'persistent_sequential');
           return stat.version;
         } catch (error) {
           if (error instanceof ZkError && (error.code === 'BAD_VERSION' || error.code === 'NO_NODE')) return null;
