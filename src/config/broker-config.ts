@@ -11,7 +11,9 @@ import {
   brokerConfigDefinitions,
   defaultShardCount,
   ignoredBrokerKeys,
+  parseZooKeeperConnect,
   topicConfigDefinitions,
+  type ZooKeeperServer,
   type ConfigDefinition,
   type ConfigValue,
 } from './definitions.js';
@@ -67,6 +69,8 @@ export interface TopicConfig {
   readonly maxCompactionLagMs: number;
   /** segment.jitter.ms: each segment rolls up to this much before segment.ms, at random. */
   readonly segmentJitterMs: number;
+  /** May the controller elect a replica outside the ISR when no ISR member is alive (cluster mode). */
+  readonly uncleanLeaderElectionEnable: boolean;
 }
 
 /** The log cleaner's broker-wide settings (Kafka's log.cleaner.* keys that are not topic defaults). */
@@ -88,6 +92,48 @@ export interface GroupSettings {
   readonly maxSessionTimeoutMs: number;
   readonly initialRebalanceDelayMs: number;
   readonly maxSize: number;
+  /**
+   * offsets.topic.replication.factor as it applies: in cluster mode the configured value (Kafka's
+   * default 3); in the embedded mode at most 1, the one broker there is, so a single broker
+   * works with the defaults (Kafka's single brokers need the key set to 1).
+   */
+  readonly offsetsTopicReplicationFactor: number;
+}
+
+/** How to reach ZooKeeper (Kafka's zookeeper.* keys); present only in cluster mode. */
+export interface ZooKeeperSettings {
+  /** zookeeper.connect as written: the servers, then the optional chroot (what the ZooKeeper client takes). */
+  readonly connect: string;
+  readonly servers: readonly ZooKeeperServer[];
+  /** The chroot path (/kafka), or null for ZooKeeper's root. */
+  readonly chroot: string | null;
+  readonly sessionTimeoutMs: number;
+  /** zookeeper.connection.timeout.ms, or the session timeout when unset (Kafka's rule). */
+  readonly connectionTimeoutMs: number;
+  readonly maxInFlightRequests: number;
+}
+
+/** Replication between brokers (Kafka's replica.*, num.replica.fetchers and inter-broker keys); read in cluster mode only. */
+export interface ReplicationSettings {
+  /** replica.lag.time.max.ms: a follower not caught up to the leader's log end this long leaves the ISR. */
+  readonly lagTimeMaxMs: number;
+  /** replica.fetch.max.bytes: per partition of a follower's Fetch. */
+  readonly fetchMaxBytes: number;
+  /** replica.fetch.response.max.bytes: the whole response of a follower's Fetch. */
+  readonly fetchResponseMaxBytes: number;
+  readonly fetchWaitMaxMs: number;
+  readonly fetchMinBytes: number;
+  /** replica.fetch.backoff.ms: a fetcher's pause after a partition error. */
+  readonly fetchBackoffMs: number;
+  /** replica.socket.timeout.ms: a follower's request to a leader. */
+  readonly socketTimeoutMs: number;
+  readonly highWatermarkCheckpointIntervalMs: number;
+  /** num.replica.fetchers: fetcher connections per source broker. */
+  readonly numFetchers: number;
+  /** controller.socket.timeout.ms: a controller's request to a broker. */
+  readonly controllerSocketTimeoutMs: number;
+  /** The listener brokers reach each other on (inter.broker.listener.name, else the one named by security.inter.broker.protocol); one of the advertised listeners. */
+  readonly interBrokerListenerName: string;
 }
 
 export interface BrokerConfig {
@@ -97,6 +143,11 @@ export interface BrokerConfig {
   readonly logDirs: readonly string[];
   readonly numPartitions: number;
   readonly defaultReplicationFactor: number;
+  /** ZooKeeper's settings when zookeeper.connect is set (cluster mode); null for the embedded single broker. */
+  readonly zookeeper: ZooKeeperSettings | null;
+  /** broker.rack, or null. */
+  readonly brokerRack: string | null;
+  readonly replication: ReplicationSettings;
   readonly autoCreateTopicsEnable: boolean;
   readonly deleteTopicEnable: boolean;
   readonly socketRequestMaxBytes: number;
@@ -283,13 +334,24 @@ export function buildBrokerConfig(
     throw new ConfigError('queued.max.request.bytes', `${queuedMaxRequestBytes} is below socket.request.max.bytes ${socketRequestMaxBytes}: the largest request could never be read`);
   }
   const nodeId = get<number | null>('node.id');
+  const brokerId = nodeId ?? get<number>('broker.id');
+  const zookeeper = zooKeeperSettings(values);
+  if (zookeeper !== null && get<boolean>('broker.id.generation.enable') && brokerId > get<number>('reserved.broker.max.id')) {
+    // Kafka's rule: generated ids start above reserved.broker.max.id, so a configured one must stay at or below it.
+    throw new ConfigError(nodeId === null ? 'broker.id' : 'node.id', `${brokerId} is above reserved.broker.max.id ${get<number>('reserved.broker.max.id')} (broker.id.generation.enable is true)`);
+  }
+  const replication = replicationSettings(values, explicitKeys, advertisedListeners, listeners, zookeeper !== null);
+  const offsetsTopicReplicationFactor = get<number>('offsets.topic.replication.factor');
   const config: BrokerConfig = {
-    brokerId: nodeId ?? get<number>('broker.id'),
+    brokerId,
     listeners,
     advertisedListeners,
     logDirs,
     numPartitions: get('num.partitions'),
     defaultReplicationFactor: get('default.replication.factor'),
+    zookeeper,
+    brokerRack: get<string | null>('broker.rack'),
+    replication,
     autoCreateTopicsEnable: get('auto.create.topics.enable'),
     deleteTopicEnable: get('delete.topic.enable'),
     socketRequestMaxBytes,
@@ -317,6 +379,7 @@ export function buildBrokerConfig(
       maxSessionTimeoutMs: get('group.max.session.timeout.ms'),
       initialRebalanceDelayMs: get('group.initial.rebalance.delay.ms'),
       maxSize: get('group.max.size'),
+      offsetsTopicReplicationFactor: zookeeper === null ? Math.min(1, offsetsTopicReplicationFactor) : offsetsTopicReplicationFactor,
     },
     cleaner: {
       enable: get('log.cleaner.enable'),
@@ -330,6 +393,80 @@ export function buildBrokerConfig(
     dynamic: NO_DYNAMIC_CONFIGS,
   };
   return { config, warnings };
+}
+
+/** zookeeper.* (already checked one by one), or null when zookeeper.connect is unset: the embedded mode. */
+function zooKeeperSettings(values: ReadonlyMap<string, ConfigValue>): ZooKeeperSettings | null {
+  const get = <T extends ConfigValue>(key: string): T => values.get(key) as T;
+  const connect = get<string | null>('zookeeper.connect');
+  if (connect === null) return null;
+  const parsed = parseZooKeeperConnect(connect);
+  if (typeof parsed === 'string') throw new ConfigError('zookeeper.connect', parsed);
+  const sessionTimeoutMs = get<number>('zookeeper.session.timeout.ms');
+  return {
+    connect,
+    servers: parsed.servers,
+    chroot: parsed.chroot,
+    sessionTimeoutMs,
+    connectionTimeoutMs: get<number | null>('zookeeper.connection.timeout.ms') ?? sessionTimeoutMs,
+    maxInFlightRequests: get('zookeeper.max.in.flight.requests'),
+  };
+}
+
+/**
+ * The replication keys, with Kafka's checks across them (KafkaConfig.validateValues): a
+ * follower's fetch may wait at most replica.lag.time.max.ms (or an idle follower would drop
+ * out of the ISR) and at most replica.socket.timeout.ms (or the wait itself would time out);
+ * the inter-broker listener is named by one key, not both, and is an advertised listener.
+ * The listener is checked in cluster mode, and in the embedded mode only when one of its keys
+ * is set: a single broker never connects to another, and a configuration that worked before
+ * these keys existed keeps starting.
+ */
+function replicationSettings(
+  values: ReadonlyMap<string, ConfigValue>,
+  explicitKeys: ReadonlySet<string>,
+  advertisedListeners: readonly Listener[],
+  listeners: readonly Listener[],
+  clusterMode: boolean,
+): ReplicationSettings {
+  const get = <T extends ConfigValue>(key: string): T => values.get(key) as T;
+  const fetchWaitMaxMs = get<number>('replica.fetch.wait.max.ms');
+  const socketTimeoutMs = get<number>('replica.socket.timeout.ms');
+  const lagTimeMaxMs = get<number>('replica.lag.time.max.ms');
+  if (fetchWaitMaxMs > socketTimeoutMs) {
+    throw new ConfigError('replica.fetch.wait.max.ms', `${fetchWaitMaxMs} is above replica.socket.timeout.ms ${socketTimeoutMs}: replica.socket.timeout.ms should always be at least replica.fetch.wait.max.ms to prevent unnecessary socket timeouts`);
+  }
+  if (fetchWaitMaxMs > lagTimeMaxMs) {
+    throw new ConfigError('replica.fetch.wait.max.ms', `${fetchWaitMaxMs} is above replica.lag.time.max.ms ${lagTimeMaxMs}: it should always be less than or equal to replica.lag.time.max.ms to prevent frequent changes in ISR`);
+  }
+  const namedListener = get<string | null>('inter.broker.listener.name');
+  if (namedListener !== null && explicitKeys.has('security.inter.broker.protocol')) {
+    throw new ConfigError('inter.broker.listener.name', 'only one of inter.broker.listener.name and security.inter.broker.protocol should be set');
+  }
+  // Kafka normalises listener names to upper case (ListenerName.normalised), as parseListeners does.
+  const interBrokerListenerName = namedListener?.toUpperCase() ?? get<string>('security.inter.broker.protocol');
+  if (clusterMode || explicitKeys.has('inter.broker.listener.name') || explicitKeys.has('security.inter.broker.protocol')) {
+    const key = namedListener !== null ? 'inter.broker.listener.name' : 'security.inter.broker.protocol';
+    for (const [listKey, list] of [['listeners', listeners], ['advertised.listeners', advertisedListeners]] as const) {
+      if (!list.some((listener) => listener.name === interBrokerListenerName)) {
+        const names = list.map((listener) => listener.name).join(',');
+        throw new ConfigError(key, `listener ${excerpt(interBrokerListenerName)} is not one of ${listKey} (${names}): it must be a listener name defined in ${listKey}`);
+      }
+    }
+  }
+  return {
+    lagTimeMaxMs,
+    fetchMaxBytes: get('replica.fetch.max.bytes'),
+    fetchResponseMaxBytes: get('replica.fetch.response.max.bytes'),
+    fetchWaitMaxMs,
+    fetchMinBytes: get('replica.fetch.min.bytes'),
+    fetchBackoffMs: get('replica.fetch.backoff.ms'),
+    socketTimeoutMs,
+    highWatermarkCheckpointIntervalMs: get('replica.high.watermark.checkpoint.interval.ms'),
+    numFetchers: get('num.replica.fetchers'),
+    controllerSocketTimeoutMs: get('controller.socket.timeout.ms'),
+    interBrokerListenerName,
+  };
 }
 
 /** The broker defaults of the topic keys, from the broker keys' values. */
@@ -397,6 +534,7 @@ export function resolveTopicConfig(
     minCompactionLagMs: value('min.compaction.lag.ms'),
     maxCompactionLagMs: value('max.compaction.lag.ms'),
     segmentJitterMs: value('segment.jitter.ms'),
+    uncleanLeaderElectionEnable: value('unclean.leader.election.enable'),
   };
 }
 

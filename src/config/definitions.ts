@@ -109,8 +109,55 @@ function checkPerIpOverrides(value: ConfigValue): string | undefined {
   return undefined;
 }
 
+/** Kafka's SecurityProtocol names (security.inter.broker.protocol). */
+export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
+
+/** One server of zookeeper.connect. */
+export interface ZooKeeperServer {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * Reads zookeeper.connect, `host:port[,host:port...][/chroot]`: the servers and the chroot
+ * (null for the root; a lone trailing "/" is the root, as ZooKeeper reads it), or the reason
+ * it is not of that form. The port is required (ZooKeeper would assume 2181; a cluster
+ * spelled out is clearer) and hosts are names or IPv4 addresses: node-zookeeper-client splits
+ * a server at its colons, so it cannot reach an IPv6 literal. The chroot follows ZooKeeper's
+ * path rules (no empty or relative segment, no trailing "/").
+ */
+export function parseZooKeeperConnect(text: string): { servers: ZooKeeperServer[]; chroot: string | null } | string {
+  const slash = text.indexOf('/');
+  const hostList = slash === -1 ? text : text.slice(0, slash);
+  const chrootText = slash === -1 || slash === text.length - 1 ? null : text.slice(slash);
+  const servers: ZooKeeperServer[] = [];
+  for (const entry of hostList.split(',')) {
+    const match = /^([A-Za-z0-9_.-]+):(\d{1,5})$/.exec(entry.trim());
+    if (match === null) return `names server "${excerpt(entry)}", which is not host:port (the form is host:port[,host:port...][/chroot])`;
+    const port = Number(match[2]);
+    if (port < 1 || port > 65535) return `names port ${port}, which is not between 1 and 65535`;
+    servers.push({ host: match[1]!, port });
+  }
+  if (chrootText !== null) {
+    if (chrootText.endsWith('/')) return `has chroot path ${excerpt(chrootText)}, which must not end with /`;
+    const segments = chrootText.slice(1).split('/');
+    if (segments.some((segment) => segment === '' || segment === '.' || segment === '..' || /\s/.test(segment))) {
+      return `has chroot path ${excerpt(chrootText)}, with an empty, relative or blank node name`;
+    }
+  }
+  return { servers, chroot: chrootText };
+}
+
+function checkZooKeeperConnect(value: ConfigValue): string | undefined {
+  const parsed = parseZooKeeperConnect(value as string);
+  return typeof parsed === 'string' ? parsed : undefined;
+}
+
 export const brokerConfigDefinitions = define([
-  { name: 'broker.id', type: 'int', defaultValue: '0', min: 0, doc: 'This broker\'s id in the cluster.' },
+  {
+    name: 'broker.id', type: 'int', defaultValue: '0', min: 0,
+    doc: 'This broker\'s id in the cluster: each broker of a cluster needs its own (and, while broker.id.generation.enable is true, at most reserved.broker.max.id).',
+  },
   { name: 'node.id', type: 'int', defaultValue: null, min: 0, doc: 'Synonym of broker.id (KRaft name); wins when set.' },
   {
     name: 'listeners', type: 'list', defaultValue: 'PLAINTEXT://127.0.0.1:9092', check: checkListeners,
@@ -256,20 +303,89 @@ export const brokerConfigDefinitions = define([
     name: 'log.segment.delete.delay.ms', type: 'long', dynamic: 'cluster-wide', defaultValue: '60000', min: 0,
     doc: 'Accepted and ignored: deleted segments go at once; a fetch that planned a read from one plans again (the file\'s identity is checked).',
   },
-  {
-    name: 'unclean.leader.election.enable', type: 'boolean', dynamic: 'cluster-wide', defaultValue: 'false',
-    doc: 'Accepted and ignored for now: a single broker is the only replica, so there is never an out-of-sync one to elect.',
-  },
   { name: 'log.local.retention.ms', type: 'long', dynamic: 'cluster-wide', defaultValue: '-2', min: -2, doc: 'Accepted and ignored: applies only to tiered storage, which Spate does not have (-2: retention.ms).' },
   { name: 'log.local.retention.bytes', type: 'long', dynamic: 'cluster-wide', defaultValue: '-2', min: -2, doc: 'Accepted and ignored: applies only to tiered storage, which Spate does not have (-2: retention.bytes).' },
+  // ---- clusters (i10): ZooKeeper, replication, the controller's channels ----
+  // Kafka's keys, defaults and docs (ZkConfigs, ReplicationConfigs, ServerConfigs, KafkaConfig).
+  // Where Kafka gives a timeout or a count no range, Spate refuses values that could never work.
+  {
+    name: 'zookeeper.connect', type: 'string', defaultValue: null, check: checkZooKeeperConnect,
+    doc: 'The ZooKeeper servers, host:port[,host:port...], then an optional chroot path under which the cluster keeps its znodes (host1:2181,host2:2181/kafka). Set, the broker runs in cluster mode, coordinated through ZooKeeper; unset, it is the embedded single broker.',
+  },
+  { name: 'zookeeper.session.timeout.ms', type: 'int', defaultValue: '18000', min: 1, doc: 'ZooKeeper session timeout: a broker silent this long loses its registration (and controllership), and stops acting as leader or controller.' },
+  {
+    name: 'zookeeper.connection.timeout.ms', type: 'int', defaultValue: null, min: 1,
+    doc: 'The max time that the client waits to establish a connection to ZooKeeper. If not set, the value in zookeeper.session.timeout.ms is used.',
+  },
+  {
+    name: 'zookeeper.max.in.flight.requests', type: 'int', defaultValue: '10', min: 1,
+    doc: 'The maximum number of unacknowledged requests the client will send to ZooKeeper before blocking.',
+  },
+  {
+    name: 'broker.id.generation.enable', type: 'boolean', defaultValue: 'true',
+    doc: 'Kafka generates an id above reserved.broker.max.id for a broker without one; Spate always uses broker.id (default 0). Kept for Kafka\'s check: while true, a cluster broker\'s broker.id must be at most reserved.broker.max.id.',
+  },
+  { name: 'reserved.broker.max.id', type: 'int', defaultValue: '1000', min: 0, doc: 'Max number that can be used for a broker.id (in cluster mode, while broker.id.generation.enable is true).' },
+  {
+    name: 'broker.rack', type: 'string', defaultValue: null,
+    doc: 'Rack of the broker, published in its registration and in Metadata. Examples: RACK1, us-east-1d.',
+  },
+  {
+    name: 'offsets.topic.replication.factor', type: 'int', defaultValue: '3', min: 1, max: 32767,
+    doc: 'The replication factor for the offsets topic (set higher to ensure availability). In cluster mode, internal topic creation fails (COORDINATOR_NOT_AVAILABLE) until the cluster size meets this replication factor requirement. In the embedded mode (no zookeeper.connect) it is capped at 1, the one broker there is.',
+  },
+  {
+    name: 'replica.lag.time.max.ms', type: 'long', defaultValue: '30000', min: 1,
+    doc: 'If a follower hasn\'t sent any fetch requests or hasn\'t consumed up to the leader\'s log end offset for at least this time, the leader removes the follower from the ISR.',
+  },
+  {
+    name: 'replica.fetch.max.bytes', type: 'int', defaultValue: String(1024 * 1024), min: 0,
+    doc: 'Bytes of records a follower asks for per partition. Not an absolute maximum: if the first record batch in the first non-empty partition is larger, it is still returned so that progress can be made (batch size limits: message.max.bytes, max.message.bytes).',
+  },
+  {
+    name: 'replica.fetch.response.max.bytes', type: 'int', defaultValue: String(10 * 1024 * 1024), min: 0,
+    doc: 'Bytes a follower asks for in a whole fetch response. Not an absolute maximum: if the first record batch in the first non-empty partition is larger, it is still returned so that progress can be made.',
+  },
+  {
+    name: 'replica.fetch.wait.max.ms', type: 'int', defaultValue: '500', min: 0,
+    doc: 'The maximum wait time for each fetch request issued by follower replicas. At most replica.lag.time.max.ms (to prevent frequent shrinking of the ISR for low-throughput topics) and at most replica.socket.timeout.ms.',
+  },
+  {
+    name: 'replica.fetch.min.bytes', type: 'int', defaultValue: '1', min: 0,
+    doc: 'Minimum bytes expected for each fetch response. If not enough bytes, wait up to replica.fetch.wait.max.ms.',
+  },
+  { name: 'replica.fetch.backoff.ms', type: 'int', defaultValue: '1000', min: 0, doc: 'The amount of time to sleep when a fetch partition error occurs.' },
+  {
+    name: 'replica.socket.timeout.ms', type: 'int', defaultValue: '30000', min: 1,
+    doc: 'The socket timeout for network requests from followers to leaders. At least replica.fetch.wait.max.ms.',
+  },
+  {
+    name: 'replica.high.watermark.checkpoint.interval.ms', type: 'long', defaultValue: '5000', min: 1,
+    doc: 'The frequency with which the high watermark is saved out to disk.',
+  },
+  {
+    name: 'num.replica.fetchers', type: 'int', defaultValue: '1', min: 1,
+    doc: 'Fetcher connections used to replicate records from each source broker; a broker has at most num.replica.fetchers times the number of other brokers.',
+  },
+  {
+    name: 'unclean.leader.election.enable', type: 'boolean', dynamic: 'cluster-wide', defaultValue: 'false',
+    doc: 'Indicates whether to enable replicas not in the ISR set to be elected as leader as a last resort, even though doing so may result in data loss. The default of the topic key of the same name; no effect in the embedded mode (one replica, never out of sync).',
+  },
+  { name: 'controller.socket.timeout.ms', type: 'int', defaultValue: '30000', min: 1, doc: 'The socket timeout for controller-to-broker channels.' },
+  {
+    name: 'inter.broker.listener.name', type: 'string', defaultValue: null,
+    doc: 'Name of the listener used for communication between brokers; it must be one of listeners and advertised.listeners. If unset, the listener named by security.inter.broker.protocol. It is an error to set this and security.inter.broker.protocol at the same time.',
+  },
+  {
+    name: 'security.inter.broker.protocol', type: 'string', defaultValue: 'PLAINTEXT', oneOf: SECURITY_PROTOCOLS,
+    doc: 'Security protocol used to communicate between brokers (only PLAINTEXT is served so far). It is an error to set this and inter.broker.listener.name at the same time.',
+  },
 ]);
 
 /** Kafka keys with no effect in Spate, accepted so an existing server.properties starts with a note rather than a failure. */
 export const ignoredBrokerKeys: ReadonlySet<string> = new Set([
   'num.network.threads', 'num.io.threads',
-  'num.recovery.threads.per.data.dir', 'offsets.topic.replication.factor', 'transaction.state.log.replication.factor',
-  'transaction.state.log.min.isr', 'zookeeper.connection.timeout.ms',
-  'num.replica.fetchers',
+  'num.recovery.threads.per.data.dir', 'transaction.state.log.replication.factor', 'transaction.state.log.min.isr',
   // The cleaner runs in each shard thread with a share of log.cleaner.dedupe.buffer.size, not in threads of its own.
   'log.cleaner.threads', 'log.cleaner.io.buffer.size', 'log.cleaner.io.buffer.load.factor', 'log.cleaner.io.max.bytes.per.second',
 ]);
@@ -327,7 +443,9 @@ export const topicConfigDefinitions: ReadonlyMap<string, TopicConfigDefinition> 
     topicKey('message.downconversion.enable', 'log.message.downconversion.enable'),
     topicKey('preallocate', 'log.preallocate'),
     topicKey('file.delete.delay.ms', 'log.segment.delete.delay.ms'),
-    topicKey('unclean.leader.election.enable', 'unclean.leader.election.enable'),
+    topicKey('unclean.leader.election.enable', 'unclean.leader.election.enable', {
+      doc: 'Indicates whether to enable replicas not in the ISR set to be elected as leader as a last resort, even though doing so may result in data loss.',
+    }),
     topicKey('local.retention.ms', 'log.local.retention.ms'),
     topicKey('local.retention.bytes', 'log.local.retention.bytes'),
     topicOnlyKey({
