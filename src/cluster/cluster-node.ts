@@ -79,11 +79,11 @@ export class ClusterNode implements ClusterServices, Replication {
       rememberConfigs: (topic, configs) => this.setConfigs(topic, configs),
       logger,
     });
-    const listener = config.interBrokerListenerName;
+    const listener = config.replication.interBrokerListenerName;
     this.fetchers = new ReplicaFetchers(
       {
         brokerId: config.brokerId,
-        fetchers: config.replication.numReplicaFetchers,
+        fetchers: config.replication.numFetchers,
         fetchMaxBytes: config.replication.fetchMaxBytes,
         fetchResponseMaxBytes: config.replication.fetchResponseMaxBytes,
         fetchWaitMaxMs: config.replication.fetchWaitMaxMs,
@@ -168,7 +168,8 @@ export class ClusterNode implements ClusterServices, Replication {
     return BrokerIdZnode.encode({
       endpoints: config.advertisedListeners.map((listener) => ({
         listenerName: listener.name,
-        securityProtocol: config.listenerSecurityProtocols.get(listener.name) ?? listener.name,
+        // Every listener is PLAINTEXT until TLS and SASL exist (the Security issue).
+        securityProtocol: 'PLAINTEXT',
         host: listener.host,
         port: listener.port,
       })),

@@ -42,7 +42,6 @@ export class ZkClusterTopics implements ClusterTopics {
   private readonly producerIds: ProducerIdBlocks;
   private readonly config: () => BrokerConfig;
   private readonly rememberConfigs: ClusterTopicsOptions['rememberConfigs'];
-  private readonly logger: Logger;
   /** Auto-creations in flight, so concurrent Metadata requests for one new topic create it once. */
   private readonly creating = new Map<string, Promise<TopicOutcome>>();
 
@@ -52,7 +51,6 @@ export class ZkClusterTopics implements ClusterTopics {
     this.producerIds = options.producerIds;
     this.config = options.config;
     this.rememberConfigs = options.rememberConfigs;
-    this.logger = options.logger;
   }
 
   get clusterId(): string {

@@ -170,4 +170,11 @@ export const limits = {
   zookeeperReconnectSpinDelayMs: 1_000,
   /** Times removeRecursive starts over when a child appeared while it removed the others (NOT_EMPTY). */
   zookeeperRemoveRecursiveAttemptsMax: 5,
+  // ---- The broker side of a cluster (i10: src/cluster/) ----
+  /**
+   * The longest a topic change made through ZooKeeper (CreateTopics, DeleteTopics,
+   * CreatePartitions) waits to become visible on the broker that made it, ms, whatever the
+   * request's own timeout: past it the answer is REQUEST_TIMED_OUT while the change goes on.
+   */
+  clusterChangeWaitMsMax: 60_000,
 } as const;
