@@ -32,12 +32,18 @@ import {
   CLEAN_SHUTDOWN_MARKER,
   LOG_START_OFFSET_CHECKPOINT,
   RECOVERY_POINT_CHECKPOINT,
+  REPLICATION_OFFSET_CHECKPOINT,
   checkpointKey,
   formatCheckpoint,
   readCheckpointFile,
   type OffsetCheckpoint,
 } from './storage/checkpoint.js';
 import { lockDirectory, type DirectoryLock } from './storage/dir-lock.js';
+import { ClusterNode } from './cluster/cluster-node.js';
+import { checkMetaProperties, writeMetaProperties } from './cluster/meta-properties.js';
+import { findLocalReplicas, ReplicaDirs, type LocalReplica } from './cluster/local-replicas.js';
+import { ShardReplicaLogs } from './cluster/shard-replica-logs.js';
+import { resolveTopicConfig } from './config/broker-config.js';
 
 /** How often recovery points are checkpointed while running (Kafka's log.flush.offset.checkpoint.interval.ms). */
 const CHECKPOINT_INTERVAL_MS = 60_000;
@@ -51,6 +57,8 @@ interface LogDirState {
   readonly cleanShutdown: boolean;
   readonly recoveryPoints: OffsetCheckpoint;
   readonly logStartOffsets: OffsetCheckpoint;
+  /** The high watermarks of replicated partitions (cluster mode), Kafka's replication-offset-checkpoint. */
+  readonly highWatermarks: OffsetCheckpoint;
 }
 
 export interface BoundListener {
@@ -87,6 +95,8 @@ export class Broker {
     readonly registry: HandlerRegistry,
     private readonly services: BrokerServices,
     private readonly writer: ResponseWriter,
+    /** This broker's part in a cluster; null for the embedded single broker. */
+    readonly cluster: ClusterNode | null,
   ) {
     this.admission = new RequestAdmission({
       requestsMax: config.queuedMaxRequests,
@@ -125,12 +135,26 @@ export class Broker {
     );
     let shards: ShardSet | null = null;
     let openedStore: MetadataStore | null = null;
+    // Cluster mode (zookeeper.connect): the session first, so a ZooKeeper that cannot be reached fails the start naming the key.
+    let session: Awaited<ReturnType<typeof ClusterNode.connect>> | null = null;
+    let cluster: ClusterNode | null = null;
     try {
+      if (config.zookeeper !== null) session = await ClusterNode.connect(config, logger);
+      checkMetaProperties(config, session?.clusterId ?? null);
       const { store, created } = await MetadataStore.open(config.logDirs[0]!, config.brokerId, { logger });
       openedStore = store;
+      if (session !== null) {
+        const embeddedTopics = [...store.topics()].length;
+        if (embeddedTopics > 0) {
+          throw new Error(`log.dirs hold the ${embeddedTopics} topic(s) of an embedded broker; a broker of a cluster (zookeeper.connect) starts on new log dirs or a cluster broker's`);
+        }
+        writeMetaProperties(config, session.clusterId);
+      }
       const dirStates = config.logDirs.map((dir) => readLogDirState(dir, logger));
+      let local: { replicas: LocalReplica[]; configs: Map<string, Readonly<Record<string, string>>> } | null = null;
+      if (session !== null) local = await findLocalReplicas(config.logDirs, session.zk, logger);
       for (const state of dirStates) {
-        removeOrphanPartitions(state.dir, store, logger);
+        if (session === null) removeOrphanPartitions(state.dir, store, logger);
         // From here on a crash is an unclean shutdown: the marker goes before anything is written.
         rmSync(join(state.dir, CLEAN_SHUTDOWN_MARKER), { force: true });
       }
@@ -151,9 +175,17 @@ export class Broker {
       if (controller.config.maxConnections !== config.maxConnections) logger.info(`max.connections ${controller.config.maxConnections ?? descriptors.connections} (a dynamic broker config)`);
       warnIfAboveBudget(controller.config.maxConnections, descriptors, logger);
       const perIpOverrides = await resolvePerIpOverrides(controller.config.maxConnectionsPerIpOverrides, logger);
-      await openPartitions(controller, store, shards, dirStates, logger, created);
+      if (session === null || local === null) {
+        await openPartitions(controller, store, shards, dirStates, logger, created);
+      } else {
+        const dirs = new ReplicaDirs(config.logDirs, local.replicas);
+        await openLocalReplicas(controller, shards, dirStates, local.replicas, local.configs, logger);
+        const logs = new ShardReplicaLogs({ shards, controller, dirs, configsOf: (topic) => cluster!.configsOf(topic), logger });
+        cluster = ClusterNode.create(session.zk, session.clusterId, { config, controller, logger, logs, dirFor: (topic, partition) => dirs.get(topic, partition), initialConfigs: local.configs });
+        controller.joinCluster(cluster.topics);
+      }
       const segmentReaders = new SegmentReaders(descriptors.segmentReaders);
-      const partitions = new PartitionManager({ store, controller, shards, segmentReaders, logger });
+      const partitions = new PartitionManager({ store: cluster?.topics ?? store, controller, shards, segmentReaders, logger, replication: cluster ?? undefined });
       shards.on('log', (level, message) => logger[level](message));
       const groups = new GroupCoordinator({ config, controller, partitions, logger });
       groups.start();
@@ -168,7 +200,7 @@ export class Broker {
         groups,
         partitions,
         admin: new Admin({ config: () => controller.config, controller, partitions, logger }),
-        cluster: null,
+        cluster,
         logger,
         clientErrors: new ThrottledLog(logger, CLIENT_ERROR_LOG_INTERVAL_MS),
         get shuttingDown() {
@@ -176,7 +208,7 @@ export class Broker {
         },
         apiVersions: () => registry.apiVersions(),
       };
-      broker = new Broker(config, logger, descriptors, perIpOverrides, locks, store, shards, controller, segmentReaders, registry, services, responseWriter(config, logger));
+      broker = new Broker(config, logger, descriptors, perIpOverrides, locks, store, shards, controller, segmentReaders, registry, services, responseWriter(config, logger), cluster);
       controller.onBrokerConfigChange((changed, previous) => broker!.reconfigureConnections(changed, previous));
       shards.on('shardFailed', (shardId, error) => {
         logger.error(`shard ${shardId} failed: ${error.message}; stopping the broker`);
@@ -184,6 +216,8 @@ export class Broker {
         void broker!.stop();
       });
       await broker.listen();
+      // Registered only once listening: the controller reaches this broker as soon as it is registered.
+      if (cluster !== null) await cluster.start();
       broker.checkpointTimer = setInterval(() => void broker!.checkpoint(), CHECKPOINT_INTERVAL_MS);
       broker.checkpointTimer.unref();
       return broker;
@@ -198,6 +232,8 @@ export class Broker {
         }
       }
       if (openedStore !== null) await openedStore.close();
+      if (cluster !== null) await cluster.stop().catch(() => undefined);
+      else if (session !== null) await session.zk.close().catch(() => undefined);
       for (const lock of locks) lock.release();
       throw error;
     }
@@ -300,6 +336,8 @@ export class Broker {
     const closed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     this.services.partitions.stopWaiting();
     this.services.groups.stop();
+    // Leaving the cluster closes the ZooKeeper session: the registration goes at once, and the controller moves leadership.
+    const left = this.cluster?.stop().catch((error: unknown) => this.logger.error(`leaving the cluster: ${(error as Error).message}`));
     const drained = Promise.all([...this.connections].map((connection) => connection.drain()));
     let drainTimer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -315,6 +353,7 @@ export class Broker {
     }
     clearTimeout(drainTimer);
     await closed;
+    await left;
     let cleanClose = false;
     try {
       await writeCheckpoints(this.config, await this.shards.close(), true);
@@ -378,13 +417,19 @@ async function writeCheckpoints(config: BrokerConfig, partitions: readonly Parti
   for (const dir of config.logDirs) {
     const recoveryPoints = new Map<string, number>();
     const logStartOffsets = new Map<string, number>();
+    const highWatermarks = new Map<string, number>();
     for (const status of partitions) {
       if (!status.dir.startsWith(`${dir}/`)) continue;
       recoveryPoints.set(checkpointKey(status.topic, status.partition), status.recoveryPoint);
       logStartOffsets.set(checkpointKey(status.topic, status.partition), status.logStartOffset);
+      if (status.replicated) highWatermarks.set(checkpointKey(status.topic, status.partition), status.highWatermark);
     }
     await writeFileAtomic(join(dir, RECOVERY_POINT_CHECKPOINT), formatCheckpoint(recoveryPoints));
     await writeFileAtomic(join(dir, LOG_START_OFFSET_CHECKPOINT), formatCheckpoint(logStartOffsets));
+    // Only a broker of a cluster has replicated partitions; an embedded broker writes no such file.
+    if (highWatermarks.size > 0 || existsSync(join(dir, REPLICATION_OFFSET_CHECKPOINT))) {
+      await writeFileAtomic(join(dir, REPLICATION_OFFSET_CHECKPOINT), formatCheckpoint(highWatermarks));
+    }
     if (final) await writeFileAtomic(join(dir, CLEAN_SHUTDOWN_MARKER), '');
   }
 }
@@ -407,7 +452,8 @@ function readLogDirState(dir: string, logger: Logger): LogDirState {
   };
   const recoveryPoints = read(RECOVERY_POINT_CHECKPOINT);
   const logStartOffsets = read(LOG_START_OFFSET_CHECKPOINT);
-  return { dir, cleanShutdown: trusted && existsSync(join(dir, CLEAN_SHUTDOWN_MARKER)), recoveryPoints, logStartOffsets };
+  const highWatermarks = read(REPLICATION_OFFSET_CHECKPOINT);
+  return { dir, cleanShutdown: trusted && existsSync(join(dir, CLEAN_SHUTDOWN_MARKER)), recoveryPoints, logStartOffsets, highWatermarks };
 }
 
 /**
@@ -435,6 +481,42 @@ function removeOrphanPartitions(dir: string, store: MetadataStore, logger: Logge
       rmSync(join(dir, name.name), { recursive: true, force: true });
     }
   }
+}
+
+/** Opens a broker's replicas found on disk (cluster mode), as followers until the controller says otherwise. */
+async function openLocalReplicas(
+  controller: Controller,
+  shards: ShardSet,
+  dirStates: readonly LogDirState[],
+  replicas: readonly LocalReplica[],
+  configs: ReadonlyMap<string, Readonly<Record<string, string>>>,
+  logger: Logger,
+): Promise<void> {
+  const stateByDir = new Map(dirStates.map((state) => [state.dir, state]));
+  const byShard = new Map<ReturnType<ShardSet['shardFor']>, OpenPartition[]>();
+  for (const replica of replicas) {
+    const state = stateByDir.get(replica.logDir)!;
+    const key = checkpointKey(replica.topic, replica.partition);
+    const shard = shards.shardFor(replica.topicId, replica.partition);
+    const list = byShard.get(shard) ?? [];
+    list.push({
+      topic: replica.topic,
+      partition: replica.partition,
+      topicId: replica.topicId,
+      dir: join(replica.logDir, `${replica.topic}-${replica.partition}`),
+      config: resolveTopicConfig(controller.config.topicDefaults, configs.get(replica.topic) ?? {}),
+      leaderEpoch: 0,
+      replicated: true,
+      recoveryPoint: state.recoveryPoints.get(key) ?? 0,
+      logStartOffset: state.logStartOffsets.get(key) ?? 0,
+      highWatermark: state.highWatermarks.get(key) ?? 0,
+      cleanShutdown: state.cleanShutdown,
+    });
+    byShard.set(shard, list);
+  }
+  const started = Date.now();
+  await Promise.all([...byShard].map(([shard, partitions]) => shard.send({ kind: 'open', partitions })));
+  logger.info(`opened ${replicas.length} replica(s) in ${Date.now() - started} ms`);
 }
 
 async function openPartitions(
