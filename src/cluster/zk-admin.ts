@@ -231,7 +231,11 @@ export class ZkTopicAdmin {
       } catch (error) {
         if (isZkError(error, 'NO_NODE')) {
           // A parent (/config/topics or /brokers/topics) is missing: a ZooKeeper no broker has set up yet.
-          await ensurePersistentPaths(this.zk).catch(() => undefined);
+          try {
+            await ensurePersistentPaths(this.zk);
+          } catch (setupError) {
+            return zkFailure(setupError, `creating topic ${name}`, this.logger);
+          }
           continue;
         }
         if (!isZkError(error, 'NODE_EXISTS') && !isZkError(error, 'BAD_VERSION')) return zkFailure(error, `creating topic ${name}`, this.logger);

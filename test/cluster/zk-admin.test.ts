@@ -27,7 +27,7 @@ t.before(async () => {
 });
 
 /** `count` sessions under a fresh chroot, with Kafka's persistent paths made; closed at the test's end. */
-async function sessions(t: Test, count: number): Promise<ZkClient[]> {
+async function sessions(t: Test, count: number, setUp = true): Promise<ZkClient[]> {
   const connectString = `${server.connectString}/admin-test-${++chroots}`;
   const clients: ZkClient[] = [];
   for (let index = 0; index < count; index++) {
@@ -35,7 +35,7 @@ async function sessions(t: Test, count: number): Promise<ZkClient[]> {
     t.teardown(() => client.close());
     clients.push(client);
   }
-  await ensurePersistentPaths(clients[0]!);
+  if (setUp) await ensurePersistentPaths(clients[0]!);
   return clients;
 }
 
@@ -321,4 +321,17 @@ t.test('producer ids: blocks claimed at the version read, unique across two brok
   const final = await a!.getData('/latest_producer_id_block');
   t.match(final!.data!.toString(), /^\{"version":1,"broker":[12],"block_start":"1900","block_end":"1999"\}$/);
   t.equal(final!.stat.version, 20, 'one write per block');
+});
+
+t.test('on a ZooKeeper no broker has set up, the writes make the folders they need', async (t) => {
+  const [zk] = await sessions(t, 1, false);
+  t.equal(await zk!.exists('/brokers/topics'), null);
+  const topics = admin(zk!);
+  t.equal((await topics.createTopic(request('first'), BROKERS, false)).errorCode, ErrorCode.NONE);
+  t.not(await zk!.exists('/config/topics/first'), null);
+  t.equal((await topics.setTopicConfigs('first', new Map([['retention.ms', '7']]))).errorCode, ErrorCode.NONE);
+  t.same(await zk!.getChildren('/config/changes'), ['config_change_0000000000']);
+  const blocks = new ProducerIdBlocks(zk!, 5, logger);
+  t.equal(await blocks.next(), 0);
+  t.equal(await text(zk!, '/latest_producer_id_block'), '{"version":1,"broker":5,"block_start":"0","block_end":"999"}', "Kafka's block of 1000");
 });
