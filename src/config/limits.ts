@@ -177,4 +177,17 @@ export const limits = {
    * request's own timeout: past it the answer is REQUEST_TIMED_OUT while the change goes on.
    */
   clusterChangeWaitMsMax: 60_000,
+  // ---- topic administration through ZooKeeper (i10, src/cluster/zk-admin.ts, producer-id-blocks.ts) ----
+  /**
+   * Attempts of one conditional admin write (a topic's assignment or configs) that lost to a
+   * concurrent change and was read and checked again; past this the request is answered
+   * REQUEST_TIMED_OUT (retriable). Each lost attempt means another write succeeded.
+   */
+  zkAdminWriteAttemptsMax: 10,
+  /**
+   * Attempts to claim the next producer-id block from /latest_producer_id_block, each lost to
+   * another broker's claim (Kafka retries without bound); every lost attempt is another
+   * broker's success, so only a cluster handing out blocks non-stop exhausts this.
+   */
+  producerIdBlockClaimAttemptsMax: 100,
 } as const;

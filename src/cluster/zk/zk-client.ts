@@ -37,6 +37,8 @@ export interface ZkStat {
   /** The session that owns an ephemeral node, 0 for a persistent one. */
   readonly ephemeralOwner: bigint;
   readonly numChildren: number;
+  /** When the znode was created, in ms since the epoch by the server's clock (Kafka purges old config change notifications by it). */
+  readonly ctimeMs: number;
 }
 
 export type ZkCreateMode = 'persistent' | 'ephemeral' | 'persistent_sequential' | 'ephemeral_sequential';
@@ -151,6 +153,7 @@ function toZkStat(stat: Stat): ZkStat {
     czxid: stat.czxid.readBigInt64BE(0),
     ephemeralOwner: stat.ephemeralOwner.readBigInt64BE(0),
     numChildren: stat.numChildren,
+    ctimeMs: Number(stat.ctime.readBigInt64BE(0)),
   };
 }
 
