@@ -29,7 +29,9 @@ import { ClusterController } from './controller/cluster-controller.js';
 import { MetadataCache } from './metadata-cache.js';
 import { ReplicaFetchers, type FollowerLogs } from './replica-fetcher.js';
 import { ReplicaManager, type IsrWriter, type ReplicaLogs } from './replica-manager.js';
-import { ConfigChangeWatcher, ProducerIdBlocks, ZkTopicAdmin, ensureClusterId, ensurePersistentPaths } from './zk-admin.js';
+import { ConfigChangeWatcher } from './config-change-watcher.js';
+import { ProducerIdBlocks } from './producer-id-blocks.js';
+import { ZkTopicAdmin, ensureClusterId, ensurePersistentPaths } from './zk-admin.js';
 import { ZkClient, ZkError } from './zk/zk-client.js';
 import { BrokerIdZnode, IsrChangeZnode, PartitionStateZnode, ZkPaths } from './zk/znodes.js';
 
@@ -54,6 +56,9 @@ export class ClusterNode implements ClusterServices, Replication {
   private readonly configs = new Map<string, Readonly<Record<string, string>>>();
   private electionParticipant: ClusterController | null = null;
   private configWatcher: ConfigChangeWatcher | null = null;
+  /** The ZooKeeper-side helpers of the current session, made again when a session is renewed. */
+  private admin: ZkTopicAdmin;
+  private producerIds: ProducerIdBlocks;
   private stopped = false;
   private renewing: Promise<void> | null = null;
 
@@ -70,11 +75,12 @@ export class ClusterNode implements ClusterServices, Replication {
       configsOf: (topic) => this.configs.get(topic) ?? {},
     });
     this.cache.setMaxListeners(0);
-    const admin = new ZkTopicAdmin(() => this.zk, logger);
+    this.admin = new ZkTopicAdmin(zk, { config: options.controller.config, logger });
+    this.producerIds = new ProducerIdBlocks(zk, config.brokerId, logger);
     this.topics = new ZkClusterTopics({
       cache: this.cache,
-      admin,
-      producerIds: new ProducerIdBlocks(() => this.zk, config.brokerId),
+      admin: () => this.admin,
+      producerIds: () => this.producerIds,
       config: () => options.controller.config,
       rememberConfigs: (topic, configs) => this.setConfigs(topic, configs),
       logger,
@@ -134,10 +140,16 @@ export class ClusterNode implements ClusterServices, Replication {
     this.watchSession(this.zk);
     await this.register();
     await this.joinElection();
-    this.configWatcher = new ConfigChangeWatcher(() => this.zk, {
-      onTopicConfigs: (topic: string, configs: Readonly<Record<string, string>>) => this.setConfigs(topic, configs),
-      logger: this.options.logger,
-    });
+    await this.watchConfigs();
+  }
+
+  private async watchConfigs(): Promise<void> {
+    await this.configWatcher?.close();
+    this.configWatcher = new ConfigChangeWatcher(
+      this.zk,
+      { onTopicConfigs: (topic, configs) => this.setConfigs(topic, Object.fromEntries(configs)) },
+      { logger: this.options.logger },
+    );
     await this.configWatcher.start();
   }
 
@@ -156,8 +168,8 @@ export class ClusterNode implements ClusterServices, Replication {
   async configsOf(topic: string): Promise<Readonly<Record<string, string>>> {
     const known = this.configs.get(topic);
     if (known !== undefined) return known;
-    const read = await new ZkTopicAdmin(() => this.zk, this.options.logger).readTopicConfigs(topic);
-    if (!this.configs.has(topic)) this.configs.set(topic, read);
+    const read = await this.admin.readTopicConfigs(topic);
+    if (!this.configs.has(topic)) this.configs.set(topic, Object.fromEntries(read ?? []));
     return this.configs.get(topic)!;
   }
 
@@ -241,10 +253,12 @@ export class ClusterNode implements ClusterServices, Replication {
       try {
         const zk = await ZkClient.connect(settings.connect, { sessionTimeoutMs: settings.sessionTimeoutMs, connectionTimeoutMs: settings.connectionTimeoutMs, logger });
         this.zk = zk;
+        this.admin = new ZkTopicAdmin(zk, { config: this.options.controller.config, logger });
+        this.producerIds = new ProducerIdBlocks(zk, config.brokerId, logger);
         this.watchSession(zk);
         await this.register();
         await this.joinElection();
-        await this.configWatcher?.restart();
+        await this.watchConfigs();
         logger.info('ZooKeeper session renewed');
         return;
       } catch (error) {
@@ -259,7 +273,7 @@ export class ClusterNode implements ClusterServices, Replication {
     this.stopped = true;
     this.replicas.stop();
     this.fetchers.stop();
-    this.configWatcher?.stop();
+    await this.configWatcher?.close();
     await this.electionParticipant?.stop().catch(() => undefined);
     await this.zk.close();
   }

@@ -15,12 +15,14 @@ import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { excerpt } from '../protocol/string-limits.js';
 import type { MetadataCache } from './metadata-cache.js';
-import type { ProducerIdBlocks, ZkTopicAdmin } from './zk-admin.js';
+import type { ProducerIdBlocks } from './producer-id-blocks.js';
+import type { ZkTopicAdmin } from './zk-admin.js';
 
 export interface ClusterTopicsOptions {
   readonly cache: MetadataCache;
-  readonly admin: ZkTopicAdmin;
-  readonly producerIds: ProducerIdBlocks;
+  /** Over the broker's current ZooKeeper session (a new one after a session is lost). */
+  readonly admin: () => ZkTopicAdmin;
+  readonly producerIds: () => ProducerIdBlocks;
   /** The broker's effective configuration (dynamic configs included). */
   readonly config: () => BrokerConfig;
   /** The topic's config overrides as this broker knows them; set after a change made here so the next read sees it. */
@@ -38,8 +40,8 @@ function unknownTopic(name: string): TopicOutcome {
 
 export class ZkClusterTopics implements ClusterTopics {
   private readonly cache: MetadataCache;
-  private readonly admin: ZkTopicAdmin;
-  private readonly producerIds: ProducerIdBlocks;
+  private readonly admin: () => ZkTopicAdmin;
+  private readonly producerIds: () => ProducerIdBlocks;
   private readonly config: () => BrokerConfig;
   private readonly rememberConfigs: ClusterTopicsOptions['rememberConfigs'];
   /** Auto-creations in flight, so concurrent Metadata requests for one new topic create it once. */
@@ -103,25 +105,13 @@ export class ZkClusterTopics implements ClusterTopics {
     return this.create(request);
   }
 
-  private async create(request: CreateTopicRequest, internal = false): Promise<TopicOutcome> {
-    const config = this.config();
+  private async create(request: CreateTopicRequest): Promise<TopicOutcome> {
+    const created = await this.admin().createTopic(request, this.liveBrokers(), false);
+    if (created.errorCode !== ErrorCode.NONE || created.assignment === null) return outcome(created.errorCode, created.errorMessage);
     const configs: Record<string, string> = {};
     for (const [key, value] of request.configs) if (value !== null) configs[key] = value;
-    const created = await this.admin.createTopic(
-      {
-        name: request.name,
-        numPartitions: request.numPartitions === -1 ? config.numPartitions : request.numPartitions,
-        replicationFactor: request.replicationFactor === -1 ? config.defaultReplicationFactor : request.replicationFactor,
-        assignments: request.assignments,
-        configs,
-      },
-      this.liveBrokers(),
-      false,
-      internal,
-    );
-    if (created.errorCode !== ErrorCode.NONE) return outcome(created.errorCode, created.errorMessage);
     this.rememberConfigs(request.name, configs);
-    const partitions = created.partitions;
+    const partitions = created.assignment.size;
     const topic = await this.waitFor(() => {
       const record = this.cache.topic(request.name);
       if (record === undefined || record.partitionDirs.length < partitions) return undefined;
@@ -137,8 +127,8 @@ export class ZkClusterTopics implements ClusterTopics {
     if (topic === undefined) return unknownTopic(name);
     if (!this.config().deleteTopicEnable) return outcome(ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled (delete.topic.enable=false).');
     if (topic.internal) return outcome(ErrorCode.INVALID_TOPIC_EXCEPTION, `Internal topic '${name}' cannot be deleted.`);
-    const errorCode = await this.admin.deleteTopic(name);
-    if (errorCode !== ErrorCode.NONE) return outcome(errorCode, null);
+    const deleted = await this.admin().deleteTopic(name);
+    if (deleted.errorCode !== ErrorCode.NONE) return outcome(deleted.errorCode, deleted.errorMessage);
     const gone = await this.waitFor(() => (this.cache.topic(name) === undefined ? true : undefined));
     if (gone === undefined) return outcome(ErrorCode.REQUEST_TIMED_OUT, `Topic '${name}' is marked for deletion; its replicas have not all stopped yet.`);
     return outcome(ErrorCode.NONE, null, topic);
@@ -149,7 +139,7 @@ export class ZkClusterTopics implements ClusterTopics {
     if (topic === undefined) return unknownTopic(name);
     if (topic.internal) return outcome(ErrorCode.INVALID_REQUEST, `Cannot add partitions to internal topic '${name}'.`);
     if (count > limits.topicPartitionsMax) return outcome(ErrorCode.INVALID_PARTITIONS, `Number of partitions ${count} is above the limit ${limits.topicPartitionsMax}.`);
-    const grown = await this.admin.createPartitions(name, count, assignments, this.liveBrokers(), validateOnly);
+    const grown = await this.admin().createPartitions(name, count, assignments, this.liveBrokers(), validateOnly);
     if (grown.errorCode !== ErrorCode.NONE || validateOnly) return outcome(grown.errorCode, grown.errorMessage, grown.errorCode === ErrorCode.NONE ? topic : null);
     const record = await this.waitFor(() => {
       const current = this.cache.topic(name);
@@ -166,7 +156,8 @@ export class ZkClusterTopics implements ClusterTopics {
     if (problem !== undefined) return outcome(ErrorCode.INVALID_CONFIG, problem.message);
     if (validateOnly) return outcome(ErrorCode.NONE, null, topic);
     const values = Object.fromEntries(configs);
-    await this.admin.setTopicConfigs(name, values);
+    const written = await this.admin().setTopicConfigs(name, configs);
+    if (written.errorCode !== ErrorCode.NONE) return outcome(written.errorCode, written.errorMessage);
     // This broker sees its own change at once; the others through the change notification.
     this.rememberConfigs(name, values);
     return outcome(ErrorCode.NONE, null, this.cache.topic(name) ?? topic);
@@ -209,7 +200,7 @@ export class ZkClusterTopics implements ClusterTopics {
       ['segment.bytes', String(config.groups.offsetsTopicSegmentBytes)],
       ['compression.type', 'producer'],
     ]);
-    const result = await this.once(name, () => this.create({ name, numPartitions: config.groups.offsetsTopicPartitions, replicationFactor, assignments: [], configs }, true));
+    const result = await this.once(name, () => this.create({ name, numPartitions: config.groups.offsetsTopicPartitions, replicationFactor, assignments: [], configs }));
     if (result.topic === null) {
       if (result.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS) {
         const appeared = await this.waitFor(() => this.cache.topic(name));
@@ -221,7 +212,7 @@ export class ZkClusterTopics implements ClusterTopics {
   }
 
   nextProducerId(): Promise<number> {
-    return this.producerIds.next();
+    return this.producerIds().next();
   }
 
   /** A topic's resolved config from its overrides (for logs opened before the topic is in the cache). */
