@@ -15,6 +15,7 @@ import { MetadataStore, writeFileAtomic } from './controller/metadata-store.js';
 import { GroupCoordinator } from './coordinator/group-coordinator.js';
 import type { BrokerServices } from './handlers/handler.js';
 import { createRegistry, type HandlerRegistry } from './handlers/registry.js';
+import { advertisedBrokers } from './handlers/metadata-view.js';
 import { descriptorBudget, openFilesLimit, type DescriptorBudget } from './config/descriptors.js';
 import { ThrottledLog, type Logger } from './logger.js';
 import { RequestAdmission } from './network/admission.js';
@@ -207,6 +208,7 @@ export class Broker {
           return broker?.shuttingDown ?? false;
         },
         apiVersions: () => registry.apiVersions(),
+        brokerEndpoint: (brokerId) => (brokerId === config.brokerId ? advertisedBrokers(config)[0] : undefined),
       };
       broker = new Broker(config, logger, descriptors, perIpOverrides, locks, store, shards, controller, segmentReaders, registry, services, responseWriter(config, logger), cluster);
       controller.onBrokerConfigChange((changed, previous) => broker!.reconfigureConnections(changed, previous));

@@ -6,7 +6,10 @@
 // removals and commits of one offset arrive in: records of one partition reach the log in
 // the order they were handed to it, so memory changes when a write lands, except for the
 // removals that cannot wait (expiry skips offsets being written; a deleted topic's removal
-// writes their tombstones too and keeps them out of memory when they land).
+// writes their tombstones too and keeps them out of memory when they land). A write that
+// lands after the group's partition was unloaded (this broker resigned it, perhaps to be
+// elected again since) changes nothing in memory: what it wrote is in the log, which a load
+// reads.
 
 import type { GroupSettings } from '../config/broker-config.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -102,11 +105,16 @@ export class CommittedOffsets {
   private readonly committed = new Map<string, TopicPartitionMap<CommittedOffset>>();
   private readonly pending = new Map<string, TopicPartitionMap<PendingCommit>>();
 
-  /** @param partitionCount the partitions of a topic that exists, or undefined */
+  /**
+   * @param partitionCount the partitions of a topic that exists, or undefined
+   * @param tenureOf which load of the group's partition memory holds: it changes whenever the
+   *   partition is loaded or unloaded, so a write that began under another is not applied
+   */
   constructor(
     private readonly topic: OffsetsTopic,
     private readonly settings: GroupSettings,
     private readonly partitionCount: (topic: string) => number | undefined,
+    private readonly tenureOf: (groupId: string) => number,
   ) {}
 
   /** Groups with committed offsets or offsets being written. */
@@ -132,14 +140,16 @@ export class CommittedOffsets {
     const commitTimestamp = Date.now();
     const values = accepted.map((offset): CommittedOffset => ({ offset: offset.offset, leaderEpoch: offset.leaderEpoch, metadata: offset.metadata ?? '', commitTimestamp }));
     const removalsBefore = accepted.map(({ topic, partition }) => this.beginWrite(groupId, topic, partition));
+    const tenure = this.tenureOf(groupId);
     const errorCode = await this.topic.append(
       groupId,
       accepted.map(({ topic, partition }, index) => ({ key: encodeOffsetKey(groupId, topic, partition), value: encodeOffsetValue(values[index]!) })),
     );
+    const unloadedMeanwhile = this.tenureOf(groupId) !== tenure;
     const committed = this.committed.get(groupId) ?? new TopicPartitionMap<CommittedOffset>();
     accepted.forEach(({ topic, partition }, index) => {
       const removedMeanwhile = this.endWrite(groupId, topic, partition) !== removalsBefore[index];
-      if (errorCode === ErrorCode.NONE && !removedMeanwhile) committed.set(topic, partition, values[index]!);
+      if (errorCode === ErrorCode.NONE && !removedMeanwhile && !unloadedMeanwhile) committed.set(topic, partition, values[index]!);
     });
     if (committed.size > 0) this.committed.set(groupId, committed);
     return errors.map((error) => (error === ErrorCode.NONE ? errorCode : error));
@@ -196,8 +206,9 @@ export class CommittedOffsets {
     const writes = this.pending.get(groupId);
     const deletable = partitions.filter(({ topic, partition }) => committed?.has(topic, partition) === true || writes?.has(topic, partition) === true);
     if (deletable.length === 0) return ErrorCode.NONE;
+    const tenure = this.tenureOf(groupId);
     const errorCode = await this.topic.append(groupId, deletable.map(({ topic, partition }) => ({ key: encodeOffsetKey(groupId, topic, partition), value: null })));
-    if (errorCode !== ErrorCode.NONE) return errorCode;
+    if (errorCode !== ErrorCode.NONE || this.tenureOf(groupId) !== tenure) return errorCode;
     for (const { topic, partition } of deletable) committed?.delete(topic, partition);
     if (committed?.size === 0) this.committed.delete(groupId);
     return ErrorCode.NONE;
@@ -250,11 +261,18 @@ export class CommittedOffsets {
     else this.committed.delete(key.group);
   }
 
-  /** Drops the offsets of the groups `belongs` picks (a partition whose load failed; nothing can be being written there). */
-  forgetGroups(belongs: (groupId: string) => boolean): void {
-    for (const groupId of [...this.committed.keys()]) if (belongs(groupId)) this.committed.delete(groupId);
-    for (const groupId of this.pending.keys()) {
-      if (belongs(groupId)) throw new Error(`group ${groupId} has ${this.pending.get(groupId)!.size} offset(s) being written in a partition that is not loaded`);
+  /**
+   * Drops the committed offsets of the groups `belongs` picks (a partition whose load failed, or
+   * that this broker resigned); returns how many. Offsets still being written stay counted until
+   * their writes end, which then leave memory alone (the tenure changed).
+   */
+  forgetGroups(belongs: (groupId: string) => boolean): number {
+    let forgotten = 0;
+    for (const [groupId, offsets] of [...this.committed]) {
+      if (!belongs(groupId)) continue;
+      forgotten += offsets.size;
+      this.committed.delete(groupId);
     }
+    return forgotten;
   }
 }

@@ -8,6 +8,12 @@
 // the offsets of a deleted topic), and routing loaded records. Runs on the main thread;
 // __consumer_offsets is compacted by its shard's log cleaner (storage/compaction.ts), so
 // it keeps about one record per group and partition however often they commit.
+//
+// Which groups it coordinates: the embedded broker, all of them (it loads every partition
+// at startup). A broker of a cluster (`followLeadership`), those whose partition of
+// __consumer_offsets it leads: the broker's replica manager calls onElection and
+// onResignation as that leadership moves (Kafka's GroupCoordinator), and every group API
+// answers NOT_COORDINATOR for the other groups, so that clients look the coordinator up again.
 
 import type { BrokerConfig, GroupSettings } from '../config/broker-config.js';
 import type { Controller } from '../controller/controller.js';
@@ -53,6 +59,18 @@ interface Services {
   readonly controller: Controller;
   readonly partitions: PartitionManager;
   readonly logger: Logger;
+  /**
+   * True on a broker of a cluster: it coordinates only the groups of the partitions it is
+   * told it leads (onElection / onResignation). False or absent: the embedded broker, which
+   * coordinates every group.
+   */
+  readonly followLeadership?: boolean;
+}
+
+/** FindCoordinator's answer: the coordinator's broker id, or an error (and -1). */
+export interface CoordinatorLocation {
+  readonly errorCode: number;
+  readonly nodeId: number;
 }
 
 export class GroupCoordinator {
@@ -66,10 +84,15 @@ export class GroupCoordinator {
   private readonly expirationTimer: NodeJS.Timeout;
   private expiring = false;
   private stopped = false;
+  private readonly followLeadership: boolean;
 
   constructor(private readonly services: Services) {
     this.settings = services.config.groups;
-    this.offsetsTopic = new OffsetsTopic(services, () => this.loader.markAllLoaded());
+    this.followLeadership = services.followLeadership === true;
+    // A topic the embedded broker creates holds nothing to load; in a cluster, its partitions are loaded as their leadership arrives.
+    this.offsetsTopic = new OffsetsTopic(services, () => {
+      if (!this.followLeadership) this.loader.markAllLoaded();
+    });
     this.loader = new OffsetsLoader(
       this.offsetsTopic,
       {
@@ -78,9 +101,15 @@ export class GroupCoordinator {
         forget: (partition) => this.forgetPartition(partition),
       },
       services.logger,
+      this.followLeadership,
     );
     this.membership = new GroupMembership(this.settings, this.offsetsTopic, services.logger);
-    this.offsets = new CommittedOffsets(this.offsetsTopic, this.settings, (topic) => services.partitions.topic(topic)?.partitionDirs.length);
+    this.offsets = new CommittedOffsets(
+      this.offsetsTopic,
+      this.settings,
+      (topic) => services.partitions.topic(topic)?.partitionDirs.length,
+      (groupId) => this.tenureOf(groupId),
+    );
     this.expirationTimer = setInterval(() => void this.expireOffsets(), Math.min(this.settings.offsetsRetentionCheckIntervalMs, 2 ** 31 - 1));
     this.expirationTimer.unref();
     services.controller.onTopicDeleted((topic) => this.onTopicDeleted(topic.name));
@@ -88,14 +117,61 @@ export class GroupCoordinator {
 
   // ---- loading ----
 
-  /** Starts loading __consumer_offsets when it exists (the broker serves meanwhile). */
+  /** The embedded broker: starts loading __consumer_offsets when it exists (the broker serves meanwhile). In a cluster, loads wait for onElection. */
   start(): void {
-    if (this.offsetsTopic.open() !== null) this.loader.loadAll();
+    if (this.offsetsTopic.open() !== null && !this.followLeadership) this.loader.loadAll();
   }
 
-  /** NONE when this group's partition is loaded; otherwise the error group requests get. */
+  /**
+   * Kafka's onElection: this broker became the leader of `partition` of __consumer_offsets in
+   * `leaderEpoch`, so it coordinates that partition's groups once they are loaded from the log
+   * (COORDINATOR_LOAD_IN_PROGRESS meanwhile). An election older than an epoch already seen for
+   * the partition is ignored.
+   */
+  onElection(partition: number, leaderEpoch: number): void {
+    if (!this.followLeadership) throw new Error(`the embedded coordinator coordinates every group: it follows no leadership (election for ${OFFSETS_TOPIC}-${partition})`);
+    if (this.stopped) return;
+    if (this.offsetsTopic.record === null) this.offsetsTopic.open();
+    // Before the topic is known here its partition count is not either (another broker's offsets.topic.num.partitions made it).
+    const outside = this.offsetsTopic.record !== null && partition >= this.offsetsTopic.partitionCount;
+    if (!Number.isInteger(partition) || partition < 0 || outside) {
+      throw new Error(`election for ${OFFSETS_TOPIC}-${partition}, which has ${this.offsetsTopic.partitionCount} partitions`);
+    }
+    this.loader.elect(partition, leaderEpoch);
+  }
+
+  /**
+   * Kafka's onResignation: this broker no longer leads `partition` (a follower in
+   * `leaderEpoch`, or the partition was stopped here: null). Its groups are unloaded at once,
+   * without writing anything: members waiting on a join or sync are answered NOT_COORDINATOR,
+   * and every request for those groups is from then on. A resignation older than an epoch
+   * already seen is ignored.
+   */
+  onResignation(partition: number, leaderEpoch: number | null): void {
+    if (!this.followLeadership) throw new Error(`the embedded coordinator coordinates every group: it follows no leadership (resignation of ${OFFSETS_TOPIC}-${partition})`);
+    if (!this.loader.resign(partition, leaderEpoch)) return;
+    const belongs = (groupId: string): boolean => this.offsetsTopic.partitionOf(groupId) === partition;
+    const groups = this.membership.unload(belongs);
+    const offsets = this.offsets.forgetGroups(belongs);
+    this.topicsDeletedBeforeLoad.delete(partition);
+    this.services.logger.info(`resigned ${OFFSETS_TOPIC}-${partition}${leaderEpoch === null ? '' : ` in leader epoch ${leaderEpoch}`}: unloaded ${groups} group(s) and ${offsets} committed offset(s)`);
+  }
+
+  /**
+   * The replica manager's view of a partition's leadership here (role null: no longer a
+   * replica), for the broker to pass on: __consumer_offsets partitions become elections and
+   * resignations, other topics are ignored.
+   */
+  onLeadershipChange(topic: string, partition: number, role: 'leader' | 'follower' | null, leaderEpoch: number): void {
+    if (topic !== OFFSETS_TOPIC) return;
+    if (role === 'leader') this.onElection(partition, leaderEpoch);
+    else this.onResignation(partition, leaderEpoch >= 0 ? leaderEpoch : null);
+  }
+
+  /** NONE when this group's partition is loaded; otherwise the error group requests get (Kafka's validateGroupStatus). */
   private loadError(groupId: string): number {
-    if (this.stopped || this.offsetsTopic.record === null) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (this.stopped) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (this.offsetsTopic.record === null) return this.followLeadership ? ErrorCode.NOT_COORDINATOR : ErrorCode.COORDINATOR_NOT_AVAILABLE;
     return this.loader.error(this.offsetsTopic.partitionOf(groupId));
   }
 
@@ -129,19 +205,32 @@ export class GroupCoordinator {
     this.offsets.forgetGroups(belongs);
   }
 
-  /** FindCoordinator for a group: creates __consumer_offsets on first use; NONE once the group's partition is loaded. */
-  async findCoordinator(groupId: string): Promise<number> {
-    if (this.stopped) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (this.offsetsTopic.record === null) {
+  /**
+   * FindCoordinator for a group: the leader of its partition of __consumer_offsets, which is
+   * created on first use (in a cluster that fails with fewer live brokers than
+   * offsets.topic.replication.factor: COORDINATOR_NOT_AVAILABLE, as Kafka). No leader:
+   * COORDINATOR_NOT_AVAILABLE. This broker, once the partition is loaded here; until then
+   * COORDINATOR_NOT_AVAILABLE too, which clients retry.
+   */
+  async findCoordinator(groupId: string): Promise<CoordinatorLocation> {
+    const unavailable: CoordinatorLocation = { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, nodeId: -1 };
+    if (this.stopped) return unavailable;
+    let topic = this.offsetsTopic.record;
+    if (topic === null) {
       try {
-        await this.offsetsTopic.create();
+        topic = await this.offsetsTopic.create();
       } catch (error) {
         this.services.logger.error(`creating ${OFFSETS_TOPIC} failed: ${(error as Error).message}`);
-        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        return unavailable;
       }
     }
+    const leaderId = this.services.partitions.leaderAndIsr(topic, this.offsetsTopic.partitionOf(groupId)).leaderId;
+    if (leaderId < 0) return unavailable;
+    if (leaderId !== this.services.config.brokerId) return { errorCode: ErrorCode.NONE, nodeId: leaderId };
+    // Led here but loading, or not yet told of the election: the client asks again shortly.
     const error = this.loadErrorReloading(groupId);
-    return error === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? ErrorCode.COORDINATOR_NOT_AVAILABLE : error;
+    if (error === ErrorCode.NONE) return { errorCode: ErrorCode.NONE, nodeId: leaderId };
+    return error === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS || error === ErrorCode.NOT_COORDINATOR ? unavailable : { errorCode: error, nodeId: -1 };
   }
 
   // ---- membership ----
@@ -232,6 +321,7 @@ export class GroupCoordinator {
     const wanted = states === null || states.length === 0 ? null : new Set(states.map((state) => state.toLowerCase()));
     const groups: GroupListing[] = [];
     for (const groupId of new Set([...this.membership.groupIds(), ...this.offsets.groupIds()])) {
+      if (this.loadError(groupId) !== ErrorCode.NONE) continue; // a partition still loading (Kafka lists only loaded groups)
       const group = this.membership.group(groupId);
       if (group === undefined && !this.offsets.has(groupId)) continue; // only offsets being written: not a group yet
       const state: GroupState = group?.state ?? 'Empty';
@@ -257,7 +347,10 @@ export class GroupCoordinator {
     const target = group ?? this.membership.createGroup(groupId);
     const emptySince = target.is('Empty') ? target.stateTimestamp : null;
     if (emptySince !== null) target.transitionTo('Dead');
+    const tenure = this.tenureOf(groupId);
     const errorCode = await this.offsetsTopic.append(groupId, tombstones);
+    // Unloaded meanwhile (this broker resigned the partition): memory holds nothing of the group's to change.
+    if (this.tenureOf(groupId) !== tenure) return errorCode;
     if (errorCode !== ErrorCode.NONE) {
       if (group === undefined) this.membership.removeGroup(groupId);
       else if (emptySince !== null) {
@@ -327,7 +420,8 @@ export class GroupCoordinator {
   private onTopicDeleted(topic: string): void {
     if (this.offsetsTopic.record === null) return;
     for (let partition = 0; partition < this.offsetsTopic.partitionCount; partition++) {
-      if (this.loader.isLoaded(partition)) continue;
+      // A partition another broker coordinates is cleaned there (the embedded broker owns every partition).
+      if (this.loader.isLoaded(partition) || !this.loader.owns(partition)) continue;
       const topics = this.topicsDeletedBeforeLoad.get(partition) ?? new Set<string>();
       this.topicsDeletedBeforeLoad.set(partition, topics.add(topic));
     }
@@ -340,6 +434,11 @@ export class GroupCoordinator {
   private async removeOffsetsOfTopics(groupId: string, topics: ReadonlySet<string>): Promise<void> {
     const removed = await this.cleanupGroup(groupId, (topic) => topics.has(topic), true);
     if (removed > 0) this.services.logger.info(`group ${excerpt(groupId)}: removed ${removed} committed offset(s) of deleted topic(s) ${[...topics].join(', ')}`);
+  }
+
+  /** Which load of the group's partition memory holds (offsets-loader.ts): a write that began under another changes nothing when it ends. */
+  private tenureOf(groupId: string): number {
+    return this.loader.tenure(this.offsetsTopic.partitionOf(groupId));
   }
 
   /** How many groups the coordinator holds, and how many KIP-394 member ids are pending (for tests and operators). */

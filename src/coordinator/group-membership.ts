@@ -645,6 +645,36 @@ export class GroupMembership {
     }
   }
 
+  /**
+   * Kafka's onGroupUnloaded, for the groups `belongs` picks (this broker resigned their
+   * partition): each becomes Dead and is dropped with its timers and pending member ids, and
+   * members waiting on a join or a sync are answered NOT_COORDINATOR, so they look the
+   * coordinator up again. Nothing is written: the new coordinator reads the group from the
+   * log. A write already in flight for a group finds it Dead (or its waiter answered) and
+   * changes nothing. Returns how many groups were dropped.
+   */
+  unload(belongs: (groupId: string) => boolean): number {
+    this.pending.forgetGroups(belongs);
+    let unloaded = 0;
+    for (const group of [...this.groups.values()]) {
+      if (!belongs(group.groupId)) continue;
+      if (group.joinTimer !== null) clearTimeout(group.joinTimer);
+      group.joinTimer = null;
+      group.initialDelayRunning = false;
+      for (const member of group.members.values()) {
+        this.clearExpiry(member);
+        member.awaitingJoin?.(joinError(ErrorCode.NOT_COORDINATOR, member.memberId));
+        member.awaitingSync?.(syncError(ErrorCode.NOT_COORDINATOR));
+        member.awaitingJoin = null;
+        member.awaitingSync = null;
+      }
+      group.transitionTo('Dead');
+      this.groups.delete(group.groupId);
+      unloaded++;
+    }
+    return unloaded;
+  }
+
   /** Writes the group's metadata record (members, generation, assignments) to __consumer_offsets. */
   private storeGroup(group: Group): Promise<number> {
     const stored: StoredGroup = {

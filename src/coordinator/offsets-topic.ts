@@ -47,7 +47,7 @@ export class OffsetsTopic {
     return this.topic;
   }
 
-  /** Finds the topic in the metadata at startup; null when it does not exist yet. */
+  /** Finds the topic in the metadata (at startup; in a cluster, when a partition of it is elected); null when it does not exist yet. */
   open(): TopicRecord | null {
     this.topic = this.services.partitions.topic(OFFSETS_TOPIC) ?? null;
     return this.topic;
@@ -84,7 +84,8 @@ export class OffsetsTopic {
 
   /** Reads a partition from its log start to its high watermark, calling `visit` with each record in offset order. */
   readPartition(partition: number, visit: (key: Buffer | null, value: Buffer | null) => void): Promise<void> {
-    const topic = this.topic;
+    // In a cluster the topic may have been created by another broker since this one last looked.
+    const topic = this.topic ?? this.open();
     if (topic === null) return Promise.reject(new Error(`reading ${OFFSETS_TOPIC}-${partition}, which does not exist`));
     return readPartitionRecords(this.services.partitions, topic, partition, visit);
   }

@@ -60,6 +60,11 @@ export class PendingMembers {
     return true;
   }
 
+  /** Forgets, without telling anyone, the pending members of the groups `belongs` picks (their partition was unloaded). */
+  forgetGroups(belongs: (groupId: string) => boolean): void {
+    for (const [memberId, entry] of [...this.byMemberId]) if (belongs(entry.groupId)) this.remove(memberId, entry);
+  }
+
   /** Forgets every pending member without telling anyone (the coordinator is stopping). */
   clear(): void {
     for (const entry of this.byMemberId.values()) clearTimeout(entry.timer);

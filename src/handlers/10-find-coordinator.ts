@@ -1,15 +1,15 @@
 // FindCoordinator (key 10), versions 0-4 (4 looks up a batch of keys, KIP-699).
-// Groups: this broker coordinates every group; the first lookup creates
-// __consumer_offsets, and while a group's partition of it is loading the answer is
-// COORDINATOR_NOT_AVAILABLE (clients retry). Transactions are not served yet: their
-// keys are answered COORDINATOR_NOT_AVAILABLE too.
+// Groups: the coordinator is the leader of the group's partition of __consumer_offsets (the
+// embedded broker leads them all), named by its advertised endpoint; the first lookup
+// creates the topic. No leader, a leader whose endpoint this broker does not know, or this
+// broker still loading the partition: COORDINATOR_NOT_AVAILABLE (clients retry).
+// Transactions are not served yet: their keys are answered COORDINATOR_NOT_AVAILABLE too.
 
 import { ErrorCode } from '../protocol/errors.js';
 import type { Coordinator } from '../protocol/generated/find-coordinator-response.js';
 import { findCoordinatorApi } from '../protocol/generated/index.js';
 import type { Encodable } from '../protocol/message.js';
 import { defineHandler, type BrokerServices } from './handler.js';
-import { advertisedBrokers } from './metadata-view.js';
 
 const BATCHED_KEYS_VERSION = 4;
 const KeyType = { GROUP: 0, TRANSACTION: 1 } as const;
@@ -18,10 +18,11 @@ async function locate(broker: BrokerServices, key: string, keyType: number): Pro
   const unavailable = (errorCode: number, errorMessage: string): Encodable<Coordinator> => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage });
   if (keyType === KeyType.TRANSACTION) return unavailable(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'transactions are not served yet');
   if (keyType !== KeyType.GROUP) return unavailable(ErrorCode.INVALID_REQUEST, `unknown coordinator key type ${keyType}`);
-  const errorCode = await broker.groups.findCoordinator(key);
-  if (errorCode !== ErrorCode.NONE) return unavailable(errorCode, 'the group coordinator is loading');
-  const self = advertisedBrokers(broker.config)[0]!;
-  return { key, nodeId: self.nodeId, host: self.host, port: self.port, errorCode: ErrorCode.NONE, errorMessage: null };
+  const found = await broker.groups.findCoordinator(key);
+  if (found.errorCode !== ErrorCode.NONE) return unavailable(found.errorCode, 'the group coordinator is not available yet');
+  const endpoint = broker.brokerEndpoint(found.nodeId);
+  if (endpoint === undefined) return unavailable(ErrorCode.COORDINATOR_NOT_AVAILABLE, `the group coordinator, broker ${found.nodeId}, is not a live broker known here`);
+  return { key, nodeId: found.nodeId, host: endpoint.host, port: endpoint.port, errorCode: ErrorCode.NONE, errorMessage: null };
 }
 
 export const findCoordinatorHandler = defineHandler({

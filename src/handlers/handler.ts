@@ -36,6 +36,11 @@ export interface BrokerServices {
   readonly shuttingDown: boolean;
   /** The registry, for ApiVersions. */
   readonly apiVersions: () => readonly { apiKey: number; minVersion: number; maxVersion: number }[];
+  /**
+   * A broker's endpoint as clients are told of it (the listener they use), by broker id;
+   * undefined for a broker not known to be live. The embedded broker knows only itself.
+   */
+  brokerEndpoint(brokerId: number): { readonly host: string; readonly port: number } | undefined;
 }
 
 export interface RequestContext {

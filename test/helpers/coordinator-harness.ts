@@ -3,8 +3,13 @@
 // append to __consumer_offsets answers what `appendReply` says (success at once by
 // default), so a test can hold an append or fail it. For what the wire cannot show: what
 // the coordinator holds, and what it does while a write is in flight or after it failed.
+// `coordinatorOnBroker` is the other kind: a coordinator that follows leadership of
+// __consumer_offsets (as in a cluster), over the real partition layer and shards of an
+// embedded broker started in this process, so its loads read a real log.
 
+import { Broker } from '../../src/broker.js';
 import { buildBrokerConfig, type BrokerConfig } from '../../src/config/broker-config.js';
+import { soleLeadership } from '../../src/controller/leader-and-isr.js';
 import type { TopicRecord } from '../../src/controller/metadata-store.js';
 import { GroupCoordinator, type JoinRequest } from '../../src/coordinator/group-coordinator.js';
 import { decodeKey, decodeOffsetValue, type OffsetsTopicKey } from '../../src/coordinator/offsets-records.js';
@@ -12,6 +17,8 @@ import { createLogger } from '../../src/logger.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ZERO_UUID } from '../../src/protocol/message.js';
 import { decodeRecords } from '../../src/protocol/record-batch.js';
+import type { BrokerServices } from '../../src/handlers/handler.js';
+import { freePort, temporaryDirectory } from './broker-process.js';
 
 export interface Teardownable {
   teardown(fn: () => void | Promise<void>): void;
@@ -89,6 +96,7 @@ export async function coordinatorHarness(t: Teardownable, options: HarnessOption
     },
     partitions: {
       topic: (name: string) => topics.get(name),
+      leaderAndIsr: () => soleLeadership(config.brokerId),
       append: async (_topic: TopicRecord, _partition: number, batch: Buffer) => {
         for (const record of decodeRecords(batch)) {
           const key = decodeKey(record.key!);
@@ -104,7 +112,7 @@ export async function coordinatorHarness(t: Teardownable, options: HarnessOption
   } as unknown as Services;
   const coordinator = new GroupCoordinator(services);
   t.teardown(() => coordinator.stop());
-  if ((await coordinator.findCoordinator('any')) !== ErrorCode.NONE) throw new Error('the stub __consumer_offsets did not load');
+  if ((await coordinator.findCoordinator('any')).errorCode !== ErrorCode.NONE) throw new Error('the stub __consumer_offsets did not load');
   const deleteTopic = (name: string): void => {
     const topic = topics.get(name);
     if (topic === undefined) throw new Error(`no topic ${name} to delete`);
@@ -112,6 +120,62 @@ export async function coordinatorHarness(t: Teardownable, options: HarnessOption
     for (const listener of topicDeletedListeners) listener(topic);
   };
   return Object.assign(handle, { coordinator, config, logLines, appended, deleteTopic });
+}
+
+export interface BrokerHarness {
+  /** The coordinator under test: it follows leadership (onElection / onResignation), over the broker's partition layer. */
+  readonly coordinator: GroupCoordinator;
+  /** The embedded broker's own services (its partition layer, controller, config). */
+  readonly services: BrokerServices;
+  /** What the coordinator under test logged. */
+  readonly logLines: string[];
+}
+
+export interface BrokerHarnessOptions {
+  /** Broker config overrides (Kafka keys). */
+  readonly overrides?: Readonly<Record<string, string | number>>;
+  /** The partition layer the coordinator sees (default: the broker's own), to stand in for a cluster's leadership. */
+  readonly partitions?: (real: BrokerServices['partitions']) => BrokerServices['partitions'];
+}
+
+/**
+ * An embedded broker in this process (one shard, a temporary log dir, the user topic "orders"
+ * with one partition) and a second coordinator over its controller and partition layer that
+ * follows leadership: it loads a partition of __consumer_offsets only when told it was elected.
+ * The broker's own coordinator never loads the topic (it did not exist when it started, and
+ * no client reaches it), so the one under test is the topic's only reader and writer.
+ */
+export async function coordinatorOnBroker(t: Teardownable, options: BrokerHarnessOptions = {}): Promise<BrokerHarness> {
+  const port = await freePort();
+  const { config } = buildBrokerConfig(
+    new Map(),
+    new Map(
+      Object.entries({
+        listeners: `PLAINTEXT://127.0.0.1:${port}`,
+        'log.dirs': temporaryDirectory(t),
+        'num.shards': 1,
+        'group.initial.rebalance.delay.ms': 0,
+        'group.min.session.timeout.ms': 10,
+        ...options.overrides,
+      }).map(([key, value]) => [key, String(value)]),
+    ),
+  );
+  const broker = await Broker.start(config, createLogger('broker', 'warn'));
+  t.teardown(() => broker.stop());
+  // The broker keeps its services private: the test reaches them as its handlers do.
+  const services = (broker as unknown as { services: BrokerServices }).services;
+  const created = await services.controller.createTopic({ name: 'orders', numPartitions: 1, replicationFactor: 1, assignments: [], configs: new Map() });
+  if (created.errorCode !== ErrorCode.NONE) throw new Error(`creating orders failed: ${created.errorCode}`);
+  const logLines: string[] = [];
+  const coordinator = new GroupCoordinator({
+    config: services.config,
+    controller: services.controller,
+    partitions: options.partitions?.(services.partitions) ?? services.partitions,
+    logger: createLogger('coordinator', 'debug', (line) => logLines.push(line) > 0),
+    followLeadership: true,
+  });
+  t.teardown(() => coordinator.stop());
+  return { coordinator, services, logLines };
 }
 
 export function joinRequest(groupId: string, memberId = '', overrides: Partial<JoinRequest> = {}): JoinRequest {
