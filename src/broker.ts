@@ -188,7 +188,9 @@ export class Broker {
       const segmentReaders = new SegmentReaders(descriptors.segmentReaders);
       const partitions = new PartitionManager({ store: cluster?.topics ?? store, controller, shards, segmentReaders, logger, replication: cluster ?? undefined });
       shards.on('log', (level, message) => logger[level](message));
-      const groups = new GroupCoordinator({ config, controller, partitions, logger });
+      // In a cluster a broker coordinates the groups whose __consumer_offsets partition it leads.
+      const groups = new GroupCoordinator({ config, controller, partitions, logger, followLeadership: cluster !== null });
+      if (cluster !== null) cluster.replicas.onLeadershipChange = (topic, partition, role, leaderEpoch) => groups.onLeadershipChange(topic, partition, role, leaderEpoch);
       groups.start();
       const registry = createRegistry();
       let broker: Broker | null = null;
@@ -208,7 +210,7 @@ export class Broker {
           return broker?.shuttingDown ?? false;
         },
         apiVersions: () => registry.apiVersions(),
-        brokerEndpoint: (brokerId) => (brokerId === config.brokerId ? advertisedBrokers(config)[0] : undefined),
+        brokerEndpoint: (brokerId) => (cluster !== null ? cluster.liveBrokers().find((live) => live.nodeId === brokerId) : brokerId === config.brokerId ? advertisedBrokers(config)[0] : undefined),
       };
       broker = new Broker(config, logger, descriptors, perIpOverrides, locks, store, shards, controller, segmentReaders, registry, services, responseWriter(config, logger), cluster);
       controller.onBrokerConfigChange((changed, previous) => broker!.reconfigureConnections(changed, previous));
