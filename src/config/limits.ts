@@ -153,6 +153,23 @@ export const limits = {
   cleanerStepBytes: 8 * 1024 * 1024,
   /** ...or milliseconds, whichever comes first. */
   cleanerStepMs: 20,
+  // ---- ZooKeeper client (i10: src/cluster/zk/zk-client.ts) ----
+  /**
+   * Milliseconds between two looks at a ZooKeeper session's liveness: how long since the server
+   * last answered (the read timeout, two thirds of the session timeout, as ZooKeeper's Java
+   * client) and how long since the connection was lost (sessionLost at the session timeout).
+   * The granularity of both judgements.
+   */
+  zookeeperLivenessCheckIntervalMs: 100,
+  /** The longest close() waits for the server to confirm CloseSession before it drops the connection. */
+  zookeeperCloseTimeoutMs: 3_000,
+  /**
+   * The longest pause between two rounds of reconnect attempts over all the servers of the
+   * connect string (node-zookeeper-client's spinDelay: a random wait up to this).
+   */
+  zookeeperReconnectSpinDelayMs: 1_000,
+  /** Times removeRecursive starts over when a child appeared while it removed the others (NOT_EMPTY). */
+  zookeeperRemoveRecursiveAttemptsMax: 5,
   // ---- cluster controller (src/cluster/controller/) ----
   /**
    * Requests queued for one broker by the controller (its ControllerChannelManager queue).

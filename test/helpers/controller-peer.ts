@@ -7,6 +7,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { ZkClient } from '../../src/cluster/zk/zk-client.js';
+import { BrokerIdZnode } from '../../src/cluster/zk/znodes.js';
 import type { Logger } from '../../src/logger.js';
 import { ApiKey, apiVersionsApi, leaderAndIsrApi, stopReplicaApi, updateMetadataApi } from '../../src/protocol/generated/index.js';
 import type { LeaderAndIsrRequest } from '../../src/protocol/generated/leader-and-isr-request.js';
@@ -63,17 +64,13 @@ export class PeerBroker {
     this.port = (this.server.address() as { port: number }).port;
     this.zk = await ZkClient.connect(this.zkConnect, { sessionTimeoutMs: 6_000, connectionTimeoutMs: 5_000, logger: quietLogger });
     await this.zk.createPersistentPath('/brokers/ids');
-    const registration = {
-      features: {},
-      listener_security_protocol_map: { PLAINTEXT: 'PLAINTEXT' },
-      endpoints: [`PLAINTEXT://127.0.0.1:${this.port}`],
-      jmx_port: -1,
-      port: this.port,
-      host: '127.0.0.1',
-      version: 5,
-      timestamp: String(Date.now()),
-    };
-    await this.zk.create(`/brokers/ids/${this.id}`, Buffer.from(JSON.stringify(registration)), 'ephemeral');
+    const registration = BrokerIdZnode.encode({
+      endpoints: [{ listenerName: 'PLAINTEXT', securityProtocol: 'PLAINTEXT', host: '127.0.0.1', port: this.port }],
+      rack: null,
+      jmxPort: -1,
+      timestampMs: Date.now(),
+    });
+    await this.zk.create(`/brokers/ids/${this.id}`, registration, 'ephemeral');
     const node = await this.zk.getData(`/brokers/ids/${this.id}`);
     this.epoch = node!.stat.czxid;
   }

@@ -5,6 +5,7 @@
 // without it, says what to install.
 
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 interface SystemDependency {
   readonly packageName: string;
@@ -25,6 +26,8 @@ export const systemDependencies: readonly SystemDependency[] = [
   },
   // prlimit lowers a running broker's descriptor limit (test/controller/create-atomic.test.ts).
   { packageName: 'util-linux', present: () => succeeds('prlimit', ['--version']) },
+  // The cluster tests' ZooKeeper (test/helpers/zookeeper.ts runs its jar directly with java).
+  { packageName: 'zookeeper', present: () => existsSync('/usr/share/java/zookeeper.jar') && succeeds('java', ['-version']) },
 ];
 
 export function installMissing(dependencies: readonly SystemDependency[]): void {

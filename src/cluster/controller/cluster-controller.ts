@@ -33,32 +33,18 @@ import { errorName } from '../../protocol/errors.js';
 import { ControllerChannel, connectWithKafkaClient, type ConnectToBroker, type RequestOutcome } from './controller-channel.js';
 import { ControllerContext, type LiveBroker } from './controller-context.js';
 import {
-  BROKER_IDS_PATH,
-  CONTROLLER_EPOCH_PATH,
-  CONTROLLER_FOLDERS,
-  CONTROLLER_PATH,
-  DELETE_TOPICS_PATH,
-  ISR_CHANGE_NOTIFICATION_PATH,
-  TOPICS_PATH,
+  ControllerEpochZnode,
+  ControllerZnode,
+  EntityConfigZnode,
+  IsrChangeZnode,
+  PartitionStateZnode,
+  TopicZnode,
+  BrokerIdZnode,
+  ZkPaths,
   ZnodeFormatError,
-  brokerPath,
-  decodeBrokerRegistration,
-  decodeControllerEpoch,
-  decodeIsrChangeNotification,
-  decodePartitionState,
-  decodeTopicAssignment,
-  decodeTopicConfig,
-  deleteTopicPath,
-  encodeController,
-  encodeControllerEpoch,
-  encodePartitionState,
-  isrChangeNotificationPath,
-  partitionPath,
-  partitionStatePath,
-  topicConfigPath,
-  topicPartitionsPath,
-  topicPath,
-} from './controller-znodes.js';
+} from '../zk/znodes.js';
+import type { ZkClient, ZkOp } from '../zk/zk-client.js';
+import { ZERO_UUID } from '../../protocol/message.js';
 import {
   EPOCH_DURING_DELETE,
   NO_LEADER,
@@ -71,33 +57,13 @@ import {
 import { RequestBatch } from './request-batch.js';
 import type { StopReplicaResponse } from '../../protocol/generated/stop-replica-response.js';
 
-/** A ZooKeeper node's metadata, as src/cluster/zk/zk-client.ts gives it. */
-export interface ZkStat {
-  readonly version: number;
-  readonly czxid: bigint;
-  readonly ephemeralOwner: bigint;
-  readonly numChildren: number;
-}
+/** The part of ZkClient the controller uses (tests may wrap it). */
+export type ControllerZk = Pick<ZkClient, 'sessionId' | 'connected' | 'getData' | 'exists' | 'getChildren' | 'createPersistentPath' | 'multi' | 'on' | 'off'>;
 
-/** One operation of a multi, as src/cluster/zk/zk-client.ts takes it. */
-export type ZkOp =
-  | { op: 'create'; path: string; data: Buffer | null; mode?: 'persistent' | 'ephemeral' | 'persistent_sequential' | 'ephemeral_sequential' }
-  | { op: 'setData'; path: string; data: Buffer; version: number }
-  | { op: 'check'; path: string; version: number }
-  | { op: 'remove'; path: string; version: number };
-
-/** The part of src/cluster/zk/zk-client.ts's ZkClient the controller uses. */
-export interface ControllerZk {
-  readonly sessionId: string;
-  readonly connected: boolean;
-  getData(path: string, watch?: () => void): Promise<{ data: Buffer | null; stat: ZkStat } | null>;
-  exists(path: string, watch?: () => void): Promise<ZkStat | null>;
-  getChildren(path: string, watch?: () => void): Promise<string[] | null>;
-  createPersistentPath(path: string, data?: Buffer | null): Promise<void>;
-  multi(ops: readonly ZkOp[]): Promise<void>;
-  on(event: 'connected' | 'disconnected' | 'sessionLost' | 'expired', listener: () => void): unknown;
-  off(event: 'connected' | 'disconnected' | 'sessionLost' | 'expired', listener: () => void): unknown;
-}
+/** The folders the controller watches; whoever starts first creates them (with Kafka's other persistent paths). */
+const CONTROLLER_FOLDERS = [ZkPaths.brokerIds, ZkPaths.topics, ZkPaths.configTopics, ZkPaths.deleteTopics, ZkPaths.isrChangeNotification] as const;
+const CONTROLLER_PATH = ZkPaths.controller;
+const CONTROLLER_EPOCH_PATH = ZkPaths.controllerEpoch;
 
 export interface ClusterControllerOptions {
   readonly zk: ControllerZk;
@@ -385,16 +351,16 @@ export class ClusterController extends EventEmitter {
     const epochNode = await this.zk.getData(CONTROLLER_EPOCH_PATH);
     let newEpoch: number;
     let newEpochZkVersion: number;
-    const registration: ZkOp = { op: 'create', path: CONTROLLER_PATH, data: encodeController(this.brokerId, Date.now()), mode: 'ephemeral' };
+    const registration: ZkOp = { op: 'create', path: CONTROLLER_PATH, data: ControllerZnode.encode(this.brokerId, Date.now()), mode: 'ephemeral' };
     const ops: ZkOp[] = [registration];
     if (epochNode === null) {
       newEpoch = 1;
       newEpochZkVersion = 0;
-      ops.push({ op: 'create', path: CONTROLLER_EPOCH_PATH, data: encodeControllerEpoch(newEpoch), mode: 'persistent' });
+      ops.push({ op: 'create', path: CONTROLLER_EPOCH_PATH, data: ControllerEpochZnode.encode(newEpoch), mode: 'persistent' });
     } else {
-      newEpoch = decodeControllerEpoch(epochNode.data) + 1;
+      newEpoch = ControllerEpochZnode.decode(epochNode.data) + 1;
       newEpochZkVersion = epochNode.stat.version + 1;
-      ops.push({ op: 'setData', path: CONTROLLER_EPOCH_PATH, data: encodeControllerEpoch(newEpoch), version: epochNode.stat.version });
+      ops.push({ op: 'setData', path: CONTROLLER_EPOCH_PATH, data: ControllerEpochZnode.encode(newEpoch), version: epochNode.stat.version });
     }
     try {
       await this.zk.multi(ops);
@@ -419,7 +385,7 @@ export class ClusterController extends EventEmitter {
     const controller = await this.zk.getData(CONTROLLER_PATH);
     if (controller === null || controller.stat.ephemeralOwner !== this.ownSession()) return false;
     const epochNode = await this.zk.getData(CONTROLLER_EPOCH_PATH);
-    return epochNode !== null && decodeControllerEpoch(epochNode.data) === newEpoch;
+    return epochNode !== null && ControllerEpochZnode.decode(epochNode.data) === newEpoch;
   }
 
   /** Kafka's onControllerFailover: load everything, tell every broker everything, elect what is offline. */
@@ -467,7 +433,7 @@ export class ClusterController extends EventEmitter {
     this.assertCurrent(generation);
     const brokerIds = await this.readBrokerIds();
     for (const broker of await this.readBrokers(brokerIds)) this.addLiveBroker(broker);
-    const topics = (await this.zk.getChildren(TOPICS_PATH, this.topicsWatch)) ?? [];
+    const topics = (await this.zk.getChildren(ZkPaths.topics, this.topicsWatch)) ?? [];
     await forEachBounded(topics, limits.controllerZkWritesInFlightMax, async (topic) => {
       await this.loadTopic(topic);
     });
@@ -493,24 +459,24 @@ export class ClusterController extends EventEmitter {
   private readonly topicsWatch = this.watch('topicChange', () => this.onTopicChange());
 
   private async readBrokerIds(): Promise<number[]> {
-    const children = (await this.zk.getChildren(BROKER_IDS_PATH, this.brokersWatch)) ?? [];
+    const children = (await this.zk.getChildren(ZkPaths.brokerIds, this.brokersWatch)) ?? [];
     return children.filter((child) => /^\d+$/.test(child)).map(Number);
   }
 
   private async readBrokers(ids: readonly number[]): Promise<LiveBroker[]> {
     const brokers: LiveBroker[] = [];
     await forEachBounded(ids, limits.controllerZkWritesInFlightMax, async (id) => {
-      const node = await this.zk.getData(brokerPath(id));
+      const node = await this.zk.getData(ZkPaths.brokerIdPath(id));
       if (node === null) return; // gone meanwhile: the watch brings another event
       try {
-        const registration = decodeBrokerRegistration(id, node.data);
+        const registration = BrokerIdZnode.decode(id, node.data);
         const listener = this.config.values.get('inter.broker.listener.name');
-        const endpoint = typeof listener === 'string' ? registration.endpoints.find((e) => e.listenerName === listener) : registration.endpoints[0];
+        const endpoint = typeof listener === 'string' ? registration.endpoints.find((candidate) => candidate.listenerName === listener) : registration.endpoints[0];
         if (endpoint === undefined) {
           this.logger.error(`broker ${id} registers no ${typeof listener === 'string' ? `${listener} ` : ''}endpoint: it is not counted live`);
           return;
         }
-        brokers.push({ ...registration, epoch: node.stat.czxid, endpoint });
+        brokers.push({ id, endpoints: registration.endpoints, rack: registration.rack, epoch: node.stat.czxid, endpoint });
       } catch (error) {
         if (!(error instanceof ZnodeFormatError)) throw error;
         this.logger.error(`broker ${id}'s registration is not Kafka's: ${error.message}; it is not counted live`);
@@ -526,17 +492,18 @@ export class ClusterController extends EventEmitter {
 
   /** Reads a topic's assignment (watching it) and its partitions' states into the context; false if it is gone or unreadable. */
   private async loadTopic(topic: string): Promise<boolean> {
-    const node = await this.zk.getData(topicPath(topic), this.watch(`partitions:${topic}`, () => this.onPartitionModification(topic)));
+    const node = await this.zk.getData(ZkPaths.topicPath(topic), this.watch(`partitions:${topic}`, () => this.onPartitionModification(topic)));
     if (node === null) return false;
     let assignment;
     try {
-      assignment = decodeTopicAssignment(topic, node.data);
+      assignment = TopicZnode.decode(topic, node.data);
     } catch (error) {
       if (!(error instanceof ZnodeFormatError)) throw error;
       this.logger.error(`topic ${topic} is not Kafka's: ${error.message}; left alone`);
       return false;
     }
-    this.context.topics.set(topic, { topicId: assignment.topicId, partitions: new Map(assignment.partitions) });
+    // A topic from before topic ids (Kafka 2.8) is announced with the zero id.
+    this.context.topics.set(topic, { topicId: assignment.topicId ?? ZERO_UUID, partitions: new Map(assignment.partitions) });
     await forEachBounded([...assignment.partitions.keys()], limits.controllerZkWritesInFlightMax, async (partition) => {
       await this.readState(topic, partition);
     });
@@ -545,10 +512,10 @@ export class ClusterController extends EventEmitter {
 
   /** Reads a partition's state znode into the context; undefined when it has none. */
   private async readState(topic: string, partition: number): Promise<LeaderAndIsr | undefined> {
-    const node = await this.zk.getData(partitionStatePath(topic, partition));
+    const node = await this.zk.getData(ZkPaths.partitionStatePath(topic, partition));
     if (node === null) return undefined;
     try {
-      const data = decodePartitionState(topic, partition, node.data);
+      const data = PartitionStateZnode.decode(node.data, ZkPaths.partitionStatePath(topic, partition));
       const state: LeaderAndIsr = { ...data, partitionEpoch: node.stat.version };
       this.context.setState(topic, partition, state);
       return state;
@@ -610,10 +577,11 @@ export class ClusterController extends EventEmitter {
           leaderEpoch: current.leaderEpoch + 1,
           controllerEpoch: this.controllerEpoch,
           partitionEpoch: current.partitionEpoch + 1,
+          leaderRecoveryState: current.leaderRecoveryState,
         };
         try {
           await this.fencedMulti(generation, [
-            { op: 'setData', path: partitionStatePath(topic, partition), data: encodePartitionState(next), version: current.partitionEpoch },
+            { op: 'setData', path: ZkPaths.partitionStatePath(topic, partition), data: PartitionStateZnode.encode(next), version: current.partitionEpoch },
           ]);
         } catch (error) {
           if (!ClusterController.failedAt(error, 1, 'BAD_VERSION') && !ClusterController.failedAt(error, 1, 'NO_NODE')) throw error;
@@ -636,7 +604,7 @@ export class ClusterController extends EventEmitter {
   private async initializePartitions(generation: number, topic: string, partitions: readonly number[], batch: RequestBatch): Promise<void> {
     if (partitions.length === 0) return;
     try {
-      await this.fencedMulti(generation, [{ op: 'create', path: topicPartitionsPath(topic), data: null, mode: 'persistent' }]);
+      await this.fencedMulti(generation, [{ op: 'create', path: ZkPaths.topicPartitionsPath(topic), data: null, mode: 'persistent' }]);
     } catch (error) {
       if (!ClusterController.failedAt(error, 1, 'NODE_EXISTS')) throw error;
     }
@@ -647,10 +615,10 @@ export class ClusterController extends EventEmitter {
         this.logger.warn(`${partitionName(topic, partition)}: none of its replicas [${replicas.join(', ')}] is alive; it waits for one`);
         return;
       }
-      const state: LeaderAndIsr = { ...initial, leaderEpoch: 0, controllerEpoch: this.controllerEpoch, partitionEpoch: 0 };
-      const createState: ZkOp = { op: 'create', path: partitionStatePath(topic, partition), data: encodePartitionState(state), mode: 'persistent' };
+      const state: LeaderAndIsr = { ...initial, leaderEpoch: 0, controllerEpoch: this.controllerEpoch, partitionEpoch: 0, leaderRecoveryState: 0 };
+      const createState: ZkOp = { op: 'create', path: ZkPaths.partitionStatePath(topic, partition), data: PartitionStateZnode.encode(state), mode: 'persistent' };
       try {
-        await this.fencedMulti(generation, [{ op: 'create', path: partitionPath(topic, partition), data: null, mode: 'persistent' }, createState]);
+        await this.fencedMulti(generation, [{ op: 'create', path: ZkPaths.topicPartitionPath(topic, partition), data: null, mode: 'persistent' }, createState]);
       } catch (error) {
         if (!ClusterController.failedAt(error, 1, 'NODE_EXISTS')) throw error;
         try {
@@ -725,11 +693,11 @@ export class ClusterController extends EventEmitter {
 
   private async uncleanLeaderElectionEnable(topic: string): Promise<boolean> {
     const key = 'unclean.leader.election.enable';
-    const node = await this.zk.getData(topicConfigPath(topic));
+    const node = await this.zk.getData(ZkPaths.topicConfigPath(topic));
     if (node !== null) {
       try {
-        const value = decodeTopicConfig(topic, node.data).get(key);
-        if (value !== undefined) return value.trim().toLowerCase() === 'true';
+        const configs = EntityConfigZnode.decode(node.data, ZkPaths.topicConfigPath(topic));
+        if (Object.hasOwn(configs, key)) return configs[key]!.trim().toLowerCase() === 'true';
       } catch (error) {
         if (!(error instanceof ZnodeFormatError)) throw error;
         this.logger.error(`${error.message}; the broker default of ${key} applies`);
@@ -828,7 +796,7 @@ export class ClusterController extends EventEmitter {
   private async onTopicChange(): Promise<void> {
     if (!this.isActive) return;
     const generation = this.generation;
-    const children = new Set((await this.zk.getChildren(TOPICS_PATH, this.topicsWatch)) ?? []);
+    const children = new Set((await this.zk.getChildren(ZkPaths.topics, this.topicsWatch)) ?? []);
     this.assertCurrent(generation);
     for (const topic of [...this.context.topics.keys()]) {
       if (!children.has(topic)) {
@@ -856,12 +824,12 @@ export class ClusterController extends EventEmitter {
     const generation = this.generation;
     const info = this.context.topics.get(topic);
     if (info === undefined) return; // not yet known: the topic change event loads it whole
-    const node = await this.zk.getData(topicPath(topic), this.watch(`partitions:${topic}`, () => this.onPartitionModification(topic)));
+    const node = await this.zk.getData(ZkPaths.topicPath(topic), this.watch(`partitions:${topic}`, () => this.onPartitionModification(topic)));
     this.assertCurrent(generation);
     if (node === null) return;
     let assignment;
     try {
-      assignment = decodeTopicAssignment(topic, node.data);
+      assignment = TopicZnode.decode(topic, node.data);
     } catch (error) {
       if (!(error instanceof ZnodeFormatError)) throw error;
       this.logger.error(`topic ${topic} is not Kafka's: ${error.message}; its change is ignored`);
@@ -888,14 +856,14 @@ export class ClusterController extends EventEmitter {
   private async onIsrChangeNotification(): Promise<void> {
     if (!this.isActive) return;
     const generation = this.generation;
-    const names = (await this.zk.getChildren(ISR_CHANGE_NOTIFICATION_PATH, this.isrChangeWatch)) ?? [];
+    const names = (await this.zk.getChildren(ZkPaths.isrChangeNotification, this.isrChangeWatch)) ?? [];
     if (names.length === 0) return;
     const partitions = new Map<string, [string, number]>();
     await forEachBounded(names, limits.controllerZkWritesInFlightMax, async (name) => {
-      const node = await this.zk.getData(isrChangeNotificationPath(name));
+      const node = await this.zk.getData(`${ZkPaths.isrChangeNotification}/${name}`);
       if (node === null) return;
       try {
-        for (const { topic, partition } of decodeIsrChangeNotification(name, node.data)) partitions.set(`${topic}\0${partition}`, [topic, partition]);
+        for (const { topic, partition } of IsrChangeZnode.decode(node.data, `${ZkPaths.isrChangeNotification}/${name}`)) partitions.set(`${topic}\0${partition}`, [topic, partition]);
       } catch (error) {
         if (!(error instanceof ZnodeFormatError)) throw error;
         this.logger.error(`${error.message}; removed`);
@@ -909,7 +877,7 @@ export class ClusterController extends EventEmitter {
     });
     await forEachBounded(names, limits.controllerZkWritesInFlightMax, async (name) => {
       try {
-        await this.fencedMulti(generation, [{ op: 'remove', path: isrChangeNotificationPath(name), version: -1 }]);
+        await this.fencedMulti(generation, [{ op: 'remove', path: `${ZkPaths.isrChangeNotification}/${name}`, version: -1 }]);
       } catch (error) {
         if (!ClusterController.failedAt(error, 1, 'NO_NODE')) throw error;
       }
@@ -925,7 +893,7 @@ export class ClusterController extends EventEmitter {
   private async onTopicDeletionRequests(): Promise<void> {
     if (!this.isActive) return;
     const generation = this.generation;
-    const requested = (await this.zk.getChildren(DELETE_TOPICS_PATH, this.deleteTopicsWatch)) ?? [];
+    const requested = (await this.zk.getChildren(ZkPaths.deleteTopics, this.deleteTopicsWatch)) ?? [];
     this.assertCurrent(generation);
     for (const topic of requested.sort()) {
       if (this.context.topics.has(topic) && this.config.deleteTopicEnable) {
@@ -937,7 +905,7 @@ export class ClusterController extends EventEmitter {
         this.context.topics.has(topic) ? `not deleting topic ${topic}: delete.topic.enable is false` : `deletion requested for unknown topic ${topic}: request removed`,
       );
       try {
-        await this.fencedMulti(generation, [{ op: 'remove', path: deleteTopicPath(topic), version: -1 }]);
+        await this.fencedMulti(generation, [{ op: 'remove', path: ZkPaths.deleteTopicPath(topic), version: -1 }]);
       } catch (error) {
         if (!ClusterController.failedAt(error, 1, 'NO_NODE')) throw error;
       }
@@ -1029,10 +997,10 @@ export class ClusterController extends EventEmitter {
         below.push(`${path}/${child}`);
       }
     };
-    await collect(topicPath(topic));
-    const last: string[] = [topicPath(topic)];
-    if ((await this.zk.exists(topicConfigPath(topic))) !== null) last.push(topicConfigPath(topic));
-    if ((await this.zk.exists(deleteTopicPath(topic))) !== null) last.push(deleteTopicPath(topic));
+    await collect(ZkPaths.topicPath(topic));
+    const last: string[] = [ZkPaths.topicPath(topic)];
+    if ((await this.zk.exists(ZkPaths.topicConfigPath(topic))) !== null) last.push(ZkPaths.topicConfigPath(topic));
+    if ((await this.zk.exists(ZkPaths.deleteTopicPath(topic))) !== null) last.push(ZkPaths.deleteTopicPath(topic));
     const chunk = limits.controllerZkOpsPerMultiMax - 1;
     for (let at = 0; at < below.length; at += chunk) {
       await this.fencedMulti(generation, below.slice(at, at + chunk).map((path) => ({ op: 'remove' as const, path, version: -1 })));

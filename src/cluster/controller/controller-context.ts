@@ -3,10 +3,13 @@
 // and the topics queued for deletion. Loaded from ZooKeeper on election and kept current by
 // the controller's events; only the controller's event loop changes it.
 
-import type { BrokerEndpoint, BrokerRegistration } from './controller-znodes.js';
+import type { BrokerEndpoint } from '../zk/znodes.js';
 import type { LeaderAndIsr } from './election.js';
 
-export interface LiveBroker extends BrokerRegistration {
+export interface LiveBroker {
+  readonly id: number;
+  readonly endpoints: readonly BrokerEndpoint[];
+  readonly rack: string | null;
   /** The registration znode's czxid: the broker epoch every request to it carries. */
   readonly epoch: bigint;
   /** Where the controller reaches it: its inter-broker listener. */

@@ -19,6 +19,8 @@ export interface LeaderAndIsr {
   readonly controllerEpoch: number;
   /** The state znode's version (Kafka's zkVersion; LeaderAndIsr's partition_epoch). */
   readonly partitionEpoch: number;
+  /** KIP-704's leader_recovery_state as read (kept as it is; this controller never sets it). */
+  readonly leaderRecoveryState: number;
 }
 
 /** A new leader and ISR to write (the leader epoch goes up by one with it). */

@@ -66,7 +66,7 @@ export class RequestBatch {
           addingReplicas: [],
           removingReplicas: [],
           isNew: isNew || wasNew,
-          leaderRecoveryState: 0,
+          leaderRecoveryState: state.leaderRecoveryState,
         },
       });
     }
