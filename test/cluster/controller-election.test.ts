@@ -96,8 +96,8 @@ t.test('a controller that missed its replacement cannot write, and resigns', asy
   await eventually('the state znode', () => admin.getData(statePath).then((node) => node ?? undefined));
 
   // A's session is replaced: /controller goes, B wins the next epoch. A hears nothing.
-  const bElected = new Promise<number>((resolve) => b.once('elected', resolve));
   const b = new ClusterController({ zk: zkB, brokerId: 2, config, logger: quietLogger });
+  const bElected = new Promise<number>((resolve) => b.once('elected', resolve));
   t.teardown(() => b.stop());
   await b.start();
   t.notOk(b.active);

@@ -5,7 +5,9 @@
 // bumping leader epochs; an offline partition (leader -1) when no ISR member lives, led
 // again when one returns; unclean election when the topic enables it, with its log line;
 // ISR change notifications; topic deletion with StopReplica.
+// CONTROLLER_TEST_LOG=1 prints the controller's log lines to stderr.
 
+import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { buildBrokerConfig } from '../../src/config/broker-config.js';
 import { ClusterController } from '../../src/cluster/controller/cluster-controller.js';
@@ -23,10 +25,10 @@ t.teardown(() => admin.close());
 
 const lines: string[] = [];
 const logger: Logger = {
-  error: (message) => lines.push(`ERROR ${message}`),
-  warn: (message) => lines.push(`WARN ${message}`),
-  info: () => {},
-  debug: () => {},
+  error: (message) => (lines.push(`ERROR ${message}`), process.env['CONTROLLER_TEST_LOG'] !== undefined && console.error(`ERROR ${message}`)),
+  warn: (message) => (lines.push(`WARN ${message}`), process.env['CONTROLLER_TEST_LOG'] !== undefined && console.error(`WARN ${message}`)),
+  info: (message) => (process.env['CONTROLLER_TEST_LOG'] !== undefined ? console.error(`INFO ${message}`) : undefined),
+  debug: (message) => (process.env['CONTROLLER_TEST_LOG'] !== undefined ? console.error(`DEBUG ${message}`) : undefined),
   child: () => logger,
 };
 
@@ -60,9 +62,8 @@ const stateWhen = (topic: string, partition: number, what: string, test: (s: Sta
     return s !== undefined && test(s) ? s : undefined;
   });
 
-let topicCount = 0;
 async function createTopic(name: string, partitions: Record<number, number[]>, configs?: Record<string, string>): Promise<string> {
-  const topicId = `${'t'.repeat(20)}${String(topicCount++).padStart(2, '0')}`;
+  const topicId = randomBytes(16).toString('base64url');
   if (configs !== undefined) {
     await admin.createPersistentPath('/config/topics');
     await admin.create(`/config/topics/${name}`, Buffer.from(JSON.stringify({ version: 1, config: configs })), 'persistent');

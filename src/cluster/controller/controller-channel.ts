@@ -95,8 +95,8 @@ export class ControllerChannel {
     }
     const queued: Queued = {
       name: request.schema.name,
-      send: (connection) =>
-        connection.request(request.schema, request.body, { maxVersion: request.maxVersion, timeoutMs: limits.controllerSocketTimeoutMs }),
+      send: async (connection) =>
+        (await connection.request(request.schema, request.body, { maxVersion: request.maxVersion, timeoutMs: limits.controllerSocketTimeoutMs })).body,
       done: (outcome) => request.done?.(outcome as RequestOutcome<Res>),
     };
     if (!sender.enqueue(queued)) {
