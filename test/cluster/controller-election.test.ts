@@ -8,7 +8,7 @@ import t from 'tap';
 import { buildBrokerConfig } from '../../src/config/broker-config.js';
 import { ClusterController, type ControllerZk } from '../../src/cluster/controller/cluster-controller.js';
 import { ZkClient } from '../../src/cluster/zk/zk-client.js';
-import { eventually, PeerBroker, quietLogger } from '../helpers/controller-peer.js';
+import { eventually, PeerBroker, quietLogger, within } from '../helpers/controller-peer.js';
 import { startZooKeeper } from '../helpers/zookeeper.js';
 
 const zookeeper = await startZooKeeper(t);
@@ -55,7 +55,7 @@ t.test('the first broker wins, the epoch goes up at every failover', async (t) =
   // Both peers hear from the new controller with its epoch once it is elected.
   const elected = new Promise<number>((resolve) => second.once('elected', resolve));
   await zk1.close(); // the controller's session ends: /controller goes at once
-  t.equal(await elected, 2, 'broker 2 is elected with epoch 2');
+  t.equal(await within('the election of broker 2', elected), 2, 'broker 2 is elected with epoch 2');
   t.ok(second.active);
   t.same(await readEpoch(), { epoch: 2, version: 1 }, '/controller_epoch went up');
   t.equal(await readController(), 2);
@@ -102,13 +102,13 @@ t.test('a controller that missed its replacement cannot write, and resigns', asy
   await b.start();
   t.notOk(b.active);
   await admin.remove('/controller', -1);
-  t.equal(await bElected, epochA + 1);
+  t.equal(await within('the election of B', bElected), epochA + 1);
   t.ok(a.active, 'A still believes it is controller');
 
   // A broker dies: A tries to move the leadership; its write is fenced.
   const resigned = new Promise<Error | undefined>((resolve) => a.once('resigned', resolve));
   await peers[0]!.kill();
-  const cause = await resigned;
+  const cause = await within('A resigning', resigned);
   t.notOk(a.active, 'A resigned');
   t.equal((cause as { code?: string } | undefined)?.code, 'BAD_VERSION', 'its multi failed with a ZkError BAD_VERSION');
   t.equal((cause as { opIndex?: number } | undefined)?.opIndex, 0, "on the multi's first op: the check of /controller_epoch");
