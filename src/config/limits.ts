@@ -190,4 +190,24 @@ export const limits = {
    * broker's success, so only a cluster handing out blocks non-stop exhausts this.
    */
   producerIdBlockClaimAttemptsMax: 100,
+  // ---- cluster controller (src/cluster/controller/) ----
+  /**
+   * Requests queued for one broker by the controller (its ControllerChannelManager queue).
+   * An event queues at most one LeaderAndIsr, one UpdateMetadata and one StopReplica per
+   * broker, so this is hundreds of events behind; past it the queue is dropped and the broker
+   * is sent the whole state again (UpdateMetadata and LeaderAndIsr for all its replicas).
+   */
+  controllerRequestsQueuedPerBrokerMax: 1_000,
+  /** Milliseconds before the controller reconnects to a live broker it lost; doubles per failure. */
+  controllerBrokerBackoffMsMin: 100,
+  /** ...up to this many milliseconds. */
+  controllerBrokerBackoffMsMax: 5_000,
+  /** Milliseconds the controller waits to connect to a broker, and for each answer (Kafka's controller.socket.timeout.ms default). */
+  controllerSocketTimeoutMs: 30_000,
+  /** Operations in one ZooKeeper multi the controller sends (a deleted topic's znodes go in several), far below jute.maxbuffer's 1 MiB request. */
+  controllerZkOpsPerMultiMax: 500,
+  /** Tries of one partition-state write that meets a newer version (a leader changed the ISR meanwhile) before the partition is left for the next event. */
+  controllerStateWriteAttemptsMax: 5,
+  /** Partition-state writes (each a small multi) the controller has in flight at once. */
+  controllerZkWritesInFlightMax: 64,
 } as const;

@@ -1,0 +1,75 @@
+// What the active controller knows of the cluster (Kafka's ControllerContext): live brokers
+// with their epochs, topics with their assignments and ids, each partition's leader and ISR,
+// and the topics queued for deletion. Loaded from ZooKeeper on election and kept current by
+// the controller's events; only the controller's event loop changes it.
+
+import type { BrokerEndpoint } from '../zk/znodes.js';
+import type { LeaderAndIsr } from './election.js';
+
+export interface LiveBroker {
+  readonly id: number;
+  readonly endpoints: readonly BrokerEndpoint[];
+  readonly rack: string | null;
+  /** The registration znode's czxid: the broker epoch every request to it carries. */
+  readonly epoch: bigint;
+  /** Where the controller reaches it: its inter-broker listener. */
+  readonly endpoint: BrokerEndpoint;
+}
+
+export interface TopicInfo {
+  readonly topicId: string;
+  /** Replicas by partition, in preference order. */
+  partitions: Map<number, readonly number[]>;
+}
+
+export class ControllerContext {
+  readonly liveBrokers = new Map<number, LiveBroker>();
+  readonly topics = new Map<string, TopicInfo>();
+  /** Leader and ISR by topic and partition; a partition without one has not been initialized. */
+  readonly states = new Map<string, Map<number, LeaderAndIsr>>();
+  /** Topics with a deletion request (`/admin/delete_topics/<t>`) still being carried out. */
+  readonly topicsToDelete = new Set<string>();
+
+  isAlive = (brokerId: number): boolean => this.liveBrokers.has(brokerId);
+
+  state(topic: string, partition: number): LeaderAndIsr | undefined {
+    return this.states.get(topic)?.get(partition);
+  }
+
+  setState(topic: string, partition: number, state: LeaderAndIsr): void {
+    let states = this.states.get(topic);
+    if (states === undefined) this.states.set(topic, (states = new Map()));
+    states.set(partition, state);
+  }
+
+  replicas(topic: string, partition: number): readonly number[] {
+    return this.topics.get(topic)?.partitions.get(partition) ?? [];
+  }
+
+  removeTopic(topic: string): void {
+    this.topics.delete(topic);
+    this.states.delete(topic);
+    this.topicsToDelete.delete(topic);
+  }
+
+  /** Every partition as [topic, partition], topics in name order. */
+  *allPartitions(): Generator<[string, number]> {
+    for (const topic of [...this.topics.keys()].sort()) {
+      for (const partition of this.topics.get(topic)!.partitions.keys()) yield [topic, partition];
+    }
+  }
+
+  /** The partitions with a replica on the broker. */
+  *partitionsOnBroker(brokerId: number): Generator<[string, number]> {
+    for (const [topic, partition] of this.allPartitions()) {
+      if (this.replicas(topic, partition).includes(brokerId)) yield [topic, partition];
+    }
+  }
+
+  clear(): void {
+    this.liveBrokers.clear();
+    this.topics.clear();
+    this.states.clear();
+    this.topicsToDelete.clear();
+  }
+}
