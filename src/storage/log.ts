@@ -786,7 +786,8 @@ export class Log {
     try {
       return records.map((set) => this.appendFetched(set, nowMs));
     } catch (error) {
-      // As in append: producer state may name batches that never reached the file.
+      // As in append: producer state, and the epoch history, may name batches that never reached the file.
+      this.epochs.truncateFromEnd(this.logEndOffset);
       this.rebuildProducerState();
       throw error;
     }

@@ -6,7 +6,7 @@
 // the commands of one turn reaching the shard in the order they were made, the bound on
 // outstanding operations, and the high watermark a replicated partition opens at.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -15,7 +15,7 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import type { PartitionOffsets, PartitionSpec, ReadReply, ReplicateReply } from '../../src/shard/messages.js';
 import { ShardBusyError, ShardSet } from '../../src/shard/shard-set.js';
-import { Log } from '../../src/storage/log.js';
+import { Log, TRUNCATION_MARKER } from '../../src/storage/log.js';
 
 const TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAB';
 const config = resolveTopicConfig(buildBrokerConfig(new Map(), new Map()).config.topicDefaults, { 'segment.bytes': '200' });
@@ -163,6 +163,34 @@ t.test('a follower appends fetched batches, truncates, and takes a high watermar
   t.same([later.logStartOffset, later.logEndOffset], [2, fromTwoEnd]);
   const caughtUp = await catchUp('source', 'copy');
   t.equal(caughtUp.logEndOffset, 6);
+});
+
+t.test('a truncation that fails part-way takes its partition offline; the next open finishes it', async (t) => {
+  await create('broken', true);
+  await catchUp('source', 'broken');
+  const dir = join(base, 'broken-0');
+  t.same(readdirSync(dir).filter((name) => name.endsWith('.log')).length, 3, 'three segments');
+  // The first segment's path becomes a symlink to itself: opening it fails (ELOOP; root ignores permissions),
+  // after the marker is written and the two later segments are deleted.
+  const first = join(dir, '00000000000000000000.log');
+  renameSync(first, `${first}.moved`);
+  symlinkSync(first, first);
+  const failed = await shards.truncate(TOPIC_ID, { topic: 'broken', partition: 0, offset: 1 });
+  t.equal(failed.errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+  unlinkSync(first);
+  renameSync(`${first}.moved`, first);
+  const afterwards = await Promise.all([
+    shards.replicate(TOPIC_ID, 'broken', 0, batch('x')),
+    shards.highWatermark(TOPIC_ID, { topic: 'broken', partition: 0, offset: 1 }),
+    shards.read(TOPIC_ID, { topic: 'broken', partition: 0, fetchOffset: 0, maxBytes: 1024, minOneBatch: true, lastFetchedEpoch: -1, upTo: 'logEnd' }),
+    shards.truncate(TOPIC_ID, { topic: 'broken', partition: 0, offset: 1 }),
+  ]);
+  t.same(afterwards.map((reply) => reply.errorCode), Array(4).fill(ErrorCode.KAFKA_STORAGE_ERROR), 'the partition answers KAFKA_STORAGE_ERROR from then on');
+  t.ok(existsSync(join(dir, TRUNCATION_MARKER)), 'the truncation marker is still there');
+  const reopened = Log.open({ dir, topicId: TOPIC_ID, config, recoveryPoint: 0, logStartOffset: 0, cleanShutdown: false, replicated: true }).log;
+  t.same([reopened.logEndOffset, reopened.segmentCount], [1, 1], 'opened again, the log is the truncated one');
+  t.notOk(existsSync(join(dir, TRUNCATION_MARKER)));
+  reopened.close();
 });
 
 t.test('replica commands past the bound on outstanding operations fail at once', async (t) => {
