@@ -3,7 +3,7 @@
 // in order; events go shard → main unasked.
 
 import type { TopicConfig } from '../config/broker-config.js';
-import type { AppendResult, ReadRegion, RecoveryReport } from '../storage/log.js';
+import type { AppendResult, PartitionRole, ReadRegion, RecoveryReport, ReplicateResult } from '../storage/log.js';
 
 export interface ShardWorkerData {
   readonly shardId: number;
@@ -38,12 +38,20 @@ export interface PartitionSpec extends PartitionRef {
   readonly config: TopicConfig;
   /** The partition's leader epoch, stamped on the batches it appends. */
   readonly leaderEpoch: number;
+  /**
+   * Replicated (cluster mode): the partition starts as a follower until a `leadership` command
+   * says otherwise, and its high watermark moves only by `highWatermark` commands. Absent or
+   * false: the embedded broker's partition, a leader whose high watermark follows its log end.
+   */
+  readonly replicated?: boolean;
 }
 
 export interface OpenPartition extends PartitionSpec {
   readonly recoveryPoint: number;
   readonly logStartOffset: number;
   readonly cleanShutdown: boolean;
+  /** From replication-offset-checkpoint: the high watermark to start from, capped to the log; absent: the log end (as the embedded broker). */
+  readonly highWatermark?: number;
 }
 
 /** The offsets a partition reports with every answer, so the main thread's view stays current. */
@@ -63,12 +71,46 @@ export interface AppendRequest extends PartitionRef {
 
 export interface AppendReply extends AppendResult, Partial<PartitionOffsets> {}
 
+/** Record batches a follower fetched from its leader, to append byte for byte (`replicate`). */
+export interface ReplicateRequest extends PartitionRef {
+  /** The records of one partition of a Fetch response (whole batches; a batch cut short at the end is left out). */
+  readonly records: Uint8Array;
+  /** As AppendRequest.shared. */
+  readonly shared: boolean;
+}
+
+export interface ReplicateReply extends ReplicateResult, Partial<PartitionOffsets> {}
+
+/** A partition's role and leader epoch (`leadership`). */
+export interface LeadershipChange extends PartitionRef {
+  readonly leaderEpoch: number;
+  readonly role: PartitionRole;
+}
+
+/** Removes every record at and after `offset` (`truncate`); with `fully`, every record, and the log restarts empty at `offset`. */
+export interface TruncateRequest extends PartitionRef {
+  readonly offset: number;
+  readonly fully?: boolean;
+}
+
+/** Moves a partition's high watermark forward to `offset`, capped at its log end (`highWatermark`). */
+export interface HighWatermarkUpdate extends PartitionRef {
+  readonly offset: number;
+}
+
+/** An answer that is only an error code and the partition's offsets. */
+export interface PartitionOffsetsReply extends Partial<PartitionOffsets> {
+  readonly errorCode: number;
+}
+
 export interface ReadRequest extends PartitionRef {
   readonly fetchOffset: number;
   readonly maxBytes: number;
   readonly minOneBatch: boolean;
   /** The epoch of the last batch the fetcher has (Fetch v12+, KIP-320), or -1: checked for divergence first. */
   readonly lastFetchedEpoch: number;
+  /** How far to read: consumers to the high watermark (the default), follower replicas to the log end. */
+  readonly upTo?: 'highWatermark' | 'logEnd';
 }
 
 /** Where the fetcher's log and this one part (KIP-320): the largest epoch at or below its own, and where that epoch ends here. */
@@ -113,6 +155,9 @@ export interface PartitionStatus extends PartitionRef, PartitionOffsets {
   readonly sizeBytes: number;
   readonly segmentCount: number;
   readonly dir: string;
+  readonly replicated: boolean;
+  readonly role: PartitionRole;
+  readonly leaderEpoch: number;
 }
 
 export interface OpenReply {
@@ -130,6 +175,11 @@ export interface ShardCommands {
   listOffsets: { queries: readonly OffsetQuery[] };
   offsetForLeaderEpoch: { queries: readonly EpochQuery[] };
   deleteRecords: { requests: readonly (PartitionRef & { readonly offset: number })[] };
+  /** Roles and leader epochs (cluster mode): a follower refuses `append`, a leader refuses `replicate` and `truncate`. */
+  leadership: { partitions: readonly LeadershipChange[] };
+  replicate: { appends: readonly ReplicateRequest[] };
+  truncate: { partitions: readonly TruncateRequest[] };
+  highWatermark: { updates: readonly HighWatermarkUpdate[] };
   status: Record<never, never>;
   close: Record<never, never>;
 }
@@ -145,6 +195,11 @@ export interface ShardReplies {
   listOffsets: { results: readonly OffsetReply[] };
   offsetForLeaderEpoch: { results: readonly EpochReply[] };
   deleteRecords: { results: readonly (Partial<PartitionOffsets> & { readonly errorCode: number; readonly lowWatermark: number })[] };
+  leadership: { results: readonly PartitionOffsetsReply[] };
+  replicate: { results: readonly ReplicateReply[] };
+  /** Deleted segment files are also announced with a `segmentsDeleted` event. */
+  truncate: { results: readonly PartitionOffsetsReply[] };
+  highWatermark: { results: readonly PartitionOffsetsReply[] };
   status: { partitions: readonly PartitionStatus[] };
   close: { partitions: readonly PartitionStatus[] };
 }
@@ -166,7 +221,7 @@ export type ShardReplyEnvelope =
 export type ShardEvent =
   | { readonly kind: 'ready' }
   | { readonly kind: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly message: string }
-  /** Segment files removed (deletion, retention): the main thread closes its read descriptors once idle. */
+  /** Segment files removed (deletion, retention, truncation): the main thread closes its read descriptors once idle. */
   | { readonly kind: 'segmentsDeleted'; readonly paths: readonly string[] };
 
 export function partitionKey(topic: string, partition: number): string {

@@ -1,7 +1,8 @@
 // The main thread's side of the shard workers: starts them, maps each partition to
 // its shard (a stable hash of topic id and partition), and carries commands. Appends
-// and reads are gathered for one turn of the event loop and sent as one message per
-// shard, so many small produce and fetch requests cost one thread hop together.
+// and reads, and a replica's leadership changes, truncations, fetched batches and high
+// watermarks, are gathered for one turn of the event loop and sent as one message per
+// shard and kind, so many small requests cost one thread hop together.
 
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
@@ -10,11 +11,16 @@ import {
   partitionKey,
   type AppendReply,
   type AppendRequest,
+  type HighWatermarkUpdate,
+  type LeadershipChange,
   type OffsetQuery,
   type OffsetReply,
   type PartitionOffsets,
+  type PartitionOffsetsReply,
   type ReadReply,
   type ReadRequest,
+  type ReplicateReply,
+  type ReplicateRequest,
   type ShardCommand,
   type ShardCommandKind,
   type ShardCommands,
@@ -22,6 +28,7 @@ import {
   type ShardReplies,
   type ShardReplyEnvelope,
   type ShardWorkerData,
+  type TruncateRequest,
 } from './messages.js';
 
 interface Pending {
@@ -34,6 +41,20 @@ interface Gathered<Request, Reply> {
   readonly resolve: (reply: Reply) => void;
   readonly reject: (error: Error) => void;
 }
+
+/**
+ * A run of gathered replica commands of one kind. Runs keep the order they were made in
+ * (a leadership change, then a truncation, then fetched batches, in one turn, reach the
+ * shard in that order); they go before the turn's appends and reads.
+ */
+type ReplicaRun =
+  | { readonly kind: 'leadership'; readonly items: Gathered<LeadershipChange, PartitionOffsetsReply>[] }
+  | { readonly kind: 'truncate'; readonly items: Gathered<TruncateRequest, PartitionOffsetsReply>[] }
+  | { readonly kind: 'replicate'; readonly items: Gathered<ReplicateRequest, ReplicateReply>[] }
+  | { readonly kind: 'highWatermark'; readonly items: Gathered<HighWatermarkUpdate, PartitionOffsetsReply>[] };
+
+type ReplicaRunKind = ReplicaRun['kind'];
+type ReplicaRunItem<K extends ReplicaRunKind> = Extract<ReplicaRun, { kind: K }>['items'][number];
 
 export class ShardError extends Error {
   override readonly name: string = 'ShardError';
@@ -65,6 +86,7 @@ class ShardClient {
   private readonly pending = new Map<number, Pending>();
   private appends: Gathered<AppendRequest, AppendReply>[] = [];
   private reads: Gathered<ReadRequest, ReadReply>[] = [];
+  private replicaRuns: ReplicaRun[] = [];
   private flushScheduled = false;
   private exited = false;
   /** close was sent: the worker's exit that follows is expected, not a failure. */
@@ -157,6 +179,38 @@ class ShardClient {
     );
   }
 
+  leadership(change: LeadershipChange): Promise<PartitionOffsetsReply> {
+    return this.gatherReplica('leadership', change);
+  }
+
+  truncate(request: TruncateRequest): Promise<PartitionOffsetsReply> {
+    return this.gatherReplica('truncate', request);
+  }
+
+  replicate(request: ReplicateRequest): Promise<ReplicateReply> {
+    return this.gatherReplica('replicate', request);
+  }
+
+  highWatermark(update: HighWatermarkUpdate): Promise<PartitionOffsetsReply> {
+    return this.gatherReplica('highWatermark', update);
+  }
+
+  private gatherReplica<K extends ReplicaRunKind>(
+    kind: K,
+    request: ReplicaRunItem<K>['request'],
+  ): Promise<Parameters<ReplicaRunItem<K>['resolve']>[0]> {
+    return this.counted(
+      () =>
+        new Promise((resolve, reject) => {
+          const item = { request, resolve, reject } as ReplicaRunItem<K>;
+          const last = this.replicaRuns[this.replicaRuns.length - 1];
+          if (last !== undefined && last.kind === kind) (last.items as ReplicaRunItem<K>[]).push(item);
+          else this.replicaRuns.push({ kind, items: [item] } as ReplicaRun);
+          this.scheduleFlush();
+        }),
+    );
+  }
+
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
@@ -167,8 +221,11 @@ class ShardClient {
     this.flushScheduled = false;
     const appends = this.appends;
     const reads = this.reads;
+    const replicaRuns = this.replicaRuns;
     this.appends = [];
     this.reads = [];
+    this.replicaRuns = [];
+    for (const run of replicaRuns) this.flushReplicaRun(run);
     if (appends.length > 0) {
       const transfer = appends.filter((gathered) => !gathered.request.shared).map((gathered) => gathered.request.records.buffer as ArrayBuffer);
       // Gathered operations were counted one by one already; the carrying command is not counted again.
@@ -182,6 +239,21 @@ class ShardClient {
         (reply) => reply.results.forEach((result, index) => reads[index]!.resolve(result)),
         (error: Error) => reads.forEach((gathered) => gathered.reject(error)),
       );
+    }
+  }
+
+  private flushReplicaRun(run: ReplicaRun): void {
+    switch (run.kind) {
+      case 'leadership':
+        return settle(run.items, this.postOrFail({ kind: 'leadership', partitions: run.items.map((item) => item.request) }, []));
+      case 'truncate':
+        return settle(run.items, this.postOrFail({ kind: 'truncate', partitions: run.items.map((item) => item.request) }, []));
+      case 'highWatermark':
+        return settle(run.items, this.postOrFail({ kind: 'highWatermark', updates: run.items.map((item) => item.request) }, []));
+      case 'replicate': {
+        const transfer = run.items.filter((item) => !item.request.shared).map((item) => item.request.records.buffer as ArrayBuffer);
+        return settle(run.items, this.postOrFail({ kind: 'replicate', appends: run.items.map((item) => item.request) }, transfer));
+      }
     }
   }
 
@@ -203,8 +275,16 @@ class ShardClient {
   }
 }
 
+/** Hands each gathered operation its own result from the command's answer, or the command's failure. */
+function settle<Request, Reply>(items: readonly Gathered<Request, Reply>[], reply: Promise<{ readonly results: readonly Reply[] }>): void {
+  reply.then(
+    (answer) => answer.results.forEach((result, index) => items[index]!.resolve(result)),
+    (error: Error) => items.forEach((item) => item.reject(error)),
+  );
+}
+
 export interface ShardSetEvents {
-  /** A partition's offsets moved (after an append): delayed fetches re-check. */
+  /** A partition's high watermark or log end moved (an append, fetched batches, a truncation, a high watermark command): delayed fetches and produces re-check. */
   offsets: [key: string, offsets: PartitionOffsets];
   segmentsDeleted: [paths: readonly string[]];
   log: [level: 'debug' | 'info' | 'warn' | 'error', message: string];
@@ -292,7 +372,9 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
       highWatermark: offsets.highWatermark,
       lastStableOffset: offsets.lastStableOffset,
     });
-    if (notify && (previous === undefined || previous.highWatermark !== offsets.highWatermark)) this.emit('offsets', key, offsets);
+    // The log end too: a follower's fetch waits on the leader's log end, which moves ahead of a replicated high watermark.
+    const moved = previous === undefined || previous.highWatermark !== offsets.highWatermark || previous.logEndOffset !== offsets.logEndOffset;
+    if (notify && moved) this.emit('offsets', key, offsets);
   }
 
   /**
@@ -306,6 +388,40 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
     const bytes = shared ? records : new Uint8Array(records);
     const reply = await this.shardFor(topicId, partition).append({ topic, partition, records: bytes, shared });
     this.remember(topic, partition, reply, true);
+    return reply;
+  }
+
+  /** Sets a partition's role and leader epoch (cluster mode). */
+  async leadership(topicId: string, change: LeadershipChange): Promise<PartitionOffsetsReply> {
+    const reply = await this.shardFor(topicId, change.partition).leadership(change);
+    this.remember(change.topic, change.partition, reply, true);
+    return reply;
+  }
+
+  /** Truncates a follower's log at `offset` (or, `fully`, restarts it empty there). */
+  async truncate(topicId: string, request: TruncateRequest): Promise<PartitionOffsetsReply> {
+    const reply = await this.shardFor(topicId, request.partition).truncate(request);
+    this.remember(request.topic, request.partition, reply, true);
+    return reply;
+  }
+
+  /**
+   * Appends the records a follower fetched from its leader, byte for byte. As `append`: a view
+   * of shared memory goes without a copy (kept untouched until this resolves); any other
+   * buffer (a Fetch response's records) is copied here and the copy transferred.
+   */
+  async replicate(topicId: string, topic: string, partition: number, records: Uint8Array): Promise<ReplicateReply> {
+    const shared = records.buffer instanceof SharedArrayBuffer;
+    const bytes = shared ? records : new Uint8Array(records);
+    const reply = await this.shardFor(topicId, partition).replicate({ topic, partition, records: bytes, shared });
+    this.remember(topic, partition, reply, true);
+    return reply;
+  }
+
+  /** Moves a replicated partition's high watermark forward to `offset` (capped at its log end). */
+  async highWatermark(topicId: string, update: HighWatermarkUpdate): Promise<PartitionOffsetsReply> {
+    const reply = await this.shardFor(topicId, update.partition).highWatermark(update);
+    this.remember(update.topic, update.partition, reply, true);
     return reply;
   }
 

@@ -20,8 +20,10 @@ import {
   type OffsetReply,
   type PartitionOffsets,
   type PartitionRef,
+  type PartitionOffsetsReply,
   type PartitionStatus,
   type ReadReply,
+  type ReplicateReply,
   type ShardCommand,
   type ShardCommands,
   type ShardEvent,
@@ -64,6 +66,9 @@ function statusOf(ref: PartitionRef, log: Log): PartitionStatus {
     sizeBytes: log.sizeBytes,
     segmentCount: log.segmentCount,
     dir: log.dir,
+    replicated: log.replicated,
+    role: log.role,
+    leaderEpoch: log.leaderEpoch,
   };
 }
 
@@ -73,6 +78,13 @@ export class Shard {
   private readonly configs = new Map<string, TopicConfig>();
   /** Partitions whose storage failure was logged at ERROR: later failures of the same partition go to debug only. */
   private readonly failedPartitions = new Set<string>();
+  /**
+   * Partitions whose truncation failed part-way: their in-memory state no longer matches
+   * their files, so every command answers KAFKA_STORAGE_ERROR for them (Kafka takes the log
+   * dir offline) until the broker restarts, when Log.open finishes the truncation from its
+   * marker.
+   */
+  private readonly offline = new Set<string>();
   private flushTimer: NodeJS.Timeout | null = null;
   private flushTimerMs = 0;
   private readonly expirationTimer: NodeJS.Timeout;
@@ -119,6 +131,14 @@ export class Shard {
         return this.offsetForLeaderEpoch(command);
       case 'deleteRecords':
         return this.deleteRecords(command);
+      case 'leadership':
+        return this.leadership(command);
+      case 'replicate':
+        return this.replicate(command);
+      case 'truncate':
+        return this.truncate(command);
+      case 'highWatermark':
+        return this.highWatermark(command);
       case 'status':
         return { partitions: this.statuses() };
       case 'close':
@@ -159,7 +179,7 @@ export class Shard {
         break;
       }
       try {
-        const log = withDescriptors(() => Log.create(spec.dir, spec.topicId, this.sharedConfig(spec.config), spec.leaderEpoch));
+        const log = withDescriptors(() => Log.create(spec.dir, spec.topicId, this.sharedConfig(spec.config), spec.leaderEpoch, spec.replicated ?? false));
         this.logs.set(key, { ref: { topic: spec.topic, partition: spec.partition }, log });
         made.push(key);
       } catch (error) {
@@ -206,6 +226,7 @@ export class Shard {
       this.logs.delete(key);
       this.failedPartitions.delete(key);
       this.uncleanable.delete(key);
+      this.offline.delete(key);
       try {
         deletedPaths.push(...withDescriptors(() => entry.log.delete()));
       } catch (error) {
@@ -241,20 +262,13 @@ export class Shard {
 
   private append(command: ShardCommands['append']): ShardReplies['append'] {
     const nowMs = Date.now();
-    // Group by partition, keeping request order, so one partition's batches go out in one write.
-    const groups = new Map<string, number[]>();
-    command.appends.forEach((append, index) => {
-      const key = partitionKey(append.topic, append.partition);
-      const group = groups.get(key);
-      if (group === undefined) groups.set(key, [index]);
-      else group.push(index);
-    });
     const results: AppendReply[] = new Array(command.appends.length);
-    for (const [key, indexes] of groups) {
+    for (const [key, indexes] of groupByPartition(command.appends)) {
       const entry = this.logs.get(key);
-      if (entry === undefined) {
+      const refusal = entry === undefined ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : this.refusal(key, entry.log, 'leader');
+      if (entry === undefined || refusal !== ErrorCode.NONE) {
         for (const index of indexes) {
-          results[index] = { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, baseOffset: -1, logAppendTimeMs: -1 };
+          results[index] = { errorCode: refusal, errorMessage: null, baseOffset: -1, logAppendTimeMs: -1 };
         }
         continue;
       }
@@ -269,7 +283,8 @@ export class Shard {
         withDescriptors(() => entry.log.openActiveSegment());
         appended = entry.log.append(batches, nowMs);
         // A single broker is its partitions' only in-sync replica: what it wrote is committed.
-        entry.log.advanceHighWatermark(entry.log.logEndOffset);
+        // A replicated leader's moves when its followers have it (the highWatermark command).
+        if (!entry.log.replicated) entry.log.advanceHighWatermark(entry.log.logEndOffset);
       } catch (error) {
         // A write that failed (disk full, EIO) fails this partition's batches only; Kafka answers KAFKA_STORAGE_ERROR.
         this.storageFailure(key, 'append', error);
@@ -291,10 +306,12 @@ export class Shard {
       const key = partitionKey(request.topic, request.partition);
       const entry = this.logs.get(key);
       if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, region: null };
+      if (this.offline.has(key)) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, region: null };
       try {
         const diverged = request.lastFetchedEpoch >= 0 ? divergence(entry.log, request.fetchOffset, request.lastFetchedEpoch) : null;
         if (diverged !== null) return { ...diverged, region: null, ...offsetsOf(entry.log) };
-        const result = withDescriptors(() => entry.log.read(request.fetchOffset, request.maxBytes, request.minOneBatch)); // reads only: safe to retry
+        const maxOffset = request.upTo === 'logEnd' ? entry.log.logEndOffset : entry.log.highWatermark;
+        const result = withDescriptors(() => entry.log.read(request.fetchOffset, request.maxBytes, request.minOneBatch, maxOffset)); // reads only: safe to retry
         return { ...result, ...offsetsOf(entry.log) };
       } catch (error) {
         return { errorCode: this.storageFailure(key, `read at offset ${request.fetchOffset}`, error), region: null, ...offsetsOf(entry.log) };
@@ -310,6 +327,7 @@ export class Shard {
       if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, offset: -1, timestamp: -1 };
       const log = entry.log;
       const offsets = offsetsOf(log);
+      if (this.offline.has(key)) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, offset: -1, timestamp: -1, ...offsets };
       try {
         // The epoch as Kafka answers it: the latest for the log end, else the one that wrote the offset.
         const found = (offset: number, timestamp: number, latest = false): OffsetReply => ({
@@ -342,8 +360,10 @@ export class Shard {
 
   private offsetForLeaderEpoch(command: ShardCommands['offsetForLeaderEpoch']): ShardReplies['offsetForLeaderEpoch'] {
     const results: EpochReply[] = command.queries.map((query) => {
-      const entry = this.logs.get(partitionKey(query.topic, query.partition));
+      const key = partitionKey(query.topic, query.partition);
+      const entry = this.logs.get(key);
       if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, leaderEpoch: -1, endOffset: -1 };
+      if (this.offline.has(key)) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, leaderEpoch: -1, endOffset: -1 };
       const end = entry.log.endOffsetForEpoch(query.leaderEpoch);
       return { errorCode: ErrorCode.NONE, leaderEpoch: end.epoch, endOffset: end.endOffset };
     });
@@ -356,6 +376,7 @@ export class Shard {
       const key = partitionKey(request.topic, request.partition);
       const entry = this.logs.get(key);
       if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, lowWatermark: -1 };
+      if (this.offline.has(key)) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, lowWatermark: -1, ...offsetsOf(entry.log) };
       try {
         const result = entry.log.deleteRecordsBefore(request.offset);
         deleted.push(...result.deletedPaths);
@@ -365,6 +386,108 @@ export class Shard {
       }
     });
     if (deleted.length > 0) this.emit({ kind: 'segmentsDeleted', paths: deleted });
+    return { results };
+  }
+
+  /**
+   * Why a partition refuses a command meant for `role` (NONE: it does not): an offline one
+   * answers KAFKA_STORAGE_ERROR, a follower refuses appends and a leader fetched batches and
+   * truncation with NOT_LEADER_OR_FOLLOWER, as Kafka's replica manager does.
+   */
+  private refusal(key: string, log: Log, role: Log['role']): number {
+    if (this.offline.has(key)) return ErrorCode.KAFKA_STORAGE_ERROR;
+    return log.role === role ? ErrorCode.NONE : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  }
+
+  /**
+   * Sets roles and leader epochs. A leader epoch older than the partition's is refused with
+   * FENCED_LEADER_EPOCH (a command overtaken by a newer one); the same epoch again is applied.
+   * Becoming leader records the epoch at the log end (Log.becomeLeader).
+   */
+  private leadership(command: ShardCommands['leadership']): ShardReplies['leadership'] {
+    const results: PartitionOffsetsReply[] = command.partitions.map((change) => {
+      const key = partitionKey(change.topic, change.partition);
+      const entry = this.logs.get(key);
+      if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+      const log = entry.log;
+      if (this.offline.has(key)) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, ...offsetsOf(log) };
+      if (change.leaderEpoch < log.leaderEpoch) return { errorCode: ErrorCode.FENCED_LEADER_EPOCH, ...offsetsOf(log) };
+      if (change.role === 'leader') log.becomeLeader(change.leaderEpoch);
+      else log.becomeFollower(change.leaderEpoch);
+      return { errorCode: ErrorCode.NONE, ...offsetsOf(log) };
+    });
+    return { results };
+  }
+
+  /** Appends batches fetched from the leader, byte for byte (Log.appendAsFollower); one write per partition and segment, as append. */
+  private replicate(command: ShardCommands['replicate']): ShardReplies['replicate'] {
+    const nowMs = Date.now();
+    const results: ReplicateReply[] = new Array(command.appends.length);
+    for (const [key, indexes] of groupByPartition(command.appends)) {
+      const entry = this.logs.get(key);
+      const refusal = entry === undefined ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : this.refusal(key, entry.log, 'follower');
+      if (entry === undefined || refusal !== ErrorCode.NONE) {
+        for (const index of indexes) results[index] = { errorCode: refusal, errorMessage: null, lastOffset: -1, ...(entry && offsetsOf(entry.log)) };
+        continue;
+      }
+      const records = indexes.map((index) => {
+        const bytes = command.appends[index]!.records;
+        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      });
+      let replicated;
+      try {
+        withDescriptors(() => entry.log.openActiveSegment());
+        replicated = entry.log.appendAsFollower(records, nowMs);
+      } catch (error) {
+        this.storageFailure(key, 'replicated append', error);
+        for (const index of indexes) results[index] = { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: String(error), lastOffset: -1, ...offsetsOf(entry.log) };
+        continue;
+      }
+      const offsets = offsetsOf(entry.log);
+      indexes.forEach((index, position) => {
+        results[index] = { ...replicated[position]!, ...offsets };
+      });
+    }
+    return { results };
+  }
+
+  /** Truncates followers' logs (Log.truncateTo, Log.truncateFullyAndStartAt); deleted segment files are announced. */
+  private truncate(command: ShardCommands['truncate']): ShardReplies['truncate'] {
+    const deleted: string[] = [];
+    const results: PartitionOffsetsReply[] = command.partitions.map((request) => {
+      const key = partitionKey(request.topic, request.partition);
+      const entry = this.logs.get(key);
+      if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+      const refusal = this.refusal(key, entry.log, 'follower');
+      if (refusal !== ErrorCode.NONE) return { errorCode: refusal, ...offsetsOf(entry.log) };
+      if (!Number.isSafeInteger(request.offset) || request.offset < 0) return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, ...offsetsOf(entry.log) };
+      try {
+        deleted.push(...(request.fully === true ? entry.log.truncateFullyAndStartAt(request.offset) : entry.log.truncateTo(request.offset)));
+      } catch (error) {
+        // Not retried (as withDescriptors would): a truncation stopped part-way is finished from its marker when the log is opened again.
+        this.offline.add(key);
+        return { errorCode: this.storageFailure(key, `truncation to offset ${request.offset}`, error) };
+      }
+      return { errorCode: ErrorCode.NONE, ...offsetsOf(entry.log) };
+    });
+    if (deleted.length > 0) this.emit({ kind: 'segmentsDeleted', paths: deleted });
+    return { results };
+  }
+
+  /**
+   * Moves high watermarks forward, each capped at its log end (a replicated leader's: the
+   * smallest log end over the ISR; a follower's: the leader's, within its own log). Never
+   * backward: only a truncation lowers one.
+   */
+  private highWatermark(command: ShardCommands['highWatermark']): ShardReplies['highWatermark'] {
+    const results: PartitionOffsetsReply[] = command.updates.map((update) => {
+      const key = partitionKey(update.topic, update.partition);
+      const entry = this.logs.get(key);
+      if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+      if (this.offline.has(key)) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, ...offsetsOf(entry.log) };
+      entry.log.advanceHighWatermark(update.offset);
+      return { errorCode: ErrorCode.NONE, ...offsetsOf(entry.log) };
+    });
     return { results };
   }
 
@@ -406,6 +529,7 @@ export class Shard {
     const nowMs = Date.now();
     const deleted: string[] = [];
     for (const [key, { log }] of this.logs) {
+      if (this.offline.has(key)) continue;
       try {
         deleted.push(...log.applyRetention(nowMs));
       } catch (error) {
@@ -448,7 +572,7 @@ export class Shard {
     const nowMs = Date.now();
     let filthiest: { key: string; log: Log; state: CleanableState } | null = null;
     for (const [key, { log }] of this.logs) {
-      if (this.uncleanable.has(key)) continue;
+      if (this.uncleanable.has(key) || this.offline.has(key)) continue;
       let state: CleanableState | null;
       try {
         state = withDescriptors(() => log.cleanableState(nowMs));
@@ -485,8 +609,9 @@ export class Shard {
     clearInterval(this.expirationTimer);
     clearInterval(this.retentionTimer);
     const partitions: PartitionStatus[] = [];
-    for (const { ref, log } of this.logs.values()) {
-      log.close();
+    for (const [key, { ref, log }] of this.logs) {
+      // An offline log's memory does not match its files: nothing of it is written (its descriptors go with the thread).
+      if (!this.offline.has(key)) log.close();
       partitions.push(statusOf(ref, log));
     }
     this.logs.clear();
@@ -520,6 +645,18 @@ export class Shard {
     const nowMs = Date.now();
     for (const { log } of this.logs.values()) log.producerState.expire(nowMs, this.data.producerIdExpirationMs);
   }
+}
+
+/** Indexes of a command's items by partition, in request order, so one partition's batches go out in one write. */
+function groupByPartition(items: readonly PartitionRef[]): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  items.forEach((item, index) => {
+    const key = partitionKey(item.topic, item.partition);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [index]);
+    else group.push(index);
+  });
+  return groups;
 }
 
 /**

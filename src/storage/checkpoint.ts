@@ -1,5 +1,5 @@
 // Kafka's offset checkpoint files (recovery-point-offset-checkpoint,
-// log-start-offset-checkpoint): a version line, a count line, then one
+// log-start-offset-checkpoint, replication-offset-checkpoint): a version line, a count line, then one
 // "topic partition offset" line per partition. Written atomically (temp file, fsync,
 // rename), so a crash leaves the old or the new file, never half of one.
 
@@ -8,6 +8,8 @@ import { dirname } from 'node:path';
 
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
 export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
+/** Replicated partitions' high watermarks (cluster mode), so a restarted replica does not start from its log end: Kafka's file of the same name. */
+export const REPLICATION_OFFSET_CHECKPOINT = 'replication-offset-checkpoint';
 export const CLEAN_SHUTDOWN_MARKER = '.kafka_cleanshutdown';
 
 const CHECKPOINT_VERSION = 0;

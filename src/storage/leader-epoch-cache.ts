@@ -63,14 +63,17 @@ export class LeaderEpochCache {
   }
 
   /**
-   * Records that `epoch` begins at `startOffset`. Ignored when the history already says so or
-   * the epoch is older than the latest; entries it contradicts (a later or equal epoch, or a
-   * start at or past this one) are dropped first, as Kafka's assign does.
+   * Records that `epoch` begins at `startOffset`. Ignored when the latest entry already says
+   * this epoch began there or earlier; otherwise the entries it contradicts (an equal or later
+   * epoch, or a start at or past this one) are dropped first, as Kafka's assign does. A leader
+   * only ever assigns a newer epoch; a follower assigns what the leader's batches carry, which
+   * after a correct truncation is never older than its latest either — should it be, the
+   * leader's history wins, as in Kafka.
    */
   assign(epoch: number, startOffset: number): void {
     if (epoch < 0) return;
     const latest = this.entries[this.entries.length - 1];
-    if (latest !== undefined && (epoch < latest.epoch || (epoch === latest.epoch && startOffset >= latest.startOffset))) return;
+    if (latest !== undefined && epoch === latest.epoch && startOffset >= latest.startOffset) return;
     this.entries = this.entries.filter((entry) => entry.epoch < epoch && entry.startOffset < startOffset);
     this.entries.push({ epoch, startOffset });
     this.dirty = true;
@@ -116,6 +119,13 @@ export class LeaderEpochCache {
     const kept = this.entries.filter((entry) => entry.startOffset < offset);
     if (kept.length === this.entries.length) return;
     this.entries = kept;
+    this.dirty = true;
+  }
+
+  /** Forgets every entry (the log was emptied and restarted at another offset: Kafka's clearAndFlush, with flush). */
+  clear(): void {
+    if (this.entries.length === 0) return;
+    this.entries = [];
     this.dirty = true;
   }
 

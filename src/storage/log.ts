@@ -3,7 +3,7 @@
 // returns, so the offsets it reports are on disk (in the page cache, or fsynced when
 // the flush policy says so).
 
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TopicConfig } from '../config/broker-config.js';
 import { limits } from '../config/limits.js';
@@ -32,13 +32,24 @@ import {
 import { LeaderEpochCache, type EpochEndOffset } from './leader-epoch-cache.js';
 import { ProducerStateManager } from './producer-state.js';
 import { SWAP_SUFFIX, Segment, segmentFileName, type BatchPosition, type SegmentReplacement } from './segment.js';
-import { fsyncDirectorySync } from './checkpoint.js';
+import { fsyncDirectorySync, writeFileAtomicSync } from './checkpoint.js';
+import { checkFetchedBatches } from './replicated-batches.js';
 import { InvariantViolation, checkReplacement } from './invariant.js';
 
 const INT32_MAX = 2147483647;
 /** Decompression bounds of a timestamp lookup: those of produce validation. */
 const DECODE_BOUNDS = { inflatedBytesMax: limits.batchInflatedBytesMax, libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax } as const;
 const PARTITION_METADATA = 'partition.metadata';
+/**
+ * Written (atomically) before a truncation touches any file and removed once it is done:
+ * "to <offset>" or "fully <offset>". A crash in between leaves it for Log.open, which
+ * finishes the truncation before it reads the log, so a log is opened either as it was or
+ * as truncated, never half-way.
+ */
+export const TRUNCATION_MARKER = 'truncation-pending';
+
+/** A replica's part in its partition: the leader appends produced batches, a follower the batches it fetched. */
+export type PartitionRole = 'leader' | 'follower';
 
 /** The codec batches of a topic are stored in, or null to keep each as produced (compression.type=producer). */
 function storedCodec(compressionType: TopicConfig['compressionType']): number | null {
@@ -60,6 +71,14 @@ export interface AppendResult {
   readonly logAppendTimeMs: number;
   /** Which records of a refused batch were wrong (Kafka's ProduceResponse recordErrors). */
   readonly recordErrors?: readonly RecordError[];
+}
+
+/** The outcome of one `appendAsFollower` call (one fetched record set). */
+export interface ReplicateResult {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+  /** The last offset appended, or -1 when nothing was. */
+  readonly lastOffset: number;
 }
 
 export interface ReadRegion {
@@ -185,6 +204,14 @@ export interface LogOpenOptions {
   readonly cleanShutdown: boolean;
   /** The partition's current leader epoch, stamped on every batch appended from now on (0: a single broker's only epoch). */
   readonly leaderEpoch?: number;
+  /**
+   * The partition is replicated (cluster mode): it opens as a follower, its leader epoch is not
+   * recorded in the history until it becomes leader, and its high watermark moves only when
+   * told. False (the default): the embedded broker's leader, whose high watermark is its log end.
+   */
+  readonly replicated?: boolean;
+  /** The high watermark last checkpointed (replication-offset-checkpoint); absent: the log end. Capped to the log's offsets. */
+  readonly highWatermark?: number;
 }
 
 /** Positions of the most recently appended batches, so tail fetches need no disk reads to find their start. */
@@ -271,6 +298,65 @@ function recoverSwaps(dir: string): void {
   }
 }
 
+interface TruncationMarker {
+  readonly fully: boolean;
+  readonly offset: number;
+}
+
+function writeTruncationMarker(dir: string, marker: TruncationMarker): void {
+  writeFileAtomicSync(join(dir, TRUNCATION_MARKER), `${marker.fully ? 'fully' : 'to'} ${marker.offset}\n`);
+}
+
+function removeTruncationMarker(dir: string): void {
+  unlinkSync(join(dir, TRUNCATION_MARKER));
+  fsyncDirectorySync(dir);
+}
+
+/**
+ * Finishes a truncation a crash interrupted (its TRUNCATION_MARKER is still there), on the
+ * files alone, before the log is opened: "to N" deletes the segments after the one holding N
+ * and cuts that one at the batch holding N (its indexes removed, to be rebuilt); "fully N"
+ * deletes every segment, producer snapshot and the epoch history's entries, and leaves an
+ * empty segment at N. What the rest of the open does then (epoch history cut to the log end,
+ * producer snapshots past it deleted) completes it. Repeatable: a crash during this is
+ * finished by the next open.
+ */
+function finishTruncation(dir: string, indexIntervalBytes: number): void {
+  const markerPath = join(dir, TRUNCATION_MARKER);
+  if (!existsSync(markerPath)) return;
+  const text = readFileSync(markerPath, 'utf8');
+  const match = /^(to|fully) (\d+)\n?$/.exec(text);
+  if (match === null) throw new Error(`${markerPath}: malformed truncation marker ${JSON.stringify(text)}`);
+  const fully = match[1] === 'fully';
+  const offset = Number(match[2]);
+  const baseOffsets = readdirSync(dir)
+    .filter((name) => /^\d{20}\.log$/.test(name))
+    .map((name) => Number(name.slice(0, 20)))
+    .sort((a, b) => a - b);
+  const holding = fully ? undefined : baseOffsets.filter((base) => base <= offset).at(-1);
+  for (const base of baseOffsets.reverse()) {
+    if (base === holding || (!fully && base < offset)) continue;
+    for (const suffix of ['.log', '.index', '.timeindex']) rmSync(join(dir, segmentFileName(base, suffix)), { force: true });
+  }
+  if (holding !== undefined) {
+    const { segment } = Segment.open(dir, holding, { trustIndexes: false, validateFrom: null, indexIntervalBytes });
+    try {
+      segment.truncateTo(offset);
+    } finally {
+      segment.close();
+    }
+  }
+  if (fully) {
+    for (const name of readdirSync(dir)) if (/^\d{20}\.snapshot$/.test(name)) rmSync(join(dir, name), { force: true });
+    const epochs = LeaderEpochCache.load(dir);
+    epochs.clear();
+    epochs.flush();
+    if (!existsSync(join(dir, segmentFileName(offset, '.log')))) Segment.create(dir, offset, indexIntervalBytes).close();
+  }
+  fsyncDirectorySync(dir);
+  removeTruncationMarker(dir);
+}
+
 export class Log {
   private segments: Segment[] = [];
   logStartOffset: number;
@@ -296,6 +382,10 @@ export class Log {
   private committedOffset = 0;
   /** The leader epoch stamped on appended batches (Kafka's partitionLeaderEpoch). */
   leaderEpoch: number;
+  /** Replicated (cluster mode), or the embedded broker's only replica. */
+  readonly replicated: boolean;
+  /** Leader or follower: set by becomeLeader and becomeFollower (an embedded log is always leader). */
+  role: PartitionRole;
   /** Which epoch wrote which offsets (leader-epoch-checkpoint). */
   readonly epochs: LeaderEpochCache;
   /** How much earlier than segment.ms the active segment rolls (segment.jitter.ms), drawn when it was created. */
@@ -308,11 +398,14 @@ export class Log {
     logStartOffset: number,
     recoveryPoint: number,
     leaderEpoch: number,
+    replicated: boolean,
   ) {
     this.config = config;
     this.logStartOffset = logStartOffset;
     this.recoveryPoint = recoveryPoint;
     this.leaderEpoch = leaderEpoch;
+    this.replicated = replicated;
+    this.role = replicated ? 'follower' : 'leader';
     this.producerState = new ProducerStateManager(dir);
     this.epochs = LeaderEpochCache.load(dir);
   }
@@ -341,6 +434,24 @@ export class Log {
     return true;
   }
 
+  /**
+   * This replica leads the partition in `leaderEpoch` from now on: the epoch begins at the log
+   * end (Kafka's makeLeader: LeaderEpochFileCache.assign(epoch, logEndOffset)), recorded in
+   * memory at once so OffsetForLeaderEpoch answers it, and written to leader-epoch-checkpoint
+   * before the epoch's first batch (an epoch that wrote nothing need not survive a crash).
+   */
+  becomeLeader(leaderEpoch: number): void {
+    this.role = 'leader';
+    this.leaderEpoch = leaderEpoch;
+    if (leaderEpoch > this.epochs.latestEpoch) this.epochs.assign(leaderEpoch, this.logEndOffset);
+  }
+
+  /** This replica follows the leader of `leaderEpoch`: it appends fetched batches only, and its history comes from them. */
+  becomeFollower(leaderEpoch: number): void {
+    this.role = 'follower';
+    this.leaderEpoch = leaderEpoch;
+  }
+
   get sizeBytes(): number {
     let total = 0;
     for (const segment of this.segments) total += segment.size;
@@ -351,18 +462,18 @@ export class Log {
     return this.segments.length;
   }
 
-  /** Creates an empty partition directory and log. */
-  static create(dir: string, topicId: string, config: TopicConfig, leaderEpoch = 0): Log {
+  /** Creates an empty partition directory and log (a replicated one starts as a follower). */
+  static create(dir: string, topicId: string, config: TopicConfig, leaderEpoch = 0, replicated = false): Log {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, PARTITION_METADATA), `version: 0\ntopic_id: ${topicId}\n`);
-    const log = new Log(dir, topicId, config, 0, 0, leaderEpoch);
+    const log = new Log(dir, topicId, config, 0, 0, leaderEpoch, replicated);
     const segment = Segment.create(dir, 0, config.indexIntervalBytes);
     // An empty new partition holds no descriptor until it is written or read: a topic of
     // 100,000 partitions is created without keeping a file open for each.
     segment.close();
     log.segments.push(segment);
     log.recent.reset(0);
-    log.epochs.assign(leaderEpoch, 0); // Kafka's leader records its epoch's start on becoming leader
+    if (!replicated) log.epochs.assign(leaderEpoch, 0); // Kafka's leader records its epoch's start on becoming leader
     log.drawRollJitter();
     return log;
   }
@@ -376,12 +487,15 @@ export class Log {
   static open(options: LogOpenOptions): { log: Log; report: RecoveryReport } {
     if (!existsSync(options.dir)) {
       return {
-        log: Log.create(options.dir, options.topicId, options.config, options.leaderEpoch ?? 0),
+        log: Log.create(options.dir, options.topicId, options.config, options.leaderEpoch ?? 0, options.replicated ?? false),
         report: { segmentsScanned: 0, bytesTruncated: 0, producersLoaded: 0 },
       };
     }
-    const log = new Log(options.dir, options.topicId, options.config, options.logStartOffset, options.recoveryPoint, options.leaderEpoch ?? 0);
+    // Interrupted compactions and truncations are finished first, on the files alone: what
+    // the log then loads (segments, epoch history, producer snapshots) is their outcome.
     recoverSwaps(options.dir);
+    finishTruncation(options.dir, options.config.indexIntervalBytes);
+    const log = new Log(options.dir, options.topicId, options.config, options.logStartOffset, options.recoveryPoint, options.leaderEpoch ?? 0, options.replicated ?? false);
     const baseOffsets = readdirSync(options.dir)
       .filter((name) => /^\d{20}\.log$/.test(name))
       .map((name) => Number(name.slice(0, 20)))
@@ -425,8 +539,10 @@ export class Log {
     log.recent.reset(log.activeSegment.baseOffset);
     log.loadEpochs();
     // What was acknowledged survived (written before it was acknowledged; flushed as the
-    // flush settings say): on one broker, everything recovered is committed.
-    log.committedOffset = log.logEndOffset;
+    // flush settings say): on one broker, everything recovered is committed. A replica
+    // starts from the high watermark it checkpointed, within what it recovered.
+    log.committedOffset =
+      options.highWatermark === undefined ? log.logEndOffset : Math.max(log.logStartOffset, Math.min(options.highWatermark, log.logEndOffset));
     log.drawRollJitter();
     const producersLoaded = log.rebuildProducerState();
     return { log, report: { segmentsScanned, bytesTruncated, producersLoaded } };
@@ -448,8 +564,9 @@ export class Log {
         this.epochs.assign(header.readInt32BE(BatchField.partitionLeaderEpoch), Math.max(readInt64(header, BatchField.baseOffset), this.logStartOffset));
       }
     }
-    // The current epoch begins at the log end unless it already wrote here (Kafka's makeLeader).
-    if (this.leaderEpoch > this.epochs.latestEpoch) this.epochs.assign(this.leaderEpoch, this.logEndOffset);
+    // The current epoch begins at the log end unless it already wrote here (Kafka's makeLeader);
+    // a replicated log opens as a follower, and records its epoch when it becomes leader.
+    if (this.role === 'leader' && this.leaderEpoch > this.epochs.latestEpoch) this.epochs.assign(this.leaderEpoch, this.logEndOffset);
   }
 
   /** Where `epoch` ends in this log (OffsetForLeaderEpoch), from the leader-epoch history. */
@@ -655,6 +772,83 @@ export class Log {
     return tooLarge(BATCH_HEADER_BYTES + payload.length) ?? rebuildBatch(produced, codec, payload);
   }
 
+  /**
+   * Appends record sets a follower fetched from its leader, each exactly as it arrived (Kafka's
+   * appendAsFollower): no record is decoded, recompressed or restamped. Each set is checked
+   * first (replicated-batches.ts) and refused whole when anything is wrong, so nothing of it
+   * is written. Each batch's partitionLeaderEpoch enters the epoch history at its base offset
+   * (written before the batch is), and its producer's state is updated from its header, so
+   * that this replica, as leader, answers a retried batch with its original offset. Rolls as
+   * for appends, at the base offset of the batch that does not fit. Never moves the high
+   * watermark. `records` are owned by the caller and written without a copy.
+   */
+  appendAsFollower(records: readonly Buffer[], nowMs: number): ReplicateResult[] {
+    try {
+      return records.map((set) => this.appendFetched(set, nowMs));
+    } catch (error) {
+      // As in append: producer state, and the epoch history, may name batches that never reached the file.
+      this.epochs.truncateFromEnd(this.logEndOffset);
+      this.rebuildProducerState();
+      throw error;
+    }
+  }
+
+  private appendFetched(records: Buffer, nowMs: number): ReplicateResult {
+    const check = checkFetchedBatches(records, this.logEndOffset);
+    if (!check.ok) return { errorCode: check.errorCode, errorMessage: check.message, lastOffset: -1 };
+    const accepted: Buffer[] = [];
+    const positions: BatchPosition[] = [];
+    let position = this.activeSegment.size;
+    let messages = 0;
+    let lastOffset = -1;
+    const writePending = (): void => {
+      this.epochs.flush(); // the history never lags the log
+      this.writeAccepted(accepted, positions);
+      accepted.length = 0;
+      positions.length = 0;
+    };
+    for (const batch of check.batches) {
+      if (this.shouldRoll(position, batch.bytes.length, batch.lastOffset, nowMs)) {
+        writePending();
+        // At the batch's own base offset, as Kafka's follower rolls: after a gap (a compacted leader) the new segment's relative offsets start small.
+        this.roll(nowMs, batch.baseOffset);
+        position = 0;
+      }
+      this.epochs.assign(batch.partitionLeaderEpoch, batch.baseOffset);
+      positions.push({
+        baseOffset: batch.baseOffset,
+        lastOffset: batch.lastOffset,
+        position,
+        size: batch.bytes.length,
+        maxTimestamp: batch.maxTimestamp,
+        producerId: batch.producerId,
+        producerEpoch: batch.producerEpoch,
+        baseSequence: batch.baseSequence,
+        attributes: batch.attributes,
+      });
+      accepted.push(batch.bytes);
+      if (batch.producerId >= 0 && (batch.attributes & Attribute.control) === 0) {
+        // The leader checked the sequence; a follower records what its leader wrote (Kafka's replication origin).
+        this.producerState.replay(
+          { producerId: batch.producerId, producerEpoch: batch.producerEpoch, baseSequence: batch.baseSequence, lastOffsetDelta: batch.lastOffset - batch.baseOffset },
+          batch.baseOffset,
+          batch.lastOffset,
+          batch.maxTimestamp,
+        );
+      }
+      messages += batch.lastOffset - batch.baseOffset + 1;
+      position += batch.bytes.length;
+      lastOffset = batch.lastOffset;
+    }
+    writePending();
+    if (messages > 0) {
+      if (this.unflushedMessages === 0) this.firstUnflushedMs = nowMs;
+      this.unflushedMessages += messages;
+      if (this.unflushedMessages >= this.config.flushMessages) this.flush();
+    }
+    return { errorCode: ErrorCode.NONE, errorMessage: null, lastOffset };
+  }
+
   private writeAccepted(accepted: readonly Buffer[], positions: readonly BatchPosition[]): void {
     if (accepted.length === 0) return;
     this.activeSegment.append(accepted, positions);
@@ -684,17 +878,20 @@ export class Log {
     this.rollJitterMs = jitterMs > 0 ? Math.floor(Math.random() * jitterMs) : 0;
   }
 
-  /** Closes the active segment (indexes written, data fsynced, descriptor closed) and starts a new one at the log end. */
-  roll(nowMs = Date.now()): void {
+  /**
+   * Closes the active segment (indexes written, data fsynced, descriptor closed) and starts a
+   * new one at the log end, or at `baseOffset` past it (a follower's next batch after a gap).
+   */
+  roll(nowMs = Date.now(), baseOffset = this.activeSegment.nextOffset): void {
     const previous = this.activeSegment;
     // Reads find a segment by binary search over base offsets: they must grow.
-    if (previous.nextOffset <= previous.baseOffset) {
-      throw new InvariantViolation(`roll of ${this.dir}: segment ${previous.baseOffset} ends at ${previous.nextOffset}, so a new segment at base offset ${previous.nextOffset} would not be after it`);
+    if (previous.nextOffset <= previous.baseOffset || baseOffset < previous.nextOffset) {
+      throw new InvariantViolation(`roll of ${this.dir}: segment ${previous.baseOffset} ends at ${previous.nextOffset}, so a new segment at base offset ${baseOffset} would not be after it`);
     }
     previous.writeIndexes(true);
     previous.flush();
     previous.close(); // reopened when read: a rolled segment holds no descriptor meanwhile
-    const segment = Segment.create(this.dir, previous.nextOffset, this.config.indexIntervalBytes);
+    const segment = Segment.create(this.dir, baseOffset, this.config.indexIntervalBytes);
     segment.createdMs = nowMs;
     this.segments.push(segment);
     this.drawRollJitter();
@@ -890,6 +1087,88 @@ export class Log {
     this.producerState.deleteSnapshotsBefore(this.segments[0]!.baseOffset, 0);
     this.epochs.truncateFromStart(this.logStartOffset);
     return paths;
+  }
+
+  /**
+   * Removes every record at and after `offset` (Kafka's UnifiedLog.truncateTo), for a follower
+   * whose log diverged from its leader's: the segments after the one holding `offset` are
+   * deleted, that one is cut at the start of the batch holding `offset` (so the log may end a
+   * little before it), and the epoch history, producer state, high watermark, recovery point
+   * and log start follow the shorter log. An `offset` at or past the log end removes nothing
+   * but the epoch history's entries from the log end on (an epoch this replica began as leader
+   * and never wrote, which Kafka's truncateTo drops too); one before the first segment empties
+   * the log (truncateFullyAndStartAt). Crash-safe: TRUNCATION_MARKER is written first and
+   * removed last, and Log.open finishes a truncation it finds. Returns the deleted segment files.
+   */
+  truncateTo(offset: number): string[] {
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`${this.dir}: cannot truncate to offset ${offset}`);
+    if (offset >= this.logEndOffset) {
+      this.epochs.truncateFromEnd(this.logEndOffset);
+      this.epochs.flush();
+      return [];
+    }
+    if (offset < this.segments[0]!.baseOffset) return this.truncateFullyAndStartAt(offset);
+    writeTruncationMarker(this.dir, { fully: false, offset });
+    this.generation++; // a paused cleaning gives up
+    const deletedPaths: string[] = [];
+    // Newest first: even without the marker, a crash part-way would leave a shorter prefix of the log, never a hole.
+    while (this.segments.length > 1 && this.activeSegment.baseOffset > offset) {
+      const segment = this.segments.pop()!;
+      deletedPaths.push(segment.logPath);
+      segment.delete();
+    }
+    this.activeSegment.truncateTo(offset);
+    fsyncDirectorySync(this.dir);
+    this.afterTruncation();
+    this.logStartOffset = Math.min(this.logStartOffset, this.logEndOffset);
+    removeTruncationMarker(this.dir);
+    return deletedPaths;
+  }
+
+  /**
+   * Deletes every segment and restarts the log, empty, at `offset` (Kafka's
+   * truncateFullyAndStartAt): a follower whose log ends before its leader's log start. The
+   * epoch history and producer state are emptied; the log start, high watermark and recovery
+   * point become `offset`. Crash-safe as truncateTo. Returns the deleted segment files.
+   */
+  truncateFullyAndStartAt(offset: number): string[] {
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`${this.dir}: cannot restart the log at offset ${offset}`);
+    writeTruncationMarker(this.dir, { fully: true, offset });
+    this.generation++;
+    const deletedPaths: string[] = [];
+    for (const segment of this.segments.splice(0).reverse()) {
+      deletedPaths.push(segment.logPath);
+      segment.delete();
+    }
+    this.producerState.clear();
+    this.producerState.deleteSnapshotsBefore(Number.MAX_SAFE_INTEGER, 0);
+    const segment = Segment.create(this.dir, offset, this.config.indexIntervalBytes);
+    segment.close(); // opened again by the first append
+    this.segments.push(segment);
+    fsyncDirectorySync(this.dir);
+    this.epochs.clear();
+    this.epochs.flush();
+    this.drawRollJitter();
+    this.logStartOffset = offset;
+    this.afterTruncation();
+    this.committedOffset = offset; // Kafka's updateHighWatermark(logEndOffset): the new log start
+    removeTruncationMarker(this.dir);
+    return deletedPaths;
+  }
+
+  /** The in-memory state that follows a truncated log's end. */
+  private afterTruncation(): void {
+    const end = this.logEndOffset;
+    this.recent.reset(this.activeSegment.baseOffset);
+    this.epochs.truncateFromEnd(end);
+    this.epochs.flush();
+    this.committedOffset = Math.min(this.committedOffset, end);
+    this.recoveryPoint = Math.min(this.recoveryPoint, end);
+    this.compactedThrough = Math.min(this.compactedThrough, end);
+    // The cut segment was synced: nothing written since the last flush is left to sync.
+    this.unflushedMessages = 0;
+    // Snapshots past the end describe removed batches: loadLatestSnapshot deletes them, then replays from the newest one left.
+    this.rebuildProducerState();
   }
 
   /**

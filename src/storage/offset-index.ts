@@ -82,6 +82,17 @@ export class OffsetIndex {
     return { offset: this.baseOffset + this.relativeOffsets[found]!, position: this.positions[found]! };
   }
 
+  /**
+   * Drops the entries at or after `offset` (Kafka's OffsetIndex.truncateTo): the batches they
+   * point at were truncated away. Entries already in the file stay counted as persisted only
+   * up to what is left.
+   */
+  truncateTo(offset: number): void {
+    const relative = offset - this.baseOffset;
+    while (this.count > 0 && this.relativeOffsets[this.count - 1]! >= relative) this.count--;
+    this.persistedCount = Math.min(this.persistedCount, this.count);
+  }
+
   /** The entries from `from` on, in file format. */
   encode(from = 0): Buffer {
     const bytes = Buffer.allocUnsafe((this.count - from) * OFFSET_INDEX_ENTRY_BYTES);

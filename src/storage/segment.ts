@@ -521,6 +521,47 @@ export class Segment implements OpenFileHolder {
     this.writeIndexes(true);
   }
 
+  /**
+   * Removes the batch holding `offset` and every batch after it (Kafka's LogSegment.truncateTo);
+   * `offset` inside a batch takes the whole batch, so the segment ends at a batch boundary at
+   * or before it. The index files go first: the segment becomes its log's active one, whose
+   * indexes live in memory until it rolls or closes, and a crash from here on finds none to
+   * trust and rebuilds them from the file. Then the file is cut and synced, the in-memory
+   * index entries for the removed batches dropped, and the end and largest timestamp found
+   * again from the last index entry on. Returns the bytes removed.
+   */
+  truncateTo(offset: number): number {
+    this.ensureIndexes();
+    const first = this.findBatch(offset, null);
+    if (first === null) return 0;
+    for (const path of [this.indexPath, this.timeIndexPath]) unlinkIfPresent(path);
+    this.offsetIndexValue.truncateTo(first.baseOffset);
+    this.timeIndexValue.truncateTo(first.baseOffset);
+    this.offsetIndexValue.persistedCount = 0;
+    this.timeIndexValue.persistedCount = 0;
+    this.indexesPersisted = false;
+    ftruncateSync(this.fd, first.position);
+    fdatasyncSync(this.fd);
+    this.dirty = false;
+    const removedBytes = this.size - first.position;
+    this.size = first.position;
+    this.maxTimestampValue = this.timeIndexValue.lastTimestamp();
+    this.offsetOfMaxTimestampValue = this.timeIndexValue.lastOffset();
+    const lastEntry = this.offsetIndexValue.lookup(Number.MAX_SAFE_INTEGER);
+    this.nextOffset = this.baseOffset;
+    this.scan(lastEntry.position, this.size, (batch) => {
+      this.trackTimestamp(batch);
+      this.nextOffset = batch.lastOffset + 1;
+      return true;
+    });
+    this.bytesSinceIndexEntry = this.size - lastEntry.position;
+    if (this.size === 0) {
+      this.createdMs = Date.now();
+      this.firstBatchTimestampValue = null;
+    }
+    return removedBytes;
+  }
+
   readBytes(position: number, length: number): Buffer {
     const bytes = Buffer.allocUnsafe(length);
     const read = readSync(this.fd, bytes, 0, length, position);
@@ -640,6 +681,14 @@ export class SegmentReplacement {
       // The partition's directory may be gone with its topic; a leftover is removed by the next open anyway.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
+  }
+}
+
+function unlinkIfPresent(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }
 

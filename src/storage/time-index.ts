@@ -68,6 +68,18 @@ export class TimeIndex {
     return found < 0 ? this.baseOffset : this.baseOffset + this.relativeOffsets[found]!;
   }
 
+  /** The offset of the last entry, or -1 when there is none. */
+  lastOffset(): number {
+    return this.count === 0 ? -1 : this.baseOffset + this.relativeOffsets[this.count - 1]!;
+  }
+
+  /** Drops the entries for offsets at or after `offset` (Kafka's TimeIndex.truncateTo). */
+  truncateTo(offset: number): void {
+    const relative = offset - this.baseOffset;
+    while (this.count > 0 && this.relativeOffsets[this.count - 1]! >= relative) this.count--;
+    this.persistedCount = Math.min(this.persistedCount, this.count);
+  }
+
   encode(from = 0): Buffer {
     const bytes = Buffer.allocUnsafe((this.count - from) * TIME_INDEX_ENTRY_BYTES);
     for (let index = from; index < this.count; index++) {
