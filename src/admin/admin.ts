@@ -148,7 +148,9 @@ export class Admin {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
       numPartitions: partitions,
-      replicationFactor: 1,
+      // Kafka's answer: the replicas given in the assignment, else the factor asked for, else default.replication.factor (1 on an embedded broker).
+      replicationFactor:
+        request.assignments.length > 0 ? request.assignments[0]!.brokerIds.length : request.replicationFactor === -1 ? config.defaultReplicationFactor : request.replicationFactor,
       configs: topicConfigEntries(config, overrides),
     };
   }

@@ -75,6 +75,8 @@ class Fetcher {
   private running = false;
   private stopped = false;
   private wake: (() => void) | null = null;
+  /** The last error logged, so a lasting one is logged once. */
+  private lastProblem: string | null = null;
 
   constructor(
     readonly leaderId: number,
@@ -110,10 +112,14 @@ class Fetcher {
           const client = await this.connection();
           await this.truncatePending(client);
           const fetched = await this.fetchOnce(client);
+          this.lastProblem = null;
           if (!fetched) await this.pause(this.settings.fetchBackoffMs);
         } catch (error) {
           if (this.stopped) break;
-          this.logger.warn(`${this.name}: ${(error as Error).message}; retrying in ${this.settings.fetchBackoffMs} ms`);
+          // The same problem again (a leader down for a while) is logged once, not every backoff.
+          const problem = (error as Error).message;
+          (problem === this.lastProblem ? this.logger.debug : this.logger.warn)(`${this.name}: ${problem}; retrying every ${this.settings.fetchBackoffMs} ms`);
+          this.lastProblem = problem;
           this.client?.close();
           this.client = null;
           await this.pause(this.settings.fetchBackoffMs);

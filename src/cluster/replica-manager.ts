@@ -273,7 +273,7 @@ export class ReplicaManager {
     if (hosted === undefined || hosted.role !== 'leader' || hosted.leaderState === null) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     const leaderLogEnd = this.logs.offsets(topic, partition)?.logEndOffset ?? 0;
     if (!hosted.leaderState.recordFetch(replicaId, fetchOffset, leaderLogEnd, this.now())) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
-    void this.maybeAdvanceHighWatermark(hosted).then(() => this.maybeExpandIsr(hosted));
+    void this.maybeAdvanceHighWatermark(hosted).then(() => this.maybeExpandIsr(hosted, replicaId));
     return ErrorCode.NONE;
   }
 
@@ -293,13 +293,13 @@ export class ReplicaManager {
     await this.logs.setHighWatermark(hosted.topic, hosted.topicId, hosted.partition, next);
   }
 
-  private async maybeExpandIsr(hosted: HostedPartition): Promise<void> {
+  /** The follower that just fetched rejoins the ISR if it now holds what this leader committed (only a fetching follower: a dead one's last offset proves nothing). */
+  private async maybeExpandIsr(hosted: HostedPartition, follower: number): Promise<void> {
     const state = hosted.leaderState;
     if (state === null || hosted.isrWriting || this.hosted.get(key(hosted.topic, hosted.partition)) !== hosted) return;
     const highWatermark = this.logs.offsets(hosted.topic, hosted.partition)?.highWatermark ?? 0;
-    const joining = state.caughtUpOutsiders(highWatermark);
-    if (joining.length === 0) return;
-    await this.changeIsr(hosted, [...state.isr, ...joining], `broker${joining.length > 1 ? 's' : ''} ${joining.join(',')} caught up`);
+    if (!state.caughtUpOutsiders(highWatermark).includes(follower)) return;
+    await this.changeIsr(hosted, [...state.isr, follower], `broker ${follower} caught up`);
   }
 
   /** The periodic check: followers not caught up for replica.lag.time.max.ms leave the ISR. */

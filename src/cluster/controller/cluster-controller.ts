@@ -450,6 +450,14 @@ export class ClusterController extends EventEmitter {
     }
     batch.wantUpdateMetadata();
     await this.electWhatIsOffline(generation, batch);
+    // Replicas of brokers that died while no controller watched (this election was about one of
+    // them, often) leave the ISRs they are still in, as Kafka's ReplicaStateMachine.startup
+    // marks them offline; a leader waiting for them would hold its high watermark back.
+    const dead = new Set<number>();
+    for (const [topic, partition] of this.context.allPartitions()) {
+      for (const replica of this.context.replicas(topic, partition)) if (!this.context.isAlive(replica)) dead.add(replica);
+    }
+    if (dead.size > 0) await this.onBrokerFailure(generation, [...dead].sort((a, b) => a - b), batch);
     this.send(generation, batch);
     this.enqueue('isrChange', () => this.onIsrChangeNotification());
     this.enqueue('topicDeletion', () => this.onTopicDeletionRequests());
