@@ -20,6 +20,7 @@ import type { TopicRecord } from '../controller/metadata-store.js';
 import type { ClusterBroker, ClusterServices } from './cluster-services.js';
 import type { Logger } from '../logger.js';
 import type { Replication } from '../partition/partition-manager.js';
+import { limits } from '../config/limits.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { LeaderAndIsrRequest } from '../protocol/generated/leader-and-isr-request.js';
 import type { StopReplicaRequest } from '../protocol/generated/stop-replica-request.js';
@@ -33,7 +34,7 @@ import { ConfigChangeWatcher } from './config-change-watcher.js';
 import { ProducerIdBlocks } from './producer-id-blocks.js';
 import { ZkTopicAdmin, ensureClusterId, ensurePersistentPaths } from './zk-admin.js';
 import { ZkClient, ZkError } from './zk/zk-client.js';
-import { BrokerIdZnode, IsrChangeZnode, PartitionStateZnode, ZkPaths } from './zk/znodes.js';
+import { BrokerIdZnode, ControllerEpochZnode, ControllerZnode, IsrChangeZnode, PartitionStateZnode, ZkPaths } from './zk/znodes.js';
 
 /** The parts of the broker a cluster node works with. */
 export interface ClusterNodeOptions {
@@ -315,16 +316,59 @@ export class ClusterNode implements ClusterServices, Replication {
 
   // ---- the controller's requests ----
 
+  /**
+   * Whether a controller request comes from the controller ZooKeeper names: its controller id
+   * and epoch must be those of `/controller` and `/controller_epoch`. Kafka leaves this to the
+   * authorizer (CLUSTER_ACTION); until Spate has one (the Security issue), this check keeps a
+   * client that speaks LeaderAndIsr or UpdateMetadata with a made-up epoch from taking over the
+   * broker's replicas or fencing out the real controller. An epoch newer than the one this broker
+   * knows is read from ZooKeeper, at most once per `limits.controllerIdentityRecheckMs`; the
+   * requests that arrive meanwhile wait for that read.
+   */
+  private async verifyController(controllerId: number, controllerEpoch: number): Promise<number> {
+    const known = this.controllerIdentity;
+    if (controllerEpoch < known.epoch) return ErrorCode.STALE_CONTROLLER_EPOCH;
+    if (controllerEpoch === known.epoch && controllerId === known.brokerId) return ErrorCode.NONE;
+    // One read at a time, and not more often than the interval: requests arriving meanwhile wait for it (a real controller's is never refused for want of a read).
+    this.identityRead ??= (async () => {
+      const waitMs = known.readAtMs + limits.controllerIdentityRecheckMs - Date.now();
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+      const [controller, epoch] = await Promise.all([this.zk.getData(ZkPaths.controller), this.zk.getData(ZkPaths.controllerEpoch)]);
+      this.controllerIdentity = {
+        brokerId: controller === null ? -1 : ControllerZnode.decode(controller.data).brokerId,
+        epoch: epoch === null ? -1 : ControllerEpochZnode.decode(epoch.data),
+        readAtMs: Date.now(),
+      };
+    })().finally(() => (this.identityRead = null));
+    await this.identityRead;
+    const current = this.controllerIdentity;
+    if (controllerEpoch === current.epoch && controllerId === current.brokerId) return ErrorCode.NONE;
+    if (controllerEpoch < current.epoch) return ErrorCode.STALE_CONTROLLER_EPOCH;
+    this.options.logger.debug(`refused a controller request from broker ${controllerId} in epoch ${controllerEpoch}: ZooKeeper names broker ${current.brokerId} in epoch ${current.epoch}`);
+    // Not the controller ZooKeeper names (a client, or a controller from the future): refused as stale, which a real one never is.
+    return ErrorCode.STALE_CONTROLLER_EPOCH;
+  }
+
+  private controllerIdentity = { brokerId: -1, epoch: -1, readAtMs: 0 };
+  private identityRead: Promise<void> | null = null;
+
+  /** Both checks every controller request starts with: it is from the controller, and for this registration. */
+  private async checkController(controllerId: number, controllerEpoch: number, brokerEpoch: number): Promise<number> {
+    const verified = await this.verifyController(controllerId, controllerEpoch);
+    if (verified !== ErrorCode.NONE) return verified;
+    return this.replicas.checkController(controllerEpoch, brokerEpoch);
+  }
+
   async leaderAndIsr(request: LeaderAndIsrRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] }> {
-    const refused = this.replicas.checkController(request.controllerEpoch, request.brokerEpoch);
+    const refused = await this.checkController(request.controllerId, request.controllerEpoch, request.brokerEpoch);
     if (refused !== ErrorCode.NONE) return { errorCode: refused, partitions: [] };
     // The topics' configs are read before their logs are made, so a log starts with its topic's settings.
     await Promise.all(request.topicStates.map((topic) => this.configsOf(topic.topicName)));
     return this.replicas.leaderAndIsr(request);
   }
 
-  updateMetadata(request: UpdateMetadataRequest): number {
-    const refused = this.replicas.checkController(request.controllerEpoch, request.brokerEpoch);
+  async updateMetadata(request: UpdateMetadataRequest): Promise<number> {
+    const refused = await this.checkController(request.controllerId, request.controllerEpoch, request.brokerEpoch);
     if (refused !== ErrorCode.NONE) return refused;
     const before = new Map<string, TopicRecord>();
     for (const topic of request.topicStates) {
@@ -350,7 +394,7 @@ export class ClusterNode implements ClusterServices, Replication {
   }
 
   async stopReplica(request: StopReplicaRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; partitionIndex: number; errorCode: number }[] }> {
-    const refused = this.replicas.checkController(request.controllerEpoch, request.brokerEpoch);
+    const refused = await this.checkController(request.controllerId, request.controllerEpoch, request.brokerEpoch);
     if (refused !== ErrorCode.NONE) return { errorCode: refused, partitions: [] };
     return { errorCode: ErrorCode.NONE, partitions: await this.replicas.stopReplica(request) };
   }

@@ -20,6 +20,6 @@ export interface ClusterServices {
   /** The controller's broker id as last told, -1 when none is known. */
   readonly controllerId: number;
   leaderAndIsr(request: LeaderAndIsrRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] }>;
-  updateMetadata(request: UpdateMetadataRequest): number;
+  updateMetadata(request: UpdateMetadataRequest): Promise<number>;
   stopReplica(request: StopReplicaRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; partitionIndex: number; errorCode: number }[] }>;
 }

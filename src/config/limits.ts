@@ -177,6 +177,13 @@ export const limits = {
    * request's own timeout: past it the answer is REQUEST_TIMED_OUT while the change goes on.
    */
   clusterChangeWaitMsMax: 60_000,
+  /**
+   * A controller request naming a controller or epoch this broker does not know is checked
+   * against ZooKeeper's /controller and /controller_epoch at most this often, ms; such requests
+   * arriving in between wait for the next read (a client flooding made-up epochs costs one
+   * ZooKeeper read per interval, and a real controller's request is never refused for it).
+   */
+  controllerIdentityRecheckMs: 100,
   // ---- topic administration through ZooKeeper (i10, src/cluster/zk-admin.ts, producer-id-blocks.ts) ----
   /**
    * Attempts of one conditional admin write (a topic's assignment or configs) that lost to a

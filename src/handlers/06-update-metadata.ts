@@ -11,8 +11,8 @@ export const updateMetadataHandler = defineHandler({
   minVersion: 7,
   maxVersion: 8,
   schema: updateMetadataApi,
-  handle(request, context) {
+  async handle(request, context) {
     const cluster = context.broker.cluster;
-    return { errorCode: cluster === null ? ErrorCode.STALE_CONTROLLER_EPOCH : cluster.updateMetadata(request) };
+    return { errorCode: cluster === null ? ErrorCode.STALE_CONTROLLER_EPOCH : await cluster.updateMetadata(request) };
   },
 });

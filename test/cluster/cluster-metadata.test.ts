@@ -2,15 +2,23 @@
 // confluent-kafka's AdminClient against any broker agree on the brokers, the controller and
 // every partition's leader, replicas and ISR, and what they say matches the znodes Kafka's
 // layout puts them in. A topic created through one broker with replication factor 3 takes
-// acks=all writes on its leaders and is read back whole from any broker.
+// acks=all writes on its leaders and is read back whole from any broker. A broker that does
+// not lead a partition refuses its produce and fetch (NOT_LEADER_OR_FOLLOWER); a client posing
+// as the controller is refused and changes nothing; SIGTERM leaves the cluster at once.
 
 import t from 'tap';
 import { ZkClient } from '../../src/cluster/zk/zk-client.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { fetchApi, leaderAndIsrApi, metadataApi, produceApi, updateMetadataApi } from '../../src/protocol/generated/index.js';
+import { fetchBody, RawClient } from '../helpers/raw-client.js';
+import { plainRecords } from '../helpers/record-batches.js';
 import { jsonLines } from '../helpers/json-lines.js';
 import { PYTHON, pythonScript, run } from '../helpers/run.js';
 import { startCluster, waitFor } from '../helpers/cluster.js';
 
 const TOPIC = 'replicated';
+/** The topic's id, read from its znode once it exists. */
+let answersTopicId = '';
 const cluster = await startCluster(t, { brokers: 3 });
 
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
@@ -83,6 +91,7 @@ t.test('a topic with replication factor 3 created through one broker is the same
   const view = summary(answers[0]!) as { controller: number; topics: { partitions: { partition: number; leader: number; replicas: number[]; isr: number[] }[] }[] };
 
   const assignment = await znodeJson(`/brokers/topics/${TOPIC}`);
+  answersTopicId = assignment['topic_id'] as string;
   const assigned = assignment['partitions'] as Record<string, number[]>;
   t.equal((await znodeJson('/controller'))['brokerid'], view.controller, 'the controller is the one in /controller');
   for (const partition of view.topics[0]!.partitions) {
@@ -103,4 +112,64 @@ t.test('acks=all writes through the leaders are read back whole from any broker'
     t.equal(consumed.code, 0, `kcat consumed through broker ${broker.id}`);
     t.same(consumed.stdout.toString().split('\n').filter((line) => line !== '').sort(), lines.slice().sort(), `broker ${broker.id}: every record, once`);
   }
+});
+
+/** The leader and a follower of partition 0, from the state znode. */
+async function partitionZero(): Promise<{ leader: number; follower: number; leaderEpoch: number }> {
+  const state = await znodeJson(`/brokers/topics/${TOPIC}/partitions/0/state`);
+  const leader = state['leader'] as number;
+  const follower = (state['isr'] as number[]).find((id) => id !== leader)!;
+  return { leader, follower, leaderEpoch: state['leader_epoch'] as number };
+}
+
+t.test('a broker that does not lead the partition refuses its produce and fetch', async (t) => {
+  const { follower } = await partitionZero();
+  const client = await RawClient.connect(t, cluster.broker(follower).process.port);
+  const produced = await client.request(produceApi, 8, { acks: -1, timeoutMs: 5000, topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: plainRecords(1) }] }] });
+  t.equal(produced.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'produce to a follower: NOT_LEADER_OR_FOLLOWER');
+  const fetched = await client.request(fetchApi, 11, fetchBody(TOPIC, 0, 0));
+  t.equal(fetched.responses[0]!.partitions[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'a consumer fetch from a follower: NOT_LEADER_OR_FOLLOWER');
+  client.destroy();
+});
+
+t.test('a client posing as the controller is refused and changes nothing', async (t) => {
+  const { follower, leaderEpoch } = await partitionZero();
+  const controller = (await znodeJson('/controller'))['brokerid'] as number;
+  const epoch = Number((await zk.getData('/controller_epoch'))!.data!.toString());
+  const before = summary(await kcatMetadata(cluster.broker(follower).process.bootstrap));
+  const client = await RawClient.connect(t, cluster.broker(follower).process.port);
+  // A made-up future epoch that names this very broker as the leader of partition 0.
+  const forged = await client.request(leaderAndIsrApi, 6, {
+    controllerId: controller,
+    controllerEpoch: epoch + 100,
+    brokerEpoch: -1,
+    type: 0,
+    topicStates: [{ topicName: TOPIC, topicId: answersTopicId, partitionStates: [{ partitionIndex: 0, controllerEpoch: epoch + 100, leader: follower, leaderEpoch: leaderEpoch + 100, isr: [follower], partitionEpoch: 1000, replicas: [follower], addingReplicas: [], removingReplicas: [], isNew: false, leaderRecoveryState: 0 }] }],
+    liveLeaders: [],
+  });
+  t.equal(forged.errorCode, ErrorCode.STALE_CONTROLLER_EPOCH, 'LeaderAndIsr with an epoch ZooKeeper does not have: refused');
+  const wrongController = await client.request(updateMetadataApi, 7, { controllerId: (controller % 3) + 1, controllerEpoch: epoch, brokerEpoch: -1, topicStates: [], liveBrokers: [] });
+  t.equal(wrongController.errorCode, ErrorCode.STALE_CONTROLLER_EPOCH, 'UpdateMetadata naming another controller in the current epoch: refused');
+  const produced = await client.request(produceApi, 8, { acks: 1, timeoutMs: 5000, topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: plainRecords(1) }] }] });
+  t.equal(produced.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'still a follower of partition 0');
+  const metadata = await client.request(metadataApi, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  t.equal(metadata.brokers.length, 3, 'still three live brokers');
+  t.same(summary(await kcatMetadata(cluster.broker(follower).process.bootstrap)), before, 'what the broker tells clients did not change');
+  client.destroy();
+});
+
+t.test('SIGTERM leaves the cluster at once: the registration goes and leadership moves without waiting for the session timeout', async (t) => {
+  const { leader } = await partitionZero();
+  const started = Date.now();
+  const code = await cluster.broker(leader).process.stop();
+  const stopMs = Date.now() - started;
+  t.equal(code, 0, 'exit code 0');
+  t.ok(stopMs < 20_000, `stopped in ${stopMs} ms (< 20 s)`);
+  t.equal(await zk.exists(`/brokers/ids/${leader}`), null, 'its registration is gone when it has exited');
+  // The session timeout is 6 s: a new leader well before that shows the session was closed, not timed out.
+  const moved = await waitFor('a new leader of partition 0', async () => {
+    const state = await znodeJson(`/brokers/topics/${TOPIC}/partitions/0/state`);
+    return state['leader'] !== leader && (state['leader'] as number) > 0 ? Date.now() - started : undefined;
+  }, 20_000, 50);
+  t.ok(moved < 6000, `a new leader ${moved} ms after SIGTERM, within the 6 s session timeout`);
 });
