@@ -236,7 +236,7 @@ await t.test(`3. the follower (broker ${y}) is paused past replica.lag.time.max.
 await t.test('every successful delivery is read back exactly once, in order, at its reported offset', async (t) => {
   producer.child.kill('SIGTERM');
   const code = await producer.exited;
-  t.equal(code, 0, `the producer exited cleanly (${producer.stderr.trim().slice(-500)})`);
+  t.equal(code, 0, 'the producer exited cleanly', { stderr: producer.stderr.trim().slice(-2000) });
   const lines = producer.lines.map(parseLine);
   const done = lines.find((line) => line['type'] === 'done');
   t.ok(done, 'the producer reported done');
@@ -252,7 +252,7 @@ await t.test('every successful delivery is read back exactly once, in order, at 
   const consumed = await run(PYTHON, [pythonScript('consume_all.py'), cluster.bootstrap, TOPIC, '1'], { timeoutMs: 90_000 });
   const out = jsonLines(consumed.stdout);
   const end = out.find((line) => line['type'] === 'done');
-  t.equal(end?.['complete'], true, `the whole partition was read (${consumed.stderr.trim().slice(-300)})`);
+  t.equal(end?.['complete'], true, 'the whole partition was read', { stderr: consumed.stderr.trim().slice(-2000) });
   const records = out.filter((line) => line['type'] === 'records').flatMap((line) => line['records'] as [number, number, string | null, string][]);
   const valueAt = new Map<number, string>();
   for (const [, offset, , value] of records) valueAt.set(offset, value);
