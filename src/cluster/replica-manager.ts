@@ -343,6 +343,8 @@ export class ReplicaManager {
   /** The broker lost its ZooKeeper session: it leads nothing until the controller says so again. */
   resignAll(): void {
     for (const hosted of this.hosted.values()) {
+      // The controller's next LeaderAndIsr applies even if it repeats the state this broker had.
+      hosted.zkVersion = -1;
       if (hosted.role === 'leader') {
         hosted.role = 'follower';
         hosted.leaderState = null;

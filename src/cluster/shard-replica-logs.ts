@@ -109,7 +109,7 @@ export class ShardReplicaLogs implements ReplicaLogs, FollowerLogs {
 
   async remove(topic: string, topicId: string, partition: number): Promise<void> {
     await this.shards.shardFor(topicId, partition).send({ kind: 'delete', partitions: [{ topic, partition }] });
-    this.shards.offsets.delete(partitionKey(topic, partition));
+    this.shards.forget(topic, partition);
     this.dirs.remove(topic, partition);
   }
 
