@@ -160,9 +160,9 @@ t.test('unclean.leader.election.enable=true: the out-of-sync replica leads and t
 t.test('unclean.leader.election.enable=false: the partition stays offline while its only ISR member is dead', async (t) => {
   // The controller handled the broker's death for both partitions in one event (an election
   // for both, then the dead broker leaves their ISRs, leaving `clean` with leader -1).
-  const state = await waitFor(`${CLEAN}: leader -1 in the state znode`, async () => {
+  const state = await waitFor(`${CLEAN}: the controller to take broker ${leader} out of its state znode`, async () => {
     const s = await partitionState(CLEAN);
-    return s.leader === -1 ? s : undefined;
+    return s.leader !== leader ? s : undefined;
   });
   t.equal(state.leader, -1, 'the state znode: leader -1');
   t.same(state.isr, [leader], `the state znode keeps the dead ISR member [${state.isr.join(',')}], which may lead again`);
