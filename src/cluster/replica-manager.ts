@@ -273,7 +273,7 @@ export class ReplicaManager {
     if (hosted === undefined || hosted.role !== 'leader' || hosted.leaderState === null) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     const leaderLogEnd = this.logs.offsets(topic, partition)?.logEndOffset ?? 0;
     if (!hosted.leaderState.recordFetch(replicaId, fetchOffset, leaderLogEnd, this.now())) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
-    void this.maybeAdvanceHighWatermark(hosted).then(() => this.maybeExpandIsr(hosted));
+    void this.maybeAdvanceHighWatermark(hosted).then(() => this.maybeExpandIsr(hosted, replicaId));
     return ErrorCode.NONE;
   }
 
@@ -293,11 +293,17 @@ export class ReplicaManager {
     await this.logs.setHighWatermark(hosted.topic, hosted.topicId, hosted.partition, next);
   }
 
-  private async maybeExpandIsr(hosted: HostedPartition): Promise<void> {
+  /**
+   * After `replicaId`'s fetch: that follower rejoins the ISR if it has caught up. Only the one
+   * that fetched (as Kafka): another follower's last reported log end may still equal the high
+   * watermark long after it stopped fetching (a paused broker, an idle partition), and adding it
+   * back would hold the high watermark until the next shrink.
+   */
+  private async maybeExpandIsr(hosted: HostedPartition, replicaId: number): Promise<void> {
     const state = hosted.leaderState;
     if (state === null || hosted.isrWriting || this.hosted.get(key(hosted.topic, hosted.partition)) !== hosted) return;
     const highWatermark = this.logs.offsets(hosted.topic, hosted.partition)?.highWatermark ?? 0;
-    const joining = state.caughtUpOutsiders(highWatermark);
+    const joining = state.caughtUpOutsiders(highWatermark).filter((brokerId) => brokerId === replicaId);
     if (joining.length === 0) return;
     await this.changeIsr(hosted, [...state.isr, ...joining], `broker${joining.length > 1 ? 's' : ''} ${joining.join(',')} caught up`);
   }
