@@ -293,7 +293,12 @@ export class ReplicaManager {
     await this.logs.setHighWatermark(hosted.topic, hosted.topicId, hosted.partition, next);
   }
 
-  /** The follower that just fetched rejoins the ISR if it now holds what this leader committed (only a fetching follower: a dead one's last offset proves nothing). */
+  /**
+   * After `follower`'s fetch: that follower rejoins the ISR if it has caught up. Only the one
+   * that fetched (as Kafka): another follower's last reported log end may still equal the high
+   * watermark long after it stopped fetching (a paused broker, an idle partition), and adding it
+   * back would hold the high watermark until the next shrink.
+   */
   private async maybeExpandIsr(hosted: HostedPartition, follower: number): Promise<void> {
     const state = hosted.leaderState;
     if (state === null || hosted.isrWriting || this.hosted.get(key(hosted.topic, hosted.partition)) !== hosted) return;

@@ -37,7 +37,8 @@ function out(line) {
   process.stdout.write(JSON.stringify({ ...line, name, t: Date.now() / 1000 }) + '\n');
 }
 
-const kafka = new Kafka({ clientId: name, brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10 } });
+// BOOTSTRAP may list several brokers, comma-separated (a cluster test kills some of them).
+const kafka = new Kafka({ clientId: name, brokers: bootstrap.split(','), logLevel: logLevel.NOTHING, retry: { retries: 10 } });
 const consumer = kafka.consumer({
   groupId,
   sessionTimeout: options['session-timeout-ms'],
