@@ -10,11 +10,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { KafkaClient } from '../../src/network/kafka-client.js';
 import { BenchError, freePort } from './bench-common.js';
 import { startZooKeeper, type ZooKeeperServer } from './zookeeper.js';
 
 /** The longest a broker may take from spawn to "broker ready" (a loaded 2-core machine starts slowly). */
 const BROKER_START_TIMEOUT_MS = 60_000;
+/** The longest the brokers may take, once ready, to all see each other and a controller. */
+const CLUSTER_FORMED_TIMEOUT_MS = 60_000;
+const CLUSTER_POLL_MS = 200;
 /** SIGTERM closes the broker's ZooKeeper session and stops it within 20 s (issue 10); then SIGKILL. */
 const BROKER_STOP_TIMEOUT_MS = 20_000;
 /** What each broker keeps of its own output, for failure messages and the error count. */
@@ -120,7 +124,38 @@ async function stopBroker(broker: RunningBroker): Promise<void> {
   }
 }
 
-/** Starts ZooKeeper, then brokers 1..n at once; resolves when every broker has said "broker ready". */
+/**
+ * "broker ready" is local: a broker learns the others (and can place replicas on them) once the
+ * controller's UpdateMetadata reaches it. Waits (bounded) until every broker's Metadata lists
+ * every broker and a controller.
+ */
+async function waitUntilFormed(brokers: readonly RunningBroker[]): Promise<void> {
+  const deadline = Date.now() + CLUSTER_FORMED_TIMEOUT_MS;
+  let last = 'no answer yet';
+  for (;;) {
+    try {
+      const views = await Promise.all(
+        brokers.map(async (broker) => {
+          const client = await KafkaClient.connect(broker.bootstrap, { timeoutMs: 10_000, clientId: 'spate-bench-cluster' });
+          try {
+            const metadata = await client.metadata([]);
+            return { broker: broker.id, brokers: metadata.brokers.map((entry) => entry.nodeId).sort(), controller: metadata.controllerId };
+          } finally {
+            client.close();
+          }
+        }),
+      );
+      if (views.every((view) => view.brokers.length === brokers.length && view.controller >= 0)) return;
+      last = JSON.stringify(views);
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (Date.now() > deadline) throw new BenchError(`the brokers did not all see each other and a controller within ${CLUSTER_FORMED_TIMEOUT_MS} ms; last seen: ${last}`);
+    await sleep(CLUSTER_POLL_MS);
+  }
+}
+
+/** Starts ZooKeeper, then brokers 1..n at once; resolves when every broker has said "broker ready" and all know each other. */
 export async function startBenchCluster(projectRoot: string, options: BenchClusterOptions): Promise<BenchCluster> {
   const dataDir = mkdtempSync(join(tmpdir(), 'spate-bench-cluster-'));
   const cleanups: (() => void | Promise<void>)[] = [];
@@ -152,6 +187,7 @@ export async function startBenchCluster(projectRoot: string, options: BenchClust
     for (const result of started) if (result.status === 'fulfilled') brokers.push(result.value);
     const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
+    await waitUntilFormed(brokers);
     return {
       zookeeper,
       brokers,
