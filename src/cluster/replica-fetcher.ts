@@ -10,8 +10,9 @@
 //     watermark alone, so a former leader's unreplicated tail goes and the logs never diverge;
 //  2. a Fetch with this broker's id as replica id (the leader then reads up to its log end and
 //     counts the fetch offset as this follower's log end) from each partition's log end;
-//  3. the fetched batches are appended byte for byte, and the follower's high watermark moves
-//     to min(leader's high watermark, its own log end).
+//  3. the fetched batches are appended byte for byte, the follower's high watermark moves
+//     to min(leader's high watermark, its own log end), and its log start follows the leader's
+//     (records the leader deleted with DeleteRecords go from the followers too, as in Kafka).
 // Errors of a partition (a new leader epoch, the leader gone) pause it for
 // replica.fetch.backoff.ms; a lost connection retries with the same backoff. Everything is
 // bounded: requests by replica.socket.timeout.ms, responses by replica.fetch.response.max.bytes.
@@ -35,6 +36,8 @@ export interface FollowerLogs {
   replicate(topic: string, topicId: string, partition: number, records: Buffer): Promise<{ errorCode: number; logEndOffset: number }>;
   /** Moves the follower's high watermark to min(leader's, own log end). */
   followerHighWatermark(topic: string, topicId: string, partition: number, leaderHighWatermark: number): Promise<void>;
+  /** Moves the follower's log start up to the leader's (DeleteRecords, retention on the leader), never past its high watermark. */
+  followerLogStart(topic: string, topicId: string, partition: number, leaderLogStartOffset: number): Promise<void>;
 }
 
 export interface ReplicaFetchSettings {
@@ -281,6 +284,7 @@ class Fetcher {
       }
     }
     await this.logs.followerHighWatermark(p.topic, p.topicId, p.partition, data.highWatermark);
+    await this.logs.followerLogStart(p.topic, p.topicId, p.partition, data.logStartOffset);
   }
 }
 

@@ -137,6 +137,15 @@ export class ShardReplicaLogs implements ReplicaLogs, FollowerLogs {
     return { errorCode: reply.errorCode, logEndOffset: reply.logEndOffset ?? -1 };
   }
 
+  async followerLogStart(topic: string, topicId: string, partition: number, leaderLogStartOffset: number): Promise<void> {
+    const offsets = this.offsets(topic, partition);
+    if (offsets === undefined || leaderLogStartOffset <= offsets.logStartOffset) return;
+    const offset = Math.min(leaderLogStartOffset, offsets.highWatermark);
+    if (offset <= offsets.logStartOffset) return;
+    const result = await this.shards.deleteRecords(topicId, { topic, partition, offset });
+    check(`${topic}-${partition}: log start to ${offset}`, result);
+  }
+
   async followerHighWatermark(topic: string, topicId: string, partition: number, leaderHighWatermark: number): Promise<void> {
     const logEnd = this.logEndOffset(topic, partition) ?? 0;
     const current = this.offsets(topic, partition)?.highWatermark ?? 0;

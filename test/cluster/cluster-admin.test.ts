@@ -2,6 +2,7 @@
 // through one broker, CreatePartitions through another, a config change through a third,
 // DeleteTopics through the first again — each seen by every broker (Metadata, DescribeConfigs),
 // written in Kafka's znodes, and a deleted topic's partition directories gone from every disk.
+// DeleteRecords on a leader reaches its followers, so the next leader starts where it did.
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,9 +10,10 @@ import t, { type Test } from 'tap';
 import { ZkClient } from '../../src/cluster/zk/zk-client.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ZERO_UUID } from '../../src/protocol/message.js';
-import { createPartitionsApi, createTopicsApi, deleteTopicsApi, describeConfigsApi, incrementalAlterConfigsApi, metadataApi } from '../../src/protocol/generated/index.js';
+import { createPartitionsApi, createTopicsApi, deleteRecordsApi, deleteTopicsApi, describeConfigsApi, incrementalAlterConfigsApi, listOffsetsApi, metadataApi, produceApi } from '../../src/protocol/generated/index.js';
 import { startCluster, waitFor } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 
 const TOPIC = 'administered';
 const TOPIC_RESOURCE = 2;
@@ -100,4 +102,44 @@ t.test('DeleteTopics through broker 2: gone from every broker, its znodes and ev
       t.notOk(await waitFor(`${dir} to go`, () => !existsSync(dir)).then(() => existsSync(dir)), `broker ${broker.id}: ${TOPIC}-${partition} has no directory`);
     }
   }
+});
+
+t.test('DeleteRecords on the leader moves its followers\' log start too: the next leader starts there', async (t) => {
+  const topic = 'trimmed';
+  const created = await (await client(t, 1)).request(createTopicsApi, 7, {
+    topics: [{ name: topic, numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }],
+    timeoutMs: 30_000,
+    validateOnly: false,
+  });
+  t.equal(created.topics[0]!.errorCode, ErrorCode.NONE, 'created');
+  const leaderOf = async (): Promise<number> => JSON.parse((await zk.getData(`/brokers/topics/${topic}/partitions/0/state`))!.data!.toString()).leader as number;
+  const leader = await waitFor('a leader', async () => ((await leaderOf()) > 0 ? leaderOf() : undefined));
+  const toLeader = await client(t, leader);
+  for (let batch = 0; batch < 10; batch++) {
+    const produced = await toLeader.request(produceApi, 8, { acks: -1, timeoutMs: 10_000, topicData: [{ name: topic, partitionData: [{ index: 0, records: encodeRecordBatch({ records: Array.from({ length: 10 }, (_, index) => ({ value: `value-${index}` })) }) }] }] });
+    t.equal(produced.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE, `batch ${batch} acknowledged by the ISR`);
+  }
+  const trimmed = await toLeader.request(deleteRecordsApi, 2, { topics: [{ name: topic, partitions: [{ partitionIndex: 0, offset: 50 }] }], timeoutMs: 10_000 });
+  t.equal(trimmed.topics[0]!.partitions[0]!.lowWatermark, 50, 'the leader\'s log starts at 50');
+  // The followers learn the leader's log start from their fetches: one more acks=all write is
+  // acknowledged only after each in-sync follower fetched again, past the answer that carried it.
+  const after = await toLeader.request(produceApi, 8, { acks: -1, timeoutMs: 10_000, topicData: [{ name: topic, partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: 'after' }] }) }] }] });
+  t.equal(after.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE, 'a write after DeleteRecords acknowledged by the ISR');
+  await cluster.broker(leader).process.stop();
+  t.teardown(() => (cluster.broker(leader).process.running ? undefined : cluster.broker(leader).process.relaunch()));
+  const next = await waitFor('a new leader', async () => {
+    const now = await leaderOf();
+    return now > 0 && now !== leader ? now : undefined;
+  });
+  const earliest = await waitFor(`broker ${next} to answer ListOffsets as leader`, async () => {
+    const answer = await (await client(t, next)).request(listOffsetsApi, 7, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -2, maxNumOffsets: 1 }] }],
+      timeoutMs: 5000,
+    });
+    const partition = answer.topics[0]!.partitions[0]!;
+    return partition.errorCode === ErrorCode.NONE ? partition.offset : undefined;
+  });
+  t.equal(earliest, 50, `the new leader, broker ${next}, starts at 50 too`);
 });

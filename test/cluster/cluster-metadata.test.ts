@@ -11,7 +11,7 @@ import { ZkClient } from '../../src/cluster/zk/zk-client.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { fetchApi, leaderAndIsrApi, metadataApi, produceApi, updateMetadataApi } from '../../src/protocol/generated/index.js';
 import { fetchBody, RawClient } from '../helpers/raw-client.js';
-import { plainRecords } from '../helpers/record-batches.js';
+import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { jsonLines } from '../helpers/json-lines.js';
 import { PYTHON, pythonScript, run } from '../helpers/run.js';
 import { startCluster, waitFor } from '../helpers/cluster.js';
@@ -125,7 +125,7 @@ async function partitionZero(): Promise<{ leader: number; follower: number; lead
 t.test('a broker that does not lead the partition refuses its produce and fetch', async (t) => {
   const { follower } = await partitionZero();
   const client = await RawClient.connect(t, cluster.broker(follower).process.port);
-  const produced = await client.request(produceApi, 8, { acks: -1, timeoutMs: 5000, topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: plainRecords(1) }] }] });
+  const produced = await client.request(produceApi, 8, { acks: -1, timeoutMs: 5000, topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: 'one' }] }) }] }] });
   t.equal(produced.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'produce to a follower: NOT_LEADER_OR_FOLLOWER');
   const fetched = await client.request(fetchApi, 11, fetchBody(TOPIC, 0, 0));
   t.equal(fetched.responses[0]!.partitions[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'a consumer fetch from a follower: NOT_LEADER_OR_FOLLOWER');
@@ -150,7 +150,7 @@ t.test('a client posing as the controller is refused and changes nothing', async
   t.equal(forged.errorCode, ErrorCode.STALE_CONTROLLER_EPOCH, 'LeaderAndIsr with an epoch ZooKeeper does not have: refused');
   const wrongController = await client.request(updateMetadataApi, 7, { controllerId: (controller % 3) + 1, controllerEpoch: epoch, brokerEpoch: -1, topicStates: [], liveBrokers: [] });
   t.equal(wrongController.errorCode, ErrorCode.STALE_CONTROLLER_EPOCH, 'UpdateMetadata naming another controller in the current epoch: refused');
-  const produced = await client.request(produceApi, 8, { acks: 1, timeoutMs: 5000, topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: plainRecords(1) }] }] });
+  const produced = await client.request(produceApi, 8, { acks: 1, timeoutMs: 5000, topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: 'one' }] }) }] }] });
   t.equal(produced.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'still a follower of partition 0');
   const metadata = await client.request(metadataApi, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
   t.equal(metadata.brokers.length, 3, 'still three live brokers');
