@@ -173,6 +173,7 @@ class Fetcher {
       byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p]);
     }
     if (byTopic.size === 0) return;
+    const asked = new Set(pending);
     const { body } = await client.request(
       offsetForLeaderEpochApi,
       {
@@ -187,7 +188,8 @@ class Fetcher {
     for (const topic of body.topics) {
       for (const answer of topic.partitions) {
         const p = this.partitions.get(`${topic.topic}/${answer.partition}`);
-        if (p === undefined || p.truncated) continue;
+        // Only the partition as it was asked about: one followed anew meanwhile (a new leader epoch) asks again.
+        if (p === undefined || p.truncated || !asked.has(p)) continue;
         if (answer.errorCode !== ErrorCode.NONE) {
           p.delayedUntilMs = Date.now() + this.settings.fetchBackoffMs;
           continue;
@@ -247,13 +249,18 @@ class Fetcher {
       { maxVersion: FETCH_VERSION, timeoutMs: this.settings.socketTimeoutMs + this.settings.fetchWaitMaxMs },
     );
     if (body.errorCode !== ErrorCode.NONE) throw new Error(`fetch from broker ${this.leaderId} failed: ${errorName(body.errorCode)}`);
+    // Partitions are handled together: their appends reach each shard as one command (ShardSet gathers a turn's).
+    const fetched = new Set(ready);
+    const handled: Promise<void>[] = [];
     for (const topic of body.responses) {
       for (const data of topic.partitions) {
         const p = this.partitions.get(`${topic.topic}/${data.partitionIndex}`);
-        if (p === undefined) continue;
-        await this.handle(p, data);
+        // Only a partition as it was fetched: one followed anew meanwhile (a new leader epoch) is truncated first.
+        if (p === undefined || !fetched.has(p)) continue;
+        handled.push(this.handle(p, data));
       }
     }
+    await Promise.all(handled);
     return true;
   }
 
