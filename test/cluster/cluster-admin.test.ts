@@ -7,11 +7,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { ZkClient } from '../../src/cluster/zk/zk-client.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ZERO_UUID } from '../../src/protocol/message.js';
 import { createPartitionsApi, createTopicsApi, deleteRecordsApi, deleteTopicsApi, describeConfigsApi, incrementalAlterConfigsApi, listOffsetsApi, metadataApi, produceApi } from '../../src/protocol/generated/index.js';
-import { startCluster, waitFor } from '../helpers/cluster.js';
+import { clusterZk, startCluster, waitFor } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 
@@ -19,9 +18,7 @@ const TOPIC = 'administered';
 const TOPIC_RESOURCE = 2;
 const SET = 0;
 const cluster = await startCluster(t, { brokers: 3 });
-const silent = { info() {}, warn() {}, error() {}, debug() {} };
-const zk = await ZkClient.connect(cluster.zookeeper.connectString, { sessionTimeoutMs: 6000, connectionTimeoutMs: 10_000, logger: silent as never });
-t.teardown(() => zk.close());
+const zk = await clusterZk(t, cluster);
 
 async function client(t: Test, id: number): Promise<RawClient> {
   const raw = await RawClient.connect(t, cluster.broker(id).process.port);

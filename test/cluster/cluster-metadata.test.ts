@@ -7,23 +7,20 @@
 // as the controller is refused and changes nothing; SIGTERM leaves the cluster at once.
 
 import t from 'tap';
-import { ZkClient } from '../../src/cluster/zk/zk-client.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { fetchApi, leaderAndIsrApi, metadataApi, produceApi, updateMetadataApi } from '../../src/protocol/generated/index.js';
 import { fetchBody, RawClient } from '../helpers/raw-client.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { jsonLines } from '../helpers/json-lines.js';
 import { PYTHON, pythonScript, run } from '../helpers/run.js';
-import { startCluster, waitFor } from '../helpers/cluster.js';
+import { clusterZk, startCluster, waitFor } from '../helpers/cluster.js';
 
 const TOPIC = 'replicated';
 /** The topic's id, read from its znode once it exists. */
 let answersTopicId = '';
 const cluster = await startCluster(t, { brokers: 3 });
 
-const silent = { info() {}, warn() {}, error() {}, debug() {} };
-const zk = await ZkClient.connect(cluster.zookeeper.connectString, { sessionTimeoutMs: 6000, connectionTimeoutMs: 10_000, logger: silent as never });
-t.teardown(() => zk.close());
+const zk = await clusterZk(t, cluster);
 
 interface KcatMetadata {
   controllerid: number;

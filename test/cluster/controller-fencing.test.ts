@@ -11,13 +11,12 @@
 // FENCE_LOGS=1 prints the brokers' logs even when the test passes.
 
 import t, { type Test } from 'tap';
-import { ZkClient } from '../../src/cluster/zk/zk-client.js';
 import { ControllerEpochZnode, ControllerZnode, PartitionStateZnode, ZkPaths, type PartitionState } from '../../src/cluster/zk/znodes.js';
 import { ErrorCode, errorName } from '../../src/protocol/errors.js';
 import { createTopicsApi } from '../../src/protocol/generated/index.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { run } from '../helpers/run.js';
-import { startCluster, waitFor } from '../helpers/cluster.js';
+import { clusterZk, startCluster, waitFor } from '../helpers/cluster.js';
 
 const BEFORE = 'before-pause';
 const DURING = 'during-pause';
@@ -32,9 +31,7 @@ const cluster = await startCluster(t, {
   overrides: { 'replica.lag.time.max.ms': 3000 },
 });
 
-const silent = { info() {}, warn() {}, error() {}, debug() {} };
-const zk = await ZkClient.connect(cluster.zookeeper.connectString, { sessionTimeoutMs: 6000, connectionTimeoutMs: 10_000, logger: silent as never });
-t.teardown(() => zk.close());
+const zk = await clusterZk(t, cluster);
 
 async function controller(): Promise<{ brokerId: number; owner: bigint; epoch: number; epochVersion: number }> {
   const node = await zk.getData(ZkPaths.controller);

@@ -15,11 +15,10 @@
 
 import t, { type Test } from 'tap';
 import kafkajs from 'kafkajs';
-import { ZkClient } from '../../src/cluster/zk/zk-client.js';
-import { ControllerEpochZnode, ControllerZnode, PartitionStateZnode, TopicZnode, ZkPaths, type PartitionState } from '../../src/cluster/zk/znodes.js';
+import { ControllerEpochZnode, ControllerZnode, TopicZnode, ZkPaths, type PartitionState } from '../../src/cluster/zk/znodes.js';
 import { jsonLines, parseLine, type Line } from '../helpers/json-lines.js';
 import { ClientProcess, PYTHON, pythonScript, run } from '../helpers/run.js';
-import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
+import { clusterZk, readPartitionState, startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
 
 const TOPIC = 'failover';
 const LAG_TIME_MAX_MS = 3000;
@@ -34,15 +33,10 @@ const cluster: TestCluster = await startCluster(t, {
   overrides: { 'replica.lag.time.max.ms': LAG_TIME_MAX_MS },
 });
 
-const silent = { info() {}, warn() {}, error() {}, debug() {} };
-const zk = await ZkClient.connect(cluster.zookeeper.connectString, { sessionTimeoutMs: 10_000, connectionTimeoutMs: 10_000, logger: silent as never });
-t.teardown(() => zk.close());
+const zk = await clusterZk(t, cluster);
 
-async function partitionState(): Promise<PartitionState> {
-  const path = ZkPaths.partitionStatePath(TOPIC, 0);
-  const node = await zk.getData(path);
-  if (node === null) throw new Error(`no znode ${path}`);
-  return PartitionStateZnode.decode(node.data, path);
+function partitionState(): Promise<PartitionState> {
+  return readPartitionState(zk, TOPIC, 0);
 }
 
 async function controllerId(): Promise<number> {

@@ -17,13 +17,12 @@ import t from 'tap';
 import { offsetsPartitionFor } from '../../src/coordinator/offsets-records.js';
 import { ErrorCode, errorName } from '../../src/protocol/errors.js';
 import { createTopicsApi, findCoordinatorApi, metadataApi, offsetFetchApi } from '../../src/protocol/generated/index.js';
-import { ZkClient } from '../../src/cluster/zk/zk-client.js';
 import { PartitionStateZnode, ZkPaths } from '../../src/cluster/zk/znodes.js';
 import { projectRoot } from '../helpers/broker-process.js';
 import { parseLine, type Line } from '../helpers/json-lines.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ClientProcess, PYTHON, pythonScript } from '../helpers/run.js';
-import { startCluster, waitFor } from '../helpers/cluster.js';
+import { clusterZk, startCluster, waitFor } from '../helpers/cluster.js';
 
 const OFFSETS_TOPIC = '__consumer_offsets';
 const OFFSETS_PARTITIONS = 3;
@@ -46,9 +45,7 @@ const cluster = await startCluster(t, {
   overrides: { 'offsets.topic.num.partitions': OFFSETS_PARTITIONS, 'replica.lag.time.max.ms': 5000 },
 });
 
-const silent = { info() {}, warn() {}, error() {}, debug() {} };
-const zk = await ZkClient.connect(cluster.zookeeper.connectString, { sessionTimeoutMs: 6000, connectionTimeoutMs: 10_000, logger: silent as never });
-t.teardown(() => zk.close());
+const zk = await clusterZk(t, cluster);
 
 async function withClient<T>(port: number, use: (client: RawClient) => Promise<T>): Promise<T> {
   const client = await RawClient.connect(t, port);

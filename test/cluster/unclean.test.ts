@@ -12,14 +12,13 @@
 
 import t from 'tap';
 import kafkajs from 'kafkajs';
-import { ZkClient } from '../../src/cluster/zk/zk-client.js';
-import { PartitionStateZnode, ZkPaths, type PartitionState } from '../../src/cluster/zk/znodes.js';
+import type { PartitionState } from '../../src/cluster/zk/znodes.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { metadataApi } from '../../src/protocol/generated/index.js';
 import { jsonLines } from '../helpers/json-lines.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { PYTHON, pythonScript, run } from '../helpers/run.js';
-import { startCluster, waitFor } from '../helpers/cluster.js';
+import { clusterZk, readPartitionState, startCluster, waitFor } from '../helpers/cluster.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -30,15 +29,10 @@ const LAG_TIME_MAX_MS = 3000;
 const SESSION_TIMEOUT_MS = 12_000;
 
 const cluster = await startCluster(t, { brokers: 3, sessionTimeoutMs: SESSION_TIMEOUT_MS, overrides: { 'replica.lag.time.max.ms': LAG_TIME_MAX_MS } });
-const silent = { info() {}, warn() {}, error() {}, debug() {} };
-const zk = await ZkClient.connect(cluster.zookeeper.connectString, { sessionTimeoutMs: 10_000, connectionTimeoutMs: 10_000, logger: silent as never });
-t.teardown(() => zk.close());
+const zk = await clusterZk(t, cluster);
 
-async function partitionState(topic: string): Promise<PartitionState> {
-  const path = ZkPaths.partitionStatePath(topic, 0);
-  const node = await zk.getData(path);
-  if (node === null) throw new Error(`no znode ${path}`);
-  return PartitionStateZnode.decode(node.data, path);
+function partitionState(topic: string): Promise<PartitionState> {
+  return readPartitionState(zk, topic, 0);
 }
 
 interface Delivery {

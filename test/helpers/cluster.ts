@@ -4,6 +4,9 @@
 // resumed and restarted with their id, port and data. `waitFor` polls a condition with a
 // bound, for what happens asynchronously (elections, ISR changes); it never proves a negative.
 
+import { ZkClient } from '../../src/cluster/zk/zk-client.js';
+import { PartitionStateZnode, ZkPaths, type PartitionState } from '../../src/cluster/zk/znodes.js';
+import type { Logger } from '../../src/logger.js';
 import { BrokerProcess, freePort, type Teardownable } from './broker-process.js';
 import { startZooKeeper, type ZooKeeperServer } from './zookeeper.js';
 
@@ -27,6 +30,8 @@ export interface TestCluster {
   readonly bootstrap: string;
   broker(id: number): ClusterBroker;
 }
+
+const SILENT = { info() {}, warn() {}, error() {}, debug() {}, child: () => SILENT } as unknown as Logger;
 
 /** Brokers get ids 1..n, as an operator would number them. */
 export async function startCluster(t: Teardownable, options: ClusterOptions): Promise<TestCluster> {
@@ -75,4 +80,19 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === null ? '' : ` (last error: ${(lastError as Error).message})`}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** A ZooKeeper session of the test's own, to read the znodes the cluster writes; closed on teardown. */
+export async function clusterZk(t: Teardownable, cluster: TestCluster): Promise<ZkClient> {
+  const zk = await ZkClient.connect(cluster.zookeeper.connectString, { sessionTimeoutMs: 10_000, connectionTimeoutMs: 10_000, logger: SILENT });
+  t.teardown(() => zk.close());
+  return zk;
+}
+
+/** A partition's state znode, decoded (leader, leader epoch, ISR, controller epoch). */
+export async function readPartitionState(zk: ZkClient, topic: string, partition: number): Promise<PartitionState> {
+  const path = ZkPaths.partitionStatePath(topic, partition);
+  const node = await zk.getData(path);
+  if (node === null) throw new Error(`no znode ${path}`);
+  return PartitionStateZnode.decode(node.data, path);
 }
