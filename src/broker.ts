@@ -44,6 +44,7 @@ import { ClusterNode } from './cluster/cluster-node.js';
 import { checkMetaProperties, writeMetaProperties } from './cluster/meta-properties.js';
 import { findLocalReplicas, ReplicaDirs, type LocalReplica } from './cluster/local-replicas.js';
 import { ShardReplicaLogs } from './cluster/shard-replica-logs.js';
+import { ZkBrokerConfigStore } from './cluster/zk-broker-configs.js';
 import { resolveTopicConfig } from './config/broker-config.js';
 
 /** How often recovery points are checkpointed while running (Kafka's log.flush.offset.checkpoint.interval.ms). */
@@ -171,7 +172,10 @@ export class Broker {
           backoffMs: config.cleaner.backoffMs,
         },
       });
-      const controller = new Controller(config, store, shards, logger);
+      // In a cluster the dynamic broker configs are ZooKeeper's, read before any partition opens with their topic defaults.
+      const startSession = session?.zk ?? null;
+      const zkBrokerConfigs = startSession === null ? null : await ZkBrokerConfigStore.load(() => cluster?.session ?? startSession, config.brokerId);
+      const controller = new Controller(config, store, shards, logger, zkBrokerConfigs ?? undefined);
       // From here on the limits are the controller's: the static ones under the stored dynamic configs.
       if (controller.config.maxConnections !== config.maxConnections) logger.info(`max.connections ${controller.config.maxConnections ?? descriptors.connections} (a dynamic broker config)`);
       warnIfAboveBudget(controller.config.maxConnections, descriptors, logger);
@@ -182,7 +186,7 @@ export class Broker {
         const dirs = new ReplicaDirs(config.logDirs, local.replicas);
         await openLocalReplicas(controller, shards, dirStates, local.replicas, local.configs, logger);
         const logs = new ShardReplicaLogs({ shards, controller, dirs, configsOf: (topic) => cluster!.configsOf(topic), logger });
-        cluster = ClusterNode.create(session.zk, session.clusterId, { config, controller, logger, logs, dirFor: (topic, partition) => dirs.get(topic, partition), initialConfigs: local.configs });
+        cluster = ClusterNode.create(session.zk, session.clusterId, { config, controller, logger, logs, dirFor: (topic, partition) => dirs.get(topic, partition), initialConfigs: local.configs, brokerConfigs: zkBrokerConfigs! });
         controller.joinCluster(cluster.topics);
       }
       const segmentReaders = new SegmentReaders(descriptors.segmentReaders);

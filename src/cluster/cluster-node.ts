@@ -31,6 +31,7 @@ import { MetadataCache } from './metadata-cache.js';
 import { ReplicaFetchers, type FollowerLogs } from './replica-fetcher.js';
 import { ReplicaManager, type IsrWriter, type ReplicaLogs } from './replica-manager.js';
 import { ConfigChangeWatcher } from './config-change-watcher.js';
+import type { ZkBrokerConfigStore } from './zk-broker-configs.js';
 import { ProducerIdBlocks } from './producer-id-blocks.js';
 import { ZkTopicAdmin, ensureClusterId, ensurePersistentPaths } from './zk-admin.js';
 import { ZkClient, ZkError } from './zk/zk-client.js';
@@ -47,6 +48,8 @@ export interface ClusterNodeOptions {
   readonly dirFor: (topic: string, partition: number) => string;
   /** Topic configs read from ZooKeeper before the cache knew the topic (the partitions opened at startup). */
   readonly initialConfigs: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** The dynamic broker configs in ZooKeeper, the controller's store: changes made through other brokers are remembered there. */
+  readonly brokerConfigs: ZkBrokerConfigStore;
 }
 
 export class ClusterNode implements ClusterServices, Replication {
@@ -148,10 +151,20 @@ export class ClusterNode implements ClusterServices, Replication {
     await this.configWatcher?.close();
     this.configWatcher = new ConfigChangeWatcher(
       this.zk,
-      { onTopicConfigs: (topic, configs) => this.setConfigs(topic, Object.fromEntries(configs)) },
+      {
+        onTopicConfigs: (topic, configs) => this.setConfigs(topic, Object.fromEntries(configs)),
+        onBrokerConfigs: (entity, configs) => this.brokerConfigsChanged(entity, configs),
+      },
       { logger: this.options.logger },
     );
     await this.configWatcher.start();
+  }
+
+  /** The cluster default or this broker's own dynamic configs changed (Kafka's BrokerConfigHandler); another broker's are not this broker's concern. */
+  private async brokerConfigsChanged(entity: '<default>' | number, configs: ReadonlyMap<string, string>): Promise<void> {
+    if (entity !== '<default>' && entity !== this.options.config.brokerId) return;
+    const level = entity === '<default>' ? '' : String(entity);
+    if (this.options.brokerConfigs.remember(level, Object.fromEntries(configs))) await this.options.controller.brokerConfigsChanged(level);
   }
 
   private setConfigs(topic: string, configs: Readonly<Record<string, string>>): void {

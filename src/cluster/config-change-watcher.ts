@@ -6,7 +6,9 @@
 // applying an old notification late gives the newest configs). At start it reads every
 // notification present. Notifications older than 15 minutes are deleted by whichever broker
 // sees them (Kafka's changeExpirationMs): by then every live broker has read them, and a broker
-// starting later reads the configs themselves at startup.
+// starting later reads the configs themselves at startup. Topic configs (`topics/<t>`) and
+// broker configs (`brokers/<default>`, `brokers/<id>`: Kafka's BrokerConfigHandler) are handed
+// on; other entities (clients, users, ips) are ignored, as Spate keeps none.
 //
 // Rounds run one at a time; a watch firing during a round asks for one more round after it.
 // A round that fails (a lost connection) does not advance, so the next one (on the next
@@ -24,12 +26,24 @@ export const CONFIG_CHANGE_EXPIRATION_MS = 15 * 60 * 1000;
 export interface ConfigChangeHandlers {
   /** The topic's overrides as they now stand (empty when its config znode is gone: the topic falls back to the broker defaults, as Kafka's TopicConfigHandler does). */
   onTopicConfigs(topic: string, configs: ReadonlyMap<string, string>): void | Promise<void>;
+  /**
+   * The dynamic broker configs of the cluster default (`<default>`) or of a broker (its id),
+   * as they now stand (empty when the znode is gone). Every broker's change is handed on: the
+   * handler keeps those that concern it.
+   */
+  onBrokerConfigs?(entity: '<default>' | number, configs: ReadonlyMap<string, string>): void | Promise<void>;
 }
 
 export interface ConfigChangeWatcherOptions {
   readonly logger: Logger;
   /** The clock notifications' ages are measured with (tests move it). */
   readonly nowMs?: () => number;
+}
+
+/** The broker entity of `brokers/<name>`: the cluster default, or a broker id (Kafka's BrokerConfigHandler reads `<id>.trim.toInt`); null for another name. */
+function brokerEntity(name: string): '<default>' | number | null {
+  if (name === '<default>') return name;
+  return /^\d{1,10}$/.test(name) && Number(name) <= 0x7fffffff ? Number(name) : null;
 }
 
 /** The sequence number of `config_change_0000000042`, or null for a child that is not a notification. */
@@ -142,25 +156,41 @@ export class ConfigChangeWatcher {
       this.logger.error(`skipping config change notification: ${error.message}`);
       return;
     }
+    const broker = entityPath.startsWith('brokers/') ? brokerEntity(entityPath.slice('brokers/'.length)) : null;
+    if (broker !== null) {
+      const what = broker === '<default>' ? 'the cluster default broker configs' : `the configs of broker ${broker}`;
+      const configs = await this.readConfigs(ZkPaths.brokerConfigPath(broker), what);
+      if (configs === null || this.handlers.onBrokerConfigs === undefined) return;
+      try {
+        await this.handlers.onBrokerConfigs(broker, configs);
+      } catch (error) {
+        this.logger.error(`applying ${what} failed: ${(error as Error).message}`);
+      }
+      return;
+    }
     const topic = entityPath.startsWith('topics/') ? entityPath.slice('topics/'.length) : null;
     if (topic === null || topicNameProblem(topic) !== null) {
-      this.logger.debug(`config change for ${entityPath} ignored: Spate keeps only topic configs in ZooKeeper`);
+      this.logger.debug(`config change for ${entityPath} ignored: Spate keeps only topic and broker configs in ZooKeeper`);
       return;
     }
-    const configPath = ZkPaths.topicConfigPath(topic);
-    let configs: ReadonlyMap<string, string>;
-    try {
-      const config = await this.zk.getData(configPath);
-      configs = new Map(Object.entries(config === null ? {} : EntityConfigZnode.decode(config.data, configPath)));
-    } catch (error) {
-      if (!(error instanceof ZnodeFormatError)) throw error;
-      this.logger.error(`config change for topic ${topic} not applied: ${error.message}`);
-      return;
-    }
+    const configs = await this.readConfigs(ZkPaths.topicConfigPath(topic), `the configs of topic ${topic}`);
+    if (configs === null) return;
     try {
       await this.handlers.onTopicConfigs(topic, configs);
     } catch (error) {
       this.logger.error(`applying the configs of topic ${topic} failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** An entity's configs as they stand (none when its znode is gone); null, logged, for a znode Kafka would not write. */
+  private async readConfigs(configPath: string, what: string): Promise<ReadonlyMap<string, string> | null> {
+    try {
+      const config = await this.zk.getData(configPath);
+      return new Map(Object.entries(config === null ? {} : EntityConfigZnode.decode(config.data, configPath)));
+    } catch (error) {
+      if (!(error instanceof ZnodeFormatError)) throw error;
+      this.logger.error(`config change for ${what} not applied: ${error.message}`);
+      return null;
     }
   }
 

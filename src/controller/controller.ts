@@ -11,8 +11,10 @@
 // counts are kept as topics come and go, so a creation costs the size of the new topic,
 // not the number of topics there are.
 //
-// It also keeps the dynamic broker configs (KIP-226, config/dynamic-configs.ts): stored with
-// the metadata, the effective configuration recomputed on each change, and applied at once —
+// It also keeps the dynamic broker configs (KIP-226, config/dynamic-configs.ts): stored in a
+// BrokerConfigStore (with the metadata, or in a cluster in ZooKeeper, where a change made on
+// another broker is read back and applied here too), the effective configuration recomputed on
+// each change, and applied at once —
 // topics without an override get the new defaults in their shards, and whoever applies the
 // other keys (the connection quotas) is told. And it creates the internal __consumer_offsets
 // only from the broker's own settings.
@@ -25,6 +27,7 @@ import {
   type TopicConfig,
 } from '../config/broker-config.js';
 import { checkDynamicConfigs, withDynamicConfigs } from '../config/dynamic-configs.js';
+import { BrokerConfigStoreError, LocalBrokerConfigStore, type BrokerConfigStore } from './broker-config-store.js';
 import { limits } from '../config/limits.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -119,7 +122,7 @@ class LogCreationError extends Error {
  * else is UNKNOWN_SERVER_ERROR.
  */
 function failureCode(error: unknown): number {
-  if (error instanceof LogCreationError) return error.errorCode;
+  if (error instanceof LogCreationError || error instanceof BrokerConfigStoreError) return error.errorCode;
   if (error instanceof TopicGoneError) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   if (error instanceof MetadataStorageError || error instanceof JournalBrokenError) return ErrorCode.KAFKA_STORAGE_ERROR;
   const code = (error as NodeJS.ErrnoException | null)?.code;
@@ -172,6 +175,8 @@ export class Controller {
   private producerIdReservation: Promise<void> | null = null;
   /** Told of each deleted topic once its removal is recorded (the group coordinator drops its committed offsets). */
   private readonly topicDeletedListeners: ((topic: TopicRecord) => void)[] = [];
+  /** The dynamic broker configs' levels: with the metadata, or (a broker of a cluster) in ZooKeeper, read before the controller is made. */
+  private readonly brokerConfigStore: BrokerConfigStore;
 
   constructor(
     /** server.properties and --override: what the broker started with. */
@@ -179,7 +184,9 @@ export class Controller {
     readonly store: MetadataStore,
     private readonly shards: ShardSet,
     private readonly logger: Logger,
+    brokerConfigStore?: BrokerConfigStore,
   ) {
+    this.brokerConfigStore = brokerConfigStore ?? new LocalBrokerConfigStore(store);
     this.effectiveConfig = this.configWithStoredDynamicConfigs();
     this.leadership = soleLeadership(staticConfig.brokerId);
     for (const dir of staticConfig.logDirs) this.dirPartitionCounts.set(dir, 0);
@@ -231,8 +238,8 @@ export class Controller {
 
   private configWithStoredDynamicConfigs(): BrokerConfig {
     const { config, warnings } = withDynamicConfigs(this.staticConfig, {
-      broker: new Map(Object.entries(this.store.brokerConfigs(String(this.brokerId)))),
-      clusterDefault: new Map(Object.entries(this.store.brokerConfigs(''))),
+      broker: new Map(Object.entries(this.brokerConfigStore.brokerConfigs(String(this.brokerId)))),
+      clusterDefault: new Map(Object.entries(this.brokerConfigStore.brokerConfigs(''))),
     });
     for (const warning of warnings) this.logger.warn(warning);
     return config;
@@ -240,7 +247,9 @@ export class Controller {
 
   /**
    * Why a BROKER resource name is not one this broker answers for: "" (the cluster default)
-   * and this broker's id are; Kafka's words and INVALID_REQUEST for anything else.
+   * and this broker's id are; Kafka's words and INVALID_REQUEST for anything else. In a
+   * cluster too: Kafka's ZooKeeper mode (ZkAdminManager.getBrokerId) refuses another broker's
+   * id, and its clients send a broker's resource to that broker.
    */
   brokerResourceProblem(resourceName: string): string | null {
     if (resourceName === '') return null;
@@ -264,24 +273,43 @@ export class Controller {
     if (resourceProblem !== null) return Promise.resolve({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: resourceProblem });
     // Stored under the id as this broker reads it back ("00" names broker 0 too).
     const level = resourceName === '' ? '' : String(this.brokerId);
+    const what = level === '' ? 'the cluster default' : `broker ${level}`;
     // One change of broker configs at a time, whatever its level: each applies the state all levels are in.
     return this.serialized('\u0000brokerConfigs', async (): Promise<ConfigOutcome> => {
-      const next = change(new Map(Object.entries(this.store.brokerConfigs(level))));
-      if (!(next instanceof Map)) return next as ConfigOutcome;
-      const problem = checkDynamicConfigs(next);
-      if (problem !== undefined) {
-        return { errorCode: problem.kind === 'notDynamic' ? ErrorCode.INVALID_REQUEST : ErrorCode.INVALID_CONFIG, errorMessage: problem.message };
+      // In a cluster another broker may change the level between the read and the write: the
+      // write is conditional on the version read, and a lost race reads again.
+      for (let attempt = 1; attempt <= limits.zkAdminWriteAttemptsMax; attempt++) {
+        let written: boolean;
+        let next: ReadonlyMap<string, string> | ConfigOutcome;
+        try {
+          const current = await this.brokerConfigStore.read(level);
+          next = change(new Map(Object.entries(current.configs)));
+          if (!(next instanceof Map)) return next as ConfigOutcome;
+          const problem = checkDynamicConfigs(next);
+          if (problem !== undefined) {
+            return { errorCode: problem.kind === 'notDynamic' ? ErrorCode.INVALID_REQUEST : ErrorCode.INVALID_CONFIG, errorMessage: problem.message };
+          }
+          if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null };
+          written = await this.brokerConfigStore.write(level, Object.fromEntries(next), current.version);
+        } catch (error) {
+          this.logger.error(`recording the broker configs of ${what} failed: ${messageOf(error)}`);
+          return { errorCode: failureCode(error), errorMessage: messageOf(error) };
+        }
+        if (!written) continue;
+        await this.applyBrokerConfigs(level, next);
+        return { errorCode: ErrorCode.NONE, errorMessage: null };
       }
-      if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null };
-      try {
-        await this.store.setBrokerConfigs(level, Object.fromEntries(next));
-      } catch (error) {
-        this.logger.error(`recording the broker configs of ${level === '' ? 'the cluster default' : `broker ${level}`} failed: ${messageOf(error)}`);
-        return { errorCode: failureCode(error), errorMessage: messageOf(error) };
-      }
-      await this.applyBrokerConfigs(level, next);
-      return { errorCode: ErrorCode.NONE, errorMessage: null };
+      return { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: `The configs of ${what} kept changing (${limits.zkAdminWriteAttemptsMax} attempts); try again.` };
     });
+  }
+
+  /**
+   * A level of the dynamic broker configs changed in the store without this controller
+   * (another broker of the cluster wrote it): the effective configuration is made again and
+   * applied, in turn with this broker's own changes.
+   */
+  brokerConfigsChanged(level: string): Promise<void> {
+    return this.serialized('\u0000brokerConfigs', () => this.applyBrokerConfigs(level, new Map(Object.entries(this.brokerConfigStore.brokerConfigs(level)))));
   }
 
   /** Makes the stored dynamic configs the effective configuration: topics first, then the listeners. */
