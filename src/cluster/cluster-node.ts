@@ -79,7 +79,7 @@ export class ClusterNode implements ClusterServices, Replication {
       configsOf: (topic) => this.configs.get(topic) ?? {},
     });
     this.cache.setMaxListeners(0);
-    this.admin = new ZkTopicAdmin(zk, { config: options.controller.config, logger });
+    this.admin = new ZkTopicAdmin(zk, { config: this.currentDefaults(), logger });
     this.producerIds = new ProducerIdBlocks(zk, config.brokerId, logger);
     this.topics = new ZkClusterTopics({
       cache: this.cache,
@@ -113,6 +113,22 @@ export class ClusterNode implements ClusterServices, Replication {
       logger,
       lagTimeMaxMs: config.replication.lagTimeMaxMs,
     });
+  }
+
+  /** The broker defaults topic administration checks against, read at each use (dynamic broker configs change them). */
+  private currentDefaults(): ConstructorParameters<typeof ZkTopicAdmin>[1]['config'] {
+    const controller = this.options.controller;
+    return {
+      get numPartitions() {
+        return controller.config.numPartitions;
+      },
+      get defaultReplicationFactor() {
+        return controller.config.defaultReplicationFactor;
+      },
+      get topicDefaults() {
+        return controller.config.topicDefaults;
+      },
+    };
   }
 
   /** Connects to ZooKeeper and reads or creates the cluster id; nothing is registered yet. */
@@ -267,7 +283,7 @@ export class ClusterNode implements ClusterServices, Replication {
       try {
         const zk = await ZkClient.connect(settings.connect, { sessionTimeoutMs: settings.sessionTimeoutMs, connectionTimeoutMs: settings.connectionTimeoutMs, logger });
         this.zk = zk;
-        this.admin = new ZkTopicAdmin(zk, { config: this.options.controller.config, logger });
+        this.admin = new ZkTopicAdmin(zk, { config: this.currentDefaults(), logger });
         this.producerIds = new ProducerIdBlocks(zk, config.brokerId, logger);
         this.watchSession(zk);
         await this.register();
