@@ -87,6 +87,22 @@ t.test('a topic with replication factor 3 created through one broker is the same
   });
   const view = summary(answers[0]!) as { controller: number; topics: { partitions: { partition: number; leader: number; replicas: number[]; isr: number[] }[] }[] };
 
+  // confluent-kafka's AdminClient against each broker says the same as kcat.
+  for (const broker of cluster.brokers) {
+    const result = await run(PYTHON, [pythonScript('cluster_metadata.py'), broker.process.bootstrap, TOPIC], { timeoutMs: 30_000 });
+    const [admin] = jsonLines(result.stdout) as { controller: number; brokers: number[]; topics: Record<string, Record<string, { leader: number; replicas: number[]; isr: number[] }>> }[];
+    t.ok(admin !== undefined, `AdminClient answered through broker ${broker.id} (${result.stderr.trim()})`);
+    t.same(
+      {
+        controller: admin!.controller,
+        brokers: admin!.brokers,
+        topics: [{ topic: TOPIC, partitions: Object.entries(admin!.topics[TOPIC]!).map(([partition, state]) => ({ partition: Number(partition), ...state })).sort((a, b) => a.partition - b.partition) }],
+      },
+      view,
+      `AdminClient through broker ${broker.id}: the same brokers, controller, leaders, replicas and ISRs as kcat`,
+    );
+  }
+
   const assignment = await znodeJson(`/brokers/topics/${TOPIC}`);
   answersTopicId = assignment['topic_id'] as string;
   const assigned = assignment['partitions'] as Record<string, number[]>;
