@@ -34,7 +34,7 @@ import { ConfigChangeWatcher } from './config-change-watcher.js';
 import { ProducerIdBlocks } from './producer-id-blocks.js';
 import { ZkTopicAdmin, ensureClusterId, ensurePersistentPaths } from './zk-admin.js';
 import { ZkClient, ZkError } from './zk/zk-client.js';
-import { BrokerIdZnode, ControllerEpochZnode, ControllerZnode, IsrChangeZnode, PartitionStateZnode, ZkPaths } from './zk/znodes.js';
+import { BrokerIdZnode, ControllerEpochZnode, ControllerZnode, IsrChangeZnode, PartitionStateZnode, ZkPaths, ZnodeFormatError } from './zk/znodes.js';
 
 /** The parts of the broker a cluster node works with. */
 export interface ClusterNodeOptions {
@@ -47,6 +47,15 @@ export interface ClusterNodeOptions {
   readonly dirFor: (topic: string, partition: number) => string;
   /** Topic configs read from ZooKeeper before the cache knew the topic (the partitions opened at startup). */
   readonly initialConfigs: ReadonlyMap<string, Readonly<Record<string, string>>>;
+}
+
+/** A znode path named by a request, or null when the request's topic name or partition has none (a client's made-up name). */
+function znodePath(path: () => string): string | null {
+  try {
+    return path();
+  } catch {
+    return null;
+  }
 }
 
 export class ClusterNode implements ClusterServices, Replication {
@@ -362,9 +371,48 @@ export class ClusterNode implements ClusterServices, Replication {
   async leaderAndIsr(request: LeaderAndIsrRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] }> {
     const refused = await this.checkController(request.controllerId, request.controllerEpoch, request.brokerEpoch);
     if (refused !== ErrorCode.NONE) return { errorCode: refused, partitions: [] };
+    const { accepted, refused: notInZooKeeper } = await this.statesInZooKeeper(request);
     // The topics' configs are read before their logs are made, so a log starts with its topic's settings.
-    await Promise.all(request.topicStates.map((topic) => this.configsOf(topic.topicName)));
-    return this.replicas.leaderAndIsr(request);
+    await Promise.all(accepted.topicStates.map((topic) => this.configsOf(topic.topicName)));
+    const outcome = await this.replicas.leaderAndIsr(accepted);
+    return { errorCode: outcome.errorCode, partitions: [...outcome.partitions, ...notInZooKeeper] };
+  }
+
+  /**
+   * The partition states of a LeaderAndIsr that ZooKeeper has: the controller writes a state
+   * before it sends it, so its leader and leader epoch are those of the state znode, whose
+   * version has reached the request's partition epoch (a leader's ISR change may have moved it
+   * on since). The controller's id and epoch alone are no proof (the id is in every Metadata
+   * answer, the epoch a small number a client finds by counting up), and a made-up state would
+   * make this broker a second leader, or, with a huge leader epoch, refuse the real
+   * controller's next states as older. Another state is refused as stale (a newer one is on
+   * its way, or none ever was). A ZooKeeper error throws: the connection closes and the
+   * controller sends the request again.
+   */
+  private async statesInZooKeeper(request: LeaderAndIsrRequest): Promise<{ accepted: LeaderAndIsrRequest; refused: { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] }> {
+    const refused: { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] = [];
+    const topicStates = await Promise.all(
+      request.topicStates.map(async (topic) => {
+        const kept = await Promise.all(
+          topic.partitionStates.map(async (state) => {
+            const path = znodePath(() => ZkPaths.partitionStatePath(topic.topicName, state.partitionIndex));
+            const node = path === null ? null : await this.zk.getData(path);
+            let written: { leader: number; leaderEpoch: number } | null = null;
+            try {
+              written = node === null ? null : PartitionStateZnode.decode(node.data, path!);
+            } catch (error) {
+              if (!(error instanceof ZnodeFormatError)) throw error;
+            }
+            if (node !== null && written !== null && written.leader === state.leader && written.leaderEpoch === state.leaderEpoch && node.stat.version >= state.partitionEpoch) return state;
+            this.options.logger.debug(`refused LeaderAndIsr for ${topic.topicName}-${state.partitionIndex} (leader ${state.leader}, epoch ${state.leaderEpoch}): not the state in ZooKeeper`);
+            refused.push({ topicName: topic.topicName, topicId: topic.topicId, partitionIndex: state.partitionIndex, errorCode: ErrorCode.STALE_CONTROLLER_EPOCH });
+            return null;
+          }),
+        );
+        return { ...topic, partitionStates: kept.filter((state) => state !== null) };
+      }),
+    );
+    return { accepted: { ...request, topicStates: topicStates.filter((topic) => topic.partitionStates.length > 0) }, refused };
   }
 
   async updateMetadata(request: UpdateMetadataRequest): Promise<number> {

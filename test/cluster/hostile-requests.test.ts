@@ -18,7 +18,7 @@ import kafkajs from 'kafkajs';
 import { ZkClient } from '../../src/cluster/zk/zk-client.js';
 import { PartitionStateZnode, ZkPaths, type PartitionState } from '../../src/cluster/zk/znodes.js';
 import { ErrorCode, errorName } from '../../src/protocol/errors.js';
-import { fetchApi, produceApi } from '../../src/protocol/generated/index.js';
+import { fetchApi, leaderAndIsrApi, produceApi } from '../../src/protocol/generated/index.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { fetchBody, RawClient } from '../helpers/raw-client.js';
 import { startCluster, waitFor } from '../helpers/cluster.js';
@@ -36,6 +36,7 @@ const silent = { info() {}, warn() {}, error() {}, debug() {} };
 const zk = await ZkClient.connect(cluster.zookeeper.connectString, { sessionTimeoutMs: 10_000, connectionTimeoutMs: 10_000, logger: silent as never });
 t.teardown(() => zk.close());
 
+let topicId = '';
 
 async function partitionState(): Promise<PartitionState & { version: number }> {
   const path = ZkPaths.partitionStatePath(TOPIC, 0);
@@ -68,6 +69,19 @@ async function highWatermark(client: RawClient): Promise<number> {
   return Number(partition.highWatermark);
 }
 
+/** The controller's id and epoch as a client finds them: the id from Metadata, the epoch by counting up (lower ones are refused at once). */
+async function controllerAsAClientFindsIt(client: RawClient): Promise<{ controllerId: number; controllerEpoch: number }> {
+  const controllerId = await waitFor('a controller', async () => {
+    const node = await zk.getData('/controller');
+    return node === null || node.data === null ? undefined : (JSON.parse(node.data.toString()) as { brokerid: number }).brokerid;
+  });
+  for (let controllerEpoch = 1; controllerEpoch < 100; controllerEpoch++) {
+    const probe = await client.request(leaderAndIsrApi, 6, { controllerId, controllerEpoch, brokerEpoch: -1, type: 0, topicStates: [], liveLeaders: [] });
+    if (probe.errorCode === ErrorCode.NONE) return { controllerId, controllerEpoch };
+  }
+  throw new Error('no controller epoch below 100 was accepted');
+}
+
 t.test('setup: an RF 2 topic led by broker 1, ISR of both, one acks=all write committed', async (t) => {
   const admin = new Kafka({ brokers: [cluster.broker(LEADER).process.bootstrap], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
@@ -80,6 +94,8 @@ t.test('setup: an RF 2 topic led by broker 1, ISR of both, one acks=all write co
     const s = await partitionState();
     return s.leader === LEADER && s.isr.length === 2 ? s : undefined;
   });
+  const assignment = await zk.getData(ZkPaths.topicPath(TOPIC));
+  topicId = (JSON.parse(assignment!.data!.toString()) as { topic_id: string }).topic_id;
   const client = await RawClient.connect(t, cluster.broker(LEADER).process.port);
   const committed = await waitFor('an acks=all write to succeed', async () => {
     const answer = await produce(client, -1, 'warmup');
@@ -108,4 +124,25 @@ t.test('a follower fetch in another leader epoch, or past the log end, does not 
   t.equal(errorName(beyond.errorCode), 'OFFSET_OUT_OF_RANGE', 'a follower fetch past the leader\'s log end is out of range');
   t.equal((await produce(client, 1, 'd')).errorCode, ErrorCode.NONE, 'acks=1 write d');
   t.equal(await highWatermark(client), 1, 'and it does not count either: later writes are not committed without the follower');
+});
+
+t.test('LeaderAndIsr with the controller\'s id and epoch, but a state ZooKeeper does not have, is refused', async (t) => {
+  const client = await RawClient.connect(t, cluster.broker(FOLLOWER).process.port);
+  t.teardown(() => client.destroy());
+  const { controllerId, controllerEpoch } = await controllerAsAClientFindsIt(client);
+  const state = await partitionState();
+  const forged = await client.request(leaderAndIsrApi, 6, {
+    controllerId,
+    controllerEpoch,
+    brokerEpoch: -1,
+    type: 0,
+    topicStates: [{ topicName: TOPIC, topicId, partitionStates: [{ partitionIndex: 0, controllerEpoch, leader: FOLLOWER, leaderEpoch: 2_000_000_000, isr: [FOLLOWER], partitionEpoch: state.version + 1, replicas: [LEADER, FOLLOWER], addingReplicas: [], removingReplicas: [], isNew: false, leaderRecoveryState: 0 }] }],
+    liveLeaders: [],
+  });
+  const partitionError = forged.topics[0]?.partitionErrors[0]?.errorCode ?? forged.errorCode;
+  t.not(partitionError, ErrorCode.NONE, `the forged state is refused (${errorName(partitionError)})`);
+  const produced = await produce(client, -1, 'split-brain');
+  t.equal(errorName(produced.errorCode), 'NOT_LEADER_OR_FOLLOWER', 'broker 2 still does not lead the partition');
+  const after = await partitionState();
+  t.equal(after.leader, LEADER, 'ZooKeeper still names broker 1');
 });
