@@ -34,7 +34,7 @@ import { ConfigChangeWatcher } from './config-change-watcher.js';
 import { ProducerIdBlocks } from './producer-id-blocks.js';
 import { ZkTopicAdmin, ensureClusterId, ensurePersistentPaths } from './zk-admin.js';
 import { ZkClient, ZkError } from './zk/zk-client.js';
-import { BrokerIdZnode, ControllerEpochZnode, ControllerZnode, IsrChangeZnode, PartitionStateZnode, ZkPaths, ZnodeFormatError } from './zk/znodes.js';
+import { BrokerIdZnode, ControllerEpochZnode, ControllerZnode, IsrChangeZnode, PartitionStateZnode, TopicZnode, ZkPaths, ZnodeFormatError } from './zk/znodes.js';
 
 /** The parts of the broker a cluster node works with. */
 export interface ClusterNodeOptions {
@@ -444,7 +444,53 @@ export class ClusterNode implements ClusterServices, Replication {
   async stopReplica(request: StopReplicaRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; partitionIndex: number; errorCode: number }[] }> {
     const refused = await this.checkController(request.controllerId, request.controllerEpoch, request.brokerEpoch);
     if (refused !== ErrorCode.NONE) return { errorCode: refused, partitions: [] };
-    return { errorCode: ErrorCode.NONE, partitions: await this.replicas.stopReplica(request) };
+    const { accepted, refused: notInZooKeeper } = await this.stopsInZooKeeper(request);
+    return { errorCode: ErrorCode.NONE, partitions: [...(await this.replicas.stopReplica(accepted)), ...notInZooKeeper] };
+  }
+
+  /**
+   * The partitions of a StopReplica that ZooKeeper says this broker no longer holds: their
+   * topic is marked for deletion (`/admin/delete_topics/<t>`, which stays until every replica
+   * is deleted) or gone, or its assignment does not list this broker. As for LeaderAndIsr, the
+   * controller's id and epoch alone are no proof, and a made-up StopReplica would delete a
+   * replica's log. The others are refused as stale. A ZooKeeper error throws (the controller
+   * sends the request again).
+   */
+  private async stopsInZooKeeper(request: StopReplicaRequest): Promise<{ accepted: StopReplicaRequest; refused: { topicName: string; partitionIndex: number; errorCode: number }[] }> {
+    const refused: { topicName: string; partitionIndex: number; errorCode: number }[] = [];
+    const brokerId = this.options.config.brokerId;
+    const topicStates = await Promise.all(
+      request.topicStates.map(async (topic) => {
+        const deletePath = znodePath(() => ZkPaths.deleteTopicPath(topic.topicName));
+        let held: (partition: number) => boolean = () => true;
+        if (deletePath === null) {
+          // No such topic can exist in ZooKeeper, so this broker holds none of it either.
+          held = () => false;
+        } else if ((await this.zk.exists(deletePath)) === null) {
+          const node = await this.zk.getData(ZkPaths.topicPath(topic.topicName));
+          if (node === null) {
+            held = () => false;
+          } else {
+            try {
+              const assignment = TopicZnode.decode(topic.topicName, node.data);
+              held = (partition) => assignment.partitions.get(partition)?.includes(brokerId) ?? false;
+            } catch (error) {
+              if (!(error instanceof ZnodeFormatError)) throw error;
+            }
+          }
+        } else {
+          held = () => false;
+        }
+        const kept = topic.partitionStates.filter((state) => {
+          if (!held(state.partitionIndex)) return true;
+          this.options.logger.debug(`refused StopReplica for ${topic.topicName}-${state.partitionIndex}: ZooKeeper still assigns it to this broker`);
+          refused.push({ topicName: topic.topicName, partitionIndex: state.partitionIndex, errorCode: ErrorCode.STALE_CONTROLLER_EPOCH });
+          return false;
+        });
+        return { ...topic, partitionStates: kept };
+      }),
+    );
+    return { accepted: { ...request, topicStates: topicStates.filter((topic) => topic.partitionStates.length > 0) }, refused };
   }
 
   // ---- what the partition layer asks (Replication) ----

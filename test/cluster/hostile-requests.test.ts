@@ -18,7 +18,7 @@ import kafkajs from 'kafkajs';
 import { ZkClient } from '../../src/cluster/zk/zk-client.js';
 import { PartitionStateZnode, ZkPaths, type PartitionState } from '../../src/cluster/zk/znodes.js';
 import { ErrorCode, errorName } from '../../src/protocol/errors.js';
-import { fetchApi, leaderAndIsrApi, produceApi } from '../../src/protocol/generated/index.js';
+import { fetchApi, leaderAndIsrApi, produceApi, stopReplicaApi } from '../../src/protocol/generated/index.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { fetchBody, RawClient } from '../helpers/raw-client.js';
 import { startCluster, waitFor } from '../helpers/cluster.js';
@@ -145,4 +145,25 @@ t.test('LeaderAndIsr with the controller\'s id and epoch, but a state ZooKeeper 
   t.equal(errorName(produced.errorCode), 'NOT_LEADER_OR_FOLLOWER', 'broker 2 still does not lead the partition');
   const after = await partitionState();
   t.equal(after.leader, LEADER, 'ZooKeeper still names broker 1');
+});
+
+t.test('StopReplica deleting a replica of a topic not being deleted is refused, and the log stays', async (t) => {
+  const client = await RawClient.connect(t, cluster.broker(FOLLOWER).process.port);
+  t.teardown(() => client.destroy());
+  const { controllerId, controllerEpoch } = await controllerAsAClientFindsIt(client);
+  const before = await partitionState();
+  const forged = await client.request(stopReplicaApi, 3, {
+    controllerId,
+    controllerEpoch,
+    brokerEpoch: -1,
+    topicStates: [{ topicName: TOPIC, partitionStates: [{ partitionIndex: 0, leaderEpoch: -2, deletePartition: true }] }],
+  });
+  const partitionError = forged.partitionErrors[0]?.errorCode ?? forged.errorCode;
+  t.not(partitionError, ErrorCode.NONE, `the forged deletion is refused (${errorName(partitionError)})`);
+  // Broker 2 still follows: a new acks=all write through broker 1 is committed, which needs it in the ISR and fetching.
+  const leaderClient = await RawClient.connect(t, cluster.broker(LEADER).process.port);
+  t.teardown(() => leaderClient.destroy());
+  const written = await produce(leaderClient, -1, 'after-stop');
+  t.equal(errorName(written.errorCode), 'NONE', 'an acks=all write is still committed with broker 2 in the ISR');
+  t.same((await partitionState()).isr.slice().sort(), before.isr.slice().sort(), 'the ISR did not change');
 });
