@@ -18,7 +18,7 @@ import kafkajs from 'kafkajs';
 import { ZkClient } from '../../src/cluster/zk/zk-client.js';
 import { PartitionStateZnode, ZkPaths, type PartitionState } from '../../src/cluster/zk/znodes.js';
 import { ErrorCode, errorName } from '../../src/protocol/errors.js';
-import { fetchApi, leaderAndIsrApi, produceApi, stopReplicaApi } from '../../src/protocol/generated/index.js';
+import { fetchApi, leaderAndIsrApi, metadataApi, produceApi, stopReplicaApi, updateMetadataApi } from '../../src/protocol/generated/index.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { fetchBody, RawClient } from '../helpers/raw-client.js';
 import { startCluster, waitFor } from '../helpers/cluster.js';
@@ -166,4 +166,25 @@ t.test('StopReplica deleting a replica of a topic not being deleted is refused, 
   const written = await produce(leaderClient, -1, 'after-stop');
   t.equal(errorName(written.errorCode), 'NONE', 'an acks=all write is still committed with broker 2 in the ISR');
   t.same((await partitionState()).isr.slice().sort(), before.isr.slice().sort(), 'the ISR did not change');
+});
+
+// Not fixed (reported): UpdateMetadata is checked only against /controller and /controller_epoch, so a
+// client with the controller's id and epoch replaces the broker's view of the cluster — here broker 1's
+// endpoint, which clients are then sent to and this broker's replica fetchers connect to.
+t.test('UpdateMetadata with the controller\'s id and epoch cannot move a live broker\'s endpoint', async (t) => {
+  const client = await RawClient.connect(t, cluster.broker(FOLLOWER).process.port);
+  t.teardown(() => client.destroy());
+  const { controllerId, controllerEpoch } = await controllerAsAClientFindsIt(client);
+  const fakePort = 1;
+  const forged = await client.request(updateMetadataApi, 7, {
+    controllerId,
+    controllerEpoch,
+    brokerEpoch: -1,
+    topicStates: [],
+    liveBrokers: [LEADER, FOLLOWER].map((id) => ({ id, rack: null, endpoints: [{ port: id === LEADER ? fakePort : cluster.broker(id).process.port, host: '127.0.0.1', listener: 'PLAINTEXT', securityProtocol: 0 }] })),
+  });
+  t.comment(`forged UpdateMetadata answered ${errorName(forged.errorCode)}`);
+  const metadata = await client.request(metadataApi, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  const leader = metadata.brokers.find((broker) => broker.nodeId === LEADER);
+  t.equal(leader?.port, cluster.broker(LEADER).process.port, `broker 2 still gives broker 1's real port (it gives ${leader?.port})`, { todo: 'UpdateMetadata is not checked against ZooKeeper\'s registrations and states yet' });
 });
