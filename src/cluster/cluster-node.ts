@@ -35,7 +35,7 @@ import type { ZkBrokerConfigStore } from './zk-broker-configs.js';
 import { ProducerIdBlocks } from './producer-id-blocks.js';
 import { ZkTopicAdmin, ensureClusterId, ensurePersistentPaths } from './zk-admin.js';
 import { ZkClient, ZkError } from './zk/zk-client.js';
-import { BrokerIdZnode, ControllerEpochZnode, ControllerZnode, IsrChangeZnode, PartitionStateZnode, ZkPaths } from './zk/znodes.js';
+import { BrokerIdZnode, ControllerEpochZnode, ControllerZnode, IsrChangeZnode, PartitionStateZnode, TopicZnode, ZkPaths, ZnodeFormatError } from './zk/znodes.js';
 
 /** The parts of the broker a cluster node works with. */
 export interface ClusterNodeOptions {
@@ -50,6 +50,15 @@ export interface ClusterNodeOptions {
   readonly initialConfigs: ReadonlyMap<string, Readonly<Record<string, string>>>;
   /** The dynamic broker configs in ZooKeeper, the controller's store: changes made through other brokers are remembered there. */
   readonly brokerConfigs: ZkBrokerConfigStore;
+}
+
+/** A znode path named by a request, or null when the request's topic name or partition has none (a client's made-up name). */
+function znodePath(path: () => string): string | null {
+  try {
+    return path();
+  } catch {
+    return null;
+  }
 }
 
 export class ClusterNode implements ClusterServices, Replication {
@@ -391,9 +400,48 @@ export class ClusterNode implements ClusterServices, Replication {
   async leaderAndIsr(request: LeaderAndIsrRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] }> {
     const refused = await this.checkController(request.controllerId, request.controllerEpoch, request.brokerEpoch);
     if (refused !== ErrorCode.NONE) return { errorCode: refused, partitions: [] };
+    const { accepted, refused: notInZooKeeper } = await this.statesInZooKeeper(request);
     // The topics' configs are read before their logs are made, so a log starts with its topic's settings.
-    await Promise.all(request.topicStates.map((topic) => this.configsOf(topic.topicName)));
-    return this.replicas.leaderAndIsr(request);
+    await Promise.all(accepted.topicStates.map((topic) => this.configsOf(topic.topicName)));
+    const outcome = await this.replicas.leaderAndIsr(accepted);
+    return { errorCode: outcome.errorCode, partitions: [...outcome.partitions, ...notInZooKeeper] };
+  }
+
+  /**
+   * The partition states of a LeaderAndIsr that ZooKeeper has: the controller writes a state
+   * before it sends it, so its leader and leader epoch are those of the state znode, whose
+   * version has reached the request's partition epoch (a leader's ISR change may have moved it
+   * on since). The controller's id and epoch alone are no proof (the id is in every Metadata
+   * answer, the epoch a small number a client finds by counting up), and a made-up state would
+   * make this broker a second leader, or, with a huge leader epoch, refuse the real
+   * controller's next states as older. Another state is refused as stale (a newer one is on
+   * its way, or none ever was). A ZooKeeper error throws: the connection closes and the
+   * controller sends the request again.
+   */
+  private async statesInZooKeeper(request: LeaderAndIsrRequest): Promise<{ accepted: LeaderAndIsrRequest; refused: { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] }> {
+    const refused: { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] = [];
+    const topicStates = await Promise.all(
+      request.topicStates.map(async (topic) => {
+        const kept = await Promise.all(
+          topic.partitionStates.map(async (state) => {
+            const path = znodePath(() => ZkPaths.partitionStatePath(topic.topicName, state.partitionIndex));
+            const node = path === null ? null : await this.zk.getData(path);
+            let written: { leader: number; leaderEpoch: number } | null = null;
+            try {
+              written = node === null ? null : PartitionStateZnode.decode(node.data, path!);
+            } catch (error) {
+              if (!(error instanceof ZnodeFormatError)) throw error;
+            }
+            if (node !== null && written !== null && written.leader === state.leader && written.leaderEpoch === state.leaderEpoch && node.stat.version >= state.partitionEpoch) return state;
+            this.options.logger.debug(`refused LeaderAndIsr for ${topic.topicName}-${state.partitionIndex} (leader ${state.leader}, epoch ${state.leaderEpoch}): not the state in ZooKeeper`);
+            refused.push({ topicName: topic.topicName, topicId: topic.topicId, partitionIndex: state.partitionIndex, errorCode: ErrorCode.STALE_CONTROLLER_EPOCH });
+            return null;
+          }),
+        );
+        return { ...topic, partitionStates: kept.filter((state) => state !== null) };
+      }),
+    );
+    return { accepted: { ...request, topicStates: topicStates.filter((topic) => topic.partitionStates.length > 0) }, refused };
   }
 
   async updateMetadata(request: UpdateMetadataRequest): Promise<number> {
@@ -425,7 +473,53 @@ export class ClusterNode implements ClusterServices, Replication {
   async stopReplica(request: StopReplicaRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; partitionIndex: number; errorCode: number }[] }> {
     const refused = await this.checkController(request.controllerId, request.controllerEpoch, request.brokerEpoch);
     if (refused !== ErrorCode.NONE) return { errorCode: refused, partitions: [] };
-    return { errorCode: ErrorCode.NONE, partitions: await this.replicas.stopReplica(request) };
+    const { accepted, refused: notInZooKeeper } = await this.stopsInZooKeeper(request);
+    return { errorCode: ErrorCode.NONE, partitions: [...(await this.replicas.stopReplica(accepted)), ...notInZooKeeper] };
+  }
+
+  /**
+   * The partitions of a StopReplica that ZooKeeper says this broker no longer holds: their
+   * topic is marked for deletion (`/admin/delete_topics/<t>`, which stays until every replica
+   * is deleted) or gone, or its assignment does not list this broker. As for LeaderAndIsr, the
+   * controller's id and epoch alone are no proof, and a made-up StopReplica would delete a
+   * replica's log. The others are refused as stale. A ZooKeeper error throws (the controller
+   * sends the request again).
+   */
+  private async stopsInZooKeeper(request: StopReplicaRequest): Promise<{ accepted: StopReplicaRequest; refused: { topicName: string; partitionIndex: number; errorCode: number }[] }> {
+    const refused: { topicName: string; partitionIndex: number; errorCode: number }[] = [];
+    const brokerId = this.options.config.brokerId;
+    const topicStates = await Promise.all(
+      request.topicStates.map(async (topic) => {
+        const deletePath = znodePath(() => ZkPaths.deleteTopicPath(topic.topicName));
+        let held: (partition: number) => boolean = () => true;
+        if (deletePath === null) {
+          // No such topic can exist in ZooKeeper, so this broker holds none of it either.
+          held = () => false;
+        } else if ((await this.zk.exists(deletePath)) === null) {
+          const node = await this.zk.getData(ZkPaths.topicPath(topic.topicName));
+          if (node === null) {
+            held = () => false;
+          } else {
+            try {
+              const assignment = TopicZnode.decode(topic.topicName, node.data);
+              held = (partition) => assignment.partitions.get(partition)?.includes(brokerId) ?? false;
+            } catch (error) {
+              if (!(error instanceof ZnodeFormatError)) throw error;
+            }
+          }
+        } else {
+          held = () => false;
+        }
+        const kept = topic.partitionStates.filter((state) => {
+          if (!held(state.partitionIndex)) return true;
+          this.options.logger.debug(`refused StopReplica for ${topic.topicName}-${state.partitionIndex}: ZooKeeper still assigns it to this broker`);
+          refused.push({ topicName: topic.topicName, partitionIndex: state.partitionIndex, errorCode: ErrorCode.STALE_CONTROLLER_EPOCH });
+          return false;
+        });
+        return { ...topic, partitionStates: kept };
+      }),
+    );
+    return { accepted: { ...request, topicStates: topicStates.filter((topic) => topic.partitionStates.length > 0) }, refused };
   }
 
   // ---- what the partition layer asks (Replication) ----

@@ -272,6 +272,9 @@ export class ReplicaManager {
     const hosted = this.hosted.get(key(topic, partition));
     if (hosted === undefined || hosted.role !== 'leader' || hosted.leaderState === null) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     const leaderLogEnd = this.logs.offsets(topic, partition)?.logEndOffset ?? 0;
+    // Past the log end: the read answers OFFSET_OUT_OF_RANGE and, as in Kafka, the fetch does not count (counted, such an
+    // offset would stand for this follower's log end until its next fetch, and the high watermark follow the leader's alone).
+    if (fetchOffset > leaderLogEnd) return hosted.leaderState.follower(replicaId) === undefined ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.NONE;
     if (!hosted.leaderState.recordFetch(replicaId, fetchOffset, leaderLogEnd, this.now())) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     void this.maybeAdvanceHighWatermark(hosted).then(() => this.maybeExpandIsr(hosted, replicaId));
     return ErrorCode.NONE;

@@ -65,10 +65,13 @@ export async function fetchPartitions(manager: PartitionManager, params: FetchPa
   const plans: PlannedPartition[] = params.partitions.map((partition) => ({ ...partition, maxBytes: Math.max(0, Math.min(partition.partitionMaxBytes, params.maxBytes)) }));
   const follower = params.replicaId >= 0 ? params.replicaId : null;
   if (follower !== null) {
-    // The fetch offset is the follower's log end: the leader counts it before reading (Kafka's updateFollowerFetchState).
+    // The fetch offset is the follower's log end: the leader counts it before reading (Kafka's updateFollowerFetchState),
+    // but only a fetch in its current leader epoch (Kafka checks the epoch first): one from another epoch may come from a
+    // log that diverges from this one, and counting it would let the high watermark pass what the follower holds.
     plans.forEach((plan, index) => {
       if (plan.topic === null || plan.errorBeforeRead !== ErrorCode.NONE) return;
-      const errorCode = manager.followerFetched(plan.topic, plan.partition, follower, plan.fetchOffset);
+      const epochError = manager.checkLeaderEpoch(plan.topic, plan.partition, plan.currentLeaderEpoch);
+      const errorCode = epochError !== ErrorCode.NONE ? epochError : manager.followerFetched(plan.topic, plan.partition, follower, plan.fetchOffset);
       if (errorCode !== ErrorCode.NONE) plans[index] = { ...plan, errorBeforeRead: errorCode };
     });
   }
