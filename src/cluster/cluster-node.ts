@@ -452,7 +452,7 @@ export class ClusterNode implements ClusterServices, Replication {
       const record = this.cache.topic(topic.topicName);
       if (record !== undefined) before.set(topic.topicName, record);
     }
-    this.cache.update(request);
+    this.cache.update({ ...request, liveBrokers: await this.registeredBrokers(request.liveBrokers) });
     for (const topic of request.topicStates) {
       const name = topic.topicName;
       const previous = before.get(name);
@@ -469,6 +469,50 @@ export class ClusterNode implements ClusterServices, Replication {
     }
     return ErrorCode.NONE;
   }
+
+  /**
+   * The live brokers of an UpdateMetadata as ZooKeeper registers them: a broker not under
+   * `/brokers/ids` is left out and every endpoint is the one its registration names, so a
+   * request with the controller's (guessable) id and epoch cannot point this broker's clients
+   * or replica fetchers at another address. Registrations are remembered; only a broker whose
+   * endpoints differ from the remembered ones is read again (one read per such broker), so the
+   * real controller's requests cost nothing once the brokers are known.
+   */
+  private async registeredBrokers(listed: UpdateMetadataRequest['liveBrokers']): Promise<UpdateMetadataRequest['liveBrokers']> {
+    const sameEndpoints = (a: readonly { listener: string; host: string; port: number }[], b: readonly { listener: string; host: string; port: number }[]): boolean =>
+      a.length === b.length && a.every((endpoint) => b.some((other) => other.listener === endpoint.listener && other.host === endpoint.host && other.port === endpoint.port));
+    const unverified = listed.filter((broker) => {
+      const known = this.registrations.get(broker.id);
+      return known === undefined || !sameEndpoints(known.endpoints, broker.endpoints);
+    });
+    if (unverified.length > 0) {
+      const registered = new Set(((await this.zk.getChildren(ZkPaths.brokerIds)) ?? []).map(Number));
+      for (const id of this.registrations.keys()) if (!registered.has(id)) this.registrations.delete(id);
+      await Promise.all(
+        unverified
+          .filter((broker) => registered.has(broker.id))
+          .map(async (broker) => {
+            const node = await this.zk.getData(ZkPaths.brokerIdPath(broker.id));
+            if (node === null) return;
+            const registration = BrokerIdZnode.decode(broker.id, node.data);
+            this.registrations.set(broker.id, {
+              rack: registration.rack,
+              endpoints: registration.endpoints.map((endpoint) => ({ listener: endpoint.listenerName, host: endpoint.host, port: endpoint.port, securityProtocol: 0 })),
+            });
+          }),
+      );
+    }
+    const brokers: UpdateMetadataRequest['liveBrokers'] = [];
+    for (const broker of listed) {
+      const known = this.registrations.get(broker.id);
+      if (known === undefined) continue;
+      brokers.push({ ...broker, rack: known.rack, endpoints: known.endpoints.map((endpoint) => ({ ...endpoint })) });
+    }
+    return brokers;
+  }
+
+  /** What ZooKeeper registers for each broker an UpdateMetadata named: its rack and endpoints. */
+  private readonly registrations = new Map<number, { rack: string | null; endpoints: { listener: string; host: string; port: number; securityProtocol: number }[] }>();
 
   async stopReplica(request: StopReplicaRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; partitionIndex: number; errorCode: number }[] }> {
     const refused = await this.checkController(request.controllerId, request.controllerEpoch, request.brokerEpoch);
