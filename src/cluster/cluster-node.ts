@@ -21,6 +21,7 @@ import type { ClusterBroker, ClusterServices } from './cluster-services.js';
 import type { Logger } from '../logger.js';
 import type { Replication } from '../partition/partition-manager.js';
 import { limits } from '../config/limits.js';
+import { forEachBounded } from './bounded.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { LeaderAndIsrRequest } from '../protocol/generated/leader-and-isr-request.js';
 import type { StopReplicaRequest } from '../protocol/generated/stop-replica-request.js';
@@ -420,27 +421,31 @@ export class ClusterNode implements ClusterServices, Replication {
    */
   private async statesInZooKeeper(request: LeaderAndIsrRequest): Promise<{ accepted: LeaderAndIsrRequest; refused: { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] }> {
     const refused: { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] = [];
-    const topicStates = await Promise.all(
-      request.topicStates.map(async (topic) => {
-        const kept = await Promise.all(
-          topic.partitionStates.map(async (state) => {
-            const path = znodePath(() => ZkPaths.partitionStatePath(topic.topicName, state.partitionIndex));
-            const node = path === null ? null : await this.zk.getData(path);
-            let written: { leader: number; leaderEpoch: number } | null = null;
-            try {
-              written = node === null ? null : PartitionStateZnode.decode(node.data, path!);
-            } catch (error) {
-              if (!(error instanceof ZnodeFormatError)) throw error;
-            }
-            if (node !== null && written !== null && written.leader === state.leader && written.leaderEpoch === state.leaderEpoch && node.stat.version >= state.partitionEpoch) return state;
-            this.options.logger.debug(`refused LeaderAndIsr for ${topic.topicName}-${state.partitionIndex} (leader ${state.leader}, epoch ${state.leaderEpoch}): not the state in ZooKeeper`);
-            refused.push({ topicName: topic.topicName, topicId: topic.topicId, partitionIndex: state.partitionIndex, errorCode: ErrorCode.STALE_CONTROLLER_EPOCH });
-            return null;
-          }),
-        );
-        return { ...topic, partitionStates: kept.filter((state) => state !== null) };
-      }),
-    );
+    const checks = request.topicStates.flatMap((topic) => topic.partitionStates.map((state) => ({ topic, state, inZooKeeper: false })));
+    // Bounded: a request naming a million partitions costs reads, never a million at once.
+    await forEachBounded(checks, limits.controllerZkWritesInFlightMax, async (check) => {
+      const { topic, state } = check;
+      const path = znodePath(() => ZkPaths.partitionStatePath(topic.topicName, state.partitionIndex));
+      const node = path === null ? null : await this.zk.getData(path);
+      let written: { leader: number; leaderEpoch: number } | null = null;
+      try {
+        written = node === null ? null : PartitionStateZnode.decode(node.data, path!);
+      } catch (error) {
+        if (!(error instanceof ZnodeFormatError)) throw error;
+      }
+      check.inZooKeeper = node !== null && written !== null && written.leader === state.leader && written.leaderEpoch === state.leaderEpoch && node.stat.version >= state.partitionEpoch;
+      if (check.inZooKeeper) return;
+      this.options.logger.debug(`refused LeaderAndIsr for ${topic.topicName}-${state.partitionIndex} (leader ${state.leader}, epoch ${state.leaderEpoch}): not the state in ZooKeeper`);
+      refused.push({ topicName: topic.topicName, topicId: topic.topicId, partitionIndex: state.partitionIndex, errorCode: ErrorCode.STALE_CONTROLLER_EPOCH });
+    });
+    const kept = new Map<(typeof request.topicStates)[number], (typeof checks)[number]['state'][]>();
+    for (const check of checks) {
+      if (!check.inZooKeeper) continue;
+      const states = kept.get(check.topic);
+      if (states === undefined) kept.set(check.topic, [check.state]);
+      else states.push(check.state);
+    }
+    const topicStates = request.topicStates.map((topic) => ({ ...topic, partitionStates: kept.get(topic) ?? [] }));
     return { accepted: { ...request, topicStates: topicStates.filter((topic) => topic.partitionStates.length > 0) }, refused };
   }
 
@@ -531,40 +536,39 @@ export class ClusterNode implements ClusterServices, Replication {
    */
   private async stopsInZooKeeper(request: StopReplicaRequest): Promise<{ accepted: StopReplicaRequest; refused: { topicName: string; partitionIndex: number; errorCode: number }[] }> {
     const refused: { topicName: string; partitionIndex: number; errorCode: number }[] = [];
-    const brokerId = this.options.config.brokerId;
-    const topicStates = await Promise.all(
-      request.topicStates.map(async (topic) => {
-        const deletePath = znodePath(() => ZkPaths.deleteTopicPath(topic.topicName));
-        let held: (partition: number) => boolean = () => true;
-        if (deletePath === null) {
-          // No such topic can exist in ZooKeeper, so this broker holds none of it either.
-          held = () => false;
-        } else if ((await this.zk.exists(deletePath)) === null) {
-          const node = await this.zk.getData(ZkPaths.topicPath(topic.topicName));
-          if (node === null) {
-            held = () => false;
-          } else {
-            try {
-              const assignment = TopicZnode.decode(topic.topicName, node.data);
-              held = (partition) => assignment.partitions.get(partition)?.includes(brokerId) ?? false;
-            } catch (error) {
-              if (!(error instanceof ZnodeFormatError)) throw error;
-            }
-          }
-        } else {
-          held = () => false;
-        }
-        const kept = topic.partitionStates.filter((state) => {
-          if (!held(state.partitionIndex)) return true;
-          this.options.logger.debug(`refused StopReplica for ${topic.topicName}-${state.partitionIndex}: ZooKeeper still assigns it to this broker`);
-          refused.push({ topicName: topic.topicName, partitionIndex: state.partitionIndex, errorCode: ErrorCode.STALE_CONTROLLER_EPOCH });
-          return false;
-        });
-        return { ...topic, partitionStates: kept };
-      }),
-    );
-    return { accepted: { ...request, topicStates: topicStates.filter((topic) => topic.partitionStates.length > 0) }, refused };
+    const accepted: StopReplicaRequest['topicStates'] = [];
+    // Bounded: a request naming many topics costs reads, never all at once.
+    await forEachBounded(request.topicStates, limits.controllerZkWritesInFlightMax, async (topic) => {
+      const held = await this.heldPartitions(topic.topicName);
+      const kept = topic.partitionStates.filter((state) => {
+        if (!held(state.partitionIndex)) return true;
+        this.options.logger.debug(`refused StopReplica for ${topic.topicName}-${state.partitionIndex}: ZooKeeper still assigns it to this broker`);
+        refused.push({ topicName: topic.topicName, partitionIndex: state.partitionIndex, errorCode: ErrorCode.STALE_CONTROLLER_EPOCH });
+        return false;
+      });
+      if (kept.length > 0) accepted.push({ ...topic, partitionStates: kept });
+    });
+    return { accepted: { ...request, topicStates: accepted }, refused };
   }
+
+  /** Which partitions of a topic ZooKeeper still assigns to this broker: none when the topic is marked for deletion, gone, or cannot exist. */
+  private async heldPartitions(topicName: string): Promise<(partition: number) => boolean> {
+    const none = (): boolean => false;
+    const deletePath = znodePath(() => ZkPaths.deleteTopicPath(topicName));
+    if (deletePath === null || (await this.zk.exists(deletePath)) !== null) return none;
+    const node = await this.zk.getData(ZkPaths.topicPath(topicName));
+    if (node === null) return none;
+    try {
+      const assignment = TopicZnode.decode(topicName, node.data);
+      const brokerId = this.options.config.brokerId;
+      return (partition) => assignment.partitions.get(partition)?.includes(brokerId) ?? false;
+    } catch (error) {
+      if (!(error instanceof ZnodeFormatError)) throw error;
+      // A topic znode that is not Kafka's says nothing: the replicas stay rather than go on its word.
+      return () => true;
+    }
+  }
+
 
   // ---- what the partition layer asks (Replication) ----
 

@@ -25,6 +25,7 @@
 // What issue 11 adds (reassignment, preferred-leader election, controlled shutdown, racks)
 // goes in as more events and more elections in election.ts; none of it is here.
 
+import { forEachBounded } from '../bounded.js';
 import { EventEmitter } from 'node:events';
 import type { BrokerConfig } from '../../config/broker-config.js';
 import { limits } from '../../config/limits.js';
@@ -88,15 +89,6 @@ function zkCode(error: unknown): string | undefined {
 function zkOpIndex(error: unknown): number | undefined {
   const index = (error as { opIndex?: unknown } | null)?.opIndex;
   return typeof index === 'number' ? index : undefined;
-}
-
-/** Runs `fn` over the items, at most `limit` at a time. */
-async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  });
-  await Promise.all(workers);
 }
 
 const partitionName = (topic: string, partition: number): string => `${topic}-${partition}`;
