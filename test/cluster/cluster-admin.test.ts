@@ -2,7 +2,8 @@
 // through one broker, CreatePartitions through another, a config change through a third,
 // DeleteTopics through the first again — each seen by every broker (Metadata, DescribeConfigs),
 // written in Kafka's znodes, and a deleted topic's partition directories gone from every disk.
-// DeleteRecords on a leader reaches its followers, so the next leader starts where it did.
+// DeleteRecords on a leader reaches its followers, so the next leader starts where it did. A
+// broker restarted before its old session expired waits for its registration to go, then rejoins.
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -123,7 +124,6 @@ t.test('DeleteRecords on the leader moves its followers\' log start too: the nex
   const after = await toLeader.request(produceApi, 8, { acks: -1, timeoutMs: 10_000, topicData: [{ name: topic, partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: 'after' }] }) }] }] });
   t.equal(after.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE, 'a write after DeleteRecords acknowledged by the ISR');
   await cluster.broker(leader).process.stop();
-  t.teardown(() => (cluster.broker(leader).process.running ? undefined : cluster.broker(leader).process.relaunch()));
   const next = await waitFor('a new leader', async () => {
     const now = await leaderOf();
     return now > 0 && now !== leader ? now : undefined;
@@ -139,4 +139,19 @@ t.test('DeleteRecords on the leader moves its followers\' log start too: the nex
     return partition.errorCode === ErrorCode.NONE ? partition.offset : undefined;
   });
   t.equal(earliest, 50, `the new leader, broker ${next}, starts at 50 too`);
+  await cluster.broker(leader).process.relaunch();
+});
+
+t.test('a broker restarted while its previous session still holds its registration waits for it, then rejoins', async (t) => {
+  const victim = cluster.broker(3);
+  const before = await zk.exists('/brokers/ids/3');
+  t.ok(before !== null, 'broker 3 is registered');
+  await victim.process.kill();
+  // At once, within the 6 s session timeout: the old registration is still there.
+  t.ok((await zk.exists('/brokers/ids/3')) !== null, 'the killed broker\'s registration outlives it (its session has not expired)');
+  await victim.process.relaunch();
+  t.match(victim.process.log, /\/brokers\/ids\/3 is held by another ZooKeeper session/, 'the new process saw the old registration and waited');
+  const after = await zk.exists('/brokers/ids/3');
+  t.ok(after !== null && after.czxid !== before!.czxid, 'registered anew (a new broker epoch) once the old session expired, without exiting');
+  t.ok(victim.process.running, 'it is running');
 });
