@@ -20,13 +20,12 @@ import type { TopicRecord } from '../controller/metadata-store.js';
 import type { ClusterBroker, ClusterServices } from './cluster-services.js';
 import type { Logger } from '../logger.js';
 import type { Replication } from '../partition/partition-manager.js';
-import { limits } from '../config/limits.js';
-import { forEachBounded } from './bounded.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { LeaderAndIsrRequest } from '../protocol/generated/leader-and-isr-request.js';
 import type { StopReplicaRequest } from '../protocol/generated/stop-replica-request.js';
 import type { UpdateMetadataRequest } from '../protocol/generated/update-metadata-request.js';
 import { ZkClusterTopics } from './cluster-topics.js';
+import { ControllerRequestChecks } from './controller-request-checks.js';
 import { ClusterController } from './controller/cluster-controller.js';
 import { MetadataCache } from './metadata-cache.js';
 import { ReplicaFetchers, type FollowerLogs } from './replica-fetcher.js';
@@ -36,7 +35,7 @@ import type { ZkBrokerConfigStore } from './zk-broker-configs.js';
 import { ProducerIdBlocks } from './producer-id-blocks.js';
 import { ZkTopicAdmin, ensureClusterId, ensurePersistentPaths } from './zk-admin.js';
 import { ZkClient, ZkError } from './zk/zk-client.js';
-import { BrokerIdZnode, ControllerEpochZnode, ControllerZnode, IsrChangeZnode, PartitionStateZnode, TopicZnode, ZkPaths, ZnodeFormatError } from './zk/znodes.js';
+import { BrokerIdZnode, IsrChangeZnode, PartitionStateZnode, ZkPaths } from './zk/znodes.js';
 
 /** The parts of the broker a cluster node works with. */
 export interface ClusterNodeOptions {
@@ -53,15 +52,6 @@ export interface ClusterNodeOptions {
   readonly brokerConfigs: ZkBrokerConfigStore;
 }
 
-/** A znode path named by a request, or null when the request's topic name or partition has none (a client's made-up name). */
-function znodePath(path: () => string): string | null {
-  try {
-    return path();
-  } catch {
-    return null;
-  }
-}
-
 export class ClusterNode implements ClusterServices, Replication {
   readonly cache: MetadataCache;
   readonly topics: ZkClusterTopics;
@@ -75,6 +65,8 @@ export class ClusterNode implements ClusterServices, Replication {
   private producerIds: ProducerIdBlocks;
   private stopped = false;
   private renewing: Promise<void> | null = null;
+  /** What the controller's requests are checked against before they apply (ZooKeeper's view). */
+  private readonly checks: ControllerRequestChecks;
 
   private constructor(
     private zk: ZkClient,
@@ -83,6 +75,7 @@ export class ClusterNode implements ClusterServices, Replication {
   ) {
     const { config, logger } = options;
     for (const [topic, configs] of options.initialConfigs) this.configs.set(topic, configs);
+    this.checks = new ControllerRequestChecks(() => this.zk, config.brokerId, logger);
     this.cache = new MetadataCache({
       clusterId,
       dirFor: options.dirFor,
@@ -355,45 +348,9 @@ export class ClusterNode implements ClusterServices, Replication {
 
   // ---- the controller's requests ----
 
-  /**
-   * Whether a controller request comes from the controller ZooKeeper names: its controller id
-   * and epoch must be those of `/controller` and `/controller_epoch`. Kafka leaves this to the
-   * authorizer (CLUSTER_ACTION); until Spate has one (the Security issue), this check keeps a
-   * client that speaks LeaderAndIsr or UpdateMetadata with a made-up epoch from taking over the
-   * broker's replicas or fencing out the real controller. An epoch newer than the one this broker
-   * knows is read from ZooKeeper, at most once per `limits.controllerIdentityRecheckMs`; the
-   * requests that arrive meanwhile wait for that read.
-   */
-  private async verifyController(controllerId: number, controllerEpoch: number): Promise<number> {
-    const known = this.controllerIdentity;
-    if (controllerEpoch < known.epoch) return ErrorCode.STALE_CONTROLLER_EPOCH;
-    if (controllerEpoch === known.epoch && controllerId === known.brokerId) return ErrorCode.NONE;
-    // One read at a time, and not more often than the interval: requests arriving meanwhile wait for it (a real controller's is never refused for want of a read).
-    this.identityRead ??= (async () => {
-      const waitMs = known.readAtMs + limits.controllerIdentityRecheckMs - Date.now();
-      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
-      const [controller, epoch] = await Promise.all([this.zk.getData(ZkPaths.controller), this.zk.getData(ZkPaths.controllerEpoch)]);
-      this.controllerIdentity = {
-        brokerId: controller === null ? -1 : ControllerZnode.decode(controller.data).brokerId,
-        epoch: epoch === null ? -1 : ControllerEpochZnode.decode(epoch.data),
-        readAtMs: Date.now(),
-      };
-    })().finally(() => (this.identityRead = null));
-    await this.identityRead;
-    const current = this.controllerIdentity;
-    if (controllerEpoch === current.epoch && controllerId === current.brokerId) return ErrorCode.NONE;
-    if (controllerEpoch < current.epoch) return ErrorCode.STALE_CONTROLLER_EPOCH;
-    this.options.logger.debug(`refused a controller request from broker ${controllerId} in epoch ${controllerEpoch}: ZooKeeper names broker ${current.brokerId} in epoch ${current.epoch}`);
-    // Not the controller ZooKeeper names (a client, or a controller from the future): refused as stale, which a real one never is.
-    return ErrorCode.STALE_CONTROLLER_EPOCH;
-  }
-
-  private controllerIdentity = { brokerId: -1, epoch: -1, readAtMs: 0 };
-  private identityRead: Promise<void> | null = null;
-
   /** Both checks every controller request starts with: it is from the controller, and for this registration. */
   private async checkController(controllerId: number, controllerEpoch: number, brokerEpoch: number): Promise<number> {
-    const verified = await this.verifyController(controllerId, controllerEpoch);
+    const verified = await this.checks.verifyController(controllerId, controllerEpoch);
     if (verified !== ErrorCode.NONE) return verified;
     return this.replicas.checkController(controllerEpoch, brokerEpoch);
   }
@@ -401,52 +358,11 @@ export class ClusterNode implements ClusterServices, Replication {
   async leaderAndIsr(request: LeaderAndIsrRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] }> {
     const refused = await this.checkController(request.controllerId, request.controllerEpoch, request.brokerEpoch);
     if (refused !== ErrorCode.NONE) return { errorCode: refused, partitions: [] };
-    const { accepted, refused: notInZooKeeper } = await this.statesInZooKeeper(request);
+    const { accepted, refused: notInZooKeeper } = await this.checks.statesInZooKeeper(request);
     // The topics' configs are read before their logs are made, so a log starts with its topic's settings.
     await Promise.all(accepted.topicStates.map((topic) => this.configsOf(topic.topicName)));
     const outcome = await this.replicas.leaderAndIsr(accepted);
     return { errorCode: outcome.errorCode, partitions: [...outcome.partitions, ...notInZooKeeper] };
-  }
-
-  /**
-   * The partition states of a LeaderAndIsr that ZooKeeper has: the controller writes a state
-   * before it sends it, so its leader and leader epoch are those of the state znode, whose
-   * version has reached the request's partition epoch (a leader's ISR change may have moved it
-   * on since). The controller's id and epoch alone are no proof (the id is in every Metadata
-   * answer, the epoch a small number a client finds by counting up), and a made-up state would
-   * make this broker a second leader, or, with a huge leader epoch, refuse the real
-   * controller's next states as older. Another state is refused as stale (a newer one is on
-   * its way, or none ever was). A ZooKeeper error throws: the connection closes and the
-   * controller sends the request again.
-   */
-  private async statesInZooKeeper(request: LeaderAndIsrRequest): Promise<{ accepted: LeaderAndIsrRequest; refused: { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] }> {
-    const refused: { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] = [];
-    const checks = request.topicStates.flatMap((topic) => topic.partitionStates.map((state) => ({ topic, state, inZooKeeper: false })));
-    // Bounded: a request naming a million partitions costs reads, never a million at once.
-    await forEachBounded(checks, limits.controllerZkWritesInFlightMax, async (check) => {
-      const { topic, state } = check;
-      const path = znodePath(() => ZkPaths.partitionStatePath(topic.topicName, state.partitionIndex));
-      const node = path === null ? null : await this.zk.getData(path);
-      let written: { leader: number; leaderEpoch: number } | null = null;
-      try {
-        written = node === null ? null : PartitionStateZnode.decode(node.data, path!);
-      } catch (error) {
-        if (!(error instanceof ZnodeFormatError)) throw error;
-      }
-      check.inZooKeeper = node !== null && written !== null && written.leader === state.leader && written.leaderEpoch === state.leaderEpoch && node.stat.version >= state.partitionEpoch;
-      if (check.inZooKeeper) return;
-      this.options.logger.debug(`refused LeaderAndIsr for ${topic.topicName}-${state.partitionIndex} (leader ${state.leader}, epoch ${state.leaderEpoch}): not the state in ZooKeeper`);
-      refused.push({ topicName: topic.topicName, topicId: topic.topicId, partitionIndex: state.partitionIndex, errorCode: ErrorCode.STALE_CONTROLLER_EPOCH });
-    });
-    const kept = new Map<(typeof request.topicStates)[number], (typeof checks)[number]['state'][]>();
-    for (const check of checks) {
-      if (!check.inZooKeeper) continue;
-      const states = kept.get(check.topic);
-      if (states === undefined) kept.set(check.topic, [check.state]);
-      else states.push(check.state);
-    }
-    const topicStates = request.topicStates.map((topic) => ({ ...topic, partitionStates: kept.get(topic) ?? [] }));
-    return { accepted: { ...request, topicStates: topicStates.filter((topic) => topic.partitionStates.length > 0) }, refused };
   }
 
   async updateMetadata(request: UpdateMetadataRequest): Promise<number> {
@@ -457,7 +373,7 @@ export class ClusterNode implements ClusterServices, Replication {
       const record = this.cache.topic(topic.topicName);
       if (record !== undefined) before.set(topic.topicName, record);
     }
-    this.cache.update({ ...request, liveBrokers: await this.registeredBrokers(request.liveBrokers) });
+    this.cache.update({ ...request, liveBrokers: await this.checks.registeredBrokers(request.liveBrokers) });
     for (const topic of request.topicStates) {
       const name = topic.topicName;
       const previous = before.get(name);
@@ -475,100 +391,12 @@ export class ClusterNode implements ClusterServices, Replication {
     return ErrorCode.NONE;
   }
 
-  /**
-   * The live brokers of an UpdateMetadata as ZooKeeper registers them: a broker not under
-   * `/brokers/ids` is left out and every endpoint is the one its registration names, so a
-   * request with the controller's (guessable) id and epoch cannot point this broker's clients
-   * or replica fetchers at another address. Registrations are remembered; only a broker whose
-   * endpoints differ from the remembered ones is read again (one read per such broker), so the
-   * real controller's requests cost nothing once the brokers are known.
-   */
-  private async registeredBrokers(listed: UpdateMetadataRequest['liveBrokers']): Promise<UpdateMetadataRequest['liveBrokers']> {
-    const sameEndpoints = (a: readonly { listener: string; host: string; port: number }[], b: readonly { listener: string; host: string; port: number }[]): boolean =>
-      a.length === b.length && a.every((endpoint) => b.some((other) => other.listener === endpoint.listener && other.host === endpoint.host && other.port === endpoint.port));
-    const unverified = listed.filter((broker) => {
-      const known = this.registrations.get(broker.id);
-      return known === undefined || !sameEndpoints(known.endpoints, broker.endpoints);
-    });
-    if (unverified.length > 0) {
-      const registered = new Set(((await this.zk.getChildren(ZkPaths.brokerIds)) ?? []).map(Number));
-      for (const id of this.registrations.keys()) if (!registered.has(id)) this.registrations.delete(id);
-      await Promise.all(
-        unverified
-          .filter((broker) => registered.has(broker.id))
-          .map(async (broker) => {
-            const node = await this.zk.getData(ZkPaths.brokerIdPath(broker.id));
-            if (node === null) return;
-            const registration = BrokerIdZnode.decode(broker.id, node.data);
-            this.registrations.set(broker.id, {
-              rack: registration.rack,
-              endpoints: registration.endpoints.map((endpoint) => ({ listener: endpoint.listenerName, host: endpoint.host, port: endpoint.port, securityProtocol: 0 })),
-            });
-          }),
-      );
-    }
-    const brokers: UpdateMetadataRequest['liveBrokers'] = [];
-    for (const broker of listed) {
-      const known = this.registrations.get(broker.id);
-      if (known === undefined) continue;
-      brokers.push({ ...broker, rack: known.rack, endpoints: known.endpoints.map((endpoint) => ({ ...endpoint })) });
-    }
-    return brokers;
-  }
-
-  /** What ZooKeeper registers for each broker an UpdateMetadata named: its rack and endpoints. */
-  private readonly registrations = new Map<number, { rack: string | null; endpoints: { listener: string; host: string; port: number; securityProtocol: number }[] }>();
-
   async stopReplica(request: StopReplicaRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; partitionIndex: number; errorCode: number }[] }> {
     const refused = await this.checkController(request.controllerId, request.controllerEpoch, request.brokerEpoch);
     if (refused !== ErrorCode.NONE) return { errorCode: refused, partitions: [] };
-    const { accepted, refused: notInZooKeeper } = await this.stopsInZooKeeper(request);
+    const { accepted, refused: notInZooKeeper } = await this.checks.stopsInZooKeeper(request);
     return { errorCode: ErrorCode.NONE, partitions: [...(await this.replicas.stopReplica(accepted)), ...notInZooKeeper] };
   }
-
-  /**
-   * The partitions of a StopReplica that ZooKeeper says this broker no longer holds: their
-   * topic is marked for deletion (`/admin/delete_topics/<t>`, which stays until every replica
-   * is deleted) or gone, or its assignment does not list this broker. As for LeaderAndIsr, the
-   * controller's id and epoch alone are no proof, and a made-up StopReplica would delete a
-   * replica's log. The others are refused as stale. A ZooKeeper error throws (the controller
-   * sends the request again).
-   */
-  private async stopsInZooKeeper(request: StopReplicaRequest): Promise<{ accepted: StopReplicaRequest; refused: { topicName: string; partitionIndex: number; errorCode: number }[] }> {
-    const refused: { topicName: string; partitionIndex: number; errorCode: number }[] = [];
-    const accepted: StopReplicaRequest['topicStates'] = [];
-    // Bounded: a request naming many topics costs reads, never all at once.
-    await forEachBounded(request.topicStates, limits.controllerZkWritesInFlightMax, async (topic) => {
-      const held = await this.heldPartitions(topic.topicName);
-      const kept = topic.partitionStates.filter((state) => {
-        if (!held(state.partitionIndex)) return true;
-        this.options.logger.debug(`refused StopReplica for ${topic.topicName}-${state.partitionIndex}: ZooKeeper still assigns it to this broker`);
-        refused.push({ topicName: topic.topicName, partitionIndex: state.partitionIndex, errorCode: ErrorCode.STALE_CONTROLLER_EPOCH });
-        return false;
-      });
-      if (kept.length > 0) accepted.push({ ...topic, partitionStates: kept });
-    });
-    return { accepted: { ...request, topicStates: accepted }, refused };
-  }
-
-  /** Which partitions of a topic ZooKeeper still assigns to this broker: none when the topic is marked for deletion, gone, or cannot exist. */
-  private async heldPartitions(topicName: string): Promise<(partition: number) => boolean> {
-    const none = (): boolean => false;
-    const deletePath = znodePath(() => ZkPaths.deleteTopicPath(topicName));
-    if (deletePath === null || (await this.zk.exists(deletePath)) !== null) return none;
-    const node = await this.zk.getData(ZkPaths.topicPath(topicName));
-    if (node === null) return none;
-    try {
-      const assignment = TopicZnode.decode(topicName, node.data);
-      const brokerId = this.options.config.brokerId;
-      return (partition) => assignment.partitions.get(partition)?.includes(brokerId) ?? false;
-    } catch (error) {
-      if (!(error instanceof ZnodeFormatError)) throw error;
-      // A topic znode that is not Kafka's says nothing: the replicas stay rather than go on its word.
-      return () => true;
-    }
-  }
-
 
   // ---- what the partition layer asks (Replication) ----
 
