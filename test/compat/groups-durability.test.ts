@@ -184,6 +184,13 @@ t.test('a confluent-kafka consumer that stays up across a graceful restart and a
   const processed = (): Set<string> => new Set(lines('records').flatMap((line) => (line.records as [number, number, string][]).map(([, , value]) => value)));
   await consumer.waitForLine((line) => parseLine(line).type === 'assigned', 45_000);
 
+  // A partition nothing was produced to (librdkafka's sticky partitioner may send a whole phase
+  // to one partition) has nothing consumed, so librdkafka may commit nothing for it (-1001):
+  // that counts as committed at its end, 0.
+  const expectedCommits = (line: Line | undefined): [number, number][] | undefined => {
+    const ends = new Map((line?.watermarks as [number, number, number][] | undefined)?.map(([partition, , high]) => [partition, high]));
+    return (line?.committed as [number, number][] | undefined)?.map(([partition, offset]) => [partition, offset === -1001 && ends.get(partition) === 0 ? 0 : offset]);
+  };
   const produce = async (phase: number): Promise<void> => {
     const result = await run(PYTHON, [pythonScript('group_produce.py'), broker.bootstrap, topic, String(phase * perPhase), String(perPhase)], { timeoutMs: 90_000 });
     const done = jsonLines(result.stdout).find((line) => line.type === 'done');
@@ -210,12 +217,12 @@ t.test('a confluent-kafka consumer that stays up across a graceful restart and a
     const fetched = await run(PYTHON, [pythonScript('group_offsets.py'), broker.bootstrap, group, topic, String(partitions)], { timeoutMs: 60_000 });
     offsets = jsonLines(fetched.stdout).find((line) => line.type === 'offsets');
     const ends = (offsets?.watermarks as [number, number, number][] | undefined)?.map(([partition, , high]) => [partition, high]);
-    if (JSON.stringify(offsets?.committed) === JSON.stringify(ends) || Date.now() > deadline) break;
+    if (JSON.stringify(expectedCommits(offsets)) === JSON.stringify(ends) || Date.now() > deadline) break;
     await sleep(500);
   }
   const watermarks = offsets?.watermarks as [number, number, number][];
   t.equal(watermarks.reduce((sum, [, , high]) => sum + high, 0), 3 * perPhase, `the end offsets add up to ${3 * perPhase}`);
-  t.strictSame(offsets?.committed, watermarks.map(([partition, , high]) => [partition, high]), 'the committed offsets are the end offsets');
+  t.strictSame(expectedCommits(offsets), watermarks.map(([partition, , high]) => [partition, high]), 'the committed offsets are the end offsets');
 
   const total = lines('records').reduce((sum, line) => sum + (line.records as unknown[]).length, 0);
   t.comment(
