@@ -194,7 +194,12 @@ export class Broker {
       shards.on('log', (level, message) => logger[level](message));
       // In a cluster a broker coordinates the groups whose __consumer_offsets partition it leads.
       const groups = new GroupCoordinator({ config, controller, partitions, logger, followLeadership: cluster !== null });
-      if (cluster !== null) cluster.replicas.onLeadershipChange = (topic, partition, role, leaderEpoch) => groups.onLeadershipChange(topic, partition, role, leaderEpoch);
+      if (cluster !== null) {
+        cluster.replicas.onLeadershipChange = (topic, partition, role, leaderEpoch) => {
+          partitions.leadershipChanged(topic, partition);
+          groups.onLeadershipChange(topic, partition, role, leaderEpoch);
+        };
+      }
       groups.start();
       const registry = createRegistry();
       let broker: Broker | null = null;

@@ -41,6 +41,8 @@ export interface ZooKeeperOptions {
   readonly tickTimeMs?: number;
   /** The largest session timeout the server grants (default 120 ticks). */
   readonly maxSessionTimeoutMs?: number;
+  /** The address it listens on (default 127.0.0.1; 0.0.0.0 for brokers in other network namespaces). */
+  readonly bindAddress?: string;
 }
 
 export interface ZooKeeperServer {
@@ -112,7 +114,7 @@ export async function startZooKeeper(t?: Teardownable, options: ZooKeeperOptions
       `tickTime=${tickTimeMs}`,
       `dataDir=${dataDir}`,
       `clientPort=${port}`,
-      'clientPortAddress=127.0.0.1',
+      `clientPortAddress=${options.bindAddress ?? '127.0.0.1'}`,
       `minSessionTimeout=${2 * tickTimeMs}`,
       `maxSessionTimeout=${options.maxSessionTimeoutMs ?? 120 * tickTimeMs}`,
       'admin.enableServer=false',

@@ -207,12 +207,16 @@ export class PartitionManager {
       // Committed once the high watermark reaches the log end this append left (past the batch).
       const required = reply.logEndOffset ?? 0;
       const key = partitionKey(topic.name, partition);
-      const committed = (): boolean => (this.shards.offsets.get(key)?.highWatermark ?? -1) >= required;
-      if (!committed()) {
+      // A broker that stops leading the partition answers at once, as Kafka's DelayedProduce does
+      // (woken by leadershipChanged): what it appended may be truncated by the new leader.
+      const stillLeading = (): boolean => this.leads(topic, partition) !== null;
+      const done = (): boolean => !stillLeading() || (this.shards.offsets.get(key)?.highWatermark ?? -1) >= required;
+      if (!done()) {
         if (this.producePurgatory.full || this.stopping) return fail(ErrorCode.REQUEST_TIMED_OUT, 'too many produce requests are waiting for their replicas; retry');
-        const outcome = await this.producePurgatory.wait([key], committed, timeoutMs);
+        const outcome = await this.producePurgatory.wait([key], done, timeoutMs);
         if (outcome !== 'completed') return fail(ErrorCode.REQUEST_TIMED_OUT, 'the in-sync replicas did not acknowledge the batch in time');
       }
+      if (!stillLeading()) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER, `broker ${this.controller.brokerId} no longer leads ${topic.name}-${partition}`);
       // Committed, but the ISR shrank below min.insync.replicas on the way (Kafka's DelayedProduce check).
       const isrNow = this.leads(topic, partition)?.isr.length ?? 0;
       if (isrNow < minInsyncReplicas) {
@@ -317,6 +321,13 @@ export class PartitionManager {
   /** Every partition's state on disk (sizes, directories), from every shard. */
   status(): Promise<readonly PartitionStatus[]> {
     return this.shards.status();
+  }
+
+  /** This broker's leadership of the partition changed (cluster): delayed produces and fetches on it are checked again. */
+  leadershipChanged(topicName: string, partition: number): void {
+    const key = partitionKey(topicName, partition);
+    this.producePurgatory.checkAndComplete(key);
+    this.fetchPurgatory.checkAndComplete(key);
   }
 
   /** Shutdown began: every delayed operation answers now with what there is, and no new one waits. */

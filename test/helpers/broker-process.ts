@@ -53,6 +53,10 @@ export interface BrokerOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Starts the broker with this open-file limit (`ulimit -n`), soft and hard. */
   readonly openFilesLimit?: number;
+  /** The address it listens on and clients reach it at (default 127.0.0.1). */
+  readonly host?: string;
+  /** Runs it inside this network namespace (`ip netns exec`), made by the test. */
+  readonly netns?: string;
 }
 
 export class BrokerProcess {
@@ -66,10 +70,12 @@ export class BrokerProcess {
     private readonly overrides: Readonly<Record<string, string | number | boolean>>,
     private readonly env: Readonly<Record<string, string>>,
     private readonly openFilesLimit: number | null = null,
+    readonly host = '127.0.0.1',
+    private readonly netns: string | null = null,
   ) {}
 
   get bootstrap(): string {
-    return `127.0.0.1:${this.port}`;
+    return `${this.host}:${this.port}`;
   }
 
   /** Everything the broker wrote to stdout and stderr so far (all runs). */
@@ -98,7 +104,7 @@ export class BrokerProcess {
   static async start(t: Teardownable, options: BrokerOptions = {}): Promise<BrokerProcess> {
     const port = options.port ?? (await freePort());
     const dataDir = options.dataDir ?? temporaryDirectory(t, 'spate-broker-');
-    const broker = new BrokerProcess(port, dataDir, options.overrides ?? {}, options.env ?? {}, options.openFilesLimit ?? null);
+    const broker = new BrokerProcess(port, dataDir, options.overrides ?? {}, options.env ?? {}, options.openFilesLimit ?? null, options.host, options.netns ?? null);
     t.teardown(() => broker.kill());
     await broker.launch();
     return broker;
@@ -107,7 +113,7 @@ export class BrokerProcess {
   /** The command-line arguments this broker is started with. */
   arguments(): string[] {
     const overrides: Record<string, string | number | boolean> = {
-      listeners: `PLAINTEXT://127.0.0.1:${this.port}`,
+      listeners: `PLAINTEXT://${this.host}:${this.port}`,
       'log.dirs': this.dataDir,
       'num.shards': 2,
       ...this.overrides,
@@ -118,8 +124,10 @@ export class BrokerProcess {
   private async launch(): Promise<void> {
     const [plainCommand, plainArgs] = plainNode([brokerMain, ...this.arguments()]);
     // With a limit, a shell lowers it and then execs the broker (same pid).
-    const [command, args] =
+    const [limitedCommand, limitedArgs] =
       this.openFilesLimit === null ? [plainCommand, plainArgs] : ['sh', ['-c', `ulimit -n ${this.openFilesLimit} && exec "$@"`, 'sh', plainCommand, ...plainArgs]];
+    // In a network namespace, `ip netns exec` execs the command (same pid).
+    const [command, args] = this.netns === null ? [limitedCommand, limitedArgs] : ['ip', ['netns', 'exec', this.netns, limitedCommand, ...limitedArgs]];
     const child = spawn(command, args, {
       cwd: projectRoot,
       env: { ...process.env, SPATE_LOG_LEVEL: 'info', ...this.env },
