@@ -12,6 +12,7 @@
 //   log-dirs         the broker's data directories and partition sizes
 //   delete-records   advance a partition's log start offset
 //   groups           list | describe | reset-offsets | delete | delete-offsets (consumer groups)
+//   leaders          elect --preferred | --unclean (partition leaders, through the controller)
 //
 // The broker address is --bootstrap-server, else $SPATE_BOOTSTRAP, else 127.0.0.1:9092.
 //
@@ -32,6 +33,7 @@ import { consume } from './consume.js';
 import { deleteRecords } from './delete-records.js';
 import { AddressError, BrokerError, ConnectionError, ExitCode, UsageError } from './errors.js';
 import { groupsDelete, groupsDeleteOffsets, groupsDescribe, groupsList, groupsResetOffsets } from './groups.js';
+import { leadersElect } from './leaders.js';
 import { logDirs } from './log-dirs.js';
 import { printError } from './output.js';
 import { produce } from './produce.js';
@@ -67,6 +69,7 @@ const commands: readonly Command[] = [
   groupsResetOffsets,
   groupsDelete,
   groupsDeleteOffsets,
+  leadersElect,
 ];
 const commandsByName = new Map(commands.map((command) => [command.spec.name, command]));
 const groups = new Set(commands.filter((c) => c.spec.name.includes(' ')).map((c) => c.spec.name.split(' ')[0]!));

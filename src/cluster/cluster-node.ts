@@ -17,7 +17,7 @@
 import type { BrokerConfig } from '../config/broker-config.js';
 import type { Controller } from '../controller/controller.js';
 import type { TopicRecord } from '../controller/metadata-store.js';
-import type { ClusterBroker, ClusterServices } from './cluster-services.js';
+import type { ClusterBroker, ClusterServices, ElectionResult } from './cluster-services.js';
 import type { Logger } from '../logger.js';
 import type { Replication } from '../partition/partition-manager.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -26,7 +26,7 @@ import type { StopReplicaRequest } from '../protocol/generated/stop-replica-requ
 import type { UpdateMetadataRequest } from '../protocol/generated/update-metadata-request.js';
 import { ZkClusterTopics } from './cluster-topics.js';
 import { ControllerRequestChecks } from './controller-request-checks.js';
-import { ClusterController } from './controller/cluster-controller.js';
+import { ClusterController, type ElectionOutcome } from './controller/cluster-controller.js';
 import { MetadataCache } from './metadata-cache.js';
 import { ReplicaFetchers, type FollowerLogs } from './replica-fetcher.js';
 import { ReplicaManager, type IsrWriter, type ReplicaLogs } from './replica-manager.js';
@@ -344,6 +344,64 @@ export class ClusterNode implements ClusterServices, Replication {
       if (endpoint !== undefined) brokers.push({ nodeId: broker.id, host: endpoint.host, port: endpoint.port, rack: broker.rack });
     }
     return brokers.sort((a, b) => a.nodeId - b.nodeId);
+  }
+
+  // ---- leader elections asked by clients ----
+
+  async electLeaders(electionType: number, partitions: readonly (readonly [string, number])[] | null, timeoutMs: number): Promise<readonly ElectionResult[]> {
+    const all = partitions === null;
+    const asked: (readonly [string, number])[] = [];
+    if (partitions === null) {
+      // Kafka's broker resolves "all" from its own metadata cache.
+      for (const topic of this.cache.topics()) for (let partition = 0; partition < topic.partitionDirs.length; partition++) asked.push([topic.name, partition]);
+    } else {
+      asked.push(...partitions);
+    }
+    const participant = this.electionParticipant;
+    const outcomes: readonly ElectionOutcome[] =
+      participant === null ? asked.map(([topic, partition]) => ({ topic, partition, errorCode: ErrorCode.NOT_CONTROLLER, errorMessage: null })) : await participant.electLeaders(electionType, asked);
+    const expected = outcomes.filter((outcome) => outcome.errorCode === ErrorCode.NONE && outcome.leader !== undefined);
+    const shown = await this.waitForLeaders(expected, timeoutMs);
+    const results: ElectionResult[] = [];
+    for (const outcome of outcomes) {
+      if (all && outcome.errorCode === ErrorCode.ELECTION_NOT_NEEDED) continue;
+      const pending = outcome.errorCode === ErrorCode.NONE && !shown.has(`${outcome.topic}\0${outcome.partition}`);
+      results.push({
+        topic: outcome.topic,
+        partition: outcome.partition,
+        errorCode: pending ? ErrorCode.REQUEST_TIMED_OUT : outcome.errorCode,
+        errorMessage: pending ? 'The election was made, but this broker has not yet learnt of the new leader.' : outcome.errorMessage,
+      });
+    }
+    return results;
+  }
+
+  /**
+   * Kafka's DelayedElectLeader: waits, at most timeoutMs, until this broker's metadata shows
+   * each elected leader (the controller's UpdateMetadata reached it). Returns those shown.
+   */
+  private async waitForLeaders(expected: readonly ElectionOutcome[], timeoutMs: number): Promise<Set<string>> {
+    const shown = new Set<string>();
+    const check = (): boolean => {
+      for (const { topic, partition, leader } of expected) {
+        if (this.cache.partition(topic, partition).leaderId === leader) shown.add(`${topic}\0${partition}`);
+      }
+      return shown.size === expected.length;
+    };
+    if (check()) return shown;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.cache.off('topicsChanged', onChange);
+        resolve();
+      };
+      const onChange = (): void => {
+        if (check()) done();
+      };
+      const timer = setTimeout(done, Math.max(0, timeoutMs));
+      this.cache.on('topicsChanged', onChange);
+    });
+    return shown;
   }
 
   // ---- the controller's requests ----

@@ -6,6 +6,14 @@ import type { LeaderAndIsrRequest } from '../protocol/generated/leader-and-isr-r
 import type { StopReplicaRequest } from '../protocol/generated/stop-replica-request.js';
 import type { UpdateMetadataRequest } from '../protocol/generated/update-metadata-request.js';
 
+/** One partition's answer to ElectLeaders. */
+export interface ElectionResult {
+  readonly topic: string;
+  readonly partition: number;
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
 /** A broker as clients are told of it: its id and its endpoint on the listener they use. */
 export interface ClusterBroker {
   readonly nodeId: number;
@@ -21,5 +29,12 @@ export interface ClusterServices {
   readonly controllerId: number;
   leaderAndIsr(request: LeaderAndIsrRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] }>;
   updateMetadata(request: UpdateMetadataRequest): Promise<number>;
+  /**
+   * ElectLeaders (KIP-460): PREFERRED (0) or UNCLEAN (1) elections by the controller for these
+   * partitions, or for every partition this broker knows when null (then partitions that
+   * needed no election are left out, as Kafka answers). Answered once this broker's metadata
+   * shows the new leaders, or REQUEST_TIMED_OUT for those still not shown after timeoutMs.
+   */
+  electLeaders(electionType: number, partitions: readonly (readonly [string, number])[] | null, timeoutMs: number): Promise<readonly ElectionResult[]>;
   stopReplica(request: StopReplicaRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; partitionIndex: number; errorCode: number }[] }>;
 }

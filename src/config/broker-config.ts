@@ -132,6 +132,12 @@ export interface ReplicationSettings {
   readonly numFetchers: number;
   /** controller.socket.timeout.ms: a controller's request to a broker. */
   readonly controllerSocketTimeoutMs: number;
+  /** auto.leader.rebalance.enable: the controller moves leaders back to their preferred replicas by itself. */
+  readonly autoLeaderRebalanceEnable: boolean;
+  /** leader.imbalance.check.interval.seconds, in ms: how often the controller checks the leader balance. */
+  readonly leaderImbalanceCheckIntervalMs: number;
+  /** leader.imbalance.per.broker.percentage: the share of a broker's preferred partitions others may lead before it gets them back. */
+  readonly leaderImbalancePerBrokerPercentage: number;
   /** The listener brokers reach each other on (inter.broker.listener.name, else the one named by security.inter.broker.protocol); one of the advertised listeners. */
   readonly interBrokerListenerName: string;
 }
@@ -465,6 +471,9 @@ function replicationSettings(
     highWatermarkCheckpointIntervalMs: get('replica.high.watermark.checkpoint.interval.ms'),
     numFetchers: get('num.replica.fetchers'),
     controllerSocketTimeoutMs: get('controller.socket.timeout.ms'),
+    autoLeaderRebalanceEnable: get('auto.leader.rebalance.enable'),
+    leaderImbalanceCheckIntervalMs: get<number>('leader.imbalance.check.interval.seconds') * 1000,
+    leaderImbalancePerBrokerPercentage: get('leader.imbalance.per.broker.percentage'),
     interBrokerListenerName,
   };
 }

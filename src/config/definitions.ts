@@ -372,6 +372,10 @@ export const brokerConfigDefinitions = define([
     doc: 'Indicates whether to enable replicas not in the ISR set to be elected as leader as a last resort, even though doing so may result in data loss. The default of the topic key of the same name; no effect in the embedded mode (one replica, never out of sync).',
   },
   { name: 'controller.socket.timeout.ms', type: 'int', defaultValue: '30000', min: 1, doc: 'The socket timeout for controller-to-broker channels.' },
+  // Preferred leaders (i11): Kafka's keys and defaults (ReplicationConfigs / KafkaConfig).
+  { name: 'auto.leader.rebalance.enable', type: 'boolean', defaultValue: 'true', doc: 'Enables auto leader balancing: the controller checks the leader balance every leader.imbalance.check.interval.seconds and elects the preferred replicas of a broker whose imbalance passes leader.imbalance.per.broker.percentage.' },
+  { name: 'leader.imbalance.check.interval.seconds', type: 'long', defaultValue: '300', min: 1, doc: 'The frequency with which the partition rebalance check is triggered by the controller.' },
+  { name: 'leader.imbalance.per.broker.percentage', type: 'int', defaultValue: '10', min: 0, doc: 'The ratio of leader imbalance allowed per broker (percent of its preferred partitions not led by it); above it the controller triggers a leader balance for that broker.' },
   {
     name: 'inter.broker.listener.name', type: 'string', defaultValue: null,
     doc: 'Name of the listener used for communication between brokers; it must be one of listeners and advertised.listeners. If unset, the listener named by security.inter.broker.protocol. It is an error to set this and security.inter.broker.protocol at the same time.',

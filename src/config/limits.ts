@@ -217,4 +217,11 @@ export const limits = {
   controllerStateWriteAttemptsMax: 5,
   /** Partition-state writes (each a small multi) the controller has in flight at once. */
   controllerZkWritesInFlightMax: 64,
+  // ---- preferred leaders (i11, src/cluster/controller/) ----
+  /** ElectLeaders requests waiting for the controller's event loop at once; past it a request is answered REQUEST_TIMED_OUT (retriable) at once. */
+  controllerElectionRequestsQueuedMax: 64,
+  /** Partitions one ElectLeaders request may name (a request for all partitions is resolved by the broker); more is INVALID_REQUEST. */
+  electLeadersPartitionsMax: 100_000,
+  /** Milliseconds after its election before the controller first checks the leader balance (Kafka's 5 s); then every leader.imbalance.check.interval.seconds. */
+  leaderRebalanceFirstCheckDelayMs: 5_000,
 } as const;

@@ -11,6 +11,7 @@ import { listOffsetsHandler } from './02-list-offsets.js';
 import { metadataHandler } from './03-metadata.js';
 import { leaderAndIsrHandler } from './04-leader-and-isr.js';
 import { stopReplicaHandler } from './05-stop-replica.js';
+import { electLeadersHandler } from './43-elect-leaders.js';
 import { updateMetadataHandler } from './06-update-metadata.js';
 import { offsetCommitHandler } from './08-offset-commit.js';
 import { offsetFetchHandler } from './09-offset-fetch.js';
@@ -98,6 +99,7 @@ export function createRegistry(): HandlerRegistry {
     describeLogDirsHandler,
     createPartitionsHandler,
     deleteGroupsHandler,
+    electLeadersHandler,
     incrementalAlterConfigsHandler,
     offsetDeleteHandler,
     describeClusterHandler,

@@ -28,6 +28,9 @@ t.test('defaults: Kafka\'s, and no zookeeper.connect is the embedded mode', asyn
     highWatermarkCheckpointIntervalMs: 5000,
     numFetchers: 1,
     controllerSocketTimeoutMs: 30_000,
+    autoLeaderRebalanceEnable: true,
+    leaderImbalanceCheckIntervalMs: 300_000,
+    leaderImbalancePerBrokerPercentage: 10,
     interBrokerListenerName: 'PLAINTEXT',
   });
   t.equal(config.values.get('offsets.topic.replication.factor'), 3, 'Kafka\'s default is kept as the key\'s value');
@@ -154,6 +157,16 @@ t.test('a cluster broker\'s broker.id is at most reserved.broker.max.id while id
   t.equal(build({ ...CLUSTER, 'broker.id': '1001', 'reserved.broker.max.id': '5000' }).config.brokerId, 1001);
   t.equal(build({ ...CLUSTER, 'broker.id': '1001', 'broker.id.generation.enable': 'false' }).config.brokerId, 1001);
   t.equal(build({ 'broker.id': '1001' }).config.brokerId, 1001, 'the embedded mode as before');
+});
+
+t.test('the leader balance keys (issue 11): the interval read in seconds, kept in ms; refused out of range, naming the key', async (t) => {
+  const { config } = build({ ...CLUSTER, 'auto.leader.rebalance.enable': 'false', 'leader.imbalance.check.interval.seconds': '2', 'leader.imbalance.per.broker.percentage': '0' });
+  t.same(
+    [config.replication.autoLeaderRebalanceEnable, config.replication.leaderImbalanceCheckIntervalMs, config.replication.leaderImbalancePerBrokerPercentage],
+    [false, 2000, 0],
+  );
+  t.throws(() => build({ 'leader.imbalance.check.interval.seconds': '0' }), /leader\.imbalance\.check\.interval\.seconds/);
+  t.throws(() => build({ 'leader.imbalance.per.broker.percentage': '-1' }), /leader\.imbalance\.per\.broker\.percentage/);
 });
 
 t.test('unclean.leader.election.enable: a broker default the topic key of that name follows', async (t) => {

@@ -22,15 +22,16 @@
 // Events: 'elected'(epoch) once the state is loaded and sent after winning; 'resigned'(cause)
 // when it stops acting, cause being the ZkError of a failed fencing check when that was why.
 //
-// What issue 11 adds (reassignment, preferred-leader election, controlled shutdown, racks)
-// goes in as more events and more elections in election.ts; none of it is here.
+// Preferred and unclean elections on request (ElectLeaders, KIP-460) and the automatic leader
+// balance (Kafka's checkAndTriggerAutoLeaderRebalance) are events like the others. What else
+// issue 11 adds (reassignment, controlled shutdown, racks) goes in the same way.
 
 import { forEachBounded } from '../bounded.js';
 import { EventEmitter } from 'node:events';
 import type { BrokerConfig } from '../../config/broker-config.js';
 import { limits } from '../../config/limits.js';
 import type { Logger } from '../../logger.js';
-import { errorName } from '../../protocol/errors.js';
+import { ErrorCode, errorName } from '../../protocol/errors.js';
 import { ControllerChannel, connectWithKafkaClient, type ConnectToBroker, type RequestOutcome } from './controller-channel.js';
 import { ControllerContext, type LiveBroker } from './controller-context.js';
 import {
@@ -50,6 +51,7 @@ import {
   EPOCH_DURING_DELETE,
   NO_LEADER,
   electOfflineLeader,
+  electPreferredLeader,
   initialLeaderAndIsr,
   removeReplicasFromIsr,
   type LeaderAndIsr,
@@ -73,6 +75,18 @@ export interface ClusterControllerOptions {
   readonly logger: Logger;
   /** How the controller reaches brokers (tests replace it); network/kafka-client.ts by default. */
   readonly connect?: ConnectToBroker;
+}
+
+/** ElectLeaders' election types (KIP-460). */
+export const ElectionType = { PREFERRED: 0, UNCLEAN: 1 } as const;
+
+/** One partition's answer to an election request: its error (0: elected), and the new leader when elected. */
+export interface ElectionOutcome {
+  readonly topic: string;
+  readonly partition: number;
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+  readonly leader?: number;
 }
 
 /** This broker is no longer the controller (a fenced write, or it resigned meanwhile). */
@@ -124,6 +138,10 @@ export class ClusterController extends EventEmitter {
   private started = false;
   private stopped = false;
   private reloadTimer: NodeJS.Timeout | null = null;
+  private rebalanceTimer: NodeJS.Timeout | null = null;
+  /** Election requests not yet answered: each answers NOT_CONTROLLER when called (on resigning). */
+  private readonly pendingElections = new Set<() => void>();
+  private electionRequestsSeen = 0;
   private readonly onConnected = () => this.enqueue('reconnected', () => this.onReconnected());
   private readonly onSessionLost = () => {
     if (this.isActive) this.logger.warn('the ZooKeeper session is lost: resigning as controller');
@@ -171,6 +189,9 @@ export class ClusterController extends EventEmitter {
   private resignBecause(cause: Error | undefined): void {
     if (this.reloadTimer !== null) clearTimeout(this.reloadTimer);
     this.reloadTimer = null;
+    if (this.rebalanceTimer !== null) clearTimeout(this.rebalanceTimer);
+    this.rebalanceTimer = null;
+    for (const abandon of [...this.pendingElections]) abandon();
     if (!this.isActive) return;
     this.isActive = false;
     this.generation++;
@@ -393,6 +414,7 @@ export class ClusterController extends EventEmitter {
     const generation = this.generation;
     await this.loadAndSendEverything(generation);
     this.assertCurrent(generation);
+    this.scheduleLeaderRebalance(generation, limits.leaderRebalanceFirstCheckDelayMs);
     this.emit('elected', this.controllerEpoch);
   }
 
@@ -659,9 +681,9 @@ export class ClusterController extends EventEmitter {
   }
 
   /** Kafka's OfflinePartitionLeaderElection for each partition; those no replica can lead stay as they are. */
-  private async electOfflineLeaders(generation: number, partitions: readonly [string, number][], batch: RequestBatch): Promise<Set<string>> {
+  private async electOfflineLeaders(generation: number, partitions: readonly [string, number][], batch: RequestBatch, forceUnclean = false): Promise<Set<string>> {
     const uncleanByTopic = new Map<string, boolean>();
-    for (const topic of new Set(partitions.map(([topic]) => topic))) uncleanByTopic.set(topic, await this.uncleanLeaderElectionEnable(topic));
+    for (const topic of new Set(partitions.map(([topic]) => topic))) uncleanByTopic.set(topic, forceUnclean || (await this.uncleanLeaderElectionEnable(topic)));
     this.assertCurrent(generation);
     const previousIsr = new Map<string, readonly number[]>();
     const written = await this.updateStates(generation, partitions, (topic, partition, current) => {
@@ -704,6 +726,153 @@ export class ClusterController extends EventEmitter {
       }
     }
     return this.config.topicDefaults.get(key) === true;
+  }
+
+  // ---- preferred and requested elections ----
+
+  /**
+   * ElectLeaders (KIP-460) for these partitions, run as a controller event: PREFERRED makes the
+   * first replica of the assignment leader where it is alive and in the ISR; UNCLEAN elects a
+   * leader for partitions without one as for an offline partition, unclean election allowed.
+   * A broker that is not the active controller (or stops being it before the event runs)
+   * answers NOT_CONTROLLER for each partition, as Kafka's controller does; the client retries
+   * against the controller.
+   */
+  electLeaders(electionType: number, partitions: readonly (readonly [string, number])[]): Promise<ElectionOutcome[]> {
+    const answerAll = (errorCode: number, errorMessage: string | null): ElectionOutcome[] => partitions.map(([topic, partition]) => ({ topic, partition, errorCode, errorMessage }));
+    if (!this.isActive || this.stopped) return Promise.resolve(answerAll(ErrorCode.NOT_CONTROLLER, null));
+    if (this.pendingElections.size >= limits.controllerElectionRequestsQueuedMax) {
+      return Promise.resolve(answerAll(ErrorCode.REQUEST_TIMED_OUT, `${this.pendingElections.size} leader elections are already waiting for the controller`));
+    }
+    const generation = this.generation;
+    return new Promise((resolve) => {
+      let answered = false;
+      const answer = (outcomes: ElectionOutcome[]): void => {
+        if (answered) return;
+        answered = true;
+        this.pendingElections.delete(abandon);
+        resolve(outcomes);
+      };
+      const abandon = (): void => answer(answerAll(ErrorCode.NOT_CONTROLLER, null));
+      this.pendingElections.add(abandon);
+      this.enqueue(`electLeaders:${++this.electionRequestsSeen}`, async () => {
+        try {
+          answer(await this.onElectLeaders(generation, electionType, partitions));
+        } catch (error) {
+          answer(answerAll(error instanceof NotControllerError ? ErrorCode.NOT_CONTROLLER : ErrorCode.UNKNOWN_SERVER_ERROR, (error as Error).message));
+          throw error;
+        }
+      });
+    });
+  }
+
+  /** Kafka's processReplicaLeaderElection for a request: what is unknown, being deleted or already led as asked is answered; the rest is elected. */
+  private async onElectLeaders(generation: number, electionType: number, requested: readonly (readonly [string, number])[]): Promise<ElectionOutcome[]> {
+    this.assertCurrent(generation);
+    const preferred = electionType === ElectionType.PREFERRED;
+    const outcomes = new Map<string, ElectionOutcome>();
+    const electable: [string, number][] = [];
+    const seen = new Set<string>();
+    for (const [topic, partition] of requested) {
+      const key = `${topic}\0${partition}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const answer = (errorCode: number, errorMessage: string | null = null): void => void outcomes.set(key, { topic, partition, errorCode, errorMessage });
+      if (this.context.topics.get(topic)?.partitions.has(partition) !== true) answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'The partition does not exist.');
+      else if (this.context.topicsToDelete.has(topic)) answer(ErrorCode.INVALID_TOPIC_EXCEPTION, 'The topic is being deleted');
+      else if (this.electionNotNeeded(topic, partition, preferred)) answer(ErrorCode.ELECTION_NOT_NEEDED);
+      else electable.push([topic, partition]);
+    }
+    const batch = new RequestBatch(this.context);
+    const elected = preferred ? await this.electPreferredLeaders(generation, electable, batch) : await this.electOfflineLeaders(generation, electable, batch, true);
+    for (const [topic, partition] of electable) {
+      const key = `${topic}\0${partition}`;
+      if (elected.has(key)) {
+        outcomes.set(key, { topic, partition, errorCode: ErrorCode.NONE, errorMessage: null, leader: this.context.state(topic, partition)!.leader });
+        continue;
+      }
+      // Kafka's StateChangeFailedException, as its controller words it.
+      const strategy = preferred ? 'PreferredReplicaPartitionLeaderElectionStrategy' : 'OfflinePartitionLeaderElectionStrategy(true)';
+      outcomes.set(key, {
+        topic,
+        partition,
+        errorCode: preferred ? ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE : ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE,
+        errorMessage: `Failed to elect leader for partition ${partitionName(topic, partition)} under strategy ${strategy}`,
+      });
+    }
+    this.send(generation, batch);
+    return [...outcomes.values()];
+  }
+
+  /** PREFERRED: the first replica leads already; UNCLEAN: a live leader leads already. */
+  private electionNotNeeded(topic: string, partition: number, preferred: boolean): boolean {
+    const state = this.context.state(topic, partition);
+    if (state === undefined) return false;
+    if (preferred) return state.leader === this.context.replicas(topic, partition)[0];
+    return state.leader !== NO_LEADER && this.context.isAlive(state.leader);
+  }
+
+  /** Kafka's PreferredReplicaPartitionLeaderElection for each partition; returns those elected (`topic\0partition`). */
+  private async electPreferredLeaders(generation: number, partitions: readonly [string, number][], batch: RequestBatch): Promise<Set<string>> {
+    const written = await this.updateStates(generation, partitions, (topic, partition, current) => {
+      const replicas = this.context.replicas(topic, partition);
+      if (current.leader === replicas[0]) return null; // elected meanwhile
+      return electPreferredLeader(replicas, current, this.context.isAlive);
+    });
+    const elected = new Set<string>();
+    for (const [topic, partition, state] of written) {
+      elected.add(`${topic}\0${partition}`);
+      this.logger.info(`${partitionName(topic, partition)}: preferred replica ${state.leader} leads (epoch ${state.leaderEpoch}), isr [${state.isr.join(', ')}]`);
+      batch.addLeaderAndIsr(this.context.replicas(topic, partition), topic, partition, state, false);
+    }
+    return elected;
+  }
+
+  private scheduleLeaderRebalance(generation: number, delayMs: number): void {
+    if (!this.config.replication.autoLeaderRebalanceEnable || !this.isActive || generation !== this.generation) return;
+    if (this.rebalanceTimer !== null) clearTimeout(this.rebalanceTimer);
+    this.rebalanceTimer = setTimeout(() => {
+      this.rebalanceTimer = null;
+      this.enqueue('autoLeaderRebalance', () => this.checkAndTriggerAutoLeaderRebalance(generation));
+    }, delayMs);
+    this.rebalanceTimer.unref();
+  }
+
+  /**
+   * Kafka's checkAndTriggerAutoLeaderRebalance: partitions are grouped by their preferred
+   * replica; a broker whose share of those led by another broker is above
+   * leader.imbalance.per.broker.percentage gets back the ones it can lead (alive, in the ISR).
+   */
+  private async checkAndTriggerAutoLeaderRebalance(generation: number): Promise<void> {
+    if (!this.isActive || generation !== this.generation) return;
+    try {
+      const byPreferred = new Map<number, { total: number; ledByOthers: [string, number][] }>();
+      for (const [topic, partition] of this.context.allPartitions()) {
+        if (this.context.topicsToDelete.has(topic)) continue;
+        const preferred = this.context.replicas(topic, partition)[0];
+        if (preferred === undefined) continue;
+        let entry = byPreferred.get(preferred);
+        if (entry === undefined) byPreferred.set(preferred, (entry = { total: 0, ledByOthers: [] }));
+        entry.total++;
+        const state = this.context.state(topic, partition);
+        if (state !== undefined && state.leader !== preferred) entry.ledByOthers.push([topic, partition]);
+      }
+      const candidates: [string, number][] = [];
+      for (const [broker, { total, ledByOthers }] of byPreferred) {
+        if (ledByOthers.length / total <= this.config.replication.leaderImbalancePerBrokerPercentage / 100) continue;
+        this.logger.debug(`broker ${broker} leads ${total - ledByOthers.length} of the ${total} partitions it is preferred for`);
+        for (const [topic, partition] of ledByOthers) {
+          if (this.context.isAlive(broker) && this.context.state(topic, partition)?.isr.includes(broker) === true) candidates.push([topic, partition]);
+        }
+      }
+      if (candidates.length === 0) return;
+      this.logger.info(`leader imbalance: electing the preferred replicas of ${candidates.length} partitions`);
+      const batch = new RequestBatch(this.context);
+      await this.electPreferredLeaders(generation, candidates, batch);
+      this.send(generation, batch);
+    } finally {
+      this.scheduleLeaderRebalance(generation, this.config.replication.leaderImbalanceCheckIntervalMs);
+    }
   }
 
   // ---- broker changes ----

@@ -79,3 +79,13 @@ export function removeReplicasFromIsr(current: LeaderAndIsr, deadBrokerIds: read
   }
   return changed ? { leader, isr } : null;
 }
+
+/**
+ * Kafka's PreferredReplicaPartitionLeaderElection: the first replica of the assignment leads
+ * if it is alive and in the ISR; the ISR stays as it is. Null when it cannot lead.
+ */
+export function electPreferredLeader(assignment: readonly number[], current: LeaderAndIsr, isAlive: (brokerId: number) => boolean): LeaderIsrChange | null {
+  const preferred = assignment[0];
+  if (preferred === undefined || !isAlive(preferred) || !current.isr.includes(preferred)) return null;
+  return { leader: preferred, isr: current.isr };
+}

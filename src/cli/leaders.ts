@@ -1,0 +1,110 @@
+// `spate leaders elect --preferred|--unclean (--topic NAME [--partition N] | --all-topic-partitions)`:
+// ElectLeaders (KIP-460), as Kafka's kafka-leader-election.sh. The request goes to the
+// controller (Metadata names it), as Kafka's AdminClient sends it; a broker that answers
+// NOT_CONTROLLER (the controller moved) makes the command ask Metadata again and retry,
+// within --timeout-ms. With --topic alone, every partition of the topic.
+// Exit 0 when each partition got its leader or needed no election; 1 when any failed.
+
+import { UsageError } from './errors.js';
+import { jsonOption, withClient, type Command, type Context } from './command.js';
+import { BrokerError, ConnectionError, KafkaClient } from '../network/kafka-client.js';
+import { formatTable, printError, printJson, printLine } from './output.js';
+import { ErrorCode, errorName } from '../protocol/errors.js';
+import { electLeadersApi } from '../protocol/generated/index.js';
+import type { ElectLeadersResponse } from '../protocol/generated/elect-leaders-response.js';
+
+/** Rounds of NOT_CONTROLLER before giving up (each asks Metadata for the controller again). */
+const NOT_CONTROLLER_ROUNDS_MAX = 10;
+const NOT_CONTROLLER_BACKOFF_MS = 200;
+
+interface PartitionOutcome {
+  readonly topic: string;
+  readonly partition: number;
+  readonly result: string;
+  readonly message: string | null;
+}
+
+export const leadersElect: Command = {
+  spec: {
+    name: 'leaders elect',
+    summary: 'Elect partition leaders: the preferred replica (the first of the assignment), or, for partitions without a leader, any live replica (unclean).',
+    synopsis: 'leaders elect --preferred|--unclean (--topic NAME [--partition N] | --all-topic-partitions) [--json]',
+    options: [
+      { name: 'preferred', kind: 'flag', help: 'elect the preferred replica where it is alive and in sync' },
+      { name: 'unclean', kind: 'flag', help: 'elect a leader for partitions without one, even out of sync (records may be lost)' },
+      { name: 'topic', kind: 'value', valueName: 'NAME', help: 'the topic (every partition of it without --partition)' },
+      { name: 'partition', kind: 'value', valueName: 'N', help: 'one partition of --topic' },
+      { name: 'all-topic-partitions', kind: 'flag', help: 'every partition of the cluster (only those that needed an election are listed)' },
+      jsonOption,
+    ],
+    minPositionals: 0,
+    maxPositionals: 0,
+  },
+  async run(args, context) {
+    const preferred = args.flag('preferred');
+    if (preferred === args.flag('unclean')) throw new UsageError('give exactly one of --preferred and --unclean');
+    const topic = args.value('topic');
+    const partition = args.optionalInt('partition', 0, 2_147_483_647);
+    const all = args.flag('all-topic-partitions');
+    if (all === (topic !== undefined)) throw new UsageError('give either --topic or --all-topic-partitions');
+    if (partition !== undefined && topic === undefined) throw new UsageError('--partition needs --topic');
+    const electionType = preferred ? 0 : 1;
+
+    const body = await withClient(context, async (client) => {
+      let wanted: { topic: string; partitions: number[] }[] | null = null;
+      if (topic !== undefined) {
+        if (partition !== undefined) wanted = [{ topic, partitions: [partition] }];
+        else {
+          const described = (await client.metadata([topic])).topics[0];
+          if (described === undefined || described.errorCode !== ErrorCode.NONE) throw new BrokerError(described?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null, `topic "${topic}"`);
+          wanted = [{ topic, partitions: described.partitions.map((p) => p.partitionIndex).sort((a, b) => a - b) }];
+        }
+      }
+      return electAtController(client, context, { electionType, topicPartitions: wanted, timeoutMs: context.timeoutMs });
+    });
+    if (body.errorCode !== ErrorCode.NONE) throw new BrokerError(body.errorCode, null, 'ElectLeaders');
+    const outcomes: PartitionOutcome[] = body.replicaElectionResults
+      .flatMap((result) => result.partitionResult.map((p) => ({ topic: result.topic, partition: p.partitionId, result: errorName(p.errorCode), message: p.errorMessage })))
+      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+    const failed = outcomes.filter((o) => o.result !== 'NONE' && o.result !== 'ELECTION_NOT_NEEDED');
+    if (args.flag('json')) printJson(outcomes);
+    else if (outcomes.length === 0) printLine('No partition needed an election.');
+    else {
+      const describe = (o: PartitionOutcome): string => (o.result === 'NONE' ? 'elected' : o.result === 'ELECTION_NOT_NEEDED' ? 'already led by the right replica' : (o.message ?? ''));
+      printLine(formatTable(['TOPIC', 'PARTITION', 'RESULT', 'DETAIL'], outcomes.map((o) => [o.topic, o.partition, o.result, describe(o)])));
+    }
+    for (const o of failed) printError(`${o.result}: ${o.topic}-${o.partition}${o.message === null ? '' : `: ${o.message}`}`);
+    return failed.length === 0 ? 0 : 1;
+  },
+};
+
+/** Sends ElectLeaders to the controller, asking Metadata again for it while brokers answer NOT_CONTROLLER. */
+async function electAtController(
+  bootstrap: KafkaClient,
+  context: Context,
+  request: { electionType: number; topicPartitions: { topic: string; partitions: number[] }[] | null; timeoutMs: number },
+): Promise<ElectLeadersResponse> {
+  const deadline = Date.now() + context.timeoutMs;
+  for (let round = 1; ; round++) {
+    const metadata = await bootstrap.metadata([]);
+    const controller = metadata.brokers.find((broker) => broker.nodeId === metadata.controllerId);
+    let client = bootstrap;
+    if (controller !== undefined && `${controller.host}:${controller.port}` !== bootstrap.address) {
+      try {
+        client = await KafkaClient.connect(`${controller.host}:${controller.port}`, { timeoutMs: context.timeoutMs });
+      } catch (error) {
+        // An advertised address this machine cannot reach: the bootstrap broker answers NOT_CONTROLLER or elects.
+        if (!(error instanceof ConnectionError)) throw error;
+      }
+    }
+    let body: ElectLeadersResponse;
+    try {
+      body = (await client.request(electLeadersApi, { ...request, timeoutMs: Math.max(1, deadline - Date.now()) })).body;
+    } finally {
+      if (client !== bootstrap) client.close();
+    }
+    const notController = body.errorCode === ErrorCode.NOT_CONTROLLER || body.replicaElectionResults.some((r) => r.partitionResult.some((p) => p.errorCode === ErrorCode.NOT_CONTROLLER));
+    if (!notController || round >= NOT_CONTROLLER_ROUNDS_MAX || Date.now() + NOT_CONTROLLER_BACKOFF_MS > deadline) return body;
+    await new Promise((resolve) => setTimeout(resolve, NOT_CONTROLLER_BACKOFF_MS));
+  }
+}
