@@ -97,7 +97,7 @@ function results(response: ElectLeadersResponse): Record<string, string> {
 }
 
 t.test('auto leader rebalance: leaders go back to their preferred replicas by themselves', async (t) => {
-  const cluster = await startCluster(t, { brokers: 3, overrides: { 'leader.imbalance.check.interval.seconds': 2 } });
+  const cluster = await startCluster(t, { brokers: 3, overrides: { 'auto.leader.rebalance.enable': true, 'leader.imbalance.check.interval.seconds': 2 } });
   const zk = await clusterZk(t, cluster);
   const controller = await controllerOf(zk);
   const [moving] = [1, 2, 3].filter((id) => id !== controller) as [number];

@@ -48,6 +48,9 @@ export async function startCluster(t: Teardownable, options: ClusterOptions): Pr
           'zookeeper.connect': zookeeper.connectString,
           'zookeeper.session.timeout.ms': options.sessionTimeoutMs ?? 6000,
           'num.shards': 1,
+          // Off unless a test turns it on: a test that moves leaders checks where they went, and
+          // Kafka's default (on) would move them back 5 s after a controller election.
+          'auto.leader.rebalance.enable': false,
           ...options.overrides,
         },
       });
