@@ -132,6 +132,12 @@ export interface ReplicationSettings {
   readonly numFetchers: number;
   /** controller.socket.timeout.ms: a controller's request to a broker. */
   readonly controllerSocketTimeoutMs: number;
+  /** controlled.shutdown.enable: SIGTERM first asks the controller to move this broker's leaderships away. */
+  readonly controlledShutdownEnable: boolean;
+  /** controlled.shutdown.max.retries: attempts at a controlled shutdown before stopping anyway. */
+  readonly controlledShutdownMaxRetries: number;
+  /** controlled.shutdown.retry.backoff.ms: the pause between two attempts. */
+  readonly controlledShutdownRetryBackoffMs: number;
   /** The listener brokers reach each other on (inter.broker.listener.name, else the one named by security.inter.broker.protocol); one of the advertised listeners. */
   readonly interBrokerListenerName: string;
 }
@@ -465,6 +471,9 @@ function replicationSettings(
     highWatermarkCheckpointIntervalMs: get('replica.high.watermark.checkpoint.interval.ms'),
     numFetchers: get('num.replica.fetchers'),
     controllerSocketTimeoutMs: get('controller.socket.timeout.ms'),
+    controlledShutdownEnable: get('controlled.shutdown.enable'),
+    controlledShutdownMaxRetries: get('controlled.shutdown.max.retries'),
+    controlledShutdownRetryBackoffMs: get('controlled.shutdown.retry.backoff.ms'),
     interBrokerListenerName,
   };
 }
