@@ -21,5 +21,7 @@ export interface ClusterServices {
   readonly controllerId: number;
   leaderAndIsr(request: LeaderAndIsrRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] }>;
   updateMetadata(request: UpdateMetadataRequest): Promise<number>;
+  /** ControlledShutdown, answered by the active controller only (NOT_CONTROLLER elsewhere). */
+  controlledShutdown(brokerId: number, brokerEpoch: number): Promise<{ errorCode: number; remaining: readonly [string, number][] }>;
   stopReplica(request: StopReplicaRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; partitionIndex: number; errorCode: number }[] }>;
 }

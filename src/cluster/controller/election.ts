@@ -79,3 +79,20 @@ export function removeReplicasFromIsr(current: LeaderAndIsr, deadBrokerIds: read
   }
   return changed ? { leader, isr } : null;
 }
+
+/**
+ * A new leader for a partition whose leader is shutting down (Kafka's
+ * ControlledShutdownLeaderElection): the first replica in assignment order that is alive, in
+ * the ISR and not shutting down; the ISR loses the brokers shutting down. Null when no such
+ * replica exists: the partition stays with its leader (the controller reports it remaining).
+ */
+export function electControlledShutdownLeader(
+  assignment: readonly number[],
+  current: LeaderAndIsr,
+  isAlive: (brokerId: number) => boolean,
+  isShuttingDown: (brokerId: number) => boolean,
+): LeaderIsrChange | null {
+  const leader = assignment.find((replica) => current.isr.includes(replica) && isAlive(replica) && !isShuttingDown(replica));
+  if (leader === undefined) return null;
+  return { leader, isr: current.isr.filter((replica) => !isShuttingDown(replica)) };
+}
