@@ -6,10 +6,9 @@
 // and is waited for until every partition has its full ISR again (the controller last, so
 // the request goes to another broker twice and to the broker itself once). For each stop:
 //   - it finishes within 30 s;
-//   - every partition the broker led has a new leader in its state znode while the broker's
-//     registration (`/brokers/ids/<id>`) still stands: the controller moved them at the
-//     broker's ControlledShutdown, not after its session ended (read in that order, so a new
-//     leader seen before the registration was seen present was elected before it went);
+//   - every partition the broker led has a new leader in its state znode written before the
+//     broker's registration (`/brokers/ids/<id>`) went, as ZooKeeper's zxids order them: the
+//     controller moved them at the broker's ControlledShutdown, not after its session ended;
 //   - the controller's log says so.
 // Then: no delivery failed, every delivered record is in the log exactly once at its reported
 // offset, nothing else is, and the group consumer saw every delivered record.
@@ -20,7 +19,7 @@
 
 import t from 'tap';
 import kafkajs from 'kafkajs';
-import { TopicZnode, ZkPaths } from '../../src/cluster/zk/znodes.js';
+import { PartitionStateZnode, TopicZnode, ZkPaths } from '../../src/cluster/zk/znodes.js';
 import { jsonLines, parseLine, type Line } from '../helpers/json-lines.js';
 import { ClientProcess, PYTHON, pythonScript, run } from '../helpers/run.js';
 import { clusterZk, readPartitionState, startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
@@ -133,26 +132,24 @@ for (const id of order) {
 
     const startedMs = Date.now();
     const stopped = broker.stop();
-    let exitCode: number | null = null;
-    void stopped.then((code) => (exitCode = code));
-    // Each round reads the states, then the registration: a new leader seen in a round where
-    // the registration was still there was elected before the registration went.
-    const movedWhileRegistered = new Set<number>();
-    for (;;) {
-      const states = await Promise.all(led.map((partition) => readPartitionState(zk, TOPIC, partition)));
-      const registered = (await zk.exists(ZkPaths.brokerIdPath(id))) !== null;
-      if (!registered) break;
-      states.forEach((state, index) => {
-        if (state.leader !== id && state.leader >= 0) movedWhileRegistered.add(led[index]!);
-      });
-      if (Date.now() - startedMs > STOP_BOUND_MS) break;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, Math.max(0, STOP_BOUND_MS - (Date.now() - startedMs))))]);
+    const exitCode = await Promise.race([stopped, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), STOP_BOUND_MS))]);
     const stopMs = Date.now() - startedMs;
     t.equal(exitCode, 0, `broker ${id} exited 0 after SIGTERM`);
     t.ok(stopMs <= STOP_BOUND_MS, `broker ${id} stopped within ${STOP_BOUND_MS} ms (${stopMs} ms)`);
-    t.same([...movedWhileRegistered].sort(), led, `the partitions broker ${id} led [${led.join(', ')}] had a new leader in their state znodes before its registration went`);
+    // Ordered by ZooKeeper's zxids: /brokers/ids's pzxid is the removal of the registration (the
+    // last change to its children, nothing else registering meanwhile); each moved partition's
+    // state was last written (mzxid) before it.
+    t.equal(await zk.exists(ZkPaths.brokerIdPath(id)), null, `broker ${id}'s registration is gone`);
+    const removedAt = (await zk.exists(ZkPaths.brokerIds))!.pzxid;
+    const movedBefore: number[] = [];
+    const states: string[] = [];
+    for (const partition of led) {
+      const node = (await zk.getData(ZkPaths.partitionStatePath(TOPIC, partition)))!;
+      const state = PartitionStateZnode.decode(node.data, ZkPaths.partitionStatePath(TOPIC, partition));
+      states.push(`${partition}: leader ${state.leader} at zxid ${node.stat.mzxid}`);
+      if (state.leader !== id && state.leader >= 0 && node.stat.mzxid < removedAt) movedBefore.push(partition);
+    }
+    t.same(movedBefore, led, `the partitions broker ${id} led [${led.join(', ')}] had a new leader in their state znodes before its registration went (zxid ${removedAt}; ${states.join('; ')})`);
     if (controller !== id) {
       const controllerLog = cluster.broker(controller).process.log.slice(controllerLogBefore);
       t.match(controllerLog, new RegExp(`controlled shutdown of broker ${id}: it leads no replicated partition any more`), `the controller (broker ${controller}) logged the leaderships of broker ${id} moved`);
