@@ -344,6 +344,9 @@ export class Broker {
   }
 
   private async shutdown(): Promise<void> {
+    // Controlled shutdown first, everything still open: clients keep being served (and told
+    // NOT_LEADER_OR_FOLLOWER) while the controller moves this broker's leaderships away.
+    await this.cluster?.requestControlledShutdown();
     this.shuttingDown = true;
     if (this.checkpointTimer !== null) clearInterval(this.checkpointTimer);
     const closed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));

@@ -9,6 +9,9 @@
 // registers; it never exits for that. Its broker epoch is the new node's czxid, so requests the
 // controller addressed to the previous registration are refused (STALE_BROKER_EPOCH).
 //
+// Stopping: before anything closes, a controlled shutdown (Kafka's): ControlledShutdown to the
+// controller, which moves this broker's leaderships away and takes it out of the ISRs.
+//
 // Session loss: node-zookeeper-client learns of an expired session only when it reconnects, so
 // the ZooKeeper client judges it by time (`sessionLost`). From that moment the broker leads
 // nothing and is not controller: it resigns at once, then opens a new session, registers again
@@ -20,7 +23,9 @@ import type { TopicRecord } from '../controller/metadata-store.js';
 import type { ClusterBroker, ClusterServices, ElectionResult } from './cluster-services.js';
 import type { Logger } from '../logger.js';
 import type { Replication } from '../partition/partition-manager.js';
-import { ErrorCode } from '../protocol/errors.js';
+import { KafkaClient } from '../network/kafka-client.js';
+import { ErrorCode, errorName } from '../protocol/errors.js';
+import { controlledShutdownApi } from '../protocol/generated/index.js';
 import type { LeaderAndIsrRequest } from '../protocol/generated/leader-and-isr-request.js';
 import type { StopReplicaRequest } from '../protocol/generated/stop-replica-request.js';
 import type { UpdateMetadataRequest } from '../protocol/generated/update-metadata-request.js';
@@ -299,6 +304,63 @@ export class ClusterNode implements ClusterServices, Replication {
         await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * (attempt + 1), settings.sessionTimeoutMs)));
       }
     }
+  }
+
+  /**
+   * Kafka's controlled shutdown (controlled.shutdown.enable): asks the controller, over
+   * ControlledShutdown, to move every leadership this broker holds to another in-sync replica
+   * and to take it out of the ISRs, and waits for the answer; an error, an unreachable
+   * controller or partitions still led here is retried controlled.shutdown.max.retries times in
+   * all, controlled.shutdown.retry.backoff.ms apart. Then the broker stops whatever the outcome.
+   * Called before anything closes: clients are still served while leaderships move.
+   */
+  async requestControlledShutdown(): Promise<void> {
+    const { config, logger } = this.options;
+    const { controlledShutdownEnable, controlledShutdownMaxRetries, controlledShutdownRetryBackoffMs } = config.replication;
+    if (!controlledShutdownEnable || this.stopped) return;
+    for (let attempt = 1; attempt <= controlledShutdownMaxRetries; attempt++) {
+      let failure: string | null;
+      try {
+        failure = await this.askForControlledShutdown();
+      } catch (error) {
+        failure = (error as Error).message;
+      }
+      if (failure === null) {
+        logger.info('controlled shutdown succeeded: this broker leads no replicated partition and is out of the ISRs');
+        return;
+      }
+      logger.warn(`controlled shutdown attempt ${attempt} of ${controlledShutdownMaxRetries} failed: ${failure}`);
+      if (attempt < controlledShutdownMaxRetries) await new Promise((resolve) => setTimeout(resolve, controlledShutdownRetryBackoffMs));
+    }
+    logger.warn('proceeding with an uncontrolled shutdown: every controlled shutdown attempt failed');
+  }
+
+  /** One ControlledShutdown request to the controller the metadata cache names; null when it succeeded, else why not. */
+  private async askForControlledShutdown(): Promise<string | null> {
+    const { config } = this.options;
+    const controllerId = this.cache.controllerId;
+    if (controllerId < 0) return 'no controller is known';
+    const endpoint = this.cache.endpoint(controllerId, config.replication.interBrokerListenerName);
+    if (endpoint === undefined) return `controller ${controllerId} has no ${config.replication.interBrokerListenerName} endpoint this broker knows of`;
+    const timeoutMs = config.replication.controllerSocketTimeoutMs;
+    const host = endpoint.host === '' ? 'localhost' : endpoint.host;
+    const client = await KafkaClient.connect([{ host, port: endpoint.port }], { timeoutMs, clientId: `broker-${config.brokerId}-controlled-shutdown` });
+    try {
+      const { body } = await client.request(controlledShutdownApi, { brokerId: config.brokerId, brokerEpoch: this.replicas.brokerEpoch }, { maxVersion: 3, timeoutMs });
+      if (body.errorCode !== ErrorCode.NONE) return `controller ${controllerId} answered ${errorName(body.errorCode)}`;
+      if (body.remainingPartitions.length > 0) {
+        const names = body.remainingPartitions.map((partition) => `${partition.topicName}-${partition.partitionIndex}`);
+        return `${names.length} partitions have no other live in-sync replica to lead them: ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''}`;
+      }
+      return null;
+    } finally {
+      client.close();
+    }
+  }
+
+  /** ControlledShutdown from a broker: this broker's controller answers if it is the active one. */
+  async controlledShutdown(brokerId: number, brokerEpoch: number): Promise<{ errorCode: number; remaining: readonly [string, number][] }> {
+    return (await this.electionParticipant?.controlledShutdown(brokerId, brokerEpoch)) ?? { errorCode: ErrorCode.NOT_CONTROLLER, remaining: [] };
   }
 
   /** Leaves the cluster: resigns, stops replicating, closes the session (the ephemerals go at once). */

@@ -36,5 +36,7 @@ export interface ClusterServices {
    * shows the new leaders, or REQUEST_TIMED_OUT for those still not shown after timeoutMs.
    */
   electLeaders(electionType: number, partitions: readonly (readonly [string, number])[] | null, timeoutMs: number): Promise<readonly ElectionResult[]>;
+  /** ControlledShutdown, answered by the active controller only (NOT_CONTROLLER elsewhere). */
+  controlledShutdown(brokerId: number, brokerEpoch: number): Promise<{ errorCode: number; remaining: readonly [string, number][] }>;
   stopReplica(request: StopReplicaRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; partitionIndex: number; errorCode: number }[] }>;
 }

@@ -5,7 +5,8 @@
 // controller's id and epoch are no secret (the id is in Metadata, the epoch a small number found
 // by counting up), so what a request says is checked against what ZooKeeper says: the controller
 // and epoch against `/controller` and `/controller_epoch`, LeaderAndIsr's partition states
-// against their state znodes, StopReplica against the assignment, and UpdateMetadata's live
+// against their state znodes, StopReplica against the assignment (a stop without deletion of an
+// assigned replica against its state znode: this broker out of the ISR), and UpdateMetadata's live
 // brokers are taken with their registered endpoints. Reads are bounded in number at once.
 
 import { limits } from '../config/limits.js';
@@ -171,8 +172,19 @@ export class ControllerRequestChecks {
     // Bounded: a request naming many topics costs reads, never all at once.
     await forEachBounded(request.topicStates, limits.controllerZkWritesInFlightMax, async (topic) => {
       const held = await this.heldPartitions(topic.topicName);
+      // A stop without deletion (a controlled shutdown) of a replica ZooKeeper still assigns here
+      // is accepted once its state znode names this broker neither leader nor in the ISR: it
+      // only stops the replica the controller already took out.
+      const takenOut = new Set<number>();
+      await forEachBounded(
+        topic.partitionStates.filter((state) => !state.deletePartition && held(state.partitionIndex)),
+        limits.controllerZkWritesInFlightMax,
+        async (state) => {
+          if (await this.outOfIsr(topic.topicName, state.partitionIndex)) takenOut.add(state.partitionIndex);
+        },
+      );
       const kept = topic.partitionStates.filter((state) => {
-        if (!held(state.partitionIndex)) return true;
+        if (!held(state.partitionIndex) || takenOut.has(state.partitionIndex)) return true;
         this.logger.debug(`refused StopReplica for ${topic.topicName}-${state.partitionIndex}: ZooKeeper still assigns it to this broker`);
         refused.push({ topicName: topic.topicName, partitionIndex: state.partitionIndex, errorCode: ErrorCode.STALE_CONTROLLER_EPOCH });
         return false;
@@ -180,6 +192,21 @@ export class ControllerRequestChecks {
       if (kept.length > 0) accepted.push({ ...topic, partitionStates: kept });
     });
     return { accepted: { ...request, topicStates: accepted }, refused };
+  }
+
+  /** Whether the partition's state znode names this broker neither leader nor ISR member. */
+  private async outOfIsr(topicName: string, partition: number): Promise<boolean> {
+    const path = znodePath(() => ZkPaths.partitionStatePath(topicName, partition));
+    if (path === null) return false;
+    const node = await this.zk().getData(path);
+    if (node === null) return false;
+    try {
+      const state = PartitionStateZnode.decode(node.data, path);
+      return state.leader !== this.brokerId && !state.isr.includes(this.brokerId);
+    } catch (error) {
+      if (!(error instanceof ZnodeFormatError)) throw error;
+      return false;
+    }
   }
 
   /** Which partitions of a topic ZooKeeper still assigns to this broker: none when the topic is marked for deletion, gone, or cannot exist. */

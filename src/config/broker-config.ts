@@ -138,6 +138,12 @@ export interface ReplicationSettings {
   readonly leaderImbalanceCheckIntervalMs: number;
   /** leader.imbalance.per.broker.percentage: the share of a broker's preferred partitions others may lead before it gets them back. */
   readonly leaderImbalancePerBrokerPercentage: number;
+  /** controlled.shutdown.enable: SIGTERM first asks the controller to move this broker's leaderships away. */
+  readonly controlledShutdownEnable: boolean;
+  /** controlled.shutdown.max.retries: attempts at a controlled shutdown before stopping anyway. */
+  readonly controlledShutdownMaxRetries: number;
+  /** controlled.shutdown.retry.backoff.ms: the pause between two attempts. */
+  readonly controlledShutdownRetryBackoffMs: number;
   /** The listener brokers reach each other on (inter.broker.listener.name, else the one named by security.inter.broker.protocol); one of the advertised listeners. */
   readonly interBrokerListenerName: string;
 }
@@ -474,6 +480,9 @@ function replicationSettings(
     autoLeaderRebalanceEnable: get('auto.leader.rebalance.enable'),
     leaderImbalanceCheckIntervalMs: get<number>('leader.imbalance.check.interval.seconds') * 1000,
     leaderImbalancePerBrokerPercentage: get('leader.imbalance.per.broker.percentage'),
+    controlledShutdownEnable: get('controlled.shutdown.enable'),
+    controlledShutdownMaxRetries: get('controlled.shutdown.max.retries'),
+    controlledShutdownRetryBackoffMs: get('controlled.shutdown.retry.backoff.ms'),
     interBrokerListenerName,
   };
 }

@@ -371,6 +371,19 @@ export const brokerConfigDefinitions = define([
     name: 'unclean.leader.election.enable', type: 'boolean', dynamic: 'cluster-wide', defaultValue: 'false',
     doc: 'Indicates whether to enable replicas not in the ISR set to be elected as leader as a last resort, even though doing so may result in data loss. The default of the topic key of the same name; no effect in the embedded mode (one replica, never out of sync).',
   },
+  // ---- cluster operations (i11): controlled shutdown ----
+  {
+    name: 'controlled.shutdown.enable', type: 'boolean', defaultValue: 'true',
+    doc: 'Enable controlled shutdown of the server: on SIGTERM, before closing anything, the broker asks the controller to move the leaderships it holds to other in-sync replicas and to take it out of the ISRs. Cluster mode only.',
+  },
+  {
+    name: 'controlled.shutdown.max.retries', type: 'int', defaultValue: '3', min: 0,
+    doc: 'Controlled shutdown can fail for multiple reasons. This determines the number of retries when such failure happens; after the last, the broker stops anyway.',
+  },
+  {
+    name: 'controlled.shutdown.retry.backoff.ms', type: 'long', defaultValue: '5000', min: 0,
+    doc: 'Before each retry, the system needs time to recover from the state that caused the previous failure (Controller fail over, replica lag etc). This config determines the amount of time to wait before retrying.',
+  },
   { name: 'controller.socket.timeout.ms', type: 'int', defaultValue: '30000', min: 1, doc: 'The socket timeout for controller-to-broker channels.' },
   // Preferred leaders (i11): Kafka's keys and defaults (ReplicationConfigs / KafkaConfig).
   { name: 'auto.leader.rebalance.enable', type: 'boolean', defaultValue: 'true', doc: 'Enables auto leader balancing: the controller checks the leader balance every leader.imbalance.check.interval.seconds and elects the preferred replicas of a broker whose imbalance passes leader.imbalance.per.broker.percentage.' },

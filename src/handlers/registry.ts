@@ -13,6 +13,7 @@ import { leaderAndIsrHandler } from './04-leader-and-isr.js';
 import { stopReplicaHandler } from './05-stop-replica.js';
 import { electLeadersHandler } from './43-elect-leaders.js';
 import { updateMetadataHandler } from './06-update-metadata.js';
+import { controlledShutdownHandler } from './07-controlled-shutdown.js';
 import { offsetCommitHandler } from './08-offset-commit.js';
 import { offsetFetchHandler } from './09-offset-fetch.js';
 import { findCoordinatorHandler } from './10-find-coordinator.js';
@@ -79,6 +80,7 @@ export function createRegistry(): HandlerRegistry {
     leaderAndIsrHandler,
     stopReplicaHandler,
     updateMetadataHandler,
+    controlledShutdownHandler,
     offsetCommitHandler,
     offsetFetchHandler,
     findCoordinatorHandler,

@@ -31,6 +31,9 @@ t.test('defaults: Kafka\'s, and no zookeeper.connect is the embedded mode', asyn
     autoLeaderRebalanceEnable: true,
     leaderImbalanceCheckIntervalMs: 300_000,
     leaderImbalancePerBrokerPercentage: 10,
+    controlledShutdownEnable: true,
+    controlledShutdownMaxRetries: 3,
+    controlledShutdownRetryBackoffMs: 5000,
     interBrokerListenerName: 'PLAINTEXT',
   });
   t.equal(config.values.get('offsets.topic.replication.factor'), 3, 'Kafka\'s default is kept as the key\'s value');

@@ -23,8 +23,11 @@
 // when it stops acting, cause being the ZkError of a failed fencing check when that was why.
 //
 // Preferred and unclean elections on request (ElectLeaders, KIP-460) and the automatic leader
-// balance (Kafka's checkAndTriggerAutoLeaderRebalance) are events like the others. What else
-// issue 11 adds (reassignment, controlled shutdown, racks) goes in the same way.
+// balance (Kafka's checkAndTriggerAutoLeaderRebalance) are events like the others. So is
+// controlled shutdown: a broker stopping asks, over ControlledShutdown, that the leaderships it
+// holds move to other in-sync replicas and that it leave the ISRs it follows in (Kafka's
+// doControlledShutdown); it is then a broker shutting down, which no election picks, until its
+// registration goes. What else issue 11 adds (reassignment, racks) goes in the same way.
 
 import { forEachBounded } from '../bounded.js';
 import { EventEmitter } from 'node:events';
@@ -50,6 +53,7 @@ import { ZERO_UUID } from '../../protocol/message.js';
 import {
   EPOCH_DURING_DELETE,
   NO_LEADER,
+  electControlledShutdownLeader,
   electOfflineLeader,
   electPreferredLeader,
   initialLeaderAndIsr,
@@ -87,6 +91,12 @@ export interface ElectionOutcome {
   readonly errorCode: number;
   readonly errorMessage: string | null;
   readonly leader?: number;
+}
+
+/** The controller's answer to ControlledShutdown: an error code, and the partitions the broker still leads. */
+export interface ControlledShutdownAnswer {
+  readonly errorCode: number;
+  readonly remaining: [string, number][];
 }
 
 /** This broker is no longer the controller (a fenced write, or it resigned meanwhile). */
@@ -128,6 +138,10 @@ export class ClusterController extends EventEmitter {
   /** Keyed events in arrival order; a key already queued is not queued twice. */
   private readonly events = new Map<string, () => Promise<void>>();
   private processing = false;
+  /** Numbers ControlledShutdown events, so two requests are never merged into one key. */
+  private controlledShutdownRequests = 0;
+  /** ControlledShutdown requests not answered yet. */
+  private readonly shutdownWaiters = new Set<(answer: ControlledShutdownAnswer) => void>();
   private isActive = false;
   private controllerEpoch = 0;
   /** The version of `/controller_epoch` this controller wrote: every write checks it. */
@@ -200,6 +214,7 @@ export class ClusterController extends EventEmitter {
     this.context.clear();
     this.deletions.clear();
     for (const key of [...this.events.keys()]) if (key !== 'controllerChange' && key !== 'reconnected') this.events.delete(key);
+    this.answerShutdownWaiters();
     this.logger.info(`resigned as controller (epoch ${this.controllerEpoch})`);
     this.emit('resigned', cause);
   }
@@ -210,6 +225,7 @@ export class ClusterController extends EventEmitter {
     this.stopped = true;
     this.resign();
     this.events.clear();
+    this.answerShutdownWaiters();
     this.zk.off('connected', this.onConnected);
     this.zk.off('sessionLost', this.onSessionLost);
     this.zk.off('expired', this.onSessionLost);
@@ -632,7 +648,7 @@ export class ClusterController extends EventEmitter {
     }
     await forEachBounded(partitions, limits.controllerZkWritesInFlightMax, async (partition) => {
       const replicas = this.context.replicas(topic, partition);
-      const initial = initialLeaderAndIsr(replicas, this.context.isAlive);
+      const initial = initialLeaderAndIsr(replicas, this.context.isElectable);
       if (initial === null) {
         this.logger.warn(`${partitionName(topic, partition)}: none of its replicas [${replicas.join(', ')}] is alive; it waits for one`);
         return;
@@ -689,7 +705,7 @@ export class ClusterController extends EventEmitter {
     const written = await this.updateStates(generation, partitions, (topic, partition, current) => {
       if (current.leader !== NO_LEADER && this.context.isAlive(current.leader)) return null; // elected meanwhile
       previousIsr.set(`${topic}\0${partition}`, current.isr);
-      return electOfflineLeader(this.context.replicas(topic, partition), current, this.context.isAlive, uncleanByTopic.get(topic) ?? false);
+      return electOfflineLeader(this.context.replicas(topic, partition), current, this.context.isElectable, uncleanByTopic.get(topic) ?? false);
     });
     const elected = new Set<string>();
     for (const [topic, partition, state, change] of written) {
@@ -895,6 +911,7 @@ export class ClusterController extends EventEmitter {
     const failed = [...dead, ...bounced].sort((a, b) => a - b);
     for (const id of failed) {
       this.context.liveBrokers.delete(id);
+      this.context.shuttingDownBrokers.delete(id);
       this.channel?.removeBroker(id);
     }
     if (failed.length > 0) await this.onBrokerFailure(generation, failed, batch);
@@ -958,6 +975,102 @@ export class ClusterController extends EventEmitter {
       if (state !== undefined && this.context.replicas(topic, partition).includes(brokerId)) batch.addLeaderAndIsr([brokerId], topic, partition, state, false);
     }
     this.send(this.generation, batch);
+  }
+
+  // ---- controlled shutdown ----
+
+  /**
+   * A broker asks to shut down (ControlledShutdown): answered once its leaderships moved and it
+   * left the ISRs, with the partitions it still leads (no other in-sync replica could take
+   * them). NOT_CONTROLLER unless this broker is the active controller; STALE_BROKER_EPOCH for a
+   * request from an older registration; BROKER_NOT_AVAILABLE for a broker not registered.
+   */
+  controlledShutdown(brokerId: number, brokerEpoch: number): Promise<ControlledShutdownAnswer> {
+    if (!this.isActive || this.stopped) return Promise.resolve({ errorCode: ErrorCode.NOT_CONTROLLER, remaining: [] });
+    return new Promise((resolve) => {
+      const answer = (result: ControlledShutdownAnswer): void => {
+        if (this.shutdownWaiters.delete(answer)) resolve(result);
+      };
+      // Resigning drops the queued event: the waiter is answered NOT_CONTROLLER then.
+      this.shutdownWaiters.add(answer);
+      this.enqueue(`controlledShutdown:${brokerId}:${++this.controlledShutdownRequests}`, async () => {
+        try {
+          answer(await this.onControlledShutdown(brokerId, brokerEpoch));
+        } catch (error) {
+          answer({ errorCode: error instanceof NotControllerError ? ErrorCode.NOT_CONTROLLER : ErrorCode.UNKNOWN_SERVER_ERROR, remaining: [] });
+          throw error;
+        }
+      });
+    });
+  }
+
+  private answerShutdownWaiters(): void {
+    for (const answer of [...this.shutdownWaiters]) answer({ errorCode: ErrorCode.NOT_CONTROLLER, remaining: [] });
+  }
+
+  private async onControlledShutdown(brokerId: number, brokerEpoch: number): Promise<ControlledShutdownAnswer> {
+    if (!this.isActive) return { errorCode: ErrorCode.NOT_CONTROLLER, remaining: [] };
+    const generation = this.generation;
+    const live = this.context.liveBrokers.get(brokerId);
+    if (live === undefined) {
+      this.logger.warn(`controlled shutdown of broker ${brokerId} refused: it is not a live broker`);
+      return { errorCode: ErrorCode.BROKER_NOT_AVAILABLE, remaining: [] };
+    }
+    // -1: a request from before broker epochs (v0-v1), taken as current, as Kafka does.
+    if (brokerEpoch !== -1 && BigInt(brokerEpoch) < live.epoch) {
+      this.logger.warn(`controlled shutdown of broker ${brokerId} refused: broker epoch ${brokerEpoch} is older than its registration's ${live.epoch}`);
+      return { errorCode: ErrorCode.STALE_BROKER_EPOCH, remaining: [] };
+    }
+    this.context.shuttingDownBrokers.add(brokerId);
+    this.logger.info(`controlled shutdown of broker ${brokerId}: moving its leaderships and taking it out of the ISRs`);
+    // Kafka acts on the replicated partitions only: a single replica has nowhere to go.
+    const onBroker = [...this.context.partitionsOnBroker(brokerId)].filter(
+      ([topic, partition]) => !this.context.topicsToDelete.has(topic) && this.context.replicas(topic, partition).length > 1 && this.context.state(topic, partition) !== undefined,
+    );
+    const led = onBroker.filter(([topic, partition]) => this.context.state(topic, partition)!.leader === brokerId);
+    const followed = onBroker.filter(([topic, partition]) => this.context.state(topic, partition)!.leader !== brokerId);
+    const batch = new RequestBatch(this.context);
+    const moved = await this.updateStates(generation, led, (topic, partition, current) =>
+      current.leader !== brokerId
+        ? null
+        : electControlledShutdownLeader(this.context.replicas(topic, partition), current, this.context.isAlive, (id) => this.context.shuttingDownBrokers.has(id)),
+    );
+    // Kafka's OfflineReplica transition for the replicas it follows: out of the ISR (never its last member).
+    const shrunk = await this.updateStates(generation, followed, (_topic, _partition, current) =>
+      current.leader === brokerId || !current.isr.includes(brokerId) ? null : removeReplicasFromIsr(current, [brokerId]),
+    );
+    for (const [topic, partition, state] of [...moved, ...shrunk]) {
+      this.logger.info(`${partitionName(topic, partition)}: leader ${state.leader} (epoch ${state.leaderEpoch}), isr [${state.isr.join(', ')}] for the controlled shutdown of broker ${brokerId}`);
+      batch.addLeaderAndIsr(
+        this.context.replicas(topic, partition).filter((replica) => replica !== brokerId),
+        topic,
+        partition,
+        state,
+        false,
+      );
+    }
+    // The broker stops its replicas without deleting them (Kafka's StopReplica for the
+    // followed partitions; here for the moved ones too, so it stops leading at once and
+    // answers NOT_LEADER_OR_FOLLOWER rather than wait for followers that left).
+    for (const [topic, partition] of followed.filter(([topic, partition]) => !this.context.state(topic, partition)!.isr.includes(brokerId))) {
+      batch.addStopReplica(brokerId, topic, partition, this.context.state(topic, partition)!.leaderEpoch, false, (id, outcome) => this.onShutdownStopReplica(id, outcome));
+    }
+    for (const [topic, partition, state] of moved) {
+      batch.addStopReplica(brokerId, topic, partition, state.leaderEpoch, false, (id, outcome) => this.onShutdownStopReplica(id, outcome));
+    }
+    this.send(generation, batch);
+    const remaining = led.filter(([topic, partition]) => this.context.state(topic, partition)?.leader === brokerId);
+    if (remaining.length > 0) {
+      this.logger.info(`controlled shutdown of broker ${brokerId}: it still leads [${remaining.map(([topic, partition]) => partitionName(topic, partition)).join(', ')}] (no other live in-sync replica)`);
+    } else {
+      this.logger.info(`controlled shutdown of broker ${brokerId}: it leads no replicated partition any more (${moved.length} moved)`);
+    }
+    return { errorCode: ErrorCode.NONE, remaining };
+  }
+
+  private onShutdownStopReplica(brokerId: number, outcome: RequestOutcome<StopReplicaResponse>): void {
+    if (!outcome.ok) this.logger.debug(`StopReplica to broker ${brokerId} shutting down not answered: ${outcome.error.message}`);
+    else if (outcome.body.errorCode !== 0) this.logger.warn(`broker ${brokerId} shutting down answered StopReplica with ${errorName(outcome.body.errorCode)}`);
   }
 
   // ---- topics ----

@@ -29,8 +29,13 @@ export class ControllerContext {
   readonly states = new Map<string, Map<number, LeaderAndIsr>>();
   /** Topics with a deletion request (`/admin/delete_topics/<t>`) still being carried out. */
   readonly topicsToDelete = new Set<string>();
+  /** Live brokers that asked for a controlled shutdown: no election picks them; they leave this set when their registration goes. */
+  readonly shuttingDownBrokers = new Set<number>();
 
   isAlive = (brokerId: number): boolean => this.liveBrokers.has(brokerId);
+
+  /** Alive and not shutting down: a broker an election may choose (Kafka's liveBrokerIds, as opposed to liveOrShuttingDownBrokerIds). */
+  isElectable = (brokerId: number): boolean => this.liveBrokers.has(brokerId) && !this.shuttingDownBrokers.has(brokerId);
 
   state(topic: string, partition: number): LeaderAndIsr | undefined {
     return this.states.get(topic)?.get(partition);
@@ -68,6 +73,7 @@ export class ControllerContext {
 
   clear(): void {
     this.liveBrokers.clear();
+    this.shuttingDownBrokers.clear();
     this.topics.clear();
     this.states.clear();
     this.topicsToDelete.clear();

@@ -89,3 +89,20 @@ export function electPreferredLeader(assignment: readonly number[], current: Lea
   if (preferred === undefined || !isAlive(preferred) || !current.isr.includes(preferred)) return null;
   return { leader: preferred, isr: current.isr };
 }
+
+/**
+ * A new leader for a partition whose leader is shutting down (Kafka's
+ * ControlledShutdownLeaderElection): the first replica in assignment order that is alive, in
+ * the ISR and not shutting down; the ISR loses the brokers shutting down. Null when no such
+ * replica exists: the partition stays with its leader (the controller reports it remaining).
+ */
+export function electControlledShutdownLeader(
+  assignment: readonly number[],
+  current: LeaderAndIsr,
+  isAlive: (brokerId: number) => boolean,
+  isShuttingDown: (brokerId: number) => boolean,
+): LeaderIsrChange | null {
+  const leader = assignment.find((replica) => current.isr.includes(replica) && isAlive(replica) && !isShuttingDown(replica));
+  if (leader === undefined) return null;
+  return { leader, isr: current.isr.filter((replica) => !isShuttingDown(replica)) };
+}

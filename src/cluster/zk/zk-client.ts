@@ -34,6 +34,10 @@ export interface ZkStat {
   readonly version: number;
   /** The zxid of the create: a broker registration's czxid is that broker's epoch. */
   readonly czxid: bigint;
+  /** The zxid of the last setData (the create's when never set): orders a write against other changes. */
+  readonly mzxid: bigint;
+  /** The zxid of the last change to the children (a child created or removed). */
+  readonly pzxid: bigint;
   /** The session that owns an ephemeral node, 0 for a persistent one. */
   readonly ephemeralOwner: bigint;
   readonly numChildren: number;
@@ -151,6 +155,8 @@ function toZkStat(stat: Stat): ZkStat {
   return {
     version: stat.version,
     czxid: stat.czxid.readBigInt64BE(0),
+    mzxid: stat.mzxid.readBigInt64BE(0),
+    pzxid: stat.pzxid.readBigInt64BE(0),
     ephemeralOwner: stat.ephemeralOwner.readBigInt64BE(0),
     numChildren: stat.numChildren,
     ctimeMs: Number(stat.ctime.readBigInt64BE(0)),
