@@ -7,6 +7,7 @@
 import t, { type Test } from 'tap';
 import { ConfigChangeWatcher, CONFIG_CHANGE_EXPIRATION_MS } from '../../src/cluster/config-change-watcher.js';
 import { ProducerIdBlocks } from '../../src/cluster/producer-id-blocks.js';
+import type { PlacementBroker } from '../../src/cluster/controller/replica-placement.js';
 import { ensureClusterId, ensurePersistentPaths, ZkTopicAdmin, type CreateTopicOutcome } from '../../src/cluster/zk-admin.js';
 import { ZkClient } from '../../src/cluster/zk/zk-client.js';
 import type { CreateTopicRequest } from '../../src/controller/controller.js';
@@ -16,7 +17,9 @@ import { startZooKeeper, type ZooKeeperServer } from '../helpers/zookeeper.js';
 
 const logger = createLogger('zk-admin-test', process.env['SPATE_LOG_LEVEL'] === undefined ? 'error' : undefined);
 const WAIT_MS = 15_000;
-const BROKERS = [1, 2, 3];
+/** Live brokers without racks, as placement takes them. */
+const unracked = (...ids: number[]): PlacementBroker[] => ids.map((id) => ({ id, rack: null }));
+const BROKERS = unracked(1, 2, 3);
 const config = { numPartitions: 1, defaultReplicationFactor: 1, topicDefaults: new Map() };
 
 let server: ZooKeeperServer;
@@ -117,7 +120,7 @@ t.test("createTopic answers Kafka's error codes and messages", async (t) => {
     t.match(result.errorMessage, errorMessage, `${name}: message`);
     t.equal(result.assignment, null);
   };
-  await check('rf', { replicationFactor: 3 }, ErrorCode.INVALID_REPLICATION_FACTOR, /^Replication factor: 3 larger than available brokers: 2\.$/, [1, 2]);
+  await check('rf', { replicationFactor: 3 }, ErrorCode.INVALID_REPLICATION_FACTOR, /^Replication factor: 3 larger than available brokers: 2\.$/, unracked(1, 2));
   await check('rf0', { replicationFactor: 0 }, ErrorCode.INVALID_REPLICATION_FACTOR, /^Replication factor must be larger than 0\.$/);
   await check('p0', { numPartitions: 0 }, ErrorCode.INVALID_PARTITIONS, /^Number of partitions must be larger than 0\.$/);
   await check('both', { assignments: manual([1]) }, ErrorCode.INVALID_REQUEST, /^Both numPartitions or replicationFactor and replicasAssignments were set\. Both cannot be used at the same time\.$/);
@@ -129,6 +132,9 @@ t.test("createTopic answers Kafka's error codes and messages", async (t) => {
   await check('bad/name', {}, ErrorCode.INVALID_TOPIC_EXCEPTION, /characters other than/);
   await check('cfg', { configs: new Map([['retention.ms', 'soon']]) }, ErrorCode.INVALID_CONFIG, /retention\.ms/);
   await check('nullcfg', { configs: new Map([['retention.ms', null], ['segment.ms', null]]) }, ErrorCode.INVALID_CONFIG, /^Null value not supported for topic configs: retention\.ms,segment\.ms$/);
+  // Kafka places rack-aware once any broker has a rack, and refuses when only some have one
+  // (AdminOperationException: UNKNOWN_SERVER_ERROR).
+  await check('mixed', { replicationFactor: 2 }, ErrorCode.UNKNOWN_SERVER_ERROR, /^Not all brokers have rack information/, [{ id: 1, rack: 'a' }, { id: 2, rack: null }]);
   t.same(await topics.topicNames(), [], 'no refused topic was written');
 
   t.equal((await topics.createTopic(request('a.b'), BROKERS, false)).errorCode, ErrorCode.NONE);
@@ -205,7 +211,7 @@ t.test("createPartitions: Kafka's placement of the new partitions, the topic id 
   await check('grow', 8, [[1, 2]], ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Increasing the number of partitions by 2 but 1 assignments provided.');
   await check('grow', 7, [[1, 1]], ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Duplicate brokers not allowed in replica assignment: 1, 1 for partition id 6.');
   await check('grow', 8, [[1], [1, 2]], ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Inconsistent replication factor between partitions, partition 0 has 2 while partitions [6] have replication factors [1], respectively.');
-  await check('grow', 7, null, ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor: 2 larger than available brokers: 1.', [1]);
+  await check('grow', 7, null, ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor: 2 larger than available brokers: 1.', unracked(1));
   // A reassignment in progress (as kafka-reassign-partitions leaves it) blocks growth, as in Kafka.
   const current = (await zk!.getData('/brokers/topics/grow'))!;
   const reassigning = JSON.parse(current.data!.toString()) as Record<string, unknown>;
