@@ -145,6 +145,22 @@ export class ReplicaManager {
 
   // ---- what the partition layer asks ----
 
+  /**
+   * For a consumer's fetch at `fetchOffset` of a partition this broker leads: the leader's log
+   * end and the in-sync followers whose log reaches the offset, with their log ends and time
+   * since last caught up (what Kafka's replica selector is given). Null when not leader.
+   */
+  readReplicaCandidates(topic: string, partition: number, fetchOffset: number): { leaderLogEndOffset: number; followers: { brokerId: number; logEndOffset: number; timeSinceCaughtUpMs: number }[] } | null {
+    const hosted = this.hosted.get(key(topic, partition));
+    if (hosted === undefined || hosted.role !== 'leader' || hosted.leaderState === null) return null;
+    const now = this.now();
+    const followers = hosted.leaderState
+      .inSyncFollowers()
+      .filter(([, state]) => state.logEndOffset >= fetchOffset)
+      .map(([brokerId, state]) => ({ brokerId, logEndOffset: state.logEndOffset, timeSinceCaughtUpMs: now - state.lastCaughtUpTimeMs }));
+    return { leaderLogEndOffset: this.logs.offsets(topic, partition)?.logEndOffset ?? 0, followers };
+  }
+
   /** This broker's role for the partition, or null when it holds no replica of it. */
   role(topic: string, partition: number): ReplicaRole | null {
     return this.hosted.get(key(topic, partition))?.role ?? null;

@@ -53,6 +53,11 @@ export class LeaderReplicaState {
     return this.followers.get(brokerId);
   }
 
+  /** The followers in the ISR with what the leader knows of them. */
+  inSyncFollowers(): [number, Readonly<FollowerState>][] {
+    return [...this.followers].filter(([brokerId]) => this.isrSet.has(brokerId));
+  }
+
   /** Replaces the ISR (after a write of the partition state landed, or the controller sent a new one). */
   setIsr(isr: readonly number[]): void {
     this.isrSet = new Set(isr);

@@ -147,6 +147,26 @@ t.test("createTopic answers Kafka's error codes and messages", async (t) => {
   t.equal(dry.errorCode, ErrorCode.TOPIC_ALREADY_EXISTS);
 });
 
+t.test('with broker.rack on every live broker, CreateTopics and CreatePartitions place rack-aware', async (t) => {
+  const [zk] = await sessions(t, 1);
+  const topics = admin(zk!);
+  // Six brokers, two per rack, numbered so that id order puts two of one rack side by side:
+  // the rack-unaware round-robin would put replicas 1 and 2 (both in rack x) in one partition.
+  const racks: Record<number, string> = { 1: 'x', 2: 'x', 3: 'y', 4: 'y', 5: 'z', 6: 'z' };
+  const brokers = Object.entries(racks).map(([id, rack]) => ({ id: Number(id), rack }));
+  const created = await topics.createTopic(request('racked', { numPartitions: 6, replicationFactor: 3 }), brokers, false);
+  t.equal(created.errorCode, ErrorCode.NONE);
+  // random () => 0: start index and shift 0 over the rack-alternated list 1, 3, 5, 2, 4, 6.
+  t.same(Object.fromEntries(created.assignment!), { 0: [1, 3, 5], 1: [3, 5, 2], 2: [5, 2, 4], 3: [2, 4, 6], 4: [4, 6, 1], 5: [6, 1, 3] });
+  const grown = await topics.createPartitions('racked', 9, null, brokers, false);
+  t.equal(grown.errorCode, ErrorCode.NONE);
+  for (const [partition, replicas] of grown.assignment!) {
+    t.equal(new Set(replicas.map((id) => racks[id])).size, 3, `partition ${partition}: replicas ${replicas.join(',')} in three racks`);
+  }
+  const mixed = await topics.createPartitions('racked', 10, null, [...brokers, { id: 7, rack: null }], false);
+  t.same(outcome(mixed), { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: 'Not all brokers have rack information for replica rack aware assignment.' });
+});
+
 t.test('two brokers creating the same topic at once: one wins, the other gets TOPIC_ALREADY_EXISTS and writes nothing', async (t) => {
   const [a, b] = await sessions(t, 2);
   const [adminA, adminB] = [admin(a!), admin(b!)];

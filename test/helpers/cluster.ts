@@ -14,6 +14,8 @@ export interface ClusterOptions {
   readonly brokers: number;
   /** Overrides for every broker (Kafka keys). */
   readonly overrides?: Readonly<Record<string, string | number | boolean>>;
+  /** Overrides for one broker, by its id (e.g. its broker.rack), applied after `overrides`. */
+  readonly brokerOverrides?: (id: number) => Readonly<Record<string, string | number | boolean>>;
   /** ZooKeeper session timeout of the brokers, ms (small, so deaths are noticed in tests). */
   readonly sessionTimeoutMs?: number;
 }
@@ -49,6 +51,7 @@ export async function startCluster(t: Teardownable, options: ClusterOptions): Pr
           'zookeeper.session.timeout.ms': options.sessionTimeoutMs ?? 6000,
           'num.shards': 1,
           ...options.overrides,
+          ...options.brokerOverrides?.(id),
         },
       });
       return { id, process };
