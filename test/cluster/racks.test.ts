@@ -8,6 +8,8 @@
 // - confluent-kafka (librdkafka) with client.rack = the follower's rack reads every record,
 //   and its Fetch requests go to the follower (librdkafka's fetch debug log names the broker
 //   each Fetch is sent to).
+// - `spate cluster` lists the brokers with their racks and the controller, and once a broker
+//   is killed, the partitions it leaves offline, under-replicated and under min ISR.
 
 import t from 'tap';
 import { RACK_AWARE_REPLICA_SELECTOR } from '../../src/config/definitions.js';
@@ -18,6 +20,8 @@ import { clusterZk, readPartitionState, startCluster, waitFor } from '../helpers
 import { jsonLines } from '../helpers/json-lines.js';
 import { fetchBody, RawClient } from '../helpers/raw-client.js';
 import { PYTHON, pythonScript, run } from '../helpers/run.js';
+import { describe, spate } from '../cli/fixtures/spate.js';
+import type { ClusterSummary } from '../../src/cli/cluster.js';
 
 const RACKS: Record<number, string> = { 1: 'a', 2: 'b', 3: 'c' };
 const cluster = await startCluster(t, {
@@ -38,7 +42,7 @@ async function znodeJson(path: string): Promise<Record<string, unknown>> {
   return JSON.parse(node.data.toString()) as Record<string, unknown>;
 }
 
-async function createTopics(topics: { topic: string; partitions: number; replication: number }[]): Promise<void> {
+async function createTopics(topics: { topic: string; partitions: number; replication: number; config?: Record<string, string> }[]): Promise<void> {
   const result = await run(PYTHON, [pythonScript('admin_ops.py'), cluster.broker(1).process.bootstrap, JSON.stringify(topics.map((topic) => ({ op: 'create', ...topic })))], { timeoutMs: 60_000 });
   for (const line of jsonLines(result.stdout)) if (line.error !== null) throw new Error(`creating topics: ${JSON.stringify(line)} (${result.stderr.trim()})`);
 }
@@ -133,4 +137,50 @@ t.test('KIP-392: the leader points a consumer in a follower\'s rack to it, and t
   t.comment(`librdkafka on the preferred replica: ${JSON.stringify(done?.preferred ?? [])}`);
   t.ok((fetches[String(follower)] ?? 0) > 0, `the consumer fetched from follower ${follower}`);
   t.ok((fetches[String(follower)] ?? 0) > (fetches[String(leader)] ?? 0), `most of its fetches went to follower ${follower}, not leader ${leader}`);
+});
+
+t.test('spate cluster: brokers with racks, the controller, then under-replicated, under-min-ISR and offline partitions', async (t) => {
+  await createTopics([
+    { topic: 'single', partitions: 3, replication: 1 },
+    { topic: 'guarded', partitions: 3, replication: 2, config: { 'min.insync.replicas': '2' } },
+  ]);
+  await fullIsr('single', 3, 1);
+  await fullIsr('guarded', 3, 2);
+  const controller = (await znodeJson('/controller'))['brokerid'] as number;
+  const healthy = await spate(cluster.bootstrap, ['cluster', '--json']);
+  t.equal(healthy.code, 0, describe(healthy));
+  const before = JSON.parse(healthy.out) as ClusterSummary;
+  t.same(before.brokers.map((broker) => [broker.id, broker.rack]), [[1, 'a'], [2, 'b'], [3, 'c']], 'every broker with its rack');
+  t.equal(before.controller, controller, 'the controller /controller names');
+  t.same([before.underReplicated, before.underMinIsr, before.offline], [[], [], []], 'a healthy cluster: nothing under-replicated, under min ISR or offline');
+  const text = await spate(cluster.bootstrap, ['cluster']);
+  t.match(text.out, new RegExp(`^Controller: broker ${controller}$`, 'm'));
+  t.match(text.out, /^BROKER +HOST +PORT +RACK$/m);
+  t.match(text.out, /^Under-replicated partitions: 0$/m);
+
+  // Broker 3 dies (not the controller, so the survivors' answers come at once): its RF 1
+  // partition goes offline, and the RF 2 partitions it held lose it from their ISR.
+  const victim = [1, 2, 3].find((id) => id !== controller && id !== 1)!;
+  const survivor = cluster.brokers.find((broker) => broker.id !== victim)!;
+  await cluster.broker(victim).process.kill();
+  const singles = (await znodeJson('/brokers/topics/single'))['partitions'] as Record<string, number[]>;
+  const guarded = (await znodeJson('/brokers/topics/guarded'))['partitions'] as Record<string, number[]>;
+  const expectedOffline = Object.entries(singles).filter(([, replicas]) => replicas.includes(victim)).map(([partition]) => `single-${partition}`);
+  const expectedShort = Object.entries(guarded).filter(([, replicas]) => replicas.includes(victim)).map(([partition]) => `guarded-${partition}`).sort();
+  const names = (problems: readonly { topic: string; partition: number }[]) => problems.map((p) => `${p.topic}-${p.partition}`).sort();
+  const after = await waitFor(`spate cluster to report broker ${victim}'s partitions`, async () => {
+    const run = await spate(survivor.process.bootstrap, ['cluster', '--json']);
+    if (run.code !== 0) return undefined;
+    const summary = JSON.parse(run.out) as ClusterSummary;
+    return names(summary.offline).join() === expectedOffline.join() && names(summary.underMinIsr).join() === expectedShort.join() ? summary : undefined;
+  });
+  t.same(after.brokers.map((broker) => broker.id), [1, 2, 3].filter((id) => id !== victim), `broker ${victim} is gone from the list`);
+  t.same(names(after.offline), expectedOffline, `offline: the RF 1 partition on broker ${victim}`);
+  t.same(names(after.underMinIsr), expectedShort, 'under min ISR: the min.insync.replicas=2 partitions that lost a replica');
+  t.ok(expectedShort.every((name) => names(after.underReplicated).includes(name)), 'those are under-replicated too');
+  t.ok(names(after.underReplicated).length >= expectedShort.length + 2, 'and so is every RF 3 and RF 2 partition with a replica there');
+  const shown = await spate(survivor.process.bootstrap, ['cluster']);
+  t.match(shown.out, new RegExp(`^Offline partitions: ${expectedOffline.length}$`, 'm'));
+  t.match(shown.out, new RegExp(`^Under-min-ISR partitions: ${expectedShort.length}$`, 'm'));
+  t.comment(shown.out.split('\n').slice(0, 10).join('\n'));
 });
