@@ -414,8 +414,8 @@ export class ClusterNode implements ClusterServices, Replication {
     this.replicas.appended(topic.name, partition);
   }
 
-  followerFetched(topic: TopicRecord, partition: number, replicaId: number, fetchOffset: number): number {
-    return this.replicas.recordFollowerFetch(topic.name, partition, replicaId, fetchOffset);
+  followerFetched(topic: TopicRecord, partition: number, replicaId: number, fetchOffset: number, logStartOffset: number): number {
+    return this.replicas.recordFollowerFetch(topic.name, partition, replicaId, fetchOffset, logStartOffset);
   }
 
   follows(topic: TopicRecord, partition: number): { readonly leaderEpoch: number } | null {

@@ -55,6 +55,7 @@ function resolvePartitions(request: FetchRequest, context: RequestContext): Requ
         partitionMaxBytes: partition.partitionMaxBytes,
         currentLeaderEpoch: partition.currentLeaderEpoch,
         lastFetchedEpoch: partition.lastFetchedEpoch,
+        logStartOffset: partition.logStartOffset,
         errorBeforeRead: topic !== null ? ErrorCode.NONE : byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
         requestTopic: wanted.topic,
         requestTopicId: wanted.topicId,

@@ -36,6 +36,8 @@ export interface FetchPartition {
   readonly partitionMaxBytes: number;
   readonly currentLeaderEpoch: number;
   readonly lastFetchedEpoch: number;
+  /** A follower's log start offset (Fetch v5+; -1 unknown), remembered by the leader (KIP-392's choice of replica). */
+  readonly logStartOffset: number;
   /** An error found before reading (an unknown topic: UNKNOWN_TOPIC_OR_PARTITION, or UNKNOWN_TOPIC_ID by id), or NONE. */
   readonly errorBeforeRead: number;
 }
@@ -82,7 +84,7 @@ export async function fetchPartitions(manager: PartitionManager, params: FetchPa
     plans.forEach((plan, index) => {
       if (plan.topic === null || plan.errorBeforeRead !== ErrorCode.NONE) return;
       const epochError = manager.checkLeaderEpoch(plan.topic, plan.partition, plan.currentLeaderEpoch);
-      const errorCode = epochError !== ErrorCode.NONE ? epochError : manager.followerFetched(plan.topic, plan.partition, follower, plan.fetchOffset);
+      const errorCode = epochError !== ErrorCode.NONE ? epochError : manager.followerFetched(plan.topic, plan.partition, follower, plan.fetchOffset, plan.logStartOffset);
       if (errorCode !== ErrorCode.NONE) plans[index] = { ...plan, errorBeforeRead: errorCode };
     });
   }

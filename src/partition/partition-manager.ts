@@ -64,8 +64,8 @@ export interface Replication {
   leads(topic: TopicRecord, partition: number): { readonly leaderEpoch: number; readonly isr: readonly number[] } | null;
   /** The leader appended to the partition (its high watermark may move). */
   appended(topic: TopicRecord, partition: number): void;
-  /** A follower fetched from `fetchOffset`: NONE, or NOT_LEADER_OR_FOLLOWER. */
-  followerFetched(topic: TopicRecord, partition: number, replicaId: number, fetchOffset: number): number;
+  /** A follower fetched from `fetchOffset`, its log starting at `logStartOffset` (-1 unknown): NONE, or NOT_LEADER_OR_FOLLOWER. */
+  followerFetched(topic: TopicRecord, partition: number, replicaId: number, fetchOffset: number, logStartOffset: number): number;
   /** Whether this broker follows the partition now, and in which leader epoch (it may serve consumers, KIP-392). */
   follows(topic: TopicRecord, partition: number): { readonly leaderEpoch: number } | null;
   /** The follower a consumer in `clientRack` fetching at `fetchOffset` should read from (KIP-392), or null for this leader. */
@@ -259,8 +259,8 @@ export class PartitionManager {
   }
 
   /** A follower fetched from `fetchOffset` (its log end): NONE, or NOT_LEADER_OR_FOLLOWER when this broker does not lead the partition. */
-  followerFetched(topic: TopicRecord, partition: number, replicaId: number, fetchOffset: number): number {
-    return this.replication?.followerFetched(topic, partition, replicaId, fetchOffset) ?? ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  followerFetched(topic: TopicRecord, partition: number, replicaId: number, fetchOffset: number, logStartOffset = -1): number {
+    return this.replication?.followerFetched(topic, partition, replicaId, fetchOffset, logStartOffset) ?? ErrorCode.NOT_LEADER_OR_FOLLOWER;
   }
 
   /** The follower a consumer in `clientRack` should fetch from (KIP-392); null for this broker (an embedded broker is always its own). */
