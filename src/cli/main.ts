@@ -13,6 +13,7 @@
 //   delete-records   advance a partition's log start offset
 //   groups           list | describe | reset-offsets | delete | delete-offsets (consumer groups)
 //   leaders          elect --preferred | --unclean (partition leaders, through the controller)
+//   cluster          brokers and racks, the controller, under-replicated/under-min-ISR/offline partitions
 //
 // The broker address is --bootstrap-server, else $SPATE_BOOTSTRAP, else 127.0.0.1:9092.
 //
@@ -28,6 +29,7 @@
 import { readFileSync } from 'node:fs';
 import { commandHelp, parseArgs, type CommandSpec, type OptionSpec } from './args.js';
 import type { Command, Context } from './command.js';
+import { cluster } from './cluster.js';
 import { configsAlter, configsDescribe } from './configs.js';
 import { consume } from './consume.js';
 import { deleteRecords } from './delete-records.js';
@@ -70,6 +72,7 @@ const commands: readonly Command[] = [
   groupsDelete,
   groupsDeleteOffsets,
   leadersElect,
+  cluster,
 ];
 const commandsByName = new Map(commands.map((command) => [command.spec.name, command]));
 const groups = new Set(commands.filter((c) => c.spec.name.includes(' ')).map((c) => c.spec.name.split(' ')[0]!));

@@ -33,6 +33,7 @@ import { ZkClusterTopics } from './cluster-topics.js';
 import { ControllerRequestChecks } from './controller-request-checks.js';
 import { ClusterController, type ElectionOutcome } from './controller/cluster-controller.js';
 import { MetadataCache } from './metadata-cache.js';
+import { preferredReadReplica } from './replica-selector.js';
 import { ReplicaFetchers, type FollowerLogs } from './replica-fetcher.js';
 import { ReplicaManager, type IsrWriter, type ReplicaLogs } from './replica-manager.js';
 import { ConfigChangeWatcher } from './config-change-watcher.js';
@@ -533,7 +534,23 @@ export class ClusterNode implements ClusterServices, Replication {
     this.replicas.appended(topic.name, partition);
   }
 
-  followerFetched(topic: TopicRecord, partition: number, replicaId: number, fetchOffset: number): number {
-    return this.replicas.recordFollowerFetch(topic.name, partition, replicaId, fetchOffset);
+  followerFetched(topic: TopicRecord, partition: number, replicaId: number, fetchOffset: number, logStartOffset: number): number {
+    return this.replicas.recordFollowerFetch(topic.name, partition, replicaId, fetchOffset, logStartOffset);
+  }
+
+  follows(topic: TopicRecord, partition: number): { readonly leaderEpoch: number } | null {
+    if (this.replicas.role(topic.name, partition) !== 'follower') return null;
+    return { leaderEpoch: this.replicas.leaderEpoch(topic.name, partition) };
+  }
+
+  /** Kafka's RackAwareReplicaSelector when replica.selector.class names it; otherwise (Kafka's default) always the leader. */
+  preferredReadReplica(topic: TopicRecord, partition: number, clientRack: string, fetchOffset: number): number | null {
+    if (!this.options.config.rackAwareReplicaSelector || clientRack === '') return null;
+    const candidates = this.replicas.readReplicaCandidates(topic.name, partition, fetchOffset);
+    if (candidates === null) return null;
+    // A follower not live in the metadata (no endpoint to point the consumer to) has no rack here, so it is never chosen.
+    const rackOf = (brokerId: number): string | null => this.cache.broker(brokerId)?.rack ?? null;
+    const leader = { brokerId: this.options.config.brokerId, rack: this.options.config.brokerRack, logEndOffset: candidates.leaderLogEndOffset, timeSinceCaughtUpMs: 0 };
+    return preferredReadReplica(clientRack, leader, candidates.followers.map((follower) => ({ ...follower, rack: rackOf(follower.brokerId) })));
   }
 }

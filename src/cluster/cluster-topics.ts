@@ -14,6 +14,7 @@ import { isInternalTopic, type TopicRecord } from '../controller/metadata-store.
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { excerpt } from '../protocol/string-limits.js';
+import type { PlacementBroker } from './controller/replica-placement.js';
 import type { MetadataCache } from './metadata-cache.js';
 import type { ProducerIdBlocks } from './producer-id-blocks.js';
 import type { ZkTopicAdmin } from './zk-admin.js';
@@ -75,8 +76,9 @@ export class ZkClusterTopics implements ClusterTopics {
     return this.cache.partition(topic.name, partition);
   }
 
-  private liveBrokers(): number[] {
-    return [...this.cache.brokers()].map((broker) => broker.id).sort((a, b) => a - b);
+  /** The live brokers with their racks, by id (placement is rack-aware when they have racks). */
+  private liveBrokers(): PlacementBroker[] {
+    return [...this.cache.brokers()].map((broker) => ({ id: broker.id, rack: broker.rack })).sort((a, b) => a.id - b.id);
   }
 
   /** The checks that need no ZooKeeper read; null when the creation may go ahead. */

@@ -28,6 +28,8 @@ import { partitionName } from './replica-manager.js';
 export interface FollowerLogs {
   /** The partition's log end offset, or undefined when it is not open here. */
   logEndOffset(topic: string, partition: number): number | undefined;
+  /** The partition's log start offset, or undefined when it is not open here (sent with each fetch, as Kafka's followers do). */
+  logStartOffset(topic: string, partition: number): number | undefined;
   /** The latest leader epoch in the partition's epoch cache (-1 when it has none) and where that epoch ends here. */
   endOffsetForEpoch(topic: string, topicId: string, partition: number, epoch: number | 'latest'): Promise<{ epoch: number; endOffset: number }>;
   /** Removes every record at and after `offset`; `fully`: removes all and restarts the log at `offset`. */
@@ -239,7 +241,7 @@ class Fetcher {
             currentLeaderEpoch: p.leaderEpoch,
             fetchOffset: this.logs.logEndOffset(p.topic, p.partition)!,
             lastFetchedEpoch: -1,
-            logStartOffset: -1,
+            logStartOffset: this.logs.logStartOffset(p.topic, p.partition) ?? -1,
             partitionMaxBytes: this.settings.fetchMaxBytes,
           })),
         })),

@@ -145,6 +145,23 @@ export class ReplicaManager {
 
   // ---- what the partition layer asks ----
 
+  /**
+   * For a consumer's fetch at `fetchOffset` of a partition this broker leads: the leader's log
+   * end and the in-sync followers whose log holds the offset (log start at or before it, log
+   * end at or past it), with their log ends and time
+   * since last caught up (what Kafka's replica selector is given). Null when not leader.
+   */
+  readReplicaCandidates(topic: string, partition: number, fetchOffset: number): { leaderLogEndOffset: number; followers: { brokerId: number; logEndOffset: number; timeSinceCaughtUpMs: number }[] } | null {
+    const hosted = this.hosted.get(key(topic, partition));
+    if (hosted === undefined || hosted.role !== 'leader' || hosted.leaderState === null) return null;
+    const now = this.now();
+    const followers = hosted.leaderState
+      .inSyncFollowers()
+      .filter(([, state]) => state.logEndOffset >= fetchOffset && state.logStartOffset <= fetchOffset)
+      .map(([brokerId, state]) => ({ brokerId, logEndOffset: state.logEndOffset, timeSinceCaughtUpMs: now - state.lastCaughtUpTimeMs }));
+    return { leaderLogEndOffset: this.logs.offsets(topic, partition)?.logEndOffset ?? 0, followers };
+  }
+
   /** This broker's role for the partition, or null when it holds no replica of it. */
   role(topic: string, partition: number): ReplicaRole | null {
     return this.hosted.get(key(topic, partition))?.role ?? null;
@@ -268,14 +285,14 @@ export class ReplicaManager {
    * A follower fetched `fetchOffset` (its log end) of a partition this broker leads. Returns
    * NOT_LEADER_OR_FOLLOWER when it does not lead it, or when the fetcher is no replica of it.
    */
-  recordFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number): number {
+  recordFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number, logStartOffset = -1): number {
     const hosted = this.hosted.get(key(topic, partition));
     if (hosted === undefined || hosted.role !== 'leader' || hosted.leaderState === null) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     const leaderLogEnd = this.logs.offsets(topic, partition)?.logEndOffset ?? 0;
     // Past the log end: the read answers OFFSET_OUT_OF_RANGE and, as in Kafka, the fetch does not count (counted, such an
     // offset would stand for this follower's log end until its next fetch, and the high watermark follow the leader's alone).
     if (fetchOffset > leaderLogEnd) return hosted.leaderState.follower(replicaId) === undefined ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.NONE;
-    if (!hosted.leaderState.recordFetch(replicaId, fetchOffset, leaderLogEnd, this.now())) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    if (!hosted.leaderState.recordFetch(replicaId, fetchOffset, leaderLogEnd, this.now(), logStartOffset)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     void this.maybeAdvanceHighWatermark(hosted).then(() => this.maybeExpandIsr(hosted, replicaId));
     return ErrorCode.NONE;
   }

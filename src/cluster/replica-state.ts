@@ -14,6 +14,8 @@
 
 export interface FollowerState {
   logEndOffset: number;
+  /** The log start offset the follower last sent with its fetch (-1 unknown), so consumers are not pointed to a follower without their offset (KIP-392). */
+  logStartOffset: number;
   lastCaughtUpTimeMs: number;
   lastFetchTimeMs: number;
   /** The leader's log end offset when this follower last fetched. */
@@ -37,7 +39,7 @@ export class LeaderReplicaState {
       if (replica === brokerId) continue;
       // Kafka starts every follower as caught up when the leader takes over, so the ISR it was
       // given is not shrunk before the followers had a chance to fetch.
-      this.followers.set(replica, { logEndOffset: -1, lastCaughtUpTimeMs: nowMs, lastFetchTimeMs: nowMs, lastFetchLeaderLogEndOffset: -1 });
+      this.followers.set(replica, { logEndOffset: -1, logStartOffset: -1, lastCaughtUpTimeMs: nowMs, lastFetchTimeMs: nowMs, lastFetchLeaderLogEndOffset: -1 });
     }
   }
 
@@ -53,6 +55,11 @@ export class LeaderReplicaState {
     return this.followers.get(brokerId);
   }
 
+  /** The followers in the ISR with what the leader knows of them. */
+  inSyncFollowers(): [number, Readonly<FollowerState>][] {
+    return [...this.followers].filter(([brokerId]) => this.isrSet.has(brokerId));
+  }
+
   /** Replaces the ISR (after a write of the partition state landed, or the controller sent a new one). */
   setIsr(isr: readonly number[]): void {
     this.isrSet = new Set(isr);
@@ -60,14 +67,16 @@ export class LeaderReplicaState {
 
   /**
    * Records a follower's fetch from `fetchOffset` while the leader's log ended at
-   * `leaderLogEndOffset`. Returns false when the broker is not a follower of this partition.
+   * `leaderLogEndOffset`, its own log starting at `logStartOffset` (-1 when it did not say).
+   * Returns false when the broker is not a follower of this partition.
    */
-  recordFetch(brokerId: number, fetchOffset: number, leaderLogEndOffset: number, nowMs: number): boolean {
+  recordFetch(brokerId: number, fetchOffset: number, leaderLogEndOffset: number, nowMs: number, logStartOffset = -1): boolean {
     const state = this.followers.get(brokerId);
     if (state === undefined) return false;
     if (fetchOffset >= leaderLogEndOffset) state.lastCaughtUpTimeMs = Math.max(state.lastCaughtUpTimeMs, nowMs);
     else if (fetchOffset >= state.lastFetchLeaderLogEndOffset) state.lastCaughtUpTimeMs = Math.max(state.lastCaughtUpTimeMs, state.lastFetchTimeMs);
     state.logEndOffset = fetchOffset;
+    state.logStartOffset = logStartOffset;
     state.lastFetchLeaderLogEndOffset = leaderLogEndOffset;
     state.lastFetchTimeMs = nowMs;
     return true;

@@ -60,6 +60,10 @@ export class ShardReplicaLogs implements ReplicaLogs, FollowerLogs {
     return this.offsets(topic, partition)?.logEndOffset;
   }
 
+  logStartOffset(topic: string, partition: number): number | undefined {
+    return this.offsets(topic, partition)?.logStartOffset;
+  }
+
   async ensure(topic: string, topicId: string, partition: number): Promise<PartitionOffsets> {
     const key = partitionKey(topic, partition);
     if (this.dirs.get(topic, partition) === '') {

@@ -24,7 +24,7 @@ import { topicNameProblem, type CreateTopicRequest } from '../controller/control
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { excerpt } from '../protocol/string-limits.js';
-import { assignReplicasToBrokers, PlacementError, startIndexForNewPartitions } from './controller/replica-placement.js';
+import { assignReplicas, PlacementError, startIndexForNewPartitions, type PlacementBroker } from './controller/replica-placement.js';
 import { ZkError, type ZkClient, type ZkOp } from './zk/zk-client.js';
 import { ClusterIdZnode, ConfigChangeZnode, EntityConfigZnode, TopicZnode, topicEntityPath, ZkPaths, ZnodeFormatError, type TopicAssignment } from './zk/znodes.js';
 
@@ -142,12 +142,12 @@ export class ZkTopicAdmin {
   /**
    * CreateTopics for one topic (ZkAdminManager.createTopics with
    * AdminZkClient.validateTopicCreate and createTopicWithAssignment). Placement is Kafka's
-   * rack-unaware round-robin over `liveBrokers`; explicit assignments may name brokers that
+   * round-robin over `liveBrokers`, rack-aware when they have racks; explicit assignments may name brokers that
    * are not live (Kafka's ZooKeeper mode allows it: the partitions are offline until they
    * come). Once this resolves with NONE the znodes are written; the controller creates the
    * partitions after.
    */
-  async createTopic(request: CreateTopicRequest, liveBrokers: readonly number[], validateOnly: boolean): Promise<CreateTopicOutcome> {
+  async createTopic(request: CreateTopicRequest, liveBrokers: readonly PlacementBroker[], validateOnly: boolean): Promise<CreateTopicOutcome> {
     const nullConfigs = [...request.configs].filter(([, value]) => value === null).map(([key]) => key);
     if (nullConfigs.length > 0) return createFailed(ErrorCode.INVALID_CONFIG, `Null value not supported for topic configs: ${excerpt(nullConfigs.join(','))}`);
     const manual = request.assignments.length > 0;
@@ -166,7 +166,7 @@ export class ZkTopicAdmin {
       const replicationFactor = request.replicationFactor === -1 ? this.options.config.defaultReplicationFactor : request.replicationFactor;
       if (partitions > limits.topicPartitionsMax) return createFailed(ErrorCode.INVALID_PARTITIONS, `Number of partitions ${partitions} is above the limit ${limits.topicPartitionsMax}.`);
       try {
-        assignment = assignReplicasToBrokers(liveBrokers, partitions, replicationFactor, this.options.random === undefined ? {} : { random: this.options.random });
+        assignment = assignReplicas(liveBrokers, partitions, replicationFactor, this.options.random === undefined ? {} : { random: this.options.random });
       } catch (error) {
         if (error instanceof PlacementError) return createFailed(ErrorCode[error.kind], error.message);
         throw error;
@@ -282,7 +282,7 @@ export class ZkTopicAdmin {
     name: string,
     count: number,
     assignments: readonly (readonly number[])[] | null,
-    liveBrokers: readonly number[],
+    liveBrokers: readonly PlacementBroker[],
     validateOnly: boolean,
   ): Promise<CreatePartitionsOutcome> {
     if (topicNameProblem(name) !== null) return partitionsFailed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${excerpt(name)}' does not exist.`);
@@ -399,7 +399,7 @@ function planNewPartitions(
   current: TopicAssignment,
   count: number,
   assignments: readonly (readonly number[])[] | null,
-  liveBrokers: readonly number[],
+  liveBrokers: readonly PlacementBroker[],
 ): { added: Map<number, number[]> } | CreatePartitionsOutcome {
   if (current.addingReplicas.size > 0 || current.removingReplicas.size > 0) {
     return partitionsFailed(ErrorCode.REASSIGNMENT_IN_PROGRESS, `A partition reassignment is in progress for the topic '${name}'.`);
@@ -414,7 +414,7 @@ function planNewPartitions(
   }
   const toAdd = count - existing;
   if (assignments !== null) {
-    const live = new Set(liveBrokers);
+    const live = new Set(liveBrokers.map((broker) => broker.id));
     const unknown = [...new Set(assignments.flat())].filter((id) => !live.has(id));
     if (unknown.length > 0) return partitionsFailed(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Unknown broker(s) in replica assignment: ${excerpt(seq(unknown))}.`);
     if (assignments.length !== toAdd) {
@@ -437,8 +437,8 @@ function planNewPartitions(
     return { added };
   }
   try {
-    const startIndex = startIndexForNewPartitions(liveBrokers, partition0[0]!);
-    return { added: assignReplicasToBrokers(liveBrokers, toAdd, partition0.length, { startIndex, startPartitionId: existing }) };
+    const startIndex = startIndexForNewPartitions(liveBrokers.map((broker) => broker.id), partition0[0]!);
+    return { added: assignReplicas(liveBrokers, toAdd, partition0.length, { startIndex, startPartitionId: existing }) };
   } catch (error) {
     if (error instanceof PlacementError) return partitionsFailed(ErrorCode[error.kind], error.message);
     throw error;

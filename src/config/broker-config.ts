@@ -159,6 +159,8 @@ export interface BrokerConfig {
   readonly zookeeper: ZooKeeperSettings | null;
   /** broker.rack, or null. */
   readonly brokerRack: string | null;
+  /** replica.selector.class set to Kafka's RackAwareReplicaSelector: consumers are pointed to a follower in their rack (KIP-392). */
+  readonly rackAwareReplicaSelector: boolean;
   readonly replication: ReplicationSettings;
   readonly autoCreateTopicsEnable: boolean;
   readonly deleteTopicEnable: boolean;
@@ -363,6 +365,7 @@ export function buildBrokerConfig(
     defaultReplicationFactor: get('default.replication.factor'),
     zookeeper,
     brokerRack: get<string | null>('broker.rack'),
+    rackAwareReplicaSelector: get<string | null>('replica.selector.class') !== null,
     replication,
     autoCreateTopicsEnable: get('auto.create.topics.enable'),
     deleteTopicEnable: get('delete.topic.enable'),

@@ -5,6 +5,9 @@
 import { availableParallelism } from 'node:os';
 import { excerpt } from '../protocol/string-limits.js';
 
+/** replica.selector.class's one value (KIP-392): Kafka's class name, kept so Kafka's configs carry over. */
+export const RACK_AWARE_REPLICA_SELECTOR = 'org.apache.kafka.common.replica.RackAwareReplicaSelector';
+
 export type ConfigType = 'int' | 'long' | 'boolean' | 'string' | 'list' | 'double';
 
 export interface ConfigDefinition {
@@ -329,6 +332,11 @@ export const brokerConfigDefinitions = define([
   {
     name: 'broker.rack', type: 'string', defaultValue: null,
     doc: 'Rack of the broker, published in its registration and in Metadata. Examples: RACK1, us-east-1d.',
+  },
+  {
+    name: 'replica.selector.class', type: 'string', defaultValue: null,
+    check: (value) => (value === null || value === RACK_AWARE_REPLICA_SELECTOR ? undefined : `only ${RACK_AWARE_REPLICA_SELECTOR} is available`),
+    doc: `The replica a consumer (Fetch v11+, with client.rack) is pointed to as preferred_read_replica (KIP-392). Unset: always the leader. ${RACK_AWARE_REPLICA_SELECTOR}: an in-sync follower in the consumer's rack when the leader is not in it.`,
   },
   {
     name: 'offsets.topic.replication.factor', type: 'int', defaultValue: '3', min: 1, max: 32767,

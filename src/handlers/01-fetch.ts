@@ -12,7 +12,10 @@
 // so a small request cannot draw an answer many times the log's size.
 // A fetch with a replica id (a follower broker) reads up to the log end, not the high
 // watermark, and its fetch offset counts as that follower's log end (src/cluster/).
-// Not served yet: preferred read replicas, quotas.
+// A consumer's fetch of v11+ carries its rack (rack_id, librdkafka's client.rack): a follower
+// serves it up to its own high watermark, and a leader with replica.selector.class set may
+// answer preferred_read_replica instead of records (KIP-392, partition/fetch.ts).
+// Not served yet: quotas.
 
 import { fetchPartitions, type FetchPartition } from '../partition/fetch.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -24,6 +27,8 @@ import { defineHandler, type RequestContext } from './handler.js';
 
 const FIRST_TOPIC_ID_VERSION = 13;
 const FIRST_ZSTD_VERSION = 10;
+/** The first version with rack_id (KIP-392): only such consumers may read from a follower, as in Kafka. */
+const FIRST_RACK_ID_VERSION = 11;
 const READ_COMMITTED = 1;
 
 interface RequestedPartition extends FetchPartition {
@@ -50,6 +55,7 @@ function resolvePartitions(request: FetchRequest, context: RequestContext): Requ
         partitionMaxBytes: partition.partitionMaxBytes,
         currentLeaderEpoch: partition.currentLeaderEpoch,
         lastFetchedEpoch: partition.lastFetchedEpoch,
+        logStartOffset: partition.logStartOffset,
         errorBeforeRead: topic !== null ? ErrorCode.NONE : byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
         requestTopic: wanted.topic,
         requestTopicId: wanted.topicId,
@@ -78,6 +84,7 @@ export const fetchHandler = defineHandler({
             ? { ...partition, errorBeforeRead: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE }
             : partition,
         );
+    const replicaId = context.apiVersion <= 14 ? request.replicaId : request.replicaState.replicaId;
     const fetched = await fetchPartitions(broker.partitions, {
       partitions: readable,
       // Kafka: the smaller of the client's max_bytes and the broker's fetch.max.bytes.
@@ -85,7 +92,8 @@ export const fetchHandler = defineHandler({
       minBytes: request.minBytes,
       maxWaitMs: broker.shuttingDown ? 0 : request.maxWaitMs,
       // A broker following the partitions (v15+ names it in replica_state); -1 for a consumer.
-      replicaId: context.apiVersion <= 14 ? request.replicaId : request.replicaState.replicaId,
+      replicaId,
+      clientRack: replicaId < 0 && context.apiVersion >= FIRST_RACK_ID_VERSION ? request.rackId : null,
       park: () => context.park(),
       onResponseDone: (release) => context.onResponseDone(release),
     });
@@ -107,7 +115,7 @@ export const fetchHandler = defineHandler({
         logStartOffset: answer.logStartOffset,
         divergingEpoch: answer.divergingEpoch ?? { epoch: -1, endOffset: -1 },
         abortedTransactions: readCommitted ? [] : null,
-        preferredReadReplica: -1,
+        preferredReadReplica: answer.preferredReadReplica,
         records: answer.records,
       });
     });

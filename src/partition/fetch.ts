@@ -13,6 +13,10 @@
 // replaced (compaction) is planned again once; any other I/O error answers
 // KAFKA_STORAGE_ERROR for that partition — never a silent empty answer — logged at ERROR
 // once per partition.
+// Fetch from the closest replica (KIP-392): a consumer's fetch that names its rack (v11+)
+// may be served by a follower, up to the follower's high watermark; the leader answers such
+// a fetch of a partition with no records and `preferredReadReplica` when the replica selector
+// names a follower in the consumer's rack, without waiting for min_bytes (as Kafka does).
 
 import { limits } from '../config/limits.js';
 import type { FileRegion, Records } from '../protocol/chunks.js';
@@ -32,6 +36,8 @@ export interface FetchPartition {
   readonly partitionMaxBytes: number;
   readonly currentLeaderEpoch: number;
   readonly lastFetchedEpoch: number;
+  /** A follower's log start offset (Fetch v5+; -1 unknown), remembered by the leader (KIP-392's choice of replica). */
+  readonly logStartOffset: number;
   /** An error found before reading (an unknown topic: UNKNOWN_TOPIC_OR_PARTITION, or UNKNOWN_TOPIC_ID by id), or NONE. */
   readonly errorBeforeRead: number;
 }
@@ -44,6 +50,11 @@ export interface FetchParams {
   readonly maxWaitMs: number;
   /** The fetching broker's id when a follower fetches (it reads up to the log end), else a negative number. */
   readonly replicaId: number;
+  /**
+   * A consumer's rack_id (Fetch v11+, '' when it has none): followers may serve it and the
+   * leader may point it to one; null (older versions, and followers) reads from the leader only.
+   */
+  readonly clientRack: string | null;
   /** Called before waiting for data; the returned function after (the request leaves the broker's request queue meanwhile). */
   readonly park: () => () => void;
   /** Runs `release` once the response holding the records has been written, or its connection is gone. */
@@ -56,6 +67,8 @@ export interface FetchedPartition {
   readonly lastStableOffset: number;
   readonly logStartOffset: number;
   readonly divergingEpoch: DivergingEpoch | null;
+  /** The follower the consumer should fetch this partition from instead (KIP-392), or -1. */
+  readonly preferredReadReplica: number;
   readonly records: Records;
 }
 
@@ -71,13 +84,26 @@ export async function fetchPartitions(manager: PartitionManager, params: FetchPa
     plans.forEach((plan, index) => {
       if (plan.topic === null || plan.errorBeforeRead !== ErrorCode.NONE) return;
       const epochError = manager.checkLeaderEpoch(plan.topic, plan.partition, plan.currentLeaderEpoch);
-      const errorCode = epochError !== ErrorCode.NONE ? epochError : manager.followerFetched(plan.topic, plan.partition, follower, plan.fetchOffset);
+      const errorCode = epochError !== ErrorCode.NONE ? epochError : manager.followerFetched(plan.topic, plan.partition, follower, plan.fetchOffset, plan.logStartOffset);
       if (errorCode !== ErrorCode.NONE) plans[index] = { ...plan, errorBeforeRead: errorCode };
     });
   }
-  let replies = await readAll(manager, plans, follower !== null);
+  const closest = follower === null && params.clientRack !== null;
+  if (closest) {
+    plans.forEach((plan, index) => {
+      if (plan.topic === null || plan.errorBeforeRead !== ErrorCode.NONE || !manager.hasPartition(plan.topic, plan.partition)) return;
+      // The epoch is checked first, as Kafka's leader does before answering with a preferred replica.
+      if (manager.checkLeaderEpoch(plan.topic, plan.partition, plan.currentLeaderEpoch, true) !== ErrorCode.NONE) return;
+      const preferred = manager.preferredReadReplica(plan.topic, plan.partition, params.clientRack!, plan.fetchOffset);
+      if (preferred !== null) plans[index] = { ...plan, preferredReadReplica: preferred };
+    });
+  }
+  let replies = await readAll(manager, plans, follower !== null, closest);
+  // A partition pointed to another replica is answered at once (Kafka's hasPreferredReadReplica).
+  const redirected = plans.some((plan) => plan.preferredReadReplica !== undefined);
   // Wait while there is less than min_bytes, no error to report and time left; re-read after each wake.
   for (;;) {
+    if (redirected) break;
     const available = availableBytes(replies);
     const waitMs = deadline - Date.now();
     if (available.bytes >= params.minBytes || available.errors || waitMs <= 0 || manager.delayedFull) break;
@@ -89,13 +115,15 @@ export async function fetchPartitions(manager: PartitionManager, params: FetchPa
     } finally {
       unpark();
     }
-    replies = await readAll(manager, plans, follower !== null);
+    replies = await readAll(manager, plans, follower !== null, closest);
   }
   return buildAnswers(manager, params, plans, replies);
 }
 
 interface PlannedPartition extends FetchPartition {
   readonly maxBytes: number;
+  /** The follower the consumer is pointed to instead of reading here (KIP-392). */
+  readonly preferredReadReplica?: number;
 }
 
 /** A reply made here rather than by a shard: an error found first (unknown topic, wrong epoch). */
@@ -103,12 +131,17 @@ function refused(errorCode: number): ReadReply {
   return { errorCode, region: null };
 }
 
-async function readOne(manager: PartitionManager, plan: PlannedPartition, toLogEnd: boolean): Promise<ReadReply> {
+async function readOne(manager: PartitionManager, plan: PlannedPartition, toLogEnd: boolean, followerMayServe: boolean): Promise<ReadReply> {
   if (plan.errorBeforeRead !== ErrorCode.NONE) return refused(plan.errorBeforeRead);
   if (plan.topic === null) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   if (!manager.hasPartition(plan.topic, plan.partition)) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  const epochError = manager.checkLeaderEpoch(plan.topic, plan.partition, plan.currentLeaderEpoch);
+  const epochError = manager.checkLeaderEpoch(plan.topic, plan.partition, plan.currentLeaderEpoch, followerMayServe);
   if (epochError !== ErrorCode.NONE) return refused(epochError);
+  if (plan.preferredReadReplica !== undefined) {
+    // No read here: the offsets only, as Kafka's leader answers a fetch it redirects.
+    const state = manager.state(plan.topic, plan.partition);
+    return { errorCode: ErrorCode.NONE, region: null, logStartOffset: state.logStartOffset, highWatermark: state.highWatermark, lastStableOffset: state.lastStableOffset };
+  }
   try {
     return await manager.readPlan(plan.topic, plan.partition, plan.fetchOffset, plan.maxBytes, plan.lastFetchedEpoch, toLogEnd);
   } catch (error) {
@@ -119,8 +152,8 @@ async function readOne(manager: PartitionManager, plan: PlannedPartition, toLogE
   }
 }
 
-function readAll(manager: PartitionManager, plans: readonly PlannedPartition[], toLogEnd: boolean): Promise<ReadReply[]> {
-  return Promise.all(plans.map((plan) => readOne(manager, plan, toLogEnd)));
+function readAll(manager: PartitionManager, plans: readonly PlannedPartition[], toLogEnd: boolean, followerMayServe: boolean): Promise<ReadReply[]> {
+  return Promise.all(plans.map((plan) => readOne(manager, plan, toLogEnd, followerMayServe)));
 }
 
 function availableBytes(replies: readonly ReadReply[]): { bytes: number; errors: boolean } {
@@ -160,7 +193,7 @@ async function openRegion(manager: PartitionManager, params: FetchParams, plan: 
         return 'storage-error';
       }
       if (attempt > 0) return null;
-      const again = await readOne(manager, plan, params.replicaId >= 0);
+      const again = await readOne(manager, plan, params.replicaId >= 0, params.replicaId < 0 && params.clientRack !== null);
       if (again.errorCode !== ErrorCode.NONE || again.region === null) return null;
       region = again.region;
     }
@@ -216,6 +249,7 @@ async function buildAnswers(
       lastStableOffset: reply.lastStableOffset ?? -1,
       logStartOffset: reply.logStartOffset ?? -1,
       divergingEpoch: reply.divergingEpoch ?? null,
+      preferredReadReplica: plan.preferredReadReplica ?? -1,
       records,
     });
   }

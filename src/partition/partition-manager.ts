@@ -64,8 +64,12 @@ export interface Replication {
   leads(topic: TopicRecord, partition: number): { readonly leaderEpoch: number; readonly isr: readonly number[] } | null;
   /** The leader appended to the partition (its high watermark may move). */
   appended(topic: TopicRecord, partition: number): void;
-  /** A follower fetched from `fetchOffset`: NONE, or NOT_LEADER_OR_FOLLOWER. */
-  followerFetched(topic: TopicRecord, partition: number, replicaId: number, fetchOffset: number): number;
+  /** A follower fetched from `fetchOffset`, its log starting at `logStartOffset` (-1 unknown): NONE, or NOT_LEADER_OR_FOLLOWER. */
+  followerFetched(topic: TopicRecord, partition: number, replicaId: number, fetchOffset: number, logStartOffset: number): number;
+  /** Whether this broker follows the partition now, and in which leader epoch (it may serve consumers, KIP-392). */
+  follows(topic: TopicRecord, partition: number): { readonly leaderEpoch: number } | null;
+  /** The follower a consumer in `clientRack` fetching at `fetchOffset` should read from (KIP-392), or null for this leader. */
+  preferredReadReplica(topic: TopicRecord, partition: number, clientRack: string, fetchOffset: number): number | null;
 }
 
 export interface PartitionManagerOptions {
@@ -157,10 +161,11 @@ export class PartitionManager {
   /**
    * Kafka's check of a request's current_leader_epoch: none given (-1) passes; an older one
    * is FENCED_LEADER_EPOCH (the client's metadata is stale), a newer one UNKNOWN_LEADER_EPOCH
-   * (this broker's is).
+   * (this broker's is). `followerMayServe` (a consumer's Fetch v11+, KIP-392) lets a follower
+   * answer too, checked against the leader epoch it follows.
    */
-  checkLeaderEpoch(topic: TopicRecord, partition: number, currentLeaderEpoch: number): number {
-    const leading = this.leads(topic, partition);
+  checkLeaderEpoch(topic: TopicRecord, partition: number, currentLeaderEpoch: number, followerMayServe = false): number {
+    const leading = this.leads(topic, partition) ?? (followerMayServe ? (this.replication?.follows(topic, partition) ?? null) : null);
     // A broker that does not lead the partition serves none of its reads or writes (Kafka's NOT_LEADER_OR_FOLLOWER).
     if (leading === null) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     if (currentLeaderEpoch === NO_EPOCH) return ErrorCode.NONE;
@@ -258,8 +263,13 @@ export class PartitionManager {
   }
 
   /** A follower fetched from `fetchOffset` (its log end): NONE, or NOT_LEADER_OR_FOLLOWER when this broker does not lead the partition. */
-  followerFetched(topic: TopicRecord, partition: number, replicaId: number, fetchOffset: number): number {
-    return this.replication?.followerFetched(topic, partition, replicaId, fetchOffset) ?? ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  followerFetched(topic: TopicRecord, partition: number, replicaId: number, fetchOffset: number, logStartOffset = -1): number {
+    return this.replication?.followerFetched(topic, partition, replicaId, fetchOffset, logStartOffset) ?? ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  }
+
+  /** The follower a consumer in `clientRack` should fetch from (KIP-392); null for this broker (an embedded broker is always its own). */
+  preferredReadReplica(topic: TopicRecord, partition: number, clientRack: string, fetchOffset: number): number | null {
+    return this.replication?.preferredReadReplica(topic, partition, clientRack, fetchOffset) ?? null;
   }
 
   /** A delayed operation may not start now: too many wait, or the broker is stopping. */

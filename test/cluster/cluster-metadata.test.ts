@@ -3,7 +3,7 @@
 // every partition's leader, replicas and ISR, and what they say matches the znodes Kafka's
 // layout puts them in. A topic created through one broker with replication factor 3 takes
 // acks=all writes on its leaders and is read back whole from any broker. A broker that does
-// not lead a partition refuses its produce and fetch (NOT_LEADER_OR_FOLLOWER); a client posing
+// not lead a partition refuses its produce and a consumer's fetch below v11 (NOT_LEADER_OR_FOLLOWER); a client posing
 // as the controller is refused and changes nothing; SIGTERM leaves the cluster at once.
 
 import t from 'tap';
@@ -140,8 +140,11 @@ t.test('a broker that does not lead the partition refuses its produce and fetch'
   const client = await RawClient.connect(t, cluster.broker(follower).process.port);
   const produced = await client.request(produceApi, 8, { acks: -1, timeoutMs: 5000, topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: 'one' }] }) }] }] });
   t.equal(produced.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'produce to a follower: NOT_LEADER_OR_FOLLOWER');
-  const fetched = await client.request(fetchApi, 11, fetchBody(TOPIC, 0, 0));
-  t.equal(fetched.responses[0]!.partitions[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'a consumer fetch from a follower: NOT_LEADER_OR_FOLLOWER');
+  // Below v11 (no rack_id) a consumer reads from the leader only; from v11 a follower serves it (KIP-392, as Kafka's fetchOnlyLeader).
+  const fetched = await client.request(fetchApi, 10, fetchBody(TOPIC, 0, 0));
+  t.equal(fetched.responses[0]!.partitions[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'a consumer fetch (v10) from a follower: NOT_LEADER_OR_FOLLOWER');
+  const fetchedV11 = await client.request(fetchApi, 11, fetchBody(TOPIC, 0, 0));
+  t.equal(fetchedV11.responses[0]!.partitions[0]!.errorCode, ErrorCode.NONE, 'a consumer fetch (v11) from a follower is served');
   client.destroy();
 });
 

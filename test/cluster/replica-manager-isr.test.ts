@@ -99,3 +99,20 @@ t.test('a follower that stopped fetching is not re-added to the ISR by another f
   t.same(writes, [[1, 2], [1, 2, 3]], 'its own fetch at the high watermark brings broker 3 back');
   manager.stop();
 });
+
+t.test("KIP-392's candidates: in-sync followers whose log holds the fetch offset, with their lag", async (t) => {
+  const { manager, clock } = harness();
+  await manager.leaderAndIsr(leadership([1, 2]));
+  t.same(manager.readReplicaCandidates(TOPIC, 0, 0)?.followers.map((f) => f.brokerId), [], 'before any fetch a follower holds nothing the leader knows of (log end -1)');
+  manager.recordFollowerFetch(TOPIC, 0, 2, 10, 0);
+  manager.recordFollowerFetch(TOPIC, 0, 3, 10, 0);
+  clock.nowMs += 250;
+  const candidates = manager.readReplicaCandidates(TOPIC, 0, 5);
+  t.same(candidates, { leaderLogEndOffset: 10, followers: [{ brokerId: 2, logEndOffset: 10, timeSinceCaughtUpMs: 250 }] }, 'broker 3 is out of the ISR: never a candidate');
+  t.same(manager.readReplicaCandidates(TOPIC, 0, 11)?.followers, [], 'an offset past the follower\'s log end');
+  manager.recordFollowerFetch(TOPIC, 0, 2, 10, 7);
+  t.same(manager.readReplicaCandidates(TOPIC, 0, 5)?.followers, [], 'an offset before the follower\'s log start');
+  t.equal(manager.readReplicaCandidates(TOPIC, 0, 8)?.followers.length, 1, 'an offset between its log start and end');
+  t.equal(manager.readReplicaCandidates('other', 0, 0), null, 'not a leader here: none');
+  manager.stop();
+});

@@ -7,6 +7,7 @@
 import t, { type Test } from 'tap';
 import { ConfigChangeWatcher, CONFIG_CHANGE_EXPIRATION_MS } from '../../src/cluster/config-change-watcher.js';
 import { ProducerIdBlocks } from '../../src/cluster/producer-id-blocks.js';
+import type { PlacementBroker } from '../../src/cluster/controller/replica-placement.js';
 import { ensureClusterId, ensurePersistentPaths, ZkTopicAdmin, type CreateTopicOutcome } from '../../src/cluster/zk-admin.js';
 import { ZkClient } from '../../src/cluster/zk/zk-client.js';
 import type { CreateTopicRequest } from '../../src/controller/controller.js';
@@ -16,7 +17,9 @@ import { startZooKeeper, type ZooKeeperServer } from '../helpers/zookeeper.js';
 
 const logger = createLogger('zk-admin-test', process.env['SPATE_LOG_LEVEL'] === undefined ? 'error' : undefined);
 const WAIT_MS = 15_000;
-const BROKERS = [1, 2, 3];
+/** Live brokers without racks, as placement takes them. */
+const unracked = (...ids: number[]): PlacementBroker[] => ids.map((id) => ({ id, rack: null }));
+const BROKERS = unracked(1, 2, 3);
 const config = { numPartitions: 1, defaultReplicationFactor: 1, topicDefaults: new Map() };
 
 let server: ZooKeeperServer;
@@ -117,7 +120,7 @@ t.test("createTopic answers Kafka's error codes and messages", async (t) => {
     t.match(result.errorMessage, errorMessage, `${name}: message`);
     t.equal(result.assignment, null);
   };
-  await check('rf', { replicationFactor: 3 }, ErrorCode.INVALID_REPLICATION_FACTOR, /^Replication factor: 3 larger than available brokers: 2\.$/, [1, 2]);
+  await check('rf', { replicationFactor: 3 }, ErrorCode.INVALID_REPLICATION_FACTOR, /^Replication factor: 3 larger than available brokers: 2\.$/, unracked(1, 2));
   await check('rf0', { replicationFactor: 0 }, ErrorCode.INVALID_REPLICATION_FACTOR, /^Replication factor must be larger than 0\.$/);
   await check('p0', { numPartitions: 0 }, ErrorCode.INVALID_PARTITIONS, /^Number of partitions must be larger than 0\.$/);
   await check('both', { assignments: manual([1]) }, ErrorCode.INVALID_REQUEST, /^Both numPartitions or replicationFactor and replicasAssignments were set\. Both cannot be used at the same time\.$/);
@@ -129,6 +132,9 @@ t.test("createTopic answers Kafka's error codes and messages", async (t) => {
   await check('bad/name', {}, ErrorCode.INVALID_TOPIC_EXCEPTION, /characters other than/);
   await check('cfg', { configs: new Map([['retention.ms', 'soon']]) }, ErrorCode.INVALID_CONFIG, /retention\.ms/);
   await check('nullcfg', { configs: new Map([['retention.ms', null], ['segment.ms', null]]) }, ErrorCode.INVALID_CONFIG, /^Null value not supported for topic configs: retention\.ms,segment\.ms$/);
+  // Kafka places rack-aware once any broker has a rack, and refuses when only some have one
+  // (AdminOperationException: UNKNOWN_SERVER_ERROR).
+  await check('mixed', { replicationFactor: 2 }, ErrorCode.UNKNOWN_SERVER_ERROR, /^Not all brokers have rack information/, [{ id: 1, rack: 'a' }, { id: 2, rack: null }]);
   t.same(await topics.topicNames(), [], 'no refused topic was written');
 
   t.equal((await topics.createTopic(request('a.b'), BROKERS, false)).errorCode, ErrorCode.NONE);
@@ -139,6 +145,26 @@ t.test("createTopic answers Kafka's error codes and messages", async (t) => {
   // validateOnly runs the same checks against ZooKeeper.
   const dry = await topics.createTopic(request('a.b'), BROKERS, true);
   t.equal(dry.errorCode, ErrorCode.TOPIC_ALREADY_EXISTS);
+});
+
+t.test('with broker.rack on every live broker, CreateTopics and CreatePartitions place rack-aware', async (t) => {
+  const [zk] = await sessions(t, 1);
+  const topics = admin(zk!);
+  // Six brokers, two per rack, numbered so that id order puts two of one rack side by side:
+  // the rack-unaware round-robin would put replicas 1 and 2 (both in rack x) in one partition.
+  const racks: Record<number, string> = { 1: 'x', 2: 'x', 3: 'y', 4: 'y', 5: 'z', 6: 'z' };
+  const brokers = Object.entries(racks).map(([id, rack]) => ({ id: Number(id), rack }));
+  const created = await topics.createTopic(request('racked', { numPartitions: 6, replicationFactor: 3 }), brokers, false);
+  t.equal(created.errorCode, ErrorCode.NONE);
+  // random () => 0: start index and shift 0 over the rack-alternated list 1, 3, 5, 2, 4, 6.
+  t.same(Object.fromEntries(created.assignment!), { 0: [1, 3, 5], 1: [3, 5, 2], 2: [5, 2, 4], 3: [2, 4, 6], 4: [4, 6, 1], 5: [6, 1, 3] });
+  const grown = await topics.createPartitions('racked', 9, null, brokers, false);
+  t.equal(grown.errorCode, ErrorCode.NONE);
+  for (const [partition, replicas] of grown.assignment!) {
+    t.equal(new Set(replicas.map((id) => racks[id])).size, 3, `partition ${partition}: replicas ${replicas.join(',')} in three racks`);
+  }
+  const mixed = await topics.createPartitions('racked', 10, null, [...brokers, { id: 7, rack: null }], false);
+  t.same(outcome(mixed), { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: 'Not all brokers have rack information for replica rack aware assignment.' });
 });
 
 t.test('two brokers creating the same topic at once: one wins, the other gets TOPIC_ALREADY_EXISTS and writes nothing', async (t) => {
@@ -205,7 +231,7 @@ t.test("createPartitions: Kafka's placement of the new partitions, the topic id 
   await check('grow', 8, [[1, 2]], ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Increasing the number of partitions by 2 but 1 assignments provided.');
   await check('grow', 7, [[1, 1]], ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Duplicate brokers not allowed in replica assignment: 1, 1 for partition id 6.');
   await check('grow', 8, [[1], [1, 2]], ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Inconsistent replication factor between partitions, partition 0 has 2 while partitions [6] have replication factors [1], respectively.');
-  await check('grow', 7, null, ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor: 2 larger than available brokers: 1.', [1]);
+  await check('grow', 7, null, ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor: 2 larger than available brokers: 1.', unracked(1));
   // A reassignment in progress (as kafka-reassign-partitions leaves it) blocks growth, as in Kafka.
   const current = (await zk!.getData('/brokers/topics/grow'))!;
   const reassigning = JSON.parse(current.data!.toString()) as Record<string, unknown>;

@@ -191,3 +191,9 @@ t.test('the broker refuses to start on a bad zookeeper.connect, naming the key',
   t.equal(bad.status, 1);
   t.match(bad.stderr, /invalid value for zookeeper\.connect: "zk1:2181,zk2" names server "zk2", which is not host:port/);
 });
+
+t.test("replica.selector.class: unset (the leader only) or Kafka's RackAwareReplicaSelector; anything else refused", async (t) => {
+  t.equal(build({}).config.rackAwareReplicaSelector, false);
+  t.equal(build({ 'replica.selector.class': 'org.apache.kafka.common.replica.RackAwareReplicaSelector' }).config.rackAwareReplicaSelector, true);
+  t.throws(() => build({ 'replica.selector.class': 'com.example.MySelector' }), ConfigError);
+});
