@@ -9,6 +9,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
+import { partitionKey } from '../shard/messages.js';
 import type { ZkClient } from './zk/zk-client.js';
 import { EntityConfigZnode, TopicZnode, ZkPaths, type TopicAssignment } from './zk/znodes.js';
 
@@ -84,12 +85,12 @@ export class ReplicaDirs {
 
   /** The log dir of the partition's replica here, or '' when this broker holds none. */
   get(topic: string, partition: number): string {
-    return this.dirs.get(`${topic}/${partition}`) ?? '';
+    return this.dirs.get(partitionKey(topic, partition)) ?? '';
   }
 
   /** The log dir for the partition's replica: where it is, or a new place. */
   place(topic: string, partition: number): string {
-    const existing = this.dirs.get(`${topic}/${partition}`);
+    const existing = this.dirs.get(partitionKey(topic, partition));
     if (existing !== undefined) return existing;
     let best = '';
     let fewest = Number.POSITIVE_INFINITY;
@@ -104,7 +105,7 @@ export class ReplicaDirs {
   }
 
   remove(topic: string, partition: number): void {
-    const key = `${topic}/${partition}`;
+    const key = partitionKey(topic, partition);
     const dir = this.dirs.get(key);
     if (dir === undefined) return;
     this.dirs.delete(key);
@@ -112,7 +113,7 @@ export class ReplicaDirs {
   }
 
   private add(topic: string, partition: number, dir: string): void {
-    this.dirs.set(`${topic}/${partition}`, dir);
+    this.dirs.set(partitionKey(topic, partition), dir);
     this.counts.set(dir, (this.counts.get(dir) ?? 0) + 1);
   }
 }

@@ -21,6 +21,8 @@ import type { Logger } from '../logger.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { fetchApi, offsetForLeaderEpochApi } from '../protocol/generated/index.js';
 import { KafkaClient } from '../network/kafka-client.js';
+import { shardIndexFor } from '../shard/shard-set.js';
+import { partitionKey } from '../shard/messages.js';
 import type { FollowedPartition, FollowerFetching } from './replica-manager.js';
 import { partitionName } from './replica-manager.js';
 
@@ -68,12 +70,6 @@ const FETCH_VERSION = 12;
 /** OffsetForLeaderEpoch v3: the first with a replica id. */
 const OFFSET_FOR_LEADER_EPOCH_VERSION = 3;
 
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return hash;
-}
-
 class Fetcher {
   readonly partitions = new Map<string, Followed>();
   private client: KafkaClient | null = null;
@@ -93,13 +89,13 @@ class Fetcher {
   ) {}
 
   add(partition: FollowedPartition): void {
-    this.partitions.set(`${partition.topic}/${partition.partition}`, { ...partition, truncated: false, delayedUntilMs: 0 });
+    this.partitions.set(partitionKey(partition.topic, partition.partition), { ...partition, truncated: false, delayedUntilMs: 0 });
     if (!this.running) void this.run();
     this.wake?.();
   }
 
   remove(topic: string, partition: number): void {
-    this.partitions.delete(`${topic}/${partition}`);
+    this.partitions.delete(partitionKey(topic, partition));
   }
 
   stop(): void {
@@ -189,7 +185,7 @@ class Fetcher {
     );
     for (const topic of body.topics) {
       for (const answer of topic.partitions) {
-        const p = this.partitions.get(`${topic.topic}/${answer.partition}`);
+        const p = this.partitions.get(partitionKey(topic.topic, answer.partition));
         // Only the partition as it was asked about: one followed anew meanwhile (a new leader epoch) asks again.
         if (p === undefined || p.truncated || !asked.has(p)) continue;
         if (answer.errorCode !== ErrorCode.NONE) {
@@ -256,7 +252,7 @@ class Fetcher {
     const handled: Promise<void>[] = [];
     for (const topic of body.responses) {
       for (const data of topic.partitions) {
-        const p = this.partitions.get(`${topic.topic}/${data.partitionIndex}`);
+        const p = this.partitions.get(partitionKey(topic.topic, data.partitionIndex));
         // Only a partition as it was fetched: one followed anew meanwhile (a new leader epoch) is truncated first.
         if (p === undefined || !fetched.has(p)) continue;
         handled.push(this.handle(p, data));
@@ -313,9 +309,10 @@ export class ReplicaFetchers implements FollowerFetching {
   follow(partitions: readonly FollowedPartition[]): void {
     if (this.stopped) return;
     for (const partition of partitions) {
-      const k = `${partition.topic}/${partition.partition}`;
+      const k = partitionKey(partition.topic, partition.partition);
       this.assigned.get(k)?.remove(partition.topic, partition.partition);
-      const index = fnv1a(k) % Math.max(1, this.settings.fetchers);
+      // The shards' own stable hash of topic id and partition picks the fetcher.
+      const index = shardIndexFor(partition.topicId, partition.partition, Math.max(1, this.settings.fetchers));
       const fetcherKey = `${partition.leaderId}/${index}`;
       let fetcher = this.fetchers.get(fetcherKey);
       if (fetcher === undefined) {
@@ -329,7 +326,7 @@ export class ReplicaFetchers implements FollowerFetching {
 
   unfollow(partitions: readonly { topic: string; partition: number }[]): void {
     for (const { topic, partition } of partitions) {
-      const k = `${topic}/${partition}`;
+      const k = partitionKey(topic, partition);
       this.assigned.get(k)?.remove(topic, partition);
       this.assigned.delete(k);
     }

@@ -14,7 +14,7 @@ import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { LeaderAndIsrPartitionState, LeaderAndIsrRequest } from '../protocol/generated/leader-and-isr-request.js';
 import type { StopReplicaRequest } from '../protocol/generated/stop-replica-request.js';
-import type { PartitionOffsets } from '../shard/messages.js';
+import { partitionKey, type PartitionOffsets } from '../shard/messages.js';
 import { LeaderReplicaState } from './replica-state.js';
 
 export type ReplicaRole = 'leader' | 'follower';
@@ -92,9 +92,6 @@ export function partitionName(topic: string, partition: number): string {
   return `${topic}-${partition}`;
 }
 
-function key(topic: string, partition: number): string {
-  return `${topic}/${partition}`;
-}
 
 export class ReplicaManager {
   /** The newest controller epoch seen: requests from an older controller are refused. */
@@ -152,7 +149,7 @@ export class ReplicaManager {
    * since last caught up (what Kafka's replica selector is given). Null when not leader.
    */
   readReplicaCandidates(topic: string, partition: number, fetchOffset: number): { leaderLogEndOffset: number; followers: { brokerId: number; logEndOffset: number; timeSinceCaughtUpMs: number }[] } | null {
-    const hosted = this.hosted.get(key(topic, partition));
+    const hosted = this.hosted.get(partitionKey(topic, partition));
     if (hosted === undefined || hosted.role !== 'leader' || hosted.leaderState === null) return null;
     const now = this.now();
     const followers = hosted.leaderState
@@ -164,16 +161,16 @@ export class ReplicaManager {
 
   /** This broker's role for the partition, or null when it holds no replica of it. */
   role(topic: string, partition: number): ReplicaRole | null {
-    return this.hosted.get(key(topic, partition))?.role ?? null;
+    return this.hosted.get(partitionKey(topic, partition))?.role ?? null;
   }
 
   leaderEpoch(topic: string, partition: number): number {
-    return this.hosted.get(key(topic, partition))?.leaderEpoch ?? -1;
+    return this.hosted.get(partitionKey(topic, partition))?.leaderEpoch ?? -1;
   }
 
   /** The ISR as this broker knows it: the leader's current one, which may be newer than the controller's. */
   isr(topic: string, partition: number): readonly number[] | undefined {
-    const hosted = this.hosted.get(key(topic, partition));
+    const hosted = this.hosted.get(partitionKey(topic, partition));
     return hosted?.leaderState?.isr ?? hosted?.isr;
   }
 
@@ -187,7 +184,7 @@ export class ReplicaManager {
       for (const state of topicState.partitionStates) {
         const result: { topicName: string; topicId: string; partitionIndex: number; errorCode: number } = { topicName: topicState.topicName, topicId: topicState.topicId, partitionIndex: state.partitionIndex, errorCode: ErrorCode.NONE };
         results.push(result);
-        const current = this.hosted.get(key(topicState.topicName, state.partitionIndex));
+        const current = this.hosted.get(partitionKey(topicState.topicName, state.partitionIndex));
         if (current !== undefined && state.leaderEpoch < current.leaderEpoch) {
           // Kafka: a state older than the one this replica has is stale.
           result.errorCode = ErrorCode.STALE_CONTROLLER_EPOCH;
@@ -213,7 +210,7 @@ export class ReplicaManager {
 
   private async apply(topic: string, topicId: string, state: LeaderAndIsrPartitionState, becomeFollower: FollowedPartition[]): Promise<void> {
     const partition = state.partitionIndex;
-    const k = key(topic, partition);
+    const k = partitionKey(topic, partition);
     const role: ReplicaRole = state.leader === this.brokerId ? 'leader' : 'follower';
     await this.logs.ensure(topic, topicId, partition, state.isNew);
     const previous = this.hosted.get(k);
@@ -254,7 +251,7 @@ export class ReplicaManager {
       for (const state of topicState.partitionStates) {
         const result: { topicName: string; partitionIndex: number; errorCode: number } = { topicName: topicState.topicName, partitionIndex: state.partitionIndex, errorCode: ErrorCode.NONE };
         results.push(result);
-        const k = key(topicState.topicName, state.partitionIndex);
+        const k = partitionKey(topicState.topicName, state.partitionIndex);
         const hosted = this.hosted.get(k);
         // -2 (deletion) passes any epoch; otherwise an older leader epoch is stale.
         if (hosted !== undefined && state.leaderEpoch !== -2 && state.leaderEpoch !== -1 && state.leaderEpoch < hosted.leaderEpoch) {
@@ -286,7 +283,7 @@ export class ReplicaManager {
    * NOT_LEADER_OR_FOLLOWER when it does not lead it, or when the fetcher is no replica of it.
    */
   recordFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number, logStartOffset = -1): number {
-    const hosted = this.hosted.get(key(topic, partition));
+    const hosted = this.hosted.get(partitionKey(topic, partition));
     if (hosted === undefined || hosted.role !== 'leader' || hosted.leaderState === null) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     const leaderLogEnd = this.logs.offsets(topic, partition)?.logEndOffset ?? 0;
     // Past the log end: the read answers OFFSET_OUT_OF_RANGE and, as in Kafka, the fetch does not count (counted, such an
@@ -299,7 +296,7 @@ export class ReplicaManager {
 
   /** The leader appended: with an ISR of itself alone, the high watermark follows its log end at once. */
   appended(topic: string, partition: number): void {
-    const hosted = this.hosted.get(key(topic, partition));
+    const hosted = this.hosted.get(partitionKey(topic, partition));
     if (hosted?.role === 'leader') void this.maybeAdvanceHighWatermark(hosted);
   }
 
@@ -321,7 +318,7 @@ export class ReplicaManager {
    */
   private async maybeExpandIsr(hosted: HostedPartition, follower: number): Promise<void> {
     const state = hosted.leaderState;
-    if (state === null || hosted.isrWriting || this.hosted.get(key(hosted.topic, hosted.partition)) !== hosted) return;
+    if (state === null || hosted.isrWriting || this.hosted.get(partitionKey(hosted.topic, hosted.partition)) !== hosted) return;
     const highWatermark = this.logs.offsets(hosted.topic, hosted.partition)?.highWatermark ?? 0;
     if (!state.caughtUpOutsiders(highWatermark).includes(follower)) return;
     await this.changeIsr(hosted, [...state.isr, follower], `broker ${follower} caught up`);
@@ -348,7 +345,7 @@ export class ReplicaManager {
         { leader: this.brokerId, leaderEpoch: hosted.leaderEpoch, isr, controllerEpoch: hosted.controllerEpoch },
         hosted.zkVersion,
       );
-      if (this.hosted.get(key(hosted.topic, hosted.partition)) !== hosted) return;
+      if (this.hosted.get(partitionKey(hosted.topic, hosted.partition)) !== hosted) return;
       if (version === null) {
         // The state changed under us (a new controller decision is on its way): keep ours until LeaderAndIsr says otherwise.
         this.logger.warn(`replica ${partitionName(hosted.topic, hosted.partition)}: ISR change to [${isr.join(',')}] not written: the partition state changed; waiting for the controller`);

@@ -7,7 +7,9 @@
 import { ZkClient } from '../../src/cluster/zk/zk-client.js';
 import { PartitionStateZnode, ZkPaths, type PartitionState } from '../../src/cluster/zk/znodes.js';
 import type { Logger } from '../../src/logger.js';
+import { metadataApi } from '../../src/protocol/generated/index.js';
 import { BrokerProcess, freePort, type Teardownable } from './broker-process.js';
+import { RawClient } from './raw-client.js';
 import { startZooKeeper, type ZooKeeperServer } from './zookeeper.js';
 
 export interface ClusterOptions {
@@ -60,6 +62,7 @@ export async function startCluster(t: Teardownable, options: ClusterOptions): Pr
       return { id, process };
     }),
   );
+  await waitForMetadataEverywhere(t, brokers, options.brokers);
   return {
     zookeeper,
     brokers,
@@ -70,6 +73,26 @@ export async function startCluster(t: Teardownable, options: ClusterOptions): Pr
       return found;
     },
   };
+}
+
+/**
+ * Waits until every broker's Metadata lists all `count` brokers and a controller: a broker learns
+ * of its peers from the controller's UpdateMetadata, some time after they register, and until
+ * then it refuses a CreateTopics with their replication factor (INVALID_REPLICATION_FACTOR), as
+ * Kafka does. Kafka's own test harness waits the same way (waitUntilBrokerMetadataIsPropagated).
+ */
+async function waitForMetadataEverywhere(t: Teardownable, brokers: readonly ClusterBroker[], count: number): Promise<void> {
+  for (const broker of brokers) {
+    await waitFor(`broker ${broker.id} to list ${count} brokers and a controller`, async () => {
+      const client = await RawClient.connect(t, broker.process.port, broker.process.host);
+      try {
+        const answer = await client.request(metadataApi, 12, { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+        return answer.brokers.length === count && answer.controllerId >= 0;
+      } finally {
+        client.destroy();
+      }
+    }, 60_000);
+  }
 }
 
 /** Polls `check` every `intervalMs` until it returns a value other than undefined/false, or throws after `timeoutMs` naming `what`. */
