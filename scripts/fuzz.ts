@@ -168,6 +168,7 @@ async function fuzz(options: Options, cleanup: Cleanup): Promise<number> {
     progress: say,
   }).run();
   writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  writeFileSync(join(out, 'broker.log'), broker.log);
   say('');
   say(`${summary.casesRun} cases in ${(summary.durationMs / 1000).toFixed(0)} s (${summary.stopReason}); outcomes ${JSON.stringify(summary.outcomes)}`);
   say(`broker: rss max ${(summary.broker.rssBytesMax / 2 ** 20).toFixed(0)} MiB (bound ${(summary.broker.rssBytesBound / 2 ** 20).toFixed(0)}), fds max ${summary.broker.fdsMax} (bound ${summary.broker.fdsBound}), ${summary.broker.restarts} restart(s)`);

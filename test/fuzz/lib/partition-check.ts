@@ -14,6 +14,12 @@ import { checkBatch, recordsBytes } from '../../helpers/batch-check.js';
 
 /** Fetches one partition may take in one check (1 MiB each); the rest waits for the next check. */
 const FETCHES_PER_PARTITION_MAX = 16;
+/**
+ * No fetch starts with less time than this left in a check: a fetch given only what remains
+ * of the check's time (a few ms, at its end) would time out and be taken for a broker that
+ * cannot serve a consumer.
+ */
+const FETCH_BUDGET_MIN_MS = 2000;
 
 export interface PartitionProblem {
   readonly topic: string;
@@ -30,6 +36,8 @@ export class PartitionChecker {
   /** Partitions seen stuck at an offset, and whether that was reported. */
   private readonly stuckAt = new Map<string, { offset: number; reported: boolean }>();
   batchesChecked = 0;
+  /** The last partition a check that ran out of time reached ('' when the last check finished). */
+  private resumeAfter = '';
 
   constructor(
     private readonly t: Teardownable,
@@ -43,13 +51,24 @@ export class PartitionChecker {
     const client = await RawClient.connect(this.t, port);
     try {
       const metadata = await client.request(metadataApi, 12, { topics: this.topics.map((name) => ({ name, topicId: undefined })), allowAutoTopicCreation: false }, { timeoutMs });
+      // A fuzz case may grow a topic to thousands of partitions: only those whose high watermark
+      // moved since the last check are fetched (their high watermarks in one ListOffsets per
+      // topic), and a check that runs out of time resumes at the next check where it stopped.
+      const due: [string, number][] = [];
       for (const topic of metadata.topics) {
-        if (topic.errorCode !== ErrorCode.NONE || topic.name === null) continue;
-        for (const partition of topic.partitions) {
-          if (Date.now() > deadline) return problems;
-          await this.checkPartition(client, topic.name, partition.partitionIndex, deadline, problems);
-        }
+        if (topic.errorCode !== ErrorCode.NONE || topic.name === null || topic.partitions.length === 0) continue;
+        const name = topic.name;
+        const ends = await this.latest(client, name, topic.partitions.map((partition) => partition.partitionIndex), timeoutMs);
+        for (const [partition, end] of ends) if (end < 0 || end !== (this.nextOffsets.get(`${name}/${partition}`) ?? 0)) due.push([name, partition]);
       }
+      const start = due.findIndex(([topic, partition]) => `${topic}/${partition}` === this.resumeAfter) + 1;
+      const ordered = [...due.slice(start), ...due.slice(0, start)];
+      for (const [topic, partition] of ordered) {
+        if (deadline - Date.now() < FETCH_BUDGET_MIN_MS) return problems;
+        await this.checkPartition(client, topic, partition, deadline, problems);
+        this.resumeAfter = `${topic}/${partition}`;
+      }
+      this.resumeAfter = '';
     } finally {
       client.destroy();
     }
@@ -59,8 +78,8 @@ export class PartitionChecker {
   private async checkPartition(client: RawClient, topic: string, partition: number, deadline: number, problems: PartitionProblem[]): Promise<void> {
     const key = `${topic}/${partition}`;
     let offset = this.nextOffsets.get(key) ?? 0;
-    for (let fetches = 0; fetches < FETCHES_PER_PARTITION_MAX && Date.now() < deadline; fetches++) {
-      const response = await client.request(fetchApi, 12, fetchBody(topic, partition, offset, 0, 0), { timeoutMs: Math.max(deadline - Date.now(), 1) });
+    for (let fetches = 0; fetches < FETCHES_PER_PARTITION_MAX && deadline - Date.now() >= FETCH_BUDGET_MIN_MS; fetches++) {
+      const response = await client.request(fetchApi, 12, fetchBody(topic, partition, offset, 0, 0), { timeoutMs: deadline - Date.now() });
       const data = response.responses[0]?.partitions[0];
       if (data === undefined) {
         problems.push({ topic, partition, offset, message: 'fetch response without the partition', crc: null });
@@ -116,6 +135,25 @@ export class PartitionChecker {
       this.stuckAt.delete(key);
     }
     this.nextOffsets.set(key, offset);
+  }
+
+  /** Each partition's high watermark (-1 where the broker gave none: such a partition is fetched, to see why). */
+  private async latest(client: RawClient, topic: string, partitions: readonly number[], timeoutMs: number): Promise<Map<number, number>> {
+    const response = await client.request(
+      listOffsetsApi,
+      7,
+      {
+        replicaId: -1,
+        isolationLevel: 0,
+        topics: [{ name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp: -1 })) }],
+      },
+      { timeoutMs },
+    );
+    const ends = new Map<number, number>(partitions.map((partition) => [partition, -1]));
+    for (const answer of response.topics[0]?.partitions ?? []) {
+      if (answer.errorCode === ErrorCode.NONE) ends.set(answer.partitionIndex, answer.offset);
+    }
+    return ends;
   }
 
   private async earliest(client: RawClient, topic: string, partition: number): Promise<number> {
