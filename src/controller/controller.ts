@@ -601,8 +601,11 @@ export class Controller {
     if (this.cluster !== null) return this.cluster.topicOrAutoCreate(name, allowAutoCreate);
     const existing = this.store.topic(name);
     if (existing !== undefined) return outcome(ErrorCode.NONE, null, existing);
-    const inFlight = this.creating.get(name);
-    if (inFlight !== undefined) return inFlight;
+    if (this.creating.has(name)) {
+      // Retriable, as Kafka answers for a topic whose partitions have no leader yet: a topic of
+      // many partitions takes seconds to create, and a Metadata request must not wait for it.
+      return outcome(ErrorCode.LEADER_NOT_AVAILABLE, `Topic '${name}' is being created.`);
+    }
     if (this.deleting.has(name)) {
       // Retriable: the client asks again, and gets a fresh topic once the old files are gone.
       return outcome(ErrorCode.LEADER_NOT_AVAILABLE, `Topic '${name}' is being deleted.`);
