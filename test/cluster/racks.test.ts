@@ -157,6 +157,11 @@ t.test('spate cluster: brokers with racks, the controller, then under-replicated
   t.match(text.out, new RegExp(`^Controller: broker ${controller}$`, 'm'));
   t.match(text.out, /^BROKER +HOST +PORT +RACK$/m);
   t.match(text.out, /^Under-replicated partitions: 0$/m);
+  // The controller's epoch is only in ZooKeeper: --zookeeper reads it there.
+  const epoch = Number((await zk.getData('/controller_epoch'))!.data!.toString());
+  const withEpoch = await spate(cluster.bootstrap, ['cluster', '--zookeeper', cluster.zookeeper.connectString]);
+  t.equal(withEpoch.code, 0, describe(withEpoch));
+  t.match(withEpoch.out, new RegExp(`^Controller: broker ${controller}, epoch ${epoch}$`, 'm'), `the controller with its epoch, ${epoch}`);
 
   // Broker 3 dies (not the controller, so the survivors' answers come at once): its RF 1
   // partition goes offline, and the RF 2 partitions it held lose it from their ISR.

@@ -225,6 +225,15 @@ export class ZkClient extends EventEmitter {
     return ZkClient.open(connectString, options);
   }
 
+  /**
+   * Opens a session to read what is there (an operator's tool): unlike connect, a chroot that
+   * does not exist is not created, and reads under it find nothing.
+   */
+  static connectToRead(connectString: string, options: ZkClientOptions): Promise<ZkClient> {
+    parseConnectString(connectString);
+    return ZkClient.open(connectString, options);
+  }
+
   private static open(connectString: string, options: ZkClientOptions): Promise<ZkClient> {
     const library = createClient(connectString, {
       sessionTimeout: options.sessionTimeoutMs,
