@@ -9,7 +9,8 @@
 //   once its registration is gone a reassignment to it is INVALID_REPLICA_ASSIGNMENT;
 // - the controller dies in the middle of a reassignment: the next one completes it;
 // - a broker gone for good: its partitions stay under-replicated and nothing moves to the
-//   spare broker (Kafka re-replicates nothing by itself) until a reassignment replaces it;
+//   spare broker (Kafka re-replicates nothing by itself) until a reassignment replaces it; when
+//   the dead broker starts again it removes its copy, no longer assigned to it;
 // - Kafka's errors, and an embedded single broker's answers.
 
 import t from 'tap';
@@ -286,6 +287,11 @@ await t.test('a broker gone for good: its partitions stay under-replicated until
   t.same(answer.results, { [`${TOPIC}-0`]: 'NONE' }, 'reassigning to [1, 2, 4]');
   await waitForAssignment(1, TOPIC, 0, [1, 2, 4]);
   t.pass('a full ISR again: [1, 2, 4]');
+  t.ok(hasPartitionDir(3, TOPIC, 0), 'the dead broker 3 still has its old copy on disk');
+  await cluster.broker(3).process.relaunch();
+  await waitFor('broker 3 registered again', async () => (await zk.exists(ZkPaths.brokerIdPath(3))) !== null, 30_000);
+  t.notOk(hasPartitionDir(3, TOPIC, 0), 'started again, broker 3 removed the copy ZooKeeper no longer assigns to it');
+  t.same((await topicZnode(TOPIC)).partitions.get(0), [1, 2, 4], 'and nothing moved back');
 });
 
 t.test('an embedded single broker answers as a one-broker cluster', async (t) => {
