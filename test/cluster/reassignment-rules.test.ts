@@ -38,6 +38,12 @@ t.test('validateTarget: Kafka checks', async (t) => {
   t.equal(validateTarget(current, [1, 5], live, [1, 2, 3, 4])?.errorCode, ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'a broker to add that is not alive');
   t.equal(validateTarget(current, [2, 3, 4], live, [1, 2, 3, 4]), null, 'valid');
   t.equal(validateTarget({ replicas: [1, 2, 5], adding: [], removing: [] }, [1, 5], live, [1, 2, 3, 4]), null, 'a dead broker already a replica may stay');
+  const many = Array.from({ length: 1_000_000 }, (_, index) => index + 1);
+  const startedMs = Date.now();
+  const refused = validateTarget(current, many, live, [1, 2, 3, 4]);
+  t.equal(refused?.errorCode, ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'a million brokers: not alive');
+  t.ok(Date.now() - startedMs < 2_000, `checked in linear time (${Date.now() - startedMs} ms)`);
+  t.ok((refused?.errorMessage ?? '').length < 400, 'its message names a few of them only');
 });
 
 t.test('completion and the state it leaves', async (t) => {

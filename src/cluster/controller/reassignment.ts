@@ -23,7 +23,19 @@ export interface ReassignmentError {
   readonly errorMessage: string | null;
 }
 
-const difference = (a: readonly number[], b: readonly number[]): number[] => a.filter((replica) => !b.includes(replica));
+/** a without b's members, in a's order; linear (a request's target may name very many brokers). */
+function difference(a: readonly number[], b: readonly number[]): number[] {
+  const excluded = new Set(b);
+  return a.filter((replica) => !excluded.has(replica));
+}
+
+/** A broker list for an error message: Kafka prints it whole; a hostile request's list is cut after a few. */
+function brokerList(ids: readonly number[]): string {
+  const shown = ids.slice(0, LISTED_BROKERS_MAX).join(', ');
+  return ids.length > LISTED_BROKERS_MAX ? `[${shown}, … (${ids.length} in all)]` : `[${shown}]`;
+}
+
+const LISTED_BROKERS_MAX = 20;
 
 /** The replicas before the reassignment began (Kafka's originReplicas). */
 export function originReplicas(assignment: FullAssignment): number[] {
@@ -49,11 +61,11 @@ export function reassignTo(current: FullAssignment, target: readonly number[]): 
 export function validateTarget(current: FullAssignment, target: readonly number[], isAlive: (brokerId: number) => boolean, liveBrokerIds: readonly number[]): ReassignmentError | null {
   const invalid = (errorMessage: string): ReassignmentError => ({ errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage });
   if (target.length === 0) return invalid('Empty replica list specified in partition reassignment.');
-  if (new Set(target).size !== target.length) return invalid(`Duplicate replica ids in partition reassignment replica list: [${target.join(', ')}]`);
-  if (target.some((replica) => replica < 0)) return invalid(`Invalid broker id in replica list: [${target.join(', ')}]`);
+  if (new Set(target).size !== target.length) return invalid(`Duplicate replica ids in partition reassignment replica list: ${brokerList(target)}`);
+  if (target.some((replica) => replica < 0)) return invalid(`Invalid broker id in replica list: ${brokerList(target)}`);
   const adding = reassignTo(current, target).adding;
   if (!adding.every(isAlive)) {
-    return invalid(`Replica assignment has brokers that are not alive. Replica list: [${adding.join(', ')}], live broker list: [${[...liveBrokerIds].sort((a, b) => a - b).join(', ')}]`);
+    return invalid(`Replica assignment has brokers that are not alive. Replica list: ${brokerList(adding)}, live broker list: ${brokerList([...liveBrokerIds].sort((a, b) => a - b))}`);
   }
   return null;
 }
