@@ -154,7 +154,7 @@ export class Broker {
       }
       const dirStates = config.logDirs.map((dir) => readLogDirState(dir, logger));
       let local: { replicas: LocalReplica[]; configs: Map<string, Readonly<Record<string, string>>> } | null = null;
-      if (session !== null) local = await findLocalReplicas(config.logDirs, session.zk, logger);
+      if (session !== null) local = await findLocalReplicas(config.logDirs, session.zk, logger, config.brokerId);
       for (const state of dirStates) {
         if (session === null) removeOrphanPartitions(state.dir, store, logger);
         // From here on a crash is an unclean shutdown: the marker goes before anything is written.

@@ -31,7 +31,7 @@ import type { StopReplicaRequest } from '../protocol/generated/stop-replica-requ
 import type { UpdateMetadataRequest } from '../protocol/generated/update-metadata-request.js';
 import { ZkClusterTopics } from './cluster-topics.js';
 import { ControllerRequestChecks } from './controller-request-checks.js';
-import { ClusterController, type ElectionOutcome } from './controller/cluster-controller.js';
+import { ClusterController, type ElectionOutcome, type OngoingReassignment, type ReassignmentRequest, type ReassignmentsAnswer } from './controller/cluster-controller.js';
 import { MetadataCache } from './metadata-cache.js';
 import { preferredReadReplica } from './replica-selector.js';
 import { ReplicaFetchers, type FollowerLogs } from './replica-fetcher.js';
@@ -407,6 +407,17 @@ export class ClusterNode implements ClusterServices, Replication {
       if (endpoint !== undefined) brokers.push({ nodeId: broker.id, host: endpoint.host, port: endpoint.port, rack: broker.rack });
     }
     return brokers.sort((a, b) => a.nodeId - b.nodeId);
+  }
+
+  // ---- partition reassignments asked by clients ----
+
+  /** AlterPartitionReassignments: this broker's controller decides if it is the active one; NOT_CONTROLLER otherwise (Kafka's ZooKeeper-era broker). */
+  async alterPartitionReassignments(requests: readonly ReassignmentRequest[]): Promise<ReassignmentsAnswer> {
+    return (await this.electionParticipant?.alterPartitionReassignments(requests)) ?? { errorCode: ErrorCode.NOT_CONTROLLER, errorMessage: null, partitions: [] };
+  }
+
+  listPartitionReassignments(partitions: readonly (readonly [string, number])[] | null): { errorCode: number; errorMessage: string | null; reassignments: readonly OngoingReassignment[] } {
+    return this.electionParticipant?.listPartitionReassignments(partitions) ?? { errorCode: ErrorCode.NOT_CONTROLLER, errorMessage: null, reassignments: [] };
   }
 
   // ---- leader elections asked by clients ----

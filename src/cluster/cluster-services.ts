@@ -5,6 +5,7 @@
 import type { LeaderAndIsrRequest } from '../protocol/generated/leader-and-isr-request.js';
 import type { StopReplicaRequest } from '../protocol/generated/stop-replica-request.js';
 import type { UpdateMetadataRequest } from '../protocol/generated/update-metadata-request.js';
+import type { OngoingReassignment, ReassignmentRequest, ReassignmentsAnswer } from './controller/cluster-controller.js';
 
 /** One partition's answer to ElectLeaders. */
 export interface ElectionResult {
@@ -36,6 +37,13 @@ export interface ClusterServices {
    * shows the new leaders, or REQUEST_TIMED_OUT for those still not shown after timeoutMs.
    */
   electLeaders(electionType: number, partitions: readonly (readonly [string, number])[] | null, timeoutMs: number): Promise<readonly ElectionResult[]>;
+  /**
+   * AlterPartitionReassignments (KIP-455) by this broker's controller: NOT_CONTROLLER for the
+   * whole request unless it is the active one (the client retries against the controller).
+   */
+  alterPartitionReassignments(requests: readonly ReassignmentRequest[]): Promise<ReassignmentsAnswer>;
+  /** ListPartitionReassignments (KIP-455) from this broker's controller: NOT_CONTROLLER unless it is the active one. */
+  listPartitionReassignments(partitions: readonly (readonly [string, number])[] | null): { errorCode: number; errorMessage: string | null; reassignments: readonly OngoingReassignment[] };
   /** ControlledShutdown, answered by the active controller only (NOT_CONTROLLER elsewhere). */
   controlledShutdown(brokerId: number, brokerEpoch: number): Promise<{ errorCode: number; remaining: readonly [string, number][] }>;
   stopReplica(request: StopReplicaRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; partitionIndex: number; errorCode: number }[] }>;

@@ -2,7 +2,10 @@
 // finds them: by the partition directories (`<topic>-<partition>`) in its log dirs, each
 // naming its topic id in `partition.metadata`. At startup a directory whose topic is gone
 // from ZooKeeper (deleted while this broker was down), or whose topic id is not the
-// topic's (deleted and re-created), is removed; the others are opened, as followers until
+// topic's (deleted and re-created), is removed, and so is one whose partition ZooKeeper no
+// longer assigns to this broker (reassigned away while it was down, so the controller's
+// StopReplica with deletion never reached it; Kafka's KRaft brokers remove such stray
+// replicas too, its ZooKeeper-era ones kept them forever); the others are opened, as followers until
 // the controller's LeaderAndIsr says what they are. A replica the controller assigns here
 // later is placed in the log dir holding the fewest.
 
@@ -31,13 +34,15 @@ function topicIdOf(partitionDir: string): string | undefined {
 }
 
 /**
- * The replicas on disk whose topics ZooKeeper still has with the same id, with those topics'
- * config overrides; removes the others. Topics are read once each.
+ * The replicas on disk whose topics ZooKeeper still has with the same id and whose partitions
+ * it assigns to this broker, with those topics' config overrides; removes the others. Topics
+ * are read once each.
  */
 export async function findLocalReplicas(
   logDirs: readonly string[],
   zk: ZkClient,
   logger: Logger,
+  brokerId: number,
 ): Promise<{ replicas: LocalReplica[]; configs: Map<string, Readonly<Record<string, string>>> }> {
   const assignments = new Map<string, TopicAssignment | null>();
   const configs = new Map<string, Readonly<Record<string, string>>>();
@@ -64,6 +69,11 @@ export async function findLocalReplicas(
       const known = assignment !== null && assignment.partitions.has(partition) && (topicId === undefined || topicId === assignment.topicId);
       if (!known || assignment.topicId === null) {
         logger.info(`removing partition directory ${dir}: its topic no longer exists in the cluster`);
+        rmSync(dir, { recursive: true, force: true });
+        continue;
+      }
+      if (!assignment.partitions.get(partition)!.includes(brokerId)) {
+        logger.info(`removing partition directory ${dir}: the partition was reassigned to brokers [${assignment.partitions.get(partition)!.join(', ')}]`);
         rmSync(dir, { recursive: true, force: true });
         continue;
       }

@@ -224,4 +224,7 @@ export const limits = {
   electLeadersPartitionsMax: 100_000,
   /** Milliseconds after its election before the controller first checks the leader balance (Kafka's 5 s); then every leader.imbalance.check.interval.seconds. */
   leaderRebalanceFirstCheckDelayMs: 5_000,
+  // ---- partition reassignment (i11, src/cluster/controller/, handlers 45 and 46) ----
+  /** Partitions one AlterPartitionReassignments or ListPartitionReassignments request may name; more is INVALID_REQUEST (Kafka has no bound; each costs the controller a few ZooKeeper writes). */
+  reassignmentPartitionsPerRequestMax: 100_000,
 } as const;

@@ -12,6 +12,8 @@ import { metadataHandler } from './03-metadata.js';
 import { leaderAndIsrHandler } from './04-leader-and-isr.js';
 import { stopReplicaHandler } from './05-stop-replica.js';
 import { electLeadersHandler } from './43-elect-leaders.js';
+import { alterPartitionReassignmentsHandler } from './45-alter-partition-reassignments.js';
+import { listPartitionReassignmentsHandler } from './46-list-partition-reassignments.js';
 import { updateMetadataHandler } from './06-update-metadata.js';
 import { controlledShutdownHandler } from './07-controlled-shutdown.js';
 import { offsetCommitHandler } from './08-offset-commit.js';
@@ -103,6 +105,8 @@ export function createRegistry(): HandlerRegistry {
     deleteGroupsHandler,
     electLeadersHandler,
     incrementalAlterConfigsHandler,
+    alterPartitionReassignmentsHandler,
+    listPartitionReassignmentsHandler,
     offsetDeleteHandler,
     describeClusterHandler,
   ] as Handler[]) {

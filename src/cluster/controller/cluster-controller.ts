@@ -27,7 +27,10 @@
 // controlled shutdown: a broker stopping asks, over ControlledShutdown, that the leaderships it
 // holds move to other in-sync replicas and that it leave the ISRs it follows in (Kafka's
 // doControlledShutdown); it is then a broker shutting down, which no election picks, until its
-// registration goes. What else issue 11 adds (reassignment, racks) goes in the same way.
+// registration goes. Partition reassignment (KIP-455, AlterPartitionReassignments; decisions
+// in reassignment.ts) is one event per request, then progresses on ISR change notifications
+// and broker changes, and resumes after a failover from the topic znodes' adding/removing
+// replicas.
 
 import { forEachBounded } from '../bounded.js';
 import { EventEmitter } from 'node:events';
@@ -62,6 +65,17 @@ import {
   type LeaderIsrChange,
 } from './election.js';
 import { RequestBatch } from './request-batch.js';
+import {
+  completedLeaderAndIsr,
+  isReassignmentComplete,
+  originReplicas,
+  reassignTo,
+  targetReplicas,
+  validateTarget,
+  withoutReplicas,
+  type FullAssignment,
+  type ReassignmentError,
+} from './reassignment.js';
 import type { StopReplicaResponse } from '../../protocol/generated/stop-replica-response.js';
 
 /** The part of ZkClient the controller uses (tests may wrap it). */
@@ -99,6 +113,29 @@ export interface ControlledShutdownAnswer {
   readonly remaining: [string, number][];
 }
 
+/** One partition of AlterPartitionReassignments: its target replicas, or null to cancel its reassignment. */
+export interface ReassignmentRequest {
+  readonly topic: string;
+  readonly partition: number;
+  readonly replicas: readonly number[] | null;
+}
+
+/** The controller's answer to AlterPartitionReassignments: a top-level error (NOT_CONTROLLER) or one answer per partition. */
+export interface ReassignmentsAnswer {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+  readonly partitions: readonly (ReassignmentError & { readonly topic: string; readonly partition: number })[];
+}
+
+/** A partition being reassigned, as ListPartitionReassignments lists it. */
+export interface OngoingReassignment {
+  readonly topic: string;
+  readonly partition: number;
+  readonly replicas: readonly number[];
+  readonly addingReplicas: readonly number[];
+  readonly removingReplicas: readonly number[];
+}
+
 /** This broker is no longer the controller (a fenced write, or it resigned meanwhile). */
 export class NotControllerError extends Error {
   override readonly name = 'NotControllerError';
@@ -114,6 +151,9 @@ function zkOpIndex(error: unknown): number | undefined {
   const index = (error as { opIndex?: unknown } | null)?.opIndex;
   return typeof index === 'number' ? index : undefined;
 }
+
+/** Kafka's message for NOT_CONTROLLER. */
+const NOT_CONTROLLER_MESSAGE = 'This is not the correct controller for this cluster.';
 
 const partitionName = (topic: string, partition: number): string => `${topic}-${partition}`;
 
@@ -153,7 +193,7 @@ export class ClusterController extends EventEmitter {
   private stopped = false;
   private reloadTimer: NodeJS.Timeout | null = null;
   private rebalanceTimer: NodeJS.Timeout | null = null;
-  /** Election requests not yet answered: each answers NOT_CONTROLLER when called (on resigning). */
+  /** Election and reassignment requests not yet answered: each answers NOT_CONTROLLER when called (on resigning). */
   private readonly pendingElections = new Set<() => void>();
   private electionRequestsSeen = 0;
   private readonly onConnected = () => this.enqueue('reconnected', () => this.onReconnected());
@@ -488,6 +528,11 @@ export class ClusterController extends EventEmitter {
       for (const replica of this.context.replicas(topic, partition)) if (!this.context.isAlive(replica)) dead.add(replica);
     }
     if (dead.size > 0) await this.onBrokerFailure(generation, [...dead].sort((a, b) => a - b), batch);
+    // Reassignments a previous controller began go on (Kafka's initializePartitionReassignments):
+    // the brokers got their full replica sets above; those already caught up complete now.
+    const reassigning = [...this.context.reassigningPartitions()];
+    if (reassigning.length > 0) this.logger.info(`resuming the reassignment of [${reassigning.map(([topic, partition]) => partitionName(topic, partition)).join(', ')}]`);
+    await this.completeReassignments(generation, reassigning, batch);
     this.send(generation, batch);
     this.enqueue('isrChange', () => this.onIsrChangeNotification());
     this.enqueue('topicDeletion', () => this.onTopicDeletionRequests());
@@ -542,6 +587,12 @@ export class ClusterController extends EventEmitter {
     }
     // A topic from before topic ids (Kafka 2.8) is announced with the zero id.
     this.context.topics.set(topic, { topicId: assignment.topicId ?? ZERO_UUID, partitions: new Map(assignment.partitions) });
+    for (const partition of assignment.partitions.keys()) {
+      this.context.setReassignment(topic, partition, {
+        adding: assignment.addingReplicas.get(partition) ?? [],
+        removing: assignment.removingReplicas.get(partition) ?? [],
+      });
+    }
     await forEachBounded([...assignment.partitions.keys()], limits.controllerZkWritesInFlightMax, async (partition) => {
       await this.readState(topic, partition);
     });
@@ -864,7 +915,8 @@ export class ClusterController extends EventEmitter {
     try {
       const byPreferred = new Map<number, { total: number; ledByOthers: [string, number][] }>();
       for (const [topic, partition] of this.context.allPartitions()) {
-        if (this.context.topicsToDelete.has(topic)) continue;
+        // Kafka leaves partitions being reassigned alone: their first replica is a target one, maybe still catching up.
+        if (this.context.topicsToDelete.has(topic) || this.context.reassignment(topic, partition) !== undefined) continue;
         const preferred = this.context.replicas(topic, partition)[0];
         if (preferred === undefined) continue;
         let entry = byPreferred.get(preferred);
@@ -918,6 +970,8 @@ export class ClusterController extends EventEmitter {
     const started = [...added, ...bounced].sort((a, b) => a - b);
     for (const id of started) this.addLiveBroker(currentById.get(id)!);
     if (started.length > 0) await this.onBrokerStartup(generation, started, batch);
+    // A reassignment waiting for a target replica to be able to lead may complete now.
+    await this.completeReassignments(generation, [...this.context.reassigningPartitions()], batch);
     batch.wantUpdateMetadata();
     this.send(generation, batch);
   }
@@ -976,6 +1030,239 @@ export class ClusterController extends EventEmitter {
     }
     this.send(this.generation, batch);
   }
+
+  // ---- partition reassignment (KIP-455) ----
+
+  /**
+   * AlterPartitionReassignments, run as a controller event (Kafka's ApiPartitionReassignment):
+   * each partition is moved to its target replicas, or its reassignment cancelled (null
+   * target: back to the original replicas). A broker that is not the active controller (or
+   * stops being it before the event runs) answers NOT_CONTROLLER for the whole request, as
+   * Kafka's controller does; the client retries against the controller. The answer comes once
+   * each reassignment has begun (written to ZooKeeper), not when it completes.
+   */
+  alterPartitionReassignments(requests: readonly ReassignmentRequest[]): Promise<ReassignmentsAnswer> {
+    const refuse = (errorCode: number, errorMessage: string | null): ReassignmentsAnswer => ({ errorCode, errorMessage, partitions: [] });
+    if (!this.isActive || this.stopped) return Promise.resolve(refuse(ErrorCode.NOT_CONTROLLER, NOT_CONTROLLER_MESSAGE));
+    if (this.pendingElections.size >= limits.controllerElectionRequestsQueuedMax) {
+      return Promise.resolve(refuse(ErrorCode.REQUEST_TIMED_OUT, `${this.pendingElections.size} requests are already waiting for the controller`));
+    }
+    const generation = this.generation;
+    return new Promise((resolve) => {
+      let answered = false;
+      const answer = (result: ReassignmentsAnswer): void => {
+        if (answered) return;
+        answered = true;
+        this.pendingElections.delete(abandon);
+        resolve(result);
+      };
+      const abandon = (): void => answer(refuse(ErrorCode.NOT_CONTROLLER, NOT_CONTROLLER_MESSAGE));
+      this.pendingElections.add(abandon);
+      this.enqueue(`reassign:${++this.electionRequestsSeen}`, async () => {
+        try {
+          answer(await this.onAlterReassignments(generation, requests));
+        } catch (error) {
+          answer(refuse(error instanceof NotControllerError ? ErrorCode.NOT_CONTROLLER : ErrorCode.UNKNOWN_SERVER_ERROR, (error as Error).message));
+          throw error;
+        }
+      });
+    });
+  }
+
+  /**
+   * ListPartitionReassignments: the partitions being reassigned among those asked (every one
+   * when null), with their full replica sets and the replicas being added and removed.
+   * Partitions not being reassigned, or unknown, are left out (Kafka's answer).
+   */
+  listPartitionReassignments(partitions: readonly (readonly [string, number])[] | null): { errorCode: number; errorMessage: string | null; reassignments: OngoingReassignment[] } {
+    if (!this.isActive || this.stopped) return { errorCode: ErrorCode.NOT_CONTROLLER, errorMessage: NOT_CONTROLLER_MESSAGE, reassignments: [] };
+    const asked = partitions ?? [...this.context.reassigningPartitions()];
+    const seen = new Set<string>();
+    const reassignments: OngoingReassignment[] = [];
+    for (const [topic, partition] of asked) {
+      const key = `${topic}\0${partition}`;
+      const reassignment = this.context.reassignment(topic, partition);
+      if (seen.has(key) || reassignment === undefined) continue;
+      seen.add(key);
+      reassignments.push({ topic, partition, replicas: this.context.replicas(topic, partition), addingReplicas: reassignment.adding, removingReplicas: reassignment.removing });
+    }
+    return { errorCode: ErrorCode.NONE, errorMessage: null, reassignments };
+  }
+
+  private fullAssignment(topic: string, partition: number): FullAssignment {
+    const reassignment = this.context.reassignment(topic, partition);
+    return { replicas: this.context.replicas(topic, partition), adding: reassignment?.adding ?? [], removing: reassignment?.removing ?? [] };
+  }
+
+  /** Kafka's processApiPartitionReassignment: each partition validated (in Kafka's order of checks), then reassigned. */
+  private async onAlterReassignments(generation: number, requests: readonly ReassignmentRequest[]): Promise<ReassignmentsAnswer> {
+    this.assertCurrent(generation);
+    // A partition named twice: the last target wins (Kafka collects the request into a map).
+    const byPartition = new Map<string, ReassignmentRequest>();
+    for (const request of requests) byPartition.set(`${request.topic}\0${request.partition}`, request);
+    const answers = new Map<string, ReassignmentError>();
+    const toReassign: [string, number, FullAssignment][] = [];
+    const liveBrokerIds = [...this.context.liveBrokers.keys()];
+    for (const [key, { topic, partition, replicas }] of byPartition) {
+      const current = this.fullAssignment(topic, partition);
+      const invalid = replicas === null ? null : validateTarget(current, replicas, this.context.isAlive, liveBrokerIds);
+      if (invalid !== null) {
+        answers.set(key, invalid);
+        continue;
+      }
+      const beingReassigned = this.context.reassignment(topic, partition) !== undefined;
+      if (replicas === null && !beingReassigned) {
+        answers.set(key, { errorCode: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, errorMessage: 'No partition reassignment is in progress for this topic-partition.' });
+        continue;
+      }
+      // Kafka answers a topic being deleted as an unknown partition.
+      if (current.replicas.length === 0 || this.context.topicsToDelete.has(topic)) {
+        answers.set(key, { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'The partition does not exist.' });
+        continue;
+      }
+      toReassign.push([topic, partition, reassignTo(current, replicas ?? originReplicas(current))]);
+    }
+    const batch = new RequestBatch(this.context);
+    try {
+      for (const [topic, partition, next] of toReassign) {
+        try {
+          await this.onPartitionReassignment(generation, topic, partition, next, batch);
+          answers.set(`${topic}\0${partition}`, { errorCode: ErrorCode.NONE, errorMessage: null });
+        } catch (error) {
+          if (error instanceof NotControllerError) throw error;
+          this.logger.error(`${partitionName(topic, partition)}: the reassignment to [${targetReplicas(next).join(', ')}] failed: ${(error as Error).message}`);
+          answers.set(`${topic}\0${partition}`, { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: null });
+        }
+      }
+    } finally {
+      this.send(generation, batch);
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      partitions: [...byPartition].map(([key, { topic, partition }]) => ({ topic, partition, ...answers.get(key)! })),
+    };
+  }
+
+  /**
+   * Kafka's onPartitionReassignment: ZooKeeper gets the full replica set with the replicas being
+   * added and removed; replicas an earlier reassignment was adding and this one does not need
+   * leave and are deleted; then either every target replica is in the ISR and the reassignment
+   * completes, or the leader epoch goes up and every replica of the full set gets it (those
+   * being added start as followers and catch up through the replica fetchers).
+   */
+  private async onPartitionReassignment(generation: number, topic: string, partition: number, next: FullAssignment, batch: RequestBatch): Promise<void> {
+    const unneeded = this.context.replicas(topic, partition).filter((replica) => !next.replicas.includes(replica));
+    await this.writeAssignment(generation, topic, partition, next);
+    this.logger.info(
+      `${partitionName(topic, partition)}: reassigning to [${targetReplicas(next).join(', ')}]: replicas [${next.replicas.join(', ')}], adding [${next.adding.join(', ')}], removing [${next.removing.join(', ')}]`,
+    );
+    if (unneeded.length > 0) await this.stopUnneededReplicas(generation, topic, partition, unneeded, batch);
+    if (isReassignmentComplete(next, this.context.state(topic, partition))) {
+      await this.completeReassignment(generation, topic, partition, batch);
+      return;
+    }
+    const written = await this.updateStates(generation, [[topic, partition]], (_topic, _partition, current) => ({ leader: current.leader, isr: current.isr }));
+    for (const [, , state] of written) {
+      batch.addLeaderAndIsr(next.replicas.filter((replica) => !next.adding.includes(replica)), topic, partition, state, false);
+      batch.addLeaderAndIsr(next.adding, topic, partition, state, true);
+    }
+    batch.addUpdateMetadata(topic, partition);
+  }
+
+  /** The replicas of a partition's full set that a new reassignment drops: out of the ISR (a leader among them hands over), then StopReplica with deletion. */
+  private async stopUnneededReplicas(generation: number, topic: string, partition: number, unneeded: readonly number[], batch: RequestBatch): Promise<void> {
+    const written = await this.updateStates(generation, [[topic, partition]], (_topic, _partition, current) =>
+      withoutReplicas(this.context.replicas(topic, partition), current, unneeded, this.context.isElectable),
+    );
+    for (const [, , state] of written) batch.addLeaderAndIsr(this.context.replicas(topic, partition), topic, partition, state, false);
+    const state = this.context.state(topic, partition);
+    for (const replica of unneeded) {
+      if (state?.leader === replica) {
+        this.logger.warn(`${partitionName(topic, partition)}: replica ${replica} is no longer assigned but still leads (no other live in-sync replica): not stopped`);
+        continue;
+      }
+      if (this.context.isAlive(replica)) batch.addStopReplica(replica, topic, partition, state?.leaderEpoch ?? 0, true, this.onReassignmentStopReplica);
+    }
+  }
+
+  /** The partitions among these whose reassignment has every target replica in the ISR complete. */
+  private async completeReassignments(generation: number, partitions: readonly (readonly [string, number])[], batch: RequestBatch): Promise<void> {
+    for (const [topic, partition] of partitions) {
+      if (this.context.reassignment(topic, partition) === undefined) continue;
+      if (!isReassignmentComplete(this.fullAssignment(topic, partition), this.context.state(topic, partition))) continue;
+      await this.completeReassignment(generation, topic, partition, batch);
+    }
+  }
+
+  /**
+   * Every target replica is in the ISR (Kafka's onPartitionReassignment, steps B1-B8): the
+   * leader moves to a target replica if it is not one (or not alive), the replicas being
+   * removed leave the ISR (one state write, a new leader epoch), ZooKeeper gets the target
+   * replicas alone, the target replicas get the new state, the removed ones StopReplica with
+   * deletion, every broker UpdateMetadata. The state is written before the assignment: a
+   * controller that fails between the two finds the reassignment complete and finishes it.
+   */
+  private async completeReassignment(generation: number, topic: string, partition: number, batch: RequestBatch): Promise<void> {
+    const full = this.fullAssignment(topic, partition);
+    const target = targetReplicas(full);
+    const written = await this.updateStates(generation, [[topic, partition]], (_topic, _partition, current) => completedLeaderAndIsr(target, current, this.context.isElectable));
+    const state = written[0]?.[2];
+    if (state === undefined) {
+      this.logger.warn(`${partitionName(topic, partition)}: the reassignment to [${target.join(', ')}] waits: no target replica can lead`);
+      return;
+    }
+    await this.writeAssignment(generation, topic, partition, { replicas: target, adding: [], removing: [] });
+    batch.addLeaderAndIsr(target, topic, partition, state, false);
+    for (const replica of full.removing) {
+      if (this.context.isAlive(replica)) batch.addStopReplica(replica, topic, partition, state.leaderEpoch, true, this.onReassignmentStopReplica);
+    }
+    this.logger.info(`${partitionName(topic, partition)}: reassignment to [${target.join(', ')}] complete: leader ${state.leader} (epoch ${state.leaderEpoch}), isr [${state.isr.join(', ')}]`);
+    if (this.context.topicsToDelete.has(topic) && !this.context.reassignments.has(topic)) this.enqueue('topicDeletion', () => this.onTopicDeletionRequests());
+  }
+
+  /**
+   * Writes one partition's full assignment into its topic znode at the version read (a
+   * concurrent CreatePartitions is read again), the other partitions as they are, and keeps
+   * the context in step. Kafka writes adding_replicas and removing_replicas only where non-empty.
+   */
+  private async writeAssignment(generation: number, topic: string, partition: number, next: FullAssignment): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const node = await this.zk.getData(ZkPaths.topicPath(topic));
+      this.assertCurrent(generation);
+      if (node === null) throw new Error(`${ZkPaths.topicPath(topic)} is gone`);
+      const assignment = TopicZnode.decode(topic, node.data);
+      const partitions = new Map(assignment.partitions);
+      const adding = new Map(assignment.addingReplicas);
+      const removing = new Map(assignment.removingReplicas);
+      partitions.set(partition, next.replicas);
+      adding.delete(partition);
+      removing.delete(partition);
+      if (next.adding.length > 0) adding.set(partition, next.adding);
+      if (next.removing.length > 0) removing.set(partition, next.removing);
+      const data = TopicZnode.encode({ topicId: assignment.topicId, partitions, addingReplicas: adding, removingReplicas: removing });
+      try {
+        await this.fencedMulti(generation, [{ op: 'setData', path: ZkPaths.topicPath(topic), data, version: node.stat.version }]);
+        break;
+      } catch (error) {
+        if (!ClusterController.failedAt(error, 1, 'BAD_VERSION') || attempt >= limits.controllerStateWriteAttemptsMax) throw error;
+      }
+    }
+    this.context.topics.get(topic)?.partitions.set(partition, next.replicas);
+    this.context.setReassignment(topic, partition, next);
+  }
+
+  private readonly onReassignmentStopReplica = (brokerId: number, outcome: RequestOutcome<StopReplicaResponse>): void => {
+    if (!outcome.ok) {
+      // Its files stay until it starts again: local-replicas.ts removes the replicas ZooKeeper no longer assigns to it.
+      this.logger.warn(`StopReplica to broker ${brokerId} for a reassignment not answered: ${outcome.error.message}`);
+      return;
+    }
+    if (outcome.body.errorCode !== 0) this.logger.warn(`broker ${brokerId} answered StopReplica with ${errorName(outcome.body.errorCode)}`);
+    for (const error of outcome.body.partitionErrors) {
+      if (error.errorCode !== 0) this.logger.warn(`broker ${brokerId} answered StopReplica of ${partitionName(error.topicName, error.partitionIndex)} with ${errorName(error.errorCode)}`);
+    }
+  };
 
   // ---- controlled shutdown ----
 
@@ -1157,6 +1444,12 @@ export class ClusterController extends EventEmitter {
     await forEachBounded(known, limits.controllerZkWritesInFlightMax, async ([topic, partition]) => {
       if ((await this.readState(topic, partition)) !== undefined) batch.addUpdateMetadata(topic, partition);
     });
+    // A replica being added may have joined the ISR (Kafka's PartitionReassignmentIsrChangeHandler).
+    await this.completeReassignments(
+      generation,
+      known.filter(([topic, partition]) => this.context.reassignment(topic, partition) !== undefined),
+      batch,
+    );
     await forEachBounded(names, limits.controllerZkWritesInFlightMax, async (name) => {
       try {
         await this.fencedMulti(generation, [{ op: 'remove', path: `${ZkPaths.isrChangeNotification}/${name}`, version: -1 }]);
@@ -1203,6 +1496,11 @@ export class ClusterController extends EventEmitter {
     for (const topic of this.context.topicsToDelete) {
       const info = this.context.topics.get(topic);
       if (info === undefined) continue;
+      if (this.context.reassignments.has(topic)) {
+        // Kafka's markTopicIneligibleForDeletion: the deletion waits for the reassignment, whose completion resumes it.
+        this.logger.info(`deletion of ${topic} waits for the reassignment of its partitions`);
+        continue;
+      }
       let deletion = this.deletions.get(topic);
       if (deletion === undefined) {
         deletion = { replicas: new Map(), announced: false };

@@ -1,7 +1,7 @@
 // What the active controller knows of the cluster (Kafka's ControllerContext): live brokers
 // with their epochs, topics with their assignments and ids, each partition's leader and ISR,
-// and the topics queued for deletion. Loaded from ZooKeeper on election and kept current by
-// the controller's events; only the controller's event loop changes it.
+// the topics queued for deletion and the partitions being reassigned. Loaded from ZooKeeper on
+// election and kept current by the controller's events; only the controller's event loop changes it.
 
 import type { BrokerEndpoint } from '../zk/znodes.js';
 import type { LeaderAndIsr } from './election.js';
@@ -14,6 +14,12 @@ export interface LiveBroker {
   readonly epoch: bigint;
   /** Where the controller reaches it: its inter-broker listener. */
   readonly endpoint: BrokerEndpoint;
+}
+
+/** A partition's reassignment in progress: the full replica set (in `topics`) is the target followed by the original replicas not in it. */
+export interface Reassignment {
+  readonly adding: readonly number[];
+  readonly removing: readonly number[];
 }
 
 export interface TopicInfo {
@@ -31,6 +37,8 @@ export class ControllerContext {
   readonly topicsToDelete = new Set<string>();
   /** Live brokers that asked for a controlled shutdown: no election picks them; they leave this set when their registration goes. */
   readonly shuttingDownBrokers = new Set<number>();
+  /** Partitions being reassigned (KIP-455), by topic then partition: the replicas being added and removed; their full replica set is in `topics`. */
+  readonly reassignments = new Map<string, Map<number, Reassignment>>();
 
   isAlive = (brokerId: number): boolean => this.liveBrokers.has(brokerId);
 
@@ -51,7 +59,29 @@ export class ControllerContext {
     return this.topics.get(topic)?.partitions.get(partition) ?? [];
   }
 
+  reassignment(topic: string, partition: number): Reassignment | undefined {
+    return this.reassignments.get(topic)?.get(partition);
+  }
+
+  /** Sets a partition's reassignment, or clears it (undefined, or nothing to add or remove). */
+  setReassignment(topic: string, partition: number, reassignment: Reassignment | undefined): void {
+    let byPartition = this.reassignments.get(topic);
+    if (reassignment === undefined || (reassignment.adding.length === 0 && reassignment.removing.length === 0)) {
+      byPartition?.delete(partition);
+      if (byPartition?.size === 0) this.reassignments.delete(topic);
+      return;
+    }
+    if (byPartition === undefined) this.reassignments.set(topic, (byPartition = new Map()));
+    byPartition.set(partition, reassignment);
+  }
+
+  /** Every partition being reassigned, as [topic, partition]. */
+  *reassigningPartitions(): Generator<[string, number]> {
+    for (const [topic, byPartition] of this.reassignments) for (const partition of byPartition.keys()) yield [topic, partition];
+  }
+
   removeTopic(topic: string): void {
+    this.reassignments.delete(topic);
     this.topics.delete(topic);
     this.states.delete(topic);
     this.topicsToDelete.delete(topic);
@@ -77,5 +107,6 @@ export class ControllerContext {
     this.topics.clear();
     this.states.clear();
     this.topicsToDelete.clear();
+    this.reassignments.clear();
   }
 }

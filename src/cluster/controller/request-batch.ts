@@ -39,13 +39,15 @@ export class RequestBatch {
   private readonly metadataPartitions = new Map<string, MetadataEntry>();
   private updateMetadataWanted = false;
   private readonly stopReplica = new Map<number, Map<string, Map<number, { leaderEpoch: number; deletePartition: boolean }>>>();
-  private stopReplicaDone: StopReplicaDone | null = null;
+  /** What to call with each broker's StopReplica answer: every distinct callback added for it (deletion and reassignment may share a request). */
+  private readonly stopReplicaDone = new Map<number, StopReplicaDone[]>();
 
   constructor(private readonly context: ControllerContext) {}
 
   /** LeaderAndIsr for a partition to each of the brokers (the live ones get it). */
   addLeaderAndIsr(brokerIds: Iterable<number>, topic: string, partition: number, state: LeaderAndIsr, isNew: boolean): void {
     const replicas = [...this.context.replicas(topic, partition)];
+    const reassignment = this.context.reassignment(topic, partition);
     for (const brokerId of brokerIds) {
       if (!this.context.isAlive(brokerId)) continue;
       let states = this.leaderAndIsr.get(brokerId);
@@ -63,8 +65,8 @@ export class RequestBatch {
           isr: [...state.isr],
           partitionEpoch: state.partitionEpoch,
           replicas,
-          addingReplicas: [],
-          removingReplicas: [],
+          addingReplicas: [...(reassignment?.adding ?? [])],
+          removingReplicas: [...(reassignment?.removing ?? [])],
           isNew: isNew || wasNew,
           leaderRecoveryState: state.leaderRecoveryState,
         },
@@ -101,7 +103,9 @@ export class RequestBatch {
     let partitions = topics.get(topic);
     if (partitions === undefined) topics.set(topic, (partitions = new Map()));
     partitions.set(partition, { leaderEpoch, deletePartition });
-    this.stopReplicaDone = done;
+    let callbacks = this.stopReplicaDone.get(brokerId);
+    if (callbacks === undefined) this.stopReplicaDone.set(brokerId, (callbacks = []));
+    if (!callbacks.includes(done)) callbacks.push(done);
   }
 
   /** Queues everything on the channel, LeaderAndIsr first (Kafka's order), then UpdateMetadata, then StopReplica. */
@@ -140,7 +144,10 @@ export class RequestBatch {
     if (this.updateMetadataWanted) this.sendUpdateMetadata(channel, controllerId, controllerEpoch, report);
     for (const [brokerId, topics] of this.stopReplica) {
       const broker = brokers.get(brokerId);
-      const done = this.stopReplicaDone!;
+      const callbacks = this.stopReplicaDone.get(brokerId) ?? [];
+      const done: StopReplicaDone = (id, outcome) => {
+        for (const callback of callbacks) callback(id, outcome);
+      };
       if (broker === undefined) {
         done(brokerId, { ok: false, error: new Error(`broker ${brokerId} is not live`) });
         continue;

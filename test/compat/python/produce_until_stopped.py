@@ -7,6 +7,8 @@ usage: produce_until_stopped.py BOOTSTRAP TOPIC [options]
   --acks all|1|0            (default all)
   --idempotence             enable.idempotence=true (default false)
   --message-timeout-ms MS   (default 120000)
+  --value-size BYTES        pad values to this size (spate_compat.stream_value); the reports
+                            name the value by its head, "m-<i>"
 
 Prints, one JSON object per line, flushed at once:
   {"type":"delivery","value":"m-7","index":7,"partition":p,"offset":o,"error":null|"NAME: text"}
@@ -32,6 +34,7 @@ def main():
     parser.add_argument('--acks', default='all')
     parser.add_argument('--idempotence', action='store_true')
     parser.add_argument('--message-timeout-ms', type=int, default=120000)
+    parser.add_argument('--value-size', type=int, default=0)
     args = parser.parse_args()
 
     stopping = []
@@ -55,7 +58,7 @@ def main():
     })
 
     def on_delivery(err, msg):
-        value = msg.value().decode('ascii')
+        value = msg.value().decode('ascii').split('|')[0]
         if err is None:
             totals['delivered'] += 1
         else:
@@ -70,7 +73,7 @@ def main():
         due = int((time.monotonic() - started) * args.rate) + 1
         while index < due and not stopping:
             try:
-                producer.produce(args.topic, value=stream_value(index).encode('ascii'), on_delivery=on_delivery)
+                producer.produce(args.topic, value=stream_value(index, args.value_size).encode('ascii'), on_delivery=on_delivery)
                 index += 1
                 totals['produced'] = index
             except BufferError:
