@@ -3,9 +3,10 @@
 // 3-broker cluster: --generate's two JSON documents (the current assignment as Metadata shows
 // it, a proposal over --broker-list only, with each topic's partition count and replication
 // factor), and --execute --throttle setting the throttle rates on every broker involved and the
-// topics' throttled-replica lists as Kafka's tool does. (AlterPartitionReassignments itself is
-// the controller's, on branch i11-reassign: --execute's exit code is not checked here.)
+// topics' throttled-replica lists as Kafka's tool does, then starting the reassignment; --verify
+// reporting it complete and clearing the throttles; --cancel finding nothing active.
 
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,8 @@ import t from 'tap';
 import { formatReassignment, parseBrokerList, parseReassignment, parseTopicsToMove, proposeReassignment, reassigningBrokers, throttledReplicas } from '../../src/cli/reassign-plan.js';
 import { UsageError } from '../../src/cli/errors.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { createTopicsApi, describeConfigsApi } from '../../src/protocol/generated/index.js';
+import { createTopicsApi, describeConfigsApi, produceApi } from '../../src/protocol/generated/index.js';
+import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { startCluster, waitFor } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { describe, spate } from './fixtures/spate.js';
@@ -131,7 +133,8 @@ t.test('against a cluster: --generate prints the current and proposed assignment
   // --execute: partition 0 from [1,2] to [2,3]; the others stay.
   const plan = file('plan.json', { version: 1, partitions: [{ topic: 'moving', partition: 0, replicas: [2, 3] }, { topic: 'moving', partition: 1, replicas: [2, 1] }] });
   const executed = await spate(b, ['reassign', '--execute', '--reassignment-json-file', plan, '--throttle', '5000000']);
-  t.comment(`--execute: exit ${executed.code}; stderr: ${executed.stderr.trim().slice(0, 300)}`);
+  t.equal(executed.code, 0, `--execute: ${describe(executed)}`);
+  t.match(executed.out, /Successfully started partition reassignments for moving-0,moving-1/);
   t.match(executed.out, /^Current partition replica assignment\n\n\{"version":1,"partitions":\[\{"topic":"moving","partition":0,"replicas":\[1,2\],"log_dirs":\["any","any"\]\},\{"topic":"moving","partition":1,"replicas":\[2,1\]/, 'the assignment to roll back to');
   t.match(executed.out, /throttle limit was set to 5000000 B\/s on brokers 1,2,3/);
   const topicConfigs = await raw.request(describeConfigsApi, 4, { resources: [{ resourceType: 2, resourceName: 'moving', configurationKeys: ['leader.replication.throttled.replicas', 'follower.replication.throttled.replicas'] }], includeSynonyms: false, includeDocumentation: false });
@@ -142,5 +145,46 @@ t.test('against a cluster: --generate prints the current and proposed assignment
     t.same(rates.results[0]!.configs.map((entry) => [entry.name, entry.value, entry.configSource]), [['leader.replication.throttled.rate', '5000000', DYNAMIC_BROKER_CONFIG], ['follower.replication.throttled.rate', '5000000', DYNAMIC_BROKER_CONFIG]], `broker ${id}: both rates, as its own dynamic config`);
     client.destroy();
   }
+
+  // --verify until partition 0 is on [2,3]: then it clears the throttles it set.
+  const verified = await waitFor('--verify to report the reassignment complete', async () => {
+    const result = await spate(b, ['reassign', '--verify', '--reassignment-json-file', plan]);
+    return result.code === 0 && /moving-0 is complete/.test(result.out) ? result : undefined;
+  });
+  t.match(verified.out, /^Status of partition reassignment:\nReassignment of partition moving-0 is complete\.\nReassignment of partition moving-1 is complete\.\n/);
+  t.match(verified.out, /Clearing broker-level throttles on brokers 1,2,3\nClearing topic-level throttles on topic moving/);
+  const cleared = await raw.request(describeConfigsApi, 4, { resources: [{ resourceType: 2, resourceName: 'moving', configurationKeys: ['leader.replication.throttled.replicas', 'follower.replication.throttled.replicas'] }], includeSynonyms: false, includeDocumentation: false });
+  t.same(cleared.results[0]!.configs.map((entry) => [entry.name, entry.value]), [['leader.replication.throttled.replicas', ''], ['follower.replication.throttled.replicas', '']], 'the topic\'s lists are back to their defaults');
+  const cancelled = await spate(b, ['reassign', '--cancel', '--reassignment-json-file', plan]);
+  t.equal(cancelled.code, 0, describe(cancelled));
+  t.match(cancelled.out, /None of the specified partition reassignments are active\./);
+
+  // A partition of 8 MiB moved from [1,2] to [2,3] at 2 MB/s: --verify shows it in progress,
+  // with the bytes broker 3 holds against the leader's, then complete.
+  const slow = await raw.request(createTopicsApi, 5, { topics: [{ name: 'slow', numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [1, 2] }], configs: [] }], timeoutMs: 10_000 });
+  t.equal(slow.topics[0]!.errorCode, ErrorCode.NONE);
+  const batch = encodeRecordBatch({ records: [{ value: randomBytes(512 * 1024) }] });
+  await waitFor('broker 1 to lead slow-0', async () => {
+    const produced = await raw.request(produceApi, 9, { acks: 1, timeoutMs: 10_000, topicData: [{ name: 'slow', partitionData: [{ index: 0, records: batch }] }] });
+    return produced.responses[0]!.partitionResponses[0]!.errorCode === ErrorCode.NONE;
+  });
+  for (let written = 1; written < 16; written++) {
+    const produced = await raw.request(produceApi, 9, { acks: 1, timeoutMs: 10_000, topicData: [{ name: 'slow', partitionData: [{ index: 0, records: batch }] }] });
+    t.equal(produced.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE);
+  }
+  const slowPlan = file('slow.json', { version: 1, partitions: [{ topic: 'slow', partition: 0, replicas: [2, 3] }] });
+  const started = await spate(b, ['reassign', '--execute', '--reassignment-json-file', slowPlan, '--throttle', '2000000']);
+  t.equal(started.code, 0, describe(started));
+  const inProgress = await spate(b, ['reassign', '--verify', '--reassignment-json-file', slowPlan]);
+  t.equal(inProgress.code, 0, describe(inProgress));
+  t.comment(inProgress.out.trim());
+  t.match(inProgress.out, /Reassignment of partition slow-0 is still in progress\./);
+  t.match(inProgress.out, /Progress of the replicas being added:\n  slow-0 on broker 3: (not yet created|[0-9.]+ k?M?B) of 8\.39 MB on leader [12]( \(\d+%\))?$/m);
+  t.notMatch(inProgress.out, /Clearing/, 'throttles stay while it is in progress');
+  const finished = await waitFor('--verify to report slow-0 complete', async () => {
+    const result = await spate(b, ['reassign', '--verify', '--reassignment-json-file', slowPlan]);
+    return /slow-0 is complete/.test(result.out) ? result : undefined;
+  }, 30_000, 500);
+  t.match(finished.out, /Clearing broker-level throttles/);
   raw.destroy();
 });
