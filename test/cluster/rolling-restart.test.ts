@@ -10,8 +10,10 @@
 //     broker's registration (`/brokers/ids/<id>`) went, as ZooKeeper's zxids order them: the
 //     controller moved them at the broker's ControlledShutdown, not after its session ended;
 //   - the controller's log says so.
-// Then: no delivery failed, every delivered record is in the log exactly once at its reported
-// offset, nothing else is, and the group consumer saw every delivered record.
+// Then: every partition is led by its preferred replica again within
+// leader.imbalance.check.interval.seconds (the automatic leader balance, set to 2 s here), no
+// delivery failed, every delivered record is in the log exactly once at its reported offset,
+// nothing else is, and the group consumer saw every delivered record.
 //
 // SPATE_TEST_CONTROLLED_SHUTDOWN=false runs the same with controlled.shutdown.enable=false, to
 // show the checks fail without the feature (the leaderships move only after the registration
@@ -29,12 +31,15 @@ const TOPIC = 'rolling';
 const PARTITIONS = 3;
 const GROUP = 'rolling-group';
 const STOP_BOUND_MS = 30_000;
+const IMBALANCE_CHECK_INTERVAL_S = 2;
 const controlledShutdownEnable = process.env['SPATE_TEST_CONTROLLED_SHUTDOWN'] !== 'false';
 
 const cluster: TestCluster = await startCluster(t, {
   brokers: 3,
   overrides: {
     'controlled.shutdown.enable': controlledShutdownEnable,
+    'auto.leader.rebalance.enable': true,
+    'leader.imbalance.check.interval.seconds': IMBALANCE_CHECK_INTERVAL_S,
     'offsets.topic.num.partitions': 3,
     'replica.lag.time.max.ms': 10_000,
   },
@@ -162,6 +167,20 @@ for (const id of order) {
     await waitForProgress(producer, 100, `with broker ${id} back`);
   });
 }
+
+await t.test(`leaders back on their preferred replicas within leader.imbalance.check.interval.seconds (${IMBALANCE_CHECK_INTERVAL_S} s)`, async (t) => {
+  const preferred = new Map<number, number>();
+  const node = (await zk.getData(ZkPaths.topicPath(TOPIC)))!;
+  for (const [partition, replicas] of TopicZnode.decode(TOPIC, node.data).partitions) preferred.set(partition, replicas[0]!);
+  const startedMs = Date.now();
+  // One check interval after the last broker rejoined, plus the election itself; bounded at
+  // twice that and some, for a busy machine, and the time taken reported.
+  await waitFor('every partition led by its preferred replica', async () => {
+    for (const [partition, replica] of preferred) if ((await readPartitionState(zk, TOPIC, partition)).leader !== replica) return false;
+    return true;
+  }, 2 * IMBALANCE_CHECK_INTERVAL_S * 1000 + 5000, 50);
+  t.pass(`every partition led by its preferred replica ${Date.now() - startedMs} ms after the last broker was back at full ISR (${[...preferred].map(([partition, replica]) => `${partition}: ${replica}`).join(', ')})`);
+});
 
 await t.test('no delivery failed; every delivered record is in the log exactly once, and the group read them all', async (t) => {
   producer.child.kill('SIGTERM');
