@@ -1048,6 +1048,11 @@ export class ClusterController extends EventEmitter {
       return Promise.resolve(refuse(ErrorCode.REQUEST_TIMED_OUT, `${this.pendingElections.size} requests are already waiting for the controller`));
     }
     const generation = this.generation;
+    // A partition named twice: the last target wins (Kafka collects the request into a map).
+    const byPartition = new Map<string, ReassignmentRequest>();
+    for (const request of requests) byPartition.set(`${request.topic}\0${request.partition}`, request);
+    const unique = [...byPartition.values()];
+    const request = ++this.electionRequestsSeen;
     return new Promise((resolve) => {
       let answered = false;
       const answer = (result: ReassignmentsAnswer): void => {
@@ -1058,14 +1063,27 @@ export class ClusterController extends EventEmitter {
       };
       const abandon = (): void => answer(refuse(ErrorCode.NOT_CONTROLLER, NOT_CONTROLLER_MESSAGE));
       this.pendingElections.add(abandon);
-      this.enqueue(`reassign:${++this.electionRequestsSeen}`, async () => {
-        try {
-          answer(await this.onAlterReassignments(generation, requests));
-        } catch (error) {
-          answer(refuse(error instanceof NotControllerError ? ErrorCode.NOT_CONTROLLER : ErrorCode.UNKNOWN_SERVER_ERROR, (error as Error).message));
-          throw error;
-        }
-      });
+      // A few partitions per event, the next part queued behind whatever arrived meanwhile: a
+      // request naming every partition of a big topic is minutes of ZooKeeper writes, and a
+      // broker's death must not wait for all of them to have its leaderships moved (Kafka runs
+      // the whole request as one event).
+      const partitions: ReassignmentsAnswer['partitions'][number][] = [];
+      const takePart = (start: number): void => {
+        this.enqueue(`reassign:${request}:${start}`, async () => {
+          if (answered) return;
+          try {
+            const part = await this.onAlterReassignments(generation, unique.slice(start, start + limits.reassignmentPartitionsPerEventMax));
+            partitions.push(...part.partitions);
+          } catch (error) {
+            answer(refuse(error instanceof NotControllerError ? ErrorCode.NOT_CONTROLLER : ErrorCode.UNKNOWN_SERVER_ERROR, (error as Error).message));
+            throw error;
+          }
+          const next = start + limits.reassignmentPartitionsPerEventMax;
+          if (next < unique.length) takePart(next);
+          else answer({ errorCode: ErrorCode.NONE, errorMessage: null, partitions });
+        });
+      };
+      takePart(0);
     });
   }
 
@@ -1097,7 +1115,7 @@ export class ClusterController extends EventEmitter {
   /** Kafka's processApiPartitionReassignment: each partition validated (in Kafka's order of checks), then reassigned. */
   private async onAlterReassignments(generation: number, requests: readonly ReassignmentRequest[]): Promise<ReassignmentsAnswer> {
     this.assertCurrent(generation);
-    // A partition named twice: the last target wins (Kafka collects the request into a map).
+    // A partition named twice: the last target wins (the caller leaves each partition once; this keeps it so).
     const byPartition = new Map<string, ReassignmentRequest>();
     for (const request of requests) byPartition.set(`${request.topic}\0${request.partition}`, request);
     const answers = new Map<string, ReassignmentError>();
