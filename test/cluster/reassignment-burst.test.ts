@@ -25,7 +25,7 @@ async function createTopic(via: number, topic: string, assignment: number[][]): 
       topics: [{ name: topic, numPartitions: -1, replicationFactor: -1, assignments: assignment.map((brokerIds, partitionIndex) => ({ partitionIndex, brokerIds })), configs: [] }],
       timeoutMs: 60_000,
       validateOnly: false,
-    });
+    }, { timeoutMs: 60_000 });
     const created = answer.topics[0]!;
     if (created.errorCode !== ErrorCode.NONE) throw new Error(`creating ${topic}: ${errorName(created.errorCode)} ${created.errorMessage}`);
   } finally {
