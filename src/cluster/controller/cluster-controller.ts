@@ -1171,11 +1171,17 @@ export class ClusterController extends EventEmitter {
    */
   private async onPartitionReassignment(generation: number, topic: string, partition: number, next: FullAssignment, batch: RequestBatch): Promise<void> {
     const unneeded = this.context.replicas(topic, partition).filter((replica) => !next.replicas.includes(replica));
+    // They leave the ISR before the assignment drops them (Kafka writes the assignment first): a
+    // controller failing between the two writes then leaves an ISR within the assignment (the
+    // earlier reassignment goes on, and the unanswered client retries), where the other order
+    // left an ISR naming a replica no longer assigned, which no controller ever took out.
+    const shrunk = unneeded.length === 0 ? [] : await this.updateStates(generation, [[topic, partition]], (_topic, _partition, current) => withoutReplicas(next.replicas, current, unneeded, this.context.isElectable));
     await this.writeAssignment(generation, topic, partition, next);
     this.logger.info(
       `${partitionName(topic, partition)}: reassigning to [${targetReplicas(next).join(', ')}]: replicas [${next.replicas.join(', ')}], adding [${next.adding.join(', ')}], removing [${next.removing.join(', ')}]`,
     );
-    if (unneeded.length > 0) await this.stopUnneededReplicas(generation, topic, partition, unneeded, batch);
+    for (const [, , state] of shrunk) batch.addLeaderAndIsr(next.replicas, topic, partition, state, false);
+    if (unneeded.length > 0) this.stopUnneededReplicas(topic, partition, unneeded, batch);
     if (isReassignmentComplete(next, this.context.state(topic, partition))) {
       await this.completeReassignment(generation, topic, partition, batch);
       return;
@@ -1188,12 +1194,8 @@ export class ClusterController extends EventEmitter {
     batch.addUpdateMetadata(topic, partition);
   }
 
-  /** The replicas of a partition's full set that a new reassignment drops: out of the ISR (a leader among them hands over), then StopReplica with deletion. */
-  private async stopUnneededReplicas(generation: number, topic: string, partition: number, unneeded: readonly number[], batch: RequestBatch): Promise<void> {
-    const written = await this.updateStates(generation, [[topic, partition]], (_topic, _partition, current) =>
-      withoutReplicas(this.context.replicas(topic, partition), current, unneeded, this.context.isElectable),
-    );
-    for (const [, , state] of written) batch.addLeaderAndIsr(this.context.replicas(topic, partition), topic, partition, state, false);
+  /** StopReplica with deletion to the replicas of a partition's full set that a new reassignment drops (out of its ISR already), unless one still leads. */
+  private stopUnneededReplicas(topic: string, partition: number, unneeded: readonly number[], batch: RequestBatch): void {
     const state = this.context.state(topic, partition);
     for (const replica of unneeded) {
       if (state?.leader === replica) {
