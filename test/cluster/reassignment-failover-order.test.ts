@@ -6,6 +6,9 @@
 // only assigned replicas (a replica left in the ISR but no longer assigned counts for acks=all
 // and holds the high watermark, and no controller ever takes it out); the next controller
 // takes the client's retried cancellation and finishes it: [1], ISR [1].
+// And a cancellation that drops the only replica able to lead ([1] → [2,3], broker 2 caught
+// up, broker 1 dies so 2 leads, then the cancellation back to [1]): broker 2 stays, as a
+// replica being removed, leading until broker 1 is back and caught up; then [1] alone.
 // CONTROLLER_TEST_LOG=1 prints the controllers' log lines to stderr.
 
 import { randomBytes } from 'node:crypto';
@@ -31,7 +34,10 @@ const logger: Logger = process.env['CONTROLLER_TEST_LOG'] === undefined ? quietL
   debug: () => {},
   child: () => logger,
 };
-for (const id of [1, 2, 3]) await PeerBroker.start(t, zookeeper.connectString, id);
+const peers = new Map<number, PeerBroker>();
+for (const id of [1, 2, 3]) peers.set(id, await PeerBroker.start(t, zookeeper.connectString, id));
+let controllerB: ClusterController | null = null;
+const top = t; // controller B outlives the subtest that starts it
 
 interface State {
   controller_epoch: number;
@@ -41,11 +47,18 @@ interface State {
   isr: number[];
 }
 const STATE_PATH = ZkPaths.partitionStatePath('moving', 0);
-const state = async (): Promise<{ value: State; version: number }> => {
-  const node = (await admin.getData(STATE_PATH))!;
+const state = async (topic = 'moving'): Promise<{ value: State; version: number }> => {
+  const node = (await admin.getData(ZkPaths.partitionStatePath(topic, 0)))!;
   return { value: JSON.parse(node.data!.toString()) as State, version: node.stat.version };
 };
-const assignment = async () => TopicZnode.decode('moving', (await admin.getData(ZkPaths.topicPath('moving')))!.data);
+const assignment = async (topic = 'moving') => TopicZnode.decode(topic, (await admin.getData(ZkPaths.topicPath(topic)))!.data);
+/** What a leader does when a follower caught up: the ISR written, the controller notified; resolves once the controller took it. */
+async function isrGrows(topic: string, isr: number[]): Promise<void> {
+  const before = await state(topic);
+  await admin.setData(ZkPaths.partitionStatePath(topic, 0), Buffer.from(JSON.stringify({ ...before.value, isr })), before.version);
+  await admin.create(`${ZkPaths.isrChangeNotification}/isr_change_`, Buffer.from(`{"version":1,"partitions":[{"topic":"${topic}","partition":0}]}`), 'persistent_sequential');
+  await eventually('the ISR change taken', async () => ((await admin.getChildren(ZkPaths.isrChangeNotification))!.length === 0 || undefined));
+}
 
 // Controller A's session, its multis (every write of the controller) held forever once `dieAfterNextWrite` is armed and one landed.
 const zkA = await session();
@@ -98,15 +111,43 @@ t.test('the controller dies after the first write of a cancellation: the ISR nam
   await controllerA.stop();
   t.equal(errorName((await cancelled).errorCode), 'NOT_CONTROLLER', 'A never answered but NOT_CONTROLLER');
   const zkB = await session();
-  t.teardown(() => zkB.close());
-  const controllerB = new ClusterController({ zk: zkB, brokerId: 2, config, logger });
-  t.teardown(() => controllerB.stop());
-  const elected = new Promise((resolve) => controllerB.once('elected', resolve));
-  await controllerB.start();
+  top.teardown(() => zkB.close());
+  const b = new ClusterController({ zk: zkB, brokerId: 2, config, logger });
+  controllerB = b;
+  top.teardown(() => b.stop());
+  const elected = new Promise((resolve) => b.once('elected', resolve));
+  await b.start();
   await elected;
-  const retried = await controllerB.alterPartitionReassignments([{ topic: 'moving', partition: 0, replicas: null }]);
+  const retried = await b.alterPartitionReassignments([{ topic: 'moving', partition: 0, replicas: null }]);
   t.same(retried.partitions.map((p) => errorName(p.errorCode)), ['NONE'], 'the retried cancellation taken by B');
   const done = await assignment();
   t.same([done.partitions.get(0), done.addingReplicas.size, done.removingReplicas.size], [[1], 0, 0], 'moving-0 back on [1], nothing being added or removed');
   t.same((await state()).value.isr, [1], 'ISR [1]');
+});
+
+t.test('a cancellation dropping the only replica that can lead keeps it as a replica being removed until an original one catches up', async (t) => {
+  const controller = controllerB!;
+  await admin.create(ZkPaths.topicPath('stranded'), Buffer.from(JSON.stringify({ partitions: { 0: [1] }, topic_id: randomBytes(16).toString('base64url'), adding_replicas: {}, removing_replicas: {}, version: 3 })), 'persistent');
+  await eventually('stranded-0 led by broker 1', async () => ((await admin.getData(ZkPaths.partitionStatePath('stranded', 0))) === null ? undefined : (await state('stranded')).value.leader === 1 || undefined));
+  const begun = await controller.alterPartitionReassignments([{ topic: 'stranded', partition: 0, replicas: [2, 3] }]);
+  t.same(begun.partitions.map((p) => errorName(p.errorCode)), ['NONE'], 'stranded-0 reassigned from [1] to [2,3]');
+  await isrGrows('stranded', [1, 2]);
+  // Broker 1, the only original replica, dies: broker 2, being added, leads.
+  await peers.get(1)!.kill();
+  await eventually('broker 2 leads stranded-0', async () => ((await state('stranded')).value.leader === 2 || undefined));
+
+  const cancelled = await controller.alterPartitionReassignments([{ topic: 'stranded', partition: 0, replicas: null }]);
+  t.same(cancelled.partitions.map((p) => errorName(p.errorCode)), ['NONE'], 'the cancellation taken');
+  const during = await assignment('stranded');
+  const { leader, isr } = (await state('stranded')).value;
+  t.ok(isr.every((replica) => during.partitions.get(0)!.includes(replica)), `ISR [${isr.join(',')}] within the assignment [${during.partitions.get(0)!.join(',')}]`);
+  t.ok(during.partitions.get(0)!.includes(leader), `the leader ${leader} is assigned`);
+  t.same([during.partitions.get(0), during.removingReplicas.get(0)], [[1, 2], [2]], 'broker 2 stays, as a replica being removed');
+
+  // Broker 1 returns and catches up from broker 2: the cancellation completes.
+  await peers.get(1)!.up();
+  await isrGrows('stranded', [2, 1]);
+  const done = await assignment('stranded');
+  t.same([done.partitions.get(0), done.addingReplicas.size, done.removingReplicas.size], [[1], 0, 0], 'stranded-0 back on [1] alone');
+  t.same([(await state('stranded')).value.leader, (await state('stranded')).value.isr], [1, [1]], 'led by broker 1, ISR [1]');
 });

@@ -1169,7 +1169,8 @@ export class ClusterController extends EventEmitter {
    * completes, or the leader epoch goes up and every replica of the full set gets it (those
    * being added start as followers and catch up through the replica fetchers).
    */
-  private async onPartitionReassignment(generation: number, topic: string, partition: number, next: FullAssignment, batch: RequestBatch): Promise<void> {
+  private async onPartitionReassignment(generation: number, topic: string, partition: number, asked: FullAssignment, batch: RequestBatch): Promise<void> {
+    const next = this.keepingStrandedLeader(topic, partition, asked);
     const unneeded = this.context.replicas(topic, partition).filter((replica) => !next.replicas.includes(replica));
     // They leave the ISR before the assignment drops them (Kafka writes the assignment first): a
     // controller failing between the two writes then leaves an ISR within the assignment (the
@@ -1192,6 +1193,24 @@ export class ClusterController extends EventEmitter {
       batch.addLeaderAndIsr(next.adding, topic, partition, state, true);
     }
     batch.addUpdateMetadata(topic, partition);
+  }
+
+  /**
+   * The full set a new reassignment gives, with the current leader kept as a replica being
+   * removed when the set drops it and none of its replicas can take over (alive and in the
+   * ISR): e.g. a cancellation while the original replicas are down and a replica being added
+   * leads. Kafka leaves the partition leaderless then, its ISR that replica alone, so that only
+   * an unclean election brings it back; dropping it while it leads (Spate before) left it
+   * leading a partition no longer assigned to it, in an epoch the assigned replicas never
+   * followed. Kept, it leads until a target replica caught up from it, then the reassignment
+   * completes as any other. (The replica counts as an original one for a later cancellation.)
+   */
+  private keepingStrandedLeader(topic: string, partition: number, next: FullAssignment): FullAssignment {
+    const current = this.context.state(topic, partition);
+    if (current === undefined || next.replicas.includes(current.leader) || !this.context.isAlive(current.leader)) return next;
+    if (next.replicas.some((replica) => this.context.isElectable(replica) && current.isr.includes(replica))) return next;
+    this.logger.warn(`${partitionName(topic, partition)}: no replica of [${next.replicas.join(', ')}] can take over from leader ${current.leader}: it stays, as a replica being removed`);
+    return { replicas: [...next.replicas, current.leader], adding: next.adding, removing: [...next.removing, current.leader] };
   }
 
   /** StopReplica with deletion to the replicas of a partition's full set that a new reassignment drops (out of its ISR already), unless one still leads. */
