@@ -14,6 +14,7 @@
 //   groups           list | describe | reset-offsets | delete | delete-offsets (consumer groups)
 //   leaders          elect --preferred | --unclean (partition leaders, through the controller)
 //   cluster          brokers and racks, the controller, under-replicated/under-min-ISR/offline partitions
+//   reassign         --generate | --execute [--throttle] | --verify | --cancel (Kafka's kafka-reassign-partitions.sh)
 //
 // The broker address is --bootstrap-server, else $SPATE_BOOTSTRAP, else 127.0.0.1:9092.
 //
@@ -39,6 +40,7 @@ import { leadersElect } from './leaders.js';
 import { logDirs } from './log-dirs.js';
 import { printError } from './output.js';
 import { produce } from './produce.js';
+import { reassign } from './reassign.js';
 import { runStart, startSpec } from './start.js';
 import { topicsAddPartitions, topicsCreate, topicsDelete, topicsDescribe, topicsList } from './topics.js';
 
@@ -73,6 +75,7 @@ const commands: readonly Command[] = [
   groupsDeleteOffsets,
   leadersElect,
   cluster,
+  reassign,
 ];
 const commandsByName = new Map(commands.map((command) => [command.spec.name, command]));
 const groups = new Set(commands.filter((c) => c.spec.name.includes(' ')).map((c) => c.spec.name.split(' ')[0]!));

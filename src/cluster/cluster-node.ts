@@ -23,6 +23,8 @@ import type { TopicRecord } from '../controller/metadata-store.js';
 import type { ClusterBroker, ClusterServices, ElectionResult } from './cluster-services.js';
 import type { Logger } from '../logger.js';
 import type { Replication } from '../partition/partition-manager.js';
+import type { LeaderThrottle } from '../partition/fetch.js';
+import { LONG_MAX } from '../config/definitions.js';
 import { KafkaClient } from '../network/kafka-client.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { controlledShutdownApi } from '../protocol/generated/index.js';
@@ -35,6 +37,7 @@ import { ClusterController, type ElectionOutcome, type OngoingReassignment, type
 import { MetadataCache } from './metadata-cache.js';
 import { preferredReadReplica } from './replica-selector.js';
 import { ReplicaFetchers, type FollowerLogs } from './replica-fetcher.js';
+import { FOLLOWER_THROTTLED_REPLICAS, LEADER_THROTTLED_REPLICAS, ReplicationQuota } from './replication-quota.js';
 import { ReplicaManager, type IsrWriter, type ReplicaLogs } from './replica-manager.js';
 import { ConfigChangeWatcher } from './config-change-watcher.js';
 import type { ZkBrokerConfigStore } from './zk-broker-configs.js';
@@ -42,6 +45,9 @@ import { ProducerIdBlocks } from './producer-id-blocks.js';
 import { ZkTopicAdmin, ensureClusterId, ensurePersistentPaths } from './zk-admin.js';
 import { ZkClient, ZkError } from './zk/zk-client.js';
 import { BrokerIdZnode, IsrChangeZnode, PartitionStateZnode, ZkPaths } from './zk/znodes.js';
+
+/** The configs of a topic with no overrides: one object, so the throttles parse it once. */
+const NO_CONFIGS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** The parts of the broker a cluster node works with. */
 export interface ClusterNodeOptions {
@@ -63,6 +69,11 @@ export class ClusterNode implements ClusterServices, Replication {
   readonly topics: ZkClusterTopics;
   readonly replicas: ReplicaManager;
   private readonly fetchers: ReplicaFetchers;
+  /** The replication throttles (KIP-73): what this broker sends as leader, and what its fetchers receive. */
+  readonly leaderQuota: ReplicationQuota;
+  readonly followerQuota: ReplicationQuota;
+  /** The leader throttle as a follower's Fetch applies it (partition/fetch.ts). */
+  readonly leaderThrottle: LeaderThrottle;
   private readonly configs = new Map<string, Readonly<Record<string, string>>>();
   private electionParticipant: ClusterController | null = null;
   private configWatcher: ConfigChangeWatcher | null = null;
@@ -98,6 +109,23 @@ export class ClusterNode implements ClusterServices, Replication {
       rememberConfigs: (topic, configs) => this.setConfigs(topic, configs),
       logger,
     });
+    // The rates are dynamic broker configs, read at each check; the windows are static (Kafka's too).
+    const rateOf = (key: string) => (): number => (options.controller.config.values.get(key) as number | null | undefined) ?? LONG_MAX;
+    const windows = {
+      windowCount: config.values.get('replication.quota.window.num') as number,
+      windowMs: (config.values.get('replication.quota.window.size.seconds') as number) * 1000,
+    };
+    this.leaderQuota = new ReplicationQuota({ brokerId: config.brokerId, replicasKey: LEADER_THROTTLED_REPLICAS, rateBytesPerSecond: rateOf('leader.replication.throttled.rate'), ...windows });
+    this.followerQuota = new ReplicationQuota({ brokerId: config.brokerId, replicasKey: FOLLOWER_THROTTLED_REPLICAS, rateBytesPerSecond: rateOf('follower.replication.throttled.rate'), ...windows });
+    const leaderQuota = this.leaderQuota;
+    const followerQuota = this.followerQuota;
+    this.leaderThrottle = {
+      // A follower in the ISR is never throttled (Kafka's shouldLeaderThrottle): the throttle slows catching up only.
+      isThrottled: (topic, partition, replicaId) => leaderQuota.isThrottled(topic.configs, partition) && !(this.replicas.isr(topic.name, partition) ?? []).includes(replicaId),
+      isExceeded: () => leaderQuota.isExceeded(),
+      msUntilUnthrottled: () => leaderQuota.msUntilUnthrottled(),
+      record: (bytes) => leaderQuota.record(bytes),
+    };
     const listener = config.replication.interBrokerListenerName;
     this.fetchers = new ReplicaFetchers(
       {
@@ -109,6 +137,12 @@ export class ClusterNode implements ClusterServices, Replication {
         fetchMinBytes: config.replication.fetchMinBytes,
         fetchBackoffMs: config.replication.fetchBackoffMs,
         socketTimeoutMs: config.replication.socketTimeoutMs,
+        throttle: {
+          isThrottled: (topic, partition) => followerQuota.isThrottled(this.configs.get(topic) ?? NO_CONFIGS, partition),
+          isExceeded: () => followerQuota.isExceeded(),
+          msUntilUnthrottled: () => followerQuota.msUntilUnthrottled(),
+          record: (bytes) => followerQuota.record(bytes),
+        },
       },
       (brokerId) => this.cache.endpoint(brokerId, listener),
       options.logs,

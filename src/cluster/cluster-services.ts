@@ -2,6 +2,7 @@
 // controller's requests, and the live brokers and controller that Metadata and
 // DescribeCluster name. An embedded single broker has no cluster part (null).
 
+import type { LeaderThrottle } from '../partition/fetch.js';
 import type { LeaderAndIsrRequest } from '../protocol/generated/leader-and-isr-request.js';
 import type { StopReplicaRequest } from '../protocol/generated/stop-replica-request.js';
 import type { UpdateMetadataRequest } from '../protocol/generated/update-metadata-request.js';
@@ -47,4 +48,6 @@ export interface ClusterServices {
   /** ControlledShutdown, answered by the active controller only (NOT_CONTROLLER elsewhere). */
   controlledShutdown(brokerId: number, brokerEpoch: number): Promise<{ errorCode: number; remaining: readonly [string, number][] }>;
   stopReplica(request: StopReplicaRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; partitionIndex: number; errorCode: number }[] }>;
+  /** The leader's replication throttle (KIP-73), applied to followers' fetches. */
+  readonly leaderThrottle: LeaderThrottle;
 }

@@ -13,10 +13,18 @@
 //  3. the fetched batches are appended byte for byte, the follower's high watermark moves
 //     to min(leader's high watermark, its own log end), and its log start follows the leader's
 //     (records the leader deleted with DeleteRecords go from the followers too, as in Kafka).
+// Replication throttle (KIP-73, replication-quota.ts): a partition the follower throttle names,
+// not yet caught up, is left out of the Fetch while the throttle is over its rate, and the bytes
+// fetched for such partitions are recorded against it; a round with every partition held waits
+// until the rate is back under the bound (at most replica.fetch.backoff.ms, Kafka's wait, and
+// at least limits.replicationThrottleRecheckMs): at a second's granularity a catch-up fetching
+// 1 MiB at a time would fall well below a rate of a few MiB/s. For the same reason a fetch of
+// the other partitions asks the leader to wait no longer than the throttle holds the rest.
 // Errors of a partition (a new leader epoch, the leader gone) pause it for
 // replica.fetch.backoff.ms; a lost connection retries with the same backoff. Everything is
 // bounded: requests by replica.socket.timeout.ms, responses by replica.fetch.response.max.bytes.
 
+import { limits } from '../config/limits.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { fetchApi, offsetForLeaderEpochApi } from '../protocol/generated/index.js';
@@ -53,6 +61,20 @@ export interface ReplicaFetchSettings {
   readonly fetchMinBytes: number;
   readonly fetchBackoffMs: number;
   readonly socketTimeoutMs: number;
+  /** The follower's replication throttle (follower.replication.throttled.*); absent: nothing throttled. */
+  readonly throttle?: FollowerThrottle;
+}
+
+/** What the follower's replication throttle answers (replication-quota.ts behind it). */
+export interface FollowerThrottle {
+  /** Whether the topic lists this partition's replica here in follower.replication.throttled.replicas. */
+  isThrottled(topic: string, partition: number): boolean;
+  /** Whether throttled partitions must wait: the throttle is over its rate. */
+  isExceeded(): boolean;
+  /** Milliseconds until the throttle is back under its rate (0: it is). */
+  msUntilUnthrottled(): number;
+  /** Counts bytes fetched for throttled partitions. */
+  record(bytes: number): void;
 }
 
 /** Where a broker is reached for replication (its endpoint on the inter-broker listener). */
@@ -63,6 +85,8 @@ interface Followed extends FollowedPartition {
   truncated: boolean;
   /** No fetch before this time (after an error). */
   delayedUntilMs: number;
+  /** Offsets behind the leader's high watermark after the last fetch; undefined before the first (Kafka's fetch-state lag). */
+  lagOffsets: number | undefined;
 }
 
 /** Fetch v12: the last version naming topics by name, with current_leader_epoch and OffsetForLeaderEpoch semantics. */
@@ -89,7 +113,7 @@ class Fetcher {
   ) {}
 
   add(partition: FollowedPartition): void {
-    this.partitions.set(partitionKey(partition.topic, partition.partition), { ...partition, truncated: false, delayedUntilMs: 0 });
+    this.partitions.set(partitionKey(partition.topic, partition.partition), { ...partition, truncated: false, delayedUntilMs: 0, lagOffsets: undefined });
     if (!this.running) void this.run();
     this.wake?.();
   }
@@ -114,7 +138,11 @@ class Fetcher {
           await this.truncatePending(client);
           const fetched = await this.fetchOnce(client);
           this.lastProblem = null;
-          if (!fetched) await this.pause(this.settings.fetchBackoffMs);
+          if (fetched === 'throttled') {
+            const untilMs = this.settings.throttle?.msUntilUnthrottled() ?? 0;
+            await this.pause(Math.min(this.settings.fetchBackoffMs, Math.max(limits.replicationThrottleRecheckMs, untilMs)));
+          }
+          else if (!fetched) await this.pause(this.settings.fetchBackoffMs);
         } catch (error) {
           if (this.stopped) break;
           // The same problem again (a leader down for a while) is logged once, not every backoff.
@@ -213,18 +241,31 @@ class Fetcher {
     }
   }
 
-  /** One Fetch round; false when nothing could be fetched (every partition delayed or unknown). */
-  private async fetchOnce(client: KafkaClient): Promise<boolean> {
+  /** Whether the throttle holds this partition back now: listed, not caught up (Kafka's shouldFollowerThrottle), the throttle over its rate. */
+  private held(p: Followed, exceeded: boolean): boolean {
+    const inSync = p.lagOffsets !== undefined && p.lagOffsets <= 0;
+    return exceeded && !inSync && this.settings.throttle!.isThrottled(p.topic, p.partition);
+  }
+
+  /** One Fetch round; false when nothing could be fetched (every partition delayed or unknown), 'throttled' when the throttle held back all that could. */
+  private async fetchOnce(client: KafkaClient): Promise<boolean | 'throttled'> {
     const now = Date.now();
-    const ready = [...this.partitions.values()].filter((p) => p.truncated && p.delayedUntilMs <= now && this.logs.logEndOffset(p.topic, p.partition) !== undefined);
-    if (ready.length === 0) return false;
+    const fetchable = [...this.partitions.values()].filter((p) => p.truncated && p.delayedUntilMs <= now && this.logs.logEndOffset(p.topic, p.partition) !== undefined);
+    const exceeded = this.settings.throttle?.isExceeded() ?? false;
+    const ready = exceeded ? fetchable.filter((p) => !this.held(p, exceeded)) : fetchable;
+    if (ready.length === 0) return fetchable.length > 0 ? 'throttled' : false;
+    // With partitions held back, the leader waits for the others' data no longer than the
+    // throttle holds them: a fetch of caught-up partitions alone would wait replica.fetch.wait.max.ms.
+    const maxWaitMs = ready.length < fetchable.length
+      ? Math.min(this.settings.fetchWaitMaxMs, Math.max(limits.replicationThrottleRecheckMs, this.settings.throttle?.msUntilUnthrottled() ?? 0))
+      : this.settings.fetchWaitMaxMs;
     const byTopic = new Map<string, Followed[]>();
     for (const p of ready) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p]);
     const { body } = await client.request(
       fetchApi,
       {
         replicaId: this.settings.brokerId,
-        maxWaitMs: this.settings.fetchWaitMaxMs,
+        maxWaitMs,
         minBytes: this.settings.fetchMinBytes,
         maxBytes: this.settings.fetchResponseMaxBytes,
         isolationLevel: 0,
@@ -281,12 +322,17 @@ class Fetcher {
     }
     const records = data.records;
     if (Buffer.isBuffer(records) && records.length > 0) {
+      // Counted as received, whether or not the append succeeds: the bytes crossed the link.
+      if (this.settings.throttle?.isThrottled(p.topic, p.partition) === true) this.settings.throttle.record(records.length);
       const result = await this.logs.replicate(p.topic, p.topicId, p.partition, records);
       if (result.errorCode !== ErrorCode.NONE) {
         this.logger.warn(`replica ${partitionName(p.topic, p.partition)}: fetched batches refused: ${errorName(result.errorCode)}`);
         p.delayedUntilMs = Date.now() + this.settings.fetchBackoffMs;
         return;
       }
+      p.lagOffsets = Math.max(0, data.highWatermark - result.logEndOffset);
+    } else {
+      p.lagOffsets = Math.max(0, data.highWatermark - (this.logs.logEndOffset(p.topic, p.partition) ?? 0));
     }
     await this.logs.followerHighWatermark(p.topic, p.topicId, p.partition, data.highWatermark);
     await this.logs.followerLogStart(p.topic, p.topicId, p.partition, data.logStartOffset);

@@ -371,6 +371,17 @@ export const brokerConfigDefinitions = define([
     name: 'replica.high.watermark.checkpoint.interval.ms', type: 'long', defaultValue: '5000', min: 1,
     doc: 'The frequency with which the high watermark is saved out to disk.',
   },
+  // ---- replication throttles (i11, KIP-73; src/cluster/replication-quota.ts) ----
+  {
+    name: 'leader.replication.throttled.rate', type: 'long', dynamic: 'cluster-wide', defaultValue: String(LONG_MAX), min: 0,
+    doc: 'Bytes/s this broker sends to followers for the replicas a topic lists in leader.replication.throttled.replicas, measured over replication.quota.window.num windows. Kafka sets it per broker; Spate takes the cluster default too, overridden by the broker\'s own.',
+  },
+  {
+    name: 'follower.replication.throttled.rate', type: 'long', dynamic: 'cluster-wide', defaultValue: String(LONG_MAX), min: 0,
+    doc: 'Bytes/s this broker\'s replica fetchers receive for the replicas a topic lists in follower.replication.throttled.replicas, measured over replication.quota.window.num windows. Kafka sets it per broker; Spate takes the cluster default too, overridden by the broker\'s own.',
+  },
+  { name: 'replication.quota.window.num', type: 'int', defaultValue: '11', min: 1, doc: 'The number of samples to retain in memory for replication quotas.' },
+  { name: 'replication.quota.window.size.seconds', type: 'int', defaultValue: '1', min: 1, doc: 'The time span of each sample for replication quotas.' },
   {
     name: 'num.replica.fetchers', type: 'int', defaultValue: '1', min: 1,
     doc: 'Fetcher connections used to replicate records from each source broker; a broker has at most num.replica.fetchers times the number of other brokers.',
@@ -482,11 +493,11 @@ export const topicConfigDefinitions: ReadonlyMap<string, TopicConfigDefinition> 
     topicOnlyKey({ name: 'remote.log.delete.on.disable', type: 'boolean', defaultValue: 'false', doc: 'Accepted and ignored: applies only to tiered storage.' }),
     topicOnlyKey({
       name: 'leader.replication.throttled.replicas', type: 'list', defaultValue: '', check: checkThrottledReplicas,
-      doc: 'Accepted and ignored: no replication yet, so nothing to throttle (\'*\' or partitionId:brokerId pairs).',
+      doc: 'A list of replicas for which log replication should be throttled on the leader side: \'*\' for all, or partitionId:brokerId pairs (the brokers whose leader.replication.throttled.rate applies).',
     }),
     topicOnlyKey({
       name: 'follower.replication.throttled.replicas', type: 'list', defaultValue: '', check: checkThrottledReplicas,
-      doc: 'Accepted and ignored: no replication yet, so nothing to throttle (\'*\' or partitionId:brokerId pairs).',
+      doc: 'A list of replicas for which log replication should be throttled on the follower side: \'*\' for all, or partitionId:brokerId pairs (the brokers whose follower.replication.throttled.rate applies).',
     }),
   ].map((definition) => [definition.name, definition]),
 );

@@ -233,4 +233,7 @@ export const limits = {
    * so a broker's death is not left waiting for a request naming thousands of partitions.
    */
   reassignmentPartitionsPerEventMax: 100,
+  // ---- replication throttles (i11, KIP-73, src/cluster/replica-fetcher.ts) ----
+  /** Fewest milliseconds a replica fetcher whose fetchable partitions are all held by its throttle waits before checking the rate again. */
+  replicationThrottleRecheckMs: 5,
 } as const;

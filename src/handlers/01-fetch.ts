@@ -15,7 +15,8 @@
 // A consumer's fetch of v11+ carries its rack (rack_id, librdkafka's client.rack): a follower
 // serves it up to its own high watermark, and a leader with replica.selector.class set may
 // answer preferred_read_replica instead of records (KIP-392, partition/fetch.ts).
-// Not served yet: quotas.
+// A follower's fetch passes through the leader's replication throttle (KIP-73,
+// src/cluster/replication-quota.ts). Not served yet: client quotas.
 
 import { fetchPartitions, type FetchPartition } from '../partition/fetch.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -96,6 +97,7 @@ export const fetchHandler = defineHandler({
       clientRack: replicaId < 0 && context.apiVersion >= FIRST_RACK_ID_VERSION ? request.rackId : null,
       park: () => context.park(),
       onResponseDone: (release) => context.onResponseDone(release),
+      leaderThrottle: replicaId >= 0 ? broker.cluster?.leaderThrottle : undefined,
     });
     // Entries of one topic are grouped while they are consecutive, as Kafka's response is.
     const readCommitted = request.isolationLevel === READ_COMMITTED;

@@ -17,6 +17,10 @@
 // may be served by a follower, up to the follower's high watermark; the leader answers such
 // a fetch of a partition with no records and `preferredReadReplica` when the replica selector
 // names a follower in the consumer's rack, without waiting for min_bytes (as Kafka does).
+// Replication throttles (KIP-73): a follower's fetch of a partition its leader throttle names,
+// from a follower out of the ISR, gets no records while that throttle is over its rate (the
+// partition then counts nothing toward min_bytes); the bytes sent for throttled partitions,
+// file regions included, are recorded against it.
 
 import { limits } from '../config/limits.js';
 import type { FileRegion, Records } from '../protocol/chunks.js';
@@ -59,6 +63,20 @@ export interface FetchParams {
   readonly park: () => () => void;
   /** Runs `release` once the response holding the records has been written, or its connection is gone. */
   readonly onResponseDone: (release: () => void) => void;
+  /** The leader's replication throttle, for a follower's fetch in a cluster (KIP-73); absent otherwise. */
+  readonly leaderThrottle?: LeaderThrottle;
+}
+
+/** What a leader's replication throttle answers (src/cluster/replication-quota.ts behind it). */
+export interface LeaderThrottle {
+  /** Whether this partition's data for this follower is throttled (listed for this leader, the follower out of the ISR). */
+  isThrottled(topic: TopicRecord, partition: number, replicaId: number): boolean;
+  /** Whether throttled data must wait: the throttle is over its rate. */
+  isExceeded(): boolean;
+  /** Milliseconds until the throttle is back under its rate (0: it is). */
+  msUntilUnthrottled(): number;
+  /** Counts bytes of throttled partitions sent. */
+  record(bytes: number): void;
 }
 
 export interface FetchedPartition {
@@ -87,6 +105,15 @@ export async function fetchPartitions(manager: PartitionManager, params: FetchPa
       const errorCode = epochError !== ErrorCode.NONE ? epochError : manager.followerFetched(plan.topic, plan.partition, follower, plan.fetchOffset, plan.logStartOffset);
       if (errorCode !== ErrorCode.NONE) plans[index] = { ...plan, errorBeforeRead: errorCode };
     });
+    const throttle = params.leaderThrottle;
+    if (throttle !== undefined) {
+      // Decided once per request, as Kafka's readFromLocalLog does: over the rate, throttled partitions are read as empty.
+      const exceeded = throttle.isExceeded();
+      plans.forEach((plan, index) => {
+        if (plan.topic === null || plan.errorBeforeRead !== ErrorCode.NONE || !throttle.isThrottled(plan.topic, plan.partition, follower)) return;
+        plans[index] = { ...plan, throttled: exceeded ? 'held' : 'counted' };
+      });
+    }
   }
   const closest = follower === null && params.clientRack !== null;
   if (closest) {
@@ -109,11 +136,21 @@ export async function fetchPartitions(manager: PartitionManager, params: FetchPa
     if (available.bytes >= params.minBytes || available.errors || waitMs <= 0 || manager.delayedFull) break;
     const fetchOffsets = new Map<string, number>();
     for (const plan of plans) if (plan.topic !== null) fetchOffsets.set(partitionKey(plan.topic.name, plan.partition), plan.fetchOffset);
+    // A partition held by the throttle is released as soon as the rate is back under its bound
+    // (Kafka's DelayedFetch waits for new data only; with a 1 MiB fetch and a 500 ms wait the
+    // rate would stay far below a bound of a few MiB/s).
+    const throttle = params.leaderThrottle;
+    const held = throttle !== undefined && plans.some((plan) => plan.throttled === 'held');
     const unpark = params.park();
     try {
-      await manager.waitForData(fetchOffsets, waitMs, follower !== null);
+      await manager.waitForData(fetchOffsets, held ? Math.max(1, Math.min(waitMs, throttle.msUntilUnthrottled())) : waitMs, follower !== null);
     } finally {
       unpark();
+    }
+    if (held && !throttle.isExceeded()) {
+      plans.forEach((plan, index) => {
+        if (plan.throttled === 'held') plans[index] = { ...plan, throttled: 'counted' };
+      });
     }
     replies = await readAll(manager, plans, follower !== null, closest);
   }
@@ -124,6 +161,8 @@ interface PlannedPartition extends FetchPartition {
   readonly maxBytes: number;
   /** The follower the consumer is pointed to instead of reading here (KIP-392). */
   readonly preferredReadReplica?: number;
+  /** A partition under the leader's replication throttle: 'held' (over the rate: no records), 'counted' (its bytes recorded). */
+  readonly throttled?: 'held' | 'counted';
 }
 
 /** A reply made here rather than by a shard: an error found first (unknown topic, wrong epoch). */
@@ -137,8 +176,8 @@ async function readOne(manager: PartitionManager, plan: PlannedPartition, toLogE
   if (!manager.hasPartition(plan.topic, plan.partition)) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   const epochError = manager.checkLeaderEpoch(plan.topic, plan.partition, plan.currentLeaderEpoch, followerMayServe);
   if (epochError !== ErrorCode.NONE) return refused(epochError);
-  if (plan.preferredReadReplica !== undefined) {
-    // No read here: the offsets only, as Kafka's leader answers a fetch it redirects.
+  if (plan.preferredReadReplica !== undefined || plan.throttled === 'held') {
+    // No read here: the offsets only, as Kafka's leader answers a fetch it redirects or throttles.
     const state = manager.state(plan.topic, plan.partition);
     return { errorCode: ErrorCode.NONE, region: null, logStartOffset: state.logStartOffset, highWatermark: state.highWatermark, lastStableOffset: state.lastStableOffset };
   }
@@ -241,6 +280,8 @@ async function buildAnswers(
         const fileRegion: FileRegion = { fd: opened.reader.fd, position: opened.region.position, length };
         records = { byteLength: length, chunks: [fileRegion] };
         responseBytes += length;
+        // Sent by sendfile, never through JavaScript: counted by the region's length.
+        if (plan.throttled === 'counted') params.leaderThrottle?.record(length);
       }
     }
     answers.push({
