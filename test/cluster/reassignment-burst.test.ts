@@ -12,9 +12,7 @@ import { alterPartitionReassignmentsApi, createTopicsApi } from '../../src/proto
 import { clusterZk, readPartitionState, startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 
-const PARTITIONS = 3000;
-/** How long the election may follow the dead broker's registration going: one bounded part of the request, and the election itself. */
-const ELECTION_AFTER_DEATH_MS_MAX = 3000;
+const PARTITIONS = 1500;
 const cluster: TestCluster = await startCluster(t, { brokers: 3, sessionTimeoutMs: 4000 });
 const zk = await clusterZk(t, cluster);
 
@@ -70,8 +68,11 @@ await t.test('a broker dies while the controller works through a reassignment of
   const errors = new Map<string, number>();
   for (const topic of response.responses) for (const p of topic.partitions) errors.set(errorName(p.errorCode), (errors.get(errorName(p.errorCode)) ?? 0) + 1);
   t.same([...errors], [['NONE', PARTITIONS]], `every one of the ${PARTITIONS} partitions answered NONE`);
+  // Relative, not absolute: on a loaded machine every part is slower, the request too.
+  const requestLeftMs = answeredAtMs - deregisteredAtMs;
+  t.ok(requestLeftMs > 2000, `the request outlasted the broker's registration by ${requestLeftMs} ms (else this test proves nothing)`);
   t.ok(
-    electedAtMs - deregisteredAtMs <= ELECTION_AFTER_DEATH_MS_MAX,
-    `the election came ${electedAtMs - deregisteredAtMs} ms after the broker's registration went (sent at 0: registration gone at ${deregisteredAtMs - sentAtMs} ms, election at ${electedAtMs - sentAtMs} ms, request answered at ${answeredAtMs - sentAtMs} ms)`,
+    electedAtMs - deregisteredAtMs < requestLeftMs / 4,
+    `the election came ${electedAtMs - deregisteredAtMs} ms after the broker's registration went, within the first quarter of the ${requestLeftMs} ms the request still took (sent at 0: registration gone at ${deregisteredAtMs - sentAtMs} ms, election at ${electedAtMs - sentAtMs} ms, request answered at ${answeredAtMs - sentAtMs} ms)`,
   );
 });
