@@ -227,6 +227,12 @@ export const limits = {
   // ---- partition reassignment (i11, src/cluster/controller/, handlers 45 and 46) ----
   /** Partitions one AlterPartitionReassignments or ListPartitionReassignments request may name; more is INVALID_REQUEST (Kafka has no bound; each costs the controller a few ZooKeeper writes). */
   reassignmentPartitionsPerRequestMax: 100_000,
+  /**
+   * Partitions of one AlterPartitionReassignments request the controller takes in one event
+   * (each a few ZooKeeper writes); the rest is queued behind the events that arrived meanwhile,
+   * so a broker's death is not left waiting for a request naming thousands of partitions.
+   */
+  reassignmentPartitionsPerEventMax: 100,
   // ---- replication throttles (i11, KIP-73, src/cluster/replica-fetcher.ts) ----
   /** Fewest milliseconds a replica fetcher whose fetchable partitions are all held by its throttle waits before checking the rate again. */
   replicationThrottleRecheckMs: 5,

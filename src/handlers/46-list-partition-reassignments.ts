@@ -18,10 +18,11 @@ export const listPartitionReassignmentsHandler = defineHandler({
   maxVersion: 0,
   schema: listPartitionReassignmentsApi,
   async handle(request, context): Promise<Encodable<ListPartitionReassignmentsResponse>> {
-    const asked = request.topics?.flatMap((topic) => topic.partitionIndexes.map((partition) => [topic.name, partition] as const)) ?? null;
-    if (asked !== null && asked.length > limits.reassignmentPartitionsPerRequestMax) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `${asked.length} partitions are more than the ${limits.reassignmentPartitionsPerRequestMax} one request may name.`, topics: [] };
+    const named = request.topics?.reduce((sum, topic) => sum + topic.partitionIndexes.length, 0) ?? 0;
+    if (named > limits.reassignmentPartitionsPerRequestMax) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `${named} partitions are more than the ${limits.reassignmentPartitionsPerRequestMax} one request may name.`, topics: [] };
     }
+    const asked = request.topics?.flatMap((topic) => topic.partitionIndexes.map((partition) => [topic.name, partition] as const)) ?? null;
     const cluster = context.broker.cluster;
     if (cluster === null) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, topics: [] };
     const answer = cluster.listPartitionReassignments(asked);

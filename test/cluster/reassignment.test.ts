@@ -276,6 +276,8 @@ await t.test('a broker gone for good: its partitions stay under-replicated until
   const TOPIC = 'orphaned';
   await createTopic(1, TOPIC, [[1, 2, 3]]);
   await waitFor(`${TOPIC}-0 with a full ISR`, async () => (await readPartitionState(zk, TOPIC, 0)).isr.length === 3);
+  // A new partition's ISR is its whole assignment from the start: wait for broker 3's copy itself.
+  await waitFor(`broker 3 to hold ${TOPIC}-0`, () => hasPartitionDir(3, TOPIC, 0));
   await cluster.broker(3).process.kill();
   await waitFor(`${TOPIC}-0's ISR to lose broker 3`, async () => JSON.stringify(sorted((await readPartitionState(zk, TOPIC, 0)).isr)) === '[1,2]', 30_000);
   await waitFor('Metadata to show ISR [1,2]', async () => JSON.stringify(sorted((await metadataOf(1, TOPIC, 0)).isr)) === '[1,2]');

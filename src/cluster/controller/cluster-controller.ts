@@ -1048,6 +1048,11 @@ export class ClusterController extends EventEmitter {
       return Promise.resolve(refuse(ErrorCode.REQUEST_TIMED_OUT, `${this.pendingElections.size} requests are already waiting for the controller`));
     }
     const generation = this.generation;
+    // A partition named twice: the last target wins (Kafka collects the request into a map).
+    const byPartition = new Map<string, ReassignmentRequest>();
+    for (const request of requests) byPartition.set(`${request.topic}\0${request.partition}`, request);
+    const unique = [...byPartition.values()];
+    const request = ++this.electionRequestsSeen;
     return new Promise((resolve) => {
       let answered = false;
       const answer = (result: ReassignmentsAnswer): void => {
@@ -1058,14 +1063,27 @@ export class ClusterController extends EventEmitter {
       };
       const abandon = (): void => answer(refuse(ErrorCode.NOT_CONTROLLER, NOT_CONTROLLER_MESSAGE));
       this.pendingElections.add(abandon);
-      this.enqueue(`reassign:${++this.electionRequestsSeen}`, async () => {
-        try {
-          answer(await this.onAlterReassignments(generation, requests));
-        } catch (error) {
-          answer(refuse(error instanceof NotControllerError ? ErrorCode.NOT_CONTROLLER : ErrorCode.UNKNOWN_SERVER_ERROR, (error as Error).message));
-          throw error;
-        }
-      });
+      // A few partitions per event, the next part queued behind whatever arrived meanwhile: a
+      // request naming every partition of a big topic is minutes of ZooKeeper writes, and a
+      // broker's death must not wait for all of them to have its leaderships moved (Kafka runs
+      // the whole request as one event).
+      const partitions: ReassignmentsAnswer['partitions'][number][] = [];
+      const takePart = (start: number): void => {
+        this.enqueue(`reassign:${request}:${start}`, async () => {
+          if (answered) return;
+          try {
+            const part = await this.onAlterReassignments(generation, unique.slice(start, start + limits.reassignmentPartitionsPerEventMax));
+            partitions.push(...part.partitions);
+          } catch (error) {
+            answer(refuse(error instanceof NotControllerError ? ErrorCode.NOT_CONTROLLER : ErrorCode.UNKNOWN_SERVER_ERROR, (error as Error).message));
+            throw error;
+          }
+          const next = start + limits.reassignmentPartitionsPerEventMax;
+          if (next < unique.length) takePart(next);
+          else answer({ errorCode: ErrorCode.NONE, errorMessage: null, partitions });
+        });
+      };
+      takePart(0);
     });
   }
 
@@ -1097,7 +1115,7 @@ export class ClusterController extends EventEmitter {
   /** Kafka's processApiPartitionReassignment: each partition validated (in Kafka's order of checks), then reassigned. */
   private async onAlterReassignments(generation: number, requests: readonly ReassignmentRequest[]): Promise<ReassignmentsAnswer> {
     this.assertCurrent(generation);
-    // A partition named twice: the last target wins (Kafka collects the request into a map).
+    // A partition named twice: the last target wins (the caller leaves each partition once; this keeps it so).
     const byPartition = new Map<string, ReassignmentRequest>();
     for (const request of requests) byPartition.set(`${request.topic}\0${request.partition}`, request);
     const answers = new Map<string, ReassignmentError>();
@@ -1151,13 +1169,20 @@ export class ClusterController extends EventEmitter {
    * completes, or the leader epoch goes up and every replica of the full set gets it (those
    * being added start as followers and catch up through the replica fetchers).
    */
-  private async onPartitionReassignment(generation: number, topic: string, partition: number, next: FullAssignment, batch: RequestBatch): Promise<void> {
+  private async onPartitionReassignment(generation: number, topic: string, partition: number, asked: FullAssignment, batch: RequestBatch): Promise<void> {
+    const next = this.keepingStrandedLeader(topic, partition, asked);
     const unneeded = this.context.replicas(topic, partition).filter((replica) => !next.replicas.includes(replica));
+    // They leave the ISR before the assignment drops them (Kafka writes the assignment first): a
+    // controller failing between the two writes then leaves an ISR within the assignment (the
+    // earlier reassignment goes on, and the unanswered client retries), where the other order
+    // left an ISR naming a replica no longer assigned, which no controller ever took out.
+    const shrunk = unneeded.length === 0 ? [] : await this.updateStates(generation, [[topic, partition]], (_topic, _partition, current) => withoutReplicas(next.replicas, current, unneeded, this.context.isElectable));
     await this.writeAssignment(generation, topic, partition, next);
     this.logger.info(
       `${partitionName(topic, partition)}: reassigning to [${targetReplicas(next).join(', ')}]: replicas [${next.replicas.join(', ')}], adding [${next.adding.join(', ')}], removing [${next.removing.join(', ')}]`,
     );
-    if (unneeded.length > 0) await this.stopUnneededReplicas(generation, topic, partition, unneeded, batch);
+    for (const [, , state] of shrunk) batch.addLeaderAndIsr(next.replicas, topic, partition, state, false);
+    if (unneeded.length > 0) this.stopUnneededReplicas(topic, partition, unneeded, batch);
     if (isReassignmentComplete(next, this.context.state(topic, partition))) {
       await this.completeReassignment(generation, topic, partition, batch);
       return;
@@ -1170,12 +1195,26 @@ export class ClusterController extends EventEmitter {
     batch.addUpdateMetadata(topic, partition);
   }
 
-  /** The replicas of a partition's full set that a new reassignment drops: out of the ISR (a leader among them hands over), then StopReplica with deletion. */
-  private async stopUnneededReplicas(generation: number, topic: string, partition: number, unneeded: readonly number[], batch: RequestBatch): Promise<void> {
-    const written = await this.updateStates(generation, [[topic, partition]], (_topic, _partition, current) =>
-      withoutReplicas(this.context.replicas(topic, partition), current, unneeded, this.context.isElectable),
-    );
-    for (const [, , state] of written) batch.addLeaderAndIsr(this.context.replicas(topic, partition), topic, partition, state, false);
+  /**
+   * The full set a new reassignment gives, with the current leader kept as a replica being
+   * removed when the set drops it and none of its replicas can take over (alive and in the
+   * ISR): e.g. a cancellation while the original replicas are down and a replica being added
+   * leads. Kafka leaves the partition leaderless then, its ISR that replica alone, so that only
+   * an unclean election brings it back; dropping it while it leads (Spate before) left it
+   * leading a partition no longer assigned to it, in an epoch the assigned replicas never
+   * followed. Kept, it leads until a target replica caught up from it, then the reassignment
+   * completes as any other. (The replica counts as an original one for a later cancellation.)
+   */
+  private keepingStrandedLeader(topic: string, partition: number, next: FullAssignment): FullAssignment {
+    const current = this.context.state(topic, partition);
+    if (current === undefined || next.replicas.includes(current.leader) || !this.context.isAlive(current.leader)) return next;
+    if (next.replicas.some((replica) => this.context.isElectable(replica) && current.isr.includes(replica))) return next;
+    this.logger.warn(`${partitionName(topic, partition)}: no replica of [${next.replicas.join(', ')}] can take over from leader ${current.leader}: it stays, as a replica being removed`);
+    return { replicas: [...next.replicas, current.leader], adding: next.adding, removing: [...next.removing, current.leader] };
+  }
+
+  /** StopReplica with deletion to the replicas of a partition's full set that a new reassignment drops (out of its ISR already), unless one still leads. */
+  private stopUnneededReplicas(topic: string, partition: number, unneeded: readonly number[], batch: RequestBatch): void {
     const state = this.context.state(topic, partition);
     for (const replica of unneeded) {
       if (state?.leader === replica) {
