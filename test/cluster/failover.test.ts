@@ -219,7 +219,10 @@ await t.test(`3. the follower (broker ${y}) is paused past replica.lag.time.max.
   t.ok(await zk.exists(ZkPaths.brokerIdPath(y)), `broker ${y} is still registered while out of the ISR`);
   t.equal(shrunk.leader, before.leader, 'the leader stays');
   t.same([...shrunk.isr].sort(), [before.leader, C === before.leader ? x : C].sort(), `the ISR shrank to the leader and the other follower: [${shrunk.isr.join(',')}]`);
-  t.match(leader.log.slice(leaderLogBefore), new RegExp(`ISR now \\[[^\\]]*\\] \\(broker ${y} not caught up for ${LAG_TIME_MAX_MS} ms\\)`), 'the leader says why');
+  // The line reaches this process through a pipe, after the znode write the test saw: waited for.
+  const why = new RegExp(`ISR now \\[[^\\]]*\\] \\(broker ${y} not caught up for ${LAG_TIME_MAX_MS} ms\\)`);
+  await waitFor('the leader to log why the ISR shrank', () => why.test(leader.log.slice(leaderLogBefore)), 10_000).catch(() => undefined);
+  t.match(leader.log.slice(leaderLogBefore), why, 'the leader says why');
   await waitForProgress(producer, 100, `with broker ${y} out of the ISR`);
   cluster.broker(y).process.resume();
   resumed = true;

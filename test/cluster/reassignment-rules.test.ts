@@ -39,10 +39,9 @@ t.test('validateTarget: Kafka checks', async (t) => {
   t.equal(validateTarget(current, [2, 3, 4], live, [1, 2, 3, 4]), null, 'valid');
   t.equal(validateTarget({ replicas: [1, 2, 5], adding: [], removing: [] }, [1, 5], live, [1, 2, 3, 4]), null, 'a dead broker already a replica may stay');
   const many = Array.from({ length: 1_000_000 }, (_, index) => index + 1);
-  const startedMs = Date.now();
+  // A check quadratic in the list (10^12 steps here) would not end within the test's timeout.
   const refused = validateTarget(current, many, live, [1, 2, 3, 4]);
-  t.equal(refused?.errorCode, ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'a million brokers: not alive');
-  t.ok(Date.now() - startedMs < 2_000, `checked in linear time (${Date.now() - startedMs} ms)`);
+  t.equal(refused?.errorCode, ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'a million brokers: refused (not alive)');
   t.ok((refused?.errorMessage ?? '').length < 400, 'its message names a few of them only');
 });
 
