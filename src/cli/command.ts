@@ -3,7 +3,7 @@
 // connects lazily with the global --bootstrap-server and timeout.
 
 import type { CommandSpec, OptionSpec, ParsedArgs } from './args.js';
-import { KafkaClient } from '../network/kafka-client.js';
+import { ConnectionError, KafkaClient } from '../network/kafka-client.js';
 
 export interface Context {
   readonly bootstrap: string;
@@ -25,5 +25,44 @@ export async function withClient<T>(context: Context, body: (client: KafkaClient
     return await body(client);
   } finally {
     client.close();
+  }
+}
+
+/** Rounds of NOT_CONTROLLER before giving up (each asks Metadata for the controller again). */
+const NOT_CONTROLLER_ROUNDS_MAX = 10;
+const NOT_CONTROLLER_BACKOFF_MS = 200;
+
+/**
+ * Sends a request to the controller Metadata names (Kafka's ZooKeeper-era brokers answer
+ * NOT_CONTROLLER for controller APIs they cannot act on), asking Metadata again while the
+ * answer says NOT_CONTROLLER, within the context's timeout. `send` gets a connection and the
+ * time left, and says whether its answer was NOT_CONTROLLER.
+ */
+export async function atController<T>(
+  bootstrap: KafkaClient,
+  context: Context,
+  send: (client: KafkaClient, timeoutMs: number) => Promise<{ answer: T; notController: boolean }>,
+): Promise<T> {
+  const deadline = Date.now() + context.timeoutMs;
+  for (let round = 1; ; round++) {
+    const metadata = await bootstrap.metadata([]);
+    const controller = metadata.brokers.find((broker) => broker.nodeId === metadata.controllerId);
+    let client = bootstrap;
+    if (controller !== undefined && `${controller.host}:${controller.port}` !== bootstrap.address) {
+      try {
+        client = await KafkaClient.connect(`${controller.host}:${controller.port}`, { timeoutMs: context.timeoutMs });
+      } catch (error) {
+        // An advertised address this machine cannot reach: the bootstrap broker answers NOT_CONTROLLER or acts.
+        if (!(error instanceof ConnectionError)) throw error;
+      }
+    }
+    let result: { answer: T; notController: boolean };
+    try {
+      result = await send(client, Math.max(1, deadline - Date.now()));
+    } finally {
+      if (client !== bootstrap) client.close();
+    }
+    if (!result.notController || round >= NOT_CONTROLLER_ROUNDS_MAX || Date.now() + NOT_CONTROLLER_BACKOFF_MS > deadline) return result.answer;
+    await new Promise((resolve) => setTimeout(resolve, NOT_CONTROLLER_BACKOFF_MS));
   }
 }

@@ -6,16 +6,13 @@
 // Exit 0 when each partition got its leader or needed no election; 1 when any failed.
 
 import { UsageError } from './errors.js';
-import { jsonOption, withClient, type Command, type Context } from './command.js';
-import { BrokerError, ConnectionError, KafkaClient } from '../network/kafka-client.js';
+import { atController, jsonOption, withClient, type Command, type Context } from './command.js';
+import { BrokerError, KafkaClient } from '../network/kafka-client.js';
 import { formatTable, printError, printJson, printLine } from './output.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { electLeadersApi } from '../protocol/generated/index.js';
 import type { ElectLeadersResponse } from '../protocol/generated/elect-leaders-response.js';
 
-/** Rounds of NOT_CONTROLLER before giving up (each asks Metadata for the controller again). */
-const NOT_CONTROLLER_ROUNDS_MAX = 10;
-const NOT_CONTROLLER_BACKOFF_MS = 200;
 
 interface PartitionOutcome {
   readonly topic: string;
@@ -79,32 +76,14 @@ export const leadersElect: Command = {
 };
 
 /** Sends ElectLeaders to the controller, asking Metadata again for it while brokers answer NOT_CONTROLLER. */
-async function electAtController(
+function electAtController(
   bootstrap: KafkaClient,
   context: Context,
   request: { electionType: number; topicPartitions: { topic: string; partitions: number[] }[] | null; timeoutMs: number },
 ): Promise<ElectLeadersResponse> {
-  const deadline = Date.now() + context.timeoutMs;
-  for (let round = 1; ; round++) {
-    const metadata = await bootstrap.metadata([]);
-    const controller = metadata.brokers.find((broker) => broker.nodeId === metadata.controllerId);
-    let client = bootstrap;
-    if (controller !== undefined && `${controller.host}:${controller.port}` !== bootstrap.address) {
-      try {
-        client = await KafkaClient.connect(`${controller.host}:${controller.port}`, { timeoutMs: context.timeoutMs });
-      } catch (error) {
-        // An advertised address this machine cannot reach: the bootstrap broker answers NOT_CONTROLLER or elects.
-        if (!(error instanceof ConnectionError)) throw error;
-      }
-    }
-    let body: ElectLeadersResponse;
-    try {
-      body = (await client.request(electLeadersApi, { ...request, timeoutMs: Math.max(1, deadline - Date.now()) })).body;
-    } finally {
-      if (client !== bootstrap) client.close();
-    }
+  return atController(bootstrap, context, async (client, timeoutMs) => {
+    const body = (await client.request(electLeadersApi, { ...request, timeoutMs })).body;
     const notController = body.errorCode === ErrorCode.NOT_CONTROLLER || body.replicaElectionResults.some((r) => r.partitionResult.some((p) => p.errorCode === ErrorCode.NOT_CONTROLLER));
-    if (!notController || round >= NOT_CONTROLLER_ROUNDS_MAX || Date.now() + NOT_CONTROLLER_BACKOFF_MS > deadline) return body;
-    await new Promise((resolve) => setTimeout(resolve, NOT_CONTROLLER_BACKOFF_MS));
-  }
+    return { answer: body, notController };
+  });
 }

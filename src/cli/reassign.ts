@@ -19,11 +19,11 @@
 // NOT_CONTROLLER, as leaders.ts does for ElectLeaders.
 
 import { readFileSync } from 'node:fs';
-import { BrokerError, ConnectionError, KafkaClient } from '../network/kafka-client.js';
+import { BrokerError, KafkaClient } from '../network/kafka-client.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { alterPartitionReassignmentsApi, describeLogDirsApi, incrementalAlterConfigsApi, listPartitionReassignmentsApi } from '../protocol/generated/index.js';
 import type { MetadataResponse } from '../protocol/generated/metadata-response.js';
-import { withClient, type Command, type Context } from './command.js';
+import { atController, withClient, type Command, type Context } from './command.js';
 import { UsageError } from './errors.js';
 import { formatBytes, printError, printLine } from './output.js';
 import {
@@ -46,9 +46,6 @@ const OP_SET = 0;
 const OP_DELETE = 1;
 const RATE_KEYS = ['leader.replication.throttled.rate', 'follower.replication.throttled.rate'] as const;
 const REPLICAS_KEYS = ['leader.replication.throttled.replicas', 'follower.replication.throttled.replicas'] as const;
-/** Rounds of NOT_CONTROLLER before giving up (each asks Metadata for the controller again). */
-const NOT_CONTROLLER_ROUNDS_MAX = 10;
-const NOT_CONTROLLER_BACKOFF_MS = 200;
 
 export const reassign: Command = {
   spec: {
@@ -216,32 +213,6 @@ async function ongoingReassignments(bootstrap: KafkaClient, context: Context, en
     for (const p of topic.partitions) ongoing.set(`${topic.name}-${p.partitionIndex}`, { replicas: p.replicas, adding: p.addingReplicas, removing: p.removingReplicas });
   }
   return ongoing;
-}
-
-/** Sends a request to the controller Metadata names, asking again while brokers answer NOT_CONTROLLER, within --timeout-ms. */
-async function atController<T>(bootstrap: KafkaClient, context: Context, send: (client: KafkaClient, timeoutMs: number) => Promise<{ answer: T; notController: boolean }>): Promise<T> {
-  const deadline = Date.now() + context.timeoutMs;
-  for (let round = 1; ; round++) {
-    const metadata = await bootstrap.metadata([]);
-    const controller = metadata.brokers.find((broker) => broker.nodeId === metadata.controllerId);
-    let client = bootstrap;
-    if (controller !== undefined && `${controller.host}:${controller.port}` !== bootstrap.address) {
-      try {
-        client = await KafkaClient.connect(`${controller.host}:${controller.port}`, { timeoutMs: context.timeoutMs });
-      } catch (error) {
-        // An advertised address this machine cannot reach: the bootstrap broker answers NOT_CONTROLLER or acts.
-        if (!(error instanceof ConnectionError)) throw error;
-      }
-    }
-    let result: { answer: T; notController: boolean };
-    try {
-      result = await send(client, Math.max(1, deadline - Date.now()));
-    } finally {
-      if (client !== bootstrap) client.close();
-    }
-    if (!result.notController || round >= NOT_CONTROLLER_ROUNDS_MAX || Date.now() + NOT_CONTROLLER_BACKOFF_MS > deadline) return result.answer;
-    await new Promise((resolve) => setTimeout(resolve, NOT_CONTROLLER_BACKOFF_MS));
-  }
 }
 
 async function alterConfigs(client: KafkaClient, resourceType: number, resourceName: string, changes: readonly { name: string; op: number; value: string | null }[]): Promise<void> {
