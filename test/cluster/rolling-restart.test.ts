@@ -123,9 +123,17 @@ await t.test('a topic with one partition led by each broker, an idempotent produ
   await waitFor('every partition of __consumer_offsets with a full ISR', fullIsr, 60_000);
 });
 
-// The controller last, as operators roll a Kafka cluster: the first two ask another broker, the last asks itself.
-const controllerAtStart = await controllerId();
-const order = [...[1, 2, 3].filter((id) => id !== controllerAtStart), controllerAtStart];
+// The controller last, as operators roll a Kafka cluster: the first two ask another broker, the
+// last asks itself. Read inside a subtest: between subtests the file's top level must await
+// nothing but the next one, since tap ends a root test that has teardowns once it has been
+// idle for two timer ticks (its autoend), and a ZooKeeper read on a busy machine takes longer
+// (the root test ended here, its teardowns closing the session under the pending read).
+let order: number[] = [];
+await t.test('the order of the restarts: the controller last', async (t) => {
+  const controllerAtStart = await controllerId();
+  t.not(controllerAtStart, -1, `broker ${controllerAtStart} is the controller`);
+  order = [...[1, 2, 3].filter((id) => id !== controllerAtStart), controllerAtStart];
+});
 for (const id of order) {
   await t.test(`broker ${id}: SIGTERM moves its leaderships before it leaves, then it is relaunched and rejoins`, async (t) => {
     const broker = cluster.broker(id).process;
