@@ -1,0 +1,113 @@
+// A new leader's end must not go backwards (Kafka's OFFSET_NOT_AVAILABLE, KAFKA-7396). A
+// follower learns the leader's high watermark only from its next fetch's answer, and a
+// follower's fetch at the log end waits up to replica.fetch.wait.max.ms for data; so right
+// after an acks=all produce, the followers hold every record but a high watermark below the
+// leader's. Three brokers, one partition assigned [x, C, y] with C the controller:
+//   1. records are produced with acks=all to x, and x's ListOffsets LATEST is noted (N);
+//   2. y is paused (SIGSTOP), so it cannot advance C's high watermark by fetching, and x is
+//      stopped (controlled shutdown): C leads, its high watermark the stale follower one;
+//   3. ListOffsets LATEST (v7) on C, polled until it answers, never answers below N:
+//      OFFSET_NOT_AVAILABLE meanwhile (v1-v4 get LEADER_NOT_AVAILABLE), until y leaves the
+//      ISR after replica.lag.time.max.ms and C's high watermark reaches its epoch's start;
+//   4. y is resumed, and kcat reads every record back from C.
+
+import t from 'tap';
+import type { ZkClient } from '../../src/cluster/zk/zk-client.js';
+import { ControllerZnode, ZkPaths } from '../../src/cluster/zk/znodes.js';
+import { ErrorCode, errorName } from '../../src/protocol/errors.js';
+import { createTopicsApi, listOffsetsApi } from '../../src/protocol/generated/index.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { run } from '../helpers/run.js';
+import { clusterZk, readPartitionState, startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
+
+const TOPIC = 'hw';
+const RECORDS = 20;
+const LAG_TIME_MAX_MS = 3000;
+// Long enough that the followers' high watermark is still stale when the leader stops.
+const FETCH_WAIT_MAX_MS = 2500;
+const CONSUMER_REPLICA_ID = -1;
+const LATEST = -1;
+
+const cluster: TestCluster = await startCluster(t, {
+  brokers: 3,
+  // Longer than the pause of y, so y leaves the ISR by the leader's lag check, not by its session.
+  sessionTimeoutMs: 10_000,
+  overrides: { 'replica.lag.time.max.ms': LAG_TIME_MAX_MS, 'replica.fetch.wait.max.ms': FETCH_WAIT_MAX_MS },
+});
+const zk: ZkClient = await clusterZk(t, cluster);
+
+async function controllerId(): Promise<number> {
+  return waitFor('a controller', async () => {
+    const node = await zk.getData(ZkPaths.controller);
+    return node === null ? undefined : ControllerZnode.decode(node.data).brokerId;
+  });
+}
+
+async function latest(client: RawClient, version: number): Promise<{ errorCode: number; offset: number }> {
+  const answer = await client.request(listOffsetsApi, version, {
+    replicaId: CONSUMER_REPLICA_ID,
+    isolationLevel: 0,
+    topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: LATEST, maxNumOffsets: 1 }] }],
+    timeoutMs: 5000,
+  });
+  const partition = answer.topics[0]!.partitions[0]!;
+  return { errorCode: partition.errorCode, offset: partition.offset };
+}
+
+await t.test('a new leader never answers an end below the old leader\'s; consumers read everything', async (t) => {
+  const controller = await controllerId();
+  const [x, y] = cluster.brokers.map((broker) => broker.id).filter((id) => id !== controller) as [number, number];
+
+  const admin = await RawClient.connect(t, cluster.broker(controller).process.port);
+  const created = await admin.request(createTopicsApi, 5, {
+    topics: [{ name: TOPIC, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [x, controller, y] }], configs: [] }],
+    timeoutMs: 30_000,
+    validateOnly: false,
+  });
+  t.equal(errorName(created.topics[0]!.errorCode), errorName(ErrorCode.NONE), 'topic created');
+  admin.destroy();
+  await waitFor('the full ISR, led by x', async () => {
+    const state = await readPartitionState(zk, TOPIC, 0);
+    return state.leader === x && state.isr.length === 3;
+  });
+
+  // 1. acks=all: x's high watermark is at the log end when kcat exits.
+  const lines = Array.from({ length: RECORDS }, (_, index) => `record-${index}`).join('\n') + '\n';
+  const produced = await run('kcat', ['-P', '-b', cluster.broker(x).process.bootstrap, '-t', TOPIC, '-p', '0', '-X', 'request.required.acks=-1'], { input: lines, timeoutMs: 30_000 });
+  t.equal(produced.code, 0, `kcat produced: ${produced.stderr.toString()}`);
+  const oldLeader = await RawClient.connect(t, cluster.broker(x).process.port);
+  const before = await latest(oldLeader, 7);
+  oldLeader.destroy();
+  t.same(before, { errorCode: ErrorCode.NONE, offset: RECORDS }, 'the old leader answers the whole log as its end');
+
+  // 2. C becomes leader with the high watermark it had as a follower.
+  cluster.broker(y).process.pause();
+  t.teardown(() => cluster.broker(y).process.resume());
+  await cluster.broker(x).process.stop();
+
+  // 3. Every answer C gives is at or past the old leader's; refusals meanwhile.
+  const newLeader = await RawClient.connect(t, cluster.broker(controller).process.port);
+  const refusals = new Map<string, number>();
+  const answered = await waitFor('the new leader to answer its end', async () => {
+    const answer = await latest(newLeader, 7);
+    if (answer.errorCode === ErrorCode.NONE) return answer;
+    refusals.set(errorName(answer.errorCode), (refusals.get(errorName(answer.errorCode)) ?? 0) + 1);
+    if (answer.errorCode === ErrorCode.OFFSET_NOT_AVAILABLE) {
+      // v1-v4 are told LEADER_NOT_AVAILABLE instead, and v0 (Kafka's legacy lookup) gets no error.
+      const v4 = await latest(newLeader, 4);
+      if (v4.errorCode !== ErrorCode.NONE) refusals.set(`v4 ${errorName(v4.errorCode)}`, (refusals.get(`v4 ${errorName(v4.errorCode)}`) ?? 0) + 1);
+    }
+    return undefined;
+  }, 20_000, 50);
+  t.comment(`refusals while the new leader's high watermark lagged: ${JSON.stringify(Object.fromEntries(refusals))}`);
+  t.equal(answered.offset, RECORDS, 'the new leader never answers an end below the old leader\'s');
+  t.ok((refusals.get('OFFSET_NOT_AVAILABLE') ?? 0) > 0, 'OFFSET_NOT_AVAILABLE while the high watermark lagged');
+  t.ok((refusals.get('v4 LEADER_NOT_AVAILABLE') ?? 0) > 0 && !refusals.has('v4 OFFSET_NOT_AVAILABLE'), 'v4 is told LEADER_NOT_AVAILABLE instead');
+  newLeader.destroy();
+
+  // 4. Consumers read everything.
+  cluster.broker(y).process.resume();
+  const consumed = await run('kcat', ['-C', '-b', cluster.broker(controller).process.bootstrap, '-t', TOPIC, '-p', '0', '-o', 'beginning', '-e', '-q'], { timeoutMs: 30_000 });
+  t.equal(consumed.code, 0, `kcat consumed: ${consumed.stderr.toString()}`);
+  t.same(consumed.stdout.toString().trim().split('\n'), lines.trim().split('\n'), 'kcat reads every record from the new leader');
+});
