@@ -257,6 +257,9 @@ export class ReplicaManager {
       hosted.leaderEpochStartOffset ??= offsets.logEndOffset;
       hosted.leaderState = new LeaderReplicaState(this.brokerId, state.replicas, state.isr, offsets.logEndOffset, this.now());
       this.logger.info(`replica ${partitionName(topic, partition)}: leader in epoch ${state.leaderEpoch}, ISR [${state.isr.join(',')}]`);
+      if (offsets.highWatermark < hosted.leaderEpochStartOffset) {
+        this.logger.info(`replica ${partitionName(topic, partition)}: high watermark ${offsets.highWatermark} below the start of epoch ${state.leaderEpoch} at ${hosted.leaderEpochStartOffset}: consumers' offset lookups answer OFFSET_NOT_AVAILABLE until it reaches it`);
+      }
       await this.maybeAdvanceHighWatermark(hosted);
     } else {
       this.logger.info(`replica ${partitionName(topic, partition)}: follower of broker ${state.leader} in epoch ${state.leaderEpoch}`);
