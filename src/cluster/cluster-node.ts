@@ -575,6 +575,10 @@ export class ClusterNode implements ClusterServices, Replication {
     return { leaderEpoch: this.replicas.leaderEpoch(topic.name, partition), isr: this.replicas.isr(topic.name, partition) ?? [] };
   }
 
+  highWatermarkLags(topic: TopicRecord, partition: number): boolean {
+    return this.replicas.highWatermarkLags(topic.name, partition);
+  }
+
   appended(topic: TopicRecord, partition: number): void {
     this.replicas.appended(topic.name, partition);
   }

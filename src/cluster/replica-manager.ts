@@ -70,6 +70,12 @@ interface HostedPartition {
   isrWriting: boolean;
   /** A high-watermark move to the shard is in flight, and the value last sent. */
   highWatermarkSent: number;
+  /**
+   * Leader side: the log end when this replica became leader in this epoch (Kafka's
+   * leaderEpochStartOffsetOpt); null until the shard has taken the role. Its high watermark,
+   * the one it had as a follower, may be below it, and so below what the old leader answered.
+   */
+  leaderEpochStartOffset: number | null;
 }
 
 export interface ReplicaManagerOptions {
@@ -168,6 +174,19 @@ export class ReplicaManager {
     return this.hosted.get(partitionKey(topic, partition))?.leaderEpoch ?? -1;
   }
 
+  /**
+   * Whether this leader's high watermark is still below the start offset of its leader epoch
+   * (or the shard has not yet taken the role): the latest offset it would answer may be lower
+   * than the old leader's, so client offset lookups answer OFFSET_NOT_AVAILABLE meanwhile
+   * (Kafka's KAFKA-7396). False when it does not lead the partition.
+   */
+  highWatermarkLags(topic: string, partition: number): boolean {
+    const hosted = this.hosted.get(partitionKey(topic, partition));
+    if (hosted === undefined || hosted.role !== 'leader') return false;
+    if (hosted.leaderEpochStartOffset === null) return true;
+    return (this.logs.offsets(topic, partition)?.highWatermark ?? -1) < hosted.leaderEpochStartOffset;
+  }
+
   /** The ISR as this broker knows it: the leader's current one, which may be newer than the controller's. */
   isr(topic: string, partition: number): readonly number[] | undefined {
     const hosted = this.hosted.get(partitionKey(topic, partition));
@@ -228,13 +247,19 @@ export class ReplicaManager {
       leaderState: null,
       isrWriting: false,
       highWatermarkSent: previous?.highWatermarkSent ?? -1,
+      // A new state in the same leader epoch (an ISR or replica change) keeps the epoch's start, as Kafka does.
+      leaderEpochStartOffset: previous?.role === 'leader' && previous.leaderEpoch === state.leaderEpoch ? previous.leaderEpochStartOffset : null,
     };
     this.hosted.set(k, hosted);
     if (previous?.role === 'follower' && (role === 'leader' || previous.leaderId !== state.leader)) this.fetching.unfollow([{ topic, partition }]);
     const offsets = await this.logs.setRole(topic, topicId, partition, role, state.leaderEpoch);
     if (role === 'leader') {
+      hosted.leaderEpochStartOffset ??= offsets.logEndOffset;
       hosted.leaderState = new LeaderReplicaState(this.brokerId, state.replicas, state.isr, offsets.logEndOffset, this.now());
       this.logger.info(`replica ${partitionName(topic, partition)}: leader in epoch ${state.leaderEpoch}, ISR [${state.isr.join(',')}]`);
+      if (offsets.highWatermark < hosted.leaderEpochStartOffset) {
+        this.logger.info(`replica ${partitionName(topic, partition)}: high watermark ${offsets.highWatermark} below the start of epoch ${state.leaderEpoch} at ${hosted.leaderEpochStartOffset}: consumers' offset lookups answer OFFSET_NOT_AVAILABLE until it reaches it`);
+      }
       await this.maybeAdvanceHighWatermark(hosted);
     } else {
       this.logger.info(`replica ${partitionName(topic, partition)}: follower of broker ${state.leader} in epoch ${state.leaderEpoch}`);

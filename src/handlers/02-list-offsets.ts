@@ -4,7 +4,9 @@
 // KIP-734), otherwise the first record whose timestamp is at or after the one given;
 // each with the leader epoch that wrote it. v0 answers with the old list form (one
 // offset). A current_leader_epoch (v4+) is checked against the partition's
-// (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH).
+// (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH). On a new cluster leader whose high watermark
+// has not yet reached the start of its leader epoch, a consumer's latest (or beyond the high
+// watermark) lookup answers OFFSET_NOT_AVAILABLE (v5+; LEADER_NOT_AVAILABLE v1-v4), as Kafka.
 // A timestamp inside a batch finds the exact record, compressed batches included (the
 // shard decompresses them, bounded as produce validation is). A LogAppendTime batch, whose
 // records all carry the append time, answers with its first offset; so does a stored
@@ -18,6 +20,10 @@ import type { Encodable } from '../protocol/message.js';
 import { defineHandler } from './handler.js';
 
 const FIRST_LEADER_EPOCH_VERSION = 4;
+/** Kafka answers OFFSET_NOT_AVAILABLE from this version on; v1-v4 get LEADER_NOT_AVAILABLE instead (both retriable). */
+const FIRST_OFFSET_NOT_AVAILABLE_VERSION = 5;
+/** The replica id of a consumer's (client's) lookup; -2 is a debugging one, which Kafka never refuses this way. */
+const CONSUMER_REPLICA_ID = -1;
 
 export const listOffsetsHandler = defineHandler({
   minVersion: 0,
@@ -40,10 +46,13 @@ export const listOffsetsHandler = defineHandler({
                     partition.timestamp,
                     request.isolationLevel,
                     version >= FIRST_LEADER_EPOCH_VERSION ? partition.currentLeaderEpoch : NO_EPOCH,
+                    // v0 is Kafka's legacy lookup, which answers the high watermark as it is.
+                    version > 0 && request.replicaId === CONSUMER_REPLICA_ID,
                   );
+            const errorCode = found.errorCode === ErrorCode.OFFSET_NOT_AVAILABLE && version < FIRST_OFFSET_NOT_AVAILABLE_VERSION ? ErrorCode.LEADER_NOT_AVAILABLE : found.errorCode;
             return {
               partitionIndex: partition.partitionIndex,
-              errorCode: found.errorCode,
+              errorCode,
               oldStyleOffsets: version === 0 && found.offset >= 0 && partition.maxNumOffsets > 0 ? [found.offset] : [],
               timestamp: found.timestamp,
               offset: found.offset,

@@ -51,6 +51,7 @@ export interface EpochEnd {
 
 const READ_COMMITTED = 1;
 const LATEST_TIMESTAMP = -1;
+const EARLIEST_TIMESTAMP = -2;
 
 /**
  * How a broker of a cluster serves partitions it may not lead (src/cluster/): leadership as the
@@ -62,6 +63,8 @@ export interface Replication {
   leadership(topic: TopicRecord, partition: number): LeaderAndIsr;
   /** Whether this broker leads the partition now, and in which epoch. */
   leads(topic: TopicRecord, partition: number): { readonly leaderEpoch: number; readonly isr: readonly number[] } | null;
+  /** Whether this new leader's high watermark is still below the start offset of its leader epoch (Kafka's OFFSET_NOT_AVAILABLE window). */
+  highWatermarkLags(topic: TopicRecord, partition: number): boolean;
   /** The leader appended to the partition (its high watermark may move). */
   appended(topic: TopicRecord, partition: number): void;
   /** A follower fetched from `fetchOffset`, its log starting at `logStartOffset` (-1 unknown): NONE, or NOT_LEADER_OR_FOLLOWER. */
@@ -283,8 +286,14 @@ export class PartitionManager {
    * ListOffsets for one partition: -1 latest (the high watermark, or the last stable offset
    * for read_committed), -2 earliest, -3 the largest timestamp, else the first record at or
    * after a timestamp; with the leader epoch that wrote the offset.
+   *
+   * `fromClient` (a consumer's lookup, Kafka's replica id -1): while a new leader's high
+   * watermark is below the start offset of its epoch, the latest offset, and a timestamp
+   * lookup that finds nothing below the high watermark, answer OFFSET_NOT_AVAILABLE (the
+   * client retries) rather than an end lower than the old leader's (Kafka's KAFKA-7396).
+   * The earliest offset is always answered.
    */
-  async listOffsets(topic: TopicRecord, partition: number, timestamp: number, isolationLevel: number, currentLeaderEpoch: number): Promise<OffsetLookup> {
+  async listOffsets(topic: TopicRecord, partition: number, timestamp: number, isolationLevel: number, currentLeaderEpoch: number, fromClient = false): Promise<OffsetLookup> {
     const fail = (errorCode: number): OffsetLookup => ({ errorCode, offset: -1, timestamp: -1, leaderEpoch: -1 });
     if (!this.hasPartition(topic, partition)) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     const epochError = this.checkLeaderEpoch(topic, partition, currentLeaderEpoch);
@@ -298,6 +307,10 @@ export class PartitionManager {
     }
     if (reply.errorCode !== ErrorCode.NONE) return fail(reply.errorCode);
     const offset = timestamp === LATEST_TIMESTAMP && isolationLevel === READ_COMMITTED && reply.lastStableOffset !== undefined ? reply.lastStableOffset : reply.offset;
+    if (fromClient && timestamp !== EARLIEST_TIMESTAMP && this.replication?.highWatermarkLags(topic, partition) === true) {
+      const lastFetchableOffset = isolationLevel === READ_COMMITTED ? (this.state(topic, partition).lastStableOffset) : this.state(topic, partition).highWatermark;
+      if (timestamp === LATEST_TIMESTAMP || offset < 0 || offset >= lastFetchableOffset) return fail(ErrorCode.OFFSET_NOT_AVAILABLE);
+    }
     return { errorCode: ErrorCode.NONE, offset, timestamp: reply.timestamp, leaderEpoch: offset >= 0 ? (reply.leaderEpoch ?? -1) : -1 };
   }
 
