@@ -11,15 +11,16 @@
 //
 //   npm run bench:peers [-- --quick] [-- --rounds 3 --messages 300000 --latency-seconds 10]
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { connect, StorageType, type JetStreamClient, type NatsConnection } from 'nats';
+import { connect, StorageType, type NatsConnection } from 'nats';
 import type { Broker } from '../src/broker.js';
 import {
   BenchError,
@@ -132,10 +133,6 @@ function stampedPayload(bytes: number): Buffer {
   const payload = Buffer.alloc(bytes, 0x61);
   payload.writeDoubleLE((performance.timeOrigin + performance.now()) * 1000, 0);
   return payload;
-}
-
-function nowMicros(): number {
-  return (performance.timeOrigin + performance.now()) * 1000;
 }
 
 /**
@@ -400,21 +397,7 @@ async function startRedis(settings: Settings, scratch: string): Promise<System> 
     },
     async latency(round, ratePerSecond, seconds) {
       const key = `peers-lat-${round}`;
-      const total = Math.round(ratePerSecond * seconds);
-      const latencies: number[] = [];
-      const reading = (async () => {
-        let lastId = '0';
-        while (latencies.length < total) {
-          const reply = (await consumer.xreadBuffer('COUNT', 1000, 'BLOCK', 1000, 'STREAMS', key, lastId)) as [Buffer, [Buffer, Buffer[]][]][] | null;
-          const now = nowMicros();
-          for (const [, entries] of reply ?? []) {
-            for (const [id, fields] of entries) {
-              lastId = id.toString();
-              latencies.push(now - fields[1]!.readDoubleLE(0));
-            }
-          }
-        }
-      })();
+      const reading = await startPeerConsumer({ system: 'redis', port, name: key, count: Math.round(ratePerSecond * seconds), timeoutSeconds: settings.timeoutSeconds, file: join(dir, `${key}.latency`) });
       // The paced producer writes XADD in RESP itself on a plain socket and discards the replies
       // (the consumer receiving every entry is the check): ioredis' per-command objects could not
       // keep up with 30 % of redis-benchmark's rate, and the queue that built up in the client
@@ -428,7 +411,7 @@ async function startRedis(settings: Settings, scratch: string): Promise<System> 
         for (let index = 0; index < count; index++) parts.push(header, stampedPayload(settings.messageBytes), trailer);
         socket.write(Buffer.concat(parts));
       });
-      await withTimeout(reading, settings.timeoutSeconds, 'the Redis latency consumer');
+      const latencies = await reading.latencies;
       socket.destroy();
       await producer.del(key);
       return latencies;
@@ -439,6 +422,36 @@ async function startRedis(settings: Settings, scratch: string): Promise<System> 
       await stopChild(server.child);
     },
   };
+}
+
+const consumerScript = fileURLToPath(new URL('./lib/peer-consumer.js', import.meta.url));
+const peerConsumers = new Set<ChildProcess>();
+
+/**
+ * Starts lib/peer-consumer.js and resolves once it is subscribed; the promise it returns resolves
+ * with the latencies (µs) once it has received `count` messages.
+ */
+async function startPeerConsumer(request: { system: 'redis' | 'nats'; port: number; name: string; count: number; timeoutSeconds: number; file: string }): Promise<{ latencies: Promise<number[]> }> {
+  const child = fork(consumerScript, [JSON.stringify(request)], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  peerConsumers.add(child);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
+    peerConsumers.delete(child);
+    resolve(code);
+  }));
+  const ready = await Promise.race([
+    new Promise<boolean>((resolve) => child.once('message', () => resolve(true))),
+    exited.then(() => false),
+  ]);
+  if (!ready) throw new BenchError(`the ${request.system} latency consumer exited before subscribing: ${stderr}`);
+  // Wrapped in an object: an async function returning a promise would be awaited as its result.
+  const latencies = exited.then((code) => {
+    if (code !== 0) throw new BenchError(`the ${request.system} latency consumer failed (${code}): ${stderr}`);
+    return readFileSync(request.file, 'utf8').split('\n').filter((line) => line !== '').map(Number);
+  });
+  latencies.catch(() => {}); // awaited after the producer; a failure meanwhile must not be unhandled
+  return { latencies };
 }
 
 function rawConnection(port: number): Promise<Socket> {
@@ -485,7 +498,6 @@ async function startNats(settings: Settings, scratch: string): Promise<System> {
   }
   const connection: NatsConnection = nc!;
   const jsm = await connection.jetstreamManager();
-  const js: JetStreamClient = connection.jetstream();
   const payload = Buffer.alloc(settings.messageBytes, 0x61);
   const addStream = async (name: string): Promise<void> => {
     await jsm.streams.add({ name, subjects: [name], storage: StorageType.File });
@@ -511,25 +523,15 @@ async function startNats(settings: Settings, scratch: string): Promise<System> {
     async latency(round, ratePerSecond, seconds) {
       const name = `peers-lat-${round}`;
       await addStream(name);
-      const total = Math.round(ratePerSecond * seconds);
-      const latencies: number[] = [];
-      const consumer = await js.consumers.get(name); // an ordered consumer from the stream's start
-      const messages = await consumer.consume();
-      const reading = (async () => {
-        for await (const message of messages) {
-          latencies.push(nowMicros() - Buffer.from(message.data.buffer, message.data.byteOffset, 8).readDoubleLE(0));
-          if (latencies.length >= total) break;
-        }
-      })();
+      const reading = await startPeerConsumer({ system: 'nats', port, name, count: Math.round(ratePerSecond * seconds), timeoutSeconds: settings.timeoutSeconds, file: join(dir, `${name}.latency`) });
       // Acks are only counted here: the consumer receiving every message is the check.
       const replySubject = `_INBOX.peers-acks.${name}`;
       const acks = connection.subscribe(replySubject, { callback: () => {} });
       await paced(ratePerSecond, seconds, (count) => {
         for (let index = 0; index < count; index++) connection.publish(name, stampedPayload(settings.messageBytes), { reply: replySubject });
       });
-      await withTimeout(reading, settings.timeoutSeconds, 'the NATS latency consumer');
+      const latencies = await reading.latencies;
       acks.unsubscribe();
-      await messages.close();
       await jsm.streams.delete(name);
       return latencies;
     },
@@ -661,7 +663,7 @@ async function main(): Promise<void> {
     process.stderr.write(`\n${signal}: stopping the clients and the servers\n`);
     aborted = signal;
     killAllClients();
-    for (const child of mockClients) child.kill('SIGKILL');
+    for (const child of [...mockClients, ...peerConsumers]) child.kill('SIGKILL');
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
