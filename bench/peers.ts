@@ -14,7 +14,7 @@
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,7 @@ import {
   UsageError,
 } from './lib/bench-common.js';
 import { processCpuSeconds } from './lib/cluster.js';
+import { hostCpuTimes } from './lib/measure.js';
 import { createTopic, startInProcessBroker } from './lib/in-process-broker.js';
 import { ensureRdkafkaPerformance, rdkafkaVersion } from './lib/rdkafka-performance.js';
 import { killAllClients, parseProduce, runClient, tail } from './lib/rdkafka-run.js';
@@ -597,6 +598,9 @@ interface RoundResult {
   readonly serverCpuSecondsPerGB: number | null;
   /** Average cores the producing client kept busy: near 1 for a single-threaded client means the client set the pace. */
   readonly clientCores: number | null;
+  /** Cores busy machine-wide over the produce phase, and the 1-minute load average before it: the noise of a shared machine. */
+  readonly hostBusyCores: number | null;
+  readonly loadAverage: number;
   readonly latencyRatePerSec: number | null;
   readonly latencySamples: number;
   readonly p50Ms: number | null;
@@ -609,9 +613,12 @@ function percentile(sorted: readonly number[], fraction: number): number {
 }
 
 async function runRound(system: System, round: number, settings: Settings): Promise<RoundResult> {
+  const loadAverage = loadavg()[0]!;
+  const host0 = hostCpuTimes();
   const cpu0 = system.serverPid === null ? null : processCpuSeconds(system.serverPid);
   const produced = await withTimeout(system.produce(round, settings.messages), settings.timeoutSeconds, `${system.label} produce`);
   const cpu1 = system.serverPid === null ? null : processCpuSeconds(system.serverPid);
+  const host1 = hostCpuTimes();
   const bytes = produced.messages * settings.messageBytes;
   const msgsPerSec = produced.messages / produced.seconds;
   const serverCpuSeconds = produced.serverCpuSeconds ?? (cpu0 === null || cpu1 === null ? null : cpu1 - cpu0);
@@ -633,6 +640,8 @@ async function runRound(system: System, round: number, settings: Settings): Prom
     serverCpuSeconds,
     serverCpuSecondsPerGB: serverCpuSeconds === null ? null : serverCpuSeconds / (bytes / 1e9),
     clientCores: produced.clientCpuSeconds === null ? null : produced.clientCpuSeconds / produced.seconds,
+    hostBusyCores: host1.total > host0.total ? ((host1.busy - host0.busy) / (host1.total - host0.total)) * cpus().length : null,
+    loadAverage,
     latencyRatePerSec: latency?.rate ?? null,
     latencySamples: latency?.sorted.length ?? 0,
     p50Ms: latency === null ? null : percentile(latency.sorted, 0.5) / 1000,
@@ -641,7 +650,7 @@ async function runRound(system: System, round: number, settings: Settings): Prom
   };
   process.stdout.write(
     `  round ${round} ${system.label.padEnd(16)} ${fixed(result.mbPerSec, 1).padStart(7)} MB/s ${integerFormat.format(msgsPerSec).padStart(9)} msgs/s  ` +
-      `server ${fixed(result.serverCpuSecondsPerGB, 2)} CPU s/GB  client ${fixed(result.clientCores, 2)} cores  latency @${result.latencyRatePerSec ?? 'n/a'}/s p50 ${fixed(result.p50Ms, 2)} p99 ${fixed(result.p99Ms, 2)} p99.9 ${fixed(result.p999Ms, 2)} ms\n`,
+      `server ${fixed(result.serverCpuSecondsPerGB, 2)} CPU s/GB  client ${fixed(result.clientCores, 2)} cores  host ${fixed(result.hostBusyCores, 2)} cores, load ${fixed(result.loadAverage, 1)}  latency @${result.latencyRatePerSec ?? 'n/a'}/s p50 ${fixed(result.p50Ms, 2)} p99 ${fixed(result.p99Ms, 2)} p99.9 ${fixed(result.p999Ms, 2)} ms\n`,
   );
   return result;
 }
