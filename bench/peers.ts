@@ -1,7 +1,7 @@
 // The peer benchmark (issue 12, item 1): the same 1 KiB produce workload against Spate (a broker
-// started in this process), Redis 7 Streams (redis-server, AOF everysec, XADD pipelined through
-// ioredis), NATS JetStream (nats-server -js, file storage, async publish acks through the `nats`
-// client) and librdkafka's in-memory mock cluster (rdkafka_performance with
+// started in this process), Redis 7 Streams (redis-server, AOF everysec, XADD pipelined by
+// redis-benchmark), NATS JetStream (nats-server -js, file storage, async publish acks through the
+// `nats` client) and librdkafka's in-memory mock cluster (rdkafka_performance with
 // test.mock.num.brokers=1), interleaved A B C D A B C D… so that drift of a shared machine hits
 // all alike. Per system: produce MB/s and messages/s, server CPU seconds per GB (from
 // /proc/<pid>/stat of the server process), and end-to-end latency p50/p99/p99.9 with a paced
@@ -37,6 +37,7 @@ import {
   parseOptions,
   runBenchmark,
   UsageError,
+  writeResults,
 } from './lib/bench-common.js';
 import { processCpuSeconds } from './lib/cluster.js';
 import { hostCpuTimes } from './lib/measure.js';
@@ -328,13 +329,14 @@ async function mockProduce(client: string, settings: Settings, round: number, me
 }
 
 const mockClients = new Set<ChildProcess>();
+const MOCK_LATENCY_UNAVAILABLE = 'the mock cluster lives inside the producing client process; a consumer process cannot reach it';
 
 function mockSystem(client: string, settings: Settings): System {
   return {
     name: 'mock',
     label: 'librdkafka mock',
     serverPid: null,
-    latencyUnavailable: 'the mock cluster lives inside the producing client process; a consumer process cannot reach it',
+    latencyUnavailable: MOCK_LATENCY_UNAVAILABLE,
     produce(round, messages) {
       return mockProduce(client, settings, round, messages);
     },
@@ -357,11 +359,10 @@ async function startRedis(settings: Settings, scratch: string): Promise<System> 
   const server = spawnServer('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no'], dir);
   const connectOptions = { host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true };
   const producer = new Redis(connectOptions);
-  const consumer = new Redis(connectOptions);
   // ioredis reports connection errors as events; without a listener they are printed as unhandled
   // (refused connections are expected while the server starts; later ones fail the commands themselves).
   let lastError: Error | null = null;
-  for (const connection of [producer, consumer]) connection.on('error', (error: Error) => (lastError = error));
+  producer.on('error', (error: Error) => (lastError = error));
   try {
     await waitFor('redis-server', async () => {
       if (server.child.exitCode !== null) throw new BenchError(`redis-server exited: ${server.output()}`);
@@ -369,11 +370,9 @@ async function startRedis(settings: Settings, scratch: string): Promise<System> 
       return true;
     }, SERVER_START_TIMEOUT_MS);
     await producer.connect();
-    await consumer.connect();
     if ((await producer.ping()) !== 'PONG') throw new BenchError('redis-server did not answer PING');
   } catch (error) {
     producer.disconnect();
-    consumer.disconnect();
     await stopChild(server.child);
     throw lastError !== null && !(error instanceof BenchError) ? lastError : error;
   }
@@ -419,7 +418,6 @@ async function startRedis(settings: Settings, scratch: string): Promise<System> 
     },
     async stop() {
       producer.disconnect();
-      consumer.disconnect();
       await stopChild(server.child);
     },
   };
@@ -713,7 +711,7 @@ async function main(): Promise<void> {
     return {
       system: name,
       unavailable: unavailable.get(name) ?? null,
-      latencyUnavailable: name === 'mock' ? 'the mock cluster lives inside the producing client process; a consumer process cannot reach it' : null,
+      latencyUnavailable: name === 'mock' ? MOCK_LATENCY_UNAVAILABLE : null,
       mbPerSec: medianOf(own, (result) => result.mbPerSec),
       msgsPerSec: medianOf(own, (result) => result.msgsPerSec),
       serverCpuSecondsPerGB: medianOf(own, (result) => result.serverCpuSecondsPerGB),
@@ -752,7 +750,6 @@ async function main(): Promise<void> {
   );
   for (const entry of medians) if (entry.unavailable !== null) process.stdout.write(`  ${labels[entry.system]}: not available here: ${entry.unavailable}\n`);
   if (settings.out !== null) {
-    const { writeResults } = await import('./lib/bench-common.js');
     const shown = writeResults(settings.out, {
       settings,
       clients: {
