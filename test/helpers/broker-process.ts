@@ -1,6 +1,7 @@
 // Starts a real broker as a child process (`node dist/src/main.js`) on a free loopback
 // port with a temporary data directory, and stops it — on test teardown too, even when
-// the test fails. Restarts keep the port and the data directory.
+// the test fails, and through the kernel (setpriv --pdeathsig) when the test process dies
+// without running its teardowns. Restarts keep the port and the data directory.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -127,7 +128,12 @@ export class BrokerProcess {
     const [limitedCommand, limitedArgs] =
       this.openFilesLimit === null ? [plainCommand, plainArgs] : ['sh', ['-c', `ulimit -n ${this.openFilesLimit} && exec "$@"`, 'sh', plainCommand, ...plainArgs]];
     // In a network namespace, `ip netns exec` execs the command (same pid).
-    const [command, args] = this.netns === null ? [limitedCommand, limitedArgs] : ['ip', ['netns', 'exec', this.netns, limitedCommand, ...limitedArgs]];
+    const [namespacedCommand, namespacedArgs] = this.netns === null ? [limitedCommand, limitedArgs] : ['ip', ['netns', 'exec', this.netns, limitedCommand, ...limitedArgs]];
+    // setpriv execs it (same pid) with a parent-death signal, as the ZooKeeper helper does: a
+    // test process that dies without running its teardowns (a runner's SIGKILL at its timeout,
+    // a teardown that threw before the brokers') takes its brokers with it instead of leaving
+    // them running, and slowing every later test.
+    const [command, args] = ['setpriv', ['--pdeathsig', 'KILL', '--', namespacedCommand, ...namespacedArgs]];
     const child = spawn(command, args, {
       cwd: projectRoot,
       env: { ...process.env, SPATE_LOG_LEVEL: 'info', ...this.env },
