@@ -9,7 +9,7 @@ import t, { type Test } from 'tap';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { createTopicsApi, produceApi } from '../../src/protocol/generated/index.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
-import { clusterZk, readPartitionState, startCluster, waitFor } from '../helpers/cluster.js';
+import { clusterZk, readPartitionState, startCluster, waitFor, waitForLeaderKnown } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { run } from '../helpers/run.js';
 
@@ -51,6 +51,7 @@ t.test('writes acknowledged before the outage', async (t) => {
   });
   t.equal(created.topics[0]!.errorCode, ErrorCode.NONE, 'topic created');
   const leader = await waitFor('a leader with the full ISR', leaderWithFullIsr);
+  await waitForLeaderKnown(t, cluster, leader, TOPIC, 0);
   t.equal(await produce(t, leader, before), ErrorCode.NONE, 'acks=all write acknowledged');
 });
 

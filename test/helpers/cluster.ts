@@ -95,6 +95,25 @@ async function waitForMetadataEverywhere(t: Teardownable, brokers: readonly Clus
   }
 }
 
+/**
+ * Waits until `brokerId`'s own Metadata names it the leader of the partition: the state znode
+ * says so first, and the broker learns it from the controller's LeaderAndIsr and
+ * UpdateMetadata a moment later; a produce sent to it in between is answered
+ * UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER_OR_FOLLOWER (a client would retry).
+ */
+export async function waitForLeaderKnown(t: Teardownable, cluster: TestCluster, brokerId: number, topic: string, partition: number, timeoutMs = 30_000): Promise<void> {
+  const broker = cluster.broker(brokerId).process;
+  await waitFor(`broker ${brokerId} to know it leads ${topic}-${partition}`, async () => {
+    const client = await RawClient.connect(t, broker.port, broker.host);
+    try {
+      const answer = await client.request(metadataApi, 12, { topics: [{ name: topic, topicId: undefined }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+      return answer.topics[0]?.partitions.find((p) => p.partitionIndex === partition)?.leaderId === brokerId;
+    } finally {
+      client.destroy();
+    }
+  }, timeoutMs);
+}
+
 /** Polls `check` every `intervalMs` until it returns a value other than undefined/false, or throws after `timeoutMs` naming `what`. */
 export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
