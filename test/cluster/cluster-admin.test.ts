@@ -36,7 +36,6 @@ async function replicasSeenBy(t: Test, id: number): Promise<number[][] | undefin
   return topic.partitions.sort((a, b) => a.partitionIndex - b.partitionIndex).map((partition) => partition.replicaNodes);
 }
 
-await waitFor('three registered brokers', async () => ((await zk.getChildren('/brokers/ids')) ?? []).length === 3);
 
 t.test('CreateTopics with an explicit assignment, through broker 2, reaches every broker', async (t) => {
   const raw = await client(t, 2);

@@ -31,11 +31,6 @@ const cluster = await startCluster(t, {
 });
 const zk = await clusterZk(t, cluster);
 
-await waitFor('three registrations', async () => {
-  const children = await zk.getChildren('/brokers/ids');
-  return children !== null && children.length === 3;
-});
-
 async function znodeJson(path: string): Promise<Record<string, unknown>> {
   const node = await zk.getData(path);
   if (node === null || node.data === null) throw new Error(`no znode ${path}`);

@@ -22,7 +22,7 @@ import { alterPartitionReassignmentsApi, createTopicsApi, listPartitionReassignm
 import type { AlterPartitionReassignmentsResponse } from '../../src/protocol/generated/alter-partition-reassignments-response.js';
 import type { ListPartitionReassignmentsResponse } from '../../src/protocol/generated/list-partition-reassignments-response.js';
 import { BrokerProcess, type Teardownable } from '../helpers/broker-process.js';
-import { clusterZk, readPartitionState, startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
+import { clusterZk, readPartitionState, startCluster, waitFor, waitForProgress, type TestCluster } from '../helpers/cluster.js';
 import { jsonLines, parseLine, type Line } from '../helpers/json-lines.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ClientProcess, PYTHON, pythonScript, run } from '../helpers/run.js';
@@ -138,24 +138,13 @@ async function waitForAssignment(via: number, topic: string, partition: number, 
   }, timeoutMs);
 }
 
-function deliveredCount(producer: ClientProcess): number {
-  return producer.lines.filter((line) => line.includes('"type":"delivery"') && line.includes('"error":null')).length;
-}
-
-async function waitForDeliveries(producer: ClientProcess, count: number, what: string): Promise<void> {
-  await waitFor(`${count} successful deliveries ${what}`, () => {
-    if (producer.child.exitCode !== null) throw new Error(`the producer exited: ${producer.stderr.slice(-500)}`);
-    return deliveredCount(producer) >= count;
-  }, 60_000);
-}
-
 await t.test('[1,2,3] to [2,3,4] with some MiB and an idempotent producer running: listed meanwhile, then done, broker 1 deleted, every record once', async (t) => {
   const TOPIC = 'moving';
   await createTopic(1, TOPIC, [[1, 2, 3]]);
   await waitFor(`${TOPIC}-0 with a full ISR`, async () => (await readPartitionState(zk, TOPIC, 0)).isr.length === 3);
   const producer = ClientProcess.spawn(t, PYTHON, [pythonScript('produce_until_stopped.py'), cluster.bootstrap, TOPIC, '--idempotence', '--acks', 'all', '--rate', '2000', '--value-size', '1024']);
   // About 4 MiB before the move: broker 4 copies it in several fetches of replica.fetch.max.bytes (1 MiB).
-  await waitForDeliveries(producer, 4000, 'before the reassignment');
+  await waitForProgress(producer, 4000, 'before the reassignment');
 
   const controller = await controllerId();
   const answer = await reassign(controller, TOPIC, { 0: [2, 3, 4] });
@@ -171,7 +160,7 @@ await t.test('[1,2,3] to [2,3,4] with some MiB and an idempotent producer runnin
   t.ok(hasPartitionDir(4, TOPIC, 0), 'broker 4 has its copy on disk');
   t.not((await readPartitionState(zk, TOPIC, 0)).leader, 1, 'broker 1 leads no more');
 
-  await waitForDeliveries(producer, deliveredCount(producer) + 500, 'after the reassignment');
+  await waitForProgress(producer, 500, 'after the reassignment');
   producer.child.kill('SIGTERM');
   t.equal(await producer.exited, 0, 'the producer exited cleanly', { stderr: producer.stderr.trim().slice(-2000) });
   const lines = producer.lines.map(parseLine);

@@ -24,7 +24,7 @@ import kafkajs from 'kafkajs';
 import { PartitionStateZnode, TopicZnode, ZkPaths } from '../../src/cluster/zk/znodes.js';
 import { jsonLines, parseLine, type Line } from '../helpers/json-lines.js';
 import { ClientProcess, PYTHON, pythonScript, run } from '../helpers/run.js';
-import { clusterZk, readPartitionState, startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
+import { clusterZk, readPartitionState, startCluster, waitFor, waitForProgress, type TestCluster } from '../helpers/cluster.js';
 import { ControllerZnode } from '../../src/cluster/zk/znodes.js';
 
 const TOPIC = 'rolling';
@@ -64,29 +64,15 @@ async function fullIsr(): Promise<boolean> {
   return true;
 }
 
-function deliveredCount(producer: ClientProcess): number {
-  return producer.lines.filter((line) => line.includes('"type":"delivery"') && line.includes('"error":null')).length;
-}
-
-async function waitForProgress(producer: ClientProcess, more: number, what: string): Promise<void> {
-  const start = deliveredCount(producer);
-  await waitFor(`${more} more successful deliveries ${what}`, () => {
-    if (producer.child.exitCode !== null) throw new Error(`the producer exited: ${producer.stderr.slice(-500)}`);
-    return deliveredCount(producer) >= start + more;
-  }, 60_000);
-}
-
 const root = t;
 let producer: ClientProcess;
 let consumer: ClientProcess;
 
 await t.test('a topic with one partition led by each broker, an idempotent producer and a group consumer', async (t) => {
-  await waitFor('three brokers registered', async () => ((await zk.getChildren(ZkPaths.brokerIds)) ?? []).length === 3, 30_000);
   const kafka = new kafkajs.Kafka({ clientId: 'rolling-restart-test', brokers: cluster.bootstrap.split(','), logLevel: kafkajs.logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await waitFor('three brokers in kafkajs metadata', async () => (await admin.describeCluster()).brokers.length === 3, 30_000);
     t.ok(
       await admin.createTopics({
         topics: [

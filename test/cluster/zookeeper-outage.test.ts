@@ -41,7 +41,6 @@ const before = Array.from({ length: 50 }, (_, index) => `before-${index}`);
 const after = Array.from({ length: 50 }, (_, index) => `after-${index}`);
 
 t.test('writes acknowledged before the outage', async (t) => {
-  await waitFor('three registered brokers', async () => ((await zk.getChildren('/brokers/ids')) ?? []).length === 3);
   const client = await RawClient.connect(t, cluster.broker(1).process.port);
   t.teardown(() => client.destroy());
   const created = await client.request(createTopicsApi, 7, {

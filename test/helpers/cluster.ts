@@ -10,6 +10,7 @@ import type { Logger } from '../../src/logger.js';
 import { metadataApi } from '../../src/protocol/generated/index.js';
 import { BrokerProcess, freePort, type Teardownable } from './broker-process.js';
 import { RawClient } from './raw-client.js';
+import type { ClientProcess } from './run.js';
 import { startZooKeeper, type ZooKeeperServer } from './zookeeper.js';
 
 export interface ClusterOptions {
@@ -143,4 +144,18 @@ export async function readPartitionState(zk: ZkClient, topic: string, partition:
   const node = await zk.getData(path);
   if (node === null) throw new Error(`no znode ${path}`);
   return PartitionStateZnode.decode(node.data, path);
+}
+
+/** How many successful delivery reports a produce_until_stopped.py producer has printed so far. */
+export function deliveredCount(producer: ClientProcess): number {
+  return producer.lines.filter((line) => line.includes('"type":"delivery"') && line.includes('"error":null')).length;
+}
+
+/** Waits until `more` further deliveries succeeded: the producer gets through while the cluster is in its current state. */
+export async function waitForProgress(producer: ClientProcess, more: number, what: string): Promise<void> {
+  const start = deliveredCount(producer);
+  await waitFor(`${more} more successful deliveries ${what}`, () => {
+    if (producer.child.exitCode !== null) throw new Error(`the producer exited: ${producer.stderr.slice(-500)}`);
+    return deliveredCount(producer) >= start + more;
+  }, 60_000);
 }

@@ -18,9 +18,9 @@ Keys and values are decoded as UTF-8 (undecodable bytes become U+FFFD).
 import sys
 import time
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer
 
-from spate_compat import emit, error_text
+from spate_compat import emit, read_to_high_watermarks
 
 
 def text(data):
@@ -41,36 +41,12 @@ def main():
         'auto.offset.reset': 'error',
     })
     started = time.monotonic()
-    watermarks = []
-    for partition in range(partitions):
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=15, cached=False)
-        watermarks.append([partition, low, high])
-    emit({'type': 'watermarks', 'partitions': watermarks})
-
-    high = {p: h for p, _, h in watermarks}
-    position = {p: 0 for p in range(partitions)}
-    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-    count = 0
-    last_progress = time.monotonic()
-    while any(position[p] < high[p] for p in range(partitions)):
-        if time.monotonic() - last_progress > idle_timeout:
-            break
-        batch = consumer.consume(num_messages=10000, timeout=0.5)
-        records = []
-        for msg in batch:
-            if msg.error() is not None:
-                emit({'type': 'error', 'error': error_text(msg.error())})
-                continue
-            records.append([msg.partition(), msg.offset(), text(msg.key()), text(msg.value())])
-            position[msg.partition()] = max(position[msg.partition()], msg.offset() + 1)
-        if records:
-            count += len(records)
-            last_progress = time.monotonic()
-            emit({'type': 'records', 'records': records})
-    complete = all(position[p] >= high[p] for p in range(partitions))
+    count, complete, positions = read_to_high_watermarks(
+        consumer, topic, partitions, idle_timeout,
+        lambda msg: [msg.partition(), msg.offset(), text(msg.key()), text(msg.value())])
     consumer.close()
     emit({'type': 'done', 'count': count, 'complete': complete,
-          'positions': [[p, position[p]] for p in range(partitions)],
+          'positions': positions,
           'seconds': round(time.monotonic() - started, 3)})
 
 

@@ -22,9 +22,9 @@ import re
 import sys
 import time
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 
-from spate_compat import emit, error_text
+from spate_compat import emit, read_to_high_watermarks
 
 
 class Collect(logging.Handler):
@@ -58,30 +58,9 @@ def main():
         'max.partition.fetch.bytes': 1024,
     }, logger=log)
     started = time.monotonic()
-    watermarks = []
-    for partition in range(partitions):
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=15, cached=False)
-        watermarks.append([partition, low, high])
-    emit({'type': 'watermarks', 'partitions': watermarks})
-    high = {p: h for p, _, h in watermarks}
-    position = {p: 0 for p in range(partitions)}
-    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-    count = 0
-    last_progress = time.monotonic()
-    while any(position[p] < high[p] for p in range(partitions)):
-        if time.monotonic() - last_progress > idle_timeout:
-            break
-        records = []
-        for msg in consumer.consume(num_messages=10000, timeout=0.5):
-            if msg.error() is not None:
-                emit({'type': 'error', 'error': error_text(msg.error())})
-                continue
-            records.append([msg.partition(), msg.offset(), msg.value().decode('utf-8', errors='replace')])
-            position[msg.partition()] = msg.offset() + 1
-        if records:
-            count += len(records)
-            last_progress = time.monotonic()
-            emit({'type': 'records', 'records': records})
+    count, complete, _ = read_to_high_watermarks(
+        consumer, topic, partitions, idle_timeout,
+        lambda msg: [msg.partition(), msg.offset(), msg.value().decode('utf-8', errors='replace')])
     consumer.close()
     fetches = {}
     # librdkafka: "<host:port>/<id>: Fetch topic <topic> [<partition>] at offset ..." (one per partition per Fetch it sends).
@@ -91,7 +70,7 @@ def main():
         if match:
             fetches[match.group(1)] = fetches.get(match.group(1), 0) + 1
     preferred = [line for line in collect.lines if 'preferred' in line.lower()]
-    emit({'type': 'done', 'count': count, 'complete': all(position[p] >= high[p] for p in range(partitions)),
+    emit({'type': 'done', 'count': count, 'complete': complete,
           'fetches': fetches, 'preferred': preferred[:20], 'seconds': round(time.monotonic() - started, 3)})
 
 

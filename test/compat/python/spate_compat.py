@@ -8,6 +8,7 @@ go to stderr. The scripts check nothing themselves: the TypeScript tests do.
 
 import json
 import sys
+import time
 
 
 def emit(obj):
@@ -62,3 +63,38 @@ def admin_result(future):
         return future.result(timeout=15), None
     except Exception as exc:  # noqa: BLE001 - reported to the test, which asserts on it
         return None, admin_error(exc)
+
+
+def read_to_high_watermarks(consumer, topic, partitions, idle_timeout, record):
+    """Reads partitions 0..PARTITIONS-1 of TOPIC from offset 0 up to the high watermarks taken
+    first, with assign() (no group protocol) and no commits. Emits a "watermarks" line, a
+    "records" line per consume() batch (each record as `record(msg)` makes it) and an "error"
+    line per consumer error; stops early when nothing new came for IDLE_TIMEOUT seconds.
+    Returns (count, complete, positions)."""
+    from confluent_kafka import TopicPartition
+    watermarks = []
+    for partition in range(partitions):
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=15, cached=False)
+        watermarks.append([partition, low, high])
+    emit({'type': 'watermarks', 'partitions': watermarks})
+    high = {p: h for p, _, h in watermarks}
+    position = {p: 0 for p in range(partitions)}
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    count = 0
+    last_progress = time.monotonic()
+    while any(position[p] < high[p] for p in range(partitions)):
+        if time.monotonic() - last_progress > idle_timeout:
+            break
+        records = []
+        for msg in consumer.consume(num_messages=10000, timeout=0.5):
+            if msg.error() is not None:
+                emit({'type': 'error', 'error': error_text(msg.error())})
+                continue
+            records.append(record(msg))
+            position[msg.partition()] = max(position[msg.partition()], msg.offset() + 1)
+        if records:
+            count += len(records)
+            last_progress = time.monotonic()
+            emit({'type': 'records', 'records': records})
+    complete = all(position[p] >= high[p] for p in range(partitions))
+    return count, complete, [[p, position[p]] for p in range(partitions)]
