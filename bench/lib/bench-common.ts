@@ -120,16 +120,58 @@ export async function waitForQuiet(maxSeconds: number, indent = '  '): Promise<n
   return busy;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * The kernel hands out ports in net.ipv4.ip_local_port_range both to `listen(0)` and to every
+ * outgoing connection. A port found free there and given to a server that binds it a moment
+ * later can meanwhile become the local end of some client's connection (a ZooKeeper session,
+ * a test client), and the server fails with EADDRINUSE: a CI run lost a broker that way. So
+ * ports for servers started later come from below that range, where only explicit binds land;
+ * the start is random so that concurrent test processes rarely probe the same port, and a
+ * process never hands out the same port twice.
+ */
+const LOWEST_SERVER_PORT = 10_000;
+const handedOut = new Set<number>();
+
+function ephemeralRangeStart(): number {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return low !== undefined && Number.isInteger(low) ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function bindable(port: number): Promise<number | null> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', () => resolve(null));
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
+      const bound = typeof address === 'object' && address !== null ? address.port : null;
+      server.close(() => resolve(bound));
     });
   });
+}
+
+/** A loopback port no one is listening on, for a server this process starts next (see above). */
+export async function freePort(): Promise<number> {
+  const end = ephemeralRangeStart();
+  const span = end - LOWEST_SERVER_PORT;
+  if (span >= 1000) {
+    const start = Math.floor(Math.random() * span);
+    for (let step = 0; step < 200; step++) {
+      const port = LOWEST_SERVER_PORT + ((start + step * 7919) % span);
+      if (handedOut.has(port)) continue;
+      if ((await bindable(port)) === null) continue;
+      handedOut.add(port);
+      return port;
+    }
+  }
+  // An unusual port range (or 200 busy ports): the kernel's choice.
+  const port = await bindable(0);
+  if (port === null) throw new Error('no free loopback port');
+  handedOut.add(port);
+  return port;
 }
 
 export function median(values: readonly number[]): number {

@@ -5,10 +5,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../bench/lib/bench-common.js';
 
 export const projectRoot = fileURLToPath(new URL('../../..', import.meta.url));
 export const brokerMain = join(projectRoot, 'dist', 'src', 'main.js');
@@ -22,20 +22,11 @@ export function plainNode(args: readonly string[]): [string, string[]] {
   return ['env', ['-u', 'NODE_OPTIONS', process.execPath, ...args]];
 }
 
+/** Below the kernel's ephemeral range, so no client connection takes it before the server binds it. */
+export { freePort };
+
 export interface Teardownable {
   teardown(fn: () => void | Promise<void>): void;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export function temporaryDirectory(t: Teardownable, prefix = 'spate-test-'): string {
