@@ -39,6 +39,7 @@ import {
   readCheckpointFile,
   type OffsetCheckpoint,
 } from './storage/checkpoint.js';
+import { markDirectoryDeleted, removeDeletedDirectories } from './storage/deleted-dirs.js';
 import { lockDirectory, type DirectoryLock } from './storage/dir-lock.js';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { checkMetaProperties, writeMetaProperties } from './cluster/meta-properties.js';
@@ -233,6 +234,8 @@ export class Broker {
       if (cluster !== null) await cluster.start();
       broker.checkpointTimer = setInterval(() => void broker!.checkpoint(), CHECKPOINT_INTERVAL_MS);
       broker.checkpointTimer.unref();
+      // Directories renamed away at startup (removeOrphanPartitions, findLocalReplicas) go now, off the start's path.
+      void removeDeletedDirectories(config.logDirs, logger);
       return broker;
     } catch (error) {
       // Nothing was served: close the shards cleanly, so the next start is not taken for a crash.
@@ -475,7 +478,7 @@ function readLogDirState(dir: string, logger: Logger): LogDirState {
 /**
  * Partition directories the metadata does not know (a topic deleted just before a
  * crash), or whose partition.metadata names another topic id (deleted and recreated),
- * are removed at startup, as Kafka removes its "-delete" directories.
+ * are renamed to "-delete" directories at startup and removed once the broker serves (deleted-dirs.ts).
  */
 function removeOrphanPartitions(dir: string, store: MetadataStore, logger: Logger): void {
   for (const name of readdirSync(dir, { withFileTypes: true })) {
@@ -494,7 +497,7 @@ function removeOrphanPartitions(dir: string, store: MetadataStore, logger: Logge
     }
     if (orphan) {
       logger.info(`removing partition directory ${join(dir, name.name)}: its topic no longer exists`);
-      rmSync(join(dir, name.name), { recursive: true, force: true });
+      markDirectoryDeleted(join(dir, name.name));
     }
   }
 }

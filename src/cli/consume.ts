@@ -146,6 +146,9 @@ class Consumer {
   async run(): Promise<void> {
     try {
       await this.start();
+      // The idle time counts from when the consumer knows where to read: connecting and
+      // looking up the topic and its offsets are not "no record arrived".
+      this.lastRecordAt = Date.now();
       while (!this.done()) await this.fetchOnce();
     } catch (error) {
       if (this.stopping && error instanceof ConnectionError) return;

@@ -9,9 +9,10 @@
 // the controller's LeaderAndIsr says what they are. A replica the controller assigns here
 // later is placed in the log dir holding the fewest.
 
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
+import { markDirectoryDeleted } from '../storage/deleted-dirs.js';
 import { partitionKey } from '../shard/messages.js';
 import type { ZkClient } from './zk/zk-client.js';
 import { EntityConfigZnode, TopicZnode, ZkPaths, type TopicAssignment } from './zk/znodes.js';
@@ -69,12 +70,12 @@ export async function findLocalReplicas(
       const known = assignment !== null && assignment.partitions.has(partition) && (topicId === undefined || topicId === assignment.topicId);
       if (!known || assignment.topicId === null) {
         logger.info(`removing partition directory ${dir}: its topic no longer exists in the cluster`);
-        rmSync(dir, { recursive: true, force: true });
+        markDirectoryDeleted(dir);
         continue;
       }
       if (!assignment.partitions.get(partition)!.includes(brokerId)) {
         logger.info(`removing partition directory ${dir}: the partition was reassigned to brokers [${assignment.partitions.get(partition)!.join(', ')}]`);
-        rmSync(dir, { recursive: true, force: true });
+        markDirectoryDeleted(dir);
         continue;
       }
       replicas.push({ topic, partition, topicId: assignment.topicId, logDir });

@@ -1,10 +1,10 @@
 // Starting and stopping a broker the way an operator does: `npm start` from the
 // README, a second broker refused on the same data directory, graceful shutdown on
 // SIGTERM that leaves the clean-shutdown marker, a garbled checkpoint ignored, idle
-// connections closed.
+// connections closed, partition directories of unknown topics removed off the start's path.
 
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
@@ -98,6 +98,32 @@ t.test('a checkpoint file that cannot be read is ignored with a warning, as Kafk
   t.equal(consumed.stdout.toString(), 'x\ny\nz\n', 'every record is still served');
   t.equal(await broker.stop(), 0);
   t.match(readFileSync(join(broker.dataDir, 'recovery-point-offset-checkpoint'), 'utf8'), /^0\n1\ngarbled 0 3\n$/, 'the next stop writes a good checkpoint');
+});
+
+t.test('partition directories of unknown topics are renamed away at startup and removed once the broker serves', async (t) => {
+  const broker = await BrokerProcess.start(t);
+  const produced = await run('kcat', ['-b', broker.bootstrap, '-t', 'kept', '-P'], { input: 'k\n' });
+  t.equal(produced.code, 0);
+  t.equal(await broker.stop(), 0);
+  // A topic deleted just before a crash leaves its directories; a stop in the middle of the removal leaves a "-delete" one.
+  const orphans = Array.from({ length: 300 }, (_, index) => `ghost-${index}`);
+  for (const name of orphans) {
+    mkdirSync(join(broker.dataDir, name));
+    writeFileSync(join(broker.dataDir, name, '00000000000000000000.log'), Buffer.alloc(1024));
+  }
+  mkdirSync(join(broker.dataDir, 'gone-0.0123456789abcdef0123456789abcdef-delete'));
+  await broker.restart();
+  t.match(broker.log, /removing partition directory .*ghost-299: its topic no longer exists/);
+  t.notOk(existsSync(join(broker.dataDir, 'ghost-0')), 'no orphan is left under its partition name once the broker is ready');
+  const deadline = Date.now() + 20_000;
+  let left = readdirSync(broker.dataDir).filter((name) => name.startsWith('ghost-') || name.endsWith('-delete'));
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    left = readdirSync(broker.dataDir).filter((name) => name.startsWith('ghost-') || name.endsWith('-delete'));
+  }
+  t.same(left, [], 'the renamed directories are removed in the background');
+  const consumed = await run('kcat', ['-b', broker.bootstrap, '-t', 'kept', '-C', '-e', '-q', '-o', 'beginning']);
+  t.equal(consumed.stdout.toString(), 'k\n', 'the known topic is untouched');
 });
 
 t.test('idle connections are closed after connections.max.idle.ms', async (t) => {

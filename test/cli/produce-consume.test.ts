@@ -64,7 +64,7 @@ t.test('produce, consume, log-dirs, delete-records', async (t) => {
       run('kcat', ['-b', b, '-t', 'cli-lines', '-C', '-e', '-q', '-o', 'beginning']),
       spate(b, ['consume', 'cli-lines', '--from-beginning', '--max-messages', '20000']),
       spate(b, ['consume', 'cli-lines', '--partition', '0', '--offset', '1234', '--max-messages', '3', '--print-offset']),
-      spate(b, ['consume', 'cli-lines', '--from-beginning', '--timeout-ms', '1000']),
+      spate(b, ['consume', 'cli-lines', '--from-beginning', '--timeout-ms', '3000']),
       spate(b, ['consume', 'cli-lines', '--timeout-ms', '500']),
       spate(b, ['log-dirs', '--topic', 'cli-lines', '--topic', 'cli-keyed', '--json']),
       spate(b, ['log-dirs']),
