@@ -80,6 +80,7 @@ export class Broker {
   /** Requests being handled, across all connections (a client may leave before its request is done). */
   private readonly inFlight = new Set<Promise<unknown>>();
   readonly listeners: BoundListener[] = [];
+  private directReadsUnavailableLogged = false;
   readonly admission: RequestAdmission;
   readonly quotas: ConnectionQuotas;
   private readonly refusals: ThrottledLog;
@@ -257,7 +258,8 @@ export class Broker {
 
   private async listen(): Promise<void> {
     for (const listener of this.config.listeners) {
-      const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+      // pauseOnConnect: nothing is read before the connection takes the socket over for direct reads (network/direct-read.ts).
+      const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(listener.port, listener.host === '' ? undefined : listener.host, () => {
@@ -295,6 +297,7 @@ export class Broker {
       services: this.services,
       writer: this.writer,
       framePool: this.framePool,
+      directReads: true,
       track: (work) => {
         this.inFlight.add(work);
         const done = (): void => {
@@ -304,6 +307,10 @@ export class Broker {
       },
       logger: this.logger,
     });
+    if (!connection.readsDirectly && !this.directReadsUnavailableLogged) {
+      this.directReadsUnavailableLogged = true;
+      this.logger.warn('reads cannot land directly in request memory on this Node (net.Socket has no handle to take over); connections read through stream chunks, which costs CPU per byte produced');
+    }
     this.connections.add(connection);
     connection.onClose(() => {
       this.connections.delete(connection);

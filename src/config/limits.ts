@@ -8,6 +8,12 @@ export const limits = {
   /** Bytes of encoded responses held in user space for one connection; past this, reading pauses. */
   connectionQueuedResponseBytesMax: 16 * 1024 * 1024,
   /**
+   * The buffer each connection reads into when no frame is being assembled (network/direct-read.ts):
+   * small requests and the first bytes of a large one (a large frame's rest is read straight into its own memory).
+   * Pages are resident only once a read reaches them: a connection of small requests holds a few KiB.
+   */
+  connectionReadBufferBytes: 64 * 1024,
+  /**
    * Bytes of encoded responses held in user space, over all connections; past this, a
    * connection that holds any reads no more requests (see network/admission.ts). With
    * queued.max.request.bytes and queued.max.requests this bounds what clients can make

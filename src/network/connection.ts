@@ -31,6 +31,7 @@ import { Writer } from '../protocol/writer.js';
 import type { AdmissionTicket, AdmissionWaiter, RequestAdmission } from './admission.js';
 import type { SharedFramePool } from './frame-pool.js';
 import { FrameReader, type FrameHandler } from './frame-reader.js';
+import { directReadSocket, type ReadSink } from './direct-read.js';
 import type { ResponseMeter, ResponseWriter } from './response-writer.js';
 
 /** Encoded responses smaller than this keep their buffer as it is (copying them would cost more than it frees). */
@@ -54,6 +55,11 @@ export interface ConnectionOptions {
   readonly services: BrokerServices;
   readonly writer: ResponseWriter;
   readonly logger: Logger;
+  /**
+   * Read into memory this connection chooses (direct-read.ts) rather than through 'data' events.
+   * The accepted socket must not have read anything yet (a server with pauseOnConnect).
+   */
+  readonly directReads?: boolean;
 }
 
 /**
@@ -103,15 +109,25 @@ export class Connection implements AdmissionWaiter {
   };
   private readonly closedCallbacks: (() => void)[] = [];
 
+  readonly socket: Socket;
+  /** Whether reads land in memory this connection chooses (direct-read.ts), rather than in 'data' chunks. */
+  readonly readsDirectly: boolean;
+  /** Direct reads: the buffer reads land in when no frame is being assembled (reused for every such read). */
+  private readScratch: Buffer | null = null;
+
   constructor(
-    readonly socket: Socket,
+    accepted: Socket,
     private readonly options: ConnectionOptions,
   ) {
-    this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.peer = `${accepted.remoteAddress ?? '?'}:${accepted.remotePort ?? '?'}`;
     this.frames = new FrameReader(options.socketRequestMaxBytes, options.framePool);
+    const direct = options.directReads === true ? directReadSocket(accepted, this.readSink()) : null;
+    const socket = direct ?? accepted;
+    this.socket = socket;
+    this.readsDirectly = direct !== null;
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeoutMs);
-    socket.on('data', (data: Buffer) => this.receive(data));
+    if (direct === null) socket.on('data', (data: Buffer) => this.receive(data));
     socket.on('timeout', () => {
       if (this.slots.length === 0) {
         options.logger.debug(`closing idle connection ${this.peer}`);
@@ -120,6 +136,39 @@ export class Connection implements AdmissionWaiter {
     });
     socket.on('error', (error) => options.logger.debug(`connection ${this.peer}: ${error.message}`));
     socket.on('close', () => this.onClosed());
+    socket.resume();
+  }
+
+  /**
+   * Where direct reads land: the rest of a frame being assembled (the kernel writes a produce
+   * request's batches straight into the memory the shards append from), else this
+   * connection's read buffer, whose bytes are copied where they must outlive the read.
+   */
+  private readSink(): ReadSink {
+    let target: Buffer | null = null;
+    return {
+      readBuffer: () => {
+        target = this.closed ? null : this.frames.readTarget();
+        if (target !== null) return target;
+        this.readScratch ??= Buffer.allocUnsafeSlow(limits.connectionReadBufferBytes);
+        return this.readScratch;
+      },
+      read: (count, buffer) => {
+        if (this.closed || this.draining) return;
+        try {
+          if (buffer === this.readScratch) {
+            if (this.frames.push(this.readScratch.subarray(0, count), this.frameHandler, true) === 'held') this.pauseReading();
+          } else {
+            if (buffer !== target) throw new Error('a direct read landed in memory that was not offered');
+            target = null;
+            this.frames.filled(count, this.frameHandler);
+          }
+        } catch (error) {
+          this.options.logger.error(`closing connection ${this.peer}: reading a request failed: ${describe(error)}`);
+          this.close();
+        }
+      },
+    };
   }
 
   onClose(callback: () => void): void {

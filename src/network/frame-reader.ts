@@ -8,6 +8,9 @@
 // bounds). When it says no, the reader stops right there and holds the unread input —
 // however many more requests one socket chunk carried — until `resume`: a client cannot
 // get past the bounds by packing thousands of requests into one write.
+// Input read into a buffer the connection reuses (`transient`, see direct-read.ts) is copied
+// where it must outlive the call: frames handed on and held input. While a frame is being
+// assembled, `readTarget` offers the rest of its memory for the socket to read into directly.
 
 import { ApiKey } from '../protocol/generated/index.js';
 import { SHARED_FRAME_MIN_BYTES, type SharedFramePool } from './frame-pool.js';
@@ -52,13 +55,31 @@ export class FrameReader {
     return this.held.length > 0;
   }
 
-  /** Consumes a chunk. While input is held, the chunk joins it (the caller has paused the socket; little more arrives). */
-  push(data: Buffer, handler: FrameHandler): FrameReadState {
+  /**
+   * Consumes a chunk. While input is held, the chunk joins it (the caller has paused the socket;
+   * little more arrives). `transient`: the chunk's memory is reused after this call.
+   */
+  push(data: Buffer, handler: FrameHandler, transient = false): FrameReadState {
     if (this.held.length > 0) {
-      this.hold(data);
+      this.hold(data, transient);
       return 'held';
     }
-    return this.consume(data, handler);
+    return this.consume(data, handler, transient);
+  }
+
+  /** The rest of the frame being assembled, for the next socket read to fill directly; null when none is (or input is held). */
+  readTarget(): Buffer | null {
+    if (this.frame === null || this.held.length > 0) return null;
+    return this.frame.subarray(this.frameFilled);
+  }
+
+  /** `count` bytes were read straight into the memory readTarget() returned. */
+  filled(count: number, handler: FrameHandler): FrameReadState {
+    const frame = this.frame;
+    if (frame === null || this.frameFilled + count > frame.length) throw new Error(`a direct read of ${count} bytes has no frame room to land in`);
+    this.frameFilled += count;
+    if (this.frameFilled === frame.length && !this.finishFrame(handler)) return 'stopped';
+    return 'reading';
   }
 
   /** Reads the held input again (admission may now succeed). */
@@ -71,7 +92,7 @@ export class FrameReader {
         const state = this.consume(chunks[index]!, handler);
         if (state === 'stopped') return 'stopped';
         if (state === 'held') {
-          for (let rest = index + 1; rest < chunks.length; rest++) this.hold(chunks[rest]!);
+          for (let rest = index + 1; rest < chunks.length; rest++) this.hold(chunks[rest]!, false);
           return 'held';
         }
       }
@@ -79,13 +100,13 @@ export class FrameReader {
     return 'reading';
   }
 
-  private hold(data: Buffer): void {
+  private hold(data: Buffer, transient: boolean): void {
     if (data.length === 0) return;
-    this.held.push(data);
+    this.held.push(transient ? Buffer.from(data) : data);
     this.heldLength += data.length;
   }
 
-  private consume(data: Buffer, handler: FrameHandler): FrameReadState {
+  private consume(data: Buffer, handler: FrameHandler, transient = false): FrameReadState {
     let at = 0;
     while (at < data.length) {
       if (this.frame !== null) {
@@ -103,12 +124,13 @@ export class FrameReader {
           return 'stopped';
         }
         if (!handler.admit(size)) {
-          this.hold(data.subarray(at));
+          this.hold(data.subarray(at), transient);
           return 'held';
         }
         if (data.length - at - 4 >= size) {
           // The common case for small requests: the whole frame is in this chunk.
-          if (!handler.frame(data.subarray(at + 4, at + 4 + size), null)) return 'stopped';
+          const frame = data.subarray(at + 4, at + 4 + size);
+          if (!handler.frame(transient ? Buffer.from(frame) : frame, null)) return 'stopped';
           at += 4 + size;
           continue;
         }
@@ -139,7 +161,7 @@ export class FrameReader {
       if (this.prefixLength < PREFIX_BYTES) continue;
       if (!handler.admit(size)) {
         // Put the prefix back in front of the rest: the frame starts from scratch when admitted.
-        this.hold(Buffer.concat([this.prefix, data.subarray(at)]));
+        this.hold(Buffer.concat([this.prefix, data.subarray(at)]), false);
         this.prefixLength = 0;
         return 'held';
       }

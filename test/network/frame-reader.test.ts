@@ -1,7 +1,8 @@
 // Size-prefixed framing: frames split anywhere across chunks come out whole and in
 // order; large produce frames land in pooled shared memory that is reused once
 // released; a bad size stops reading as soon as its four bytes are in; a frame the handler
-// does not admit stops reading right there, even inside one chunk, until resumed.
+// does not admit stops reading right there, even inside one chunk, until resumed; reads
+// straight into a frame's memory and through a reused buffer (direct reads) keep every frame intact.
 
 import t from 'tap';
 import { SharedFramePool } from '../../src/network/frame-pool.js';
@@ -144,4 +145,50 @@ t.test('a frame refused after its prefix arrived in pieces starts again whole wh
     t.same(handler.asked.filter((size) => size === 40).length >= 1, true);
     t.equal(reader.buffered, 0);
   }
+});
+
+t.test('direct reads: frames read through one reused buffer and straight into frame memory come out whole and stay intact', async (t) => {
+  // A socket whose reads land where FrameReader says (network/direct-read.ts): the rest of a frame
+  // being assembled, else one scratch buffer that every other read reuses.
+  const frames = [frameOf(18, 3, 1), frameOf(0, 300_000, 2), frameOf(3, 20, 3), frameOf(0, 20_000, 4), frameOf(1, 70_000, 5), frameOf(12, 8, 6)];
+  const stream = Buffer.concat(frames);
+  let seed = 7;
+  const random = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (let round = 0; round < 20; round++) {
+    const reader = new FrameReader(1 << 20, new SharedFramePool());
+    const kept: Buffer[] = [];
+    const handler: FrameHandler = {
+      admit: () => true,
+      frame: (frame) => {
+        kept.push(frame); // the view itself: a frame handed on must not share memory a later read overwrites
+        return true;
+      },
+      invalidSize: () => t.fail('no invalid size'),
+    };
+    const scratch = Buffer.alloc(1000);
+    let at = 0;
+    let direct = 0;
+    while (at < stream.length) {
+      const target = reader.readTarget() ?? scratch;
+      const count = Math.min(target.length, stream.length - at, 1 + Math.floor(random() * 5000));
+      stream.copy(target, 0, at, at + count);
+      at += count;
+      if (target === scratch) {
+        t.equal(reader.push(scratch.subarray(0, count), handler, true), 'reading');
+        scratch.fill(0xee); // what the next read into the scratch buffer would do to anything still pointing at it
+      } else {
+        direct += count;
+        t.equal(reader.filled(count, handler), 'reading');
+      }
+    }
+    t.equal(kept.length, frames.length, `round ${round}: every frame`);
+    t.ok(kept.every((frame, index) => frame.equals(frames[index]!.subarray(4))), `round ${round}: byte for byte, after the scratch buffer was overwritten`);
+    t.ok(direct > 300_000, `round ${round}: most bytes of the large frames were read straight into them (${direct})`);
+  }
+});
+
+t.test('direct reads: a read offered no frame room is a broker bug, reported as an error', async (t) => {
+  const reader = new FrameReader(1 << 20, new SharedFramePool());
+  t.equal(reader.readTarget(), null, 'no frame being assembled: no target');
+  t.throws(() => reader.filled(10, collector()), /has no frame room/);
 });
