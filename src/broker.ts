@@ -28,7 +28,7 @@ import { socketBufferSizer, type SocketBufferSizer } from './native/socket-buffe
 import { limits } from './config/limits.js';
 import type { OpenPartition, PartitionStatus } from './shard/messages.js';
 import { SegmentReaders } from './shard/segment-readers.js';
-import { ShardSet } from './shard/shard-set.js';
+import { ShardSet, startShardsFor } from './shard/shard-set.js';
 import {
   CLEAN_SHUTDOWN_MARKER,
   LOG_START_OFFSET_CHECKPOINT,
@@ -120,7 +120,13 @@ export class Broker {
     );
   }
 
-  static async start(config: BrokerConfig, logger: Logger): Promise<Broker> {
+  /**
+   * `prestartedShards`: the shard workers, when the caller started them (startShardsFor) before
+   * loading this module, so that the workers' own start overlaps the main thread's module
+   * loading (src/main.ts). The workers touch no file until partitions are opened, below, after
+   * the data directories are locked; on a failed start they are terminated here.
+   */
+  static async start(config: BrokerConfig, logger: Logger, prestartedShards?: Promise<ShardSet>): Promise<Broker> {
     const locks: DirectoryLock[] = [];
     try {
       for (const dir of config.logDirs) {
@@ -129,6 +135,7 @@ export class Broker {
       }
     } catch (error) {
       for (const lock of locks) lock.release();
+      await terminatePrestarted(prestartedShards);
       throw error;
     }
     const descriptors = descriptorBudget(openFilesLimit(), config.numShards);
@@ -162,18 +169,7 @@ export class Broker {
         // From here on a crash is an unclean shutdown: the marker goes before anything is written.
         rmSync(join(state.dir, CLEAN_SHUTDOWN_MARKER), { force: true });
       }
-      shards = await ShardSet.start(config.numShards, {
-        flushSchedulerIntervalMs: config.flushSchedulerIntervalMs,
-        producerIdExpirationMs: config.producerIdExpirationMs,
-        retentionCheckIntervalMs: config.retentionCheckIntervalMs,
-        segmentFilesOpenMax: descriptors.segmentFilesPerShard,
-        cleaner: {
-          enable: config.cleaner.enable,
-          // Kafka shares the buffer between its cleaner threads; here each shard cleans its own logs.
-          offsetMapBytesMax: Math.floor(config.cleaner.dedupeBufferBytes / config.numShards),
-          backoffMs: config.cleaner.backoffMs,
-        },
-      });
+      shards = await (prestartedShards ?? startShardsFor(config));
       // In a cluster the dynamic broker configs are ZooKeeper's, read before any partition opens with their topic defaults.
       const startSession = session?.zk ?? null;
       const zkBrokerConfigs = startSession === null ? null : await ZkBrokerConfigStore.load(() => cluster?.session ?? startSession, config.brokerId);
@@ -247,6 +243,8 @@ export class Broker {
           logger.error(`closing after a failed start: ${(closeError as Error).message}`);
           await shards.terminate();
         }
+      } else {
+        await terminatePrestarted(prestartedShards);
       }
       if (openedStore !== null) await openedStore.close();
       if (cluster !== null) await cluster.stop().catch(() => undefined);
@@ -590,3 +588,11 @@ async function openPartitions(
   logger.info(`opened ${partitionCount} partition(s) in ${Date.now() - started} ms ${after}`);
 }
 
+/** Terminates shard workers a caller started for a Broker.start that failed before using them. */
+async function terminatePrestarted(prestarted: Promise<ShardSet> | undefined): Promise<void> {
+  if (prestarted === undefined) return;
+  await prestarted.then(
+    (shards) => shards.terminate(),
+    () => undefined, // they failed to start: nothing runs
+  );
+}

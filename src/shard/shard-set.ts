@@ -6,6 +6,8 @@
 
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
+import type { BrokerConfig } from '../config/broker-config.js';
+import { descriptorBudget, openFilesLimit } from '../config/descriptors.js';
 import { limits } from '../config/limits.js';
 import {
   partitionKey,
@@ -471,4 +473,25 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
     this.closing = true;
     await Promise.all(this.shards.map((shard) => shard.terminate()));
   }
+}
+
+/**
+ * The shard workers of a broker with `config`: Broker.start calls it, or src/main.ts before it
+ * loads the rest of the broker, so that the workers start while the main thread loads modules.
+ * Here, not in broker.ts, so that calling it loads only this module and the config's.
+ */
+export function startShardsFor(config: BrokerConfig): Promise<ShardSet> {
+  const descriptors = descriptorBudget(openFilesLimit(), config.numShards);
+  return ShardSet.start(config.numShards, {
+    flushSchedulerIntervalMs: config.flushSchedulerIntervalMs,
+    producerIdExpirationMs: config.producerIdExpirationMs,
+    retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+    segmentFilesOpenMax: descriptors.segmentFilesPerShard,
+    cleaner: {
+      enable: config.cleaner.enable,
+      // Kafka shares the buffer between its cleaner threads; here each shard cleans its own logs.
+      offsetMapBytesMax: Math.floor(config.cleaner.dedupeBufferBytes / config.numShards),
+      backoffMs: config.cleaner.backoffMs,
+    },
+  });
 }

@@ -25,7 +25,8 @@
 
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { CreateMode, createClient, type Client, type LibraryException, type Stat, type TransactionResult } from 'node-zookeeper-client';
+import type { Client, LibraryException, Stat, TransactionResult } from 'node-zookeeper-client';
+import type * as ZkLibrary from 'node-zookeeper-client';
 import { limits } from '../../config/limits.js';
 import type { Logger } from '../../logger.js';
 
@@ -136,7 +137,21 @@ interface LibraryHandle {
   stopped: boolean;
 }
 
+/**
+ * node-zookeeper-client, loaded by the first session: an embedded broker (no zookeeper.connect)
+ * never uses it, and loading it was a measurable part of every broker's start time
+ * (bench/README.md, footprint).
+ */
+let zkLibrary: typeof ZkLibrary | null = null;
+
+async function loadLibrary(): Promise<typeof ZkLibrary> {
+  zkLibrary ??= await import('node-zookeeper-client');
+  return zkLibrary;
+}
+
 function createModeOf(mode: ZkCreateMode | undefined): number {
+  // Only a session's operations get here, and a session loaded the library.
+  const { CreateMode } = zkLibrary!;
   switch (mode ?? 'persistent') {
     case 'persistent':
       return CreateMode.PERSISTENT;
@@ -234,7 +249,8 @@ export class ZkClient extends EventEmitter {
     return ZkClient.open(connectString, options);
   }
 
-  private static open(connectString: string, options: ZkClientOptions): Promise<ZkClient> {
+  private static async open(connectString: string, options: ZkClientOptions): Promise<ZkClient> {
+    const { createClient } = await loadLibrary();
     const library = createClient(connectString, {
       sessionTimeout: options.sessionTimeoutMs,
       spinDelay: limits.zookeeperReconnectSpinDelayMs,
