@@ -81,7 +81,8 @@ async function startBroker(
   };
   const args = Object.entries(settings).flatMap(([key, value]) => ['--override', `${key}=${value}`]);
   // Node's profiler covers the worker threads (shards) too; each thread writes its own file when the broker exits.
-  const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `broker-${id}.\${pid}.\${tid}.\${seq}.cpuprofile`];
+  // Node's default file names tell threads apart (pid, thread id), not brokers: a directory per broker does.
+  const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, `broker-${id}`)];
   const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, ...profile, join(projectRoot, 'dist', 'src', 'main.js'), ...args], {
     cwd: projectRoot,
     env: { ...process.env, SPATE_LOG_LEVEL: logLevel },
