@@ -13,9 +13,9 @@
 //
 // Writes bench/results/replicated.json. See bench/README.md ("replicated") for how to read it.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaClient } from '../src/network/kafka-client.js';
 import { errorName, ErrorCode } from '../src/protocol/errors.js';
@@ -61,6 +61,8 @@ interface Settings {
   readonly quietWaitSeconds: number;
   readonly timeoutSeconds: number;
   readonly out: string | null;
+  /** Profile the brokers (--cpu-prof) into this directory; null: no profiling. */
+  readonly cpuProfDir: string | null;
 }
 
 const USAGE = `usage: node dist/bench/replicated.js [options]
@@ -84,10 +86,13 @@ const USAGE = `usage: node dist/bench/replicated.js [options]
                         (< 0.25 cores busy), 0 = do not wait (default 5)
   --timeout S           seconds before a client run is killed as stuck (default 180)
   --out PATH            results JSON (default bench/results/replicated.json; "-" for none)
+  --cpu-prof-dir DIR    run the brokers with node --cpu-prof, one .cpuprofile per thread
+                        (main, shards) written into DIR when the cluster stops; the profiler
+                        costs CPU, so the figures of such a run are not comparable
 `;
 
 function parseArgs(argv: readonly string[], projectRoot: string): Settings {
-  const known = ['messages', 'size', 'partitions', 'runs', 'linger-ms', 'batch-messages', 'latency-rate', 'latency-messages', 'latency-warmup', 'latency-linger-ms', 'shards', 'quiet-wait', 'timeout', 'out'];
+  const known = ['messages', 'size', 'partitions', 'runs', 'linger-ms', 'batch-messages', 'latency-rate', 'latency-messages', 'latency-warmup', 'latency-linger-ms', 'shards', 'quiet-wait', 'timeout', 'out', 'cpu-prof-dir'];
   const values = parseOptions(argv, known, USAGE);
   const integer = (key: string, fallback: number, min: number): number => integerOption(values, key, fallback, min);
   const latencyMessages = integer('latency-messages', 4000, 1);
@@ -109,6 +114,7 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
     quietWaitSeconds: integer('quiet-wait', 5, 0),
     timeoutSeconds: integer('timeout', 180, 1),
     out: outOption(values, projectRoot, 'replicated.json'),
+    cpuProfDir: values.get('cpu-prof-dir') === undefined ? null : resolve(String(values.get('cpu-prof-dir'))),
   };
 }
 
@@ -459,7 +465,8 @@ async function main(): Promise<void> {
     console.log(`client: rdkafka_performance (librdkafka ${clientVersion ?? '?'}), no compression; machine: ${hostCores} × ${machine.cpuModel ?? '?'}, node ${machine.node}`);
 
     const clusterStarted = performance.now();
-    cluster = await startBenchCluster(projectRoot, { brokers: settings.brokers, overrides: brokerOverrides });
+    if (settings.cpuProfDir !== null) mkdirSync(settings.cpuProfDir, { recursive: true });
+    cluster = await startBenchCluster(projectRoot, { brokers: settings.brokers, overrides: brokerOverrides, ...(settings.cpuProfDir === null ? {} : { cpuProfDir: settings.cpuProfDir }) });
     const running = cluster;
     console.log(`cluster up in ${((performance.now() - clusterStarted) / 1000).toFixed(1)} s: brokers ${running.brokers.map((b) => `${b.id}@${b.port}`).join(', ')}, ZooKeeper ${running.zookeeper.connectString}`);
 

@@ -30,6 +30,8 @@ export interface BenchClusterOptions {
   readonly overrides?: Readonly<Record<string, string | number>>;
   /** SPATE_LOG_LEVEL of the brokers (default info: the broker says "broker ready" at info). */
   readonly logLevel?: string;
+  /** Run each broker with --cpu-prof into this directory (a .cpuprofile per thread, written at exit). */
+  readonly cpuProfDir?: string;
 }
 
 export interface BenchBroker {
@@ -62,7 +64,15 @@ function dropLeading(text: string): string {
   return text.length > BROKER_LOG_BYTES_MAX ? text.slice(text.length - BROKER_LOG_BYTES_MAX) : text;
 }
 
-async function startBroker(projectRoot: string, id: number, port: number, dataDir: string, overrides: Record<string, string | number>, logLevel: string): Promise<RunningBroker> {
+async function startBroker(
+  projectRoot: string,
+  id: number,
+  port: number,
+  dataDir: string,
+  overrides: Record<string, string | number>,
+  logLevel: string,
+  cpuProfDir: string | undefined,
+): Promise<RunningBroker> {
   const settings: Record<string, string | number> = {
     'broker.id': id,
     listeners: `PLAINTEXT://127.0.0.1:${port}`,
@@ -70,7 +80,10 @@ async function startBroker(projectRoot: string, id: number, port: number, dataDi
     ...overrides,
   };
   const args = Object.entries(settings).flatMap(([key, value]) => ['--override', `${key}=${value}`]);
-  const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, join(projectRoot, 'dist', 'src', 'main.js'), ...args], {
+  // Node's profiler covers the worker threads (shards) too; each thread writes its own file when the broker exits.
+  // Node's default file names tell threads apart (pid, thread id), not brokers: a directory per broker does.
+  const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(cpuProfDir, `broker-${id}`)];
+  const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, ...profile, join(projectRoot, 'dist', 'src', 'main.js'), ...args], {
     cwd: projectRoot,
     env: { ...process.env, SPATE_LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -181,7 +194,7 @@ export async function startBenchCluster(projectRoot: string, options: BenchClust
       ports.map((port, index) => {
         const brokerDir = join(dataDir, `broker-${index + 1}`);
         mkdirSync(brokerDir);
-        return startBroker(projectRoot, index + 1, port, brokerDir, overrides, options.logLevel ?? 'info');
+        return startBroker(projectRoot, index + 1, port, brokerDir, overrides, options.logLevel ?? 'info', options.cpuProfDir);
       }),
     );
     for (const result of started) if (result.status === 'fulfilled') brokers.push(result.value);

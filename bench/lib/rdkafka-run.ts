@@ -141,7 +141,11 @@ export function parseProduce(run: ClientRun, args: readonly string[], expected: 
     queueFullRetries: Number(match[8]),
     line: match[0],
   };
-  if (run.code !== 0 || summary.delivered !== expected || summary.failed !== 0) {
+  // rdkafka_performance exits 1 when its count, less rd_kafka_outq_len() at the end, differs from the
+  // deliveries; outq_len also counts callbacks and events not yet served, so a run that delivered
+  // every message can end with 1 ("199999 messages produced … 200000 delivered"). The summary decides.
+  const allDelivered = summary.delivered === expected && summary.failed === 0;
+  if (!allDelivered || (run.code !== 0 && !(run.code === 1 && summary.messages >= expected - 10))) {
     throw clientFailure(`producer delivered ${summary.delivered} of ${expected} messages, ${summary.failed} failed`, run, args);
   }
   return summary;

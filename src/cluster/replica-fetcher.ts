@@ -10,8 +10,8 @@
 //     watermark alone, so a former leader's unreplicated tail goes and the logs never diverge;
 //  2. a Fetch with this broker's id as replica id (the leader then reads up to its log end and
 //     counts the fetch offset as this follower's log end) from each partition's log end;
-//  3. the fetched batches are appended byte for byte, the follower's high watermark moves
-//     to min(leader's high watermark, its own log end), and its log start follows the leader's
+//  3. the fetched batches are appended byte for byte and the follower's high watermark moves
+//     to min(leader's high watermark, its own log end) in the same shard command; its log start follows the leader's
 //     (records the leader deleted with DeleteRecords go from the followers too, as in Kafka).
 // Replication throttle (KIP-73, replication-quota.ts): a partition the follower throttle names,
 // not yet caught up, is left out of the Fetch while the throttle is over its rate, and the bytes
@@ -20,6 +20,10 @@
 // at least limits.replicationThrottleRecheckMs): at a second's granularity a catch-up fetching
 // 1 MiB at a time would fall well below a rate of a few MiB/s. For the same reason a fetch of
 // the other partitions asks the leader to wait no longer than the throttle holds the rest.
+// A Fetch response is assembled in pooled shared memory (network/frame-pool.ts, the memory
+// produce requests use), so its records reach the shards as views — no copy on the main thread
+// between the socket and the append — and the memory goes back to the pool once every
+// partition of the response is appended.
 // Errors of a partition (a new leader epoch, the leader gone) pause it for
 // replica.fetch.backoff.ms; a lost connection retries with the same backoff. Everything is
 // bounded: requests by replica.socket.timeout.ms, responses by replica.fetch.response.max.bytes.
@@ -28,6 +32,8 @@ import { limits } from '../config/limits.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { fetchApi, offsetForLeaderEpochApi } from '../protocol/generated/index.js';
+import type { FetchResponse } from '../protocol/generated/fetch-response.js';
+import { SharedFramePool } from '../network/frame-pool.js';
 import { KafkaClient } from '../network/kafka-client.js';
 import { shardIndexFor } from '../shard/shard-set.js';
 import { partitionKey } from '../shard/messages.js';
@@ -44,8 +50,11 @@ export interface FollowerLogs {
   endOffsetForEpoch(topic: string, topicId: string, partition: number, epoch: number | 'latest'): Promise<{ epoch: number; endOffset: number }>;
   /** Removes every record at and after `offset`; `fully`: removes all and restarts the log at `offset`. */
   truncate(topic: string, topicId: string, partition: number, offset: number, fully: boolean): Promise<void>;
-  /** Appends fetched batches as they are; resolves with the error code and the new log end. */
-  replicate(topic: string, topicId: string, partition: number, records: Buffer): Promise<{ errorCode: number; logEndOffset: number }>;
+  /**
+   * Appends fetched batches as they are and, once they are in, moves the follower's high watermark
+   * to min(`leaderHighWatermark`, own log end) in the same step; resolves with the error code and the new log end.
+   */
+  replicate(topic: string, topicId: string, partition: number, records: Buffer, leaderHighWatermark: number): Promise<{ errorCode: number; logEndOffset: number }>;
   /** Moves the follower's high watermark to min(leader's, own log end). */
   followerHighWatermark(topic: string, topicId: string, partition: number, leaderHighWatermark: number): Promise<void>;
   /** Moves the follower's log start up to the leader's (DeleteRecords, retention on the leader), never past its high watermark. */
@@ -110,6 +119,7 @@ class Fetcher {
     private readonly endpoint: EndpointLookup,
     private readonly logs: FollowerLogs,
     private readonly logger: Logger,
+    private readonly framePool: SharedFramePool,
   ) {}
 
   add(partition: FollowedPartition): void {
@@ -179,7 +189,11 @@ class Fetcher {
     if (this.client !== null) return this.client;
     const address = this.endpoint(this.leaderId);
     if (address === undefined) throw new Error(`broker ${this.leaderId} is not live`);
-    this.client = await KafkaClient.connect([address], { timeoutMs: this.settings.socketTimeoutMs, clientId: `broker-${this.settings.brokerId}-${this.name}` });
+    this.client = await KafkaClient.connect([address], {
+      timeoutMs: this.settings.socketTimeoutMs,
+      clientId: `broker-${this.settings.brokerId}-${this.name}`,
+      framePool: this.framePool,
+    });
     return this.client;
   }
 
@@ -261,7 +275,7 @@ class Fetcher {
       : this.settings.fetchWaitMaxMs;
     const byTopic = new Map<string, Followed[]>();
     for (const p of ready) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p]);
-    const { body } = await client.request(
+    const { body, release } = await client.request(
       fetchApi,
       {
         replicaId: this.settings.brokerId,
@@ -285,8 +299,17 @@ class Fetcher {
         forgottenTopicsData: [],
         rackId: '',
       },
-      { maxVersion: FETCH_VERSION, timeoutMs: this.settings.socketTimeoutMs + this.settings.fetchWaitMaxMs },
+      { maxVersion: FETCH_VERSION, timeoutMs: this.settings.socketTimeoutMs + this.settings.fetchWaitMaxMs, pooled: true },
     );
+    try {
+      return await this.handleResponse(body, ready);
+    } finally {
+      release?.();
+    }
+  }
+
+  /** Appends what a Fetch response carries; every append has ended (succeeded or not) when this settles, so its memory can be reused. */
+  private async handleResponse(body: FetchResponse, ready: readonly Followed[]): Promise<true> {
     if (body.errorCode !== ErrorCode.NONE) throw new Error(`fetch from broker ${this.leaderId} failed: ${errorName(body.errorCode)}`);
     // Partitions are handled together: their appends reach each shard as one command (ShardSet gathers a turn's).
     const fetched = new Set(ready);
@@ -299,7 +322,10 @@ class Fetcher {
         handled.push(this.handle(p, data));
       }
     }
-    await Promise.all(handled);
+    // allSettled: the response's memory is released after this, so no append may still be reading it.
+    const outcomes = await Promise.allSettled(handled);
+    const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     return true;
   }
 
@@ -324,7 +350,7 @@ class Fetcher {
     if (Buffer.isBuffer(records) && records.length > 0) {
       // Counted as received, whether or not the append succeeds: the bytes crossed the link.
       if (this.settings.throttle?.isThrottled(p.topic, p.partition) === true) this.settings.throttle.record(records.length);
-      const result = await this.logs.replicate(p.topic, p.topicId, p.partition, records);
+      const result = await this.logs.replicate(p.topic, p.topicId, p.partition, records, data.highWatermark);
       if (result.errorCode !== ErrorCode.NONE) {
         this.logger.warn(`replica ${partitionName(p.topic, p.partition)}: fetched batches refused: ${errorName(result.errorCode)}`);
         p.delayedUntilMs = Date.now() + this.settings.fetchBackoffMs;
@@ -334,6 +360,7 @@ class Fetcher {
     } else {
       p.lagOffsets = Math.max(0, data.highWatermark - (this.logs.logEndOffset(p.topic, p.partition) ?? 0));
     }
+    // After an append this is a no-op (the append moved it); it moves the high watermark when no records came.
     await this.logs.followerHighWatermark(p.topic, p.topicId, p.partition, data.highWatermark);
     await this.logs.followerLogStart(p.topic, p.topicId, p.partition, data.logStartOffset);
   }
@@ -343,6 +370,8 @@ export class ReplicaFetchers implements FollowerFetching {
   private readonly fetchers = new Map<string, Fetcher>();
   /** Which fetcher follows each partition. */
   private readonly assigned = new Map<string, Fetcher>();
+  /** Where the fetchers' responses are assembled (bounded as the produce pool: limits.sharedFramePoolBytesMax idle). */
+  private readonly framePool = new SharedFramePool();
   private stopped = false;
 
   constructor(
@@ -362,7 +391,7 @@ export class ReplicaFetchers implements FollowerFetching {
       const fetcherKey = `${partition.leaderId}/${index}`;
       let fetcher = this.fetchers.get(fetcherKey);
       if (fetcher === undefined) {
-        fetcher = new Fetcher(partition.leaderId, `replica-fetcher-${partition.leaderId}-${index}`, this.settings, this.endpoint, this.logs, this.logger);
+        fetcher = new Fetcher(partition.leaderId, `replica-fetcher-${partition.leaderId}-${index}`, this.settings, this.endpoint, this.logs, this.logger, this.framePool);
         this.fetchers.set(fetcherKey, fetcher);
       }
       this.assigned.set(k, fetcher);

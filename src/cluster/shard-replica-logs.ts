@@ -136,8 +136,8 @@ export class ShardReplicaLogs implements ReplicaLogs, FollowerLogs {
     check(`${topic}-${partition}: truncating to ${offset}`, reply);
   }
 
-  async replicate(topic: string, topicId: string, partition: number, records: Buffer): Promise<{ errorCode: number; logEndOffset: number }> {
-    const reply = await this.shards.replicate(topicId, topic, partition, records);
+  async replicate(topic: string, topicId: string, partition: number, records: Buffer, leaderHighWatermark: number): Promise<{ errorCode: number; logEndOffset: number }> {
+    const reply = await this.shards.replicate(topicId, topic, partition, records, leaderHighWatermark);
     return { errorCode: reply.errorCode, logEndOffset: reply.logEndOffset ?? -1 };
   }
 

@@ -9,6 +9,10 @@
 // header version that API version needs (protocol/header.ts). Requests may be
 // pipelined; responses are matched by correlation id. Every wait is bounded; a timeout
 // or a lost connection rejects with ConnectionError (exit 3), naming the request.
+// A response spread over several socket chunks is assembled as the chunks arrive, not
+// concatenated at the end; a large one whose request asked for it (`pooled`, a replica
+// fetcher's Fetch) goes into the client's shared frame pool, so the records it carries
+// reach a shard as views, without another copy (network/frame-pool.ts).
 
 import { connect as netConnect, type Socket } from 'node:net';
 import { ApiKey, apiVersionsApi, metadataApi } from '../protocol/generated/index.js';
@@ -20,6 +24,7 @@ import { ErrorCode, errorName } from '../protocol/errors.js';
 import type { ApiSchema, Encodable } from '../protocol/message.js';
 import { Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
+import { SHARED_FRAME_MIN_BYTES, type SharedFramePool } from './frame-pool.js';
 
 /** The client id requests carry unless the caller names another. */
 export const CLIENT_ID = 'spate-cli';
@@ -82,6 +87,8 @@ export interface ClientOptions {
   readonly timeoutMs: number;
   /** The client id requests carry (default CLIENT_ID). */
   readonly clientId?: string;
+  /** Where large responses to `pooled` requests are assembled; absent: nothing is pooled. */
+  readonly framePool?: SharedFramePool;
 }
 
 export interface RequestOptions {
@@ -89,12 +96,20 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
   /** Cap the version below what both sides support. */
   readonly maxVersion?: number;
+  /**
+   * A large response goes into the client's frame pool (when it has one): the body's bytes
+   * fields are then views of pooled memory, and the caller must call the response's
+   * `release` once it no longer uses them.
+   */
+  readonly pooled?: boolean;
 }
 
 export interface Response<Res> {
   readonly body: Res;
   /** The version the request was sent with. */
   readonly version: number;
+  /** Set when the response lives in pooled memory (RequestOptions.pooled): gives it back; call once, after the last use of the body. */
+  readonly release?: () => void;
 }
 
 interface Pending {
@@ -103,6 +118,14 @@ interface Pending {
   readonly resolve: (response: Response<object>) => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
+  readonly pooled: boolean;
+}
+
+/** A response frame being filled as its chunks arrive. */
+interface Assembly {
+  readonly frame: Buffer;
+  filled: number;
+  readonly release: (() => void) | null;
 }
 
 export interface BrokerAddress {
@@ -133,6 +156,7 @@ export class KafkaClient {
   private nextCorrelationId = 1;
   private received: Buffer[] = [];
   private receivedBytes = 0;
+  private assembly: Assembly | null = null;
   private closedReason: string | null = null;
 
   private constructor(
@@ -140,6 +164,7 @@ export class KafkaClient {
     readonly address: string,
     private readonly timeoutMs: number,
     private readonly clientId: string,
+    private readonly framePool: SharedFramePool | null,
   ) {
     socket.on('data', (data: Buffer) => this.receive(data));
     socket.on('error', (error: NodeJS.ErrnoException) => this.fail(error.code ?? error.message));
@@ -159,7 +184,7 @@ export class KafkaClient {
         failures.push(`${name}: ${(error as Error).message}`);
         continue;
       }
-      const client = new KafkaClient(socket, name, options.timeoutMs, options.clientId ?? CLIENT_ID);
+      const client = new KafkaClient(socket, name, options.timeoutMs, options.clientId ?? CLIENT_ID, options.framePool ?? null);
       try {
         await client.negotiateVersions();
         return client;
@@ -213,7 +238,7 @@ export class KafkaClient {
     options: RequestOptions = {},
   ): Promise<Response<Res>> {
     const version = this.pickVersion(schema, options.maxVersion);
-    return this.send(schema, version, body, options.timeoutMs);
+    return this.send(schema, version, body, options.timeoutMs, options.pooled === true && this.framePool !== null);
   }
 
   /**
@@ -267,6 +292,7 @@ export class KafkaClient {
     version: number,
     body: Encodable<Req>,
     timeoutMs = this.timeoutMs,
+    pooled = false,
   ): Promise<Response<Res>> {
     if (this.closedReason !== null) return Promise.reject(this.lostError(schema.name));
     const correlationId = this.nextCorrelationId++;
@@ -282,6 +308,7 @@ export class KafkaClient {
         resolve: resolve as (response: Response<object>) => void,
         reject,
         timer,
+        pooled,
       });
       this.socket.write(frame);
     });
@@ -303,25 +330,65 @@ export class KafkaClient {
   }
 
   private receive(data: Buffer): void {
+    const assembly = this.assembly;
+    if (assembly !== null) {
+      const count = Math.min(assembly.frame.length - assembly.filled, data.length);
+      data.copy(assembly.frame, assembly.filled, 0, count);
+      assembly.filled += count;
+      if (assembly.filled < assembly.frame.length) return;
+      this.assembly = null;
+      this.dispatch(assembly.frame, assembly.release);
+      if (count === data.length) return;
+      data = data.subarray(count);
+    }
     this.received.push(data);
     this.receivedBytes += data.length;
     while (this.receivedBytes >= 4) {
-      const size = this.peekSize();
+      const size = this.peekInt32(0);
       if (size < 4 || size > MAX_FRAME_BYTES) {
         this.fail(`the broker sent an invalid response size ${size}`);
         this.socket.destroy();
         return;
       }
-      if (this.receivedBytes < 4 + size) return;
-      const frame = this.take(4 + size).subarray(4);
-      this.dispatch(frame);
+      if (this.receivedBytes >= 4 + size) {
+        this.dispatch(this.take(4 + size).subarray(4), null);
+        continue;
+      }
+      // A large frame still arriving is filled chunk by chunk from here on (its correlation id, in the
+      // next four bytes, says whether its request asked for pooled memory).
+      if (size >= SHARED_FRAME_MIN_BYTES && this.receivedBytes >= 8) this.startAssembly(size, this.peekInt32(4));
+      return;
     }
   }
 
-  private peekSize(): number {
+  /** Moves what was received of a frame of `size` bytes (all of the received bytes, its size first) into the memory it is assembled in. */
+  private startAssembly(size: number, correlationId: number): void {
+    let frame: Buffer;
+    let release: (() => void) | null = null;
+    if (this.framePool !== null && this.pending.get(correlationId)?.pooled === true) {
+      const pooled = this.framePool.acquire(size);
+      frame = pooled.buffer;
+      release = pooled.release;
+    } else {
+      frame = Buffer.allocUnsafe(size);
+    }
+    let filled = 0;
+    let skip = 4; // the size prefix
+    for (const chunk of this.received) {
+      const from = Math.min(skip, chunk.length);
+      skip -= from;
+      filled += chunk.copy(frame, filled, from);
+    }
+    this.received = [];
+    this.receivedBytes = 0;
+    this.assembly = { frame, filled, release };
+  }
+
+  /** The big-endian int32 `at` bytes into the received input (at + 4 <= receivedBytes). */
+  private peekInt32(at: number): number {
     const first = this.received[0]!;
-    if (first.length >= 4) return first.readInt32BE(0);
-    return Buffer.concat(this.received).readInt32BE(0);
+    if (first.length >= at + 4) return first.readInt32BE(at);
+    return Buffer.concat(this.received).readInt32BE(at);
   }
 
   /** Removes and returns the first `count` received bytes (one copy at most). */
@@ -341,10 +408,14 @@ export class KafkaClient {
     return bytes;
   }
 
-  private dispatch(frame: Buffer): void {
+  /** Answers the frame's request; `release` (pooled memory) goes to the caller with the body, or is called here when nobody takes it. */
+  private dispatch(frame: Buffer, release: (() => void) | null): void {
     const correlationId = frame.readInt32BE(0);
     const pending = this.pending.get(correlationId);
-    if (pending === undefined) return; // a request that already timed out
+    if (pending === undefined) {
+      release?.(); // a request that already timed out
+      return;
+    }
     this.pending.delete(correlationId);
     clearTimeout(pending.timer);
     const { schema } = pending;
@@ -357,8 +428,9 @@ export class KafkaClient {
         version = 0;
       }
       const body = schema.readResponse(r, version);
-      pending.resolve({ body, version: pending.version });
+      pending.resolve(release === null ? { body, version: pending.version } : { body, version: pending.version, release });
     } catch (error) {
+      release?.();
       pending.reject(new Error(`cannot decode the ${schema.name} v${version} response: ${(error as Error).message}`));
     }
   }
@@ -370,6 +442,8 @@ export class KafkaClient {
   private fail(reason: string): void {
     if (this.closedReason !== null) return;
     this.closedReason = reason;
+    this.assembly?.release?.();
+    this.assembly = null;
     for (const [correlationId, pending] of this.pending) {
       this.pending.delete(correlationId);
       clearTimeout(pending.timer);

@@ -77,6 +77,12 @@ export interface ReplicateRequest extends PartitionRef {
   readonly records: Uint8Array;
   /** As AppendRequest.shared. */
   readonly shared: boolean;
+  /**
+   * The leader's high watermark from the same Fetch response: once the records are appended,
+   * the follower's high watermark moves up to it, within its own log end — in the same command,
+   * not a second thread hop per fetched partition (the highWatermark command). Absent: unchanged.
+   */
+  readonly leaderHighWatermark?: number;
 }
 
 export interface ReplicateReply extends ReplicateResult, Partial<PartitionOffsets> {}

@@ -410,12 +410,13 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
   /**
    * Appends the records a follower fetched from its leader, byte for byte. As `append`: a view
    * of shared memory goes without a copy (kept untouched until this resolves); any other
-   * buffer (a Fetch response's records) is copied here and the copy transferred.
+   * buffer is copied here and the copy transferred. `leaderHighWatermark`: see ReplicateRequest.
    */
-  async replicate(topicId: string, topic: string, partition: number, records: Uint8Array): Promise<ReplicateReply> {
+  async replicate(topicId: string, topic: string, partition: number, records: Uint8Array, leaderHighWatermark?: number): Promise<ReplicateReply> {
     const shared = records.buffer instanceof SharedArrayBuffer;
     const bytes = shared ? records : new Uint8Array(records);
-    const reply = await this.shardFor(topicId, partition).replicate({ topic, partition, records: bytes, shared });
+    const request: ReplicateRequest = leaderHighWatermark === undefined ? { topic, partition, records: bytes, shared } : { topic, partition, records: bytes, shared, leaderHighWatermark };
+    const reply = await this.shardFor(topicId, partition).replicate(request);
     this.remember(topic, partition, reply, true);
     return reply;
   }

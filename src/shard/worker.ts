@@ -443,6 +443,9 @@ export class Shard {
         for (const index of indexes) results[index] = { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: String(error), lastOffset: -1, ...offsetsOf(entry.log) };
         continue;
       }
+      // The leader's high watermark that came with the records (the largest, if a turn gathered several fetches).
+      const leaderHighWatermark = Math.max(...indexes.map((index) => command.appends[index]!.leaderHighWatermark ?? -1));
+      if (leaderHighWatermark >= 0) entry.log.advanceHighWatermark(leaderHighWatermark);
       const offsets = offsetsOf(entry.log);
       indexes.forEach((index, position) => {
         results[index] = { ...replicated[position]!, ...offsets };

@@ -165,6 +165,32 @@ t.test('a follower appends fetched batches, truncates, and takes a high watermar
   t.equal(caughtUp.logEndOffset, 6);
 });
 
+t.test('fetched batches with the leader\'s high watermark move the follower\'s in the same command, within its log end; shared memory is appended as is', async (t) => {
+  await create('hw-source', true);
+  await shards.leadership(TOPIC_ID, { topic: 'hw-source', partition: 0, leaderEpoch: 1, role: 'leader' });
+  for (const value of ['a', 'b', 'c']) await shards.append(TOPIC_ID, 'hw-source', 0, batch(value));
+  await create('hw-copy', true);
+  const first = await shards.read(TOPIC_ID, { topic: 'hw-source', partition: 0, fetchOffset: 0, maxBytes: 1 << 20, minOneBatch: true, lastFetchedEpoch: -1, upTo: 'logEnd' });
+  // As a replica fetcher's pooled Fetch response: the records are a view of shared memory, sent without a copy.
+  const bytes = bytesOf(first);
+  const shared = Buffer.from(new SharedArrayBuffer(bytes.length + 7), 7, bytes.length);
+  bytes.copy(shared);
+  const appended = await shards.replicate(TOPIC_ID, 'hw-copy', 0, shared, 50);
+  t.equal(appended.errorCode, ErrorCode.NONE);
+  t.ok(appended.logEndOffset! >= 1 && appended.logEndOffset! < 3, 'appended from shared memory (one segment of the three batches)');
+  t.equal(appended.highWatermark, appended.logEndOffset, 'the leader\'s high watermark past the follower\'s log end moves it to its log end, in the reply of the same command');
+  t.equal(offsets('hw-copy')?.highWatermark, appended.highWatermark, 'shards.offsets sees it');
+  const next = await shards.read(TOPIC_ID, { topic: 'hw-source', partition: 0, fetchOffset: appended.logEndOffset!, maxBytes: 1 << 20, minOneBatch: true, lastFetchedEpoch: -1, upTo: 'logEnd' });
+  const older = await shards.replicate(TOPIC_ID, 'hw-copy', 0, bytesOf(next), 0);
+  t.ok(older.logEndOffset! > appended.logEndOffset!, 'the next fetch appended');
+  t.equal(older.highWatermark, appended.highWatermark, 'an older leader high watermark never moves it back');
+  // A fetch without the leader's high watermark (as before this field): the follower's stays.
+  const rest = await shards.read(TOPIC_ID, { topic: 'hw-source', partition: 0, fetchOffset: 0, maxBytes: 1 << 20, minOneBatch: true, lastFetchedEpoch: -1, upTo: 'logEnd' });
+  await create('hw-plain', true);
+  const plain = await shards.replicate(TOPIC_ID, 'hw-plain', 0, bytesOf(rest));
+  t.same([plain.errorCode, plain.highWatermark], [ErrorCode.NONE, 0], 'without one, fetched batches leave the high watermark');
+});
+
 t.test('a truncation that fails part-way takes its partition offline; the next open finishes it', async (t) => {
   await create('broken', true);
   await catchUp('source', 'broken');
