@@ -259,7 +259,7 @@ t.test('max.connections applies to new connections', async (t) => {
   t.ok(await answered(third), 'the third connection is served');
   const fourth = await RawClient.connect(t, limited.port);
   t.ok(await fourth.waitForClose(), 'the fourth is closed as it arrives');
-  t.match(limited.log, /max\.connections \(3\) reached/);
+  t.ok(await limited.waitForLog(/max\.connections \(3\) reached/), 'the refusal is logged');
 
   t.equal((await incrementalAlter(admin, '0', [{ name: 'max.connections', configOperation: Op.SET, value: '4' }])).errorCode, ErrorCode.NONE, 'this broker\'s own value');
   const fifth = await RawClient.connect(t, limited.port);

@@ -75,6 +75,20 @@ export class BrokerProcess {
     return this.output;
   }
 
+  /**
+   * Waits until the output (all runs) matches `pattern`; false after `timeoutMs`. For lines
+   * logged as a client is refused: the client sees the close before the line has crossed the
+   * child's stdout pipe, so reading `log` at once can miss it.
+   */
+  async waitForLog(pattern: RegExp, timeoutMs = 10_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.output)) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return true;
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }

@@ -251,7 +251,7 @@ t.test('a frame over socket.request.max.bytes is refused before its body is sent
     await assertHealthy(t, `after size prefix ${size}`);
   }
   // Client mistakes of one kind are logged once per interval (the rest are counted, not printed).
-  t.match(broker.log, /request size -?\d+ is outside 0\.\.1048576 \(socket\.request\.max\.bytes\)/, 'the broker logs why it closed the connection');
+  t.ok(await broker.waitForLog(/request size -?\d+ is outside 0\.\.1048576 \(socket\.request\.max\.bytes\)/), 'the broker logs why it closed the connection');
 });
 
 t.test('an unknown API key closes the connection', async (t) => {
