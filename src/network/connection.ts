@@ -30,7 +30,7 @@ import { excerpt } from '../protocol/string-limits.js';
 import { Writer } from '../protocol/writer.js';
 import type { AdmissionTicket, AdmissionWaiter, RequestAdmission } from './admission.js';
 import type { SharedFramePool } from './frame-pool.js';
-import { FrameReader, type FrameHandler } from './frame-reader.js';
+import { FrameReader, type FrameHandler, type FrameReadState } from './frame-reader.js';
 import { directReadSocket, type ReadSink } from './direct-read.js';
 import type { ResponseMeter, ResponseWriter } from './response-writer.js';
 
@@ -154,19 +154,15 @@ export class Connection implements AdmissionWaiter {
         return this.readScratch;
       },
       read: (count, buffer) => {
-        if (this.closed || this.draining) return;
-        try {
-          if (buffer === this.readScratch) {
-            if (this.frames.push(this.readScratch.subarray(0, count), this.frameHandler, true) === 'held') this.pauseReading();
-          } else {
-            if (buffer !== target) throw new Error('a direct read landed in memory that was not offered');
-            target = null;
-            this.frames.filled(count, this.frameHandler);
-          }
-        } catch (error) {
-          this.options.logger.error(`closing connection ${this.peer}: reading a request failed: ${describe(error)}`);
-          this.close();
+        if (buffer === this.readScratch) {
+          this.receive(this.readScratch.subarray(0, count), true);
+          return;
         }
+        this.readInput(() => {
+          if (buffer !== target) throw new Error('a direct read landed in memory that was not offered');
+          target = null;
+          return this.frames.filled(count, this.frameHandler);
+        });
       },
     };
   }
@@ -176,10 +172,16 @@ export class Connection implements AdmissionWaiter {
     else this.closedCallbacks.push(callback);
   }
 
-  private receive(data: Buffer): void {
+  /** A chunk of input; `transient`: its memory is reused once this returns (the direct-read buffer). */
+  private receive(data: Buffer, transient = false): void {
+    this.readInput(() => this.frames.push(data, this.frameHandler, transient));
+  }
+
+  /** Runs one step of reading input; held input pauses the socket, and a failure closes only this connection. */
+  private readInput(step: () => FrameReadState): void {
     if (this.closed || this.draining) return;
     try {
-      if (this.frames.push(data, this.frameHandler) === 'held') this.pauseReading();
+      if (step() === 'held') this.pauseReading();
     } catch (error) {
       // Nothing a client sends may escape as an exception: that would be a broker bug.
       this.options.logger.error(`closing connection ${this.peer}: reading a request failed: ${describe(error)}`);

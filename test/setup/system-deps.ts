@@ -24,8 +24,11 @@ export const systemDependencies: readonly SystemDependency[] = [
     // Debian's module is installed for Debian's interpreter, which may not be first on PATH.
     present: () => succeeds('/usr/bin/python3', ['-c', 'import confluent_kafka']),
   },
-  // prlimit lowers a running broker's descriptor limit (test/controller/create-atomic.test.ts).
-  { packageName: 'util-linux', present: () => succeeds('prlimit', ['--version']) },
+  // prlimit lowers a running broker's descriptor limit (test/controller/create-atomic.test.ts);
+  // setpriv gives every test broker a parent-death signal (test/helpers/broker-process.ts).
+  { packageName: 'util-linux', present: () => succeeds('prlimit', ['--version']) && succeeds('setpriv', ['--version']) },
+  // ip makes the network namespaces of test/cluster/network-partition.test.ts (test/helpers/netns.ts).
+  { packageName: 'iproute2', present: () => succeeds('ip', ['-V']) },
   // The cluster tests' ZooKeeper (test/helpers/zookeeper.ts runs its jar directly with java).
   { packageName: 'zookeeper', present: () => existsSync('/usr/share/java/zookeeper.jar') && succeeds('java', ['-version']) },
 ];
