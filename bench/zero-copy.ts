@@ -26,6 +26,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Broker } from '../src/broker.js';
+import { limits } from '../src/config/limits.js';
 import { createLogger } from '../src/logger.js';
 import { loadNativeAddon } from '../src/native/sendfile.js';
 import { socketFd } from '../src/native/socket-fd.js';
@@ -64,7 +65,7 @@ const GiB = 1024 * MiB;
 // ---------------------------------------------------------------------------------------
 // Settings
 
-const SYSCALL_MODES = ['sendfile-whole', 'sendfile-1MiB', 'read-write-1MiB', 'pipe-64KiB', 'pipe-1MiB', 'writer-zero-copy', 'writer-buffered'] as const;
+const SYSCALL_MODES = ['sendfile-whole', 'sendfile-1MiB', 'read-write-1MiB', 'pipe-64KiB', 'pipe-1MiB', 'writer-zero-copy', 'writer-buffered', 'native-sendfile', 'native-copy'] as const;
 type SyscallMode = (typeof SYSCALL_MODES)[number];
 
 const MODE_DESCRIPTIONS: Record<SyscallMode, string> = {
@@ -75,6 +76,8 @@ const MODE_DESCRIPTIONS: Record<SyscallMode, string> = {
   'pipe-1MiB': 'fs.createReadStream(path, { highWaterMark: 1 MiB }).pipe(socket)',
   'writer-zero-copy': "the broker's ZeroCopyResponseWriter, one write() per 1 MiB region (sendfile returns when the socket is full; then one 1 MiB buffered step)",
   'writer-buffered': "the broker's BufferedResponseWriter, one write() per 1 MiB region (1 MiB reads, 2 read ahead, pooled buffers)",
+  'native-sendfile': "the broker's NativeResponseWriter as fetch.zero.copy=on builds it: one write() per 1 MiB region, sent by the addon's sender thread with sendfile",
+  'native-copy': "the broker's NativeResponseWriter as fetch.zero.copy=off builds it: one write() per 1 MiB region, pread + write on the addon's sender thread",
 };
 
 type Level = 'syscall' | 'broker' | 'both';
@@ -90,6 +93,7 @@ interface Settings {
   readonly consumers: readonly number[];
   readonly brokerRuns: number;
   readonly fetchBytes: number;
+  readonly consumer: ConsumerKind;
   readonly quietWaitSeconds: number;
   readonly timeoutSeconds: number;
   readonly out: string | null;
@@ -110,6 +114,8 @@ const USAGE = `usage: node dist/bench/zero-copy.js [options]
                        on all partitions; C > 1 = C consumers, partitions split between them
   --broker-runs R      rounds; each round runs both fetch.zero.copy settings (default 3)
   --fetch-bytes B      consumer max.partition.fetch.bytes (default 1048576)
+  --consumer K         rdkafka (rdkafka_performance -C, default) or fetch (lib/fetch-consumer.js:
+                       Fetch requests that only walk the records, so the broker is the limit)
  both:
   --quiet-wait S       before each round / broker phase wait up to S s for an idle machine (default 5; 0 = never)
   --timeout S          seconds before a client run is killed as stuck (default 120)
@@ -117,7 +123,7 @@ const USAGE = `usage: node dist/bench/zero-copy.js [options]
 `;
 
 function parseArgs(argv: readonly string[], projectRoot: string): Settings {
-  const known = ['level', 'file-bytes', 'runs', 'modes', 'topic-bytes', 'size', 'partitions', 'consumers', 'broker-runs', 'fetch-bytes', 'quiet-wait', 'timeout', 'out'];
+  const known = ['level', 'file-bytes', 'runs', 'modes', 'topic-bytes', 'size', 'partitions', 'consumers', 'broker-runs', 'fetch-bytes', 'consumer', 'quiet-wait', 'timeout', 'out'];
   const values = parseOptions(argv, known, USAGE);
   const level = values.get('level') ?? 'both';
   if (level !== 'syscall' && level !== 'broker' && level !== 'both') throw new UsageError(`--level must be syscall, broker or both, not ${level}`);
@@ -129,6 +135,8 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
   for (const count of consumers) {
     if (!Number.isInteger(count) || count < 1 || count > partitions) throw new UsageError(`--consumers: each count must be an integer from 1 to --partitions (${partitions})`);
   }
+  const consumer = values.get('consumer') ?? 'rdkafka';
+  if (consumer !== 'rdkafka' && consumer !== 'fetch') throw new UsageError(`--consumer must be rdkafka or fetch, not ${consumer}`);
   return {
     level,
     fileBytes: bytesOption(values, 'file-bytes', GiB, MiB),
@@ -140,6 +148,7 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
     consumers,
     brokerRuns: integerOption(values, 'broker-runs', 3, 1),
     fetchBytes: integerOption(values, 'fetch-bytes', MiB, 1),
+    consumer,
     quietWaitSeconds: integerOption(values, 'quiet-wait', 5, 0),
     timeoutSeconds: integerOption(values, 'timeout', 120, 1),
     out: outOption(values, projectRoot, 'zero-copy.json'),
@@ -177,6 +186,9 @@ type RawSendfile = (socketFd: number, fileFd: number, position: number, length: 
 interface RawAddon {
   readonly sendfile: RawSendfile;
   sendfileCalls(): number;
+  /** A whole response by the addon's sender thread (native/response-sender.cc); absent from older builds. */
+  sendChunks?(socketFd: number, chunks: readonly ChunkLike[], stallTimeoutMs: number, copyStepBytes: number): Promise<number>;
+  sendChunksCalls?(): number;
 }
 
 /** What the broker's writers look like from here (src/network/response-writer.ts); found at run time. */
@@ -186,21 +198,33 @@ interface WriterLike {
 interface BufferedWriterLike extends WriterLike {
   writeFileStep?(socket: Socket, fd: number, position: number, length: number): Promise<void>;
 }
+type ChunkLike = Buffer | { readonly fd: number; readonly position: number; readonly length: number };
 interface SendFileImplementationLike {
   readonly name: string;
   readonly sendFile: (socketFd: number, fileFd: number, position: number, length: number) => Promise<number>;
   calls(): number;
 }
+
+/** Bytes of the file regions among `chunks`. */
+function regionBytes(chunks: readonly ChunkLike[]): number {
+  let bytes = 0;
+  for (const chunk of chunks) if (!Buffer.isBuffer(chunk)) bytes += chunk.length;
+  return bytes;
+}
 type BufferedWriterClass = new () => BufferedWriterLike;
 type ZeroCopyWriterClass = new (sendFile: SendFileImplementationLike, buffered: BufferedWriterLike) => WriterLike;
+type SendChunksLike = (socketFd: number, chunks: readonly ChunkLike[], copy: boolean) => Promise<number>;
+type NativeWriterClass = new (sendChunks: SendChunksLike, copy: boolean, fallback: WriterLike, shutdownSocket: (socketFd: number) => void) => WriterLike;
 
-function writerClasses(): { buffered: BufferedWriterClass | null; zeroCopy: ZeroCopyWriterClass | null } {
+function writerClasses(): { buffered: BufferedWriterClass | null; zeroCopy: ZeroCopyWriterClass | null; native: NativeWriterClass | null } {
   const exported = responseWriters as unknown as Record<string, unknown>;
   const buffered = exported['BufferedResponseWriter'];
   const zeroCopy = exported['ZeroCopyResponseWriter'];
+  const native = exported['NativeResponseWriter'];
   return {
     buffered: typeof buffered === 'function' ? (buffered as BufferedWriterClass) : null,
     zeroCopy: typeof zeroCopy === 'function' && typeof buffered === 'function' ? (zeroCopy as ZeroCopyWriterClass) : null,
+    native: typeof native === 'function' ? (native as NativeWriterClass) : null,
   };
 }
 
@@ -420,6 +444,28 @@ async function send(mode: SyscallMode, context: SendContext, split: PathSplit): 
       socket.end();
       return;
     }
+    case 'native-sendfile':
+    case 'native-copy': {
+      const classes = writerClasses();
+      const sendChunks = addon.sendChunks?.bind(addon);
+      if (classes.native === null || classes.buffered === null || sendChunks === undefined) throw new BenchError('no NativeResponseWriter, or the addon has no sendChunks (rebuild it)');
+      const copy = mode === 'native-copy';
+      const writer = new classes.native(
+        async (s, chunks, copyMode) => {
+          const sent = await sendChunks(s, chunks, 30_000, copyMode ? limits.senderCopyStepBytes : 0);
+          if (!copyMode) split.sendfileBytes += regionBytes(chunks);
+          return sent;
+        },
+        copy,
+        new classes.buffered(),
+        () => undefined,
+      );
+      for (let position = 0; position < bytes; position += MiB) {
+        await writer.write(socket, [{ fd, position, length: Math.min(MiB, bytes - position) }]);
+      }
+      socket.end();
+      return;
+    }
   }
 }
 
@@ -629,7 +675,11 @@ async function syscallLevel(settings: Settings, addon: RawAddon): Promise<{ runs
 
 function classesMissing(modes: readonly SyscallMode[]): boolean {
   const classes = writerClasses();
-  return (modes.includes('writer-buffered') && classes.buffered === null) || (modes.includes('writer-zero-copy') && classes.zeroCopy === null);
+  return (
+    (modes.includes('writer-buffered') && classes.buffered === null) ||
+    (modes.includes('writer-zero-copy') && classes.zeroCopy === null) ||
+    ((modes.includes('native-sendfile') || modes.includes('native-copy')) && classes.native === null)
+  );
 }
 
 const SYSCALL_HEADER = ['mode', 'GB/s', '(min-max)', 'sender CPU s/GB', 'receiver CPU s/GB', 'sum CPU s/GB', 'main busy s/GB', 'main CPU s/GB', 'main ELU', 'host busy', 'via sendfile'];
@@ -673,6 +723,15 @@ function syscallInterpretation(medians: readonly SyscallMedian[]): string | null
         `${(writerZero.sendfileShare * 100).toFixed(0)} % of the zero-copy writer's bytes went by sendfile`,
     );
   }
+  const nativeZero = of('native-sendfile');
+  const nativeCopy = of('native-copy');
+  if (nativeZero !== undefined && nativeCopy !== undefined) {
+    lines.push(
+      `sender thread, sendfile vs pread + write: ${nativeZero.gbPerSec.toFixed(2)} vs ${nativeCopy.gbPerSec.toFixed(2)} GB/s (${pct(nativeZero.gbPerSec, nativeCopy.gbPerSec)}), ` +
+        `sender+receiver CPU ${nativeZero.transferCpuSecondsPerGB.toFixed(3)} vs ${nativeCopy.transferCpuSecondsPerGB.toFixed(3)} s/GB, ` +
+        `main-thread busy ${nativeZero.mainBusySecondsPerGB.toFixed(3)} vs ${nativeCopy.mainBusySecondsPerGB.toFixed(3)} s/GB`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -680,6 +739,10 @@ function syscallInterpretation(medians: readonly SyscallMedian[]): string | null
 // Broker level
 
 type ZeroCopySetting = 'on' | 'off';
+type ConsumerKind = 'rdkafka' | 'fetch';
+
+/** The lean consumer (lib/fetch-consumer.ts), run by node like rdkafka_performance is run. */
+const FETCH_CONSUMER = join(dirname(fileURLToPath(import.meta.url)), 'lib', 'fetch-consumer.js');
 
 interface BrokerRun {
   readonly round: number;
@@ -719,6 +782,19 @@ interface BrokerRun {
  * promise per sendfile call; null when the writer is not the zero-copy one or its shape changed.
  */
 function probeZeroCopyWriter(broker: Broker): PathSplit | null {
+  const native = (broker as unknown as { writer?: { sendChunks?: SendChunksLike; copy?: unknown } }).writer;
+  if (native !== undefined && typeof native.sendChunks === 'function' && typeof native.copy === 'boolean') {
+    // NativeResponseWriter: the regions of a response all go by sendfile (copy false) or all by pread + write.
+    const split: PathSplit = { sendfileBytes: 0, bufferedStepBytes: 0 };
+    const sendChunks = native.sendChunks;
+    native.sendChunks = async (socket, chunks, copy) => {
+      const sent = await sendChunks(socket, chunks, copy);
+      if (copy) split.bufferedStepBytes += regionBytes(chunks);
+      else split.sendfileBytes += regionBytes(chunks);
+      return sent;
+    };
+    return split;
+  }
   const writer = (broker as unknown as { writer?: { sendFile?: SendFileImplementationLike; buffered?: BufferedWriterLike } }).writer;
   const sendFile = writer?.sendFile;
   const buffered = writer?.buffered;
@@ -797,11 +873,14 @@ async function consumeRun(
   const jobs = Array.from({ length: consumers }, (_, index) => {
     const mine = partitionMessages.map((_, partition) => partition).filter((partition) => partition % consumers === index);
     const messages = mine.reduce((sum, partition) => sum + partitionMessages[partition]!, 0);
-    const args = [
-      '-C', '-t', topic, '-b', handle.bootstrap, '-o', 'beginning', '-c', String(messages),
-      '-X', `max.partition.fetch.bytes=${settings.fetchBytes}`,
-      ...mine.flatMap((partition) => ['-p', String(partition)]),
-    ];
+    const args =
+      settings.consumer === 'fetch'
+        ? [FETCH_CONSUMER, handle.bootstrap, topic, String(messages), String(settings.fetchBytes), ...mine.map(String)]
+        : [
+            '-C', '-t', topic, '-b', handle.bootstrap, '-o', 'beginning', '-c', String(messages),
+            '-X', `max.partition.fetch.bytes=${settings.fetchBytes}`,
+            ...mine.flatMap((partition) => ['-p', String(partition)]),
+          ];
     return { args, messages };
   });
   const messages = partitionMessages.reduce((sum, count) => sum + count, 0);
@@ -812,7 +891,7 @@ async function consumeRun(
   }
   const calls0 = addon?.sendfileCalls() ?? 0;
   // The clients start from the launcher process: spawning them here would charge 8-35 ms of this (the broker's) main thread per client.
-  const { result, usage } = await measure(handle.workers, () => clients_.runAll(client, jobs.map((job) => job.args), settings.timeoutSeconds));
+  const { result, usage } = await measure(handle.workers, () => clients_.runAll(settings.consumer === 'fetch' ? process.execPath : client, jobs.map((job) => job.args), settings.timeoutSeconds));
   const sendfileCalls = (addon?.sendfileCalls() ?? 0) - calls0;
   checkAborted(); // Ctrl-C kills the clients: say so, rather than that they came up short
   const clients = result.map((run, index) => ({
@@ -973,7 +1052,10 @@ async function brokerLevel(settings: Settings, projectRoot: string, addon: RawAd
     `\n== Broker level: topic ${topic}, ${settings.partitions} partitions × ${integerFormat.format(perPartition)} messages × ${settings.messageBytes} B ` +
       `= ${(payloadBytes / GiB).toFixed(2)} GiB payload; consumers ${settings.consumers.join(' and ')}; ${settings.brokerRuns} round(s) of on + off`,
   );
-  console.log(`client: rdkafka_performance (librdkafka ${clientVersion ?? '?'}); consumer max.partition.fetch.bytes=${settings.fetchBytes}`);
+  console.log(
+    `clients: rdkafka_performance (librdkafka ${clientVersion ?? '?'}) fills the topic; consumers: ` +
+      `${settings.consumer === 'fetch' ? 'lib/fetch-consumer.js (Fetch v12, records walked, nothing else)' : 'rdkafka_performance -C'}, max.partition.fetch.bytes=${settings.fetchBytes}`,
+  );
 
   // Fill once, with one producer per partition (equal partitions: the concurrent consumers finish together).
   let handle: BrokerHandle | null = await startBroker(dataDir, 'off', settings.partitions);
@@ -1063,6 +1145,7 @@ async function brokerLevel(settings: Settings, projectRoot: string, addon: RawAd
     payloadBytes,
     fill: { seconds: fillSeconds, producers: settings.partitions, syncSeconds, diskBytes },
     clientVersion,
+    consumer: settings.consumer,
     sendFileImplementations: [...sendFileNames],
     consumerLayout: 'C consumers: consumer i reads partitions i, i+C, …; 1 consumer reads all partitions; every message once per run',
     interpretation,

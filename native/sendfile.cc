@@ -17,6 +17,12 @@
 //     setsockopt SO_SNDBUF / SO_RCVBUF on a socket (Kafka's socket.send.buffer.bytes and
 //     socket.receive.buffer.bytes); a size of -1 leaves that one to the OS (autotuning).
 //     Node has no API for these on TCP sockets. Throws an Error with `code` on failure.
+//   sendChunks(socketFd, chunks, stallTimeoutMs, copyStepBytes) -> Promise<number>, sendChunksCalls() -> number
+//     A whole response (Buffers and file regions, in order) written by the addon's sender
+//     thread with writev(2) and sendfile(2) (or pread(2) + write(2) when copyStepBytes > 0): see
+//     response-sender.cc. One that sends regions by sendfile counts in sendfileCalls().
+//   shutdownSocket(socketFd) -> undefined
+//     shutdown(2) both directions (ENOTCONN ignored): ends a response in flight on the sender thread.
 //   sendfileCalls() -> number
 //     How many sendfile operations this addon instance has started (argument validation
 //     passed, including zero-length ones) since it was loaded.
@@ -32,6 +38,7 @@
 #include <napi.h>
 
 #include "crc32c.h"
+#include "response-sender.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -291,6 +298,9 @@ class SpateNative : public Napi::Addon<SpateNative> {
     DefineAddon(exports, {
                              InstanceMethod("sendfile", &SpateNative::SendFile),
                              InstanceMethod("sendfileCalls", &SpateNative::SendFileCalls),
+                             InstanceMethod("sendChunks", &SpateNative::SendChunks),
+                             InstanceMethod("sendChunksCalls", &SpateNative::SendChunksCalls),
+                             InstanceMethod("shutdownSocket", &SpateNative::ShutdownSocket),
                              InstanceMethod("setSocketBufferSizes", &SpateNative::SetSocketBufferSizes),
                              InstanceMethod("crc32c", &SpateNative::Crc32c),
                              InstanceMethod("crc32cPortable", &SpateNative::Crc32cPortable),
@@ -445,7 +455,33 @@ class SpateNative : public Napi::Addon<SpateNative> {
     return Napi::Number::New(info.Env(), static_cast<double>(calls_));
   }
 
+  // sendChunks(socketFd, chunks, stallTimeoutMs, copyStepBytes): a whole response by the sender thread (response-sender.cc).
+  Napi::Value SendChunks(const Napi::CallbackInfo& info) { return sender_.SendChunks(info, calls_); }
+
+  Napi::Value SendChunksCalls(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), sender_.Calls()); }
+
+  // shutdownSocket(socketFd): shutdown(2) both directions of a socket, so that a response the
+  // sender thread is writing (on its own duplicate of the fd) fails at once and the peer sees
+  // the connection end, before the caller closes its fd. A socket already shut down is fine.
+  Napi::Value ShutdownSocket(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1) throw Napi::TypeError::New(env, "shutdownSocket: expected (socketFd)");
+    int64_t socket_fd = IntegerArgument(info, 0, "socketFd", 2147483647.0);
+#if defined(__linux__)
+    if (::shutdown(static_cast<int>(socket_fd), SHUT_RDWR) != 0 && errno != ENOTCONN) {
+      int error = errno;
+      Napi::Error failure = Napi::Error::New(env, std::string("shutdown failed: ") + ErrnoDescription(error));
+      failure.Set("code", Napi::String::New(env, ErrnoCode(error)));
+      throw failure;
+    }
+#else
+    (void)socket_fd;
+#endif
+    return env.Undefined();
+  }
+
   uint64_t calls_ = 0;
+  spate::ResponseSenderHolder sender_;
 };
 
 }  // namespace

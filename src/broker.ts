@@ -22,7 +22,7 @@ import { RequestAdmission } from './network/admission.js';
 import { Connection } from './network/connection.js';
 import { ConnectionQuotas } from './network/connection-quotas.js';
 import { SharedFramePool } from './network/frame-pool.js';
-import { BufferedResponseWriter, ZeroCopyResponseWriter, type ResponseWriter } from './network/response-writer.js';
+import { BufferedResponseWriter, NativeResponseWriter, ZeroCopyResponseWriter, type ResponseWriter } from './network/response-writer.js';
 import { loadSendFile } from './native/sendfile.js';
 import { socketBufferSizer, type SocketBufferSizer } from './native/socket-buffers.js';
 import { limits } from './config/limits.js';
@@ -423,11 +423,20 @@ async function resolvePerIpOverrides(overrides: ReadonlyMap<string, number>, log
   return byAddress;
 }
 
-/** fetch.zero.copy=on: sendfile(2) through the addon (or its TypeScript fallback, said once); off: the buffered path. */
+/**
+ * Responses go out from the addon's sender thread when it has one (NativeResponseWriter):
+ * file regions by sendfile(2) with fetch.zero.copy=on, by pread + write there with off.
+ * Without it: on = the per-region sendfile (native or its TypeScript fallback, said once),
+ * off = the buffered path on the thread pool.
+ */
 function responseWriter(config: BrokerConfig, logger: Logger): ResponseWriter {
   const buffered = new BufferedResponseWriter();
+  const sendFile = loadSendFile({ returnWhenFull: true, log: (message) => (config.fetchZeroCopy ? logger.warn(message) : logger.debug(message)) });
+  if (sendFile.sendChunks !== undefined && sendFile.shutdownSocket !== undefined) {
+    logger.info(`responses are written by the native sender thread; fetch.zero.copy=${config.fetchZeroCopy ? 'on: file regions by sendfile' : 'off: file regions by pread + write'}`);
+    return new NativeResponseWriter(sendFile.sendChunks, !config.fetchZeroCopy, buffered, sendFile.shutdownSocket);
+  }
   if (!config.fetchZeroCopy) return buffered;
-  const sendFile = loadSendFile({ returnWhenFull: true, log: (message) => logger.warn(message) });
   logger.info(`fetch.zero.copy=on: file regions go out with the ${sendFile.name} sendfile`);
   return new ZeroCopyResponseWriter(sendFile, buffered);
 }

@@ -73,6 +73,12 @@ export const limits = {
   shardOperationsPendingMax: 200_000,
   /** Bytes read from a segment per step when a file region is sent through user space. */
   bufferedRegionStepBytes: 1024 * 1024,
+  /**
+   * The native sender thread's staging buffer with fetch.zero.copy=off (native/response-sender.cc):
+   * file regions are read into it and written from it. One per response in flight, so at most one
+   * per connection, allocated at the response's first file region and freed when it is written.
+   */
+  senderCopyStepBytes: 1024 * 1024,
   /** Step buffers kept for reuse by the buffered response writer. */
   bufferedRegionPoolBuffers: 16,
   /** Shared memory kept for reuse by large produce frames (network/frame-pool.ts). */

@@ -9,9 +9,30 @@
  */
 export type SendFile = (socketFd: number, fileFd: number, position: number, length: number) => Promise<number>;
 
+/**
+ * Writes a whole response — Buffers and file regions, in order — to the non-blocking socket
+ * `socketFd` and resolves with the byte count once the kernel has taken every byte. Regions
+ * go by sendfile(2), or with `copy` by pread(2) + write(2) through a staging buffer. Nothing
+ * else may write to the socket meanwhile. Rejects like {@link SendFile}; part of the response
+ * may then be on the wire. Keep the Buffers unchanged and the files open until it settles.
+ */
+export type SendChunks = (
+  socketFd: number,
+  chunks: readonly (Buffer | { readonly fd: number; readonly position: number; readonly length: number })[],
+  copy: boolean,
+) => Promise<number>;
+
 export interface SendFileImplementation {
   readonly name: 'native' | 'fallback';
   readonly sendFile: SendFile;
+  /**
+   * Present when the addon has a sender thread (native/response-sender.cc): every response
+   * in flight is progressed there with writev(2)/sendfile(2) and epoll, so the main thread
+   * hands a response over once instead of once per region and per socket-full wait.
+   */
+  readonly sendChunks?: SendChunks;
+  /** With sendChunks: shutdown(2) a socket both ways, ending a response the sender thread is writing to it. */
+  readonly shutdownSocket?: (socketFd: number) => void;
   /**
    * Number of sendFile operations started through this kind of implementation since its
    * module (native: the addon) was loaded: every call whose arguments were valid, including

@@ -10,6 +10,7 @@
 // the connection. Never use this on a TLS socket (the bytes would bypass encryption).
 
 import { createRequire } from 'node:module';
+import { limits } from '../config/limits.js';
 import { fileURLToPath } from 'node:url';
 import {
   validateSendFileArguments,
@@ -21,6 +22,7 @@ import {
 export {
   DEFAULT_STALL_TIMEOUT_MS,
   SENDFILE_EOF,
+  type SendChunks,
   type SendFile,
   type SendFileError,
   type SendFileImplementation,
@@ -47,6 +49,12 @@ export interface SpateNativeAddon {
   /** Throws TypeError synchronously for bad arguments. */
   sendfile(socketFd: number, fileFd: number, position: number, length: number, stallTimeoutMs?: number, returnWhenFull?: boolean): Promise<number>;
   sendfileCalls(): number;
+  /** A whole response by the addon's sender thread (native/response-sender.cc). Absent from addons built before it. */
+  sendChunks?(socketFd: number, chunks: readonly (Uint8Array | { fd: number; position: number; length: number })[], stallTimeoutMs: number, copyStepBytes: number): Promise<number>;
+  /** Responses handed to sendChunks since the addon was loaded. */
+  sendChunksCalls?(): number;
+  /** shutdown(2) both directions of a socket (ENOTCONN ignored). */
+  shutdownSocket?(socketFd: number): void;
   /** CRC-32C of bytes [start, end), continuing from `previous` (native/crc32c.cc). */
   crc32c(bytes: Uint8Array, start: number, end: number, previous: number): number;
   /** The same with the portable slicing-by-16 table, whatever the CPU has (bench/crc32c.ts, tests). Absent from addons built before it. */
@@ -89,13 +97,21 @@ export function nativeSendFile(options: NativeSendFileOptions = {}): SendFileImp
   const stallTimeoutMs = validateTuning(options);
   const returnWhenFull = options.returnWhenFull ?? false;
   const addon = loadNativeAddon(options.addonPath);
+  const sendChunks = addon.sendChunks?.bind(addon);
+  const shutdownSocket = addon.shutdownSocket?.bind(addon);
   return {
     name: 'native',
-    calls: () => addon.sendfileCalls(),
+    calls: () => addon.sendfileCalls() + (addon.sendChunksCalls?.() ?? 0),
     sendFile: async (socketFd, fileFd, position, length) => {
       validateSendFileArguments(socketFd, fileFd, position, length);
       return addon.sendfile(socketFd, fileFd, position, length, stallTimeoutMs, returnWhenFull);
     },
+    ...(sendChunks === undefined || shutdownSocket === undefined
+      ? {}
+      : {
+          sendChunks: async (socketFd, chunks, copy) => sendChunks(socketFd, chunks, stallTimeoutMs, copy ? limits.senderCopyStepBytes : 0),
+          shutdownSocket,
+        }),
   };
 }
 

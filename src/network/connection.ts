@@ -451,6 +451,7 @@ export class Connection implements AdmissionWaiter {
 
   close(): void {
     if (this.closed) return;
+    this.options.writer.abort?.(this.socket);
     this.socket.destroy();
     this.onClosed();
   }

@@ -4,11 +4,14 @@
 //   buffers, and written like any buffer (works for every socket, TLS included);
 // - zero-copy: a file region goes from the page cache to the socket with sendfile(2)
 //   (native addon), for plaintext sockets. fetch.zero.copy chooses (README, bench/zero-copy).
+// When the addon has its sender thread, both paths run there for plaintext sockets
+// (NativeResponseWriter); the two classes above are then the fallbacks.
 
 import { read } from 'node:fs';
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { limits } from '../config/limits.js';
-import type { SendFileImplementation } from '../native/sendfile.js';
+import type { SendChunks, SendFileImplementation } from '../native/sendfile.js';
 import { socketFd } from '../native/socket-fd.js';
 import { isFileRegion, type Chunk } from '../protocol/chunks.js';
 
@@ -22,6 +25,8 @@ export interface ResponseMeter {
   remove(bytes: number): void;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 const UNMETERED: ResponseMeter = { add: () => undefined, remove: () => undefined };
 
 export interface ResponseWriter {
@@ -31,6 +36,11 @@ export interface ResponseWriter {
    * writer removes them from `meter` as the kernel takes them.
    */
   write(socket: Socket, chunks: readonly Chunk[], meter?: ResponseMeter): Promise<void>;
+  /**
+   * The connection is about to be destroyed: end a write in flight now rather than when
+   * the peer stops reading (a writer working outside the socket's own queue needs this).
+   */
+  abort?(socket: Socket): void;
 }
 
 
@@ -230,6 +240,51 @@ export class ZeroCopyResponseWriter implements ResponseWriter {
       const step = Math.min(limits.bufferedRegionStepBytes, length - done);
       await this.buffered.writeFileStep(socket, fd, position + done, step);
       done += step;
+    }
+  }
+}
+
+/**
+ * Whole responses written by the addon's sender thread (native/response-sender.cc): the
+ * main thread hands a response over once and hears back once, however many regions it
+ * has and however often the socket fills; regions go by sendfile(2) (`copy` false,
+ * fetch.zero.copy=on) or by pread(2) + write(2) there (`copy` true). A socket without a
+ * usable descriptor (TLS: its bytes must go through Node's encryption) takes `fallback`.
+ */
+export class NativeResponseWriter implements ResponseWriter {
+  /** Sockets with a response on the sender thread. */
+  private readonly writing = new Set<Socket>();
+
+  constructor(
+    private readonly sendChunks: SendChunks,
+    readonly copy: boolean,
+    private readonly fallback: ResponseWriter,
+    private readonly shutdownSocket: (socketFd: number) => void,
+  ) {}
+
+  async write(socket: Socket, chunks: readonly Chunk[], meter: ResponseMeter = UNMETERED): Promise<void> {
+    if (socket instanceof TLSSocket) return this.fallback.write(socket, chunks, meter);
+    if (socket.destroyed) throw new Error('socket closed while writing a response');
+    // Bytes still in the socket's own queue must reach the kernel before the thread writes past them.
+    if (socket.writableLength > 0) await writeAndWait(socket, EMPTY);
+    let bufferBytes = 0;
+    for (const chunk of chunks) if (!isFileRegion(chunk)) bufferBytes += chunk.length;
+    this.writing.add(socket);
+    try {
+      await this.sendChunks(socketFd(socket), chunks, this.copy);
+    } finally {
+      this.writing.delete(socket);
+      meter.remove(bufferBytes);
+    }
+  }
+
+  /** The thread writes on its own duplicate of the fd, which a close would leave open until the peer stopped reading: shut the socket down first. */
+  abort(socket: Socket): void {
+    if (!this.writing.has(socket) || socket.destroyed) return;
+    try {
+      this.shutdownSocket(socketFd(socket));
+    } catch {
+      // Already gone: the thread's next write fails by itself.
     }
   }
 }

@@ -1,0 +1,38 @@
+// The response sender: one native thread per addon instance that writes whole responses
+// (buffers and file regions, in order) to non-blocking sockets with writev(2) and
+// sendfile(2), and waits for writability with epoll, for every connection at once.
+// See response-sender.cc.
+
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <memory>
+
+namespace spate {
+
+class ResponseSender;
+
+// Owns the sender thread of one addon instance; the thread starts on first use and is
+// stopped and joined when the holder is destroyed (the addon instance's environment ends).
+class ResponseSenderHolder {
+ public:
+  ResponseSenderHolder();
+  ~ResponseSenderHolder();
+  ResponseSenderHolder(const ResponseSenderHolder&) = delete;
+  ResponseSenderHolder& operator=(const ResponseSenderHolder&) = delete;
+
+  // sendChunks(socketFd, chunks, stallTimeoutMs, copyStepBytes) -> Promise<number>; throws TypeError for
+  // bad arguments. A response that sends file regions by sendfile adds one to `sendfile_calls`.
+  Napi::Value SendChunks(const Napi::CallbackInfo& info, uint64_t& sendfile_calls);
+
+  // Responses handed to the thread since the addon was loaded.
+  double Calls() const { return calls_; }
+
+ private:
+  std::unique_ptr<ResponseSender> sender_;
+  double calls_ = 0;
+};
+
+}  // namespace spate
