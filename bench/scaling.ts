@@ -52,7 +52,7 @@ import {
 import { createTopic, shardWorkers, startInProcessBroker } from './lib/in-process-broker.js';
 import { measure, type EluSource, type Usage } from './lib/measure.js';
 import { ensureRdkafkaPerformance, rdkafkaVersion } from './lib/rdkafka-performance.js';
-import { ClientLauncher, parseConsume, parseProduce, type ClientRun } from './lib/rdkafka-run.js';
+import { ClientLauncher, parseConsume, parseProduce } from './lib/rdkafka-run.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -384,7 +384,7 @@ async function runPhase(
   const { result, threads } = await measureThreads(context.workers, context.shardTids, () =>
     context.launcher.runAll(context.client, jobs.map((job) => job.args), settings.timeoutSeconds),
   );
-  const summaries = (result as ClientRun[]).map((run, index) => {
+  const summaries = result.map((run, index) => {
     const job = jobs[index]!;
     const summary = phase === 'produce' ? parseProduce(run, job.args, job.messages) : parseConsume(run, job.args, job.messages, job.messages * settings.messageBytes);
     return { args: job.args, line: summary.line, elapsedMs: summary.elapsedMs, cpuSeconds: run.cpuSeconds };
