@@ -2,7 +2,7 @@
 // topic of P partitions (default 8) for a matrix of shard worker threads (--shards 1,2) ×
 // concurrent client connections (--connections 1,2,4: that many rdkafka_performance processes
 // at once), with the CPU per GB of each thread of the broker: the main thread (sockets,
-// decoding, handlers), each shard worker thread (appends, reads), and the rest (libuv pool, V8
+// decoding, handlers), each shard worker thread (appends, reads), and the rest (the addon's sender thread, libuv pool, V8
 // helpers). The machine's own ceilings are measured in the same run: a sequential 1 GiB write
 // with fsync to the data directory's filesystem, and a loopback TCP copy to a discarding
 // receiver. bench/README.md ("## scaling") reads the numbers and models a 16-core machine.
@@ -627,7 +627,7 @@ const LEGEND = `How to read this (details in bench/README.md, "## scaling"):
   main s/GB       the main thread alone (sockets, decoding, handlers; /proc/self/task/<pid>/stat).
   shard s/GB      each shard worker thread (/proc/self/task/<tid>/stat; "ELU × wall" when its thread was not
                   found, see the line above the table); shards s/GB: their sum.
-  rest s/GB       broker − main − shards: libuv's pool, V8's GC and compiler threads.
+  rest s/GB       broker − main − shards: the addon's sender thread, libuv's pool, V8's GC and compiler threads.
   client s/GB     all rdkafka_performance processes of the cell together.
   cores           average cores busy over the window: broker, clients, everything else (other > 0.3: noisy run).`;
 
