@@ -2,8 +2,8 @@
 // topic of P partitions (default 8) for a matrix of shard worker threads (--shards 1,2) ×
 // concurrent client connections (--connections 1,2,4: that many rdkafka_performance processes
 // at once), with the CPU per GB of each thread of the broker: the main thread (sockets,
-// decoding, handlers), each shard worker thread (appends, reads), and the rest (the addon's sender thread, libuv pool, V8
-// helpers). The machine's own ceilings are measured in the same run: a sequential 1 GiB write
+// decoding, handlers), each shard worker thread (appends, reads), and the rest (the addon's
+// sender thread, libuv pool, V8 helpers). The machine's own ceilings are measured in the same run: a sequential 1 GiB write
 // with fsync to the data directory's filesystem, and a loopback TCP copy to a discarding
 // receiver. bench/README.md ("## scaling") reads the numbers and models a 16-core machine.
 //
