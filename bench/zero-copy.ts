@@ -93,7 +93,6 @@ interface Settings {
   readonly consumers: readonly number[];
   readonly brokerRuns: number;
   readonly fetchBytes: number;
-  readonly consumer: ConsumerKind;
   readonly quietWaitSeconds: number;
   readonly timeoutSeconds: number;
   readonly out: string | null;
@@ -114,8 +113,6 @@ const USAGE = `usage: node dist/bench/zero-copy.js [options]
                        on all partitions; C > 1 = C consumers, partitions split between them
   --broker-runs R      rounds; each round runs both fetch.zero.copy settings (default 3)
   --fetch-bytes B      consumer max.partition.fetch.bytes (default 1048576)
-  --consumer K         rdkafka (rdkafka_performance -C, default) or fetch (lib/fetch-consumer.js:
-                       Fetch requests that only walk the records, so the broker is the limit)
  both:
   --quiet-wait S       before each round / broker phase wait up to S s for an idle machine (default 5; 0 = never)
   --timeout S          seconds before a client run is killed as stuck (default 120)
@@ -123,7 +120,7 @@ const USAGE = `usage: node dist/bench/zero-copy.js [options]
 `;
 
 function parseArgs(argv: readonly string[], projectRoot: string): Settings {
-  const known = ['level', 'file-bytes', 'runs', 'modes', 'topic-bytes', 'size', 'partitions', 'consumers', 'broker-runs', 'fetch-bytes', 'consumer', 'quiet-wait', 'timeout', 'out'];
+  const known = ['level', 'file-bytes', 'runs', 'modes', 'topic-bytes', 'size', 'partitions', 'consumers', 'broker-runs', 'fetch-bytes', 'quiet-wait', 'timeout', 'out'];
   const values = parseOptions(argv, known, USAGE);
   const level = values.get('level') ?? 'both';
   if (level !== 'syscall' && level !== 'broker' && level !== 'both') throw new UsageError(`--level must be syscall, broker or both, not ${level}`);
@@ -135,8 +132,6 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
   for (const count of consumers) {
     if (!Number.isInteger(count) || count < 1 || count > partitions) throw new UsageError(`--consumers: each count must be an integer from 1 to --partitions (${partitions})`);
   }
-  const consumer = values.get('consumer') ?? 'rdkafka';
-  if (consumer !== 'rdkafka' && consumer !== 'fetch') throw new UsageError(`--consumer must be rdkafka or fetch, not ${consumer}`);
   return {
     level,
     fileBytes: bytesOption(values, 'file-bytes', GiB, MiB),
@@ -148,7 +143,6 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
     consumers,
     brokerRuns: integerOption(values, 'broker-runs', 3, 1),
     fetchBytes: integerOption(values, 'fetch-bytes', MiB, 1),
-    consumer,
     quietWaitSeconds: integerOption(values, 'quiet-wait', 5, 0),
     timeoutSeconds: integerOption(values, 'timeout', 120, 1),
     out: outOption(values, projectRoot, 'zero-copy.json'),
@@ -739,10 +733,6 @@ function syscallInterpretation(medians: readonly SyscallMedian[]): string | null
 // Broker level
 
 type ZeroCopySetting = 'on' | 'off';
-type ConsumerKind = 'rdkafka' | 'fetch';
-
-/** The lean consumer (lib/fetch-consumer.ts), run by node like rdkafka_performance is run. */
-const FETCH_CONSUMER = join(dirname(fileURLToPath(import.meta.url)), 'lib', 'fetch-consumer.js');
 
 interface BrokerRun {
   readonly round: number;
@@ -873,14 +863,11 @@ async function consumeRun(
   const jobs = Array.from({ length: consumers }, (_, index) => {
     const mine = partitionMessages.map((_, partition) => partition).filter((partition) => partition % consumers === index);
     const messages = mine.reduce((sum, partition) => sum + partitionMessages[partition]!, 0);
-    const args =
-      settings.consumer === 'fetch'
-        ? [FETCH_CONSUMER, handle.bootstrap, topic, String(messages), String(settings.fetchBytes), ...mine.map(String)]
-        : [
-            '-C', '-t', topic, '-b', handle.bootstrap, '-o', 'beginning', '-c', String(messages),
-            '-X', `max.partition.fetch.bytes=${settings.fetchBytes}`,
-            ...mine.flatMap((partition) => ['-p', String(partition)]),
-          ];
+    const args = [
+      '-C', '-t', topic, '-b', handle.bootstrap, '-o', 'beginning', '-c', String(messages),
+      '-X', `max.partition.fetch.bytes=${settings.fetchBytes}`,
+      ...mine.flatMap((partition) => ['-p', String(partition)]),
+    ];
     return { args, messages };
   });
   const messages = partitionMessages.reduce((sum, count) => sum + count, 0);
@@ -891,7 +878,7 @@ async function consumeRun(
   }
   const calls0 = addon?.sendfileCalls() ?? 0;
   // The clients start from the launcher process: spawning them here would charge 8-35 ms of this (the broker's) main thread per client.
-  const { result, usage } = await measure(handle.workers, () => clients_.runAll(settings.consumer === 'fetch' ? process.execPath : client, jobs.map((job) => job.args), settings.timeoutSeconds));
+  const { result, usage } = await measure(handle.workers, () => clients_.runAll(client, jobs.map((job) => job.args), settings.timeoutSeconds));
   const sendfileCalls = (addon?.sendfileCalls() ?? 0) - calls0;
   checkAborted(); // Ctrl-C kills the clients: say so, rather than that they came up short
   const clients = result.map((run, index) => ({
@@ -1052,10 +1039,7 @@ async function brokerLevel(settings: Settings, projectRoot: string, addon: RawAd
     `\n== Broker level: topic ${topic}, ${settings.partitions} partitions × ${integerFormat.format(perPartition)} messages × ${settings.messageBytes} B ` +
       `= ${(payloadBytes / GiB).toFixed(2)} GiB payload; consumers ${settings.consumers.join(' and ')}; ${settings.brokerRuns} round(s) of on + off`,
   );
-  console.log(
-    `clients: rdkafka_performance (librdkafka ${clientVersion ?? '?'}) fills the topic; consumers: ` +
-      `${settings.consumer === 'fetch' ? 'lib/fetch-consumer.js (Fetch v12, records walked, nothing else)' : 'rdkafka_performance -C'}, max.partition.fetch.bytes=${settings.fetchBytes}`,
-  );
+  console.log(`client: rdkafka_performance (librdkafka ${clientVersion ?? '?'}); consumer max.partition.fetch.bytes=${settings.fetchBytes}`);
 
   // Fill once, with one producer per partition (equal partitions: the concurrent consumers finish together).
   let handle: BrokerHandle | null = await startBroker(dataDir, 'off', settings.partitions);
@@ -1145,7 +1129,6 @@ async function brokerLevel(settings: Settings, projectRoot: string, addon: RawAd
     payloadBytes,
     fill: { seconds: fillSeconds, producers: settings.partitions, syncSeconds, diskBytes },
     clientVersion,
-    consumer: settings.consumer,
     sendFileImplementations: [...sendFileNames],
     consumerLayout: 'C consumers: consumer i reads partitions i, i+C, …; 1 consumer reads all partitions; every message once per run',
     interpretation,
