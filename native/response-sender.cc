@@ -500,6 +500,9 @@ Napi::Value ResponseSenderHolder::SendChunks(const Napi::CallbackInfo& info, uin
   Napi::Promise promise = job->deferred.Promise();
   calls_ += 1;
   if (job->copy_step == 0 && regions > 0) sendfile_calls += 1;
+  // The thread before the duplicates: a sender that cannot start (its own epoll and eventfd
+  // need descriptors too) must throw with nothing of ours open.
+  if (sender_ == nullptr) sender_.reset(new ResponseSender(env));
   // Private duplicates: if the caller's socket or file is closed while the thread works, the
   // numbers may be reused; the duplicates keep pointing at the originals.
   int failed_errno = 0;
@@ -507,9 +510,12 @@ Napi::Value ResponseSenderHolder::SendChunks(const Napi::CallbackInfo& info, uin
   job->socket = ::fcntl(job->socket_fd, F_DUPFD_CLOEXEC, 0);
   if (job->socket < 0) failed_errno = errno;
   for (Piece& piece : job->pieces) {
-    if (failed_errno != 0 || piece.file < 0) continue;
+    if (piece.file < 0) continue;
     int original = piece.file;
+    // From here on a piece holds only a duplicate of ours, or -1: CloseDuplicates closes what
+    // it holds, and after a failed dup the remaining pieces would still hold the caller's fds.
     piece.file = -1;
+    if (failed_errno != 0) continue;
     int duplicate = ::fcntl(original, F_DUPFD_CLOEXEC, 0);
     if (duplicate < 0) failed_errno = errno;
     else piece.file = duplicate;
@@ -530,7 +536,6 @@ Napi::Value ResponseSenderHolder::SendChunks(const Napi::CallbackInfo& info, uin
     return promise;
   }
   job->keep = Napi::Persistent(info[1]);
-  if (sender_ == nullptr) sender_.reset(new ResponseSender(env));
   sender_->Submit(job.release());
   return promise;
 }
