@@ -204,9 +204,26 @@ class ResponseSender {
   // Main thread: settle a finished response's promise and free it.
   static void Settle(napi_env raw_env, napi_value, void*, void* data) {
     SendJob* job = static_cast<SendJob*>(data);
-    if (raw_env == nullptr) return;  // environment gone: nothing can be settled
+    if (raw_env == nullptr) {
+      // The channel is being finalized with this completion still queued (the environment is
+      // ending): nothing can be settled. The environment frees its references itself.
+      job->keep.SuppressDestruct();
+      delete job;
+      return;
+    }
     Napi::Env env(raw_env);
     Napi::HandleScope scope(env);
+    try {
+      SettleInJavaScript(env, job);
+    } catch (const Napi::Error&) {
+      // The environment is stopping (a worker's process.exit, FreeEnvironment's last loop
+      // turns): JavaScript can no longer run, so the promise cannot settle. Thrown out of
+      // this callback it would be std::terminate for the whole process.
+    }
+    delete job;
+  }
+
+  static void SettleInJavaScript(Napi::Env env, SendJob* job) {
     switch (job->failure) {
       case Failure::kNone:
         job->deferred.Resolve(Napi::Number::New(env, static_cast<double>(job->sent)));
@@ -224,7 +241,6 @@ class ResponseSender {
                "ERR_SENDFILE_EOF", 0);
         break;
     }
-    delete job;
   }
 
   static void Reject(Napi::Env env, SendJob* job, const std::string& what, const std::string& code, int errno_value) {
