@@ -179,8 +179,16 @@ class ResponseSender {
     }
     Wake();
     thread_.join();
-    // Responses still in flight when the environment ends: their promises can no longer settle.
-    for (SendJob* job : incoming_) job->CloseDuplicates();
+    // Responses still in flight when the environment ends (handed over, or left by the thread):
+    // their promises can no longer settle. Freed here, on the environment's own thread (its
+    // instance data finalizer: the environment is still there to delete their references).
+    for (std::vector<SendJob*>* jobs : {&incoming_, &abandoned_}) {
+      for (SendJob* job : *jobs) {
+        job->CloseDuplicates();
+        delete job;
+      }
+      jobs->clear();
+    }
     napi_release_threadsafe_function(settle_, napi_tsfn_abort);
     ::close(epoll_);
     ::close(wake_);
@@ -206,8 +214,7 @@ class ResponseSender {
     SendJob* job = static_cast<SendJob*>(data);
     if (raw_env == nullptr) {
       // The channel is being finalized with this completion still queued (the environment is
-      // ending): nothing can be settled. The environment frees its references itself.
-      job->keep.SuppressDestruct();
+      // ending, but still there: deleting the job's reference needs no JavaScript).
       delete job;
       return;
     }
@@ -280,8 +287,8 @@ class ResponseSender {
       {
         std::lock_guard<std::mutex> lock(mutex_);
         if (stopping_) {
-          for (SendJob* job : ready) job->CloseDuplicates();
-          for (SendJob* job : waiting) job->CloseDuplicates();
+          abandoned_.insert(abandoned_.end(), ready.begin(), ready.end());
+          abandoned_.insert(abandoned_.end(), waiting.begin(), waiting.end());
           return;
         }
         for (SendJob* job : incoming_) {
@@ -363,7 +370,9 @@ class ResponseSender {
     job->registered = false;
     job->CloseDuplicates();
     if (napi_call_threadsafe_function(settle_, job, napi_tsfn_nonblocking) != napi_ok) {
-      // The environment is ending: the promise cannot settle; the job's N-API handles die with it.
+      // The environment is ending (the channel is closing): the promise cannot settle. The
+      // destructor frees the job after the join.
+      abandoned_.push_back(job);
     }
   }
 
@@ -466,6 +475,7 @@ class ResponseSender {
   napi_threadsafe_function settle_ = nullptr;
   std::mutex mutex_;
   std::vector<SendJob*> incoming_;
+  std::vector<SendJob*> abandoned_;  // sender thread only: jobs it can no longer settle; freed by the destructor after the join
   std::vector<std::vector<uint8_t>> free_staging_;  // sender thread only
   bool stopping_ = false;
   std::thread thread_;
