@@ -179,8 +179,16 @@ class ResponseSender {
     }
     Wake();
     thread_.join();
-    // Responses still in flight when the environment ends: their promises can no longer settle.
-    for (SendJob* job : incoming_) job->CloseDuplicates();
+    // Responses still in flight when the environment ends (handed over, or left by the thread):
+    // their promises can no longer settle. Freed here, on the environment's own thread (its
+    // instance data finalizer: the environment is still there to delete their references).
+    for (std::vector<SendJob*>* jobs : {&incoming_, &abandoned_}) {
+      for (SendJob* job : *jobs) {
+        job->CloseDuplicates();
+        delete job;
+      }
+      jobs->clear();
+    }
     napi_release_threadsafe_function(settle_, napi_tsfn_abort);
     ::close(epoll_);
     ::close(wake_);
@@ -204,9 +212,25 @@ class ResponseSender {
   // Main thread: settle a finished response's promise and free it.
   static void Settle(napi_env raw_env, napi_value, void*, void* data) {
     SendJob* job = static_cast<SendJob*>(data);
-    if (raw_env == nullptr) return;  // environment gone: nothing can be settled
+    if (raw_env == nullptr) {
+      // The channel is being finalized with this completion still queued (the environment is
+      // ending, but still there: deleting the job's reference needs no JavaScript).
+      delete job;
+      return;
+    }
     Napi::Env env(raw_env);
     Napi::HandleScope scope(env);
+    try {
+      SettleInJavaScript(env, job);
+    } catch (const Napi::Error&) {
+      // The environment is stopping (a worker's process.exit, FreeEnvironment's last loop
+      // turns): JavaScript can no longer run, so the promise cannot settle. Thrown out of
+      // this callback it would be std::terminate for the whole process.
+    }
+    delete job;
+  }
+
+  static void SettleInJavaScript(Napi::Env env, SendJob* job) {
     switch (job->failure) {
       case Failure::kNone:
         job->deferred.Resolve(Napi::Number::New(env, static_cast<double>(job->sent)));
@@ -224,7 +248,6 @@ class ResponseSender {
                "ERR_SENDFILE_EOF", 0);
         break;
     }
-    delete job;
   }
 
   static void Reject(Napi::Env env, SendJob* job, const std::string& what, const std::string& code, int errno_value) {
@@ -264,8 +287,8 @@ class ResponseSender {
       {
         std::lock_guard<std::mutex> lock(mutex_);
         if (stopping_) {
-          for (SendJob* job : ready) job->CloseDuplicates();
-          for (SendJob* job : waiting) job->CloseDuplicates();
+          abandoned_.insert(abandoned_.end(), ready.begin(), ready.end());
+          abandoned_.insert(abandoned_.end(), waiting.begin(), waiting.end());
           return;
         }
         for (SendJob* job : incoming_) {
@@ -347,7 +370,9 @@ class ResponseSender {
     job->registered = false;
     job->CloseDuplicates();
     if (napi_call_threadsafe_function(settle_, job, napi_tsfn_nonblocking) != napi_ok) {
-      // The environment is ending: the promise cannot settle; the job's N-API handles die with it.
+      // The environment is ending (the channel is closing): the promise cannot settle. The
+      // destructor frees the job after the join.
+      abandoned_.push_back(job);
     }
   }
 
@@ -450,6 +475,7 @@ class ResponseSender {
   napi_threadsafe_function settle_ = nullptr;
   std::mutex mutex_;
   std::vector<SendJob*> incoming_;
+  std::vector<SendJob*> abandoned_;  // sender thread only: jobs it can no longer settle; freed by the destructor after the join
   std::vector<std::vector<uint8_t>> free_staging_;  // sender thread only
   bool stopping_ = false;
   std::thread thread_;
@@ -500,6 +526,9 @@ Napi::Value ResponseSenderHolder::SendChunks(const Napi::CallbackInfo& info, uin
   Napi::Promise promise = job->deferred.Promise();
   calls_ += 1;
   if (job->copy_step == 0 && regions > 0) sendfile_calls += 1;
+  // The thread before the duplicates: a sender that cannot start (its own epoll and eventfd
+  // need descriptors too) must throw with nothing of ours open.
+  if (sender_ == nullptr) sender_.reset(new ResponseSender(env));
   // Private duplicates: if the caller's socket or file is closed while the thread works, the
   // numbers may be reused; the duplicates keep pointing at the originals.
   int failed_errno = 0;
@@ -507,9 +536,12 @@ Napi::Value ResponseSenderHolder::SendChunks(const Napi::CallbackInfo& info, uin
   job->socket = ::fcntl(job->socket_fd, F_DUPFD_CLOEXEC, 0);
   if (job->socket < 0) failed_errno = errno;
   for (Piece& piece : job->pieces) {
-    if (failed_errno != 0 || piece.file < 0) continue;
+    if (piece.file < 0) continue;
     int original = piece.file;
+    // From here on a piece holds only a duplicate of ours, or -1: CloseDuplicates closes what
+    // it holds, and after a failed dup the remaining pieces would still hold the caller's fds.
     piece.file = -1;
+    if (failed_errno != 0) continue;
     int duplicate = ::fcntl(original, F_DUPFD_CLOEXEC, 0);
     if (duplicate < 0) failed_errno = errno;
     else piece.file = duplicate;
@@ -530,7 +562,6 @@ Napi::Value ResponseSenderHolder::SendChunks(const Napi::CallbackInfo& info, uin
     return promise;
   }
   job->keep = Napi::Persistent(info[1]);
-  if (sender_ == nullptr) sender_.reset(new ResponseSender(env));
   sender_->Submit(job.release());
   return promise;
 }
