@@ -11,8 +11,13 @@
 //     resolves with the byte count once
 //     the kernel has taken every byte. The socket must be non-blocking and nothing else may
 //     write to it meanwhile (the caller's own queue empty). The caller's fds are never closed
-//     and never moved: the thread works on private duplicates (F_DUPFD_CLOEXEC), closed
-//     before the promise settles, and the array (so its Buffers) is kept alive until then.
+//     and never moved. The thread writes to a private duplicate of the socket
+//     (F_DUPFD_CLOEXEC), closed before the promise settles: a socket Node closes meanwhile
+//     (its peer left) may have its number reused at once, by a new connection. The files are
+//     read through the caller's own fds, which the caller keeps open until the promise
+//     settles (the broker holds the segment readers until then): one descriptor per response
+//     in flight, whatever its number of regions. The array (so its Buffers) is kept alive
+//     until then too.
 //     Failures reject like sendfile()'s (code, errno, syscall, bytesSent): EPIPE, ECONNRESET,
 //     ETIMEDOUT after `stallTimeoutMs` without progress, ERR_SENDFILE_EOF when a file is
 //     shorter than its region. Part of the response may then be on the wire: the caller
@@ -94,7 +99,7 @@ int64_t IntegerField(Napi::Env env, const Napi::Value& value, const std::string&
 
 struct Piece {
   const uint8_t* data = nullptr;  // a buffer's bytes (kept alive by Job::keep)
-  int file = -1;                  // or a private duplicate of a file's fd
+  int file = -1;                  // or the caller's fd of a file (kept open by the caller)
   int64_t position = 0;
   int64_t length = 0;
 };
@@ -109,7 +114,7 @@ struct SendJob {
   Napi::Reference<Napi::Value> keep;
   // Sender thread (after hand-over).
   int socket_fd = -1;  // the caller's number, for messages
-  int socket = -1;     // private duplicate
+  int socket = -1;     // private duplicate of the socket's fd
   std::vector<Piece> pieces;
   size_t index = 0;
   int64_t done_in_piece = 0;
@@ -136,10 +141,7 @@ struct SendJob {
   void CloseDuplicates() {
     if (socket >= 0) ::close(socket);
     socket = -1;
-    for (Piece& piece : pieces) {
-      if (piece.file >= 0) ::close(piece.file);
-      piece.file = -1;
-    }
+    for (Piece& piece : pieces) piece.file = -1;  // the caller's: never closed here
   }
 };
 
@@ -526,25 +528,24 @@ Napi::Value ResponseSenderHolder::SendChunks(const Napi::CallbackInfo& info, uin
   Napi::Promise promise = job->deferred.Promise();
   calls_ += 1;
   if (job->copy_step == 0 && regions > 0) sendfile_calls += 1;
-  // The thread before the duplicates: a sender that cannot start (its own epoll and eventfd
+  // The thread before the duplicate: a sender that cannot start (its own epoll and eventfd
   // need descriptors too) must throw with nothing of ours open.
   if (sender_ == nullptr) sender_.reset(new ResponseSender(env));
-  // Private duplicates: if the caller's socket or file is closed while the thread works, the
-  // numbers may be reused; the duplicates keep pointing at the originals.
+  // A private duplicate of the socket: if Node closes its fd while the thread writes (the peer
+  // left), the number may be reused by another connection; the duplicate keeps pointing at this
+  // one. A region's fd must be open, checked here so that a bad one fails before any byte goes.
   int failed_errno = 0;
   const char* failed_call = "dup";
-  job->socket = ::fcntl(job->socket_fd, F_DUPFD_CLOEXEC, 0);
-  if (job->socket < 0) failed_errno = errno;
-  for (Piece& piece : job->pieces) {
-    if (piece.file < 0) continue;
-    int original = piece.file;
-    // From here on a piece holds only a duplicate of ours, or -1: CloseDuplicates closes what
-    // it holds, and after a failed dup the remaining pieces would still hold the caller's fds.
-    piece.file = -1;
-    if (failed_errno != 0) continue;
-    int duplicate = ::fcntl(original, F_DUPFD_CLOEXEC, 0);
-    if (duplicate < 0) failed_errno = errno;
-    else piece.file = duplicate;
+  for (const Piece& piece : job->pieces) {
+    if (piece.file >= 0 && ::fcntl(piece.file, F_GETFD) < 0) {
+      failed_errno = errno;
+      failed_call = "fcntl";
+      break;
+    }
+  }
+  if (failed_errno == 0) {
+    job->socket = ::fcntl(job->socket_fd, F_DUPFD_CLOEXEC, 0);
+    if (job->socket < 0) failed_errno = errno;
   }
   if (failed_errno != 0) {
     job->CloseDuplicates();
@@ -552,11 +553,11 @@ Napi::Value ResponseSenderHolder::SendChunks(const Napi::CallbackInfo& info, uin
     job->error = failed_errno;
     job->syscall = failed_call;
     Napi::Error error = Napi::Error::New(env, "sendChunks failed: " + ErrnoCode(failed_errno) + " (" + ErrnoDescription(failed_errno) +
-                                                  ") in dup after 0 of " + std::to_string(job->total) + " bytes (socket fd " +
+                                                  ") in " + failed_call + " after 0 of " + std::to_string(job->total) + " bytes (socket fd " +
                                                   std::to_string(job->socket_fd) + ")");
     error.Set("code", Napi::String::New(env, ErrnoCode(failed_errno)));
     error.Set("errno", Napi::Number::New(env, -failed_errno));
-    error.Set("syscall", Napi::String::New(env, "dup"));
+    error.Set("syscall", Napi::String::New(env, failed_call));
     error.Set("bytesSent", Napi::Number::New(env, 0));
     job->deferred.Reject(error.Value());
     return promise;

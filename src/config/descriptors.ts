@@ -4,13 +4,18 @@
 // can stop by opening connections, or one topic by having many segments, is not safe).
 // - segment files the shards keep open for appends and reads (storage/segment-files.ts),
 // - segment files the main thread keeps open to send fetched bytes (shard/segment-readers.ts),
-// - client connections (max.connections, when not set explicitly),
+// - client connections (max.connections, when not set explicitly), two each: its socket, and
+//   while a fetch response with records is written, the sender thread's duplicate of it
+//   (native/response-sender.cc),
 // - a fixed reserve for everything else: standard streams, the event loops of the main
 //   thread and each shard, metadata and checkpoint writes, index and snapshot files while
 //   they are written, the listening sockets.
 
 import { readFileSync } from 'node:fs';
 import { limits } from './limits.js';
+
+/** A connection's socket, and the sender thread's duplicate of it while a fetch response with records is written. */
+const DESCRIPTORS_PER_CONNECTION = 2;
 
 /** Used when the limit cannot be read (not Linux): the common default soft limit. */
 const FALLBACK_OPEN_FILES_LIMIT = 1024;
@@ -23,7 +28,7 @@ export interface DescriptorBudget {
   readonly segmentFilesPerShard: number;
   /** Segment files the main thread keeps open for fetch responses at most. */
   readonly segmentReaders: number;
-  /** Client connections at once, unless max.connections says otherwise. */
+  /** Client connections at once, unless max.connections says otherwise (each counted as two descriptors). */
   readonly connections: number;
 }
 
@@ -42,7 +47,7 @@ export function openFilesLimit(): number {
 
 /**
  * Divides `limit` descriptors: after the reserve, 30 % to the shards' segment files, 20 %
- * to the main thread's readers and 50 % to connections, each with a floor so that a tiny
+ * to the main thread's readers and 50 % to connections at two each, each with a floor so that a tiny
  * limit still runs (slowly: segment files are then reopened often), and the two file shares
  * capped by limits.ts (more open files than that buys nothing).
  */
@@ -54,7 +59,7 @@ export function descriptorBudget(limit: number, shardCount: number): DescriptorB
     reserved,
     segmentFilesPerShard: clamp(Math.floor((shareable * 0.3) / shardCount), limits.segmentFilesOpenPerShardMin, limits.segmentFilesOpenPerShardMax),
     segmentReaders: clamp(Math.floor(shareable * 0.2), limits.segmentReadersOpenMin, limits.segmentReadersOpenMax),
-    connections: Math.max(limits.connectionsMin, Math.floor(shareable * 0.5)),
+    connections: Math.max(limits.connectionsMin, Math.floor((shareable * 0.5) / DESCRIPTORS_PER_CONNECTION)),
   };
 }
 

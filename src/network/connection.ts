@@ -96,6 +96,8 @@ export class Connection implements AdmissionWaiter {
   };
   private readonly slots: Slot[] = [];
   private writing = false;
+  /** The response flush() is writing now: its releases wait for the write to settle. */
+  private slotBeingWritten: Slot | null = null;
   private closed = false;
   private draining = false;
   private readPaused = false;
@@ -399,9 +401,17 @@ export class Connection implements AdmissionWaiter {
     try {
       while (!this.closed && this.slots.length > 0 && this.slots[0]!.chunks !== null) {
         const slot = this.slots[0]!;
-        if (slot.chunks!.length > 0) await this.options.writer.write(this.socket, slot.chunks!, this.meter);
-        this.slots.shift();
-        for (const release of slot.releases) release();
+        this.slotBeingWritten = slot;
+        try {
+          if (slot.chunks!.length > 0) await this.options.writer.write(this.socket, slot.chunks!, this.meter);
+        } finally {
+          this.slotBeingWritten = null;
+          // Only once the write has settled, even when the connection closed meanwhile (onClosed
+          // leaves this slot to us): the sender thread reads its segment files through the
+          // readers' own descriptors until then.
+          if (this.slots[0] === slot) this.slots.shift();
+          for (const release of slot.releases) release();
+        }
         if (slot.closeAfter) {
           this.close();
           return;
@@ -459,7 +469,8 @@ export class Connection implements AdmissionWaiter {
   private onClosed(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const slot of this.slots) for (const release of slot.releases) release();
+    // The slot being written is released by flush() when its write settles.
+    for (const slot of this.slots) if (slot !== this.slotBeingWritten) for (const release of slot.releases) release();
     this.slots.length = 0;
     this.frames.discard();
     this.admittedTicket?.release();

@@ -85,8 +85,8 @@ t.test('a failed dup rejects with EMFILE and closes none of the caller fds', asy
   const inodes = [fstatSync(a).ino, fstatSync(b).ino];
   const pair = await connectPair(t);
   await addon.sendChunks!(pair.fd, [Buffer.from('x')], 1000, 0); // the sender thread runs: a dup is what fails below
-  // free 0: the socket's dup fails; free 1: the socket's succeeds, the first region's fails.
-  for (const free of [0, 1]) {
+  // free 0: the socket's dup (the only one: regions are read through the caller's fds) fails.
+  for (const free of [0]) {
     const fillers = exhaustFds(free);
     let sending: Promise<number>;
     let after: (number | string)[];
@@ -109,16 +109,13 @@ t.test('a failed dup rejects with EMFILE and closes none of the caller fds', asy
   }
 });
 
-// Known gap (not fixed here): every region of every response in flight holds a duplicate of
-// its file's fd, so descriptors grow as (responses in flight) × (regions each), outside the
-// budget of config/descriptors.ts (segment readers are bounded there, their duplicates are
-// not). Clients that fetch many partitions on many connections and stop reading keep them
-// for the stall timeout. The sockets' duplicates add one per response in flight on top of
-// the connections' share. Marked todo until the thread stops duplicating region fds (which
-// needs Connection.onClosed to keep the fds of the response being written until it settles).
+// Regions are read through the caller's own fds (the broker keeps a response's segment readers
+// until its write settles, Connection.flush), so stalled responses hold no descriptor per
+// region: clients that fetch many partitions on many connections and stop reading cannot grow
+// the broker's descriptors past its budget (config/descriptors.ts). Only the socket's duplicate
+// is per response in flight, one per connection at most.
 t.test(
   'descriptors held by stalled responses grow with responses only, not with their regions',
-  { todo: 'region fds are duplicated per response in flight (see the comment above)' },
   async (t) => {
     const dir = await tempDir(t);
     const big = randomData(4 * 1024 * 1024); // 32 regions of it are far more than a loopback socket buffers
@@ -138,7 +135,7 @@ t.test(
     const held = fdsLike(file);
     for (const pair of pairs) pair.receiver.destroy();
     await Promise.all(sends);
-    t.ok(held <= 1 + connections, `fds on the file while ${connections} responses of ${regionsEach} regions wait: ${held}`);
+    t.equal(held, 1, `fds on the file while ${connections} responses of ${regionsEach} regions wait: only the caller's`);
     t.equal(fdsLike(file), 1, 'back to the caller fd alone once they settle');
   },
 );
