@@ -72,7 +72,7 @@ const USAGE = `usage: node dist/bench/produce-consume.js [options]
   --linger-ms MS      producer linger.ms (default 5)
   --batch-messages M  producer batch.num.messages (default 10000)
   --fetch-bytes B     consumer max.partition.fetch.bytes (default 1048576, librdkafka's)
-  --fetch-zero-copy on|off   broker fetch.zero.copy (default off, the broker default)
+  --fetch-zero-copy on|off   broker fetch.zero.copy (default on, the broker default)
   --socket-buffer-bytes B    broker socket.send.buffer.bytes and socket.receive.buffer.bytes
                       (default: the broker's, 102400; -1 leaves them to the OS)
   --quiet-wait S      before each phase, wait up to S seconds for the machine to be idle
@@ -87,7 +87,7 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
   const integer = (key: string, fallback: number, min: number): number => integerOption(values, key, fallback, min);
   const acks = values.get('acks') ?? '1';
   if (!['-1', '0', '1', 'all'].includes(acks)) throw new UsageError(`--acks must be -1, 0, 1 or all, not ${acks}`);
-  const zeroCopy = values.get('fetch-zero-copy') ?? 'off';
+  const zeroCopy = values.get('fetch-zero-copy') ?? 'on';
   if (zeroCopy !== 'on' && zeroCopy !== 'off') throw new UsageError(`--fetch-zero-copy must be on or off, not ${zeroCopy}`);
   return {
     messages: integer('messages', 500_000, 1),

@@ -424,20 +424,22 @@ async function resolvePerIpOverrides(overrides: ReadonlyMap<string, number>, log
 }
 
 /**
- * Responses go out from the addon's sender thread when it has one (NativeResponseWriter):
- * file regions by sendfile(2) with fetch.zero.copy=on, by pread + write there with off.
- * Without it: on = the per-region sendfile (native or its TypeScript fallback, said once),
- * off = the buffered path on the thread pool.
+ * Responses with records go out from the addon's sender thread (NativeResponseWriter): file
+ * regions by sendfile(2) with fetch.zero.copy=on (the default), by pread + write there with
+ * off. An addon without the sender thread (an older build) sends each region with its
+ * sendfile (on) or the thread pool's reads (off); no addon at all means the buffered path
+ * on the thread pool, said once.
  */
 function responseWriter(config: BrokerConfig, logger: Logger): ResponseWriter {
   const buffered = new BufferedResponseWriter();
-  const sendFile = loadSendFile({ returnWhenFull: true, log: (message) => (config.fetchZeroCopy ? logger.warn(message) : logger.debug(message)) });
+  const sendFile = loadSendFile({ returnWhenFull: true, log: (message) => logger.warn(message) });
   if (sendFile.sendChunks !== undefined && sendFile.shutdownSocket !== undefined) {
     logger.info(`responses are written by the native sender thread; fetch.zero.copy=${config.fetchZeroCopy ? 'on: file regions by sendfile' : 'off: file regions by pread + write'}`);
     return new NativeResponseWriter(sendFile.sendChunks, !config.fetchZeroCopy, buffered, sendFile.shutdownSocket);
   }
-  if (!config.fetchZeroCopy) return buffered;
-  logger.info(`fetch.zero.copy=on: file regions go out with the ${sendFile.name} sendfile`);
+  // The TypeScript stand-in for sendfile copies through user space anyway: the buffered path does that better.
+  if (!config.fetchZeroCopy || sendFile.name !== 'native') return buffered;
+  logger.info('fetch.zero.copy=on: file regions go out with the native sendfile, one region at a time');
   return new ZeroCopyResponseWriter(sendFile, buffered);
 }
 
