@@ -321,7 +321,7 @@ interface CellRun {
   readonly shardCpuSecondsPerGB: readonly number[] | null;
   readonly shardsCpuSecondsPerGB: number | null;
   readonly shardCpuSource: 'proc' | 'elu' | null;
-  /** Broker CPU outside the main and shard threads (libuv pool, V8 GC and compiler threads). */
+  /** Broker CPU outside the main and shard threads (the addon's sender thread, libuv pool, V8 GC and compiler threads). */
   readonly otherThreadsCpuSecondsPerGB: number | null;
   readonly clientCpuSecondsPerGB: number | null;
   readonly mainThreadElu: number;

@@ -271,14 +271,10 @@ export class NativeResponseWriter implements ResponseWriter {
     // Bytes still in the socket's own queue must reach the kernel before the thread writes past them.
     if (socket.writableLength > 0) await writeAndWait(socket, EMPTY);
     let bufferBytes = 0;
-    let regions = false;
-    for (const chunk of chunks) {
-      if (isFileRegion(chunk)) regions = true;
-      else bufferBytes += chunk.length;
-    }
+    for (const chunk of chunks) if (!isFileRegion(chunk)) bufferBytes += chunk.length;
     // copy: the thread reads the regions through a staging buffer this response holds until
     // it is written; it is response memory in user space like the buffered writer's reads.
-    const stagingBytes = this.copy && regions ? limits.senderCopyStepBytes : 0;
+    const stagingBytes = this.copy ? limits.senderCopyStepBytes : 0;
     meter.add(stagingBytes);
     this.writing.add(socket);
     try {
