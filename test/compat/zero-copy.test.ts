@@ -15,7 +15,11 @@ for (const zeroCopy of ['on', 'off'] as const) {
     const broker = await BrokerProcess.start(t, {
       overrides: { 'fetch.zero.copy': zeroCopy, 'log.segment.bytes': 256 * 1024, 'num.partitions': PARTITIONS },
     });
-    if (zeroCopy === 'on') t.match(broker.log, /fetch\.zero\.copy=on: file regions go out with the native sendfile/);
+    t.match(
+      broker.log,
+      zeroCopy === 'on' ? /native sender thread; fetch\.zero\.copy=on: file regions by sendfile/ : /native sender thread; fetch\.zero\.copy=off: file regions by pread \+ write/,
+      'the addon loaded and its sender thread writes the responses',
+    );
     const produced = await run('kcat', ['-b', broker.bootstrap, '-t', 'zc', '-P', '-X', 'acks=all'], { input });
     t.equal(produced.code, 0, produced.stderr);
 
