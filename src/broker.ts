@@ -142,7 +142,7 @@ export class Broker {
     logger.info(
       `open-file limit ${descriptors.openFilesLimit}: up to ${config.maxConnections ?? descriptors.connections} connections` +
         `${config.maxConnections === null ? '' : ' (max.connections)'}, ${descriptors.segmentFilesPerShard} open segment files per shard, ` +
-        `${descriptors.segmentReaders} for fetch responses, ${descriptors.reserved} reserved`,
+        `${descriptors.segmentReaders} for fetch responses, ${descriptors.senderSockets} for the sender thread, ${descriptors.reserved} reserved`,
     );
     let shards: ShardSet | null = null;
     let openedStore: MetadataStore | null = null;
@@ -219,7 +219,7 @@ export class Broker {
         apiVersions: () => registry.apiVersions(),
         brokerEndpoint: (brokerId) => (cluster !== null ? cluster.liveBrokers().find((live) => live.nodeId === brokerId) : brokerId === config.brokerId ? advertisedBrokers(config)[0] : undefined),
       };
-      broker = new Broker(config, logger, descriptors, perIpOverrides, locks, store, shards, controller, segmentReaders, registry, services, responseWriter(config, logger), cluster);
+      broker = new Broker(config, logger, descriptors, perIpOverrides, locks, store, shards, controller, segmentReaders, registry, services, responseWriter(config, logger, descriptors), cluster);
       controller.onBrokerConfigChange((changed, previous) => broker!.reconfigureConnections(changed, previous));
       shards.on('shardFailed', (shardId, error) => {
         logger.error(`shard ${shardId} failed: ${error.message}; stopping the broker`);
@@ -430,12 +430,12 @@ async function resolvePerIpOverrides(overrides: ReadonlyMap<string, number>, log
  * sendfile (on) or the thread pool's reads (off); no addon at all means the buffered path
  * on the thread pool, said once.
  */
-function responseWriter(config: BrokerConfig, logger: Logger): ResponseWriter {
+function responseWriter(config: BrokerConfig, logger: Logger, descriptors: DescriptorBudget): ResponseWriter {
   const buffered = new BufferedResponseWriter();
   const sendFile = loadSendFile({ returnWhenFull: true, log: (message) => logger.warn(message) });
   if (sendFile.sendChunks !== undefined && sendFile.shutdownSocket !== undefined) {
     logger.info(`responses are written by the native sender thread; fetch.zero.copy=${config.fetchZeroCopy ? 'on: file regions by sendfile' : 'off: file regions by pread + write'}`);
-    return new NativeResponseWriter(sendFile.sendChunks, !config.fetchZeroCopy, buffered, sendFile.shutdownSocket);
+    return new NativeResponseWriter(sendFile.sendChunks, !config.fetchZeroCopy, buffered, sendFile.shutdownSocket, descriptors.senderSockets);
   }
   // The TypeScript stand-in for sendfile copies through user space anyway: the buffered path does that better.
   if (!config.fetchZeroCopy || sendFile.name !== 'native') return buffered;

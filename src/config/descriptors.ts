@@ -4,18 +4,16 @@
 // can stop by opening connections, or one topic by having many segments, is not safe).
 // - segment files the shards keep open for appends and reads (storage/segment-files.ts),
 // - segment files the main thread keeps open to send fetched bytes (shard/segment-readers.ts),
-// - client connections (max.connections, when not set explicitly), two each: its socket, and
-//   while a fetch response with records is written, the sender thread's duplicate of it
-//   (native/response-sender.cc),
+// - client connections (max.connections, when not set explicitly),
+// - the sender thread's duplicates of the sockets it is writing fetch responses to
+//   (native/response-sender.cc, one per response in flight; past this share a response is
+//   written through the thread pool instead, network/response-writer.ts),
 // - a fixed reserve for everything else: standard streams, the event loops of the main
 //   thread and each shard, metadata and checkpoint writes, index and snapshot files while
 //   they are written, the listening sockets.
 
 import { readFileSync } from 'node:fs';
 import { limits } from './limits.js';
-
-/** A connection's socket, and the sender thread's duplicate of it while a fetch response with records is written. */
-const DESCRIPTORS_PER_CONNECTION = 2;
 
 /** Used when the limit cannot be read (not Linux): the common default soft limit. */
 const FALLBACK_OPEN_FILES_LIMIT = 1024;
@@ -28,8 +26,10 @@ export interface DescriptorBudget {
   readonly segmentFilesPerShard: number;
   /** Segment files the main thread keeps open for fetch responses at most. */
   readonly segmentReaders: number;
-  /** Client connections at once, unless max.connections says otherwise (each counted as two descriptors). */
+  /** Client connections at once, unless max.connections says otherwise. */
   readonly connections: number;
+  /** Fetch responses on the sender thread at once (each holds a duplicate of its socket). */
+  readonly senderSockets: number;
 }
 
 /** The soft RLIMIT_NOFILE of this process, from /proc/self/limits ("Max open files"). */
@@ -46,8 +46,9 @@ export function openFilesLimit(): number {
 }
 
 /**
- * Divides `limit` descriptors: after the reserve, 30 % to the shards' segment files, 20 %
- * to the main thread's readers and 50 % to connections at two each, each with a floor so that a tiny
+ * Divides `limit` descriptors: after the reserve, 30 % to the shards' segment files, 15 %
+ * to the main thread's readers, 5 % to the sender thread's socket duplicates and 50 % to
+ * connections, each with a floor so that a tiny
  * limit still runs (slowly: segment files are then reopened often), and the two file shares
  * capped by limits.ts (more open files than that buys nothing).
  */
@@ -58,8 +59,9 @@ export function descriptorBudget(limit: number, shardCount: number): DescriptorB
     openFilesLimit: limit,
     reserved,
     segmentFilesPerShard: clamp(Math.floor((shareable * 0.3) / shardCount), limits.segmentFilesOpenPerShardMin, limits.segmentFilesOpenPerShardMax),
-    segmentReaders: clamp(Math.floor(shareable * 0.2), limits.segmentReadersOpenMin, limits.segmentReadersOpenMax),
-    connections: Math.max(limits.connectionsMin, Math.floor((shareable * 0.5) / DESCRIPTORS_PER_CONNECTION)),
+    segmentReaders: clamp(Math.floor(shareable * 0.15), limits.segmentReadersOpenMin, limits.segmentReadersOpenMax),
+    senderSockets: clamp(Math.floor(shareable * 0.05), limits.senderSocketsMin, limits.senderSocketsMax),
+    connections: Math.max(limits.connectionsMin, Math.floor(shareable * 0.5)),
   };
 }
 

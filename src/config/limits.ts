@@ -47,6 +47,10 @@ export const limits = {
   logScanChunkBytes: 1024 * 1024,
   /** Longest graceful shutdown waits for in-flight requests before closing connections. */
   shutdownDrainMs: 10_000,
+  /** Fetch responses on the native sender thread at once, each holding a duplicate of its socket, at most (config/descriptors.ts may give fewer); past it they are written through the thread pool. */
+  senderSocketsMax: 4096,
+  /** ...and at least, however small the open-file limit. */
+  senderSocketsMin: 4,
   /** Segment files the main thread keeps open for reading, at most (config/descriptors.ts may give fewer). */
   segmentReadersOpenMax: 1024,
   /** ...and at least, however small the open-file limit. */

@@ -249,8 +249,9 @@ export class ZeroCopyResponseWriter implements ResponseWriter {
  * the main thread hands a response over once and hears back once, however many regions it
  * has and however often the socket fills; regions go by sendfile(2) (`copy` false,
  * fetch.zero.copy=on) or by pread(2) + write(2) there (`copy` true). Responses of buffers
- * only, and every response on a socket without a usable descriptor (TLS: its bytes must go
- * through Node's encryption), take `fallback`.
+ * only, every response on a socket without a usable descriptor (TLS: its bytes must go
+ * through Node's encryption), and responses past `inFlightMax` on the thread at once take
+ * `fallback`.
  */
 export class NativeResponseWriter implements ResponseWriter {
   /** Sockets with a response on the sender thread. */
@@ -261,12 +262,14 @@ export class NativeResponseWriter implements ResponseWriter {
     readonly copy: boolean,
     private readonly fallback: ResponseWriter,
     private readonly shutdownSocket: (socketFd: number) => void,
+    /** Responses on the thread at once (each holds a duplicate of its socket: the descriptor budget's senderSockets); more take `fallback`. */
+    private readonly inFlightMax: number = Number.POSITIVE_INFINITY,
   ) {}
 
   async write(socket: Socket, chunks: readonly Chunk[], meter: ResponseMeter = UNMETERED): Promise<void> {
     // A response of buffers only (all but fetches with records) goes straight into the socket:
     // handing it to the thread would cost two thread hops and a dup for bytes Node writes at once.
-    if (socket instanceof TLSSocket || !chunks.some(isFileRegion)) return this.fallback.write(socket, chunks, meter);
+    if (socket instanceof TLSSocket || !chunks.some(isFileRegion) || this.writing.size >= this.inFlightMax) return this.fallback.write(socket, chunks, meter);
     if (socket.destroyed) throw new Error('socket closed while writing a response');
     // Bytes still in the socket's own queue must reach the kernel before the thread writes past them.
     if (socket.writableLength > 0) await writeAndWait(socket, EMPTY);

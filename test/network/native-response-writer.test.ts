@@ -78,3 +78,28 @@ t.test('copy true: a response of buffers only goes straight into the socket, tak
   await new Promise((resolve) => socket.write(Buffer.alloc(0), resolve)); // the kernel has taken the 5 bytes
   t.equal(meter.held, 0, 'everything given back');
 });
+
+t.test('past inFlightMax responses on the thread, the next one takes the fallback (no socket duplicate beyond the budget)', async (t) => {
+  const first = await connectedSocket(t);
+  const second = await connectedSocket(t);
+  let calls = 0;
+  let finish: () => void = () => undefined;
+  const sendChunks: SendChunks = () => {
+    calls++;
+    return new Promise<number>((resolve) => (finish = () => resolve(0)));
+  };
+  const fallbackWrites: Chunk[][] = [];
+  const fallback = { write: async (_socket: net.Socket, chunks: readonly Chunk[]) => void fallbackWrites.push([...chunks]) };
+  const writer = new NativeResponseWriter(sendChunks, false, fallback, () => undefined, 1);
+  const region: Chunk = { fd: 0, position: 0, length: 10 };
+  const onThread = writer.write(first, [Buffer.alloc(1), region], countingMeter());
+  await writer.write(second, [Buffer.alloc(1), region], countingMeter());
+  t.equal(calls, 1, 'one response on the thread');
+  t.equal(fallbackWrites.length, 1, 'the second went to the fallback writer');
+  finish();
+  await onThread;
+  const again = writer.write(second, [Buffer.alloc(1), region], countingMeter());
+  t.equal(calls, 2, 'with the thread free again, the next goes to it');
+  finish();
+  await again;
+});

@@ -97,6 +97,6 @@ export const FDS_PER_PARTITION = 4;
 export function fdsMax(connections: number, partitions: number, shards: number): number {
   const budget = descriptorBudget(openFilesLimit(), shards);
   const files = Math.min(FDS_PER_PARTITION * partitions, budget.segmentFilesPerShard * shards + budget.segmentReaders);
-  // Two per connection: its socket, and the sender thread's duplicate while a fetch response is written.
-  return FDS_BASE + files + 2 * connections;
+  // The sender thread's socket duplicates: one per connection with a fetch response in flight, at most its share.
+  return FDS_BASE + files + connections + Math.min(connections, budget.senderSockets);
 }
