@@ -18,7 +18,7 @@
 // bench/results/scaling.json.
 
 import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, fsyncSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -50,13 +50,12 @@ import {
   writeResults,
 } from './lib/bench-common.js';
 import { createTopic, shardWorkers, startInProcessBroker } from './lib/in-process-broker.js';
-import { measure, type EluSource, type Usage } from './lib/measure.js';
+import { CLOCK_TICKS_PER_SECOND, measure, threadCpuTicks, type EluSource, type Usage } from './lib/measure.js';
 import { ensureRdkafkaPerformance, rdkafkaVersion } from './lib/rdkafka-performance.js';
-import { ClientLauncher, parseConsume, parseProduce } from './lib/rdkafka-run.js';
+import { ClientLauncher, consumerJobs, parseConsume, parseProduce } from './lib/rdkafka-run.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 // ---------------------------------------------------------------------------------------
 // Settings
@@ -151,17 +150,6 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
 
 function taskIds(): number[] {
   return readdirSync('/proc/self/task').map(Number).sort((a, b) => a - b);
-}
-
-/** utime + stime of one thread of this process, in clock ticks; null when it is gone or off Linux. */
-function threadCpuTicks(tid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -442,16 +430,7 @@ async function runCell(context: CellContext, round: number, connections: number)
   const produce = await runPhase(context, 'produce', round, connections, topic, partitionShards, produceJobs);
 
   const stored = highWatermarks(broker, topic, settings.partitions);
-  const consumeJobs = Array.from({ length: connections }, (_, index) => {
-    const mine = stored.map((_, partition) => partition).filter((partition) => partition % connections === index);
-    const messages = mine.reduce((sum, partition) => sum + stored[partition]!, 0);
-    const args = [
-      '-C', '-t', topic, '-b', bootstrap, '-o', 'beginning', '-c', String(messages),
-      '-X', `max.partition.fetch.bytes=${settings.maxPartitionFetchBytes}`,
-      ...mine.flatMap((partition) => ['-p', String(partition)]),
-    ];
-    return { args, messages };
-  });
+  const consumeJobs = consumerJobs(topic, bootstrap, stored, connections, settings.maxPartitionFetchBytes);
   if (consumeJobs.some((job) => job.messages === 0)) throw new BenchError(`${topic}: a consumer's partitions hold no messages (high watermarks ${stored.join(', ')})`);
   const consume = await runPhase(context, 'consume', round, connections, topic, partitionShards, consumeJobs);
   return [produce, consume];
@@ -460,28 +439,13 @@ async function runCell(context: CellContext, round: number, connections: number)
 // ---------------------------------------------------------------------------------------
 // Medians, tables, the model
 
-interface CellMedian {
-  readonly phase: Phase;
-  readonly shards: number;
-  readonly connections: number;
-  readonly runs: number;
-  readonly mbPerSec: number;
-  readonly mbPerSecMin: number;
-  readonly mbPerSecMax: number;
-  readonly clientMbPerSec: number;
-  readonly brokerCpuSecondsPerGB: number;
-  readonly mainCpuSecondsPerGB: number | null;
-  readonly shardCpuSecondsPerGB: readonly number[] | null;
-  readonly shardsCpuSecondsPerGB: number | null;
-  readonly otherThreadsCpuSecondsPerGB: number | null;
-  readonly clientCpuSecondsPerGB: number | null;
-  readonly mainThreadElu: number;
-  readonly shardElu: readonly number[] | null;
-  readonly brokerCores: number;
-  readonly clientCores: number | null;
-  readonly hostBusyCores: number;
-  readonly otherCores: number | null;
-}
+/** A cell's medians over its runs: the runs' figures, plus the spread of MB/s. */
+type CellMedian = Pick<
+  CellRun,
+  | 'phase' | 'shards' | 'connections' | 'mbPerSec' | 'clientMbPerSec' | 'brokerCpuSecondsPerGB' | 'mainCpuSecondsPerGB'
+  | 'shardCpuSecondsPerGB' | 'shardsCpuSecondsPerGB' | 'otherThreadsCpuSecondsPerGB' | 'clientCpuSecondsPerGB'
+  | 'mainThreadElu' | 'shardElu' | 'brokerCores' | 'clientCores' | 'hostBusyCores' | 'otherCores'
+> & { readonly runs: number; readonly mbPerSecMin: number; readonly mbPerSecMax: number };
 
 function cellMedians(runs: readonly CellRun[], settings: Settings): CellMedian[] {
   const medians: CellMedian[] = [];

@@ -57,7 +57,7 @@ import {
 import { createTopic, shardWorkers, startInProcessBroker } from './lib/in-process-broker.js';
 import { measure, type EluSource, type Usage } from './lib/measure.js';
 import { ensureRdkafkaPerformance, rdkafkaVersion } from './lib/rdkafka-performance.js';
-import { ClientLauncher, parseConsume, parseProduce, type ConsumeSummary } from './lib/rdkafka-run.js';
+import { ClientLauncher, consumerJobs, parseConsume, parseProduce, type ConsumeSummary } from './lib/rdkafka-run.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -859,17 +859,7 @@ async function consumeRun(
   addon: RawAddon | null,
   clients_: ClientLauncher,
 ): Promise<Omit<BrokerRun, 'round' | 'zeroCopy' | 'busyCoresBefore' | 'loadAverageBefore'>> {
-  // Partitions are dealt round-robin: consumer i reads partitions i, i + C, i + 2C, …
-  const jobs = Array.from({ length: consumers }, (_, index) => {
-    const mine = partitionMessages.map((_, partition) => partition).filter((partition) => partition % consumers === index);
-    const messages = mine.reduce((sum, partition) => sum + partitionMessages[partition]!, 0);
-    const args = [
-      '-C', '-t', topic, '-b', handle.bootstrap, '-o', 'beginning', '-c', String(messages),
-      '-X', `max.partition.fetch.bytes=${settings.fetchBytes}`,
-      ...mine.flatMap((partition) => ['-p', String(partition)]),
-    ];
-    return { args, messages };
-  });
+  const jobs = consumerJobs(topic, handle.bootstrap, partitionMessages, consumers, settings.fetchBytes);
   const messages = partitionMessages.reduce((sum, count) => sum + count, 0);
   const payloadBytes = messages * settings.messageBytes;
   if (handle.probe !== null) {

@@ -138,10 +138,10 @@ struct SendJob {
 
   explicit SendJob(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
 
+  // The socket's duplicate; the pieces' fds are the caller's and never closed here.
   void CloseDuplicates() {
     if (socket >= 0) ::close(socket);
     socket = -1;
-    for (Piece& piece : pieces) piece.file = -1;  // the caller's: never closed here
   }
 };
 
@@ -204,6 +204,27 @@ class ResponseSender {
     Wake();
   }
 
+  // Resolves or rejects the job's promise by its outcome (Node-style error fields); main thread.
+  static void SettleInJavaScript(Napi::Env env, SendJob* job) {
+    switch (job->failure) {
+      case Failure::kNone:
+        job->deferred.Resolve(Napi::Number::New(env, static_cast<double>(job->sent)));
+        break;
+      case Failure::kErrno:
+        Reject(env, job, "sendChunks failed: " + ErrnoCode(job->error) + " (" + ErrnoDescription(job->error) + ") in " + job->syscall,
+               ErrnoCode(job->error), -job->error);
+        break;
+      case Failure::kTimeout:
+        Reject(env, job, "sendChunks failed: ETIMEDOUT (socket not writable for " + std::to_string(job->stall_timeout_ms) + " ms)",
+               "ETIMEDOUT", -ETIMEDOUT);
+        break;
+      case Failure::kEndOfFile:
+        Reject(env, job, "sendChunks failed: ERR_SENDFILE_EOF (a file ended at offset " + std::to_string(job->end_offset) + ")",
+               "ERR_SENDFILE_EOF", 0);
+        break;
+    }
+  }
+
  private:
   void Wake() {
     uint64_t one = 1;
@@ -230,26 +251,6 @@ class ResponseSender {
       // this callback it would be std::terminate for the whole process.
     }
     delete job;
-  }
-
-  static void SettleInJavaScript(Napi::Env env, SendJob* job) {
-    switch (job->failure) {
-      case Failure::kNone:
-        job->deferred.Resolve(Napi::Number::New(env, static_cast<double>(job->sent)));
-        break;
-      case Failure::kErrno:
-        Reject(env, job, "sendChunks failed: " + ErrnoCode(job->error) + " (" + ErrnoDescription(job->error) + ") in " + job->syscall,
-               ErrnoCode(job->error), -job->error);
-        break;
-      case Failure::kTimeout:
-        Reject(env, job, "sendChunks failed: ETIMEDOUT (socket not writable for " + std::to_string(job->stall_timeout_ms) + " ms)",
-               "ETIMEDOUT", -ETIMEDOUT);
-        break;
-      case Failure::kEndOfFile:
-        Reject(env, job, "sendChunks failed: ERR_SENDFILE_EOF (a file ended at offset " + std::to_string(job->end_offset) + ")",
-               "ERR_SENDFILE_EOF", 0);
-        break;
-    }
   }
 
   static void Reject(Napi::Env env, SendJob* job, const std::string& what, const std::string& code, int errno_value) {
@@ -552,14 +553,7 @@ Napi::Value ResponseSenderHolder::SendChunks(const Napi::CallbackInfo& info, uin
     job->failure = Failure::kErrno;
     job->error = failed_errno;
     job->syscall = failed_call;
-    Napi::Error error = Napi::Error::New(env, "sendChunks failed: " + ErrnoCode(failed_errno) + " (" + ErrnoDescription(failed_errno) +
-                                                  ") in " + failed_call + " after 0 of " + std::to_string(job->total) + " bytes (socket fd " +
-                                                  std::to_string(job->socket_fd) + ")");
-    error.Set("code", Napi::String::New(env, ErrnoCode(failed_errno)));
-    error.Set("errno", Napi::Number::New(env, -failed_errno));
-    error.Set("syscall", Napi::String::New(env, failed_call));
-    error.Set("bytesSent", Napi::Number::New(env, 0));
-    job->deferred.Reject(error.Value());
+    ResponseSender::SettleInJavaScript(env, job.get());
     return promise;
   }
   job->keep = Napi::Persistent(info[1]);

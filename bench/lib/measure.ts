@@ -37,11 +37,12 @@ export interface Usage {
   readonly minorPageFaults: number | null;
 }
 
-const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
+export const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-function mainThreadCpuTicks(): number | null {
+/** utime + stime of one thread of this process (`tid`; the main thread's is the pid), in clock ticks; null when it is gone or off Linux. */
+export function threadCpuTicks(tid: number): number | null {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(fields[11]) + Number(fields[12]);
@@ -90,7 +91,7 @@ export async function measure<T>(shardWorkers: readonly EluSource[] | null, work
   const host0 = hostCpuTimes();
   const io0 = processIo();
   const faults0 = processMinorFaults();
-  const main0 = mainThreadCpuTicks();
+  const main0 = threadCpuTicks(process.pid);
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
@@ -100,7 +101,7 @@ export async function measure<T>(shardWorkers: readonly EluSource[] | null, work
   const wallSeconds = (performance.now() - t0) / 1000;
   const elu = performance.eventLoopUtilization(elu0);
   const cpu = process.cpuUsage(cpu0);
-  const main1 = mainThreadCpuTicks();
+  const main1 = threadCpuTicks(process.pid);
   const host1 = hostCpuTimes();
   const io1 = processIo();
   const faults1 = processMinorFaults();

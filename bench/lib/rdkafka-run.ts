@@ -151,6 +151,30 @@ export function parseProduce(run: ClientRun, args: readonly string[], expected: 
   return summary;
 }
 
+/**
+ * `consumers` concurrent `rdkafka_performance -C` runs over a topic whose partition i holds
+ * `partitionMessages[i]` messages, each expecting exactly its own: partitions are dealt
+ * round-robin (consumer i reads partitions i, i + C, i + 2C, …; one consumer reads them all).
+ */
+export function consumerJobs(
+  topic: string,
+  bootstrap: string,
+  partitionMessages: readonly number[],
+  consumers: number,
+  maxPartitionFetchBytes: number,
+): { args: string[]; messages: number }[] {
+  return Array.from({ length: consumers }, (_, index) => {
+    const mine = partitionMessages.map((_, partition) => partition).filter((partition) => partition % consumers === index);
+    const messages = mine.reduce((sum, partition) => sum + partitionMessages[partition]!, 0);
+    const args = [
+      '-C', '-t', topic, '-b', bootstrap, '-o', 'beginning', '-c', String(messages),
+      '-X', `max.partition.fetch.bytes=${maxPartitionFetchBytes}`,
+      ...mine.flatMap((partition) => ['-p', String(partition)]),
+    ];
+    return { args, messages };
+  });
+}
+
 /** The consumer's summary; throws unless exactly `expected` messages (and, when given, `expectedBytes` payload bytes) arrived. */
 export function parseConsume(run: ClientRun, args: readonly string[], expected: number, expectedBytes?: number): ConsumeSummary {
   const match = lastMatch(CONSUME_SUMMARY, run.stdout);
