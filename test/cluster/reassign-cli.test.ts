@@ -27,7 +27,9 @@ import { describe, spate } from '../cli/fixtures/spate.js';
 const MiB = 1024 * 1024;
 const MOVING = 'moving';
 const MOVING_BYTES = 200 * MiB;
-const THROTTLE_BYTES_PER_S = 25 * MiB;
+// Well under what replication does unthrottled on 2 cores with four brokers (about 100 MiB/s)
+// while another test runs beside this one: a throttle can only hold a rate the machine reaches.
+const THROTTLE_BYTES_PER_S = 12 * MiB;
 /** The measured catch-up rate must be within this fraction of the throttle. */
 const THROTTLE_TOLERANCE = 0.2;
 const ORPHANED = 'orphaned';
@@ -118,15 +120,18 @@ await t.test(`spate reassign --execute --throttle moves it to [2,3,4] at the thr
   t.equal(executed.code, 0, `--execute: ${describe(executed)}`);
   t.comment(executed.out.trim());
 
-  // Broker 4's log over time: the rate between 10 % and 90 % of the log, away from the start
-  // (the first window's burst) and the end.
+  // Broker 4's log over time: the rate between 20 % and 90 % of the log, away from the end and
+  // from the start: a quota lets a whole window's bytes through in its first window (Kafka's
+  // SimpleRate measures over at least one window of replication.quota.window.size.seconds, 1 s),
+  // so the start runs ahead of the rate and then waits. Measured from inside that burst, the
+  // rate came out ~10 % low at 25 MiB/s (its burst passed 10 % of the log).
   const samples: [number, number][] = [];
   await waitFor('broker 4 to hold the whole log', () => {
     const bytes = replicaBytes(4, MOVING, 0);
     samples.push([Date.now(), bytes]);
     return bytes >= MOVING_BYTES;
   }, 120_000, 200);
-  const from = samples.find(([, bytes]) => bytes >= 0.1 * MOVING_BYTES)!;
+  const from = samples.find(([, bytes]) => bytes >= 0.2 * MOVING_BYTES)!;
   const to = samples.find(([, bytes]) => bytes >= 0.9 * MOVING_BYTES)!;
   const rate = (to[1] - from[1]) / ((to[0] - from[0]) / 1000);
   t.comment(`broker 4 caught up ${((to[1] - from[1]) / MiB).toFixed(0)} MiB in ${((to[0] - from[0]) / 1000).toFixed(1)} s: ${(rate / MiB).toFixed(1)} MiB/s against a throttle of ${THROTTLE_BYTES_PER_S / MiB} MiB/s`);
