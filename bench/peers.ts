@@ -42,7 +42,7 @@ import {
 import { processCpuSeconds } from './lib/cluster.js';
 import { hostCpuTimes } from './lib/measure.js';
 import { createTopic, startInProcessBroker } from './lib/in-process-broker.js';
-import { ensureRdkafkaPerformance, rdkafkaVersion } from './lib/rdkafka-performance.js';
+import { ensurePacedProducer, ensureRdkafkaPerformance, rdkafkaVersion } from './lib/rdkafka-performance.js';
 import { killAllClients, parseProduce, runClient, tail } from './lib/rdkafka-run.js';
 
 // ---------------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 // ---------------------------------------------------------------------------------------
 // Spate and the mock cluster: rdkafka_performance
 
-async function startSpate(client: string, settings: Settings, scratch: string): Promise<System> {
+async function startSpate(client: string, pacedProducer: string, settings: Settings, scratch: string): Promise<System> {
   const port = await freePort();
   const bootstrap = `127.0.0.1:${port}`;
   const overrides = new Map<string, string>([
@@ -230,7 +230,7 @@ async function startSpate(client: string, settings: Settings, scratch: string): 
     },
     async latency(round, ratePerSecond, seconds) {
       const topic = await topicOf('lat', round);
-      return rdkafkaLatency(client, topic, bootstrap, settings, ratePerSecond, seconds, scratch);
+      return rdkafkaLatency(client, pacedProducer, topic, bootstrap, settings, ratePerSecond, seconds, scratch);
     },
     async stop() {
       await running.stop();
@@ -250,18 +250,22 @@ async function rdkafkaProduce(client: string, target: readonly string[], setting
 }
 
 /**
- * rdkafka_performance's latency mode: the producer (-l -r rate) writes "LATENCY:<wall clock µs>"
- * into each payload, the consumer (-l -A file) writes each message's receive-minus-send time in µs.
+ * rdkafka_performance's latency consumer (-l -A file: each message's receive-minus-send time in µs)
+ * reading what the paced producer writes: "LATENCY:<wall clock µs>" in each payload, in bursts of
+ * what is due each millisecond (bench/rdkafka-perf/paced-producer.c). Not `rdkafka_performance -P
+ * -l -r`: above 10,000 messages/s its pacing polls in a loop and spins a whole core, half of this
+ * machine, and the latency it measured was mostly the scheduler's (p99 29 ms at 92,000/s; 11 ms
+ * with the paced producer, the same broker).
  */
-async function rdkafkaLatency(client: string, topic: string, bootstrap: string, settings: Settings, ratePerSecond: number, seconds: number, scratch: string): Promise<number[]> {
+async function rdkafkaLatency(client: string, pacedProducer: string, topic: string, bootstrap: string, settings: Settings, ratePerSecond: number, seconds: number, scratch: string): Promise<number[]> {
   const count = Math.round(ratePerSecond * seconds);
   const file = join(scratch, `${topic}.latency`);
   const consumerArgs = ['-C', '-t', topic, '-b', bootstrap, '-o', 'beginning', '-c', String(count), '-l', '-A', file, '-X', 'fetch.wait.max.ms=100',
     ...Array.from({ length: settings.partitions }, (_, partition) => ['-p', String(partition)]).flat()];
   const consumer = runClient(client, consumerArgs, settings.timeoutSeconds);
   await sleep(1000); // let the consumer connect and reach the partition before the first message
-  const producerArgs = ['-P', '-t', topic, '-b', bootstrap, '-s', String(settings.messageBytes), '-c', String(count), '-a', '1', '-z', 'none', '-l', '-r', String(Math.round(ratePerSecond)), '-X', 'linger.ms=1'];
-  const producer = await runClient(client, producerArgs, settings.timeoutSeconds);
+  const producerArgs = ['-t', topic, '-b', bootstrap, '-s', String(settings.messageBytes), '-c', String(count), '-r', String(Math.round(ratePerSecond)), '-X', 'acks=1', '-X', 'linger.ms=1'];
+  const producer = await runClient(pacedProducer, producerArgs, settings.timeoutSeconds);
   parseProduce(producer, producerArgs, count);
   const consumed = await consumer;
   if (consumed.code !== 0) throw new BenchError(`latency consumer failed (${consumed.code})\n${tail(consumed.stdout)}\n${tail(consumed.stderr)}`);
@@ -662,6 +666,7 @@ async function main(): Promise<void> {
   const projectRoot = findProjectRoot(import.meta.url);
   const settings = parseArgs(process.argv.slice(2), projectRoot);
   const client = ensureRdkafkaPerformance(projectRoot);
+  const pacedProducer = ensurePacedProducer(projectRoot);
   const scratch = mkdtempSync(join(tmpdir(), 'spate-bench-peers-'));
   const systems: System[] = [];
   const unavailable = new Map<SystemName, string>();
@@ -678,7 +683,7 @@ async function main(): Promise<void> {
   try {
     for (const name of settings.systems) {
       try {
-        if (name === 'spate') systems.push(await startSpate(client, settings, scratch));
+        if (name === 'spate') systems.push(await startSpate(client, pacedProducer, settings, scratch));
         else if (name === 'redis') systems.push(await startRedis(settings, scratch));
         else if (name === 'nats') systems.push(await startNats(settings, scratch));
         else systems.push(mockSystem(client, settings));
@@ -753,7 +758,7 @@ async function main(): Promise<void> {
     const shown = writeResults(settings.out, {
       settings,
       clients: {
-        spate: 'rdkafka_performance (librdkafka, native), acks=1, linger.ms=5, batch.num.messages=10000; latency: rdkafka_performance -l pair, linger.ms=1',
+        spate: 'rdkafka_performance (librdkafka, native), acks=1, linger.ms=5, batch.num.messages=10000; latency: paced-producer (librdkafka, bursts per millisecond) and rdkafka_performance -C -l, linger.ms=1',
         redis: `redis-benchmark (native), XADD pipelined ${REDIS_PIPELINE_MESSAGES} deep on ${REDIS_BENCHMARK_CONNECTIONS} connections; latency: ioredis (Node) paced XADD pipelines, XREAD BLOCK on a second connection`,
         nats: `nats (Node), JetStream publishes with a reply subject, ${NATS_PUBLISHES_IN_FLIGHT} acks outstanding (async acks); latency: the same publishes paced, ordered consumer`,
         mock: 'rdkafka_performance with test.mock.num.brokers=1 (same producer settings as Spate)',
