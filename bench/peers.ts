@@ -254,8 +254,8 @@ async function rdkafkaProduce(client: string, target: readonly string[], setting
  * reading what the paced producer writes: "LATENCY:<wall clock µs>" in each payload, in bursts of
  * what is due each millisecond (bench/rdkafka-perf/paced-producer.c). Not `rdkafka_performance -P
  * -l -r`: above 10,000 messages/s its pacing polls in a loop and spins a whole core, half of this
- * machine, and the latency it measured was mostly the scheduler's (p99 29 ms at 92,000/s; 11 ms
- * with the paced producer, the same broker).
+ * machine, and the tail it measured was largely the scheduler's (a standalone broker at 90,000/s:
+ * p99 19.6 ms with it, 10.5-14 ms with the paced producer; bench/README.md, "The latency producer").
  */
 async function rdkafkaLatency(client: string, pacedProducer: string, topic: string, bootstrap: string, settings: Settings, ratePerSecond: number, seconds: number, scratch: string): Promise<number[]> {
   const count = Math.round(ratePerSecond * seconds);
