@@ -68,6 +68,11 @@ static double percentile_ms(const int64_t *sorted, long n, double q) {
         return (double)sorted[index < n ? index : n - 1] / 1000;
 }
 
+static void fail(const char *what, const char *why) {
+        fprintf(stderr, "paced-producer: %s: %s\n", what, why);
+        exit(1);
+}
+
 static void usage(const char *why) {
         fprintf(stderr, "paced-producer: %s\nusage: paced-producer -b BOOTSTRAP -t TOPIC [-p PARTITION] [-s BYTES] -c COUNT -r RATE [-X key=value]...\n", why);
         exit(2);
@@ -106,10 +111,11 @@ int main(int argc, char **argv) {
         if (size < 32) size = 32; /* room for "LATENCY:" and 20 digits */
         rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
         rd_kafka_t *producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
-        if (producer == NULL) usage(error);
+        if (producer == NULL) fail("cannot create the producer", error);
         rd_kafka_topic_t *handle = rd_kafka_topic_new(producer, topic, NULL);
         char *payload = malloc((size_t)size);
         delivery_us = malloc(sizeof(int64_t) * (size_t)count);
+        if (payload == NULL || delivery_us == NULL) fail("out of memory", "for the payload and one latency per message");
         memset(payload, 'x', (size_t)size);
 
         long sent = 0;
@@ -123,7 +129,7 @@ int main(int argc, char **argv) {
                 while (sent < due) {
                         snprintf(payload, 32, "LATENCY:%" PRIu64, wall_clock_us());
                         if (rd_kafka_produce(handle, partition, RD_KAFKA_MSG_F_COPY, payload, (size_t)size, NULL, 0, (void *)(intptr_t)monotonic_us()) == -1) {
-                                if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) usage(rd_kafka_err2str(rd_kafka_last_error()));
+                                if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) fail("produce failed", rd_kafka_err2str(rd_kafka_last_error()));
                                 queue_full++;
                                 rd_kafka_poll(producer, 1);
                                 continue;
