@@ -1,15 +1,17 @@
 /*
  * paced-producer: the latency producer of bench/peers.ts. A librdkafka producer that writes
- * `-c` messages of `-s` bytes at `-r` messages/s (to `-p`, or where the partitioner puts them), in bursts of what is due each
- * millisecond, and sleeps between bursts. Each payload starts with "LATENCY:<wall clock µs>",
- * as `rdkafka_performance -P -l` writes it, so `rdkafka_performance -C -l -A FILE` measures it.
+ * `-c` messages of `-s` bytes at `-r` messages/s (to `-p`, or where the partitioner puts them),
+ * in bursts of what is due each millisecond, and waits between bursts in rd_kafka_poll, which
+ * serves delivery reports as they arrive. Each payload starts with "LATENCY:<wall clock µs>", as
+ * `rdkafka_performance -P -l` writes it, so `rdkafka_performance -C -l -A FILE` measures it.
  *
  * Why not `rdkafka_performance -P -l -r RATE`: at more than 10,000 messages/s its pacing waits by
  * polling with a 0 ms timeout in a loop, so the producer spins a whole core. On a 2-core machine
  * that is half the machine, taken from the broker and the consumer, and the latency measured is
  * the scheduler's. Redis' latency producer in peers.ts already paces per millisecond.
  *
- * Prints rdkafka_performance's producer summary line (bench/lib/rdkafka-run.ts parses it).
+ * Prints rdkafka_performance's producer summary line (bench/lib/rdkafka-run.ts parses it) and the
+ * delivery latency (produce() to delivery report) percentiles.
  *
  * usage: paced-producer -b BOOTSTRAP -t TOPIC [-p PARTITION] [-s BYTES] -c COUNT -r RATE [-X key=value]...
  */
@@ -39,12 +41,6 @@ static int64_t monotonic_us(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void sleep_until_us(int64_t deadline_us) {
-        struct timespec ts = {.tv_sec = deadline_us / 1000000, .tv_nsec = (deadline_us % 1000000) * 1000};
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-                ;
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *message, void *opaque) {
@@ -136,9 +132,11 @@ int main(int argc, char **argv) {
                         }
                         sent++;
                 }
-                rd_kafka_poll(producer, 0);
+                /* Until the next millisecond: serve delivery reports as they come (a poll
+                 * returns at the first one), so their latency is not rounded to the tick. */
                 tick_us += 1000;
-                if (tick_us > monotonic_us()) sleep_until_us(tick_us);
+                do rd_kafka_poll(producer, 1);
+                while (monotonic_us() < tick_us);
         }
         rd_kafka_flush(producer, 60 * 1000);
         const double elapsed_ms = (double)(monotonic_us() - started_us) / 1000;
