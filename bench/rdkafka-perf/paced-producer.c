@@ -16,7 +16,6 @@
  * usage: paced-producer -b BOOTSTRAP -t TOPIC [-p PARTITION] [-s BYTES] -c COUNT -r RATE [-X key=value]...
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
