@@ -22,6 +22,14 @@
 //     ETIMEDOUT after `stallTimeoutMs` without progress, ERR_SENDFILE_EOF when a file is
 //     shorter than its region. Part of the response may then be on the wire: the caller
 //     closes the connection.
+//   receiveInto(socketFd, target, stallTimeoutMs) -> Promise<number>
+//     The same machinery in the other direction, on a second thread (the frame receiver): recv(2)
+//     on a private duplicate of the socket into the Uint8Array `target` (kept alive until the
+//     promise settles) until it is full, waiting for readability with epoll. Resolves with the
+//     byte count; rejects with ERR_PEER_CLOSED when the peer ends the connection first,
+//     ETIMEDOUT after `stallTimeoutMs` without a byte, or the recv error. A shutdown(2) of the
+//     socket ends a receive in flight (ERR_PEER_CLOSED). The caller reads nothing from the
+//     socket meanwhile.
 //
 // Why a thread of its own: the per-region sendfile() of sendfile.cc costs the main thread an
 // event-loop round trip per region and per socket-full wait, and a pool thread that polls
@@ -104,7 +112,7 @@ struct Piece {
   int64_t length = 0;
 };
 
-enum class Failure { kNone, kErrno, kTimeout, kEndOfFile };
+enum class Failure { kNone, kErrno, kTimeout, kEndOfFile, kPeerClosed };
 
 }  // namespace
 
@@ -121,6 +129,8 @@ struct SendJob {
   int64_t sent = 0;
   int64_t total = 0;
   int64_t stall_timeout_ms = 30000;
+  // receiveInto: read into pieces[0] (a caller's buffer, kept alive by keep) until it is full.
+  bool receive = false;
   // copy mode: the staging buffer, its bytes [staged_done, staged) not yet written, and how
   // much of the current region has been read into it so far.
   int64_t copy_step = 0;  // 0: sendfile
@@ -147,7 +157,8 @@ struct SendJob {
 
 class ResponseSender {
  public:
-  explicit ResponseSender(Napi::Env env) {
+  // `name` names the thread's completion channel ("spate:response-sender", "spate:frame-receiver").
+  ResponseSender(Napi::Env env, const char* name) : env_(env) {
     epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
     wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (epoll_ < 0 || wake_ < 0) {
@@ -161,9 +172,9 @@ class ResponseSender {
     event.events = EPOLLIN;
     event.data.ptr = nullptr;
     ::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &event);
-    napi_value name;
-    napi_create_string_utf8(env, "spate:response-sender", NAPI_AUTO_LENGTH, &name);
-    napi_status status = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, nullptr, &Settle, &settle_);
+    napi_value resource_name;
+    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name);
+    napi_status status = napi_create_threadsafe_function(env, nullptr, nullptr, resource_name, 0, 1, nullptr, nullptr, nullptr, &Settle, &settle_);
     if (status != napi_ok) {
       ::close(epoll_);
       ::close(wake_);
@@ -171,29 +182,17 @@ class ResponseSender {
     }
     // Completions must not keep the process alive by themselves: the sockets do.
     napi_unref_threadsafe_function(env, settle_);
+    // Stopped by the environment's cleanup, before Node closes the completion channels: with two
+    // threads (sender and receiver) a channel's close can end the environment, and the other
+    // thread's destructor would then release a channel already freed.
+    napi_add_env_cleanup_hook(env, &StopAtCleanup, this);
     thread_ = std::thread([this] { Run(); });
   }
 
   ~ResponseSender() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-    }
-    Wake();
-    thread_.join();
-    // Responses still in flight when the environment ends (handed over, or left by the thread):
-    // their promises can no longer settle. Freed here, on the environment's own thread (its
-    // instance data finalizer: the environment is still there to delete their references).
-    for (std::vector<SendJob*>* jobs : {&incoming_, &abandoned_}) {
-      for (SendJob* job : *jobs) {
-        job->CloseDuplicates();
-        delete job;
-      }
-      jobs->clear();
-    }
-    napi_release_threadsafe_function(settle_, napi_tsfn_abort);
-    ::close(epoll_);
-    ::close(wake_);
+    if (stopped_) return;
+    napi_remove_env_cleanup_hook(env_, &StopAtCleanup, this);
+    Stop();
   }
 
   void Submit(SendJob* job) {
@@ -206,17 +205,22 @@ class ResponseSender {
 
   // Resolves or rejects the job's promise by its outcome (Node-style error fields); main thread.
   static void SettleInJavaScript(Napi::Env env, SendJob* job) {
+    std::string call = job->receive ? "receiveInto" : "sendChunks";
     switch (job->failure) {
       case Failure::kNone:
         job->deferred.Resolve(Napi::Number::New(env, static_cast<double>(job->sent)));
         break;
       case Failure::kErrno:
-        Reject(env, job, "sendChunks failed: " + ErrnoCode(job->error) + " (" + ErrnoDescription(job->error) + ") in " + job->syscall,
+        Reject(env, job, call + " failed: " + ErrnoCode(job->error) + " (" + ErrnoDescription(job->error) + ") in " + job->syscall,
                ErrnoCode(job->error), -job->error);
         break;
       case Failure::kTimeout:
-        Reject(env, job, "sendChunks failed: ETIMEDOUT (socket not writable for " + std::to_string(job->stall_timeout_ms) + " ms)",
+        Reject(env, job,
+               call + " failed: ETIMEDOUT (socket not " + (job->receive ? "readable" : "writable") + " for " + std::to_string(job->stall_timeout_ms) + " ms)",
                "ETIMEDOUT", -ETIMEDOUT);
+        break;
+      case Failure::kPeerClosed:
+        Reject(env, job, call + " failed: ERR_PEER_CLOSED (the peer closed the connection)", "ERR_PEER_CLOSED", 0);
         break;
       case Failure::kEndOfFile:
         Reject(env, job, "sendChunks failed: ERR_SENDFILE_EOF (a file ended at offset " + std::to_string(job->end_offset) + ")",
@@ -226,6 +230,34 @@ class ResponseSender {
   }
 
  private:
+  static void StopAtCleanup(void* self) { static_cast<ResponseSender*>(self)->Stop(); }
+
+  // Stops and joins the thread, frees what it had not settled, and releases the completion channel; once.
+  void Stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    Wake();
+    thread_.join();
+    // Jobs still in flight when the environment ends (handed over, or left by the thread):
+    // their promises can no longer settle. Freed here, on the environment's own thread (its
+    // cleanup hook or instance data finalizer: the environment is still there to delete their
+    // references).
+    for (std::vector<SendJob*>* jobs : {&incoming_, &abandoned_}) {
+      for (SendJob* job : *jobs) {
+        job->CloseDuplicates();
+        delete job;
+      }
+      jobs->clear();
+    }
+    napi_release_threadsafe_function(settle_, napi_tsfn_abort);
+    ::close(epoll_);
+    ::close(wake_);
+  }
+
   void Wake() {
     uint64_t one = 1;
     ssize_t ignored = ::write(wake_, &one, sizeof one);
@@ -308,7 +340,7 @@ class ResponseSender {
         if (outcome == Outcome::kYield) {
           ready.push_back(job);
         } else if (outcome == Outcome::kBlocked) {
-          if (!WaitForWritable(job)) Finish(job);
+          if (!WaitForReady(job)) Finish(job);
           else waiting.insert(job);
         } else {
           Finish(job);
@@ -332,11 +364,11 @@ class ResponseSender {
     }
   }
 
-  // Registers a blocked response's socket for one writability event; false (and a failure) if it cannot.
-  bool WaitForWritable(SendJob* job) {
+  // Registers a blocked job's socket for one writability (receive: readability) event; false (and a failure) if it cannot.
+  bool WaitForReady(SendJob* job) {
     struct epoll_event event;
     std::memset(&event, 0, sizeof event);
-    event.events = EPOLLOUT | EPOLLONESHOT;
+    event.events = (job->receive ? EPOLLIN : EPOLLOUT) | EPOLLONESHOT;
     event.data.ptr = job;
     int op = job->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
     if (::epoll_ctl(epoll_, op, job->socket, &event) != 0) {
@@ -415,7 +447,36 @@ class ResponseSender {
     return n;
   }
 
+  // receiveInto: recv(2) into the caller's buffer until it is full; at most kTurnBytes a turn.
+  Outcome ProgressReceive(SendJob* job) {
+    Piece& piece = job->pieces[0];
+    int64_t moved = 0;
+    job->syscall = "recv";
+    while (job->sent < job->total) {
+      if (moved >= kTurnBytes) return Outcome::kYield;
+      ssize_t n = ::recv(job->socket, const_cast<uint8_t*>(piece.data) + job->sent, static_cast<size_t>(job->total - job->sent), MSG_DONTWAIT);
+      if (n > 0) {
+        job->sent += n;
+        job->last_progress = Clock::now();
+        moved += n;
+        continue;
+      }
+      if (n == 0) {
+        job->failure = Failure::kPeerClosed;
+        return Outcome::kDone;
+      }
+      int error = errno;
+      if (error == EINTR) continue;
+      if (error == EAGAIN || error == EWOULDBLOCK) return Outcome::kBlocked;
+      job->failure = Failure::kErrno;
+      job->error = error;
+      return Outcome::kDone;
+    }
+    return Outcome::kDone;
+  }
+
   Outcome Progress(SendJob* job) {
+    if (job->receive) return ProgressReceive(job);
     int64_t moved = 0;
     while (job->index < job->pieces.size()) {
       if (moved >= kTurnBytes) return Outcome::kYield;
@@ -473,6 +534,8 @@ class ResponseSender {
     return Outcome::kDone;
   }
 
+  napi_env env_;
+  bool stopped_ = false;
   int epoll_ = -1;
   int wake_ = -1;
   napi_threadsafe_function settle_ = nullptr;
@@ -531,7 +594,7 @@ Napi::Value ResponseSenderHolder::SendChunks(const Napi::CallbackInfo& info, uin
   if (job->copy_step == 0 && regions > 0) sendfile_calls += 1;
   // The thread before the duplicate: a sender that cannot start (its own epoll and eventfd
   // need descriptors too) must throw with nothing of ours open.
-  if (sender_ == nullptr) sender_.reset(new ResponseSender(env));
+  if (sender_ == nullptr) sender_.reset(new ResponseSender(env, "spate:response-sender"));
   // A private duplicate of the socket: if Node closes its fd while the thread writes (the peer
   // left), the number may be reused by another connection; the duplicate keeps pointing at this
   // one. A region's fd must be open, checked here so that a bad one fails before any byte goes.
@@ -561,6 +624,41 @@ Napi::Value ResponseSenderHolder::SendChunks(const Napi::CallbackInfo& info, uin
   return promise;
 }
 
+Napi::Value ResponseSenderHolder::ReceiveInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw Napi::TypeError::New(env, "receiveInto: expected (socketFd, target: Uint8Array, stallTimeoutMs)");
+  }
+  int64_t socket_fd = IntegerField(env, info[0], "socketFd", 2147483647.0);
+  int64_t stall_timeout_ms = IntegerField(env, info[2], "stallTimeoutMs", 2147483647.0);
+  if (stall_timeout_ms == 0) throw Napi::TypeError::New(env, "receiveInto: stallTimeoutMs must be positive");
+  Napi::Uint8Array target = info[1].As<Napi::Uint8Array>();
+  std::unique_ptr<SendJob> job(new SendJob(env));
+  job->receive = true;
+  job->socket_fd = static_cast<int>(socket_fd);
+  job->stall_timeout_ms = stall_timeout_ms;
+  Piece piece;
+  piece.data = target.Data();
+  piece.length = static_cast<int64_t>(target.ByteLength());
+  job->pieces.push_back(piece);
+  job->total = piece.length;
+  job->syscall = "dup";
+  Napi::Promise promise = job->deferred.Promise();
+  receives_ += 1;
+  if (receiver_ == nullptr) receiver_.reset(new ResponseSender(env, "spate:frame-receiver"));
+  // A private duplicate, as for sendChunks: the number Node holds may be closed and reused meanwhile.
+  job->socket = ::fcntl(job->socket_fd, F_DUPFD_CLOEXEC, 0);
+  if (job->socket < 0) {
+    job->failure = Failure::kErrno;
+    job->error = errno;
+    ResponseSender::SettleInJavaScript(env, job.get());
+    return promise;
+  }
+  job->keep = Napi::Persistent(info[1]);
+  receiver_->Submit(job.release());
+  return promise;
+}
+
 #else  // !__linux__
 
 class ResponseSender {};
@@ -568,6 +666,9 @@ ResponseSenderHolder::ResponseSenderHolder() = default;
 ResponseSenderHolder::~ResponseSenderHolder() = default;
 Napi::Value ResponseSenderHolder::SendChunks(const Napi::CallbackInfo& info, uint64_t&) {
   throw Napi::Error::New(info.Env(), "sendChunks: not supported on this platform");
+}
+Napi::Value ResponseSenderHolder::ReceiveInto(const Napi::CallbackInfo& info) {
+  throw Napi::Error::New(info.Env(), "receiveInto: not supported on this platform");
 }
 
 #endif

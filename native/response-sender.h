@@ -27,12 +27,20 @@ class ResponseSenderHolder {
   // bad arguments. A response that sends file regions by sendfile adds one to `sendfile_calls`.
   Napi::Value SendChunks(const Napi::CallbackInfo& info, uint64_t& sendfile_calls);
 
+  // receiveInto(socketFd, target, stallTimeoutMs) -> Promise<number>: reads from the socket
+  // into `target` until it is full, on a second thread of the same kind (the frame receiver).
+  Napi::Value ReceiveInto(const Napi::CallbackInfo& info);
+
   // Responses handed to the thread since the addon was loaded.
   double Calls() const { return calls_; }
+  // Receives handed to the frame receiver since the addon was loaded.
+  double Receives() const { return receives_; }
 
  private:
   std::unique_ptr<ResponseSender> sender_;
+  std::unique_ptr<ResponseSender> receiver_;
   double calls_ = 0;
+  double receives_ = 0;
 };
 
 }  // namespace spate

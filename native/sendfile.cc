@@ -22,7 +22,12 @@
 //     thread with writev(2) and sendfile(2) (or pread(2) + write(2) when copyStepBytes > 0): see
 //     response-sender.cc. One that sends regions by sendfile counts in sendfileCalls().
 //   shutdownSocket(socketFd) -> undefined
-//     shutdown(2) both directions (ENOTCONN ignored): ends a response in flight on the sender thread.
+//     shutdown(2) both directions (ENOTCONN ignored): ends a response in flight on the sender
+//     thread, and a receive in flight on the frame receiver.
+//   receiveInto(socketFd, target, stallTimeoutMs) -> Promise<number>, receiveIntoCalls() -> number
+//     Reads from the socket into the Uint8Array `target` until it is full, on the addon's frame
+//     receiver thread (response-sender.cc): the rest of a large produce request, so that its
+//     bytes are copied out of the kernel by that thread rather than by the main thread.
 //   sendfileCalls() -> number
 //     How many sendfile operations this addon instance has started (argument validation
 //     passed, including zero-length ones) since it was loaded.
@@ -301,6 +306,8 @@ class SpateNative : public Napi::Addon<SpateNative> {
                              InstanceMethod("sendChunks", &SpateNative::SendChunks),
                              InstanceMethod("sendChunksCalls", &SpateNative::SendChunksCalls),
                              InstanceMethod("shutdownSocket", &SpateNative::ShutdownSocket),
+                             InstanceMethod("receiveInto", &SpateNative::ReceiveInto),
+                             InstanceMethod("receiveIntoCalls", &SpateNative::ReceiveIntoCalls),
                              InstanceMethod("setSocketBufferSizes", &SpateNative::SetSocketBufferSizes),
                              InstanceMethod("crc32c", &SpateNative::Crc32c),
                              InstanceMethod("crc32cPortable", &SpateNative::Crc32cPortable),
@@ -459,6 +466,10 @@ class SpateNative : public Napi::Addon<SpateNative> {
   Napi::Value SendChunks(const Napi::CallbackInfo& info) { return sender_.SendChunks(info, calls_); }
 
   Napi::Value SendChunksCalls(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), sender_.Calls()); }
+
+  Napi::Value ReceiveInto(const Napi::CallbackInfo& info) { return sender_.ReceiveInto(info); }
+
+  Napi::Value ReceiveIntoCalls(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), sender_.Receives()); }
 
   // shutdownSocket(socketFd): shutdown(2) both directions of a socket, so that a response the
   // sender thread is writing (on its own duplicate of the fd) fails at once and the peer sees

@@ -22,6 +22,7 @@ import { RequestAdmission } from './network/admission.js';
 import { Connection } from './network/connection.js';
 import { ConnectionQuotas } from './network/connection-quotas.js';
 import { SharedFramePool } from './network/frame-pool.js';
+import { FrameReceiver } from './network/frame-receiver.js';
 import { BufferedResponseWriter, NativeResponseWriter, ZeroCopyResponseWriter, type ResponseWriter } from './network/response-writer.js';
 import { loadSendFile } from './native/sendfile.js';
 import { socketBufferSizer, type SocketBufferSizer } from './native/socket-buffers.js';
@@ -99,6 +100,8 @@ export class Broker {
     readonly registry: HandlerRegistry,
     private readonly services: BrokerServices,
     private readonly writer: ResponseWriter,
+    /** The addon's frame receiver thread, when it loads (network/frame-receiver.ts). */
+    private readonly frameReceiver: FrameReceiver | undefined,
     /** This broker's part in a cluster; null for the embedded single broker. */
     readonly cluster: ClusterNode | null,
   ) {
@@ -219,7 +222,8 @@ export class Broker {
         apiVersions: () => registry.apiVersions(),
         brokerEndpoint: (brokerId) => (cluster !== null ? cluster.liveBrokers().find((live) => live.nodeId === brokerId) : brokerId === config.brokerId ? advertisedBrokers(config)[0] : undefined),
       };
-      broker = new Broker(config, logger, descriptors, perIpOverrides, locks, store, shards, controller, segmentReaders, registry, services, responseWriter(config, logger, descriptors), cluster);
+      const paths = socketPaths(config, logger, descriptors);
+      broker = new Broker(config, logger, descriptors, perIpOverrides, locks, store, shards, controller, segmentReaders, registry, services, paths.writer, paths.frameReceiver, cluster);
       controller.onBrokerConfigChange((changed, previous) => broker!.reconfigureConnections(changed, previous));
       shards.on('shardFailed', (shardId, error) => {
         logger.error(`shard ${shardId} failed: ${error.message}; stopping the broker`);
@@ -296,6 +300,7 @@ export class Broker {
       writer: this.writer,
       framePool: this.framePool,
       directReads: true,
+      ...(this.frameReceiver !== undefined ? { frameReceiver: this.frameReceiver } : {}),
       track: (work) => {
         this.inFlight.add(work);
         const done = (): void => {
@@ -428,19 +433,29 @@ async function resolvePerIpOverrides(overrides: ReadonlyMap<string, number>, log
  * regions by sendfile(2) with fetch.zero.copy=on (the default), by pread + write there with
  * off. An addon without the sender thread (an older build) sends each region with its
  * sendfile (on) or the thread pool's reads (off); no addon at all means the buffered path
- * on the thread pool, said once.
+ * on the thread pool, said once. The rest of a large produce request is read by the addon's
+ * frame receiver thread when the addon has it (network/frame-receiver.ts); without, on this thread.
  */
-function responseWriter(config: BrokerConfig, logger: Logger, descriptors: DescriptorBudget): ResponseWriter {
+function socketPaths(config: BrokerConfig, logger: Logger, descriptors: DescriptorBudget): { writer: ResponseWriter; frameReceiver: FrameReceiver | undefined } {
   const buffered = new BufferedResponseWriter();
   const sendFile = loadSendFile({ returnWhenFull: true, log: (message) => logger.warn(message) });
+  // The socket duplicates the two addon threads hold share the budget's senderSockets, half each
+  // (the receiver's: at most one per connection, while a large produce frame arrives).
+  const receiverSockets = Math.floor(descriptors.senderSockets / 2);
+  const frameReceiver =
+    sendFile.receiveInto !== undefined && sendFile.shutdownSocket !== undefined && receiverSockets > 0
+      ? new FrameReceiver(sendFile.receiveInto, sendFile.shutdownSocket, receiverSockets)
+      : undefined;
+  if (frameReceiver !== undefined) logger.info('large produce requests are read by the native frame receiver thread');
   if (sendFile.sendChunks !== undefined && sendFile.shutdownSocket !== undefined) {
     logger.info(`responses are written by the native sender thread; fetch.zero.copy=${config.fetchZeroCopy ? 'on: file regions by sendfile' : 'off: file regions by pread + write'}`);
-    return new NativeResponseWriter(sendFile.sendChunks, !config.fetchZeroCopy, buffered, sendFile.shutdownSocket, descriptors.senderSockets);
+    const senderSockets = descriptors.senderSockets - (frameReceiver !== undefined ? receiverSockets : 0);
+    return { writer: new NativeResponseWriter(sendFile.sendChunks, !config.fetchZeroCopy, buffered, sendFile.shutdownSocket, senderSockets), frameReceiver };
   }
   // The TypeScript stand-in for sendfile copies through user space anyway: the buffered path does that better.
-  if (!config.fetchZeroCopy || sendFile.name !== 'native') return buffered;
+  if (!config.fetchZeroCopy || sendFile.name !== 'native') return { writer: buffered, frameReceiver };
   logger.info('fetch.zero.copy=on: file regions go out with the native sendfile, one region at a time');
-  return new ZeroCopyResponseWriter(sendFile, buffered);
+  return { writer: new ZeroCopyResponseWriter(sendFile, buffered), frameReceiver };
 }
 
 /**

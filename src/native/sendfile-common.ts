@@ -22,6 +22,15 @@ export type SendChunks = (
   copy: boolean,
 ) => Promise<number>;
 
+/**
+ * Reads from the non-blocking socket `socketFd` into `target` until it is full, on the addon's
+ * frame receiver thread, and resolves with the byte count. Nothing else may read from the
+ * socket meanwhile; keep `target` unchanged until it settles. Rejects with `code`
+ * ERR_PEER_CLOSED when the peer ends the connection first (or the socket is shut down),
+ * ETIMEDOUT after `stallTimeoutMs` without a byte, or the recv error.
+ */
+export type ReceiveInto = (socketFd: number, target: Uint8Array, stallTimeoutMs: number) => Promise<number>;
+
 export interface SendFileImplementation {
   readonly name: 'native' | 'fallback';
   readonly sendFile: SendFile;
@@ -33,6 +42,10 @@ export interface SendFileImplementation {
   readonly sendChunks?: SendChunks;
   /** With sendChunks: shutdown(2) a socket both ways, ending a response the sender thread is writing to it. */
   readonly shutdownSocket?: (socketFd: number) => void;
+  /** Present when the addon has the frame receiver (native/response-sender.cc): see ReceiveInto. */
+  readonly receiveInto?: ReceiveInto;
+  /** With receiveInto: receives started since the addon was loaded (tests proving which path ran). */
+  readonly receiveIntoCalls?: () => number;
   /**
    * Number of sendFile operations started through this kind of implementation since its
    * module (native: the addon) was loaded: every call whose arguments were valid, including

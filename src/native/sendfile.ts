@@ -22,6 +22,7 @@ import {
 export {
   DEFAULT_STALL_TIMEOUT_MS,
   SENDFILE_EOF,
+  type ReceiveInto,
   type SendChunks,
   type SendFile,
   type SendFileError,
@@ -55,6 +56,10 @@ export interface SpateNativeAddon {
   sendChunksCalls?(): number;
   /** shutdown(2) both directions of a socket (ENOTCONN ignored). */
   shutdownSocket?(socketFd: number): void;
+  /** Reads into `target` until it is full, on the addon's frame receiver thread. Absent from addons built before it. */
+  receiveInto?(socketFd: number, target: Uint8Array, stallTimeoutMs: number): Promise<number>;
+  /** Receives handed to receiveInto since the addon was loaded. */
+  receiveIntoCalls?(): number;
   /** CRC-32C of bytes [start, end), continuing from `previous` (native/crc32c.cc). */
   crc32c(bytes: Uint8Array, start: number, end: number, previous: number): number;
   /** The same with the portable slicing-by-16 table, whatever the CPU has (bench/crc32c.ts, tests). Absent from addons built before it. */
@@ -99,6 +104,8 @@ export function nativeSendFile(options: NativeSendFileOptions = {}): SendFileImp
   const addon = loadNativeAddon(options.addonPath);
   const sendChunks = addon.sendChunks?.bind(addon);
   const shutdownSocket = addon.shutdownSocket?.bind(addon);
+  const receiveInto = addon.receiveInto?.bind(addon);
+  const receiveIntoCalls = addon.receiveIntoCalls?.bind(addon);
   return {
     name: 'native',
     // The addon counts a sendChunks response sent by sendfile there too.
@@ -113,6 +120,7 @@ export function nativeSendFile(options: NativeSendFileOptions = {}): SendFileImp
           sendChunks: async (socketFd, chunks, copy) => sendChunks(socketFd, chunks, stallTimeoutMs, copy ? limits.senderCopyStepBytes : 0),
           shutdownSocket,
         }),
+    ...(receiveInto === undefined || receiveIntoCalls === undefined ? {} : { receiveInto, receiveIntoCalls }),
   };
 }
 

@@ -9,6 +9,8 @@
 // socket chunk, and the socket is paused until the client catches up.
 // A response that cannot be encoded (a broker bug) costs this one connection: it is
 // closed after the responses before it, and the failure is logged at ERROR.
+// The rest of a large produce frame may be read by the addon's frame receiver thread while
+// the socket is paused (frame-receiver.ts); the connection goes on when it is whole.
 
 import type { Socket } from 'node:net';
 import { limits } from '../config/limits.js';
@@ -21,6 +23,7 @@ import {
 } from '../handlers/handler.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../logger.js';
+import { socketFd } from '../native/socket-fd.js';
 import { isFileRegion, type Chunk } from '../protocol/chunks.js';
 import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/generated/index.js';
@@ -32,6 +35,7 @@ import type { AdmissionTicket, AdmissionWaiter, RequestAdmission } from './admis
 import type { SharedFramePool } from './frame-pool.js';
 import { FrameReader, type FrameHandler, type FrameReadState } from './frame-reader.js';
 import { directReadSocket, type ReadSink } from './direct-read.js';
+import type { FrameReceiver } from './frame-receiver.js';
 import type { ResponseMeter, ResponseWriter } from './response-writer.js';
 
 /** Encoded responses smaller than this keep their buffer as it is (copying them would cost more than it frees). */
@@ -60,6 +64,8 @@ export interface ConnectionOptions {
    * The accepted socket must not have read anything yet (a server with pauseOnConnect).
    */
   readonly directReads?: boolean;
+  /** With direct reads: the thread that reads the rest of a large produce frame (frame-receiver.ts). */
+  readonly frameReceiver?: FrameReceiver;
 }
 
 /**
@@ -101,6 +107,8 @@ export class Connection implements AdmissionWaiter {
   private closed = false;
   private draining = false;
   private readPaused = false;
+  /** The rest of the frame being assembled is being read by the frame receiver thread; the socket is paused meanwhile. */
+  private receiving = false;
   /** The broker-wide hold of the frame being assembled, taken when it was admitted. */
   private admittedTicket: AdmissionTicket | null = null;
   /** Encoded response bytes this connection holds in user space (see ResponseMeter). */
@@ -131,7 +139,8 @@ export class Connection implements AdmissionWaiter {
     socket.setTimeout(options.idleTimeoutMs);
     if (direct === null) socket.on('data', (data: Buffer) => this.receive(data));
     socket.on('timeout', () => {
-      if (this.slots.length === 0) {
+      // A frame on the receiver thread is not idleness: that thread gives up by itself after as long without a byte.
+      if (this.slots.length === 0 && !this.receiving) {
         options.logger.debug(`closing idle connection ${this.peer}`);
         this.close();
       }
@@ -150,7 +159,8 @@ export class Connection implements AdmissionWaiter {
     let target: Buffer | null = null;
     return {
       readBuffer: () => {
-        target = this.closed ? null : this.frames.readTarget();
+        // Not the frame the receiver thread is filling: this buffer is for the read after it is whole.
+        target = this.closed || this.receiving ? null : this.frames.readTarget();
         if (target !== null) return target;
         this.readScratch ??= Buffer.allocUnsafeSlow(limits.connectionReadBufferBytes);
         return this.readScratch;
@@ -158,6 +168,7 @@ export class Connection implements AdmissionWaiter {
       read: (count, buffer) => {
         if (buffer === this.readScratch) {
           this.receive(this.readScratch.subarray(0, count), true);
+          this.receiveRestElsewhere();
           return;
         }
         this.readInput(() => {
@@ -167,6 +178,50 @@ export class Connection implements AdmissionWaiter {
         });
       },
     };
+  }
+
+  /**
+   * When the frame being assembled is a large produce request in pooled memory, its rest is
+   * read by the addon's frame receiver thread (frame-receiver.ts) while this socket is paused:
+   * the kernel's copy of those bytes then costs that thread, not this one.
+   */
+  private receiveRestElsewhere(): void {
+    const receiver = this.options.frameReceiver;
+    if (receiver === undefined || this.receiving || this.closed || this.draining || this.readPaused) return;
+    const target = this.frames.pooledReadTarget(receiver.minBytes);
+    if (target === null) return;
+    let fd: number;
+    try {
+      fd = socketFd(this.socket);
+    } catch {
+      return;
+    }
+    const receiving = receiver.receive(fd, target, this.options.idleTimeoutMs);
+    if (receiving === null) return; // the receiver's share of descriptors is in use: read on here
+    this.receiving = true;
+    this.socket.pause();
+    receiving.then(
+      (count) => this.receivedElsewhere(count, null),
+      (error: unknown) => this.receivedElsewhere(0, error),
+    );
+  }
+
+  /** The receiver thread settled: the frame is whole (`error` null), or the connection failed. */
+  private receivedElsewhere(count: number, error: unknown): void {
+    this.receiving = false;
+    if (this.closed || this.draining) {
+      // onClosed left the frame's memory to this callback (the thread was writing into it); a
+      // draining connection reads no new request.
+      this.frames.discard();
+      return;
+    }
+    if (error !== null) {
+      this.options.logger.debug(`connection ${this.peer}: ${error instanceof Error ? error.message : String(error)}`);
+      this.close();
+      return;
+    }
+    this.readInput(() => this.frames.filled(count, this.frameHandler));
+    if (!this.closed && !this.draining && !this.readPaused) this.socket.resume();
   }
 
   onClose(callback: () => void): void {
@@ -226,7 +281,7 @@ export class Connection implements AdmissionWaiter {
     }
     if (this.readPaused && !this.closed) {
       this.readPaused = false;
-      this.socket.resume();
+      if (!this.receiving) this.socket.resume();
     }
   }
 
@@ -462,6 +517,13 @@ export class Connection implements AdmissionWaiter {
   close(): void {
     if (this.closed) return;
     this.options.writer.abort?.(this.socket);
+    if (this.receiving) {
+      try {
+        this.options.frameReceiver?.abort(socketFd(this.socket));
+      } catch {
+        // No descriptor any more: the socket is gone, and the receive ends by itself.
+      }
+    }
     this.socket.destroy();
     this.onClosed();
   }
@@ -472,7 +534,8 @@ export class Connection implements AdmissionWaiter {
     // The slot being written is released by flush() when its write settles.
     for (const slot of this.slots) if (slot !== this.slotBeingWritten) for (const release of slot.releases) release();
     this.slots.length = 0;
-    this.frames.discard();
+    // A frame the receiver thread is filling is discarded when that receive settles (receivedElsewhere).
+    if (!this.receiving) this.frames.discard();
     this.admittedTicket?.release();
     this.admittedTicket = null;
     // Requests still being handled keep their tickets until their handler settles: their memory is still in use.

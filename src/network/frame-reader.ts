@@ -10,7 +10,8 @@
 // get past the bounds by packing thousands of requests into one write.
 // Input read into a buffer the connection reuses (`transient`, see direct-read.ts) is copied
 // where it must outlive the call: frames handed on and held input. While a frame is being
-// assembled, `readTarget` offers the rest of its memory for the socket to read into directly.
+// assembled, `readTarget` offers the rest of its memory for the socket to read into directly
+// (`pooledReadTarget`: for the addon's frame receiver thread to read into, frame-receiver.ts).
 
 import { ApiKey } from '../protocol/generated/index.js';
 import { SHARED_FRAME_MIN_BYTES, type SharedFramePool } from './frame-pool.js';
@@ -71,6 +72,16 @@ export class FrameReader {
   readTarget(): Buffer | null {
     if (this.frame === null || this.held.length > 0) return null;
     return this.frame.subarray(this.frameFilled);
+  }
+
+  /**
+   * readTarget() when the frame being assembled is in pooled memory (kept until the frame is
+   * released, so another thread may fill it) and at least `minBytes` of it remain; else null.
+   */
+  pooledReadTarget(minBytes: number): Buffer | null {
+    if (this.frameRelease === null) return null;
+    const target = this.readTarget();
+    return target !== null && target.length >= minBytes ? target : null;
   }
 
   /** `count` bytes were read straight into the memory readTarget() returned. */

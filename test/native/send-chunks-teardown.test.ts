@@ -1,6 +1,7 @@
-// The addon's sender thread when a JavaScript environment ends with responses in flight
-// (native/response-sender.cc): a worker thread that calls process.exit while its sends are
-// stalled or finishing must end cleanly, and the process that hosts it must live on.
+// The addon's sender thread and frame receiver when a JavaScript environment ends with
+// responses and receives in flight (native/response-sender.cc): a worker thread that calls
+// process.exit while its sends and receives are stalled or finishing must end cleanly, and the
+// process that hosts it must live on.
 // The scenario runs in a child process (fixtures/sender-teardown.ts): a crash there is a
 // failed assertion here, not a dead test runner.
 

@@ -1,0 +1,55 @@
+// Large produce requests read off the main thread. A connection reads into the memory a frame
+// will stay in (direct-read.ts), but each read is still a recv(2) on the main thread, and the
+// kernel's copy out of the socket is most of what the main thread spends per byte produced
+// (perf of a 1 KiB-message produce run: 42 % of the main thread's samples under read(2), bench/README.md
+// "Produce path changes"). So once a large produce frame has started, the connection pauses its
+// socket and hands the rest of the frame — the shards' shared memory — to the addon's frame
+// receiver thread, which reads it there with recv(2) and epoll and answers once, when the frame
+// is whole. The main thread keeps everything else: the frame's start, small requests, admission.
+//
+// Each receive holds a duplicate of its socket's descriptor, so the receives in flight at once
+// are bounded (`max`, a share of the descriptor budget's senderSockets); past it, and for frames
+// whose rest is smaller than `minBytes`, the connection reads on as before.
+
+import type { ReceiveInto } from '../native/sendfile.js';
+
+/** A frame's rest below this is read on the main thread: the hand-over costs two thread hops and two epoll changes. */
+export const FRAME_RECEIVE_MIN_BYTES = 128 * 1024;
+
+export class FrameReceiver {
+  private inFlight = 0;
+
+  constructor(
+    private readonly receiveInto: ReceiveInto,
+    private readonly shutdownSocket: (socketFd: number) => void,
+    /** Receives in flight at once (each holds a duplicate of its socket). */
+    readonly max: number,
+    readonly minBytes: number = FRAME_RECEIVE_MIN_BYTES,
+  ) {
+    if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`FrameReceiver: max must be a positive integer, not ${max}`);
+  }
+
+  /**
+   * Starts reading `target.length` bytes from the socket into `target`, or returns null when
+   * `max` receives are in flight. The caller must not read from the socket until it settles.
+   */
+  receive(socketFd: number, target: Uint8Array, stallTimeoutMs: number): Promise<number> | null {
+    if (this.inFlight >= this.max) return null;
+    this.inFlight++;
+    const settled = (): void => {
+      this.inFlight--;
+    };
+    const receiving = this.receiveInto(socketFd, target, stallTimeoutMs);
+    receiving.then(settled, settled);
+    return receiving;
+  }
+
+  /** Ends a receive in flight on this socket (its connection is closing): shutdown(2), so the thread's recv sees the end. */
+  abort(socketFd: number): void {
+    try {
+      this.shutdownSocket(socketFd);
+    } catch {
+      // Already gone: the receive ends by itself.
+    }
+  }
+}

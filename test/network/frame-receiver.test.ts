@@ -1,0 +1,217 @@
+// The rest of a large produce request is read by the addon's frame receiver thread
+// (network/frame-receiver.ts): a broker in this process shares the addon's counter with the
+// test, so each test proves the path ran. Requests split anyhow, pipelined behind each other
+// and behind small ones, arrive whole and in order; a client that leaves or stalls mid-frame,
+// and a broker stopped under one, leave no socket open and nothing wedged.
+
+import { once } from 'node:events';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import t from 'tap';
+import { Broker } from '../../src/broker.js';
+import { buildBrokerConfig } from '../../src/config/broker-config.js';
+import { createLogger } from '../../src/logger.js';
+import { loadNativeAddon } from '../../src/native/sendfile.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { apiVersionsApi, createTopicsApi, fetchApi, produceApi } from '../../src/protocol/generated/index.js';
+import { decodeRecords, encodeRecordBatch } from '../../src/protocol/record-batch.js';
+import { freePort, temporaryDirectory, type Teardownable } from '../helpers/broker-process.js';
+import { RawClient, encodeRequest, fetchBody } from '../helpers/raw-client.js';
+
+const MiB = 1024 * 1024;
+const addon = loadNativeAddon();
+const receives = (): number => addon.receiveIntoCalls!();
+
+async function startBroker(t: Teardownable): Promise<{ broker: Broker; port: number }> {
+  const port = await freePort();
+  const { config } = buildBrokerConfig(
+    new Map(),
+    new Map([
+      ['listeners', `PLAINTEXT://127.0.0.1:${port}`],
+      ['log.dirs', temporaryDirectory(t)],
+      ['num.shards', '2'],
+      ['message.max.bytes', String(8 * MiB)],
+    ]),
+  );
+  const broker = await Broker.start(config, createLogger('broker', 'warn'));
+  t.teardown(() => broker.stop());
+  return { broker, port };
+}
+
+async function createTopic(client: RawClient, name: string): Promise<void> {
+  const created = await client.request(createTopicsApi, 5, { topics: [{ name, numPartitions: 2, replicationFactor: 1 }], timeoutMs: 10_000 });
+  if (created.topics[0]!.errorCode !== ErrorCode.NONE) throw new Error(`creating ${name}: error ${created.topics[0]!.errorCode}`);
+}
+
+/** A produce frame (size prefix included) of one batch with `count` records of `valueBytes`, values numbered from `first`. */
+function produceFrame(client: RawClient, topic: string, partition: number, first: number, count: number, valueBytes: number): Buffer {
+  const records = Array.from({ length: count }, (_, index) => {
+    const value = Buffer.alloc(valueBytes, (first + index) & 0xff);
+    value.writeUInt32BE(first + index, 0);
+    return { value };
+  });
+  return client.frameFor(produceApi, 9, { acks: 1, timeoutMs: 10_000, topicData: [{ name: topic, partitionData: [{ index: partition, records: encodeRecordBatch({ records }) }] }] });
+}
+
+/** Every record value of the partition, read back with Fetch. */
+async function readBack(client: RawClient, topic: string, partition: number): Promise<Buffer[]> {
+  const values: Buffer[] = [];
+  for (let offset = 0; ; ) {
+    const body = fetchBody(topic, partition, offset);
+    body.maxBytes = 64 * MiB;
+    body.topics[0]!.partitions[0]!.partitionMaxBytes = 64 * MiB;
+    const response = await client.request(fetchApi, 11, body, { timeoutMs: 20_000 });
+    const data = response.responses[0]!.partitions[0]!;
+    if (data.errorCode !== ErrorCode.NONE) throw new Error(`fetch error ${data.errorCode}`);
+    const bytes = data.records === null ? Buffer.alloc(0) : Buffer.from(data.records as Uint8Array);
+    let count = 0;
+    // Whole batches: base offset (8 bytes), then the batch length (int32) of what follows it.
+    for (let at = 0; at + 12 <= bytes.length; ) {
+      const end = at + 12 + bytes.readInt32BE(at + 8);
+      if (end > bytes.length) break;
+      for (const record of decodeRecords(bytes.subarray(at, end))) values.push(record.value!);
+      count += decodeRecords(bytes.subarray(at, end)).length;
+      at = end;
+    }
+    if (count === 0) return values;
+    offset += count;
+  }
+}
+
+/** Sockets among this process's open descriptors. */
+function openSockets(): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false; // closed while listing
+    }
+  }).length;
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await delay(10);
+  }
+}
+
+t.test('large produce requests, split anyhow and pipelined with small ones, arrive whole and in order', async (t) => {
+  const { port } = await startBroker(t);
+  const client = await RawClient.connect(t, port);
+  await createTopic(client, 'big');
+  const before = receives();
+  // Three 2-4 MiB requests and an ApiVersions between them, in one buffer written in odd-sized pieces.
+  const frames = [
+    produceFrame(client, 'big', 0, 0, 2000, 1000),
+    client.frameFor(apiVersionsApi, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' }),
+    produceFrame(client, 'big', 1, 0, 1500, 2500),
+    produceFrame(client, 'big', 0, 2000, 4000, 1000),
+  ];
+  const all = Buffer.concat(frames);
+  for (let at = 0, step = 1; at < all.length; step = (step * 7919) % 300_000) {
+    const piece = all.subarray(at, at + 1 + step);
+    client.write(piece);
+    at += piece.length;
+    if (step % 3 === 0) await delay(2);
+  }
+  const responses = [await client.nextResponse(20_000), await client.nextResponse(20_000), await client.nextResponse(20_000), await client.nextResponse(20_000)];
+  t.same(
+    responses.map((response) => response.correlationId),
+    frames.map((frame) => frame.readInt32BE(8)),
+    'answered in request order',
+  );
+  const produced = [responses[0], responses[2], responses[3]].map((response) => (response!.body as { responses: { partitionResponses: { errorCode: number; baseOffset: bigint | number }[] }[] }).responses[0]!.partitionResponses[0]!);
+  t.same(produced.map((partition) => partition.errorCode), [0, 0, 0], 'every produce succeeded');
+  t.same(produced.map((partition) => Number(partition.baseOffset)), [0, 0, 2000], 'at the offsets they were sent in');
+  t.ok(receives() - before >= 3, `the frame receiver read them (${receives() - before} receives)`);
+  const partition0 = await readBack(client, 'big', 0);
+  t.equal(partition0.length, 6000, 'partition 0: every record');
+  t.ok(partition0.every((value, index) => value.length === 1000 && value.readUInt32BE(0) === index && value[999] === (index & 0xff)), 'partition 0: byte for byte');
+  const partition1 = await readBack(client, 'big', 1);
+  t.ok(partition1.length === 1500 && partition1.every((value, index) => value.length === 2500 && value.readUInt32BE(0) === index && value[2499] === (index & 0xff)), 'partition 1: every record, byte for byte');
+});
+
+/** Opens a raw socket, sends the first `sentBytes` of a large produce frame, and waits until the frame receiver has it. */
+async function leaveMidFrame(t: Teardownable, port: number, frame: Buffer, sentBytes: number): Promise<Socket> {
+  const before = receives();
+  const socket = connect({ port, host: '127.0.0.1' });
+  t.teardown(() => {
+    socket.destroy();
+  });
+  await once(socket, 'connect');
+  socket.write(frame.subarray(0, sentBytes));
+  await until(() => receives() > before, 'the frame receiver took the frame');
+  return socket;
+}
+
+t.test('a client that leaves mid-frame costs nothing: no socket left, the broker serves on', async (t) => {
+  const { port } = await startBroker(t);
+  const client = await RawClient.connect(t, port);
+  await createTopic(client, 'left');
+  const frame = produceFrame(client, 'left', 0, 0, 4000, 1000);
+  await client.request(apiVersionsApi, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' }); // the receiver thread exists now
+  const baseline = openSockets();
+  for (let round = 0; round < 20; round++) {
+    const socket = await leaveMidFrame(t, port, frame, MiB + round * 1000);
+    if (round % 2 === 0) socket.destroy();
+    else void socket.resetAndDestroy();
+  }
+  // Each receive held a duplicate of its socket until the peer's close reached it.
+  await until(() => openSockets() === baseline, `open sockets back to ${baseline} (now ${openSockets()})`);
+  t.equal(openSockets(), baseline, 'no socket left open by the receiver thread');
+  const response = await client.request(produceApi, 9, { acks: 1, timeoutMs: 10_000, topicData: [{ name: 'left', partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: Buffer.from('after') }] }) }] }] });
+  t.same([response.responses[0]!.partitionResponses[0]!.errorCode, Number(response.responses[0]!.partitionResponses[0]!.baseOffset)], [0, 0], 'the partition took nothing of the abandoned frames and serves on');
+});
+
+t.test('the broker stops promptly under clients stalled mid-frame, and leaves no socket open', async (t) => {
+  const baseline = openSockets();
+  const { broker, port } = await startBroker(t);
+  const client = await RawClient.connect(t, port);
+  await createTopic(client, 'stalled');
+  const frame = produceFrame(client, 'stalled', 1, 0, 4000, 1000);
+  const sockets = [];
+  for (let index = 0; index < 5; index++) sockets.push(await leaveMidFrame(t, port, frame, 2 * MiB));
+  const started = Date.now();
+  await broker.stop();
+  t.ok(Date.now() - started < 10_000, `stopped in ${Date.now() - started} ms`);
+  await Promise.all(sockets.map((socket) => (socket.closed ? null : once(socket, 'close'))));
+  client.destroy();
+  await until(() => openSockets() <= baseline, `open sockets back to ${baseline} (now ${openSockets()})`);
+  t.ok(openSockets() <= baseline, 'every socket closed, the receiver thread\'s duplicates too');
+});
+
+t.test('a frame whose client stops sending is given up after connections.max.idle.ms', async (t) => {
+  const port = await freePort();
+  const { config } = buildBrokerConfig(
+    new Map(),
+    new Map([
+      ['listeners', `PLAINTEXT://127.0.0.1:${port}`],
+      ['log.dirs', temporaryDirectory(t)],
+      ['num.shards', '1'],
+      ['connections.max.idle.ms', '500'],
+    ]),
+  );
+  const broker = await Broker.start(config, createLogger('broker', 'warn'));
+  t.teardown(() => broker.stop());
+  const client = await RawClient.connect(t, port);
+  await createTopic(client, 'idle');
+  const socket = await leaveMidFrame(t, port, produceFrame(client, 'idle', 0, 0, 1000, 1000), 300 * 1024);
+  const closed = once(socket, 'close');
+  await closed;
+  t.pass('the broker closed the stalled connection');
+});
+
+t.test('encodeRequest sanity: a frame below the threshold never goes to the receiver', async (t) => {
+  const { port } = await startBroker(t);
+  const client = await RawClient.connect(t, port);
+  await createTopic(client, 'small');
+  const before = receives();
+  const frame = encodeRequest(produceApi, 9, { acks: 1, timeoutMs: 10_000, topicData: [{ name: 'small', partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: Buffer.alloc(100 * 1024) }] }) }] }] }, { correlationId: 77 });
+  client.sendFrame(frame, produceApi, 9);
+  const response = await client.nextResponse(10_000);
+  t.equal(response.correlationId, 77);
+  t.equal(receives() - before, 0, 'a 100 KiB request is read on the main thread');
+});
