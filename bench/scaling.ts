@@ -50,7 +50,7 @@ import {
   writeResults,
 } from './lib/bench-common.js';
 import { createTopic, shardWorkers, startInProcessBroker } from './lib/in-process-broker.js';
-import { CLOCK_TICKS_PER_SECOND, measure, threadCpuTicks, type EluSource, type Usage } from './lib/measure.js';
+import { CLOCK_TICKS_PER_SECOND, measure, namedThreadCpuTicks, threadCpuTicks, type EluSource, type Usage } from './lib/measure.js';
 import { ensureRdkafkaPerformance, rdkafkaVersion } from './lib/rdkafka-performance.js';
 import { ClientLauncher, consumerJobs, parseConsume, parseProduce } from './lib/rdkafka-run.js';
 
@@ -172,18 +172,27 @@ interface ThreadUsage {
   /** CPU seconds of each shard thread over the window (from /proc), or ELU × wall when the threads were not found. */
   readonly shardCpuSeconds: readonly number[] | null;
   readonly shardCpuSource: 'proc' | 'elu' | null;
+  /** CPU seconds of the addon's sender and frame receiver threads over the window (each one thread, named). */
+  readonly senderCpuSeconds: number;
+  readonly receiverCpuSeconds: number;
 }
+
+const SENDER_THREAD = 'spate-sender';
+const RECEIVER_THREAD = 'spate-receiver';
 
 async function measureThreads<T>(workers: readonly EluSource[] | null, shardTids: readonly number[] | null, work: () => Promise<T>): Promise<{ result: T; threads: ThreadUsage }> {
   const ticks0 = shardTids?.map(threadCpuTicks) ?? null;
+  const addon0 = [namedThreadCpuTicks(SENDER_THREAD), namedThreadCpuTicks(RECEIVER_THREAD)];
   const { result, usage } = await measure(workers, work);
   const ticks1 = shardTids?.map(threadCpuTicks) ?? null;
+  const addon1 = [namedThreadCpuTicks(SENDER_THREAD), namedThreadCpuTicks(RECEIVER_THREAD)];
+  const addon = { senderCpuSeconds: (addon1[0]! - addon0[0]!) / CLOCK_TICKS_PER_SECOND, receiverCpuSeconds: (addon1[1]! - addon0[1]!) / CLOCK_TICKS_PER_SECOND };
   if (ticks0 !== null && ticks1 !== null && ticks0.every((tick) => tick !== null) && ticks1.every((tick) => tick !== null)) {
     const shardCpuSeconds = ticks1.map((tick, index) => (tick! - ticks0[index]!) / CLOCK_TICKS_PER_SECOND);
-    return { result, threads: { usage, shardCpuSeconds, shardCpuSource: 'proc' } };
+    return { result, threads: { usage, shardCpuSeconds, shardCpuSource: 'proc', ...addon } };
   }
-  if (usage.shardElu !== null) return { result, threads: { usage, shardCpuSeconds: usage.shardElu.map((elu) => elu * usage.wallSeconds), shardCpuSource: 'elu' } };
-  return { result, threads: { usage, shardCpuSeconds: null, shardCpuSource: null } };
+  if (usage.shardElu !== null) return { result, threads: { usage, shardCpuSeconds: usage.shardElu.map((elu) => elu * usage.wallSeconds), shardCpuSource: 'elu', ...addon } };
+  return { result, threads: { usage, shardCpuSeconds: null, shardCpuSource: null, ...addon } };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -309,7 +318,10 @@ interface CellRun {
   readonly shardCpuSecondsPerGB: readonly number[] | null;
   readonly shardsCpuSecondsPerGB: number | null;
   readonly shardCpuSource: 'proc' | 'elu' | null;
-  /** Broker CPU outside the main and shard threads (the addon's sender thread, libuv pool, V8 GC and compiler threads). */
+  /** The addon's sender thread (fetch responses) and frame receiver thread (large produce frames). */
+  readonly senderCpuSecondsPerGB: number;
+  readonly receiverCpuSecondsPerGB: number;
+  /** Broker CPU outside the main, shard and addon threads (libuv pool, V8 GC and compiler threads). */
   readonly otherThreadsCpuSecondsPerGB: number | null;
   readonly clientCpuSecondsPerGB: number | null;
   readonly mainThreadElu: number;
@@ -404,7 +416,12 @@ async function runPhase(
     shardCpuSecondsPerGB: threads.shardCpuSeconds?.map((seconds) => seconds / gb) ?? null,
     shardsCpuSecondsPerGB: shardsCpu === null ? null : shardsCpu / gb,
     shardCpuSource: threads.shardCpuSource,
-    otherThreadsCpuSecondsPerGB: shardsCpu === null || usage.mainThreadCpuSeconds === null ? null : Math.max(0, usage.processCpuSeconds - usage.mainThreadCpuSeconds - shardsCpu) / gb,
+    senderCpuSecondsPerGB: threads.senderCpuSeconds / gb,
+    receiverCpuSecondsPerGB: threads.receiverCpuSeconds / gb,
+    otherThreadsCpuSecondsPerGB:
+      shardsCpu === null || usage.mainThreadCpuSeconds === null
+        ? null
+        : Math.max(0, usage.processCpuSeconds - usage.mainThreadCpuSeconds - shardsCpu - threads.senderCpuSeconds - threads.receiverCpuSeconds) / gb,
     clientCpuSecondsPerGB: clientCpu === null ? null : clientCpu / gb,
     mainThreadElu: usage.mainThreadElu,
     shardElu: usage.shardElu,
@@ -443,7 +460,7 @@ async function runCell(context: CellContext, round: number, connections: number)
 type CellMedian = Pick<
   CellRun,
   | 'phase' | 'shards' | 'connections' | 'mbPerSec' | 'clientMbPerSec' | 'brokerCpuSecondsPerGB' | 'mainCpuSecondsPerGB'
-  | 'shardCpuSecondsPerGB' | 'shardsCpuSecondsPerGB' | 'otherThreadsCpuSecondsPerGB' | 'clientCpuSecondsPerGB'
+  | 'shardCpuSecondsPerGB' | 'shardsCpuSecondsPerGB' | 'senderCpuSecondsPerGB' | 'receiverCpuSecondsPerGB' | 'otherThreadsCpuSecondsPerGB' | 'clientCpuSecondsPerGB'
   | 'mainThreadElu' | 'shardElu' | 'brokerCores' | 'clientCores' | 'hostBusyCores' | 'otherCores'
 > & { readonly runs: number; readonly mbPerSecMin: number; readonly mbPerSecMax: number };
 
@@ -469,6 +486,8 @@ function cellMedians(runs: readonly CellRun[], settings: Settings): CellMedian[]
           mainCpuSecondsPerGB: orNull((run) => run.mainCpuSecondsPerGB),
           shardCpuSecondsPerGB: medianEach(of.map((run) => run.shardCpuSecondsPerGB)),
           shardsCpuSecondsPerGB: orNull((run) => run.shardsCpuSecondsPerGB),
+          senderCpuSecondsPerGB: pick((run) => run.senderCpuSecondsPerGB),
+          receiverCpuSecondsPerGB: pick((run) => run.receiverCpuSecondsPerGB),
           otherThreadsCpuSecondsPerGB: orNull((run) => run.otherThreadsCpuSecondsPerGB),
           clientCpuSecondsPerGB: orNull((run) => run.clientCpuSecondsPerGB),
           mainThreadElu: pick((run) => run.mainThreadElu),
@@ -484,7 +503,7 @@ function cellMedians(runs: readonly CellRun[], settings: Settings): CellMedian[]
   return medians;
 }
 
-const HEADER = ['phase', 'shards', 'conns', 'MB/s', '(min-max)', 'MB/s client', 'broker s/GB', 'main s/GB', 'shard s/GB (each)', 'shards s/GB', 'rest s/GB', 'client s/GB', 'main ELU', 'cores broker/client/other', 'host busy'];
+const HEADER = ['phase', 'shards', 'conns', 'MB/s', '(min-max)', 'MB/s client', 'broker s/GB', 'main s/GB', 'shard s/GB (each)', 'shards s/GB', 'snd/rcv s/GB', 'rest s/GB', 'client s/GB', 'main ELU', 'cores broker/client/other', 'host busy'];
 
 function row(m: CellMedian, hostCores: number): string[] {
   return [
@@ -498,6 +517,7 @@ function row(m: CellMedian, hostCores: number): string[] {
     fixed(m.mainCpuSecondsPerGB, 2),
     m.shardCpuSecondsPerGB === null ? 'n/a' : m.shardCpuSecondsPerGB.map((seconds) => seconds.toFixed(2)).join(' '),
     fixed(m.shardsCpuSecondsPerGB, 2),
+    `${m.senderCpuSecondsPerGB.toFixed(2)}/${m.receiverCpuSecondsPerGB.toFixed(2)}`,
     fixed(m.otherThreadsCpuSecondsPerGB, 2),
     fixed(m.clientCpuSecondsPerGB, 2),
     m.mainThreadElu.toFixed(2),
@@ -512,6 +532,8 @@ interface PhaseModel {
   readonly fromCell: { readonly shards: number; readonly connections: number };
   readonly mainCpuSecondsPerGB: number;
   readonly shardsCpuSecondsPerGB: number;
+  readonly senderCpuSecondsPerGB: number;
+  readonly receiverCpuSecondsPerGB: number;
   readonly otherThreadsCpuSecondsPerGB: number;
   /** Cores the shard threads get on the modelled machine: all but the main thread's, less the rest's share (clients elsewhere). */
   readonly shardCores: number;
@@ -529,10 +551,11 @@ interface PhaseModel {
 
 /**
  * The paper model of bench/README.md: a thread saturates when its CPU per GB times the rate
- * reaches 1 core. The main thread is one thread (bound 1/M); the shards and the rest share the
- * cores left ((cores − 1)/(S + rest), with the clients on other machines); the disk (produce)
- * and the network interface bound the bytes. Sockets handed to the shard workers would spread
- * M over every core: cores/(M + S + rest).
+ * reaches 1 core. The main thread is one thread (bound 1/M), and so is each of the addon's
+ * sender and frame receiver threads (1/Snd, 1/Rcv); the shards and the rest share the cores
+ * left ((cores − 3)/(S + rest), with the clients on other machines); the disk (produce) and the
+ * network interface bound the bytes. Sockets handed to the shard workers would spread M over
+ * every core: (cores − 2)/(M + S + rest), the addon threads' bounds unchanged.
  */
 function model(medians: readonly CellMedian[], settings: Settings, disk: DiskCeiling): PhaseModel[] {
   const models: PhaseModel[] = [];
@@ -546,12 +569,19 @@ function model(medians: readonly CellMedian[], settings: Settings, disk: DiskCei
     const main = cell.mainCpuSecondsPerGB!;
     const shards = cell.shardsCpuSecondsPerGB!;
     const rest = cell.otherThreadsCpuSecondsPerGB!;
+    const sender = cell.senderCpuSecondsPerGB;
+    const receiver = cell.receiverCpuSecondsPerGB;
     // The rest (GC, libuv's pool) grows with the bytes too and shares the cores the main thread
-    // leaves with the shards: of those cores, the shards get S/(S + rest).
-    const spareCores = settings.modelCores - 1;
+    // and the two addon threads leave with the shards: of those cores, the shards get S/(S + rest).
+    const spareCores = settings.modelCores - 3;
     const shardCores = (spareCores * shards) / (shards + rest);
+    // A thread that did (almost) nothing in this phase binds nothing.
+    const addonBounds: [string, number][] = [];
+    if (sender > 0.01) addonBounds.push(['sender thread', 1 / sender]);
+    if (receiver > 0.01) addonBounds.push(['receiver thread', 1 / receiver]);
     const bounds: [string, number][] = [
       ['main thread', 1 / main],
+      ...addonBounds,
       ['shard threads', spareCores / (shards + rest)],
       ['NIC', nicBoundGBps],
     ];
@@ -559,7 +589,8 @@ function model(medians: readonly CellMedian[], settings: Settings, disk: DiskCei
     if (diskBoundGBps !== null) bounds.push(['disk', diskBoundGBps]);
     const [binding, boundGBps] = bounds.reduce((low, bound) => (bound[1] < low[1] ? bound : low));
     const spread: [string, number][] = [
-      ['CPU (main work on all cores)', settings.modelCores / (main + shards + rest)],
+      ['CPU (main work on all cores)', (settings.modelCores - 2) / (main + shards + rest)],
+      ...addonBounds,
       ['NIC', nicBoundGBps],
     ];
     if (diskBoundGBps !== null) spread.push(['disk', diskBoundGBps]);
@@ -569,6 +600,8 @@ function model(medians: readonly CellMedian[], settings: Settings, disk: DiskCei
       fromCell: { shards: cell.shards, connections: cell.connections },
       mainCpuSecondsPerGB: main,
       shardsCpuSecondsPerGB: shards,
+      senderCpuSecondsPerGB: sender,
+      receiverCpuSecondsPerGB: receiver,
       otherThreadsCpuSecondsPerGB: rest,
       shardCores,
       mainBoundGBps: 1 / main,
@@ -591,7 +624,9 @@ const LEGEND = `How to read this (details in bench/README.md, "## scaling"):
   main s/GB       the main thread alone (sockets, decoding, handlers; /proc/self/task/<pid>/stat).
   shard s/GB      each shard worker thread (/proc/self/task/<tid>/stat; "ELU × wall" when its thread was not
                   found, see the line above the table); shards s/GB: their sum.
-  rest s/GB       broker − main − shards: the addon's sender thread, libuv's pool, V8's GC and compiler threads.
+  snd/rcv s/GB    the addon's sender thread (fetch responses) / frame receiver thread (large produce frames),
+                  found by name in /proc/self/task/<tid>/comm.
+  rest s/GB       broker − main − shards − sender − receiver: libuv's pool, V8's GC and compiler threads.
   client s/GB     all rdkafka_performance processes of the cell together.
   cores           average cores busy over the window: broker, clients, everything else (other > 0.3: noisy run).`;
 
@@ -706,8 +741,12 @@ async function main(): Promise<void> {
     console.log(`\nModel of a ${settings.modelCores}-core machine, clients elsewhere, NIC ${settings.modelNicGbps} Gb/s (assumed), per-GB costs measured here:`);
     for (const m of models) {
       console.log(
-        `  ${m.phase} (costs of the ${m.fromCell.shards}-shard × ${m.fromCell.connections}-connection cell: main ${m.mainCpuSecondsPerGB.toFixed(2)}, shards ${m.shardsCpuSecondsPerGB.toFixed(2)}, rest ${m.otherThreadsCpuSecondsPerGB.toFixed(2)} s/GB): ` +
-          `main-thread bound ${m.mainBoundGBps.toFixed(2)} GB/s, shard bound ${m.shardBoundGBps.toFixed(2)} GB/s (${m.shardCores.toFixed(1)} cores for shards, the rest's share aside), ` +
+        `  ${m.phase} (costs of the ${m.fromCell.shards}-shard × ${m.fromCell.connections}-connection cell: main ${m.mainCpuSecondsPerGB.toFixed(2)}, shards ${m.shardsCpuSecondsPerGB.toFixed(2)}, ` +
+          `sender ${m.senderCpuSecondsPerGB.toFixed(2)}, receiver ${m.receiverCpuSecondsPerGB.toFixed(2)}, rest ${m.otherThreadsCpuSecondsPerGB.toFixed(2)} s/GB): ` +
+          `main-thread bound ${m.mainBoundGBps.toFixed(2)} GB/s, ` +
+          (m.senderCpuSecondsPerGB > 0.01 ? `sender bound ${(1 / m.senderCpuSecondsPerGB).toFixed(2)} GB/s, ` : '') +
+          (m.receiverCpuSecondsPerGB > 0.01 ? `receiver bound ${(1 / m.receiverCpuSecondsPerGB).toFixed(2)} GB/s, ` : '') +
+          `shard bound ${m.shardBoundGBps.toFixed(2)} GB/s (${m.shardCores.toFixed(1)} cores for shards, the rest's share aside), ` +
           (m.diskBoundGBps === null ? '' : `disk ${m.diskBoundGBps.toFixed(2)} GB/s, `) +
           `NIC ${m.nicBoundGBps.toFixed(2)} GB/s → ${m.binding} binds at ${m.boundGBps.toFixed(2)} GB/s; ` +
           `with sockets on the shard threads: ${m.withoutMainThreadBinding} binds at ${m.withoutMainThreadGBps.toFixed(2)} GB/s`,

@@ -56,6 +56,7 @@
 
 #if defined(__linux__)
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
@@ -157,8 +158,9 @@ struct SendJob {
 
 class ResponseSender {
  public:
-  // `name` names the thread's completion channel ("spate:response-sender", "spate:frame-receiver").
-  ResponseSender(Napi::Env env, const char* name) : env_(env) {
+  // `name` names the thread's completion channel ("spate:response-sender", "spate:frame-receiver");
+  // `thread_name` the thread itself (at most 15 characters: /proc/<pid>/task/<tid>/comm, top -H).
+  ResponseSender(Napi::Env env, const char* name, const char* thread_name) : env_(env), thread_name_(thread_name) {
     epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
     wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (epoll_ < 0 || wake_ < 0) {
@@ -299,6 +301,7 @@ class ResponseSender {
   enum class Outcome { kDone, kBlocked, kYield };
 
   void Run() {
+    pthread_setname_np(pthread_self(), thread_name_);
     std::deque<SendJob*> ready;
     std::unordered_set<SendJob*> waiting;
     struct epoll_event events[64];
@@ -535,6 +538,7 @@ class ResponseSender {
   }
 
   napi_env env_;
+  const char* thread_name_;
   bool stopped_ = false;
   int epoll_ = -1;
   int wake_ = -1;
@@ -594,7 +598,7 @@ Napi::Value ResponseSenderHolder::SendChunks(const Napi::CallbackInfo& info, uin
   if (job->copy_step == 0 && regions > 0) sendfile_calls += 1;
   // The thread before the duplicate: a sender that cannot start (its own epoll and eventfd
   // need descriptors too) must throw with nothing of ours open.
-  if (sender_ == nullptr) sender_.reset(new ResponseSender(env, "spate:response-sender"));
+  if (sender_ == nullptr) sender_.reset(new ResponseSender(env, "spate:response-sender", "spate-sender"));
   // A private duplicate of the socket: if Node closes its fd while the thread writes (the peer
   // left), the number may be reused by another connection; the duplicate keeps pointing at this
   // one. A region's fd must be open, checked here so that a bad one fails before any byte goes.
@@ -645,7 +649,7 @@ Napi::Value ResponseSenderHolder::ReceiveInto(const Napi::CallbackInfo& info) {
   job->syscall = "dup";
   Napi::Promise promise = job->deferred.Promise();
   receives_ += 1;
-  if (receiver_ == nullptr) receiver_.reset(new ResponseSender(env, "spate:frame-receiver"));
+  if (receiver_ == nullptr) receiver_.reset(new ResponseSender(env, "spate:frame-receiver", "spate-receiver"));
   // A private duplicate, as for sendChunks: the number Node holds may be closed and reused meanwhile.
   job->socket = ::fcntl(job->socket_fd, F_DUPFD_CLOEXEC, 0);
   if (job->socket < 0) {

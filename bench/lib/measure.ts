@@ -3,7 +3,7 @@
 // workers, libuv and V8 helpers), the main thread's own CPU time, the shard workers'
 // event-loop utilisation when reachable, and how busy the whole machine was.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
@@ -49,6 +49,23 @@ export function threadCpuTicks(tid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * CPU ticks of this process's threads named `name` (/proc/self/task/<tid>/comm): the addon names
+ * its sender and frame receiver threads (native/response-sender.cc). 0 while none exists (the
+ * addon starts each on first use).
+ */
+export function namedThreadCpuTicks(name: string): number {
+  let ticks = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === name) ticks += threadCpuTicks(Number(tid)) ?? 0;
+    } catch {
+      // The thread ended while listing.
+    }
+  }
+  return ticks;
 }
 
 function processMinorFaults(): number | null {

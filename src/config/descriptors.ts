@@ -5,9 +5,11 @@
 // - segment files the shards keep open for appends and reads (storage/segment-files.ts),
 // - segment files the main thread keeps open to send fetched bytes (shard/segment-readers.ts),
 // - client connections (max.connections, when not set explicitly),
-// - the sender thread's duplicates of the sockets it is writing fetch responses to
-//   (native/response-sender.cc, one per response in flight; past this share a response is
-//   written through the thread pool instead, network/response-writer.ts),
+// - the addon threads' duplicates of sockets (native/response-sender.cc), half each: the
+//   sender thread's, one per fetch response in flight (past its half a response is written
+//   through the thread pool instead, network/response-writer.ts), and the frame receiver's,
+//   one per large produce frame being read (past its half the main thread reads it,
+//   network/frame-receiver.ts),
 // - a fixed reserve for everything else: standard streams, the event loops of the main
 //   thread and each shard, metadata and checkpoint writes, index and snapshot files while
 //   they are written, the listening sockets.
@@ -28,7 +30,7 @@ export interface DescriptorBudget {
   readonly segmentReaders: number;
   /** Client connections at once, unless max.connections says otherwise. */
   readonly connections: number;
-  /** Fetch responses on the sender thread at once (each holds a duplicate of its socket). */
+  /** Socket duplicates the addon's threads hold at once: fetch responses on the sender thread and produce frames on the frame receiver, half each (src/broker.ts). */
   readonly senderSockets: number;
 }
 

@@ -47,7 +47,7 @@ export const limits = {
   logScanChunkBytes: 1024 * 1024,
   /** Longest graceful shutdown waits for in-flight requests before closing connections. */
   shutdownDrainMs: 10_000,
-  /** Fetch responses on the native sender thread at once, each holding a duplicate of its socket, at most (config/descriptors.ts may give fewer); past it they are written through the thread pool. */
+  /** Socket duplicates the addon's threads hold at once, at most (config/descriptors.ts may give fewer): half for fetch responses on the sender thread (past it written through the thread pool), half for large produce frames on the frame receiver (past it read by the main thread). */
   senderSocketsMax: 4096,
   /** ...and at least, however small the open-file limit. */
   senderSocketsMin: 4,
