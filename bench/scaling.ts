@@ -80,6 +80,8 @@ interface Settings {
   readonly modelNicGbps: number;
   readonly timeoutSeconds: number;
   readonly quietWaitSeconds: number;
+  /** num.network.threads of the brokers: the addon's frame receiver threads. */
+  readonly networkThreads: number;
   readonly out: string | null;
 }
 
@@ -99,6 +101,7 @@ const USAGE = `usage: node dist/bench/scaling.js [options]
   --ceiling-bytes B   size of the disk write and loopback copy ceilings (default 1GiB)
   --model-cores N     cores of the modelled machine (default 16)
   --model-nic-gbps G  its network line rate in Gbit/s, an assumption (default 25)
+  --network-threads N the brokers' num.network.threads: frame receiver threads (default 3, the broker's default)
   --quiet-wait S      before each phase, wait up to S seconds for the machine to be idle
                       (< 0.25 cores busy), 0 = do not wait (default 3)
   --timeout S         seconds before a client run is killed as stuck (default 120)
@@ -114,7 +117,7 @@ function listOption(values: ReadonlyMap<string, string>, key: string, fallback: 
 }
 
 function parseArgs(argv: readonly string[], projectRoot: string): Settings {
-  const known = ['messages', 'size', 'partitions', 'acks', 'shards', 'connections', 'runs', 'linger-ms', 'batch-messages', 'fetch-bytes', 'warmup', 'ceiling-bytes', 'model-cores', 'model-nic-gbps', 'timeout', 'quiet-wait', 'out'];
+  const known = ['messages', 'size', 'partitions', 'acks', 'shards', 'connections', 'runs', 'linger-ms', 'batch-messages', 'fetch-bytes', 'warmup', 'ceiling-bytes', 'model-cores', 'model-nic-gbps', 'timeout', 'quiet-wait', 'network-threads', 'out'];
   const values = parseOptions(argv, known, USAGE);
   const integer = (key: string, fallback: number, min: number): number => integerOption(values, key, fallback, min);
   const acks = values.get('acks') ?? '1';
@@ -141,6 +144,7 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
     modelNicGbps: integer('model-nic-gbps', 25, 1),
     timeoutSeconds: integer('timeout', 120, 1),
     quietWaitSeconds: integer('quiet-wait', 3, 0),
+    networkThreads: integer('network-threads', 3, 1),
     out: outOption(values, projectRoot, 'scaling.json'),
   };
 }
@@ -172,13 +176,13 @@ interface ThreadUsage {
   /** CPU seconds of each shard thread over the window (from /proc), or ELU × wall when the threads were not found. */
   readonly shardCpuSeconds: readonly number[] | null;
   readonly shardCpuSource: 'proc' | 'elu' | null;
-  /** CPU seconds of the addon's sender and frame receiver threads over the window (each one thread, named). */
+  /** CPU seconds of the addon's sender thread and its frame receiver threads (all of them) over the window. */
   readonly senderCpuSeconds: number;
   readonly receiverCpuSeconds: number;
 }
 
 const SENDER_THREAD = 'spate-sender';
-const RECEIVER_THREAD = 'spate-receiver';
+const RECEIVER_THREAD = 'spate-recv-';
 
 async function measureThreads<T>(workers: readonly EluSource[] | null, shardTids: readonly number[] | null, work: () => Promise<T>): Promise<{ result: T; threads: ThreadUsage }> {
   const ticks0 = shardTids?.map(threadCpuTicks) ?? null;
@@ -551,13 +555,13 @@ interface PhaseModel {
 
 /**
  * The paper model of bench/README.md: a thread saturates when its CPU per GB times the rate
- * reaches 1 core. The main thread is one thread (bound 1/M), and so is each of the addon's
- * sender and frame receiver threads (1/Snd, 1/Rcv); the shards and the rest share the cores
- * left ((cores − 3)/(S + rest), with the clients on other machines); the disk (produce) and the
+ * reaches 1 core. The main thread is one thread (bound 1/M), and so is the addon's sender
+ * thread (1/Snd); its N frame receiver threads (num.network.threads) share the connections
+ * (N/Rcv); the shards and the rest share the cores left ((cores − 3)/(S + rest), with the clients on other machines); the disk (produce) and the
  * network interface bound the bytes. Sockets handed to the shard workers would spread M over
  * every core: (cores − 2)/(M + S + rest), the addon threads' bounds unchanged.
  */
-function model(medians: readonly CellMedian[], settings: Settings, disk: DiskCeiling): PhaseModel[] {
+function model(medians: readonly CellMedian[], settings: Settings, disk: DiskCeiling, networkThreads: number): PhaseModel[] {
   const models: PhaseModel[] = [];
   const nicBoundGBps = settings.modelNicGbps / 8;
   for (const phase of ['produce', 'consume'] as const) {
@@ -578,7 +582,8 @@ function model(medians: readonly CellMedian[], settings: Settings, disk: DiskCei
     // A thread that did (almost) nothing in this phase binds nothing.
     const addonBounds: [string, number][] = [];
     if (sender > 0.01) addonBounds.push(['sender thread', 1 / sender]);
-    if (receiver > 0.01) addonBounds.push(['receiver thread', 1 / receiver]);
+    // The receiver threads (num.network.threads) share the connections, each a thread of its own.
+    if (receiver > 0.01) addonBounds.push([`${networkThreads} receiver thread(s)`, networkThreads / receiver]);
     const bounds: [string, number][] = [
       ['main thread', 1 / main],
       ...addonBounds,
@@ -695,6 +700,7 @@ async function main(): Promise<void> {
           ['log.dirs', join(dataRoot, `data-${round}-${shards}`)],
           ['num.partitions', String(settings.partitions)],
           ['num.shards', String(shards)],
+          ['num.network.threads', String(settings.networkThreads)],
         ]);
         const started = await startBrokerFindingShardThreads(overrides, shards);
         broker = started.broker;
@@ -737,7 +743,7 @@ async function main(): Promise<void> {
     console.log(`\nMedians of ${settings.runs} run(s), ${integerFormat.format(settings.messages)} × ${settings.messageBytes} B per cell and phase, ${settings.partitions} partitions, acks=${settings.acks}:\n`);
     console.log(formatTable(HEADER, medians.map((m) => row(m, hostCores))));
     console.log(`\nCeilings: disk write + fsync ${disk.gbPerSec.toFixed(2)} GB/s; loopback TCP ${loopback.gbPerSec.toFixed(2)} GB/s (one connection)`);
-    const models = model(medians, settings, disk);
+    const models = model(medians, settings, disk, settings.networkThreads);
     console.log(`\nModel of a ${settings.modelCores}-core machine, clients elsewhere, NIC ${settings.modelNicGbps} Gb/s (assumed), per-GB costs measured here:`);
     for (const m of models) {
       console.log(
@@ -745,7 +751,7 @@ async function main(): Promise<void> {
           `sender ${m.senderCpuSecondsPerGB.toFixed(2)}, receiver ${m.receiverCpuSecondsPerGB.toFixed(2)}, rest ${m.otherThreadsCpuSecondsPerGB.toFixed(2)} s/GB): ` +
           `main-thread bound ${m.mainBoundGBps.toFixed(2)} GB/s, ` +
           (m.senderCpuSecondsPerGB > 0.01 ? `sender bound ${(1 / m.senderCpuSecondsPerGB).toFixed(2)} GB/s, ` : '') +
-          (m.receiverCpuSecondsPerGB > 0.01 ? `receiver bound ${(1 / m.receiverCpuSecondsPerGB).toFixed(2)} GB/s, ` : '') +
+          (m.receiverCpuSecondsPerGB > 0.01 ? `receiver bound ${(settings.networkThreads / m.receiverCpuSecondsPerGB).toFixed(2)} GB/s (${settings.networkThreads} threads), ` : '') +
           `shard bound ${m.shardBoundGBps.toFixed(2)} GB/s (${m.shardCores.toFixed(1)} cores for shards, the rest's share aside), ` +
           (m.diskBoundGBps === null ? '' : `disk ${m.diskBoundGBps.toFixed(2)} GB/s, `) +
           `NIC ${m.nicBoundGBps.toFixed(2)} GB/s → ${m.binding} binds at ${m.boundGBps.toFixed(2)} GB/s; ` +

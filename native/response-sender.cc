@@ -22,8 +22,9 @@
 //     ETIMEDOUT after `stallTimeoutMs` without progress, ERR_SENDFILE_EOF when a file is
 //     shorter than its region. Part of the response may then be on the wire: the caller
 //     closes the connection.
-//   receiveInto(socketFd, target, stallTimeoutMs) -> Promise<number>
-//     The same machinery in the other direction, on a second thread (the frame receiver): recv(2)
+//   receiveInto(socketFd, target, stallTimeoutMs[, thread]) -> Promise<number>
+//     The same machinery in the other direction, on a frame receiver thread (`thread`, 0-63, each
+//     started on first use, named spate-recv-<thread>; the sender is spate-sender): recv(2)
 //     on a private duplicate of the socket into the Uint8Array `target` (kept alive until the
 //     promise settles) until it is full, waiting for readability with epoll. Resolves with the
 //     byte count; rejects with ERR_PEER_CLOSED when the peer ends the connection first,
@@ -84,6 +85,8 @@ constexpr int kStallCheckMs = 1000;
 // copy mode: the largest staging buffer a caller may ask for, and how many free ones are kept.
 constexpr double kMaxCopyStepBytes = 64 * 1024 * 1024;
 constexpr size_t kStagingKept = 8;
+// Frame receiver threads an addon instance may start (receiveInto's `thread`).
+constexpr double kMaxReceivers = 64;
 
 std::string ErrnoDescription(int error) {
   char buffer[256];
@@ -160,7 +163,7 @@ class ResponseSender {
  public:
   // `name` names the thread's completion channel ("spate:response-sender", "spate:frame-receiver");
   // `thread_name` the thread itself (at most 15 characters: /proc/<pid>/task/<tid>/comm, top -H).
-  ResponseSender(Napi::Env env, const char* name, const char* thread_name) : env_(env), thread_name_(thread_name) {
+  ResponseSender(Napi::Env env, const char* name, std::string thread_name) : env_(env), thread_name_(std::move(thread_name)) {
     epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
     wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (epoll_ < 0 || wake_ < 0) {
@@ -301,7 +304,7 @@ class ResponseSender {
   enum class Outcome { kDone, kBlocked, kYield };
 
   void Run() {
-    pthread_setname_np(pthread_self(), thread_name_);
+    pthread_setname_np(pthread_self(), thread_name_.c_str());
     std::deque<SendJob*> ready;
     std::unordered_set<SendJob*> waiting;
     struct epoll_event events[64];
@@ -538,7 +541,7 @@ class ResponseSender {
   }
 
   napi_env env_;
-  const char* thread_name_;
+  std::string thread_name_;
   bool stopped_ = false;
   int epoll_ = -1;
   int wake_ = -1;
@@ -631,10 +634,11 @@ Napi::Value ResponseSenderHolder::SendChunks(const Napi::CallbackInfo& info, uin
 Napi::Value ResponseSenderHolder::ReceiveInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    throw Napi::TypeError::New(env, "receiveInto: expected (socketFd, target: Uint8Array, stallTimeoutMs)");
+    throw Napi::TypeError::New(env, "receiveInto: expected (socketFd, target: Uint8Array, stallTimeoutMs[, thread])");
   }
   int64_t socket_fd = IntegerField(env, info[0], "socketFd", 2147483647.0);
   int64_t stall_timeout_ms = IntegerField(env, info[2], "stallTimeoutMs", 2147483647.0);
+  size_t thread = info.Length() > 3 && !info[3].IsUndefined() ? static_cast<size_t>(IntegerField(env, info[3], "thread", kMaxReceivers - 1)) : 0;
   if (stall_timeout_ms == 0) throw Napi::TypeError::New(env, "receiveInto: stallTimeoutMs must be positive");
   Napi::Uint8Array target = info[1].As<Napi::Uint8Array>();
   std::unique_ptr<SendJob> job(new SendJob(env));
@@ -649,7 +653,9 @@ Napi::Value ResponseSenderHolder::ReceiveInto(const Napi::CallbackInfo& info) {
   job->syscall = "dup";
   Napi::Promise promise = job->deferred.Promise();
   receives_ += 1;
-  if (receiver_ == nullptr) receiver_.reset(new ResponseSender(env, "spate:frame-receiver", "spate-receiver"));
+  if (receivers_.size() <= thread) receivers_.resize(thread + 1);
+  if (receivers_[thread] == nullptr) receivers_[thread].reset(new ResponseSender(env, "spate:frame-receiver", "spate-recv-" + std::to_string(thread)));
+  ResponseSender* receiver = receivers_[thread].get();
   // A private duplicate, as for sendChunks: the number Node holds may be closed and reused meanwhile.
   job->socket = ::fcntl(job->socket_fd, F_DUPFD_CLOEXEC, 0);
   if (job->socket < 0) {
@@ -659,7 +665,7 @@ Napi::Value ResponseSenderHolder::ReceiveInto(const Napi::CallbackInfo& info) {
     return promise;
   }
   job->keep = Napi::Persistent(info[1]);
-  receiver_->Submit(job.release());
+  receiver->Submit(job.release());
   return promise;
 }
 

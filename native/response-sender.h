@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace spate {
 
@@ -27,8 +28,9 @@ class ResponseSenderHolder {
   // bad arguments. A response that sends file regions by sendfile adds one to `sendfile_calls`.
   Napi::Value SendChunks(const Napi::CallbackInfo& info, uint64_t& sendfile_calls);
 
-  // receiveInto(socketFd, target, stallTimeoutMs) -> Promise<number>: reads from the socket
-  // into `target` until it is full, on a second thread of the same kind (the frame receiver).
+  // receiveInto(socketFd, target, stallTimeoutMs[, thread]) -> Promise<number>: reads from the
+  // socket into `target` until it is full, on frame receiver thread `thread` (0 to 63, default 0;
+  // each started on first use), threads of the same kind as the sender's.
   Napi::Value ReceiveInto(const Napi::CallbackInfo& info);
 
   // Responses handed to the thread since the addon was loaded.
@@ -38,7 +40,7 @@ class ResponseSenderHolder {
 
  private:
   std::unique_ptr<ResponseSender> sender_;
-  std::unique_ptr<ResponseSender> receiver_;
+  std::vector<std::unique_ptr<ResponseSender>> receivers_;
   double calls_ = 0;
   double receives_ = 0;
 };

@@ -24,9 +24,9 @@
 //   shutdownSocket(socketFd) -> undefined
 //     shutdown(2) both directions (ENOTCONN ignored): ends a response in flight on the sender
 //     thread, and a receive in flight on the frame receiver.
-//   receiveInto(socketFd, target, stallTimeoutMs) -> Promise<number>, receiveIntoCalls() -> number
-//     Reads from the socket into the Uint8Array `target` until it is full, on the addon's frame
-//     receiver thread (response-sender.cc): the rest of a large produce request, so that its
+//   receiveInto(socketFd, target, stallTimeoutMs[, thread]) -> Promise<number>, receiveIntoCalls() -> number
+//     Reads from the socket into the Uint8Array `target` until it is full, on one of the addon's
+//     frame receiver threads (response-sender.cc): the rest of a large produce request, so that its
 //     bytes are copied out of the kernel by that thread rather than by the main thread.
 //   sendfileCalls() -> number
 //     How many sendfile operations this addon instance has started (argument validation

@@ -444,9 +444,9 @@ function socketPaths(config: BrokerConfig, logger: Logger, descriptors: Descript
   const receiverSockets = Math.floor(descriptors.senderSockets / 2);
   const frameReceiver =
     sendFile.receiveInto !== undefined && sendFile.shutdownSocket !== undefined && receiverSockets > 0
-      ? new FrameReceiver(sendFile.receiveInto, sendFile.shutdownSocket, receiverSockets)
+      ? new FrameReceiver(sendFile.receiveInto, sendFile.shutdownSocket, receiverSockets, config.numNetworkThreads)
       : undefined;
-  if (frameReceiver !== undefined) logger.info('large produce requests are read by the native frame receiver thread');
+  if (frameReceiver !== undefined) logger.info(`large produce requests are read by ${config.numNetworkThreads} native frame receiver thread(s) (num.network.threads)`);
   if (sendFile.sendChunks !== undefined && sendFile.shutdownSocket !== undefined) {
     logger.info(`responses are written by the native sender thread; fetch.zero.copy=${config.fetchZeroCopy ? 'on: file regions by sendfile' : 'off: file regions by pread + write'}`);
     const senderSockets = descriptors.senderSockets - (frameReceiver !== undefined ? receiverSockets : 0);

@@ -52,15 +52,15 @@ export function threadCpuTicks(tid: number): number | null {
 }
 
 /**
- * CPU ticks of this process's threads named `name` (/proc/self/task/<tid>/comm): the addon names
- * its sender and frame receiver threads (native/response-sender.cc). 0 while none exists (the
- * addon starts each on first use).
+ * CPU ticks of this process's threads whose name starts with `prefix` (/proc/self/task/<tid>/comm):
+ * the addon names its sender thread spate-sender and its frame receiver threads spate-recv-<n>
+ * (native/response-sender.cc). 0 while none exists (the addon starts each on first use).
  */
-export function namedThreadCpuTicks(name: string): number {
+export function namedThreadCpuTicks(prefix: string): number {
   let ticks = 0;
   for (const tid of readdirSync('/proc/self/task')) {
     try {
-      if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === name) ticks += threadCpuTicks(Number(tid)) ?? 0;
+      if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').startsWith(prefix)) ticks += threadCpuTicks(Number(tid)) ?? 0;
     } catch {
       // The thread ended while listing.
     }

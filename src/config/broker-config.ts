@@ -178,6 +178,8 @@ export interface BrokerConfig {
   readonly fetchMaxBytes: number;
   readonly numShards: number;
   readonly fetchZeroCopy: boolean;
+  /** num.network.threads: the addon's frame receiver threads (network/frame-receiver.ts). */
+  readonly numNetworkThreads: number;
   readonly flushSchedulerIntervalMs: number;
   readonly retentionCheckIntervalMs: number;
   readonly producerIdExpirationMs: number;
@@ -381,6 +383,7 @@ export function buildBrokerConfig(
     fetchMaxBytes: get('fetch.max.bytes'),
     numShards: get<number | null>('num.shards') ?? defaultShardCount(),
     fetchZeroCopy: get<string>('fetch.zero.copy') === 'on',
+    numNetworkThreads: get<number>('num.network.threads'),
     flushSchedulerIntervalMs: get('log.flush.scheduler.interval.ms'),
     retentionCheckIntervalMs: get('log.retention.check.interval.ms'),
     producerIdExpirationMs: get('producer.id.expiration.ms'),

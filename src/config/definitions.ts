@@ -233,6 +233,10 @@ export const brokerConfigDefinitions = define([
   },
   { name: 'fetch.max.bytes', type: 'int', defaultValue: '57671680', min: 1024, doc: 'Most record bytes in one fetch response, whatever the client asks.' },
   { name: 'num.shards', type: 'int', defaultValue: null, min: 1, max: 256, doc: 'Shard worker threads that own partitions (default: available cores).' },
+  {
+    name: 'num.network.threads', type: 'int', defaultValue: '3', min: 1, max: 64,
+    doc: "Threads that read large produce requests from the network: the rest of a request of 128 KiB or more is read by one of the native addon's frame receiver threads, each connection's by the same one (assigned in turn), so the kernel's copy of produced bytes is spread over them instead of falling on the main thread; the main thread reads small requests. Without the addon, unused.",
+  },
   { name: 'fetch.zero.copy', type: 'string', defaultValue: 'on', oneOf: ['on', 'off'], doc: "Send fetched log bytes with sendfile(2) (on) or pread + write (off), from the native addon's sender thread; without the addon both read and write through the thread pool. On by measurement (bench/zero-copy.ts)." },
   { name: 'producer.id.expiration.ms', type: 'int', defaultValue: '86400000', min: 1, doc: 'Forget an idle producer\'s state after this long.' },
   { name: 'offsets.topic.num.partitions', type: 'int', defaultValue: '50', min: 1, doc: 'Partitions of __consumer_offsets (fixed once the topic exists).' },
@@ -420,7 +424,7 @@ export const brokerConfigDefinitions = define([
 
 /** Kafka keys with no effect in Spate, accepted so an existing server.properties starts with a note rather than a failure. */
 export const ignoredBrokerKeys: ReadonlySet<string> = new Set([
-  'num.network.threads', 'num.io.threads',
+  'num.io.threads',
   'num.recovery.threads.per.data.dir', 'transaction.state.log.replication.factor', 'transaction.state.log.min.isr',
   // The cleaner runs in each shard thread with a share of log.cleaner.dedupe.buffer.size, not in threads of its own.
   'log.cleaner.threads', 'log.cleaner.io.buffer.size', 'log.cleaner.io.buffer.load.factor', 'log.cleaner.io.max.bytes.per.second',

@@ -24,12 +24,12 @@ export type SendChunks = (
 
 /**
  * Reads from the non-blocking socket `socketFd` into `target` until it is full, on the addon's
- * frame receiver thread, and resolves with the byte count. Nothing else may read from the
+ * frame receiver thread number `thread` (0-63, default 0), and resolves with the byte count. Nothing else may read from the
  * socket meanwhile; keep `target` unchanged until it settles. Rejects with `code`
  * ERR_PEER_CLOSED when the peer ends the connection first (or the socket is shut down),
  * ETIMEDOUT after `stallTimeoutMs` without a byte, or the recv error.
  */
-export type ReceiveInto = (socketFd: number, target: Uint8Array, stallTimeoutMs: number) => Promise<number>;
+export type ReceiveInto = (socketFd: number, target: Uint8Array, stallTimeoutMs: number, thread?: number) => Promise<number>;
 
 export interface SendFileImplementation {
   readonly name: 'native' | 'fallback';

@@ -57,7 +57,7 @@ export interface SpateNativeAddon {
   /** shutdown(2) both directions of a socket (ENOTCONN ignored). */
   shutdownSocket?(socketFd: number): void;
   /** Reads into `target` until it is full, on the addon's frame receiver thread. Absent from addons built before it. */
-  receiveInto?(socketFd: number, target: Uint8Array, stallTimeoutMs: number): Promise<number>;
+  receiveInto?(socketFd: number, target: Uint8Array, stallTimeoutMs: number, thread?: number): Promise<number>;
   /** Receives handed to receiveInto since the addon was loaded. */
   receiveIntoCalls?(): number;
   /** CRC-32C of bytes [start, end), continuing from `previous` (native/crc32c.cc). */

@@ -109,6 +109,8 @@ export class Connection implements AdmissionWaiter {
   private readPaused = false;
   /** The rest of the frame being assembled is being read by the frame receiver thread; the socket is paused meanwhile. */
   private receiving = false;
+  /** Which of the frame receiver's threads reads this connection's large frames. */
+  private readonly receiverThread: number;
   /** The broker-wide hold of the frame being assembled, taken when it was admitted. */
   private admittedTicket: AdmissionTicket | null = null;
   /** Encoded response bytes this connection holds in user space (see ResponseMeter). */
@@ -131,6 +133,7 @@ export class Connection implements AdmissionWaiter {
   ) {
     this.peer = `${accepted.remoteAddress ?? '?'}:${accepted.remotePort ?? '?'}`;
     this.frames = new FrameReader(options.socketRequestMaxBytes, options.framePool);
+    this.receiverThread = options.frameReceiver?.assignThread() ?? 0;
     const direct = options.directReads === true ? directReadSocket(accepted, this.readSink()) : null;
     const socket = direct ?? accepted;
     this.socket = socket;
@@ -196,7 +199,7 @@ export class Connection implements AdmissionWaiter {
     } catch {
       return;
     }
-    const receiving = receiver.receive(fd, target, this.options.idleTimeoutMs);
+    const receiving = receiver.receive(fd, target, this.options.idleTimeoutMs, this.receiverThread);
     if (receiving === null) return; // the receiver's share of descriptors is in use: read on here
     this.receiving = true;
     this.socket.pause();

@@ -7,8 +7,10 @@
 // receiver thread, which reads it there with recv(2) and epoll and answers once, when the frame
 // is whole. The main thread keeps everything else: the frame's start, small requests, admission.
 //
-// Each receive holds a duplicate of its socket's descriptor, so the receives in flight at once
-// are bounded (`max`, a share of the descriptor budget's senderSockets); past it, and for frames
+// There are `threads` receiver threads (num.network.threads); each connection is given one, in
+// turn, so one thread is not the ceiling of a machine with many cores and connections. Each
+// receive holds a duplicate of its socket's descriptor, so the receives in flight at once are
+// bounded (`max`, a share of the descriptor budget's senderSockets); past it, and for frames
 // whose rest is smaller than `minBytes`, the connection reads on as before.
 
 import type { ReceiveInto } from '../native/sendfile.js';
@@ -18,28 +20,40 @@ export const FRAME_RECEIVE_MIN_BYTES = 128 * 1024;
 
 export class FrameReceiver {
   private inFlight = 0;
+  private nextThread = 0;
 
   constructor(
     private readonly receiveInto: ReceiveInto,
     private readonly shutdownSocket: (socketFd: number) => void,
     /** Receives in flight at once (each holds a duplicate of its socket). */
     readonly max: number,
+    /** Receiver threads (num.network.threads). */
+    readonly threads: number = 1,
     readonly minBytes: number = FRAME_RECEIVE_MIN_BYTES,
   ) {
     if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`FrameReceiver: max must be a positive integer, not ${max}`);
+    if (!Number.isSafeInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`FrameReceiver: threads must be 1 to 64, not ${threads}`);
+  }
+
+  /** The receiver thread for a new connection: each in turn. */
+  assignThread(): number {
+    const thread = this.nextThread;
+    this.nextThread = (thread + 1) % this.threads;
+    return thread;
   }
 
   /**
-   * Starts reading `target.length` bytes from the socket into `target`, or returns null when
+   * Starts reading `target.length` bytes from the socket into `target` on receiver thread
+   * `thread` (from assignThread), or returns null when
    * `max` receives are in flight. The caller must not read from the socket until it settles.
    */
-  receive(socketFd: number, target: Uint8Array, stallTimeoutMs: number): Promise<number> | null {
+  receive(socketFd: number, target: Uint8Array, stallTimeoutMs: number, thread: number): Promise<number> | null {
     if (this.inFlight >= this.max) return null;
     this.inFlight++;
     const settled = (): void => {
       this.inFlight--;
     };
-    const receiving = this.receiveInto(socketFd, target, stallTimeoutMs);
+    const receiving = this.receiveInto(socketFd, target, stallTimeoutMs, thread);
     receiving.then(settled, settled);
     return receiving;
   }

@@ -45,7 +45,7 @@ t.test('defaults match Kafka and the embedded single-broker setup', async (t) =>
 
 t.test('overrides win over the file, unknown keys warn, and values are typed', async (t) => {
   const { config, warnings } = buildBrokerConfig(
-    new Map([['num.partitions', '3'], ['log.segment.bytes', '1048576'], ['no.such.key', 'x'], ['num.network.threads', '3']]),
+    new Map([['num.partitions', '3'], ['log.segment.bytes', '1048576'], ['no.such.key', 'x'], ['num.io.threads', '8']]),
     new Map([['num.partitions', '6'], ['log.dirs', 'a, b'], ['log.retention.minutes', '5']]),
     '/srv',
   );
@@ -53,7 +53,7 @@ t.test('overrides win over the file, unknown keys warn, and values are typed', a
   t.same(config.logDirs, ['/srv/a', '/srv/b']);
   t.equal(config.topicDefaults.get('segment.bytes'), 1048576);
   t.equal(config.topicDefaults.get('retention.ms'), 300_000, 'minutes are used when ms is unset');
-  t.same(warnings, ['unknown config key no.such.key; ignored', 'config key num.network.threads has no effect in Spate; ignored']);
+  t.same(warnings, ['unknown config key no.such.key; ignored', 'config key num.io.threads has no effect in Spate; ignored']);
 });
 
 t.test('invalid values fail with the key named', async (t) => {

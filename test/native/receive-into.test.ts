@@ -5,6 +5,7 @@
 
 import t from 'tap';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { loadNativeAddon, nativeSendFile, type ReceiveInto } from '../../src/native/sendfile.js';
 import { connectPair, openFdCount, randomData, rejectionOf, within } from './fixtures/helpers.js';
@@ -59,6 +60,30 @@ t.test('many sockets at once, each its own bytes', async (t) => {
     t.equal(await within(job.receiving, 20_000, `receive ${index}`), job.data.length);
     t.ok(job.target.equals(job.data), `socket ${index}: byte for byte`);
   }
+});
+
+t.test('receiver threads are chosen by number, each started on first use and named spate-recv-<n>', async (t) => {
+  const pairs = await Promise.all([0, 1, 2].map(() => connectPair(t)));
+  const data = randomData(MiB);
+  const targets = pairs.map(() => sharedTarget(data.length));
+  const receiving = pairs.map((pair, index) => receiveInto(pair.fd, targets[index]!, 20_000, 60 + index));
+  for (const pair of pairs) pair.receiver.write(data);
+  for (const [index, promise] of receiving.entries()) {
+    t.equal(await within(promise, 20_000, `receive on thread ${60 + index}`), data.length);
+    t.ok(targets[index]!.equals(data), `thread ${60 + index}: byte for byte`);
+  }
+  const names = readdirSync('/proc/self/task').map((tid) => {
+    try {
+      return readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  });
+  t.ok([60, 61, 62].every((thread) => names.includes(`spate-recv-${thread}`)), 'one thread per number');
+  t.notOk(names.includes('spate-recv-59'), 'none for a number never used');
+  const receive = addon.receiveInto!.bind(addon) as (...args: unknown[]) => Promise<number>;
+  t.throws(() => receive(pairs[0]!.fd, Buffer.alloc(4), 1000, 64), TypeError, 'at most 64 threads');
+  t.throws(() => receive(pairs[0]!.fd, Buffer.alloc(4), 1000, 1.5), TypeError);
 });
 
 t.test('the peer closing first rejects with ERR_PEER_CLOSED, and the duplicate is closed', async (t) => {

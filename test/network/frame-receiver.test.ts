@@ -5,7 +5,7 @@
 // and a broker stopped under one, leave no socket open and nothing wedged.
 
 import { once } from 'node:events';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import t from 'tap';
@@ -97,6 +97,43 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
     await delay(10);
   }
 }
+
+/** Names of this process's threads. */
+function threadNames(): string[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    try {
+      return readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      return ''; // ended while listing
+    }
+  });
+}
+
+// First in this file: no receiver thread numbered above 0 exists before it.
+t.test('num.network.threads: connections are given the receiver threads in turn', async (t) => {
+  const port = await freePort();
+  const { config } = buildBrokerConfig(
+    new Map(),
+    new Map([
+      ['listeners', `PLAINTEXT://127.0.0.1:${port}`],
+      ['log.dirs', temporaryDirectory(t)],
+      ['num.shards', '1'],
+      ['num.network.threads', '5'],
+    ]),
+  );
+  const broker = await Broker.start(config, createLogger('broker', 'warn'));
+  t.teardown(() => broker.stop());
+  const clients = [];
+  for (let index = 0; index < 5; index++) clients.push(await RawClient.connect(t, port));
+  await createTopic(clients[0]!, 'turns');
+  t.notOk(threadNames().includes('spate-recv-4'), 'no fifth receiver thread before');
+  const before = receives();
+  for (const client of clients) client.write(produceFrame(client, 'turns', 0, 0, 500, 1000));
+  for (const client of clients) t.equal((await client.nextResponse(20_000)).correlationId >= 0, true);
+  t.equal(receives() - before, 5, 'five frames taken by the receiver');
+  t.ok(threadNames().includes('spate-recv-4'), 'the fifth connection was read by the fifth thread');
+  t.notOk(threadNames().includes('spate-recv-5'), 'and no more threads than num.network.threads');
+});
 
 t.test('large produce requests, split anyhow and pipelined with small ones, arrive whole and in order', async (t) => {
   const { port } = await startBroker(t);
