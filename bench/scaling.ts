@@ -629,7 +629,7 @@ const LEGEND = `How to read this (details in bench/README.md, "## scaling"):
   main s/GB       the main thread alone (sockets, decoding, handlers; /proc/self/task/<pid>/stat).
   shard s/GB      each shard worker thread (/proc/self/task/<tid>/stat; "ELU × wall" when its thread was not
                   found, see the line above the table); shards s/GB: their sum.
-  snd/rcv s/GB    the addon's sender thread (fetch responses) / frame receiver thread (large produce frames),
+  snd/rcv s/GB    the addon's sender thread (fetch responses) / frame receiver threads (large produce frames),
                   found by name in /proc/self/task/<tid>/comm.
   rest s/GB       broker − main − shards − sender − receiver: libuv's pool, V8's GC and compiler threads.
   client s/GB     all rdkafka_performance processes of the cell together.

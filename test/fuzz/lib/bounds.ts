@@ -97,6 +97,7 @@ export const FDS_PER_PARTITION = 4;
 export function fdsMax(connections: number, partitions: number, shards: number): number {
   const budget = descriptorBudget(openFilesLimit(), shards);
   const files = Math.min(FDS_PER_PARTITION * partitions, budget.segmentFilesPerShard * shards + budget.segmentReaders);
-  // The sender thread's socket duplicates: one per connection with a fetch response in flight, at most its share.
-  return FDS_BASE + files + connections + Math.min(connections, budget.senderSockets);
+  // The addon threads' socket duplicates: per connection one on the sender thread (a fetch response
+  // in flight) and one on a frame receiver (a large produce frame being read), at most their share.
+  return FDS_BASE + files + connections + Math.min(2 * connections, budget.senderSockets);
 }
