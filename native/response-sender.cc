@@ -28,10 +28,7 @@
 //     on a private duplicate of the socket into the Uint8Array `target` (kept alive until the
 //     promise settles) until it is full, waiting for readability with epoll. Resolves with the
 //     byte count; rejects with ERR_PEER_CLOSED when the peer ends the connection first,
-//     ETIMEDOUT after `stallTimeoutMs` without a byte, or the recv error. While it waits, the
-//     socket's SO_RCVLOWAT asks to be woken only once 256 KiB (or the rest) is there, and is set
-//     back to 1 before the promise settles (measured: 5 % less CPU on that thread than a wake per
-//     segment, bench/README.md "The frame receiver"). A shutdown(2) of the
+//     ETIMEDOUT after `stallTimeoutMs` without a byte, or the recv error. A shutdown(2) of the
 //     socket ends a receive in flight (ERR_PEER_CLOSED). The caller reads nothing from the
 //     socket meanwhile.
 //
@@ -64,7 +61,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <uv.h>
@@ -89,9 +85,6 @@ constexpr int kStallCheckMs = 1000;
 // copy mode: the largest staging buffer a caller may ask for, and how many free ones are kept.
 constexpr double kMaxCopyStepBytes = 64 * 1024 * 1024;
 constexpr size_t kStagingKept = 8;
-// receiveInto waits for this much (or the rest, if less) to be in the socket before it is woken
-// (SO_RCVLOWAT), rather than for every segment that arrives.
-constexpr int64_t kReceiveLowWaterBytes = 256 * 1024;
 // Frame receiver threads an addon instance may start (receiveInto's `thread`).
 constexpr double kMaxReceivers = 64;
 
@@ -142,8 +135,6 @@ struct SendJob {
   int64_t stall_timeout_ms = 30000;
   // receiveInto: read into pieces[0] (a caller's buffer, kept alive by keep) until it is full.
   bool receive = false;
-  // receiveInto: the socket's SO_RCVLOWAT while this job waits (1, the kernel's default, when untouched).
-  int low_water = 1;
   // copy mode: the staging buffer, its bytes [staged_done, staged) not yet written, and how
   // much of the current region has been read into it so far.
   int64_t copy_step = 0;  // 0: sendfile
@@ -416,12 +407,6 @@ class ResponseSender {
 
   void Finish(SendJob* job) {
     GiveStaging(job);
-    // The low-water mark is the socket's, not this duplicate's: give the owner back the default.
-    if (job->low_water != 1) {
-      int one = 1;
-      ::setsockopt(job->socket, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one);
-      job->low_water = 1;
-    }
     if (job->registered) ::epoll_ctl(epoll_, EPOLL_CTL_DEL, job->socket, nullptr);
     job->registered = false;
     job->CloseDuplicates();
@@ -488,12 +473,10 @@ class ResponseSender {
       }
       int error = errno;
       if (error == EINTR) continue;
-      if (error == EAGAIN || error == EWOULDBLOCK) {
-        // Be woken once a good part of the rest is there: the peer's close and errors wake it anyway.
-        int want = static_cast<int>(std::min(job->total - job->sent, kReceiveLowWaterBytes));
-        if (want != job->low_water && ::setsockopt(job->socket, SOL_SOCKET, SO_RCVLOWAT, &want, sizeof want) == 0) job->low_water = want;
-        return Outcome::kBlocked;
-      }
+      // Woken at every segment that arrives: SO_RCVLOWAT would wake it less often (5 % less CPU on
+      // this thread, measured), but Linux then clamps the connection's receive window to the
+      // low-water mark for good (tcp_set_rcvlowat), which would throttle producers on long links.
+      if (error == EAGAIN || error == EWOULDBLOCK) return Outcome::kBlocked;
       job->failure = Failure::kErrno;
       job->error = error;
       return Outcome::kDone;

@@ -40,7 +40,7 @@ t.test('reads a large buffer written in pieces, byte for byte, and stops at its 
   t.equal(implementation.receiveIntoCalls!() - callsBefore, 1, 'counted');
   t.ok(target.equals(data), 'every byte where it belongs');
   // What followed the target is still in the socket for its owner to read, and its owner is woken
-  // for it (the receive's SO_RCVLOWAT is back to the default).
+  // for it (a receive leaves nothing of its own set on the socket).
   pair.sender.resume();
   const [next] = (await within(once(pair.sender, 'data'), 5000, 'the owner reads what follows')) as [Buffer];
   t.equal(next.toString(), extra.toString(), 'nothing read past the target');
