@@ -471,17 +471,29 @@ class ResponseSender {
         job->failure = Failure::kPeerClosed;
         return Outcome::kDone;
       }
-      int error = errno;
-      if (error == EINTR) continue;
       // Woken at every segment that arrives: SO_RCVLOWAT would wake it less often (5 % less CPU on
       // this thread, measured), but Linux then clamps the connection's receive window to the
       // low-water mark for good (tcp_set_rcvlowat), which would throttle producers on long links.
-      if (error == EAGAIN || error == EWOULDBLOCK) return Outcome::kBlocked;
-      job->failure = Failure::kErrno;
-      job->error = error;
-      return Outcome::kDone;
+      Outcome outcome;
+      if (RetryAfter(job, &outcome)) continue;
+      return outcome;
     }
     return Outcome::kDone;
+  }
+
+  // A call on the socket returned -1: true to call again (EINTR), else `outcome` says whether to
+  // wait for the socket (EAGAIN) or that the job has failed with errno.
+  static bool RetryAfter(SendJob* job, Outcome* outcome) {
+    int error = errno;
+    if (error == EINTR) return true;
+    if (error == EAGAIN || error == EWOULDBLOCK) {
+      *outcome = Outcome::kBlocked;
+      return false;
+    }
+    job->failure = Failure::kErrno;
+    job->error = error;
+    *outcome = Outcome::kDone;
+    return false;
   }
 
   Outcome Progress(SendJob* job) {
@@ -532,12 +544,9 @@ class ResponseSender {
         moved += n;
         continue;
       }
-      int error = errno;
-      if (error == EINTR) continue;
-      if (error == EAGAIN || error == EWOULDBLOCK) return Outcome::kBlocked;
-      job->failure = Failure::kErrno;
-      job->error = error;
-      return Outcome::kDone;
+      Outcome outcome;
+      if (RetryAfter(job, &outcome)) continue;
+      return outcome;
     }
     GiveStaging(job);  // done with every region
     return Outcome::kDone;

@@ -5,38 +5,26 @@
 // and a broker stopped under one, leave no socket open and nothing wedged.
 
 import { once } from 'node:events';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import t from 'tap';
 import { Broker } from '../../src/broker.js';
-import { buildBrokerConfig } from '../../src/config/broker-config.js';
-import { createLogger } from '../../src/logger.js';
 import { loadNativeAddon } from '../../src/native/sendfile.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { apiVersionsApi, createTopicsApi, fetchApi, produceApi } from '../../src/protocol/generated/index.js';
 import { decodeRecords, encodeRecordBatch } from '../../src/protocol/record-batch.js';
-import { freePort, temporaryDirectory, type Teardownable } from '../helpers/broker-process.js';
+import { type Teardownable } from '../helpers/broker-process.js';
+import { startInProcessBroker } from '../helpers/in-process-broker.js';
+import { openSockets } from '../helpers/process-usage.js';
 import { RawClient, encodeRequest, fetchBody } from '../helpers/raw-client.js';
 
 const MiB = 1024 * 1024;
 const addon = loadNativeAddon();
 const receives = (): number => addon.receiveIntoCalls!();
 
-async function startBroker(t: Teardownable): Promise<{ broker: Broker; port: number }> {
-  const port = await freePort();
-  const { config } = buildBrokerConfig(
-    new Map(),
-    new Map([
-      ['listeners', `PLAINTEXT://127.0.0.1:${port}`],
-      ['log.dirs', temporaryDirectory(t)],
-      ['num.shards', '2'],
-      ['message.max.bytes', String(8 * MiB)],
-    ]),
-  );
-  const broker = await Broker.start(config, createLogger('broker', 'warn'));
-  t.teardown(() => broker.stop());
-  return { broker, port };
+async function startBroker(t: Teardownable, overrides: Readonly<Record<string, string>> = {}): Promise<{ broker: Broker; port: number }> {
+  return startInProcessBroker(t, { 'num.shards': '2', 'message.max.bytes': String(8 * MiB), ...overrides });
 }
 
 async function createTopic(client: RawClient, name: string): Promise<void> {
@@ -79,17 +67,6 @@ async function readBack(client: RawClient, topic: string, partition: number): Pr
   }
 }
 
-/** Sockets among this process's open descriptors. */
-function openSockets(): number {
-  return readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
-    } catch {
-      return false; // closed while listing
-    }
-  }).length;
-}
-
 async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -111,18 +88,7 @@ function threadNames(): string[] {
 
 // First in this file: no receiver thread numbered above 0 exists before it.
 t.test('num.network.threads: connections are given the receiver threads in turn', async (t) => {
-  const port = await freePort();
-  const { config } = buildBrokerConfig(
-    new Map(),
-    new Map([
-      ['listeners', `PLAINTEXT://127.0.0.1:${port}`],
-      ['log.dirs', temporaryDirectory(t)],
-      ['num.shards', '1'],
-      ['num.network.threads', '5'],
-    ]),
-  );
-  const broker = await Broker.start(config, createLogger('broker', 'warn'));
-  t.teardown(() => broker.stop());
+  const { port } = await startBroker(t, { 'num.network.threads': '5' });
   const clients = [];
   for (let index = 0; index < 5; index++) clients.push(await RawClient.connect(t, port));
   await createTopic(clients[0]!, 'turns');
@@ -221,18 +187,7 @@ t.test('the broker stops promptly under clients stalled mid-frame, and leaves no
 });
 
 t.test('a frame whose client stops sending is given up after connections.max.idle.ms', async (t) => {
-  const port = await freePort();
-  const { config } = buildBrokerConfig(
-    new Map(),
-    new Map([
-      ['listeners', `PLAINTEXT://127.0.0.1:${port}`],
-      ['log.dirs', temporaryDirectory(t)],
-      ['num.shards', '1'],
-      ['connections.max.idle.ms', '500'],
-    ]),
-  );
-  const broker = await Broker.start(config, createLogger('broker', 'warn'));
-  t.teardown(() => broker.stop());
+  const { port } = await startBroker(t, { 'connections.max.idle.ms': '500' });
   const client = await RawClient.connect(t, port);
   await createTopic(client, 'idle');
   const socket = await leaveMidFrame(t, port, produceFrame(client, 'idle', 0, 0, 1000, 1000), 300 * 1024);

@@ -3,7 +3,7 @@
 // counter with the test.
 
 import { once } from 'node:events';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
@@ -13,6 +13,7 @@ import { createLogger } from '../../src/logger.js';
 import { loadNativeAddon } from '../../src/native/sendfile.js';
 import { freePort, temporaryDirectory, type Teardownable } from '../helpers/broker-process.js';
 import { encodeRequest, fetchBody } from '../helpers/raw-client.js';
+import { openSockets } from '../helpers/process-usage.js';
 import { run } from '../helpers/run.js';
 import { fetchApi } from '../../src/protocol/generated/index.js';
 
@@ -53,17 +54,6 @@ for (const zeroCopy of ['on', 'off'] as const) {
     if (zeroCopy === 'on') t.ok(calls >= segments, `sendfile ran for every segment read (${calls} calls, ${segments} segments)`);
     else t.equal(calls, 0, 'sendfile never ran');
   });
-}
-
-/** Sockets among this process's open descriptors. */
-function openSockets(): number {
-  return readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
-    } catch {
-      return false; // closed while listing
-    }
-  }).length;
 }
 
 for (const zeroCopy of ['on', 'off'] as const) {
