@@ -51,6 +51,7 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -100,11 +101,11 @@ std::string ErrnoDescription(int error) {
 
 std::string ErrnoCode(int error) { return uv_err_name(-error); }
 
-int64_t IntegerField(Napi::Env env, const Napi::Value& value, const std::string& name, double max) {
-  if (!value.IsNumber()) throw Napi::TypeError::New(env, "sendChunks: " + name + " must be a number");
+int64_t IntegerField(Napi::Env env, const Napi::Value& value, const std::string& name, double max, const std::string& call = "sendChunks") {
+  if (!value.IsNumber()) throw Napi::TypeError::New(env, call + ": " + name + " must be a number");
   double d = value.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d) || std::trunc(d) != d || d < 0 || d > max) {
-    throw Napi::TypeError::New(env, "sendChunks: " + name + " must be an integer from 0 to " + std::to_string(static_cast<int64_t>(max)));
+    throw Napi::TypeError::New(env, call + ": " + name + " must be an integer from 0 to " + std::to_string(static_cast<int64_t>(max)));
   }
   return static_cast<int64_t>(d);
 }
@@ -170,7 +171,7 @@ class ResponseSender {
       int error = errno;
       if (epoll_ >= 0) ::close(epoll_);
       if (wake_ >= 0) ::close(wake_);
-      throw Napi::Error::New(env, "sendChunks: cannot create the sender's epoll/eventfd: " + ErrnoDescription(error));
+      throw Napi::Error::New(env, std::string(name) + ": cannot create the thread's epoll/eventfd: " + ErrnoDescription(error));
     }
     struct epoll_event event;
     std::memset(&event, 0, sizeof event);
@@ -183,15 +184,24 @@ class ResponseSender {
     if (status != napi_ok) {
       ::close(epoll_);
       ::close(wake_);
-      throw Napi::Error::New(env, "sendChunks: cannot create the sender's completion channel");
+      throw Napi::Error::New(env, std::string(name) + ": cannot create the thread's completion channel");
     }
     // Completions must not keep the process alive by themselves: the sockets do.
     napi_unref_threadsafe_function(env, settle_);
+    try {
+      thread_ = std::thread([this] { Run(); });
+    } catch (const std::system_error& error) {
+      // The OS refused a thread (a pids or threads limit): a JavaScript error the caller handles,
+      // not std::terminate for the whole process.
+      napi_release_threadsafe_function(settle_, napi_tsfn_abort);
+      ::close(epoll_);
+      ::close(wake_);
+      throw Napi::Error::New(env, std::string(name) + ": cannot start the thread: " + error.what());
+    }
     // Stopped by the environment's cleanup, before Node closes the completion channels: with two
-    // threads (sender and receiver) a channel's close can end the environment, and the other
+    // threads (sender and receivers) a channel's close can end the environment, and another
     // thread's destructor would then release a channel already freed.
     napi_add_env_cleanup_hook(env, &StopAtCleanup, this);
-    thread_ = std::thread([this] { Run(); });
   }
 
   ~ResponseSender() {
@@ -648,9 +658,9 @@ Napi::Value ResponseSenderHolder::ReceiveInto(const Napi::CallbackInfo& info) {
   if (info.Length() < 3 || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
     throw Napi::TypeError::New(env, "receiveInto: expected (socketFd, target: Uint8Array, stallTimeoutMs[, thread])");
   }
-  int64_t socket_fd = IntegerField(env, info[0], "socketFd", 2147483647.0);
-  int64_t stall_timeout_ms = IntegerField(env, info[2], "stallTimeoutMs", 2147483647.0);
-  size_t thread = info.Length() > 3 && !info[3].IsUndefined() ? static_cast<size_t>(IntegerField(env, info[3], "thread", kMaxReceivers - 1)) : 0;
+  int64_t socket_fd = IntegerField(env, info[0], "socketFd", 2147483647.0, "receiveInto");
+  int64_t stall_timeout_ms = IntegerField(env, info[2], "stallTimeoutMs", 2147483647.0, "receiveInto");
+  size_t thread = info.Length() > 3 && !info[3].IsUndefined() ? static_cast<size_t>(IntegerField(env, info[3], "thread", kMaxReceivers - 1, "receiveInto")) : 0;
   if (stall_timeout_ms == 0) throw Napi::TypeError::New(env, "receiveInto: stallTimeoutMs must be positive");
   Napi::Uint8Array target = info[1].As<Napi::Uint8Array>();
   std::unique_ptr<SendJob> job(new SendJob(env));

@@ -141,7 +141,7 @@ export class Broker {
       await terminatePrestarted(prestartedShards);
       throw error;
     }
-    const descriptors = descriptorBudget(openFilesLimit(), config.numShards);
+    const descriptors = descriptorBudget(openFilesLimit(), config.numShards, config.numNetworkThreads);
     logger.info(
       `open-file limit ${descriptors.openFilesLimit}: up to ${config.maxConnections ?? descriptors.connections} connections` +
         `${config.maxConnections === null ? '' : ' (max.connections)'}, ${descriptors.segmentFilesPerShard} open segment files per shard, ` +
@@ -444,7 +444,7 @@ function socketPaths(config: BrokerConfig, logger: Logger, descriptors: Descript
   const receiverSockets = Math.floor(descriptors.senderSockets / 2);
   const frameReceiver =
     sendFile.receiveInto !== undefined && sendFile.shutdownSocket !== undefined && receiverSockets > 0
-      ? new FrameReceiver(sendFile.receiveInto, sendFile.shutdownSocket, receiverSockets, config.numNetworkThreads)
+      ? new FrameReceiver(sendFile.receiveInto, sendFile.shutdownSocket, receiverSockets, config.numNetworkThreads, (message) => logger.warn(message))
       : undefined;
   if (frameReceiver !== undefined) logger.info(`large produce requests are read by ${config.numNetworkThreads} native frame receiver thread(s) (num.network.threads)`);
   if (sendFile.sendChunks !== undefined && sendFile.shutdownSocket !== undefined) {

@@ -11,7 +11,8 @@
 //   one per large produce frame being read (past its half the main thread reads it,
 //   network/frame-receiver.ts),
 // - a fixed reserve for everything else: standard streams, the event loops of the main
-//   thread and each shard, metadata and checkpoint writes, index and snapshot files while
+//   thread and each shard, each addon thread's epoll and eventfd (the sender and
+//   num.network.threads frame receivers), metadata and checkpoint writes, index and snapshot files while
 //   they are written, the listening sockets.
 
 import { readFileSync } from 'node:fs';
@@ -54,8 +55,9 @@ export function openFilesLimit(): number {
  * limit still runs (slowly: segment files are then reopened often), and the two file shares
  * capped by limits.ts (more open files than that buys nothing).
  */
-export function descriptorBudget(limit: number, shardCount: number): DescriptorBudget {
-  const reserved = limits.descriptorsReservedBase + limits.descriptorsReservedPerShard * shardCount;
+export function descriptorBudget(limit: number, shardCount: number, networkThreads = 3): DescriptorBudget {
+  const addonThreads = 1 + networkThreads;
+  const reserved = limits.descriptorsReservedBase + limits.descriptorsReservedPerShard * shardCount + limits.descriptorsReservedPerAddonThread * addonThreads;
   const shareable = Math.max(0, limit - reserved);
   return {
     openFilesLimit: limit,

@@ -63,6 +63,8 @@ export const limits = {
   descriptorsReservedBase: 64,
   /** ...plus this many per shard thread (its event loop, files written while rolling and checkpointing). */
   descriptorsReservedPerShard: 8,
+  /** ...plus this many per native addon thread (the sender and each frame receiver: an epoll and an eventfd). */
+  descriptorsReservedPerAddonThread: 2,
   /** Connections max.connections allows by default however small the open-file limit. */
   connectionsMin: 16,
   /** Partitions remembered as having logged a storage error at ERROR (the rest of their errors go to debug). */

@@ -142,8 +142,13 @@ export class Connection implements AdmissionWaiter {
     socket.setTimeout(options.idleTimeoutMs);
     if (direct === null) socket.on('data', (data: Buffer) => this.receive(data));
     socket.on('timeout', () => {
-      // A frame on the receiver thread is not idleness: that thread gives up by itself after as long without a byte.
-      if (this.slots.length === 0 && !this.receiving) {
+      // A frame on the receiver thread is not idleness (that thread gives up by itself after as
+      // long without a byte); Node's timer fires once, so it is set again to count from now.
+      if (this.receiving) {
+        socket.setTimeout(options.idleTimeoutMs);
+        return;
+      }
+      if (this.slots.length === 0) {
         options.logger.debug(`closing idle connection ${this.peer}`);
         this.close();
       }
@@ -224,6 +229,8 @@ export class Connection implements AdmissionWaiter {
       return;
     }
     this.readInput(() => this.frames.filled(count, this.frameHandler));
+    // The bytes the thread read were activity Node did not see: the idle time counts from now.
+    if (!this.closed) this.socket.setTimeout(this.options.idleTimeoutMs);
     if (!this.closed && !this.draining && !this.readPaused) this.socket.resume();
   }
 

@@ -18,9 +18,16 @@ import type { ReceiveInto } from '../native/sendfile.js';
 /** A frame's rest below this is read on the main thread: the hand-over costs two thread hops and two epoll changes. */
 export const FRAME_RECEIVE_MIN_BYTES = 128 * 1024;
 
+/** The addon takes a stall timeout up to a signed 32-bit number of milliseconds (connections.max.idle.ms may be larger). */
+const STALL_TIMEOUT_MS_MAX = 2 ** 31 - 1;
+
+/** A receive that cannot start (no thread or descriptor to be had) is said at most once per this interval. */
+const FAILURE_LOG_INTERVAL_MS = 10_000;
+
 export class FrameReceiver {
   private inFlight = 0;
   private nextThread = 0;
+  private lastFailureLoggedAt = -Infinity;
 
   constructor(
     private readonly receiveInto: ReceiveInto,
@@ -29,6 +36,8 @@ export class FrameReceiver {
     readonly max: number,
     /** Receiver threads (num.network.threads). */
     readonly threads: number = 1,
+    /** Told why a receive could not start (the connection reads on itself); at most once per 10 s. */
+    private readonly warn: (message: string) => void = () => undefined,
     readonly minBytes: number = FRAME_RECEIVE_MIN_BYTES,
   ) {
     if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`FrameReceiver: max must be a positive integer, not ${max}`);
@@ -44,16 +53,27 @@ export class FrameReceiver {
 
   /**
    * Starts reading `target.length` bytes from the socket into `target` on receiver thread
-   * `thread` (from assignThread), or returns null when
-   * `max` receives are in flight. The caller must not read from the socket until it settles.
+   * `thread` (from assignThread), or returns null when `max` receives are in flight or the
+   * receive cannot start (the OS refuses the thread or its descriptors: said once per 10 s). The
+   * caller must not read from the socket until it settles.
    */
   receive(socketFd: number, target: Uint8Array, stallTimeoutMs: number, thread: number): Promise<number> | null {
     if (this.inFlight >= this.max) return null;
+    let receiving: Promise<number>;
+    try {
+      receiving = this.receiveInto(socketFd, target, Math.min(stallTimeoutMs, STALL_TIMEOUT_MS_MAX), thread);
+    } catch (error) {
+      const now = Date.now();
+      if (now - this.lastFailureLoggedAt >= FAILURE_LOG_INTERVAL_MS) {
+        this.lastFailureLoggedAt = now;
+        this.warn(`a large produce request is read on the main thread: the frame receiver cannot start (${error instanceof Error ? error.message : String(error)})`);
+      }
+      return null;
+    }
     this.inFlight++;
     const settled = (): void => {
       this.inFlight--;
     };
-    const receiving = this.receiveInto(socketFd, target, stallTimeoutMs, thread);
     receiving.then(settled, settled);
     return receiving;
   }

@@ -482,7 +482,7 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
  * Here, not in broker.ts, so that calling it loads only this module and the config's.
  */
 export function startShardsFor(config: BrokerConfig): Promise<ShardSet> {
-  const descriptors = descriptorBudget(openFilesLimit(), config.numShards);
+  const descriptors = descriptorBudget(openFilesLimit(), config.numShards, config.numNetworkThreads);
   return ShardSet.start(config.numShards, {
     flushSchedulerIntervalMs: config.flushSchedulerIntervalMs,
     producerIdExpirationMs: config.producerIdExpirationMs,

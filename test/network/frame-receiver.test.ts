@@ -11,6 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import t from 'tap';
 import { Broker } from '../../src/broker.js';
 import { loadNativeAddon } from '../../src/native/sendfile.js';
+import { FrameReceiver } from '../../src/network/frame-receiver.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { apiVersionsApi, createTopicsApi, fetchApi, produceApi } from '../../src/protocol/generated/index.js';
 import { decodeRecords, encodeRecordBatch } from '../../src/protocol/record-batch.js';
@@ -206,4 +207,55 @@ t.test('encodeRequest sanity: a frame below the threshold never goes to the rece
   const response = await client.nextResponse(10_000);
   t.equal(response.correlationId, 77);
   t.equal(receives() - before, 0, 'a 100 KiB request is read on the main thread');
+});
+
+t.test('a frame trickled in over longer than connections.max.idle.ms, answered by nothing (acks=0), is still followed by the idle close', async (t) => {
+  const { port } = await startBroker(t, { 'connections.max.idle.ms': '1000' });
+  const client = await RawClient.connect(t, port);
+  await createTopic(client, 'trickle');
+  const records = encodeRecordBatch({ records: Array.from({ length: 600 }, (_, index) => ({ value: Buffer.alloc(1000, index & 0xff) })) });
+  const frame = encodeRequest(produceApi, 9, { acks: 0, timeoutMs: 10_000, topicData: [{ name: 'trickle', partitionData: [{ index: 0, records }] }] }, { correlationId: 5 });
+  const socket = await leaveMidFrame(t, port, frame, 300 * 1024);
+  let closedAt = 0;
+  const closed = once(socket, 'close').then(() => (closedAt = Date.now()));
+  // 2.4 s of a byte every 300 ms: the thread keeps making progress, Node's idle timer fires meanwhile.
+  for (let at = 300 * 1024; at < 300 * 1024 + 8; at++) {
+    socket.write(frame.subarray(at, at + 1));
+    await delay(300);
+  }
+  socket.write(frame.subarray(300 * 1024 + 8));
+  const sentAt = Date.now();
+  await Promise.race([closed, delay(10_000)]);
+  t.ok(closedAt > 0, 'the connection was closed for idleness after the frame');
+  t.ok(closedAt - sentAt >= 900, `not before the idle time counted from the frame's end (${closedAt - sentAt} ms)`);
+  // The first client was idle too, and closed: a new one.
+  const again = await RawClient.connect(t, port);
+  const created = await again.request(createTopicsApi, 5, { topics: [{ name: 'trickle', numPartitions: 1, replicationFactor: 1 }], timeoutMs: 1000 });
+  t.equal(created.topics[0]!.errorCode, ErrorCode.TOPIC_ALREADY_EXISTS, 'the broker serves on');
+});
+
+t.test('FrameReceiver: a receive that cannot start takes no slot, is said once per interval, and the stall timeout is clamped', async (t) => {
+  const warnings: string[] = [];
+  const timeouts: number[] = [];
+  let fail = true;
+  const receiver = new FrameReceiver(
+    (_fd, _target, stallTimeoutMs) => {
+      timeouts.push(stallTimeoutMs);
+      if (fail) throw new Error('cannot start the thread: Resource temporarily unavailable');
+      return new Promise<number>(() => undefined);
+    },
+    () => undefined,
+    1,
+    2,
+    (message) => warnings.push(message),
+  );
+  t.equal(receiver.receive(3, Buffer.alloc(1), 1000, 0), null, 'a throwing start: the caller reads on itself');
+  t.equal(receiver.receive(3, Buffer.alloc(1), 1000, 1), null);
+  t.equal(warnings.length, 1, 'said once');
+  t.match(warnings[0], /frame receiver cannot start .*Resource temporarily unavailable/);
+  fail = false;
+  t.not(receiver.receive(3, Buffer.alloc(1), 3_000_000_000, 0), null, 'the failed starts took no slot (max 1)');
+  t.equal(receiver.receive(3, Buffer.alloc(1), 1000, 0), null, 'and the one in flight does');
+  t.equal(timeouts[2], 2 ** 31 - 1, 'a connections.max.idle.ms past 2^31 - 1 ms is clamped for the addon');
+  t.same([receiver.assignThread(), receiver.assignThread(), receiver.assignThread()], [0, 1, 0], 'threads given in turn');
 });
