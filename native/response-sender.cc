@@ -674,10 +674,11 @@ Napi::Value ResponseSenderHolder::ReceiveInto(const Napi::CallbackInfo& info) {
   job->total = piece.length;
   job->syscall = "dup";
   Napi::Promise promise = job->deferred.Promise();
-  receives_ += 1;
   if (receivers_.size() <= thread) receivers_.resize(thread + 1);
+  // A thread the OS refuses throws here (a JavaScript error), before anything of ours is open.
   if (receivers_[thread] == nullptr) receivers_[thread].reset(new ResponseSender(env, "spate:frame-receiver", "spate-recv-" + std::to_string(thread)));
   ResponseSender* receiver = receivers_[thread].get();
+  receives_ += 1;
   // A private duplicate, as for sendChunks: the number Node holds may be closed and reused meanwhile.
   job->socket = ::fcntl(job->socket_fd, F_DUPFD_CLOEXEC, 0);
   if (job->socket < 0) {
