@@ -1,7 +1,8 @@
 // The response sender: one native thread per addon instance that writes whole responses
 // (buffers and file regions, in order) to non-blocking sockets with writev(2) and
-// sendfile(2), and waits for writability with epoll, for every connection at once.
-// See response-sender.cc.
+// sendfile(2), and waits for writability with epoll, for every connection at once; and the
+// frame receivers, threads of the same kind that read the rest of large requests into
+// buffers with recv(2), waiting for readability. See response-sender.cc.
 
 #pragma once
 
@@ -15,8 +16,9 @@ namespace spate {
 
 class ResponseSender;
 
-// Owns the sender thread of one addon instance; the thread starts on first use and is
-// stopped and joined when the holder is destroyed (the addon instance's environment ends).
+// Owns the sender thread and the frame receiver threads of one addon instance; each thread
+// starts on first use and is stopped and joined at the environment's cleanup (or when the
+// holder is destroyed, whichever comes first).
 class ResponseSenderHolder {
  public:
   ResponseSenderHolder();
