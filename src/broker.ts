@@ -145,7 +145,7 @@ export class Broker {
     logger.info(
       `open-file limit ${descriptors.openFilesLimit}: up to ${config.maxConnections ?? descriptors.connections} connections` +
         `${config.maxConnections === null ? '' : ' (max.connections)'}, ${descriptors.segmentFilesPerShard} open segment files per shard, ` +
-        `${descriptors.segmentReaders} for fetch responses, ${descriptors.senderSockets} for the sender thread, ${descriptors.reserved} reserved`,
+        `${descriptors.segmentReaders} for fetch responses, ${descriptors.senderSockets} socket duplicates for the addon threads (sender, frame receivers), ${descriptors.reserved} reserved`,
     );
     let shards: ShardSet | null = null;
     let openedStore: MetadataStore | null = null;
