@@ -6,7 +6,7 @@
   'targets': [
     {
       'target_name': 'spate_native',
-      'sources': [ 'native/sendfile.cc', 'native/response-sender.cc', 'native/crc32c.cc' ],
+      'sources': [ 'native/sendfile.cc', 'native/response-sender.cc', 'native/crc32c.cc', 'native/record-scan.cc' ],
       # C++ exceptions enabled (node-addon-api's NAPI_CPP_EXCEPTIONS mode): the addon
       # throws Napi::TypeError for bad arguments and never lets an exception escape Execute().
       'dependencies': [

@@ -43,6 +43,7 @@
 #include <napi.h>
 
 #include "crc32c.h"
+#include "record-scan.h"
 #include "response-sender.h"
 
 #include <algorithm>
@@ -313,6 +314,7 @@ class SpateNative : public Napi::Addon<SpateNative> {
                              InstanceMethod("crc32cPortable", &SpateNative::Crc32cPortable),
                              InstanceMethod("crc32cHardware", &SpateNative::Crc32cHardware),
                              InstanceMethod("crc32cImplementation", &SpateNative::Crc32cImplementation),
+                             InstanceMethod("scanProducedRecords", &SpateNative::ScanProducedRecords),
                          });
   }
 
@@ -420,6 +422,34 @@ class SpateNative : public Napi::Addon<SpateNative> {
 
   Napi::Value Crc32cImplementation(const Napi::CallbackInfo& info) {
     return Napi::String::New(info.Env(), spate::Crc32cImplementation());
+  }
+
+  // scanProducedRecords(bytes: Uint8Array, start, end, count, baseTimestamp, earliest, latest, compacted):
+  // the records' largest timestamp when all are well formed and within the bounds, else null
+  // (record-scan.h; the caller then walks them in JavaScript for the verdict).
+  Napi::Value ScanProducedRecords(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 8 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+        !info[4].IsNumber() || !info[5].IsNumber() || !info[6].IsNumber() || !info[7].IsBoolean()) {
+      throw Napi::TypeError::New(env, "scanProducedRecords: expected (bytes: Uint8Array, start, end, count, baseTimestamp, earliest, latest, compacted: boolean)");
+    }
+    Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+    spate::RecordScan scan;
+    scan.data = bytes.Data();
+    scan.start = static_cast<size_t>(IntegerArgument(info, 1, "start", kMaxSafeInteger));
+    scan.end = static_cast<size_t>(IntegerArgument(info, 2, "end", kMaxSafeInteger));
+    scan.count = IntegerArgument(info, 3, "count", 2147483647.0);
+    if (scan.start > scan.end || scan.end > bytes.ByteLength()) {
+      throw Napi::RangeError::New(env, "scanProducedRecords: range " + std::to_string(scan.start) + ".." + std::to_string(scan.end) +
+                                           " is outside the " + std::to_string(bytes.ByteLength()) + " bytes");
+    }
+    scan.base_timestamp = info[4].As<Napi::Number>().DoubleValue();
+    scan.earliest = info[5].As<Napi::Number>().DoubleValue();
+    scan.latest = info[6].As<Napi::Number>().DoubleValue();
+    scan.compacted = info[7].As<Napi::Boolean>().Value();
+    double max_timestamp = 0;
+    if (!spate::ScanProducedRecords(scan, &max_timestamp)) return env.Null();
+    return Napi::Number::New(env, max_timestamp);
   }
 
   // setSocketBufferSizes(socketFd, sendBytes, receiveBytes): -1 leaves a size to the OS.

@@ -68,6 +68,8 @@ export interface SpateNativeAddon {
   crc32cHardware(): boolean;
   /** What crc32c() uses. Absent from addons built before it. */
   crc32cImplementation?(): 'sse4.2' | 'armv8-crc32' | 'slice-by-16';
+  /** A produced batch's records walked (native/record-scan.cc): their largest timestamp when all are clean, else null. Absent from addons built before it. */
+  scanProducedRecords?(bytes: Uint8Array, start: number, end: number, count: number, baseTimestamp: number, earliest: number, latest: number, compacted: boolean): number | null;
   /** setsockopt SO_SNDBUF / SO_RCVBUF; -1 leaves one to the OS (native/sendfile.cc). Absent from addons built before it. */
   setSocketBufferSizes?(socketFd: number, sendBytes: number, receiveBytes: number): void;
 }

@@ -64,6 +64,30 @@ export interface ValidationOptions {
   readonly keepRecords?: boolean;
 }
 
+/**
+ * A faster walk of a produced batch's records (the addon's, src/native/record-scan.ts): the
+ * records' largest timestamp when every record is well formed and, for CreateTime, within
+ * [earliest, latest] (NO_TIMESTAMP exempt), with a key when `compacted`; null for anything
+ * else, and then the JavaScript walk below gives the verdict and its message.
+ */
+export type RecordScanner = (
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  count: number,
+  baseTimestamp: number,
+  earliest: number,
+  latest: number,
+  compacted: boolean,
+) => number | null;
+
+let scanner: RecordScanner | null = null;
+
+/** Installs (or with null removes) the scanner validateRecordBatch tries first; this layer does no I/O and loads nothing itself. */
+export function installRecordScanner(replacement: RecordScanner | null): void {
+  scanner = replacement;
+}
+
 /** Kafka's ProduceResponse RecordError: the index of the record in its batch, and what is wrong. */
 export interface RecordError {
   readonly batchIndex: number;
@@ -361,6 +385,11 @@ export function validateRecordBatch(batch: Buffer, options: ValidationOptions): 
     const records = recordsOf(batch, options.inflatedBytesMax, options.libraryHeldBytesMax);
     recordBytes = records.end - records.start;
     if (options.keepRecords === true) kept = records.bytes.subarray(records.start, records.end);
+    if (scanner !== null) {
+      const [low, high] = createTime ? [earliest, latest] : [-Infinity, Infinity];
+      const scanned = scanner(records.bytes, records.start, records.end, records.count, baseTimestamp, low, high, options.compacted);
+      if (scanned !== null) return { errorCode: ErrorCode.NONE, message: null, recordErrors: [], maxTimestamp: scanned, recordBytes, records: kept };
+    }
     const walker = new RecordWalker(records.bytes, records.start, records.end);
     for (let index = 0; index < records.count; index++) {
       const record = walker.next(index);

@@ -8,7 +8,9 @@ import { existsSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadCrc32c } from '../native/crc32c.js';
+import { loadRecordScanner } from '../native/record-scan.js';
 import { installCrc32c } from '../protocol/crc32c.js';
+import { installRecordScanner } from '../protocol/record-validation.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { TopicConfig } from '../config/broker-config.js';
 import { Log, type CleanableState } from '../storage/log.js';
@@ -684,7 +686,9 @@ function describeError(error: unknown): string {
 
 if (parentPort !== null) {
   const port = parentPort;
-  installCrc32c(loadCrc32c((message) => port.postMessage({ type: 'event', event: { kind: 'log', level: 'warn', message } } satisfies ShardReplyEnvelope)).crc32c);
+  const warn = (message: string): void => port.postMessage({ type: 'event', event: { kind: 'log', level: 'warn', message } } satisfies ShardReplyEnvelope);
+  installCrc32c(loadCrc32c(warn).crc32c);
+  installRecordScanner(loadRecordScanner(warn));
   const send = (message: ShardReplyEnvelope): void => port.postMessage(message);
   const shard = new Shard(workerData as ShardWorkerData, (event) => send({ type: 'event', event }));
   port.on('message', (envelope: ShardRequestEnvelope) => {
