@@ -85,6 +85,29 @@ t.test('all implementations agree at every length around the 8-byte slices and t
   t.equal(mismatches, 0, 'no mismatch');
 });
 
+t.test('all implementations agree around the three-stream blocks of the hardware path (3 × 4096 bytes)', async (t) => {
+  const block = 3 * 4096;
+  const data = randomBytes(4 * block + 64);
+  const all = implementations();
+  let mismatches = 0;
+  for (const base of [block, 2 * block, 3 * block]) {
+    for (let length = base - 9; length <= base + 9; length++) {
+      for (const start of [0, 5]) {
+        const previous = (length * 2654435761) >>> 0;
+        const expected = crc32cTable(data, start, start + length, previous);
+        for (const { name, crc32c } of all) {
+          const actual = crc32c(data, start, start + length, previous);
+          if (actual !== expected) {
+            mismatches++;
+            if (mismatches <= 10) t.fail(`${name}: length ${length} at ${start}: ${actual.toString(16)}, expected ${expected.toString(16)}`);
+          }
+        }
+      }
+    }
+  }
+  t.equal(mismatches, 0, 'no mismatch');
+});
+
 t.test('all implementations agree on random inputs, lengths, offsets and continuations', async (t) => {
   const seed = Number(process.env['SPATE_CRC32C_TEST_SEED'] ?? Date.now() % 2 ** 31);
   t.comment(`seed ${seed} (SPATE_CRC32C_TEST_SEED=${seed} reproduces it)`);
