@@ -1,7 +1,9 @@
 // What validating every record of a produced batch costs (Hardening finding 5), per codec,
 // against the header-only check it replaced: checkProducedBatch alone (sizes, CRC-32C over
 // the batch as produced) versus checkProducedBatch + validateRecordBatch (decompression and
-// a walk of every record), on the same batches, in one thread as a shard runs them.
+// a walk of every record), on the same batches, in one thread as a shard runs them; and the
+// full check with the records walked in JavaScript alone (no addon scan), what a shard does
+// without the addon and what every shard did before native/record-scan.cc.
 //
 //   npm run bench:validation
 //   node dist/bench/record-validation.js [--runs 5] [--seconds 1] [--records 100] [--message-bytes 1024] …
@@ -19,11 +21,12 @@
 import { performance } from 'node:perf_hooks';
 import { limits } from '../src/config/limits.js';
 import { loadCrc32c } from '../src/native/crc32c.js';
+import { loadRecordScanner } from '../src/native/record-scan.js';
 import { CodecId, codecName, compress } from '../src/protocol/compression.js';
 import { installCrc32c } from '../src/protocol/crc32c.js';
 import { ErrorCode } from '../src/protocol/errors.js';
 import { BATCH_HEADER_BYTES, BatchField, LOG_OVERHEAD, checkProducedBatch, computeBatchCrc, encodeRecordBatch } from '../src/protocol/record-batch.js';
-import { validateRecordBatch, type ValidationOptions } from '../src/protocol/record-validation.js';
+import { installRecordScanner, validateRecordBatch, type RecordScanner, type ValidationOptions } from '../src/protocol/record-validation.js';
 import {
   BenchError,
   bytesOption,
@@ -54,8 +57,9 @@ const USAGE = `usage: node dist/bench/record-validation.js [options]
 `;
 
 const CODECS = [CodecId.none, CodecId.gzip, CodecId.snappy, CodecId.lz4, CodecId.zstd] as const;
-type Check = 'header' | 'full';
-const CHECKS: readonly Check[] = ['header', 'full'];
+/** header: checkProducedBatch alone; full: and validateRecordBatch, as a shard runs it; full-js: the same without the addon's scan. */
+type Check = 'header' | 'full' | 'full-js';
+const CHECKS: readonly Check[] = ['header', 'full', 'full-js'];
 
 interface Corpus {
   readonly codec: number;
@@ -142,14 +146,15 @@ async function checkAll(corpus: Corpus, check: Check, options: ValidationOptions
     const batch = corpus.batches[index]!;
     const header = checkProducedBatch(batch, 1 << 30);
     if (header.errorCode !== ErrorCode.NONE) throw new BenchError(`${codecName(corpus.codec)} batch refused by the header check: ${header.message}`);
-    if (check === 'full') {
+    if (check !== 'header') {
       const verdict = validateRecordBatch(batch, options);
       if (verdict.errorCode !== ErrorCode.NONE) throw new BenchError(`${codecName(corpus.codec)} batch refused: ${verdict.message}`);
     }
   }
 }
 
-async function measurePair(corpus: Corpus, check: Check, seconds: number, options: ValidationOptions, batchesPerTask: number): Promise<Measurement> {
+async function measurePair(corpus: Corpus, check: Check, seconds: number, options: ValidationOptions, batchesPerTask: number, scanner: RecordScanner | null): Promise<Measurement> {
+  installRecordScanner(check === 'full-js' ? null : scanner);
   await checkAll(corpus, check, options, batchesPerTask); // warm up (JIT, codec libraries loaded)
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
@@ -212,9 +217,10 @@ async function main(): Promise<void> {
 
   const crc = loadCrc32c((message) => process.stderr.write(`${message}\n`));
   installCrc32c(crc.crc32c); // as a shard thread does
+  const scanner = loadRecordScanner((message) => process.stderr.write(`${message}\n`));
   const nowMs = Date.now();
   const options = validationOptions(nowMs);
-  process.stdout.write(`building ${corpusBytes} bytes of records in batches of ${records} × ~${messageBytes} bytes, for ${CODECS.length} codecs (CRC-32C: ${crc.name})\n`);
+  process.stdout.write(`building ${corpusBytes} bytes of records in batches of ${records} × ~${messageBytes} bytes, for ${CODECS.length} codecs (CRC-32C: ${crc.name}; record scan: ${scanner === null ? 'none, JavaScript only' : 'the addon'})\n`);
   const corpora = buildCorpora(records, messageBytes, corpusBytes, nowMs);
   if (quietWait > 0) await waitForQuiet(quietWait);
 
@@ -224,10 +230,10 @@ async function main(): Promise<void> {
     for (let step = 0; step < pairs.length; step++) {
       const index = (step + run) % pairs.length; // rotate the order every run
       const { corpus, check } = pairs[index]!;
-      const measurement = await measurePair(corpus, check, seconds, options, batchesPerTask);
+      const measurement = await measurePair(corpus, check, seconds, options, batchesPerTask, scanner);
       measurements[index]!.push(measurement);
       process.stdout.write(
-        `run ${run + 1}/${runs}  ${measurement.codec.padEnd(6)} ${check.padEnd(6)}  ${fixed(measurement.wireBytes / measurement.wallSeconds / 1e6, 0).padStart(6)} MB/s as produced  ${fixed(measurement.cpuSeconds / (measurement.wireBytes / 1e9), 2).padStart(6)} CPU s/GB\n`,
+        `run ${run + 1}/${runs}  ${measurement.codec.padEnd(6)} ${check.padEnd(7)}  ${fixed(measurement.wireBytes / measurement.wallSeconds / 1e6, 0).padStart(6)} MB/s as produced  ${fixed(measurement.cpuSeconds / (measurement.wireBytes / 1e9), 2).padStart(6)} CPU s/GB\n`,
       );
     }
   }
@@ -236,13 +242,14 @@ async function main(): Promise<void> {
   const byCodec = corpora.map((corpus) => {
     const header = summaries.find((summary) => summary.codec === codecName(corpus.codec) && summary.check === 'header')!;
     const full = summaries.find((summary) => summary.codec === codecName(corpus.codec) && summary.check === 'full')!;
-    return { codec: codecName(corpus.codec), header, full, addedCpuSecondsPerWireGB: full.cpuSecondsPerWireGB - header.cpuSecondsPerWireGB };
+    const javascript = summaries.find((summary) => summary.codec === codecName(corpus.codec) && summary.check === 'full-js')!;
+    return { codec: codecName(corpus.codec), header, full, javascript, addedCpuSecondsPerWireGB: full.cpuSecondsPerWireGB - header.cpuSecondsPerWireGB };
   });
   process.stdout.write(`\nMedians of ${runs} runs (MB = 10^6 bytes; "as produced" counts batches as they arrive, compressed; "records" counts them uncompressed)\n\n`);
   process.stdout.write(
     `${formatTable(
-      ['codec', 'batch B', 'ratio', 'header MB/s', 'full MB/s', 'full rec MB/s', 'header CPU s/GB', 'full CPU s/GB', 'added CPU s/GB'],
-      byCodec.map(({ codec, header, full, addedCpuSecondsPerWireGB }) => [
+      ['codec', 'batch B', 'ratio', 'header MB/s', 'full MB/s', 'full rec MB/s', 'header CPU s/GB', 'full CPU s/GB', 'added CPU s/GB', 'JS walk CPU s/GB'],
+      byCodec.map(({ codec, header, full, javascript, addedCpuSecondsPerWireGB }) => [
         codec,
         String(full.batchWireBytes),
         fixed(full.compressionRatio, 2),
@@ -252,13 +259,14 @@ async function main(): Promise<void> {
         fixed(header.cpuSecondsPerWireGB, 3),
         fixed(full.cpuSecondsPerWireGB, 3),
         fixed(addedCpuSecondsPerWireGB, 3),
+        fixed(javascript.cpuSecondsPerWireGB, 3),
       ]),
     )}\n`,
   );
   if (out !== null) {
     const shown = writeResults(out, {
       benchmark: 'record-validation',
-      settings: { runs, seconds, records, messageBytes, corpusBytes, batchesPerTask, crc32c: crc.name, inflatedBytesMax: limits.batchInflatedBytesMax },
+      settings: { runs, seconds, records, messageBytes, corpusBytes, batchesPerTask, crc32c: crc.name, recordScan: scanner === null ? 'javascript' : 'native', inflatedBytesMax: limits.batchInflatedBytesMax },
       medians: byCodec,
       runs: pairs.map(({ corpus, check }, index) => ({ codec: codecName(corpus.codec), check, measurements: measurements[index] })),
       machine: machineInfo(),
