@@ -2,8 +2,8 @@
 // started in this process), Redis 7 Streams (redis-server, AOF everysec, XADD pipelined by
 // redis-benchmark), NATS JetStream (nats-server -js, file storage, async publish acks through the
 // `nats` client) and librdkafka's in-memory mock cluster (rdkafka_performance with
-// test.mock.num.brokers=1), interleaved A B C D A B C D… so that drift of a shared machine hits
-// all alike. Per system: produce MB/s and messages/s, server CPU seconds per GB (from
+// test.mock.num.brokers=1), each warmed up once (not measured), then interleaved A B C D A B C D…
+// so that drift of a shared machine hits all alike. Per system: produce MB/s and messages/s, server CPU seconds per GB (from
 // /proc/<pid>/stat of the server process), and end-to-end latency p50/p99/p99.9 with a paced
 // producer at 30 % of that system's own peak measured in the same round and a consumer on the
 // same machine (send time in the payload). Prints a table with ratios against Spate and writes
@@ -51,6 +51,8 @@ import { killAllClients, parseProduce, runClient, tail } from './lib/rdkafka-run
 interface Settings {
   readonly rounds: number;
   readonly messages: number;
+  /** Messages produced to each system once before the first round, not measured (JIT, file growth, caches). */
+  readonly warmup: number;
   readonly messageBytes: number;
   readonly partitions: number;
   readonly latencySeconds: number;
@@ -68,6 +70,8 @@ const USAGE = `usage: node dist/bench/peers.js [options]
   --quick               one round, 30000 messages, 2 s of latency (a smoke run, ~30 s)
   --rounds R            interleaved rounds A B C D (default 2); the table shows medians
   --messages N          messages per throughput phase (default 150000)
+  --warmup N            messages produced to each system once before round 1, not measured
+                        (default: as --messages; 0 = none, the first round then runs cold)
   --size BYTES          payload size (default 1024)
   --partitions P        partitions of Spate's and the mock's topic (default 1, like one stream)
   --latency-seconds S   length of each paced latency phase (default 5)
@@ -79,14 +83,16 @@ const USAGE = `usage: node dist/bench/peers.js [options]
 function parseArgs(argv: readonly string[], projectRoot: string): Settings {
   const quick = argv.includes('--quick');
   const rest = argv.filter((arg) => arg !== '--quick');
-  const known = ['rounds', 'messages', 'size', 'partitions', 'latency-seconds', 'systems', 'timeout', 'out'];
+  const known = ['rounds', 'messages', 'warmup', 'size', 'partitions', 'latency-seconds', 'systems', 'timeout', 'out'];
   const values = parseOptions(rest, known, USAGE);
   const systems = (values.get('systems') ?? SYSTEM_NAMES.join(',')).split(',').map((name) => name.trim());
   for (const name of systems) if (!(SYSTEM_NAMES as readonly string[]).includes(name)) throw new UsageError(`unknown system ${name}`);
   const date = new Date().toISOString().slice(0, 10);
+  const messages = integerOption(values, 'messages', quick ? 30_000 : 150_000, 1000);
   return {
     rounds: integerOption(values, 'rounds', quick ? 1 : 2, 1),
-    messages: integerOption(values, 'messages', quick ? 30_000 : 150_000, 1000),
+    messages,
+    warmup: integerOption(values, 'warmup', quick ? 0 : messages, 0),
     messageBytes: integerOption(values, 'size', 1024, 16),
     partitions: integerOption(values, 'partitions', 1, 1),
     latencySeconds: integerOption(values, 'latency-seconds', quick ? 2 : 5, 1),
@@ -690,6 +696,16 @@ async function main(): Promise<void> {
       } catch (error) {
         unavailable.set(name, error instanceof Error ? error.message : String(error));
         process.stderr.write(`${name}: not available here: ${unavailable.get(name)}\n`);
+      }
+    }
+    if (settings.warmup > 0) {
+      // Round 0: what a long-running server has behind it (Spate's JIT-compiled code, every
+      // system's files and caches), produced once per system and not measured.
+      for (const system of systems) {
+        if (aborted !== null) throw new BenchError(`interrupted by ${aborted}`);
+        const started = performance.now();
+        await withTimeout(system.produce(0, settings.warmup), settings.timeoutSeconds, `${system.label} warm-up`);
+        process.stdout.write(`  warm-up ${system.label.padEnd(16)} ${integerFormat.format(settings.warmup)} messages in ${fixed((performance.now() - started) / 1000, 1)} s (not measured)\n`);
       }
     }
     for (let round = 1; round <= settings.rounds; round++) {
