@@ -16,6 +16,7 @@ import {
   computeBatchCrc,
   writeInt64,
 } from '../../src/protocol/record-batch.js';
+import type { ValidationOptions } from '../../src/protocol/record-validation.js';
 import { Writer } from '../../src/protocol/writer.js';
 
 export interface RawRecord {
@@ -206,4 +207,22 @@ export function poisonBatches(nowMs = Date.now()): PoisonBatch[] {
       message: /LogAppendTime/,
     },
   ];
+}
+
+/**
+ * The validation options the record tests start from: CreateTime at `nowMs`, no bound in the
+ * past and an hour ahead, not compacted, 64 MiB of inflation, 100 record errors.
+ */
+export function validationOptions(nowMs: number, overrides: Partial<ValidationOptions> = {}): ValidationOptions {
+  return {
+    nowMs,
+    timestampType: 'CreateTime',
+    timestampBeforeMaxMs: Infinity,
+    timestampAfterMaxMs: 3_600_000,
+    compacted: false,
+    inflatedBytesMax: 64 * 1024 * 1024,
+    libraryHeldBytesMax: Infinity,
+    recordErrorsMax: 100,
+    ...overrides,
+  };
 }

@@ -10,7 +10,8 @@ import { loadNativeAddon } from '../../src/native/sendfile.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { Attribute, BATCH_HEADER_BYTES, BatchField } from '../../src/protocol/record-batch.js';
 import { installRecordScanner, validateRecordBatch, type RecordScanner, type ValidationOptions } from '../../src/protocol/record-validation.js';
-import { INT64_MAX, poisonBatches, rawBatch, rawRecord, setInt64Exact, type RawRecord } from '../helpers/record-batches.js';
+import { INT64_MAX, poisonBatches, rawBatch, rawRecord, setInt64Exact, validationOptions, type RawRecord } from '../helpers/record-batches.js';
+import { Random } from '../protocol/fixtures/random-values.js';
 
 const NOW = 1_700_000_000_000;
 const HOUR = 3_600_000;
@@ -21,16 +22,7 @@ const native: RecordScanner = loaded;
 
 /** The option sets the scan must agree under: CreateTime with and without bounds, LogAppendTime, compacted. */
 const OPTION_SETS: readonly (readonly [string, ValidationOptions])[] = (() => {
-  const base: ValidationOptions = {
-    nowMs: NOW,
-    timestampType: 'CreateTime',
-    timestampBeforeMaxMs: Infinity,
-    timestampAfterMaxMs: HOUR,
-    compacted: false,
-    inflatedBytesMax: 64 * 1024 * 1024,
-    libraryHeldBytesMax: Infinity,
-    recordErrorsMax: 100,
-  };
+  const base = validationOptions(NOW);
   return [
     ['CreateTime, an hour ahead', base],
     ['CreateTime, unbounded', { ...base, timestampAfterMaxMs: Infinity }],
@@ -57,18 +49,6 @@ function bothWays(batch: Buffer, options: ValidationOptions): { javascript: Retu
   } finally {
     installRecordScanner(null);
   }
-}
-
-/** A small deterministic generator (mulberry32), so that a failure names a seed that reproduces it. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomRecords(random: () => number, count: number): RawRecord[] {
@@ -139,7 +119,8 @@ t.test('edge varints, lengths and timestamps: the same verdicts', async (t) => {
 
 t.test('random batches, clean and mutated: the same verdicts, and clean ones answered by the scan', async (t) => {
   const seed = 0x5eed;
-  const random = generator(seed);
+  const generator = new Random(seed);
+  const random = (): number => generator.next();
   let compared = 0;
   let clean = 0;
   let answered = 0;

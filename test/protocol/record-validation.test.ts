@@ -14,24 +14,14 @@ import {
   validateRecordBatch,
   type ValidationOptions,
 } from '../../src/protocol/record-validation.js';
-import { INT64_MAX, plainRecords, poisonBatches, rawBatch, rawRecord, setInt64Exact } from '../helpers/record-batches.js';
+import { INT64_MAX, plainRecords, poisonBatches, rawBatch, rawRecord, setInt64Exact, validationOptions } from '../helpers/record-batches.js';
 
 const NOW = 1_700_000_000_000;
 const DECODE = { inflatedBytesMax: 1 << 20, libraryHeldBytesMax: Infinity };
 const HOUR = 3_600_000;
 
 function options(overrides: Partial<ValidationOptions> = {}): ValidationOptions {
-  return {
-    nowMs: NOW,
-    timestampType: 'CreateTime',
-    timestampBeforeMaxMs: Infinity,
-    timestampAfterMaxMs: HOUR,
-    compacted: false,
-    inflatedBytesMax: 64 * 1024 * 1024,
-    libraryHeldBytesMax: Infinity,
-    recordErrorsMax: 100,
-    ...overrides,
-  };
+  return validationOptions(NOW, overrides);
 }
 
 function validate(batch: Buffer, overrides: Partial<ValidationOptions> = {}) {
