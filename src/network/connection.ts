@@ -35,7 +35,7 @@ import type { AdmissionTicket, AdmissionWaiter, RequestAdmission } from './admis
 import type { SharedFramePool } from './frame-pool.js';
 import { FrameReader, type FrameHandler, type FrameReadState } from './frame-reader.js';
 import { directReadSocket, type ReadSink } from './direct-read.js';
-import type { FrameReceiver } from './frame-receiver.js';
+import { FRAME_PEEK_BYTES, type FrameReceiver } from './frame-receiver.js';
 import type { ResponseMeter, ResponseWriter } from './response-writer.js';
 
 /** Encoded responses smaller than this keep their buffer as it is (copying them would cost more than it frees). */
@@ -126,6 +126,10 @@ export class Connection implements AdmissionWaiter {
   readonly readsDirectly: boolean;
   /** Direct reads: the buffer reads land in when no frame is being assembled (reused for every such read). */
   private readScratch: Buffer | null = null;
+  /** Its first FRAME_PEEK_BYTES: what the read after a frame from the receiver thread lands in. */
+  private readPeek: Buffer | null = null;
+  /** The last frame was handed to the receiver thread: the next one is likely large too, so read only its start here. */
+  private peekNext = false;
 
   constructor(
     accepted: Socket,
@@ -171,12 +175,17 @@ export class Connection implements AdmissionWaiter {
         target = this.closed || this.receiving ? null : this.frames.readTarget();
         if (target !== null) return target;
         this.readScratch ??= Buffer.allocUnsafeSlow(limits.connectionReadBufferBytes);
-        return this.readScratch;
+        if (!this.peekNext) return this.readScratch;
+        this.readPeek ??= this.readScratch.subarray(0, FRAME_PEEK_BYTES);
+        return this.readPeek;
       },
       read: (count, buffer) => {
-        if (buffer === this.readScratch) {
-          this.receive(this.readScratch.subarray(0, count), true);
+        const scratch = this.readScratch;
+        if (scratch !== null && (buffer === scratch || buffer === this.readPeek)) {
+          this.receive(scratch.subarray(0, count), true);
           this.receiveRestElsewhere();
+          // Reading on here (small requests, or the receiver is busy): full reads again.
+          this.peekNext = this.receiving;
           return;
         }
         this.readInput(() => {

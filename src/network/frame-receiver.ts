@@ -18,6 +18,14 @@ import type { ReceiveInto } from '../native/sendfile.js';
 /** A frame's rest below this is read on the main thread: the hand-over costs two thread hops and two epoll changes. */
 export const FRAME_RECEIVE_MIN_BYTES = 128 * 1024;
 
+/**
+ * After a frame the receiver thread finished, the connection's next read takes at most this
+ * much: enough for the next request's size and header, and of a large produce request's
+ * batches only what the main thread must copy before it hands the rest over (a full read
+ * buffer copied 64 KiB per large frame there: a tenth of its produce time, bench/README.md).
+ */
+export const FRAME_PEEK_BYTES = 4 * 1024;
+
 /** The addon takes a stall timeout up to a signed 32-bit number of milliseconds (connections.max.idle.ms may be larger). */
 const STALL_TIMEOUT_MS_MAX = 2 ** 31 - 1;
 

@@ -11,7 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import t from 'tap';
 import { Broker } from '../../src/broker.js';
 import { loadNativeAddon } from '../../src/native/sendfile.js';
-import { FrameReceiver } from '../../src/network/frame-receiver.js';
+import { FRAME_PEEK_BYTES, FrameReceiver } from '../../src/network/frame-receiver.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { apiVersionsApi, createTopicsApi, fetchApi, produceApi } from '../../src/protocol/generated/index.js';
 import { decodeRecords, encodeRecordBatch } from '../../src/protocol/record-batch.js';
@@ -195,6 +195,33 @@ t.test('a frame whose client stops sending is given up after connections.max.idl
   const closed = once(socket, 'close');
   await closed;
   t.pass('the broker closed the stalled connection');
+});
+
+t.test('after a frame from the receiver, the next large frame is read on the main thread only as far as its start', async (t) => {
+  // Each receive's target is what the thread reads; the rest of the frame was read here.
+  const original = FrameReceiver.prototype.receive;
+  const targets: number[] = [];
+  FrameReceiver.prototype.receive = function (this: FrameReceiver, fd, target, stallTimeoutMs, thread) {
+    targets.push(target.length);
+    return original.call(this, fd, target, stallTimeoutMs, thread);
+  };
+  t.teardown(() => {
+    FrameReceiver.prototype.receive = original;
+  });
+  const broker = await startBroker(t);
+  const client = await RawClient.connect(t, broker.port);
+  await createTopic(client, 'peek');
+  const frames = [produceFrame(client, 'peek', 0, 0, 2000, 1000), produceFrame(client, 'peek', 0, 2000, 2000, 1000), produceFrame(client, 'peek', 1, 0, 2000, 1000)];
+  client.write(Buffer.concat(frames));
+  const responses = [await client.nextResponse(20_000), await client.nextResponse(20_000), await client.nextResponse(20_000)];
+  t.same(responses.map((response) => response.correlationId), frames.map((frame) => frame.readInt32BE(8)), 'all three answered, in order');
+  t.equal(targets.length, 3, 'each frame went to the receiver thread');
+  t.ok(targets[0]! >= frames[0]!.length - 64 * 1024, `the first frame: at most a full read buffer on the main thread (${frames[0]!.length - targets[0]!} bytes)`);
+  for (const index of [1, 2]) {
+    const here = frames[index]!.length - targets[index]!;
+    t.ok(here <= FRAME_PEEK_BYTES, `frame ${index + 1}: ${here} bytes read on the main thread, at most ${FRAME_PEEK_BYTES}`);
+  }
+  t.equal((await readBack(client, 'peek', 0)).length, 4000, 'partition 0 holds both frames');
 });
 
 t.test('encodeRequest sanity: a frame below the threshold never goes to the receiver', async (t) => {
