@@ -3,11 +3,11 @@
 // redis-benchmark), NATS JetStream (nats-server -js, file storage, async publish acks through the
 // `nats` client) and librdkafka's in-memory mock cluster (rdkafka_performance with
 // test.mock.num.brokers=1), each warmed up once (not measured), then interleaved A B C D A B C D…
-// so that drift of a shared machine hits all alike. Per system: produce MB/s and messages/s, server CPU seconds per GB (from
-// /proc/<pid>/stat of the server process), and end-to-end latency p50/p99/p99.9 with a paced
-// producer at 30 % of that system's own peak measured in the same round and a consumer on the
-// same machine (send time in the payload). Prints a table with ratios against Spate and writes
-// bench/results/peers-<date>.json. See bench/README.md (peers).
+// so that drift of a shared machine hits all alike. Per system: produce MB/s and messages/s,
+// server CPU seconds per GB (from /proc/<pid>/stat of the server process), and end-to-end
+// latency p50/p99/p99.9 with a paced producer at 30 % of that system's own peak measured in the
+// same round and a consumer on the same machine (send time in the payload). Prints a table with
+// ratios against Spate and writes bench/results/peers-<date>.json. See bench/README.md (peers).
 //
 //   npm run bench:peers [-- --quick] [-- --rounds 3 --messages 300000 --latency-seconds 10]
 

@@ -126,7 +126,7 @@ export class Connection implements AdmissionWaiter {
   readonly readsDirectly: boolean;
   /** Direct reads: the buffer reads land in when no frame is being assembled (reused for every such read). */
   private readScratch: Buffer | null = null;
-  /** Its first FRAME_PEEK_BYTES: what the read after a frame from the receiver thread lands in. */
+  /** Its first FRAME_PEEK_BYTES: where the read after a frame handed to the receiver thread lands. */
   private readPeek: Buffer | null = null;
   /** The last frame was handed to the receiver thread: the next one is likely large too, so read only its start here. */
   private peekNext = false;

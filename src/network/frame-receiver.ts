@@ -19,10 +19,11 @@ import type { ReceiveInto } from '../native/sendfile.js';
 export const FRAME_RECEIVE_MIN_BYTES = 128 * 1024;
 
 /**
- * After a frame the receiver thread finished, the connection's next read takes at most this
+ * After a frame was handed to a receiver thread, the connection's next read takes at most this
  * much: enough for the next request's size and header, and of a large produce request's
- * batches only what the main thread must copy before it hands the rest over (a full read
- * buffer copied 64 KiB per large frame there: a tenth of its produce time, bench/README.md).
+ * batches only what the main thread must copy before it hands the rest over. (A full read
+ * buffer meant copying 64 KiB per large frame there: a tenth of the main thread's samples in a
+ * produce run, bench/README.md.)
  */
 export const FRAME_PEEK_BYTES = 4 * 1024;
 
