@@ -386,8 +386,7 @@ export function validateRecordBatch(batch: Buffer, options: ValidationOptions): 
     recordBytes = records.end - records.start;
     if (options.keepRecords === true) kept = records.bytes.subarray(records.start, records.end);
     if (scanner !== null) {
-      const [low, high] = createTime ? [earliest, latest] : [-Infinity, Infinity];
-      const scanned = scanner(records.bytes, records.start, records.end, records.count, baseTimestamp, low, high, options.compacted);
+      const scanned = scanner(records.bytes, records.start, records.end, records.count, baseTimestamp, createTime ? earliest : -Infinity, createTime ? latest : Infinity, options.compacted);
       if (scanned !== null) return { errorCode: ErrorCode.NONE, message: null, recordErrors: [], maxTimestamp: scanned, recordBytes, records: kept };
     }
     const walker = new RecordWalker(records.bytes, records.start, records.end);
