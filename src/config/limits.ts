@@ -75,6 +75,11 @@ export const limits = {
   bufferedRegionReadAheadSteps: 2,
   /** Positions of the most recent batches each partition keeps, so tail fetches find their start without a disk read. */
   recentBatchPositions: 1024,
+  /**
+   * Appended batches per partition whose places the main thread remembers (shard/tail-batches.ts),
+   * so fetches at the tail are planned without a round trip to the shard: 24 bytes each.
+   */
+  tailBatchesPerPartition: 64,
   /** Operations (appends, reads, commands) outstanding to one shard; past this, more fail at once with a retriable error. */
   shardOperationsPendingMax: 200_000,
   /** Bytes read from a segment per step when a file region is sent through user space. */

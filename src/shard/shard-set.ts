@@ -2,13 +2,16 @@
 // its shard (a stable hash of topic id and partition), and carries commands. Appends
 // and reads, and a replica's leadership changes, truncations, fetched batches and high
 // watermarks, are gathered for one turn of the event loop and sent as one message per
-// shard and kind, so many small requests cost one thread hop together.
+// shard and kind, so many small requests cost one thread hop together. A read at a
+// partition's tail costs none: it is planned here from where the latest appends went
+// (tail-batches.ts).
 
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { BrokerConfig } from '../config/broker-config.js';
 import { descriptorBudget, openFilesLimit } from '../config/descriptors.js';
 import { limits } from '../config/limits.js';
+import { ErrorCode } from '../protocol/errors.js';
 import {
   partitionKey,
   type AppendReply,
@@ -32,6 +35,7 @@ import {
   type ShardWorkerData,
   type TruncateRequest,
 } from './messages.js';
+import { TailBatches } from './tail-batches.js';
 
 interface Pending {
   readonly resolve: (reply: never) => void;
@@ -298,6 +302,8 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
   private closing = false;
   /** Latest offsets each partition reported, for delayed fetches and metadata. */
   readonly offsets = new Map<string, PartitionOffsets>();
+  /** The latest batches each partition appended as a leader, by partition key, with its topic's id: tail fetches are planned from them. */
+  private readonly tails = new Map<string, { readonly topicId: string; readonly batches: TailBatches }>();
 
   private constructor() {
     super();
@@ -349,9 +355,46 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
         this.emit('log', event.level, event.message);
         return;
       case 'segmentsDeleted':
+        this.forgetTails(event.paths);
         this.emit('segmentsDeleted', event.paths);
         return;
     }
+  }
+
+  /** Drops the tails held in segment files that were deleted or replaced (retention, compaction, truncation). */
+  private forgetTails(paths: readonly string[]): void {
+    const deleted = new Set(paths);
+    for (const [key, tail] of this.tails) {
+      const file = tail.batches.file;
+      if (file === null || deleted.has(file)) this.tails.delete(key);
+    }
+  }
+
+  /** Records where an append put its batch, or forgets the partition's tail when the append failed on storage. */
+  private rememberTail(topicId: string, key: string, reply: AppendReply): void {
+    if (reply.errorCode === ErrorCode.KAFKA_STORAGE_ERROR) {
+      this.tails.delete(key);
+      return;
+    }
+    if (reply.written === undefined) return;
+    let tail = this.tails.get(key);
+    if (tail === undefined || tail.topicId !== topicId) {
+      tail = { topicId, batches: new TailBatches() };
+      this.tails.set(key, tail);
+    }
+    tail.batches.add(reply.written);
+  }
+
+  /** The read planned from the partition's tail, or null when the shard must plan it. */
+  private readFromTail(topicId: string, request: ReadRequest): ReadReply | null {
+    const key = partitionKey(request.topic, request.partition);
+    const tail = this.tails.get(key);
+    const offsets = this.offsets.get(key);
+    if (tail === undefined || tail.topicId !== topicId || offsets === undefined || request.fetchOffset < offsets.logStartOffset) return null;
+    const maxOffset = request.upTo === 'logEnd' ? offsets.logEndOffset : offsets.highWatermark;
+    const region = tail.batches.plan(request.fetchOffset, request.maxBytes, request.minOneBatch, maxOffset, request.lastFetchedEpoch);
+    if (region === undefined) return null;
+    return { errorCode: ErrorCode.NONE, region, ...offsets };
   }
 
   shardFor(topicId: string, partition: number): ShardClient {
@@ -389,20 +432,27 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
     const shared = records.buffer instanceof SharedArrayBuffer;
     const bytes = shared ? records : new Uint8Array(records);
     const reply = await this.shardFor(topicId, partition).append({ topic, partition, records: bytes, shared });
+    // Before the offsets move: the fetches they wake plan from the tail.
+    this.rememberTail(topicId, partitionKey(topic, partition), reply);
     this.remember(topic, partition, reply, true);
     return reply;
   }
 
   /** Sets a partition's role and leader epoch (cluster mode). */
   async leadership(topicId: string, change: LeadershipChange): Promise<PartitionOffsetsReply> {
+    // A new role or epoch: the shard plans reads until this partition appends as a leader again.
+    this.tails.delete(partitionKey(change.topic, change.partition));
     const reply = await this.shardFor(topicId, change.partition).leadership(change);
+    this.tails.delete(partitionKey(change.topic, change.partition));
     this.remember(change.topic, change.partition, reply, true);
     return reply;
   }
 
   /** Truncates a follower's log at `offset` (or, `fully`, restarts it empty there). */
   async truncate(topicId: string, request: TruncateRequest): Promise<PartitionOffsetsReply> {
+    this.tails.delete(partitionKey(request.topic, request.partition));
     const reply = await this.shardFor(topicId, request.partition).truncate(request);
+    this.tails.delete(partitionKey(request.topic, request.partition));
     this.remember(request.topic, request.partition, reply, true);
     return reply;
   }
@@ -416,6 +466,8 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
     const shared = records.buffer instanceof SharedArrayBuffer;
     const bytes = shared ? records : new Uint8Array(records);
     const request: ReplicateRequest = leaderHighWatermark === undefined ? { topic, partition, records: bytes, shared } : { topic, partition, records: bytes, shared, leaderHighWatermark };
+    // A follower's batches are not remembered: its reads are planned by the shard.
+    this.tails.delete(partitionKey(topic, partition));
     const reply = await this.shardFor(topicId, partition).replicate(request);
     this.remember(topic, partition, reply, true);
     return reply;
@@ -429,6 +481,8 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
   }
 
   async read(topicId: string, request: ReadRequest): Promise<ReadReply> {
+    const planned = this.readFromTail(topicId, request);
+    if (planned !== null) return planned;
     const reply = await this.shardFor(topicId, request.partition).read(request);
     this.remember(request.topic, request.partition, reply, false);
     return reply;
@@ -456,6 +510,7 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
 
   forget(topic: string, partition: number): void {
     this.offsets.delete(partitionKey(topic, partition));
+    this.tails.delete(partitionKey(topic, partition));
   }
 
   /** True once close or terminate began: commands after that fail, as expected at shutdown. */

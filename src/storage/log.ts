@@ -71,6 +71,25 @@ export interface AppendResult {
   readonly logAppendTimeMs: number;
   /** Which records of a refused batch were wrong (Kafka's ProduceResponse recordErrors). */
   readonly recordErrors?: readonly RecordError[];
+  /** Where an appended batch was written (absent for a refused batch or a duplicate's answer). */
+  readonly written?: WrittenBatch;
+}
+
+/**
+ * Where one appended batch is in its segment file: the main thread keeps the latest of these
+ * per partition (shard/tail-batches.ts) to plan tail fetches without asking the shard.
+ */
+export interface WrittenBatch {
+  readonly path: string;
+  /** The segment file's identity (inode), as ReadRegion.fileId. */
+  readonly fileId: number;
+  readonly baseOffset: number;
+  /** The offset after the batch's last record. */
+  readonly nextOffset: number;
+  readonly position: number;
+  readonly size: number;
+  /** The partition leader epoch stamped on the batch. */
+  readonly leaderEpoch: number;
 }
 
 /** The outcome of one `appendAsFollower` call (one fetched record set). */
@@ -718,7 +737,14 @@ export class Log {
       });
       accepted.push(batch);
       if (producerId >= 0) this.producerState.update(producerBatch, nextOffset, lastOffset, maxTimestamp);
-      results[index] = { errorCode: ErrorCode.NONE, errorMessage: null, baseOffset: nextOffset, logAppendTimeMs: logAppendTime ? nowMs : -1 };
+      const segment = this.activeSegment;
+      results[index] = {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        baseOffset: nextOffset,
+        logAppendTimeMs: logAppendTime ? nowMs : -1,
+        written: { path: segment.logPath, fileId: segment.fileId, baseOffset: nextOffset, nextOffset: lastOffset + 1, position, size: batch.length, leaderEpoch: this.leaderEpoch },
+      };
       messages += lastOffsetDelta + 1;
       nextOffset = lastOffset + 1;
       position += batch.length;
