@@ -79,7 +79,7 @@ export const limits = {
    * Appended batches per partition whose places the main thread remembers (shard/tail-batches.ts),
    * so fetches at the tail are planned without a round trip to the shard: 24 bytes each.
    */
-  tailBatchesPerPartition: 64,
+  tailBatchesPerPartition: 32,
   /** Operations (appends, reads, commands) outstanding to one shard; past this, more fail at once with a retriable error. */
   shardOperationsPendingMax: 200_000,
   /** Bytes read from a segment per step when a file region is sent through user space. */

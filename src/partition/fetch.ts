@@ -170,7 +170,8 @@ function refused(errorCode: number): ReadReply {
   return { errorCode, region: null };
 }
 
-async function readOne(manager: PartitionManager, plan: PlannedPartition, toLogEnd: boolean, followerMayServe: boolean): Promise<ReadReply> {
+/** `fromShard`: the owning shard plans it, never the main thread's tail of the partition (shard/tail-batches.ts). */
+async function readOne(manager: PartitionManager, plan: PlannedPartition, toLogEnd: boolean, followerMayServe: boolean, fromShard = false): Promise<ReadReply> {
   if (plan.errorBeforeRead !== ErrorCode.NONE) return refused(plan.errorBeforeRead);
   if (plan.topic === null) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   if (!manager.hasPartition(plan.topic, plan.partition)) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -182,7 +183,7 @@ async function readOne(manager: PartitionManager, plan: PlannedPartition, toLogE
     return { errorCode: ErrorCode.NONE, region: null, logStartOffset: state.logStartOffset, highWatermark: state.highWatermark, lastStableOffset: state.lastStableOffset };
   }
   try {
-    return await manager.readPlan(plan.topic, plan.partition, plan.fetchOffset, plan.maxBytes, plan.lastFetchedEpoch, toLogEnd);
+    return await manager.readPlan(plan.topic, plan.partition, plan.fetchOffset, plan.maxBytes, plan.lastFetchedEpoch, toLogEnd, fromShard);
   } catch (error) {
     // A shard too busy to answer: like an empty partition, and the client fetches again.
     if (!(error instanceof ShardBusyError)) throw error;
@@ -232,7 +233,8 @@ async function openRegion(manager: PartitionManager, params: FetchParams, plan: 
         return 'storage-error';
       }
       if (attempt > 0) return null;
-      const again = await readOne(manager, plan, params.replicaId >= 0, params.replicaId < 0 && params.clientRack !== null);
+      // From the shard: the tail the first plan may have come from may not have heard of the file's deletion yet.
+      const again = await readOne(manager, plan, params.replicaId >= 0, params.replicaId < 0 && params.clientRack !== null, true);
       if (again.errorCode !== ErrorCode.NONE || again.region === null) return null;
       region = again.region;
     }

@@ -247,8 +247,9 @@ export class PartitionManager {
    * watermark), or, when the fetcher named its last fetched epoch and this log diverges from
    * it, the divergence instead. Throws ShardBusyError when the owning shard is too busy.
    */
-  readPlan(topic: TopicRecord, partition: number, fetchOffset: number, maxBytes: number, lastFetchedEpoch: number, toLogEnd = false): Promise<ReadReply> {
-    return this.shards.read(topic.topicId, { topic: topic.name, partition, fetchOffset, maxBytes, minOneBatch: true, lastFetchedEpoch, upTo: toLogEnd ? 'logEnd' : 'highWatermark' });
+  readPlan(topic: TopicRecord, partition: number, fetchOffset: number, maxBytes: number, lastFetchedEpoch: number, toLogEnd = false, fromShard = false): Promise<ReadReply> {
+    const request = { topic: topic.name, partition, fetchOffset, maxBytes, minOneBatch: true, lastFetchedEpoch, upTo: toLogEnd ? 'logEnd' : 'highWatermark' } as const;
+    return this.shards.read(topic.topicId, request, fromShard);
   }
 
   /** The high watermark (a follower: the log end) each watched partition last reported is past its fetch offset. */

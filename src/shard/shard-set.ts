@@ -138,6 +138,11 @@ class ShardClient {
     return this.operations;
   }
 
+  /** False once the worker exited (or failed) or close was sent. */
+  get running(): boolean {
+    return !this.exited && !this.closing;
+  }
+
   send<K extends ShardCommandKind>(command: { kind: K } & ShardCommands[K], transfer: ArrayBuffer[] = []): Promise<ShardReplies[K]> {
     if (this.exited) return Promise.reject(new ShardError(`shard ${this.shardId} is not running`));
     return this.counted(() => this.post(command, transfer), command.kind !== 'close' && command.kind !== 'status');
@@ -480,10 +485,13 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
     return reply;
   }
 
-  async read(topicId: string, request: ReadRequest): Promise<ReadReply> {
-    const planned = this.readFromTail(topicId, request);
+  /** A read plan: from the partition's tail when it holds the offset (not with `fromShard`), else from its shard. */
+  async read(topicId: string, request: ReadRequest, fromShard = false): Promise<ReadReply> {
+    const shard = this.shardFor(topicId, request.partition);
+    // A stopping or failed shard's partitions are not read from the tail either: the shard answers (with its failure).
+    const planned = fromShard || this.closing || !shard.running ? null : this.readFromTail(topicId, request);
     if (planned !== null) return planned;
-    const reply = await this.shardFor(topicId, request.partition).read(request);
+    const reply = await shard.read(request);
     this.remember(request.topic, request.partition, reply, false);
     return reply;
   }
