@@ -5,8 +5,9 @@
 # but at a fixed rate, so that two builds can be compared (BUILD_DIR: another checkout, built).
 # Prints the producer's delivery latency, the broker's threads (ticks of 10 ms, from
 # /proc/<pid>/task/*/stat; the main thread first), and the end-to-end percentiles, the first
-# 10 % of samples dropped as peers.ts does. Needs `npm run build` and the clients in bench/.build
-# (built by any run of `npm run bench:peers`).
+# 10 % of samples dropped as peers.ts does. WINDOW_SECONDS=S also prints p50/p99 per S seconds
+# of the phase (all samples, in the order received), to see warm-up. Needs `npm run build` and
+# the clients in bench/.build (built by any run of `npm run bench:peers`).
 set -euo pipefail
 rate=${1:?usage: paced-threads.sh RATE [SECONDS] [BUILD_DIR]}
 seconds=${2:-5}
@@ -34,3 +35,11 @@ wait "$consumer"
 join "$scratch/before" "$scratch/after" | awk -v main="$broker" '{ d = $3 - $2; if ($1 == main) printf "main thread: %d ticks\n", d; else if (d > 0) printf "thread %s: %d ticks\n", $1, d }'
 lines=$(wc -l < "$scratch/latency.txt")
 tail -n +$((lines / 10 + 1)) "$scratch/latency.txt" | sort -n | awk '{ a[NR] = $1 } END { n = NR; printf "end-to-end: %d samples, p50 %.2f, p99 %.2f, p99.9 %.2f ms\n", n, a[int(n * 0.5) + 1] / 1000, a[int(n * 0.99) + 1] / 1000, a[int(n * 0.999) + 1] / 1000 }'
+if [ -n "${WINDOW_SECONDS:-}" ]; then
+  split -l $((rate * WINDOW_SECONDS)) -d -a 3 "$scratch/latency.txt" "$scratch/window."
+  index=0
+  for window in "$scratch"/window.*; do
+    sort -n "$window" | awk -v from=$((index * WINDOW_SECONDS)) -v to=$(((index + 1) * WINDOW_SECONDS)) '{ a[NR] = $1 } END { n = NR; printf "window %d-%d s: p50 %.2f, p99 %.2f ms\n", from, to, a[int(n * 0.5) + 1] / 1000, a[int(n * 0.99) + 1] / 1000 }'
+    index=$((index + 1))
+  done
+fi

@@ -13,7 +13,8 @@
 // - a fixed reserve for everything else: standard streams, the event loops of the main
 //   thread and each shard, each addon thread's epoll and eventfd (the sender and
 //   num.network.threads frame receivers), metadata and checkpoint writes, index and snapshot files while
-//   they are written, the listening sockets.
+//   they are written, each shard's syncs of rolled segments in flight
+//   (limits.rolledSegmentSyncsInFlight, storage/rolled-syncs.ts), the listening sockets.
 
 import { readFileSync } from 'node:fs';
 import { limits } from './limits.js';
@@ -57,7 +58,8 @@ export function openFilesLimit(): number {
  */
 export function descriptorBudget(limit: number, shardCount: number, networkThreads = 3): DescriptorBudget {
   const addonThreads = 1 + networkThreads;
-  const reserved = limits.descriptorsReservedBase + limits.descriptorsReservedPerShard * shardCount + limits.descriptorsReservedPerAddonThread * addonThreads;
+  const perShard = limits.descriptorsReservedPerShard + limits.rolledSegmentSyncsInFlight;
+  const reserved = limits.descriptorsReservedBase + perShard * shardCount + limits.descriptorsReservedPerAddonThread * addonThreads;
   const shareable = Math.max(0, limit - reserved);
   return {
     openFilesLimit: limit,

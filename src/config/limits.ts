@@ -80,6 +80,11 @@ export const limits = {
    * so fetches at the tail are planned without a round trip to the shard: 24 bytes each.
    */
   tailBatchesPerPartition: 32,
+  /**
+   * fsyncs of rolled segments a shard thread runs at once on the thread pool (storage/rolled-syncs.ts;
+   * each holds one read-only descriptor); more wait in order.
+   */
+  rolledSegmentSyncsInFlight: 2,
   /** Operations (appends, reads, commands) outstanding to one shard; past this, more fail at once with a retriable error. */
   shardOperationsPendingMax: 200_000,
   /** Bytes read from a segment per step when a file region is sent through user space. */

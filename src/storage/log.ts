@@ -34,6 +34,7 @@ import { ProducerStateManager } from './producer-state.js';
 import { SWAP_SUFFIX, Segment, segmentFileName, type BatchPosition, type SegmentReplacement } from './segment.js';
 import { fsyncDirectorySync, writeFileAtomicSync } from './checkpoint.js';
 import { checkFetchedBatches } from './replicated-batches.js';
+import { rolledSyncs } from './rolled-syncs.js';
 import { InvariantViolation, checkReplacement } from './invariant.js';
 
 const INT32_MAX = 2147483647;
@@ -915,14 +916,13 @@ export class Log {
       throw new InvariantViolation(`roll of ${this.dir}: segment ${previous.baseOffset} ends at ${previous.nextOffset}, so a new segment at base offset ${baseOffset} would not be after it`);
     }
     previous.writeIndexes(true);
-    previous.flush();
     previous.close(); // reopened when read: a rolled segment holds no descriptor meanwhile
     const segment = Segment.create(this.dir, baseOffset, this.config.indexIntervalBytes);
     segment.createdMs = nowMs;
     this.segments.push(segment);
     this.drawRollJitter();
     this.recent.reset(segment.baseOffset);
-    this.recoveryPoint = segment.baseOffset;
+    this.syncInBackground(segment.baseOffset);
     this.unflushedMessages = 0;
     this.producerState.writeSnapshot(segment.baseOffset);
     this.producerState.deleteSnapshotsBefore(segment.baseOffset);
@@ -934,12 +934,50 @@ export class Log {
     this.activeSegment.openDescriptor();
   }
 
-  /** fsyncs the active segment; everything before the log end is then recoverable after a power loss. */
+  /**
+   * fsyncs every segment from the recovery point on (rolled ones whose background sync has not
+   * finished, and the active one); everything before the log end is then recoverable after a
+   * power loss.
+   */
   flush(): void {
     if (this.recoveryPoint === this.logEndOffset && this.unflushedMessages === 0) return;
-    this.activeSegment.flush();
+    this.syncFromRecoveryPoint();
     this.recoveryPoint = this.logEndOffset;
     this.unflushedMessages = 0;
+  }
+
+  private syncFromRecoveryPoint(): void {
+    const first = this.segmentFor(this.recoveryPoint) ?? this.segments[0]!; // below every segment: from the first
+    for (let index = this.segments.indexOf(first); index >= 0 && index < this.segments.length; index++) this.segments[index]!.flush();
+  }
+
+  /**
+   * After a roll to `newBase`: the segments from the recovery point up to it are synced on the
+   * thread pool (rolled-syncs.ts, Kafka's flush after a roll on its scheduler), and the recovery
+   * point moves to `newBase` when they are, unless the log was truncated, had segments deleted
+   * or closed meanwhile (it then stays where it is: a later roll or flush moves it).
+   */
+  private syncInBackground(newBase: number): void {
+    const first = this.segmentFor(this.recoveryPoint) ?? this.segments[0]!; // below every segment: from the first
+    const rolled = this.segments.slice(this.segments.indexOf(first), this.segments.length - 1).filter((segment) => segment.unsynced);
+    if (rolled.length === 0) {
+      this.recoveryPoint = Math.max(this.recoveryPoint, newBase);
+      return;
+    }
+    const generation = this.generation;
+    let remaining = rolled.length;
+    let failed = false;
+    for (const segment of rolled) {
+      rolledSyncs.enqueue({
+        path: segment.logPath,
+        done: (error) => {
+          remaining--;
+          if (error !== null) failed = true; // left unsynced: the next flush (or close) syncs it here, and a failure there is the caller's
+          else if (this.generation === generation) segment.markSynced();
+          if (remaining === 0 && !failed && this.generation === generation) this.recoveryPoint = Math.max(this.recoveryPoint, newBase);
+        },
+      });
+    }
   }
 
   /** flush.ms: fsync when the oldest unflushed append is older than the setting. */
@@ -1390,7 +1428,8 @@ export class Log {
     if (this.logEndOffset > this.logStartOffset) this.epochs.flush();
     this.generation++;
     const active = this.activeSegment;
-    active.flush();
+    // Rolled segments whose background sync has not finished too: a clean stop leaves nothing unsynced.
+    this.syncFromRecoveryPoint();
     active.writeIndexes(true);
     this.recoveryPoint = this.logEndOffset;
     if (this.snapshotOffset !== this.logEndOffset) {

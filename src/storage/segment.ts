@@ -575,6 +575,16 @@ export class Segment implements OpenFileHolder {
     this.dirty = false;
   }
 
+  /** Whether something was written since the last flush. */
+  get unsynced(): boolean {
+    return this.dirty;
+  }
+
+  /** The file was synced through another descriptor (storage/rolled-syncs.ts), with nothing written since. */
+  markSynced(): void {
+    this.dirty = false;
+  }
+
   /** Writes both index files (whole) and syncs them; done when a segment is rolled or closed. */
   writeIndexes(sync: boolean): void {
     if (!this.indexesReady) return; // never loaded, so the files on disk are current

@@ -1,0 +1,84 @@
+// The sync of a rolled segment runs on the thread pool (storage/rolled-syncs.ts), as Kafka's
+// flush after a roll runs on its scheduler: the roll returns at once, the recovery point moves
+// to the new segment only when the rolled one is on disk, never after the log was truncated
+// meanwhile, and a clean close syncs whatever is still pending. A sync that fails leaves the
+// recovery point where it was.
+
+import { join } from 'node:path';
+import t from 'tap';
+import { buildBrokerConfig, resolveTopicConfig } from '../../src/config/broker-config.js';
+import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
+import { Log } from '../../src/storage/log.js';
+import { RolledSyncs, rolledSyncs } from '../../src/storage/rolled-syncs.js';
+import { temporaryDirectory } from '../helpers/broker-process.js';
+
+const config = resolveTopicConfig(buildBrokerConfig(new Map(), new Map()).config.topicDefaults, { 'segment.bytes': '1000' });
+
+function batch(value: string): Buffer {
+  return encodeRecordBatch({ records: [{ key: null, value: value.padEnd(300, '.') }] });
+}
+
+/** Waits (turns of the event loop, bounded) until the shard thread's syncs are done. */
+async function syncsSettled(): Promise<void> {
+  for (let turn = 0; turn < 10_000 && rolledSyncs.pending > 0; turn++) await new Promise((resolve) => setTimeout(resolve, 1));
+  if (rolledSyncs.pending > 0) throw new Error(`${rolledSyncs.pending} syncs still pending`);
+}
+
+/** Appends until the log rolls; returns the new active segment's base offset. */
+function appendUntilRoll(log: Log): number {
+  const segments = log.segmentCount;
+  for (let index = 0; log.segmentCount === segments; index++) log.append([batch(`v${index}`)], Date.now());
+  return log.logEndOffset - 1; // the batch that rolled is the first of the new segment
+}
+
+t.test('a roll returns before its sync, and the recovery point moves when the sync is done', async (t) => {
+  const log = Log.create(join(temporaryDirectory(t), 'topic-0'), 'AAAAAAAAAAAAAAAAAAAAAB', config);
+  t.teardown(() => log.close());
+  const newBase = appendUntilRoll(log);
+  t.ok(newBase > 0);
+  t.equal(log.recoveryPoint, 0, 'not yet: the rolled segment is being synced on the thread pool');
+  t.ok(rolledSyncs.pending > 0, 'a sync is pending');
+  await syncsSettled();
+  t.equal(log.recoveryPoint, newBase, 'then the recovery point is the new segment');
+});
+
+t.test('a truncation while the sync runs keeps the recovery point at or below it', async (t) => {
+  const log = Log.create(join(temporaryDirectory(t), 'topic-0'), 'AAAAAAAAAAAAAAAAAAAAAB', config);
+  t.teardown(() => log.close());
+  const first = appendUntilRoll(log);
+  await syncsSettled();
+  const second = appendUntilRoll(log);
+  t.ok(second > first);
+  log.truncateTo(first + 1);
+  await syncsSettled();
+  t.ok(log.recoveryPoint <= first + 1, `recovery point ${log.recoveryPoint}, not the rolled-away ${second}`);
+});
+
+t.test('a clean close syncs a rolled segment whose sync has not finished', async (t) => {
+  const dir = join(temporaryDirectory(t), 'topic-0');
+  const log = Log.create(dir, 'AAAAAAAAAAAAAAAAAAAAAB', config);
+  appendUntilRoll(log);
+  t.ok(rolledSyncs.pending > 0);
+  log.close();
+  t.equal(log.recoveryPoint, log.logEndOffset, 'closed: everything up to the log end is synced');
+  await syncsSettled();
+  t.equal(log.recoveryPoint, log.logEndOffset, 'the late sync does not move it');
+});
+
+t.test('syncs run at most inFlightMax at once, in order, and a failure is reported, not thrown', async (t) => {
+  const dir = temporaryDirectory(t);
+  const syncs = new RolledSyncs(2);
+  const log = Log.create(join(dir, 'topic-0'), 'AAAAAAAAAAAAAAAAAAAAAB', config);
+  t.teardown(() => log.close());
+  log.append([batch('x')], Date.now());
+  const path = join(dir, 'topic-0', '00000000000000000000.log');
+  const outcomes: string[] = [];
+  for (let index = 0; index < 5; index++) {
+    syncs.enqueue({ path: index === 2 ? join(dir, 'missing.log') : path, done: (error) => outcomes.push(`${index}:${error?.code ?? 'ok'}`) });
+  }
+  t.equal(syncs.pending, 5);
+  t.equal(syncs.inFlight, 2, 'two run, three wait');
+  for (let turn = 0; turn < 10_000 && syncs.pending > 0; turn++) await new Promise((resolve) => setTimeout(resolve, 1));
+  t.equal(syncs.pending, 0);
+  t.same(outcomes.sort(), ['0:ok', '1:ok', '2:ENOENT', '3:ok', '4:ok']);
+});
