@@ -6,8 +6,7 @@
 // the commands of one turn reaching the shard in the order they were made, the bound on
 // outstanding operations, and the high watermark a replicated partition opens at.
 
-import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { buildBrokerConfig, resolveTopicConfig } from '../../src/config/broker-config.js';
@@ -16,27 +15,11 @@ import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import type { PartitionOffsets, PartitionSpec, ReadReply, ReplicateReply } from '../../src/shard/messages.js';
 import { ShardBusyError, ShardSet } from '../../src/shard/shard-set.js';
 import { Log, TRUNCATION_MARKER } from '../../src/storage/log.js';
+import { TEST_WORKER_DATA, startTestShards } from '../helpers/shard-set.js';
 
 const TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAB';
 const config = resolveTopicConfig(buildBrokerConfig(new Map(), new Map()).config.topicDefaults, { 'segment.bytes': '200' });
-const WORKER_DATA = {
-  flushSchedulerIntervalMs: 2 ** 31 - 1,
-  producerIdExpirationMs: 86_400_000,
-  retentionCheckIntervalMs: 300_000,
-  segmentFilesOpenMax: 16,
-  cleaner: { enable: false, offsetMapBytesMax: 1024 * 1024, backoffMs: 15_000 },
-};
-
-const base = mkdtempSync(join(tmpdir(), 'spate-test-'));
-const shards = await ShardSet.start(1, WORKER_DATA);
-// The shard closes its logs (writing their indexes) before their directory goes.
-t.teardown(async () => {
-  try {
-    await shards.close();
-  } finally {
-    rmSync(base, { recursive: true, force: true });
-  }
-});
+const { shards, base } = await startTestShards();
 
 function batch(value: string): Uint8Array {
   return encodeRecordBatch({ records: [{ key: null, value }] });
@@ -220,7 +203,7 @@ t.test('a truncation that fails part-way takes its partition offline; the next o
 });
 
 t.test('replica commands past the bound on outstanding operations fail at once', async (t) => {
-  const bounded = await ShardSet.start(1, WORKER_DATA, 3);
+  const bounded = await ShardSet.start(1, TEST_WORKER_DATA, 3);
   t.teardown(() => bounded.close());
   const outcomes = await Promise.all(
     Array.from({ length: 5 }, (_unused, index) =>

@@ -5,35 +5,18 @@
 // truncated and rewritten at the same offsets is read from the new bytes, never from where
 // its old batches were.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { buildBrokerConfig, resolveTopicConfig } from '../../src/config/broker-config.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { decodeRecords, encodeRecordBatch, splitBatches } from '../../src/protocol/record-batch.js';
 import type { PartitionSpec, ReadReply, ReadRequest } from '../../src/shard/messages.js';
-import { ShardSet } from '../../src/shard/shard-set.js';
+import { startTestShards } from '../helpers/shard-set.js';
 
 const TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAC';
 const config = resolveTopicConfig(buildBrokerConfig(new Map(), new Map()).config.topicDefaults, {});
-const WORKER_DATA = {
-  flushSchedulerIntervalMs: 2 ** 31 - 1,
-  producerIdExpirationMs: 86_400_000,
-  retentionCheckIntervalMs: 300_000,
-  segmentFilesOpenMax: 16,
-  cleaner: { enable: false, offsetMapBytesMax: 1024 * 1024, backoffMs: 15_000 },
-};
-
-const base = mkdtempSync(join(tmpdir(), 'spate-test-'));
-const shards = await ShardSet.start(1, WORKER_DATA);
-t.teardown(async () => {
-  try {
-    await shards.close();
-  } finally {
-    rmSync(base, { recursive: true, force: true });
-  }
-});
+const { shards, base } = await startTestShards();
 
 async function create(topic: string, replicated: boolean): Promise<void> {
   const spec: PartitionSpec = { topic, partition: 0, topicId: TOPIC_ID, dir: join(base, `${topic}-0`), config, leaderEpoch: 0, replicated };
