@@ -84,7 +84,7 @@ export const limits = {
    * fsyncs of rolled segments a shard thread runs at once on the thread pool (storage/rolled-syncs.ts;
    * each holds one read-only descriptor); more wait in order.
    */
-  rolledSegmentSyncsInFlight: 2,
+  rolledSegmentSyncsInFlight: 1,
   /** Operations (appends, reads, commands) outstanding to one shard; past this, more fail at once with a retriable error. */
   shardOperationsPendingMax: 200_000,
   /** Bytes read from a segment per step when a file region is sent through user space. */

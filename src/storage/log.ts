@@ -390,6 +390,10 @@ export class Log {
   private compactedThrough = 0;
   /** Bumped whenever segments go or the log closes: a paused cleaning that sees it changed gives up. */
   private generation = 0;
+  /** Rolled segments being synced in the background, with what waits for each (Log.syncInBackground). */
+  private readonly syncing = new Map<Segment, ((ok: boolean) => void)[]>();
+  /** A background sync that failed: later appends, flushes and close throw it. */
+  private syncFailure: Error | null = null;
   /** A cleaning is under way (possibly paused). */
   private cleaning = false;
   /** The offset of the newest producer snapshot on disk (or of an equivalent empty state): close writes one only when the log has moved past it. */
@@ -622,6 +626,7 @@ export class Log {
    * `batches` are owned by the caller and rewritten in place.
    */
   append(batches: readonly Buffer[], nowMs: number): AppendResult[] {
+    this.throwSyncFailure();
     try {
       return this.appendBatches(batches, nowMs);
     } catch (error) {
@@ -922,8 +927,8 @@ export class Log {
     this.segments.push(segment);
     this.drawRollJitter();
     this.recent.reset(segment.baseOffset);
+    // unflushedMessages is not reset: the rolled segment's messages are not synced yet (flush.messages counts them, as Kafka's log end less recovery point does).
     this.syncInBackground(segment.baseOffset);
-    this.unflushedMessages = 0;
     this.producerState.writeSnapshot(segment.baseOffset);
     this.producerState.deleteSnapshotsBefore(segment.baseOffset);
     this.snapshotOffset = segment.baseOffset;
@@ -936,30 +941,45 @@ export class Log {
 
   /**
    * fsyncs every segment from the recovery point on (rolled ones whose background sync has not
-   * finished, and the active one); everything before the log end is then recoverable after a
-   * power loss.
+   * finished, segments recovered after a crash, and the active one); everything before the log
+   * end is then recoverable after a power loss.
    */
   flush(): void {
+    this.throwSyncFailure();
     if (this.recoveryPoint === this.logEndOffset && this.unflushedMessages === 0) return;
     this.syncFromRecoveryPoint();
     this.recoveryPoint = this.logEndOffset;
     this.unflushedMessages = 0;
   }
 
+  /** Segments whose data this process wrote and has not synced (for tests and status). */
+  get unsyncedSegmentCount(): number {
+    return this.segments.filter((segment) => segment.unsynced).length;
+  }
+
+  /** A background sync failed: the log's data may not be on disk, and no later sync can say it is. */
+  private throwSyncFailure(): void {
+    if (this.syncFailure !== null) throw this.syncFailure;
+  }
+
+  /** As Kafka's flush, every segment from the recovery point's, whatever this process wrote. */
   private syncFromRecoveryPoint(): void {
     const first = this.segmentFor(this.recoveryPoint) ?? this.segments[0]!; // below every segment: from the first
-    for (let index = this.segments.indexOf(first); index >= 0 && index < this.segments.length; index++) this.segments[index]!.flush();
+    for (let index = this.segments.indexOf(first); index >= 0 && index < this.segments.length; index++) this.segments[index]!.forceSync();
   }
 
   /**
    * After a roll to `newBase`: the segments from the recovery point up to it are synced on the
-   * thread pool (rolled-syncs.ts, Kafka's flush after a roll on its scheduler), and the recovery
-   * point moves to `newBase` when they are, unless the log was truncated, had segments deleted
-   * or closed meanwhile (it then stays where it is: a later roll or flush moves it).
+   * thread pool (rolled-syncs.ts; Kafka's flush after a roll runs on its scheduler), each once
+   * however many rolls wait for it, and the recovery point moves to `newBase` when they all
+   * are, unless the log was truncated, lost segments or closed meanwhile (it then stays: a later
+   * roll or flush moves it). A failed sync fails the log's later appends, flushes and close
+   * (KAFKA_STORAGE_ERROR), and the recovery point never passes it.
    */
   private syncInBackground(newBase: number): void {
-    const first = this.segmentFor(this.recoveryPoint) ?? this.segments[0]!; // below every segment: from the first
-    const rolled = this.segments.slice(this.segments.indexOf(first), this.segments.length - 1).filter((segment) => segment.unsynced);
+    if (this.syncFailure !== null) return;
+    const first = this.segmentFor(this.recoveryPoint) ?? this.segments[0]!;
+    const rolled = this.segments.slice(this.segments.indexOf(first), this.segments.length - 1);
     if (rolled.length === 0) {
       this.recoveryPoint = Math.max(this.recoveryPoint, newBase);
       return;
@@ -967,14 +987,28 @@ export class Log {
     const generation = this.generation;
     let remaining = rolled.length;
     let failed = false;
+    const synced = (ok: boolean): void => {
+      remaining--;
+      if (!ok) failed = true;
+      if (remaining === 0 && !failed && this.generation === generation) this.recoveryPoint = Math.max(this.recoveryPoint, newBase);
+    };
     for (const segment of rolled) {
+      const waiting = this.syncing.get(segment);
+      if (waiting !== undefined) {
+        waiting.push(synced);
+        continue;
+      }
+      this.syncing.set(segment, [synced]);
       rolledSyncs.enqueue({
         path: segment.logPath,
         done: (error) => {
-          remaining--;
-          if (error !== null) failed = true; // left unsynced: the next flush (or close) syncs it here, and a failure there is the caller's
-          else if (this.generation === generation) segment.markSynced();
-          if (remaining === 0 && !failed && this.generation === generation) this.recoveryPoint = Math.max(this.recoveryPoint, newBase);
+          const waiters = this.syncing.get(segment) ?? [];
+          this.syncing.delete(segment);
+          // A segment deleted or a log truncated, deleted or closed since: its outcome says nothing now.
+          const current = this.generation === generation;
+          if (error === null && current) segment.markSynced();
+          if (error !== null && current) this.syncFailure = new Error(`the background fsync of ${segment.logPath} failed: ${error.message}`);
+          for (const waiter of waiters) waiter(error === null);
         },
       });
     }
@@ -1426,10 +1460,11 @@ export class Log {
     // An empty log's history is only its current epoch, which the next open derives again:
     // a new topic's untouched partitions write nothing at a clean stop.
     if (this.logEndOffset > this.logStartOffset) this.epochs.flush();
+    this.throwSyncFailure();
     this.generation++;
     const active = this.activeSegment;
     // Rolled segments whose background sync has not finished too: a clean stop leaves nothing unsynced.
-    this.syncFromRecoveryPoint();
+    if (this.recoveryPoint < this.logEndOffset || active.unsynced) this.syncFromRecoveryPoint();
     active.writeIndexes(true);
     this.recoveryPoint = this.logEndOffset;
     if (this.snapshotOffset !== this.logEndOffset) {

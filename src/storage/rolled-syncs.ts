@@ -7,11 +7,12 @@
 // VM, during which no partition of that shard appends or answers.
 //
 // Each sync opens its own read-only descriptor (fdatasync through any descriptor of a file
-// writes its data) and runs fdatasync on the libuv thread pool. At most
-// limits.rolledSegmentSyncsInFlight run at once per shard thread (time-based rolls of many
-// partitions come together); the rest wait in order. A sync that fails is reported and the
-// recovery point stays where it was: recovery after a crash then starts further back, which
-// costs time, never data.
+// writes its data) and runs fdatasync on the libuv thread pool, which the whole process shares
+// (4 threads unless UV_THREADPOOL_SIZE says otherwise): at most
+// limits.rolledSegmentSyncsInFlight run at once per shard thread, so that slow syncs leave the
+// pool to the main thread's file work; the rest wait in order (time-based rolls of many
+// partitions come together). A failed sync is the log's storage failure (Log.syncInBackground):
+// Linux reports a write-back error once, so syncing again later could not be trusted.
 
 import { close, fdatasync, open } from 'node:fs';
 import { limits } from '../config/limits.js';
@@ -22,11 +23,28 @@ export interface RolledSync {
   readonly done: (error: NodeJS.ErrnoException | null) => void;
 }
 
+/** Syncs one file's data: calls back once, with the error or null. */
+export type SyncFile = (path: string, callback: (error: NodeJS.ErrnoException | null) => void) => void;
+
+/** fdatasync through a read-only descriptor of its own, on the thread pool. */
+const syncFileData: SyncFile = (path, callback) => {
+  open(path, 'r', (openError, fd) => {
+    if (openError !== null) {
+      callback(openError);
+      return;
+    }
+    fdatasync(fd, (syncError) => close(fd, () => callback(syncError)));
+  });
+};
+
 export class RolledSyncs {
   private readonly waiting: RolledSync[] = [];
   private running = 0;
 
-  constructor(private readonly inFlightMax: number = limits.rolledSegmentSyncsInFlight) {}
+  constructor(
+    private readonly inFlightMax: number = limits.rolledSegmentSyncsInFlight,
+    private readonly syncFile: SyncFile = syncFileData,
+  ) {}
 
   /** Syncs running now (at most inFlightMax). */
   get inFlight(): number {
@@ -55,16 +73,17 @@ export class RolledSyncs {
           this.next();
         }
       };
-      open(sync.path, 'r', (openError, fd) => {
-        if (openError !== null) {
-          finish(openError);
-          return;
-        }
-        fdatasync(fd, (syncError) => close(fd, () => finish(syncError)));
-      });
+      this.syncFile(sync.path, finish);
     }
   }
 }
 
 /** The shard thread's syncs (one per thread: each worker loads its own copy of this module). */
-export const rolledSyncs = new RolledSyncs();
+export let rolledSyncs = new RolledSyncs();
+
+/** Replaces this thread's syncs (tests inject failures); returns the ones replaced. */
+export function useRolledSyncs(syncs: RolledSyncs): RolledSyncs {
+  const previous = rolledSyncs;
+  rolledSyncs = syncs;
+  return previous;
+}

@@ -585,6 +585,12 @@ export class Segment implements OpenFileHolder {
     this.dirty = false;
   }
 
+  /** fsyncs the file whether or not this process wrote to it (a segment recovered after a crash may hold data never synced). */
+  forceSync(): void {
+    fdatasyncSync(this.fd);
+    this.dirty = false;
+  }
+
   /** Writes both index files (whole) and syncs them; done when a segment is rolled or closed. */
   writeIndexes(sync: boolean): void {
     if (!this.indexesReady) return; // never loaded, so the files on disk are current

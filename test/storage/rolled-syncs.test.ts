@@ -9,7 +9,7 @@ import t from 'tap';
 import { buildBrokerConfig, resolveTopicConfig } from '../../src/config/broker-config.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { Log } from '../../src/storage/log.js';
-import { RolledSyncs, rolledSyncs } from '../../src/storage/rolled-syncs.js';
+import { RolledSyncs, rolledSyncs, useRolledSyncs } from '../../src/storage/rolled-syncs.js';
 import { temporaryDirectory } from '../helpers/broker-process.js';
 
 const config = resolveTopicConfig(buildBrokerConfig(new Map(), new Map()).config.topicDefaults, { 'segment.bytes': '1000' });
@@ -59,10 +59,39 @@ t.test('a clean close syncs a rolled segment whose sync has not finished', async
   const log = Log.create(dir, 'AAAAAAAAAAAAAAAAAAAAAB', config);
   appendUntilRoll(log);
   t.ok(rolledSyncs.pending > 0);
+  t.equal(log.unsyncedSegmentCount, 2, 'the rolled segment and the active one hold unsynced writes');
   log.close();
+  t.equal(log.unsyncedSegmentCount, 0, 'closed: both synced here');
   t.equal(log.recoveryPoint, log.logEndOffset, 'closed: everything up to the log end is synced');
   await syncsSettled();
   t.equal(log.recoveryPoint, log.logEndOffset, 'the late sync does not move it');
+});
+
+t.test('a flush syncs a rolled segment whose background sync has not finished', async (t) => {
+  const log = Log.create(join(temporaryDirectory(t), 'topic-0'), 'AAAAAAAAAAAAAAAAAAAAAB', config);
+  t.teardown(() => log.close());
+  appendUntilRoll(log);
+  t.equal(log.unsyncedSegmentCount, 2);
+  log.flush();
+  t.equal(log.unsyncedSegmentCount, 0);
+  t.equal(log.recoveryPoint, log.logEndOffset);
+  await syncsSettled();
+  t.equal(log.recoveryPoint, log.logEndOffset);
+});
+
+t.test('a failed background sync fails the log: no recovery point past it, no append, no clean close', async (t) => {
+  const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+  const failing = new RolledSyncs(1, (_path, callback) => setImmediate(() => callback(eio)));
+  const previous = useRolledSyncs(failing);
+  t.teardown(() => useRolledSyncs(previous));
+  const log = Log.create(join(temporaryDirectory(t), 'topic-0'), 'AAAAAAAAAAAAAAAAAAAAAB', config);
+  appendUntilRoll(log);
+  for (let turn = 0; turn < 10_000 && failing.pending > 0; turn++) await new Promise((resolve) => setTimeout(resolve, 1));
+  t.equal(log.recoveryPoint, 0, 'the recovery point stays before the segment that did not sync');
+  t.throws(() => log.append([batch('after')], Date.now()), /background fsync of .*00000000000000000000\.log failed: EIO/, 'appends fail (the shard answers KAFKA_STORAGE_ERROR)');
+  t.throws(() => log.flush(), /EIO/);
+  t.throws(() => log.close(), /EIO/, 'no clean close: the broker writes no clean-shutdown marker');
+  t.equal(log.recoveryPoint, 0);
 });
 
 t.test('syncs run at most inFlightMax at once, in order, and a failure is reported, not thrown', async (t) => {
