@@ -12,7 +12,7 @@
 // no root, no pid files. Its log goes to `zookeeper.log` in its directory.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -197,7 +197,10 @@ export async function startZooKeeper(t?: Teardownable, options: ZooKeeperOptions
       child.kill('SIGKILL');
       await exited;
     },
-    pause: () => signal('SIGSTOP'),
+    pause: () => {
+      signal('SIGSTOP');
+      waitUntilStopped(child!.pid!);
+    },
     resume: () => signal('SIGCONT'),
     async restart() {
       await server.stop();
@@ -220,4 +223,38 @@ export async function startZooKeeper(t?: Teardownable, options: ZooKeeperOptions
     throw error;
   }
   return server;
+}
+
+/** How long pause() waits for every thread of the JVM to have stopped. */
+const STOPPED_WAIT_MS = 5_000;
+
+/**
+ * Returns once every thread of `pid` is stopped (state T in /proc): kill(2) returns when the
+ * signal is queued, and a thread running on another (possibly preempted) CPU can still answer
+ * a request sent right after it, as a loaded CI machine showed once.
+ */
+function waitUntilStopped(pid: number): void {
+  const deadline = performance.now() + STOPPED_WAIT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return; // not Linux, or the process is gone: nothing to wait for
+    }
+    let running = 0;
+    for (const task of tasks) {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      } catch {
+        continue; // a thread that ended meanwhile
+      }
+      const state = stat.charAt(stat.lastIndexOf(')') + 2);
+      if (state !== 'T' && state !== 't') running++;
+    }
+    if (running === 0 || performance.now() > deadline) return;
+    Atomics.wait(pause, 0, 0, 1);
+  }
 }
