@@ -13,6 +13,7 @@
 
 import { limits } from '../config/limits.js';
 import type { ReadRegion, WrittenBatch } from '../storage/log.js';
+import { grownRing, lastAtOrBefore } from '../storage/offset-ring.js';
 
 /** One partition's latest appended batches, all in one segment file and contiguous, oldest first. */
 export class TailBatches {
@@ -103,27 +104,14 @@ export class TailBatches {
 
   /** Index (from the oldest) of the newest batch whose base offset is at or before `offset`; the caller knows there is one. */
   private lastAtOrBefore(offset: number): number {
-    const ringSize = this.baseOffsets.length;
-    let low = 0;
-    let high = this.count - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >>> 1;
-      if (this.baseOffsets[(this.start + middle) % ringSize]! <= offset) low = middle;
-      else high = middle - 1;
-    }
-    return low;
+    return lastAtOrBefore(this.baseOffsets, this.start, this.count, offset);
   }
 
   /** Doubles the ring (it is full and has not wrapped: `start` is 0). */
   private grow(): void {
     const ringSize = Math.min(this.capacity, Math.max(8, this.baseOffsets.length * 2));
-    const grown = (from: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
-      const to = new Float64Array(ringSize);
-      to.set(from);
-      return to;
-    };
-    this.baseOffsets = grown(this.baseOffsets);
-    this.positions = grown(this.positions);
-    this.sizes = grown(this.sizes);
+    this.baseOffsets = grownRing(this.baseOffsets, ringSize);
+    this.positions = grownRing(this.positions, ringSize);
+    this.sizes = grownRing(this.sizes, ringSize);
   }
 }

@@ -34,6 +34,7 @@ import { ProducerStateManager } from './producer-state.js';
 import { SWAP_SUFFIX, Segment, segmentFileName, type BatchPosition, type SegmentReplacement } from './segment.js';
 import { fsyncDirectorySync, writeFileAtomicSync } from './checkpoint.js';
 import { checkFetchedBatches } from './replicated-batches.js';
+import { grownRing, lastAtOrBefore } from './offset-ring.js';
 import { rolledSyncs } from './rolled-syncs.js';
 import { InvariantViolation, checkReplacement } from './invariant.js';
 
@@ -265,26 +266,14 @@ class RecentBatches {
   /** Doubles the ring (it is full and has not wrapped: `start` is 0). */
   private grow(): void {
     const size = Math.min(this.capacity, Math.max(16, this.baseOffsets.length * 2));
-    const baseOffsets = new Float64Array(size);
-    const positions = new Float64Array(size);
-    baseOffsets.set(this.baseOffsets);
-    positions.set(this.positions);
-    this.baseOffsets = baseOffsets;
-    this.positions = positions;
+    this.baseOffsets = grownRing(this.baseOffsets, size);
+    this.positions = grownRing(this.positions, size);
   }
 
   /** The recent batch starting at or before `offset` (a scan from there finds it at once), or null. */
   lookup(offset: number): { offset: number; position: number } | null {
     if (this.count === 0 || this.baseOffsets[this.start]! > offset) return null;
-    const size = this.baseOffsets.length;
-    let low = 0;
-    let high = this.count - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >>> 1;
-      if (this.baseOffsets[(this.start + middle) % size]! <= offset) low = middle;
-      else high = middle - 1;
-    }
-    const slot = (this.start + low) % size;
+    const slot = (this.start + lastAtOrBefore(this.baseOffsets, this.start, this.count, offset)) % this.baseOffsets.length;
     return { offset: this.baseOffsets[slot]!, position: this.positions[slot]! };
   }
 }
@@ -962,10 +951,15 @@ export class Log {
     if (this.syncFailure !== null) throw this.syncFailure;
   }
 
+  /** The segments from the one holding the recovery point (the first, when it is below them all) to the active one. */
+  private segmentsFromRecoveryPoint(): Segment[] {
+    const first = this.segmentFor(this.recoveryPoint) ?? this.segments[0]!;
+    return this.segments.slice(this.segments.indexOf(first));
+  }
+
   /** As Kafka's flush, every segment from the recovery point's, whatever this process wrote. */
   private syncFromRecoveryPoint(): void {
-    const first = this.segmentFor(this.recoveryPoint) ?? this.segments[0]!; // below every segment: from the first
-    for (let index = this.segments.indexOf(first); index >= 0 && index < this.segments.length; index++) this.segments[index]!.forceSync();
+    for (const segment of this.segmentsFromRecoveryPoint()) segment.forceSync();
   }
 
   /**
@@ -978,12 +972,9 @@ export class Log {
    */
   private syncInBackground(newBase: number): void {
     if (this.syncFailure !== null) return;
-    const first = this.segmentFor(this.recoveryPoint) ?? this.segments[0]!;
-    const rolled = this.segments.slice(this.segments.indexOf(first), this.segments.length - 1);
-    if (rolled.length === 0) {
-      this.recoveryPoint = Math.max(this.recoveryPoint, newBase);
-      return;
-    }
+    // All but the new active segment; none when the recovery point is in it already.
+    const rolled = this.segmentsFromRecoveryPoint().slice(0, -1);
+    if (rolled.length === 0) return;
     const generation = this.generation;
     let remaining = rolled.length;
     let failed = false;

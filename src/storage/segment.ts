@@ -568,13 +568,6 @@ export class Segment implements OpenFileHolder {
     return bytes.subarray(0, read);
   }
 
-  /** fsyncs what was written since the last flush (reopening the file if its descriptor was closed meanwhile). */
-  flush(): void {
-    if (!this.dirty) return;
-    fdatasyncSync(this.fd);
-    this.dirty = false;
-  }
-
   /** Whether something was written since the last flush. */
   get unsynced(): boolean {
     return this.dirty;
@@ -585,7 +578,10 @@ export class Segment implements OpenFileHolder {
     this.dirty = false;
   }
 
-  /** fsyncs the file whether or not this process wrote to it (a segment recovered after a crash may hold data never synced). */
+  /**
+   * fsyncs the file (reopening it if its descriptor was closed meanwhile), whether or not this
+   * process wrote to it: a segment recovered after a crash may hold data never synced.
+   */
   forceSync(): void {
     fdatasyncSync(this.fd);
     this.dirty = false;
