@@ -2,7 +2,7 @@
 // started in this process), Redis 7 Streams (redis-server, AOF everysec, XADD pipelined by
 // redis-benchmark), NATS JetStream (nats-server -js, file storage, async publish acks through the
 // `nats` client) and librdkafka's in-memory mock cluster (rdkafka_performance with
-// test.mock.num.brokers=1), each warmed up once (not measured), then interleaved A B C D A B C D…
+// test.mock.num.brokers=1), each warmed up first (not measured), then interleaved A B C D A B C D…
 // so that drift of a shared machine hits all alike. Per system: produce MB/s and messages/s,
 // server CPU seconds per GB (from /proc/<pid>/stat of the server process), and end-to-end
 // latency p50/p99/p99.9 with a paced producer at 30 % of that system's own peak measured in the
@@ -51,8 +51,12 @@ import { killAllClients, parseProduce, runClient, tail } from './lib/rdkafka-run
 interface Settings {
   readonly rounds: number;
   readonly messages: number;
-  /** Messages produced to each system once before the first round, not measured (JIT, file growth, caches). */
-  readonly warmup: number;
+  /**
+   * Seconds of produce phases (of --messages each) run against each system before the first
+   * round, then one latency phase, none of them measured: what a long-running server has behind
+   * it (Spate's hot code compiled by TurboFan, every system's files and caches in use).
+   */
+  readonly warmupSeconds: number;
   readonly messageBytes: number;
   readonly partitions: number;
   readonly latencySeconds: number;
@@ -72,8 +76,9 @@ const USAGE = `usage: node dist/bench/peers.js [options]
   --quick               one round, 30000 messages, 2 s of latency (a smoke run, ~30 s)
   --rounds R            interleaved rounds A B C D (default 2); the table shows medians
   --messages N          messages per throughput phase (default 150000)
-  --warmup N            messages produced to each system once before round 1, not measured
-                        (default: as --messages; 0 = none, the first round then runs cold)
+  --warmup-seconds S    before round 1, produce phases of --messages are repeated against each
+                        system for S seconds, then one latency phase runs; none is measured
+                        (default 15; quick 0 = none, the first round then runs cold)
   --size BYTES          payload size (default 1024)
   --partitions P        partitions of Spate's and the mock's topic (default 1, like one stream)
   --latency-seconds S   length of each paced latency phase (default 5)
@@ -87,7 +92,7 @@ const USAGE = `usage: node dist/bench/peers.js [options]
 function parseArgs(argv: readonly string[], projectRoot: string): Settings {
   const quick = argv.includes('--quick');
   const rest = argv.filter((arg) => arg !== '--quick');
-  const known = ['rounds', 'messages', 'warmup', 'size', 'partitions', 'latency-seconds', 'latency-warmup', 'systems', 'timeout', 'out'];
+  const known = ['rounds', 'messages', 'warmup-seconds', 'size', 'partitions', 'latency-seconds', 'latency-warmup', 'systems', 'timeout', 'out'];
   const values = parseOptions(rest, known, USAGE);
   const systems = (values.get('systems') ?? SYSTEM_NAMES.join(',')).split(',').map((name) => name.trim());
   for (const name of systems) if (!(SYSTEM_NAMES as readonly string[]).includes(name)) throw new UsageError(`unknown system ${name}`);
@@ -96,7 +101,7 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
   return {
     rounds: integerOption(values, 'rounds', quick ? 1 : 2, 1),
     messages,
-    warmup: integerOption(values, 'warmup', quick ? 0 : messages, 0),
+    warmupSeconds: integerOption(values, 'warmup-seconds', quick ? 0 : 15, 0),
     messageBytes: integerOption(values, 'size', 1024, 16),
     partitions: integerOption(values, 'partitions', 1, 1),
     latencySeconds: integerOption(values, 'latency-seconds', quick ? 2 : 5, 1),
@@ -128,6 +133,12 @@ interface System {
   /** Why latency is not measured for this system, or null when it is. */
   readonly latencyUnavailable: string | null;
   produce(round: number, messages: number): Promise<ProduceResult>;
+  /**
+   * Removes what produce(round) wrote (Redis holds streams in memory; the warm-up would leave
+   * gigabytes of dirty pages to write back during the measured rounds). Runs after the phase's
+   * CPU has been read: deleting is not producing.
+   */
+  discard(round: number): Promise<void>;
   /** Send times to receive times in microseconds, for a producer paced at `ratePerSecond` for `seconds`. */
   latency(round: number, ratePerSecond: number, seconds: number): Promise<number[]>;
   stop(): Promise<void>;
@@ -242,6 +253,11 @@ async function startSpate(client: string, pacedProducer: string, settings: Setti
     async produce(round, messages) {
       const topic = await topicOf('tp', round);
       return rdkafkaProduce(client, ['-t', topic, '-b', bootstrap], settings, messages);
+    },
+    async discard(round) {
+      const topic = `peers-tp-${round}`;
+      const deleted = await running.controller.deleteTopic(topic);
+      if (deleted.errorCode !== 0) throw new BenchError(`deleting topic ${topic} failed: ${deleted.errorMessage ?? `error ${deleted.errorCode}`}`);
     },
     async latency(round, ratePerSecond, seconds) {
       const topic = await topicOf('lat', round);
@@ -359,6 +375,7 @@ function mockSystem(client: string, settings: Settings): System {
     produce(round, messages) {
       return mockProduce(client, settings, round, messages);
     },
+    async discard() {}, // the mock cluster ends with its client
     latency() {
       return Promise.reject(new BenchError('not measured'));
     },
@@ -411,8 +428,10 @@ async function startRedis(settings: Settings, scratch: string): Promise<System> 
       if (run.code !== 0 || !(requestsPerSec > 0)) throw new BenchError(`redis-benchmark failed (${run.code ?? run.signal}): ${tail(run.stderr)} ${tail(run.stdout).slice(-300)}`);
       const length = await producer.xlen(key);
       if (length !== messages) throw new BenchError(`Redis stream ${key} holds ${length} entries, expected ${messages}`);
-      await producer.del(key); // keeps Redis' memory (it holds the stream in RAM) bounded over the rounds
       return { messages, seconds: messages / requestsPerSec, clientCpuSeconds: run.cpuSeconds };
+    },
+    async discard(round) {
+      await producer.del(`peers-tp-${round}`);
     },
     async latency(round, ratePerSecond, seconds) {
       const key = `peers-lat-${round}`;
@@ -534,9 +553,11 @@ async function startNats(settings: Settings, scratch: string): Promise<System> {
       const seconds = (performance.now() - start) / 1000;
       const info = await jsm.streams.info(name);
       if (info.state.messages !== messages) throw new BenchError(`JetStream stream ${name} holds ${info.state.messages} messages, expected ${messages}`);
-      await jsm.streams.delete(name);
       const cpu = process.cpuUsage(cpu0);
       return { messages, seconds, clientCpuSeconds: (cpu.user + cpu.system) / 1e6 };
+    },
+    async discard(round) {
+      await jsm.streams.delete(`peers-tp-${round}`);
     },
     async latency(round, ratePerSecond, seconds) {
       const name = `peers-lat-${round}`;
@@ -636,6 +657,7 @@ async function runRound(system: System, round: number, settings: Settings): Prom
   const produced = await withTimeout(system.produce(round, settings.messages), settings.timeoutSeconds, `${system.label} produce`);
   const cpu1 = system.serverPid === null ? null : processCpuSeconds(system.serverPid);
   const host1 = hostCpuTimes();
+  await withTimeout(system.discard(round), settings.timeoutSeconds, `${system.label} discard`);
   const bytes = produced.messages * settings.messageBytes;
   const msgsPerSec = produced.messages / produced.seconds;
   const serverCpuSeconds = produced.serverCpuSeconds ?? (cpu0 === null || cpu1 === null ? null : cpu1 - cpu0);
@@ -677,6 +699,35 @@ function medianOf(results: readonly RoundResult[], pick: (result: RoundResult) =
   return values.length === 0 || values.some((value) => value === null) ? null : median(values as number[]);
 }
 
+/**
+ * Produce phases of --messages against `system` until --warmup-seconds have passed (at least
+ * one), then one latency phase at 30 % of the last phase's rate; nothing is kept. Warm-up phases
+ * use negative round numbers, so their topics and streams are their own.
+ */
+async function warmUp(system: System, settings: Settings, aborted: () => NodeJS.Signals | null): Promise<void> {
+  const started = performance.now();
+  let phases = 0;
+  let messages = 0;
+  let last: ProduceResult | null = null;
+  while (phases === 0 || performance.now() - started < settings.warmupSeconds * 1000) {
+    const interrupted = aborted();
+    if (interrupted !== null) throw new BenchError(`interrupted by ${interrupted}`);
+    phases++;
+    last = await withTimeout(system.produce(-phases, settings.messages), settings.timeoutSeconds, `${system.label} warm-up`);
+    await withTimeout(system.discard(-phases), settings.timeoutSeconds, `${system.label} discard`);
+    messages += last.messages;
+  }
+  const produceSeconds = (performance.now() - started) / 1000;
+  let latencyNote = '';
+  if (system.latencyUnavailable === null && last !== null) {
+    const rate = Math.max(100, Math.round((last.messages / last.seconds) * settings.latencyFraction));
+    const seconds = settings.latencySeconds + settings.latencyWarmupSeconds;
+    await withTimeout(system.latency(0, rate, seconds), settings.timeoutSeconds, `${system.label} warm-up latency`);
+    latencyNote = `, then ${seconds} s paced at ${integerFormat.format(rate)}/s`;
+  }
+  process.stdout.write(`  warm-up ${system.label.padEnd(16)} ${integerFormat.format(messages)} messages in ${phases} phases, ${fixed(produceSeconds, 1)} s${latencyNote} (not measured)\n`);
+}
+
 async function main(): Promise<void> {
   const projectRoot = findProjectRoot(import.meta.url);
   const settings = parseArgs(process.argv.slice(2), projectRoot);
@@ -707,15 +758,13 @@ async function main(): Promise<void> {
         process.stderr.write(`${name}: not available here: ${unavailable.get(name)}\n`);
       }
     }
-    if (settings.warmup > 0) {
-      // Round 0: what a long-running server has behind it (Spate's JIT-compiled code, every
-      // system's files and caches), produced once per system and not measured.
-      for (const system of systems) {
-        if (aborted !== null) throw new BenchError(`interrupted by ${aborted}`);
-        const started = performance.now();
-        await withTimeout(system.produce(0, settings.warmup), settings.timeoutSeconds, `${system.label} warm-up`);
-        process.stdout.write(`  warm-up ${system.label.padEnd(16)} ${integerFormat.format(settings.warmup)} messages in ${fixed((performance.now() - started) / 1000, 1)} s (not measured)\n`);
-      }
+    if (settings.warmupSeconds > 0) {
+      // Round 0: what a long-running server has behind it, not measured. Spate's hot functions
+      // run fewer than a few thousand times a second at this rate (one call per request, not per
+      // message), and V8 compiles them with TurboFan only after enough calls: one produce phase
+      // left most of them in the baseline tier, and TurboFan's compiles (on V8's own threads,
+      // charged to the broker's process) cost about 0.3 CPU s/GB over the next few GB.
+      for (const system of systems) await warmUp(system, settings, () => aborted);
     }
     for (let round = 1; round <= settings.rounds; round++) {
       for (const system of systems) {
