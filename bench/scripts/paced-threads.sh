@@ -6,7 +6,8 @@
 # Prints the producer's delivery latency, the broker's threads (ticks of 10 ms, from
 # /proc/<pid>/task/*/stat; the main thread first), and the end-to-end percentiles, the first
 # 10 % of samples dropped as peers.ts does. WINDOW_SECONDS=S also prints p50/p99 per S seconds
-# of the phase (all samples, in the order received), to see warm-up. Needs `npm run build` and
+# of the phase (all samples, in the order received), to see warm-up. BROKER_OVERRIDES="k=v k=v"
+# passes broker configs (--override each). Needs `npm run build` and
 # the clients in bench/.build (built by any run of `npm run bench:peers`).
 set -euo pipefail
 rate=${1:?usage: paced-threads.sh RATE [SECONDS] [BUILD_DIR]}
@@ -17,7 +18,9 @@ clients=$root/bench/.build
 scratch=$(mktemp -d)
 port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
 cd "$build"
-node dist/src/main.js --override "listeners=PLAINTEXT://127.0.0.1:$port" --override "log.dirs=$scratch/data" --override num.partitions=1 > "$scratch/broker.log" 2>&1 &
+overrides=()
+for override in ${BROKER_OVERRIDES:-}; do overrides+=(--override "$override"); done
+node dist/src/main.js --override "listeners=PLAINTEXT://127.0.0.1:$port" --override "log.dirs=$scratch/data" --override num.partitions=1 "${overrides[@]}" > "$scratch/broker.log" 2>&1 &
 broker=$!
 cleanup() { kill -TERM "$broker" 2>/dev/null || true; wait "$broker" 2>/dev/null || true; rm -rf "$scratch"; }
 trap cleanup EXIT
