@@ -7,7 +7,7 @@
 // server CPU seconds per GB (from /proc/<pid>/stat of the server process), and end-to-end
 // latency p50/p99/p99.9 with a paced producer at 30 % of that system's own peak measured in the
 // same round and a consumer on the same machine (send time in the payload). Prints a table with
-// ratios against Spate and writes bench/results/peers-<date>.json. See bench/README.md (peers).
+// ratios against Spate and writes bench/results/peers-<date>-<commit>.json. See bench/README.md (peers).
 //
 //   npm run bench:peers [-- --quick] [-- --rounds 3 --messages 300000 --latency-seconds 10]
 
@@ -86,7 +86,7 @@ const USAGE = `usage: node dist/bench/peers.js [options]
                         (default 3; quick 1): code paths the produce phase never ran warm up
   --systems LIST        comma-separated subset of ${SYSTEM_NAMES.join(',')} (default all)
   --timeout S           seconds before a phase is abandoned as stuck (default 120)
-  --out PATH            results JSON (default bench/results/peers-<date>.json; "-" for none)
+  --out PATH            results JSON (default bench/results/peers-<date>-<commit>.json; "-" for none)
 `;
 
 function parseArgs(argv: readonly string[], projectRoot: string): Settings {
@@ -97,6 +97,7 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
   const systems = (values.get('systems') ?? SYSTEM_NAMES.join(',')).split(',').map((name) => name.trim());
   for (const name of systems) if (!(SYSTEM_NAMES as readonly string[]).includes(name)) throw new UsageError(`unknown system ${name}`);
   const date = new Date().toISOString().slice(0, 10);
+  const commit = gitRevision(projectRoot).commit;
   const messages = integerOption(values, 'messages', quick ? 30_000 : 150_000, 1000);
   return {
     rounds: integerOption(values, 'rounds', quick ? 1 : 2, 1),
@@ -109,7 +110,8 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
     latencyFraction: 0.3,
     systems: systems as SystemName[],
     timeoutSeconds: integerOption(values, 'timeout', 120, 1),
-    out: outOption(values, projectRoot, `peers-${date}.json`),
+    // The commit in the name: two runs of a day must not overwrite each other's (tracked) results.
+    out: outOption(values, projectRoot, `peers-${date}${commit === null ? '' : `-${commit.slice(0, 7)}`}.json`),
   };
 }
 
