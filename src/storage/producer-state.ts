@@ -3,6 +3,12 @@
 // answered with its original offset instead of being appended twice, and a gap in
 // sequences is refused. Rebuilt at startup from a snapshot plus the log after it, as
 // Kafka's ProducerStateManager does.
+//
+// Transactional producers also have at most one open transaction here: it opens with the
+// producer's first transactional batch (its first offset) and closes with the COMMIT or
+// ABORT marker the coordinator writes. The first offset of the oldest open transaction is
+// the partition's first unstable offset, which holds back the last stable offset (LSO)
+// that read_committed consumers may read up to.
 
 import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +19,9 @@ import { InvariantViolation } from './invariant.js';
 
 const INT32_MAX = 2147483647;
 const SNAPSHOT_SUFFIX = '.snapshot';
-const SNAPSHOT_VERSION = 1;
+/** 2 adds each producer's open transaction and coordinator epoch; a version 1 file has none open. */
+const SNAPSHOT_VERSION = 2;
+const SNAPSHOT_VERSIONS_READ: readonly number[] = [1, 2];
 
 export interface BatchMetadata {
   readonly firstSequence: number;
@@ -29,6 +37,28 @@ export interface ProducerEntry {
   /** Oldest first, at most limits.producerBatchesRemembered. */
   batches: BatchMetadata[];
   lastTimestamp: number;
+  /** The first offset of the producer's open transaction here, or -1. */
+  currentTxnFirstOffset: number;
+  /** The epoch of the coordinator whose marker was the last written for this producer, or -1. */
+  coordinatorEpoch: number;
+}
+
+/** A transaction a marker ended (Kafka's CompletedTxn). */
+export interface CompletedTxn {
+  readonly producerId: number;
+  /** The transaction's first batch, or the marker's own offset for a marker that found none open. */
+  readonly firstOffset: number;
+  /** The marker's offset. */
+  readonly lastOffset: number;
+  readonly aborted: boolean;
+}
+
+/** An end-transaction marker about to be appended at some offset. */
+export interface TxnMarker {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly coordinatorEpoch: number;
+  readonly commit: boolean;
 }
 
 export interface ProducerBatch {
@@ -37,6 +67,8 @@ export interface ProducerBatch {
   readonly baseSequence: number;
   /** lastOffsetDelta of the batch: its last sequence is baseSequence + this (wrapping). */
   readonly lastOffsetDelta: number;
+  /** The batch's transactional attribute; absent means false. */
+  readonly transactional?: boolean;
 }
 
 export type SequenceCheck =
@@ -78,6 +110,11 @@ export function snapshotFileName(offset: number): string {
 
 export class ProducerStateManager {
   private readonly producers = new Map<number, ProducerEntry>();
+  /**
+   * Open transactions: first offset → producer id, in offset order (a transaction opens at
+   * the log end, so insertion order is offset order; a snapshot's are inserted sorted).
+   */
+  private readonly ongoing = new Map<number, number>();
 
   constructor(readonly dir: string) {}
 
@@ -98,6 +135,15 @@ export class ProducerStateManager {
         kind: 'error',
         errorCode: ErrorCode.INVALID_PRODUCER_EPOCH,
         message: `producer ${batch.producerId} epoch ${batch.producerEpoch} is older than the current epoch ${entry.epoch}`,
+      };
+    }
+    if (entry.currentTxnFirstOffset >= 0 && batch.transactional !== true) {
+      // Kafka's ProducerAppendInfo: a producer's batches between its first transactional one
+      // and the marker all belong to the transaction.
+      return {
+        kind: 'error',
+        errorCode: ErrorCode.INVALID_TXN_STATE,
+        message: `producer ${batch.producerId} has a transaction open since offset ${entry.currentTxnFirstOffset}: a batch that is not transactional cannot join it`,
       };
     }
     const lastSequence = lastSequenceOf(batch);
@@ -164,11 +210,9 @@ export class ProducerStateManager {
       throw new InvariantViolation(`producer ${batch.producerId}: batch at offset ${firstOffset} is not after ${newest.lastOffset}`);
     }
     if (entry === undefined) {
-      entry = { producerId: batch.producerId, epoch: batch.producerEpoch, batches: [], lastTimestamp: timestamp };
+      entry = { producerId: batch.producerId, epoch: batch.producerEpoch, batches: [], lastTimestamp: timestamp, currentTxnFirstOffset: -1, coordinatorEpoch: -1 };
       this.producers.set(batch.producerId, entry);
-      if (this.producers.size > limits.producersPerPartitionMax) {
-        this.producers.delete(this.producers.keys().next().value!); // the least recently written
-      }
+      if (this.producers.size > limits.producersPerPartitionMax) this.evictOne();
     } else {
       // Most recently written last (a Map keeps insertion order).
       this.producers.delete(batch.producerId);
@@ -187,17 +231,103 @@ export class ProducerStateManager {
     });
     if (entry.batches.length > limits.producerBatchesRemembered) entry.batches.shift();
     entry.lastTimestamp = timestamp;
+    if (batch.transactional === true && entry.currentTxnFirstOffset < 0) {
+      entry.currentTxnFirstOffset = firstOffset;
+      this.ongoing.set(firstOffset, batch.producerId);
+    }
+  }
+
+  /**
+   * Forgets the least recently written producer without an open transaction: forgetting
+   * one with an open transaction would hold the LSO back for ever (no marker would find it).
+   * Open transactions are bounded by the coordinator, which alone opens them (KIP-890's
+   * verification), so there is always one to forget when the bound is far above them.
+   */
+  private evictOne(): void {
+    for (const [producerId, entry] of this.producers) {
+      if (entry.currentTxnFirstOffset < 0) {
+        this.producers.delete(producerId);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Decides whether an end-transaction marker may be appended (Kafka's
+   * ProducerAppendInfo.appendEndTxnMarker): not for an epoch older than the producer's
+   * (INVALID_PRODUCER_EPOCH), nor from a coordinator older than the last one that wrote a
+   * marker for it (TRANSACTION_COORDINATOR_FENCED). A marker for a producer with no open
+   * transaction here is allowed: the coordinator writes one to every partition the
+   * transaction added, whether or not a batch reached it.
+   */
+  checkMarker(marker: TxnMarker): SequenceCheck {
+    const entry = this.producers.get(marker.producerId);
+    if (entry === undefined) return APPEND;
+    if (marker.producerEpoch < entry.epoch) {
+      return { kind: 'error', errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, message: `marker for producer ${marker.producerId} epoch ${marker.producerEpoch}, older than its epoch ${entry.epoch}` };
+    }
+    if (marker.coordinatorEpoch < entry.coordinatorEpoch) {
+      return { kind: 'error', errorCode: ErrorCode.TRANSACTION_COORDINATOR_FENCED, message: `marker for producer ${marker.producerId} from coordinator epoch ${marker.coordinatorEpoch}, older than ${entry.coordinatorEpoch}` };
+    }
+    return APPEND;
+  }
+
+  /**
+   * Records a marker appended at `offset` (checkMarker accepted it, or it is replayed from the
+   * log): the producer's open transaction, if any, ends there. Returns the completed
+   * transaction; the caller indexes it when aborted (with lastStableOffsetAfter computed
+   * before this call removes it) and moves the LSO.
+   */
+  completeTxn(marker: TxnMarker, offset: number, timestamp: number): CompletedTxn {
+    let entry = this.producers.get(marker.producerId);
+    if (entry === undefined) {
+      entry = { producerId: marker.producerId, epoch: marker.producerEpoch, batches: [], lastTimestamp: timestamp, currentTxnFirstOffset: -1, coordinatorEpoch: -1 };
+      this.producers.set(marker.producerId, entry);
+      if (this.producers.size > limits.producersPerPartitionMax) this.evictOne();
+    }
+    const firstOffset = entry.currentTxnFirstOffset >= 0 ? entry.currentTxnFirstOffset : offset;
+    if (entry.currentTxnFirstOffset >= 0) this.ongoing.delete(entry.currentTxnFirstOffset);
+    if (marker.producerEpoch > entry.epoch) {
+      entry.epoch = marker.producerEpoch;
+      entry.batches = [];
+    }
+    entry.currentTxnFirstOffset = -1;
+    entry.coordinatorEpoch = marker.coordinatorEpoch;
+    entry.lastTimestamp = timestamp;
+    return { producerId: marker.producerId, firstOffset, lastOffset: offset, aborted: !marker.commit };
+  }
+
+  /** The first offset of the oldest open transaction, or -1 when none is open. */
+  firstUnstableOffset(): number {
+    for (const firstOffset of this.ongoing.keys()) return firstOffset;
+    return -1;
+  }
+
+  /**
+   * The LSO once `completed` has ended (Kafka's lastStableOffset(CompletedTxn)): the first
+   * offset of another producer's open transaction, else the offset after the marker. Call it
+   * before completeTxn removes the transaction. An aborted transaction's index entry keeps
+   * it: a read_committed fetch stops searching later segments' indexes at an entry whose
+   * LSO is past its range.
+   */
+  lastStableOffsetAfter(producerId: number, markerOffset: number): number {
+    for (const [firstOffset, owner] of this.ongoing) {
+      if (owner !== producerId) return firstOffset;
+    }
+    return markerOffset + 1;
   }
 
   /** Forgets producers idle longer than `expirationMs` (Kafka's producer.id.expiration.ms). */
   expire(nowMs: number, expirationMs: number): void {
     for (const [producerId, entry] of this.producers) {
-      if (nowMs - entry.lastTimestamp > expirationMs) this.producers.delete(producerId);
+      // A producer with an open transaction never expires (Kafka's too): its marker must find it.
+      if (entry.currentTxnFirstOffset < 0 && nowMs - entry.lastTimestamp > expirationMs) this.producers.delete(producerId);
     }
   }
 
   clear(): void {
     this.producers.clear();
+    this.ongoing.clear();
   }
 
   /** Writes the state as of `offset` (the log end offset it reflects) atomically. */
@@ -210,6 +340,8 @@ export class ProducerStateManager {
         epoch: entry.epoch,
         lastTimestamp: entry.lastTimestamp,
         batches: entry.batches,
+        currentTxnFirstOffset: entry.currentTxnFirstOffset,
+        coordinatorEpoch: entry.coordinatorEpoch,
       })),
     };
     writeFileAtomicSync(join(this.dir, snapshotFileName(offset)), JSON.stringify(snapshot));
@@ -229,7 +361,7 @@ export class ProducerStateManager {
    * from, or `fallbackOffset` when there is no usable snapshot.
    */
   loadLatestSnapshot(logEndOffset: number, fallbackOffset: number): number {
-    this.producers.clear();
+    this.clear();
     const offsets = this.snapshotOffsets();
     for (const offset of offsets.filter((candidate) => candidate > logEndOffset)) {
       unlinkSync(join(this.dir, snapshotFileName(offset)));
@@ -240,10 +372,16 @@ export class ProducerStateManager {
         const parsed = JSON.parse(readFileSync(join(this.dir, snapshotFileName(offset)), 'utf8')) as {
           version: number;
           offset: number;
-          producers: ProducerEntry[];
+          producers: (Omit<ProducerEntry, 'currentTxnFirstOffset' | 'coordinatorEpoch'> & Partial<ProducerEntry>)[];
         };
-        if (parsed.version !== SNAPSHOT_VERSION || parsed.offset !== offset) continue;
-        for (const entry of parsed.producers) this.producers.set(entry.producerId, entry);
+        if (!SNAPSHOT_VERSIONS_READ.includes(parsed.version) || parsed.offset !== offset) continue;
+        const open: [number, number][] = [];
+        for (const stored of parsed.producers) {
+          const entry: ProducerEntry = { ...stored, currentTxnFirstOffset: stored.currentTxnFirstOffset ?? -1, coordinatorEpoch: stored.coordinatorEpoch ?? -1 };
+          this.producers.set(entry.producerId, entry);
+          if (entry.currentTxnFirstOffset >= 0) open.push([entry.currentTxnFirstOffset, entry.producerId]);
+        }
+        for (const [firstOffset, producerId] of open.sort((a, b) => a[0] - b[0])) this.ongoing.set(firstOffset, producerId);
         return offset;
       } catch (error) {
         if (error instanceof SyntaxError) continue; // a damaged snapshot: fall back to an older one
