@@ -997,9 +997,13 @@ export class Log {
           this.syncing.delete(segment);
           // A segment deleted or a log truncated, deleted or closed since: its outcome says nothing now.
           const current = this.generation === generation;
+          // A segment a cleaning merged away since (Log.clean leaves the generation alone, or its
+          // own pacer would give up): its records are in the group's replacement, which the
+          // cleaning synced before its swap, so its file being gone is no failure.
+          const mergedAway = !this.segments.includes(segment);
           if (error === null && current) segment.markSynced();
-          if (error !== null && current) this.syncFailure = new Error(`the background fsync of ${segment.logPath} failed: ${error.message}`);
-          for (const waiter of waiters) waiter(error === null);
+          if (error !== null && current && !mergedAway) this.syncFailure = new Error(`the background fsync of ${segment.logPath} failed: ${error.message}`);
+          for (const waiter of waiters) waiter(error === null || mergedAway);
         },
       });
     }

@@ -4,6 +4,7 @@
 // meanwhile, and a clean close syncs whatever is still pending. A sync that fails leaves the
 // recovery point where it was.
 
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { buildBrokerConfig, resolveTopicConfig } from '../../src/config/broker-config.js';
@@ -11,6 +12,7 @@ import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { Log } from '../../src/storage/log.js';
 import { RolledSyncs, rolledSyncs, useRolledSyncs } from '../../src/storage/rolled-syncs.js';
 import { temporaryDirectory } from '../helpers/broker-process.js';
+import { appendCommitted } from '../helpers/committed-append.js';
 
 const config = resolveTopicConfig(buildBrokerConfig(new Map(), new Map()).config.topicDefaults, { 'segment.bytes': '1000' });
 
@@ -110,4 +112,42 @@ t.test('syncs run at most inFlightMax at once, in order, and a failure is report
   for (let turn = 0; turn < 10_000 && syncs.pending > 0; turn++) await new Promise((resolve) => setTimeout(resolve, 1));
   t.equal(syncs.pending, 0);
   t.same(outcomes.sort(), ['0:ok', '1:ok', '2:ENOENT', '3:ok', '4:ok']);
+});
+
+t.test('a cleaning that merges away a segment whose sync is pending does not fail the log (found by an adversarial run)', async (t) => {
+  // The sync of a rolled segment could find its file gone: Log.clean merges a group's segments
+  // into the first one's file and deletes the others, without changing the log's generation
+  // (its own pacer would give up). The ENOENT then failed every later append of the partition
+  // with KAFKA_STORAGE_ERROR, until a restart. The merged records are in the replacement,
+  // which the cleaning synced before its swap: the sync of a segment merged away says nothing.
+  const held: { path: string; callback: (error: NodeJS.ErrnoException | null) => void }[] = [];
+  const holding = new RolledSyncs(1, (path, callback) => held.push({ path, callback }));
+  const previous = useRolledSyncs(holding);
+  t.teardown(() => useRolledSyncs(previous));
+  const compacted = resolveTopicConfig(buildBrokerConfig(new Map(), new Map()).config.topicDefaults, {
+    'segment.bytes': '1000',
+    'cleanup.policy': 'compact',
+    'min.cleanable.dirty.ratio': '0',
+  });
+  const dir = join(temporaryDirectory(t), 'compacted-0');
+  const log = Log.create(dir, 'AAAAAAAAAAAAAAAAAAAAAC', compacted);
+  const now = Date.now();
+  for (let index = 0; index < 40; index++) appendCommitted(log, [encodeRecordBatch({ records: [{ key: `k${index % 3}`, value: `v${index}`.padEnd(300, '.'), timestamp: now }] })], now);
+  t.ok(log.segmentCount > 5, `${log.segmentCount} segments`);
+  t.equal(held.length, 1, 'the first rolled segment\'s sync is running (held), the rest wait behind it');
+  const replaced = await log.compact(now);
+  t.ok(replaced.length > 0, 'the cleaning merged segments');
+  // Let every sync run now, against whatever the paths hold after the cleaning.
+  for (let turn = 0; turn < 10_000 && holding.pending > 0; turn++) {
+    const next = held.shift();
+    if (next === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      continue;
+    }
+    next.callback(existsSync(next.path) ? null : Object.assign(new Error(`ENOENT: no such file or directory, open '${next.path}'`), { code: 'ENOENT' }));
+  }
+  t.equal(holding.pending, 0);
+  t.doesNotThrow(() => log.append([batch('after the cleaning')], Date.now()), 'the partition still takes appends');
+  t.ok(log.recoveryPoint > 0, `the recovery point moved (${log.recoveryPoint})`);
+  t.doesNotThrow(() => log.close(), 'and closes cleanly');
 });
