@@ -3,9 +3,12 @@
 // The partition layer (partition/fetch.ts) reads, waits for min_bytes, checks leader
 // epochs and holds the descriptors; this handler resolves the request's partitions and
 // shapes the response.
-// Sessions (KIP-227) are not kept: every fetch is answered as a full fetch with session
-// id 0, which clients treat as "no session"; a request naming a session id gets
-// FETCH_SESSION_ID_NOT_FOUND. read_committed gets the last stable offset (the high
+// Sessions (KIP-227) are not kept, and requests are answered as Kafka's FetchManager answers
+// them when it has no session cached: a full fetch (session epoch 0, or -1 for "no session")
+// is served whatever session id it names (Kafka would close that session, and this broker
+// has none), with session id 0, which clients treat as "no session"; an incremental fetch
+// (any other epoch) names a session that does not exist here: FETCH_SESSION_ID_NOT_FOUND,
+// and the client starts over with a full fetch. read_committed gets the last stable offset (the high
 // watermark while there are no transactions) and an empty aborted-transactions list.
 // Bounded as Kafka bounds it: max_bytes is capped by the broker's fetch.max.bytes, and a
 // partition named twice is read once (the last entry wins, as in Kafka's fetch-data map),
@@ -27,6 +30,9 @@ import type { Encodable } from '../protocol/message.js';
 import { defineHandler, type RequestContext } from './handler.js';
 
 const FIRST_TOPIC_ID_VERSION = 13;
+/** KIP-227's session epochs of a full fetch: 0 opens a session (none is kept here), -1 asks for none. */
+const FULL_FETCH_EPOCH = 0;
+const NO_SESSION_EPOCH = -1;
 const FIRST_ZSTD_VERSION = 10;
 /** The first version with rack_id (KIP-392): only such consumers may read from a follower, as in Kafka. */
 const FIRST_RACK_ID_VERSION = 11;
@@ -72,7 +78,7 @@ export const fetchHandler = defineHandler({
   schema: fetchApi,
   async handle(request, context) {
     const broker = context.broker;
-    if (context.apiVersion >= 7 && request.sessionId !== 0) {
+    if (context.apiVersion >= 7 && request.sessionEpoch !== FULL_FETCH_EPOCH && request.sessionEpoch !== NO_SESSION_EPOCH) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
     }
     const requested = resolvePartitions(request, context);

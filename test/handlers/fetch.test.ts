@@ -67,6 +67,25 @@ t.test('a fetch with nothing to return waits, and wakes when an append arrives',
   t.equal(response.responses[0]!.partitions[0]!.highWatermark, 1);
 });
 
+t.test('fetch sessions (KIP-227) as Kafka answers them with none cached (found by an adversarial run)', async (t) => {
+  await createTopic('sessions', 1);
+  await produce('sessions', 0, ['s0']);
+  const c = await client();
+  const ask = (sessionId: number, sessionEpoch: number) => c.request(fetchApi, 11, { ...fetchBody('sessions', [{ partition: 0, fetchOffset: 0 }]), sessionId, sessionEpoch });
+  for (const [sessionId, sessionEpoch] of [[0, -1], [0, 0], [123, -1], [123, 0]] as const) {
+    const response = await ask(sessionId, sessionEpoch);
+    t.equal(response.errorCode, ErrorCode.NONE, `a full fetch (session ${sessionId}, epoch ${sessionEpoch}) is served`);
+    t.equal(response.sessionId, 0, 'with no session');
+    t.same(valuesOf(response.responses[0]!.partitions[0]!.records), ['s0']);
+  }
+  for (const [sessionId, sessionEpoch] of [[0, 5], [123, 1], [123, -7]] as const) {
+    const response = await ask(sessionId, sessionEpoch);
+    t.equal(response.errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND, `an incremental fetch (session ${sessionId}, epoch ${sessionEpoch}) names no session here`);
+    t.same(response.responses, []);
+  }
+  c.destroy();
+});
+
 t.test('a fetch with nothing to return answers empty after max_wait_ms', async (t) => {
   await createTopic('empty-wait', 1);
   await produce('empty-wait', 0, ['only']);
