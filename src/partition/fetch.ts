@@ -174,6 +174,10 @@ function refused(errorCode: number): ReadReply {
 async function readOne(manager: PartitionManager, plan: PlannedPartition, toLogEnd: boolean, followerMayServe: boolean, fromShard = false): Promise<ReadReply> {
   if (plan.errorBeforeRead !== ErrorCode.NONE) return refused(plan.errorBeforeRead);
   if (plan.topic === null) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  // The topic resolved when the request came may have been deleted, and one of the same name
+  // created, while the fetch waited: partitions, wake-ups and shard reads go by name, and the
+  // new topic's records must not answer a fetch of the old one (found by an adversarial run).
+  if (manager.topic(plan.topic.name)?.topicId !== plan.topic.topicId) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   if (!manager.hasPartition(plan.topic, plan.partition)) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   const epochError = manager.checkLeaderEpoch(plan.topic, plan.partition, plan.currentLeaderEpoch, followerMayServe);
   if (epochError !== ErrorCode.NONE) return refused(epochError);

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import type { FetchResponse } from '../../src/protocol/generated/fetch-response.js';
-import { createTopicsApi, fetchApi, listOffsetsApi, metadataApi, produceApi } from '../../src/protocol/generated/index.js';
+import { createTopicsApi, deleteTopicsApi, fetchApi, listOffsetsApi, metadataApi, produceApi } from '../../src/protocol/generated/index.js';
 import { decodeRecords, encodeRecordBatch, readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -82,6 +82,45 @@ t.test('fetch sessions (KIP-227) as Kafka answers them with none cached (found b
     const response = await ask(sessionId, sessionEpoch);
     t.equal(response.errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND, `an incremental fetch (session ${sessionId}, epoch ${sessionEpoch}) names no session here`);
     t.same(response.responses, []);
+  }
+  c.destroy();
+});
+
+t.test('a fetch waiting on a topic that is deleted and created again gets no records of the new one (found by an adversarial run)', async (t) => {
+  // One shard, so that both topics' partitions are on it: partitions, wake-ups and shard reads
+  // go by name, and the new topic's append woke the old fetch and answered it.
+  const single = await BrokerProcess.start(t, { overrides: { 'num.shards': 1 } });
+  const c = await RawClient.connect(t, single.port);
+  const create = async () => {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const created = await c.request(createTopicsApi, 7, { topics: [{ name: 'again', numPartitions: 1, replicationFactor: 1 }], timeoutMs: 5000 });
+      if (created.topics[0]!.errorCode === ErrorCode.NONE) return created.topics[0]!.topicId;
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the deletion is still finishing
+    }
+    throw new Error('the topic could not be created again');
+  };
+  const produceTo = async (values: readonly string[]) => {
+    const records = encodeRecordBatch({ records: values.map((value) => ({ value })) });
+    const response = await c.request(produceApi, 9, { acks: -1, timeoutMs: 5000, topicData: [{ name: 'again', partitionData: [{ index: 0, records }] }] });
+    t.equal(response.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE);
+  };
+  for (const version of [13, 11]) {
+    const oldId = await create();
+    await produceTo(['old-0', 'old-1', 'old-2']);
+    const fetcher = await RawClient.connect(t, single.port);
+    const body = fetchBody('again', [{ partition: 0, fetchOffset: 3 }], { maxWaitMs: 10_000 });
+    const parked = fetcher.request(fetchApi, version, version >= 13 ? { ...body, topics: body.topics.map((topic) => ({ ...topic, topicId: oldId })) } : body, { timeoutMs: 15_000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const deleted = await c.request(deleteTopicsApi, 4, { topicNames: ['again'], timeoutMs: 5000 });
+    t.equal(deleted.responses[0]!.errorCode, ErrorCode.NONE);
+    const newId = await create();
+    t.not(newId, oldId);
+    await produceTo(['new-0', 'new-1', 'new-2', 'new-3', 'new-4']);
+    const partition = (await parked).responses[0]!.partitions[0]!;
+    t.equal(partition.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `v${version}: the old topic is gone`);
+    t.same(valuesOf(partition.records), [], `v${version}: none of the new topic's records`);
+    fetcher.destroy();
+    t.equal((await c.request(deleteTopicsApi, 4, { topicNames: ['again'], timeoutMs: 5000 })).responses[0]!.errorCode, ErrorCode.NONE);
   }
   c.destroy();
 });
