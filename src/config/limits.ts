@@ -26,6 +26,15 @@ export const limits = {
   delayedProducesMax: 10_000,
   /** The longest a fetch may wait for data, whatever the client asks. */
   fetchMaxWaitMsMax: 30_000,
+  /**
+   * Partitions one Fetch request may name (Kafka has no bound). Every named partition costs the
+   * main thread resolving, a read plan and an answer at each wake: a 100 MB request naming 3.6
+   * million partitions held the broker at 100 % CPU for minutes and grew it past 4 GB (found by
+   * an adversarial run). More is INVALID_REQUEST (v7+), or a closed connection before v7, whose
+   * responses have no top-level error code. A follower names every partition it follows from
+   * one leader, far fewer than this.
+   */
+  fetchPartitionsPerRequestMax: 100_000,
   /** Batches remembered per producer and partition for duplicate detection (Kafka keeps 5). */
   producerBatchesRemembered: 5,
   /**

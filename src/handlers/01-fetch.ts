@@ -12,7 +12,9 @@
 // watermark while there are no transactions) and an empty aborted-transactions list.
 // Bounded as Kafka bounds it: max_bytes is capped by the broker's fetch.max.bytes, and a
 // partition named twice is read once (the last entry wins, as in Kafka's fetch-data map),
-// so a small request cannot draw an answer many times the log's size.
+// so a small request cannot draw an answer many times the log's size. Beyond Kafka: a
+// request naming more than limits.fetchPartitionsPerRequestMax partitions is refused
+// (INVALID_REQUEST; before v7, whose responses have no top-level error, a closed connection).
 // A fetch with a replica id (a follower broker) reads up to the log end, not the high
 // watermark, and its fetch offset counts as that follower's log end (src/cluster/).
 // A consumer's fetch of v11+ carries its rack (rack_id, librdkafka's client.rack): a follower
@@ -27,9 +29,12 @@ import type { FetchRequest } from '../protocol/generated/fetch-request.js';
 import type { FetchableTopicResponse, PartitionData } from '../protocol/generated/fetch-response.js';
 import { fetchApi } from '../protocol/generated/index.js';
 import type { Encodable } from '../protocol/message.js';
-import { defineHandler, type RequestContext } from './handler.js';
+import { limits } from '../config/limits.js';
+import { CLOSE_CONNECTION, defineHandler, type RequestContext } from './handler.js';
 
 const FIRST_TOPIC_ID_VERSION = 13;
+/** The first version whose response has a top-level error code (and sessions, KIP-227). */
+const FIRST_TOP_LEVEL_ERROR_VERSION = 7;
 /** KIP-227's session epochs of a full fetch: 0 opens a session (none is kept here), -1 asks for none. */
 const FULL_FETCH_EPOCH = 0;
 const NO_SESSION_EPOCH = -1;
@@ -78,8 +83,15 @@ export const fetchHandler = defineHandler({
   schema: fetchApi,
   async handle(request, context) {
     const broker = context.broker;
-    if (context.apiVersion >= 7 && request.sessionEpoch !== FULL_FETCH_EPOCH && request.sessionEpoch !== NO_SESSION_EPOCH) {
+    if (context.apiVersion >= FIRST_TOP_LEVEL_ERROR_VERSION && request.sessionEpoch !== FULL_FETCH_EPOCH && request.sessionEpoch !== NO_SESSION_EPOCH) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
+    }
+    let named = 0;
+    for (const topic of request.topics) named += topic.partitions.length;
+    if (named > limits.fetchPartitionsPerRequestMax) {
+      context.broker.clientErrors.log('warn', 'fetch-partitions', `a fetch from ${context.peer} named ${named} partitions, more than the ${limits.fetchPartitionsPerRequestMax} one request may (limits.fetchPartitionsPerRequestMax)`);
+      if (context.apiVersion < FIRST_TOP_LEVEL_ERROR_VERSION) return CLOSE_CONNECTION;
+      return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, sessionId: 0, responses: [] };
     }
     const requested = resolvePartitions(request, context);
     // Kafka answers a fetch below v10 of a topic stored as zstd with UNSUPPORTED_COMPRESSION_TYPE:
