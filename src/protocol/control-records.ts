@@ -8,12 +8,10 @@
 // them), so parsing one only ever sees what a broker wrote: this one, or a leader it
 // replicates from, which is why a malformed marker is an error rather than a skip.
 
-import { Attribute, BATCH_HEADER_BYTES, BatchField, computeBatchCrc, decodeRecords, LOG_OVERHEAD, NO_SEQUENCE, readInt64, writeInt64, type Record } from './record-batch.js';
-import { Writer } from './writer.js';
+import { Attribute, BATCH_HEADER_BYTES, BatchField, decodeRecords, encodeRecordBatch, NO_SEQUENCE, readInt64, type Record } from './record-batch.js';
 
 /** Control record types (Kafka's ControlRecordType); only the two a transaction writes are known here. */
 export const ControlType = { abort: 0, commit: 1 } as const;
-export type EndTxnType = (typeof ControlType)[keyof typeof ControlType];
 
 const CONTROL_KEY_VERSION = 0;
 const END_TXN_MARKER_VERSION = 0;
@@ -44,36 +42,16 @@ export function encodeMarkerBatch(input: MarkerBatchInput): Buffer {
   const value = Buffer.alloc(END_TXN_MARKER_BYTES);
   value.writeInt16BE(END_TXN_MARKER_VERSION, 0);
   value.writeInt32BE(input.coordinatorEpoch, 2);
-  const record = new Writer(32);
-  record.int8(0); // record attributes
-  record.varlong(0); // timestamp delta
-  record.varint(0); // offset delta
-  record.varint(key.length);
-  record.raw(key);
-  record.varint(value.length);
-  record.raw(value);
-  record.varint(0); // headers
-  const recordBytes = record.toBuffer();
-  const body = new Writer(recordBytes.length + 5);
-  body.varint(recordBytes.length);
-  body.raw(recordBytes);
-  const records = body.toBuffer();
-  const batch = Buffer.alloc(BATCH_HEADER_BYTES + records.length);
-  writeInt64(batch, BatchField.baseOffset, input.baseOffset ?? 0);
-  batch.writeInt32BE(batch.length - LOG_OVERHEAD, BatchField.batchLength);
-  batch.writeInt32BE(input.partitionLeaderEpoch ?? -1, BatchField.partitionLeaderEpoch);
-  batch.writeInt8(2, BatchField.magic);
-  batch.writeInt16BE(Attribute.transactional | Attribute.control, BatchField.attributes);
-  batch.writeInt32BE(0, BatchField.lastOffsetDelta);
-  writeInt64(batch, BatchField.baseTimestamp, input.timestamp);
-  writeInt64(batch, BatchField.maxTimestamp, input.timestamp);
-  writeInt64(batch, BatchField.producerId, input.producerId);
-  batch.writeInt16BE(input.producerEpoch, BatchField.producerEpoch);
-  batch.writeInt32BE(NO_SEQUENCE, BatchField.baseSequence);
-  batch.writeInt32BE(1, BatchField.recordsCount);
-  records.copy(batch, BATCH_HEADER_BYTES);
-  batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
-  return batch;
+  return encodeRecordBatch({
+    records: [{ key, value, timestamp: input.timestamp }],
+    baseOffset: input.baseOffset ?? 0,
+    producerId: input.producerId,
+    producerEpoch: input.producerEpoch,
+    baseSequence: NO_SEQUENCE,
+    transactional: true,
+    control: true,
+    partitionLeaderEpoch: input.partitionLeaderEpoch ?? -1,
+  });
 }
 
 /** Why a control batch could not be read as an end-transaction marker. */

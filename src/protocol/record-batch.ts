@@ -179,6 +179,8 @@ export interface BatchInput {
   readonly producerEpoch?: number;
   readonly baseSequence?: number;
   readonly transactional?: boolean;
+  /** A control batch (transaction markers, protocol/control-records.ts): never produced by clients. */
+  readonly control?: boolean;
   readonly partitionLeaderEpoch?: number;
 }
 
@@ -224,7 +226,7 @@ export function encodeRecordBatch(input: BatchInput): Buffer {
   batch.writeInt32BE(batch.length - LOG_OVERHEAD, BatchField.batchLength);
   batch.writeInt32BE(input.partitionLeaderEpoch ?? -1, BatchField.partitionLeaderEpoch);
   batch.writeInt8(2, BatchField.magic);
-  batch.writeInt16BE(input.transactional === true ? Attribute.transactional : 0, BatchField.attributes);
+  batch.writeInt16BE((input.transactional === true ? Attribute.transactional : 0) | (input.control === true ? Attribute.control : 0), BatchField.attributes);
   batch.writeInt32BE(input.records.length - 1, BatchField.lastOffsetDelta);
   writeInt64(batch, BatchField.baseTimestamp, baseTimestamp);
   writeInt64(batch, BatchField.maxTimestamp, maxTimestamp);
