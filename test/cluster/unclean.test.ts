@@ -139,8 +139,11 @@ t.test('unclean.leader.election.enable=true: the out-of-sync replica leads and t
     return s.leader === outOfSync ? s : undefined;
   }, SESSION_TIMEOUT_MS + 20_000);
   t.same(state.isr, [outOfSync], `ISR [${state.isr.join(',')}]: the new leader alone`);
-  const line = cluster.broker(controller).process.log.split('\n').find((l) => l.includes(`unclean leader election for ${UNCLEAN}-0`));
-  t.ok(line, `the controller (broker ${controller}) logs it: ${line?.trim()}`);
+  // The controller logs it once its ZooKeeper write returns, and its output reaches this process
+  // through a pipe: the state znode can be seen first.
+  const line = await waitFor(`the controller (broker ${controller}) to log the unclean election`, () =>
+    cluster.broker(controller).process.log.split('\n').find((l) => l.includes(`unclean leader election for ${UNCLEAN}-0`)), 10_000);
+  t.ok(line, `the controller (broker ${controller}) logs it: ${line.trim()}`);
   await waitFor(`broker ${outOfSync} to announce itself as leader`, async () => (await metadataPartition(outOfSync, UNCLEAN)).leaderId === outOfSync);
   const served = await consume(outOfSync, UNCLEAN);
   t.same(served, asLines(inSyncWrites.get(UNCLEAN)!), `broker ${outOfSync} serves only what it had: ${served.join(', ')}`);
