@@ -241,11 +241,6 @@ async function startSpate(client: string, pacedProducer: string, settings: Setti
   ]);
   const { broker } = await startInProcessBroker(overrides);
   const running: Broker = broker;
-  const topicOf = async (kind: string, round: number): Promise<string> => {
-    const topic = `peers-${kind}-${round}`;
-    await createTopic(running, topic, settings.partitions);
-    return topic;
-  };
   return {
     name: 'spate',
     label: 'Spate',
@@ -253,22 +248,29 @@ async function startSpate(client: string, pacedProducer: string, settings: Setti
     serverPid: process.pid,
     latencyUnavailable: null,
     async produce(round, messages) {
-      const topic = await topicOf('tp', round);
+      const topic = produceTarget(round);
+      await createTopic(running, topic, settings.partitions);
       return rdkafkaProduce(client, ['-t', topic, '-b', bootstrap], settings, messages);
     },
     async discard(round) {
-      const topic = `peers-tp-${round}`;
+      const topic = produceTarget(round);
       const deleted = await running.controller.deleteTopic(topic);
       if (deleted.errorCode !== 0) throw new BenchError(`deleting topic ${topic} failed: ${deleted.errorMessage ?? `error ${deleted.errorCode}`}`);
     },
     async latency(round, ratePerSecond, seconds) {
-      const topic = await topicOf('lat', round);
+      const topic = `peers-lat-${round}`;
+      await createTopic(running, topic, settings.partitions);
       return rdkafkaLatency(client, pacedProducer, topic, bootstrap, settings, ratePerSecond, seconds, scratch);
     },
     async stop() {
       await running.stop();
     },
   };
+}
+
+/** The topic, key or stream a round's produce phase writes, and its discard removes. */
+function produceTarget(round: number): string {
+  return `peers-tp-${round}`;
 }
 
 function produceArgs(settings: Settings, messages: number): string[] {
@@ -423,7 +425,7 @@ async function startRedis(settings: Settings, scratch: string): Promise<System> 
     async produce(round, messages) {
       // redis-benchmark is Redis' own native client (C), as rdkafka_performance is for Spate: the
       // Node client reached half its rate on this machine, which would measure ioredis, not Redis.
-      const key = `peers-tp-${round}`;
+      const key = produceTarget(round);
       const args = ['-h', '127.0.0.1', '-p', String(port), '-n', String(messages), '-c', String(REDIS_BENCHMARK_CONNECTIONS), '-P', String(REDIS_PIPELINE_MESSAGES), '--csv', 'XADD', key, '*', 'd', payload.toString('latin1')];
       const run = await runClient('redis-benchmark', args, settings.timeoutSeconds);
       const requestsPerSec = Number(/,"([\d.]+)","[\d.]+","[\d.]+","[\d.]+","[\d.]+","[\d.]+","[\d.]+"\s*$/.exec(run.stdout)?.[1]);
@@ -433,7 +435,7 @@ async function startRedis(settings: Settings, scratch: string): Promise<System> 
       return { messages, seconds: messages / requestsPerSec, clientCpuSeconds: run.cpuSeconds };
     },
     async discard(round) {
-      await producer.del(`peers-tp-${round}`);
+      await producer.del(produceTarget(round));
     },
     async latency(round, ratePerSecond, seconds) {
       const key = `peers-lat-${round}`;
@@ -547,7 +549,7 @@ async function startNats(settings: Settings, scratch: string): Promise<System> {
     serverPid: server.child.pid!,
     latencyUnavailable: null,
     async produce(round, messages) {
-      const name = `peers-tp-${round}`;
+      const name = produceTarget(round);
       await addStream(name);
       const cpu0 = process.cpuUsage();
       const start = performance.now();
@@ -559,7 +561,7 @@ async function startNats(settings: Settings, scratch: string): Promise<System> {
       return { messages, seconds, clientCpuSeconds: (cpu.user + cpu.system) / 1e6 };
     },
     async discard(round) {
-      await jsm.streams.delete(`peers-tp-${round}`);
+      await jsm.streams.delete(produceTarget(round));
     },
     async latency(round, ratePerSecond, seconds) {
       const name = `peers-lat-${round}`;

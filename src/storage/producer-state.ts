@@ -210,9 +210,7 @@ export class ProducerStateManager {
       throw new InvariantViolation(`producer ${batch.producerId}: batch at offset ${firstOffset} is not after ${newest.lastOffset}`);
     }
     if (entry === undefined) {
-      entry = { producerId: batch.producerId, epoch: batch.producerEpoch, batches: [], lastTimestamp: timestamp, currentTxnFirstOffset: -1, coordinatorEpoch: -1 };
-      this.producers.set(batch.producerId, entry);
-      if (this.producers.size > limits.producersPerPartitionMax) this.evictOne();
+      entry = this.added(batch.producerId, batch.producerEpoch, timestamp);
     } else {
       // Most recently written last (a Map keeps insertion order).
       this.producers.delete(batch.producerId);
@@ -235,6 +233,14 @@ export class ProducerStateManager {
       entry.currentTxnFirstOffset = firstOffset;
       this.ongoing.set(firstOffset, batch.producerId);
     }
+  }
+
+  /** A producer first seen here, remembered as the most recently written (past the bound, another is forgotten). */
+  private added(producerId: number, epoch: number, timestamp: number): ProducerEntry {
+    const entry: ProducerEntry = { producerId, epoch, batches: [], lastTimestamp: timestamp, currentTxnFirstOffset: -1, coordinatorEpoch: -1 };
+    this.producers.set(producerId, entry);
+    if (this.producers.size > limits.producersPerPartitionMax) this.evictOne();
+    return entry;
   }
 
   /**
@@ -279,12 +285,7 @@ export class ProducerStateManager {
    * before this call removes it) and moves the LSO.
    */
   completeTxn(marker: TxnMarker, offset: number, timestamp: number): CompletedTxn {
-    let entry = this.producers.get(marker.producerId);
-    if (entry === undefined) {
-      entry = { producerId: marker.producerId, epoch: marker.producerEpoch, batches: [], lastTimestamp: timestamp, currentTxnFirstOffset: -1, coordinatorEpoch: -1 };
-      this.producers.set(marker.producerId, entry);
-      if (this.producers.size > limits.producersPerPartitionMax) this.evictOne();
-    }
+    const entry = this.producers.get(marker.producerId) ?? this.added(marker.producerId, marker.producerEpoch, timestamp);
     const firstOffset = entry.currentTxnFirstOffset >= 0 ? entry.currentTxnFirstOffset : offset;
     if (entry.currentTxnFirstOffset >= 0) this.ongoing.delete(entry.currentTxnFirstOffset);
     if (marker.producerEpoch > entry.epoch) {

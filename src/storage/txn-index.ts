@@ -45,6 +45,11 @@ function readInt64(bytes: Buffer, at: number): number {
   return Number(value);
 }
 
+/** A producer's transaction from its first batch to its marker, and a stable offset that can be one. */
+function isRange(entry: AbortedTxn): boolean {
+  return entry.producerId >= 0 && entry.firstOffset >= 0 && entry.firstOffset <= entry.lastOffset && entry.lastStableOffset >= 0;
+}
+
 export class TxnIndex {
   private readonly entries: AbortedTxn[] = [];
   /** Entries already in the file. */
@@ -54,10 +59,6 @@ export class TxnIndex {
 
   get size(): number {
     return this.entries.length;
-  }
-
-  get sizeBytes(): number {
-    return this.entries.length * ABORTED_TXN_BYTES;
   }
 
   all(): readonly AbortedTxn[] {
@@ -73,7 +74,7 @@ export class TxnIndex {
     if (entry.lastOffset < this.baseOffset) {
       throw new InvariantViolation(`transaction index of segment ${this.baseOffset}: marker ${entry.lastOffset} is before the segment`);
     }
-    if (entry.producerId < 0 || entry.firstOffset < 0 || entry.firstOffset > entry.lastOffset || entry.lastStableOffset < 0) {
+    if (!isRange(entry)) {
       throw new InvariantViolation(`transaction index of segment ${this.baseOffset}: entry ${JSON.stringify(entry)} is not a transaction's range`);
     }
     this.entries.push(entry);
@@ -130,7 +131,7 @@ export class TxnIndex {
       if (entry.lastOffset < baseOffset || entry.lastOffset >= nextOffset) {
         throw new CorruptTxnIndexError(`marker offset ${entry.lastOffset} at byte ${at} is outside the segment [${baseOffset}, ${nextOffset})`);
       }
-      if (entry.producerId < 0 || entry.firstOffset < 0 || entry.firstOffset > entry.lastOffset || entry.lastStableOffset < 0) {
+      if (!isRange(entry)) {
         throw new CorruptTxnIndexError(`entry at byte ${at} is not a transaction's range: ${JSON.stringify(entry)}`);
       }
       const last = index.entries.at(-1);
