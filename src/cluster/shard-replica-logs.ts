@@ -30,6 +30,7 @@ function offsetsOf(reply: Partial<PartitionOffsets>): PartitionOffsets {
     logEndOffset: reply.logEndOffset ?? 0,
     highWatermark: reply.highWatermark ?? 0,
     lastStableOffset: reply.lastStableOffset ?? 0,
+    abortedThrough: reply.abortedThrough ?? -1,
   };
 }
 

@@ -35,6 +35,14 @@ export const limits = {
    * one leader, far fewer than this.
    */
   fetchPartitionsPerRequestMax: 100_000,
+  /**
+   * Aborted transactions one partition of a read_committed fetch reports (16 bytes each in the
+   * response). Kafka has no bound; here a read that would overlap more ends before the first
+   * one left out, which the consumer's next fetch then reports. Transactions open across the
+   * fetch offset itself are always reported (there are at most as many as producers with a
+   * transaction open at once).
+   */
+  abortedTransactionsPerFetchMax: 1000,
   /** Batches remembered per producer and partition for duplicate detection (Kafka keeps 5). */
   producerBatchesRemembered: 5,
   /**

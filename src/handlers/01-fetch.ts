@@ -112,6 +112,7 @@ export const fetchHandler = defineHandler({
       maxWaitMs: broker.shuttingDown ? 0 : request.maxWaitMs,
       // A broker following the partitions (v15+ names it in replica_state); -1 for a consumer.
       replicaId,
+      readCommitted: replicaId < 0 && request.isolationLevel === READ_COMMITTED,
       clientRack: replicaId < 0 && context.apiVersion >= FIRST_RACK_ID_VERSION ? request.rackId : null,
       park: () => context.park(),
       onResponseDone: (release) => context.onResponseDone(release),
@@ -134,7 +135,8 @@ export const fetchHandler = defineHandler({
         lastStableOffset: answer.lastStableOffset,
         logStartOffset: answer.logStartOffset,
         divergingEpoch: answer.divergingEpoch ?? { epoch: -1, endOffset: -1 },
-        abortedTransactions: readCommitted ? [] : null,
+        // Kafka's null for read_uncommitted; a read_committed answer lists what its records hold of aborted transactions.
+        abortedTransactions: readCommitted ? answer.abortedTransactions : null,
         preferredReadReplica: answer.preferredReadReplica,
         records: answer.records,
       });

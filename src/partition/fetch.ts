@@ -6,6 +6,8 @@
 // is returned whole (KIP-74); a region may end inside a batch and clients drop the
 // fragment. With less than min_bytes available the fetch waits in the fetch purgatory, up
 // to max_wait_ms, and wakes when a watched partition's high watermark moves.
+// A read_committed consumer (isolation_level 1) reads up to the last stable offset instead,
+// waits for it to move, and gets the aborted transactions its records overlap (KIP-98).
 // A request's current_leader_epoch is checked against the partition's (FENCED_LEADER_EPOCH
 // / UNKNOWN_LEADER_EPOCH), and a last_fetched_epoch (v12+, KIP-320) against the
 // leader-epoch history: a fetcher whose log diverged gets the diverging epoch instead of
@@ -26,10 +28,10 @@ import { limits } from '../config/limits.js';
 import type { FileRegion, Records } from '../protocol/chunks.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { EMPTY_BUFFER } from '../protocol/message.js';
-import { partitionKey, type DivergingEpoch, type ReadReply } from '../shard/messages.js';
+import { partitionKey, type DivergingEpoch, type ReadBound, type ReadReply } from '../shard/messages.js';
 import { SegmentReplacedError, type SegmentReader } from '../shard/segment-readers.js';
 import { ShardBusyError } from '../shard/shard-set.js';
-import type { ReadRegion } from '../storage/log.js';
+import type { AbortedRange, ReadRegion } from '../storage/log.js';
 import type { PartitionManager, TopicRecord } from './partition-manager.js';
 
 export interface FetchPartition {
@@ -54,6 +56,8 @@ export interface FetchParams {
   readonly maxWaitMs: number;
   /** The fetching broker's id when a follower fetches (it reads up to the log end), else a negative number. */
   readonly replicaId: number;
+  /** A consumer's isolation_level 1 (read_committed): it reads up to the last stable offset and gets the aborted transactions there. */
+  readonly readCommitted: boolean;
   /**
    * A consumer's rack_id (Fetch v11+, '' when it has none): followers may serve it and the
    * leader may point it to one; null (older versions, and followers) reads from the leader only.
@@ -88,6 +92,14 @@ export interface FetchedPartition {
   /** The follower the consumer should fetch this partition from instead (KIP-392), or -1. */
   readonly preferredReadReplica: number;
   readonly records: Records;
+  /** read_committed: the aborted transactions overlapping the records, by first offset. */
+  readonly abortedTransactions: readonly AbortedRange[];
+}
+
+/** How far a fetch reads: a follower to the log end, a read_committed consumer to the last stable offset, others to the high watermark. */
+function boundOf(params: FetchParams): ReadBound {
+  if (params.replicaId >= 0) return 'logEnd';
+  return params.readCommitted ? 'lastStable' : 'highWatermark';
 }
 
 /** Answers every partition of a fetch, in the order given, waiting for min_bytes when there is time. */
@@ -125,7 +137,8 @@ export async function fetchPartitions(manager: PartitionManager, params: FetchPa
       if (preferred !== null) plans[index] = { ...plan, preferredReadReplica: preferred };
     });
   }
-  let replies = await readAll(manager, plans, follower !== null, closest);
+  const upTo = boundOf(params);
+  let replies = await readAll(manager, plans, upTo, closest);
   // A partition pointed to another replica is answered at once (Kafka's hasPreferredReadReplica).
   const redirected = plans.some((plan) => plan.preferredReadReplica !== undefined);
   // Wait while there is less than min_bytes, no error to report and time left; re-read after each wake.
@@ -143,7 +156,7 @@ export async function fetchPartitions(manager: PartitionManager, params: FetchPa
     const held = throttle !== undefined && plans.some((plan) => plan.throttled === 'held');
     const unpark = params.park();
     try {
-      await manager.waitForData(fetchOffsets, held ? Math.max(1, Math.min(waitMs, throttle.msUntilUnthrottled())) : waitMs, follower !== null);
+      await manager.waitForData(fetchOffsets, held ? Math.max(1, Math.min(waitMs, throttle.msUntilUnthrottled())) : waitMs, upTo);
     } finally {
       unpark();
     }
@@ -152,10 +165,12 @@ export async function fetchPartitions(manager: PartitionManager, params: FetchPa
         if (plan.throttled === 'held') plans[index] = { ...plan, throttled: 'counted' };
       });
     }
-    replies = await readAll(manager, plans, follower !== null, closest);
+    replies = await readAll(manager, plans, upTo, closest);
   }
   return buildAnswers(manager, params, plans, replies);
 }
+
+const NO_ABORTED_TRANSACTIONS: readonly AbortedRange[] = [];
 
 interface PlannedPartition extends FetchPartition {
   readonly maxBytes: number;
@@ -171,7 +186,7 @@ function refused(errorCode: number): ReadReply {
 }
 
 /** `fromShard`: the owning shard plans it, never the main thread's tail of the partition (shard/tail-batches.ts). */
-async function readOne(manager: PartitionManager, plan: PlannedPartition, toLogEnd: boolean, followerMayServe: boolean, fromShard = false): Promise<ReadReply> {
+async function readOne(manager: PartitionManager, plan: PlannedPartition, upTo: ReadBound, followerMayServe: boolean, fromShard = false): Promise<ReadReply> {
   if (plan.errorBeforeRead !== ErrorCode.NONE) return refused(plan.errorBeforeRead);
   if (plan.topic === null) return refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   // The topic resolved when the request came may have been deleted, and one of the same name
@@ -187,7 +202,7 @@ async function readOne(manager: PartitionManager, plan: PlannedPartition, toLogE
     return { errorCode: ErrorCode.NONE, region: null, logStartOffset: state.logStartOffset, highWatermark: state.highWatermark, lastStableOffset: state.lastStableOffset };
   }
   try {
-    return await manager.readPlan(plan.topic, plan.partition, plan.fetchOffset, plan.maxBytes, plan.lastFetchedEpoch, toLogEnd, fromShard);
+    return await manager.readPlan(plan.topic, plan.partition, plan.fetchOffset, plan.maxBytes, plan.lastFetchedEpoch, upTo, fromShard);
   } catch (error) {
     // A shard too busy to answer: like an empty partition, and the client fetches again.
     if (!(error instanceof ShardBusyError)) throw error;
@@ -196,8 +211,8 @@ async function readOne(manager: PartitionManager, plan: PlannedPartition, toLogE
   }
 }
 
-function readAll(manager: PartitionManager, plans: readonly PlannedPartition[], toLogEnd: boolean, followerMayServe: boolean): Promise<ReadReply[]> {
-  return Promise.all(plans.map((plan) => readOne(manager, plan, toLogEnd, followerMayServe)));
+function readAll(manager: PartitionManager, plans: readonly PlannedPartition[], upTo: ReadBound, followerMayServe: boolean): Promise<ReadReply[]> {
+  return Promise.all(plans.map((plan) => readOne(manager, plan, upTo, followerMayServe)));
 }
 
 function availableBytes(replies: readonly ReadReply[]): { bytes: number; errors: boolean } {
@@ -216,7 +231,7 @@ function regionLength(region: ReadRegion, responseBytes: number, maxBytes: numbe
   return responseBytes === 0 ? Math.max(Math.min(region.length, room), region.firstBatchBytes) : Math.max(0, Math.min(region.length, room));
 }
 
-type OpenedRegion = { readonly reader: SegmentReader; readonly region: ReadRegion } | null | 'busy' | 'storage-error';
+type OpenedRegion = { readonly reader: SegmentReader; readonly region: ReadRegion; readonly abortedTransactions: readonly AbortedRange[] } | null | 'busy' | 'storage-error';
 
 /**
  * A descriptor for the planned region's file. The file may be gone (retention or deletion
@@ -226,10 +241,11 @@ type OpenedRegion = { readonly reader: SegmentReader; readonly region: ReadRegio
  */
 async function openRegion(manager: PartitionManager, params: FetchParams, plan: PlannedPartition, reply: ReadReply): Promise<OpenedRegion> {
   let region = reply.region!;
+  let abortedTransactions = reply.abortedTransactions ?? [];
   for (let attempt = 0; ; attempt++) {
     try {
       const reader = await manager.segmentReaders.acquire(region.path, region.fileId);
-      return reader === null ? 'busy' : { reader, region };
+      return reader === null ? 'busy' : { reader, region, abortedTransactions };
     } catch (error) {
       const moved = error instanceof SegmentReplacedError || (error as NodeJS.ErrnoException).code === 'ENOENT';
       if (!moved) {
@@ -238,9 +254,10 @@ async function openRegion(manager: PartitionManager, params: FetchParams, plan: 
       }
       if (attempt > 0) return null;
       // From the shard: the tail the first plan may have come from may not have heard of the file's deletion yet.
-      const again = await readOne(manager, plan, params.replicaId >= 0, params.replicaId < 0 && params.clientRack !== null, true);
+      const again = await readOne(manager, plan, boundOf(params), params.replicaId < 0 && params.clientRack !== null, true);
       if (again.errorCode !== ErrorCode.NONE || again.region === null) return null;
       region = again.region;
+      abortedTransactions = again.abortedTransactions ?? [];
     }
   }
 }
@@ -273,6 +290,7 @@ async function buildAnswers(
     const reply = replies[index]!;
     let errorCode = reply.errorCode;
     let records: Records = EMPTY_BUFFER;
+    let abortedTransactions: readonly AbortedRange[] = NO_ABORTED_TRANSACTIONS;
     const region = reply.region;
     if (errorCode === ErrorCode.NONE && region !== null && !outOfReaders && regionLength(region, responseBytes, params.maxBytes) > 0) {
       const opened = await openRegion(manager, params, plan, reply);
@@ -285,6 +303,7 @@ async function buildAnswers(
         const length = regionLength(opened.region, responseBytes, params.maxBytes);
         const fileRegion: FileRegion = { fd: opened.reader.fd, position: opened.region.position, length };
         records = { byteLength: length, chunks: [fileRegion] };
+        abortedTransactions = opened.abortedTransactions;
         responseBytes += length;
         // Sent by sendfile, never through JavaScript: counted by the region's length.
         if (plan.throttled === 'counted') params.leaderThrottle?.record(length);
@@ -298,6 +317,7 @@ async function buildAnswers(
       divergingEpoch: reply.divergingEpoch ?? null,
       preferredReadReplica: plan.preferredReadReplica ?? -1,
       records,
+      abortedTransactions,
     });
   }
   return answers;

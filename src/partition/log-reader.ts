@@ -52,7 +52,7 @@ export async function readPartitionRecords(
   for (;;) {
     // To the log end, not the high watermark: a new leader of a __consumer_offsets partition loads
     // what its predecessor wrote before its followers reported back (Kafka loads to the log end too).
-    const plan = await partitions.readPlan(topic, partition, offset, READ_BYTES, NO_EPOCH, true);
+    const plan = await partitions.readPlan(topic, partition, offset, READ_BYTES, NO_EPOCH, 'logEnd');
     if (plan.errorCode !== ErrorCode.NONE) throw new Error(`reading ${topic.name}-${partition} at ${offset}: ${errorName(plan.errorCode)}`);
     if (plan.region === null) return;
     const reader = await acquireReader(partitions.segmentReaders, plan.region.path, plan.region.fileId);

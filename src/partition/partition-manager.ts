@@ -13,7 +13,7 @@ import type { LeaderAndIsr } from '../controller/leader-and-isr.js';
 import type { TopicRecord, TopicTable } from '../controller/metadata-store.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { partitionKey, type AppendReply, type PartitionOffsets, type PartitionStatus, type ReadReply } from '../shard/messages.js';
+import { partitionKey, type AppendReply, type PartitionOffsets, type PartitionStatus, type ReadBound, type ReadReply } from '../shard/messages.js';
 import { type SegmentReaders } from '../shard/segment-readers.js';
 import { ShardBusyError, type ShardSet } from '../shard/shard-set.js';
 import { Purgatory } from './purgatory.js';
@@ -153,6 +153,7 @@ export class PartitionManager {
       logEndOffset: offsets?.logEndOffset ?? -1,
       highWatermark: offsets?.highWatermark ?? -1,
       lastStableOffset: offsets?.lastStableOffset ?? -1,
+      abortedThrough: offsets?.abortedThrough ?? -1,
     };
   }
 
@@ -243,27 +244,29 @@ export class PartitionManager {
   // ---- reads ----
 
   /**
-   * One partition's read plan: where the bytes from `fetchOffset` are (never past the high
-   * watermark), or, when the fetcher named its last fetched epoch and this log diverges from
+   * One partition's read plan: where the bytes from `fetchOffset` are (never past `upTo`: the
+   * high watermark, the last stable offset with the aborted transactions there, or the log end), or, when the fetcher named its last fetched epoch and this log diverges from
    * it, the divergence instead. Throws ShardBusyError when the owning shard is too busy.
    */
-  readPlan(topic: TopicRecord, partition: number, fetchOffset: number, maxBytes: number, lastFetchedEpoch: number, toLogEnd = false, fromShard = false): Promise<ReadReply> {
-    const request = { topic: topic.name, partition, fetchOffset, maxBytes, minOneBatch: true, lastFetchedEpoch, upTo: toLogEnd ? 'logEnd' : 'highWatermark' } as const;
+  readPlan(topic: TopicRecord, partition: number, fetchOffset: number, maxBytes: number, lastFetchedEpoch: number, upTo: ReadBound = 'highWatermark', fromShard = false): Promise<ReadReply> {
+    const request = { topic: topic.name, partition, fetchOffset, maxBytes, minOneBatch: true, lastFetchedEpoch, upTo };
     return this.shards.read(topic.topicId, request, fromShard);
   }
 
-  /** The high watermark (a follower: the log end) each watched partition last reported is past its fetch offset. */
-  hasDataPast(fetchOffsets: ReadonlyMap<string, number>, toLogEnd = false): boolean {
+  /** The bound each watched partition last reported (its high watermark, last stable offset or log end) is past its fetch offset. */
+  hasDataPast(fetchOffsets: ReadonlyMap<string, number>, upTo: ReadBound = 'highWatermark'): boolean {
     for (const [key, fetchOffset] of fetchOffsets) {
       const offsets = this.shards.offsets.get(key);
-      if (offsets !== undefined && (toLogEnd ? offsets.logEndOffset : offsets.highWatermark) > fetchOffset) return true;
+      if (offsets === undefined) continue;
+      const bound = upTo === 'logEnd' ? offsets.logEndOffset : upTo === 'lastStable' ? offsets.lastStableOffset : offsets.highWatermark;
+      if (bound > fetchOffset) return true;
     }
     return false;
   }
 
-  /** Waits in the fetch purgatory until a watched partition's high watermark (a follower: log end) passes its fetch offset, or `waitMs` passes. */
-  async waitForData(fetchOffsets: ReadonlyMap<string, number>, waitMs: number, toLogEnd = false): Promise<void> {
-    await this.fetchPurgatory.wait([...fetchOffsets.keys()], () => this.hasDataPast(fetchOffsets, toLogEnd), waitMs);
+  /** Waits in the fetch purgatory until a watched partition's bound (see hasDataPast) passes its fetch offset, or `waitMs` passes. */
+  async waitForData(fetchOffsets: ReadonlyMap<string, number>, waitMs: number, upTo: ReadBound = 'highWatermark'): Promise<void> {
+    await this.fetchPurgatory.wait([...fetchOffsets.keys()], () => this.hasDataPast(fetchOffsets, upTo), waitMs);
   }
 
   /** A follower fetched from `fetchOffset` (its log end): NONE, or NOT_LEADER_OR_FOLLOWER when this broker does not lead the partition. */

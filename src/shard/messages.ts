@@ -3,7 +3,8 @@
 // in order; events go shard → main unasked.
 
 import type { TopicConfig } from '../config/broker-config.js';
-import type { AppendResult, PartitionRole, ReadRegion, RecoveryReport, ReplicateResult } from '../storage/log.js';
+import type { AbortedRange, AppendResult, PartitionRole, ReadRegion, RecoveryReport, ReplicateResult } from '../storage/log.js';
+import type { TxnMarker } from '../storage/producer-state.js';
 
 export interface ShardWorkerData {
   readonly shardId: number;
@@ -59,7 +60,10 @@ export interface PartitionOffsets {
   readonly logStartOffset: number;
   readonly logEndOffset: number;
   readonly highWatermark: number;
+  /** read_committed consumers read below this (KIP-98): the high watermark, held back by open transactions. */
   readonly lastStableOffset: number;
+  /** The offset of the newest ABORT marker, or -1: a read_committed read from past it reports no aborted transaction, so the main thread may plan it. */
+  readonly abortedThrough: number;
 }
 
 export interface AppendRequest extends PartitionRef {
@@ -67,6 +71,15 @@ export interface AppendRequest extends PartitionRef {
   readonly records: Uint8Array;
   /** The records are in a SharedArrayBuffer: the shard writes them without a copy, and the main thread reuses the memory after the reply. */
   readonly shared: boolean;
+}
+
+/**
+ * An end-transaction marker to append (a COMMIT or ABORT control batch). It travels in the
+ * `append` command with produced batches, so a partition's batches and markers are written in
+ * the order the main thread issued them.
+ */
+export interface MarkerAppend extends PartitionRef {
+  readonly marker: TxnMarker;
 }
 
 export interface AppendReply extends AppendResult, Partial<PartitionOffsets> {}
@@ -115,9 +128,11 @@ export interface ReadRequest extends PartitionRef {
   readonly minOneBatch: boolean;
   /** The epoch of the last batch the fetcher has (Fetch v12+, KIP-320), or -1: checked for divergence first. */
   readonly lastFetchedEpoch: number;
-  /** How far to read: consumers to the high watermark (the default), follower replicas to the log end. */
-  readonly upTo?: 'highWatermark' | 'logEnd';
+  /** How far to read: consumers to the high watermark (the default) or, read_committed, the last stable offset; follower replicas to the log end. */
+  readonly upTo?: ReadBound;
 }
+
+export type ReadBound = 'highWatermark' | 'lastStable' | 'logEnd';
 
 /** Where the fetcher's log and this one part (KIP-320): the largest epoch at or below its own, and where that epoch ends here. */
 export interface DivergingEpoch {
@@ -130,6 +145,8 @@ export interface ReadReply extends Partial<PartitionOffsets> {
   readonly region: ReadRegion | null;
   /** Set instead of a region when the fetcher's last fetched epoch diverges from this log. */
   readonly divergingEpoch?: DivergingEpoch;
+  /** A read to the last stable offset: the aborted transactions overlapping the region, by first offset (absent: none). */
+  readonly abortedTransactions?: readonly AbortedRange[];
 }
 
 export interface OffsetQuery extends PartitionRef {
@@ -176,7 +193,7 @@ export interface ShardCommands {
   delete: { partitions: readonly PartitionRef[] };
   /** New effective configs of topics (a topic's overrides, or the broker defaults, changed); topics sharing one config are listed together. */
   configure: { groups: readonly { readonly config: TopicConfig; readonly topics: readonly string[] }[] };
-  append: { appends: readonly AppendRequest[] };
+  append: { appends: readonly (AppendRequest | MarkerAppend)[] };
   read: { reads: readonly ReadRequest[] };
   listOffsets: { queries: readonly OffsetQuery[] };
   offsetForLeaderEpoch: { queries: readonly EpochQuery[] };

@@ -18,6 +18,7 @@ import {
   type AppendRequest,
   type HighWatermarkUpdate,
   type LeadershipChange,
+  type MarkerAppend,
   type OffsetQuery,
   type OffsetReply,
   type PartitionOffsets,
@@ -36,6 +37,7 @@ import {
   type TruncateRequest,
 } from './messages.js';
 import { TailBatches } from './tail-batches.js';
+import type { TxnMarker } from '../storage/producer-state.js';
 
 interface Pending {
   readonly resolve: (reply: never) => void;
@@ -90,7 +92,7 @@ export function shardIndexFor(topicId: string, partition: number, shardCount: nu
 class ShardClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private appends: Gathered<AppendRequest, AppendReply>[] = [];
+  private appends: Gathered<AppendRequest | MarkerAppend, AppendReply>[] = [];
   private reads: Gathered<ReadRequest, ReadReply>[] = [];
   private replicaRuns: ReplicaRun[] = [];
   private flushScheduled = false;
@@ -170,7 +172,7 @@ class ShardClient {
     return result;
   }
 
-  append(request: AppendRequest): Promise<AppendReply> {
+  append(request: AppendRequest | MarkerAppend): Promise<AppendReply> {
     return this.counted(
       () =>
         new Promise((resolve, reject) => {
@@ -238,7 +240,8 @@ class ShardClient {
     this.replicaRuns = [];
     for (const run of replicaRuns) this.flushReplicaRun(run);
     if (appends.length > 0) {
-      const transfer = appends.filter((gathered) => !gathered.request.shared).map((gathered) => gathered.request.records.buffer as ArrayBuffer);
+      const transfer: ArrayBuffer[] = [];
+      for (const { request } of appends) if ('records' in request && !request.shared) transfer.push(request.records.buffer as ArrayBuffer);
       // Gathered operations were counted one by one already; the carrying command is not counted again.
       this.postOrFail({ kind: 'append', appends: appends.map((gathered) => gathered.request) }, transfer).then(
         (reply) => reply.results.forEach((result, index) => appends[index]!.resolve(result)),
@@ -396,7 +399,9 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
     const tail = this.tails.get(key);
     const offsets = this.offsets.get(key);
     if (tail === undefined || tail.topicId !== topicId || offsets === undefined || request.fetchOffset < offsets.logStartOffset) return null;
-    const maxOffset = request.upTo === 'logEnd' ? offsets.logEndOffset : offsets.highWatermark;
+    // read_committed: only from past the newest ABORT marker, where there are no aborted transactions to report.
+    if (request.upTo === 'lastStable' && request.fetchOffset <= offsets.abortedThrough) return null;
+    const maxOffset = request.upTo === 'logEnd' ? offsets.logEndOffset : request.upTo === 'lastStable' ? offsets.lastStableOffset : offsets.highWatermark;
     const region = tail.batches.plan(request.fetchOffset, request.maxBytes, request.minOneBatch, maxOffset, request.lastFetchedEpoch);
     if (region === undefined) return null;
     return { errorCode: ErrorCode.NONE, region, ...offsets };
@@ -421,9 +426,15 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
       logEndOffset: offsets.logEndOffset,
       highWatermark: offsets.highWatermark,
       lastStableOffset: offsets.lastStableOffset,
+      abortedThrough: offsets.abortedThrough,
     });
-    // The log end too: a follower's fetch waits on the leader's log end, which moves ahead of a replicated high watermark.
-    const moved = previous === undefined || previous.highWatermark !== offsets.highWatermark || previous.logEndOffset !== offsets.logEndOffset;
+    // The log end too: a follower's fetch waits on the leader's log end, which moves ahead of a
+    // replicated high watermark; and the LSO, which a read_committed fetch waits on.
+    const moved =
+      previous === undefined ||
+      previous.highWatermark !== offsets.highWatermark ||
+      previous.logEndOffset !== offsets.logEndOffset ||
+      previous.lastStableOffset !== offsets.lastStableOffset;
     if (notify && moved) this.emit('offsets', key, offsets);
   }
 
@@ -438,6 +449,17 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
     const bytes = shared ? records : new Uint8Array(records);
     const reply = await this.shardFor(topicId, partition).append({ topic, partition, records: bytes, shared });
     // Before the offsets move: the fetches they wake plan from the tail.
+    this.rememberTail(topicId, partitionKey(topic, partition), reply);
+    this.remember(topic, partition, reply, true);
+    return reply;
+  }
+
+  /**
+   * Appends an end-transaction marker to a partition this broker leads, in the same command
+   * stream as produced batches: a partition's batches and markers are written in call order.
+   */
+  async appendMarker(topicId: string, topic: string, partition: number, marker: TxnMarker): Promise<AppendReply> {
+    const reply = await this.shardFor(topicId, partition).append({ topic, partition, marker });
     this.rememberTail(topicId, partitionKey(topic, partition), reply);
     this.remember(topic, partition, reply, true);
     return reply;

@@ -13,12 +13,14 @@ import { installCrc32c } from '../protocol/crc32c.js';
 import { installRecordScanner } from '../protocol/record-validation.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { TopicConfig } from '../config/broker-config.js';
-import { Log, type CleanableState } from '../storage/log.js';
+import { Log, type AppendResult, type CleanableState } from '../storage/log.js';
 import { segmentFiles } from '../storage/segment-files.js';
 import {
   partitionKey,
   type AppendReply,
+  type AppendRequest,
   type EpochReply,
+  type MarkerAppend,
   type OffsetReply,
   type PartitionOffsets,
   type PartitionRef,
@@ -55,7 +57,8 @@ function offsetsOf(log: Log): PartitionOffsets {
     logStartOffset: log.logStartOffset,
     logEndOffset: log.logEndOffset,
     highWatermark: log.highWatermark,
-    lastStableOffset: log.highWatermark,
+    lastStableOffset: log.lastStableOffset,
+    abortedThrough: log.abortedThrough,
   };
 }
 
@@ -274,16 +277,12 @@ export class Shard {
         }
         continue;
       }
-      const batches = indexes.map((index) => {
-        const records = command.appends[index]!.records;
-        return Buffer.from(records.buffer, records.byteOffset, records.byteLength);
-      });
       let appended;
       try {
         // Opening the active segment is the one step that can fail for want of descriptors before
         // anything is written: done first, it can be retried after giving back cached files.
         withDescriptors(() => entry.log.openActiveSegment());
-        appended = entry.log.append(batches, nowMs);
+        appended = appendInOrder(entry.log, indexes.map((index) => command.appends[index]!), nowMs);
         // A single broker is its partitions' only in-sync replica: what it wrote is committed.
         // A replicated leader's moves when its followers have it (the highWatermark command).
         if (!entry.log.replicated) entry.log.advanceHighWatermark(entry.log.logEndOffset);
@@ -312,8 +311,13 @@ export class Shard {
       try {
         const diverged = request.lastFetchedEpoch >= 0 ? divergence(entry.log, request.fetchOffset, request.lastFetchedEpoch) : null;
         if (diverged !== null) return { ...diverged, region: null, ...offsetsOf(entry.log) };
-        const maxOffset = request.upTo === 'logEnd' ? entry.log.logEndOffset : entry.log.highWatermark;
-        const result = withDescriptors(() => entry.log.read(request.fetchOffset, request.maxBytes, request.minOneBatch, maxOffset)); // reads only: safe to retry
+        const log = entry.log;
+        // Reads only: safe to retry.
+        const result = withDescriptors(() =>
+          request.upTo === 'lastStable'
+            ? log.readCommitted(request.fetchOffset, request.maxBytes, request.minOneBatch)
+            : log.read(request.fetchOffset, request.maxBytes, request.minOneBatch, request.upTo === 'logEnd' ? log.logEndOffset : log.highWatermark),
+        );
         return { ...result, ...offsetsOf(entry.log) };
       } catch (error) {
         return { errorCode: this.storageFailure(key, `read at offset ${request.fetchOffset}`, error), region: null, ...offsetsOf(entry.log) };
@@ -650,6 +654,29 @@ export class Shard {
     const nowMs = Date.now();
     for (const { log } of this.logs.values()) log.producerState.expire(nowMs, this.data.producerIdExpirationMs);
   }
+}
+
+/**
+ * One partition's appends in the order given: each run of produced batches in one write (one
+ * Log.append), each marker on its own (Log.appendMarker).
+ */
+function appendInOrder(log: Log, appends: readonly (AppendRequest | MarkerAppend)[], nowMs: number): AppendResult[] {
+  const results: AppendResult[] = [];
+  let run: Buffer[] = [];
+  const writeRun = (): void => {
+    if (run.length > 0) results.push(...log.append(run, nowMs));
+    run = [];
+  };
+  for (const item of appends) {
+    if ('marker' in item) {
+      writeRun();
+      results.push(log.appendMarker(item.marker, nowMs));
+    } else {
+      run.push(Buffer.from(item.records.buffer, item.records.byteOffset, item.records.byteLength));
+    }
+  }
+  writeRun();
+  return results;
 }
 
 /** Indexes of a command's items by partition, in request order, so one partition's batches go out in one write. */

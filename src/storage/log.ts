@@ -30,7 +30,9 @@ import {
   type ValidationOptions,
 } from '../protocol/record-validation.js';
 import { LeaderEpochCache, type EpochEndOffset } from './leader-epoch-cache.js';
-import { ProducerStateManager } from './producer-state.js';
+import { ProducerStateManager, type CompletedTxn, type ProducerBatch, type TxnMarker } from './producer-state.js';
+import { CorruptTxnIndexError, type AbortedTxn } from './txn-index.js';
+import { InvalidMarkerError, encodeMarkerBatch, readMarkerBatch } from '../protocol/control-records.js';
 import { SWAP_SUFFIX, Segment, segmentFileName, type BatchPosition, type SegmentReplacement } from './segment.js';
 import { fsyncDirectorySync, writeFileAtomicSync } from './checkpoint.js';
 import { checkFetchedBatches } from './replicated-batches.js';
@@ -49,6 +51,34 @@ const PARTITION_METADATA = 'partition.metadata';
  * as truncated, never half-way.
  */
 export const TRUNCATION_MARKER = 'truncation-pending';
+
+/** Larger than any end-transaction marker's batch (about 80 bytes): a control batch past it is not read as one. */
+const MARKER_BATCH_BYTES_MAX = 4096;
+
+/** What producer state needs of a stored batch's header. */
+function producerBatchOf(batch: BatchPosition): ProducerBatch {
+  return {
+    producerId: batch.producerId,
+    producerEpoch: batch.producerEpoch,
+    baseSequence: batch.baseSequence,
+    lastOffsetDelta: batch.lastOffset - batch.baseOffset,
+    transactional: (batch.attributes & Attribute.transactional) !== 0,
+  };
+}
+
+/**
+ * The end-transaction marker of a stored control batch, or null when it holds none (another
+ * control type, or one that cannot be read: the log keeps it, and it changes no transaction).
+ */
+function markerIn(batch: Buffer | null): TxnMarker | null {
+  if (batch === null) return null;
+  try {
+    return readMarkerBatch(batch);
+  } catch (error) {
+    if (error instanceof InvalidMarkerError) return null;
+    throw error;
+  }
+}
 
 /** A replica's part in its partition: the leader appends produced batches, a follower the batches it fetched. */
 export type PartitionRole = 'leader' | 'follower';
@@ -115,6 +145,14 @@ export interface ReadRegion {
 export interface ReadResult {
   readonly errorCode: number;
   readonly region: ReadRegion | null;
+  /** A read_committed read's aborted transactions overlapping the region (readCommitted), by first offset. */
+  readonly abortedTransactions?: readonly AbortedRange[];
+}
+
+/** An aborted transaction as a read_committed fetch reports it (Fetch's AbortedTransaction). */
+export interface AbortedRange {
+  readonly producerId: number;
+  readonly firstOffset: number;
 }
 
 export interface OffsetAndTimestamp {
@@ -291,6 +329,7 @@ function recoverSwaps(dir: string): void {
   for (const swap of swaps) {
     const baseOffset = Number(swap.slice(0, 20));
     const logPath = join(dir, segmentFileName(baseOffset, '.log'));
+    // Not its .txnindex: the cleaning wrote the group's entries there before deciding the swap.
     for (const suffix of ['.log', '.index', '.timeindex']) rmSync(join(dir, segmentFileName(baseOffset, suffix)), { force: true });
     renameSync(join(dir, swap), logPath);
     fsyncDirectorySync(dir);
@@ -298,7 +337,7 @@ function recoverSwaps(dir: string): void {
     const nextOffset = segment.nextOffset;
     segment.close();
     for (const name of readdirSync(dir)) {
-      const match = /^(\d{20})\.(log|index|timeindex)$/.exec(name);
+      const match = /^(\d{20})\.(log|index|timeindex|txnindex)$/.exec(name);
       if (match === null) continue;
       const other = Number(match[1]);
       if (other > baseOffset && other < nextOffset) rmSync(join(dir, name), { force: true });
@@ -345,7 +384,7 @@ function finishTruncation(dir: string, indexIntervalBytes: number): void {
   const holding = fully ? undefined : baseOffsets.filter((base) => base <= offset).at(-1);
   for (const base of baseOffsets.reverse()) {
     if (base === holding || (!fully && base < offset)) continue;
-    for (const suffix of ['.log', '.index', '.timeindex']) rmSync(join(dir, segmentFileName(base, suffix)), { force: true });
+    for (const suffix of ['.log', '.index', '.timeindex', '.txnindex']) rmSync(join(dir, segmentFileName(base, suffix)), { force: true });
   }
   if (holding !== undefined) {
     const { segment } = Segment.open(dir, holding, { trustIndexes: false, validateFrom: null, indexIntervalBytes });
@@ -403,6 +442,14 @@ export class Log {
   readonly epochs: LeaderEpochCache;
   /** How much earlier than segment.ms the active segment rolls (segment.jitter.ms), drawn when it was created. */
   private rollJitterMs = 0;
+  /**
+   * Transactions a marker ended at or above the high watermark, in marker order (Kafka's
+   * unreplicatedTxns): until their marker is committed they hold the LSO back, so a
+   * read_committed consumer never sees a transaction's outcome a failover could still undo.
+   */
+  private readonly unreplicatedTxns: CompletedTxn[] = [];
+  /** The offset of the newest ABORT marker in the log, or -1: a read_committed fetch past it has no aborted transactions to report. */
+  private lastAbortMarker = -1;
 
   private constructor(
     readonly dir: string,
@@ -444,7 +491,25 @@ export class Log {
     const next = Math.min(offset, this.logEndOffset);
     if (next <= this.committedOffset) return false;
     this.committedOffset = next;
+    while (this.unreplicatedTxns.length > 0 && this.unreplicatedTxns[0]!.lastOffset < next) this.unreplicatedTxns.shift();
     return true;
+  }
+
+  /**
+   * The last stable offset (KIP-98): read_committed consumers read below it. The high
+   * watermark, held back to the first offset of the oldest transaction still open (or ended by
+   * a marker not yet committed), never below the log start.
+   */
+  get lastStableOffset(): number {
+    let firstUnstable = this.producerState.firstUnstableOffset();
+    for (const txn of this.unreplicatedTxns) if (firstUnstable < 0 || txn.firstOffset < firstUnstable) firstUnstable = txn.firstOffset;
+    if (firstUnstable < 0) return this.committedOffset;
+    return Math.min(this.committedOffset, Math.max(firstUnstable, this.logStartOffset));
+  }
+
+  /** The offset of the newest ABORT marker, or -1: a read_committed read from past it reports no aborted transaction. */
+  get abortedThrough(): number {
+    return this.lastAbortMarker;
   }
 
   /**
@@ -509,14 +574,17 @@ export class Log {
     recoverSwaps(options.dir);
     finishTruncation(options.dir, options.config.indexIntervalBytes);
     const log = new Log(options.dir, options.topicId, options.config, options.logStartOffset, options.recoveryPoint, options.leaderEpoch ?? 0, options.replicated ?? false);
-    const baseOffsets = readdirSync(options.dir)
+    const names = readdirSync(options.dir);
+    const baseOffsets = names
       .filter((name) => /^\d{20}\.log$/.test(name))
       .map((name) => Number(name.slice(0, 20)))
       .sort((a, b) => a - b);
-    for (const name of readdirSync(options.dir)) {
+    for (const name of names) {
       if (name.endsWith('.tmp') || name.endsWith('.deleted') || name.endsWith('.cleaned')) rmSync(join(options.dir, name), { force: true });
     }
     let segmentsScanned = 0;
+    /** The first segment recovery reads: its aborted-transaction index, and those of the segments after it, are rebuilt from their markers. */
+    let rebuildIndexesFrom = Number.POSITIVE_INFINITY;
     let bytesTruncated = 0;
     for (let index = 0; index < baseOffsets.length; index++) {
       const baseOffset = baseOffsets[index]!;
@@ -538,7 +606,10 @@ export class Log {
         validateFrom: needsRecovery ? 0 : null,
         indexIntervalBytes: options.config.indexIntervalBytes,
       });
-      if (needsRecovery) segmentsScanned++;
+      if (needsRecovery) {
+        segmentsScanned++;
+        rebuildIndexesFrom = Math.min(rebuildIndexesFrom, baseOffset);
+      }
       bytesTruncated += truncatedBytes;
       log.segments.push(segment);
     }
@@ -557,7 +628,21 @@ export class Log {
     log.committedOffset =
       options.highWatermark === undefined ? log.logEndOffset : Math.max(log.logStartOffset, Math.min(options.highWatermark, log.logEndOffset));
     log.drawRollJitter();
-    const producersLoaded = log.rebuildProducerState();
+    const withTxnIndex = new Set(names.filter((name) => /^\d{20}\.txnindex$/.test(name)).map((name) => Number(name.slice(0, 20))));
+    for (const segment of log.segments) {
+      if (segment.baseOffset >= rebuildIndexesFrom) break;
+      if (!withTxnIndex.has(segment.baseOffset)) continue;
+      try {
+        segment.loadTxnIndex();
+      } catch (error) {
+        // Not this segment's (damaged, or left by a compaction a crash undid): rebuilt from the markers.
+        if (!(error instanceof CorruptTxnIndexError)) throw error;
+        rebuildIndexesFrom = segment.baseOffset;
+      }
+    }
+    const producersLoaded = log.rebuildProducerState(rebuildIndexesFrom);
+    // Rebuilt indexes of rolled segments are written now: nothing else would (the active one's go at its roll).
+    for (const segment of log.segments) if (segment.baseOffset >= rebuildIndexesFrom && segment !== log.activeSegment) segment.persistTxnIndex(true);
     return { log, report: { segmentsScanned, bytesTruncated, producersLoaded } };
   }
 
@@ -587,25 +672,70 @@ export class Log {
     return this.epochs.endOffsetFor(epoch, this.logEndOffset);
   }
 
-  /** Loads the newest producer snapshot and replays the batches after it. */
-  private rebuildProducerState(): number {
-    const replayFrom = this.producerState.loadLatestSnapshot(this.logEndOffset, this.segments[0]!.baseOffset);
+  /**
+   * Loads the newest producer snapshot and replays the batches after it, markers included, so
+   * open transactions are known again. With `rebuildIndexesFrom` (recovery after a crash: the
+   * first segment it scanned), the snapshot is one at or below that offset, and the
+   * aborted-transaction indexes of the segments from there on are rebuilt from their markers
+   * as they are replayed (Kafka's recoverSegment): they may have lost entries the crash did not
+   * let reach the disk.
+   */
+  private rebuildProducerState(rebuildIndexesFrom = Number.POSITIVE_INFINITY): number {
+    const replayFrom = this.producerState.loadLatestSnapshot(this.logEndOffset, this.segments[0]!.baseOffset, rebuildIndexesFrom);
     this.snapshotOffset = replayFrom;
+    // Those ended before the replay stay; the replay finds the others again.
+    const kept = this.unreplicatedTxns.filter((txn) => txn.lastOffset < Math.min(replayFrom, this.logEndOffset));
+    this.unreplicatedTxns.length = 0;
+    this.unreplicatedTxns.push(...kept);
+    for (const segment of this.segments) {
+      if (segment.baseOffset >= rebuildIndexesFrom) segment.resetTxnIndex();
+    }
     for (const segment of this.segments) {
       if (segment.nextOffset <= replayFrom) continue;
+      const indexing = segment.baseOffset >= rebuildIndexesFrom;
       segment.scan(0, segment.size, (batch) => {
-        if (batch.lastOffset >= replayFrom && batch.producerId >= 0 && (batch.attributes & Attribute.control) === 0) {
-          this.producerState.replay(
-            { producerId: batch.producerId, producerEpoch: batch.producerEpoch, baseSequence: batch.baseSequence, lastOffsetDelta: batch.lastOffset - batch.baseOffset },
-            batch.baseOffset,
-            batch.lastOffset,
-            batch.maxTimestamp,
-          );
+        if (batch.lastOffset < replayFrom || batch.producerId < 0) return true;
+        if ((batch.attributes & Attribute.control) !== 0) {
+          const marker = markerIn(batch.size <= MARKER_BATCH_BYTES_MAX ? segment.readBytes(batch.position, batch.size) : null);
+          if (marker !== null) this.recordMarker(marker, batch.baseOffset, batch.maxTimestamp, indexing ? segment : null);
+        } else {
+          this.producerState.replay(producerBatchOf(batch), batch.baseOffset, batch.lastOffset, batch.maxTimestamp);
         }
         return true;
       });
     }
+    this.findLastAbortMarker();
     return this.producerState.size;
+  }
+
+  /**
+   * Records an end-transaction marker written at `offset` (appended, fetched from the leader,
+   * or replayed): its producer's transaction ends; an aborted one is indexed in `segment` (the
+   * marker's; null when the segment's index already has it), with the LSO the marker leaves
+   * (Kafka's lastStableOffset(CompletedTxn)). A marker that ended no open transaction here
+   * changes neither the LSO nor the index (Kafka emits no CompletedTxn for it).
+   */
+  private recordMarker(marker: TxnMarker, offset: number, timestamp: number, segment: Segment | null): void {
+    const lastStableOffset = this.producerState.lastStableOffsetAfter(marker.producerId, offset);
+    const completed = this.producerState.completeTxn(marker, offset, timestamp);
+    if (completed.firstOffset === offset) return; // nothing was open: no batch of it reached this partition
+    if (completed.aborted) {
+      segment?.appendAbortedTxn({ producerId: completed.producerId, firstOffset: completed.firstOffset, lastOffset: offset, lastStableOffset });
+      this.lastAbortMarker = Math.max(this.lastAbortMarker, offset);
+    }
+    if (offset >= this.committedOffset) this.unreplicatedTxns.push(completed);
+  }
+
+  /** lastAbortMarker from the segments' indexes (after recovery or truncation). */
+  private findLastAbortMarker(): void {
+    this.lastAbortMarker = -1;
+    for (let index = this.segments.length - 1; index >= 0; index--) {
+      const last = this.segments[index]!.abortedTxns.all().at(-1);
+      if (last !== undefined) {
+        this.lastAbortMarker = last.lastOffset;
+        return;
+      }
+    }
   }
 
   /**
@@ -621,7 +751,54 @@ export class Log {
     } catch (error) {
       // The write failed part-way: producer state may name batches that never reached the
       // file. Rebuild it from what is on disk before anyone retries.
-      this.rebuildProducerState();
+      this.afterFailedWrite();
+      throw error;
+    }
+  }
+
+  /** Producer state and the active segment's aborted-transaction index, back in line with what reached the file. */
+  private afterFailedWrite(): void {
+    this.activeSegment.truncateTxnIndex(this.logEndOffset);
+    this.rebuildProducerState();
+  }
+
+  /**
+   * Appends an end-transaction marker (Kafka's appendAsLeader with origin COORDINATOR): a
+   * control batch for the producer's id and epoch, which ends its open transaction here. A
+   * marker older than the producer's epoch is refused with INVALID_PRODUCER_EPOCH, one from a
+   * coordinator older than the last that wrote a marker for it with
+   * TRANSACTION_COORDINATOR_FENCED. An ABORT of a transaction with batches here is indexed in
+   * the active segment's .txnindex, and the LSO moves to where the marker leaves it.
+   */
+  appendMarker(marker: TxnMarker, nowMs: number): AppendResult {
+    this.throwSyncFailure();
+    const check = this.producerState.checkMarker(marker);
+    if (check.kind === 'error') return { errorCode: check.errorCode, errorMessage: check.message, baseOffset: -1, logAppendTimeMs: -1 };
+    try {
+      const offset = this.logEndOffset;
+      const batch = encodeMarkerBatch({ ...marker, baseOffset: offset, timestamp: nowMs, partitionLeaderEpoch: this.leaderEpoch });
+      if (this.shouldRoll(this.activeSegment.size, batch.length, offset, nowMs)) this.roll(nowMs);
+      if (this.leaderEpoch > this.epochs.latestEpoch) this.epochs.assign(this.leaderEpoch, offset);
+      this.epochs.flush();
+      const segment = this.activeSegment;
+      const position = segment.size;
+      this.writeAccepted(
+        [batch],
+        [{ baseOffset: offset, lastOffset: offset, position, size: batch.length, maxTimestamp: nowMs, producerId: marker.producerId, producerEpoch: marker.producerEpoch, baseSequence: -1, attributes: batch.readInt16BE(BatchField.attributes) }],
+      );
+      this.recordMarker(marker, offset, nowMs, segment);
+      if (this.unflushedMessages === 0) this.firstUnflushedMs = nowMs;
+      this.unflushedMessages++;
+      if (this.unflushedMessages >= this.config.flushMessages) this.flush();
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        baseOffset: offset,
+        logAppendTimeMs: -1,
+        written: { path: segment.logPath, fileId: segment.fileId, baseOffset: offset, nextOffset: offset + 1, position, size: batch.length, leaderEpoch: this.leaderEpoch },
+      };
+    } catch (error) {
+      this.afterFailedWrite();
       throw error;
     }
   }
@@ -664,11 +841,12 @@ export class Log {
       }
       const producerId = readInt64(batch, BatchField.producerId);
       const lastOffsetDelta = batch.readInt32BE(BatchField.lastOffsetDelta);
-      const producerBatch = {
+      const producerBatch: ProducerBatch = {
         producerId,
         producerEpoch: batch.readInt16BE(BatchField.producerEpoch),
         baseSequence: batch.readInt32BE(BatchField.baseSequence),
         lastOffsetDelta,
+        transactional: (batch.readInt16BE(BatchField.attributes) & Attribute.transactional) !== 0,
       };
       if (producerId >= 0) {
         const sequence = this.producerState.check(producerBatch);
@@ -809,7 +987,7 @@ export class Log {
     } catch (error) {
       // As in append: producer state, and the epoch history, may name batches that never reached the file.
       this.epochs.truncateFromEnd(this.logEndOffset);
-      this.rebuildProducerState();
+      this.afterFailedWrite();
       throw error;
     }
   }
@@ -848,14 +1026,16 @@ export class Log {
         attributes: batch.attributes,
       });
       accepted.push(batch.bytes);
-      if (batch.producerId >= 0 && (batch.attributes & Attribute.control) === 0) {
-        // The leader checked the sequence; a follower records what its leader wrote (Kafka's replication origin).
-        this.producerState.replay(
-          { producerId: batch.producerId, producerEpoch: batch.producerEpoch, baseSequence: batch.baseSequence, lastOffsetDelta: batch.lastOffset - batch.baseOffset },
-          batch.baseOffset,
-          batch.lastOffset,
-          batch.maxTimestamp,
-        );
+      if (batch.producerId >= 0) {
+        // The leader checked the sequence and the marker; a follower records what its leader
+        // wrote (Kafka's replication origin), so as leader it has the same open transactions,
+        // LSO and aborted-transaction index.
+        if ((batch.attributes & Attribute.control) !== 0) {
+          const marker = markerIn(batch.bytes);
+          if (marker !== null) this.recordMarker(marker, batch.baseOffset, batch.maxTimestamp, this.activeSegment);
+        } else {
+          this.producerState.replay(producerBatchOf({ ...batch, position, size: batch.bytes.length }), batch.baseOffset, batch.lastOffset, batch.maxTimestamp);
+        }
       }
       messages += batch.lastOffset - batch.baseOffset + 1;
       position += batch.bytes.length;
@@ -919,7 +1099,10 @@ export class Log {
     // unflushedMessages is not reset: the rolled segment's messages are not synced yet (flush.messages counts them, as Kafka's log end less recovery point does).
     this.syncInBackground(segment.baseOffset);
     this.producerState.writeSnapshot(segment.baseOffset);
-    this.producerState.deleteSnapshotsBefore(segment.baseOffset);
+    // Those from the recovery point's segment on stay: after a crash, recovery replays producer
+    // state from the first segment it scans, to rebuild the aborted-transaction indexes.
+    const recoveryBase = (this.segmentFor(this.recoveryPoint) ?? this.segments[0]!).baseOffset;
+    this.producerState.deleteSnapshotsBefore(Math.min(segment.baseOffset, recoveryBase));
     this.snapshotOffset = segment.baseOffset;
   }
 
@@ -1065,6 +1248,41 @@ export class Log {
       segment = this.segments[index + 1] ?? null;
     }
     return { errorCode: ErrorCode.NONE, region: null };
+  }
+
+  /**
+   * A read_committed read (Fetch isolation_level 1): as read, up to the last stable offset, with
+   * the aborted transactions that overlap the region's segment up to there (Kafka's
+   * collectAbortedTransactions), ordered by first offset — kafkajs walks them in that order. A
+   * read from past the newest ABORT marker reports none without looking. At most
+   * limits.abortedTransactionsPerFetchMax are reported: past it the read ends before the first
+   * transaction left out, and the next fetch reports it.
+   */
+  readCommitted(fetchOffset: number, maxBytes: number, minOneBatch: boolean): ReadResult {
+    const upTo = this.lastStableOffset;
+    const result = this.read(fetchOffset, maxBytes, minOneBatch, upTo);
+    if (result.region === null || fetchOffset > this.lastAbortMarker) return result;
+    const first = this.segmentFor(fetchOffset) ?? this.segments[0]!;
+    let at = this.segments.indexOf(first);
+    while (this.segments[at]!.logPath !== result.region.path && at < this.segments.length - 1) at++;
+    const upperBound = Math.min(upTo, this.segments[at]!.nextOffset);
+    const aborted = this.abortedTransactions(first, fetchOffset, upperBound);
+    const max = limits.abortedTransactionsPerFetchMax;
+    const cutAt = aborted.length <= max ? -1 : aborted.findIndex((entry, index) => index >= max && entry.firstOffset > fetchOffset);
+    if (cutAt < 0) return { ...result, abortedTransactions: aborted };
+    const shorter = this.read(fetchOffset, maxBytes, minOneBatch, aborted[cutAt]!.firstOffset);
+    return { ...shorter, abortedTransactions: aborted.slice(0, cutAt) };
+  }
+
+  /** The aborted transactions overlapping [fetchOffset, upperBound), from the indexes of `first` and the segments after it, by first offset. */
+  private abortedTransactions(first: Segment, fetchOffset: number, upperBound: number): AbortedRange[] {
+    const found: AbortedTxn[] = [];
+    for (let index = this.segments.indexOf(first); index < this.segments.length; index++) {
+      const search = this.segments[index]!.abortedTxns.collect(fetchOffset, upperBound);
+      found.push(...search.aborted);
+      if (search.complete) break;
+    }
+    return found.sort((a, b) => a.firstOffset - b.firstOffset).map((entry) => ({ producerId: entry.producerId, firstOffset: entry.firstOffset }));
   }
 
   /**
@@ -1279,7 +1497,8 @@ export class Log {
     const closed = segments.slice(0, -1);
     let firstDirtyOffset = this.compactedThrough;
     if (firstDirtyOffset < this.logStartOffset || firstDirtyOffset > this.logEndOffset) firstDirtyOffset = this.logStartOffset;
-    let firstUncleanableOffset = Math.min(this.activeSegment.baseOffset, this.highWatermark);
+    // Never past an open transaction (Kafka's firstUnstableOffset bound): its outcome decides what the cleaning keeps.
+    let firstUncleanableOffset = Math.min(this.activeSegment.baseOffset, this.lastStableOffset);
     if (config.minCompactionLagMs > 0) {
       const young = closed.find((segment) => segment.nextOffset > firstDirtyOffset && segment.largestTimestamp() > nowMs - config.minCompactionLagMs);
       if (young !== undefined) firstUncleanableOffset = Math.min(firstUncleanableOffset, young.baseOffset);
@@ -1428,6 +1647,10 @@ export class Log {
     const replacement = group.replacement;
     if (replacement === null) return;
     const [first, ...merged] = group.segments;
+    // The group's aborted transactions go to the first segment's index before the swap is
+    // decided: a crash before it leaves entries past the old first segment's end, which the next
+    // open finds corrupt and rebuilds from the markers.
+    if (merged.some((segment) => segment.abortedTxns.size > 0)) first!.writeTxnIndex(group.segments.flatMap((segment) => segment.abortedTxns.all()));
     // Decided first (.swap), then the merged neighbours go, then the swap takes the first's
     // place: a crash anywhere is finished by the next open (recoverSwaps), never a log with
     // the same offsets twice.

@@ -357,17 +357,17 @@ export class ProducerStateManager {
   }
 
   /**
-   * Loads the newest snapshot at or below `logEndOffset`, deleting any above it (they
-   * describe records lost to truncation). Returns the offset the log must be replayed
-   * from, or `fallbackOffset` when there is no usable snapshot.
+   * Loads the newest snapshot at or below `logEndOffset` and `atOrBelow`, deleting any above
+   * the log end (they describe records lost to truncation). Returns the offset the log must
+   * be replayed from, or `fallbackOffset` when there is no usable snapshot.
    */
-  loadLatestSnapshot(logEndOffset: number, fallbackOffset: number): number {
+  loadLatestSnapshot(logEndOffset: number, fallbackOffset: number, atOrBelow = logEndOffset): number {
     this.clear();
     const offsets = this.snapshotOffsets();
     for (const offset of offsets.filter((candidate) => candidate > logEndOffset)) {
       unlinkSync(join(this.dir, snapshotFileName(offset)));
     }
-    const usable = offsets.filter((candidate) => candidate <= logEndOffset && candidate >= fallbackOffset).reverse();
+    const usable = offsets.filter((candidate) => candidate <= Math.min(logEndOffset, atOrBelow) && candidate >= fallbackOffset).reverse();
     for (const offset of usable) {
       try {
         const parsed = JSON.parse(readFileSync(join(this.dir, snapshotFileName(offset)), 'utf8')) as {

@@ -32,6 +32,7 @@ import { INT32_MAX, InvariantViolation } from './invariant.js';
 import { OffsetIndex } from './offset-index.js';
 import { closeQuietlySync, segmentFiles, type OpenFileHolder } from './segment-files.js';
 import { TimeIndex } from './time-index.js';
+import { TxnIndex, type AbortedTxn } from './txn-index.js';
 
 /** The first read of a header scan; most scans (a fetch finding its batch) need one header. */
 const SCAN_FIRST_READ_BYTES = 4096;
@@ -62,6 +63,7 @@ export class Segment implements OpenFileHolder {
   readonly logPath: string;
   readonly indexPath: string;
   readonly timeIndexPath: string;
+  readonly txnIndexPath: string;
   /**
    * -1 while the file is not open: a closed segment opened lazily costs no descriptor until
    * it is read, and any segment's descriptor may be closed by the thread's bounded set of
@@ -91,6 +93,14 @@ export class Segment implements OpenFileHolder {
   private indexesPersisted = false;
   /** firstBatchTimestamp(), once read. */
   private firstBatchTimestampValue: number | null = null;
+  /**
+   * The transactions aborted by markers in this segment (.txnindex), loaded by the log when it
+   * opens (loadTxnIndex) or rebuilt from the markers by its recovery. Aborts are rare: most
+   * segments have none, and no file.
+   */
+  private txnIndexValue: TxnIndex;
+  /** The .txnindex file is behind txnIndexValue (written whole at roll and close, like the other indexes). */
+  private txnIndexStale = false;
 
   private constructor(
     readonly dir: string,
@@ -101,6 +111,8 @@ export class Segment implements OpenFileHolder {
     this.logPath = join(dir, segmentFileName(baseOffset, '.log'));
     this.indexPath = join(dir, segmentFileName(baseOffset, '.index'));
     this.timeIndexPath = join(dir, segmentFileName(baseOffset, '.timeindex'));
+    this.txnIndexPath = join(dir, segmentFileName(baseOffset, '.txnindex'));
+    this.txnIndexValue = new TxnIndex(baseOffset);
     this.fdValue = fd;
     this.fileId = fd >= 0 ? fstatSync(fd).ino : -1;
     if (fd >= 0) segmentFiles.opened(this, fd);
@@ -152,6 +164,58 @@ export class Segment implements OpenFileHolder {
   get offsetOfMaxTimestamp(): number {
     this.ensureIndexes();
     return this.offsetOfMaxTimestampValue;
+  }
+
+  /** The aborted transactions whose markers are in this segment, in marker order. */
+  get abortedTxns(): TxnIndex {
+    return this.txnIndexValue;
+  }
+
+  /** Indexes the ABORT marker at `entry.lastOffset`, in this segment; on disk at the next writeIndexes. */
+  appendAbortedTxn(entry: AbortedTxn): void {
+    this.txnIndexValue.append(entry);
+    this.txnIndexStale = true;
+  }
+
+  /**
+   * Reads the .txnindex file, if there is one. Throws CorruptTxnIndexError when it cannot be
+   * this segment's (then the log rebuilds it from the markers).
+   */
+  loadTxnIndex(): void {
+    if (!existsSync(this.txnIndexPath)) return;
+    this.txnIndexValue = TxnIndex.decode(this.baseOffset, readFileSync(this.txnIndexPath), this.nextOffset);
+    this.txnIndexStale = false;
+  }
+
+  /** Empties the aborted-transaction index, for the log's recovery to fill again from the segment's markers. */
+  resetTxnIndex(): void {
+    this.txnIndexValue = new TxnIndex(this.baseOffset);
+    this.txnIndexStale = true;
+  }
+
+  /** Replaces the aborted-transaction index with `entries` and writes it now (a compacted group's, before its swap). */
+  writeTxnIndex(entries: readonly AbortedTxn[]): void {
+    const index = new TxnIndex(this.baseOffset);
+    for (const entry of entries) index.append(entry);
+    this.txnIndexValue = index;
+    this.txnIndexStale = true;
+    this.persistTxnIndex(true);
+  }
+
+  /** Drops the entries of markers at or after `offset` (a write that failed, or a truncation). */
+  truncateTxnIndex(offset: number): void {
+    const before = this.txnIndexValue.size;
+    this.txnIndexValue.truncateTo(offset);
+    if (this.txnIndexValue.size !== before) this.txnIndexStale = true;
+  }
+
+  /** Writes the .txnindex file whole when it is behind (removing it when the index is empty). */
+  persistTxnIndex(sync: boolean): void {
+    if (!this.txnIndexStale) return;
+    if (this.txnIndexValue.size === 0) unlinkIfPresent(this.txnIndexPath);
+    else writeWholeFile(this.txnIndexPath, this.txnIndexValue.encode(), sync);
+    this.txnIndexValue.persistedCount = this.txnIndexValue.size;
+    this.txnIndexStale = false;
   }
 
   /** Reads a lazily opened segment's index files (or rebuilds them) the first time they are needed. */
@@ -534,7 +598,10 @@ export class Segment implements OpenFileHolder {
     this.ensureIndexes();
     const first = this.findBatch(offset, null);
     if (first === null) return 0;
-    for (const path of [this.indexPath, this.timeIndexPath]) unlinkIfPresent(path);
+    for (const path of [this.indexPath, this.timeIndexPath, this.txnIndexPath]) unlinkIfPresent(path);
+    this.truncateTxnIndex(first.baseOffset);
+    // The file is gone: written again (when entries are left) at the next roll or close.
+    this.txnIndexStale = this.txnIndexValue.size > 0;
     this.offsetIndexValue.truncateTo(first.baseOffset);
     this.timeIndexValue.truncateTo(first.baseOffset);
     this.offsetIndexValue.persistedCount = 0;
@@ -587,8 +654,9 @@ export class Segment implements OpenFileHolder {
     this.dirty = false;
   }
 
-  /** Writes both index files (whole) and syncs them; done when a segment is rolled or closed. */
+  /** Writes the index files (whole) and syncs them; done when a segment is rolled or closed. */
   writeIndexes(sync: boolean): void {
+    this.persistTxnIndex(sync);
     if (!this.indexesReady) return; // never loaded, so the files on disk are current
     if (this.indexesPersisted && this.offsetIndex.persistedCount === this.offsetIndex.entries && this.timeIndex.persistedCount === this.timeIndex.entries) {
       return; // nothing new since they were written (a partition with no appends since it was opened costs no writes)
@@ -614,7 +682,7 @@ export class Segment implements OpenFileHolder {
   /** Renames the files with a suffix Kafka uses for segments awaiting deletion, then deletes them. */
   delete(): void {
     this.close();
-    for (const path of [this.logPath, this.indexPath, this.timeIndexPath]) {
+    for (const path of [this.logPath, this.indexPath, this.timeIndexPath, this.txnIndexPath]) {
       try {
         renameSync(path, `${path}.deleted`);
         unlinkSync(`${path}.deleted`);

@@ -14,7 +14,7 @@ const LAG_TIME_MAX_MS = 1000;
 
 function harness(): { manager: ReplicaManager; writes: number[][]; clock: { nowMs: number } } {
   const clock = { nowMs: 1_000_000 };
-  let offsets: PartitionOffsets = { logStartOffset: 0, logEndOffset: 10, highWatermark: 10, lastStableOffset: 10 };
+  let offsets: PartitionOffsets = { logStartOffset: 0, logEndOffset: 10, highWatermark: 10, lastStableOffset: 10, abortedThrough: -1 };
   const logs: ReplicaLogs = {
     ensure: async () => offsets,
     setRole: async () => offsets,
