@@ -12,7 +12,12 @@
 // filtered and compressed again in their own codec (at the codec's default level, as Kafka's
 // cleaner does). A batch that loses every record goes, unless it is the last one an active
 // idempotent producer wrote: then its header stays, empty (Kafka's RETAIN_EMPTY), so the
-// producer's sequence is not forgotten. Control batches are kept whole (no transactions yet).
+// producer's sequence is not forgotten. A batch of an aborted transaction (between its first
+// offset and its ABORT marker, from the log's .txnindex entries) is neither mapped nor kept:
+// an aborted record must never shadow a committed one of its key (Kafka's
+// CleanedTransactionMetadata). Control batches are kept whole (Kafka removes a marker once
+// its transaction's data is gone and its delete horizon has passed; keeping it costs one small
+// batch per transaction).
 // A batch is walked twice over its decompressed records (decide, then copy), with one byte of
 // decision per record: a batch of millions of tiny records costs no object per record.
 // Bytes in, bytes out: the orchestration, the files and the pauses are Log.clean's.
@@ -32,6 +37,7 @@ import {
 import { storedRecords, walkRecords, type BatchRecords } from '../protocol/record-validation.js';
 import { Writer } from '../protocol/writer.js';
 import type { OffsetMap } from './offset-map.js';
+import type { AbortedTxn } from './txn-index.js';
 
 /** Decompression bounds of a stored batch: those of produce validation (it was validated with them). */
 const BOUNDS = { inflatedBytesMax: limits.batchInflatedBytesMax, libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax } as const;
@@ -52,15 +58,42 @@ export interface MapProgress {
   full: boolean;
 }
 
+/** The log's aborted transactions, asked whether a stored batch belongs to one. */
+export class AbortedBatches {
+  private readonly byProducer = new Map<number, AbortedTxn[]>();
+
+  constructor(entries: Iterable<AbortedTxn>) {
+    for (const entry of entries) {
+      const list = this.byProducer.get(entry.producerId);
+      if (list === undefined) this.byProducer.set(entry.producerId, [entry]);
+      else list.push(entry);
+    }
+  }
+
+  /** Whether `batch` is transactional data of an aborted transaction (its producer's, from the transaction's first offset to its marker). */
+  holds(batch: Buffer): boolean {
+    if (this.byProducer.size === 0) return false;
+    const attributes = batch.readInt16BE(BatchField.attributes);
+    if ((attributes & (Attribute.transactional | Attribute.control)) !== Attribute.transactional) return false;
+    const entries = this.byProducer.get(readInt64(batch, BatchField.producerId));
+    if (entries === undefined) return false;
+    const baseOffset = readInt64(batch, BatchField.baseOffset);
+    return entries.some((entry) => entry.firstOffset <= baseOffset && baseOffset < entry.lastOffset);
+  }
+}
+
+export const NO_ABORTED_BATCHES = new AbortedBatches([]);
+
 /**
- * Maps the keys of one stored batch from `firstDirtyOffset` on. Returns false, with
- * `progress.full` set, once the map is full: the records from there on are not mapped.
+ * Maps the keys of one stored batch from `firstDirtyOffset` on (none of an aborted
+ * transaction's). Returns false, with `progress.full` set, once the map is full: the records
+ * from there on are not mapped.
  */
-export function mapBatch(batch: Buffer, map: OffsetMap, firstDirtyOffset: number, progress: MapProgress, work: CleaningWork): boolean {
+export function mapBatch(batch: Buffer, map: OffsetMap, firstDirtyOffset: number, progress: MapProgress, work: CleaningWork, aborted = NO_ABORTED_BATCHES): boolean {
   const baseOffset = readInt64(batch, BatchField.baseOffset);
   const lastOffset = baseOffset + batch.readInt32BE(BatchField.lastOffsetDelta);
   if (lastOffset < firstDirtyOffset) return true;
-  if ((batch.readInt16BE(BatchField.attributes) & Attribute.control) === 0) {
+  if ((batch.readInt16BE(BatchField.attributes) & Attribute.control) === 0 && !aborted.holds(batch)) {
     const records = storedRecords(batch, BOUNDS);
     work.recordBytes += records.end - records.start;
     walkRecords(records, (record) => {
@@ -87,6 +120,8 @@ export interface CleaningRules {
   readonly deleteRetentionMs: number;
   /** The batch ending at `lastOffset` is the newest an active idempotent producer wrote. */
   readonly isLastBatchOfProducer: (producerId: number, lastOffset: number) => boolean;
+  /** The log's aborted transactions: their batches go whole (absent: none). */
+  readonly aborted?: AbortedBatches;
 }
 
 /**
@@ -99,6 +134,11 @@ export function cleanBatch(batch: Buffer, rules: CleaningRules, work: CleaningWo
   const baseOffset = readInt64(batch, BatchField.baseOffset);
   if (baseOffset > rules.latestOffset) return batch;
   const lastOffsetDelta = batch.readInt32BE(BatchField.lastOffsetDelta);
+  if (rules.aborted?.holds(batch) === true) {
+    // Kafka's BatchRetention for a discarded batch: gone, or kept empty as an active producer's last.
+    const producerId = readInt64(batch, BatchField.producerId);
+    return rules.isLastBatchOfProducer(producerId, baseOffset + lastOffsetDelta) ? emptyBatch(batch) : null;
+  }
   const baseTimestamp = readInt64(batch, BatchField.baseTimestamp);
   const hasHorizon = (attributes & Attribute.deleteHorizon) !== 0;
   // Kafka's shouldRetainDeletes: a tombstone stays until the horizon its batch was stamped with.

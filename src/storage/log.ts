@@ -18,7 +18,7 @@ import {
   rebuildBatch,
   writeInt64,
 } from '../protocol/record-batch.js';
-import { cleanBatch, mapBatch, type CleaningRules, type CleaningWork, type MapProgress } from './compaction.js';
+import { AbortedBatches, cleanBatch, mapBatch, type CleaningRules, type CleaningWork, type MapProgress } from './compaction.js';
 import { sharedOffsetMap, type OffsetMap } from './offset-map.js';
 import { CodecId, CompressionError, codecName, compressForBroker } from '../protocol/compression.js';
 import {
@@ -1561,6 +1561,8 @@ export class Log {
       const map = options.offsetMap ?? sharedOffsetMap(state.firstUncleanableOffset - state.firstDirtyOffset, options.offsetMapBytesMax ?? limits.compactionOffsetMapBytes);
       map.clear();
       const progress: MapProgress = { latestOffset: state.firstDirtyOffset - 1, full: false };
+      // Aborts are rare: every entry of the log, in one lookup table.
+      const aborted = new AbortedBatches(this.segments.flatMap((segment) => segment.abortedTxns.all()));
       // Records walked, inflated ones included: what the pacer counts besides the stored bytes read.
       const work: CleaningWork = { recordBytes: 0 };
       mapping: for (const segment of closed) {
@@ -1570,7 +1572,7 @@ export class Log {
           const { batches, next } = segment.readBatchesAt(position);
           for (const batch of batches) {
             const walked = work.recordBytes;
-            const more = mapBatch(batch, map, state.firstDirtyOffset, progress, work);
+            const more = mapBatch(batch, map, state.firstDirtyOffset, progress, work, aborted);
             pacer.spend(batch.length + work.recordBytes - walked);
             if (!more) break mapping;
             if (pacer.due) await pacer.pause();
@@ -1585,6 +1587,7 @@ export class Log {
         nowMs,
         deleteRetentionMs: config.deleteRetentionMs,
         isLastBatchOfProducer: (producerId, lastOffset) => this.producerState.entry(producerId)?.batches.at(-1)?.lastOffset === lastOffset,
+        aborted,
       };
       for (const segment of closed) {
         if (segment.baseOffset >= cleanedThrough) break;

@@ -13,7 +13,7 @@ import { buildBrokerConfig, resolveTopicConfig, type TopicConfig } from '../../s
 import { limits } from '../../src/config/limits.js';
 import { readMarkerBatch } from '../../src/protocol/control-records.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { Attribute, encodeRecordBatch, readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
+import { Attribute, decodeRecords, encodeRecordBatch, readBatchHeader, splitBatches } from '../../src/protocol/record-batch.js';
 import { Log, type AbortedRange } from '../../src/storage/log.js';
 import type { TxnMarker } from '../../src/storage/producer-state.js';
 import { ABORTED_TXN_BYTES } from '../../src/storage/txn-index.js';
@@ -332,26 +332,46 @@ t.test('a follower that replicates the leader\'s bytes has its open transactions
   t.same(readCommittedAll(follower).aborted, [{ producerId: 1, firstOffset: 0 }]);
 });
 
-t.test('compaction stops at the first open transaction and keeps the index of segments it merges', async (t) => {
-  const compacted = config({ 'cleanup.policy': 'compact', 'segment.bytes': '200', 'min.cleanable.dirty.ratio': '0.01' });
+t.test('compaction stops at the first open transaction, drops aborted records without letting them shadow committed ones, and keeps the index of segments it merges', async (t) => {
+  const compacted = config({ 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.01' });
   const { log, dir } = newLog(t, compacted);
+  // Small segments, rolled by hand, so the cleaning merges them: 0-1, 2-3, then the aborted transaction and its marker.
+  for (let round = 0; round < 4; round++) {
+    write(log, new Producer(60 + round).batch([`v${round}`], false, 'k'));
+    if (round % 2 === 1) log.roll(NOW);
+  }
   const a = new Producer(1);
-  write(log, a.batch(['a-0'], true, 'aborted-key'));
+  const abortedAt = write(log, a.batch(['aborted'], true, 'k'));
   mark(log, a.marker(false));
-  for (let round = 0; round < 4; round++) write(log, new Producer(60 + round).batch([`v${round}`], false, 'k'));
+  log.roll(NOW);
   const b = new Producer(2);
   const open = write(log, b.batch(['b-0'], true, 'k'));
   for (let round = 0; round < 4; round++) write(log, new Producer(70 + round).batch([`w${round}`], false, 'k'));
   log.roll(NOW);
   const state = log.cleanableState(NOW)!;
   t.equal(state.firstUncleanableOffset, open, 'not past b\'s open transaction');
-  t.same(log.readCommitted(0, 1 << 20, true).abortedTransactions, [{ producerId: 1, firstOffset: 0 }]);
+  t.same(readCommittedAll(log).aborted, [{ producerId: 1, firstOffset: abortedAt }]);
+  const segmentsBefore = log.segmentCount;
+  const markerSegment = readdirSync(dir).filter((name) => name.endsWith('.txnindex'));
+  t.equal(markerSegment.length, 1);
   await log.clean(state, NOW);
-  t.same(log.readCommitted(0, 1 << 20, true).abortedTransactions, [{ producerId: 1, firstOffset: 0 }], 'the aborted transaction is still reported after the cleaning');
+  t.ok(log.segmentCount < segmentsBefore, `the cleaning merged segments (${segmentsBefore} → ${log.segmentCount})`);
+  t.same(readdirSync(dir).filter((name) => name.endsWith('.txnindex')), ['00000000000000000000.txnindex'], 'the marker\'s segment was merged into the first, which now holds its entry');
+  const kept: string[] = [];
+  for (let offset = 0; offset < log.logEndOffset; ) {
+    const region = log.read(offset, 1 << 20, true, log.logEndOffset).region!;
+    for (const batch of splitBatches(readFileSync(region.path).subarray(region.position, region.position + region.length))) {
+      const header = readBatchHeader(batch);
+      if ((header.attributes & Attribute.control) === 0) kept.push(...decodeRecords(batch).map((record) => `${record.offset}:${record.value!.toString()}`));
+      offset = header.baseOffset + header.lastOffsetDelta + 1;
+    }
+  }
+  t.same(kept, ['3:v3', `${open}:b-0`, ...[0, 1, 2, 3].map((round) => `${open + 1 + round}:w${round}`)], 'k keeps its committed value v3: the aborted record neither stayed nor shadowed it; nothing from b\'s transaction on was cleaned');
+  t.same(readCommittedAll(log).aborted, [{ producerId: 1, firstOffset: abortedAt }], 'the aborted transaction is still reported after the cleaning');
   log.close();
   const again = reopen(dir, { cleanShutdown: true, topicConfig: compacted });
   t.teardown(() => again.close());
-  t.same(again.readCommitted(0, 1 << 20, true).abortedTransactions, [{ producerId: 1, firstOffset: 0 }], 'and after a restart');
+  t.same(readCommittedAll(again).aborted, [{ producerId: 1, firstOffset: abortedAt }], 'and after a restart');
   t.equal(again.lastStableOffset, open);
 });
 
