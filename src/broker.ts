@@ -13,6 +13,7 @@ import { Admin } from './admin/admin.js';
 import { PartitionManager } from './partition/partition-manager.js';
 import { MetadataStore, writeFileAtomic } from './controller/metadata-store.js';
 import { GroupCoordinator } from './coordinator/group-coordinator.js';
+import { TransactionCoordinator } from './coordinator/transaction/transaction-coordinator.js';
 import type { BrokerServices } from './handlers/handler.js';
 import { createRegistry, type HandlerRegistry } from './handlers/registry.js';
 import { advertisedBrokers } from './handlers/metadata-view.js';
@@ -195,13 +196,16 @@ export class Broker {
       shards.on('log', (level, message) => logger[level](message));
       // In a cluster a broker coordinates the groups whose __consumer_offsets partition it leads.
       const groups = new GroupCoordinator({ config, controller, partitions, logger, followLeadership: cluster !== null });
+      const transactions = new TransactionCoordinator({ config, controller, partitions, logger, followLeadership: cluster !== null });
       if (cluster !== null) {
         cluster.replicas.onLeadershipChange = (topic, partition, role, leaderEpoch) => {
           partitions.leadershipChanged(topic, partition);
           groups.onLeadershipChange(topic, partition, role, leaderEpoch);
+          transactions.onLeadershipChange(topic, partition, role, leaderEpoch);
         };
       }
       groups.start();
+      transactions.start();
       const registry = createRegistry();
       let broker: Broker | null = null;
       const services: BrokerServices = {
@@ -211,6 +215,7 @@ export class Broker {
         },
         controller,
         groups,
+        transactions,
         partitions,
         admin: new Admin({ config: () => controller.config, controller, partitions, logger }),
         cluster,
@@ -365,6 +370,7 @@ export class Broker {
     const closed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     this.services.partitions.stopWaiting();
     this.services.groups.stop();
+    this.services.transactions.stop();
     // Leaving the cluster closes the ZooKeeper session: the registration goes at once, and the controller moves leadership.
     const left = this.cluster?.stop().catch((error: unknown) => this.logger.error(`leaving the cluster: ${(error as Error).message}`));
     const drained = Promise.all([...this.connections].map((connection) => connection.drain()));

@@ -8,7 +8,7 @@
 
 import { resolveTopicConfig, validateTopicConfigs, type BrokerConfig } from '../config/broker-config.js';
 import { limits } from '../config/limits.js';
-import { OFFSETS_TOPIC, topicNameProblem, type ClusterTopics, type CreateTopicRequest, type TopicOutcome } from '../controller/controller.js';
+import { TRANSACTION_STATE_TOPIC, internalTopicSpec, topicNameProblem, type ClusterTopics, type CreateTopicRequest, type TopicOutcome } from '../controller/controller.js';
 import type { LeaderAndIsr } from '../controller/leader-and-isr.js';
 import { isInternalTopic, type TopicRecord } from '../controller/metadata-store.js';
 import type { Logger } from '../logger.js';
@@ -168,7 +168,7 @@ export class ZkClusterTopics implements ClusterTopics {
   async topicOrAutoCreate(name: string, allowAutoCreate: boolean): Promise<TopicOutcome> {
     const existing = this.cache.topic(name);
     if (existing !== undefined) return outcome(ErrorCode.NONE, null, existing);
-    if (name === OFFSETS_TOPIC && allowAutoCreate) {
+    if (internalTopicSpec(this.config(), name) !== undefined && allowAutoCreate) {
       try {
         return outcome(ErrorCode.NONE, null, await this.ensureInternalTopic(name));
       } catch (error) {
@@ -183,26 +183,24 @@ export class ZkClusterTopics implements ClusterTopics {
   }
 
   /**
-   * __consumer_offsets, made from the broker's settings on first use. Like Kafka, a cluster with
-   * fewer live brokers than offsets.topic.replication.factor does not create it: the caller
-   * answers COORDINATOR_NOT_AVAILABLE until enough brokers are up.
+   * An internal topic (__consumer_offsets, __transaction_state), made from the broker's settings
+   * on first use. Like Kafka, a cluster with fewer live brokers than its replication factor
+   * (offsets.topic.replication.factor, transaction.state.log.replication.factor) does not create
+   * it: the caller answers COORDINATOR_NOT_AVAILABLE until enough brokers are up.
    */
   async ensureInternalTopic(name: string): Promise<TopicRecord> {
     const existing = this.cache.topic(name);
     if (existing !== undefined) return existing;
-    if (name !== OFFSETS_TOPIC) throw new Error(`${name} is not an internal topic the broker creates`);
-    const config = this.config();
-    const replicationFactor = config.groups.offsetsTopicReplicationFactor;
+    const spec = internalTopicSpec(this.config(), name);
+    if (spec === undefined) throw new Error(`${name} is not an internal topic the broker creates`);
+    const replicationFactor = spec.replicationFactor;
     const live = this.liveBrokers().length;
     if (live < replicationFactor) {
-      throw new Error(`Number of alive brokers '${live}' does not meet the required replication factor '${replicationFactor}' for the offsets topic (configured via 'offsets.topic.replication.factor').`);
+      const key = name === TRANSACTION_STATE_TOPIC ? 'transaction.state.log.replication.factor' : 'offsets.topic.replication.factor';
+      throw new Error(`Number of alive brokers '${live}' does not meet the required replication factor '${replicationFactor}' for ${name} (configured via '${key}').`);
     }
-    const configs = new Map<string, string | null>([
-      ['cleanup.policy', 'compact'],
-      ['segment.bytes', String(config.groups.offsetsTopicSegmentBytes)],
-      ['compression.type', 'producer'],
-    ]);
-    const result = await this.once(name, () => this.create({ name, numPartitions: config.groups.offsetsTopicPartitions, replicationFactor, assignments: [], configs }));
+    const configs = new Map<string, string | null>(Object.entries(spec.configs));
+    const result = await this.once(name, () => this.create({ name, numPartitions: spec.partitions, replicationFactor, assignments: [], configs }));
     if (result.topic === null) {
       if (result.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS) {
         const appeared = await this.waitFor(() => this.cache.topic(name));

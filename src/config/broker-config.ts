@@ -100,6 +100,20 @@ export interface GroupSettings {
   readonly offsetsTopicReplicationFactor: number;
 }
 
+/** The transaction coordinator's settings (Kafka's transaction.* keys). */
+export interface TransactionSettings {
+  readonly stateLogPartitions: number;
+  readonly stateLogSegmentBytes: number;
+  /** transaction.state.log.replication.factor as it applies (at most 1 in the embedded mode, as offsets.topic.replication.factor). */
+  readonly stateLogReplicationFactor: number;
+  /** transaction.state.log.min.isr, at most the replication factor that applies. */
+  readonly stateLogMinIsr: number;
+  readonly maxTimeoutMs: number;
+  readonly idExpirationMs: number;
+  readonly abortTimedOutIntervalMs: number;
+  readonly removeExpiredIntervalMs: number;
+}
+
 /** How to reach ZooKeeper (Kafka's zookeeper.* keys); present only in cluster mode. */
 export interface ZooKeeperSettings {
   /** zookeeper.connect as written: the servers, then the optional chroot (what the ZooKeeper client takes). */
@@ -184,6 +198,7 @@ export interface BrokerConfig {
   readonly retentionCheckIntervalMs: number;
   readonly producerIdExpirationMs: number;
   readonly groups: GroupSettings;
+  readonly transactions: TransactionSettings;
   readonly cleaner: CleanerSettings;
   /** Broker defaults for topic-level keys, by topic key name (segment.bytes, …), dynamic configs included. */
   readonly topicDefaults: ReadonlyMap<string, ConfigValue>;
@@ -399,6 +414,7 @@ export function buildBrokerConfig(
       maxSize: get('group.max.size'),
       offsetsTopicReplicationFactor: zookeeper === null ? Math.min(1, offsetsTopicReplicationFactor) : offsetsTopicReplicationFactor,
     },
+    transactions: transactionSettings(values, zookeeper !== null),
     cleaner: {
       enable: get('log.cleaner.enable'),
       dedupeBufferBytes: get('log.cleaner.dedupe.buffer.size'),
@@ -414,6 +430,23 @@ export function buildBrokerConfig(
 }
 
 /** zookeeper.* (already checked one by one), or null when zookeeper.connect is unset: the embedded mode. */
+function transactionSettings(values: ReadonlyMap<string, ConfigValue>, cluster: boolean): TransactionSettings {
+  const get = <T extends ConfigValue>(key: string): T => values.get(key) as T;
+  const configuredFactor = get<number>('transaction.state.log.replication.factor');
+  // The embedded broker is the only replica there is, as for offsets.topic.replication.factor.
+  const stateLogReplicationFactor = cluster ? configuredFactor : Math.min(1, configuredFactor);
+  return {
+    stateLogPartitions: get('transaction.state.log.num.partitions'),
+    stateLogSegmentBytes: get('transaction.state.log.segment.bytes'),
+    stateLogReplicationFactor,
+    stateLogMinIsr: cluster ? get<number>('transaction.state.log.min.isr') : Math.min(stateLogReplicationFactor, get<number>('transaction.state.log.min.isr')),
+    maxTimeoutMs: get('transaction.max.timeout.ms'),
+    idExpirationMs: get('transactional.id.expiration.ms'),
+    abortTimedOutIntervalMs: get('transaction.abort.timed.out.transaction.cleanup.interval.ms'),
+    removeExpiredIntervalMs: get('transaction.remove.expired.transaction.cleanup.interval.ms'),
+  };
+}
+
 function zooKeeperSettings(values: ReadonlyMap<string, ConfigValue>): ZooKeeperSettings | null {
   const get = <T extends ConfigValue>(key: string): T => values.get(key) as T;
   const connect = get<string | null>('zookeeper.connect');

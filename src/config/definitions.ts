@@ -241,6 +241,13 @@ export const brokerConfigDefinitions = define([
   { name: 'producer.id.expiration.ms', type: 'int', defaultValue: '86400000', min: 1, doc: 'Forget an idle producer\'s state after this long.' },
   { name: 'offsets.topic.num.partitions', type: 'int', defaultValue: '50', min: 1, doc: 'Partitions of __consumer_offsets (fixed once the topic exists).' },
   { name: 'offsets.topic.segment.bytes', type: 'int', defaultValue: String(100 * 1024 * 1024), min: 1, doc: 'Segment size of __consumer_offsets.' },
+  { name: 'transaction.state.log.num.partitions', type: 'int', defaultValue: '50', min: 1, doc: 'Partitions of __transaction_state (fixed once the topic exists).' },
+  { name: 'transaction.state.log.segment.bytes', type: 'int', defaultValue: String(100 * 1024 * 1024), min: 1, doc: 'Segment size of __transaction_state.' },
+  { name: 'transaction.state.log.load.buffer.size', type: 'int', defaultValue: String(5 * 1024 * 1024), min: 1, doc: 'Bytes read at a time when a partition of __transaction_state is loaded.' },
+  { name: 'transaction.max.timeout.ms', type: 'int', defaultValue: '900000', min: 1, doc: 'The longest transaction.timeout.ms a producer may ask for; a longer one gets INVALID_TRANSACTION_TIMEOUT from InitProducerId.' },
+  { name: 'transactional.id.expiration.ms', type: 'int', defaultValue: '604800000', min: 1, doc: 'A transactional id with no transaction for this long is forgotten (a tombstone in __transaction_state).' },
+  { name: 'transaction.abort.timed.out.transaction.cleanup.interval.ms', type: 'int', defaultValue: '10000', min: 1, doc: 'How often transactions open past their timeout are looked for and aborted.' },
+  { name: 'transaction.remove.expired.transaction.cleanup.interval.ms', type: 'int', defaultValue: '3600000', min: 1, doc: 'How often expired transactional ids are looked for.' },
   { name: 'offsets.retention.minutes', type: 'int', defaultValue: '10080', min: 1, doc: 'Committed offsets of a group Empty this long are deleted; in a group that never had members, each offset this long after its commit (KIP-211).' },
   { name: 'offsets.retention.check.interval.ms', type: 'long', defaultValue: '600000', min: 1, doc: 'How often expired offsets are looked for.' },
   { name: 'offset.metadata.max.bytes', type: 'int', defaultValue: '4096', min: 0, doc: 'Longest metadata string of a committed offset.' },
@@ -343,6 +350,14 @@ export const brokerConfigDefinitions = define([
     doc: `The replica a consumer (Fetch v11+, with client.rack) is pointed to as preferred_read_replica (KIP-392). Unset: always the leader. ${RACK_AWARE_REPLICA_SELECTOR}: an in-sync follower in the consumer's rack when the leader is not in it.`,
   },
   {
+    name: 'transaction.state.log.replication.factor', type: 'int', defaultValue: '3', min: 1, max: 32767,
+    doc: 'The replication factor for __transaction_state. In cluster mode its creation fails (COORDINATOR_NOT_AVAILABLE) until the cluster size meets it; in the embedded mode it is capped at 1.',
+  },
+  {
+    name: 'transaction.state.log.min.isr', type: 'int', defaultValue: '2', min: 1,
+    doc: 'min.insync.replicas of __transaction_state (capped at its replication factor in the embedded mode).',
+  },
+  {
     name: 'offsets.topic.replication.factor', type: 'int', defaultValue: '3', min: 1, max: 32767,
     doc: 'The replication factor for the offsets topic (set higher to ensure availability). In cluster mode, internal topic creation fails (COORDINATOR_NOT_AVAILABLE) until the cluster size meets this replication factor requirement. In the embedded mode (no zookeeper.connect) it is capped at 1, the one broker there is.',
   },
@@ -425,7 +440,7 @@ export const brokerConfigDefinitions = define([
 /** Kafka keys with no effect in Spate, accepted so an existing server.properties starts with a note rather than a failure. */
 export const ignoredBrokerKeys: ReadonlySet<string> = new Set([
   'num.io.threads',
-  'num.recovery.threads.per.data.dir', 'transaction.state.log.replication.factor', 'transaction.state.log.min.isr',
+  'num.recovery.threads.per.data.dir',
   // The cleaner runs in each shard thread with a share of log.cleaner.dedupe.buffer.size, not in threads of its own.
   'log.cleaner.threads', 'log.cleaner.io.buffer.size', 'log.cleaner.io.buffer.load.factor', 'log.cleaner.io.max.bytes.per.second',
 ]);

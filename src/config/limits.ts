@@ -43,6 +43,12 @@ export const limits = {
    * transaction open at once).
    */
   abortedTransactionsPerFetchMax: 1000,
+  /**
+   * Transactional ids one transaction coordinator holds (Kafka has no bound: every id a client
+   * names stays until transactional.id.expiration.ms). InitProducerId for a new id past it is
+   * COORDINATOR_NOT_AVAILABLE, logged; ids already known are served.
+   */
+  transactionalIdsMax: 100_000,
   /** Batches remembered per producer and partition for duplicate detection (Kafka keeps 5). */
   producerBatchesRemembered: 5,
   /**

@@ -83,6 +83,39 @@ export type BrokerConfigListener = (config: BrokerConfig, previous: BrokerConfig
 
 /** The group coordinator's internal topic, created only from the broker's offsets.topic.* settings. */
 export const OFFSETS_TOPIC = '__consumer_offsets';
+export const TRANSACTION_STATE_TOPIC = '__transaction_state';
+
+/**
+ * What the broker makes an internal topic of (Kafka's AutoTopicCreationManager):
+ * __consumer_offsets from offsets.topic.* (compacted, stored as produced), __transaction_state
+ * from transaction.state.log.* (compacted, uncompressed, no unclean election, its own
+ * min.insync.replicas — Kafka's TransactionLog configs). Undefined for any other name.
+ */
+export function internalTopicSpec(config: BrokerConfig, name: string): { partitions: number; replicationFactor: number; configs: Record<string, string> } | undefined {
+  if (name === OFFSETS_TOPIC) {
+    const groups = config.groups;
+    return {
+      partitions: groups.offsetsTopicPartitions,
+      replicationFactor: groups.offsetsTopicReplicationFactor,
+      configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(groups.offsetsTopicSegmentBytes), 'compression.type': 'producer' },
+    };
+  }
+  if (name === TRANSACTION_STATE_TOPIC) {
+    const transactions = config.transactions;
+    return {
+      partitions: transactions.stateLogPartitions,
+      replicationFactor: transactions.stateLogReplicationFactor,
+      configs: {
+        'cleanup.policy': 'compact',
+        'segment.bytes': String(transactions.stateLogSegmentBytes),
+        'compression.type': 'uncompressed',
+        'unclean.leader.election.enable': 'false',
+        'min.insync.replicas': String(transactions.stateLogMinIsr),
+      },
+    };
+  }
+  return undefined;
+}
 
 const LEGAL_TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
 
@@ -398,7 +431,7 @@ export class Controller {
     // refuses clients the internal topic it makes itself, __cluster_metadata, the same way).
     // Once it exists the answer is Kafka's TOPIC_ALREADY_EXISTS, which "create if missing" tolerates.
     if (this.internalTopicSpec(request.name) !== undefined) {
-      return outcome(ErrorCode.INVALID_REQUEST, `Creation of internal topic ${request.name} is prohibited: the broker creates it from its offsets.topic.* settings when a group first needs it.`);
+      return outcome(ErrorCode.INVALID_REQUEST, `Creation of internal topic ${request.name} is prohibited: the broker creates it from its own settings when a group or a transaction first needs it.`);
     }
     if (this.deleting.has(request.name)) {
       return outcome(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${request.name}' is marked for deletion.`);
@@ -570,17 +603,11 @@ export class Controller {
 
   /**
    * The internal topics and what they are made of: only the broker's settings, as Kafka's
-   * AutoTopicCreationManager makes __consumer_offsets (offsets.topic.num.partitions;
-   * compacted, offsets.topic.segment.bytes, stored as produced — overrides, so that no broker
-   * default, static or dynamic, changes them).
+   * AutoTopicCreationManager makes them (overrides, so that no broker default, static or
+   * dynamic, changes them).
    */
   private internalTopicSpec(name: string): { partitions: number; configs: Record<string, string> } | undefined {
-    if (name !== OFFSETS_TOPIC) return undefined;
-    const groups = this.staticConfig.groups;
-    return {
-      partitions: groups.offsetsTopicPartitions,
-      configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(groups.offsetsTopicSegmentBytes), 'compression.type': 'producer' },
-    };
+    return internalTopicSpec(this.staticConfig, name);
   }
 
   /** An internal topic (__consumer_offsets), created on first use from the broker's settings. */

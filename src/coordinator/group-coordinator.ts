@@ -2,7 +2,7 @@
 // API, each answering COORDINATOR_LOAD_IN_PROGRESS until the group's partition of
 // __consumer_offsets is loaded, then handing the request to the part that does the job:
 // membership and rebalances (group-membership.ts), committed offsets (committed-offsets.ts),
-// loading (offsets-loader.ts), the log itself (offsets-topic.ts). What spans both groups
+// loading (internal-topic-loader.ts), the log itself (offsets-topic.ts). What spans both groups
 // and offsets lives here: DeleteGroups, DescribeGroups and ListGroups, Kafka's
 // cleanupGroupMetadata (offsets expiring on the offsets.retention.check.interval.ms timer,
 // the offsets of a deleted topic), and routing loaded records. Runs on the main thread;
@@ -24,7 +24,7 @@ import { excerpt } from '../protocol/string-limits.js';
 import { CommittedOffsets, expiredOffsets, type FetchedOffset, type OffsetSelector, type OffsetToCommit, type TopicPartition } from './committed-offsets.js';
 import type { GroupState, JoinResult, SyncResult } from './group.js';
 import { EMPTY, GroupMembership, joinError, syncError, type JoinRequest, type LeaveResult, type MemberRef, type SyncRequest } from './group-membership.js';
-import { OffsetsLoader } from './offsets-loader.js';
+import { InternalTopicLoader } from './internal-topic-loader.js';
 import { decodeGroupValue, decodeKey, encodeGroupKey } from './offsets-records.js';
 import { OFFSETS_TOPIC, OffsetsTopic } from './offsets-topic.js';
 
@@ -76,7 +76,7 @@ export interface CoordinatorLocation {
 export class GroupCoordinator {
   private readonly settings: GroupSettings;
   private readonly offsetsTopic: OffsetsTopic;
-  private readonly loader: OffsetsLoader;
+  private readonly loader: InternalTopicLoader;
   private readonly membership: GroupMembership;
   private readonly offsets: CommittedOffsets;
   /** Topics deleted while a partition of __consumer_offsets was not loaded: their offsets there go once it is. */
@@ -93,7 +93,7 @@ export class GroupCoordinator {
     this.offsetsTopic = new OffsetsTopic(services, () => {
       if (!this.followLeadership) this.loader.markAllLoaded();
     });
-    this.loader = new OffsetsLoader(
+    this.loader = new InternalTopicLoader(
       this.offsetsTopic,
       {
         apply: (partition, key, value) => this.applyRecord(partition, key, value),
@@ -436,7 +436,7 @@ export class GroupCoordinator {
     if (removed > 0) this.services.logger.info(`group ${excerpt(groupId)}: removed ${removed} committed offset(s) of deleted topic(s) ${[...topics].join(', ')}`);
   }
 
-  /** Which load of the group's partition memory holds (offsets-loader.ts): a write that began under another changes nothing when it ends. */
+  /** Which load of the group's partition memory holds (internal-topic-loader.ts): a write that began under another changes nothing when it ends. */
   private tenureOf(groupId: string): number {
     return this.loader.tenure(this.offsetsTopic.partitionOf(groupId));
   }

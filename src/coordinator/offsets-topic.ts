@@ -33,6 +33,7 @@ export interface OffsetsRecord {
 }
 
 export class OffsetsTopic {
+  readonly name = OFFSETS_TOPIC;
   private topic: TopicRecord | null = null;
   private creating: Promise<TopicRecord> | null = null;
 

@@ -3,7 +3,8 @@
 // embedded broker leads them all), named by its advertised endpoint; the first lookup
 // creates the topic. No leader, a leader whose endpoint this broker does not know, or this
 // broker still loading the partition: COORDINATOR_NOT_AVAILABLE (clients retry).
-// Transactions are not served yet: their keys are answered COORDINATOR_NOT_AVAILABLE too.
+// Transactional ids: the same, with __transaction_state (created on the first lookup). In a
+// cluster transactions are not served yet (COORDINATOR_NOT_AVAILABLE).
 
 import { ErrorCode } from '../protocol/errors.js';
 import type { Coordinator } from '../protocol/generated/find-coordinator-response.js';
@@ -16,12 +17,12 @@ const KeyType = { GROUP: 0, TRANSACTION: 1 } as const;
 
 async function locate(broker: BrokerServices, key: string, keyType: number): Promise<Encodable<Coordinator>> {
   const unavailable = (errorCode: number, errorMessage: string): Encodable<Coordinator> => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage });
-  if (keyType === KeyType.TRANSACTION) return unavailable(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'transactions are not served yet');
-  if (keyType !== KeyType.GROUP) return unavailable(ErrorCode.INVALID_REQUEST, `unknown coordinator key type ${keyType}`);
-  const found = await broker.groups.findCoordinator(key);
-  if (found.errorCode !== ErrorCode.NONE) return unavailable(found.errorCode, 'the group coordinator is not available yet');
+  if (keyType !== KeyType.GROUP && keyType !== KeyType.TRANSACTION) return unavailable(ErrorCode.INVALID_REQUEST, `unknown coordinator key type ${keyType}`);
+  const kind = keyType === KeyType.GROUP ? 'group' : 'transaction';
+  const found = keyType === KeyType.GROUP ? await broker.groups.findCoordinator(key) : await broker.transactions.findCoordinator(key);
+  if (found.errorCode !== ErrorCode.NONE) return unavailable(found.errorCode, `the ${kind} coordinator is not available yet`);
   const endpoint = broker.brokerEndpoint(found.nodeId);
-  if (endpoint === undefined) return unavailable(ErrorCode.COORDINATOR_NOT_AVAILABLE, `the group coordinator, broker ${found.nodeId}, is not a live broker known here`);
+  if (endpoint === undefined) return unavailable(ErrorCode.COORDINATOR_NOT_AVAILABLE, `the ${kind} coordinator, broker ${found.nodeId}, is not a live broker known here`);
   return { key, nodeId: found.nodeId, host: endpoint.host, port: endpoint.port, errorCode: ErrorCode.NONE, errorMessage: null };
 }
 

@@ -1,22 +1,42 @@
-// InitProducerId (key 22), versions 0-4, for idempotent producers.
+// InitProducerId (key 22), versions 0-4.
 // Without a transactional id Kafka always hands out a fresh producer id with epoch 0
 // (the id and epoch a v3+ client sends are ignored), and so does Spate. Ids come from
 // blocks reserved on disk before use, so they stay unique across restarts and crashes.
-// Not served yet: transactional ids (answered COORDINATOR_NOT_AVAILABLE, which clients retry).
+// With one, the transaction coordinator answers (coordinator/transaction/): a new id gets a
+// producer id at epoch 0, a known one its epoch bumped, fencing the producer that had it.
+// Kafka's version rules: a v3+ producer id without an epoch (or the reverse) is
+// INVALID_REQUEST; PRODUCER_FENCED, which clients below v4 do not know, is
+// INVALID_PRODUCER_EPOCH for them.
 
 import { ErrorCode } from '../protocol/errors.js';
 import { initProducerIdApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
+
+const FIRST_PRODUCER_FENCED_VERSION = 4;
+const NO_PRODUCER_ID = -1;
+const NO_PRODUCER_EPOCH = -1;
 
 export const initProducerIdHandler = defineHandler({
   minVersion: 0,
   maxVersion: 4,
   schema: initProducerIdApi,
   async handle(request, context) {
-    if (request.transactionalId !== null) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 };
+    if (request.transactionalId === null) {
+      const producerId = await context.broker.controller.nextProducerId();
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
     }
-    const producerId = await context.broker.controller.nextProducerId();
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
+    const producerId = context.apiVersion >= 3 ? request.producerId : NO_PRODUCER_ID;
+    const producerEpoch = context.apiVersion >= 3 ? request.producerEpoch : NO_PRODUCER_EPOCH;
+    if ((producerId === NO_PRODUCER_ID) !== (producerEpoch === NO_PRODUCER_EPOCH)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, producerId: -1, producerEpoch: -1 };
+    }
+    const result = await context.broker.transactions.initProducerId({
+      transactionalId: request.transactionalId,
+      transactionTimeoutMs: request.transactionTimeoutMs,
+      producerId,
+      producerEpoch,
+    });
+    const errorCode = result.errorCode === ErrorCode.PRODUCER_FENCED && context.apiVersion < FIRST_PRODUCER_FENCED_VERSION ? ErrorCode.INVALID_PRODUCER_EPOCH : result.errorCode;
+    return { throttleTimeMs: 0, errorCode, producerId: result.producerId, producerEpoch: result.producerEpoch };
   },
 });

@@ -6,6 +6,7 @@ import type { Admin } from '../admin/admin.js';
 import type { BrokerConfig } from '../config/broker-config.js';
 import type { Controller } from '../controller/controller.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
+import type { TransactionCoordinator } from '../coordinator/transaction/transaction-coordinator.js';
 import type { Logger, ThrottledLog } from '../logger.js';
 import type { ApiSchema, Encodable } from '../protocol/message.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
@@ -21,6 +22,7 @@ export interface BrokerServices {
   readonly config: BrokerConfig;
   readonly controller: Controller;
   readonly groups: GroupCoordinator;
+  readonly transactions: TransactionCoordinator;
   readonly partitions: PartitionManager;
   /** The admin operations (topics, configs, log dirs) the admin APIs translate to and from the wire. */
   readonly admin: Admin;

@@ -38,7 +38,8 @@ t.test('defaults: Kafka\'s, and no zookeeper.connect is the embedded mode', asyn
   });
   t.equal(config.values.get('offsets.topic.replication.factor'), 3, 'Kafka\'s default is kept as the key\'s value');
   t.equal(config.groups.offsetsTopicReplicationFactor, 1, 'but the embedded mode caps it at its one broker');
-  t.equal(config.values.get('transaction.state.log.replication.factor'), undefined, 'the transaction keys stay accepted with no effect');
+  t.equal(config.values.get('transaction.state.log.replication.factor'), 3, 'the transaction state log\'s keys are read (issue 13)');
+  t.same([config.transactions.stateLogReplicationFactor, config.transactions.stateLogMinIsr], [1, 1], 'and capped at the embedded mode\'s one broker');
   t.equal(config.values.get('unclean.leader.election.enable'), false);
   t.equal(config.topicDefaults.get('unclean.leader.election.enable'), false);
   t.equal(resolveTopicConfig(config.topicDefaults, {}).uncleanLeaderElectionEnable, false);
@@ -70,10 +71,12 @@ t.test('keys that are read now are no longer "accepted with no effect"', async (
     'offsets.topic.replication.factor': '1', 'num.replica.fetchers': '2', 'zookeeper.connection.timeout.ms': '6000',
     'transaction.state.log.replication.factor': '1', 'transaction.state.log.min.isr': '1',
   });
-  t.same(warnings, [
-    'config key transaction.state.log.replication.factor has no effect in Spate; ignored',
-    'config key transaction.state.log.min.isr has no effect in Spate; ignored',
-  ]);
+  t.same(warnings, []);
+  t.same(
+    [build({ ...CLUSTER, 'transaction.state.log.replication.factor': '2', 'transaction.state.log.min.isr': '2' }).config.transactions].map((settings) => [settings.stateLogReplicationFactor, settings.stateLogMinIsr]),
+    [[2, 2]],
+    'cluster mode applies them',
+  );
 });
 
 t.test('a zookeeper.connect that is not host:port[,host:port...][/chroot] is refused, naming the key', async (t) => {

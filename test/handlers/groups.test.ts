@@ -43,7 +43,8 @@ t.test('FindCoordinator names this broker and creates __consumer_offsets, which 
   const batched = await client.request(findCoordinatorApi, 4, { keyType: 0, coordinatorKeys: ['a', 'b'] });
   t.same(batched.coordinators.map((c) => [c.key, c.errorCode, c.nodeId]), [['a', 0, 0], ['b', 0, 0]]);
   const transactional = await client.request(findCoordinatorApi, 1, { key: 'tx', keyType: 1 });
-  t.equal(transactional.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'transactions are not served yet');
+  t.same([transactional.errorCode, transactional.nodeId], [ErrorCode.NONE, 0], 'a transactional id: this broker too (test/coordinator/transaction-init.test.ts)');
+  t.equal((await client.request(findCoordinatorApi, 1, { key: 'x', keyType: 2 })).errorCode, ErrorCode.INVALID_REQUEST, 'an unknown key type');
 
   const metadata = await client.request(metadataApi, 12, { topics: [{ name: '__consumer_offsets', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }] });
   t.same([metadata.topics[0]!.isInternal, metadata.topics[0]!.partitions.length], [true, 5]);

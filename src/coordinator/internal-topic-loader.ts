@@ -1,13 +1,15 @@
-// Loading the partitions of __consumer_offsets into the coordinator's memory, and where each
-// load stands: a group may be served only once its partition is read whole (Kafka's
-// loadGroupsAndOffsets; until then its requests get COORDINATOR_LOAD_IN_PROGRESS). A load
+// Loading the partitions of an internal topic (__consumer_offsets for the group coordinator,
+// __transaction_state for the transaction coordinator) into a coordinator's memory, and where
+// each load stands: a group or transactional id may be served only once its partition is read
+// whole (Kafka's loadGroupsAndOffsets, loadTransactionsForTxnTopicPartition; until then its
+// requests get COORDINATOR_LOAD_IN_PROGRESS). A load
 // that fails part-way drops what it read and is retried after a backoff doubling from
 // limits.offsetsLoadRetryBackoffMsMin to ...Max, up to limits.offsetsLoadAttemptsMax loads in
 // a row; after that, a FindCoordinator or JoinGroup for one of its groups starts another
 // (at most once per ...Max), so a partition is never unavailable until a restart.
 //
 // Which partitions are loaded at all depends on the mode. The embedded broker coordinates
-// every group: it loads every partition at startup (loadAll). A broker of a cluster
+// every group and transaction: it loads every partition at startup (loadAll). A broker of a cluster
 // coordinates the groups of the partitions it leads (Kafka's GroupCoordinator.onElection /
 // onResignation): `elect` starts a load, `resign` drops the partition, and a partition
 // neither loaded nor loading answers NOT_COORDINATOR. Kafka's epochForPartitionId guards both:
@@ -19,9 +21,17 @@ import { limits } from '../config/limits.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { excerpt } from '../protocol/string-limits.js';
-import { OFFSETS_TOPIC, type OffsetsTopic } from './offsets-topic.js';
 
-/** What a load fills: the coordinator's groups and committed offsets. */
+/** The internal topic a loader reads: the coordinator's one door to its log. */
+export interface LoadableTopic {
+  readonly name: string;
+  /** Partitions of the topic; before it exists, as many as it will be created with. */
+  readonly partitionCount: number;
+  /** Reads a partition from its log start to its high watermark, calling `visit` with each record in offset order. */
+  readPartition(partition: number, visit: (key: Buffer | null, value: Buffer | null) => void): Promise<void>;
+}
+
+/** What a load fills: the coordinator's groups and committed offsets, or its transactions. */
 export interface LoadTarget {
   /** One record read back from `partition`, in offset order (a null value is a tombstone). */
   apply(partition: number, key: Buffer, value: Buffer | null): void;
@@ -49,7 +59,7 @@ const NO_EPOCH = -1;
 /** Thrown from inside a read to stop a load that was overtaken by a resignation. */
 class LoadOvertaken extends Error {}
 
-export class OffsetsLoader {
+export class InternalTopicLoader {
   private readonly loads = new Map<number, PartitionLoad>();
   /** Kafka's epochForPartitionId: the newest leader epoch seen per partition, by election or resignation. */
   private readonly epochs = new Map<number, number>();
@@ -58,7 +68,7 @@ export class OffsetsLoader {
 
   /** @param followsLeadership true in a cluster: only elected partitions are loaded, and the others answer NOT_COORDINATOR */
   constructor(
-    private readonly topic: OffsetsTopic,
+    private readonly topic: LoadableTopic,
     private readonly target: LoadTarget,
     private readonly logger: Logger,
     private readonly followsLeadership: boolean,
@@ -102,12 +112,12 @@ export class OffsetsLoader {
   elect(partition: number, leaderEpoch: number): void {
     if (this.stopped) return;
     if (!this.acceptEpoch(partition, leaderEpoch)) {
-      this.logger.info(`not loading ${OFFSETS_TOPIC}-${partition} for leader epoch ${leaderEpoch}: epoch ${this.epochs.get(partition)} was already seen`);
+      this.logger.info(`not loading ${this.topic.name}-${partition} for leader epoch ${leaderEpoch}: epoch ${this.epochs.get(partition)} was already seen`);
       return;
     }
     const current = this.loads.get(partition);
     if (current === undefined) {
-      this.logger.info(`elected for ${OFFSETS_TOPIC}-${partition} in leader epoch ${leaderEpoch}: loading its groups`);
+      this.logger.info(`elected for ${this.topic.name}-${partition} in leader epoch ${leaderEpoch}: loading its groups`);
       void this.run(partition, this.own(partition, 'loading', leaderEpoch));
       return;
     }
@@ -126,7 +136,7 @@ export class OffsetsLoader {
   resign(partition: number, leaderEpoch: number | null): boolean {
     if (this.stopped) return false;
     if (!this.acceptEpoch(partition, leaderEpoch)) {
-      this.logger.info(`not unloading ${OFFSETS_TOPIC}-${partition} for leader epoch ${leaderEpoch}: epoch ${this.epochs.get(partition)} was already seen`);
+      this.logger.info(`not unloading ${this.topic.name}-${partition} for leader epoch ${leaderEpoch}: epoch ${this.epochs.get(partition)} was already seen`);
       return false;
     }
     const current = this.loads.get(partition);
@@ -170,7 +180,7 @@ export class OffsetsLoader {
     const load = this.loads.get(partition);
     if (this.stopped || load === undefined || load.state !== 'failed' || load.retryTimer !== null) return;
     if (Date.now() - load.failedAtMs < limits.offsetsLoadRetryBackoffMsMax) return;
-    this.logger.info(`loading ${OFFSETS_TOPIC}-${partition} again, for group ${excerpt(groupId)}`);
+    this.logger.info(`loading ${this.topic.name}-${partition} again, for group ${excerpt(groupId)}`);
     load.attempts = 0;
     void this.run(partition, load);
   }
@@ -204,14 +214,14 @@ export class OffsetsLoader {
     load.attempts = 0;
     this.target.loaded(partition);
     if (records > 0 || retried !== '' || this.followsLeadership) {
-      this.logger.info(`loaded ${records} record(s) of ${OFFSETS_TOPIC}-${partition} in ${Date.now() - startedMs} ms${retried}${load.leaderEpoch === NO_EPOCH ? '' : ` for leader epoch ${load.leaderEpoch}`}`);
+      this.logger.info(`loaded ${records} record(s) of ${this.topic.name}-${partition} in ${Date.now() - startedMs} ms${retried}${load.leaderEpoch === NO_EPOCH ? '' : ` for leader epoch ${load.leaderEpoch}`}`);
     }
   }
 
   /** A resignation came while the load ran: what it applied was unloaded with the partition, and it applies nothing more. */
   private onOvertaken(partition: number, load: PartitionLoad): void {
     if (this.stopped) return;
-    this.logger.info(`dropped the load of ${OFFSETS_TOPIC}-${partition} for leader epoch ${load.leaderEpoch}: the partition was resigned meanwhile`);
+    this.logger.info(`dropped the load of ${this.topic.name}-${partition} for leader epoch ${load.leaderEpoch}: the partition was resigned meanwhile`);
   }
 
   private onFailed(partition: number, load: PartitionLoad, error: Error): void {
@@ -221,12 +231,12 @@ export class OffsetsLoader {
     load.failedAtMs = Date.now();
     if (load.attempts >= limits.offsetsLoadAttemptsMax) {
       this.logger.error(
-        `loading ${OFFSETS_TOPIC}-${partition} failed ${load.attempts} times (last: ${error.message}); its groups answer COORDINATOR_LOAD_IN_PROGRESS until a FindCoordinator or JoinGroup for one of them starts another load`,
+        `loading ${this.topic.name}-${partition} failed ${load.attempts} times (last: ${error.message}); its groups answer COORDINATOR_LOAD_IN_PROGRESS until a FindCoordinator or JoinGroup for one of them starts another load`,
       );
       return;
     }
     const backoffMs = Math.min(limits.offsetsLoadRetryBackoffMsMin * 2 ** (load.attempts - 1), limits.offsetsLoadRetryBackoffMsMax);
-    this.logger.error(`loading ${OFFSETS_TOPIC}-${partition} failed (attempt ${load.attempts} of ${limits.offsetsLoadAttemptsMax}): ${error.message}; retrying in ${backoffMs} ms`);
+    this.logger.error(`loading ${this.topic.name}-${partition} failed (attempt ${load.attempts} of ${limits.offsetsLoadAttemptsMax}): ${error.message}; retrying in ${backoffMs} ms`);
     load.retryTimer = setTimeout(() => {
       load.retryTimer = null;
       if (this.loads.get(partition) === load) void this.run(partition, load);
