@@ -49,6 +49,12 @@ export const limits = {
    * COORDINATOR_NOT_AVAILABLE, logged; ids already known are served.
    */
   transactionalIdsMax: 100_000,
+  /**
+   * How long EndTxn waits for its markers before answering (Kafka answers once PrepareCommit or
+   * PrepareAbort is logged). The outcome is decided either way; the wait keeps a producer's next
+   * transaction from meeting CONCURRENT_TRANSACTIONS, on which kafkajs backs off 300 ms.
+   */
+  endTxnMarkersWaitMs: 2000,
   /** Batches remembered per producer and partition for duplicate detection (Kafka keeps 5). */
   producerBatchesRemembered: 5,
   /**

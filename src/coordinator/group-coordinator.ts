@@ -168,6 +168,11 @@ export class GroupCoordinator {
     else this.onResignation(partition, leaderEpoch >= 0 ? leaderEpoch : null);
   }
 
+  /** The partition of __consumer_offsets holding a group's records (Kafka's partitionFor; AddOffsetsToTxn adds it to a transaction). */
+  partitionFor(groupId: string): number {
+    return this.offsetsTopic.partitionOf(groupId);
+  }
+
   /** NONE when this group's partition is loaded; otherwise the error group requests get (Kafka's validateGroupStatus). */
   private loadError(groupId: string): number {
     if (this.stopped) return ErrorCode.COORDINATOR_NOT_AVAILABLE;

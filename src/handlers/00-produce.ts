@@ -13,13 +13,18 @@
 // produce to a topic this broker does not have — or not yet: one still being created is
 // invisible until its logs exist — gets UNKNOWN_TOPIC_OR_PARTITION, which clients retry
 // after refreshing their metadata.
-// Not served yet: transactional batches (INVALID_TXN_STATE), quotas (throttle is 0).
+// Transactional batches (KIP-98) need the request's transactional id (else Kafka's
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition), and each is checked against
+// the coordinator's open transaction right before its append is issued (KIP-890's
+// verification: the partition must have been added, under this producer id and epoch), so a
+// batch outside a transaction can never hold a partition's last stable offset back.
+// Not served yet: quotas (throttle is 0).
 
 import { ErrorCode } from '../protocol/errors.js';
 import { produceApi } from '../protocol/generated/index.js';
 import type { PartitionProduceResponse, TopicProduceResponse } from '../protocol/generated/produce-response.js';
 import type { Encodable } from '../protocol/message.js';
-import { Attribute, BatchField, Compression } from '../protocol/record-batch.js';
+import { Attribute, BatchField, Compression, readInt64 } from '../protocol/record-batch.js';
 import { excerpt } from '../protocol/string-limits.js';
 import { CLOSE_CONNECTION, NO_RESPONSE, defineHandler } from './handler.js';
 
@@ -50,6 +55,16 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
   };
 }
 
+function hasTransactionalBatch(topics: readonly { partitionData: readonly { records: unknown }[] }[]): boolean {
+  for (const topic of topics) {
+    for (const partition of topic.partitionData) {
+      const records = partition.records;
+      if (Buffer.isBuffer(records) && records.length > BatchField.attributes + 1 && (records.readInt16BE(BatchField.attributes) & Attribute.transactional) !== 0) return true;
+    }
+  }
+  return false;
+}
+
 export const produceHandler = defineHandler({
   minVersion: 3,
   maxVersion: 11,
@@ -59,6 +74,16 @@ export const produceHandler = defineHandler({
     const broker = context.broker;
     const acks = request.acks;
     const validAcks = acks === 0 || acks === 1 || acks === -1;
+    const transactionalId = request.transactionalId;
+    if (transactionalId === null && hasTransactionalBatch(request.topicData)) {
+      // Kafka answers the whole request so: transactional records need the id their producer was initialised with.
+      const message = 'transactional batches need the transactional id in the request';
+      const responses = request.topicData.map((topicData) => ({
+        name: topicData.name,
+        partitionResponses: topicData.partitionData.map((partition) => failed(partition.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message)),
+      }));
+      return acks === 0 ? CLOSE_CONNECTION : { responses, throttleTimeMs: 0 };
+    }
     const topics = await Promise.all(
       request.topicData.map(async (topicData): Promise<Encodable<TopicProduceResponse>> => {
         const fail = (errorCode: number, message: string | null): Encodable<TopicProduceResponse> => ({
@@ -79,13 +104,16 @@ export const produceHandler = defineHandler({
             }
             if (records.length > BatchField.attributes + 1) {
               const attributes = records.readInt16BE(BatchField.attributes);
-              if ((attributes & Attribute.transactional) !== 0) {
-                return failed(index, ErrorCode.INVALID_TXN_STATE, 'transactional produce is not served yet');
-              }
               if ((attributes & Attribute.compressionMask) === Compression.zstd && context.apiVersion < ZSTD_FIRST_PRODUCE_VERSION) {
                 return failed(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'zstd needs Produce v7 or later');
               }
+              if ((attributes & Attribute.transactional) !== 0) {
+                if (records.length < BatchField.producerEpoch + 2) return failed(index, ErrorCode.CORRUPT_MESSAGE, 'a batch shorter than its header');
+                const verdict = broker.transactions.verify(transactionalId!, readInt64(records, BatchField.producerId), records.readInt16BE(BatchField.producerEpoch), { topic: topic.name, partition: index });
+                if (verdict.errorCode !== ErrorCode.NONE) return failed(index, verdict.errorCode, verdict.message);
+              }
             }
+            // Issued in the same turn as the verification above: a marker the coordinator issues after it lands after this batch.
             const reply = await broker.partitions.append(topic, index, records, acks, request.timeoutMs);
             if (reply.errorCode !== ErrorCode.NONE) {
               return { ...failed(index, reply.errorCode, reply.errorMessage, reply.recordErrors), logStartOffset: reply.logStartOffset };

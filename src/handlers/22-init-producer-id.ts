@@ -11,6 +11,7 @@
 import { ErrorCode } from '../protocol/errors.js';
 import { initProducerIdApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
+import { fencedForVersion } from './txn-errors.js';
 
 const FIRST_PRODUCER_FENCED_VERSION = 4;
 const NO_PRODUCER_ID = -1;
@@ -36,7 +37,7 @@ export const initProducerIdHandler = defineHandler({
       producerId,
       producerEpoch,
     });
-    const errorCode = result.errorCode === ErrorCode.PRODUCER_FENCED && context.apiVersion < FIRST_PRODUCER_FENCED_VERSION ? ErrorCode.INVALID_PRODUCER_EPOCH : result.errorCode;
+    const errorCode = fencedForVersion(result.errorCode, context.apiVersion, FIRST_PRODUCER_FENCED_VERSION);
     return { throttleTimeMs: 0, errorCode, producerId: result.producerId, producerEpoch: result.producerEpoch };
   },
 });

@@ -13,6 +13,7 @@ import type { LeaderAndIsr } from '../controller/leader-and-isr.js';
 import type { TopicRecord, TopicTable } from '../controller/metadata-store.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
+import type { TxnMarker } from '../storage/producer-state.js';
 import { partitionKey, type AppendReply, type PartitionOffsets, type PartitionStatus, type ReadBound, type ReadReply } from '../shard/messages.js';
 import { type SegmentReaders } from '../shard/segment-readers.js';
 import { ShardBusyError, type ShardSet } from '../shard/shard-set.js';
@@ -187,7 +188,21 @@ export class PartitionManager {
    * in-sync replica — or `timeoutMs` passes (REQUEST_TIMED_OUT). A topic whose
    * min.insync.replicas exceeds its in-sync replicas is refused first (NOT_ENOUGH_REPLICAS).
    */
-  async append(topic: TopicRecord, partition: number, records: Uint8Array, acks: number, timeoutMs: number): Promise<AppendOutcome> {
+  append(topic: TopicRecord, partition: number, records: Uint8Array, acks: number, timeoutMs: number): Promise<AppendOutcome> {
+    return this.appendThrough(topic, partition, acks, timeoutMs, () => this.shards.append(topic.topicId, topic.name, partition, records));
+  }
+
+  /**
+   * Appends an end-transaction marker (Kafka's WriteTxnMarkers on the leader: acks=-1, the
+   * coordinator's timeout), in the same stream as produced batches to the partition, so a
+   * batch appended before the marker is in the transaction it ends and one after is not.
+   */
+  appendMarker(topic: TopicRecord, partition: number, marker: TxnMarker, timeoutMs: number): Promise<AppendOutcome> {
+    return this.appendThrough(topic, partition, -1, timeoutMs, () => this.shards.appendMarker(topic.topicId, topic.name, partition, marker));
+  }
+
+  /** An append with Kafka's checks around it: the partition exists and is led here, min.insync.replicas for acks=-1, then the wait for the in-sync replicas. */
+  private async appendThrough(topic: TopicRecord, partition: number, acks: number, timeoutMs: number, write: () => Promise<AppendReply>): Promise<AppendOutcome> {
     const fail = (errorCode: number, errorMessage: string | null, logStartOffset = -1): AppendOutcome => ({
       errorCode,
       errorMessage,
@@ -205,7 +220,7 @@ export class PartitionManager {
     }
     let reply: AppendReply;
     try {
-      reply = await this.shards.append(topic.topicId, topic.name, partition, records);
+      reply = await write();
     } catch (error) {
       if (!(error instanceof ShardBusyError)) throw error;
       return fail(ErrorCode.REQUEST_TIMED_OUT, 'the partition\'s shard is too busy; retry');

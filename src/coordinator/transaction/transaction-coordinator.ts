@@ -7,11 +7,16 @@
 // partition at startup; in a cluster the coordinator follows the leadership of the
 // partitions (onLeadershipChange), as the group coordinator does.
 //
-// Served so far: FindCoordinator for transactional ids and InitProducerId with one (a new id
-// gets a fresh producer id at epoch 0; each later call bumps the epoch, which fences the
-// previous producer; a retried call (KIP-360) gets the same epoch; an exhausted epoch moves to
-// a new producer id). The transaction itself (AddPartitionsToTxn, EndTxn, markers) is the next
-// step of issue 13.
+// A transaction: InitProducerId gives the producer its id and epoch (a new id a fresh producer
+// id at epoch 0; each later call bumps the epoch, fencing the previous producer and aborting
+// its open transaction; a retried call (KIP-360) gets the same epoch; an exhausted epoch moves
+// to a new producer id). AddPartitionsToTxn and AddOffsetsToTxn open the transaction and name
+// its partitions; produce checks each transactional batch against them (`verify`, KIP-890's
+// verification, so a batch outside a transaction cannot leave a partition's LSO stuck);
+// EndTxn logs PrepareCommit or PrepareAbort, then the COMMIT or ABORT markers are written to
+// every partition (local partitions only: transactions are served by the embedded broker so
+// far), then CompleteCommit or CompleteAbort. A transaction open past its timeout is fenced and
+// aborted by a timer; a Prepare state found at load has its markers written again.
 
 import type { BrokerConfig } from '../../config/broker-config.js';
 import { limits } from '../../config/limits.js';
@@ -21,7 +26,8 @@ import type { PartitionManager } from '../../partition/partition-manager.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { excerpt } from '../../protocol/string-limits.js';
 import { InternalTopicLoader } from '../internal-topic-loader.js';
-import { TransactionMetadata, TxnStateError, logValueOf, NO_PRODUCER_EPOCH, type TxnTransit } from './transaction-metadata.js';
+import type { TxnMarker } from '../../storage/producer-state.js';
+import { TransactionMetadata, TxnStateError, logValueOf, NO_PRODUCER_EPOCH, type TxnPartition, type TxnTransit } from './transaction-metadata.js';
 import { TransactionState, decodeTransactionKey, decodeTransactionValue, encodeTransactionKey, encodeTransactionValue } from './transaction-log.js';
 import { TRANSACTION_STATE_TOPIC, TransactionTopic } from './transaction-topic.js';
 
@@ -49,6 +55,20 @@ export interface ProducerIdAndEpoch {
 }
 
 const NOT_ASSIGNED: Omit<ProducerIdAndEpoch, 'errorCode'> = { producerId: -1, producerEpoch: -1 };
+/** A marker append waits this long for the in-sync replicas (Kafka's request.timeout.ms for WriteTxnMarkers). */
+const MARKER_TIMEOUT_MS = 30_000;
+/** Retries of a marker or a completion the partition could not take yet: from this, doubling, to the max. */
+const RETRY_BACKOFF_MS_MIN = 20;
+const RETRY_BACKOFF_MS_MAX = 1000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** Marker errors that end the sending for the transaction (Kafka's TransactionMarkerRequestCompletionHandler): this coordinator or epoch is fenced at the partition. */
+function isFencedMarkerError(errorCode: number): boolean {
+  return errorCode === ErrorCode.INVALID_PRODUCER_EPOCH || errorCode === ErrorCode.TRANSACTION_COORDINATOR_FENCED;
+}
 
 export class TransactionCoordinator {
   private readonly topic: TransactionTopic;
@@ -61,6 +81,9 @@ export class TransactionCoordinator {
   private readonly coordinatorEpochs = new Map<number, number>();
   private readonly followLeadership: boolean;
   private stopped = false;
+  /** Transactions whose markers are being written, to their completion (EndTxn waits on it, bounded). */
+  private readonly completing = new Map<TransactionMetadata, Promise<void>>();
+  private readonly abortTimer: NodeJS.Timeout;
 
   constructor(private readonly services: TransactionCoordinatorServices) {
     this.followLeadership = services.followLeadership === true;
@@ -75,14 +98,21 @@ export class TransactionCoordinator {
       {
         apply: (partition, key, value) => this.applyRecord(partition, key, value),
         loaded: (partition) => {
-          this.ids.set(partition, this.loading.get(partition) ?? new Map());
+          const ids = this.loading.get(partition) ?? new Map<string, TransactionMetadata>();
+          this.ids.set(partition, ids);
           this.loading.delete(partition);
+          // A coordinator that stopped between PrepareCommit/PrepareAbort and its completion left markers to write (Kafka's loadTransactionsForTxnTopicPartition).
+          for (const metadata of ids.values()) {
+            if (metadata.state === TransactionState.prepareCommit || metadata.state === TransactionState.prepareAbort) this.completeTransaction(partition, metadata);
+          }
         },
         forget: (partition) => this.loading.delete(partition),
       },
       services.logger,
       this.followLeadership,
     );
+    this.abortTimer = setInterval(() => this.abortTimedOutTransactions(), Math.min(services.config.transactions.abortTimedOutIntervalMs, 2 ** 31 - 1));
+    this.abortTimer.unref();
   }
 
   /** The embedded broker: loads __transaction_state when it exists (serving meanwhile). */
@@ -208,8 +238,13 @@ export class TransactionCoordinator {
             transit = metadata.prepareIncrementProducerEpoch(transactionTimeoutMs, expected?.epoch ?? null, nowMs);
           }
           break;
+        case TransactionState.ongoing: {
+          // A new producer with the id: the open transaction is aborted under a bumped epoch, and
+          // the caller retries (CONCURRENT_TRANSACTIONS) to get the epoch after it.
+          const fenced = await this.fenceAndAbort(partition, metadata);
+          return fail(fenced === ErrorCode.NONE ? ErrorCode.CONCURRENT_TRANSACTIONS : fenced);
+        }
         default:
-          // Ongoing transactions are fenced and aborted with the transaction APIs (the next step of issue 13); none can exist before them.
           return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
       }
     } catch (error) {
@@ -255,6 +290,189 @@ export class TransactionCoordinator {
     return ErrorCode.NONE;
   }
 
+  /**
+   * A client's request about its transaction (Kafka's checks before AddPartitionsToTxn and
+   * EndTxn): the id must be known here with this producer id (INVALID_PRODUCER_ID_MAPPING) and
+   * epoch (PRODUCER_FENCED), with no change in flight (CONCURRENT_TRANSACTIONS).
+   */
+  private ownTransaction(transactionalId: string, producerId: number, producerEpoch: number): { errorCode: number; metadata: TransactionMetadata | undefined; partition: number } {
+    if (transactionalId === '') return { errorCode: ErrorCode.INVALID_REQUEST, metadata: undefined, partition: -1 };
+    const { errorCode, metadata, partition } = this.stateOf(transactionalId);
+    if (errorCode !== ErrorCode.NONE) return { errorCode, metadata: undefined, partition };
+    if (metadata === undefined || metadata.producerId !== producerId) return { errorCode: ErrorCode.INVALID_PRODUCER_ID_MAPPING, metadata: undefined, partition };
+    if (producerEpoch !== metadata.producerEpoch) return { errorCode: ErrorCode.PRODUCER_FENCED, metadata: undefined, partition };
+    if (metadata.pendingTransitionInProgress) return { errorCode: ErrorCode.CONCURRENT_TRANSACTIONS, metadata: undefined, partition };
+    return { errorCode: ErrorCode.NONE, metadata, partition };
+  }
+
+  /**
+   * AddPartitionsToTxn (and AddOffsetsToTxn, with the group's __consumer_offsets partition):
+   * the transaction opens, or grows, by `partitions` (Kafka's handleAddPartitionsToTransaction).
+   * Partitions already all in an open transaction write nothing.
+   */
+  async addPartitions(transactionalId: string, producerId: number, producerEpoch: number, partitions: readonly TxnPartition[]): Promise<number> {
+    const { errorCode, metadata, partition } = this.ownTransaction(transactionalId, producerId, producerEpoch);
+    if (metadata === undefined) return errorCode;
+    if (metadata.state === TransactionState.prepareCommit || metadata.state === TransactionState.prepareAbort) return ErrorCode.CONCURRENT_TRANSACTIONS;
+    if (metadata.state === TransactionState.ongoing && metadata.holdsAll(partitions)) return ErrorCode.NONE;
+    let transit: TxnTransit;
+    try {
+      transit = metadata.prepareAddPartitions(partitions, Date.now());
+    } catch (error) {
+      if (error instanceof TxnStateError) return error.errorCode;
+      throw error;
+    }
+    return this.write(partition, metadata, transit);
+  }
+
+  /**
+   * Whether a transactional batch of `producerId`/`producerEpoch` may be appended to
+   * `topic`-`partition` (KIP-890 part 1, here an in-memory check since the coordinator is this
+   * broker): its transaction is open and holds the partition. Called right before the append
+   * is issued, with nothing awaited between, so a marker issued after this answer lands after
+   * the batch. NONE, or the produce error: NOT_ENOUGH_REPLICAS (retriable, as Kafka maps a
+   * coordinator that cannot answer yet), INVALID_PRODUCER_EPOCH for an older epoch,
+   * INVALID_TXN_STATE for anything else (a transaction being ended included).
+   */
+  verify(transactionalId: string, producerId: number, producerEpoch: number, target: TxnPartition): { errorCode: number; message: string } {
+    const { errorCode, metadata } = this.stateOf(transactionalId);
+    if (errorCode !== ErrorCode.NONE) return { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, message: `the transaction coordinator cannot verify transactional id ${excerpt(transactionalId)} yet` };
+    if (metadata === undefined || metadata.producerId !== producerId) return { errorCode: ErrorCode.INVALID_TXN_STATE, message: `producer ${producerId} has no transaction under transactional id ${excerpt(transactionalId)}` };
+    if (producerEpoch < metadata.producerEpoch) return { errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, message: `producer epoch ${producerEpoch} is older than ${metadata.producerEpoch}` };
+    const ending = metadata.pendingState === TransactionState.prepareCommit || metadata.pendingState === TransactionState.prepareAbort;
+    if (producerEpoch !== metadata.producerEpoch || metadata.state !== TransactionState.ongoing || ending || !metadata.holds(target)) {
+      return { errorCode: ErrorCode.INVALID_TXN_STATE, message: `${target.topic}-${target.partition} is not in an open transaction of transactional id ${excerpt(transactionalId)} (add it with AddPartitionsToTxn first)` };
+    }
+    return { errorCode: ErrorCode.NONE, message: '' };
+  }
+
+  /**
+   * EndTxn (Kafka's endTransaction from a client): an open transaction goes to PrepareCommit or
+   * PrepareAbort, then its markers are written. Kafka answers once the Prepare state is logged;
+   * this waits for the markers too, up to limits.endTxnMarkersWaitMs, so the producer's next
+   * transaction does not meet CONCURRENT_TRANSACTIONS (kafkajs backs off 300 ms on it). A retry
+   * of a finished EndTxn is NONE; the other outcome, or an id with no transaction,
+   * INVALID_TXN_STATE.
+   */
+  async endTxn(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): Promise<number> {
+    const { errorCode, metadata, partition } = this.ownTransaction(transactionalId, producerId, producerEpoch);
+    if (metadata === undefined) return errorCode;
+    switch (metadata.state) {
+      case TransactionState.completeCommit:
+        return commit ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE;
+      case TransactionState.completeAbort:
+        return commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.NONE;
+      case TransactionState.prepareCommit:
+        return commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE;
+      case TransactionState.prepareAbort:
+        return commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS;
+      case TransactionState.ongoing:
+        break;
+      default:
+        return ErrorCode.INVALID_TXN_STATE;
+    }
+    const transit = metadata.prepareAbortOrCommit(commit ? TransactionState.prepareCommit : TransactionState.prepareAbort, Date.now());
+    const appended = await this.write(partition, metadata, transit);
+    if (appended !== ErrorCode.NONE) return appended;
+    const completion = this.completeTransaction(partition, metadata);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([completion, new Promise<void>((resolve) => (timer = setTimeout(resolve, limits.endTxnMarkersWaitMs)))]);
+    clearTimeout(timer);
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * Fences an open transaction's producer and aborts the transaction (a new producer's
+   * InitProducerId, or the timeout): the epoch is bumped, PrepareAbort logged, the markers
+   * written in the background.
+   */
+  private async fenceAndAbort(partition: number, metadata: TransactionMetadata): Promise<number> {
+    let transit: TxnTransit;
+    try {
+      transit = metadata.prepareFenceAndAbort(Date.now());
+    } catch (error) {
+      if (error instanceof TxnStateError) return error.errorCode;
+      throw error;
+    }
+    const appended = await this.write(partition, metadata, transit);
+    if (appended !== ErrorCode.NONE) {
+      metadata.hasFailedEpochFence = true;
+      return appended;
+    }
+    this.completeTransaction(partition, metadata);
+    return ErrorCode.NONE;
+  }
+
+  /** The timer of transaction.abort.timed.out.transaction.cleanup.interval.ms: transactions open past their timeout are fenced and aborted. */
+  private abortTimedOutTransactions(): void {
+    if (this.stopped) return;
+    const nowMs = Date.now();
+    for (const [partition, ids] of this.ids) {
+      for (const metadata of ids.values()) {
+        if (metadata.state !== TransactionState.ongoing || metadata.pendingTransitionInProgress) continue;
+        if (nowMs <= metadata.txnStartTimestamp + metadata.txnTimeoutMs) continue;
+        this.services.logger.info(`aborting the transaction of transactional id ${excerpt(metadata.transactionalId)}: open for ${nowMs - metadata.txnStartTimestamp} ms, past its timeout of ${metadata.txnTimeoutMs} ms`);
+        void this.fenceAndAbort(partition, metadata);
+      }
+    }
+  }
+
+  /**
+   * Writes a PrepareCommit or PrepareAbort transaction's markers to its partitions, then logs
+   * CompleteCommit or CompleteAbort (Kafka's TransactionMarkerChannelManager). A partition whose
+   * topic is gone is dropped; one that cannot take the marker yet is retried while this broker
+   * still coordinates the id; a marker refused as fenced stops the transaction's completion (a
+   * newer coordinator or epoch owns it).
+   */
+  private completeTransaction(partition: number, metadata: TransactionMetadata): Promise<void> {
+    const running = this.completing.get(metadata);
+    if (running !== undefined) return running;
+    const completion = this.writeMarkersAndComplete(partition, metadata).finally(() => this.completing.delete(metadata));
+    this.completing.set(metadata, completion);
+    return completion;
+  }
+
+  private async writeMarkersAndComplete(partition: number, metadata: TransactionMetadata): Promise<void> {
+    const tenure = this.loader.tenure(partition);
+    const stillMine = (): boolean => !this.stopped && this.loader.tenure(partition) === tenure && this.ids.get(partition)?.get(metadata.transactionalId) === metadata;
+    const marker: TxnMarker = {
+      producerId: metadata.producerId,
+      producerEpoch: metadata.producerEpoch,
+      coordinatorEpoch: this.coordinatorEpoch(partition),
+      commit: metadata.state === TransactionState.prepareCommit,
+    };
+    const outcomes = await Promise.all(metadata.partitions.map((target) => this.writeMarker(target, marker, stillMine)));
+    if (outcomes.includes('fenced')) {
+      this.services.logger.warn(`stopped completing the transaction of transactional id ${excerpt(metadata.transactionalId)}: a partition refused its marker as fenced`);
+      return;
+    }
+    for (let attempt = 0; stillMine(); attempt++) {
+      if (metadata.pendingTransitionInProgress) {
+        await sleep(RETRY_BACKOFF_MS_MIN);
+        continue;
+      }
+      const transit = metadata.prepareComplete(Date.now());
+      const errorCode = await this.write(partition, metadata, transit);
+      if (errorCode === ErrorCode.NONE || errorCode === ErrorCode.NOT_COORDINATOR) return;
+      await sleep(Math.min(RETRY_BACKOFF_MS_MIN * 2 ** attempt, RETRY_BACKOFF_MS_MAX));
+    }
+  }
+
+  private async writeMarker(target: TxnPartition, marker: TxnMarker, stillMine: () => boolean): Promise<'written' | 'fenced' | 'dropped'> {
+    const partitions = this.services.partitions;
+    for (let attempt = 0; ; attempt++) {
+      if (!stillMine()) return 'dropped';
+      const topic = partitions.topic(target.topic);
+      // A topic deleted since it joined the transaction: nothing to mark (Kafka drops a partition with no leader).
+      if (topic === undefined || !partitions.hasPartition(topic, target.partition)) return 'dropped';
+      const outcome = await partitions.appendMarker(topic, target.partition, marker, MARKER_TIMEOUT_MS);
+      if (outcome.errorCode === ErrorCode.NONE) return 'written';
+      if (isFencedMarkerError(outcome.errorCode)) return 'fenced';
+      if (attempt === 5) this.services.logger.warn(`writing a transaction marker to ${target.topic}-${target.partition} keeps failing (${outcome.errorCode} ${outcome.errorMessage ?? ''}); retrying`);
+      await sleep(Math.min(RETRY_BACKOFF_MS_MIN * 2 ** attempt, RETRY_BACKOFF_MS_MAX));
+    }
+  }
+
   /** The epoch of the markers this coordinator writes for a partition's ids (0 on the embedded broker). */
   coordinatorEpoch(partition: number): number {
     return this.coordinatorEpochs.get(partition) ?? 0;
@@ -262,6 +480,7 @@ export class TransactionCoordinator {
 
   stop(): void {
     this.stopped = true;
+    clearInterval(this.abortTimer);
     this.loader.stop();
   }
 }
