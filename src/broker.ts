@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { lookup } from 'node:dns/promises';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
 import type { BrokerConfig } from './config/broker-config.js';
-import { Controller } from './controller/controller.js';
+import { Controller, OFFSETS_TOPIC } from './controller/controller.js';
 import { Admin } from './admin/admin.js';
 import { PartitionManager } from './partition/partition-manager.js';
 import { MetadataStore, writeFileAtomic } from './controller/metadata-store.js';
@@ -196,7 +196,16 @@ export class Broker {
       shards.on('log', (level, message) => logger[level](message));
       // In a cluster a broker coordinates the groups whose __consumer_offsets partition it leads.
       const groups = new GroupCoordinator({ config, controller, partitions, logger, followLeadership: cluster !== null });
-      const transactions = new TransactionCoordinator({ config, controller, partitions, logger, followLeadership: cluster !== null });
+      const transactions = new TransactionCoordinator({
+        config,
+        controller,
+        partitions,
+        logger,
+        followLeadership: cluster !== null,
+        onMarkerWritten: (topic, partition, marker) => {
+          if (topic === OFFSETS_TOPIC) groups.onTransactionCompleted(partition, marker.producerId, marker.commit);
+        },
+      });
       if (cluster !== null) {
         cluster.replicas.onLeadershipChange = (topic, partition, role, leaderEpoch) => {
           partitions.leadershipChanged(topic, partition);

@@ -10,6 +10,13 @@
 // lands after the group's partition was unloaded (this broker resigned it, perhaps to be
 // elected again since) changes nothing in memory: what it wrote is in the log, which a load
 // reads.
+//
+// Transactional commits (TxnOffsetCommit, KIP-98) are written as their producer's
+// transactional batch and held apart, by producer (Kafka's pendingTransactionalOffsetCommits),
+// until the transaction's marker reaches the group's partition: COMMIT makes them committed —
+// unless a plain commit of the same partition written later in the log replaced them
+// meanwhile — and ABORT drops them. OffsetFetch with require_stable answers
+// UNSTABLE_OFFSET_COMMIT for a partition with a commit of either kind still pending.
 
 import type { GroupSettings } from '../config/broker-config.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -37,6 +44,22 @@ export interface FetchedOffset extends TopicPartition {
 
 /** Which offsets a removal takes: by topic and partition, and the committed value (null for one only being written). */
 export type OffsetSelector = (topic: string, partition: number, value: CommittedOffset | null) => boolean;
+
+/** A committed offset and where its record is in __consumer_offsets (-1: not known), to order a transaction's commit against plain ones. */
+interface StoredOffset extends CommittedOffset {
+  readonly logOffset: number;
+}
+
+/** A transactional commit awaiting its transaction's marker. */
+interface PendingTxnOffset {
+  readonly value: CommittedOffset;
+  /** Its record's offset once written; null while the write is in flight. */
+  logOffset: number | null;
+  /** The marker came while the write was in flight: applied when the write lands. */
+  outcome: 'commit' | 'abort' | null;
+  /** Which load of the group's partition it was written under. */
+  readonly tenure: number;
+}
 
 /** Writes of one offset in flight: how many, and how many times the offset was removed meanwhile. */
 interface PendingCommit {
@@ -102,8 +125,10 @@ export function expiredOffsets(group: Group | undefined, nowMs: number, retentio
 }
 
 export class CommittedOffsets {
-  private readonly committed = new Map<string, TopicPartitionMap<CommittedOffset>>();
+  private readonly committed = new Map<string, TopicPartitionMap<StoredOffset>>();
   private readonly pending = new Map<string, TopicPartitionMap<PendingCommit>>();
+  /** Transactional commits by producer id, then group. */
+  private readonly pendingTxn = new Map<number, Map<string, TopicPartitionMap<PendingTxnOffset>>>();
 
   /**
    * @param partitionCount the partitions of a topic that exists, or undefined
@@ -119,7 +144,9 @@ export class CommittedOffsets {
 
   /** Groups with committed offsets or offsets being written. */
   groupIds(): Set<string> {
-    return new Set([...this.committed.keys(), ...this.pending.keys()]);
+    const ids = new Set([...this.committed.keys(), ...this.pending.keys()]);
+    for (const groups of this.pendingTxn.values()) for (const groupId of groups.keys()) ids.add(groupId);
+    return ids;
   }
 
   /** Whether the group has committed offsets. */
@@ -127,9 +154,17 @@ export class CommittedOffsets {
     return this.committed.has(groupId);
   }
 
-  /** Kafka's hasOffsets: committed offsets, or offsets being written. */
+  /** Kafka's hasOffsets: committed offsets, or offsets being written or awaiting their transaction. */
   hasAny(groupId: string): boolean {
-    return this.committed.has(groupId) || this.pending.has(groupId);
+    return this.committed.has(groupId) || this.pending.has(groupId) || this.hasPendingTxn(groupId);
+  }
+
+  private hasPendingTxn(groupId: string, topic?: string, partition?: number): boolean {
+    for (const groups of this.pendingTxn.values()) {
+      const offsets = groups.get(groupId);
+      if (offsets !== undefined && (topic === undefined || offsets.has(topic, partition!))) return true;
+    }
+    return false;
   }
 
   /** Writes the offsets that are valid and remembers them once written; resolves with an error code per offset. */
@@ -141,18 +176,99 @@ export class CommittedOffsets {
     const values = accepted.map((offset): CommittedOffset => ({ offset: offset.offset, leaderEpoch: offset.leaderEpoch, metadata: offset.metadata ?? '', commitTimestamp }));
     const removalsBefore = accepted.map(({ topic, partition }) => this.beginWrite(groupId, topic, partition));
     const tenure = this.tenureOf(groupId);
-    const errorCode = await this.topic.append(
+    const { errorCode, baseOffset } = await this.topic.appendRecords(
       groupId,
       accepted.map(({ topic, partition }, index) => ({ key: encodeOffsetKey(groupId, topic, partition), value: encodeOffsetValue(values[index]!) })),
+      null,
     );
     const unloadedMeanwhile = this.tenureOf(groupId) !== tenure;
-    const committed = this.committed.get(groupId) ?? new TopicPartitionMap<CommittedOffset>();
+    const committed = this.committed.get(groupId) ?? new TopicPartitionMap<StoredOffset>();
     accepted.forEach(({ topic, partition }, index) => {
       const removedMeanwhile = this.endWrite(groupId, topic, partition) !== removalsBefore[index];
-      if (errorCode === ErrorCode.NONE && !removedMeanwhile && !unloadedMeanwhile) committed.set(topic, partition, values[index]!);
+      if (errorCode === ErrorCode.NONE && !removedMeanwhile && !unloadedMeanwhile) committed.set(topic, partition, { ...values[index]!, logOffset: baseOffset + index });
     });
     if (committed.size > 0) this.committed.set(groupId, committed);
     return errors.map((error) => (error === ErrorCode.NONE ? errorCode : error));
+  }
+
+  /**
+   * TxnOffsetCommit: writes the valid offsets as the producer's transactional batch and holds
+   * them until the transaction's marker (completeTransaction); resolves with an error code per
+   * offset.
+   */
+  async commitTransactional(groupId: string, producer: { producerId: number; producerEpoch: number }, offsets: readonly OffsetToCommit[]): Promise<number[]> {
+    const errors = offsets.map((offset) => this.validate(offset));
+    const accepted = offsets.filter((_offset, index) => errors[index] === ErrorCode.NONE);
+    if (accepted.length === 0) return errors;
+    const commitTimestamp = Date.now();
+    const tenure = this.tenureOf(groupId);
+    const entries = accepted.map((offset): PendingTxnOffset => {
+      const entry: PendingTxnOffset = { value: { offset: offset.offset, leaderEpoch: offset.leaderEpoch, metadata: offset.metadata ?? '', commitTimestamp }, logOffset: null, outcome: null, tenure };
+      this.pendingTxnOf(producer.producerId, groupId).set(offset.topic, offset.partition, entry);
+      return entry;
+    });
+    const { errorCode, baseOffset } = await this.topic.appendRecords(
+      groupId,
+      accepted.map((offset, index) => ({ key: encodeOffsetKey(groupId, offset.topic, offset.partition), value: encodeOffsetValue(entries[index]!.value) })),
+      producer,
+    );
+    accepted.forEach(({ topic, partition }, index) => {
+      const entry = entries[index]!;
+      if (errorCode !== ErrorCode.NONE) {
+        // Not in the log: nothing for a marker to commit.
+        this.dropPendingTxn(producer.producerId, groupId, topic, partition, entry);
+        return;
+      }
+      entry.logOffset = baseOffset + index;
+      if (entry.outcome !== null) this.finishPendingTxn(producer.producerId, groupId, topic, partition, entry);
+    });
+    return errors.map((error) => (error === ErrorCode.NONE ? errorCode : error));
+  }
+
+  private pendingTxnOf(producerId: number, groupId: string): TopicPartitionMap<PendingTxnOffset> {
+    let groups = this.pendingTxn.get(producerId);
+    if (groups === undefined) this.pendingTxn.set(producerId, (groups = new Map()));
+    let byPartition = groups.get(groupId);
+    if (byPartition === undefined) groups.set(groupId, (byPartition = new TopicPartitionMap()));
+    return byPartition;
+  }
+
+  /**
+   * A transaction's marker reached a partition of __consumer_offsets (or was read back there):
+   * the producer's pending commits of the groups `belongs` picks become committed (COMMIT) or
+   * go (ABORT). One still being written is finished when its write lands.
+   */
+  completeTransaction(producerId: number, commit: boolean, belongs: (groupId: string) => boolean): void {
+    const groups = this.pendingTxn.get(producerId);
+    if (groups === undefined) return;
+    for (const [groupId, byPartition] of [...groups]) {
+      if (!belongs(groupId)) continue;
+      for (const [topic, partition, entry] of [...byPartition.entries()]) {
+        entry.outcome = commit ? 'commit' : 'abort';
+        if (entry.logOffset !== null) this.finishPendingTxn(producerId, groupId, topic, partition, entry);
+      }
+    }
+  }
+
+  /** Applies a pending transactional commit whose outcome is known and whose record is written, and forgets it. */
+  private finishPendingTxn(producerId: number, groupId: string, topic: string, partition: number, entry: PendingTxnOffset): void {
+    this.dropPendingTxn(producerId, groupId, topic, partition, entry);
+    if (entry.outcome !== 'commit' || entry.tenure !== this.tenureOf(groupId)) return;
+    const committed = this.committed.get(groupId) ?? new TopicPartitionMap<StoredOffset>();
+    const current = committed.get(topic, partition);
+    // A plain commit written after the transaction's record is the newer one (Kafka's olderThan).
+    if (current !== undefined && current.logOffset > entry.logOffset!) return;
+    committed.set(topic, partition, { ...entry.value, logOffset: entry.logOffset! });
+    this.committed.set(groupId, committed);
+  }
+
+  private dropPendingTxn(producerId: number, groupId: string, topic: string, partition: number, entry: PendingTxnOffset): void {
+    const groups = this.pendingTxn.get(producerId);
+    const byPartition = groups?.get(groupId);
+    if (byPartition === undefined || byPartition.get(topic, partition) !== entry) return;
+    byPartition.delete(topic, partition);
+    if (byPartition.size === 0) groups!.delete(groupId);
+    if (groups!.size === 0) this.pendingTxn.delete(producerId);
   }
 
   private validate(offset: OffsetToCommit): number {
@@ -185,16 +301,22 @@ export class CommittedOffsets {
     return entry.removals;
   }
 
-  /** OffsetFetch: the committed offsets of `partitions` (-1 for none), or of every committed partition when null. */
-  fetch(groupId: string, partitions: readonly TopicPartition[] | null): FetchedOffset[] {
+  /**
+   * OffsetFetch: the committed offsets of `partitions` (-1 for none), or of every committed
+   * partition when null. With `requireStable` (v7+, KIP-447), a partition with a commit still
+   * pending (being written, or awaiting its transaction) is UNSTABLE_OFFSET_COMMIT instead.
+   */
+  fetch(groupId: string, partitions: readonly TopicPartition[] | null, requireStable = false): FetchedOffset[] {
     const committed = this.committed.get(groupId);
-    if (partitions === null) {
-      return [...(committed?.entries() ?? [])].map(([topic, partition, value]) => ({ topic, partition, ...value, errorCode: ErrorCode.NONE }));
-    }
-    return partitions.map(({ topic, partition }) => {
-      const value = committed?.get(topic, partition);
-      return value === undefined ? { topic, partition, offset: -1, leaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE } : { topic, partition, ...value, errorCode: ErrorCode.NONE };
-    });
+    const answer = (topic: string, partition: number, value: StoredOffset | undefined): FetchedOffset => {
+      if (requireStable && (this.pending.get(groupId)?.has(topic, partition) === true || this.hasPendingTxn(groupId, topic, partition))) {
+        return { topic, partition, offset: -1, leaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT };
+      }
+      if (value === undefined) return { topic, partition, offset: -1, leaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE };
+      return { topic, partition, offset: value.offset, leaderEpoch: value.leaderEpoch, metadata: value.metadata, errorCode: ErrorCode.NONE };
+    };
+    if (partitions === null) return [...(committed?.entries() ?? [])].map(([topic, partition, value]) => answer(topic, partition, value));
+    return partitions.map(({ topic, partition }) => answer(topic, partition, committed?.get(topic, partition)));
   }
 
   /**
@@ -252,11 +374,19 @@ export class CommittedOffsets {
     return removed.map(({ topic, partition }) => ({ key: encodeOffsetKey(groupId, topic, partition), value: null }));
   }
 
-  /** A record read back from __consumer_offsets (loading). */
-  apply(key: OffsetKey, value: Buffer | null): void {
-    const committed = this.committed.get(key.group) ?? new TopicPartitionMap<CommittedOffset>();
+  /**
+   * A record read back from __consumer_offsets (loading) at `logOffset`; `producerId` names
+   * the producer of a transactional one, which waits for its marker (completeTransaction).
+   */
+  apply(key: OffsetKey, value: Buffer | null, logOffset: number, producerId: number | null = null): void {
+    if (producerId !== null) {
+      if (value === null) return; // a transaction commits offsets, never tombstones
+      this.pendingTxnOf(producerId, key.group).set(key.topic, key.partition, { value: decodeOffsetValue(value), logOffset, outcome: null, tenure: this.tenureOf(key.group) });
+      return;
+    }
+    const committed = this.committed.get(key.group) ?? new TopicPartitionMap<StoredOffset>();
     if (value === null) committed.delete(key.topic, key.partition);
-    else committed.set(key.topic, key.partition, decodeOffsetValue(value));
+    else committed.set(key.topic, key.partition, { ...decodeOffsetValue(value), logOffset });
     if (committed.size > 0) this.committed.set(key.group, committed);
     else this.committed.delete(key.group);
   }
@@ -268,6 +398,10 @@ export class CommittedOffsets {
    */
   forgetGroups(belongs: (groupId: string) => boolean): number {
     let forgotten = 0;
+    for (const [producerId, groups] of [...this.pendingTxn]) {
+      for (const groupId of [...groups.keys()]) if (belongs(groupId)) groups.delete(groupId);
+      if (groups.size === 0) this.pendingTxn.delete(producerId);
+    }
     for (const [groupId, offsets] of [...this.committed]) {
       if (!belongs(groupId)) continue;
       forgotten += offsets.size;

@@ -19,6 +19,7 @@ import type { BrokerConfig, GroupSettings } from '../config/broker-config.js';
 import type { Controller } from '../controller/controller.js';
 import type { Logger } from '../logger.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
+import type { StoredRecord } from '../partition/log-reader.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { excerpt } from '../protocol/string-limits.js';
 import { CommittedOffsets, expiredOffsets, type FetchedOffset, type OffsetSelector, type OffsetToCommit, type TopicPartition } from './committed-offsets.js';
@@ -67,6 +68,17 @@ interface Services {
   readonly followLeadership?: boolean;
 }
 
+/** A TxnOffsetCommit, as the group coordinator takes it. */
+export interface TxnCommitRequest {
+  readonly groupId: string;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly generationId: number;
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+  readonly offsets: readonly OffsetToCommit[];
+}
+
 /** FindCoordinator's answer: the coordinator's broker id, or an error (and -1). */
 export interface CoordinatorLocation {
   readonly errorCode: number;
@@ -96,7 +108,8 @@ export class GroupCoordinator {
     this.loader = new InternalTopicLoader(
       this.offsetsTopic,
       {
-        apply: (partition, key, value) => this.applyRecord(partition, key, value),
+        apply: (partition, key, value, record) => this.applyRecord(partition, key, value, record),
+        marker: (partition, marker) => this.offsets.completeTransaction(marker.producerId, marker.commit, (groupId) => this.offsetsTopic.partitionOf(groupId) === partition),
         loaded: (partition) => this.onPartitionLoaded(partition),
         forget: (partition) => this.forgetPartition(partition),
       },
@@ -186,11 +199,11 @@ export class GroupCoordinator {
     return this.loadError(groupId);
   }
 
-  private applyRecord(partition: number, keyBytes: Buffer, value: Buffer | null): void {
+  private applyRecord(partition: number, keyBytes: Buffer, value: Buffer | null, record: StoredRecord): void {
     const key = decodeKey(keyBytes);
     const home = this.offsetsTopic.partitionOf(key.group);
     if (home !== partition) throw new Error(`${OFFSETS_TOPIC}-${partition} holds a record of group ${excerpt(key.group)}, which belongs in partition ${home}`);
-    if (key.kind === 'offset') this.offsets.apply(key, value);
+    if (key.kind === 'offset') this.offsets.apply(key, value, record.offset, record.transactional ? record.producerId : null);
     else this.membership.restore(key.group, value === null ? null : decodeGroupValue(value));
   }
 
@@ -273,11 +286,41 @@ export class GroupCoordinator {
     return this.offsets.commit(groupId, offsets);
   }
 
-  /** OffsetFetch: the committed offsets of `partitions`, or of every committed partition when null. */
-  fetchOffsets(groupId: string, partitions: readonly TopicPartition[] | null): { errorCode: number; offsets: FetchedOffset[] } {
+  /**
+   * TxnOffsetCommit (Kafka's handleTxnCommitOffsets): a transactional producer commits a
+   * group's offsets in its transaction. The group's partition must be in the producer's open
+   * transaction (AddOffsetsToTxn; checked as a produce is, in the same turn the write is
+   * issued); the committer is checked as Kafka's doTxnCommitOffsets does (a group that does
+   * not exist is made, Empty; a member id or generation given must be current). The offsets
+   * count once the transaction commits.
+   */
+  async txnCommitOffsets(request: TxnCommitRequest, verify: (partition: number) => { errorCode: number }): Promise<number[]> {
+    const { groupId, offsets } = request;
+    const loadError = this.loadError(groupId);
+    if (loadError !== ErrorCode.NONE) return offsets.map(() => loadError);
+    // First, as Kafka verifies before the coordinator sees the request: only a producer whose open transaction holds the partition may make a group here.
+    const verdict = verify(this.offsetsTopic.partitionOf(groupId)).errorCode;
+    if (verdict !== ErrorCode.NONE) return offsets.map(() => verdict);
+    const error = this.membership.validateTxnOffsetCommit(groupId, request.generationId, request.memberId, request.groupInstanceId);
+    if (error !== ErrorCode.NONE) return offsets.map(() => error);
+    return this.offsets.commitTransactional(groupId, { producerId: request.producerId, producerEpoch: request.producerEpoch }, offsets);
+  }
+
+  /**
+   * A transaction's marker was written to `partition` of __consumer_offsets: the producer's
+   * transactional commits to that partition's groups count (COMMIT) or go (ABORT) — Kafka's
+   * scheduleHandleTxnCompletion.
+   */
+  onTransactionCompleted(partition: number, producerId: number, commit: boolean): void {
+    if (this.stopped || !this.loader.owns(partition)) return;
+    this.offsets.completeTransaction(producerId, commit, (groupId) => this.offsetsTopic.partitionOf(groupId) === partition);
+  }
+
+  /** OffsetFetch: the committed offsets of `partitions`, or of every committed partition when null; `requireStable` as CommittedOffsets.fetch. */
+  fetchOffsets(groupId: string, partitions: readonly TopicPartition[] | null, requireStable = false): { errorCode: number; offsets: FetchedOffset[] } {
     const loadError = this.loadError(groupId);
     if (loadError !== ErrorCode.NONE) return { errorCode: loadError, offsets: [] };
-    return { errorCode: ErrorCode.NONE, offsets: this.offsets.fetch(groupId, partitions) };
+    return { errorCode: ErrorCode.NONE, offsets: this.offsets.fetch(groupId, partitions, requireStable) };
   }
 
   /** OffsetDelete: forgets committed offsets, except for topics the group's members consume. */

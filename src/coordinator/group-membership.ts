@@ -611,6 +611,24 @@ export class GroupMembership {
     return ErrorCode.NONE;
   }
 
+  /**
+   * Kafka's doTxnCommitOffsets checks, once the group's partition is loaded: a group that does
+   * not exist is made (Empty: a transactional producer need not be a member); a static
+   * member's instance must be its own; a member id, when given, must be a member's; a
+   * generation, when given, the current one.
+   */
+  validateTxnOffsetCommit(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number {
+    const group = this.groups.get(groupId) ?? this.createGroup(groupId);
+    if (group.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (groupInstanceId !== null) {
+      const current = group.staticMembers.get(groupInstanceId);
+      if (current !== undefined && current !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+    }
+    if (memberId !== '' && !group.members.has(memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (generationId >= 0 && generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    return ErrorCode.NONE;
+  }
+
   // ---- loading ----
 
   /** A group's metadata record read back from __consumer_offsets (null: its tombstone). */

@@ -21,20 +21,24 @@ import { limits } from '../config/limits.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { excerpt } from '../protocol/string-limits.js';
+import type { EndTxnMarker } from '../protocol/control-records.js';
+import type { StoredRecord } from '../partition/log-reader.js';
 
 /** The internal topic a loader reads: the coordinator's one door to its log. */
 export interface LoadableTopic {
   readonly name: string;
   /** Partitions of the topic; before it exists, as many as it will be created with. */
   readonly partitionCount: number;
-  /** Reads a partition from its log start to its high watermark, calling `visit` with each record in offset order. */
-  readPartition(partition: number, visit: (key: Buffer | null, value: Buffer | null) => void): Promise<void>;
+  /** Reads a partition from its log start to its high watermark, calling `visit` with each record and `onMarker` with each end-transaction marker, in offset order. */
+  readPartition(partition: number, visit: (key: Buffer | null, value: Buffer | null, record: StoredRecord) => void, onMarker?: (marker: EndTxnMarker, offset: number) => void): Promise<void>;
 }
 
 /** What a load fills: the coordinator's groups and committed offsets, or its transactions. */
 export interface LoadTarget {
   /** One record read back from `partition`, in offset order (a null value is a tombstone). */
-  apply(partition: number, key: Buffer, value: Buffer | null): void;
+  apply(partition: number, key: Buffer, value: Buffer | null, record: StoredRecord): void;
+  /** An end-transaction marker read back from `partition`, in offset order with the records. */
+  marker?(partition: number, marker: EndTxnMarker, offset: number): void;
   /** The partition was read whole: its groups may be served from now on. */
   loaded(partition: number): void;
   /** A load of the partition failed part-way: drop whatever it applied. */
@@ -195,11 +199,21 @@ export class InternalTopicLoader {
     const current = (): boolean => !this.stopped && this.loads.get(partition) === load;
     let records = 0;
     try {
-      await this.topic.readPartition(partition, (key, value) => {
-        if (!current()) throw new LoadOvertaken();
-        records++;
-        if (key !== null) this.target.apply(partition, key, value);
-      });
+      const target = this.target;
+      await this.topic.readPartition(
+        partition,
+        (key, value, record) => {
+          if (!current()) throw new LoadOvertaken();
+          records++;
+          if (key !== null) target.apply(partition, key, value, record);
+        },
+        target.marker === undefined
+          ? undefined
+          : (marker, offset) => {
+              if (!current()) throw new LoadOvertaken();
+              target.marker!(partition, marker, offset);
+            },
+      );
     } catch (error) {
       if (current()) this.onFailed(partition, load, error as Error);
       else this.onOvertaken(partition, load);

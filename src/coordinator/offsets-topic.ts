@@ -7,10 +7,10 @@
 import type { BrokerConfig } from '../config/broker-config.js';
 import { OFFSETS_TOPIC, type Controller } from '../controller/controller.js';
 import type { Logger } from '../logger.js';
-import { readPartitionRecords } from '../partition/log-reader.js';
+import { readPartitionRecords, type MarkerVisitor, type RecordVisitor } from '../partition/log-reader.js';
 import type { PartitionManager, TopicRecord } from '../partition/partition-manager.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
-import { encodeRecordBatch } from '../protocol/record-batch.js';
+import { NO_SEQUENCE, encodeRecordBatch } from '../protocol/record-batch.js';
 import { excerpt } from '../protocol/string-limits.js';
 import { offsetsPartitionFor } from './offsets-records.js';
 
@@ -83,35 +83,55 @@ export class OffsetsTopic {
     return offsetsPartitionFor(groupId, this.partitionCount);
   }
 
-  /** Reads a partition from its log start to its high watermark, calling `visit` with each record in offset order. */
-  readPartition(partition: number, visit: (key: Buffer | null, value: Buffer | null) => void): Promise<void> {
+  /** Reads a partition from its log start to its high watermark, calling `visit` with each record and `onMarker` with each end-transaction marker, in offset order. */
+  readPartition(partition: number, visit: RecordVisitor, onMarker?: MarkerVisitor): Promise<void> {
     // In a cluster the topic may have been created by another broker since this one last looked.
     const topic = this.topic ?? this.open();
     if (topic === null) return Promise.reject(new Error(`reading ${OFFSETS_TOPIC}-${partition}, which does not exist`));
-    return readPartitionRecords(this.services.partitions, topic, partition, visit);
+    return readPartitionRecords(this.services.partitions, topic, partition, visit, onMarker);
   }
 
   /** Appends records to the group's partition; resolves with the error code for the client (NONE once on disk). */
   async append(groupId: string, records: readonly OffsetsRecord[]): Promise<number> {
+    return (await this.appendRecords(groupId, records, null)).errorCode;
+  }
+
+  /**
+   * Appends records to the group's partition, plainly or (`producer`: a TxnOffsetCommit) as a
+   * transactional batch of that producer's id and epoch with no sequence, as Kafka's
+   * coordinator writes one, counted only once its COMMIT marker follows. Resolves with the
+   * client's error code and the offset of the first record (-1 on failure).
+   */
+  async appendRecords(groupId: string, records: readonly OffsetsRecord[], producer: { producerId: number; producerEpoch: number } | null): Promise<{ errorCode: number; baseOffset: number }> {
     const topic = this.topic;
-    if (topic === null) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (topic === null) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, baseOffset: -1 };
     const logger = this.services.logger;
     try {
-      const batch = encodeRecordBatch({ records: records.map((record) => ({ key: record.key, value: record.value })) });
-      const reply = await this.services.partitions.append(topic, this.partitionOf(groupId), batch, COMMIT_ACKS, COMMIT_TIMEOUT_MS);
+      const entries = records.map((record) => ({ key: record.key, value: record.value }));
+      const batch = encodeRecordBatch(
+        producer === null ? { records: entries } : { records: entries, producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: NO_SEQUENCE, transactional: true },
+      );
+      const reply = await this.services.partitions.append(topic, this.partitionOf(groupId), batch, COMMIT_ACKS, COMMIT_TIMEOUT_MS, producer === null ? 'client' : 'coordinator');
       if (reply.errorCode !== ErrorCode.NONE) {
         // A commit too large for the offsets log is the client's doing (it gets INVALID_COMMIT_OFFSET_SIZE), and a
         // shard too busy to take it a retriable moment (REQUEST_TIMED_OUT): neither is a failure of the broker.
         const clientSide = reply.errorCode === ErrorCode.MESSAGE_TOO_LARGE || reply.errorCode === ErrorCode.REQUEST_TIMED_OUT;
         const log = clientSide ? logger.debug : logger.error;
         log(`appending to ${OFFSETS_TOPIC} for group ${excerpt(groupId)} failed: ${errorName(reply.errorCode)} ${reply.errorMessage ?? ''}`);
-        // Kafka maps storage failures of the offsets log to errors the client retries after rediscovery.
-        return reply.errorCode === ErrorCode.MESSAGE_TOO_LARGE ? ErrorCode.INVALID_COMMIT_OFFSET_SIZE : ErrorCode.NOT_COORDINATOR;
+        // Kafka maps storage failures of the offsets log to errors the client retries after rediscovery;
+        // a transactional commit's fenced epoch is the producer's to hear.
+        const errorCode =
+          reply.errorCode === ErrorCode.MESSAGE_TOO_LARGE
+            ? ErrorCode.INVALID_COMMIT_OFFSET_SIZE
+            : reply.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH || reply.errorCode === ErrorCode.INVALID_TXN_STATE
+              ? reply.errorCode
+              : ErrorCode.NOT_COORDINATOR;
+        return { errorCode, baseOffset: -1 };
       }
-      return ErrorCode.NONE;
+      return { errorCode: ErrorCode.NONE, baseOffset: reply.baseOffset };
     } catch (error) {
       logger.error(`appending to ${OFFSETS_TOPIC} for group ${excerpt(groupId)} failed: ${(error as Error).message}`);
-      return ErrorCode.NOT_COORDINATOR;
+      return { errorCode: ErrorCode.NOT_COORDINATOR, baseOffset: -1 };
     }
   }
 }

@@ -34,6 +34,7 @@ import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch.js';
 import { addPartitionsToTxnHandler } from './24-add-partitions-to-txn.js';
 import { addOffsetsToTxnHandler } from './25-add-offsets-to-txn.js';
 import { endTxnHandler } from './26-end-txn.js';
+import { txnOffsetCommitHandler } from './28-txn-offset-commit.js';
 import { describeConfigsHandler } from './32-describe-configs.js';
 import { alterConfigsHandler } from './33-alter-configs.js';
 import { describeLogDirsHandler } from './35-describe-log-dirs.js';
@@ -104,6 +105,7 @@ export function createRegistry(): HandlerRegistry {
     addPartitionsToTxnHandler,
     addOffsetsToTxnHandler,
     endTxnHandler,
+    txnOffsetCommitHandler,
     describeConfigsHandler,
     alterConfigsHandler,
     describeLogDirsHandler,

@@ -1,14 +1,17 @@
 // Reads a whole partition back, from its log start offset to its high watermark, through
 // the same read plans and segment descriptors a fetch uses: the owning shard answers where
-// the bytes are, and they are read through the thread pool. The group coordinator loads
-// __consumer_offsets with it at startup. It writes its records uncompressed, but a
-// compression.type set on the topic has the shard store them compressed: such batches are
-// decompressed, as Kafka's loader does.
+// the bytes are, and they are read through the thread pool. The coordinators load
+// __consumer_offsets and __transaction_state with it. They write their records uncompressed,
+// but a compression.type set on the topic has the shard store them compressed: such batches
+// are decompressed, as Kafka's loader does. Each record comes with its offset and its batch's
+// producer (a transactional offset commit counts only once its marker commits it), and each
+// end-transaction marker is reported.
 
 import { read } from 'node:fs';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { limits } from '../config/limits.js';
 import { Attribute, BatchField, Compression, decodeRecords, readBatchHeader, splitBatches } from '../protocol/record-batch.js';
+import { InvalidMarkerError, readMarkerBatch, type EndTxnMarker } from '../protocol/control-records.js';
 import { decodeBatchRecords } from '../protocol/record-validation.js';
 import { SegmentReplacedError, type SegmentReader, type SegmentReaders } from '../shard/segment-readers.js';
 import type { PartitionManager, TopicRecord } from './partition-manager.js';
@@ -39,12 +42,36 @@ async function acquireReader(segmentReaders: SegmentReaders, path: string, fileI
   }
 }
 
-/** Calls `visit` with each record's key and value, in offset order. */
+/** Where a record read back was, and who wrote it. */
+export interface StoredRecord {
+  readonly offset: number;
+  /** The batch's producer id (-1 for none). */
+  readonly producerId: number;
+  /** The batch is transactional: it counts once its producer's COMMIT marker follows. */
+  readonly transactional: boolean;
+}
+
+/** What a reader of a whole partition is told, in offset order. */
+export type RecordVisitor = (key: Buffer | null, value: Buffer | null, record: StoredRecord) => void;
+export type MarkerVisitor = (marker: EndTxnMarker, offset: number) => void;
+
+/** A stored control batch's end-transaction marker, or null for another control record (or one that cannot be read: it is skipped, as the log does). */
+function markerOf(batch: Buffer): EndTxnMarker | null {
+  try {
+    return readMarkerBatch(batch);
+  } catch (error) {
+    if (error instanceof InvalidMarkerError) return null;
+    throw error;
+  }
+}
+
+/** Calls `visit` with each record's key and value, and `onMarker` with each end-transaction marker, in offset order. */
 export async function readPartitionRecords(
   partitions: PartitionManager,
   topic: TopicRecord,
   partition: number,
-  visit: (key: Buffer | null, value: Buffer | null) => void,
+  visit: RecordVisitor,
+  onMarker?: MarkerVisitor,
 ): Promise<void> {
   const start = await partitions.listOffsets(topic, partition, EARLIEST, READ_UNCOMMITTED, NO_EPOCH);
   if (start.errorCode !== ErrorCode.NONE) throw new Error(`ListOffsets on ${topic.name}-${partition}: ${errorName(start.errorCode)}`);
@@ -70,13 +97,19 @@ export async function readPartitionRecords(
       const next = header.baseOffset + header.lastOffsetDelta + 1;
       if (next <= offset) continue;
       if ((header.attributes & Attribute.control) !== 0) {
+        if (onMarker !== undefined && header.baseOffset >= offset) {
+          const marker = markerOf(batch);
+          if (marker !== null) onMarker(marker, header.baseOffset);
+        }
         offset = next;
         continue;
       }
       const compressed = (batch.readInt16BE(BatchField.attributes) & Attribute.compressionMask) !== Compression.none;
       const records = compressed ? decodeBatchRecords(batch, { inflatedBytesMax: limits.batchInflatedBytesMax, libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax }) : decodeRecords(batch);
+      const producerId = header.producerId;
+      const transactional = (header.attributes & Attribute.transactional) !== 0;
       for (const record of records) {
-        if (record.offset >= offset) visit(record.key, record.value);
+        if (record.offset >= offset) visit(record.key, record.value, { offset: record.offset, producerId, transactional });
       }
       offset = next;
     }

@@ -14,6 +14,7 @@ import type { TopicRecord, TopicTable } from '../controller/metadata-store.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { TxnMarker } from '../storage/producer-state.js';
+import type { AppendOrigin } from '../storage/log.js';
 import { partitionKey, type AppendReply, type PartitionOffsets, type PartitionStatus, type ReadBound, type ReadReply } from '../shard/messages.js';
 import { type SegmentReaders } from '../shard/segment-readers.js';
 import { ShardBusyError, type ShardSet } from '../shard/shard-set.js';
@@ -188,8 +189,8 @@ export class PartitionManager {
    * in-sync replica — or `timeoutMs` passes (REQUEST_TIMED_OUT). A topic whose
    * min.insync.replicas exceeds its in-sync replicas is refused first (NOT_ENOUGH_REPLICAS).
    */
-  append(topic: TopicRecord, partition: number, records: Uint8Array, acks: number, timeoutMs: number): Promise<AppendOutcome> {
-    return this.appendThrough(topic, partition, acks, timeoutMs, () => this.shards.append(topic.topicId, topic.name, partition, records));
+  append(topic: TopicRecord, partition: number, records: Uint8Array, acks: number, timeoutMs: number, origin: AppendOrigin = 'client'): Promise<AppendOutcome> {
+    return this.appendThrough(topic, partition, acks, timeoutMs, () => this.shards.append(topic.topicId, topic.name, partition, records, origin));
   }
 
   /**

@@ -110,9 +110,11 @@ function problem(errorCode: number, message: string): BatchCheck {
 /**
  * The checks the Java broker makes on a client's produce records for one partition
  * (LogValidator), limited to what the header tells: exactly one v2 batch, sizes that
- * agree, a matching CRC-32C, no control batch, a known codec, sane producer fields.
+ * agree, a matching CRC-32C, no control batch, a known codec, sane producer fields. A
+ * coordinator's own batch (`fromCoordinator`: a transactional offset commit) carries a
+ * producer id without a sequence, as Kafka's coordinator writes it.
  */
-export function checkProducedBatch(records: Buffer, maxMessageBytes: number): BatchCheck {
+export function checkProducedBatch(records: Buffer, maxMessageBytes: number, fromCoordinator = false): BatchCheck {
   if (records.length < BATCH_HEADER_BYTES) {
     if (records.length >= BatchField.magic + 1 && records[BatchField.magic] !== 2) {
       return problem(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, `record format magic ${records[BatchField.magic]} is not served; use magic 2`);
@@ -151,7 +153,7 @@ export function checkProducedBatch(records: Buffer, maxMessageBytes: number): Ba
     return problem(ErrorCode.INVALID_RECORD, `batch of ${recordsCount} records claims last offset delta ${lastOffsetDelta}`);
   }
   const producerId = readInt64(records, BatchField.producerId);
-  if (producerId >= 0 && records.readInt32BE(BatchField.baseSequence) < 0) {
+  if (producerId >= 0 && records.readInt32BE(BatchField.baseSequence) < 0 && !fromCoordinator) {
     return problem(ErrorCode.INVALID_RECORD, `idempotent batch of producer ${producerId} has no base sequence`);
   }
   return OK;

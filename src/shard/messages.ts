@@ -3,7 +3,7 @@
 // in order; events go shard → main unasked.
 
 import type { TopicConfig } from '../config/broker-config.js';
-import type { AbortedRange, AppendResult, PartitionRole, ReadRegion, RecoveryReport, ReplicateResult } from '../storage/log.js';
+import type { AbortedRange, AppendOrigin, AppendResult, PartitionRole, ReadRegion, RecoveryReport, ReplicateResult } from '../storage/log.js';
 import type { TxnMarker } from '../storage/producer-state.js';
 
 export interface ShardWorkerData {
@@ -71,6 +71,8 @@ export interface AppendRequest extends PartitionRef {
   readonly records: Uint8Array;
   /** The records are in a SharedArrayBuffer: the shard writes them without a copy, and the main thread reuses the memory after the reply. */
   readonly shared: boolean;
+  /** A coordinator's own batch (Log.append's origin); absent: a client's. */
+  readonly origin?: AppendOrigin;
 }
 
 /**

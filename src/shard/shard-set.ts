@@ -38,6 +38,7 @@ import {
 } from './messages.js';
 import { TailBatches } from './tail-batches.js';
 import type { TxnMarker } from '../storage/producer-state.js';
+import type { AppendOrigin } from '../storage/log.js';
 
 interface Pending {
   readonly resolve: (reply: never) => void;
@@ -444,10 +445,10 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
    * that memory untouched until this resolves. Any other batch is copied out of its frame
    * here, and the copy is transferred.
    */
-  async append(topicId: string, topic: string, partition: number, records: Uint8Array): Promise<AppendReply> {
+  async append(topicId: string, topic: string, partition: number, records: Uint8Array, origin: AppendOrigin = 'client'): Promise<AppendReply> {
     const shared = records.buffer instanceof SharedArrayBuffer;
     const bytes = shared ? records : new Uint8Array(records);
-    const reply = await this.shardFor(topicId, partition).append({ topic, partition, records: bytes, shared });
+    const reply = await this.shardFor(topicId, partition).append(origin === 'client' ? { topic, partition, records: bytes, shared } : { topic, partition, records: bytes, shared, origin });
     // Before the offsets move: the fetches they wake plan from the tail.
     this.rememberTail(topicId, partitionKey(topic, partition), reply);
     this.remember(topic, partition, reply, true);

@@ -13,7 +13,7 @@ import { installCrc32c } from '../protocol/crc32c.js';
 import { installRecordScanner } from '../protocol/record-validation.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { TopicConfig } from '../config/broker-config.js';
-import { Log, type AppendResult, type CleanableState } from '../storage/log.js';
+import { Log, type AppendOrigin, type AppendResult, type CleanableState } from '../storage/log.js';
 import { segmentFiles } from '../storage/segment-files.js';
 import {
   partitionKey,
@@ -657,14 +657,15 @@ export class Shard {
 }
 
 /**
- * One partition's appends in the order given: each run of produced batches in one write (one
- * Log.append), each marker on its own (Log.appendMarker).
+ * One partition's appends in the order given: each run of produced batches of one origin in
+ * one write (one Log.append), each marker on its own (Log.appendMarker).
  */
 function appendInOrder(log: Log, appends: readonly (AppendRequest | MarkerAppend)[], nowMs: number): AppendResult[] {
   const results: AppendResult[] = [];
   let run: Buffer[] = [];
+  let runOrigin: AppendOrigin = 'client';
   const writeRun = (): void => {
-    if (run.length > 0) results.push(...log.append(run, nowMs));
+    if (run.length > 0) results.push(...log.append(run, nowMs, runOrigin));
     run = [];
   };
   for (const item of appends) {
@@ -672,6 +673,11 @@ function appendInOrder(log: Log, appends: readonly (AppendRequest | MarkerAppend
       writeRun();
       results.push(log.appendMarker(item.marker, nowMs));
     } else {
+      const origin = item.origin ?? 'client';
+      if (origin !== runOrigin) {
+        writeRun();
+        runOrigin = origin;
+      }
       run.push(Buffer.from(item.records.buffer, item.records.byteOffset, item.records.byteLength));
     }
   }

@@ -80,6 +80,13 @@ function markerIn(batch: Buffer | null): TxnMarker | null {
   }
 }
 
+/**
+ * Who wrote a batch (Kafka's AppendOrigin): a client, whose idempotent batches must follow
+ * their producer's sequence, or a coordinator writing for a transactional producer (a
+ * TxnOffsetCommit's offsets), whose batches carry the producer's id and epoch but no sequence.
+ */
+export type AppendOrigin = 'client' | 'coordinator';
+
 /** A replica's part in its partition: the leader appends produced batches, a follower the batches it fetched. */
 export type PartitionRole = 'leader' | 'follower';
 
@@ -744,10 +751,10 @@ export class Log {
    * assigns offsets by rewriting the header, and writes all accepted batches at once.
    * `batches` are owned by the caller and rewritten in place.
    */
-  append(batches: readonly Buffer[], nowMs: number): AppendResult[] {
+  append(batches: readonly Buffer[], nowMs: number, origin: AppendOrigin = 'client'): AppendResult[] {
     this.throwSyncFailure();
     try {
-      return this.appendBatches(batches, nowMs);
+      return this.appendBatches(batches, nowMs, origin);
     } catch (error) {
       // The write failed part-way: producer state may name batches that never reached the
       // file. Rebuild it from what is on disk before anyone retries.
@@ -803,7 +810,8 @@ export class Log {
     }
   }
 
-  private appendBatches(batches: readonly Buffer[], nowMs: number): AppendResult[] {
+  private appendBatches(batches: readonly Buffer[], nowMs: number, origin: AppendOrigin): AppendResult[] {
+    const fromCoordinator = origin === 'coordinator';
     const results: AppendResult[] = new Array(batches.length);
     const accepted: Buffer[] = [];
     const positions: BatchPosition[] = [];
@@ -828,7 +836,7 @@ export class Log {
     for (let index = 0; index < batches.length; index++) {
       const produced = batches[index]!;
       let batch = produced;
-      const check = checkProducedBatch(batch, this.config.maxMessageBytes);
+      const check = checkProducedBatch(batch, this.config.maxMessageBytes, fromCoordinator);
       if (check.errorCode !== ErrorCode.NONE) {
         results[index] = { errorCode: check.errorCode, errorMessage: check.message, baseOffset: -1, logAppendTimeMs: -1 };
         continue;
@@ -849,7 +857,7 @@ export class Log {
         transactional: (batch.readInt16BE(BatchField.attributes) & Attribute.transactional) !== 0,
       };
       if (producerId >= 0) {
-        const sequence = this.producerState.check(producerBatch);
+        const sequence = fromCoordinator ? this.producerState.checkFromCoordinator(producerBatch) : this.producerState.check(producerBatch);
         if (sequence.kind === 'duplicate') {
           results[index] = { errorCode: ErrorCode.NONE, errorMessage: null, baseOffset: sequence.firstOffset, logAppendTimeMs: logAppendTime ? sequence.timestamp : -1 };
           continue;
@@ -909,7 +917,11 @@ export class Log {
         attributes: batch.readInt16BE(BatchField.attributes),
       });
       accepted.push(batch);
-      if (producerId >= 0) this.producerState.update(producerBatch, nextOffset, lastOffset, maxTimestamp);
+      if (producerId >= 0) {
+        // A coordinator's batch has no sequence to follow: recorded as replication records a leader's.
+        if (fromCoordinator) this.producerState.replay(producerBatch, nextOffset, lastOffset, maxTimestamp);
+        else this.producerState.update(producerBatch, nextOffset, lastOffset, maxTimestamp);
+      }
       const segment = this.activeSegment;
       results[index] = {
         errorCode: ErrorCode.NONE,

@@ -175,6 +175,19 @@ export class ProducerStateManager {
   }
 
   /**
+   * Decides whether a coordinator's own transactional batch (a TxnOffsetCommit's records,
+   * Kafka's AppendOrigin.COORDINATOR) may be appended: no sequence (it has none), only the
+   * epoch, which must not be older than the producer's.
+   */
+  checkFromCoordinator(batch: ProducerBatch): SequenceCheck {
+    const entry = this.producers.get(batch.producerId);
+    if (entry !== undefined && batch.producerEpoch < entry.epoch) {
+      return { kind: 'error', errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, message: `producer ${batch.producerId} epoch ${batch.producerEpoch} is older than the current epoch ${entry.epoch}` };
+    }
+    return APPEND;
+  }
+
+  /**
    * Records an idempotent batch being appended, which check() accepted: it must follow what is
    * remembered of its producer (a batch that does not is a duplicate or a gap about to be
    * written, from a bug between check() and here), else an InvariantViolation is thrown

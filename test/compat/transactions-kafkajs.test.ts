@@ -116,3 +116,61 @@ t.test('an open transaction holds read_committed back; a new producer with its i
   t.notOk(committed.includes('zombie-0'), 'the fenced transaction was aborted');
   t.ok(committed.includes('successor-0'));
 });
+
+t.test('consume-transform-produce: kafkajs commits the consumed offsets in each transaction (sendOffsets)', async (t) => {
+  const INPUT = 'eos-in';
+  const OUTPUT = 'eos-out';
+  const GROUP = 'eos-group';
+  const COUNT = 300;
+  await admin.createTopics({ topics: [{ topic: INPUT, numPartitions: 2 }, { topic: OUTPUT, numPartitions: 2 }] });
+  const plain = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await plain.connect();
+  t.teardown(() => plain.disconnect());
+  await plain.send({ topic: INPUT, messages: Array.from({ length: COUNT }, (_, index) => ({ key: String(index % 7), value: `in-${index}` })) });
+
+  const producer = await transactionalProducer('eos-processor');
+  const consumer = kafka.consumer({ groupId: GROUP, maxWaitTimeInMs: 100, readUncommitted: false });
+  await consumer.connect();
+  t.teardown(() => consumer.disconnect());
+  await consumer.subscribe({ topic: INPUT, fromBeginning: true });
+  let processed = 0;
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+      if (batch.messages.length === 0) return;
+      const transaction = await producer.transaction();
+      try {
+        await transaction.send({ topic: OUTPUT, messages: batch.messages.map((message) => ({ key: message.key, value: `out-${message.value!.toString().slice(3)}` })) });
+        const next = String(Number(batch.messages.at(-1)!.offset) + 1);
+        await transaction.sendOffsets({ consumerGroupId: GROUP, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+        await transaction.commit();
+      } catch (error) {
+        await transaction.abort();
+        throw error;
+      }
+      for (const message of batch.messages) resolveOffset(message.offset);
+      processed += batch.messages.length;
+      await heartbeat();
+    },
+  });
+  const deadline = Date.now() + 30_000;
+  while (processed < COUNT && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(processed, COUNT, 'every input record processed once');
+  await consumer.stop();
+  const offsets = await admin.fetchOffsets({ groupId: GROUP, topics: [INPUT] });
+  const ends = await admin.fetchTopicOffsets(INPUT);
+  t.same(
+    offsets[0]!.partitions.map((partition) => [partition.partition, partition.offset]).sort(),
+    ends.map((partition) => [partition.partition, partition.high]).sort(),
+    'the group\'s committed offsets, written by TxnOffsetCommit, are the input\'s ends',
+  );
+  const reader = kafka.consumer({ groupId: `eos-reader-${Date.now()}`, maxWaitTimeInMs: 100 });
+  await reader.connect();
+  t.teardown(() => reader.disconnect());
+  await reader.subscribe({ topic: OUTPUT, fromBeginning: true });
+  const outputs: string[] = [];
+  await reader.run({ eachMessage: async ({ message }) => void outputs.push(message.value!.toString()) });
+  const readDeadline = Date.now() + 20_000;
+  while (outputs.length < COUNT && Date.now() < readDeadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  t.same(outputs.sort(), Array.from({ length: COUNT }, (_, index) => `out-${index}`).sort(), 'the output holds each input exactly once');
+});

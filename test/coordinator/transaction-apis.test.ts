@@ -15,7 +15,9 @@ import {
   findCoordinatorApi,
   initProducerIdApi,
   listOffsetsApi,
+  offsetFetchApi,
   produceApi,
+  txnOffsetCommitApi,
 } from '../../src/protocol/generated/index.js';
 import { Attribute, BatchField, encodeRecordBatch, splitBatches } from '../../src/protocol/record-batch.js';
 import { readMarkerBatch } from '../../src/protocol/control-records.js';
@@ -29,6 +31,11 @@ const broker = await BrokerProcess.start(t, {
   overrides: { 'transaction.state.log.num.partitions': 2, 'transaction.abort.timed.out.transaction.cleanup.interval.ms': 100, 'offsets.topic.num.partitions': 2 },
 });
 let raw = await RawClient.connect(t, broker.port);
+
+/** A new connection after a restart, closed when the file's tests end (not with the subtest that made it). */
+async function reconnect(): Promise<void> {
+  raw = await RawClient.connect(t, broker.port);
+}
 await raw.request(createTopicsApi, 5, { topics: [{ name: TOPIC, numPartitions: 3, replicationFactor: 1 }], timeoutMs: 5000 });
 await raw.request(findCoordinatorApi, 1, { key: 'warm-up', keyType: 1 });
 
@@ -168,9 +175,58 @@ t.test('a transaction open past its timeout is fenced and aborted, also after a 
   const open = (await produce('timeout-restart', survivor, 2, 'open-across-restart')).baseOffset;
   await broker.kill();
   await broker.restart();
-  raw = await RawClient.connect(t, broker.port);
+  await reconnect();
   t.equal(await latest(2, READ_COMMITTED), open, 'after kill -9 the open transaction still holds the LSO (producer state recovered)');
   const after = Date.now() + 15_000;
   while ((await latest(2, READ_COMMITTED)) === open && Date.now() < after) await new Promise((resolve) => setTimeout(resolve, 100));
   t.equal(await latest(2, READ_COMMITTED), await latest(2, READ_UNCOMMITTED), 'the reloaded coordinator aborted it at its timeout');
+});
+
+t.test('TxnOffsetCommit: offsets count only once the transaction commits; require_stable sees them pending', async (t) => {
+  const producer = await initProducer('offsets-txn');
+  const group = 'txn-group';
+  t.equal((await raw.request(findCoordinatorApi, 0, { key: group })).errorCode, ErrorCode.NONE, 'the group coordinator is ready (__consumer_offsets made)');
+  const fetchOffset = async (requireStable: boolean) => {
+    const answer = await raw.request(offsetFetchApi, 7, { groupId: group, topics: [{ name: TOPIC, partitionIndexes: [0] }], requireStable, groups: [] });
+    const partition = answer.topics[0]?.partitions[0];
+    // While the group's partition loads, a top-level error and no topics.
+    return partition === undefined ? [answer.errorCode, -1] : [partition.errorCode, partition.committedOffset];
+  };
+  const txnCommit = (offset: number, who = producer, version = 3) =>
+    raw.request(txnOffsetCommitApi, version, {
+      transactionalId: 'offsets-txn', groupId: group, producerId: who.producerId, producerEpoch: who.producerEpoch, generationId: -1, memberId: '', groupInstanceId: null,
+      topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: 'm' }] }],
+    }).then((answer) => answer.topics[0]!.partitions[0]!.errorCode);
+  t.equal(await txnCommit(5), ErrorCode.INVALID_TXN_STATE, 'the group\'s partition was not added to the transaction (AddOffsetsToTxn)');
+  t.equal((await raw.request(addOffsetsToTxnApi, 3, { transactionalId: 'offsets-txn', producerId: producer.producerId, producerEpoch: producer.producerEpoch, groupId: group })).errorCode, ErrorCode.NONE);
+  t.equal(await txnCommit(5), ErrorCode.NONE);
+  t.same(await fetchOffset(false), [ErrorCode.NONE, -1], 'not visible before the commit');
+  t.same(await fetchOffset(true), [ErrorCode.UNSTABLE_OFFSET_COMMIT, -1], 'require_stable: UNSTABLE_OFFSET_COMMIT while pending');
+  t.equal(await endTxn('offsets-txn', producer, true), ErrorCode.NONE);
+  t.same(await fetchOffset(true), [ErrorCode.NONE, 5], 'committed with the transaction');
+
+  t.equal((await raw.request(addOffsetsToTxnApi, 3, { transactionalId: 'offsets-txn', producerId: producer.producerId, producerEpoch: producer.producerEpoch, groupId: group })).errorCode, ErrorCode.NONE);
+  t.equal(await txnCommit(9), ErrorCode.NONE);
+  t.equal(await endTxn('offsets-txn', producer, false), ErrorCode.NONE);
+  t.same(await fetchOffset(true), [ErrorCode.NONE, 5], 'an aborted transaction\'s offsets are dropped');
+
+  t.equal((await raw.request(addOffsetsToTxnApi, 3, { transactionalId: 'offsets-txn', producerId: producer.producerId, producerEpoch: producer.producerEpoch, groupId: group })).errorCode, ErrorCode.NONE);
+  t.equal(await txnCommit(12), ErrorCode.NONE);
+  await broker.kill();
+  await broker.restart();
+  await reconnect();
+  let pending = await fetchOffset(true);
+  for (let attempt = 0; pending[0] === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS && attempt < 100; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    pending = await fetchOffset(true);
+  }
+  t.same(pending, [ErrorCode.UNSTABLE_OFFSET_COMMIT, -1], 'after kill -9: loaded as pending (its marker is not in the log)');
+  t.same(await fetchOffset(false), [ErrorCode.NONE, 5]);
+  let ended = await endTxn('offsets-txn', producer, true);
+  for (let attempt = 0; ended === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS && attempt < 100; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    ended = await endTxn('offsets-txn', producer, true);
+  }
+  t.equal(ended, ErrorCode.NONE, 'the reloaded coordinator commits it');
+  t.same(await fetchOffset(true), [ErrorCode.NONE, 12]);
 });

@@ -38,6 +38,8 @@ export interface TransactionCoordinatorServices {
   readonly logger: Logger;
   /** True on a broker of a cluster: it coordinates the ids of the partitions it leads. */
   readonly followLeadership?: boolean;
+  /** A marker was written (the group coordinator completes transactional offset commits when one reaches __consumer_offsets). */
+  readonly onMarkerWritten?: (topic: string, partition: number, marker: TxnMarker) => void;
 }
 
 export interface InitProducerIdRequest {
@@ -466,7 +468,10 @@ export class TransactionCoordinator {
       // A topic deleted since it joined the transaction: nothing to mark (Kafka drops a partition with no leader).
       if (topic === undefined || !partitions.hasPartition(topic, target.partition)) return 'dropped';
       const outcome = await partitions.appendMarker(topic, target.partition, marker, MARKER_TIMEOUT_MS);
-      if (outcome.errorCode === ErrorCode.NONE) return 'written';
+      if (outcome.errorCode === ErrorCode.NONE) {
+        this.services.onMarkerWritten?.(target.topic, target.partition, marker);
+        return 'written';
+      }
       if (isFencedMarkerError(outcome.errorCode)) return 'fenced';
       if (attempt === 5) this.services.logger.warn(`writing a transaction marker to ${target.topic}-${target.partition} keeps failing (${outcome.errorCode} ${outcome.errorMessage ?? ''}); retrying`);
       await sleep(Math.min(RETRY_BACKOFF_MS_MIN * 2 ** attempt, RETRY_BACKOFF_MS_MAX));

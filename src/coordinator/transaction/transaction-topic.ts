@@ -8,7 +8,7 @@
 import type { BrokerConfig } from '../../config/broker-config.js';
 import { TRANSACTION_STATE_TOPIC, type Controller } from '../../controller/controller.js';
 import type { Logger } from '../../logger.js';
-import { readPartitionRecords } from '../../partition/log-reader.js';
+import { readPartitionRecords, type RecordVisitor } from '../../partition/log-reader.js';
 import type { PartitionManager, TopicRecord } from '../../partition/partition-manager.js';
 import { ErrorCode, errorName } from '../../protocol/errors.js';
 import { encodeRecordBatch } from '../../protocol/record-batch.js';
@@ -98,7 +98,7 @@ export class TransactionTopic implements LoadableTopic {
     return offsetsPartitionFor(transactionalId, this.partitionCount);
   }
 
-  readPartition(partition: number, visit: (key: Buffer | null, value: Buffer | null) => void): Promise<void> {
+  readPartition(partition: number, visit: RecordVisitor): Promise<void> {
     const topic = this.topic ?? this.open();
     if (topic === null) return Promise.reject(new Error(`reading ${TRANSACTION_STATE_TOPIC}-${partition}, which does not exist`));
     return readPartitionRecords(this.services.partitions, topic, partition, visit);

@@ -1,0 +1,58 @@
+// TxnOffsetCommit (key 28), versions 0-4. A transactional producer commits a consumer
+// group's offsets inside its transaction (KIP-98; KIP-447 adds the member id, generation and
+// instance id in v3, so a zombie of a rebalanced group is refused). The group coordinator
+// checks the producer's open transaction holds the group's partition of __consumer_offsets
+// (AddOffsetsToTxn), then the committer as Kafka's doTxnCommitOffsets does, and writes the
+// offsets as the producer's transactional batch; they count once the transaction commits.
+// PRODUCER_FENCED, which clients before v3 do not know, is INVALID_PRODUCER_EPOCH for them.
+
+import { OFFSETS_TOPIC } from '../controller/controller.js';
+import { txnOffsetCommitApi } from '../protocol/generated/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { defineHandler } from './handler.js';
+import { fencedForVersion } from './txn-errors.js';
+
+const FIRST_PRODUCER_FENCED_VERSION = 3;
+const FIRST_MEMBER_VERSION = 3;
+
+export const txnOffsetCommitHandler = defineHandler({
+  minVersion: 0,
+  maxVersion: 4,
+  schema: txnOffsetCommitApi,
+  async handle(request, context) {
+    const broker = context.broker;
+    const version = context.apiVersion;
+    const offsets = request.topics.flatMap((topic) =>
+      topic.partitions.map((partition) => ({
+        topic: topic.name,
+        partition: partition.partitionIndex,
+        offset: partition.committedOffset,
+        leaderEpoch: version >= 2 ? partition.committedLeaderEpoch : -1,
+        metadata: partition.committedMetadata,
+      })),
+    );
+    const errors =
+      request.groupId === ''
+        ? offsets.map(() => ErrorCode.INVALID_GROUP_ID)
+        : await broker.groups.txnCommitOffsets(
+            {
+              groupId: request.groupId,
+              producerId: request.producerId,
+              producerEpoch: request.producerEpoch,
+              generationId: version >= FIRST_MEMBER_VERSION ? request.generationId : -1,
+              memberId: version >= FIRST_MEMBER_VERSION ? request.memberId : '',
+              groupInstanceId: version >= FIRST_MEMBER_VERSION ? request.groupInstanceId : null,
+              offsets,
+            },
+            (partition) => broker.transactions.verify(request.transactionalId, request.producerId, request.producerEpoch, { topic: OFFSETS_TOPIC, partition }),
+          );
+    let index = 0;
+    return {
+      throttleTimeMs: 0,
+      topics: request.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map((partition) => ({ partitionIndex: partition.partitionIndex, errorCode: fencedForVersion(errors[index++]!, version, FIRST_PRODUCER_FENCED_VERSION) })),
+      })),
+    };
+  },
+});
