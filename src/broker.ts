@@ -358,7 +358,10 @@ export class Broker {
   /** Checkpoints recovery points and log start offsets now (and every minute while running). */
   private async checkpoint(): Promise<void> {
     try {
-      await writeCheckpoints(this.config, await this.shards.status(), false);
+      const statuses = await this.shards.status();
+      await writeCheckpoints(this.config, statuses, false);
+      // Only now may the logs forget producer snapshots below these recovery points (a crash replays from them).
+      await this.shards.recoveryPointsCheckpointed(statuses.map(({ topic, partition, recoveryPoint }) => ({ topic, partition, recoveryPoint })));
     } catch (error) {
       this.logger.error(`writing checkpoints failed: ${(error as Error).message}`);
     }

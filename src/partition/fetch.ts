@@ -96,6 +96,12 @@ export interface FetchedPartition {
   readonly abortedTransactions: readonly AbortedRange[];
 }
 
+/** The bound a read reply reports (-1 when it reports none). */
+function boundIn(reply: ReadReply, upTo: ReadBound): number {
+  const bound = upTo === 'logEnd' ? reply.logEndOffset : upTo === 'lastStable' ? reply.lastStableOffset : reply.highWatermark;
+  return bound ?? -1;
+}
+
 /** How far a fetch reads: a follower to the log end, a read_committed consumer to the last stable offset, others to the high watermark. */
 function boundOf(params: FetchParams): ReadBound {
   if (params.replicaId >= 0) return 'logEnd';
@@ -147,8 +153,13 @@ export async function fetchPartitions(manager: PartitionManager, params: FetchPa
     const available = availableBytes(replies);
     const waitMs = deadline - Date.now();
     if (available.bytes >= params.minBytes || available.errors || waitMs <= 0 || manager.delayedFull) break;
+    // Woken by data past what this read already counted (the bound it saw), not past the fetch
+    // offset: with less than min_bytes below the bound, that would hold at once, and the loop
+    // would read again and again until max_wait_ms (found by a second reader, issue 13).
     const fetchOffsets = new Map<string, number>();
-    for (const plan of plans) if (plan.topic !== null) fetchOffsets.set(partitionKey(plan.topic.name, plan.partition), plan.fetchOffset);
+    plans.forEach((plan, index) => {
+      if (plan.topic !== null) fetchOffsets.set(partitionKey(plan.topic.name, plan.partition), Math.max(plan.fetchOffset, boundIn(replies[index]!, upTo)));
+    });
     // A partition held by the throttle is released as soon as the rate is back under its bound
     // (Kafka's DelayedFetch waits for new data only; with a 1 MiB fetch and a 500 ms wait the
     // rate would stay far below a bound of a few MiB/s).

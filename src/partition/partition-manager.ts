@@ -13,7 +13,7 @@ import type { LeaderAndIsr } from '../controller/leader-and-isr.js';
 import type { TopicRecord, TopicTable } from '../controller/metadata-store.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { TxnMarker } from '../storage/producer-state.js';
+import type { ActiveProducer, TxnMarker } from '../storage/producer-state.js';
 import type { AppendOrigin } from '../storage/log.js';
 import { partitionKey, type AppendReply, type PartitionOffsets, type PartitionStatus, type ReadBound, type ReadReply } from '../shard/messages.js';
 import { type SegmentReaders } from '../shard/segment-readers.js';
@@ -200,6 +200,18 @@ export class PartitionManager {
    */
   appendMarker(topic: TopicRecord, partition: number, marker: TxnMarker, timeoutMs: number): Promise<AppendOutcome> {
     return this.appendThrough(topic, partition, -1, timeoutMs, () => this.shards.appendMarker(topic.topicId, topic.name, partition, marker));
+  }
+
+  /** DescribeProducers for one partition this broker leads (NOT_LEADER_OR_FOLLOWER otherwise): the producers its log remembers. */
+  async describeProducers(topic: TopicRecord, partition: number): Promise<{ errorCode: number; producers: readonly ActiveProducer[] }> {
+    if (!this.hasPartition(topic, partition)) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, producers: [] };
+    if (this.leads(topic, partition) === null) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, producers: [] };
+    try {
+      return await this.shards.describeProducers(topic.topicId, topic.name, partition);
+    } catch (error) {
+      if (!(error instanceof ShardBusyError)) throw error;
+      return { errorCode: ErrorCode.REQUEST_TIMED_OUT, producers: [] };
+    }
   }
 
   /** An append with Kafka's checks around it: the partition exists and is led here, min.insync.replicas for acks=-1, then the wait for the in-sync replicas. */

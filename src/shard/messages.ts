@@ -4,7 +4,7 @@
 
 import type { TopicConfig } from '../config/broker-config.js';
 import type { AbortedRange, AppendOrigin, AppendResult, PartitionRole, ReadRegion, RecoveryReport, ReplicateResult } from '../storage/log.js';
-import type { TxnMarker } from '../storage/producer-state.js';
+import type { ActiveProducer, TxnMarker } from '../storage/producer-state.js';
 
 export interface ShardWorkerData {
   readonly shardId: number;
@@ -205,6 +205,10 @@ export interface ShardCommands {
   replicate: { appends: readonly ReplicateRequest[] };
   truncate: { partitions: readonly TruncateRequest[] };
   highWatermark: { updates: readonly HighWatermarkUpdate[] };
+  /** The producers each partition remembers (DescribeProducers). */
+  describeProducers: { partitions: readonly PartitionRef[] };
+  /** Recovery points now in recovery-point-offset-checkpoint: producer snapshots below them may go (partitions of other shards are ignored). */
+  recoveryPointsCheckpointed: { partitions: readonly (PartitionRef & { readonly recoveryPoint: number })[] };
   status: Record<never, never>;
   close: Record<never, never>;
 }
@@ -225,6 +229,8 @@ export interface ShardReplies {
   /** Deleted segment files are also announced with a `segmentsDeleted` event. */
   truncate: { results: readonly PartitionOffsetsReply[] };
   highWatermark: { results: readonly PartitionOffsetsReply[] };
+  describeProducers: { results: readonly { readonly errorCode: number; readonly producers: readonly ActiveProducer[] }[] };
+  recoveryPointsCheckpointed: Record<never, never>;
   status: { partitions: readonly PartitionStatus[] };
   close: { partitions: readonly PartitionStatus[] };
 }

@@ -19,6 +19,7 @@ import {
   type HighWatermarkUpdate,
   type LeadershipChange,
   type MarkerAppend,
+  type PartitionRef,
   type OffsetQuery,
   type OffsetReply,
   type PartitionOffsets,
@@ -531,6 +532,18 @@ export class ShardSet extends EventEmitter<ShardSetEvents> {
     const result = reply.results[0]!;
     this.remember(request.topic, request.partition, result, false);
     return result;
+  }
+
+  /** The recovery points just written to recovery-point-offset-checkpoint, to every shard (Log.recoveryPointCheckpointed). */
+  async recoveryPointsCheckpointed(partitions: readonly (PartitionRef & { readonly recoveryPoint: number })[]): Promise<void> {
+    // Every shard gets the whole list and takes its own partitions (the list is the status every shard just sent).
+    await Promise.all(this.shards.filter((shard) => shard.running).map((shard) => shard.send({ kind: 'recoveryPointsCheckpointed', partitions })));
+  }
+
+  /** The producers a partition remembers (DescribeProducers). */
+  async describeProducers(topicId: string, topic: string, partition: number): Promise<ShardReplies['describeProducers']['results'][number]> {
+    const reply = await this.shardFor(topicId, partition).send({ kind: 'describeProducers', partitions: [{ topic, partition }] });
+    return reply.results[0]!;
   }
 
   /** Every partition's state, from every shard. */

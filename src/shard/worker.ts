@@ -144,6 +144,14 @@ export class Shard {
         return this.truncate(command);
       case 'highWatermark':
         return this.highWatermark(command);
+      case 'describeProducers':
+        return this.describeProducers(command);
+      case 'recoveryPointsCheckpointed':
+        for (const { topic, partition, recoveryPoint } of command.partitions) {
+          const entry = this.logs.get(partitionKey(topic, partition));
+          if (entry !== undefined && !this.offline.has(partitionKey(topic, partition))) entry.log.recoveryPointCheckpointed(recoveryPoint);
+        }
+        return {};
       case 'status':
         return { partitions: this.statuses() };
       case 'close':
@@ -498,6 +506,18 @@ export class Shard {
       return { errorCode: ErrorCode.NONE, ...offsetsOf(entry.log) };
     });
     return { results };
+  }
+
+  private describeProducers(command: ShardCommands['describeProducers']): ShardReplies['describeProducers'] {
+    return {
+      results: command.partitions.map((ref) => {
+        const key = partitionKey(ref.topic, ref.partition);
+        const entry = this.logs.get(key);
+        if (entry === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, producers: [] };
+        if (this.offline.has(key)) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, producers: [] };
+        return { errorCode: ErrorCode.NONE, producers: entry.log.producerState.activeProducers() };
+      }),
+    };
   }
 
   /**

@@ -457,6 +457,8 @@ export class Log {
   private readonly unreplicatedTxns: CompletedTxn[] = [];
   /** The offset of the newest ABORT marker in the log, or -1: a read_committed fetch past it has no aborted transactions to report. */
   private lastAbortMarker = -1;
+  /** The recovery point as last checkpointed (recoveryPointCheckpointed; at open, the one the log was opened with). */
+  private checkpointedRecoveryPoint: number;
 
   private constructor(
     readonly dir: string,
@@ -473,6 +475,7 @@ export class Log {
     this.leaderEpoch = leaderEpoch;
     this.replicated = replicated;
     this.role = replicated ? 'follower' : 'leader';
+    this.checkpointedRecoveryPoint = recoveryPoint;
     this.producerState = new ProducerStateManager(dir);
     this.epochs = LeaderEpochCache.load(dir);
   }
@@ -512,6 +515,22 @@ export class Log {
     for (const txn of this.unreplicatedTxns) if (firstUnstable < 0 || txn.firstOffset < firstUnstable) firstUnstable = txn.firstOffset;
     if (firstUnstable < 0) return this.committedOffset;
     return Math.min(this.committedOffset, Math.max(firstUnstable, this.logStartOffset));
+  }
+
+  /**
+   * The recovery point in recovery-point-offset-checkpoint now (written by the broker every
+   * 60 s): a crash recovers from there, replaying producer state from a snapshot at or below
+   * its segment, so snapshots from that segment on are kept (Kafka's
+   * deleteSnapshotsAfterRecoveryPointCheckpoint); older ones go now.
+   */
+  recoveryPointCheckpointed(offset: number): void {
+    this.checkpointedRecoveryPoint = Math.max(this.checkpointedRecoveryPoint, Math.min(offset, this.recoveryPoint));
+    this.producerState.deleteSnapshotsBefore(Math.min(this.snapshotsKeptFrom(), this.activeSegment.baseOffset));
+  }
+
+  /** The base of the segment holding the checkpointed recovery point: a crash's recovery replays producer state from a snapshot at or below it. */
+  private snapshotsKeptFrom(): number {
+    return (this.segmentFor(this.checkpointedRecoveryPoint) ?? this.segments[0]!).baseOffset;
   }
 
   /** The offset of the newest ABORT marker, or -1: a read_committed read from past it reports no aborted transaction. */
@@ -1111,10 +1130,9 @@ export class Log {
     // unflushedMessages is not reset: the rolled segment's messages are not synced yet (flush.messages counts them, as Kafka's log end less recovery point does).
     this.syncInBackground(segment.baseOffset);
     this.producerState.writeSnapshot(segment.baseOffset);
-    // Those from the recovery point's segment on stay: after a crash, recovery replays producer
-    // state from the first segment it scans, to rebuild the aborted-transaction indexes.
-    const recoveryBase = (this.segmentFor(this.recoveryPoint) ?? this.segments[0]!).baseOffset;
-    this.producerState.deleteSnapshotsBefore(Math.min(segment.baseOffset, recoveryBase));
+    // Those from the checkpointed recovery point's segment on stay: after a crash, recovery
+    // replays producer state from the first segment it scans, to rebuild the aborted-transaction indexes.
+    this.producerState.deleteSnapshotsBefore(Math.min(segment.baseOffset, this.snapshotsKeptFrom()));
     this.snapshotOffset = segment.baseOffset;
   }
 
@@ -1241,6 +1259,9 @@ export class Log {
     while (segment !== null) {
       const hint = segment === this.activeSegment ? this.recent.lookup(fetchOffset) : null;
       const batch = segment.findBatch(fetchOffset, hint);
+      // A fetch offset in a gap (records compaction removed) finds the next batch, which may start
+      // at or past the bound (an open transaction's first batch at the LSO): nothing to read yet.
+      if (batch !== null && batch.baseOffset >= maxOffset) return { errorCode: ErrorCode.NONE, region: null };
       if (batch !== null) {
         let available = segment.size - batch.position;
         if (maxOffset < segment.nextOffset) {
@@ -1487,6 +1508,7 @@ export class Log {
     this.epochs.flush();
     this.committedOffset = Math.min(this.committedOffset, end);
     this.recoveryPoint = Math.min(this.recoveryPoint, end);
+    this.checkpointedRecoveryPoint = Math.min(this.checkpointedRecoveryPoint, end);
     this.compactedThrough = Math.min(this.compactedThrough, end);
     // The cut segment was synced: nothing written since the last flush is left to sync.
     this.unflushedMessages = 0;
@@ -1515,6 +1537,10 @@ export class Log {
       const young = closed.find((segment) => segment.nextOffset > firstDirtyOffset && segment.largestTimestamp() > nowMs - config.minCompactionLagMs);
       if (young !== undefined) firstUncleanableOffset = Math.min(firstUncleanableOffset, young.baseOffset);
     }
+    // Whole segments only, as Kafka's calculateCleanableBytes: a bound inside a segment (the LSO, a
+    // replica's high watermark) keeps that whole segment out, so no record past it is mapped or cleaned.
+    const holding = this.segmentFor(firstUncleanableOffset);
+    if (holding !== null && holding.baseOffset < firstUncleanableOffset && firstUncleanableOffset < holding.nextOffset) firstUncleanableOffset = holding.baseOffset;
     firstUncleanableOffset = Math.max(firstDirtyOffset, firstUncleanableOffset);
     // Bytes as Kafka counts them: whole segments overlapping each range.
     const uncleanableBase = (this.segmentFor(firstUncleanableOffset) ?? segments[0]!).baseOffset;
@@ -1583,6 +1609,8 @@ export class Log {
         for (let position = start; position < segment.size; ) {
           const { batches, next } = segment.readBatchesAt(position);
           for (const batch of batches) {
+            // Never past the bound, even inside a segment the bound could not leave out whole (the dirty section starts in it).
+            if (readInt64(batch, BatchField.baseOffset) >= state.firstUncleanableOffset) break mapping;
             const walked = work.recordBytes;
             const more = mapBatch(batch, map, state.firstDirtyOffset, progress, work, aborted);
             pacer.spend(batch.length + work.recordBytes - walked);
@@ -1665,11 +1693,18 @@ export class Log {
     // The group's aborted transactions go to the first segment's index before the swap is
     // decided: a crash before it leaves entries past the old first segment's end, which the next
     // open finds corrupt and rebuilds from the markers.
+    const ownEntries = [...first!.abortedTxns.all()];
     if (merged.some((segment) => segment.abortedTxns.size > 0)) first!.writeTxnIndex(group.segments.flatMap((segment) => segment.abortedTxns.all()));
     // Decided first (.swap), then the merged neighbours go, then the swap takes the first's
     // place: a crash anywhere is finished by the next open (recoverSwaps), never a log with
     // the same offsets twice.
-    replacement.finish();
+    try {
+      replacement.finish();
+    } catch (error) {
+      // Not swapped: the first segment keeps its own entries only (the merged ones are still theirs).
+      if (ownEntries.length !== first!.abortedTxns.size) first!.writeTxnIndex(ownEntries);
+      throw error;
+    }
     for (const segment of merged) {
       touched.push(segment.logPath);
       segment.delete();

@@ -61,6 +61,17 @@ export interface TxnMarker {
   readonly commit: boolean;
 }
 
+/** A producer as DescribeProducers reports it. */
+export interface ActiveProducer {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly lastSequence: number;
+  readonly lastTimestamp: number;
+  readonly coordinatorEpoch: number;
+  /** The first offset of its open transaction here, or -1. */
+  readonly currentTxnStartOffset: number;
+}
+
 export interface ProducerBatch {
   readonly producerId: number;
   readonly producerEpoch: number;
@@ -252,19 +263,20 @@ export class ProducerStateManager {
   private added(producerId: number, epoch: number, timestamp: number): ProducerEntry {
     const entry: ProducerEntry = { producerId, epoch, batches: [], lastTimestamp: timestamp, currentTxnFirstOffset: -1, coordinatorEpoch: -1 };
     this.producers.set(producerId, entry);
-    if (this.producers.size > limits.producersPerPartitionMax) this.evictOne();
+    if (this.producers.size > limits.producersPerPartitionMax) this.evictOne(producerId);
     return entry;
   }
 
   /**
-   * Forgets the least recently written producer without an open transaction: forgetting
-   * one with an open transaction would hold the LSO back for ever (no marker would find it).
-   * Open transactions are bounded by the coordinator, which alone opens them (KIP-890's
-   * verification), so there is always one to forget when the bound is far above them.
+   * Forgets the least recently written producer without an open transaction, other than
+   * `keep` (the one being added, which may be about to open one): forgetting one with an open
+   * transaction would hold the LSO back for ever (no marker would find it). Open transactions
+   * are bounded by the coordinator, which alone opens them (KIP-890's verification), so the map
+   * goes past the bound only by as many producers as have one open.
    */
-  private evictOne(): void {
+  private evictOne(keep: number): void {
     for (const [producerId, entry] of this.producers) {
-      if (entry.currentTxnFirstOffset < 0) {
+      if (entry.currentTxnFirstOffset < 0 && producerId !== keep) {
         this.producers.delete(producerId);
         return;
       }
@@ -309,6 +321,18 @@ export class ProducerStateManager {
     entry.coordinatorEpoch = marker.coordinatorEpoch;
     entry.lastTimestamp = timestamp;
     return { producerId: marker.producerId, firstOffset, lastOffset: offset, aborted: !marker.commit };
+  }
+
+  /** Every producer remembered here, for DescribeProducers (Kafka's activeProducers). */
+  activeProducers(): ActiveProducer[] {
+    return [...this.producers.values()].map((entry) => ({
+      producerId: entry.producerId,
+      producerEpoch: entry.epoch,
+      lastSequence: entry.batches.at(-1)?.lastSequence ?? -1,
+      lastTimestamp: entry.lastTimestamp,
+      coordinatorEpoch: entry.coordinatorEpoch,
+      currentTxnStartOffset: entry.currentTxnFirstOffset,
+    }));
   }
 
   /** The first offset of the oldest open transaction, or -1 when none is open. */

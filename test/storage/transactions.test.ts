@@ -393,3 +393,73 @@ t.test(`a read_committed read reports at most ${limits.abortedTransactionsPerFet
   t.equal(all.aborted.length, count, 'later fetches report the rest');
   t.equal(all.end, log.logEndOffset);
 });
+
+/** Every record the log holds, as `offset:key=value`, control batches left out. */
+function dumpRecords(log: Log): string[] {
+  const kept: string[] = [];
+  for (let offset = log.logStartOffset; offset < log.logEndOffset; ) {
+    const region = log.read(offset, 1 << 20, true, log.logEndOffset).region;
+    if (region === null) break;
+    for (const batch of splitBatches(readFileSync(region.path).subarray(region.position, region.position + region.length))) {
+      const header = readBatchHeader(batch);
+      if ((header.attributes & Attribute.control) === 0) kept.push(...decodeRecords(batch).map((record) => `${record.offset}:${record.key!.toString()}=${record.value!.toString()}`));
+      offset = header.baseOffset + header.lastOffsetDelta + 1;
+    }
+  }
+  return kept;
+}
+
+// Found by a second reader: the LSO inside a closed segment let the cleaning map an open transaction's record.
+t.test('compaction never maps a record past the LSO inside a closed segment: an open transaction that later aborts shadows nothing', async (t) => {
+  const compacted = config({ 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.01' });
+  const { log } = newLog(t, compacted);
+  write(log, new Producer(49).batch(['a1'], false, 'a'));
+  write(log, new Producer(48).batch(['a2'], false, 'a'));
+  log.roll(NOW);
+  write(log, new Producer(50).batch(['committed-v1'], false, 'k')); // 2
+  const txn = new Producer(1);
+  const open = write(log, txn.batch(['will-abort'], true, 'k')); // 3
+  write(log, new Producer(51).batch(['other'], false, 'j'));
+  log.roll(NOW); // the segment [2, 5) closes with the transaction open inside it
+  write(log, new Producer(52).batch(['x'], false, 'z'));
+  t.equal(log.lastStableOffset, open);
+  t.equal(log.cleanableState(NOW)!.firstUncleanableOffset, 2, 'the bound is the base of the segment holding the LSO');
+  await log.compact(NOW);
+  mark(log, txn.marker(false));
+  t.ok(dumpRecords(log).includes('2:k=committed-v1'), 'k\'s committed value survived the cleaning and the abort');
+});
+
+// Found by a second reader: a fetch offset in a compaction gap just below the LSO was answered with the open transaction's batch.
+t.test('a read from a gap below the bound returns nothing rather than the batch at the bound', async (t) => {
+  const compacted = config({ 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.01' });
+  const { log } = newLog(t, compacted);
+  const a = new Producer(1);
+  const b = new Producer(2);
+  write(log, new Producer(9).batch(['plain'], false, 'p')); // 0
+  write(log, a.batch(['a-aborted'], true, 'x')); // 1
+  log.roll(NOW);
+  const bFirst = write(log, b.batch(['b-uncommitted'], true, 'y')); // 2: the LSO
+  mark(log, a.marker(false)); // 3
+  write(log, a.batch(['a-later'], false, 'z')); // 4
+  await log.compact(NOW); // drops a's aborted batch at 1
+  t.notOk(dumpRecords(log).some((record) => record.startsWith('1:')), 'the aborted batch is gone: offset 1 is a gap');
+  t.equal(log.lastStableOffset, bFirst);
+  t.same(log.readCommitted(1, 1 << 20, true).region, null, 'read_committed from the gap: nothing below the LSO');
+  t.same(log.read(1, 1 << 20, true, bFirst).region, null, 'the same for any bound');
+});
+
+t.test('producer snapshots are kept from the checkpointed recovery point on, and forgotten below it once it is checkpointed', async (t) => {
+  const small = config({ 'segment.bytes': '300' });
+  const { log, dir } = newLog(t, small);
+  const producer = new Producer(7);
+  for (let index = 0; index < 30; index++) write(log, producer.batch(['x'.repeat(100)], false));
+  const snapshots = (): number[] => readdirSync(dir).filter((name) => name.endsWith('.snapshot')).map((name) => Number(name.slice(0, 20)));
+  t.ok(snapshots().length >= 28, `every roll's snapshot is kept until a checkpoint (${snapshots().length})`);
+  log.flush();
+  log.recoveryPointCheckpointed(20);
+  t.same(snapshots().filter((offset) => offset < 20), [18, 19], 'below the checkpointed recovery point\'s segment: the two newest only');
+  t.ok(snapshots().includes(20), 'from it on: kept');
+  const crashed = reopen(dir, { cleanShutdown: false, recoveryPoint: 20, topicConfig: small });
+  t.teardown(() => crashed.close());
+  t.equal(crashed.logEndOffset, log.logEndOffset, 'a crash recovers from the checkpointed point with a snapshot there');
+});

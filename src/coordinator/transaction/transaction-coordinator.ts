@@ -28,7 +28,7 @@ import { excerpt } from '../../protocol/string-limits.js';
 import { InternalTopicLoader } from '../internal-topic-loader.js';
 import type { TxnMarker } from '../../storage/producer-state.js';
 import { TransactionMetadata, TxnStateError, logValueOf, NO_PRODUCER_EPOCH, type TxnPartition, type TxnTransit } from './transaction-metadata.js';
-import { TransactionState, decodeTransactionKey, decodeTransactionValue, encodeTransactionKey, encodeTransactionValue } from './transaction-log.js';
+import { TransactionState, transactionStateName, decodeTransactionKey, decodeTransactionValue, encodeTransactionKey, encodeTransactionValue } from './transaction-log.js';
 import { TRANSACTION_STATE_TOPIC, TransactionTopic } from './transaction-topic.js';
 
 export interface TransactionCoordinatorServices {
@@ -48,6 +48,18 @@ export interface InitProducerIdRequest {
   /** v3+ (KIP-360): the producer's current id and epoch, or -1/-1. */
   readonly producerId: number;
   readonly producerEpoch: number;
+}
+
+/** One transactional id as DescribeTransactions answers it. */
+export interface DescribedTransaction {
+  readonly transactionalId: string;
+  readonly errorCode: number;
+  readonly state: string;
+  readonly timeoutMs: number;
+  readonly startTimeMs: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly partitions: readonly TxnPartition[];
 }
 
 export interface ProducerIdAndEpoch {
@@ -476,6 +488,61 @@ export class TransactionCoordinator {
       if (attempt === 5) this.services.logger.warn(`writing a transaction marker to ${target.topic}-${target.partition} keeps failing (${outcome.errorCode} ${outcome.errorMessage ?? ''}); retrying`);
       await sleep(Math.min(RETRY_BACKOFF_MS_MIN * 2 ** attempt, RETRY_BACKOFF_MS_MAX));
     }
+  }
+
+  /**
+   * DescribeTransactions (KIP-664): each id's state, timeout, start time, producer id and epoch
+   * and partitions; TRANSACTIONAL_ID_NOT_FOUND for an id not known here, the load errors while
+   * its partition loads.
+   */
+  describe(transactionalIds: readonly string[]): DescribedTransaction[] {
+    return transactionalIds.map((transactionalId) => {
+      const { errorCode, metadata } = this.stateOf(transactionalId);
+      const missing = errorCode === ErrorCode.NONE && (metadata === undefined || metadata.state === TransactionState.dead);
+      if (errorCode !== ErrorCode.NONE || metadata === undefined || missing) {
+        return { transactionalId, errorCode: missing ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND : errorCode, state: '', timeoutMs: 0, startTimeMs: -1, producerId: -1, producerEpoch: -1, partitions: [] };
+      }
+      return {
+        transactionalId,
+        errorCode: ErrorCode.NONE,
+        state: metadata.stateName,
+        timeoutMs: metadata.txnTimeoutMs,
+        startTimeMs: metadata.txnStartTimestamp,
+        producerId: metadata.producerId,
+        producerEpoch: metadata.producerEpoch,
+        partitions: metadata.partitions,
+      };
+    });
+  }
+
+  /**
+   * ListTransactions (KIP-664, KIP-994): the ids this broker coordinates, filtered by state
+   * names (unknown ones are reported back), producer ids and, from v1, a minimum running time
+   * (Kafka's listTransactionStates). COORDINATOR_LOAD_IN_PROGRESS while a partition loads.
+   */
+  list(filters: { states: readonly string[]; producerIds: readonly number[]; durationMs: number }): {
+    errorCode: number;
+    unknownStates: string[];
+    transactions: { transactionalId: string; producerId: number; state: string }[];
+  } {
+    if (this.stopped) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, unknownStates: [], transactions: [] };
+    if (this.loader.anyNotLoaded) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, unknownStates: [], transactions: [] };
+    const known = new Set(Object.values(TransactionState).map((state) => transactionStateName(state)));
+    const unknownStates = filters.states.filter((state) => !known.has(state));
+    const states = new Set(filters.states);
+    const producerIds = new Set(filters.producerIds);
+    const nowMs = Date.now();
+    const transactions: { transactionalId: string; producerId: number; state: string }[] = [];
+    for (const ids of this.ids.values()) {
+      for (const metadata of ids.values()) {
+        if (metadata.state === TransactionState.dead || metadata.producerEpoch === NO_PRODUCER_EPOCH) continue;
+        if (producerIds.size > 0 && !producerIds.has(metadata.producerId)) continue;
+        if (states.size > 0 && !states.has(metadata.stateName)) continue;
+        if (filters.durationMs >= 0 && nowMs - metadata.txnStartTimestamp <= filters.durationMs) continue;
+        transactions.push({ transactionalId: metadata.transactionalId, producerId: metadata.producerId, state: metadata.stateName });
+      }
+    }
+    return { errorCode: ErrorCode.NONE, unknownStates, transactions };
   }
 
   /** The epoch of the markers this coordinator writes for a partition's ids (0 on the embedded broker). */
