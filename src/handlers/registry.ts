@@ -34,7 +34,11 @@ import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch.js';
 import { addPartitionsToTxnHandler } from './24-add-partitions-to-txn.js';
 import { addOffsetsToTxnHandler } from './25-add-offsets-to-txn.js';
 import { endTxnHandler } from './26-end-txn.js';
+import { writeTxnMarkersHandler } from './27-write-txn-markers.js';
 import { txnOffsetCommitHandler } from './28-txn-offset-commit.js';
+import { describeProducersHandler } from './61-describe-producers.js';
+import { describeTransactionsHandler } from './65-describe-transactions.js';
+import { listTransactionsHandler } from './66-list-transactions.js';
 import { describeConfigsHandler } from './32-describe-configs.js';
 import { alterConfigsHandler } from './33-alter-configs.js';
 import { describeLogDirsHandler } from './35-describe-log-dirs.js';
@@ -105,6 +109,7 @@ export function createRegistry(): HandlerRegistry {
     addPartitionsToTxnHandler,
     addOffsetsToTxnHandler,
     endTxnHandler,
+    writeTxnMarkersHandler,
     txnOffsetCommitHandler,
     describeConfigsHandler,
     alterConfigsHandler,
@@ -117,6 +122,9 @@ export function createRegistry(): HandlerRegistry {
     listPartitionReassignmentsHandler,
     offsetDeleteHandler,
     describeClusterHandler,
+    describeProducersHandler,
+    describeTransactionsHandler,
+    listTransactionsHandler,
   ] as Handler[]) {
     registry.register(handler);
   }

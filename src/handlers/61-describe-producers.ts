@@ -1,0 +1,34 @@
+// DescribeProducers (key 61), version 0 (KIP-664): the producers each partition's log
+// remembers — id, epoch, last sequence and timestamp, the coordinator epoch of its last
+// marker, and the first offset of its open transaction (-1: none). What an operator needs to
+// find a hanging transaction and abort it with WriteTxnMarkers. Partitions this broker does
+// not lead answer NOT_LEADER_OR_FOLLOWER, unknown ones UNKNOWN_TOPIC_OR_PARTITION.
+
+import { ErrorCode } from '../protocol/errors.js';
+import { describeProducersApi } from '../protocol/generated/index.js';
+import { defineHandler } from './handler.js';
+
+export const describeProducersHandler = defineHandler({
+  minVersion: 0,
+  maxVersion: 0,
+  schema: describeProducersApi,
+  async handle(request, context) {
+    const partitions = context.broker.partitions;
+    const topics = await Promise.all(
+      request.topics.map(async (topic) => {
+        const record = partitions.topic(topic.name);
+        return {
+          name: topic.name,
+          partitions: await Promise.all(
+            topic.partitionIndexes.map(async (partitionIndex) => {
+              if (record === undefined) return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, activeProducers: [] };
+              const described = await partitions.describeProducers(record, partitionIndex);
+              return { partitionIndex, errorCode: described.errorCode, errorMessage: null, activeProducers: described.producers.map((producer) => ({ ...producer })) };
+            }),
+          ),
+        };
+      }),
+    );
+    return { throttleTimeMs: 0, topics };
+  },
+});
