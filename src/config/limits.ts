@@ -49,6 +49,8 @@ export const limits = {
    * COORDINATOR_NOT_AVAILABLE, logged; ids already known are served.
    */
   transactionalIdsMax: 100_000,
+  /** Characters of those ids together (an id may be 32,767 bytes): past it, new ids are refused the same way. */
+  transactionalIdCharsMax: 16 * 1024 * 1024,
   /**
    * How long EndTxn waits for its markers before answering (Kafka answers once PrepareCommit or
    * PrepareAbort is logged). The outcome is decided either way; the wait keeps a producer's next

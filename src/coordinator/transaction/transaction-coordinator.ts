@@ -97,6 +97,9 @@ export class TransactionCoordinator {
   private stopped = false;
   /** Transactions whose markers are being written, to their completion (EndTxn waits on it, bounded). */
   private readonly completing = new Map<TransactionMetadata, Promise<void>>();
+  /** The ids held (loaded or made here) and their characters, against limits.transactionalIdsMax and ...CharsMax. */
+  private heldIds = 0;
+  private heldIdChars = 0;
   private readonly abortTimer: NodeJS.Timeout;
 
   constructor(private readonly services: TransactionCoordinatorServices) {
@@ -115,6 +118,7 @@ export class TransactionCoordinator {
           const ids = this.loading.get(partition) ?? new Map<string, TransactionMetadata>();
           this.ids.set(partition, ids);
           this.loading.delete(partition);
+          for (const transactionalId of ids.keys()) this.hold(transactionalId, 1);
           // A coordinator that stopped between PrepareCommit/PrepareAbort and its completion left markers to write (Kafka's loadTransactionsForTxnTopicPartition).
           for (const metadata of ids.values()) {
             if (metadata.state === TransactionState.prepareCommit || metadata.state === TransactionState.prepareAbort) this.completeTransaction(partition, metadata);
@@ -142,6 +146,7 @@ export class TransactionCoordinator {
       this.coordinatorEpochs.set(partition, leaderEpoch);
       this.loader.elect(partition, leaderEpoch);
     } else if (this.loader.resign(partition, leaderEpoch >= 0 ? leaderEpoch : null)) {
+      for (const transactionalId of this.ids.get(partition)?.keys() ?? []) this.hold(transactionalId, -1);
       this.ids.delete(partition);
       this.loading.delete(partition);
       this.services.logger.info(`resigned ${TRANSACTION_STATE_TOPIC}-${partition}: its transactional ids are coordinated elsewhere now`);
@@ -199,10 +204,9 @@ export class TransactionCoordinator {
     return { errorCode, metadata: this.ids.get(partition)?.get(transactionalId), partition };
   }
 
-  private get idCount(): number {
-    let count = 0;
-    for (const ids of this.ids.values()) count += ids.size;
-    return count;
+  private hold(transactionalId: string, sign: 1 | -1): void {
+    this.heldIds += sign;
+    this.heldIdChars += sign * transactionalId.length;
   }
 
   /**
@@ -221,8 +225,8 @@ export class TransactionCoordinator {
     if (errorCode !== ErrorCode.NONE) return fail(errorCode);
     const nowMs = Date.now();
     if (metadata === undefined) {
-      if (this.idCount >= limits.transactionalIdsMax) {
-        this.services.logger.warn(`refused transactional id ${excerpt(transactionalId)}: this coordinator holds limits.transactionalIdsMax (${limits.transactionalIdsMax}) ids`);
+      if (this.heldIds >= limits.transactionalIdsMax || this.heldIdChars + transactionalId.length > limits.transactionalIdCharsMax) {
+        this.services.logger.warn(`refused transactional id ${excerpt(transactionalId)}: this coordinator holds ${this.heldIds} ids of ${this.heldIdChars} characters (limits.transactionalIdsMax ${limits.transactionalIdsMax}, limits.transactionalIdCharsMax ${limits.transactionalIdCharsMax})`);
         return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       }
       const producerId = await this.services.controller.nextProducerId();
@@ -232,6 +236,7 @@ export class TransactionCoordinator {
       if (metadata === undefined) {
         metadata = new TransactionMetadata(transactionalId, { producerId, producerEpoch: NO_PRODUCER_EPOCH, txnTimeoutMs: transactionTimeoutMs, state: TransactionState.empty, nowMs });
         this.ids.get(partition)!.set(transactionalId, metadata);
+        this.hold(transactionalId, 1);
       }
     }
     const expected = request.producerId >= 0 ? { producerId: request.producerId, epoch: request.producerEpoch } : null;
@@ -297,7 +302,7 @@ export class TransactionCoordinator {
     if (errorCode !== ErrorCode.NONE) {
       metadata.abandon();
       // An id made for this call and never written is forgotten: it holds nothing.
-      if (metadata.producerEpoch === NO_PRODUCER_EPOCH) this.ids.get(partition)?.delete(metadata.transactionalId);
+      if (metadata.producerEpoch === NO_PRODUCER_EPOCH && this.ids.get(partition)?.delete(metadata.transactionalId) === true) this.hold(metadata.transactionalId, -1);
       return errorCode;
     }
     metadata.complete(transit);
