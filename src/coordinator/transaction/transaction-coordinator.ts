@@ -101,6 +101,8 @@ export class TransactionCoordinator {
   private heldIds = 0;
   private heldIdChars = 0;
   private readonly abortTimer: NodeJS.Timeout;
+  private readonly expiryTimer: NodeJS.Timeout;
+  private expiring = false;
 
   constructor(private readonly services: TransactionCoordinatorServices) {
     this.followLeadership = services.followLeadership === true;
@@ -131,6 +133,8 @@ export class TransactionCoordinator {
     );
     this.abortTimer = setInterval(() => this.abortTimedOutTransactions(), Math.min(services.config.transactions.abortTimedOutIntervalMs, 2 ** 31 - 1));
     this.abortTimer.unref();
+    this.expiryTimer = setInterval(() => void this.removeExpiredTransactionalIds(), Math.min(services.config.transactions.removeExpiredIntervalMs, 2 ** 31 - 1));
+    this.expiryTimer.unref();
   }
 
   /** The embedded broker: loads __transaction_state when it exists (serving meanwhile). */
@@ -437,6 +441,40 @@ export class TransactionCoordinator {
   }
 
   /**
+   * The timer of transaction.remove.expired.transaction.cleanup.interval.ms (Kafka's
+   * removeExpiredTransactionalIds): an id with no transaction open and no change for
+   * transactional.id.expiration.ms is forgotten — a tombstone in __transaction_state, then
+   * memory. Its producer, if it comes back, gets a new producer id at epoch 0.
+   */
+  private async removeExpiredTransactionalIds(): Promise<void> {
+    if (this.stopped || this.expiring) return;
+    this.expiring = true;
+    try {
+      const nowMs = Date.now();
+      const expirationMs = this.services.config.transactions.idExpirationMs;
+      for (const [partition, ids] of [...this.ids]) {
+        for (const metadata of [...ids.values()]) {
+          const idle = metadata.state === TransactionState.empty || metadata.state === TransactionState.completeCommit || metadata.state === TransactionState.completeAbort;
+          if (!idle || metadata.pendingTransitionInProgress || nowMs - metadata.txnLastUpdateTimestamp < expirationMs) continue;
+          const transit = metadata.prepareDead();
+          const tenure = this.loader.tenure(partition);
+          const errorCode = await this.topic.append(metadata.transactionalId, encodeTransactionKey(metadata.transactionalId), null);
+          if (this.stopped || this.loader.tenure(partition) !== tenure || this.ids.get(partition)?.get(metadata.transactionalId) !== metadata) continue;
+          if (errorCode !== ErrorCode.NONE) {
+            metadata.abandon();
+            continue;
+          }
+          metadata.complete(transit);
+          ids.delete(metadata.transactionalId);
+          this.hold(metadata.transactionalId, -1);
+        }
+      }
+    } finally {
+      this.expiring = false;
+    }
+  }
+
+  /**
    * Writes a PrepareCommit or PrepareAbort transaction's markers to its partitions, then logs
    * CompleteCommit or CompleteAbort (Kafka's TransactionMarkerChannelManager). A partition whose
    * topic is gone is dropped; one that cannot take the marker yet is retried while this broker
@@ -558,6 +596,7 @@ export class TransactionCoordinator {
   stop(): void {
     this.stopped = true;
     clearInterval(this.abortTimer);
+    clearInterval(this.expiryTimer);
     this.loader.stop();
   }
 }
