@@ -12,6 +12,7 @@
 //   log-dirs         the broker's data directories and partition sizes
 //   delete-records   advance a partition's log start offset
 //   groups           list | describe | reset-offsets | delete | delete-offsets (consumer groups)
+//   transactions     list | describe | abort | find-hanging (Kafka's kafka-transactions.sh)
 //   leaders          elect --preferred | --unclean (partition leaders, through the controller)
 //   cluster          brokers and racks, the controller, under-replicated/under-min-ISR/offline partitions
 //   reassign         --generate | --execute [--throttle] | --verify | --cancel (Kafka's kafka-reassign-partitions.sh)
@@ -43,6 +44,7 @@ import { produce } from './produce.js';
 import { reassign } from './reassign.js';
 import { runStart, startSpec } from './start.js';
 import { topicsAddPartitions, topicsCreate, topicsDelete, topicsDescribe, topicsList } from './topics.js';
+import { transactionsAbort, transactionsDescribe, transactionsFindHanging, transactionsList } from './transactions.js';
 
 const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -73,6 +75,10 @@ const commands: readonly Command[] = [
   groupsResetOffsets,
   groupsDelete,
   groupsDeleteOffsets,
+  transactionsList,
+  transactionsDescribe,
+  transactionsAbort,
+  transactionsFindHanging,
   leadersElect,
   cluster,
   reassign,

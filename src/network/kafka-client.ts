@@ -47,12 +47,16 @@ const CEILINGS: ReadonlyMap<number, number> = new Map([
   [19, 7], // CreateTopics
   [20, 6], // DeleteTopics
   [21, 2], // DeleteRecords
+  [27, 1], // WriteTxnMarkers
   [32, 4], // DescribeConfigs
   [35, 4], // DescribeLogDirs
   [37, 3], // CreatePartitions
   [42, 2], // DeleteGroups
   [44, 1], // IncrementalAlterConfigs
   [47, 0], // OffsetDelete
+  [61, 0], // DescribeProducers
+  [65, 0], // DescribeTransactions
+  [66, 1], // ListTransactions
 ]);
 
 /** The broker answered with a Kafka error code: `NAME: message`. */
