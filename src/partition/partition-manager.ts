@@ -202,10 +202,15 @@ export class PartitionManager {
     return this.appendThrough(topic, partition, -1, timeoutMs, () => this.shards.appendMarker(topic.topicId, topic.name, partition, marker));
   }
 
-  /** DescribeProducers for one partition this broker leads (NOT_LEADER_OR_FOLLOWER otherwise): the producers its log remembers. */
+  /**
+   * DescribeProducers for one partition this broker holds a replica of, leader or follower (as
+   * Kafka answers from any local log; NOT_LEADER_OR_FOLLOWER otherwise): the producers its log
+   * remembers.
+   */
   async describeProducers(topic: TopicRecord, partition: number): Promise<{ errorCode: number; producers: readonly ActiveProducer[] }> {
     if (!this.hasPartition(topic, partition)) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, producers: [] };
-    if (this.leads(topic, partition) === null) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, producers: [] };
+    const local = this.leads(topic, partition) ?? this.replication?.follows(topic, partition) ?? null;
+    if (local === null) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, producers: [] };
     try {
       return await this.shards.describeProducers(topic.topicId, topic.name, partition);
     } catch (error) {
