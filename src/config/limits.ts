@@ -51,6 +51,10 @@ export const limits = {
   transactionalIdsMax: 100_000,
   /** Characters of those ids together (an id may be 32,767 bytes): past it, new ids are refused the same way. */
   transactionalIdCharsMax: 16 * 1024 * 1024,
+  /** Partitions one transaction may hold (Kafka has no bound); AddPartitionsToTxn past it is INVALID_REQUEST. */
+  transactionPartitionsMax: 10_000,
+  /** Partitions all open transactions of a coordinator hold together; AddPartitionsToTxn past it is COORDINATOR_NOT_AVAILABLE (retriable: transactions end). */
+  transactionPartitionsHeldMax: 1_000_000,
   /**
    * How long EndTxn waits for its markers before answering (Kafka answers once PrepareCommit or
    * PrepareAbort is logged). The outcome is decided either way; the wait keeps a producer's next

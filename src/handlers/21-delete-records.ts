@@ -23,6 +23,8 @@ export const deleteRecordsHandler = defineHandler({
             if (topic === undefined) {
               return { partitionIndex: partition.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
             }
+            // Kafka's ReplicaManager: "Cannot delete records of internal topic" (the coordinators' state lives there).
+            if (topic.internal) return { partitionIndex: partition.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION };
             const result = await partitionLayer.deleteRecords(topic, partition.partitionIndex, partition.offset);
             return { partitionIndex: partition.partitionIndex, lowWatermark: result.lowWatermark, errorCode: result.errorCode };
           }),

@@ -14,6 +14,7 @@ export const describeProducersHandler = defineHandler({
   schema: describeProducersApi,
   async handle(request, context) {
     const partitions = context.broker.partitions;
+    const named = new Set<string>();
     const topics = await Promise.all(
       request.topics.map(async (topic) => {
         const record = partitions.topic(topic.name);
@@ -21,6 +22,10 @@ export const describeProducersHandler = defineHandler({
           name: topic.name,
           partitions: await Promise.all(
             topic.partitionIndexes.map(async (partitionIndex) => {
+              // Each answer lists up to limits.producersPerPartitionMax producers: a repeated partition would multiply them.
+              const key = `${topic.name}\u0000${partitionIndex}`;
+              if (named.has(key)) return { partitionIndex, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'the partition is named more than once', activeProducers: [] };
+              named.add(key);
               if (record === undefined) return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, activeProducers: [] };
               const described = await partitions.describeProducers(record, partitionIndex);
               return { partitionIndex, errorCode: described.errorCode, errorMessage: null, activeProducers: described.producers.map((producer) => ({ ...producer })) };

@@ -15,7 +15,11 @@ export const describeTransactionsHandler = defineHandler({
       throttleTimeMs: 0,
       transactionStates: context.broker.transactions.describe(request.transactionalIds).map((described) => {
         const byTopic = new Map<string, number[]>();
-        for (const { topic, partition } of described.partitions) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+        for (const { topic, partition } of described.partitions) {
+          const list = byTopic.get(topic);
+          if (list === undefined) byTopic.set(topic, [partition]);
+          else list.push(partition);
+        }
         return {
           errorCode: described.errorCode,
           transactionalId: described.transactionalId,

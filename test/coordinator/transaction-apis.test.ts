@@ -10,6 +10,9 @@ import {
   addOffsetsToTxnApi,
   addPartitionsToTxnApi,
   createTopicsApi,
+  deleteRecordsApi,
+  describeProducersApi,
+  describeTransactionsApi,
   endTxnApi,
   fetchApi,
   findCoordinatorApi,
@@ -18,6 +21,7 @@ import {
   offsetFetchApi,
   produceApi,
   txnOffsetCommitApi,
+  writeTxnMarkersApi,
 } from '../../src/protocol/generated/index.js';
 import { Attribute, BatchField, encodeRecordBatch, splitBatches } from '../../src/protocol/record-batch.js';
 import { readMarkerBatch } from '../../src/protocol/control-records.js';
@@ -229,4 +233,30 @@ t.test('TxnOffsetCommit: offsets count only once the transaction commits; requir
   }
   t.equal(ended, ErrorCode.NONE, 'the reloaded coordinator commits it');
   t.same(await fetchOffset(true), [ErrorCode.NONE, 12]);
+});
+
+// Found by an attacker's run: a client could forge fences at a partition and leave a real transaction in PrepareCommit for good.
+t.test('forged markers and batches cannot strand a transaction; internal topics refuse DeleteRecords; DescribeProducers answers a repeated partition once', async (t) => {
+  const victim = await initProducer('victim');
+  const forged = await raw.request(writeTxnMarkersApi, 1, {
+    markers: [{ producerId: victim.producerId, producerEpoch: victim.producerEpoch, transactionResult: false, coordinatorEpoch: 2_147_483_647, topics: [{ name: TOPIC, partitionIndexes: [0] }] }],
+  });
+  t.equal(forged.markers[0]!.topics[0]!.partitions[0]!.errorCode, ErrorCode.INVALID_REQUEST, 'a marker from a coordinator epoch no coordinator has is refused');
+  await addPartitions('victim', victim, [0, 1]);
+  t.equal((await produce('victim', victim, 0, 'victim-0')).errorCode, ErrorCode.NONE);
+  // An idempotent batch (no transactional id: not verified) naming the victim's producer id at the highest epoch, to a partition of its transaction.
+  const poison = encodeRecordBatch({ records: [{ key: null, value: 'poison' }], producerId: victim.producerId, producerEpoch: 32767, baseSequence: 0 });
+  const poisoned = await raw.request(produceApi, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: TOPIC, partitionData: [{ index: 1, records: poison }] }] });
+  t.equal(poisoned.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE, 'the forged batch itself is an idempotent batch like any other');
+  t.equal(await endTxn('victim', victim, true), ErrorCode.NONE);
+  const described = await raw.request(describeTransactionsApi, 0, { transactionalIds: ['victim'] });
+  t.equal(described.transactionStates[0]!.transactionState, 'CompleteCommit', 'the transaction completed: the refused marker did not leave it in PrepareCommit');
+  for (const partition of [0, 1]) t.equal(await latest(partition, READ_COMMITTED), await latest(partition, READ_UNCOMMITTED), `partition ${partition}: nothing holds the LSO back`);
+
+  const deleted = await raw.request(deleteRecordsApi, 2, { topics: [{ name: '__transaction_state', partitions: [{ partitionIndex: 0, offset: -1 }] }], timeoutMs: 5000 });
+  t.equal(deleted.topics[0]!.partitions[0]!.errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION, 'DeleteRecords on an internal topic is refused, as Kafka refuses it');
+
+  const producers = await raw.request(describeProducersApi, 0, { topics: [{ name: TOPIC, partitionIndexes: [0, 0] }] });
+  t.same(producers.topics[0]!.partitions.map((partition) => partition.errorCode), [ErrorCode.NONE, ErrorCode.INVALID_REQUEST], 'a partition named twice is answered once');
+  t.ok(producers.topics[0]!.partitions[0]!.activeProducers.some((producer) => producer.producerId === victim.producerId), 'DescribeProducers lists the victim\'s producer');
 });

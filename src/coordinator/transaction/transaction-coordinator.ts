@@ -23,11 +23,11 @@ import { limits } from '../../config/limits.js';
 import type { Controller } from '../../controller/controller.js';
 import type { Logger } from '../../logger.js';
 import type { PartitionManager } from '../../partition/partition-manager.js';
-import { ErrorCode } from '../../protocol/errors.js';
+import { ErrorCode, ProtocolError } from '../../protocol/errors.js';
 import { excerpt } from '../../protocol/string-limits.js';
 import { InternalTopicLoader } from '../internal-topic-loader.js';
 import type { TxnMarker } from '../../storage/producer-state.js';
-import { TransactionMetadata, TxnStateError, logValueOf, NO_PRODUCER_EPOCH, type TxnPartition, type TxnTransit } from './transaction-metadata.js';
+import { TransactionMetadata, TxnStateError, isFenceOnlyEpoch, logValueOf, NO_PRODUCER_EPOCH, type TxnPartition, type TxnTransit } from './transaction-metadata.js';
 import { TransactionState, transactionStateName, decodeTransactionKey, decodeTransactionValue, encodeTransactionKey, encodeTransactionValue } from './transaction-log.js';
 import { TRANSACTION_STATE_TOPIC, TransactionTopic } from './transaction-topic.js';
 
@@ -100,6 +100,8 @@ export class TransactionCoordinator {
   /** The ids held (loaded or made here) and their characters, against limits.transactionalIdsMax and ...CharsMax. */
   private heldIds = 0;
   private heldIdChars = 0;
+  /** Partitions of the open transactions together, against limits.transactionPartitionsHeldMax. */
+  private heldPartitions = 0;
   private readonly abortTimer: NodeJS.Timeout;
   private readonly expiryTimer: NodeJS.Timeout;
   private expiring = false;
@@ -120,7 +122,7 @@ export class TransactionCoordinator {
           const ids = this.loading.get(partition) ?? new Map<string, TransactionMetadata>();
           this.ids.set(partition, ids);
           this.loading.delete(partition);
-          for (const transactionalId of ids.keys()) this.hold(transactionalId, 1);
+          for (const metadata of ids.values()) this.hold(metadata, 1);
           // A coordinator that stopped between PrepareCommit/PrepareAbort and its completion left markers to write (Kafka's loadTransactionsForTxnTopicPartition).
           for (const metadata of ids.values()) {
             if (metadata.state === TransactionState.prepareCommit || metadata.state === TransactionState.prepareAbort) this.completeTransaction(partition, metadata);
@@ -150,7 +152,7 @@ export class TransactionCoordinator {
       this.coordinatorEpochs.set(partition, leaderEpoch);
       this.loader.elect(partition, leaderEpoch);
     } else if (this.loader.resign(partition, leaderEpoch >= 0 ? leaderEpoch : null)) {
-      for (const transactionalId of this.ids.get(partition)?.keys() ?? []) this.hold(transactionalId, -1);
+      for (const metadata of this.ids.get(partition)?.values() ?? []) this.hold(metadata, -1);
       this.ids.delete(partition);
       this.loading.delete(partition);
       this.services.logger.info(`resigned ${TRANSACTION_STATE_TOPIC}-${partition}: its transactional ids are coordinated elsewhere now`);
@@ -158,7 +160,18 @@ export class TransactionCoordinator {
   }
 
   private applyRecord(partition: number, keyBytes: Buffer, value: Buffer | null): void {
-    const transactionalId = decodeTransactionKey(keyBytes);
+    let transactionalId: string;
+    let stored: TransactionMetadata | null;
+    try {
+      transactionalId = decodeTransactionKey(keyBytes);
+      stored = value === null ? null : TransactionMetadata.fromLog(transactionalId, decodeTransactionValue(value));
+    } catch (error) {
+      // One record that cannot be read (damaged on disk, or of a newer format) is skipped, as Kafka's
+      // loader logs and skips it: the rest of the partition's ids are still served.
+      if (!(error instanceof ProtocolError)) throw error;
+      this.services.logger.error(`${TRANSACTION_STATE_TOPIC}-${partition}: skipped a record that cannot be read: ${error.message}`);
+      return;
+    }
     const home = this.topic.partitionOf(transactionalId);
     if (home !== partition) throw new Error(`${TRANSACTION_STATE_TOPIC}-${partition} holds transactional id ${excerpt(transactionalId)}, which belongs in partition ${home}`);
     let loaded = this.loading.get(partition);
@@ -166,8 +179,8 @@ export class TransactionCoordinator {
       loaded = new Map();
       this.loading.set(partition, loaded);
     }
-    if (value === null) loaded.delete(transactionalId);
-    else loaded.set(transactionalId, TransactionMetadata.fromLog(transactionalId, decodeTransactionValue(value)));
+    if (stored === null) loaded.delete(transactionalId);
+    else loaded.set(transactionalId, stored);
   }
 
   /** NONE when the id's partition is loaded here, else the error its requests get. */
@@ -208,9 +221,10 @@ export class TransactionCoordinator {
     return { errorCode, metadata: this.ids.get(partition)?.get(transactionalId), partition };
   }
 
-  private hold(transactionalId: string, sign: 1 | -1): void {
+  private hold(metadata: TransactionMetadata, sign: 1 | -1): void {
     this.heldIds += sign;
-    this.heldIdChars += sign * transactionalId.length;
+    this.heldIdChars += sign * metadata.transactionalId.length;
+    this.heldPartitions += sign * metadata.partitionCount;
   }
 
   /**
@@ -240,7 +254,7 @@ export class TransactionCoordinator {
       if (metadata === undefined) {
         metadata = new TransactionMetadata(transactionalId, { producerId, producerEpoch: NO_PRODUCER_EPOCH, txnTimeoutMs: transactionTimeoutMs, state: TransactionState.empty, nowMs });
         this.ids.get(partition)!.set(transactionalId, metadata);
-        this.hold(transactionalId, 1);
+        this.hold(metadata, 1);
       }
     }
     const expected = request.producerId >= 0 ? { producerId: request.producerId, epoch: request.producerEpoch } : null;
@@ -306,9 +320,10 @@ export class TransactionCoordinator {
     if (errorCode !== ErrorCode.NONE) {
       metadata.abandon();
       // An id made for this call and never written is forgotten: it holds nothing.
-      if (metadata.producerEpoch === NO_PRODUCER_EPOCH && this.ids.get(partition)?.delete(metadata.transactionalId) === true) this.hold(metadata.transactionalId, -1);
+      if (metadata.producerEpoch === NO_PRODUCER_EPOCH && this.ids.get(partition)?.delete(metadata.transactionalId) === true) this.hold(metadata, -1);
       return errorCode;
     }
+    this.heldPartitions += transit.partitions.length - metadata.partitionCount;
     metadata.complete(transit);
     return ErrorCode.NONE;
   }
@@ -336,6 +351,8 @@ export class TransactionCoordinator {
   async addPartitions(transactionalId: string, producerId: number, producerEpoch: number, partitions: readonly TxnPartition[]): Promise<number> {
     const { errorCode, metadata, partition } = this.ownTransaction(transactionalId, producerId, producerEpoch);
     if (metadata === undefined) return errorCode;
+    // 32767 is the epoch of a fence, never handed out: a transaction under it could not be fenced or timed out.
+    if (isFenceOnlyEpoch(metadata.producerEpoch)) return ErrorCode.PRODUCER_FENCED;
     if (metadata.state === TransactionState.prepareCommit || metadata.state === TransactionState.prepareAbort) return ErrorCode.CONCURRENT_TRANSACTIONS;
     if (metadata.state === TransactionState.ongoing && metadata.holdsAll(partitions)) return ErrorCode.NONE;
     let transit: TxnTransit;
@@ -344,6 +361,17 @@ export class TransactionCoordinator {
     } catch (error) {
       if (error instanceof TxnStateError) return error.errorCode;
       throw error;
+    }
+    // Bounds Kafka does not have: a transaction's partitions, and all open transactions' together, are held in memory.
+    if (transit.partitions.length > limits.transactionPartitionsMax) {
+      metadata.abandon();
+      this.services.logger.debug(`refused AddPartitionsToTxn of transactional id ${excerpt(transactionalId)}: ${transit.partitions.length} partitions, more than limits.transactionPartitionsMax (${limits.transactionPartitionsMax})`);
+      return ErrorCode.INVALID_REQUEST;
+    }
+    if (this.heldPartitions + transit.partitions.length - metadata.partitionCount > limits.transactionPartitionsHeldMax) {
+      metadata.abandon();
+      this.services.logger.warn(`refused AddPartitionsToTxn of transactional id ${excerpt(transactionalId)}: open transactions hold ${this.heldPartitions} partitions (limits.transactionPartitionsHeldMax ${limits.transactionPartitionsHeldMax})`);
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     }
     return this.write(partition, metadata, transit);
   }
@@ -466,7 +494,7 @@ export class TransactionCoordinator {
           }
           metadata.complete(transit);
           ids.delete(metadata.transactionalId);
-          this.hold(metadata.transactionalId, -1);
+          this.hold(metadata, -1);
         }
       }
     } finally {
@@ -527,7 +555,14 @@ export class TransactionCoordinator {
         this.services.onMarkerWritten?.(target.topic, target.partition, marker);
         return 'written';
       }
-      if (isFencedMarkerError(outcome.errorCode)) return 'fenced';
+      if (isFencedMarkerError(outcome.errorCode)) {
+        if (this.followLeadership) return 'fenced';
+        // The embedded broker is the only coordinator there is: the partition's producer state was moved on by a
+        // client (a forged batch or WriteTxnMarkers), not by a newer coordinator. Nothing of this transaction can
+        // be open there past it (see WriteTxnMarkers), so the transaction completes rather than staying Prepare* for ever.
+        this.services.logger.warn(`${target.topic}-${target.partition} refused the marker of producer ${marker.producerId} epoch ${marker.producerEpoch} (${outcome.errorCode} ${outcome.errorMessage ?? ''}); completing the transaction without it`);
+        return 'dropped';
+      }
       if (attempt === 5) this.services.logger.warn(`writing a transaction marker to ${target.topic}-${target.partition} keeps failing (${outcome.errorCode} ${outcome.errorMessage ?? ''}); retrying`);
       await sleep(Math.min(RETRY_BACKOFF_MS_MIN * 2 ** attempt, RETRY_BACKOFF_MS_MAX));
     }
@@ -586,6 +621,14 @@ export class TransactionCoordinator {
       }
     }
     return { errorCode: ErrorCode.NONE, unknownStates, transactions };
+  }
+
+  /** The newest coordinator epoch a marker may carry here, or null when another broker's coordinator may be newer (a cluster). */
+  markerCoordinatorEpochMax(): number | null {
+    if (this.followLeadership) return null;
+    let max = 0;
+    for (const epoch of this.coordinatorEpochs.values()) max = Math.max(max, epoch);
+    return max;
   }
 
   /** The epoch of the markers this coordinator writes for a partition's ids (0 on the embedded broker). */

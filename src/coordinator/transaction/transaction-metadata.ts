@@ -27,6 +27,11 @@ const VALID_PREVIOUS: Readonly<Record<TransactionStateId, readonly TransactionSt
   [TransactionState.prepareEpochFence]: [TransactionState.ongoing],
 };
 
+/** Epoch Short.MAX_VALUE is only ever a fence's (never handed out by InitProducerId): no transaction may be opened with it. */
+export function isFenceOnlyEpoch(epoch: number): boolean {
+  return epoch >= EPOCH_MAX;
+}
+
 export function isEpochExhausted(epoch: number): boolean {
   return epoch >= EPOCH_EXHAUSTED;
 }
@@ -106,6 +111,10 @@ export class TransactionMetadata {
     metadata.txnStartTimestamp = value.startTimestampMs;
     for (const entry of value.topicPartitions) for (const partition of entry.partitions) metadata.members.set(partitionKey({ topic: entry.topic, partition }), { topic: entry.topic, partition });
     return metadata;
+  }
+
+  get partitionCount(): number {
+    return this.members.size;
   }
 
   get partitions(): readonly TxnPartition[] {
@@ -188,8 +197,8 @@ export class TransactionMetadata {
       throw new TxnStateError(ErrorCode.CONCURRENT_TRANSACTIONS, `transactional id ${this.transactionalId} is already changing to ${transactionStateName(this.pendingState)}`);
     }
     if (this.state !== TransactionState.ongoing) throw new Error(`transactional id ${this.transactionalId}: fencing in state ${this.stateName}`);
-    if (this.producerEpoch >= EPOCH_MAX) throw new Error(`transactional id ${this.transactionalId}: epoch ${this.producerEpoch} cannot be fenced`);
-    if (!this.hasFailedEpochFence) this.producerEpoch++;
+    // At EPOCH_MAX there is no epoch left to fence with: abort under the same epoch (AddPartitionsToTxn refuses that epoch, so its producer cannot reopen).
+    if (!this.hasFailedEpochFence && this.producerEpoch < EPOCH_MAX) this.producerEpoch++;
     this.lastProducerEpoch = NO_PRODUCER_EPOCH;
     return this.prepare(TransactionState.prepareAbort, { txnLastUpdateTimestamp: nowMs });
   }
