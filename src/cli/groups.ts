@@ -17,7 +17,8 @@
 import { parseInteger, type ParsedArgs } from './args.js';
 import { KafkaClient } from '../network/kafka-client.js';
 import { jsonOption, type Command, type Context } from './command.js';
-import { BrokerError, ConnectionError, UsageError } from './errors.js';
+import { BrokerError, UsageError } from './errors.js';
+import { COORDINATOR_RETRIABLE, CoordinatorAdmin, CoordinatorKeyType, sleep, type Node } from './coordinator-admin.js';
 import { formatTable, printError, printJson, printLine } from './output.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { readConsumerProtocolAssignment } from '../protocol/generated/consumer-protocol-assignment.js';
@@ -26,7 +27,6 @@ import type { DescribedGroup } from '../protocol/generated/describe-groups-respo
 import {
   deleteGroupsApi,
   describeGroupsApi,
-  findCoordinatorApi,
   listGroupsApi,
   listOffsetsApi,
   offsetCommitApi,
@@ -37,9 +37,6 @@ import { Reader } from '../protocol/reader.js';
 
 const EARLIEST = -2;
 const LATEST = -1;
-const GROUP_KEY_TYPE = 0;
-/** FindCoordinator v4+ looks up a batch of keys (KIP-699). */
-const BATCHED_COORDINATOR_VERSION = 4;
 /** OffsetFetch v8+ asks for several groups at once. */
 const GROUPED_OFFSET_FETCH_VERSION = 8;
 /** OffsetFetch v2+ can ask for every committed partition (null topics). */
@@ -51,14 +48,6 @@ const SUBSCRIPTION_MAX_VERSION = 3;
 const ASSIGNMENT_MAX_VERSION = 3;
 /** Kafka's ConsumerGroupState names (KIP-848 adds the last two). */
 const GROUP_STATES = ['Stable', 'Empty', 'PreparingRebalance', 'CompletingRebalance', 'Dead', 'Assigning', 'Reconciling'];
-/** Errors that mean "ask again (maybe another broker) in a moment". */
-const COORDINATOR_RETRIABLE: ReadonlySet<number> = new Set([
-  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
-  ErrorCode.COORDINATOR_NOT_AVAILABLE,
-  ErrorCode.NOT_COORDINATOR,
-]);
-/** How often NOT_COORDINATOR is retried: a coordinator that keeps disowning the group will not change its mind. */
-const NOT_COORDINATOR_ATTEMPTS = 4;
 
 // ---- shared pieces ----
 
@@ -160,101 +149,14 @@ function groupError(errorCode: number, groupId: string, detail?: string): Broker
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 function note(text: string): void {
   process.stderr.write(`${text}\n`);
 }
 
-interface Node {
-  readonly nodeId: number;
-  readonly host: string;
-  readonly port: number;
-}
-
-/**
- * A connection to the bootstrap broker plus, per group, one to its coordinator; group
- * requests retried while the coordinator loads or moves.
- */
-class GroupAdmin {
-  private readonly connections = new Map<string, KafkaClient>();
-  private readonly coordinators = new Map<string, { node: Node; client: KafkaClient }>();
-
-  private constructor(
-    readonly client: KafkaClient,
-    private readonly timeoutMs: number,
-  ) {}
-
+/** The bootstrap connection plus, per group, one to its coordinator (coordinator-admin.ts), and what only groups need. */
+class GroupAdmin extends CoordinatorAdmin {
   static async open(context: Context): Promise<GroupAdmin> {
-    return new GroupAdmin(await KafkaClient.connect(context.bootstrap, { timeoutMs: context.timeoutMs }), context.timeoutMs);
-  }
-
-  close(): void {
-    for (const client of this.connections.values()) if (client !== this.client) client.close();
-    this.client.close();
-  }
-
-  /** The group's coordinator and a connection to it. */
-  async coordinator(groupId: string): Promise<{ node: Node; client: KafkaClient }> {
-    const known = this.coordinators.get(groupId);
-    if (known !== undefined) return known;
-    const node = await this.findCoordinator(groupId);
-    const found = { node, client: await this.connect(node) };
-    this.coordinators.set(groupId, found);
-    return found;
-  }
-
-  /** Runs `attempt` against the group's coordinator, again while it throws a coordinator error (until the timeout). */
-  async retry<T>(groupId: string, attempt: (client: KafkaClient) => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.timeoutMs;
-    let notCoordinator = 0;
-    for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
-      const { client } = await this.coordinator(groupId);
-      try {
-        return await attempt(client);
-      } catch (error) {
-        if (!(error instanceof BrokerError) || !COORDINATOR_RETRIABLE.has(error.errorCode) || Date.now() + delay > deadline) throw error;
-        if (error.errorCode === ErrorCode.NOT_COORDINATOR && ++notCoordinator >= NOT_COORDINATOR_ATTEMPTS) throw error;
-        if (error.errorCode !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) this.coordinators.delete(groupId);
-        await sleep(delay);
-      }
-    }
-  }
-
-  private async findCoordinator(groupId: string): Promise<Node> {
-    const deadline = Date.now() + this.timeoutMs;
-    for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
-      const version = this.client.pickVersion(findCoordinatorApi);
-      const { body } = await this.client.request(findCoordinatorApi, { key: groupId, keyType: GROUP_KEY_TYPE, coordinatorKeys: [groupId] });
-      const answer = version >= BATCHED_COORDINATOR_VERSION ? (body.coordinators.find((c) => c.key === groupId) ?? body.coordinators[0]) : body;
-      if (answer === undefined) throw new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'FindCoordinator answered without the group', `group "${groupId}"`);
-      if (answer.errorCode === ErrorCode.NONE) return { nodeId: answer.nodeId, host: answer.host, port: answer.port };
-      if (!COORDINATOR_RETRIABLE.has(answer.errorCode) || Date.now() + delay > deadline) {
-        throw new BrokerError(answer.errorCode, answer.errorMessage ?? null, `the coordinator of group "${groupId}"`);
-      }
-      await sleep(delay);
-    }
-  }
-
-  private async connect(node: Node): Promise<KafkaClient> {
-    const address = node.host.includes(':') ? `[${node.host}]:${node.port}` : `${node.host}:${node.port}`;
-    if (address === this.client.address) return this.client;
-    const open = this.connections.get(address);
-    if (open !== undefined) return open;
-    let client: KafkaClient;
-    try {
-      client = await KafkaClient.connect(address, { timeoutMs: this.timeoutMs });
-    } catch (error) {
-      // An advertised address this machine cannot reach (NAT, a container's name): on a
-      // single broker the bootstrap connection is the coordinator anyway; elsewhere the
-      // broker answers NOT_COORDINATOR.
-      if (!(error instanceof ConnectionError)) throw error;
-      client = this.client;
-    }
-    this.connections.set(address, client);
-    return client;
+    return new GroupAdmin(await CoordinatorAdmin.connectBootstrap(context), context.timeoutMs, CoordinatorKeyType.group, (groupId) => `the coordinator of group "${groupId}"`);
   }
 
   /** The partitions of each topic (Metadata); an unknown topic is a BrokerError unless `missing` takes it. */
@@ -467,8 +369,8 @@ const REBALANCING_STATES = new Set(['PreparingRebalance', 'CompletingRebalance',
 /** The group's description, or null when it does not exist. */
 async function loadDescription(admin: GroupAdmin, groupId: string): Promise<GroupDescription | null> {
   const { node } = await admin.coordinator(groupId);
-  const described = await admin.retry(groupId, (client) => describeGroup(client, groupId));
-  const committed = await admin.retry(groupId, (client) => fetchCommitted(client, groupId));
+  const described = await admin.atCoordinator(groupId, (client) => describeGroup(client, groupId));
+  const committed = await admin.atCoordinator(groupId, (client) => fetchCommitted(client, groupId));
   const dead = described.errorCode === ErrorCode.GROUP_ID_NOT_FOUND || described.groupState === 'Dead';
   if (dead && described.members.length === 0 && committed.length === 0) return null;
   const consumer = described.protocolType === 'consumer';
@@ -828,8 +730,8 @@ export const groupsResetOffsets: Command = {
     if (args.flag('dry-run') && args.flag('execute')) throw new UsageError('give --dry-run or --execute, not both');
     const execute = args.flag('execute');
     return withAdmin(context, async (admin) => {
-      const described = await admin.retry(groupId, (client) => describeGroup(client, groupId));
-      const committed = await admin.retry(groupId, (client) => fetchCommitted(client, groupId));
+      const described = await admin.atCoordinator(groupId, (client) => describeGroup(client, groupId));
+      const committed = await admin.atCoordinator(groupId, (client) => fetchCommitted(client, groupId));
       const partitions = allTopics ? committed.map(({ topic, partition }) => ({ topic, partition })) : await resolvePartitions(admin, specs, committed);
       const plan = await planReset(admin, scenario, partitions, committed);
       if (plan.length === 0) {
@@ -841,7 +743,7 @@ export const groupsResetOffsets: Command = {
       const active = described.members.length > 0;
       const status = `it is ${described.groupState} with ${described.members.length} member${described.members.length === 1 ? '' : 's'}`;
       if (execute) {
-        const results = await admin.retry(groupId, (client) => commitOffsets(client, groupId, plan));
+        const results = await admin.atCoordinator(groupId, (client) => commitOffsets(client, groupId, plan));
         const refused = results.find((result) => INACTIVE_REQUIRED.has(result.errorCode));
         if (refused !== undefined) {
           throw new BrokerError(
@@ -896,7 +798,7 @@ export const groupsDelete: Command = {
     return withAdmin(context, async (admin) => {
       let failed = 0;
       for (const groupId of ids) {
-        const errorCode = await admin.retry(groupId, async (client) => {
+        const errorCode = await admin.atCoordinator(groupId, async (client) => {
           const { body } = await client.request(deleteGroupsApi, { groupsNames: [groupId] });
           const result = body.results.find((r) => r.groupId === groupId) ?? body.results[0];
           if (result === undefined) throw new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'DeleteGroups answered without the group', `group "${groupId}"`);
@@ -941,11 +843,11 @@ export const groupsDeleteOffsets: Command = {
     if (specs.length === 0) throw new UsageError('delete-offsets needs --topic TOPIC[:P,…]');
     return withAdmin(context, async (admin) => {
       const needCommitted = specs.some((spec) => spec.partitions === null);
-      const committed = needCommitted ? await admin.retry(groupId, (client) => fetchCommitted(client, groupId)) : [];
+      const committed = needCommitted ? await admin.atCoordinator(groupId, (client) => fetchCommitted(client, groupId)) : [];
       const partitions = await resolvePartitions(admin, specs, committed);
       const topics = new Map<string, number[]>();
       for (const { topic, partition } of partitions) topics.set(topic, [...(topics.get(topic) ?? []), partition]);
-      const results = await admin.retry(groupId, async (client) => {
+      const results = await admin.atCoordinator(groupId, async (client) => {
         const { body } = await client.request(offsetDeleteApi, {
           groupId,
           topics: [...topics].map(([name, list]) => ({ name, partitions: list.map((partitionIndex) => ({ partitionIndex })) })),

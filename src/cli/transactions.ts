@@ -24,19 +24,15 @@
 
 import type { ParsedArgs } from './args.js';
 import { jsonOption, type Command, type Context } from './command.js';
-import { BrokerError, ConnectionError, UsageError } from './errors.js';
+import { BrokerError, UsageError } from './errors.js';
+import { CoordinatorAdmin, CoordinatorKeyType, sleep, type Node } from './coordinator-admin.js';
 import { formatTable, printJson, printLine } from './output.js';
-import { KafkaClient } from '../network/kafka-client.js';
+import type { KafkaClient } from '../network/kafka-client.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { MetadataResponse } from '../protocol/generated/metadata-response.js';
 import type { ProducerState } from '../protocol/generated/describe-producers-response.js';
-import { describeProducersApi, describeTransactionsApi, findCoordinatorApi, listTransactionsApi, writeTxnMarkersApi } from '../protocol/generated/index.js';
+import { describeProducersApi, describeTransactionsApi, listTransactionsApi, writeTxnMarkersApi } from '../protocol/generated/index.js';
 
-const TRANSACTION_KEY_TYPE = 1;
-/** FindCoordinator v1+ carries the key type. */
-const KEY_TYPE_COORDINATOR_VERSION = 1;
-/** FindCoordinator v4+ looks up a batch of keys (KIP-699). */
-const BATCHED_COORDINATOR_VERSION = 4;
 /** ListTransactions v1+ filters on duration (KIP-994). */
 const DURATION_LIST_TRANSACTIONS_VERSION = 1;
 /** Kafka's TransactionState names (clients/admin/TransactionState). */
@@ -48,11 +44,6 @@ const DESCRIBE_PRODUCERS_BATCH = 500;
 const MAX_INT32 = 2_147_483_647;
 const MAX_INT16 = 32_767;
 
-const COORDINATOR_RETRIABLE: ReadonlySet<number> = new Set([
-  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
-  ErrorCode.COORDINATOR_NOT_AVAILABLE,
-  ErrorCode.NOT_COORDINATOR,
-]);
 /** Errors that mean "the leader moved or is being elected": ask Metadata again. */
 const LEADER_RETRIABLE: ReadonlySet<number> = new Set([
   ErrorCode.NOT_LEADER_OR_FOLLOWER,
@@ -60,12 +51,6 @@ const LEADER_RETRIABLE: ReadonlySet<number> = new Set([
   ErrorCode.REPLICA_NOT_AVAILABLE,
   ErrorCode.BROKER_NOT_AVAILABLE,
 ]);
-/** How often NOT_COORDINATOR is retried: a coordinator that keeps disowning the id will not change its mind. */
-const NOT_COORDINATOR_ATTEMPTS = 4;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function note(text: string): void {
   process.stderr.write(`${text}\n`);
@@ -78,16 +63,6 @@ function topicPartitionName(topic: string, partition: number): string {
 
 function byTopicPartition(a: { topic: string; partition: number }, b: { topic: string; partition: number }): number {
   return a.topic.localeCompare(b.topic) || a.partition - b.partition;
-}
-
-interface Node {
-  readonly nodeId: number;
-  readonly host: string;
-  readonly port: number;
-}
-
-function addressOf(node: Node): string {
-  return node.host.includes(':') ? `[${node.host}]:${node.port}` : `${node.host}:${node.port}`;
 }
 
 /** One partition as Metadata describes it. */
@@ -119,51 +94,20 @@ export interface TransactionListing {
 }
 
 /**
- * The bootstrap connection plus one per broker talked to; coordinator and leader requests
- * retried while the coordinator loads or moves, or the leader moves.
+ * The bootstrap connection plus one per broker talked to (coordinator-admin.ts), and what
+ * only transactions need: Metadata, the brokers by id, partition leaders.
  */
-class TransactionAdmin {
-  private readonly connections = new Map<string, KafkaClient>();
-  private readonly coordinators = new Map<string, { node: Node; client: KafkaClient }>();
+class TransactionAdmin extends CoordinatorAdmin {
   private clusterMetadata: MetadataResponse | null = null;
 
-  private constructor(
-    readonly client: KafkaClient,
-    readonly timeoutMs: number,
-  ) {}
-
   static async open(context: Context): Promise<TransactionAdmin> {
-    return new TransactionAdmin(await KafkaClient.connect(context.bootstrap, { timeoutMs: context.timeoutMs }), context.timeoutMs);
-  }
-
-  close(): void {
-    for (const client of this.connections.values()) if (client !== this.client) client.close();
-    this.client.close();
+    return new TransactionAdmin(await CoordinatorAdmin.connectBootstrap(context), context.timeoutMs, CoordinatorKeyType.transaction, (id) => `the coordinator of transactional id "${id}"`);
   }
 
   /** Metadata of every topic (cached until `refresh`). */
   async metadata(refresh = false): Promise<MetadataResponse> {
     if (this.clusterMetadata === null || refresh) this.clusterMetadata = await this.client.metadata(null);
     return this.clusterMetadata;
-  }
-
-  /** A connection to `node`; where its address cannot be reached and it is the only broker, the bootstrap connection. */
-  async connect(node: Node, onlyBroker: boolean): Promise<KafkaClient> {
-    const address = addressOf(node);
-    if (address === this.client.address) return this.client;
-    const open = this.connections.get(address);
-    if (open !== undefined) return open;
-    let client: KafkaClient;
-    try {
-      client = await KafkaClient.connect(address, { timeoutMs: this.timeoutMs });
-    } catch (error) {
-      // An advertised address this machine cannot reach (NAT, a container's name): a single
-      // broker is the bootstrap connection anyway; elsewhere another broker must not answer for it.
-      if (!(error instanceof ConnectionError) || !onlyBroker) throw error;
-      client = this.client;
-    }
-    this.connections.set(address, client);
-    return client;
   }
 
   /** A connection to the broker with this id (as Metadata names it). */
@@ -180,56 +124,15 @@ class TransactionAdmin {
     return this.connect(node, metadata.brokers.length === 1);
   }
 
-  // ---- coordinators ----
-
-  /** The transactional id's coordinator and a connection to it. */
-  async coordinator(transactionalId: string): Promise<{ node: Node; client: KafkaClient }> {
-    const known = this.coordinators.get(transactionalId);
-    if (known !== undefined) return known;
-    const node = await this.findCoordinator(transactionalId);
-    const brokers = (await this.metadata()).brokers;
-    const found = { node, client: await this.connect(node, brokers.length <= 1) };
-    this.coordinators.set(transactionalId, found);
-    return found;
-  }
-
-  /** Runs `attempt` at the id's coordinator, again while it throws a coordinator error (until the timeout). */
-  async atCoordinator<T>(transactionalId: string, attempt: (client: KafkaClient, node: Node) => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.timeoutMs;
-    let notCoordinator = 0;
-    for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
-      const { client, node } = await this.coordinator(transactionalId);
-      try {
-        return await attempt(client, node);
-      } catch (error) {
-        if (!(error instanceof BrokerError) || !COORDINATOR_RETRIABLE.has(error.errorCode) || Date.now() + delay > deadline) throw error;
-        if (error.errorCode === ErrorCode.NOT_COORDINATOR && ++notCoordinator >= NOT_COORDINATOR_ATTEMPTS) throw error;
-        if (error.errorCode !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) this.coordinators.delete(transactionalId);
-        await sleep(delay);
-      }
-    }
-  }
-
-  private async findCoordinator(transactionalId: string): Promise<Node> {
-    const version = this.client.pickVersion(findCoordinatorApi);
-    if (version < KEY_TYPE_COORDINATOR_VERSION) {
-      throw new BrokerError(ErrorCode.UNSUPPORTED_VERSION, 'finding a transaction coordinator needs FindCoordinator v1', 'FindCoordinator');
-    }
-    const deadline = Date.now() + this.timeoutMs;
-    for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
-      const { body } = await this.client.request(findCoordinatorApi, { key: transactionalId, keyType: TRANSACTION_KEY_TYPE, coordinatorKeys: [transactionalId] });
-      const answer = version >= BATCHED_COORDINATOR_VERSION ? (body.coordinators.find((c) => c.key === transactionalId) ?? body.coordinators[0]) : body;
-      const subject = `the coordinator of transactional id "${transactionalId}"`;
-      if (answer === undefined) throw new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'FindCoordinator answered without it', subject);
-      if (answer.errorCode === ErrorCode.NONE) return { nodeId: answer.nodeId, host: answer.host, port: answer.port };
-      if (!COORDINATOR_RETRIABLE.has(answer.errorCode) || Date.now() + delay > deadline) throw new BrokerError(answer.errorCode, answer.errorMessage ?? null, subject);
-      await sleep(delay);
-    }
+  /** Runs `attempt` at the id's coordinator; an unreachable one is answered for by the bootstrap connection only on a single broker. */
+  async atTransactionCoordinator<T>(transactionalId: string, attempt: (client: KafkaClient, node: Node) => Promise<T>): Promise<T> {
+    const onlyBroker = (await this.metadata()).brokers.length <= 1;
+    return this.atCoordinator(transactionalId, attempt, onlyBroker);
   }
 
   /** DescribeTransactions of one id at its coordinator; TRANSACTIONAL_ID_NOT_FOUND and other errors are BrokerErrors. */
   describe(transactionalId: string): Promise<TransactionDescription> {
-    return this.atCoordinator(transactionalId, async (client, node) => {
+    return this.atTransactionCoordinator(transactionalId, async (client, node) => {
       const { body } = await client.request(describeTransactionsApi, { transactionalIds: [transactionalId] });
       const state = body.transactionStates.find((s) => s.transactionalId === transactionalId);
       const subject = `transactional id "${transactionalId}"`;

@@ -9,12 +9,11 @@
 // Kafka requires CLUSTER_ACTION; Spate has no authorizer yet, so any client may send it.
 
 import { OFFSETS_TOPIC } from '../controller/controller.js';
+import { MARKER_TIMEOUT_MS } from '../coordinator/transaction/transaction-coordinator.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { writeTxnMarkersApi } from '../protocol/generated/index.js';
 import { defineHandler } from './handler.js';
 
-/** A marker append waits this long for the in-sync replicas (Kafka's request.timeout.ms). */
-const MARKER_TIMEOUT_MS = 30_000;
 
 export const writeTxnMarkersHandler = defineHandler({
   minVersion: 0,

@@ -11,7 +11,7 @@ import { read } from 'node:fs';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { limits } from '../config/limits.js';
 import { Attribute, BatchField, Compression, decodeRecords, readBatchHeader, splitBatches } from '../protocol/record-batch.js';
-import { InvalidMarkerError, readMarkerBatch, type EndTxnMarker } from '../protocol/control-records.js';
+import { storedMarker, type EndTxnMarker } from '../protocol/control-records.js';
 import { decodeBatchRecords } from '../protocol/record-validation.js';
 import { SegmentReplacedError, type SegmentReader, type SegmentReaders } from '../shard/segment-readers.js';
 import type { PartitionManager, TopicRecord } from './partition-manager.js';
@@ -55,16 +55,6 @@ export interface StoredRecord {
 export type RecordVisitor = (key: Buffer | null, value: Buffer | null, record: StoredRecord) => void;
 export type MarkerVisitor = (marker: EndTxnMarker, offset: number) => void;
 
-/** A stored control batch's end-transaction marker, or null for another control record (or one that cannot be read: it is skipped, as the log does). */
-function markerOf(batch: Buffer): EndTxnMarker | null {
-  try {
-    return readMarkerBatch(batch);
-  } catch (error) {
-    if (error instanceof InvalidMarkerError) return null;
-    throw error;
-  }
-}
-
 /** Calls `visit` with each record's key and value, and `onMarker` with each end-transaction marker, in offset order. */
 export async function readPartitionRecords(
   partitions: PartitionManager,
@@ -98,7 +88,7 @@ export async function readPartitionRecords(
       if (next <= offset) continue;
       if ((header.attributes & Attribute.control) !== 0) {
         if (onMarker !== undefined && header.baseOffset >= offset) {
-          const marker = markerOf(batch);
+          const marker = storedMarker(batch);
           if (marker !== null) onMarker(marker, header.baseOffset);
         }
         offset = next;

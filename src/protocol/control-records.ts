@@ -94,3 +94,16 @@ export function readMarkerBatch(batch: Buffer): EndTxnMarker | null {
     commit: type === ControlType.commit,
   };
 }
+
+/**
+ * The end-transaction marker of a stored control batch, or null when it holds none: another
+ * control type, or one that cannot be read (a log keeps it; it changes no transaction).
+ */
+export function storedMarker(batch: Buffer): EndTxnMarker | null {
+  try {
+    return readMarkerBatch(batch);
+  } catch (error) {
+    if (error instanceof InvalidMarkerError) return null;
+    throw error;
+  }
+}

@@ -32,7 +32,7 @@ import {
 import { LeaderEpochCache, type EpochEndOffset } from './leader-epoch-cache.js';
 import { ProducerStateManager, type CompletedTxn, type ProducerBatch, type TxnMarker } from './producer-state.js';
 import { CorruptTxnIndexError, type AbortedTxn } from './txn-index.js';
-import { InvalidMarkerError, encodeMarkerBatch, readMarkerBatch } from '../protocol/control-records.js';
+import { encodeMarkerBatch, storedMarker } from '../protocol/control-records.js';
 import { SWAP_SUFFIX, Segment, segmentFileName, type BatchPosition, type SegmentReplacement } from './segment.js';
 import { fsyncDirectorySync, writeFileAtomicSync } from './checkpoint.js';
 import { checkFetchedBatches } from './replicated-batches.js';
@@ -64,20 +64,6 @@ function producerBatchOf(batch: BatchPosition): ProducerBatch {
     lastOffsetDelta: batch.lastOffset - batch.baseOffset,
     transactional: (batch.attributes & Attribute.transactional) !== 0,
   };
-}
-
-/**
- * The end-transaction marker of a stored control batch, or null when it holds none (another
- * control type, or one that cannot be read: the log keeps it, and it changes no transaction).
- */
-function markerIn(batch: Buffer | null): TxnMarker | null {
-  if (batch === null) return null;
-  try {
-    return readMarkerBatch(batch);
-  } catch (error) {
-    if (error instanceof InvalidMarkerError) return null;
-    throw error;
-  }
 }
 
 /**
@@ -722,7 +708,7 @@ export class Log {
       segment.scan(0, segment.size, (batch) => {
         if (batch.lastOffset < replayFrom || batch.producerId < 0) return true;
         if ((batch.attributes & Attribute.control) !== 0) {
-          const marker = markerIn(batch.size <= MARKER_BATCH_BYTES_MAX ? segment.readBytes(batch.position, batch.size) : null);
+          const marker = batch.size <= MARKER_BATCH_BYTES_MAX ? storedMarker(segment.readBytes(batch.position, batch.size)) : null;
           if (marker !== null) this.recordMarker(marker, batch.baseOffset, batch.maxTimestamp, indexing ? segment : null);
         } else {
           this.producerState.replay(producerBatchOf(batch), batch.baseOffset, batch.lastOffset, batch.maxTimestamp);
@@ -1062,7 +1048,7 @@ export class Log {
         // wrote (Kafka's replication origin), so as leader it has the same open transactions,
         // LSO and aborted-transaction index.
         if ((batch.attributes & Attribute.control) !== 0) {
-          const marker = markerIn(batch.bytes);
+          const marker = storedMarker(batch.bytes);
           if (marker !== null) this.recordMarker(marker, batch.baseOffset, batch.maxTimestamp, this.activeSegment);
         } else {
           this.producerState.replay(producerBatchOf({ ...batch, position, size: batch.bytes.length }), batch.baseOffset, batch.lastOffset, batch.maxTimestamp);

@@ -16,6 +16,7 @@ import { limits } from '../config/limits.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { writeFileAtomicSync } from './checkpoint.js';
 import { InvariantViolation } from './invariant.js';
+import type { EndTxnMarker } from '../protocol/control-records.js';
 
 const INT32_MAX = 2147483647;
 const SNAPSHOT_SUFFIX = '.snapshot';
@@ -54,12 +55,7 @@ export interface CompletedTxn {
 }
 
 /** An end-transaction marker about to be appended at some offset. */
-export interface TxnMarker {
-  readonly producerId: number;
-  readonly producerEpoch: number;
-  readonly coordinatorEpoch: number;
-  readonly commit: boolean;
-}
+export type TxnMarker = EndTxnMarker;
 
 /** A producer as DescribeProducers reports it. */
 export interface ActiveProducer {

@@ -17,7 +17,7 @@ import kafkajs from 'kafkajs';
 import type { Consumer } from 'kafkajs';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { ClientProcess, run } from '../helpers/run.js';
-import { cliMain, describe, type SpateResult } from './fixtures/spate.js';
+import { cliMain, describe, json, tableRows, type SpateResult } from './fixtures/spate.js';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
@@ -39,22 +39,6 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs:
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await sleep(50);
-  }
-}
-
-/** The rows of a table printed by spate (columns are separated by two or more spaces). */
-function tableRows(out: string): { headers: string[]; rows: Record<string, string>[] } {
-  const lines = out.split('\n').filter((line) => line.trim() !== '');
-  const headers = lines[0]!.split(/ {2,}/);
-  const rows = lines.slice(1).map((line) => Object.fromEntries(line.split(/ {2,}/).map((cell, index) => [headers[index]!, cell])));
-  return { headers, rows };
-}
-
-function json(result: SpateResult): any {
-  try {
-    return JSON.parse(result.out);
-  } catch {
-    throw new Error(`not JSON: ${result.out.slice(0, 300)}; ${describe(result)}`);
   }
 }
 

@@ -40,7 +40,7 @@ import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { run } from '../helpers/run.js';
-import { describe, spate, type SpateResult } from './fixtures/spate.js';
+import { describe, json, spate, tableRows, type SpateResult } from './fixtures/spate.js';
 
 const TOPIC = 'cli-txn';
 const READ_UNCOMMITTED = 0;
@@ -53,22 +53,6 @@ interface Producer {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** The rows of a table printed by spate (columns are separated by two or more spaces). */
-function tableRows(out: string): { headers: string[]; rows: Record<string, string>[] } {
-  const lines = out.split('\n').filter((line) => line.trim() !== '');
-  const headers = lines[0]!.split(/ {2,}/);
-  const rows = lines.slice(1).map((line) => Object.fromEntries(line.split(/ {2,}/).map((cell, index) => [headers[index]!, cell])));
-  return { headers, rows };
-}
-
-function json(result: SpateResult): any {
-  try {
-    return JSON.parse(result.out);
-  } catch {
-    throw new Error(`not JSON: ${result.out.slice(0, 300)}; ${describe(result)}`);
-  }
 }
 
 const broker = await BrokerProcess.start(t, { overrides: { 'transaction.state.log.num.partitions': 2 } });

@@ -70,7 +70,7 @@ export interface ProducerIdAndEpoch {
 
 const NOT_ASSIGNED: Omit<ProducerIdAndEpoch, 'errorCode'> = { producerId: -1, producerEpoch: -1 };
 /** A marker append waits this long for the in-sync replicas (Kafka's request.timeout.ms for WriteTxnMarkers). */
-const MARKER_TIMEOUT_MS = 30_000;
+export const MARKER_TIMEOUT_MS = 30_000;
 /** Retries of a marker or a completion the partition could not take yet: from this, doubling, to the max. */
 const RETRY_BACKOFF_MS_MIN = 20;
 const RETRY_BACKOFF_MS_MAX = 1000;
