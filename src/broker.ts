@@ -14,6 +14,7 @@ import { PartitionManager } from './partition/partition-manager.js';
 import { MetadataStore, writeFileAtomic } from './controller/metadata-store.js';
 import { GroupCoordinator } from './coordinator/group-coordinator.js';
 import { TransactionCoordinator } from './coordinator/transaction/transaction-coordinator.js';
+import { transactionPeers } from './cluster/transaction-peers.js';
 import type { BrokerServices } from './handlers/handler.js';
 import { createRegistry, type HandlerRegistry } from './handlers/registry.js';
 import { advertisedBrokers } from './handlers/metadata-view.js';
@@ -202,6 +203,7 @@ export class Broker {
         partitions,
         logger,
         followLeadership: cluster !== null,
+        peers: cluster !== null ? transactionPeers(cluster.brokerClients) : undefined,
         onMarkerWritten: (topic, partition, marker) => {
           if (topic === OFFSETS_TOPIC) groups.onTransactionCompleted(partition, marker.producerId, marker.commit);
         },

@@ -26,6 +26,7 @@ import type { Replication } from '../partition/partition-manager.js';
 import type { LeaderThrottle } from '../partition/fetch.js';
 import { LONG_MAX } from '../config/definitions.js';
 import { KafkaClient } from '../network/kafka-client.js';
+import { BrokerClients } from './broker-clients.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { controlledShutdownApi } from '../protocol/generated/index.js';
 import type { LeaderAndIsrRequest } from '../protocol/generated/leader-and-isr-request.js';
@@ -74,6 +75,8 @@ export class ClusterNode implements ClusterServices, Replication {
   readonly followerQuota: ReplicationQuota;
   /** The leader throttle as a follower's Fetch applies it (partition/fetch.ts). */
   readonly leaderThrottle: LeaderThrottle;
+  /** Connections to the other brokers for the transaction coordinator's and partition leaders' requests to each other. */
+  readonly brokerClients: BrokerClients;
   private readonly configs = new Map<string, Readonly<Record<string, string>>>();
   private electionParticipant: ClusterController | null = null;
   private configWatcher: ConfigChangeWatcher | null = null;
@@ -99,6 +102,7 @@ export class ClusterNode implements ClusterServices, Replication {
       configsOf: (topic) => this.configs.get(topic) ?? {},
     });
     this.cache.setMaxListeners(0);
+    this.brokerClients = new BrokerClients({ brokerId: config.brokerId, listener: config.replication.interBrokerListenerName, cache: this.cache, timeoutMs: config.replication.socketTimeoutMs, logger });
     this.admin = new ZkTopicAdmin(zk, { config: this.currentDefaults(), logger });
     this.producerIds = new ProducerIdBlocks(zk, config.brokerId, logger);
     this.topics = new ZkClusterTopics({
@@ -403,6 +407,7 @@ export class ClusterNode implements ClusterServices, Replication {
     this.stopped = true;
     this.replicas.stop();
     this.fetchers.stop();
+    this.brokerClients.close();
     await this.configWatcher?.close();
     await this.electionParticipant?.stop().catch(() => undefined);
     await this.zk.close();

@@ -56,6 +56,12 @@ export const limits = {
   /** Partitions all open transactions of a coordinator hold together; AddPartitionsToTxn past it is COORDINATOR_NOT_AVAILABLE (retriable: transactions end). */
   transactionPartitionsHeldMax: 1_000_000,
   /**
+   * Producers a partition leader remembers as verified in an open transaction of a coordinator on
+   * another broker (a cluster), per partition (coordinator/transaction/transaction-verification.ts;
+   * about 100 bytes each). Past it the oldest is forgotten, and its next batch is verified again.
+   */
+  transactionVerificationsCachedMax: 100_000,
+  /**
    * How long EndTxn waits for its markers before answering (Kafka answers once PrepareCommit or
    * PrepareAbort is logged). The outcome is decided either way; the wait keeps a producer's next
    * transaction from meeting CONCURRENT_TRANSACTIONS, on which kafkajs backs off 300 ms.

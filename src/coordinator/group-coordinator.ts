@@ -289,21 +289,25 @@ export class GroupCoordinator {
   /**
    * TxnOffsetCommit (Kafka's handleTxnCommitOffsets): a transactional producer commits a
    * group's offsets in its transaction. The group's partition must be in the producer's open
-   * transaction (AddOffsetsToTxn; checked as a produce is, in the same turn the write is
-   * issued); the committer is checked as Kafka's doTxnCommitOffsets does (a group that does
-   * not exist is made, Empty; a member id or generation given must be current). The offsets
-   * count once the transaction commits.
+   * transaction (AddOffsetsToTxn; checked as a produce is, the write issued in the same turn
+   * as the check, by `verified`); the committer is checked as Kafka's doTxnCommitOffsets does
+   * (a group that does not exist is made, Empty; a member id or generation given must be
+   * current). The offsets count once the transaction commits.
    */
-  async txnCommitOffsets(request: TxnCommitRequest, verify: (partition: number) => { errorCode: number }): Promise<number[]> {
+  async txnCommitOffsets(request: TxnCommitRequest, verified: (partition: number, issue: () => Promise<number[]>) => Promise<{ ok: true; result: number[] } | { ok: false; errorCode: number }>): Promise<number[]> {
     const { groupId, offsets } = request;
     const loadError = this.loadError(groupId);
     if (loadError !== ErrorCode.NONE) return offsets.map(() => loadError);
     // First, as Kafka verifies before the coordinator sees the request: only a producer whose open transaction holds the partition may make a group here.
-    const verdict = verify(this.offsetsTopic.partitionOf(groupId)).errorCode;
-    if (verdict !== ErrorCode.NONE) return offsets.map(() => verdict);
-    const error = this.membership.validateTxnOffsetCommit(groupId, request.generationId, request.memberId, request.groupInstanceId);
-    if (error !== ErrorCode.NONE) return offsets.map(() => error);
-    return this.offsets.commitTransactional(groupId, { producerId: request.producerId, producerEpoch: request.producerEpoch }, offsets);
+    const outcome = await verified(this.offsetsTopic.partitionOf(groupId), () => {
+      // Again: asking a transaction coordinator on another broker took a while.
+      const stillLoaded = this.loadError(groupId);
+      if (stillLoaded !== ErrorCode.NONE) return Promise.resolve(offsets.map(() => stillLoaded));
+      const error = this.membership.validateTxnOffsetCommit(groupId, request.generationId, request.memberId, request.groupInstanceId);
+      if (error !== ErrorCode.NONE) return Promise.resolve(offsets.map(() => error));
+      return this.offsets.commitTransactional(groupId, { producerId: request.producerId, producerEpoch: request.producerEpoch }, offsets);
+    });
+    return outcome.ok ? outcome.result : offsets.map(() => outcome.errorCode);
   }
 
   /**

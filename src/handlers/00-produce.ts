@@ -99,6 +99,7 @@ export const produceHandler = defineHandler({
             const index = partitionData.index;
             if (!broker.partitions.hasPartition(topic, index)) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             const records = partitionData.records;
+            let transactional = false;
             if (records === null || !Buffer.isBuffer(records) || records.length === 0) {
               return failed(index, ErrorCode.INVALID_RECORD, 'the partition has no record batch');
             }
@@ -109,12 +110,19 @@ export const produceHandler = defineHandler({
               }
               if ((attributes & Attribute.transactional) !== 0) {
                 if (records.length < BatchField.producerEpoch + 2) return failed(index, ErrorCode.CORRUPT_MESSAGE, 'a batch shorter than its header');
-                const verdict = broker.transactions.verify(transactionalId!, readInt64(records, BatchField.producerId), records.readInt16BE(BatchField.producerEpoch), { topic: topic.name, partition: index });
-                if (verdict.errorCode !== ErrorCode.NONE) return failed(index, verdict.errorCode, verdict.message);
+                transactional = true;
               }
             }
-            // Issued in the same turn as the verification above: a marker the coordinator issues after it lands after this batch.
-            const reply = await broker.partitions.append(topic, index, records, acks, request.timeoutMs);
+            const append = () => broker.partitions.append(topic, index, records, acks, request.timeoutMs);
+            let reply: Awaited<ReturnType<typeof append>>;
+            if (transactional) {
+              // Issued in the same turn as the verification's last check: a marker issued after it lands after this batch.
+              const verified = await broker.transactions.verified(transactionalId!, readInt64(records, BatchField.producerId), records.readInt16BE(BatchField.producerEpoch), { topic: topic.name, partition: index }, append);
+              if (!verified.ok) return failed(index, verified.errorCode, verified.message);
+              reply = verified.result;
+            } else {
+              reply = await append();
+            }
             if (reply.errorCode !== ErrorCode.NONE) {
               return { ...failed(index, reply.errorCode, reply.errorMessage, reply.recordErrors), logStartOffset: reply.logStartOffset };
             }

@@ -33,10 +33,8 @@ async function addToTransaction(
 ): Promise<Encodable<AddPartitionsToTxnTopicResult>[]> {
   const { transactionalId, producerId, producerEpoch, topics } = request;
   if (request.verifyOnly) {
-    return results(topics, (topic, partition) => {
-      const verdict = broker.transactions.verify(transactionalId, producerId, producerEpoch, { topic, partition });
-      return verdict.errorCode;
-    });
+    // The coordinator's own answer (NOT_COORDINATOR when this broker is not the id's): the asking leader maps it for its producer.
+    return results(topics, (topic, partition) => broker.transactions.check(transactionalId, producerId, producerEpoch, { topic, partition }).errorCode);
   }
   const unknown = unknownPartitions(broker.partitions, topics);
   const anyUnknown = [...unknown.values()].some((byPartition) => [...byPartition.values()].some((errorCode) => errorCode !== null));

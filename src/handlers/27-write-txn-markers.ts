@@ -32,8 +32,7 @@ export const writeTxnMarkersHandler = defineHandler({
                 const record = broker.partitions.topic(topic.name);
                 if (record === undefined || !broker.partitions.hasPartition(record, partitionIndex)) return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
                 // A coordinator epoch from no coordinator that exists would fence the real one's markers for good.
-                const coordinatorEpochMax = broker.transactions.markerCoordinatorEpochMax();
-                if (coordinatorEpochMax !== null && marker.coordinatorEpoch > coordinatorEpochMax) return { partitionIndex, errorCode: ErrorCode.INVALID_REQUEST };
+                if (marker.coordinatorEpoch > broker.transactions.markerCoordinatorEpochMax()) return { partitionIndex, errorCode: ErrorCode.INVALID_REQUEST };
                 const txnMarker = { producerId: marker.producerId, producerEpoch: marker.producerEpoch, coordinatorEpoch: marker.coordinatorEpoch, commit: marker.transactionResult };
                 const outcome = await broker.partitions.appendMarker(record, partitionIndex, txnMarker, MARKER_TIMEOUT_MS);
                 if (outcome.errorCode === ErrorCode.NONE && topic.name === OFFSETS_TOPIC) broker.groups.onTransactionCompleted(partitionIndex, marker.producerId, marker.transactionResult);

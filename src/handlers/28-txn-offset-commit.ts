@@ -44,7 +44,7 @@ export const txnOffsetCommitHandler = defineHandler({
               groupInstanceId: version >= FIRST_MEMBER_VERSION ? request.groupInstanceId : null,
               offsets,
             },
-            (partition) => broker.transactions.verify(request.transactionalId, request.producerId, request.producerEpoch, { topic: OFFSETS_TOPIC, partition }),
+            (partition, issue) => broker.transactions.verified(request.transactionalId, request.producerId, request.producerEpoch, { topic: OFFSETS_TOPIC, partition }, issue),
           );
     let index = 0;
     return {

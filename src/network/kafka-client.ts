@@ -47,6 +47,7 @@ const CEILINGS: ReadonlyMap<number, number> = new Map([
   [19, 7], // CreateTopics
   [20, 6], // DeleteTopics
   [21, 2], // DeleteRecords
+  [24, 5], // AddPartitionsToTxn (4+ is the brokers' verifyOnly form)
   [27, 1], // WriteTxnMarkers
   [32, 4], // DescribeConfigs
   [35, 4], // DescribeLogDirs

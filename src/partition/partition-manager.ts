@@ -100,6 +100,8 @@ export class PartitionManager {
   /** acks=all produces waiting for the in-sync replicas (Kafka's produce purgatory). */
   readonly producePurgatory = new Purgatory(limits.delayedProducesMax);
   private stopping = false;
+  /** transactionChanges per partition key: at most one entry per partition this broker has led (in a cluster, been told about). */
+  private readonly transactionChangeCounts = new Map<string, number>();
 
   constructor(options: PartitionManagerOptions) {
     this.store = options.store;
@@ -199,6 +201,7 @@ export class PartitionManager {
    * batch appended before the marker is in the transaction it ends and one after is not.
    */
   appendMarker(topic: TopicRecord, partition: number, marker: TxnMarker, timeoutMs: number): Promise<AppendOutcome> {
+    this.changedTransactions(topic.name, partition);
     return this.appendThrough(topic, partition, -1, timeoutMs, () => this.shards.appendMarker(topic.topicId, topic.name, partition, marker));
   }
 
@@ -383,8 +386,24 @@ export class PartitionManager {
     return this.shards.status();
   }
 
+  /**
+   * How many times the partition's transactions may have ended here: markers issued to it, and
+   * changes of its leadership here (a follower takes its leader's markers unseen). A partition
+   * leader's verification of a transactional batch holds while this has not moved
+   * (coordinator/transaction/transaction-verification.ts). One number per partition key.
+   */
+  transactionChanges(topicName: string, partition: number): number {
+    return this.transactionChangeCounts.get(partitionKey(topicName, partition)) ?? 0;
+  }
+
+  private changedTransactions(topicName: string, partition: number): void {
+    const key = partitionKey(topicName, partition);
+    this.transactionChangeCounts.set(key, (this.transactionChangeCounts.get(key) ?? 0) + 1);
+  }
+
   /** This broker's leadership of the partition changed (cluster): delayed produces and fetches on it are checked again. */
   leadershipChanged(topicName: string, partition: number): void {
+    this.changedTransactions(topicName, partition);
     const key = partitionKey(topicName, partition);
     this.producePurgatory.checkAndComplete(key);
     this.fetchPurgatory.checkAndComplete(key);

@@ -23,13 +23,14 @@ import { limits } from '../../config/limits.js';
 import type { Controller } from '../../controller/controller.js';
 import type { Logger } from '../../logger.js';
 import type { PartitionManager } from '../../partition/partition-manager.js';
-import { ErrorCode, ProtocolError } from '../../protocol/errors.js';
+import { ErrorCode, ProtocolError, errorName } from '../../protocol/errors.js';
 import { excerpt } from '../../protocol/string-limits.js';
 import { InternalTopicLoader } from '../internal-topic-loader.js';
 import type { TxnMarker } from '../../storage/producer-state.js';
 import { TransactionMetadata, TxnStateError, isFenceOnlyEpoch, logValueOf, NO_PRODUCER_EPOCH, type TxnPartition, type TxnTransit } from './transaction-metadata.js';
 import { TransactionState, transactionStateName, decodeTransactionKey, decodeTransactionValue, encodeTransactionKey, encodeTransactionValue } from './transaction-log.js';
 import { TRANSACTION_STATE_TOPIC, TransactionTopic } from './transaction-topic.js';
+import { TransactionVerification, type RemoteVerifier, type Verified } from './transaction-verification.js';
 
 export interface TransactionCoordinatorServices {
   readonly config: BrokerConfig;
@@ -40,6 +41,14 @@ export interface TransactionCoordinatorServices {
   readonly followLeadership?: boolean;
   /** A marker was written (the group coordinator completes transactional offset commits when one reaches __consumer_offsets). */
   readonly onMarkerWritten?: (topic: string, partition: number, marker: TxnMarker) => void;
+  /** The other brokers of a cluster: markers to the partitions they lead, verifications by the coordinators they are. */
+  readonly peers?: TransactionPeers;
+}
+
+/** What the coordinator and the partition leaders of a cluster ask each other (cluster/transaction-peers.ts). */
+export interface TransactionPeers extends RemoteVerifier {
+  /** WriteTxnMarkers for one partition to its leader: the partition's error code, NETWORK_EXCEPTION when the leader was not reached. */
+  writeMarker(leaderId: number, target: TxnPartition, marker: TxnMarker, timeoutMs: number): Promise<number>;
 }
 
 export interface InitProducerIdRequest {
@@ -105,9 +114,11 @@ export class TransactionCoordinator {
   private readonly abortTimer: NodeJS.Timeout;
   private readonly expiryTimer: NodeJS.Timeout;
   private expiring = false;
+  private readonly verification: TransactionVerification;
 
   constructor(private readonly services: TransactionCoordinatorServices) {
     this.followLeadership = services.followLeadership === true;
+    this.verification = new TransactionVerification(this, services.partitions, services.peers ?? null);
     this.topic = new TransactionTopic(services, () => {
       if (!this.followLeadership) {
         for (let partition = 0; partition < this.topic.partitionCount; partition++) this.ids.set(partition, new Map());
@@ -194,7 +205,6 @@ export class TransactionCoordinator {
   async findCoordinator(transactionalId: string): Promise<{ errorCode: number; nodeId: number }> {
     const unavailable = { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, nodeId: -1 };
     if (this.stopped) return unavailable;
-    if (this.followLeadership) return unavailable; // transactions in a cluster come with the cluster slice of issue 13
     let topic = this.topic.record;
     if (topic === null) {
       try {
@@ -377,17 +387,16 @@ export class TransactionCoordinator {
   }
 
   /**
-   * Whether a transactional batch of `producerId`/`producerEpoch` may be appended to
-   * `topic`-`partition` (KIP-890 part 1, here an in-memory check since the coordinator is this
-   * broker): its transaction is open and holds the partition. Called right before the append
-   * is issued, with nothing awaited between, so a marker issued after this answer lands after
-   * the batch. NONE, or the produce error: NOT_ENOUGH_REPLICAS (retriable, as Kafka maps a
-   * coordinator that cannot answer yet), INVALID_PRODUCER_EPOCH for an older epoch,
-   * INVALID_TXN_STATE for anything else (a transaction being ended included).
+   * The coordinator's answer to whether `producerId`/`producerEpoch` has an open transaction
+   * holding `target` (KIP-890 part 1; AddPartitionsToTxn verifyOnly, and the leader's check
+   * through `verified` when this broker coordinates the id): NONE; the load errors
+   * (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, …) when this broker cannot answer for the
+   * id; INVALID_PRODUCER_EPOCH for an older epoch; INVALID_TXN_STATE for anything else (a
+   * transaction being ended included).
    */
-  verify(transactionalId: string, producerId: number, producerEpoch: number, target: TxnPartition): { errorCode: number; message: string } {
+  check(transactionalId: string, producerId: number, producerEpoch: number, target: TxnPartition): { errorCode: number; message: string } {
     const { errorCode, metadata } = this.stateOf(transactionalId);
-    if (errorCode !== ErrorCode.NONE) return { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, message: `the transaction coordinator cannot verify transactional id ${excerpt(transactionalId)} yet` };
+    if (errorCode !== ErrorCode.NONE) return { errorCode, message: `this broker cannot answer for transactional id ${excerpt(transactionalId)}: ${errorName(errorCode)}` };
     if (metadata === undefined || metadata.producerId !== producerId) return { errorCode: ErrorCode.INVALID_TXN_STATE, message: `producer ${producerId} has no transaction under transactional id ${excerpt(transactionalId)}` };
     if (producerEpoch < metadata.producerEpoch) return { errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, message: `producer epoch ${producerEpoch} is older than ${metadata.producerEpoch}` };
     const ending = metadata.pendingState === TransactionState.prepareCommit || metadata.pendingState === TransactionState.prepareAbort;
@@ -395,6 +404,23 @@ export class TransactionCoordinator {
       return { errorCode: ErrorCode.INVALID_TXN_STATE, message: `${target.topic}-${target.partition} is not in an open transaction of transactional id ${excerpt(transactionalId)} (add it with AddPartitionsToTxn first)` };
     }
     return { errorCode: ErrorCode.NONE, message: '' };
+  }
+
+  /**
+   * A transactional write by a partition leader here (a produced batch, a transactional offset
+   * commit): `issue` is called, in the same turn as the last check, only when `target` is in
+   * the producer's open transaction (transaction-verification.ts: at once when this broker
+   * coordinates the id, else by asking its coordinator). Otherwise the produce error.
+   */
+  verified<T>(transactionalId: string, producerId: number, producerEpoch: number, target: TxnPartition, issue: () => Promise<T>): Promise<Verified<T>> {
+    return this.verification.run(transactionalId, producerId, producerEpoch, target, issue);
+  }
+
+  /** The broker coordinating a transactional id: the leader of its __transaction_state partition, -1 when none is known. */
+  coordinatorOf(transactionalId: string): number {
+    const topic = this.topic.record ?? this.topic.open();
+    if (topic === null) return -1;
+    return this.services.partitions.leaderAndIsr(topic, this.topic.partitionOf(transactionalId)).leaderId;
   }
 
   /**
@@ -550,11 +576,18 @@ export class TransactionCoordinator {
       const topic = partitions.topic(target.topic);
       // A topic deleted since it joined the transaction: nothing to mark (Kafka drops a partition with no leader).
       if (topic === undefined || !partitions.hasPartition(topic, target.partition)) return 'dropped';
-      const outcome = await partitions.appendMarker(topic, target.partition, marker, MARKER_TIMEOUT_MS);
-      if (outcome.errorCode === ErrorCode.NONE) {
-        this.services.onMarkerWritten?.(target.topic, target.partition, marker);
-        return 'written';
+      const leaderId = partitions.leaderAndIsr(topic, target.partition).leaderId;
+      let outcome: { errorCode: number; errorMessage?: string | null };
+      if (leaderId === this.services.config.brokerId || !this.followLeadership) {
+        outcome = await partitions.appendMarker(topic, target.partition, marker, MARKER_TIMEOUT_MS);
+        if (outcome.errorCode === ErrorCode.NONE) this.services.onMarkerWritten?.(target.topic, target.partition, marker);
+      } else if (leaderId < 0 || this.services.peers === undefined) {
+        outcome = { errorCode: ErrorCode.LEADER_NOT_AVAILABLE, errorMessage: 'no leader is known' };
+      } else {
+        // The leader's own WriteTxnMarkers handler tells its group coordinator of a marker in __consumer_offsets.
+        outcome = { errorCode: await this.services.peers.writeMarker(leaderId, target, marker, MARKER_TIMEOUT_MS), errorMessage: `from broker ${leaderId}` };
       }
+      if (outcome.errorCode === ErrorCode.NONE) return 'written';
       if (isFencedMarkerError(outcome.errorCode)) {
         if (this.followLeadership) return 'fenced';
         // The embedded broker is the only coordinator there is: the partition's producer state was moved on by a
@@ -563,7 +596,7 @@ export class TransactionCoordinator {
         this.services.logger.warn(`${target.topic}-${target.partition} refused the marker of producer ${marker.producerId} epoch ${marker.producerEpoch} (${outcome.errorCode} ${outcome.errorMessage ?? ''}); completing the transaction without it`);
         return 'dropped';
       }
-      if (attempt === 5) this.services.logger.warn(`writing a transaction marker to ${target.topic}-${target.partition} keeps failing (${outcome.errorCode} ${outcome.errorMessage ?? ''}); retrying`);
+      if (attempt === 5) this.services.logger.warn(`writing a transaction marker to ${target.topic}-${target.partition} keeps failing (${errorName(outcome.errorCode)} ${outcome.errorMessage ?? ''}); retrying`);
       await sleep(Math.min(RETRY_BACKOFF_MS_MIN * 2 ** attempt, RETRY_BACKOFF_MS_MAX));
     }
   }
@@ -623,11 +656,19 @@ export class TransactionCoordinator {
     return { errorCode: ErrorCode.NONE, unknownStates, transactions };
   }
 
-  /** The newest coordinator epoch a marker may carry here, or null when another broker's coordinator may be newer (a cluster). */
-  markerCoordinatorEpochMax(): number | null {
-    if (this.followLeadership) return null;
+  /**
+   * The newest coordinator epoch a marker may carry here: the embedded broker's own; in a
+   * cluster the newest leader epoch of a __transaction_state partition this broker knows of
+   * (a coordinator's epoch is its partition's leader epoch; a marker from a coordinator elected
+   * since this broker's metadata was updated is refused, and its coordinator sends it again).
+   */
+  markerCoordinatorEpochMax(): number {
     let max = 0;
     for (const epoch of this.coordinatorEpochs.values()) max = Math.max(max, epoch);
+    if (!this.followLeadership) return max;
+    const topic = this.services.partitions.topic(TRANSACTION_STATE_TOPIC);
+    if (topic === undefined) return max;
+    for (let partition = 0; partition < topic.partitionDirs.length; partition++) max = Math.max(max, this.services.partitions.leaderAndIsr(topic, partition).leaderEpoch);
     return max;
   }
 
