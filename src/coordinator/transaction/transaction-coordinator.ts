@@ -11,11 +11,11 @@
 // id at epoch 0; each later call bumps the epoch, fencing the previous producer and aborting
 // its open transaction; a retried call (KIP-360) gets the same epoch; an exhausted epoch moves
 // to a new producer id). AddPartitionsToTxn and AddOffsetsToTxn open the transaction and name
-// its partitions; produce checks each transactional batch against them (`verify`, KIP-890's
+// its partitions; produce checks each transactional batch against them (`verified`, KIP-890's
 // verification, so a batch outside a transaction cannot leave a partition's LSO stuck);
 // EndTxn logs PrepareCommit or PrepareAbort, then the COMMIT or ABORT markers are written to
-// every partition (local partitions only: transactions are served by the embedded broker so
-// far), then CompleteCommit or CompleteAbort. A transaction open past its timeout is fenced and
+// every partition (through the partition layer here, by WriteTxnMarkers to a leader on another
+// broker), then CompleteCommit or CompleteAbort. A transaction open past its timeout is fenced and
 // aborted by a timer; a Prepare state found at load has its markers written again.
 
 import type { BrokerConfig } from '../../config/broker-config.js';

@@ -63,7 +63,7 @@ export class TransactionVerification {
 
   constructor(
     private readonly coordinator: TransactionCheck,
-    private readonly partitions: PartitionManager,
+    private readonly partitions: Pick<PartitionManager, 'transactionChanges'>,
     private readonly remote: RemoteVerifier | null,
   ) {}
 
