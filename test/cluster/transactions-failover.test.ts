@@ -17,7 +17,12 @@
 //   coordinator, the loop goes on with it, the killed broker comes back as a follower of the
 //   id's partition, and the loop ends without a fatal error; its transactional id is left
 //   CompleteCommit, no partition of the output holds an open transaction, and the output,
-//   read with read_committed, holds every input record's result exactly once.
+//   read with read_committed, holds every input record's result exactly once;
+// - a transaction whose coordinator logged PrepareCommit but could not write its marker (the
+//   partition's second in-sync replica is dead, and min.insync.replicas is 2) is completed by
+//   the next coordinator: the coordinator is killed in PrepareCommit, the broker left in the
+//   ISR of the id's partition takes it over and loads the transaction as a commit, and once the
+//   dead replica is back it writes the COMMIT marker; a read_committed consumer reads the record.
 //
 // The python scripts only print JSON lines; the checks are here.
 
@@ -176,6 +181,21 @@ async function createTopic(name: string, spec: { partitions: number; replication
   return errorName(created.topics[0]!.errorCode);
 }
 
+/** The values a kafkajs read_committed consumer (a new group, from the beginning) has read of `topic` once `enough` holds for them. */
+async function readCommittedUntil(t: Test, kafka: InstanceType<typeof Kafka>, topic: string, what: string, enough: (values: readonly string[]) => boolean): Promise<string[]> {
+  const reader = kafka.consumer({ groupId: `${topic}-reader-${Date.now()}`, readUncommitted: false, maxWaitTimeInMs: 100 });
+  await reader.connect();
+  t.teardown(() => reader.disconnect());
+  await reader.subscribe({ topic, fromBeginning: true });
+  const values: string[] = [];
+  await reader.run({ eachMessage: async ({ message }) => void values.push(message.value!.toString()) });
+  await waitFor(`a read_committed consumer of ${topic} to read ${what}`, () => enough(values), 60_000).catch((error: Error) => {
+    throw new Error(`${error.message}; read: ${JSON.stringify(values.slice(0, 20))}${values.length > 20 ? ` and ${values.length - 20} more` : ''}`);
+  });
+  await reader.disconnect();
+  return values;
+}
+
 function explainOnFailure(t: Test, clients: () => readonly ClientProcess[] = () => []): void {
   t.teardown(() => {
     if (t.passing()) return;
@@ -318,14 +338,7 @@ t.test('the coordinator writes markers to partitions led by other brokers; TxnOf
   }
 
   // A read_committed consumer reads until it has every partition's "end" record: everything before it is in the log.
-  const reader = kafka.consumer({ groupId: `txn-markers-reader-${Date.now()}`, readUncommitted: false, maxWaitTimeInMs: 100 });
-  await reader.connect();
-  t.teardown(() => reader.disconnect());
-  await reader.subscribe({ topic: TOPIC, fromBeginning: true });
-  const seen: string[] = [];
-  await reader.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
-  await waitFor(`the read_committed consumer to reach every partition's end record (seen: ${seen.length})`, () => everyPartition.every((partition) => seen.includes(`end-${partition}-0`)), 60_000);
-  await reader.disconnect();
+  const seen = await readCommittedUntil(t, kafka, TOPIC, 'every partition\'s end record', (values) => everyPartition.every((partition) => values.includes(`end-${partition}-0`)));
   t.same(seen.sort(), [...records('committed', 2), ...records('end', 1)].map((record) => record.value).sort(), 'read_committed: exactly the committed records, nothing of the aborted transaction');
 });
 
@@ -391,6 +404,8 @@ t.test('a librdkafka consume-transform-produce loop writes each input exactly on
   // ---- the loop ends; nothing lost, nothing twice ----
   const done = parseLine(await loop.waitForLine((line) => parseLine(line).type === 'done', 180_000));
   const aborted = loop.lines.map(parseLine).filter((line) => line.type === 'aborted').length;
+  const retried = loop.lines.map(parseLine).filter((line) => line.type === 'retry' || line.type === 'aborted');
+  t.comment(`the loop retried ${retried.length} call(s) and aborted ${aborted} transaction(s); errors seen: ${JSON.stringify([...new Set(retried.map((line) => line.error as string))].slice(0, 10))}`);
   t.equal(done.fatal, null, `the loop ended without a fatal error (${aborted} transaction(s) aborted on the way)`, { stderr: loop.stderr.slice(-4000) });
   t.ok((done.total as number) >= RECORDS, `it committed transactions covering every input (${done.total} records processed, re-processing after aborts included)`);
 
@@ -425,4 +440,60 @@ t.test('a librdkafka consume-transform-produce loop writes each input exactly on
   t.same(duplicated.slice(0, 20), [], `no input is in the output twice (${duplicated.length} duplicated)`);
   t.same(stray.slice(0, 5), [], 'nothing else is in the output');
   t.equal(counts.size, RECORDS, 'the output holds one result per input');
+});
+
+t.test('a transaction its coordinator left in PrepareCommit is completed by the next coordinator', async (t) => {
+  explainOnFailure(t);
+  const TOPIC = 'txn-prepared';
+  const TXN_PREFIX = 'txn-prepared-producer';
+  // A: the coordinator (leader of the id's __transaction_state partition); the partition the
+  // transaction writes to has two replicas, B (its leader) and C, and needs both in sync
+  // (min.insync.replicas 2). With C dead, B refuses the COMMIT marker (NOT_ENOUGH_REPLICAS) and
+  // A keeps the transaction in PrepareCommit; then A dies too. B, the one broker left of the id's
+  // partition's ISR, becomes the coordinator and loads the transaction; once C is back, B's
+  // markers go through and the transaction completes as a commit.
+  await coordinatorOf(1, keyFor(TXN_PREFIX, 0, TXN_PARTITIONS), KeyType.TRANSACTION);
+  const txnPartition = 0;
+  const TXN_ID = keyFor(TXN_PREFIX, txnPartition, TXN_PARTITIONS);
+  const full = await waitForAnswer(`${TXN_TOPIC}-${txnPartition} to have three in-sync replicas`, () => readPartitionState(zk, TXN_TOPIC, txnPartition), (state) => state.isr.length === 3, 60_000);
+  const a = full.leader;
+  const [b, c] = cluster.brokers.map((broker) => broker.id).filter((id) => id !== a) as [number, number];
+  t.equal(await coordinatorOf(b, TXN_ID, KeyType.TRANSACTION), a, `${TXN_ID} is coordinated by broker ${a}`);
+  t.equal(await createTopic(TOPIC, { assignments: [[b, c]] }), 'NONE', `${TOPIC} created, replicas [${b}, ${c}]`);
+  await waitForLeaderKnown(t, cluster, b, TOPIC, 0);
+
+  const kafka = new Kafka({ brokers: cluster.bootstrap.split(','), logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+  const producer = kafka.producer({ transactionalId: TXN_ID, maxInFlightRequests: 1, idempotent: true });
+  await producer.connect();
+  t.teardown(() => producer.disconnect());
+  const transaction = await producer.transaction();
+  await transaction.send({ topic: TOPIC, messages: [{ partition: 0, value: 'prepared-0' }] });
+  const open = await describeProducers(b, TOPIC, [0]);
+  t.ok(open[0]?.openTxnStarts.some((start) => start >= 0), `${TOPIC}-0 holds the open transaction (${JSON.stringify(open)})`);
+
+  // ---- C dies: the partition cannot take the marker ----
+  await cluster.broker(c).process.kill();
+  await waitForAnswer(`broker ${c} to leave the ISR of ${TOPIC}-0 and ${TXN_TOPIC}-${txnPartition}`, async () => [await readPartitionState(zk, TOPIC, 0), await readPartitionState(zk, TXN_TOPIC, txnPartition)], (states) => states.every((state) => !state.isr.includes(c)), 60_000);
+  await transaction.commit();
+  t.pass(`EndTxn(commit) answered by broker ${a} with broker ${c} dead`);
+  const prepared = await withClient(port(a), (client) => client.request(describeTransactionsApi, 0, { transactionalIds: [TXN_ID] }, { timeoutMs: 15_000 }));
+  t.equal(prepared.transactionStates[0]?.transactionState, 'PrepareCommit', `broker ${a} holds ${TXN_ID} in PrepareCommit: ${TOPIC}-0 refuses the marker with one in-sync replica`);
+
+  // ---- A dies in PrepareCommit; B takes the id's partition over ----
+  await cluster.broker(a).process.kill();
+  await producer.disconnect();
+  const taken = await waitForAnswer(`broker ${b} to name itself the coordinator of ${TXN_ID}`, () => findCoordinator(b, TXN_ID, KeyType.TRANSACTION), (answer) => answer.error === 'NONE' && answer.nodeId === b, 60_000);
+  t.equal(taken.nodeId, b, `broker ${b} coordinates ${TXN_ID} after broker ${a}'s death`);
+  const describeAtB = () => withClient(port(b), (client) => client.request(describeTransactionsApi, 0, { transactionalIds: [TXN_ID] }, { timeoutMs: 15_000 }));
+  const loaded = await waitForAnswer(`broker ${b} to load ${TXN_ID}`, describeAtB, (answer) => answer.transactionStates[0]?.errorCode === ErrorCode.NONE);
+  t.match(loaded.transactionStates[0]!.transactionState, /^(PrepareCommit|CompleteCommit)$/, `broker ${b} loaded ${TXN_ID} as a commit (${loaded.transactionStates[0]!.transactionState}), not aborted`);
+
+  // ---- C comes back: B's COMMIT marker goes through ----
+  await cluster.broker(c).process.relaunch();
+  const completed = await waitForAnswer(`${TXN_ID} to complete at broker ${b}`, describeAtB, (answer) => answer.transactionStates[0]?.transactionState === 'CompleteCommit', 60_000);
+  t.equal(completed.transactionStates[0]!.transactionState, 'CompleteCommit', `broker ${b} completed the commit broker ${a} had prepared`);
+  await waitForAnswer(`${TOPIC}-0 at broker ${b} to hold no open transaction`, () => describeProducers(b, TOPIC, [0]), (answer) => noOpenTransaction(answer, [0]));
+  t.same(await latestOffset(b, TOPIC, 0, READ_COMMITTED), { error: 'NONE', offset: 2 }, `${TOPIC}-0: last stable offset 2 (the record and its COMMIT marker)`);
+  const reader = new Kafka({ brokers: [cluster.broker(b).process.bootstrap, cluster.broker(c).process.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+  t.same(await readCommittedUntil(t, reader, TOPIC, 'the prepared record', (values) => values.includes('prepared-0')), ['prepared-0'], 'read_committed: the record of the transaction, committed');
 });
