@@ -11,6 +11,9 @@
 //   stable offset reaches the high watermark, which counts every record and marker), the group
 //   coordinator's OffsetFetch with require_stable answers the committed transaction's offsets
 //   (not the aborted one's), and a read_committed consumer reads exactly the committed records;
+// - a leader asks the coordinator on another broker (AddPartitionsToTxn verifyOnly) before it
+//   takes a transactional batch: refused before the partition is added, taken after, refused
+//   again after the transaction's marker, and the partition's last stable offset never hangs;
 // - a confluent-kafka (librdkafka 2.0.2) consume-transform-produce loop (txn_loop.py) over
 //   30,000 records of a replicated topic runs while the broker coordinating its transactional
 //   id is killed with SIGKILL, 30 % of the way through. Another broker becomes the
@@ -31,15 +34,19 @@ import kafkajs from 'kafkajs';
 import { offsetsPartitionFor } from '../../src/coordinator/offsets-records.js';
 import { ErrorCode, errorName } from '../../src/protocol/errors.js';
 import {
+  addPartitionsToTxnApi,
   createTopicsApi,
   describeProducersApi,
   describeTransactionsApi,
+  endTxnApi,
   findCoordinatorApi,
   initProducerIdApi,
   listOffsetsApi,
   metadataApi,
   offsetFetchApi,
+  produceApi,
 } from '../../src/protocol/generated/index.js';
+import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { jsonLines, parseLine } from '../helpers/json-lines.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ClientProcess, PYTHON, pythonScript, run } from '../helpers/run.js';
@@ -340,6 +347,43 @@ t.test('the coordinator writes markers to partitions led by other brokers; TxnOf
   // A read_committed consumer reads until it has every partition's "end" record: everything before it is in the log.
   const seen = await readCommittedUntil(t, kafka, TOPIC, 'every partition\'s end record', (values) => everyPartition.every((partition) => values.includes(`end-${partition}-0`)));
   t.same(seen.sort(), [...records('committed', 2), ...records('end', 1)].map((record) => record.value).sort(), 'read_committed: exactly the committed records, nothing of the aborted transaction');
+});
+
+t.test('a leader asks the coordinator on another broker before taking a transactional batch', async (t) => {
+  const TOPIC = 'txn-verify';
+  const txnLeaders = await leadersOf(TXN_TOPIC, TXN_PARTITIONS);
+  const a = txnLeaders[0]!;
+  const TXN_ID = keyFor('txn-verify-producer', 0, TXN_PARTITIONS);
+  const [b, c] = cluster.brokers.map((broker) => broker.id).filter((id) => id !== a) as [number, number];
+  t.equal(await createTopic(TOPIC, { assignments: [[b, c]] }), 'NONE', `${TOPIC} created, led by broker ${b}`);
+  await waitForLeaderKnown(t, cluster, b, TOPIC, 0);
+  t.equal(await coordinatorOf(b, TXN_ID, KeyType.TRANSACTION), a, `broker ${a} coordinates ${TXN_ID}`);
+  const producer = await waitForAnswer(`InitProducerId for ${TXN_ID}`, () => initProducerId(a, TXN_ID), (answer) => answer.error === 'NONE');
+  let sequence = 0;
+  const produce = async (value: string): Promise<string> => {
+    const records = encodeRecordBatch({ records: [{ key: null, value }], producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence: sequence, transactional: true });
+    const answer = await withClient(port(b), (client) =>
+      client.request(produceApi, 9, { transactionalId: TXN_ID, acks: -1, timeoutMs: 10_000, topicData: [{ name: TOPIC, partitionData: [{ index: 0, records }] }] }, { timeoutMs: 15_000 }),
+    );
+    const errorCode = answer.responses[0]!.partitionResponses[0]!.errorCode;
+    if (errorCode === ErrorCode.NONE) sequence++;
+    return errorName(errorCode);
+  };
+  const addPartition = () =>
+    withClient(port(a), (client) =>
+      client.request(addPartitionsToTxnApi, 3, { v3AndBelowTransactionalId: TXN_ID, v3AndBelowProducerId: producer.producerId, v3AndBelowProducerEpoch: producer.producerEpoch, v3AndBelowTopics: [{ name: TOPIC, partitions: [0] }], transactions: [] }, { timeoutMs: 15_000 }),
+    ).then((answer) => errorName(answer.resultsByTopicV3AndBelow[0]!.resultsByPartition[0]!.partitionErrorCode));
+  const endTxn = (committed: boolean) =>
+    withClient(port(a), (client) => client.request(endTxnApi, 3, { transactionalId: TXN_ID, producerId: producer.producerId, producerEpoch: producer.producerEpoch, committed }, { timeoutMs: 15_000 })).then((answer) => errorName(answer.errorCode));
+
+  t.equal(await produce('not-added'), 'INVALID_TXN_STATE', `broker ${b} refuses a batch of a transaction that did not add the partition (asked broker ${a})`);
+  t.equal(await addPartition(), 'NONE', 'the partition is added at the coordinator');
+  t.equal(await produce('first'), 'NONE', 'then the batch is taken');
+  t.equal(await produce('second'), 'NONE', 'and the next one of the same transaction');
+  t.equal(await endTxn(true), 'NONE', 'committed');
+  await waitForAnswer(`broker ${b} to take the COMMIT marker`, () => describeProducers(b, TOPIC, [0]), (described) => noOpenTransaction(described, [0]));
+  t.equal(await produce('after-commit'), 'INVALID_TXN_STATE', 'after the marker, a batch outside a new transaction is refused again: the leader asked anew');
+  t.same(await latestOffset(b, TOPIC, 0, READ_COMMITTED), { error: 'NONE', offset: 3 }, 'nothing hangs: the last stable offset is past the two records and the marker');
 });
 
 t.test('a librdkafka consume-transform-produce loop writes each input exactly once while its coordinator is killed', async (t) => {
