@@ -7,7 +7,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { lookup } from 'node:dns/promises';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
-import type { BrokerConfig } from './config/broker-config.js';
+import type { BrokerConfig, ListenerSecurity } from './config/broker-config.js';
+import { ConnectionSession, type SaslServices } from './security/sasl-session.js';
+import { UserCredentials } from './security/user-credentials.js';
 import { Controller, OFFSETS_TOPIC } from './controller/controller.js';
 import { Admin } from './admin/admin.js';
 import { PartitionManager } from './partition/partition-manager.js';
@@ -88,6 +90,8 @@ export class Broker {
   readonly quotas: ConnectionQuotas;
   private readonly refusals: ThrottledLog;
   private readonly socketBuffers: SocketBufferSizer;
+  /** What SASL logins on this broker's listeners use: the users, the settings, a throttled log of failures. */
+  private readonly sasl: SaslServices;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -119,6 +123,11 @@ export class Broker {
       perIpOverrides,
     });
     this.refusals = new ThrottledLog(logger, REFUSAL_LOG_INTERVAL_MS);
+    this.sasl = {
+      credentials: services.credentials,
+      settings: () => controller.config.security,
+      log: (message) => this.refusals.log('warn', 'authentication', message),
+    };
     this.socketBuffers = socketBufferSizer(
       { sendBytes: config.socketSendBufferBytes, receiveBytes: config.socketReceiveBufferBytes },
       (message) => logger.warn(message),
@@ -228,6 +237,7 @@ export class Broker {
         groups,
         transactions,
         partitions,
+        credentials: new UserCredentials(store),
         admin: new Admin({ config: () => controller.config, controller, partitions, logger }),
         cluster,
         logger,
@@ -236,7 +246,7 @@ export class Broker {
           return broker?.shuttingDown ?? false;
         },
         apiVersions: () => registry.apiVersions(),
-        brokerEndpoint: (brokerId) => (cluster !== null ? cluster.liveBrokers().find((live) => live.nodeId === brokerId) : brokerId === config.brokerId ? advertisedBrokers(config)[0] : undefined),
+        brokerEndpoint: (brokerId, listenerName) => (cluster !== null ? cluster.liveBrokers(listenerName).find((live) => live.nodeId === brokerId) : brokerId === config.brokerId ? advertisedBrokers(config, listenerName)[0] : undefined),
       };
       const paths = socketPaths(config, logger, descriptors);
       broker = new Broker(config, logger, descriptors, perIpOverrides, locks, store, shards, controller, segmentReaders, registry, services, paths.writer, paths.frameReceiver, cluster);
@@ -277,7 +287,8 @@ export class Broker {
   private async listen(): Promise<void> {
     for (const listener of this.config.listeners) {
       // pauseOnConnect: nothing is read before the connection takes the socket over for direct reads (network/direct-read.ts).
-      const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
+      const security = this.config.security.listeners.get(listener.name)!;
+      const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket, listener.name, security));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(listener.port, listener.host === '' ? undefined : listener.host, () => {
@@ -294,7 +305,7 @@ export class Broker {
     }
   }
 
-  private accept(socket: Socket): void {
+  private accept(socket: Socket, listener: string, security: ListenerSecurity): void {
     const address = socket.remoteAddress;
     if (this.shuttingDown || address === undefined) {
       socket.destroy(); // no address: the client is already gone
@@ -315,6 +326,7 @@ export class Broker {
       services: this.services,
       writer: this.writer,
       framePool: this.framePool,
+      session: new ConnectionSession(listener, security, this.sasl, `${address}:${socket.remotePort ?? '?'}`),
       directReads: true,
       ...(this.frameReceiver !== undefined ? { frameReceiver: this.frameReceiver } : {}),
       track: (work) => {

@@ -437,9 +437,9 @@ export class ClusterNode implements ClusterServices, Replication {
     return this.cache.controllerId;
   }
 
-  /** Every live broker's endpoint on the listener clients use (this broker's first advertised listener's name), as Kafka answers Metadata per listener. */
-  liveBrokers(): readonly ClusterBroker[] {
-    const listener = this.options.config.advertisedListeners[0]!.name;
+  /** Every live broker's endpoint on a listener (default: this broker's first advertised listener's name), as Kafka answers Metadata per listener. */
+  liveBrokers(listenerName?: string): readonly ClusterBroker[] {
+    const listener = listenerName ?? this.options.config.advertisedListeners[0]!.name;
     const brokers: ClusterBroker[] = [];
     for (const broker of this.cache.brokers()) {
       const endpoint = broker.endpoints.find((candidate) => candidate.listener === listener);

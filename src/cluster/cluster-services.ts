@@ -26,7 +26,7 @@ export interface ClusterBroker {
 
 export interface ClusterServices {
   /** The live brokers as the controller last listed them, on the listener clients use. */
-  liveBrokers(): readonly ClusterBroker[];
+  liveBrokers(listenerName?: string): readonly ClusterBroker[];
   /** The controller's broker id as last told, -1 when none is known. */
   readonly controllerId: number;
   leaderAndIsr(request: LeaderAndIsrRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; topicId: string; partitionIndex: number; errorCode: number }[] }>;

@@ -7,6 +7,7 @@ import { excerpt } from '../protocol/string-limits.js';
 import {
   LONG_MAX,
   COMPRESSION_TYPES,
+  SECURITY_PROTOCOLS,
   TIMESTAMP_AFTER_MAX_MS_DEFAULT,
   brokerConfigDefinitions,
   defaultShardCount,
@@ -33,6 +34,27 @@ export interface Listener {
   readonly name: string;
   readonly host: string;
   readonly port: number;
+}
+
+export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
+/** The SASL mechanisms Spate serves. */
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+/** How one listener's connections are secured (listener.security.protocol.map, sasl.enabled.mechanisms). */
+export interface ListenerSecurity {
+  readonly protocol: SecurityProtocol;
+  /** The mechanisms a SASL listener accepts (empty for the others). */
+  readonly saslMechanisms: readonly SaslMechanism[];
+}
+
+export interface SecuritySettings {
+  /** By listener name. */
+  readonly listeners: ReadonlyMap<string, ListenerSecurity>;
+  /** connection.failed.authentication.delay.ms */
+  readonly failedAuthenticationDelayMs: number;
+  /** connections.max.reauth.ms (0: sessions do not expire). */
+  readonly maxReauthMs: number;
 }
 
 export type TimestampType = 'CreateTime' | 'LogAppendTime';
@@ -176,6 +198,7 @@ export interface BrokerConfig {
   /** replica.selector.class set to Kafka's RackAwareReplicaSelector: consumers are pointed to a follower in their rack (KIP-392). */
   readonly rackAwareReplicaSelector: boolean;
   readonly replication: ReplicationSettings;
+  readonly security: SecuritySettings;
   readonly autoCreateTopicsEnable: boolean;
   readonly deleteTopicEnable: boolean;
   readonly socketRequestMaxBytes: number;
@@ -310,6 +333,43 @@ export function parseListeners(key: string, entries: readonly string[]): Listene
   return listeners;
 }
 
+/**
+ * Each listener's security: its protocol from listener.security.protocol.map (a name missing
+ * from it fails, as in Kafka), and for SASL listeners the mechanisms of
+ * listener.name.<name>.sasl.enabled.mechanisms, else sasl.enabled.mechanisms — each one
+ * Spate serves, at least one.
+ */
+function securitySettings(values: ReadonlyMap<string, ConfigValue>, listenerMechanisms: ReadonlyMap<string, readonly string[]>, listeners: readonly Listener[]): SecuritySettings {
+  const protocols = new Map<string, SecurityProtocol>();
+  for (const entry of values.get('listener.security.protocol.map') as string[]) {
+    const [name, protocol] = entry.split(':') as [string, string];
+    protocols.set(name.toUpperCase(), protocol.toUpperCase() as SecurityProtocol);
+  }
+  const byListener = new Map<string, ListenerSecurity>();
+  for (const listener of listeners) {
+    const protocol = protocols.get(listener.name);
+    if (protocol === undefined) throw new ConfigError('listener.security.protocol.map', `no security protocol is defined for listener ${listener.name}`);
+    if (protocol === 'SSL' || protocol === 'SASL_SSL') throw new ConfigError('listeners', `listener ${listener.name} is ${protocol}, which is not served yet (PLAINTEXT and SASL_PLAINTEXT are)`);
+    let saslMechanisms: SaslMechanism[] = [];
+    if (protocol === 'SASL_PLAINTEXT') {
+      const own = listenerMechanisms.get(listener.name);
+      const key = own !== undefined ? `listener.name.${listener.name.toLowerCase()}.sasl.enabled.mechanisms` : 'sasl.enabled.mechanisms';
+      const names = own ?? (values.get('sasl.enabled.mechanisms') as string[]);
+      const unserved = names.filter((name) => !(SASL_MECHANISMS as readonly string[]).includes(name));
+      if (unserved.length > 0) throw new ConfigError(key, `${unserved.join(', ')} ${unserved.length === 1 ? 'is' : 'are'} not served (${SASL_MECHANISMS.join(', ')} are); listener ${listener.name} is ${protocol}`);
+      if (names.length === 0) throw new ConfigError(key, `listener ${listener.name} is ${protocol} and needs at least one mechanism`);
+      saslMechanisms = [...new Set(names)] as SaslMechanism[];
+    }
+    byListener.set(listener.name, { protocol, saslMechanisms });
+  }
+  const failedAuthenticationDelayMs = values.get('connection.failed.authentication.delay.ms') as number;
+  const idleMs = values.get('connections.max.idle.ms') as number;
+  if (idleMs >= 0 && failedAuthenticationDelayMs >= idleMs) {
+    throw new ConfigError('connection.failed.authentication.delay.ms', `${failedAuthenticationDelayMs} must be below connections.max.idle.ms ${idleMs}`);
+  }
+  return { listeners: byListener, failedAuthenticationDelayMs, maxReauthMs: values.get('connections.max.reauth.ms') as number };
+}
+
 export interface LoadedConfig {
   readonly config: BrokerConfig;
   readonly warnings: readonly string[];
@@ -325,8 +385,14 @@ export function buildBrokerConfig(
   const raw = new Map<string, string>([...fileProperties, ...overrides]);
   const values = new Map<string, ConfigValue>();
   const explicitKeys = new Set<string>();
+  const listenerMechanisms = new Map<string, string[]>();
   for (const [key, text] of raw) {
     const definition = brokerConfigDefinitions.get(key);
+    const perListener = /^listener\.name\.([a-z_][a-z0-9_]*)\.sasl\.enabled\.mechanisms$/.exec(key);
+    if (definition === undefined && perListener !== null) {
+      listenerMechanisms.set(perListener[1]!.toUpperCase(), text.split(',').map((item) => item.trim()).filter((item) => item !== ''));
+      continue;
+    }
     if (definition === undefined) {
       warnings.push(
         ignoredBrokerKeys.has(key)
@@ -344,11 +410,7 @@ export function buildBrokerConfig(
 
   const get = <T extends ConfigValue>(key: string): T => values.get(key) as T;
   const listeners = parseListeners('listeners', get<string[]>('listeners'));
-  for (const listener of listeners) {
-    if (listener.name !== 'PLAINTEXT') {
-      throw new ConfigError('listeners', `listener ${listener.name} is not served yet (only PLAINTEXT)`);
-    }
-  }
+  const security = securitySettings(values, listenerMechanisms, listeners);
   const advertised = get<string[] | null>('advertised.listeners');
   const advertisedListeners = advertised === null ? listeners : parseListeners('advertised.listeners', advertised);
   const logDirList = get<string[] | null>('log.dirs') ?? [get<string>('log.dir')];
@@ -384,6 +446,7 @@ export function buildBrokerConfig(
     brokerRack: get<string | null>('broker.rack'),
     rackAwareReplicaSelector: get<string | null>('replica.selector.class') !== null,
     replication,
+    security,
     autoCreateTopicsEnable: get('auto.create.topics.enable'),
     deleteTopicEnable: get('delete.topic.enable'),
     socketRequestMaxBytes,

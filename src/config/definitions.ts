@@ -112,6 +112,16 @@ function checkPerIpOverrides(value: ConfigValue): string | undefined {
   return undefined;
 }
 
+/** listener.security.protocol.map: NAME:PROTOCOL entries with Kafka's protocols. */
+function checkProtocolMap(value: unknown): string | undefined {
+  for (const entry of value as readonly string[]) {
+    const [name, protocol, ...rest] = entry.split(':');
+    if (rest.length > 0 || name === undefined || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || protocol === undefined) return `"${entry}" is not of the form NAME:PROTOCOL`;
+    if (!(SECURITY_PROTOCOLS as readonly string[]).includes(protocol.toUpperCase())) return `"${protocol}" in "${entry}" is not one of ${SECURITY_PROTOCOLS.join(', ')}`;
+  }
+  return undefined;
+}
+
 /** Kafka's SecurityProtocol names (security.inter.broker.protocol). */
 export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
 
@@ -164,7 +174,7 @@ export const brokerConfigDefinitions = define([
   { name: 'node.id', type: 'int', defaultValue: null, min: 0, doc: 'Synonym of broker.id (KRaft name); wins when set.' },
   {
     name: 'listeners', type: 'list', defaultValue: 'PLAINTEXT://127.0.0.1:9092', check: checkListeners,
-    doc: 'Comma-separated listeners, NAME://host:port. Only PLAINTEXT is served so far.',
+    doc: 'Comma-separated listeners, NAME://host:port; each name\'s security protocol is given by listener.security.protocol.map (PLAINTEXT and SASL_PLAINTEXT are served so far).',
   },
   {
     name: 'advertised.listeners', type: 'list', defaultValue: null, check: checkListeners,
@@ -435,6 +445,17 @@ export const brokerConfigDefinitions = define([
     name: 'security.inter.broker.protocol', type: 'string', defaultValue: 'PLAINTEXT', oneOf: SECURITY_PROTOCOLS,
     doc: 'Security protocol used to communicate between brokers (only PLAINTEXT is served so far). It is an error to set this and inter.broker.listener.name at the same time.',
   },
+  // Security (issue 14): Kafka's keys and defaults (SocketServerConfigs, BrokerSecurityConfigs).
+  {
+    name: 'listener.security.protocol.map', type: 'list', defaultValue: 'PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL', check: checkProtocolMap,
+    doc: 'Map between listener names and security protocols, NAME:PROTOCOL,… Every listener\'s name must be in it.',
+  },
+  {
+    name: 'sasl.enabled.mechanisms', type: 'list', defaultValue: 'GSSAPI',
+    doc: 'The SASL mechanisms a SASL listener accepts (per listener: listener.name.<name>.sasl.enabled.mechanisms). Spate serves PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512; a SASL listener whose list names another (Kafka\'s default is GSSAPI) fails the start.',
+  },
+  { name: 'connection.failed.authentication.delay.ms', type: 'int', defaultValue: '100', min: 0, doc: 'Connection close delay on failed authentication: the failure response is delayed this long, then the connection closed. Must be below connections.max.idle.ms.' },
+  { name: 'connections.max.reauth.ms', type: 'long', defaultValue: '0', min: 0, doc: 'When positive, a SASL session lasts at most this long (told to the client in SaslAuthenticate v1+, KIP-368); a client that does not re-authenticate by then has its connection closed at its next request. 0 disables re-authentication.' },
 ]);
 
 /** Kafka keys with no effect in Spate, accepted so an existing server.properties starts with a note rather than a failure. */

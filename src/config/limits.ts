@@ -61,6 +61,10 @@ export const limits = {
    * about 100 bytes each). Past it the oldest is forgotten, and its next batch is verified again.
    */
   transactionVerificationsCachedMax: 100_000,
+  /** SCRAM users the broker keeps (AlterUserScramCredentials for a new user past it is UNACCEPTABLE_CREDENTIAL; Kafka has no bound). */
+  scramUsersMax: 100_000,
+  /** Characters of a user name (AlterUserScramCredentials, SASL logins). */
+  userNameCharsMax: 1024,
   /**
    * How long EndTxn waits for its markers before answering (Kafka answers once PrepareCommit or
    * PrepareAbort is logged). The outcome is decided either way; the wait keeps a producer's next

@@ -63,7 +63,8 @@ export type MetadataChange =
   | { readonly type: 'setTopicConfigs'; readonly name: string; readonly topicId: string; readonly configs: Readonly<Record<string, string>> }
   | { readonly type: 'removeTopic'; readonly name: string; readonly topicId: string }
   | { readonly type: 'producerIdBlock'; readonly end: number }
-  | { readonly type: 'setBrokerConfigs'; readonly resource: string; readonly configs: Readonly<Record<string, string>> };
+  | { readonly type: 'setBrokerConfigs'; readonly resource: string; readonly configs: Readonly<Record<string, string>> }
+  | { readonly type: 'setEntityConfigs'; readonly entityType: EntityType; readonly name: string; readonly configs: Readonly<Record<string, string>> };
 
 /**
  * Partition directories on disk: the distinct directories and runs of [index into them,
@@ -94,7 +95,13 @@ interface SnapshotFile {
    * for that broker's own. Absent in files written before dynamic configs (none set).
    */
   readonly brokerConfigs?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Configs of users (SCRAM credentials, later quotas) by entity type and name, as Kafka's /config/users/<name>. Absent before any was set. */
+  readonly entityConfigs?: Readonly<Partial<Record<EntityType, Readonly<Record<string, Readonly<Record<string, string>>>>>>>;
 }
+
+/** Kafka's config entity types other than topics and brokers (ConfigType): what /config/<type>/<name> holds in ZooKeeper. */
+export const ENTITY_TYPES = ['users'] as const;
+export type EntityType = (typeof ENTITY_TYPES)[number];
 
 /** What the store has written, for tests and metrics: bytes per change must not grow with the topic count. */
 export interface MetadataStoreProbe {
@@ -145,6 +152,7 @@ export class MetadataStore {
   private readonly topicsByName = new Map<string, TopicRecord>();
   private readonly topicsById = new Map<string, TopicRecord>();
   private readonly brokerConfigsByResource = new Map<string, Readonly<Record<string, string>>>();
+  private readonly entityConfigsByType = new Map<EntityType, Map<string, Readonly<Record<string, string>>>>(ENTITY_TYPES.map((type) => [type, new Map()]));
   private journal: JournalWriter | null = null;
   private readonly queue: PendingChange[] = [];
   private writing = false;
@@ -181,6 +189,11 @@ export class MetadataStore {
     for (const stored of file.topics) this.index(decodeTopic(stored, path));
     for (const [resource, configs] of Object.entries(file.brokerConfigs ?? {})) {
       this.brokerConfigsByResource.set(resource, decodeBrokerConfigs(configs, `${path}, broker configs of "${resource}"`));
+    }
+    for (const type of ENTITY_TYPES) {
+      for (const [name, configs] of Object.entries(file.entityConfigs?.[type] ?? {})) {
+        this.entityConfigsByType.get(type)!.set(name, decodeBrokerConfigs(configs, `${path}, configs of ${type} "${name}"`));
+      }
     }
   }
 
@@ -290,6 +303,21 @@ export class MetadataStore {
   }
 
   /** Replaces the dynamic broker configs of a BROKER resource; they are durable when this resolves. */
+  /** An entity's configs (a user's SCRAM credentials); empty when it has none. */
+  entityConfigs(entityType: EntityType, name: string): Readonly<Record<string, string>> {
+    return this.entityConfigsByType.get(entityType)!.get(name) ?? {};
+  }
+
+  /** The names of the entities of a type that have configs. */
+  entities(entityType: EntityType): IterableIterator<string> {
+    return this.entityConfigsByType.get(entityType)!.keys();
+  }
+
+  /** Replaces an entity's configs (an empty set removes it), durably. */
+  async setEntityConfigs(entityType: EntityType, name: string, configs: Readonly<Record<string, string>>): Promise<void> {
+    await this.submit({ type: 'setEntityConfigs', entityType, name, configs });
+  }
+
   async setBrokerConfigs(resource: string, configs: Readonly<Record<string, string>>): Promise<void> {
     await this.submit({ type: 'setBrokerConfigs', resource, configs });
   }
@@ -399,6 +427,7 @@ export class MetadataStore {
       journalSequence,
       topics: [...this.topicsByName.values()].map(encodeTopic),
       brokerConfigs: Object.fromEntries(this.brokerConfigsByResource),
+      entityConfigs: Object.fromEntries([...this.entityConfigsByType].map(([type, byName]) => [type, Object.fromEntries(byName)])),
     };
   }
 
@@ -440,6 +469,12 @@ export class MetadataStore {
         if (Object.keys(change.configs).length === 0) this.brokerConfigsByResource.delete(change.resource);
         else this.brokerConfigsByResource.set(change.resource, change.configs);
         return undefined;
+      case 'setEntityConfigs': {
+        const byName = this.entityConfigsByType.get(change.entityType)!;
+        if (Object.keys(change.configs).length === 0) byName.delete(change.name);
+        else byName.set(change.name, change.configs);
+        return undefined;
+      }
     }
   }
 }
@@ -502,7 +537,8 @@ type StoredChange =
   | { readonly type: 'setTopicConfigs'; readonly name: string; readonly topicId: string; readonly configs: Readonly<Record<string, string>> }
   | { readonly type: 'removeTopic'; readonly name: string; readonly topicId: string }
   | { readonly type: 'producerIdBlock'; readonly end: number }
-  | { readonly type: 'setBrokerConfigs'; readonly resource: string; readonly configs: Readonly<Record<string, string>> };
+  | { readonly type: 'setBrokerConfigs'; readonly resource: string; readonly configs: Readonly<Record<string, string>> }
+  | { readonly type: 'setEntityConfigs'; readonly entityType: EntityType; readonly name: string; readonly configs: Readonly<Record<string, string>> };
 
 function encodeChange(change: MetadataChange): StoredChange {
   switch (change.type) {
@@ -542,6 +578,9 @@ function decodeChange(payload: Buffer, where: string): MetadataChange {
     case 'setBrokerConfigs':
       if (typeof stored.resource !== 'string') break;
       return { type: 'setBrokerConfigs', resource: stored.resource, configs: decodeBrokerConfigs(stored.configs, where) };
+    case 'setEntityConfigs':
+      if (typeof stored.name !== 'string' || !(ENTITY_TYPES as readonly string[]).includes(stored.entityType as string)) break;
+      return { type: 'setEntityConfigs', entityType: stored.entityType as EntityType, name: stored.name, configs: decodeBrokerConfigs(stored.configs, where) };
   }
   throw new Error(`${where}: unknown or malformed change ${payload.toString('utf8').slice(0, 200)}`);
 }

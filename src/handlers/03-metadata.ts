@@ -114,7 +114,7 @@ export const metadataHandler = defineHandler({
     }
     return {
       throttleTimeMs: 0,
-      brokers: broker.cluster?.liveBrokers() ?? advertisedBrokers(broker.config),
+      brokers: broker.cluster?.liveBrokers(context.session.listener) ?? advertisedBrokers(broker.config, context.session.listener),
       clusterId: broker.partitions.clusterId,
       controllerId: broker.cluster?.controllerId ?? broker.config.brokerId,
       topics,

@@ -15,13 +15,13 @@ import { defineHandler, type BrokerServices } from './handler.js';
 const BATCHED_KEYS_VERSION = 4;
 const KeyType = { GROUP: 0, TRANSACTION: 1 } as const;
 
-async function locate(broker: BrokerServices, key: string, keyType: number): Promise<Encodable<Coordinator>> {
+async function locate(broker: BrokerServices, key: string, keyType: number, listenerName: string): Promise<Encodable<Coordinator>> {
   const unavailable = (errorCode: number, errorMessage: string): Encodable<Coordinator> => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage });
   if (keyType !== KeyType.GROUP && keyType !== KeyType.TRANSACTION) return unavailable(ErrorCode.INVALID_REQUEST, `unknown coordinator key type ${keyType}`);
   const kind = keyType === KeyType.GROUP ? 'group' : 'transaction';
   const found = keyType === KeyType.GROUP ? await broker.groups.findCoordinator(key) : await broker.transactions.findCoordinator(key);
   if (found.errorCode !== ErrorCode.NONE) return unavailable(found.errorCode, `the ${kind} coordinator is not available yet`);
-  const endpoint = broker.brokerEndpoint(found.nodeId);
+  const endpoint = broker.brokerEndpoint(found.nodeId, listenerName);
   if (endpoint === undefined) return unavailable(ErrorCode.COORDINATOR_NOT_AVAILABLE, `the ${kind} coordinator, broker ${found.nodeId}, is not a live broker known here`);
   return { key, nodeId: found.nodeId, host: endpoint.host, port: endpoint.port, errorCode: ErrorCode.NONE, errorMessage: null };
 }
@@ -33,9 +33,9 @@ export const findCoordinatorHandler = defineHandler({
   async handle(request, context) {
     const keyType = context.apiVersion >= 1 ? request.keyType : KeyType.GROUP;
     if (context.apiVersion >= BATCHED_KEYS_VERSION) {
-      return { throttleTimeMs: 0, coordinators: await Promise.all(request.coordinatorKeys.map((key) => locate(context.broker, key, keyType))) };
+      return { throttleTimeMs: 0, coordinators: await Promise.all(request.coordinatorKeys.map((key) => locate(context.broker, key, keyType, context.session.listener))) };
     }
-    const { key: _key, ...found } = await locate(context.broker, request.key, keyType);
+    const { key: _key, ...found } = await locate(context.broker, request.key, keyType, context.session.listener);
     return { throttleTimeMs: 0, ...found };
   },
 });

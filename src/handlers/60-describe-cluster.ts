@@ -28,7 +28,7 @@ export const describeClusterHandler = defineHandler({
       endpointType: BROKER_ENDPOINT_TYPE,
       clusterId: partitions.clusterId,
       controllerId: context.broker.cluster?.controllerId ?? config.brokerId,
-      brokers: (context.broker.cluster?.liveBrokers() ?? advertisedBrokers(config)).map((broker) => ({ brokerId: broker.nodeId, host: broker.host, port: broker.port, rack: broker.rack })),
+      brokers: (context.broker.cluster?.liveBrokers(context.session.listener) ?? advertisedBrokers(config, context.session.listener)).map((broker) => ({ brokerId: broker.nodeId, host: broker.host, port: broker.port, rack: broker.rack })),
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? clusterAuthorizedOperations : AUTHORIZED_OPERATIONS_OMITTED,
     };
   },

@@ -11,6 +11,8 @@ import type { Logger, ThrottledLog } from '../logger.js';
 import type { ApiSchema, Encodable } from '../protocol/message.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import type { ClusterServices } from '../cluster/cluster-services.js';
+import type { ConnectionSession } from '../security/sasl-session.js';
+import type { UserCredentials } from '../security/user-credentials.js';
 
 
 /**
@@ -24,6 +26,8 @@ export interface BrokerServices {
   readonly groups: GroupCoordinator;
   readonly transactions: TransactionCoordinator;
   readonly partitions: PartitionManager;
+  /** The users SASL logins are checked against (SCRAM credentials). */
+  readonly credentials: UserCredentials;
   /** The admin operations (topics, configs, log dirs) the admin APIs translate to and from the wire. */
   readonly admin: Admin;
   /** The broker's part in a cluster (the controller's requests, the live brokers); null on an embedded single broker. */
@@ -42,7 +46,7 @@ export interface BrokerServices {
    * A broker's endpoint as clients are told of it (the listener they use), by broker id;
    * undefined for a broker not known to be live. The embedded broker knows only itself.
    */
-  brokerEndpoint(brokerId: number): { readonly host: string; readonly port: number } | undefined;
+  brokerEndpoint(brokerId: number, listenerName: string): { readonly host: string; readonly port: number } | undefined;
 }
 
 export interface RequestContext {
@@ -53,6 +57,8 @@ export interface RequestContext {
   /** "host:port" of the peer, for log lines. */
   readonly peer: string;
   readonly broker: BrokerServices;
+  /** Who the connection is (its principal) and where its SASL exchange stands. */
+  readonly session: ConnectionSession;
   /** Runs `release` once the response has been written to the socket, or the connection is gone. */
   onResponseDone(release: () => void): void;
   /**

@@ -12,9 +12,13 @@ export interface AdvertisedBroker {
   readonly rack: string | null;
 }
 
-/** The first advertised listener (clients get one endpoint per broker); an empty or wildcard host becomes the machine's name. */
-export function advertisedBrokers(config: BrokerConfig): AdvertisedBroker[] {
-  const listener = config.advertisedListeners[0]!;
+/**
+ * This broker's advertised endpoint on the listener a request came in on (as Kafka answers
+ * Metadata per listener: a client of a SASL listener is told SASL endpoints), else the first
+ * advertised listener; an empty or wildcard host becomes the machine's name.
+ */
+export function advertisedBrokers(config: BrokerConfig, listenerName?: string): AdvertisedBroker[] {
+  const listener = config.advertisedListeners.find((candidate) => candidate.name === listenerName) ?? config.advertisedListeners[0]!;
   const host = listener.host === '' || listener.host === '0.0.0.0' || listener.host === '::' ? hostname() : listener.host;
   return [{ nodeId: config.brokerId, host, port: listener.port, rack: null }];
 }

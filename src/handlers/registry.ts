@@ -47,6 +47,10 @@ import { deleteGroupsHandler } from './42-delete-groups.js';
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.js';
 import { offsetDeleteHandler } from './47-offset-delete.js';
 import { describeClusterHandler } from './60-describe-cluster.js';
+import { saslHandshakeHandler } from './17-sasl-handshake.js';
+import { saslAuthenticateHandler } from './36-sasl-authenticate.js';
+import { describeUserScramCredentialsHandler } from './50-describe-user-scram-credentials.js';
+import { alterUserScramCredentialsHandler } from './51-alter-user-scram-credentials.js';
 
 export interface ApiVersionRange {
   readonly apiKey: number;
@@ -84,6 +88,10 @@ export function createRegistry(): HandlerRegistry {
   const registry = new HandlerRegistry();
   for (const handler of [
     produceHandler,
+    saslHandshakeHandler,
+    saslAuthenticateHandler,
+    describeUserScramCredentialsHandler,
+    alterUserScramCredentialsHandler,
     fetchHandler,
     listOffsetsHandler,
     metadataHandler,

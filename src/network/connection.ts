@@ -31,6 +31,7 @@ import { readRequestHeader, writeResponseHeader } from '../protocol/header.js';
 import { Reader } from '../protocol/reader.js';
 import { excerpt } from '../protocol/string-limits.js';
 import { Writer } from '../protocol/writer.js';
+import type { ConnectionSession } from '../security/sasl-session.js';
 import type { AdmissionTicket, AdmissionWaiter, RequestAdmission } from './admission.js';
 import type { SharedFramePool } from './frame-pool.js';
 import { FrameReader, type FrameHandler, type FrameReadState } from './frame-reader.js';
@@ -59,6 +60,8 @@ export interface ConnectionOptions {
   readonly services: BrokerServices;
   readonly writer: ResponseWriter;
   readonly logger: Logger;
+  /** Who the connection is and where its SASL exchange stands (security/sasl-session.ts); the listener made it. */
+  readonly session: ConnectionSession;
   /**
    * Read into memory this connection chooses (direct-read.ts) rather than through 'data' events.
    * The accepted socket must not have read anything yet (a server with pauseOnConnect).
@@ -333,6 +336,14 @@ export class Connection implements AdmissionWaiter {
       if (releaseFrame !== null) releaseFrame();
       ticket?.release();
     };
+    const session = this.options.session;
+    if (session.expectsRawToken) {
+      // After SaslHandshake v0 the frame is a SASL token, with no request header (security/sasl-session.ts).
+      const token = Buffer.from(frame);
+      release();
+      this.authenticateRaw(token);
+      return;
+    }
     const reader = new Reader(frame);
     let header: ReturnType<typeof readRequestHeader>;
     try {
@@ -340,6 +351,12 @@ export class Connection implements AdmissionWaiter {
     } catch (error) {
       release();
       this.protocolFailure('malformed request header', error);
+      return;
+    }
+    if (!session.allows(header.apiKey, Date.now())) {
+      release();
+      this.clientError('unauthenticated request', `closing connection ${this.peer}: ${session.refusal(header.apiKey, Date.now())}`);
+      this.close();
       return;
     }
     const handler = this.options.registry.get(header.apiKey);
@@ -380,6 +397,7 @@ export class Connection implements AdmissionWaiter {
       clientId: header.clientId,
       peer: this.peer,
       broker: this.options.services,
+      session,
       onResponseDone: (done) => {
         if (this.closed && this.slots.indexOf(slot) < 0) done();
         else slot.releases.push(done);
@@ -416,8 +434,31 @@ export class Connection implements AdmissionWaiter {
     }
   }
 
+  /** One raw SASL token (after SaslHandshake v0): its answer is a size-prefixed token too; a failure closes the connection. */
+  private authenticateRaw(token: Buffer): void {
+    const slot: Slot = { chunks: null, closeAfter: false, releases: [] };
+    this.slots.push(slot);
+    const work = this.options.session.authenticate(token, Date.now).then((outcome) => {
+      if (this.closed) return;
+      if (outcome.errorCode !== ErrorCode.NONE) {
+        slot.chunks = [];
+        slot.closeAfter = true;
+      } else {
+        const framed = Buffer.allocUnsafe(4 + outcome.authBytes.length);
+        framed.writeInt32BE(outcome.authBytes.length, 0);
+        outcome.authBytes.copy(framed, 4);
+        slot.chunks = [framed];
+        this.meter.add(framed.length);
+      }
+      void this.flush();
+    });
+    this.options.track(work);
+  }
+
   private complete(slot: Slot, handler: Handler, correlationId: number, apiVersion: number, response: object | symbol): void {
     if (this.closed) return; // onClosed released what the slot held
+    // A failed SASL exchange: its answer is the last thing this connection gets.
+    if (this.options.session.failed) slot.closeAfter = true;
     if (response === NO_RESPONSE) {
       slot.chunks = [];
     } else if (response === CLOSE_CONNECTION) {

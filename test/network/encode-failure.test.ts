@@ -18,6 +18,7 @@ import { SharedFramePool } from '../../src/network/frame-pool.js';
 import { BufferedResponseWriter } from '../../src/network/response-writer.js';
 import { apiVersionsApi, metadataApi } from '../../src/protocol/generated/index.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { ConnectionSession } from '../../src/security/sasl-session.js';
 
 const logged: string[] = [];
 const logger = createLogger('test', 'debug', (line) => logged.push(line) > 0);
@@ -43,6 +44,7 @@ const server: Server = createServer((socket) => {
     framePool: new SharedFramePool(),
     admission,
     track: () => undefined,
+    session: new ConnectionSession('PLAINTEXT', { protocol: 'PLAINTEXT', saslMechanisms: [] }, null, 'test'),
     services,
     writer: new BufferedResponseWriter(),
     logger,

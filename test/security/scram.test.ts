@@ -108,6 +108,23 @@ t.test('malformed, replayed and unsupported messages fail', async (t) => {
   t.equal(replay.step(message).kind, 'failed', 'and nothing after the end succeeds');
 });
 
+t.test('librdkafka\'s final nonce (its own nonce again, then the server\'s whole one) is accepted, as Kafka accepts it', async (t) => {
+  const salt = randomBytes(16);
+  const salted = pbkdf2Sync('pw', salt, 4096, 32, 'sha256');
+  const credential = credentialFromSaltedPassword('SCRAM-SHA-256', salted, salt, 4096);
+  const server = new ScramServer('SCRAM-SHA-256', () => credential);
+  const cnonce = 'abcdefghijklmnop';
+  const first = server.step(Buffer.from(`n,,n=u,r=${cnonce}`));
+  if (first.kind !== 'challenge') throw new Error('expected a challenge');
+  const serverNonce = /r=([^,]+)/.exec(first.message.toString())![1]!;
+  const withoutProof = `c=biws,r=${cnonce}${serverNonce}`;
+  const authMessage = `n=u,r=${cnonce},${first.message.toString()},${withoutProof}`;
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const signature = createHmac('sha256', createHash('sha256').update(clientKey).digest()).update(authMessage).digest();
+  const proof = Buffer.from(clientKey.map((byte, index) => byte ^ signature[index]!)).toString('base64');
+  t.equal(server.step(Buffer.from(`${withoutProof},p=${proof}`)).kind, 'done');
+});
+
 t.test('Kafka\'s credential text', async (t) => {
   const credential = await makeCredential('SCRAM-SHA-512', 'pw', 8192);
   const text = formatCredential(credential);
