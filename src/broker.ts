@@ -51,6 +51,7 @@ import { checkMetaProperties, writeMetaProperties } from './cluster/meta-propert
 import { findLocalReplicas, ReplicaDirs, type LocalReplica } from './cluster/local-replicas.js';
 import { ShardReplicaLogs } from './cluster/shard-replica-logs.js';
 import { ZkBrokerConfigStore } from './cluster/zk-broker-configs.js';
+import { ZkUserConfigStore } from './cluster/zk-user-configs.js';
 import { resolveTopicConfig } from './config/broker-config.js';
 
 /** How often recovery points are checkpointed while running (Kafka's log.flush.offset.checkpoint.interval.ms). */
@@ -187,6 +188,8 @@ export class Broker {
       // In a cluster the dynamic broker configs are ZooKeeper's, read before any partition opens with their topic defaults.
       const startSession = session?.zk ?? null;
       const zkBrokerConfigs = startSession === null ? null : await ZkBrokerConfigStore.load(() => cluster?.session ?? startSession, config.brokerId);
+      // Users too: a SASL login on any listener finds every user made through any broker.
+      const zkUsers = startSession === null ? null : await ZkUserConfigStore.load(() => cluster?.session ?? startSession, logger);
       const controller = new Controller(config, store, shards, logger, zkBrokerConfigs ?? undefined);
       // From here on the limits are the controller's: the static ones under the stored dynamic configs.
       if (controller.config.maxConnections !== config.maxConnections) logger.info(`max.connections ${controller.config.maxConnections ?? descriptors.connections} (a dynamic broker config)`);
@@ -198,7 +201,7 @@ export class Broker {
         const dirs = new ReplicaDirs(config.logDirs, local.replicas);
         await openLocalReplicas(controller, shards, dirStates, local.replicas, local.configs, logger);
         const logs = new ShardReplicaLogs({ shards, controller, dirs, configsOf: (topic) => cluster!.configsOf(topic), logger });
-        cluster = ClusterNode.create(session.zk, session.clusterId, { config, controller, logger, logs, dirFor: (topic, partition) => dirs.get(topic, partition), initialConfigs: local.configs, brokerConfigs: zkBrokerConfigs! });
+        cluster = ClusterNode.create(session.zk, session.clusterId, { config, controller, logger, logs, dirFor: (topic, partition) => dirs.get(topic, partition), initialConfigs: local.configs, brokerConfigs: zkBrokerConfigs!, userConfigs: zkUsers! });
         controller.joinCluster(cluster.topics);
       }
       const segmentReaders = new SegmentReaders(descriptors.segmentReaders);
@@ -237,7 +240,7 @@ export class Broker {
         groups,
         transactions,
         partitions,
-        credentials: new UserCredentials(store),
+        credentials: new UserCredentials(zkUsers ?? store),
         admin: new Admin({ config: () => controller.config, controller, partitions, logger }),
         cluster,
         logger,

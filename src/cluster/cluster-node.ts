@@ -27,6 +27,7 @@ import type { LeaderThrottle } from '../partition/fetch.js';
 import { LONG_MAX } from '../config/definitions.js';
 import { KafkaClient } from '../network/kafka-client.js';
 import { BrokerClients } from './broker-clients.js';
+import type { ZkUserConfigStore } from './zk-user-configs.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { controlledShutdownApi } from '../protocol/generated/index.js';
 import type { LeaderAndIsrRequest } from '../protocol/generated/leader-and-isr-request.js';
@@ -63,6 +64,8 @@ export interface ClusterNodeOptions {
   readonly initialConfigs: ReadonlyMap<string, Readonly<Record<string, string>>>;
   /** The dynamic broker configs in ZooKeeper, the controller's store: changes made through other brokers are remembered there. */
   readonly brokerConfigs: ZkBrokerConfigStore;
+  /** The users (SCRAM credentials) in ZooKeeper, kept current from the config change notifications. */
+  readonly userConfigs: ZkUserConfigStore;
 }
 
 export class ClusterNode implements ClusterServices, Replication {
@@ -217,6 +220,7 @@ export class ClusterNode implements ClusterServices, Replication {
       {
         onTopicConfigs: (topic, configs) => this.setConfigs(topic, Object.fromEntries(configs)),
         onBrokerConfigs: (entity, configs) => this.brokerConfigsChanged(entity, configs),
+        onUserConfigs: (user) => this.options.userConfigs.refresh(user),
       },
       { logger: this.options.logger },
     );

@@ -18,7 +18,7 @@
 import { topicNameProblem } from '../controller/controller.js';
 import type { Logger } from '../logger.js';
 import { ZkError, type ZkClient } from './zk/zk-client.js';
-import { ConfigChangeZnode, EntityConfigZnode, sequenceNumberOf, ZkPaths, ZnodeFormatError } from './zk/znodes.js';
+import { ConfigChangeZnode, desanitizeEntityName, EntityConfigZnode, sequenceNumberOf, ZkPaths, ZnodeFormatError } from './zk/znodes.js';
 
 /** Kafka's ZkNodeChangeNotificationListener changeExpirationMs. */
 export const CONFIG_CHANGE_EXPIRATION_MS = 15 * 60 * 1000;
@@ -32,6 +32,8 @@ export interface ConfigChangeHandlers {
    * handler keeps those that concern it.
    */
   onBrokerConfigs?(entity: '<default>' | number, configs: ReadonlyMap<string, string>): void | Promise<void>;
+  /** A user's configs changed (`users/<sanitized name>`): the handler reads them (zk-user-configs.ts). */
+  onUserConfigs?(user: string): void | Promise<void>;
 }
 
 export interface ConfigChangeWatcherOptions {
@@ -165,6 +167,17 @@ export class ConfigChangeWatcher {
         await this.handlers.onBrokerConfigs(broker, configs);
       } catch (error) {
         this.logger.error(`applying ${what} failed: ${(error as Error).message}`);
+      }
+      return;
+    }
+    const user = /^users\/([^/]+)$/.exec(entityPath);
+    if (user !== null) {
+      const name = desanitizeEntityName(user[1]!);
+      if (name === null || this.handlers.onUserConfigs === undefined) return;
+      try {
+        await this.handlers.onUserConfigs(name);
+      } catch (error) {
+        this.logger.error(`applying the configs of user ${user[1]} failed: ${(error as Error).message}`);
       }
       return;
     }

@@ -17,8 +17,8 @@ export interface ClusterOptions {
   readonly brokers: number;
   /** Overrides for every broker (Kafka keys). */
   readonly overrides?: Readonly<Record<string, string | number | boolean>>;
-  /** Overrides for one broker, by its id (e.g. its broker.rack), applied after `overrides`. */
-  readonly brokerOverrides?: (id: number) => Readonly<Record<string, string | number | boolean>>;
+  /** Overrides for one broker, by its id (e.g. its broker.rack; its listeners, given its PLAINTEXT port), applied after `overrides`. */
+  readonly brokerOverrides?: (id: number, port: number) => Readonly<Record<string, string | number | boolean>>;
   /** ZooKeeper session timeout of the brokers, ms (small, so deaths are noticed in tests). */
   readonly sessionTimeoutMs?: number;
 }
@@ -57,7 +57,7 @@ export async function startCluster(t: Teardownable, options: ClusterOptions): Pr
           // Kafka's default (on) would move them back 5 s after a controller election.
           'auto.leader.rebalance.enable': false,
           ...options.overrides,
-          ...options.brokerOverrides?.(id),
+          ...options.brokerOverrides?.(id, port),
         },
       });
       return { id, process };

@@ -41,6 +41,30 @@ function checkId(id: number, what: string): number {
   return id;
 }
 
+/**
+ * Kafka's Sanitizer.sanitize for entity names in znode paths (users, client ids): the UTF-8
+ * bytes of the name, letters, digits, '.', '-' and '_' as they are, every other byte as %XX
+ * (upper-case hex). desanitizeEntityName reverses it.
+ */
+export function sanitizeEntityName(name: string): string {
+  let sanitized = '';
+  for (const byte of Buffer.from(name, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    sanitized += /[A-Za-z0-9._-]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return sanitized;
+}
+
+/** The entity name of a sanitized znode name; null for one Kafka's Sanitizer would not write. */
+export function desanitizeEntityName(sanitized: string): string | null {
+  if (!/^(?:[A-Za-z0-9._*~+-]|%[0-9A-Fa-f]{2})*$/.test(sanitized)) return null;
+  try {
+    return decodeURIComponent(sanitized);
+  } catch {
+    return null;
+  }
+}
+
 export const ZkPaths = {
   clusterId: '/cluster/id',
   brokers: '/brokers',
@@ -60,6 +84,9 @@ export const ZkPaths = {
   configBrokers: '/config/brokers',
   /** A broker's dynamic configs, or the cluster-wide default ones (`<default>`). */
   brokerConfigPath: (brokerId: number | '<default>'): string => `/config/brokers/${brokerId === '<default>' ? brokerId : checkId(brokerId, 'broker id')}`,
+  configUsers: '/config/users',
+  /** A user's configs (SCRAM credentials, later quotas), the name sanitized as Kafka's Sanitizer does. */
+  userConfigPath: (user: string): string => `/config/users/${sanitizeEntityName(user)}`,
   configChanges: '/config/changes',
   /** Create with persistent_sequential: ZooKeeper appends the sequence number. */
   configChangePrefix: '/config/changes/config_change_',
