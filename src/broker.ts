@@ -10,6 +10,7 @@ import { createServer, isIP, type Server, type Socket } from 'node:net';
 import type { BrokerConfig, ListenerSecurity } from './config/broker-config.js';
 import { ConnectionSession, type SaslServices } from './security/sasl-session.js';
 import { UserCredentials } from './security/user-credentials.js';
+import { Authorizer } from './security/authorizer.js';
 import { Controller, OFFSETS_TOPIC } from './controller/controller.js';
 import { Admin } from './admin/admin.js';
 import { PartitionManager } from './partition/partition-manager.js';
@@ -241,6 +242,7 @@ export class Broker {
         transactions,
         partitions,
         credentials: new UserCredentials(zkUsers ?? store),
+        authorizer: new Authorizer(store, () => controller.config.security),
         admin: new Admin({ config: () => controller.config, controller, partitions, logger }),
         cluster,
         logger,
@@ -329,7 +331,7 @@ export class Broker {
       services: this.services,
       writer: this.writer,
       framePool: this.framePool,
-      session: new ConnectionSession(listener, security, this.sasl, `${address}:${socket.remotePort ?? '?'}`),
+      session: new ConnectionSession(listener, security, this.sasl, `${address}:${socket.remotePort ?? '?'}`, address),
       directReads: true,
       ...(this.frameReceiver !== undefined ? { frameReceiver: this.frameReceiver } : {}),
       track: (work) => {

@@ -48,7 +48,12 @@ export interface ListenerSecurity {
   readonly saslMechanisms: readonly SaslMechanism[];
 }
 
+/** Kafka's authorizer class names, either of which turns Spate's ACL authorizer on. */
+export const AUTHORIZER_CLASS_NAMES: readonly string[] = ['kafka.security.authorizer.AclAuthorizer', 'org.apache.kafka.metadata.authorizer.StandardAuthorizer'];
+
 export interface SecuritySettings {
+  /** authorizer.class.name is set: ACLs decide (super.users, allow.everyone.if.no.acl.found). */
+  readonly authorizer: { readonly superUsers: ReadonlySet<string>; readonly allowEveryoneIfNoAclFound: boolean } | null;
   /** By listener name. */
   readonly listeners: ReadonlyMap<string, ListenerSecurity>;
   /** connection.failed.authentication.delay.ms */
@@ -367,7 +372,18 @@ function securitySettings(values: ReadonlyMap<string, ConfigValue>, listenerMech
   if (idleMs >= 0 && failedAuthenticationDelayMs >= idleMs) {
     throw new ConfigError('connection.failed.authentication.delay.ms', `${failedAuthenticationDelayMs} must be below connections.max.idle.ms ${idleMs}`);
   }
-  return { listeners: byListener, failedAuthenticationDelayMs, maxReauthMs: values.get('connections.max.reauth.ms') as number };
+  const authorizerClass = (values.get('authorizer.class.name') as string).trim();
+  if (authorizerClass !== '' && !AUTHORIZER_CLASS_NAMES.includes(authorizerClass)) {
+    throw new ConfigError('authorizer.class.name', `${authorizerClass} is not an authorizer Spate has (${AUTHORIZER_CLASS_NAMES.join(' or ')} turn on its ACL authorizer)`);
+  }
+  const superUsers = (values.get('super.users') as string).split(';').map((user) => user.trim()).filter((user) => user !== '');
+  for (const user of superUsers) if (!/^[^:]+:.+$/.test(user)) throw new ConfigError('super.users', `"${user}" is not a principal of the form User:name`);
+  return {
+    listeners: byListener,
+    failedAuthenticationDelayMs,
+    maxReauthMs: values.get('connections.max.reauth.ms') as number,
+    authorizer: authorizerClass === '' ? null : { superUsers: new Set(superUsers), allowEveryoneIfNoAclFound: values.get('allow.everyone.if.no.acl.found') as boolean },
+  };
 }
 
 export interface LoadedConfig {
@@ -434,6 +450,9 @@ export function buildBrokerConfig(
     throw new ConfigError(nodeId === null ? 'broker.id' : 'node.id', `${brokerId} is above reserved.broker.max.id ${get<number>('reserved.broker.max.id')} (broker.id.generation.enable is true)`);
   }
   const replication = replicationSettings(values, explicitKeys, advertisedListeners, listeners, zookeeper !== null);
+  if (zookeeper !== null && security.authorizer !== null) {
+    throw new ConfigError('authorizer.class.name', 'the ACL authorizer is not served in a cluster yet (its ACLs will live in ZooKeeper\'s /kafka-acl, as Kafka keeps them)');
+  }
   const offsetsTopicReplicationFactor = get<number>('offsets.topic.replication.factor');
   const config: BrokerConfig = {
     brokerId,

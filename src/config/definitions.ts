@@ -455,6 +455,12 @@ export const brokerConfigDefinitions = define([
     doc: 'The SASL mechanisms a SASL listener accepts (per listener: listener.name.<name>.sasl.enabled.mechanisms). Spate serves PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512; a SASL listener whose list names another (Kafka\'s default is GSSAPI) fails the start.',
   },
   { name: 'connection.failed.authentication.delay.ms', type: 'int', defaultValue: '100', min: 0, doc: 'Connection close delay on failed authentication: the failure response is delayed this long, then the connection closed. Must be below connections.max.idle.ms.' },
+  {
+    name: 'authorizer.class.name', type: 'string', defaultValue: '',
+    doc: 'The authorizer: empty for none (every principal may do everything, and the ACL APIs answer SECURITY_DISABLED), or Kafka\'s kafka.security.authorizer.AclAuthorizer / org.apache.kafka.metadata.authorizer.StandardAuthorizer for Spate\'s ACL authorizer (embedded broker only so far).',
+  },
+  { name: 'super.users', type: 'string', defaultValue: '', doc: 'Principals allowed everything by the authorizer, semicolon-separated (User:admin;User:ANONYMOUS).' },
+  { name: 'allow.everyone.if.no.acl.found', type: 'boolean', defaultValue: 'false', doc: 'When a resource has no ACL at all, everyone may use it (true) or only super users (false).' },
   { name: 'connections.max.reauth.ms', type: 'long', defaultValue: '0', min: 0, doc: 'When positive, a SASL session lasts at most this long (told to the client in SaslAuthenticate v1+, KIP-368); a client that does not re-authenticate by then has its connection closed at its next request. 0 disables re-authentication.' },
 ]);
 

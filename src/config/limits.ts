@@ -63,6 +63,8 @@ export const limits = {
   transactionVerificationsCachedMax: 100_000,
   /** SCRAM users the broker keeps (AlterUserScramCredentials for a new user past it is UNACCEPTABLE_CREDENTIAL; Kafka has no bound). */
   scramUsersMax: 100_000,
+  /** ACLs the authorizer holds (CreateAcls past it is INVALID_REQUEST; Kafka has no bound). */
+  aclsMax: 100_000,
   /** Authorization decisions remembered until the ACLs change (security/acl.ts; past it they are all forgotten and made again). */
   aclDecisionsCachedMax: 100_000,
   /** Characters of a user name (AlterUserScramCredentials, SASL logins). */

@@ -64,7 +64,8 @@ export type MetadataChange =
   | { readonly type: 'removeTopic'; readonly name: string; readonly topicId: string }
   | { readonly type: 'producerIdBlock'; readonly end: number }
   | { readonly type: 'setBrokerConfigs'; readonly resource: string; readonly configs: Readonly<Record<string, string>> }
-  | { readonly type: 'setEntityConfigs'; readonly entityType: EntityType; readonly name: string; readonly configs: Readonly<Record<string, string>> };
+  | { readonly type: 'setEntityConfigs'; readonly entityType: EntityType; readonly name: string; readonly configs: Readonly<Record<string, string>> }
+  | { readonly type: 'setAcls'; readonly resource: StoredAclResource; readonly acls: readonly StoredAclEntry[] };
 
 /**
  * Partition directories on disk: the distinct directories and runs of [index into them,
@@ -95,8 +96,25 @@ interface SnapshotFile {
    * for that broker's own. Absent in files written before dynamic configs (none set).
    */
   readonly brokerConfigs?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** ACLs by resource pattern. Absent before any was set. */
+  readonly acls?: readonly { readonly resource: StoredAclResource; readonly acls: readonly StoredAclEntry[] }[];
   /** Configs of users (SCRAM credentials, later quotas) by entity type and name, as Kafka's /config/users/<name>. Absent before any was set. */
   readonly entityConfigs?: Readonly<Partial<Record<EntityType, Readonly<Record<string, Readonly<Record<string, string>>>>>>>;
+}
+
+/** A resource pattern ACLs are kept under (Kafka's /kafka-acl/<type>/<name> and /kafka-acl-extended/prefixed/<type>/<name>). */
+export interface StoredAclResource {
+  readonly resourceType: number;
+  readonly patternType: number;
+  readonly name: string;
+}
+
+/** One ACL entry of a resource pattern, with the wire's codes. */
+export interface StoredAclEntry {
+  readonly principal: string;
+  readonly host: string;
+  readonly operation: number;
+  readonly permission: number;
 }
 
 /** Kafka's config entity types other than topics and brokers (ConfigType): what /config/<type>/<name> holds in ZooKeeper. */
@@ -153,6 +171,7 @@ export class MetadataStore {
   private readonly topicsById = new Map<string, TopicRecord>();
   private readonly brokerConfigsByResource = new Map<string, Readonly<Record<string, string>>>();
   private readonly entityConfigsByType = new Map<EntityType, Map<string, Readonly<Record<string, string>>>>(ENTITY_TYPES.map((type) => [type, new Map()]));
+  private readonly aclsByResource = new Map<string, { readonly resource: StoredAclResource; readonly acls: readonly StoredAclEntry[] }>();
   private journal: JournalWriter | null = null;
   private readonly queue: PendingChange[] = [];
   private writing = false;
@@ -190,6 +209,7 @@ export class MetadataStore {
     for (const [resource, configs] of Object.entries(file.brokerConfigs ?? {})) {
       this.brokerConfigsByResource.set(resource, decodeBrokerConfigs(configs, `${path}, broker configs of "${resource}"`));
     }
+    for (const stored of file.acls ?? []) this.apply({ type: 'setAcls', resource: decodeAclResource(stored.resource, path), acls: decodeAclEntries(stored.acls, path) });
     for (const type of ENTITY_TYPES) {
       for (const [name, configs] of Object.entries(file.entityConfigs?.[type] ?? {})) {
         this.entityConfigsByType.get(type)!.set(name, decodeBrokerConfigs(configs, `${path}, configs of ${type} "${name}"`));
@@ -303,6 +323,16 @@ export class MetadataStore {
   }
 
   /** Replaces the dynamic broker configs of a BROKER resource; they are durable when this resolves. */
+  /** Every resource pattern with ACLs, and its entries. */
+  acls(): IterableIterator<{ readonly resource: StoredAclResource; readonly acls: readonly StoredAclEntry[] }> {
+    return this.aclsByResource.values();
+  }
+
+  /** Replaces a resource pattern's ACL entries (none removes it), durably. */
+  async setAcls(resource: StoredAclResource, acls: readonly StoredAclEntry[]): Promise<void> {
+    await this.submit({ type: 'setAcls', resource, acls });
+  }
+
   /** An entity's configs (a user's SCRAM credentials); empty when it has none. */
   entityConfigs(entityType: EntityType, name: string): Readonly<Record<string, string>> {
     return this.entityConfigsByType.get(entityType)!.get(name) ?? {};
@@ -428,6 +458,7 @@ export class MetadataStore {
       topics: [...this.topicsByName.values()].map(encodeTopic),
       brokerConfigs: Object.fromEntries(this.brokerConfigsByResource),
       entityConfigs: Object.fromEntries([...this.entityConfigsByType].map(([type, byName]) => [type, Object.fromEntries(byName)])),
+      acls: [...this.aclsByResource.values()],
     };
   }
 
@@ -469,6 +500,12 @@ export class MetadataStore {
         if (Object.keys(change.configs).length === 0) this.brokerConfigsByResource.delete(change.resource);
         else this.brokerConfigsByResource.set(change.resource, change.configs);
         return undefined;
+      case 'setAcls': {
+        const key = aclResourceKey(change.resource);
+        if (change.acls.length === 0) this.aclsByResource.delete(key);
+        else this.aclsByResource.set(key, { resource: change.resource, acls: change.acls });
+        return undefined;
+      }
       case 'setEntityConfigs': {
         const byName = this.entityConfigsByType.get(change.entityType)!;
         if (Object.keys(change.configs).length === 0) byName.delete(change.name);
@@ -477,6 +514,26 @@ export class MetadataStore {
       }
     }
   }
+}
+
+const aclResourceKey = (resource: StoredAclResource): string => `${resource.resourceType}\u0000${resource.patternType}\u0000${resource.name}`;
+
+function decodeAclResource(resource: unknown, where: string): StoredAclResource {
+  const candidate = resource as StoredAclResource | null;
+  if (typeof candidate !== 'object' || candidate === null || !Number.isInteger(candidate.resourceType) || !Number.isInteger(candidate.patternType) || typeof candidate.name !== 'string') {
+    throw new Error(`${where}: malformed ACL resource ${JSON.stringify(resource).slice(0, 200)}`);
+  }
+  return { resourceType: candidate.resourceType, patternType: candidate.patternType, name: candidate.name };
+}
+
+function decodeAclEntries(entries: unknown, where: string): StoredAclEntry[] {
+  if (!Array.isArray(entries)) throw new Error(`${where}: malformed ACL entries ${JSON.stringify(entries).slice(0, 200)}`);
+  return entries.map((entry: StoredAclEntry) => {
+    if (typeof entry !== 'object' || entry === null || typeof entry.principal !== 'string' || typeof entry.host !== 'string' || !Number.isInteger(entry.operation) || !Number.isInteger(entry.permission)) {
+      throw new Error(`${where}: malformed ACL entry ${JSON.stringify(entry).slice(0, 200)}`);
+    }
+    return { principal: entry.principal, host: entry.host, operation: entry.operation, permission: entry.permission };
+  });
 }
 
 /** A resource's stored broker configs: names to string values; anything else is a corrupt file. */
@@ -538,7 +595,8 @@ type StoredChange =
   | { readonly type: 'removeTopic'; readonly name: string; readonly topicId: string }
   | { readonly type: 'producerIdBlock'; readonly end: number }
   | { readonly type: 'setBrokerConfigs'; readonly resource: string; readonly configs: Readonly<Record<string, string>> }
-  | { readonly type: 'setEntityConfigs'; readonly entityType: EntityType; readonly name: string; readonly configs: Readonly<Record<string, string>> };
+  | { readonly type: 'setEntityConfigs'; readonly entityType: EntityType; readonly name: string; readonly configs: Readonly<Record<string, string>> }
+  | { readonly type: 'setAcls'; readonly resource: StoredAclResource; readonly acls: readonly StoredAclEntry[] };
 
 function encodeChange(change: MetadataChange): StoredChange {
   switch (change.type) {
@@ -578,6 +636,8 @@ function decodeChange(payload: Buffer, where: string): MetadataChange {
     case 'setBrokerConfigs':
       if (typeof stored.resource !== 'string') break;
       return { type: 'setBrokerConfigs', resource: stored.resource, configs: decodeBrokerConfigs(stored.configs, where) };
+    case 'setAcls':
+      return { type: 'setAcls', resource: decodeAclResource(stored.resource, where), acls: decodeAclEntries(stored.acls, where) };
     case 'setEntityConfigs':
       if (typeof stored.name !== 'string' || !(ENTITY_TYPES as readonly string[]).includes(stored.entityType as string)) break;
       return { type: 'setEntityConfigs', entityType: stored.entityType as EntityType, name: stored.name, configs: decodeBrokerConfigs(stored.configs, where) };

@@ -26,6 +26,7 @@ import type { PartitionProduceResponse, TopicProduceResponse } from '../protocol
 import type { Encodable } from '../protocol/message.js';
 import { Attribute, BatchField, Compression, readInt64 } from '../protocol/record-batch.js';
 import { excerpt } from '../protocol/string-limits.js';
+import { AclOperation, ResourceType } from '../security/acl.js';
 import { CLOSE_CONNECTION, NO_RESPONSE, defineHandler } from './handler.js';
 
 const ZSTD_FIRST_PRODUCE_VERSION = 7;
@@ -70,14 +71,16 @@ export const produceHandler = defineHandler({
   maxVersion: 11,
   advertisedMinVersion: 0, // see Handler.advertisedMinVersion: librdkafka compresses only when v0 is advertised
   schema: produceApi,
+  authorizes: true,
   async handle(request, context) {
     const broker = context.broker;
     const acks = request.acks;
     const validAcks = acks === 0 || acks === 1 || acks === -1;
     const transactionalId = request.transactionalId;
-    if (transactionalId === null && hasTransactionalBatch(request.topicData)) {
-      // Kafka answers the whole request so: transactional records need the id their producer was initialised with.
-      const message = 'transactional batches need the transactional id in the request';
+    const transactionalIdRefused = transactionalId !== null && !context.authorize(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, transactionalId);
+    if ((transactionalId === null && hasTransactionalBatch(request.topicData)) || transactionalIdRefused) {
+      // Kafka answers the whole request so: transactional records need the id their producer was initialised with, and WRITE on it.
+      const message = transactionalIdRefused ? 'producing with this transactional id needs WRITE on it' : 'transactional batches need the transactional id in the request';
       const responses = request.topicData.map((topicData) => ({
         name: topicData.name,
         partitionResponses: topicData.partitionData.map((partition) => failed(partition.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message)),
@@ -91,6 +94,8 @@ export const produceHandler = defineHandler({
           partitionResponses: topicData.partitionData.map((partition) => failed(partition.index, errorCode, message)),
         });
         if (!validAcks) return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${acks}`);
+        // Before its existence: a topic the principal may not write is refused whether it exists or not.
+        if (!context.authorize(AclOperation.WRITE, ResourceType.TOPIC, topicData.name)) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null);
         const topic = broker.partitions.topic(topicData.name);
         if (topic === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${excerpt(topicData.name)}' does not exist on this broker.`);
         if (topic.internal) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `clients may not produce to internal topic ${topic.name}`);

@@ -30,6 +30,7 @@ import type { FetchableTopicResponse, PartitionData } from '../protocol/generate
 import { fetchApi } from '../protocol/generated/index.js';
 import type { Encodable } from '../protocol/message.js';
 import { limits } from '../config/limits.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acl.js';
 import { CLOSE_CONNECTION, defineHandler, type RequestContext } from './handler.js';
 
 const FIRST_TOPIC_ID_VERSION = 13;
@@ -81,6 +82,7 @@ export const fetchHandler = defineHandler({
   minVersion: 4,
   maxVersion: 16,
   schema: fetchApi,
+  authorizes: true,
   async handle(request, context) {
     const broker = context.broker;
     if (context.apiVersion >= FIRST_TOP_LEVEL_ERROR_VERSION && request.sessionEpoch !== FULL_FETCH_EPOCH && request.sessionEpoch !== NO_SESSION_EPOCH) {
@@ -93,7 +95,14 @@ export const fetchHandler = defineHandler({
       if (context.apiVersion < FIRST_TOP_LEVEL_ERROR_VERSION) return CLOSE_CONNECTION;
       return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, sessionId: 0, responses: [] };
     }
-    const requested = resolvePartitions(request, context);
+    const replicaId = context.apiVersion <= 14 ? request.replicaId : request.replicaState.replicaId;
+    // Kafka's checks: a follower needs CLUSTER_ACTION on the cluster, a consumer READ on each topic
+    // (refused before its existence is looked at).
+    const followerRefused = replicaId >= 0 && !context.authorize(AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME);
+    const mayRead = (name: string): boolean => name === '' || context.authorize(AclOperation.READ, ResourceType.TOPIC, name);
+    const requested = resolvePartitions(request, context).map((partition) =>
+      followerRefused || (replicaId < 0 && !mayRead(partition.topic?.name ?? partition.requestTopic)) ? { ...partition, errorBeforeRead: ErrorCode.TOPIC_AUTHORIZATION_FAILED } : partition,
+    );
     // Kafka answers a fetch below v10 of a topic stored as zstd with UNSUPPORTED_COMPRESSION_TYPE:
     // such a client cannot read zstd, and batches are never converted down.
     const readable = context.apiVersion >= FIRST_ZSTD_VERSION
@@ -103,7 +112,6 @@ export const fetchHandler = defineHandler({
             ? { ...partition, errorBeforeRead: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE }
             : partition,
         );
-    const replicaId = context.apiVersion <= 14 ? request.replicaId : request.replicaState.replicaId;
     const fetched = await fetchPartitions(broker.partitions, {
       partitions: readable,
       // Kafka: the smaller of the client's max_bytes and the broker's fetch.max.bytes.

@@ -17,6 +17,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { listOffsetsApi } from '../protocol/generated/index.js';
 import type { ListOffsetsPartitionResponse } from '../protocol/generated/list-offsets-response.js';
 import type { Encodable } from '../protocol/message.js';
+import { AclOperation, ResourceType } from '../security/acl.js';
 import { defineHandler } from './handler.js';
 
 const FIRST_LEADER_EPOCH_VERSION = 4;
@@ -29,17 +30,20 @@ export const listOffsetsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 7,
   schema: listOffsetsApi,
+  authorizes: true,
   async handle(request, context) {
     const partitions = context.broker.partitions;
     const version = context.apiVersion;
     const topics = await Promise.all(
       request.topics.map(async (wanted) => {
         const topic = partitions.topic(wanted.name);
+        // Kafka's check: DESCRIBE on the topic, before its existence.
+        const refused = !context.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, wanted.name);
         const answers = await Promise.all(
           wanted.partitions.map(async (partition): Promise<Encodable<ListOffsetsPartitionResponse>> => {
             const found =
-              topic === undefined
-                ? { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, offset: -1, timestamp: -1, leaderEpoch: -1 }
+              refused || topic === undefined
+                ? { errorCode: refused ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, offset: -1, timestamp: -1, leaderEpoch: -1 }
                 : await partitions.listOffsets(
                     topic,
                     partition.partitionIndex,

@@ -20,6 +20,7 @@ import { metadataApi } from '../protocol/generated/index.js';
 import type { MetadataResponse, MetadataResponseTopic } from '../protocol/generated/metadata-response.js';
 import type { Encodable } from '../protocol/message.js';
 import { ZERO_UUID } from '../protocol/message.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acl.js';
 import { defineHandler, type BrokerServices } from './handler.js';
 import {
   AUTHORIZED_OPERATIONS_OMITTED,
@@ -87,13 +88,19 @@ export const metadataHandler = defineHandler({
   minVersion: 0,
   maxVersion: 12,
   schema: metadataApi,
+  authorizes: true,
   async handle(request, context) {
     const broker = context.broker;
+    // Kafka's checks: DESCRIBE on a topic to see it (every-topic requests list only those; a named
+    // one is TOPIC_AUTHORIZATION_FAILED whether it exists or not), CREATE on the cluster or the
+    // topic to auto-create it.
+    const mayDescribe = (name: string): boolean => context.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, name);
+    const mayCreate = (name: string): boolean => context.authorize(AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) || context.authorize(AclOperation.CREATE, ResourceType.TOPIC, name);
     const includeOperations = request.includeTopicAuthorizedOperations;
     const allTopics = request.topics === null || (context.apiVersion === 0 && request.topics.length === 0);
     let topics: Encodable<MetadataResponseTopic>[];
     if (allTopics) {
-      topics = [...broker.partitions.topics()].map((topic) => describeTopic(broker, topic, includeOperations));
+      topics = [...broker.partitions.topics()].filter((topic) => mayDescribe(topic.name)).map((topic) => describeTopic(broker, topic, includeOperations));
     } else {
       if (context.apiVersion < FIRST_TOPIC_ID_VERSION && request.topics!.some((wanted) => wanted.name === null || wanted.topicId !== ZERO_UUID)) {
         return errorResponse(request.topics!, ErrorCode.INVALID_REQUEST);
@@ -103,10 +110,11 @@ export const metadataHandler = defineHandler({
         request.topics!.map(async (wanted) => {
           if (wanted.name === null) {
             const byId = broker.partitions.topicById(wanted.topicId);
-            if (byId === undefined || wanted.topicId === ZERO_UUID) return topicError(null, wanted.topicId, ErrorCode.UNKNOWN_TOPIC_ID);
+            if (byId === undefined || wanted.topicId === ZERO_UUID || !mayDescribe(byId.name)) return topicError(null, wanted.topicId, ErrorCode.UNKNOWN_TOPIC_ID);
             return describeTopic(broker, byId, includeOperations);
           }
-          const outcome = await broker.controller.topicOrAutoCreate(wanted.name, allowAutoCreate);
+          if (!mayDescribe(wanted.name)) return topicError(wanted.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+          const outcome = await broker.controller.topicOrAutoCreate(wanted.name, allowAutoCreate && (broker.partitions.topic(wanted.name) !== undefined || mayCreate(wanted.name)));
           if (outcome.topic === null) return topicError(wanted.name, ZERO_UUID, outcome.errorCode);
           return describeTopic(broker, outcome.topic, includeOperations);
         }),

@@ -7,14 +7,21 @@
 // are accepted and ignored, as Kafka has since KIP-211.
 
 import { offsetCommitApi } from '../protocol/generated/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { AclOperation, ResourceType } from '../security/acl.js';
+import { mayReadGroup } from './acl-checks.js';
 import { defineHandler } from './handler.js';
 
 export const offsetCommitHandler = defineHandler({
   minVersion: 0,
   maxVersion: 8,
   schema: offsetCommitApi,
+  authorizes: true,
   async handle(request, context) {
-    const offsets = request.topics.flatMap((topic) =>
+    // Kafka's checks: READ on the group, then READ on each topic committed.
+    const groupRefused = !mayReadGroup(context, request.groupId);
+    const topicRefused = new Map(request.topics.map((topic) => [topic.name, !context.authorize(AclOperation.READ, ResourceType.TOPIC, topic.name)]));
+    const offsets = request.topics.filter((topic) => !groupRefused && !topicRefused.get(topic.name)).flatMap((topic) =>
       topic.partitions.map((partition) => ({
         topic: topic.name,
         partition: partition.partitionIndex,
@@ -31,11 +38,12 @@ export const offsetCommitHandler = defineHandler({
       offsets,
     );
     let index = 0;
+    const errorOf = (topic: string): number => (groupRefused ? ErrorCode.GROUP_AUTHORIZATION_FAILED : topicRefused.get(topic) === true ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : errors[index++]!);
     return {
       throttleTimeMs: 0,
       topics: request.topics.map((topic) => ({
         name: topic.name,
-        partitions: topic.partitions.map((partition) => ({ partitionIndex: partition.partitionIndex, errorCode: errors[index++]! })),
+        partitions: topic.partitions.map((partition) => ({ partitionIndex: partition.partitionIndex, errorCode: errorOf(topic.name) })),
       })),
     };
   },

@@ -5,14 +5,18 @@
 // always false: the leader always computes the assignment.
 
 import { joinGroupApi } from '../protocol/generated/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { mayReadGroup } from './acl-checks.js';
 import { defineHandler } from './handler.js';
 
 export const joinGroupHandler = defineHandler({
   minVersion: 0,
   maxVersion: 9,
   schema: joinGroupApi,
+  authorizes: true,
   async handle(request, context) {
-    const result = await context.broker.groups.joinGroup({
+    const refused = !mayReadGroup(context, request.groupId);
+    const result = refused ? { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, generationId: -1, protocolType: null, protocolName: null, leader: '', memberId: request.memberId, members: [] } : await context.broker.groups.joinGroup({
       groupId: request.groupId,
       memberId: request.memberId,
       groupInstanceId: context.apiVersion >= 5 ? request.groupInstanceId : null,

@@ -3,6 +3,7 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { leaveGroupApi } from '../protocol/generated/index.js';
+import { mayReadGroup } from './acl-checks.js';
 import { defineHandler } from './handler.js';
 
 const BATCHED_VERSION = 3;
@@ -11,7 +12,9 @@ export const leaveGroupHandler = defineHandler({
   minVersion: 0,
   maxVersion: 5,
   schema: leaveGroupApi,
+  authorizes: true,
   handle(request, context) {
+    if (!mayReadGroup(context, request.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
     const batched = context.apiVersion >= BATCHED_VERSION;
     const members = batched ? request.members : [{ memberId: request.memberId, groupInstanceId: null }];
     const result = context.broker.groups.leaveGroup(

@@ -3,13 +3,17 @@
 // protocol type and name against the group's (INCONSISTENT_GROUP_PROTOCOL).
 
 import { syncGroupApi } from '../protocol/generated/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { mayReadGroup } from './acl-checks.js';
 import { defineHandler } from './handler.js';
 
 export const syncGroupHandler = defineHandler({
   minVersion: 0,
   maxVersion: 5,
   schema: syncGroupApi,
+  authorizes: true,
   async handle(request, context) {
+    if (!mayReadGroup(context, request.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
     const result = await context.broker.groups.syncGroup({
       groupId: request.groupId,
       generationId: request.generationId,

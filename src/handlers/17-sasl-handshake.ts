@@ -11,6 +11,7 @@ export const saslHandshakeHandler = defineHandler({
   minVersion: 0,
   maxVersion: 1,
   schema: saslHandshakeApi,
+  authorizes: true, // needs no authorization (Kafka serves it before authentication too)
   handle(request, context) {
     return context.session.handshake(request.mechanism, context.apiVersion);
   },

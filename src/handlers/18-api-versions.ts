@@ -12,6 +12,7 @@ export const apiVersionsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 3,
   schema: apiVersionsApi,
+  authorizes: true, // needs no authorization (Kafka serves it before authentication too)
   handle(_request, context) {
     return {
       errorCode: ErrorCode.NONE,

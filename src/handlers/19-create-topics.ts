@@ -8,15 +8,24 @@
 // The work is the admin layer's (admin/admin.ts `createTopics`).
 
 import { createTopicsApi } from '../protocol/generated/index.js';
+import type { CreatedTopic } from '../admin/admin.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { ZERO_UUID } from '../protocol/message.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acl.js';
 import { defineHandler } from './handler.js';
 
 export const createTopicsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 7,
   schema: createTopicsApi,
+  authorizes: true,
   async handle(request, context) {
-    const created = await context.broker.admin.createTopics(
-      request.topics.map((topic) => ({
+    // Kafka's check: CREATE on the cluster, or on the topic.
+    const mayCreateAny = context.authorize(AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME);
+    const refused = (name: string): boolean => !mayCreateAny && !context.authorize(AclOperation.CREATE, ResourceType.TOPIC, name);
+    const allowed = request.topics.filter((topic) => !refused(topic.name));
+    const made = await context.broker.admin.createTopics(
+      allowed.map((topic) => ({
         name: topic.name,
         numPartitions: topic.numPartitions,
         replicationFactor: topic.replicationFactor,
@@ -24,6 +33,11 @@ export const createTopicsHandler = defineHandler({
         configs: new Map(topic.configs.map((config) => [config.name, config.value])),
       })),
       { validateOnly: request.validateOnly, timeoutMs: request.timeoutMs },
+    );
+    const byName = new Map(made.map((topic) => [topic.name, topic]));
+    const created = request.topics.map(
+      (topic): CreatedTopic =>
+        (refused(topic.name) ? undefined : byName.get(topic.name)) ?? { name: topic.name, topicId: ZERO_UUID, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'creating this topic needs CREATE on the cluster or the topic', numPartitions: -1, replicationFactor: -1, configs: null },
     );
     return {
       throttleTimeMs: 0,

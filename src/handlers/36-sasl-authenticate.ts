@@ -12,6 +12,7 @@ export const saslAuthenticateHandler = defineHandler({
   minVersion: 0,
   maxVersion: 2,
   schema: saslAuthenticateApi,
+  authorizes: true, // needs no authorization (Kafka serves it before authentication too)
   handle(request, context) {
     return context.session.authenticate(request.authBytes, Date.now);
   },

@@ -13,6 +13,7 @@ import type { PartitionManager } from '../partition/partition-manager.js';
 import type { ClusterServices } from '../cluster/cluster-services.js';
 import type { ConnectionSession } from '../security/sasl-session.js';
 import type { UserCredentials } from '../security/user-credentials.js';
+import type { Authorizer } from '../security/authorizer.js';
 
 
 /**
@@ -28,6 +29,8 @@ export interface BrokerServices {
   readonly partitions: PartitionManager;
   /** The users SASL logins are checked against (SCRAM credentials). */
   readonly credentials: UserCredentials;
+  /** The ACLs and their decisions (security/authorizer.ts); `enabled` only with authorizer.class.name. */
+  readonly authorizer: Authorizer;
   /** The admin operations (topics, configs, log dirs) the admin APIs translate to and from the wire. */
   readonly admin: Admin;
   /** The broker's part in a cluster (the controller's requests, the live brokers); null on an embedded single broker. */
@@ -59,6 +62,8 @@ export interface RequestContext {
   readonly broker: BrokerServices;
   /** Who the connection is (its principal) and where its SASL exchange stands. */
   readonly session: ConnectionSession;
+  /** Whether this connection's principal may do `operation` (acl.ts AclOperation) on the resource; always true without an authorizer. */
+  authorize(operation: number, resourceType: number, resourceName: string): boolean;
   /** Runs `release` once the response has been written to the socket, or the connection is gone. */
   onResponseDone(release: () => void): void;
   /**
@@ -92,6 +97,13 @@ export interface Handler<Request extends object = object, Response extends objec
   readonly advertisedMinVersion?: number;
   /** The generated codec for this API. */
   readonly schema: ApiSchema<Request, Response>;
+  /**
+   * The handler asks the authorizer what Kafka's KafkaApis asks for this API (or the API needs
+   * no authorization: ApiVersions, the SASL APIs). With an authorizer on, a request to a handler
+   * without it is served to super users only, and closes any other principal's connection:
+   * ACL checks not written yet fail closed.
+   */
+  readonly authorizes?: true;
   handle(request: Request, context: RequestContext): Promise<HandlerResult<Response>> | HandlerResult<Response>;
 }
 

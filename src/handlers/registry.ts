@@ -51,6 +51,9 @@ import { saslHandshakeHandler } from './17-sasl-handshake.js';
 import { saslAuthenticateHandler } from './36-sasl-authenticate.js';
 import { describeUserScramCredentialsHandler } from './50-describe-user-scram-credentials.js';
 import { alterUserScramCredentialsHandler } from './51-alter-user-scram-credentials.js';
+import { describeAclsHandler } from './29-describe-acls.js';
+import { createAclsHandler } from './30-create-acls.js';
+import { deleteAclsHandler } from './31-delete-acls.js';
 
 export interface ApiVersionRange {
   readonly apiKey: number;
@@ -92,6 +95,9 @@ export function createRegistry(): HandlerRegistry {
     saslAuthenticateHandler,
     describeUserScramCredentialsHandler,
     alterUserScramCredentialsHandler,
+    describeAclsHandler,
+    createAclsHandler,
+    deleteAclsHandler,
     fetchHandler,
     listOffsetsHandler,
     metadataHandler,

@@ -360,6 +360,13 @@ export class Connection implements AdmissionWaiter {
       return;
     }
     const handler = this.options.registry.get(header.apiKey);
+    const authorizer = this.options.services.authorizer;
+    if (handler !== undefined && handler.authorizes !== true && authorizer.enabled && !authorizer.isSuperUser(session.principal)) {
+      release();
+      this.clientError('unauthorized request', `closing connection ${this.peer}: ${handler.schema.name} is served to super.users only while an authorizer is on (its ACL checks are not written yet); ${session.principal} is not one`);
+      this.close();
+      return;
+    }
     if (handler === undefined) {
       release();
       this.clientError('unknown API key', `closing connection ${this.peer}: unknown API key ${header.apiKey} (client ${header.clientId === null ? 'null' : excerpt(header.clientId)})`);
@@ -398,6 +405,7 @@ export class Connection implements AdmissionWaiter {
       peer: this.peer,
       broker: this.options.services,
       session,
+      authorize: (operation, resourceType, resourceName) => authorizer.authorize(session.principal, session.clientHost, operation, resourceType, resourceName),
       onResponseDone: (done) => {
         if (this.closed && this.slots.indexOf(slot) < 0) done();
         else slot.releases.push(done);

@@ -183,6 +183,11 @@ export class AclIndex {
     return true;
   }
 
+  /** The bindings of one resource pattern (its type, pattern type and name exactly). */
+  ofPattern(resourceType: number, patternType: number, name: string): readonly AclBinding[] {
+    return this.byPattern(patternType, resourceType).get(name) ?? [];
+  }
+
   /** The bindings a filter selects. */
   matching(filter: AclFilter): AclBinding[] {
     return [...this.all.values()].filter((binding) => filterMatches(filter, binding));

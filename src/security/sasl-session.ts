@@ -90,6 +90,8 @@ export class ConnectionSession {
     readonly security: ListenerSecurity,
     private readonly services: SaslServices | null,
     private readonly peer: string,
+    /** The client's address, as ACLs name hosts. */
+    readonly clientHost: string = peer.replace(/:\d+$/, ''),
   ) {
     const sasl = security.protocol === 'SASL_PLAINTEXT' || security.protocol === 'SASL_SSL';
     this.state = sasl ? 'handshake' : 'complete';

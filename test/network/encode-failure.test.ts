@@ -19,6 +19,7 @@ import { BufferedResponseWriter } from '../../src/network/response-writer.js';
 import { apiVersionsApi, metadataApi } from '../../src/protocol/generated/index.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ConnectionSession } from '../../src/security/sasl-session.js';
+import { Authorizer } from '../../src/security/authorizer.js';
 
 const logged: string[] = [];
 const logger = createLogger('test', 'debug', (line) => logged.push(line) > 0);
@@ -33,7 +34,7 @@ registry.register(
   }) as never,
 );
 // ApiVersions reads only the registry from the services; nothing else is reached.
-const services = { apiVersions: () => registry.apiVersions(), shuttingDown: false, clientErrors: new ThrottledLog(logger, 1000) } as unknown as BrokerServices;
+const services = { apiVersions: () => registry.apiVersions(), shuttingDown: false, clientErrors: new ThrottledLog(logger, 1000), authorizer: new Authorizer({ acls: () => [][Symbol.iterator](), setAcls: async () => undefined }, () => ({ authorizer: null }) as never) } as unknown as BrokerServices;
 const admission = new RequestAdmission({ requestsMax: 10, requestBytesMax: 1 << 20, responseBytesMax: 1 << 20 });
 
 const server: Server = createServer((socket) => {

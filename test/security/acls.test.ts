@@ -1,0 +1,277 @@
+// Kafka's ACL authorizer on the embedded broker (issue 14, first part of authorization), with
+// users logging in over SASL_PLAINTEXT (PLAIN) and the administration done over a loopback
+// PLAINTEXT listener whose anonymous principal is a super user. CreateAcls, DescribeAcls and
+// DeleteAcls keep and return Kafka's bindings (SECURITY_DISABLED without an authorizer); then,
+// for each case of a matrix, a principal with exactly the ACL needed succeeds, one without it
+// gets Kafka's error code, one with a DENY fails despite a broader ALLOW, and a prefixed ACL
+// matches by prefix only — and the test counts unauthorized successes, which must be zero.
+// Metadata lists only what a principal may describe; an API whose checks are not written yet
+// is closed to everyone but super users; ACLs survive a restart; kafkajs produces and consumes
+// with exactly the ACLs a producer and a consumer group need.
+
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
+import t from 'tap';
+import kafkajs from 'kafkajs';
+import { ErrorCode, errorName } from '../../src/protocol/errors.js';
+import {
+  alterUserScramCredentialsApi,
+  createAclsApi,
+  createTopicsApi,
+  deleteAclsApi,
+  deleteTopicsApi,
+  describeAclsApi,
+  fetchApi,
+  findCoordinatorApi,
+  joinGroupApi,
+  listOffsetsApi,
+  metadataApi,
+  offsetCommitApi,
+  offsetFetchApi,
+  produceApi,
+  saslAuthenticateApi,
+  saslHandshakeApi,
+} from '../../src/protocol/generated/index.js';
+import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
+import { AclOperation as Op, AclPermission, PatternType, ResourceType } from '../../src/security/acl.js';
+import { BrokerProcess, freePort } from '../helpers/broker-process.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+const { Kafka, logLevel } = kafkajs;
+const saslPort = await freePort();
+const plainPort = await freePort();
+const broker = await BrokerProcess.start(t, {
+  port: plainPort,
+  overrides: {
+    listeners: `PLAINTEXT://127.0.0.1:${plainPort},SASL_PLAINTEXT://127.0.0.1:${saslPort}`,
+    'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-512',
+    'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
+    'super.users': 'User:ANONYMOUS;User:admin',
+    'connection.failed.authentication.delay.ms': 10,
+    'offsets.topic.num.partitions': 1,
+    'group.initial.rebalance.delay.ms': 0,
+  },
+});
+
+async function admin<T>(use: (client: RawClient) => Promise<T>): Promise<T> {
+  const client = await RawClient.connect(t, plainPort);
+  try {
+    return await use(client);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** A raw client logged in as `user` (PLAIN) on the SASL listener. */
+async function as(user: string): Promise<RawClient> {
+  const client = await RawClient.connect(t, saslPort);
+  await client.request(saslHandshakeApi, 1, { mechanism: 'PLAIN' });
+  const answer = await client.request(saslAuthenticateApi, 2, { authBytes: Buffer.from(`\u0000${user}\u0000${user}-pw`) });
+  if (answer.errorCode !== ErrorCode.NONE) throw new Error(`login as ${user}: ${errorName(answer.errorCode)}`);
+  return client;
+}
+
+const USERS = ['alice', 'bob', 'carol'];
+await admin(async (client) => {
+  const upsertions = USERS.map((name) => {
+    const salt = randomBytes(32);
+    return { name, mechanism: 2, iterations: 4096, salt, saltedPassword: pbkdf2Sync(`${name}-pw`, salt, 4096, 64, 'sha512') };
+  });
+  await client.request(alterUserScramCredentialsApi, 0, { deletions: [], upsertions });
+  for (const name of ['orders', 'orders-2', 'secret', 'shared.news', 'sharedx']) {
+    await client.request(createTopicsApi, 5, { topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: false });
+  }
+});
+
+type Binding = { type: number; name: string; pattern?: number; principal: string; op: number; permission?: number };
+async function createAcls(bindings: Binding[]): Promise<string[]> {
+  return admin(async (client) => {
+    const answer = await client.request(createAclsApi, 3, {
+      creations: bindings.map((binding) => ({
+        resourceType: binding.type,
+        resourceName: binding.name,
+        resourcePatternType: binding.pattern ?? PatternType.LITERAL,
+        principal: binding.principal,
+        host: '*',
+        operation: binding.op,
+        permissionType: binding.permission ?? AclPermission.ALLOW,
+      })),
+    });
+    return answer.results.map((result) => errorName(result.errorCode));
+  });
+}
+
+t.test('CreateAcls, DescribeAcls and DeleteAcls keep and return Kafka\'s bindings', async (t) => {
+  t.same(
+    await createAcls([
+      { type: ResourceType.TOPIC, name: 'orders', principal: 'User:alice', op: Op.WRITE },
+      { type: ResourceType.TOPIC, name: 'orders', pattern: PatternType.PREFIXED, principal: 'User:carol', op: Op.WRITE },
+      { type: ResourceType.TOPIC, name: 'orders-2', principal: 'User:carol', op: Op.WRITE, permission: AclPermission.DENY },
+      { type: ResourceType.TOPIC, name: 'shared.', pattern: PatternType.PREFIXED, principal: 'User:alice', op: Op.READ },
+      { type: ResourceType.GROUP, name: 'alice-group', principal: 'User:alice', op: Op.READ },
+      { type: ResourceType.TOPIC, name: 'x', pattern: PatternType.MATCH, principal: 'User:alice', op: Op.READ },
+    ]),
+    ['NONE', 'NONE', 'NONE', 'NONE', 'NONE', 'INVALID_REQUEST'],
+    'five created; a MATCH pattern cannot be created',
+  );
+  const described = await admin((client) =>
+    client.request(describeAclsApi, 3, { resourceTypeFilter: ResourceType.TOPIC, resourceNameFilter: 'orders-2', patternTypeFilter: PatternType.MATCH, principalFilter: null, hostFilter: null, operation: Op.ANY, permissionType: AclPermission.ANY }),
+  );
+  t.same(
+    described.resources.map((resource) => [resource.resourceName, resource.patternType, resource.acls.map((acl) => [acl.principal, acl.operation, acl.permissionType])]).sort(),
+    [['orders', PatternType.PREFIXED, [['User:carol', Op.WRITE, AclPermission.ALLOW]]], ['orders-2', PatternType.LITERAL, [['User:carol', Op.WRITE, AclPermission.DENY]]]],
+    'MATCH orders-2: the prefixed orders and the literal orders-2, not the literal orders',
+  );
+  t.same(await createAcls([{ type: ResourceType.TOPIC, name: 'tmp', principal: 'User:bob', op: Op.READ }]), ['NONE']);
+  const deleted = await admin((client) =>
+    client.request(deleteAclsApi, 3, { filters: [{ resourceTypeFilter: ResourceType.ANY, resourceNameFilter: 'tmp', patternTypeFilter: PatternType.ANY, principalFilter: null, hostFilter: null, operation: Op.ANY, permissionType: AclPermission.ANY }] }),
+  );
+  t.same(deleted.filterResults[0]!.matchingAcls.map((acl) => [acl.resourceName, acl.principal]), [['tmp', 'User:bob']], 'DeleteAcls lists what it removed');
+  const alice = await as('alice');
+  const forbidden = await alice.request(createAclsApi, 3, { creations: [{ resourceType: ResourceType.TOPIC, resourceName: 'secret', resourcePatternType: PatternType.LITERAL, principal: 'User:alice', host: '*', operation: Op.ALL, permissionType: AclPermission.ALLOW }] });
+  t.equal(forbidden.results[0]!.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'alice may not grant herself anything: CreateAcls needs ALTER on the cluster');
+  alice.destroy();
+});
+
+/** One case of the matrix: the request as `user`, and whether it was allowed (false: the error Kafka gives). */
+type Outcome = { allowed: boolean; error: string };
+const outcomeOf = (errorCode: number): Outcome => ({ allowed: errorCode === ErrorCode.NONE, error: errorName(errorCode) });
+
+async function produce(client: RawClient, topic: string): Promise<Outcome> {
+  const answer = await client.request(produceApi, 9, { transactionalId: null, acks: 1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ key: null, value: Buffer.from('v') }] }) }] }] });
+  return outcomeOf(answer.responses[0]!.partitionResponses[0]!.errorCode);
+}
+async function fetch(client: RawClient, topic: string): Promise<Outcome> {
+  const answer = await client.request(fetchApi, 11, { replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: '' } as never);
+  return outcomeOf(answer.responses[0]!.partitions[0]!.errorCode);
+}
+async function listOffsets(client: RawClient, topic: string): Promise<Outcome> {
+  const answer = await client.request(listOffsetsApi, 5, { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1 }] }] });
+  return outcomeOf(answer.topics[0]!.partitions[0]!.errorCode);
+}
+async function metadataOf(client: RawClient, topic: string): Promise<Outcome> {
+  const answer = await client.request(metadataApi, 9, { topics: [{ name: topic }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+  return outcomeOf(answer.topics[0]!.errorCode);
+}
+async function findGroupCoordinator(client: RawClient, group: string): Promise<Outcome> {
+  return outcomeOf((await client.request(findCoordinatorApi, 3, { key: group, keyType: 0 })).errorCode);
+}
+async function joinGroup(client: RawClient, group: string): Promise<Outcome> {
+  const answer = await client.request(joinGroupApi, 5, { groupId: group, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: '', groupInstanceId: null, protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.alloc(0) }] });
+  // MEMBER_ID_REQUIRED is a join that got past authorization.
+  return { allowed: answer.errorCode === ErrorCode.NONE || answer.errorCode === ErrorCode.MEMBER_ID_REQUIRED, error: errorName(answer.errorCode) };
+}
+async function commit(client: RawClient, group: string, topic: string): Promise<Outcome> {
+  const answer = await client.request(offsetCommitApi, 2, { groupId: group, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1, topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 0, committedLeaderEpoch: -1, committedMetadata: '' }] }] });
+  return outcomeOf(answer.topics[0]!.partitions[0]!.errorCode);
+}
+async function offsetFetch(client: RawClient, group: string): Promise<Outcome> {
+  return outcomeOf((await client.request(offsetFetchApi, 5, { groupId: group, topics: null, groups: [], requireStable: false })).errorCode);
+}
+async function createTopic(client: RawClient, topic: string): Promise<Outcome> {
+  const answer = await client.request(createTopicsApi, 5, { topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: true });
+  return outcomeOf(answer.topics[0]!.errorCode);
+}
+
+interface Case {
+  readonly what: string;
+  readonly acls: Binding[];
+  /** The request, made as the principal given. */
+  readonly request: (client: RawClient) => Promise<Outcome>;
+  readonly error: string;
+  /** The operation the request needs, when the ACL grants it by implication (a DENY names the operation needed). */
+  readonly needs?: number;
+}
+
+const topicAcl = (name: string, op: number, extra: Partial<Binding> = {}): Binding => ({ type: ResourceType.TOPIC, name, principal: 'User:bob', op, ...extra });
+const groupAcl = (name: string, op: number, extra: Partial<Binding> = {}): Binding => ({ type: ResourceType.GROUP, name, principal: 'User:bob', op, ...extra });
+const clusterAcl = (op: number): Binding => ({ type: ResourceType.CLUSTER, name: 'kafka-cluster', principal: 'User:bob', op });
+
+
+t.test('the matrix: exactly the ACL needed succeeds, none fails with Kafka\'s code, DENY beats ALLOW, prefixes match by prefix only', async (t) => {
+  const matrix: Case[] = [
+    { what: 'Produce needs WRITE on the topic', acls: [topicAcl('orders-2', Op.WRITE)], request: (c) => produce(c, 'orders-2'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'Produce with a prefixed WRITE', acls: [topicAcl('orders', Op.WRITE, { pattern: PatternType.PREFIXED })], request: (c) => produce(c, 'orders-2'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'Produce with ALL', acls: [topicAcl('orders-2', Op.ALL)], request: (c) => produce(c, 'orders-2'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'Produce with WRITE on "*"', acls: [topicAcl('*', Op.WRITE)], request: (c) => produce(c, 'orders-2'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'Produce with WRITE for User:*', acls: [topicAcl('orders-2', Op.WRITE, { principal: 'User:*' })], request: (c) => produce(c, 'orders-2'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'Fetch needs READ on the topic', acls: [topicAcl('secret', Op.READ)], request: (c) => fetch(c, 'secret'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'Fetch with a prefixed READ', acls: [topicAcl('shared.', Op.READ, { pattern: PatternType.PREFIXED })], request: (c) => fetch(c, 'shared.news'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'ListOffsets needs DESCRIBE on the topic', acls: [topicAcl('secret', Op.DESCRIBE)], request: (c) => listOffsets(c, 'secret'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'ListOffsets with READ (implies DESCRIBE)', acls: [topicAcl('secret', Op.READ)], request: (c) => listOffsets(c, 'secret'), error: 'TOPIC_AUTHORIZATION_FAILED', needs: Op.DESCRIBE },
+    { what: 'Metadata of a topic needs DESCRIBE', acls: [topicAcl('secret', Op.DESCRIBE)], request: (c) => metadataOf(c, 'secret'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'Metadata with WRITE (implies DESCRIBE)', acls: [topicAcl('secret', Op.WRITE)], request: (c) => metadataOf(c, 'secret'), error: 'TOPIC_AUTHORIZATION_FAILED', needs: Op.DESCRIBE },
+    { what: 'FindCoordinator needs DESCRIBE on the group', acls: [groupAcl('g-find', Op.DESCRIBE)], request: (c) => findGroupCoordinator(c, 'g-find'), error: 'GROUP_AUTHORIZATION_FAILED' },
+    { what: 'FindCoordinator with READ on the group', acls: [groupAcl('g-find2', Op.READ)], request: (c) => findGroupCoordinator(c, 'g-find2'), error: 'GROUP_AUTHORIZATION_FAILED', needs: Op.DESCRIBE },
+    { what: 'JoinGroup needs READ on the group', acls: [groupAcl('g-join', Op.READ)], request: (c) => joinGroup(c, 'g-join'), error: 'GROUP_AUTHORIZATION_FAILED' },
+    { what: 'JoinGroup with a prefixed READ', acls: [groupAcl('team-', Op.READ, { pattern: PatternType.PREFIXED })], request: (c) => joinGroup(c, 'team-a'), error: 'GROUP_AUTHORIZATION_FAILED' },
+    { what: 'OffsetCommit needs READ on the group and the topic', acls: [groupAcl('g-commit', Op.READ), topicAcl('secret', Op.READ)], request: (c) => commit(c, 'g-commit', 'secret'), error: 'GROUP_AUTHORIZATION_FAILED' },
+    { what: 'OffsetFetch needs DESCRIBE on the group', acls: [groupAcl('g-fetch', Op.DESCRIBE)], request: (c) => offsetFetch(c, 'g-fetch'), error: 'GROUP_AUTHORIZATION_FAILED' },
+    { what: 'CreateTopics needs CREATE on the topic', acls: [topicAcl('new-topic', Op.CREATE)], request: (c) => createTopic(c, 'new-topic'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'CreateTopics with CREATE on the cluster', acls: [clusterAcl(Op.CREATE)], request: (c) => createTopic(c, 'any-topic'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'CreateTopics with a prefixed CREATE', acls: [topicAcl('bob.', Op.CREATE, { pattern: PatternType.PREFIXED })], request: (c) => createTopic(c, 'bob.stuff'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'DescribeAcls needs DESCRIBE on the cluster', acls: [clusterAcl(Op.DESCRIBE)], request: async (c) => outcomeOf((await c.request(describeAclsApi, 3, { resourceTypeFilter: ResourceType.ANY, resourceNameFilter: null, patternTypeFilter: PatternType.ANY, principalFilter: null, hostFilter: null, operation: Op.ANY, permissionType: AclPermission.ANY })).errorCode), error: 'CLUSTER_AUTHORIZATION_FAILED' },
+    { what: 'AlterUserScramCredentials needs ALTER on the cluster', acls: [clusterAcl(Op.ALTER)], request: async (c) => { const salt = randomBytes(8); return outcomeOf((await c.request(alterUserScramCredentialsApi, 0, { deletions: [], upsertions: [{ name: 'dave', mechanism: 2, iterations: 4096, salt, saltedPassword: pbkdf2Sync('x', salt, 4096, 64, 'sha512') }] })).results[0]!.errorCode); }, error: 'CLUSTER_AUTHORIZATION_FAILED' },
+    { what: 'CreateAcls needs ALTER on the cluster', acls: [clusterAcl(Op.ALTER)], request: async (c) => outcomeOf((await c.request(createAclsApi, 3, { creations: [{ resourceType: ResourceType.TOPIC, resourceName: 'zz', resourcePatternType: PatternType.LITERAL, principal: 'User:zed', host: '*', operation: Op.READ, permissionType: AclPermission.ALLOW }] })).results[0]!.errorCode), error: 'CLUSTER_AUTHORIZATION_FAILED' },
+    { what: 'Fetch with ALL on "*"', acls: [topicAcl('*', Op.ALL)], request: (c) => fetch(c, 'sharedx'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'ListOffsets with DESCRIBE for User:* on a prefix', acls: [topicAcl('shared', Op.DESCRIBE, { pattern: PatternType.PREFIXED, principal: 'User:*' })], request: (c) => listOffsets(c, 'sharedx'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+  ];
+  let unauthorizedSuccesses = 0;
+  for (const { what, acls, request, error, needs } of matrix) {
+    // Without the ACL: refused with Kafka's code.
+    const before = await as('bob');
+    const refused = await request(before);
+    before.destroy();
+    if (refused.allowed) unauthorizedSuccesses++;
+    t.equal(refused.error, error, `${what}: without it, ${error}`);
+    // With exactly it: allowed.
+    t.same(await createAcls(acls), acls.map(() => 'NONE'));
+    const granted = await as('bob');
+    const allowed = await request(granted);
+    granted.destroy();
+    t.ok(allowed.allowed, `${what}: with it, allowed (${allowed.error})`);
+    // A DENY of the same operation for bob on the same literal resource beats it (cases granted by a literal name).
+    if (acls.every((acl) => (acl.pattern ?? PatternType.LITERAL) === PatternType.LITERAL && acl.name !== '*')) {
+      const denies = acls.map((acl) => ({ ...acl, principal: 'User:bob', op: needs ?? acl.op, permission: AclPermission.DENY }));
+      t.same(await createAcls(denies), denies.map(() => 'NONE'));
+      const denied = await as('bob');
+      const outcome = await request(denied);
+      denied.destroy();
+      if (outcome.allowed) unauthorizedSuccesses++;
+      t.equal(outcome.error, error, `${what}: with a DENY too, ${error}`);
+    }
+    // Clean up bob's ACLs for the next case.
+    await admin((client) => client.request(deleteAclsApi, 3, { filters: [{ resourceTypeFilter: ResourceType.ANY, resourceNameFilter: null, patternTypeFilter: PatternType.ANY, principalFilter: 'User:bob', hostFilter: null, operation: Op.ANY, permissionType: AclPermission.ANY }, { resourceTypeFilter: ResourceType.ANY, resourceNameFilter: null, patternTypeFilter: PatternType.ANY, principalFilter: 'User:*', hostFilter: null, operation: Op.ANY, permissionType: AclPermission.ANY }] }));
+  }
+  t.ok(matrix.length >= 25, `${matrix.length} cases`);
+  t.equal(unauthorizedSuccesses, 0, 'no unauthorized success');
+});
+
+t.test('Metadata lists only what the principal may describe; unchecked APIs are for super users only', async (t) => {
+  const alice = await as('alice');
+  const listed = await alice.request(metadataApi, 9, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+  t.same(listed.topics.map((topic) => topic.name).sort(), ['orders', 'shared.news'], 'alice sees orders (WRITE) and shared.news (prefixed READ), not sharedx nor secret');
+  const deleted = alice.request(deleteTopicsApi, 4, { topicNames: ['secret'], topics: [], timeoutMs: 5000 } as never);
+  t.ok(await alice.waitForClose(), 'DeleteTopics (its checks not written yet) closes a non-super user\'s connection');
+  await deleted.catch(() => undefined);
+  const carol = await as('carol');
+  t.same(await produce(carol, 'orders-2'), { allowed: false, error: 'TOPIC_AUTHORIZATION_FAILED' }, 'carol: the DENY on orders-2 beats her prefixed ALLOW on orders');
+  t.same(await produce(carol, 'orders'), { allowed: true, error: 'NONE' }, 'carol: the prefixed ALLOW on orders');
+  carol.destroy();
+});
+
+t.test('kafkajs produces and consumes with exactly a producer\'s and a consumer group\'s ACLs; ACLs survive a restart', async (t) => {
+  await broker.restart();
+  const kafka = new Kafka({ brokers: [`127.0.0.1:${saslPort}`], sasl: { mechanism: 'scram-sha-512', username: 'alice', password: 'alice-pw' }, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic: 'orders', messages: [{ value: 'from alice' }] });
+  await t.rejects(producer.send({ topic: 'secret', messages: [{ value: 'nope' }] }), /authoriz/i, 'secret: refused');
+  await producer.disconnect();
+  t.same(await createAcls([{ type: ResourceType.TOPIC, name: 'orders', principal: 'User:alice', op: Op.READ }]), ['NONE']);
+  const consumer = kafka.consumer({ groupId: 'alice-group', maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'orders', fromBeginning: true });
+  const received = new Promise<string>((resolve) => void consumer.run({ eachMessage: async ({ message }) => void (message.value!.toString() === 'from alice' && resolve('from alice')) }));
+  t.equal(await received, 'from alice', 'alice consumes orders in alice-group');
+  await consumer.disconnect();
+});
