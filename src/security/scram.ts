@@ -1,6 +1,7 @@
 // SCRAM (RFC 5802, with SHA-256 and SHA-512 as RFC 7677 and Kafka's KIP-84 use them): the
 // credentials a broker keeps — salt, StoredKey, ServerKey and iteration count, never the
-// password or the salted password — and the server's side of one exchange.
+// password or the salted password — and the server's side of one exchange. The client's side
+// is in scram-client.ts.
 //
 // Kafka's ScramSaslServer differs from this in one way on purpose: an unknown user is refused
 // by Kafka at the client's first message, which tells whoever asks which user names exist.
@@ -45,11 +46,13 @@ export interface ScramCredential {
   readonly iterations: number;
 }
 
-function hmac(mechanism: ScramMechanism, key: Buffer, data: Buffer | string): Buffer {
+/** HMAC with the mechanism's hash (RFC 5802's HMAC). */
+export function hmac(mechanism: ScramMechanism, key: Buffer, data: Buffer | string): Buffer {
   return createHmac(HASHES[mechanism].hash, key).update(data).digest();
 }
 
-function hash(mechanism: ScramMechanism, data: Buffer): Buffer {
+/** The mechanism's hash (RFC 5802's H). */
+export function hash(mechanism: ScramMechanism, data: Buffer): Buffer {
   return createHash(HASHES[mechanism].hash).update(data).digest();
 }
 
