@@ -13,9 +13,20 @@
 // concatenated at the end; a large one whose request asked for it (`pooled`, a replica
 // fetcher's Fetch) goes into the client's shared frame pool, so the records it carries
 // reach a shard as views, without another copy (network/frame-pool.ts).
+//
+// With `sasl` (a SASL_PLAINTEXT listener), connect() logs in after ApiVersions, as Kafka's
+// clients do: SaslHandshake v1 names the mechanism, then SaslAuthenticate requests carry the
+// tokens — PLAIN's one (RFC 4616), or SCRAM's client-first and client-final (RFC 5802,
+// security/scram-client.ts), whose server-final signature is checked, so a server that does
+// not hold the user's credential is not trusted. A refused login rejects with a BrokerError
+// (SASL_AUTHENTICATION_FAILED with the broker's message, UNSUPPORTED_SASL_MECHANISM naming the
+// mechanisms the listener enables, ILLEGAL_SASL_STATE from a listener without SASL), and the
+// broker closes the connection after it. SaslHandshake v0's raw tokens are not spoken. The
+// client does not re-authenticate (KIP-368): where the broker sets connections.max.reauth.ms,
+// a connection lasts one session, and a request after it ends finds the connection closed.
 
 import { connect as netConnect, type Socket } from 'node:net';
-import { ApiKey, apiVersionsApi, metadataApi } from '../protocol/generated/index.js';
+import { ApiKey, apiVersionsApi, metadataApi, saslAuthenticateApi, saslHandshakeApi } from '../protocol/generated/index.js';
 import type { MetadataResponse } from '../protocol/generated/metadata-response.js';
 import { writeRequestHeader } from '../protocol/generated/request-header.js';
 import { readResponseHeader } from '../protocol/generated/response-header.js';
@@ -24,6 +35,7 @@ import { ErrorCode, errorName } from '../protocol/errors.js';
 import type { ApiSchema, Encodable } from '../protocol/message.js';
 import { Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
+import { ScramClient, ScramClientError } from '../security/scram-client.js';
 import { SHARED_FRAME_MIN_BYTES, type SharedFramePool } from './frame-pool.js';
 
 /** The client id requests carry unless the caller names another. */
@@ -43,6 +55,7 @@ const CEILINGS: ReadonlyMap<number, number> = new Map([
   [10, 4], // FindCoordinator
   [15, 5], // DescribeGroups
   [16, 5], // ListGroups
+  [17, 1], // SaslHandshake (0 is followed by raw tokens, not spoken here)
   [18, 3], // ApiVersions
   [19, 7], // CreateTopics
   [20, 6], // DeleteTopics
@@ -51,10 +64,13 @@ const CEILINGS: ReadonlyMap<number, number> = new Map([
   [27, 1], // WriteTxnMarkers
   [32, 4], // DescribeConfigs
   [35, 4], // DescribeLogDirs
+  [36, 2], // SaslAuthenticate
   [37, 3], // CreatePartitions
   [42, 2], // DeleteGroups
   [44, 1], // IncrementalAlterConfigs
   [47, 0], // OffsetDelete
+  [50, 0], // DescribeUserScramCredentials
+  [51, 0], // AlterUserScramCredentials
   [61, 0], // DescribeProducers
   [65, 0], // DescribeTransactions
   [66, 1], // ListTransactions
@@ -87,6 +103,17 @@ export class AddressError extends Error {
   override readonly name = 'AddressError';
 }
 
+/** The SASL mechanisms this client logs in with. */
+export type SaslMechanismName = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+export const SASL_MECHANISM_NAMES: readonly SaslMechanismName[] = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
+
+/** A SASL login (a SASL_PLAINTEXT listener). */
+export interface SaslOptions {
+  readonly mechanism: SaslMechanismName;
+  readonly username: string;
+  readonly password: string;
+}
+
 export interface ClientOptions {
   /** Bounds connecting and each request. */
   readonly timeoutMs: number;
@@ -94,6 +121,8 @@ export interface ClientOptions {
   readonly clientId?: string;
   /** Where large responses to `pooled` requests are assembled; absent: nothing is pooled. */
   readonly framePool?: SharedFramePool;
+  /** Log in with SASL after ApiVersions; absent: no login (a PLAINTEXT listener). */
+  readonly sasl?: SaslOptions;
 }
 
 export interface RequestOptions {
@@ -163,6 +192,8 @@ export class KafkaClient {
   private receivedBytes = 0;
   private assembly: Assembly | null = null;
   private closedReason: string | null = null;
+  /** When the SASL session the broker granted ends (connections.max.reauth.ms); null: it does not. */
+  private saslSessionEndsAtMs: number | null = null;
 
   private constructor(
     private readonly socket: Socket,
@@ -192,6 +223,7 @@ export class KafkaClient {
       const client = new KafkaClient(socket, name, options.timeoutMs, options.clientId ?? CLIENT_ID, options.framePool ?? null);
       try {
         await client.negotiateVersions();
+        if (options.sasl !== undefined) await client.authenticate(options.sasl);
         return client;
       } catch (error) {
         client.close();
@@ -217,6 +249,47 @@ export class KafkaClient {
       if (body.errorCode !== ErrorCode.NONE) throw new BrokerError(body.errorCode, null, 'ApiVersions');
       for (const key of body.apiKeys) this.versions.set(key.apiKey, { min: key.minVersion, max: key.maxVersion });
       return;
+    }
+  }
+
+  /** SaslHandshake v1 and SaslAuthenticate: logs in, or throws a BrokerError saying why not. */
+  private async authenticate(sasl: SaslOptions): Promise<void> {
+    const subject = `SASL ${sasl.mechanism} login as "${sasl.username}" at ${this.address}`;
+    const handshakeVersion = this.pickVersion(saslHandshakeApi);
+    if (handshakeVersion < 1) {
+      throw new BrokerError(ErrorCode.UNSUPPORTED_VERSION, 'the broker serves only SaslHandshake v0 (raw tokens), which this client does not speak', subject);
+    }
+    const authenticateVersion = this.pickVersion(saslAuthenticateApi);
+    const { body: handshake } = await this.send(saslHandshakeApi, handshakeVersion, { mechanism: sasl.mechanism });
+    if (handshake.errorCode === ErrorCode.UNSUPPORTED_SASL_MECHANISM) {
+      const enabled = handshake.mechanisms.length === 0 ? 'none' : handshake.mechanisms.join(', ');
+      throw new BrokerError(handshake.errorCode, `the listener does not enable ${sasl.mechanism}; it enables ${enabled}`, subject);
+    }
+    if (handshake.errorCode === ErrorCode.ILLEGAL_SASL_STATE) {
+      throw new BrokerError(handshake.errorCode, 'the listener does not use SASL (a PLAINTEXT listener needs no login)', subject);
+    }
+    if (handshake.errorCode !== ErrorCode.NONE) throw new BrokerError(handshake.errorCode, null, subject);
+    const exchange = async (token: Buffer): Promise<Buffer> => {
+      const { body } = await this.send(saslAuthenticateApi, authenticateVersion, { authBytes: token });
+      if (body.errorCode !== ErrorCode.NONE) throw new BrokerError(body.errorCode, body.errorMessage, subject);
+      this.saslSessionEndsAtMs = body.sessionLifetimeMs > 0 ? Date.now() + body.sessionLifetimeMs : null;
+      return body.authBytes;
+    };
+    if (sasl.mechanism === 'PLAIN') {
+      // RFC 4616: authzid NUL authcid NUL password, with no authzid (the user acts as itself).
+      if (sasl.username === '' || sasl.username.includes('\u0000') || sasl.password.includes('\u0000')) {
+        throw new Error(`${subject}: a PLAIN user name must not be empty, and neither it nor the password may contain NUL`);
+      }
+      await exchange(Buffer.from(`\u0000${sasl.username}\u0000${sasl.password}`, 'utf8'));
+      return;
+    }
+    try {
+      const scram = new ScramClient(sasl.mechanism, sasl.username, sasl.password);
+      const challenge = await exchange(scram.firstMessage());
+      scram.verify(await exchange(await scram.finalMessage(challenge)));
+    } catch (error) {
+      if (error instanceof ScramClientError) throw new BrokerError(ErrorCode.SASL_AUTHENTICATION_FAILED, error.message, subject);
+      throw error;
     }
   }
 
@@ -441,7 +514,8 @@ export class KafkaClient {
   }
 
   private lostError(what: string): ConnectionError {
-    return new ConnectionError(`connection to ${this.address} lost (${this.closedReason}) before ${what} was answered`);
+    const expired = this.saslSessionEndsAtMs !== null && Date.now() >= this.saslSessionEndsAtMs ? '; its SASL session had ended (connections.max.reauth.ms) and this client does not re-authenticate' : '';
+    return new ConnectionError(`connection to ${this.address} lost (${this.closedReason}${expired}) before ${what} was answered`);
   }
 
   private fail(reason: string): void {
