@@ -23,7 +23,9 @@
 // mechanisms the listener enables, ILLEGAL_SASL_STATE from a listener without SASL), and the
 // broker closes the connection after it. SaslHandshake v0's raw tokens are not spoken. The
 // client does not re-authenticate (KIP-368): where the broker sets connections.max.reauth.ms,
-// a connection lasts one session, and a request after it ends finds the connection closed.
+// a connection lasts one session, and a request after it ends finds the connection closed (the
+// error says so). A client without a login on a SASL listener finds its first request after
+// ApiVersions answered by a close; that error says what a SASL listener does, too.
 
 import { connect as netConnect, type Socket } from 'node:net';
 import { ApiKey, apiVersionsApi, metadataApi, saslAuthenticateApi, saslHandshakeApi } from '../protocol/generated/index.js';
@@ -41,6 +43,7 @@ import { SHARED_FRAME_MIN_BYTES, type SharedFramePool } from './frame-pool.js';
 /** The client id requests carry unless the caller names another. */
 export const CLIENT_ID = 'spate-cli';
 const CLIENT_SOFTWARE_VERSION = '0.1.0';
+const BROKER_CLOSED = 'the broker closed the connection';
 /** The largest response frame accepted (a fetch is bounded far below this). */
 const MAX_FRAME_BYTES = 1024 * 1024 * 1024;
 
@@ -194,6 +197,9 @@ export class KafkaClient {
   private closedReason: string | null = null;
   /** When the SASL session the broker granted ends (connections.max.reauth.ms); null: it does not. */
   private saslSessionEndsAtMs: number | null = null;
+  /** Whether connect() logged in (for the error when a SASL listener closes a connection that did not). */
+  private loggedIn = false;
+  private responsesReceived = 0;
 
   private constructor(
     private readonly socket: Socket,
@@ -204,7 +210,7 @@ export class KafkaClient {
   ) {
     socket.on('data', (data: Buffer) => this.receive(data));
     socket.on('error', (error: NodeJS.ErrnoException) => this.fail(error.code ?? error.message));
-    socket.on('end', () => this.fail('the broker closed the connection'));
+    socket.on('end', () => this.fail(BROKER_CLOSED));
     socket.on('close', () => this.fail('connection closed'));
   }
 
@@ -223,7 +229,10 @@ export class KafkaClient {
       const client = new KafkaClient(socket, name, options.timeoutMs, options.clientId ?? CLIENT_ID, options.framePool ?? null);
       try {
         await client.negotiateVersions();
-        if (options.sasl !== undefined) await client.authenticate(options.sasl);
+        if (options.sasl !== undefined) {
+          await client.authenticate(options.sasl);
+          client.loggedIn = true;
+        }
         return client;
       } catch (error) {
         client.close();
@@ -496,6 +505,7 @@ export class KafkaClient {
     }
     this.pending.delete(correlationId);
     clearTimeout(pending.timer);
+    this.responsesReceived++;
     const { schema } = pending;
     let version = pending.version;
     try {
@@ -514,8 +524,11 @@ export class KafkaClient {
   }
 
   private lostError(what: string): ConnectionError {
-    const expired = this.saslSessionEndsAtMs !== null && Date.now() >= this.saslSessionEndsAtMs ? '; its SASL session had ended (connections.max.reauth.ms) and this client does not re-authenticate' : '';
-    return new ConnectionError(`connection to ${this.address} lost (${this.closedReason}${expired}) before ${what} was answered`);
+    let why = '';
+    if (this.saslSessionEndsAtMs !== null && Date.now() >= this.saslSessionEndsAtMs) why = '; its SASL session had ended (connections.max.reauth.ms) and this client does not re-authenticate';
+    // Only ApiVersions was answered: a SASL listener closes a connection whose next request is not a login.
+    else if (!this.loggedIn && this.responsesReceived === 1 && this.closedReason === BROKER_CLOSED) why = '; a SASL listener does this to a client that has not logged in';
+    return new ConnectionError(`connection to ${this.address} lost (${this.closedReason}${why}) before ${what} was answered`);
   }
 
   private fail(reason: string): void {
