@@ -1,14 +1,22 @@
 // What every command is: its declaration (options, help) and a function from parsed
 // arguments to an exit code. Commands that talk to a broker get a Context that
-// connects lazily with the global --bootstrap-server and timeout.
+// connects lazily with the global --bootstrap-server, timeout and --command-config login;
+// every connection a command opens goes through `connect`, so each logs in the same way.
 
 import type { CommandSpec, OptionSpec, ParsedArgs } from './args.js';
-import { ConnectionError, KafkaClient } from '../network/kafka-client.js';
+import { ConnectionError, KafkaClient, type SaslOptions } from '../network/kafka-client.js';
 
 export interface Context {
   readonly bootstrap: string;
   /** Bound on connecting and on each request. */
   readonly timeoutMs: number;
+  /** The SASL login --command-config asks for (security.protocol=SASL_PLAINTEXT); absent: none. */
+  readonly sasl?: SaslOptions;
+}
+
+/** A connection to `address` (default: the bootstrap servers) with the context's timeout and login. */
+export function connect(context: Context, address: string = context.bootstrap): Promise<KafkaClient> {
+  return KafkaClient.connect(address, context.sasl === undefined ? { timeoutMs: context.timeoutMs } : { timeoutMs: context.timeoutMs, sasl: context.sasl });
 }
 
 export interface Command {
@@ -20,7 +28,7 @@ export const jsonOption: OptionSpec = { name: 'json', kind: 'flag', help: 'print
 
 /** Connects, runs `body`, and always closes the connection. */
 export async function withClient<T>(context: Context, body: (client: KafkaClient) => Promise<T>): Promise<T> {
-  const client = await KafkaClient.connect(context.bootstrap, { timeoutMs: context.timeoutMs });
+  const client = await connect(context);
   try {
     return await body(client);
   } finally {
@@ -50,7 +58,7 @@ export async function atController<T>(
     let client = bootstrap;
     if (controller !== undefined && `${controller.host}:${controller.port}` !== bootstrap.address) {
       try {
-        client = await KafkaClient.connect(`${controller.host}:${controller.port}`, { timeoutMs: context.timeoutMs });
+        client = await connect(context, `${controller.host}:${controller.port}`);
       } catch (error) {
         // An advertised address this machine cannot reach: the bootstrap broker answers NOT_CONTROLLER or acts.
         if (!(error instanceof ConnectionError)) throw error;

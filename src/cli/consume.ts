@@ -11,8 +11,8 @@
 // zstd: src/protocol/record-validation.ts); one that cannot be is skipped with a line on stderr.
 
 import type { ParsedArgs } from './args.js';
-import { KafkaClient } from '../network/kafka-client.js';
-import type { Command, Context } from './command.js';
+import type { KafkaClient } from '../network/kafka-client.js';
+import { connect, type Command, type Context } from './command.js';
 import { BrokerError, ConnectionError, UsageError } from './errors.js';
 import { unescapeSeparator } from './produce.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
@@ -109,7 +109,7 @@ interface Position {
 
 async function runConsume(args: ParsedArgs, context: Context): Promise<number> {
   const options = parseOptions(args);
-  const client = await KafkaClient.connect(context.bootstrap, { timeoutMs: context.timeoutMs });
+  const client = await connect(context);
   const consumer = new Consumer(client, options, context.timeoutMs);
   const stop = (): void => consumer.stop();
   process.once('SIGINT', stop);

@@ -3,9 +3,9 @@
 // (key type GROUP or TRANSACTION) and remembered, and requests to it retried while the
 // coordinator loads or moves, within the request timeout.
 
-import type { Context } from './command.js';
+import { connect, type Context } from './command.js';
 import { BrokerError, ConnectionError } from './errors.js';
-import { KafkaClient } from '../network/kafka-client.js';
+import type { KafkaClient } from '../network/kafka-client.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { findCoordinatorApi } from '../protocol/generated/index.js';
 
@@ -41,16 +41,21 @@ export class CoordinatorAdmin {
   private readonly connections = new Map<string, KafkaClient>();
   private readonly coordinators = new Map<string, { node: Node; client: KafkaClient }>();
 
+  /** Bound on each wait (the context's). */
+  readonly timeoutMs: number;
+
   /** @param subject how errors name a key's coordinator ("the coordinator of group …") */
   protected constructor(
     readonly client: KafkaClient,
-    readonly timeoutMs: number,
+    private readonly context: Context,
     private readonly keyType: (typeof CoordinatorKeyType)[keyof typeof CoordinatorKeyType],
     private readonly subject: (key: string) => string,
-  ) {}
+  ) {
+    this.timeoutMs = context.timeoutMs;
+  }
 
   protected static async connectBootstrap(context: Context): Promise<KafkaClient> {
-    return KafkaClient.connect(context.bootstrap, { timeoutMs: context.timeoutMs });
+    return connect(context);
   }
 
   close(): void {
@@ -70,7 +75,7 @@ export class CoordinatorAdmin {
     if (open !== undefined) return open;
     let client: KafkaClient;
     try {
-      client = await KafkaClient.connect(address, { timeoutMs: this.timeoutMs });
+      client = await connect(this.context, address);
     } catch (error) {
       if (!(error instanceof ConnectionError) || !fallBack) throw error;
       client = this.client;

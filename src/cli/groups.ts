@@ -156,7 +156,7 @@ function note(text: string): void {
 /** The bootstrap connection plus, per group, one to its coordinator (coordinator-admin.ts), and what only groups need. */
 class GroupAdmin extends CoordinatorAdmin {
   static async open(context: Context): Promise<GroupAdmin> {
-    return new GroupAdmin(await CoordinatorAdmin.connectBootstrap(context), context.timeoutMs, CoordinatorKeyType.group, (groupId) => `the coordinator of group "${groupId}"`);
+    return new GroupAdmin(await CoordinatorAdmin.connectBootstrap(context), context, CoordinatorKeyType.group, (groupId) => `the coordinator of group "${groupId}"`);
   }
 
   /** The partitions of each topic (Metadata); an unknown topic is a BrokerError unless `missing` takes it. */

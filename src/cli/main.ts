@@ -2,7 +2,7 @@
 // spate: the operator's command-line tool for a Spate broker (or any Kafka broker for
 // the commands that only use the standard protocol), so daily work needs no Java tools.
 //
-//   spate [--bootstrap-server host:port] [--timeout-ms N] <command> [options]
+//   spate [--bootstrap-server host:port] [--timeout-ms N] [--command-config FILE] <command> [options]
 //
 //   start            run a broker in the foreground
 //   topics           list | create | describe | delete | add-partitions
@@ -18,6 +18,8 @@
 //   reassign         --generate | --execute [--throttle] | --verify | --cancel (Kafka's kafka-reassign-partitions.sh)
 //
 // The broker address is --bootstrap-server, else $SPATE_BOOTSTRAP, else 127.0.0.1:9092.
+// --command-config reads a Kafka client properties file for a SASL_PLAINTEXT listener's login
+// (client-config.ts); every connection a command opens logs in with it.
 //
 // Exit codes (scripts may rely on them):
 //   0  success
@@ -30,6 +32,7 @@
 
 import { readFileSync } from 'node:fs';
 import { commandHelp, parseArgs, type CommandSpec, type OptionSpec } from './args.js';
+import { readClientConfig } from './client-config.js';
 import type { Command, Context } from './command.js';
 import { cluster } from './cluster.js';
 import { configsAlter, configsDescribe } from './configs.js';
@@ -55,6 +58,7 @@ const globalOptions: readonly OptionSpec[] = [
   { name: 'bootstrap-server', kind: 'value', valueName: 'HOST:PORT', help: `the broker (default: $SPATE_BOOTSTRAP, else ${DEFAULT_BOOTSTRAP})` },
   { name: 'timeout-ms', kind: 'value', valueName: 'N', help: `bound on connecting and on each request (default ${DEFAULT_TIMEOUT_MS})` },
   { name: 'request-timeout-ms', kind: 'value', valueName: 'N', help: 'the same as --timeout-ms (for consume, where --timeout-ms is the idle time)' },
+  { name: 'command-config', kind: 'value', valueName: 'FILE', help: 'a Kafka client properties file: security.protocol=SASL_PLAINTEXT, sasl.mechanism, and sasl.jaas.config or sasl.username/sasl.password' },
   { name: 'help', kind: 'flag', help: 'show help' },
 ];
 
@@ -97,7 +101,7 @@ function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.spec.name.length), startSpec.name.length) + 2;
   const line = (spec: CommandSpec): string => `  ${spec.name.padEnd(width)}${spec.summary}`;
   return [
-    'usage: spate [--bootstrap-server HOST:PORT] [--timeout-ms N] <command> [options]',
+    'usage: spate [--bootstrap-server HOST:PORT] [--timeout-ms N] [--command-config FILE] <command> [options]',
     '',
     'commands:',
     line(startSpec),
@@ -209,9 +213,13 @@ async function main(argv: readonly string[]): Promise<number> {
     args.optionalInt('request-timeout-ms', 1, MAX_TIMEOUT_MS) ??
     (command === consume ? undefined : args.optionalInt('timeout-ms', 1, MAX_TIMEOUT_MS)) ??
     DEFAULT_TIMEOUT_MS;
+  const commandConfigPath = args.value('command-config');
+  const clientConfig = commandConfigPath === undefined ? null : readClientConfig(commandConfigPath);
+  for (const warning of clientConfig?.warnings ?? []) process.stderr.write(`warning: ${warning}\n`);
   const context: Context = {
     bootstrap: args.value('bootstrap-server') ?? process.env['SPATE_BOOTSTRAP'] ?? DEFAULT_BOOTSTRAP,
     timeoutMs,
+    ...(clientConfig?.sasl === undefined ? {} : { sasl: clientConfig.sasl }),
   };
   try {
     return await command.run(args, context);

@@ -19,11 +19,11 @@
 // NOT_CONTROLLER, as leaders.ts does for ElectLeaders.
 
 import { readFileSync } from 'node:fs';
-import { BrokerError, KafkaClient } from '../network/kafka-client.js';
+import { BrokerError, type KafkaClient } from '../network/kafka-client.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { alterPartitionReassignmentsApi, describeLogDirsApi, incrementalAlterConfigsApi, listPartitionReassignmentsApi } from '../protocol/generated/index.js';
 import type { MetadataResponse } from '../protocol/generated/metadata-response.js';
-import { atController, withClient, type Command, type Context } from './command.js';
+import { atController, connect, withClient, type Command, type Context } from './command.js';
 import { UsageError } from './errors.js';
 import { formatBytes, printError, printLine } from './output.js';
 import {
@@ -232,7 +232,7 @@ async function onEachBroker<T>(metadata: MetadataResponse, ids: readonly number[
   for (const id of ids) {
     const broker = metadata.brokers.find((b) => b.nodeId === id);
     if (broker === undefined) throw new UsageError(`broker ${id} is not in the cluster's metadata`);
-    const client = await KafkaClient.connect(`${broker.host}:${broker.port}`, { timeoutMs: context.timeoutMs });
+    const client = await connect(context, `${broker.host}:${broker.port}`);
     try {
       results.set(id, await body(client, id));
     } finally {

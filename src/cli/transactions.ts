@@ -101,7 +101,7 @@ class TransactionAdmin extends CoordinatorAdmin {
   private clusterMetadata: MetadataResponse | null = null;
 
   static async open(context: Context): Promise<TransactionAdmin> {
-    return new TransactionAdmin(await CoordinatorAdmin.connectBootstrap(context), context.timeoutMs, CoordinatorKeyType.transaction, (id) => `the coordinator of transactional id "${id}"`);
+    return new TransactionAdmin(await CoordinatorAdmin.connectBootstrap(context), context, CoordinatorKeyType.transaction, (id) => `the coordinator of transactional id "${id}"`);
   }
 
   /** Metadata of every topic (cached until `refresh`). */
