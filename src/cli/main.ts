@@ -16,6 +16,7 @@
 //   leaders          elect --preferred | --unclean (partition leaders, through the controller)
 //   cluster          brokers and racks, the controller, under-replicated/under-min-ISR/offline partitions
 //   reassign         --generate | --execute [--throttle] | --verify | --cancel (Kafka's kafka-reassign-partitions.sh)
+//   users            create | list | delete (SCRAM credentials, as kafka-configs.sh --entity-type users)
 //
 // The broker address is --bootstrap-server, else $SPATE_BOOTSTRAP, else 127.0.0.1:9092.
 // --command-config reads a Kafka client properties file for a SASL_PLAINTEXT listener's login
@@ -48,6 +49,7 @@ import { reassign } from './reassign.js';
 import { runStart, startSpec } from './start.js';
 import { topicsAddPartitions, topicsCreate, topicsDelete, topicsDescribe, topicsList } from './topics.js';
 import { transactionsAbort, transactionsDescribe, transactionsFindHanging, transactionsList } from './transactions.js';
+import { usersCreate, usersDelete, usersList } from './users.js';
 
 const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -86,6 +88,9 @@ const commands: readonly Command[] = [
   leadersElect,
   cluster,
   reassign,
+  usersCreate,
+  usersList,
+  usersDelete,
 ];
 const commandsByName = new Map(commands.map((command) => [command.spec.name, command]));
 const groups = new Set(commands.filter((c) => c.spec.name.includes(' ')).map((c) => c.spec.name.split(' ')[0]!));

@@ -1,0 +1,257 @@
+// `spate users create|list|delete`: the SCRAM credentials SASL logs users in with (KIP-554), what
+// Kafka's tool does as
+//   kafka-configs.sh --alter --add-config 'SCRAM-SHA-256=[iterations=8192,password=alice-secret]' --entity-type users --entity-name alice
+//
+// create   a random salt of the hash's size (32 bytes for SCRAM-SHA-256, 64 for SCRAM-SHA-512)
+//          and the salted password (PBKDF2, RFC 5802's Hi) made here, then AlterUserScramCredentials
+//          upsertions: the password never leaves this process. It comes from --password, from
+//          --password-file, or from stdin with `--password -`, so it need not be on a command line
+//          that others can read (ps, shell history). An existing credential of the same
+//          mechanism is replaced: this is also how a password is changed.
+// list     DescribeUserScramCredentials: each user's mechanisms and iteration counts (never keys).
+// delete   AlterUserScramCredentials deletions: the mechanisms named, or by default the ones the
+//          user has (DescribeUserScramCredentials first).
+//
+// The broker's answers keep their names: RESOURCE_NOT_FOUND for a user or credential that does
+// not exist, UNACCEPTABLE_CREDENTIAL, UNSUPPORTED_SASL_MECHANISM, DUPLICATE_RESOURCE (exit 1, as
+// every command's broker errors; printed after the other users' results).
+
+import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import type { ParsedArgs } from './args.js';
+import { jsonOption, withClient, type Command } from './command.js';
+import { BrokerError, UsageError } from './errors.js';
+import { formatTable, printError, printJson, printLine } from './output.js';
+import type { KafkaClient } from '../network/kafka-client.js';
+import { ErrorCode } from '../protocol/errors.js';
+import type { DescribeUserScramCredentialsResult } from '../protocol/generated/describe-user-scram-credentials-response.js';
+import { alterUserScramCredentialsApi, describeUserScramCredentialsApi } from '../protocol/generated/index.js';
+import {
+  saltPassword,
+  SCRAM_ITERATIONS_DEFAULT,
+  SCRAM_ITERATIONS_MAX,
+  SCRAM_ITERATIONS_MIN,
+  SCRAM_MECHANISM_TYPES,
+  SCRAM_MECHANISMS,
+  scramMechanismOfType,
+  type ScramMechanism,
+} from '../security/scram.js';
+
+/** A salt as long as the mechanism's hash (what Kafka's ScramFormatter makes, and scram.ts's makeCredential). */
+const SALT_BYTES: Readonly<Record<ScramMechanism, number>> = { 'SCRAM-SHA-256': 32, 'SCRAM-SHA-512': 64 };
+/** The most a password file or stdin may hold: a password is a line. */
+const PASSWORD_INPUT_BYTES_MAX = 64 * 1024;
+
+const mechanismOption = (help: string) => ({ name: 'mechanism', kind: 'value', valueName: 'SCRAM-SHA-256|SCRAM-SHA-512|both', help }) as const;
+
+/** --mechanism's value: one mechanism or both; `fallback` when absent. */
+function parseMechanisms(args: ParsedArgs, fallback: readonly ScramMechanism[] | null): readonly ScramMechanism[] | null {
+  const value = args.value('mechanism');
+  if (value === undefined) return fallback;
+  const upper = value.trim().toUpperCase();
+  if (upper === 'BOTH') return SCRAM_MECHANISMS;
+  const mechanism = SCRAM_MECHANISMS.find((name) => name === upper);
+  if (mechanism === undefined) throw new UsageError(`--mechanism must be SCRAM-SHA-256, SCRAM-SHA-512 or both, got "${value}"`);
+  return [mechanism];
+}
+
+function mechanismName(type: number): string {
+  return scramMechanismOfType(type) ?? `unknown mechanism ${type}`;
+}
+
+/** "SCRAM-SHA-256 and SCRAM-SHA-512" */
+function listed(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+function userName(args: ParsedArgs, index: number): string {
+  const name = args.positionals[index]!;
+  if (name === '') throw new UsageError('a user name must not be empty');
+  return name;
+}
+
+/** Reads stdin to its end, at most PASSWORD_INPUT_BYTES_MAX bytes. */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    if (bytes > PASSWORD_INPUT_BYTES_MAX) throw new UsageError(`stdin holds more than ${PASSWORD_INPUT_BYTES_MAX} bytes; a password is one line`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The password's one line: a line end after it is dropped; a second line with text on it is a mistake. */
+function passwordLine(text: string, what: string): string {
+  const [first, ...rest] = text.split(/\r?\n/);
+  if (rest.some((line) => line !== '')) throw new UsageError(`${what} has more than one line; a password is one line`);
+  if (first === undefined || first === '') throw new UsageError(`${what} holds no password (an empty password is not accepted)`);
+  return first;
+}
+
+/** The password from --password, --password-file or stdin (`--password -`). */
+async function readPassword(args: ParsedArgs): Promise<string> {
+  const given = args.value('password');
+  const file = args.value('password-file');
+  if (given !== undefined && file !== undefined) throw new UsageError('give --password or --password-file, not both');
+  if (file !== undefined) {
+    let text: string;
+    try {
+      const stat = statSync(file);
+      if (!stat.isFile()) throw new Error('not a file');
+      if (stat.size > PASSWORD_INPUT_BYTES_MAX) throw new Error(`it holds more than ${PASSWORD_INPUT_BYTES_MAX} bytes; a password is one line`);
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--password-file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    }
+    return passwordLine(text, `--password-file ${file}`);
+  }
+  if (given === undefined) throw new UsageError('users create needs --password PASSWORD, --password - (stdin) or --password-file FILE');
+  if (given === '-') {
+    if (process.stdin.isTTY) process.stderr.write('Password (then Enter and Ctrl-D): ');
+    return passwordLine(await readStdin(), 'stdin');
+  }
+  if (given === '') throw new UsageError('--password is empty (an empty password is not accepted)');
+  return given;
+}
+
+/** DescribeUserScramCredentials of these users (null: every user); a request-level error is a BrokerError. */
+async function describeUsers(client: KafkaClient, users: readonly string[] | null): Promise<DescribeUserScramCredentialsResult[]> {
+  const { body } = await client.request(describeUserScramCredentialsApi, { users: users === null ? null : users.map((name) => ({ name })) });
+  if (body.errorCode !== ErrorCode.NONE) throw new BrokerError(body.errorCode, body.errorMessage, 'DescribeUserScramCredentials');
+  return body.results;
+}
+
+/** AlterUserScramCredentials: each user named, with its error (NONE when its changes were applied). */
+async function alterUsers(
+  client: KafkaClient,
+  deletions: readonly { name: string; mechanism: number }[],
+  upsertions: readonly { name: string; mechanism: number; iterations: number; salt: Buffer; saltedPassword: Buffer }[],
+): Promise<Map<string, BrokerError | null>> {
+  const { body } = await client.request(alterUserScramCredentialsApi, { deletions: [...deletions], upsertions: [...upsertions] });
+  const results = new Map<string, BrokerError | null>();
+  for (const name of [...deletions, ...upsertions].map((alteration) => alteration.name)) {
+    const result = body.results.find((r) => r.user === name);
+    if (result === undefined) results.set(name, new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'AlterUserScramCredentials answered without the user', `user "${name}"`));
+    else results.set(name, result.errorCode === ErrorCode.NONE ? null : new BrokerError(result.errorCode, result.errorMessage, `user "${name}"`));
+  }
+  return results;
+}
+
+// ---- users create ----
+
+export const usersCreate: Command = {
+  spec: {
+    name: 'users create',
+    summary: 'Create a user\'s SCRAM credentials, or replace them (a new password); the password never goes to the broker.',
+    synopsis: 'users create <user> (--password PASSWORD | --password - | --password-file FILE) [--mechanism SCRAM-SHA-256|SCRAM-SHA-512|both] [--iterations N]',
+    details: [
+      'Kafka\'s `kafka-configs.sh --alter --add-config \'SCRAM-SHA-256=[iterations=8192,password=…]\'',
+      '--entity-type users --entity-name USER`. A random salt and the salted password (PBKDF2) are',
+      'made here and sent with AlterUserScramCredentials; the broker keeps keys derived from them.',
+      '`--password -` reads the password from stdin, --password-file from a file (one line; its',
+      'line end is dropped), so it need not appear in the command line. A credential the user',
+      'already has for a mechanism is replaced. Broker errors (UNACCEPTABLE_CREDENTIAL, …): exit 1.',
+    ].join('\n'),
+    options: [
+      { name: 'password', kind: 'value', valueName: 'PASSWORD|-', help: 'the password, or - to read it from stdin' },
+      { name: 'password-file', kind: 'value', valueName: 'FILE', help: 'read the password from this file (its first line)' },
+      mechanismOption('the mechanism to create credentials for (default both)'),
+      { name: 'iterations', kind: 'value', valueName: 'N', help: `PBKDF2 iterations, ${SCRAM_ITERATIONS_MIN} to ${SCRAM_ITERATIONS_MAX} (default ${SCRAM_ITERATIONS_DEFAULT})` },
+    ],
+    minPositionals: 1,
+    maxPositionals: 1,
+  },
+  async run(args, context) {
+    const user = userName(args, 0);
+    const mechanisms = parseMechanisms(args, SCRAM_MECHANISMS)!;
+    const iterations = args.int('iterations', SCRAM_ITERATIONS_DEFAULT, SCRAM_ITERATIONS_MIN, SCRAM_ITERATIONS_MAX);
+    const password = await readPassword(args);
+    const upsertions = await Promise.all(
+      mechanisms.map(async (mechanism) => {
+        const salt = randomBytes(SALT_BYTES[mechanism]);
+        return { name: user, mechanism: SCRAM_MECHANISM_TYPES[mechanism], iterations, salt, saltedPassword: await saltPassword(mechanism, password, salt, iterations) };
+      }),
+    );
+    const error = await withClient(context, async (client) => (await alterUsers(client, [], upsertions)).get(user));
+    if (error !== null && error !== undefined) throw error;
+    printLine(`Set the ${listed(mechanisms)} credential${mechanisms.length === 1 ? '' : 's'} of user "${user}" (${iterations} iterations).`);
+    return 0;
+  },
+};
+
+// ---- users list ----
+
+export const usersList: Command = {
+  spec: {
+    name: 'users list',
+    summary: 'List users with SCRAM credentials: each mechanism and its iterations (the header alone when there is none).',
+    synopsis: 'users list [<user>…] [--json]',
+    details: 'Without names, every user with a credential. A name without any is RESOURCE_NOT_FOUND (exit 1) after the others are printed.',
+    options: [jsonOption],
+    minPositionals: 0,
+    maxPositionals: Infinity,
+  },
+  async run(args, context) {
+    const names = [...new Set(args.positionals)];
+    const results = await withClient(context, (client) => describeUsers(client, names.length === 0 ? null : names));
+    const found = results.filter((result) => result.errorCode === ErrorCode.NONE).sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+    const users = found.map((result) => ({
+      user: result.user,
+      credentials: [...result.credentialInfos].sort((a, b) => a.mechanism - b.mechanism).map((info) => ({ mechanism: mechanismName(info.mechanism), iterations: info.iterations })),
+    }));
+    if (args.flag('json')) printJson(users);
+    else printLine(formatTable(['USER', 'MECHANISM', 'ITERATIONS'], users.flatMap((u) => u.credentials.map((c) => [u.user, c.mechanism, c.iterations]))));
+    const failed = results.filter((result) => result.errorCode !== ErrorCode.NONE);
+    for (const result of failed) printError(new BrokerError(result.errorCode, result.errorMessage, `user "${result.user}"`).message);
+    return failed.length > 0 ? 1 : 0;
+  },
+};
+
+// ---- users delete ----
+
+export const usersDelete: Command = {
+  spec: {
+    name: 'users delete',
+    summary: 'Delete users\' SCRAM credentials (by default every mechanism each has).',
+    synopsis: 'users delete <user>… [--mechanism SCRAM-SHA-256|SCRAM-SHA-512|both]',
+    details: [
+      'Without --mechanism, DescribeUserScramCredentials finds the mechanisms each user has and',
+      'all are deleted; a user without any is RESOURCE_NOT_FOUND. With --mechanism, a credential',
+      'the user does not have is RESOURCE_NOT_FOUND as the broker answers it (and none of that',
+      'user\'s credentials is deleted). Failures: exit 1, after the other users are deleted.',
+    ].join('\n'),
+    options: [mechanismOption('delete only this mechanism\'s credential, or both (default: the ones the user has)')],
+    minPositionals: 1,
+    maxPositionals: Infinity,
+  },
+  async run(args, context) {
+    const names = [...new Set(args.positionals.map((_, index) => userName(args, index)))];
+    const chosen = parseMechanisms(args, null);
+    return withClient(context, async (client) => {
+      const errors: BrokerError[] = [];
+      const deletions: { name: string; mechanism: number }[] = [];
+      if (chosen !== null) {
+        for (const name of names) for (const mechanism of chosen) deletions.push({ name, mechanism: SCRAM_MECHANISM_TYPES[mechanism] });
+      } else {
+        for (const result of await describeUsers(client, names)) {
+          if (result.errorCode === ErrorCode.RESOURCE_NOT_FOUND) errors.push(new BrokerError(result.errorCode, 'the user has no SCRAM credential to delete', `user "${result.user}"`));
+          else if (result.errorCode !== ErrorCode.NONE) errors.push(new BrokerError(result.errorCode, result.errorMessage, `user "${result.user}"`));
+          else for (const info of result.credentialInfos) deletions.push({ name: result.user, mechanism: info.mechanism });
+        }
+      }
+      const results = deletions.length === 0 ? new Map<string, BrokerError | null>() : await alterUsers(client, deletions, []);
+      for (const [name, error] of results) {
+        if (error !== null) {
+          errors.push(error);
+          continue;
+        }
+        const deleted = deletions.filter((deletion) => deletion.name === name).map((deletion) => mechanismName(deletion.mechanism));
+        printLine(`Deleted the ${listed(deleted)} credential${deleted.length === 1 ? '' : 's'} of user "${name}".`);
+      }
+      for (const error of errors) printError(error.message);
+      return errors.length > 0 ? 1 : 0;
+    });
+  },
+};
