@@ -60,6 +60,8 @@ export interface SecuritySettings {
   readonly failedAuthenticationDelayMs: number;
   /** connections.max.reauth.ms (0: sessions do not expire). */
   readonly maxReauthMs: number;
+  /** sasl.server.max.receive.size: the largest frame read before authentication. */
+  readonly saslServerMaxReceiveSize: number;
 }
 
 export type TimestampType = 'CreateTime' | 'LogAppendTime';
@@ -382,6 +384,7 @@ function securitySettings(values: ReadonlyMap<string, ConfigValue>, listenerMech
     listeners: byListener,
     failedAuthenticationDelayMs,
     maxReauthMs: values.get('connections.max.reauth.ms') as number,
+    saslServerMaxReceiveSize: values.get('sasl.server.max.receive.size') as number,
     authorizer: authorizerClass === '' ? null : { superUsers: new Set(superUsers), allowEveryoneIfNoAclFound: values.get('allow.everyone.if.no.acl.found') as boolean },
   };
 }

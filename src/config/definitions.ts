@@ -454,6 +454,7 @@ export const brokerConfigDefinitions = define([
     name: 'sasl.enabled.mechanisms', type: 'list', defaultValue: 'GSSAPI',
     doc: 'The SASL mechanisms a SASL listener accepts (per listener: listener.name.<name>.sasl.enabled.mechanisms). Spate serves PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512; a SASL listener whose list names another (Kafka\'s default is GSSAPI) fails the start.',
   },
+  { name: 'sasl.server.max.receive.size', type: 'int', defaultValue: '524288', min: 1, doc: 'The largest frame a SASL listener reads from a connection before it has authenticated; a larger one closes the connection (Kafka\'s bound on unauthenticated input).' },
   { name: 'connection.failed.authentication.delay.ms', type: 'int', defaultValue: '100', min: 0, doc: 'Connection close delay on failed authentication: the failure response is delayed this long, then the connection closed. Must be below connections.max.idle.ms.' },
   {
     name: 'authorizer.class.name', type: 'string', defaultValue: '',

@@ -271,6 +271,13 @@ export class Connection implements AdmissionWaiter {
   /** A frame of `size` bytes may start when this connection and the broker have room for it. */
   private admit(size: number): boolean {
     if (this.closed || this.draining) return false;
+    const unauthenticatedMax = this.options.session.frameMaxBytes;
+    if (size > unauthenticatedMax) {
+      // Kafka's bound on what a client that has not logged in may make the broker read.
+      this.clientError('request size', `closing connection ${this.peer}: a ${size}-byte frame before SASL authentication completed (sasl.server.max.receive.size ${unauthenticatedMax})`);
+      this.close();
+      return false;
+    }
     if (this.slots.length >= limits.connectionInFlightRequestsMax || this.responseBytes >= limits.connectionQueuedResponseBytesMax) {
       return false; // retried when this connection's own responses go out (ownCapacityReleased)
     }

@@ -107,6 +107,11 @@ export class ConnectionSession {
     return this.state === 'complete';
   }
 
+  /** The largest frame this connection may send now: sasl.server.max.receive.size until it has authenticated, else no bound here. */
+  get frameMaxBytes(): number {
+    return this.state === 'complete' || this.services === null ? Number.MAX_SAFE_INTEGER : this.services.settings().saslServerMaxReceiveSize;
+  }
+
   /** The next frame is a raw SASL token (after SaslHandshake v0), not a request. */
   get expectsRawToken(): boolean {
     return this.raw && this.state === 'authenticate';

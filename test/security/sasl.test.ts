@@ -160,6 +160,20 @@ t.test('SaslHandshake v0 then raw tokens (kafka-python\'s framing) authenticates
   raw.destroy();
 });
 
+t.test('before authentication a frame is bounded by sasl.server.max.receive.size (512 KiB); after, by socket.request.max.bytes', async (t) => {
+  const early = await RawClient.connect(t, saslPort);
+  const big = Buffer.alloc(4 + 1024 * 1024);
+  big.writeInt32BE(1024 * 1024);
+  early.write(big.subarray(0, 6)); // the size, and the start of a request header
+  t.ok(await early.waitForClose(), 'a 1 MiB frame announced before logging in closes the connection at its size');
+  const kafka = kafkaAs('scram-sha-256', 'alice', 'alice-secret');
+  const producer = kafka.producer({ allowAutoTopicCreation: true });
+  await producer.connect();
+  await producer.send({ topic: 'sasl-big', messages: [{ value: Buffer.alloc(900 * 1024, 1) }], acks: -1 });
+  await producer.disconnect();
+  t.pass('a 900 KiB record from a logged-in client is taken');
+});
+
 t.test('credentials survive a restart; the data directory holds no password', async (t) => {
   await secured.restart();
   const producer = kafkaAs('scram-sha-256', 'alice', 'alice-secret').producer();
