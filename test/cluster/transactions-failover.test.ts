@@ -15,7 +15,7 @@
 //   takes a transactional batch: refused before the partition is added, taken after, refused
 //   again after the transaction's marker, and the partition's last stable offset never hangs;
 // - a confluent-kafka (librdkafka 2.0.2) consume-transform-produce loop (txn_loop.py) over
-//   30,000 records of a replicated topic runs while the broker coordinating its transactional
+//   100,000 records of a replicated topic runs while the broker coordinating its transactional
 //   id is killed with SIGKILL, 30 % of the way through. Another broker becomes the
 //   coordinator, the loop goes on with it, the killed broker comes back as a follower of the
 //   id's partition, and the loop ends without a fatal error; its transactional id is left
@@ -390,7 +390,7 @@ t.test('a librdkafka consume-transform-produce loop writes each input exactly on
   const INPUT = 'eos-failover-input';
   const OUTPUT = 'eos-failover-output';
   const PARTITIONS = 3;
-  const RECORDS = 30_000;
+  const RECORDS = 100_000; // as many as the issue's acceptance names for the loop
   const TXN_ID = 'eos-failover-txn';
   const clients: ClientProcess[] = [];
   explainOnFailure(t, () => clients);
