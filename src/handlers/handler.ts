@@ -64,6 +64,8 @@ export interface RequestContext {
   readonly session: ConnectionSession;
   /** Whether this connection's principal may do `operation` (acl.ts AclOperation) on the resource; always true without an authorizer. */
   authorize(operation: number, resourceType: number, resourceName: string): boolean;
+  /** Whether this connection's principal may do `operation` on some resource of the type (Kafka's authorizeByResourceType); always true without an authorizer. */
+  authorizeByResourceType(operation: number, resourceType: number): boolean;
   /** Runs `release` once the response has been written to the socket, or the connection is gone. */
   onResponseDone(release: () => void): void;
   /**

@@ -413,6 +413,7 @@ export class Connection implements AdmissionWaiter {
       broker: this.options.services,
       session,
       authorize: (operation, resourceType, resourceName) => authorizer.authorize(session.principal, session.clientHost, operation, resourceType, resourceName),
+      authorizeByResourceType: (operation, resourceType) => authorizer.authorizeByResourceType(session.principal, session.clientHost, operation, resourceType),
       onResponseDone: (done) => {
         if (this.closed && this.slots.indexOf(slot) < 0) done();
         else slot.releases.push(done);

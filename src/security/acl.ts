@@ -231,6 +231,42 @@ export class AclIndex {
     return decision;
   }
 
+  /**
+   * Whether `principal` at `host` may do `operation` on some resource of the type (Kafka's
+   * Authorizer.authorizeByResourceType, which InitProducerId asks for WRITE on any topic): a
+   * super user, or a decision for a name no ACL names ("hardcode", as Kafka asks, so
+   * allow.everyone.if.no.acl.found counts); else denied by a literal DENY of "*"; else allowed
+   * by an ALLOW of "*", or by a literal ALLOW no literal DENY of the same name and no DENY
+   * prefixing it dominates, or a prefixed ALLOW no DENY prefixing it dominates. Only the
+   * operation itself or ALL counts (no implied operations), as in Kafka.
+   */
+  authorizeByResourceType(principal: string, host: string, operation: number, resourceType: number): boolean {
+    if (this.authorize(principal, host, operation, resourceType, 'hardcode')) return true;
+    const applies = (binding: AclBinding): boolean =>
+      binding.resourceType === resourceType &&
+      (binding.principal === principal || binding.principal === WILDCARD_PRINCIPAL) &&
+      (binding.host === host || binding.host === WILDCARD) &&
+      (binding.operation === operation || binding.operation === AclOperation.ALL);
+    const denyLiteral = new Set<string>();
+    const denyPrefixed = new Set<string>();
+    const allowed: AclBinding[] = [];
+    for (const binding of this.all.values()) {
+      if (!applies(binding)) continue;
+      if (binding.permission === AclPermission.DENY) {
+        if (binding.patternType === PatternType.LITERAL && binding.resourceName === WILDCARD) return false;
+        (binding.patternType === PatternType.LITERAL ? denyLiteral : denyPrefixed).add(binding.resourceName);
+      } else if (binding.permission === AclPermission.ALLOW) {
+        allowed.push(binding);
+      }
+    }
+    if (allowed.some((binding) => binding.patternType === PatternType.LITERAL && binding.resourceName === WILDCARD)) return true;
+    return allowed.some((binding) => {
+      if (binding.patternType === PatternType.LITERAL && denyLiteral.has(binding.resourceName)) return false;
+      for (let end = 1; end <= binding.resourceName.length; end++) if (denyPrefixed.has(binding.resourceName.slice(0, end))) return false;
+      return true;
+    });
+  }
+
   private decide(principal: string, host: string, operation: number, resourceType: number, resourceName: string): boolean {
     const bindings = this.bindingsFor(resourceType, resourceName);
     if (bindings.length === 0) return this.settings.allowEveryoneIfNoAclFound;

@@ -60,6 +60,12 @@ export class Authorizer {
     return this.index.authorize(principal, host, operation, resourceType, resourceName);
   }
 
+  /** Whether the principal at host may do the operation on some resource of the type (Kafka's authorizeByResourceType); always, without an authorizer. */
+  authorizeByResourceType(principal: string, host: string, operation: number, resourceType: number): boolean {
+    if (!this.enabled) return true;
+    return this.index.authorizeByResourceType(principal, host, operation, resourceType);
+  }
+
   /** CreateAcls: one outcome per binding, in order (INVALID_REQUEST for a binding Kafka would refuse). */
   create(bindings: readonly AclBinding[]): Promise<AclOutcome[]> {
     return this.serially(async () => {

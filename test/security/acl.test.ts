@@ -125,3 +125,22 @@ t.test('what a creation may not name', async (t) => {
   }
   t.equal(bindingProblem({ ...good, resourceType: ResourceType.CLUSTER, resourceName: 'kafka-cluster', operation: Op.ALTER }), null, 'the cluster, by its name');
 });
+
+t.test('authorizeByResourceType: an ALLOW on some resource of the type, unless a DENY dominates it (Kafka\'s default Authorizer)', async (t) => {
+  const any = (acls: AclIndex, principal = 'User:alice', operation: number = Op.WRITE) => acls.authorizeByResourceType(principal, '10.0.0.1', operation, ResourceType.TOPIC);
+  t.notOk(any(index([])), 'no ACLs and allow.everyone.if.no.acl.found off: denied');
+  t.ok(any(index([], { allowEveryoneIfNoAclFound: true })), 'no ACLs and allow.everyone.if.no.acl.found on: allowed');
+  t.ok(any(index([], { superUsers: ['User:alice'] })), 'a super user');
+  t.ok(any(index([acl('orders', Op.WRITE)])), 'a literal ALLOW on one topic');
+  t.ok(any(index([acl('orders', Op.ALL)])), 'ALL counts');
+  t.notOk(any(index([acl('orders', Op.READ)])), 'another operation does not');
+  t.notOk(any(index([acl('orders', Op.WRITE)]), 'User:bob'), 'another principal\'s ALLOW does not');
+  t.ok(any(index([acl('orders', Op.WRITE, ALLOW, { principal: 'User:*' })])), 'User:* counts');
+  t.notOk(any(index([acl('orders', Op.WRITE, ALLOW, { resourceType: ResourceType.GROUP })])), 'another resource type does not');
+  t.notOk(any(index([acl('orders', Op.WRITE), acl('orders', Op.WRITE, DENY)])), 'a literal DENY of the same name dominates');
+  t.notOk(any(index([acl('orders', Op.WRITE), acl('ord', Op.WRITE, DENY, { patternType: PatternType.PREFIXED })])), 'a DENY prefixing it dominates');
+  t.ok(any(index([acl('orders', Op.WRITE), acl('payments', Op.WRITE, DENY)])), 'a DENY elsewhere does not');
+  t.ok(any(index([acl('acme.', Op.WRITE, ALLOW, { patternType: PatternType.PREFIXED }), acl('acme.x', Op.WRITE, DENY)])), 'a literal DENY inside a prefixed ALLOW leaves other names allowed');
+  t.notOk(any(index([acl('orders', Op.WRITE), acl('*', Op.WRITE, DENY)])), 'a DENY of "*" denies');
+  t.ok(any(index([acl('*', Op.WRITE), acl('orders', Op.WRITE, DENY)])), 'an ALLOW of "*" allows');
+});
