@@ -18,6 +18,10 @@ import {
   createAclsApi,
   createTopicsApi,
   deleteAclsApi,
+  deleteGroupsApi,
+  describeGroupsApi,
+  listGroupsApi,
+  offsetDeleteApi,
   deleteTopicsApi,
   describeAclsApi,
   fetchApi,
@@ -172,6 +176,30 @@ async function createTopic(client: RawClient, topic: string): Promise<Outcome> {
   return outcomeOf(answer.topics[0]!.errorCode);
 }
 
+/** Committed offsets make a group exist (Empty), as a consumer using assign() would. */
+async function makeGroup(group: string): Promise<void> {
+  await admin((client) => client.request(offsetCommitApi, 2, { groupId: group, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1, topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: 0, committedLeaderEpoch: -1, committedMetadata: '' }] }] }));
+}
+async function describeGroup(client: RawClient, group: string): Promise<Outcome> {
+  return outcomeOf((await client.request(describeGroupsApi, 5, { groups: [group], includeAuthorizedOperations: true })).groups[0]!.errorCode);
+}
+/** ListGroups answers no error: a group the principal may not describe is left out ("not listed"). */
+async function listsGroup(client: RawClient, group: string): Promise<Outcome> {
+  await makeGroup(group);
+  const answer = await client.request(listGroupsApi, 4, { statesFilter: [], typesFilter: [] });
+  const listed = answer.errorCode === ErrorCode.NONE && answer.groups.some((candidate) => candidate.groupId === group);
+  return { allowed: listed, error: listed ? 'NONE' : 'not listed' };
+}
+async function deleteGroup(client: RawClient, group: string): Promise<Outcome> {
+  await makeGroup(group);
+  return outcomeOf((await client.request(deleteGroupsApi, 2, { groupsNames: [group] })).results[0]!.errorCode);
+}
+async function offsetDelete(client: RawClient, group: string, topic: string): Promise<Outcome> {
+  await makeGroup(group);
+  const answer = await client.request(offsetDeleteApi, 0, { groupId: group, topics: [{ name: topic, partitions: [{ partitionIndex: 0 }] }] });
+  return outcomeOf(answer.errorCode !== ErrorCode.NONE ? answer.errorCode : answer.topics[0]!.partitions[0]!.errorCode);
+}
+
 interface Case {
   readonly what: string;
   readonly acls: Binding[];
@@ -214,6 +242,11 @@ t.test('the matrix: exactly the ACL needed succeeds, none fails with Kafka\'s co
     { what: 'CreateAcls needs ALTER on the cluster', acls: [clusterAcl(Op.ALTER)], request: async (c) => outcomeOf((await c.request(createAclsApi, 3, { creations: [{ resourceType: ResourceType.TOPIC, resourceName: 'zz', resourcePatternType: PatternType.LITERAL, principal: 'User:zed', host: '*', operation: Op.READ, permissionType: AclPermission.ALLOW }] })).results[0]!.errorCode), error: 'CLUSTER_AUTHORIZATION_FAILED' },
     { what: 'Fetch with ALL on "*"', acls: [topicAcl('*', Op.ALL)], request: (c) => fetch(c, 'sharedx'), error: 'TOPIC_AUTHORIZATION_FAILED' },
     { what: 'ListOffsets with DESCRIBE for User:* on a prefix', acls: [topicAcl('shared', Op.DESCRIBE, { pattern: PatternType.PREFIXED, principal: 'User:*' })], request: (c) => listOffsets(c, 'sharedx'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'DescribeGroups needs DESCRIBE on the group', acls: [groupAcl('g-describe', Op.DESCRIBE)], request: (c) => describeGroup(c, 'g-describe'), error: 'GROUP_AUTHORIZATION_FAILED' },
+    { what: 'ListGroups lists a group the principal may DESCRIBE', acls: [groupAcl('g-list', Op.DESCRIBE)], request: (c) => listsGroup(c, 'g-list'), error: 'not listed' },
+    { what: 'ListGroups lists every group with DESCRIBE on the cluster', acls: [clusterAcl(Op.DESCRIBE)], request: (c) => listsGroup(c, 'g-list'), error: 'not listed' },
+    { what: 'DeleteGroups needs DELETE on the group', acls: [groupAcl('g-delete', Op.DELETE)], request: (c) => deleteGroup(c, 'g-delete'), error: 'GROUP_AUTHORIZATION_FAILED' },
+    { what: 'OffsetDelete needs DELETE on the group and READ on the topic', acls: [groupAcl('g-offset-delete', Op.DELETE), topicAcl('orders', Op.READ)], request: (c) => offsetDelete(c, 'g-offset-delete', 'orders'), error: 'GROUP_AUTHORIZATION_FAILED' },
   ];
   let unauthorizedSuccesses = 0;
   for (const { what, acls, request, error, needs } of matrix) {
@@ -244,6 +277,13 @@ t.test('the matrix: exactly the ACL needed succeeds, none fails with Kafka\'s co
   }
   t.ok(matrix.length >= 25, `${matrix.length} cases`);
   t.equal(unauthorizedSuccesses, 0, 'no unauthorized success');
+});
+
+t.test('OffsetDelete with DELETE on the group but not READ on the topic: TOPIC_AUTHORIZATION_FAILED for its partitions', async (t) => {
+  t.same(await createAcls([{ type: ResourceType.GROUP, name: 'g-topic-refused', principal: 'User:carol', op: Op.DELETE }]), ['NONE']);
+  const carol = await as('carol');
+  t.same(await offsetDelete(carol, 'g-topic-refused', 'secret'), { allowed: false, error: 'TOPIC_AUTHORIZATION_FAILED' });
+  carol.destroy();
 });
 
 t.test('Metadata lists only what the principal may describe; unchecked APIs are for super users only', async (t) => {
