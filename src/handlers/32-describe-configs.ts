@@ -6,17 +6,27 @@
 // set at that level only, as Kafka does. v3+ adds types and, when asked, documentation.
 // BROKER_LOGGER resources answer an empty list. The work is the admin layer's
 // (admin/admin.ts `describeConfigs`); this handler picks the keys and fields asked for.
+// Kafka's check: DESCRIBE_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED) or, for BROKER
+// and BROKER_LOGGER resources, on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import { describeConfigsApi } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acl.js';
+import { configRefusal } from './acl-checks.js';
 import { defineHandler } from './handler.js';
 
 export const describeConfigsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 4,
   schema: describeConfigsApi,
+  authorizes: true,
   handle(request, context) {
-    const described = context.broker.admin.describeConfigs(request.resources);
-    const results = described.map((result, index) => {
+    const refusals = request.resources.map((resource) => configRefusal(context, AclOperation.DESCRIBE_CONFIGS, resource.resourceType, resource.resourceName));
+    const described = context.broker.admin.describeConfigs(request.resources.filter((_resource, index) => refusals[index] === null));
+    let next = 0;
+    const results = request.resources.map((resource, index) => {
+      const refused = refusals[index] ?? null;
+      if (refused !== null) return { errorCode: refused, errorMessage: null, resourceType: resource.resourceType, resourceName: resource.resourceName, configs: [] };
+      const result = described[next++]!;
       const keys = request.resources[index]!.configurationKeys;
       const wanted = keys === null ? null : new Set(keys);
       return {

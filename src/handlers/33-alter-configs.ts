@@ -3,16 +3,27 @@
 // topic's overrides. BROKER: the dynamic broker configs (KIP-226) of the cluster default
 // ("") or this broker's id, as Kafka's legacy AlterConfigs replaces them. BROKER_LOGGER is
 // an unknown resource type here, as in Kafka (only IncrementalAlterConfigs takes it).
-// The work is the admin layer's (admin/admin.ts `alterConfigs`).
+// The work is the admin layer's (admin/admin.ts `alterConfigs`). Kafka's check: ALTER_CONFIGS
+// on the topic (TOPIC_AUTHORIZATION_FAILED) or, for BROKER resources, on the cluster
+// (CLUSTER_AUTHORIZATION_FAILED).
 
 import { alterConfigsApi } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acl.js';
+import { configRefusal, servingAuthorized } from './acl-checks.js';
 import { defineHandler } from './handler.js';
 
 export const alterConfigsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 2,
   schema: alterConfigsApi,
+  authorizes: true,
   async handle(request, context) {
-    return { throttleTimeMs: 0, responses: await context.broker.admin.alterConfigs(request.resources, request.validateOnly) };
+    const responses = await servingAuthorized(
+      request.resources,
+      (resource) => configRefusal(context, AclOperation.ALTER_CONFIGS, resource.resourceType, resource.resourceName),
+      (allowed) => context.broker.admin.alterConfigs(allowed, request.validateOnly),
+      (resource, errorCode) => ({ resourceType: resource.resourceType, resourceName: resource.resourceName, errorCode, errorMessage: null }),
+    );
+    return { throttleTimeMs: 0, responses };
   },
 });

@@ -4,18 +4,27 @@
 // Creation longer than the request's timeoutMs is answered REQUEST_TIMED_OUT and goes on
 // (Kafka's behaviour; a very large count takes seconds, made in steps so the shards stay
 // responsive). The work is the admin layer's (admin/admin.ts `createPartitions`).
+// Kafka's check: ALTER on the topic (TOPIC_AUTHORIZATION_FAILED, before its existence is
+// looked at).
 
 import { createPartitionsApi } from '../protocol/generated/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { ZERO_UUID } from '../protocol/message.js';
+import { AclOperation, ResourceType } from '../security/acl.js';
+import { servingAuthorized } from './acl-checks.js';
 import { defineHandler } from './handler.js';
 
 export const createPartitionsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 3,
   schema: createPartitionsApi,
+  authorizes: true,
   async handle(request, context) {
-    const results = await context.broker.admin.createPartitions(
+    const results = await servingAuthorized(
       request.topics.map((topic) => ({ name: topic.name, count: topic.count, assignments: topic.assignments?.map((assignment) => assignment.brokerIds) ?? null })),
-      { validateOnly: request.validateOnly, timeoutMs: request.timeoutMs },
+      (topic) => (context.authorize(AclOperation.ALTER, ResourceType.TOPIC, topic.name) ? null : ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+      (allowed) => context.broker.admin.createPartitions(allowed, { validateOnly: request.validateOnly, timeoutMs: request.timeoutMs }),
+      (topic, errorCode) => ({ name: topic.name, topicId: ZERO_UUID, errorCode, errorMessage: 'The topic authorization is failed.' }),
     );
     return { throttleTimeMs: 0, results: results.map((result) => ({ name: result.name!, errorCode: result.errorCode, errorMessage: result.errorMessage })) };
   },

@@ -4,16 +4,27 @@
 // value set at that level, else the key's built-in default, as Kafka's do. TOPIC: the
 // topic's overrides. BROKER: the dynamic broker configs (KIP-226) of the cluster default
 // ("") or this broker's id. BROKER_LOGGER: Spate has no loggers to set at run time.
-// The work is the admin layer's (admin/admin.ts `incrementalAlterConfigs`).
+// The work is the admin layer's (admin/admin.ts `incrementalAlterConfigs`). Kafka's check:
+// ALTER_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED) or, for BROKER and BROKER_LOGGER
+// resources, on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import { incrementalAlterConfigsApi } from '../protocol/generated/index.js';
+import { AclOperation } from '../security/acl.js';
+import { configRefusal, servingAuthorized } from './acl-checks.js';
 import { defineHandler } from './handler.js';
 
 export const incrementalAlterConfigsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 1,
   schema: incrementalAlterConfigsApi,
+  authorizes: true,
   async handle(request, context) {
-    return { throttleTimeMs: 0, responses: await context.broker.admin.incrementalAlterConfigs(request.resources, request.validateOnly) };
+    const responses = await servingAuthorized(
+      request.resources,
+      (resource) => configRefusal(context, AclOperation.ALTER_CONFIGS, resource.resourceType, resource.resourceName),
+      (allowed) => context.broker.admin.incrementalAlterConfigs(allowed, request.validateOnly),
+      (resource, errorCode) => ({ resourceType: resource.resourceType, resourceName: resource.resourceName, errorCode, errorMessage: null }),
+    );
+    return { throttleTimeMs: 0, responses };
   },
 });

@@ -1,7 +1,8 @@
 // What the ACL APIs and the user APIs need of the caller (Kafka's KafkaApis): DESCRIBE on the
-// cluster to read ACLs and users, ALTER on the cluster to change them. Without an authorizer
-// the ACL APIs answer SECURITY_DISABLED.
+// cluster to read ACLs and users, ALTER on the cluster to change them (without an authorizer
+// the ACL APIs answer SECURITY_DISABLED); and the checks several handlers share.
 
+import { ErrorCode } from '../protocol/errors.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acl.js';
 import type { RequestContext } from './handler.js';
 
@@ -16,4 +17,42 @@ export function mayReadGroup(context: RequestContext, groupId: string): boolean 
 
 export function mayAlterCluster(context: RequestContext): boolean {
   return context.authorize(AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME);
+}
+
+/** The config resource types (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs), as admin/admin.ts names them. */
+const ConfigResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+
+/**
+ * Kafka's check of a config resource (ConfigHelper, KafkaApis): `operation` (DESCRIBE_CONFIGS
+ * or ALTER_CONFIGS) on the topic for TOPIC (else TOPIC_AUTHORIZATION_FAILED), on the cluster
+ * for BROKER and BROKER_LOGGER (else CLUSTER_AUTHORIZATION_FAILED); null when allowed. Other
+ * types are left to the admin layer, which refuses them (INVALID_REQUEST) without looking
+ * anything up.
+ */
+export function configRefusal(context: RequestContext, operation: number, resourceType: number, resourceName: string): number | null {
+  switch (resourceType) {
+    case ConfigResourceType.TOPIC:
+      return context.authorize(operation, ResourceType.TOPIC, resourceName) ? null : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+    case ConfigResourceType.BROKER:
+    case ConfigResourceType.BROKER_LOGGER:
+      return context.authorize(operation, ResourceType.CLUSTER, CLUSTER_NAME) ? null : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    default:
+      return null;
+  }
+}
+
+/**
+ * Runs `work` on the items `refusal` lets through and answers each refused one with `refused`
+ * (its error code), keeping the request's order: the shape of Kafka's partitionSeqByAuthorized.
+ */
+export async function servingAuthorized<Item, Result>(
+  items: readonly Item[],
+  refusal: (item: Item) => number | null,
+  work: (allowed: Item[]) => Promise<readonly Result[]> | readonly Result[],
+  refused: (item: Item, errorCode: number) => Result,
+): Promise<Result[]> {
+  const errors = items.map(refusal);
+  const done = await work(items.filter((_item, index) => errors[index] === null));
+  let next = 0;
+  return items.map((item, index) => (errors[index] === null ? done[next++]! : refused(item, errors[index]!)));
 }

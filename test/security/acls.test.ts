@@ -16,7 +16,13 @@ import { ErrorCode, errorName } from '../../src/protocol/errors.js';
 import {
   alterUserScramCredentialsApi,
   createAclsApi,
+  controlledShutdownApi,
+  createPartitionsApi,
   createTopicsApi,
+  alterConfigsApi,
+  deleteRecordsApi,
+  describeConfigsApi,
+  incrementalAlterConfigsApi,
   deleteAclsApi,
   deleteGroupsApi,
   describeGroupsApi,
@@ -200,6 +206,36 @@ async function offsetDelete(client: RawClient, group: string, topic: string): Pr
   return outcomeOf(answer.errorCode !== ErrorCode.NONE ? answer.errorCode : answer.topics[0]!.partitions[0]!.errorCode);
 }
 
+async function ensureTopic(topic: string): Promise<void> {
+  await admin((client) => client.request(createTopicsApi, 5, { topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: false }));
+}
+async function deleteTopic(client: RawClient, topic: string): Promise<Outcome> {
+  await ensureTopic(topic);
+  return outcomeOf((await client.request(deleteTopicsApi, 4, { topicNames: [topic], topics: [], timeoutMs: 10_000 })).responses[0]!.errorCode);
+}
+async function deleteRecords(client: RawClient, topic: string): Promise<Outcome> {
+  const answer = await client.request(deleteRecordsApi, 2, { topics: [{ name: topic, partitions: [{ partitionIndex: 0, offset: -1 }] }], timeoutMs: 5000 });
+  return outcomeOf(answer.topics[0]!.partitions[0]!.errorCode);
+}
+async function createPartitions(client: RawClient, topic: string): Promise<Outcome> {
+  const answer = await client.request(createPartitionsApi, 3, { topics: [{ name: topic, count: 2, assignments: null }], timeoutMs: 5000, validateOnly: true });
+  return outcomeOf(answer.results[0]!.errorCode);
+}
+const CONFIG_TOPIC = 2;
+const CONFIG_BROKER = 4;
+async function describeConfigs(client: RawClient, resourceType: number, resourceName: string): Promise<Outcome> {
+  const answer = await client.request(describeConfigsApi, 4, { resources: [{ resourceType, resourceName, configurationKeys: null }], includeSynonyms: false, includeDocumentation: false });
+  return outcomeOf(answer.results[0]!.errorCode);
+}
+async function alterConfigs(client: RawClient, topic: string): Promise<Outcome> {
+  const answer = await client.request(alterConfigsApi, 2, { resources: [{ resourceType: CONFIG_TOPIC, resourceName: topic, configs: [{ name: 'retention.ms', value: '3600000' }] }], validateOnly: true });
+  return outcomeOf(answer.responses[0]!.errorCode);
+}
+async function incrementalAlterConfigs(client: RawClient, resourceType: number, resourceName: string, name: string): Promise<Outcome> {
+  const answer = await client.request(incrementalAlterConfigsApi, 1, { resources: [{ resourceType, resourceName, configs: [{ name, configOperation: 0, value: '3600000' }] }], validateOnly: true });
+  return outcomeOf(answer.responses[0]!.errorCode);
+}
+
 interface Case {
   readonly what: string;
   readonly acls: Binding[];
@@ -247,6 +283,15 @@ t.test('the matrix: exactly the ACL needed succeeds, none fails with Kafka\'s co
     { what: 'ListGroups lists every group with DESCRIBE on the cluster', acls: [clusterAcl(Op.DESCRIBE)], request: (c) => listsGroup(c, 'g-list'), error: 'not listed' },
     { what: 'DeleteGroups needs DELETE on the group', acls: [groupAcl('g-delete', Op.DELETE)], request: (c) => deleteGroup(c, 'g-delete'), error: 'GROUP_AUTHORIZATION_FAILED' },
     { what: 'OffsetDelete needs DELETE on the group and READ on the topic', acls: [groupAcl('g-offset-delete', Op.DELETE), topicAcl('orders', Op.READ)], request: (c) => offsetDelete(c, 'g-offset-delete', 'orders'), error: 'GROUP_AUTHORIZATION_FAILED' },
+    { what: 'DeleteTopics needs DELETE on the topic', acls: [topicAcl('doomed', Op.DELETE)], request: (c) => deleteTopic(c, 'doomed'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'DeleteRecords needs DELETE on the topic', acls: [topicAcl('orders-2', Op.DELETE)], request: (c) => deleteRecords(c, 'orders-2'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'CreatePartitions needs ALTER on the topic', acls: [topicAcl('secret', Op.ALTER)], request: (c) => createPartitions(c, 'secret'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'DescribeConfigs of a topic needs DESCRIBE_CONFIGS on it', acls: [topicAcl('secret', Op.DESCRIBE_CONFIGS)], request: (c) => describeConfigs(c, CONFIG_TOPIC, 'secret'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'DescribeConfigs with ALTER_CONFIGS (implies DESCRIBE_CONFIGS)', acls: [topicAcl('secret', Op.ALTER_CONFIGS)], request: (c) => describeConfigs(c, CONFIG_TOPIC, 'secret'), error: 'TOPIC_AUTHORIZATION_FAILED', needs: Op.DESCRIBE_CONFIGS },
+    { what: 'DescribeConfigs of a broker needs DESCRIBE_CONFIGS on the cluster', acls: [clusterAcl(Op.DESCRIBE_CONFIGS)], request: (c) => describeConfigs(c, CONFIG_BROKER, ''), error: 'CLUSTER_AUTHORIZATION_FAILED' },
+    { what: 'AlterConfigs of a topic needs ALTER_CONFIGS on it', acls: [topicAcl('secret', Op.ALTER_CONFIGS)], request: (c) => alterConfigs(c, 'secret'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'IncrementalAlterConfigs of a topic needs ALTER_CONFIGS on it', acls: [topicAcl('secret', Op.ALTER_CONFIGS)], request: (c) => incrementalAlterConfigs(c, CONFIG_TOPIC, 'secret', 'retention.ms'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'IncrementalAlterConfigs of a broker needs ALTER_CONFIGS on the cluster', acls: [clusterAcl(Op.ALTER_CONFIGS)], request: (c) => incrementalAlterConfigs(c, CONFIG_BROKER, '', 'log.retention.ms'), error: 'CLUSTER_AUTHORIZATION_FAILED' },
   ];
   let unauthorizedSuccesses = 0;
   for (const { what, acls, request, error, needs } of matrix) {
@@ -286,13 +331,22 @@ t.test('OffsetDelete with DELETE on the group but not READ on the topic: TOPIC_A
   carol.destroy();
 });
 
+t.test('DeleteTopics by id of a topic the principal may not describe: refused without its name', async (t) => {
+  await ensureTopic('hidden-by-id');
+  const topicId = await admin(async (client) => (await client.request(metadataApi, 12, { topics: [{ name: 'hidden-by-id', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false } as never)).topics[0]!.topicId);
+  const carol = await as('carol');
+  const answer = await carol.request(deleteTopicsApi, 6, { topicNames: [], topics: [{ name: null, topicId }], timeoutMs: 5000 });
+  t.same([answer.responses[0]!.name, errorName(answer.responses[0]!.errorCode)], [null, 'TOPIC_AUTHORIZATION_FAILED']);
+  carol.destroy();
+});
+
 t.test('Metadata lists only what the principal may describe; unchecked APIs are for super users only', async (t) => {
   const alice = await as('alice');
   const listed = await alice.request(metadataApi, 9, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
   t.same(listed.topics.map((topic) => topic.name).sort(), ['orders', 'shared.news'], 'alice sees orders (WRITE) and shared.news (prefixed READ), not sharedx nor secret');
-  const deleted = alice.request(deleteTopicsApi, 4, { topicNames: ['secret'], topics: [], timeoutMs: 5000 } as never);
-  t.ok(await alice.waitForClose(), 'DeleteTopics (its checks not written yet) closes a non-super user\'s connection');
-  await deleted.catch(() => undefined);
+  const shutdown = alice.request(controlledShutdownApi, 3, { brokerId: 1, brokerEpoch: -1 });
+  t.ok(await alice.waitForClose(), 'ControlledShutdown (inter-broker, super users only) closes a non-super user\'s connection');
+  await shutdown.catch(() => undefined);
   const carol = await as('carol');
   t.same(await produce(carol, 'orders-2'), { allowed: false, error: 'TOPIC_AUTHORIZATION_FAILED' }, 'carol: the DENY on orders-2 beats her prefixed ALLOW on orders');
   t.same(await produce(carol, 'orders'), { allowed: true, error: 'NONE' }, 'carol: the prefixed ALLOW on orders');
