@@ -6,12 +6,14 @@
 // producer's epoch, TRANSACTION_COORDINATOR_FENCED for one from an older coordinator,
 // UNKNOWN_TOPIC_OR_PARTITION / NOT_LEADER_OR_FOLLOWER as a produce would. A marker written to
 // __consumer_offsets completes the producer's transactional offset commits there.
-// Kafka requires CLUSTER_ACTION; Spate has no authorizer yet, so any client may send it.
+// Kafka's check: ALTER on the cluster (what an operator aborting a transaction has), else
+// CLUSTER_ACTION (a coordinator's); CLUSTER_AUTHORIZATION_FAILED for every partition otherwise.
 
 import { OFFSETS_TOPIC } from '../controller/controller.js';
 import { MARKER_TIMEOUT_MS } from '../coordinator/transaction/transaction-coordinator.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { writeTxnMarkersApi } from '../protocol/generated/index.js';
+import { mayAlterCluster, mayClusterAction } from './acl-checks.js';
 import { defineHandler } from './handler.js';
 
 
@@ -19,8 +21,16 @@ export const writeTxnMarkersHandler = defineHandler({
   minVersion: 0,
   maxVersion: 1,
   schema: writeTxnMarkersApi,
+  authorizes: true,
   async handle(request, context) {
     const broker = context.broker;
+    if (!mayAlterCluster(context) && !mayClusterAction(context)) {
+      const refused = (marker: (typeof request.markers)[number]) => ({
+        producerId: marker.producerId,
+        topics: marker.topics.map((topic) => ({ name: topic.name, partitions: topic.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED })) })),
+      });
+      return { markers: request.markers.map(refused) };
+    }
     const markers = await Promise.all(
       request.markers.map(async (marker) => ({
         producerId: marker.producerId,

@@ -15,6 +15,16 @@ export function mayReadGroup(context: RequestContext, groupId: string): boolean 
   return context.authorize(AclOperation.READ, ResourceType.GROUP, groupId);
 }
 
+/** WRITE on the transactional id: every transactional request of a producer (Kafka's KafkaApis). */
+export function mayWriteTransactionalId(context: RequestContext, transactionalId: string): boolean {
+  return context.authorize(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, transactionalId);
+}
+
+/** CLUSTER_ACTION on the cluster: what Kafka asks of a request only brokers send. */
+export function mayClusterAction(context: RequestContext): boolean {
+  return context.authorize(AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME);
+}
+
 export function mayAlterCluster(context: RequestContext): boolean {
   return context.authorize(AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME);
 }

@@ -20,6 +20,15 @@ import {
   createPartitionsApi,
   createTopicsApi,
   alterConfigsApi,
+  addOffsetsToTxnApi,
+  addPartitionsToTxnApi,
+  describeProducersApi,
+  describeTransactionsApi,
+  endTxnApi,
+  initProducerIdApi,
+  listTransactionsApi,
+  txnOffsetCommitApi,
+  writeTxnMarkersApi,
   deleteRecordsApi,
   describeConfigsApi,
   incrementalAlterConfigsApi,
@@ -236,6 +245,55 @@ async function incrementalAlterConfigs(client: RawClient, resourceType: number, 
   return outcomeOf(answer.responses[0]!.errorCode);
 }
 
+const AUTHORIZATION_ERRORS = new Set<number>([ErrorCode.TOPIC_AUTHORIZATION_FAILED, ErrorCode.GROUP_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED]);
+/** For requests about a transaction that does not exist: any answer but an authorization error got past authorization (as JoinGroup's MEMBER_ID_REQUIRED). */
+const pastAuthorization = (errorCode: number): Outcome => ({ allowed: !AUTHORIZATION_ERRORS.has(errorCode), error: errorName(errorCode) });
+
+/** InitProducerId, retried while the transaction coordinator starts (its topic is made on first use). */
+async function initProducerId(client: RawClient, transactionalId: string | null): Promise<Outcome> {
+  for (let attempt = 0; ; attempt++) {
+    const answer = await client.request(initProducerIdApi, 1, { transactionalId, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+    const retriable = answer.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS || answer.errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE || answer.errorCode === ErrorCode.NOT_COORDINATOR;
+    if (!retriable || attempt >= 50) return outcomeOf(answer.errorCode);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+async function endTxn(client: RawClient, transactionalId: string): Promise<Outcome> {
+  return pastAuthorization((await client.request(endTxnApi, 3, { transactionalId, producerId: 424242, producerEpoch: 0, committed: false })).errorCode);
+}
+async function addOffsetsToTxn(client: RawClient, transactionalId: string, group: string): Promise<Outcome> {
+  return pastAuthorization((await client.request(addOffsetsToTxnApi, 3, { transactionalId, producerId: 424242, producerEpoch: 0, groupId: group })).errorCode);
+}
+async function txnOffsetCommit(client: RawClient, transactionalId: string, group: string, topic: string): Promise<Outcome> {
+  const answer = await client.request(txnOffsetCommitApi, 3, { transactionalId, groupId: group, producerId: 424242, producerEpoch: 0, generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 0, committedLeaderEpoch: -1, committedMetadata: '' }] }] });
+  return pastAuthorization(answer.topics[0]!.partitions[0]!.errorCode);
+}
+async function addPartitionsToTxn(client: RawClient, transactionalId: string, topic: string): Promise<Outcome> {
+  const answer = await client.request(addPartitionsToTxnApi, 3, { transactions: [], v3AndBelowTransactionalId: transactionalId, v3AndBelowProducerId: 424242, v3AndBelowProducerEpoch: 0, v3AndBelowTopics: [{ name: topic, partitions: [0] }] });
+  return pastAuthorization(answer.resultsByTopicV3AndBelow[0]!.resultsByPartition[0]!.partitionErrorCode);
+}
+async function addPartitionsToTxnBatched(client: RawClient, transactionalId: string, topic: string): Promise<Outcome> {
+  const answer = await client.request(addPartitionsToTxnApi, 4, { transactions: [{ transactionalId, producerId: 424242, producerEpoch: 0, verifyOnly: true, topics: [{ name: topic, partitions: [0] }] }], v3AndBelowTransactionalId: '', v3AndBelowProducerId: 0, v3AndBelowProducerEpoch: 0, v3AndBelowTopics: [] });
+  return pastAuthorization(answer.errorCode !== ErrorCode.NONE ? answer.errorCode : answer.resultsByTransaction[0]!.topicResults[0]!.resultsByPartition[0]!.partitionErrorCode);
+}
+async function writeTxnMarker(client: RawClient, topic: string): Promise<Outcome> {
+  const answer = await client.request(writeTxnMarkersApi, 1, { markers: [{ producerId: 424242, producerEpoch: 0, transactionResult: false, coordinatorEpoch: 0, topics: [{ name: topic, partitionIndexes: [0] }] }] });
+  return pastAuthorization(answer.markers[0]!.topics[0]!.partitions[0]!.errorCode);
+}
+async function describeProducers(client: RawClient, topic: string): Promise<Outcome> {
+  return outcomeOf((await client.request(describeProducersApi, 0, { topics: [{ name: topic, partitionIndexes: [0] }] })).topics[0]!.partitions[0]!.errorCode);
+}
+async function describeTransaction(client: RawClient, transactionalId: string): Promise<Outcome> {
+  return outcomeOf((await client.request(describeTransactionsApi, 0, { transactionalIds: [transactionalId] })).transactionStates[0]!.errorCode);
+}
+/** ListTransactions answers no error: an id the principal may not describe is left out ("not listed"). */
+async function listsTransaction(client: RawClient, transactionalId: string): Promise<Outcome> {
+  const answer = await client.request(listTransactionsApi, 1, { stateFilters: [], producerIdFilters: [], durationFilter: -1 });
+  const listed = answer.errorCode === ErrorCode.NONE && answer.transactionStates.some((state) => state.transactionalId === transactionalId);
+  return { allowed: listed, error: listed ? 'NONE' : 'not listed' };
+}
+
+
 interface Case {
   readonly what: string;
   readonly acls: Binding[];
@@ -248,6 +306,7 @@ interface Case {
 
 const topicAcl = (name: string, op: number, extra: Partial<Binding> = {}): Binding => ({ type: ResourceType.TOPIC, name, principal: 'User:bob', op, ...extra });
 const groupAcl = (name: string, op: number, extra: Partial<Binding> = {}): Binding => ({ type: ResourceType.GROUP, name, principal: 'User:bob', op, ...extra });
+const txnAcl = (name: string, op: number): Binding => ({ type: ResourceType.TRANSACTIONAL_ID, name, principal: 'User:bob', op });
 const clusterAcl = (op: number): Binding => ({ type: ResourceType.CLUSTER, name: 'kafka-cluster', principal: 'User:bob', op });
 
 
@@ -292,7 +351,23 @@ t.test('the matrix: exactly the ACL needed succeeds, none fails with Kafka\'s co
     { what: 'AlterConfigs of a topic needs ALTER_CONFIGS on it', acls: [topicAcl('secret', Op.ALTER_CONFIGS)], request: (c) => alterConfigs(c, 'secret'), error: 'TOPIC_AUTHORIZATION_FAILED' },
     { what: 'IncrementalAlterConfigs of a topic needs ALTER_CONFIGS on it', acls: [topicAcl('secret', Op.ALTER_CONFIGS)], request: (c) => incrementalAlterConfigs(c, CONFIG_TOPIC, 'secret', 'retention.ms'), error: 'TOPIC_AUTHORIZATION_FAILED' },
     { what: 'IncrementalAlterConfigs of a broker needs ALTER_CONFIGS on the cluster', acls: [clusterAcl(Op.ALTER_CONFIGS)], request: (c) => incrementalAlterConfigs(c, CONFIG_BROKER, '', 'log.retention.ms'), error: 'CLUSTER_AUTHORIZATION_FAILED' },
+    { what: 'InitProducerId with a transactional id needs WRITE on it', acls: [txnAcl('tx-init', Op.WRITE)], request: (c) => initProducerId(c, 'tx-init'), error: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED' },
+    { what: 'InitProducerId without one needs IDEMPOTENT_WRITE on the cluster', acls: [clusterAcl(Op.IDEMPOTENT_WRITE)], request: (c) => initProducerId(c, null), error: 'CLUSTER_AUTHORIZATION_FAILED' },
+    { what: 'InitProducerId without one, or WRITE on some topic (KIP-679)', acls: [topicAcl('orders-2', Op.WRITE)], request: (c) => initProducerId(c, null), error: 'CLUSTER_AUTHORIZATION_FAILED' },
+    { what: 'EndTxn needs WRITE on the transactional id', acls: [txnAcl('tx-end', Op.WRITE)], request: (c) => endTxn(c, 'tx-end'), error: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED' },
+    { what: 'AddOffsetsToTxn needs WRITE on the transactional id and READ on the group', acls: [txnAcl('tx-offsets', Op.WRITE), groupAcl('g-txn', Op.READ)], request: (c) => addOffsetsToTxn(c, 'tx-offsets', 'g-txn'), error: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED' },
+    { what: 'TxnOffsetCommit needs WRITE on the transactional id, READ on the group and the topic', acls: [txnAcl('tx-commit', Op.WRITE), groupAcl('g-txn', Op.READ), topicAcl('secret', Op.READ)], request: (c) => txnOffsetCommit(c, 'tx-commit', 'g-txn', 'secret'), error: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED' },
+    { what: 'AddPartitionsToTxn (v3) needs WRITE on the transactional id and the topic', acls: [txnAcl('tx-add', Op.WRITE), topicAcl('secret', Op.WRITE)], request: (c) => addPartitionsToTxn(c, 'tx-add', 'secret'), error: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED' },
+    { what: 'AddPartitionsToTxn (v4, from brokers) needs CLUSTER_ACTION', acls: [clusterAcl(Op.CLUSTER_ACTION)], request: (c) => addPartitionsToTxnBatched(c, 'tx-add', 'secret'), error: 'CLUSTER_AUTHORIZATION_FAILED' },
+    { what: 'WriteTxnMarkers needs CLUSTER_ACTION', acls: [clusterAcl(Op.CLUSTER_ACTION)], request: (c) => writeTxnMarker(c, 'secret'), error: 'CLUSTER_AUTHORIZATION_FAILED' },
+    { what: 'WriteTxnMarkers with ALTER on the cluster (an operator aborting)', acls: [clusterAcl(Op.ALTER)], request: (c) => writeTxnMarker(c, 'secret'), error: 'CLUSTER_AUTHORIZATION_FAILED' },
+    { what: 'DescribeProducers needs READ on the topic', acls: [topicAcl('secret', Op.READ)], request: (c) => describeProducers(c, 'secret'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'DescribeTransactions needs DESCRIBE on the transactional id', acls: [txnAcl('tx-known', Op.DESCRIBE)], request: (c) => describeTransaction(c, 'tx-known'), error: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED' },
+    { what: 'ListTransactions lists an id the principal may DESCRIBE', acls: [txnAcl('tx-known', Op.DESCRIBE)], request: (c) => listsTransaction(c, 'tx-known'), error: 'not listed' },
   ];
+  // A transactional id that exists, for DescribeTransactions and ListTransactions.
+  await admin((client) => client.request(findCoordinatorApi, 3, { key: 'tx-known', keyType: 1 })); // makes __transaction_state
+  t.same(await admin((client) => initProducerId(client, 'tx-known')), { allowed: true, error: 'NONE' }, 'tx-known made by a super user');
   let unauthorizedSuccesses = 0;
   for (const { what, acls, request, error, needs } of matrix) {
     // Without the ACL: refused with Kafka's code.
@@ -337,6 +412,14 @@ t.test('DeleteTopics by id of a topic the principal may not describe: refused wi
   const carol = await as('carol');
   const answer = await carol.request(deleteTopicsApi, 6, { topicNames: [], topics: [{ name: null, topicId }], timeoutMs: 5000 });
   t.same([answer.responses[0]!.name, errorName(answer.responses[0]!.errorCode)], [null, 'TOPIC_AUTHORIZATION_FAILED']);
+  carol.destroy();
+});
+
+t.test('AddPartitionsToTxn (v3) with WRITE on the transactional id only: TOPIC_AUTHORIZATION_FAILED for the refused topic, OPERATION_NOT_ATTEMPTED for the rest', async (t) => {
+  t.same(await createAcls([{ type: ResourceType.TRANSACTIONAL_ID, name: 'tx-carol', principal: 'User:carol', op: Op.WRITE }]), ['NONE']);
+  const carol = await as('carol');
+  const answer = await carol.request(addPartitionsToTxnApi, 3, { transactions: [], v3AndBelowTransactionalId: 'tx-carol', v3AndBelowProducerId: 424242, v3AndBelowProducerEpoch: 0, v3AndBelowTopics: [{ name: 'secret', partitions: [0] }, { name: 'orders', partitions: [0] }] });
+  t.same(answer.resultsByTopicV3AndBelow.map((topic) => [topic.name, errorName(topic.resultsByPartition[0]!.partitionErrorCode)]), [['secret', 'TOPIC_AUTHORIZATION_FAILED'], ['orders', 'OPERATION_NOT_ATTEMPTED']]);
   carol.destroy();
 });
 
