@@ -8,7 +8,8 @@
 // REQUEST_TIMED_OUT for those not shown within timeout_ms (Kafka's DelayedElectLeader).
 // An embedded single broker is its partitions' only replica: every known partition is led by
 // its preferred replica already (ELECTION_NOT_NEEDED).
-// Not done: authorization (CLUSTER_AUTHORIZATION_FAILED comes with the Security issue).
+// Kafka's check: ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED, for the request and each
+// partition named).
 
 import { limits } from '../config/limits.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -16,6 +17,7 @@ import type { ElectLeadersResponse, PartitionResult } from '../protocol/generate
 import { electLeadersApi } from '../protocol/generated/index.js';
 import type { Encodable } from '../protocol/message.js';
 import type { ElectionResult } from '../cluster/cluster-services.js';
+import { mayAlterCluster } from './acl-checks.js';
 import { defineHandler } from './handler.js';
 
 const PREFERRED = 0;
@@ -35,10 +37,12 @@ export const electLeadersHandler = defineHandler({
   minVersion: 0,
   maxVersion: 2,
   schema: electLeadersApi,
+  authorizes: true,
   async handle(request, context) {
     const asked = request.topicPartitions?.flatMap((topic) => topic.partitions.map((partition) => [topic.topic, partition] as const)) ?? null;
     const refuseAll = (errorCode: number, errorMessage: string): Encodable<ElectLeadersResponse> =>
       response((asked ?? []).map(([topic, partition]) => ({ topic, partition, errorCode, errorMessage })), errorCode);
+    if (!mayAlterCluster(context)) return refuseAll(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Electing leaders needs ALTER on the cluster.');
     if (request.electionType !== PREFERRED && request.electionType !== UNCLEAN) {
       return refuseAll(ErrorCode.INVALID_REQUEST, `Unknown election type ${request.electionType}: 0 (preferred) or 1 (unclean).`);
     }

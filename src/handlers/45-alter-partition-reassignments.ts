@@ -6,7 +6,8 @@
 // each reassignment has begun; ListPartitionReassignments shows its progress.
 // An embedded single broker answers as Kafka's one-broker cluster would: its partitions are on
 // it alone, so the only valid target is [its id], a reassignment that changes nothing.
-// Not done: authorization (CLUSTER_AUTHORIZATION_FAILED comes with the Security issue).
+// Kafka's check: ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED for the request and each
+// partition named).
 
 import { limits } from '../config/limits.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -15,6 +16,7 @@ import { alterPartitionReassignmentsApi } from '../protocol/generated/index.js';
 import type { Encodable } from '../protocol/message.js';
 import type { ReassignmentRequest, ReassignmentsAnswer } from '../cluster/controller/cluster-controller.js';
 import { validateTarget } from '../cluster/controller/reassignment.js';
+import { mayAlterCluster } from './acl-checks.js';
 import { defineHandler } from './handler.js';
 
 function response(answer: ReassignmentsAnswer): Encodable<AlterPartitionReassignmentsResponse> {
@@ -36,7 +38,13 @@ export const alterPartitionReassignmentsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 0,
   schema: alterPartitionReassignmentsApi,
+  authorizes: true,
   async handle(request, context) {
+    if (!mayAlterCluster(context)) {
+      // Kafka's getErrorResponse: the top-level error, and each partition named with it (the request's size is bounded by socket.request.max.bytes).
+      const refused = { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null };
+      return { ...response({ ...refused, partitions: [] }), responses: request.topics.map((topic) => ({ name: topic.name, partitions: topic.partitions.map((partition) => ({ partitionIndex: partition.partitionIndex, ...refused })) })) };
+    }
     // Counted before anything is built per partition: past the bound the answer is the
     // top-level error alone (Kafka's AdminClient fails every partition with it), not one
     // entry per partition named (12 million of them fit in a 100 MB request).

@@ -4,20 +4,23 @@
 // out, as Kafka answers. Any broker takes it; unless its controller is the active one it
 // answers NOT_CONTROLLER and the client retries against the controller. An embedded single
 // broker never has a reassignment in progress: it answers an empty list.
-// Not done: authorization (CLUSTER_AUTHORIZATION_FAILED comes with the Security issue).
+// Kafka's check: DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import { limits } from '../config/limits.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { ListPartitionReassignmentsResponse, OngoingPartitionReassignment } from '../protocol/generated/list-partition-reassignments-response.js';
 import { listPartitionReassignmentsApi } from '../protocol/generated/index.js';
 import type { Encodable } from '../protocol/message.js';
+import { mayDescribeCluster } from './acl-checks.js';
 import { defineHandler } from './handler.js';
 
 export const listPartitionReassignmentsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 0,
   schema: listPartitionReassignmentsApi,
+  authorizes: true,
   async handle(request, context): Promise<Encodable<ListPartitionReassignmentsResponse>> {
+    if (!mayDescribeCluster(context)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, topics: [] };
     const named = request.topics?.reduce((sum, topic) => sum + topic.partitionIndexes.length, 0) ?? 0;
     if (named > limits.reassignmentPartitionsPerRequestMax) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `${named} partitions are more than the ${limits.reassignmentPartitionsPerRequestMax} one request may name.`, topics: [] };

@@ -25,6 +25,11 @@ export function mayClusterAction(context: RequestContext): boolean {
   return context.authorize(AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME);
 }
 
+/** The KIP-430 bit field of the operations among `operations` the principal may do on the resource. */
+export function authorizedOperations(context: RequestContext, resourceType: number, resourceName: string, operations: readonly number[]): number {
+  return operations.filter((operation) => context.authorize(operation, resourceType, resourceName)).reduce((field, operation) => field | (1 << operation), 0);
+}
+
 export function mayAlterCluster(context: RequestContext): boolean {
   return context.authorize(AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME);
 }

@@ -20,6 +20,12 @@ import {
   createPartitionsApi,
   createTopicsApi,
   alterConfigsApi,
+  alterPartitionReassignmentsApi,
+  describeClusterApi,
+  describeLogDirsApi,
+  electLeadersApi,
+  listPartitionReassignmentsApi,
+  offsetForLeaderEpochApi,
   addOffsetsToTxnApi,
   addPartitionsToTxnApi,
   describeProducersApi,
@@ -294,6 +300,31 @@ async function listsTransaction(client: RawClient, transactionalId: string): Pro
 }
 
 
+async function offsetForLeaderEpoch(client: RawClient, topic: string, replicaId = -1): Promise<Outcome> {
+  const answer = await client.request(offsetForLeaderEpochApi, 4, { replicaId, topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }] });
+  return outcomeOf(answer.topics[0]!.partitions[0]!.errorCode);
+}
+async function describeLogDirs(client: RawClient): Promise<Outcome> {
+  return outcomeOf((await client.request(describeLogDirsApi, 4, { topics: null })).errorCode);
+}
+async function electLeaders(client: RawClient, topic: string): Promise<Outcome> {
+  // ELECTION_NOT_NEEDED: the embedded broker's partitions are led by their preferred replica already.
+  return pastAuthorization((await client.request(electLeadersApi, 2, { electionType: 0, topicPartitions: [{ topic, partitions: [0] }], timeoutMs: 5000 })).errorCode);
+}
+async function alterReassignments(client: RawClient, topic: string): Promise<Outcome> {
+  const answer = await client.request(alterPartitionReassignmentsApi, 0, { timeoutMs: 5000, topics: [{ name: topic, partitions: [{ partitionIndex: 0, replicas: [0] }] }] });
+  return outcomeOf(answer.errorCode !== ErrorCode.NONE ? answer.errorCode : answer.responses[0]!.partitions[0]!.errorCode);
+}
+async function listReassignments(client: RawClient): Promise<Outcome> {
+  return outcomeOf((await client.request(listPartitionReassignmentsApi, 0, { timeoutMs: 5000, topics: null })).errorCode);
+}
+/** DescribeCluster answers everyone (as Kafka): without DESCRIBE on the cluster its authorized operations are 0. */
+async function describeClusterOperations(client: RawClient): Promise<Outcome> {
+  const operations = (await client.request(describeClusterApi, 0, { includeClusterAuthorizedOperations: true, endpointType: 1 })).clusterAuthorizedOperations;
+  const describes = (operations & (1 << Op.DESCRIBE)) !== 0;
+  return { allowed: describes, error: describes ? 'NONE' : `authorized operations ${operations}` };
+}
+
 interface Case {
   readonly what: string;
   readonly acls: Binding[];
@@ -364,6 +395,13 @@ t.test('the matrix: exactly the ACL needed succeeds, none fails with Kafka\'s co
     { what: 'DescribeProducers needs READ on the topic', acls: [topicAcl('secret', Op.READ)], request: (c) => describeProducers(c, 'secret'), error: 'TOPIC_AUTHORIZATION_FAILED' },
     { what: 'DescribeTransactions needs DESCRIBE on the transactional id', acls: [txnAcl('tx-known', Op.DESCRIBE)], request: (c) => describeTransaction(c, 'tx-known'), error: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED' },
     { what: 'ListTransactions lists an id the principal may DESCRIBE', acls: [txnAcl('tx-known', Op.DESCRIBE)], request: (c) => listsTransaction(c, 'tx-known'), error: 'not listed' },
+    { what: 'OffsetForLeaderEpoch (a consumer) needs DESCRIBE on the topic', acls: [topicAcl('secret', Op.DESCRIBE)], request: (c) => offsetForLeaderEpoch(c, 'secret'), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'OffsetForLeaderEpoch with CLUSTER_ACTION (a follower)', acls: [clusterAcl(Op.CLUSTER_ACTION)], request: (c) => offsetForLeaderEpoch(c, 'secret', 1), error: 'TOPIC_AUTHORIZATION_FAILED' },
+    { what: 'DescribeLogDirs needs DESCRIBE on the cluster', acls: [clusterAcl(Op.DESCRIBE)], request: (c) => describeLogDirs(c), error: 'CLUSTER_AUTHORIZATION_FAILED' },
+    { what: 'ElectLeaders needs ALTER on the cluster', acls: [clusterAcl(Op.ALTER)], request: (c) => electLeaders(c, 'secret'), error: 'CLUSTER_AUTHORIZATION_FAILED' },
+    { what: 'AlterPartitionReassignments needs ALTER on the cluster', acls: [clusterAcl(Op.ALTER)], request: (c) => alterReassignments(c, 'secret'), error: 'CLUSTER_AUTHORIZATION_FAILED' },
+    { what: 'ListPartitionReassignments needs DESCRIBE on the cluster', acls: [clusterAcl(Op.DESCRIBE)], request: (c) => listReassignments(c), error: 'CLUSTER_AUTHORIZATION_FAILED' },
+    { what: 'DescribeCluster tells DESCRIBE on the cluster among the authorized operations', acls: [clusterAcl(Op.DESCRIBE)], request: (c) => describeClusterOperations(c), error: 'authorized operations 0' },
   ];
   // A transactional id that exists, for DescribeTransactions and ListTransactions.
   await admin((client) => client.request(findCoordinatorApi, 3, { key: 'tx-known', keyType: 1 })); // makes __transaction_state
