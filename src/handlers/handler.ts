@@ -102,8 +102,8 @@ export interface Handler<Request extends object = object, Response extends objec
   /**
    * The handler asks the authorizer what Kafka's KafkaApis asks for this API (or the API needs
    * no authorization: ApiVersions, the SASL APIs). With an authorizer on, a request to a handler
-   * without it is served to super users only, and closes any other principal's connection:
-   * ACL checks not written yet fail closed.
+   * without it is served to super users only, and closes any other principal's connection (the
+   * inter-broker APIs, which Kafka keeps to CLUSTER_ACTION): a handler without checks fails closed.
    */
   readonly authorizes?: true;
   handle(request: Request, context: RequestContext): Promise<HandlerResult<Response>> | HandlerResult<Response>;

@@ -1,6 +1,7 @@
 // How this broker describes itself and its topics to clients (Metadata,
 // DescribeCluster): the advertised listener, and the operations a client may perform
-// (everything, until ACLs exist).
+// (Metadata still tells every operation; DescribeGroups and DescribeCluster work theirs out
+// from the ACLs).
 
 import { hostname } from 'node:os';
 import type { BrokerConfig } from '../config/broker-config.js';

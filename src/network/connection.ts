@@ -370,7 +370,7 @@ export class Connection implements AdmissionWaiter {
     const authorizer = this.options.services.authorizer;
     if (handler !== undefined && handler.authorizes !== true && authorizer.enabled && !authorizer.isSuperUser(session.principal)) {
       release();
-      this.clientError('unauthorized request', `closing connection ${this.peer}: ${handler.schema.name} is served to super.users only while an authorizer is on (its ACL checks are not written yet); ${session.principal} is not one`);
+      this.clientError('unauthorized request', `closing connection ${this.peer}: ${handler.schema.name} is served to super.users only while an authorizer is on (it has no ACL checks of its own); ${session.principal} is not one`);
       this.close();
       return;
     }

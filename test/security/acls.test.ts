@@ -5,8 +5,8 @@
 // for each case of a matrix, a principal with exactly the ACL needed succeeds, one without it
 // gets Kafka's error code, one with a DENY fails despite a broader ALLOW, and a prefixed ACL
 // matches by prefix only — and the test counts unauthorized successes, which must be zero.
-// Metadata lists only what a principal may describe; an API whose checks are not written yet
-// is closed to everyone but super users; ACLs survive a restart; kafkajs produces and consumes
+// Every client API has its cases; ListGroups, ListTransactions and Metadata list only what a
+// principal may describe; an inter-broker API is closed to everyone but super users; ACLs survive a restart; kafkajs produces and consumes
 // with exactly the ACLs a producer and a consumer group need.
 
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
@@ -461,7 +461,7 @@ t.test('AddPartitionsToTxn (v3) with WRITE on the transactional id only: TOPIC_A
   carol.destroy();
 });
 
-t.test('Metadata lists only what the principal may describe; unchecked APIs are for super users only', async (t) => {
+t.test('Metadata lists only what the principal may describe; inter-broker APIs are for super users only', async (t) => {
   const alice = await as('alice');
   const listed = await alice.request(metadataApi, 9, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
   t.same(listed.topics.map((topic) => topic.name).sort(), ['orders', 'shared.news'], 'alice sees orders (WRITE) and shared.news (prefixed READ), not sharedx nor secret');
