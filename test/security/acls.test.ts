@@ -6,8 +6,9 @@
 // gets Kafka's error code, one with a DENY fails despite a broader ALLOW, and a prefixed ACL
 // matches by prefix only — and the test counts unauthorized successes, which must be zero.
 // Every client API has its cases; ListGroups, ListTransactions and Metadata list only what a
-// principal may describe; an inter-broker API is closed to everyone but super users; ACLs survive a restart; kafkajs produces and consumes
-// with exactly the ACLs a producer and a consumer group need.
+// principal may describe; an inter-broker API is closed to everyone but super users; ACLs
+// survive a restart; kafkajs produces and consumes with exactly the ACLs a producer and a
+// consumer group need, and a transactional producer commits with WRITE on its transactional id.
 
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import t from 'tap';
@@ -489,4 +490,20 @@ t.test('kafkajs produces and consumes with exactly a producer\'s and a consumer 
   const received = new Promise<string>((resolve) => void consumer.run({ eachMessage: async ({ message }) => void (message.value!.toString() === 'from alice' && resolve('from alice')) }));
   t.equal(await received, 'from alice', 'alice consumes orders in alice-group');
   await consumer.disconnect();
+});
+
+t.test('a kafkajs transactional producer commits with WRITE on its transactional id and the topic, and is refused without the first', async (t) => {
+  const kafka = new Kafka({ brokers: [`127.0.0.1:${saslPort}`], sasl: { mechanism: 'scram-sha-512', username: 'alice', password: 'alice-pw' }, logLevel: logLevel.NOTHING, retry: { retries: 1 } });
+  const refused = kafka.producer({ transactionalId: 'alice-tx', maxInFlightRequests: 1, idempotent: true });
+  // FindCoordinator refuses first (DESCRIBE on the id, which WRITE would imply); kafkajs reports it as not finding the coordinator.
+  await t.rejects(refused.connect().then(() => refused.transaction()), /authoriz|find group coordinator/i, 'no WRITE on alice-tx: refused');
+  await refused.disconnect().catch(() => undefined);
+  t.same(await createAcls([{ type: ResourceType.TRANSACTIONAL_ID, name: 'alice-tx', principal: 'User:alice', op: Op.WRITE }]), ['NONE']);
+  const producer = kafka.producer({ transactionalId: 'alice-tx', maxInFlightRequests: 1, idempotent: true });
+  await producer.connect();
+  const transaction = await producer.transaction();
+  await transaction.send({ topic: 'orders', messages: [{ value: 'in a transaction' }] });
+  await transaction.commit();
+  t.pass('alice committed a transaction to orders');
+  await producer.disconnect();
 });
