@@ -24,6 +24,8 @@ export const systemDependencies: readonly SystemDependency[] = [
     // Debian's module is installed for Debian's interpreter, which may not be first on PATH.
     present: () => succeeds('/usr/bin/python3', ['-c', 'import confluent_kafka']),
   },
+  // kafka-python (2.0.x), for test/compat/sasl-kafka-python.test.ts: SaslHandshake v0 and raw SASL tokens.
+  { packageName: 'python3-kafka', present: () => succeeds('/usr/bin/python3', ['-c', 'import kafka']) },
   // prlimit lowers a running broker's descriptor limit (test/controller/create-atomic.test.ts);
   // setpriv gives every test broker a parent-death signal (test/helpers/broker-process.ts).
   { packageName: 'util-linux', present: () => succeeds('prlimit', ['--version']) && succeeds('setpriv', ['--version']) },
