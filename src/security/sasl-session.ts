@@ -176,14 +176,19 @@ export class ConnectionSession {
       this.fail('SaslAuthenticate before a successful SaslHandshake');
       return outcome(ErrorCode.ILLEGAL_SASL_STATE, 'Unexpected SaslAuthenticate request: the SASL handshake has not completed');
     }
-    const step = await this.exchange.step(token);
+    const exchange = this.exchange;
+    const step = await exchange.step(token);
+    const failedMessage = `Authentication failed during authentication due to invalid credentials with SASL mechanism ${this.mechanism}`;
+    // A token pipelined behind this one failed the exchange while this one was being checked
+    // (PLAIN's PBKDF2 runs on the thread pool): the exchange is over, this step cannot complete it.
+    if (this.exchange !== exchange) return outcome(ErrorCode.SASL_AUTHENTICATION_FAILED, failedMessage);
     if (step.kind === 'challenge') return outcome(ErrorCode.NONE, null, step.message);
     const principal = step.kind === 'done' ? `User:${step.user}` : null;
     if (step.kind === 'failed' || (this.reauthenticating && principal !== this.principalName)) {
       const reason = step.kind === 'failed' ? step.reason : `re-authenticated as ${excerpt(principal!)}, not ${excerpt(this.principalName)}`;
       this.fail(`${this.mechanism} login failed: ${reason}`);
       await new Promise((resolve) => setTimeout(resolve, this.services!.settings().failedAuthenticationDelayMs));
-      return outcome(ErrorCode.SASL_AUTHENTICATION_FAILED, `Authentication failed during authentication due to invalid credentials with SASL mechanism ${this.mechanism}`);
+      return outcome(ErrorCode.SASL_AUTHENTICATION_FAILED, failedMessage);
     }
     this.principalName = principal!;
     this.state = 'complete';

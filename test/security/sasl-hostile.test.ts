@@ -17,6 +17,8 @@
 //   nonce, another channel binding, no proof, a replayed final on a new connection. Each is
 //   SASL_AUTHENTICATION_FAILED with Kafka's one message and a closed connection; after
 //   SaslHandshake v0 a bad raw token gets no answer, only the close, as from Kafka.
+// - Two SaslAuthenticate requests pipelined, a good PLAIN token then another: the login fails
+//   and the connection is closed (it used to stay open and authenticated; fixed in sasl-session.ts).
 // - User names with RFC 5802's escapes: "=2C" and "=3D" are "," and "="; any other "=" fails.
 // - AlterUserScramCredentials with hostile sizes: empty names, names over 1,024 characters,
 //   names over Kafka's 32,767 (the request is refused and the connection closed, as Kafka's
@@ -376,4 +378,27 @@ t.test('200 logins failing at once: the broker serves meanwhile, closes every on
   const deadline = Date.now() + 5000;
   while (descriptors() > before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   t.ok(descriptors() <= before, `the broker holds ${descriptors()} descriptors, ${before} before`);
+});
+
+t.test('a token pipelined behind a good one cannot leave a failed login open and authenticated', async (t) => {
+  // Found by this test: the good PLAIN token was still being checked (PBKDF2 on the thread pool)
+  // when the second failed the exchange; the first then completed it anyway, so the connection
+  // was answered SASL_AUTHENTICATION_FAILED and yet stayed open and was served.
+  for (const second of [plainToken('alice', 'alice-secret'), Buffer.from('garbage')]) {
+    const client = await RawClient.connect(t, saslPort);
+    t.equal(await handshake(client, 'PLAIN'), 'NONE');
+    const good = client.frameFor(saslAuthenticateApi, 2, { authBytes: plainToken('alice', 'alice-secret') });
+    const bad = client.frameFor(saslAuthenticateApi, 2, { authBytes: second });
+    client.write(Buffer.concat([good, bad]));
+    const answers: string[] = [];
+    while (!client.isClosed || client.bufferedFrames > 0) {
+      const answer = await client.nextResponse<{ errorCode: number }>().catch(() => null);
+      if (answer === null) break;
+      answers.push(errorName(answer.body.errorCode));
+    }
+    t.ok(answers.includes('SASL_AUTHENTICATION_FAILED') || answers.includes('ILLEGAL_SASL_STATE'), `the second token failed the login (${answers.join(', ')})`);
+    t.ok(await client.waitForClose(), 'and the connection is closed');
+    t.notOk(await client.request(metadataApi, 9, metadataBody).then(() => true, () => false), 'nothing more is served on it');
+  }
+  await stillServing(t);
 });
