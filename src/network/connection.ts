@@ -6,7 +6,9 @@
 // admit it (admission.ts) — at most limits.connectionInFlightRequestsMax unanswered
 // requests and limits.connectionQueuedResponseBytesMax response bytes held for this
 // client, plus the broker-wide bounds — otherwise reading stops, even in the middle of a
-// socket chunk, and the socket is paused until the client catches up.
+// socket chunk, and the socket is paused until the client catches up. Before a SASL login
+// completes, frames are read as Kafka's authenticator reads them instead: at most
+// sasl.server.max.receive.size, one at a time, outside the broker-wide bounds.
 // A response that cannot be encoded (a broker bug) costs this one connection: it is
 // closed after the responses before it, and the failure is logged at ERROR.
 // The rest of a large produce frame may be read by the addon's frame receiver thread while
@@ -271,13 +273,7 @@ export class Connection implements AdmissionWaiter {
   /** A frame of `size` bytes may start when this connection and the broker have room for it. */
   private admit(size: number): boolean {
     if (this.closed || this.draining) return false;
-    const unauthenticatedMax = this.options.session.frameMaxBytes;
-    if (size > unauthenticatedMax) {
-      // Kafka's bound on what a client that has not logged in may make the broker read.
-      this.clientError('request size', `closing connection ${this.peer}: a ${size}-byte frame before SASL authentication completed (sasl.server.max.receive.size ${unauthenticatedMax})`);
-      this.close();
-      return false;
-    }
+    if (!this.options.session.authenticated) return this.admitBeforeAuthentication(size);
     if (this.slots.length >= limits.connectionInFlightRequestsMax || this.responseBytes >= limits.connectionQueuedResponseBytesMax) {
       return false; // retried when this connection's own responses go out (ownCapacityReleased)
     }
@@ -285,6 +281,24 @@ export class Connection implements AdmissionWaiter {
     if (ticket === null) return false; // retried by the admission when capacity is released
     this.admittedTicket = ticket;
     return true;
+  }
+
+  /**
+   * Before a SASL login completes (and while re-authenticating), frames are read as Kafka's
+   * SaslServerAuthenticator reads them: at most sasl.server.max.receive.size bytes (a larger one
+   * fails the connection), one at a time (the next once the last is answered; Kafka mutes the
+   * channel meanwhile), and outside the broker-wide bounds (Kafka reads them outside its request
+   * queue and memory pool) — so clients that have not logged in cannot hold the shares of
+   * queued.max.requests and queued.max.request.bytes that everyone else's requests need.
+   */
+  private admitBeforeAuthentication(size: number): boolean {
+    const max = this.options.session.frameMaxBytes;
+    if (size > max) {
+      this.clientError('request size', `closing connection ${this.peer}: a request of ${size} bytes before SASL authentication completed (sasl.server.max.receive.size ${max})`);
+      this.close();
+      return false;
+    }
+    return this.slots.length === 0; // retried when its answer is written (ownCapacityReleased)
   }
 
   /** AdmissionWaiter: the broker released capacity; read the held input again. */

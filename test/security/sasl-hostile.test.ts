@@ -19,6 +19,11 @@
 //   SaslHandshake v0 a bad raw token gets no answer, only the close, as from Kafka.
 // - Two SaslAuthenticate requests pipelined, a good PLAIN token then another: the login fails
 //   and the connection is closed (it used to stay open and authenticated; fixed in sasl-session.ts).
+// - Frames before authentication: at most 512 KiB, as Kafka reads them (sasl.server.max.receive.size);
+//   a larger one, even only announced, closes the connection (the broker used to wait for up
+//   to 100 MiB). Unfinished frames from clients that have not logged in no longer hold
+//   queued.max.requests and queued.max.request.bytes: 18 such connections stalled a broker
+//   with small bounds for everyone (fixed in connection.ts).
 // - User names with RFC 5802's escapes: "=2C" and "=3D" are "," and "="; any other "=" fails.
 // - AlterUserScramCredentials with hostile sizes: empty names, names over 1,024 characters,
 //   names over Kafka's 32,767 (the request is refused and the connection closed, as Kafka's
@@ -62,9 +67,9 @@ const broker = await BrokerProcess.start(t, {
 const metadataBody = { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false };
 
 /** A real client (kafkajs) logs in with SCRAM-SHA-256 and produces; the broker process is still running. */
-async function stillServing(t: Test): Promise<void> {
+async function stillServing(t: Test, target: BrokerProcess = broker, port = saslPort): Promise<void> {
   const kafka = new Kafka({
-    brokers: [`127.0.0.1:${saslPort}`],
+    brokers: [`127.0.0.1:${port}`],
     sasl: { mechanism: 'scram-sha-256', username: 'alice', password: 'alice-secret' },
     logLevel: logLevel.NOTHING,
     retry: { retries: 0 },
@@ -75,7 +80,7 @@ async function stillServing(t: Test): Promise<void> {
   const [sent] = await producer.send({ topic: 'still-serving', messages: [{ value: 'ok' }], acks: -1 });
   await producer.disconnect();
   t.equal(sent?.errorCode, 0, 'a good client still logs in and produces');
-  t.ok(broker.running, `the broker is still running (${broker.exitDescription ?? 'no exit'})`);
+  t.ok(target.running, `the broker is still running (${target.exitDescription ?? 'no exit'})`);
 }
 
 /** Answers of one connection, then whether it was closed. */
@@ -401,4 +406,98 @@ t.test('a token pipelined behind a good one cannot leave a failed login open and
     t.notOk(await client.request(metadataApi, 9, metadataBody).then(() => true, () => false), 'nothing more is served on it');
   }
   await stillServing(t);
+});
+
+/** Kafka's sasl.server.max.receive.size default: the largest frame read before authentication. */
+const SASL_RECEIVE_BYTES_MAX = 512 * 1024;
+
+/** A SaslAuthenticate v2 frame of exactly `frameBytes` (size prefix excluded) carrying filler. */
+function authenticateFrameOf(client: RawClient, frameBytes: number): Buffer {
+  let tokenBytes = frameBytes - 64;
+  for (;;) {
+    const frame = client.frameFor(saslAuthenticateApi, 2, { authBytes: Buffer.alloc(tokenBytes, 0x61) }, { correlationId: 7 });
+    if (frame.length - 4 === frameBytes) return frame;
+    tokenBytes += frameBytes - (frame.length - 4);
+  }
+}
+
+t.test('before authentication a frame is at most 512 KiB, as Kafka reads it (sasl.server.max.receive.size)', async (t) => {
+  // Found by this test: a client that had not logged in could announce frames up to
+  // socket.request.max.bytes (100 MiB) and the broker waited for them.
+  const atBound = await RawClient.connect(t, saslPort);
+  t.equal(await handshake(atBound, 'PLAIN'), 'NONE');
+  atBound.write(authenticateFrameOf(atBound, SASL_RECEIVE_BYTES_MAX));
+  const answer = await atBound.nextResponse<{ errorCode: number }>();
+  t.equal(errorName(answer.body.errorCode), 'SASL_AUTHENTICATION_FAILED', 'a 512 KiB SaslAuthenticate is read and answered');
+  await closedAfter(t, atBound, 'the failed login');
+
+  const overBound = await RawClient.connect(t, saslPort);
+  t.equal(await handshake(overBound, 'PLAIN'), 'NONE');
+  overBound.write(authenticateFrameOf(overBound, SASL_RECEIVE_BYTES_MAX + 1));
+  await closedAfter(t, overBound, 'a SaslAuthenticate one byte larger');
+  t.equal(overBound.bufferedFrames, 0, 'with no answer');
+
+  const raw = await RawClient.connect(t, saslPort);
+  t.equal(await handshake(raw, 'PLAIN', 0), 'NONE');
+  raw.write(sizePrefixed(Buffer.alloc(1 << 20, 0x61)));
+  await closedAfter(t, raw, 'a 1 MiB raw token after SaslHandshake v0');
+
+  // Only the announcement is sent: the broker must refuse it rather than wait for 100 MiB.
+  const announced = await RawClient.connect(t, saslPort);
+  const prefix = Buffer.alloc(6);
+  prefix.writeInt32BE(100 * 1024 * 1024);
+  prefix.writeInt16BE(18, 4);
+  announced.write(prefix);
+  await closedAfter(t, announced, 'a first frame announced at 100 MiB');
+
+  // Once logged in, socket.request.max.bytes is the bound again: kafkajs produces a 900 KiB record.
+  const kafka = new Kafka({ brokers: [`127.0.0.1:${saslPort}`], sasl: { mechanism: 'scram-sha-256', username: 'alice', password: 'alice-secret' }, logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const producer = kafka.producer({ allowAutoTopicCreation: true });
+  t.teardown(() => producer.disconnect().catch(() => undefined));
+  await producer.connect();
+  const [sent] = await producer.send({ topic: 'still-serving', messages: [{ value: Buffer.alloc(900 * 1024, 0x62) }], acks: -1 });
+  t.equal(sent?.errorCode, 0, 'after authentication a produce request of over 900 KiB is served');
+  await producer.disconnect();
+  await stillServing(t);
+});
+
+t.test('clients that have not logged in cannot hold the broker-wide request bounds', async (t) => {
+  // Found by this test: a frame started before authentication took a share of queued.max.requests
+  // and queued.max.request.bytes until it was whole, so a few connections sending a size and
+  // nothing more stalled every client of the broker, logged in or not, until they went idle.
+  const smallSaslPort = await freePort();
+  const smallPlainPort = await freePort();
+  const small = await BrokerProcess.start(t, {
+    port: smallPlainPort,
+    overrides: {
+      listeners: `PLAINTEXT://127.0.0.1:${smallPlainPort},SASL_PLAINTEXT://127.0.0.1:${smallSaslPort}`,
+      'sasl.enabled.mechanisms': 'SCRAM-SHA-256',
+      'queued.max.requests': 8,
+      'queued.max.request.bytes': 2 * 1024 * 1024,
+      'socket.request.max.bytes': 2 * 1024 * 1024,
+    },
+  });
+  t.equal(await setScramCredential(t, smallPlainPort, 'alice', 'SCRAM-SHA-256', 'alice-secret'), 'NONE', 'alice exists on the small broker');
+  const started = async (size: number): Promise<RawClient> => {
+    const client = await RawClient.connect(t, smallSaslPort);
+    const prefix = Buffer.alloc(16);
+    prefix.writeInt32BE(size);
+    prefix.writeInt16BE(17, 4);
+    client.write(prefix);
+    return client;
+  };
+  // More unfinished frames than queued.max.requests, and more announced bytes than queued.max.request.bytes.
+  const stalling = [...(await Promise.all(Array.from({ length: 10 }, () => started(100)))), ...(await Promise.all(Array.from({ length: 8 }, () => started(400 * 1024))))];
+  const pipelined = await RawClient.connect(t, smallSaslPort);
+  const scram = new ScramClient('SCRAM-SHA-256', 'alice', 'alice-secret');
+  pipelined.write(Buffer.concat([pipelined.frameFor(saslHandshakeApi, 1, { mechanism: 'SCRAM-SHA-256' }), pipelined.frameFor(saslAuthenticateApi, 2, { authBytes: scram.firstMessage() })]));
+  const handshakeAnswer = await pipelined.nextResponse<{ errorCode: number }>();
+  const serverFirst = await pipelined.nextResponse<{ errorCode: number; authBytes: Buffer }>();
+  t.same([errorName(handshakeAnswer.body.errorCode), errorName(serverFirst.body.errorCode)], ['NONE', 'NONE'], 'requests pipelined before authentication are answered in turn');
+  t.equal((await authenticate(pipelined, scram.finalMessage(serverFirst.body.authBytes))).error, 'NONE', 'and the login completes');
+  t.ok(await pipelined.request(metadataApi, 9, metadataBody).then((metadata) => metadata.brokers.length > 0), 'then it is served');
+  pipelined.destroy();
+  await stillServing(t, small, smallSaslPort);
+  t.notOk(stalling.some((client) => client.isClosed), 'the unfinished frames are still waiting (for connections.max.idle.ms)');
+  for (const client of stalling) client.destroy();
 });
