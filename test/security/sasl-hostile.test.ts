@@ -437,6 +437,12 @@ t.test('before authentication a frame is at most 512 KiB, as Kafka reads it (sas
   await closedAfter(t, overBound, 'a SaslAuthenticate one byte larger');
   t.equal(overBound.bufferedFrames, 0, 'with no answer');
 
+  const scramFirst = await RawClient.connect(t, saslPort);
+  t.equal(await handshake(scramFirst, 'SCRAM-SHA-512'), 'NONE');
+  scramFirst.send(saslAuthenticateApi, 2, { authBytes: Buffer.from(`n,,n=${'u'.repeat(1 << 20)},r=abc`) });
+  await closedAfter(t, scramFirst, 'a SCRAM client-first with a 1 MiB user name');
+  t.equal(scramFirst.bufferedFrames, 0, 'with no answer');
+
   const raw = await RawClient.connect(t, saslPort);
   t.equal(await handshake(raw, 'PLAIN', 0), 'NONE');
   raw.write(sizePrefixed(Buffer.alloc(1 << 20, 0x61)));
