@@ -6,8 +6,10 @@
 // Kafka's ScramSaslServer differs from this in one way on purpose: an unknown user is refused
 // by Kafka at the client's first message, which tells whoever asks which user names exist.
 // Here an unknown user gets a made-up salt (derived from the name and a secret of this
-// process, so asking twice gives the same one) and fails at the final message exactly as a
-// wrong password does.
+// process, so asking twice gives the same one) and fails at the final message as a wrong
+// password does. This hides unknown users less than it seems: a real user's salt has the length
+// and iteration count its AlterUserScramCredentials gave, the made-up one the hash's length and
+// 4096, so a prober who knows how users are made here can still tell them apart.
 
 import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
