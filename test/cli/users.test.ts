@@ -16,20 +16,12 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { BrokerProcess, freePort, temporaryDirectory } from '../helpers/broker-process.js';
+import { startSaslBroker } from '../helpers/sasl-client.js';
+import { temporaryDirectory } from '../helpers/broker-process.js';
 import { run } from '../helpers/run.js';
 import { describe, json, spate, tableRows, type SpateResult } from './fixtures/spate.js';
 
-const plainPort = await freePort();
-const saslPort = await freePort();
-const broker = await BrokerProcess.start(t, {
-  port: plainPort,
-  overrides: {
-    listeners: `PLAINTEXT://127.0.0.1:${plainPort},SASL_PLAINTEXT://127.0.0.1:${saslPort}`,
-    'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
-    'connection.failed.authentication.delay.ms': 50,
-  },
-});
+const { broker, saslPort } = await startSaslBroker(t);
 const plain = broker.bootstrap;
 const sasl = `127.0.0.1:${saslPort}`;
 const files = temporaryDirectory(t, 'spate-users-test-');

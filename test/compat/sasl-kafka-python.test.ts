@@ -17,24 +17,12 @@
 // probe's extra connection and its 2-second budget.
 
 import t, { type Test } from 'tap';
-import { BrokerProcess, freePort } from '../helpers/broker-process.js';
 import { jsonLines, type Line } from '../helpers/json-lines.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { PYTHON, pythonScript, run } from '../helpers/run.js';
-import { login, setScramCredential, type MechanismName } from '../helpers/sasl-client.js';
+import { login, setScramCredential, type MechanismName, startSaslBroker } from '../helpers/sasl-client.js';
 
-const saslPort = await freePort();
-const plainPort = await freePort();
-const broker = await BrokerProcess.start(t, {
-  port: plainPort,
-  overrides: {
-    listeners: `PLAINTEXT://127.0.0.1:${plainPort},SASL_PLAINTEXT://127.0.0.1:${saslPort}`,
-    'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
-    'connection.failed.authentication.delay.ms': 50,
-    'offsets.topic.num.partitions': 1,
-    'group.initial.rebalance.delay.ms': 0,
-  },
-});
+const { broker, plainPort, saslPort } = await startSaslBroker(t, { 'offsets.topic.num.partitions': 1, 'group.initial.rebalance.delay.ms': 0 });
 
 t.test('alice gets SCRAM-SHA-256 and SCRAM-SHA-512 credentials (PLAIN is checked against them)', async (t) => {
   for (const mechanism of ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const) {

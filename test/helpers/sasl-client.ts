@@ -1,12 +1,13 @@
 // The client's side of SASL for the security tests: users made the way an admin client makes
 // them (AlterUserScramCredentials with a salt and a PBKDF2-salted password, KIP-554), PLAIN's
 // one message (RFC 4616), a SCRAM client (RFC 5802 with the SHA-256/512 of RFC 7677), and a
-// whole login over a RawClient: SaslHandshake v1, then SaslAuthenticate until the exchange ends.
+// whole login over a RawClient: SaslHandshake v1, then SaslAuthenticate until the exchange ends;
+// and the broker those tests run against.
 
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { errorName } from '../../src/protocol/errors.js';
 import { alterUserScramCredentialsApi, saslAuthenticateApi, saslHandshakeApi } from '../../src/protocol/generated/index.js';
-import type { Teardownable } from './broker-process.js';
+import { BrokerProcess, freePort, type Teardownable } from './broker-process.js';
 import { RawClient } from './raw-client.js';
 
 export type ScramMechanismName = 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
@@ -130,4 +131,24 @@ export async function login(client: RawClient, mechanism: MechanismName, user: s
   const final = await client.request(saslAuthenticateApi, version, { authBytes: scram.finalMessage(first.authBytes) });
   errors.push(errorName(final.errorCode));
   return end(final, final.errorCode === 0 ? scram.verifies(final.authBytes) : null);
+}
+
+/**
+ * A broker with a PLAINTEXT listener (where tests make users and ACLs) and a SASL_PLAINTEXT one
+ * with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, failed logins answered after 50 ms; `overrides`
+ * win over these.
+ */
+export async function startSaslBroker(t: Teardownable, overrides: Readonly<Record<string, string | number | boolean>> = {}): Promise<{ broker: BrokerProcess; plainPort: number; saslPort: number }> {
+  const plainPort = await freePort();
+  const saslPort = await freePort();
+  const broker = await BrokerProcess.start(t, {
+    port: plainPort,
+    overrides: {
+      listeners: `PLAINTEXT://127.0.0.1:${plainPort},SASL_PLAINTEXT://127.0.0.1:${saslPort}`,
+      'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+      'connection.failed.authentication.delay.ms': 50,
+      ...overrides,
+    },
+  });
+  return { broker, plainPort, saslPort };
 }

@@ -59,24 +59,11 @@ import {
 } from '../../src/protocol/generated/index.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { AclOperation as Op, AclPermission, PatternType, ResourceType } from '../../src/security/acl.js';
-import { BrokerProcess, freePort } from '../helpers/broker-process.js';
+import { startSaslBroker } from '../helpers/sasl-client.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 const { Kafka, logLevel } = kafkajs;
-const saslPort = await freePort();
-const plainPort = await freePort();
-const broker = await BrokerProcess.start(t, {
-  port: plainPort,
-  overrides: {
-    listeners: `PLAINTEXT://127.0.0.1:${plainPort},SASL_PLAINTEXT://127.0.0.1:${saslPort}`,
-    'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-512',
-    'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
-    'super.users': 'User:ANONYMOUS;User:admin',
-    'connection.failed.authentication.delay.ms': 10,
-    'offsets.topic.num.partitions': 1,
-    'group.initial.rebalance.delay.ms': 0,
-  },
-});
+const { broker, plainPort, saslPort } = await startSaslBroker(t, { 'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-512', 'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer', 'super.users': 'User:ANONYMOUS;User:admin', 'connection.failed.authentication.delay.ms': 10, 'offsets.topic.num.partitions': 1, 'group.initial.rebalance.delay.ms': 0 });
 
 async function admin<T>(use: (client: RawClient) => Promise<T>): Promise<T> {
   const client = await RawClient.connect(t, plainPort);

@@ -21,29 +21,16 @@ import t, { type Test } from 'tap';
 import kafkajs from 'kafkajs';
 import { errorName } from '../../src/protocol/errors.js';
 import { metadataApi, saslHandshakeApi } from '../../src/protocol/generated/index.js';
-import { BrokerProcess, freePort } from '../helpers/broker-process.js';
 import { jsonLines } from '../helpers/json-lines.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { PYTHON, pythonScript, run } from '../helpers/run.js';
-import { login, setScramCredential } from '../helpers/sasl-client.js';
+import { login, setScramCredential, startSaslBroker } from '../helpers/sasl-client.js';
 
 const { Kafka, logLevel } = kafkajs;
 const LIFETIME_MS = 3000;
 /** How far past a session's end (by this process's clock, which saw the login answered after the broker set the end) a request is sent. */
 const PAST_END_MS = 100;
-const saslPort = await freePort();
-const plainPort = await freePort();
-const broker = await BrokerProcess.start(t, {
-  port: plainPort,
-  overrides: {
-    listeners: `PLAINTEXT://127.0.0.1:${plainPort},SASL_PLAINTEXT://127.0.0.1:${saslPort}`,
-    'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
-    'connections.max.reauth.ms': LIFETIME_MS,
-    'connection.failed.authentication.delay.ms': 50,
-    'offsets.topic.num.partitions': 1,
-    'group.initial.rebalance.delay.ms': 0,
-  },
-});
+const { broker, plainPort, saslPort } = await startSaslBroker(t, { 'connections.max.reauth.ms': LIFETIME_MS, 'offsets.topic.num.partitions': 1, 'group.initial.rebalance.delay.ms': 0 });
 
 t.test('alice and bob get SCRAM credentials', async (t) => {
   for (const mechanism of ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const) {

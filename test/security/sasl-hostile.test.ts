@@ -49,20 +49,11 @@ import {
 } from '../../src/protocol/generated/index.js';
 import { BrokerProcess, freePort } from '../helpers/broker-process.js';
 import { encodeRawRequest, RawClient, sizePrefixed } from '../helpers/raw-client.js';
-import { login, plainToken, saltedPassword, ScramClient, setScramCredential, type ScramMechanismName } from '../helpers/sasl-client.js';
+import { login, plainToken, saltedPassword, ScramClient, setScramCredential, type ScramMechanismName, startSaslBroker } from '../helpers/sasl-client.js';
 
 const { Kafka, logLevel } = kafkajs;
 const FAILED_MESSAGE = (mechanism: string): string => `Authentication failed during authentication due to invalid credentials with SASL mechanism ${mechanism}`;
-const saslPort = await freePort();
-const plainPort = await freePort();
-const broker = await BrokerProcess.start(t, {
-  port: plainPort,
-  overrides: {
-    listeners: `PLAINTEXT://127.0.0.1:${plainPort},SASL_PLAINTEXT://127.0.0.1:${saslPort}`,
-    'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
-    'connection.failed.authentication.delay.ms': 50,
-  },
-});
+const { broker, plainPort, saslPort } = await startSaslBroker(t);
 
 const metadataBody = { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false };
 

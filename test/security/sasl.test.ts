@@ -12,26 +12,15 @@ import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { startSaslBroker } from '../helpers/sasl-client.js';
 import kafkajs from 'kafkajs';
 import { ErrorCode, errorName } from '../../src/protocol/errors.js';
 import { alterUserScramCredentialsApi, describeUserScramCredentialsApi, metadataApi, saslAuthenticateApi, saslHandshakeApi } from '../../src/protocol/generated/index.js';
-import { BrokerProcess, freePort } from '../helpers/broker-process.js';
 import { encodeRequest, RawClient } from '../helpers/raw-client.js';
 import { run } from '../helpers/run.js';
 
 const { Kafka, logLevel } = kafkajs;
-const saslPort = await freePort();
-const plainPort = await freePort();
-const secured = await BrokerProcess.start(t, {
-  port: plainPort,
-  overrides: {
-    listeners: `PLAINTEXT://127.0.0.1:${plainPort},SASL_PLAINTEXT://127.0.0.1:${saslPort}`,
-    'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
-    'connection.failed.authentication.delay.ms': 50,
-    'offsets.topic.num.partitions': 1,
-    'group.initial.rebalance.delay.ms': 0,
-  },
-});
+const { broker: secured, plainPort, saslPort } = await startSaslBroker(t, { 'offsets.topic.num.partitions': 1, 'group.initial.rebalance.delay.ms': 0 });
 
 const MECHANISM_TYPE = { 'SCRAM-SHA-256': 1, 'SCRAM-SHA-512': 2 } as const;
 const HASH = { 'SCRAM-SHA-256': ['sha256', 32], 'SCRAM-SHA-512': ['sha512', 64] } as const;
