@@ -17,6 +17,7 @@
 //   cluster          brokers and racks, the controller, under-replicated/under-min-ISR/offline partitions
 //   reassign         --generate | --execute [--throttle] | --verify | --cancel (Kafka's kafka-reassign-partitions.sh)
 //   users            create | list | delete (SCRAM credentials, as kafka-configs.sh --entity-type users)
+//   certs            a CA and broker/client certificates for SSL listeners in a test or dev setup (openssl)
 //
 // The broker address is --bootstrap-server, else $SPATE_BOOTSTRAP, else 127.0.0.1:9092.
 // --command-config reads a Kafka client properties file for a SASL_PLAINTEXT listener's login
@@ -33,6 +34,7 @@
 
 import { readFileSync } from 'node:fs';
 import { commandHelp, parseArgs, type CommandSpec, type OptionSpec } from './args.js';
+import { certs } from './certs.js';
 import { readClientConfig } from './client-config.js';
 import type { Command, Context } from './command.js';
 import { cluster } from './cluster.js';
@@ -91,6 +93,7 @@ const commands: readonly Command[] = [
   usersCreate,
   usersList,
   usersDelete,
+  certs,
 ];
 const commandsByName = new Map(commands.map((command) => [command.spec.name, command]));
 const groups = new Set(commands.filter((c) => c.spec.name.includes(' ')).map((c) => c.spec.name.split(' ')[0]!));
