@@ -31,6 +31,8 @@ export const systemDependencies: readonly SystemDependency[] = [
   { packageName: 'util-linux', present: () => succeeds('prlimit', ['--version']) && succeeds('setpriv', ['--version']) },
   // ip makes the network namespaces of test/cluster/network-partition.test.ts (test/helpers/netns.ts).
   { packageName: 'iproute2', present: () => succeeds('ip', ['-V']) },
+  // openssl makes the CA and certificates of `spate certs` (test/cli/certs.test.ts) and the TLS tests.
+  { packageName: 'openssl', present: () => succeeds('openssl', ['version']) },
   // The cluster tests' ZooKeeper (test/helpers/zookeeper.ts runs its jar directly with java).
   { packageName: 'zookeeper', present: () => existsSync('/usr/share/java/zookeeper.jar') && succeeds('java', ['-version']) },
 ];
