@@ -183,7 +183,14 @@ export async function makeCertificates(options: CertificateOptions): Promise<Cer
     if (!options.newCa && existsSync(ca.key) && existsSync(ca.certificate)) {
       ca.reused = true;
       // The key must open (with the password, if any) before anything is signed with it.
-      await openssl(['pkey', '-in', ca.key, ...passin, '-noout'], passwordInput(password));
+      try {
+        await openssl(['pkey', '-in', ca.key, ...passin, '-noout'], passwordInput(password));
+      } catch (error) {
+        if (error instanceof OpensslMissingError) throw error;
+        throw new CertificateOptionsError(
+          `the CA key ${ca.key} does not open ${password === undefined ? 'without a password (give the --key-password it was made with)' : 'with this key password'}, or use --new-ca for a new CA`,
+        );
+      }
     } else {
       await newKey(ca.key, work, keyType, password);
       // openssl 3.0's req has no -extfile: the extensions are a section of its configuration.
