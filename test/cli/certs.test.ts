@@ -6,12 +6,13 @@
 //     accepts a client with a client certificate (and its DN is CN=<name>) and refuses one without;
 //   - a second run reuses the CA, --new-ca replaces it;
 //   - --key-password: the keys are ENCRYPTED PRIVATE KEY blocks that open with the password and
-//     not without, also for TLS;
+//     not without, also for TLS; with a JDK installed, also the way Kafka's PEM keystore opens
+//     them (EncryptedPrivateKeyInfo.getAlgName(), which on JDK 17 openssl's default PBES2 fails);
 //   - usage errors exit 2, and so does a missing openssl, naming the package.
 
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync, statSync, symlinkSync } from 'node:fs';
+import { readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, createServer, type TLSSocket } from 'node:tls';
 import t from 'tap';
@@ -145,6 +146,42 @@ t.test('--key-password encrypts the keys', async (t) => {
   const reuse = await spate(null, ['certs', '--dir', dir, '--client', 'mallory']);
   t.equal(reuse.code, 2, `the encrypted CA key is not used without the password: ${describe(reuse)}`);
   t.match(reuse.stderr, 'does not open without a password');
+});
+
+// Kafka's PEM keystore loading (DefaultSslEngineFactory.PemStore) opens an encrypted key with
+// the SecretKeyFactory and Cipher that EncryptedPrivateKeyInfo.getAlgName() names; this is the
+// same sequence, written for this test, run with the JDK when one is installed.
+const KAFKA_STYLE_KEY_LOADER = `
+import java.nio.file.*; import java.security.*; import java.security.spec.*; import java.util.*; import javax.crypto.*; import javax.crypto.spec.*;
+public class LoadKey {
+  public static void main(String[] args) throws Exception {
+    String pem = new String(Files.readAllBytes(Paths.get(args[0])));
+    String body = pem.split("-----BEGIN ENCRYPTED PRIVATE KEY-----")[1].split("-----END ENCRYPTED PRIVATE KEY-----")[0].replaceAll("\\\\s", "");
+    EncryptedPrivateKeyInfo info = new EncryptedPrivateKeyInfo(Base64.getDecoder().decode(body));
+    SecretKey key = SecretKeyFactory.getInstance(info.getAlgName()).generateSecret(new PBEKeySpec(args[1].toCharArray()));
+    Cipher cipher = Cipher.getInstance(info.getAlgName());
+    cipher.init(Cipher.DECRYPT_MODE, key, info.getAlgParameters());
+    System.out.println(KeyFactory.getInstance("EC").generatePrivate(info.getKeySpec(cipher)).getAlgorithm());
+  }
+}
+`;
+
+function hasJava(): boolean {
+  try {
+    execFileSync('java', ['-version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+t.test("an encrypted key opens the way Kafka's PEM keystore opens it (with the JDK, when installed)", { skip: hasJava() ? false : 'no java on this machine' }, async (t) => {
+  const dir = temporaryDirectory(t, 'spate-certs-test-');
+  const files = await makeCertificates({ dir, clients: ['java'], keyPassword: 'pw' });
+  const source = join(dir, 'LoadKey.java');
+  writeFileSync(source, KAFKA_STYLE_KEY_LOADER);
+  const output = execFileSync('java', [source, files.clients[0]!.keystore, 'pw'], { encoding: 'utf8' });
+  t.equal(output.trim(), 'EC', 'the JDK opens the key with ssl.key.password');
 });
 
 t.test('makeCertificates, for tests', async (t) => {
