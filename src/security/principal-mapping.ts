@@ -30,10 +30,11 @@
 //
 // The patterns are Java regular expressions run by JavaScript's engine: the common syntax
 // (classes, groups, named groups, lazy quantifiers, anchors) is the same, and a leading
-// `(?i)`, `(?s)`, `(?m)` or `(?u)` becomes a flag. What JavaScript lacks (possessive quantifiers
-// `*+`, atomic groups, `\Q…\E`, inline flags elsewhere, `\A`, `\Z`, `\z`, `\p{javaLowerCase}`,
-// class intersection `&&`) is refused at parse time as an invalid rule rather than run with
-// another meaning, except that `&&` in a class is not detected.
+// `(?i)`, `(?s)`, `(?m)` or `(?u)` becomes a flag. What JavaScript lacks or reads otherwise
+// (possessive quantifiers `*+`, atomic groups, inline flags elsewhere, and every escape letter
+// but d D s S w W b B n r t f c x u k: `\Q…\E`, `\A`, `\Z`, `\z`, `\p{…}`, `\h`, `\v`, `\R`, …) is
+// refused at parse time as an invalid rule rather than run with another meaning. Not detected:
+// class intersection `&&`, and `\s` also matching Unicode spaces in JavaScript.
 
 import type { X509Certificate } from 'node:crypto';
 
@@ -222,8 +223,18 @@ function compileJavaPattern(pattern: string): { source: string; flags: string } 
     source = source.slice(inline[0].length);
     for (const flag of new Set(inline[1]!)) if (flag !== 'u') flags += flag;
   }
-  if (/\\[QEAZzG]|[*+?}]\+|\(\?>|\\p\{java/.test(source)) {
-    throw new Error('it uses Java regular-expression syntax Spate does not run (possessive quantifiers, atomic groups, \\Q…\\E, \\A, \\Z, \\z, \\G, \\p{java…})');
+  // Escapes: JavaScript (without the u flag) takes an unknown `\x` as the letter itself, where
+  // Java has a meaning for it (\p{…}, \h, \v, \R, \A, \Z, \Q…\E, …) or refuses it; only the
+  // letters both read alike are let through.
+  for (let index = 0; index < source.length; index++) {
+    if (source[index] !== '\\') continue;
+    const next = source[++index];
+    if (next !== undefined && /[A-Za-z]/.test(next) && !'dDsSwWbBnrtfcxuk'.includes(next)) {
+      throw new Error(`it uses the escape \\${next}, Java regular-expression syntax Spate does not run`);
+    }
+  }
+  if (/(?<!\\)[*+?}]\+|\(\?>/.test(source)) {
+    throw new Error('it uses Java regular-expression syntax Spate does not run (a possessive quantifier or an atomic group)');
   }
   new RegExp(source, flags); // throws a SyntaxError naming what is wrong
   return { source, flags };

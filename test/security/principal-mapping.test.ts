@@ -50,6 +50,9 @@ t.test("Kafka's invalid rules are refused with the rule named", async (t) => {
   t.throws(() => parsePrincipalMappingRules('RULE:^CN=(.*,OU=x$/$1/, DEFAULT'), { message: /^Invalid rule: `RULE:\^CN=\(\.\*,OU=x\$\/\$1\/`: the pattern `\^CN=\(\.\*,OU=x\$` is not a valid regular expression/ });
   t.throws(() => parsePrincipalMappingRules('RULE:^CN=(.*+)$/$1/'), { message: /Java regular-expression syntax Spate does not run/ }, 'a possessive quantifier is refused, not run differently');
   t.throws(() => parsePrincipalMappingRules('RULE:\\QCN=a\\E/$1/'), { message: /Java regular-expression syntax/ }, '\\Q…\\E is refused');
+  t.throws(() => parsePrincipalMappingRules('RULE:^CN=(\\p{L}+)$/$1/'), { message: /the escape \\p, Java regular-expression syntax/ }, '\\p{L} is refused (JavaScript would read a p)');
+  t.throws(() => parsePrincipalMappingRules('RULE:^CN=(\\h+)$/$1/'), { message: /the escape \\h/ }, '\\h is refused');
+  t.doesNotThrow(() => parsePrincipalMappingRules('RULE:^CN=(\\w+)\\\\Q\\++$/$1/'), 'an escaped backslash before Q, and an escaped + then +, are fine');
 });
 
 t.test("Kafka's mapping test and documentation examples", async (t) => {
