@@ -18,6 +18,7 @@
 //   reassign         --generate | --execute [--throttle] | --verify | --cancel (Kafka's kafka-reassign-partitions.sh)
 //   users            create | list | delete (SCRAM credentials, as kafka-configs.sh --entity-type users)
 //   certs            a CA and broker/client certificates for SSL listeners in a test or dev setup (openssl)
+//   acls             add | list | remove (ACLs, as kafka-acls.sh)
 //
 // The broker address is --bootstrap-server, else $SPATE_BOOTSTRAP, else 127.0.0.1:9092.
 // --command-config reads a Kafka client properties file for a SASL_PLAINTEXT listener's login
@@ -35,6 +36,7 @@
 import { readFileSync } from 'node:fs';
 import { commandHelp, parseArgs, type CommandSpec, type OptionSpec } from './args.js';
 import { certs } from './certs.js';
+import { aclsAdd, aclsList, aclsRemove } from './acls.js';
 import { readClientConfig } from './client-config.js';
 import type { Command, Context } from './command.js';
 import { cluster } from './cluster.js';
@@ -94,6 +96,9 @@ const commands: readonly Command[] = [
   usersList,
   usersDelete,
   certs,
+  aclsAdd,
+  aclsList,
+  aclsRemove,
 ];
 const commandsByName = new Map(commands.map((command) => [command.spec.name, command]));
 const groups = new Set(commands.filter((c) => c.spec.name.includes(' ')).map((c) => c.spec.name.split(' ')[0]!));
