@@ -284,14 +284,35 @@ function printListing(acls: readonly { pattern: Pattern; entries: readonly Entry
   }
 }
 
-/** One y/n answer from the terminal. */
-async function confirm(question: string): Promise<boolean> {
-  const lines = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await new Promise<string>((resolve) => lines.question(`${question} `, resolve));
-    return answer.trim().toLowerCase() === 'y';
-  } finally {
-    lines.close();
+/** y/n answers read from the terminal, one line each (one reader for every question, so no typed-ahead line is lost). */
+class Answers {
+  private readonly lines = createInterface({ input: process.stdin, terminal: false });
+  private readonly queue: string[] = [];
+  private waiting: ((line: string | null) => void) | null = null;
+  private closed = false;
+
+  constructor() {
+    this.lines.on('line', (line: string) => {
+      const waiting = this.waiting;
+      this.waiting = null;
+      if (waiting !== null) waiting(line);
+      else this.queue.push(line);
+    });
+    this.lines.on('close', () => {
+      this.closed = true;
+      this.waiting?.(null);
+    });
+  }
+
+  /** Whether the answer to `question` is y (end of input: no). */
+  async ask(question: string): Promise<boolean> {
+    process.stderr.write(`${question} `);
+    const line = this.queue.shift() ?? (this.closed ? null : await new Promise<string | null>((resolve) => (this.waiting = resolve)));
+    return line !== null && line.trim().toLowerCase() === 'y';
+  }
+
+  close(): void {
+    this.lines.close();
   }
 }
 
@@ -467,19 +488,26 @@ export const aclsRemove: Command = {
   async run(args, context) {
     checkRoleOptions(args);
     const patternType = parsePatternType(args);
-    const acls = resourceAcls(args, patternType);
+    let acls = resourceAcls(args, patternType);
     if (!args.flag('force')) {
       if (process.stdin.isTTY !== true) throw new UsageError('acls remove asks for confirmation and stdin is not a terminal; give --force to remove without asking');
-      for (const { pattern, entries } of acls) {
+      // As Kafka's tool: a question per resource filter; what is not answered y is left alone.
+      const confirmed: typeof acls = [];
+      const answers = new Answers();
+      for (const acl of acls) {
+        const { pattern, entries } = acl;
         const question =
           entries.length === 0
             ? `Are you sure you want to delete all ACLs for resource filter \`${showFilter(pattern)}\`? (y/n)`
             : `Are you sure you want to remove ACLs:\n${entries.map((e) => `\t${showEntry(e)}`).join('\n')}\nfrom resource filter \`${showFilter(pattern)}\`? (y/n)`;
-        if (!(await confirm(question))) {
-          printLine('Nothing removed.');
-          return 0;
-        }
+        if (await answers.ask(question)) confirmed.push(acl);
       }
+      answers.close();
+      if (confirmed.length === 0) {
+        printLine('Nothing removed.');
+        return 0;
+      }
+      acls = confirmed;
     }
     const filters = acls.flatMap(({ pattern, entries }): DeleteAclsFilter[] => {
       const base = { resourceTypeFilter: pattern.resourceType, resourceNameFilter: pattern.name, patternTypeFilter: pattern.patternType };

@@ -9,17 +9,20 @@
 //     bindings;
 //   - Kafka's checks are usage errors (exit 2), and remove without --force and without a
 //     terminal refuses rather than waits;
+//   - on a terminal (util-linux `script` gives it one) remove asks for each resource filter and
+//     removes only what is answered y;
 //   - the broker's errors keep their names, exit 1: SECURITY_DISABLED from a broker without an
 //     authorizer, CLUSTER_AUTHORIZATION_FAILED for a user who may not administer ACLs;
 //   - end to end: a SCRAM user cannot produce to or consume from a topic until `acls add` gives
 //     it the ACLs, and cannot again after `acls remove`.
 
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { BrokerProcess, temporaryDirectory } from '../helpers/broker-process.js';
+import { BrokerProcess, plainNode, temporaryDirectory } from '../helpers/broker-process.js';
+import { run } from '../helpers/run.js';
 import { startSaslBroker } from '../helpers/sasl-client.js';
-import { describe, json, spate, type SpateResult } from './fixtures/spate.js';
+import { cliMain, describe, json, spate, type SpateResult } from './fixtures/spate.js';
 
 const { broker, saslPort } = await startSaslBroker(t, {
   'sasl.enabled.mechanisms': 'SCRAM-SHA-256,SCRAM-SHA-512',
@@ -286,6 +289,21 @@ t.test('usage errors exit 2 with Kafka\'s messages', async (t) => {
   const help = await acls('add', '--help');
   t.equal(help.code, 0);
   t.match(help.out, /--resource-pattern-type literal\|prefixed/);
+});
+
+t.test('remove asks on a terminal, for each resource filter', { skip: existsSync('/usr/bin/script') ? false : 'no util-linux script to give the CLI a terminal' }, async (t) => {
+  t.teardown(removeAll);
+  const added = await acls('add', '--allow-principal', 'User:a', '--topic', 'kept', '--topic', 'dropped');
+  t.equal(added.code, 0, describe(added));
+  const [command, args] = plainNode([cliMain, '--bootstrap-server', admin, 'acls', 'remove', '--topic', 'kept', '--topic', 'dropped']);
+  const quoted = [command, ...args].map((word) => `'${word.replace(/'/g, "'\\''")}'`).join(' ');
+  // Answers typed ahead: y for the first question (dropped, sorted first), n for the second.
+  const asked = await run('script', ['-qec', quoted, '/dev/null'], { input: 'y\nn\n', timeoutMs: 30_000 });
+  const out = asked.stdout.toString();
+  t.equal(asked.code, 0, `exit 0 (${out.slice(-300)})`);
+  t.match(out, /Are you sure you want to delete all ACLs for resource filter `ResourcePatternFilter\(resourceType=TOPIC, name=dropped, patternType=LITERAL\)`\? \(y\/n\)/, 'Kafka\'s question');
+  t.match(out, /Removed ACLs for resource `ResourcePattern\(resourceType=TOPIC, name=dropped, patternType=LITERAL\)`:/, 'what was answered y is removed');
+  t.same(await listed(), [resource('TOPIC', 'kept', 'LITERAL', [['User:a', '*', 'ALL', 'ALLOW']])], 'what was answered n is kept');
 });
 
 t.test('the broker\'s errors keep their names, exit 1', async (t) => {
