@@ -15,16 +15,20 @@
 //          every pattern that applies to that name), or of every ACL; --principal keeps the
 //          entries of these principals (under "ACLs for principal `…`"). Kafka's layout:
 //          "Current ACLs for resource `ResourcePattern(…)`:" and a tab-indented line per entry.
-// remove   DeleteAcls: with principals, exactly the entries add would make; without, every ACL of
-//          each resource filter. It asks first, as Kafka's tool does, unless --force; without a
-//          terminal to ask on it refuses (exit 2) rather than wait.
+// remove   DeleteAcls: with principals, exactly the entries add would make (so without --operation
+//          only ACLs of operation All, as in Kafka); without, every ACL of each resource filter.
+//          It asks for each resource filter first, as Kafka's tool does, unless --force; without
+//          a terminal to ask on it refuses (exit 2) rather than wait. Prints what it removed
+//          (Kafka's admin-client path prints nothing).
 //
 // Kafka's checks are usage errors (exit 2), with its messages: an operation a resource type
 // does not support, --consumer without --group, --producer without --topic, --idempotent
 // without --producer, any/match when adding, add without a principal, no resource. Unlike
 // Kafka, which drops it silently, --cluster with --resource-pattern-type prefixed is refused
-// (the cluster resource is only ever literal). The broker's errors keep their names
-// (SECURITY_DISABLED, CLUSTER_AUTHORIZATION_FAILED, INVALID_REQUEST): exit 1.
+// (the cluster resource is only ever literal); an unknown --operation is named as such (Kafka
+// answers with the resource type's list); list takes no --operation (Kafka ignores it there).
+// Resources and entries are printed sorted, where Kafka's order is a hash set's. The broker's
+// errors keep their names (SECURITY_DISABLED, CLUSTER_AUTHORIZATION_FAILED, INVALID_REQUEST): exit 1.
 //
 // The wire codes are Kafka's (AclOperation, AclPermissionType, ResourceType, PatternType),
 // written out here so the CLI needs nothing of the broker's security code.
@@ -469,7 +473,8 @@ export const aclsRemove: Command = {
       'acls remove [(--allow-principal P | --deny-principal P)… [--allow-host H]… [--deny-host H]… (--operation OP… | --producer [--idempotent] | --consumer)] ' +
       '(--topic T | --group G | --cluster | --transactional-id ID | --delegation-token D)… [--resource-pattern-type any|match|literal|prefixed] [--force] [--json]',
     details: [
-      'With principals, removes exactly the ACLs `acls add` would make with the same options; without,',
+      'With principals, removes exactly the ACLs `acls add` would make with the same options (so, as in',
+      'Kafka, without --operation only ACLs of operation All); without principals,',
       'every ACL of each resource filter (--resource-pattern-type as for list, literal by default; match',
       'removes every ACL that applies to the name: use with care). It asks y/n for each resource first,',
       'as Kafka\'s tool does; --force does not ask. Without a terminal to ask on, it refuses (exit 2)',
