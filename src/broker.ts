@@ -9,6 +9,7 @@ import { lookup } from 'node:dns/promises';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
 import type { BrokerConfig, ListenerSecurity } from './config/broker-config.js';
 import { ConnectionSession, type SaslServices } from './security/sasl-session.js';
+import { TlsTerminator } from './security/tls.js';
 import { UserCredentials } from './security/user-credentials.js';
 import { Authorizer } from './security/authorizer.js';
 import { Controller, OFFSETS_TOPIC } from './controller/controller.js';
@@ -80,6 +81,11 @@ export interface BoundListener {
 export class Broker {
   private readonly connections = new Set<Connection>();
   private readonly servers: Server[] = [];
+  /** Sockets counted against the connection quotas: every accepted one until it closes, TLS handshakes included. */
+  private readonly admitted = new Set<Socket>();
+  private readonly tlsTerminators: TlsTerminator[] = [];
+  /** TLS connections' responses: through the TLS socket's own queue, which encrypts (no sendfile, no sender thread). */
+  private readonly tlsWriter = new BufferedResponseWriter();
   private checkpointTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
   private shuttingDown = false;
@@ -291,9 +297,31 @@ export class Broker {
 
   private async listen(): Promise<void> {
     for (const listener of this.config.listeners) {
-      // pauseOnConnect: nothing is read before the connection takes the socket over for direct reads (network/direct-read.ts).
       const security = this.config.security.listeners.get(listener.name)!;
-      const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket, listener.name, security));
+      let server: Server;
+      if (security.tls !== null) {
+        const terminator = new TlsTerminator(
+          listener.name,
+          security.tls,
+          this.logger,
+          (socket, principal) => this.serve(socket, listener.name, security, principal, null),
+          (message) => this.refusals.log('warn', `tls ${listener.name}`, message),
+        );
+        this.tlsTerminators.push(terminator);
+        server = createServer({ noDelay: true }, (socket) => {
+          const release = this.admit(socket);
+          if (release === null) return;
+          // The accepted socket closes with its TLS socket, or when the handshake fails.
+          socket.once('close', release);
+          terminator.accept(socket);
+        });
+      } else {
+        // pauseOnConnect: nothing is read before the connection takes the socket over for direct reads (network/direct-read.ts).
+        server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
+          const release = this.admit(socket);
+          if (release !== null) this.serve(socket, listener.name, security, null, release);
+        });
+      }
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(listener.port, listener.host === '' ? undefined : listener.host, () => {
@@ -310,30 +338,58 @@ export class Broker {
     }
   }
 
-  private accept(socket: Socket, listener: string, security: ListenerSecurity): void {
+  /**
+   * A socket a listener accepted: counted against the connection quotas, or refused (null).
+   * The caller calls what this returns when the connection is gone (more than once is once).
+   * On a TLS listener this is before the handshake.
+   */
+  private admit(socket: Socket): (() => void) | null {
     const address = socket.remoteAddress;
     if (this.shuttingDown || address === undefined) {
       socket.destroy(); // no address: the client is already gone
-      return;
+      return null;
     }
     const verdict = this.quotas.accept(address);
     if (!verdict.accepted) {
       this.refusals.log('warn', verdict.reason, `refusing a connection from ${address}: ${verdict.reason}`);
       socket.destroy();
-      return;
+      return null;
     }
     this.socketBuffers.apply(socket);
+    this.admitted.add(socket);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.admitted.delete(socket);
+      this.quotas.release(address);
+    };
+  }
+
+  /**
+   * Serves an admitted socket: a plain one as it was accepted (reads land directly in request
+   * memory, fetched file regions go by sendfile), a TLS one once its handshake passed (its bytes
+   * go through Node's encryption both ways: stream reads, and the buffered response path).
+   */
+  private serve(socket: Socket, listener: string, security: ListenerSecurity, certificatePrincipal: string | null, release: (() => void) | null): void {
+    const address = socket.remoteAddress;
+    if (this.shuttingDown || address === undefined) {
+      socket.destroy();
+      release?.();
+      return;
+    }
+    const tls = certificatePrincipal !== null;
     const connection = new Connection(socket, {
       socketRequestMaxBytes: this.config.socketRequestMaxBytes,
       admission: this.admission,
       idleTimeoutMs: this.config.connectionsMaxIdleMs,
       registry: this.registry,
       services: this.services,
-      writer: this.writer,
+      writer: tls ? this.tlsWriter : this.writer,
       framePool: this.framePool,
-      session: new ConnectionSession(listener, security, this.sasl, `${address}:${socket.remotePort ?? '?'}`, address),
-      directReads: true,
-      ...(this.frameReceiver !== undefined ? { frameReceiver: this.frameReceiver } : {}),
+      session: new ConnectionSession(listener, security, this.sasl, `${address}:${socket.remotePort ?? '?'}`, address, certificatePrincipal ?? undefined),
+      directReads: !tls,
+      ...(this.frameReceiver !== undefined && !tls ? { frameReceiver: this.frameReceiver } : {}),
       track: (work) => {
         this.inFlight.add(work);
         const done = (): void => {
@@ -343,14 +399,14 @@ export class Broker {
       },
       logger: this.logger,
     });
-    if (!connection.readsDirectly && !this.directReadsUnavailableLogged) {
+    if (!tls && !connection.readsDirectly && !this.directReadsUnavailableLogged) {
       this.directReadsUnavailableLogged = true;
       this.logger.warn('reads cannot land directly in request memory on this Node (net.Socket has no handle to take over); connections read through stream chunks, which costs CPU per byte produced');
     }
     this.connections.add(connection);
     connection.onClose(() => {
       this.connections.delete(connection);
-      this.quotas.release(address);
+      release?.();
     });
   }
 
@@ -399,6 +455,7 @@ export class Broker {
     this.shuttingDown = true;
     if (this.checkpointTimer !== null) clearInterval(this.checkpointTimer);
     const closed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    for (const terminator of this.tlsTerminators) terminator.close();
     this.services.partitions.stopWaiting();
     this.services.groups.stop();
     this.services.transactions.stop();
@@ -413,6 +470,8 @@ export class Broker {
       this.logger.warn(`closing ${this.connections.size} connections that did not finish within ${limits.shutdownDrainMs} ms`);
     }
     for (const connection of this.connections) connection.close();
+    // What is left is TLS handshakes in progress.
+    for (const socket of this.admitted) socket.destroy();
     // Requests whose clients already left still finish their appends before the shards close.
     if ((await Promise.race([Promise.allSettled([...this.inFlight]), timedOut])) === 'timeout') {
       this.logger.warn(`${this.inFlight.size} requests did not finish within ${limits.shutdownDrainMs} ms`);

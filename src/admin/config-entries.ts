@@ -55,17 +55,22 @@ export interface ConfigEntry {
   readonly documentation: string | null;
 }
 
+/** Kafka's ConfigType code for PASSWORD, what a sensitive key is reported as. */
+const PASSWORD_TYPE_CODE = 9;
+
 function entry(definition: ConfigDefinition, value: string | null, synonyms: readonly ConfigSynonym[], readOnly: boolean): ConfigEntry {
   const source = synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG;
+  const sensitive = definition.sensitive === true;
   return {
     name: definition.name,
-    value,
+    // As Kafka answers for a password: its source says where it is set, never its value.
+    value: sensitive ? null : value,
     readOnly,
     isDefault: source === ConfigSource.DEFAULT_CONFIG,
     configSource: source,
-    isSensitive: false,
-    synonyms,
-    configType: CONFIG_TYPE_CODES[definition.type],
+    isSensitive: sensitive,
+    synonyms: sensitive ? synonyms.map((synonym) => ({ ...synonym, value: null })) : synonyms,
+    configType: sensitive ? PASSWORD_TYPE_CODE : CONFIG_TYPE_CODES[definition.type],
     documentation: definition.doc,
   };
 }

@@ -1,6 +1,6 @@
 // `--command-config FILE`: the client properties file Kafka's tools read (kafka-topics.sh
 // --command-config, kafka-configs.sh --command-config), so an operator's existing file works
-// with spate unchanged. What spate takes from it is the login for a SASL_PLAINTEXT listener:
+// with spate unchanged. What spate takes from it is the login for a SASL listener and TLS:
 //
 //   security.protocol=SASL_PLAINTEXT
 //   sasl.mechanism=SCRAM-SHA-512
@@ -11,27 +11,35 @@
 // the JAAS line (`sasl.mechanisms=` is librdkafka's spelling of `sasl.mechanism=`).
 // PlainLoginModule goes with PLAIN. The file is a Java properties file (comments with # or !,
 // `key=value`, `key: value` or `key value`, lines continued with a trailing backslash,
-// backslash escapes). SSL and SASL_SSL are refused (neither spate nor the broker speaks TLS
-// yet), as is a mechanism other than PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 (Kafka's default
-// GSSAPI among them). Keys spate does not use are named on stderr, as Kafka's clients warn of
+// backslash escapes). SSL and SASL_SSL connect with TLS from the file's ssl.* keys (Kafka's
+// Java client names or librdkafka's, PEM and PKCS12; tlsOptionsOf). A mechanism other than
+// PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 (Kafka's default GSSAPI among them) is refused. Keys spate does not use are named on stderr, as Kafka's clients warn of
 // them, and otherwise ignored. Every mistake is a UsageError naming the file and the key.
 
 import { readFileSync } from 'node:fs';
+import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { UsageError } from './errors.js';
+import { JaasError, parseJaasPasswordLogin } from '../security/jaas.js';
 import { SASL_MECHANISM_NAMES, type SaslMechanismName, type SaslOptions } from '../network/kafka-client.js';
 
 /** The largest file read: a client properties file is a few lines. */
 const CLIENT_CONFIG_BYTES_MAX = 1024 * 1024;
+/** The TLS keys read, in Kafka's Java client spelling and librdkafka's. */
+const TLS_KEYS: readonly string[] = [
+  'ssl.truststore.location', 'ssl.truststore.type', 'ssl.truststore.certificates', 'ssl.truststore.password',
+  'ssl.keystore.location', 'ssl.keystore.type', 'ssl.keystore.password', 'ssl.key.password', 'ssl.keystore.key', 'ssl.keystore.certificate.chain',
+  'ssl.endpoint.identification.algorithm',
+  'ssl.ca.location', 'ssl.certificate.location', 'ssl.key.location', 'enable.ssl.certificate.verification',
+];
 /** The keys spate reads; any other is named on stderr and ignored. */
-const KNOWN_KEYS = new Set(['security.protocol', 'sasl.mechanism', 'sasl.mechanisms', 'sasl.jaas.config', 'sasl.username', 'sasl.password']);
-/** Login modules whose `username` and `password` options are a password login (Kafka's ScramLoginModule and PlainLoginModule). */
-const PASSWORD_LOGIN_MODULES = new Set(['org.apache.kafka.common.security.scram.ScramLoginModule', 'org.apache.kafka.common.security.plain.PlainLoginModule']);
-const CONTROL_FLAGS = new Set(['required', 'requisite', 'sufficient', 'optional']);
+const KNOWN_KEYS = new Set(['security.protocol', 'sasl.mechanism', 'sasl.mechanisms', 'sasl.jaas.config', 'sasl.username', 'sasl.password', ...TLS_KEYS]);
 
 /** What a client properties file asks of the connection. */
 export interface ClientConfig {
-  /** The login (security.protocol=SASL_PLAINTEXT); absent for PLAINTEXT. */
+  /** The login (security.protocol=SASL_PLAINTEXT or SASL_SSL); absent for PLAINTEXT and SSL. */
   readonly sasl?: SaslOptions;
+  /** TLS (security.protocol=SSL or SASL_SSL); absent for the plaintext protocols. */
+  readonly tls?: ConnectionOptions;
   /** Keys the file sets that spate does not use, each with why, for stderr. */
   readonly warnings: readonly string[];
 }
@@ -53,15 +61,16 @@ export function readClientConfig(path: string): ClientConfig {
 export function clientConfigOf(properties: ReadonlyMap<string, string>, where: string): ClientConfig {
   const warnings = [...properties.keys()].filter((key) => !KNOWN_KEYS.has(key)).map((key) => `${where}: ${key} is not used by spate`);
   const protocol = (properties.get('security.protocol') ?? 'PLAINTEXT').trim().toUpperCase();
-  if (protocol === 'SSL' || protocol === 'SASL_SSL') {
-    throw new UsageError(`${where}: security.protocol=${protocol} is not served: Spate speaks no TLS yet (PLAINTEXT and SASL_PLAINTEXT are served)`);
-  }
-  if (protocol === 'PLAINTEXT') {
+  if (!['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(protocol)) throw new UsageError(`${where}: security.protocol=${protocol} is not one of PLAINTEXT, SASL_PLAINTEXT, SSL, SASL_SSL`);
+  const secured = protocol === 'SSL' || protocol === 'SASL_SSL';
+  const unusedTls = [...properties.keys()].filter((key) => TLS_KEYS.includes(key));
+  if (!secured && unusedTls.length > 0) warnings.push(`${where}: ${unusedTls.join(', ')} not used: security.protocol is ${protocol} (SSL and SASL_SSL use TLS)`);
+  const tls = secured ? { tls: tlsOptionsOf(properties, where) } : {};
+  if (protocol === 'PLAINTEXT' || protocol === 'SSL') {
     const unused = [...properties.keys()].filter((key) => KNOWN_KEYS.has(key) && key.startsWith('sasl.'));
-    if (unused.length > 0) warnings.push(`${where}: ${unused.join(', ')} not used: security.protocol is PLAINTEXT (SASL_PLAINTEXT logs in)`);
-    return { warnings };
+    if (unused.length > 0) warnings.push(`${where}: ${unused.join(', ')} not used: security.protocol is ${protocol} (SASL_PLAINTEXT and SASL_SSL log in)`);
+    return { ...tls, warnings };
   }
-  if (protocol !== 'SASL_PLAINTEXT') throw new UsageError(`${where}: security.protocol=${protocol} is not one of PLAINTEXT, SASL_PLAINTEXT, SSL, SASL_SSL`);
 
   const mechanismText = properties.get('sasl.mechanism') ?? properties.get('sasl.mechanisms');
   // Kafka's default is GSSAPI (Kerberos), which is not served.
@@ -79,68 +88,80 @@ export function clientConfigOf(properties: ReadonlyMap<string, string>, where: s
     login = parseJaasLogin(jaas, where);
   } else {
     if (username === undefined || password === undefined) {
-      throw new UsageError(`${where}: security.protocol=SASL_PLAINTEXT needs sasl.jaas.config, or sasl.username and sasl.password`);
+      throw new UsageError(`${where}: security.protocol=${protocol} needs sasl.jaas.config, or sasl.username and sasl.password`);
     }
     login = { username, password };
   }
   if (login.username === '') throw new UsageError(`${where}: the user name is empty`);
   if (mechanism === 'PLAIN' && (login.username.includes('\u0000') || login.password.includes('\u0000'))) throw new UsageError(`${where}: a PLAIN user name or password cannot contain NUL`);
-  return { sasl: { mechanism: mechanism as SaslMechanismName, ...login }, warnings };
+  return { sasl: { mechanism: mechanism as SaslMechanismName, ...login }, ...tls, warnings };
 }
 
+
 /**
- * The username and password of a JAAS line as Kafka reads sasl.jaas.config: one login module,
- * its control flag, `key=value` options (values quoted or not), and a closing `;`.
+ * node:tls options from a client's ssl.* keys: the CAs trusted (ssl.truststore.location or
+ * .certificates with ssl.truststore.type=PEM, or librdkafka's ssl.ca.location; none: Node's
+ * bundled CAs), the client's own key and certificate for ssl.client.auth (a PEM or PKCS12
+ * ssl.keystore.location, inline ssl.keystore.key and .certificate.chain, or librdkafka's
+ * ssl.key.location and ssl.certificate.location; ssl.key.password opens an encrypted key), and
+ * the host name check (ssl.endpoint.identification.algorithm=https, Kafka's default; empty,
+ * or librdkafka's none, turns it off).
  */
-export function parseJaasLogin(text: string, where: string): { username: string; password: string } {
-  const fail = (why: string): never => {
-    throw new UsageError(`${where}: sasl.jaas.config ${why} (expected: <LoginModule> required username="…" password="…";)`);
+function tlsOptionsOf(properties: ReadonlyMap<string, string>, where: string): ConnectionOptions {
+  const get = (key: string): string | undefined => {
+    const value = properties.get(key)?.trim();
+    return value === '' ? undefined : value;
   };
-  const tokens: { kind: 'word' | 'quoted' | '=' | ';'; text: string }[] = [];
-  for (let index = 0; index < text.length; ) {
-    const char = text[index]!;
-    if (/\s/.test(char)) {
-      index++;
-    } else if (char === '=' || char === ';') {
-      tokens.push({ kind: char, text: char });
-      index++;
-    } else if (char === '"') {
-      let value = '';
-      for (index++; ; index++) {
-        if (index >= text.length) fail('has a quoted value without its closing quote');
-        const next = text[index]!;
-        if (next === '"') break;
-        if (next === '\\' && index + 1 < text.length) value += text[++index]!;
-        else value += next;
-      }
-      index++;
-      tokens.push({ kind: 'quoted', text: value });
-    } else {
-      const word = /^[^\s=;"]+/.exec(text.slice(index))![0];
-      tokens.push({ kind: 'word', text: word });
-      index += word.length;
+  const read = (key: string): Buffer => {
+    const path = get(key)!;
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new UsageError(`${where}: ${key}=${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
     }
+  };
+  const options: { -readonly [K in keyof ConnectionOptions]: ConnectionOptions[K] } = {};
+  const truststoreType = (get('ssl.truststore.type') ?? 'PEM').toUpperCase();
+  if ((get('ssl.truststore.location') !== undefined || get('ssl.truststore.certificates') !== undefined) && truststoreType !== 'PEM') {
+    throw new UsageError(`${where}: ssl.truststore.type=${truststoreType} is not read by spate; use a PEM trust store (the CA certificates)`);
   }
-  const [module, flag] = tokens;
-  if (module?.kind !== 'word') return fail('names no login module');
-  if (!PASSWORD_LOGIN_MODULES.has(module.text)) {
-    return fail(`names ${module.text}, which is not served (ScramLoginModule and PlainLoginModule are)`);
+  if (get('ssl.truststore.location') !== undefined) options.ca = read('ssl.truststore.location');
+  else if (get('ssl.truststore.certificates') !== undefined) options.ca = get('ssl.truststore.certificates')!;
+  else if (get('ssl.ca.location') !== undefined) options.ca = read('ssl.ca.location');
+  const keystoreType = (get('ssl.keystore.type') ?? 'PEM').toUpperCase();
+  const password = get('ssl.key.password') ?? get('ssl.keystore.password');
+  if (get('ssl.keystore.location') !== undefined) {
+    if (keystoreType === 'PKCS12') options.pfx = read('ssl.keystore.location');
+    else if (keystoreType === 'PEM') options.key = options.cert = read('ssl.keystore.location');
+    else throw new UsageError(`${where}: ssl.keystore.type=${keystoreType} is not read by spate; use PEM or PKCS12`);
+  } else if (get('ssl.keystore.key') !== undefined) {
+    options.key = get('ssl.keystore.key')!;
+    options.cert = get('ssl.keystore.certificate.chain');
+  } else if (get('ssl.key.location') !== undefined || get('ssl.certificate.location') !== undefined) {
+    if (get('ssl.key.location') === undefined || get('ssl.certificate.location') === undefined) throw new UsageError(`${where}: ssl.key.location and ssl.certificate.location go together`);
+    options.key = read('ssl.key.location');
+    options.cert = read('ssl.certificate.location');
   }
-  if (flag?.kind !== 'word' || !CONTROL_FLAGS.has(flag.text.toLowerCase())) return fail(`has no control flag after ${module.text}`);
-  const options = new Map<string, string>();
-  let at = 2;
-  while (at < tokens.length && tokens[at]!.kind !== ';') {
-    const [key, equals, value] = [tokens[at], tokens[at + 1], tokens[at + 2]];
-    if (key?.kind !== 'word' || equals?.kind !== '=' || (value?.kind !== 'word' && value?.kind !== 'quoted')) return fail('has an option that is not key=value');
-    options.set(key.text, value.text);
-    at += 3;
+  if (password !== undefined) options.passphrase = password;
+  const identification = (properties.get('ssl.endpoint.identification.algorithm') ?? 'https').trim().toLowerCase();
+  if (identification === '' || identification === 'none') options.checkServerIdentity = () => undefined;
+  if (get('enable.ssl.certificate.verification')?.toLowerCase() === 'false') options.rejectUnauthorized = false;
+  try {
+    createSecureContext(options);
+  } catch (error) {
+    throw new UsageError(`${where}: the TLS settings do not make a TLS context: ${(error as Error).message}`);
   }
-  if (at >= tokens.length) return fail('does not end with ";"');
-  if (at + 1 < tokens.length) return fail('has more than one login module (Kafka allows one)');
-  const username = options.get('username');
-  const password = options.get('password');
-  if (username === undefined || password === undefined) return fail('has no username or no password option');
-  return { username, password };
+  return options;
+}
+
+/** The username and password of a sasl.jaas.config line (security/jaas.ts), a mistake being a usage error naming the file. */
+export function parseJaasLogin(text: string, where: string): { username: string; password: string } {
+  try {
+    return parseJaasPasswordLogin(text);
+  } catch (error) {
+    if (error instanceof JaasError) throw new UsageError(`${where}: ${error.message}`);
+    throw error;
+  }
 }
 
 /** A Java properties file's key → value (java.util.Properties.load's rules; a later key wins). */

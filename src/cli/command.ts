@@ -4,19 +4,26 @@
 // every connection a command opens goes through `connect`, so each logs in the same way.
 
 import type { CommandSpec, OptionSpec, ParsedArgs } from './args.js';
+import type { ConnectionOptions } from 'node:tls';
 import { ConnectionError, KafkaClient, type SaslOptions } from '../network/kafka-client.js';
 
 export interface Context {
   readonly bootstrap: string;
   /** Bound on connecting and on each request. */
   readonly timeoutMs: number;
-  /** The SASL login --command-config asks for (security.protocol=SASL_PLAINTEXT); absent: none. */
+  /** The SASL login --command-config asks for (security.protocol=SASL_PLAINTEXT or SASL_SSL); absent: none. */
   readonly sasl?: SaslOptions;
+  /** TLS, when --command-config says security.protocol=SSL or SASL_SSL; absent: plain TCP. */
+  readonly tls?: ConnectionOptions;
 }
 
-/** A connection to `address` (default: the bootstrap servers) with the context's timeout and login. */
+/** A connection to `address` (default: the bootstrap servers) with the context's timeout, TLS and login. */
 export function connect(context: Context, address: string = context.bootstrap): Promise<KafkaClient> {
-  return KafkaClient.connect(address, context.sasl === undefined ? { timeoutMs: context.timeoutMs } : { timeoutMs: context.timeoutMs, sasl: context.sasl });
+  return KafkaClient.connect(address, {
+    timeoutMs: context.timeoutMs,
+    ...(context.sasl === undefined ? {} : { sasl: context.sasl }),
+    ...(context.tls === undefined ? {} : { tls: context.tls }),
+  });
 }
 
 export interface Command {

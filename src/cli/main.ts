@@ -64,7 +64,7 @@ const globalOptions: readonly OptionSpec[] = [
   { name: 'bootstrap-server', kind: 'value', valueName: 'HOST:PORT', help: `the broker (default: $SPATE_BOOTSTRAP, else ${DEFAULT_BOOTSTRAP})` },
   { name: 'timeout-ms', kind: 'value', valueName: 'N', help: `bound on connecting and on each request (default ${DEFAULT_TIMEOUT_MS})` },
   { name: 'request-timeout-ms', kind: 'value', valueName: 'N', help: 'the same as --timeout-ms (for consume, where --timeout-ms is the idle time)' },
-  { name: 'command-config', kind: 'value', valueName: 'FILE', help: 'a Kafka client properties file: security.protocol=SASL_PLAINTEXT, sasl.mechanism, and sasl.jaas.config or sasl.username/sasl.password' },
+  { name: 'command-config', kind: 'value', valueName: 'FILE', help: 'a Kafka client properties file: security.protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), sasl.mechanism and sasl.jaas.config or sasl.username/sasl.password, ssl.truststore.location or ssl.ca.location, a client key store for ssl.client.auth' },
   { name: 'help', kind: 'flag', help: 'show help' },
 ];
 
@@ -233,6 +233,7 @@ async function main(argv: readonly string[]): Promise<number> {
     bootstrap: args.value('bootstrap-server') ?? process.env['SPATE_BOOTSTRAP'] ?? DEFAULT_BOOTSTRAP,
     timeoutMs,
     ...(clientConfig?.sasl === undefined ? {} : { sasl: clientConfig.sasl }),
+    ...(clientConfig?.tls === undefined ? {} : { tls: clientConfig.tls }),
   };
   try {
     return await command.run(args, context);

@@ -4,11 +4,14 @@
 
 import { resolve } from 'node:path';
 import { excerpt } from '../protocol/string-limits.js';
+import { JaasError, parseJaasPasswordLogin } from '../security/jaas.js';
+import { parsePrincipalMappingRules } from '../security/principal-mapping.js';
 import {
   LONG_MAX,
   COMPRESSION_TYPES,
   SECURITY_PROTOCOLS,
   TIMESTAMP_AFTER_MAX_MS_DEFAULT,
+  TLS_PROTOCOLS,
   brokerConfigDefinitions,
   defaultShardCount,
   ignoredBrokerKeys,
@@ -41,11 +44,47 @@ export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
 export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 
-/** How one listener's connections are secured (listener.security.protocol.map, sasl.enabled.mechanisms). */
+/** How one listener's connections are secured (listener.security.protocol.map, sasl.enabled.mechanisms, ssl.*). */
 export interface ListenerSecurity {
   readonly protocol: SecurityProtocol;
   /** The mechanisms a SASL listener accepts (empty for the others). */
   readonly saslMechanisms: readonly SaslMechanism[];
+  /** SSL and SASL_SSL listeners: their TLS settings (the ssl.* keys, listener.name.<listener>.ssl.* first); null for the others. */
+  readonly tls: TlsSettings | null;
+}
+
+export type SslClientAuth = 'none' | 'requested' | 'required';
+
+/**
+ * A TLS listener's keys, checked but not yet read from disk (security/tls.ts reads the files
+ * when the listener starts, and again when they change). `keyOf` names the key a value came
+ * from, listener-prefixed or not, for errors.
+ */
+export interface TlsSettings {
+  readonly keystoreType: 'PEM' | 'PKCS12';
+  readonly keystoreLocation: string | null;
+  readonly keystorePassword: string | null;
+  readonly keyPassword: string | null;
+  readonly keystoreKey: string | null;
+  readonly keystoreCertificateChain: string | null;
+  readonly truststoreLocation: string | null;
+  readonly truststoreCertificates: string | null;
+  readonly clientAuth: SslClientAuth;
+  readonly minVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  readonly maxVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  /** ssl.cipher.suites as names (IANA or OpenSSL); empty for Node's defaults. */
+  readonly cipherSuites: readonly string[];
+  readonly principalMappingRules: string;
+  /** ssl.endpoint.identification.algorithm is https: a broker connecting to another checks the host name. */
+  readonly endpointIdentification: boolean;
+  readonly keyOf: (key: string) => string;
+}
+
+/** A broker's own login on a SASL inter-broker listener (sasl.mechanism.inter.broker.protocol and the listener's sasl.jaas.config). */
+export interface InterBrokerLogin {
+  readonly mechanism: SaslMechanism;
+  readonly username: string;
+  readonly password: string;
 }
 
 /** Kafka's authorizer class names, either of which turns Spate's ACL authorizer on. */
@@ -62,6 +101,8 @@ export interface SecuritySettings {
   readonly maxReauthMs: number;
   /** sasl.server.max.receive.size: the largest frame read before authentication. */
   readonly saslServerMaxReceiveSize: number;
+  /** The login a broker gives when it connects to another on a SASL inter-broker listener; null when that listener has no SASL. */
+  readonly interBrokerLogin: InterBrokerLogin | null;
 }
 
 export type TimestampType = 'CreateTime' | 'LogAppendTime';
@@ -277,11 +318,11 @@ function unescape(text: string): string {
 }
 
 /** Parses one raw value for a key; throws ConfigError naming the key. */
-export function parseConfigValue(definition: ConfigDefinition, raw: string | null): ConfigValue {
+export function parseConfigValue(definition: ConfigDefinition, raw: string | null, key = definition.name): ConfigValue {
   if (raw === null) return null;
   const text = raw.trim();
   const fail = (reason: string): never => {
-    throw new ConfigError(definition.name, `${excerpt(JSON.stringify(raw))} ${reason}`);
+    throw new ConfigError(key, `${definition.sensitive === true ? '(its value is not shown)' : excerpt(JSON.stringify(raw))} ${reason}`);
   };
   let value: ConfigValue;
   switch (definition.type) {
@@ -340,13 +381,19 @@ export function parseListeners(key: string, entries: readonly string[]): Listene
   return listeners;
 }
 
+/** Keys that may be set for one listener as listener.name.<listener>.<key> (Kafka's listener-prefixed configs). */
+function isListenerKey(key: string): boolean {
+  return key.startsWith('ssl.') || key === 'sasl.enabled.mechanisms' || /^(plain|scram-sha-256|scram-sha-512|gssapi|oauthbearer)\.sasl\.jaas\.config$/.test(key);
+}
+
 /**
  * Each listener's security: its protocol from listener.security.protocol.map (a name missing
- * from it fails, as in Kafka), and for SASL listeners the mechanisms of
+ * from it fails, as in Kafka), for SASL listeners the mechanisms of
  * listener.name.<name>.sasl.enabled.mechanisms, else sasl.enabled.mechanisms — each one
- * Spate serves, at least one.
+ * Spate serves, at least one — and for SSL listeners the ssl.* keys, each
+ * listener.name.<name>.<key> first.
  */
-function securitySettings(values: ReadonlyMap<string, ConfigValue>, listenerMechanisms: ReadonlyMap<string, readonly string[]>, listeners: readonly Listener[]): SecuritySettings {
+function securitySettings(values: ReadonlyMap<string, ConfigValue>, perListener: ReadonlyMap<string, ReadonlyMap<string, string>>, listeners: readonly Listener[], interBrokerListenerName: string, clusterMode: boolean): SecuritySettings {
   const protocols = new Map<string, SecurityProtocol>();
   for (const entry of values.get('listener.security.protocol.map') as string[]) {
     const [name, protocol] = entry.split(':') as [string, string];
@@ -356,18 +403,25 @@ function securitySettings(values: ReadonlyMap<string, ConfigValue>, listenerMech
   for (const listener of listeners) {
     const protocol = protocols.get(listener.name);
     if (protocol === undefined) throw new ConfigError('listener.security.protocol.map', `no security protocol is defined for listener ${listener.name}`);
-    if (protocol === 'SSL' || protocol === 'SASL_SSL') throw new ConfigError('listeners', `listener ${listener.name} is ${protocol}, which is not served yet (PLAINTEXT and SASL_PLAINTEXT are)`);
+    const own = perListener.get(listener.name);
+    const prefix = `listener.name.${listener.name.toLowerCase()}.`;
+    // A listener's own value of a key, else the broker-wide one.
+    const value = <T extends ConfigValue>(key: string): T => {
+      const text = own?.get(key);
+      return (text !== undefined ? parseConfigValue(brokerConfigDefinitions.get(key)!, text, prefix + key) : values.get(key)) as T;
+    };
+    const keyOf = (key: string): string => (own?.has(key) === true ? prefix + key : key);
     let saslMechanisms: SaslMechanism[] = [];
-    if (protocol === 'SASL_PLAINTEXT') {
-      const own = listenerMechanisms.get(listener.name);
-      const key = own !== undefined ? `listener.name.${listener.name.toLowerCase()}.sasl.enabled.mechanisms` : 'sasl.enabled.mechanisms';
-      const names = own ?? (values.get('sasl.enabled.mechanisms') as string[]);
+    if (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') {
+      const key = keyOf('sasl.enabled.mechanisms');
+      const names = value<string[]>('sasl.enabled.mechanisms');
       const unserved = names.filter((name) => !(SASL_MECHANISMS as readonly string[]).includes(name));
       if (unserved.length > 0) throw new ConfigError(key, `${unserved.join(', ')} ${unserved.length === 1 ? 'is' : 'are'} not served (${SASL_MECHANISMS.join(', ')} are); listener ${listener.name} is ${protocol}`);
       if (names.length === 0) throw new ConfigError(key, `listener ${listener.name} is ${protocol} and needs at least one mechanism`);
       saslMechanisms = [...new Set(names)] as SaslMechanism[];
     }
-    byListener.set(listener.name, { protocol, saslMechanisms });
+    const tls = protocol === 'SSL' || protocol === 'SASL_SSL' ? tlsSettings(listener.name, protocol, value, keyOf) : null;
+    byListener.set(listener.name, { protocol, saslMechanisms, tls });
   }
   const failedAuthenticationDelayMs = values.get('connection.failed.authentication.delay.ms') as number;
   const idleMs = values.get('connections.max.idle.ms') as number;
@@ -386,6 +440,92 @@ function securitySettings(values: ReadonlyMap<string, ConfigValue>, listenerMech
     maxReauthMs: values.get('connections.max.reauth.ms') as number,
     saslServerMaxReceiveSize: values.get('sasl.server.max.receive.size') as number,
     authorizer: authorizerClass === '' ? null : { superUsers: new Set(superUsers), allowEveryoneIfNoAclFound: values.get('allow.everyone.if.no.acl.found') as boolean },
+    interBrokerLogin: interBrokerLogin(values, perListener, interBrokerListenerName, byListener.get(interBrokerListenerName), clusterMode),
+  };
+}
+
+/**
+ * The login a broker gives on a SASL inter-broker listener, as Kafka configures it:
+ * sasl.mechanism.inter.broker.protocol names the mechanism (enabled on that listener), and
+ * listener.name.<listener>.<mechanism>.sasl.jaas.config holds the user and password.
+ */
+function interBrokerLogin(values: ReadonlyMap<string, ConfigValue>, perListener: ReadonlyMap<string, ReadonlyMap<string, string>>, listenerName: string, listener: ListenerSecurity | undefined, clusterMode: boolean): InterBrokerLogin | null {
+  // A single broker connects to no other.
+  if (!clusterMode || listener === undefined || listener.saslMechanisms.length === 0) return null;
+  const mechanism = (values.get('sasl.mechanism.inter.broker.protocol') as string).toUpperCase();
+  if (!(SASL_MECHANISMS as readonly string[]).includes(mechanism)) {
+    throw new ConfigError('sasl.mechanism.inter.broker.protocol', `${mechanism} is not served (${SASL_MECHANISMS.join(', ')} are); the inter-broker listener ${listenerName} is ${listener.protocol}`);
+  }
+  if (!listener.saslMechanisms.includes(mechanism as SaslMechanism)) {
+    throw new ConfigError('sasl.mechanism.inter.broker.protocol', `${mechanism} is not enabled on the inter-broker listener ${listenerName} (its mechanisms: ${listener.saslMechanisms.join(', ')})`);
+  }
+  const key = `listener.name.${listenerName.toLowerCase()}.${mechanism.toLowerCase()}.sasl.jaas.config`;
+  const jaas = perListener.get(listenerName)?.get(`${mechanism.toLowerCase()}.sasl.jaas.config`);
+  if (jaas === undefined) throw new ConfigError(key, `the inter-broker listener ${listenerName} is ${listener.protocol}: the broker logs in to the others with the user and password this sets (${mechanism})`);
+  try {
+    return { mechanism: mechanism as SaslMechanism, ...parseJaasPasswordLogin(jaas) };
+  } catch (error) {
+    if (error instanceof JaasError) throw new ConfigError(key, error.message);
+    throw error;
+  }
+}
+
+/**
+ * An SSL listener's TLS settings, checked as far as they can be without reading files: a
+ * key store Spate can read (PEM or PKCS12, from a file or, for PEM, inline) and not both
+ * forms, a PEM trust store, TLS versions Node serves.
+ */
+function tlsSettings(listener: string, protocol: SecurityProtocol, value: <T extends ConfigValue>(key: string) => T, keyOf: (key: string) => string): TlsSettings {
+  const keystoreType = value<string>('ssl.keystore.type').toUpperCase();
+  const keystoreLocation = value<string | null>('ssl.keystore.location');
+  const keystoreKey = value<string | null>('ssl.keystore.key');
+  const keystoreCertificateChain = value<string | null>('ssl.keystore.certificate.chain');
+  if (keystoreType !== 'PEM' && keystoreType !== 'PKCS12') {
+    throw new ConfigError(keyOf('ssl.keystore.type'), `${keystoreType} key stores are not read by Spate (listener ${listener} is TLS): use PEM (a private key and certificate chain) or PKCS12`);
+  }
+  if (keystoreLocation === null && keystoreKey === null) {
+    throw new ConfigError(keyOf('ssl.keystore.location'), `listener ${listener} is TLS and needs its key and certificate: ssl.keystore.location, or (PEM) ssl.keystore.key and ssl.keystore.certificate.chain`);
+  }
+  if (keystoreLocation !== null && (keystoreKey !== null || keystoreCertificateChain !== null)) {
+    throw new ConfigError(keyOf('ssl.keystore.key'), `listener ${listener} sets both ssl.keystore.location and the inline key store; set one`);
+  }
+  if (keystoreKey !== null && (keystoreType !== 'PEM' || keystoreCertificateChain === null)) {
+    throw new ConfigError(keyOf('ssl.keystore.key'), 'an inline key needs ssl.keystore.type=PEM and ssl.keystore.certificate.chain');
+  }
+  const truststoreType = value<string>('ssl.truststore.type').toUpperCase();
+  const truststoreLocation = value<string | null>('ssl.truststore.location');
+  const truststoreCertificates = value<string | null>('ssl.truststore.certificates');
+  if ((truststoreLocation !== null || truststoreCertificates !== null) && truststoreType !== 'PEM') {
+    throw new ConfigError(keyOf('ssl.truststore.type'), `${truststoreType} trust stores are not read by Spate: use PEM (the trusted CA certificates)`);
+  }
+  if (truststoreLocation !== null && truststoreCertificates !== null) {
+    throw new ConfigError(keyOf('ssl.truststore.certificates'), `listener ${listener} sets both ssl.truststore.location and ssl.truststore.certificates; set one`);
+  }
+  const protocols = value<string[]>('ssl.enabled.protocols');
+  const ordered = TLS_PROTOCOLS.filter((protocol) => protocols.includes(protocol)) as TlsSettings['minVersion'][];
+  const rules = value<string>('ssl.principal.mapping.rules');
+  try {
+    parsePrincipalMappingRules(rules);
+  } catch (error) {
+    throw new ConfigError(keyOf('ssl.principal.mapping.rules'), (error as Error).message);
+  }
+  return {
+    keystoreType,
+    keystoreLocation,
+    keystorePassword: value<string | null>('ssl.keystore.password'),
+    keyPassword: value<string | null>('ssl.key.password'),
+    keystoreKey,
+    keystoreCertificateChain,
+    truststoreLocation,
+    truststoreCertificates,
+    // As Kafka's SaslChannelBuilder: a SASL_SSL listener asks for certificates only when its own listener.name.<listener>.ssl.client.auth says so (the SASL login is the authentication).
+    clientAuth: (protocol === 'SASL_SSL' && keyOf('ssl.client.auth') === 'ssl.client.auth' ? 'none' : value<string>('ssl.client.auth')) as SslClientAuth,
+    minVersion: ordered[0]!,
+    maxVersion: ordered[ordered.length - 1]!,
+    cipherSuites: value<string[]>('ssl.cipher.suites'),
+    principalMappingRules: rules,
+    endpointIdentification: value<string>('ssl.endpoint.identification.algorithm').toLowerCase() === 'https',
+    keyOf,
   };
 }
 
@@ -404,12 +544,15 @@ export function buildBrokerConfig(
   const raw = new Map<string, string>([...fileProperties, ...overrides]);
   const values = new Map<string, ConfigValue>();
   const explicitKeys = new Set<string>();
-  const listenerMechanisms = new Map<string, string[]>();
+  const perListener = new Map<string, Map<string, string>>();
   for (const [key, text] of raw) {
     const definition = brokerConfigDefinitions.get(key);
-    const perListener = /^listener\.name\.([a-z_][a-z0-9_]*)\.sasl\.enabled\.mechanisms$/.exec(key);
-    if (definition === undefined && perListener !== null) {
-      listenerMechanisms.set(perListener[1]!.toUpperCase(), text.split(',').map((item) => item.trim()).filter((item) => item !== ''));
+    const prefixed = /^listener\.name\.([a-z_][a-z0-9_]*)\.(.+)$/.exec(key);
+    if (definition === undefined && prefixed !== null && isListenerKey(prefixed[2]!)) {
+      const listener = prefixed[1]!.toUpperCase();
+      const own = perListener.get(listener) ?? new Map<string, string>();
+      own.set(prefixed[2]!, text);
+      perListener.set(listener, own);
       continue;
     }
     if (definition === undefined) {
@@ -429,7 +572,6 @@ export function buildBrokerConfig(
 
   const get = <T extends ConfigValue>(key: string): T => values.get(key) as T;
   const listeners = parseListeners('listeners', get<string[]>('listeners'));
-  const security = securitySettings(values, listenerMechanisms, listeners);
   const advertised = get<string[] | null>('advertised.listeners');
   const advertisedListeners = advertised === null ? listeners : parseListeners('advertised.listeners', advertised);
   const logDirList = get<string[] | null>('log.dirs') ?? [get<string>('log.dir')];
@@ -453,6 +595,7 @@ export function buildBrokerConfig(
     throw new ConfigError(nodeId === null ? 'broker.id' : 'node.id', `${brokerId} is above reserved.broker.max.id ${get<number>('reserved.broker.max.id')} (broker.id.generation.enable is true)`);
   }
   const replication = replicationSettings(values, explicitKeys, advertisedListeners, listeners, zookeeper !== null);
+  const security = securitySettings(values, perListener, listeners, replication.interBrokerListenerName, zookeeper !== null);
   if (zookeeper !== null && security.authorizer !== null) {
     throw new ConfigError('authorizer.class.name', 'the ACL authorizer is not served in a cluster yet (its ACLs will live in ZooKeeper\'s /kafka-acl, as Kafka keeps them)');
   }

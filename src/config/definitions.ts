@@ -31,6 +31,8 @@ export interface ConfigDefinition {
    * holds the definitions to: every broker key a topic key defaults to is cluster-wide.
    */
   readonly dynamic?: 'cluster-wide';
+  /** A password or a private key: DescribeConfigs gives no value (Kafka's PASSWORD type), and logs never show it. */
+  readonly sensitive?: true;
 }
 
 export type ConfigValue = number | boolean | string | readonly string[] | null;
@@ -443,7 +445,7 @@ export const brokerConfigDefinitions = define([
   },
   {
     name: 'security.inter.broker.protocol', type: 'string', defaultValue: 'PLAINTEXT', oneOf: SECURITY_PROTOCOLS,
-    doc: 'Security protocol used to communicate between brokers (only PLAINTEXT is served so far). It is an error to set this and inter.broker.listener.name at the same time.',
+    doc: 'Security protocol used to communicate between brokers (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL). It is an error to set this and inter.broker.listener.name at the same time.',
   },
   // Security (issue 14): Kafka's keys and defaults (SocketServerConfigs, BrokerSecurityConfigs).
   {
@@ -463,11 +465,44 @@ export const brokerConfigDefinitions = define([
   { name: 'super.users', type: 'string', defaultValue: '', doc: 'Principals allowed everything by the authorizer, semicolon-separated (User:admin;User:ANONYMOUS).' },
   { name: 'allow.everyone.if.no.acl.found', type: 'boolean', defaultValue: 'false', doc: 'When a resource has no ACL at all, everyone may use it (true) or only super users (false).' },
   { name: 'connections.max.reauth.ms', type: 'long', defaultValue: '0', min: 0, doc: 'When positive, a SASL session lasts at most this long (told to the client in SaslAuthenticate v1+, KIP-368); a client that does not re-authenticate by then has its connection closed at its next request. 0 disables re-authentication.' },
+  {
+    name: 'sasl.mechanism.inter.broker.protocol', type: 'string', defaultValue: 'GSSAPI',
+    doc: 'The SASL mechanism a broker logs in with on the inter-broker listener when it is SASL_PLAINTEXT or SASL_SSL (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512); its credentials are listener.name.<listener>.<mechanism>.sasl.jaas.config.',
+  },
+  // TLS (issue 14): Kafka's ssl.* keys and defaults (SslConfigs, BrokerSecurityConfigs). Each may also be set for one listener as listener.name.<listener>.<key>.
+  { name: 'ssl.keystore.type', type: 'string', defaultValue: 'JKS', doc: 'The format of the key store: PEM (a private key and its certificate chain, in ssl.keystore.location or inline in ssl.keystore.key and ssl.keystore.certificate.chain) or PKCS12. Kafka\'s default JKS is a Java format Spate cannot read: an SSL listener needs one of the other two.' },
+  { name: 'ssl.keystore.location', type: 'string', defaultValue: null, doc: 'The key store file: for PEM, the private key followed by the certificate chain; for PKCS12, the .p12 file. Re-read when the file changes, without a restart.' },
+  { name: 'ssl.keystore.password', type: 'string', defaultValue: null, sensitive: true, doc: 'The password of a PKCS12 key store.' },
+  { name: 'ssl.key.password', type: 'string', defaultValue: null, sensitive: true, doc: 'The password of the private key (an encrypted PKCS#8 key in a PEM key store).' },
+  { name: 'ssl.keystore.key', type: 'string', defaultValue: null, sensitive: true, doc: 'The private key in PEM, inline (with ssl.keystore.type=PEM), instead of ssl.keystore.location.' },
+  { name: 'ssl.keystore.certificate.chain', type: 'string', defaultValue: null, doc: 'The certificate chain in PEM, inline (with ssl.keystore.type=PEM and ssl.keystore.key).' },
+  { name: 'ssl.truststore.type', type: 'string', defaultValue: 'JKS', doc: 'The format of the trust store: PEM (certificates of the CAs trusted to sign peer certificates). Unset (no location and no inline certificates), the system\'s CAs are trusted.' },
+  { name: 'ssl.truststore.location', type: 'string', defaultValue: null, doc: 'The trust store file (PEM certificates). Re-read when the file changes.' },
+  { name: 'ssl.truststore.password', type: 'string', defaultValue: null, sensitive: true, doc: 'Accepted for Kafka\'s sake; a PEM trust store has no password.' },
+  { name: 'ssl.truststore.certificates', type: 'string', defaultValue: null, doc: 'The trusted certificates in PEM, inline (with ssl.truststore.type=PEM), instead of ssl.truststore.location.' },
+  { name: 'ssl.client.auth', type: 'string', defaultValue: 'none', oneOf: ['required', 'requested', 'none'], doc: 'Whether an SSL listener asks clients for a certificate: required (a client without a trusted certificate is refused), requested (a certificate, if given, must be trusted; a client without one is User:ANONYMOUS), none. The principal of a client certificate is its subject, mapped by ssl.principal.mapping.rules. On SASL_SSL listeners the principal is the SASL user, and only listener.name.<listener>.ssl.client.auth asks for certificates (as in Kafka).' },
+  { name: 'ssl.enabled.protocols', type: 'list', defaultValue: 'TLSv1.2,TLSv1.3', check: checkTlsProtocols, doc: 'The TLS versions an SSL listener accepts (from the lowest to the highest named: TLSv1.2, TLSv1.3).' },
+  { name: 'ssl.protocol', type: 'string', defaultValue: 'TLSv1.3', doc: 'Accepted for Kafka\'s sake: the versions are those of ssl.enabled.protocols.' },
+  { name: 'ssl.cipher.suites', type: 'list', defaultValue: '', doc: 'The cipher suites an SSL listener accepts, by their IANA names as Kafka takes them (TLS_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384…) or OpenSSL\'s; empty for Node\'s defaults.' },
+  { name: 'ssl.principal.mapping.rules', type: 'string', defaultValue: 'DEFAULT', doc: 'How the subject of a client certificate (its distinguished name, RFC 2253) becomes a user name: RULE:pattern/replacement/[LU] rules, tried in order, and DEFAULT (the whole name).' },
+  { name: 'ssl.endpoint.identification.algorithm', type: 'string', defaultValue: 'https', doc: 'When a broker connects to another over TLS: https checks that the certificate names the host connected to; empty does not.' },
 ]);
+
+/** ssl.enabled.protocols: TLS versions Node can serve. */
+function checkTlsProtocols(value: ConfigValue): string | undefined {
+  for (const protocol of value as readonly string[]) {
+    if (!TLS_PROTOCOLS.includes(protocol)) return `"${protocol}" is not one of ${TLS_PROTOCOLS.join(', ')}`;
+  }
+  return (value as readonly string[]).length === 0 ? 'names no protocol' : undefined;
+}
+
+export const TLS_PROTOCOLS: readonly string[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
 /** Kafka keys with no effect in Spate, accepted so an existing server.properties starts with a note rather than a failure. */
 export const ignoredBrokerKeys: ReadonlySet<string> = new Set([
   'num.io.threads',
+  // TLS is Node's (OpenSSL): Java's key managers, providers and engine factories have no counterpart.
+  'ssl.keymanager.algorithm', 'ssl.trustmanager.algorithm', 'ssl.secure.random.implementation', 'ssl.provider', 'ssl.engine.factory.class',
   'num.recovery.threads.per.data.dir',
   // The cleaner runs in each shard thread with a share of log.cleaner.dedupe.buffer.size, not in threads of its own.
   'log.cleaner.threads', 'log.cleaner.io.buffer.size', 'log.cleaner.io.buffer.load.factor', 'log.cleaner.io.max.bytes.per.second',

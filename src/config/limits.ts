@@ -63,6 +63,10 @@ export const limits = {
   transactionVerificationsCachedMax: 100_000,
   /** SCRAM users the broker keeps (AlterUserScramCredentials for a new user past it is UNACCEPTABLE_CREDENTIAL; Kafka has no bound). */
   scramUsersMax: 100_000,
+  /** Milliseconds a TLS handshake may take; a client that has not finished by then is disconnected (Node's default is 120 s; an idle handshake holds a connection slot). */
+  tlsHandshakeTimeoutMs: 10_000,
+  /** How often a TLS listener checks its key and trust store files for a new certificate (security/tls.ts). */
+  tlsFileCheckIntervalMs: 1_000,
   /** ACLs the authorizer holds (CreateAcls past it is INVALID_REQUEST; Kafka has no bound). */
   aclsMax: 100_000,
   /** Authorization decisions remembered until the ACLs change (security/acl.ts; past it they are all forgotten and made again). */

@@ -26,8 +26,12 @@
 // a connection lasts one session, and a request after it ends finds the connection closed (the
 // error says so). A client without a login on a SASL listener finds its first request after
 // ApiVersions answered by a close; that error says what a SASL listener does, too.
+//
+// With `tls` (an SSL or SASL_SSL listener) the connection is TLS, and counts as made once
+// the handshake, with node:tls's check of the broker's certificate, has passed.
 
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { ApiKey, apiVersionsApi, metadataApi, saslAuthenticateApi, saslHandshakeApi } from '../protocol/generated/index.js';
 import type { MetadataResponse } from '../protocol/generated/metadata-response.js';
 import { writeRequestHeader } from '../protocol/generated/request-header.js';
@@ -124,8 +128,10 @@ export interface ClientOptions {
   readonly clientId?: string;
   /** Where large responses to `pooled` requests are assembled; absent: nothing is pooled. */
   readonly framePool?: SharedFramePool;
-  /** Log in with SASL after ApiVersions; absent: no login (a PLAINTEXT listener). */
+  /** Log in with SASL after ApiVersions; absent: no login (a PLAINTEXT or SSL listener). */
   readonly sasl?: SaslOptions;
+  /** Connect with TLS (an SSL or SASL_SSL listener): node:tls's options (ca, key, cert, checkServerIdentity…); absent: plain TCP. */
+  readonly tls?: ConnectionOptions;
 }
 
 export interface RequestOptions {
@@ -221,7 +227,7 @@ export class KafkaClient {
       const name = address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
       let socket: Socket;
       try {
-        socket = await openSocket(address, options.timeoutMs);
+        socket = await openSocket(address, options.timeoutMs, options.tls);
       } catch (error) {
         failures.push(`${name}: ${(error as Error).message}`);
         continue;
@@ -544,14 +550,18 @@ export class KafkaClient {
   }
 }
 
-function openSocket(address: BrokerAddress, timeoutMs: number): Promise<Socket> {
+/** A TCP connection, or with `tls` a TLS one whose handshake (and the server's certificate check) passed. */
+function openSocket(address: BrokerAddress, timeoutMs: number, tls: ConnectionOptions | undefined): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host: address.host, port: address.port, noDelay: true });
+    const socket =
+      tls === undefined
+        ? netConnect({ host: address.host, port: address.port, noDelay: true })
+        : tlsConnect({ ...tls, host: address.host, port: address.port, ...(isIP(address.host) === 0 ? { servername: address.host } : {}) }).setNoDelay(true);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`no connection within ${timeoutMs} ms`));
     }, timeoutMs);
-    socket.once('connect', () => {
+    socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
       resolve(socket);

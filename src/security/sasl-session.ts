@@ -1,6 +1,7 @@
 // Who a connection is, and where its SASL exchange stands (Kafka's SaslServerAuthenticator).
 //
-// A connection on a PLAINTEXT listener is User:ANONYMOUS from the start. On a SASL listener it
+// A connection on a PLAINTEXT listener is User:ANONYMOUS from the start, one on an SSL listener
+// the principal of its client certificate (ANONYMOUS without one). On a SASL listener it
 // is nobody until it authenticates: before that only ApiVersions, SaslHandshake and
 // SaslAuthenticate are served, and any other request closes the connection (Kafka's
 // IllegalSaslStateException). SaslHandshake names a mechanism the listener enables
@@ -92,10 +93,13 @@ export class ConnectionSession {
     private readonly peer: string,
     /** The client's address, as ACLs name hosts. */
     readonly clientHost: string = peer.replace(/:\d+$/, ''),
+    /** On an SSL listener: the principal of the client's certificate (security/tls.ts), ANONYMOUS without one. */
+    certificatePrincipal: string = ANONYMOUS,
   ) {
     const sasl = security.protocol === 'SASL_PLAINTEXT' || security.protocol === 'SASL_SSL';
     this.state = sasl ? 'handshake' : 'complete';
-    this.principalName = sasl ? '' : ANONYMOUS;
+    // SASL_SSL: the SASL login names the principal, whatever certificate the client showed (as in Kafka).
+    this.principalName = sasl ? '' : security.protocol === 'SSL' ? certificatePrincipal : ANONYMOUS;
   }
 
   /** "User:<name>", ANONYMOUS on a listener without authentication, '' before a SASL login completes. */

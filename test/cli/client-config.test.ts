@@ -1,8 +1,9 @@
 // `--command-config`'s pure part (src/cli/client-config.ts), without a broker: Java properties
 // files as java.util.Properties reads them (comments, separators, continued lines, escapes);
 // the login from Kafka's sasl.jaas.config (ScramLoginModule, PlainLoginModule, quoted values)
-// or from librdkafka's sasl.username/sasl.password; and a clear UsageError for SSL, SASL_SSL,
-// GSSAPI (Kafka's default mechanism), other login modules, and half-given logins.
+// or from librdkafka's sasl.username/sasl.password; TLS options from the ssl.* keys (Kafka's and
+// librdkafka's names); and a clear UsageError for unreadable TLS files, GSSAPI (Kafka's default
+// mechanism), other login modules, and half-given logins.
 
 import t from 'tap';
 import { clientConfigOf, parseJaasLogin, parseProperties } from '../../src/cli/client-config.js';
@@ -73,10 +74,18 @@ t.test('the login a client config asks for', async (t) => {
     { sasl: { mechanism: 'PLAIN', username: 'bob', password: 'p' }, warnings: ['--command-config f: client.id is not used by spate'] },
     'librdkafka\'s names; a key spate does not use is named',
   );
-  t.same(config({ 'sasl.username': 'bob', 'sasl.password': 'p' }).warnings, ['--command-config f: sasl.username, sasl.password not used: security.protocol is PLAINTEXT (SASL_PLAINTEXT logs in)'], 'a login without SASL_PLAINTEXT is named as unused');
+  t.same(config({ 'sasl.username': 'bob', 'sasl.password': 'p' }).warnings, ['--command-config f: sasl.username, sasl.password not used: security.protocol is PLAINTEXT (SASL_PLAINTEXT and SASL_SSL log in)'], 'a login without SASL is named as unused');
+  t.same(config({ 'ssl.ca.location': '/nonexistent' }).warnings, ['--command-config f: ssl.ca.location not used: security.protocol is PLAINTEXT (SSL and SASL_SSL use TLS)'], 'TLS keys without TLS are named as unused');
+  const ssl = config({ 'security.protocol': 'SSL', 'ssl.endpoint.identification.algorithm': '' });
+  t.ok(ssl.tls !== undefined && ssl.sasl === undefined, 'SSL: TLS, no login');
+  t.equal(ssl.tls?.checkServerIdentity?.('h', {} as never), undefined, 'an empty ssl.endpoint.identification.algorithm turns the host name check off');
+  const saslSsl = config({ 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'PLAIN', 'sasl.username': 'a', 'sasl.password': 'b' });
+  t.ok(saslSsl.tls !== undefined && saslSsl.sasl?.username === 'a', 'SASL_SSL: TLS and a login');
+  t.equal(config({ 'security.protocol': 'SSL' }).tls?.checkServerIdentity, undefined, 'by default (https) Node checks the host name');
   for (const [what, entries, message] of [
-    ['SSL', { 'security.protocol': 'SSL' }, /security.protocol=SSL is not served: Spate speaks no TLS yet/],
-    ['SASL_SSL', { 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'PLAIN' }, /SASL_SSL is not served/],
+    ['a missing CA file', { 'security.protocol': 'SSL', 'ssl.truststore.location': '/nonexistent/ca.pem' }, /ssl.truststore.location=\/nonexistent\/ca.pem: no such file/],
+    ['a JKS trust store', { 'security.protocol': 'SSL', 'ssl.truststore.type': 'JKS', 'ssl.truststore.location': '/x.jks' }, /ssl.truststore.type=JKS is not read by spate/],
+    ['half of librdkafka\'s client key pair', { 'security.protocol': 'SSL', 'ssl.key.location': '/k.pem' }, /ssl.key.location and ssl.certificate.location go together/],
     ['an unknown protocol', { 'security.protocol': 'QUIC' }, /QUIC is not one of PLAINTEXT, SASL_PLAINTEXT, SSL, SASL_SSL/],
     ['no mechanism (GSSAPI)', { 'security.protocol': 'SASL_PLAINTEXT', 'sasl.username': 'a', 'sasl.password': 'b' }, /Kafka's default GSSAPI, is not served; set sasl.mechanism to one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512/],
     ['OAUTHBEARER', { 'security.protocol': 'SASL_PLAINTEXT', 'sasl.mechanism': 'OAUTHBEARER' }, /sasl.mechanism=OAUTHBEARER is not served/],

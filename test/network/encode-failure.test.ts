@@ -45,7 +45,7 @@ const server: Server = createServer((socket) => {
     framePool: new SharedFramePool(),
     admission,
     track: () => undefined,
-    session: new ConnectionSession('PLAINTEXT', { protocol: 'PLAINTEXT', saslMechanisms: [] }, null, 'test'),
+    session: new ConnectionSession('PLAINTEXT', { protocol: 'PLAINTEXT', saslMechanisms: [], tls: null }, null, 'test'),
     services,
     writer: new BufferedResponseWriter(),
     logger,
