@@ -20,7 +20,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type { ParsedArgs } from './args.js';
 import { jsonOption, withClient, type Command } from './command.js';
-import { BrokerError, UsageError } from './errors.js';
+import { BrokerError, ConnectionError, UsageError } from './errors.js';
+import { ZkClient } from '../cluster/zk/zk-client.js';
+import { ZkUserConfigStore } from '../cluster/zk-user-configs.js';
+import { parseZooKeeperConnect } from '../config/definitions.js';
+import { createLogger } from '../logger.js';
 import { formatTable, printError, printJson, printLine } from './output.js';
 import type { KafkaClient } from '../network/kafka-client.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -34,6 +38,8 @@ import {
   SCRAM_MECHANISM_TYPES,
   SCRAM_MECHANISMS,
   scramMechanismOfType,
+  credentialFromSaltedPassword,
+  formatCredential,
   type ScramMechanism,
 } from '../security/scram.js';
 
@@ -159,6 +165,7 @@ export const usersCreate: Command = {
       { name: 'password-file', kind: 'value', valueName: 'FILE', help: 'read the password from this file (its first line)' },
       mechanismOption('the mechanism to create credentials for (default both)'),
       { name: 'iterations', kind: 'value', valueName: 'N', help: `PBKDF2 iterations, ${SCRAM_ITERATIONS_MIN} to ${SCRAM_ITERATIONS_MAX} (default ${SCRAM_ITERATIONS_DEFAULT})` },
+      { name: 'zookeeper', kind: 'value', valueName: 'HOST:PORT[/CHROOT]', help: 'write to a cluster\'s ZooKeeper (its zookeeper.connect) instead of through a broker: how the brokers\' own inter-broker user is made before they start' },
     ],
     minPositionals: 1,
     maxPositionals: 1,
@@ -174,12 +181,44 @@ export const usersCreate: Command = {
         return { name: user, mechanism: SCRAM_MECHANISM_TYPES[mechanism], iterations, salt, saltedPassword: await saltPassword(mechanism, password, salt, iterations) };
       }),
     );
+    const zookeeper = args.value('zookeeper');
+    if (zookeeper !== undefined) {
+      await writeToZooKeeper(zookeeper, user, upsertions, context.timeoutMs);
+      printLine(`Set the ${listed(mechanisms)} credential${mechanisms.length === 1 ? '' : 's'} of user "${user}" (${iterations} iterations) in ZooKeeper.`);
+      return 0;
+    }
     const error = await withClient(context, async (client) => (await alterUsers(client, [], upsertions)).get(user));
     if (error !== null && error !== undefined) throw error;
     printLine(`Set the ${listed(mechanisms)} credential${mechanisms.length === 1 ? '' : 's'} of user "${user}" (${iterations} iterations).`);
     return 0;
   },
 };
+
+/**
+ * `users create --zookeeper`: the credentials written where a cluster's brokers read them
+ * (/config/users/<user>, announced under /config/changes), as `kafka-configs.sh --zookeeper`
+ * does — the way to make the user brokers log in to each other with before any broker runs.
+ */
+async function writeToZooKeeper(connect: string, user: string, upsertions: readonly { mechanism: number; iterations: number; salt: Buffer; saltedPassword: Buffer }[], timeoutMs: number): Promise<void> {
+  if (typeof parseZooKeeperConnect(connect) === 'string') throw new UsageError(`--zookeeper: ${parseZooKeeperConnect(connect) as string}`);
+  let zk: ZkClient;
+  try {
+    zk = await ZkClient.connect(connect, { sessionTimeoutMs: Math.max(timeoutMs, 6000), connectionTimeoutMs: timeoutMs, logger: createLogger('spate users', 'error') });
+  } catch (error) {
+    throw new ConnectionError(`cannot reach ZooKeeper at ${connect}: ${(error as Error).message}`);
+  }
+  try {
+    const store = await ZkUserConfigStore.load(() => zk, createLogger('spate users', 'error'));
+    const configs: Record<string, string> = { ...store.entityConfigs('users', user) };
+    for (const upsertion of upsertions) {
+      const mechanism = scramMechanismOfType(upsertion.mechanism)!;
+      configs[mechanism] = formatCredential(credentialFromSaltedPassword(mechanism, upsertion.saltedPassword, upsertion.salt, upsertion.iterations));
+    }
+    await store.setEntityConfigs('users', user, configs);
+  } finally {
+    await zk.close();
+  }
+}
 
 // ---- users list ----
 

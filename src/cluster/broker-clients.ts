@@ -10,6 +10,7 @@
 import type { Logger } from '../logger.js';
 import { ConnectionError, KafkaClient, type RequestOptions, type Response } from '../network/kafka-client.js';
 import type { ApiSchema, Encodable } from '../protocol/message.js';
+import type { InterBrokerSecurity } from './inter-broker-security.js';
 import type { MetadataCache } from './metadata-cache.js';
 
 export interface BrokerClientsOptions {
@@ -19,6 +20,8 @@ export interface BrokerClientsOptions {
   /** Bounds connecting and, by default, each request (Kafka's request.timeout.ms). */
   readonly timeoutMs: number;
   readonly logger: Logger;
+  /** The TLS options and login of a new connection (inter-broker-security.ts). */
+  readonly security: () => InterBrokerSecurity;
 }
 
 interface Held {
@@ -60,7 +63,7 @@ export class BrokerClients {
     if (held !== undefined && held.address === address) return held;
     if (held !== undefined) this.drop(brokerId, held);
     this.closeDeparted();
-    const client = KafkaClient.connect([{ host, port: endpoint.port }], { timeoutMs: this.options.timeoutMs, clientId: `broker-${this.options.brokerId}` });
+    const client = KafkaClient.connect([{ host, port: endpoint.port }], { timeoutMs: this.options.timeoutMs, clientId: `broker-${this.options.brokerId}`, ...this.options.security() });
     client.catch(() => undefined); // a failed connect is seen by the request that awaits it
     const made = { address, client };
     this.clients.set(brokerId, made);

@@ -17,6 +17,8 @@
 // nothing and is not controller: it resigns at once, then opens a new session, registers again
 // and takes part in the next election; the controller's LeaderAndIsr gives it its roles back.
 
+import { interBrokerSecurity, type InterBrokerSecurity } from './inter-broker-security.js';
+import { connectWithKafkaClient } from './controller/controller-channel.js';
 import type { BrokerConfig } from '../config/broker-config.js';
 import type { Controller } from '../controller/controller.js';
 import type { TopicRecord } from '../controller/metadata-store.js';
@@ -105,7 +107,8 @@ export class ClusterNode implements ClusterServices, Replication {
       configsOf: (topic) => this.configs.get(topic) ?? {},
     });
     this.cache.setMaxListeners(0);
-    this.brokerClients = new BrokerClients({ brokerId: config.brokerId, listener: config.replication.interBrokerListenerName, cache: this.cache, timeoutMs: config.replication.socketTimeoutMs, logger });
+    const security = (): InterBrokerSecurity => interBrokerSecurity(config);
+    this.brokerClients = new BrokerClients({ brokerId: config.brokerId, listener: config.replication.interBrokerListenerName, cache: this.cache, timeoutMs: config.replication.socketTimeoutMs, logger, security });
     this.admin = new ZkTopicAdmin(zk, { config: this.currentDefaults(), logger });
     this.producerIds = new ProducerIdBlocks(zk, config.brokerId, logger);
     this.topics = new ZkClusterTopics({
@@ -137,6 +140,7 @@ export class ClusterNode implements ClusterServices, Replication {
     this.fetchers = new ReplicaFetchers(
       {
         brokerId: config.brokerId,
+        security,
         fetchers: config.replication.numFetchers,
         fetchMaxBytes: config.replication.fetchMaxBytes,
         fetchResponseMaxBytes: config.replication.fetchResponseMaxBytes,
@@ -310,7 +314,7 @@ export class ClusterNode implements ClusterServices, Replication {
 
   private async joinElection(): Promise<void> {
     const { config, logger } = this.options;
-    const participant = new ClusterController({ zk: this.zk, brokerId: config.brokerId, config, logger });
+    const participant = new ClusterController({ zk: this.zk, brokerId: config.brokerId, config, logger, connect: (endpoint, options) => connectWithKafkaClient(endpoint, { ...options, ...interBrokerSecurity(config) }) });
     this.electionParticipant = participant;
     await participant.start();
   }
@@ -387,7 +391,7 @@ export class ClusterNode implements ClusterServices, Replication {
     if (endpoint === undefined) return `controller ${controllerId} has no ${config.replication.interBrokerListenerName} endpoint this broker knows of`;
     const timeoutMs = config.replication.controllerSocketTimeoutMs;
     const host = endpoint.host === '' ? 'localhost' : endpoint.host;
-    const client = await KafkaClient.connect([{ host, port: endpoint.port }], { timeoutMs, clientId: `broker-${config.brokerId}-controlled-shutdown` });
+    const client = await KafkaClient.connect([{ host, port: endpoint.port }], { timeoutMs, clientId: `broker-${config.brokerId}-controlled-shutdown`, ...interBrokerSecurity(config) });
     try {
       const { body } = await client.request(controlledShutdownApi, { brokerId: config.brokerId, brokerEpoch: this.replicas.brokerEpoch }, { maxVersion: 3, timeoutMs });
       if (body.errorCode !== ErrorCode.NONE) return `controller ${controllerId} answered ${errorName(body.errorCode)}`;

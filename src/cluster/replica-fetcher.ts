@@ -28,6 +28,7 @@
 // replica.fetch.backoff.ms; a lost connection retries with the same backoff. Everything is
 // bounded: requests by replica.socket.timeout.ms, responses by replica.fetch.response.max.bytes.
 
+import type { InterBrokerSecurity } from './inter-broker-security.js';
 import { limits } from '../config/limits.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
@@ -63,6 +64,8 @@ export interface FollowerLogs {
 
 export interface ReplicaFetchSettings {
   readonly brokerId: number;
+  /** The TLS options and login of a connection to a leader (inter-broker-security.ts). */
+  readonly security: () => InterBrokerSecurity;
   readonly fetchers: number;
   readonly fetchMaxBytes: number;
   readonly fetchResponseMaxBytes: number;
@@ -193,6 +196,7 @@ class Fetcher {
       timeoutMs: this.settings.socketTimeoutMs,
       clientId: `broker-${this.settings.brokerId}-${this.name}`,
       framePool: this.framePool,
+      ...this.settings.security(),
     });
     return this.client;
   }

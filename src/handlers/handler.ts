@@ -101,9 +101,9 @@ export interface Handler<Request extends object = object, Response extends objec
   readonly schema: ApiSchema<Request, Response>;
   /**
    * The handler asks the authorizer what Kafka's KafkaApis asks for this API (or the API needs
-   * no authorization: ApiVersions, the SASL APIs). With an authorizer on, a request to a handler
-   * without it is served to super users only, and closes any other principal's connection (the
-   * inter-broker APIs, which Kafka keeps to CLUSTER_ACTION): a handler without checks fails closed.
+   * no authorization: ApiVersions, the SASL APIs). A request to a handler without it (the
+   * inter-broker APIs) is served to a principal allowed CLUSTER_ACTION on the cluster, as Kafka
+   * asks, and closes any other principal's connection: a handler without checks fails closed.
    */
   readonly authorizes?: true;
   handle(request: Request, context: RequestContext): Promise<HandlerResult<Response>> | HandlerResult<Response>;

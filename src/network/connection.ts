@@ -14,6 +14,7 @@
 // The rest of a large produce frame may be read by the addon's frame receiver thread while
 // the socket is paused (frame-receiver.ts); the connection goes on when it is whole.
 
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acl.js';
 import type { Socket } from 'node:net';
 import { limits } from '../config/limits.js';
 import {
@@ -382,9 +383,10 @@ export class Connection implements AdmissionWaiter {
     }
     const handler = this.options.registry.get(header.apiKey);
     const authorizer = this.options.services.authorizer;
-    if (handler !== undefined && handler.authorizes !== true && authorizer.enabled && !authorizer.isSuperUser(session.principal)) {
+    // The inter-broker APIs (the handlers without ACL checks of their own) need CLUSTER_ACTION on the cluster, as in Kafka.
+    if (handler !== undefined && handler.authorizes !== true && !authorizer.authorize(session.principal, session.clientHost, AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME)) {
       release();
-      this.clientError('unauthorized request', `closing connection ${this.peer}: ${handler.schema.name} is served to super.users only while an authorizer is on (it has no ACL checks of its own); ${session.principal} is not one`);
+      this.clientError('unauthorized request', `closing connection ${this.peer}: ${handler.schema.name} is an inter-broker API, and ${session.principal} may not CLUSTER_ACTION on the cluster`);
       this.close();
       return;
     }

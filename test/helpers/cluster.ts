@@ -21,6 +21,8 @@ export interface ClusterOptions {
   readonly brokerOverrides?: (id: number, port: number) => Readonly<Record<string, string | number | boolean>>;
   /** ZooKeeper session timeout of the brokers, ms (small, so deaths are noticed in tests). */
   readonly sessionTimeoutMs?: number;
+  /** Runs once ZooKeeper is up, before any broker starts (e.g. to make the brokers' own SCRAM user there). */
+  readonly beforeBrokers?: (zookeeper: ZooKeeperServer) => Promise<void>;
 }
 
 export interface ClusterBroker {
@@ -41,6 +43,7 @@ const SILENT = { info() {}, warn() {}, error() {}, debug() {}, child: () => SILE
 /** Brokers get ids 1..n, as an operator would number them. */
 export async function startCluster(t: Teardownable, options: ClusterOptions): Promise<TestCluster> {
   const zookeeper = await startZooKeeper(t);
+  await options.beforeBrokers?.(zookeeper);
   const ports: number[] = [];
   for (let index = 0; index < options.brokers; index++) ports.push(await freePort());
   const brokers = await Promise.all(

@@ -449,12 +449,12 @@ t.test('AddPartitionsToTxn (v3) with WRITE on the transactional id only: TOPIC_A
   carol.destroy();
 });
 
-t.test('Metadata lists only what the principal may describe; inter-broker APIs are for super users only', async (t) => {
+t.test('Metadata lists only what the principal may describe; inter-broker APIs need CLUSTER_ACTION', async (t) => {
   const alice = await as('alice');
   const listed = await alice.request(metadataApi, 9, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
   t.same(listed.topics.map((topic) => topic.name).sort(), ['orders', 'shared.news'], 'alice sees orders (WRITE) and shared.news (prefixed READ), not sharedx nor secret');
   const shutdown = alice.request(controlledShutdownApi, 3, { brokerId: 1, brokerEpoch: -1 });
-  t.ok(await alice.waitForClose(), 'ControlledShutdown (inter-broker, super users only) closes a non-super user\'s connection');
+  t.ok(await alice.waitForClose(), 'ControlledShutdown (inter-broker, CLUSTER_ACTION) closes the connection of a user without it');
   await shutdown.catch(() => undefined);
   const carol = await as('carol');
   t.same(await produce(carol, 'orders-2'), { allowed: false, error: 'TOPIC_AUTHORIZATION_FAILED' }, 'carol: the DENY on orders-2 beats her prefixed ALLOW on orders');
