@@ -5,6 +5,10 @@
 import t from 'tap';
 import { ZkClient } from '../../src/cluster/zk/zk-client.js';
 import {
+  AclChangeZnode,
+  aclResourceNameProblem,
+  aclResourcePath,
+  AclZnode,
   BrokerIdZnode,
   ClusterIdZnode,
   ConfigChangeZnode,
@@ -114,6 +118,43 @@ t.test("Kafka's broker registrations (BrokerEndPointTest's JSON, versions 1 to 5
   const noPlaintext = JSON.parse(BrokerIdZnode.encode({ endpoints: [{ listenerName: 'SECURE', securityProtocol: 'SSL', host: 'h', port: 1 }], rack: null, jmxPort: -1, timestampMs: 5 }).toString());
   t.equal(noPlaintext.host, null, 'no PLAINTEXT endpoint: host null and port -1, as Kafka writes');
   t.equal(noPlaintext.port, -1);
+});
+
+t.test("Kafka's ACL znodes (ZkData's ResourceZNode and ACL change stores, AclEntry's JSON)", async (t) => {
+  const alice = { principal: 'User:alice', host: '*', operation: 3, permission: 3 };
+  t.equal(
+    AclZnode.encode({ entries: [alice, { principal: 'User:bob', host: '10.0.0.1', operation: 10, permission: 2 }], unknown: [] }).toString(),
+    '{"version":1,"acls":[{"principal":"User:alice","permissionType":"Allow","operation":"Read","host":"*"},{"principal":"User:bob","permissionType":"Deny","operation":"DescribeConfigs","host":"10.0.0.1"}]}',
+  );
+  t.equal(aclResourcePath(2, 3, 'orders'), '/kafka-acl/Topic/orders');
+  t.equal(aclResourcePath(5, 4, 'tx-'), '/kafka-acl-extended/prefixed/TransactionalId/tx-');
+  t.equal(aclResourcePath(4, 3, 'kafka-cluster'), '/kafka-acl/Cluster/kafka-cluster');
+  t.equal(aclResourcePath(6, 3, 'x'), '/kafka-acl/DelegationToken/x');
+  // AclEntry's own example, key order and spacing as Kafka's docs write it.
+  t.same(AclZnode.decode(bytes('{"version": 1, "acls": [ { "host":"host1", "permissionType": "Deny","operation": "Read","principal": "User:alice"}]}'), '/p'), {
+    entries: [{ principal: 'User:alice', host: 'host1', operation: 3, permission: 2 }],
+    unknown: [],
+  });
+  const future = { principal: 'User:x', permissionType: 'Allow', operation: 'SomethingNew', host: '*' };
+  const withFuture = AclZnode.decode(AclZnode.encode({ entries: [alice], unknown: [future] }), '/p');
+  t.same(withFuture, { entries: [alice], unknown: [future] }, 'an operation this version does not know is kept, not applied');
+  t.same(AclZnode.decode(null, '/p'), { entries: [], unknown: [] }, 'no data: no ACLs');
+  t.equal(AclChangeZnode.encode({ resourceType: 2, patternType: 3, name: 'orders' }).toString(), 'TOPIC:orders', "LITERAL: ResourceType.toString + ':' + name");
+  t.equal(
+    AclChangeZnode.encode({ resourceType: 5, patternType: 4, name: 'tx-' }).toString(),
+    '{"version":1,"resourceType":"TRANSACTIONAL_ID","name":"tx-","patternType":"PREFIXED"}',
+    'PREFIXED: ExtendedAclChangeEvent with the enum names',
+  );
+  t.same(AclChangeZnode.decode(bytes('Topic:a:b'), '/c', true), { resourceType: 2, patternType: 3, name: 'a:b' }, 'split at the first colon, any case');
+  t.same(AclChangeZnode.decode(bytes('{"version":1,"resourceType":"Group","name":"g","patternType":"Prefixed"}'), '/c', false), { resourceType: 3, patternType: 4, name: 'g' });
+  t.throws(() => AclChangeZnode.decode(bytes('nonsense'), '/c', true), ZnodeFormatError);
+  t.throws(() => AclChangeZnode.decode(bytes('{"version":1,"resourceType":"TOPIC","name":"g","patternType":"LITERAL"}'), '/c', false), ZnodeFormatError);
+  for (const hostile of ['[]', '{"version":2,"acls":[]}', '{"version":1}', '{"version":1,"acls":[{"principal":"alice","permissionType":"Allow","operation":"Read","host":"*"}]}', '{"version":1,"acls":[{"principal":"User:a","permissionType":"Allow","operation":3,"host":"*"}]}']) {
+    t.throws(() => AclZnode.decode(bytes(hostile), '/kafka-acl/Topic/x'), ZnodeFormatError, hostile);
+  }
+  t.not(aclResourceNameProblem('a/b'), null, "a '/' is refused, as Kafka's AclAuthorizer refuses it");
+  t.not(aclResourceNameProblem('..'), null);
+  t.equal(aclResourceNameProblem('orders.*-x'), null);
 });
 
 t.test('round trips', async (t) => {

@@ -98,6 +98,14 @@ export const ZkPaths = {
   isrChangePrefix: '/isr_change_notification/isr_change_',
   latestProducerIdBlock: '/latest_producer_id_block',
   logDirEventNotification: '/log_dir_event_notification',
+  /** LITERAL ACLs: `/kafka-acl/<ResourceType>/<name>` (Kafka's LiteralAclStore). */
+  kafkaAcl: '/kafka-acl',
+  /** PREFIXED ACLs: `/kafka-acl-extended/prefixed/<ResourceType>/<name>` (Kafka's ExtendedAclStore, the pattern type in lower case). */
+  kafkaAclExtendedPrefixed: '/kafka-acl-extended/prefixed',
+  /** Notifications of LITERAL ACL changes; create `acl_changes_` children with persistent_sequential. */
+  kafkaAclChanges: '/kafka-acl-changes',
+  /** Notifications of PREFIXED ACL changes. */
+  kafkaAclExtendedChanges: '/kafka-acl-extended-changes',
   /**
    * The persistent paths that exist in every Kafka cluster, created by whichever broker
    * starts first (Kafka's ZkData.PersistentZkPaths), parents before children.
@@ -121,7 +129,7 @@ export const ZkPaths = {
 } as const;
 
 /** The sequence number ZooKeeper appended to a sequential node's name (`isr_change_0000000003` → `0000000003`). */
-export function sequenceNumberOf(name: string, prefix: 'config_change_' | 'isr_change_'): string | null {
+export function sequenceNumberOf(name: string, prefix: 'config_change_' | 'isr_change_' | 'acl_changes_'): string | null {
   const base = name.slice(name.lastIndexOf('/') + 1);
   if (!base.startsWith(prefix)) return null;
   const sequence = base.slice(prefix.length);
@@ -596,5 +604,176 @@ export const ProducerIdBlockZnode = {
     const blockEnd = decimalString(path, field(object, 'block_end'), 'block_end', INT64_MAX);
     if (blockEnd < blockStart) throw new ZnodeFormatError(path, `block_end ${blockEnd} is before block_start ${blockStart}`);
     return { brokerId, blockStart, blockEnd };
+  },
+};
+
+// ---- /kafka-acl, /kafka-acl-extended, /kafka-acl-changes, /kafka-acl-extended-changes ----
+//
+// Kafka's AclAuthorizer in ZooKeeper mode (kafka.zk ResourceZNode, ZkAclStore, the two
+// ZkAclChangeStores; AclEntry for the JSON). A resource pattern's ACLs are one znode named by
+// the resource type as SecurityUtils.resourceTypeName spells it (Topic, TransactionalId…) and
+// the resource name unchanged (Kafka refuses names with '/'); its data is
+// `{"version":1,"acls":[{"principal":"User:alice","permissionType":"Allow","operation":"Read","host":"*"}]}`,
+// operations and permissions in the same PascalCase. A change is announced under the pattern's
+// change path: LITERAL as the text `TOPIC:<name>` (the enum name, Kafka's ResourceType.toString),
+// PREFIXED as `{"version":1,"resourceType":"TOPIC","name":"<name>","patternType":"PREFIXED"}`
+// (the enum names again); both are read back case-insensitively, as Kafka's fromString does.
+
+/** The ACL wire codes (security/acl.ts) of the resource types, operations and permissions, by Kafka's enum names. */
+const ACL_RESOURCE_TYPES: Readonly<Record<string, number>> = { TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5, DELEGATION_TOKEN: 6, USER: 7 };
+const ACL_OPERATIONS: Readonly<Record<string, number>> = {
+  ALL: 2, READ: 3, WRITE: 4, CREATE: 5, DELETE: 6, ALTER: 7, DESCRIBE: 8, CLUSTER_ACTION: 9,
+  DESCRIBE_CONFIGS: 10, ALTER_CONFIGS: 11, IDEMPOTENT_WRITE: 12, CREATE_TOKENS: 13, DESCRIBE_TOKENS: 14,
+};
+const ACL_PERMISSIONS: Readonly<Record<string, number>> = { DENY: 2, ALLOW: 3 };
+const ACL_PATTERN_LITERAL = 3;
+const ACL_PATTERN_PREFIXED = 4;
+
+/** Kafka's SecurityUtils.toPascalCase: TRANSACTIONAL_ID → TransactionalId. */
+function pascalCase(enumName: string): string {
+  return enumName
+    .split('_')
+    .map((word) => word.charAt(0) + word.slice(1).toLowerCase())
+    .join('');
+}
+
+function enumNameOf(codes: Readonly<Record<string, number>>, code: number, what: string): string {
+  const name = Object.keys(codes).find((key) => codes[key] === code);
+  if (name === undefined) throw new Error(`${what} ${code} has no name in Kafka's ZooKeeper ACL format`);
+  return name;
+}
+
+/** A code from Kafka's PascalCase (as the ACL znodes hold it) or enum name (as the change notifications do), any case; null when unknown. */
+function codeOfName(codes: Readonly<Record<string, number>>, name: string): number | null {
+  const key = name.includes('_') ? name.toUpperCase() : Object.keys(codes).find((candidate) => candidate.replace(/_/g, '') === name.toUpperCase());
+  return key !== undefined && Object.hasOwn(codes, key) ? codes[key]! : null;
+}
+
+/** The resource type's name in ACL znode paths (Kafka's SecurityUtils.resourceTypeName). */
+export function aclResourceTypeName(resourceType: number): string {
+  return pascalCase(enumNameOf(ACL_RESOURCE_TYPES, resourceType, 'resource type'));
+}
+
+/** The resource type of a child of /kafka-acl or /kafka-acl-extended/prefixed (Topic, Group…); null for a name Kafka would not write. */
+export function aclResourceTypeOf(name: string): number | null {
+  return codeOfName(ACL_RESOURCE_TYPES, name);
+}
+
+/** The resource types Kafka creates a folder for under each ACL root (AclEntry.ResourceTypes). */
+export const ACL_RESOURCE_TYPE_CODES: readonly number[] = Object.values(ACL_RESOURCE_TYPES);
+
+/** The znode path of a LITERAL or PREFIXED root. */
+export function aclRootPath(patternType: number): string {
+  if (patternType === ACL_PATTERN_LITERAL) return ZkPaths.kafkaAcl;
+  if (patternType === ACL_PATTERN_PREFIXED) return ZkPaths.kafkaAclExtendedPrefixed;
+  throw new Error(`pattern type ${patternType} is not LITERAL or PREFIXED`);
+}
+
+/**
+ * Why a resource name cannot be a znode name, or null. Kafka refuses a '/' (AclAuthorizer's
+ * validateAclBinding); ZooKeeper refuses "." and "..", NUL and the characters its PathUtils
+ * rejects.
+ */
+export function aclResourceNameProblem(name: string): string | null {
+  if (name.includes('/')) return `the resource name "${name.slice(0, 100)}" contains '/', which ZooKeeper's ACL layout cannot hold`;
+  if (name === '.' || name === '..') return `the resource name "${name}" is not a valid znode name`;
+  if (/[\u0000-\u001f\u007f-\u009f\ud800-\uf8ff\ufff0-\uffff]/.test(name)) return 'the resource name has characters ZooKeeper refuses in a path';
+  return null;
+}
+
+/** The znode of a resource pattern's ACLs (Kafka's ResourceZNode.path). */
+export function aclResourcePath(resourceType: number, patternType: number, name: string): string {
+  const problem = aclResourceNameProblem(name);
+  if (problem !== null) throw new Error(problem);
+  return `${aclRootPath(patternType)}/${aclResourceTypeName(resourceType)}/${name}`;
+}
+
+/** The change path of a pattern type (persistent_sequential children `acl_changes_`). */
+export function aclChangePath(patternType: number): string {
+  return patternType === ACL_PATTERN_LITERAL ? ZkPaths.kafkaAclChanges : ZkPaths.kafkaAclExtendedChanges;
+}
+
+/** One ACL entry, with the wire codes of security/acl.ts. */
+export interface AclZnodeEntry {
+  readonly principal: string;
+  readonly host: string;
+  readonly operation: number;
+  readonly permission: number;
+}
+
+export interface AclZnodeContent {
+  readonly entries: readonly AclZnodeEntry[];
+  /**
+   * Entries this version cannot read (an operation or permission it has no code for), kept as
+   * the JSON they were so a rewrite of the znode does not drop what a newer Kafka wrote.
+   */
+  readonly unknown: readonly Readonly<Record<string, unknown>>[];
+}
+
+export const AclZnode = {
+  /** `{"version":1,"acls":[{"principal":…,"permissionType":"Allow","operation":"Read","host":…}]}`, keys in Kafka's order. */
+  encode(content: AclZnodeContent): Buffer {
+    const acls: unknown[] = content.entries.map((entry) => ({
+      principal: entry.principal,
+      permissionType: pascalCase(enumNameOf(ACL_PERMISSIONS, entry.permission, 'permission')),
+      operation: pascalCase(enumNameOf(ACL_OPERATIONS, entry.operation, 'operation')),
+      host: entry.host,
+    }));
+    acls.push(...content.unknown);
+    return json({ version: 1, acls });
+  },
+  /** No data means no ACLs, as Kafka reads it. */
+  decode(data: Buffer | null, path: string): AclZnodeContent {
+    if (data === null || data.length === 0) return { entries: [], unknown: [] };
+    const object = parseObject(path, data);
+    checkVersion(path, object, [1]);
+    const entries: AclZnodeEntry[] = [];
+    const unknown: Record<string, unknown>[] = [];
+    arrayField(path, field(object, 'acls'), 'acls').forEach((item, index) => {
+      const entry = objectField(path, item, `acls[${index}]`);
+      const principal = text(path, field(entry, 'principal'), `acls[${index}].principal`);
+      if (!/^[^:]+:.+$/s.test(principal)) throw new ZnodeFormatError(path, `acls[${index}].principal "${principal.slice(0, 40)}" is not Type:name`);
+      const host = text(path, field(entry, 'host'), `acls[${index}].host`);
+      const operation = codeOfName(ACL_OPERATIONS, text(path, field(entry, 'operation'), `acls[${index}].operation`));
+      const permission = codeOfName(ACL_PERMISSIONS, text(path, field(entry, 'permissionType'), `acls[${index}].permissionType`));
+      if (operation === null || permission === null) unknown.push(entry);
+      else entries.push({ principal, host, operation, permission });
+    });
+    return { entries, unknown };
+  },
+};
+
+/** The resource pattern a change notification names. */
+export interface AclChangeResource {
+  readonly resourceType: number;
+  readonly patternType: number;
+  readonly name: string;
+}
+
+export const AclChangeZnode = {
+  /** LITERAL: `TOPIC:<name>`; PREFIXED: Kafka's ExtendedAclChangeEvent JSON. */
+  encode(resource: AclChangeResource): Buffer {
+    const typeName = enumNameOf(ACL_RESOURCE_TYPES, resource.resourceType, 'resource type');
+    if (resource.patternType === ACL_PATTERN_LITERAL) return Buffer.from(`${typeName}:${resource.name}`, 'utf8');
+    if (resource.patternType !== ACL_PATTERN_PREFIXED) throw new Error(`pattern type ${resource.patternType} is not LITERAL or PREFIXED`);
+    return json({ version: 1, resourceType: typeName, name: resource.name, patternType: 'PREFIXED' });
+  },
+  /** A notification under `changePath` (which says LITERAL or not). */
+  decode(data: Buffer | null, path: string, literal: boolean): AclChangeResource {
+    if (literal) {
+      const value = data === null ? '' : data.toString('utf8');
+      const colon = value.indexOf(':');
+      const resourceType = colon < 0 ? null : aclResourceTypeOf(value.slice(0, colon));
+      if (resourceType === null) throw new ZnodeFormatError(path, `"${value.slice(0, 80)}" is not ResourceType:name`);
+      return { resourceType, patternType: ACL_PATTERN_LITERAL, name: value.slice(colon + 1) };
+    }
+    const object = parseObject(path, data);
+    checkVersion(path, object, [1]);
+    const typeName = text(path, field(object, 'resourceType'), 'resourceType');
+    const resourceType = aclResourceTypeOf(typeName);
+    if (resourceType === null) throw new ZnodeFormatError(path, `resourceType "${typeName.slice(0, 40)}" is unknown`);
+    const patternName = text(path, field(object, 'patternType'), 'patternType');
+    if (patternName.toUpperCase() !== 'PREFIXED') throw new ZnodeFormatError(path, `patternType "${patternName.slice(0, 40)}" is not PREFIXED`);
+    return { resourceType, patternType: ACL_PATTERN_PREFIXED, name: text(path, field(object, 'name'), 'name') };
   },
 };
