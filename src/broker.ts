@@ -11,7 +11,7 @@ import type { BrokerConfig, ListenerSecurity } from './config/broker-config.js';
 import { ConnectionSession, type SaslServices } from './security/sasl-session.js';
 import { TlsTerminator } from './security/tls.js';
 import { UserCredentials } from './security/user-credentials.js';
-import { Authorizer } from './security/authorizer.js';
+import { Authorizer, embeddedAclStore } from './security/authorizer.js';
 import { Controller, OFFSETS_TOPIC } from './controller/controller.js';
 import { Admin } from './admin/admin.js';
 import { PartitionManager } from './partition/partition-manager.js';
@@ -248,7 +248,7 @@ export class Broker {
         transactions,
         partitions,
         credentials: new UserCredentials(zkUsers ?? store),
-        authorizer: new Authorizer(store, () => controller.config.security),
+        authorizer: new Authorizer(embeddedAclStore(store), () => controller.config.security),
         admin: new Admin({ config: () => controller.config, controller, partitions, logger }),
         cluster,
         logger,

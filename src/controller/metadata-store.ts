@@ -328,6 +328,11 @@ export class MetadataStore {
     return this.aclsByResource.values();
   }
 
+  /** One resource pattern's ACL entries (none when it has none). */
+  aclsOf(resource: StoredAclResource): readonly StoredAclEntry[] {
+    return this.aclsByResource.get(aclResourceKey(resource))?.acls ?? [];
+  }
+
   /** Replaces a resource pattern's ACL entries (none removes it), durably. */
   async setAcls(resource: StoredAclResource, acls: readonly StoredAclEntry[]): Promise<void> {
     await this.submit({ type: 'setAcls', resource, acls });

@@ -183,6 +183,21 @@ export class AclIndex {
     return true;
   }
 
+  /**
+   * Makes `bindings` the whole of one resource pattern's ACLs (they all name that pattern): a
+   * pattern re-read from the store replaces what the index had for it. True when that changed
+   * anything (then the decisions made so far are forgotten).
+   */
+  replacePattern(resourceType: number, patternType: number, name: string, bindings: readonly AclBinding[]): boolean {
+    const keep = new Set(bindings.map(bindingKey));
+    let changed = false;
+    for (const binding of [...this.ofPattern(resourceType, patternType, name)]) {
+      if (!keep.has(bindingKey(binding))) changed = this.remove(binding) || changed;
+    }
+    for (const binding of bindings) changed = this.add(binding) || changed;
+    return changed;
+  }
+
   /** The bindings of one resource pattern (its type, pattern type and name exactly). */
   ofPattern(resourceType: number, patternType: number, name: string): readonly AclBinding[] {
     return this.byPattern(patternType, resourceType).get(name) ?? [];

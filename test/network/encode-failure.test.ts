@@ -34,7 +34,7 @@ registry.register(
   }) as never,
 );
 // ApiVersions reads only the registry from the services; nothing else is reached.
-const services = { apiVersions: () => registry.apiVersions(), shuttingDown: false, clientErrors: new ThrottledLog(logger, 1000), authorizer: new Authorizer({ acls: () => [][Symbol.iterator](), setAcls: async () => undefined }, () => ({ authorizer: null }) as never) } as unknown as BrokerServices;
+const services = { apiVersions: () => registry.apiVersions(), shuttingDown: false, clientErrors: new ThrottledLog(logger, 1000), authorizer: new Authorizer({ acls: () => [], updateAcls: async () => [] }, () => ({ authorizer: null }) as never) } as unknown as BrokerServices;
 const admission = new RequestAdmission({ requestsMax: 10, requestBytesMax: 1 << 20, responseBytesMax: 1 << 20 });
 
 const server: Server = createServer((socket) => {
