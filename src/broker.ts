@@ -54,6 +54,7 @@ import { findLocalReplicas, ReplicaDirs, type LocalReplica } from './cluster/loc
 import { ShardReplicaLogs } from './cluster/shard-replica-logs.js';
 import { ZkBrokerConfigStore } from './cluster/zk-broker-configs.js';
 import { ZkUserConfigStore } from './cluster/zk-user-configs.js';
+import { ZkAclStore } from './cluster/zk-acls.js';
 import { resolveTopicConfig } from './config/broker-config.js';
 
 /** How often recovery points are checkpointed while running (Kafka's log.flush.offset.checkpoint.interval.ms). */
@@ -171,6 +172,7 @@ export class Broker {
     // Cluster mode (zookeeper.connect): the session first, so a ZooKeeper that cannot be reached fails the start naming the key.
     let session: Awaited<ReturnType<typeof ClusterNode.connect>> | null = null;
     let cluster: ClusterNode | null = null;
+    let zkAcls: ZkAclStore | null = null;
     try {
       if (config.zookeeper !== null) session = await ClusterNode.connect(config, logger);
       checkMetaProperties(config, session?.clusterId ?? null);
@@ -197,6 +199,8 @@ export class Broker {
       const zkBrokerConfigs = startSession === null ? null : await ZkBrokerConfigStore.load(() => cluster?.session ?? startSession, config.brokerId);
       // Users too: a SASL login on any listener finds every user made through any broker.
       const zkUsers = startSession === null ? null : await ZkUserConfigStore.load(() => cluster?.session ?? startSession, logger);
+      // And the ACLs, with the authorizer on: every broker applies those made through any broker (or Kafka's tools).
+      zkAcls = startSession === null || config.security.authorizer === null ? null : await ZkAclStore.load(() => cluster?.session ?? startSession, logger);
       const controller = new Controller(config, store, shards, logger, zkBrokerConfigs ?? undefined);
       // From here on the limits are the controller's: the static ones under the stored dynamic configs.
       if (controller.config.maxConnections !== config.maxConnections) logger.info(`max.connections ${controller.config.maxConnections ?? descriptors.connections} (a dynamic broker config)`);
@@ -208,7 +212,7 @@ export class Broker {
         const dirs = new ReplicaDirs(config.logDirs, local.replicas);
         await openLocalReplicas(controller, shards, dirStates, local.replicas, local.configs, logger);
         const logs = new ShardReplicaLogs({ shards, controller, dirs, configsOf: (topic) => cluster!.configsOf(topic), logger });
-        cluster = ClusterNode.create(session.zk, session.clusterId, { config, controller, logger, logs, dirFor: (topic, partition) => dirs.get(topic, partition), initialConfigs: local.configs, brokerConfigs: zkBrokerConfigs!, userConfigs: zkUsers! });
+        cluster = ClusterNode.create(session.zk, session.clusterId, { config, controller, logger, logs, dirFor: (topic, partition) => dirs.get(topic, partition), initialConfigs: local.configs, brokerConfigs: zkBrokerConfigs!, userConfigs: zkUsers!, acls: zkAcls });
         controller.joinCluster(cluster.topics);
       }
       const segmentReaders = new SegmentReaders(descriptors.segmentReaders);
@@ -248,7 +252,7 @@ export class Broker {
         transactions,
         partitions,
         credentials: new UserCredentials(zkUsers ?? store),
-        authorizer: new Authorizer(embeddedAclStore(store), () => controller.config.security),
+        authorizer: new Authorizer(zkAcls ?? embeddedAclStore(store), () => controller.config.security),
         admin: new Admin({ config: () => controller.config, controller, partitions, logger }),
         cluster,
         logger,
@@ -288,6 +292,7 @@ export class Broker {
         await terminatePrestarted(prestartedShards);
       }
       if (openedStore !== null) await openedStore.close();
+      await zkAcls?.close();
       if (cluster !== null) await cluster.stop().catch(() => undefined);
       else if (session !== null) await session.zk.close().catch(() => undefined);
       for (const lock of locks) lock.release();

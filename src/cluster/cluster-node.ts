@@ -30,6 +30,7 @@ import { LONG_MAX } from '../config/definitions.js';
 import { KafkaClient } from '../network/kafka-client.js';
 import { BrokerClients } from './broker-clients.js';
 import type { ZkUserConfigStore } from './zk-user-configs.js';
+import type { ZkAclStore } from './zk-acls.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { controlledShutdownApi } from '../protocol/generated/index.js';
 import type { LeaderAndIsrRequest } from '../protocol/generated/leader-and-isr-request.js';
@@ -68,6 +69,8 @@ export interface ClusterNodeOptions {
   readonly brokerConfigs: ZkBrokerConfigStore;
   /** The users (SCRAM credentials) in ZooKeeper, kept current from the config change notifications. */
   readonly userConfigs: ZkUserConfigStore;
+  /** The ACLs in ZooKeeper with the authorizer on (else null): watched on the session, watched again on a renewed one. */
+  readonly acls: ZkAclStore | null;
 }
 
 export class ClusterNode implements ClusterServices, Replication {
@@ -344,6 +347,7 @@ export class ClusterNode implements ClusterServices, Replication {
         await this.register();
         await this.joinElection();
         await this.watchConfigs();
+        await this.options.acls?.rewatch(zk);
         logger.info('ZooKeeper session renewed');
         return;
       } catch (error) {
@@ -417,6 +421,7 @@ export class ClusterNode implements ClusterServices, Replication {
     this.fetchers.stop();
     this.brokerClients.close();
     await this.configWatcher?.close();
+    await this.options.acls?.close();
     await this.electionParticipant?.stop().catch(() => undefined);
     await this.zk.close();
   }

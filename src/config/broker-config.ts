@@ -596,9 +596,6 @@ export function buildBrokerConfig(
   }
   const replication = replicationSettings(values, explicitKeys, advertisedListeners, listeners, zookeeper !== null);
   const security = securitySettings(values, perListener, listeners, replication.interBrokerListenerName, zookeeper !== null);
-  if (zookeeper !== null && security.authorizer !== null) {
-    throw new ConfigError('authorizer.class.name', 'the ACL authorizer is not served in a cluster yet (its ACLs will live in ZooKeeper\'s /kafka-acl, as Kafka keeps them)');
-  }
   const offsetsTopicReplicationFactor = get<number>('offsets.topic.replication.factor');
   const config: BrokerConfig = {
     brokerId,

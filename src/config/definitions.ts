@@ -460,7 +460,7 @@ export const brokerConfigDefinitions = define([
   { name: 'connection.failed.authentication.delay.ms', type: 'int', defaultValue: '100', min: 0, doc: 'Connection close delay on failed authentication: the failure response is delayed this long, then the connection closed. Must be below connections.max.idle.ms.' },
   {
     name: 'authorizer.class.name', type: 'string', defaultValue: '',
-    doc: 'The authorizer: empty for none (every principal may do everything, and the ACL APIs answer SECURITY_DISABLED), or Kafka\'s kafka.security.authorizer.AclAuthorizer / org.apache.kafka.metadata.authorizer.StandardAuthorizer for Spate\'s ACL authorizer (embedded broker only so far).',
+    doc: 'The authorizer: empty for none (every principal may do everything, and the ACL APIs answer SECURITY_DISABLED), or Kafka\'s kafka.security.authorizer.AclAuthorizer / org.apache.kafka.metadata.authorizer.StandardAuthorizer for Spate\'s ACL authorizer. The embedded broker keeps its ACLs in its metadata store; a broker of a cluster keeps them in ZooKeeper as Kafka\'s AclAuthorizer does (/kafka-acl, /kafka-acl-extended/prefixed, change notifications under /kafka-acl-changes and /kafka-acl-extended-changes), so every broker applies ACLs made through any of them or by Kafka\'s tools.',
   },
   { name: 'super.users', type: 'string', defaultValue: '', doc: 'Principals allowed everything by the authorizer, semicolon-separated (User:admin;User:ANONYMOUS).' },
   { name: 'allow.everyone.if.no.acl.found', type: 'boolean', defaultValue: 'false', doc: 'When a resource has no ACL at all, everyone may use it (true) or only super users (false).' },
