@@ -107,23 +107,43 @@ export class ConfigChangeWatcher {
   private async round(): Promise<void> {
     try {
       // One watch at a time: a watch already set fires for any change after the read that set it.
-      const watch = this.watchArmed
-        ? undefined
-        : () => {
-            this.watchArmed = false;
-            void this.schedule();
-          };
-      const children = await this.zk.getChildren(ZkPaths.configChanges, watch);
-      if (watch !== undefined) this.watchArmed = children !== null;
+      // Marked armed before the read, not after: the watch can fire (a notification created just
+      // after the read) before the read's answer is taken in here, and marking it then would
+      // leave no watch set while saying there is one, so no later change would be seen.
+      let watch: (() => void) | undefined;
+      if (!this.watchArmed) {
+        this.watchArmed = true;
+        watch = () => {
+          this.watchArmed = false;
+          void this.schedule();
+        };
+      }
+      let children: string[] | null;
+      try {
+        children = await this.zk.getChildren(ZkPaths.configChanges, watch);
+      } catch (error) {
+        if (watch !== undefined) this.watchArmed = false;
+        throw error;
+      }
+      if (children === null && watch !== undefined) this.watchArmed = false; // no watch is set on a missing node
       if (children === null) {
         // No folder yet: watch for its creation (ensurePersistentPaths at some broker's start).
         if (!this.watchArmed) {
           this.watchArmed = true;
-          const stat = await this.zk.exists(ZkPaths.configChanges, () => {
+          const stat = await this.zk
+            .exists(ZkPaths.configChanges, () => {
+              this.watchArmed = false;
+              void this.schedule();
+            })
+            .catch((error: unknown) => {
+              this.watchArmed = false;
+              throw error;
+            });
+          if (stat !== null) {
+            // Created meanwhile: read it again, setting the children watch (the exists watch fires only on its data or deletion).
             this.watchArmed = false;
-            void this.schedule();
-          });
-          if (stat !== null) this.roundAgain = true;
+            this.roundAgain = true;
+          }
         }
         return;
       }
