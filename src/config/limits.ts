@@ -67,7 +67,7 @@ export const limits = {
   tlsHandshakeTimeoutMs: 10_000,
   /** How often a TLS listener checks its key and trust store files for a new certificate (security/tls.ts). */
   tlsFileCheckIntervalMs: 1_000,
-  /** ACLs the authorizer holds (CreateAcls past it is INVALID_REQUEST; Kafka has no bound). */
+  /** ACLs the authorizer holds (CreateAcls past it is INVALID_REQUEST; in a cluster, ACLs read from ZooKeeper past it are not applied, logged; Kafka has no bound). */
   aclsMax: 100_000,
   /**
    * In a cluster, ACL znodes a broker reads at once at startup (cluster/zk-acls.ts), and ACL

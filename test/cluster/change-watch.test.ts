@@ -179,4 +179,11 @@ t.test('the ACL store: load, changes by another writer, a raced watch, a conflic
   const stillThere = await store.updateAcls({ resourceType: 2, patternType: 3, name: 'orders' }, () => []);
   t.same(stillThere, [], 'every entry removed');
   t.notOk(zk.nodes.has('/kafka-acl/Topic/orders'), 'the znode of a pattern with no ACLs left is deleted');
+
+  // A renewed session: what changed meanwhile, announced or not, is read again.
+  zk.nodes.delete('/kafka-acl-extended/prefixed/Topic/pay-');
+  zk.createNow('/kafka-acl/Group/g', AclZnode.encode({ entries: [{ principal: 'User:dave', host: '*', operation: 3, permission: 3 }], unknown: [] }));
+  await store.rewatch(zk as unknown as ZkClient);
+  t.same([...store.acls()].map(({ resource }) => resource.name).sort(), ['g', 'pre-'], 'after rewatch: the pattern gone meanwhile is dropped, the new one read');
+  t.ok(pushed.includes('pay-:0') && pushed.includes('g:1'), 'and both pushed to the authorizer');
 });
