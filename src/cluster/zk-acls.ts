@@ -153,9 +153,8 @@ export class ZkAclStore implements AclStore {
   private async write(path: string, version: number, content: AclZnodeContent): Promise<number> {
     const zk = this.zk();
     if (content.entries.length === 0 && content.unknown.length === 0) {
-      // Deleting at version -1 would be unconditional: a znode we did not know of is left to the retry (NO_NODE is a conflict only when it was there).
-      if (version < 0) return -1;
-      await zk.remove(path, version);
+      if (version < 0) return -1; // no znode, and none needed
+      await zk.remove(path, version); // at the version read: a change by another broker meanwhile is BAD_VERSION, a conflict
       return -1;
     }
     if (version < 0) {
