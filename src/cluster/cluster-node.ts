@@ -268,8 +268,8 @@ export class ClusterNode implements ClusterServices, Replication {
     return BrokerIdZnode.encode({
       endpoints: config.advertisedListeners.map((listener) => ({
         listenerName: listener.name,
-        // Every listener is PLAINTEXT until TLS and SASL exist (the Security issue).
-        securityProtocol: 'PLAINTEXT',
+        // As Kafka registers it (listener_security_protocol_map): Kafka's tools read a listener's protocol from here.
+        securityProtocol: config.security.listeners.get(listener.name)?.protocol ?? 'PLAINTEXT',
         host: listener.host,
         port: listener.port,
       })),

@@ -9,6 +9,7 @@
 // assigned replica against its state znode: this broker out of the ISR), and UpdateMetadata's live
 // brokers are taken with their registered endpoints. Reads are bounded in number at once.
 
+import { SECURITY_PROTOCOL_IDS } from './controller/request-batch.js';
 import { limits } from '../config/limits.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -144,7 +145,7 @@ export class ControllerRequestChecks {
             const registration = BrokerIdZnode.decode(broker.id, node.data);
             this.registrations.set(broker.id, {
               rack: registration.rack,
-              endpoints: registration.endpoints.map((endpoint) => ({ listener: endpoint.listenerName, host: endpoint.host, port: endpoint.port, securityProtocol: 0 })),
+              endpoints: registration.endpoints.map((endpoint) => ({ listener: endpoint.listenerName, host: endpoint.host, port: endpoint.port, securityProtocol: SECURITY_PROTOCOL_IDS[endpoint.securityProtocol] ?? 0 })),
             });
           }),
       );

@@ -5,11 +5,13 @@
 // the inter-broker clients all go that way (no other listener is named for brokers). A client
 // over SASL_SSL writes with acks=all to a topic with three replicas; every replica joins the
 // ISR, a follower's log holds the records, and after the leader is killed the new leader serves
-// every record.
+// every record. The ACL authorizer is on: the brokers' user is a super user (CLUSTER_ACTION), the
+// client's ACLs are added through another broker than the one it writes to.
 
 import { join } from 'node:path';
 import t from 'tap';
 import { makeCertificates } from '../../src/cli/certs.js';
+import { BrokerIdZnode, EntityConfigZnode, ZkPaths } from '../../src/cluster/zk/znodes.js';
 import { brokerMain, freePort, temporaryDirectory } from '../helpers/broker-process.js';
 import { clusterZk, readPartitionState, startCluster, waitFor } from '../helpers/cluster.js';
 import { run } from '../helpers/run.js';
@@ -37,6 +39,10 @@ const cluster = await startCluster(t, {
     'ssl.truststore.type': 'PEM',
     'ssl.truststore.location': files.ca.certificate,
     'connection.failed.authentication.delay.ms': 10,
+    // The authorizer on: the brokers' own user needs CLUSTER_ACTION for the inter-broker APIs (as a super user here);
+    // ANONYMOUS is the test's admin on the PLAINTEXT listeners.
+    'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
+    'super.users': 'User:broker;User:ANONYMOUS',
   },
   brokerOverrides: (id, port) => ({ listeners: `PLAINTEXT://127.0.0.1:${port},SASL_SSL://127.0.0.1:${saslSslPorts.get(id)}` }),
 });
@@ -51,6 +57,14 @@ const saslSsl = (id: number, user: string, password: string): string[] => [
 t.test('replication over SASL_SSL: every replica in the ISR, and a failover loses nothing', async (t) => {
   const made = await run(process.execPath, [CLI, '--bootstrap-server', cluster.broker(2).process.bootstrap, 'users', 'create', 'alice', '--password', 'alice-secret', '--mechanism', 'SCRAM-SHA-512']);
   t.equal(made.code, 0, 'alice is made through broker 2');
+  const registration = BrokerIdZnode.decode(1, (await zk.getData(ZkPaths.brokerIdPath(1)))!.data);
+  t.same(registration.endpoints.map((endpoint) => `${endpoint.listenerName}:${endpoint.securityProtocol}`), ['PLAINTEXT:PLAINTEXT', 'SASL_SSL:SASL_SSL'], '/brokers/ids/1 registers each listener with its protocol, as Kafka does');
+  const stored = await zk.getData(ZkPaths.userConfigPath('broker'));
+  t.same(Object.keys(EntityConfigZnode.decode(stored!.data, ZkPaths.userConfigPath('broker'))), ['SCRAM-SHA-512'], 'users create --zookeeper wrote the brokers\' user where Kafka keeps it');
+  for (const acl of [['--producer', '--topic', 'secure'], ['--operation', 'Read', '--topic', 'secure']]) {
+    const added = await run(process.execPath, [CLI, '--bootstrap-server', cluster.broker(3).process.bootstrap, 'acls', 'add', '--allow-principal', 'User:alice', ...acl]);
+    t.equal(added.code, 0, `alice's ACLs (${acl.join(' ')}) are added through broker 3`);
+  }
   const created = await run(process.execPath, [CLI, '--bootstrap-server', cluster.broker(1).process.bootstrap, 'topics', 'create', 'secure', '--partitions', '1', '--replication-factor', '3', '--config', 'min.insync.replicas=2']);
   t.equal(created.code, 0, `the topic is made with three replicas (${created.stderr.toString().trim()})`);
   const state = await waitFor('the partition to have a leader and three in its ISR', async () => {

@@ -18,7 +18,8 @@ export const UPDATE_METADATA_VERSION = 7;
 export const STOP_REPLICA_VERSION = 3;
 
 /** Kafka's SecurityProtocol ids, as UpdateMetadata carries them. */
-const SECURITY_PROTOCOL_IDS: Readonly<Record<string, number>> = { PLAINTEXT: 0, SSL: 1, SASL_PLAINTEXT: 2, SASL_SSL: 3 };
+/** Kafka's SecurityProtocol ids, as UpdateMetadata carries them. */
+export const SECURITY_PROTOCOL_IDS: Readonly<Record<string, number>> = { PLAINTEXT: 0, SSL: 1, SASL_PLAINTEXT: 2, SASL_SSL: 3 };
 
 /** How a LeaderAndIsr or UpdateMetadata went, for the controller's log (the top-level error code when answered). */
 export type ResponseReport = (brokerId: number, api: string, outcome: RequestOutcome<{ readonly errorCode: number }>) => void;
