@@ -22,28 +22,24 @@ import type { Encodable } from '../protocol/message.js';
 import { ZERO_UUID } from '../protocol/message.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acl.js';
 import { defineHandler, type BrokerServices } from './handler.js';
-import {
-  AUTHORIZED_OPERATIONS_OMITTED,
-  advertisedBrokers,
-  clusterAuthorizedOperations,
-  topicAuthorizedOperations,
-} from './metadata-view.js';
+import { authorizedOperations } from './acl-checks.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, TOPIC_OPERATIONS, advertisedBrokers } from './metadata-view.js';
 
 /**
  * Topic descriptions by topic record: a record is replaced, never changed, when its topic
  * changes, so its description can be reused. Clients ask for the same topics over and over;
  * a topic of 10,000 partitions would otherwise cost 10,000 new objects per request.
  */
-const descriptions = new WeakMap<TopicRecord, { readonly withOperations: Encodable<MetadataResponseTopic>; readonly without: Encodable<MetadataResponseTopic> }>();
+const descriptions = new WeakMap<TopicRecord, Encodable<MetadataResponseTopic>>();
 
-export function describeTopic(broker: BrokerServices, topic: TopicRecord, includeOperations: boolean): Encodable<MetadataResponseTopic> {
+/** The topic's description; with `operations` (KIP-430: what the principal may do, asked for), a copy carrying them. */
+export function describeTopic(broker: BrokerServices, topic: TopicRecord, operations: (() => number) | null): Encodable<MetadataResponseTopic> {
   let cached = descriptions.get(topic);
   if (cached === undefined) {
-    const without = buildDescription(broker, topic);
-    cached = { without, withOperations: { ...without, topicAuthorizedOperations: topicAuthorizedOperations } };
+    cached = buildDescription(broker, topic);
     descriptions.set(topic, cached);
   }
-  return includeOperations ? cached.withOperations : cached.without;
+  return operations === null ? cached : { ...cached, topicAuthorizedOperations: operations() };
 }
 
 function buildDescription(broker: BrokerServices, topic: TopicRecord): Encodable<MetadataResponseTopic> {
@@ -96,11 +92,12 @@ export const metadataHandler = defineHandler({
     // topic to auto-create it.
     const mayDescribe = (name: string): boolean => context.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, name);
     const mayCreate = (name: string): boolean => context.authorize(AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) || context.authorize(AclOperation.CREATE, ResourceType.TOPIC, name);
-    const includeOperations = request.includeTopicAuthorizedOperations;
+    // KIP-430: the operations the principal may do on each topic, from the ACLs, when asked for.
+    const operations = (name: string): (() => number) | null => (request.includeTopicAuthorizedOperations ? () => authorizedOperations(context, ResourceType.TOPIC, name, TOPIC_OPERATIONS) : null);
     const allTopics = request.topics === null || (context.apiVersion === 0 && request.topics.length === 0);
     let topics: Encodable<MetadataResponseTopic>[];
     if (allTopics) {
-      topics = [...broker.partitions.topics()].filter((topic) => mayDescribe(topic.name)).map((topic) => describeTopic(broker, topic, includeOperations));
+      topics = [...broker.partitions.topics()].filter((topic) => mayDescribe(topic.name)).map((topic) => describeTopic(broker, topic, operations(topic.name)));
     } else {
       if (context.apiVersion < FIRST_TOPIC_ID_VERSION && request.topics!.some((wanted) => wanted.name === null || wanted.topicId !== ZERO_UUID)) {
         return errorResponse(request.topics!, ErrorCode.INVALID_REQUEST);
@@ -111,12 +108,12 @@ export const metadataHandler = defineHandler({
           if (wanted.name === null) {
             const byId = broker.partitions.topicById(wanted.topicId);
             if (byId === undefined || wanted.topicId === ZERO_UUID || !mayDescribe(byId.name)) return topicError(null, wanted.topicId, ErrorCode.UNKNOWN_TOPIC_ID);
-            return describeTopic(broker, byId, includeOperations);
+            return describeTopic(broker, byId, operations(byId.name));
           }
           if (!mayDescribe(wanted.name)) return topicError(wanted.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
           const outcome = await broker.controller.topicOrAutoCreate(wanted.name, allowAutoCreate && (broker.partitions.topic(wanted.name) !== undefined || mayCreate(wanted.name)));
           if (outcome.topic === null) return topicError(wanted.name, ZERO_UUID, outcome.errorCode);
-          return describeTopic(broker, outcome.topic, includeOperations);
+          return describeTopic(broker, outcome.topic, operations(outcome.topic.name));
         }),
       );
     }
@@ -126,7 +123,7 @@ export const metadataHandler = defineHandler({
       clusterId: broker.partitions.clusterId,
       controllerId: broker.cluster?.controllerId ?? broker.config.brokerId,
       topics,
-      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? clusterAuthorizedOperations : AUTHORIZED_OPERATIONS_OMITTED,
+      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations ? authorizedOperations(context, ResourceType.CLUSTER, CLUSTER_NAME, CLUSTER_OPERATIONS) : AUTHORIZED_OPERATIONS_OMITTED,
     };
   },
 });

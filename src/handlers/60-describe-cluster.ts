@@ -7,17 +7,12 @@
 import { describeClusterApi } from '../protocol/generated/index.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { defineHandler } from './handler.js';
-import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acl.js';
+import { CLUSTER_NAME, ResourceType } from '../security/acl.js';
 import { authorizedOperations, mayDescribeCluster } from './acl-checks.js';
-import { AUTHORIZED_OPERATIONS_OMITTED, advertisedBrokers } from './metadata-view.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, advertisedBrokers } from './metadata-view.js';
 
 const BROKER_ENDPOINT_TYPE = 1;
 
-/** The operations a cluster has (KIP-430). */
-const CLUSTER_OPERATIONS = [
-  AclOperation.CREATE, AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.CLUSTER_ACTION,
-  AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS, AclOperation.IDEMPOTENT_WRITE,
-];
 
 export const describeClusterHandler = defineHandler({
   minVersion: 0,

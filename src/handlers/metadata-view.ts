@@ -1,10 +1,10 @@
 // How this broker describes itself and its topics to clients (Metadata,
-// DescribeCluster): the advertised listener, and the operations a client may perform
-// (Metadata still tells every operation; DescribeGroups and DescribeCluster work theirs out
-// from the ACLs).
+// DescribeCluster): the advertised listener, and the operations a resource has, of which the
+// handlers tell a client those the ACLs allow it (KIP-430).
 
 import { hostname } from 'node:os';
 import type { BrokerConfig } from '../config/broker-config.js';
+import { AclOperation } from '../security/acl.js';
 
 export interface AdvertisedBroker {
   readonly nodeId: number;
@@ -24,25 +24,17 @@ export function advertisedBrokers(config: BrokerConfig, listenerName?: string): 
   return [{ nodeId: config.brokerId, host, port: listener.port, rack: null }];
 }
 
-/** Kafka's AclOperation codes, for authorized-operations bit fields (KIP-430). */
-const AclOperation = {
-  READ: 3, WRITE: 4, CREATE: 5, DELETE: 6, ALTER: 7, DESCRIBE: 8, CLUSTER_ACTION: 9,
-  DESCRIBE_CONFIGS: 10, ALTER_CONFIGS: 11, IDEMPOTENT_WRITE: 12,
-} as const;
-
-function bits(operations: readonly number[]): number {
-  return operations.reduce((field, operation) => field | (1 << operation), 0);
-}
-
 /** "Not requested" in the authorized-operations fields. */
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
-export const topicAuthorizedOperations = bits([
+/** The operations a topic has (KIP-430): what its authorized-operations field can name. */
+export const TOPIC_OPERATIONS: readonly number[] = [
   AclOperation.READ, AclOperation.WRITE, AclOperation.CREATE, AclOperation.DELETE, AclOperation.ALTER,
   AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS,
-]);
+];
 
-export const clusterAuthorizedOperations = bits([
+/** The operations a cluster has (KIP-430). */
+export const CLUSTER_OPERATIONS: readonly number[] = [
   AclOperation.CREATE, AclOperation.ALTER, AclOperation.DESCRIBE, AclOperation.CLUSTER_ACTION,
   AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS, AclOperation.IDEMPOTENT_WRITE,
-]);
+];

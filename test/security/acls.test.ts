@@ -453,6 +453,13 @@ t.test('Metadata lists only what the principal may describe; inter-broker APIs n
   const alice = await as('alice');
   const listed = await alice.request(metadataApi, 9, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
   t.same(listed.topics.map((topic) => topic.name).sort(), ['orders', 'shared.news'], 'alice sees orders (WRITE) and shared.news (prefixed READ), not sharedx nor secret');
+  // KIP-430: the operations each topic's ACLs allow her, when asked for (DESCRIBE implied by READ and WRITE).
+  const withOperations = await alice.request(metadataApi, 9, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: true, includeTopicAuthorizedOperations: true });
+  const bitsOf = (name: string): number => withOperations.topics.find((topic) => topic.name === name)!.topicAuthorizedOperations;
+  const has = (bits: number, op: number): boolean => (bits & (1 << op)) !== 0;
+  t.ok(has(bitsOf('orders'), Op.WRITE) && has(bitsOf('orders'), Op.DESCRIBE) && !has(bitsOf('orders'), Op.DELETE) && !has(bitsOf('orders'), Op.ALTER_CONFIGS), `orders: WRITE and DESCRIBE, not DELETE nor ALTER_CONFIGS (${bitsOf('orders')})`);
+  t.ok(has(bitsOf('shared.news'), Op.READ) && has(bitsOf('shared.news'), Op.DESCRIBE) && !has(bitsOf('shared.news'), Op.WRITE), `shared.news: READ and DESCRIBE, not WRITE (${bitsOf('shared.news')})`);
+  t.notOk(has(withOperations.clusterAuthorizedOperations, Op.ALTER), `the cluster: not ALTER (${withOperations.clusterAuthorizedOperations})`);
   const shutdown = alice.request(controlledShutdownApi, 3, { brokerId: 1, brokerEpoch: -1 });
   t.ok(await alice.waitForClose(), 'ControlledShutdown (inter-broker, CLUSTER_ACTION) closes the connection of a user without it');
   await shutdown.catch(() => undefined);
