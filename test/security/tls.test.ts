@@ -1,8 +1,8 @@
 // TLS listeners against real clients: a broker with an SSL listener that requires client
 // certificates (the principal is the certificate's subject, mapped by
 // ssl.principal.mapping.rules, and ACLs decide what it may do), one that only requests them, and
-// a SASL_SSL listener with SCRAM-SHA-512. kcat and confluent-kafka (librdkafka) produce and
-// consume; an untrusted certificate, no certificate, a plaintext client on the TLS port, a wrong
+// a SASL_SSL listener with SCRAM-SHA-512. kcat, kafkajs and confluent-kafka (librdkafka) produce
+// and consume; an untrusted certificate, no certificate, a plaintext client on the TLS port, a wrong
 // password and an unknown user each fail alone while the broker keeps serving the others; a
 // fetch of several megabytes comes back whole through the buffered (encrypting) path; a new
 // certificate written over the key store reaches new connections without a restart; and the
@@ -12,12 +12,14 @@ import { X509Certificate } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import kafkajs from 'kafkajs';
 import t from 'tap';
 import { makeCertificates, type CertificateFiles } from '../../src/cli/certs.js';
 import { BrokerProcess, brokerMain, freePort, temporaryDirectory, type Teardownable } from '../helpers/broker-process.js';
 import { PYTHON, pythonScript, run } from '../helpers/run.js';
 import { setScramCredential } from '../helpers/sasl-client.js';
 
+const { Kafka, logLevel } = kafkajs;
 const SUPER = 'User:admin';
 
 interface TlsBroker {
@@ -86,6 +88,25 @@ t.test('TLS listeners with kcat and confluent-kafka', async (t) => {
     t.equal(produced.code, 0, `kcat -P exits 0 (${produced.stderr.toString().trim()})`);
     const consumed = await run('kcat', [...kcatSsl(sslPort, files, 'alice'), '-t', 'tls-topic', '-C', '-e', '-q', '-o', 'beginning']);
     t.equal(consumed.stdout.toString(), 'one\ntwo\n', 'kcat -C reads both lines back over TLS');
+  });
+
+  await t.test('kafkajs with a client certificate produces and reads back over TLS', async (t) => {
+    const kafka = new Kafka({
+      brokers: [`127.0.0.1:${sslPort}`],
+      ssl: { ca: [readFileSync(files.ca.certificate)], cert: readFileSync(join(files.dir, 'alice.pem')), key: readFileSync(join(files.dir, 'alice.key')), servername: 'localhost' },
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 2 },
+    });
+    await allow(plainPort, 'User:alice', 'tls-kafkajs');
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: 'tls-kafkajs', acks: -1, messages: [{ value: 'from kafkajs' }, { value: 'and again' }] });
+    await producer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets('tls-kafkajs');
+    await admin.disconnect();
+    t.equal(offsets[0]!.high, '2', 'both records are in (the high watermark kafkajs reads over TLS)');
   });
 
   await t.test('the certificate names the principal: bob, trusted but without ACLs, is refused by the authorizer', async (t) => {
