@@ -17,8 +17,12 @@
 //   builds a new secure context for the connections that arrive from then on (those open keep
 //   theirs). Files that do not make a valid context (a key written before its certificate)
 //   leave the old one in place and are tried again at their next change.
+// - Renegotiation (TLS 1.2; 1.3 has none) is refused, as Kafka's SslTransportLayer refuses it:
+//   Node's own limit (tls.CLIENT_RENEG_LIMIT) only emits an 'error' on the socket, which the
+//   connection logs and serves on, so a client could make the broker run full handshakes
+//   without end.
 
-import { X509Certificate } from 'node:crypto';
+import { constants as cryptoConstants, X509Certificate } from 'node:crypto';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createSecureContext, Server as TlsServer, type ConnectionOptions, type SecureContextOptions, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Socket } from 'node:net';
@@ -131,6 +135,9 @@ export function secureContextOptions(settings: TlsSettings): SecureContextOption
   return options;
 }
 
+/** OpenSSL options of a listener's contexts: no renegotiation. */
+const SERVER_SECURE_OPTIONS = cryptoConstants.SSL_OP_NO_RENEGOTIATION;
+
 /** The files a TLS context is read from (what is watched for rotation). */
 function watchedFiles(settings: TlsSettings): string[] {
   return [settings.keystoreLocation, settings.truststoreLocation].filter((path): path is string => path !== null);
@@ -161,6 +168,7 @@ export class TlsTerminator {
     this.mapper = parsePrincipalMappingRules(settings.principalMappingRules);
     const options: TlsOptions = {
       ...secureContextOptions(settings),
+      secureOptions: SERVER_SECURE_OPTIONS,
       requestCert: settings.clientAuth !== 'none',
       // Checked in `established`, which logs why a client is refused (Node would drop it silently).
       rejectUnauthorized: false,
@@ -218,7 +226,7 @@ export class TlsTerminator {
       this.logger.error(`listener ${this.listener}: ${file} changed, but the TLS files do not make a valid context; keeping the previous one (${(error as Error).message})`);
       return;
     }
-    this.server.setSecureContext(options);
+    this.server.setSecureContext({ ...options, secureOptions: SERVER_SECURE_OPTIONS });
     this.logger.info(`listener ${this.listener}: ${file} changed; new connections get certificate ${describeCertificate(options.cert)}`);
   }
 
