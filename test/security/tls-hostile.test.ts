@@ -15,7 +15,8 @@
 //   once); all of them are closed by limits.tlsHandshakeTimeoutMs (10 s), and the slots come
 //   back (a full handshake from 127.0.0.2 then succeeds). Slots held by handshakes the client
 //   abandons (FIN or RST) come back too. A handshake record announcing 16 KiB that stops after
-//   2 KiB is also only ended by the timeout (OpenSSL waits for the whole record).
+//   2 KiB is also only ended by the timeout (OpenSSL waits for the whole record), and so is a
+//   ClientHello dribbled a byte every 300 ms (activity does not extend the handshake's time).
 // - TLS 1.2 renegotiation asked by the client: refused and the connection closed (found here:
 //   Node's renegotiation limit only emitted an 'error' that the connection logged, so a client
 //   renegotiated without end; the listener's contexts now have SSL_OP_NO_RENEGOTIATION, also
@@ -284,6 +285,14 @@ t.test('handshakes that never finish hold at most max.connections.per.ip and are
   randomBytes(2000).copy(record, 5);
   partialRecord.write(record);
   midway.push(partialRecord);
+  // And one that dribbles a ClientHello a byte every 300 ms: activity does not extend the handshake.
+  const dribbler = await tcp(t, sslPort);
+  let dribbled = 0;
+  const dribble = setInterval(() => {
+    if (dribbled < hello.length - 1) dribbler.write(hello.subarray(dribbled, ++dribbled));
+  }, 300);
+  t.teardown(() => clearInterval(dribble));
+  midway.push(dribbler);
   const refused = await tcp(t, sslPort, LIMITED_ADDRESS);
   t.ok(await refused.waitForClose(5_000), `connection ${LIMITED_SLOTS + 1} from ${LIMITED_ADDRESS} is refused (closed at once)`);
   t.ok(await broker.waitForLog(/refusing a connection from 127\.0\.0\.2/), 'the broker logs the refusal');
@@ -294,6 +303,8 @@ t.test('handshakes that never finish hold at most max.connections.per.ip and are
   const bound = limits.tlsHandshakeTimeoutMs + 5_000;
   const closed = await Promise.all([...silent, ...midway].map((client) => client.waitForClose(bound)));
   const elapsed = Date.now() - started;
+  clearInterval(dribble);
+  t.ok(dribbled > 20, `the dribbler had sent ${dribbled} bytes of its ClientHello when it was closed`);
   t.ok(closed.every(Boolean), `every unfinished handshake is closed within ${bound} ms (${elapsed} ms)`);
   t.ok(elapsed >= limits.tlsHandshakeTimeoutMs - 1_000, `and not before the handshake timeout (${elapsed} ms, limit ${limits.tlsHandshakeTimeoutMs} ms)`);
   t.ok(midway.every((client) => client.closeReason !== null), 'the half-finished ones and the partial record too');
