@@ -310,7 +310,7 @@ export class Broker {
           security.tls,
           this.logger,
           (socket, principal) => this.serve(socket, listener.name, security, principal, null),
-          (message) => this.refusals.log('warn', `tls ${listener.name}`, message),
+          (kind, message) => this.refusals.log('warn', `tls ${kind} ${listener.name}`, message),
         );
         this.tlsTerminators.push(terminator);
         server = createServer({ noDelay: true }, (socket) => {

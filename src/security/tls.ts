@@ -162,8 +162,12 @@ export class TlsTerminator {
     private readonly settings: TlsSettings,
     private readonly logger: Logger,
     private readonly secure: SecureConnection,
-    /** Handshake failures, for a rate-limited log line (a scanner's junk must not flood the log). */
-    private readonly handshakeFailed: (message: string) => void,
+    /**
+     * A connection refused, for a rate-limited log line (a scanner's junk must not flood the
+     * log): failed handshakes and refused certificates are counted apart, so junk does not hide
+     * why a real client was refused.
+     */
+    private readonly refused: (kind: 'handshake' | 'certificate', message: string) => void,
   ) {
     this.mapper = parsePrincipalMappingRules(settings.principalMappingRules);
     const options: TlsOptions = {
@@ -176,7 +180,7 @@ export class TlsTerminator {
     };
     this.server = new TlsServer(options, (socket) => this.established(socket));
     this.server.on('tlsClientError', (error, socket) => {
-      this.handshakeFailed(`TLS handshake with ${socket.remoteAddress ?? '?'} on listener ${listener} failed: ${error.message}`);
+      this.refused('handshake', `TLS handshake with ${socket.remoteAddress ?? '?'} on listener ${listener} failed: ${error.message}`);
       socket.destroy();
     });
     this.files = watchedFiles(settings);
@@ -193,7 +197,7 @@ export class TlsTerminator {
     const certificate = this.settings.clientAuth === 'none' ? undefined : socket.getPeerX509Certificate();
     if (certificate === undefined) {
       if (this.settings.clientAuth === 'required') {
-        this.handshakeFailed(`refusing ${socket.remoteAddress ?? '?'} on listener ${this.listener}: it gave no certificate (ssl.client.auth=required)`);
+        this.refused('certificate', `refusing ${socket.remoteAddress ?? '?'} on listener ${this.listener}: it gave no certificate (ssl.client.auth=required)`);
         socket.destroy();
         return;
       }
@@ -202,7 +206,7 @@ export class TlsTerminator {
     }
     if (!socket.authorized) {
       // required or requested: a certificate that is given must be trusted.
-      this.handshakeFailed(`refusing ${socket.remoteAddress ?? '?'} on listener ${this.listener}: its certificate is not trusted (${String(socket.authorizationError)})`);
+      this.refused('certificate', `refusing ${socket.remoteAddress ?? '?'} on listener ${this.listener}: its certificate is not trusted (${String(socket.authorizationError)})`);
       socket.destroy();
       return;
     }
@@ -210,7 +214,7 @@ export class TlsTerminator {
     try {
       principal = `User:${this.mapper.principalName(distinguishedName(certificate))}`;
     } catch (error) {
-      this.handshakeFailed(`refusing ${socket.remoteAddress ?? '?'} on listener ${this.listener}: ${(error as Error).message}`);
+      this.refused('certificate', `refusing ${socket.remoteAddress ?? '?'} on listener ${this.listener}: ${(error as Error).message}`);
       socket.destroy();
       return;
     }

@@ -182,6 +182,11 @@ export class RawClient {
     });
   }
 
+  /** Over a socket already connected (a TLS one, after its handshake); the caller destroys it at teardown. */
+  static over(socket: Socket): RawClient {
+    return new RawClient(socket);
+  }
+
   get isClosed(): boolean {
     return this.closedFlag;
   }

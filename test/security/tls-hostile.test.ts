@@ -136,7 +136,7 @@ function tlsSocket(t: Teardownable, port: number, options: ClientOptions, timeou
 
 /** The raw Kafka test client over an established TLS socket. */
 function rawOver(socket: Socket): RawClient {
-  return new (RawClient as unknown as new (socket: Socket) => RawClient)(socket);
+  return RawClient.over(socket);
 }
 
 async function tlsClient(t: Teardownable, port: number, client: string | null, extra: ClientOptions = {}): Promise<RawClient> {
