@@ -53,7 +53,7 @@ import { checkMetaProperties, writeMetaProperties } from './cluster/meta-propert
 import { findLocalReplicas, ReplicaDirs, type LocalReplica } from './cluster/local-replicas.js';
 import { ShardReplicaLogs } from './cluster/shard-replica-logs.js';
 import { ZkBrokerConfigStore } from './cluster/zk-broker-configs.js';
-import { ZkUserConfigStore } from './cluster/zk-user-configs.js';
+import { ZkEntityConfigStore } from './cluster/zk-entity-configs.js';
 import { ZkAclStore } from './cluster/zk-acls.js';
 import { resolveTopicConfig } from './config/broker-config.js';
 
@@ -198,7 +198,7 @@ export class Broker {
       const startSession = session?.zk ?? null;
       const zkBrokerConfigs = startSession === null ? null : await ZkBrokerConfigStore.load(() => cluster?.session ?? startSession, config.brokerId);
       // Users too: a SASL login on any listener finds every user made through any broker.
-      const zkUsers = startSession === null ? null : await ZkUserConfigStore.load(() => cluster?.session ?? startSession, logger);
+      const zkUsers = startSession === null ? null : await ZkEntityConfigStore.load(() => cluster?.session ?? startSession, logger);
       // And the ACLs, with the authorizer on: every broker applies those made through any broker (or Kafka's tools).
       zkAcls = startSession === null || config.security.authorizer === null ? null : await ZkAclStore.load(() => cluster?.session ?? startSession, logger);
       const controller = new Controller(config, store, shards, logger, zkBrokerConfigs ?? undefined);

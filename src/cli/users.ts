@@ -22,7 +22,7 @@ import type { ParsedArgs } from './args.js';
 import { jsonOption, withClient, type Command } from './command.js';
 import { BrokerError, ConnectionError, UsageError } from './errors.js';
 import { ZkClient } from '../cluster/zk/zk-client.js';
-import { ZkUserConfigStore } from '../cluster/zk-user-configs.js';
+import { ZkEntityConfigStore } from '../cluster/zk-entity-configs.js';
 import { ZkPaths } from '../cluster/zk/znodes.js';
 import { parseZooKeeperConnect } from '../config/definitions.js';
 import { createLogger } from '../logger.js';
@@ -211,7 +211,7 @@ async function writeToZooKeeper(connect: string, user: string, upsertions: reado
   try {
     // A ZooKeeper no broker has used yet has none of Kafka's paths (a broker makes them at its start).
     await zk.createPersistentPath(ZkPaths.configChanges);
-    const store = await ZkUserConfigStore.load(() => zk, createLogger('spate users', 'error'));
+    const store = await ZkEntityConfigStore.load(() => zk, createLogger('spate users', 'error'));
     const configs: Record<string, string> = { ...store.entityConfigs('users', user) };
     for (const upsertion of upsertions) {
       const mechanism = scramMechanismOfType(upsertion.mechanism)!;

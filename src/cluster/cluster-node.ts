@@ -29,7 +29,7 @@ import type { LeaderThrottle } from '../partition/fetch.js';
 import { LONG_MAX } from '../config/definitions.js';
 import { KafkaClient } from '../network/kafka-client.js';
 import { BrokerClients } from './broker-clients.js';
-import type { ZkUserConfigStore } from './zk-user-configs.js';
+import type { ZkEntityConfigStore } from './zk-entity-configs.js';
 import type { ZkAclStore } from './zk-acls.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { controlledShutdownApi } from '../protocol/generated/index.js';
@@ -68,7 +68,7 @@ export interface ClusterNodeOptions {
   /** The dynamic broker configs in ZooKeeper, the controller's store: changes made through other brokers are remembered there. */
   readonly brokerConfigs: ZkBrokerConfigStore;
   /** The users (SCRAM credentials) in ZooKeeper, kept current from the config change notifications. */
-  readonly userConfigs: ZkUserConfigStore;
+  readonly userConfigs: ZkEntityConfigStore;
   /** The ACLs in ZooKeeper with the authorizer on (else null): watched on the session, watched again on a renewed one. */
   readonly acls: ZkAclStore | null;
 }
@@ -227,7 +227,7 @@ export class ClusterNode implements ClusterServices, Replication {
       {
         onTopicConfigs: (topic, configs) => this.setConfigs(topic, Object.fromEntries(configs)),
         onBrokerConfigs: (entity, configs) => this.brokerConfigsChanged(entity, configs),
-        onUserConfigs: (user) => this.options.userConfigs.refresh(user),
+        onEntityConfigs: (entityType, name) => this.options.userConfigs.refresh(entityType, name),
       },
       { logger: this.options.logger },
     );

@@ -7,8 +7,9 @@
 // notification present. Notifications older than 15 minutes are deleted by whichever broker
 // sees them (Kafka's changeExpirationMs): by then every live broker has read them, and a broker
 // starting later reads the configs themselves at startup. Topic configs (`topics/<t>`) and
-// broker configs (`brokers/<default>`, `brokers/<id>`: Kafka's BrokerConfigHandler) are handed
-// on; other entities (clients, users, ips) are ignored, as Spate keeps none.
+// broker configs (`brokers/<default>`, `brokers/<id>`: Kafka's BrokerConfigHandler), users,
+// client ids and client ids of users (SCRAM credentials and client quotas: zk-entity-configs.ts)
+// are handed on; ips are ignored, as Spate keeps none.
 //
 // Rounds run one at a time; a watch firing during a round asks for one more round after it.
 // A round that fails (a lost connection) does not advance, so the next one (on the next
@@ -16,9 +17,11 @@
 // ZooKeeper session: after an expiry its owner makes a new one on the new session.
 
 import { topicNameProblem } from '../controller/controller.js';
+import type { EntityType } from '../controller/metadata-store.js';
 import type { Logger } from '../logger.js';
+import { entityOfPath } from './zk-entity-configs.js';
 import { ZkError, type ZkClient } from './zk/zk-client.js';
-import { ConfigChangeZnode, desanitizeEntityName, EntityConfigZnode, sequenceNumberOf, ZkPaths, ZnodeFormatError } from './zk/znodes.js';
+import { ConfigChangeZnode, EntityConfigZnode, sequenceNumberOf, ZkPaths, ZnodeFormatError } from './zk/znodes.js';
 
 /** Kafka's ZkNodeChangeNotificationListener changeExpirationMs. */
 export const CONFIG_CHANGE_EXPIRATION_MS = 15 * 60 * 1000;
@@ -32,8 +35,12 @@ export interface ConfigChangeHandlers {
    * handler keeps those that concern it.
    */
   onBrokerConfigs?(entity: '<default>' | number, configs: ReadonlyMap<string, string>): void | Promise<void>;
-  /** A user's configs changed (`users/<sanitized name>`): the handler reads them (zk-user-configs.ts). */
-  onUserConfigs?(user: string): void | Promise<void>;
+  /**
+   * A user's, client id's or client id of a user's configs changed (`users/<user>`,
+   * `clients/<client id>`, `users/<user>/clients/<client id>`, `<default>` for a default): the
+   * handler reads them (zk-entity-configs.ts).
+   */
+  onEntityConfigs?(entityType: EntityType, name: string): void | Promise<void>;
 }
 
 export interface ConfigChangeWatcherOptions {
@@ -190,14 +197,13 @@ export class ConfigChangeWatcher {
       }
       return;
     }
-    const user = /^users\/([^/]+)$/.exec(entityPath);
-    if (user !== null) {
-      const name = desanitizeEntityName(user[1]!);
-      if (name === null || this.handlers.onUserConfigs === undefined) return;
+    const entity = entityOfPath(entityPath);
+    if (entity !== null) {
+      if (this.handlers.onEntityConfigs === undefined) return;
       try {
-        await this.handlers.onUserConfigs(name);
+        await this.handlers.onEntityConfigs(entity.entityType, entity.name);
       } catch (error) {
-        this.logger.error(`applying the configs of user ${user[1]} failed: ${(error as Error).message}`);
+        this.logger.error(`applying the configs of ${entityPath} failed: ${(error as Error).message}`);
       }
       return;
     }

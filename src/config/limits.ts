@@ -63,6 +63,8 @@ export const limits = {
   transactionVerificationsCachedMax: 100_000,
   /** SCRAM users the broker keeps (AlterUserScramCredentials for a new user past it is UNACCEPTABLE_CREDENTIAL; Kafka has no bound). */
   scramUsersMax: 100_000,
+  /** Client quota entities of each type (client ids, client ids of users) every broker keeps in memory, read from ZooKeeper or set through AlterClientQuotas (users count against scramUsersMax). */
+  clientQuotaEntitiesMax: 100_000,
   /** Milliseconds a TLS handshake may take; a client that has not finished by then is disconnected (Node's default is 120 s; an idle handshake holds a connection slot). */
   tlsHandshakeTimeoutMs: 10_000,
   /** How often a TLS listener checks its key and trust store files for a new certificate (security/tls.ts). */

@@ -117,9 +117,36 @@ export interface StoredAclEntry {
   readonly permission: number;
 }
 
-/** Kafka's config entity types other than topics and brokers (ConfigType): what /config/<type>/<name> holds in ZooKeeper. */
-export const ENTITY_TYPES = ['users'] as const;
+/**
+ * Kafka's config entity types other than topics and brokers (ConfigType): what /config/<type>/<name>
+ * holds in ZooKeeper. 'users' (SCRAM credentials and quotas: /config/users/<user>), 'clients'
+ * (client id quotas: /config/clients/<client id>) and 'user-clients', Spate's name for Kafka's
+ * nested /config/users/<user>/clients/<client id> (quotas of a client id of a user).
+ */
+export const ENTITY_TYPES = ['users', 'clients', 'user-clients'] as const;
 export type EntityType = (typeof ENTITY_TYPES)[number];
+
+/**
+ * The name of the default entity of a type (Kafka's `<default>`, a null entity name in the
+ * quota APIs): the empty name, which Kafka never accepts for a user or a client id.
+ */
+export const DEFAULT_ENTITY_NAME = '';
+
+/** The name of a 'user-clients' entity: the user and the client id (either DEFAULT_ENTITY_NAME), unambiguous whatever they contain. */
+export function userClientEntityName(user: string, clientId: string): string {
+  return JSON.stringify([user, clientId]);
+}
+
+/** The user and client id of a 'user-clients' entity name; null for a name userClientEntityName would not make. */
+export function parseUserClientEntityName(name: string): readonly [user: string, clientId: string] | null {
+  try {
+    const parsed: unknown = JSON.parse(name);
+    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string') return [parsed[0], parsed[1]];
+  } catch {
+    // not one
+  }
+  return null;
+}
 
 /** What the store has written, for tests and metrics: bytes per change must not grow with the topic count. */
 export interface MetadataStoreProbe {
@@ -171,6 +198,7 @@ export class MetadataStore {
   private readonly topicsById = new Map<string, TopicRecord>();
   private readonly brokerConfigsByResource = new Map<string, Readonly<Record<string, string>>>();
   private readonly entityConfigsByType = new Map<EntityType, Map<string, Readonly<Record<string, string>>>>(ENTITY_TYPES.map((type) => [type, new Map()]));
+  private entityConfigChanges = 0;
   private readonly aclsByResource = new Map<string, { readonly resource: StoredAclResource; readonly acls: readonly StoredAclEntry[] }>();
   private journal: JournalWriter | null = null;
   private readonly queue: PendingChange[] = [];
@@ -343,6 +371,11 @@ export class MetadataStore {
     return this.entityConfigsByType.get(entityType)!.get(name) ?? {};
   }
 
+  /** A count that moves whenever an entity's configs change (caches of them compare it). */
+  get entityConfigsVersion(): number {
+    return this.entityConfigChanges;
+  }
+
   /** The names of the entities of a type that have configs. */
   entities(entityType: EntityType): IterableIterator<string> {
     return this.entityConfigsByType.get(entityType)!.keys();
@@ -513,6 +546,7 @@ export class MetadataStore {
       }
       case 'setEntityConfigs': {
         const byName = this.entityConfigsByType.get(change.entityType)!;
+        this.entityConfigChanges++;
         if (Object.keys(change.configs).length === 0) byName.delete(change.name);
         else byName.set(change.name, change.configs);
         return undefined;

@@ -31,6 +31,8 @@ export interface EntityConfigStore {
   entityConfigs(entityType: EntityType, name: string): Readonly<Record<string, string>>;
   entities(entityType: EntityType): IterableIterator<string>;
   setEntityConfigs(entityType: EntityType, name: string, configs: Readonly<Record<string, string>>): Promise<void>;
+  /** Moves whenever any entity's configs change, here or (a cluster) through another broker: caches compare it. */
+  readonly entityConfigsVersion: number;
 }
 
 export interface CredentialDeletion {

@@ -85,8 +85,10 @@ export const ZkPaths = {
   /** A broker's dynamic configs, or the cluster-wide default ones (`<default>`). */
   brokerConfigPath: (brokerId: number | '<default>'): string => `/config/brokers/${brokerId === '<default>' ? brokerId : checkId(brokerId, 'broker id')}`,
   configUsers: '/config/users',
-  /** A user's configs (SCRAM credentials, later quotas), the name sanitized as Kafka's Sanitizer does. */
+  /** A user's configs (SCRAM credentials and quotas), the name sanitized as Kafka's Sanitizer does. */
   userConfigPath: (user: string): string => `/config/users/${sanitizeEntityName(user)}`,
+  /** Client id quotas: /config/clients/<sanitized client id> (zk-entity-configs.ts). */
+  configClients: '/config/clients',
   configChanges: '/config/changes',
   /** Create with persistent_sequential: ZooKeeper appends the sequence number. */
   configChangePrefix: '/config/changes/config_change_',
