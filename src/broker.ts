@@ -11,6 +11,7 @@ import type { BrokerConfig, ListenerSecurity } from './config/broker-config.js';
 import { ConnectionSession, type SaslServices } from './security/sasl-session.js';
 import { TlsTerminator } from './security/tls.js';
 import { UserCredentials } from './security/user-credentials.js';
+import { ClientQuotas } from './quota/client-quotas.js';
 import { Authorizer, embeddedAclStore } from './security/authorizer.js';
 import { Controller, OFFSETS_TOPIC } from './controller/controller.js';
 import { Admin } from './admin/admin.js';
@@ -242,6 +243,7 @@ export class Broker {
       transactions.start();
       const registry = createRegistry();
       let broker: Broker | null = null;
+      const credentials = new UserCredentials(zkUsers ?? store);
       const services: BrokerServices = {
         // The effective configuration, which dynamic broker configs change at run time.
         get config() {
@@ -251,7 +253,8 @@ export class Broker {
         groups,
         transactions,
         partitions,
-        credentials: new UserCredentials(zkUsers ?? store),
+        credentials,
+        clientQuotas: new ClientQuotas(zkUsers ?? store, (work) => credentials.exclusive(work)),
         authorizer: new Authorizer(zkAcls ?? embeddedAclStore(store), () => controller.config.security),
         admin: new Admin({ config: () => controller.config, controller, partitions, logger }),
         cluster,

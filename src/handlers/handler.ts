@@ -13,6 +13,7 @@ import type { PartitionManager } from '../partition/partition-manager.js';
 import type { ClusterServices } from '../cluster/cluster-services.js';
 import type { ConnectionSession } from '../security/sasl-session.js';
 import type { UserCredentials } from '../security/user-credentials.js';
+import type { ClientQuotas } from '../quota/client-quotas.js';
 import type { Authorizer } from '../security/authorizer.js';
 
 
@@ -29,6 +30,8 @@ export interface BrokerServices {
   readonly partitions: PartitionManager;
   /** The users SASL logins are checked against (SCRAM credentials). */
   readonly credentials: UserCredentials;
+  /** The client quotas' configuration (AlterClientQuotas, DescribeClientQuotas) and their resolution (quotaFor). */
+  readonly clientQuotas: ClientQuotas;
   /** The ACLs and their decisions (security/authorizer.ts); `enabled` only with authorizer.class.name. */
   readonly authorizer: Authorizer;
   /** The admin operations (topics, configs, log dirs) the admin APIs translate to and from the wire. */

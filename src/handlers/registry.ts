@@ -49,6 +49,8 @@ import { offsetDeleteHandler } from './47-offset-delete.js';
 import { describeClusterHandler } from './60-describe-cluster.js';
 import { saslHandshakeHandler } from './17-sasl-handshake.js';
 import { saslAuthenticateHandler } from './36-sasl-authenticate.js';
+import { describeClientQuotasHandler } from './48-describe-client-quotas.js';
+import { alterClientQuotasHandler } from './49-alter-client-quotas.js';
 import { describeUserScramCredentialsHandler } from './50-describe-user-scram-credentials.js';
 import { alterUserScramCredentialsHandler } from './51-alter-user-scram-credentials.js';
 import { describeAclsHandler } from './29-describe-acls.js';
@@ -93,6 +95,8 @@ export function createRegistry(): HandlerRegistry {
     produceHandler,
     saslHandshakeHandler,
     saslAuthenticateHandler,
+    describeClientQuotasHandler,
+    alterClientQuotasHandler,
     describeUserScramCredentialsHandler,
     alterUserScramCredentialsHandler,
     describeAclsHandler,

@@ -105,7 +105,12 @@ export class UserCredentials {
 
   /** AlterUserScramCredentials: each user's deletions and upsertions checked, then applied together; one result per user named. */
   alter(deletions: readonly CredentialDeletion[], upsertions: readonly CredentialUpsertion[]): Promise<UserResult[]> {
-    const run = this.changing.then(() => this.alterNow(deletions, upsertions));
+    return this.exclusive(() => this.alterNow(deletions, upsertions));
+  }
+
+  /** Runs `work` after every change of entity configs begun before it (credentials here, client quotas: quota/client-quotas.ts), so none loses another's. */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.changing.then(work);
     this.changing = run.catch(() => undefined);
     return run;
   }
