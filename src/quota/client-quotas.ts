@@ -24,9 +24,10 @@
 //
 // Spate's choices where Kafka has none to copy: ip entities (connection_creation_rate) are refused
 // with INVALID_REQUEST, as Spate keeps no IP quotas (max.connections.per.ip bounds connections);
-// a DescribeClientQuotas filter on ip matches nothing. A negative, infinite or NaN value is
-// INVALID_REQUEST (Kafka's ZooKeeper mode stores it). A stored value that is not a number
-// (written by another tool) is ignored by describe and resolution.
+// a DescribeClientQuotas filter on ip matches nothing. A value of 0 or less is INVALID_REQUEST
+// with the message of Kafka's controller (KRaft; its ZooKeeper mode stored any value), an
+// infinite or NaN one too. A stored value that is not a non-negative number (written by
+// another tool) is ignored by describe and resolution.
 
 import { limits } from '../config/limits.js';
 import { DEFAULT_ENTITY_NAME, parseUserClientEntityName, userClientEntityName, type EntityType } from '../controller/metadata-store.js';
@@ -209,7 +210,9 @@ function parseEntity(wire: readonly WireEntity[]): QuotaEntity {
   return entity;
 }
 
-/** An entity's configs after the ops (Kafka's alterEntityQuotas): unknown keys, values that are not of the key's type, negative ones are INVALID_REQUEST. */
+const LONG_MAX = 2 ** 63 - 1;
+
+/** An entity's configs after the ops (Kafka's alterEntityQuotas): unknown keys, values that are not of the key's type, values not above 0 are INVALID_REQUEST. */
 function applyOps(configs: Readonly<Record<string, string>>, ops: QuotaAlteration['ops']): Record<string, string> {
   const updated: Record<string, string> = { ...configs };
   for (const op of ops) {
@@ -219,15 +222,18 @@ function applyOps(configs: Readonly<Record<string, string>>, ops: QuotaAlteratio
       continue;
     }
     const value = op.value;
-    if (!Number.isFinite(value) || value < 0) throw invalid(`Configuration ${op.key} must be a non-negative number, not ${value}`);
+    // Kafka's controller (ClientQuotaControlManager.validateQuotaKeyValue): a quota is above 0.
+    if (Number.isNaN(value) || value === Number.POSITIVE_INFINITY) throw invalid(`Quota ${op.key} must be a finite number`);
+    if (value <= 0) throw invalid(`Quota ${op.key} must be greater than 0`);
     if (CLIENT_QUOTA_KEYS[op.key] === 'double') {
       updated[op.key] = javaDoubleString(value);
     } else {
-      // Kafka: the value plus an epsilon, truncated, must be within the epsilon of the value.
+      if (value > LONG_MAX) throw invalid(`Proposed value for ${op.key} is too large for a LONG.`);
+      // Kafka's ZooKeeper mode: the value plus an epsilon, truncated, must be within the epsilon of the value.
       const epsilon = 1e-6;
       const long = Math.trunc(value + epsilon);
-      if (Math.abs(long - value) > epsilon || !Number.isSafeInteger(long)) throw invalid(`Configuration ${op.key} must be a LONG value`);
-      updated[op.key] = String(long);
+      if (Math.abs(long - value) > epsilon) throw invalid(`Configuration ${op.key} must be a LONG value`);
+      updated[op.key] = BigInt(long).toString();
     }
   }
   return updated;

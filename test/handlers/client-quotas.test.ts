@@ -82,7 +82,7 @@ t.test("Kafka's per-entry errors; validateOnly changes nothing", async (t) => {
       ['NONE', null],
       ['INVALID_REQUEST', 'Invalid configuration key bogus_rate'],
       ['INVALID_REQUEST', 'Configuration producer_byte_rate must be a LONG value'],
-      ['INVALID_REQUEST', 'Configuration consumer_byte_rate must be a non-negative number, not -3'],
+      ['INVALID_REQUEST', 'Quota consumer_byte_rate must be greater than 0'],
       ['INVALID_REQUEST', 'Unhandled client quota entity type: group'],
       ['INVALID_REQUEST', 'Invalid empty client quota entity'],
       ['INVALID_REQUEST', 'Empty client-id not supported'],

@@ -117,6 +117,8 @@ t.test("AlterClientQuotas: Kafka's formats, per-entry errors, validateOnly, remo
       alteration([['user', 'bob']], [['SCRAM-SHA-256', 1]]),
       alteration([['ip', '10.0.0.1']], [['connection_creation_rate', 5]]),
       alteration([['ip', '10.0.0.1'], ['user', 'bob']], [['connection_creation_rate', 5]]),
+      alteration([['user', 'bob']], [['consumer_byte_rate', 0]]),
+      alteration([['user', 'bob']], [['consumer_byte_rate', 1e19]]),
     ],
     false,
   );
@@ -130,12 +132,14 @@ t.test("AlterClientQuotas: Kafka's formats, per-entry errors, validateOnly, remo
       ['INVALID_REQUEST', 'Unhandled client quota entity type: group'],
       ['INVALID_REQUEST', 'Empty user not supported'],
       ['INVALID_REQUEST', 'Configuration producer_byte_rate must be a LONG value'],
-      ['INVALID_REQUEST', 'Configuration producer_byte_rate must be a non-negative number, not -1'],
-      ['INVALID_REQUEST', 'Configuration request_percentage must be a non-negative number, not NaN'],
+      ['INVALID_REQUEST', 'Quota producer_byte_rate must be greater than 0'],
+      ['INVALID_REQUEST', 'Quota request_percentage must be a finite number'],
       ['INVALID_REQUEST', 'Invalid configuration key max.poll'],
       ['INVALID_REQUEST', 'Invalid configuration key SCRAM-SHA-256'],
       ['INVALID_REQUEST', 'IP quotas (connection_creation_rate) are not supported by Spate'],
       ['INVALID_REQUEST', 'Invalid quota entity combination, IP entity should not be used with user/client ID entity.'],
+      ['INVALID_REQUEST', 'Quota consumer_byte_rate must be greater than 0'],
+      ['INVALID_REQUEST', 'Proposed value for consumer_byte_rate is too large for a LONG.'],
     ],
   );
   t.same(results[1]!.entity, [{ entityType: 'user', entityName: 'alice' }, { entityType: 'client-id', entityName: null }], 'each result names its entity as sent');
