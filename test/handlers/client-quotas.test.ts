@@ -94,7 +94,7 @@ t.test("Kafka's per-entry errors; validateOnly changes nothing", async (t) => {
   t.same((await describe(admin, 1, [['user', 0, 'carol']], true)).entries, ['user=carol:producer_byte_rate=1']);
 });
 
-t.test("a quota on a user keeps its SCRAM credential, and both survive a restart", async (t) => {
+t.test('a quota on a user keeps its SCRAM credential, and both survive a restart with every other quota', async (t) => {
   t.equal(await setScramCredential(t, plainPort, 'erin', 'SCRAM-SHA-512', 'erin-pw'), 'NONE');
   t.same(await alter(admin, 1, [{ entity: [['user', 'erin']], ops: [['producer_byte_rate', 4096]] }]), [['NONE', null]]);
   const logInAsErin = async (): Promise<string[]> => {
@@ -108,9 +108,12 @@ t.test("a quota on a user keeps its SCRAM credential, and both survive a restart
   t.same(await logInAsErin(), ['NONE', 'NONE', 'NONE'], 'the login succeeds after the quota was set');
   t.equal(await setScramCredential(t, plainPort, 'erin', 'SCRAM-SHA-256', 'erin-pw'), 'NONE');
   t.same((await describe(admin, 1, [['user', 0, 'erin']], true)).entries, ['user=erin:producer_byte_rate=4096'], 'a credential change keeps the quota');
+  const before = await describe(admin, 1, [], false);
+  t.ok(before.entries!.includes('user=alice,client-id=app:controller_mutation_rate=3') && before.entries!.includes('client-id=<default>:producer_byte_rate=10'));
   admin.destroy();
   await broker.restart();
   const again = await RawClient.connect(t, plainPort);
+  t.same(await describe(again, 1, [], false), before, 'every quota entity (users, client ids, client ids of users, defaults) after a restart');
   t.same((await describe(again, 1, [['user', 0, 'erin']], true)).entries, ['user=erin:producer_byte_rate=4096'], 'the quota after a restart');
   t.equal((await again.request(describeUserScramCredentialsApi, 0, { users: [{ name: 'erin' }] })).results[0]!.credentialInfos.length, 2, 'both credentials after a restart');
   t.same(await logInAsErin(), ['NONE', 'NONE', 'NONE'], 'the login after a restart');
