@@ -32,6 +32,7 @@
 import { limits } from '../config/limits.js';
 import { DEFAULT_ENTITY_NAME, parseUserClientEntityName, userClientEntityName, type EntityType } from '../controller/metadata-store.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { excerpt } from '../protocol/string-limits.js';
 import type { EntityConfigStore } from '../security/user-credentials.js';
 
 /** The quota keys of users and client ids (Kafka's QuotaConfigs) and their config types. */
@@ -193,7 +194,7 @@ function parseEntity(wire: readonly WireEntity[]): QuotaEntity {
   // Kafka makes a map of the entity's parts: a type named twice keeps its last name.
   const parts = new Map<string, string | null>();
   for (const { entityType, entityName } of wire) {
-    if (entityType !== QuotaEntityType.USER && entityType !== QuotaEntityType.CLIENT_ID && entityType !== QuotaEntityType.IP) throw invalid(`Unhandled client quota entity type: ${entityType}`);
+    if (entityType !== QuotaEntityType.USER && entityType !== QuotaEntityType.CLIENT_ID && entityType !== QuotaEntityType.IP) throw invalid(`Unhandled client quota entity type: ${excerpt(entityType)}`);
     if (entityName !== null && entityName === '') throw invalid(`Empty ${entityType} not supported`);
     parts.set(entityType, entityName);
   }
@@ -216,7 +217,7 @@ const LONG_MAX = 2 ** 63 - 1;
 function applyOps(configs: Readonly<Record<string, string>>, ops: QuotaAlteration['ops']): Record<string, string> {
   const updated: Record<string, string> = { ...configs };
   for (const op of ops) {
-    if (!isClientQuotaKey(op.key)) throw invalid(`Invalid configuration key ${op.key}`);
+    if (!isClientQuotaKey(op.key)) throw invalid(`Invalid configuration key ${excerpt(op.key)}`);
     if (op.remove) {
       delete updated[op.key];
       continue;
@@ -317,7 +318,7 @@ export class ClientQuotas {
           case '':
             throw invalid('Unexpected empty filter component entity type');
           default:
-            throw new QuotaRequestError(ErrorCode.UNSUPPORTED_VERSION, `Custom entity type '${component.entityType}' not supported`);
+            throw new QuotaRequestError(ErrorCode.UNSUPPORTED_VERSION, `Custom entity type '${excerpt(component.entityType)}' not supported`);
         }
         if (component.matchType !== MatchType.EXACT && component.matchType !== MatchType.DEFAULT && component.matchType !== MatchType.SPECIFIED) throw invalid(`Unexpected match type: ${component.matchType}`);
         if (component.matchType === MatchType.EXACT && component.match === null) throw invalid(`An exact ${component.entityType} filter component needs a name to match`);

@@ -89,6 +89,12 @@ t.test("Kafka's per-entry errors; validateOnly changes nothing", async (t) => {
       ['INVALID_REQUEST', 'IP quotas (connection_creation_rate) are not supported by Spate'],
     ],
   );
+  // Client text quoted in an error is an excerpt: a 32,700-byte type or key would not fit a Kafka string with the message around it (found by the fuzzer).
+  const huge = '€'.repeat(10_900);
+  const [[error, message]] = (await alter(admin, 0, [{ entity: [[huge, 'x']], ops: [['producer_byte_rate', 1]] }, { entity: [['user', 'carol']], ops: [[huge, 1]] }])) as [[string, string]];
+  t.equal(error, 'INVALID_REQUEST', 'a huge entity type: INVALID_REQUEST');
+  t.ok(message.length < 1000, `whose message quotes an excerpt (${message.length} characters)`);
+  t.equal((await describe(admin, 0, [[huge, 0, 'x']], false)).error, 'UNSUPPORTED_VERSION', 'a huge entity type in a filter is answered, with a short message');
   t.same(await alter(admin, 1, [{ entity: [['user', 'dave']], ops: [['producer_byte_rate', 9]] }], true), [['NONE', null]], 'validateOnly: checked');
   t.same((await describe(admin, 1, [['user', 0, 'dave']], false)).entries, [], 'validateOnly: not set');
   t.same((await describe(admin, 1, [['user', 0, 'carol']], true)).entries, ['user=carol:producer_byte_rate=1']);
