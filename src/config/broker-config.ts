@@ -383,7 +383,7 @@ export function parseListeners(key: string, entries: readonly string[]): Listene
 
 /** Keys that may be set for one listener as listener.name.<listener>.<key> (Kafka's listener-prefixed configs). */
 function isListenerKey(key: string): boolean {
-  return key.startsWith('ssl.') || key === 'sasl.enabled.mechanisms' || /^(plain|scram-sha-256|scram-sha-512|gssapi|oauthbearer)\.sasl\.jaas\.config$/.test(key);
+  return (key.startsWith('ssl.') && brokerConfigDefinitions.has(key)) || key === 'sasl.enabled.mechanisms' || /^(plain|scram-sha-256|scram-sha-512|gssapi|oauthbearer)\.sasl\.jaas\.config$/.test(key);
 }
 
 /**
