@@ -261,6 +261,10 @@ export interface BrokerConfig {
   readonly queuedMaxRequests: number;
   readonly queuedMaxRequestBytes: number;
   readonly fetchMaxBytes: number;
+  /** quota.window.num: the samples a client quota's rate is measured over. */
+  readonly quotaWindowNum: number;
+  /** quota.window.size.seconds: each sample's time span. */
+  readonly quotaWindowSizeSeconds: number;
   readonly numShards: number;
   readonly fetchZeroCopy: boolean;
   /** num.network.threads: the addon's frame receiver threads (network/frame-receiver.ts). */
@@ -621,6 +625,8 @@ export function buildBrokerConfig(
     queuedMaxRequests: get('queued.max.requests'),
     queuedMaxRequestBytes,
     fetchMaxBytes: get('fetch.max.bytes'),
+    quotaWindowNum: get('quota.window.num'),
+    quotaWindowSizeSeconds: get('quota.window.size.seconds'),
     numShards: get<number | null>('num.shards') ?? defaultShardCount(),
     fetchZeroCopy: get<string>('fetch.zero.copy') === 'on',
     numNetworkThreads: get<number>('num.network.threads'),

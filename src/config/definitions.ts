@@ -243,6 +243,8 @@ export const brokerConfigDefinitions = define([
     name: 'queued.max.request.bytes', type: 'long', defaultValue: String(256 * 1024 * 1024), min: 1,
     doc: 'Bytes of requests read and not yet handled, over all connections, before reading pauses (at least socket.request.max.bytes).',
   },
+  { name: 'quota.window.num', type: 'int', defaultValue: '11', min: 1, doc: 'The number of samples to retain in memory for client quotas (the rate is measured over this many windows).' },
+  { name: 'quota.window.size.seconds', type: 'int', defaultValue: '1', min: 1, doc: 'The time span of each sample for client quotas.' },
   { name: 'fetch.max.bytes', type: 'int', defaultValue: '57671680', min: 1024, doc: 'Most record bytes in one fetch response, whatever the client asks.' },
   { name: 'num.shards', type: 'int', defaultValue: null, min: 1, max: 256, doc: 'Shard worker threads that own partitions (default: available cores).' },
   {
