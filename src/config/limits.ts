@@ -65,6 +65,15 @@ export const limits = {
   scramUsersMax: 100_000,
   /** Client quota entities of each type (client ids, client ids of users) every broker keeps in memory, read from ZooKeeper or set through AlterClientQuotas (users count against scramUsersMax). */
   clientQuotaEntitiesMax: 100_000,
+  /**
+   * Client quota rate sensors (quota/quota-sensors.ts) the broker keeps, one per quota entity that
+   * applies (a user, a client id or a client id of a user) and quota type; each is a few hundred
+   * bytes. Idle sensors expire after limits.quotaSensorIdleMs; past this bound, a new entity first
+   * evicts the least recently used one (whose rate then starts again from zero).
+   */
+  quotaSensorsMax: 100_000,
+  /** A quota sensor unused this long is dropped, as Kafka's quota sensors expire after an hour of inactivity. */
+  quotaSensorIdleMs: 3_600_000,
   /** Milliseconds a TLS handshake may take; a client that has not finished by then is disconnected (Node's default is 120 s; an idle handshake holds a connection slot). */
   tlsHandshakeTimeoutMs: 10_000,
   /** How often a TLS listener checks its key and trust store files for a new certificate (security/tls.ts). */
