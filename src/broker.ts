@@ -11,6 +11,7 @@ import type { BrokerConfig, ListenerSecurity } from './config/broker-config.js';
 import { ConnectionSession, type SaslServices } from './security/sasl-session.js';
 import { TlsTerminator } from './security/tls.js';
 import { UserCredentials } from './security/user-credentials.js';
+import { ClientThrottles } from './quota/throttle.js';
 import { ClientQuotas } from './quota/client-quotas.js';
 import { Authorizer, embeddedAclStore } from './security/authorizer.js';
 import { Controller, OFFSETS_TOPIC } from './controller/controller.js';
@@ -255,6 +256,7 @@ export class Broker {
         partitions,
         credentials,
         clientQuotas: new ClientQuotas(zkUsers ?? store, (work) => credentials.exclusive(work)),
+        clientThrottles: new ClientThrottles(controller.config.quotaWindowNum, controller.config.quotaWindowSizeSeconds),
         authorizer: new Authorizer(zkAcls ?? embeddedAclStore(store), () => controller.config.security),
         admin: new Admin({ config: () => controller.config, controller, partitions, logger }),
         cluster,

@@ -18,16 +18,21 @@
 // the coordinator's open transaction right before its append is issued (KIP-890's
 // verification: the partition must have been added, under this producer id and epoch), so a
 // batch outside a transaction can never hold a partition's last stable offset back.
-// Not served yet: quotas (throttle is 0).
+// producer_byte_rate (KIP-13, KIP-219): once the request is answered, its size is recorded in the
+// sensor of the quota that applies to the principal and client id (quota/throttle.ts), and the
+// throttle time Kafka computes is the response's throttleTimeMs; the connection then reads no new
+// request for that long (also after an acks=0 request, which gets no response, as Kafka mutes it).
 
 import { ErrorCode } from '../protocol/errors.js';
 import { produceApi } from '../protocol/generated/index.js';
-import type { PartitionProduceResponse, TopicProduceResponse } from '../protocol/generated/produce-response.js';
+import type { PartitionProduceResponse, ProduceResponse, TopicProduceResponse } from '../protocol/generated/produce-response.js';
+import type { ProduceRequest } from '../protocol/generated/produce-request.js';
 import type { Encodable } from '../protocol/message.js';
 import { Attribute, BatchField, Compression, readInt64 } from '../protocol/record-batch.js';
 import { excerpt } from '../protocol/string-limits.js';
 import { AclOperation, ResourceType } from '../security/acl.js';
-import { CLOSE_CONNECTION, NO_RESPONSE, defineHandler } from './handler.js';
+import { CLOSE_CONNECTION, NO_RESPONSE, defineHandler, type HandlerResult, type RequestContext } from './handler.js';
+import { quotaUserOf } from '../quota/throttle.js';
 
 const ZSTD_FIRST_PRODUCE_VERSION = 7;
 
@@ -73,6 +78,25 @@ export const produceHandler = defineHandler({
   schema: produceApi,
   authorizes: true,
   async handle(request, context) {
+    const result = await produce(request, context);
+    if (result === CLOSE_CONNECTION) return result;
+    const throttleTimeMs = recordProducerBytes(context);
+    return result === NO_RESPONSE ? result : { ...result, throttleTimeMs };
+  },
+});
+
+/** producer_byte_rate: records the request's bytes and answers the throttle time (0 without a quota), which the connection mutes for. */
+function recordProducerBytes(context: RequestContext): number {
+  const clientId = context.clientId ?? '';
+  const user = quotaUserOf(context.session.principal);
+  const quota = context.broker.clientQuotas.quotaFor(user, clientId, 'producer_byte_rate');
+  if (quota === null) return 0;
+  const throttleTimeMs = context.broker.clientThrottles.recordAndGetThrottleTimeMs('produce', user, clientId, quota, context.requestBytes, Date.now());
+  context.throttle(throttleTimeMs);
+  return throttleTimeMs;
+}
+
+async function produce(request: ProduceRequest, context: RequestContext): Promise<HandlerResult<ProduceResponse>> {
     const broker = context.broker;
     const acks = request.acks;
     const validAcks = acks === 0 || acks === 1 || acks === -1;
@@ -154,5 +178,4 @@ export const produceHandler = defineHandler({
       return NO_RESPONSE;
     }
     return { responses: topics, throttleTimeMs: 0 };
-  },
-});
+}

@@ -14,6 +14,7 @@ import type { ClusterServices } from '../cluster/cluster-services.js';
 import type { ConnectionSession } from '../security/sasl-session.js';
 import type { UserCredentials } from '../security/user-credentials.js';
 import type { ClientQuotas } from '../quota/client-quotas.js';
+import type { ClientThrottles } from '../quota/throttle.js';
 import type { Authorizer } from '../security/authorizer.js';
 
 
@@ -32,6 +33,8 @@ export interface BrokerServices {
   readonly credentials: UserCredentials;
   /** The client quotas' configuration (AlterClientQuotas, DescribeClientQuotas) and their resolution (quotaFor). */
   readonly clientQuotas: ClientQuotas;
+  /** The byte-rate quotas' sensors: what a request records and the throttle time it earns (quota/throttle.ts). */
+  readonly clientThrottles: ClientThrottles;
   /** The ACLs and their decisions (security/authorizer.ts); `enabled` only with authorizer.class.name. */
   readonly authorizer: Authorizer;
   /** The admin operations (topics, configs, log dirs) the admin APIs translate to and from the wire. */
@@ -60,6 +63,8 @@ export interface RequestContext {
   readonly apiVersion: number;
   readonly correlationId: number;
   readonly clientId: string | null;
+  /** The request's size in bytes (its frame, without the size prefix): what producer_byte_rate records. */
+  readonly requestBytes: number;
   /** "host:port" of the peer, for log lines. */
   readonly peer: string;
   readonly broker: BrokerServices;
@@ -77,6 +82,11 @@ export interface RequestContext {
    * holds delayed requests outside its request queue.
    */
   park(): () => void;
+  /**
+   * KIP-219: the response carries a throttle time of `ms`; the connection reads no new request
+   * until `ms` from now (Kafka mutes the channel). A later deadline wins over an earlier one.
+   */
+  throttle(ms: number): void;
 }
 
 /** A handler's answer when the request gets no response (Produce with acks=0). */

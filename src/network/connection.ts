@@ -113,6 +113,12 @@ export class Connection implements AdmissionWaiter {
   private closed = false;
   private draining = false;
   private readPaused = false;
+  /**
+   * KIP-219 muting: while set, a throttled response has been written and the connection reads no
+   * new request until the timer ends it (the socket stays paused, and no held frame is admitted).
+   */
+  private muteTimer: NodeJS.Timeout | null = null;
+  private mutedUntil = 0;
   /** The rest of the frame being assembled is being read by the frame receiver thread; the socket is paused meanwhile. */
   private receiving = false;
   /** Which of the frame receiver's threads reads this connection's large frames. */
@@ -274,6 +280,7 @@ export class Connection implements AdmissionWaiter {
   /** A frame of `size` bytes may start when this connection and the broker have room for it. */
   private admit(size: number): boolean {
     if (this.closed || this.draining) return false;
+    if (this.muteTimer !== null) return false; // retried when the throttle time ends
     if (!this.options.session.authenticated) return this.admitBeforeAuthentication(size);
     if (this.slots.length >= limits.connectionInFlightRequestsMax || this.responseBytes >= limits.connectionQueuedResponseBytesMax) {
       return false; // retried when this connection's own responses go out (ownCapacityReleased)
@@ -315,7 +322,7 @@ export class Connection implements AdmissionWaiter {
 
   /** Reads held input, then resumes the socket if everything held was admitted. */
   private resumeReading(): void {
-    if (this.closed || this.draining) return;
+    if (this.closed || this.draining || this.muteTimer !== null) return;
     try {
       if (this.frames.holding && this.frames.resume(this.frameHandler) !== 'reading') return;
     } catch (error) {
@@ -327,6 +334,30 @@ export class Connection implements AdmissionWaiter {
       this.readPaused = false;
       if (!this.receiving) this.socket.resume();
     }
+  }
+
+  /**
+   * KIP-219: a request earned a throttle time; no new request is read until `until` (Kafka mutes
+   * the channel for the throttle time once the throttled response is sent; it reads one request
+   * at a time, so nothing else was read meanwhile — here the mute starts as the handler answers,
+   * so requests read after it wait too, and at most the requests already in flight, each recorded
+   * in the sensor, are answered before the mute ends). Input already read stays held as it is for
+   * admission: at most what the socket had delivered.
+   */
+  private mute(until: number): void {
+    const delay = until - Date.now();
+    if (this.closed || this.draining || delay <= 0) return;
+    if (this.muteTimer !== null) {
+      if (until <= this.mutedUntil) return;
+      clearTimeout(this.muteTimer);
+    }
+    this.mutedUntil = until;
+    this.pauseReading();
+    this.muteTimer = setTimeout(() => {
+      this.muteTimer = null;
+      this.resumeReading();
+    }, delay);
+    this.muteTimer.unref();
   }
 
   /** This connection's responses went out or its requests finished: held input may now be admitted. */
@@ -425,6 +456,7 @@ export class Connection implements AdmissionWaiter {
       apiVersion: header.apiVersion,
       correlationId: header.correlationId,
       clientId: header.clientId,
+      requestBytes: frame.length,
       peer: this.peer,
       broker: this.options.services,
       session,
@@ -438,6 +470,9 @@ export class Connection implements AdmissionWaiter {
         if (ticket === null) return () => undefined;
         ticket.park();
         return () => ticket.resume();
+      },
+      throttle: (ms) => {
+        if (ms > 0) this.mute(Date.now() + ms);
       },
     };
     let result;
@@ -630,6 +665,8 @@ export class Connection implements AdmissionWaiter {
     if (!this.receiving) this.frames.discard();
     this.admittedTicket?.release();
     this.admittedTicket = null;
+    if (this.muteTimer !== null) clearTimeout(this.muteTimer);
+    this.muteTimer = null;
     // Requests still being handled keep their tickets until their handler settles: their memory is still in use.
     this.options.admission.forget(this);
     this.options.admission.responseBytesChanged(-this.responseBytes);
