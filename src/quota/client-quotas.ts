@@ -1,5 +1,5 @@
 // Kafka's client quotas (KIP-13, KIP-55, KIP-546): their configuration, as Kafka's ZooKeeper mode
-// keeps it, and the APIs that change and read it. Enforcement (throttling) is not here: it asks
+// keeps it, and the APIs that change and read it. Enforcement (throttling, quota/throttle.ts) is not here: it asks
 // quotaFor(user, clientId, key) per request, which answers from a cache.
 //
 // Entities: a user, a client id, or a client id of a user, each part a name or the default
