@@ -21,7 +21,10 @@
 // serves it up to its own high watermark, and a leader with replica.selector.class set may
 // answer preferred_read_replica instead of records (KIP-392, partition/fetch.ts).
 // A follower's fetch passes through the leader's replication throttle (KIP-73,
-// src/cluster/replication-quota.ts). Not served yet: client quotas.
+// src/cluster/replication-quota.ts). A consumer's fetch is held to its consumer_byte_rate
+// (quota/throttle.ts): its record bytes are recorded; over the quota they are taken back and the
+// answer is Kafka's empty throttled response carrying the throttle time, the connection muted for it.
+// Not served yet: the request_percentage quota.
 
 import { fetchPartitions, type FetchPartition } from '../partition/fetch.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -32,6 +35,7 @@ import type { Encodable } from '../protocol/message.js';
 import { limits } from '../config/limits.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acl.js';
 import { CLOSE_CONNECTION, defineHandler, type RequestContext } from './handler.js';
+import { quotaUserOf } from '../quota/throttle.js';
 
 const FIRST_TOPIC_ID_VERSION = 13;
 /** The first version whose response has a top-level error code (and sessions, KIP-227). */
@@ -149,6 +153,25 @@ export const fetchHandler = defineHandler({
         records: answer.records,
       });
     });
+    // consumer_byte_rate (KIP-13, KIP-219), never for a follower: the response's record bytes are
+    // recorded; over the quota, Kafka takes them back and answers an empty response carrying the
+    // throttle time (FullFetchContext.getThrottledResponse), and the connection is muted for it.
+    if (replicaId < 0) {
+      const clientId = context.clientId ?? '';
+      const user = quotaUserOf(context.session.principal);
+      const quota = broker.clientQuotas.quotaFor(user, clientId, 'consumer_byte_rate');
+      if (quota !== null) {
+        let bytes = 0;
+        for (const answer of fetched) bytes += answer.records?.byteLength ?? 0;
+        const now = Date.now();
+        const throttleTimeMs = broker.clientThrottles.recordAndGetThrottleTimeMs('fetch', user, clientId, quota, bytes, now);
+        if (throttleTimeMs > 0) {
+          broker.clientThrottles.unrecord('fetch', user, clientId, quota, bytes, now);
+          context.throttle(throttleTimeMs);
+          return { throttleTimeMs, errorCode: ErrorCode.NONE, sessionId: 0, responses: [] };
+        }
+      }
+    }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
   },
 });

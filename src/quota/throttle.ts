@@ -134,7 +134,7 @@ export class ClientThrottles {
    * quota that applies to them, and answers the throttle time Kafka gives (0 within the quota).
    */
   recordAndGetThrottleTimeMs(type: ThrottledQuotaType, user: string, clientId: string, quota: ResolvedQuota, bytes: number, nowMs: number): number {
-    const key = `${type}\u0000${quota.entity.user !== undefined ? user : ''}\u0000${quota.entity.clientId !== undefined ? clientId : ''}`;
+    const key = this.keyOf(type, user, clientId, quota);
     let sensor = this.sensors.get(key);
     if (sensor === undefined) {
       this.expire(nowMs);
@@ -148,6 +148,18 @@ export class ClientThrottles {
     const rate = sensor.rate.measure(nowMs);
     if (!(rate > quota.limit)) return 0;
     return throttleTimeMs(rate, quota.limit, sensor.rate.windowSizeMs(nowMs), this.maxThrottleTimeMs);
+  }
+
+  /**
+   * Takes back bytes recorded at `nowMs` (Kafka's unrecordQuotaSensor: a throttled fetch is
+   * answered without its records, so they do not count).
+   */
+  unrecord(type: ThrottledQuotaType, user: string, clientId: string, quota: ResolvedQuota, bytes: number, nowMs: number): void {
+    this.sensors.get(this.keyOf(type, user, clientId, quota))?.rate.record(-bytes, nowMs);
+  }
+
+  private keyOf(type: ThrottledQuotaType, user: string, clientId: string, quota: ResolvedQuota): string {
+    return `${type}\u0000${quota.entity.user !== undefined ? user : ''}\u0000${quota.entity.clientId !== undefined ? clientId : ''}`;
   }
 
   /** Drops idle sensors, and the least recently used ones while the map is full. */

@@ -59,3 +59,12 @@ t.test('the quota user of a principal', async (t) => {
   t.equal(quotaUserOf('User:alice'), 'alice');
   t.equal(quotaUserOf('User:ANONYMOUS'), 'ANONYMOUS');
 });
+
+t.test('unrecord takes back what a throttled fetch recorded, as Kafka\'s unrecordQuotaSensor', async (t) => {
+  const throttles = new ClientThrottles(11, 1);
+  const quota = { limit: 1000, entity: { clientId: 'c' } };
+  t.equal(throttles.recordAndGetThrottleTimeMs('fetch', 'u', 'c', quota, 9000, 0), 0);
+  t.equal(throttles.recordAndGetThrottleTimeMs('fetch', 'u', 'c', quota, 11_000, 0), 10_000, '20 000 bytes over 10 s: 2000 B/s');
+  throttles.unrecord('fetch', 'u', 'c', quota, 11_000, 0);
+  t.equal(throttles.recordAndGetThrottleTimeMs('fetch', 'u', 'c', quota, 1000, 0), 0, 'back to 9000 bytes, +1000: at the limit');
+});

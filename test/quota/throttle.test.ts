@@ -1,17 +1,19 @@
-// producer_byte_rate enforced against a broker process (KIP-13, KIP-219): a quota of 1 MiB/s set
+// producer_byte_rate and consumer_byte_rate enforced against a broker process (KIP-13, KIP-219): a quota of 1 MiB/s set
 // through AlterClientQuotas for a client id; a raw client producing as fast as the broker lets it
 // for about 10 s achieves a rate close to the quota, its responses carry throttle times, and after
 // a throttled response the connection reads no new request for that long (the next answer comes
 // no earlier). A client id without a quota is not throttled; the broker's RSS stays flat while a
-// throttled client keeps pipelining requests it does not read.
+// throttled client keeps pipelining requests it does not read. A consumer fetching as fast as it
+// can is held to its consumer_byte_rate the same way, its throttled fetches answered empty.
 
 import t from 'tap';
 import { ErrorCode, errorName } from '../../src/protocol/errors.js';
-import { alterClientQuotasApi, createTopicsApi, produceApi } from '../../src/protocol/generated/index.js';
+import { alterClientQuotasApi, createTopicsApi, fetchApi, produceApi } from '../../src/protocol/generated/index.js';
+import type { FetchResponse } from '../../src/protocol/generated/fetch-response.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { processUsage } from '../helpers/process-usage.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { fetchBody, RawClient } from '../helpers/raw-client.js';
 
 const QUOTA = 1024 * 1024;
 const FLOODER_QUOTA = 100_000;
@@ -106,3 +108,61 @@ t.test("the broker's memory stays flat while a throttled client pipelines reques
   t.ok(answered < 64, `${answered} of the 64 requests answered, the last ${throttled} throttled`);
   t.ok(peak - before < 32 * 1024 * 1024, `RSS grew at most ${Math.round((peak - before) / 1024)} KiB while 2 MiB of requests waited`);
 });
+
+t.test('a consumer at full speed is held to its consumer_byte_rate: throttled fetches are answered empty, the connection muted', async (t) => {
+  const altered = await admin.request(alterClientQuotasApi, 1, {
+    entries: [{ entity: [{ entityType: 'client-id', entityName: 'slow-consumer' }], ops: [{ key: 'consumer_byte_rate', value: QUOTA, remove: false }] }],
+    validateOnly: false,
+  });
+  t.same(altered.entries.map((entry) => errorName(entry.errorCode)), ['NONE'], 'consumer_byte_rate=1 MiB/s for client id slow-consumer');
+  const client = await RawClient.connect(t, broker.port);
+  const started = Date.now();
+  let offset = 0n;
+  let bytes = 0;
+  let fetches = 0;
+  let throttled = 0;
+  let emptyWhenThrottled = 0;
+  let earlyAnswers = 0;
+  let mutedUntil = 0;
+  let lastRecordsBytes = -1;
+  while (Date.now() - started < RUN_MS) {
+    client.send(fetchApi, 11, fetchBody('throttled', 0, Number(offset)), { clientId: 'slow-consumer' });
+    const response = await client.nextResponse<FetchResponse>(RESPONSE_WAIT_MS);
+    const answeredAt = Date.now();
+    if (answeredAt < mutedUntil - 20) earlyAnswers++;
+    fetches++;
+    const throttleTimeMs = response.body.throttleTimeMs;
+    mutedUntil = answeredAt + throttleTimeMs;
+    if (throttleTimeMs > 0) {
+      throttled++;
+      if (response.body.responses.length === 0) emptyWhenThrottled++;
+      continue;
+    }
+    const records = response.body.responses[0]!.partitions[0]!.records as Buffer | null;
+    lastRecordsBytes = records?.length ?? 0;
+    if (records === null || records.length === 0) break; // the end of the log: nothing more to read
+    bytes += records.length;
+    offset = nextOffsetAfter(records, offset);
+  }
+  const elapsedMs = Date.now() - started;
+  const rate = bytes / (elapsedMs / 1000);
+  t.comment(`consumer achieved ${(rate / QUOTA).toFixed(3)} × the quota (${Math.round(rate)} B/s over ${elapsedMs} ms, ${fetches} fetches, ${throttled} throttled)`);
+  t.not(lastRecordsBytes, 0, 'the log held more than the run could read');
+  t.ok(rate >= 0.6 * QUOTA && rate <= 1.4 * QUOTA, `achieved rate ${Math.round(rate)} B/s within 0.6–1.4 × ${QUOTA}`);
+  t.ok(throttled > 0, 'fetch responses carry throttle times');
+  t.equal(emptyWhenThrottled, throttled, 'a throttled fetch is answered without records, as Kafka answers it');
+  t.equal(earlyAnswers, 0, 'no fetch was answered before the previous throttle time ended');
+});
+
+/** The offset after the last whole batch of `records` (a fetch may end with a partial batch). */
+function nextOffsetAfter(records: Buffer, offset: bigint): bigint {
+  let at = 0;
+  let next = offset;
+  while (at + 12 <= records.length) {
+    const length = records.readInt32BE(at + 8);
+    if (at + 12 + length > records.length) break;
+    next = records.readBigInt64BE(at) + BigInt(records.readInt32BE(at + 23)) + 1n; // base offset + last offset delta + 1
+    at += 12 + length;
+  }
+  return next;
+}
