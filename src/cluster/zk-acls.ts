@@ -16,8 +16,8 @@
 // then the notification. Every broker watches both change paths and re-reads the pattern a
 // notification names (the notification says which, not what), so the broker that wrote it
 // reads its own change again too, harmlessly. Notifications older than 15 minutes are
-// deleted by whichever broker reads them (Kafka's ZkNodeChangeNotificationListener), at most
-// limits.aclChangesPurgedPerReadMax per read.
+// deleted by whichever broker reads them (zk/notification-listener.ts, Kafka's
+// ZkNodeChangeNotificationListener), at most limits.changeNotificationsPurgedPerReadMax per read.
 //
 // Startup (before the listeners accept): the paths Kafka creates (createAclPaths), the
 // watches (the notifications already there are taken as read), then every pattern read — in
@@ -34,7 +34,7 @@ import type { StoredAclEntry, StoredAclResource } from '../controller/metadata-s
 import type { Logger } from '../logger.js';
 import type { AclStore } from '../security/authorizer.js';
 import { forEachBounded } from './bounded.js';
-import { CONFIG_CHANGE_EXPIRATION_MS } from './config-change-watcher.js';
+import { ZkNotificationListener } from './zk/notification-listener.js';
 import { ZkError, type ZkClient } from './zk/zk-client.js';
 import {
   ACL_RESOURCE_TYPE_CODES,
@@ -46,7 +46,6 @@ import {
   aclResourceTypeOf,
   aclRootPath,
   AclZnode,
-  sequenceNumberOf,
   ZnodeFormatError,
   type AclZnodeContent,
 } from './zk/znodes.js';
@@ -76,7 +75,7 @@ export class ZkAclStore implements AclStore {
   /** ACL entries held, over all patterns (bounded by limits.aclsMax). */
   private entryCount = 0;
   private listener: ((resource: StoredAclResource, acls: readonly StoredAclEntry[]) => void) | null = null;
-  private watchers: AclChangeWatcher[] = [];
+  private watchers: ZkNotificationListener[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private overLimitLogged = false;
 
@@ -239,7 +238,7 @@ export class ZkAclStore implements AclStore {
 
   private async watch(zk: ZkClient): Promise<void> {
     await Promise.all(this.watchers.map((watcher) => watcher.close()));
-    this.watchers = [LITERAL, PREFIXED].map((patternType) => new AclChangeWatcher(zk, patternType, (resource) => this.refresh(resource), this.logger));
+    this.watchers = [LITERAL, PREFIXED].map((patternType) => aclChangeListener(zk, patternType, (resource) => this.refresh(resource), this.logger));
     await Promise.all(this.watchers.map((watcher) => watcher.start()));
   }
 
@@ -250,142 +249,30 @@ export class ZkAclStore implements AclStore {
   }
 }
 
-/** Kafka's ZkNodeChangeNotificationListener over one ACL change path, bound to one session (as config-change-watcher.ts). */
-class AclChangeWatcher {
-  private readonly path: string;
-  /** The sequence number of the last notification processed; the first read takes every notification there as processed. */
-  private lastExecutedChange: number | null = null;
-  private running: Promise<void> | null = null;
-  private roundAgain = false;
-  private watchArmed = false;
-  private closed = false;
-  private startFailure = '';
-  private readonly onConnected = () => void this.schedule();
-
-  constructor(
-    private readonly zk: ZkClient,
-    private readonly patternType: number,
-    private readonly onResource: (resource: StoredAclResource) => Promise<void>,
-    private readonly logger: Logger,
-  ) {
-    this.path = aclChangePath(patternType);
-  }
-
-  /** The first read (which sets the watch); rejects when it fails, as nothing would tell which notifications came after the store's own read. */
-  async start(): Promise<void> {
-    this.zk.on('connected', this.onConnected);
-    await this.schedule();
-    if (this.lastExecutedChange === null) {
-      await this.close();
-      throw new Error(`could not read ${this.path}: ${this.startFailure}`);
-    }
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    this.zk.off('connected', this.onConnected);
-    await this.running;
-  }
-
-  private schedule(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    if (this.running !== null) {
-      this.roundAgain = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.roundAgain = false;
-        await this.round();
-      } while (this.roundAgain && !this.closed);
-      this.running = null;
-    })();
-    return this.running;
-  }
-
-  private async round(): Promise<void> {
-    try {
-      // One watch at a time. Marked armed before the read, not after: the watch can fire (a
-      // notification created just after the read) before the read's answer is taken in here.
-      let watch: (() => void) | undefined;
-      if (!this.watchArmed) {
-        this.watchArmed = true;
-        watch = () => {
-          this.watchArmed = false;
-          void this.schedule();
-        };
-      }
-      let children: string[] | null;
+/** The listener of one ACL change path, bound to one session: each notification names a pattern to read again. */
+function aclChangeListener(zk: ZkClient, patternType: number, onResource: (resource: StoredAclResource) => Promise<void>, logger: Logger): ZkNotificationListener {
+  return new ZkNotificationListener(zk, {
+    path: aclChangePath(patternType),
+    prefix: 'acl_changes_',
+    // What the notifications there announced is read whole at startup (or after a renewal) just after.
+    skipExisting: true,
+    // Made by load() before the listener starts; gone only if someone removed it.
+    watchCreation: false,
+    logger,
+    apply: async (path, data) => {
+      let resource: StoredAclResource;
       try {
-        children = await this.zk.getChildren(this.path, watch);
+        resource = AclChangeZnode.decode(data, path, patternType === LITERAL);
       } catch (error) {
-        if (watch !== undefined) this.watchArmed = false; // not set; a spare one would only cost a round
-        throw error;
-      }
-      if (children === null) {
-        // Created by load(); gone only if someone removed it. No watch was set on a missing node.
-        if (watch !== undefined) this.watchArmed = false;
+        if (!(error instanceof ZnodeFormatError)) throw error;
+        logger.error(`skipping ACL change notification: ${error.message}`);
         return;
       }
-      const notifications = children
-        .map((child) => ({ child, number: Number(sequenceNumberOf(child, 'acl_changes_') ?? NaN) }))
-        .filter((entry) => !Number.isNaN(entry.number))
-        .sort((a, b) => a.number - b.number);
-      if (this.lastExecutedChange === null) {
-        // The first read: whatever these announced is read whole at startup (or after a renewal) just after.
-        this.lastExecutedChange = notifications.at(-1)?.number ?? -1;
-      } else {
-        for (const { child, number } of notifications) {
-          if (this.closed) return;
-          if (number <= this.lastExecutedChange) continue;
-          await this.process(child);
-          this.lastExecutedChange = number;
-        }
-      }
-      await this.purgeObsolete(notifications.map(({ child }) => child));
-    } catch (error) {
-      if (this.lastExecutedChange === null) {
-        this.startFailure = (error as Error).message;
+      if (aclResourceNameProblem(resource.name) !== null) {
+        logger.error(`skipping ACL change notification ${path}: ${aclResourceNameProblem(resource.name)}`);
         return;
       }
-      // A lost connection: the next change or the reconnection starts again from lastExecutedChange.
-      this.logger.warn(`processing ${this.path} failed, retried on the next change or reconnection: ${(error as Error).message}`);
-    }
-  }
-
-  private async process(child: string): Promise<void> {
-    const path = `${this.path}/${child}`;
-    const read = await this.zk.getData(path);
-    if (read === null) return; // purged meanwhile: older than 15 minutes, so already read
-    let resource: StoredAclResource;
-    try {
-      resource = AclChangeZnode.decode(read.data, path, this.patternType === LITERAL);
-    } catch (error) {
-      if (!(error instanceof ZnodeFormatError)) throw error;
-      this.logger.error(`skipping ACL change notification: ${error.message}`);
-      return;
-    }
-    if (aclResourceNameProblem(resource.name) !== null) {
-      this.logger.error(`skipping ACL change notification ${path}: ${aclResourceNameProblem(resource.name)}`);
-      return;
-    }
-    await this.onResource(resource);
-  }
-
-  /** Deletes the oldest notifications created more than 15 minutes ago, at most limits.aclChangesPurgedPerReadMax, stopping at the first younger one. */
-  private async purgeObsolete(children: readonly string[]): Promise<void> {
-    const nowMs = Date.now();
-    for (const child of children.slice(0, limits.aclChangesPurgedPerReadMax)) {
-      const path = `${this.path}/${child}`;
-      const stat = await this.zk.exists(path);
-      if (stat === null) continue;
-      if (nowMs - stat.ctimeMs <= CONFIG_CHANGE_EXPIRATION_MS) return;
-      try {
-        await this.zk.remove(path, -1);
-      } catch (error) {
-        if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
-      }
-    }
-  }
+      await onResource(resource);
+    },
+  });
 }
-

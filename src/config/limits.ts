@@ -80,13 +80,14 @@ export const limits = {
   tlsFileCheckIntervalMs: 1_000,
   /** ACLs the authorizer holds (CreateAcls past it is INVALID_REQUEST; in a cluster, ACLs read from ZooKeeper past it are not applied, logged; Kafka has no bound). */
   aclsMax: 100_000,
-  /**
-   * In a cluster, ACL znodes a broker reads at once at startup (cluster/zk-acls.ts), and ACL
-   * change notifications older than 15 minutes it deletes per read of a change path (Kafka
-   * deletes them all; a backlog goes over the following reads).
-   */
+  /** In a cluster, ACL znodes a broker reads at once at startup (cluster/zk-acls.ts). */
   aclZnodeReadsInFlightMax: 64,
-  aclChangesPurgedPerReadMax: 100,
+  /**
+   * Change notifications older than 15 minutes (config, ACL) a broker deletes per read of their
+   * folder, oldest first (cluster/zk/notification-listener.ts; Kafka deletes them all; a backlog
+   * goes over the following reads).
+   */
+  changeNotificationsPurgedPerReadMax: 100,
   /** How often an ACL znode write that met another broker's change is read again and retried (Kafka's AclAuthorizer maxUpdateRetries). */
   aclUpdateRetriesMax: 10,
   /** Authorization decisions remembered until the ACLs change (security/acl.ts; past it they are all forgotten and made again). */
