@@ -48,5 +48,8 @@ t.test('a fetch short of min_bytes plans its read once, waits for new data, and 
   highWatermark = 2;
   purgatory.checkAndComplete('t/0');
   await fetching;
-  t.equal(plans, 3, 'the high watermark moved once: planned again once (and at expiry)');
+  // Planned again once when it moved, and at expiry. Node's timers may fire a millisecond before
+  // Date.now() reaches the deadline (libuv's cached loop time), which costs one more 1 ms wait and
+  // plan now and then (seen once in CI) — never a loop.
+  t.ok(plans === 3 || plans === 4, `the high watermark moved once: planned again once, and at expiry (${plans} plans)`);
 });
