@@ -16,24 +16,15 @@ import { ErrorCode, errorName } from '../../src/protocol/errors.js';
 import { alterUserScramCredentialsApi, createAclsApi, createTopicsApi, deleteAclsApi, describeAclsApi, metadataApi, produceApi, saslAuthenticateApi, saslHandshakeApi } from '../../src/protocol/generated/index.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { AclOperation as Op, AclPermission, PatternType, ResourceType } from '../../src/security/acl.js';
-import { freePort } from '../helpers/broker-process.js';
-import { clusterZk, startCluster, waitFor } from '../helpers/cluster.js';
+import { clusterZk, startSaslCluster, waitFor } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 const BROKERS = [1, 2, 3];
-const saslPorts = new Map<number, number>();
-for (const id of BROKERS) saslPorts.set(id, await freePort());
-const cluster = await startCluster(t, {
-  brokers: 3,
-  overrides: {
-    'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-512',
-    'connection.failed.authentication.delay.ms': 10,
+const { cluster, saslPorts } = await startSaslCluster(t, {
     'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
     'super.users': 'User:admin;User:ANONYMOUS',
     'inter.broker.listener.name': 'PLAINTEXT',
-  },
-  brokerOverrides: (id, port) => ({ listeners: `PLAINTEXT://127.0.0.1:${port},SASL_PLAINTEXT://127.0.0.1:${saslPorts.get(id)}` }),
-});
+  });
 const zk = await clusterZk(t, cluster);
 
 function upsertion(name: string) {

@@ -11,17 +11,10 @@ import t from 'tap';
 import { errorName } from '../../src/protocol/errors.js';
 import { alterClientQuotasApi, alterUserScramCredentialsApi, describeClientQuotasApi, saslAuthenticateApi, saslHandshakeApi } from '../../src/protocol/generated/index.js';
 import { ConfigChangeZnode, EntityConfigZnode, ZkPaths } from '../../src/cluster/zk/znodes.js';
-import { freePort } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { clusterZk, startCluster, waitFor } from '../helpers/cluster.js';
+import { clusterZk, startSaslCluster, waitFor } from '../helpers/cluster.js';
 
-const saslPorts = new Map<number, number>();
-for (const id of [1, 2, 3]) saslPorts.set(id, await freePort());
-const cluster = await startCluster(t, {
-  brokers: 3,
-  overrides: { 'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-512', 'connection.failed.authentication.delay.ms': 10 },
-  brokerOverrides: (id, port) => ({ listeners: `PLAINTEXT://127.0.0.1:${port},SASL_PLAINTEXT://127.0.0.1:${saslPorts.get(id)}` }),
-});
+const { cluster, saslPorts } = await startSaslCluster(t);
 const zk = await clusterZk(t, cluster);
 
 async function withClient<T>(brokerId: number, use: (client: RawClient) => Promise<T>): Promise<T> {

@@ -80,6 +80,22 @@ export async function startCluster(t: Teardownable, options: ClusterOptions): Pr
 }
 
 /**
+ * Three brokers (ids 1..3), each with a PLAINTEXT listener on its process port and a
+ * SASL_PLAINTEXT one (PLAIN and SCRAM-SHA-512, failed logins answered after 10 ms); `overrides`
+ * go to every broker after those. What the cluster tests of users, ACLs and quotas share.
+ */
+export async function startSaslCluster(t: Teardownable, overrides: Readonly<Record<string, string | number | boolean>> = {}): Promise<{ cluster: TestCluster; saslPorts: ReadonlyMap<number, number> }> {
+  const saslPorts = new Map<number, number>();
+  for (const id of [1, 2, 3]) saslPorts.set(id, await freePort());
+  const cluster = await startCluster(t, {
+    brokers: 3,
+    overrides: { 'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-512', 'connection.failed.authentication.delay.ms': 10, ...overrides },
+    brokerOverrides: (id, port) => ({ listeners: `PLAINTEXT://127.0.0.1:${port},SASL_PLAINTEXT://127.0.0.1:${saslPorts.get(id)}` }),
+  });
+  return { cluster, saslPorts };
+}
+
+/**
  * Waits until every broker's Metadata lists all `count` brokers and a controller: a broker learns
  * of its peers from the controller's UpdateMetadata, some time after they register, and until
  * then it refuses a CreateTopics with their replication factor (INVALID_REPLICATION_FACTOR), as
