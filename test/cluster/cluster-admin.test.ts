@@ -11,7 +11,7 @@ import t, { type Test } from 'tap';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ZERO_UUID } from '../../src/protocol/message.js';
 import { createPartitionsApi, createTopicsApi, deleteRecordsApi, deleteTopicsApi, describeConfigsApi, incrementalAlterConfigsApi, listOffsetsApi, metadataApi, produceApi } from '../../src/protocol/generated/index.js';
-import { clusterZk, startCluster, waitFor } from '../helpers/cluster.js';
+import { clusterZk, startCluster, waitFor, waitForLeaderKnown } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 
@@ -111,6 +111,7 @@ t.test('DeleteRecords on the leader moves its followers\' log start too: the nex
   t.equal(created.topics[0]!.errorCode, ErrorCode.NONE, 'created');
   const leaderOf = async (): Promise<number> => JSON.parse((await zk.getData(`/brokers/topics/${topic}/partitions/0/state`))!.data!.toString()).leader as number;
   const leader = await waitFor('a leader', async () => ((await leaderOf()) > 0 ? leaderOf() : undefined));
+  await waitForLeaderKnown(t, cluster, leader, topic, 0);
   const toLeader = await client(t, leader);
   for (let batch = 0; batch < 10; batch++) {
     const produced = await toLeader.request(produceApi, 8, { acks: -1, timeoutMs: 10_000, topicData: [{ name: topic, partitionData: [{ index: 0, records: encodeRecordBatch({ records: Array.from({ length: 10 }, (_, index) => ({ value: `value-${index}` })) }) }] }] });
