@@ -56,6 +56,7 @@ import { findLocalReplicas, ReplicaDirs, type LocalReplica } from './cluster/loc
 import { ShardReplicaLogs } from './cluster/shard-replica-logs.js';
 import { ZkBrokerConfigStore } from './cluster/zk-broker-configs.js';
 import { ZkEntityConfigStore } from './cluster/zk-entity-configs.js';
+import { Tenants } from './tenant/tenants.js';
 import { ZkAclStore } from './cluster/zk-acls.js';
 import { resolveTopicConfig } from './config/broker-config.js';
 
@@ -245,6 +246,16 @@ export class Broker {
       const registry = createRegistry();
       let broker: Broker | null = null;
       const credentials = new UserCredentials(zkUsers ?? store);
+      const clientQuotas = new ClientQuotas(zkUsers ?? store, (work) => credentials.exclusive(work));
+      const authorizer = new Authorizer(zkAcls ?? embeddedAclStore(store), () => controller.config.security);
+      const tenants = new Tenants({
+        store: zkUsers ?? store,
+        credentials,
+        clientQuotas,
+        authorizer,
+        topics: () => partitions.topics(),
+        partitionSizes: async () => (await partitions.status()).map((status) => ({ topic: status.topic, sizeBytes: status.sizeBytes })),
+      });
       const services: BrokerServices = {
         // The effective configuration, which dynamic broker configs change at run time.
         get config() {
@@ -255,9 +266,10 @@ export class Broker {
         transactions,
         partitions,
         credentials,
-        clientQuotas: new ClientQuotas(zkUsers ?? store, (work) => credentials.exclusive(work)),
+        clientQuotas,
         clientThrottles: new ClientThrottles(controller.config.quotaWindowNum, controller.config.quotaWindowSizeSeconds),
-        authorizer: new Authorizer(zkAcls ?? embeddedAclStore(store), () => controller.config.security),
+        authorizer,
+        tenants,
         admin: new Admin({ config: () => controller.config, controller, partitions, logger }),
         cluster,
         logger,

@@ -89,6 +89,18 @@ export function parseInteger(what: string, raw: string, min: number, max: number
 }
 
 /** Splits `key=value` (the value may contain '='; it may be empty). */
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
+
+/** A byte size: bytes, or a number with a unit, decimal (10MB = 10 000 000) or binary (10MiB = 10 × 2^20), case-insensitive. */
+export function parseByteSize(what: string, raw: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
+  const unit = match === null ? undefined : SIZE_UNITS[match[2]!.toUpperCase()];
+  if (match === null || unit === undefined) throw new UsageError(`${what} must be bytes or a size such as 10MB, 50GB or 10MiB, got "${raw}"`);
+  const bytes = Math.round(Number(match[1]) * unit);
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${what} is too large: "${raw}"`);
+  return bytes;
+}
+
 export function parseKeyValue(what: string, pair: string): [string, string] {
   const equals = pair.indexOf('=');
   if (equals <= 0) throw new UsageError(`${what} needs key=value, got "${pair}"`);

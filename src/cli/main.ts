@@ -54,6 +54,7 @@ import { runStart, startSpec } from './start.js';
 import { topicsAddPartitions, topicsCreate, topicsDelete, topicsDescribe, topicsList } from './topics.js';
 import { transactionsAbort, transactionsDescribe, transactionsFindHanging, transactionsList } from './transactions.js';
 import { usersCreate, usersDelete, usersList } from './users.js';
+import { tenantsCreate, tenantsDelete, tenantsDescribe, tenantsList, tenantsUpdate } from './tenants.js';
 
 const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -99,6 +100,11 @@ const commands: readonly Command[] = [
   aclsAdd,
   aclsList,
   aclsRemove,
+  tenantsCreate,
+  tenantsList,
+  tenantsDescribe,
+  tenantsUpdate,
+  tenantsDelete,
 ];
 const commandsByName = new Map(commands.map((command) => [command.spec.name, command]));
 const groups = new Set(commands.filter((c) => c.spec.name.includes(' ')).map((c) => c.spec.name.split(' ')[0]!));

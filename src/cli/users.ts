@@ -98,7 +98,7 @@ function passwordLine(text: string, what: string): string {
 }
 
 /** The password from --password, --password-file or stdin (`--password -`). */
-async function readPassword(args: ParsedArgs): Promise<string> {
+export async function readPassword(args: ParsedArgs): Promise<string> {
   const given = args.value('password');
   const file = args.value('password-file');
   if (given !== undefined && file !== undefined) throw new UsageError('give --password or --password-file, not both');
@@ -114,7 +114,7 @@ async function readPassword(args: ParsedArgs): Promise<string> {
     }
     return passwordLine(text, `--password-file ${file}`);
   }
-  if (given === undefined) throw new UsageError('users create needs --password PASSWORD, --password - (stdin) or --password-file FILE');
+  if (given === undefined) throw new UsageError('give --password PASSWORD, --password - (stdin) or --password-file FILE');
   if (given === '-') {
     if (process.stdin.isTTY) process.stderr.write('Password (then Enter and Ctrl-D): ');
     return passwordLine(await readStdin(), 'stdin');

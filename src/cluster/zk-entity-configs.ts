@@ -5,6 +5,7 @@
 //   /config/users/<user>                     a user ('users'), or <default> for the default user
 //   /config/clients/<client id>              a client id ('clients'), or <default>
 //   /config/users/<user>/clients/<client id> a client id of a user ('user-clients'), either <default>
+//   /config/tenants/<name>                   a Spate tenant ('tenants'; Kafka has no such type)
 //
 // names sanitized with Kafka's Sanitizer, each `{"version":1,"config":{…}}` (a user's mechanisms,
 // `SCRAM-SHA-256` → `salt=…,stored_key=…,server_key=…,iterations=…`, and quota keys such as
@@ -47,6 +48,8 @@ export function entityPath(entityType: EntityType, name: string): string {
       return `users/${znodeName(name)}`;
     case 'clients':
       return `clients/${znodeName(name)}`;
+    case 'tenants':
+      return `tenants/${znodeName(name)}`;
     case 'user-clients': {
       const parsed = parseUserClientEntityName(name);
       if (parsed === null) throw new Error(`${JSON.stringify(name)} is not a user-clients entity name`);
@@ -57,10 +60,10 @@ export function entityPath(entityType: EntityType, name: string): string {
 
 /** The entity a notification's entity path names, or null for one this store does not keep (topics, brokers, ips, a bad name). */
 export function entityOfPath(path: string): { readonly entityType: EntityType; readonly name: string } | null {
-  const single = /^(users|clients)\/([^/]+)$/.exec(path);
+  const single = /^(users|clients|tenants)\/([^/]+)$/.exec(path);
   if (single !== null) {
     const name = entityNameOf(single[2]!);
-    return name === null ? null : { entityType: single[1] as 'users' | 'clients', name };
+    return name === null ? null : { entityType: single[1] as 'users' | 'clients' | 'tenants', name };
   }
   const nested = /^users\/([^/]+)\/clients\/([^/]+)$/.exec(path);
   if (nested !== null) {
@@ -71,7 +74,7 @@ export function entityOfPath(path: string): { readonly entityType: EntityType; r
   return null;
 }
 
-const maxOf = (entityType: EntityType): number => (entityType === 'users' ? limits.scramUsersMax : limits.clientQuotaEntitiesMax);
+const maxOf = (entityType: EntityType): number => (entityType === 'users' ? limits.scramUsersMax : entityType === 'tenants' ? limits.tenantsMax : limits.clientQuotaEntitiesMax);
 
 export class ZkEntityConfigStore implements EntityConfigStore {
   private readonly byType = new Map<EntityType, Map<string, Readonly<Record<string, string>>>>(ENTITY_TYPES.map((type) => [type, new Map()]));
@@ -82,7 +85,7 @@ export class ZkEntityConfigStore implements EntityConfigStore {
     private readonly logger: Logger,
   ) {}
 
-  /** Reads every user, client id and client id of a user under /config/users and /config/clients (startup). */
+  /** Reads every user, client id, client id of a user and tenant under /config/users, /config/clients and /config/tenants (startup). */
   static async load(zk: () => ZkClient, logger: Logger): Promise<ZkEntityConfigStore> {
     const store = new ZkEntityConfigStore(zk, logger);
     const children = async (path: string, entityType: EntityType): Promise<string[]> => {
@@ -102,6 +105,10 @@ export class ZkEntityConfigStore implements EntityConfigStore {
     for (const child of await children(ZkPaths.configClients, 'clients')) {
       const clientId = entityNameOf(child);
       if (clientId !== null) await store.refresh('clients', clientId);
+    }
+    for (const child of await children(ZkPaths.configTenants, 'tenants')) {
+      const tenant = entityNameOf(child);
+      if (tenant !== null && tenant !== '') await store.refresh('tenants', tenant);
     }
     return store;
   }

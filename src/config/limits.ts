@@ -65,6 +65,20 @@ export const limits = {
   scramUsersMax: 100_000,
   /** Client quota entities of each type (client ids, client ids of users) every broker keeps in memory, read from ZooKeeper or set through AlterClientQuotas (users count against scramUsersMax). */
   clientQuotaEntitiesMax: 100_000,
+  // ---- tenants (src/tenant/) ----
+  /** Tenants the broker keeps (read from ZooKeeper or made through IncrementalAlterConfigs); a new one past it is refused. */
+  tenantsMax: 10_000,
+  /** Users one tenant may have (each gets its ACLs and quotas). */
+  tenantUsersMax: 1_000,
+  /**
+   * Milliseconds a tenant's stored bytes (the sizes of the partitions of its topics this broker
+   * holds, asked of the shards) may be old before a produce asks for them again; between two
+   * askings the bytes produced to the tenant's topics are added, so the limit is not overshot by
+   * more than what one interval's produce requests in flight carry.
+   */
+  tenantUsageRefreshMs: 1_000,
+  /** Users whose requests, bytes and throttle time are counted per tenant (tenant/accounting.ts); a user past it is not counted. */
+  tenantAccountedUsersMax: 100_000,
   /**
    * Client quota rate sensors (quota/quota-sensors.ts) the broker keeps, one per quota entity that
    * applies (a user, a client id or a client id of a user) and quota type; each is a few hundred

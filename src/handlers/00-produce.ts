@@ -81,6 +81,7 @@ export const produceHandler = defineHandler({
     const result = await produce(request, context);
     if (result === CLOSE_CONNECTION) return result;
     const throttleTimeMs = recordProducerBytes(context);
+    if (context.broker.tenants.any) context.broker.tenants.accounting.add(quotaUserOf(context.session.principal), 'bytesIn', context.requestBytes);
     return result === NO_RESPONSE ? result : { ...result, throttleTimeMs };
   },
 });
@@ -123,6 +124,9 @@ async function produce(request: ProduceRequest, context: RequestContext): Promis
         const topic = broker.partitions.topic(topicData.name);
         if (topic === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${excerpt(topicData.name)}' does not exist on this broker.`);
         if (topic.internal) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `clients may not produce to internal topic ${topic.name}`);
+        // A tenant at its max.storage.bytes (tenant/tenants.ts): Kafka's quota error, retriable, with the limit named.
+        const storageRefusal = broker.tenants.any ? broker.tenants.storageRefusal(topic.name, Date.now()) : null;
+        if (storageRefusal !== null) return fail(ErrorCode.THROTTLING_QUOTA_EXCEEDED, storageRefusal);
         const partitionResponses = await Promise.all(
           topicData.partitionData.map(async (partitionData): Promise<PartitionResponse> => {
             const index = partitionData.index;
@@ -155,6 +159,7 @@ async function produce(request: ProduceRequest, context: RequestContext): Promis
             if (reply.errorCode !== ErrorCode.NONE) {
               return { ...failed(index, reply.errorCode, reply.errorMessage, reply.recordErrors), logStartOffset: reply.logStartOffset };
             }
+            if (broker.tenants.any) broker.tenants.produced(topic.name, records.length);
             return {
               index,
               errorCode: ErrorCode.NONE,

@@ -160,16 +160,21 @@ export const fetchHandler = defineHandler({
       const clientId = context.clientId ?? '';
       const user = quotaUserOf(context.session.principal);
       const quota = broker.clientQuotas.quotaFor(user, clientId, 'consumer_byte_rate');
-      if (quota !== null) {
+      // A tenant's user's bytes out are counted too (tenant/accounting.ts), unless the answer is throttled empty.
+      const accounted = broker.tenants.any;
+      if (quota !== null || accounted) {
         let bytes = 0;
         for (const answer of fetched) bytes += answer.records?.byteLength ?? 0;
-        const now = Date.now();
-        const throttleTimeMs = broker.clientThrottles.recordAndGetThrottleTimeMs('fetch', user, clientId, quota, bytes, now);
-        if (throttleTimeMs > 0) {
-          broker.clientThrottles.unrecord('fetch', user, clientId, quota, bytes, now);
-          context.throttle(throttleTimeMs);
-          return { throttleTimeMs, errorCode: ErrorCode.NONE, sessionId: 0, responses: [] };
+        if (quota !== null) {
+          const now = Date.now();
+          const throttleTimeMs = broker.clientThrottles.recordAndGetThrottleTimeMs('fetch', user, clientId, quota, bytes, now);
+          if (throttleTimeMs > 0) {
+            broker.clientThrottles.unrecord('fetch', user, clientId, quota, bytes, now);
+            context.throttle(throttleTimeMs);
+            return { throttleTimeMs, errorCode: ErrorCode.NONE, sessionId: 0, responses: [] };
+          }
         }
+        if (accounted) broker.tenants.accounting.add(user, 'bytesOut', bytes);
       }
     }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };

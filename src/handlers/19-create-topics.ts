@@ -5,7 +5,8 @@
 // TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR,
 // INVALID_REPLICA_ASSIGNMENT, INVALID_CONFIG; validate_only checks without creating. A
 // creation longer than the request's timeoutMs is answered REQUEST_TIMED_OUT and goes on.
-// The work is the admin layer's (admin/admin.ts `createTopics`).
+// The work is the admin layer's (admin/admin.ts `createTopics`). A topic under a tenant's
+// prefix past the tenant's max.topics or max.partitions is POLICY_VIOLATION (tenant/tenants.ts).
 
 import { createTopicsApi } from '../protocol/generated/index.js';
 import type { CreatedTopic } from '../admin/admin.js';
@@ -23,7 +24,22 @@ export const createTopicsHandler = defineHandler({
     // Kafka's check: CREATE on the cluster, or on the topic.
     const mayCreateAny = context.authorize(AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME);
     const refused = (name: string): boolean => !mayCreateAny && !context.authorize(AclOperation.CREATE, ResourceType.TOPIC, name);
-    const allowed = request.topics.filter((topic) => !refused(topic.name));
+    const authorized = request.topics.filter((topic) => !refused(topic.name));
+    // A tenant's limits (Spate's, tenant/tenants.ts), checked as Kafka checks its create.topic.policy: after existence.
+    const broker = context.broker;
+    const policy = new Map<string, string>();
+    if (broker.tenants.any) {
+      const creations = authorized.filter((topic) => broker.partitions.topic(topic.name) === undefined);
+      const refusals = broker.tenants.creationRefusals(
+        creations.map((topic) => ({
+          name: topic.name,
+          addedTopics: 1,
+          addedPartitions: topic.assignments.length > 0 ? topic.assignments.length : topic.numPartitions > 0 ? topic.numPartitions : broker.config.numPartitions,
+        })),
+      );
+      refusals.forEach((message, index) => message !== null && policy.set(creations[index]!.name, message));
+    }
+    const allowed = authorized.filter((topic) => !policy.has(topic.name));
     const made = await context.broker.admin.createTopics(
       allowed.map((topic) => ({
         name: topic.name,
@@ -35,9 +51,13 @@ export const createTopicsHandler = defineHandler({
       { validateOnly: request.validateOnly, timeoutMs: request.timeoutMs },
     );
     const byName = new Map(made.map((topic) => [topic.name, topic]));
+    const policyViolation = (name: string): CreatedTopic | undefined => {
+      const message = policy.get(name);
+      return message === undefined ? undefined : { name, topicId: ZERO_UUID, errorCode: ErrorCode.POLICY_VIOLATION, errorMessage: message, numPartitions: -1, replicationFactor: -1, configs: null };
+    };
     const created = request.topics.map(
       (topic): CreatedTopic =>
-        (refused(topic.name) ? undefined : byName.get(topic.name)) ?? { name: topic.name, topicId: ZERO_UUID, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'creating this topic needs CREATE on the cluster or the topic', numPartitions: -1, replicationFactor: -1, configs: null },
+        (refused(topic.name) ? undefined : (policyViolation(topic.name) ?? byName.get(topic.name))) ?? { name: topic.name, topicId: ZERO_UUID, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'creating this topic needs CREATE on the cluster or the topic', numPartitions: -1, replicationFactor: -1, configs: null },
     );
     return {
       throttleTimeMs: 0,

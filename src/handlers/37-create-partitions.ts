@@ -5,7 +5,7 @@
 // (Kafka's behaviour; a very large count takes seconds, made in steps so the shards stay
 // responsive). The work is the admin layer's (admin/admin.ts `createPartitions`).
 // Kafka's check: ALTER on the topic (TOPIC_AUTHORIZATION_FAILED, before its existence is
-// looked at).
+// looked at). Past a tenant's max.partitions: POLICY_VIOLATION (tenant/tenants.ts).
 
 import { createPartitionsApi } from '../protocol/generated/index.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -23,7 +23,26 @@ export const createPartitionsHandler = defineHandler({
     const results = await servingAuthorized(
       request.topics.map((topic) => ({ name: topic.name, count: topic.count, assignments: topic.assignments?.map((assignment) => assignment.brokerIds) ?? null })),
       (topic) => (context.authorize(AclOperation.ALTER, ResourceType.TOPIC, topic.name) ? null : ErrorCode.TOPIC_AUTHORIZATION_FAILED),
-      (allowed) => context.broker.admin.createPartitions(allowed, { validateOnly: request.validateOnly, timeoutMs: request.timeoutMs }),
+      async (allowed) => {
+        // A tenant's max.partitions (tenant/tenants.ts): POLICY_VIOLATION, as Kafka's create.topic.policy answers.
+        const refusals = context.broker.tenants.any
+          ? context.broker.tenants.creationRefusals(
+              allowed.map((topic) => {
+                const existing = context.broker.partitions.topic(topic.name);
+                return { name: topic.name, addedTopics: 0, addedPartitions: existing === undefined ? 0 : Math.max(0, topic.count - existing.partitionDirs.length) };
+              }),
+            )
+          : allowed.map(() => null);
+        const made = await context.broker.admin.createPartitions(
+          allowed.filter((_topic, index) => refusals[index] === null),
+          { validateOnly: request.validateOnly, timeoutMs: request.timeoutMs },
+        );
+        let next = 0;
+        return allowed.map((topic, index) => {
+          const message = refusals[index];
+          return message === null || message === undefined ? made[next++]! : { name: topic.name, topicId: ZERO_UUID, errorCode: ErrorCode.POLICY_VIOLATION, errorMessage: message };
+        });
+      },
       (topic, errorCode) => ({ name: topic.name, topicId: ZERO_UUID, errorCode, errorMessage: 'The topic authorization is failed.' }),
     );
     return { throttleTimeMs: 0, results: results.map((result) => ({ name: result.name!, errorCode: result.errorCode, errorMessage: result.errorMessage })) };

@@ -7,9 +7,12 @@
 // The work is the admin layer's (admin/admin.ts `incrementalAlterConfigs`). Kafka's check:
 // ALTER_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED) or, for BROKER and BROKER_LOGGER
 // resources, on the cluster (CLUSTER_AUTHORIZATION_FAILED).
+// Spate's TENANT resources create, change or (deleting `prefix`) delete a tenant with its ACLs
+// and quotas (tenant/tenants.ts `alter`), needing ALTER_CONFIGS on the cluster.
 
 import { incrementalAlterConfigsApi } from '../protocol/generated/index.js';
 import { AclOperation } from '../security/acl.js';
+import { TENANT_RESOURCE_TYPE } from '../tenant/tenant-resource.js';
 import { configRefusal, servingAuthorized } from './acl-checks.js';
 import { defineHandler } from './handler.js';
 
@@ -22,7 +25,23 @@ export const incrementalAlterConfigsHandler = defineHandler({
     const responses = await servingAuthorized(
       request.resources,
       (resource) => configRefusal(context, AclOperation.ALTER_CONFIGS, resource.resourceType, resource.resourceName),
-      (allowed) => context.broker.admin.incrementalAlterConfigs(allowed, request.validateOnly),
+      async (allowed) => {
+        const fromAdmin = await context.broker.admin.incrementalAlterConfigs(
+          allowed.filter((resource) => resource.resourceType !== TENANT_RESOURCE_TYPE),
+          request.validateOnly,
+        );
+        let next = 0;
+        const results = [];
+        for (const resource of allowed) {
+          if (resource.resourceType !== TENANT_RESOURCE_TYPE) {
+            results.push(fromAdmin[next++]!);
+            continue;
+          }
+          const outcome = await context.broker.tenants.alter(resource.resourceName, resource.configs, request.validateOnly);
+          results.push({ resourceType: resource.resourceType, resourceName: resource.resourceName, ...outcome });
+        }
+        return results;
+      },
       (resource, errorCode) => ({ resourceType: resource.resourceType, resourceName: resource.resourceName, errorCode, errorMessage: null }),
     );
     return { throttleTimeMs: 0, responses };

@@ -4,6 +4,8 @@
 
 import { ErrorCode } from '../protocol/errors.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acl.js';
+import { quotaUserOf } from '../quota/throttle.js';
+import { TENANT_RESOURCE_TYPE } from '../tenant/tenant-resource.js';
 import type { RequestContext } from './handler.js';
 
 export function mayDescribeCluster(context: RequestContext): boolean {
@@ -42,7 +44,8 @@ const ConfigResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
  * or ALTER_CONFIGS) on the topic for TOPIC (else TOPIC_AUTHORIZATION_FAILED), on the cluster
  * for BROKER and BROKER_LOGGER (else CLUSTER_AUTHORIZATION_FAILED); null when allowed. Other
  * types are left to the admin layer, which refuses them (INVALID_REQUEST) without looking
- * anything up.
+ * anything up. A tenant (Spate's TENANT_RESOURCE_TYPE) needs the operation on the cluster, as a
+ * broker does; a tenant's own users may describe it.
  */
 export function configRefusal(context: RequestContext, operation: number, resourceType: number, resourceName: string): number | null {
   switch (resourceType) {
@@ -51,6 +54,11 @@ export function configRefusal(context: RequestContext, operation: number, resour
     case ConfigResourceType.BROKER:
     case ConfigResourceType.BROKER_LOGGER:
       return context.authorize(operation, ResourceType.CLUSTER, CLUSTER_NAME) ? null : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    case TENANT_RESOURCE_TYPE: {
+      if (context.authorize(operation, ResourceType.CLUSTER, CLUSTER_NAME)) return null;
+      const own = operation === AclOperation.DESCRIBE_CONFIGS && resourceName !== '' && context.broker.tenants.ofUser(quotaUserOf(context.session.principal))?.name === resourceName;
+      return own ? null : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    }
     default:
       return null;
   }

@@ -16,6 +16,7 @@ import type { UserCredentials } from '../security/user-credentials.js';
 import type { ClientQuotas } from '../quota/client-quotas.js';
 import type { ClientThrottles } from '../quota/throttle.js';
 import type { Authorizer } from '../security/authorizer.js';
+import type { Tenants } from '../tenant/tenants.js';
 
 
 /**
@@ -37,6 +38,8 @@ export interface BrokerServices {
   readonly clientThrottles: ClientThrottles;
   /** The ACLs and their decisions (security/authorizer.ts); `enabled` only with authorizer.class.name. */
   readonly authorizer: Authorizer;
+  /** The tenants (tenant/tenants.ts): their records, limits, usage and accounting. */
+  readonly tenants: Tenants;
   /** The admin operations (topics, configs, log dirs) the admin APIs translate to and from the wire. */
   readonly admin: Admin;
   /** The broker's part in a cluster (the controller's requests, the live brokers); null on an embedded single broker. */

@@ -14,6 +14,7 @@
 // The rest of a large produce frame may be read by the addon's frame receiver thread while
 // the socket is paused (frame-receiver.ts); the connection goes on when it is whole.
 
+import { quotaUserOf } from '../quota/throttle.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acl.js';
 import type { Socket } from 'node:net';
 import { limits } from '../config/limits.js';
@@ -414,6 +415,7 @@ export class Connection implements AdmissionWaiter {
     }
     const handler = this.options.registry.get(header.apiKey);
     const authorizer = this.options.services.authorizer;
+    const tenants = this.options.services.tenants;
     // The inter-broker APIs (the handlers without ACL checks of their own) need CLUSTER_ACTION on the cluster, as in Kafka.
     if (handler !== undefined && handler.authorizes !== true && !authorizer.authorize(session.principal, session.clientHost, AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME)) {
       release();
@@ -472,9 +474,12 @@ export class Connection implements AdmissionWaiter {
         return () => ticket.resume();
       },
       throttle: (ms) => {
-        if (ms > 0) this.mute(Date.now() + ms);
+        if (ms <= 0) return;
+        this.mute(Date.now() + ms);
+        if (tenants.any) tenants.accounting.add(quotaUserOf(session.principal), 'throttleTimeMs', ms);
       },
     };
+    if (tenants.any) tenants.accounting.add(quotaUserOf(session.principal), 'requests', 1);
     let result;
     try {
       result = handler.handle(request, context);

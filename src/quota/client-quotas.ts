@@ -91,6 +91,8 @@ export function entityOfStoreKey(entityType: EntityType, name: string): QuotaEnt
       const parsed = parseUserClientEntityName(name);
       return parsed === null ? null : { user: entityPart(parsed[0]), clientId: entityPart(parsed[1]) };
     }
+    case 'tenants':
+      return null;
   }
 }
 

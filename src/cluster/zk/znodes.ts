@@ -89,6 +89,8 @@ export const ZkPaths = {
   userConfigPath: (user: string): string => `/config/users/${sanitizeEntityName(user)}`,
   /** Client id quotas: /config/clients/<sanitized client id> (zk-entity-configs.ts). */
   configClients: '/config/clients',
+  /** Spate's tenants (src/tenant/tenants.ts): /config/tenants/<name>, announced as `tenants/<name>` like Kafka's entity configs. */
+  configTenants: '/config/tenants',
   configChanges: '/config/changes',
   /** Create with persistent_sequential: ZooKeeper appends the sequence number. */
   configChangePrefix: '/config/changes/config_change_',
