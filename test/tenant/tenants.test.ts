@@ -239,6 +239,39 @@ t.test('refusals: an overlapping prefix, a user of another tenant, an unknown te
   t.same(json(listed), [{ name: 'acme', prefix: 'acme.' }, { name: 'globex', prefix: 'globex.' }], 'tenants list');
 });
 
+t.test('tenants update adds and removes users and limits, with their ACLs and quotas', async (t) => {
+  const principals = async (): Promise<string[]> => {
+    const listed = json(await spate(admin, ['acls', 'list', '--topic', 'acme.', '--resource-pattern-type', 'prefixed', '--json'])) as { acls: { principal: string }[] }[];
+    return listed.flatMap((resource) => resource.acls.map((acl) => acl.principal)).sort();
+  };
+  const quotasOf = async (user: string): Promise<string[]> => {
+    const raw = await RawClient.connect(t, broker.port);
+    const answer = await raw.request(describeClientQuotasApi, 1, { components: [{ entityType: 'user', matchType: 0, match: user }], strict: true });
+    raw.destroy();
+    return (answer.entries?.[0]?.values ?? []).map((value) => `${value.key}=${value.value}`).sort();
+  };
+  const added = await tenants('update', 'acme', '--user', 'carol', '--password', 'carol-secret', '--max-topics', '10');
+  t.equal(added.code, 0, describe(added));
+  t.same(await principals(), ['User:alice', 'User:carol'], 'carol has the PREFIXED topic ACL too');
+  t.same(await quotasOf('carol'), ['consumer_byte_rate=60000000', 'producer_byte_rate=50000000'], 'and the tenant\'s rates');
+  const kafkaAdmin = kafkaAs('carol').admin();
+  await kafkaAdmin.connect();
+  t.ok((await kafkaAdmin.listTopics()).includes('acme.orders'), 'carol logs in and sees acme.orders');
+  await kafkaAdmin.disconnect();
+  const noRate = await tenants('update', 'acme', '--no-produce-rate');
+  t.equal(noRate.code, 0, describe(noRate));
+  t.same(await quotasOf('alice'), ['consumer_byte_rate=60000000'], '--no-produce-rate removes producer_byte_rate from its users');
+  const removed = await tenants('update', 'acme', '--remove-user', 'carol');
+  t.equal(removed.code, 0, describe(removed));
+  t.same(await principals(), ['User:alice'], 'carol\'s ACL is gone');
+  t.same(await quotasOf('carol'), [], 'and her quotas');
+  t.equal(json(await tenants('describe', 'acme', '--json'))['max.topics'], '10', 'max.topics is set');
+  const both = await tenants('update', 'acme', '--max-topics', '3', '--no-max-topics');
+  t.equal(both.code, 2, 'a limit and its removal together: a usage error');
+  const restored = await tenants('update', 'acme', '--produce-rate', '50MB');
+  t.equal(restored.code, 0, describe(restored));
+});
+
 t.test('tenants delete --delete-topics removes its topics, users, ACLs and quotas', async (t) => {
   const deleted = await tenants('delete', 'globex', '--delete-topics');
   t.equal(deleted.code, 0, describe(deleted));
