@@ -98,6 +98,7 @@ t.test('max.connections and max.connections.per.ip (with overrides) close connec
   t.same(await Promise.all(others.map(served)), [...Array(7).fill(true), false], 'over all addresses, the 21st connection is closed (max.connections 20)');
   t.ok(await broker.waitForLog(/refusing a connection from .*max\.connections\.per\.ip \(5\) reached/), 'refusals are logged');
   t.ok(await broker.waitForLog(/refusing a connection from .*max\.connections \(20\) reached/), 'the broker-wide refusal too');
+  t.same(await Promise.all(fromFirst.slice(0, 5).map(served)), Array(5).fill(true), 'the five connections admitted from 127.0.0.1 are still served after the refusals');
   for (const socket of fromFirst.slice(0, 5)) socket.destroy();
   // The broker sees the closes a moment later: until then a new connection may still be refused.
   let admitted = false;
