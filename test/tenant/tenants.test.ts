@@ -11,7 +11,9 @@
 //   - `tenants describe` shows the usage the broker accounted (requests, bytes in and out);
 //   - the tenant's quotas are Kafka's user quotas (DescribeClientQuotas);
 //   - `tenants delete --delete-topics` removes its topics, users, ACLs and quotas;
-//   - the refusals: an overlapping prefix, a user of another tenant, no authorizer.
+//   - the refusals: an overlapping prefix, a user of another tenant, no authorizer, hostile or
+//     wrong IncrementalAlterConfigs of a tenant (each a Kafka error, none making a tenant), a
+//     tenant's user changing its own limits; a user describes its own tenant and no other.
 
 import t, { type Test } from 'tap';
 import { Kafka, logLevel } from 'kafkajs';
@@ -22,8 +24,9 @@ import { BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { login, startSaslBroker } from '../helpers/sasl-client.js';
 import { describe, json, spate } from '../cli/fixtures/spate.js';
-import { ErrorCode } from '../../src/protocol/errors.js';
-import { describeClientQuotasApi, describeUserScramCredentialsApi, fetchApi, joinGroupApi, produceApi } from '../../src/protocol/generated/index.js';
+import { ErrorCode, errorName } from '../../src/protocol/errors.js';
+import { describeClientQuotasApi, describeConfigsApi, describeUserScramCredentialsApi, fetchApi, incrementalAlterConfigsApi, joinGroupApi, produceApi } from '../../src/protocol/generated/index.js';
+import { TENANT_RESOURCE_TYPE } from '../../src/tenant/tenant-resource.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 
 const { broker, saslPort } = await startSaslBroker(t, {
@@ -270,6 +273,34 @@ t.test('tenants update adds and removes users and limits, with their ACLs and qu
   t.equal(both.code, 2, 'a limit and its removal together: a usage error');
   const restored = await tenants('update', 'acme', '--produce-rate', '50MB');
   t.equal(restored.code, 0, describe(restored));
+});
+
+t.test('hostile or wrong tenant requests get Kafka errors, and a tenant\'s user describes only its own tenant', async (t) => {
+  const raw = await RawClient.connect(t, broker.port);
+  const alter = async (client: RawClient, name: string, configs: { name: string; configOperation: number; value: string | null }[]): Promise<string> => {
+    const answer = await client.request(incrementalAlterConfigsApi, 1, { resources: [{ resourceType: TENANT_RESOURCE_TYPE, resourceName: name, configs }], validateOnly: false });
+    return `${errorName(answer.responses[0]!.errorCode)}: ${answer.responses[0]!.errorMessage ?? ''}`;
+  };
+  const set = (name: string, value: string) => ({ name, configOperation: 0, value });
+  t.match(await alter(raw, 'x'.repeat(10_000), [set('prefix', 'x.')]), /^INVALID_REQUEST: /, 'a 10 000-character name');
+  t.match(await alter(raw, 'many', [set('prefix', 'many.'), set('users', Array.from({ length: 1001 }, (_u, i) => `u${i}`).join(','))]), /^INVALID_CONFIG: a tenant has at most 1000 users/, '1001 users');
+  t.match(await alter(raw, 'odd', [set('prefix', 'odd.'), set('color', 'blue')]), /^INVALID_CONFIG: Unknown tenant config name: color/, 'an unknown key');
+  t.match(await alter(raw, 'odd', [set('prefix', 'odd.'), set('max.partitions', '-1')]), /^INVALID_CONFIG: max.partitions must be a whole number/, 'a negative limit');
+  t.match(await alter(raw, 'odd', [set('prefix', 'odd.'), set('producer_byte_rate', '0')]), /^INVALID_CONFIG: producer_byte_rate must be a whole number greater than 0/, 'a zero rate');
+  t.match(await alter(raw, 'odd', [{ name: 'prefix', configOperation: 2, value: 'x' }]), /^INVALID_CONFIG: Config value append is not allowed/, 'APPEND on the prefix');
+  t.match(await alter(raw, 'odd', [set('prefix', 'odd.'), set('prefix', 'odd2.')]), /^INVALID_CONFIG: Error due to duplicate config keys/, 'a key twice');
+  t.match(await alter(raw, 'odd', [set('prefix', 'bad prefix!')]), /^INVALID_CONFIG: a tenant's prefix is/, 'a prefix no topic could start with');
+  t.match(await alter(raw, 'nobody', [set('max.topics', '3')]), /^INVALID_CONFIG: Tenant nobody does not exist; a new tenant needs a prefix/, 'a change of a tenant that does not exist');
+  const asAlice = await rawAs(t, 'alice');
+  t.match(await alter(asAlice, 'acme', [set('max.partitions', '1000')]), /^CLUSTER_AUTHORIZATION_FAILED/, 'a tenant\'s user cannot raise its own limits');
+  const describeAs = async (client: RawClient, name: string): Promise<string> => {
+    const answer = await client.request(describeConfigsApi, 4, { resources: [{ resourceType: TENANT_RESOURCE_TYPE, resourceName: name, configurationKeys: null }], includeSynonyms: false, includeDocumentation: false });
+    return errorName(answer.results[0]!.errorCode);
+  };
+  t.equal(await describeAs(asAlice, 'acme'), 'NONE', 'alice describes her own tenant');
+  t.equal(await describeAs(asAlice, 'globex'), 'CLUSTER_AUTHORIZATION_FAILED', 'but not globex');
+  t.equal(await describeAs(asAlice, ''), 'CLUSTER_AUTHORIZATION_FAILED', 'nor the list of tenants');
+  t.same(json(await tenants('list', '--json')).map((tenant: { name: string }) => tenant.name), ['acme', 'globex'], 'no refused request made a tenant');
 });
 
 t.test('tenants delete --delete-topics removes its topics, users, ACLs and quotas', async (t) => {
