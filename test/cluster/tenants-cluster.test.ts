@@ -9,7 +9,8 @@
 
 import t from 'tap';
 import { ErrorCode, errorName } from '../../src/protocol/errors.js';
-import { createTopicsApi, describeClientQuotasApi, describeConfigsApi, metadataApi, saslAuthenticateApi, saslHandshakeApi } from '../../src/protocol/generated/index.js';
+import { createTopicsApi, describeClientQuotasApi, describeConfigsApi, metadataApi } from '../../src/protocol/generated/index.js';
+import { login } from '../helpers/sasl-client.js';
 import { EntityConfigZnode } from '../../src/cluster/zk/znodes.js';
 import { TENANT_RESOURCE_TYPE } from '../../src/tenant/tenant-resource.js';
 import { clusterZk, startSaslCluster, waitFor } from '../helpers/cluster.js';
@@ -25,13 +26,13 @@ const { cluster, saslPorts } = await startSaslCluster(t, {
 const zk = await clusterZk(t, cluster);
 const bootstrap = (id: number): string => `127.0.0.1:${cluster.broker(id).process.port}`;
 
+/** A raw client logged in as `user` (PLAIN, password `<user>-pw`) on a broker's SASL listener; throws naming the error. */
 async function as(user: string, brokerId: number): Promise<RawClient> {
   const client = await RawClient.connect(t, saslPorts.get(brokerId)!);
-  await client.request(saslHandshakeApi, 1, { mechanism: 'PLAIN' });
-  const answer = await client.request(saslAuthenticateApi, 2, { authBytes: Buffer.from(`\u0000${user}\u0000${user}-pw`) });
-  if (answer.errorCode !== ErrorCode.NONE) {
+  const outcome = await login(client, 'PLAIN', user, `${user}-pw`);
+  if (outcome.errors.some((error) => error !== 'NONE')) {
     client.destroy();
-    throw new Error(`login as ${user} on broker ${brokerId}: ${errorName(answer.errorCode)}`);
+    throw new Error(`login as ${user} on broker ${brokerId}: ${outcome.errors.join(', ')}`);
   }
   return client;
 }
