@@ -18,3 +18,6 @@ export const TenantKey = {
 
 /** What a tenant's name and prefix may be: the characters and length of a topic name. */
 export const TENANT_NAME_PATTERN = /^[A-Za-z0-9._-]{1,249}$/;
+
+/** Kafka's internal topics start so (__consumer_offsets, __transaction_state): no tenant's prefix may, or its users would be given them. */
+export const INTERNAL_PREFIX = '__';

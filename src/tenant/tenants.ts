@@ -31,7 +31,7 @@ import { AclOperation, AclPermission, PatternType, ResourceType, type AclBinding
 import type { Authorizer } from '../security/authorizer.js';
 import type { EntityConfigStore, UserCredentials } from '../security/user-credentials.js';
 import { TenantAccounting } from './accounting.js';
-import { TENANT_NAME_PATTERN as NAME_PATTERN, TenantKey } from './tenant-resource.js';
+import { INTERNAL_PREFIX, TENANT_NAME_PATTERN as NAME_PATTERN, TenantKey } from './tenant-resource.js';
 
 export { TENANT_RESOURCE_TYPE, TenantKey } from './tenant-resource.js';
 
@@ -102,6 +102,7 @@ export function parseTenant(name: string, configs: Readonly<Record<string, strin
   const prefix = configs[TenantKey.prefix];
   if (prefix === undefined) return `a tenant needs a ${TenantKey.prefix}: the start of the names of its topics, groups and transactional ids`;
   if (!NAME_PATTERN.test(prefix)) return `a tenant's prefix is 1 to 249 of the characters a topic name may hold, not '${excerpt(prefix)}'`;
+  if (prefix.startsWith(INTERNAL_PREFIX) || INTERNAL_PREFIX.startsWith(prefix)) return `a tenant's prefix may not start Kafka's internal topics' names (${INTERNAL_PREFIX}), and '${excerpt(prefix)}' would`;
   const users = (configs[TenantKey.users] ?? '').split(',').map((user) => user.trim()).filter((user) => user !== '');
   if (users.length > limits.tenantUsersMax) return `a tenant has at most ${limits.tenantUsersMax} users (limits.tenantUsersMax), not ${users.length}`;
   if (new Set(users).size !== users.length) return 'a user is named twice';

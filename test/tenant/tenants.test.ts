@@ -290,6 +290,7 @@ t.test('hostile or wrong tenant requests get Kafka errors, and a tenant\'s user 
   t.match(await alter(raw, 'odd', [{ name: 'prefix', configOperation: 2, value: 'x' }]), /^INVALID_CONFIG: Config value append is not allowed/, 'APPEND on the prefix');
   t.match(await alter(raw, 'odd', [set('prefix', 'odd.'), set('prefix', 'odd2.')]), /^INVALID_CONFIG: Error due to duplicate config keys/, 'a key twice');
   t.match(await alter(raw, 'odd', [set('prefix', 'bad prefix!')]), /^INVALID_CONFIG: a tenant's prefix is/, 'a prefix no topic could start with');
+  t.match(await alter(raw, 'odd', [set('prefix', '_')]), /^INVALID_CONFIG: a tenant's prefix may not start Kafka's internal topics' names/, 'a prefix that would take in __consumer_offsets');
   t.match(await alter(raw, 'nobody', [set('max.topics', '3')]), /^INVALID_CONFIG: Tenant nobody does not exist; a new tenant needs a prefix/, 'a change of a tenant that does not exist');
   const asAlice = await rawAs(t, 'alice');
   t.match(await alter(asAlice, 'acme', [set('max.partitions', '1000')]), /^CLUSTER_AUTHORIZATION_FAILED/, 'a tenant\'s user cannot raise its own limits');
@@ -317,6 +318,18 @@ t.test('tenants delete --delete-topics removes its topics, users, ACLs and quota
   const outcome = await login(await RawClient.connect(t, saslPort), 'SCRAM-SHA-256', 'bob', 'bob-secret');
   t.ok(outcome.errors.includes('SASL_AUTHENTICATION_FAILED'), 'bob can no longer log in');
   t.same(json(await tenants('list', '--json')), [{ name: 'acme', prefix: 'acme.' }]);
+});
+
+t.test('a restarted broker keeps its tenant, and enforces it', async (t) => {
+  await broker.restart();
+  const described = await tenants('describe', 'acme', '--json');
+  t.equal(described.code, 0, describe(described));
+  t.equal(json(described).prefix, 'acme.', 'tenant acme is read back from the metadata store');
+  const kafkaAdmin = kafkaAs('alice').admin();
+  await kafkaAdmin.connect();
+  t.teardown(() => kafkaAdmin.disconnect());
+  const refused = await kafkaAdmin.createTopics({ topics: [{ topic: 'acme.after', numPartitions: 1 }] }).catch((error: { errors?: { type: string }[]; type?: string }) => error.errors?.[0]?.type ?? error.type);
+  t.equal(refused, 'POLICY_VIOLATION', 'and its max.partitions still holds (4 of 4)');
 });
 
 t.test('a broker without an authorizer refuses tenants (SECURITY_DISABLED)', async (t) => {
