@@ -11,7 +11,6 @@
 //
 // Writes bench/results/security.json. See bench/README.md ("security") for how to read it.
 
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +40,7 @@ import { createTopic, shardWorkers, startInProcessBroker } from './lib/in-proces
 import { measure, type Usage } from './lib/measure.js';
 import { ensureRdkafkaPerformance, rdkafkaVersion } from './lib/rdkafka-performance.js';
 import { killAllClients, parseConsume, parseProduce, runClient, type ConsumeSummary, type ProduceSummary } from './lib/rdkafka-run.js';
+import { createScramUser } from './lib/scram-user.js';
 
 // ---------------------------------------------------------------------------------------
 // Settings
@@ -152,17 +152,6 @@ function clientSecurity(protocol: Protocol, files: CertificateFiles): string[] {
     case 'SASL_SSL':
       return ['-X', 'security.protocol=SASL_SSL', ...ca, '-X', 'sasl.mechanisms=SCRAM-SHA-512', '-X', `sasl.username=${SCRAM_USER}`, '-X', `sasl.password=${SCRAM_PASSWORD}`];
   }
-}
-
-/** spate users create through the PLAINTEXT listener (asynchronously: the broker runs in this process). */
-function createScramUser(projectRoot: string, plaintextBootstrap: string): Promise<void> {
-  const cli = join(projectRoot, 'dist', 'src', 'cli', 'main.js');
-  const args = [cli, 'users', 'create', SCRAM_USER, '--password', SCRAM_PASSWORD, '--mechanism', 'SCRAM-SHA-512', '--bootstrap-server', plaintextBootstrap];
-  return new Promise((resolve, reject) =>
-    execFile(process.execPath, args, { timeout: 30_000 }, (error, stdout, stderr) =>
-      error === null ? resolve() : reject(new BenchError(`spate users create failed: ${error.message}\n${stdout}${stderr}`)),
-    ),
-  );
 }
 
 /** What a TLS listener negotiates with a Node (OpenSSL) client: protocol version and cipher. */
@@ -284,7 +273,7 @@ async function main(): Promise<void> {
     broker = started.broker;
     const config = started.config;
     const workers = shardWorkers(broker);
-    await createScramUser(projectRoot, bootstrap('PLAINTEXT'));
+    await createScramUser(projectRoot, bootstrap('PLAINTEXT'), SCRAM_USER, SCRAM_PASSWORD, 'SCRAM-SHA-512');
     const tls = {
       SSL: await negotiated(ports.get('SSL')!, files, false),
       MTLS: await negotiated(ports.get('MTLS')!, files, true),
