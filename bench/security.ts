@@ -11,11 +11,10 @@
 //
 // Writes bench/results/security.json. See bench/README.md ("security") for how to read it.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import type { Broker } from '../src/broker.js';
 import { makeCertificates, type CertificateFiles } from '../src/cli/certs.js';
 import { partitionKey } from '../src/shard/messages.js';
 import {
@@ -36,10 +35,11 @@ import {
   waitForQuiet,
   writeResults,
 } from './lib/bench-common.js';
+import { inBrokerScope } from './lib/broker-scope.js';
 import { createTopic, shardWorkers, startInProcessBroker } from './lib/in-process-broker.js';
 import { measure, type Usage } from './lib/measure.js';
 import { ensureRdkafkaPerformance, rdkafkaVersion } from './lib/rdkafka-performance.js';
-import { killAllClients, parseConsume, parseProduce, runClient, type ConsumeSummary, type ProduceSummary } from './lib/rdkafka-run.js';
+import { parseConsume, parseProduce, runClient, type ConsumeSummary, type ProduceSummary } from './lib/rdkafka-run.js';
 import { createScramUser } from './lib/scram-user.js';
 
 // ---------------------------------------------------------------------------------------
@@ -254,23 +254,15 @@ async function main(): Promise<void> {
   const clientVersion = rdkafkaVersion(client);
 
   const dir = mkdtempSync(join(tmpdir(), 'spate-bench-security-'));
-  let broker: Broker | null = null;
-  let aborted: NodeJS.Signals | null = null;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    process.stderr.write(`\n${signal}: stopping the client and the broker\n`);
-    aborted = signal;
-    killAllClients();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
+  await inBrokerScope(dir, async (scope) => {
     const files = await makeCertificates({ dir: join(dir, 'certs'), brokers: [{ name: 'broker' }], clients: ['bench'] });
     const ports = new Map<Protocol, number>();
     for (const protocol of PROTOCOLS) ports.set(protocol, await freePort());
     const bootstrap = (protocol: Protocol): string => `127.0.0.1:${ports.get(protocol)!}`;
     const overrides = brokerOverrides(ports, files, dir, settings.partitions);
     const started = await startInProcessBroker(overrides);
-    broker = started.broker;
+    const broker = started.broker;
+    scope.broker = broker;
     const config = started.config;
     const workers = shardWorkers(broker);
     await createScramUser(projectRoot, bootstrap('PLAINTEXT'), SCRAM_USER, SCRAM_PASSWORD, 'SCRAM-SHA-512');
@@ -306,10 +298,7 @@ async function main(): Promise<void> {
       ...Array.from({ length: settings.partitions }, (_, partition) => ['-p', String(partition)]).flat(),
     ];
     const storedMessages = (topic: string): number =>
-      Array.from({ length: settings.partitions }, (_, partition) => broker!.shards.offsets.get(partitionKey(topic, partition))?.highWatermark ?? 0).reduce((a, b) => a + b, 0);
-    const checkAborted = (): void => {
-      if (aborted !== null) throw new BenchError(`interrupted by ${aborted}`);
-    };
+      Array.from({ length: settings.partitions }, (_, partition) => broker.shards.offsets.get(partitionKey(topic, partition))?.highWatermark ?? 0).reduce((a, b) => a + b, 0);
 
     if (settings.warmupMessages > 0) {
       console.log(`warm-up (not measured): ${integerFormat.format(settings.warmupMessages)} messages produced and consumed over each protocol`);
@@ -318,10 +307,10 @@ async function main(): Promise<void> {
         await createTopic(broker, topic, settings.partitions);
         const produce = produceArgs(protocol, topic, settings.warmupMessages, '1');
         parseProduce(await runClient(client, produce, settings.timeoutSeconds), produce, settings.warmupMessages);
-        checkAborted();
+        scope.checkAborted();
         const consume = consumeArgs(protocol, topic, settings.warmupMessages);
         parseConsume(await runClient(client, consume, settings.timeoutSeconds), consume, settings.warmupMessages);
-        checkAborted();
+        scope.checkAborted();
       }
     }
 
@@ -336,14 +325,14 @@ async function main(): Promise<void> {
         await createTopic(broker, acks1Topic, settings.partitions);
         await createTopic(broker, acksAllTopic, settings.partitions);
         for (const phase of PHASES) {
-          checkAborted();
+          scope.checkAborted();
           const topic = phase === 'produce acks=all' ? acksAllTopic : acks1Topic;
           const args =
             phase === 'consume' ? consumeArgs(protocol, topic, settings.messages) : produceArgs(protocol, topic, settings.messages, phase === 'produce acks=1' ? '1' : '-1');
           const busyCoresBefore = settings.quietWaitSeconds > 0 ? await waitForQuiet(settings.quietWaitSeconds) : null;
           const loadAverageBefore = loadavg();
           const { result, usage } = await measure(workers, () => runClient(client, args, settings.timeoutSeconds));
-          checkAborted();
+          scope.checkAborted();
           const summary = phase === 'consume' ? parseConsume(result, args, settings.messages, payloadBytes) : parseProduce(result, args, settings.messages);
           if (phase !== 'consume' && storedMessages(topic) !== settings.messages) {
             throw new BenchError(`the broker's high watermarks of ${topic} add up to ${storedMessages(topic)}, not ${settings.messages}`);
@@ -443,16 +432,7 @@ async function main(): Promise<void> {
       };
       console.log(`\nresults written to ${writeResults(settings.out, results)}`);
     }
-  } finally {
-    killAllClients();
-    try {
-      if (broker !== null) await broker.stop();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }
 
 runBenchmark('security', USAGE, main);
