@@ -44,6 +44,7 @@ import {
   gitRevision,
   integerOption,
   median,
+  medianEach,
   machineInfo,
   outOption,
   parseOptions,
@@ -261,7 +262,7 @@ interface PhaseResult {
   readonly aArgs: readonly string[] | null;
 }
 
-const HEADER = ['phase', 'B req/s', 'B p50 ms', 'B p99 ms', 'B max ms', 'B p99 from due', 'late', 'A MB/s', 'A throttled', 'B p99 / alone', 'each run', 'main ELU', 'host cores', 'other cores'];
+const HEADER = ['phase', 'B req/s', 'B p50 ms', 'B p99 ms', 'B max ms', 'B p99 from due', 'late', 'A MB/s', 'A throttled', 'B p99 / alone', 'each run', 'main ELU', 'shard ELU', 'host cores', 'other cores'];
 
 const LEGEND = `How to read this (details in bench/README.md, "noisy-neighbour"):
   B p50/p99/max   B's Produce latency (acks=all, one request in flight, one record each): from
@@ -275,7 +276,9 @@ const LEGEND = `How to read this (details in bench/README.md, "noisy-neighbour")
                   callback), over A's whole run, and the longest throttle time.
   B p99 / alone   this phase's B p99 over phase 1's of the same run (median; then each run's);
                   the issue's target is <= 2 with the quota.
-  main ELU        event-loop utilisation of the broker's main thread in B's measured window.
+  main ELU        event-loop utilisation of the broker's main thread in B's measured window;
+                  shard ELU: each shard worker's (shard 0/shard 1; B's partition's shard is
+                  named at the top), the threads that append to the logs.
   host cores      cores busy machine-wide (broker, both clients, anything else); other cores:
                   that less the broker, B's and A's processes — other work on the machine.`;
 
@@ -494,6 +497,7 @@ async function main(): Promise<void> {
         p99VsAlone: of(rows, (r) => r.p99VsAlone),
         p99VsAlonePerRun: rows.map((r) => r.p99VsAlone),
         mainThreadElu: of(rows, (r) => r.broker.mainThreadElu),
+        shardElu: medianEach(rows.map((r) => r.broker.shardElu)),
         hostBusyCores: of(rows, (r) => r.hostBusyCores),
         otherCores: of(rows, (r) => r.otherCores),
       };
@@ -511,6 +515,7 @@ async function main(): Promise<void> {
       fixed(m.p99VsAlone, 2),
       m.p99VsAlonePerRun.map((ratio) => fixed(ratio, 2)).join(' '),
       fixed(m.mainThreadElu, 2),
+      m.shardElu === null ? 'n/a' : m.shardElu.map((elu) => elu.toFixed(2)).join('/'),
       fixed(m.hostBusyCores, 2),
       fixed(m.otherCores, 2),
     ]);
