@@ -44,8 +44,9 @@ import {
   gitRevision,
   integerOption,
   median,
-  medianEach,
   machineInfo,
+  medianEach,
+  noiseWarning,
   outOption,
   parseOptions,
   runBenchmark,
@@ -525,12 +526,7 @@ async function main(): Promise<void> {
     const withQuota = summary.find((m) => m.phase === PHASES[1].name)!;
     const verdict = `B p99 with A throttled / B p99 alone = ${fixed(withQuota.p99VsAlone, 2)} (median of ${settings.runs} run(s)): ${withQuota.p99VsAlone !== null && withQuota.p99VsAlone <= 2 ? 'within' : 'OVER'} the target of 2`;
     console.log(`\n${verdict}`);
-    const noisy = results.filter((r) => (r.otherCores ?? 0) > 0.15 * machine.cpuCount);
-    const noise =
-      noisy.length === 0
-        ? null
-        : `WARNING: other processes used up to ${Math.max(...noisy.map((r) => r.otherCores!)).toFixed(2)} of ${machine.cpuCount} cores during ${noisy.length} of ${results.length} phases ` +
-          `(${noisy.map((r) => `#${r.run} ${r.phase}`).join(', ')}); those latencies are pessimistic.`;
+    const noise = noiseWarning(results, (r) => r.otherCores, (r) => `#${r.run} ${r.phase}`, machine.cpuCount);
     if (noise !== null) console.log(`\n${noise}`);
 
     if (settings.out !== null) {

@@ -28,6 +28,7 @@ import {
   integerOption,
   machineInfo,
   medianOrNull,
+  noiseWarning,
   outOption,
   parseOptions,
   runBenchmark,
@@ -394,12 +395,7 @@ async function main(): Promise<void> {
     console.log(`\nMedian of ${settings.runs} run(s), ${integerFormat.format(settings.messages)} × ${settings.messageBytes} B messages, ${settings.partitions} partition(s), ${config.numShards} shard(s):\n`);
     console.log(formatTable(HEADER, rows));
     console.log(`\n${LEGEND}`);
-    const noisy = runs.filter((run) => (run.metrics.otherCores ?? 0) > 0.15 * hostCores);
-    const noise =
-      noisy.length === 0
-        ? null
-        : `WARNING: other processes used up to ${Math.max(...noisy.map((run) => run.metrics.otherCores!)).toFixed(2)} of ${hostCores} cores during ${noisy.length} of ${runs.length} phase runs ` +
-          `(${noisy.map((run) => `#${run.run} ${run.protocol} ${run.phase}`).join(', ')}); those numbers are pessimistic.`;
+    const noise = noiseWarning(runs, (run) => run.metrics.otherCores, (run) => `#${run.run} ${run.protocol} ${run.phase}`, hostCores);
     if (noise !== null) console.log(`\n${noise}`);
 
     if (settings.out !== null) {

@@ -255,6 +255,19 @@ export function bytesOption(values: ReadonlyMap<string, string>, key: string, fa
   return value;
 }
 
+/**
+ * The WARNING for the phase runs in which other processes kept more than 15 % of the machine's
+ * `hostCores` busy (`otherCores` of a run; null when unknown), naming each with `label`; null when none did.
+ */
+export function noiseWarning<T>(runs: readonly T[], otherCores: (run: T) => number | null, label: (run: T) => string, hostCores: number): string | null {
+  const noisy = runs.filter((run) => (otherCores(run) ?? 0) > 0.15 * hostCores);
+  if (noisy.length === 0) return null;
+  return (
+    `WARNING: other processes used up to ${Math.max(...noisy.map((run) => otherCores(run)!)).toFixed(2)} of ${hostCores} cores during ${noisy.length} of ${runs.length} phase runs ` +
+    `(${noisy.map(label).join(', ')}); those numbers are pessimistic.`
+  );
+}
+
 /** Four decimals are plenty and keep the committed file readable. */
 function rounded(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isInteger(value) ? Number(value.toFixed(4)) : value;
