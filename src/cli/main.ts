@@ -17,6 +17,7 @@
 //   cluster          brokers and racks, the controller, under-replicated/under-min-ISR/offline partitions
 //   reassign         --generate | --execute [--throttle] | --verify | --cancel (Kafka's kafka-reassign-partitions.sh)
 //   users            create | list | delete (SCRAM credentials, as kafka-configs.sh --entity-type users)
+//   quotas           describe | alter (client quotas, as kafka-configs.sh --user/--client)
 //   certs            a CA and broker/client certificates for SSL listeners in a test or dev setup (openssl)
 //   acls             add | list | remove (ACLs, as kafka-acls.sh)
 //
@@ -49,6 +50,7 @@ import { leadersElect } from './leaders.js';
 import { logDirs } from './log-dirs.js';
 import { printError } from './output.js';
 import { produce } from './produce.js';
+import { quotasAlter, quotasDescribe } from './quotas.js';
 import { reassign } from './reassign.js';
 import { runStart, startSpec } from './start.js';
 import { topicsAddPartitions, topicsCreate, topicsDelete, topicsDescribe, topicsList } from './topics.js';
@@ -96,6 +98,8 @@ const commands: readonly Command[] = [
   usersCreate,
   usersList,
   usersDelete,
+  quotasDescribe,
+  quotasAlter,
   certs,
   aclsAdd,
   aclsList,
