@@ -22,8 +22,11 @@
 // answer preferred_read_replica instead of records (KIP-392, partition/fetch.ts).
 // A follower's fetch passes through the leader's replication throttle (KIP-73,
 // src/cluster/replication-quota.ts). A consumer's fetch is held to its consumer_byte_rate
-// (quota/throttle.ts): its record bytes are recorded; over the quota they are taken back and the
-// answer is Kafka's empty throttled response carrying the throttle time, the connection muted for it.
+// (quota/throttle.ts), as Kafka's handleFetchRequest holds it: its max_bytes (and min_bytes) are
+// capped at what the quota allows in its window (getMaxValueInQuotaWindow), so one fetch never
+// asks for more than could pass unthrottled; the response's size is recorded; over the quota it
+// is taken back and the answer is Kafka's empty throttled response carrying the throttle time,
+// the connection muted for it.
 // Not served yet: the request_percentage quota.
 
 import { fetchPartitions, type FetchPartition } from '../partition/fetch.js';
@@ -36,6 +39,9 @@ import { limits } from '../config/limits.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acl.js';
 import { CLOSE_CONNECTION, defineHandler, type RequestContext } from './handler.js';
 import { quotaUserOf } from '../quota/throttle.js';
+import { Writer } from '../protocol/writer.js';
+import { writeFetchResponse, type FetchResponse } from '../protocol/generated/fetch-response.js';
+import type { Records } from '../protocol/chunks.js';
 
 const FIRST_TOPIC_ID_VERSION = 13;
 /** The first version whose response has a top-level error code (and sessions, KIP-227). */
@@ -116,11 +122,17 @@ export const fetchHandler = defineHandler({
             ? { ...partition, errorBeforeRead: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE }
             : partition,
         );
+    // consumer_byte_rate (KIP-13, KIP-219), never for a follower.
+    const clientId = context.clientId ?? '';
+    const user = quotaUserOf(context.session.principal);
+    const quota = replicaId < 0 ? broker.clientQuotas.quotaFor(user, clientId, 'consumer_byte_rate') : null;
+    // Kafka: the smaller of the client's max_bytes and the broker's fetch.max.bytes, and for a
+    // consumer under a quota of what the quota window allows (more would always be throttled).
+    const maxBytes = Math.max(0, Math.min(request.maxBytes, broker.config.fetchMaxBytes, quota === null ? Infinity : broker.clientThrottles.maxValueInQuotaWindow(quota)));
     const fetched = await fetchPartitions(broker.partitions, {
       partitions: readable,
-      // Kafka: the smaller of the client's max_bytes and the broker's fetch.max.bytes.
-      maxBytes: Math.max(0, Math.min(request.maxBytes, broker.config.fetchMaxBytes)),
-      minBytes: request.minBytes,
+      maxBytes,
+      minBytes: Math.min(request.minBytes, maxBytes),
       maxWaitMs: broker.shuttingDown ? 0 : request.maxWaitMs,
       // A broker following the partitions (v15+ names it in replica_state); -1 for a consumer.
       replicaId,
@@ -153,30 +165,45 @@ export const fetchHandler = defineHandler({
         records: answer.records,
       });
     });
-    // consumer_byte_rate (KIP-13, KIP-219), never for a follower: the response's record bytes are
-    // recorded; over the quota, Kafka takes them back and answers an empty response carrying the
-    // throttle time (FullFetchContext.getThrottledResponse), and the connection is muted for it.
-    if (replicaId < 0) {
-      const clientId = context.clientId ?? '';
-      const user = quotaUserOf(context.session.principal);
-      const quota = broker.clientQuotas.quotaFor(user, clientId, 'consumer_byte_rate');
-      // A tenant's user's bytes out are counted too (tenant/accounting.ts), unless the answer is throttled empty.
-      const accounted = broker.tenants.any;
-      if (quota !== null || accounted) {
-        let bytes = 0;
-        for (const answer of fetched) bytes += answer.records?.byteLength ?? 0;
-        if (quota !== null) {
-          const now = Date.now();
-          const throttleTimeMs = broker.clientThrottles.recordAndGetThrottleTimeMs('fetch', user, clientId, quota, bytes, now);
-          if (throttleTimeMs > 0) {
-            broker.clientThrottles.unrecord('fetch', user, clientId, quota, bytes, now);
-            context.throttle(throttleTimeMs);
-            return { throttleTimeMs, errorCode: ErrorCode.NONE, sessionId: 0, responses: [] };
-          }
-        }
-        if (accounted) broker.tenants.accounting.add(user, 'bytesOut', bytes);
+    const response = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
+    if (quota !== null) {
+      // Kafka records the response's size (FetchContext.getResponseSize); over the quota it takes
+      // it back and answers an empty response carrying the throttle time
+      // (FullFetchContext.getThrottledResponse), and the connection is muted for it.
+      const bytes = fetchResponseBytes(response, context.apiVersion);
+      const now = Date.now();
+      const throttleTimeMs = broker.clientThrottles.recordAndGetThrottleTimeMs('fetch', user, clientId, quota, bytes, now);
+      if (throttleTimeMs > 0) {
+        broker.clientThrottles.unrecord('fetch', user, clientId, quota, bytes, now);
+        context.throttle(throttleTimeMs);
+        return { throttleTimeMs, errorCode: ErrorCode.NONE, sessionId: 0, responses: [] };
       }
     }
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
+    // A tenant's user's bytes out (tenant/accounting.ts): the record bytes of an answer not throttled empty.
+    if (replicaId < 0 && broker.tenants.any) {
+      let bytes = 0;
+      for (const answer of fetched) bytes += answer.records?.byteLength ?? 0;
+      broker.tenants.accounting.add(user, 'bytesOut', bytes);
+    }
+    return response;
   },
 });
+
+/**
+ * The size of a Fetch response's body as it will be written (Kafka's FetchResponse.sizeOf), without
+ * copying its records: they are encoded as empty chunk lists of their length, their bytes added.
+ */
+function fetchResponseBytes(response: Encodable<FetchResponse>, version: number): number {
+  let recordBytes = 0;
+  const sized = (records: Records | null | undefined): Records | null => {
+    if (records === null || records === undefined) return null;
+    recordBytes += records.byteLength;
+    return { byteLength: records.byteLength, chunks: [] };
+  };
+  const writer = new Writer();
+  writeFetchResponse(writer, version, {
+    ...response,
+    responses: (response.responses ?? []).map((topic) => ({ ...topic, partitions: (topic.partitions ?? []).map((partition) => ({ ...partition, records: sized(partition.records) })) })),
+  });
+  return writer.byteLength + recordBytes;
+}

@@ -21,6 +21,9 @@
 import { limits } from '../config/limits.js';
 import type { ResolvedQuota } from './client-quotas.js';
 
+/** Kafka turns the window's bytes into an Int (Double.toInt saturates). */
+const INT32_MAX = 2 ** 31 - 1;
+
 /** One sample of a windowed sum: its window's start and the value recorded in it. */
 interface Sample {
   start: number;
@@ -148,6 +151,17 @@ export class ClientThrottles {
     const rate = sensor.rate.measure(nowMs);
     if (!(rate > quota.limit)) return 0;
     return throttleTimeMs(rate, quota.limit, sensor.rate.windowSizeMs(nowMs), this.maxThrottleTimeMs);
+  }
+
+  /**
+   * Kafka's getMaxValueInQuotaWindow: the most a client under `quota` may take in one request
+   * without being throttled when its sensor holds nothing, the quota over the (quota.window.num - 1)
+   * windows its rate is measured over at least (10 s of quota by default). A consumer's fetch is
+   * capped at it, so a fetch larger than that is not throttled every time (and answered empty
+   * forever, its bytes taken back each time).
+   */
+  maxValueInQuotaWindow(quota: ResolvedQuota): number {
+    return Math.min(INT32_MAX, Math.floor(quota.limit * (this.windowNum - 1) * (this.windowMs / 1000)));
   }
 
   /**

@@ -4,7 +4,8 @@
 // a throttled response the connection reads no new request for that long (the next answer comes
 // no earlier). A client id without a quota is not throttled; the broker's RSS stays flat while a
 // throttled client keeps pipelining requests it does not read. A consumer fetching as fast as it
-// can is held to its consumer_byte_rate the same way, its throttled fetches answered empty.
+// can is held to its consumer_byte_rate the same way, its throttled fetches answered empty; a fetch
+// asking for more than the quota's window allows is capped at it rather than throttled.
 
 import t from 'tap';
 import { ErrorCode, errorName } from '../../src/protocol/errors.js';
@@ -155,6 +156,27 @@ t.test('a consumer at full speed is held to its consumer_byte_rate: throttled fe
   t.ok(throttled > 0, 'fetch responses carry throttle times');
   t.equal(emptyWhenThrottled, throttled, 'a throttled fetch is answered without records, as Kafka answers it');
   t.equal(earlyAnswers, 0, 'no fetch was answered before the previous throttle time ended');
+});
+
+t.test("a consumer's fetch is capped at what its quota allows in the window (Kafka's getMaxValueInQuotaWindow)", async (t) => {
+  // 400 kB/s: the window (quota.window.num - 1 = 10 windows of 1 s) allows 4 MB; a response's
+  // headers over that round to a throttle time of 0 at this rate, so the capped fetch passes.
+  const quota = 400_000;
+  const windowBytes = quota * 10;
+  const altered = await admin.request(alterClientQuotasApi, 1, {
+    entries: [{ entity: [{ entityType: 'client-id', entityName: 'capped-consumer' }], ops: [{ key: 'consumer_byte_rate', value: quota, remove: false }] }],
+    validateOnly: false,
+  });
+  t.same(altered.entries.map((entry) => errorName(entry.errorCode)), ['NONE'], 'consumer_byte_rate=400 kB/s for client id capped-consumer');
+  const client = await RawClient.connect(t, broker.port);
+  const bigFetch = { ...fetchBody('throttled', 0, 0), maxBytes: 16 << 20 };
+  bigFetch.topics[0]!.partitions[0]!.partitionMaxBytes = 16 << 20;
+  const first = await client.request(fetchApi, 11, bigFetch, { clientId: 'capped-consumer' });
+  const records = first.responses[0]?.partitions[0]?.records as Buffer | null | undefined;
+  t.equal(first.throttleTimeMs, 0, 'the first fetch is not throttled (uncapped, 16 MiB would be: 4 × the window)');
+  t.ok(records !== null && records !== undefined && records.length > 1 << 20 && records.length <= windowBytes, `it carries ${records?.length} bytes of records: more than 1 MiB, at most the window's ${windowBytes}`);
+  const second = await client.request(fetchApi, 11, { ...bigFetch, topics: [{ ...bigFetch.topics[0]!, partitions: [{ ...bigFetch.topics[0]!.partitions[0]!, fetchOffset: Number(nextOffsetAfter(records!, 0n)) }] }] }, { clientId: 'capped-consumer' });
+  t.ok(second.throttleTimeMs > 0 && second.responses.length === 0, `the next fetch at once is throttled (${second.throttleTimeMs} ms) and empty: the window is used up`);
 });
 
 /** The offset after the last whole batch of `records` (a fetch may end with a partial batch). */
