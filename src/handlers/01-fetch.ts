@@ -93,6 +93,8 @@ export const fetchHandler = defineHandler({
   maxVersion: 16,
   schema: fetchApi,
   authorizes: true,
+  // A follower's fetch is exempt from request_percentage, as in Kafka (sendResponseExemptThrottle).
+  requestQuotaExempt: (request, apiVersion) => (apiVersion <= 14 ? request.replicaId : request.replicaState.replicaId) >= 0,
   async handle(request, context) {
     const broker = context.broker;
     if (context.apiVersion >= FIRST_TOP_LEVEL_ERROR_VERSION && request.sessionEpoch !== FULL_FETCH_EPOCH && request.sessionEpoch !== NO_SESSION_EPOCH) {

@@ -122,6 +122,12 @@ export interface Handler<Request extends object = object, Response extends objec
    * asks, and closes any other principal's connection: a handler without checks fails closed.
    */
   readonly authorizes?: true;
+  /**
+   * Whether this request is exempt from request_percentage (KIP-124) although its handler
+   * authorizes: Kafka exempts a follower's fetch (the inter-broker APIs, handlers without
+   * `authorizes`, are exempt anyway).
+   */
+  requestQuotaExempt?(request: Request, apiVersion: number): boolean;
   handle(request: Request, context: RequestContext): Promise<HandlerResult<Response>> | HandlerResult<Response>;
 }
 

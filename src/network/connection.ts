@@ -13,6 +13,10 @@
 // closed after the responses before it, and the failure is logged at ERROR.
 // The rest of a large produce frame may be read by the addon's frame receiver thread while
 // the socket is paused (frame-receiver.ts); the connection goes on when it is whole.
+// request_percentage (KIP-124, quota/request-quota.ts): the main thread's time for a request
+// (its decoding and the handler's synchronous part, then its response's encoding) is recorded
+// for the principal and client id; over the quota the response carries the throttle time (the
+// larger of it and a byte-rate one) and the connection is muted for it, as Kafka does.
 
 import { quotaUserOf } from '../quota/throttle.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acl.js';
@@ -35,6 +39,8 @@ import { readRequestHeader, writeResponseHeader } from '../protocol/header.js';
 import { Reader } from '../protocol/reader.js';
 import { excerpt } from '../protocol/string-limits.js';
 import { Writer } from '../protocol/writer.js';
+import { recordRequestTime } from '../quota/request-quota.js';
+import type { ApiSchema } from '../protocol/message.js';
 import type { ConnectionSession } from '../security/sasl-session.js';
 import type { AdmissionTicket, AdmissionWaiter, RequestAdmission } from './admission.js';
 import type { SharedFramePool } from './frame-pool.js';
@@ -84,6 +90,24 @@ function rightSized(chunk: Chunk): Chunk {
   const copy = Buffer.allocUnsafeSlow(chunk.length);
   chunk.copy(copy);
   return copy;
+}
+
+/** A request's main-thread time so far, for request_percentage; null for a request exempt from it. */
+interface RequestTime {
+  readonly threadMs: number;
+  readonly clientId: string | null;
+}
+
+const throttleFieldOf = new WeakMap<ApiSchema, boolean>();
+
+/** Whether the API's responses have a throttleTimeMs field (at some version: the codec writes it where the version has it). */
+function hasThrottleTimeField(schema: ApiSchema): boolean {
+  let has = throttleFieldOf.get(schema);
+  if (has === undefined) {
+    has = 'throttleTimeMs' in schema.defaultResponse();
+    throttleFieldOf.set(schema, has);
+  }
+  return has;
 }
 
 function describe(error: unknown): string {
@@ -381,6 +405,7 @@ export class Connection implements AdmissionWaiter {
    * frame's batches even after this connection has closed.
    */
   private dispatch(frame: Buffer, releaseFrame: (() => void) | null): void {
+    const startedMs = performance.now();
     const ticket = this.admittedTicket;
     this.admittedTicket = null;
     let released = false;
@@ -488,12 +513,17 @@ export class Connection implements AdmissionWaiter {
       this.handlerFailure(handler, error);
       return;
     }
+    // Kafka exempts the inter-broker requests (handlers without ACL checks of their own, here
+    // allowed CLUSTER_ACTION above), a follower's fetch, and what its authenticator answers
+    // before a login completes.
+    const exempt = !session.authenticated || handler.authorizes !== true || handler.requestQuotaExempt?.(request, header.apiVersion) === true;
+    const requestTime: RequestTime | null = exempt ? null : { threadMs: performance.now() - startedMs, clientId: header.clientId };
     if (result instanceof Promise) {
       this.options.track(result);
       result.then(
         (response) => {
           release();
-          this.complete(slot, handler, header.correlationId, header.apiVersion, response);
+          this.complete(slot, handler, header.correlationId, header.apiVersion, response, requestTime);
         },
         (error: unknown) => {
           release();
@@ -502,7 +532,7 @@ export class Connection implements AdmissionWaiter {
       );
     } else {
       release();
-      this.complete(slot, handler, header.correlationId, header.apiVersion, result);
+      this.complete(slot, handler, header.correlationId, header.apiVersion, result, requestTime);
     }
   }
 
@@ -527,7 +557,7 @@ export class Connection implements AdmissionWaiter {
     this.options.track(work);
   }
 
-  private complete(slot: Slot, handler: Handler, correlationId: number, apiVersion: number, response: object | symbol): void {
+  private complete(slot: Slot, handler: Handler, correlationId: number, apiVersion: number, response: object | symbol, requestTime: RequestTime | null = null): void {
     if (this.closed) return; // onClosed released what the slot held
     // A failed SASL exchange: its answer is the last thing this connection gets.
     if (this.options.session.failed) slot.closeAfter = true;
@@ -537,7 +567,13 @@ export class Connection implements AdmissionWaiter {
       slot.chunks = [];
       slot.closeAfter = true;
     } else {
+      const encodingStartedMs = performance.now();
+      const session = this.options.session;
+      if (requestTime !== null) response = this.throttleForRequestTime(handler, response as object, requestTime);
       const chunks = this.encode(handler, correlationId, apiVersion, response as object);
+      // Kafka records its network thread's time for the request once the response is sent, without
+      // a throttle check (recordNoThrottle): the encoding is this broker's share of it.
+      if (requestTime !== null) recordRequestTime(this.options.services, session.principal, requestTime.clientId, performance.now() - encodingStartedMs, Date.now(), false);
       if (chunks === null) {
         slot.chunks = [];
         slot.closeAfter = true;
@@ -549,6 +585,21 @@ export class Connection implements AdmissionWaiter {
       }
     }
     void this.flush();
+  }
+
+  /**
+   * request_percentage: records the request's time so far and, over the quota, mutes the
+   * connection and answers the response with the larger of its throttle time (a byte-rate
+   * quota's) and this one, as Kafka's KafkaApis does for each API with the field.
+   */
+  private throttleForRequestTime(handler: Handler, response: object, requestTime: RequestTime): object {
+    const now = Date.now();
+    const throttleTimeMs = recordRequestTime(this.options.services, this.options.session.principal, requestTime.clientId, requestTime.threadMs, now, true);
+    if (throttleTimeMs <= 0) return response;
+    this.mute(now + throttleTimeMs);
+    if (!hasThrottleTimeField(handler.schema)) return response;
+    const current = (response as { throttleTimeMs?: number }).throttleTimeMs ?? 0;
+    return current >= throttleTimeMs ? response : { ...response, throttleTimeMs };
   }
 
   /** The response's bytes, or null when it cannot be encoded (logged: it is a broker bug). */

@@ -103,8 +103,8 @@ export function throttleTimeMs(rate: number, limit: number, windowSizeMs: number
   return Math.min(maxMs, Math.round(((rate - limit) / limit) * windowSizeMs));
 }
 
-/** The quota types enforced: their sensors are apart, as Kafka's Produce and Fetch quota managers are. */
-export type ThrottledQuotaType = 'produce' | 'fetch';
+/** The quota types enforced: their sensors are apart, as Kafka's Produce, Fetch and Request quota managers are. */
+export type ThrottledQuotaType = 'produce' | 'fetch' | 'request';
 
 interface Sensor {
   readonly rate: WindowedRate;
@@ -137,6 +137,27 @@ export class ClientThrottles {
    * quota that applies to them, and answers the throttle time Kafka gives (0 within the quota).
    */
   recordAndGetThrottleTimeMs(type: ThrottledQuotaType, user: string, clientId: string, quota: ResolvedQuota, bytes: number, nowMs: number): number {
+    const sensor = this.sensorOf(type, user, clientId, quota, nowMs);
+    sensor.rate.record(bytes, nowMs);
+    const rate = sensor.rate.measure(nowMs);
+    if (!(rate > quota.limit)) return 0;
+    // Kafka's ClientRequestQuotaManager bounds its throttle time by one window (boundedThrottleTime):
+    // the time share of one request is small, and a long mute would only waste the client's share.
+    const maxMs = type === 'request' ? this.windowMs : this.maxThrottleTimeMs;
+    return throttleTimeMs(rate, quota.limit, sensor.rate.windowSizeMs(nowMs), maxMs);
+  }
+
+  /**
+   * Records `value` without computing a throttle time (Kafka's recordNoThrottle): what a request
+   * cost after its response's throttle time was decided (the encoding of the response) counts for
+   * the next ones.
+   */
+  recordNoThrottle(type: ThrottledQuotaType, user: string, clientId: string, quota: ResolvedQuota, value: number, nowMs: number): void {
+    this.sensorOf(type, user, clientId, quota, nowMs).rate.record(value, nowMs);
+  }
+
+  /** The sensor of the quota entity, made when missing; marked as the most recently used. */
+  private sensorOf(type: ThrottledQuotaType, user: string, clientId: string, quota: ResolvedQuota, nowMs: number): Sensor {
     const key = this.keyOf(type, user, clientId, quota);
     let sensor = this.sensors.get(key);
     if (sensor === undefined) {
@@ -147,10 +168,7 @@ export class ClientThrottles {
     }
     this.sensors.set(key, sensor);
     sensor.lastUsedMs = nowMs;
-    sensor.rate.record(bytes, nowMs);
-    const rate = sensor.rate.measure(nowMs);
-    if (!(rate > quota.limit)) return 0;
-    return throttleTimeMs(rate, quota.limit, sensor.rate.windowSizeMs(nowMs), this.maxThrottleTimeMs);
+    return sensor;
   }
 
   /**
