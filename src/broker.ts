@@ -267,7 +267,10 @@ export class Broker {
         partitions,
         credentials,
         clientQuotas,
-        clientThrottles: new ClientThrottles(controller.config.quotaWindowNum, controller.config.quotaWindowSizeSeconds),
+        clientThrottles: new ClientThrottles(controller.config.quotaWindowNum, controller.config.quotaWindowSizeSeconds, undefined, {
+          num: controller.config.controllerQuotaWindowNum,
+          sizeSeconds: controller.config.controllerQuotaWindowSizeSeconds,
+        }),
         authorizer,
         tenants,
         admin: new Admin({ config: () => controller.config, controller, partitions, logger }),

@@ -14,6 +14,7 @@ import type { ConfigOutcome, Controller, CreateTopicRequest, TopicOutcome } from
 import type { Logger } from '../logger.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { UNBOUNDED_MUTATION_QUOTA, type ControllerMutationQuota } from '../quota/controller-mutation-quota.js';
 import { ZERO_UUID } from '../protocol/message.js';
 import { excerpt } from '../protocol/string-limits.js';
 import { brokerConfigEntries, clusterDefaultConfigEntries, topicConfigEntries, type ConfigEntry } from './config-entries.js';
@@ -109,6 +110,9 @@ interface ResourceAlteration extends ConfigResource {
   readonly brokerLogger?: () => ConfigOutcome;
 }
 
+/** Kafka's answer to a mutation the controller_mutation_rate quota refuses (Errors.THROTTLING_QUOTA_EXCEEDED's message). */
+const THROTTLED = { errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED, errorMessage: 'The throttling quota has been exceeded.', topic: null } as const;
+
 export class Admin {
   constructor(private readonly services: AdminServices) {}
 
@@ -117,9 +121,15 @@ export class Admin {
   /**
    * CreateTopics: each topic created (or only checked, `validateOnly`), all or nothing per
    * topic; a name given twice is INVALID_REQUEST for both; a creation longer than
-   * `timeoutMs` is answered REQUEST_TIMED_OUT and goes on.
+   * `timeoutMs` is answered REQUEST_TIMED_OUT and goes on. As Kafka's ZkAdminManager, a valid
+   * topic's partitions are recorded in `mutationQuota` (controller_mutation_rate) just before it
+   * is created, and a topic the quota refuses is THROTTLING_QUOTA_EXCEEDED.
    */
-  createTopics(requests: readonly CreateTopicRequest[], options: { validateOnly: boolean; timeoutMs: number }): Promise<CreatedTopic[]> {
+  createTopics(
+    requests: readonly CreateTopicRequest[],
+    options: { validateOnly: boolean; timeoutMs: number; mutationQuota?: ControllerMutationQuota },
+  ): Promise<CreatedTopic[]> {
+    const mutationQuota = options.mutationQuota ?? UNBOUNDED_MUTATION_QUOTA;
     const controller = this.services.controller;
     const repeated = duplicates(requests.map((request) => request.name));
     return Promise.all(
@@ -128,10 +138,20 @@ export class Admin {
           return this.created(request, { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Create topics request from client contains a duplicate topic ${excerpt(request.name)}`, topic: null });
         }
         if (options.validateOnly) return this.created(request, controller.validateCreate(request));
+        if (mutationQuota !== UNBOUNDED_MUTATION_QUOTA) {
+          const invalid = controller.validateCreate(request);
+          if (invalid !== null && invalid.errorCode !== ErrorCode.NONE) return this.created(request, invalid);
+          if (!mutationQuota.tryRecord(this.partitionCountOf(request))) return this.created(request, THROTTLED);
+        }
         const timedOut = { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: `Creating topic ${excerpt(request.name)} did not finish within ${options.timeoutMs} ms; it goes on.`, topic: null };
         return this.created(request, await withinRequestTimeout(controller.createTopic(request), options.timeoutMs, () => timedOut));
       }),
     );
+  }
+
+  /** The partitions a CreateTopics entry makes: its assignments', else its count, else num.partitions. */
+  private partitionCountOf(request: CreateTopicRequest): number {
+    return request.assignments.length > 0 ? request.assignments.length : request.numPartitions === -1 ? this.services.config().numPartitions : request.numPartitions;
   }
 
   private created(request: CreateTopicRequest, outcome: TopicOutcome | null): CreatedTopic {
@@ -139,7 +159,7 @@ export class Admin {
       return { name: request.name, topicId: ZERO_UUID, errorCode: outcome.errorCode, errorMessage: outcome.errorMessage, numPartitions: -1, replicationFactor: -1, configs: null };
     }
     const config = this.services.config();
-    const partitions = request.assignments.length > 0 ? request.assignments.length : request.numPartitions === -1 ? config.numPartitions : request.numPartitions;
+    const partitions = this.partitionCountOf(request);
     const overrides: Record<string, string> = {};
     for (const [key, value] of request.configs) if (value !== null) overrides[key] = value;
     return {
@@ -155,13 +175,21 @@ export class Admin {
     };
   }
 
-  /** DeleteTopics, by name or (a null name) by topic id; longer than `timeoutMs`: REQUEST_TIMED_OUT, and it goes on. */
-  deleteTopics(topics: readonly { name: string | null; topicId: string }[], timeoutMs: number): Promise<TopicChangeResult[]> {
+  /**
+   * DeleteTopics, by name or (a null name) by topic id; longer than `timeoutMs`: REQUEST_TIMED_OUT,
+   * and it goes on. Each topic's partitions (0 for one this broker does not know) are recorded in
+   * `mutationQuota` before it is deleted, as Kafka's ZkAdminManager; a refused one is
+   * THROTTLING_QUOTA_EXCEEDED.
+   */
+  deleteTopics(topics: readonly { name: string | null; topicId: string }[], timeoutMs: number, mutationQuota: ControllerMutationQuota = UNBOUNDED_MUTATION_QUOTA): Promise<TopicChangeResult[]> {
     return Promise.all(
       topics.map(async (entry): Promise<TopicChangeResult> => {
         const name = entry.name ?? this.services.partitions.topicById(entry.topicId)?.name ?? null;
         if (name === null) {
           return { name: null, topicId: entry.topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: `Topic id ${entry.topicId} does not exist.` };
+        }
+        if (!mutationQuota.tryRecord(this.services.partitions.topic(name)?.partitionDirs.length ?? 0)) {
+          return { name, topicId: entry.topicId, errorCode: THROTTLED.errorCode, errorMessage: THROTTLED.errorMessage };
         }
         const outcome = await withinRequestTimeout(this.services.controller.deleteTopic(name), timeoutMs, () => ({
           errorCode: ErrorCode.REQUEST_TIMED_OUT,
@@ -173,16 +201,29 @@ export class Admin {
     );
   }
 
-  /** CreatePartitions: raises each topic's partition count; a topic named twice is INVALID_REQUEST; longer than `timeoutMs`: REQUEST_TIMED_OUT, and it goes on. */
+  /**
+   * CreatePartitions: raises each topic's partition count; a topic named twice is
+   * INVALID_REQUEST; longer than `timeoutMs`: REQUEST_TIMED_OUT, and it goes on. With a
+   * controller_mutation_rate quota, a valid increase (checked first, as validate_only would) is
+   * recorded in `mutationQuota` before it is made, as Kafka's ZkAdminManager; a refused one is
+   * THROTTLING_QUOTA_EXCEEDED.
+   */
   createPartitions(
     topics: readonly { name: string; count: number; assignments: readonly (readonly number[])[] | null }[],
-    options: { validateOnly: boolean; timeoutMs: number },
+    options: { validateOnly: boolean; timeoutMs: number; mutationQuota?: ControllerMutationQuota },
   ): Promise<TopicChangeResult[]> {
+    const mutationQuota = options.mutationQuota ?? UNBOUNDED_MUTATION_QUOTA;
     const repeated = duplicates(topics.map((topic) => topic.name));
     return Promise.all(
       topics.map(async (topic): Promise<TopicChangeResult> => {
         const result = (errorCode: number, errorMessage: string | null): TopicChangeResult => ({ name: topic.name, topicId: ZERO_UUID, errorCode, errorMessage });
         if (repeated.has(topic.name)) return result(ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.');
+        if (!options.validateOnly && mutationQuota !== UNBOUNDED_MUTATION_QUOTA) {
+          const current = this.services.partitions.topic(topic.name)?.partitionDirs.length ?? 0;
+          const checked = await this.services.controller.createPartitions(topic.name, topic.count, topic.assignments, true);
+          if (checked.errorCode !== ErrorCode.NONE) return result(checked.errorCode, checked.errorMessage);
+          if (!mutationQuota.tryRecord(Math.max(0, topic.count - current))) return result(THROTTLED.errorCode, THROTTLED.errorMessage);
+        }
         const outcome = await withinRequestTimeout(
           this.services.controller.createPartitions(topic.name, topic.count, topic.assignments, options.validateOnly),
           options.timeoutMs,

@@ -265,6 +265,9 @@ export interface BrokerConfig {
   readonly quotaWindowNum: number;
   /** quota.window.size.seconds: each sample's time span. */
   readonly quotaWindowSizeSeconds: number;
+  /** controller.quota.window.num, controller.quota.window.size.seconds: the token bucket of controller_mutation_rate (KIP-599). */
+  readonly controllerQuotaWindowNum: number;
+  readonly controllerQuotaWindowSizeSeconds: number;
   readonly numShards: number;
   readonly fetchZeroCopy: boolean;
   /** num.network.threads: the addon's frame receiver threads (network/frame-receiver.ts). */
@@ -627,6 +630,8 @@ export function buildBrokerConfig(
     fetchMaxBytes: get('fetch.max.bytes'),
     quotaWindowNum: get('quota.window.num'),
     quotaWindowSizeSeconds: get('quota.window.size.seconds'),
+    controllerQuotaWindowNum: get('controller.quota.window.num'),
+    controllerQuotaWindowSizeSeconds: get('controller.quota.window.size.seconds'),
     numShards: get<number | null>('num.shards') ?? defaultShardCount(),
     fetchZeroCopy: get<string>('fetch.zero.copy') === 'on',
     numNetworkThreads: get<number>('num.network.threads'),

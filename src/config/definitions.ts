@@ -245,6 +245,11 @@ export const brokerConfigDefinitions = define([
   },
   { name: 'quota.window.num', type: 'int', defaultValue: '11', min: 1, doc: 'The number of samples to retain in memory for client quotas (the rate is measured over this many windows).' },
   { name: 'quota.window.size.seconds', type: 'int', defaultValue: '1', min: 1, doc: 'The time span of each sample for client quotas.' },
+  {
+    name: 'controller.quota.window.num', type: 'int', defaultValue: '11', min: 1,
+    doc: 'The number of samples of controller_mutation_rate quotas (KIP-599): a client may burst this many windows\' worth of its rate.',
+  },
+  { name: 'controller.quota.window.size.seconds', type: 'int', defaultValue: '1', min: 1, doc: 'The time span of each sample of controller_mutation_rate quotas.' },
   { name: 'fetch.max.bytes', type: 'int', defaultValue: '57671680', min: 1024, doc: 'Most record bytes in one fetch response, whatever the client asks.' },
   { name: 'num.shards', type: 'int', defaultValue: null, min: 1, max: 256, doc: 'Shard worker threads that own partitions (default: available cores).' },
   {

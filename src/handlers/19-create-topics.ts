@@ -7,6 +7,9 @@
 // creation longer than the request's timeoutMs is answered REQUEST_TIMED_OUT and goes on.
 // The work is the admin layer's (admin/admin.ts `createTopics`). A topic under a tenant's
 // prefix past the tenant's max.topics or max.partitions is POLICY_VIOLATION (tenant/tenants.ts).
+// controller_mutation_rate (KIP-599): each valid topic's partitions are recorded before it is
+// created; from v6 a topic over the quota is THROTTLING_QUOTA_EXCEEDED (strict), before v6 it is
+// created and the response throttled (permissive).
 
 import { createTopicsApi } from '../protocol/generated/index.js';
 import type { CreatedTopic } from '../admin/admin.js';
@@ -14,6 +17,10 @@ import { ErrorCode } from '../protocol/errors.js';
 import { ZERO_UUID } from '../protocol/message.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acl.js';
 import { defineHandler } from './handler.js';
+import { controllerMutationQuotaFor, mutationThrottleTimeMs } from './mutation-quota.js';
+
+/** The first version answering THROTTLING_QUOTA_EXCEEDED (Kafka's strictSinceVersion). */
+const STRICT_MUTATION_QUOTA_VERSION = 6;
 
 export const createTopicsHandler = defineHandler({
   minVersion: 0,
@@ -40,6 +47,7 @@ export const createTopicsHandler = defineHandler({
       refusals.forEach((message, index) => message !== null && policy.set(creations[index]!.name, message));
     }
     const allowed = authorized.filter((topic) => !policy.has(topic.name));
+    const mutationQuota = controllerMutationQuotaFor(context, STRICT_MUTATION_QUOTA_VERSION);
     const made = await context.broker.admin.createTopics(
       allowed.map((topic) => ({
         name: topic.name,
@@ -48,7 +56,7 @@ export const createTopicsHandler = defineHandler({
         assignments: topic.assignments,
         configs: new Map(topic.configs.map((config) => [config.name, config.value])),
       })),
-      { validateOnly: request.validateOnly, timeoutMs: request.timeoutMs },
+      { validateOnly: request.validateOnly, timeoutMs: request.timeoutMs, mutationQuota },
     );
     const byName = new Map(made.map((topic) => [topic.name, topic]));
     const policyViolation = (name: string): CreatedTopic | undefined => {
@@ -60,7 +68,7 @@ export const createTopicsHandler = defineHandler({
         (refused(topic.name) ? undefined : (policyViolation(topic.name) ?? byName.get(topic.name))) ?? { name: topic.name, topicId: ZERO_UUID, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'creating this topic needs CREATE on the cluster or the topic', numPartitions: -1, replicationFactor: -1, configs: null },
     );
     return {
-      throttleTimeMs: 0,
+      throttleTimeMs: mutationThrottleTimeMs(context, mutationQuota),
       topics: created.map((topic) => ({
         ...topic,
         configs: topic.configs?.map(({ name, value, readOnly, configSource, isSensitive }) => ({ name, value, readOnly, configSource, isSensitive })) ?? null,

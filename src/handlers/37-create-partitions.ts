@@ -6,6 +6,9 @@
 // responsive). The work is the admin layer's (admin/admin.ts `createPartitions`).
 // Kafka's check: ALTER on the topic (TOPIC_AUTHORIZATION_FAILED, before its existence is
 // looked at). Past a tenant's max.partitions: POLICY_VIOLATION (tenant/tenants.ts).
+// controller_mutation_rate (KIP-599): each valid increase is recorded before it is made; from v3
+// a topic over the quota is THROTTLING_QUOTA_EXCEEDED (strict), before v3 its partitions are
+// created and the response throttled (permissive).
 
 import { createPartitionsApi } from '../protocol/generated/index.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -13,6 +16,10 @@ import { ZERO_UUID } from '../protocol/message.js';
 import { AclOperation, ResourceType } from '../security/acl.js';
 import { servingAuthorized } from './acl-checks.js';
 import { defineHandler } from './handler.js';
+import { controllerMutationQuotaFor, mutationThrottleTimeMs } from './mutation-quota.js';
+
+/** The first version answering THROTTLING_QUOTA_EXCEEDED (Kafka's strictSinceVersion). */
+const STRICT_MUTATION_QUOTA_VERSION = 3;
 
 export const createPartitionsHandler = defineHandler({
   minVersion: 0,
@@ -20,6 +27,7 @@ export const createPartitionsHandler = defineHandler({
   schema: createPartitionsApi,
   authorizes: true,
   async handle(request, context) {
+    const mutationQuota = controllerMutationQuotaFor(context, STRICT_MUTATION_QUOTA_VERSION);
     const results = await servingAuthorized(
       request.topics.map((topic) => ({ name: topic.name, count: topic.count, assignments: topic.assignments?.map((assignment) => assignment.brokerIds) ?? null })),
       (topic) => (context.authorize(AclOperation.ALTER, ResourceType.TOPIC, topic.name) ? null : ErrorCode.TOPIC_AUTHORIZATION_FAILED),
@@ -35,7 +43,7 @@ export const createPartitionsHandler = defineHandler({
           : allowed.map(() => null);
         const made = await context.broker.admin.createPartitions(
           allowed.filter((_topic, index) => refusals[index] === null),
-          { validateOnly: request.validateOnly, timeoutMs: request.timeoutMs },
+          { validateOnly: request.validateOnly, timeoutMs: request.timeoutMs, mutationQuota },
         );
         let next = 0;
         return allowed.map((topic, index) => {
@@ -45,6 +53,6 @@ export const createPartitionsHandler = defineHandler({
       },
       (topic, errorCode) => ({ name: topic.name, topicId: ZERO_UUID, errorCode, errorMessage: 'The topic authorization is failed.' }),
     );
-    return { throttleTimeMs: 0, results: results.map((result) => ({ name: result.name!, errorCode: result.errorCode, errorMessage: result.errorMessage })) };
+    return { throttleTimeMs: mutationThrottleTimeMs(context, mutationQuota), results: results.map((result) => ({ name: result.name!, errorCode: result.errorCode, errorMessage: result.errorMessage })) };
   },
 });

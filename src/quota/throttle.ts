@@ -20,6 +20,7 @@
 
 import { limits } from '../config/limits.js';
 import type { ResolvedQuota } from './client-quotas.js';
+import { BucketMutationQuota, TokenBucket, type ControllerMutationQuota } from './controller-mutation-quota.js';
 
 /** Kafka turns the window's bytes into an Int (Double.toInt saturates). */
 const INT32_MAX = 2 ** 31 - 1;
@@ -103,12 +104,25 @@ export function throttleTimeMs(rate: number, limit: number, windowSizeMs: number
   return Math.min(maxMs, Math.round(((rate - limit) / limit) * windowSizeMs));
 }
 
-/** The quota types enforced: their sensors are apart, as Kafka's Produce, Fetch and Request quota managers are. */
+/**
+ * The quota types enforced: their sensors are apart, as Kafka's quota managers are (Produce,
+ * Fetch, Request with a windowed rate; ControllerMutation with a token bucket,
+ * controller-mutation-quota.ts).
+ */
 export type ThrottledQuotaType = 'produce' | 'fetch' | 'request';
 
 interface Sensor {
-  readonly rate: WindowedRate;
+  /** The windowed rate (produce, fetch, request); null for a controller mutation sensor. */
+  readonly rate: WindowedRate | null;
+  /** The token bucket (controller mutation); null for the others. */
+  readonly bucket: TokenBucket | null;
   lastUsedMs: number;
+}
+
+/** The windows of the controller mutation quota's bucket (controller.quota.window.*). */
+export interface BucketWindows {
+  readonly num: number;
+  readonly sizeSeconds: number;
 }
 
 /** The broker's quota sensors (BrokerServices.clientThrottles). */
@@ -122,6 +136,7 @@ export class ClientThrottles {
     private readonly windowNum: number,
     windowSizeSeconds: number,
     private readonly bounds: { readonly sensorsMax: number; readonly idleMs: number } = { sensorsMax: limits.quotaSensorsMax, idleMs: limits.quotaSensorIdleMs },
+    private readonly controllerWindows: BucketWindows = { num: windowNum, sizeSeconds: windowSizeSeconds },
   ) {
     this.windowMs = windowSizeSeconds * 1000;
     this.maxThrottleTimeMs = windowNum * this.windowMs;
@@ -137,14 +152,14 @@ export class ClientThrottles {
    * quota that applies to them, and answers the throttle time Kafka gives (0 within the quota).
    */
   recordAndGetThrottleTimeMs(type: ThrottledQuotaType, user: string, clientId: string, quota: ResolvedQuota, bytes: number, nowMs: number): number {
-    const sensor = this.sensorOf(type, user, clientId, quota, nowMs);
-    sensor.rate.record(bytes, nowMs);
-    const rate = sensor.rate.measure(nowMs);
+    const sensor = this.rateOf(type, user, clientId, quota, nowMs);
+    sensor.record(bytes, nowMs);
+    const rate = sensor.measure(nowMs);
     if (!(rate > quota.limit)) return 0;
     // Kafka's ClientRequestQuotaManager bounds its throttle time by one window (boundedThrottleTime):
     // the time share of one request is small, and a long mute would only waste the client's share.
     const maxMs = type === 'request' ? this.windowMs : this.maxThrottleTimeMs;
-    return throttleTimeMs(rate, quota.limit, sensor.rate.windowSizeMs(nowMs), maxMs);
+    return throttleTimeMs(rate, quota.limit, sensor.windowSizeMs(nowMs), maxMs);
   }
 
   /**
@@ -153,16 +168,33 @@ export class ClientThrottles {
    * the next ones.
    */
   recordNoThrottle(type: ThrottledQuotaType, user: string, clientId: string, quota: ResolvedQuota, value: number, nowMs: number): void {
-    this.sensorOf(type, user, clientId, quota, nowMs).rate.record(value, nowMs);
+    this.rateOf(type, user, clientId, quota, nowMs).record(value, nowMs);
+  }
+
+  /**
+   * A request's controller_mutation_rate quota (KIP-599) over the bucket of the quota entity that
+   * gives it: `strict` refuses mutations once the bucket is below zero, permissive only throttles.
+   */
+  mutationQuota(user: string, clientId: string, quota: ResolvedQuota, strict: boolean, nowMs: number): ControllerMutationQuota {
+    const bucket = this.sensorOf('controller-mutation', user, clientId, quota, nowMs).bucket!;
+    const burst = this.controllerWindows.num * this.controllerWindows.sizeSeconds * quota.limit;
+    return new BucketMutationQuota(bucket, quota.limit, burst, strict);
+  }
+
+  private rateOf(type: ThrottledQuotaType, user: string, clientId: string, quota: ResolvedQuota, nowMs: number): WindowedRate {
+    return this.sensorOf(type, user, clientId, quota, nowMs).rate!;
   }
 
   /** The sensor of the quota entity, made when missing; marked as the most recently used. */
-  private sensorOf(type: ThrottledQuotaType, user: string, clientId: string, quota: ResolvedQuota, nowMs: number): Sensor {
+  private sensorOf(type: ThrottledQuotaType | 'controller-mutation', user: string, clientId: string, quota: ResolvedQuota, nowMs: number): Sensor {
     const key = this.keyOf(type, user, clientId, quota);
     let sensor = this.sensors.get(key);
     if (sensor === undefined) {
       this.expire(nowMs);
-      sensor = { rate: new WindowedRate(this.windowNum, this.windowMs), lastUsedMs: nowMs };
+      sensor =
+        type === 'controller-mutation'
+          ? { rate: null, bucket: new TokenBucket(nowMs), lastUsedMs: nowMs }
+          : { rate: new WindowedRate(this.windowNum, this.windowMs), bucket: null, lastUsedMs: nowMs };
     } else {
       this.sensors.delete(key); // re-inserted last: the map's order is least recently used first
     }
@@ -187,10 +219,10 @@ export class ClientThrottles {
    * answered without its records, so they do not count).
    */
   unrecord(type: ThrottledQuotaType, user: string, clientId: string, quota: ResolvedQuota, bytes: number, nowMs: number): void {
-    this.sensors.get(this.keyOf(type, user, clientId, quota))?.rate.record(-bytes, nowMs);
+    this.sensors.get(this.keyOf(type, user, clientId, quota))?.rate?.record(-bytes, nowMs);
   }
 
-  private keyOf(type: ThrottledQuotaType, user: string, clientId: string, quota: ResolvedQuota): string {
+  private keyOf(type: ThrottledQuotaType | 'controller-mutation', user: string, clientId: string, quota: ResolvedQuota): string {
     return `${type}\u0000${quota.entity.user !== undefined ? user : ''}\u0000${quota.entity.clientId !== undefined ? clientId : ''}`;
   }
 
