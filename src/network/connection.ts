@@ -39,7 +39,7 @@ import { readRequestHeader, writeResponseHeader } from '../protocol/header.js';
 import { Reader } from '../protocol/reader.js';
 import { excerpt } from '../protocol/string-limits.js';
 import { Writer } from '../protocol/writer.js';
-import { recordRequestTime } from '../quota/request-quota.js';
+import { recordRequestTime, requestQuotaOf, type RequestQuotaCharge } from '../quota/request-quota.js';
 import type { ApiSchema } from '../protocol/message.js';
 import type { ConnectionSession } from '../security/sasl-session.js';
 import type { AdmissionTicket, AdmissionWaiter, RequestAdmission } from './admission.js';
@@ -567,13 +567,16 @@ export class Connection implements AdmissionWaiter {
       slot.chunks = [];
       slot.closeAfter = true;
     } else {
-      const encodingStartedMs = performance.now();
-      const session = this.options.session;
-      if (requestTime !== null) response = this.throttleForRequestTime(handler, response as object, requestTime);
+      const charge = requestTime === null ? null : requestQuotaOf(this.options.services, this.options.session.principal, requestTime.clientId);
+      let encodingStartedMs = 0;
+      if (charge !== null) {
+        response = this.throttleForRequestTime(handler, response as object, charge, requestTime!.threadMs);
+        encodingStartedMs = performance.now();
+      }
       const chunks = this.encode(handler, correlationId, apiVersion, response as object);
       // Kafka records its network thread's time for the request once the response is sent, without
       // a throttle check (recordNoThrottle): the encoding is this broker's share of it.
-      if (requestTime !== null) recordRequestTime(this.options.services, session.principal, requestTime.clientId, performance.now() - encodingStartedMs, Date.now(), false);
+      if (charge !== null) recordRequestTime(this.options.services, charge, performance.now() - encodingStartedMs, Date.now(), false);
       if (chunks === null) {
         slot.chunks = [];
         slot.closeAfter = true;
@@ -592,9 +595,9 @@ export class Connection implements AdmissionWaiter {
    * connection and answers the response with the larger of its throttle time (a byte-rate
    * quota's) and this one, as Kafka's KafkaApis does for each API with the field.
    */
-  private throttleForRequestTime(handler: Handler, response: object, requestTime: RequestTime): object {
+  private throttleForRequestTime(handler: Handler, response: object, charge: RequestQuotaCharge, threadMs: number): object {
     const now = Date.now();
-    const throttleTimeMs = recordRequestTime(this.options.services, this.options.session.principal, requestTime.clientId, requestTime.threadMs, now, true);
+    const throttleTimeMs = recordRequestTime(this.options.services, charge, threadMs, now, true);
     if (throttleTimeMs <= 0) return response;
     this.mute(now + throttleTimeMs);
     if (!hasThrottleTimeField(handler.schema)) return response;

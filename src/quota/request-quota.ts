@@ -16,7 +16,7 @@
 // done elsewhere or is a wait, as Kafka's purgatory time is not its handler threads' — and the
 // socket reads and writes, which libuv does outside any one request.
 
-import type { ClientQuotas } from './client-quotas.js';
+import type { ClientQuotas, ResolvedQuota } from './client-quotas.js';
 import { quotaUserOf, type ClientThrottles } from './throttle.js';
 
 /** Kafka's NanosToPercentagePerSecond, per millisecond: a millisecond of one thread is 0.1 %·s. */
@@ -27,20 +27,31 @@ export interface RequestQuotaServices {
   readonly clientThrottles: ClientThrottles;
 }
 
-/**
- * Records `threadMs` of main-thread time for a request of `principal` from `clientId`, and
- * answers the throttle time it earns (0 without a request_percentage quota or within it). With
- * `check` false, the time is recorded and 0 answered (Kafka's recordNoThrottle).
- */
-export function recordRequestTime(services: RequestQuotaServices, principal: string, clientId: string | null, threadMs: number, nowMs: number, check: boolean): number {
+/** Whose request_percentage a request is recorded in: its quota user, client id and the quota that applies. */
+export interface RequestQuotaCharge {
+  readonly user: string;
+  readonly clientId: string;
+  readonly quota: ResolvedQuota;
+}
+
+/** The request_percentage quota of a request of `principal` from `clientId`; null without one (nothing is recorded). */
+export function requestQuotaOf(services: RequestQuotaServices, principal: string, clientId: string | null): RequestQuotaCharge | null {
   const user = quotaUserOf(principal);
   const id = clientId ?? '';
   const quota = services.clientQuotas.quotaFor(user, id, 'request_percentage');
-  if (quota === null) return 0;
+  return quota === null ? null : { user, clientId: id, quota };
+}
+
+/**
+ * Records `threadMs` of main-thread time in the charge's sensor, and answers the throttle time it
+ * earns (0 within the quota). With `check` false, the time is recorded and 0 answered (Kafka's
+ * recordNoThrottle).
+ */
+export function recordRequestTime(services: RequestQuotaServices, charge: RequestQuotaCharge, threadMs: number, nowMs: number, check: boolean): number {
   const value = threadMs * PERCENT_PER_MS;
   if (!check) {
-    services.clientThrottles.recordNoThrottle('request', user, id, quota, value, nowMs);
+    services.clientThrottles.recordNoThrottle('request', charge.user, charge.clientId, charge.quota, value, nowMs);
     return 0;
   }
-  return services.clientThrottles.recordAndGetThrottleTimeMs('request', user, id, quota, value, nowMs);
+  return services.clientThrottles.recordAndGetThrottleTimeMs('request', charge.user, charge.clientId, charge.quota, value, nowMs);
 }
