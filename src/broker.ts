@@ -87,6 +87,12 @@ export class Broker {
   private readonly servers: Server[] = [];
   /** Sockets counted against the connection quotas: every accepted one until it closes, TLS handshakes included. */
   private readonly admitted = new Set<Socket>();
+  /** Refused sockets whose close is delayed (an IP over its connection_creation_rate); at most limits.connectionsHeldMax. */
+  private readonly held = new Set<Socket>();
+  /** Accepted sockets waiting for max.connection.creation.rate, in order; at most limits.connectionsHeldMax. */
+  private readonly acceptQueue: { readonly socket: Socket; readonly proceed: (release: () => void) => void; recorded: boolean }[] = [];
+  /** The wait max.connection.creation.rate imposes before the next queued connection is taken up. */
+  private acceptWait: NodeJS.Timeout | null = null;
   private readonly tlsTerminators: TlsTerminator[] = [];
   /** TLS connections' responses: through the TLS socket's own queue, which encrypts (no sendfile, no sender thread). */
   private readonly tlsWriter = new BufferedResponseWriter();
@@ -129,11 +135,19 @@ export class Broker {
       responseBytesMax: limits.queuedResponseBytesMax,
     });
     // The controller's config: the static one under the dynamic broker configs stored with the metadata.
-    this.quotas = new ConnectionQuotas({
-      maxConnections: controller.config.maxConnections ?? descriptors.connections,
-      maxConnectionsPerIp: controller.config.maxConnectionsPerIp,
-      perIpOverrides,
-    });
+    this.quotas = new ConnectionQuotas(
+      {
+        maxConnections: controller.config.maxConnections ?? descriptors.connections,
+        maxConnectionsPerIp: controller.config.maxConnectionsPerIp,
+        perIpOverrides,
+        maxConnectionCreationRate: controller.config.maxConnectionCreationRate,
+      },
+      {
+        windowNum: controller.config.quotaWindowNum,
+        windowSizeSeconds: controller.config.quotaWindowSizeSeconds,
+        connectionRateFor: (ip) => services.clientQuotas.connectionRateFor(ip),
+      },
+    );
     this.refusals = new ThrottledLog(logger, REFUSAL_LOG_INTERVAL_MS);
     this.sasl = {
       credentials: services.credentials,
@@ -334,17 +348,16 @@ export class Broker {
         );
         this.tlsTerminators.push(terminator);
         server = createServer({ noDelay: true }, (socket) => {
-          const release = this.admit(socket);
-          if (release === null) return;
-          // The accepted socket closes with its TLS socket, or when the handshake fails.
-          socket.once('close', release);
-          terminator.accept(socket);
+          this.admit(socket, (release) => {
+            // The accepted socket closes with its TLS socket, or when the handshake fails.
+            socket.once('close', release);
+            terminator.accept(socket);
+          });
         });
       } else {
         // pauseOnConnect: nothing is read before the connection takes the socket over for direct reads (network/direct-read.ts).
         server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
-          const release = this.admit(socket);
-          if (release !== null) this.serve(socket, listener.name, security, null, release);
+          this.admit(socket, (release) => this.serve(socket, listener.name, security, null, release));
         });
       }
       await new Promise<void>((resolve, reject) => {
@@ -364,31 +377,107 @@ export class Broker {
   }
 
   /**
-   * A socket a listener accepted: counted against the connection quotas, or refused (null).
-   * The caller calls what this returns when the connection is gone (more than once is once).
-   * On a TLS listener this is before the handshake.
+   * A socket a listener accepted: taken up in the order of arrival (max.connection.creation.rate
+   * may make the ones behind wait, as Kafka's acceptor waits), then counted against the connection
+   * quotas and passed to `proceed`, or refused. `proceed`'s caller calls `release` when the
+   * connection is gone (more than once is once). On a TLS listener this is before the handshake.
    */
-  private admit(socket: Socket): (() => void) | null {
-    const address = socket.remoteAddress;
-    if (this.shuttingDown || address === undefined) {
+  private admit(socket: Socket, proceed: (release: () => void) => void): void {
+    if (this.shuttingDown || socket.remoteAddress === undefined) {
       socket.destroy(); // no address: the client is already gone
-      return null;
+      return;
     }
+    let waitMs = 0;
+    if (this.acceptQueue.length === 0 && this.acceptWait === null) {
+      waitMs = this.quotas.recordConnectionCreation();
+      if (waitMs === 0) {
+        this.admitNow(socket, proceed);
+        return;
+      }
+    } else if (this.acceptQueue.length >= limits.connectionsHeldMax) {
+      this.refusals.log('warn', 'max.connection.creation.rate', `refusing a connection from ${socket.remoteAddress}: max.connection.creation.rate reached and ${limits.connectionsHeldMax} connections already wait (limits.connectionsHeldMax)`);
+      socket.destroy();
+      return;
+    }
+    socket.pause();
+    socket.on('error', () => undefined); // a reset while it waits: it is dropped when its turn comes
+    // The one that found the rate exceeded was recorded and waits first, as in Kafka; those behind it are recorded in their turn.
+    this.acceptQueue.push({ socket, proceed, recorded: waitMs > 0 });
+    if (waitMs > 0) this.waitForConnectionRate(waitMs);
+  }
+
+  /** Takes up the waiting connections in order, each recorded in the creation rate, until one must wait. */
+  private acceptQueued(): void {
+    while (this.acceptWait === null) {
+      const next = this.acceptQueue[0];
+      if (next === undefined) return;
+      if (this.shuttingDown || next.socket.destroyed) {
+        this.acceptQueue.shift();
+        next.socket.destroy();
+        continue;
+      }
+      if (!next.recorded) {
+        next.recorded = true;
+        const waitMs = this.quotas.recordConnectionCreation();
+        if (waitMs > 0) {
+          this.waitForConnectionRate(waitMs);
+          return;
+        }
+      }
+      this.acceptQueue.shift();
+      this.admitNow(next.socket, next.proceed);
+    }
+  }
+
+  private waitForConnectionRate(waitMs: number): void {
+    this.acceptWait = setTimeout(() => {
+      this.acceptWait = null;
+      this.acceptQueued();
+    }, waitMs);
+    this.acceptWait.unref();
+  }
+
+  /** Counts the connection against the quotas and proceeds, or refuses it. */
+  private admitNow(socket: Socket, proceed: (release: () => void) => void): void {
+    const address = socket.remoteAddress!;
     const verdict = this.quotas.accept(address);
     if (!verdict.accepted) {
       this.refusals.log('warn', verdict.reason, `refusing a connection from ${address}: ${verdict.reason}`);
-      socket.destroy();
-      return null;
+      // An IP over its creation rate is closed after its throttle time, as Kafka does, so that a client reconnecting at once is slowed.
+      if (verdict.closeDelayMs <= 0 || !this.hold(socket, verdict.closeDelayMs, () => socket.destroy())) socket.destroy();
+      return;
     }
     this.socketBuffers.apply(socket);
     this.admitted.add(socket);
     let released = false;
-    return () => {
+    proceed(() => {
       if (released) return;
       released = true;
       this.admitted.delete(socket);
       this.quotas.release(address);
-    };
+    });
+  }
+
+  /**
+   * Holds a socket unread for `delayMs`, then runs `then`; false (nothing held) when
+   * limits.connectionsHeldMax sockets already are. Shutdown destroys held sockets.
+   */
+  private hold(socket: Socket, delayMs: number, then: () => void): boolean {
+    if (this.held.size >= limits.connectionsHeldMax) return false;
+    this.held.add(socket);
+    socket.pause();
+    const timer = setTimeout(() => {
+      this.held.delete(socket);
+      then();
+    }, delayMs);
+    timer.unref();
+    socket.once('close', () => {
+      if (!this.held.delete(socket)) return;
+      clearTimeout(timer);
+      then();
+    });
+    socket.on('error', () => undefined); // a reset while held: 'close' follows
+    return true;
   }
 
   /**
@@ -442,6 +531,7 @@ export class Broker {
   private async reconfigureConnections(config: BrokerConfig, previous: BrokerConfig): Promise<void> {
     const unchanged =
       config.maxConnections === previous.maxConnections &&
+      config.maxConnectionCreationRate === previous.maxConnectionCreationRate &&
       config.maxConnectionsPerIp === previous.maxConnectionsPerIp &&
       JSON.stringify([...config.maxConnectionsPerIpOverrides]) === JSON.stringify([...previous.maxConnectionsPerIpOverrides]);
     if (unchanged) return;
@@ -451,8 +541,11 @@ export class Broker {
       maxConnections,
       maxConnectionsPerIp: config.maxConnectionsPerIp,
       perIpOverrides: await resolvePerIpOverrides(config.maxConnectionsPerIpOverrides, this.logger),
+      maxConnectionCreationRate: config.maxConnectionCreationRate,
     });
-    this.logger.info(`connection limits now: max.connections ${maxConnections}, max.connections.per.ip ${config.maxConnectionsPerIp}, ${config.maxConnectionsPerIpOverrides.size} per-host override(s)`);
+    this.logger.info(
+      `connection limits now: max.connections ${maxConnections}, max.connections.per.ip ${config.maxConnectionsPerIp}, ${config.maxConnectionsPerIpOverrides.size} per-host override(s), max.connection.creation.rate ${config.maxConnectionCreationRate}`,
+    );
   }
 
   /** Checkpoints recovery points and log start offsets now (and every minute while running). */
@@ -497,6 +590,11 @@ export class Broker {
     for (const connection of this.connections) connection.close();
     // What is left is TLS handshakes in progress.
     for (const socket of this.admitted) socket.destroy();
+    for (const socket of this.held) socket.destroy();
+    for (const { socket } of this.acceptQueue) socket.destroy();
+    this.acceptQueue.length = 0;
+    if (this.acceptWait !== null) clearTimeout(this.acceptWait);
+    this.acceptWait = null;
     // Requests whose clients already left still finish their appends before the shards close.
     if ((await Promise.race([Promise.allSettled([...this.inFlight]), timedOut])) === 'timeout') {
       this.logger.warn(`${this.inFlight.size} requests did not finish within ${limits.shutdownDrainMs} ms`);

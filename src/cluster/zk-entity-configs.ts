@@ -5,6 +5,8 @@
 //   /config/users/<user>                     a user ('users'), or <default> for the default user
 //   /config/clients/<client id>              a client id ('clients'), or <default>
 //   /config/users/<user>/clients/<client id> a client id of a user ('user-clients'), either <default>
+//   /config/ips/<ip>                         an IP's connection_creation_rate ('ips'), or <default>
+//                                            (AdminZkClient.changeIpConfig, KIP-612)
 //   /config/tenants/<name>                   a Spate tenant ('tenants'; Kafka has no such type)
 //
 // names sanitized with Kafka's Sanitizer, each `{"version":1,"config":{…}}` (a user's mechanisms,
@@ -17,7 +19,7 @@
 // Each broker keeps every entity in memory (read whole at startup, before its listeners accept;
 // then kept current by the ConfigChangeWatcher's notifications), so a login or a quota lookup never
 // waits on ZooKeeper. Writes are blind, as Kafka's are. At most limits.scramUsersMax users and
-// limits.clientQuotaEntitiesMax entities of each other type are read. The default entity of a type
+// limits.clientQuotaEntitiesMax entities of each other type (limits.ipQuotaEntitiesMax IPs) are read. The default entity of a type
 // is DEFAULT_ENTITY_NAME ('') here, `<default>` in ZooKeeper.
 
 import { limits } from '../config/limits.js';
@@ -50,6 +52,8 @@ export function entityPath(entityType: EntityType, name: string): string {
       return `clients/${znodeName(name)}`;
     case 'tenants':
       return `tenants/${znodeName(name)}`;
+    case 'ips':
+      return `ips/${znodeName(name)}`;
     case 'user-clients': {
       const parsed = parseUserClientEntityName(name);
       if (parsed === null) throw new Error(`${JSON.stringify(name)} is not a user-clients entity name`);
@@ -58,12 +62,12 @@ export function entityPath(entityType: EntityType, name: string): string {
   }
 }
 
-/** The entity a notification's entity path names, or null for one this store does not keep (topics, brokers, ips, a bad name). */
+/** The entity a notification's entity path names, or null for one this store does not keep (topics, brokers, a bad name). */
 export function entityOfPath(path: string): { readonly entityType: EntityType; readonly name: string } | null {
-  const single = /^(users|clients|tenants)\/([^/]+)$/.exec(path);
+  const single = /^(users|clients|ips|tenants)\/([^/]+)$/.exec(path);
   if (single !== null) {
     const name = entityNameOf(single[2]!);
-    return name === null ? null : { entityType: single[1] as 'users' | 'clients' | 'tenants', name };
+    return name === null ? null : { entityType: single[1] as 'users' | 'clients' | 'ips' | 'tenants', name };
   }
   const nested = /^users\/([^/]+)\/clients\/([^/]+)$/.exec(path);
   if (nested !== null) {
@@ -74,7 +78,8 @@ export function entityOfPath(path: string): { readonly entityType: EntityType; r
   return null;
 }
 
-const maxOf = (entityType: EntityType): number => (entityType === 'users' ? limits.scramUsersMax : entityType === 'tenants' ? limits.tenantsMax : limits.clientQuotaEntitiesMax);
+const maxOf = (entityType: EntityType): number =>
+  entityType === 'users' ? limits.scramUsersMax : entityType === 'ips' ? limits.ipQuotaEntitiesMax : entityType === 'tenants' ? limits.tenantsMax : limits.clientQuotaEntitiesMax;
 
 export class ZkEntityConfigStore implements EntityConfigStore {
   private readonly byType = new Map<EntityType, Map<string, Readonly<Record<string, string>>>>(ENTITY_TYPES.map((type) => [type, new Map()]));
@@ -105,6 +110,10 @@ export class ZkEntityConfigStore implements EntityConfigStore {
     for (const child of await children(ZkPaths.configClients, 'clients')) {
       const clientId = entityNameOf(child);
       if (clientId !== null) await store.refresh('clients', clientId);
+    }
+    for (const child of await children(ZkPaths.configIps, 'ips')) {
+      const ip = entityNameOf(child);
+      if (ip !== null) await store.refresh('ips', ip);
     }
     for (const child of await children(ZkPaths.configTenants, 'tenants')) {
       const tenant = entityNameOf(child);

@@ -256,6 +256,8 @@ export interface BrokerConfig {
   /** max.connections, or null to derive it from the open-file limit (config/descriptors.ts). */
   readonly maxConnections: number | null;
   readonly maxConnectionsPerIp: number;
+  /** max.connection.creation.rate (KIP-612): new connections per second over the broker; 2^31 - 1 is no limit. */
+  readonly maxConnectionCreationRate: number;
   /** max.connections.per.ip.overrides, by host as written. */
   readonly maxConnectionsPerIpOverrides: ReadonlyMap<string, number>;
   readonly queuedMaxRequests: number;
@@ -624,6 +626,7 @@ export function buildBrokerConfig(
     connectionsMaxIdleMs: get('connections.max.idle.ms'),
     maxConnections: get<number | null>('max.connections'),
     maxConnectionsPerIp: get('max.connections.per.ip'),
+    maxConnectionCreationRate: get('max.connection.creation.rate'),
     maxConnectionsPerIpOverrides: perIpOverrides(values),
     queuedMaxRequests: get('queued.max.requests'),
     queuedMaxRequestBytes,

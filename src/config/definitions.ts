@@ -235,6 +235,10 @@ export const brokerConfigDefinitions = define([
   },
   { name: 'max.connections.per.ip', type: 'int', dynamic: 'cluster-wide', defaultValue: '2147483647', min: 0, doc: 'Most connections from one IP address; more are closed as they arrive.' },
   {
+    name: 'max.connection.creation.rate', type: 'int', dynamic: 'cluster-wide', defaultValue: '2147483647', min: 0,
+    doc: 'New connections per second the broker accepts (KIP-612), measured over quota.window.num windows; over it, a new connection waits (unread) until the rate allows it, at most a quota window. IP entities\' connection_creation_rate quotas (AlterClientQuotas) limit each address.',
+  },
+  {
     name: 'max.connections.per.ip.overrides', type: 'list', dynamic: 'cluster-wide', defaultValue: '', check: checkPerIpOverrides,
     doc: 'Per-host exceptions to max.connections.per.ip, as host:count pairs (e.g. 127.0.0.1:200,hostname:100).',
   },

@@ -65,6 +65,8 @@ export const limits = {
   scramUsersMax: 100_000,
   /** Client quota entities of each type (client ids, client ids of users) every broker keeps in memory, read from ZooKeeper or set through AlterClientQuotas (users count against scramUsersMax). */
   clientQuotaEntitiesMax: 100_000,
+  /** IP quota entities (connection_creation_rate, KIP-612) every broker keeps in memory, read from ZooKeeper or set through AlterClientQuotas. */
+  ipQuotaEntitiesMax: 10_000,
   // ---- tenants (src/tenant/) ----
   /** Tenants the broker keeps (read from ZooKeeper or made through IncrementalAlterConfigs); a new one past it is refused. */
   tenantsMax: 10_000,
@@ -88,6 +90,15 @@ export const limits = {
   quotaSensorsMax: 100_000,
   /** A quota sensor unused this long is dropped, as Kafka's quota sensors expire after an hour of inactivity. */
   quotaSensorIdleMs: 3_600_000,
+  /** IPs whose connection creation rate (connection_creation_rate, KIP-612) the broker measures (network/connection-quotas.ts); past it the least recently used is dropped. */
+  connectionRateSensorsMax: 10_000,
+  /**
+   * Refused sockets the broker holds open until their close is due (an IP over its connection
+   * creation rate: Kafka closes it after the throttle time, at most a quota window) and accepted
+   * ones it holds unserved while max.connection.creation.rate makes them wait; past it, a refused
+   * socket is closed at once and a delayed one refused.
+   */
+  connectionsHeldMax: 1_000,
   /** Milliseconds a TLS handshake may take; a client that has not finished by then is disconnected (Node's default is 120 s; an idle handshake holds a connection slot). */
   tlsHandshakeTimeoutMs: 10_000,
   /** How often a TLS listener checks its key and trust store files for a new certificate (security/tls.ts). */

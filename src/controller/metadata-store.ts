@@ -121,10 +121,11 @@ export interface StoredAclEntry {
  * Kafka's config entity types other than topics and brokers (ConfigType): what /config/<type>/<name>
  * holds in ZooKeeper. 'users' (SCRAM credentials and quotas: /config/users/<user>), 'clients'
  * (client id quotas: /config/clients/<client id>) and 'user-clients', Spate's name for Kafka's
- * nested /config/users/<user>/clients/<client id> (quotas of a client id of a user). And
- * 'tenants', Spate's own (/config/tenants/<name>: src/tenant/tenants.ts), which Kafka has no type for.
+ * nested /config/users/<user>/clients/<client id> (quotas of a client id of a user); 'ips' (IP
+ * connection_creation_rate quotas: /config/ips/<ip>, KIP-612). And 'tenants', Spate's own
+ * (/config/tenants/<name>: src/tenant/tenants.ts), which Kafka has no type for.
  */
-export const ENTITY_TYPES = ['users', 'clients', 'user-clients', 'tenants'] as const;
+export const ENTITY_TYPES = ['users', 'clients', 'user-clients', 'ips', 'tenants'] as const;
 export type EntityType = (typeof ENTITY_TYPES)[number];
 
 /**

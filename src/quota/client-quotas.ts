@@ -1,6 +1,8 @@
 // Kafka's client quotas (KIP-13, KIP-55, KIP-546): their configuration, as Kafka's ZooKeeper mode
-// keeps it, and the APIs that change and read it. Enforcement (throttling, quota/throttle.ts) is not here: it asks
-// quotaFor(user, clientId, key) per request, which answers from a cache.
+// keeps it, and the APIs that change and read it. Enforcement (quota/throttle.ts, request-quota.ts,
+// controller-mutation-quota.ts, network/connection-quotas.ts) is not here: it asks
+// quotaFor(user, clientId, key) per request, or connectionRateFor(ip) per connection, which answer
+// from a cache.
 //
 // Entities: a user, a client id, or a client id of a user, each part a name or the default
 // (Kafka's `<default>`, a null entity name in the APIs, DEFAULT_ENTITY_NAME in the store). They
@@ -22,13 +24,18 @@
 //   8. /config/clients/<default>
 // and none of them: no limit (null).
 //
-// Spate's choices where Kafka has none to copy: ip entities (connection_creation_rate) are refused
-// with INVALID_REQUEST, as Spate keeps no IP quotas (max.connections.per.ip bounds connections);
-// a DescribeClientQuotas filter on ip matches nothing. A value of 0 or less is INVALID_REQUEST
+// IP entities (KIP-612): an address or the default IP, alone (never with a user or client id),
+// whose only key is connection_creation_rate (INT); 'ips' in the store, /config/ips/<ip> in
+// ZooKeeper. connectionRateFor(ip) answers the IP's rate, else the default IP's, else none, as
+// Kafka's ConnectionQuotas; network/connection-quotas.ts enforces it.
+//
+// Spate's choices where Kafka has none to copy: an IP entity's name must be an IP address (Kafka
+// also takes a host name it can resolve; Spate resolves no names). A value of 0 or less is INVALID_REQUEST
 // with the message of Kafka's controller (KRaft; its ZooKeeper mode stored any value), an
 // infinite or NaN one too. A stored value that is not a non-negative number (written by
 // another tool) is ignored by describe and resolution.
 
+import { isIP } from 'node:net';
 import { limits } from '../config/limits.js';
 import { DEFAULT_ENTITY_NAME, parseUserClientEntityName, userClientEntityName, type EntityType } from '../controller/metadata-store.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -48,16 +55,25 @@ export function isClientQuotaKey(key: string): key is ClientQuotaKey {
   return Object.hasOwn(CLIENT_QUOTA_KEYS, key);
 }
 
+/** The quota keys of IP entities (Kafka's DynamicConfig.Ip) and their config types. */
+export const IP_QUOTA_KEYS = {
+  connection_creation_rate: 'int',
+} as const;
+export type IpQuotaKey = keyof typeof IP_QUOTA_KEYS;
+type QuotaKey = ClientQuotaKey | IpQuotaKey;
+type QuotaKeyTypes = Readonly<Record<string, 'long' | 'int' | 'double'>>;
+
 /** The entity types of the quota APIs (Kafka's ClientQuotaEntity). */
 export const QuotaEntityType = { USER: 'user', CLIENT_ID: 'client-id', IP: 'ip' } as const;
 
 /**
  * A quota entity: `user` and `clientId` are a name, null for the default, absent when the entity
- * has no such part (a user entity has no clientId).
+ * has no such part (a user entity has no clientId). An IP entity has only `ip`.
  */
 export interface QuotaEntity {
   readonly user?: string | null;
   readonly clientId?: string | null;
+  readonly ip?: string | null;
 }
 
 /** A resolved quota: the limit and the entity whose config gave it. */
@@ -74,6 +90,7 @@ const entityPart = (name: string): string | null => (name === DEFAULT_ENTITY_NAM
 
 /** Where an entity's configs are kept: its entity type and name in the store. */
 export function storeKeyOf(entity: QuotaEntity): { readonly entityType: EntityType; readonly name: string } {
+  if (entity.ip !== undefined) return { entityType: 'ips', name: part(entity.ip) };
   if (entity.user !== undefined && entity.clientId !== undefined) return { entityType: 'user-clients', name: userClientEntityName(part(entity.user), part(entity.clientId)) };
   if (entity.user !== undefined) return { entityType: 'users', name: part(entity.user) };
   if (entity.clientId !== undefined) return { entityType: 'clients', name: part(entity.clientId) };
@@ -91,13 +108,20 @@ export function entityOfStoreKey(entityType: EntityType, name: string): QuotaEnt
       const parsed = parseUserClientEntityName(name);
       return parsed === null ? null : { user: entityPart(parsed[0]), clientId: entityPart(parsed[1]) };
     }
+    case 'ips':
+      return { ip: entityPart(name) };
     case 'tenants':
       return null;
   }
 }
 
+/** The keys an entity may have: connection_creation_rate for an IP, the client quota keys for the others. */
+function keysOf(entity: QuotaEntity): QuotaKeyTypes {
+  return entity.ip !== undefined ? IP_QUOTA_KEYS : CLIENT_QUOTA_KEYS;
+}
+
 /** A stored quota value as a number; undefined when absent or not a non-negative number. */
-export function quotaValue(configs: Readonly<Record<string, string>>, key: ClientQuotaKey): number | undefined {
+export function quotaValue(configs: Readonly<Record<string, string>>, key: QuotaKey): number | undefined {
   const text = configs[key];
   if (text === undefined || text.trim() === '') return undefined;
   const value = Number(text);
@@ -185,6 +209,7 @@ const invalid = (message: string): QuotaRequestError => new QuotaRequestError(Er
 
 export function wireEntityOf(entity: QuotaEntity): WireEntity[] {
   const wire: WireEntity[] = [];
+  if (entity.ip !== undefined) wire.push({ entityType: QuotaEntityType.IP, entityName: entity.ip });
   if (entity.user !== undefined) wire.push({ entityType: QuotaEntityType.USER, entityName: entity.user });
   if (entity.clientId !== undefined) wire.push({ entityType: QuotaEntityType.CLIENT_ID, entityName: entity.clientId });
   return wire;
@@ -202,7 +227,10 @@ function parseEntity(wire: readonly WireEntity[]): QuotaEntity {
   }
   if (parts.has(QuotaEntityType.IP)) {
     if (parts.size > 1) throw invalid('Invalid quota entity combination, IP entity should not be used with user/client ID entity.');
-    throw invalid('IP quotas (connection_creation_rate) are not supported by Spate');
+    const ip = parts.get(QuotaEntityType.IP)!;
+    // Kafka's DynamicConfig.Ip.isValidIpEntity (null, the default IP, is valid); Spate resolves no host names.
+    if (ip !== null && isIP(ip) === 0) throw invalid(`${excerpt(ip)} is not a valid IP or resolvable host.`);
+    return { ip };
   }
   const entity: { user?: string | null; clientId?: string | null } = {};
   if (parts.has(QuotaEntityType.USER)) entity.user = parts.get(QuotaEntityType.USER)!;
@@ -215,11 +243,17 @@ function parseEntity(wire: readonly WireEntity[]): QuotaEntity {
 
 const LONG_MAX = 2 ** 63 - 1;
 
-/** An entity's configs after the ops (Kafka's alterEntityQuotas): unknown keys, values that are not of the key's type, values not above 0 are INVALID_REQUEST. */
-function applyOps(configs: Readonly<Record<string, string>>, ops: QuotaAlteration['ops']): Record<string, string> {
+const INT_MAX = 2 ** 31 - 1;
+
+/**
+ * An entity's configs after the ops (Kafka's alterEntityQuotas): keys the entity may not have,
+ * values that are not of the key's type, values not above 0 are INVALID_REQUEST.
+ */
+function applyOps(configs: Readonly<Record<string, string>>, ops: QuotaAlteration['ops'], keys: QuotaKeyTypes): Record<string, string> {
   const updated: Record<string, string> = { ...configs };
   for (const op of ops) {
-    if (!isClientQuotaKey(op.key)) throw invalid(`Invalid configuration key ${excerpt(op.key)}`);
+    const type = Object.hasOwn(keys, op.key) ? keys[op.key] : undefined;
+    if (type === undefined) throw invalid(`Invalid configuration key ${excerpt(op.key)}`);
     if (op.remove) {
       delete updated[op.key];
       continue;
@@ -228,15 +262,16 @@ function applyOps(configs: Readonly<Record<string, string>>, ops: QuotaAlteratio
     // Kafka's controller (ClientQuotaControlManager.validateQuotaKeyValue): a quota is above 0.
     if (Number.isNaN(value) || value === Number.POSITIVE_INFINITY) throw invalid(`Quota ${op.key} must be a finite number`);
     if (value <= 0) throw invalid(`Quota ${op.key} must be greater than 0`);
-    if (CLIENT_QUOTA_KEYS[op.key] === 'double') {
+    if (type === 'double') {
       updated[op.key] = javaDoubleString(value);
     } else {
-      if (value > LONG_MAX) throw invalid(`Proposed value for ${op.key} is too large for a LONG.`);
+      if (type === 'long' && value > LONG_MAX) throw invalid(`Proposed value for ${op.key} is too large for a LONG.`);
+      if (type === 'int' && value > INT_MAX) throw invalid(`Proposed value for ${op.key} is too large for an INT.`);
       // Kafka's ZooKeeper mode: the value plus an epsilon, truncated, must be within the epsilon of the value.
       const epsilon = 1e-6;
-      const long = Math.trunc(value + epsilon);
-      if (Math.abs(long - value) > epsilon) throw invalid(`Configuration ${op.key} must be a LONG value`);
-      updated[op.key] = BigInt(long).toString();
+      const integral = Math.trunc(value + epsilon);
+      if (Math.abs(integral - value) > epsilon) throw invalid(`Configuration ${op.key} must be a ${type.toUpperCase()} value`);
+      updated[op.key] = BigInt(integral).toString();
     }
   }
   return updated;
@@ -285,12 +320,33 @@ export class ClientQuotas {
     return resolved;
   }
 
+  /**
+   * connection_creation_rate for connections from `ip` (normalized: an IPv4 address as a.b.c.d):
+   * the IP's own, else the default IP's, else null (no limit), as Kafka's
+   * ConnectionQuotas.connectionRateForIp. Cached as quotaFor is.
+   */
+  connectionRateFor(ip: string): number | null {
+    const version = this.store.entityConfigsVersion;
+    if (version !== this.cachedVersion || this.cache.size >= limits.clientQuotaEntitiesMax) {
+      this.cache = new Map();
+      this.cachedVersion = version;
+    }
+    const cacheKey = `ip\u0000${ip}`;
+    let resolved = this.cache.get(cacheKey);
+    if (resolved === undefined) {
+      const limit = quotaValue(this.store.entityConfigs('ips', ip), 'connection_creation_rate') ?? quotaValue(this.store.entityConfigs('ips', DEFAULT_ENTITY_NAME), 'connection_creation_rate');
+      resolved = limit === undefined ? null : { limit, entity: { ip } };
+      this.cache.set(cacheKey, resolved);
+    }
+    return resolved?.limit ?? null;
+  }
+
   /** The quota values an entity has (no SCRAM credentials or other configs). */
-  quotasOf(entity: QuotaEntity): Partial<Record<ClientQuotaKey, number>> {
+  quotasOf(entity: QuotaEntity): Partial<Record<QuotaKey, number>> {
     const { entityType, name } = storeKeyOf(entity);
     const configs = this.store.entityConfigs(entityType, name);
-    const values: Partial<Record<ClientQuotaKey, number>> = {};
-    for (const key of Object.keys(CLIENT_QUOTA_KEYS) as ClientQuotaKey[]) {
+    const values: Partial<Record<QuotaKey, number>> = {};
+    for (const key of Object.keys(keysOf(entity)) as QuotaKey[]) {
       const value = quotaValue(configs, key);
       if (value !== undefined) values[key] = value;
     }
@@ -333,11 +389,14 @@ export class ClientQuotas {
       return { errorCode: error.errorCode, errorMessage: error.message, entries: null };
     }
     const entries: { entity: WireEntity[]; values: { key: string; value: number }[] }[] = [];
-    if (ip !== undefined) return { errorCode: ErrorCode.NONE, errorMessage: null, entries }; // Spate keeps no IP quotas
-    for (const entityType of ['users', 'clients', 'user-clients'] as const) {
+    // Kafka's ZkAdminManager.describeClientQuotas: IP entities when an ip component is given, or
+    // when no component is and the filter is not strict; user and client id entities unless an
+    // ip component is given.
+    const types: EntityType[] = ip !== undefined ? ['ips'] : user === undefined && clientId === undefined && !strict ? ['users', 'clients', 'user-clients', 'ips'] : ['users', 'clients', 'user-clients'];
+    for (const entityType of types) {
       for (const name of this.store.entities(entityType)) {
         const entity = entityOfStoreKey(entityType, name);
-        if (entity === null || !partMatches(user, entity.user, strict) || !partMatches(clientId, entity.clientId, strict)) continue;
+        if (entity === null || !partMatches(user, entity.user, strict) || !partMatches(clientId, entity.clientId, strict) || !partMatches(ip, entity.ip, strict)) continue;
         const values = Object.entries(this.quotasOf(entity)).map(([key, value]) => ({ key, value }));
         if (values.length > 0) entries.push({ entity: wireEntityOf(entity), values });
       }
@@ -355,12 +414,12 @@ export class ClientQuotas {
           const entity = parseEntity(alteration.entity);
           const { entityType, name } = storeKeyOf(entity);
           const configs = this.store.entityConfigs(entityType, name);
-          const updated = applyOps(configs, alteration.ops);
+          const updated = applyOps(configs, alteration.ops, keysOf(entity));
           if (Object.keys(configs).length === 0 && Object.keys(updated).length > 0) {
             let count = 0;
             for (const _name of this.store.entities(entityType)) count++;
-            const max = entityType === 'users' ? limits.scramUsersMax : limits.clientQuotaEntitiesMax;
-            if (count >= max) throw invalid(`this broker already keeps ${count} entities of that type (limits.${entityType === 'users' ? 'scramUsersMax' : 'clientQuotaEntitiesMax'})`);
+            const [max, limitName] = entityLimitOf(entityType);
+            if (count >= max) throw invalid(`this broker already keeps ${count} entities of that type (limits.${limitName})`);
           }
           if (!validateOnly && !sameConfigs(configs, updated)) await this.store.setEntityConfigs(entityType, name, updated);
           results.push({ errorCode: ErrorCode.NONE, errorMessage: null, entity: echo });
@@ -371,6 +430,18 @@ export class ClientQuotas {
       }
       return results;
     });
+  }
+}
+
+/** The bound on an entity type's entities, and its name in limits.ts. */
+export function entityLimitOf(entityType: EntityType): [number, string] {
+  switch (entityType) {
+    case 'users':
+      return [limits.scramUsersMax, 'scramUsersMax'];
+    case 'ips':
+      return [limits.ipQuotaEntitiesMax, 'ipQuotaEntitiesMax'];
+    default:
+      return [limits.clientQuotaEntitiesMax, 'clientQuotaEntitiesMax'];
   }
 }
 

@@ -4,7 +4,9 @@
 // <default> for a default, announced under /config/changes — and broker 3 describes them within
 // a second; a quota on a user keeps its SCRAM credential (the login still succeeds on every
 // broker); a quota written straight into ZooKeeper as Kafka's tools write it applies; a removal
-// through broker 2 applies everywhere; a restarted broker reads the quotas at startup.
+// through broker 2 applies everywhere; a restarted broker reads the quotas at startup. IP entities
+// (connection_creation_rate, KIP-612) are kept in /config/ips/<ip> and announced as ips/<ip>, an
+// IPv6 address sanitized as Kafka's Sanitizer does; one written straight into ZooKeeper applies.
 
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import t from 'tap';
@@ -117,9 +119,32 @@ t.test("a quota written into ZooKeeper as Kafka's tools write it applies; a remo
   t.equal(await zk.getData('/config/clients/app'), null, 'the client id with no config left has no znode');
 });
 
+t.test('IP entities in /config/ips, set through broker 1 and described by broker 3; one written into ZooKeeper applies', async (t) => {
+  t.same(
+    await alter(1, [
+      { entity: [['ip', '10.0.0.7']], ops: [['connection_creation_rate', 30]] },
+      { entity: [['ip', null]], ops: [['connection_creation_rate', 1000]] },
+    ]),
+    ['NONE', 'NONE'],
+  );
+  await waitFor('broker 3 to describe the IP entities', async () => {
+    const lines = await described(3);
+    return lines.includes('ip=10.0.0.7:connection_creation_rate=30') && lines.includes('ip=<default>:connection_creation_rate=1000');
+  }, 5000, 20);
+  t.same(JSON.parse((await zk.getData('/config/ips/10.0.0.7'))!.data!.toString()), { version: 1, config: { connection_creation_rate: '30' } }, '/config/ips/10.0.0.7, an INT as an integer');
+  t.same(JSON.parse((await zk.getData('/config/ips/<default>'))!.data!.toString()), { version: 1, config: { connection_creation_rate: '1000' } }, '/config/ips/<default>');
+  await zk.createPersistentPath('/config/ips/fe80%3A%3A1', EntityConfigZnode.encode({ connection_creation_rate: '12' }));
+  await zk.create(ZkPaths.configChangePrefix, ConfigChangeZnode.encode('ips/fe80%3A%3A1'), 'persistent_sequential');
+  await waitFor('broker 2 to describe fe80::1', async () => (await described(2)).includes('ip=fe80::1:connection_creation_rate=12'), 5000, 20);
+  t.pass('an IPv6 entity written by Kafka\'s tools (sanitized) is described by its address');
+  t.same(await alter(2, [{ entity: [['ip', null]], ops: [['connection_creation_rate', 0, true]] }]), ['NONE']);
+  await waitFor('broker 1 to drop the default IP', async () => !(await described(1)).some((line) => line.startsWith('ip=<default>')), 5000, 20);
+});
+
 t.test('a restarted broker reads the quotas at startup', async (t) => {
   await cluster.broker(3).process.restart();
   t.same(await described(3), await described(1), 'broker 3 describes what broker 1 does');
   t.ok((await described(3)).includes('user=bob@corp,client-id=tool 1:consumer_byte_rate=4096'), 'the nested entity too');
+  t.ok((await described(3)).includes('ip=10.0.0.7:connection_creation_rate=30'), 'and the IP entities');
   t.equal(await login(3, 'alice', 'alice-pw'), 'NONE');
 });

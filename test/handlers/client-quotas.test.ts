@@ -76,7 +76,9 @@ t.test("Kafka's per-entry errors; validateOnly changes nothing", async (t) => {
       { entity: [['group', 'g']], ops: [['producer_byte_rate', 1]] },
       { entity: [], ops: [['producer_byte_rate', 1]] },
       { entity: [['client-id', '']], ops: [['producer_byte_rate', 1]] },
-      { entity: [['ip', '127.0.0.1']], ops: [['connection_creation_rate', 1]] },
+      { entity: [['ip', '10.1.2.3']], ops: [['connection_creation_rate', 7]] },
+      { entity: [['ip', 'no such host']], ops: [['connection_creation_rate', 1]] },
+      { entity: [['ip', '10.1.2.3'], ['user', 'carol']], ops: [['connection_creation_rate', 1]] },
     ]),
     [
       ['NONE', null],
@@ -86,9 +88,12 @@ t.test("Kafka's per-entry errors; validateOnly changes nothing", async (t) => {
       ['INVALID_REQUEST', 'Unhandled client quota entity type: group'],
       ['INVALID_REQUEST', 'Invalid empty client quota entity'],
       ['INVALID_REQUEST', 'Empty client-id not supported'],
-      ['INVALID_REQUEST', 'IP quotas (connection_creation_rate) are not supported by Spate'],
+      ['NONE', null],
+      ['INVALID_REQUEST', 'no such host is not a valid IP or resolvable host.'],
+      ['INVALID_REQUEST', 'Invalid quota entity combination, IP entity should not be used with user/client ID entity.'],
     ],
   );
+  t.same((await describe(admin, 1, [['ip', 0, '10.1.2.3']], true)).entries, ['ip=10.1.2.3:connection_creation_rate=7'], 'an IP entity set and described');
   // Client text quoted in an error is an excerpt: a 32,700-byte type or key would not fit a Kafka string with the message around it (found by the fuzzer).
   const huge = '€'.repeat(10_900);
   const [[error, message]] = (await alter(admin, 0, [{ entity: [[huge, 'x']], ops: [['producer_byte_rate', 1]] }, { entity: [['user', 'carol']], ops: [[huge, 1]] }])) as [[string, string]];

@@ -119,6 +119,13 @@ t.test("AlterClientQuotas: Kafka's formats, per-entry errors, validateOnly, remo
       alteration([['ip', '10.0.0.1'], ['user', 'bob']], [['connection_creation_rate', 5]]),
       alteration([['user', 'bob']], [['consumer_byte_rate', 0]]),
       alteration([['user', 'bob']], [['consumer_byte_rate', 1e19]]),
+      alteration([['ip', null]], [['connection_creation_rate', 10]]),
+      alteration([['ip', 'not-an-ip']], [['connection_creation_rate', 5]]),
+      alteration([['ip', '10.0.0.2']], [['producer_byte_rate', 5]]),
+      alteration([['user', 'bob']], [['connection_creation_rate', 5]]),
+      alteration([['ip', '::1']], [['connection_creation_rate', 1.5]]),
+      alteration([['ip', '::1']], [['connection_creation_rate', 3e9]]),
+      alteration([['ip', '']], [['connection_creation_rate', 5]]),
     ],
     false,
   );
@@ -136,12 +143,25 @@ t.test("AlterClientQuotas: Kafka's formats, per-entry errors, validateOnly, remo
       ['INVALID_REQUEST', 'Quota request_percentage must be a finite number'],
       ['INVALID_REQUEST', 'Invalid configuration key max.poll'],
       ['INVALID_REQUEST', 'Invalid configuration key SCRAM-SHA-256'],
-      ['INVALID_REQUEST', 'IP quotas (connection_creation_rate) are not supported by Spate'],
+      ['NONE', null],
       ['INVALID_REQUEST', 'Invalid quota entity combination, IP entity should not be used with user/client ID entity.'],
       ['INVALID_REQUEST', 'Quota consumer_byte_rate must be greater than 0'],
       ['INVALID_REQUEST', 'Proposed value for consumer_byte_rate is too large for a LONG.'],
+      ['NONE', null],
+      ['INVALID_REQUEST', 'not-an-ip is not a valid IP or resolvable host.'],
+      ['INVALID_REQUEST', 'Invalid configuration key producer_byte_rate'],
+      ['INVALID_REQUEST', 'Invalid configuration key connection_creation_rate'],
+      ['INVALID_REQUEST', 'Configuration connection_creation_rate must be a INT value'],
+      ['INVALID_REQUEST', 'Proposed value for connection_creation_rate is too large for an INT.'],
+      ['INVALID_REQUEST', 'Empty ip not supported'],
     ],
   );
+  t.same(store.entityConfigs('ips', '10.0.0.1'), { connection_creation_rate: '5' }, 'an IP entity: connection_creation_rate as an integer');
+  t.same(store.entityConfigs('ips', D), { connection_creation_rate: '10' }, 'the default IP');
+  t.equal(quotas.connectionRateFor('10.0.0.1'), 5, "an IP's own rate");
+  t.equal(quotas.connectionRateFor('10.9.9.9'), 10, 'else the default IP');
+  await quotas.alter([alteration([['ip', null]], [['connection_creation_rate', 0, true]])], false);
+  t.equal(quotas.connectionRateFor('10.9.9.9'), null, 'else no limit');
   t.same(results[1]!.entity, [{ entityType: 'user', entityName: 'alice' }, { entityType: 'client-id', entityName: null }], 'each result names its entity as sent');
   t.same(store.entityConfigs('users', 'alice'), { 'SCRAM-SHA-256': 'salt=AA==,stored_key=AA==,server_key=AA==,iterations=4096', producer_byte_rate: '1024', request_percentage: '50.0' }, "the credential kept; a LONG as an integer, a DOUBLE as Java's Double.toString");
   t.same(store.entityConfigs('user-clients', userClientEntityName('alice', D)), { consumer_byte_rate: '2000000000' });
@@ -180,7 +200,14 @@ t.test('DescribeClientQuotas: exact, default and any components, strict, filter 
   t.same(names([{ entityType: 'user', matchType: MatchType.DEFAULT, match: null }], true), ['user=<default>:producer_byte_rate=2']);
   t.same(names([{ entityType: 'user', matchType: MatchType.SPECIFIED, match: null }, { entityType: 'client-id', matchType: MatchType.SPECIFIED, match: null }], true), ['user=alice,client-id=<default>:request_percentage=5', 'user=alice,client-id=app:request_percentage=4']);
   t.same(names([{ entityType: 'client-id', matchType: MatchType.EXACT, match: 'app' }], false), ['client-id=app:consumer_byte_rate=3', 'user=alice,client-id=app:request_percentage=4']);
-  t.same(names([{ entityType: 'ip', matchType: MatchType.SPECIFIED, match: null }], false), [], 'ip: Spate keeps none');
+  t.same(names([{ entityType: 'ip', matchType: MatchType.SPECIFIED, match: null }], false), [], 'ip: none yet');
+  await store.setEntityConfigs('ips', '10.0.0.1', { connection_creation_rate: '5' });
+  await store.setEntityConfigs('ips', D, { connection_creation_rate: '9' });
+  t.same(names([{ entityType: 'ip', matchType: MatchType.SPECIFIED, match: null }], false), ['ip=10.0.0.1:connection_creation_rate=5', 'ip=<default>:connection_creation_rate=9'], 'ip, any: every IP entity');
+  t.same(names([{ entityType: 'ip', matchType: MatchType.EXACT, match: '10.0.0.1' }], true), ['ip=10.0.0.1:connection_creation_rate=5'], 'ip, exact');
+  t.same(names([{ entityType: 'ip', matchType: MatchType.DEFAULT, match: null }], true), ['ip=<default>:connection_creation_rate=9'], 'ip, default');
+  t.ok(names([], false).includes('ip=10.0.0.1:connection_creation_rate=5'), 'no component, not strict: IP entities too, as Kafka');
+  t.notOk(names([{ entityType: 'user', matchType: MatchType.SPECIFIED, match: null }], false).some((name) => name.startsWith('ip=')), 'a user component: no IP entity');
   const error = (components: { entityType: string; matchType: number; match: string | null }[]) => {
     const described = quotas.describe(components, false);
     return [errorName(described.errorCode), described.errorMessage, described.entries];
@@ -203,11 +230,13 @@ t.test("the entities' znodes and notifications in ZooKeeper, as Kafka names them
     ['user-clients', userClientEntityName('alice', 'app/1'), 'users/alice/clients/app%2F1'],
     ['user-clients', userClientEntityName(D, D), 'users/<default>/clients/<default>'],
     ['user-clients', userClientEntityName('alice', D), 'users/alice/clients/<default>'],
+    ['ips', '1.2.3.4', 'ips/1.2.3.4'],
+    ['ips', '::1', 'ips/%3A%3A1'],
+    ['ips', D, 'ips/<default>'],
   ];
   for (const [entityType, name, path] of cases) {
     t.equal(entityPath(entityType, name), path);
     t.same(entityOfPath(path), { entityType, name }, `${path} names it back`);
   }
   t.equal(entityOfPath('topics/t'), null);
-  t.equal(entityOfPath('ips/1.2.3.4'), null);
 });

@@ -89,6 +89,8 @@ export const ZkPaths = {
   userConfigPath: (user: string): string => `/config/users/${sanitizeEntityName(user)}`,
   /** Client id quotas: /config/clients/<sanitized client id> (zk-entity-configs.ts). */
   configClients: '/config/clients',
+  /** IP quotas (connection_creation_rate): /config/ips/<sanitized ip> (zk-entity-configs.ts). */
+  configIps: '/config/ips',
   /** Spate's tenants (src/tenant/tenants.ts): /config/tenants/<name>, announced as `tenants/<name>` like Kafka's entity configs. */
   configTenants: '/config/tenants',
   configChanges: '/config/changes',
