@@ -268,6 +268,7 @@ export class Broker {
         clientQuotas,
         authorizer,
         topics: () => partitions.topics(),
+        topic: (name) => partitions.topic(name),
         partitionSizes: async () => (await partitions.status()).map((status) => ({ topic: status.topic, sizeBytes: status.sizeBytes })),
       });
       const services: BrokerServices = {

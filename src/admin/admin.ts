@@ -113,6 +113,31 @@ interface ResourceAlteration extends ConfigResource {
 /** Kafka's answer to a mutation the controller_mutation_rate quota refuses (Errors.THROTTLING_QUOTA_EXCEEDED's message). */
 const THROTTLED = { errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED, errorMessage: 'The throttling quota has been exceeded.', topic: null } as const;
 
+/** CreateTopics' and CreatePartitions' options. */
+export interface CreationOptions {
+  readonly validateOnly: boolean;
+  readonly timeoutMs: number;
+  /** The controller_mutation_rate quota of the request's user and client id (none: unbounded). */
+  readonly mutationQuota?: ControllerMutationQuota;
+  /**
+   * Called once per topic named when its creation (or growth) has finished or failed, which may
+   * be after the request's answer (REQUEST_TIMED_OUT): what a tenant's admitted creation is
+   * held in flight until (tenant/tenants.ts `admitCreations`).
+   */
+  readonly settled?: (name: string) => void;
+}
+
+/** The promise, telling `settled` (if any) the name once it has settled. */
+function settling<T>(work: Promise<T>, name: string, settled: ((name: string) => void) | undefined): Promise<T> {
+  if (settled !== undefined) {
+    work.then(
+      () => settled(name),
+      () => settled(name),
+    );
+  }
+  return work;
+}
+
 export class Admin {
   constructor(private readonly services: AdminServices) {}
 
@@ -125,26 +150,30 @@ export class Admin {
    * topic's partitions are recorded in `mutationQuota` (controller_mutation_rate) just before it
    * is created, and a topic the quota refuses is THROTTLING_QUOTA_EXCEEDED.
    */
-  createTopics(
-    requests: readonly CreateTopicRequest[],
-    options: { validateOnly: boolean; timeoutMs: number; mutationQuota?: ControllerMutationQuota },
-  ): Promise<CreatedTopic[]> {
+  createTopics(requests: readonly CreateTopicRequest[], options: CreationOptions): Promise<CreatedTopic[]> {
     const mutationQuota = options.mutationQuota ?? UNBOUNDED_MUTATION_QUOTA;
     const controller = this.services.controller;
     const repeated = duplicates(requests.map((request) => request.name));
     return Promise.all(
       requests.map(async (request) => {
         if (repeated.has(request.name)) {
+          options.settled?.(request.name);
           return this.created(request, { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Create topics request from client contains a duplicate topic ${excerpt(request.name)}`, topic: null });
         }
-        if (options.validateOnly) return this.created(request, controller.validateCreate(request));
+        if (options.validateOnly) {
+          options.settled?.(request.name);
+          return this.created(request, controller.validateCreate(request));
+        }
         if (mutationQuota !== UNBOUNDED_MUTATION_QUOTA) {
           const invalid = controller.validateCreate(request);
-          if (invalid !== null && invalid.errorCode !== ErrorCode.NONE) return this.created(request, invalid);
-          if (!mutationQuota.tryRecord(this.partitionCountOf(request))) return this.created(request, THROTTLED);
+          const refusal = invalid !== null && invalid.errorCode !== ErrorCode.NONE ? invalid : mutationQuota.tryRecord(this.partitionCountOf(request)) ? null : THROTTLED;
+          if (refusal !== null) {
+            options.settled?.(request.name);
+            return this.created(request, refusal);
+          }
         }
         const timedOut = { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: `Creating topic ${excerpt(request.name)} did not finish within ${options.timeoutMs} ms; it goes on.`, topic: null };
-        return this.created(request, await withinRequestTimeout(controller.createTopic(request), options.timeoutMs, () => timedOut));
+        return this.created(request, await withinRequestTimeout(settling(controller.createTopic(request), request.name, options.settled), options.timeoutMs, () => timedOut));
       }),
     );
   }
@@ -210,22 +239,28 @@ export class Admin {
    */
   createPartitions(
     topics: readonly { name: string; count: number; assignments: readonly (readonly number[])[] | null }[],
-    options: { validateOnly: boolean; timeoutMs: number; mutationQuota?: ControllerMutationQuota },
+    options: CreationOptions,
   ): Promise<TopicChangeResult[]> {
     const mutationQuota = options.mutationQuota ?? UNBOUNDED_MUTATION_QUOTA;
     const repeated = duplicates(topics.map((topic) => topic.name));
     return Promise.all(
       topics.map(async (topic): Promise<TopicChangeResult> => {
         const result = (errorCode: number, errorMessage: string | null): TopicChangeResult => ({ name: topic.name, topicId: ZERO_UUID, errorCode, errorMessage });
-        if (repeated.has(topic.name)) return result(ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.');
+        if (repeated.has(topic.name)) {
+          options.settled?.(topic.name);
+          return result(ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.');
+        }
         if (!options.validateOnly && mutationQuota !== UNBOUNDED_MUTATION_QUOTA) {
           const current = this.services.partitions.topic(topic.name)?.partitionDirs.length ?? 0;
           const checked = await this.services.controller.createPartitions(topic.name, topic.count, topic.assignments, true);
-          if (checked.errorCode !== ErrorCode.NONE) return result(checked.errorCode, checked.errorMessage);
-          if (!mutationQuota.tryRecord(Math.max(0, topic.count - current))) return result(THROTTLED.errorCode, THROTTLED.errorMessage);
+          const refusal = checked.errorCode !== ErrorCode.NONE ? checked : mutationQuota.tryRecord(Math.max(0, topic.count - current)) ? null : THROTTLED;
+          if (refusal !== null) {
+            options.settled?.(topic.name);
+            return result(refusal.errorCode, refusal.errorMessage);
+          }
         }
         const outcome = await withinRequestTimeout(
-          this.services.controller.createPartitions(topic.name, topic.count, topic.assignments, options.validateOnly),
+          settling(this.services.controller.createPartitions(topic.name, topic.count, topic.assignments, options.validateOnly), topic.name, options.settled),
           options.timeoutMs,
           () => ({ errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: `Creating the partitions did not finish within ${options.timeoutMs} ms; it goes on.`, topic: null }),
         );

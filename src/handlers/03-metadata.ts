@@ -12,7 +12,8 @@
 // partition layer: a single broker leads every partition in epoch 0, is its only replica and
 // ISR, and is controller; a broker of a cluster answers from its metadata cache, the same on
 // every broker (src/cluster/metadata-cache.ts), with LEADER_NOT_AVAILABLE for a partition
-// without a leader.
+// without a leader. A topic under a tenant's prefix is auto-created within its max.topics and
+// max.partitions (POLICY_VIOLATION past them, as CreateTopics answers; tenant/tenants.ts).
 
 import type { TopicRecord } from '../partition/partition-manager.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -111,7 +112,22 @@ export const metadataHandler = defineHandler({
             return describeTopic(broker, byId, operations(byId.name));
           }
           if (!mayDescribe(wanted.name)) return topicError(wanted.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
-          const outcome = await broker.controller.topicOrAutoCreate(wanted.name, allowAutoCreate && (broker.partitions.topic(wanted.name) !== undefined || mayCreate(wanted.name)));
+          const exists = broker.partitions.topic(wanted.name) !== undefined;
+          const autoCreate = allowAutoCreate && (exists || mayCreate(wanted.name));
+          // A tenant's max.topics and max.partitions bound auto-creation as they bound CreateTopics
+          // (tenant/tenants.ts), the creation held as in flight until it finished.
+          let release: ((name: string) => void) | undefined;
+          if (autoCreate && !exists && broker.tenants.any && broker.config.autoCreateTopicsEnable) {
+            const admitted = broker.tenants.admitCreations([{ name: wanted.name, partitions: broker.config.numPartitions }], true);
+            if (admitted.refusals[0] !== null) return topicError(wanted.name, ZERO_UUID, ErrorCode.POLICY_VIOLATION);
+            release = admitted.release;
+          }
+          let outcome;
+          try {
+            outcome = await broker.controller.topicOrAutoCreate(wanted.name, autoCreate);
+          } finally {
+            release?.(wanted.name);
+          }
           if (outcome.topic === null) return topicError(wanted.name, ZERO_UUID, outcome.errorCode);
           return describeTopic(broker, outcome.topic, operations(outcome.topic.name));
         }),

@@ -35,16 +35,19 @@ export const createTopicsHandler = defineHandler({
     // A tenant's limits (Spate's, tenant/tenants.ts), checked as Kafka checks its create.topic.policy: after existence.
     const broker = context.broker;
     const policy = new Map<string, string>();
+    let settled: ((name: string) => void) | undefined;
     if (broker.tenants.any) {
+      // Admitted creations are held as in flight until they finish, so that requests sent at once on several connections count together.
       const creations = authorized.filter((topic) => broker.partitions.topic(topic.name) === undefined);
-      const refusals = broker.tenants.creationRefusals(
+      const admitted = broker.tenants.admitCreations(
         creations.map((topic) => ({
           name: topic.name,
-          addedTopics: 1,
-          addedPartitions: topic.assignments.length > 0 ? topic.assignments.length : topic.numPartitions > 0 ? topic.numPartitions : broker.config.numPartitions,
+          partitions: topic.assignments.length > 0 ? topic.assignments.length : topic.numPartitions > 0 ? topic.numPartitions : broker.config.numPartitions,
         })),
+        !request.validateOnly,
       );
-      refusals.forEach((message, index) => message !== null && policy.set(creations[index]!.name, message));
+      admitted.refusals.forEach((message, index) => message !== null && policy.set(creations[index]!.name, message));
+      settled = admitted.release;
     }
     const allowed = authorized.filter((topic) => !policy.has(topic.name));
     const mutationQuota = controllerMutationQuotaFor(context, STRICT_MUTATION_QUOTA_VERSION);
@@ -56,7 +59,7 @@ export const createTopicsHandler = defineHandler({
         assignments: topic.assignments,
         configs: new Map(topic.configs.map((config) => [config.name, config.value])),
       })),
-      { validateOnly: request.validateOnly, timeoutMs: request.timeoutMs, mutationQuota },
+      { validateOnly: request.validateOnly, timeoutMs: request.timeoutMs, mutationQuota, settled },
     );
     const byName = new Map(made.map((topic) => [topic.name, topic]));
     const policyViolation = (name: string): CreatedTopic | undefined => {

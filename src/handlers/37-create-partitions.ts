@@ -33,17 +33,23 @@ export const createPartitionsHandler = defineHandler({
       (topic) => (context.authorize(AclOperation.ALTER, ResourceType.TOPIC, topic.name) ? null : ErrorCode.TOPIC_AUTHORIZATION_FAILED),
       async (allowed) => {
         // A tenant's max.partitions (tenant/tenants.ts): POLICY_VIOLATION, as Kafka's create.topic.policy answers.
-        const refusals = context.broker.tenants.any
-          ? context.broker.tenants.creationRefusals(
-              allowed.map((topic) => {
-                const existing = context.broker.partitions.topic(topic.name);
-                return { name: topic.name, addedTopics: 0, addedPartitions: existing === undefined ? 0 : Math.max(0, topic.count - existing.partitionDirs.length) };
-              }),
-            )
-          : allowed.map(() => null);
+        // Admitted growths are held as in flight until they finish, so that requests sent at once on
+        // several connections count together. A topic that does not exist is left to the admin layer.
+        const policy = new Map<string, string>();
+        let settled: ((name: string) => void) | undefined;
+        if (context.broker.tenants.any) {
+          const growths = allowed.filter((topic) => context.broker.partitions.topic(topic.name) !== undefined);
+          const admitted = context.broker.tenants.admitCreations(
+            growths.map((topic) => ({ name: topic.name, partitions: topic.count })),
+            !request.validateOnly,
+          );
+          admitted.refusals.forEach((message, index) => message !== null && policy.set(growths[index]!.name, message));
+          settled = admitted.release;
+        }
+        const refusals = allowed.map((topic) => policy.get(topic.name) ?? null);
         const made = await context.broker.admin.createPartitions(
           allowed.filter((_topic, index) => refusals[index] === null),
-          { validateOnly: request.validateOnly, timeoutMs: request.timeoutMs, mutationQuota },
+          { validateOnly: request.validateOnly, timeoutMs: request.timeoutMs, mutationQuota, settled },
         );
         let next = 0;
         return allowed.map((topic, index) => {

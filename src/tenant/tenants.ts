@@ -91,6 +91,8 @@ export interface TenantServices {
   readonly authorizer: Authorizer;
   /** Every topic the broker knows. */
   readonly topics: () => Iterable<TopicRecord>;
+  /** The topic of that name the broker knows, if any. */
+  readonly topic: (name: string) => TopicRecord | undefined;
   /** The size of every partition this broker holds. */
   readonly partitionSizes: () => Promise<readonly { readonly topic: string; readonly sizeBytes: number }[]>;
 }
@@ -184,6 +186,13 @@ function applyChanges(current: Readonly<Record<string, string>>, changes: readon
   return next;
 }
 
+/** A creation or growth admitted under a tenant's limits and not finished yet. */
+interface InFlightCreation {
+  readonly topic: string;
+  /** The partition count the topic is being taken to. */
+  readonly partitions: number;
+}
+
 interface TenantView {
   readonly version: number;
   readonly byName: ReadonlyMap<string, Tenant>;
@@ -200,6 +209,8 @@ export class Tenants {
   private storedBytes = new Map<string, number>();
   private storedBytesAtMs = Number.NEGATIVE_INFINITY;
   private sizing: Promise<void> | null = null;
+  /** Creations admitted by admitCreations and not released yet (at most one per creation in flight). */
+  private readonly inFlight = new Set<InFlightCreation>();
 
   constructor(private readonly services: TenantServices) {
     this.accounting = new TenantAccounting((user) => this.ofUser(user)?.name);
@@ -242,16 +253,20 @@ export class Tenants {
     return tenant ?? undefined;
   }
 
-  /** A tenant's topics and partitions as the broker knows them now. */
-  private counts(tenant: Tenant): { topics: number; partitions: number } {
-    let topics = 0;
-    let partitions = 0;
-    for (const topic of this.services.topics()) {
-      if (!topic.name.startsWith(tenant.prefix)) continue;
-      topics++;
-      partitions += topic.partitionDirs.length;
+  /**
+   * A tenant's topics and partitions as the broker knows them now; with `inFlight`, the creations
+   * and growths admitted and not finished yet count too (each topic at the larger of its count
+   * and the count it is being taken to).
+   */
+  private counts(tenant: Tenant, inFlight = false): { topics: number; partitions: number } {
+    const known = new Map<string, number>();
+    for (const topic of this.services.topics()) if (topic.name.startsWith(tenant.prefix)) known.set(topic.name, topic.partitionDirs.length);
+    if (inFlight) {
+      for (const entry of this.inFlight) if (entry.topic.startsWith(tenant.prefix)) known.set(entry.topic, Math.max(known.get(entry.topic) ?? 0, entry.partitions));
     }
-    return { topics, partitions };
+    let partitions = 0;
+    for (const count of known.values()) partitions += count;
+    return { topics: known.size, partitions };
   }
 
   usage(tenant: Tenant): TenantUsage {
@@ -298,13 +313,24 @@ export class Tenants {
   }
 
   /**
-   * CreateTopics / CreatePartitions: for each creation, in order, why adding its partitions (and
-   * its topic, for a new one) under a tenant's prefix is refused (POLICY_VIOLATION), or null.
-   * The creations of one request count together, as if made one after the other.
+   * CreateTopics / CreatePartitions / Metadata auto-creation: for each creation, in order (a
+   * topic and the partition count it is to have), why it is refused because it would take a
+   * tenant past max.topics or max.partitions (POLICY_VIOLATION), or null. The creations of one
+   * request count together, as if made one after the other, and the ones admitted before that
+   * have not finished count too: with `reserve` (a creation that is made, not validateOnly) each
+   * one admitted here is held as in flight until `release(name)` — called when the creation
+   * finished or failed, whatever the request's timeout answered — so requests sent at the same
+   * moment on several connections cannot each be admitted against the same count.
    */
-  creationRefusals(creations: readonly { readonly name: string; readonly addedTopics: number; readonly addedPartitions: number }[]): (string | null)[] {
+  admitCreations(
+    creations: readonly { readonly name: string; readonly partitions: number }[],
+    reserve: boolean,
+  ): { refusals: (string | null)[]; release: (name: string) => void } {
     const counted = new Map<string, { topics: number; partitions: number }>();
-    return creations.map(({ name, addedTopics, addedPartitions }) => {
+    /** The partitions of each topic as admitted so far: in the metadata, in flight, or earlier in this request. */
+    const topicPartitions = new Map<string, number>();
+    const held: InFlightCreation[] = [];
+    const refusals = creations.map(({ name, partitions }) => {
       const tenant = this.ofResource(name);
       if (tenant === undefined) return null;
       const maxTopics = tenant.limits[TenantKey.maxTopics];
@@ -312,9 +338,16 @@ export class Tenants {
       if (maxTopics === null && maxPartitions === null) return null;
       let now = counted.get(tenant.name);
       if (now === undefined) {
-        now = this.counts(tenant);
+        now = this.counts(tenant, true);
         counted.set(tenant.name, now);
       }
+      let current = topicPartitions.get(name);
+      if (current === undefined) {
+        current = this.services.topic(name)?.partitionDirs.length;
+        for (const entry of this.inFlight) if (entry.topic === name) current = Math.max(current ?? 0, entry.partitions);
+      }
+      const addedTopics = current === undefined ? 1 : 0;
+      const addedPartitions = Math.max(0, partitions - (current ?? 0));
       if (maxTopics !== null && now.topics + addedTopics > maxTopics) {
         return `Tenant ${tenant.name} may have at most ${maxTopics} topics (${TenantKey.maxTopics}); it has ${now.topics}.`;
       }
@@ -323,8 +356,15 @@ export class Tenants {
       }
       now.topics += addedTopics;
       now.partitions += addedPartitions;
+      topicPartitions.set(name, Math.max(current ?? 0, partitions));
+      if (reserve) held.push({ topic: name, partitions });
       return null;
     });
+    for (const entry of held) this.inFlight.add(entry);
+    const release = (name: string): void => {
+      for (const entry of held) if (entry.topic === name) this.inFlight.delete(entry);
+    };
+    return { refusals, release };
   }
 
   /**
