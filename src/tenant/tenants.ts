@@ -125,6 +125,11 @@ export function parseTenant(name: string, configs: Readonly<Record<string, strin
   return { name, prefix, users, limits: tenantLimits };
 }
 
+/** A name as Kafka compares topic names for a collision (Topic.hasCollision): '.' and '_' are one. */
+function collisionKey(name: string): string {
+  return name.replace(/\./g, '_');
+}
+
 /** The record a tenant is stored as. */
 function recordOf(tenant: Tenant): Record<string, string> {
   const record: Record<string, string> = { [TenantKey.prefix]: tenant.prefix };
@@ -455,7 +460,12 @@ export class Tenants {
   private conflict(tenant: Tenant): string | null {
     for (const other of this.current().byName.values()) {
       if (other.name === tenant.name) continue;
-      if (other.prefix.startsWith(tenant.prefix) || tenant.prefix.startsWith(other.prefix)) {
+      // Compared as Kafka compares topic names for a collision ('.' and '_' are one): otherwise a
+      // tenant of 'team_a_' could create topics colliding with tenant 'team.a.'s, squatting its
+      // names and learning them from CreateTopics' "collides with existing topic" error.
+      const mine = collisionKey(tenant.prefix);
+      const theirs = collisionKey(other.prefix);
+      if (theirs.startsWith(mine) || mine.startsWith(theirs)) {
         return `The prefix '${tenant.prefix}' overlaps tenant ${other.name}'s prefix '${other.prefix}'.`;
       }
       const shared = tenant.users.find((user) => other.users.includes(user));

@@ -5,13 +5,16 @@
 //   - Metadata auto-creation of topics under its prefix counts against max.topics and
 //     max.partitions like CreateTopics (POLICY_VIOLATION past them);
 //   - CreateTopics and CreatePartitions sent at the same moment on several connections count
-//     together: the creations in flight are counted, so at most the limit is created.
+//     together: the creations in flight are counted, so at most the limit is created;
+//   - two prefixes that differ only by '.' and '_' overlap (Kafka refuses topics whose names
+//     collide so, naming the existing topic): such a tenant is refused, so no tenant's user can
+//     squat or probe another tenant's names through a collision.
 
 import t, { type Test } from 'tap';
 import { RawClient } from '../helpers/raw-client.js';
 import { login, startSaslBroker } from '../helpers/sasl-client.js';
 import { describe, json, spate } from '../cli/fixtures/spate.js';
-import { errorName } from '../../src/protocol/errors.js';
+import { ErrorCode, errorName } from '../../src/protocol/errors.js';
 import { createPartitionsApi, createTopicsApi, metadataApi } from '../../src/protocol/generated/index.js';
 
 const { broker, saslPort } = await startSaslBroker(t, {
@@ -27,6 +30,7 @@ const tenants = (...args: string[]) => spate(admin, ['tenants', ...args]);
 const made = await Promise.all([
   tenants('create', 'auto', '--prefix', 'auto.', '--user', 'alice', '--password', 'alice-secret', '--max-topics', '2', '--max-partitions', '3'),
   tenants('create', 'race', '--prefix', 'race.', '--user', 'rita', '--password', 'rita-secret', '--max-partitions', '4'),
+  tenants('create', 'dotted', '--prefix', 'team.a.', '--user', 'dave', '--password', 'dave-secret'),
 ]);
 for (const result of made) if (result.code !== 0) throw new Error(`tenants create: ${describe(result)}`);
 
@@ -90,3 +94,16 @@ t.test('CreatePartitions on several connections at once count together', async (
   t.equal(described['usage.partitions'], '4', 'the tenant holds 4 partitions of its 4');
 });
 
+t.test('prefixes that differ only by . and _ overlap: no squatting or probing through a topic name collision', async (t) => {
+  const underscored = await tenants('create', 'underscored', '--prefix', 'team_a_', '--user', 'uma', '--password', 'uma-secret');
+  t.equal(underscored.code, 1, 'refused, exit 1');
+  t.match(underscored.stderr, /INVALID_CONFIG: .*overlaps tenant dotted's prefix 'team\.a\.'/, underscored.stderr);
+  const shorter = await tenants('create', 'shorter', '--prefix', 'team_', '--user', 'uma', '--password', 'uma-secret');
+  t.match(shorter.stderr, /INVALID_CONFIG: .*overlaps tenant dotted's prefix/, 'a shorter prefix that collides is refused too');
+  const listed = json(await tenants('list', '--json')) as { name: string }[];
+  t.same(listed.map((tenant) => tenant.name).sort(), ['auto', 'dotted', 'race'], 'no tenant was made');
+  // The dotted tenant's own names still work.
+  const client = await rawAs(t, 'dave');
+  const created = await client.request(createTopicsApi, 7, { topics: [{ name: 'team.a.orders', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 30_000, validateOnly: false });
+  t.equal(created.topics[0]!.errorCode, ErrorCode.NONE, 'dave creates team.a.orders');
+});
