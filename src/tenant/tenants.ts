@@ -452,8 +452,23 @@ export class Tenants {
       return refuse(ErrorCode.INVALID_REQUEST, `the broker already holds ${limits.tenantsMax} tenants (limits.tenantsMax)`);
     }
     if (validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null };
-    await this.services.store.setEntityConfigs('tenants', name, recordOf(tenant));
+    const failed = await this.storeRecord(name, recordOf(tenant));
+    if (failed !== null) return failed;
     return this.reconcile(existing, tenant);
+  }
+
+  /**
+   * Writes a tenant's record ({} deletes it): null once written, else UNKNOWN_SERVER_ERROR (a
+   * ZooKeeper error) with nothing else changed, answered as Kafka answers a failed change rather
+   * than thrown (which would drop the operator's connection as a broker bug).
+   */
+  private async storeRecord(name: string, record: Readonly<Record<string, string>>): Promise<TenantOutcome | null> {
+    try {
+      await this.services.store.setEntityConfigs('tenants', name, record);
+      return null;
+    } catch (error) {
+      return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: `Storing tenant ${name} failed, nothing was changed: ${excerpt(error instanceof Error ? error.message : String(error))}` };
+    }
   }
 
   /** Another tenant's prefix overlapping this one's, or a user of another tenant: a tenant's resources and users are its own. */
@@ -511,7 +526,8 @@ export class Tenants {
 
   /** Deletes a tenant: its record, its users' ACLs on the prefix, their tenant quotas and their SCRAM credentials. */
   private async remove(tenant: Tenant): Promise<TenantOutcome> {
-    await this.services.store.setEntityConfigs('tenants', tenant.name, {});
+    const failed = await this.storeRecord(tenant.name, {});
+    if (failed !== null) return failed;
     const failures: string[] = [];
     const deleted = await this.services.authorizer.delete(tenant.users.flatMap((user) => aclFiltersOf(user, tenant.prefix)));
     for (const result of deleted) if (result.errorCode !== ErrorCode.NONE) failures.push(`removing ACLs: ${result.errorMessage}`);

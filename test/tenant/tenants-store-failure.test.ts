@@ -1,0 +1,82 @@
+// Tenants when the store fails (issue 15): a ZooKeeper error while writing a tenant's record is
+// a Kafka error answer (UNKNOWN_SERVER_ERROR, nothing changed), not a rejected handler that
+// drops the operator's connection as a broker bug, and the next change goes through: the
+// serialized chain of changes is not wedged by one that failed. The store, authorizer, quotas
+// and credentials are stand-ins recording what they were asked (the failure is injected, which a
+// broker process cannot be made to do on demand).
+
+import t from 'tap';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { Tenants, TenantKey, type TenantServices } from '../../src/tenant/tenants.js';
+
+function services(): { services: TenantServices; failWrites: { on: boolean }; aclCalls: string[] } {
+  const records = new Map<string, Record<string, string>>();
+  const failWrites = { on: false };
+  const aclCalls: string[] = [];
+  let version = 0;
+  const store = {
+    entityConfigs: (_type: string, name: string) => records.get(name) ?? {},
+    entities: () => records.keys(),
+    setEntityConfigs: async (_type: string, name: string, configs: Readonly<Record<string, string>>) => {
+      if (failWrites.on) throw new Error('KeeperErrorCode = ConnectionLoss for /config/tenants/' + name);
+      if (Object.keys(configs).length === 0) records.delete(name);
+      else records.set(name, { ...configs });
+      version++;
+    },
+    get entityConfigsVersion() {
+      return version;
+    },
+  };
+  const ok = { errorCode: ErrorCode.NONE, errorMessage: null };
+  const fake = {
+    store,
+    credentials: { describe: () => [], alter: async () => [] },
+    clientQuotas: { alter: async () => [] },
+    authorizer: {
+      enabled: true,
+      create: async (bindings: readonly unknown[]) => {
+        aclCalls.push(`create ${bindings.length}`);
+        return bindings.map(() => ok);
+      },
+      delete: async (filters: readonly unknown[]) => {
+        aclCalls.push(`delete ${filters.length}`);
+        return filters.map(() => ({ ...ok, deleted: [] }));
+      },
+    },
+    topics: () => [],
+    topic: () => undefined,
+    partitionSizes: async () => [],
+  };
+  return { services: fake as unknown as TenantServices, failWrites, aclCalls };
+}
+
+const SET = 0;
+const DELETE = 1;
+
+t.test('a store error writing the record answers UNKNOWN_SERVER_ERROR, changes nothing, and the next change goes through', async (t) => {
+  const { services: made, failWrites, aclCalls } = services();
+  const tenants = new Tenants(made);
+  failWrites.on = true;
+  const create = [
+    { name: TenantKey.prefix, configOperation: SET, value: 'acme.' },
+    { name: TenantKey.users, configOperation: SET, value: 'alice' },
+  ];
+  const failed = await tenants.alter('acme', create, false).catch((error: unknown) => `rejected: ${(error as Error).message}`);
+  t.equal(typeof failed === 'string' ? failed : failed.errorCode, ErrorCode.UNKNOWN_SERVER_ERROR, `answered, not rejected: ${JSON.stringify(failed)}`);
+  t.match(typeof failed === 'string' ? failed : failed.errorMessage, /ConnectionLoss/, 'the message says what failed');
+  t.equal(tenants.get('acme'), undefined, 'no tenant was made');
+  t.same(aclCalls, [], 'and no ACL was created for it');
+  failWrites.on = false;
+  const created = await tenants.alter('acme', create, false);
+  t.equal(created.errorCode, ErrorCode.NONE, 'the same change succeeds once the store does');
+  t.equal(tenants.get('acme')?.prefix, 'acme.');
+  failWrites.on = true;
+  const deleteFailed = await tenants.alter('acme', [{ name: TenantKey.prefix, configOperation: DELETE, value: null }], false).catch((error: unknown) => `rejected: ${(error as Error).message}`);
+  t.equal(typeof deleteFailed === 'string' ? deleteFailed : deleteFailed.errorCode, ErrorCode.UNKNOWN_SERVER_ERROR, `a deletion that cannot be stored is answered too: ${JSON.stringify(deleteFailed)}`);
+  t.equal(tenants.get('acme')?.prefix, 'acme.', 'the tenant is still there');
+  t.same(aclCalls, ['create 3'], 'and its ACLs were not removed');
+  failWrites.on = false;
+  const deleted = await tenants.alter('acme', [{ name: TenantKey.prefix, configOperation: DELETE, value: null }], false);
+  t.equal(deleted.errorCode, ErrorCode.NONE, 'deleting it again succeeds');
+  t.equal(tenants.get('acme'), undefined);
+});
