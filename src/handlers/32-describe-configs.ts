@@ -29,7 +29,7 @@ export const describeConfigsHandler = defineHandler({
   async handle(request, context) {
     const refusals = request.resources.map((resource) => configRefusal(context, AclOperation.DESCRIBE_CONFIGS, resource.resourceType, resource.resourceName));
     const allowed = request.resources.filter((_resource, index) => refusals[index] === null);
-    if (allowed.some((resource) => resource.resourceType === TENANT_RESOURCE_TYPE)) await context.broker.tenants.refreshStoredBytes(Date.now());
+    if (allowed.some((resource) => resource.resourceType === TENANT_RESOURCE_TYPE)) await context.broker.tenants.refreshStoredBytesIfStale(Date.now());
     const fromAdmin = context.broker.admin.describeConfigs(allowed.filter((resource) => resource.resourceType !== TENANT_RESOURCE_TYPE));
     let nextFromAdmin = 0;
     const described = allowed.map((resource) => (resource.resourceType === TENANT_RESOURCE_TYPE ? describeTenant(context, resource.resourceName) : fromAdmin[nextFromAdmin++]!));

@@ -394,6 +394,19 @@ export class Tenants {
     this.storedBytes.set(tenant.name, (this.storedBytes.get(tenant.name) ?? 0) + bytes);
   }
 
+  /**
+   * DescribeConfigs of a tenant: the stored bytes asked of the shards again only when the last
+   * asking is limits.tenantUsageRefreshMs old (or one is under way), as Produce does. Asking
+   * sizes every partition the broker holds, so a tenant's user describing its tenant in a loop
+   * must not make the shards do that back to back (DescribeLogDirs, which does the same, needs
+   * DESCRIBE on the cluster).
+   */
+  refreshStoredBytesIfStale(nowMs: number): Promise<void> {
+    if (this.sizing !== null) return this.sizing;
+    if (nowMs - this.storedBytesAtMs >= limits.tenantUsageRefreshMs) return this.refreshStoredBytes(nowMs);
+    return Promise.resolve();
+  }
+
   /** Asks the shards for every partition's size and sums them by tenant (one asking at a time). */
   refreshStoredBytes(nowMs: number): Promise<void> {
     if (this.sizing !== null) return this.sizing;

@@ -1,18 +1,23 @@
-// Tenants when the store fails (issue 15): a ZooKeeper error while writing a tenant's record is
-// a Kafka error answer (UNKNOWN_SERVER_ERROR, nothing changed), not a rejected handler that
-// drops the operator's connection as a broker bug, and the next change goes through: the
-// serialized chain of changes is not wedged by one that failed. The store, authorizer, quotas
-// and credentials are stand-ins recording what they were asked (the failure is injected, which a
-// broker process cannot be made to do on demand).
+// Tenants with stand-in services (issue 15), for what a broker process cannot be made to do on
+// demand or show from outside:
+//   - a ZooKeeper error while writing a tenant's record is a Kafka error answer
+//     (UNKNOWN_SERVER_ERROR, nothing changed), not a rejected handler that drops the operator's
+//     connection as a broker bug, and the next change goes through: the serialized chain of
+//     changes is not wedged by one that failed;
+//   - DescribeConfigs of a tenant asks the shards for every partition's size at most once per
+//     limits.tenantUsageRefreshMs, however often a tenant's user describes its tenant.
+// The store, authorizer, quotas and credentials record what they were asked.
 
 import t from 'tap';
+import { limits } from '../../src/config/limits.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { Tenants, TenantKey, type TenantServices } from '../../src/tenant/tenants.js';
 
-function services(): { services: TenantServices; failWrites: { on: boolean }; aclCalls: string[] } {
+function services(): { services: TenantServices; failWrites: { on: boolean }; aclCalls: string[]; sizings: { count: number } } {
   const records = new Map<string, Record<string, string>>();
   const failWrites = { on: false };
   const aclCalls: string[] = [];
+  const sizings = { count: 0 };
   let version = 0;
   const store = {
     entityConfigs: (_type: string, name: string) => records.get(name) ?? {},
@@ -45,9 +50,12 @@ function services(): { services: TenantServices; failWrites: { on: boolean }; ac
     },
     topics: () => [],
     topic: () => undefined,
-    partitionSizes: async () => [],
+    partitionSizes: async () => {
+      sizings.count++;
+      return [{ topic: 'acme.orders', sizeBytes: 1000 }];
+    },
   };
-  return { services: fake as unknown as TenantServices, failWrites, aclCalls };
+  return { services: fake as unknown as TenantServices, failWrites, aclCalls, sizings };
 }
 
 const SET = 0;
@@ -79,4 +87,18 @@ t.test('a store error writing the record answers UNKNOWN_SERVER_ERROR, changes n
   const deleted = await tenants.alter('acme', [{ name: TenantKey.prefix, configOperation: DELETE, value: null }], false);
   t.equal(deleted.errorCode, ErrorCode.NONE, 'deleting it again succeeds');
   t.equal(tenants.get('acme'), undefined);
+});
+
+t.test('describing a tenant in a loop asks the shards for the partitions\' sizes once per refresh interval', async (t) => {
+  const { services: made, sizings } = services();
+  const tenants = new Tenants(made);
+  const created = await tenants.alter('acme', [{ name: TenantKey.prefix, configOperation: SET, value: 'acme.' }], false);
+  t.equal(created.errorCode, ErrorCode.NONE);
+  const start = 1_000_000;
+  await Promise.all(Array.from({ length: 50 }, () => tenants.refreshStoredBytesIfStale(start)));
+  for (let describe = 0; describe < 50; describe++) await tenants.refreshStoredBytesIfStale(start + describe);
+  t.equal(sizings.count, 1, '100 describes within one interval: one asking');
+  t.equal(tenants.usage(tenants.get('acme')!).storedBytes, 1000, 'which the usage shows');
+  await tenants.refreshStoredBytesIfStale(start + limits.tenantUsageRefreshMs);
+  t.equal(sizings.count, 2, 'an interval later: asked again');
 });
