@@ -40,6 +40,9 @@ type LimitKey = (typeof LIMIT_KEYS)[number];
 const RATE_KEYS = [TenantKey.producerByteRate, TenantKey.consumerByteRate] as const;
 const ALL_KEYS: readonly string[] = [TenantKey.prefix, TenantKey.users, ...LIMIT_KEYS];
 
+/** The longest name a topic may have (Kafka's Topic.MAX_NAME_LENGTH): no longer name is cached. */
+const TOPIC_NAME_LENGTH_MAX = 249;
+
 /** IncrementalAlterConfigs operations (KIP-339). */
 const Op = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 
@@ -252,8 +255,13 @@ export class Tenants {
           break;
         }
       }
-      if (view.byTopic.size >= limits.tenantsMax * 10) view.byTopic.clear();
-      view.byTopic.set(name, tenant);
+      // Only names a topic may have are kept: a tenant's user can name any string under its
+      // prefix (CreateTopics, an auto-creating Metadata), up to 32,767 bytes, and 100,000 such
+      // names would hold GBs; the topics Produce and Fetch ask about are never longer.
+      if (name.length <= TOPIC_NAME_LENGTH_MAX) {
+        if (view.byTopic.size >= limits.tenantsMax * 10) view.byTopic.clear();
+        view.byTopic.set(name, tenant);
+      }
     }
     return tenant ?? undefined;
   }

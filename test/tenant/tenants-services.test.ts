@@ -5,7 +5,8 @@
 //     connection as a broker bug, and the next change goes through: the serialized chain of
 //     changes is not wedged by one that failed;
 //   - DescribeConfigs of a tenant asks the shards for every partition's size at most once per
-//     limits.tenantUsageRefreshMs, however often a tenant's user describes its tenant.
+//     limits.tenantUsageRefreshMs, however often a tenant's user describes its tenant;
+//   - the name → tenant cache keeps no name longer than a topic's (249 characters).
 // The store, authorizer, quotas and credentials record what they were asked.
 
 import t from 'tap';
@@ -101,4 +102,23 @@ t.test('describing a tenant in a loop asks the shards for the partitions\' sizes
   t.equal(tenants.usage(tenants.get('acme')!).storedBytes, 1000, 'which the usage shows');
   await tenants.refreshStoredBytesIfStale(start + limits.tenantUsageRefreshMs);
   t.equal(sizings.count, 2, 'an interval later: asked again');
+});
+
+t.test('the name → tenant cache keeps no name longer than a topic name may be', async (t) => {
+  // A tenant's user may name any string under its prefix in CreateTopics or an auto-creating
+  // Metadata (up to Kafka's 32,767 bytes): each name was cached, 100,000 of them (ten times
+  // limits.tenantsMax) before the cache was cleared, so some GB of names could be held.
+  const { services: made } = services();
+  const tenants = new Tenants(made);
+  const created = await tenants.alter('acme', [{ name: TenantKey.prefix, configOperation: SET, value: 'acme.' }], false);
+  t.equal(created.errorCode, ErrorCode.NONE);
+  const long = 'x'.repeat(32_000);
+  let theirs = 0;
+  for (let index = 0; index < 200; index++) if (tenants.ofResource(`acme.${index}.${long}`)?.name === 'acme') theirs++;
+  t.equal(theirs, 200, 'long names are still the tenant\'s');
+  t.equal(tenants.ofResource('acme.orders')?.name, 'acme', 'and a topic name');
+  const cached = (tenants as unknown as { view: { byTopic: Map<string, unknown> } }).view.byTopic;
+  const longest = Math.max(...[...cached.keys()].map((name) => name.length));
+  t.ok(longest <= 249, `the longest name cached has ${longest} characters`);
+  t.ok(cached.has('acme.orders'), 'topic names are cached');
 });
