@@ -78,9 +78,12 @@ export const produceHandler = defineHandler({
   schema: produceApi,
   authorizes: true,
   async handle(request, context) {
+    // Recorded as the request is taken up, before its append, not once it is answered as in
+    // Kafka: Kafka reads one request of a connection at a time, Spate pipelines, so a throttle
+    // earned here must mute the connection before it takes up the requests behind this one.
+    const throttleTimeMs = recordProducerBytes(context);
     const result = await produce(request, context);
     if (result === CLOSE_CONNECTION) return result;
-    const throttleTimeMs = recordProducerBytes(context);
     if (context.broker.tenants.any) context.broker.tenants.accounting.add(quotaUserOf(context.session.principal), 'bytesIn', context.requestBytes);
     return result === NO_RESPONSE ? result : { ...result, throttleTimeMs };
   },
