@@ -2,17 +2,17 @@
 // produce latency, with and without a producer_byte_rate quota on the flooder.
 //
 // One broker in this process, with a PLAINTEXT listener (for the admin steps) and a
-// SASL_PLAINTEXT listener (SCRAM-SHA-256); no authorizer (every authenticated principal may
-// write). Two SCRAM users made with `spate users create`: B ("quiet") and A ("noisy"), each
-// with its own topic. Three phases:
+// SASL_PLAINTEXT listener (SCRAM-SHA-256), with the ACL authorizer. Two tenants made with
+// `spate tenants create` (src/tenant/): tenant-b with its user B ("quiet") and tenant-a with its
+// user A ("noisy"), each producing to a topic under its prefix. Three phases:
 //
 //   1. B alone: B sends one small record per Produce request (acks=all, one request in flight)
 //      at a fixed rate (bench/lib/paced-acks-producer.ts, a process of its own), each request
 //      timed from write to response;
 //   2. B with A throttled: the same B load while A, authenticated as A, produces as fast as
-//      librdkafka lets it (rdkafka_performance -P, no count) under producer_byte_rate set on
-//      user A with AlterClientQuotas;
-//   3. B with A unthrottled: the same with A's quota removed.
+//      librdkafka lets it (rdkafka_performance -P, no count) under tenant-a's produce rate
+//      (`spate tenants update tenant-a --produce-rate R`: its user's producer_byte_rate);
+//   3. B with A unthrottled: the same with the rate removed (`--no-produce-rate`).
 //
 // Per phase: B's latency p50/p99/max, A's achieved rate (its topic's high watermarks, read in
 // the broker, over B's measured window), whether A's responses carried throttle times, and
@@ -30,9 +30,6 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KafkaClient } from '../src/network/kafka-client.js';
-import { ErrorCode, errorName } from '../src/protocol/errors.js';
-import { alterClientQuotasApi } from '../src/protocol/generated/index.js';
 import { partitionKey } from '../src/shard/messages.js';
 import { shardIndexFor } from '../src/shard/shard-set.js';
 import {
@@ -59,7 +56,7 @@ import { CLOCK_TICKS_PER_SECOND, measure, type Usage } from './lib/measure.js';
 import type { PacedRequest, PacedResult } from './lib/paced-acks-producer.js';
 import { ensureRdkafkaPerformance, rdkafkaVersion } from './lib/rdkafka-performance.js';
 import { killAllClients, runClient, tail, type ClientRun } from './lib/rdkafka-run.js';
-import { createScramUser } from './lib/scram-user.js';
+import { runSpate } from './lib/scram-user.js';
 
 // ---------------------------------------------------------------------------------------
 // Settings
@@ -122,8 +119,8 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
 }
 
 const MECHANISM = 'SCRAM-SHA-256';
-const QUIET = { user: 'quiet-b', password: 'quiet-b-secret', topic: 'tenant-b' };
-const NOISY = { user: 'noisy-a', password: 'noisy-a-secret', topic: 'tenant-a' };
+const QUIET = { tenant: 'tenant-b', user: 'quiet-b', password: 'quiet-b-secret', topic: 'tenant-b.orders' };
+const NOISY = { tenant: 'tenant-a', user: 'noisy-a', password: 'noisy-a-secret', topic: 'tenant-a.orders' };
 
 const PHASES = [
   { name: 'B alone', a: null },
@@ -135,19 +132,9 @@ type Phase = (typeof PHASES)[number];
 // ---------------------------------------------------------------------------------------
 // Pieces
 
-/** producer_byte_rate of user A: set to `quota`, or removed (null), with AlterClientQuotas through the PLAINTEXT listener. */
-async function setQuota(plaintextBootstrap: string, quota: number | null): Promise<void> {
-  const admin = await KafkaClient.connect(plaintextBootstrap, { timeoutMs: 10_000 });
-  try {
-    const answer = await admin.request(alterClientQuotasApi, {
-      entries: [{ entity: [{ entityType: 'user', entityName: NOISY.user }], ops: [{ key: 'producer_byte_rate', value: quota ?? 0, remove: quota === null }] }],
-      validateOnly: false,
-    });
-    const failed = answer.body.entries.find((entry) => entry.errorCode !== ErrorCode.NONE);
-    if (failed !== undefined) throw new BenchError(`AlterClientQuotas: ${errorName(failed.errorCode)} ${failed.errorMessage ?? ''}`);
-  } finally {
-    admin.close();
-  }
+/** Tenant A's produce rate (its user's producer_byte_rate): set to `quota`, or removed (null), with `spate tenants update` through the PLAINTEXT listener. */
+function setQuota(projectRoot: string, plaintextBootstrap: string, quota: number | null): Promise<void> {
+  return runSpate(projectRoot, plaintextBootstrap, ['tenants', 'update', NOISY.tenant, ...(quota === null ? ['--no-produce-rate'] : ['--produce-rate', String(quota)])]);
 }
 
 /** Runs B (bench/lib/paced-acks-producer.js); `onMeasuring` is called when its measured window starts. */
@@ -304,14 +291,18 @@ async function main(): Promise<void> {
       ['listeners', `PLAINTEXT://127.0.0.1:${plainPort},SASL_PLAINTEXT://127.0.0.1:${saslPort}`],
       ['sasl.enabled.mechanisms', MECHANISM],
       ['log.dirs', join(dir, 'data')],
+      // Tenants need the authorizer; the PLAINTEXT listener's ANONYMOUS is the operator.
+      ['authorizer.class.name', 'kafka.security.authorizer.AclAuthorizer'],
+      ['super.users', 'User:ANONYMOUS'],
     ]);
     const started = await startInProcessBroker(overrides);
     const broker = started.broker;
     scope.broker = broker;
     const config = started.config;
     const workers = shardWorkers(broker);
-    await createScramUser(projectRoot, plaintextBootstrap, QUIET.user, QUIET.password, MECHANISM);
-    await createScramUser(projectRoot, plaintextBootstrap, NOISY.user, NOISY.password, MECHANISM);
+    for (const tenant of [QUIET, NOISY]) {
+      await runSpate(projectRoot, plaintextBootstrap, ['tenants', 'create', tenant.tenant, '--prefix', `${tenant.tenant}.`, '--user', tenant.user, '--password', tenant.password]);
+    }
     const bTopicId = await createTopic(broker, QUIET.topic, 1);
     const aTopicId = await createTopic(broker, NOISY.topic, settings.aPartitions);
     const shards = {
@@ -342,7 +333,7 @@ async function main(): Promise<void> {
       for (const phase of PHASES as readonly Phase[]) {
         scope.checkAborted();
         const aQuota = phase.a === 'quota' ? settings.quota : null;
-        if (phase.a !== null) await setQuota(plaintextBootstrap, aQuota);
+        if (phase.a !== null) await setQuota(projectRoot, plaintextBootstrap, aQuota);
         const busyCoresBefore = settings.quietWaitSeconds > 0 ? await waitForQuiet(settings.quietWaitSeconds) : null;
         const loadAverageBefore = loadavg();
         console.log(`  #${run} ${phase.name} ...`);
@@ -534,7 +525,7 @@ async function main(): Promise<void> {
         benchmark: 'noisy-neighbour',
         description:
           "B produces one record per request (acks=all, one in flight) at a fixed rate over SASL_PLAINTEXT SCRAM-SHA-256 alone, then while A (rdkafka_performance -P, no count) floods its own topic " +
-          'with a producer_byte_rate quota on user A, then without it. One in-process Spate broker, no authorizer. Latency from writing a request to reading its response.',
+          'under tenant-a\'s produce rate (its user\'s producer_byte_rate), then without it. Two tenants made with spate tenants create; one in-process Spate broker with the ACL authorizer. Latency from writing a request to reading its response.',
         timestamp: new Date().toISOString(),
         settings: { ...settings, out: undefined, mechanism: MECHANISM, shards: config.numShards, partitionShards: shards },
         machine: { ...machine, librdkafka: clientVersion },
