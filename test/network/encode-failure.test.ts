@@ -33,8 +33,8 @@ registry.register(
     handle: () => ({ brokers: [], topics: [{ errorCode: 0, name: 'x'.repeat(40_000), partitions: [] }] }),
   }) as never,
 );
-// ApiVersions reads only the registry from the services, and the connection asks for a request_percentage quota (none); nothing else is reached.
-const services = { apiVersions: () => registry.apiVersions(), clientQuotas: { quotaFor: () => null }, shuttingDown: false, clientErrors: new ThrottledLog(logger, 1000), authorizer: new Authorizer({ acls: () => [], updateAcls: async () => [] }, () => ({ authorizer: null }) as never) } as unknown as BrokerServices;
+// ApiVersions reads only the registry from the services, and the connection asks for a request_percentage quota (none) and whether there are tenants (none); nothing else is reached.
+const services = { apiVersions: () => registry.apiVersions(), clientQuotas: { quotaFor: () => null }, tenants: { any: false }, shuttingDown: false, clientErrors: new ThrottledLog(logger, 1000), authorizer: new Authorizer({ acls: () => [], updateAcls: async () => [] }, () => ({ authorizer: null }) as never) } as unknown as BrokerServices;
 const admission = new RequestAdmission({ requestsMax: 10, requestBytesMax: 1 << 20, responseBytesMax: 1 << 20 });
 
 const server: Server = createServer((socket) => {
