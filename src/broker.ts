@@ -59,6 +59,7 @@ import { ZkEntityConfigStore } from './cluster/zk-entity-configs.js';
 import { Tenants } from './tenant/tenants.js';
 import { ZkAclStore } from './cluster/zk-acls.js';
 import { resolveTopicConfig } from './config/broker-config.js';
+import { NO_PROBE } from './handlers/broker-probe.js';
 
 /** How often recovery points are checkpointed while running (Kafka's log.flush.offset.checkpoint.interval.ms). */
 const CHECKPOINT_INTERVAL_MS = 60_000;
@@ -291,6 +292,7 @@ export class Broker {
         admin: new Admin({ config: () => controller.config, controller, partitions, logger }),
         cluster,
         logger,
+        probe: NO_PROBE,
         clientErrors: new ThrottledLog(logger, CLIENT_ERROR_LOG_INTERVAL_MS),
         get shuttingDown() {
           return broker?.shuttingDown ?? false;

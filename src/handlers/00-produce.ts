@@ -28,7 +28,7 @@ import { produceApi } from '../protocol/generated/index.js';
 import type { PartitionProduceResponse, ProduceResponse, TopicProduceResponse } from '../protocol/generated/produce-response.js';
 import type { ProduceRequest } from '../protocol/generated/produce-request.js';
 import type { Encodable } from '../protocol/message.js';
-import { Attribute, BatchField, Compression, readInt64 } from '../protocol/record-batch.js';
+import { Attribute, BatchField, Compression, countRecords, readInt64 } from '../protocol/record-batch.js';
 import { excerpt } from '../protocol/string-limits.js';
 import { AclOperation, ResourceType } from '../security/acl.js';
 import { CLOSE_CONNECTION, NO_RESPONSE, defineHandler, type HandlerResult, type RequestContext } from './handler.js';
@@ -163,6 +163,7 @@ async function produce(request: ProduceRequest, context: RequestContext): Promis
               return { ...failed(index, reply.errorCode, reply.errorMessage, reply.recordErrors), logStartOffset: reply.logStartOffset };
             }
             if (broker.tenants.any) broker.tenants.produced(topic.name, records.length);
+            broker.probe.produced(topic.name, records.length, countRecords(records));
             return {
               index,
               errorCode: ErrorCode.NONE,

@@ -180,6 +180,11 @@ export const fetchHandler = defineHandler({
         context.throttle(throttleTimeMs);
         return { throttleTimeMs, errorCode: ErrorCode.NONE, sessionId: 0, responses: [] };
       }
+      // Bytes out per topic for the metrics: what this answer carries to a consumer (not to followers).
+      for (let index = 0; index < fetched.length; index++) {
+        const bytes = fetched[index]!.records?.byteLength ?? 0;
+        if (bytes > 0) broker.probe.fetched(requested[index]!.topic?.name ?? requested[index]!.requestTopic, bytes);
+      }
     }
     // A tenant's user's bytes out (tenant/accounting.ts): the record bytes of an answer not throttled empty.
     if (replicaId < 0 && broker.tenants.any) {

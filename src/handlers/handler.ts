@@ -17,6 +17,7 @@ import type { ClientQuotas } from '../quota/client-quotas.js';
 import type { ClientThrottles } from '../quota/throttle.js';
 import type { Authorizer } from '../security/authorizer.js';
 import type { Tenants } from '../tenant/tenants.js';
+import type { BrokerProbe } from './broker-probe.js';
 
 
 /**
@@ -45,6 +46,8 @@ export interface BrokerServices {
   /** The broker's part in a cluster (the controller's requests, the live brokers); null on an embedded single broker. */
   readonly cluster: ClusterServices | null;
   readonly logger: Logger;
+  /** What requests report to the metrics (broker-probe.ts; src/http/metrics.ts implements it). */
+  readonly probe: BrokerProbe;
   /**
    * For what a client does wrong (a malformed request, an oversized string): at most one line
    * of each kind per interval, so a client cannot flood the log.

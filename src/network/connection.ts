@@ -30,6 +30,7 @@ import {
   type RequestContext,
 } from '../handlers/handler.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
+import { NO_PROBE, type BrokerProbe } from '../handlers/broker-probe.js';
 import type { Logger } from '../logger.js';
 import { socketFd } from '../native/socket-fd.js';
 import { isFileRegion, type Chunk } from '../protocol/chunks.js';
@@ -157,6 +158,8 @@ export class Connection implements AdmissionWaiter {
     remove: (bytes) => this.meterResponseBytes(-bytes),
   };
   private readonly closedCallbacks: (() => void)[] = [];
+  /** Where each answered request is reported (metrics); services built by hand in tests may have none. */
+  private readonly probe: BrokerProbe;
 
   readonly socket: Socket;
   /** Whether reads land in memory this connection chooses (direct-read.ts), rather than in 'data' chunks. */
@@ -173,6 +176,7 @@ export class Connection implements AdmissionWaiter {
     private readonly options: ConnectionOptions,
   ) {
     this.peer = `${accepted.remoteAddress ?? '?'}:${accepted.remotePort ?? '?'}`;
+    this.probe = (options.services.probe as BrokerProbe | undefined) ?? NO_PROBE;
     this.frames = new FrameReader(options.socketRequestMaxBytes, options.framePool);
     this.receiverThread = options.frameReceiver?.assignThread() ?? 0;
     const direct = options.directReads === true ? directReadSocket(accepted, this.readSink()) : null;
@@ -478,6 +482,7 @@ export class Connection implements AdmissionWaiter {
     }
     const slot: Slot = { chunks: null, closeAfter: false, releases: [] };
     this.slots.push(slot);
+    const probe = this.probe;
     const context: RequestContext = {
       apiKey: header.apiKey,
       apiVersion: header.apiVersion,
@@ -501,6 +506,7 @@ export class Connection implements AdmissionWaiter {
       throttle: (ms) => {
         if (ms <= 0) return;
         this.mute(Date.now() + ms);
+        probe.throttled(quotaUserOf(session.principal), ms);
         if (tenants.any) tenants.accounting.add(quotaUserOf(session.principal), 'throttleTimeMs', ms);
       },
     };
@@ -510,6 +516,7 @@ export class Connection implements AdmissionWaiter {
       result = handler.handle(request, context);
     } catch (error) {
       release();
+      probe.requestFailed(header.apiKey, startedMs);
       this.handlerFailure(handler, error);
       return;
     }
@@ -524,15 +531,18 @@ export class Connection implements AdmissionWaiter {
         (response) => {
           release();
           this.complete(slot, handler, header.correlationId, header.apiVersion, response, requestTime);
+          probe.requestDone(header.apiKey, startedMs, typeof response === 'object' ? response : null);
         },
         (error: unknown) => {
           release();
+          probe.requestFailed(header.apiKey, startedMs);
           this.handlerFailure(handler, error);
         },
       );
     } else {
       release();
       this.complete(slot, handler, header.correlationId, header.apiVersion, result, requestTime);
+      probe.requestDone(header.apiKey, startedMs, typeof result === 'object' ? result : null);
     }
   }
 

@@ -72,6 +72,23 @@ export interface BatchHeader {
   readonly recordsCount: number;
 }
 
+/**
+ * The records the batches in `bytes` hold, from each header's records count (no record is
+ * decoded): what the metrics count as messages in. Stops at a batch whose header does not fit
+ * (the append already validated what it stored).
+ */
+export function countRecords(bytes: Buffer): number {
+  let count = 0;
+  let at = 0;
+  while (at + BATCH_HEADER_BYTES <= bytes.length) {
+    const batchLength = bytes.readInt32BE(at + BatchField.batchLength);
+    if (batchLength < BATCH_HEADER_BYTES - LOG_OVERHEAD) break; // not a batch: nothing more to count
+    count += bytes.readInt32BE(at + BatchField.recordsCount);
+    at += LOG_OVERHEAD + batchLength;
+  }
+  return count;
+}
+
 /** Reads the 61-byte header of the batch at `at`. The caller has checked there are 61 bytes. */
 export function readBatchHeader(buffer: Buffer, at = 0): BatchHeader {
   return {

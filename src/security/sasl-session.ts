@@ -64,6 +64,8 @@ export interface SaslServices {
   readonly settings: () => SecuritySettings;
   /** Log lines for the broker (never sent to the client). */
   readonly log: (message: string) => void;
+  /** Told of each failed login, by listener (the failed-authentication metric). */
+  readonly failed?: (listener: string) => void;
 }
 
 export interface AuthenticateOutcome {
@@ -212,5 +214,6 @@ export class ConnectionSession {
     this.state = 'failed';
     this.exchange = null;
     this.services?.log(`authentication of ${this.peer} on listener ${this.listener} failed: ${reason}`);
+    this.services?.failed?.(this.listener);
   }
 }
