@@ -256,7 +256,7 @@ function spawnBroker(projectRoot: string, args: readonly string[]): ChildProcess
 
 async function startRun(projectRoot: string, settings: Settings, label: string, run: number, dataDir: string): Promise<StartRun> {
   const port = await freePort();
-  const args = ['--override', `listeners=PLAINTEXT://127.0.0.1:${port}`, '--override', `log.dirs=${dataDir}`];
+  const args = ['--override', `listeners=PLAINTEXT://127.0.0.1:${port}`, '--override', `log.dirs=${dataDir}`, '--override', 'http.listeners='];
   if (settings.shards !== null) args.push('--override', `num.shards=${settings.shards}`);
   // A start is mostly CPU (loading modules, booting worker threads): other processes on the machine lengthen it.
   const busyCoresBefore = settings.quietWaitSeconds > 0 ? await waitForQuiet(settings.quietWaitSeconds) : null;

@@ -107,6 +107,7 @@ async function main(): Promise<void> {
     const args = [
       '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`,
       '--override', `log.dirs=${dataDir}`,
+      '--override', 'http.listeners=',
       '--override', `num.partitions=${partitions}`,
       ...(shards !== undefined ? ['--override', `num.shards=${shards}`] : []),
     ];

@@ -59,7 +59,9 @@ import { ZkEntityConfigStore } from './cluster/zk-entity-configs.js';
 import { Tenants } from './tenant/tenants.js';
 import { ZkAclStore } from './cluster/zk-acls.js';
 import { resolveTopicConfig } from './config/broker-config.js';
-import { NO_PROBE } from './handlers/broker-probe.js';
+import { BrokerMetrics } from './http/metrics.js';
+import { NodeHttpServer, type BoundHttpListener, type HttpServer } from './http/http-server.js';
+import { routeMetrics } from './http/metrics-route.js';
 
 /** How often recovery points are checkpointed while running (Kafka's log.flush.offset.checkpoint.interval.ms). */
 const CHECKPOINT_INTERVAL_MS = 60_000;
@@ -104,6 +106,10 @@ export class Broker {
   /** Requests being handled, across all connections (a client may leave before its request is done). */
   private readonly inFlight = new Set<Promise<unknown>>();
   readonly listeners: BoundListener[] = [];
+  /** The HTTP listeners (http.listeners) as bound: empty when HTTP is off. */
+  readonly httpListeners: BoundHttpListener[] = [];
+  /** Open connections by listener name, for the metrics. */
+  private readonly connectionCounts = new Map<string, number>();
   private directReadsUnavailableLogged = false;
   readonly admission: RequestAdmission;
   readonly quotas: ConnectionQuotas;
@@ -129,6 +135,10 @@ export class Broker {
     private readonly frameReceiver: FrameReceiver | undefined,
     /** This broker's part in a cluster; null for the embedded single broker. */
     readonly cluster: ClusterNode | null,
+    /** The metrics the request path reports to and /metrics serves. */
+    readonly metrics: BrokerMetrics,
+    /** The HTTP side, listening before the Kafka listeners (null when http.listeners is empty). */
+    private readonly http: HttpServer | null,
   ) {
     this.admission = new RequestAdmission({
       requestsMax: config.queuedMaxRequests,
@@ -154,6 +164,7 @@ export class Broker {
       credentials: services.credentials,
       settings: () => controller.config.security,
       log: (message) => this.refusals.log('warn', 'authentication', message),
+      failed: (listener) => metrics.authenticationFailed(listener, 'sasl'),
     };
     this.socketBuffers = socketBufferSizer(
       { sendBytes: config.socketSendBufferBytes, receiveBytes: config.socketReceiveBufferBytes },
@@ -191,6 +202,7 @@ export class Broker {
     let session: Awaited<ReturnType<typeof ClusterNode.connect>> | null = null;
     let cluster: ClusterNode | null = null;
     let zkAcls: ZkAclStore | null = null;
+    let http: HttpServer | null = null;
     try {
       if (config.zookeeper !== null) session = await ClusterNode.connect(config, logger);
       checkMetaProperties(config, session?.clusterId ?? null);
@@ -259,6 +271,7 @@ export class Broker {
       groups.start();
       transactions.start();
       const registry = createRegistry();
+      const metrics = new BrokerMetrics();
       let broker: Broker | null = null;
       const credentials = new UserCredentials(zkUsers ?? store);
       const clientQuotas = new ClientQuotas(zkUsers ?? store, (work) => credentials.exclusive(work));
@@ -292,7 +305,7 @@ export class Broker {
         admin: new Admin({ config: () => controller.config, controller, partitions, logger }),
         cluster,
         logger,
-        probe: NO_PROBE,
+        probe: metrics,
         clientErrors: new ThrottledLog(logger, CLIENT_ERROR_LOG_INTERVAL_MS),
         get shuttingDown() {
           return broker?.shuttingDown ?? false;
@@ -300,8 +313,25 @@ export class Broker {
         apiVersions: () => registry.apiVersions(),
         brokerEndpoint: (brokerId, listenerName) => (cluster !== null ? cluster.liveBrokers(listenerName).find((live) => live.nodeId === brokerId) : brokerId === config.brokerId ? advertisedBrokers(config, listenerName)[0] : undefined),
       };
+      metrics.attach({
+        brokerId: config.brokerId,
+        apiName: (apiKey) => registry.get(apiKey)?.schema.name ?? String(apiKey),
+        partitions,
+        groups,
+        tenants,
+        cluster,
+        connections: () => broker?.connectionCounts ?? new Map(),
+      });
+      // HTTP first: a port it cannot bind fails the start (naming http.listeners) before any Kafka client is served.
+      let httpListeners: readonly BoundHttpListener[] = [];
+      if (config.http.listeners.length > 0) {
+        http = new NodeHttpServer(logger);
+        routeMetrics(http, metrics);
+        httpListeners = await http.listen(config.http.listeners, config.http.tls);
+      }
       const paths = socketPaths(config, logger, descriptors);
-      broker = new Broker(config, logger, descriptors, perIpOverrides, locks, store, shards, controller, segmentReaders, registry, services, paths.writer, paths.frameReceiver, cluster);
+      broker = new Broker(config, logger, descriptors, perIpOverrides, locks, store, shards, controller, segmentReaders, registry, services, paths.writer, paths.frameReceiver, cluster, metrics, http);
+      broker.httpListeners.push(...httpListeners);
       controller.onBrokerConfigChange((changed, previous) => broker!.reconfigureConnections(changed, previous));
       shards.on('shardFailed', (shardId, error) => {
         logger.error(`shard ${shardId} failed: ${error.message}; stopping the broker`);
@@ -317,6 +347,7 @@ export class Broker {
       void removeDeletedDirectories(config.logDirs, logger);
       return broker;
     } catch (error) {
+      await http?.close();
       // Nothing was served: close the shards cleanly, so the next start is not taken for a crash.
       if (shards !== null) {
         try {
@@ -347,7 +378,10 @@ export class Broker {
           security.tls,
           this.logger,
           (socket, principal) => this.serve(socket, listener.name, security, principal, null),
-          (kind, message) => this.refusals.log('warn', `tls ${kind} ${listener.name}`, message),
+          (kind, message) => {
+            this.metrics.authenticationFailed(listener.name, 'ssl');
+            this.refusals.log('warn', `tls ${kind} ${listener.name}`, message);
+          },
         );
         this.tlsTerminators.push(terminator);
         server = createServer({ noDelay: true }, (socket) => {
@@ -521,8 +555,10 @@ export class Broker {
       this.logger.warn('reads cannot land directly in request memory on this Node (net.Socket has no handle to take over); connections read through stream chunks, which costs CPU per byte produced');
     }
     this.connections.add(connection);
+    this.connectionCounts.set(listener, (this.connectionCounts.get(listener) ?? 0) + 1);
     connection.onClose(() => {
       this.connections.delete(connection);
+      this.connectionCounts.set(listener, (this.connectionCounts.get(listener) ?? 1) - 1);
       release?.();
     });
   }
@@ -575,7 +611,7 @@ export class Broker {
     await this.cluster?.requestControlledShutdown();
     this.shuttingDown = true;
     if (this.checkpointTimer !== null) clearInterval(this.checkpointTimer);
-    const closed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    const closed = Promise.all([...this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))), this.http?.close()]);
     for (const terminator of this.tlsTerminators) terminator.close();
     this.services.partitions.stopWaiting();
     this.services.groups.stop();

@@ -77,6 +77,7 @@ async function startBroker(
     'broker.id': id,
     listeners: `PLAINTEXT://127.0.0.1:${port}`,
     'log.dirs': dataDir,
+    'http.listeners': '',
     ...overrides,
   };
   const args = Object.entries(settings).flatMap(([key, value]) => ['--override', `${key}=${value}`]);

@@ -16,7 +16,8 @@ export async function startInProcessBroker(
   overrides: ReadonlyMap<string, string>,
   logger: Logger = createLogger('spate', 'warn'),
 ): Promise<{ broker: Broker; config: BrokerConfig }> {
-  const { config, warnings } = buildBrokerConfig(new Map(), overrides);
+  // No HTTP unless asked: a bench may run beside a broker serving the default 8080.
+  const { config, warnings } = buildBrokerConfig(new Map(), new Map([['http.listeners', ''], ...overrides]));
   for (const warning of warnings) process.stderr.write(`broker config: ${warning}\n`);
   const broker = await Broker.start(config, logger);
   return { broker, config };

@@ -12,6 +12,7 @@ import {
   SECURITY_PROTOCOLS,
   TIMESTAMP_AFTER_MAX_MS_DEFAULT,
   TLS_PROTOCOLS,
+  HTTP_LISTENER_PATTERN,
   brokerConfigDefinitions,
   defaultShardCount,
   ignoredBrokerKeys,
@@ -37,6 +38,20 @@ export interface Listener {
   readonly name: string;
   readonly host: string;
   readonly port: number;
+}
+
+/** One http.listeners entry (src/http/). */
+export interface HttpListener {
+  readonly scheme: 'http' | 'https';
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The HTTP side (http.listeners): its listeners, and for https ones the TLS settings of the ssl.* keys. */
+export interface HttpSettings {
+  readonly listeners: readonly HttpListener[];
+  /** The broker-wide ssl.* keys, checked as an SSL listener's are; null when no listener is https. */
+  readonly tls: TlsSettings | null;
 }
 
 export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
@@ -247,6 +262,8 @@ export interface BrokerConfig {
   readonly rackAwareReplicaSelector: boolean;
   readonly replication: ReplicationSettings;
   readonly security: SecuritySettings;
+  /** http.listeners: the HTTP side (metrics), empty when off. */
+  readonly http: HttpSettings;
   readonly autoCreateTopicsEnable: boolean;
   readonly deleteTopicEnable: boolean;
   readonly socketRequestMaxBytes: number;
@@ -538,6 +555,33 @@ function tlsSettings(listener: string, protocol: SecurityProtocol, value: <T ext
   };
 }
 
+/**
+ * http.listeners: each entry parsed (a port above 65535 or one named twice fails, naming the key);
+ * a broker of a cluster serves HTTP only where the key is set (its default would make every
+ * broker of a machine take the same port). An https listener uses the broker-wide ssl.* keys,
+ * checked as an SSL listener's are.
+ */
+function httpSettings(values: ReadonlyMap<string, ConfigValue>, explicitKeys: ReadonlySet<string>, clusterMode: boolean): HttpSettings {
+  const entries = clusterMode && !explicitKeys.has('http.listeners') ? [] : (values.get('http.listeners') as string[]);
+  const listeners = entries.map((entry): HttpListener => {
+    const match = HTTP_LISTENER_PATTERN.exec(entry);
+    if (match === null) throw new ConfigError('http.listeners', `"${excerpt(entry)}" is not of the form http://host:port or https://host:port`);
+    const port = Number(match[3]);
+    if (port > 65535) throw new ConfigError('http.listeners', `port ${port} in "${excerpt(entry)}" is above 65535`);
+    return { scheme: match[1] as 'http' | 'https', host: match[2]!.replace(/^\[|\]$/g, ''), port };
+  });
+  const seen = new Set<string>();
+  for (const listener of listeners) {
+    const where = `${listener.host}:${listener.port}`;
+    if (seen.has(where) && listener.port !== 0) throw new ConfigError('http.listeners', `${where} appears twice`);
+    seen.add(where);
+  }
+  const tls = listeners.some((listener) => listener.scheme === 'https')
+    ? tlsSettings('https (http.listeners)', 'SSL', <T extends ConfigValue>(key: string) => values.get(key) as T, (key) => key)
+    : null;
+  return { listeners, tls };
+}
+
 export interface LoadedConfig {
   readonly config: BrokerConfig;
   readonly warnings: readonly string[];
@@ -618,6 +662,7 @@ export function buildBrokerConfig(
     rackAwareReplicaSelector: get<string | null>('replica.selector.class') !== null,
     replication,
     security,
+    http: httpSettings(values, explicitKeys, zookeeper !== null),
     autoCreateTopicsEnable: get('auto.create.topics.enable'),
     deleteTopicEnable: get('delete.topic.enable'),
     socketRequestMaxBytes,

@@ -61,6 +61,19 @@ function checkListeners(value: ConfigValue): string | undefined {
   return undefined;
 }
 
+/** http.listeners' default on an embedded broker (a cluster broker's is empty: see the key's doc). */
+export const HTTP_LISTENERS_DEFAULT = 'http://127.0.0.1:8080';
+
+/** The form of one http.listeners entry: http:// or https://, a host (an IPv6 address in brackets, or empty for every address) and a port. */
+export const HTTP_LISTENER_PATTERN = /^(https?):\/\/(\[[0-9a-fA-F:.]+\]|[^:/\[\]]*):(\d{1,5})$/;
+
+function checkHttpListeners(value: ConfigValue): string | undefined {
+  for (const listener of value as readonly string[]) {
+    if (!HTTP_LISTENER_PATTERN.test(listener)) return `names "${excerpt(listener)}", which is not of the form http://host:port or https://host:port`;
+  }
+  return undefined;
+}
+
 /** Kafka's BrokerCompressionType names. */
 export const COMPRESSION_TYPES = ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'] as const;
 
@@ -181,6 +194,10 @@ export const brokerConfigDefinitions = define([
   {
     name: 'advertised.listeners', type: 'list', defaultValue: null, check: checkListeners,
     doc: 'Listeners given to clients in Metadata; defaults to listeners.',
+  },
+  {
+    name: 'http.listeners', type: 'list', defaultValue: HTTP_LISTENERS_DEFAULT, check: checkHttpListeners,
+    doc: 'Spate\'s own (Kafka has none): the HTTP listeners serving /metrics (Prometheus), comma-separated http://host:port or https://host:port. https uses the broker\'s ssl.keystore.* keys (the certificate of its SSL listeners). Empty turns HTTP off. The default serves 127.0.0.1:8080 on an embedded broker; with zookeeper.connect the default is empty (brokers of one machine would take the same port), so a cluster broker serves HTTP only where this is set. A port that cannot be bound fails the start naming this key.',
   },
   { name: 'log.dirs', type: 'list', defaultValue: null, doc: 'Data directories; wins over log.dir when set.' },
   { name: 'log.dir', type: 'string', defaultValue: './data', doc: 'The data directory when log.dirs is not set.' },

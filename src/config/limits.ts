@@ -67,6 +67,27 @@ export const limits = {
   clientQuotaEntitiesMax: 100_000,
   /** IP quota entities (connection_creation_rate, KIP-612) every broker keeps in memory, read from ZooKeeper or set through AlterClientQuotas. */
   ipQuotaEntitiesMax: 10_000,
+  // ---- the HTTP side (src/http/) ----
+  /** Connections one HTTP listener holds at once (Node's server.maxConnections); more are closed at accept. */
+  httpConnectionsMax: 256,
+  /** Milliseconds an HTTP request's headers may take to arrive (Node's headersTimeout and requestTimeout). */
+  httpRequestTimeoutMs: 10_000,
+  /**
+   * Topics with their own series in the per-topic counters (bytes and messages in/out). Topics
+   * are not otherwise bounded in number, so past this a topic's traffic is counted under
+   * topic="(other)"; a deleted topic's series go at the next scrape, freeing its place.
+   */
+  metricsTopicSeriesMax: 10_000,
+  /**
+   * Partitions with their own series in the per-partition gauges (log size, log end offset, high
+   * watermark), asked of the shards at each scrape; past it the rest are left out and counted in
+   * spate_metrics_series_omitted. A topic has at most topicPartitionsMax partitions; this bounds the scrape.
+   */
+  metricsPartitionSeriesMax: 10_000,
+  /** Series of spate_consumer_group_lag (one per group and partition committed); past it the rest are left out and counted. */
+  metricsGroupLagSeriesMax: 10_000,
+  /** Quota users with their own series of spate_throttle_time_seconds_total; past it a user's throttle time is counted under user="(other)". */
+  metricsUserSeriesMax: 10_000,
   // ---- tenants (src/tenant/) ----
   /** Tenants the broker keeps (read from ZooKeeper or made through IncrementalAlterConfigs); a new one past it is refused. */
   tenantsMax: 10_000,

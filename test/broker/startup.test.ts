@@ -14,7 +14,7 @@ import { run } from '../helpers/run.js';
 t.test('`npm start -- --override …` (the README command) brings up a broker clients can use', async (t) => {
   const port = await freePort();
   const dataDir = temporaryDirectory(t);
-  const child = spawn('npm', ['start', '--silent', '--', '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`, '--override', `log.dirs=${dataDir}`], {
+  const child = spawn('npm', ['start', '--silent', '--', '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`, '--override', `log.dirs=${dataDir}`, '--override', 'http.listeners='], {
     cwd: projectRoot,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,7 +54,7 @@ t.test('`npm start -- --override …` (the README command) brings up a broker cl
 t.test('a second broker on the same data directory refuses to start with a clear message', async (t) => {
   const broker = await BrokerProcess.start(t);
   const port = await freePort();
-  const second = await run(process.execPath, [brokerMain, '--override', `log.dirs=${broker.dataDir}`, '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`], { timeoutMs: 20_000 });
+  const second = await run(process.execPath, [brokerMain, '--override', `log.dirs=${broker.dataDir}`, '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`, '--override', 'http.listeners='], { timeoutMs: 20_000 });
   t.equal(second.code, 1);
   t.match(second.stderr, new RegExp(`data directory ${broker.dataDir} is in use by another broker \\(process ${broker.pid} holds`));
   const listing = await run('kcat', ['-b', broker.bootstrap, '-L']);

@@ -12,7 +12,7 @@ import { cliMain, describe, spate } from './fixtures/spate.js';
 t.test('spate start runs a broker until SIGTERM, then exits 0', async (t) => {
   const port = await freePort();
   const dataDir = join(temporaryDirectory(t, 'spate-cli-start-'), 'data');
-  const child = spawn(process.execPath, [cliMain, 'start', '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`, '--override', `log.dirs=${dataDir}`], {
+  const child = spawn(process.execPath, [cliMain, 'start', '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`, '--override', `log.dirs=${dataDir}`, '--override', 'http.listeners='], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.teardown(() => {

@@ -82,7 +82,7 @@ t.test('the example file, every line uncommented, gives the defaults', async (t)
 async function startFrom(t: Test, file: string): Promise<string> {
   const port = await freePort();
   const dataDir = temporaryDirectory(t, 'spate-example-config-');
-  const [command, args] = plainNode([brokerMain, file, '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`, '--override', `log.dirs=${dataDir}`, '--override', 'num.shards=1']);
+  const [command, args] = plainNode([brokerMain, file, '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`, '--override', `log.dirs=${dataDir}`, '--override', 'num.shards=1', '--override', 'http.listeners=']);
   const child = spawn(command, args, { cwd: projectRoot, env: { ...process.env, SPATE_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -122,6 +122,8 @@ export class BrokerProcess {
       listeners: `PLAINTEXT://${this.host}:${this.port}`,
       'log.dirs': this.dataDir,
       'num.shards': 2,
+      // No HTTP unless a test asks: brokers of concurrent tests would all take the default 8080.
+      'http.listeners': '',
       ...this.overrides,
     };
     return Object.entries(overrides).flatMap(([key, value]) => ['--override', `${key}=${value}`]);

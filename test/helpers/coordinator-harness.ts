@@ -154,6 +154,7 @@ export async function coordinatorOnBroker(t: Teardownable, options: BrokerHarnes
         listeners: `PLAINTEXT://127.0.0.1:${port}`,
         'log.dirs': temporaryDirectory(t),
         'num.shards': 1,
+        'http.listeners': '',
         'group.initial.rebalance.delay.ms': 0,
         'group.min.session.timeout.ms': 10,
         ...options.overrides,

@@ -11,7 +11,7 @@ export async function startInProcessBroker(t: Teardownable, overrides: Readonly<
   const port = await freePort();
   const { config } = buildBrokerConfig(
     new Map(),
-    new Map([['listeners', `PLAINTEXT://127.0.0.1:${port}`], ['log.dirs', temporaryDirectory(t)], ...Object.entries(overrides)]),
+    new Map([['listeners', `PLAINTEXT://127.0.0.1:${port}`], ['log.dirs', temporaryDirectory(t)], ['http.listeners', ''], ...Object.entries(overrides)]),
   );
   const broker = await Broker.start(config, createLogger('broker', 'warn'));
   t.teardown(() => broker.stop());

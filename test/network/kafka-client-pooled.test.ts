@@ -21,6 +21,7 @@ const { config } = buildBrokerConfig(
     ['listeners', `PLAINTEXT://127.0.0.1:${port}`],
     ['log.dirs', temporaryDirectory(t)],
     ['num.shards', '1'],
+    ['http.listeners', ''],
   ]),
 );
 const broker = await Broker.start(config, createLogger('broker', 'warn'));

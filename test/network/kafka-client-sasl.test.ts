@@ -29,6 +29,7 @@ async function startBroker(extra: Record<string, string>): Promise<{ plain: stri
       ['connection.failed.authentication.delay.ms', '10'],
       ['log.dirs', temporaryDirectory(t)],
       ['num.shards', '1'],
+      ['http.listeners', ''],
       ...Object.entries(extra),
     ]),
   );

@@ -30,6 +30,7 @@ async function startBroker(t: Teardownable, zeroCopy: 'on' | 'off'): Promise<{ b
       ['num.shards', '1'],
       ['log.segment.bytes', String(64 * 1024)],
       ['fetch.zero.copy', zeroCopy],
+      ['http.listeners', ''],
     ]),
   );
   const broker = await Broker.start(config, createLogger('broker', 'warn'));

@@ -64,7 +64,7 @@ t.test('three npm starts at once compile once and all reach ready', async (t) =>
     const dataDir = temporaryDirectory(t, 'spate-concurrent-data-');
     const child = spawn(
       'npm',
-      ['start', '--', '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`, '--override', `log.dirs=${dataDir}`, '--override', 'num.shards=1'],
+      ['start', '--', '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`, '--override', `log.dirs=${dataDir}`, '--override', 'num.shards=1', '--override', 'http.listeners='],
       { cwd: copy, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     const start: Start = { port, child, output: '', exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };

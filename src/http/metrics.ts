@@ -1,0 +1,318 @@
+// The broker's Prometheus metrics (issue 16), with prom-client, served at /metrics. Two kinds:
+//
+// - Counted on the request path (BrokerProbe, handlers/broker-probe.ts): requests, their
+//   latency and error codes per API, bytes and messages per topic, throttle time per user. Each
+//   label set's child is made once and kept (per API key in an array, per topic and user in a
+//   map), so a request costs map lookups and increments, never a `.labels()` call or a string.
+// - Read at scrape time (scrape()): connections, partitions and leaders, the cluster's partition
+//   health and the active controller, each partition's log size and offsets (one asynchronous
+//   PartitionManager.status() per scrape), consumer group lag (the group coordinator's
+//   committed offsets against the high watermark), per-tenant and per-user accounting.
+//
+// Label cardinality is bounded by limits.ts (metricsTopicSeriesMax, metricsPartitionSeriesMax,
+// metricsGroupLagSeriesMax, metricsUserSeriesMax); what is left out is counted in
+// spate_metrics_series_omitted. The names and their meaning are in src/http/README.md.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+import { limits } from '../config/limits.js';
+import type { ClusterNode } from '../cluster/cluster-node.js';
+import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
+import type { BrokerProbe } from '../handlers/broker-probe.js';
+import type { PartitionManager } from '../partition/partition-manager.js';
+import { ErrorCode, errorName } from '../protocol/errors.js';
+import type { Tenants } from '../tenant/tenants.js';
+
+/** Latency buckets in seconds: from half a millisecond (a Metadata on loopback) to the longest fetch wait (30 s). */
+const DURATION_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** The label a topic or user past its series bound is counted under. */
+export const OTHER = '(other)';
+/** How deep the error-code walk goes into a response (Kafka's responses nest at most 4 levels). */
+const ERROR_WALK_DEPTH_MAX = 6;
+
+/** What the scrape reads, given once the broker's parts exist. */
+export interface MetricsSources {
+  readonly brokerId: number;
+  /** An API key's name (the schema's: Produce, Fetch, …), for the api label. */
+  apiName(apiKey: number): string;
+  readonly partitions: PartitionManager;
+  readonly groups: GroupCoordinator;
+  readonly tenants: Tenants;
+  readonly cluster: ClusterNode | null;
+  /** Open Kafka connections by listener name. */
+  connections(): ReadonlyMap<string, number>;
+}
+
+interface ApiSeries {
+  readonly requests: Counter.Internal;
+  readonly duration: Histogram.Internal<'api'>;
+  readonly errors: Map<number, Counter.Internal>;
+  readonly name: string;
+}
+
+interface TopicSeries {
+  readonly bytesIn: Counter.Internal;
+  readonly messagesIn: Counter.Internal;
+  readonly bytesOut: Counter.Internal;
+}
+
+export class BrokerMetrics implements BrokerProbe {
+  readonly registry = new Registry();
+  private sources: MetricsSources | null = null;
+
+  private readonly requests = new Counter({ name: 'spate_requests_total', help: 'Kafka requests answered, by API.', labelNames: ['api'] as const, registers: [this.registry] });
+  private readonly requestDuration = new Histogram({
+    name: 'spate_request_duration_seconds',
+    help: 'Time from a Kafka request read to its response encoded (waits in the purgatories included), by API.',
+    labelNames: ['api'] as const,
+    buckets: DURATION_BUCKETS_SECONDS,
+    registers: [this.registry],
+  });
+  private readonly requestErrors = new Counter({ name: 'spate_request_errors_total', help: 'Error codes other than NONE in Kafka responses (top-level, per topic and per partition), by API and Kafka error name.', labelNames: ['api', 'error'] as const, registers: [this.registry] });
+  private readonly handlerFailures = new Counter({ name: 'spate_request_handler_failures_total', help: 'Requests whose handler threw (a broker bug; the connection is closed), by API.', labelNames: ['api'] as const, registers: [this.registry] });
+  private readonly bytesIn = new Counter({ name: 'spate_topic_bytes_in_total', help: 'Record batch bytes appended by clients\' Produce requests, by topic.', labelNames: ['topic'] as const, registers: [this.registry] });
+  private readonly messagesIn = new Counter({ name: 'spate_topic_messages_in_total', help: 'Records appended by clients\' Produce requests (the batch headers\' record counts), by topic.', labelNames: ['topic'] as const, registers: [this.registry] });
+  private readonly bytesOut = new Counter({ name: 'spate_topic_bytes_out_total', help: 'Record bytes sent to consumers in Fetch responses (not to follower replicas), by topic.', labelNames: ['topic'] as const, registers: [this.registry] });
+  private readonly throttleTime = new Counter({ name: 'spate_throttle_time_seconds_total', help: 'Throttle time given to clients (KIP-219, producer_byte_rate and consumer_byte_rate quotas), by quota user.', labelNames: ['user'] as const, registers: [this.registry] });
+  private readonly failedAuthentications = new Counter({ name: 'spate_failed_authentications_total', help: 'Failed SASL logins and refused TLS handshakes or client certificates, by listener and protocol (sasl, ssl).', labelNames: ['listener', 'protocol'] as const, registers: [this.registry] });
+  private readonly connections = new Gauge({ name: 'spate_connections', help: 'Open Kafka client connections, by listener.', labelNames: ['listener'] as const, registers: [this.registry] });
+  private readonly partitionsGauge = new Gauge({ name: 'spate_partitions', help: 'Partitions (replicas) this broker holds.', registers: [this.registry] });
+  private readonly leaders = new Gauge({ name: 'spate_partition_leaders', help: 'Partitions this broker leads.', registers: [this.registry] });
+  private readonly underReplicated = new Gauge({ name: 'spate_under_replicated_partitions', help: 'Partitions this broker leads whose ISR is smaller than their replicas (0 on an embedded broker).', registers: [this.registry] });
+  private readonly offline = new Gauge({ name: 'spate_offline_partitions', help: 'Partitions of the cluster without a live leader, as this broker\'s metadata shows them (0 on an embedded broker).', registers: [this.registry] });
+  private readonly activeController = new Gauge({ name: 'spate_active_controller', help: '1 on the broker that is the active controller (an embedded broker is its own), else 0.', registers: [this.registry] });
+  private readonly logSize = new Gauge({ name: 'spate_log_size_bytes', help: 'Bytes of a partition\'s log segments on this broker.', labelNames: ['topic', 'partition'] as const, registers: [this.registry] });
+  private readonly logEndOffset = new Gauge({ name: 'spate_log_end_offset', help: 'A partition\'s log end offset on this broker.', labelNames: ['topic', 'partition'] as const, registers: [this.registry] });
+  private readonly highWatermark = new Gauge({ name: 'spate_high_watermark', help: 'A partition\'s high watermark on this broker.', labelNames: ['topic', 'partition'] as const, registers: [this.registry] });
+  private readonly groupLag = new Gauge({
+    name: 'spate_consumer_group_lag',
+    help: 'Records between a group\'s committed offset and the partition\'s high watermark, for the groups this broker coordinates and the partitions it leads.',
+    labelNames: ['group', 'topic', 'partition'] as const,
+    registers: [this.registry],
+  });
+  private readonly omitted = new Gauge({ name: 'spate_metrics_series_omitted', help: 'Series left out of the last scrape by the bounds of config/limits.ts, by metric.', labelNames: ['metric'] as const, registers: [this.registry] });
+  private readonly tenantRequests = new Counter({ name: 'spate_tenant_requests_total', help: 'Requests of a tenant\'s users (tenant/accounting.ts), by tenant and user.', labelNames: ['tenant', 'user'] as const, registers: [this.registry] });
+  private readonly tenantBytesIn = new Counter({ name: 'spate_tenant_bytes_in_total', help: 'Produce request bytes of a tenant\'s users, by tenant and user.', labelNames: ['tenant', 'user'] as const, registers: [this.registry] });
+  private readonly tenantBytesOut = new Counter({ name: 'spate_tenant_bytes_out_total', help: 'Fetched record bytes of a tenant\'s users, by tenant and user.', labelNames: ['tenant', 'user'] as const, registers: [this.registry] });
+  private readonly tenantThrottle = new Counter({ name: 'spate_tenant_throttle_time_seconds_total', help: 'Throttle time of a tenant\'s users, by tenant and user.', labelNames: ['tenant', 'user'] as const, registers: [this.registry] });
+
+  private readonly apis: (ApiSeries | undefined)[] = [];
+  private readonly topics = new Map<string, TopicSeries>();
+  private readonly throttleByUser = new Map<string, Counter.Internal>();
+  private readonly countError = (apiSeries: ApiSeries, code: number): void => {
+    let child = apiSeries.errors.get(code);
+    if (child === undefined) {
+      child = this.requestErrors.labels(apiSeries.name, errorName(code));
+      apiSeries.errors.set(code, child);
+    }
+    child.inc();
+  };
+
+  constructor() {
+    // The process's own: CPU, memory, event-loop lag, GC (prom-client's standard names).
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The broker's parts the scrape reads; before this, a scrape has only the counters. */
+  attach(sources: MetricsSources): void {
+    this.sources = sources;
+  }
+
+  // ---- BrokerProbe: the request path ----
+
+  requestDone(apiKey: number, startedMs: number, response: object | null): void {
+    const series = this.api(apiKey);
+    series.requests.inc();
+    series.duration.observe((performance.now() - startedMs) / 1000);
+    if (response !== null) this.walkErrors(series, response, 0);
+  }
+
+  requestFailed(apiKey: number, startedMs: number): void {
+    const series = this.api(apiKey);
+    series.requests.inc();
+    series.duration.observe((performance.now() - startedMs) / 1000);
+    this.handlerFailures.labels(series.name).inc();
+  }
+
+  produced(topic: string, bytes: number, records: number): void {
+    const series = this.topic(topic);
+    series.bytesIn.inc(bytes);
+    series.messagesIn.inc(records);
+  }
+
+  fetched(topic: string, bytes: number): void {
+    this.topic(topic).bytesOut.inc(bytes);
+  }
+
+  throttled(user: string, ms: number): void {
+    let child = this.throttleByUser.get(user);
+    if (child === undefined) {
+      const label = this.throttleByUser.size < limits.metricsUserSeriesMax ? user : OTHER;
+      child = this.throttleByUser.get(label) ?? this.throttleTime.labels(label);
+      if (label !== OTHER) this.throttleByUser.set(user, child);
+      else this.throttleByUser.set(OTHER, child);
+    }
+    child.inc(ms / 1000);
+  }
+
+  /** A failed SASL login (protocol 'sasl') or a refused TLS handshake or certificate ('ssl') on a listener. */
+  authenticationFailed(listener: string, protocol: 'sasl' | 'ssl'): void {
+    this.failedAuthentications.labels(listener, protocol).inc();
+  }
+
+  private api(apiKey: number): ApiSeries {
+    let series = this.apis[apiKey];
+    if (series === undefined) {
+      const name = this.sources?.apiName(apiKey) ?? String(apiKey);
+      series = { name, requests: this.requests.labels(name), duration: this.requestDuration.labels(name), errors: new Map() };
+      // Only once the names are known (attach): a request before that is counted under its key, once.
+      if (this.sources !== null) this.apis[apiKey] = series;
+    }
+    return series;
+  }
+
+  private topic(topic: string): TopicSeries {
+    let series = this.topics.get(topic);
+    if (series === undefined) {
+      const label = this.topics.size < limits.metricsTopicSeriesMax ? topic : OTHER;
+      series = this.topics.get(label) ?? { bytesIn: this.bytesIn.labels(label), messagesIn: this.messagesIn.labels(label), bytesOut: this.bytesOut.labels(label) };
+      this.topics.set(label === OTHER ? OTHER : topic, series);
+    }
+    return series;
+  }
+
+  /** Counts every errorCode field other than NONE in a response, at any depth (records and other buffers are skipped). */
+  private walkErrors(series: ApiSeries, value: object, depth: number): void {
+    if (depth > ERROR_WALK_DEPTH_MAX) return;
+    if (Array.isArray(value)) {
+      for (const item of value) if (typeof item === 'object' && item !== null) this.walkErrors(series, item as object, depth + 1);
+      return;
+    }
+    if (Buffer.isBuffer(value)) return;
+    const fields = value as Record<string, unknown>;
+    for (const key in fields) {
+      const field = fields[key];
+      if (key === 'errorCode') {
+        if (typeof field === 'number' && field !== ErrorCode.NONE) this.countError(series, field);
+      } else if (typeof field === 'object' && field !== null && key !== 'records') {
+        this.walkErrors(series, field, depth + 1);
+      }
+    }
+  }
+
+  // ---- the scrape ----
+
+  /** The metrics in Prometheus' text format, the scrape-time gauges read now. */
+  async scrape(): Promise<string> {
+    if (this.sources !== null) await this.collect(this.sources);
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private async collect(sources: MetricsSources): Promise<void> {
+    this.connections.reset();
+    for (const [listener, count] of sources.connections()) this.connections.set({ listener }, count);
+
+    const statuses = await sources.partitions.status();
+    const omitted = new Map<string, number>();
+    this.logSize.reset();
+    this.logEndOffset.reset();
+    this.highWatermark.reset();
+    const highWatermarks = new Map<string, number>();
+    let leaders = 0;
+    let series = 0;
+    for (const status of statuses) {
+      const led = status.role === 'leader' || !status.replicated;
+      if (led) leaders++;
+      if (led) highWatermarks.set(`${status.topic}\u0000${status.partition}`, status.highWatermark);
+      if (series >= limits.metricsPartitionSeriesMax) continue;
+      series++;
+      const labels: LabelValues<'topic' | 'partition'> = { topic: status.topic, partition: status.partition };
+      this.logSize.set(labels, status.sizeBytes);
+      this.logEndOffset.set(labels, status.logEndOffset);
+      this.highWatermark.set(labels, status.highWatermark);
+    }
+    if (statuses.length > series) for (const name of ['spate_log_size_bytes', 'spate_log_end_offset', 'spate_high_watermark']) omitted.set(name, statuses.length - series);
+    this.partitionsGauge.set(statuses.length);
+    this.leaders.set(leaders);
+
+    const cluster = sources.cluster;
+    if (cluster === null) {
+      this.underReplicated.set(0);
+      this.offline.set(0);
+      this.activeController.set(1);
+    } else {
+      let underReplicated = 0;
+      let offline = 0;
+      for (const topic of cluster.cache.topics()) {
+        for (let partition = 0; partition < topic.partitionDirs.length; partition++) {
+          const view = cluster.cache.partition(topic.name, partition);
+          if (view.leaderId < 0 || !cluster.cache.isLive(view.leaderId)) offline++;
+          else if (view.leaderId === sources.brokerId && view.isr.length < view.replicas.length) underReplicated++;
+        }
+      }
+      this.underReplicated.set(underReplicated);
+      this.offline.set(offline);
+      this.activeController.set(cluster.controllerId === sources.brokerId ? 1 : 0);
+    }
+
+    this.collectLag(sources.groups, highWatermarks, omitted);
+    this.collectTenants(sources.tenants);
+    this.pruneDeletedTopics(sources.partitions);
+    this.omitted.reset();
+    for (const [metric, count] of omitted) this.omitted.set({ metric }, count);
+  }
+
+  /** Lag per group and partition: the coordinator's committed offset against the high watermark of a partition this broker leads. */
+  private collectLag(groups: GroupCoordinator, highWatermarks: ReadonlyMap<string, number>, omitted: Map<string, number>): void {
+    this.groupLag.reset();
+    let series = 0;
+    let left = 0;
+    for (const { groupId } of groups.listGroups(null).groups) {
+      const fetched = groups.fetchOffsets(groupId, null);
+      if (fetched.errorCode !== ErrorCode.NONE) continue;
+      for (const offset of fetched.offsets) {
+        if (offset.errorCode !== ErrorCode.NONE || offset.offset < 0) continue;
+        const highWatermark = highWatermarks.get(`${offset.topic}\u0000${offset.partition}`);
+        if (highWatermark === undefined) continue; // led elsewhere: that broker's metrics have it
+        if (series >= limits.metricsGroupLagSeriesMax) {
+          left++;
+          continue;
+        }
+        series++;
+        this.groupLag.set({ group: groupId, topic: offset.topic, partition: offset.partition }, Math.max(0, highWatermark - offset.offset));
+      }
+    }
+    if (left > 0) omitted.set('spate_consumer_group_lag', left);
+  }
+
+  /** The tenants' accounting (tenant/accounting.ts), per user, as counters set to the accounting's totals. */
+  private collectTenants(tenants: Tenants): void {
+    this.tenantRequests.reset();
+    this.tenantBytesIn.reset();
+    this.tenantBytesOut.reset();
+    this.tenantThrottle.reset();
+    if (!tenants.any) return;
+    for (const tenant of tenants.list()) {
+      for (const user of tenant.users) {
+        const counters = tenants.accounting.ofUser(user);
+        const labels = { tenant: tenant.name, user };
+        this.tenantRequests.inc(labels, counters.requests);
+        this.tenantBytesIn.inc(labels, counters.bytesIn);
+        this.tenantBytesOut.inc(labels, counters.bytesOut);
+        this.tenantThrottle.inc(labels, counters.throttleTimeMs / 1000);
+      }
+    }
+  }
+
+  /** A deleted topic's counters go, so that topic churn does not fill the series bound. */
+  private pruneDeletedTopics(partitions: PartitionManager): void {
+    for (const name of this.topics.keys()) {
+      if (name === OTHER || partitions.topic(name) !== undefined) continue;
+      this.topics.delete(name);
+      for (const counter of [this.bytesIn, this.messagesIn, this.bytesOut]) counter.remove(name);
+    }
+  }
+}

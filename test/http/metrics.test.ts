@@ -1,0 +1,245 @@
+// The HTTP side (src/http/): http.listeners and /metrics. A broker process serves /metrics on a
+// free port; the text is read with a Prometheus text-format parser (parse-prometheus-text-format,
+// a port of Prometheus' own), and after a known workload — batches of known sizes produced with
+// the raw client, consumed by a kafkajs group that commits part of them — the per-topic bytes and
+// messages, the log gauges and the group's lag are what the test did. An https:// listener serves
+// with the broker's certificate; a port already taken fails the start naming http.listeners; an
+// empty http.listeners opens no port.
+
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { createServer } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import kafkajs from 'kafkajs';
+import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-prometheus-text-format';
+import t from 'tap';
+import { makeCertificates } from '../../src/cli/certs.js';
+import { buildBrokerConfig, ConfigError } from '../../src/config/broker-config.js';
+import { alterClientQuotasApi, createTopicsApi, produceApi } from '../../src/protocol/generated/index.js';
+import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
+import { BrokerProcess, freePort, temporaryDirectory } from '../helpers/broker-process.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { login, startSaslBroker } from '../helpers/sasl-client.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+const TOPIC = 'metered';
+const GROUP = 'metered-group';
+const BATCHES = 5;
+const RECORDS_PER_BATCH = 10;
+const VALUE_BYTES = 100;
+const COMMITTED = 30;
+
+/** The value of the sample of `name` whose labels include `labels`; undefined when there is none. */
+function sample(families: readonly PrometheusFamily[], name: string, labels: Readonly<Record<string, string>> = {}): number | undefined {
+  const family = families.find((candidate) => candidate.name === name);
+  const found = family?.metrics.find((metric) => Object.entries(labels).every(([key, value]) => metric.labels?.[key] === value));
+  return found?.value === undefined ? undefined : Number(found.value);
+}
+
+async function scrape(port: number): Promise<{ contentType: string; text: string; families: PrometheusFamily[] }> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`/metrics answered ${response.status}: ${text}`);
+  return { contentType: response.headers.get('content-type') ?? '', text, families: parsePrometheusTextFormat(text) };
+}
+
+/** Listening TCP sockets the process holds (its socket descriptors matched against /proc/net/tcp{,6} in state LISTEN). */
+function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match !== null) inodes.add(match[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports: number[] = [];
+  for (const table of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10 || fields[3] !== '0A' || !inodes.has(fields[9]!)) continue;
+      ports.push(parseInt(fields[1]!.split(':')[1]!, 16));
+    }
+  }
+  return ports.sort((a, b) => a - b);
+}
+
+t.test('http.listeners is parsed as the key says', async (t) => {
+  const dirs = ['log.dirs', '/tmp/spate-unused'] as const;
+  t.same(buildBrokerConfig(new Map(), new Map([dirs])).config.http.listeners, [{ scheme: 'http', host: '127.0.0.1', port: 8080 }], 'embedded default: http://127.0.0.1:8080');
+  t.same(buildBrokerConfig(new Map(), new Map([dirs, ['http.listeners', '']])).config.http.listeners, [], 'empty: off');
+  t.same(buildBrokerConfig(new Map(), new Map([dirs, ['zookeeper.connect', '127.0.0.1:2181']])).config.http.listeners, [], 'a cluster broker: off unless set');
+  t.same(
+    buildBrokerConfig(new Map(), new Map([dirs, ['http.listeners', 'http://[::1]:9000, http://:9001']])).config.http.listeners,
+    [{ scheme: 'http', host: '::1', port: 9000 }, { scheme: 'http', host: '', port: 9001 }],
+    'IPv6 and every-address hosts',
+  );
+  const refusal = (value: string): ConfigError | null => {
+    try {
+      buildBrokerConfig(new Map(), new Map([dirs, ['http.listeners', value]]));
+      return null;
+    } catch (error) {
+      if (error instanceof ConfigError) return error;
+      throw error;
+    }
+  };
+  for (const bad of ['PLAINTEXT://127.0.0.1:8080', 'http://127.0.0.1', 'http://127.0.0.1:70000', 'http://127.0.0.1:9000,http://127.0.0.1:9000']) {
+    t.equal(refusal(bad)?.key, 'http.listeners', `${bad} is refused naming the key: ${refusal(bad)?.message}`);
+  }
+  const https = refusal('https://127.0.0.1:9000');
+  t.match(https?.key, /^ssl\.keystore\./, `https without a key store is refused naming the ssl key: ${https?.message}`);
+});
+
+t.test('/metrics after a known workload: bytes and messages per topic, log gauges, group lag', async (t) => {
+  const httpPort = await freePort();
+  const broker = await BrokerProcess.start(t, { overrides: { 'http.listeners': `http://127.0.0.1:${httpPort}`, 'group.initial.rebalance.delay.ms': 0 } });
+  t.match(broker.log, `HTTP (/metrics) on http://127.0.0.1:${httpPort}`, 'the ready line names the HTTP listener');
+
+  const client = await RawClient.connect(t, broker.port);
+  const created = await client.request(createTopicsApi, 5, { topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 1, configs: [] }], timeoutMs: 5000 });
+  t.equal(created.topics[0]!.errorCode, 0, 'topic created');
+  let batchBytes = 0;
+  for (let batch = 0; batch < BATCHES; batch++) {
+    const records = encodeRecordBatch({ records: Array.from({ length: RECORDS_PER_BATCH }, (_, index) => ({ key: null, value: Buffer.alloc(VALUE_BYTES, 97 + ((batch + index) % 26)) })) });
+    batchBytes += records.length;
+    const produced = await client.request(produceApi, 9, { acks: -1, timeoutMs: 5000, topicData: [{ name: TOPIC, partitionData: [{ index: 0, records }] }] });
+    t.equal(produced.responses[0]!.partitionResponses[0]!.errorCode, 0, `batch ${batch} appended`);
+  }
+  // One refused produce, for the error counter.
+  const refused = await client.request(produceApi, 9, { acks: -1, timeoutMs: 5000, topicData: [{ name: 'no-such-topic', partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ key: null, value: Buffer.from('x') }] }) }] }] });
+  t.equal(refused.responses[0]!.partitionResponses[0]!.errorCode, 3, 'a produce to an unknown topic is UNKNOWN_TOPIC_OR_PARTITION');
+
+  const total = BATCHES * RECORDS_PER_BATCH;
+  const kafka = new Kafka({ clientId: 'metrics-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+  const consumer = kafka.consumer({ groupId: GROUP, sessionTimeout: 10_000, heartbeatInterval: 500 });
+  await consumer.connect();
+  t.teardown(() => consumer.disconnect().catch(() => undefined));
+  await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+  let consumed = 0;
+  const allConsumed = new Promise<void>((resolve) => {
+    void consumer.run({
+      autoCommit: false,
+      eachMessage: async () => {
+        consumed++;
+        if (consumed === total) resolve();
+      },
+    });
+  });
+  await allConsumed;
+  // Committed part way: the rest is the lag.
+  await consumer.commitOffsets([{ topic: TOPIC, partition: 0, offset: String(COMMITTED) }]);
+  await consumer.disconnect();
+  t.equal(consumed, total, `the group consumed ${total} records`);
+
+  const { contentType, text, families } = await scrape(httpPort);
+  t.match(contentType, /^text\/plain; version=0\.0\.4/, 'Prometheus text format');
+  t.ok(families.length > 20, `${families.length} metric families parsed`);
+  const topic = { topic: TOPIC };
+  const partition = { topic: TOPIC, partition: '0' };
+  const seen = {
+    messagesIn: sample(families, 'spate_topic_messages_in_total', topic),
+    bytesIn: sample(families, 'spate_topic_bytes_in_total', topic),
+    bytesOut: sample(families, 'spate_topic_bytes_out_total', topic),
+    logSize: sample(families, 'spate_log_size_bytes', partition),
+    logEnd: sample(families, 'spate_log_end_offset', partition),
+    highWatermark: sample(families, 'spate_high_watermark', partition),
+    lag: sample(families, 'spate_consumer_group_lag', { group: GROUP, ...partition }),
+  };
+  t.comment(`produced ${total} records in ${BATCHES} batches of ${batchBytes} bytes in all; /metrics says ${JSON.stringify(seen)}`);
+  t.equal(seen.messagesIn, total, 'messages in: the records produced (from the batch headers)');
+  t.equal(seen.bytesIn, batchBytes, 'bytes in: the batches\' bytes');
+  t.equal(seen.bytesOut, batchBytes, 'bytes out: the record bytes fetched by the group (each batch once)');
+  t.equal(seen.logSize, batchBytes, 'log size: the batches on disk');
+  t.equal(seen.logEnd, total, 'log end offset');
+  t.equal(seen.highWatermark, total, 'high watermark');
+  t.equal(seen.lag, total - COMMITTED, 'group lag: the uncommitted remainder');
+
+  const produceRequests = sample(families, 'spate_requests_total', { api: 'Produce' });
+  t.equal(produceRequests, BATCHES + 1, 'Produce requests counted');
+  t.equal(sample(families, 'spate_request_errors_total', { api: 'Produce', error: 'UNKNOWN_TOPIC_OR_PARTITION' }), 1, 'the refused produce counted by API and error');
+  t.ok((sample(families, 'spate_requests_total', { api: 'Fetch' }) ?? 0) >= 1, 'Fetch requests counted');
+  const duration = families.find((family) => family.name === 'spate_request_duration_seconds');
+  t.equal(duration?.type, 'HISTOGRAM', 'latency is a histogram');
+  t.match(text, new RegExp(`spate_request_duration_seconds_count\\{api="Produce"\\} ${BATCHES + 1}\\n`), 'with a count per API');
+  t.ok((sample(families, 'spate_connections', { listener: 'PLAINTEXT' }) ?? 0) >= 1, 'the raw client\'s connection is counted');
+  t.ok((sample(families, 'spate_partitions') ?? 0) >= 2, 'partitions: the topic and __consumer_offsets');
+  t.equal(sample(families, 'spate_partition_leaders'), sample(families, 'spate_partitions'), 'an embedded broker leads all it holds');
+  t.equal(sample(families, 'spate_active_controller'), 1, 'an embedded broker is its own controller');
+  t.equal(sample(families, 'spate_under_replicated_partitions'), 0, 'none under-replicated');
+  t.equal(sample(families, 'spate_offline_partitions'), 0, 'none offline');
+  t.ok(sample(families, 'process_cpu_seconds_total') !== undefined, 'the process\'s own metrics');
+
+  const missing = await fetch(`http://127.0.0.1:${httpPort}/nothing-here`);
+  t.equal(missing.status, 404, 'an unknown path is 404');
+  await missing.text();
+});
+
+t.test('throttle time per user and failed logins per listener', async (t) => {
+  const httpPort = await freePort();
+  const { broker, saslPort } = await startSaslBroker(t, { 'http.listeners': `http://127.0.0.1:${httpPort}` });
+  const admin = await RawClient.connect(t, broker.port);
+  await admin.request(createTopicsApi, 5, { topics: [{ name: 'throttled', numPartitions: 1, replicationFactor: 1, configs: [] }], timeoutMs: 5000 });
+  const altered = await admin.request(alterClientQuotasApi, 1, {
+    entries: [{ entity: [{ entityType: 'client-id', entityName: 'limited' }], ops: [{ key: 'producer_byte_rate', value: 1024, remove: false }] }],
+    validateOnly: false,
+  });
+  t.equal(altered.entries[0]!.errorCode, 0, 'producer_byte_rate=1024 for client id limited');
+  const records = encodeRecordBatch({ records: [{ key: null, value: Buffer.alloc(32 * 1024, 120) }] });
+  const produced = await admin.request(produceApi, 9, { acks: 1, timeoutMs: 5000, topicData: [{ name: 'throttled', partitionData: [{ index: 0, records }] }] }, { clientId: 'limited' });
+  t.ok(produced.throttleTimeMs > 0, `a 32 KiB produce over the quota is throttled ${produced.throttleTimeMs} ms`);
+
+  const client = await RawClient.connect(t, saslPort);
+  const outcome = await login(client, 'SCRAM-SHA-256', 'nobody', 'wrong');
+  t.not(outcome.errors.at(-1), 'NONE', `a login of an unknown user fails (${outcome.errors.join(', ')})`);
+
+  const { families } = await scrape(httpPort);
+  t.equal(sample(families, 'spate_throttle_time_seconds_total', { user: 'ANONYMOUS' }), produced.throttleTimeMs / 1000, 'throttle time of the quota user, in seconds');
+  t.equal(sample(families, 'spate_failed_authentications_total', { listener: 'SASL_PLAINTEXT', protocol: 'sasl' }), 1, 'the failed login, by listener');
+});
+
+t.test('an https listener serves /metrics with the broker\'s certificate', async (t) => {
+  const files = await makeCertificates({ dir: temporaryDirectory(t, 'spate-http-certs-'), brokers: [{ name: 'broker' }] });
+  const keystore = files.brokers[0]!.keystore;
+  const httpsPort = await freePort();
+  await BrokerProcess.start(t, { overrides: { 'http.listeners': `https://127.0.0.1:${httpsPort}`, 'ssl.keystore.type': 'PEM', 'ssl.keystore.location': keystore } });
+  const { status, body, certificate } = await new Promise<{ status: number; body: string; certificate: Buffer }>((resolve, reject) => {
+    const request = httpsRequest({ host: '127.0.0.1', port: httpsPort, path: '/metrics', ca: readFileSync(files.ca.certificate) }, (response) => {
+      const certificate = (response.socket as TLSSocket).getPeerCertificate().raw;
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body, certificate }));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+  t.equal(status, 200, 'served over TLS, trusted through the test CA');
+  const expected = new X509Certificate(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(readFileSync(keystore, 'utf8'))![0]);
+  t.ok(new X509Certificate(certificate).raw.equals(expected.raw), `the certificate is the broker's (${expected.subject.replace(/\n/g, ', ')})`);
+  t.ok(parsePrometheusTextFormat(body).some((family) => family.name === 'spate_requests_total'), 'and the body parses');
+});
+
+t.test('a port already taken fails the start naming http.listeners', async (t) => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => taken.close());
+  const port = (taken.address() as { port: number }).port;
+  let failure = '';
+  try {
+    await BrokerProcess.start(t, { overrides: { 'http.listeners': `http://127.0.0.1:${port}` } });
+  } catch (error) {
+    failure = (error as Error).message;
+  }
+  t.comment(failure.split('\n').find((line) => line.includes('http.listeners')) ?? failure);
+  t.match(failure, /broker exited with code 1 before it was ready/, 'the broker does not start');
+  t.match(failure, new RegExp(`invalid value for http\\.listeners: cannot listen on http://127\\.0\\.0\\.1:${port}: listen EADDRINUSE`), 'the error names the key and the address');
+});
+
+t.test('an empty http.listeners opens no HTTP port', async (t) => {
+  const broker = await BrokerProcess.start(t, { overrides: { 'http.listeners': '' } });
+  t.notMatch(broker.log, /HTTP listening|HTTP \(\/metrics\)/, 'no HTTP listener logged');
+  t.same(listeningPorts(broker.pid!), [broker.port], `the process listens on its Kafka port ${broker.port} only`);
+});
