@@ -2,8 +2,11 @@
 //
 // - Counted on the request path (BrokerProbe, handlers/broker-probe.ts): requests, their
 //   latency and error codes per API, bytes and messages per topic, throttle time per user. Each
-//   label set's child is made once and kept (per API key in an array, per topic and user in a
-//   map), so a request costs map lookups and increments, never a `.labels()` call or a string.
+//   label set's numbers live in a plain object kept per API key (an array) and per topic and user
+//   (maps), so a request costs a lookup and a few additions. They reach prom-client only at
+//   scrape time, as collectors registered in its registry (`family`): prom-client's own labelled
+//   children hash their labels into a string at every increment, which measured 1.5 µs per
+//   produce request (bench/metrics-probe.ts; src/http/README.md).
 // - Read at scrape time (scrape()): connections, partitions and leaders, the cluster's partition
 //   health and the active controller, each partition's log size and offsets (one asynchronous
 //   PartitionManager.status() per scrape), consumer group lag (the group coordinator's
@@ -13,7 +16,7 @@
 // metricsGroupLagSeriesMax, metricsUserSeriesMax); what is left out is counted in
 // spate_metrics_series_omitted. The names and their meaning are in src/http/README.md.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type LabelValues, type Metric } from 'prom-client';
 import { limits } from '../config/limits.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
@@ -43,36 +46,48 @@ export interface MetricsSources {
 }
 
 interface ApiSeries {
-  readonly requests: Counter.Internal;
-  readonly duration: Histogram.Internal<'api'>;
-  readonly errors: Map<number, Counter.Internal>;
   readonly name: string;
+  requests: number;
+  failures: number;
+  /** Observations per bucket of DURATION_BUCKETS_SECONDS, the last for +Inf (not cumulative: summed at scrape). */
+  readonly buckets: Float64Array;
+  durationSumSeconds: number;
+  /** Responses' error codes other than NONE, by code. */
+  readonly errors: Map<number, number>;
 }
 
 interface TopicSeries {
-  readonly bytesIn: Counter.Internal;
-  readonly messagesIn: Counter.Internal;
-  readonly bytesOut: Counter.Internal;
+  bytesIn: number;
+  messagesIn: number;
+  bytesOut: number;
+}
+
+/** One sample of a family, as prom-client's registry renders it. */
+interface Sample {
+  readonly labels: Readonly<Record<string, string | number>>;
+  readonly value: number;
+  readonly metricName?: string;
+}
+
+/**
+ * A family whose samples are read from our own numbers at scrape time, registered in prom-client's
+ * registry like its own metrics (the registry asks `get()` and renders the text format).
+ */
+function family(registry: Registry, name: string, help: string, type: 'counter' | 'histogram', samples: () => Sample[]): void {
+  const metric = { name, help, type, get: async () => ({ name, help, type, values: samples(), aggregator: 'sum' }) };
+  registry.registerMetric(metric as unknown as Metric);
+}
+
+/** The cardinality bounds of the request-path series (limits.ts by default; tests give small ones). */
+export interface MetricsBounds {
+  readonly topicSeriesMax: number;
+  readonly userSeriesMax: number;
 }
 
 export class BrokerMetrics implements BrokerProbe {
   readonly registry = new Registry();
   private sources: MetricsSources | null = null;
 
-  private readonly requests = new Counter({ name: 'spate_requests_total', help: 'Kafka requests answered, by API.', labelNames: ['api'] as const, registers: [this.registry] });
-  private readonly requestDuration = new Histogram({
-    name: 'spate_request_duration_seconds',
-    help: 'Time from a Kafka request read to its response encoded (waits in the purgatories included), by API.',
-    labelNames: ['api'] as const,
-    buckets: DURATION_BUCKETS_SECONDS,
-    registers: [this.registry],
-  });
-  private readonly requestErrors = new Counter({ name: 'spate_request_errors_total', help: 'Error codes other than NONE in Kafka responses (top-level, per topic and per partition), by API and Kafka error name.', labelNames: ['api', 'error'] as const, registers: [this.registry] });
-  private readonly handlerFailures = new Counter({ name: 'spate_request_handler_failures_total', help: 'Requests whose handler threw (a broker bug; the connection is closed), by API.', labelNames: ['api'] as const, registers: [this.registry] });
-  private readonly bytesIn = new Counter({ name: 'spate_topic_bytes_in_total', help: 'Record batch bytes appended by clients\' Produce requests, by topic.', labelNames: ['topic'] as const, registers: [this.registry] });
-  private readonly messagesIn = new Counter({ name: 'spate_topic_messages_in_total', help: 'Records appended by clients\' Produce requests (the batch headers\' record counts), by topic.', labelNames: ['topic'] as const, registers: [this.registry] });
-  private readonly bytesOut = new Counter({ name: 'spate_topic_bytes_out_total', help: 'Record bytes sent to consumers in Fetch responses (not to follower replicas), by topic.', labelNames: ['topic'] as const, registers: [this.registry] });
-  private readonly throttleTime = new Counter({ name: 'spate_throttle_time_seconds_total', help: 'Throttle time given to clients (KIP-219, producer_byte_rate and consumer_byte_rate quotas), by quota user.', labelNames: ['user'] as const, registers: [this.registry] });
   private readonly failedAuthentications = new Counter({ name: 'spate_failed_authentications_total', help: 'Failed SASL logins and refused TLS handshakes or client certificates, by listener and protocol (sasl, ssl).', labelNames: ['listener', 'protocol'] as const, registers: [this.registry] });
   private readonly connections = new Gauge({ name: 'spate_connections', help: 'Open Kafka client connections, by listener.', labelNames: ['listener'] as const, registers: [this.registry] });
   private readonly partitionsGauge = new Gauge({ name: 'spate_partitions', help: 'Partitions (replicas) this broker holds.', registers: [this.registry] });
@@ -96,20 +111,32 @@ export class BrokerMetrics implements BrokerProbe {
   private readonly tenantThrottle = new Counter({ name: 'spate_tenant_throttle_time_seconds_total', help: 'Throttle time of a tenant\'s users, by tenant and user.', labelNames: ['tenant', 'user'] as const, registers: [this.registry] });
 
   private readonly apis: (ApiSeries | undefined)[] = [];
+  /** Per topic; past the bound, new topics share the "(other)" series (found by a second lookup). */
   private readonly topics = new Map<string, TopicSeries>();
-  private readonly throttleByUser = new Map<string, Counter.Internal>();
-  private readonly countError = (apiSeries: ApiSeries, code: number): void => {
-    let child = apiSeries.errors.get(code);
-    if (child === undefined) {
-      child = this.requestErrors.labels(apiSeries.name, errorName(code));
-      apiSeries.errors.set(code, child);
-    }
-    child.inc();
-  };
+  /** Per quota user; past the bound, new users share the "(other)" total (found by a second lookup). */
+  private readonly throttleSecondsByUser = new Map<string, { seconds: number }>();
+  /** The user label of each throttle total. */
+  private readonly userLabels = new Map<{ seconds: number }, string>();
 
-  constructor() {
+  constructor(private readonly bounds: MetricsBounds = { topicSeriesMax: limits.metricsTopicSeriesMax, userSeriesMax: limits.metricsUserSeriesMax }) {
     // The process's own: CPU, memory, event-loop lag, GC (prom-client's standard names).
     collectDefaultMetrics({ register: this.registry });
+    const apis = (): ApiSeries[] => this.apis.filter((series): series is ApiSeries => series !== undefined);
+    const topics = (): [string, TopicSeries][] => [...this.topics];
+    family(this.registry, 'spate_requests_total', 'Kafka requests answered, by API.', 'counter', () => apis().map((series) => ({ labels: { api: series.name }, value: series.requests })));
+    family(this.registry, 'spate_request_duration_seconds', 'Time from a Kafka request read to its response encoded (waits in the purgatories included), by API.', 'histogram', () => apis().flatMap(histogramSamples));
+    family(this.registry, 'spate_request_errors_total', 'Error codes other than NONE in Kafka responses (top-level, per topic and per partition), by API and Kafka error name.', 'counter', () =>
+      apis().flatMap((series) => [...series.errors].map(([code, count]) => ({ labels: { api: series.name, error: errorName(code) }, value: count }))),
+    );
+    family(this.registry, 'spate_request_handler_failures_total', 'Requests whose handler threw (a broker bug; the connection is closed), by API.', 'counter', () =>
+      apis().filter((series) => series.failures > 0).map((series) => ({ labels: { api: series.name }, value: series.failures })),
+    );
+    family(this.registry, 'spate_topic_bytes_in_total', "Record batch bytes appended by clients' Produce requests, by topic.", 'counter', () => topics().map(([topic, series]) => ({ labels: { topic }, value: series.bytesIn })));
+    family(this.registry, 'spate_topic_messages_in_total', "Records appended by clients' Produce requests (the batch headers' record counts), by topic.", 'counter', () => topics().map(([topic, series]) => ({ labels: { topic }, value: series.messagesIn })));
+    family(this.registry, 'spate_topic_bytes_out_total', 'Record bytes sent to consumers in Fetch responses (not to follower replicas), by topic.', 'counter', () => topics().map(([topic, series]) => ({ labels: { topic }, value: series.bytesOut })));
+    family(this.registry, 'spate_throttle_time_seconds_total', 'Throttle time given to clients (KIP-219, producer_byte_rate and consumer_byte_rate quotas), by quota user.', 'counter', () =>
+      [...this.userLabels].map(([total, user]) => ({ labels: { user }, value: total.seconds })),
+    );
   }
 
   /** The broker's parts the scrape reads; before this, a scrape has only the counters. */
@@ -121,37 +148,40 @@ export class BrokerMetrics implements BrokerProbe {
 
   requestDone(apiKey: number, startedMs: number, response: object | null): void {
     const series = this.api(apiKey);
-    series.requests.inc();
-    series.duration.observe((performance.now() - startedMs) / 1000);
-    if (response !== null) this.walkErrors(series, response, 0);
+    series.requests++;
+    observe(series, (performance.now() - startedMs) / 1000);
+    if (response !== null) walkErrors(series, response, 0);
   }
 
   requestFailed(apiKey: number, startedMs: number): void {
     const series = this.api(apiKey);
-    series.requests.inc();
-    series.duration.observe((performance.now() - startedMs) / 1000);
-    this.handlerFailures.labels(series.name).inc();
+    series.requests++;
+    series.failures++;
+    observe(series, (performance.now() - startedMs) / 1000);
   }
 
   produced(topic: string, bytes: number, records: number): void {
     const series = this.topic(topic);
-    series.bytesIn.inc(bytes);
-    series.messagesIn.inc(records);
+    series.bytesIn += bytes;
+    series.messagesIn += records;
   }
 
   fetched(topic: string, bytes: number): void {
-    this.topic(topic).bytesOut.inc(bytes);
+    this.topic(topic).bytesOut += bytes;
   }
 
   throttled(user: string, ms: number): void {
-    let child = this.throttleByUser.get(user);
-    if (child === undefined) {
-      const label = this.throttleByUser.size < limits.metricsUserSeriesMax ? user : OTHER;
-      child = this.throttleByUser.get(label) ?? this.throttleTime.labels(label);
-      if (label !== OTHER) this.throttleByUser.set(user, child);
-      else this.throttleByUser.set(OTHER, child);
+    let total = this.throttleSecondsByUser.get(user);
+    if (total === undefined) {
+      const full = this.userLabels.size - (this.throttleSecondsByUser.has(OTHER) ? 1 : 0) >= this.bounds.userSeriesMax;
+      total = full ? this.throttleSecondsByUser.get(OTHER) : undefined;
+      if (total === undefined) {
+        total = { seconds: 0 };
+        this.userLabels.set(total, full ? OTHER : user);
+        this.throttleSecondsByUser.set(full ? OTHER : user, total);
+      }
     }
-    child.inc(ms / 1000);
+    total.seconds += ms / 1000;
   }
 
   /** A failed SASL login (protocol 'sasl') or a refused TLS handshake or certificate ('ssl') on a listener. */
@@ -163,8 +193,8 @@ export class BrokerMetrics implements BrokerProbe {
     let series = this.apis[apiKey];
     if (series === undefined) {
       const name = this.sources?.apiName(apiKey) ?? String(apiKey);
-      series = { name, requests: this.requests.labels(name), duration: this.requestDuration.labels(name), errors: new Map() };
-      // Only once the names are known (attach): a request before that is counted under its key, once.
+      series = { name, requests: 0, failures: 0, buckets: new Float64Array(DURATION_BUCKETS_SECONDS.length + 1), durationSumSeconds: 0, errors: new Map() };
+      // Named once the registry's names are known (attach, before any listener accepts).
       if (this.sources !== null) this.apis[apiKey] = series;
     }
     return series;
@@ -173,30 +203,14 @@ export class BrokerMetrics implements BrokerProbe {
   private topic(topic: string): TopicSeries {
     let series = this.topics.get(topic);
     if (series === undefined) {
-      const label = this.topics.size < limits.metricsTopicSeriesMax ? topic : OTHER;
-      series = this.topics.get(label) ?? { bytesIn: this.bytesIn.labels(label), messagesIn: this.messagesIn.labels(label), bytesOut: this.bytesOut.labels(label) };
-      this.topics.set(label === OTHER ? OTHER : topic, series);
-    }
-    return series;
-  }
-
-  /** Counts every errorCode field other than NONE in a response, at any depth (records and other buffers are skipped). */
-  private walkErrors(series: ApiSeries, value: object, depth: number): void {
-    if (depth > ERROR_WALK_DEPTH_MAX) return;
-    if (Array.isArray(value)) {
-      for (const item of value) if (typeof item === 'object' && item !== null) this.walkErrors(series, item as object, depth + 1);
-      return;
-    }
-    if (Buffer.isBuffer(value)) return;
-    const fields = value as Record<string, unknown>;
-    for (const key in fields) {
-      const field = fields[key];
-      if (key === 'errorCode') {
-        if (typeof field === 'number' && field !== ErrorCode.NONE) this.countError(series, field);
-      } else if (typeof field === 'object' && field !== null && key !== 'records') {
-        this.walkErrors(series, field, depth + 1);
+      const full = this.topics.size - (this.topics.has(OTHER) ? 1 : 0) >= this.bounds.topicSeriesMax;
+      series = full ? this.topics.get(OTHER) : undefined;
+      if (series === undefined) {
+        series = { bytesIn: 0, messagesIn: 0, bytesOut: 0 };
+        this.topics.set(full ? OTHER : topic, series);
       }
     }
+    return series;
   }
 
   // ---- the scrape ----
@@ -312,7 +326,47 @@ export class BrokerMetrics implements BrokerProbe {
     for (const name of this.topics.keys()) {
       if (name === OTHER || partitions.topic(name) !== undefined) continue;
       this.topics.delete(name);
-      for (const counter of [this.bytesIn, this.messagesIn, this.bytesOut]) counter.remove(name);
+    }
+  }
+}
+
+/** One latency observation: its bucket (a linear search of 15 bounds) and the sum. */
+function observe(series: ApiSeries, seconds: number): void {
+  let bucket = 0;
+  while (bucket < DURATION_BUCKETS_SECONDS.length && seconds > DURATION_BUCKETS_SECONDS[bucket]!) bucket++;
+  series.buckets[bucket]!++;
+  series.durationSumSeconds += seconds;
+}
+
+/** An API's latency histogram as Prometheus' samples: cumulative buckets, then sum and count. */
+function histogramSamples(series: ApiSeries): Sample[] {
+  const samples: Sample[] = [];
+  let cumulative = 0;
+  for (let bucket = 0; bucket <= DURATION_BUCKETS_SECONDS.length; bucket++) {
+    cumulative += series.buckets[bucket]!;
+    const le = bucket < DURATION_BUCKETS_SECONDS.length ? String(DURATION_BUCKETS_SECONDS[bucket]) : '+Inf';
+    samples.push({ labels: { api: series.name, le }, value: cumulative, metricName: 'spate_request_duration_seconds_bucket' });
+  }
+  samples.push({ labels: { api: series.name }, value: series.durationSumSeconds, metricName: 'spate_request_duration_seconds_sum' });
+  samples.push({ labels: { api: series.name }, value: cumulative, metricName: 'spate_request_duration_seconds_count' });
+  return samples;
+}
+
+/** Counts every errorCode field other than NONE in a response, at any depth (records and other buffers are skipped). */
+function walkErrors(series: ApiSeries, value: object, depth: number): void {
+  if (depth > ERROR_WALK_DEPTH_MAX) return;
+  if (Array.isArray(value)) {
+    for (const item of value) if (typeof item === 'object' && item !== null) walkErrors(series, item as object, depth + 1);
+    return;
+  }
+  if (Buffer.isBuffer(value)) return;
+  const fields = value as Record<string, unknown>;
+  for (const key in fields) {
+    const field = fields[key];
+    if (key === 'errorCode') {
+      if (typeof field === 'number' && field !== ErrorCode.NONE) series.errors.set(field, (series.errors.get(field) ?? 0) + 1);
+    } else if (typeof field === 'object' && field !== null && key !== 'records') {
+      walkErrors(series, field, depth + 1);
     }
   }
 }
