@@ -1,0 +1,71 @@
+// /metrics in a two-broker cluster (a real ZooKeeper), each broker with its own HTTP listener:
+// exactly one broker reports itself the active controller, the leaders add up to the
+// partitions, nothing is under-replicated or offline; once the broker that is not the controller
+// is killed, the controller's broker reports the replicated partitions under-replicated (it
+// leads them with an ISR of one) and the partition only the dead broker held offline.
+
+import kafkajs from 'kafkajs';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import t from 'tap';
+import { freePort } from '../helpers/broker-process.js';
+import { startCluster, waitFor } from '../helpers/cluster.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+const httpPorts = new Map<number, number>();
+for (const id of [1, 2]) httpPorts.set(id, await freePort());
+const cluster = await startCluster(t, {
+  brokers: 2,
+  sessionTimeoutMs: 6000,
+  brokerOverrides: (id) => ({ 'http.listeners': `http://127.0.0.1:${httpPorts.get(id)}` }),
+});
+
+/** A broker's gauges (no labels) from its /metrics, parsed. */
+async function gauges(id: number): Promise<Record<string, number>> {
+  const response = await fetch(`http://127.0.0.1:${httpPorts.get(id)}/metrics`);
+  const families = parsePrometheusTextFormat(await response.text());
+  const names = ['spate_active_controller', 'spate_partitions', 'spate_partition_leaders', 'spate_under_replicated_partitions', 'spate_offline_partitions'];
+  return Object.fromEntries(names.map((name) => [name.replace(/^spate_/, ''), Number(families.find((family) => family.name === name)?.metrics[0]?.value)]));
+}
+
+const kafka = new Kafka({ clientId: 'cluster-metrics', brokers: cluster.bootstrap.split(','), logLevel: logLevel.NOTHING });
+const admin = kafka.admin();
+await admin.connect();
+t.teardown(() => admin.disconnect());
+
+t.test('a healthy cluster: one active controller, leaders add up, nothing under-replicated or offline', async (t) => {
+  const controllerId = await waitFor('a controller', async () => ((await admin.describeCluster()).controller ?? -1) > 0 && (await admin.describeCluster()).controller!);
+  const other = controllerId === 1 ? 2 : 1;
+  await admin.createTopics({
+    topics: [
+      { topic: 'replicated', numPartitions: 2, replicationFactor: 2 },
+      // One partition only the broker that will die holds.
+      { topic: 'single', replicaAssignment: [{ partition: 0, replicas: [other] }] },
+    ],
+    waitForLeaders: true,
+  });
+  const healthy = await waitFor('every broker to hold its replicas', async () => {
+    const seen = { 1: await gauges(1), 2: await gauges(2) };
+    return seen[1].partitions + seen[2].partitions === 5 && seen[1].partition_leaders + seen[2].partition_leaders === 3 ? seen : undefined;
+  });
+  t.comment(`controller ${controllerId}: ${JSON.stringify(healthy)}`);
+  t.equal(healthy[1].active_controller + healthy[2].active_controller, 1, 'one active controller over the cluster');
+  t.equal(healthy[controllerId as 1 | 2].active_controller, 1, 'the controller DescribeCluster names');
+  t.same([healthy[1].under_replicated_partitions, healthy[2].under_replicated_partitions], [0, 0], 'nothing under-replicated');
+  t.same([healthy[1].offline_partitions, healthy[2].offline_partitions], [0, 0], 'nothing offline');
+
+  await cluster.broker(other).process.kill();
+  const degraded = await waitFor(
+    'the controller to move the leaderships and see the dead broker\'s partition offline',
+    async () => {
+      const seen = await gauges(controllerId);
+      return seen.under_replicated_partitions === 2 && seen.offline_partitions === 1 ? seen : undefined;
+    },
+    45_000,
+  );
+  t.comment(`after broker ${other} was killed, broker ${controllerId}: ${JSON.stringify(degraded)}`);
+  t.equal(degraded.partition_leaders, 2, 'the controller\'s broker leads both replicated partitions');
+  t.equal(degraded.under_replicated_partitions, 2, 'with an ISR of one: under-replicated');
+  t.equal(degraded.offline_partitions, 1, 'the partition only the dead broker held is offline');
+  t.equal(degraded.active_controller, 1, 'still the active controller');
+});
