@@ -2,7 +2,8 @@
 // free port; the text is read with a Prometheus text-format parser (parse-prometheus-text-format,
 // a port of Prometheus' own), and after a known workload — batches of known sizes produced with
 // the raw client, consumed by a kafkajs group that commits part of them — the per-topic bytes and
-// messages, the log gauges and the group's lag are what the test did. An https:// listener serves
+// messages, the log gauges and the group's lag are what the test did; throttle time, failed logins
+// and a tenant user's counters are what the requests earned. An https:// listener serves
 // with the broker's certificate; a port already taken fails the start naming http.listeners; an
 // empty http.listeners opens no port.
 
@@ -16,11 +17,12 @@ import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-promethe
 import t from 'tap';
 import { makeCertificates } from '../../src/cli/certs.js';
 import { buildBrokerConfig, ConfigError } from '../../src/config/broker-config.js';
-import { alterClientQuotasApi, createTopicsApi, produceApi } from '../../src/protocol/generated/index.js';
+import { alterClientQuotasApi, createTopicsApi, fetchApi, produceApi } from '../../src/protocol/generated/index.js';
 import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { BrokerProcess, freePort, temporaryDirectory } from '../helpers/broker-process.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { RawClient, fetchBody } from '../helpers/raw-client.js';
 import { login, startSaslBroker } from '../helpers/sasl-client.js';
+import { describe, spate } from '../cli/fixtures/spate.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -198,6 +200,45 @@ t.test('throttle time per user and failed logins per listener', async (t) => {
   const { families } = await scrape(httpPort);
   t.equal(sample(families, 'spate_throttle_time_seconds_total', { user: 'ANONYMOUS' }), produced.throttleTimeMs / 1000, 'throttle time of the quota user, in seconds');
   t.equal(sample(families, 'spate_failed_authentications_total', { listener: 'SASL_PLAINTEXT', protocol: 'sasl' }), 1, 'the failed login, by listener');
+});
+
+t.test('a tenant\'s user: requests, bytes in and bytes out per tenant and user', async (t) => {
+  const httpPort = await freePort();
+  const { broker, saslPort } = await startSaslBroker(t, {
+    'http.listeners': `http://127.0.0.1:${httpPort}`,
+    'sasl.enabled.mechanisms': 'SCRAM-SHA-256',
+    'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
+    'super.users': 'User:ANONYMOUS',
+  });
+  const made = await spate(broker.bootstrap, ['tenants', 'create', 'acme', '--prefix', 'acme.', '--user', 'alice', '--password', 'alice-secret']);
+  t.equal(made.code, 0, `tenant acme with user alice (${describe(made)})`);
+  const admin = await RawClient.connect(t, broker.port);
+  await admin.request(createTopicsApi, 5, { topics: [{ name: 'acme.orders', numPartitions: 1, replicationFactor: 1, configs: [] }], timeoutMs: 5000 });
+
+  const alice = await RawClient.connect(t, saslPort);
+  const outcome = await login(alice, 'SCRAM-SHA-256', 'alice', 'alice-secret');
+  t.same(outcome.errors.filter((error) => error !== 'NONE'), [], 'alice logs in');
+  const records = encodeRecordBatch({ records: Array.from({ length: 7 }, () => ({ key: null, value: Buffer.alloc(200, 65) })) });
+  const body = { acks: -1, timeoutMs: 5000, topicData: [{ name: 'acme.orders', partitionData: [{ index: 0, records }] }] };
+  const frame = alice.frameFor(produceApi, 9, body);
+  alice.write(frame);
+  const produced = await alice.nextResponse<{ responses: { partitionResponses: { errorCode: number }[] }[] }>(5000);
+  t.equal(produced.body.responses[0]!.partitionResponses[0]!.errorCode, 0, 'alice produces to acme.orders');
+  const fetched = await alice.request(fetchApi, 12, fetchBody('acme.orders', 0, 0) as never);
+  t.ok(fetched, 'and fetches it back');
+
+  const { families } = await scrape(httpPort);
+  const who = { tenant: 'acme', user: 'alice' };
+  const seen = {
+    requests: sample(families, 'spate_tenant_requests_total', who),
+    bytesIn: sample(families, 'spate_tenant_bytes_in_total', who),
+    bytesOut: sample(families, 'spate_tenant_bytes_out_total', who),
+  };
+  t.comment(`produce request of ${frame.length - 4} bytes, batch of ${records.length} bytes; /metrics says ${JSON.stringify(seen)}`);
+  t.equal(seen.requests, 2, 'alice\'s requests after her login: the Produce and the Fetch');
+  t.equal(seen.bytesIn, frame.length - 4, 'bytes in: the Produce request\'s size (what producer_byte_rate records)');
+  t.equal(seen.bytesOut, records.length, 'bytes out: the record bytes fetched');
+  t.equal(sample(families, 'spate_topic_bytes_in_total', { topic: 'acme.orders' }), records.length, 'and the topic\'s own bytes in');
 });
 
 t.test('an https listener serves /metrics with the broker\'s certificate', async (t) => {
