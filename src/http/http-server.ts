@@ -5,7 +5,10 @@
 // and the WebSocket endpoint and the admin API can be added as routes of the same server.
 //
 // - One node:http (or node:https) server per listener; https uses the broker's ssl.* keys
-//   (security/tls.ts secureContextOptions), read once at startup.
+//   (security/tls.ts secureContextOptions), with renegotiation refused as on the Kafka listeners,
+//   and the key store files checked every limits.tlsFileCheckIntervalMs: a new certificate
+//   reaches the connections that arrive from then on (files that do not make a valid context
+//   leave the old one, logged), as the SSL listeners rotate theirs.
 // - A listener that cannot be bound fails the start with a ConfigError naming http.listeners,
 //   and the listeners already bound are closed.
 // - Bounded: at most limits.httpConnectionsMax connections per listener (Node's maxConnections:
@@ -13,8 +16,10 @@
 //   a request body is never read (the routes so far are GETs; a request with a body is answered
 //   and its connection closed).
 
+import { constants as cryptoConstants } from 'node:crypto';
+import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { ConfigError, type HttpListener, type TlsSettings } from '../config/broker-config.js';
 import { limits } from '../config/limits.js';
 import type { Logger } from '../logger.js';
@@ -56,6 +61,8 @@ export interface HttpServer {
 export class NodeHttpServer implements HttpServer {
   private readonly routes = new Map<string, RouteHandler>();
   private readonly servers: Server[] = [];
+  /** Key and trust store files watched for a new certificate (https listeners). */
+  private readonly watched: { readonly file: string; readonly listener: (now: Stats, before: Stats) => void }[] = [];
 
   constructor(private readonly logger: Logger) {}
 
@@ -71,7 +78,10 @@ export class NodeHttpServer implements HttpServer {
       for (const listener of listeners) {
         const serve = (request: IncomingMessage, response: ServerResponse): void => void this.serve(request, response);
         const options = { requestTimeout: limits.httpRequestTimeoutMs, headersTimeout: limits.httpRequestTimeoutMs, keepAliveTimeout: 5_000 };
-        const server = listener.scheme === 'https' ? createHttpsServer({ ...options, ...secureContextOptions(tls!) }, serve) : createHttpServer(options, serve);
+        const server =
+          listener.scheme === 'https'
+            ? this.watchFiles(createHttpsServer({ ...options, ...secureContextOptions(tls!), secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION }, serve), tls!)
+            : createHttpServer(options, serve);
         server.maxConnections = limits.httpConnectionsMax;
         this.servers.push(server);
         await new Promise<void>((resolve, reject) => {
@@ -116,7 +126,7 @@ export class NodeHttpServer implements HttpServer {
       }
     }
     // GET requests have no body; one that sends a body is not read, so its connection cannot be reused.
-    const unreadBody = request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0' || request.headers['transfer-encoding'] !== undefined;
+    const unreadBody = (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0') || request.headers['transfer-encoding'] !== undefined;
     response.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)), ...(unreadBody ? { connection: 'close' } : {}) });
     response.end(answer.body);
   }
@@ -126,7 +136,28 @@ export class NodeHttpServer implements HttpServer {
     return false;
   }
 
+  /** Rotation: a changed key or trust store file gives connections from then on a new context. */
+  private watchFiles(server: HttpsServer, tls: TlsSettings): HttpsServer {
+    for (const file of [tls.keystoreLocation, tls.truststoreLocation]) {
+      if (file === null) continue;
+      const listener = (now: Stats, before: Stats): void => {
+        if (now.mtimeMs === before.mtimeMs || !server.listening) return;
+        try {
+          server.setSecureContext({ ...secureContextOptions(tls), secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION });
+          this.logger.info(`HTTPS: ${file} changed; new connections get its certificate`);
+        } catch (error) {
+          this.logger.error(`HTTPS: ${file} changed, but the TLS files do not make a valid context; keeping the previous one (${(error as Error).message})`);
+        }
+      };
+      // Only this listener is removed at close: the SSL listeners may watch the same key store.
+      this.watched.push({ file, listener });
+      watchFile(file, { persistent: false, interval: limits.tlsFileCheckIntervalMs }, listener);
+    }
+    return server;
+  }
+
   async close(): Promise<void> {
+    for (const { file, listener } of this.watched.splice(0)) unwatchFile(file, listener);
     const servers = this.servers.splice(0);
     await Promise.all(
       servers.map(

@@ -4,11 +4,11 @@
 // the raw client, consumed by a kafkajs group that commits part of them — the per-topic bytes and
 // messages, the log gauges and the group's lag are what the test did; throttle time, failed logins
 // and a tenant user's counters are what the requests earned. An https:// listener serves
-// with the broker's certificate; a port already taken fails the start naming http.listeners; an
+// with the broker's certificate, and a renewed one written over the key store without a restart; a port already taken fails the start naming http.listeners; an
 // empty http.listeners opens no port.
 
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -241,26 +241,43 @@ t.test('a tenant\'s user: requests, bytes in and bytes out per tenant and user',
   t.equal(sample(families, 'spate_topic_bytes_in_total', { topic: 'acme.orders' }), records.length, 'and the topic\'s own bytes in');
 });
 
-t.test('an https listener serves /metrics with the broker\'s certificate', async (t) => {
+t.test('an https listener serves /metrics with the broker\'s certificate, and a renewed one without a restart', async (t) => {
   const files = await makeCertificates({ dir: temporaryDirectory(t, 'spate-http-certs-'), brokers: [{ name: 'broker' }] });
   const keystore = files.brokers[0]!.keystore;
   const httpsPort = await freePort();
-  await BrokerProcess.start(t, { overrides: { 'http.listeners': `https://127.0.0.1:${httpsPort}`, 'ssl.keystore.type': 'PEM', 'ssl.keystore.location': keystore } });
-  const { status, body, certificate } = await new Promise<{ status: number; body: string; certificate: Buffer }>((resolve, reject) => {
-    const request = httpsRequest({ host: '127.0.0.1', port: httpsPort, path: '/metrics', ca: readFileSync(files.ca.certificate) }, (response) => {
-      const certificate = (response.socket as TLSSocket).getPeerCertificate().raw;
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body, certificate }));
+  const broker = await BrokerProcess.start(t, { overrides: { 'http.listeners': `https://127.0.0.1:${httpsPort}`, 'ssl.keystore.type': 'PEM', 'ssl.keystore.location': keystore } });
+  const get = (): Promise<{ status: number; body: string; serial: string }> =>
+    new Promise((resolve, reject) => {
+      // agent: false, so each request makes a new TLS connection (and handshake).
+      const request = httpsRequest({ host: '127.0.0.1', port: httpsPort, path: '/metrics', ca: readFileSync(files.ca.certificate), agent: false }, (response) => {
+        const serial = new X509Certificate((response.socket as TLSSocket).getPeerCertificate().raw).serialNumber;
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body, serial }));
+      });
+      request.on('error', reject);
+      request.end();
     });
-    request.on('error', reject);
-    request.end();
-  });
-  t.equal(status, 200, 'served over TLS, trusted through the test CA');
-  const expected = new X509Certificate(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(readFileSync(keystore, 'utf8'))![0]);
-  t.ok(new X509Certificate(certificate).raw.equals(expected.raw), `the certificate is the broker's (${expected.subject.replace(/\n/g, ', ')})`);
-  t.ok(parsePrometheusTextFormat(body).some((family) => family.name === 'spate_requests_total'), 'and the body parses');
+  const first = await get();
+  t.equal(first.status, 200, 'served over TLS, trusted through the test CA');
+  const expected = new X509Certificate(readFileSync(files.brokers[0]!.certificate));
+  t.equal(first.serial, expected.serialNumber, `the certificate is the broker's (${expected.subject.replace(/\n/g, ', ')})`);
+  t.ok(parsePrometheusTextFormat(first.body).some((family) => family.name === 'spate_requests_total'), 'and the body parses');
+
+  // A renewal signed by the same CA, written over the key store (as test/security/tls.test.ts does for the SSL listeners).
+  const renewed = await makeCertificates({ dir: files.dir, brokers: [{ name: 'broker-renewed' }] });
+  const renewedSerial = new X509Certificate(readFileSync(renewed.brokers[0]!.certificate)).serialNumber;
+  copyFileSync(renewed.brokers[0]!.keystore, keystore);
+  const deadline = Date.now() + 15_000;
+  let now = first;
+  while (now.serial !== renewedSerial && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    now = await get();
+  }
+  t.equal(now.serial, renewedSerial, 'a new connection gets the renewed certificate');
+  t.equal(now.status, 200, 'and is served');
+  t.ok(await broker.waitForLog(/HTTPS: .* changed; new connections get its certificate/), 'the broker logs the change');
 });
 
 t.test('a port already taken fails the start naming http.listeners', async (t) => {
