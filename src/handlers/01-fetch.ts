@@ -180,17 +180,18 @@ export const fetchHandler = defineHandler({
         context.throttle(throttleTimeMs);
         return { throttleTimeMs, errorCode: ErrorCode.NONE, sessionId: 0, responses: [] };
       }
-      // Bytes out per topic for the metrics: what this answer carries to a consumer (not to followers).
+    }
+    if (replicaId < 0) {
+      // Bytes out per topic for the metrics, and a tenant's user's bytes out (tenant/accounting.ts):
+      // the record bytes this answer carries to a consumer (not to followers; not when throttled empty).
+      let total = 0;
       for (let index = 0; index < fetched.length; index++) {
         const bytes = fetched[index]!.records?.byteLength ?? 0;
-        if (bytes > 0) broker.probe.fetched(requested[index]!.topic?.name ?? requested[index]!.requestTopic, bytes);
+        if (bytes === 0) continue;
+        broker.probe.fetched(requested[index]!.topic?.name ?? requested[index]!.requestTopic, bytes);
+        total += bytes;
       }
-    }
-    // A tenant's user's bytes out (tenant/accounting.ts): the record bytes of an answer not throttled empty.
-    if (replicaId < 0 && broker.tenants.any) {
-      let bytes = 0;
-      for (const answer of fetched) bytes += answer.records?.byteLength ?? 0;
-      broker.tenants.accounting.add(user, 'bytesOut', bytes);
+      if (broker.tenants.any) broker.tenants.accounting.add(user, 'bytesOut', total);
     }
     return response;
   },
