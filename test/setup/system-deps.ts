@@ -35,6 +35,9 @@ export const systemDependencies: readonly SystemDependency[] = [
   { packageName: 'openssl', present: () => succeeds('openssl', ['version']) },
   // The cluster tests' ZooKeeper (test/helpers/zookeeper.ts runs its jar directly with java).
   { packageName: 'zookeeper', present: () => existsSync('/usr/share/java/zookeeper.jar') && succeeds('java', ['-version']) },
+  // A Prometheus server scraping /metrics (test/http/prometheus-scrape.test.ts runs /usr/bin/prometheus
+  // itself, with its own config and storage; the package's systemd service is not used).
+  { packageName: 'prometheus', present: () => succeeds('/usr/bin/prometheus', ['--version']) },
 ];
 
 export function installMissing(dependencies: readonly SystemDependency[]): void {
