@@ -114,7 +114,7 @@ export async function readPassword(args: ParsedArgs): Promise<string> {
     }
     return passwordLine(text, `--password-file ${file}`);
   }
-  if (given === undefined) throw new UsageError('give --password PASSWORD, --password - (stdin) or --password-file FILE');
+  if (given === undefined) throw new UsageError('users create needs --password PASSWORD, --password - (stdin) or --password-file FILE');
   if (given === '-') {
     if (process.stdin.isTTY) process.stderr.write('Password (then Enter and Ctrl-D): ');
     return passwordLine(await readStdin(), 'stdin');
