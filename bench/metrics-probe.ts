@@ -68,6 +68,7 @@ metrics.attach({
   partitions: null as never,
   groups: null as never,
   tenants: null as never,
+  shards: null as never,
   cluster: null,
   connections: () => new Map(),
 });

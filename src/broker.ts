@@ -320,6 +320,7 @@ export class Broker {
         groups,
         tenants,
         cluster,
+        shards,
         connections: () => broker?.connectionCounts ?? new Map(),
       });
       // HTTP first: a port it cannot bind fails the start (naming http.listeners) before any Kafka client is served.

@@ -9,13 +9,15 @@
 //   produce request (bench/metrics-probe.ts; src/http/README.md).
 // - Read at scrape time (scrape()): connections, partitions and leaders, the cluster's partition
 //   health and the active controller, each partition's log size and offsets (one asynchronous
-//   PartitionManager.status() per scrape), consumer group lag (the group coordinator's
+//   PartitionManager.status() per scrape), the produce and fetch purgatories' sizes, each thread's
+//   event-loop utilisation (main and the shard workers, since the previous scrape), consumer group lag (the group coordinator's
 //   committed offsets against the high watermark), per-tenant and per-user accounting.
 //
 // Label cardinality is bounded by limits.ts (metricsTopicSeriesMax, metricsPartitionSeriesMax,
 // metricsGroupLagSeriesMax, metricsUserSeriesMax); what is left out is counted in
 // spate_metrics_series_omitted. The names and their meaning are in src/http/README.md.
 
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type LabelValues, type Metric } from 'prom-client';
 import { limits } from '../config/limits.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
@@ -23,6 +25,7 @@ import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import type { BrokerProbe } from '../handlers/broker-probe.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
+import type { ShardSet } from '../shard/shard-set.js';
 import type { Tenants } from '../tenant/tenants.js';
 
 /** Latency buckets in seconds: from half a millisecond (a Metadata on loopback) to the longest fetch wait (30 s). */
@@ -41,6 +44,8 @@ export interface MetricsSources {
   readonly groups: GroupCoordinator;
   readonly tenants: Tenants;
   readonly cluster: ClusterNode | null;
+  /** The shard workers, for their event-loop utilisation. */
+  readonly shards: Pick<ShardSet, 'all'>;
   /** Open Kafka connections by listener name. */
   connections(): ReadonlyMap<string, number>;
 }
@@ -104,6 +109,18 @@ export class BrokerMetrics implements BrokerProbe {
     labelNames: ['group', 'topic', 'partition'] as const,
     registers: [this.registry],
   });
+  private readonly purgatorySize = new Gauge({
+    name: 'spate_purgatory_size',
+    help: 'Delayed operations waiting now (Kafka\'s PurgatorySize): Produce, acks=all produces waiting for the in-sync replicas; Fetch, fetches parked until min_bytes or max_wait_ms.',
+    labelNames: ['delayed_operation'] as const,
+    registers: [this.registry],
+  });
+  private readonly eventLoopUtilization = new Gauge({
+    name: 'spate_event_loop_utilization',
+    help: 'Share of the time a thread\'s event loop was busy (0 to 1) since the previous scrape (the first: since the thread started), by thread (main, shard-N).',
+    labelNames: ['thread'] as const,
+    registers: [this.registry],
+  });
   private readonly omitted = new Gauge({ name: 'spate_metrics_series_omitted', help: 'Series left out of the last scrape by the bounds of config/limits.ts, by metric.', labelNames: ['metric'] as const, registers: [this.registry] });
   private readonly tenantRequests = new Counter({ name: 'spate_tenant_requests_total', help: 'Requests of a tenant\'s users (tenant/accounting.ts), by tenant and user.', labelNames: ['tenant', 'user'] as const, registers: [this.registry] });
   private readonly tenantBytesIn = new Counter({ name: 'spate_tenant_bytes_in_total', help: 'Produce request bytes of a tenant\'s users, by tenant and user.', labelNames: ['tenant', 'user'] as const, registers: [this.registry] });
@@ -111,6 +128,8 @@ export class BrokerMetrics implements BrokerProbe {
   private readonly tenantThrottle = new Counter({ name: 'spate_tenant_throttle_time_seconds_total', help: 'Throttle time of a tenant\'s users, by tenant and user.', labelNames: ['tenant', 'user'] as const, registers: [this.registry] });
 
   private readonly apis: (ApiSeries | undefined)[] = [];
+  /** Each thread's event-loop utilisation at the previous scrape (main, or the shard's id), so the gauge covers the time between scrapes. */
+  private readonly eventLoopsBefore = new Map<'main' | number, EventLoopUtilization>();
   /** Per topic; past the bound, new topics share the "(other)" series (found by a second lookup). */
   private readonly topics = new Map<string, TopicSeries>();
   /** Per quota user; past the bound, new users share the "(other)" total (found by a second lookup). */
@@ -272,11 +291,29 @@ export class BrokerMetrics implements BrokerProbe {
       this.activeController.set(cluster.controllerId === sources.brokerId ? 1 : 0);
     }
 
+    this.purgatorySize.set({ delayed_operation: 'Produce' }, sources.partitions.producePurgatory.size);
+    this.purgatorySize.set({ delayed_operation: 'Fetch' }, sources.partitions.fetchPurgatory.size);
+    this.collectEventLoops(sources.shards);
     this.collectLag(sources.groups, highWatermarks, omitted);
     this.collectTenants(sources.tenants);
     this.pruneDeletedTopics(sources.partitions);
     this.omitted.reset();
     for (const [metric, count] of omitted) this.omitted.set({ metric }, count);
+  }
+
+  /** The main thread's and each running shard worker's event-loop utilisation since the previous scrape. */
+  private collectEventLoops(shards: Pick<ShardSet, 'all'>): void {
+    this.eventLoopUtilization.reset();
+    const since = (thread: 'main' | number, now: EventLoopUtilization): number => {
+      const before = this.eventLoopsBefore.get(thread);
+      this.eventLoopsBefore.set(thread, now);
+      return before === undefined ? now.utilization : performance.eventLoopUtilization(now, before).utilization;
+    };
+    this.eventLoopUtilization.set({ thread: 'main' }, since('main', performance.eventLoopUtilization()));
+    for (const shard of shards.all()) {
+      if (!shard.running) continue;
+      this.eventLoopUtilization.set({ thread: `shard-${shard.shardId}` }, since(shard.shardId, shard.eventLoopUtilization()));
+    }
   }
 
   /** Lag per group and partition: the coordinator's committed offset against the high watermark of a partition this broker leads. */

@@ -7,6 +7,7 @@
 // (tail-batches.ts).
 
 import { EventEmitter } from 'node:events';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { BrokerConfig } from '../config/broker-config.js';
 import { descriptorBudget, openFilesLimit } from '../config/descriptors.js';
@@ -140,6 +141,11 @@ class ShardClient {
 
   get pendingOperations(): number {
     return this.operations;
+  }
+
+  /** The worker thread's event-loop utilisation since it started (read from the main thread; the metrics diff two readings). */
+  eventLoopUtilization(): EventLoopUtilization {
+    return this.worker.performance.eventLoopUtilization();
   }
 
   /** False once the worker exited (or failed) or close was sent. */

@@ -14,10 +14,11 @@ function metricsWith(topics: Set<string>, bounds = { topicSeriesMax: 3, userSeri
   metrics.attach({
     brokerId: 0,
     apiName: (apiKey: number) => ['Produce', 'Fetch'][apiKey] ?? String(apiKey),
-    partitions: { status: async () => [], topic: (name: string) => (topics.has(name) ? {} : undefined) },
+    partitions: { status: async () => [], topic: (name: string) => (topics.has(name) ? {} : undefined), producePurgatory: { size: 0 }, fetchPurgatory: { size: 0 } },
     groups: { listGroups: () => ({ errorCode: 0, groups: [] }) },
     tenants: { any: false },
     cluster: null,
+    shards: { all: () => [] },
     connections: () => new Map([['PLAINTEXT', 2]]),
   } as unknown as MetricsSources);
   return metrics;

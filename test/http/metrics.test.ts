@@ -3,7 +3,9 @@
 // a port of Prometheus' own), and after a known workload — batches of known sizes produced with
 // the raw client, consumed by a kafkajs group that commits part of them — the per-topic bytes and
 // messages, the log gauges and the group's lag are what the test did; throttle time, failed logins
-// and a tenant user's counters are what the requests earned. An https:// listener serves
+// and a tenant user's counters are what the requests earned. A consumer fetch parked on an empty
+// partition shows in the fetch purgatory's size until a produce answers it; the main thread and
+// each shard worker report their event-loop utilisation. An https:// listener serves
 // with the broker's certificate, and a renewed one written over the key store without a restart; a port already taken fails the start naming http.listeners; an
 // empty http.listeners opens no port.
 
@@ -239,6 +241,45 @@ t.test('a tenant\'s user: requests, bytes in and bytes out per tenant and user',
   t.equal(seen.bytesIn, frame.length - 4, 'bytes in: the Produce request\'s size (what producer_byte_rate records)');
   t.equal(seen.bytesOut, records.length, 'bytes out: the record bytes fetched');
   t.equal(sample(families, 'spate_topic_bytes_in_total', { topic: 'acme.orders' }), records.length, 'and the topic\'s own bytes in');
+});
+
+t.test('purgatory sizes while a fetch is parked, and each thread\'s event-loop utilisation', async (t) => {
+  const httpPort = await freePort();
+  const broker = await BrokerProcess.start(t, { overrides: { 'http.listeners': `http://127.0.0.1:${httpPort}` } });
+  const admin = await RawClient.connect(t, broker.port);
+  const created = await admin.request(createTopicsApi, 5, { topics: [{ name: 'parked', numPartitions: 1, replicationFactor: 1, configs: [] }], timeoutMs: 5000 });
+  t.equal(created.topics[0]!.errorCode, 0, 'topic created');
+  const purgatories = async (): Promise<{ Produce: number | undefined; Fetch: number | undefined }> => {
+    const { families } = await scrape(httpPort);
+    return { Produce: sample(families, 'spate_purgatory_size', { delayed_operation: 'Produce' }), Fetch: sample(families, 'spate_purgatory_size', { delayed_operation: 'Fetch' }) };
+  };
+  t.same(await purgatories(), { Produce: 0, Fetch: 0 }, 'nothing waits at first');
+
+  // A consumer's fetch on the empty partition: min_bytes 1, max_wait_ms 5000, so it parks until data comes.
+  const consumer = await RawClient.connect(t, broker.port);
+  consumer.write(consumer.frameFor(fetchApi, 12, fetchBody('parked', 0, 0, 5000, 1) as never));
+  const parkedSince = Date.now();
+  let parked = await purgatories();
+  while (parked.Fetch !== 1 && Date.now() - parkedSince < 2000) parked = await purgatories();
+  t.comment(`${Date.now() - parkedSince} ms after the fetch was sent: ${JSON.stringify(parked)}`);
+  t.equal(parked.Fetch, 1, 'the parked fetch is in the fetch purgatory');
+  t.equal(parked.Produce, 0, 'and no produce waits');
+
+  const records = encodeRecordBatch({ records: [{ key: null, value: Buffer.from('wake up') }] });
+  const produced = await admin.request(produceApi, 9, { acks: 1, timeoutMs: 5000, topicData: [{ name: 'parked', partitionData: [{ index: 0, records }] }] });
+  t.equal(produced.responses[0]!.partitionResponses[0]!.errorCode, 0, 'a produce to the partition');
+  const fetched = await consumer.nextResponse<{ responses: { partitions: { errorCode: number; records: Buffer | null }[] }[] }>(5000);
+  const answeredMs = Date.now() - parkedSince;
+  t.ok(answeredMs < 4500, `the parked fetch is answered by the produce, ${answeredMs} ms after it was sent (before its 5000 ms wait)`);
+  t.ok((fetched.body.responses[0]!.partitions[0]!.records?.length ?? 0) > 0, 'with the record');
+  t.same(await purgatories(), { Produce: 0, Fetch: 0 }, 'the fetch purgatory is empty again');
+
+  const { families } = await scrape(httpPort);
+  const threads = families.find((family) => family.name === 'spate_event_loop_utilization')?.metrics ?? [];
+  const byThread = Object.fromEntries(threads.map((metric) => [metric.labels?.['thread'] ?? '?', Number(metric.value)]));
+  t.comment(`event-loop utilisation since the previous scrape: ${JSON.stringify(byThread)}`);
+  t.same(Object.keys(byThread).sort(), ['main', 'shard-0', 'shard-1'], 'the main thread and one series per shard (num.shards 2)');
+  for (const [thread, utilization] of Object.entries(byThread)) t.ok(utilization >= 0 && utilization <= 1, `${thread}: ${utilization} is between 0 and 1`);
 });
 
 t.test('an https listener serves /metrics with the broker\'s certificate, and a renewed one without a restart', async (t) => {
