@@ -113,6 +113,14 @@ export class ReplicaManager {
   private readonly lagTimeMaxMs: number;
   private readonly now: () => number;
   private isrTimer: NodeJS.Timeout | null = null;
+  /**
+   * ISR changes of partitions this broker leads, for the metrics (Kafka's IsrShrinksPerSec and
+   * IsrExpandsPerSec): its own writes (a follower lagging replica.lag.time.max.ms, one caught
+   * up) and the controller's LeaderAndIsr that keeps it leader with another ISR (a replica's
+   * broker died). A change that both removes and adds members counts once each way.
+   */
+  isrShrinks = 0;
+  isrExpands = 0;
   /** Called when a partition's leadership here changes (the group coordinator follows __consumer_offsets leadership). */
   onLeadershipChange: ((topic: string, partition: number, role: ReplicaRole | null, leaderEpoch: number) => void) | null = null;
 
@@ -251,6 +259,7 @@ export class ReplicaManager {
       leaderEpochStartOffset: previous?.role === 'leader' && previous.leaderEpoch === state.leaderEpoch ? previous.leaderEpochStartOffset : null,
     };
     this.hosted.set(k, hosted);
+    if (previous?.role === 'leader' && role === 'leader') this.countIsrChange(previous.isr, state.isr);
     if (previous?.role === 'follower' && (role === 'leader' || previous.leaderId !== state.leader)) this.fetching.unfollow([{ topic, partition }]);
     const offsets = await this.logs.setRole(topic, topicId, partition, role, state.leaderEpoch);
     if (role === 'leader') {
@@ -377,6 +386,7 @@ export class ReplicaManager {
         return;
       }
       hosted.zkVersion = version;
+      this.countIsrChange(hosted.isr, isr);
       hosted.isr = [...isr];
       hosted.leaderState?.setIsr(isr);
       this.logger.info(`replica ${partitionName(hosted.topic, hosted.partition)}: ISR now [${isr.join(',')}] (${reason})`);
@@ -385,6 +395,11 @@ export class ReplicaManager {
     } finally {
       hosted.isrWriting = false;
     }
+  }
+
+  private countIsrChange(before: readonly number[], after: readonly number[]): void {
+    if (before.some((member) => !after.includes(member))) this.isrShrinks++;
+    if (after.some((member) => !before.includes(member))) this.isrExpands++;
   }
 
   /** The broker lost its ZooKeeper session: it leads nothing until the controller says so again. */

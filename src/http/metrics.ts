@@ -7,7 +7,8 @@
 //   scrape time, as collectors registered in its registry (`family`): prom-client's own labelled
 //   children hash their labels into a string at every increment, which measured 1.5 µs per
 //   produce request (bench/metrics-probe.ts; src/http/README.md).
-// - Read at scrape time (scrape()): connections, partitions and leaders, the cluster's partition
+// - Read at scrape time (scrape()): connections, partitions and leaders, partitions under their
+//   min.insync.replicas, the replica manager's ISR shrinks and expands, the cluster's partition
 //   health and the active controller, each partition's log size and offsets (one asynchronous
 //   PartitionManager.status() per scrape), the produce and fetch purgatories' sizes, each thread's
 //   event-loop utilisation (main and the shard workers, since the previous scrape), consumer group lag (the group coordinator's
@@ -98,6 +99,7 @@ export class BrokerMetrics implements BrokerProbe {
   private readonly partitionsGauge = new Gauge({ name: 'spate_partitions', help: 'Partitions (replicas) this broker holds.', registers: [this.registry] });
   private readonly leaders = new Gauge({ name: 'spate_partition_leaders', help: 'Partitions this broker leads.', registers: [this.registry] });
   private readonly underReplicated = new Gauge({ name: 'spate_under_replicated_partitions', help: 'Partitions this broker leads whose ISR is smaller than their replicas (0 on an embedded broker).', registers: [this.registry] });
+  private readonly underMinIsr = new Gauge({ name: 'spate_under_min_isr_partitions', help: 'Partitions this broker leads whose ISR is smaller than their topic\'s min.insync.replicas: acks=all produces to them are refused (Kafka\'s UnderMinIsrPartitionCount).', registers: [this.registry] });
   private readonly offline = new Gauge({ name: 'spate_offline_partitions', help: 'Partitions of the cluster without a live leader, as this broker\'s metadata shows them (0 on an embedded broker).', registers: [this.registry] });
   private readonly activeController = new Gauge({ name: 'spate_active_controller', help: '1 on the broker that is the active controller (an embedded broker is its own), else 0.', registers: [this.registry] });
   private readonly logSize = new Gauge({ name: 'spate_log_size_bytes', help: 'Bytes of a partition\'s log segments on this broker.', labelNames: ['topic', 'partition'] as const, registers: [this.registry] });
@@ -153,6 +155,13 @@ export class BrokerMetrics implements BrokerProbe {
     family(this.registry, 'spate_topic_bytes_in_total', "Record batch bytes appended by clients' Produce requests, by topic.", 'counter', () => topics().map(([topic, series]) => ({ labels: { topic }, value: series.bytesIn })));
     family(this.registry, 'spate_topic_messages_in_total', "Records appended by clients' Produce requests (the batch headers' record counts), by topic.", 'counter', () => topics().map(([topic, series]) => ({ labels: { topic }, value: series.messagesIn })));
     family(this.registry, 'spate_topic_bytes_out_total', 'Record bytes sent to consumers in Fetch responses (not to follower replicas), by topic.', 'counter', () => topics().map(([topic, series]) => ({ labels: { topic }, value: series.bytesOut })));
+    // The replica manager's own numbers (cluster/replica-manager.ts), 0 on an embedded broker.
+    family(this.registry, 'spate_isr_shrinks_total', 'ISR shrinks of partitions this broker leads (Kafka\'s IsrShrinksPerSec): followers out of sync for replica.lag.time.max.ms, or removed by the controller when their broker died.', 'counter', () => [
+      { labels: {}, value: this.sources?.cluster?.replicas.isrShrinks ?? 0 },
+    ]);
+    family(this.registry, 'spate_isr_expands_total', 'ISR expansions of partitions this broker leads (Kafka\'s IsrExpandsPerSec): followers that caught up with the high watermark.', 'counter', () => [
+      { labels: {}, value: this.sources?.cluster?.replicas.isrExpands ?? 0 },
+    ]);
     family(this.registry, 'spate_throttle_time_seconds_total', 'Throttle time given to clients (KIP-219, producer_byte_rate and consumer_byte_rate quotas), by quota user.', 'counter', () =>
       [...this.userLabels].map(([total, user]) => ({ labels: { user }, value: total.seconds })),
     );
@@ -255,10 +264,13 @@ export class BrokerMetrics implements BrokerProbe {
     this.highWatermark.reset();
     const highWatermarks = new Map<string, number>();
     let leaders = 0;
+    let underMinIsr = 0;
     let series = 0;
     for (const status of statuses) {
       const led = status.role === 'leader' || !status.replicated;
       if (led) leaders++;
+      const topic = led ? sources.partitions.topic(status.topic) : undefined;
+      if (topic !== undefined && sources.partitions.underMinIsr(topic, status.partition)) underMinIsr++;
       if (led) highWatermarks.set(`${status.topic}\u0000${status.partition}`, status.highWatermark);
       if (series >= limits.metricsPartitionSeriesMax) continue;
       series++;
@@ -270,6 +282,7 @@ export class BrokerMetrics implements BrokerProbe {
     if (statuses.length > series) for (const name of ['spate_log_size_bytes', 'spate_log_end_offset', 'spate_high_watermark']) omitted.set(name, statuses.length - series);
     this.partitionsGauge.set(statuses.length);
     this.leaders.set(leaders);
+    this.underMinIsr.set(underMinIsr);
 
     const cluster = sources.cluster;
     if (cluster === null) {

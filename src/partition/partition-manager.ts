@@ -148,6 +148,15 @@ export class PartitionManager {
     return this.replication.leads(topic, partition);
   }
 
+  /**
+   * This broker leads the partition with fewer in-sync replicas than the topic's
+   * min.insync.replicas, so acks=all produces to it are refused (Kafka's UnderMinIsr).
+   */
+  underMinIsr(topic: TopicRecord, partition: number): boolean {
+    const leading = this.leads(topic, partition);
+    return leading !== null && leading.isr.length < this.controller.topicConfig(topic).minInsyncReplicas;
+  }
+
   /** The partition's leadership and its offsets as last reported by its shard (-1 before any report). */
   state(topic: TopicRecord, partition: number): PartitionState {
     const offsets = this.shards.offsets.get(partitionKey(topic.name, partition));

@@ -2,7 +2,12 @@
 // exactly one broker reports itself the active controller, the leaders add up to the
 // partitions, nothing is under-replicated or offline; once the broker that is not the controller
 // is killed, the controller's broker reports the replicated partitions under-replicated (it
-// leads them with an ISR of one) and the partition only the dead broker held offline.
+// leads them with an ISR of one) and the partition only the dead broker held offline. The
+// replicated topic has min.insync.replicas 2, its replication factor, so with one broker gone
+// both its partitions are under min ISR, and the controller removing the dead follower from the
+// ISR of the partition the controller's broker already led counts an ISR shrink there. When the
+// killed broker is started again, it catches up and rejoins both ISRs: two expands, nothing
+// under min ISR.
 
 import kafkajs from 'kafkajs';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
@@ -24,7 +29,16 @@ const cluster = await startCluster(t, {
 async function gauges(id: number): Promise<Record<string, number>> {
   const response = await fetch(`http://127.0.0.1:${httpPorts.get(id)}/metrics`);
   const families = parsePrometheusTextFormat(await response.text());
-  const names = ['spate_active_controller', 'spate_partitions', 'spate_partition_leaders', 'spate_under_replicated_partitions', 'spate_offline_partitions'];
+  const names = [
+    'spate_active_controller',
+    'spate_partitions',
+    'spate_partition_leaders',
+    'spate_under_replicated_partitions',
+    'spate_under_min_isr_partitions',
+    'spate_offline_partitions',
+    'spate_isr_shrinks_total',
+    'spate_isr_expands_total',
+  ];
   return Object.fromEntries(names.map((name) => [name.replace(/^spate_/, ''), Number(families.find((family) => family.name === name)?.metrics[0]?.value)]));
 }
 
@@ -33,12 +47,12 @@ const admin = kafka.admin();
 await admin.connect();
 t.teardown(() => admin.disconnect());
 
-t.test('a healthy cluster: one active controller, leaders add up, nothing under-replicated or offline', async (t) => {
+t.test('a healthy cluster: one active controller, leaders add up, nothing under-replicated or offline; a broker killed: under-replicated, under min ISR, offline, ISR shrinks; back: ISR expands', async (t) => {
   const controllerId = await waitFor('a controller', async () => ((await admin.describeCluster()).controller ?? -1) > 0 && (await admin.describeCluster()).controller!);
   const other = controllerId === 1 ? 2 : 1;
   await admin.createTopics({
     topics: [
-      { topic: 'replicated', numPartitions: 2, replicationFactor: 2 },
+      { topic: 'replicated', numPartitions: 2, replicationFactor: 2, configEntries: [{ name: 'min.insync.replicas', value: '2' }] },
       // One partition only the broker that will die holds.
       { topic: 'single', replicaAssignment: [{ partition: 0, replicas: [other] }] },
     ],
@@ -53,6 +67,9 @@ t.test('a healthy cluster: one active controller, leaders add up, nothing under-
   t.equal(healthy[controllerId as 1 | 2].active_controller, 1, 'the controller DescribeCluster names');
   t.same([healthy[1].under_replicated_partitions, healthy[2].under_replicated_partitions], [0, 0], 'nothing under-replicated');
   t.same([healthy[1].offline_partitions, healthy[2].offline_partitions], [0, 0], 'nothing offline');
+  t.same([healthy[1].under_min_isr_partitions, healthy[2].under_min_isr_partitions], [0, 0], 'nothing under min ISR');
+  const leadersBefore = healthy[controllerId as 1 | 2].partition_leaders;
+  const shrinksBefore = healthy[controllerId as 1 | 2].isr_shrinks_total;
 
   await cluster.broker(other).process.kill();
   const degraded = await waitFor(
@@ -68,4 +85,30 @@ t.test('a healthy cluster: one active controller, leaders add up, nothing under-
   t.equal(degraded.under_replicated_partitions, 2, 'with an ISR of one: under-replicated');
   t.equal(degraded.offline_partitions, 1, 'the partition only the dead broker held is offline');
   t.equal(degraded.active_controller, 1, 'still the active controller');
+  t.equal(degraded.under_min_isr_partitions, 2, 'both replicated partitions are under min.insync.replicas 2');
+  // The controller's broker led one or both replicated partitions before (leadersBefore: the
+  // single partition is the other broker's, and no group made __consumer_offsets): each loses the
+  // dead follower from its ISR, a shrink; the one that moved from the dead broker starts here
+  // with the smaller ISR, which is no shrink of this broker's.
+  const ledReplicatedBefore = leadersBefore;
+  const shrunk = await waitFor('the shrinks to be counted', async () => {
+    const seen = await gauges(controllerId);
+    return seen.isr_shrinks_total - shrinksBefore >= ledReplicatedBefore ? seen : undefined;
+  });
+  t.comment(`ISR shrinks on broker ${controllerId}: ${shrinksBefore} before, ${shrunk.isr_shrinks_total} after; it led ${ledReplicatedBefore} replicated partition(s) before`);
+  t.equal(shrunk.isr_shrinks_total - shrinksBefore, ledReplicatedBefore, 'one ISR shrink per replicated partition it led when the follower died');
+
+  const expandsBefore = shrunk.isr_expands_total;
+  await cluster.broker(other).process.relaunch();
+  const recovered = await waitFor(
+    'the restarted broker to rejoin both ISRs',
+    async () => {
+      const seen = await gauges(controllerId);
+      return seen.under_min_isr_partitions === 0 && seen.under_replicated_partitions === 0 && seen.isr_expands_total - expandsBefore >= 2 ? seen : undefined;
+    },
+    45_000,
+  );
+  t.comment(`after broker ${other} came back, broker ${controllerId}: ${JSON.stringify(recovered)}`);
+  t.equal(recovered.isr_expands_total - expandsBefore, 2, 'two ISR expands: the follower rejoined both replicated partitions it leads');
+  t.equal(recovered.under_min_isr_partitions, 0, 'nothing under min ISR');
 });

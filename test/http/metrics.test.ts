@@ -174,6 +174,8 @@ t.test('/metrics after a known workload: bytes and messages per topic, log gauge
   t.equal(sample(families, 'spate_active_controller'), 1, 'an embedded broker is its own controller');
   t.equal(sample(families, 'spate_under_replicated_partitions'), 0, 'none under-replicated');
   t.equal(sample(families, 'spate_offline_partitions'), 0, 'none offline');
+  t.equal(sample(families, 'spate_under_min_isr_partitions'), 0, 'none under min ISR (min.insync.replicas 1)');
+  t.same([sample(families, 'spate_isr_shrinks_total'), sample(families, 'spate_isr_expands_total')], [0, 0], 'no ISR changes on an embedded broker');
   t.ok(sample(families, 'process_cpu_seconds_total') !== undefined, 'the process\'s own metrics');
 
   const missing = await fetch(`http://127.0.0.1:${httpPort}/nothing-here`);
