@@ -2,7 +2,9 @@
 // A follower that left the ISR comes back only on a fetch of its own (Kafka's
 // Partition.maybeExpandIsr runs for the replica whose fetch it is handling): a follower that
 // stopped fetching (a paused broker) is not re-added because another follower fetched and the
-// last log end it reported still equals the high watermark.
+// last log end it reported still equals the high watermark. The shrinks and expands the metrics
+// count (spate_isr_shrinks_total, spate_isr_expands_total): the leader's own writes, and the
+// controller's LeaderAndIsr that keeps it leader with another ISR, each change once.
 
 import t from 'tap';
 import { ReplicaManager, type ReplicaLogs } from '../../src/cluster/replica-manager.js';
@@ -44,7 +46,7 @@ function harness(): { manager: ReplicaManager; writes: number[][]; clock: { nowM
   return { manager, writes, clock };
 }
 
-function leadership(isr: number[]): LeaderAndIsrRequest {
+function leadership(isr: number[], leaderEpoch = 0, partitionEpoch = 0): LeaderAndIsrRequest {
   return {
     controllerId: 1,
     isKRaftController: false,
@@ -58,7 +60,7 @@ function leadership(isr: number[]): LeaderAndIsrRequest {
         topicName: TOPIC,
         topicId: 'AAAAAAAAAAAAAAAAAAAAAA',
         partitionStates: [
-          { topicName: TOPIC, partitionIndex: 0, controllerEpoch: 1, leader: 1, leaderEpoch: 0, isr, partitionEpoch: 0, replicas: [1, 2, 3], addingReplicas: [], removingReplicas: [], isNew: false, leaderRecoveryState: 0 },
+          { topicName: TOPIC, partitionIndex: 0, controllerEpoch: 1, leader: 1, leaderEpoch, isr, partitionEpoch, replicas: [1, 2, 3], addingReplicas: [], removingReplicas: [], isNew: false, leaderRecoveryState: 0 },
         ],
       },
     ],
@@ -114,5 +116,29 @@ t.test("KIP-392's candidates: in-sync followers whose log holds the fetch offset
   t.same(manager.readReplicaCandidates(TOPIC, 0, 5)?.followers, [], 'an offset before the follower\'s log start');
   t.equal(manager.readReplicaCandidates(TOPIC, 0, 8)?.followers.length, 1, 'an offset between its log start and end');
   t.equal(manager.readReplicaCandidates('other', 0, 0), null, 'not a leader here: none');
+  manager.stop();
+});
+
+t.test('ISR shrinks and expands counted: the leader\'s own writes and the controller\'s changes while it stays leader', async (t) => {
+  const { manager, clock } = harness();
+  await manager.leaderAndIsr(leadership([1, 2, 3]));
+  t.same([manager.isrShrinks, manager.isrExpands], [0, 0], 'becoming leader with a full ISR is no change');
+  manager.recordFollowerFetch(TOPIC, 0, 2, 10);
+  manager.recordFollowerFetch(TOPIC, 0, 3, 10);
+  await settle();
+  clock.nowMs += LAG_TIME_MAX_MS + 1;
+  manager.recordFollowerFetch(TOPIC, 0, 2, 10);
+  manager.shrinkIsrs();
+  await settle();
+  t.same([manager.isrShrinks, manager.isrExpands], [1, 0], 'the lag check drops broker 3: one shrink');
+  manager.recordFollowerFetch(TOPIC, 0, 3, 10);
+  await settle();
+  t.same([manager.isrShrinks, manager.isrExpands], [1, 1], 'broker 3 catches up: one expand');
+  // The controller takes broker 2 out (its broker died): a new leader epoch, this broker still leads.
+  await manager.leaderAndIsr(leadership([1, 3], 1, 5));
+  t.same(manager.isr(TOPIC, 0), [1, 3]);
+  t.same([manager.isrShrinks, manager.isrExpands], [2, 1], 'the controller\'s removal is a shrink too');
+  await manager.leaderAndIsr(leadership([1, 3], 1, 6));
+  t.same([manager.isrShrinks, manager.isrExpands], [2, 1], 'the same ISR again is no change');
   manager.stop();
 });
