@@ -5,14 +5,19 @@
 // leads them with an ISR of one) and the partition only the dead broker held offline. The
 // replicated topic has min.insync.replicas 2, its replication factor, so with one broker gone
 // both its partitions are under min ISR, and the controller removing the dead follower from the
-// ISR of the partition the controller's broker already led counts an ISR shrink there. When the
+// ISR of the partition the controller's broker already led counts an ISR shrink there; an
+// acks=all produce sent to that partition right after the kill waits in the produce purgatory
+// until then (the gauge shows it), and is answered NOT_ENOUGH_REPLICAS_AFTER_APPEND. When the
 // killed broker is started again, it catches up and rejoins both ISRs: two expands, nothing
 // under min ISR.
 
 import kafkajs from 'kafkajs';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import t from 'tap';
+import { produceApi } from '../../src/protocol/generated/index.js';
+import { encodeRecordBatch } from '../../src/protocol/record-batch.js';
 import { freePort } from '../helpers/broker-process.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { startCluster, waitFor } from '../helpers/cluster.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -42,12 +47,18 @@ async function gauges(id: number): Promise<Record<string, number>> {
   return Object.fromEntries(names.map((name) => [name.replace(/^spate_/, ''), Number(families.find((family) => family.name === name)?.metrics[0]?.value)]));
 }
 
+/** A broker's produce purgatory size (spate_purgatory_size{delayed_operation="Produce"}). */
+async function producesWaiting(id: number): Promise<number> {
+  const families = parsePrometheusTextFormat(await (await fetch(`http://127.0.0.1:${httpPorts.get(id)}/metrics`)).text());
+  return Number(families.find((family) => family.name === 'spate_purgatory_size')?.metrics.find((metric) => metric.labels?.['delayed_operation'] === 'Produce')?.value);
+}
+
 const kafka = new Kafka({ clientId: 'cluster-metrics', brokers: cluster.bootstrap.split(','), logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 await admin.connect();
 t.teardown(() => admin.disconnect());
 
-t.test('a healthy cluster: one active controller, leaders add up, nothing under-replicated or offline; a broker killed: under-replicated, under min ISR, offline, ISR shrinks; back: ISR expands', async (t) => {
+t.test('a healthy cluster: one active controller, leaders add up, nothing under-replicated or offline; a broker killed: an acks=all produce in the purgatory, under-replicated, under min ISR, offline, ISR shrinks; back: ISR expands', async (t) => {
   const controllerId = await waitFor('a controller', async () => ((await admin.describeCluster()).controller ?? -1) > 0 && (await admin.describeCluster()).controller!);
   const other = controllerId === 1 ? 2 : 1;
   await admin.createTopics({
@@ -71,7 +82,22 @@ t.test('a healthy cluster: one active controller, leaders add up, nothing under-
   const leadersBefore = healthy[controllerId as 1 | 2].partition_leaders;
   const shrinksBefore = healthy[controllerId as 1 | 2].isr_shrinks_total;
 
+  // An acks=all produce to a replicated partition the controller's broker leads, sent as soon as
+  // the follower is killed: it waits in the produce purgatory until the controller notices the
+  // death (the ZooKeeper session, 6 s) and takes the follower out of the ISR.
+  const metadata = await admin.fetchTopicMetadata({ topics: ['replicated'] });
+  const ledHere = metadata.topics[0]!.partitions.find((partition) => partition.leader === controllerId)!.partitionId;
+  const producer = await RawClient.connect(t, cluster.broker(controllerId).process.port);
   await cluster.broker(other).process.kill();
+  const produceSentMs = Date.now();
+  const records = encodeRecordBatch({ records: [{ key: null, value: Buffer.from('waits for the ISR') }] });
+  producer.write(producer.frameFor(produceApi, 9, { acks: -1, timeoutMs: 30_000, topicData: [{ name: 'replicated', partitionData: [{ index: ledHere, records }] }] }));
+  const waiting = await waitFor('the produce to wait in the purgatory', async () => {
+    const size = await producesWaiting(controllerId);
+    return size > 0 ? size : undefined;
+  }, 5000, 50);
+  t.comment(`${Date.now() - produceSentMs} ms after an acks=all produce to replicated-${ledHere} on broker ${controllerId}: produce purgatory ${waiting}`);
+  t.equal(waiting, 1, 'the acks=all produce waits in the produce purgatory for the dead follower');
   const degraded = await waitFor(
     'the controller to move the leaderships and see the dead broker\'s partition offline',
     async () => {
@@ -86,6 +112,11 @@ t.test('a healthy cluster: one active controller, leaders add up, nothing under-
   t.equal(degraded.offline_partitions, 1, 'the partition only the dead broker held is offline');
   t.equal(degraded.active_controller, 1, 'still the active controller');
   t.equal(degraded.under_min_isr_partitions, 2, 'both replicated partitions are under min.insync.replicas 2');
+  const produced = await producer.nextResponse<{ responses: { partitionResponses: { errorCode: number }[] }[] }>(30_000);
+  const produceError = produced.body.responses[0]!.partitionResponses[0]!.errorCode;
+  t.comment(`the waiting produce answered ${Date.now() - produceSentMs} ms after it was sent, error ${produceError}`);
+  t.equal(produceError, 20, 'it leaves the purgatory once the ISR shrank, with NOT_ENOUGH_REPLICAS_AFTER_APPEND (the ISR is below min.insync.replicas)');
+  t.equal(await producesWaiting(controllerId), 0, 'and the produce purgatory is empty again');
   // The controller's broker led one or both replicated partitions before (leadersBefore: the
   // single partition is the other broker's, and no group made __consumer_offsets): each loses the
   // dead follower from its ISR, a shrink; the one that moved from the dead broker starts here
