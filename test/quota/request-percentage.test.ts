@@ -5,7 +5,10 @@
 // the connection is muted. A client id without a quota, flooding the same way, is not throttled
 // and takes more of the thread. The share is the main thread's CPU time (/proc/<pid>/task/<pid>/stat)
 // over the wall time: it includes what the quota does not measure (socket reads and writes, timers,
-// garbage collection), so the bound has a tolerance; no assertion is on absolute speed.
+// garbage collection; here mostly the socket writes of ~4,000 large Metadata answers a second), so
+// the bound has a tolerance: 3 × the quota. The limited client's share was 1.1-2.1 × its 20 % in our
+// runs (22.7 % to 42.6 %), while a client without the quota takes 77-97 %, so a broker that did not
+// enforce the quota would fail the bound by far. No assertion is on absolute speed.
 //
 // The broker runs with quota.window.num=2 (windows of 1 s): Kafka's rate counts at least
 // quota.window.num - 1 windows, so a new client may first burst that many windows' worth of its
@@ -104,7 +107,7 @@ t.test('a Metadata flood is held to its request_percentage; a client id without 
   t.ok(limited.throttled > 0, 'responses to the limited client id carry throttle times');
   t.ok(limited.maxThrottleMs <= 1_000, 'a request throttle time is at most one quota window (Kafka\'s boundedThrottleTime)');
   // The quota counts the handling and encoding of requests only; socket I/O, timers and GC come on top.
-  t.ok(limited.share <= (QUOTA_PERCENT / 100) * 1.75, `the main thread was ${(limited.share * 100).toFixed(1)} % busy for the limited client: at most 1.75 × its ${QUOTA_PERCENT} %`);
+  t.ok(limited.share <= (QUOTA_PERCENT / 100) * 3, `the main thread was ${(limited.share * 100).toFixed(1)} % busy for the limited client: at most 3 × its ${QUOTA_PERCENT} %`);
   // How much the free client takes depends on the machine (and on other tests sharing it): only the order is asserted.
   t.ok(limited.share < free.share, `the limited client took less of the thread than the free one (${(limited.share * 100).toFixed(1)} % < ${(free.share * 100).toFixed(1)} %)`);
   t.ok(limited.requests < free.requests, `the limited client was answered fewer requests (${limited.requests} < ${free.requests})`);
