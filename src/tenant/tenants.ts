@@ -22,12 +22,13 @@
 // describe their tenant). Deleting the `prefix` key deletes the tenant. The same operations are
 // what the HTTP admin API calls.
 
+import { IncrementalOperation } from '../admin/config-changes.js';
 import { limits } from '../config/limits.js';
 import type { TopicRecord } from '../controller/metadata-store.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { excerpt } from '../protocol/string-limits.js';
 import type { ClientQuotas } from '../quota/client-quotas.js';
-import { AclOperation, AclPermission, PatternType, ResourceType, type AclBinding, type AclFilter } from '../security/acl.js';
+import { AclOperation, AclPermission, PatternType, ResourceType, type AclBinding } from '../security/acl.js';
 import type { Authorizer } from '../security/authorizer.js';
 import type { EntityConfigStore, UserCredentials } from '../security/user-credentials.js';
 import { TenantAccounting } from './accounting.js';
@@ -43,8 +44,8 @@ const ALL_KEYS: readonly string[] = [TenantKey.prefix, TenantKey.users, ...LIMIT
 /** The longest name a topic may have (Kafka's Topic.MAX_NAME_LENGTH): no longer name is cached. */
 const TOPIC_NAME_LENGTH_MAX = 249;
 
-/** IncrementalAlterConfigs operations (KIP-339). */
-const Op = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
+/** IncrementalAlterConfigs operations (KIP-339), as the admin layer names them. */
+const Op = IncrementalOperation;
 
 export interface Tenant {
   readonly name: string;
@@ -141,7 +142,7 @@ function recordOf(tenant: Tenant): Record<string, string> {
   return record;
 }
 
-/** The ACLs a tenant's user holds: ALL on the prefix's topics, groups and transactional ids. */
+/** The ACLs a tenant's user holds: ALL on the prefix's topics, groups and transactional ids (each also the exact DeleteAcls filter that removes it). */
 function aclsOf(user: string, prefix: string): AclBinding[] {
   return [ResourceType.TOPIC, ResourceType.GROUP, ResourceType.TRANSACTIONAL_ID].map((resourceType) => ({
     resourceType,
@@ -152,11 +153,6 @@ function aclsOf(user: string, prefix: string): AclBinding[] {
     operation: AclOperation.ALL,
     permission: AclPermission.ALLOW,
   }));
-}
-
-/** Exactly the ACLs aclsOf makes, as DeleteAcls filters. */
-function aclFiltersOf(user: string, prefix: string): AclFilter[] {
-  return aclsOf(user, prefix);
 }
 
 /** Applies IncrementalAlterConfigs operations to a record; a problem is a string. */
@@ -515,7 +511,7 @@ export class Tenants {
     const failures: string[] = [];
     const gone = before === undefined ? [] : before.users.filter((user) => !tenant.users.includes(user) || before.prefix !== tenant.prefix);
     if (before !== undefined && gone.length > 0) {
-      const results = await this.services.authorizer.delete(gone.flatMap((user) => aclFiltersOf(user, before.prefix)));
+      const results = await this.services.authorizer.delete(gone.flatMap((user) => aclsOf(user, before.prefix)));
       for (const result of results) if (result.errorCode !== ErrorCode.NONE) failures.push(`removing ACLs: ${result.errorMessage}`);
     }
     const created = await this.services.authorizer.create(tenant.users.flatMap((user) => aclsOf(user, tenant.prefix)));
@@ -550,7 +546,7 @@ export class Tenants {
     const failed = await this.storeRecord(tenant.name, {});
     if (failed !== null) return failed;
     const failures: string[] = [];
-    const deleted = await this.services.authorizer.delete(tenant.users.flatMap((user) => aclFiltersOf(user, tenant.prefix)));
+    const deleted = await this.services.authorizer.delete(tenant.users.flatMap((user) => aclsOf(user, tenant.prefix)));
     for (const result of deleted) if (result.errorCode !== ErrorCode.NONE) failures.push(`removing ACLs: ${result.errorMessage}`);
     const quotaChanges = tenant.users.flatMap((user) => {
       const ops = RATE_KEYS.filter((key) => tenant.limits[key] !== null).map((key) => ({ key, value: 0, remove: true }));
