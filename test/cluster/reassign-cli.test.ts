@@ -51,9 +51,16 @@ async function assignment(topic: string): Promise<ReadonlyMap<number, readonly n
 /** Bytes of a partition's log segments in a broker's data directory; 0 when it has no replica there. */
 function replicaBytes(brokerId: number, topic: string, partition: number): number {
   const dir = join(cluster.broker(brokerId).process.dataDir, `${topic}-${partition}`);
-  if (!existsSync(dir)) return 0;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    // No replica here, or one being removed: the broker renames its directory, then deletes it.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
   let bytes = 0;
-  for (const name of readdirSync(dir)) {
+  for (const name of names) {
     if (!name.endsWith('.log')) continue;
     try {
       bytes += statSync(join(dir, name)).size;

@@ -109,7 +109,16 @@ async function metadataOf(via: number, topic: string, partition: number): Promis
 function hasPartitionDir(id: number, topic: string, partition: number): boolean {
   const name = `${topic}-${partition}`;
   const search = (dir: string, depth: number): boolean => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (error) {
+      // The broker renames a removed replica's directory to `…-delete` and then deletes it, so a
+      // directory listed a moment ago may be gone: it holds no partition directory any more.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+    for (const entry of entries) {
       if (!entry.isDirectory()) continue;
       if (entry.name === name) return true;
       if (depth > 0 && search(join(dir, entry.name), depth - 1)) return true;
