@@ -52,7 +52,7 @@ const BROKER_CLOSED = 'the broker closed the connection';
 const MAX_FRAME_BYTES = 1024 * 1024 * 1024;
 
 /** The highest version of each API this client was written for (and tested against). */
-const CEILINGS: ReadonlyMap<number, number> = new Map([
+export const CEILINGS: ReadonlyMap<number, number> = new Map([
   [0, 11], // Produce
   [1, 16], // Fetch (13+ names topics by id)
   [2, 7], // ListOffsets
@@ -193,7 +193,18 @@ export function parseBootstrap(value: string): BrokerAddress[] {
   return addresses;
 }
 
-export class KafkaClient {
+/**
+ * What an operation needs of a client: requests and Metadata. KafkaClient sends them over a
+ * socket; the HTTP side's LocalClient (http/local-client.ts) hands them to this broker's
+ * handlers as its logged-in user, so the CLI and the HTTP admin API share one implementation
+ * of each operation.
+ */
+export interface KafkaRequester {
+  request<Req extends object, Res extends object>(schema: ApiSchema<Req, Res>, body: Encodable<Req>, options?: RequestOptions): Promise<Response<Res>>;
+  metadata(topics: readonly string[] | null, allowAutoTopicCreation?: boolean): Promise<MetadataResponse>;
+}
+
+export class KafkaClient implements KafkaRequester {
   private readonly pending = new Map<number, Pending>();
   private readonly versions = new Map<number, { min: number; max: number }>();
   private nextCorrelationId = 1;

@@ -47,16 +47,24 @@ class PlainExchange implements SaslExchange {
     if (user === '' || password === '') return { kind: 'failed', reason: 'an empty user name or password' };
     // Kafka's PlainSaslServer: an authorization id, if given, must be the user.
     if (authzid !== '' && authzid !== user) return { kind: 'failed', reason: 'an authorization id other than the user name' };
-    for (const mechanism of ['SCRAM-SHA-512', 'SCRAM-SHA-256'] as const) {
-      const credential = this.credentials.credential(user, mechanism);
-      if (credential === undefined) continue;
-      if (await passwordMatches(mechanism, credential, password)) return { kind: 'done', message: Buffer.alloc(0), user };
-      return { kind: 'failed', reason: 'wrong password' };
-    }
-    // As long as a real check, so the time taken does not tell an unknown user from a wrong password.
-    await saltPassword('SCRAM-SHA-512', password, Buffer.alloc(64), SCRAM_ITERATIONS_DEFAULT);
-    return { kind: 'failed', reason: 'no such user' };
+    const failure = await checkPassword(this.credentials, user, password);
+    return failure === null ? { kind: 'done', message: Buffer.alloc(0), user } : { kind: 'failed', reason: failure };
   }
+}
+
+/**
+ * Checks a user's password against the stored SCRAM credential (SHA-512 first), as PLAIN logins
+ * and the HTTP side's logins do: null when it matches, else the reason (for the log only). An
+ * unknown user costs as long as a real check, so the time taken does not tell it from a wrong password.
+ */
+export async function checkPassword(credentials: UserCredentials, user: string, password: string): Promise<string | null> {
+  for (const mechanism of ['SCRAM-SHA-512', 'SCRAM-SHA-256'] as const) {
+    const credential = credentials.credential(user, mechanism);
+    if (credential === undefined) continue;
+    return (await passwordMatches(mechanism, credential, password)) ? null : 'wrong password';
+  }
+  await saltPassword('SCRAM-SHA-512', password, Buffer.alloc(64), SCRAM_ITERATIONS_DEFAULT);
+  return 'no such user';
 }
 
 export interface SaslServices {
@@ -102,6 +110,15 @@ export class ConnectionSession {
     this.state = sasl ? 'handshake' : 'complete';
     // SASL_SSL: the SASL login names the principal, whatever certificate the client showed (as in Kafka).
     this.principalName = sasl ? '' : security.protocol === 'SSL' ? certificatePrincipal : ANONYMOUS;
+  }
+
+  /**
+   * A session already logged in as `principal`, for requests that reach the handlers without a
+   * Kafka connection: the HTTP side's, whose users log in with HTTP Basic or a token
+   * (http/http-auth.ts), checked against the same credentials.
+   */
+  static established(listener: string, principal: string, clientHost: string): ConnectionSession {
+    return new ConnectionSession(listener, { protocol: 'SSL', saslMechanisms: [], tls: null }, null, clientHost, clientHost, principal);
   }
 
   /** "User:<name>", ANONYMOUS on a listener without authentication, '' before a SASL login completes. */
