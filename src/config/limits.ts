@@ -68,10 +68,28 @@ export const limits = {
   /** IP quota entities (connection_creation_rate, KIP-612) every broker keeps in memory, read from ZooKeeper or set through AlterClientQuotas. */
   ipQuotaEntitiesMax: 10_000,
   // ---- the HTTP side (src/http/) ----
-  /** Connections one HTTP listener holds at once (Node's server.maxConnections); more are closed at accept. */
-  httpConnectionsMax: 256,
+  /** Connections one HTTP listener holds at once, WebSockets included (Node's server.maxConnections); more are closed at accept. */
+  httpConnectionsMax: 2_048,
   /** Milliseconds an HTTP request's headers may take to arrive (Node's headersTimeout and requestTimeout). */
   httpRequestTimeoutMs: 10_000,
+  /** Bytes of an HTTP request's body (the admin API's JSON); a longer one is answered 413 and its connection closed. */
+  httpBodyBytesMax: 1024 * 1024,
+  /** Login tokens (POST /api/v1/login) a broker holds at once; past it the oldest is forgotten (its user logs in again). */
+  httpTokensMax: 10_000,
+  /** Milliseconds a login token is good for. */
+  httpTokenLifetimeMs: 60 * 60 * 1000,
+  /** WebSocket consumers (/ws) a broker serves at once, over all HTTP listeners; more are refused at the upgrade (503). */
+  wsConnectionsMax: 1_024,
+  /** Bytes of one message from a WebSocket client (they are small JSON commands); more closes the connection (1009). */
+  wsMessageBytesMax: 64 * 1024,
+  /** Milliseconds a WebSocket connection has to log in before it is closed (4401). */
+  wsLoginTimeoutMs: 10_000,
+  /** Bytes of records one WebSocket consumer fetches at a time (its Fetch's max_bytes): at most this much is held for it beyond its socket's buffer. */
+  wsFetchBytesMax: 512 * 1024,
+  /** Bytes a WebSocket consumer's socket may hold unsent (ws's bufferedAmount) before the broker stops sending to it until it drains. */
+  wsBufferedBytesMax: 256 * 1024,
+  /** Milliseconds a WebSocket consumer's fetch waits for new records (its Fetch's max_wait_ms) before asking again. */
+  wsFetchMaxWaitMs: 500,
   /**
    * Topics with their own series in the per-topic counters (bytes and messages in/out). Topics
    * are not otherwise bounded in number, so past this a topic's traffic is counted under

@@ -13,13 +13,21 @@
 //   and the listeners already bound are closed.
 // - Bounded: at most limits.httpConnectionsMax connections per listener (Node's maxConnections:
 //   more are refused at accept), a request must arrive within limits.httpRequestTimeoutMs, and
-//   a request body is never read (the routes so far are GETs; a request with a body is answered
-//   and its connection closed).
+//   a body is read only for the methods that carry one (POST, PUT, PATCH, DELETE), up to
+//   limits.httpBodyBytesMax (413 past it, and the connection closed); a GET's body is never
+//   read and its connection is closed after the answer.
+// - Routes match by method and path; a path segment written `:name` matches any one segment,
+//   given to the handler in `params` (URL-decoded).
+// - WebSockets (`websocket(path, …)`) with the `ws` package on the same listeners: at most
+//   limits.wsConnectionsMax at once (more are answered 503 at the upgrade), messages of at most
+//   limits.wsMessageBytesMax, the subprotocol chosen by the route.
 
 import { constants as cryptoConstants } from 'node:crypto';
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { ConfigError, type HttpListener, type TlsSettings } from '../config/broker-config.js';
 import { limits } from '../config/limits.js';
 import type { Logger } from '../logger.js';
@@ -31,6 +39,25 @@ export interface HttpRequest {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** The route's `:name` segments, URL-decoded. */
+  readonly params: Readonly<Record<string, string>>;
+  /** The request's body (empty for a GET). */
+  readonly body: Buffer;
+  /** Whether it came over TLS (an https listener). */
+  readonly secure: boolean;
+  /** The peer's IP address. */
+  readonly remoteAddress: string;
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** A WebSocket route: given each accepted socket and the upgrade request (its body empty). */
+export type WebSocketHandler = (socket: WebSocket, request: HttpRequest) => void;
+
+export interface WebSocketRoute {
+  /** The subprotocol to accept among those the client offers (none offered: undefined is passed); false refuses the upgrade. */
+  readonly protocol: (offered: ReadonlySet<string>) => string | false | undefined;
+  readonly handler: WebSocketHandler;
 }
 
 export interface HttpResponse {
@@ -50,7 +77,9 @@ export interface BoundHttpListener {
 /** What the broker needs of an HTTP server, whichever implementation serves it. */
 export interface HttpServer {
   /** Registers a route; a method and path registered twice is a broker bug. */
-  route(method: 'GET', path: string, handler: RouteHandler): void;
+  route(method: HttpMethod, path: string, handler: RouteHandler): void;
+  /** Registers a WebSocket route (GET with Upgrade: websocket). */
+  websocket(path: string, route: WebSocketRoute): void;
   /** Binds every listener (port 0: a free one), or fails naming http.listeners after closing those bound. */
   listen(listeners: readonly HttpListener[], tls: TlsSettings | null): Promise<readonly BoundHttpListener[]>;
   /** Stops accepting, ends idle connections, and resolves once every listener is closed. */
@@ -58,18 +87,70 @@ export interface HttpServer {
 }
 
 /** The node:http / node:https implementation. */
+interface Route {
+  readonly method: HttpMethod;
+  /** The path's segments; one starting with ':' matches any segment. */
+  readonly segments: readonly string[];
+  readonly handler: RouteHandler;
+}
+
+const METHODS_WITH_BODY: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 export class NodeHttpServer implements HttpServer {
-  private readonly routes = new Map<string, RouteHandler>();
+  private readonly routes: Route[] = [];
+  private readonly websockets = new Map<string, WebSocketRoute>();
+  /** Created with the first WebSocket route; shared by every listener. */
+  private webSocketServer: WebSocketServer | null = null;
   private readonly servers: Server[] = [];
   /** Key and trust store files watched for a new certificate (https listeners). */
   private readonly watched: { readonly file: string; readonly listener: (now: Stats, before: Stats) => void }[] = [];
 
   constructor(private readonly logger: Logger) {}
 
-  route(method: 'GET', path: string, handler: RouteHandler): void {
-    const key = `${method} ${path}`;
-    if (this.routes.has(key)) throw new Error(`HTTP route ${key} registered twice`);
-    this.routes.set(key, handler);
+  route(method: HttpMethod, path: string, handler: RouteHandler): void {
+    const segments = path.split('/');
+    if (this.routes.some((route) => route.method === method && route.segments.join('/') === path)) throw new Error(`HTTP route ${method} ${path} registered twice`);
+    this.routes.push({ method, segments, handler });
+  }
+
+  websocket(path: string, route: WebSocketRoute): void {
+    if (this.websockets.has(path)) throw new Error(`WebSocket route ${path} registered twice`);
+    this.websockets.set(path, route);
+    this.webSocketServer ??= new WebSocketServer({
+      noServer: true,
+      maxPayload: limits.wsMessageBytesMax,
+      clientTracking: true,
+      perMessageDeflate: false,
+      handleProtocols: (offered, request) => {
+        const chosen = this.websockets.get(new URL(request.url ?? '/', 'http://spate').pathname)?.protocol(offered);
+        return chosen === undefined ? false : chosen;
+      },
+    });
+  }
+
+  /** The route for a method and path, with its `:name` segments; null when none matches. */
+  private match(method: string, path: string): { readonly handler: RouteHandler; readonly params: Record<string, string> } | null {
+    const segments = path.split('/');
+    for (const route of this.routes) {
+      if (route.method !== method || route.segments.length !== segments.length) continue;
+      const params: Record<string, string> = {};
+      let matched = true;
+      for (let index = 0; index < segments.length && matched; index++) {
+        const expected = route.segments[index]!;
+        const actual = segments[index]!;
+        if (expected.startsWith(':') && actual !== '') {
+          try {
+            params[expected.slice(1)] = decodeURIComponent(actual);
+          } catch {
+            matched = false; // malformed percent-encoding
+          }
+        } else if (expected !== actual) {
+          matched = false;
+        }
+      }
+      if (matched) return { handler: route.handler, params };
+    }
+    return null;
   }
 
   async listen(listeners: readonly HttpListener[], tls: TlsSettings | null): Promise<readonly BoundHttpListener[]> {
@@ -98,6 +179,7 @@ export class NodeHttpServer implements HttpServer {
           this.logger.debug(`HTTP client error: ${error.message}`);
           socket.destroy();
         });
+        server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head, listener.scheme === 'https'));
         const address = server.address();
         const port = typeof address === 'object' && address !== null ? address.port : listener.port;
         bound.push({ scheme: listener.scheme, host: listener.host, port });
@@ -112,28 +194,79 @@ export class NodeHttpServer implements HttpServer {
 
   private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://spate');
-    const handler = this.routes.get(`${request.method} ${url.pathname}`);
+    const method = request.method ?? 'GET';
+    const hasBody = (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0') || request.headers['transfer-encoding'] !== undefined;
+    let body: Buffer = Buffer.alloc(0);
+    if (hasBody && METHODS_WITH_BODY.has(method)) {
+      const read = await readBody(request, limits.httpBodyBytesMax);
+      if (read === null) {
+        this.answer(response, { status: 413, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `request body over ${limits.httpBodyBytesMax} bytes\n` }, true);
+        return;
+      }
+      body = read;
+    }
+    const matched = this.match(method, url.pathname);
     let answer: HttpResponse;
-    if (handler === undefined) {
+    if (matched === null) {
       answer = { status: this.knownPath(url.pathname) ? 405 : 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'not found\n' };
     } else {
       try {
-        answer = await handler({ method: request.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: request.headers });
+        answer = await matched.handler(this.requestOf(request, url, matched.params, body));
       } catch (error) {
         // A route that throws is a broker bug: logged loudly, answered 500, the broker goes on.
-        this.logger.error(`HTTP ${request.method} ${url.pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        this.logger.error(`HTTP ${method} ${url.pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         answer = { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'internal error\n' };
       }
     }
-    // GET requests have no body; one that sends a body is not read, so its connection cannot be reused.
-    const unreadBody = (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0') || request.headers['transfer-encoding'] !== undefined;
-    response.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)), ...(unreadBody ? { connection: 'close' } : {}) });
+    // A body that was not read (a GET's) leaves the connection unusable for another request.
+    this.answer(response, answer, hasBody && !METHODS_WITH_BODY.has(method));
+  }
+
+  private answer(response: ServerResponse, answer: HttpResponse, close: boolean): void {
+    if (response.headersSent || response.destroyed) return;
+    response.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)), ...(close ? { connection: 'close' } : {}) });
     response.end(answer.body);
   }
 
+  private requestOf(request: IncomingMessage, url: URL, params: Record<string, string>, body: Buffer): HttpRequest {
+    return {
+      method: request.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: request.headers,
+      params,
+      body,
+      secure: 'encrypted' in request.socket && request.socket.encrypted === true,
+      remoteAddress: request.socket.remoteAddress ?? '',
+    };
+  }
+
+  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, secure: boolean): void {
+    const url = new URL(request.url ?? '/', 'http://spate');
+    const route = this.websockets.get(url.pathname);
+    const refuse = (status: number, reason: string): void => {
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      socket.destroy();
+    };
+    if (route === undefined || this.webSocketServer === null || request.method !== 'GET') return refuse(404, 'Not Found');
+    if (this.webSocketServer.clients.size >= limits.wsConnectionsMax) {
+      this.logger.debug(`WebSocket ${url.pathname} from ${request.socket.remoteAddress}: refused, ${limits.wsConnectionsMax} connections (limits.wsConnectionsMax) open`);
+      return refuse(503, 'Service Unavailable');
+    }
+    const server = this.webSocketServer;
+    server.handleUpgrade(request, socket, head, (webSocket) => {
+      const httpRequest = { ...this.requestOf(request, url, {}, Buffer.alloc(0)), secure };
+      try {
+        route.handler(webSocket, httpRequest);
+      } catch (error) {
+        this.logger.error(`WebSocket ${url.pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        webSocket.close(1011, 'internal error');
+      }
+    });
+  }
+
   private knownPath(path: string): boolean {
-    for (const key of this.routes.keys()) if (key.endsWith(` ${path}`)) return true;
-    return false;
+    return this.routes.some((route) => this.match(route.method, path) !== null);
   }
 
   /** Rotation: a changed key or trust store file gives connections from then on a new context. */
@@ -158,6 +291,11 @@ export class NodeHttpServer implements HttpServer {
 
   async close(): Promise<void> {
     for (const { file, listener } of this.watched.splice(0)) unwatchFile(file, listener);
+    if (this.webSocketServer !== null) {
+      for (const client of this.webSocketServer.clients) client.close(1001, 'the broker is shutting down');
+      // Sockets that do not finish the closing handshake at once are cut.
+      for (const client of this.webSocketServer.clients) setTimeout(() => client.terminate(), 1_000).unref();
+    }
     const servers = this.servers.splice(0);
     await Promise.all(
       servers.map(
@@ -170,4 +308,25 @@ export class NodeHttpServer implements HttpServer {
       ),
     );
   }
+}
+
+/** The body, or null once it passes `max` bytes (the rest is not read). */
+function readBody(request: IncomingMessage, max: number): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    let bytes = 0;
+    const onData = (chunk: Buffer): void => {
+      bytes += chunk.length;
+      if (bytes > max) {
+        request.off('data', onData);
+        request.pause();
+        resolve(null);
+        return;
+      }
+      parts.push(chunk);
+    };
+    request.on('data', onData);
+    request.once('end', () => resolve(bytes > max ? null : Buffer.concat(parts)));
+    request.once('error', () => resolve(null));
+  });
 }
