@@ -60,8 +60,9 @@ import { Tenants } from './tenant/tenants.js';
 import { ZkAclStore } from './cluster/zk-acls.js';
 import { resolveTopicConfig } from './config/broker-config.js';
 import { BrokerMetrics } from './http/metrics.js';
-import { NodeHttpServer, type BoundHttpListener, type HttpServer } from './http/http-server.js';
-import { routeMetrics } from './http/metrics-route.js';
+import type { BoundHttpListener } from './http/http-server.js';
+import { HttpSide } from './http/http-side.js';
+import { InterimDecoder } from './ws/interim-decoder.js';
 
 /** How often recovery points are checkpointed while running (Kafka's log.flush.offset.checkpoint.interval.ms). */
 const CHECKPOINT_INTERVAL_MS = 60_000;
@@ -138,7 +139,7 @@ export class Broker {
     /** The metrics the request path reports to and /metrics serves. */
     readonly metrics: BrokerMetrics,
     /** The HTTP side, listening before the Kafka listeners (null when http.listeners is empty). */
-    private readonly http: HttpServer | null,
+    private readonly http: HttpSide | null,
   ) {
     this.admission = new RequestAdmission({
       requestsMax: config.queuedMaxRequests,
@@ -202,7 +203,7 @@ export class Broker {
     let session: Awaited<ReturnType<typeof ClusterNode.connect>> | null = null;
     let cluster: ClusterNode | null = null;
     let zkAcls: ZkAclStore | null = null;
-    let http: HttpServer | null = null;
+    let http: HttpSide | null = null;
     try {
       if (config.zookeeper !== null) session = await ClusterNode.connect(config, logger);
       checkMetaProperties(config, session?.clusterId ?? null);
@@ -326,9 +327,8 @@ export class Broker {
       // HTTP first: a port it cannot bind fails the start (naming http.listeners) before any Kafka client is served.
       let httpListeners: readonly BoundHttpListener[] = [];
       if (config.http.listeners.length > 0) {
-        http = new NodeHttpServer(logger);
-        routeMetrics(http, metrics);
-        httpListeners = await http.listen(config.http.listeners, config.http.tls);
+        http = await HttpSide.start(config.http.listeners, config.http.tls, { services, registry, metrics, logger, decoder: new InterimDecoder() });
+        httpListeners = http.listeners;
       }
       const paths = socketPaths(config, logger, descriptors);
       broker = new Broker(config, logger, descriptors, perIpOverrides, locks, store, shards, controller, segmentReaders, registry, services, paths.writer, paths.frameReceiver, cluster, metrics, http);

@@ -1,0 +1,52 @@
+// The broker's HTTP side assembled: the server on http.listeners with its routes — /metrics, the
+// login routes, the WebSocket consumers at /ws — and what they share (the authenticator, the
+// record decode pool). broker.ts starts it before the Kafka listeners and closes it with them.
+
+import type { HttpListener, TlsSettings } from '../config/broker-config.js';
+import type { BrokerServices } from '../handlers/handler.js';
+import type { HandlerRegistry } from '../handlers/registry.js';
+import type { Logger } from '../logger.js';
+import { routeWebSocketConsumers } from '../ws/ws-route.js';
+import type { Decoder } from '../ws/ws-consumer.js';
+import { HttpAuthenticator } from './http-auth.js';
+import { NodeHttpServer, type BoundHttpListener } from './http-server.js';
+import { routeLogin } from './login-route.js';
+import type { BrokerMetrics } from './metrics.js';
+import { routeMetrics } from './metrics-route.js';
+
+export interface HttpSideParts {
+  readonly services: BrokerServices;
+  readonly registry: HandlerRegistry;
+  readonly metrics: BrokerMetrics;
+  readonly logger: Logger;
+  /** The record decoder of the WebSocket consumers; closed with the side. */
+  readonly decoder: Decoder & { close(): Promise<void> };
+}
+
+export class HttpSide {
+  private constructor(
+    private readonly server: NodeHttpServer,
+    private readonly parts: HttpSideParts,
+    readonly listeners: readonly BoundHttpListener[],
+  ) {}
+
+  /** Binds every listener with every route, or fails naming http.listeners (closing what it started). */
+  static async start(listeners: readonly HttpListener[], tls: TlsSettings | null, parts: HttpSideParts): Promise<HttpSide> {
+    const server = new NodeHttpServer(parts.logger);
+    const auth = new HttpAuthenticator(parts.services);
+    routeMetrics(server, parts.metrics);
+    routeLogin(server, auth);
+    routeWebSocketConsumers(server, { services: parts.services, registry: parts.registry, auth, decoder: parts.decoder, logger: parts.logger });
+    try {
+      return new HttpSide(server, parts, await server.listen(listeners, tls));
+    } catch (error) {
+      await parts.decoder.close();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.server.close();
+    await this.parts.decoder.close();
+  }
+}
