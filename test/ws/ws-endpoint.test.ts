@@ -2,8 +2,9 @@
 // broker process, with the `ws` package as the client: login, subscriptions from earliest, latest,
 // an offset and a timestamp, credits (nothing past the credit granted), seeks, pause and resume,
 // binary frames, a consumer group shared with kafkajs whose commits `spate groups describe` sees,
-// and the refusals: no login, a wrong password, a topic the user may not describe (4404, as
-// Metadata answers a named topic: TOPIC_AUTHORIZATION_FAILED, whether it exists or not) or may describe but not read (4403), a group it may not read, malformed messages (4400).
+// and the refusals: no login or a wrong password or token (4401); with an authorizer, a topic the
+// user may not describe (4403, as Kafka's Metadata answers a named topic, whether it exists or
+// not), may describe but not read (4403), a group it may not read (4403); malformed messages (4400).
 
 import kafkajs from 'kafkajs';
 import t from 'tap';
