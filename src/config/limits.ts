@@ -440,4 +440,10 @@ export const limits = {
    * inflate to gigabytes in one decode. The caller continues from the decode's nextOffset.
    */
   wsDecodeRecordBytesMax: 16 * 1024 * 1024,
+  /**
+   * Bytes of shared memory the decode pool keeps between decodes to copy fetched records into for
+   * a thread (decode-pool.ts): reused because touching fresh memory costs the main thread more than
+   * the copy. Past it, a slot is left to the collector after its decode.
+   */
+  wsDecodeSlotBytesKeptMax: 8 * 1024 * 1024,
 } as const;

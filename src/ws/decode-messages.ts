@@ -1,15 +1,21 @@
 // What crosses between the main thread and a decode thread (decode-pool.ts ⇄ decode-worker.ts),
-// typed in one place, with the packing that makes the crossing cheap for the main thread:
-//   - to the thread: the fetched records copied once into their own ArrayBuffer, which is
-//     moved, not cloned (cloning a Buffer that is a view of a larger one, a fetch response,
-//     would copy the whole larger one);
-//   - back: not one object per record but the items packed: their offsets and credits in two
-//     typed arrays, their JSON texts as one string (one copy; the main thread cuts it with
-//     slice, which V8 does without copying) or their binary frames in one moved ArrayBuffer.
+// typed in one place, with the packing that keeps the crossing cheap for the main thread.
+//
+// Memory is the cost here, not bytes copied: on the reference VM, fresh memory of a MiB costs
+// about 3.5 ms of page faults to touch the first time (bench/README.md, "ws-decode"), while a
+// copy into memory already touched costs 0.03 ms. So nothing large is allocated on the main thread
+// per decode:
+//   - to the thread, the fetched records are copied into a SharedArrayBuffer the pool reuses
+//     (a slot), which the thread reads in place (posting a Buffer would copy it into fresh
+//     memory, and a view of a larger buffer, as fetch responses are, would copy all of it);
+//   - back, the items are packed: their offsets, credits and ends in small typed arrays, and
+//     their JSON texts (UTF-8) or binary frames one after another in a SharedArrayBuffer the
+//     thread allocated and filled (its first touch paid by the thread). The main thread makes
+//     each item's string from it (new-space strings: no fresh pages), or a view for each frame.
 
 import type { DecodeInput, DecodeOutput, DecodedItem, RecordDecodeErrorCode } from './record-decoder.js';
 
-/** A decode as sent to a thread: DecodeInput with the records as a moved Uint8Array. */
+/** A decode as sent to a thread: DecodeInput with the records in a shared slot. */
 export interface DecodeTask extends Omit<DecodeInput, 'records'> {
   readonly records: Uint8Array;
 }
@@ -17,14 +23,13 @@ export interface DecodeTask extends Omit<DecodeInput, 'records'> {
 export interface PackedItems {
   readonly ok: true;
   readonly nextOffset: number;
+  readonly format: 'json' | 'binary';
   readonly offsets: Float64Array;
   readonly credits: Float64Array;
-  /** Where each item ends in `text` (json) or `frames` (binary); item i starts where i - 1 ends. */
+  /** Where each item ends in `data`; item i starts where i - 1 ends. */
   readonly ends: Float64Array;
-  /** json: the items' texts one after another. */
-  readonly text: string | null;
-  /** binary: the items' frames one after another, in memory of their own (moved). */
-  readonly frames: Uint8Array | null;
+  /** The items' JSON texts in UTF-8 (json) or frames (binary), one after another, in shared memory. */
+  readonly data: Uint8Array;
 }
 
 /** A RecordDecodeError, as fields: an Error's class and own fields do not survive the crossing. */
@@ -38,71 +43,48 @@ export interface DecodeFailure {
 
 export type DecodeReply = PackedItems | DecodeFailure;
 
-/** The task for a thread, and the buffer to move with it: one copy of the records. */
-export function packTask(input: DecodeInput): { task: DecodeTask; transferList: ArrayBuffer[] } {
-  const records = new Uint8Array(input.records.length);
+/** The task for a thread, the records copied into `slot` (at least as large as they are). */
+export function packTask(input: DecodeInput, slot: SharedArrayBuffer): DecodeTask {
+  const records = new Uint8Array(slot, 0, input.records.length);
   records.set(input.records);
-  return { task: { ...input, records }, transferList: [records.buffer] };
+  return { ...input, records };
 }
 
-/** The task's records as a Buffer over the moved memory (no copy). */
+/** The task's records as a Buffer over the slot (no copy). */
 export function taskInput(task: DecodeTask): DecodeInput {
   return { ...task, records: Buffer.from(task.records.buffer, task.records.byteOffset, task.records.byteLength) };
 }
 
-/** Packs a decode's items (see the file header); `transferList` holds what to move. */
-export function packItems(output: DecodeOutput): { reply: PackedItems; transferList: ArrayBuffer[] } {
+/** Packs a decode's items (see the file header). */
+export function packItems(output: DecodeOutput, format: 'json' | 'binary'): PackedItems {
   const { items } = output;
   const offsets = new Float64Array(items.length);
   const credits = new Float64Array(items.length);
   const ends = new Float64Array(items.length);
-  let text: string | null = null;
-  let frames: Uint8Array | null = null;
-  if (items.length > 0 && 'json' in items[0]!) {
-    const texts: string[] = [];
-    let end = 0;
-    items.forEach((item, index) => {
-      const json = (item as { json: string }).json;
-      texts.push(json);
-      end += json.length;
-      ends[index] = end;
-    });
-    text = texts.join('');
-  } else {
-    let total = 0;
-    for (const item of items) total += (item as { frame: Buffer }).frame.length;
-    frames = new Uint8Array(total);
-    let end = 0;
-    items.forEach((item, index) => {
-      const frame = (item as { frame: Buffer }).frame;
-      frames!.set(frame, end);
-      end += frame.length;
-      ends[index] = end;
-    });
-  }
+  let total = 0;
   items.forEach((item, index) => {
     offsets[index] = item.offset;
     credits[index] = item.bytes;
+    total += 'json' in item ? Buffer.byteLength(item.json) : item.frame.length;
+    ends[index] = total;
   });
-  const transferList = [offsets.buffer, credits.buffer, ends.buffer];
-  if (frames !== null) transferList.push(frames.buffer as ArrayBuffer);
-  return { reply: { ok: true, nextOffset: output.nextOffset, offsets, credits, ends, text, frames }, transferList };
+  const data = Buffer.from(new SharedArrayBuffer(total));
+  let at = 0;
+  for (const item of items) at += 'json' in item ? data.write(item.json, at, 'utf8') : item.frame.copy(data, at);
+  if (at !== total) throw new Error(`packed ${at} bytes of items where ${total} were counted`);
+  return { ok: true, nextOffset: output.nextOffset, format, offsets, credits, ends, data: new Uint8Array(data.buffer, 0, total) };
 }
 
 /** The items again, from what a thread sent back. */
 export function unpackItems(reply: PackedItems): DecodeOutput {
+  const data = Buffer.from(reply.data.buffer, reply.data.byteOffset, reply.data.byteLength);
   const items: DecodedItem[] = new Array(reply.offsets.length);
   let start = 0;
   for (let index = 0; index < items.length; index++) {
     const end = reply.ends[index]!;
     const offset = reply.offsets[index]!;
     const bytes = reply.credits[index]!;
-    if (reply.text !== null) {
-      items[index] = { offset, bytes, json: reply.text.slice(start, end) };
-    } else {
-      const frames = reply.frames!;
-      items[index] = { offset, bytes, frame: Buffer.from(frames.buffer, frames.byteOffset + start, end - start) };
-    }
+    items[index] = reply.format === 'json' ? { offset, bytes, json: data.toString('utf8', start, end) } : { offset, bytes, frame: data.subarray(start, end) };
     start = end;
   }
   return { items, nextOffset: reply.nextOffset };

@@ -5,6 +5,9 @@
 // waiting for one (past it DecodePoolFullError: backpressure, see limits.wsDecodeQueuedMax), the
 // bytes a batch may inflate to and the bytes one decode reads.
 //
+// The records go to a thread through a reused shared slot and the items come back in shared
+// memory (decode-messages.ts says why: fresh memory is what costs the main thread).
+//
 // piscina's threads wait for tasks with Atomics.wait by default, which keeps their event loop
 // from turning between tasks; lz4 and zstd outputs are freed only when it turns (see
 // protocol/compression.ts), so the pool runs with atomics disabled: each task is one turn.
@@ -24,6 +27,38 @@ export interface DecodePoolOptions {
   readonly inlineBytesMax?: number;
   /** Milliseconds an idle thread lives (limits.wsDecodeThreadIdleMs). */
   readonly threadIdleMs?: number;
+  /** Bytes of input slots kept for reuse (limits.wsDecodeSlotBytesKeptMax). */
+  readonly slotBytesKeptMax?: number;
+}
+
+/** The smallest slot made: fetches smaller than this share slots of this size. */
+const SLOT_BYTES_MIN = 64 * 1024;
+
+/**
+ * SharedArrayBuffers the records are copied into for a thread (decode-messages.ts): reused,
+ * because fresh memory costs the main thread its page faults on every first touch. Sizes are
+ * powers of two; at most `bytesKeptMax` are kept between decodes.
+ */
+class SlotPool {
+  private readonly free: SharedArrayBuffer[] = [];
+  private keptBytes = 0;
+
+  constructor(private readonly bytesKeptMax: number) {}
+
+  acquire(bytes: number): SharedArrayBuffer {
+    const size = Math.max(SLOT_BYTES_MIN, 2 ** Math.ceil(Math.log2(Math.max(bytes, 1))));
+    const index = this.free.findIndex((slot) => slot.byteLength === size);
+    if (index < 0) return new SharedArrayBuffer(size);
+    const [slot] = this.free.splice(index, 1);
+    this.keptBytes -= slot!.byteLength;
+    return slot!;
+  }
+
+  release(slot: SharedArrayBuffer): void {
+    if (this.keptBytes + slot.byteLength > this.bytesKeptMax) return; // left to the collector
+    this.free.push(slot);
+    this.keptBytes += slot.byteLength;
+  }
 }
 
 /** The pool's queue is full: retry later (the decode threads are behind). */
@@ -63,12 +98,14 @@ export class DecodePool {
   private piscina: Piscina<unknown, DecodeReply> | null = null;
   private closed = false;
   private counts = { inline: 0, pooled: 0, refused: 0 };
+  private readonly slots: SlotPool;
 
   constructor(options: DecodePoolOptions = {}) {
     this.threads = options.threads ?? limits.wsDecodeThreads;
     this.queuedMax = options.queuedMax ?? limits.wsDecodeQueuedMax;
     this.inlineBytesMax = options.inlineBytesMax ?? limits.wsDecodeInlineBytesMax;
     this.threadIdleMs = options.threadIdleMs ?? limits.wsDecodeThreadIdleMs;
+    this.slots = new SlotPool(options.slotBytesKeptMax ?? limits.wsDecodeSlotBytesKeptMax);
     if (!(Number.isInteger(this.threads) && this.threads >= 1)) throw new RangeError(`a decode pool needs at least 1 thread, not ${this.threads}`);
     if (!(Number.isInteger(this.queuedMax) && this.queuedMax >= 0)) throw new RangeError(`queuedMax ${this.queuedMax} is not a count`);
   }
@@ -100,8 +137,14 @@ export class DecodePool {
       throw new DecodePoolFullError(`${piscina.queueSize} decodes are waiting for the ${this.threads} decode threads (limits.wsDecodeQueuedMax ${this.queuedMax})`);
     }
     this.counts.pooled++;
-    const { task, transferList } = packTask(input);
-    const reply = await piscina.run(task, { transferList });
+    const slot = this.slots.acquire(input.records.length);
+    let reply: DecodeReply;
+    try {
+      reply = await piscina.run(packTask(input, slot));
+    } finally {
+      // The thread is done with the slot once it has answered, or has died (piscina then rejects).
+      this.slots.release(slot);
+    }
     if (!reply.ok) throw new RecordDecodeError(reply.code, reply.offset, reply.nextOffset, reply.message);
     return unpackItems(reply);
   }
