@@ -63,9 +63,17 @@ t.test('decodes in the pool equal the inline ones, for every codec and both form
       t.same(comparable(pooled), comparable(inline), `${name} ${JSON.stringify(options)}: the same items`);
     }
   }
+  const nasty = batchOf({
+    baseOffset: 500,
+    records: ['ü "quoted"\n', '\u2028\u2029', '😀', ''].map((value) => ({ key: value, value, headers: [{ key: value, value: Buffer.from([0xff, 0xfe]) }] })),
+  });
+  for (const options of [{ format: 'json' as const, value: 'json' as const }, { format: 'binary' as const }]) {
+    const input = fetchOf(nasty, { fetchOffset: 500 }, options);
+    t.same(comparable(await pool.decode(input)), comparable(decodeFetchedRecords(input)), `non-ASCII text survives the packing (${options.format})`);
+  }
   const stats = pool.stats;
   t.equal(stats.inline, 0, 'inlineBytesMax 0: nothing inline');
-  t.equal(stats.pooled, CODECS.length * 3);
+  t.equal(stats.pooled, CODECS.length * 3 + 2);
   t.ok(pool.threadCount >= 1, 'threads ran the decodes');
 });
 
@@ -77,7 +85,7 @@ t.test('the input is not touched: a view of a larger buffer stays usable after a
   const view = larger.subarray(6, 6 + records.length);
   const output = await pool.decode(fetchOf(view));
   t.equal(output.items.length, 3);
-  t.ok(view.equals(records), 'the caller\'s bytes are intact (a copy was moved, not them)');
+  t.ok(view.equals(records), 'the caller\'s bytes are intact (they were copied into a slot)');
   t.equal(larger.toString('utf8', larger.length - 5), 'after');
 });
 
