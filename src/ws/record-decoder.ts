@@ -18,8 +18,12 @@
 // Records are walked with the stored-batch walk of protocol/record-validation.ts (offset deltas
 // may have the gaps compaction leaves; every length checked against its record), compressed
 // batches inflated with protocol/compression.ts within a bound. A batch that cannot be read is a
-// RecordDecodeError naming its offset, never a crash.
+// RecordDecodeError naming its offset, never a crash. lz4 and zstd may inflate
+// limits.libraryHeldBytesPerTaskMax per task of the thread, as in a shard (compression.ts): a
+// decode reads at most recordBytesMax plus one batch, so only several decodes in one synchronous
+// task reach it (REQUEST_TIMED_OUT: retry).
 
+import { limits } from '../config/limits.js';
 import { CompressionError } from '../protocol/compression.js';
 import { storedMarker } from '../protocol/control-records.js';
 import { Attribute, BATCH_HEADER_BYTES, BatchField, LOG_OVERHEAD, computeBatchCrc, readBatchHeader, splitBatches } from '../protocol/record-batch.js';
@@ -46,7 +50,7 @@ export interface DecodeOptions {
   readonly inflatedBytesMax: number;
   /**
    * Bytes of records one decode reads before it stops at the next batch boundary, at least one
-   * batch always (limits.wsDecodeRecordBytesMax). Default: no bound.
+   * batch always. Default limits.wsDecodeRecordBytesMax.
    */
   readonly recordBytesMax?: number;
 }
@@ -119,12 +123,6 @@ export class RecordDecodeError extends Error {
   }
 }
 
-/**
- * Bytes lz4 and zstd may hold in one task of the decoding thread (compression.ts): one decode
- * reads at most recordBytesMax plus one batch, and a task runs one decode, so this is reached
- * only by several decodes called in one synchronous task.
- */
-const LIBRARY_HELD_BYTES_MAX = 256 * 1024 * 1024;
 
 /** Turns one partition's fetched records into items to send. Throws RecordDecodeError. */
 export function decodeFetchedRecords(input: DecodeInput): DecodeOutput {
@@ -133,7 +131,7 @@ export function decodeFetchedRecords(input: DecodeInput): DecodeOutput {
   checkRemainder(records, batches);
   const aborted = input.abortedTransactions === null ? null : new AbortedRanges(input.abortedTransactions);
   const build = options.format === 'json' ? jsonBuilder(input) : binaryBuilder(input);
-  const recordBytesMax = options.recordBytesMax ?? Infinity;
+  const recordBytesMax = options.recordBytesMax ?? limits.wsDecodeRecordBytesMax;
   const items: DecodedItem[] = [];
   let nextOffset = fetchOffset;
   let recordBytesRead = 0;
@@ -157,7 +155,7 @@ export function decodeFetchedRecords(input: DecodeInput): DecodeOutput {
     if (recordBytesRead >= recordBytesMax) break;
     const logAppendTime = (header.attributes & Attribute.logAppendTime) !== 0;
     try {
-      const walked = storedRecords(batch, { inflatedBytesMax: options.inflatedBytesMax, libraryHeldBytesMax: LIBRARY_HELD_BYTES_MAX });
+      const walked = storedRecords(batch, { inflatedBytesMax: options.inflatedBytesMax, libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax });
       recordBytesRead += walked.end - walked.start;
       walkRecords(walked, (record) => {
         const offset = header.baseOffset + record.offsetDelta;
