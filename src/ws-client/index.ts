@@ -341,6 +341,7 @@ export class SpateConsumer {
 
   private connect(): void {
     this.reconnectTimer = null;
+    if (this.currentState === 'closed') return;
     this.setState('connecting');
     let socket: WebSocketLike;
     try {
