@@ -3,7 +3,7 @@
 // headless Chromium (test/helpers/browser.ts) loads the page, whose module imports the client
 // with no error, and window.spate is there with a constructible SpateConsumer. The page then
 // consumes, in binary format, from the test double of the protocol's broker side
-// (protocol-peer.ts): what it received is on window.spate and in the page, its credit comes
+// (test/helpers/ws-protocol-peer.ts): what it received is on window.spate and in the page, its credit comes
 // back, and a dropped connection resumes each partition after its last record.
 //
 // The server is a standalone NodeHttpServer rather than a broker's, because the broker registers
@@ -16,7 +16,7 @@ import { WS_CLIENT_PATH, WS_EXAMPLE_PATH, routeWsClient } from '../../src/http/w
 import { createLogger } from '../../src/logger.js';
 import type { Teardownable } from '../helpers/broker-process.js';
 import { launchChromium, openPage } from '../helpers/browser.js';
-import { ProtocolPeer, binaryRecordFrame } from './protocol-peer.js';
+import { ProtocolPeer, binaryRecordFrame } from '../helpers/ws-protocol-peer.js';
 
 /** What the example page puts on window.spate, as far as the test reads it. */
 interface PageSpate {

@@ -1,5 +1,5 @@
 // spate/ws-client's SpateConsumer in Node (with the ws package's WebSocket) against a test double
-// of the broker's side of the protocol (protocol-peer.ts): credits granted at start and returned
+// of the broker's side of the protocol (test/helpers/ws-protocol-peer.ts): credits granted at start and returned
 // only as the handler finishes, so a handler that never finishes stops further credit; binary
 // frames parsed; a dropped connection reconnects and subscribes again with each partition at the
 // offset after its last delivered record; records redelivered after a group rejoin are not handed
@@ -13,7 +13,7 @@ import WebSocket from 'ws';
 import { SpateConsumer, type ConsumerState, type SpateConsumerOptions, type SpateError, type SpateRecord, type WebSocketConstructor } from '../../src/ws-client/index.js';
 import type { Teardownable } from '../helpers/broker-process.js';
 import { plainNode } from '../helpers/broker-process.js';
-import { ProtocolPeer, binaryRecordFrame, textRecord } from './protocol-peer.js';
+import { ProtocolPeer, binaryRecordFrame, textRecord } from '../helpers/ws-protocol-peer.js';
 
 interface Observed {
   readonly consumer: SpateConsumer;

@@ -5,7 +5,7 @@
 // (src/ws/) is tested against the client in its own acceptance tests.
 
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Teardownable } from '../helpers/broker-process.js';
+import type { Teardownable } from './broker-process.js';
 
 export interface ClientMessage {
   readonly op: string;
