@@ -131,6 +131,8 @@ export const DEFAULT_RECONNECT_MAX_DELAY_MS = 30_000;
 /** Closes after which connecting again could not help. */
 const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([4400, 4401, 4403]);
 const CLOSE_NORMAL = 1000;
+/** The client's close of a connection that sent what it cannot read (a code of the private range: the protocol defines none for it); not final. */
+const CLOSE_UNREADABLE = 4000;
 const WEBSOCKET_OPEN = 1;
 
 interface PartitionPosition {
@@ -361,7 +363,8 @@ export class SpateConsumer {
       } catch (error) {
         // A frame this client cannot read is the broker's or the client's bug: reported, then the connection is dropped and resumed.
         this.report({ code: 'INVALID_REQUEST', message: `unreadable message from the broker: ${(error as Error).message}`, final: false });
-        socket.close(4400, 'unreadable message');
+        socket.onmessage = null;
+        socket.close(CLOSE_UNREADABLE, 'unreadable message');
       }
     };
     // The close event follows an error event; the close decides what happens next.

@@ -284,6 +284,41 @@ t.test('seek moves the partition: the next record at the new offset is handed on
   t.equal(observed.consumer.state, 'ready', 'an error answer is not a close');
 });
 
+t.test('a handler that throws is reported, and its credit still comes back', async (t) => {
+  const peer = await ProtocolPeer.start(t);
+  const observed = startConsumer(t, peer, {
+    subscription: { topics: ['orders'] },
+    credits: { records: 10, bytes: 1_000 },
+    onRecords: () => {
+      throw new Error('cannot show this');
+    },
+  });
+  const connection = await peer.connection(0);
+  await connection.next('credit');
+  connection.send({ type: 'records', records: [textRecord('orders', 0, 0, 'x')] });
+  t.same(await connection.next('credit'), { op: 'credit', records: 1, bytes: 6 });
+  t.match(observed.errors, [{ code: 'HANDLER_FAILED', message: 'cannot show this', final: false }]);
+});
+
+t.test('a message the client cannot read is reported, and the connection is dropped and resumed', async (t) => {
+  const peer = await ProtocolPeer.start(t);
+  const observed = startConsumer(t, peer, { subscription: { topics: ['orders'] } });
+  const first = await peer.connection(0);
+  await first.next('credit');
+  first.send({ type: 'assigned', partitions: [{ topic: 'orders', partition: 0, offset: 0 }] });
+  first.send({ type: 'records', records: [textRecord('orders', 0, 0)] });
+  first.socket.send('{not json');
+  first.sendBinary(Buffer.from([0, 0, 0, 99, 1])); // after the close: not read
+  t.match(await first.closed, { code: 4000 }, 'closed by the client, with a code of the private range');
+  const second = await peer.connection(1);
+  t.same(await second.next('subscribe'), { op: 'subscribe', partitions: [{ topic: 'orders', partition: 0, offset: 1 }] });
+  t.match(observed.errors, [
+    { code: 'INVALID_REQUEST', message: /unreadable message from the broker/, final: false },
+    { code: 'CONNECTION_CLOSED', closeCode: 4000, final: false },
+  ]);
+  t.equal(observed.errors.length, 2, 'the frame sent after it is not read');
+});
+
 for (const [code, when] of [
   [4401, 'at login'],
   [4403, 'at subscribe'],
