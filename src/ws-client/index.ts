@@ -490,6 +490,10 @@ export class SpateConsumer {
   /** Queues records for the handler, dropping those at or below their partition's last delivered offset (redelivered after a group rejoin). */
   private deliver(delivered: readonly Delivered[]): void {
     if (this.currentState === 'closed') return;
+    // The broker's record credit is the window less what is held here, so this bounds the queue; a broker past it breaks the protocol.
+    if (this.heldRecords + delivered.length > this.creditRecords) {
+      throw new Error(`${delivered.length} records past the credit: ${this.heldRecords} of the window of ${this.creditRecords} are held`);
+    }
     let droppedRecords = 0;
     let droppedBytes = 0;
     for (const item of delivered) {

@@ -151,8 +151,8 @@ t.test('binary frames are parsed as the protocol lays them out', async (t) => {
   t.equal(second!.key, null, 'keyLength -1: a null key');
   t.equal(second!.value, null, 'nullValue: a null value');
   t.same([(third!.key as Uint8Array).length, (third!.value as Uint8Array).length], [0, 0], 'empty is not null');
-  const returned = connection.creditTotal();
-  t.same(returned, { records: 10 + 3, bytes: 1_000 + (4 + 5 + 5 + 2 + 4) }, 'byte credit: keys, values, header keys and values');
+  await until('the credit of the three records', () => connection.creditTotal().records === 13);
+  t.same(connection.creditTotal(), { records: 10 + 3, bytes: 1_000 + (4 + 5 + 5 + 2 + 4) }, 'byte credit: keys, values, header keys and values');
   t.same(observed.errors, []);
 });
 
@@ -253,7 +253,7 @@ t.test('records redelivered after a group rejoin are not handed to the applicati
     [0, 1, 2, 3, 4, 5, 6, 7],
     'offsets 2-4 dropped',
   );
-  t.same(second.all('credit')[1], { op: 'credit', records: 3, bytes: 3 * (5 + 7) }, 'the dropped records’ credit goes back at once');
+  t.same(await second.next('credit'), { op: 'credit', records: 3, bytes: 3 * (5 + 7) }, 'the dropped records’ credit goes back at once');
   t.match(observed.errors, [{ code: 'CONNECTION_CLOSED', closeCode: 4409, final: false }]);
 });
 
@@ -282,6 +282,31 @@ t.test('seek moves the partition: the next record at the new offset is handed on
   await t.rejects(refused, /INVALID_REQUEST/, "the broker's error rejects the commit");
   t.match(observed.errors, [{ code: 'INVALID_REQUEST', op: 'commit', final: false }]);
   t.equal(observed.consumer.state, 'ready', 'an error answer is not a close');
+});
+
+t.test('records past the credit are a broken protocol: reported, and the connection is dropped and resumed', async (t) => {
+  const peer = await ProtocolPeer.start(t);
+  const handed: number[] = [];
+  const observed = startConsumer(t, peer, {
+    subscription: { topics: ['orders'] },
+    credits: { records: 2, bytes: 1_000 },
+    onRecords: (records) => {
+      handed.push(...records.map((record) => record.offset));
+      return new Promise(() => {});
+    },
+  });
+  const first = await peer.connection(0);
+  await first.next('credit');
+  first.send({ type: 'assigned', partitions: [{ topic: 'orders', partition: 0, offset: 0 }] });
+  first.send({ type: 'records', records: [textRecord('orders', 0, 0), textRecord('orders', 0, 1)] });
+  first.send({ type: 'records', records: [textRecord('orders', 0, 2)] });
+  t.match(await first.closed, { code: 4000 });
+  t.match(observed.errors[0], { code: 'INVALID_REQUEST', message: /1 records past the credit: 2 of the window of 2 are held/ });
+  t.same(handed, [0, 1], 'the record past the credit is not handed on');
+  const second = await peer.connection(1);
+  t.same(await second.next('subscribe'), { op: 'subscribe', partitions: [{ topic: 'orders', partition: 0, offset: 2 }] }, 'resumed after the last record handed on');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.same(second.all('credit'), [], 'no credit: the window is all in the handler');
 });
 
 t.test('a handler that throws is reported, and its credit still comes back', async (t) => {
