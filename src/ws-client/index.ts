@@ -20,14 +20,21 @@
 //   fail again), 4401 (not logged in) and 4403 (not allowed). Every other close reconnects with
 //   exponential backoff and jitter, unless `reconnect` is false.
 
+/**
+ * An event handler property, checked bivariantly (as methods are), so that the browser's and
+ * `ws`'s WebSocket classes, whose handlers take their own richer event types, are assignable
+ * without a cast.
+ */
+type EventHandler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
+
 /** The part of the browser's (and `ws`'s) WebSocket this client uses. */
 export interface WebSocketLike {
   readonly readyState: number;
   binaryType: string;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { readonly data: unknown }) => void) | null;
-  onclose: ((event: { readonly code: number; readonly reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  onopen: EventHandler<unknown> | null;
+  onmessage: EventHandler<{ readonly data: unknown }> | null;
+  onclose: EventHandler<{ readonly code: number; readonly reason: string }> | null;
+  onerror: EventHandler<unknown> | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import WebSocket from 'ws';
-import { SpateConsumer, type ConsumerState, type SpateConsumerOptions, type SpateError, type SpateRecord, type WebSocketConstructor } from '../../src/ws-client/index.js';
+import { SpateConsumer, type ConsumerState, type SpateConsumerOptions, type SpateError, type SpateRecord } from '../../src/ws-client/index.js';
 import type { Teardownable } from '../helpers/broker-process.js';
 import { plainNode } from '../helpers/broker-process.js';
 import { ProtocolPeer, binaryRecordFrame, textRecord } from '../helpers/ws-protocol-peer.js';
@@ -30,7 +30,7 @@ function startConsumer(t: Teardownable, peer: ProtocolPeer, options: Partial<Spa
   const states: ConsumerState[] = [];
   const consumer = new SpateConsumer({
     url: peer.url,
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    WebSocket,
     reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
     onRecords: (records) => {
       batches.push([...records]);
