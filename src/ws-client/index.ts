@@ -272,14 +272,15 @@ export class SpateConsumer {
     const reconnect = options.reconnect === false ? {} : (options.reconnect ?? {});
     this.reconnectInitialDelayMs = reconnect.initialDelayMs ?? DEFAULT_RECONNECT_INITIAL_DELAY_MS;
     this.reconnectMaxDelayMs = Math.max(reconnect.maxDelayMs ?? DEFAULT_RECONNECT_MAX_DELAY_MS, this.reconnectInitialDelayMs);
-    this.connect();
+    // After the constructor returns, so that no callback runs before the caller holds the consumer.
+    queueMicrotask(() => this.connect());
   }
 
   get state(): ConsumerState {
     return this.currentState;
   }
 
-  /** The offset of the last record handed to the application per partition. */
+  /** The offset of the last record handed on per partition (given to the handler, or queued for it). */
   lastDeliveredOffsets(): PartitionOffset[] {
     const offsets: PartitionOffset[] = [];
     for (const position of this.positions.values()) {
