@@ -84,6 +84,8 @@ export interface SpateRecord {
   readonly key: JsonValue | Uint8Array;
   readonly value: JsonValue | Uint8Array;
   readonly headers: readonly Header[];
+  /** json format: the record's bytes as byte credit counts them (key, value and headers as stored). */
+  readonly size?: number;
   /** 'text' when `value: 'json'` was asked but the value did not parse. */
   readonly valueEncoding?: 'text';
 }
@@ -182,23 +184,11 @@ function utf8Length(text: string): number {
   return utf8Encoder.encode(text).length;
 }
 
-function base64Length(text: string): number {
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  return Math.floor((text.length * 3) / 4) - padding;
-}
-
 function base64Bytes(text: string): Uint8Array {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
-}
-
-/** Bytes of a json-format field as the broker counted them; a parsed JSON value by its compact form, which may be shorter than the record's. */
-function fieldBytes(field: unknown, encoding: Encoding): number {
-  if (field === null || field === undefined) return 0;
-  if (typeof field === 'string') return encoding === 'base64' ? base64Length(field) : utf8Length(field);
-  return utf8Length(JSON.stringify(field));
 }
 
 /** A binary frame: 4 bytes of metadata length M, M bytes of metadata JSON, the key, the value. */
@@ -483,14 +473,9 @@ export class SpateConsumer {
   }
 
   private jsonRecord(raw: Record<string, unknown>): Delivered {
-    const subscription = this.options.subscription;
-    const keyEncoding = raw.keyEncoding === 'text' ? 'text' : (subscription.key ?? 'text');
-    const valueEncoding = raw.valueEncoding === 'text' ? 'text' : (subscription.value ?? 'text');
-    // Header values follow the value encoding, except that json gives them as text.
-    const headerEncoding = subscription.value === 'base64' ? 'base64' : 'text';
     const headers = (raw.headers as Header[] | undefined) ?? [];
-    let bytes = fieldBytes(raw.key, keyEncoding) + fieldBytes(raw.value, valueEncoding);
-    for (const header of headers) bytes += utf8Length(header.key) + fieldBytes(header.value, headerEncoding);
+    // The broker's own count of the record's bytes (key, value, headers as stored), which byte credit uses.
+    const bytes = typeof raw.size === 'number' && raw.size >= 0 ? raw.size : 0;
     const record = { ...raw, key: raw.key ?? null, value: raw.value ?? null, headers } as unknown as SpateRecord;
     return { record, bytes };
   }

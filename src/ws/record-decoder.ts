@@ -296,7 +296,7 @@ function jsonBuilder(input: DecodeInput): ItemBuilder {
         .map((header) => `{"key":${JSON.stringify(header.key)},"value":${header.value === null ? 'null' : encodeField(header.value, 0, header.value.length, headerEncoding)}}`)
         .join(',');
     }
-    json += `]${fallbacks}}`;
+    json += `],"size":${credit}${fallbacks}}`;
     return { offset, bytes: credit, json };
   };
 }

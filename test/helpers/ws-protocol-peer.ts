@@ -183,5 +183,6 @@ export function binaryRecordFrame(record: {
 
 /** A json-format record with text key and value. */
 export function textRecord(topic: string, partition: number, offset: number, value = `value-${offset}`): Record<string, unknown> {
-  return { topic, partition, offset, timestamp: 1_733_300_000_000 + offset, key: `key-${offset}`, value, headers: [] };
+  const key = `key-${offset}`;
+  return { topic, partition, offset, timestamp: 1_733_300_000_000 + offset, key, value, headers: [], size: Buffer.byteLength(key) + Buffer.byteLength(value) };
 }

@@ -89,7 +89,7 @@ t.test('credit returns as the handler finishes; a handler that never finishes st
   await connection.next('credit');
   connection.send({ type: 'assigned', partitions: [{ topic: 'orders', partition: 0, offset: 0 }] });
   // key "key-0" (5 bytes), value "€uro" (3 + 3 bytes), header h=vv (1 + 2): 14 bytes.
-  connection.send({ type: 'records', records: [{ ...textRecord('orders', 0, 0, '€uro'), headers: [{ key: 'h', value: 'vv' }] }, textRecord('orders', 0, 1, 'ab')] });
+  connection.send({ type: 'records', records: [{ ...textRecord('orders', 0, 0, '€uro'), headers: [{ key: 'h', value: 'vv' }], size: 14 }, textRecord('orders', 0, 1, 'ab')] });
   await until('the first batch', () => handled.length === 1);
   t.same(handled[0], [0, 1], 'one frame is one batch');
   // Delivered while the handler is busy: queued, not handed on.
@@ -100,7 +100,7 @@ t.test('credit returns as the handler finishes; a handler that never finishes st
 
   gates[0]!.resolve();
   const returned = await connection.next('credit');
-  t.same(returned, { op: 'credit', records: 2, bytes: 14 + 5 + 2 }, "the batch's records and bytes (key, value and headers, as UTF-8) come back once it finished");
+  t.same(returned, { op: 'credit', records: 2, bytes: 14 + 5 + 2 }, "the batch's records and bytes (key, value and headers, as UTF-8) come back once it finished, as the broker counted them (size)");
   await until('the second batch', () => handled.length === 2);
   t.same(handled[1], [2], 'the queued record follows');
   gates[1]!.resolve();

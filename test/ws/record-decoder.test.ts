@@ -47,14 +47,14 @@ const SAMPLE = {
 
 t.test('every codec decodes to the same records, in the json layout of the protocol', async (t) => {
   const expected = [
-    { topic: 'orders', partition: 3, offset: 40, timestamp: TS, key: 'k0', value: '{"id":0}', headers: [{ key: 'h', value: 'v' }] },
-    { topic: 'orders', partition: 3, offset: 41, timestamp: TS + 5, key: null, value: 'plain text', headers: [] },
-    { topic: 'orders', partition: 3, offset: 42, timestamp: TS + 9, key: 'k2', value: null, headers: [{ key: 'empty', value: null }, { key: 'ü', value: '\ufffd\u0000' }] },
+    { topic: 'orders', partition: 3, offset: 40, timestamp: TS, key: 'k0', value: '{"id":0}', headers: [{ key: 'h', value: 'v' }], size: 12 },
+    { topic: 'orders', partition: 3, offset: 41, timestamp: TS + 5, key: null, value: 'plain text', headers: [], size: 10 },
+    { topic: 'orders', partition: 3, offset: 42, timestamp: TS + 9, key: 'k2', value: null, headers: [{ key: 'empty', value: null }, { key: 'ü', value: '\ufffd\u0000' }], size: 11 },
   ];
   for (const [name, codec] of CODECS) {
     const output = decodeFetchedRecords(fetchOf(batchOf(SAMPLE, codec)));
     t.same(delivered(output.items), expected, `${name}: the records`);
-    t.strictSame(Object.keys(delivered(output.items)[0]!), ['topic', 'partition', 'offset', 'timestamp', 'key', 'value', 'headers'], `${name}: the fields in the protocol's order`);
+    t.strictSame(Object.keys(delivered(output.items)[0]!), ['topic', 'partition', 'offset', 'timestamp', 'key', 'value', 'headers', 'size'], `${name}: the fields in the protocol's order`);
     t.equal(output.nextOffset, 43, `${name}: nextOffset after the batch`);
     t.same(output.items.map((item) => [item.offset, item.bytes]), [[40, 2 + 8 + 1 + 1], [41, 10], [42, 2 + 5 + 2 + 2]], `${name}: offsets and credit (key, value, header keys and values)`);
   }
