@@ -27,7 +27,8 @@ import type { Logger } from '../logger.js';
 import type { Replication } from '../partition/partition-manager.js';
 import type { LeaderThrottle } from '../partition/fetch.js';
 import { LONG_MAX } from '../config/definitions.js';
-import { KafkaClient } from '../network/kafka-client.js';
+import { KafkaClient, type RequestOptions, type Response } from '../network/kafka-client.js';
+import type { ApiSchema, Encodable } from '../protocol/message.js';
 import { BrokerClients } from './broker-clients.js';
 import type { ZkEntityConfigStore } from './zk-entity-configs.js';
 import type { ZkAclStore } from './zk-acls.js';
@@ -85,6 +86,8 @@ export class ClusterNode implements ClusterServices, Replication {
   readonly leaderThrottle: LeaderThrottle;
   /** Connections to the other brokers for the transaction coordinator's and partition leaders' requests to each other. */
   readonly brokerClients: BrokerClients;
+  /** Connections for forward(): the HTTP side's reads of partitions other brokers lead. */
+  private readonly forwardClients: BrokerClients;
   private readonly configs = new Map<string, Readonly<Record<string, string>>>();
   private electionParticipant: ClusterController | null = null;
   private configWatcher: ConfigChangeWatcher | null = null;
@@ -112,6 +115,7 @@ export class ClusterNode implements ClusterServices, Replication {
     this.cache.setMaxListeners(0);
     const security = (): InterBrokerSecurity => interBrokerSecurity(config);
     this.brokerClients = new BrokerClients({ brokerId: config.brokerId, listener: config.replication.interBrokerListenerName, cache: this.cache, timeoutMs: config.replication.socketTimeoutMs, logger, security });
+    this.forwardClients = new BrokerClients({ brokerId: config.brokerId, listener: config.replication.interBrokerListenerName, cache: this.cache, timeoutMs: config.replication.socketTimeoutMs, logger, security });
     this.admin = new ZkTopicAdmin(zk, { config: this.currentDefaults(), logger });
     this.producerIds = new ProducerIdBlocks(zk, config.brokerId, logger);
     this.topics = new ZkClusterTopics({
@@ -414,12 +418,17 @@ export class ClusterNode implements ClusterServices, Replication {
     return (await this.electionParticipant?.controlledShutdown(brokerId, brokerEpoch)) ?? { errorCode: ErrorCode.NOT_CONTROLLER, remaining: [] };
   }
 
+  forward<Req extends object, Res extends object>(brokerId: number, schema: ApiSchema<Req, Res>, body: Encodable<Req>, options: RequestOptions = {}): Promise<Response<Res>> {
+    return this.forwardClients.request(brokerId, schema, body, options);
+  }
+
   /** Leaves the cluster: resigns, stops replicating, closes the session (the ephemerals go at once). */
   async stop(): Promise<void> {
     this.stopped = true;
     this.replicas.stop();
     this.fetchers.stop();
     this.brokerClients.close();
+    this.forwardClients.close();
     await this.configWatcher?.close();
     await this.options.acls?.close();
     await this.electionParticipant?.stop().catch(() => undefined);

@@ -2,7 +2,9 @@
 // controller's requests, and the live brokers and controller that Metadata and
 // DescribeCluster name. An embedded single broker has no cluster part (null).
 
+import type { RequestOptions, Response } from '../network/kafka-client.js';
 import type { LeaderThrottle } from '../partition/fetch.js';
+import type { ApiSchema, Encodable } from '../protocol/message.js';
 import type { LeaderAndIsrRequest } from '../protocol/generated/leader-and-isr-request.js';
 import type { StopReplicaRequest } from '../protocol/generated/stop-replica-request.js';
 import type { UpdateMetadataRequest } from '../protocol/generated/update-metadata-request.js';
@@ -50,4 +52,11 @@ export interface ClusterServices {
   stopReplica(request: StopReplicaRequest): Promise<{ errorCode: number; partitions: readonly { topicName: string; partitionIndex: number; errorCode: number }[] }>;
   /** The leader's replication throttle (KIP-73), applied to followers' fetches. */
   readonly leaderThrottle: LeaderThrottle;
+  /**
+   * Sends a request to another live broker as this broker, on the inter-broker listener: the
+   * HTTP side's reads of partitions led elsewhere (a WebSocket consumer's Fetch and ListOffsets,
+   * after this broker checked its user's ACLs). Connections of their own, apart from the
+   * coordinators' (a long-polling fetch must not hold a transaction marker back).
+   */
+  forward<Req extends object, Res extends object>(brokerId: number, schema: ApiSchema<Req, Res>, body: Encodable<Req>, options?: RequestOptions): Promise<Response<Res>>;
 }

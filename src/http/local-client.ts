@@ -29,9 +29,6 @@ import { quotaUserOf } from '../quota/throttle.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acl.js';
 import { ConnectionSession } from '../security/sasl-session.js';
 
-/** The listener name the HTTP side's sessions carry (log lines, per-listener metrics). */
-export const HTTP_LISTENER = 'HTTP';
-
 export interface LocalClientOptions {
   readonly services: BrokerServices;
   readonly registry: HandlerRegistry;
@@ -50,7 +47,10 @@ export class LocalClient implements KafkaRequester {
   private mutedUntil = 0;
 
   constructor(private readonly options: LocalClientOptions) {
-    this.session = ConnectionSession.established(HTTP_LISTENER, options.principal, options.clientHost);
+    // The session is on the broker's first advertised listener: the endpoints FindCoordinator and
+    // Metadata answer with are that listener's (the HTTP side has no Kafka listener of its own).
+    const listener = options.services.config.advertisedListeners[0]?.name ?? options.services.config.listeners[0]!.name;
+    this.session = ConnectionSession.established(listener, options.principal, options.clientHost);
   }
 
   get principal(): string {

@@ -10,7 +10,7 @@
 // with the chosen one, over the topics every member subscribed to (their partitions from
 // Metadata).
 
-import { BrokerError } from '../network/kafka-client.js';
+import { BrokerError, ConnectionError } from '../network/kafka-client.js';
 import type { KafkaRequester } from '../network/kafka-client.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { findCoordinatorApi, heartbeatApi, joinGroupApi, leaveGroupApi, offsetCommitApi, offsetFetchApi, syncGroupApi } from '../protocol/generated/index.js';
@@ -26,8 +26,8 @@ export interface TopicPartitionRef {
 
 export const ASSIGNORS = ['range', 'roundrobin', 'RoundRobinAssigner'] as const;
 
-/** JoinGroup errors that pass: tried again after a pause. */
-const RETRIABLE_JOIN: ReadonlySet<number> = new Set([ErrorCode.REBALANCE_IN_PROGRESS, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.COORDINATOR_NOT_AVAILABLE]);
+/** JoinGroup errors that pass: tried again after a pause (the coordinator found again first when it moved). */
+const RETRIABLE_JOIN: ReadonlySet<number> = new Set([ErrorCode.REBALANCE_IN_PROGRESS, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.NOT_COORDINATOR]);
 
 const SESSION_TIMEOUT_MS = 30_000;
 const REBALANCE_TIMEOUT_MS = 30_000;
@@ -49,15 +49,21 @@ export class GroupMember {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private joining: Promise<void> | null = null;
+  /** Where the group's requests go: this broker's handlers as the user, or the coordinating broker as this broker. */
+  private coordinator: KafkaRequester;
 
   constructor(
     private readonly client: KafkaRequester,
-    /** This broker's id: the group's coordinator must be it. */
+    /** This broker's id. */
     private readonly brokerId: number,
+    /** A requester for another broker, as this broker (null on an embedded broker): for a group another broker coordinates. */
+    private readonly forwardTo: (brokerId: number) => KafkaRequester | null,
     readonly groupId: string,
     private readonly topics: readonly string[],
     private readonly events: GroupMemberEvents,
-  ) {}
+  ) {
+    this.coordinator = client;
+  }
 
   get partitions(): readonly TopicPartitionRef[] {
     return this.owned;
@@ -81,63 +87,84 @@ export class GroupMember {
     const subscription = encodeSubscription(this.topics);
     await this.findCoordinator();
     for (let attempt = 0; !this.stopped; attempt++) {
-      const { body: joined } = await this.client.request(joinGroupApi, {
-        groupId: this.groupId,
-        sessionTimeoutMs: SESSION_TIMEOUT_MS,
-        rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS,
-        memberId: this.memberId,
-        groupInstanceId: null,
-        protocolType: 'consumer',
-        protocols: ASSIGNORS.map((name) => ({ name, metadata: subscription })),
-        reason: null,
-      });
-      if (joined.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
-        this.memberId = joined.memberId; // KIP-394: join again with the id the coordinator gave
-        continue;
+      try {
+        if (await this.joinRound(subscription, attempt)) return;
+      } catch (error) {
+        // The coordinating broker cannot be reached (it died, or is being replaced): find it again.
+        if (!(error instanceof ConnectionError) || attempt >= 50) throw error;
+        await delay(500);
+        await this.findCoordinator();
       }
-      if (joined.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) {
-        this.memberId = '';
-        continue;
-      }
-      if (RETRIABLE_JOIN.has(joined.errorCode) && attempt < 50) {
-        await delay(200);
-        continue;
-      }
-      if (joined.errorCode !== ErrorCode.NONE) throw new BrokerError(joined.errorCode, null, `JoinGroup of group "${this.groupId}"`);
-      this.memberId = joined.memberId;
-      this.generationId = joined.generationId;
-      const assignments = joined.leader === joined.memberId ? await this.assign(joined.protocolName ?? 'range', joined.members) : [];
-      const { body: synced } = await this.client.request(syncGroupApi, {
-        groupId: this.groupId,
-        generationId: this.generationId,
-        memberId: this.memberId,
-        groupInstanceId: null,
-        protocolType: 'consumer',
-        protocolName: joined.protocolName,
-        assignments,
-      });
-      if (synced.errorCode === ErrorCode.REBALANCE_IN_PROGRESS || synced.errorCode === ErrorCode.UNKNOWN_MEMBER_ID || synced.errorCode === ErrorCode.ILLEGAL_GENERATION) {
-        if (synced.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.memberId = '';
-        continue;
-      }
-      if (synced.errorCode !== ErrorCode.NONE) throw new BrokerError(synced.errorCode, null, `SyncGroup of group "${this.groupId}"`);
-      this.owned = decodeAssignment(synced.assignment);
-      this.events.assigned(this.owned);
-      this.startHeartbeats();
-      return;
     }
+  }
+
+  /** One JoinGroup and SyncGroup; true once this member has its assignment, false to try again. */
+  private async joinRound(subscription: Buffer, attempt: number): Promise<boolean> {
+    const { body: joined } = await this.coordinator.request(joinGroupApi, {
+      groupId: this.groupId,
+      sessionTimeoutMs: SESSION_TIMEOUT_MS,
+      rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS,
+      memberId: this.memberId,
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocols: ASSIGNORS.map((name) => ({ name, metadata: subscription })),
+      reason: null,
+    });
+    if (joined.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
+      this.memberId = joined.memberId; // KIP-394: join again with the id the coordinator gave
+      return false;
+    }
+    if (joined.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) {
+      this.memberId = '';
+      return false;
+    }
+    if (RETRIABLE_JOIN.has(joined.errorCode) && attempt < 50) {
+      await delay(200);
+      if (joined.errorCode === ErrorCode.NOT_COORDINATOR || joined.errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE) await this.findCoordinator();
+      return false;
+    }
+    if (joined.errorCode !== ErrorCode.NONE) throw new BrokerError(joined.errorCode, null, `JoinGroup of group "${this.groupId}"`);
+    this.memberId = joined.memberId;
+    this.generationId = joined.generationId;
+    const assignments = joined.leader === joined.memberId ? await this.assign(joined.protocolName ?? 'range', joined.members) : [];
+    const { body: synced } = await this.coordinator.request(syncGroupApi, {
+      groupId: this.groupId,
+      generationId: this.generationId,
+      memberId: this.memberId,
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocolName: joined.protocolName,
+      assignments,
+    });
+    if (synced.errorCode === ErrorCode.REBALANCE_IN_PROGRESS || synced.errorCode === ErrorCode.UNKNOWN_MEMBER_ID || synced.errorCode === ErrorCode.ILLEGAL_GENERATION) {
+      if (synced.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.memberId = '';
+      return false;
+    }
+    if ((synced.errorCode === ErrorCode.NOT_COORDINATOR || synced.errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE) && attempt < 50) {
+      await delay(200);
+      await this.findCoordinator();
+      return false;
+    }
+    if (synced.errorCode !== ErrorCode.NONE) throw new BrokerError(synced.errorCode, null, `SyncGroup of group "${this.groupId}"`);
+    this.owned = decodeAssignment(synced.assignment);
+    this.events.assigned(this.owned);
+    this.startHeartbeats();
+    return true;
   }
 
   /**
    * FindCoordinator first, as a Kafka consumer does: it creates __consumer_offsets on a new
-   * broker, and says whether this broker coordinates the group (a WebSocket member can only
-   * join through its own broker's coordinator).
+   * broker, and names the broker that coordinates the group. A group this broker coordinates is
+   * joined as the user; one another broker coordinates, through that broker as this broker (the
+   * user's READ on the group was checked here when it subscribed).
    */
   private async findCoordinator(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const { body } = await this.client.request(findCoordinatorApi, { key: this.groupId, keyType: 0 }, { maxVersion: 3 });
       if (body.errorCode === ErrorCode.NONE) {
-        if (body.nodeId !== this.brokerId) throw new BrokerError(ErrorCode.NOT_COORDINATOR, `broker ${body.nodeId} coordinates it; connect the WebSocket to that broker`, `group "${this.groupId}"`);
+        const forwarded = body.nodeId === this.brokerId ? this.client : this.forwardTo(body.nodeId);
+        if (forwarded === null) throw new BrokerError(ErrorCode.NOT_COORDINATOR, `broker ${body.nodeId} coordinates it and cannot be reached from here`, `group "${this.groupId}"`);
+        this.coordinator = forwarded;
         return;
       }
       if ((body.errorCode !== ErrorCode.COORDINATOR_NOT_AVAILABLE && body.errorCode !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) || attempt >= 50 || this.stopped) {
@@ -172,9 +199,9 @@ export class GroupMember {
   private async heartbeat(): Promise<void> {
     if (this.stopped || this.joining !== null) return;
     try {
-      const { body } = await this.client.request(heartbeatApi, { groupId: this.groupId, generationId: this.generationId, memberId: this.memberId, groupInstanceId: null });
+      const { body } = await this.coordinator.request(heartbeatApi, { groupId: this.groupId, generationId: this.generationId, memberId: this.memberId, groupInstanceId: null });
       if (body.errorCode === ErrorCode.NONE || this.stopped) return;
-      if (body.errorCode === ErrorCode.REBALANCE_IN_PROGRESS || body.errorCode === ErrorCode.ILLEGAL_GENERATION || body.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) {
+      if (body.errorCode === ErrorCode.REBALANCE_IN_PROGRESS || body.errorCode === ErrorCode.ILLEGAL_GENERATION || body.errorCode === ErrorCode.UNKNOWN_MEMBER_ID || body.errorCode === ErrorCode.NOT_COORDINATOR || body.errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE) {
         if (body.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.memberId = '';
         await this.join();
         return;
@@ -182,6 +209,15 @@ export class GroupMember {
       throw new BrokerError(body.errorCode, null, `Heartbeat of group "${this.groupId}"`);
     } catch (error) {
       if (this.stopped) return;
+      if (error instanceof ConnectionError) {
+        // The coordinating broker is gone: join again through whichever broker coordinates now.
+        await this.join().catch((joinError: unknown) => {
+          if (this.stopped) return;
+          this.stop();
+          this.events.failed(joinError instanceof BrokerError ? joinError : new BrokerError(ErrorCode.COORDINATOR_NOT_AVAILABLE, (joinError as Error).message, `group "${this.groupId}"`));
+        });
+        return;
+      }
       this.stop();
       this.events.failed(error instanceof BrokerError ? error : new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, (error as Error).message, `group "${this.groupId}"`));
     }
@@ -190,7 +226,7 @@ export class GroupMember {
   /** The group's committed offsets for these partitions (-1: none). */
   async committed(partitions: readonly TopicPartitionRef[]): Promise<Map<string, number>> {
     const byTopic = groupByTopic(partitions);
-    const { body } = await this.client.request(offsetFetchApi, {
+    const { body } = await this.coordinator.request(offsetFetchApi, {
       groupId: this.groupId,
       topics: [...byTopic].map(([name, indexes]) => ({ name, partitionIndexes: indexes })),
       requireStable: true,
@@ -209,7 +245,7 @@ export class GroupMember {
       list.push({ partitionIndex: entry.partition, committedOffset: entry.offset, committedLeaderEpoch: -1, committedMetadata: '' });
       byTopic.set(entry.topic, list);
     }
-    const { body } = await this.client.request(offsetCommitApi, {
+    const { body } = await this.coordinator.request(offsetCommitApi, {
       groupId: this.groupId,
       generationIdOrMemberEpoch: this.generationId,
       memberId: this.memberId,
@@ -235,7 +271,7 @@ export class GroupMember {
     this.stop();
     if (this.memberId === '') return;
     try {
-      await this.client.request(leaveGroupApi, { groupId: this.groupId, memberId: this.memberId, members: [{ memberId: this.memberId, groupInstanceId: null, reason: 'the WebSocket closed' }] });
+      await this.coordinator.request(leaveGroupApi, { groupId: this.groupId, memberId: this.memberId, members: [{ memberId: this.memberId, groupInstanceId: null, reason: 'the WebSocket closed' }] });
     } catch {
       // The session timeout removes the member anyway.
     }

@@ -2,10 +2,16 @@
 // loop, and delivery against the client's credits (docs/websocket-protocol.md).
 //
 // - Fetches go through the session's LocalClient as Kafka Fetch requests (read_committed), so the
-//   user's ACLs and consumer_byte_rate quota apply as on the Kafka port. One fetch at a time, of
-//   at most limits.wsFetchBytesMax, and only when the client has credit, nothing decoded is left
-//   undelivered, and its socket holds less than limits.wsBufferedBytesMax unsent: a client that
-//   stops granting credit or stops reading costs the broker at most one fetch's records.
+//   user's ACLs and consumer_byte_rate quota apply as on the Kafka port. One round of fetches at
+//   a time (one request per leader), each of at most limits.wsFetchBytesMax, and only when the
+//   client has credit, nothing decoded is left undelivered, and its socket holds less than
+//   limits.wsBufferedBytesMax unsent: a client that stops granting credit or stops reading costs
+//   the broker at most one round's records.
+// - In a cluster a partition another broker leads is read from that broker (ClusterServices
+//   .forward, as this broker, on the inter-broker listener) once this broker has checked the
+//   user's READ on its topic; the leaders come from the user's Metadata and are asked again when
+//   a read answers NOT_LEADER_OR_FOLLOWER or the like. Such reads count against this broker's
+//   principal's quota on the leader, not the user's.
 // - Decoding (decompression, records to JSON or binary frames) is the decode pool's
 //   (ws/decode-pool.ts): off the main thread for compressed batches.
 // - Records go out in offset order per partition, each once: a partition's position moves past a
@@ -41,9 +47,23 @@ export interface ConsumerSink {
   error(code: string, message: string, partition?: TopicPartitionRef): void;
 }
 
+/** Where the partitions are read: this broker, or the others of its cluster. */
+export interface PartitionRouting {
+  /** This broker's id. */
+  readonly self: number;
+  /** A requester for what `leader` leads; null when it cannot be reached from here (an embedded broker, a broker not live). */
+  requester(leader: number): KafkaRequester | null;
+  /** Whether the user may READ the topic: checked here before a read goes to another broker, which sees only this broker's principal. */
+  mayRead(topic: string): boolean;
+}
+
 interface PartitionState {
   readonly topic: string;
   readonly partition: number;
+  /** The broker leading it as last seen (-1: unknown). */
+  leader: number;
+  /** A read said the leader moved: ask Metadata before the next one. */
+  leaderStale: boolean;
   /** The next offset to fetch. */
   position: number;
   paused: boolean;
@@ -56,6 +76,9 @@ interface PartitionState {
 }
 
 const RETRY_MS = 500;
+/** Errors that say the partition's leader is elsewhere now: its leader is asked again before the next read. */
+const LEADER_MOVED: ReadonlySet<number> = new Set([ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.UNKNOWN_LEADER_EPOCH, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+
 const RETRIABLE: ReadonlySet<number> = new Set([
   ErrorCode.NOT_LEADER_OR_FOLLOWER,
   ErrorCode.LEADER_NOT_AVAILABLE,
@@ -85,13 +108,16 @@ export class WsConsumer {
     private readonly format: DeliveryFormat,
     /** Where a partition whose offset is out of range starts again. */
     private readonly reset: 'earliest' | 'latest',
+    private readonly routing: PartitionRouting,
   ) {}
 
   /** Starts reading these partitions from their offsets (resolved from `start` where none is given); answers where each starts. */
   async add(partitions: readonly (TopicPartitionRef & { readonly offset?: number })[], start: StartPoint): Promise<(TopicPartitionRef & { offset: number })[]> {
-    const resolved = await this.resolve(partitions, start);
+    const leaders = await this.leaders(partitions);
+    const resolved = await this.resolve(partitions, start, leaders);
     for (const entry of resolved) {
-      this.partitions.set(key(entry), { topic: entry.topic, partition: entry.partition, position: entry.offset, paused: false, items: [], delivered: -1, retryAtMs: 0 });
+      const leader = leaders.get(key(entry)) ?? -1;
+      this.partitions.set(key(entry), { topic: entry.topic, partition: entry.partition, leader, leaderStale: leader < 0, position: entry.offset, paused: false, items: [], delivered: -1, retryAtMs: 0 });
     }
     this.poke();
     if (!this.running) void this.run();
@@ -122,7 +148,7 @@ export class WsConsumer {
   async seek(partition: TopicPartitionRef, start: StartPoint): Promise<number> {
     const state = this.partitions.get(key(partition));
     if (state === undefined) throw new Error('not a partition of this subscription');
-    const [resolved] = await this.resolve([partition], start);
+    const [resolved] = await this.resolve([partition], start, new Map([[key(state), state.leader]]));
     state.position = resolved!.offset;
     state.items = [];
     state.retryAtMs = 0;
@@ -217,34 +243,61 @@ export class WsConsumer {
     this.nextPartition++;
   }
 
+  /** One round: the fetchable partitions' leaders refreshed where stale, then a Fetch to each leader at once. */
   private async fetch(states: readonly PartitionState[]): Promise<void> {
-    const byTopic = new Map<string, PartitionState[]>();
-    for (const state of states) {
-      const list = byTopic.get(state.topic) ?? [];
-      list.push(state);
-      byTopic.set(state.topic, list);
+    const stale = states.filter((state) => state.leaderStale);
+    if (stale.length > 0) {
+      const leaders = await this.leaders(stale);
+      for (const state of stale) {
+        state.leader = leaders.get(key(state)) ?? -1;
+        state.leaderStale = state.leader < 0;
+        if (state.leaderStale) state.retryAtMs = Date.now() + RETRY_MS;
+      }
     }
-    const asked = new Map(states.map((state) => [key(state), state.position]));
-    // v12: topics by name (v13 and later name them by id).
-    const { body } = await this.client.request(
-      fetchApi,
-      {
-        replicaId: -1,
-        maxWaitMs: limits.wsFetchMaxWaitMs,
-        minBytes: 1,
-        maxBytes: limits.wsFetchBytesMax,
-        isolationLevel: 1,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [...byTopic].map(([topic, list]) => ({
-          topic,
-          partitions: list.map((state) => ({ partition: state.partition, currentLeaderEpoch: -1, fetchOffset: state.position, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: limits.wsFetchBytesMax })),
-        })),
-        forgottenTopicsData: [],
-        rackId: '',
-      },
-      { maxVersion: 12 },
-    );
+    const byLeader = new Map<number, PartitionState[]>();
+    for (const state of states) {
+      if (state.leaderStale) continue;
+      byLeader.set(state.leader, [...(byLeader.get(state.leader) ?? []), state]);
+    }
+    await Promise.all([...byLeader].map(([leader, list]) => this.fetchFrom(leader, list)));
+  }
+
+  private async fetchFrom(leader: number, states: readonly PartitionState[]): Promise<void> {
+    const requester = this.requesterFor(leader, states);
+    if (requester === null) return;
+    const readable = leader === this.routing.self ? states : states.filter((state) => this.readable(state));
+    if (readable.length === 0) return;
+    const byTopic = new Map<string, PartitionState[]>();
+    for (const state of readable) byTopic.set(state.topic, [...(byTopic.get(state.topic) ?? []), state]);
+    const asked = new Map(readable.map((state) => [key(state), state.position]));
+    let body;
+    try {
+      // v12: topics by name (v13 and later name them by id).
+      ({ body } = await requester.request(
+        fetchApi,
+        {
+          replicaId: -1,
+          maxWaitMs: limits.wsFetchMaxWaitMs,
+          minBytes: 1,
+          maxBytes: limits.wsFetchBytesMax,
+          isolationLevel: 1,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [...byTopic].map(([topic, list]) => ({
+            topic,
+            partitions: list.map((state) => ({ partition: state.partition, currentLeaderEpoch: -1, fetchOffset: state.position, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: limits.wsFetchBytesMax })),
+          })),
+          forgottenTopicsData: [],
+          rackId: '',
+        },
+        { maxVersion: 12 },
+      ));
+    } catch (error) {
+      if (leader === this.routing.self) throw error;
+      // Another broker that cannot be reached now: its partitions wait, and their leaders are asked again.
+      for (const state of readable) this.retryElsewhere(state);
+      return;
+    }
     if (body.errorCode !== ErrorCode.NONE) throw new Error(`Fetch failed: ${errorName(body.errorCode)}`);
     const decoding: Promise<void>[] = [];
     for (const topic of body.responses) {
@@ -262,47 +315,73 @@ export class WsConsumer {
         }
         const records = data.records as Buffer | null;
         if (records === null || records.length === 0) continue;
-        const position = state.position;
-        decoding.push(
-          this.decoder
-            .decode({
-              topic: state.topic,
-              partition: state.partition,
-              records,
-              fetchOffset: position,
-              abortedTransactions: data.abortedTransactions ?? [],
-              options: { format: this.format.format, key: this.format.key, value: this.format.value, inflatedBytesMax: limits.wsDecodeInflatedBytesMax },
-            })
-            .then(
-              (output) => {
-                if (this.partitions.get(key(state)) !== state || state.position !== position) return; // revoked or seeked meanwhile
-                state.items.push(...output.items);
-                state.position = Math.max(state.position, output.nextOffset);
-              },
-              (error: unknown) => {
-                if (this.partitions.get(key(state)) !== state || state.position !== position) return;
-                if (error instanceof RecordDecodeError && error.retriable) {
-                  state.retryAtMs = Date.now() + RETRY_MS; // the decode threads are behind: the same fetch again shortly
-                  return;
-                }
-                const code = error instanceof RecordDecodeError ? error.code : 'UNKNOWN_SERVER_ERROR';
-                if (error instanceof RecordDecodeError && error.nextOffset !== null) {
-                  // A batch that cannot be decoded (corrupt, or inflating past the bound) is reported and passed over, as the client is told.
-                  this.sink.error(code, `${state.topic}-${state.partition}: the batch at offset ${error.offset} cannot be decoded (${error.message}); reading goes on at offset ${error.nextOffset}`, state);
-                  state.position = error.nextOffset;
-                  return;
-                }
-                this.sink.error(code, `${state.topic}-${state.partition} at offset ${position} cannot be decoded (${(error as Error).message}); it is dropped from the subscription`, state);
-                this.partitions.delete(key(state));
-              },
-            ),
-        );
+        decoding.push(this.decode(state, records, data.abortedTransactions ?? []));
       }
     }
     await Promise.all(decoding);
   }
 
+  /** The requester for a leader, or null (its partitions then wait, their leaders asked again). */
+  private requesterFor(leader: number, states: readonly PartitionState[]): KafkaRequester | null {
+    const requester = leader === this.routing.self ? this.client : this.routing.requester(leader);
+    if (requester === null) for (const state of states) this.retryElsewhere(state);
+    return requester;
+  }
+
+  /** Whether the user may read a partition's topic (asked before a read from another broker); a refusal drops it. */
+  private readable(state: PartitionState): boolean {
+    if (this.routing.mayRead(state.topic)) return true;
+    this.sink.error('TOPIC_AUTHORIZATION_FAILED', `${state.topic}-${state.partition} may not be read by this user; it is dropped from the subscription`, state);
+    this.partitions.delete(key(state));
+    return false;
+  }
+
+  private retryElsewhere(state: PartitionState): void {
+    state.leaderStale = true;
+    state.retryAtMs = Date.now() + RETRY_MS;
+  }
+
+  private decode(state: PartitionState, records: Buffer, abortedTransactions: readonly { producerId: number; firstOffset: number }[]): Promise<void> {
+    const position = state.position;
+    return this.decoder
+      .decode({
+        topic: state.topic,
+        partition: state.partition,
+        records,
+        fetchOffset: position,
+        abortedTransactions,
+        options: { format: this.format.format, key: this.format.key, value: this.format.value, inflatedBytesMax: limits.wsDecodeInflatedBytesMax },
+      })
+      .then(
+        (output) => {
+          if (this.partitions.get(key(state)) !== state || state.position !== position) return; // revoked or seeked meanwhile
+          state.items.push(...output.items);
+          state.position = Math.max(state.position, output.nextOffset);
+        },
+        (error: unknown) => {
+          if (this.partitions.get(key(state)) !== state || state.position !== position) return;
+          if (error instanceof RecordDecodeError && error.retriable) {
+            state.retryAtMs = Date.now() + RETRY_MS; // the decode threads are behind: the same fetch again shortly
+            return;
+          }
+          const code = error instanceof RecordDecodeError ? error.code : 'UNKNOWN_SERVER_ERROR';
+          if (error instanceof RecordDecodeError && error.nextOffset !== null) {
+            // A batch that cannot be decoded (corrupt, or inflating past the bound) is reported and passed over, as the client is told.
+            this.sink.error(code, `${state.topic}-${state.partition}: the batch at offset ${error.offset} cannot be decoded (${error.message}); reading goes on at offset ${error.nextOffset}`, state);
+            state.position = error.nextOffset;
+            return;
+          }
+          this.sink.error(code, `${state.topic}-${state.partition} at offset ${position} cannot be decoded (${(error as Error).message}); it is dropped from the subscription`, state);
+          this.partitions.delete(key(state));
+        },
+      );
+  }
+
   private failed(state: PartitionState, errorCode: number): void {
+    if (LEADER_MOVED.has(errorCode)) {
+      this.retryElsewhere(state);
+      return;
+    }
     if (RETRIABLE.has(errorCode)) {
       state.retryAtMs = Date.now() + RETRY_MS;
       return;
@@ -312,40 +391,58 @@ export class WsConsumer {
   }
 
   private async resetPosition(state: PartitionState): Promise<void> {
-    const [resolved] = await this.resolve([state], { kind: this.reset });
-    if (resolved !== undefined && resolved.offset >= 0) state.position = resolved.offset;
-    else state.retryAtMs = Date.now() + RETRY_MS;
+    try {
+      const [resolved] = await this.resolve([state], { kind: this.reset }, new Map([[key(state), state.leader]]));
+      if (resolved !== undefined && resolved.offset >= 0) state.position = resolved.offset;
+      else state.retryAtMs = Date.now() + RETRY_MS;
+    } catch {
+      this.retryElsewhere(state);
+    }
   }
 
-  /** Each partition's start: its own offset, or ListOffsets for earliest, latest or a timestamp. */
-  private async resolve(partitions: readonly (TopicPartitionRef & { readonly offset?: number })[], start: StartPoint): Promise<(TopicPartitionRef & { offset: number })[]> {
+  /** Each partition's leader, as the user's Metadata shows it (-1: none now). */
+  private async leaders(partitions: readonly TopicPartitionRef[]): Promise<Map<string, number>> {
+    const topics = [...new Set(partitions.map((entry) => entry.topic))];
+    const metadata = await this.client.metadata(topics);
+    const leaders = new Map<string, number>();
+    for (const topic of metadata.topics) for (const partition of topic.partitions) leaders.set(`${topic.name}:${partition.partitionIndex}`, partition.errorCode === ErrorCode.NONE ? partition.leaderId : -1);
+    return leaders;
+  }
+
+  /** Each partition's start: its own offset, or ListOffsets (to its leader) for earliest, latest or a timestamp. */
+  private async resolve(partitions: readonly (TopicPartitionRef & { readonly offset?: number })[], start: StartPoint, leaders: ReadonlyMap<string, number>): Promise<(TopicPartitionRef & { offset: number })[]> {
     const timestamp = start.kind === 'earliest' ? -2 : start.kind === 'latest' ? -1 : start.kind === 'timestamp' ? start.timestamp : null;
-    const needed = partitions.filter((entry) => entry.offset === undefined && timestamp !== null);
+    const needed = timestamp === null ? [] : partitions.filter((entry) => entry.offset === undefined);
     const found = new Map<string, number>();
-    if (needed.length > 0) {
+    const byLeader = new Map<number, TopicPartitionRef[]>();
+    for (const entry of needed) {
+      const leader = leaders.get(key(entry)) ?? -1;
+      byLeader.set(leader, [...(byLeader.get(leader) ?? []), entry]);
+    }
+    for (const [leader, list] of byLeader) {
+      const requester = leader === this.routing.self ? this.client : leader < 0 ? null : this.routing.requester(leader);
+      if (requester === null) throw new ListOffsetsError(ErrorCode.LEADER_NOT_AVAILABLE, list[0]!.topic, list[0]!.partition);
+      for (const entry of list) {
+        if (leader !== this.routing.self && !this.routing.mayRead(entry.topic)) throw new ListOffsetsError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, entry.topic, entry.partition);
+      }
       const byTopic = new Map<string, number[]>();
-      for (const entry of needed) byTopic.set(entry.topic, [...(byTopic.get(entry.topic) ?? []), entry.partition]);
-      const { body } = await this.client.request(listOffsetsApi, {
+      for (const entry of list) byTopic.set(entry.topic, [...(byTopic.get(entry.topic) ?? []), entry.partition]);
+      const { body } = await requester.request(listOffsetsApi, {
         replicaId: -1,
         isolationLevel: 1,
-        topics: [...byTopic].map(([name, list]) => ({ name, partitions: list.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp: timestamp! })) })),
+        topics: [...byTopic].map(([name, indexes]) => ({ name, partitions: indexes.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp: timestamp! })) })),
       });
-      const latest = timestamp !== null && timestamp >= 0 ? await this.latestOffsets(needed) : null;
+      const latest = timestamp! >= 0 ? await this.resolve(list, { kind: 'latest' }, leaders) : null;
       for (const topic of body.topics) {
         for (const partition of topic.partitions) {
           if (partition.errorCode !== ErrorCode.NONE) throw new ListOffsetsError(partition.errorCode, topic.name, partition.partitionIndex);
           // A timestamp past every record: Kafka answers -1; the consumer then reads from the end.
-          const offset = partition.offset >= 0 ? partition.offset : (latest?.get(`${topic.name}:${partition.partitionIndex}`) ?? 0);
-          found.set(`${topic.name}:${partition.partitionIndex}`, offset);
+          const end = latest?.find((entry) => entry.topic === topic.name && entry.partition === partition.partitionIndex)?.offset ?? 0;
+          found.set(`${topic.name}:${partition.partitionIndex}`, partition.offset >= 0 ? partition.offset : end);
         }
       }
     }
     return partitions.map((entry) => ({ topic: entry.topic, partition: entry.partition, offset: entry.offset ?? (start.kind === 'offset' ? start.offset : (found.get(key(entry)) ?? 0)) }));
-  }
-
-  private async latestOffsets(partitions: readonly TopicPartitionRef[]): Promise<Map<string, number>> {
-    const resolved = await this.resolve(partitions, { kind: 'latest' });
-    return new Map(resolved.map((entry) => [key(entry), entry.offset]));
   }
 }
 

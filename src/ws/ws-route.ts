@@ -12,7 +12,7 @@ import { limits } from '../config/limits.js';
 import type { BrokerServices } from '../handlers/handler.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../logger.js';
-import { BrokerError } from '../network/kafka-client.js';
+import { BrokerError, type KafkaRequester } from '../network/kafka-client.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { AclOperation, ResourceType } from '../security/acl.js';
 import type { HttpAuthenticator, HttpLogin } from '../http/http-auth.js';
@@ -20,7 +20,7 @@ import type { HttpRequest, HttpServer } from '../http/http-server.js';
 import { LocalClient } from '../http/local-client.js';
 import { GroupMember, type TopicPartitionRef } from './group-member.js';
 import type { BinaryItem, DecodedItem, JsonItem } from './record-decoder.js';
-import { ListOffsetsError, WsConsumer, type ConsumerSink, type Decoder, type StartPoint } from './ws-consumer.js';
+import { ListOffsetsError, WsConsumer, type ConsumerSink, type Decoder, type PartitionRouting, type StartPoint } from './ws-consumer.js';
 
 export const WS_PATH = '/ws';
 export const WS_PROTOCOL = 'spate.v1';
@@ -198,7 +198,7 @@ class WsSession {
     }
 
     const reset = start.kind === 'earliest' ? 'earliest' : 'latest';
-    const consumer = new WsConsumer(client, this.services.decoder, this.sink(), { format, key: keyEncoding, value: valueEncoding }, reset);
+    const consumer = new WsConsumer(client, this.services.decoder, this.sink(), { format, key: keyEncoding, value: valueEncoding }, reset, this.routing(client));
     this.consumer = consumer;
     consumer.grant(this.earlyCredit.records, this.earlyCredit.bytes);
     if (group === null) {
@@ -207,7 +207,8 @@ class WsSession {
       if (started !== null) this.send({ type: 'assigned', partitions: started });
       return;
     }
-    const member = new GroupMember(client, this.services.services.config.brokerId, group, topics!, {
+    const routing = this.routing(client);
+    const member = new GroupMember(client, this.services.services.config.brokerId, (brokerId) => routing.requester(brokerId), group, topics!, {
       assigned: (assigned) => void this.assigned(member, assigned, start),
       revoked: (revoked) => {
         consumer.remove(revoked);
@@ -299,6 +300,26 @@ class WsSession {
   private requireConsumer(): WsConsumer {
     if (this.consumer === null) throw new ProtocolError('INVALID_REQUEST', 'subscribe first');
     return this.consumer;
+  }
+
+  /** Partitions this broker leads are read through the user's LocalClient; the others, in a cluster, from their leaders as this broker (after the user's READ is checked here). */
+  private routing(client: LocalClient): PartitionRouting {
+    const { services } = this.services;
+    const cluster = services.cluster;
+    const remote = new Map<number, KafkaRequester>();
+    return {
+      self: services.config.brokerId,
+      requester: (leader) => {
+        if (cluster === null || leader < 0) return null;
+        let requester = remote.get(leader);
+        if (requester === undefined) {
+          requester = { request: (schema, body, options) => cluster.forward(leader, schema, body, options), metadata: () => Promise.reject(new Error('Metadata is asked of this broker')) };
+          remote.set(leader, requester);
+        }
+        return requester;
+      },
+      mayRead: (topic) => services.authorizer.authorize(client.principal, this.request.remoteAddress, AclOperation.READ, ResourceType.TOPIC, topic),
+    };
   }
 
   private sink(): ConsumerSink {
