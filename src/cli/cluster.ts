@@ -15,7 +15,7 @@ import { ControllerEpochZnode, ControllerZnode, ZkPaths } from '../cluster/zk/zn
 import { createLogger } from '../logger.js';
 import type { KafkaClient } from '../network/kafka-client.js';
 import { jsonOption, withClient, type Command } from './command.js';
-import { describeConfigEntries, ResourceType } from './configs.js';
+import { describeConfigEntries, ResourceType } from '../operations/configs.js';
 import { formatTable, printJson, printLine } from './output.js';
 import type { DescribeConfigsResourceResult } from '../protocol/generated/describe-configs-response.js';
 import type { MetadataResponse } from '../protocol/generated/metadata-response.js';

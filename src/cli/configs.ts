@@ -3,68 +3,17 @@
 // named ""), like kafka-configs.sh with --entity-type topics|brokers and --entity-default.
 
 import { parseKeyValue, type ParsedArgs } from './args.js';
-import type { KafkaClient } from '../network/kafka-client.js';
 import { jsonOption, withClient, type Command } from './command.js';
-import { BrokerError, UsageError } from './errors.js';
+import { UsageError } from './errors.js';
 import { formatTable, printJson, printLine } from './output.js';
-import { ErrorCode } from '../protocol/errors.js';
-import { describeConfigsApi, incrementalAlterConfigsApi } from '../protocol/generated/index.js';
-import type { DescribeConfigsResourceResult, DescribeConfigsResult } from '../protocol/generated/describe-configs-response.js';
-
-/** Kafka's config resource types. */
-export const ResourceType = { TOPIC: 2, BROKER: 4 } as const;
-
-/** Kafka's config sources (DescribeConfigs v1+), by number. */
-const SOURCE_NAMES = [
-  'UNKNOWN',
-  'DYNAMIC_TOPIC_CONFIG',
-  'DYNAMIC_BROKER_CONFIG',
-  'DYNAMIC_DEFAULT_BROKER_CONFIG',
-  'STATIC_BROKER_CONFIG',
-  'DEFAULT_CONFIG',
-  'DYNAMIC_BROKER_LOGGER_CONFIG',
-  'DYNAMIC_CLIENT_METRICS_CONFIG',
-  'DYNAMIC_GROUP_CONFIG',
-];
-
-const DEFAULT_CONFIG_SOURCE = 5;
-
-export function sourceName(source: number): string {
-  return SOURCE_NAMES[source] ?? `SOURCE_${source}`;
-}
-
-/** IncrementalAlterConfigs operations. */
-const OpType = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
-
-export interface ConfigResource {
-  readonly type: number;
-  readonly name: string;
-}
-
-/** One DescribeConfigs request for several resources; the results by resource name. */
-export async function describeConfigEntries(
-  client: KafkaClient,
-  resources: readonly ConfigResource[],
-  includeSynonyms = false,
-): Promise<Map<string, DescribeConfigsResourceResult[]>> {
-  const results = await describeConfigs(client, resources, includeSynonyms);
-  return new Map(results.filter((result) => result.errorCode === ErrorCode.NONE).map((result) => [result.resourceName, result.configs]));
-}
-
-async function describeConfigs(client: KafkaClient, resources: readonly ConfigResource[], includeSynonyms: boolean): Promise<DescribeConfigsResult[]> {
-  const { body, version } = await client.request(describeConfigsApi, {
-    resources: resources.map((resource) => ({ resourceType: resource.type, resourceName: resource.name, configurationKeys: null })),
-    includeSynonyms,
-    includeDocumentation: false,
-  });
-  // is_default exists only in v0; later versions tell it by the source.
-  if (version > 0) {
-    for (const result of body.results) {
-      for (const entry of result.configs) entry.isDefault = entry.configSource === DEFAULT_CONFIG_SOURCE;
-    }
-  }
-  return body.results;
-}
+import {
+  alterResourceConfigs,
+  ConfigOperation as OpType,
+  describeResourceConfigs,
+  ResourceType,
+  sourceName,
+  type ConfigResource,
+} from '../operations/configs.js';
 
 const resourceOptions = [
   { name: 'topic', kind: 'value', valueName: 'NAME', help: 'the topic' },
@@ -101,10 +50,8 @@ export const configsDescribe: Command = {
   },
   async run(args, context) {
     const resource = resourceFrom(args);
-    const [result] = await withClient(context, (client) => describeConfigs(client, [resource], true));
-    if (result === undefined) throw new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'the broker answered without the resource', resource.label);
-    if (result.errorCode !== ErrorCode.NONE) throw new BrokerError(result.errorCode, result.errorMessage, resource.label);
-    const entries = result.configs
+    const configs = await withClient(context, (client) => describeResourceConfigs(client, resource, resource.label));
+    const entries = configs
       .filter((entry) => args.flag('all') || !entry.isDefault)
       .sort((a, b) => a.name.localeCompare(b.name));
     if (args.flag('json')) {
@@ -173,21 +120,9 @@ export const configsAlter: Command = {
     }
     if (changes.length === 0) throw new UsageError('configs alter needs at least one --set, --delete, --append or --subtract');
     const validateOnly = args.flag('validate-only');
-    const { body } = await withClient(context, (client) =>
-      client.request(incrementalAlterConfigsApi, {
-        resources: [
-          {
-            resourceType: resource.type,
-            resourceName: resource.name,
-            configs: changes.map(({ name, configOperation, value }) => ({ name, configOperation, value })),
-          },
-        ],
-        validateOnly,
-      }),
+    await withClient(context, (client) =>
+      alterResourceConfigs(client, resource, resource.label, changes.map(({ name, configOperation, value }) => ({ name, configOperation, value })), validateOnly),
     );
-    const result = body.responses[0];
-    if (result === undefined) throw new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'the broker answered without the resource', resource.label);
-    if (result.errorCode !== ErrorCode.NONE) throw new BrokerError(result.errorCode, result.errorMessage, resource.label);
     const summary = changes.map((change) => change.text).join(', ');
     printLine(validateOnly ? `Valid, not applied to ${resource.label}: ${summary}.` : `Updated ${resource.label}: ${summary}.`);
     return 0;

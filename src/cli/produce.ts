@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { parseInteger, type ParsedArgs } from './args.js';
 import type { KafkaClient } from '../network/kafka-client.js';
 import { withClient, type Command, type Context } from './command.js';
-import { describeConfigEntries, ResourceType } from './configs.js';
+import { describeConfigEntries, ResourceType } from '../operations/configs.js';
 import { BrokerError, UsageError } from './errors.js';
 import { formatBytes } from './output.js';
 import { ErrorCode } from '../protocol/errors.js';

@@ -2,15 +2,11 @@
 // DescribeConfigs, DeleteTopics and CreatePartitions, like kafka-topics.sh.
 
 import { parseKeyValue, type ParsedArgs } from './args.js';
-import type { KafkaClient } from '../network/kafka-client.js';
 import { jsonOption, withClient, type Command, type Context } from './command.js';
-import { describeConfigEntries, sourceName, ResourceType } from './configs.js';
 import { BrokerError, UsageError } from './errors.js';
 import { formatTable, printError, printJson, printLine } from './output.js';
+import { addPartitions, createTopic, deleteTopics, describeTopics, listTopics, type TopicDescription } from '../operations/topics.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { createPartitionsApi, createTopicsApi, deleteTopicsApi } from '../protocol/generated/index.js';
-import type { MetadataResponseTopic } from '../protocol/generated/metadata-response.js';
-import { ZERO_UUID } from '../protocol/message.js';
 
 const internalOption = { name: 'internal', kind: 'flag', help: 'include internal topics (e.g. __consumer_offsets)' } as const;
 
@@ -24,11 +20,7 @@ export const topicsList: Command = {
     maxPositionals: 0,
   },
   async run(args, context) {
-    const metadata = await withClient(context, (client) => client.metadata(null));
-    const topics = metadata.topics
-      .filter((topic) => args.flag('internal') || !topic.isInternal)
-      .map((topic) => ({ name: topic.name ?? '', partitions: topic.partitions.length }))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const topics = await withClient(context, (client) => listTopics(client, { internal: args.flag('internal') }));
     if (args.flag('json')) printJson(topics.map((topic) => topic.name));
     else printLine(formatTable(['TOPIC', 'PARTITIONS'], topics.map((topic) => [topic.name, topic.partitions])));
     return 0;
@@ -60,54 +52,23 @@ export const topicsCreate: Command = {
     });
     const validateOnly = args.flag('validate-only');
     return withClient(context, async (client) => {
-      // -1 asks for the broker's default (v4+); older versions need a number.
-      const version = client.pickVersion(createTopicsApi);
-      const { body } = await client.request(createTopicsApi, {
-        topics: [
-          {
-            name,
-            numPartitions: partitions ?? (version >= 4 ? -1 : 1),
-            replicationFactor: replicationFactor ?? (version >= 4 ? -1 : 1),
-            assignments: [],
-            configs,
-          },
-        ],
-        timeoutMs: context.timeoutMs,
-        validateOnly,
-      });
-      const result = body.topics.find((topic) => topic.name === name) ?? body.topics[0];
-      if (result === undefined) throw new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'the broker answered without the topic', `topic "${name}"`);
-      if (result.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS && args.flag('if-not-exists')) {
-        printLine(`Topic ${name} already exists.`);
-        return 0;
+      let result;
+      try {
+        result = await createTopic(client, { name, partitions, replicationFactor, configs, validateOnly, timeoutMs: context.timeoutMs });
+      } catch (error) {
+        if (error instanceof BrokerError && error.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS && args.flag('if-not-exists')) {
+          printLine(`Topic ${name} already exists.`);
+          return 0;
+        }
+        throw error;
       }
-      if (result.errorCode !== ErrorCode.NONE) throw new BrokerError(result.errorCode, result.errorMessage, `topic "${name}"`);
-      const count = result.numPartitions;
+      const count = result.partitions;
       const shape = count > 0 ? ` (${count} partition${count === 1 ? '' : 's'}, replication factor ${result.replicationFactor})` : '';
       printLine(validateOnly ? `Topic ${name} is valid and was not created${shape}.` : `Created topic ${name}${shape}.`);
       return 0;
     });
   },
 };
-
-interface TopicDescription {
-  readonly name: string;
-  readonly topicId: string | null;
-  readonly internal: boolean;
-  readonly partitionCount: number;
-  readonly replicationFactor: number;
-  /** Configs whose value is not the built-in default, with where each value comes from. */
-  readonly configs: Record<string, { value: string | null; source: string }>;
-  readonly partitions: {
-    partition: number;
-    leader: number;
-    leaderEpoch: number;
-    replicas: number[];
-    isr: number[];
-    offline: number[];
-    error: string | null;
-  }[];
-}
 
 export const topicsDescribe: Command = {
   spec: {
@@ -122,15 +83,7 @@ export const topicsDescribe: Command = {
   async run(args, context) {
     const names = args.positionals;
     return withClient(context, async (client) => {
-      const metadata = await client.metadata(names.length === 0 ? null : names);
-      const errors: BrokerError[] = [];
-      const found: MetadataResponseTopic[] = [];
-      for (const topic of metadata.topics) {
-        if (topic.errorCode !== ErrorCode.NONE) errors.push(new BrokerError(topic.errorCode, null, `topic "${topic.name}"`));
-        else if (names.length > 0 || args.flag('internal') || !topic.isInternal) found.push(topic);
-      }
-      found.sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''));
-      const descriptions = await describeTopics(client, found);
+      const { topics: descriptions, errors } = await describeTopics(client, names, { internal: args.flag('internal') });
       if (args.flag('json')) printJson(descriptions);
       else printLine(descriptions.map(formatDescription).join('\n\n'));
       for (const error of errors) printError(error.message);
@@ -138,36 +91,6 @@ export const topicsDescribe: Command = {
     });
   },
 };
-
-async function describeTopics(client: KafkaClient, topics: readonly MetadataResponseTopic[]): Promise<TopicDescription[]> {
-  const names = topics.map((topic) => topic.name ?? '');
-  const configs = names.length === 0 ? new Map() : await describeConfigEntries(client, names.map((name) => ({ type: ResourceType.TOPIC, name })));
-  return topics.map((topic) => {
-    const name = topic.name ?? '';
-    const partitions = [...topic.partitions].sort((a, b) => a.partitionIndex - b.partitionIndex);
-    const nonDefault: TopicDescription['configs'] = {};
-    for (const entry of configs.get(name) ?? []) {
-      if (!entry.isDefault) nonDefault[entry.name] = { value: entry.value, source: sourceName(entry.configSource) };
-    }
-    return {
-      name,
-      topicId: topic.topicId === ZERO_UUID ? null : topic.topicId,
-      internal: topic.isInternal,
-      partitionCount: partitions.length,
-      replicationFactor: partitions[0]?.replicaNodes.length ?? 0,
-      configs: nonDefault,
-      partitions: partitions.map((partition) => ({
-        partition: partition.partitionIndex,
-        leader: partition.leaderId,
-        leaderEpoch: partition.leaderEpoch,
-        replicas: partition.replicaNodes,
-        isr: partition.isrNodes,
-        offline: partition.offlineReplicas,
-        error: partition.errorCode === ErrorCode.NONE ? null : new BrokerError(partition.errorCode, null).errorName,
-      })),
-    };
-  });
-}
 
 function formatDescription(topic: TopicDescription): string {
   const configs = Object.entries(topic.configs).map(([key, entry]) => `${key}=${entry.value ?? ''}`);
@@ -209,14 +132,9 @@ export const topicsDelete: Command = {
   async run(args, context) {
     const names = args.positionals;
     return withClient(context, async (client) => {
-      const { body } = await client.request(deleteTopicsApi, {
-        topics: names.map((name) => ({ name, topicId: ZERO_UUID })),
-        topicNames: names,
-        timeoutMs: context.timeoutMs,
-      });
       let failed = 0;
-      for (const result of body.responses) {
-        const name = result.name ?? result.topicId;
+      for (const result of await deleteTopics(client, names, context.timeoutMs)) {
+        const name = result.name;
         if (result.errorCode === ErrorCode.NONE) printLine(`Deleted topic ${name}.`);
         else if (result.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && args.flag('if-exists')) printLine(`Topic ${name} does not exist.`);
         else {
@@ -246,14 +164,7 @@ export const topicsAddPartitions: Command = {
     const count = args.optionalInt('partitions', 1, 1_000_000);
     if (count === undefined) throw new UsageError('topics add-partitions needs --partitions N (the new total)');
     return withClient(context, async (client) => {
-      const { body } = await client.request(createPartitionsApi, {
-        topics: [{ name, count, assignments: null }],
-        timeoutMs: context.timeoutMs,
-        validateOnly: args.flag('validate-only'),
-      });
-      const result = body.results[0];
-      if (result === undefined) throw new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'the broker answered without the topic', `topic "${name}"`);
-      if (result.errorCode !== ErrorCode.NONE) throw new BrokerError(result.errorCode, result.errorMessage, `topic "${name}"`);
+      await addPartitions(client, name, count, { validateOnly: args.flag('validate-only'), timeoutMs: context.timeoutMs });
       printLine(args.flag('validate-only') ? `Topic ${name} can have ${count} partitions (not changed).` : `Topic ${name} now has ${count} partitions.`);
       return 0;
     });

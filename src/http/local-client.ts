@@ -67,12 +67,20 @@ export class LocalClient implements KafkaRequester {
     return body;
   }
 
+  /** The version a request of this API is handled at: this broker's handler's highest, capped as a KafkaClient caps it. */
+  pickVersion<Req extends object, Res extends object>(schema: ApiSchema<Req, Res>, cap = Number.MAX_SAFE_INTEGER): number {
+    const handler = this.options.registry.get(schema.apiKey);
+    if (handler === undefined) throw new BrokerError(ErrorCode.UNSUPPORTED_VERSION, 'the broker does not serve it', schema.name);
+    const version = Math.min(handler.maxVersion, CEILINGS.get(schema.apiKey) ?? schema.maxVersion, schema.maxVersion, cap);
+    if (version < Math.max(handler.minVersion, schema.minVersion)) throw new BrokerError(ErrorCode.UNSUPPORTED_VERSION, `the broker serves v${handler.minVersion}-${handler.maxVersion}`, schema.name);
+    return version;
+  }
+
   async request<Req extends object, Res extends object>(schema: ApiSchema<Req, Res>, body: Encodable<Req>, options: RequestOptions = {}): Promise<Response<Res>> {
     const { services, registry } = this.options;
     const handler = registry.get(schema.apiKey) as Handler<Req, Res> | undefined;
     if (handler === undefined) throw new BrokerError(ErrorCode.UNSUPPORTED_VERSION, 'the broker does not serve it', schema.name);
-    const version = Math.min(handler.maxVersion, CEILINGS.get(schema.apiKey) ?? schema.maxVersion, options.maxVersion ?? Number.MAX_SAFE_INTEGER);
-    if (version < handler.minVersion) throw new BrokerError(ErrorCode.UNSUPPORTED_VERSION, `the broker serves v${handler.minVersion}-${handler.maxVersion}`, schema.name);
+    const version = this.pickVersion(schema, options.maxVersion);
     const authorizer = services.authorizer;
     const { principal, clientHost } = this.session;
     // As on a Kafka connection: the inter-broker APIs need CLUSTER_ACTION on the cluster.

@@ -202,6 +202,8 @@ export function parseBootstrap(value: string): BrokerAddress[] {
 export interface KafkaRequester {
   request<Req extends object, Res extends object>(schema: ApiSchema<Req, Res>, body: Encodable<Req>, options?: RequestOptions): Promise<Response<Res>>;
   metadata(topics: readonly string[] | null, allowAutoTopicCreation?: boolean): Promise<MetadataResponse>;
+  /** The version a request of this API goes out with, or a BrokerError when there is none in common. */
+  pickVersion<Req extends object, Res extends object>(schema: ApiSchema<Req, Res>, cap?: number): number;
 }
 
 export class KafkaClient implements KafkaRequester {
