@@ -78,6 +78,14 @@ export const limits = {
   httpTokensMax: 10_000,
   /** Milliseconds a login token is good for. */
   httpTokenLifetimeMs: 60 * 60 * 1000,
+  /** Milliseconds the admin API (/api/v1/…) gives the broker for one operation's requests (CreateTopics' timeout, coordinator retries). */
+  adminApiTimeoutMs: 30_000,
+  /** Records one GET …/messages answers at most (its `limit` is capped here). */
+  adminApiMessagesMax: 500,
+  /** Bytes of records one GET …/messages fetches at most (its Fetch's max_bytes, summed over its fetches): bounds the memory and the answer. */
+  adminApiMessageBytesMax: 1024 * 1024,
+  /** Fetches one GET …/messages sends at most (a page of small batches, or control batches, may need more than one). */
+  adminApiMessageFetchesMax: 8,
   /** WebSocket consumers (/ws) a broker serves at once, over all HTTP listeners; more are refused at the upgrade (503). */
   wsConnectionsMax: 1_024,
   /** Bytes of one message from a WebSocket client (they are small JSON commands); more closes the connection (1009). */

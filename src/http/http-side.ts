@@ -1,5 +1,6 @@
 // The broker's HTTP side assembled: the server on http.listeners with its routes — /metrics, the
-// login routes, the WebSocket consumers at /ws, the browser client and its example page — and what they share (the authenticator, the
+// login routes, the admin API (/api/v1/…), the WebSocket consumers at /ws, the browser client and its
+// example page — and what they share (the authenticator, the
 // record decode pool). broker.ts starts it before the Kafka listeners and closes it with them.
 
 import type { HttpListener, TlsSettings } from '../config/broker-config.js';
@@ -8,6 +9,7 @@ import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../logger.js';
 import { routeWebSocketConsumers } from '../ws/ws-route.js';
 import type { Decoder } from '../ws/ws-consumer.js';
+import { routeAdminApi } from './api/admin-api.js';
 import { HttpAuthenticator } from './http-auth.js';
 import { NodeHttpServer, type BoundHttpListener } from './http-server.js';
 import { routeLogin } from './login-route.js';
@@ -38,6 +40,7 @@ export class HttpSide {
     routeMetrics(server, parts.metrics);
     routeLogin(server, auth);
     routeWsClient(server);
+    routeAdminApi(server, { services: parts.services, registry: parts.registry, auth, logger: parts.logger });
     routeWebSocketConsumers(server, { services: parts.services, registry: parts.registry, auth, decoder: parts.decoder, logger: parts.logger });
     try {
       return new HttpSide(server, parts, await server.listen(listeners, tls));

@@ -1,0 +1,49 @@
+// GET /api/v1/topics/:topic/partitions/:partition/messages: a page of a partition's committed
+// records from `offset` or `timestamp` (ms since the epoch; neither: the log start), at most
+// `limit` records (capped at limits.adminApiMessagesMax), keys, values and header values as UTF-8
+// text or base64 (`encoding=text|base64`, default text). Over operations/messages.ts.
+
+import { limits } from '../../config/limits.js';
+import { readMessages, type MessagesFrom } from '../../operations/messages.js';
+import type { HttpServer } from '../http-server.js';
+import { ApiError, apiRoute, optionalInteger, query, type AdminApiParts } from './api-router.js';
+
+const DEFAULT_LIMIT = 100;
+const PARTITION_MAX = 2_147_483_647;
+
+export function routeMessages(http: HttpServer, parts: AdminApiParts): void {
+  apiRoute(http, parts, 'GET', '/api/v1/topics/:topic/partitions/:partition/messages', async ({ request, client, timeoutMs }) => {
+    const topic = request.params.topic!;
+    const partition = optionalInteger('partition', request.params.partition, 0, PARTITION_MAX)!;
+    const offset = optionalInteger('offset', query(request, 'offset'), 0, Number.MAX_SAFE_INTEGER);
+    const timestamp = optionalInteger('timestamp', query(request, 'timestamp'), 0, Number.MAX_SAFE_INTEGER);
+    if (offset !== undefined && timestamp !== undefined) throw new ApiError('give offset or timestamp, not both');
+    const limit = optionalInteger('limit', query(request, 'limit'), 1, limits.adminApiMessagesMax) ?? DEFAULT_LIMIT;
+    const encoding = query(request, 'encoding') ?? 'text';
+    if (encoding !== 'text' && encoding !== 'base64') throw new ApiError('encoding must be text or base64');
+    const from: MessagesFrom = offset !== undefined ? { offset } : timestamp !== undefined ? { timestamp } : { earliest: true };
+    const page = await readMessages(client, { topic, partition, from, limit, timeoutMs });
+    const encode = (bytes: Buffer | null): string | null => (bytes === null ? null : bytes.toString(encoding === 'text' ? 'utf8' : 'base64'));
+    return {
+      status: 200,
+      body: {
+        topic,
+        partition,
+        encoding,
+        startOffset: page.startOffset,
+        nextOffset: page.nextOffset,
+        logStartOffset: page.logStartOffset,
+        highWatermark: page.highWatermark,
+        lastStableOffset: page.lastStableOffset,
+        records: page.records.map((record) => ({
+          offset: record.offset,
+          timestamp: record.timestamp,
+          key: encode(record.key),
+          value: encode(record.value),
+          headers: record.headers.map((header) => ({ key: header.key, value: encode(header.value) })),
+        })),
+        skipped: page.skipped,
+      },
+    };
+  });
+}

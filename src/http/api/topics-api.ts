@@ -1,0 +1,103 @@
+// /api/v1/topics: list, create, describe, delete, add partitions, and a topic's configs, over the
+// shared operations of operations/topics.ts and operations/configs.ts (what `spate topics` and
+// `spate configs` do). What the user may not describe is absent from the list, as in Metadata.
+
+import { BrokerError } from '../../network/kafka-client.js';
+import { alterResourceConfigs, ConfigOperation, describeResourceConfigs, ResourceType, sourceName } from '../../operations/configs.js';
+import { addPartitions, createTopic, deleteTopics, describeTopic, listTopics } from '../../operations/topics.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import type { HttpServer } from '../http-server.js';
+import { ApiError, apiRoute, bodyObject, optionalBoolean, optionalInteger, optionalString, query, type AdminApiParts } from './api-router.js';
+
+/** Kafka's bounds on a request's partitions and replication factor (the broker checks its own limits). */
+const PARTITIONS_MAX = 1_000_000;
+const REPLICATION_FACTOR_MAX = 32_767;
+/** Config changes in one PATCH; Kafka has a few hundred topic keys. */
+const CONFIG_CHANGES_MAX = 1_000;
+
+export function routeTopics(http: HttpServer, parts: AdminApiParts): void {
+  apiRoute(http, parts, 'GET', '/api/v1/topics', async ({ request, client }) => {
+    const internal = optionalBoolean('internal', query(request, 'internal')) ?? false;
+    return { status: 200, body: { topics: await listTopics(client, { internal }) } };
+  });
+
+  apiRoute(http, parts, 'POST', '/api/v1/topics', async ({ request, client, timeoutMs }) => {
+    const body = bodyObject(request);
+    const name = optionalString('name', body.name);
+    if (name === undefined || name === '') throw new ApiError('name is required');
+    const partitions = optionalInteger('partitions', body.partitions, 1, PARTITIONS_MAX);
+    const replicationFactor = optionalInteger('replicationFactor', body.replicationFactor, 1, REPLICATION_FACTOR_MAX);
+    const validateOnly = optionalBoolean('validateOnly', body.validateOnly) ?? false;
+    const configs = configMap('configs', body.configs);
+    const created = await createTopic(client, { name, partitions, replicationFactor, configs, validateOnly, timeoutMs });
+    return { status: validateOnly ? 200 : 201, body: { ...created, validateOnly } };
+  });
+
+  apiRoute(http, parts, 'GET', '/api/v1/topics/:topic', async ({ request, client, timeoutMs }) => {
+    return { status: 200, body: await describeTopic(client, request.params.topic!, timeoutMs) };
+  });
+
+  apiRoute(http, parts, 'DELETE', '/api/v1/topics/:topic', async ({ request, client, timeoutMs }) => {
+    const name = request.params.topic!;
+    const [result] = await deleteTopics(client, [name], timeoutMs);
+    if (result === undefined) throw new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'the broker answered without the topic', `topic "${name}"`);
+    if (result.errorCode !== ErrorCode.NONE) throw new BrokerError(result.errorCode, result.errorMessage, `topic "${name}"`);
+    return { status: 204 };
+  });
+
+  apiRoute(http, parts, 'POST', '/api/v1/topics/:topic/partitions', async ({ request, client, timeoutMs }) => {
+    const name = request.params.topic!;
+    const body = bodyObject(request);
+    const count = optionalInteger('partitions', body.partitions, 1, PARTITIONS_MAX);
+    if (count === undefined) throw new ApiError('partitions (the new total) is required');
+    const validateOnly = optionalBoolean('validateOnly', body.validateOnly) ?? false;
+    await addPartitions(client, name, count, { validateOnly, timeoutMs });
+    return { status: 200, body: { name, partitions: count, validateOnly } };
+  });
+
+  apiRoute(http, parts, 'GET', '/api/v1/topics/:topic/configs', async ({ request, client }) => {
+    const name = request.params.topic!;
+    const all = optionalBoolean('all', query(request, 'all')) ?? false;
+    const entries = await describeResourceConfigs(client, { type: ResourceType.TOPIC, name }, `topic "${name}"`, false);
+    return {
+      status: 200,
+      body: {
+        topic: name,
+        configs: entries
+          .filter((entry) => all || !entry.isDefault)
+          .sort((a, b) => a.name.localeCompare(b.name))
+          .map((entry) => ({ name: entry.name, value: entry.value, source: sourceName(entry.configSource), isDefault: entry.isDefault, readOnly: entry.readOnly, sensitive: entry.isSensitive })),
+      },
+    };
+  });
+
+  apiRoute(http, parts, 'PATCH', '/api/v1/topics/:topic/configs', async ({ request, client }) => {
+    const name = request.params.topic!;
+    const body = bodyObject(request);
+    const set = configMap('set', body.set);
+    const deleted = body.delete === undefined || body.delete === null ? [] : body.delete;
+    if (!Array.isArray(deleted) || deleted.some((key) => typeof key !== 'string' || key === '')) throw new ApiError('delete must be an array of config names');
+    const changes = [
+      ...set.map((entry) => ({ name: entry.name, configOperation: ConfigOperation.SET, value: entry.value })),
+      ...(deleted as string[]).map((key) => ({ name: key, configOperation: ConfigOperation.DELETE, value: null })),
+    ];
+    if (changes.length === 0) throw new ApiError('give configs to set ("set": {"key": "value"}) or delete ("delete": ["key"])');
+    if (changes.length > CONFIG_CHANGES_MAX) throw new ApiError(`at most ${CONFIG_CHANGES_MAX} changes at once`);
+    const validateOnly = optionalBoolean('validateOnly', body.validateOnly) ?? false;
+    await alterResourceConfigs(client, { type: ResourceType.TOPIC, name }, `topic "${name}"`, changes, validateOnly);
+    return { status: 200, body: { topic: name, set: Object.fromEntries(set.map((entry) => [entry.name, entry.value])), deleted, validateOnly } };
+  });
+}
+
+/** `{"key": "value", …}` as config entries; absent: none. */
+function configMap(field: string, value: unknown): { name: string; value: string }[] {
+  if (value === undefined || value === null) return [];
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ApiError(`${field} must be an object of config names to string values`);
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > CONFIG_CHANGES_MAX) throw new ApiError(`${field}: at most ${CONFIG_CHANGES_MAX} configs`);
+  return entries.map(([name, entry]) => {
+    if (typeof entry === 'number' || typeof entry === 'boolean') return { name, value: String(entry) };
+    if (typeof entry !== 'string') throw new ApiError(`${field}.${name} must be a string`);
+    return { name, value: entry };
+  });
+}
