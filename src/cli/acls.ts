@@ -31,98 +31,37 @@
 // errors keep their names (SECURITY_DISABLED, CLUSTER_AUTHORIZATION_FAILED, INVALID_REQUEST): exit 1.
 //
 // The wire codes are Kafka's (AclOperation, AclPermissionType, ResourceType, PatternType),
-// written out here so the CLI needs nothing of the broker's security code.
+// written out in operations/acls.ts so the CLI needs nothing of the broker's security code.
 
 import { createInterface } from 'node:readline';
 import type { ParsedArgs } from './args.js';
 import { withClient, type Command } from './command.js';
-import { BrokerError, UsageError } from './errors.js';
+import { UsageError } from './errors.js';
 import { printError, printJson, printLine } from './output.js';
-import type { KafkaClient } from '../network/kafka-client.js';
-import { ErrorCode } from '../protocol/errors.js';
-import type { DeleteAclsFilter } from '../protocol/generated/delete-acls-request.js';
-import { createAclsApi, deleteAclsApi, describeAclsApi } from '../protocol/generated/index.js';
-
-const RESOURCE_TYPE = { ANY: 1, TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5, DELEGATION_TOKEN: 6, USER: 7 } as const;
-const PATTERN_TYPE = { ANY: 1, MATCH: 2, LITERAL: 3, PREFIXED: 4 } as const;
-const OPERATION = {
-  ANY: 1, ALL: 2, READ: 3, WRITE: 4, CREATE: 5, DELETE: 6, ALTER: 7, DESCRIBE: 8, CLUSTER_ACTION: 9,
-  DESCRIBE_CONFIGS: 10, ALTER_CONFIGS: 11, IDEMPOTENT_WRITE: 12, CREATE_TOKENS: 13, DESCRIBE_TOKENS: 14,
-} as const;
-const PERMISSION = { ANY: 1, DENY: 2, ALLOW: 3 } as const;
-
-/** The cluster resource's one name (Kafka's Resource.CLUSTER_NAME). */
-const CLUSTER_NAME = 'kafka-cluster';
-const WILDCARD_HOST = '*';
-
-const nameOf = (codes: Readonly<Record<string, number>>, code: number): string => Object.keys(codes).find((name) => codes[name] === code) ?? 'UNKNOWN';
+import {
+  AclMap,
+  aclsToJson as toJson,
+  CLUSTER_NAME,
+  createAcls,
+  deleteAcls,
+  describeAcls as describe,
+  nameOf,
+  OPERATION,
+  PATTERN_TYPE,
+  patternKey,
+  PERMISSION,
+  RESOURCE_TYPE,
+  showEntry,
+  showFilter,
+  showPattern,
+  VALID_OPERATIONS,
+  WILDCARD_HOST,
+  type Entry,
+  type Pattern,
+} from '../operations/acls.js';
 
 /** The operations --operation accepts, Kafka's names (ClusterAction is CLUSTER_ACTION). */
 const OPERATION_NAMES = ['Read', 'Write', 'Create', 'Delete', 'Alter', 'Describe', 'ClusterAction', 'DescribeConfigs', 'AlterConfigs', 'IdempotentWrite', 'All'] as const;
-
-/** The operations an ACL of each resource type may name (Kafka's AclEntry.supportedOperations, and ALL), in Kafka's order. */
-const VALID_OPERATIONS: Readonly<Record<number, readonly number[]>> = {
-  [RESOURCE_TYPE.TOPIC]: [OPERATION.READ, OPERATION.WRITE, OPERATION.CREATE, OPERATION.DESCRIBE, OPERATION.DELETE, OPERATION.ALTER, OPERATION.DESCRIBE_CONFIGS, OPERATION.ALTER_CONFIGS, OPERATION.ALL],
-  [RESOURCE_TYPE.GROUP]: [OPERATION.READ, OPERATION.DESCRIBE, OPERATION.DELETE, OPERATION.ALL],
-  [RESOURCE_TYPE.CLUSTER]: [OPERATION.CREATE, OPERATION.CLUSTER_ACTION, OPERATION.DESCRIBE_CONFIGS, OPERATION.ALTER_CONFIGS, OPERATION.IDEMPOTENT_WRITE, OPERATION.ALTER, OPERATION.DESCRIBE, OPERATION.ALL],
-  [RESOURCE_TYPE.TRANSACTIONAL_ID]: [OPERATION.DESCRIBE, OPERATION.WRITE, OPERATION.ALL],
-  [RESOURCE_TYPE.DELEGATION_TOKEN]: [OPERATION.DESCRIBE, OPERATION.ALL],
-};
-
-/** A resource pattern, or (for list and remove) a pattern filter when its type is ANY or MATCH. */
-interface Pattern {
-  readonly resourceType: number;
-  readonly name: string;
-  readonly patternType: number;
-}
-
-/** An access control entry: who, from where, what, ALLOW or DENY. */
-interface Entry {
-  readonly principal: string;
-  readonly host: string;
-  readonly operation: number;
-  readonly permission: number;
-}
-
-const patternKey = (p: Pattern): string => `${p.resourceType}\u0000${p.patternType}\u0000${p.name}`;
-const entryKey = (e: Entry): string => `${e.principal}\u0000${e.host}\u0000${e.operation}\u0000${e.permission}`;
-
-/** Kafka's ResourcePattern.toString. */
-const showPattern = (p: Pattern): string => `ResourcePattern(resourceType=${nameOf(RESOURCE_TYPE, p.resourceType)}, name=${p.name}, patternType=${nameOf(PATTERN_TYPE, p.patternType)})`;
-/** Kafka's ResourcePatternFilter.toString. */
-const showFilter = (p: Pattern): string => `ResourcePatternFilter(resourceType=${nameOf(RESOURCE_TYPE, p.resourceType)}, name=${p.name}, patternType=${nameOf(PATTERN_TYPE, p.patternType)})`;
-/** Kafka's AccessControlEntry.toString. */
-const showEntry = (e: Entry): string => `(principal=${e.principal}, host=${e.host}, operation=${nameOf(OPERATION, e.operation)}, permissionType=${nameOf(PERMISSION, e.permission)})`;
-
-const compare = (a: string | number, b: string | number): number => (a < b ? -1 : a > b ? 1 : 0);
-const comparePatterns = (a: Pattern, b: Pattern): number => compare(a.resourceType, b.resourceType) || compare(a.patternType, b.patternType) || compare(a.name, b.name);
-const compareEntries = (a: Entry, b: Entry): number => compare(a.principal, b.principal) || compare(a.host, b.host) || compare(a.operation, b.operation) || compare(a.permission, b.permission);
-
-/** Resource patterns with their entries, each pattern once, each entry once per pattern. */
-class AclMap {
-  private readonly map = new Map<string, { pattern: Pattern; entries: Map<string, Entry> }>();
-
-  add(pattern: Pattern, entries: readonly Entry[]): void {
-    let slot = this.map.get(patternKey(pattern));
-    if (slot === undefined) this.map.set(patternKey(pattern), (slot = { pattern, entries: new Map() }));
-    for (const entry of entries) slot.entries.set(entryKey(entry), entry);
-  }
-
-  /** Sorted: by resource type, pattern type and name; entries by principal, host, operation, permission. */
-  sorted(): { pattern: Pattern; entries: Entry[] }[] {
-    return [...this.map.values()].map(({ pattern, entries }) => ({ pattern, entries: [...entries.values()].sort(compareEntries) })).sort((a, b) => comparePatterns(a.pattern, b.pattern));
-  }
-}
-
-/** The structured form --json prints. */
-function toJson(acls: readonly { pattern: Pattern; entries: readonly Entry[] }[]): unknown {
-  return acls.map(({ pattern, entries }) => ({
-    resourceType: nameOf(RESOURCE_TYPE, pattern.resourceType),
-    name: pattern.name,
-    patternType: nameOf(PATTERN_TYPE, pattern.patternType),
-    acls: entries.map((e) => ({ principal: e.principal, host: e.host, operation: nameOf(OPERATION, e.operation), permissionType: nameOf(PERMISSION, e.permission) })),
-  }));
-}
 
 /** "Heading `pattern`:", a tab-indented line per entry, a blank line (Kafka's layout). */
 function printResource(heading: string, pattern: string, entries: readonly Entry[]): void {
@@ -248,31 +187,6 @@ function resourceAcls(args: ParsedArgs, patternType: number): { pattern: Pattern
 
 // ---- the broker's side ----
 
-/** DescribeAcls of each filter (all ACLs when there is none), grouped by resource pattern. */
-async function describe(client: KafkaClient, filters: readonly Pattern[]): Promise<{ pattern: Pattern; entries: Entry[] }[]> {
-  const asked = filters.length > 0 ? filters : [null];
-  const acls = new AclMap();
-  for (const filter of asked) {
-    const { body } = await client.request(describeAclsApi, {
-      resourceTypeFilter: filter?.resourceType ?? RESOURCE_TYPE.ANY,
-      resourceNameFilter: filter?.name ?? null,
-      patternTypeFilter: filter?.patternType ?? PATTERN_TYPE.ANY,
-      principalFilter: null,
-      hostFilter: null,
-      operation: OPERATION.ANY,
-      permissionType: PERMISSION.ANY,
-    });
-    if (body.errorCode !== ErrorCode.NONE) throw new BrokerError(body.errorCode, body.errorMessage, 'DescribeAcls');
-    for (const resource of body.resources) {
-      acls.add(
-        { resourceType: resource.resourceType, name: resource.resourceName, patternType: resource.patternType },
-        resource.acls.map((acl) => ({ principal: acl.principal, host: acl.host, operation: acl.operation, permission: acl.permissionType })),
-      );
-    }
-  }
-  return acls.sorted();
-}
-
 /** Kafka's listing: every resource's entries, or under each --principal only that principal's. */
 function printListing(acls: readonly { pattern: Pattern; entries: readonly Entry[] }[], principals: readonly string[]): void {
   if (principals.length === 0) {
@@ -380,45 +294,12 @@ export const aclsAdd: Command = {
     if (acls.some(({ entries }) => entries.length === 0)) throw new UsageError('You must specify one of: --allow-principal, --deny-principal when trying to add ACLs.');
     const json = args.flag('json');
     if (!json) for (const { pattern, entries } of acls) printResource('Adding ACLs for resource', showPattern(pattern), entries);
-    const creations = acls.flatMap(({ pattern, entries }) =>
-      entries.map((e) => ({ resourceType: pattern.resourceType, resourceName: pattern.name, resourcePatternType: pattern.patternType, principal: e.principal, host: e.host, operation: e.operation, permissionType: e.permission })),
-    );
     return withClient(context, async (client) => {
-      const { body } = await client.request(createAclsApi, { creations });
-      const failures = new Map<string, BrokerError>();
-      creations.forEach((creation, index) => {
-        const result = body.results[index];
-        const code = result === undefined ? ErrorCode.UNKNOWN_SERVER_ERROR : result.errorCode;
-        if (code === ErrorCode.NONE) return;
-        const message = result === undefined ? 'CreateAcls answered without this ACL' : result.errorMessage;
-        // One line for an error every ACL got (SECURITY_DISABLED, CLUSTER_AUTHORIZATION_FAILED); else one per ACL.
-        const pattern = { resourceType: creation.resourceType, name: creation.resourceName, patternType: creation.resourcePatternType };
-        const entry = { principal: creation.principal, host: creation.host, operation: creation.operation, permission: creation.permissionType };
-        failures.set(`${code}\u0000${message}\u0000${patternKey(pattern)}\u0000${entryKey(entry)}`, new BrokerError(code, message, `${showPattern(pattern)} ${showEntry(entry)}`));
-      });
-      if (failures.size > 0 && failures.size === creations.length) {
-        const distinct = new Set([...failures.values()].map((error) => `${error.errorCode}\u0000${error.detail}`));
-        if (distinct.size === 1) {
-          const first = [...failures.values()][0]!;
-          throw new BrokerError(first.errorCode, first.detail, 'CreateAcls');
-        }
-      }
-      for (const error of failures.values()) printError(error.message);
-      if (json) {
-        const added = new AclMap();
-        creations.forEach((creation, index) => {
-          if (body.results[index]?.errorCode === ErrorCode.NONE) {
-            added.add(
-              { resourceType: creation.resourceType, name: creation.resourceName, patternType: creation.resourcePatternType },
-              [{ principal: creation.principal, host: creation.host, operation: creation.operation, permission: creation.permissionType }],
-            );
-          }
-        });
-        printJson(toJson(added.sorted()));
-      } else {
-        printListing(await describe(client, acls.map(({ pattern }) => pattern)), []);
-      }
-      return failures.size > 0 ? 1 : 0;
+      const { added, failures } = await createAcls(client, acls);
+      for (const error of failures) printError(error.message);
+      if (json) printJson(toJson(added));
+      else printListing(await describe(client, acls.map(({ pattern }) => pattern)), []);
+      return failures.length > 0 ? 1 : 0;
     });
   },
 };
@@ -514,35 +395,13 @@ export const aclsRemove: Command = {
       }
       acls = confirmed;
     }
-    const filters = acls.flatMap(({ pattern, entries }): DeleteAclsFilter[] => {
-      const base = { resourceTypeFilter: pattern.resourceType, resourceNameFilter: pattern.name, patternTypeFilter: pattern.patternType };
-      if (entries.length === 0) return [{ ...base, principalFilter: null, hostFilter: null, operation: OPERATION.ANY, permissionType: PERMISSION.ANY }];
-      return entries.map((e) => ({ ...base, principalFilter: e.principal, hostFilter: e.host, operation: e.operation, permissionType: e.permission }));
-    });
     return withClient(context, async (client) => {
-      const { body } = await client.request(deleteAclsApi, { filters });
-      const removed = new AclMap();
-      const errors = new Map<string, BrokerError>();
-      for (const result of body.filterResults) {
-        if (result.errorCode !== ErrorCode.NONE) {
-          errors.set(`${result.errorCode}\u0000${result.errorMessage}`, new BrokerError(result.errorCode, result.errorMessage, 'DeleteAcls'));
-          continue;
-        }
-        for (const match of result.matchingAcls) {
-          const pattern = { resourceType: match.resourceType, name: match.resourceName, patternType: match.patternType };
-          const entry = { principal: match.principal, host: match.host, operation: match.operation, permission: match.permissionType };
-          if (match.errorCode === ErrorCode.NONE) removed.add(pattern, [entry]);
-          else errors.set(`${match.errorCode}\u0000${patternKey(pattern)}\u0000${entryKey(entry)}`, new BrokerError(match.errorCode, match.errorMessage, `${showPattern(pattern)} ${showEntry(entry)}`));
-        }
-      }
-      if (body.filterResults.length !== filters.length) errors.set('count', new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, `DeleteAcls answered ${body.filterResults.length} filters of ${filters.length}`));
-      const gone = removed.sorted();
-      if (errors.size === 1 && gone.length === 0) throw [...errors.values()][0]!;
+      const { removed: gone, errors } = await deleteAcls(client, acls);
       if (args.flag('json')) printJson(toJson(gone));
       else if (gone.length === 0) printLine('No ACLs matched, none removed.');
       else for (const { pattern, entries } of gone) printResource('Removed ACLs for resource', showPattern(pattern), entries);
-      for (const error of errors.values()) printError(error.message);
-      return errors.size > 0 ? 1 : 0;
+      for (const error of errors) printError(error.message);
+      return errors.length > 0 ? 1 : 0;
     });
   },
 };

@@ -19,24 +19,9 @@
 
 import type { ParsedArgs } from './args.js';
 import { jsonOption, withClient, type Command } from './command.js';
-import { BrokerError, UsageError } from './errors.js';
+import { UsageError } from './errors.js';
 import { printJson, printLine } from './output.js';
-import type { KafkaClient } from '../network/kafka-client.js';
-import { ErrorCode } from '../protocol/errors.js';
-import { alterClientQuotasApi, describeClientQuotasApi } from '../protocol/generated/index.js';
-
-/** The keys of user and client-id quotas (Kafka's QuotaConfigs), for the usage check and help. */
-const QUOTA_KEYS = ['producer_byte_rate', 'consumer_byte_rate', 'request_percentage', 'controller_mutation_rate'] as const;
-const USER = 'user';
-const CLIENT_ID = 'client-id';
-/** DescribeClientQuotas match types. */
-const MatchType = { EXACT: 0, DEFAULT: 1 } as const;
-
-/** An entity part: a name, null for the default; an entity has a user part, a client-id part or both. */
-interface Entity {
-  readonly user?: string | null;
-  readonly clientId?: string | null;
-}
+import { alterQuotas, describeEntity, describeQuotas, QUOTA_KEYS, sortedQuotas as sorted, wireEntity, type Entity } from '../operations/quotas.js';
 
 const entityOptions = [
   { name: 'user', kind: 'value', valueName: 'NAME', help: 'a user (the principal\'s name without User:)' },
@@ -59,26 +44,6 @@ function entityFrom(args: ParsedArgs): Entity | null {
   return { ...(user === undefined ? {} : { user }), ...(clientId === undefined ? {} : { clientId }) };
 }
 
-function wireEntity(entity: Entity): { entityType: string; entityName: string | null }[] {
-  const parts: { entityType: string; entityName: string | null }[] = [];
-  if (entity.user !== undefined) parts.push({ entityType: USER, entityName: entity.user });
-  if (entity.clientId !== undefined) parts.push({ entityType: CLIENT_ID, entityName: entity.clientId });
-  return parts;
-}
-
-/** "user-principal 'alice', the default client-id", as kafka-configs.sh names an entity. */
-function describeEntity(parts: readonly { entityType: string; entityName: string | null }[]): string {
-  const names: Record<string, string> = { [USER]: 'user-principal', [CLIENT_ID]: 'client-id', ip: 'ip' };
-  const order = [USER, CLIENT_ID, 'ip'];
-  return [...parts]
-    .sort((a, b) => order.indexOf(a.entityType) - order.indexOf(b.entityType))
-    .map(({ entityType, entityName }) => {
-      const type = names[entityType] ?? entityType;
-      return entityName === null ? `the default ${type}` : `${type} '${entityName}'`;
-    })
-    .join(', ');
-}
-
 /** Java's Double.toString, as kafka-configs.sh prints a quota (`2097152.0`, `1.0E7`). */
 export function javaDouble(value: number): string {
   const magnitude = Math.abs(value);
@@ -86,30 +51,6 @@ export function javaDouble(value: number): string {
   if (magnitude === 0 || (magnitude >= 1e-3 && magnitude < 1e7)) return Number.isInteger(value) ? value.toFixed(1) : String(value);
   const [mantissa, exponent] = value.toExponential().split('e') as [string, string];
   return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}E${exponent.replace('+', '')}`;
-}
-
-interface DescribedEntity {
-  readonly entity: { entityType: string; entityName: string | null }[];
-  readonly values: { key: string; value: number }[];
-}
-
-/** DescribeClientQuotas of one entity exactly (strict, as kafka-configs.sh asks), or of every quota. */
-async function describeQuotas(client: KafkaClient, entity: Entity | null): Promise<DescribedEntity[]> {
-  const components = entity === null ? [] : wireEntity(entity).map(({ entityType, entityName }) => (entityName === null ? { entityType, matchType: MatchType.DEFAULT, match: null } : { entityType, matchType: MatchType.EXACT, match: entityName }));
-  const { body } = await client.request(describeClientQuotasApi, { components, strict: entity !== null });
-  if (body.errorCode !== ErrorCode.NONE) throw new BrokerError(body.errorCode, body.errorMessage, 'DescribeClientQuotas');
-  return (body.entries ?? []).map((entry) => ({ entity: entry.entity.map(({ entityType, entityName }) => ({ entityType, entityName })), values: entry.values.map(({ key, value }) => ({ key, value })) }));
-}
-
-/** A stable order: by entity description, then key. */
-function sorted(entries: readonly DescribedEntity[]): DescribedEntity[] {
-  return [...entries]
-    .map((entry) => ({ ...entry, values: [...entry.values].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) }))
-    .sort((a, b) => {
-      const left = describeEntity(a.entity);
-      const right = describeEntity(b.entity);
-      return left < right ? -1 : left > right ? 1 : 0;
-    });
 }
 
 // ---- quotas describe ----
@@ -204,18 +145,7 @@ export const quotasAlter: Command = {
     if (added.size === 0 && deleted.length === 0) throw new UsageError('give --add-config K=V,… and/or --delete-config K,…');
     const wire = wireEntity(entity);
     const label = describeEntity(wire);
-    await withClient(context, async (client) => {
-      if (deleted.length > 0) {
-        const [current] = await describeQuotas(client, entity);
-        const missing = deleted.filter((key) => current?.values.find((value) => value.key === key) === undefined);
-        if (missing.length > 0) throw new BrokerError(ErrorCode.INVALID_CONFIG, `Invalid config(s): ${missing.join(',')}`, label);
-      }
-      const ops = [...[...added].map(([key, value]) => ({ key, value, remove: false })), ...deleted.map((key) => ({ key, value: 0, remove: true }))];
-      const { body } = await client.request(alterClientQuotasApi, { entries: [{ entity: wire, ops }], validateOnly: false });
-      const [result] = body.entries;
-      if (result === undefined) throw new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'AlterClientQuotas answered without the entity', label);
-      if (result.errorCode !== ErrorCode.NONE) throw new BrokerError(result.errorCode, result.errorMessage, label);
-    });
+    await withClient(context, (client) => alterQuotas(client, entity, added, deleted));
     printLine(`Completed updating quotas of ${label}${added.size > 0 ? `: set ${[...added].map(([key, value]) => `${key}=${javaDouble(value)}`).join(', ')}` : ''}${deleted.length > 0 ? `${added.size > 0 ? ';' : ':'} removed ${deleted.join(', ')}` : ''}.`);
     return 0;
   },

@@ -20,27 +20,13 @@
 // Broker errors keep their names (SECURITY_DISABLED without an authorizer, INVALID_CONFIG for an
 // overlapping prefix or a user of another tenant, RESOURCE_NOT_FOUND), exit 1.
 
-import { randomBytes } from 'node:crypto';
 import { parseByteSize, type ParsedArgs } from './args.js';
 import { jsonOption, withClient, type Command } from './command.js';
-import { BrokerError, UsageError } from './errors.js';
+import { UsageError } from './errors.js';
 import { formatTable, printJson, printLine } from './output.js';
 import { readPassword } from './users.js';
-import type { KafkaClient } from '../network/kafka-client.js';
-import { ErrorCode } from '../protocol/errors.js';
-import { alterUserScramCredentialsApi, deleteTopicsApi, describeConfigsApi, incrementalAlterConfigsApi } from '../protocol/generated/index.js';
-import { ZERO_UUID } from '../protocol/message.js';
-import { saltPassword, SCRAM_ITERATIONS_DEFAULT, SCRAM_MECHANISM_TYPES, SCRAM_MECHANISMS } from '../security/scram.js';
-import { TENANT_NAME_PATTERN, TENANT_RESOURCE_TYPE, TenantKey } from '../tenant/tenant-resource.js';
-
-const Op = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
-const SALT_BYTES = { 'SCRAM-SHA-256': 32, 'SCRAM-SHA-512': 64 } as const;
-
-interface Change {
-  readonly name: string;
-  readonly configOperation: number;
-  readonly value: string | null;
-}
+import { createTenant, deleteTenant, describeTenant, listTenants, updateTenant } from '../operations/tenants.js';
+import { TENANT_NAME_PATTERN, TenantKey } from '../tenant/tenant-resource.js';
 
 /** The limit options: option name, tenant key, whether it is a byte size (else a count). */
 const LIMIT_OPTIONS = [
@@ -62,49 +48,15 @@ function tenantName(args: ParsedArgs): string {
   return name;
 }
 
-/** The SET changes of the limit options given. */
-function limitChanges(args: ParsedArgs): Change[] {
-  return LIMIT_OPTIONS.flatMap(({ option, key, size }) => {
+/** The limits the options give, by record key. */
+function limitValues(args: ParsedArgs): Map<string, number> {
+  const limits = new Map<string, number>();
+  for (const { option, key, size } of LIMIT_OPTIONS) {
     const text = args.value(option);
-    if (text === undefined) return [];
-    const value = size ? parseByteSize(`--${option}`, text) : Number(args.int(option, 0, 0, Number.MAX_SAFE_INTEGER));
-    return [{ name: key, configOperation: Op.SET, value: String(value) }];
-  });
-}
-
-async function alterTenant(client: KafkaClient, name: string, changes: readonly Change[]): Promise<void> {
-  const { body } = await client.request(incrementalAlterConfigsApi, {
-    resources: [{ resourceType: TENANT_RESOURCE_TYPE, resourceName: name, configs: [...changes] }],
-    validateOnly: false,
-  });
-  const result = body.responses[0];
-  if (result === undefined) throw new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'IncrementalAlterConfigs answered without the tenant', `tenant ${name}`);
-  if (result.errorCode !== ErrorCode.NONE) throw new BrokerError(result.errorCode, result.errorMessage, `tenant ${name}`);
-}
-
-async function describeTenant(client: KafkaClient, name: string): Promise<{ name: string; value: string }[]> {
-  const { body } = await client.request(describeConfigsApi, {
-    resources: [{ resourceType: TENANT_RESOURCE_TYPE, resourceName: name, configurationKeys: null }],
-    includeSynonyms: false,
-    includeDocumentation: false,
-  });
-  const result = body.results[0];
-  if (result === undefined) throw new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'DescribeConfigs answered without the tenant', `tenant ${name}`);
-  if (result.errorCode !== ErrorCode.NONE) throw new BrokerError(result.errorCode, result.errorMessage, name === '' ? 'tenants' : `tenant ${name}`);
-  return result.configs.map((entry) => ({ name: entry.name, value: entry.value ?? '' }));
-}
-
-/** SCRAM credentials (both mechanisms) for each user, with one password. */
-async function createUsers(client: KafkaClient, users: readonly string[], password: string): Promise<void> {
-  const upsertions = [];
-  for (const user of users) {
-    for (const mechanism of SCRAM_MECHANISMS) {
-      const salt = randomBytes(SALT_BYTES[mechanism]);
-      upsertions.push({ name: user, mechanism: SCRAM_MECHANISM_TYPES[mechanism], iterations: SCRAM_ITERATIONS_DEFAULT, salt, saltedPassword: await saltPassword(mechanism, password, salt, SCRAM_ITERATIONS_DEFAULT) });
-    }
+    if (text === undefined) continue;
+    limits.set(key, size ? parseByteSize(`--${option}`, text) : Number(args.int(option, 0, 0, Number.MAX_SAFE_INTEGER)));
   }
-  const { body } = await client.request(alterUserScramCredentialsApi, { deletions: [], upsertions });
-  for (const result of body.results) if (result.errorCode !== ErrorCode.NONE) throw new BrokerError(result.errorCode, result.errorMessage, `user "${result.user}"`);
+  return limits;
 }
 
 function usersOf(args: ParsedArgs, option: string): string[] {
@@ -139,22 +91,10 @@ export const tenantsCreate: Command = {
     const prefix = args.value('prefix');
     if (prefix === undefined || prefix === '') throw new UsageError('tenants create needs --prefix PREFIX');
     const users = usersOf(args, 'user');
-    const changes: Change[] = [{ name: TenantKey.prefix, configOperation: Op.SET, value: prefix }, ...limitChanges(args)];
-    if (users.length > 0) changes.push({ name: TenantKey.users, configOperation: Op.SET, value: users.join(',') });
+    const limits = limitValues(args);
     const password = args.has('password') || args.has('password-file') ? await readPassword(args) : null;
     if (password !== null && users.length === 0) throw new UsageError('--password makes the credentials of the --user users: name at least one');
-    await withClient(context, async (client) => {
-      const existing = await describeTenant(client, name).then(
-        () => true,
-        (error: unknown) => {
-          if (error instanceof BrokerError && error.errorCode === ErrorCode.RESOURCE_NOT_FOUND) return false;
-          throw error;
-        },
-      );
-      if (existing) throw new BrokerError(ErrorCode.INVALID_REQUEST, `Tenant ${name} already exists (tenants update changes it)`, `tenant ${name}`);
-      if (password !== null) await createUsers(client, users, password);
-      await alterTenant(client, name, changes);
-    });
+    await withClient(context, (client) => createTenant(client, name, { prefix, users, limits, password }));
     printLine(`Created tenant ${name} (prefix ${prefix}${users.length > 0 ? `, users ${users.join(', ')}` : ''}).`);
     return 0;
   },
@@ -179,23 +119,17 @@ export const tenantsUpdate: Command = {
     const name = tenantName(args);
     const added = usersOf(args, 'user');
     const removed = usersOf(args, 'remove-user');
-    const changes: Change[] = limitChanges(args);
+    const limits = new Map<string, number | null>(limitValues(args));
     for (const { option, key } of LIMIT_OPTIONS) {
       if (!args.flag(`no-${option}`)) continue;
       if (args.has(option)) throw new UsageError(`give --${option} or --no-${option}, not both`);
-      changes.push({ name: key, configOperation: Op.DELETE, value: null });
+      limits.set(key, null);
     }
     if (added.length > 0 && removed.length > 0) throw new UsageError('add users and remove users in two updates');
-    if (added.length > 0) changes.push({ name: TenantKey.users, configOperation: Op.APPEND, value: added.join(',') });
-    if (removed.length > 0) changes.push({ name: TenantKey.users, configOperation: Op.SUBTRACT, value: removed.join(',') });
-    if (changes.length === 0) throw new UsageError('nothing to change: give --user, --remove-user or a limit option');
+    if (limits.size === 0 && added.length === 0 && removed.length === 0) throw new UsageError('nothing to change: give --user, --remove-user or a limit option');
     const password = args.has('password') || args.has('password-file') ? await readPassword(args) : null;
     if (password !== null && added.length === 0) throw new UsageError('--password makes the credentials of the --user users: name at least one');
-    await withClient(context, async (client) => {
-      await describeTenant(client, name); // RESOURCE_NOT_FOUND before any user is made
-      if (password !== null) await createUsers(client, added, password);
-      await alterTenant(client, name, changes);
-    });
+    await withClient(context, (client) => updateTenant(client, name, { addUsers: added, removeUsers: removed, limits, password }));
     printLine(`Updated tenant ${name}.`);
     return 0;
   },
@@ -211,9 +145,9 @@ export const tenantsList: Command = {
     maxPositionals: 0,
   },
   async run(args, context) {
-    const tenants = await withClient(context, (client) => describeTenant(client, ''));
-    if (args.flag('json')) printJson(tenants.map((tenant) => ({ name: tenant.name, prefix: tenant.value })));
-    else printLine(formatTable(['TENANT', 'PREFIX'], tenants.map((tenant) => [tenant.name, tenant.value])));
+    const tenants = await withClient(context, (client) => listTenants(client));
+    if (args.flag('json')) printJson(tenants);
+    else printLine(formatTable(['TENANT', 'PREFIX'], tenants.map((tenant) => [tenant.name, tenant.prefix])));
     return 0;
   },
 };
@@ -247,23 +181,7 @@ export const tenantsDelete: Command = {
   },
   async run(args, context) {
     const name = tenantName(args);
-    let deletedTopics: string[] = [];
-    await withClient(context, async (client) => {
-      const record = await describeTenant(client, name);
-      const prefix = record.find((entry) => entry.name === TenantKey.prefix)?.value;
-      if (prefix === undefined || prefix === '') throw new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'DescribeConfigs answered the tenant without its prefix', `tenant ${name}`);
-      if (args.flag('delete-topics')) {
-        const metadata = await client.metadata(null);
-        deletedTopics = metadata.topics.map((topic) => topic.name ?? '').filter((topic) => topic.startsWith(prefix));
-        if (deletedTopics.length > 0) {
-          const { body } = await client.request(deleteTopicsApi, { topics: deletedTopics.map((topic) => ({ name: topic, topicId: ZERO_UUID })), topicNames: deletedTopics, timeoutMs: context.timeoutMs });
-          for (const result of body.responses) {
-            if (result.errorCode !== ErrorCode.NONE && result.errorCode !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw new BrokerError(result.errorCode, result.errorMessage, `topic ${result.name ?? ''}`);
-          }
-        }
-      }
-      await alterTenant(client, name, [{ name: TenantKey.prefix, configOperation: Op.DELETE, value: null }]);
-    });
+    const deletedTopics = await withClient(context, (client) => deleteTenant(client, name, { deleteTopics: args.flag('delete-topics'), timeoutMs: context.timeoutMs }));
     printLine(`Deleted tenant ${name}${deletedTopics.length > 0 ? ` and its ${deletedTopics.length} topic${deletedTopics.length === 1 ? '' : 's'}` : ''}.`);
     return 0;
   },

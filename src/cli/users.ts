@@ -16,36 +16,27 @@
 // not exist, UNACCEPTABLE_CREDENTIAL, UNSUPPORTED_SASL_MECHANISM, DUPLICATE_RESOURCE (exit 1, as
 // every command's broker errors; printed after the other users' results).
 
-import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type { ParsedArgs } from './args.js';
 import { jsonOption, withClient, type Command } from './command.js';
-import { BrokerError, ConnectionError, UsageError } from './errors.js';
+import { ConnectionError, UsageError } from './errors.js';
 import { ZkClient } from '../cluster/zk/zk-client.js';
 import { ZkEntityConfigStore } from '../cluster/zk-entity-configs.js';
 import { ZkPaths } from '../cluster/zk/znodes.js';
 import { parseZooKeeperConnect } from '../config/definitions.js';
 import { createLogger } from '../logger.js';
 import { formatTable, printError, printJson, printLine } from './output.js';
-import type { KafkaClient } from '../network/kafka-client.js';
-import { ErrorCode } from '../protocol/errors.js';
-import type { DescribeUserScramCredentialsResult } from '../protocol/generated/describe-user-scram-credentials-response.js';
-import { alterUserScramCredentialsApi, describeUserScramCredentialsApi } from '../protocol/generated/index.js';
+import { alterUsers, deleteUsers, listUsers, scramUpsertions } from '../operations/users.js';
 import {
-  saltPassword,
   SCRAM_ITERATIONS_DEFAULT,
   SCRAM_ITERATIONS_MAX,
   SCRAM_ITERATIONS_MIN,
-  SCRAM_MECHANISM_TYPES,
   SCRAM_MECHANISMS,
   scramMechanismOfType,
   credentialFromSaltedPassword,
   formatCredential,
   type ScramMechanism,
 } from '../security/scram.js';
-
-/** A salt as long as the mechanism's hash (what Kafka's ScramFormatter makes, and scram.ts's makeCredential). */
-const SALT_BYTES: Readonly<Record<ScramMechanism, number>> = { 'SCRAM-SHA-256': 32, 'SCRAM-SHA-512': 64 };
 /** The most a password file or stdin may hold: a password is a line. */
 const PASSWORD_INPUT_BYTES_MAX = 64 * 1024;
 
@@ -60,10 +51,6 @@ function parseMechanisms(args: ParsedArgs, fallback: readonly ScramMechanism[] |
   const mechanism = SCRAM_MECHANISMS.find((name) => name === upper);
   if (mechanism === undefined) throw new UsageError(`--mechanism must be SCRAM-SHA-256, SCRAM-SHA-512 or both, got "${value}"`);
   return [mechanism];
-}
-
-function mechanismName(type: number): string {
-  return scramMechanismOfType(type) ?? `unknown mechanism ${type}`;
 }
 
 /** "SCRAM-SHA-256 and SCRAM-SHA-512" */
@@ -123,29 +110,6 @@ export async function readPassword(args: ParsedArgs): Promise<string> {
   return given;
 }
 
-/** DescribeUserScramCredentials of these users (null: every user); a request-level error is a BrokerError. */
-async function describeUsers(client: KafkaClient, users: readonly string[] | null): Promise<DescribeUserScramCredentialsResult[]> {
-  const { body } = await client.request(describeUserScramCredentialsApi, { users: users === null ? null : users.map((name) => ({ name })) });
-  if (body.errorCode !== ErrorCode.NONE) throw new BrokerError(body.errorCode, body.errorMessage, 'DescribeUserScramCredentials');
-  return body.results;
-}
-
-/** AlterUserScramCredentials: each user named, with its error (NONE when its changes were applied). */
-async function alterUsers(
-  client: KafkaClient,
-  deletions: readonly { name: string; mechanism: number }[],
-  upsertions: readonly { name: string; mechanism: number; iterations: number; salt: Buffer; saltedPassword: Buffer }[],
-): Promise<Map<string, BrokerError | null>> {
-  const { body } = await client.request(alterUserScramCredentialsApi, { deletions: [...deletions], upsertions: [...upsertions] });
-  const results = new Map<string, BrokerError | null>();
-  for (const name of [...deletions, ...upsertions].map((alteration) => alteration.name)) {
-    const result = body.results.find((r) => r.user === name);
-    if (result === undefined) results.set(name, new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'AlterUserScramCredentials answered without the user', `user "${name}"`));
-    else results.set(name, result.errorCode === ErrorCode.NONE ? null : new BrokerError(result.errorCode, result.errorMessage, `user "${name}"`));
-  }
-  return results;
-}
-
 // ---- users create ----
 
 export const usersCreate: Command = {
@@ -176,12 +140,7 @@ export const usersCreate: Command = {
     const mechanisms = parseMechanisms(args, SCRAM_MECHANISMS)!;
     const iterations = args.int('iterations', SCRAM_ITERATIONS_DEFAULT, SCRAM_ITERATIONS_MIN, SCRAM_ITERATIONS_MAX);
     const password = await readPassword(args);
-    const upsertions = await Promise.all(
-      mechanisms.map(async (mechanism) => {
-        const salt = randomBytes(SALT_BYTES[mechanism]);
-        return { name: user, mechanism: SCRAM_MECHANISM_TYPES[mechanism], iterations, salt, saltedPassword: await saltPassword(mechanism, password, salt, iterations) };
-      }),
-    );
+    const upsertions = await scramUpsertions(user, password, mechanisms, iterations);
     const zookeeper = args.value('zookeeper');
     if (zookeeper !== undefined) {
       await writeToZooKeeper(zookeeper, user, upsertions, context.timeoutMs);
@@ -237,17 +196,11 @@ export const usersList: Command = {
   },
   async run(args, context) {
     const names = [...new Set(args.positionals)];
-    const results = await withClient(context, (client) => describeUsers(client, names.length === 0 ? null : names));
-    const found = results.filter((result) => result.errorCode === ErrorCode.NONE).sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
-    const users = found.map((result) => ({
-      user: result.user,
-      credentials: [...result.credentialInfos].sort((a, b) => a.mechanism - b.mechanism).map((info) => ({ mechanism: mechanismName(info.mechanism), iterations: info.iterations })),
-    }));
+    const { users, errors } = await withClient(context, (client) => listUsers(client, names.length === 0 ? null : names));
     if (args.flag('json')) printJson(users);
     else printLine(formatTable(['USER', 'MECHANISM', 'ITERATIONS'], users.flatMap((u) => u.credentials.map((c) => [u.user, c.mechanism, c.iterations]))));
-    const failed = results.filter((result) => result.errorCode !== ErrorCode.NONE);
-    for (const result of failed) printError(new BrokerError(result.errorCode, result.errorMessage, `user "${result.user}"`).message);
-    return failed.length > 0 ? 1 : 0;
+    for (const error of errors) printError(error.message);
+    return errors.length > 0 ? 1 : 0;
   },
 };
 
@@ -271,29 +224,9 @@ export const usersDelete: Command = {
   async run(args, context) {
     const names = [...new Set(args.positionals.map((_, index) => userName(args, index)))];
     const chosen = parseMechanisms(args, null);
-    return withClient(context, async (client) => {
-      const errors: BrokerError[] = [];
-      const deletions: { name: string; mechanism: number }[] = [];
-      if (chosen !== null) {
-        for (const name of names) for (const mechanism of chosen) deletions.push({ name, mechanism: SCRAM_MECHANISM_TYPES[mechanism] });
-      } else {
-        for (const result of await describeUsers(client, names)) {
-          if (result.errorCode === ErrorCode.RESOURCE_NOT_FOUND) errors.push(new BrokerError(result.errorCode, 'the user has no SCRAM credential to delete', `user "${result.user}"`));
-          else if (result.errorCode !== ErrorCode.NONE) errors.push(new BrokerError(result.errorCode, result.errorMessage, `user "${result.user}"`));
-          else for (const info of result.credentialInfos) deletions.push({ name: result.user, mechanism: info.mechanism });
-        }
-      }
-      const results = deletions.length === 0 ? new Map<string, BrokerError | null>() : await alterUsers(client, deletions, []);
-      for (const [name, error] of results) {
-        if (error !== null) {
-          errors.push(error);
-          continue;
-        }
-        const deleted = deletions.filter((deletion) => deletion.name === name).map((deletion) => mechanismName(deletion.mechanism));
-        printLine(`Deleted the ${listed(deleted)} credential${deleted.length === 1 ? '' : 's'} of user "${name}".`);
-      }
-      for (const error of errors) printError(error.message);
-      return errors.length > 0 ? 1 : 0;
-    });
+    const { deleted, errors } = await withClient(context, (client) => deleteUsers(client, names, chosen));
+    for (const { user, mechanisms } of deleted) printLine(`Deleted the ${listed(mechanisms)} credential${mechanisms.length === 1 ? '' : 's'} of user "${user}".`);
+    for (const error of errors) printError(error.message);
+    return errors.length > 0 ? 1 : 0;
   },
 };
