@@ -122,7 +122,8 @@ export class HttpAuthenticator {
   }
 }
 
-function isLoopback(address: string): boolean {
+/** Whether the peer is this machine (a password may travel in clear from it). */
+export function isLoopback(address: string): boolean {
   const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
   if (isIP(plain) === 4) return plain.startsWith('127.');
   return plain === '::1';

@@ -318,3 +318,107 @@ t.test('a broker with an authorizer: 401 without a login, 403 without ACLs, succ
   const withToken = await fetch(`http://127.0.0.1:${httpPort}/api/v1/topics`, { headers: { authorization: `Bearer ${token.body.token}` } });
   t.same((await withToken.json() as { topics: { name: string }[] }).topics.map((topic) => topic.name), ['alices'], 'a login token works too');
 });
+
+t.test('users, ACLs, quotas and tenants, through the API and seen by spate (and the other way round)', async (t) => {
+  const httpPort = await freePort();
+  const { plainPort } = await startSaslBroker(t, {
+    'http.listeners': `http://127.0.0.1:${httpPort}`,
+    'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
+    'super.users': 'User:ANONYMOUS;User:admin',
+  });
+  const bootstrap = `127.0.0.1:${plainPort}`;
+  for (const user of ['admin', 'bob']) t.equal(await setScramCredential(t, plainPort, user, 'SCRAM-SHA-512', `${user}-pw`), 'NONE', `user ${user}`);
+  const asAdmin = { user: 'admin' };
+
+  // ---- users ----
+  const made = await api(httpPort, 'POST', '/api/v1/users', { ...asAdmin, body: { name: 'dave', password: 'dave-pw', mechanism: 'SCRAM-SHA-512', iterations: 8192 } });
+  t.equal(made.status, 200, JSON.stringify(made.body));
+  const cliUsers = cliJson(await spate(bootstrap, ['users', 'list', '--json']));
+  t.same(
+    cliUsers.find((user: { user: string }) => user.user === 'dave'),
+    { user: 'dave', credentials: [{ mechanism: 'SCRAM-SHA-512', iterations: 8192 }] },
+    'spate users list sees the user the API made',
+  );
+  t.equal((await api(httpPort, 'GET', '/api/v1/topics', { user: 'dave' })).status, 200, 'and dave logs in with the password the API salted');
+  const erin = await spate(bootstrap, ['users', 'create', 'erin', '--password', 'erin-pw']);
+  t.equal(erin.code, 0, describe(erin));
+  const users = await api(httpPort, 'GET', '/api/v1/users', asAdmin);
+  t.same(
+    users.body.users.map((user: { user: string }) => user.user),
+    ['admin', 'bob', 'dave', 'erin'],
+    'the API lists the user spate made',
+  );
+  t.same(users.body.users[3].credentials, [
+    { mechanism: 'SCRAM-SHA-256', iterations: 4096 },
+    { mechanism: 'SCRAM-SHA-512', iterations: 4096 },
+  ]);
+  const bobUsers = await api(httpPort, 'POST', '/api/v1/users', { user: 'bob', body: { name: 'mallory', password: 'x' } });
+  t.same([bobUsers.status, bobUsers.body.error], [403, 'CLUSTER_AUTHORIZATION_FAILED'], 'bob may not make users');
+  const removed = await api(httpPort, 'DELETE', '/api/v1/users/dave', asAdmin);
+  t.same([removed.status, removed.body.deleted], [200, [{ user: 'dave', mechanisms: ['SCRAM-SHA-512'] }]]);
+  t.equal((await api(httpPort, 'GET', '/api/v1/topics', { user: 'dave' })).status, 401, 'dave can no longer log in');
+  const nobody = await api(httpPort, 'DELETE', '/api/v1/users/nobody', asAdmin);
+  t.same([nobody.status, nobody.body.error], [404, 'RESOURCE_NOT_FOUND']);
+
+  // ---- ACLs ----
+  const added = await api(httpPort, 'POST', '/api/v1/acls', { ...asAdmin, body: { acls: [{ resourceType: 'TOPIC', name: 'shared', operation: 'READ', principal: 'User:erin' }] } });
+  t.equal(added.status, 201, JSON.stringify(added.body));
+  t.same(cliJson(await spate(bootstrap, ['acls', 'list', '--topic', 'shared', '--json'])), [
+    { resourceType: 'TOPIC', name: 'shared', patternType: 'LITERAL', acls: [{ principal: 'User:erin', host: '*', operation: 'READ', permissionType: 'ALLOW' }] },
+  ], 'spate acls list sees the ACL the API added');
+  const cliAdded = await spate(bootstrap, ['acls', 'add', '--allow-principal', 'User:erin', '--operation', 'Describe', '--group', 'g', '--resource-pattern-type', 'prefixed']);
+  t.equal(cliAdded.code, 0, describe(cliAdded));
+  const groupAcls = await api(httpPort, 'GET', '/api/v1/acls?resourceType=GROUP&name=g&patternType=PREFIXED', asAdmin);
+  t.same(groupAcls.body.acls, [{ resourceType: 'GROUP', name: 'g', patternType: 'PREFIXED', acls: [{ principal: 'User:erin', host: '*', operation: 'DESCRIBE', permissionType: 'ALLOW' }] }], 'the API sees the ACL spate added');
+  const erins = await api(httpPort, 'GET', '/api/v1/acls?principal=User:erin', asAdmin);
+  t.equal(erins.body.acls.length, 2, 'every ACL of a principal');
+  const badOperation = await api(httpPort, 'POST', '/api/v1/acls', { ...asAdmin, body: { acls: [{ resourceType: 'CLUSTER', operation: 'READ', principal: 'User:erin' }] } });
+  t.same([badOperation.status, badOperation.body.error], [400, 'INVALID_REQUEST'], 'READ on the cluster: 400');
+  const bobAcls = await api(httpPort, 'POST', '/api/v1/acls', { user: 'bob', body: { acls: [{ resourceType: 'TOPIC', name: 'shared', operation: 'ALL', principal: 'User:bob' }] } });
+  t.same([bobAcls.status, bobAcls.body.error], [403, 'CLUSTER_AUTHORIZATION_FAILED'], 'bob may not add ACLs');
+  const dropped = await api(httpPort, 'DELETE', '/api/v1/acls?resourceType=TOPIC&name=shared', asAdmin);
+  t.equal(dropped.status, 200);
+  t.equal(dropped.body.removed[0].acls.length, 1);
+  t.same(cliJson(await spate(bootstrap, ['acls', 'list', '--topic', 'shared', '--json'])), [], 'spate sees it removed');
+
+  // ---- quotas ----
+  const quota = await api(httpPort, 'PATCH', '/api/v1/quotas', { ...asAdmin, body: { entity: { user: 'erin' }, set: { producer_byte_rate: 1048576 } } });
+  t.equal(quota.status, 200, JSON.stringify(quota.body));
+  t.same(cliJson(await spate(bootstrap, ['quotas', 'describe', '--user', 'erin', '--json'])), [{ entity: { user: 'erin' }, configs: { producer_byte_rate: 1048576 } }], 'spate sees the quota');
+  const cliQuota = await spate(bootstrap, ['quotas', 'alter', '--user-defaults', '--add-config', 'consumer_byte_rate=2000']);
+  t.equal(cliQuota.code, 0, describe(cliQuota));
+  const defaults = await api(httpPort, 'GET', '/api/v1/quotas?userDefault=true', asAdmin);
+  t.same(defaults.body.quotas, [{ entity: { user: null }, configs: { consumer_byte_rate: 2000 } }], 'the API sees spate\'s default');
+  const every = await api(httpPort, 'GET', '/api/v1/quotas', asAdmin);
+  t.equal(every.body.quotas.length, 2);
+  const missingKey = await api(httpPort, 'PATCH', '/api/v1/quotas', { ...asAdmin, body: { entity: { user: 'erin' }, delete: ['consumer_byte_rate'] } });
+  t.same([missingKey.status, missingKey.body.error], [400, 'INVALID_CONFIG'], 'deleting a quota the entity does not have');
+  const unknownKey = await api(httpPort, 'PATCH', '/api/v1/quotas', { ...asAdmin, body: { entity: { user: 'erin' }, set: { speed: 1 } } });
+  t.same([unknownKey.status, unknownKey.body.error], [400, 'INVALID_REQUEST']);
+
+  // ---- tenants ----
+  const tenant = await api(httpPort, 'POST', '/api/v1/tenants', { ...asAdmin, body: { name: 'acme', prefix: 'acme.', users: ['frank'], password: 'frank-pw', limits: { 'max.topics': 2 } } });
+  t.equal(tenant.status, 201, JSON.stringify(tenant.body));
+  t.same(cliJson(await spate(bootstrap, ['tenants', 'list', '--json'])), [{ name: 'acme', prefix: 'acme.' }], 'spate lists the tenant');
+  const frankTopic = await api(httpPort, 'POST', '/api/v1/topics', { user: 'frank', body: { name: 'acme.orders', partitions: 1 } });
+  t.equal(frankTopic.status, 201, `frank, a user of the tenant, creates a topic under its prefix (${JSON.stringify(frankTopic.body)})`);
+  const frankOther = await api(httpPort, 'POST', '/api/v1/topics', { user: 'frank', body: { name: 'other', partitions: 1 } });
+  t.equal(frankOther.status, 403, 'and not outside it');
+  const described = await api(httpPort, 'GET', '/api/v1/tenants/acme', asAdmin);
+  t.match(described.body.record, { prefix: 'acme.', users: 'frank', 'max.topics': '2' });
+  const again = await api(httpPort, 'POST', '/api/v1/tenants', { ...asAdmin, body: { name: 'acme', prefix: 'acme2.' } });
+  t.same([again.status, again.body.error], [400, 'INVALID_REQUEST'], 'a tenant that exists');
+  const updated = await api(httpPort, 'PATCH', '/api/v1/tenants/acme', { ...asAdmin, body: { limits: { 'max.topics': null, 'max.partitions': 8 } } });
+  t.equal(updated.status, 200, JSON.stringify(updated.body));
+  const cliTenant = cliJson(await spate(bootstrap, ['tenants', 'describe', 'acme', '--json']));
+  t.same([cliTenant['max.topics'], cliTenant['max.partitions']], [undefined, '8'], 'spate sees the limit removed and the other set');
+  const cliUpdate = await spate(bootstrap, ['tenants', 'update', 'acme', '--max-storage', '1GB']);
+  t.equal(cliUpdate.code, 0, describe(cliUpdate));
+  t.equal((await api(httpPort, 'GET', '/api/v1/tenants/acme', asAdmin)).body.record['max.storage.bytes'], '1000000000', 'the API sees spate\'s change');
+  const noTenant = await api(httpPort, 'GET', '/api/v1/tenants/nobody', asAdmin);
+  t.same([noTenant.status, noTenant.body.error], [404, 'RESOURCE_NOT_FOUND']);
+  const gone = await api(httpPort, 'DELETE', '/api/v1/tenants/acme?deleteTopics=true', asAdmin);
+  t.same([gone.status, gone.body.deletedTopics], [200, ['acme.orders']]);
+  t.same(cliJson(await spate(bootstrap, ['tenants', 'list', '--json'])), [], 'spate lists no tenant');
+  t.equal((await api(httpPort, 'GET', '/api/v1/topics', { user: 'frank' })).status, 401, 'the tenant\'s user went with it');
+});
