@@ -198,6 +198,26 @@ t.test('an open broker: topics, configs, partitions, messages, groups, cluster',
   const byDefault = await api(httpPort, 'GET', '/api/v1/topics/browse/partitions/0/messages?offset=0');
   t.equal(byDefault.body.records.length, 100, 'no limit given: 100');
 
+  // read_committed: an aborted transaction's records are not shown, a committed one's are
+  await admin.createTopics({ topics: [{ topic: 'txn', numPartitions: 1 }], waitForLeaders: true });
+  const transactional = kafkaOf(broker.port).producer({ transactionalId: 'api-txn', idempotent: true, maxInFlightRequests: 1 });
+  await transactional.connect();
+  const aborted = await transactional.transaction();
+  await aborted.send({ topic: 'txn', messages: [{ value: 'aborted-1' }, { value: 'aborted-2' }] });
+  await aborted.abort();
+  const committed = await transactional.transaction();
+  await committed.send({ topic: 'txn', messages: [{ value: 'committed-1' }] });
+  await committed.commit();
+  await transactional.disconnect();
+  await produce(broker.port, 'txn', [{ value: 'plain' }]);
+  const txnPage = await api(httpPort, 'GET', '/api/v1/topics/txn/partitions/0/messages?offset=0');
+  t.same(
+    txnPage.body.records.map((record: { value: string }) => record.value),
+    ['committed-1', 'plain'],
+    'read committed: the aborted records and the markers are left out',
+  );
+  t.equal(txnPage.body.nextOffset, txnPage.body.highWatermark, 'and the page ends at the end');
+
   // ---- groups ----
   const consumer = kafkaOf(broker.port).consumer({ groupId: 'readers' });
   await consumer.connect();
