@@ -313,7 +313,12 @@ class WsSession {
         if (cluster === null || leader < 0) return null;
         let requester = remote.get(leader);
         if (requester === undefined) {
-          requester = { request: (schema, body, options) => cluster.forward(leader, schema, body, options), metadata: () => Promise.reject(new Error('Metadata is asked of this broker')) };
+          requester = {
+            request: (schema, body, options) => cluster.forward(leader, schema, body, options),
+            metadata: () => Promise.reject(new Error('Metadata is asked of this broker')),
+            // The other broker's versions are the inter-broker client's to pick (BrokerClients negotiates them).
+            pickVersion: (schema, cap = Number.MAX_SAFE_INTEGER) => Math.min(schema.maxVersion, cap),
+          };
           remote.set(leader, requester);
         }
         return requester;
