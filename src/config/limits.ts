@@ -72,6 +72,8 @@ export const limits = {
   httpConnectionsMax: 2_048,
   /** Milliseconds an HTTP request's headers may take to arrive (Node's headersTimeout and requestTimeout). */
   httpRequestTimeoutMs: 10_000,
+  /** Partitions whose fetch offsets one connection's consumer is followed for, to count messages out (handlers/consumed-offsets.ts); past it new ones are not counted. */
+  fetchPositionsPerConnectionMax: 10_000,
   /** Bytes of an HTTP request's body (the admin API's JSON); a longer one is answered 413 and its connection closed. */
   httpBodyBytesMax: 1024 * 1024,
   /** Login tokens (POST /api/v1/login) a broker holds at once; past it the oldest is forgotten (its user logs in again). */

@@ -38,6 +38,7 @@ import type { Encodable } from '../protocol/message.js';
 import { limits } from '../config/limits.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acl.js';
 import { CLOSE_CONNECTION, defineHandler, type RequestContext } from './handler.js';
+import { consumedSince } from './consumed-offsets.js';
 import { quotaUserOf } from '../quota/throttle.js';
 import { Writer } from '../protocol/writer.js';
 import { writeFetchResponse, type FetchResponse } from '../protocol/generated/fetch-response.js';
@@ -186,9 +187,16 @@ export const fetchHandler = defineHandler({
       // the record bytes this answer carries to a consumer (not to followers; not when throttled empty).
       let total = 0;
       for (let index = 0; index < fetched.length; index++) {
-        const bytes = fetched[index]!.records?.byteLength ?? 0;
+        const answer = fetched[index]!;
+        const wanted = requested[index]!;
+        const bytes = answer.records?.byteLength ?? 0;
+        // Messages out: how far this consumer moved since its previous fetch here (consumed-offsets.ts).
+        if (wanted.topic !== null && answer.errorCode === ErrorCode.NONE) {
+          const records = consumedSince(context.session, wanted.topic.name, wanted.partition, wanted.fetchOffset, bytes > 0, readCommitted ? answer.lastStableOffset : answer.highWatermark);
+          if (records > 0) broker.probe.consumed(wanted.topic.name, records);
+        }
         if (bytes === 0) continue;
-        broker.probe.fetched(requested[index]!.topic?.name ?? requested[index]!.requestTopic, bytes);
+        broker.probe.fetched(wanted.topic?.name ?? wanted.requestTopic, bytes);
         total += bytes;
       }
       if (broker.tenants.any) broker.tenants.accounting.add(user, 'bytesOut', total);

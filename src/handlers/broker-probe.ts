@@ -20,6 +20,8 @@ export interface BrokerProbe {
   produced(topic: string, bytes: number, records: number): void;
   /** Record bytes of a topic sent to a consumer (Fetch with replica id -1), as the response carries them. */
   fetched(topic: string, bytes: number): void;
+  /** Records of a topic a consumer moved past (consumed-offsets.ts): the messages out. */
+  consumed(topic: string, records: number): void;
   /** A request earned a throttle time (KIP-219) for this quota user. */
   throttled(user: string, ms: number): void;
 }
@@ -29,5 +31,6 @@ export const NO_PROBE: BrokerProbe = {
   requestFailed() {},
   produced() {},
   fetched() {},
+  consumed() {},
   throttled() {},
 };

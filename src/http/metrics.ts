@@ -66,6 +66,7 @@ interface TopicSeries {
   bytesIn: number;
   messagesIn: number;
   bytesOut: number;
+  messagesOut: number;
 }
 
 /** One sample of a family, as prom-client's registry renders it. */
@@ -154,6 +155,7 @@ export class BrokerMetrics implements BrokerProbe {
     );
     family(this.registry, 'spate_topic_bytes_in_total', "Record batch bytes appended by clients' Produce requests, by topic.", 'counter', () => topics().map(([topic, series]) => ({ labels: { topic }, value: series.bytesIn })));
     family(this.registry, 'spate_topic_messages_in_total', "Records appended by clients' Produce requests (the batch headers' record counts), by topic.", 'counter', () => topics().map(([topic, series]) => ({ labels: { topic }, value: series.messagesIn })));
+    family(this.registry, 'spate_topic_messages_out_total', "Records consumers moved past, by topic: from each connection's successive fetch offsets per partition (records go out by sendfile, unread), up to the high watermark the earlier answer gave.", 'counter', () => topics().map(([topic, series]) => ({ labels: { topic }, value: series.messagesOut })));
     family(this.registry, 'spate_topic_bytes_out_total', 'Record bytes sent to consumers in Fetch responses (not to follower replicas), by topic.', 'counter', () => topics().map(([topic, series]) => ({ labels: { topic }, value: series.bytesOut })));
     // The replica manager's own numbers (cluster/replica-manager.ts), 0 on an embedded broker.
     family(this.registry, 'spate_isr_shrinks_total', 'ISR shrinks of partitions this broker leads (Kafka\'s IsrShrinksPerSec): followers out of sync for replica.lag.time.max.ms, or removed by the controller when their broker died.', 'counter', () => [
@@ -192,6 +194,10 @@ export class BrokerMetrics implements BrokerProbe {
     const series = this.topic(topic);
     series.bytesIn += bytes;
     series.messagesIn += records;
+  }
+
+  consumed(topic: string, records: number): void {
+    this.topic(topic).messagesOut += records;
   }
 
   fetched(topic: string, bytes: number): void {
@@ -234,7 +240,7 @@ export class BrokerMetrics implements BrokerProbe {
       const full = this.topics.size - (this.topics.has(OTHER) ? 1 : 0) >= this.bounds.topicSeriesMax;
       series = full ? this.topics.get(OTHER) : undefined;
       if (series === undefined) {
-        series = { bytesIn: 0, messagesIn: 0, bytesOut: 0 };
+        series = { bytesIn: 0, messagesIn: 0, bytesOut: 0, messagesOut: 0 };
         this.topics.set(full ? OTHER : topic, series);
       }
     }

@@ -135,6 +135,12 @@ t.test('/metrics after a known workload: bytes and messages per topic, log gauge
   await allConsumed;
   // Committed part way: the rest is the lag.
   await consumer.commitOffsets([{ topic: TOPIC, partition: 0, offset: String(COMMITTED) }]);
+  // Messages out are counted from the consumer's next fetch offset (handlers/consumed-offsets.ts):
+  // kafkajs fetches again from the end once it has handled the records.
+  const deadline = Date.now() + 20_000;
+  while ((sample((await scrape(httpPort)).families, 'spate_topic_messages_out_total', { topic: TOPIC }) ?? 0) < total && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   await consumer.disconnect();
   t.equal(consumed, total, `the group consumed ${total} records`);
 
@@ -147,6 +153,7 @@ t.test('/metrics after a known workload: bytes and messages per topic, log gauge
     messagesIn: sample(families, 'spate_topic_messages_in_total', topic),
     bytesIn: sample(families, 'spate_topic_bytes_in_total', topic),
     bytesOut: sample(families, 'spate_topic_bytes_out_total', topic),
+    messagesOut: sample(families, 'spate_topic_messages_out_total', topic),
     logSize: sample(families, 'spate_log_size_bytes', partition),
     logEnd: sample(families, 'spate_log_end_offset', partition),
     highWatermark: sample(families, 'spate_high_watermark', partition),
@@ -156,6 +163,7 @@ t.test('/metrics after a known workload: bytes and messages per topic, log gauge
   t.equal(seen.messagesIn, total, 'messages in: the records produced (from the batch headers)');
   t.equal(seen.bytesIn, batchBytes, 'bytes in: the batches\' bytes');
   t.equal(seen.bytesOut, batchBytes, 'bytes out: the record bytes fetched by the group (each batch once)');
+  t.equal(seen.messagesOut, total, 'messages out: the records the group moved past');
   t.equal(seen.logSize, batchBytes, 'log size: the batches on disk');
   t.equal(seen.logEnd, total, 'log end offset');
   t.equal(seen.highWatermark, total, 'high watermark');
