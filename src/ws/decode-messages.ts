@@ -9,15 +9,21 @@
 //     (a slot), which the thread reads in place (posting a Buffer would copy it into fresh
 //     memory, and a view of a larger buffer, as fetch responses are, would copy all of it);
 //   - back, the items are packed: their offsets, credits and ends in small typed arrays, and
-//     their JSON texts (UTF-8) or binary frames one after another in a SharedArrayBuffer the
-//     thread allocated and filled (its first touch paid by the thread). The main thread makes
-//     each item's string from it (new-space strings: no fresh pages), or a view for each frame.
+//     their JSON texts (UTF-8) or binary frames one after another in a second slot the pool
+//     reuses (the reply slot, twice the records' size), or, when they do not fit it, in a
+//     SharedArrayBuffer the thread allocates. The main thread makes each item's string from it
+//     (new-space strings: no fresh pages), or copies the frames out, before the slot is reused.
+//     Fresh shared memory for every reply was freed only once both threads had collected their
+//     handles to it, which a thread allocating little rarely does: the broker's RSS grew by
+//     hundreds of MiB while 1 GiB went through (test/ws/ws-backpressure.test.ts).
 
 import type { DecodeInput, DecodeOutput, DecodedItem, RecordDecodeErrorCode } from './record-decoder.js';
 
 /** A decode as sent to a thread: DecodeInput with the records in a shared slot. */
 export interface DecodeTask extends Omit<DecodeInput, 'records'> {
   readonly records: Uint8Array;
+  /** Where the thread packs the items when they fit (the reply slot). */
+  readonly reply: Uint8Array;
 }
 
 export interface PackedItems {
@@ -28,7 +34,7 @@ export interface PackedItems {
   readonly credits: Float64Array;
   /** Where each item ends in `data`; item i starts where i - 1 ends. */
   readonly ends: Float64Array;
-  /** The items' JSON texts in UTF-8 (json) or frames (binary), one after another, in shared memory. */
+  /** The items' JSON texts in UTF-8 (json) or frames (binary), one after another, in shared memory: the reply slot when they fit. */
   readonly data: Uint8Array;
 }
 
@@ -43,20 +49,21 @@ export interface DecodeFailure {
 
 export type DecodeReply = PackedItems | DecodeFailure;
 
-/** The task for a thread, the records copied into `slot` (at least as large as they are). */
-export function packTask(input: DecodeInput, slot: SharedArrayBuffer): DecodeTask {
+/** The task for a thread, the records copied into `slot` (at least as large as they are), the items to be packed into `reply`. */
+export function packTask(input: DecodeInput, slot: SharedArrayBuffer, reply: SharedArrayBuffer): DecodeTask {
   const records = new Uint8Array(slot, 0, input.records.length);
   records.set(input.records);
-  return { ...input, records };
+  return { ...input, records, reply: new Uint8Array(reply) };
 }
 
 /** The task's records as a Buffer over the slot (no copy). */
 export function taskInput(task: DecodeTask): DecodeInput {
-  return { ...task, records: Buffer.from(task.records.buffer, task.records.byteOffset, task.records.byteLength) };
+  const { reply: _reply, ...input } = task;
+  return { ...input, records: Buffer.from(task.records.buffer, task.records.byteOffset, task.records.byteLength) };
 }
 
-/** Packs a decode's items (see the file header). */
-export function packItems(output: DecodeOutput, format: 'json' | 'binary'): PackedItems {
+/** Packs a decode's items (see the file header): into `reply` when they fit. */
+export function packItems(output: DecodeOutput, format: 'json' | 'binary', reply?: Uint8Array): PackedItems {
   const { items } = output;
   const offsets = new Float64Array(items.length);
   const credits = new Float64Array(items.length);
@@ -68,16 +75,18 @@ export function packItems(output: DecodeOutput, format: 'json' | 'binary'): Pack
     total += 'json' in item ? Buffer.byteLength(item.json) : item.frame.length;
     ends[index] = total;
   });
-  const data = Buffer.from(new SharedArrayBuffer(total));
+  const data = reply !== undefined && total <= reply.byteLength ? Buffer.from(reply.buffer, reply.byteOffset, total) : Buffer.from(new SharedArrayBuffer(total));
   let at = 0;
   for (const item of items) at += 'json' in item ? data.write(item.json, at, 'utf8') : item.frame.copy(data, at);
   if (at !== total) throw new Error(`packed ${at} bytes of items where ${total} were counted`);
-  return { ok: true, nextOffset: output.nextOffset, format, offsets, credits, ends, data: new Uint8Array(data.buffer, 0, total) };
+  return { ok: true, nextOffset: output.nextOffset, format, offsets, credits, ends, data: new Uint8Array(data.buffer, data.byteOffset, total) };
 }
 
-/** The items again, from what a thread sent back. */
+/** The items again, from what a thread sent back, copied out of the shared memory (which the pool reuses). */
 export function unpackItems(reply: PackedItems): DecodeOutput {
-  const data = Buffer.from(reply.data.buffer, reply.data.byteOffset, reply.data.byteLength);
+  const shared = Buffer.from(reply.data.buffer, reply.data.byteOffset, reply.data.byteLength);
+  // Frames are sent later, so they need memory of their own: one copy for all of them.
+  const data = reply.format === 'binary' ? Buffer.from(shared) : shared;
   const items: DecodedItem[] = new Array(reply.offsets.length);
   let start = 0;
   for (let index = 0; index < items.length; index++) {

@@ -138,15 +138,19 @@ export class DecodePool {
     }
     this.counts.pooled++;
     const slot = this.slots.acquire(input.records.length);
-    let reply: DecodeReply;
+    // The items' JSON is larger than the records (field names, escapes, base64); twice them fits
+    // nearly always, and what does not is packed into memory of the thread's own.
+    const replySlot = this.slots.acquire(2 * input.records.length);
     try {
-      reply = await piscina.run(packTask(input, slot));
+      const reply: DecodeReply = await piscina.run(packTask(input, slot, replySlot));
+      if (!reply.ok) throw new RecordDecodeError(reply.code, reply.offset, reply.nextOffset, reply.message);
+      return unpackItems(reply);
     } finally {
-      // The thread is done with the slot once it has answered, or has died (piscina then rejects).
+      // The thread is done with the slots once it has answered, or has died (piscina then
+      // rejects), and the items were copied out of the reply slot above.
       this.slots.release(slot);
+      this.slots.release(replySlot);
     }
-    if (!reply.ok) throw new RecordDecodeError(reply.code, reply.offset, reply.nextOffset, reply.message);
-    return unpackItems(reply);
   }
 
   /** Waits for the decodes under way, then ends the threads. */

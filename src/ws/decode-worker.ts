@@ -1,6 +1,6 @@
 // A decode pool thread (decode-pool.ts runs it through piscina): decodes one fetch per task with
 // record-decoder.ts, reading the records where the main thread copied them, and answers with
-// its items packed in shared memory (decode-messages.ts). A RecordDecodeError is answered as a
+// its items packed into the reply slot the main thread lent it (decode-messages.ts). A RecordDecodeError is answered as a
 // DecodeFailure, so a corrupt batch or a bomb never ends the thread; anything else thrown is a
 // bug and reaches the caller as piscina's rejection (piscina keeps the thread).
 
@@ -15,7 +15,7 @@ installCrc32c(loadCrc32c(() => undefined).crc32c);
 
 export default function decode(task: DecodeTask): DecodeReply {
   try {
-    return packItems(decodeFetchedRecords(taskInput(task)), task.options.format);
+    return packItems(decodeFetchedRecords(taskInput(task)), task.options.format, task.reply);
   } catch (error) {
     if (error instanceof RecordDecodeError) {
       return { ok: false, code: error.code, offset: error.offset, nextOffset: error.nextOffset, message: error.message };
