@@ -98,6 +98,13 @@ export const limits = {
   wsFetchBytesMax: 512 * 1024,
   /** Bytes a WebSocket consumer's socket may hold unsent (ws's bufferedAmount) before the broker stops sending to it until it drains. */
   wsBufferedBytesMax: 256 * 1024,
+  /**
+   * Commands of one WebSocket client handled and not yet answered (a seek, a commit: each a request
+   * to the broker's handlers); past it the socket is not read until one is answered, as
+   * connectionInFlightRequestsMax holds a Kafka connection. Its socket is not read either while it
+   * holds wsBufferedBytesMax unsent (a client that sends commands and reads no answers).
+   */
+  wsCommandsInFlightMax: 32,
   /** Milliseconds a WebSocket consumer's fetch waits for new records (its Fetch's max_wait_ms) before asking again. */
   wsFetchMaxWaitMs: 500,
   /**

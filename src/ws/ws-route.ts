@@ -68,6 +68,10 @@ class WsSession {
   /** Credit granted while the subscription is being set up, handed to the consumer once it exists. */
   private readonly earlyCredit = { records: 0, bytes: 0 };
   private closed = false;
+  /** Commands handled and not yet answered (each may be a request to the broker's handlers). */
+  private commandsInFlight = 0;
+  /** Whether reading from the socket is paused (too many commands in flight, or answers unread). */
+  private readingPaused = false;
 
   constructor(
     private readonly socket: WebSocket,
@@ -101,15 +105,37 @@ class WsSession {
       return;
     }
     const op = message.op as string;
-    void this.handle(op, message).catch((error: unknown) => {
-      if (this.closed) return;
-      if (error instanceof ProtocolError) this.send({ type: 'error', code: error.code, message: error.message, op });
-      else if (error instanceof BrokerError) this.send({ type: 'error', code: error.errorName, message: error.message, op });
-      else {
-        this.services.logger.error(`WebSocket ${op} from ${this.request.remoteAddress} failed: ${(error as Error).stack ?? String(error)}`);
-        this.send({ type: 'error', code: 'UNKNOWN_SERVER_ERROR', message: 'the broker failed to serve this request', op });
-      }
-    });
+    this.commandsInFlight++;
+    this.paceReading();
+    void this.handle(op, message)
+      .catch((error: unknown) => {
+        if (this.closed) return;
+        if (error instanceof ProtocolError) this.send({ type: 'error', code: error.code, message: error.message, op });
+        else if (error instanceof BrokerError) this.send({ type: 'error', code: error.errorName, message: error.message, op });
+        else {
+          this.services.logger.error(`WebSocket ${op} from ${this.request.remoteAddress} failed: ${(error as Error).stack ?? String(error)}`);
+          this.send({ type: 'error', code: 'UNKNOWN_SERVER_ERROR', message: 'the broker failed to serve this request', op });
+        }
+      })
+      .finally(() => {
+        this.commandsInFlight--;
+        this.paceReading();
+      });
+  }
+
+  /**
+   * Backpressure on the client's commands: its socket is not read while limits.wsCommandsInFlightMax
+   * commands are unanswered or limits.wsBufferedBytesMax of what it was sent is unsent (a client
+   * that sends and never reads would otherwise grow the broker's memory by every answer). Called
+   * whenever either changes: a command starts or ends, a send is written out.
+   */
+  private paceReading(): void {
+    if (this.closed) return;
+    const over = this.commandsInFlight >= limits.wsCommandsInFlightMax || this.socket.bufferedAmount >= limits.wsBufferedBytesMax;
+    if (over === this.readingPaused) return;
+    this.readingPaused = over;
+    if (over) this.socket.pause();
+    else this.socket.resume();
   }
 
   private async handle(op: string, message: Record<string, unknown>): Promise<void> {
@@ -329,7 +355,10 @@ class WsSession {
 
   private sink(): ConsumerSink {
     const socket = this.socket;
-    const drained = (): void => this.consumer?.poke();
+    const drained = (): void => {
+      this.paceReading();
+      this.consumer?.poke();
+    };
     return {
       writable: () => !this.closed && socket.bufferedAmount < limits.wsBufferedBytesMax,
       sendRecords: (items: readonly DecodedItem[], format) => {
@@ -346,7 +375,7 @@ class WsSession {
 
   private send(message: object): void {
     if (this.closed) return;
-    this.socket.send(JSON.stringify(message));
+    this.socket.send(JSON.stringify(message), () => this.paceReading());
   }
 
   close(code: number, reason: string): void {

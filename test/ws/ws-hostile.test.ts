@@ -1,0 +1,231 @@
+// Hostile WebSocket clients against a real broker process: each attack must cost only the
+// attacker's own connection, and the broker must go on serving other clients afterwards.
+
+import kafkajs from 'kafkajs';
+import t from 'tap';
+import WebSocket from 'ws';
+import { BrokerProcess, freePort, type Teardownable } from '../helpers/broker-process.js';
+import { processUsage, type ProcessUsage } from '../helpers/process-usage.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+/** A test's WebSocket: every JSON message kept; waits for a message of a type or the close. */
+class Socket {
+  readonly messages: Record<string, unknown>[] = [];
+  readonly records: { offset: number; value: unknown }[] = [];
+  closed: { code: number; reason: string } | null = null;
+  private waiters: (() => void)[] = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) {
+        const message = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
+        this.messages.push(message);
+        if (message.type === 'records') this.records.push(...(message.records as { offset: number; value: unknown }[]));
+      }
+      this.notify();
+    });
+    ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString('utf8') };
+      this.notify();
+    });
+  }
+
+  static open(t: Teardownable, port: number): Promise<Socket> {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, 'spate.v1');
+    const socket = new Socket(ws);
+    t.teardown(() => ws.terminate());
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(socket));
+      ws.once('error', reject);
+    });
+  }
+
+  send(message: object): Promise<void> {
+    return new Promise((resolve, reject) => this.ws.send(JSON.stringify(message), (error) => (error ? reject(error) : resolve())));
+  }
+
+  private notify(): void {
+    for (const waiter of this.waiters.splice(0)) waiter();
+  }
+
+  async until<T>(what: string, check: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = check();
+      if (value !== undefined && value !== false) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last messages: ${JSON.stringify(this.messages.slice(-3)).slice(0, 600)}; closed: ${JSON.stringify(this.closed)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 200);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  message(type: string, from = 0): Promise<Record<string, unknown>> {
+    return this.until(`a "${type}" message`, () => this.messages.slice(from).find((message) => message.type === type));
+  }
+}
+
+async function withKafka<T>(port: number, use: (kafka: InstanceType<typeof Kafka>) => Promise<T>): Promise<T> {
+  return use(new Kafka({ brokers: [`127.0.0.1:${port}`], clientId: 'ws-hostile', logLevel: logLevel.NOTHING }));
+}
+
+async function createTopic(port: number, topic: string, partitions: number): Promise<void> {
+  await withKafka(port, async (kafka) => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    } finally {
+      await admin.disconnect();
+    }
+  });
+}
+
+async function produce(port: number, topic: string, values: readonly string[]): Promise<void> {
+  await withKafka(port, async (kafka) => {
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      await producer.send({ topic, messages: values.map((value) => ({ value, partition: 0 })), acks: -1 });
+    } finally {
+      await producer.disconnect();
+    }
+  });
+}
+
+async function groupMembers(port: number, group: string): Promise<number> {
+  return withKafka(port, async (kafka) => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const { groups } = await admin.describeGroups([group]);
+      return groups[0]?.members.length ?? 0;
+    } finally {
+      await admin.disconnect();
+    }
+  });
+}
+
+/** A fresh client still reads: a new WebSocket gets the topic's records from earliest. */
+async function freshSocketReads(t: Teardownable, httpPort: number, topic: string, expected: number): Promise<void> {
+  const socket = await Socket.open(t, httpPort);
+  await socket.send({ op: 'auth' });
+  await socket.message('ready');
+  await socket.send({ op: 'subscribe', partitions: [{ topic, partition: 0 }], from: 'earliest' });
+  await socket.message('assigned');
+  await socket.send({ op: 'credit', records: expected, bytes: 1 << 20 });
+  await socket.until(`${expected} records`, () => socket.records.length >= expected);
+  socket.ws.terminate();
+}
+
+t.test('a group subscription closed at once leaves the group', async (t) => {
+  const httpPort = await freePort();
+  const broker = await BrokerProcess.start(t, { overrides: { 'http.listeners': `http://127.0.0.1:${httpPort}`, 'offsets.topic.num.partitions': 1, 'group.initial.rebalance.delay.ms': 0 } });
+  await createTopic(broker.port, 'left', 2);
+  await produce(broker.port, 'left', ['a', 'b', 'c']);
+  // Cut at different points of the subscription: before its Metadata answer, during the join, after it.
+  for (const delayMs of [0, 0, 0, 1, 2, 5, 10, 20, 50, 100]) {
+    const socket = await Socket.open(t, httpPort);
+    await socket.send({ op: 'auth' });
+    await socket.message('ready');
+    await socket.send({ op: 'subscribe', topics: ['left'], group: 'cut', from: 'earliest' });
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    socket.ws.terminate();
+  }
+  // The member's session timeout is 30 s: an empty group well before it means each member left.
+  const deadline = Date.now() + 8_000;
+  let members = await groupMembers(broker.port, 'cut');
+  while (members > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    members = await groupMembers(broker.port, 'cut');
+  }
+  t.equal(members, 0, 'no member left behind by the closed sockets');
+
+  const alone = await Socket.open(t, httpPort);
+  await alone.send({ op: 'auth' });
+  await alone.message('ready');
+  await alone.send({ op: 'subscribe', topics: ['left'], group: 'cut', from: 'earliest' });
+  const assigned = await alone.message('assigned');
+  t.equal((assigned.partitions as unknown[]).length, 2, 'a new member is alone in the group: both partitions');
+  await freshSocketReads(t, httpPort, 'left', 3);
+});
+
+/** Masked client frames (a zero mask: the payload as is) of one text message, `count` times. */
+function textFrames(text: string, count: number): Buffer {
+  const payload = Buffer.from(text, 'utf8');
+  if (payload.length > 125) throw new Error('a short message only');
+  const frame = Buffer.concat([Buffer.from([0x81, 0x80 | payload.length, 0, 0, 0, 0]), payload]);
+  return Buffer.concat(Array.from({ length: count }, () => frame));
+}
+
+/**
+ * Writes `chunks` to a logged-in socket that reads nothing back, sampling the broker's RSS, until
+ * all are written or the broker stops reading (a write not drained in `stallMs`); answers the peak.
+ */
+async function floodWithoutReading(socket: Socket, pid: number, chunks: readonly Buffer[], stallMs = 3_000): Promise<{ peakRssBytes: number; writtenBytes: number }> {
+  const raw = (socket.ws as unknown as { _socket: import('node:net').Socket })._socket;
+  socket.ws.pause(); // its answers stay in the broker's buffers
+  let peakRssBytes = processUsage(pid).rssBytes;
+  const sampler = setInterval(() => {
+    peakRssBytes = Math.max(peakRssBytes, processUsage(pid).rssBytes);
+  }, 50);
+  let writtenBytes = 0;
+  try {
+    for (const chunk of chunks) {
+      writtenBytes += chunk.length;
+      if (raw.write(chunk)) continue;
+      const drained = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), stallMs);
+        raw.once('drain', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      if (!drained) break;
+    }
+    peakRssBytes = Math.max(peakRssBytes, processUsage(pid).rssBytes);
+  } finally {
+    clearInterval(sampler);
+  }
+  return { peakRssBytes, writtenBytes };
+}
+
+t.test('a client that floods commands and reads no answers is held to a bound', async (t) => {
+  const httpPort = await freePort();
+  const broker = await BrokerProcess.start(t, { overrides: { 'http.listeners': `http://127.0.0.1:${httpPort}` } });
+  await createTopic(broker.port, 'flooded', 1);
+  await produce(broker.port, 'flooded', ['a', 'b']);
+  const pid = broker.pid!;
+  const before = processUsage(pid);
+
+  const socket = await Socket.open(t, httpPort);
+  await socket.send({ op: 'auth' });
+  await socket.message('ready');
+  // 16 bytes in, about 90 bytes of error out: 4 million of them would be 360 MB of answers.
+  const chunk = textFrames('{"op":"x"}', 65_536);
+  const { peakRssBytes, writtenBytes } = await floodWithoutReading(socket, pid, Array.from({ length: 64 }, () => chunk));
+  t.ok(peakRssBytes - before.rssBytes < 96 * 1024 * 1024, `the broker's RSS grew ${Math.round((peakRssBytes - before.rssBytes) / 1048576)} MB under a flood of ${Math.round(writtenBytes / 1048576)} MB of commands whose answers are not read`);
+  socket.ws.terminate();
+
+  await freshSocketReads(t, httpPort, 'flooded', 2);
+  await produce(broker.port, 'flooded', ['c']);
+  await freshSocketReads(t, httpPort, 'flooded', 3);
+  const after = await waitForUsage(pid, (usage) => usage.descriptors <= before.descriptors + 2);
+  t.ok(after.descriptors <= before.descriptors + 2, `descriptors back (${before.descriptors} before, ${after.descriptors} after)`);
+});
+
+/** Waits (up to 10 s) for the broker's usage to satisfy `ok`; answers the last reading. */
+async function waitForUsage(pid: number, ok: (usage: ProcessUsage) => boolean): Promise<ProcessUsage> {
+  const deadline = Date.now() + 10_000;
+  let usage = processUsage(pid);
+  while (!ok(usage) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    usage = processUsage(pid);
+  }
+  return usage;
+}
