@@ -10,6 +10,7 @@
 // with the chosen one, over the topics every member subscribed to (their partitions from
 // Metadata).
 
+import { limits } from '../config/limits.js';
 import { BrokerError, ConnectionError } from '../network/kafka-client.js';
 import type { KafkaRequester } from '../network/kafka-client.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
@@ -146,7 +147,9 @@ export class GroupMember {
       return false;
     }
     if (synced.errorCode !== ErrorCode.NONE) throw new BrokerError(synced.errorCode, null, `SyncGroup of group "${this.groupId}"`);
-    this.owned = decodeAssignment(synced.assignment);
+    // The leader may be any client of the group, and assign anything: only partitions of the
+    // topics this member subscribed to (whose READ the WebSocket session checked) are taken.
+    this.owned = decodeAssignment(synced.assignment, this.groupId).filter((entry) => this.topics.includes(entry.topic));
     this.events.assigned(this.owned);
     this.startHeartbeats();
     return true;
@@ -307,11 +310,16 @@ function encodeAssignment(partitions: readonly TopicPartitionRef[]): Buffer {
   return w.toBuffer();
 }
 
-function decodeAssignment(bytes: Buffer): TopicPartitionRef[] {
+/** A leader's assignment; more partitions than one Fetch may name (a hostile leader's millions) fail the membership. */
+function decodeAssignment(bytes: Buffer, groupId: string): TopicPartitionRef[] {
   if (bytes.length === 0) return [];
   const r = new Reader(bytes);
   r.int16();
   const assignment = readConsumerProtocolAssignment(r, 0);
+  const count = assignment.assignedPartitions.reduce((sum, entry) => sum + entry.partitions.length, 0);
+  if (count > limits.fetchPartitionsPerRequestMax) {
+    throw new BrokerError(ErrorCode.INVALID_REQUEST, `the group's leader assigned this member ${count} partitions, more than limits.fetchPartitionsPerRequestMax`, `SyncGroup of group "${groupId}"`);
+  }
   return assignment.assignedPartitions.flatMap((entry) => entry.partitions.map((partition) => ({ topic: entry.topic, partition })));
 }
 

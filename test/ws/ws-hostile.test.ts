@@ -6,8 +6,10 @@ import t from 'tap';
 import WebSocket from 'ws';
 import { BrokerProcess, freePort, type Teardownable } from '../helpers/broker-process.js';
 import { processUsage, type ProcessUsage } from '../helpers/process-usage.js';
+import { setScramCredential, startSaslBroker } from '../helpers/sasl-client.js';
+import { describe, spate } from '../cli/fixtures/spate.js';
 
-const { Kafka, logLevel } = kafkajs;
+const { Kafka, AssignerProtocol, logLevel } = kafkajs;
 
 /** A test's WebSocket: every JSON message kept; waits for a message of a type or the close. */
 class Socket {
@@ -229,3 +231,52 @@ async function waitForUsage(pid: number, ok: (usage: ProcessUsage) => boolean): 
   }
   return usage;
 }
+
+t.test('a hostile group leader assigns a WebSocket member a topic it did not subscribe to and may not read', async (t) => {
+  const httpPort = await freePort();
+  const { plainPort } = await startSaslBroker(t, {
+    'http.listeners': `http://127.0.0.1:${httpPort}`,
+    'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
+    'super.users': 'User:ANONYMOUS',
+    'offsets.topic.num.partitions': 1,
+    'group.initial.rebalance.delay.ms': 0,
+  });
+  await createTopic(plainPort, 'open', 1);
+  await createTopic(plainPort, 'secret', 1);
+  await produce(plainPort, 'open', ['public']);
+  await produce(plainPort, 'secret', ['classified']);
+  t.equal(await setScramCredential(t, plainPort, 'alice', 'SCRAM-SHA-512', 'alice-pw'), 'NONE', 'user alice');
+  const added = await spate(`127.0.0.1:${plainPort}`, ['acls', 'add', '--allow-principal', 'User:alice', '--consumer', '--topic', 'open', '--group', 'mixed']);
+  t.equal(added.code, 0, describe(added));
+
+  // The leader (a superuser's kafkajs, first in the group) gives every other member the secret topic as well.
+  const hostileAssigner: kafkajs.PartitionAssigner = () => ({
+    name: 'RoundRobinAssigner',
+    version: 0,
+    assign: async ({ members }) =>
+      members.map((member) => ({
+        memberId: member.memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment: member.memberId.startsWith('spate-ws') ? { open: [0], secret: [0] } : {}, userData: Buffer.alloc(0) }),
+      })),
+    protocol: ({ topics }) => ({ name: 'RoundRobinAssigner', metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) }),
+  });
+  const leader = new Kafka({ brokers: [`127.0.0.1:${plainPort}`], clientId: 'hostile-leader', logLevel: logLevel.NOTHING }).consumer({ groupId: 'mixed', partitionAssigners: [hostileAssigner], heartbeatInterval: 300 });
+  t.teardown(() => leader.disconnect());
+  await leader.connect();
+  await leader.subscribe({ topic: 'open' });
+  let joined = false;
+  leader.on(leader.events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  await leader.run({ eachMessage: async () => undefined });
+
+  const alice = await Socket.open(t, httpPort);
+  await alice.until('the leader to join', () => joined);
+  await alice.send({ op: 'auth', username: 'alice', password: 'alice-pw' });
+  await alice.message('ready');
+  await alice.send({ op: 'subscribe', topics: ['open'], group: 'mixed', from: 'earliest' });
+  await alice.send({ op: 'credit', records: 100, bytes: 1 << 20 });
+  await alice.until('the record of the topic alice subscribed to', () => alice.records.find((record) => record.value === 'public'), 30_000);
+  t.notOk(alice.records.some((record) => record.value === 'classified'), 'nothing of the topic alice may not read');
+  t.equal(alice.closed, null, 'alice goes on reading what she subscribed to');
+});
