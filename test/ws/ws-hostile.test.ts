@@ -280,3 +280,40 @@ t.test('a hostile group leader assigns a WebSocket member a topic it did not sub
   t.notOk(alice.records.some((record) => record.value === 'classified'), 'nothing of the topic alice may not read');
   t.equal(alice.closed, null, 'alice goes on reading what she subscribed to');
 });
+
+t.test('a hostile group leader assigns a WebSocket member more partitions than a fetch may name', async (t) => {
+  const httpPort = await freePort();
+  const broker = await BrokerProcess.start(t, { overrides: { 'http.listeners': `http://127.0.0.1:${httpPort}`, 'offsets.topic.num.partitions': 1, 'group.initial.rebalance.delay.ms': 0 } });
+  await createTopic(broker.port, 'many', 1);
+  await produce(broker.port, 'many', ['one']);
+  const flood = Array.from({ length: 100_001 }, (_, partition) => partition);
+  const hostileAssigner: kafkajs.PartitionAssigner = () => ({
+    name: 'RoundRobinAssigner',
+    version: 0,
+    assign: async ({ members }) =>
+      members.map((member) => ({
+        memberId: member.memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment: member.memberId.startsWith('spate-ws') ? { many: flood } : {}, userData: Buffer.alloc(0) }),
+      })),
+    protocol: ({ topics }) => ({ name: 'RoundRobinAssigner', metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) }),
+  });
+  const leader = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], clientId: 'hostile-leader', logLevel: logLevel.NOTHING }).consumer({ groupId: 'flooded', partitionAssigners: [hostileAssigner], heartbeatInterval: 300 });
+  t.teardown(() => leader.disconnect());
+  let joined = false;
+  leader.on(leader.events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  await leader.connect();
+  await leader.subscribe({ topic: 'many' });
+  await leader.run({ eachMessage: async () => undefined });
+
+  const socket = await Socket.open(t, httpPort);
+  await socket.until('the leader to join', () => joined);
+  await socket.send({ op: 'auth' });
+  await socket.message('ready');
+  await socket.send({ op: 'subscribe', topics: ['many'], group: 'flooded', from: 'earliest' });
+  const closed = await socket.until('the close', () => socket.closed ?? undefined, 30_000);
+  t.equal(closed.code, 4409, `the membership fails (${closed.reason})`);
+  t.match(closed.reason, /INVALID_REQUEST/, 'as an invalid assignment');
+  await freshSocketReads(t, httpPort, 'many', 1);
+});
