@@ -72,6 +72,15 @@ export const limits = {
   httpConnectionsMax: 2_048,
   /** Milliseconds an HTTP request's headers may take to arrive (Node's headersTimeout and requestTimeout). */
   httpRequestTimeoutMs: 10_000,
+  /**
+   * Requests of one HTTP connection served at once (pipelined HTTP/1.1 requests; answers go out in
+   * order anyway). The others wait, and the connection is not read meanwhile: one write of 40,000
+   * pipelined logins started 40,000 password checks on the thread pool, stalling every other login
+   * for seconds.
+   */
+  httpRequestsInFlightPerConnectionMax: 1,
+  /** ...and pipelined requests of one connection waiting their turn; past it the connection is closed (Node parses what arrives, paused or not). */
+  httpRequestsQueuedPerConnectionMax: 64,
   /** Partitions whose fetch offsets one connection's consumer is followed for, to count messages out (handlers/consumed-offsets.ts); past it new ones are not counted. */
   fetchPositionsPerConnectionMax: 10_000,
   /** Bytes of an HTTP request's body (the admin API's JSON); a longer one is answered 413 and its connection closed. */

@@ -102,6 +102,8 @@ export class NodeHttpServer implements HttpServer {
   /** Created with the first WebSocket route; shared by every listener. */
   private webSocketServer: WebSocketServer | null = null;
   private readonly servers: Server[] = [];
+  /** Each connection's requests being served and those waiting their turn (see serve). */
+  private readonly connectionTurns = new WeakMap<object, { active: number; readonly waiting: (() => void)[]; paused: boolean }>();
   /** Key and trust store files watched for a new certificate (https listeners). */
   private readonly watched: { readonly file: string; readonly listener: (now: Stats, before: Stats) => void }[] = [];
 
@@ -192,7 +194,47 @@ export class NodeHttpServer implements HttpServer {
     return bound;
   }
 
+  /**
+   * Pipelined requests (HTTP/1.1) of one connection are served limits.httpRequestsInFlightPerConnectionMax
+   * at a time; while more wait, the connection is not read, and past limits.httpRequestsQueuedPerConnectionMax
+   * waiting it is closed. Node parses and hands over every request it has read, so without this
+   * one connection could start any number of logins (a password check on the thread pool and a
+   * failed-login delay each) with one write.
+   */
   private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const socket = request.socket;
+    let turns = this.connectionTurns.get(socket);
+    if (turns === undefined) {
+      turns = { active: 0, waiting: [], paused: false };
+      this.connectionTurns.set(socket, turns);
+    }
+    if (turns.active >= limits.httpRequestsInFlightPerConnectionMax) {
+      if (turns.waiting.length >= limits.httpRequestsQueuedPerConnectionMax) {
+        // Node goes on parsing what the socket brings whether or not it is paused.
+        this.logger.debug(`HTTP client ${socket.remoteAddress}: closed, over ${limits.httpRequestsQueuedPerConnectionMax} pipelined requests waiting (limits.httpRequestsQueuedPerConnectionMax)`);
+        socket.destroy();
+        return;
+      }
+      if (!turns.paused) socket.pause();
+      turns.paused = true;
+      await new Promise<void>((resolve) => turns.waiting.push(resolve));
+    }
+    turns.active++;
+    try {
+      // A request that waited on a connection since closed is not served.
+      if (!socket.destroyed) await this.serveRequest(request, response);
+    } finally {
+      turns.active--;
+      const next = turns.waiting.shift();
+      if (next !== undefined) next();
+      else if (turns.paused) {
+        turns.paused = false;
+        socket.resume();
+      }
+    }
+  }
+
+  private async serveRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://spate');
     const method = request.method ?? 'GET';
     const hasBody = (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0') || request.headers['transfer-encoding'] !== undefined;

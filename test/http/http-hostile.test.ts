@@ -116,3 +116,32 @@ t.test('hostile HTTP requests', async (t) => {
   const after = processUsage(pid);
   t.ok(after.descriptors <= before.descriptors + 2, `descriptors back (${before.descriptors} before, ${after.descriptors} after)`);
 });
+
+t.test('pipelined logins: one connection cannot start unbounded password checks', async (t) => {
+  const httpPort = await freePort();
+  const broker = await BrokerProcess.start(t, { overrides: { 'http.listeners': `http://127.0.0.1:${httpPort}`, 'connection.failed.authentication.delay.ms': 1_000 } });
+  const pid = broker.pid!;
+  const login = '{"username":"nobody","password":"wrong"}';
+  const failedLogin = async (): Promise<number> => {
+    const response = await fetch(`http://127.0.0.1:${httpPort}/api/v1/login`, { method: 'POST', body: login, headers: { 'content-type': 'application/json' } });
+    await response.text();
+    return response.status;
+  };
+  t.equal(await failedLogin(), 401, 'a warm-up login: what a login needs at all is in the RSS measured before');
+  const before = processUsage(pid);
+  const request = `POST /api/v1/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${login.length}\r\n\r\n${login}`;
+  const raw = await RawHttp.open(t, httpPort);
+  raw.socket.pause(); // the answers are not read
+  const count = Number(process.env.PIPELINED ?? 40_000);
+  raw.socket.write(request.repeat(count));
+  // While those are pending: another client logs in (a failed login: the delay and one password check).
+  const startedMs = Date.now();
+  const status = await failedLogin();
+  const tookMs = Date.now() - startedMs;
+  t.equal(status, 401, 'another client is answered');
+  t.ok(tookMs < 5_000, `within 5 s of its 1 s failed-login delay (took ${tookMs} ms) while ${count} logins were pipelined on one connection`);
+  await raw.until('the flooding connection to be closed', () => raw.ended);
+  t.pass('the connection with the pipelined flood is closed');
+  const peak = processUsage(pid);
+  t.ok(peak.rssBytes - before.rssBytes < 64 * 1024 * 1024, `RSS grew ${Math.round((peak.rssBytes - before.rssBytes) / 1048576)} MB`);
+});
