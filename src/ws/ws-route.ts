@@ -205,6 +205,8 @@ class WsSession {
 
     // The topics as this user sees them: one it may not describe is unknown, as on the Kafka port.
     const metadata = await client.metadata(wanted);
+    // Closed meanwhile: nothing may start reading, or join a group, for a socket already gone.
+    if (this.closed) return;
     const counts = new Map<string, number>();
     for (const topic of metadata.topics) {
       if (topic.errorCode === ErrorCode.TOPIC_AUTHORIZATION_FAILED) return this.close(CloseCode.forbidden, `TOPIC_AUTHORIZATION_FAILED: ${topic.name}`);
