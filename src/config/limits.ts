@@ -463,7 +463,9 @@ export const limits = {
   /**
    * Bytes of records (inflated) one decode reads before it stops at the next batch boundary, at
    * least one batch always: a fetch of a few MiB of well-compressed batches could otherwise
-   * inflate to gigabytes in one decode. The caller continues from the decode's nextOffset.
+   * inflate to gigabytes in one decode. The caller continues from the decode's nextOffset. Also
+   * what one WebSocket consumer's fetch decodes over all its partitions (ws-consumer.ts): what a
+   * client that holds back its credit makes the broker hold, whatever the partitions it reads.
    */
   wsDecodeRecordBytesMax: 16 * 1024 * 1024,
   /**

@@ -317,3 +317,37 @@ t.test('a hostile group leader assigns a WebSocket member more partitions than a
   t.match(closed.reason, /INVALID_REQUEST/, 'as an invalid assignment');
   await freshSocketReads(t, httpPort, 'many', 1);
 });
+
+t.test('a client with one record of credit holds at most one decode budget of well-compressed partitions', async (t) => {
+  const httpPort = await freePort();
+  const broker = await BrokerProcess.start(t, { overrides: { 'http.listeners': `http://127.0.0.1:${httpPort}` } });
+  const partitions = 64;
+  await createTopic(broker.port, 'dense', partitions);
+  // Each partition: one gzip batch of 50 values of 80 KB ('a'), 4 MB that compress to a few KB: all 64 fit one fetch (512 KiB).
+  const value = 'a'.repeat(80_000);
+  await withKafka(broker.port, async (kafka) => {
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      for (let partition = 0; partition < partitions; partition++) {
+        await producer.send({ topic: 'dense', compression: kafkajs.CompressionTypes.GZIP, acks: -1, messages: Array.from({ length: 50 }, () => ({ value, partition })) });
+      }
+    } finally {
+      await producer.disconnect();
+    }
+  });
+  const pid = broker.pid!;
+  await freshSocketReads(t, httpPort, 'dense', 1); // what reading needs at all (a decode thread) is in the RSS before
+  const before = processUsage(pid);
+  const socket = await Socket.open(t, httpPort);
+  await socket.send({ op: 'auth' });
+  await socket.message('ready');
+  await socket.send({ op: 'subscribe', topics: ['dense'], from: 'earliest' });
+  await socket.message('assigned');
+  await socket.send({ op: 'credit', records: 1, bytes: 1 });
+  await socket.until('one record', () => socket.records.length >= 1);
+  const held = processUsage(pid);
+  t.ok(held.rssBytes - before.rssBytes < 96 * 1024 * 1024, `the broker's RSS grew ${Math.round((held.rssBytes - before.rssBytes) / 1048576)} MB for a client holding one record of credit over ${partitions} partitions of 4 MB each`);
+  socket.ws.terminate();
+  await freshSocketReads(t, httpPort, 'dense', 2);
+});
