@@ -1,8 +1,9 @@
 // The broker's HTTP listeners (http.listeners) behind a small interface of our own: routes are
 // registered by method and path, and a route answers a request with a status, headers and a
-// body. Nothing outside this file touches node:http, so the implementation can be swapped
-// (uWebSockets.js is being measured against node:http + ws for the WebSocket endpoint, issue 16)
-// and the WebSocket endpoint and the admin API can be added as routes of the same server.
+// body; a WebSocket route is handed each socket as an HttpWebSocket. Nothing outside this
+// file and uws-server.ts (the uWebSockets.js implementation, http.server=uws) touches a server
+// library, so the routes (/metrics, the admin API, the WebSocket endpoint) serve on either; the
+// route matching both use is RouteTable's.
 //
 // - One node:http (or node:https) server per listener; https uses the broker's ssl.* keys
 //   (security/tls.ts secureContextOptions), with renegotiation refused as on the Kafka listeners,
