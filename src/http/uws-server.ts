@@ -156,7 +156,16 @@ export class UwsHttpServer implements HttpServer {
     const headers: Record<string, string> = {};
     request.forEach((key, value) => (headers[key] = value));
     let aborted = false;
-    response.onAborted(() => (aborted = true));
+    // The request counts against limits.httpConnectionsMax until answered or aborted, once.
+    let counted = false;
+    const done = (): void => {
+      if (counted) this.requestsInFlight--;
+      counted = false;
+    };
+    response.onAborted(() => {
+      aborted = true;
+      done();
+    });
     const answer = (reply: HttpResponse): void => {
       if (aborted) return;
       aborted = true;
@@ -175,7 +184,7 @@ export class UwsHttpServer implements HttpServer {
     const hasBody = (declared !== undefined && declared !== '0') || headers['transfer-encoding'] !== undefined;
     const base = { method, path, query, headers, secure, remoteAddress: addressText(response.getRemoteAddressAsText()) };
     this.requestsInFlight++;
-    const done = (): void => void this.requestsInFlight--;
+    counted = true;
     if (!hasBody || !METHODS_WITH_BODY.has(method)) {
       // A GET's body is never read: the connection is closed after the answer anyway.
       void this.dispatch({ ...base, params: {}, body: Buffer.alloc(0) }, answer).finally(done);
@@ -195,7 +204,6 @@ export class UwsHttpServer implements HttpServer {
     response.onData((chunk, last) => {
       if (aborted) {
         clearTimeout(timer);
-        if (last) done();
         return;
       }
       bytes += chunk.byteLength;

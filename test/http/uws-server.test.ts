@@ -28,9 +28,11 @@ interface Answer {
   readonly body: string;
 }
 
-function call(port: number, method: string, path: string, body?: Buffer | string, tls?: { ca: Buffer }): Promise<Answer> {
+/** An HTTP request; a body is sent with its content-length, or `chunked` without one. */
+function call(port: number, method: string, path: string, body?: Buffer | string, tls?: { ca: Buffer }, chunked = false): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const options = { host: '127.0.0.1', port, path, method, agent: false, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } };
+    const length = body === undefined || chunked ? {} : { 'content-length': String(Buffer.byteLength(body)) };
+    const options = { host: '127.0.0.1', port, path, method, agent: false, headers: body === undefined ? {} : { 'content-type': 'application/json', ...length } };
     const handle = (response: import('node:http').IncomingMessage): void => {
       let text = '';
       response.setEncoding('utf8');
@@ -119,6 +121,9 @@ for (const implementation of IMPLEMENTATIONS) {
     t.equal((JSON.parse(login.body) as { error: string }).error, 'SASL_AUTHENTICATION_FAILED', 'with Kafka\'s error name');
     t.equal((await call(httpPort, 'POST', '/api/v1/login', 'not json')).status, 400, 'a body that is not JSON: 400 (the body reached the route)');
     t.equal((await call(httpPort, 'POST', '/api/v1/login', Buffer.alloc(1024 * 1024 + 1, 0x20))).status, 413, 'a body over limits.httpBodyBytesMax: 413');
+    t.equal((await call(httpPort, 'POST', '/api/v1/login', Buffer.alloc(1024 * 1024 + 1, 0x20), undefined, true)).status, 413, 'the same sent chunked, without a content-length: 413');
+    const chunkedLogin = await call(httpPort, 'POST', '/api/v1/login', JSON.stringify({ username: 'alice', password: 'wrong' }), undefined, true);
+    t.equal(chunkedLogin.status, 401, 'a chunked JSON body is read whole: 401');
     t.equal((await call(httpPort, 'GET', '/no/such/path')).status, 404, 'an unknown path: 404');
     t.equal((await call(httpPort, 'GET', '/api/v1/login')).status, 405, 'a known path with another method: 405');
     t.equal((await call(httpPort, 'POST', '/metrics', '{}')).status, 405, 'POST /metrics: 405');
