@@ -52,12 +52,13 @@ export class HttpSide {
 }
 
 /**
- * http.server's implementation. uws.js is imported only when chosen, and its binary loaded then:
- * where it does not load (a Node it has no binary for), NodeHttpServer, with one warning.
+ * http.server's implementation. uws-server.ts is imported only when chosen, and uWS's binary
+ * loaded then: where it does not load (a Node it has no binary for), NodeHttpServer, with one
+ * warning. `importUws` is the import (a test gives one whose binary does not load).
  */
-async function httpServer(kind: HttpSettings['server'], logger: Logger): Promise<HttpServer> {
+export async function httpServer(kind: HttpSettings['server'], logger: Logger, importUws: () => Promise<typeof import('./uws-server.js')> = () => import('./uws-server.js')): Promise<HttpServer> {
   if (kind === 'node') return new NodeHttpServer(logger);
-  const { loadUws, UwsHttpServer } = await import('./uws-server.js');
+  const { loadUws, UwsHttpServer } = await importUws();
   const uws = loadUws();
   if (!(uws instanceof Error)) return new UwsHttpServer(uws, logger);
   logger.warn(`http.server=uws: uWebSockets.js does not load on this Node (${process.version}, ABI ${process.versions.modules}); serving HTTP with node:http + ws (${uws.message.split('\n')[0]})`);
