@@ -62,7 +62,7 @@ import { resolveTopicConfig } from './config/broker-config.js';
 import { BrokerMetrics } from './http/metrics.js';
 import type { BoundHttpListener } from './http/http-server.js';
 import { HttpSide } from './http/http-side.js';
-import { InterimDecoder } from './ws/interim-decoder.js';
+import { DecodePool } from './ws/decode-pool.js';
 
 /** How often recovery points are checkpointed while running (Kafka's log.flush.offset.checkpoint.interval.ms). */
 const CHECKPOINT_INTERVAL_MS = 60_000;
@@ -327,7 +327,7 @@ export class Broker {
       // HTTP first: a port it cannot bind fails the start (naming http.listeners) before any Kafka client is served.
       let httpListeners: readonly BoundHttpListener[] = [];
       if (config.http.listeners.length > 0) {
-        http = await HttpSide.start(config.http, { services, registry, metrics, logger, decoder: new InterimDecoder() });
+        http = await HttpSide.start(config.http, { services, registry, metrics, logger, decoder: new DecodePool() });
         httpListeners = http.listeners;
       }
       const paths = socketPaths(config, logger, descriptors);

@@ -402,4 +402,48 @@ export const limits = {
   // ---- replication throttles (i11, KIP-73, src/cluster/replica-fetcher.ts) ----
   /** Fewest milliseconds a replica fetcher whose fetchable partitions are all held by its throttle waits before checking the rate again. */
   replicationThrottleRecheckMs: 5,
+  // ---- the WebSocket consumer endpoint's record decoding (src/ws/record-decoder.ts, decode-pool.ts) ----
+  /**
+   * Threads of the decode pool (piscina) that turn fetched record batches into what /ws sends.
+   * The broker's reference machine has 2 cores, shared with the main thread and the shards:
+   * one decode thread takes the costly decodes off the main thread without taking a core from
+   * the shards. Created on the first decode that needs one, ended after wsDecodeThreadIdleMs.
+   */
+  wsDecodeThreads: 1,
+  /** Milliseconds a decode thread may stay idle before it is ended (the next pooled decode starts one again, about 30 ms). */
+  wsDecodeThreadIdleMs: 60_000,
+  /**
+   * Decodes waiting for a decode thread (piscina's maxQueue). Past it a decode is refused with
+   * DecodePoolFullError, which the endpoint retries later (backpressure), rather than decoded on
+   * the main thread: a full queue means the decode threads are behind, and the main thread taking
+   * their work then would stall every connection's socket and the Kafka port with it. Each
+   * waiting decode holds its fetched bytes (at most limits.wsFetchBytesMax each).
+   */
+  wsDecodeQueuedMax: 64,
+  /**
+   * Fetched bytes of uncompressed batches decoded on the calling thread rather than in the pool:
+   * below this a hop to a thread (copying the bytes there and the decoded records back, two
+   * message-port crossings) costs the main thread more than the decode itself. Measured with
+   * bench/ws-decode.ts (bench/README.md, "ws-decode"). Compressed batches always go to the pool.
+   */
+  wsDecodeInlineBytesMax: 16 * 1024,
+  /**
+   * Bytes one batch's records may inflate to when decoded for /ws. The same bound as a produced
+   * batch's (batchInflatedBytesMax), so every batch the broker accepted can be read; a stored
+   * batch inflating further (from before a lower bound, or corrupt) is a RecordDecodeError
+   * MESSAGE_TOO_LARGE at its offset, and its bytes are never inflated.
+   */
+  wsDecodeInflatedBytesMax: 64 * 1024 * 1024,
+  /**
+   * Bytes of records (inflated) one decode reads before it stops at the next batch boundary, at
+   * least one batch always: a fetch of a few MiB of well-compressed batches could otherwise
+   * inflate to gigabytes in one decode. The caller continues from the decode's nextOffset.
+   */
+  wsDecodeRecordBytesMax: 16 * 1024 * 1024,
+  /**
+   * Bytes of shared memory the decode pool keeps between decodes to copy fetched records into for
+   * a thread (decode-pool.ts): reused because touching fresh memory costs the main thread more than
+   * the copy. Past it, a slot is left to the collector after its decode.
+   */
+  wsDecodeSlotBytesKeptMax: 8 * 1024 * 1024,
 } as const;

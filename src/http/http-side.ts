@@ -1,5 +1,5 @@
 // The broker's HTTP side assembled: the server on http.listeners with its routes — /metrics, the
-// login routes, the WebSocket consumers at /ws — and what they share (the authenticator, the
+// login routes, the WebSocket consumers at /ws, the browser client and its example page — and what they share (the authenticator, the
 // record decode pool). broker.ts starts it before the Kafka listeners and closes it with them.
 
 import type { HttpSettings } from '../config/broker-config.js';
@@ -13,6 +13,7 @@ import { NodeHttpServer, type BoundHttpListener, type HttpServer } from './http-
 import { routeLogin } from './login-route.js';
 import type { BrokerMetrics } from './metrics.js';
 import { routeMetrics } from './metrics-route.js';
+import { routeWsClient } from './ws-client-route.js';
 
 export interface HttpSideParts {
   readonly services: BrokerServices;
@@ -36,6 +37,7 @@ export class HttpSide {
     const auth = new HttpAuthenticator(parts.services);
     routeMetrics(server, parts.metrics);
     routeLogin(server, auth);
+    routeWsClient(server);
     routeWebSocketConsumers(server, { services: parts.services, registry: parts.registry, auth, decoder: parts.decoder, logger: parts.logger });
     try {
       return new HttpSide(server, parts, await server.listen(settings.listeners, settings.tls));

@@ -464,8 +464,11 @@ export function decodeBatchRecords(batch: Buffer, bounds: Pick<ValidationOptions
   return decoded;
 }
 
-/** Headers the walk has already checked. */
-function decodeHeaders(bytes: Buffer, start: number, count: number): RecordHeader[] {
+/**
+ * The `count` headers of a record starting at `start` of `bytes` (a RecordView's headersStart
+ * and headerCount), which the walk has already checked: keys as UTF-8 text, values as views.
+ */
+export function decodeHeaders(bytes: Buffer, start: number, count: number): RecordHeader[] {
   const headers: RecordHeader[] = [];
   const walker = new RecordWalker(bytes, start, bytes.length);
   for (let index = 0; index < count; index++) {

@@ -18,36 +18,10 @@ import { limits } from '../config/limits.js';
 import type { KafkaRequester } from '../network/kafka-client.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { fetchApi, listOffsetsApi } from '../protocol/generated/index.js';
+import { RecordDecodeError, type DecodedItem, type DecodeInput, type DecodeOutput, type FieldEncoding } from './record-decoder.js';
 import type { TopicPartitionRef } from './group-member.js';
 
 export type StartPoint = { readonly kind: 'earliest' } | { readonly kind: 'latest' } | { readonly kind: 'offset'; readonly offset: number } | { readonly kind: 'timestamp'; readonly timestamp: number };
-
-export type EncodingName = 'text' | 'json' | 'base64';
-
-/** One record ready to send: its JSON object text, or its binary frame; `bytes` is what it costs in byte credit. */
-export interface DecodedItem {
-  readonly offset: number;
-  readonly bytes: number;
-  readonly json?: string;
-  readonly frame?: Buffer;
-}
-
-export interface DecodeInput {
-  readonly topic: string;
-  readonly partition: number;
-  readonly records: Buffer;
-  readonly fetchOffset: number;
-  readonly abortedTransactions: readonly { readonly producerId: number; readonly firstOffset: number }[];
-  readonly format: 'json' | 'binary';
-  readonly key: EncodingName;
-  readonly value: EncodingName;
-}
-
-export interface DecodeOutput {
-  readonly items: readonly DecodedItem[];
-  /** The offset after the last batch read whole. */
-  readonly nextOffset: number;
-}
 
 export interface Decoder {
   decode(input: DecodeInput): Promise<DecodeOutput>;
@@ -55,8 +29,8 @@ export interface Decoder {
 
 export interface DeliveryFormat {
   readonly format: 'json' | 'binary';
-  readonly key: EncodingName;
-  readonly value: EncodingName;
+  readonly key: FieldEncoding;
+  readonly value: FieldEncoding;
 }
 
 /** What the consumer sends and reports through (the session's socket). */
@@ -297,9 +271,7 @@ export class WsConsumer {
               records,
               fetchOffset: position,
               abortedTransactions: data.abortedTransactions ?? [],
-              format: this.format.format,
-              key: this.format.key,
-              value: this.format.value,
+              options: { format: this.format.format, key: this.format.key, value: this.format.value, inflatedBytesMax: limits.wsDecodeInflatedBytesMax },
             })
             .then(
               (output) => {
@@ -308,7 +280,19 @@ export class WsConsumer {
                 state.position = Math.max(state.position, output.nextOffset);
               },
               (error: unknown) => {
-                this.sink.error('CORRUPT_MESSAGE', `cannot decode ${state.topic}-${state.partition} at offset ${position}: ${(error as Error).message}`, state);
+                if (this.partitions.get(key(state)) !== state || state.position !== position) return;
+                if (error instanceof RecordDecodeError && error.retriable) {
+                  state.retryAtMs = Date.now() + RETRY_MS; // the decode threads are behind: the same fetch again shortly
+                  return;
+                }
+                const code = error instanceof RecordDecodeError ? error.code : 'UNKNOWN_SERVER_ERROR';
+                if (error instanceof RecordDecodeError && error.nextOffset !== null) {
+                  // A batch that cannot be decoded (corrupt, or inflating past the bound) is reported and passed over, as the client is told.
+                  this.sink.error(code, `${state.topic}-${state.partition}: the batch at offset ${error.offset} cannot be decoded (${error.message}); reading goes on at offset ${error.nextOffset}`, state);
+                  state.position = error.nextOffset;
+                  return;
+                }
+                this.sink.error(code, `${state.topic}-${state.partition} at offset ${position} cannot be decoded (${(error as Error).message}); it is dropped from the subscription`, state);
                 this.partitions.delete(key(state));
               },
             ),

@@ -18,7 +18,8 @@ import type { HttpAuthenticator, HttpLogin } from '../http/http-auth.js';
 import type { HttpRequest, HttpServer, HttpWebSocket } from '../http/http-server.js';
 import { LocalClient } from '../http/local-client.js';
 import { GroupMember, type TopicPartitionRef } from './group-member.js';
-import { ListOffsetsError, WsConsumer, type ConsumerSink, type Decoder, type DecodedItem, type EncodingName, type StartPoint } from './ws-consumer.js';
+import type { BinaryItem, DecodedItem, JsonItem } from './record-decoder.js';
+import { ListOffsetsError, WsConsumer, type ConsumerSink, type Decoder, type StartPoint } from './ws-consumer.js';
 
 export const WS_PATH = '/ws';
 export const WS_PROTOCOL = 'spate.v1';
@@ -307,10 +308,10 @@ class WsSession {
       sendRecords: (items: readonly DecodedItem[], format) => {
         if (this.closed) return;
         if (format === 'json') {
-          socket.send(`{"type":"records","records":[${items.map((item) => item.json!).join(',')}]}`, drained);
+          socket.send(`{"type":"records","records":[${items.map((item) => (item as JsonItem).json).join(',')}]}`, drained);
           return;
         }
-        for (let index = 0; index < items.length; index++) socket.send(items[index]!.frame!, { binary: true }, index === items.length - 1 ? drained : undefined);
+        for (let index = 0; index < items.length; index++) socket.send((items[index] as BinaryItem).frame, { binary: true }, index === items.length - 1 ? drained : undefined);
       },
       error: (code, message, partition) => this.send({ type: 'error', code, message, ...(partition === undefined ? {} : { topic: partition.topic, partition: partition.partition }) }),
     };
@@ -384,4 +385,3 @@ function startPoint(value: unknown): StartPoint {
   throw new ProtocolError('INVALID_REQUEST', '"from" is "earliest", "latest", {"offset":n} or {"timestamp":ms}');
 }
 
-export type { EncodingName };

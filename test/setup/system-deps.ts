@@ -38,6 +38,9 @@ export const systemDependencies: readonly SystemDependency[] = [
   // A Prometheus server scraping /metrics (test/http/prometheus-scrape.test.ts runs /usr/bin/prometheus
   // itself, with its own config and storage; the package's systemd service is not used).
   { packageName: 'prometheus', present: () => succeeds('/usr/bin/prometheus', ['--version']) },
+  // The browser of the browser tests (test/helpers/browser.ts drives /usr/bin/chromium headless with
+  // playwright-core, which downloads no browser of its own).
+  { packageName: 'chromium', present: () => existsSync('/usr/bin/chromium') },
 ];
 
 export function installMissing(dependencies: readonly SystemDependency[]): void {
