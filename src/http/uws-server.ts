@@ -25,14 +25,6 @@
 //   most limits.wsConnectionsMax sockets (503 at the upgrade), the subprotocol chosen by the
 //   route's `protocol(offered)`, compression off; each socket is handed to the route as an
 //   HttpWebSocket (UwsWebSocket below).
-//
-// Known issue (why http.server=uws is experimental): with the decode pool, test/ws/
-// ws-backpressure.test.ts run on uWS (SPATE_TEST_HTTP_SERVER=uws) failed 3 of 4 runs on 2026-12-04:
-// the broker's RSS grows by about the bytes sent to the reading consumer (1.27 GB peak for 1 GiB
-// in ~1 MB frames, against 0.24-0.27 GB on node and in uWS's passing runs), while V8's external
-// and array-buffer memory stay under 35 MB. Every frame went to the kernel at once (send
-// returned 1, nothing buffered), a standalone uWS script sending the same frames does not grow,
-// and sending a Buffer instead of the string did not make it pass reliably. Not found yet.
 
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
