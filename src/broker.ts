@@ -327,7 +327,7 @@ export class Broker {
       // HTTP first: a port it cannot bind fails the start (naming http.listeners) before any Kafka client is served.
       let httpListeners: readonly BoundHttpListener[] = [];
       if (config.http.listeners.length > 0) {
-        http = await HttpSide.start(config.http.listeners, config.http.tls, { services, registry, metrics, logger, decoder: new DecodePool() });
+        http = await HttpSide.start(config.http, { services, registry, metrics, logger, decoder: new DecodePool() });
         httpListeners = http.listeners;
       }
       const paths = socketPaths(config, logger, descriptors);

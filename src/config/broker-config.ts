@@ -52,6 +52,8 @@ export interface HttpSettings {
   readonly listeners: readonly HttpListener[];
   /** The broker-wide ssl.* keys, checked as an SSL listener's are; null when no listener is https. */
   readonly tls: TlsSettings | null;
+  /** http.server: node:http + ws, or uWebSockets.js (falling back to node where its binary does not load). */
+  readonly server: 'node' | 'uws';
 }
 
 export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
@@ -579,7 +581,7 @@ function httpSettings(values: ReadonlyMap<string, ConfigValue>, explicitKeys: Re
   const tls = listeners.some((listener) => listener.scheme === 'https')
     ? tlsSettings('https (http.listeners)', 'SSL', <T extends ConfigValue>(key: string) => values.get(key) as T, (key) => key)
     : null;
-  return { listeners, tls };
+  return { listeners, tls, server: values.get('http.server') as 'node' | 'uws' };
 }
 
 export interface LoadedConfig {

@@ -199,6 +199,10 @@ export const brokerConfigDefinitions = define([
     name: 'http.listeners', type: 'list', defaultValue: HTTP_LISTENERS_DEFAULT, check: checkHttpListeners,
     doc: 'Spate\'s own (Kafka has none): the HTTP listeners serving /metrics (Prometheus), comma-separated http://host:port or https://host:port. https uses the broker\'s ssl.keystore.* keys (the certificate of its SSL listeners). Empty turns HTTP off. The default serves 127.0.0.1:8080 on an embedded broker; with zookeeper.connect the default is empty (brokers of one machine would take the same port), so a cluster broker serves HTTP only where this is set. A port that cannot be bound fails the start naming this key.',
   },
+  {
+    name: 'http.server', type: 'string', defaultValue: 'node', oneOf: ['node', 'uws'],
+    doc: 'Spate\'s own: the implementation of the HTTP listeners (http.listeners): node (node:http and the ws package) or uws (uWebSockets.js, @trufflesuite/uws-js-unofficial, whose binaries load on Node 16, 18 and 20 only; elsewhere the broker falls back to node, with a warning). node is the default by measurement: through the broker, uws saved at most about 11 % of the CPU per WebSocket record, within the noise (bench/ws-broker-fanout.ts, src/http/README.md). With uws, https needs a PEM key store, a new certificate needs a restart, and ssl.enabled.protocols is not applied (OpenSSL\'s defaults).',
+  },
   { name: 'log.dirs', type: 'list', defaultValue: null, doc: 'Data directories; wins over log.dir when set.' },
   { name: 'log.dir', type: 'string', defaultValue: './data', doc: 'The data directory when log.dirs is not set.' },
   { name: 'num.partitions', type: 'int', defaultValue: '1', min: 1, doc: 'Partitions of an auto-created topic or of CreateTopics with -1.' },

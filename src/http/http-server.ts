@@ -1,8 +1,9 @@
 // The broker's HTTP listeners (http.listeners) behind a small interface of our own: routes are
 // registered by method and path, and a route answers a request with a status, headers and a
-// body. Nothing outside this file touches node:http, so the implementation can be swapped
-// (uWebSockets.js is being measured against node:http + ws for the WebSocket endpoint, issue 16)
-// and the WebSocket endpoint and the admin API can be added as routes of the same server.
+// body; a WebSocket route is handed each socket as an HttpWebSocket. Nothing outside this
+// file and uws-server.ts (the uWebSockets.js implementation, http.server=uws) touches a server
+// library, so the routes (/metrics, the admin API, the WebSocket endpoint) serve on either; the
+// route matching both use is RouteTable's.
 //
 // - One node:http (or node:https) server per listener; https uses the broker's ssl.* keys
 //   (security/tls.ts secureContextOptions), with renegotiation refused as on the Kafka listeners,
@@ -27,7 +28,7 @@ import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import { ConfigError, type HttpListener, type TlsSettings } from '../config/broker-config.js';
 import { limits } from '../config/limits.js';
 import type { Logger } from '../logger.js';
@@ -51,8 +52,30 @@ export interface HttpRequest {
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/**
+ * What a WebSocket route uses of an accepted socket, whichever server accepted it: `ws`'s
+ * WebSocket fits it as it is (NodeHttpServer), UwsHttpServer adapts uWebSockets.js's.
+ * - `send`'s callback runs once the frame has left the server's buffer (with an error when the
+ *   socket closed first); `bufferedAmount` is the bytes sent but not yet handed to the kernel.
+ * - `close(code, reason)` starts the closing handshake; 'close' is emitted once, whoever closed.
+ */
+export interface HttpWebSocket {
+  /** The subprotocol the route chose ('' for none). */
+  readonly protocol: string;
+  readonly bufferedAmount: number;
+  send(data: string | Buffer, callback?: (error?: Error) => void): void;
+  send(data: Buffer, options: { binary: true }, callback?: (error?: Error) => void): void;
+  close(code: number, reason: string): void;
+  /** Stops reading the client's messages (its sends back up in TCP), until resume(). */
+  pause(): void;
+  resume(): void;
+  on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): this;
+  on(event: 'close', listener: () => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+}
+
 /** A WebSocket route: given each accepted socket and the upgrade request (its body empty). */
-export type WebSocketHandler = (socket: WebSocket, request: HttpRequest) => void;
+export type WebSocketHandler = (socket: HttpWebSocket, request: HttpRequest) => void;
 
 export interface WebSocketRoute {
   /** The subprotocol to accept among those the client offers (none offered: undefined is passed); false refuses the upgrade. */
@@ -86,7 +109,7 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** The node:http / node:https implementation. */
+/** A registered route (both implementations keep theirs in a `RouteTable`). */
 interface Route {
   readonly method: HttpMethod;
   /** The path's segments; one starting with ':' matches any segment. */
@@ -94,44 +117,21 @@ interface Route {
   readonly handler: RouteHandler;
 }
 
-const METHODS_WITH_BODY: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** The methods whose body is read (up to limits.httpBodyBytesMax). */
+export const METHODS_WITH_BODY: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-export class NodeHttpServer implements HttpServer {
+/** Routes by method and path, `:name` segments matching any one segment: the matching both servers share. */
+export class RouteTable {
   private readonly routes: Route[] = [];
-  private readonly websockets = new Map<string, WebSocketRoute>();
-  /** Created with the first WebSocket route; shared by every listener. */
-  private webSocketServer: WebSocketServer | null = null;
-  private readonly servers: Server[] = [];
-  /** Each connection's requests being served and those waiting their turn (see serve). */
-  private readonly connectionTurns = new WeakMap<object, { active: number; readonly waiting: (() => void)[]; paused: boolean }>();
-  /** Key and trust store files watched for a new certificate (https listeners). */
-  private readonly watched: { readonly file: string; readonly listener: (now: Stats, before: Stats) => void }[] = [];
 
-  constructor(private readonly logger: Logger) {}
-
-  route(method: HttpMethod, path: string, handler: RouteHandler): void {
+  add(method: HttpMethod, path: string, handler: RouteHandler): void {
     const segments = path.split('/');
     if (this.routes.some((route) => route.method === method && route.segments.join('/') === path)) throw new Error(`HTTP route ${method} ${path} registered twice`);
     this.routes.push({ method, segments, handler });
   }
 
-  websocket(path: string, route: WebSocketRoute): void {
-    if (this.websockets.has(path)) throw new Error(`WebSocket route ${path} registered twice`);
-    this.websockets.set(path, route);
-    this.webSocketServer ??= new WebSocketServer({
-      noServer: true,
-      maxPayload: limits.wsMessageBytesMax,
-      clientTracking: true,
-      perMessageDeflate: false,
-      handleProtocols: (offered, request) => {
-        const chosen = this.websockets.get(new URL(request.url ?? '/', 'http://spate').pathname)?.protocol(offered);
-        return chosen === undefined ? false : chosen;
-      },
-    });
-  }
-
-  /** The route for a method and path, with its `:name` segments; null when none matches. */
-  private match(method: string, path: string): { readonly handler: RouteHandler; readonly params: Record<string, string> } | null {
+  /** The route for a method and path, with its `:name` segments (URL-decoded); null when none matches. */
+  match(method: string, path: string): { readonly handler: RouteHandler; readonly params: Record<string, string> } | null {
     const segments = path.split('/');
     for (const route of this.routes) {
       if (route.method !== method || route.segments.length !== segments.length) continue;
@@ -153,6 +153,47 @@ export class NodeHttpServer implements HttpServer {
       if (matched) return { handler: route.handler, params };
     }
     return null;
+  }
+
+  /** The answer when nothing matches: 405 for a path some other method serves, else 404. */
+  unmatched(path: string): HttpResponse {
+    const known = this.routes.some((route) => this.match(route.method, path) !== null);
+    return { status: known ? 405 : 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'not found\n' };
+  }
+}
+
+/** The node:http / node:https implementation. */
+
+export class NodeHttpServer implements HttpServer {
+  private readonly routes = new RouteTable();
+  private readonly websockets = new Map<string, WebSocketRoute>();
+  /** Created with the first WebSocket route; shared by every listener. */
+  private webSocketServer: WebSocketServer | null = null;
+  private readonly servers: Server[] = [];
+  /** Each connection's requests being served and those waiting their turn (see serve). */
+  private readonly connectionTurns = new WeakMap<object, { active: number; readonly waiting: (() => void)[]; paused: boolean }>();
+  /** Key and trust store files watched for a new certificate (https listeners). */
+  private readonly watched: { readonly file: string; readonly listener: (now: Stats, before: Stats) => void }[] = [];
+
+  constructor(private readonly logger: Logger) {}
+
+  route(method: HttpMethod, path: string, handler: RouteHandler): void {
+    this.routes.add(method, path, handler);
+  }
+
+  websocket(path: string, route: WebSocketRoute): void {
+    if (this.websockets.has(path)) throw new Error(`WebSocket route ${path} registered twice`);
+    this.websockets.set(path, route);
+    this.webSocketServer ??= new WebSocketServer({
+      noServer: true,
+      maxPayload: limits.wsMessageBytesMax,
+      clientTracking: true,
+      perMessageDeflate: false,
+      handleProtocols: (offered, request) => {
+        const chosen = this.websockets.get(new URL(request.url ?? '/', 'http://spate').pathname)?.protocol(offered);
+        return chosen === undefined ? false : chosen;
+      },
+    });
   }
 
   async listen(listeners: readonly HttpListener[], tls: TlsSettings | null): Promise<readonly BoundHttpListener[]> {
@@ -247,10 +288,10 @@ export class NodeHttpServer implements HttpServer {
       }
       body = read;
     }
-    const matched = this.match(method, url.pathname);
+    const matched = this.routes.match(method, url.pathname);
     let answer: HttpResponse;
     if (matched === null) {
-      answer = { status: this.knownPath(url.pathname) ? 405 : 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'not found\n' };
+      answer = this.routes.unmatched(url.pathname);
     } else {
       try {
         answer = await matched.handler(this.requestOf(request, url, matched.params, body));
@@ -305,10 +346,6 @@ export class NodeHttpServer implements HttpServer {
         webSocket.close(1011, 'internal error');
       }
     });
-  }
-
-  private knownPath(path: string): boolean {
-    return this.routes.some((route) => this.match(route.method, path) !== null);
   }
 
   /** Rotation: a changed key or trust store file gives connections from then on a new context. */

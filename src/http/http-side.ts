@@ -3,7 +3,7 @@
 // example page — and what they share (the authenticator, the
 // record decode pool). broker.ts starts it before the Kafka listeners and closes it with them.
 
-import type { HttpListener, TlsSettings } from '../config/broker-config.js';
+import type { HttpSettings } from '../config/broker-config.js';
 import type { BrokerServices } from '../handlers/handler.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../logger.js';
@@ -11,7 +11,7 @@ import { routeWebSocketConsumers } from '../ws/ws-route.js';
 import type { Decoder } from '../ws/ws-consumer.js';
 import { routeAdminApi } from './api/admin-api.js';
 import { HttpAuthenticator } from './http-auth.js';
-import { NodeHttpServer, type BoundHttpListener } from './http-server.js';
+import { NodeHttpServer, type BoundHttpListener, type HttpServer } from './http-server.js';
 import { routeLogin } from './login-route.js';
 import type { BrokerMetrics } from './metrics.js';
 import { routeMetrics } from './metrics-route.js';
@@ -28,14 +28,14 @@ export interface HttpSideParts {
 
 export class HttpSide {
   private constructor(
-    private readonly server: NodeHttpServer,
+    private readonly server: HttpServer,
     private readonly parts: HttpSideParts,
     readonly listeners: readonly BoundHttpListener[],
   ) {}
 
   /** Binds every listener with every route, or fails naming http.listeners (closing what it started). */
-  static async start(listeners: readonly HttpListener[], tls: TlsSettings | null, parts: HttpSideParts): Promise<HttpSide> {
-    const server = new NodeHttpServer(parts.logger);
+  static async start(settings: HttpSettings, parts: HttpSideParts): Promise<HttpSide> {
+    const server = await httpServer(settings.server, parts.logger);
     const auth = new HttpAuthenticator(parts.services);
     routeMetrics(server, parts.metrics);
     routeLogin(server, auth);
@@ -43,7 +43,7 @@ export class HttpSide {
     routeAdminApi(server, { services: parts.services, registry: parts.registry, auth, logger: parts.logger });
     routeWebSocketConsumers(server, { services: parts.services, registry: parts.registry, auth, decoder: parts.decoder, logger: parts.logger });
     try {
-      return new HttpSide(server, parts, await server.listen(listeners, tls));
+      return new HttpSide(server, parts, await server.listen(settings.listeners, settings.tls));
     } catch (error) {
       await parts.decoder.close();
       throw error;
@@ -54,4 +54,18 @@ export class HttpSide {
     await this.server.close();
     await this.parts.decoder.close();
   }
+}
+
+/**
+ * http.server's implementation. uws-server.ts is imported only when chosen, and uWS's binary
+ * loaded then: where it does not load (a Node it has no binary for), NodeHttpServer, with one
+ * warning. `importUws` is the import (a test gives one whose binary does not load).
+ */
+export async function httpServer(kind: HttpSettings['server'], logger: Logger, importUws: () => Promise<typeof import('./uws-server.js')> = () => import('./uws-server.js')): Promise<HttpServer> {
+  if (kind === 'node') return new NodeHttpServer(logger);
+  const { loadUws, UwsHttpServer } = await importUws();
+  const uws = loadUws();
+  if (!(uws instanceof Error)) return new UwsHttpServer(uws, logger);
+  logger.warn(`http.server=uws: uWebSockets.js does not load on this Node (${process.version}, ABI ${process.versions.modules}); serving HTTP with node:http + ws (${uws.message.split('\n')[0]})`);
+  return new NodeHttpServer(logger);
 }

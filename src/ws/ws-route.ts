@@ -7,7 +7,6 @@
 // the client are small JSON commands, at most limits.wsMessageBytesMax each; the sockets are
 // bounded by limits.wsConnectionsMax (http-server.ts).
 
-import type { WebSocket } from 'ws';
 import { limits } from '../config/limits.js';
 import type { BrokerServices } from '../handlers/handler.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
@@ -16,7 +15,7 @@ import { BrokerError, type KafkaRequester } from '../network/kafka-client.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { AclOperation, ResourceType } from '../security/acl.js';
 import type { HttpAuthenticator, HttpLogin } from '../http/http-auth.js';
-import type { HttpRequest, HttpServer } from '../http/http-server.js';
+import type { HttpRequest, HttpServer, HttpWebSocket } from '../http/http-server.js';
 import { LocalClient } from '../http/local-client.js';
 import { GroupMember, type TopicPartitionRef } from './group-member.js';
 import type { BinaryItem, DecodedItem, JsonItem } from './record-decoder.js';
@@ -74,13 +73,13 @@ class WsSession {
   private readingPaused = false;
 
   constructor(
-    private readonly socket: WebSocket,
+    private readonly socket: HttpWebSocket,
     private readonly request: HttpRequest,
     private readonly services: WsRouteServices,
   ) {}
 
   start(): void {
-    this.socket.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
+    this.socket.on('message', (data, isBinary) => this.receive(data, isBinary));
     this.socket.on('close', () => this.closedBySocket());
     this.socket.on('error', (error) => this.services.logger.debug(`WebSocket ${this.request.remoteAddress}: ${error.message}`));
     const authorization = this.request.headers.authorization;

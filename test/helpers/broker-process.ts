@@ -124,6 +124,8 @@ export class BrokerProcess {
       'num.shards': 2,
       // No HTTP unless a test asks: brokers of concurrent tests would all take the default 8080.
       'http.listeners': '',
+      // SPATE_TEST_HTTP_SERVER=uws runs a suite's brokers on uWebSockets.js (http.server), unless a test sets the key.
+      ...(process.env.SPATE_TEST_HTTP_SERVER === undefined ? {} : { 'http.server': process.env.SPATE_TEST_HTTP_SERVER }),
       ...this.overrides,
     };
     return Object.entries(overrides).flatMap(([key, value]) => ['--override', `${key}=${value}`]);
