@@ -39,6 +39,7 @@ import {
   waitForQuiet,
   writeResults,
 } from './lib/bench-common.js';
+import { ask, nextMessage, stopChild } from './lib/child-ipc.js';
 import { CLOCK_TICKS_PER_SECOND, hostCpuTimes } from './lib/measure.js';
 import type { BrokerClientSnap } from './lib/ws-broker-fanout-client.js';
 
@@ -175,43 +176,6 @@ function processCpuMicros(pid: number): number {
 function processRssBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match === null ? 0 : Number(match[1]) * 1024;
-}
-
-// ---------------------------------------------------------------------------------------
-// Child processes (the consumers)
-
-function nextMessage<T>(child: ChildProcess, type: string, timeoutMs: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new BenchError(`${what}: no '${type}' within ${timeoutMs} ms`)), timeoutMs);
-    const onMessage = (message: { type: string }): void => {
-      if (message.type === type) done(null, message as T);
-    };
-    const onExit = (code: number | null): void => done(new BenchError(`${what} exited (code ${code}) before '${type}'`));
-    const done = (error: Error | null, value?: T): void => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      if (error === null) resolve(value!);
-      else reject(error);
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
-function ask<T>(child: ChildProcess, type: string, what: string): Promise<T> {
-  const reply = nextMessage<T>(child, type, 10_000, what);
-  child.send({ type });
-  return reply;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  if (child.connected) child.send({ type: 'stop' });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
 }
 
 // ---------------------------------------------------------------------------------------

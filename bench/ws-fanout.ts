@@ -37,6 +37,7 @@ import {
   waitForQuiet,
   writeResults,
 } from './lib/bench-common.js';
+import { ask, nextMessage, stopChild } from './lib/child-ipc.js';
 import { hostCpuTimes } from './lib/measure.js';
 import type { ClientSnap } from './lib/ws-fanout-client.js';
 import type { Implementation, ServerSnap } from './lib/ws-fanout-server.js';
@@ -121,40 +122,6 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
 
 /** ws's optional native helpers (bufferutil, utf-8-validate) are not used: the numbers are for ws as it is without them. */
 const CHILD_ENV = { ...process.env, WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' };
-
-function nextMessage<T>(child: ChildProcess, type: string, timeoutMs: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new BenchError(`${what}: no '${type}' within ${timeoutMs} ms`)), timeoutMs);
-    const onMessage = (message: { type: string }): void => {
-      if (message.type === type) done(null, message as T);
-    };
-    const onExit = (code: number | null): void => done(new BenchError(`${what} exited (code ${code}) before '${type}'`));
-    const done = (error: Error | null, value?: T): void => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      if (error === null) resolve(value!);
-      else reject(error);
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
-function ask<T>(child: ChildProcess, type: string, what: string): Promise<T> {
-  const reply = nextMessage<T>(child, type, 10_000, what);
-  child.send({ type });
-  return reply;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  if (child.connected) child.send({ type: 'stop' });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
 
 /**
  * Bytes the kernel holds per connection to `port` (the server's Send-Q plus the client's

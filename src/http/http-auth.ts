@@ -58,10 +58,9 @@ export class HttpAuthenticator {
     const value = space < 0 ? '' : authorization.slice(space + 1).trim();
     if (scheme === 'bearer') return this.withToken(value);
     if (scheme === 'basic') {
-      const decoded = Buffer.from(value, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      if (colon < 0) return this.failed('a Basic credential without a colon');
-      return this.withPassword(decoded.slice(0, colon), decoded.slice(colon + 1), origin);
+      const credentials = basicCredentials(value);
+      if (credentials === null) return this.failed('a Basic credential without a colon');
+      return this.withPassword(credentials.username, credentials.password, origin);
     }
     return this.failed(`an Authorization scheme other than Basic or Bearer`);
   }
@@ -121,6 +120,16 @@ export class HttpAuthenticator {
     return { kind: 'failed', reason };
   }
 }
+
+/** A Basic credential's user and password (base64 of `user:password`); null without the colon. */
+export function basicCredentials(value: string): { readonly username: string; readonly password: string } | null {
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? null : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** What a failed HTTP login is told, whatever failed: Kafka's one message for a failed SASL login. */
+export const FAILED_LOGIN_MESSAGE = 'Authentication failed: Invalid username or password';
 
 /** Whether the peer is this machine (a password may travel in clear from it). */
 export function isLoopback(address: string): boolean {

@@ -6,10 +6,9 @@
 // {"token","expiresAt","principal"}, or 401 with {"error":"SASL_AUTHENTICATION_FAILED"} and Kafka's
 // one message for every cause. Logout forgets the bearer token it is sent with (204).
 
-import type { HttpAuthenticator, LoginOrigin } from './http-auth.js';
-import type { HttpRequest, HttpResponse, HttpServer } from './http-server.js';
-
-const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
+import { CHALLENGE, json } from './api/api-router.js';
+import { basicCredentials, FAILED_LOGIN_MESSAGE, type HttpAuthenticator, type LoginOrigin } from './http-auth.js';
+import type { HttpRequest, HttpServer } from './http-server.js';
 
 export function routeLogin(http: HttpServer, auth: HttpAuthenticator): void {
   http.route('POST', '/api/v1/login', async (request) => {
@@ -18,7 +17,7 @@ export function routeLogin(http: HttpServer, auth: HttpAuthenticator): void {
     const origin: LoginOrigin = request;
     const outcome = await auth.login(credentials.username, credentials.password, origin);
     if ('token' in outcome) return json(200, { token: outcome.token, expiresAt: new Date(outcome.expiresAtMs).toISOString(), principal: outcome.principal });
-    return json(401, { error: 'SASL_AUTHENTICATION_FAILED', message: 'Authentication failed: Invalid username or password' }, { 'www-authenticate': 'Basic realm="spate"' });
+    return json(401, { error: 'SASL_AUTHENTICATION_FAILED', message: FAILED_LOGIN_MESSAGE }, CHALLENGE);
   });
   http.route('POST', '/api/v1/logout', (request) => {
     const authorization = request.headers.authorization;
@@ -29,11 +28,7 @@ export function routeLogin(http: HttpServer, auth: HttpAuthenticator): void {
 
 function credentialsOf(request: HttpRequest): { username: string; password: string } | null {
   const authorization = request.headers.authorization;
-  if (typeof authorization === 'string' && authorization.toLowerCase().startsWith('basic ')) {
-    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    return colon < 0 ? null : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-  }
+  if (typeof authorization === 'string' && authorization.toLowerCase().startsWith('basic ')) return basicCredentials(authorization.slice(6).trim());
   try {
     const body: unknown = JSON.parse(request.body.toString('utf8'));
     const { username, password } = body as { username?: unknown; password?: unknown };
@@ -41,8 +36,4 @@ function credentialsOf(request: HttpRequest): { username: string; password: stri
   } catch {
     return null;
   }
-}
-
-function json(status: number, body: object, headers: Record<string, string> = {}): HttpResponse {
-  return { status, headers: { ...JSON_TYPE, ...headers }, body: JSON.stringify(body) };
 }

@@ -10,6 +10,7 @@
 // decoded is reported in `skipped`, not thrown. (A shared record decoder for the WebSocket side is
 // being built separately; this can move onto it.)
 
+import { ReadCommittedFilter } from '../protocol/read-committed.js';
 import { limits } from '../config/limits.js';
 import { BrokerError, type KafkaRequester } from '../network/kafka-client.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -77,8 +78,6 @@ export async function readMessages(client: KafkaRequester, params: ReadMessagesP
   let logStartOffset = -1;
   let highWatermark = -1;
   let lastStableOffset = -1;
-  // The producers whose records are in an aborted transaction from here (until their ABORT marker).
-  const aborting = new Set<number>();
   for (let fetches = 0; fetches < limits.adminApiMessageFetchesMax && records.length < limit && bytesLeft > 0; fetches++) {
     const { body } = await client.request(
       fetchApi,
@@ -110,7 +109,7 @@ export async function readMessages(client: KafkaRequester, params: ReadMessagesP
     const bytes = data.records;
     if (bytes === null || !Buffer.isBuffer(bytes) || bytes.length === 0) break;
     bytesLeft -= bytes.length;
-    const aborted = [...(data.abortedTransactions ?? [])].sort((a, b) => a.firstOffset - b.firstOffset);
+    const readCommitted = new ReadCommittedFilter(data.abortedTransactions ?? []);
     const batches = splitBatches(bytes);
     if (batches.length === 0) break; // the next batch is larger than the bytes left
     for (const batch of batches) {
@@ -120,13 +119,8 @@ export async function readMessages(client: KafkaRequester, params: ReadMessagesP
       }
       const header = readBatchHeader(batch);
       const lastOffset = header.baseOffset + header.lastOffsetDelta;
-      while (aborted.length > 0 && aborted[0]!.firstOffset <= lastOffset) aborting.add(aborted.shift()!.producerId);
-      if ((header.attributes & Attribute.control) !== 0) {
-        // A commit or abort marker ends the producer's transaction.
-        aborting.delete(header.producerId);
-      } else if ((header.attributes & Attribute.transactional) !== 0 && aborting.has(header.producerId)) {
-        // Records of an aborted transaction: a read_committed consumer never sees them.
-      } else if (lastOffset >= offset) {
+      // Markers and records of aborted transactions: a read_committed consumer never sees them.
+      if (!readCommitted.skips(batch, header.producerId, header.attributes, lastOffset) && lastOffset >= offset) {
         let decoded: KafkaRecord[] = [];
         try {
           decoded = decodeBatchRecords(batch, { inflatedBytesMax: limits.batchInflatedBytesMax, libraryHeldBytesMax: Infinity });

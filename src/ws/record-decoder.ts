@@ -25,7 +25,7 @@
 
 import { limits } from '../config/limits.js';
 import { CompressionError } from '../protocol/compression.js';
-import { storedMarker } from '../protocol/control-records.js';
+import { ReadCommittedFilter, type AbortedTransaction } from '../protocol/read-committed.js';
 import { Attribute, BATCH_HEADER_BYTES, BatchField, LOG_OVERHEAD, computeBatchCrc, readBatchHeader, splitBatches } from '../protocol/record-batch.js';
 import { RecordFormatError, decodeHeaders, storedRecords, walkRecords, type RecordView } from '../protocol/record-validation.js';
 
@@ -33,12 +33,6 @@ import { RecordFormatError, decodeHeaders, storedRecords, walkRecords, type Reco
 export type FieldEncoding = 'text' | 'json' | 'base64';
 
 export type RecordFormat = 'json' | 'binary';
-
-/** One entry of a Fetch response partition's abortedTransactions (read_committed). */
-export interface AbortedTransaction {
-  readonly producerId: number;
-  readonly firstOffset: number;
-}
 
 export interface DecodeOptions {
   readonly format: RecordFormat;
@@ -129,7 +123,7 @@ export function decodeFetchedRecords(input: DecodeInput): DecodeOutput {
   const { records, fetchOffset, options } = input;
   const batches = splitBatches(records);
   checkRemainder(records, batches);
-  const aborted = input.abortedTransactions === null ? null : new AbortedRanges(input.abortedTransactions);
+  const readCommitted = input.abortedTransactions === null ? null : new ReadCommittedFilter(input.abortedTransactions);
   const build = options.format === 'json' ? jsonBuilder(input) : binaryBuilder(input);
   const recordBytesMax = options.recordBytesMax ?? limits.wsDecodeRecordBytesMax;
   const items: DecodedItem[] = [];
@@ -144,7 +138,7 @@ export function decodeFetchedRecords(input: DecodeInput): DecodeOutput {
     const actualCrc = computeBatchCrc(batch);
     if (actualCrc !== header.crc) throw fail('CORRUPT_MESSAGE', `CRC ${header.crc} does not match its contents (${actualCrc})`);
     if (lastOffset < fetchOffset) continue; // a batch wholly before the fetch offset (not sent by Kafka, harmless)
-    if (aborted !== null && header.producerId >= 0 && isAbortedOrMarker(aborted, batch, header.producerId, header.attributes, lastOffset)) {
+    if (readCommitted !== null && header.producerId >= 0 && readCommitted.skips(batch, header.producerId, header.attributes, lastOffset)) {
       nextOffset = Math.max(nextOffset, lastOffset + 1);
       continue;
     }
@@ -196,41 +190,6 @@ function checkRemainder(records: Buffer, batches: readonly Buffer[]): void {
   const batchLength = records.readInt32BE(at + BatchField.batchLength);
   if (batchLength + LOG_OVERHEAD >= BATCH_HEADER_BYTES) return;
   throw new RecordDecodeError('CORRUPT_MESSAGE', Number(records.readBigInt64BE(at + BatchField.baseOffset)), null, `the batch at byte ${at} of the fetch claims a length of ${batchLength}, shorter than a batch header`);
-}
-
-/**
- * The producers whose aborted transactions are open at the batch being read, as Kafka's
- * consumer tracks them: transactions enter when the batch's last offset reaches their first
- * offset (in firstOffset order), and a producer leaves at its ABORT marker.
- */
-class AbortedRanges {
-  private readonly pending: AbortedTransaction[];
-  private next = 0;
-  readonly producerIds = new Set<number>();
-
-  constructor(abortedTransactions: readonly AbortedTransaction[]) {
-    this.pending = [...abortedTransactions].sort((a, b) => a.firstOffset - b.firstOffset);
-  }
-
-  consumeUpTo(lastOffset: number): void {
-    while (this.next < this.pending.length && this.pending[this.next]!.firstOffset <= lastOffset) {
-      this.producerIds.add(this.pending[this.next]!.producerId);
-      this.next++;
-    }
-  }
-}
-
-/** A batch of a producer (read_committed): true when it is not delivered because it is an ABORT marker or aborted data. */
-function isAbortedOrMarker(aborted: AbortedRanges, batch: Buffer, producerId: number, attributes: number, lastOffset: number): boolean {
-  aborted.consumeUpTo(lastOffset);
-  if ((attributes & Attribute.control) !== 0) {
-    // A control batch that is no end-transaction marker, or one that cannot be read, changes no
-    // transaction (as the log's own reading of markers, storedMarker); it is skipped either way.
-    const marker = storedMarker(batch);
-    if (marker !== null && !marker.commit) aborted.producerIds.delete(producerId);
-    return true;
-  }
-  return (attributes & Attribute.transactional) !== 0 && aborted.producerIds.has(producerId);
 }
 
 type ItemBuilder = (offset: number, timestamp: number, record: RecordView) => DecodedItem;

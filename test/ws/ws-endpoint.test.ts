@@ -8,90 +8,12 @@
 
 import kafkajs from 'kafkajs';
 import t from 'tap';
-import WebSocket from 'ws';
-import { BrokerProcess, freePort, type Teardownable } from '../helpers/broker-process.js';
+import { TestSocket } from '../helpers/ws-socket.js';
+import { BrokerProcess, freePort } from '../helpers/broker-process.js';
 import { setScramCredential, startSaslBroker } from '../helpers/sasl-client.js';
 import { spate, describe } from '../cli/fixtures/spate.js';
 
 const { Kafka, CompressionTypes, logLevel } = kafkajs;
-
-interface Delivered {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  readonly timestamp: number;
-  readonly key: unknown;
-  readonly value: unknown;
-  readonly headers: readonly { key: string; value: unknown }[];
-}
-
-/** A test's WebSocket: every message kept, waits for a message of a type or the close. */
-class Socket {
-  readonly messages: Record<string, unknown>[] = [];
-  readonly records: Delivered[] = [];
-  readonly frames: Buffer[] = [];
-  closed: { code: number; reason: string } | null = null;
-  private waiters: (() => void)[] = [];
-
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary) this.frames.push(data);
-      else {
-        const message = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
-        this.messages.push(message);
-        if (message.type === 'records') this.records.push(...(message.records as Delivered[]));
-      }
-      this.notify();
-    });
-    ws.on('close', (code, reason) => {
-      this.closed = { code, reason: reason.toString('utf8') };
-      this.notify();
-    });
-  }
-
-  static open(t: Teardownable, port: number, headers: Record<string, string> = {}): Promise<Socket> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, 'spate.v1', { headers });
-    const socket = new Socket(ws);
-    t.teardown(() => ws.terminate());
-    return new Promise((resolve, reject) => {
-      ws.once('open', () => resolve(socket));
-      ws.once('error', reject);
-    });
-  }
-
-  send(message: object): void {
-    this.ws.send(JSON.stringify(message));
-  }
-
-  private notify(): void {
-    for (const waiter of this.waiters.splice(0)) waiter();
-  }
-
-  /** Waits until `check` holds (checked at each message), or fails after `timeoutMs`. */
-  async until<T>(what: string, check: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = check();
-      if (value !== undefined && value !== false) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last messages: ${JSON.stringify(this.messages.slice(-3)).slice(0, 600)}; closed: ${JSON.stringify(this.closed)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 200);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  message(type: string, from = 0): Promise<Record<string, unknown>> {
-    return this.until(`a "${type}" message`, () => this.messages.slice(from).find((message) => message.type === type));
-  }
-
-  closedWith(): Promise<{ code: number; reason: string }> {
-    return this.until('the close', () => this.closed ?? undefined);
-  }
-}
 
 async function produce(port: number, topic: string, messages: { key?: string; value: string; partition?: number; headers?: Record<string, string>; timestamp?: string }[], compression = CompressionTypes.None): Promise<void> {
   const kafka = new Kafka({ brokers: [`127.0.0.1:${port}`], clientId: 'ws-test', logLevel: logLevel.NOTHING });
@@ -123,7 +45,7 @@ t.test('an open broker: subscriptions, credits, seeks, pause and resume, binary 
   for (const [index, batch] of batches.entries()) await produce(broker.port, 'orders', batch, index % 2 === 0 ? CompressionTypes.GZIP : CompressionTypes.None);
 
   await t.test('from earliest, against credit only', async (t) => {
-    const socket = await Socket.open(t, httpPort);
+    const socket = await TestSocket.open(t, httpPort);
     socket.send({ op: 'auth' });
     const ready = await socket.message('ready');
     t.same([ready.version, ready.principal], [1, 'User:ANONYMOUS'], 'a broker without an authorizer: ANONYMOUS');
@@ -148,7 +70,7 @@ t.test('an open broker: subscriptions, credits, seeks, pause and resume, binary 
   });
 
   await t.test('partitions from an offset; json values; seek; pause and resume', async (t) => {
-    const socket = await Socket.open(t, httpPort);
+    const socket = await TestSocket.open(t, httpPort);
     socket.send({ op: 'auth' });
     await socket.message('ready');
     socket.send({ op: 'subscribe', partitions: [{ topic: 'orders', partition: 0, offset: 95 }], value: 'json', key: 'base64' });
@@ -175,7 +97,7 @@ t.test('an open broker: subscriptions, credits, seeks, pause and resume, binary 
   });
 
   await t.test('from latest and from a timestamp; binary frames', async (t) => {
-    const socket = await Socket.open(t, httpPort);
+    const socket = await TestSocket.open(t, httpPort);
     socket.send({ op: 'auth' });
     await socket.message('ready');
     socket.send({ op: 'subscribe', partitions: [{ topic: 'orders', partition: 1 }], from: 'latest', format: 'binary' });
@@ -191,7 +113,7 @@ t.test('an open broker: subscriptions, credits, seeks, pause and resume, binary 
     t.same([meta.offset, frame.subarray(keyStart, keyStart + meta.keyLength).toString(), frame.subarray(keyStart + meta.keyLength).toString()], [0, 'bk', 'binary value'], 'a binary frame: metadata, key, value');
     t.same(meta.headers, [{ key: 'x', value: Buffer.from('y').toString('base64') }], 'header values in base64');
 
-    const byTime = await Socket.open(t, httpPort);
+    const byTime = await TestSocket.open(t, httpPort);
     byTime.send({ op: 'auth' });
     await byTime.message('ready');
     byTime.send({ op: 'subscribe', partitions: [{ topic: 'orders', partition: 1 }], from: { timestamp: Date.now() + 3_600_000 } });
@@ -200,10 +122,10 @@ t.test('an open broker: subscriptions, credits, seeks, pause and resume, binary 
   });
 
   await t.test('malformed messages close with 4400', async (t) => {
-    const socket = await Socket.open(t, httpPort);
+    const socket = await TestSocket.open(t, httpPort);
     socket.ws.send('not json');
     t.equal((await socket.closedWith()).code, 4400, 'not JSON: 4400');
-    const second = await Socket.open(t, httpPort);
+    const second = await TestSocket.open(t, httpPort);
     second.send({ op: 'subscribe', topics: ['orders'] });
     t.equal((await second.closedWith()).code, 4401, 'subscribe before logging in: 4401');
   });
@@ -215,7 +137,7 @@ t.test('a consumer group shared with kafkajs; commits seen by spate groups descr
   await createTopic(broker.port, 'shared', 4);
   for (let partition = 0; partition < 4; partition++) await produce(broker.port, 'shared', Array.from({ length: 5 }, (_, index) => ({ value: `p${partition}-${index}`, partition })));
 
-  const socket = await Socket.open(t, httpPort);
+  const socket = await TestSocket.open(t, httpPort);
   socket.send({ op: 'auth' });
   await socket.message('ready');
   socket.send({ op: 'subscribe', topics: ['shared'], group: 'mixed', from: 'earliest' });
@@ -275,25 +197,25 @@ t.test('logins and ACLs: 4401 without a login or with a wrong password, 4403 for
     t.equal(added.code, 0, describe(added));
   }
 
-  const anonymous = await Socket.open(t, httpPort);
+  const anonymous = await TestSocket.open(t, httpPort);
   anonymous.send({ op: 'auth' });
   t.same(await anonymous.closedWith(), { code: 4401, reason: 'log in first: this broker needs a user' }, 'no credentials on a broker with an authorizer: 4401');
-  const wrong = await Socket.open(t, httpPort);
+  const wrong = await TestSocket.open(t, httpPort);
   wrong.send({ op: 'auth', username: 'alice', password: 'nope' });
   t.same(await wrong.closedWith(), { code: 4401, reason: 'authentication failed' }, 'a wrong password: 4401, without saying which part was wrong');
-  const unknown = await Socket.open(t, httpPort);
+  const unknown = await TestSocket.open(t, httpPort);
   unknown.send({ op: 'auth', username: 'mallory', password: 'nope' });
   t.same(await unknown.closedWith(), { code: 4401, reason: 'authentication failed' }, 'an unknown user: the same');
 
-  const bob = await Socket.open(t, httpPort, { authorization: `Basic ${Buffer.from('bob:bob-pw').toString('base64')}` });
+  const bob = await TestSocket.open(t, httpPort, { authorization: `Basic ${Buffer.from('bob:bob-pw').toString('base64')}` });
   await bob.message('ready');
   bob.send({ op: 'subscribe', topics: ['secret'] });
   t.same(await bob.closedWith(), { code: 4403, reason: 'TOPIC_AUTHORIZATION_FAILED: secret' }, 'a topic bob may not describe: 4403, as Kafka\'s Metadata answers a named topic');
-  const probe = await Socket.open(t, httpPort, { authorization: `Basic ${Buffer.from('bob:bob-pw').toString('base64')}` });
+  const probe = await TestSocket.open(t, httpPort, { authorization: `Basic ${Buffer.from('bob:bob-pw').toString('base64')}` });
   await probe.message('ready');
   probe.send({ op: 'subscribe', topics: ['no-such-topic'] });
   t.same(await probe.closedWith(), { code: 4403, reason: 'TOPIC_AUTHORIZATION_FAILED: no-such-topic' }, 'and the same for a topic that does not exist: nothing tells bob which exist');
-  const carol = await Socket.open(t, httpPort);
+  const carol = await TestSocket.open(t, httpPort);
   carol.send({ op: 'auth', username: 'carol', password: 'carol-pw' });
   await carol.message('ready');
   carol.send({ op: 'subscribe', topics: ['secret'] });
@@ -305,19 +227,19 @@ t.test('logins and ACLs: 4401 without a login or with a wrong password, 4403 for
   const { token } = (await loginResponse.json()) as { token: string };
   const refused = await fetch(`http://127.0.0.1:${httpPort}/api/v1/login`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}` } });
   t.equal(refused.status, 401, 'a wrong password: 401');
-  const elsewhere = await Socket.open(t, httpPort);
+  const elsewhere = await TestSocket.open(t, httpPort);
   elsewhere.send({ op: 'auth', token });
   await elsewhere.message('ready');
   elsewhere.send({ op: 'subscribe', topics: ['secret'], group: 'not-alices' });
   t.same(await elsewhere.closedWith(), { code: 4403, reason: 'GROUP_AUTHORIZATION_FAILED: not-alices' }, 'a group alice may not read: 4403');
-  const alice = await Socket.open(t, httpPort);
+  const alice = await TestSocket.open(t, httpPort);
   alice.send({ op: 'auth', token });
   t.equal((await alice.message('ready')).principal, 'User:alice', 'a token logs alice in');
   alice.send({ op: 'subscribe', topics: ['secret'], group: 'alices', from: 'earliest' });
   alice.send({ op: 'credit', records: 10, bytes: 65536 });
   await alice.until('the record', () => alice.records.length >= 1);
   t.equal(alice.records[0]!.value, 'classified', 'alice reads the topic in her group');
-  const forged = await Socket.open(t, httpPort);
+  const forged = await TestSocket.open(t, httpPort);
   forged.send({ op: 'auth', token: `${token}x` });
   t.equal((await forged.closedWith()).code, 4401, 'a forged token: 4401');
 });

@@ -3,74 +3,13 @@
 
 import kafkajs from 'kafkajs';
 import t from 'tap';
-import WebSocket from 'ws';
+import { TestSocket } from '../helpers/ws-socket.js';
 import { BrokerProcess, freePort, type Teardownable } from '../helpers/broker-process.js';
 import { processUsage, type ProcessUsage } from '../helpers/process-usage.js';
 import { setScramCredential, startSaslBroker } from '../helpers/sasl-client.js';
 import { describe, spate } from '../cli/fixtures/spate.js';
 
 const { Kafka, AssignerProtocol, logLevel } = kafkajs;
-
-/** A test's WebSocket: every JSON message kept; waits for a message of a type or the close. */
-class Socket {
-  readonly messages: Record<string, unknown>[] = [];
-  readonly records: { offset: number; value: unknown }[] = [];
-  closed: { code: number; reason: string } | null = null;
-  private waiters: (() => void)[] = [];
-
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) {
-        const message = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
-        this.messages.push(message);
-        if (message.type === 'records') this.records.push(...(message.records as { offset: number; value: unknown }[]));
-      }
-      this.notify();
-    });
-    ws.on('close', (code, reason) => {
-      this.closed = { code, reason: reason.toString('utf8') };
-      this.notify();
-    });
-  }
-
-  static open(t: Teardownable, port: number): Promise<Socket> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, 'spate.v1');
-    const socket = new Socket(ws);
-    t.teardown(() => ws.terminate());
-    return new Promise((resolve, reject) => {
-      ws.once('open', () => resolve(socket));
-      ws.once('error', reject);
-    });
-  }
-
-  send(message: object): Promise<void> {
-    return new Promise((resolve, reject) => this.ws.send(JSON.stringify(message), (error) => (error ? reject(error) : resolve())));
-  }
-
-  private notify(): void {
-    for (const waiter of this.waiters.splice(0)) waiter();
-  }
-
-  async until<T>(what: string, check: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = check();
-      if (value !== undefined && value !== false) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last messages: ${JSON.stringify(this.messages.slice(-3)).slice(0, 600)}; closed: ${JSON.stringify(this.closed)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 200);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  message(type: string, from = 0): Promise<Record<string, unknown>> {
-    return this.until(`a "${type}" message`, () => this.messages.slice(from).find((message) => message.type === type));
-  }
-}
 
 async function withKafka<T>(port: number, use: (kafka: InstanceType<typeof Kafka>) => Promise<T>): Promise<T> {
   return use(new Kafka({ brokers: [`127.0.0.1:${port}`], clientId: 'ws-hostile', logLevel: logLevel.NOTHING }));
@@ -115,7 +54,7 @@ async function groupMembers(port: number, group: string): Promise<number> {
 
 /** A fresh client still reads: a new WebSocket gets the topic's records from earliest. */
 async function freshSocketReads(t: Teardownable, httpPort: number, topic: string, expected: number): Promise<void> {
-  const socket = await Socket.open(t, httpPort);
+  const socket = await TestSocket.open(t, httpPort);
   await socket.send({ op: 'auth' });
   await socket.message('ready');
   await socket.send({ op: 'subscribe', partitions: [{ topic, partition: 0 }], from: 'earliest' });
@@ -132,7 +71,7 @@ t.test('a group subscription closed at once leaves the group', async (t) => {
   await produce(broker.port, 'left', ['a', 'b', 'c']);
   // Cut at different points of the subscription: before its Metadata answer, during the join, after it.
   for (const delayMs of [0, 0, 0, 1, 2, 5, 10, 20, 50, 100]) {
-    const socket = await Socket.open(t, httpPort);
+    const socket = await TestSocket.open(t, httpPort);
     await socket.send({ op: 'auth' });
     await socket.message('ready');
     await socket.send({ op: 'subscribe', topics: ['left'], group: 'cut', from: 'earliest' });
@@ -148,7 +87,7 @@ t.test('a group subscription closed at once leaves the group', async (t) => {
   }
   t.equal(members, 0, 'no member left behind by the closed sockets');
 
-  const alone = await Socket.open(t, httpPort);
+  const alone = await TestSocket.open(t, httpPort);
   await alone.send({ op: 'auth' });
   await alone.message('ready');
   await alone.send({ op: 'subscribe', topics: ['left'], group: 'cut', from: 'earliest' });
@@ -169,7 +108,7 @@ function textFrames(text: string, count: number): Buffer {
  * Writes `chunks` to a logged-in socket that reads nothing back, sampling the broker's RSS, until
  * all are written or the broker stops reading (a write not drained in `stallMs`); answers the peak.
  */
-async function floodWithoutReading(socket: Socket, pid: number, chunks: readonly Buffer[], stallMs = 3_000): Promise<{ peakRssBytes: number; writtenBytes: number }> {
+async function floodWithoutReading(socket: TestSocket, pid: number, chunks: readonly Buffer[], stallMs = 3_000): Promise<{ peakRssBytes: number; writtenBytes: number }> {
   const raw = (socket.ws as unknown as { _socket: import('node:net').Socket })._socket;
   socket.ws.pause(); // its answers stay in the broker's buffers
   let peakRssBytes = processUsage(pid).rssBytes;
@@ -205,7 +144,7 @@ t.test('a client that floods commands and reads no answers is held to a bound', 
   const pid = broker.pid!;
   const before = processUsage(pid);
 
-  const socket = await Socket.open(t, httpPort);
+  const socket = await TestSocket.open(t, httpPort);
   await socket.send({ op: 'auth' });
   await socket.message('ready');
   // 16 bytes in, about 90 bytes of error out: 4 million of them would be 360 MB of answers.
@@ -270,7 +209,7 @@ t.test('a hostile group leader assigns a WebSocket member a topic it did not sub
   });
   await leader.run({ eachMessage: async () => undefined });
 
-  const alice = await Socket.open(t, httpPort);
+  const alice = await TestSocket.open(t, httpPort);
   await alice.until('the leader to join', () => joined);
   await alice.send({ op: 'auth', username: 'alice', password: 'alice-pw' });
   await alice.message('ready');
@@ -307,7 +246,7 @@ t.test('a hostile group leader assigns a WebSocket member more partitions than a
   await leader.subscribe({ topic: 'many' });
   await leader.run({ eachMessage: async () => undefined });
 
-  const socket = await Socket.open(t, httpPort);
+  const socket = await TestSocket.open(t, httpPort);
   await socket.until('the leader to join', () => joined);
   await socket.send({ op: 'auth' });
   await socket.message('ready');
@@ -339,7 +278,7 @@ t.test('a client with one record of credit holds at most one decode budget of we
   const pid = broker.pid!;
   await freshSocketReads(t, httpPort, 'dense', 1); // what reading needs at all (a decode thread) is in the RSS before
   const before = processUsage(pid);
-  const socket = await Socket.open(t, httpPort);
+  const socket = await TestSocket.open(t, httpPort);
   await socket.send({ op: 'auth' });
   await socket.message('ready');
   await socket.send({ op: 'subscribe', topics: ['dense'], from: 'earliest' });

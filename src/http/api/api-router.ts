@@ -11,7 +11,7 @@ import type { HandlerRegistry } from '../../handlers/registry.js';
 import type { Logger } from '../../logger.js';
 import { BrokerError, ConnectionError } from '../../network/kafka-client.js';
 import { ErrorCode, errorName } from '../../protocol/errors.js';
-import type { HttpAuthenticator } from '../http-auth.js';
+import { FAILED_LOGIN_MESSAGE, type HttpAuthenticator } from '../http-auth.js';
 import type { HttpMethod, HttpRequest, HttpResponse, HttpServer } from '../http-server.js';
 import { LocalClient } from '../local-client.js';
 
@@ -49,7 +49,8 @@ export class ApiError extends Error {
 
 export const API_CLIENT_ID = 'spate-api';
 const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
-const CHALLENGE = { 'www-authenticate': 'Basic realm="spate"' };
+/** The Basic challenge a 401 carries. */
+export const CHALLENGE = { 'www-authenticate': 'Basic realm="spate"' };
 
 /** The HTTP status of a Kafka error. */
 export function statusOf(errorCode: number): number {
@@ -105,7 +106,7 @@ export function apiRoute(http: HttpServer, parts: AdminApiParts, method: HttpMet
     if (login.kind === 'missing') return errorAnswer(401, 'SASL_AUTHENTICATION_FAILED', 'log in with HTTP Basic or a Bearer token from POST /api/v1/login', CHALLENGE);
     if (login.kind === 'failed') {
       parts.logger.debug(`admin API ${method} ${request.path} from ${request.remoteAddress}: login failed (${login.reason})`);
-      return errorAnswer(401, 'SASL_AUTHENTICATION_FAILED', 'Authentication failed: Invalid username or password', CHALLENGE);
+      return errorAnswer(401, 'SASL_AUTHENTICATION_FAILED', FAILED_LOGIN_MESSAGE, CHALLENGE);
     }
     const client = new LocalClient({ services: parts.services, registry: parts.registry, principal: login.principal, clientHost: request.remoteAddress, clientId: API_CLIENT_ID });
     try {
