@@ -132,6 +132,18 @@ export const limits = {
   metricsGroupLagSeriesMax: 10_000,
   /** Quota users with their own series of spate_throttle_time_seconds_total; past it a user's throttle time is counted under user="(other)". */
   metricsUserSeriesMax: 10_000,
+  /**
+   * Points of the metrics history the HTTP side keeps (metrics-history.ts) for the Admin UI's
+   * charts: one per http.metrics.history.resolution.ms (10 s by default: the last hour). Each
+   * broker-wide point is 9 numbers; a ring of this many is allocated at start.
+   */
+  metricsHistoryPointsMax: 360,
+  /**
+   * Topics with their own history (bytes and messages in and out per point, 4 × 8 bytes ×
+   * metricsHistoryPointsMax each, 11.5 KB): past it the least recently active topic's history is
+   * dropped for the newly active one. 200 topics: 2.3 MB at most.
+   */
+  metricsHistoryTopicsMax: 200,
   // ---- tenants (src/tenant/) ----
   /** Tenants the broker keeps (read from ZooKeeper or made through IncrementalAlterConfigs); a new one past it is refused. */
   tenantsMax: 10_000,

@@ -14,6 +14,7 @@ import { HttpAuthenticator } from './http-auth.js';
 import { NodeHttpServer, type BoundHttpListener, type HttpServer } from './http-server.js';
 import { routeLogin } from './login-route.js';
 import type { BrokerMetrics } from './metrics.js';
+import { MetricsHistory } from './metrics-history.js';
 import { routeMetrics } from './metrics-route.js';
 import { routeWsClient } from './ws-client-route.js';
 
@@ -31,19 +32,24 @@ export class HttpSide {
     private readonly server: HttpServer,
     private readonly parts: HttpSideParts,
     readonly listeners: readonly BoundHttpListener[],
+    /** The metrics history the admin API serves, sampling from start to close. */
+    readonly history: MetricsHistory,
   ) {}
 
   /** Binds every listener with every route, or fails naming http.listeners (closing what it started). */
   static async start(settings: HttpSettings, parts: HttpSideParts): Promise<HttpSide> {
     const server = await httpServer(settings.server, parts.logger);
     const auth = new HttpAuthenticator(parts.services);
+    const history = new MetricsHistory(parts.metrics, { resolutionMs: settings.historyResolutionMs });
     routeMetrics(server, parts.metrics);
     routeLogin(server, auth);
     routeWsClient(server);
-    routeAdminApi(server, { services: parts.services, registry: parts.registry, auth, logger: parts.logger });
+    routeAdminApi(server, { services: parts.services, registry: parts.registry, auth, logger: parts.logger, history });
     routeWebSocketConsumers(server, { services: parts.services, registry: parts.registry, auth, decoder: parts.decoder, logger: parts.logger });
     try {
-      return new HttpSide(server, parts, await server.listen(settings.listeners, settings.tls));
+      const listeners = await server.listen(settings.listeners, settings.tls);
+      history.start();
+      return new HttpSide(server, parts, listeners, history);
     } catch (error) {
       await parts.decoder.close();
       throw error;
@@ -51,6 +57,7 @@ export class HttpSide {
   }
 
   async close(): Promise<void> {
+    this.history.close();
     await this.server.close();
     await this.parts.decoder.close();
   }

@@ -30,7 +30,7 @@ import type { ShardSet } from '../shard/shard-set.js';
 import type { Tenants } from '../tenant/tenants.js';
 
 /** Latency buckets in seconds: from half a millisecond (a Metadata on loopback) to the longest fetch wait (30 s). */
-const DURATION_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+export const DURATION_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** The label a topic or user past its series bound is counted under. */
 export const OTHER = '(other)';
 /** How deep the error-code walk goes into a response (Kafka's responses nest at most 4 levels). */
@@ -62,7 +62,7 @@ interface ApiSeries {
   readonly errors: Map<number, number>;
 }
 
-interface TopicSeries {
+export interface TopicSeries {
   bytesIn: number;
   messagesIn: number;
   bytesOut: number;
@@ -245,6 +245,31 @@ export class BrokerMetrics implements BrokerProbe {
       }
     }
     return series;
+  }
+
+  // ---- read by the metrics history (metrics-history.ts) ----
+
+  /**
+   * Requests answered so far and their latency histogram (counts per bucket of
+   * DURATION_BUCKETS_SECONDS, the last +Inf; not cumulative), summed over every API but those in
+   * `excluded`, into `into` (zeroed first).
+   */
+  requestTotals(excluded: ReadonlySet<number>, into: { requests: number; durationSumSeconds: number; readonly buckets: Float64Array }): void {
+    into.requests = 0;
+    into.durationSumSeconds = 0;
+    into.buckets.fill(0);
+    for (let apiKey = 0; apiKey < this.apis.length; apiKey++) {
+      const series = this.apis[apiKey];
+      if (series === undefined || excluded.has(apiKey)) continue;
+      into.requests += series.requests;
+      into.durationSumSeconds += series.durationSumSeconds;
+      for (let bucket = 0; bucket < series.buckets.length; bucket++) into.buckets[bucket]! += series.buckets[bucket]!;
+    }
+  }
+
+  /** Each topic's counters so far (the "(other)" series past metricsTopicSeriesMax included). */
+  topicTotals(): IterableIterator<[string, Readonly<TopicSeries>]> {
+    return this.topics.entries();
   }
 
   // ---- the scrape ----

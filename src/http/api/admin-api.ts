@@ -8,6 +8,7 @@ import type { AdminApiParts } from './api-router.js';
 import { routeCluster } from './cluster-api.js';
 import { routeGroups } from './groups-api.js';
 import { routeMessages } from './messages-api.js';
+import { routeMetricsHistory } from './metrics-api.js';
 import { routeQuotas } from './quotas-api.js';
 import { routeTenants } from './tenants-api.js';
 import { routeTopics } from './topics-api.js';
@@ -22,4 +23,5 @@ export function routeAdminApi(http: HttpServer, parts: AdminApiParts): void {
   routeUsers(http, parts);
   routeQuotas(http, parts);
   routeTenants(http, parts);
+  routeMetricsHistory(http, parts);
 }

@@ -14,12 +14,15 @@ import { ErrorCode, errorName } from '../../protocol/errors.js';
 import { FAILED_LOGIN_MESSAGE, type HttpAuthenticator } from '../http-auth.js';
 import type { HttpMethod, HttpRequest, HttpResponse, HttpServer } from '../http-server.js';
 import { LocalClient } from '../local-client.js';
+import type { MetricsHistory } from '../metrics-history.js';
 
 export interface AdminApiParts {
   readonly services: BrokerServices;
   readonly registry: HandlerRegistry;
   readonly auth: HttpAuthenticator;
   readonly logger: Logger;
+  /** The metrics history (metrics-history.ts): the charts' series, and each topic's latest rates (`latestTopicRates`). */
+  readonly history: MetricsHistory;
 }
 
 /** What a route's handler gets: the request, a client acting as its user, and the bound on the broker's work. */
