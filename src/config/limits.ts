@@ -432,6 +432,12 @@ export const limits = {
   /** Partitions one AlterPartitionReassignments or ListPartitionReassignments request may name; more is INVALID_REQUEST (Kafka has no bound; each costs the controller a few ZooKeeper writes). */
   reassignmentPartitionsPerRequestMax: 100_000,
   /**
+   * Reassignments in progress whose replicas' sizes the admin API asks for (GET
+   * /api/v1/reassignments: one DescribeLogDirs per broker involved, naming these partitions); the
+   * rest are listed without progress. What one page of the UI shows with progress bars.
+   */
+  adminApiReassignmentsProgressMax: 1_000,
+  /**
    * Partitions of one AlterPartitionReassignments request the controller takes in one event
    * (each a few ZooKeeper writes); the rest is queued behind the events that arrived meanwhile,
    * so a broker's death is not left waiting for a request naming thousands of partitions.

@@ -10,6 +10,7 @@ import { routeGroups } from './groups-api.js';
 import { routeMessages } from './messages-api.js';
 import { routeMetricsHistory } from './metrics-api.js';
 import { routeQuotas } from './quotas-api.js';
+import { routeReassignments } from './reassignments-api.js';
 import { routeTenants } from './tenants-api.js';
 import { routeTopics } from './topics-api.js';
 import { routeUsers } from './users-api.js';
@@ -24,4 +25,5 @@ export function routeAdminApi(http: HttpServer, parts: AdminApiParts): void {
   routeQuotas(http, parts);
   routeTenants(http, parts);
   routeMetricsHistory(http, parts);
+  routeReassignments(http, parts);
 }

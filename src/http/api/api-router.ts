@@ -62,6 +62,7 @@ export function statusOf(errorCode: number): number {
     case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
     case ErrorCode.GROUP_ID_NOT_FOUND:
     case ErrorCode.RESOURCE_NOT_FOUND:
+    case ErrorCode.NO_REASSIGNMENT_IN_PROGRESS:
       return 404;
     case ErrorCode.TOPIC_ALREADY_EXISTS:
     case ErrorCode.NON_EMPTY_GROUP:
@@ -86,6 +87,9 @@ export function statusOf(errorCode: number): number {
     case ErrorCode.LEADER_NOT_AVAILABLE:
     case ErrorCode.NOT_LEADER_OR_FOLLOWER:
     case ErrorCode.NOT_CONTROLLER:
+    // An election that waits for a replica to be alive and in sync.
+    case ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE:
+    case ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE:
       return 503;
   }
   if (name.endsWith('_AUTHORIZATION_FAILED')) return 403;
