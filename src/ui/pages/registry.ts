@@ -3,6 +3,8 @@
 // Each page is its own file in this folder; add a line here for it.
 
 import type { FunctionComponent } from 'preact';
+import { ClusterOpsPage } from './cluster-ops.tsx';
+import { OverviewPage } from './overview.tsx';
 
 export interface PageProps {
   /** The path's `:name` segments, decoded. */
@@ -17,4 +19,7 @@ export interface Page {
   readonly component: FunctionComponent<PageProps>;
 }
 
-export const pages: Page[] = [];
+export const pages: Page[] = [
+  { path: '/overview', title: 'Overview', nav: { label: 'Overview', order: 10 }, component: OverviewPage },
+  { path: '/cluster', title: 'Cluster operations', nav: { label: 'Cluster', order: 90 }, component: ClusterOpsPage },
+];
