@@ -57,7 +57,13 @@ export function TimeChart(props: TimeChartProps) {
       ],
       axes: [
         { stroke: text, grid: { stroke: grid } },
-        { stroke: text, grid: { stroke: grid }, size: 70, values: (_: uPlot, ticks: number[]) => ticks.map((tick) => `${tick} ${unit}`) },
+        {
+          stroke: text,
+          grid: { stroke: grid },
+          // Wide enough for the longest tick label ("2000 msg/s" was cut at a fixed 70 px): about 7 px a character at uPlot's 12 px font.
+          size: (_: uPlot, values: string[] | null) => (values === null ? 70 : Math.max(50, 20 + 7 * Math.max(0, ...values.map((value) => String(value).length)))),
+          values: (_: uPlot, ticks: number[]) => ticks.map((tick) => `${tick} ${unit}`),
+        },
       ],
       legend: { show: true },
     };

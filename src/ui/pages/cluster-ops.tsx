@@ -5,7 +5,7 @@
 // partition, a topic's, or chosen ones, with each partition's result. What the user may not do
 // (DESCRIBE to list, ALTER to change, on the cluster) is Kafka's error, in words.
 //
-// data-testid: reassignments-table, reassignments-error, progress-<topic>-<partition>,
+// data-testid: reassignments-table, reassignments-error, progress-<topic>-<partition>, copied-<topic>-<partition>,
 // cancel-<topic>-<partition>, reassign-form, reassign-topic, reassign-partition, reassign-replicas,
 // reassign-submit, reassign-error, election-form, elect-scope, elect-topic, elect-partitions,
 // elect-submit, election-error, election-results, not-preferred.
@@ -61,13 +61,11 @@ function parseIds(text: string): number[] | null {
   return parts.map(Number);
 }
 
-function progressLabel(row: Reassignment): string {
-  if (row.percent === null) return 'unknown';
-  const sizes = row.adding
-    .filter((replica) => !replica.inSync)
-    .map((replica) => `broker ${replica.brokerId}: ${formatBytes(replica.bytes)} of ${formatBytes(row.leaderBytes)}`)
+/** What each replica being added holds against the leader ("broker 2: 1.2 MiB of 2.9 MiB"). */
+function copiedText(row: Reassignment): string {
+  return row.adding
+    .map((replica) => `broker ${replica.brokerId}: ${replica.inSync ? 'in sync' : `${formatBytes(replica.bytes)} of ${formatBytes(row.leaderBytes)}`}`)
     .join('; ');
-  return `${row.percent} %${sizes === '' ? '' : ` (${sizes})`}`;
 }
 
 function Reassignments() {
@@ -92,7 +90,14 @@ function Reassignments() {
       key: 'percent',
       label: 'Progress',
       value: (row) => row.percent,
-      render: (row) => <ProgressBar value={row.percent ?? 0} max={100} label={progressLabel(row)} testid={`progress-${testKey(row.topic, row.partition)}`} />,
+      render: (row) => (
+        <div>
+          <ProgressBar value={row.percent ?? 0} max={100} label={row.percent === null ? 'unknown' : `${row.percent} %`} testid={`progress-${testKey(row.topic, row.partition)}`} />
+          <div class="hint" data-testid={`copied-${testKey(row.topic, row.partition)}`}>
+            {copiedText(row)}
+          </div>
+        </div>
+      ),
     },
     {
       key: 'actions',
@@ -114,7 +119,7 @@ function Reassignments() {
       {listed.data === undefined ? (
         <Busy when={listed.loading} />
       ) : (
-        <DataTable columns={columns} rows={listed.data.reassignments} rowKey={(row) => testKey(row.topic, row.partition)} stateKey="r" filter testid="reassignments-table" empty="No reassignment is in progress." caption="Reassignments in progress" />
+        <DataTable columns={columns} rows={listed.data.reassignments} rowKey={(row) => testKey(row.topic, row.partition)} stateKey="r" filter testid="reassignments-table" empty="No reassignment is in progress." />
       )}
       {cancelling !== null && (
         <Confirm title="Cancel the reassignment?" confirmLabel="Cancel the reassignment" danger onConfirm={() => void cancel(cancelling)} onCancel={() => setCancelling(null)}>

@@ -175,11 +175,11 @@ export function OverviewPage(_props: PageProps) {
             <Stat label="Led by a replica not preferred" value={data.notPreferredLeader} testid="stat-not-preferred" />
           </div>
           <h2>Brokers</h2>
-          <DataTable columns={brokerColumns} rows={data.brokers} rowKey={(row) => String(row.brokerId)} stateKey="b" testid="brokers-table" defaultSort={{ key: 'brokerId', dir: 'asc' }} caption="Brokers" />
+          <DataTable columns={brokerColumns} rows={data.brokers} rowKey={(row) => String(row.brokerId)} stateKey="b" testid="brokers-table" defaultSort={{ key: 'brokerId', dir: 'asc' }} />
           <h2>Under-replicated partitions</h2>
-          <DataTable columns={partitionColumns} rows={data.underReplicated} rowKey={(row) => `${row.topic}-${row.partition}`} stateKey="u" filter testid="urp-table" empty="None: every partition's replicas are in sync." caption="Under-replicated partitions" />
+          <DataTable columns={partitionColumns} rows={data.underReplicated} rowKey={(row) => `${row.topic}-${row.partition}`} stateKey="u" filter testid="urp-table" empty="None: every partition's replicas are in sync." />
           <h2>Offline partitions</h2>
-          <DataTable columns={partitionColumns} rows={data.offline} rowKey={(row) => `${row.topic}-${row.partition}`} stateKey="o" filter testid="offline-table" empty="None: every partition has a live leader." caption="Offline partitions" />
+          <DataTable columns={partitionColumns} rows={data.offline} rowKey={(row) => `${row.topic}-${row.partition}`} stateKey="o" filter testid="offline-table" empty="None: every partition has a live leader." />
         </>
       )}
       <Charts />
