@@ -133,6 +133,9 @@ function Charts() {
     return error === undefined ? <Busy when /> : <ErrorBox error={error} testid="history-error" />;
   }
   const minutes = Math.round((data.resolutionMs * data.pointsMax) / 60_000);
+  // The whole window the broker keeps, however few points it has yet: a chart of the last hour.
+  const latestMs = data.timesMs.at(-1) ?? Date.now();
+  const rangeMs = [latestMs - data.resolutionMs * data.pointsMax, latestMs] as const;
   return (
     <section data-testid="charts" aria-labelledby="charts-title">
       <h2 id="charts-title">
@@ -143,10 +146,10 @@ function Charts() {
       </p>
       <ErrorBox error={history.error} testid="history-error" />
       <div class="grid-2">
-        <TimeChart title="Bytes in and out" unit={bytes!.unit} times={data.timesMs} testid="chart-bytes" series={[{ label: 'in', values: bytes!.scale(data.bytesInPerSec) }, { label: 'out', values: bytes!.scale(data.bytesOutPerSec) }]} />
-        <TimeChart title="Messages in and out" unit="msg/s" times={data.timesMs} testid="chart-messages" series={[{ label: 'in', values: data.messagesInPerSec }, { label: 'out', values: data.messagesOutPerSec }]} />
-        <TimeChart title="Requests (all but Fetch, JoinGroup, SyncGroup)" unit="req/s" times={data.timesMs} testid="chart-requests" series={[{ label: 'requests', values: data.requestsPerSec }]} />
-        <TimeChart title="Request latency" unit="ms" times={data.timesMs} testid="chart-latency" series={[{ label: 'mean', values: data.latencyMeanMs }, { label: 'p99', values: data.latencyP99Ms }]} />
+        <TimeChart title="Bytes in and out" unit={bytes!.unit} rangeMs={rangeMs} times={data.timesMs} testid="chart-bytes" series={[{ label: 'in', values: bytes!.scale(data.bytesInPerSec) }, { label: 'out', values: bytes!.scale(data.bytesOutPerSec) }]} />
+        <TimeChart title="Messages in and out" unit="msg/s" rangeMs={rangeMs} times={data.timesMs} testid="chart-messages" series={[{ label: 'in', values: data.messagesInPerSec }, { label: 'out', values: data.messagesOutPerSec }]} />
+        <TimeChart title="Requests (all but Fetch, JoinGroup, SyncGroup)" unit="req/s" rangeMs={rangeMs} times={data.timesMs} testid="chart-requests" series={[{ label: 'requests', values: data.requestsPerSec }]} />
+        <TimeChart title="Request latency" unit="ms" rangeMs={rangeMs} times={data.timesMs} testid="chart-latency" series={[{ label: 'mean', values: data.latencyMeanMs }, { label: 'p99', values: data.latencyP99Ms }]} />
       </div>
     </section>
   );
