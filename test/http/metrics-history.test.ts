@@ -7,7 +7,8 @@
 //   kafkajs produced and a kafkajs group consumed a known workload, the history's rates times
 //   their intervals add up to what was produced and consumed, equal to /metrics' counters;
 // - a broker with an authorizer: the broker-wide history needs DESCRIBE on the cluster, a topic's
-//   DESCRIBE on the topic.
+//   DESCRIBE on the topic; the health counts only the topics the user may describe; the cluster
+//   operations (reassignments, elections) refuse a user without DESCRIBE or ALTER on the cluster.
 
 import kafkajs from 'kafkajs';
 import t from 'tap';
@@ -154,6 +155,15 @@ async function api(port: number, path: string, user?: string): Promise<Answer> {
   return { status: response.status, body: await response.json() };
 }
 
+async function post(port: number, path: string, body: unknown, user: string): Promise<Answer> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${user}:${user}-pw`).toString('base64')}` },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
 /** A counter of /metrics for a topic. */
 async function topicCounter(port: number, name: string, topic: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -222,7 +232,7 @@ t.test('a broker: the history adds up to the workload produced and consumed', as
   t.same([unknown.status, unknown.body.error], [404, 'UNKNOWN_TOPIC_OR_PARTITION']);
 });
 
-t.test('a broker with an authorizer: the broker-wide history needs DESCRIBE on the cluster, a topic\'s DESCRIBE on it', async (t) => {
+t.test('a broker with an authorizer: the broker-wide history needs DESCRIBE on the cluster, a topic\'s DESCRIBE on it; the cluster operations Kafka\'s checks', async (t) => {
   const httpPort = await freePort();
   const { plainPort } = await startSaslBroker(t, {
     'http.listeners': `http://127.0.0.1:${httpPort}`,
@@ -246,4 +256,16 @@ t.test('a broker with an authorizer: the broker-wide history needs DESCRIBE on t
   t.same(aliceHealth.body.brokers[0].partitions, 1, 'alice\'s health counts only the topics she may describe');
   const adminWide = await api(httpPort, '/api/v1/metrics/history', 'admin');
   t.equal(adminWide.status, 200, 'a super user sees the broker-wide figures');
+
+  // The cluster operations: Kafka's checks, as the user.
+  const aliceReassignments = await api(httpPort, '/api/v1/reassignments', 'alice');
+  t.same([aliceReassignments.status, aliceReassignments.body.error], [403, 'CLUSTER_AUTHORIZATION_FAILED'], 'listing reassignments needs DESCRIBE on the cluster');
+  const aliceElection = await post(httpPort, '/api/v1/elections', { partitions: [{ topic: 'mine', partitions: [0] }] }, 'alice');
+  t.same([aliceElection.status, aliceElection.body.error], [403, 'CLUSTER_AUTHORIZATION_FAILED'], 'an election needs ALTER on the cluster');
+  const aliceMove = await post(httpPort, '/api/v1/reassignments', { partitions: [{ topic: 'mine', partition: 0, replicas: [0] }] }, 'alice');
+  t.same([aliceMove.status, aliceMove.body.error], [403, 'CLUSTER_AUTHORIZATION_FAILED'], 'so does a reassignment');
+  const adminReassignments = await api(httpPort, '/api/v1/reassignments', 'admin');
+  t.same([adminReassignments.status, adminReassignments.body.reassignments], [200, []], 'an embedded broker has none in progress');
+  const adminElection = await post(httpPort, '/api/v1/elections', { partitions: [{ topic: 'mine' }] }, 'admin');
+  t.same([adminElection.status, adminElection.body.results.map((r: { result: string }) => r.result)], [200, ['ELECTION_NOT_NEEDED']], 'nor any election to make');
 });
