@@ -10,7 +10,8 @@
 //   partition's replicas, whose leader is then not the preferred one (health counts it);
 //   POST /api/v1/elections elects the preferred leader (kafkajs sees it lead), and a second
 //   election is ELECTION_NOT_NEEDED;
-// - errors: a cancel of no reassignment (404 NO_REASSIGNMENT_IN_PROGRESS), a bad body (400).
+// - errors: a cancel of no reassignment (404 NO_REASSIGNMENT_IN_PROGRESS), a bad body (400), a
+//   replica on no broker (400 INVALID_REPLICA_ASSIGNMENT), one partition of two refused (207).
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -126,6 +127,10 @@ t.test('health, reassignments with progress, cancel, start, preferred election',
   // ---- started through the API ----
   const bad = await api(port, 'POST', '/api/v1/reassignments', { partitions: [{ topic: 'grow', partition: 0, replicas: [] }] });
   t.same([bad.status, bad.body.error], [400, 'INVALID_REQUEST']);
+  const noBroker = await api(port, 'POST', '/api/v1/reassignments', { partitions: [{ topic: 'grow', partition: 0, replicas: [1, 9] }] });
+  t.same([noBroker.status, noBroker.body.error, noBroker.body.failures.length], [400, 'INVALID_REPLICA_ASSIGNMENT', 1], 'a broker that does not exist: Kafka\'s error, 400');
+  const mixed = await api(port, 'POST', '/api/v1/reassignments', { partitions: [{ topic: 'grow', partition: 0, replicas: [1] }, { topic: 'grow', partition: 7, replicas: [1] }] });
+  t.same([mixed.status, mixed.body.started.length, mixed.body.failures.map((f: { partition: number; error: string }) => [f.partition, f.error])], [207, 1, [[7, 'UNKNOWN_TOPIC_OR_PARTITION']]], 'one of two refused: 207');
   const started = await api(port, 'POST', '/api/v1/reassignments', {
     partitions: [
       { topic: 'grow', partition: 0, replicas: [1, 3] },

@@ -7,7 +7,8 @@
 //   topic's ACL sees that topic's partitions and, in words, why there are no broker-wide charts;
 // - a cluster of 3 brokers and ZooKeeper, the UI of a broker that is not the controller: a
 //   reassignment started with `spate reassign --execute --throttle` shows its progress bar, the
-//   Cancel button (confirmed) cancels it (kafkajs lists none, the replicas are back); a
+//   Cancel button (confirmed) cancels it (kafkajs lists none, the replicas are back); a replica on
+//   no broker is refused with Kafka's error in words; a
 //   reassignment started in the form reorders a partition's replicas (kafkajs sees them), and a
 //   preferred election of that partition from the page moves its leader (kafkajs sees it).
 
@@ -128,9 +129,16 @@ t.test('cluster operations: a reassignment\'s progress and cancel, one started f
   t.pass('kafkajs: moving is back on broker 1 alone');
   t.equal((await spate(cluster.bootstrap, ['reassign', '--cancel', '--reassignment-json-file', plan])).code, 0, 'the throttles cleared');
 
-  // Started from the form: order's replicas reordered, so its leader is no longer the preferred one.
+  // A refused reassignment: Kafka's error, in words.
   await page.getByTestId('reassign-topic').fill('order');
   await page.getByTestId('reassign-partition').fill('0');
+  await page.getByTestId('reassign-replicas').fill('2, 9');
+  await page.getByTestId('reassign-submit').click();
+  await page.getByTestId('reassign-error').waitFor();
+  t.match(await page.getByTestId('reassign-error').textContent(), /^INVALID_REPLICA_ASSIGNMENT: .+/, 'a replica on no broker: Kafka\'s error in words');
+  t.same(pageErrors.splice(0).map((line) => line.replace(/^.*\/api/, '/api')), ['/api/v1/reassignments answered 400'], 'the one failed request');
+
+  // Started from the form: order's replicas reordered, so its leader is no longer the preferred one.
   await page.getByTestId('reassign-replicas').fill('2, 1');
   await page.getByTestId('reassign-submit').click();
   await page.getByTestId('notice').filter({ hasText: 'order-0' }).waitFor();
