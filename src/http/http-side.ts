@@ -1,15 +1,18 @@
 // The broker's HTTP side assembled: the server on http.listeners with its routes — /metrics, the
 // login routes, the admin API (/api/v1/…), the WebSocket consumers at /ws, the browser client and its
 // example page — and what they share (the authenticator, the
-// record decode pool). broker.ts starts it before the Kafka listeners and closes it with them.
+// record decode pool), with the consumer groups' lag history the admin API answers (its sampling
+// timer runs from start to close). broker.ts starts it before the Kafka listeners and closes it with them.
 
 import type { HttpSettings } from '../config/broker-config.js';
+import { limits } from '../config/limits.js';
 import type { BrokerServices } from '../handlers/handler.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../logger.js';
 import { routeWebSocketConsumers } from '../ws/ws-route.js';
 import type { Decoder } from '../ws/ws-consumer.js';
 import { routeAdminApi } from './api/admin-api.js';
+import { GroupLagHistory } from './group-lag-history.js';
 import { HttpAuthenticator } from './http-auth.js';
 import { NodeHttpServer, type BoundHttpListener, type HttpServer } from './http-server.js';
 import { routeLogin } from './login-route.js';
@@ -30,6 +33,7 @@ export class HttpSide {
   private constructor(
     private readonly server: HttpServer,
     private readonly parts: HttpSideParts,
+    private readonly lagHistory: GroupLagHistory,
     readonly listeners: readonly BoundHttpListener[],
   ) {}
 
@@ -40,10 +44,16 @@ export class HttpSide {
     routeMetrics(server, parts.metrics);
     routeLogin(server, auth);
     routeWsClient(server);
-    routeAdminApi(server, { services: parts.services, registry: parts.registry, auth, logger: parts.logger });
+    const lagHistory = new GroupLagHistory(
+      { groups: parts.services.groups, partitions: parts.services.partitions, logger: parts.logger },
+      { intervalMs: settings.groupLagHistoryIntervalMs, points: limits.groupLagHistoryPoints, groupsMax: limits.groupLagHistoryGroupsMax, partitionSeriesMax: limits.groupLagHistoryPartitionSeriesMax },
+    );
+    routeAdminApi(server, { services: parts.services, registry: parts.registry, auth, logger: parts.logger, lagHistory });
     routeWebSocketConsumers(server, { services: parts.services, registry: parts.registry, auth, decoder: parts.decoder, logger: parts.logger });
     try {
-      return new HttpSide(server, parts, await server.listen(settings.listeners, settings.tls));
+      const side = new HttpSide(server, parts, lagHistory, await server.listen(settings.listeners, settings.tls));
+      lagHistory.start();
+      return side;
     } catch (error) {
       await parts.decoder.close();
       throw error;
@@ -51,6 +61,7 @@ export class HttpSide {
   }
 
   async close(): Promise<void> {
+    await this.lagHistory.close();
     await this.server.close();
     await this.parts.decoder.close();
   }

@@ -12,6 +12,7 @@ import type { Logger } from '../../logger.js';
 import { BrokerError, ConnectionError } from '../../network/kafka-client.js';
 import { ErrorCode, errorName } from '../../protocol/errors.js';
 import { FAILED_LOGIN_MESSAGE, type HttpAuthenticator } from '../http-auth.js';
+import type { GroupLagHistory } from '../group-lag-history.js';
 import type { HttpMethod, HttpRequest, HttpResponse, HttpServer } from '../http-server.js';
 import { LocalClient } from '../local-client.js';
 
@@ -20,6 +21,8 @@ export interface AdminApiParts {
   readonly registry: HandlerRegistry;
   readonly auth: HttpAuthenticator;
   readonly logger: Logger;
+  /** The consumer groups' lag history (GET /api/v1/groups/:group/lag-history). */
+  readonly lagHistory: GroupLagHistory;
 }
 
 /** What a route's handler gets: the request, a client acting as its user, and the bound on the broker's work. */
