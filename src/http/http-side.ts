@@ -1,5 +1,5 @@
-// The broker's HTTP side assembled: the server on http.listeners with its routes — /metrics, the
-// login routes, the admin API (/api/v1/…), the WebSocket consumers at /ws, the browser client and its
+// The broker's HTTP side assembled: the server on http.listeners with its routes — the admin UI
+// at /, /metrics, the login routes, the admin API (/api/v1/…), the WebSocket consumers at /ws, the browser client and its
 // example page — and what they share (the authenticator, the
 // record decode pool), with the consumer groups' lag history the admin API answers (its sampling
 // timer runs from start to close). broker.ts starts it before the Kafka listeners and closes it with them.
@@ -18,6 +18,7 @@ import { NodeHttpServer, type BoundHttpListener, type HttpServer } from './http-
 import { routeLogin } from './login-route.js';
 import type { BrokerMetrics } from './metrics.js';
 import { routeMetrics } from './metrics-route.js';
+import { routeUi } from './ui-route.js';
 import { routeWsClient } from './ws-client-route.js';
 
 export interface HttpSideParts {
@@ -44,6 +45,7 @@ export class HttpSide {
     routeMetrics(server, parts.metrics);
     routeLogin(server, auth);
     routeWsClient(server);
+    routeUi(server);
     const lagHistory = new GroupLagHistory(
       { groups: parts.services.groups, partitions: parts.services.partitions, logger: parts.logger },
       { intervalMs: settings.groupLagHistoryIntervalMs, points: limits.groupLagHistoryPoints, groupsMax: limits.groupLagHistoryGroupsMax, partitionSeriesMax: limits.groupLagHistoryPartitionSeriesMax },
