@@ -3,6 +3,13 @@
 // Each page is its own file in this folder; add a line here for it.
 
 import type { FunctionComponent } from 'preact';
+import { GroupPage } from './group.tsx';
+import { GroupsPage } from './groups.tsx';
+import { AclsPage } from './security-acls.tsx';
+import { QuotasPage } from './security-quotas.tsx';
+import { UsersPage } from './security-users.tsx';
+import { TenantPage } from './tenant.tsx';
+import { TenantsPage } from './tenants.tsx';
 
 export interface PageProps {
   /** The path's `:name` segments, decoded. */
@@ -17,4 +24,12 @@ export interface Page {
   readonly component: FunctionComponent<PageProps>;
 }
 
-export const pages: Page[] = [];
+export const pages: Page[] = [
+  { path: '/groups', title: 'Consumer groups', nav: { label: 'Groups', order: 30 }, component: GroupsPage },
+  { path: '/groups/:group', title: 'Consumer group', component: GroupPage },
+  { path: '/security/users', title: 'Users', nav: { label: 'Security', order: 40 }, component: UsersPage },
+  { path: '/security/acls', title: 'ACLs', component: AclsPage },
+  { path: '/security/quotas', title: 'Quotas', component: QuotasPage },
+  { path: '/tenants', title: 'Tenants', nav: { label: 'Tenants', order: 50 }, component: TenantsPage },
+  { path: '/tenants/:tenant', title: 'Tenant', component: TenantPage },
+];
