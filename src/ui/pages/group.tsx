@@ -102,34 +102,34 @@ export function GroupPage({ params }: PageProps) {
         <>
           <div class="cards">
             <div class="stat">
-              <span class="value">
+              <div class="value">
                 <span class={`badge ${stateClass(data.state)}`} data-testid="group-state">
                   {data.state}
                 </span>
-              </span>
-              <span class="label">State</span>
+              </div>
+              <div class="label">State</div>
             </div>
             <div class="stat">
-              <span class="value" data-testid="group-protocol">
+              <div class="value" data-testid="group-protocol">
                 {data.protocol === '' ? '–' : data.protocol}
-              </span>
-              <span class="label">Assignor ({data.protocolType === '' ? 'no type' : data.protocolType})</span>
+              </div>
+              <div class="label">Assignor ({data.protocolType === '' ? 'no type' : data.protocolType})</div>
             </div>
             <div class="stat">
-              <span class="value" data-testid="group-member-count">
+              <div class="value" data-testid="group-member-count">
                 {data.members.length}
-              </span>
-              <span class="label">Members</span>
+              </div>
+              <div class="label">Members</div>
             </div>
             <div class="stat">
-              <span class="value" data-testid="total-lag">
+              <div class="value" data-testid="total-lag">
                 {formatNumber(totalLag)}
-              </span>
-              <span class="label">Total lag</span>
+              </div>
+              <div class="label">Total lag</div>
             </div>
             <div class="stat">
-              <span class="value">{data.coordinator.nodeId}</span>
-              <span class="label">Coordinator</span>
+              <div class="value">{data.coordinator.nodeId}</div>
+              <div class="label">Coordinator</div>
             </div>
           </div>
           <h2>Members</h2>
@@ -172,7 +172,7 @@ function MembersTable({ members }: { members: Member[] }) {
       ),
     },
   ];
-  return <DataTable columns={columns} rows={members} rowKey={(row) => row.memberId} stateKey="m" defaultSort={{ key: 'clientId', dir: 'asc' }} empty="No active members." testid="members-table" caption="Members" />;
+  return <DataTable columns={columns} rows={members} rowKey={(row) => row.memberId} stateKey="m" defaultSort={{ key: 'clientId', dir: 'asc' }} empty="No active members." testid="members-table" />;
 }
 
 /** `orders: 0, 1; payments: 2` (unknown when the assignment is not a consumer protocol's). */
@@ -192,7 +192,7 @@ function PartitionsTable({ rows }: { rows: PartitionRow[] }) {
     { key: 'lag', label: 'Lag', align: 'right', render: (row) => <span data-testid={`lag-${id(row)}`}>{formatNumber(row.lag)}</span> },
     { key: 'clientId', label: 'Consumer', value: (row) => (row.clientId === null ? '' : `${row.clientId} (${row.host ?? '?'})`) },
   ];
-  return <DataTable columns={columns} rows={rows} rowKey={id} stateKey="p" defaultSort={{ key: 'topic', dir: 'asc' }} empty="No committed offsets or assignments." testid="partitions-table" caption="Partitions" />;
+  return <DataTable columns={columns} rows={rows} rowKey={id} stateKey="p" defaultSort={{ key: 'topic', dir: 'asc' }} empty="No committed offsets or assignments." testid="partitions-table" />;
 }
 
 function LagChart({ groupId }: { groupId: string }) {
@@ -209,17 +209,20 @@ function LagChart({ groupId }: { groupId: string }) {
       {data !== undefined && (
         <>
           <TimeChart
-            title={`Lag, one sample every ${Math.round(data.intervalMs / 1000)} s${data.complete ? '' : ' (some partitions not kept)'}`}
+            title={`Lag in records, one sample every ${formatInterval(data.intervalMs)}${data.complete ? '' : ' (some partitions not kept)'}`}
             times={data.times}
             series={[{ label: 'total', values: data.totalLag }, ...top.map((series) => ({ label: `${series.topic}-${series.partition}`, values: series.lag }))]}
-            unit="records"
             testid="lag-chart"
           />
-          {data.times.length === 0 && <p class="hint">No samples yet: the broker samples every group's lag every {Math.round(data.intervalMs / 1000)} s.</p>}
+          {data.times.length === 0 && <p class="hint">No samples yet: the broker samples every group's lag every {formatInterval(data.intervalMs)}.</p>}
         </>
       )}
     </>
   );
+}
+
+function formatInterval(ms: number): string {
+  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 function ResetOffsets({ groupId, group, onApplied }: { groupId: string; group: GroupDescription; onApplied: () => void }) {

@@ -118,16 +118,16 @@ function SetQuota({ onSet }: { onSet: () => void }) {
           <Field label="User">
             <input value={user} disabled={userDefault} onInput={(event) => setUser((event.target as HTMLInputElement).value)} data-testid="quota-user" />
           </Field>
-          <label class="field">
-            <span class="field-label">Default user</span>
+          <label class="check">
             <input type="checkbox" checked={userDefault} onChange={(event) => setUserDefault((event.target as HTMLInputElement).checked)} data-testid="quota-user-default" />
+            The default user
           </label>
           <Field label="Client id">
             <input value={clientId} disabled={clientDefault} onInput={(event) => setClientId((event.target as HTMLInputElement).value)} data-testid="quota-client" />
           </Field>
-          <label class="field">
-            <span class="field-label">Default client id</span>
+          <label class="check">
             <input type="checkbox" checked={clientDefault} onChange={(event) => setClientDefault((event.target as HTMLInputElement).checked)} data-testid="quota-client-default" />
+            The default client id
           </label>
           <Field label="Quota">
             <select value={key} onChange={(event) => setKey((event.target as HTMLSelectElement).value)} data-testid="quota-key">

@@ -53,16 +53,16 @@ export function TenantPage({ params }: PageProps) {
         <>
           <div class="cards">
             <div class="stat">
-              <span class="value mono" data-testid="tenant-prefix-value">
+              <div class="value mono" data-testid="tenant-prefix-value">
                 {data.prefix}
-              </span>
-              <span class="label">Prefix</span>
+              </div>
+              <div class="label">Prefix</div>
             </div>
             <div class="stat">
-              <span class="value" data-testid="tenant-users-value">
+              <div class="value" data-testid="tenant-users-value">
                 {data.users.join(', ') || '–'}
-              </span>
-              <span class="label">Users</span>
+              </div>
+              <div class="label">Users</div>
             </div>
           </div>
           <h2>Usage against limits</h2>
@@ -92,9 +92,9 @@ export function TenantPage({ params }: PageProps) {
       )}
       <h2>Delete</h2>
       <ErrorBox error={deletion.error} testid="tenant-delete-error" />
-      <label class="field">
-        <span class="field-label">Delete its topics too</span>
+      <label class="check">
         <input type="checkbox" checked={deleteTopics} onChange={(event) => setDeleteTopics((event.target as HTMLInputElement).checked)} data-testid="tenant-delete-topics" />
+        Delete its topics too
       </label>
       <button type="button" class="danger" disabled={deletion.busy} onClick={() => setDeleting(true)} data-testid="tenant-delete">
         Delete tenant…
