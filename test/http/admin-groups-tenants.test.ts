@@ -1,7 +1,9 @@
 // What the admin UI's groups and tenants pages read, against a real broker process: a group's lag
 // history (GET /api/v1/groups/:group/lag-history) after a known workload, at a short
 // http.group.lag.history.interval.ms, equal to what the group's describe and `spate groups
-// describe` say; the list with ?summary=true (members and total lag); on a broker with an
+// describe` say (the workload starts with a reset through the API on a new broker, before any
+// client asked FindCoordinator: the API creates __consumer_offsets as a client's FindCoordinator
+// would); the list with ?summary=true (members and total lag); on a broker with an
 // authorizer, the history refused without DESCRIBE on the group and without the topics the user
 // may not describe; a tenant's limits and usage against them.
 
