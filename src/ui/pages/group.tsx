@@ -221,6 +221,15 @@ function LagChart({ groupId }: { groupId: string }) {
   );
 }
 
+type ResetRow = ResetAnswer['partitions'][number];
+const previewColumns: Column<ResetRow>[] = [
+  { key: 'topic', label: 'Topic' },
+  { key: 'partition', label: 'Partition', align: 'right' },
+  { key: 'currentOffset', label: 'Current offset', align: 'right', render: (row) => formatNumber(row.currentOffset) },
+  { key: 'newOffset', label: 'New offset', align: 'right', render: (row) => <span data-testid={`preview-new-${row.topic}-${row.partition}`}>{row.newOffset}</span> },
+  { key: 'error', label: 'Error', value: (row) => row.error ?? '' },
+];
+
 function formatInterval(ms: number): string {
   return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
@@ -318,38 +327,16 @@ function ResetOffsets({ groupId, group, onApplied }: { groupId: string; group: G
       {shown !== null && (
         <div data-testid={applied !== null ? 'reset-result' : 'reset-preview-result'}>
           <p>{applied !== null ? 'Applied:' : 'Preview (nothing changed yet):'}</p>
-          <table data-testid="reset-preview-table">
-            <caption>{applied !== null ? 'Offsets reset' : 'New offsets if applied'}</caption>
-            <thead>
-              <tr>
-                <th>Topic</th>
-                <th class="num">Partition</th>
-                <th class="num">Current offset</th>
-                <th class="num">New offset</th>
-                <th>Error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.partitions.map((row) => (
-                <tr key={`${row.topic}-${row.partition}`}>
-                  <td>{row.topic}</td>
-                  <td class="num">{row.partition}</td>
-                  <td class="num">{formatNumber(row.currentOffset)}</td>
-                  <td class="num" data-testid={`preview-new-${row.topic}-${row.partition}`}>
-                    {row.newOffset}
-                  </td>
-                  <td>{row.error ?? ''}</td>
-                </tr>
-              ))}
-              {shown.partitions.length === 0 && (
-                <tr>
-                  <td colSpan={5} class="empty">
-                    No partitions to reset.
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
+          <DataTable
+            columns={previewColumns}
+            rows={shown.partitions}
+            rowKey={(row) => `${row.topic}-${row.partition}`}
+            stateKey="r"
+            defaultSort={{ key: 'topic', dir: 'asc' }}
+            empty="No partitions to reset."
+            testid="reset-preview-table"
+            caption={applied !== null ? 'Offsets reset' : 'New offsets if applied'}
+          />
           {shown.notes.map((note) => (
             <p class="hint">{note}</p>
           ))}

@@ -6,7 +6,7 @@
 // data-testids: tenant-prefix-value, tenant-users-value, usage-<limit key> (a ProgressBar, or the
 // figure when there is no limit), usage-text-<limit key>, tenant-user-usage, edit-limit-<key>,
 // tenant-save-limits, tenant-add-users, tenant-add-password, tenant-add-submit,
-// tenant-remove-user-<user>, tenant-delete, tenant-delete-topics, tenant-update-error, tenant-error.
+// tenant-remove-user-<user> (then confirm-ok), tenant-delete, tenant-delete-topics, tenant-update-error, tenant-error.
 
 import { useEffect, useState } from 'preact/hooks';
 import { api, seg } from '../api.ts';
@@ -115,6 +115,7 @@ function rateText(rate: number | null | undefined): string {
 function UserUsage({ tenant, path, onChange }: { tenant: TenantView; path: string; onChange: () => void }) {
   const [users, setUsers] = useState('');
   const [password, setPassword] = useState('');
+  const [removing, setRemoving] = useState<string | null>(null);
   const action = useAction();
   const columns: Column<TenantView['userUsage'][number]>[] = [
     { key: 'user', label: 'User' },
@@ -128,7 +129,7 @@ function UserUsage({ tenant, path, onChange }: { tenant: TenantView; path: strin
       sortable: false,
       value: () => '',
       render: (row) => (
-        <button type="button" onClick={() => void change({ removeUsers: [row.user] }, `user ${row.user} removed`)} aria-label={`remove ${row.user} from the tenant`} data-testid={`tenant-remove-user-${row.user}`}>
+        <button type="button" onClick={() => setRemoving(row.user)} aria-label={`remove ${row.user} from the tenant`} data-testid={`tenant-remove-user-${row.user}`}>
           Remove
         </button>
       ),
@@ -169,6 +170,21 @@ function UserUsage({ tenant, path, onChange }: { tenant: TenantView; path: strin
         </div>
       </form>
       <ErrorBox error={action.error} testid="tenant-users-error" />
+      {removing !== null && (
+        <Confirm
+          title={`Remove ${removing} from the tenant?`}
+          confirmLabel="Remove"
+          danger
+          onConfirm={() => {
+            const user = removing;
+            setRemoving(null);
+            void change({ removeUsers: [user] }, `user ${user} removed`);
+          }}
+          onCancel={() => setRemoving(null)}
+        >
+          Its ACLs on the tenant's prefix and its quotas go; its credentials stay.
+        </Confirm>
+      )}
     </>
   );
 }
