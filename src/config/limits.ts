@@ -144,6 +144,22 @@ export const limits = {
    * dropped for the newly active one. 200 topics: 2.3 MB at most.
    */
   metricsHistoryTopicsMax: 200,
+  /**
+   * Samples of each consumer group's lag the broker keeps for the admin UI's lag chart
+   * (http/group-lag-history.ts), one every http.group.lag.history.interval.ms (10 s: an hour).
+   * Each partition series is a Float64Array of this many: 2.9 KB.
+   */
+  groupLagHistoryPoints: 360,
+  /** Consumer groups with a lag history; a group past it has none until one of those is gone for a whole history (its series all empty). */
+  groupLagHistoryGroupsMax: 1_000,
+  /**
+   * Partition series (a group's committed partition) of the lag history over all groups: with
+   * groupLagHistoryPoints, at most 29 MB. A group's partitions past it are not kept, and its
+   * history says it is incomplete.
+   */
+  groupLagHistoryPartitionSeriesMax: 10_000,
+  /** Consumer groups the admin API's list describes (members, lag) in one answer; the rest are listed without. */
+  adminApiGroupSummariesMax: 1_000,
   // ---- tenants (src/tenant/) ----
   /** Tenants the broker keeps (read from ZooKeeper or made through IncrementalAlterConfigs); a new one past it is refused. */
   tenantsMax: 10_000,

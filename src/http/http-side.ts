@@ -1,15 +1,18 @@
 // The broker's HTTP side assembled: the server on http.listeners with its routes — the admin UI
 // at /, /metrics, the login routes, the admin API (/api/v1/…), the WebSocket consumers at /ws, the browser client and its
 // example page — and what they share (the authenticator, the
-// record decode pool). broker.ts starts it before the Kafka listeners and closes it with them.
+// record decode pool), with the metrics history and the consumer groups' lag history the admin
+// API answers (their sampling timers run from start to close). broker.ts starts it before the Kafka listeners and closes it with them.
 
 import type { HttpSettings } from '../config/broker-config.js';
+import { limits } from '../config/limits.js';
 import type { BrokerServices } from '../handlers/handler.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../logger.js';
 import { routeWebSocketConsumers } from '../ws/ws-route.js';
 import type { Decoder } from '../ws/ws-consumer.js';
 import { routeAdminApi } from './api/admin-api.js';
+import { GroupLagHistory } from './group-lag-history.js';
 import { HttpAuthenticator } from './http-auth.js';
 import { NodeHttpServer, type BoundHttpListener, type HttpServer } from './http-server.js';
 import { routeLogin } from './login-route.js';
@@ -32,6 +35,7 @@ export class HttpSide {
   private constructor(
     private readonly server: HttpServer,
     private readonly parts: HttpSideParts,
+    private readonly lagHistory: GroupLagHistory,
     readonly listeners: readonly BoundHttpListener[],
     /** The metrics history the admin API serves, sampling from start to close. */
     readonly history: MetricsHistory,
@@ -46,12 +50,17 @@ export class HttpSide {
     routeLogin(server, auth);
     routeWsClient(server);
     routeUi(server);
-    routeAdminApi(server, { services: parts.services, registry: parts.registry, auth, logger: parts.logger, history });
+    const lagHistory = new GroupLagHistory(
+      { groups: parts.services.groups, partitions: parts.services.partitions, logger: parts.logger },
+      { intervalMs: settings.groupLagHistoryIntervalMs, points: limits.groupLagHistoryPoints, groupsMax: limits.groupLagHistoryGroupsMax, partitionSeriesMax: limits.groupLagHistoryPartitionSeriesMax },
+    );
+    routeAdminApi(server, { services: parts.services, registry: parts.registry, auth, logger: parts.logger, history, lagHistory });
     routeWebSocketConsumers(server, { services: parts.services, registry: parts.registry, auth, decoder: parts.decoder, logger: parts.logger });
     try {
       const listeners = await server.listen(settings.listeners, settings.tls);
       history.start();
-      return new HttpSide(server, parts, listeners, history);
+      lagHistory.start();
+      return new HttpSide(server, parts, lagHistory, listeners, history);
     } catch (error) {
       await parts.decoder.close();
       throw error;
@@ -60,6 +69,7 @@ export class HttpSide {
 
   async close(): Promise<void> {
     this.history.close();
+    await this.lagHistory.close();
     await this.server.close();
     await this.parts.decoder.close();
   }

@@ -12,6 +12,7 @@ import type { Logger } from '../../logger.js';
 import { BrokerError, ConnectionError } from '../../network/kafka-client.js';
 import { ErrorCode, errorName } from '../../protocol/errors.js';
 import { FAILED_LOGIN_MESSAGE, type HttpAuthenticator } from '../http-auth.js';
+import type { GroupLagHistory } from '../group-lag-history.js';
 import type { HttpMethod, HttpRequest, HttpResponse, HttpServer } from '../http-server.js';
 import { LocalClient } from '../local-client.js';
 import type { MetricsHistory } from '../metrics-history.js';
@@ -23,6 +24,8 @@ export interface AdminApiParts {
   readonly logger: Logger;
   /** The metrics history (metrics-history.ts): the charts' series, and each topic's latest rates (`latestTopicRates`). */
   readonly history: MetricsHistory;
+  /** The consumer groups' lag history (GET /api/v1/groups/:group/lag-history). */
+  readonly lagHistory: GroupLagHistory;
 }
 
 /** What a route's handler gets: the request, a client acting as its user, and the bound on the broker's work. */

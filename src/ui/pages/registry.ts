@@ -5,6 +5,13 @@
 import type { FunctionComponent } from 'preact';
 import { ClusterOpsPage } from './cluster-ops.tsx';
 import { OverviewPage } from './overview.tsx';
+import { GroupPage } from './group.tsx';
+import { GroupsPage } from './groups.tsx';
+import { AclsPage } from './security-acls.tsx';
+import { QuotasPage } from './security-quotas.tsx';
+import { UsersPage } from './security-users.tsx';
+import { TenantPage } from './tenant.tsx';
+import { TenantsPage } from './tenants.tsx';
 
 export interface PageProps {
   /** The path's `:name` segments, decoded. */
@@ -22,4 +29,11 @@ export interface Page {
 export const pages: Page[] = [
   { path: '/overview', title: 'Overview', nav: { label: 'Overview', order: 10 }, component: OverviewPage },
   { path: '/cluster', title: 'Cluster operations', nav: { label: 'Cluster', order: 90 }, component: ClusterOpsPage },
+  { path: '/groups', title: 'Consumer groups', nav: { label: 'Groups', order: 30 }, component: GroupsPage },
+  { path: '/groups/:group', title: 'Consumer group', component: GroupPage },
+  { path: '/security/users', title: 'Users', nav: { label: 'Security', order: 40 }, component: UsersPage },
+  { path: '/security/acls', title: 'ACLs', component: AclsPage },
+  { path: '/security/quotas', title: 'Quotas', component: QuotasPage },
+  { path: '/tenants', title: 'Tenants', nav: { label: 'Tenants', order: 50 }, component: TenantsPage },
+  { path: '/tenants/:tenant', title: 'Tenant', component: TenantPage },
 ];
