@@ -17,15 +17,36 @@ const DEFAULTS_CREATE_TOPICS_VERSION = 4;
 export interface TopicSummary {
   readonly name: string;
   readonly partitions: number;
+  /** Replicas of its first partition (Kafka's tools say the same); 0 for a topic without partitions. */
+  readonly replicationFactor: number;
   readonly internal: boolean;
+}
+
+/** A listed topic with each partition's leader as Metadata gave it (-1: none), by partition index. */
+export interface TopicListing extends TopicSummary {
+  readonly leaders: readonly { readonly partition: number; readonly leader: number }[];
 }
 
 /** Every topic the client may describe, by name; internal ones only when asked. */
 export async function listTopics(client: KafkaRequester, options: { readonly internal: boolean }): Promise<TopicSummary[]> {
+  return (await listTopicsWithLeaders(client, options)).map(({ leaders: _leaders, ...summary }) => summary);
+}
+
+/** listTopics with each partition's leader: one Metadata request. */
+export async function listTopicsWithLeaders(client: KafkaRequester, options: { readonly internal: boolean }): Promise<TopicListing[]> {
   const metadata = await client.metadata(null);
   return metadata.topics
     .filter((topic) => options.internal || !topic.isInternal)
-    .map((topic) => ({ name: topic.name ?? '', partitions: topic.partitions.length, internal: topic.isInternal }))
+    .map((topic) => {
+      const partitions = [...topic.partitions].sort((a, b) => a.partitionIndex - b.partitionIndex);
+      return {
+        name: topic.name ?? '',
+        partitions: partitions.length,
+        replicationFactor: partitions[0]?.replicaNodes.length ?? 0,
+        internal: topic.isInternal,
+        leaders: partitions.map((partition) => ({ partition: partition.partitionIndex, leader: partition.leaderId })),
+      };
+    })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
