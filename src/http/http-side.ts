@@ -1,5 +1,5 @@
-// The broker's HTTP side assembled: the server on http.listeners with its routes — /metrics, the
-// login routes, the admin API (/api/v1/…), the WebSocket consumers at /ws, the browser client and its
+// The broker's HTTP side assembled: the server on http.listeners with its routes — the admin UI
+// at /, /metrics, the login routes, the admin API (/api/v1/…), the WebSocket consumers at /ws, the browser client and its
 // example page — and what they share (the authenticator, the
 // record decode pool). broker.ts starts it before the Kafka listeners and closes it with them.
 
@@ -15,6 +15,7 @@ import { NodeHttpServer, type BoundHttpListener, type HttpServer } from './http-
 import { routeLogin } from './login-route.js';
 import type { BrokerMetrics } from './metrics.js';
 import { routeMetrics } from './metrics-route.js';
+import { routeUi } from './ui-route.js';
 import { routeWsClient } from './ws-client-route.js';
 
 export interface HttpSideParts {
@@ -40,6 +41,7 @@ export class HttpSide {
     routeMetrics(server, parts.metrics);
     routeLogin(server, auth);
     routeWsClient(server);
+    routeUi(server);
     routeAdminApi(server, { services: parts.services, registry: parts.registry, auth, logger: parts.logger });
     routeWebSocketConsumers(server, { services: parts.services, registry: parts.registry, auth, decoder: parts.decoder, logger: parts.logger });
     try {

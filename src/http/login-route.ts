@@ -5,6 +5,10 @@
 // Login takes HTTP Basic, or a JSON body {"username","password"}; it answers 200 with
 // {"token","expiresAt","principal"}, or 401 with {"error":"SASL_AUTHENTICATION_FAILED"} and Kafka's
 // one message for every cause. Logout forgets the bearer token it is sent with (204).
+//
+// GET /api/v1/whoami answers who the request's credentials make it ({"principal","authenticated",
+// "authorizer"}): on a broker without an authorizer a request without credentials is
+// User:ANONYMOUS, which the admin UI uses to skip its login form there; 401 otherwise.
 
 import { CHALLENGE, json } from './api/api-router.js';
 import { basicCredentials, FAILED_LOGIN_MESSAGE, type HttpAuthenticator, type LoginOrigin } from './http-auth.js';
@@ -18,6 +22,12 @@ export function routeLogin(http: HttpServer, auth: HttpAuthenticator): void {
     const outcome = await auth.login(credentials.username, credentials.password, origin);
     if ('token' in outcome) return json(200, { token: outcome.token, expiresAt: new Date(outcome.expiresAtMs).toISOString(), principal: outcome.principal });
     return json(401, { error: 'SASL_AUTHENTICATION_FAILED', message: FAILED_LOGIN_MESSAGE }, CHALLENGE);
+  });
+  http.route('GET', '/api/v1/whoami', async (request) => {
+    const authorization = request.headers.authorization;
+    const login = await auth.fromHeader(typeof authorization === 'string' ? authorization : undefined, request);
+    if (login.kind === 'user' || login.kind === 'anonymous') return json(200, { principal: login.principal, authenticated: login.kind === 'user', authorizer: !auth.anonymousAllowed });
+    return json(401, { error: 'SASL_AUTHENTICATION_FAILED', message: login.kind === 'missing' ? 'log in first: this broker needs a user' : FAILED_LOGIN_MESSAGE }, CHALLENGE);
   });
   http.route('POST', '/api/v1/logout', (request) => {
     const authorization = request.headers.authorization;
