@@ -3,6 +3,8 @@
 // Each page is its own file in this folder; add a line here for it.
 
 import type { FunctionComponent } from 'preact';
+import { TopicPage } from './topic.tsx';
+import { TopicsPage } from './topics.tsx';
 
 export interface PageProps {
   /** The path's `:name` segments, decoded. */
@@ -17,4 +19,7 @@ export interface Page {
   readonly component: FunctionComponent<PageProps>;
 }
 
-export const pages: Page[] = [];
+export const pages: Page[] = [
+  { path: '/topics', title: 'Topics', nav: { label: 'Topics', order: 20 }, component: TopicsPage },
+  { path: '/topics/:topic', title: 'Topic', component: TopicPage },
+];
