@@ -14,11 +14,17 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Marks a request as the page's own: the broker then answers a 401 without a Basic challenge,
+ * which would make the browser show its password prompt over the UI.
+ */
+export const PAGE_REQUEST = { 'x-requested-with': 'spate-ui' } as const;
+
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Calls the admin API as the logged-in user; a 401 (an expired token) signs out. */
 export async function api<T>(method: Method, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { accept: 'application/json', ...PAGE_REQUEST };
   const token = session.value?.token;
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';

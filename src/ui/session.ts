@@ -1,6 +1,7 @@
 // Who is logged in: the token from POST /api/v1/login, kept in sessionStorage so a reload (or a
 // bookmarked URL opened in the same tab) stays logged in, and forgotten at logout or expiry.
 
+import { PAGE_REQUEST } from './api.ts';
 import { signal } from './signal.ts';
 
 export interface Session {
@@ -32,7 +33,7 @@ export const signOutReason = signal<string | null>(null);
  */
 export async function resumeAnonymous(): Promise<void> {
   if (session.value !== null) return;
-  const response = await fetch('/api/v1/whoami').catch(() => null);
+  const response = await fetch('/api/v1/whoami', { headers: PAGE_REQUEST }).catch(() => null);
   if (response === null || !response.ok) return;
   const body = (await response.json().catch(() => ({}))) as { principal?: string };
   if (session.value === null && typeof body.principal === 'string') session.value = { principal: body.principal, expiresAt: new Date(8.64e15).toISOString() };
@@ -41,7 +42,7 @@ export async function resumeAnonymous(): Promise<void> {
 export async function logIn(username: string, password: string): Promise<void> {
   const response = await fetch('/api/v1/login', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...PAGE_REQUEST },
     body: JSON.stringify({ username, password }),
   });
   const body = (await response.json().catch(() => ({}))) as { token?: string; principal?: string; expiresAt?: string; error?: string; message?: string };
@@ -57,5 +58,5 @@ export function signOut(reason: string | null = null): void {
   sessionStorage.removeItem(KEY);
   session.value = null;
   signOutReason.value = reason;
-  if (token !== undefined && reason === null) void fetch('/api/v1/logout', { method: 'POST', headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
+  if (token !== undefined && reason === null) void fetch('/api/v1/logout', { method: 'POST', headers: { authorization: `Bearer ${token}`, ...PAGE_REQUEST } }).catch(() => undefined);
 }
