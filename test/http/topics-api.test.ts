@@ -147,6 +147,7 @@ t.test('a cluster: a partition led by another broker is sized by its leader', as
       return answer.status === 200 && answer.body.partitions.every((partition: { leader: number }) => partition.leader > 0) ? answer.body : undefined;
     });
     t.same(detail.partitions.map((partition: { sizeBytes: number | null }) => partition.sizeBytes), expected, `broker ${id} answers each partition's size on its leader`);
+    t.same(detail.partitions.map((partition: { earliestOffset: number | null; latestOffset: number | null }) => [partition.earliestOffset, partition.latestOffset]), [[0, 1], [0, 20]], `broker ${id} answers each partition's offsets`);
     const listed = await api(httpPorts.get(id)!, '/api/v1/topics');
     t.equal(listed.body.topics.find((topic: { name: string }) => topic.name === 'spread').sizeBytes, expected[0]! + expected[1]!, `broker ${id}'s list has the sum`);
   }

@@ -17,6 +17,7 @@
 
 import { limits } from '../../config/limits.js';
 import type { BrokerServices } from '../../handlers/handler.js';
+import type { KafkaRequester } from '../../network/kafka-client.js';
 import { describeLogDirsApi } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { PartitionStatus } from '../../shard/messages.js';
@@ -122,4 +123,29 @@ export class TopicStats {
       this.samples.set(topic, { atMs: nowMs, logEndOffsetSum, messagesPerSec: delta < 0 ? null : (delta * 1000) / elapsedMs });
     }
   }
+}
+
+/**
+ * In a cluster, a requester to another broker (as this broker, on the inter-broker listener) for
+ * the partitions it leads: what a topic's offsets are asked of once the user's Metadata showed the
+ * topic (ListOffsets to this broker answers NOT_LEADER_OR_FOLLOWER for them). Null for this broker,
+ * no leader, or no cluster. Requesters are kept per broker for the function's life (one request).
+ */
+export function leaderRequesters(services: BrokerServices): (leader: number) => KafkaRequester | null {
+  const cluster = services.cluster;
+  const requesters = new Map<number, KafkaRequester>();
+  return (leader) => {
+    if (cluster === null || leader < 0 || leader === services.config.brokerId) return null;
+    let requester = requesters.get(leader);
+    if (requester === undefined) {
+      requester = {
+        request: (schema, body, options) => cluster.forward(leader, schema, body, options),
+        metadata: () => Promise.reject(new Error('Metadata is asked of this broker')),
+        // The other broker's versions are the inter-broker client's to pick (BrokerClients negotiates them).
+        pickVersion: (schema, cap = Number.MAX_SAFE_INTEGER) => Math.min(schema.maxVersion, cap),
+      };
+      requesters.set(leader, requester);
+    }
+    return requester;
+  };
 }

@@ -13,7 +13,7 @@ import { addPartitions, createTopic, deleteTopics, describeTopic, listTopicsWith
 import { ErrorCode } from '../../protocol/errors.js';
 import type { HttpServer } from '../http-server.js';
 import { ApiError, apiRoute, bodyObject, optionalBoolean, optionalInteger, optionalString, query, type AdminApiParts } from './api-router.js';
-import { partitionKey, TopicStats } from './topic-stats.js';
+import { leaderRequesters, partitionKey, TopicStats } from './topic-stats.js';
 
 /** Kafka's bounds on a request's partitions and replication factor (the broker checks its own limits). */
 const PARTITIONS_MAX = 1_000_000;
@@ -78,7 +78,7 @@ export function routeTopics(http: HttpServer, parts: AdminApiParts): void {
   });
 
   apiRoute(http, parts, 'GET', '/api/v1/topics/:topic', async ({ request, client, timeoutMs }) => {
-    const topic = await describeTopic(client, request.params.topic!, timeoutMs);
+    const topic = await describeTopic(client, request.params.topic!, timeoutMs, { offsetsFrom: leaderRequesters(parts.services) });
     const { sizes, messagesPerSec } = await stats.read(
       topic.partitions.map(({ partition, leader }) => ({ topic: topic.name, partition, leader })),
       timeoutMs,
