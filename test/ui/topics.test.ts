@@ -4,7 +4,7 @@
 // the key's default on this broker); a second create of the same name shows Kafka's
 // TOPIC_ALREADY_EXISTS in words; the list shows the topic's partitions, RF and size, and the
 // detail each partition's offsets and size; a config is edited, partitions are added; a delete is
-// cancelled, then confirmed.
+// cancelled, then confirmed; 26 topics in two pages, sorted by partitions, all in the URL.
 
 import kafkajs from 'kafkajs';
 import t from 'tap';
@@ -119,6 +119,20 @@ t.test('topics: create with a config, a refused create, the list and detail, edi
   t.pass('kafkajs: the topic is deleted');
   await page.getByRole('heading', { name: 'Topics' }).waitFor();
   t.equal(new URL(page.url()).hash.split('?')[0], '#/topics', 'back on the list');
+
+  // ---- pages and sorting, kept in the URL ----
+  await admin.createTopics({ topics: Array.from({ length: 26 }, (_, index) => ({ topic: `bulk-${String(index).padStart(2, '0')}`, numPartitions: index === 7 ? 4 : 1 })) });
+  await page.goto(`${httpUrl}/#/topics`);
+  await page.getByText('page 1 of 2 (26 rows)').waitFor();
+  t.pass('26 topics: two pages of 25');
+  await page.getByTestId('page-next').click();
+  await page.getByTestId('topics-table').locator('tr[data-key="bulk-25"]').waitFor();
+  t.match(new URL(page.url()).hash, /tpage=2/, 'the second page, in the URL');
+  await page.getByTestId('sort-partitions').click();
+  await page.getByTestId('sort-partitions').click();
+  const first = page.getByTestId('topics-table').locator('tbody tr').first();
+  t.equal(await first.getAttribute('data-key'), 'bulk-07', 'sorted by partitions, descending: the topic with 4 first');
+  t.match(new URL(page.url()).hash, /tsort=partitions&tdir=desc/, 'the sort in the URL');
 
   // The page's refresh may ask for the topic once between the delete and leaving the page.
   t.same(pageErrors.filter((line) => line !== `${httpUrl}/api/v1/topics/${TOPIC} answered 404`), [], 'no other failed request');
