@@ -42,6 +42,7 @@ t.test('topics: create with a config, a refused create, the list and detail, edi
   t.equal(await valueInput.getAttribute('placeholder'), String(48 * 3_600_000), 'the value shows retention.ms\'s default on this broker (log.retention.hours=48)');
   t.match(await page.locator('.field', { has: valueInput }).textContent(), /default 172800000 \(log\.retention\.ms\)/, 'and its broker key');
   await valueInput.fill('3600000');
+  await saveScreenshot(page, 'topic-create');
   await page.getByTestId('create-submit').click();
   await page.getByTestId('topic-title').filter({ hasText: TOPIC }).waitFor();
   t.equal(new URL(page.url()).hash, `#/topics/${TOPIC}`, 'the new topic\'s page opens');

@@ -146,7 +146,7 @@ function CreateTopicForm({ onCancel, onCreated }: { onCancel: () => void; onCrea
     <form class="card" onSubmit={submit} aria-labelledby="create-title" data-testid="create-form">
       <h2 id="create-title">Create a topic</h2>
       <div class="row">
-        <Field label="Name">
+        <Field label="Name" hint="letters, digits, '.', '_' and '-'">
           <input value={name} onInput={(event) => setName((event.target as HTMLInputElement).value)} required autofocus data-testid="topic-name" />
         </Field>
         <Field label="Partitions" hint={keys.data === undefined ? undefined : `default ${keys.data.partitions} (num.partitions)`}>
@@ -163,7 +163,7 @@ function CreateTopicForm({ onCancel, onCreated }: { onCancel: () => void; onCrea
         const key = byName.get(row.name);
         return (
           <div class="row" key={row.id}>
-            <Field label={`Config ${index + 1} key`}>
+            <Field label={`Config ${index + 1} key`} hint={key === undefined ? "Kafka's topic config names" : `${key.type}${key.brokerKey === null ? '' : `, defaults to the broker's ${key.brokerKey}`}`}>
               <select value={row.name} onChange={(event) => update(row.id, { name: (event.target as HTMLSelectElement).value })} data-testid={`config-key-${index}`}>
                 <option value="">choose a key…</option>
                 {(keys.data?.configs ?? []).map((option) => (
@@ -171,7 +171,7 @@ function CreateTopicForm({ onCancel, onCreated }: { onCancel: () => void; onCrea
                 ))}
               </select>
             </Field>
-            <Field label={`Config ${index + 1} value`} hint={key === undefined ? undefined : `default ${key.default ?? '(none)'}${key.brokerKey === null ? '' : ` (${key.brokerKey})`} · ${key.type} · ${key.doc}`}>
+            <Field label={`Config ${index + 1} value`} hint={key === undefined ? 'choose a key first' : `default ${key.default ?? '(none)'}${key.brokerKey === null ? '' : ` (${key.brokerKey})`} · ${key.doc}`}>
               {key?.validValues !== undefined ? (
                 <select value={row.value} onChange={(event) => update(row.id, { value: (event.target as HTMLSelectElement).value })} data-testid={`config-value-${index}`}>
                   <option value="">choose…</option>
