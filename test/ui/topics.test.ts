@@ -48,7 +48,6 @@ t.test('topics: create with a config, a refused create, the list and detail, edi
   t.equal(new URL(page.url()).hash, `#/topics/${TOPIC}`, 'the new topic\'s page opens');
   t.equal(await partitionsOf(), 3, 'kafkajs: the topic has 3 partitions');
   t.equal(await retentionOf(), '3600000', 'kafkajs: retention.ms is 3600000');
-  await saveScreenshot(page, 'topic');
 
   // ---- the detail: each partition with its offsets and size ----
   const producer = kafka.producer();
@@ -85,7 +84,6 @@ t.test('topics: create with a config, a refused create, the list and detail, edi
   t.match(new URL(page.url()).hash, /tq=no-such/, 'and is in the URL');
   await page.getByTestId('topics-table-filter').fill('orders');
   await listed.waitFor();
-  await saveScreenshot(page, 'topics');
   await page.getByTestId(`topic-link-${TOPIC}`).click();
   await page.getByTestId('topic-title').filter({ hasText: TOPIC }).waitFor();
 
