@@ -31,8 +31,10 @@ t.test('topics: create with a config, a refused create, the list and detail, edi
 
   const { page, pageErrors, consoleErrors } = await openUi(browser, httpUrl, OPERATOR, '/topics');
 
-  // ---- create ----
-  await page.getByTestId('create-topic').click();
+  // ---- create (the form opened from the keyboard) ----
+  await page.getByTestId('create-topic').focus();
+  await page.keyboard.press('Enter');
+  t.equal(await page.evaluate("document.activeElement?.getAttribute('data-testid')"), 'topic-name', 'Enter opens the form, its name field focused');
   await page.getByTestId('topic-name').fill(TOPIC);
   await page.getByTestId('topic-partitions').fill('3');
   await page.getByTestId('topic-rf').fill('1');

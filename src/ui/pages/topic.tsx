@@ -21,7 +21,7 @@
 //   config-reset-<key>             puts an overridden key back to its default (PATCH delete)
 //   config-error                   Kafka's error when a change failed
 
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, seg } from '../api.ts';
 import { DataTable, type Column } from '../components/table.tsx';
 import { Busy, Confirm, ErrorBox, Field, notify, Tabs, useAction } from '../components/ui.tsx';
@@ -196,6 +196,12 @@ function ConfigsTab({ topic }: { topic: string }) {
   const configs = useApi<{ configs: ConfigEntry[] }>(`/api/v1/topics/${seg(topic)}/configs?all=true`);
   const [editing, setEditing] = useState<{ name: string; value: string } | null>(null);
   const action = useAction();
+  // The editor opens after the page loaded (autofocus would not apply): its value takes the focus.
+  const editInput = useRef<HTMLInputElement>(null);
+  const editingName = editing?.name;
+  useEffect(() => {
+    if (editingName !== undefined) editInput.current?.focus();
+  }, [editingName]);
 
   const change = async (body: { set?: Record<string, string>; delete?: string[] }, done: string) => {
     if (await action.run(() => api('PATCH', `/api/v1/topics/${seg(topic)}/configs`, body))) {
@@ -252,7 +258,7 @@ function ConfigsTab({ topic }: { topic: string }) {
           </h2>
           <div class="row">
             <Field label={`Value of ${editing.name}`}>
-              <input value={editing.value} onInput={(event) => setEditing({ ...editing, value: (event.target as HTMLInputElement).value })} autofocus data-testid="config-edit-value" />
+              <input ref={editInput} value={editing.value} onInput={(event) => setEditing({ ...editing, value: (event.target as HTMLInputElement).value })} data-testid="config-edit-value" />
             </Field>
             <button type="submit" class="primary" disabled={action.busy} data-testid="config-save">
               Save

@@ -18,7 +18,7 @@
 //   topics-table            the list (rows carry data-key=<topic name>); topics-table-filter its search box
 //   show-internal           includes internal topics
 
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, seg } from '../api.ts';
 import { DataTable, type Column } from '../components/table.tsx';
 import { Busy, ErrorBox, Field, notify, useAction } from '../components/ui.tsx';
@@ -126,6 +126,9 @@ function CreateTopicForm({ onCancel, onCreated }: { onCancel: () => void; onCrea
   const [rows, setRows] = useState<readonly ConfigRow[]>([]);
   const [nextId, setNextId] = useState(0);
   const byName = new Map((keys.data?.configs ?? []).map((key) => [key.name, key]));
+  // autofocus works only at page load; the form opens later, so its first field takes the focus here.
+  const nameInput = useRef<HTMLInputElement>(null);
+  useEffect(() => nameInput.current?.focus(), []);
 
   const update = (id: number, patch: Partial<ConfigRow>) => setRows(rows.map((row) => (row.id === id ? { ...row, ...patch } : row)));
   const submit = async (event: Event) => {
@@ -147,7 +150,7 @@ function CreateTopicForm({ onCancel, onCreated }: { onCancel: () => void; onCrea
       <h2 id="create-title">Create a topic</h2>
       <div class="row">
         <Field label="Name" hint="letters, digits, '.', '_' and '-'">
-          <input value={name} onInput={(event) => setName((event.target as HTMLInputElement).value)} required autofocus data-testid="topic-name" />
+          <input ref={nameInput} value={name} onInput={(event) => setName((event.target as HTMLInputElement).value)} required data-testid="topic-name" />
         </Field>
         <Field label="Partitions" hint={keys.data === undefined ? undefined : `default ${keys.data.partitions} (num.partitions)`}>
           <input type="number" min={1} value={partitions} placeholder={keys.data === undefined ? '' : String(keys.data.partitions)} onInput={(event) => setPartitions((event.target as HTMLInputElement).value)} data-testid="topic-partitions" />
