@@ -13,7 +13,7 @@
 // Messages per second: the change of a topic's log end offsets (summed over the partitions this
 // broker holds) between two samples at least limits.adminApiTopicRateSampleMinMs apart, taken when
 // a page asks. Offsets count records, so transaction markers count too; null until two samples
-// exist. To be replaced by the broker's metrics history once it keeps per-topic rates.
+// exist. Where the broker's metrics history has a topic's rate (`recordedRate`), that is answered.
 
 import { limits } from '../../config/limits.js';
 import type { BrokerServices } from '../../handlers/handler.js';
@@ -44,8 +44,13 @@ export function partitionKey(topic: string, partition: number): string {
 export class TopicStats {
   private readonly samples = new Map<string, RateSample>();
 
+  /**
+   * `recordedRate`: a topic's messages per second from elsewhere (the broker's metrics history),
+   * undefined or null where it has none; the samples here answer for those topics.
+   */
   constructor(
     private readonly services: BrokerServices,
+    private readonly recordedRate: (topic: string) => number | null | undefined = () => undefined,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -100,7 +105,7 @@ export class TopicStats {
 
     const topics = new Set(partitions.map((partition) => partition.topic));
     const messagesPerSec = new Map<string, number | null>();
-    for (const topic of topics) messagesPerSec.set(topic, this.samples.get(topic)?.messagesPerSec ?? null);
+    for (const topic of topics) messagesPerSec.set(topic, this.recordedRate(topic) ?? this.samples.get(topic)?.messagesPerSec ?? null);
     return { sizes, messagesPerSec };
   }
 
