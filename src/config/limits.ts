@@ -508,4 +508,11 @@ export const limits = {
    * the copy. Past it, a slot is left to the collector after its decode.
    */
   wsDecodeSlotBytesKeptMax: 8 * 1024 * 1024,
+  // ---- admin UI: topics (src/http/api/topic-stats.ts) ----
+  /**
+   * Least time between two samples of a topic's log end offsets from which the topics list's
+   * messages per second is computed: closer samples would make a rate of the noise of one batch.
+   * One sample per topic the broker holds is kept (forgotten with the topic).
+   */
+  adminApiTopicRateSampleMinMs: 1_000,
 } as const;

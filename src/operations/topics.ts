@@ -17,15 +17,36 @@ const DEFAULTS_CREATE_TOPICS_VERSION = 4;
 export interface TopicSummary {
   readonly name: string;
   readonly partitions: number;
+  /** Replicas of its first partition (Kafka's tools say the same); 0 for a topic without partitions. */
+  readonly replicationFactor: number;
   readonly internal: boolean;
+}
+
+/** A listed topic with each partition's leader as Metadata gave it (-1: none), by partition index. */
+export interface TopicListing extends TopicSummary {
+  readonly leaders: readonly { readonly partition: number; readonly leader: number }[];
 }
 
 /** Every topic the client may describe, by name; internal ones only when asked. */
 export async function listTopics(client: KafkaRequester, options: { readonly internal: boolean }): Promise<TopicSummary[]> {
+  return (await listTopicsWithLeaders(client, options)).map(({ leaders: _leaders, ...summary }) => summary);
+}
+
+/** listTopics with each partition's leader: one Metadata request. */
+export async function listTopicsWithLeaders(client: KafkaRequester, options: { readonly internal: boolean }): Promise<TopicListing[]> {
   const metadata = await client.metadata(null);
   return metadata.topics
     .filter((topic) => options.internal || !topic.isInternal)
-    .map((topic) => ({ name: topic.name ?? '', partitions: topic.partitions.length, internal: topic.isInternal }))
+    .map((topic) => {
+      const partitions = [...topic.partitions].sort((a, b) => a.partitionIndex - b.partitionIndex);
+      return {
+        name: topic.name ?? '',
+        partitions: partitions.length,
+        replicationFactor: partitions[0]?.replicaNodes.length ?? 0,
+        internal: topic.isInternal,
+        leaders: partitions.map((partition) => ({ partition: partition.partitionIndex, leader: partition.leaderId })),
+      };
+    })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
@@ -134,19 +155,40 @@ export async function describeTopics(
   return { topics, errors };
 }
 
-/** One topic with each partition's earliest and latest offsets (null where ListOffsets failed for it). */
+/**
+ * One topic with each partition's earliest and latest offsets (null where ListOffsets failed for
+ * it). ListOffsets goes to `offsetsFrom(leader)` where that gives a requester (a cluster's other
+ * leaders, which the client's broker would answer NOT_LEADER_OR_FOLLOWER for), else to `client`;
+ * only after the client's Metadata showed the topic, so only for a topic it may describe.
+ */
 export async function describeTopic(
   client: KafkaRequester,
   name: string,
   timeoutMs: number,
+  options: { readonly offsetsFrom?: (leader: number) => KafkaRequester | null } = {},
 ): Promise<TopicDescription & { readonly partitions: (PartitionDescription & { readonly earliestOffset: number | null; readonly latestOffset: number | null })[] }> {
   const { topics, errors } = await describeTopics(client, [name], { internal: true });
   if (errors.length > 0) throw errors[0]!;
   const topic = topics[0];
   if (topic === undefined) throw new BrokerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'Metadata answered without it', `topic "${name}"`);
-  const partitions = topic.partitions.map((partition) => ({ topic: name, partition: partition.partition }));
-  const earliest = await listOffsets(client, partitions, EARLIEST, timeoutMs);
-  const latest = await listOffsets(client, partitions, LATEST, timeoutMs);
+  const byRequester = new Map<KafkaRequester, { topic: string; partition: number }[]>();
+  for (const partition of topic.partitions) {
+    const requester = options.offsetsFrom?.(partition.leader) ?? client;
+    byRequester.set(requester, [...(byRequester.get(requester) ?? []), { topic: name, partition: partition.partition }]);
+  }
+  const earliest = new Map<string, { offset: number; errorCode: number }>();
+  const latest = new Map<string, { offset: number; errorCode: number }>();
+  await Promise.all(
+    [...byRequester].map(async ([requester, partitions]) => {
+      try {
+        for (const [offset, answer] of await listOffsets(requester, partitions, EARLIEST, timeoutMs)) earliest.set(offset, answer);
+        for (const [offset, answer] of await listOffsets(requester, partitions, LATEST, timeoutMs)) latest.set(offset, answer);
+      } catch (error) {
+        // The client's own broker failing is the caller's to see; another leader's leaves its offsets null.
+        if (requester === client) throw error;
+      }
+    }),
+  );
   const offsetOf = (offsets: Map<string, { offset: number; errorCode: number }>, partition: number): number | null => {
     const answer = offsets.get(partitionKey(name, partition));
     return answer !== undefined && answer.errorCode === ErrorCode.NONE && answer.offset >= 0 ? answer.offset : null;

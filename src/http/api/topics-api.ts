@@ -1,13 +1,19 @@
 // /api/v1/topics: list, create, describe, delete, add partitions, and a topic's configs, over the
 // shared operations of operations/topics.ts and operations/configs.ts (what `spate topics` and
 // `spate configs` do). What the user may not describe is absent from the list, as in Metadata.
+// Sizes and messages per second come from the broker's own state (topic-stats.ts), asked only for
+// the topics the user's Metadata listed; the topic keys' defaults (/api/v1/topic-configs) from its
+// configuration.
 
+import { topicConfigEntries } from '../../admin/config-entries.js';
+import { topicConfigDefinitions } from '../../config/definitions.js';
 import { BrokerError } from '../../network/kafka-client.js';
 import { alterResourceConfigs, ConfigOperation, describeResourceConfigs, ResourceType, sourceName } from '../../operations/configs.js';
-import { addPartitions, createTopic, deleteTopics, describeTopic, listTopics } from '../../operations/topics.js';
+import { addPartitions, createTopic, deleteTopics, describeTopic, listTopicsWithLeaders } from '../../operations/topics.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { HttpServer } from '../http-server.js';
 import { ApiError, apiRoute, bodyObject, optionalBoolean, optionalInteger, optionalString, query, type AdminApiParts } from './api-router.js';
+import { leaderRequesters, partitionKey, TopicStats } from './topic-stats.js';
 
 /** Kafka's bounds on a request's partitions and replication factor (the broker checks its own limits). */
 const PARTITIONS_MAX = 1_000_000;
@@ -16,9 +22,47 @@ const REPLICATION_FACTOR_MAX = 32_767;
 const CONFIG_CHANGES_MAX = 1_000;
 
 export function routeTopics(http: HttpServer, parts: AdminApiParts): void {
-  apiRoute(http, parts, 'GET', '/api/v1/topics', async ({ request, client }) => {
+  const stats = new TopicStats(parts.services);
+
+  apiRoute(http, parts, 'GET', '/api/v1/topics', async ({ request, client, timeoutMs }) => {
     const internal = optionalBoolean('internal', query(request, 'internal')) ?? false;
-    return { status: 200, body: { topics: await listTopics(client, { internal }) } };
+    const listed = await listTopicsWithLeaders(client, { internal });
+    const { sizes, messagesPerSec } = await stats.read(
+      listed.flatMap((topic) => topic.leaders.map(({ partition, leader }) => ({ topic: topic.name, partition, leader }))),
+      timeoutMs,
+    );
+    const topics = listed.map(({ leaders, ...topic }) => {
+      const partitionSizes = leaders.map(({ partition }) => sizes.get(partitionKey(topic.name, partition)) ?? null);
+      return { ...topic, sizeBytes: sumOrNull(partitionSizes), messagesInPerSec: messagesPerSec.get(topic.name) ?? null };
+    });
+    return { status: 200, body: { topics } };
+  });
+
+  // Every topic key with its default on this broker. Not a Kafka request: the values are what
+  // DescribeConfigs of any topic shows a user for the keys it does not override, so any user who
+  // logged in may read them (sensitive keys have no value, as DescribeConfigs gives none).
+  apiRoute(http, parts, 'GET', '/api/v1/topic-configs', async () => {
+    const config = parts.services.config;
+    return {
+      status: 200,
+      body: {
+        partitions: config.numPartitions,
+        replicationFactor: config.defaultReplicationFactor,
+        configs: topicConfigEntries(config, {}).map((entry) => {
+          const definition = topicConfigDefinitions.get(entry.name)!;
+          return {
+            name: entry.name,
+            default: entry.value,
+            source: sourceName(entry.configSource),
+            brokerKey: definition.brokerSynonym ?? null,
+            type: definition.type,
+            ...(definition.oneOf === undefined ? {} : { validValues: definition.oneOf }),
+            sensitive: entry.isSensitive,
+            doc: definition.doc,
+          };
+        }),
+      },
+    };
   });
 
   apiRoute(http, parts, 'POST', '/api/v1/topics', async ({ request, client, timeoutMs }) => {
@@ -34,7 +78,16 @@ export function routeTopics(http: HttpServer, parts: AdminApiParts): void {
   });
 
   apiRoute(http, parts, 'GET', '/api/v1/topics/:topic', async ({ request, client, timeoutMs }) => {
-    return { status: 200, body: await describeTopic(client, request.params.topic!, timeoutMs) };
+    const topic = await describeTopic(client, request.params.topic!, timeoutMs, { offsetsFrom: leaderRequesters(parts.services) });
+    const { sizes, messagesPerSec } = await stats.read(
+      topic.partitions.map(({ partition, leader }) => ({ topic: topic.name, partition, leader })),
+      timeoutMs,
+    );
+    const partitions = topic.partitions.map((partition) => ({ ...partition, sizeBytes: sizes.get(partitionKey(topic.name, partition.partition)) ?? null }));
+    return {
+      status: 200,
+      body: { ...topic, sizeBytes: sumOrNull(partitions.map((partition) => partition.sizeBytes)), messagesInPerSec: messagesPerSec.get(topic.name) ?? null, partitions },
+    };
   });
 
   apiRoute(http, parts, 'DELETE', '/api/v1/topics/:topic', async ({ request, client, timeoutMs }) => {
@@ -100,4 +153,14 @@ function configMap(field: string, value: unknown): { name: string; value: string
     if (typeof entry !== 'string') throw new ApiError(`${field}.${name} must be a string`);
     return { name, value: entry };
   });
+}
+
+/** The sum, or null when any part is unknown (a partial sum would read as the topic's size). */
+function sumOrNull(values: readonly (number | null)[]): number | null {
+  let sum = 0;
+  for (const value of values) {
+    if (value === null) return null;
+    sum += value;
+  }
+  return sum;
 }

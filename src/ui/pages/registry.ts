@@ -12,6 +12,8 @@ import { QuotasPage } from './security-quotas.tsx';
 import { UsersPage } from './security-users.tsx';
 import { TenantPage } from './tenant.tsx';
 import { TenantsPage } from './tenants.tsx';
+import { TopicPage } from './topic.tsx';
+import { TopicsPage } from './topics.tsx';
 
 export interface PageProps {
   /** The path's `:name` segments, decoded. */
@@ -36,4 +38,6 @@ export const pages: Page[] = [
   { path: '/security/quotas', title: 'Quotas', component: QuotasPage },
   { path: '/tenants', title: 'Tenants', nav: { label: 'Tenants', order: 50 }, component: TenantsPage },
   { path: '/tenants/:tenant', title: 'Tenant', component: TenantPage },
+  { path: '/topics', title: 'Topics', nav: { label: 'Topics', order: 20 }, component: TopicsPage },
+  { path: '/topics/:topic', title: 'Topic', component: TopicPage },
 ];
