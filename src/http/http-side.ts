@@ -1,7 +1,7 @@
 // The broker's HTTP side assembled: the server on http.listeners with its routes — /metrics, the
 // login routes, the admin API (/api/v1/…), the WebSocket consumers at /ws, the browser client and its
 // example page — and what they share (the authenticator, the
-// record decode pool). broker.ts starts it before the Kafka listeners and closes it with them.
+// record decode pool, the message searches and their threads). broker.ts starts it before the Kafka listeners and closes it with them.
 
 import type { HttpSettings } from '../config/broker-config.js';
 import type { BrokerServices } from '../handlers/handler.js';
@@ -13,6 +13,7 @@ import { routeAdminApi } from './api/admin-api.js';
 import { HttpAuthenticator } from './http-auth.js';
 import { NodeHttpServer, type BoundHttpListener, type HttpServer } from './http-server.js';
 import { routeLogin } from './login-route.js';
+import { SearchJobs } from './search-jobs.js';
 import type { BrokerMetrics } from './metrics.js';
 import { routeMetrics } from './metrics-route.js';
 import { routeWsClient } from './ws-client-route.js';
@@ -30,6 +31,7 @@ export class HttpSide {
   private constructor(
     private readonly server: HttpServer,
     private readonly parts: HttpSideParts,
+    private readonly searches: SearchJobs,
     readonly listeners: readonly BoundHttpListener[],
   ) {}
 
@@ -40,11 +42,13 @@ export class HttpSide {
     routeMetrics(server, parts.metrics);
     routeLogin(server, auth);
     routeWsClient(server);
-    routeAdminApi(server, { services: parts.services, registry: parts.registry, auth, logger: parts.logger });
+    const searches = new SearchJobs(parts.logger);
+    routeAdminApi(server, { services: parts.services, registry: parts.registry, auth, logger: parts.logger }, searches);
     routeWebSocketConsumers(server, { services: parts.services, registry: parts.registry, auth, decoder: parts.decoder, logger: parts.logger });
     try {
-      return new HttpSide(server, parts, await server.listen(settings.listeners, settings.tls));
+      return new HttpSide(server, parts, searches, await server.listen(settings.listeners, settings.tls));
     } catch (error) {
+      await searches.close();
       await parts.decoder.close();
       throw error;
     }
@@ -52,6 +56,7 @@ export class HttpSide {
 
   async close(): Promise<void> {
     await this.server.close();
+    await this.searches.close();
     await this.parts.decoder.close();
   }
 }

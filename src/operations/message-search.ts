@@ -1,0 +1,287 @@
+// A message search over a topic's partitions (the admin API's search jobs: http/search-jobs.ts;
+// the Admin UI's search form): every committed record from the earliest offset, or from a time,
+// up to where each partition's last stable offset stood when the search began, tested against one
+// condition (record-match.ts). This file is the caller's side, written against a KafkaRequester as
+// the rest of operations/: ListOffsets for the range, then one Fetch at a time
+// (read_committed, at most limits.searchFetchBytesMax), each handed to a `Matcher`, which decodes
+// and matches it elsewhere (the admin API's runs in a search thread, http/search-pool.ts): the
+// caller's thread only moves bytes. The user's READ is checked by every Fetch.
+//
+// It ends by itself when every partition is read (`done`), when it has kept `matchesMax` matches
+// (`match-limit`) or read `bytesMax` bytes of batches (`bytes-limit`); the caller ends it through
+// the AbortSignal, whose reason becomes the state (`cancelled`, `time-limit`).
+//
+// Progress: bytes of batches read against the bytes in the range. Kafka tells a client no
+// partition's size in bytes without CLUSTER DESCRIBE (DescribeLogDirs), so the bytes in the range
+// are estimated as the bytes read plus the offsets left times the bytes per offset read so far
+// (exact at the end); the records read are counted too.
+
+import { limits } from '../config/limits.js';
+import { BrokerError, type KafkaRequester } from '../network/kafka-client.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { fetchApi } from '../protocol/generated/index.js';
+import { ZERO_UUID } from '../protocol/message.js';
+import type { AbortedTransaction } from '../protocol/read-committed.js';
+import { EARLIEST, LATEST, listOffsets, partitionKey } from './offsets.js';
+import type { SearchCondition } from './record-match.js';
+
+/** Fetch v13+ names topics by id. */
+const LAST_FETCH_VERSION_BY_NAME = 12;
+const READ_COMMITTED = 1;
+
+export type SearchState = 'running' | 'done' | 'cancelled' | 'time-limit' | 'bytes-limit' | 'match-limit' | 'failed';
+
+/** Why a caller aborts a search: the state it ends in. */
+export type SearchAbortReason = 'cancelled' | 'time-limit';
+
+export interface MatchedHeader {
+  readonly key: string;
+  readonly value: Uint8Array | null;
+}
+
+/** A record that met the condition; each field cut to limits.searchMatchFieldBytesMax. */
+export interface MatchedRecord {
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+  readonly headers: readonly MatchedHeader[];
+  /** Some field was longer than limits.searchMatchFieldBytesMax and was cut. */
+  readonly truncated: boolean;
+}
+
+/** One fetch of one partition to match. */
+export interface MatchInput {
+  /** The partition's fetched records (batches as the Fetch response holds them). */
+  readonly records: Buffer;
+  readonly topic: string;
+  readonly partition: number;
+  readonly fetchOffset: number;
+  /** Records at or past this offset are not matched (the range's end). */
+  readonly endOffset: number;
+  readonly abortedTransactions: readonly AbortedTransaction[];
+  readonly condition: SearchCondition;
+  /** Matches wanted at most from this fetch. */
+  readonly matchesMax: number;
+}
+
+export interface MatchOutput {
+  /** Where the next fetch starts. */
+  readonly nextOffset: number;
+  /** Bytes of the fetched batches read whole (those below nextOffset). */
+  readonly bytesRead: number;
+  /** Records tested. */
+  readonly recordsScanned: number;
+  readonly matches: MatchedRecord[];
+}
+
+/** Decodes and matches one fetch; rejects when the signal aborts. */
+export type Matcher = (input: MatchInput, signal: AbortSignal) => Promise<MatchOutput>;
+
+export type SearchFrom = { readonly earliest: true } | { readonly timestamp: number };
+
+export interface SearchParams {
+  readonly topic: string;
+  /** The partitions to search; null: all. */
+  readonly partitions: readonly number[] | null;
+  readonly from: SearchFrom;
+  readonly condition: SearchCondition;
+  /** At most limits.searchBytesMax. */
+  readonly bytesMax: number;
+  /** At most limits.searchMatchesMax. */
+  readonly matchesMax: number;
+  /** The bound on each request to the broker. */
+  readonly requestTimeoutMs: number;
+}
+
+export interface PartitionRange {
+  readonly partition: number;
+  readonly startOffset: number;
+  /** The last stable offset when the search began: the range ends before it. */
+  readonly endOffset: number;
+  /** Where the search stands in it. */
+  offset: number;
+}
+
+/** What a search has done so far: read by its owner while it runs. */
+export class SearchProgress {
+  state: SearchState = 'running';
+  /** Why it failed (state `failed`). */
+  error: { readonly error: string; readonly message: string } | null = null;
+  bytesScanned = 0;
+  recordsScanned = 0;
+  /** Fetches sent. */
+  fetches = 0;
+  readonly matches: MatchedRecord[] = [];
+  ranges: PartitionRange[] = [];
+  readonly startedAt = Date.now();
+  endedAt: number | null = null;
+
+  /** Offsets in the ranges, and read so far. */
+  private offsets(): { total: number; read: number } {
+    let total = 0;
+    let read = 0;
+    for (const range of this.ranges) {
+      total += range.endOffset - range.startOffset;
+      read += Math.min(range.offset, range.endOffset) - range.startOffset;
+    }
+    return { total, read };
+  }
+
+  /** The bytes in the range: exact once done, else the bytes read plus the offsets left at the bytes per offset read so far; null before any is read. */
+  get bytesTotal(): number | null {
+    if (this.state === 'done') return this.bytesScanned;
+    const { total, read } = this.offsets();
+    if (total === 0) return this.bytesScanned;
+    if (read === 0) return null;
+    return Math.round(this.bytesScanned + (total - read) * (this.bytesScanned / read));
+  }
+
+  /** bytesScanned / bytesTotal, 0 to 1. */
+  get fraction(): number {
+    if (this.state === 'done') return 1;
+    const total = this.bytesTotal;
+    if (total === null || total === 0) return this.ranges.length > 0 && this.offsets().total === 0 ? 1 : 0;
+    return Math.min(1, this.bytesScanned / total);
+  }
+}
+
+/**
+ * The search's ranges: Metadata as the caller (the topic's partitions; TOPIC_AUTHORIZATION_FAILED
+ * without DESCRIBE), ListOffsets (read committed) for each partition's start and end, and an empty
+ * Fetch at the end of the first partition, so a caller without READ is refused here, before the
+ * search starts. Throws the broker's BrokerError.
+ */
+export async function planSearch(client: KafkaRequester, params: SearchParams): Promise<PartitionRange[]> {
+  const { topic } = params;
+  const metadata = await client.metadata([topic]);
+  const found = metadata.topics.find((t) => t.name === topic);
+  if (found === undefined) throw new BrokerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null, `topic "${topic}"`);
+  if (found.errorCode !== ErrorCode.NONE) throw new BrokerError(found.errorCode, null, `topic "${topic}"`);
+  const all = found.partitions.map((p) => p.partitionIndex).sort((a, b) => a - b);
+  const partitions = params.partitions ?? all;
+  for (const partition of partitions) {
+    if (!all.includes(partition)) throw new BrokerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `the topic has ${all.length} partitions`, `partition ${partition} of topic "${topic}"`);
+  }
+  const list = partitions.map((partition) => ({ topic, partition }));
+  const startAt = 'timestamp' in params.from ? params.from.timestamp : EARLIEST;
+  const starts = await listOffsets(client, list, startAt, params.requestTimeoutMs, READ_COMMITTED);
+  const ends = await listOffsets(client, list, LATEST, params.requestTimeoutMs, READ_COMMITTED);
+  const ranges = partitions.map((partition): PartitionRange => {
+    const subject = `partition ${partition} of topic "${topic}"`;
+    const start = starts.get(partitionKey(topic, partition));
+    const end = ends.get(partitionKey(topic, partition));
+    if (start === undefined || end === undefined) throw new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'ListOffsets answered without it', subject);
+    if (start.errorCode !== ErrorCode.NONE) throw new BrokerError(start.errorCode, null, subject);
+    if (end.errorCode !== ErrorCode.NONE) throw new BrokerError(end.errorCode, null, subject);
+    // No record at or after the time: nothing to read in this partition.
+    const startOffset = start.offset < 0 ? end.offset : Math.min(start.offset, end.offset);
+    return { partition, startOffset, endOffset: end.offset, offset: startOffset };
+  });
+  const first = ranges[0];
+  if (first !== undefined) await fetchPartition(client, topic, first.partition, first.endOffset, 0, params.requestTimeoutMs);
+  return ranges;
+}
+
+interface Fetched {
+  readonly records: Buffer;
+  readonly abortedTransactions: readonly AbortedTransaction[];
+  readonly logStartOffset: number;
+}
+
+/** One Fetch of one partition (read committed, no wait); throws the partition's error. */
+async function fetchPartition(client: KafkaRequester, topic: string, partition: number, fetchOffset: number, maxBytes: number, timeoutMs: number): Promise<Fetched> {
+  const { body } = await client.request(
+    fetchApi,
+    {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes,
+      isolationLevel: READ_COMMITTED,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [{ topic, topicId: ZERO_UUID, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: maxBytes }] }],
+      forgottenTopicsData: [],
+      rackId: '',
+    },
+    { maxVersion: LAST_FETCH_VERSION_BY_NAME, timeoutMs },
+  );
+  const subject = `partition ${partition} of topic "${topic}"`;
+  if (body.errorCode !== ErrorCode.NONE) throw new BrokerError(body.errorCode, null, 'Fetch');
+  const data = body.responses.find((t) => t.topic === topic)?.partitions.find((p) => p.partitionIndex === partition);
+  if (data === undefined) throw new BrokerError(ErrorCode.UNKNOWN_SERVER_ERROR, 'Fetch answered without it', subject);
+  if (data.errorCode !== ErrorCode.NONE) throw new BrokerError(data.errorCode, null, subject);
+  const records = data.records !== null && Buffer.isBuffer(data.records) ? data.records : Buffer.alloc(0);
+  return { records, abortedTransactions: data.abortedTransactions ?? [], logStartOffset: data.logStartOffset };
+}
+
+/**
+ * Runs the search over `progress.ranges` (planSearch's), one fetch at a time, until it ends;
+ * leaves its end in `progress.state`. Never rejects: a broker error is state `failed`.
+ */
+export async function runSearch(client: KafkaRequester, params: SearchParams, progress: SearchProgress, match: Matcher, signal: AbortSignal): Promise<void> {
+  const end = (state: SearchState): void => {
+    progress.state = state;
+    progress.endedAt = Date.now();
+  };
+  const aborted = (): boolean => {
+    if (!signal.aborted) return false;
+    end(signal.reason === 'time-limit' ? 'time-limit' : 'cancelled');
+    return true;
+  };
+  try {
+    for (const range of progress.ranges) {
+      while (range.offset < range.endOffset) {
+        if (aborted()) return;
+        if (progress.bytesScanned >= params.bytesMax) return end('bytes-limit');
+        const maxBytes = Math.max(1, Math.min(limits.searchFetchBytesMax, params.bytesMax - progress.bytesScanned));
+        let fetched: Fetched;
+        try {
+          fetched = await fetchPartition(client, params.topic, range.partition, range.offset, maxBytes, params.requestTimeoutMs);
+        } catch (error) {
+          // Retention removed the search's place: go on from the log's new start.
+          if (error instanceof BrokerError && error.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+            const start = (await listOffsets(client, [{ topic: params.topic, partition: range.partition }], EARLIEST, params.requestTimeoutMs, READ_COMMITTED)).get(partitionKey(params.topic, range.partition));
+            if (start === undefined || start.errorCode !== ErrorCode.NONE || start.offset <= range.offset) throw error;
+            range.offset = start.offset;
+            continue;
+          }
+          throw error;
+        }
+        progress.fetches++;
+        if (fetched.records.length === 0) break; // nothing more below the end (all of it aborted or compacted away)
+        if (aborted()) return;
+        const output = await match(
+          {
+            records: fetched.records,
+            topic: params.topic,
+            partition: range.partition,
+            fetchOffset: range.offset,
+            endOffset: range.endOffset,
+            abortedTransactions: fetched.abortedTransactions,
+            condition: params.condition,
+            matchesMax: params.matchesMax - progress.matches.length,
+          },
+          signal,
+        );
+        if (output.nextOffset <= range.offset) {
+          throw new BrokerError(ErrorCode.CORRUPT_MESSAGE, `the fetch at offset ${range.offset} held no whole batch`, `partition ${range.partition} of topic "${params.topic}"`);
+        }
+        progress.bytesScanned += output.bytesRead;
+        progress.recordsScanned += output.recordsScanned;
+        for (const matched of output.matches) if (progress.matches.length < params.matchesMax) progress.matches.push(matched);
+        range.offset = output.nextOffset;
+        if (progress.matches.length >= params.matchesMax) return end('match-limit');
+      }
+      range.offset = Math.max(range.offset, range.endOffset);
+    }
+    end('done');
+  } catch (error) {
+    if (aborted()) return; // the matcher rejects when the signal aborts it
+    if (error instanceof BrokerError) progress.error = { error: error.errorName, message: error.message };
+    else progress.error = { error: 'UNKNOWN_SERVER_ERROR', message: (error as Error).message ?? String(error) };
+    end('failed');
+  }
+}
