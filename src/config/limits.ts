@@ -128,6 +128,8 @@ export const limits = {
   searchDecodeRecordBytesMax: 32 * 1024 * 1024,
   /** Threads matching records for searches (piscina), apart from the WebSocket decode threads; ended after wsDecodeThreadIdleMs idle. One, so searches never take more than one core from the shards and the main thread. */
   searchThreads: 1,
+  /** How much the search threads' nice value is raised (19: the lowest priority), so searches get only the CPU the broker's other threads leave. */
+  searchThreadNiceIncrement: 19,
   /** Characters of a search's pattern (a substring, a regex, a JSON path). */
   searchPatternCharsMax: 4 * 1024,
   /** WebSocket consumers (/ws) a broker serves at once, over all HTTP listeners; more are refused at the upgrade (503). */

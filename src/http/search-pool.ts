@@ -64,6 +64,11 @@ export class SearchPool {
       idleTimeout: limits.wsDecodeThreadIdleMs,
       atomics: 'disabled',
       concurrentTasksPerWorker: 1,
+      // The lowest CPU priority (Linux: the thread's own nice value, through @napi-rs/nice, which
+      // piscina loads when asked): a search takes the CPU the shards, the main thread and the
+      // clients leave, so producers keep their speed while it runs. The main thread fetches for
+      // a search only when its thread has matched the fetch before, so it is paced by it too.
+      niceIncrement: limits.searchThreadNiceIncrement,
     });
     return this.piscina;
   }
