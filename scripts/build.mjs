@@ -13,6 +13,12 @@
 // run compiles (and reports the errors) again; an output missing although the build info
 // says otherwise, which tsc's own check would not notice, makes it rebuild everything.
 //
+// The admin UI (src/ui/, TSX for the browser, which tsconfig.json excludes) is built after the
+// compile, by its own check: when a file under src/ui/ is newer than dist/ui/.build-ok (or that is
+// missing), `tsc -p src/ui` type-checks it (DOM types, Preact's JSX; no output) and esbuild bundles
+// src/ui/main.tsx with Preact and uPlot into dist/ui/app.js and app.css, next to a copy of
+// index.html. A failed check or bundle leaves no dist/ui/.build-ok.
+//
 // Several processes may start at once from one checkout (three `npm start`s): the compile
 // runs under a lock file in dist/, so one process compiles and the others wait, then find
 // dist/ up to date and start nothing of their own. A process that finds the lock held by a
@@ -50,6 +56,16 @@ function mtimeMs(path) {
   }
 }
 
+const uiDir = join(projectRoot, 'src', 'ui');
+const uiDistDir = join(distDir, 'ui');
+const uiStampPath = join(uiDistDir, '.build-ok');
+
+/** The folders tsconfig.json leaves out (its `exclude` entries naming a folder), as absolute paths. */
+function excludedFolders() {
+  const config = JSON.parse(readFileSync(join(projectRoot, 'tsconfig.json'), 'utf8'));
+  return new Set((config.exclude ?? []).filter((entry) => /^[\w./-]+$/.test(entry)).map((entry) => join(projectRoot, entry)));
+}
+
 /** The folders tsconfig.json compiles, from include patterns of the form `folder/**\/*.ts`; null when a pattern is of another form. */
 function inputFolders() {
   const config = JSON.parse(readFileSync(join(projectRoot, 'tsconfig.json'), 'utf8'));
@@ -69,14 +85,16 @@ function staleReason() {
   if (mtimeMs(join(projectRoot, 'tsconfig.json')) > builtMs) return 'tsconfig.json changed';
   const folders = inputFolders();
   if (folders === null) return 'tsconfig.json includes more than folder/**/*.ts; left to tsc';
+  const excluded = excludedFolders();
   for (const folder of folders) {
-    const reason = staleIn(join(projectRoot, folder), builtMs);
+    const reason = staleIn(join(projectRoot, folder), builtMs, excluded);
     if (reason !== null) return reason;
   }
   return null;
 }
 
-function staleIn(dir, builtMs) {
+function staleIn(dir, builtMs, excluded) {
+  if (excluded.has(dir)) return null;
   const dirMs = mtimeMs(dir);
   if (dirMs === null) return null; // an include folder that does not exist holds no input
   if (dirMs > builtMs) return `${relative(projectRoot, dir)}/ changed`;
@@ -84,7 +102,7 @@ function staleIn(dir, builtMs) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
       if (entry.name === 'node_modules') continue;
-      const reason = staleIn(path, builtMs);
+      const reason = staleIn(path, builtMs, excluded);
       if (reason !== null) return reason;
     } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
       if (mtimeMs(path) > builtMs) return `${relative(projectRoot, path)} changed`;
@@ -93,6 +111,54 @@ function staleIn(dir, builtMs) {
     }
   }
   return null;
+}
+
+/** Why the UI must be built, or null when dist/ui/ is up to date. */
+function uiStaleReason() {
+  const builtMs = mtimeMs(uiStampPath);
+  if (builtMs === null) return 'no UI build yet';
+  const newest = (dir) => {
+    let latest = mtimeMs(dir) ?? 0;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      latest = Math.max(latest, entry.isDirectory() ? newest(path) : (mtimeMs(path) ?? 0));
+    }
+    return latest;
+  };
+  return newest(uiDir) > builtMs ? 'src/ui/ changed' : null;
+}
+
+async function buildUi(reason) {
+  say(`building the UI (${reason})`);
+  const startedMs = Date.now();
+  removeIfPresent(uiStampPath);
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const check = spawnSync(process.execPath, [tsc, '-p', join('src', 'ui', 'tsconfig.json')], { cwd: projectRoot, stdio: 'inherit' });
+  if (check.error !== undefined) throw check.error;
+  if (check.status !== 0) {
+    say(`the UI's type check failed (${check.signal ?? `status ${check.status}`})`);
+    return check.status ?? 1;
+  }
+  const esbuild = await import('esbuild');
+  mkdirSync(uiDistDir, { recursive: true });
+  await esbuild.build({
+    entryPoints: [join(uiDir, 'main.tsx')],
+    bundle: true,
+    format: 'esm',
+    target: ['chrome110', 'firefox110', 'safari16'],
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    minify: true,
+    legalComments: 'none',
+    outfile: join(uiDistDir, 'app.js'),
+    logLevel: 'warning',
+  });
+  writeFileSync(join(uiDistDir, 'index.html'), readFileSync(join(uiDir, 'index.html')));
+  writeFileSync(uiStampPath, `built by process ${process.pid}\n`);
+  const startedSeconds = startedMs / 1000;
+  utimesSync(uiStampPath, startedSeconds, startedSeconds);
+  say(`built the UI in ${((Date.now() - startedMs) / 1000).toFixed(1)} s`);
+  return 0;
 }
 
 function processAlive(pid) {
@@ -209,7 +275,7 @@ async function main() {
   // Checked before and after: a build that starts while we read the file times holds the
   // lock before it writes anything, so seeing no lock after the check means no build overlapped it.
   if (mtimeMs(lockPath) === null) {
-    const reason = staleReason();
+    const reason = staleReason() ?? uiStaleReason();
     if (reason === null && mtimeMs(lockPath) === null) {
       say('up to date');
       return 0;
@@ -218,11 +284,16 @@ async function main() {
   await acquireLock();
   try {
     const reason = staleReason();
-    if (reason === null) {
+    const uiReason = uiStaleReason();
+    if (reason === null && uiReason === null) {
       say('up to date');
       return 0;
     }
-    return compile(reason);
+    if (reason !== null) {
+      const status = compile(reason);
+      if (status !== 0) return status;
+    }
+    return uiReason === null ? 0 : await buildUi(uiReason);
   } finally {
     removeIfPresent(lockPath);
   }

@@ -1,5 +1,5 @@
-// The broker's HTTP side assembled: the server on http.listeners with its routes — /metrics, the
-// login routes, the admin API (/api/v1/…), the WebSocket consumers at /ws, the browser client and its
+// The broker's HTTP side assembled: the server on http.listeners with its routes — the admin UI
+// at /, /metrics, the login routes, the admin API (/api/v1/…), the WebSocket consumers at /ws, the browser client and its
 // example page — and what they share (the authenticator, the
 // record decode pool, the message searches and their threads). broker.ts starts it before the Kafka listeners and closes it with them.
 
@@ -16,6 +16,7 @@ import { routeLogin } from './login-route.js';
 import { SearchJobs } from './search-jobs.js';
 import type { BrokerMetrics } from './metrics.js';
 import { routeMetrics } from './metrics-route.js';
+import { routeUi } from './ui-route.js';
 import { routeWsClient } from './ws-client-route.js';
 
 export interface HttpSideParts {
@@ -42,6 +43,7 @@ export class HttpSide {
     routeMetrics(server, parts.metrics);
     routeLogin(server, auth);
     routeWsClient(server);
+    routeUi(server);
     const searches = new SearchJobs(parts.logger);
     routeAdminApi(server, { services: parts.services, registry: parts.registry, auth, logger: parts.logger }, searches);
     routeWebSocketConsumers(server, { services: parts.services, registry: parts.registry, auth, decoder: parts.decoder, logger: parts.logger });

@@ -5,8 +5,13 @@
 // Login takes HTTP Basic, or a JSON body {"username","password"}; it answers 200 with
 // {"token","expiresAt","principal"}, or 401 with {"error":"SASL_AUTHENTICATION_FAILED"} and Kafka's
 // one message for every cause. Logout forgets the bearer token it is sent with (204).
+//
+// GET /api/v1/whoami answers who the request's credentials make it ({"principal","authenticated",
+// "authorizer"}): on a broker without an authorizer a request without credentials is
+// User:ANONYMOUS, which the admin UI uses to skip its login form there; with one it is nobody
+// (principal null, still 200: asking is not a failed login); wrong credentials are 401.
 
-import { CHALLENGE, json } from './api/api-router.js';
+import { challengeFor, json } from './api/api-router.js';
 import { basicCredentials, FAILED_LOGIN_MESSAGE, type HttpAuthenticator, type LoginOrigin } from './http-auth.js';
 import type { HttpRequest, HttpServer } from './http-server.js';
 
@@ -17,7 +22,13 @@ export function routeLogin(http: HttpServer, auth: HttpAuthenticator): void {
     const origin: LoginOrigin = request;
     const outcome = await auth.login(credentials.username, credentials.password, origin);
     if ('token' in outcome) return json(200, { token: outcome.token, expiresAt: new Date(outcome.expiresAtMs).toISOString(), principal: outcome.principal });
-    return json(401, { error: 'SASL_AUTHENTICATION_FAILED', message: FAILED_LOGIN_MESSAGE }, CHALLENGE);
+    return json(401, { error: 'SASL_AUTHENTICATION_FAILED', message: FAILED_LOGIN_MESSAGE }, challengeFor(request));
+  });
+  http.route('GET', '/api/v1/whoami', async (request) => {
+    const authorization = request.headers.authorization;
+    const login = await auth.fromHeader(typeof authorization === 'string' ? authorization : undefined, request);
+    if (login.kind === 'failed') return json(401, { error: 'SASL_AUTHENTICATION_FAILED', message: FAILED_LOGIN_MESSAGE }, challengeFor(request));
+    return json(200, { principal: login.kind === 'missing' ? null : login.principal, authenticated: login.kind === 'user', authorizer: !auth.anonymousAllowed });
   });
   http.route('POST', '/api/v1/logout', (request) => {
     const authorization = request.headers.authorization;

@@ -52,6 +52,15 @@ const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
 /** The Basic challenge a 401 carries. */
 export const CHALLENGE = { 'www-authenticate': 'Basic realm="spate"' };
 
+/**
+ * The Basic challenge for a 401, except to a page's own requests (`X-Requested-With`, which the
+ * admin UI sends): a browser answers a challenge to a fetch() with its password prompt, which
+ * would hide the UI's own login form (and a headless browser waits on it for ever).
+ */
+export function challengeFor(request: HttpRequest): Record<string, string> {
+  return request.headers['x-requested-with'] === undefined ? CHALLENGE : {};
+}
+
 /** The HTTP status of a Kafka error. */
 export function statusOf(errorCode: number): number {
   const name = errorName(errorCode);
@@ -103,10 +112,10 @@ export function apiRoute(http: HttpServer, parts: AdminApiParts, method: HttpMet
   http.route(method, path, async (request) => {
     const authorization = request.headers.authorization;
     const login = await parts.auth.fromHeader(typeof authorization === 'string' ? authorization : undefined, request);
-    if (login.kind === 'missing') return errorAnswer(401, 'SASL_AUTHENTICATION_FAILED', 'log in with HTTP Basic or a Bearer token from POST /api/v1/login', CHALLENGE);
+    if (login.kind === 'missing') return errorAnswer(401, 'SASL_AUTHENTICATION_FAILED', 'log in with HTTP Basic or a Bearer token from POST /api/v1/login', challengeFor(request));
     if (login.kind === 'failed') {
       parts.logger.debug(`admin API ${method} ${request.path} from ${request.remoteAddress}: login failed (${login.reason})`);
-      return errorAnswer(401, 'SASL_AUTHENTICATION_FAILED', FAILED_LOGIN_MESSAGE, CHALLENGE);
+      return errorAnswer(401, 'SASL_AUTHENTICATION_FAILED', FAILED_LOGIN_MESSAGE, challengeFor(request));
     }
     const client = new LocalClient({ services: parts.services, registry: parts.registry, principal: login.principal, clientHost: request.remoteAddress, clientId: API_CLIENT_ID });
     try {

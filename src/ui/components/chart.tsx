@@ -1,0 +1,85 @@
+// A time-series chart on uPlot (made for many points, ~45 KB): the x axis is time, each series a
+// line; colours from the theme's CSS variables, redrawn when the theme or the width changes.
+
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { theme } from '../theme.ts';
+import { useSignal } from '../signal.ts';
+
+export interface ChartSeries {
+  readonly label: string;
+  /** One value per time of `times`; null leaves a gap. */
+  readonly values: readonly (number | null)[];
+}
+
+export interface TimeChartProps {
+  readonly title: string;
+  /** Times in ms since the epoch, ascending. */
+  readonly times: readonly number[];
+  readonly series: readonly ChartSeries[];
+  /** Appended to values on the y axis and in the legend ("B/s", "ms"). */
+  readonly unit?: string;
+  readonly height?: number;
+  readonly testid?: string;
+}
+
+const PALETTE = ['--chart-1', '--chart-2', '--chart-3', '--chart-4'];
+
+function cssVar(name: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
+}
+
+export function TimeChart(props: TimeChartProps) {
+  const host = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const currentTheme = useSignal(theme);
+  const shape = `${props.series.map((series) => series.label).join('|')}|${props.unit ?? ''}|${currentTheme}`;
+  const data = [props.times.map((ms) => ms / 1000), ...props.series.map((series) => [...series.values])] as uPlot.AlignedData;
+
+  useEffect(() => {
+    const element = host.current;
+    if (element === null) return;
+    const unit = props.unit ?? '';
+    const text = cssVar('--text');
+    const grid = cssVar('--border');
+    const options: uPlot.Options = {
+      width: Math.max(200, element.clientWidth),
+      height: props.height ?? 220,
+      series: [
+        {},
+        ...props.series.map((series, index) => ({
+          label: series.label,
+          stroke: cssVar(PALETTE[index % PALETTE.length]!),
+          width: 2,
+          value: (_: uPlot, value: number | null) => (value === null ? '–' : `${value.toFixed(value < 10 ? 2 : 0)} ${unit}`),
+        })),
+      ],
+      axes: [
+        { stroke: text, grid: { stroke: grid } },
+        { stroke: text, grid: { stroke: grid }, size: 70, values: (_: uPlot, ticks: number[]) => ticks.map((tick) => `${tick} ${unit}`) },
+      ],
+      legend: { show: true },
+    };
+    const created = new uPlot(options, data, element);
+    plot.current = created;
+    const observer = new ResizeObserver(() => created.setSize({ width: Math.max(200, element.clientWidth), height: props.height ?? 220 }));
+    observer.observe(element);
+    return () => {
+      observer.disconnect();
+      created.destroy();
+      plot.current = null;
+    };
+  }, [shape]);
+
+  useEffect(() => {
+    plot.current?.setData(data);
+  });
+
+  return (
+    <figure class="chart" data-testid={props.testid} data-points={props.times.length}>
+      <figcaption>{props.title}</figcaption>
+      <div ref={host} />
+    </figure>
+  );
+}
