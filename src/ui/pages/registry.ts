@@ -3,6 +3,7 @@
 // Each page is its own file in this folder; add a line here for it.
 
 import type { FunctionComponent } from 'preact';
+import { MessagesPage } from './messages.tsx';
 
 export interface PageProps {
   /** The path's `:name` segments, decoded. */
@@ -17,4 +18,6 @@ export interface Page {
   readonly component: FunctionComponent<PageProps>;
 }
 
-export const pages: Page[] = [];
+export const pages: Page[] = [
+  { path: '/topics/:topic/messages', title: 'Messages', component: MessagesPage },
+];
