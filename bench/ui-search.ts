@@ -9,7 +9,7 @@
 //           matches nothing, so every record is decoded and tested) reads the filled topic; a
 //           search that ends within the phase is started again, so one runs throughout.
 //
-// Per phase: the producer's MB/s; with the search, the search's MB/s scanned (its bytesScanned
+// The two phases alternate in order from run to run. Per phase: the producer's MB/s; with the search, the search's MB/s scanned (its bytesScanned
 // over the phase). The search runs in its own thread (limits.searchThreads); the main thread only
 // fetches for it, 4 MiB at a time.
 //
@@ -178,14 +178,26 @@ async function main(): Promise<void> {
     await produceFor(bootstrap, LOAD_TOPIC, PARTITIONS, 2); // warm-up
     const mb = (bytesPerSecond: number): number => bytesPerSecond / 1e6;
     for (let run = 1; run <= settings.runs; run++) {
-      const alone = await produceFor(bootstrap, LOAD_TOPIC, PARTITIONS, settings.seconds);
-      const searching = keepSearching(broker.httpPort);
-      await sleep(500); // the search under way before the producer starts
-      const started = performance.now();
-      const withSearch = await produceFor(bootstrap, LOAD_TOPIC, PARTITIONS, settings.seconds);
-      const scanned = await searching.stop();
-      const elapsed = (performance.now() - started + 500) / 1000;
-      const result = { aloneMBps: mb(alone.bytesPerSecond), withSearchMBps: mb(withSearch.bytesPerSecond), searchScanMBps: scanned.bytes / 1e6 / elapsed, searches: scanned.searches };
+      // The phases alternate in order, so neither always follows the other's writes.
+      const measureAlone = () => produceFor(bootstrap, LOAD_TOPIC, PARTITIONS, settings.seconds);
+      const measureWithSearch = async () => {
+        const searching = keepSearching(broker.httpPort);
+        await sleep(500); // the search under way before the producer starts
+        const started = performance.now();
+        const produced = await produceFor(bootstrap, LOAD_TOPIC, PARTITIONS, settings.seconds);
+        const scanned = await searching.stop();
+        return { produced, scanned, elapsed: (performance.now() - started + 500) / 1000 };
+      };
+      let alone;
+      let withSearch;
+      if (run % 2 === 1) {
+        alone = await measureAlone();
+        withSearch = await measureWithSearch();
+      } else {
+        withSearch = await measureWithSearch();
+        alone = await measureAlone();
+      }
+      const result = { aloneMBps: mb(alone.bytesPerSecond), withSearchMBps: mb(withSearch.produced.bytesPerSecond), searchScanMBps: withSearch.scanned.bytes / 1e6 / withSearch.elapsed, searches: withSearch.scanned.searches };
       runs.push(result);
       console.log(`run ${run}: producer ${fixed(result.aloneMBps, 1)} MB/s alone, ${fixed(result.withSearchMBps, 1)} MB/s with a search scanning ${fixed(result.searchScanMBps, 1)} MB/s (${result.searches} search${result.searches === 1 ? '' : 'es'})`);
     }

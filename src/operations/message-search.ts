@@ -76,8 +76,13 @@ export interface MatchOutput {
   readonly matches: MatchedRecord[];
 }
 
-/** Decodes and matches one fetch; rejects when the signal aborts. */
-export type Matcher = (input: MatchInput, signal: AbortSignal) => Promise<MatchOutput>;
+/** Decodes and matches fetches, one at a time. */
+export interface Matcher {
+  /** Decodes and matches one fetch; rejects when the signal aborts. */
+  match(input: MatchInput, signal: AbortSignal): Promise<MatchOutput>;
+  /** Where the next fetch's answer may be put (RequestOptions.answerInto); the matcher's memory, reused once match() has answered. */
+  readonly answerInto?: Uint8Array;
+}
 
 export type SearchFrom = { readonly earliest: true } | { readonly timestamp: number };
 
@@ -191,7 +196,7 @@ interface Fetched {
 }
 
 /** One Fetch of one partition (read committed, no wait); throws the partition's error. */
-async function fetchPartition(client: KafkaRequester, topic: string, partition: number, fetchOffset: number, maxBytes: number, timeoutMs: number): Promise<Fetched> {
+async function fetchPartition(client: KafkaRequester, topic: string, partition: number, fetchOffset: number, maxBytes: number, timeoutMs: number, answerInto?: Uint8Array): Promise<Fetched> {
   const { body } = await client.request(
     fetchApi,
     {
@@ -206,7 +211,7 @@ async function fetchPartition(client: KafkaRequester, topic: string, partition: 
       forgottenTopicsData: [],
       rackId: '',
     },
-    { maxVersion: LAST_FETCH_VERSION_BY_NAME, timeoutMs },
+    { maxVersion: LAST_FETCH_VERSION_BY_NAME, timeoutMs, ...(answerInto === undefined ? {} : { answerInto }) },
   );
   const subject = `partition ${partition} of topic "${topic}"`;
   if (body.errorCode !== ErrorCode.NONE) throw new BrokerError(body.errorCode, null, 'Fetch');
@@ -239,7 +244,7 @@ export async function runSearch(client: KafkaRequester, params: SearchParams, pr
         const maxBytes = Math.max(1, Math.min(limits.searchFetchBytesMax, params.bytesMax - progress.bytesScanned));
         let fetched: Fetched;
         try {
-          fetched = await fetchPartition(client, params.topic, range.partition, range.offset, maxBytes, params.requestTimeoutMs);
+          fetched = await fetchPartition(client, params.topic, range.partition, range.offset, maxBytes, params.requestTimeoutMs, match.answerInto);
         } catch (error) {
           // Retention removed the search's place: go on from the log's new start.
           if (error instanceof BrokerError && error.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
@@ -253,7 +258,7 @@ export async function runSearch(client: KafkaRequester, params: SearchParams, pr
         progress.fetches++;
         if (fetched.records.length === 0) break; // nothing more below the end (all of it aborted or compacted away)
         if (aborted()) return;
-        const output = await match(
+        const output = await match.match(
           {
             records: fetched.records,
             topic: params.topic,
