@@ -489,12 +489,14 @@ export const limits = {
   searchTimeMsMax: 10 * 60 * 1000,
   /** Matching records one search keeps (a search may ask for fewer); at this many it ends in state `match-limit`. */
   searchMatchesMax: 500,
-  /** Bytes of each key, value and header value a kept match holds; longer ones are cut (the match says `truncated`). 500 matches hold at most a few MiB. */
+  /** Bytes of each key, value and header value a kept match holds; longer ones are cut (the match says `truncated`). */
   searchMatchFieldBytesMax: 8 * 1024,
+  /** Bytes the kept matches of one search hold together (keys, values, headers); the match that reaches it is the last (state `match-limit`). With searchesKeptMax, what searches hold is bounded: 32 × 4 MiB. */
+  searchMatchBytesMax: 4 * 1024 * 1024,
   /** Milliseconds a finished search stays readable (GET /api/v1/searches/:id) before it is forgotten. */
   searchRetainedMs: 15 * 60 * 1000,
   /** Searches a broker remembers, running and finished; past it the oldest finished one is forgotten (and a new one refused while all are running). */
-  searchesKeptMax: 100,
+  searchesKeptMax: 32,
   /**
    * Bytes one search's Fetch asks for (max_bytes; one batch more when a single batch is larger,
    * KIP-74): what the main thread reads for a search at a time, copied into the search's own slot

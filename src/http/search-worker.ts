@@ -45,6 +45,7 @@ export function matchFetched(task: SearchTask): MatchOutput {
   const test = matcherFor(task.condition);
   const matches: MatchedRecord[] = [];
   let recordsScanned = 0;
+  let matchBytes = 0;
   let full = false;
   const { nextOffset } = walkFetchedRecords(
     { records, topic: task.topic, partition: task.partition, fetchOffset: task.fetchOffset, abortedTransactions: task.abortedTransactions },
@@ -64,16 +65,13 @@ export function matchFetched(task: SearchTask): MatchOutput {
               key: header.key,
               value: header.value === null ? null : copyField(header.value, 0, header.value.length, cut),
             }));
-      matches.push({
-        partition: task.partition,
-        offset,
-        timestamp,
-        key: copyField(record.bytes, record.keyStart, record.keyLength, cut),
-        value: copyField(record.bytes, record.valueStart, record.valueLength, cut),
-        headers,
-        truncated,
-      });
-      if (matches.length >= task.matchesMax) full = true;
+      const key = copyField(record.bytes, record.keyStart, record.keyLength, cut);
+      const value = copyField(record.bytes, record.valueStart, record.valueLength, cut);
+      let bytes = (key?.length ?? 0) + (value?.length ?? 0);
+      for (const header of headers) bytes += header.key.length + (header.value?.length ?? 0);
+      matches.push({ partition: task.partition, offset, timestamp, key, value, headers, truncated, bytes });
+      matchBytes += bytes;
+      if (matches.length >= task.matchesMax || matchBytes >= task.matchBytesMax) full = true;
     },
   );
   // With the matches full, the search ends: where it stopped within the batch does not matter.

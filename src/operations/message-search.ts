@@ -8,7 +8,7 @@
 // caller's thread only moves bytes. The user's READ is checked by every Fetch.
 //
 // It ends by itself when every partition is read (`done`), when it has kept `matchesMax` matches
-// (`match-limit`) or read `bytesMax` bytes of batches (`bytes-limit`); the caller ends it through
+// or limits.searchMatchBytesMax bytes of them (`match-limit`) or read `bytesMax` bytes of batches (`bytes-limit`); the caller ends it through
 // the AbortSignal, whose reason becomes the state (`cancelled`, `time-limit`).
 //
 // Progress: bytes of batches read against the bytes in the range. Kafka tells a client no
@@ -49,6 +49,8 @@ export interface MatchedRecord {
   readonly headers: readonly MatchedHeader[];
   /** Some field was longer than limits.searchMatchFieldBytesMax and was cut. */
   readonly truncated: boolean;
+  /** Bytes it holds: key, value, header keys and values (as kept). */
+  readonly bytes: number;
 }
 
 /** One fetch of one partition to match. */
@@ -64,6 +66,8 @@ export interface MatchInput {
   readonly condition: SearchCondition;
   /** Matches wanted at most from this fetch. */
   readonly matchesMax: number;
+  /** ...and bytes of matches (MatchedRecord.bytes): the match that reaches it is the last. */
+  readonly matchBytesMax: number;
 }
 
 export interface MatchOutput {
@@ -119,6 +123,8 @@ export class SearchProgress {
   /** Fetches sent. */
   fetches = 0;
   readonly matches: MatchedRecord[] = [];
+  /** Bytes the matches hold (at most about limits.searchMatchBytesMax). */
+  matchBytes = 0;
   ranges: PartitionRange[] = [];
   readonly startedAt = Date.now();
   endedAt: number | null = null;
@@ -268,6 +274,7 @@ export async function runSearch(client: KafkaRequester, params: SearchParams, pr
             abortedTransactions: fetched.abortedTransactions,
             condition: params.condition,
             matchesMax: params.matchesMax - progress.matches.length,
+            matchBytesMax: limits.searchMatchBytesMax - progress.matchBytes,
           },
           signal,
         );
@@ -276,9 +283,13 @@ export async function runSearch(client: KafkaRequester, params: SearchParams, pr
         }
         progress.bytesScanned += output.bytesRead;
         progress.recordsScanned += output.recordsScanned;
-        for (const matched of output.matches) if (progress.matches.length < params.matchesMax) progress.matches.push(matched);
+        for (const matched of output.matches) {
+          if (progress.matches.length >= params.matchesMax || progress.matchBytes >= limits.searchMatchBytesMax) break;
+          progress.matches.push(matched);
+          progress.matchBytes += matched.bytes;
+        }
         range.offset = output.nextOffset;
-        if (progress.matches.length >= params.matchesMax) return end('match-limit');
+        if (progress.matches.length >= params.matchesMax || progress.matchBytes >= limits.searchMatchBytesMax) return end('match-limit');
       }
       range.offset = Math.max(range.offset, range.endOffset);
     }

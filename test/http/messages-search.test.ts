@@ -163,6 +163,19 @@ t.test('produce, and searches by key, value, regex, header and JSON path; cancel
   t.equal(fewBytes.state, 'bytes-limit', 'the bytes bound ends it: bytes-limit');
   t.ok(fewBytes.recordsScanned > 0 && fewBytes.recordsScanned < 300, `it stopped early (${fewBytes.recordsScanned} records)`);
 
+  // Large records: each kept match cut to 8 KiB a field (16 KiB with its header), 4 MiB of them at most.
+  await admin.createTopics({ topics: [{ topic: 'large', numPartitions: 1 }], waitForLeaders: true });
+  const largeProducer = kafkaOf(broker.port).producer();
+  await largeProducer.connect();
+  for (let i = 0; i < 15; i++) {
+    await largeProducer.send({ topic: 'large', acks: -1, messages: Array.from({ length: 20 }, () => ({ value: 'v'.repeat(20_000), headers: { h: 'h'.repeat(20_000) } })) });
+  }
+  await largeProducer.disconnect();
+  const large = await search(httpPort, 'large', { field: 'value', mode: 'substring', pattern: 'vvv' });
+  t.equal(large.state, 'match-limit', 'the bytes of the matches end it: match-limit');
+  t.equal(large.matchCount, 256, '256 matches of 16 KiB: 4 MiB');
+  t.match(large.matches[0], { truncated: true, value: 'v'.repeat(8192), headers: [{ key: 'h', value: 'h'.repeat(8192) }] }, 'each field cut to 8 KiB');
+
   // A catastrophic regex: (a+)+$ backtracks 2^40 ways on 40 a's and a '!'.
   const evilProducer = kafkaOf(broker.port).producer();
   await evilProducer.connect();
