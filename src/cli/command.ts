@@ -6,6 +6,7 @@
 import type { CommandSpec, OptionSpec, ParsedArgs } from './args.js';
 import type { ConnectionOptions } from 'node:tls';
 import { ConnectionError, KafkaClient, type SaslOptions } from '../network/kafka-client.js';
+import type { ClusterAccess } from '../operations/cluster-access.js';
 
 export interface Context {
   readonly bootstrap: string;
@@ -80,4 +81,27 @@ export async function atController<T>(
     if (!result.notController || round >= NOT_CONTROLLER_ROUNDS_MAX || Date.now() + NOT_CONTROLLER_BACKOFF_MS > deadline) return result.answer;
     await new Promise((resolve) => setTimeout(resolve, NOT_CONTROLLER_BACKOFF_MS));
   }
+}
+
+/**
+ * The CLI's ClusterAccess (operations/cluster-access.ts): the controller through `atController`,
+ * another broker through a connection of its own to the address Metadata gives for it.
+ */
+export function cliClusterAccess(bootstrap: KafkaClient, context: Context): ClusterAccess {
+  return {
+    client: bootstrap,
+    atController: (send) => atController(bootstrap, context, send),
+    async atBroker(brokerId, send) {
+      const broker = (await bootstrap.metadata([])).brokers.find((b) => b.nodeId === brokerId);
+      if (broker === undefined) throw new ConnectionError(`broker ${brokerId} is not in the cluster's metadata`);
+      const address = `${broker.host}:${broker.port}`;
+      if (address === bootstrap.address) return send(bootstrap);
+      const client = await connect(context, address);
+      try {
+        return await send(client);
+      } finally {
+        client.close();
+      }
+    },
+  };
 }

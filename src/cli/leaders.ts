@@ -6,20 +6,11 @@
 // Exit 0 when each partition got its leader or needed no election; 1 when any failed.
 
 import { UsageError } from './errors.js';
-import { atController, jsonOption, withClient, type Command, type Context } from './command.js';
-import { BrokerError, KafkaClient } from '../network/kafka-client.js';
+import { cliClusterAccess, jsonOption, withClient, type Command } from './command.js';
+import { BrokerError } from '../network/kafka-client.js';
 import { formatTable, printError, printJson, printLine } from './output.js';
-import { ErrorCode, errorName } from '../protocol/errors.js';
-import { electLeadersApi } from '../protocol/generated/index.js';
-import type { ElectLeadersResponse } from '../protocol/generated/elect-leaders-response.js';
-
-
-interface PartitionOutcome {
-  readonly topic: string;
-  readonly partition: number;
-  readonly result: string;
-  readonly message: string | null;
-}
+import { ErrorCode } from '../protocol/errors.js';
+import { electLeaders, electionFailed, type ElectionOutcome } from '../operations/elections.js';
 
 export const leadersElect: Command = {
   spec: {
@@ -45,9 +36,8 @@ export const leadersElect: Command = {
     const all = args.flag('all-topic-partitions');
     if (all === (topic !== undefined)) throw new UsageError('give either --topic or --all-topic-partitions');
     if (partition !== undefined && topic === undefined) throw new UsageError('--partition needs --topic');
-    const electionType = preferred ? 0 : 1;
 
-    const body = await withClient(context, async (client) => {
+    const outcomes: ElectionOutcome[] = await withClient(context, async (client) => {
       let wanted: { topic: string; partitions: number[] }[] | null = null;
       if (topic !== undefined) {
         if (partition !== undefined) wanted = [{ topic, partitions: [partition] }];
@@ -57,33 +47,16 @@ export const leadersElect: Command = {
           wanted = [{ topic, partitions: described.partitions.map((p) => p.partitionIndex).sort((a, b) => a - b) }];
         }
       }
-      return electAtController(client, context, { electionType, topicPartitions: wanted, timeoutMs: context.timeoutMs });
+      return electLeaders(cliClusterAccess(client, context), preferred ? 'preferred' : 'unclean', wanted, context.timeoutMs);
     });
-    if (body.errorCode !== ErrorCode.NONE) throw new BrokerError(body.errorCode, null, 'ElectLeaders');
-    const outcomes: PartitionOutcome[] = body.replicaElectionResults
-      .flatMap((result) => result.partitionResult.map((p) => ({ topic: result.topic, partition: p.partitionId, result: errorName(p.errorCode), message: p.errorMessage })))
-      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
-    const failed = outcomes.filter((o) => o.result !== 'NONE' && o.result !== 'ELECTION_NOT_NEEDED');
+    const failed = outcomes.filter(electionFailed);
     if (args.flag('json')) printJson(outcomes);
     else if (outcomes.length === 0) printLine('No partition needed an election.');
     else {
-      const describe = (o: PartitionOutcome): string => (o.result === 'NONE' ? 'elected' : o.result === 'ELECTION_NOT_NEEDED' ? 'already led by the right replica' : (o.message ?? ''));
+      const describe = (o: ElectionOutcome): string => (o.result === 'NONE' ? 'elected' : o.result === 'ELECTION_NOT_NEEDED' ? 'already led by the right replica' : (o.message ?? ''));
       printLine(formatTable(['TOPIC', 'PARTITION', 'RESULT', 'DETAIL'], outcomes.map((o) => [o.topic, o.partition, o.result, describe(o)])));
     }
     for (const o of failed) printError(`${o.result}: ${o.topic}-${o.partition}${o.message === null ? '' : `: ${o.message}`}`);
     return failed.length === 0 ? 0 : 1;
   },
 };
-
-/** Sends ElectLeaders to the controller, asking Metadata again for it while brokers answer NOT_CONTROLLER. */
-function electAtController(
-  bootstrap: KafkaClient,
-  context: Context,
-  request: { electionType: number; topicPartitions: { topic: string; partitions: number[] }[] | null; timeoutMs: number },
-): Promise<ElectLeadersResponse> {
-  return atController(bootstrap, context, async (client, timeoutMs) => {
-    const body = (await client.request(electLeadersApi, { ...request, timeoutMs })).body;
-    const notController = body.errorCode === ErrorCode.NOT_CONTROLLER || body.replicaElectionResults.some((r) => r.partitionResult.some((p) => p.errorCode === ErrorCode.NOT_CONTROLLER));
-    return { answer: body, notController };
-  });
-}

@@ -20,10 +20,11 @@
 
 import { readFileSync } from 'node:fs';
 import { BrokerError, type KafkaClient } from '../network/kafka-client.js';
-import { ErrorCode, errorName } from '../protocol/errors.js';
-import { alterPartitionReassignmentsApi, describeLogDirsApi, incrementalAlterConfigsApi, listPartitionReassignmentsApi } from '../protocol/generated/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { describeLogDirsApi, incrementalAlterConfigsApi, listPartitionReassignmentsApi } from '../protocol/generated/index.js';
 import type { MetadataResponse } from '../protocol/generated/metadata-response.js';
-import { atController, connect, withClient, type Command, type Context } from './command.js';
+import { alterReassignments as alterPartitions, type PartitionFailure } from '../operations/reassignments.js';
+import { atController, cliClusterAccess, connect, withClient, type Command, type Context } from './command.js';
 import { UsageError } from './errors.js';
 import { formatBytes, printError, printLine } from './output.js';
 import {
@@ -177,26 +178,9 @@ async function execute(entries: readonly ReassignmentEntry[], throttle: number |
   });
 }
 
-interface PartitionFailure {
-  readonly topic: string;
-  readonly partition: number;
-  readonly error: string;
-  readonly message: string | null;
-}
-
-/** AlterPartitionReassignments at the controller; the partitions it refused. */
-async function alterReassignments(bootstrap: KafkaClient, context: Context, targets: readonly { topic: string; partition: number; replicas: number[] | null }[]): Promise<PartitionFailure[]> {
-  const byTopic = new Map<string, { partitionIndex: number; replicas: number[] | null }[]>();
-  for (const target of targets) byTopic.set(target.topic, [...(byTopic.get(target.topic) ?? []), { partitionIndex: target.partition, replicas: target.replicas }]);
-  const body = await atController(bootstrap, context, async (client, timeoutMs) => {
-    const answer = (await client.request(alterPartitionReassignmentsApi, { timeoutMs, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) })).body;
-    const notController = answer.errorCode === ErrorCode.NOT_CONTROLLER || answer.responses.some((t) => t.partitions.some((p) => p.errorCode === ErrorCode.NOT_CONTROLLER));
-    return { answer, notController };
-  });
-  if (body.errorCode !== ErrorCode.NONE) throw new BrokerError(body.errorCode, body.errorMessage, 'AlterPartitionReassignments');
-  return body.responses.flatMap((topic) =>
-    topic.partitions.filter((p) => p.errorCode !== ErrorCode.NONE).map((p) => ({ topic: topic.name, partition: p.partitionIndex, error: errorName(p.errorCode), message: p.errorMessage })),
-  );
+/** AlterPartitionReassignments at the controller (operations/reassignments.ts); the partitions it refused. */
+function alterReassignments(bootstrap: KafkaClient, context: Context, targets: readonly { topic: string; partition: number; replicas: number[] | null }[]): Promise<PartitionFailure[]> {
+  return alterPartitions(cliClusterAccess(bootstrap, context), targets, context.timeoutMs);
 }
 
 /** The ongoing reassignments of these partitions (ListPartitionReassignments at the controller), by `topic-partition`. */

@@ -54,6 +54,10 @@ export interface HttpSettings {
   readonly tls: TlsSettings | null;
   /** http.server: node:http + ws, or uWebSockets.js (falling back to node where its binary does not load). */
   readonly server: 'node' | 'uws';
+  /** http.metrics.history.resolution.ms: the metrics history's sample interval. */
+  readonly historyResolutionMs: number;
+  /** http.group.lag.history.interval.ms: how often each group's lag is sampled for its history (http/group-lag-history.ts). */
+  readonly groupLagHistoryIntervalMs: number;
 }
 
 export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
@@ -581,7 +585,7 @@ function httpSettings(values: ReadonlyMap<string, ConfigValue>, explicitKeys: Re
   const tls = listeners.some((listener) => listener.scheme === 'https')
     ? tlsSettings('https (http.listeners)', 'SSL', <T extends ConfigValue>(key: string) => values.get(key) as T, (key) => key)
     : null;
-  return { listeners, tls, server: values.get('http.server') as 'node' | 'uws' };
+  return { listeners, tls, server: values.get('http.server') as 'node' | 'uws', historyResolutionMs: values.get('http.metrics.history.resolution.ms') as number, groupLagHistoryIntervalMs: values.get('http.group.lag.history.interval.ms') as number };
 }
 
 export interface LoadedConfig {

@@ -203,6 +203,14 @@ export const brokerConfigDefinitions = define([
     name: 'http.server', type: 'string', defaultValue: 'node', oneOf: ['node', 'uws'],
     doc: 'Spate\'s own: the implementation of the HTTP listeners (http.listeners): node (node:http and the ws package) or uws (uWebSockets.js, @trufflesuite/uws-js-unofficial, whose binaries load on Node 16, 18 and 20 only; elsewhere the broker falls back to node, with a warning). node is the default by measurement: through the broker, uws saved at most about 11 % of the CPU per WebSocket record, within the noise (bench/ws-broker-fanout.ts, src/http/README.md). With uws, https needs a PEM key store, a new certificate needs a restart, and ssl.enabled.protocols is not applied (OpenSSL\'s defaults).',
   },
+  {
+    name: 'http.metrics.history.resolution.ms', type: 'int', defaultValue: '10000', min: 100,
+    doc: 'Spate\'s own: how often the HTTP side samples the broker\'s counters into the metrics history the Admin UI charts (GET /api/v1/metrics/history): bytes and messages in and out, requests and their latency, broker-wide and per topic. limits.metricsHistoryPointsMax (360) points are kept, so the default covers the last hour.',
+  },
+  {
+    name: 'http.group.lag.history.interval.ms', type: 'int', defaultValue: '10000', min: 100, max: 3_600_000,
+    doc: 'Spate\'s own: how often the broker samples each consumer group\'s lag for the history the admin UI charts (GET /api/v1/groups/{group}/lag-history; only while http.listeners serve). It keeps the last 360 samples (limits.groupLagHistoryPoints): an hour at the default.',
+  },
   { name: 'log.dirs', type: 'list', defaultValue: null, doc: 'Data directories; wins over log.dir when set.' },
   { name: 'log.dir', type: 'string', defaultValue: './data', doc: 'The data directory when log.dirs is not set.' },
   { name: 'num.partitions', type: 'int', defaultValue: '1', min: 1, doc: 'Partitions of an auto-created topic or of CreateTopics with -1.' },

@@ -132,6 +132,34 @@ export const limits = {
   metricsGroupLagSeriesMax: 10_000,
   /** Quota users with their own series of spate_throttle_time_seconds_total; past it a user's throttle time is counted under user="(other)". */
   metricsUserSeriesMax: 10_000,
+  /**
+   * Points of the metrics history the HTTP side keeps (metrics-history.ts) for the Admin UI's
+   * charts: one per http.metrics.history.resolution.ms (10 s by default: the last hour). Each
+   * broker-wide point is 9 numbers; a ring of this many is allocated at start.
+   */
+  metricsHistoryPointsMax: 360,
+  /**
+   * Topics with their own history (bytes and messages in and out per point, 4 × 8 bytes ×
+   * metricsHistoryPointsMax each, 11.5 KB): past it the least recently active topic's history is
+   * dropped for the newly active one. 200 topics: 2.3 MB at most.
+   */
+  metricsHistoryTopicsMax: 200,
+  /**
+   * Samples of each consumer group's lag the broker keeps for the admin UI's lag chart
+   * (http/group-lag-history.ts), one every http.group.lag.history.interval.ms (10 s: an hour).
+   * Each partition series is a Float64Array of this many: 2.9 KB.
+   */
+  groupLagHistoryPoints: 360,
+  /** Consumer groups with a lag history; a group past it has none until one of those is gone for a whole history (its series all empty). */
+  groupLagHistoryGroupsMax: 1_000,
+  /**
+   * Partition series (a group's committed partition) of the lag history over all groups: with
+   * groupLagHistoryPoints, at most 29 MB. A group's partitions past it are not kept, and its
+   * history says it is incomplete.
+   */
+  groupLagHistoryPartitionSeriesMax: 10_000,
+  /** Consumer groups the admin API's list describes (members, lag) in one answer; the rest are listed without. */
+  adminApiGroupSummariesMax: 1_000,
   // ---- tenants (src/tenant/) ----
   /** Tenants the broker keeps (read from ZooKeeper or made through IncrementalAlterConfigs); a new one past it is refused. */
   tenantsMax: 10_000,
@@ -419,6 +447,12 @@ export const limits = {
   // ---- partition reassignment (i11, src/cluster/controller/, handlers 45 and 46) ----
   /** Partitions one AlterPartitionReassignments or ListPartitionReassignments request may name; more is INVALID_REQUEST (Kafka has no bound; each costs the controller a few ZooKeeper writes). */
   reassignmentPartitionsPerRequestMax: 100_000,
+  /**
+   * Reassignments in progress whose replicas' sizes the admin API asks for (GET
+   * /api/v1/reassignments: one DescribeLogDirs per broker involved, naming these partitions); the
+   * rest are listed without progress. What one page of the UI shows with progress bars.
+   */
+  adminApiReassignmentsProgressMax: 1_000,
   /**
    * Partitions of one AlterPartitionReassignments request the controller takes in one event
    * (each a few ZooKeeper writes); the rest is queued behind the events that arrived meanwhile,

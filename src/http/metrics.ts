@@ -23,6 +23,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics, type LabelValues, type
 import { limits } from '../config/limits.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
+import { groupLags, ledHere, ledHighWatermarks } from '../coordinator/group-lag.js';
 import type { BrokerProbe } from '../handlers/broker-probe.js';
 import type { PartitionManager } from '../partition/partition-manager.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
@@ -30,7 +31,7 @@ import type { ShardSet } from '../shard/shard-set.js';
 import type { Tenants } from '../tenant/tenants.js';
 
 /** Latency buckets in seconds: from half a millisecond (a Metadata on loopback) to the longest fetch wait (30 s). */
-const DURATION_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+export const DURATION_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** The label a topic or user past its series bound is counted under. */
 export const OTHER = '(other)';
 /** How deep the error-code walk goes into a response (Kafka's responses nest at most 4 levels). */
@@ -62,7 +63,7 @@ interface ApiSeries {
   readonly errors: Map<number, number>;
 }
 
-interface TopicSeries {
+export interface TopicSeries {
   bytesIn: number;
   messagesIn: number;
   bytesOut: number;
@@ -247,6 +248,31 @@ export class BrokerMetrics implements BrokerProbe {
     return series;
   }
 
+  // ---- read by the metrics history (metrics-history.ts) ----
+
+  /**
+   * Requests answered so far and their latency histogram (counts per bucket of
+   * DURATION_BUCKETS_SECONDS, the last +Inf; not cumulative), summed over every API but those in
+   * `excluded`, into `into` (zeroed first).
+   */
+  requestTotals(excluded: ReadonlySet<number>, into: { requests: number; durationSumSeconds: number; readonly buckets: Float64Array }): void {
+    into.requests = 0;
+    into.durationSumSeconds = 0;
+    into.buckets.fill(0);
+    for (let apiKey = 0; apiKey < this.apis.length; apiKey++) {
+      const series = this.apis[apiKey];
+      if (series === undefined || excluded.has(apiKey)) continue;
+      into.requests += series.requests;
+      into.durationSumSeconds += series.durationSumSeconds;
+      for (let bucket = 0; bucket < series.buckets.length; bucket++) into.buckets[bucket]! += series.buckets[bucket]!;
+    }
+  }
+
+  /** Each topic's counters so far (the "(other)" series past metricsTopicSeriesMax included). */
+  topicTotals(): IterableIterator<[string, Readonly<TopicSeries>]> {
+    return this.topics.entries();
+  }
+
   // ---- the scrape ----
 
   /** The metrics in Prometheus' text format, the scrape-time gauges read now. */
@@ -268,16 +294,14 @@ export class BrokerMetrics implements BrokerProbe {
     this.logSize.reset();
     this.logEndOffset.reset();
     this.highWatermark.reset();
-    const highWatermarks = new Map<string, number>();
     let leaders = 0;
     let underMinIsr = 0;
     let series = 0;
     for (const status of statuses) {
-      const led = status.role === 'leader' || !status.replicated;
+      const led = ledHere(status);
       if (led) leaders++;
       const topic = led ? sources.partitions.topic(status.topic) : undefined;
       if (topic !== undefined && sources.partitions.underMinIsr(topic, status.partition)) underMinIsr++;
-      if (led) highWatermarks.set(`${status.topic}\u0000${status.partition}`, status.highWatermark);
       if (series >= limits.metricsPartitionSeriesMax) continue;
       series++;
       const labels: LabelValues<'topic' | 'partition'> = { topic: status.topic, partition: status.partition };
@@ -313,7 +337,7 @@ export class BrokerMetrics implements BrokerProbe {
     this.purgatorySize.set({ delayed_operation: 'Produce' }, sources.partitions.producePurgatory.size);
     this.purgatorySize.set({ delayed_operation: 'Fetch' }, sources.partitions.fetchPurgatory.size);
     this.collectEventLoops(sources.shards);
-    this.collectLag(sources.groups, highWatermarks, omitted);
+    this.collectLag(sources.groups, ledHighWatermarks(statuses), omitted);
     this.collectTenants(sources.tenants);
     this.pruneDeletedTopics(sources.partitions);
     this.omitted.reset();
@@ -335,25 +359,18 @@ export class BrokerMetrics implements BrokerProbe {
     }
   }
 
-  /** Lag per group and partition: the coordinator's committed offset against the high watermark of a partition this broker leads. */
+  /** Lag per group and partition: the coordinator's committed offset against the high watermark of a partition this broker leads (coordinator/group-lag.ts, which the lag history shares). */
   private collectLag(groups: GroupCoordinator, highWatermarks: ReadonlyMap<string, number>, omitted: Map<string, number>): void {
     this.groupLag.reset();
     let series = 0;
     let left = 0;
-    for (const { groupId } of groups.listGroups(null).groups) {
-      const fetched = groups.fetchOffsets(groupId, null);
-      if (fetched.errorCode !== ErrorCode.NONE) continue;
-      for (const offset of fetched.offsets) {
-        if (offset.errorCode !== ErrorCode.NONE || offset.offset < 0) continue;
-        const highWatermark = highWatermarks.get(`${offset.topic}\u0000${offset.partition}`);
-        if (highWatermark === undefined) continue; // led elsewhere: that broker's metrics have it
-        if (series >= limits.metricsGroupLagSeriesMax) {
-          left++;
-          continue;
-        }
-        series++;
-        this.groupLag.set({ group: groupId, topic: offset.topic, partition: offset.partition }, Math.max(0, highWatermark - offset.offset));
+    for (const { groupId, topic, partition, lag } of groupLags(groups, highWatermarks)) {
+      if (series >= limits.metricsGroupLagSeriesMax) {
+        left++;
+        continue;
       }
+      series++;
+      this.groupLag.set({ group: groupId, topic, partition }, lag);
     }
     if (left > 0) omitted.set('spate_consumer_group_lag', left);
   }

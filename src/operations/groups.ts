@@ -64,10 +64,12 @@ function sleep(ms: number): Promise<void> {
 
 /**
  * A GroupAccess where one client answers for every group (the admin API's LocalClient: this
- * broker). A group another broker coordinates is NOT_COORDINATOR after the retries.
+ * broker). A group another broker coordinates is NOT_COORDINATOR after the retries. A coordinator
+ * not available yet (no __consumer_offsets on a new broker) is asked with FindCoordinator, which
+ * creates the topic, and the attempt retried within timeoutMs.
  */
 export function oneBrokerGroupAccess(client: KafkaRequester, timeoutMs: number): GroupAccess {
-  return {
+  const access: GroupAccess = {
     client,
     timeoutMs,
     async coordinator(groupId) {
@@ -77,18 +79,22 @@ export function oneBrokerGroupAccess(client: KafkaRequester, timeoutMs: number):
       if (answer.errorCode !== ErrorCode.NONE) throw new BrokerError(answer.errorCode, answer.errorMessage ?? null, `the coordinator of group "${groupId}"`);
       return { node: { nodeId: answer.nodeId, host: answer.host, port: answer.port } };
     },
-    async atCoordinator(_groupId, attempt) {
+    async atCoordinator(groupId, attempt) {
       const deadline = Date.now() + timeoutMs;
       for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
         try {
           return await attempt(client);
         } catch (error) {
-          if (!(error instanceof BrokerError) || error.errorCode !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS || Date.now() + delay > deadline) throw error;
+          const retriable = error instanceof BrokerError && (error.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS || error.errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE);
+          if (!retriable || Date.now() + delay > deadline) throw error;
+          // No __consumer_offsets yet (a new broker): FindCoordinator creates it, as a client's first one would.
+          if (error.errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE) await access.coordinator(groupId).catch(() => undefined);
           await sleep(delay);
         }
       }
     },
   };
+  return access;
 }
 
 export interface TopicPartitions {
@@ -197,6 +203,52 @@ export async function listGroupIds(client: KafkaRequester, timeoutMs: number): P
     if (body.errorCode !== ErrorCode.NONE) throw new BrokerError(body.errorCode, null, 'ListGroups');
     return body.groups.map((group) => group.groupId).sort();
   }
+}
+
+// ---- summaries (the list with members and lag) ----
+
+export interface GroupSummary {
+  readonly group: string;
+  /** Active members (DescribeGroups); null when the group could not be described. */
+  readonly members: number | null;
+  /** The sum of the lag of its committed partitions (log end offset minus committed offset); null when it has none. */
+  readonly lag: number | null;
+  /** Topics it has committed offsets for. */
+  readonly topics: string[];
+}
+
+/** Groups whose committed offsets are asked at once (each one OffsetFetch at the coordinator). */
+const SUMMARY_OFFSET_FETCHES_IN_FLIGHT = 32;
+
+/**
+ * Members and total lag of each group, as `describeGroup` counts them, for a list: one
+ * DescribeGroups of every group, each group's committed offsets (OffsetFetch), one ListOffsets
+ * LATEST of every committed partition. A group whose describe or offsets fail is summarized with
+ * nulls (the list still shows it; describing it alone shows the error).
+ */
+export async function summarizeGroups(client: KafkaRequester, groupIds: readonly string[], timeoutMs: number): Promise<GroupSummary[]> {
+  if (groupIds.length === 0) return [];
+  const { body } = await client.request(describeGroupsApi, { groups: [...groupIds], includeAuthorizedOperations: false });
+  const members = new Map(body.groups.filter((group) => group.errorCode === ErrorCode.NONE).map((group) => [group.groupId, group.members.length]));
+  const committed = new Map<string, Committed[] | null>();
+  for (let start = 0; start < groupIds.length; start += SUMMARY_OFFSET_FETCHES_IN_FLIGHT) {
+    const chunk = groupIds.slice(start, start + SUMMARY_OFFSET_FETCHES_IN_FLIGHT);
+    const fetched = await Promise.all(chunk.map((groupId) => fetchCommitted(client, groupId).catch(() => null)));
+    chunk.forEach((groupId, index) => committed.set(groupId, fetched[index]!));
+  }
+  const partitions = new Map<string, TopicPartition>();
+  for (const list of committed.values()) for (const { topic, partition } of list ?? []) partitions.set(partitionKey(topic, partition), { topic, partition });
+  const ends = await listOffsets(client, [...partitions.values()], LATEST, timeoutMs);
+  return groupIds.map((group) => {
+    const list = committed.get(group) ?? null;
+    let lag: number | null = null;
+    for (const { topic, partition, offset } of list ?? []) {
+      const end = ends.get(partitionKey(topic, partition));
+      if (end === undefined || end.errorCode !== ErrorCode.NONE || end.offset < 0) continue;
+      lag = (lag ?? 0) + Math.max(0, end.offset - offset);
+    }
+    return { group, members: members.get(group) ?? null, lag, topics: [...new Set((list ?? []).map((c) => c.topic))].sort() };
+  });
 }
 
 // ---- describe ----

@@ -123,3 +123,53 @@ export async function deleteTenant(client: KafkaRequester, name: string, options
   await alterTenant(client, name, [{ name: TenantKey.prefix, configOperation: ConfigOperation.DELETE, value: null }]);
   return deletedTopics;
 }
+
+/** A tenant's record and usage as the admin API answers them (the entries of `describeTenant` read into numbers). */
+export interface TenantView {
+  readonly prefix: string;
+  readonly users: string[];
+  /** Every limit key (TENANT_LIMIT_KEYS), null where the tenant has none. */
+  readonly limits: Record<string, number | null>;
+  readonly usage: { readonly topics: number; readonly partitions: number; readonly storedBytes: number; readonly requests: number; readonly bytesIn: number; readonly bytesOut: number; readonly throttleTimeMs: number };
+  /** The limits with a usage to hold them against: topics, partitions, stored bytes (the byte rates are quotas, enforced per user as throttling). */
+  readonly againstLimits: { readonly limit: string; readonly used: number; readonly allowed: number | null }[];
+  readonly userUsage: { readonly user: string; readonly requests: number; readonly bytesIn: number; readonly bytesOut: number; readonly throttleTimeMs: number }[];
+}
+
+/** Reads `describeTenant`'s entries (absent counters are 0). */
+export function tenantView(entries: readonly { name: string; value: string }[]): TenantView {
+  const byName = new Map(entries.map((entry) => [entry.name, entry.value]));
+  const number = (key: string): number | null => {
+    const value = byName.get(key);
+    return value === undefined || value === '' || !Number.isFinite(Number(value)) ? null : Number(value);
+  };
+  const counter = (key: string): number => number(key) ?? 0;
+  const users = (byName.get(TenantKey.users) ?? '').split(',').filter((user) => user !== '');
+  const usage = {
+    topics: counter('usage.topics'),
+    partitions: counter('usage.partitions'),
+    storedBytes: counter('usage.stored.bytes'),
+    requests: counter('usage.requests'),
+    bytesIn: counter('usage.bytes.in'),
+    bytesOut: counter('usage.bytes.out'),
+    throttleTimeMs: counter('usage.throttle.time.ms'),
+  };
+  return {
+    prefix: byName.get(TenantKey.prefix) ?? '',
+    users,
+    limits: Object.fromEntries(TENANT_LIMIT_KEYS.map((key) => [key, number(key)])),
+    usage,
+    againstLimits: [
+      { limit: TenantKey.maxTopics, used: usage.topics, allowed: number(TenantKey.maxTopics) },
+      { limit: TenantKey.maxPartitions, used: usage.partitions, allowed: number(TenantKey.maxPartitions) },
+      { limit: TenantKey.maxStorageBytes, used: usage.storedBytes, allowed: number(TenantKey.maxStorageBytes) },
+    ],
+    userUsage: users.map((user) => ({
+      user,
+      requests: counter(`usage.user.${user}.requests`),
+      bytesIn: counter(`usage.user.${user}.bytes.in`),
+      bytesOut: counter(`usage.user.${user}.bytes.out`),
+      throttleTimeMs: counter(`usage.user.${user}.throttle.time.ms`),
+    })),
+  };
+}

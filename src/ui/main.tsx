@@ -62,6 +62,11 @@ function NotFound({ path }: { path: string }) {
   );
 }
 
+/** A path's first segment (`/security/acls` → `security`): a nav entry stays marked on the other pages of its section. */
+function section(path: string): string {
+  return path.split('/')[1] ?? '';
+}
+
 function matchPage(path: string): { page: Page; params: Record<string, string> } | null {
   for (const page of pages) {
     const params = matchPath(page.path, path);
@@ -92,7 +97,7 @@ function Shell() {
         </a>
         <nav aria-label="main">
           {navigation.map((page) => (
-            <a href={link(page.path)} class={route.path === page.path || route.path.startsWith(`${page.path}/`) ? 'active' : undefined} aria-current={route.path === page.path ? 'page' : undefined} data-testid={`nav-${page.path.slice(1).replace(/\//g, '-')}`}>
+            <a href={link(page.path)} class={route.path === page.path || route.path.startsWith(`${page.path}/`) || section(route.path) === section(page.path) ? 'active' : undefined} aria-current={route.path === page.path ? 'page' : undefined} data-testid={`nav-${page.path.slice(1).replace(/\//g, '-')}`}>
               {page.nav!.label}
             </a>
           ))}

@@ -3,26 +3,29 @@
 // errors) is api-router.ts; what they do is src/operations/, which the CLI calls too.
 
 import type { HttpServer } from '../http-server.js';
-import type { SearchJobs } from '../search-jobs.js';
 import { routeAcls } from './acls-api.js';
 import type { AdminApiParts } from './api-router.js';
 import { routeCluster } from './cluster-api.js';
 import { routeGroups } from './groups-api.js';
 import { routeMessages } from './messages-api.js';
+import { routeMetricsHistory } from './metrics-api.js';
 import { routeQuotas } from './quotas-api.js';
+import { routeReassignments } from './reassignments-api.js';
 import { routeSearches } from './searches-api.js';
 import { routeTenants } from './tenants-api.js';
 import { routeTopics } from './topics-api.js';
 import { routeUsers } from './users-api.js';
 
-export function routeAdminApi(http: HttpServer, parts: AdminApiParts, searches: SearchJobs): void {
+export function routeAdminApi(http: HttpServer, parts: AdminApiParts): void {
   routeTopics(http, parts);
   routeMessages(http, parts);
-  routeSearches(http, parts, searches);
+  routeSearches(http, parts);
   routeGroups(http, parts);
   routeCluster(http, parts);
   routeAcls(http, parts);
   routeUsers(http, parts);
   routeQuotas(http, parts);
   routeTenants(http, parts);
+  routeMetricsHistory(http, parts);
+  routeReassignments(http, parts);
 }

@@ -12,14 +12,23 @@ import type { Logger } from '../../logger.js';
 import { BrokerError, ConnectionError } from '../../network/kafka-client.js';
 import { ErrorCode, errorName } from '../../protocol/errors.js';
 import { FAILED_LOGIN_MESSAGE, type HttpAuthenticator } from '../http-auth.js';
+import type { GroupLagHistory } from '../group-lag-history.js';
 import type { HttpMethod, HttpRequest, HttpResponse, HttpServer } from '../http-server.js';
 import { LocalClient } from '../local-client.js';
+import type { SearchJobs } from '../search-jobs.js';
+import type { MetricsHistory } from '../metrics-history.js';
 
 export interface AdminApiParts {
   readonly services: BrokerServices;
   readonly registry: HandlerRegistry;
   readonly auth: HttpAuthenticator;
   readonly logger: Logger;
+  /** The metrics history (metrics-history.ts): the charts' series, and each topic's latest rates (`latestTopicRates`). */
+  readonly history: MetricsHistory;
+  /** The consumer groups' lag history (GET /api/v1/groups/:group/lag-history). */
+  readonly lagHistory: GroupLagHistory;
+  /** The message searches (searches-api.ts). */
+  readonly searches: SearchJobs;
 }
 
 /** What a route's handler gets: the request, a client acting as its user, and the bound on the broker's work. */
@@ -68,6 +77,7 @@ export function statusOf(errorCode: number): number {
     case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
     case ErrorCode.GROUP_ID_NOT_FOUND:
     case ErrorCode.RESOURCE_NOT_FOUND:
+    case ErrorCode.NO_REASSIGNMENT_IN_PROGRESS:
       return 404;
     case ErrorCode.TOPIC_ALREADY_EXISTS:
     case ErrorCode.NON_EMPTY_GROUP:
@@ -92,6 +102,9 @@ export function statusOf(errorCode: number): number {
     case ErrorCode.LEADER_NOT_AVAILABLE:
     case ErrorCode.NOT_LEADER_OR_FOLLOWER:
     case ErrorCode.NOT_CONTROLLER:
+    // An election that waits for a replica to be alive and in sync.
+    case ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE:
+    case ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE:
       return 503;
   }
   if (name.endsWith('_AUTHORIZATION_FAILED')) return 403;

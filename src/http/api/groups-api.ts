@@ -1,9 +1,11 @@
-// /api/v1/groups: list, describe (members, assignments, committed offsets and lag), delete, and
+// /api/v1/groups: list (with ?summary=true each group's members and total lag), describe (members,
+// assignments, committed offsets and lag), the lag history (http/group-lag-history.ts), delete, and
 // reset offsets, over operations/groups.ts (what `spate groups` does). The coordinator is this
 // broker (oneBrokerGroupAccess): in a cluster, a group another broker coordinates answers 503
 // NOT_COORDINATOR; ask that broker's API.
 
-import { deleteGroup, describeGroup, GROUP_STATES, groupError, listGroups, oneBrokerGroupAccess, resetOffsets, type ResetScenario, type TopicPartitionSpec } from '../../operations/groups.js';
+import { limits } from '../../config/limits.js';
+import { deleteGroup, describedGroup, describeGroup, GROUP_STATES, groupError, listGroups, oneBrokerGroupAccess, resetOffsets, summarizeGroups, type ResetScenario, type TopicPartitionSpec } from '../../operations/groups.js';
 import { ErrorCode, errorName } from '../../protocol/errors.js';
 import type { HttpServer } from '../http-server.js';
 import { ApiError, apiRoute, bodyObject, optionalBoolean, optionalInteger, optionalString, query, type AdminApiParts } from './api-router.js';
@@ -23,7 +25,44 @@ export function routeGroups(http: HttpServer, parts: AdminApiParts): void {
         if (known === undefined) throw new ApiError(`unknown group state "${state}" (states: ${GROUP_STATES.join(', ')})`);
         return known;
       });
-    return { status: 200, body: { groups: await listGroups(client, [...new Set(states)], timeoutMs) } };
+    const groups = await listGroups(client, [...new Set(states)], timeoutMs);
+    if (optionalBoolean('summary', query(request, 'summary')) !== true) return { status: 200, body: { groups } };
+    const summarized = groups.slice(0, limits.adminApiGroupSummariesMax);
+    const summaries = new Map((await summarizeGroups(client, summarized.map((group) => group.group), timeoutMs)).map((summary) => [summary.group, summary]));
+    return {
+      status: 200,
+      body: {
+        groups: groups.map((group) => {
+          const summary = summaries.get(group.group);
+          return { ...group, members: summary?.members ?? null, lag: summary?.lag ?? null, topics: summary?.topics ?? null };
+        }),
+        summarized: summarized.length,
+      },
+    };
+  });
+
+  // Read from the broker's history (not a Kafka request), so filtered here: DescribeGroups as the
+  // user (GROUP_AUTHORIZATION_FAILED without DESCRIBE on the group) and only the topics a Metadata
+  // as the user answers.
+  apiRoute(http, parts, 'GET', '/api/v1/groups/:group/lag-history', async ({ request, client, timeoutMs }) => {
+    const groupId = request.params.group!;
+    const described = await oneBrokerGroupAccess(client, timeoutMs).atCoordinator(groupId, (coordinator) => describedGroup(coordinator, groupId));
+    const topics = parts.lagHistory.topicsOf(groupId);
+    const visible = new Set<string>();
+    if (topics.length > 0) {
+      for (const topic of (await client.metadata(topics)).topics) if (topic.errorCode === ErrorCode.NONE && topic.name !== null) visible.add(topic.name);
+    }
+    const history = parts.lagHistory.history(groupId, visible);
+    const dead = described.errorCode === ErrorCode.GROUP_ID_NOT_FOUND || described.groupState === 'Dead';
+    if (history === null && dead) throw groupError(ErrorCode.GROUP_ID_NOT_FOUND, groupId);
+    const times = history?.times ?? [];
+    const partitions = history?.partitions ?? [];
+    const totalLag = times.map((_time, index) => {
+      let total: number | null = null;
+      for (const series of partitions) if (series.lag[index] !== null) total = (total ?? 0) + series.lag[index]!;
+      return total;
+    });
+    return { status: 200, body: { group: groupId, intervalMs: parts.lagHistory.intervalMs, times, totalLag, partitions, complete: history?.complete ?? true } };
   });
 
   apiRoute(http, parts, 'GET', '/api/v1/groups/:group', async ({ request, client, timeoutMs }) => {

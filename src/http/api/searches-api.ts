@@ -5,7 +5,7 @@
 
 import { limits } from '../../config/limits.js';
 import type { SearchJob } from '../search-jobs.js';
-import { SearchesBusyError, type SearchJobs } from '../search-jobs.js';
+import { SearchesBusyError } from '../search-jobs.js';
 import { planSearch, type SearchParams } from '../../operations/message-search.js';
 import { ConditionError, checkCondition } from '../../operations/record-match.js';
 import type { HttpServer } from '../http-server.js';
@@ -13,7 +13,8 @@ import { ApiError, apiRoute, bodyObject, optionalInteger, query, type AdminApiPa
 
 const PARTITION_MAX = 2_147_483_647;
 
-export function routeSearches(http: HttpServer, parts: AdminApiParts, searches: SearchJobs): void {
+export function routeSearches(http: HttpServer, parts: AdminApiParts): void {
+  const { searches } = parts;
   apiRoute(http, parts, 'POST', '/api/v1/topics/:topic/searches', async ({ request, client, timeoutMs }) => {
     const body = bodyObject(request);
     let condition;

@@ -1,10 +1,10 @@
 // /api/v1/tenants: Spate's tenants over operations/tenants.ts (what `spate tenants` does): list,
-// describe (record and usage), create, update (users added or removed, limits set or removed),
+// describe (the record as entries, and read: limits, usage, usage against the limits, per user), create, update (users added or removed, limits set or removed),
 // delete (with ?deleteTopics=true its topics first). Limits are numbers by record key:
 // producer_byte_rate, consumer_byte_rate (bytes per second), max.partitions, max.topics,
 // max.storage.bytes. A password (to make the users' credentials) only over https or from this machine.
 
-import { createTenant, deleteTenant, describeTenant, listTenants, TENANT_LIMIT_KEYS, updateTenant } from '../../operations/tenants.js';
+import { createTenant, deleteTenant, describeTenant, listTenants, TENANT_LIMIT_KEYS, tenantView, updateTenant } from '../../operations/tenants.js';
 import { TENANT_NAME_PATTERN } from '../../tenant/tenant-resource.js';
 import { isLoopback } from '../http-auth.js';
 import type { HttpRequest, HttpServer } from '../http-server.js';
@@ -19,7 +19,7 @@ export function routeTenants(http: HttpServer, parts: AdminApiParts): void {
   apiRoute(http, parts, 'GET', '/api/v1/tenants/:tenant', async ({ request, client }) => {
     const name = tenantName(request.params.tenant!);
     const entries = await describeTenant(client, name);
-    return { status: 200, body: { name, record: Object.fromEntries(entries.map((entry) => [entry.name, entry.value])) } };
+    return { status: 200, body: { name, record: Object.fromEntries(entries.map((entry) => [entry.name, entry.value])), ...tenantView(entries) } };
   });
 
   apiRoute(http, parts, 'POST', '/api/v1/tenants', async ({ request, client }) => {

@@ -22,6 +22,8 @@ export interface TimeChartProps {
   readonly unit?: string;
   readonly height?: number;
   readonly testid?: string;
+  /** The time span shown, ms since the epoch (e.g. the last hour, whatever points there are yet); absent: the points' own span. */
+  readonly rangeMs?: readonly [number, number];
 }
 
 const PALETTE = ['--chart-1', '--chart-2', '--chart-3', '--chart-4'];
@@ -33,6 +35,9 @@ function cssVar(name: string): string {
 export function TimeChart(props: TimeChartProps) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  // Read by the x scale at every redraw, so a range moving with the clock needs no new chart.
+  const range = useRef(props.rangeMs);
+  range.current = props.rangeMs;
   const currentTheme = useSignal(theme);
   const shape = `${props.series.map((series) => series.label).join('|')}|${props.unit ?? ''}|${currentTheme}`;
   const data = [props.times.map((ms) => ms / 1000), ...props.series.map((series) => [...series.values])] as uPlot.AlignedData;
@@ -57,9 +62,16 @@ export function TimeChart(props: TimeChartProps) {
       ],
       axes: [
         { stroke: text, grid: { stroke: grid } },
-        { stroke: text, grid: { stroke: grid }, size: 70, values: (_: uPlot, ticks: number[]) => ticks.map((tick) => `${tick} ${unit}`) },
+        {
+          stroke: text,
+          grid: { stroke: grid },
+          // Wide enough for the longest tick label ("2000 msg/s" was cut at a fixed 70 px): about 7 px a character at uPlot's 12 px font.
+          size: (_: uPlot, values: string[] | null) => (values === null ? 70 : Math.max(50, 20 + 7 * Math.max(0, ...values.map((value) => String(value).length)))),
+          values: (_: uPlot, ticks: number[]) => ticks.map((tick) => `${tick} ${unit}`),
+        },
       ],
       legend: { show: true },
+      scales: { x: { time: true, range: (_: uPlot, min: number, max: number): uPlot.Range.MinMax => (range.current === undefined ? [min, max] : [range.current[0] / 1000, range.current[1] / 1000]) } },
     };
     const created = new uPlot(options, data, element);
     plot.current = created;

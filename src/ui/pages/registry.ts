@@ -3,6 +3,15 @@
 // Each page is its own file in this folder; add a line here for it.
 
 import type { FunctionComponent } from 'preact';
+import { ClusterOpsPage } from './cluster-ops.tsx';
+import { OverviewPage } from './overview.tsx';
+import { GroupPage } from './group.tsx';
+import { GroupsPage } from './groups.tsx';
+import { AclsPage } from './security-acls.tsx';
+import { QuotasPage } from './security-quotas.tsx';
+import { UsersPage } from './security-users.tsx';
+import { TenantPage } from './tenant.tsx';
+import { TenantsPage } from './tenants.tsx';
 import { MessagesPage } from './messages.tsx';
 
 export interface PageProps {
@@ -19,5 +28,14 @@ export interface Page {
 }
 
 export const pages: Page[] = [
+  { path: '/overview', title: 'Overview', nav: { label: 'Overview', order: 10 }, component: OverviewPage },
+  { path: '/cluster', title: 'Cluster operations', nav: { label: 'Cluster', order: 90 }, component: ClusterOpsPage },
+  { path: '/groups', title: 'Consumer groups', nav: { label: 'Groups', order: 30 }, component: GroupsPage },
+  { path: '/groups/:group', title: 'Consumer group', component: GroupPage },
+  { path: '/security/users', title: 'Users', nav: { label: 'Security', order: 40 }, component: UsersPage },
+  { path: '/security/acls', title: 'ACLs', component: AclsPage },
+  { path: '/security/quotas', title: 'Quotas', component: QuotasPage },
+  { path: '/tenants', title: 'Tenants', nav: { label: 'Tenants', order: 50 }, component: TenantsPage },
+  { path: '/tenants/:tenant', title: 'Tenant', component: TenantPage },
   { path: '/topics/:topic/messages', title: 'Messages', component: MessagesPage },
 ];
