@@ -136,6 +136,15 @@ t.test('produce three messages with headers, find one by a header value, export 
     'and the CSV',
   );
 
+  // ---- a search of chosen partitions ----
+  const other = 1 - target.partition;
+  await page.getByTestId('search-partitions').fill(String(other));
+  await page.getByTestId('search-start').click();
+  await page.getByTestId('search-state').filter({ hasText: 'done' }).waitFor();
+  await page.locator('[data-testid="search-table"] td.empty').waitFor();
+  t.pass(`searching partition ${other} alone finds nothing`);
+  await page.getByTestId('search-partitions').fill('');
+
   // ---- a JSON path search ----
   await page.getByTestId('search-field').selectOption('value');
   await page.getByTestId('search-mode').selectOption('jsonpath');

@@ -13,7 +13,7 @@
 //   shown as: value-view (select text|json|hex)
 //   search:   search-field (select key|value|header), search-header-key, search-mode
 //             (select substring|regex|jsonpath), search-pattern, search-equals, search-ignore-case,
-//             search-time, search-start, search-cancel, search-progress, search-state, search-table,
+//             search-partitions ("0, 2"; empty: all), search-time, search-start, search-cancel, search-progress, search-state, search-table,
 //             search-error
 //   produce:  produce-partition, produce-key, produce-value, produce-header-key-<i>,
 //             produce-header-value-<i>, produce-header-remove-<i>, produce-add-header, produce-submit,
@@ -314,6 +314,7 @@ function Search({ topic, view }: { topic: string; view: ValueView }) {
   const [equals, setEquals] = useState('');
   const [ignoreCase, setIgnoreCase] = useState(false);
   const [time, setTime] = useState('');
+  const [partitions, setPartitions] = useState('');
   const action = useAction();
   const [result, setResult] = useState<SearchView | null>(null);
   const [pollError, setPollError] = useState<unknown>(undefined);
@@ -353,6 +354,8 @@ function Search({ topic, view }: { topic: string; view: ValueView }) {
       if (mode === 'jsonpath' && equals !== '') body.equals = equals;
       if (mode !== 'jsonpath' && ignoreCase) body.ignoreCase = true;
       if (utcMs(time) !== null) body.timestamp = utcMs(time);
+      // "0, 2": those partitions (the API refuses what is not a partition of the topic).
+      if (partitions.trim() !== '') body.partitions = partitions.split(/[\s,]+/).filter((part) => part !== '').map((part) => (/^\d+$/.test(part) ? Number(part) : part));
       const started = await api<{ id: string }>('POST', `/api/v1/topics/${seg(topic)}/searches`, body);
       setResult(null);
       setQuery({ search: started.id, spage: null });
@@ -403,6 +406,9 @@ function Search({ topic, view }: { topic: string; view: ValueView }) {
             <input type="checkbox" checked={ignoreCase} onChange={(event) => setIgnoreCase((event.target as HTMLInputElement).checked)} data-testid="search-ignore-case" />
           </label>
         )}
+        <Field label="Partitions (optional)">
+          <input value={partitions} placeholder="all" size={8} onInput={(event) => setPartitions((event.target as HTMLInputElement).value)} data-testid="search-partitions" />
+        </Field>
         <Field label="From (UTC, optional)">
           <input type="datetime-local" step="1" value={time} onInput={(event) => setTime((event.target as HTMLInputElement).value)} data-testid="search-time" />
         </Field>
