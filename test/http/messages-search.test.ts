@@ -199,6 +199,14 @@ t.test('produce, and searches by key, value, regex, header and JSON path; cancel
   t.ok(Date.now() - cancelAt < 5_000, `at once (${Date.now() - cancelAt} ms)`);
   const after = await api(httpPort, 'GET', `/api/v1/searches/${stuck.body.id}`);
   t.equal(after.body.state, 'cancelled', 'and it stays cancelled');
+  // Searches running at once: limits.searchesRunningPerUserMax (2) for one user.
+  const evil = { field: 'value', mode: 'regex', pattern: '^(a+)+$' };
+  const running = [await api(httpPort, 'POST', '/api/v1/topics/evil/searches', { body: evil }), await api(httpPort, 'POST', '/api/v1/topics/evil/searches', { body: evil })];
+  t.same(running.map((answer) => answer.status), [202, 202]);
+  const third = await api(httpPort, 'POST', '/api/v1/topics/evil/searches', { body: evil });
+  t.same([third.status, third.body.error], [429, 'THROTTLING_QUOTA_EXCEEDED'], 'a third search of one user at once: 429');
+  t.match(third.body.message, /searchesRunningPerUserMax/);
+  for (const answer of running) t.equal((await api(httpPort, 'DELETE', `/api/v1/searches/${answer.body.id}`)).body.state, 'cancelled');
   const stillWorks = await search(httpPort, 'search', { field: 'key', mode: 'substring', pattern: 'k-299' });
   t.same(keysOf(stillWorks), ['k-299'], 'the next search runs (a new thread)');
   const gone = await api(httpPort, 'GET', '/api/v1/searches/0123456789abcdef0123456789abcdef');
