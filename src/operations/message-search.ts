@@ -11,15 +11,16 @@
 // or limits.searchMatchBytesMax bytes of them (`match-limit`) or read `bytesMax` bytes of batches (`bytes-limit`); the caller ends it through
 // the AbortSignal, whose reason becomes the state (`cancelled`, `time-limit`).
 //
-// Progress: bytes of batches read against the bytes in the range. Kafka tells a client no
-// partition's size in bytes without CLUSTER DESCRIBE (DescribeLogDirs), so the bytes in the range
-// are estimated as the bytes read plus the offsets left times the bytes per offset read so far
-// (exact at the end); the records read are counted too.
+// Progress: bytes of batches read against the bytes in the range. A caller with CLUSTER DESCRIBE
+// gets the partitions' sizes (DescribeLogDirs): the range's bytes are then the log's (from the
+// earliest offset) or its share by offsets (from a time). Kafka tells anyone else no size in bytes,
+// so for them the bytes in the range are estimated as the bytes read plus the offsets left times
+// the bytes per offset read so far (exact at the end). The records read are counted too.
 
 import { limits } from '../config/limits.js';
 import { BrokerError, type KafkaRequester } from '../network/kafka-client.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { fetchApi } from '../protocol/generated/index.js';
+import { describeLogDirsApi, fetchApi } from '../protocol/generated/index.js';
 import { ZERO_UUID } from '../protocol/message.js';
 import type { AbortedTransaction } from '../protocol/read-committed.js';
 import { EARLIEST, LATEST, listOffsets, partitionKey } from './offsets.js';
@@ -111,6 +112,12 @@ export interface PartitionRange {
   readonly endOffset: number;
   /** Where the search stands in it. */
   offset: number;
+  /**
+   * Bytes in the range when the caller may ask the partition's size (DescribeLogDirs, CLUSTER
+   * DESCRIBE, of a partition this broker holds): the whole log from the earliest offset, its share
+   * by offsets from a time. Null otherwise.
+   */
+  readonly bytes: number | null;
 }
 
 /** What a search has done so far: read by its owner while it runs. */
@@ -140,13 +147,25 @@ export class SearchProgress {
     return { total, read };
   }
 
-  /** The bytes in the range: exact once done, else the bytes read plus the offsets left at the bytes per offset read so far; null before any is read. */
+  /**
+   * The bytes in the range: from the partitions' sizes when every range has one (exact from the
+   * earliest offset), else the bytes read plus the offsets left at the bytes per offset read so
+   * far; exact once done; null when nothing tells yet.
+   */
   get bytesTotal(): number | null {
     if (this.state === 'done') return this.bytesScanned;
+    if (this.ranges.length > 0 && this.ranges.every((range) => range.bytes !== null)) {
+      return Math.max(this.bytesScanned, this.ranges.reduce((sum, range) => sum + range.bytes!, 0));
+    }
     const { total, read } = this.offsets();
     if (total === 0) return this.bytesScanned;
     if (read === 0) return null;
     return Math.round(this.bytesScanned + (total - read) * (this.bytesScanned / read));
+  }
+
+  /** Whether bytesTotal comes from the partitions' sizes. */
+  get bytesTotalFromSizes(): boolean {
+    return this.state === 'done' || (this.ranges.length > 0 && this.ranges.every((range) => range.bytes !== null));
   }
 
   /** bytesScanned / bytesTotal, 0 to 1. */
@@ -179,6 +198,8 @@ export async function planSearch(client: KafkaRequester, params: SearchParams): 
   const startAt = 'timestamp' in params.from ? params.from.timestamp : EARLIEST;
   const starts = await listOffsets(client, list, startAt, params.requestTimeoutMs, READ_COMMITTED);
   const ends = await listOffsets(client, list, LATEST, params.requestTimeoutMs, READ_COMMITTED);
+  const earliest = 'timestamp' in params.from ? await listOffsets(client, list, EARLIEST, params.requestTimeoutMs, READ_COMMITTED) : starts;
+  const sizes = await partitionSizes(client, topic, partitions);
   const ranges = partitions.map((partition): PartitionRange => {
     const subject = `partition ${partition} of topic "${topic}"`;
     const start = starts.get(partitionKey(topic, partition));
@@ -188,11 +209,35 @@ export async function planSearch(client: KafkaRequester, params: SearchParams): 
     if (end.errorCode !== ErrorCode.NONE) throw new BrokerError(end.errorCode, null, subject);
     // No record at or after the time: nothing to read in this partition.
     const startOffset = start.offset < 0 ? end.offset : Math.min(start.offset, end.offset);
-    return { partition, startOffset, endOffset: end.offset, offset: startOffset };
+    const size = sizes?.get(partition);
+    const logStart = earliest.get(partitionKey(topic, partition))?.offset ?? -1;
+    let bytes: number | null = null;
+    if (size !== undefined && logStart >= 0) bytes = end.offset > logStart ? Math.round((size * (end.offset - startOffset)) / (end.offset - logStart)) : 0;
+    return { partition, startOffset, endOffset: end.offset, offset: startOffset, bytes };
   });
   const first = ranges[0];
   if (first !== undefined) await fetchPartition(client, topic, first.partition, first.endOffset, 0, params.requestTimeoutMs);
   return ranges;
+}
+
+/**
+ * The partitions' sizes in bytes on this broker (DescribeLogDirs as the caller), by partition;
+ * null when the caller may not ask (CLUSTER_AUTHORIZATION_FAILED) or the broker cannot answer.
+ */
+async function partitionSizes(client: KafkaRequester, topic: string, partitions: readonly number[]): Promise<Map<number, number> | null> {
+  try {
+    const { body } = await client.request(describeLogDirsApi, { topics: [{ topic, partitions: [...partitions] }] });
+    if (body.errorCode !== ErrorCode.NONE) return null;
+    const sizes = new Map<number, number>();
+    for (const dir of body.results) {
+      if (dir.errorCode !== ErrorCode.NONE) continue;
+      for (const t of dir.topics) if (t.name === topic) for (const p of t.partitions) if (!p.isFutureKey) sizes.set(p.partitionIndex, Number(p.partitionSize));
+    }
+    return sizes;
+  } catch (error) {
+    if (error instanceof BrokerError) return null; // an older broker, or no DescribeLogDirs: the estimate
+    throw error;
+  }
 }
 
 interface Fetched {

@@ -65,6 +65,7 @@ t.test('a search over 1 GiB: progress, producers served, cancel', async (t) => {
   t.equal(stopped.state, 'cancelled');
   t.ok(stopped.bytesScanned > 0 && stopped.bytesScanned < filled.bytes, `it had scanned ${(stopped.bytesScanned / 1024 ** 2).toFixed(0)} MiB of ${(filled.bytes / 1024 ** 2).toFixed(0)} MiB`);
   t.ok(stopped.endedAt !== null, 'it has ended (the API answers cancel once the search has stopped)');
+  t.same([stopped.bytesTotal, stopped.bytesTotalFromSizes], [filled.bytes, true], 'the bytes in the range: the partitions\' sizes (the operator may DescribeLogDirs)');
   // Another request through the broker, then the search again: nothing more was scanned.
   await fetch(`${httpUrl}/api/v1/topics/big`, { headers: { authorization } });
   const later = await get();

@@ -84,6 +84,7 @@ function searchView(job: SearchJob, encoding: 'text' | 'base64'): unknown {
     progress: progress.fraction,
     bytesScanned: progress.bytesScanned,
     bytesTotal: progress.bytesTotal,
+    bytesTotalFromSizes: progress.bytesTotalFromSizes,
     recordsScanned: progress.recordsScanned,
     fetches: progress.fetches,
     matchCount: progress.matches.length,
