@@ -547,9 +547,11 @@ export const limits = {
    * Bytes a second all searches together read (search-pool.ts paces their fetches): each fetched
    * byte costs the main thread its read and its copy for the search thread (about 3 ms per MiB),
    * so an unpaced search took two thirds of the main thread and producers lost over half their
-   * throughput (bench/ui-search.ts, bench/README.md "ui-search"). A 1 GiB topic is searched in about 16 s.
+   * throughput; with the answer assembled in the search's slot, the search thread's own work on
+   * the second core is what remains: producers kept 72 % of their throughput at 64 MiB/s, 95-97 %
+   * at 32 (bench/ui-search.ts, bench/README.md "ui-search"). A 1 GiB topic is searched in about 32 s.
    */
-  searchBytesPerSecondMax: 64 * 1024 * 1024,
+  searchBytesPerSecondMax: 32 * 1024 * 1024,
   /** Characters of a search's pattern (a substring, a regex, a JSON path). */
   searchPatternCharsMax: 4 * 1024,
 } as const;
