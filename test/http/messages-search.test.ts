@@ -246,6 +246,12 @@ t.test('a broker with an authorizer: without READ, 403; another user\'s search, 
   t.equal(aliceSearch.status, 202, JSON.stringify(aliceSearch.body));
   const result = await finished(httpPort, aliceSearch.body.id, 'alice');
   t.same(result.matches.map((m: { value: string }) => m.value), ['classified'], 'alice finds the record');
+  // Alice may not DescribeLogDirs (no CLUSTER DESCRIBE): the bytes in the range are not the sizes.
+  const evilValue = await api(httpPort, 'POST', '/api/v1/topics/secret/messages', { user: 'alice', body: { partition: 1, value: `${'a'.repeat(40)}!` } });
+  t.equal(evilValue.status, 200);
+  const aliceStuck = await api(httpPort, 'POST', '/api/v1/topics/secret/searches', { user: 'alice', body: { field: 'value', mode: 'regex', pattern: '^(a+)+$', partitions: [1], timeMs: 300 } });
+  const aliceEnded = await finished(httpPort, aliceStuck.body.id, 'alice');
+  t.same([aliceEnded.state, aliceEnded.bytesTotalFromSizes, aliceEnded.bytesTotal], ['time-limit', false, null], 'without CLUSTER DESCRIBE: no sizes, and nothing read to estimate from');
   const bobReads = await api(httpPort, 'GET', `/api/v1/searches/${aliceSearch.body.id}`, { user: 'bob' });
   t.same([bobReads.status, bobReads.body.error], [404, 'RESOURCE_NOT_FOUND'], 'alice\'s search is 404 to bob');
   const bobCancels = await api(httpPort, 'DELETE', `/api/v1/searches/${aliceSearch.body.id}`, { user: 'bob' });
