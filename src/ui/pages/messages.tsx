@@ -68,6 +68,8 @@ interface SearchView {
   readonly progress: number;
   readonly bytesScanned: number;
   readonly bytesTotal: number | null;
+  /** bytesTotal is the partitions' sizes, not an estimate. */
+  readonly bytesTotalFromSizes: boolean;
   readonly recordsScanned: number;
   readonly matchCount: number;
   readonly matches: readonly ApiRecord[];
@@ -370,7 +372,7 @@ function Search({ topic, view }: { topic: string; view: ValueView }) {
   const progressLabel =
     result === null
       ? 'starting…'
-      : `${(result.progress * 100).toFixed(0)} % · ${formatBytes(result.bytesScanned)} of ${result.bytesTotal === null ? '?' : `~${formatBytes(result.bytesTotal)}`} · ${formatNumber(result.recordsScanned)} records · ${result.matchCount} matches`;
+      : `${(result.progress * 100).toFixed(0)} % · ${formatBytes(result.bytesScanned)} of ${result.bytesTotal === null ? '?' : `${result.bytesTotalFromSizes ? '' : '~'}${formatBytes(result.bytesTotal)}`} · ${formatNumber(result.recordsScanned)} records · ${result.matchCount} matches`;
   return (
     <section aria-label="Search">
       <form class="row" onSubmit={start}>
