@@ -515,4 +515,50 @@ export const limits = {
    * One sample per topic the broker holds is kept (forgotten with the topic).
    */
   adminApiTopicRateSampleMinMs: 1_000,
+  // ---- message searches (admin API /api/v1/…/searches: http/search-jobs.ts, search-pool.ts, operations/message-search.ts) ----
+  /** Searches running at once on a broker, over every user; one more is refused (429) until one ends. */
+  searchesRunningMax: 4,
+  /** ...and of one user (principal). */
+  searchesRunningPerUserMax: 2,
+  /** Bytes of record batches one search reads at most (a search may ask for less); past it the search ends in state `bytes-limit`. */
+  searchBytesMax: 8 * 1024 * 1024 * 1024,
+  /**
+   * Milliseconds one search may run at most (a search may ask for less); then it ends in state
+   * `time-limit`, and a match under way in a search thread is ended with its thread (piscina
+   * terminates it: a catastrophic regex cannot hold the thread longer).
+   */
+  searchTimeMsMax: 10 * 60 * 1000,
+  /** Matching records one search keeps (a search may ask for fewer); at this many it ends in state `match-limit`. */
+  searchMatchesMax: 500,
+  /** Bytes of each key, value and header value a kept match holds; longer ones are cut (the match says `truncated`). */
+  searchMatchFieldBytesMax: 8 * 1024,
+  /** Bytes the kept matches of one search hold together (keys, values, headers); the match that reaches it is the last (state `match-limit`). With searchesKeptMax, what searches hold is bounded: 32 × 4 MiB. */
+  searchMatchBytesMax: 4 * 1024 * 1024,
+  /** Milliseconds a finished search stays readable (GET /api/v1/searches/:id) before it is forgotten. */
+  searchRetainedMs: 15 * 60 * 1000,
+  /** Searches a broker remembers, running and finished; past it the oldest finished one is forgotten (and a new one refused while all are running). */
+  searchesKeptMax: 32,
+  /**
+   * Bytes one search's Fetch asks for (max_bytes; one batch more when a single batch is larger,
+   * KIP-74): what the main thread reads for a search at a time, copied into the search's own slot
+   * of shared memory (kept for the search, reused every fetch) for its thread.
+   */
+  searchFetchBytesMax: 4 * 1024 * 1024,
+  /** Bytes of records (inflated) a search thread walks per task before it stops at a batch boundary; the next fetch starts there. */
+  searchDecodeRecordBytesMax: 32 * 1024 * 1024,
+  /** Threads matching records for searches (piscina), apart from the WebSocket decode threads; ended after wsDecodeThreadIdleMs idle. One, so searches never take more than one core from the shards and the main thread. */
+  searchThreads: 1,
+  /** How much the search threads' nice value is raised (19: the lowest priority), so searches get only the CPU the broker's other threads leave. */
+  searchThreadNiceIncrement: 19,
+  /**
+   * Bytes a second all searches together read (search-pool.ts paces their fetches): each fetched
+   * byte costs the main thread its read and its copy for the search thread (about 3 ms per MiB),
+   * so an unpaced search took two thirds of the main thread and producers lost over half their
+   * throughput; with the answer assembled in the search's slot, the search thread's own work on
+   * the second core is what remains: producers kept 72 % of their throughput at 64 MiB/s, 95-97 %
+   * at 32 (bench/ui-search.ts, bench/README.md "ui-search"). A 1 GiB topic is searched in about 32 s.
+   */
+  searchBytesPerSecondMax: 32 * 1024 * 1024,
+  /** Characters of a search's pattern (a substring, a regex, a JSON path). */
+  searchPatternCharsMax: 4 * 1024,
 } as const;

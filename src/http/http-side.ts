@@ -1,7 +1,7 @@
 // The broker's HTTP side assembled: the server on http.listeners with its routes — the admin UI
 // at /, /metrics, the login routes, the admin API (/api/v1/…), the WebSocket consumers at /ws, the browser client and its
 // example page — and what they share (the authenticator, the
-// record decode pool), with the metrics history and the consumer groups' lag history the admin
+// record decode pool, the message searches and their threads), with the metrics history and the consumer groups' lag history the admin
 // API answers (their sampling timers run from start to close). broker.ts starts it before the Kafka listeners and closes it with them.
 
 import type { HttpSettings } from '../config/broker-config.js';
@@ -16,6 +16,7 @@ import { GroupLagHistory } from './group-lag-history.js';
 import { HttpAuthenticator } from './http-auth.js';
 import { NodeHttpServer, type BoundHttpListener, type HttpServer } from './http-server.js';
 import { routeLogin } from './login-route.js';
+import { SearchJobs } from './search-jobs.js';
 import type { BrokerMetrics } from './metrics.js';
 import { MetricsHistory } from './metrics-history.js';
 import { routeMetrics } from './metrics-route.js';
@@ -36,6 +37,7 @@ export class HttpSide {
     private readonly server: HttpServer,
     private readonly parts: HttpSideParts,
     private readonly lagHistory: GroupLagHistory,
+    private readonly searches: SearchJobs,
     readonly listeners: readonly BoundHttpListener[],
     /** The metrics history the admin API serves, sampling from start to close. */
     readonly history: MetricsHistory,
@@ -54,14 +56,16 @@ export class HttpSide {
       { groups: parts.services.groups, partitions: parts.services.partitions, logger: parts.logger },
       { intervalMs: settings.groupLagHistoryIntervalMs, points: limits.groupLagHistoryPoints, groupsMax: limits.groupLagHistoryGroupsMax, partitionSeriesMax: limits.groupLagHistoryPartitionSeriesMax },
     );
-    routeAdminApi(server, { services: parts.services, registry: parts.registry, auth, logger: parts.logger, history, lagHistory });
+    const searches = new SearchJobs(parts.logger);
+    routeAdminApi(server, { services: parts.services, registry: parts.registry, auth, logger: parts.logger, history, lagHistory, searches });
     routeWebSocketConsumers(server, { services: parts.services, registry: parts.registry, auth, decoder: parts.decoder, logger: parts.logger });
     try {
       const listeners = await server.listen(settings.listeners, settings.tls);
       history.start();
       lagHistory.start();
-      return new HttpSide(server, parts, lagHistory, listeners, history);
+      return new HttpSide(server, parts, lagHistory, searches, listeners, history);
     } catch (error) {
+      await searches.close();
       await parts.decoder.close();
       throw error;
     }
@@ -71,6 +75,7 @@ export class HttpSide {
     this.history.close();
     await this.lagHistory.close();
     await this.server.close();
+    await this.searches.close();
     await this.parts.decoder.close();
   }
 }

@@ -145,6 +145,13 @@ export interface RequestOptions {
    * `release` once it no longer uses them.
    */
   readonly pooled?: boolean;
+  /**
+   * Where a requester that assembles answers in memory (http/local-client.ts) puts this one when
+   * it fits: the body's bytes fields are then views of this memory, which the caller owns and
+   * reuses (a message search's shared slot, so its fetches cost no fresh memory). KafkaClient
+   * ignores it.
+   */
+  readonly answerInto?: Uint8Array;
 }
 
 export interface Response<Res> {

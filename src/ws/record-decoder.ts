@@ -120,13 +120,43 @@ export class RecordDecodeError extends Error {
 
 /** Turns one partition's fetched records into items to send. Throws RecordDecodeError. */
 export function decodeFetchedRecords(input: DecodeInput): DecodeOutput {
-  const { records, fetchOffset, options } = input;
+  const build = input.options.format === 'json' ? jsonBuilder(input) : binaryBuilder(input);
+  const items: DecodedItem[] = [];
+  const { nextOffset } = walkFetchedRecords(
+    input,
+    { inflatedBytesMax: input.options.inflatedBytesMax, recordBytesMax: input.options.recordBytesMax ?? limits.wsDecodeRecordBytesMax },
+    (offset, timestamp, record) => {
+      items.push(build(offset, timestamp, record));
+    },
+  );
+  return { items, nextOffset };
+}
+
+/** One partition's fetched records, as a Fetch response holds them. */
+export type FetchedRecords = Pick<DecodeInput, 'records' | 'topic' | 'partition' | 'fetchOffset' | 'abortedTransactions'>;
+
+export interface WalkBounds {
+  /** Bytes one batch's records may inflate to; past it, MESSAGE_TOO_LARGE. */
+  readonly inflatedBytesMax: number;
+  /** Bytes of records (inflated) read before the walk stops at the next batch boundary, at least one batch always. */
+  readonly recordBytesMax: number;
+}
+
+/**
+ * The decoding under decodeFetchedRecords, shared with the admin API's message searches
+ * (http/search-worker.ts): calls `visit` for each record a read_committed consumer would get
+ * from these fetched records, in offset order (the view is reused: copy what you keep), and
+ * answers where the next fetch starts and the bytes of records read. Throws RecordDecodeError.
+ */
+export function walkFetchedRecords(
+  input: FetchedRecords,
+  bounds: WalkBounds,
+  visit: (offset: number, timestamp: number, record: RecordView) => void,
+): { readonly nextOffset: number; readonly recordBytesRead: number } {
+  const { records, fetchOffset } = input;
   const batches = splitBatches(records);
   checkRemainder(records, batches);
   const readCommitted = input.abortedTransactions === null ? null : new ReadCommittedFilter(input.abortedTransactions);
-  const build = options.format === 'json' ? jsonBuilder(input) : binaryBuilder(input);
-  const recordBytesMax = options.recordBytesMax ?? limits.wsDecodeRecordBytesMax;
-  const items: DecodedItem[] = [];
   let nextOffset = fetchOffset;
   let recordBytesRead = 0;
   for (const batch of batches) {
@@ -146,16 +176,16 @@ export function decodeFetchedRecords(input: DecodeInput): DecodeOutput {
       nextOffset = Math.max(nextOffset, lastOffset + 1);
       continue;
     }
-    if (recordBytesRead >= recordBytesMax) break;
+    if (recordBytesRead >= bounds.recordBytesMax) break;
     const logAppendTime = (header.attributes & Attribute.logAppendTime) !== 0;
     try {
-      const walked = storedRecords(batch, { inflatedBytesMax: options.inflatedBytesMax, libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax });
+      const walked = storedRecords(batch, { inflatedBytesMax: bounds.inflatedBytesMax, libraryHeldBytesMax: limits.libraryHeldBytesPerTaskMax });
       recordBytesRead += walked.end - walked.start;
       walkRecords(walked, (record) => {
         const offset = header.baseOffset + record.offsetDelta;
         if (offset < fetchOffset) return;
         const timestamp = logAppendTime ? header.maxTimestamp : header.baseTimestamp + record.timestampDelta;
-        items.push(build(offset, timestamp, record));
+        visit(offset, timestamp, record);
       });
     } catch (error) {
       if (error instanceof RecordFormatError) throw fail('CORRUPT_MESSAGE', error.message);
@@ -175,7 +205,7 @@ export function decodeFetchedRecords(input: DecodeInput): DecodeOutput {
     }
     nextOffset = Math.max(nextOffset, lastOffset + 1);
   }
-  return { items, nextOffset };
+  return { nextOffset, recordBytesRead };
 }
 
 /**

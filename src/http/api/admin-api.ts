@@ -11,6 +11,7 @@ import { routeMessages } from './messages-api.js';
 import { routeMetricsHistory } from './metrics-api.js';
 import { routeQuotas } from './quotas-api.js';
 import { routeReassignments } from './reassignments-api.js';
+import { routeSearches } from './searches-api.js';
 import { routeTenants } from './tenants-api.js';
 import { routeTopics } from './topics-api.js';
 import { routeUsers } from './users-api.js';
@@ -18,6 +19,7 @@ import { routeUsers } from './users-api.js';
 export function routeAdminApi(http: HttpServer, parts: AdminApiParts): void {
   routeTopics(http, parts);
   routeMessages(http, parts);
+  routeSearches(http, parts);
   routeGroups(http, parts);
   routeCluster(http, parts);
   routeAcls(http, parts);

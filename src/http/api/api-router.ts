@@ -15,6 +15,7 @@ import { FAILED_LOGIN_MESSAGE, type HttpAuthenticator } from '../http-auth.js';
 import type { GroupLagHistory } from '../group-lag-history.js';
 import type { HttpMethod, HttpRequest, HttpResponse, HttpServer } from '../http-server.js';
 import { LocalClient } from '../local-client.js';
+import type { SearchJobs } from '../search-jobs.js';
 import type { MetricsHistory } from '../metrics-history.js';
 
 export interface AdminApiParts {
@@ -26,6 +27,8 @@ export interface AdminApiParts {
   readonly history: MetricsHistory;
   /** The consumer groups' lag history (GET /api/v1/groups/:group/lag-history). */
   readonly lagHistory: GroupLagHistory;
+  /** The message searches (searches-api.ts). */
+  readonly searches: SearchJobs;
 }
 
 /** What a route's handler gets: the request, a client acting as its user, and the bound on the broker's work. */

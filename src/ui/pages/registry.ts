@@ -14,6 +14,7 @@ import { TenantPage } from './tenant.tsx';
 import { TenantsPage } from './tenants.tsx';
 import { TopicPage } from './topic.tsx';
 import { TopicsPage } from './topics.tsx';
+import { MessagesPage } from './messages.tsx';
 
 export interface PageProps {
   /** The path's `:name` segments, decoded. */
@@ -40,4 +41,5 @@ export const pages: Page[] = [
   { path: '/tenants/:tenant', title: 'Tenant', component: TenantPage },
   { path: '/topics', title: 'Topics', nav: { label: 'Topics', order: 20 }, component: TopicsPage },
   { path: '/topics/:topic', title: 'Topic', component: TopicPage },
+  { path: '/topics/:topic/messages', title: 'Messages', component: MessagesPage },
 ];
