@@ -28,7 +28,8 @@ const VIEWS: readonly { readonly name: string; readonly path: string }[] = [
 ];
 
 t.test('each page, light and dark', async (t) => {
-  const ui = await startUiBroker(t);
+  // Short history intervals, so 20 s of traffic fill the charts' windows (360 points of 250 ms).
+  const ui = await startUiBroker(t, { 'http.metrics.history.resolution.ms': 250, 'http.group.lag.history.interval.ms': 250 });
   const kafka = new Kafka({ brokers: [`127.0.0.1:${ui.plainPort}`], clientId: 'screenshots', logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
@@ -43,7 +44,6 @@ t.test('each page, light and dark', async (t) => {
     });
   }
   await producer.send({ topic: 'payments', messages: Array.from({ length: 40 }, (_, i) => ({ key: `p-${i}`, value: `payment ${i}` })) });
-  await producer.disconnect();
   // A group that read part of orders, so it has lag.
   const consumer = kafka.consumer({ groupId: 'billing' });
   await consumer.connect();
@@ -59,6 +59,22 @@ t.test('each page, light and dark', async (t) => {
     });
   });
   await consumer.disconnect();
+
+  // 20 s of traffic rising and falling, with a group reading payments as it comes (still a member
+  // while the pages are shown), for the charts: the overview's rates and latency, billing's lag.
+  const analytics = kafka.consumer({ groupId: 'analytics' });
+  await analytics.connect();
+  t.teardown(() => analytics.disconnect());
+  await analytics.subscribe({ topic: 'payments', fromBeginning: true });
+  void analytics.run({ eachMessage: async () => undefined });
+  const trafficEndMs = Date.now() + 20_000;
+  for (let round = 0; Date.now() < trafficEndMs; round++) {
+    const count = 5 + Math.round(20 * (1 + Math.sin(round / 15)));
+    await producer.send({ topic: 'orders', messages: Array.from({ length: count }, (_, i) => ({ key: `customer-${i % 17}`, value: JSON.stringify({ order: round * 100 + i, item: 'tea', amount: i }) })) });
+    await producer.send({ topic: 'payments', messages: Array.from({ length: Math.ceil(count / 2) }, (_, i) => ({ key: `p-${i}`, value: `payment ${round}-${i}` })) });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await producer.disconnect();
   await ui.spate('users', 'create', 'alice', '--password', 'alice-secret');
   await ui.spate('acls', 'add', '--allow-principal', 'User:alice', '--operation', 'Read', '--topic', 'orders');
   await ui.spate('quotas', 'alter', '--user', 'alice', '--add-config', 'producer_byte_rate=1048576');
@@ -73,8 +89,11 @@ t.test('each page, light and dark', async (t) => {
       // A new document for each view, so the theme is applied as a user's first visit applies it.
       await page.goto('about:blank');
       await page.goto(`${ui.httpUrl}/#${view.path}`);
-      await page.waitForLoadState('networkidle');
+      // Loaded: the page's heading shown and nothing loading (the overview polls without end, so never network-idle).
+      await page.locator('main h1').first().waitFor();
+      await page.waitForTimeout(500);
       await page.locator('.busy').waitFor({ state: 'detached' });
+      if (view.name === 'overview') await page.locator('[data-testid=chart-messages][data-points]:not([data-points="0"])').waitFor();
       t.equal(await page.evaluate('document.documentElement.dataset.theme'), theme, `${view.name}: ${theme}`);
       t.equal(await page.getByRole('heading', { name: 'Not found' }).count(), 0, `${view.name}: the page exists (${view.path})`);
       const path = await saveScreenshot(page, `${view.name}-${theme}`);

@@ -22,7 +22,8 @@ const REPLICATION_FACTOR_MAX = 32_767;
 const CONFIG_CHANGES_MAX = 1_000;
 
 export function routeTopics(http: HttpServer, parts: AdminApiParts): void {
-  const stats = new TopicStats(parts.services);
+  // A topic's messages per second: the metrics history's latest interval, once it has one.
+  const stats = new TopicStats(parts.services, (topic) => parts.history.latestTopicRates(topic)?.messagesInPerSec);
 
   apiRoute(http, parts, 'GET', '/api/v1/topics', async ({ request, client, timeoutMs }) => {
     const internal = optionalBoolean('internal', query(request, 'internal')) ?? false;

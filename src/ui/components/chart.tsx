@@ -28,6 +28,14 @@ export interface TimeChartProps {
 
 const PALETTE = ['--chart-1', '--chart-2', '--chart-3', '--chart-4'];
 
+/** A tick's time of day: seconds shown when the ticks are under a minute apart. */
+function clock(seconds: number, stepSeconds: number): string {
+  const date = new Date(seconds * 1000);
+  const pad = (value: number) => String(value).padStart(2, '0');
+  const minutes = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  return stepSeconds < 60 ? `${minutes}:${pad(date.getSeconds())}` : minutes;
+}
+
 function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 }
@@ -61,7 +69,8 @@ export function TimeChart(props: TimeChartProps) {
         })),
       ],
       axes: [
-        { stroke: text, grid: { stroke: grid } },
+        // Times as HH:MM (with seconds when ticks are under a minute apart), in the browser's zone: uPlot's default adds the date to ticks, and they overlap.
+        { stroke: text, grid: { stroke: grid }, space: 90, values: (_: uPlot, ticks: number[]) => ticks.map((tick, i) => clock(tick, i > 0 ? tick - ticks[i - 1]! : ticks.length > 1 ? ticks[1]! - tick : 60)) },
         {
           stroke: text,
           grid: { stroke: grid },
