@@ -34,7 +34,7 @@ t.test('each page, light and dark', async (t) => {
   const admin = kafka.admin();
   await admin.connect();
   t.teardown(() => admin.disconnect());
-  await admin.createTopics({ topics: [{ topic: 'orders', numPartitions: 3 }, { topic: 'payments', numPartitions: 2 }, { topic: 'audit', numPartitions: 1 }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic: 'orders', numPartitions: 3 }, { topic: 'payments', numPartitions: 2 }, { topic: 'audit', numPartitions: 1 }, { topic: 'acme.orders', numPartitions: 3 }], waitForLeaders: true });
   const producer = kafka.producer();
   await producer.connect();
   for (let batch = 0; batch < 10; batch++) {
@@ -44,6 +44,7 @@ t.test('each page, light and dark', async (t) => {
     });
   }
   await producer.send({ topic: 'payments', messages: Array.from({ length: 40 }, (_, i) => ({ key: `p-${i}`, value: `payment ${i}` })) });
+  await producer.send({ topic: 'acme.orders', messages: Array.from({ length: 500 }, (_, i) => ({ key: `a-${i}`, value: 'x'.repeat(200) })) });
   // A group that read part of orders, so it has lag.
   const consumer = kafka.consumer({ groupId: 'billing' });
   await consumer.connect();
