@@ -81,7 +81,7 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
   const running = broker;
   const listeners = running.listeners.map((listener) => `${listener.name}://${listener.host}:${listener.port}`).join(', ');
   const http = running.httpListeners.map((listener) => `${listener.scheme}://${listener.host}:${listener.port}`).join(', ');
-  logger.info(`broker ready on ${listeners}${http === '' ? '' : `; HTTP (/metrics) on ${http}`}`);
+  logger.info(`broker ready on ${listeners}${http === '' ? '' : `; HTTP (the admin UI at /, /metrics) on ${http}`}`);
   return new Promise<number>((resolve) => {
     stopRequested = (signal) => {
       logger.info(`${signal}: shutting down (finishing in-flight requests)`);

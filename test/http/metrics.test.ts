@@ -100,7 +100,7 @@ t.test('http.listeners is parsed as the key says', async (t) => {
 t.test('/metrics after a known workload: bytes and messages per topic, log gauges, group lag', async (t) => {
   const httpPort = await freePort();
   const broker = await BrokerProcess.start(t, { overrides: { 'http.listeners': `http://127.0.0.1:${httpPort}`, 'group.initial.rebalance.delay.ms': 0 } });
-  t.match(broker.log, `HTTP (/metrics) on http://127.0.0.1:${httpPort}`, 'the ready line names the HTTP listener');
+  t.match(broker.log, `HTTP (the admin UI at /, /metrics) on http://127.0.0.1:${httpPort}`, 'the ready line names the HTTP listener');
 
   const client = await RawClient.connect(t, broker.port);
   const created = await client.request(createTopicsApi, 5, { topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 1, configs: [] }], timeoutMs: 5000 });
