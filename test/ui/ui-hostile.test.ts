@@ -38,3 +38,31 @@ t.test('CSV export does not hand formulas from records to a spreadsheet', async 
   t.match(text, /,'-2\+3,/, 'and one starting with -');
   t.notMatch(text, /(^|,)"?[=+\-@\t\r]/m, 'no cell starts with a formula character');
 });
+
+t.test('a JSON path whose unions multiply is refused at once, not tried for seconds on the main thread', async (t) => {
+  const { plainPort, httpUrl } = await startUiBroker(t);
+  const kafka = new Kafka({ brokers: [`127.0.0.1:${plainPort}`], clientId: 'ui-hostile-test', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  t.teardown(() => admin.disconnect());
+  await admin.createTopics({ topics: [{ topic: 'paths', numPartitions: 1 }], waitForLeaders: true });
+  const authorization = `Basic ${Buffer.from(`${OPERATOR.user}:${OPERATOR.password}`).toString('base64')}`;
+  // 1,204 characters, within searchPatternCharsMax: before, 35 s and 3 GB of the main thread's.
+  const union = `[${Array(200).fill('*').join(',')}]`;
+  const started = Date.now();
+  const response = await fetch(`${httpUrl}/api/v1/topics/paths/searches`, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/json' },
+    body: JSON.stringify({ field: 'value', mode: 'jsonpath', pattern: `$${union}${union}${union}` }),
+    signal: AbortSignal.timeout(5_000),
+  });
+  t.equal(response.status, 400, 'answered 400');
+  t.match(((await response.json()) as { message?: string }).message ?? '', /comma/, 'saying why');
+  t.ok(Date.now() - started < 2_000, 'at once');
+  const fine = await fetch(`${httpUrl}/api/v1/topics/paths/searches`, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/json' },
+    body: JSON.stringify({ field: 'value', mode: 'jsonpath', pattern: "$['a','b'][?(@.c > 1)]" }),
+  });
+  t.equal(fine.status, 202, 'a path with a small union still starts');
+});
