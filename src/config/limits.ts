@@ -561,4 +561,11 @@ export const limits = {
   searchBytesPerSecondMax: 32 * 1024 * 1024,
   /** Characters of a search's pattern (a substring, a regex, a JSON path). */
   searchPatternCharsMax: 4 * 1024,
+  /**
+   * Commas in a search's JSON path (its unions' members, `['a','b']`). The path is tried on a small
+   * sample on the main thread where the search starts (operations/record-match.ts), and each union
+   * multiplies what a step selects: `$[*,*,…][*,*,…][*,*,…]`, 1,204 characters, took that thread
+   * 35 s and 3 GB.
+   */
+  searchJsonPathCommasMax: 32,
 } as const;

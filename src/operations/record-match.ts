@@ -95,6 +95,8 @@ function compileText(condition: SearchCondition): BytesMatcher {
     case 'jsonpath': {
       const path = condition.pattern;
       const equals = condition.equals;
+      const commas = path.split(',').length - 1;
+      if (commas > limits.searchJsonPathCommasMax) throw new ConditionError(`the JSON path has ${commas} commas (members of unions), more than ${limits.searchJsonPathCommasMax}`);
       const select = (json: unknown): unknown[] => JSONPath({ path, json: json as object, eval: 'safe', wrap: true, ignoreEvalErrors: true }) as unknown[];
       // A filter is parsed (by jsep) only where it is applied: on a sample with a child of each
       // kind, errors jsep throws (with `description`) are the pattern's syntax; others are what

@@ -148,13 +148,16 @@ export function exportObjects(rows: readonly Row[]): object[] {
   }));
 }
 
+/** A spreadsheet takes a cell starting with = + - @ (or a tab or CR) as a formula (CSV injection, OWASP): such text from records is written with a leading '. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 function csvField(value: string | number | null): string {
   if (value === null) return '';
-  const text = String(value);
+  const text = typeof value === 'string' && FORMULA_START.test(value) ? `'${value}` : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** RFC 4180 CSV: partition, offset, timestamp, key, value, headers (as JSON). */
+/** RFC 4180 CSV: partition, offset, timestamp, key, value, headers (as JSON); text cells that would start a formula begin with '. */
 export function toCsv(rows: readonly Row[]): string {
   const lines = ['partition,offset,timestamp,key,value,headers'];
   for (const row of rows) {
