@@ -47,7 +47,7 @@ export class HttpSide {
   static async start(settings: HttpSettings, parts: HttpSideParts): Promise<HttpSide> {
     const server = await httpServer(settings.server, parts.logger);
     const auth = new HttpAuthenticator(parts.services);
-    const history = new MetricsHistory(parts.metrics, { resolutionMs: settings.historyResolutionMs });
+    const history = new MetricsHistory(parts.metrics, { resolutionMs: settings.historyResolutionMs, topicExists: (topic) => parts.services.partitions.topic(topic) !== undefined });
     routeMetrics(server, parts.metrics);
     routeLogin(server, auth);
     routeWsClient(server);

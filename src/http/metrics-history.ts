@@ -80,6 +80,12 @@ const newReading = (): RequestReading => ({ requests: 0, durationSumSeconds: 0, 
 
 export interface MetricsHistoryOptions {
   readonly resolutionMs: number;
+  /**
+   * Whether a topic exists now. A deleted topic's history is dropped at the next point, so a new
+   * topic of the same name (perhaps another tenant's) never shows the old one's traffic; the
+   * counters of metrics.ts are pruned only at a scrape.
+   */
+  readonly topicExists?: (topic: string) => boolean;
   readonly pointsMax?: number;
   readonly topicsMax?: number;
 }
@@ -88,6 +94,7 @@ export class MetricsHistory {
   readonly resolutionMs: number;
   readonly pointsMax: number;
   private readonly topicsMax: number;
+  private readonly topicExists: (topic: string) => boolean;
   private timer: NodeJS.Timeout | null = null;
   /** Points written so far; the ring's next slot is `written % pointsMax`. */
   private written = 0;
@@ -113,6 +120,7 @@ export class MetricsHistory {
     this.resolutionMs = options.resolutionMs;
     this.pointsMax = options.pointsMax ?? limits.metricsHistoryPointsMax;
     this.topicsMax = options.topicsMax ?? limits.metricsHistoryTopicsMax;
+    this.topicExists = options.topicExists ?? (() => true);
     if (!(this.pointsMax >= 1 && this.topicsMax >= 0 && this.resolutionMs > 0)) throw new Error(`metrics history: bad bounds (points ${this.pointsMax}, topics ${this.topicsMax}, resolution ${this.resolutionMs} ms)`);
     const ring = (): Float64Array => new Float64Array(this.pointsMax);
     this.timesMs = ring();
@@ -182,6 +190,7 @@ export class MetricsHistory {
         totals[count] += delta[count];
         if (delta[count] > 0) active = true;
       }
+      if (!this.topicExists(topic)) continue;
       let ring = this.topics.get(topic);
       if (active) ring = this.track(topic, ring, nowMs);
       if (ring !== undefined) {
@@ -189,7 +198,7 @@ export class MetricsHistory {
         seen.add(topic);
       }
     }
-    // A tracked topic gone from the counters (deleted, pruned at a scrape) is dropped.
+    // A tracked topic deleted, or gone from the counters (pruned at a scrape), is dropped.
     for (const topic of this.topics.keys()) if (!seen.has(topic)) this.topics.delete(topic);
     for (const count of COUNTS) this.counts[count][slot] = totals[count];
     this.previousTopics = readings;

@@ -122,6 +122,26 @@ t.test('the ring: points are what the counters gained, bounded in points and top
   t.equal(history.topic('b').trackedSinceMs, null);
 });
 
+t.test('a deleted topic\'s history is dropped at the next point, so a new topic of its name starts empty', async (t) => {
+  const counters = new FakeCounters();
+  const existing = new Set(['orders']);
+  const history = new MetricsHistory(counters, { resolutionMs: 10_000, topicExists: (topic) => existing.has(topic) });
+  history.baseline(0);
+  counters.add('orders', 5_000, 50);
+  history.sample(10_000);
+  t.same(history.topic('orders').bytesInPerSec, [500]);
+  // Deleted; the counters of metrics.ts keep it until a scrape prunes them.
+  existing.delete('orders');
+  history.sample(20_000);
+  t.equal(history.topic('orders').trackedSinceMs, null, 'dropped once the topic is gone');
+  // A new topic of the same name: none of the old traffic.
+  existing.add('orders');
+  counters.add('orders', 1_000, 10);
+  history.sample(30_000);
+  t.same(history.topic('orders').bytesInPerSec, [0, 0, 100], 'the new topic\'s history holds only its own traffic');
+  t.equal(history.topic('orders').trackedSinceMs, 30_000);
+});
+
 t.test('the latency quantile', async (t) => {
   const before = new Float64Array(DURATION_BUCKETS_SECONDS.length + 1);
   const now = new Float64Array(DURATION_BUCKETS_SECONDS.length + 1);
