@@ -539,6 +539,12 @@ export const limits = {
   /** Searches a broker remembers, running and finished; past it the oldest finished one is forgotten (and a new one refused while all are running). */
   searchesKeptMax: 32,
   /**
+   * Searches one user keeps, running and finished: past it the user's own oldest finished search
+   * is forgotten for the next, so one user churning searches does not push others' results out
+   * of searchesKeptMax (that takes searchesKeptMax / this users at once).
+   */
+  searchesKeptPerUserMax: 8,
+  /**
    * Bytes one search's Fetch asks for (max_bytes; one batch more when a single batch is larger,
    * KIP-74): what the main thread reads for a search at a time, copied into the search's own slot
    * of shared memory (kept for the search, reused every fetch) for its thread.

@@ -52,6 +52,11 @@ export class SearchJobs {
     if (running.length >= limits.searchesRunningMax) throw new SearchesBusyError(`${running.length} searches are running on this broker (limits.searchesRunningMax); cancel one or wait`);
     const mine = running.filter((job) => job.owner === owner).length;
     if (mine >= limits.searchesRunningPerUserMax) throw new SearchesBusyError(`${owner} has ${mine} searches running (limits.searchesRunningPerUserMax); cancel one or wait`);
+    // A user's own oldest finished search makes room for its next one first, so one user starting
+    // and cancelling searches cannot push other users' results out before searchRetainedMs.
+    const jobs = [...this.jobs.values()];
+    const ownFinished = jobs.filter((job) => job.owner === owner && job.progress.state !== 'running');
+    if (jobs.filter((job) => job.owner === owner).length >= limits.searchesKeptPerUserMax && ownFinished.length > 0) this.jobs.delete(ownFinished[0]!.id);
     if (this.jobs.size >= limits.searchesKeptMax) {
       const oldestFinished = [...this.jobs.values()].find((job) => job.progress.state !== 'running');
       if (oldestFinished === undefined) throw new SearchesBusyError(`${this.jobs.size} searches are held (limits.searchesKeptMax)`);

@@ -256,4 +256,15 @@ t.test('a broker with an authorizer: without READ, 403; another user\'s search, 
   t.same([bobReads.status, bobReads.body.error], [404, 'RESOURCE_NOT_FOUND'], 'alice\'s search is 404 to bob');
   const bobCancels = await api(httpPort, 'DELETE', `/api/v1/searches/${aliceSearch.body.id}`, { user: 'bob' });
   t.equal(bobCancels.status, 404, 'and bob cannot cancel it');
+  // A user churning searches (bob, now allowed to read) pushes out his own finished ones, not
+  // alice's: limits.searchesKeptPerUserMax before limits.searchesKeptMax.
+  const bobReadAcl = await spate(bootstrap, ['acls', 'add', '--allow-principal', 'User:bob', '--operation', 'Read', '--topic', 'secret']);
+  t.equal(bobReadAcl.code, 0, describe(bobReadAcl));
+  for (let i = 0; i < 40; i++) {
+    const churn = await api(httpPort, 'POST', '/api/v1/topics/secret/searches', { user: 'bob', body: { field: 'value', mode: 'substring', pattern: `churn-${i}` } });
+    t.equal(churn.status, 202, `bob's churn search ${i}`);
+    await api(httpPort, 'DELETE', `/api/v1/searches/${churn.body.id}`, { user: 'bob' });
+  }
+  const aliceAfter = await api(httpPort, 'GET', `/api/v1/searches/${aliceSearch.body.id}`, { user: 'alice' });
+  t.same([aliceAfter.status, aliceAfter.body.state], [200, 'done'], 'alice\'s finished search is still there after another user\'s 40');
 });
