@@ -1,9 +1,10 @@
 // The Messages page (src/ui/pages/messages.tsx) in Debian's Chromium against a broker process with
-// the ACL authorizer, as the operator: the flow of the issue's operator acceptance test — produce
-// three messages with headers from the page, find one by a header value, export the result as JSON
-// (and CSV) and check the downloaded file — each step checked with kafkajs; then browsing a
-// partition from an offset and a time, the value shown as pretty JSON and hex, a JSON path search,
-// and a refused produce shown in Kafka's words.
+// the ACL authorizer, as the operator: the issue's operator acceptance test — create a topic with a
+// config on the Topics page, produce three messages with headers from the page, find one by a
+// header value, export the result as JSON (and CSV) and check the downloaded file, and delete the
+// topic — each step checked with kafkajs; on the way, browsing a partition from an offset and a
+// time, the value shown as pretty JSON and hex, a JSON path search, and a refused produce shown in
+// Kafka's words.
 
 import { readFileSync } from 'node:fs';
 import kafkajs from 'kafkajs';
@@ -13,6 +14,8 @@ import { launchChromium } from '../helpers/browser.js';
 import { OPERATOR, openUi, saveScreenshot, startUiBroker } from '../helpers/admin-ui.js';
 
 const { Kafka, logLevel } = kafkajs;
+/** kafkajs's ConfigResourceTypes.TOPIC (the named export is missing from its ESM entry). */
+const TOPIC_CONFIG_RESOURCE = 2;
 
 const browser = await launchChromium(t);
 
@@ -32,16 +35,35 @@ async function downloaded(page: Page, testid: string): Promise<{ name: string; t
   return { name: download.suggestedFilename(), text: readFileSync(path, 'utf8') };
 }
 
-t.test('produce three messages with headers, find one by a header value, export it', async (t) => {
+t.test('create a topic, produce three messages with headers, find one by a header value, export it, delete the topic', async (t) => {
   const { plainPort, httpUrl } = await startUiBroker(t);
   const kafka = new Kafka({ brokers: [`127.0.0.1:${plainPort}`], clientId: 'messages-ui-test', logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   t.teardown(() => admin.disconnect());
-  await admin.createTopics({ topics: [{ topic: 'orders', numPartitions: 2 }], waitForLeaders: true });
 
-  const { page, pageErrors } = await openUi(browser, httpUrl, OPERATOR, '/topics/orders/messages?tab=produce');
+  // ---- create the topic with a config, on the Topics page ----
+  const { page, pageErrors } = await openUi(browser, httpUrl, OPERATOR, '/topics');
+  await page.getByTestId('create-topic').click();
+  await page.getByTestId('topic-name').fill('orders');
+  await page.getByTestId('topic-partitions').fill('2');
+  await page.getByTestId('config-add').click();
+  await page.getByTestId('config-key-0').selectOption('cleanup.policy');
+  await page.getByTestId('config-value-0').fill('compact,delete');
+  await page.getByTestId('config-add').click();
+  await page.getByTestId('config-key-1').selectOption('retention.ms');
+  await page.getByTestId('config-value-1').fill('86400000');
+  await page.getByTestId('create-submit').click();
+  await page.getByTestId('topic-title').filter({ hasText: 'orders' }).waitFor();
+  t.equal((await admin.fetchTopicMetadata({ topics: ['orders'] })).topics[0]!.partitions.length, 2, 'kafkajs: orders has 2 partitions');
+  const configs = await admin.describeConfigs({ resources: [{ type: TOPIC_CONFIG_RESOURCE, name: 'orders' }], includeSynonyms: false });
+  const configOf = (name: string) => configs.resources[0]?.configEntries.find((entry) => entry.configName === name)?.configValue;
+  t.same([configOf('cleanup.policy'), configOf('retention.ms')], ['compact,delete', '86400000'], 'kafkajs: with its configs');
+
+  // ---- to its messages, by the topic page's link ----
+  await page.getByTestId('topic-messages-link').click();
   await page.getByRole('heading', { name: /Messages of orders/ }).waitFor();
+  await page.getByTestId('tab-produce').click();
 
   // ---- produce three messages with headers ----
   const sent = [
@@ -187,5 +209,17 @@ t.test('produce three messages with headers, find one by a header value, export 
   await page.getByTestId('produce-submit').click();
   await page.getByTestId('produce-error').waitFor();
   t.match(await page.getByTestId('produce-error').textContent(), /UNKNOWN_TOPIC_OR_PARTITION/, 'a partition that does not exist: Kafka\'s error');
+
+  // ---- delete the topic, after the confirmation ----
+  await page.getByRole('link', { name: 'orders' }).first().click();
+  await page.getByTestId('topic-title').filter({ hasText: 'orders' }).waitFor();
+  await page.getByTestId('topic-delete').click();
+  await page.getByTestId('confirm-ok').click();
+  await page.getByRole('heading', { name: 'Topics' }).waitFor();
+  for (const deadline = Date.now() + 10_000; (await admin.listTopics()).includes('orders'); ) {
+    if (Date.now() > deadline) throw new Error('kafkajs still lists orders 10 s after the delete');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.pass('kafkajs: the topic is deleted');
   t.same(pageErrors.filter((error) => !/messages answered 404/.test(error)), [], 'no other page errors');
 });
