@@ -34,6 +34,20 @@ t.test('an open broker: the page, its headers, no login form', async (t) => {
     t.match(asset.headers.get('content-type'), type, `${path}'s type`);
     t.notMatch(await asset.text(), /\bhttps?:\/\/(?!www\.w3\.org)[\w.-]+\//, `${path} fetches nothing from another host`);
   }
+  // Gzipped for a client that accepts it (fetch does, and inflates it), as it is for one that does not.
+  const gzipped = await fetch(`${base}/ui/app.js`);
+  t.equal(gzipped.headers.get('content-encoding'), 'gzip', 'the bundle gzipped for a client that accepts gzip');
+  const inflated = await gzipped.text();
+  const { request } = await import('node:http');
+  const plain = await new Promise<{ encoding: string | undefined; body: string }>((resolve, reject) => {
+    request(`${base}/ui/app.js`, { headers: { 'accept-encoding': 'identity' } }, (response) => {
+      const parts: Buffer[] = [];
+      response.on('data', (part: Buffer) => parts.push(part));
+      response.on('end', () => resolve({ encoding: response.headers['content-encoding'], body: Buffer.concat(parts).toString('utf8') }));
+    }).on('error', reject).end();
+  });
+  t.equal(plain.encoding, undefined, 'and as it is for one that does not');
+  t.equal(inflated, plain.body, 'the same bundle either way');
   t.same(await (await fetch(`${base}/api/v1/whoami`)).json(), { principal: 'User:ANONYMOUS', authenticated: false, authorizer: false });
 
   const { page: tab, pageErrors, consoleErrors } = await openPage(browser, `${base}/#/no-such-view`);
