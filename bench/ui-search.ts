@@ -18,11 +18,6 @@
 //
 // Writes bench/results/ui-search.json. See bench/README.md ("ui-search").
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BenchError,
@@ -30,7 +25,6 @@ import {
   findProjectRoot,
   fixed,
   formatTable,
-  freePort,
   gitRevision,
   integerOption,
   machineInfo,
@@ -43,6 +37,7 @@ import {
 } from './lib/bench-common.js';
 import { KafkaClient } from '../src/network/kafka-client.js';
 import { createTopic, fillTopic, produceFor } from './lib/topic-filler.js';
+import { startBrokerChild, stopBrokerChild } from './lib/broker-child.js';
 
 const USAGE = `usage: node dist/bench/ui-search.js [options]
   --topic-bytes N   bytes in the searched topic (default 1GiB)
@@ -57,50 +52,6 @@ const LOAD_TOPIC = 'load';
 const PARTITIONS = 4;
 /** Matches no filler record: every record is decoded and tested. */
 const CONDITION = { field: 'value', mode: 'regex', pattern: '"kind":"needle-[0-9]+"' };
-
-interface Broker {
-  readonly child: ChildProcess;
-  readonly kafkaPort: number;
-  readonly httpPort: number;
-  readonly dataDir: string;
-  output: string;
-}
-
-async function startBroker(projectRoot: string): Promise<Broker> {
-  const kafkaPort = await freePort();
-  const httpPort = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'spate-ui-search-'));
-  const args = [join(projectRoot, 'dist', 'src', 'main.js'), '--override', `listeners=PLAINTEXT://127.0.0.1:${kafkaPort}`, '--override', `log.dirs=${dataDir}`, '--override', `http.listeners=http://127.0.0.1:${httpPort}`];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const broker: Broker = { child, kafkaPort, httpPort, dataDir, output: '' };
-  child.stdout!.on('data', (chunk: Buffer) => (broker.output = (broker.output + chunk.toString('utf8')).slice(-20_000)));
-  child.stderr!.on('data', (chunk: Buffer) => (broker.output = (broker.output + chunk.toString('utf8')).slice(-20_000)));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new BenchError(`the broker exited (code ${child.exitCode}) while starting:\n${broker.output}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(kafkaPort, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (up) return broker;
-    if (Date.now() > deadline) throw new BenchError(`the broker did not listen on ${kafkaPort} within 30 s:\n${broker.output}`);
-    await sleep(100);
-  }
-}
-
-async function stopBroker(broker: Broker): Promise<void> {
-  if (broker.child.exitCode === null && broker.child.signalCode === null) {
-    const exited = new Promise<void>((resolve) => broker.child.once('exit', () => resolve()));
-    broker.child.kill('SIGTERM');
-    const timer = setTimeout(() => broker.child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  rmSync(broker.dataDir, { recursive: true, force: true });
-}
 
 async function api(port: number, method: string, path: string, body?: unknown): Promise<any> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
@@ -166,7 +117,7 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   console.log(`ui-search: producer throughput with and without a message search; machine: ${machine.cpuCount} × ${machine.cpuModel ?? '?'}, node ${machine.node}`);
   await waitForQuiet(settings.quietWaitSeconds);
-  const broker = await startBroker(projectRoot);
+  const broker = await startBrokerChild(projectRoot, 'ui-search');
   const runs: RunResult[] = [];
   let fill: { bytes: number; seconds: number };
   try {
@@ -205,7 +156,7 @@ async function main(): Promise<void> {
       console.log(`run ${run}: producer ${fixed(result.aloneMBps, 1)} MB/s alone, ${fixed(result.withSearchMBps, 1)} MB/s with a search scanning ${fixed(result.searchScanMBps, 1)} MB/s (${result.searches} search${result.searches === 1 ? '' : 'es'})`);
     }
   } finally {
-    await stopBroker(broker);
+    await stopBrokerChild(broker);
   }
   const aloneMBps = median(runs.map((r) => r.aloneMBps));
   const withSearchMBps = median(runs.map((r) => r.withSearchMBps));

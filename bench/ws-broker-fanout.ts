@@ -14,10 +14,9 @@
 //
 // Writes bench/results/ws-broker-fanout.json. See bench/README.md ("ws-broker-fanout").
 
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +25,6 @@ import {
   BenchError,
   findProjectRoot,
   formatTable,
-  freePort,
   gitRevision,
   integerFormat,
   integerOption,
@@ -39,6 +37,7 @@ import {
   waitForQuiet,
   writeResults,
 } from './lib/bench-common.js';
+import { startBrokerChild, stopBrokerChild, type BrokerChild } from './lib/broker-child.js';
 import { ask, nextMessage, stopChild } from './lib/child-ipc.js';
 import { CLOCK_TICKS_PER_SECOND, hostCpuTimes } from './lib/measure.js';
 import type { BrokerClientSnap } from './lib/ws-broker-fanout-client.js';
@@ -111,59 +110,12 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
 // ---------------------------------------------------------------------------------------
 // The broker process, measured from /proc
 
-interface Broker {
-  readonly child: ChildProcess;
-  readonly kafkaPort: number;
-  readonly httpPort: number;
-  readonly dataDir: string;
-  output: string;
-}
-
-async function startBroker(projectRoot: string, implementation: Implementation): Promise<Broker> {
-  const kafkaPort = await freePort();
-  const httpPort = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'spate-ws-broker-fanout-'));
-  const args = [
-    join(projectRoot, 'dist', 'src', 'main.js'),
-    '--override', `listeners=PLAINTEXT://127.0.0.1:${kafkaPort}`,
-    '--override', `log.dirs=${dataDir}`,
-    '--override', `http.listeners=http://127.0.0.1:${httpPort}`,
-    '--override', `http.server=${implementation}`,
-  ];
-  // Spawned as node itself (no shell), so the child's pid and /proc/<pid> are the broker's.
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const broker: Broker = { child, kafkaPort, httpPort, dataDir, output: '' };
-  child.stdout!.on('data', (chunk: Buffer) => (broker.output = (broker.output + chunk.toString('utf8')).slice(-20_000)));
-  child.stderr!.on('data', (chunk: Buffer) => (broker.output = (broker.output + chunk.toString('utf8')).slice(-20_000)));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new BenchError(`the broker exited (code ${child.exitCode}) while starting:\n${broker.output}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(kafkaPort, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (up) break;
-    if (Date.now() > deadline) throw new BenchError(`the broker did not listen on ${kafkaPort} within 30 s:\n${broker.output}`);
-    await sleep(100);
-  }
-  // http.server=uws falls back to node where the binary does not load: the benchmark must measure uWS or fail.
+/** A broker on `implementation`, checked to be served by it (http.server=uws falls back to node where the binary does not load: the benchmark must measure uWS or fail). */
+async function startBroker(projectRoot: string, implementation: Implementation): Promise<BrokerChild> {
+  const broker = await startBrokerChild(projectRoot, 'ws-broker-fanout', { 'http.server': implementation });
   const servedByUws = /HTTP listening on .*\(uWebSockets\.js\)/.test(broker.output);
   if (servedByUws !== (implementation === 'uws')) throw new BenchError(`http.server=${implementation}, but the broker's log says otherwise:\n${broker.output}`);
   return broker;
-}
-
-async function stopBroker(broker: Broker): Promise<void> {
-  if (broker.child.exitCode === null && broker.child.signalCode === null) {
-    const exited = new Promise<void>((resolve) => broker.child.once('exit', () => resolve()));
-    broker.child.kill('SIGTERM');
-    const timer = setTimeout(() => broker.child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  rmSync(broker.dataDir, { recursive: true, force: true });
 }
 
 /** User + system CPU of a process in µs, from /proc/<pid>/stat (utime, stime: fields 14 and 15). */
@@ -330,7 +282,7 @@ async function runCase(settings: Settings, projectRoot: string, run: number, imp
   } finally {
     await Promise.all(clients.map(stopChild));
     await producer?.stop().catch(() => undefined);
-    await stopBroker(broker);
+    await stopBrokerChild(broker);
   }
 }
 
