@@ -39,7 +39,13 @@ export async function openPage(browser: Browser, url: string): Promise<OpenedPag
   page.on('response', (response) => {
     if (response.status() >= 400) pageErrors.push(`${response.url()} answered ${response.status()}`);
   });
-  page.on('requestfailed', (request) => pageErrors.push(`request failed: ${request.url()} (${request.failure()?.errorText ?? 'unknown'})`));
+  page.on('requestfailed', (request) => {
+    const reason = request.failure()?.errorText ?? 'unknown';
+    // A page cancels its own requests (an AbortController when a view unmounts mid-refresh);
+    // Chromium reports those as net::ERR_ABORTED, which is the page working, not failing.
+    if (reason === 'net::ERR_ABORTED') return;
+    pageErrors.push(`request failed: ${request.url()} (${reason})`);
+  });
   const response = await page.goto(url);
   if (response === null || response.status() !== 200) throw new Error(`${url} answered ${response?.status() ?? 'nothing'}`);
   return { page, pageErrors, consoleErrors };
