@@ -312,10 +312,17 @@ class Task implements StreamTask {
     for (const [topic, node] of subtopology.sources) this.sources.set(topic, processes.get(node)!);
   }
 
-  restore(store: string, key: Buffer, value: Buffer | null): void {
+  /**
+   * `timestampMs`, the changelog record's timestamp (that of the input record that caused the
+   * write), is beyond the contract: when given, stream time resumes from the largest one, so a
+   * restored windowed aggregation still drops the records that were late before the restart
+   * (Kafka keeps stream time in the committed offsets' metadata instead).
+   */
+  restore(store: string, key: Buffer, value: Buffer | null, timestampMs?: number): void {
     const target = this.storesByName.get(store);
     if (!target) throw new RangeError(`task ${taskName(this.id)} has no store ${store}`);
     target.restore(key, value);
+    if (timestampMs !== undefined && timestampMs > this.streamTime) this.streamTime = timestampMs;
   }
 
   /** The store a changelog topic belongs to (for runners that hold changelog records by topic). */
