@@ -538,8 +538,8 @@ export class KGroupedStream<K, V> {
   private aggregateInto(prefix: string, name: string | undefined, aggregateSerde: SerdeSlot, initializer: (() => unknown) | undefined, aggregator: Aggregator): KTable<K, unknown> {
     const builder = this.stream.builder;
     const storeName = name ?? builder.newName(`${prefix}STATE-STORE-`);
+    const parent = this.upstream(storeName); // first: it throws on a repartition name in use
     builder.addStore({ name: storeName, kind: 'keyValue', keySerde: this.keySerde, valueSerde: aggregateSerde });
-    const parent = this.upstream(storeName);
     const node = builder.addNode({
       name: builder.newName(prefix),
       kind: 'processor',
@@ -593,9 +593,9 @@ export class TimeWindowedKStream<K, V> {
     const windows = this.windows;
     const storeName = name ?? builder.newName(`${prefix}STATE-STORE-`);
     const keySerde = this.grouped.groupKeySerde;
+    const parent = this.grouped.upstream(storeName); // first: it throws on a repartition name in use
     // Kafka's default retention for a window store: size + grace, so a window lives until it closes.
     builder.addStore({ name: storeName, kind: 'window', keySerde, valueSerde: aggregateSerde, windowSizeMs: windows.sizeMs, retentionMs: windows.sizeMs + windows.graceMs });
-    const parent = this.grouped.upstream(storeName);
     const node = builder.addNode({
       name: builder.newName(prefix),
       kind: 'processor',
