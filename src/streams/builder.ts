@@ -227,7 +227,7 @@ export class StreamsBuilder {
     const valueSerde = constant(options.valueSerde) ?? defaultValue;
     const source = this.addSource(this.newName('KSTREAM-SOURCE-'), [{ name: topic, internal: false }], keySerde, valueSerde);
     const storeName = options.storeName ?? this.newName(`${topic}-STATE-STORE-`);
-    this.addStore({ name: storeName, kind: 'keyValue', keySerde, valueSerde });
+    this.addStore({ name: storeName, kind: 'keyValue', keySerde, valueSerde, timestamped: true });
     const node = this.addNode({
       name: this.newName('KTABLE-SOURCE-'),
       kind: 'processor',
@@ -440,7 +440,7 @@ export class KStream<K, V> {
    */
   process<K2, V2>(processor: Processor<K, V, K2, V2>, options: { stores?: StoreSpec[]; name?: string } = {}): KStream<K2, V2> {
     const stores = options.stores ?? [];
-    for (const store of stores) this.builder.addStore({ name: store.name, kind: 'keyValue', keySerde: () => store.keySerde, valueSerde: () => store.valueSerde });
+    for (const store of stores) this.builder.addStore({ name: store.name, kind: 'keyValue', keySerde: () => store.keySerde, valueSerde: () => store.valueSerde, timestamped: false });
     const storeNames = stores.map((s) => s.name);
     const node = this.builder.addNode({
       name: options.name ?? this.builder.newName('KSTREAM-PROCESSOR-'),
@@ -539,7 +539,7 @@ export class KGroupedStream<K, V> {
     const builder = this.stream.builder;
     const storeName = name ?? builder.newName(`${prefix}STATE-STORE-`);
     const parent = this.upstream(storeName); // first: it throws on a repartition name in use
-    builder.addStore({ name: storeName, kind: 'keyValue', keySerde: this.keySerde, valueSerde: aggregateSerde });
+    builder.addStore({ name: storeName, kind: 'keyValue', keySerde: this.keySerde, valueSerde: aggregateSerde, timestamped: true });
     const node = builder.addNode({
       name: builder.newName(prefix),
       kind: 'processor',
@@ -549,11 +549,13 @@ export class KGroupedStream<K, V> {
         const store = runtime.store(storeName) as InMemoryKeyValueStore<unknown, unknown>;
         return (record) => {
           if (record.key == null || record.value == null) return;
-          const old = store.get(record.key);
-          const start = old !== undefined ? old : initializer ? initializer() : undefined;
+          const old = store.getWithTimestamp(record.key);
+          const start = old !== undefined ? old.value : initializer ? initializer() : undefined;
           const next = aggregator(record.key, record.value, start);
-          store.put(record.key, next);
-          runtime.forward({ ...record, value: next });
+          // As Kafka: an aggregate's timestamp is the largest of the records that made it.
+          const timestamp = old !== undefined ? Math.max(old.timestamp, record.timestamp) : record.timestamp;
+          store.put(record.key, next, timestamp);
+          runtime.forward({ ...record, value: next, timestamp });
         };
       },
     });
@@ -595,7 +597,7 @@ export class TimeWindowedKStream<K, V> {
     const keySerde = this.grouped.groupKeySerde;
     const parent = this.grouped.upstream(storeName); // first: it throws on a repartition name in use
     // Kafka's default retention for a window store: size + grace, so a window lives until it closes.
-    builder.addStore({ name: storeName, kind: 'window', keySerde, valueSerde: aggregateSerde, windowSizeMs: windows.sizeMs, retentionMs: windows.sizeMs + windows.graceMs });
+    builder.addStore({ name: storeName, kind: 'window', keySerde, valueSerde: aggregateSerde, timestamped: true, windowSizeMs: windows.sizeMs, retentionMs: windows.sizeMs + windows.graceMs });
     const node = builder.addNode({
       name: builder.newName(prefix),
       kind: 'processor',
@@ -608,11 +610,12 @@ export class TimeWindowedKStream<K, V> {
           const closeTimeMs = runtime.streamTimeMs - windows.graceMs;
           for (const window of windows.windowsFor(record.timestamp)) {
             if (window.end <= closeTimeMs) continue; // late for this window: it closed
-            const old = store.fetch(record.key, window.start);
-            const start = old !== undefined ? old : initializer ? initializer() : undefined;
+            const old = store.fetchWithTimestamp(record.key, window.start);
+            const start = old !== undefined ? old.value : initializer ? initializer() : undefined;
             const next = aggregator(record.key, record.value, start);
-            store.put(record.key, window.start, next);
-            runtime.forward({ ...record, key: { key: record.key, window }, value: next });
+            const timestamp = old !== undefined ? Math.max(old.timestamp, record.timestamp) : record.timestamp;
+            store.put(record.key, window.start, next, timestamp);
+            runtime.forward({ ...record, key: { key: record.key, window }, value: next, timestamp });
           }
           store.expire(runtime.streamTimeMs);
         };

@@ -54,6 +54,7 @@ t.test('tumbling windows of 10 ms with 5 ms grace: out-of-order accepted within 
   const changelog = driver.writtenTo('tumbling-windowed-counts-changelog');
   t.equal(changelog.length, 8, 'one changelog record per window update, none for expiry');
   t.same([...changelog[0]!.key!], [...Buffer.from('a'), 0, 0, 0, 0, 0, 0, 0, 0], 'changelog key: key bytes then the 8-byte window start');
+  t.same([...changelog[0]!.value!], [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1], 'changelog value: 8-byte timestamp then the count');
   t.same(
     driver.topology.internalTopics.find((x) => x.name === 'tumbling-windowed-counts-changelog')?.configs,
     { 'cleanup.policy': 'compact,delete', 'retention.ms': String(15 + 86_400_000) },
@@ -82,10 +83,14 @@ t.test('hopping windows: size 10, advance 5, no grace', async (t) => {
     [4, [], 'late for its only window [0,10)'],
     [20, [['k', 15, 25, 1], ['k', 20, 30, 1]], 'window edges: 20 starts [20,30) and is inside [15,25)'],
   ];
+  const timestamps: number[] = [];
   for (const [timestamp, expected, why] of steps) {
     input.pipeInput('k', 'v', timestamp);
-    t.same(output.readRecordsToList().map(row), expected, `k@${timestamp}: ${why}`);
+    const records = output.readRecordsToList();
+    t.same(records.map(row), expected, `k@${timestamp}: ${why}`);
+    timestamps.push(...records.map((r) => r.timestamp));
   }
+  t.same(timestamps, [3, 7, 7, 12, 12, 12, 20, 20], 'an update carries the largest timestamp of its window\'s records (k@9 into [5,15) is emitted at 12)');
   t.same(TimeWindows.ofSizeWithNoGrace(10).advanceBy(5).windowsFor(10), [{ start: 5, end: 15 }, { start: 10, end: 20 }]);
   t.throws(() => TimeWindows.ofSizeWithNoGrace(10).advanceBy(11), /advance/);
 });
