@@ -645,6 +645,46 @@ export class KTable<K, V> {
     readonly valueSerde: SerdeSlot,
   ) {}
 
+  /**
+   * A table of `mapper(value, key)` per row (KTable#mapValues); a deleted row stays deleted.
+   * Materialized in its own store (`name`, else generated), so it can be queried and joined.
+   */
+  mapValues<V2>(mapper: (value: V, key: K) => V2, options: Materialized<V2> = {}): KTable<K, V2> {
+    return this.derive('KTABLE-MAPVALUES-', options.name, constant(options.valueSerde) ?? defaultValue, (key, value) => mapper(value as V, key as K));
+  }
+
+  /** The rows for which `predicate` holds (KTable#filter); a row that stops matching is deleted downstream. */
+  filter(predicate: (key: K, value: V) => boolean, options: { name?: string } = {}): KTable<K, V> {
+    return this.derive('KTABLE-FILTER-', options.name, this.valueSerde, (key, value) => (predicate(key as K, value as V) ? value : null));
+  }
+
+  filterNot(predicate: (key: K, value: V) => boolean, options: { name?: string } = {}): KTable<K, V> {
+    return this.filter((key, value) => !predicate(key, value), options);
+  }
+
+  private derive<V2>(prefix: string, name: string | undefined, valueSerde: SerdeSlot, fn: (key: unknown, value: unknown) => unknown): KTable<K, V2> {
+    if (this.kind !== 'keyValue') throw new TopologyException(`${prefix.slice(0, -1)} of a windowed table is not supported`);
+    const nodeName = this.builder.newName(prefix);
+    const storeName = name ?? this.builder.newName(`${prefix}STATE-STORE-`);
+    this.builder.addStore({ name: storeName, kind: 'keyValue', keySerde: this.keySerde, valueSerde, timestamped: true });
+    const node = this.builder.addNode({
+      name: nodeName,
+      kind: 'processor',
+      parents: [this.node],
+      stores: [storeName],
+      bind: () => (runtime) => {
+        const store = runtime.store(storeName) as InMemoryKeyValueStore<unknown, unknown>;
+        return (record) => {
+          // A deleted row (null) stays deleted: the function never sees null, as in Kafka.
+          const value = record.value == null ? null : fn(record.key, record.value);
+          store.put(record.key, value, record.timestamp);
+          runtime.forward({ ...record, value });
+        };
+      },
+    });
+    return new KTable<K, V2>(this.builder, node, storeName, 'keyValue', this.keySerde, valueSerde);
+  }
+
   /** The table's updates as a stream: one record per update (a delete is a null value). */
   toStream(): KStream<K, V> {
     const node = this.builder.addNode({ name: this.builder.newName('KTABLE-TOSTREAM-'), kind: 'processor', parents: [this.node], bind: stateless((r, rt) => rt.forward(r)) });

@@ -122,6 +122,30 @@ t.test('table, join, leftJoin, tombstones; table updates do not trigger join out
   t.same(driver.createOutputTopic('user-changes', S, S).readKeyValuesToList().map((r) => [r.key, r.value]), [['u1', 'Ann'], ['u1', null]], 'the table as a stream of changes, delete as null');
 });
 
+t.test('KTable mapValues and filter: derived tables, queryable, joinable, deletes passed on', async (t) => {
+  const builder = new StreamsBuilder();
+  const prices = builder.table<string, number>('prices', { keySerde: S, valueSerde: Serdes.Long, storeName: 'prices' });
+  const cheap = prices.filter((_item, cents) => cents < 1000, { name: 'cheap' }).mapValues((cents) => `$${(cents / 100).toFixed(2)}`, { name: 'cheap-labels', valueSerde: S });
+  cheap.toStream().to('cheap-changes', { valueSerde: S });
+  builder.stream<string, string>('views', { keySerde: S, valueSerde: S }).join(cheap, (user, label, item) => `${user} saw ${item} at ${label}`).to('offers', { valueSerde: S });
+  const driver = new TopologyTestDriver(builder, { applicationId: 'derived' });
+  t.teardown(() => driver.close());
+  const priceInput = driver.createInputTopic('prices', S, Serdes.Long);
+  const views = driver.createInputTopic('views', S, S);
+  priceInput.pipeInput('pen', 250);
+  priceInput.pipeInput('tv', 50000);
+  views.pipeInput('pen', 'ann');
+  views.pipeInput('tv', 'bob');
+  priceInput.pipeInput('pen', 1200);
+  views.pipeInput('pen', 'cid');
+  priceInput.pipeInput('pen', 900);
+  priceInput.pipeInput('tv', null as unknown as number);
+  views.pipeInput('pen', 'dan');
+  t.same(driver.createOutputTopic('offers', S, S).readKeyValuesToList().map((r) => r.value), ['ann saw pen at $2.50', 'dan saw pen at $9.00'], 'joined against the derived table only while it holds the row');
+  t.same(driver.createOutputTopic('cheap-changes', S, S).readKeyValuesToList().map((r) => [r.key, r.value]), [['pen', '$2.50'], ['tv', null], ['pen', null], ['pen', '$9.00'], ['tv', null]], 'non-matching rows and deletes go downstream as tombstones');
+  t.same([...driver.getKeyValueStore<string, string>('cheap-labels').all()], [['pen', '$9.00']]);
+});
+
 t.test('process() with a store: stock decisions, forward, context, restore after restart', async (t) => {
   const builder = new StreamsBuilder();
   const seenContext: string[] = [];
