@@ -161,7 +161,7 @@ export class StreamsBuilder {
   }
 
   /** @internal a sink node writing to `topic` (or the topic `extractor` picks) with the given slots. */
-  addSink(name: string, parent: NodeDef, topic: TopicRef | ((key: any, value: any) => string), keySerde: SerdeSlot, valueSerde: SerdeSlot): NodeDef {
+  addSink(name: string, parent: NodeDef, topic: TopicRef | ((key: any, value: any) => string), keySerde: SerdeSlot, valueSerde: SerdeSlot, hint = 'to()'): NodeDef {
     const fixed = typeof topic === 'function' ? undefined : topic;
     return this.addNode({
       name,
@@ -169,7 +169,7 @@ export class StreamsBuilder {
       parents: [parent],
       ...(fixed ? { sinkTopic: fixed } : {}),
       bind: (context) => {
-        const what = `sink ${name} (topic ${fixed ? fixed.name : '<chosen per record>'})`;
+        const what = `sink ${name} (topic ${fixed ? fixed.name : '<chosen per record>'}; serdes from ${hint} options)`;
         const keys = context.serde(keySerde, `${what}'s key`);
         const values = context.serde(valueSerde, `${what}'s value`);
         const fullName = fixed ? context.topic(fixed) : undefined;
@@ -204,7 +204,7 @@ export class StreamsBuilder {
         if (record.key != null) runtime.forward(record);
       }),
     });
-    this.addSink(`${name}-repartition-sink`, filter, ref, keySerde, valueSerde);
+    this.addSink(`${name}-repartition-sink`, filter, ref, keySerde, valueSerde, 'the groupBy/groupByKey/repartition/join');
     return this.addSource(`${name}-repartition-source`, [ref], keySerde, valueSerde);
   }
 
@@ -225,8 +225,9 @@ export class StreamsBuilder {
   table<K = Buffer, V = Buffer>(topic: string, options: Consumed<K, V> & { storeName?: string } = {}): KTable<K, V> {
     const keySerde = constant(options.keySerde) ?? defaultKey;
     const valueSerde = constant(options.valueSerde) ?? defaultValue;
-    const source = this.addSource(this.newName('KSTREAM-SOURCE-'), [{ name: topic, internal: false }], keySerde, valueSerde);
+    // Kafka's order: the store name is generated before the two nodes' names.
     const storeName = options.storeName ?? this.newName(`${topic}-STATE-STORE-`);
+    const source = this.addSource(this.newName('KSTREAM-SOURCE-'), [{ name: topic, internal: false }], keySerde, valueSerde);
     this.addStore({ name: storeName, kind: 'keyValue', keySerde, valueSerde, timestamped: true });
     const node = this.addNode({
       name: this.newName('KTABLE-SOURCE-'),
