@@ -176,6 +176,8 @@ export class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V>, StateSt
 export class InMemoryWindowStore<K, V> implements ReadableStore<Windowed<K>, V>, StateStore {
   private readonly entries: Entries = new Map();
   private expiredBeforeMs = Number.NEGATIVE_INFINITY;
+  /** Window start → the entries' map keys with that start. */
+  private readonly byStart = new Map<number, Set<string>>();
   private readonly format: ValueFormat<V>;
   private readonly now: () => number;
 
@@ -228,8 +230,12 @@ export class InMemoryWindowStore<K, V> implements ReadableStore<Windowed<K>, V>,
     const before = streamTimeMs - this.retentionMs + 1;
     if (before <= this.expiredBeforeMs) return;
     this.expiredBeforeMs = before;
-    for (const [k, entry] of this.entries) {
-      if (Number(entry.key.readBigInt64BE(entry.key.length - 8)) < before) this.entries.delete(k);
+    // Windows are indexed by start (few distinct starts: retention / advance of them are open), so
+    // expiry visits the closed starts, not every entry — Kafka's segments, in spirit.
+    for (const [start, keys] of this.byStart) {
+      if (start >= before) continue;
+      for (const k of keys) this.entries.delete(k);
+      this.byStart.delete(start);
     }
   }
 
@@ -260,6 +266,7 @@ export class InMemoryWindowStore<K, V> implements ReadableStore<Windowed<K>, V>,
 
   clear(): void {
     this.entries.clear();
+    this.byStart.clear();
     this.expiredBeforeMs = Number.NEGATIVE_INFINITY;
   }
 
@@ -270,8 +277,18 @@ export class InMemoryWindowStore<K, V> implements ReadableStore<Windowed<K>, V>,
   }
 
   private apply(key: Buffer, value: Buffer | null): void {
-    if (value == null) this.entries.delete(key.toString('latin1'));
-    else this.entries.set(key.toString('latin1'), { key, value });
+    const k = key.toString('latin1');
+    const start = Number(key.readBigInt64BE(key.length - 8));
+    let keys = this.byStart.get(start);
+    if (value == null) {
+      this.entries.delete(k);
+      keys?.delete(k);
+      if (keys?.size === 0) this.byStart.delete(start);
+    } else {
+      this.entries.set(k, { key, value });
+      if (!keys) this.byStart.set(start, (keys = new Set()));
+      keys.add(k);
+    }
   }
 }
 
