@@ -3,7 +3,8 @@
 //   1. produce: --records records of --size bytes (1 KiB), acks=all, in sends of --batch
 //      records with --window sends in flight: records/s and MB/s;
 //   2. consume: a new consumer group reads that topic from the beginning; the clock runs from
-//      the consumer's start (group join included) to the last record: records/s;
+//      the consumer's start (group join included) to the last record: records/s, and from the
+//      first record to the last (the pace without the join);
 //   3. read-process-write in transactions: a new group reads the same topic at read_committed
 //      and, every --txn-records records, one transaction writes them to an output topic and
 //      commits the consumed offsets in it (platformatic: beginTransaction, send, addConsumer,
@@ -16,7 +17,7 @@
 // Prints medians as a table and writes bench/results/streams-clients.json. See bench/README.md
 // (streams-clients).
 //
-//   npm run bench:streams-clients [-- --quick] [-- --runs 3 --records 50000]
+//   npm run bench:streams-clients [-- --quick] [-- --runs 3 --records 200000]
 
 import { createServer, request as httpRequest, Agent } from 'node:http';
 import { type AddressInfo } from 'node:net';
@@ -71,7 +72,7 @@ interface Settings {
 const USAGE = `usage: node dist/bench/streams-clients.js [options]
 
   --quick             a smoke run: 1 run of 10000 records, 500 request/reply round trips, no idle wait
-  --records N         records per produce, consume and transactional phase (default 50000)
+  --records N         records per produce, consume and transactional phase (default 200000)
   --size BYTES        record value size (default 1024)
   --batch N           records per produce send (default 1000)
   --window N          produce sends in flight (default 4)
@@ -93,7 +94,7 @@ function parseArgs(argv: readonly string[], projectRoot: string): Settings {
   );
   const integer = (key: string, fallback: number, min: number): number => integerOption(values, key, fallback, min);
   return {
-    records: integer('records', quick ? 10_000 : 50_000, 1),
+    records: integer('records', quick ? 10_000 : 200_000, 1),
     size: integer('size', 1024, 1),
     batch: integer('batch', 1000, 1),
     window: integer('window', 4, 1),
@@ -114,6 +115,8 @@ interface ClientRun {
   readonly run: number;
   readonly produceSeconds: number;
   readonly consumeSeconds: number;
+  /** From the first record received to the last: the consumer's pace without the group join and first fetch. */
+  readonly consumeStreamSeconds: number;
   readonly txnSeconds: number;
   readonly transactions: number;
   /** Cores other processes kept busy just before the run (the machine is shared), or null without --quiet-wait. */
@@ -163,6 +166,7 @@ async function platformaticRun(bootstrap: string, settings: Settings, run: numbe
 
   const consumer = new Consumer({ clientId: `bench-platformatic-c-${run}`, groupId: `platformatic-consume-${run}`, bootstrapBrokers: brokers, maxWaitTime: 100 });
   const consumeStarted = performance.now();
+  let firstRecordAt = 0;
   await withTimeout(
     'platformatic consume',
     (async () => {
@@ -170,6 +174,7 @@ async function platformaticRun(bootstrap: string, settings: Settings, run: numbe
       let received = 0;
       await new Promise<void>((resolve, reject) => {
         stream.on('data', () => {
+          if (received === 0) firstRecordAt = performance.now();
           if (++received === settings.records) resolve();
         });
         stream.on('error', reject);
@@ -178,6 +183,7 @@ async function platformaticRun(bootstrap: string, settings: Settings, run: numbe
     })(),
   );
   const consumeSeconds = (performance.now() - consumeStarted) / 1000;
+  const consumeStreamSeconds = (performance.now() - firstRecordAt) / 1000;
   await consumer.close(true);
 
   // Read-process-write, each --txn-records records in one transaction with the consumed offsets (KIP-447 metadata: addOffset sends the member's generation).
@@ -215,7 +221,7 @@ async function platformaticRun(bootstrap: string, settings: Settings, run: numbe
   );
   const txnSeconds = (performance.now() - txnStarted) / 1000;
   await Promise.allSettled([txnConsumer.close(true), txnProducer.close()]);
-  return { client: 'platformatic', run, produceSeconds, consumeSeconds, txnSeconds, transactions };
+  return { client: 'platformatic', run, produceSeconds, consumeSeconds, consumeStreamSeconds, txnSeconds, transactions };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -240,6 +246,7 @@ async function kafkajsRun(bootstrap: string, settings: Settings, run: number, ad
 
   const consumer = kafka.consumer({ groupId: `kafkajs-consume-${run}`, maxWaitTimeInMs: 100 });
   const consumeStarted = performance.now();
+  let firstRecordAt = 0;
   await withTimeout(
     'kafkajs consume',
     (async () => {
@@ -251,6 +258,7 @@ async function kafkajsRun(bootstrap: string, settings: Settings, run: number, ad
           .run({
             autoCommit: false,
             eachBatch: async ({ batch }) => {
+              if (received === 0 && batch.messages.length > 0) firstRecordAt = performance.now();
               received += batch.messages.length;
               if (received >= settings.records) resolve();
             },
@@ -260,6 +268,7 @@ async function kafkajsRun(bootstrap: string, settings: Settings, run: number, ad
     })(),
   );
   const consumeSeconds = (performance.now() - consumeStarted) / 1000;
+  const consumeStreamSeconds = (performance.now() - firstRecordAt) / 1000;
   await consumer.disconnect();
 
   // kafkajs's eachBatch is one partition's records: a transaction holds at most --txn-records of one partition.
@@ -308,7 +317,7 @@ async function kafkajsRun(bootstrap: string, settings: Settings, run: number, ad
   );
   const txnSeconds = (performance.now() - txnStarted) / 1000;
   await Promise.allSettled([txnConsumer.disconnect(), txnProducer.disconnect()]);
-  return { client: 'kafkajs', run, produceSeconds, consumeSeconds, txnSeconds, transactions };
+  return { client: 'kafkajs', run, produceSeconds, consumeSeconds, consumeStreamSeconds, txnSeconds, transactions };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -450,7 +459,7 @@ async function main(): Promise<void> {
         const result = { ...(client === 'platformatic' ? await platformaticRun(bootstrap, settings, run, admin) : await kafkajsRun(bootstrap, settings, run, admin)), busyCoresBefore };
         runs.push(result);
         process.stdout.write(
-          `  run ${run} ${client.padEnd(12)} produce ${fixed(result.produceSeconds, 2)} s, consume ${fixed(result.consumeSeconds, 2)} s, read-process-write ${fixed(result.txnSeconds, 2)} s (${result.transactions} transactions)\n`,
+          `  run ${run} ${client.padEnd(12)} produce ${fixed(result.produceSeconds, 2)} s, consume ${fixed(result.consumeSeconds, 2)} s (${fixed(result.consumeStreamSeconds, 2)} s after the first record), read-process-write ${fixed(result.txnSeconds, 2)} s (${result.transactions} transactions)\n`,
         );
       }
     }
@@ -474,6 +483,7 @@ async function main(): Promise<void> {
       produceMBPerSecond: mb / produceSeconds,
       consumeRecordsPerSecond: settings.records / consumeSeconds,
       consumeMBPerSecond: mb / consumeSeconds,
+      consumeStreamRecordsPerSecond: settings.records / median(mine.map((run) => run.consumeStreamSeconds)),
       txnRecordsPerSecond: settings.records / txnSeconds,
       txnTransactionsPerSecond: median(mine.map((run) => run.transactions / run.txnSeconds)),
     };
@@ -481,13 +491,14 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\n${settings.records} records of ${settings.size} B, acks=all, ${settings.partitions} partitions; medians of ${settings.runs} runs\n` +
       formatTable(
-        ['client', 'produce rec/s', 'produce MB/s', 'consume rec/s', 'consume MB/s', 'txn loop rec/s', 'txn/s'],
+        ['client', 'produce rec/s', 'produce MB/s', 'consume rec/s', 'consume MB/s', 'consume rec/s after 1st', 'txn loop rec/s', 'txn/s'],
         summary.map((row) => [
           `${row.client} ${row.version}`,
           integerFormat.format(row.produceRecordsPerSecond),
           fixed(row.produceMBPerSecond, 1),
           integerFormat.format(row.consumeRecordsPerSecond),
           fixed(row.consumeMBPerSecond, 1),
+          integerFormat.format(row.consumeStreamRecordsPerSecond),
           integerFormat.format(row.txnRecordsPerSecond),
           fixed(row.txnTransactionsPerSecond, 1),
         ]),
