@@ -145,6 +145,24 @@ async function windowed(count: number, batch: number, window: number, send: (rec
   await Promise.all(Array.from({ length: window }, worker));
 }
 
+/**
+ * Checks with kafkajs's admin that `topic`'s partitions hold `records` records and, after the
+ * transactional phase, that `groupId` committed every one of them as consumed: a client that lost
+ * records or offsets fails the run instead of looking fast.
+ */
+async function verify(bootstrap: string, topic: string, records: number, groupId: string): Promise<void> {
+  const admin = new Kafka({ brokers: [bootstrap], clientId: 'bench-streams-clients-verify', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const written = (await admin.fetchTopicOffsets(topic)).reduce((sum, partition) => sum + Number(partition.high), 0);
+    if (written !== records) throw new BenchError(`${topic} holds ${written} records, not ${records}`);
+    const committed = (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions.reduce((sum, partition) => sum + Math.max(0, Number(partition.offset)), 0);
+    if (committed !== records) throw new BenchError(`group ${groupId} committed ${committed} of ${records} records of ${topic} in its transactions`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // @platformatic/kafka
 
@@ -221,6 +239,7 @@ async function platformaticRun(bootstrap: string, settings: Settings, run: numbe
   );
   const txnSeconds = (performance.now() - txnStarted) / 1000;
   await Promise.allSettled([txnConsumer.close(true), txnProducer.close()]);
+  await verify(bootstrap, topic, settings.records, `platformatic-txn-${run}`);
   return { client: 'platformatic', run, produceSeconds, consumeSeconds, consumeStreamSeconds, txnSeconds, transactions };
 }
 
@@ -317,6 +336,7 @@ async function kafkajsRun(bootstrap: string, settings: Settings, run: number, ad
   );
   const txnSeconds = (performance.now() - txnStarted) / 1000;
   await Promise.allSettled([txnConsumer.disconnect(), txnProducer.disconnect()]);
+  await verify(bootstrap, topic, settings.records, groupId);
   return { client: 'kafkajs', run, produceSeconds, consumeSeconds, consumeStreamSeconds, txnSeconds, transactions };
 }
 
