@@ -377,7 +377,8 @@ export class Requester<Req, Rep, K = Buffer> {
         // Reported once per run of failures (a broker restart is a run), retried with backoff.
         if (failures++ === 0) this.report(new Error(`reading replies from ${this.replyTopic}-${partition} failed (retrying): ${(error as Error).message}`, { cause: error }));
         this.replyReader.clearMetadata();
-        if (/OFFSET_OUT_OF_RANGE/.test(String((error as Error).message)) || JSON.stringify((error as { errors?: unknown }).errors ?? '').includes('OFFSET_OUT_OF_RANGE')) {
+        // The reply partition was truncated (retention) past our position: go on from its end, as auto.offset.reset=latest.
+        if ((error as { findBy?: (property: string, value: unknown) => unknown }).findBy?.('apiId', 'OFFSET_OUT_OF_RANGE')) {
           offset = (await this.latestOffsets([partition]).catch(() => new Map([[partition, offset]]))).get(partition)!;
         }
         let backoff: NodeJS.Timeout | undefined;
