@@ -8,10 +8,15 @@
 //   - a handler that throws gives an error reply: the caller's promise rejects with
 //     RemoteHandlerError carrying the handler's message, other requests still resolve;
 //   - max.pending.requests: the request beyond it is refused at once with
-//     TooManyPendingRequestsError, and once replies free the room a new request goes through.
+//     TooManyPendingRequestsError, and once replies free the room a new request goes through;
+//   - the wire contract, with kafkajs as the foreign side: a responder written against Spring's
+//     headers alone (16-byte kafka_correlationId echoed, kafka_replyTopic, kafka_replyPartition
+//     a 4-byte int) answers our requester; a request with NestJS's decimal kafka_replyPartition
+//     is answered by our responder on that partition.
 
 import t, { type Test } from 'tap';
 import { Admin } from '@platformatic/kafka';
+import kafkajs from 'kafkajs';
 import {
   RemoteHandlerError,
   RequestTimeoutError,
@@ -46,7 +51,9 @@ const bootstrap = broker.bootstrap;
 const admin = new Admin({ clientId: 'request-reply-test-admin', bootstrapBrokers: [bootstrap] });
 t.teardown(() => admin.close());
 await admin.createTopics({ topics: ['doubler-requests', 'nobody-requests'], partitions: 4, replicas: 1 });
-await admin.createTopics({ topics: ['replies'], partitions: 2, replicas: 1 });
+await admin.createTopics({ topics: ['replies', 'interop-replies'], partitions: 2, replicas: 1 });
+await admin.createTopics({ topics: ['interop-requests'], partitions: 1, replicas: 1 });
+const kafka = new kafkajs.Kafka({ brokers: [bootstrap], clientId: 'request-reply-test-kafkajs', logLevel: kafkajs.logLevel.NOTHING });
 
 const errors: Error[] = [];
 const onError = (error: Error): void => void errors.push(error);
@@ -169,4 +176,52 @@ t.test('max.pending.requests: beyond it a request is refused at once; room comes
   const closing = bounded.close();
   await t.rejects(lingering, RequesterClosedError, 'close() rejects a waiting request with RequesterClosedError');
   await closing;
+});
+
+t.test('the wire contract: a kafkajs responder speaking Spring\'s headers answers our requester', async (t) => {
+  const caller = await requester(t, { requestTopic: 'interop-requests', replyPartition: 1, timeoutMs: 15_000 });
+  const foreign = kafka.consumer({ groupId: 'foreign-responder', maxWaitTimeInMs: 100 });
+  const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  t.teardown(() => Promise.all([foreign.disconnect(), producer.disconnect()]));
+  await producer.connect();
+  await foreign.connect();
+  await foreign.subscribe({ topic: 'interop-requests', fromBeginning: true });
+  const seen: Array<Record<string, Buffer>> = [];
+  await foreign.run({
+    eachMessage: async ({ message }) => {
+      const headers = message.headers as Record<string, Buffer>;
+      seen.push(headers);
+      const question = JSON.parse(message.value!.toString('utf8')) as Question;
+      await producer.send({
+        topic: headers['kafka_replyTopic']!.toString('utf8'),
+        messages: [{ partition: headers['kafka_replyPartition']!.readInt32BE(0), headers: { kafka_correlationId: headers['kafka_correlationId']! }, value: JSON.stringify({ id: question.id, doubled: question.id * 2 }) }],
+      });
+    },
+  });
+  t.same(await caller.request({ id: 5 }), { id: 5, doubled: 10 }, 'the reply of the foreign responder resolves the request');
+  const headers = seen[0]!;
+  t.equal(headers['kafka_correlationId']!.length, 16, 'kafka_correlationId: 16 bytes, as Spring\'s UUID bytes');
+  t.equal(headers['kafka_replyTopic']!.toString('utf8'), 'replies', 'kafka_replyTopic: the reply topic');
+  t.same([...headers['kafka_replyPartition']!], [0, 0, 0, 1], 'kafka_replyPartition: a 4-byte big-endian int');
+});
+
+t.test('a request with NestJS\'s decimal kafka_replyPartition is answered on that partition', async (t) => {
+  const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  const reader = kafka.consumer({ groupId: 'nest-style-reader', maxWaitTimeInMs: 100 });
+  t.teardown(() => Promise.all([producer.disconnect(), reader.disconnect()]));
+  await producer.connect();
+  await producer.send({
+    topic: 'doubler-requests',
+    messages: [{ value: JSON.stringify({ id: 8 }), headers: { kafka_correlationId: 'nest-correlation-1', kafka_replyTopic: 'interop-replies', kafka_replyPartition: '1' } }],
+  });
+  await reader.connect();
+  await reader.subscribe({ topic: 'interop-replies', fromBeginning: true });
+  const reply = await new Promise<{ partition: number; value: string; correlationId: string }>((resolve, reject) => {
+    reader
+      .run({
+        eachMessage: async ({ partition, message }) => resolve({ partition, value: message.value!.toString('utf8'), correlationId: (message.headers as Record<string, Buffer>)['kafka_correlationId']!.toString('utf8') }),
+      })
+      .catch(reject);
+  });
+  t.same(reply, { partition: 1, value: JSON.stringify({ id: 8, doubled: 16 }), correlationId: 'nest-correlation-1' }, 'the reply: on partition 1 of the named topic, the correlation id echoed');
 });
