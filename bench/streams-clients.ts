@@ -34,7 +34,8 @@ import {
   Producer,
   type Message,
 } from '@platformatic/kafka';
-import { createRequester, serveRequests, type Serde } from '../src/streams/request-reply.js';
+import { createRequester, serveRequests } from '../src/streams/request-reply.js';
+import type { Serde } from '../src/streams/serdes.js';
 import {
   BenchError,
   findProjectRoot,

@@ -48,19 +48,7 @@ import {
   type Message,
   type MessagesStream,
 } from '@platformatic/kafka';
-
-// ---------------------------------------------------------------------------------------
-// Serdes
-
-/**
- * The serde of the streams API (`serdes.ts`, written in parallel): declared here with the same
- * shape so that `Serdes.String`, `Serdes.Json()` … fit without an import. To be unified with
- * serdes.ts's `Serde` by the lead.
- */
-export interface Serde<T> {
-  serialize(topic: string, value: T): Buffer | null;
-  deserialize(topic: string, data: Buffer | null): T;
-}
+import type { Serde } from './serdes.js';
 
 // ---------------------------------------------------------------------------------------
 // Headers and errors

@@ -26,8 +26,8 @@ import {
   serveRequests,
   type Requester,
   type Responder,
-  type Serde,
 } from '../../src/streams/request-reply.js';
+import { Serdes } from '../../src/streams/serdes.js';
 import { BrokerProcess } from '../helpers/broker-process.js';
 
 interface Question {
@@ -36,14 +36,6 @@ interface Question {
 interface Answer {
   readonly id: number;
   readonly doubled: number;
-}
-
-/** JSON serde of the plan's Serde shape (serdes.ts is written in parallel). */
-function json<T>(): Serde<T> {
-  return {
-    serialize: (_topic, value) => Buffer.from(JSON.stringify(value), 'utf8'),
-    deserialize: (_topic, data) => JSON.parse(data!.toString('utf8')) as T,
-  };
 }
 
 const broker = await BrokerProcess.start(t, { overrides: { 'group.initial.rebalance.delay.ms': 0, 'offsets.topic.num.partitions': 2 } });
@@ -66,8 +58,8 @@ for (let index = 0; index < 2; index++) {
       'bootstrap.servers': bootstrap,
       'group.id': 'doublers',
       'request.topic': 'doubler-requests',
-      requestSerde: json<Question>(),
-      replySerde: json<Answer>(),
+      requestSerde: Serdes.Json<Question>(),
+      replySerde: Serdes.Json<Answer>(),
       handler: async (question) => {
         if (question.id < 0) throw new Error(`negative id ${question.id} refused`);
         return { id: question.id, doubled: question.id * 2 };
@@ -86,8 +78,8 @@ async function requester(t: Test, config: { requestTopic: string; replyPartition
     'reply.partition': config.replyPartition,
     ...(config.timeoutMs === undefined ? {} : { 'reply.timeout.ms': config.timeoutMs }),
     ...(config.maxPending === undefined ? {} : { 'max.pending.requests': config.maxPending }),
-    requestSerde: json<Question>(),
-    replySerde: json<Answer>(),
+    requestSerde: Serdes.Json<Question>(),
+    replySerde: Serdes.Json<Answer>(),
     onError,
   });
   t.teardown(() => created.close());
