@@ -19,7 +19,7 @@ const PARTITIONS = 4;
 const KEYS = 10;
 const broker = await BrokerProcess.start(t, { overrides: brokerOverrides });
 
-function instance(applicationId: string, guarantee: 'at_least_once' | 'exactly_once_v2', input: string, output: string): KafkaStreams {
+function instance(t: Test, applicationId: string, guarantee: 'at_least_once' | 'exactly_once_v2', input: string, output: string): KafkaStreams {
   const streams = new KafkaStreams(countingTopology(applicationId, { input, output }), {
     'application.id': applicationId,
     'bootstrap.servers': broker.bootstrap,
@@ -70,7 +70,7 @@ for (const guarantee of ['at_least_once', 'exactly_once_v2'] as const) {
     const output = `${app}-out`;
     await createTopics(broker.bootstrap, [{ topic: input, partitions: PARTITIONS }, { topic: output, partitions: PARTITIONS }]);
     await produceInput(broker.bootstrap, input, 0, 500, KEYS);
-    const first = instance(app, guarantee, input, output);
+    const first = instance(t, app, guarantee, input, output);
     await first.start();
     await waitFor(first, 'RUNNING', () => first.tasks().length === PARTITIONS);
     t.same(first.tasks(), ['0_0', '0_1', '0_2', '0_3'], 'one instance owns every task');
@@ -85,7 +85,7 @@ for (const guarantee of ['at_least_once', 'exactly_once_v2'] as const) {
 
     await first.close();
     t.equal(first.state, 'NOT_RUNNING');
-    const second = instance(app, guarantee, input, output);
+    const second = instance(t, app, guarantee, input, output);
     const restored: number[] = [];
     second.on('taskRestored', (_task: string, records: number) => restored.push(records));
     await second.start();
@@ -133,7 +133,7 @@ await t.test('a second instance takes tasks over cooperatively; a zombie is fenc
   await until(() => lines.some((l) => l.event === 'state' && l.state === 'RUNNING' && l.tasks?.length === PARTITIONS), 'the first instance RUNNING with all tasks');
 
   // A second instance joins: half the tasks move to it, the first instance keeps the others.
-  const second = instance(app, 'exactly_once_v2', input, output);
+  const second = instance(t, app, 'exactly_once_v2', input, output);
   const restoredBySecond: string[] = [];
   second.on('taskRestored', (task: string) => restoredBySecond.push(task));
   await second.start();
