@@ -159,3 +159,4 @@ await t.test('a second instance takes tasks over cooperatively; a zombie is fenc
   t.ok(fenced.every((task) => firstKept.includes(task)), `the zombie was fenced on its old tasks (${fenced.join(',')}) and dropped them`);
   checkOutputs(t, await readCommitted(broker.bootstrap, output, (n) => n >= 1_200), 1_200);
 });
+

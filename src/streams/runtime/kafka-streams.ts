@@ -119,12 +119,31 @@ export class KafkaStreams extends EventEmitter {
     this.#loop = this.#runLoop();
   }
 
-  /** Commits what was processed, closes the tasks and leaves the group (LeaveGroup). */
-  async close(): Promise<void> {
+  /**
+   * Commits what was processed, closes the tasks and leaves the group (LeaveGroup). Like
+   * KafkaStreams#close(Duration): after `timeoutMs` (a broker that is gone) the clients are
+   * closed forcibly and the tasks dirty; their next owner aborts what was open.
+   */
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.#state === 'NOT_RUNNING' || this.#state === 'PENDING_SHUTDOWN') return;
     this.#setState('PENDING_SHUTDOWN');
     this.#stopping = true;
     if (this.#rejoinTimer !== null) clearTimeout(this.#rejoinTimer);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), options.timeoutMs ?? 30_000);
+    });
+    const outcome = await Promise.race([this.#closeGracefully(), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.emit('warning', new Error('close() timed out: clients closed forcibly, tasks closed dirty'));
+      for (const runner of [...this.#runners.values()]) await this.#closeRunner(runner);
+      await Promise.allSettled([this.#consumer?.close(true), this.#sharedProducer?.close(true)]);
+    }
+    this.#setState('NOT_RUNNING');
+  }
+
+  async #closeGracefully(): Promise<'closed'> {
     await this.#loop;
     await this.#commitAll();
     for (const runner of [...this.#runners.values()]) await this.#closeRunner(runner);
@@ -138,7 +157,7 @@ export class KafkaStreams extends EventEmitter {
       await consumer.close(true);
     }
     await this.#sharedProducer?.close(true);
-    this.#setState('NOT_RUNNING');
+    return 'closed';
   }
 
   /** A read-only view over the store `name` of every running task of this instance. */
