@@ -5,7 +5,7 @@
 // heartbeats, the leader's task assignment); fetching is driven here per task position.
 
 import { EventEmitter } from 'node:events';
-import { Admin, Consumer, Producer, type ClusterMetadata, type ExtendedGroupProtocolSubscription, type GroupAssignment, type GroupPartitionsAssignments } from '@platformatic/kafka';
+import { Admin, Base, Consumer, Producer, type ClusterMetadata, type ExtendedGroupProtocolSubscription, type GroupAssignment, type GroupPartitionsAssignments } from '@platformatic/kafka';
 import type { BuiltTopology, ReadableStore, SubtopologySpec } from '../processing.js';
 import { taskName } from '../processing.js';
 import { pendingOutputRecordsMax, resolveConfig, type ResolvedStreamsConfig, type StreamsConfig } from './config.js';
@@ -138,7 +138,8 @@ export class KafkaStreams extends EventEmitter {
     if (outcome === 'timeout') {
       this.emit('warning', new Error('close() timed out: clients closed forcibly, tasks closed dirty'));
       for (const runner of [...this.#runners.values()]) await this.#closeRunner(runner);
-      await Promise.allSettled([this.#consumer?.close(true), this.#sharedProducer?.close(true)]);
+      if (this.#consumer !== null) await closeConsumer(this.#consumer, (error) => this.emit('warning', error));
+      await Promise.allSettled([this.#sharedProducer?.close(true)]);
     }
     this.#setState('NOT_RUNNING');
   }
@@ -152,9 +153,10 @@ export class KafkaStreams extends EventEmitter {
       try {
         await consumer.leaveGroup(true);
       } catch (error) {
+        // Not fatal: the coordinator drops the member when its session expires.
         this.emit('warning', error);
       }
-      await consumer.close(true);
+      await closeConsumer(consumer, (error) => this.emit('warning', error));
     }
     await this.#sharedProducer?.close(true);
     return 'closed';
@@ -410,6 +412,24 @@ export class KafkaStreams extends EventEmitter {
         consumer.clearMetadata();
         await new Promise((resolve) => setTimeout(resolve, taskRetryBackoffMs));
       }
+    }
+  }
+}
+
+/**
+ * Closes the group consumer even when leaving the group fails: the client's close() sends
+ * LeaveGroup first and, if that fails, stays open (its connections and retries alive, keeping
+ * the process from exiting). Then the base client's close, which closes the connections, is used.
+ */
+async function closeConsumer(consumer: Consumer, onError: (error: unknown) => void): Promise<void> {
+  try {
+    await consumer.close(true);
+  } catch (error) {
+    onError(error);
+    try {
+      await (Base.prototype.close as () => Promise<void>).call(consumer);
+    } catch (closeError) {
+      onError(closeError);
     }
   }
 }
