@@ -40,7 +40,7 @@ function render(order, result) {
   order.row.querySelector('.ms').textContent = latencyMs.toFixed(1);
   flashSale.latencies.push(latencyMs);
   flashSale.results.push(result);
-  order.resolve({ ...result, latencyMs });
+  order.resolve({ ...result, latencyMs, postAnswerMs: order.postAnswerMs });
 }
 
 function onResult(result) {
@@ -54,7 +54,7 @@ function onResult(result) {
   render(order, result);
 }
 
-/** Places an order; resolves with its result once shown (the bench and the test call it). */
+/** Places an order; resolves with its result once shown, with latencyMs (POST sent → result shown) and postAnswerMs (POST sent → its 202), for the bench. */
 async function placeOrder(item, quantity) {
   const startedAt = performance.now();
   const row = document.createElement('tr');
@@ -69,10 +69,11 @@ async function placeOrder(item, quantity) {
     row.querySelector('.result').textContent = `not taken: ${answer.error}`;
     throw new Error(answer.error);
   }
+  const postAnswerMs = performance.now() - startedAt;
   row.querySelector('.id').textContent = answer.orderId.slice(0, 8);
   row.querySelector('.result').textContent = 'waiting for the decision…';
   return new Promise((resolve) => {
-    const order = { row, startedAt, item, quantity, resolve };
+    const order = { row, startedAt, postAnswerMs, item, quantity, resolve };
     const early = results.get(answer.orderId);
     if (early !== undefined) {
       results.delete(answer.orderId);
