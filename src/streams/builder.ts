@@ -161,7 +161,7 @@ export class StreamsBuilder {
   }
 
   /** @internal a sink node writing to `topic` (or the topic `extractor` picks) with the given slots. */
-  addSink(name: string, parent: NodeDef, topic: TopicRef | ((key: any, value: any) => string), keySerde: SerdeSlot, valueSerde: SerdeSlot): NodeDef {
+  addSink(name: string, parent: NodeDef, topic: TopicRef | ((key: any, value: any) => string), keySerde: SerdeSlot, valueSerde: SerdeSlot, hint = 'to()'): NodeDef {
     const fixed = typeof topic === 'function' ? undefined : topic;
     return this.addNode({
       name,
@@ -169,7 +169,7 @@ export class StreamsBuilder {
       parents: [parent],
       ...(fixed ? { sinkTopic: fixed } : {}),
       bind: (context) => {
-        const what = `sink ${name} (topic ${fixed ? fixed.name : '<chosen per record>'})`;
+        const what = `sink ${name} (topic ${fixed ? fixed.name : '<chosen per record>'}; serdes from ${hint} options)`;
         const keys = context.serde(keySerde, `${what}'s key`);
         const values = context.serde(valueSerde, `${what}'s value`);
         const fullName = fixed ? context.topic(fixed) : undefined;
@@ -204,7 +204,7 @@ export class StreamsBuilder {
         if (record.key != null) runtime.forward(record);
       }),
     });
-    this.addSink(`${name}-repartition-sink`, filter, ref, keySerde, valueSerde);
+    this.addSink(`${name}-repartition-sink`, filter, ref, keySerde, valueSerde, 'the groupBy/groupByKey/repartition/join');
     return this.addSource(`${name}-repartition-source`, [ref], keySerde, valueSerde);
   }
 
@@ -225,9 +225,10 @@ export class StreamsBuilder {
   table<K = Buffer, V = Buffer>(topic: string, options: Consumed<K, V> & { storeName?: string } = {}): KTable<K, V> {
     const keySerde = constant(options.keySerde) ?? defaultKey;
     const valueSerde = constant(options.valueSerde) ?? defaultValue;
-    const source = this.addSource(this.newName('KSTREAM-SOURCE-'), [{ name: topic, internal: false }], keySerde, valueSerde);
+    // Kafka's order: the store name is generated before the two nodes' names.
     const storeName = options.storeName ?? this.newName(`${topic}-STATE-STORE-`);
-    this.addStore({ name: storeName, kind: 'keyValue', keySerde, valueSerde });
+    const source = this.addSource(this.newName('KSTREAM-SOURCE-'), [{ name: topic, internal: false }], keySerde, valueSerde);
+    this.addStore({ name: storeName, kind: 'keyValue', keySerde, valueSerde, timestamped: true });
     const node = this.addNode({
       name: this.newName('KTABLE-SOURCE-'),
       kind: 'processor',
@@ -440,7 +441,7 @@ export class KStream<K, V> {
    */
   process<K2, V2>(processor: Processor<K, V, K2, V2>, options: { stores?: StoreSpec[]; name?: string } = {}): KStream<K2, V2> {
     const stores = options.stores ?? [];
-    for (const store of stores) this.builder.addStore({ name: store.name, kind: 'keyValue', keySerde: () => store.keySerde, valueSerde: () => store.valueSerde });
+    for (const store of stores) this.builder.addStore({ name: store.name, kind: 'keyValue', keySerde: () => store.keySerde, valueSerde: () => store.valueSerde, timestamped: false });
     const storeNames = stores.map((s) => s.name);
     const node = this.builder.addNode({
       name: options.name ?? this.builder.newName('KSTREAM-PROCESSOR-'),
@@ -538,8 +539,8 @@ export class KGroupedStream<K, V> {
   private aggregateInto(prefix: string, name: string | undefined, aggregateSerde: SerdeSlot, initializer: (() => unknown) | undefined, aggregator: Aggregator): KTable<K, unknown> {
     const builder = this.stream.builder;
     const storeName = name ?? builder.newName(`${prefix}STATE-STORE-`);
-    builder.addStore({ name: storeName, kind: 'keyValue', keySerde: this.keySerde, valueSerde: aggregateSerde });
-    const parent = this.upstream(storeName);
+    const parent = this.upstream(storeName); // first: it throws on a repartition name in use
+    builder.addStore({ name: storeName, kind: 'keyValue', keySerde: this.keySerde, valueSerde: aggregateSerde, timestamped: true });
     const node = builder.addNode({
       name: builder.newName(prefix),
       kind: 'processor',
@@ -549,11 +550,13 @@ export class KGroupedStream<K, V> {
         const store = runtime.store(storeName) as InMemoryKeyValueStore<unknown, unknown>;
         return (record) => {
           if (record.key == null || record.value == null) return;
-          const old = store.get(record.key);
-          const start = old !== undefined ? old : initializer ? initializer() : undefined;
+          const old = store.getWithTimestamp(record.key);
+          const start = old !== undefined ? old.value : initializer ? initializer() : undefined;
           const next = aggregator(record.key, record.value, start);
-          store.put(record.key, next);
-          runtime.forward({ ...record, value: next });
+          // As Kafka: an aggregate's timestamp is the largest of the records that made it.
+          const timestamp = old !== undefined ? Math.max(old.timestamp, record.timestamp) : record.timestamp;
+          store.put(record.key, next, timestamp);
+          runtime.forward({ ...record, value: next, timestamp });
         };
       },
     });
@@ -593,9 +596,9 @@ export class TimeWindowedKStream<K, V> {
     const windows = this.windows;
     const storeName = name ?? builder.newName(`${prefix}STATE-STORE-`);
     const keySerde = this.grouped.groupKeySerde;
+    const parent = this.grouped.upstream(storeName); // first: it throws on a repartition name in use
     // Kafka's default retention for a window store: size + grace, so a window lives until it closes.
-    builder.addStore({ name: storeName, kind: 'window', keySerde, valueSerde: aggregateSerde, windowSizeMs: windows.sizeMs, retentionMs: windows.sizeMs + windows.graceMs });
-    const parent = this.grouped.upstream(storeName);
+    builder.addStore({ name: storeName, kind: 'window', keySerde, valueSerde: aggregateSerde, timestamped: true, windowSizeMs: windows.sizeMs, retentionMs: windows.sizeMs + windows.graceMs });
     const node = builder.addNode({
       name: builder.newName(prefix),
       kind: 'processor',
@@ -608,11 +611,12 @@ export class TimeWindowedKStream<K, V> {
           const closeTimeMs = runtime.streamTimeMs - windows.graceMs;
           for (const window of windows.windowsFor(record.timestamp)) {
             if (window.end <= closeTimeMs) continue; // late for this window: it closed
-            const old = store.fetch(record.key, window.start);
-            const start = old !== undefined ? old : initializer ? initializer() : undefined;
+            const old = store.fetchWithTimestamp(record.key, window.start);
+            const start = old !== undefined ? old.value : initializer ? initializer() : undefined;
             const next = aggregator(record.key, record.value, start);
-            store.put(record.key, window.start, next);
-            runtime.forward({ ...record, key: { key: record.key, window }, value: next });
+            const timestamp = old !== undefined ? Math.max(old.timestamp, record.timestamp) : record.timestamp;
+            store.put(record.key, window.start, next, timestamp);
+            runtime.forward({ ...record, key: { key: record.key, window }, value: next, timestamp });
           }
           store.expire(runtime.streamTimeMs);
         };
@@ -641,6 +645,46 @@ export class KTable<K, V> {
     /** @internal */
     readonly valueSerde: SerdeSlot,
   ) {}
+
+  /**
+   * A table of `mapper(value, key)` per row (KTable#mapValues); a deleted row stays deleted.
+   * Materialized in its own store (`name`, else generated), so it can be queried and joined.
+   */
+  mapValues<V2>(mapper: (value: V, key: K) => V2, options: Materialized<V2> = {}): KTable<K, V2> {
+    return this.derive('KTABLE-MAPVALUES-', options.name, constant(options.valueSerde) ?? defaultValue, (key, value) => mapper(value as V, key as K));
+  }
+
+  /** The rows for which `predicate` holds (KTable#filter); a row that stops matching is deleted downstream. */
+  filter(predicate: (key: K, value: V) => boolean, options: { name?: string } = {}): KTable<K, V> {
+    return this.derive('KTABLE-FILTER-', options.name, this.valueSerde, (key, value) => (predicate(key as K, value as V) ? value : null));
+  }
+
+  filterNot(predicate: (key: K, value: V) => boolean, options: { name?: string } = {}): KTable<K, V> {
+    return this.filter((key, value) => !predicate(key, value), options);
+  }
+
+  private derive<V2>(prefix: string, name: string | undefined, valueSerde: SerdeSlot, fn: (key: unknown, value: unknown) => unknown): KTable<K, V2> {
+    if (this.kind !== 'keyValue') throw new TopologyException(`${prefix.slice(0, -1)} of a windowed table is not supported`);
+    const nodeName = this.builder.newName(prefix);
+    const storeName = name ?? this.builder.newName(`${prefix}STATE-STORE-`);
+    this.builder.addStore({ name: storeName, kind: 'keyValue', keySerde: this.keySerde, valueSerde, timestamped: true });
+    const node = this.builder.addNode({
+      name: nodeName,
+      kind: 'processor',
+      parents: [this.node],
+      stores: [storeName],
+      bind: () => (runtime) => {
+        const store = runtime.store(storeName) as InMemoryKeyValueStore<unknown, unknown>;
+        return (record) => {
+          // A deleted row (null) stays deleted: the function never sees null, as in Kafka.
+          const value = record.value == null ? null : fn(record.key, record.value);
+          store.put(record.key, value, record.timestamp);
+          runtime.forward({ ...record, value });
+        };
+      },
+    });
+    return new KTable<K, V2>(this.builder, node, storeName, 'keyValue', this.keySerde, valueSerde);
+  }
 
   /** The table's updates as a stream: one record per update (a delete is a null value). */
   toStream(): KStream<K, V> {

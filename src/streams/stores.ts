@@ -3,6 +3,11 @@
 // the changelog holds. Every put and delete is logged: the task writes the same key and value (or
 // null for a delete) to the store's changelog topic on the task's partition. restore() applies a
 // changelog record without logging it again.
+//
+// The stores of aggregations and tables are timestamped, as Kafka's TimestampedKeyValueStore:
+// each value is kept (and logged) as the 8-byte big-endian timestamp of its last update followed
+// by the value's bytes, Kafka's ValueAndTimestampSerializer layout, so an aggregation can emit
+// max(record, previous) timestamps as Kafka does. process() stores are plain values.
 
 import type { ReadableStore } from './processing.js';
 import type { Serde } from './serdes.js';
@@ -35,6 +40,41 @@ export interface StateStore {
 // two keys is the byte order of their bytes, which is what all() needs.
 type Entries = Map<string, { key: Buffer; value: Buffer }>;
 
+export interface ValueAndTimestamp<V> {
+  readonly value: V;
+  readonly timestamp: number;
+}
+
+/** How a store turns values into bytes: plain, or Kafka's timestamp-prefixed layout. */
+class ValueFormat<V> {
+  constructor(
+    private readonly serde: Serde<V>,
+    readonly timestamped: boolean,
+  ) {}
+
+  encode(topic: string, value: V, timestamp: number): Buffer | null {
+    const bytes = this.serde.serialize(topic, value);
+    if (bytes == null || !this.timestamped) return bytes;
+    const out = Buffer.allocUnsafe(8 + bytes.length);
+    out.writeBigInt64BE(BigInt(timestamp));
+    bytes.copy(out, 8);
+    return out;
+  }
+
+  decode(topic: string, data: Buffer): ValueAndTimestamp<V> {
+    if (!this.timestamped) return { value: this.serde.deserialize(topic, data), timestamp: -1 };
+    if (data.length < 8) throw new RangeError(`timestamped store value of ${data.length} bytes, fewer than its 8-byte timestamp (topic ${topic})`);
+    return { value: this.serde.deserialize(topic, data.subarray(8)), timestamp: Number(data.readBigInt64BE()) };
+  }
+}
+
+export interface StoreOptions {
+  /** Values carry the timestamp of their last update (aggregations and tables). */
+  readonly timestamped?: boolean;
+  /** The timestamp a put() without one gets: the task's current record's. */
+  readonly now?: () => number;
+}
+
 function sortedRaw(entries: Entries): Array<[Buffer, Buffer]> {
   return [...entries.keys()].sort().map((k) => {
     const entry = entries.get(k)!;
@@ -44,14 +84,20 @@ function sortedRaw(entries: Entries): Array<[Buffer, Buffer]> {
 
 export class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V>, StateStore {
   private readonly entries: Entries = new Map();
+  private readonly format: ValueFormat<V>;
+  private readonly now: () => number;
 
   constructor(
     readonly name: string,
     readonly changelogTopic: string,
     private readonly keySerde: Serde<K>,
-    private readonly valueSerde: Serde<V>,
+    valueSerde: Serde<V>,
     private readonly log: ChangeLogger,
-  ) {}
+    options: StoreOptions = {},
+  ) {
+    this.format = new ValueFormat(valueSerde, options.timestamped ?? false);
+    this.now = options.now ?? (() => 0);
+  }
 
   get size(): number {
     return this.entries.size;
@@ -64,13 +110,18 @@ export class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V>, StateSt
   }
 
   get(key: K): V | undefined {
-    const entry = this.entries.get(this.encodeKey(key).toString('latin1'));
-    return entry === undefined ? undefined : this.valueSerde.deserialize(this.changelogTopic, entry.value);
+    return this.getWithTimestamp(key)?.value;
   }
 
-  put(key: K, value: V | null | undefined): void {
+  /** The value and the timestamp of its last update (-1 in a store that is not timestamped). */
+  getWithTimestamp(key: K): ValueAndTimestamp<V> | undefined {
+    const entry = this.entries.get(this.encodeKey(key).toString('latin1'));
+    return entry === undefined ? undefined : this.format.decode(this.changelogTopic, entry.value);
+  }
+
+  put(key: K, value: V | null | undefined, timestamp: number = this.now()): void {
     const keyBytes = this.encodeKey(key);
-    const valueBytes = value == null ? null : this.valueSerde.serialize(this.changelogTopic, value);
+    const valueBytes = value == null ? null : this.format.encode(this.changelogTopic, value, timestamp);
     this.apply(keyBytes, valueBytes);
     this.log(keyBytes, valueBytes);
   }
@@ -96,7 +147,7 @@ export class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V>, StateSt
   }
 
   decode(key: Buffer, value: Buffer): [K, V] {
-    return [this.keySerde.deserialize(this.changelogTopic, key), this.valueSerde.deserialize(this.changelogTopic, value)];
+    return [this.keySerde.deserialize(this.changelogTopic, key), this.format.decode(this.changelogTopic, value).value];
   }
 
   clear(): void {
@@ -125,16 +176,24 @@ export class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V>, StateSt
 export class InMemoryWindowStore<K, V> implements ReadableStore<Windowed<K>, V>, StateStore {
   private readonly entries: Entries = new Map();
   private expiredBeforeMs = Number.NEGATIVE_INFINITY;
+  /** Window start → the entries' map keys with that start. */
+  private readonly byStart = new Map<number, Set<string>>();
+  private readonly format: ValueFormat<V>;
+  private readonly now: () => number;
 
   constructor(
     readonly name: string,
     readonly changelogTopic: string,
     private readonly keySerde: Serde<K>,
-    private readonly valueSerde: Serde<V>,
+    valueSerde: Serde<V>,
     readonly sizeMs: number,
     readonly retentionMs: number,
     private readonly log: ChangeLogger,
-  ) {}
+    options: StoreOptions = {},
+  ) {
+    this.format = new ValueFormat(valueSerde, options.timestamped ?? false);
+    this.now = options.now ?? (() => 0);
+  }
 
   get size(): number {
     return this.entries.size;
@@ -147,17 +206,21 @@ export class InMemoryWindowStore<K, V> implements ReadableStore<Windowed<K>, V>,
 
   /** The value of `key` in the window starting at `windowStart`. */
   fetch(key: K, windowStart: number): V | undefined {
+    return this.fetchWithTimestamp(key, windowStart)?.value;
+  }
+
+  fetchWithTimestamp(key: K, windowStart: number): ValueAndTimestamp<V> | undefined {
     const entry = this.entries.get(windowedKeyBytes(this.innerKey(key), windowStart).toString('latin1'));
-    return entry === undefined ? undefined : this.valueSerde.deserialize(this.changelogTopic, entry.value);
+    return entry === undefined ? undefined : this.format.decode(this.changelogTopic, entry.value);
   }
 
   get(windowed: Windowed<K>): V | undefined {
     return this.fetch(windowed.key, windowed.window.start);
   }
 
-  put(key: K, windowStart: number, value: V | null | undefined): void {
+  put(key: K, windowStart: number, value: V | null | undefined, timestamp: number = this.now()): void {
     const keyBytes = windowedKeyBytes(this.innerKey(key), windowStart);
-    const valueBytes = value == null ? null : this.valueSerde.serialize(this.changelogTopic, value);
+    const valueBytes = value == null ? null : this.format.encode(this.changelogTopic, value, timestamp);
     this.apply(keyBytes, valueBytes);
     this.log(keyBytes, valueBytes);
   }
@@ -167,8 +230,12 @@ export class InMemoryWindowStore<K, V> implements ReadableStore<Windowed<K>, V>,
     const before = streamTimeMs - this.retentionMs + 1;
     if (before <= this.expiredBeforeMs) return;
     this.expiredBeforeMs = before;
-    for (const [k, entry] of this.entries) {
-      if (Number(entry.key.readBigInt64BE(entry.key.length - 8)) < before) this.entries.delete(k);
+    // Windows are indexed by start (few distinct starts: retention / advance of them are open), so
+    // expiry visits the closed starts, not every entry — Kafka's segments, in spirit.
+    for (const [start, keys] of this.byStart) {
+      if (start >= before) continue;
+      for (const k of keys) this.entries.delete(k);
+      this.byStart.delete(start);
     }
   }
 
@@ -193,12 +260,13 @@ export class InMemoryWindowStore<K, V> implements ReadableStore<Windowed<K>, V>,
     const start = Number(key.readBigInt64BE(key.length - 8));
     return [
       { key: this.keySerde.deserialize(this.changelogTopic, key.subarray(0, key.length - 8)), window: { start, end: start + this.sizeMs } },
-      this.valueSerde.deserialize(this.changelogTopic, value),
+      this.format.decode(this.changelogTopic, value).value,
     ];
   }
 
   clear(): void {
     this.entries.clear();
+    this.byStart.clear();
     this.expiredBeforeMs = Number.NEGATIVE_INFINITY;
   }
 
@@ -209,8 +277,18 @@ export class InMemoryWindowStore<K, V> implements ReadableStore<Windowed<K>, V>,
   }
 
   private apply(key: Buffer, value: Buffer | null): void {
-    if (value == null) this.entries.delete(key.toString('latin1'));
-    else this.entries.set(key.toString('latin1'), { key, value });
+    const k = key.toString('latin1');
+    const start = Number(key.readBigInt64BE(key.length - 8));
+    let keys = this.byStart.get(start);
+    if (value == null) {
+      this.entries.delete(k);
+      keys?.delete(k);
+      if (keys?.size === 0) this.byStart.delete(start);
+    } else {
+      this.entries.set(k, { key, value });
+      if (!keys) this.byStart.set(start, (keys = new Set()));
+      keys.add(k);
+    }
   }
 }
 

@@ -85,6 +85,8 @@ export interface StoreDef {
   readonly kind: 'keyValue' | 'window';
   readonly keySerde: SerdeSlot;
   readonly valueSerde: SerdeSlot;
+  /** Values carry their last update's timestamp (Kafka's timestamped stores: aggregations, tables). */
+  readonly timestamped: boolean;
   readonly windowSizeMs?: number;
   readonly retentionMs?: number;
 }
@@ -269,12 +271,13 @@ class Task implements StreamTask {
     subtopology: BoundSubtopology,
   ) {
     for (const bound of subtopology.stores) {
-      const log = (key: Buffer, value: Buffer | null): void =>
-        context.send({ topic: bound.changelogTopic, partition: id.partition, timestamp: this.current?.timestamp ?? 0, key, value });
+      const now = (): number => this.current?.timestamp ?? 0;
+      const log = (key: Buffer, value: Buffer | null): void => context.send({ topic: bound.changelogTopic, partition: id.partition, timestamp: now(), key, value });
+      const options = { timestamped: bound.def.timestamped, now };
       const store =
         bound.def.kind === 'window'
-          ? new InMemoryWindowStore(bound.def.name, bound.changelogTopic, bound.keySerde, bound.valueSerde, bound.def.windowSizeMs!, bound.def.retentionMs!, log)
-          : new InMemoryKeyValueStore(bound.def.name, bound.changelogTopic, bound.keySerde, bound.valueSerde, log);
+          ? new InMemoryWindowStore(bound.def.name, bound.changelogTopic, bound.keySerde, bound.valueSerde, bound.def.windowSizeMs!, bound.def.retentionMs!, log, options)
+          : new InMemoryKeyValueStore(bound.def.name, bound.changelogTopic, bound.keySerde, bound.valueSerde, log, options);
       this.storesByName.set(bound.def.name, store);
       this.storesByChangelog.set(bound.changelogTopic, store);
     }
@@ -312,10 +315,17 @@ class Task implements StreamTask {
     for (const [topic, node] of subtopology.sources) this.sources.set(topic, processes.get(node)!);
   }
 
-  restore(store: string, key: Buffer, value: Buffer | null): void {
+  /**
+   * `timestampMs`, the changelog record's timestamp (that of the input record that caused the
+   * write), is beyond the contract: when given, stream time resumes from the largest one, so a
+   * restored windowed aggregation still drops the records that were late before the restart
+   * (Kafka keeps stream time in the committed offsets' metadata instead).
+   */
+  restore(store: string, key: Buffer, value: Buffer | null, timestampMs?: number): void {
     const target = this.storesByName.get(store);
     if (!target) throw new RangeError(`task ${taskName(this.id)} has no store ${store}`);
     target.restore(key, value);
+    if (timestampMs !== undefined && timestampMs > this.streamTime) this.streamTime = timestampMs;
   }
 
   /** The store a changelog topic belongs to (for runners that hold changelog records by topic). */

@@ -53,7 +53,8 @@ t.test('word count: each update in order, the store, internal topics', async (t)
   t.same(driver.topology.subtopologies.map((s) => s.sourceTopics), [['text-lines'], ['wordcount-counts-store-repartition']]);
   const changelog = driver.writtenTo('wordcount-counts-store-changelog');
   t.equal(changelog.length, expected.length, 'one changelog record per count update');
-  t.equal(changelog[0]!.value!.readBigInt64BE(), 1n, 'changelog values are 8-byte longs');
+  const first = changelog[0]!.value!;
+  t.same([first.length, first.readBigInt64BE(0), first.readBigInt64BE(8)], [16, 1000n, 1n], 'changelog value: 8-byte timestamp then the 8-byte long (Kafka\'s timestamped store layout)');
   t.comment(builder.describe());
 });
 

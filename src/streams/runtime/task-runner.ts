@@ -72,10 +72,13 @@ export class TaskRunner {
         bootstrapBrokers: this.config.bootstrapServers,
         transactionalId: this.transactionalId,
         idempotent: true,
-        timeout: this.config.requestTimeoutMs,
+        // The client sends its request timeout as InitProducerId's transaction timeout.
+        timeout: this.config.transactionTimeoutMs,
         ...(this.config.sasl === undefined ? {} : { sasl: this.config.sasl }),
       });
-      this.transaction = await this.producer.beginTransaction();
+      // producer id -1 / epoch -1: "a new producer of this transactional id". The client would send
+      // 0/0, which the coordinator refuses (PRODUCER_FENCED) once the id has another producer id.
+      this.transaction = await this.producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
       if (this.closed) return;
     } else {
       this.producer = sharedProducer;
