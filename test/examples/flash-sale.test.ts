@@ -4,15 +4,17 @@
 // @platformatic/kafka consumer reading order-results read_committed, and Chromium.
 //
 // 1. The race: 10,000 orders from 1,000 users (10 each), 100 HTTP requests in flight, for 100
-//    units of one item. After 3,000 orders were taken (and results are coming out), the processor
-//    is killed with SIGKILL and started again while orders keep coming. Then order-results holds
-//    exactly one result per order id (10,000), exactly 100 accepted (the remaining counts
-//    99 … 0 each once: the stock store was restored from its changelog, not reset), every result
-//    keyed by its user, in the user's partition (Kafka's default partitioner, which the page
-//    relies on), at or after the offset the order server gave when it took the order.
-//    "Every result was read" is known, not waited out: after the 10,000th order id, a marker
-//    record is written to each partition and read back; read_committed delivers in offset order,
-//    so every committed record before a marker has been delivered once the marker is.
+//    units of one item, plus 200 orders spread among them for a second item of 100 units whose
+//    sale is still on when, after 3,000 orders were taken (and results are coming out), the
+//    processor is killed with SIGKILL and started again while orders keep coming. Then
+//    order-results holds exactly one result per order id, exactly 100 accepted per item (the
+//    remaining counts 99 … 0 each once: the stock store was restored from its committed
+//    changelog, neither reset nor holding an aborted transaction's writes), every result keyed by
+//    its user, in the user's partition (Kafka's default partitioner, which the page relies on), at
+//    or after the offset the order server gave when it took the order. "Every result was read"
+//    is known, not waited out: after the last order id, a marker record is written to each
+//    partition and read back; read_committed delivers in offset order, so every committed record
+//    before a marker has been delivered once the marker is.
 // 2. The page: in Chromium a user opens the page, waits for its WebSocket subscription, orders an
 //    item with stock (the page shows "Accepted") and the sold-out item (it shows "Rejected: sold
 //    out"). The screenshot goes to dist/screenshots/flash-sale.png.
@@ -36,6 +38,9 @@ const STOCK = 100;
 const IN_FLIGHT = 100;
 const KILL_AFTER_ORDERS = 3_000;
 const RACE_ITEM = 'flash-item';
+/** A second sale that is still on when the processor is killed (see the race). */
+const SLOW_ITEM = 'slow-item';
+const SLOW_ORDERS = 200;
 /** The page's item: stock of its own, so the page's accepted order does not take from the race. */
 const PAGE_ITEM = 'page-item';
 const END_MARKER_KEY = '__test-end-marker__';
@@ -133,38 +138,50 @@ function postOrder(user: string, item: string): Promise<Placed> {
 
 t.test('10,000 orders from 1,000 users race for 100 units, across a processor crash: exactly 100 accepted, one result per order', async (t) => {
   const startedAt = Date.now();
-  // Users interleaved: user-0 … user-999, then again, ten rounds.
-  const users = Array.from({ length: ORDERS }, (_, index) => `user-${String(index % USERS).padStart(4, '0')}`);
+  // Every 51st order is for SLOW_ITEM (200 of them), the others for RACE_ITEM (10,000); users
+  // interleaved, user-0000 … user-0999 and again. RACE_ITEM sells out within its first 100 orders,
+  // long before the kill; SLOW_ITEM's 100 units are still selling when it comes (at most 58 of its
+  // orders were placed by then), so acceptances are decided on both sides of the crash, some of
+  // them likely in the transaction the kill aborts.
+  const wanted = Array.from({ length: ORDERS + SLOW_ORDERS }, (_, index) => ({
+    user: `user-${String(index % USERS).padStart(4, '0')}`,
+    item: index % 51 === 50 ? SLOW_ITEM : RACE_ITEM,
+  }));
   const placed: Placed[] = [];
   let next = 0;
   // A holder, not a `let`: the worker closures set it, which the compiler's narrowing does not follow.
-  const crash: { run: Promise<{ resultsAtKill: number; restartMs: number }> | null } = { run: null };
+  const crash: { run: Promise<{ resultsAtKill: number; slowAcceptedAtKill: number; restartMs: number }> | null } = { run: null };
+  const acceptedOf = (item: string): number => [...results.values()].filter((list) => list[0]!.item === item && list[0]!.status === 'accepted').length;
   const worker = async (): Promise<void> => {
-    while (next < users.length) {
-      const user = users[next++]!;
-      placed.push(await postOrder(user, RACE_ITEM));
+    while (next < wanted.length) {
+      const { user, item } = wanted[next++]!;
+      placed.push(await postOrder(user, item));
       if (placed.length >= KILL_AFTER_ORDERS && crash.run === null) {
         crash.run = (async () => {
           // Mid-run: results are coming out (a positive wait), orders keep coming while it is down.
           await until('the first results', () => results.size > 0, RESULTS_TIMEOUT_MS);
           const resultsAtKill = results.size;
+          const slowAcceptedAtKill = acceptedOf(SLOW_ITEM);
           await processors.at(-1)!.kill();
           const restartAt = Date.now();
           processors.push(await startProcessorProcess(processorOptions, RESULTS_TIMEOUT_MS));
-          return { resultsAtKill, restartMs: Date.now() - restartAt };
+          return { resultsAtKill, slowAcceptedAtKill, restartMs: Date.now() - restartAt };
         })();
       }
     }
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
   const postedMs = Date.now() - startedAt;
-  t.equal(placed.length, ORDERS, 'every order was taken (202)');
+  const total = ORDERS + SLOW_ORDERS;
+  t.equal(placed.length, total, `every order was taken (202): ${ORDERS} for ${RACE_ITEM}, ${SLOW_ORDERS} for ${SLOW_ITEM}`);
   t.ok(crash.run !== null, 'the processor was killed mid-run');
-  const { resultsAtKill, restartMs } = await crash.run!;
-  t.ok(resultsAtKill > 0 && resultsAtKill < ORDERS, `killed with ${resultsAtKill} of ${ORDERS} results out`);
-  t.comment(`${ORDERS} orders posted in ${postedMs} ms; the processor killed with ${resultsAtKill} results out, and running again ${restartMs} ms later`);
+  const { resultsAtKill, slowAcceptedAtKill, restartMs } = await crash.run!;
+  t.ok(resultsAtKill > 0 && resultsAtKill < total, `killed with ${resultsAtKill} of ${total} results out`);
+  t.ok(slowAcceptedAtKill < STOCK, `killed while ${SLOW_ITEM} was still selling (${slowAcceptedAtKill} of ${STOCK} accepted so far, read_committed)`);
+  t.comment(`${total} orders posted in ${postedMs} ms; the processor killed with ${resultsAtKill} results out, and running again ${restartMs} ms later`);
+  t.comment(`restarted processor: ${processors.at(-1)!.output.split('\n').filter((line) => /restored|fenced/.test(line)).join('; ')}`);
 
-  await until(`${ORDERS} results`, () => results.size >= ORDERS, RESULTS_TIMEOUT_MS);
+  await until(`${total} results`, () => results.size >= total, RESULTS_TIMEOUT_MS);
   // Every committed result before the markers has been read once the markers are.
   const marker = new Producer<string, string, string, string>({ clientId: 'flash-sale-test-marker', bootstrapBrokers: [broker.bootstrap], serializers: stringSerializers });
   try {
@@ -175,15 +192,19 @@ t.test('10,000 orders from 1,000 users race for 100 units, across a processor cr
   await until('the end markers', () => markersSeen.size === ORDER_RESULTS_PARTITIONS_DEFAULT, RESULTS_TIMEOUT_MS);
 
   const byOrder = new Map(placed.map((order) => [order.orderId, order]));
-  t.equal(byOrder.size, ORDERS, '10,000 distinct order ids');
-  t.equal(seen.length, ORDERS, `${ORDERS} results read, no duplicate`);
+  t.equal(byOrder.size, total, 'distinct order ids');
+  t.equal(seen.length, total, `${total} results read, no duplicate`);
   t.same([...results.keys()].filter((orderId) => !byOrder.has(orderId)), [], 'no result for an order that was not placed');
   t.same([...results.entries()].filter(([, list]) => list.length !== 1).map(([orderId]) => orderId), [], 'each order id has exactly one result');
   const all = [...results.values()].map((list) => list[0]!);
-  const accepted = all.filter((result) => result.status === 'accepted');
-  t.equal(accepted.length, STOCK, 'exactly 100 accepted');
-  t.same(accepted.map((result) => result.remaining).sort((a, b) => a - b), Array.from({ length: STOCK }, (_, index) => index), 'the accepted orders left 99 … 0 units, each once (the stock was restored after the crash, never reset)');
-  t.ok(all.every((result) => result.status === 'accepted' || result.remaining === 0), 'every rejection says sold out');
+  for (const [item, orders] of [[RACE_ITEM, ORDERS], [SLOW_ITEM, SLOW_ORDERS]] as const) {
+    const ofItem = all.filter((result) => result.item === item);
+    const accepted = ofItem.filter((result) => result.status === 'accepted');
+    t.equal(ofItem.length, orders, `${item}: ${orders} results`);
+    t.equal(accepted.length, STOCK, `${item}: exactly ${STOCK} accepted`);
+    t.same(accepted.map((result) => result.remaining).sort((a, b) => a - b), Array.from({ length: STOCK }, (_, index) => index), `${item}: the accepted orders left 99 … 0 units, each once (the stock store restored after the crash from committed writes only)`);
+    t.ok(ofItem.every((result) => result.status === 'accepted' || result.remaining === 0), `${item}: every rejection says sold out`);
+  }
   const misplaced = seen.filter((message) => {
     const order = byOrder.get((JSON.parse(message.value) as OrderResult).orderId)!;
     return message.key !== order.user || message.partition !== resultPartition(order.user, ORDER_RESULTS_PARTITIONS_DEFAULT) || message.partition !== order.partition || message.offset < order.offset;
