@@ -97,6 +97,7 @@ export interface ProcessorProcessOptions {
   readonly initialStock?: number;
   readonly stockPerItem?: Readonly<Record<string, number>>;
   readonly sessionTimeoutMs?: number;
+  readonly commitIntervalMs?: number;
 }
 
 /** Starts processor.js as its own process; resolves once it prints RUNNING (its tasks assigned). */
@@ -105,6 +106,7 @@ export async function startProcessorProcess(options: ProcessorProcessOptions, ti
   if (options.initialStock !== undefined) args.push('--stock', String(options.initialStock));
   for (const [item, stock] of Object.entries(options.stockPerItem ?? {})) args.push('--item', `${item}=${stock}`);
   if (options.sessionTimeoutMs !== undefined) args.push('--session-timeout-ms', String(options.sessionTimeoutMs));
+  if (options.commitIntervalMs !== undefined) args.push('--commit-interval-ms', String(options.commitIntervalMs));
   const run = new ChildRun('processor', spawnNode(args));
   await run.waitFor(/flash-sale processor RUNNING/, timeoutMs);
   return run;
