@@ -215,6 +215,22 @@ t.test('10,000 orders from 1,000 users race for 100 units, across a processor cr
   t.comment(`all results read ${Date.now() - startedAt} ms after the first order`);
 });
 
+t.test('the order server refuses what is not an order, and writes nothing for it', async (t) => {
+  const before = server.ordersWritten;
+  const post = async (body: string): Promise<[number, string]> => {
+    const response = await fetch(`${server.url}orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return [response.status, ((await response.json()) as { error: string }).error];
+  };
+  t.same(await post('{"item":"flash-item"}'), [400, 'user is a string of 1 to 64 characters'], 'no user');
+  t.same(await post('{"user":"u","item":"flash-item","quantity":11}'), [400, 'quantity is an integer from 1 to 10'], 'too many units');
+  t.same(await post('{"user":"u","item":"flash-item","quantity":1.5}'), [400, 'quantity is an integer from 1 to 10'], 'a fraction of a unit');
+  t.same(await post('[1]'), [400, 'the body is a JSON object {user, item, quantity?}'], 'not an object');
+  t.equal((await post('not json'))[0], 400, 'not JSON');
+  t.equal((await post(JSON.stringify({ user: 'u', item: 'x'.repeat(5_000) })))[0], 413, 'a body over 4 KiB');
+  t.equal((await fetch(`${server.url}nothing-here`)).status, 404, 'an unknown path');
+  t.equal(server.ordersWritten, before, 'nothing was written to orders');
+});
+
 t.test('in Chromium the page places orders and shows each result', async (t) => {
   const browser = await launchChromium(t);
   const { page, pageErrors, consoleErrors } = await openPage(browser, `${server.url}?user=browser-user`);
