@@ -325,6 +325,17 @@ export class KafkaStreams extends EventEmitter {
     }
   }
 
+  /** At least once: outputs go out as they are made (acknowledged before the next turn). */
+  async #flushRunner(runner: TaskRunner): Promise<void> {
+    if (runner.state !== 'RUNNING' || runner.closed || runner.pending.length === 0) return;
+    try {
+      await this.#partitionCount(runner.pending.filter((r) => r.partition === undefined).map((r) => r.topic));
+      await runner.flushAtLeastOnce((topic) => this.#partitionCounts.get(topic)!);
+    } catch (error) {
+      await this.#onTaskFailure(runner, error, 0);
+    }
+  }
+
   async #commitAll(): Promise<void> {
     await Promise.all([...this.#runners.values()].map((runner) => this.#commitRunner(runner)));
   }
@@ -358,6 +369,7 @@ export class KafkaStreams extends EventEmitter {
             throw new TopologyError(runner.name, error);
           }
         }
+        if (this.config.processingGuarantee === 'at_least_once') await Promise.all(running.map((runner) => this.#flushRunner(runner)));
         const now = Date.now();
         if (now - lastCommitMs >= this.config.commitIntervalMs || running.some((r) => r.pending.length >= pendingOutputRecordsMax)) {
           lastCommitMs = now;

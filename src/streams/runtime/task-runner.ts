@@ -218,11 +218,20 @@ export class TaskRunner {
     this.processed.clear();
   }
 
+  /**
+   * At least once: the outputs so far, sent now and acknowledged (acks=all, idempotent) before
+   * the loop goes on, so that a later offset commit only covers acknowledged outputs.
+   */
+  async flushAtLeastOnce(partitionCount: (topic: string) => number): Promise<void> {
+    if (this.pending.length === 0) return;
+    const messages = this.toMessages(partitionCount);
+    this.pending = [];
+    await this.producer!.send({ messages });
+  }
+
   /** At least once: outputs acknowledged first, then the offsets committed. */
   async commitAtLeastOnce(consumer: Consumer, partitionCount: (topic: string) => number): Promise<void> {
-    const messages = this.toMessages(partitionCount);
-    if (messages.length > 0) await this.producer!.send({ messages });
-    this.pending = [];
+    await this.flushAtLeastOnce(partitionCount);
     if (this.processed.size === 0) return;
     await consumer.commit({ offsets: [...this.processed].map(([topic, offset]) => ({ topic, partition: this.id.partition, offset: offset + 1n, leaderEpoch: -1 })) });
     this.processed.clear();
