@@ -88,7 +88,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     'group.initial.rebalance.delay.ms': 0,
   };
   const run = new ChildRun('broker', spawnNode([brokerMain, ...Object.entries(overrides).flatMap(([key, value]) => ['--override', `${key}=${value}`])]));
-  await run.waitFor(/broker ready on/);
+  try {
+    await run.waitFor(/broker ready on/);
+  } catch (error) {
+    await run.kill();
+    throw error;
+  }
   return run;
 }
 
@@ -108,6 +113,12 @@ export async function startProcessorProcess(options: ProcessorProcessOptions, ti
   if (options.sessionTimeoutMs !== undefined) args.push('--session-timeout-ms', String(options.sessionTimeoutMs));
   if (options.commitIntervalMs !== undefined) args.push('--commit-interval-ms', String(options.commitIntervalMs));
   const run = new ChildRun('processor', spawnNode(args));
-  await run.waitFor(/flash-sale processor RUNNING/, timeoutMs);
+  try {
+    await run.waitFor(/flash-sale processor RUNNING/, timeoutMs);
+  } catch (error) {
+    // Not handed to the caller, so killed here: a processor left starting would outlive the caller's cleanup.
+    await run.kill();
+    throw error;
+  }
   return run;
 }
