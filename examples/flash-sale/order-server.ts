@@ -124,6 +124,9 @@ class OrderWriter {
           for (const queued of batch) queued.resolve({ partition: queued.partition, offset: highWatermarks[queued.partition]!.toString() });
         } catch (error) {
           // Each request of the batch gets the error (a 503); the loop goes on with the next batch.
+          // A Produce that failed after the client's retries may still have been written (its
+          // answer lost): the 503 says "not confirmed", and the order, if written, is decided and
+          // its result reaches the user's partition like any other.
           for (const queued of batch) queued.reject(error as Error);
         }
       }
@@ -208,7 +211,7 @@ export async function startOrderServer(options: OrderServerOptions): Promise<Ord
           const placement = await writer.place(order);
           return send(response, 202, { orderId: order.orderId, topic: ORDER_RESULTS_TOPIC, ...placement });
         } catch (error) {
-          return send(response, 503, { error: `the order was not taken: ${(error as Error).message}` });
+          return send(response, 503, { error: `the order was not confirmed: ${(error as Error).message}` });
         }
       }
       if (request.method === 'GET' && url.pathname === '/api/session') {
