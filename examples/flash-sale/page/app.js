@@ -12,6 +12,8 @@ import { SpateConsumer } from '/ws-client.js';
 
 /** Results kept for orders this page has not placed yet (or other tabs' orders of the same user); oldest dropped first. */
 const RESULTS_KEPT_MAX = 1000;
+/** Orders placed and not yet decided; past it the page places no more until results come. */
+const PENDING_MAX = 100;
 /** Rows shown; older ones are removed, so a long session stays small. */
 const ROWS_MAX = 200;
 
@@ -56,6 +58,7 @@ function onResult(result) {
 
 /** Places an order; resolves with its result once shown, with latencyMs (POST sent → result shown) and postAnswerMs (POST sent → its 202), for the bench. */
 async function placeOrder(item, quantity) {
+  if (orders.size >= PENDING_MAX) throw new Error(`${PENDING_MAX} orders are waiting for their results; wait for them`);
   const startedAt = performance.now();
   const row = document.createElement('tr');
   row.innerHTML = '<td class="id">…</td><td class="item"></td><td class="qty"></td><td class="result pending">placing…</td><td class="ms"></td>';
