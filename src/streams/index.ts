@@ -19,6 +19,21 @@ export {
   type ProcessorContext,
   type ProcessorRecord,
 } from './builder.js';
+export {
+  createRequester,
+  serveRequests,
+  Requester,
+  Responder,
+  ReplyHeaders,
+  RequestTimeoutError,
+  TooManyPendingRequestsError,
+  RemoteHandlerError,
+  RequesterClosedError,
+  type RequesterConfig,
+  type RequestOptions,
+  type RequestRecord,
+  type ResponderConfig,
+} from './request-reply.js';
 export { TopologyTestDriver, TestInputTopic, TestOutputTopic, type TestRecord, type TopologyTestDriverOptions } from './test-driver.js';
 
 // ---- runtime (KafkaStreams): added at merge by the runtime helper ----

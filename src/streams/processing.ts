@@ -59,8 +59,12 @@ export interface ReadableStore<K = unknown, V = unknown> {
 
 export interface StreamTask {
   readonly id: TaskId;
-  /** Apply one changelog record of `store` while restoring, before any `process`. */
-  restore(store: string, key: Buffer, value: Buffer | null): void;
+  /**
+   * Apply one changelog record of `store` while restoring, before any `process`. The record's
+   * timestamp lets the task resume its stream time, so a record late before a restart is still
+   * late after it.
+   */
+  restore(store: string, key: Buffer, value: Buffer | null, timestampMs?: number): void;
   /** Run one input record through the task; outputs and changelog writes go to `context.send`. */
   process(record: SourceRecord): void;
   /** The task's stores, by name. */
