@@ -18,9 +18,7 @@
 
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Serdes, StreamsBuilder } from '../../src/streams/index.js';
-// KafkaStreams from the runtime's own index: src/streams/index.ts re-exports it only once the lead merges the runtime.
-import { KafkaStreams } from '../../src/streams/runtime/index.js';
+import { KafkaStreams, Serdes, StreamsBuilder } from '../../src/streams/index.js';
 import { APPLICATION_ID, decide, INITIAL_STOCK_DEFAULT, ORDER_RESULTS_TOPIC, ORDERS_TOPIC, STOCK_STORE, type Order, type OrderResult } from './model.js';
 
 export const COMMIT_INTERVAL_MS_DEFAULT = 20;

@@ -36,5 +36,5 @@ export {
 } from './request-reply.js';
 export { TopologyTestDriver, TestInputTopic, TestOutputTopic, type TestRecord, type TopologyTestDriverOptions } from './test-driver.js';
 
-// ---- runtime (KafkaStreams): added at merge by the runtime helper ----
-// export * from './runtime/index.js';
+// The Kafka runtime: KafkaStreams over any Kafka-compatible broker.
+export * from './runtime/index.js';
