@@ -387,7 +387,7 @@ export class KafkaStreams extends EventEmitter {
           try {
             runner.process(recordsPerTaskPerTurn);
           } catch (error) {
-            throw new TopologyError(runner.name, error);
+            throw new StreamsException(runner.name, error);
           }
         }
         if (this.config.processingGuarantee === 'at_least_once') await Promise.all(running.map((runner) => this.#flushRunner(runner)));
@@ -401,7 +401,7 @@ export class KafkaStreams extends EventEmitter {
       } catch (error) {
         if (this.#stopping) break;
         // The user's processor threw: Kafka Streams' default handler stops the instance.
-        if (error instanceof TopologyError) {
+        if (error instanceof StreamsException) {
           this.#setState('ERROR');
           this.emit('error', error.cause);
           this.#stopping = true;
@@ -434,8 +434,8 @@ async function closeConsumer(consumer: Consumer, onError: (error: unknown) => vo
   }
 }
 
-/** An exception thrown by the topology's own code while processing a record. */
-export class TopologyError extends Error {
+/** An exception thrown by the topology's own code while processing a record (Kafka Streams wraps it in a StreamsException too). */
+export class StreamsException extends Error {
   constructor(readonly task: string, cause: unknown) {
     super(`task ${task} failed processing a record: ${String((cause as Error)?.message ?? cause)}`, { cause });
   }
