@@ -357,6 +357,21 @@ export class KafkaStreams extends EventEmitter {
     }
   }
 
+  /** A fatal processing error: every task closed dirty, the group left, the consumer closed. */
+  async #stopAfterFailure(): Promise<void> {
+    if (this.#rejoinTimer !== null) clearTimeout(this.#rejoinTimer);
+    for (const runner of [...this.#runners.values()]) await this.#closeRunner(runner);
+    const consumer = this.#consumer;
+    this.#consumer = null;
+    if (consumer === null) return;
+    try {
+      await consumer.leaveGroup(true);
+    } catch (error) {
+      this.emit('warning', error);
+    }
+    await closeConsumer(consumer, (error) => this.emit('warning', error));
+  }
+
   async #commitAll(): Promise<void> {
     await Promise.all([...this.#runners.values()].map((runner) => this.#commitRunner(runner)));
   }
@@ -401,10 +416,14 @@ export class KafkaStreams extends EventEmitter {
       } catch (error) {
         if (this.#stopping) break;
         // The user's processor threw: Kafka Streams' default handler stops the instance.
+        // As Kafka's dying StreamThread: its tasks are closed dirty (the failed record's outputs,
+        // still in memory, are dropped, never committed by a later close()) and its consumer
+        // leaves the group, so that the tasks are not held by a member that processes nothing.
         if (error instanceof StreamsException) {
+          this.#stopping = true;
+          await this.#stopAfterFailure();
           this.#setState('ERROR');
           this.emit('error', error.cause);
-          this.#stopping = true;
           break;
         }
         // A fetch failed (a broker restarting, a leader moving): refresh metadata and go on.

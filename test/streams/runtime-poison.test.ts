@@ -1,0 +1,73 @@
+// A record the topology cannot process (a poison pill: the processor throws after it has sent
+// part of the record's outputs) under exactly_once_v2. Kafka Streams' default
+// (LogAndFail / StreamsException) stops the instance: the task is closed dirty, its open
+// transaction aborted, the consumer leaves the group. Here: the instance goes to ERROR with the
+// processor's error, leaves the group (its tasks are not held by a member that processes
+// nothing), and neither the error nor a later close() commits the failed record's partial
+// outputs (read read_committed by kafkajs up to the last stable offset after close()).
+
+import t from 'tap';
+import { Admin } from '@platformatic/kafka';
+import { BrokerProcess } from '../helpers/broker-process.js';
+import { KafkaStreams } from '../../src/streams/runtime/index.js';
+import type { BuiltTopology, SourceRecord } from '../../src/streams/processing.js';
+import { countingTopology } from './fixtures/counting-topology.js';
+import { brokerOverrides, createTopics, produceInput, readCommitted } from './fixtures/streams-kit.js';
+
+const started = Date.now();
+const broker = await BrokerProcess.start(t, { overrides: brokerOverrides });
+
+function poisonTopology(applicationId: string, input: string, output: string, poison: string): BuiltTopology {
+  const inner = countingTopology(applicationId, { input, output });
+  return {
+    ...inner,
+    createTask(id, context) {
+      const task = inner.createTask(id, context);
+      return {
+        ...task,
+        process(record: SourceRecord): void {
+          task.process(record);
+          if (record.value?.toString() === poison) throw new Error(`poison pill at offset ${record.offset}`);
+        },
+      };
+    },
+  };
+}
+
+await t.test('exactly_once_v2: a processor error stops the instance, leaves the group, commits nothing of the record', async (t) => {
+  const app = 'poison-eos';
+  const input = `${app}-in`;
+  const output = `${app}-out`;
+  await createTopics(broker.bootstrap, [{ topic: input, partitions: 1 }, { topic: output, partitions: 1 }]);
+  await produceInput(broker.bootstrap, input, 0, 5, 1);
+  const streams = new KafkaStreams(poisonTopology(app, input, output, '2'), {
+    'application.id': app,
+    'bootstrap.servers': broker.bootstrap,
+    'processing.guarantee': 'exactly_once_v2',
+    'commit.interval.ms': 100,
+    'session.timeout.ms': 2_000,
+    'heartbeat.interval.ms': 200,
+    'max.poll.interval.ms': 5_000,
+  });
+  streams.on('warning', () => {});
+  t.teardown(() => streams.close({ timeoutMs: 5_000 }));
+  const failed = new Promise<unknown>((resolve) => streams.once('error', resolve));
+  await streams.start();
+  const error = await Promise.race([failed, new Promise((_, reject) => setTimeout(() => reject(new Error(`no error after 15 s, state ${streams.state}`)), 15_000))]);
+  t.match(String((error as Error).message), /poison pill at offset 2/, 'the processor error is reported');
+  t.equal(streams.state, 'ERROR', 'state ERROR');
+
+  const admin = new Admin({ clientId: 'poison-test', bootstrapBrokers: [broker.bootstrap] });
+  t.teardown(() => admin.close());
+  // Without a leave, the member would be dropped only when its session (2 s) expires without heartbeats.
+  const groups = await admin.describeGroups({ groups: [app] });
+  const members = [...(groups.get(app)?.members.keys() ?? [])];
+  t.same(members, [], 'the failed instance is no longer a member of the group (its tasks can move)');
+
+  await streams.close({ timeoutMs: 5_000 });
+  t.equal(streams.state, 'NOT_RUNNING', 'closed');
+  const records = await readCommitted(broker.bootstrap, output, () => true, 5_000);
+  t.comment(`committed outputs after close(): ${records.map((r) => r.value).join(',') || 'none'}`);
+  t.same(records.filter((r) => Number(r.value.split(':')[0]) >= 2).map((r) => r.value), [], 'no output of the poison record or after it is committed');
+  t.comment(`wall ${((Date.now() - started) / 1000).toFixed(1)} s`);
+});
