@@ -5,14 +5,16 @@
 // processor's error, leaves the group (its tasks are not held by a member that processes
 // nothing), and neither the error nor a later close() commits the failed record's partial
 // outputs (read read_committed by kafkajs up to the last stable offset after close()).
+// A changelog record the topology's restore cannot read stops the instance the same way (before,
+// the task was reset and restored again every 2 s, forever, with only warnings).
 
 import t from 'tap';
 import { Admin } from '@platformatic/kafka';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { KafkaStreams } from '../../src/streams/runtime/index.js';
 import type { BuiltTopology, SourceRecord } from '../../src/streams/processing.js';
-import { countingTopology } from './fixtures/counting-topology.js';
-import { brokerOverrides, createTopics, produceInput, readCommitted } from './fixtures/streams-kit.js';
+import { changelogTopic, countingTopology } from './fixtures/counting-topology.js';
+import { brokerOverrides, createTopics, kafkaFor, produceInput, readCommitted } from './fixtures/streams-kit.js';
 
 const started = Date.now();
 const broker = await BrokerProcess.start(t, { overrides: brokerOverrides });
@@ -69,5 +71,38 @@ await t.test('exactly_once_v2: a processor error stops the instance, leaves the 
   const records = await readCommitted(broker.bootstrap, output, () => true, 5_000);
   t.comment(`committed outputs after close(): ${records.map((r) => r.value).join(',') || 'none'}`);
   t.same(records.filter((r) => Number(r.value.split(':')[0]) >= 2).map((r) => r.value), [], 'no output of the poison record or after it is committed');
+});
+
+await t.test('exactly_once_v2: a changelog record the restore cannot read stops the instance with the error', async (t) => {
+  const app = 'poison-restore';
+  const input = `${app}-in`;
+  const output = `${app}-out`;
+  await createTopics(broker.bootstrap, [{ topic: input, partitions: 1 }, { topic: output, partitions: 1 }, { topic: changelogTopic(app), partitions: 1 }]);
+  // The counting topology's restore reads an int64: a 1-byte value makes it throw a RangeError.
+  const producer = kafkaFor(broker.bootstrap).producer();
+  await producer.connect();
+  await producer.send({ topic: changelogTopic(app), messages: [{ key: 'k0', value: 'x' }], acks: -1 });
+  await producer.disconnect();
+  const streams = new KafkaStreams(countingTopology(app, { input, output }), {
+    'application.id': app,
+    'bootstrap.servers': broker.bootstrap,
+    'processing.guarantee': 'exactly_once_v2',
+    'session.timeout.ms': 2_000,
+    'heartbeat.interval.ms': 200,
+    'max.poll.interval.ms': 5_000,
+  });
+  let resets = 0;
+  streams.on('warning', () => {});
+  streams.on('taskReset', () => (resets += 1));
+  t.teardown(() => streams.close({ timeoutMs: 5_000 }));
+  const failed = new Promise<unknown>((resolve) => streams.once('error', resolve));
+  await streams.start();
+  const error = await Promise.race([failed, new Promise((_, reject) => setTimeout(() => reject(new Error(`no error after 10 s, state ${streams.state}, ${resets} task resets`)), 10_000))]);
+  t.comment(`error: ${String(error)}; task resets before: ${resets}`);
+  t.type(error, RangeError, "the restore's own error is reported");
+  t.equal(streams.state, 'ERROR', 'state ERROR');
+  t.same(streams.tasks(), [], 'no task left');
+  await streams.close({ timeoutMs: 5_000 });
+  t.equal(streams.state, 'NOT_RUNNING', 'closed');
   t.comment(`wall ${((Date.now() - started) / 1000).toFixed(1)} s`);
 });

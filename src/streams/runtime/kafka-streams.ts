@@ -12,7 +12,9 @@ import { pendingOutputRecordsMax, resolveConfig, type ResolvedStreamsConfig, typ
 import { fetchPositions } from './fetcher.js';
 import { prepareInternalTopics } from './internal-topics.js';
 import { assignTasks, compareTaskNames, decodeSubscriptionInfo, encodeSubscriptionInfo, parseTaskName, type SubscriptionInfo } from './task-assignor.js';
-import { isFenced, TaskRunner } from './task-runner.js';
+import { isFenced, StreamsException, TaskRunner } from './task-runner.js';
+
+export { StreamsException };
 
 export type KafkaStreamsState = 'CREATED' | 'REBALANCING' | 'RUNNING' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING' | 'ERROR';
 
@@ -309,6 +311,12 @@ export class KafkaStreams extends EventEmitter {
   async #onTaskFailure(runner: TaskRunner, error: unknown, previousDelayMs: number): Promise<void> {
     if (runner.closed || this.#stopping) return;
     const name = runner.name;
+    // The topology's restore threw: initializing again would fail again, forever (a silent
+    // loop of taskReset warnings); as Kafka Streams does, the instance stops with the error.
+    if (error instanceof StreamsException) {
+      await this.#fail(error);
+      return;
+    }
     if (isFenced(error)) {
       this.emit('taskFenced', name, error);
       await this.#closeRunner(runner);
@@ -355,6 +363,14 @@ export class KafkaStreams extends EventEmitter {
     } catch (error) {
       await this.#onTaskFailure(runner, error, 0);
     }
+  }
+
+  /** The topology's own code failed (processing or restoring): the instance stops in ERROR. */
+  async #fail(error: StreamsException): Promise<void> {
+    this.#stopping = true;
+    await this.#stopAfterFailure();
+    this.#setState('ERROR');
+    this.emit('error', error.cause);
   }
 
   /** A fatal processing error: every task closed dirty, the group left, the consumer closed. */
@@ -420,10 +436,7 @@ export class KafkaStreams extends EventEmitter {
         // still in memory, are dropped, never committed by a later close()) and its consumer
         // leaves the group, so that the tasks are not held by a member that processes nothing.
         if (error instanceof StreamsException) {
-          this.#stopping = true;
-          await this.#stopAfterFailure();
-          this.#setState('ERROR');
-          this.emit('error', error.cause);
+          await this.#fail(error);
           break;
         }
         // A fetch failed (a broker restarting, a leader moving): refresh metadata and go on.
@@ -453,9 +466,3 @@ async function closeConsumer(consumer: Consumer, onError: (error: unknown) => vo
   }
 }
 
-/** An exception thrown by the topology's own code while processing a record (Kafka Streams wraps it in a StreamsException too). */
-export class StreamsException extends Error {
-  constructor(readonly task: string, cause: unknown) {
-    super(`task ${task} failed processing a record: ${String((cause as Error)?.message ?? cause)}`, { cause });
-  }
-}

@@ -134,7 +134,11 @@ export class TaskRunner {
         for (const record of fetched.records) {
           if (record.offset >= endOffset) break;
           if (record.key === null) continue;
-          this.task!.restore(store.name, record.key, record.value);
+          try {
+            this.task!.restore(store.name, record.key, record.value);
+          } catch (error) {
+            throw new StreamsException(this.name, error, `restoring ${store.name} from ${topic}-${partition} at offset ${record.offset}`);
+          }
           this.restoredRecords += 1;
         }
         position = fetched.nextOffset;
@@ -260,5 +264,12 @@ export class TaskRunner {
         onError(error);
       }
     }
+  }
+}
+
+/** An exception thrown by the topology's own code while processing or restoring a record (Kafka Streams wraps it in a StreamsException too). */
+export class StreamsException extends Error {
+  constructor(readonly task: string, cause: unknown, doing = 'processing a record') {
+    super(`task ${task} failed ${doing}: ${String((cause as Error)?.message ?? cause)}`, { cause });
   }
 }
