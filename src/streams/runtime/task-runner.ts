@@ -22,6 +22,33 @@ export function isFenced(error: unknown): boolean {
   return text.includes('PRODUCER_FENCED') || text.includes('INVALID_PRODUCER_EPOCH') || text.includes('TRANSACTIONAL_ID_AUTHORIZATION') || text.includes('fences the current one');
 }
 
+/**
+ * Bytes of records (estimated) per send. The client sends all the messages of a send to a
+ * partition as one record batch, which the broker refuses above message.max.bytes (1 MiB by
+ * default): a commit's outputs (up to pendingOutputRecordsMax) are split below that.
+ */
+export const sendMaxBytes = 524_288;
+
+/** `messages` in order, cut into runs of at most sendMaxBytes (a larger record alone). */
+export function sendChunks<M extends { key?: Buffer; value?: Buffer; headers?: Map<Buffer, Buffer> }>(messages: readonly M[]): M[][] {
+  const chunks: M[][] = [];
+  let chunk: M[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    let size = 64 + (message.key?.length ?? 0) + (message.value?.length ?? 0);
+    for (const [name, value] of message.headers ?? []) size += name.length + value.length + 8;
+    if (chunk.length > 0 && bytes + size > sendMaxBytes) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(message);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
 export class TaskRunner {
   readonly name: string;
   state: TaskState = 'CREATED';
@@ -207,7 +234,8 @@ export class TaskRunner {
     const transaction = this.transaction ?? (await producer.beginTransaction());
     this.transaction = transaction;
     const messages = this.toMessages(partitionCount);
-    if (messages.length > 0) await transaction.send({ messages });
+    // In order, one send per chunk: the client makes one batch per partition of a send.
+    for (const chunk of sendChunks(messages)) await transaction.send({ messages: chunk });
     if (this.processed.size > 0) {
       await transaction.addConsumer(consumer);
       const metadata = { consumer: { groupId: consumer.groupId, generationId: consumer.generationId, memberId: consumer.memberId, coordinatorId: consumer.coordinatorId } };
@@ -230,7 +258,7 @@ export class TaskRunner {
     if (this.pending.length === 0) return;
     const messages = this.toMessages(partitionCount);
     this.pending = [];
-    await this.producer!.send({ messages });
+    for (const chunk of sendChunks(messages)) await this.producer!.send({ messages: chunk });
   }
 
   /** At least once: outputs acknowledged first, then the offsets committed. */
