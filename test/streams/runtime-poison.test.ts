@@ -6,7 +6,9 @@
 // nothing), and neither the error nor a later close() commits the failed record's partial
 // outputs (read read_committed by kafkajs up to the last stable offset after close()).
 // A changelog record the topology's restore cannot read stops the instance the same way (before,
-// the task was reset and restored again every 2 s, forever, with only warnings).
+// the task was reset and restored again every 2 s, forever, with only warnings), and so does an
+// output record larger than max.request.size (before: refused by the broker, the task reset,
+// the same record made and refused again, forever).
 
 import t from 'tap';
 import { Admin } from '@platformatic/kafka';
@@ -106,3 +108,48 @@ await t.test('exactly_once_v2: a changelog record the restore cannot read stops 
   t.equal(streams.state, 'NOT_RUNNING', 'closed');
   t.comment(`wall ${((Date.now() - started) / 1000).toFixed(1)} s`);
 });
+
+for (const guarantee of ['exactly_once_v2', 'at_least_once'] as const) {
+  await t.test(`${guarantee}: an output record larger than max.request.size stops the instance with the error`, async (t) => {
+    const app = `too-large-${guarantee === 'at_least_once' ? 'alos' : 'eos'}`;
+    const input = `${app}-in`;
+    const output = `${app}-out`;
+    await createTopics(broker.bootstrap, [{ topic: input, partitions: 1 }, { topic: output, partitions: 1 }]);
+    await produceInput(broker.bootstrap, input, 0, 3, 1);
+    const topology: BuiltTopology = {
+      applicationId: app,
+      subtopologies: [{ id: 0, sourceTopics: [input], stores: [] }],
+      internalTopics: [],
+      createTask: (id, context) => ({
+        id,
+        restore: () => {},
+        process(record: SourceRecord): void {
+          const big = record.value?.toString() === '1';
+          context.send({ topic: output, timestamp: record.timestamp, key: record.key, value: big ? Buffer.alloc(2 * 1_048_576, 1) : record.value });
+        },
+        stores: () => new Map(),
+        close: () => {},
+      }),
+    };
+    const streams = new KafkaStreams(topology, {
+      'application.id': app,
+      'bootstrap.servers': broker.bootstrap,
+      'processing.guarantee': guarantee,
+      'commit.interval.ms': 100,
+      'session.timeout.ms': 2_000,
+      'heartbeat.interval.ms': 200,
+      'max.poll.interval.ms': 5_000,
+    });
+    let resets = 0;
+    streams.on('warning', () => {});
+    streams.on('taskReset', () => (resets += 1));
+    t.teardown(() => streams.close({ timeoutMs: 5_000 }));
+    const failed = new Promise<unknown>((resolve) => streams.once('error', resolve));
+    await streams.start();
+    const error = await Promise.race([failed, new Promise((_, reject) => setTimeout(() => reject(new Error(`no error after 10 s, state ${streams.state}, ${resets} task resets`)), 10_000))]);
+    t.comment(`error: ${String(error)}; task resets before: ${resets}; wall ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    t.match(String(error), /larger than max\.request\.size/, 'the error names the limit');
+    t.equal(streams.state, 'ERROR', 'state ERROR');
+    await streams.close({ timeoutMs: 5_000 });
+  });
+}

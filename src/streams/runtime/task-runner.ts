@@ -29,14 +29,23 @@ export function isFenced(error: unknown): boolean {
  */
 export const sendMaxBytes = 524_288;
 
+/** The producer's max.request.size (Kafka's default): a larger record is refused before it is sent. */
+export const maxRecordBytes = 1_048_576;
+
+/** A record's size in a batch, estimated from above (key, value, headers and a record's overhead). */
+function messageBytes(message: { key?: Buffer; value?: Buffer; headers?: Map<Buffer, Buffer> }): number {
+  let size = 64 + (message.key?.length ?? 0) + (message.value?.length ?? 0);
+  for (const [name, value] of message.headers ?? []) size += name.length + value.length + 8;
+  return size;
+}
+
 /** `messages` in order, cut into runs of at most sendMaxBytes (a larger record alone). */
 export function sendChunks<M extends { key?: Buffer; value?: Buffer; headers?: Map<Buffer, Buffer> }>(messages: readonly M[]): M[][] {
   const chunks: M[][] = [];
   let chunk: M[] = [];
   let bytes = 0;
   for (const message of messages) {
-    let size = 64 + (message.key?.length ?? 0) + (message.value?.length ?? 0);
-    for (const [name, value] of message.headers ?? []) size += name.length + value.length + 8;
+    const size = messageBytes(message);
     if (chunk.length > 0 && bytes + size > sendMaxBytes) {
       chunks.push(chunk);
       chunk = [];
@@ -212,6 +221,13 @@ export class TaskRunner {
   private toMessages(partitionCount: (topic: string) => number): Array<{ topic: string; partition: number; key?: Buffer; value?: Buffer; timestamp: bigint; headers?: Map<Buffer, Buffer> }> {
     return this.pending.map((record, index) => {
       const partition = record.partition ?? (record.key === null ? index % partitionCount(record.topic) : keyPartition(record.key, partitionCount(record.topic)));
+      // Kafka's producer refuses it (RecordTooLargeException) and the default production
+      // exception handler fails the thread: a broker refusal would reset the task, which would
+      // make the same record and be refused again, forever.
+      const size = messageBytes({ ...(record.key === null ? {} : { key: record.key }), ...(record.value === null ? {} : { value: record.value }) });
+      if (size > maxRecordBytes) {
+        throw new StreamsException(this.name, new Error(`an output record of about ${size} bytes to ${record.topic} is larger than max.request.size (${maxRecordBytes} bytes)`), 'sending an output');
+      }
       return {
         topic: record.topic,
         partition,
