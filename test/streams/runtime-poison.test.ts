@@ -21,6 +21,16 @@ import { brokerOverrides, createTopics, kafkaFor, produceInput, readCommitted } 
 const started = Date.now();
 const broker = await BrokerProcess.start(t, { overrides: brokerOverrides });
 
+/** `promise`, or a rejection after `ms` (the timer cleared either way: it would keep the process alive). */
+async function withDeadline<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message())), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function poisonTopology(applicationId: string, input: string, output: string, poison: string): BuiltTopology {
   const inner = countingTopology(applicationId, { input, output });
   return {
@@ -57,7 +67,7 @@ await t.test('exactly_once_v2: a processor error stops the instance, leaves the 
   t.teardown(() => streams.close({ timeoutMs: 5_000 }));
   const failed = new Promise<unknown>((resolve) => streams.once('error', resolve));
   await streams.start();
-  const error = await Promise.race([failed, new Promise((_, reject) => setTimeout(() => reject(new Error(`no error after 15 s, state ${streams.state}`)), 15_000))]);
+  const error = await withDeadline(failed, 15_000, () => `no error after 15 s, state ${streams.state}`);
   t.match(String((error as Error).message), /poison pill at offset 2/, 'the processor error is reported');
   t.equal(streams.state, 'ERROR', 'state ERROR');
 
@@ -99,7 +109,7 @@ await t.test('exactly_once_v2: a changelog record the restore cannot read stops 
   t.teardown(() => streams.close({ timeoutMs: 5_000 }));
   const failed = new Promise<unknown>((resolve) => streams.once('error', resolve));
   await streams.start();
-  const error = await Promise.race([failed, new Promise((_, reject) => setTimeout(() => reject(new Error(`no error after 10 s, state ${streams.state}, ${resets} task resets`)), 10_000))]);
+  const error = await withDeadline(failed, 10_000, () => `no error after 10 s, state ${streams.state}, ${resets} task resets`);
   t.comment(`error: ${String(error)}; task resets before: ${resets}`);
   t.type(error, RangeError, "the restore's own error is reported");
   t.equal(streams.state, 'ERROR', 'state ERROR');
@@ -146,7 +156,7 @@ for (const guarantee of ['exactly_once_v2', 'at_least_once'] as const) {
     t.teardown(() => streams.close({ timeoutMs: 5_000 }));
     const failed = new Promise<unknown>((resolve) => streams.once('error', resolve));
     await streams.start();
-    const error = await Promise.race([failed, new Promise((_, reject) => setTimeout(() => reject(new Error(`no error after 10 s, state ${streams.state}, ${resets} task resets`)), 10_000))]);
+    const error = await withDeadline(failed, 10_000, () => `no error after 10 s, state ${streams.state}, ${resets} task resets`);
     t.comment(`error: ${String(error)}; task resets before: ${resets}; wall ${((Date.now() - started) / 1000).toFixed(1)} s`);
     t.match(String(error), /larger than max\.request\.size/, 'the error names the limit');
     t.equal(streams.state, 'ERROR', 'state ERROR');
