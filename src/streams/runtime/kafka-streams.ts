@@ -408,6 +408,14 @@ export class KafkaStreams extends EventEmitter {
             const { runner, position } = entry;
             // The task was closed, or rewound, while the fetch ran: these records are not its.
             if (runner.closed || runner.positions.get(position.topic) !== position.offset) continue;
+            if (partition.outOfRange === true) {
+              // auto.offset.reset=earliest (Kafka Streams' default): the partition's log start.
+              const earliest = await consumer.listOffsets({ topics: [position.topic], partitions: { [position.topic]: [position.partition] }, timestamp: -2n });
+              const reset = earliest.get(position.topic)?.[position.partition] ?? 0n;
+              this.emit('warning', new Error(`${position.topic}-${position.partition}: offset ${position.offset} is out of range, task ${runner.name} resets to the earliest offset ${reset}`));
+              if (!runner.closed && runner.positions.get(position.topic) === position.offset) runner.positions.set(position.topic, reset);
+              continue;
+            }
             runner.queues.get(position.topic)!.push(...partition.records);
             runner.positions.set(position.topic, partition.nextOffset);
           }
