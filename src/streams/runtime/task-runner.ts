@@ -167,6 +167,9 @@ export class TaskRunner {
         if (this.closed) return;
         const [fetched] = await fetchPositions(consumer, [{ topic, partition, offset: position }], this.config.fetchMaxWaitMs);
         if (fetched === undefined) continue;
+        // The changelog's start moved past the position: fail as any fetch error does (the task
+        // is reset and restores again from the new start), never fetch the same offset in a loop.
+        if (fetched.outOfRange === true) throw new Error(`restoring ${store.name}: ${topic}-${partition} offset ${position} is out of range`);
         for (const record of fetched.records) {
           if (record.offset >= endOffset) break;
           if (record.key === null) continue;
