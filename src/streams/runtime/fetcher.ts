@@ -31,6 +31,36 @@ export interface FetchedPartition {
   readonly nextOffset: bigint;
   readonly highWatermark: bigint;
   readonly lastStableOffset: bigint;
+  /** OFFSET_OUT_OF_RANGE: the partition no longer has the fetched offset (the caller resets it). */
+  readonly outOfRange?: true;
+}
+
+const OFFSET_OUT_OF_RANGE = 1;
+
+type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
+
+/**
+ * The client rejects a whole Fetch response when one partition has an error. A partition that
+ * is only out of range must not fail the others (and every task of the instance with them):
+ * the parsed response, which the client's error carries, is used when all its errors are that.
+ */
+function outOfRangeResponse(error: unknown): FetchResponse | undefined {
+  const seen = new Set<unknown>();
+  const find = (e: unknown): FetchResponse | undefined => {
+    if (e === null || typeof e !== 'object' || seen.has(e)) return undefined;
+    seen.add(e);
+    const candidate = e as { response?: FetchResponse; errors?: unknown[]; cause?: unknown };
+    if (candidate.response !== undefined && Array.isArray((candidate.response as { responses?: unknown }).responses)) return candidate.response;
+    for (const inner of candidate.errors ?? []) {
+      const found = find(inner);
+      if (found !== undefined) return found;
+    }
+    return find(candidate.cause);
+  };
+  const response = find(error);
+  if (response === undefined) return undefined;
+  const codes = response.responses.flatMap((topic) => topic.partitions.map((p) => p.errorCode)).filter((code) => code !== 0);
+  return codes.length > 0 && codes.every((code) => code === OFFSET_OUT_OF_RANGE) ? response : undefined;
 }
 
 interface RawBatch {
@@ -64,7 +94,11 @@ export async function fetchPositions(consumer: Consumer, positions: readonly Fet
   }
   const responses = await Promise.all(
     [...byNode].map(([node, topicsOfNode]) =>
-      consumer.fetch({ node, topics: [...topicsOfNode.values()], isolationLevel: 1, maxWaitTime: maxWaitMs, minBytes: 1, maxBytes: fetchMaxBytes }),
+      consumer.fetch({ node, topics: [...topicsOfNode.values()], isolationLevel: 1, maxWaitTime: maxWaitMs, minBytes: 1, maxBytes: fetchMaxBytes }).catch((error: unknown) => {
+        const response = outOfRangeResponse(error);
+        if (response === undefined) throw error;
+        return response;
+      }),
     ),
   );
   const fetched: FetchedPartition[] = [];
@@ -73,6 +107,12 @@ export async function fetchPositions(consumer: Consumer, positions: readonly Fet
       const topic = topicById.get(topicResponse.topicId);
       if (topic === undefined) continue;
       for (const partitionResponse of topicResponse.partitions) {
+        if (partitionResponse.errorCode === OFFSET_OUT_OF_RANGE) {
+          const fetchOffset = requested.get(`${topic}:${partitionResponse.partitionIndex}`);
+          if (fetchOffset === undefined) continue;
+          fetched.push({ topic, partition: partitionResponse.partitionIndex, records: [], nextOffset: fetchOffset, highWatermark: partitionResponse.highWatermark, lastStableOffset: partitionResponse.lastStableOffset, outOfRange: true });
+          continue;
+        }
         if (partitionResponse.errorCode !== 0) throw new Error(`fetch ${topic}-${partitionResponse.partitionIndex}: error code ${partitionResponse.errorCode}`);
         const fetchOffset = requested.get(`${topic}:${partitionResponse.partitionIndex}`);
         if (fetchOffset === undefined) continue;

@@ -12,7 +12,9 @@ import { pendingOutputRecordsMax, resolveConfig, type ResolvedStreamsConfig, typ
 import { fetchPositions } from './fetcher.js';
 import { prepareInternalTopics } from './internal-topics.js';
 import { assignTasks, compareTaskNames, decodeSubscriptionInfo, encodeSubscriptionInfo, parseTaskName, type SubscriptionInfo } from './task-assignor.js';
-import { isFenced, TaskRunner } from './task-runner.js';
+import { isFenced, StreamsException, TaskRunner } from './task-runner.js';
+
+export { StreamsException };
 
 export type KafkaStreamsState = 'CREATED' | 'REBALANCING' | 'RUNNING' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING' | 'ERROR';
 
@@ -309,6 +311,12 @@ export class KafkaStreams extends EventEmitter {
   async #onTaskFailure(runner: TaskRunner, error: unknown, previousDelayMs: number): Promise<void> {
     if (runner.closed || this.#stopping) return;
     const name = runner.name;
+    // The topology's restore threw: initializing again would fail again, forever (a silent
+    // loop of taskReset warnings); as Kafka Streams does, the instance stops with the error.
+    if (error instanceof StreamsException) {
+      await this.#fail(error);
+      return;
+    }
     if (isFenced(error)) {
       this.emit('taskFenced', name, error);
       await this.#closeRunner(runner);
@@ -357,6 +365,29 @@ export class KafkaStreams extends EventEmitter {
     }
   }
 
+  /** The topology's own code failed (processing or restoring): the instance stops in ERROR. */
+  async #fail(error: StreamsException): Promise<void> {
+    this.#stopping = true;
+    await this.#stopAfterFailure();
+    this.#setState('ERROR');
+    this.emit('error', error.cause);
+  }
+
+  /** A fatal processing error: every task closed dirty, the group left, the consumer closed. */
+  async #stopAfterFailure(): Promise<void> {
+    if (this.#rejoinTimer !== null) clearTimeout(this.#rejoinTimer);
+    for (const runner of [...this.#runners.values()]) await this.#closeRunner(runner);
+    const consumer = this.#consumer;
+    this.#consumer = null;
+    if (consumer === null) return;
+    try {
+      await consumer.leaveGroup(true);
+    } catch (error) {
+      this.emit('warning', error);
+    }
+    await closeConsumer(consumer, (error) => this.emit('warning', error));
+  }
+
   async #commitAll(): Promise<void> {
     await Promise.all([...this.#runners.values()].map((runner) => this.#commitRunner(runner)));
   }
@@ -377,6 +408,14 @@ export class KafkaStreams extends EventEmitter {
             const { runner, position } = entry;
             // The task was closed, or rewound, while the fetch ran: these records are not its.
             if (runner.closed || runner.positions.get(position.topic) !== position.offset) continue;
+            if (partition.outOfRange === true) {
+              // auto.offset.reset=earliest (Kafka Streams' default): the partition's log start.
+              const earliest = await consumer.listOffsets({ topics: [position.topic], partitions: { [position.topic]: [position.partition] }, timestamp: -2n });
+              const reset = earliest.get(position.topic)?.[position.partition] ?? 0n;
+              this.emit('warning', new Error(`${position.topic}-${position.partition}: offset ${position.offset} is out of range, task ${runner.name} resets to the earliest offset ${reset}`));
+              if (!runner.closed && runner.positions.get(position.topic) === position.offset) runner.positions.set(position.topic, reset);
+              continue;
+            }
             runner.queues.get(position.topic)!.push(...partition.records);
             runner.positions.set(position.topic, partition.nextOffset);
           }
@@ -401,10 +440,11 @@ export class KafkaStreams extends EventEmitter {
       } catch (error) {
         if (this.#stopping) break;
         // The user's processor threw: Kafka Streams' default handler stops the instance.
+        // As Kafka's dying StreamThread: its tasks are closed dirty (the failed record's outputs,
+        // still in memory, are dropped, never committed by a later close()) and its consumer
+        // leaves the group, so that the tasks are not held by a member that processes nothing.
         if (error instanceof StreamsException) {
-          this.#setState('ERROR');
-          this.emit('error', error.cause);
-          this.#stopping = true;
+          await this.#fail(error);
           break;
         }
         // A fetch failed (a broker restarting, a leader moving): refresh metadata and go on.
@@ -434,9 +474,3 @@ async function closeConsumer(consumer: Consumer, onError: (error: unknown) => vo
   }
 }
 
-/** An exception thrown by the topology's own code while processing a record (Kafka Streams wraps it in a StreamsException too). */
-export class StreamsException extends Error {
-  constructor(readonly task: string, cause: unknown) {
-    super(`task ${task} failed processing a record: ${String((cause as Error)?.message ?? cause)}`, { cause });
-  }
-}

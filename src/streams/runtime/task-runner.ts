@@ -22,6 +22,42 @@ export function isFenced(error: unknown): boolean {
   return text.includes('PRODUCER_FENCED') || text.includes('INVALID_PRODUCER_EPOCH') || text.includes('TRANSACTIONAL_ID_AUTHORIZATION') || text.includes('fences the current one');
 }
 
+/**
+ * Bytes of records (estimated) per send. The client sends all the messages of a send to a
+ * partition as one record batch, which the broker refuses above message.max.bytes (1 MiB by
+ * default): a commit's outputs (up to pendingOutputRecordsMax) are split below that.
+ */
+export const sendMaxBytes = 524_288;
+
+/** The producer's max.request.size (Kafka's default): a larger record is refused before it is sent. */
+export const maxRecordBytes = 1_048_576;
+
+/** A record's size in a batch, estimated from above (key, value, headers and a record's overhead). */
+function messageBytes(message: { key?: Buffer; value?: Buffer; headers?: Map<Buffer, Buffer> }): number {
+  let size = 64 + (message.key?.length ?? 0) + (message.value?.length ?? 0);
+  for (const [name, value] of message.headers ?? []) size += name.length + value.length + 8;
+  return size;
+}
+
+/** `messages` in order, cut into runs of at most sendMaxBytes (a larger record alone). */
+export function sendChunks<M extends { key?: Buffer; value?: Buffer; headers?: Map<Buffer, Buffer> }>(messages: readonly M[]): M[][] {
+  const chunks: M[][] = [];
+  let chunk: M[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = messageBytes(message);
+    if (chunk.length > 0 && bytes + size > sendMaxBytes) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(message);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
 export class TaskRunner {
   readonly name: string;
   state: TaskState = 'CREATED';
@@ -131,10 +167,17 @@ export class TaskRunner {
         if (this.closed) return;
         const [fetched] = await fetchPositions(consumer, [{ topic, partition, offset: position }], this.config.fetchMaxWaitMs);
         if (fetched === undefined) continue;
+        // The changelog's start moved past the position: fail as any fetch error does (the task
+        // is reset and restores again from the new start), never fetch the same offset in a loop.
+        if (fetched.outOfRange === true) throw new Error(`restoring ${store.name}: ${topic}-${partition} offset ${position} is out of range`);
         for (const record of fetched.records) {
           if (record.offset >= endOffset) break;
           if (record.key === null) continue;
-          this.task!.restore(store.name, record.key, record.value);
+          try {
+            this.task!.restore(store.name, record.key, record.value);
+          } catch (error) {
+            throw new StreamsException(this.name, error, `restoring ${store.name} from ${topic}-${partition} at offset ${record.offset}`);
+          }
           this.restoredRecords += 1;
         }
         position = fetched.nextOffset;
@@ -181,6 +224,13 @@ export class TaskRunner {
   private toMessages(partitionCount: (topic: string) => number): Array<{ topic: string; partition: number; key?: Buffer; value?: Buffer; timestamp: bigint; headers?: Map<Buffer, Buffer> }> {
     return this.pending.map((record, index) => {
       const partition = record.partition ?? (record.key === null ? index % partitionCount(record.topic) : keyPartition(record.key, partitionCount(record.topic)));
+      // Kafka's producer refuses it (RecordTooLargeException) and the default production
+      // exception handler fails the thread: a broker refusal would reset the task, which would
+      // make the same record and be refused again, forever.
+      const size = messageBytes({ ...(record.key === null ? {} : { key: record.key }), ...(record.value === null ? {} : { value: record.value }) });
+      if (size > maxRecordBytes) {
+        throw new StreamsException(this.name, new Error(`an output record of about ${size} bytes to ${record.topic} is larger than max.request.size (${maxRecordBytes} bytes)`), 'sending an output');
+      }
       return {
         topic: record.topic,
         partition,
@@ -203,7 +253,8 @@ export class TaskRunner {
     const transaction = this.transaction ?? (await producer.beginTransaction());
     this.transaction = transaction;
     const messages = this.toMessages(partitionCount);
-    if (messages.length > 0) await transaction.send({ messages });
+    // In order, one send per chunk: the client makes one batch per partition of a send.
+    for (const chunk of sendChunks(messages)) await transaction.send({ messages: chunk });
     if (this.processed.size > 0) {
       await transaction.addConsumer(consumer);
       const metadata = { consumer: { groupId: consumer.groupId, generationId: consumer.generationId, memberId: consumer.memberId, coordinatorId: consumer.coordinatorId } };
@@ -226,7 +277,7 @@ export class TaskRunner {
     if (this.pending.length === 0) return;
     const messages = this.toMessages(partitionCount);
     this.pending = [];
-    await this.producer!.send({ messages });
+    for (const chunk of sendChunks(messages)) await this.producer!.send({ messages: chunk });
   }
 
   /** At least once: outputs acknowledged first, then the offsets committed. */
@@ -260,5 +311,12 @@ export class TaskRunner {
         onError(error);
       }
     }
+  }
+}
+
+/** An exception thrown by the topology's own code while processing or restoring a record (Kafka Streams wraps it in a StreamsException too). */
+export class StreamsException extends Error {
+  constructor(readonly task: string, cause: unknown, doing = 'processing a record') {
+    super(`task ${task} failed ${doing}: ${String((cause as Error)?.message ?? cause)}`, { cause });
   }
 }
