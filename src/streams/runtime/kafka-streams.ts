@@ -416,7 +416,11 @@ export class KafkaStreams extends EventEmitter {
               if (!runner.closed && runner.positions.get(position.topic) === position.offset) runner.positions.set(position.topic, reset);
               continue;
             }
-            runner.queues.get(position.topic)!.push(...partition.records);
+            // A loop, not push(...records): one decoded fetch can hold more records than a call
+            // takes arguments (a large compressed batch), and a RangeError here would be taken
+            // for a failed fetch and retried forever.
+            const queue = runner.queues.get(position.topic)!;
+            for (const record of partition.records) queue.push(record);
             runner.positions.set(position.topic, partition.nextOffset);
           }
         } else {
