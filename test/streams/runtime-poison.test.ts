@@ -10,7 +10,7 @@
 // output record larger than max.request.size (before: refused by the broker, the task reset,
 // the same record made and refused again, forever).
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Admin } from '@platformatic/kafka';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { KafkaStreams } from '../../src/streams/runtime/index.js';
@@ -20,6 +20,18 @@ import { brokerOverrides, createTopics, kafkaFor, produceInput, readCommitted } 
 
 const started = Date.now();
 const broker = await BrokerProcess.start(t, { overrides: brokerOverrides });
+
+/** Starts `streams` and waits (10 s at most) for its fatal error, counting the task resets before it. */
+async function startUntilError(t: Test, streams: KafkaStreams): Promise<{ error: unknown; resets: number }> {
+  let resets = 0;
+  streams.on('warning', () => {});
+  streams.on('taskReset', () => (resets += 1));
+  t.teardown(() => streams.close({ timeoutMs: 5_000 }));
+  const failed = new Promise<unknown>((resolve) => streams.once('error', resolve));
+  await streams.start();
+  const error = await withDeadline(failed, 10_000, () => `no error after 10 s, state ${streams.state}, ${resets} task resets`);
+  return { error, resets };
+}
 
 /** `promise`, or a rejection after `ms` (the timer cleared either way: it would keep the process alive). */
 async function withDeadline<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
@@ -103,13 +115,7 @@ await t.test('exactly_once_v2: a changelog record the restore cannot read stops 
     'heartbeat.interval.ms': 200,
     'max.poll.interval.ms': 5_000,
   });
-  let resets = 0;
-  streams.on('warning', () => {});
-  streams.on('taskReset', () => (resets += 1));
-  t.teardown(() => streams.close({ timeoutMs: 5_000 }));
-  const failed = new Promise<unknown>((resolve) => streams.once('error', resolve));
-  await streams.start();
-  const error = await withDeadline(failed, 10_000, () => `no error after 10 s, state ${streams.state}, ${resets} task resets`);
+  const { error, resets } = await startUntilError(t, streams);
   t.comment(`error: ${String(error)}; task resets before: ${resets}`);
   t.type(error, RangeError, "the restore's own error is reported");
   t.equal(streams.state, 'ERROR', 'state ERROR');
@@ -150,13 +156,7 @@ for (const guarantee of ['exactly_once_v2', 'at_least_once'] as const) {
       'heartbeat.interval.ms': 200,
       'max.poll.interval.ms': 5_000,
     });
-    let resets = 0;
-    streams.on('warning', () => {});
-    streams.on('taskReset', () => (resets += 1));
-    t.teardown(() => streams.close({ timeoutMs: 5_000 }));
-    const failed = new Promise<unknown>((resolve) => streams.once('error', resolve));
-    await streams.start();
-    const error = await withDeadline(failed, 10_000, () => `no error after 10 s, state ${streams.state}, ${resets} task resets`);
+    const { error, resets } = await startUntilError(t, streams);
     t.comment(`error: ${String(error)}; task resets before: ${resets}; wall ${((Date.now() - started) / 1000).toFixed(1)} s`);
     t.match(String(error), /larger than max\.request\.size/, 'the error names the limit');
     t.equal(streams.state, 'ERROR', 'state ERROR');
