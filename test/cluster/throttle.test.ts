@@ -135,7 +135,9 @@ t.test('a throttled replica catches up at the throttled rate, an unlisted one at
     const begun = samples[Math.max(0, firstBytes - 1)]!;
     const unlistedRate = totals[1]! / (Math.max(1, unlistedDone.ms - begun.ms) / 1000);
     t.comment(`partition 1 copied between ${begun.ms} and ${unlistedDone.ms} ms: at least ${(unlistedRate / MIB).toFixed(1)} MiB/s`);
-    t.ok(unlistedRate > 2 * RATE_BYTES_PER_S, `partition 1 (not listed) is not slowed: at least ${(unlistedRate / MIB).toFixed(1)} MiB/s, over twice the throttle`);
+    // Over 1.5 times the throttle: a throttled copy would take it at 1x. The measure is a lower
+    // bound (sampling on a loaded machine stretches it): 19.4 MiB/s failed a 2x bound once in CI.
+    t.ok(unlistedRate > 1.5 * RATE_BYTES_PER_S, `partition 1 (not listed) is not slowed: at least ${(unlistedRate / MIB).toFixed(1)} MiB/s, over 1.5 times the throttle`);
   }
 
   await alterRates(toBroker1, DELETE);
